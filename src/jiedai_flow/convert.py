@@ -1,0 +1,222 @@
+"""Plain data (JSON/TOML shapes) to model objects and back, with every problem reported at once.
+
+``load(Plan, data)`` returns the object or raises :class:`~jiedai_flow.errors.ValidationError`,
+whose ``problems`` name each wrong value by path (``$.meals[2].cost``), Chinese message first.
+``dump(obj)`` gives JSON-safe data that ``load`` reads back to an equal object.
+
+How: one cattrs converter with detailed validation. Leaf hooks are strict (no float money, no
+``"3"`` for an int, no ``1`` for a bool) and raise :class:`~jiedai_flow.model.InvalidValueError`.
+Every attrs class gets a structure hook that also runs each field's own attrs validator on that
+field, so a blank name is reported at its own path instead of cattrs' object-level
+"invalid value"; checks that span fields (``__attrs_post_init__``) are reported at the object.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from collections.abc import Callable, Mapping, Sequence, Set
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn, override
+
+from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.model import InvalidValueError, LabelledEnum, money
+
+__all__ = ["converter", "dump", "load"]
+
+T = TypeVar("T")
+_Hook = Callable[[Any, Any], Any]
+
+converter = cattrs.Converter(
+    forbid_extra_keys=True,
+    detailed_validation=True,
+    # why: JSON has no tuple or set; sets are sorted so dumps are stable (diffs, hashes)
+    unstruct_collection_overrides={Sequence: list, Set: sorted},
+)
+
+
+def load(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) -> T:
+    """Build ``cls`` from plain data; raise ``ValidationError`` listing every problem with its path.
+
+    Dates are ISO strings (or ``date``), money strings or ints (never float), enums their value or
+    Chinese label, sequences and sets lists. Unknown keys are errors. ``source`` names the file.
+    """
+    try:
+        return converter.structure(data, cls)
+    except (ValueError, TypeError, KeyError, ExceptionGroup) as exc:
+        problems: list[Problem] = []
+        _collect(exc, "$", problems)
+        raise ValidationError(problems, source=source) from exc
+
+
+def dump(obj: Any) -> Any:
+    """Plain JSON-safe data: Decimal → ``"180.00"``, date → ISO, enum → value, set → sorted list."""
+    return converter.unstructure(obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# Leaf hooks: strict, bilingual
+# ---------------------------------------------------------------------------------------------
+
+
+def _type_error(value: object, zh: str, en: str) -> InvalidValueError:
+    return InvalidValueError(
+        f"{zh}，收到 {value!r}（{type(value).__name__}）",
+        f"{en}, got {value!r} ({type(value).__name__})",
+    )
+
+
+def _structure_str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise _type_error(value, "应为文本", "expected a string")
+    return value
+
+
+def _structure_int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(value, "应为整数", "expected an integer")
+    return value
+
+
+def _structure_bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error(value, "应为 true 或 false", "expected true or false")
+    return value
+
+
+def _structure_date(value: object, _: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _type_error(value, "日期格式应为 YYYY-MM-DD", "expected a date as YYYY-MM-DD")
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    return money(value)
+
+
+def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    if issubclass(cls, LabelledEnum) and isinstance(value, str):
+        return cls.parse(value)
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = "、".join(str(m.value) for m in cls)
+        raise _type_error(
+            value,
+            f"不是有效取值，可选：{allowed}",
+            f"not a valid {cls.__name__}; one of: {allowed}",
+        ) from None
+
+
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(bool, _structure_bool)
+converter.register_structure_hook(date, _structure_date)
+converter.register_structure_hook(Decimal, _structure_decimal)
+# why: class hooks dispatch by MRO, where str (or int) comes before Enum in a StrEnum (IntEnum)
+for _base in (enum.Enum, enum.StrEnum, enum.IntEnum):
+    converter.register_structure_hook(_base, _structure_enum)
+    converter.register_unstructure_hook(_base, lambda e: e.value)
+converter.register_unstructure_hook(Decimal, lambda d: format(d, "f"))
+converter.register_unstructure_hook(date, lambda d: d.isoformat())
+
+
+# ---------------------------------------------------------------------------------------------
+# attrs classes: cattrs' generated hook, plus each field's validator run on that field
+# ---------------------------------------------------------------------------------------------
+
+_COLLECTIONS = (tuple, list, frozenset, set)
+
+
+def _field_hook(field: attrs.Attribute[Any]) -> _Hook:
+    validator = field.validator
+
+    def hook(value: Any, type_: Any) -> Any:
+        # why: cattrs would happily turn "北京" into ("北", "京")
+        if typing.get_origin(type_) in _COLLECTIONS and isinstance(value, str | bytes | Mapping):
+            raise _type_error(value, "应为列表", "expected a list")
+        result = converter.structure(value, type_)
+        if validator is not None:
+            validator(None, field, result)  # model validators never read the instance
+        return result
+
+    return hook
+
+
+def _attrs_hook(cls: type[Any]) -> _Hook:
+    attrs.resolve_types(cls)
+    overrides: dict[str, Any] = {
+        f.name: override(struct_hook=_field_hook(f)) for f in attrs.fields(cls) if f.init
+    }
+    structure = make_dict_structure_fn(cls, converter, **overrides)
+
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise _type_error(value, "应为对象（键值表）", "expected an object (mapping)")
+        return structure(value, cls)
+
+    return hook
+
+
+converter.register_structure_hook_factory(attrs.has, _attrs_hook)
+
+
+# ---------------------------------------------------------------------------------------------
+# cattrs' exception tree → flat list of Problems with paths
+# ---------------------------------------------------------------------------------------------
+
+
+def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
+    if isinstance(exc, ClassValidationError):
+        with_notes, others = exc.group_exceptions()
+        for sub, note in with_notes:
+            if isinstance(sub, KeyError) and sub.args == (note.name,):
+                out.append(
+                    Problem(
+                        f"{path}.{note.name}",
+                        f"缺少必填字段「{note.name}」",
+                        f"required field '{note.name}' is missing",
+                    )
+                )
+            else:
+                _collect(sub, f"{path}.{note.name}", out)
+        for sub in others:  # from __init__: a check across fields, reported at the object
+            _collect(sub, path, out)
+    elif isinstance(exc, IterableValidationError):
+        with_index, others = exc.group_exceptions()
+        for sub, inote in with_index:
+            _collect(sub, f"{path}[{inote.index}]", out)
+        for sub in others:
+            _collect(sub, path, out)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        for key in sorted(exc.extra_fields):
+            out.append(
+                Problem(
+                    f"{path}.{key}",
+                    f"未知字段「{key}」，请检查拼写或删除",
+                    f"unknown field '{key}'; check the spelling or remove it",
+                )
+            )
+    elif isinstance(exc, InvalidValueError):
+        out.append(Problem(path, exc.message_zh, exc.message_en))
+    elif isinstance(exc, ValueError | TypeError):
+        out.append(Problem(path, f"值无效：{exc}", f"invalid value: {exc}"))
+    else:
+        raise exc  # a bug, not bad data: let it surface as itself

@@ -1,0 +1,561 @@
+"""The engine 引擎: the one public entry for commands, each run as one unit of work.
+
+``fire`` loads the reception, authorizes the actor, runs every rule of the stage and collects all
+findings, computes the target state through the ``transitions`` adapter, then saves the new state
+(version + 1), its audit event, its outbox rows and the idempotency record in one compare-and-set
+step — and only after that commit hands the notifications to the notifier plugins.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from jiedai_flow.errors import (
+    ConflictError,
+    IdempotencyError,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    NotAuthorizedError,
+    Problem,
+    ReasonRequiredError,
+    RuleViolationError,
+    StorageError,
+    ValidationError,
+)
+from jiedai_flow.lifecycle import (
+    DEFAULT_PROCESS,
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_NO_APPROVALS,
+    CompiledProcess,
+    ProcessDefinition,
+    Transition,
+)
+from jiedai_flow.model import ReceptionType, Role
+from jiedai_flow.plugins import make_plugin_manager
+from jiedai_flow.records import (
+    Approval,
+    AuditEvent,
+    CommandRecord,
+    CommandResult,
+    Notification,
+    Reception,
+    Verdict,
+)
+from jiedai_flow.rules import Rule, RuleContext, RuleSet
+from jiedai_flow.standards import resolve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date
+
+    from jiedai_flow.findings import Finding
+    from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
+    from jiedai_flow.plugins import PluginHost
+    from jiedai_flow.records import Page, ReceptionQuery
+    from jiedai_flow.standards import Standards
+    from jiedai_flow.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+class Clock(Protocol):
+    """Where the engine reads the time; tests use :class:`jiedai_flow.testing.FrozenClock`."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """The wall clock, in China Standard Time (UTC+8)."""
+
+    def now(self) -> datetime:
+        return datetime.now(CHINA_TZ)
+
+
+DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = {
+    "submit": (Role.APPROVER,),
+    "withdraw": (Role.APPROVER,),
+    "approve:submitted": (Role.APPROVER,),
+    "approve:approved": (Role.HANDLER,),
+    "return": (Role.HANDLER,),
+    "refuse": (Role.HANDLER, Role.SUPERVISOR),
+    "amend": (Role.APPROVER, Role.SUPERVISOR),
+    "claim": (Role.FINANCE,),
+    "settle": (Role.HANDLER, Role.FINANCE),
+    "cancel": (Role.HANDLER, Role.APPROVER, Role.SUPERVISOR),
+}
+"""Who hears of what, by ``trigger`` or ``trigger:destination``: outbox recipients' roles."""
+
+_PLAN_TRIGGERS = frozenset({"create", "edit", "submit", "amend"})
+_LIST_TRIGGERS = frozenset({"edit", "claim"})
+_RESET_APPROVALS = frozenset({"withdraw", "return", "amend"})
+
+CREATE = "create"
+
+
+@attrs.frozen
+class CheckReport:
+    """A dry run: every finding by stage, nothing changed."""
+
+    reception_id: str
+    by_stage: Mapping[str, tuple[Finding, ...]]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for found in self.by_stage.values() for f in found)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.blocks)
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+
+class Engine:
+    """Runs commands on receptions. Build with :func:`open_engine` or from parts."""
+
+    def __init__(
+        self,
+        store: Store,
+        plugins: PluginHost,
+        *,
+        clock: Clock | None = None,
+        processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+        routes: Mapping[str, tuple[Role, ...]] = DEFAULT_ROUTES,
+    ) -> None:
+        """``processes[0]`` runs new receptions; the others keep older receptions on theirs."""
+        self.store = store
+        self.plugins = plugins
+        self.hooks = plugins.hooks
+        self.clock: Clock = clock or SystemClock()
+        self.routes = dict(routes)
+        self._processes = {p.key: CompiledProcess(p) for p in processes}
+        self.process = self._processes[processes[0].key]
+        self.rules = RuleSet(self._collect_rules())
+        self._standards: dict[tuple[str, date], Standards] = {}
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get(self, reception_id: str) -> Reception:
+        """The reception as last saved."""
+        return self.store.load(reception_id)
+
+    def history(self, reception_id: str) -> Sequence[AuditEvent]:
+        """The reception's audit trail, oldest first."""
+        return self.store.history(reception_id)
+
+    def query(self, query: ReceptionQuery) -> Page:
+        """One page of receptions matching ``query``."""
+        return self.store.query(query)
+
+    def standards_for(self, jurisdiction: str, on: date) -> Standards:
+        """The standards in force for ``jurisdiction`` on ``on``, cached per (jurisdiction, date)."""
+        key = (jurisdiction, on)
+        found = self._standards.get(key)
+        if found is None:
+            if len(self._standards) >= 4096:
+                self._standards.clear()
+            layers = self.hooks.jiedai_standards_layers(jurisdiction=jurisdiction, on=on)
+            found = self._standards[key] = resolve(jurisdiction, on, layers)
+        return found
+
+    def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers ``actor`` may fire on the reception now (state, conditions, authorization)."""
+        reception = self.store.load(reception_id)
+        process = self._process_for(reception)
+        allowed = []
+        for trigger in process.triggers_from(reception.state):
+            transition = process.applicable(reception.state, trigger, self._facts(reception, trigger))
+            if transition is not None and self._authorize(actor, trigger, reception, transition).allowed:
+                allowed.append(trigger)
+        return tuple(allowed)
+
+    def check(
+        self, reception: Reception | str, stages: Iterable[str] | None = None
+    ) -> CheckReport:
+        """Run the rules of ``stages`` (default: every stage with rules) without changing anything."""
+        if isinstance(reception, str):
+            reception = self.store.load(reception)
+        standards = self.standards_for(reception.jurisdiction, reception.start)
+        now = self.clock.now()
+        by_stage = {
+            stage: self.rules.run(RuleContext(reception, standards, stage, None, now))
+            for stage in (self.rules.stages if stages is None else stages)
+        }
+        return CheckReport(reception.id, by_stage)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def create_reception(
+        self,
+        letter: OfficialLetter,
+        plan: Plan,
+        *,
+        handler: Actor,
+        host_unit: str,
+        jurisdiction: str,
+        reception_type: ReceptionType = ReceptionType.DOMESTIC,
+        start: date | None = None,
+        end: date | None = None,
+        reception_id: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResult:
+        """Register a reception from its letter 登记公函 (state 草拟, version 1)."""
+        if request_id is not None and (first := self._replay(request_id, "", CREATE, handler)):
+            return first
+        now = self.clock.now()
+        start = start or letter.itinerary.start
+        end = end or letter.itinerary.end
+        _check_dates(start, end)
+        standards = self.standards_for(jurisdiction, start)
+        number = self.store.next_number(f"{jurisdiction}:{start.year}")
+        reception = Reception(
+            id=reception_id or uuid.uuid4().hex,
+            number=f"{jurisdiction}-{start.year}-{number:05d}",
+            jurisdiction=jurisdiction,
+            host_unit=host_unit,
+            reception_type=reception_type,
+            handler=handler,
+            letter=letter,
+            plan=plan,
+            start=start,
+            end=end,
+            state=self.process.definition.initial,
+            version=1,
+            process=self.process.definition.key,
+            rule_pack=standards.rule_pack,
+            created_at=now,
+            updated_at=now,
+        )
+        transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}), None, True)
+        self._require(handler, CREATE, reception, transition)
+        findings = self._run_rules(reception, standards, CREATE, handler, now)
+        event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
+        record = self._record(request_id, reception, CREATE, handler, event, findings)
+        self.store.create(reception, event, (), record)
+        self._after_commit(reception, event, ())
+        return CommandResult(reception, event, findings)
+
+    def fire(
+        self,
+        reception_id: str,
+        trigger: str,
+        actor: Actor,
+        *,
+        reason: str = "",
+        request_id: str | None = None,
+        expected_version: int | None = None,
+        plan: Plan | None = None,
+        reception_list: ReceptionList | None = None,
+    ) -> CommandResult:
+        """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
+
+        :param reason: the written reason (required for 退回、不予接待、变更、撤销).
+        :param request_id: a retried request id returns the first result and changes nothing.
+        :param expected_version: the version the actor saw; a different stored version is a
+            :class:`ConflictError` (the save compares-and-sets on the loaded version anyway).
+        :param plan: a revised plan 接待方案 (with edit, submit, amend).
+        :param reception_list: the reception list 接待清单 (with edit after the reception, claim).
+        :raises RuleViolationError: blocking findings; ``.findings`` holds all of them.
+        """
+        if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
+            return first
+        before = self.store.load(reception_id)
+        if expected_version is not None and expected_version != before.version:
+            raise ConflictError(reception_id, expected_version, before.version)
+        process = self._process_for(before)
+        transition = self._transition(process, before, trigger)
+        if process.trigger_defs[trigger].reason_required and not reason.strip():
+            raise ReasonRequiredError(trigger)
+        self._require(actor, trigger, before, transition)
+        candidate = _with_payload(before, trigger, plan, reception_list)
+        standards = self.standards_for(before.jurisdiction, before.start)
+        now = self.clock.now()
+        findings = self._run_rules(candidate, standards, trigger, actor, now)
+        dest = process.fire(before.state, trigger, self._facts(before, trigger))
+        if dest is None:  # the adapter and the index disagree: a bug, never a user error
+            raise AssertionError(f"transitions refused {trigger} from {before.state}")
+        after = self._advance(candidate, trigger, dest, actor, standards, now, reason)
+        event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
+        outbox = self._outbox(after, event, actor, process)
+        self.hooks.jiedai_before_transition(before=before, after=after, event=event)
+        record = self._record(request_id, after, trigger, actor, event, findings)
+        try:
+            self.store.save(
+                after, expected_version=before.version, event=event, outbox=outbox, record=record
+            )
+        except (ConflictError, IdempotencyError):
+            if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
+                return first  # a concurrent retry of the same request won the race
+            raise
+        self._after_commit(after, event, outbox)
+        return CommandResult(after, event, findings)
+
+    # -- the steps of a command ----------------------------------------------------------------
+
+    def _collect_rules(self) -> list[Rule]:
+        rules: list[Rule] = []
+        # Called implementation by implementation (not through pm.hook) so each rule records the
+        # plugin that registered it: a failing rule is then reported by plugin name.
+        caller = self.plugins.pm.hook.jiedai_register_rules
+        for impl in reversed(caller.get_hookimpls()):
+
+            def register(rule: Rule, _plugin: str = impl.plugin_name) -> None:
+                rules.append(attrs.evolve(rule, plugin=_plugin))
+
+            impl.function(**{name: register for name in impl.argnames})
+        return rules
+
+    def _process_for(self, reception: Reception) -> CompiledProcess:
+        try:
+            return self._processes[reception.process]
+        except KeyError:
+            raise JiedaiFlowError(
+                f"接待记录 {reception.id} 使用的流程定义 {reception.process} 未加载",
+                f"process definition {reception.process} of reception {reception.id} is not loaded",
+            ) from None
+
+    def _transition(self, process: CompiledProcess, reception: Reception, trigger: str) -> Transition:
+        transition = process.applicable(reception.state, trigger, self._facts(reception, trigger))
+        if transition is None:
+            raise InvalidTransitionError(
+                reception.id,
+                trigger,
+                process.label(reception.state),
+                process.triggers_from(reception.state),
+            )
+        return transition
+
+    @staticmethod
+    def _facts(reception: Reception, trigger: str) -> frozenset[str]:
+        facts = set()
+        if not reception.approvals:
+            facts.add(FACT_NO_APPROVALS)
+        if trigger == "approve":
+            last = len(reception.approvals) + 1 >= len(reception.approval_chain)
+            facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+        return frozenset(facts)
+
+    def _authorize(
+        self, actor: Actor, trigger: str, reception: Reception, transition: Transition
+    ) -> Verdict:
+        step = reception.next_step if trigger == "approve" else None
+        answer = self.hooks.jiedai_authorize(
+            actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
+        )
+        if isinstance(answer, Verdict):
+            return answer
+        if answer:
+            return Verdict.allow()
+        return Verdict.deny("未获授权", "not authorized")
+
+    def _require(
+        self, actor: Actor, trigger: str, reception: Reception, transition: Transition
+    ) -> None:
+        verdict = self._authorize(actor, trigger, reception, transition)
+        if not verdict.allowed:
+            raise NotAuthorizedError(
+                reception.id, trigger, actor.id, verdict.reason_zh, verdict.reason_en
+            )
+
+    def _run_rules(
+        self, reception: Reception, standards: Standards, stage: str, actor: Actor, now: datetime
+    ) -> tuple[Finding, ...]:
+        if not self.rules.for_stage(stage):
+            return ()
+        findings = self.rules.run(RuleContext(reception, standards, stage, actor, now))
+        if any(f.blocks for f in findings):
+            raise RuleViolationError(reception.id, stage, findings)
+        return findings
+
+    def _advance(
+        self,
+        reception: Reception,
+        trigger: str,
+        dest: str,
+        actor: Actor,
+        standards: Standards,
+        now: datetime,
+        reason: str,
+    ) -> Reception:
+        changes: dict[str, object] = {"state": dest, "version": reception.version + 1, "updated_at": now}
+        if trigger in _RESET_APPROVALS:
+            changes["approvals"] = ()
+        if trigger in {"submit", "amend"}:
+            chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
+            changes["approval_chain"] = tuple(chain or ())
+            changes["submitted_by"] = actor.id
+        elif trigger == "approve":
+            step = reception.next_step
+            level = step.level if step is not None else ""
+            approval = Approval(len(reception.approvals), level, actor.id, actor.name, now, reason)
+            changes["approvals"] = (*reception.approvals, approval)
+        return attrs.evolve(reception, **changes)  # type: ignore[misc]  # why: keys are field names checked by attrs at run time
+
+    def _event(
+        self,
+        reception: Reception,
+        trigger: str,
+        from_state: str,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        request_id: str | None,
+        findings: tuple[Finding, ...],
+    ) -> AuditEvent:
+        return AuditEvent(
+            id=uuid.uuid4().hex,
+            reception_id=reception.id,
+            seq=reception.version,
+            trigger=trigger,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_roles=tuple(sorted(actor.roles)),
+            from_state=from_state,
+            to_state=reception.state,
+            at=now,
+            process=reception.process,
+            rule_pack=reception.rule_pack,
+            reason=reason,
+            request_id=request_id,
+            findings=findings,
+        )
+
+    def _outbox(
+        self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
+    ) -> tuple[Notification, ...]:
+        recipients = self.routes.get(f"{event.trigger}:{event.to_state}") or self.routes.get(
+            event.trigger
+        )
+        if not recipients:
+            return ()
+        label = process.trigger_defs[event.trigger].label
+        state = process.label(event.to_state)
+        reason = f"（理由：{event.reason}）" if event.reason else ""
+        return (
+            Notification(
+                id=uuid.uuid4().hex,
+                reception_id=reception.id,
+                event_id=event.id,
+                topic=event.trigger,
+                recipients=recipients,
+                message_zh=f"接待 {reception.number}：{actor.name}「{label}」{reason}，当前状态「{state}」",
+                message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
+                f"now {event.to_state}",
+                created_at=event.at,
+            ),
+        )
+
+    @staticmethod
+    def _record(
+        request_id: str | None,
+        reception: Reception,
+        trigger: str,
+        actor: Actor,
+        event: AuditEvent,
+        findings: tuple[Finding, ...],
+    ) -> CommandRecord | None:
+        if request_id is None:
+            return None
+        result = CommandResult(reception, event, findings)
+        return CommandRecord(request_id, reception.id, trigger, actor.id, result)
+
+    def _replay(
+        self, request_id: str, reception_id: str, trigger: str, actor: Actor
+    ) -> CommandResult | None:
+        record = self.store.command(request_id)
+        if record is None:
+            return None
+        same = (record.trigger, record.actor_id) == (trigger, actor.id) and (
+            not reception_id or record.reception_id == reception_id
+        )
+        if not same:
+            raise IdempotencyError(
+                request_id,
+                f"{record.reception_id}:{record.trigger}:{record.actor_id}",
+                f"{reception_id}:{trigger}:{actor.id}",
+            )
+        return attrs.evolve(record.result, replayed=True)
+
+    def _after_commit(
+        self, reception: Reception, event: AuditEvent, outbox: Sequence[Notification]
+    ) -> None:
+        try:
+            self.hooks.jiedai_after_transition(reception=reception, event=event)
+        except Exception:
+            log.exception("after-transition observer failed for %s", reception.id)
+        delivered = []
+        for notification in outbox:
+            try:
+                self.hooks.jiedai_notify(notification=notification, reception=reception)
+            except Exception:
+                log.exception("notification %s left pending", notification.id)
+            else:
+                delivered.append(notification.id)
+        if delivered:
+            self.store.mark_notified(delivered)
+
+
+def _with_payload(
+    reception: Reception, trigger: str, plan: Plan | None, reception_list: ReceptionList | None
+) -> Reception:
+    problems = []
+    if plan is not None and trigger not in _PLAN_TRIGGERS:
+        problems.append(Problem("$.plan", f"「{trigger}」不能修改接待方案", f"{trigger} cannot change the plan"))
+    if reception_list is not None and trigger not in _LIST_TRIGGERS:
+        problems.append(
+            Problem("$.reception_list", f"「{trigger}」不能提交接待清单", f"{trigger} cannot carry the list")
+        )
+    if trigger == "edit" and reception.state != "draft" and plan is not None:
+        problems.append(Problem("$.plan", "审批后修改方案请用「变更」", "after approval use amend"))
+    if problems:
+        raise ValidationError(problems)
+    changes: dict[str, object] = {}
+    if plan is not None:
+        changes["plan"] = plan
+    if reception_list is not None:
+        changes["reception_list"] = reception_list
+    return attrs.evolve(reception, **changes) if changes else reception  # type: ignore[misc]
+
+
+def _check_dates(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationError(
+            [Problem("$.end", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}")]
+        )
+
+
+def open_engine(
+    url: str = "memory://",
+    *,
+    autoload: bool | None = None,
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object | tuple[str, object]] = (),
+    clock: Clock | None = None,
+    processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+) -> Engine:
+    """Build an engine: a fresh plugin manager, the store the plugins open for ``url``, the rules.
+
+    :param autoload: load installed ``jiedai_flow`` plugins (default: yes, unless
+        ``JIEDAI_DISABLE_PLUGIN_AUTOLOAD`` is set).
+    :param blocked: plugin names not to load.
+    :param plugins: plugin objects to register in addition.
+    """
+    host = make_plugin_manager(autoload=autoload, blocked=blocked, plugins=plugins)
+    store = host.hooks.jiedai_storage(url=url)
+    if store is None:
+        raise StorageError(
+            f"没有存储后端支持 {url!r}，是否未安装相应插件？",
+            f"no storage back end accepts {url!r}; is its plugin installed?",
+        )
+    return Engine(store, host, clock=clock, processes=processes)
+

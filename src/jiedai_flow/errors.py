@@ -1,0 +1,199 @@
+"""The error hierarchy: every error has a stable code and a Chinese message first, then English.
+
+A program reads ``.code`` and the structured attributes (``.problems``, ``.findings``,
+``.reception_id``); a person reads ``str(error)``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from jiedai_flow.findings import Finding
+
+
+class JiedaiFlowError(Exception):
+    """Base of every error jiedai_flow raises on purpose."""
+
+    code: str = "jiedai_error"
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+@attrs.frozen
+class Problem:
+    """One problem in loaded data: where it is and what is wrong, in Chinese and English."""
+
+    path: str
+    message_zh: str
+    message_en: str
+
+    def __str__(self) -> str:
+        return f"{self.message_zh} / {self.message_en} @ {self.path}"
+
+
+class ValidationError(JiedaiFlowError, ValueError):
+    """Data failed validation; ``.problems`` lists every problem found, each with its field path."""
+
+    code = "validation"
+
+    def __init__(self, problems: Sequence[Problem], *, source: str | None = None) -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"{where}数据有 {len(self.problems)} 处错误", f"{len(self.problems)} problem(s) in data"
+        )
+        self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
+
+
+class NotFoundError(JiedaiFlowError, LookupError):
+    """No reception with this id."""
+
+    code = "not_found"
+
+    def __init__(self, reception_id: str) -> None:
+        super().__init__(f"接待记录 {reception_id} 不存在", f"reception {reception_id} not found")
+        self.reception_id = reception_id
+
+
+class DuplicateError(JiedaiFlowError):
+    """A reception with this id already exists."""
+
+    code = "duplicate"
+
+    def __init__(self, reception_id: str) -> None:
+        super().__init__(f"接待记录 {reception_id} 已存在", f"reception {reception_id} already exists")
+        self.reception_id = reception_id
+
+
+class ConflictError(JiedaiFlowError):
+    """Someone else changed the reception since it was read (compare-and-set failed)."""
+
+    code = "conflict"
+
+    def __init__(self, reception_id: str, expected: int, actual: int | None) -> None:
+        super().__init__(
+            f"接待记录 {reception_id} 已被他人修改（预期版本 {expected}，当前版本 {actual}），请刷新后重试",
+            f"reception {reception_id} was changed by someone else "
+            f"(expected version {expected}, found {actual}); reload and retry",
+        )
+        self.reception_id = reception_id
+        self.expected = expected
+        self.actual = actual
+
+
+class InvalidTransitionError(JiedaiFlowError):
+    """The trigger cannot fire from the reception's current state."""
+
+    code = "invalid_transition"
+
+    def __init__(
+        self, reception_id: str, trigger: str, state: str, allowed: Sequence[str]
+    ) -> None:
+        allowed_text = ", ".join(allowed) or "—"
+        super().__init__(
+            f"接待记录 {reception_id} 处于「{state}」状态，不能执行「{trigger}」；可执行：{allowed_text}",
+            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; "
+            f"allowed: {allowed_text}",
+        )
+        self.reception_id = reception_id
+        self.trigger = trigger
+        self.state = state
+        self.allowed = tuple(allowed)
+
+
+class NotAuthorizedError(JiedaiFlowError, PermissionError):
+    """The actor may not fire this trigger on this reception."""
+
+    code = "not_authorized"
+
+    def __init__(self, reception_id: str, trigger: str, actor_id: str, why_zh: str, why_en: str):
+        super().__init__(
+            f"{actor_id} 无权对接待记录 {reception_id} 执行「{trigger}」：{why_zh}",
+            f"{actor_id} may not fire '{trigger}' on reception {reception_id}: {why_en}",
+        )
+        self.reception_id = reception_id
+        self.trigger = trigger
+        self.actor_id = actor_id
+
+
+class ReasonRequiredError(JiedaiFlowError):
+    """The trigger needs a written reason (退回、不予接待、撤销 …)."""
+
+    code = "reason_required"
+
+    def __init__(self, trigger: str) -> None:
+        super().__init__(f"「{trigger}」必须填写理由", f"'{trigger}' requires a reason")
+        self.trigger = trigger
+
+
+class RuleViolationError(JiedaiFlowError):
+    """Blocking findings refused the command; ``.findings`` holds every finding, not just the first."""
+
+    code = "rule_violation"
+
+    def __init__(self, reception_id: str, trigger: str, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        blocking = [f for f in self.findings if f.blocks]
+        lines = "\n".join(f"  - {f}" for f in self.findings)
+        super().__init__(
+            f"接待记录 {reception_id} 的「{trigger}」被 {len(blocking)} 项规则拒绝",
+            f"'{trigger}' on reception {reception_id} refused by {len(blocking)} rule finding(s)",
+        )
+        self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
+        self.reception_id = reception_id
+        self.trigger = trigger
+
+
+class RuleError(JiedaiFlowError):
+    """A rule raised instead of returning findings; the command fails closed."""
+
+    code = "rule_error"
+
+    def __init__(self, rule_id: str, plugin: str, error: BaseException) -> None:
+        super().__init__(
+            f"插件 {plugin} 的规则 {rule_id} 运行出错，命令已拒绝：{error!r}",
+            f"rule {rule_id} of plugin {plugin} failed, command refused: {error!r}",
+        )
+        self.rule_id = rule_id
+        self.plugin = plugin
+
+
+class IdempotencyError(JiedaiFlowError):
+    """A request id was reused for a different command."""
+
+    code = "idempotency"
+
+    def __init__(self, request_id: str, first: str, now: str) -> None:
+        super().__init__(
+            f"请求号 {request_id} 已用于另一命令（{first}），不能用于（{now}）",
+            f"request id {request_id} was used for another command ({first}), not ({now})",
+        )
+        self.request_id = request_id
+
+
+class DefinitionError(JiedaiFlowError):
+    """A process definition is malformed (unreachable states, dead ends, unknown names)."""
+
+    code = "definition"
+
+
+class PluginError(JiedaiFlowError):
+    """A plugin failed to load or misbehaved."""
+
+    code = "plugin"
+
+
+class StorageError(JiedaiFlowError):
+    """No storage back end accepts a URL, or a back end failed."""
+
+    code = "storage"

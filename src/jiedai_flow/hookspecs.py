@@ -1,0 +1,161 @@
+"""Every hook of jiedai_flow, grouped by phase. Plugins implement them with ``@hookimpl``.
+
+Each docstring follows one template: what the hook is for, its parameters, what it returns, how
+pluggy calls it (a fixed sentence), and who typically implements it. docs/hooks.md is generated
+from these docstrings; ``tests/test_hooks.py`` keeps this file, the typed facade in
+:mod:`jiedai_flow.plugins` and the docs in step. Hooks only ever grow by new arguments.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date
+
+    from jiedai_flow.lifecycle import Transition
+    from jiedai_flow.model import Actor
+    from jiedai_flow.records import (
+        ApprovalStep,
+        AuditEvent,
+        Notification,
+        Reception,
+        Verdict,
+    )
+    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.standards import Standards, StandardsLayer
+    from jiedai_flow.storage.base import Store
+
+PROJECT_NAME = "jiedai_flow"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Setup: called once when an engine is built
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def jiedai_register_rules(register: RegisterRule) -> None:
+    """Contribute rules 规则.
+
+    :param register: call ``register(Rule(...))`` once per rule.
+    :return: nothing.
+
+    Called for every plugin, once per engine. Implemented by the national rule pack and by
+    county plugins that add local rules.
+    """
+
+
+@hookspec
+def jiedai_standards_layers(jurisdiction: str, on: date) -> Sequence[StandardsLayer] | None:
+    """Contribute standards layers 接待标准 for a jurisdiction (GB/T 2260 code) on a date.
+
+    :param jurisdiction: the reception's jurisdiction code, e.g. ``"341502"``.
+    :param on: the reception's start date; layers not in force then are ignored.
+    :return: layers (national, province, city or county), or None.
+
+    Called for every plugin; the engine folds all layers, national first, and caches the result
+    per jurisdiction and date. Implemented by the national pack and by county plugins.
+    """
+
+
+@hookspec(firstresult=True)
+def jiedai_storage(url: str) -> Store | None:
+    """Open the storage back end 存储 for a URL such as ``memory://`` or ``sqlite:///jiedai.db``.
+
+    :param url: the URL the embedding application configured.
+    :return: a store implementing :class:`jiedai_flow.storage.Store`, or None if not yours.
+
+    Stops at the first non-None result. Implemented by the built-in back ends and by plugins
+    that bring a database of their own.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Command: called while a command runs, before anything is saved
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def jiedai_authorize(
+    actor: Actor,
+    trigger: str,
+    reception: Reception,
+    transition: Transition,
+    step: ApprovalStep | None,
+) -> Verdict | bool | None:
+    """Decide whether ``actor`` may fire ``trigger`` on ``reception`` 权限.
+
+    :param actor: who asks.
+    :param trigger: the trigger name, e.g. ``"approve"``.
+    :param reception: the reception as loaded.
+    :param transition: the transition of the process definition this would take (its ``roles``).
+    :param step: for ``approve``, the approval step waiting for a signature; else None.
+    :return: a :class:`Verdict` (with the reason for a refusal), True/False, or None for no opinion.
+
+    Stops at the first non-None result. The built-in role table answers last; the built-in
+    separation-of-duties wrapper turns any "yes" into "no" for a handler approving or settling
+    their own reception. Implemented by deployments with their own permission systems.
+    """
+
+
+@hookspec(firstresult=True)
+def jiedai_approval_chain(reception: Reception, standards: Standards) -> Sequence[ApprovalStep] | None:
+    """Produce the ordered approval steps 审批链 for a reception being submitted.
+
+    :param reception: the reception at submission (letter, plan, type, amounts).
+    :param standards: the standards resolved for it.
+    :return: the steps in signing order, or None for no opinion.
+
+    Stops at the first non-None result. The built-in answer is one step per
+    ``standards.approval_levels``; county plugins replace it with chains by tier.
+    """
+
+
+@hookspec
+def jiedai_before_transition(before: Reception, after: Reception, event: AuditEvent) -> None:
+    """Observe a transition about to be saved; raising vetoes the command (nothing is saved).
+
+    :param before: the reception as loaded.
+    :param after: the reception as it will be saved.
+    :param event: the audit event that will be appended.
+    :return: nothing.
+
+    Called for every plugin, inside the command, before the atomic save. Implemented by
+    plugins that keep derived data (budgets) or need a last word.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# After commit: called once the command is durable
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def jiedai_after_transition(reception: Reception, event: AuditEvent) -> None:
+    """Observe a committed transition 流转.
+
+    :param reception: the reception as saved.
+    :param event: its audit event.
+    :return: nothing; errors are logged, never undo the command.
+
+    Called for every plugin, after commit. Implemented by metrics, search indexing, caches.
+    """
+
+
+@hookspec
+def jiedai_notify(notification: Notification, reception: Reception) -> None:
+    """Deliver one notification 通知 from the outbox.
+
+    :param notification: the outbox row (topic, recipients' roles, message).
+    :param reception: the reception it is about.
+    :return: nothing; raise to leave the row pending for a later delivery.
+
+    Called for every plugin, after commit. Implemented by notifiers (log, e-mail, webhooks).
+    """

@@ -1,0 +1,237 @@
+"""The plugin manager factory and the typed facade the core calls hooks through.
+
+Nothing is loaded at import time: :func:`make_plugin_manager` builds a fresh manager per engine,
+registers the built-in plugins (``trylast``, so any installed plugin overrides them), then — unless
+the embedding application switches it off — the ``jiedai_flow`` entry points, minus blocked names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import warnings
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, cast
+
+import attrs
+import pluggy
+
+from jiedai_flow import hookspecs
+from jiedai_flow.errors import PluginError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date
+    from importlib.metadata import EntryPoint
+
+    from jiedai_flow.lifecycle import Transition
+    from jiedai_flow.model import Actor
+    from jiedai_flow.records import (
+        ApprovalStep,
+        AuditEvent,
+        Notification,
+        Reception,
+        Verdict,
+    )
+    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.standards import Standards, StandardsLayer
+    from jiedai_flow.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "jiedai_flow"
+DISABLE_AUTOLOAD_ENV = "JIEDAI_DISABLE_PLUGIN_AUTOLOAD"
+BLOCKED_ENV = "JIEDAI_BLOCKED_PLUGINS"
+
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("jiedai.roles", "jiedai_flow.builtin.roles"),
+    ("jiedai.approval", "jiedai_flow.builtin.approval"),
+    ("jiedai.national", "jiedai_flow.builtin.national"),
+    ("jiedai.memory", "jiedai_flow.builtin.memory"),
+    ("jiedai.log_notifier", "jiedai_flow.builtin.log_notifier"),
+)
+"""Built-in plugins as (registered name, module). Block one by name like any other plugin."""
+
+
+class PluginLoadWarning(UserWarning):
+    """An entry-point plugin failed to load; the others still work."""
+
+
+@attrs.frozen
+class LoadFailure:
+    """A plugin that failed to load: its entry-point name, distribution and the error."""
+
+    name: str
+    distribution: str
+    error: BaseException = attrs.field(eq=False)
+
+    def __str__(self) -> str:
+        return (
+            f"插件 {self.name}（{self.distribution}）加载失败 / plugin {self.name} "
+            f"from {self.distribution} failed to load: {self.error!r}"
+        )
+
+
+@attrs.frozen
+class PluginInfo:
+    """A registered plugin, its distribution (if installed by entry point) and its hooks."""
+
+    name: str
+    distribution: str
+    hooks: tuple[str, ...]
+
+
+class Hooks:
+    """Typed calls into the hooks; the only way core code calls plugins (pluggy cannot type them)."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._hook = pm.hook
+
+    def jiedai_register_rules(self, register: RegisterRule) -> None:
+        self._hook.jiedai_register_rules(register=register)
+
+    def jiedai_standards_layers(self, jurisdiction: str, on: date) -> list[StandardsLayer]:
+        results = self._hook.jiedai_standards_layers(jurisdiction=jurisdiction, on=on)
+        return [layer for layers in results if layers for layer in layers]
+
+    def jiedai_storage(self, url: str) -> Store | None:
+        return cast("Store | None", self._hook.jiedai_storage(url=url))
+
+    def jiedai_authorize(
+        self,
+        actor: Actor,
+        trigger: str,
+        reception: Reception,
+        transition: Transition,
+        step: ApprovalStep | None,
+    ) -> Verdict | bool | None:
+        return cast(
+            "Verdict | bool | None",
+            self._hook.jiedai_authorize(
+                actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
+            ),
+        )
+
+    def jiedai_approval_chain(
+        self, reception: Reception, standards: Standards
+    ) -> Sequence[ApprovalStep] | None:
+        return cast(
+            "Sequence[ApprovalStep] | None",
+            self._hook.jiedai_approval_chain(reception=reception, standards=standards),
+        )
+
+    def jiedai_before_transition(
+        self, before: Reception, after: Reception, event: AuditEvent
+    ) -> None:
+        self._hook.jiedai_before_transition(before=before, after=after, event=event)
+
+    def jiedai_after_transition(self, reception: Reception, event: AuditEvent) -> None:
+        self._hook.jiedai_after_transition(reception=reception, event=event)
+
+    def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
+        self._hook.jiedai_notify(notification=notification, reception=reception)
+
+
+class PluginHost:
+    """One engine's plugin manager, its typed hooks and what failed to load."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        failures: Sequence[LoadFailure] = (),
+        distributions: Mapping[str, str] | None = None,
+    ) -> None:
+        self.pm = pm
+        self.distributions = dict(distributions or {})
+        self.hooks = Hooks(pm)
+        self.failures = tuple(failures)
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        """Register one more plugin (before the engine is built), checking its hooks."""
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+
+    def plugins(self) -> tuple[PluginInfo, ...]:
+        """Every registered plugin with its distribution and the hooks it implements."""
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # blocked
+                continue
+            hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()))
+            dist = self.distributions.get(name, "jiedai-flow" if name.startswith("jiedai.") else "")
+            infos.append(PluginInfo(name, dist, hooks))
+        return tuple(infos)
+
+
+def make_plugin_manager(
+    *,
+    autoload: bool | None = None,
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object | tuple[str, object]] = (),
+    strict: bool = False,
+) -> PluginHost:
+    """Build a fresh plugin manager for one engine.
+
+    :param autoload: load ``jiedai_flow`` entry points; default True unless the environment sets
+        ``JIEDAI_DISABLE_PLUGIN_AUTOLOAD``.
+    :param blocked: plugin names never to register (entry-point names or built-in names such as
+        ``jiedai.national``); ``JIEDAI_BLOCKED_PLUGINS`` adds a comma-separated list.
+    :param plugins: extra plugin objects (modules, classes or instances), or (name, plugin) pairs.
+    :param strict: raise :class:`PluginError` on the first plugin that fails to load instead of
+        warning and going on without it.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    blocked_names = set(blocked) | _env_blocked()
+    for name in blocked_names:
+        pm.set_blocked(name)
+    for name, module in BUILTIN_PLUGINS:
+        if not pm.is_blocked(name):
+            pm.register(importlib.import_module(module), name=name)
+    if autoload is None:
+        autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    distributions: dict[str, str] = {}
+    failures = _load_entry_points(pm, distributions, strict=strict) if autoload else []
+    for item in plugins:
+        name, plugin = item if isinstance(item, tuple) else (None, item)
+        if name is None or not pm.is_blocked(name):
+            pm.register(plugin, name=name)
+    pm.check_pending()
+    return PluginHost(pm, failures, distributions)
+
+
+def _env_blocked() -> set[str]:
+    raw = os.environ.get(BLOCKED_ENV, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _load_entry_points(
+    pm: pluggy.PluginManager, distributions: dict[str, str], *, strict: bool
+) -> list[LoadFailure]:
+    failures: list[LoadFailure] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except Exception as exc:
+            failure = LoadFailure(ep.name, _distribution(ep), exc)
+            if strict:
+                raise PluginError(
+                    f"插件 {failure.name}（{failure.distribution}）加载失败：{exc!r}",
+                    f"plugin {failure.name} from {failure.distribution} failed to load: {exc!r}",
+                ) from exc
+            log.error("%s", failure)
+            warnings.warn(str(failure), PluginLoadWarning, stacklevel=3)
+            failures.append(failure)
+            continue
+        distributions[ep.name] = _distribution(ep)
+    return failures
+
+
+def _distribution(ep: EntryPoint) -> str:
+    dist = ep.dist
+    return f"{dist.name} {dist.version}" if dist is not None else "?"
+

@@ -1,0 +1,197 @@
+"""The reception aggregate 接待记录 and the records a command leaves behind.
+
+:class:`Reception` is the unit every command loads, checks and saves with its ``version``.
+:class:`AuditEvent` is the accountable trace of one accepted command; :class:`Notification` is an
+outbox row written in the same atomic step. All frozen: a command builds new values, never edits.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from jiedai_flow.model import (
+    Actor,
+    OfficialLetter,
+    Plan,
+    ReceptionList,
+    ReceptionType,
+    Role,
+)
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from jiedai_flow.findings import Finding
+
+
+@attrs.frozen
+class ApprovalStep:
+    """One step of an approval chain 审批环节, e.g. 部门负责人 → 分管领导.
+
+    ``level`` is matched against :attr:`Actor.levels`; an empty level accepts any approver.
+    """
+
+    level: str
+    label: str = ""
+    roles: frozenset[Role] = frozenset({Role.APPROVER})
+
+
+@attrs.frozen
+class Approval:
+    """A signed approval step 审批意见 of the current submission."""
+
+    step: int
+    level: str
+    actor_id: str
+    actor_name: str
+    at: datetime
+    opinion: str = ""
+
+
+@attrs.frozen
+class Reception:
+    """One reception 接待 from its letter to its archive.
+
+    ``process`` and ``rule_pack`` are pinned at creation: the reception is judged by the process
+    definition and the rule pack it started with, whatever is installed later.
+    """
+
+    id: str
+    number: str
+    jurisdiction: str
+    host_unit: str
+    reception_type: ReceptionType
+    handler: Actor
+    letter: OfficialLetter
+    plan: Plan
+    start: date
+    end: date
+    state: str
+    version: int
+    process: str
+    rule_pack: str
+    created_at: datetime
+    updated_at: datetime
+    reception_list: ReceptionList | None = None
+    approval_chain: tuple[ApprovalStep, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+    submitted_by: str | None = None
+
+    @property
+    def next_step(self) -> ApprovalStep | None:
+        """The approval step waiting for a signature, if the reception is awaiting approval."""
+        index = len(self.approvals)
+        return self.approval_chain[index] if index < len(self.approval_chain) else None
+
+    def handled_by(self, actor_id: str) -> bool:
+        """Whether ``actor_id`` handles this reception (经办) — they may not approve or settle it."""
+        return actor_id in (self.handler.id, self.submitted_by)
+
+
+@attrs.frozen
+class AuditEvent:
+    """One accepted command, as evidence: who did what, from which state to which, and why.
+
+    ``seq`` equals the reception's version after the command; replaying a reception's events in
+    ``seq`` order gives its current state. ``prev_hash``/``hash`` are filled by back ends that
+    chain events (see docs/architecture.md).
+    """
+
+    id: str
+    reception_id: str
+    seq: int
+    trigger: str
+    actor_id: str
+    actor_name: str
+    actor_roles: tuple[Role, ...]
+    from_state: str
+    to_state: str
+    at: datetime
+    process: str
+    rule_pack: str
+    reason: str = ""
+    request_id: str | None = None
+    findings: tuple[Finding, ...] = ()
+    prev_hash: str = ""
+    hash: str = ""
+    hash_algorithm: str = ""
+
+
+@attrs.frozen
+class Notification:
+    """An outbox row: a notification intent committed with the state change, delivered after."""
+
+    id: str
+    reception_id: str
+    event_id: str
+    topic: str
+    recipients: tuple[Role, ...]
+    message_zh: str
+    message_en: str
+    created_at: datetime
+
+
+@attrs.frozen
+class CommandResult:
+    """What a command returns: the reception after it, its audit event, every finding.
+
+    ``replayed`` is True when the request id had been seen and this is the first result again.
+    """
+
+    reception: Reception
+    event: AuditEvent
+    findings: tuple[Finding, ...] = ()
+    replayed: bool = False
+
+
+@attrs.frozen
+class CommandRecord:
+    """An idempotency record: request id → the command it named and its first result."""
+
+    request_id: str
+    reception_id: str
+    trigger: str
+    actor_id: str
+    result: CommandResult
+
+
+@attrs.frozen
+class ReceptionQuery:
+    """Filters for listing receptions; results are ordered by (start, id) and paged by cursor."""
+
+    states: frozenset[str] = frozenset()
+    jurisdiction: str | None = None
+    host_unit: str | None = None
+    reception_type: ReceptionType | None = None
+    start_from: date | None = None
+    start_to: date | None = None
+    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
+    after: str | None = None
+    """Opaque cursor: the ``next_cursor`` of the previous page."""
+
+
+@attrs.frozen
+class Page:
+    """One page of receptions and the cursor of the next page (None at the end)."""
+
+    items: tuple[Reception, ...]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class Verdict:
+    """An authorization answer with its reason, for ``jiedai_authorize`` (a plain bool works too)."""
+
+    allowed: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+
+    @classmethod
+    def allow(cls) -> Verdict:
+        return cls(True)
+
+    @classmethod
+    def deny(cls, reason_zh: str, reason_en: str) -> Verdict:
+        return cls(False, reason_zh, reason_en)

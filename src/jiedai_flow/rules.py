@@ -1,0 +1,93 @@
+"""Rules 规则: pure checks of a reception against its standards, registered by plugins.
+
+A rule names the stages (triggers) it runs at and returns findings. The engine compiles every
+registered rule once into a :class:`RuleSet` indexed by stage, and runs all rules of a stage so a
+refusal lists every reason at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from jiedai_flow.errors import PluginError, RuleError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from datetime import datetime
+
+    from jiedai_flow.findings import Citation, Finding
+    from jiedai_flow.model import Actor
+    from jiedai_flow.records import Reception
+    from jiedai_flow.standards import Standards
+
+
+@attrs.frozen
+class RuleContext:
+    """Everything a rule may look at. Rules must not look anywhere else (no I/O, no clock)."""
+
+    reception: Reception
+    standards: Standards
+    stage: str
+    actor: Actor | None
+    now: datetime
+
+
+@attrs.frozen
+class Rule:
+    """A registered rule: id (reference §5, or a local id such as ``LA-01``), stages, check."""
+
+    id: str
+    title: str
+    stages: frozenset[str]
+    check: Callable[[RuleContext], Iterable[Finding]] = attrs.field(eq=False)
+    citation: Citation | None = None
+    title_en: str = ""
+    plugin: str = ""
+    """Filled in at registration with the name of the plugin that registered the rule."""
+
+
+class RegisterRule(Protocol):
+    """The ``register`` callable handed to ``jiedai_register_rules``."""
+
+    def __call__(self, rule: Rule) -> None: ...
+
+
+class RuleSet:
+    """Every registered rule, indexed by stage. Built once per engine."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: dict[str, Rule] = {}
+        for rule in rules:
+            if rule.id in self.rules:
+                other = self.rules[rule.id].plugin
+                raise PluginError(
+                    f"规则编号 {rule.id} 重复（插件 {other} 与 {rule.plugin}）",
+                    f"rule id {rule.id} registered twice (plugins {other} and {rule.plugin})",
+                )
+            self.rules[rule.id] = rule
+        self._by_stage: dict[str, tuple[Rule, ...]] = {}
+        for rule in self.rules.values():
+            for stage in rule.stages:
+                self._by_stage[stage] = (*self._by_stage.get(stage, ()), rule)
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_stage))
+
+    def for_stage(self, stage: str) -> tuple[Rule, ...]:
+        return self._by_stage.get(stage, ())
+
+    def run(self, context: RuleContext) -> tuple[Finding, ...]:
+        """Run every rule of ``context.stage``; a rule that raises fails the whole check (closed)."""
+        findings: list[Finding] = []
+        for rule in self._by_stage.get(context.stage, ()):
+            try:
+                produced = rule.check(context)
+                findings.extend(
+                    f if f.stage else attrs.evolve(f, stage=context.stage) for f in produced
+                )
+            except Exception as exc:
+                raise RuleError(rule.id, rule.plugin or "?", exc) from exc
+        return tuple(findings)

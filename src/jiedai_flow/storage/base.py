@@ -1,0 +1,72 @@
+"""The storage contract every back end implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from jiedai_flow.records import (
+        AuditEvent,
+        CommandRecord,
+        Notification,
+        Page,
+        Reception,
+        ReceptionQuery,
+    )
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable home of receptions, their audit trail, the outbox and idempotency records.
+
+    Atomicity is the contract: :meth:`create` and :meth:`save` write the reception, its audit
+    event, its outbox rows and the idempotency record all together or not at all.
+    """
+
+    def create(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+    ) -> None:
+        """Insert a new reception (version 1). Raises DuplicateError if the id exists, or
+        IdempotencyError if the record's request id was already used."""
+
+    def save(
+        self,
+        reception: Reception,
+        *,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+    ) -> None:
+        """Replace the reception if its stored version is ``expected_version`` (compare-and-set);
+        else raise ConflictError and write nothing. ``reception.version`` is the new version."""
+
+    def load(self, reception_id: str) -> Reception:
+        """The reception as last saved. Raises NotFoundError."""
+
+    def history(self, reception_id: str) -> Sequence[AuditEvent]:
+        """The reception's audit events in order (``seq`` 1, 2, …). Raises NotFoundError."""
+
+    def query(self, query: ReceptionQuery) -> Page:
+        """Receptions matching the filters, ordered by (start, id), one page at a time."""
+
+    def command(self, request_id: str) -> CommandRecord | None:
+        """The idempotency record of a request id, if that request was accepted before."""
+
+    def next_number(self, key: str) -> int:
+        """The next value (1, 2, …) of a named counter, e.g. for human reception numbers."""
+
+    def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
+        """Outbox rows not yet delivered, oldest first."""
+
+    def mark_notified(self, notification_ids: Sequence[str]) -> None:
+        """Mark outbox rows delivered."""
+
+    def close(self) -> None:
+        """Release connections and files."""

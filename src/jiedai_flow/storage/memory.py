@@ -1,0 +1,147 @@
+"""The in-memory store: the storage contract in plain dicts, for tests, demos and embedding.
+
+Thread-safe (one lock); nothing survives the process. Delivered outbox rows are dropped (the
+audit trail keeps the record). Selected by the URL ``memory://``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
+from jiedai_flow.records import Page
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from jiedai_flow.records import (
+        AuditEvent,
+        CommandRecord,
+        Notification,
+        Reception,
+        ReceptionQuery,
+    )
+
+
+def _cursor(reception: Reception) -> str:
+    return f"{reception.start.isoformat()}|{reception.id}"
+
+
+class MemoryStore:
+    """Receptions, audit events, outbox and idempotency records held in memory."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._receptions: dict[str, Reception] = {}
+        self._events: dict[str, list[AuditEvent]] = {}
+        self._outbox: dict[str, Notification] = {}
+        self._commands: dict[str, CommandRecord] = {}
+        self._counters: dict[str, int] = {}
+
+    def _remember(self, record: CommandRecord | None) -> None:
+        if record is None:
+            return
+        first = self._commands.get(record.request_id)
+        if first is not None:
+            raise IdempotencyError(
+                record.request_id,
+                f"{first.reception_id}:{first.trigger}",
+                f"{record.reception_id}:{record.trigger}",
+            )
+        self._commands[record.request_id] = record
+
+    def _append(self, event: AuditEvent, outbox: Sequence[Notification]) -> None:
+        self._events.setdefault(event.reception_id, []).append(event)
+        for row in outbox:
+            self._outbox[row.id] = row
+
+    def create(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+    ) -> None:
+        with self._lock:
+            if reception.id in self._receptions:
+                raise DuplicateError(reception.id)
+            self._remember(record)
+            self._receptions[reception.id] = reception
+            self._append(event, outbox)
+
+    def save(
+        self,
+        reception: Reception,
+        *,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+    ) -> None:
+        with self._lock:
+            current = self._receptions.get(reception.id)
+            if current is None:
+                raise NotFoundError(reception.id)
+            if current.version != expected_version:
+                raise ConflictError(reception.id, expected_version, current.version)
+            self._remember(record)
+            self._receptions[reception.id] = reception
+            self._append(event, outbox)
+
+    def load(self, reception_id: str) -> Reception:
+        try:
+            return self._receptions[reception_id]
+        except KeyError:
+            raise NotFoundError(reception_id) from None
+
+    def history(self, reception_id: str) -> Sequence[AuditEvent]:
+        if reception_id not in self._receptions:
+            raise NotFoundError(reception_id)
+        with self._lock:
+            return tuple(self._events.get(reception_id, ()))
+
+    def query(self, query: ReceptionQuery) -> Page:
+        with self._lock:
+            candidates = list(self._receptions.values())
+        matches = sorted(
+            (r for r in candidates if _matches(r, query)), key=lambda r: (r.start, r.id)
+        )
+        if query.after is not None:
+            matches = [r for r in matches if _cursor(r) > query.after]
+        items = tuple(matches[: query.limit])
+        more = len(matches) > query.limit
+        return Page(items, _cursor(items[-1]) if more else None)
+
+    def command(self, request_id: str) -> CommandRecord | None:
+        return self._commands.get(request_id)
+
+    def next_number(self, key: str) -> int:
+        with self._lock:
+            value = self._counters.get(key, 0) + 1
+            self._counters[key] = value
+            return value
+
+    def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
+        with self._lock:
+            pending = list(self._outbox.values())
+        return tuple(pending[:limit])
+
+    def mark_notified(self, notification_ids: Sequence[str]) -> None:
+        with self._lock:
+            for notification_id in notification_ids:
+                self._outbox.pop(notification_id, None)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _matches(r: Reception, q: ReceptionQuery) -> bool:
+    return (
+        (not q.states or r.state in q.states)
+        and (q.jurisdiction is None or r.jurisdiction == q.jurisdiction)
+        and (q.host_unit is None or r.host_unit == q.host_unit)
+        and (q.reception_type is None or r.reception_type == q.reception_type)
+        and (q.start_from is None or r.start >= q.start_from)
+        and (q.start_to is None or r.start <= q.start_to)
+    )

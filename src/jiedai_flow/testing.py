@@ -1,0 +1,467 @@
+"""The test kit for plugin authors 插件测试工具, registered as a pytest plugin (``pytest11``).
+
+Fixtures: ``jiedai_clock`` (a :class:`FrozenClock`), ``jiedai_notifications`` (a
+:class:`NotificationCapture`), ``jiedai_engine_factory`` / ``jiedai_engine`` (engines that never
+auto-load installed plugins), ``jiedai_hook_recorder``. Helpers: :func:`sample_letter`,
+:func:`sample_plan`, :func:`sample_reception`, the :data:`ACTORS` of a small county office, and
+:class:`StoreContract`, the storage contract suite any back end runs against itself::
+
+    from jiedai_flow.testing import StoreContract
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def store(self):
+            return MyStore(...)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pytest
+
+from jiedai_flow.engine import CHINA_TZ, Engine, open_engine
+from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
+from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.model import (
+    Actor,
+    Guest,
+    Itinerary,
+    LetterKind,
+    Meal,
+    MealKind,
+    OfficialLetter,
+    Person,
+    Plan,
+    Purpose,
+    Rank,
+    ReceptionType,
+    Role,
+    VenueType,
+)
+from jiedai_flow.records import (
+    AuditEvent,
+    CommandRecord,
+    CommandResult,
+    Notification,
+    Reception,
+    ReceptionQuery,
+)
+
+if TYPE_CHECKING:
+    from jiedai_flow.storage.base import Store
+
+__all__ = [
+    "ACTORS",
+    "FrozenClock",
+    "HookCall",
+    "HookRecorder",
+    "NotificationCapture",
+    "StoreContract",
+    "make_engine",
+    "sample_letter",
+    "sample_plan",
+    "sample_reception",
+]
+
+
+class FrozenClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)``, e.g. ``clock.advance(days=3)``."""
+        self.current += timedelta(**delta)
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
+
+
+class NotificationCapture:
+    """A notifier plugin that keeps every notification delivered to it."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Notification] = []
+
+    @hookimpl
+    def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
+        del reception
+        self.delivered.append(notification)
+
+    @property
+    def topics(self) -> list[str]:
+        return [n.topic for n in self.delivered]
+
+    def clear(self) -> None:
+        self.delivered.clear()
+
+
+@attrs.frozen
+class HookCall:
+    """One recorded hook call: the hook's name and its keyword arguments."""
+
+    name: str
+    kwargs: dict[str, Any]
+
+
+class HookRecorder:
+    """Records every hook call of an engine's plugin manager (like pytest's ``HookRecorder``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.calls: list[HookCall] = []
+
+        def before(name: str, impls: object, kwargs: dict[str, Any]) -> None:
+            del impls
+            self.calls.append(HookCall(name, dict(kwargs)))
+
+        def after(outcome: object, name: str, impls: object, kwargs: object) -> None:
+            del outcome, name, impls, kwargs
+
+        self._undo = engine.plugins.pm.add_hookcall_monitoring(before, after)
+
+    def named(self, name: str) -> list[HookCall]:
+        return [c for c in self.calls if c.name == name]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.calls]
+
+    def undo(self) -> None:
+        self._undo()
+
+
+def make_engine(
+    *plugins: object,
+    url: str = "memory://",
+    clock: FrozenClock | None = None,
+    blocked: tuple[str, ...] = (),
+) -> Engine:
+    """An engine with the built-in plugins and ``plugins`` only — installed ones never load."""
+    return open_engine(
+        url, autoload=False, blocked=blocked, plugins=plugins, clock=clock or FrozenClock()
+    )
+
+
+# -- sample data --------------------------------------------------------------------------------
+
+ACTORS: dict[str, Actor] = {
+    "handler": Actor("zhang.wei", "张伟", frozenset({Role.HANDLER}), "县政府办公室"),
+    "handler2": Actor("zhao.min", "赵敏", frozenset({Role.HANDLER}), "县政府办公室"),
+    "approver": Actor(
+        "li.na", "李娜", frozenset({Role.APPROVER}), "县政府办公室", frozenset({"分管领导"})
+    ),
+    "director": Actor(
+        "sun.hao", "孙浩", frozenset({Role.APPROVER}), "县政府办公室", frozenset({"部门负责人"})
+    ),
+    "finance": Actor("wang.fang", "王芳", frozenset({Role.FINANCE}), "县财政局"),
+    "office": Actor("chen.jie", "陈洁", frozenset({Role.OFFICE}), "县政府办公室"),
+    "supervisor": Actor("liu.yang", "刘洋", frozenset({Role.SUPERVISOR}), "县纪委监委"),
+    "admin": Actor("admin", "系统管理员", frozenset({Role.ADMIN})),
+    "handler_approver": Actor(
+        "zhou.lei",
+        "周磊",
+        frozenset({Role.HANDLER, Role.APPROVER, Role.FINANCE}),
+        "县政府办公室",
+        frozenset({"分管领导"}),
+    ),
+}
+"""A small county office: 经办人, 审批人 (分管领导, 部门负责人), 财务, 办公室, 纪检监察, 管理员,
+and one person holding several roles (to test separation of duties)."""
+
+
+def sample_letter(start: date = date(2026, 3, 10), guests: int = 4) -> OfficialLetter:
+    """A 公函 from a city bureau: a research visit of ``guests`` people over two days."""
+    ranks = [Rank.BUREAU, Rank.COUNTY, Rank.TOWNSHIP]
+    personnel = tuple(
+        Guest(f"来宾{i + 1}", "市农业农村局", "调研员" if i else "副局长", ranks[min(i, 2)])
+        for i in range(guests)
+    )
+    return OfficialLetter(
+        kind=LetterKind.LETTER,
+        number=f"市农函〔{start.year}〕12号",
+        sending_unit="市农业农村局",
+        issued_on=start - timedelta(days=5),
+        purpose=Purpose.RESEARCH,
+        content="高标准农田建设考察调研",
+        itinerary=Itinerary(start, start + timedelta(days=1), ("县农业园区",), "实地调研"),
+        personnel=personnel,
+        contact="市农业农村局办公室 0550-1234567",
+        meal_requested=True,
+    )
+
+
+def sample_plan(
+    start: date = date(2026, 3, 10), guests: int = 4, companions: int = 2, **meal: Any
+) -> Plan:
+    """A plan with one working meal at the canteen (``meal`` overrides its fields)."""
+    fields: dict[str, Any] = {
+        "on": start,
+        "kind": MealKind.LUNCH,
+        "venue": "县机关食堂",
+        "venue_type": VenueType.CANTEEN,
+        "guests": guests,
+        "companions": companions,
+        "cost": Decimal(60) * (guests + companions),
+        "dishes": ("家常豆腐", "青菜", "米饭"),
+    }
+    fields.update(meal)
+    return Plan(
+        meals=(Meal(**fields),),
+        companions=(Person("王强", "县农业农村局局长"),),
+        budget=Decimal(1000),
+    )
+
+
+_ids = itertools.count(1)
+
+
+def sample_reception(
+    *, state: str = "draft", version: int = 1, jurisdiction: str = "341502", **changes: Any
+) -> Reception:
+    """A reception value for store tests; each call gets a fresh id unless ``id`` is given."""
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)
+    letter = sample_letter()
+    reception = Reception(
+        id=f"r{next(_ids):06d}",
+        number="341502-2026-00001",
+        jurisdiction=jurisdiction,
+        host_unit="县政府办公室",
+        reception_type=ReceptionType.DOMESTIC,
+        handler=ACTORS["handler"],
+        letter=letter,
+        plan=sample_plan(),
+        start=letter.itinerary.start,
+        end=letter.itinerary.end,
+        state=state,
+        version=version,
+        process="reception@1",
+        rule_pack="national-2025",
+        created_at=now,
+        updated_at=now,
+    )
+    return attrs.evolve(reception, **changes)
+
+
+def sample_event(reception: Reception, trigger: str = "create", from_state: str = "") -> AuditEvent:
+    """The audit event a store test saves with ``reception``."""
+    return AuditEvent(
+        id=f"e-{reception.id}-{reception.version}",
+        reception_id=reception.id,
+        seq=reception.version,
+        trigger=trigger,
+        actor_id="zhang.wei",
+        actor_name="张伟",
+        actor_roles=(Role.HANDLER,),
+        from_state=from_state,
+        to_state=reception.state,
+        at=reception.updated_at,
+        process=reception.process,
+        rule_pack=reception.rule_pack,
+    )
+
+
+def sample_notification(event: AuditEvent) -> Notification:
+    return Notification(
+        id=f"n-{event.id}",
+        reception_id=event.reception_id,
+        event_id=event.id,
+        topic=event.trigger,
+        recipients=(Role.APPROVER,),
+        message_zh="测试通知",
+        message_en="test notification",
+        created_at=event.at,
+    )
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def jiedai_clock() -> FrozenClock:
+    """A frozen clock at 2026-03-02 09:00 (UTC+8)."""
+    return FrozenClock()
+
+
+@pytest.fixture
+def jiedai_notifications() -> NotificationCapture:
+    """Captures notifications; engines from ``jiedai_engine_factory`` register it."""
+    return NotificationCapture()
+
+
+@pytest.fixture
+def jiedai_engine_factory(
+    jiedai_clock: FrozenClock, jiedai_notifications: NotificationCapture
+) -> Callable[..., Engine]:
+    """``factory(*plugins, url="memory://", blocked=())``: an engine without auto-loading, on
+    the frozen clock, with notifications captured."""
+
+    def factory(*plugins: object, url: str = "memory://", blocked: tuple[str, ...] = ()) -> Engine:
+        return make_engine(
+            jiedai_notifications, *plugins, url=url, clock=jiedai_clock, blocked=blocked
+        )
+
+    return factory
+
+
+@pytest.fixture
+def jiedai_engine(jiedai_engine_factory: Callable[..., Engine]) -> Engine:
+    """An engine with the built-in plugins only, on the in-memory store."""
+    return jiedai_engine_factory()
+
+
+@pytest.fixture
+def jiedai_hook_recorder(jiedai_engine: Engine) -> Iterator[HookRecorder]:
+    """Records the hook calls of ``jiedai_engine``."""
+    recorder = HookRecorder(jiedai_engine)
+    yield recorder
+    recorder.undo()
+
+
+# -- the storage contract -------------------------------------------------------------------------
+
+
+def _created(store: Store, **changes: Any) -> Reception:
+    reception = sample_reception(**changes)
+    store.create(reception, sample_event(reception), (), None)
+    return reception
+
+
+def _saved(
+    store: Store, reception: Reception, state: str, record: CommandRecord | None = None
+) -> Reception:
+    after = attrs.evolve(reception, state=state, version=reception.version + 1)
+    event = sample_event(after, "submit", reception.state)
+    store.save(after, expected_version=reception.version, event=event, outbox=(), record=record)
+    return after
+
+
+class StoreContract:
+    """The storage contract as tests. Subclass it and provide a ``store`` fixture."""
+
+    @pytest.fixture
+    def store(self) -> Store:
+        raise NotImplementedError("provide a `store` fixture returning a fresh, empty store")
+
+    def test_created_reception_loads_back_equal(self, store: Store) -> None:
+        reception = _created(store)
+        assert store.load(reception.id) == reception
+
+    def test_load_of_unknown_id_raises_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            store.load("no-such-id")
+
+    def test_creating_an_existing_id_is_refused(self, store: Store) -> None:
+        reception = _created(store)
+        with pytest.raises(DuplicateError):
+            store.create(reception, sample_event(reception), (), None)
+
+    def test_save_with_current_version_replaces_and_appends_event(self, store: Store) -> None:
+        reception = _created(store)
+        after = _saved(store, reception, "submitted")
+        assert store.load(reception.id) == after
+        assert [e.seq for e in store.history(reception.id)] == [1, 2]
+
+    def test_save_with_stale_version_conflicts_and_writes_nothing(self, store: Store) -> None:
+        reception = _created(store)
+        _saved(store, reception, "submitted")
+        stale = attrs.evolve(reception, state="cancelled", version=2)
+        with pytest.raises(ConflictError) as caught:
+            store.save(
+                stale,
+                expected_version=1,
+                event=sample_event(stale, "cancel", "draft"),
+                outbox=[sample_notification(sample_event(stale))],
+                record=None,
+            )
+        assert caught.value.actual == 2
+        assert store.load(reception.id).state == "submitted"
+        assert len(store.history(reception.id)) == 2
+        assert store.pending_notifications() == ()
+
+    def test_outbox_rows_are_pending_until_marked(self, store: Store) -> None:
+        reception = _created(store)
+        after = attrs.evolve(reception, state="submitted", version=2)
+        event = sample_event(after, "submit", "draft")
+        row = sample_notification(event)
+        store.save(after, expected_version=1, event=event, outbox=[row], record=None)
+        assert list(store.pending_notifications()) == [row]
+        store.mark_notified([row.id])
+        assert list(store.pending_notifications()) == []
+
+    def test_command_record_is_saved_with_the_change(self, store: Store) -> None:
+        reception = _created(store)
+        after = attrs.evolve(reception, state="submitted", version=2)
+        event = sample_event(after, "submit", "draft")
+        record = CommandRecord("req-1", reception.id, "submit", "zhang.wei", CommandResult(after, event))
+        store.save(after, expected_version=1, event=event, outbox=(), record=record)
+        assert store.command("req-1") == record
+        assert store.command("req-2") is None
+
+    def test_reused_request_id_is_refused_and_writes_nothing(self, store: Store) -> None:
+        reception = _created(store)
+        after = _saved(store, reception, "submitted", record=_record("req-1", reception))
+        again = attrs.evolve(after, state="approved", version=3)
+        with pytest.raises(IdempotencyError):
+            store.save(
+                again,
+                expected_version=2,
+                event=sample_event(again, "approve", "submitted"),
+                outbox=(),
+                record=_record("req-1", after),
+            )
+        assert store.load(reception.id).version == 2
+
+    def test_history_of_unknown_id_raises_not_found(self, store: Store) -> None:
+        with pytest.raises(NotFoundError):
+            store.history("no-such-id")
+
+    def test_query_filters_by_state_jurisdiction_unit_type_and_dates(self, store: Store) -> None:
+        a = _created(store, state="draft", jurisdiction="341502")
+        b = _created(store, state="submitted", jurisdiction="341502", start=date(2026, 4, 1))
+        c = _created(store, state="draft", jurisdiction="420000", host_unit="县接待办")
+        d = _created(store, reception_type=ReceptionType.BUSINESS, start=date(2026, 5, 1))
+
+        def ids(**kw: Any) -> set[str]:
+            return {r.id for r in store.query(ReceptionQuery(**kw)).items}
+
+        assert ids(states=frozenset({"submitted"})) == {b.id}
+        assert ids(jurisdiction="420000") == {c.id}
+        assert ids(host_unit="县接待办") == {c.id}
+        assert ids(reception_type=ReceptionType.BUSINESS) == {d.id}
+        assert ids(start_from=date(2026, 3, 31), start_to=date(2026, 4, 30)) == {b.id}
+        assert ids() == {a.id, b.id, c.id, d.id}
+
+    def test_pagination_is_stable_and_complete(self, store: Store) -> None:
+        made = {_created(store, start=date(2026, 3, 1 + i % 5)).id for i in range(23)}
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = store.query(ReceptionQuery(limit=5, after=cursor))
+            seen.extend(r.id for r in page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert len(seen) == len(set(seen)) == 23
+        assert set(seen) == made
+        assert seen == [r.id for r in store.query(ReceptionQuery(limit=100)).items]
+
+    def test_counters_count_from_one_per_key(self, store: Store) -> None:
+        assert [store.next_number("a"), store.next_number("a"), store.next_number("b")] == [1, 2, 1]
+
+
+def _record(request_id: str, before: Reception) -> CommandRecord:
+    after = attrs.evolve(before, version=before.version + 1)
+    return CommandRecord(
+        request_id, before.id, "submit", "zhang.wei", CommandResult(after, sample_event(after))
+    )
