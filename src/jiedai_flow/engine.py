@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -179,9 +179,7 @@ class Engine:
                 allowed.append(trigger)
         return tuple(allowed)
 
-    def check(
-        self, reception: Reception | str, stages: Iterable[str] | None = None
-    ) -> CheckReport:
+    def check(self, reception: Reception | str, stages: Iterable[str] | None = None) -> CheckReport:
         """Run the rules of ``stages`` (default: every stage with rules) without changing anything."""
         if isinstance(reception, str):
             reception = self.store.load(reception)
@@ -290,9 +288,7 @@ class Engine:
         self.hooks.jiedai_before_transition(before=before, after=after, event=event)
         record = self._record(request_id, after, trigger, actor, event, findings)
         try:
-            self.store.save(
-                after, expected_version=before.version, event=event, outbox=outbox, record=record
-            )
+            self.store.save(after, expected_version=before.version, event=event, outbox=outbox, record=record)
         except (ConflictError, IdempotencyError):
             if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
                 return first  # a concurrent retry of the same request won the race
@@ -345,9 +341,7 @@ class Engine:
             facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
         return frozenset(facts)
 
-    def _authorize(
-        self, actor: Actor, trigger: str, reception: Reception, transition: Transition
-    ) -> Verdict:
+    def _authorize(self, actor: Actor, trigger: str, reception: Reception, transition: Transition) -> Verdict:
         step = reception.next_step if trigger == "approve" else None
         answer = self.hooks.jiedai_authorize(
             actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
@@ -358,14 +352,10 @@ class Engine:
             return Verdict.allow()
         return Verdict.deny("未获授权", "not authorized")
 
-    def _require(
-        self, actor: Actor, trigger: str, reception: Reception, transition: Transition
-    ) -> None:
+    def _require(self, actor: Actor, trigger: str, reception: Reception, transition: Transition) -> None:
         verdict = self._authorize(actor, trigger, reception, transition)
         if not verdict.allowed:
-            raise NotAuthorizedError(
-                reception.id, trigger, actor.id, verdict.reason_zh, verdict.reason_en
-            )
+            raise NotAuthorizedError(reception.id, trigger, actor.id, verdict.reason_zh, verdict.reason_en)
 
     def _run_rules(
         self, reception: Reception, standards: Standards, stage: str, actor: Actor, now: datetime
@@ -387,7 +377,11 @@ class Engine:
         now: datetime,
         reason: str,
     ) -> Reception:
-        changes: dict[str, object] = {"state": dest, "version": reception.version + 1, "updated_at": now}
+        changes: dict[str, Any] = {
+            "state": dest,
+            "version": reception.version + 1,
+            "updated_at": now,
+        }
         if trigger in _RESET_APPROVALS:
             changes["approvals"] = ()
         if trigger in {"submit", "amend"}:
@@ -399,7 +393,7 @@ class Engine:
             level = step.level if step is not None else ""
             approval = Approval(len(reception.approvals), level, actor.id, actor.name, now, reason)
             changes["approvals"] = (*reception.approvals, approval)
-        return attrs.evolve(reception, **changes)  # type: ignore[misc]  # why: keys are field names checked by attrs at run time
+        return attrs.evolve(reception, **changes)
 
     def _event(
         self,
@@ -433,9 +427,7 @@ class Engine:
     def _outbox(
         self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
     ) -> tuple[Notification, ...]:
-        recipients = self.routes.get(f"{event.trigger}:{event.to_state}") or self.routes.get(
-            event.trigger
-        )
+        recipients = self.routes.get(f"{event.trigger}:{event.to_state}") or self.routes.get(event.trigger)
         if not recipients:
             return ()
         label = process.trigger_defs[event.trigger].label
@@ -469,9 +461,7 @@ class Engine:
         result = CommandResult(reception, event, findings)
         return CommandRecord(request_id, reception.id, trigger, actor.id, result)
 
-    def _replay(
-        self, request_id: str, reception_id: str, trigger: str, actor: Actor
-    ) -> CommandResult | None:
+    def _replay(self, request_id: str, reception_id: str, trigger: str, actor: Actor) -> CommandResult | None:
         record = self.store.command(request_id)
         if record is None:
             return None
@@ -486,9 +476,7 @@ class Engine:
             )
         return attrs.evolve(record.result, replayed=True)
 
-    def _after_commit(
-        self, reception: Reception, event: AuditEvent, outbox: Sequence[Notification]
-    ) -> None:
+    def _after_commit(self, reception: Reception, event: AuditEvent, outbox: Sequence[Notification]) -> None:
         try:
             self.hooks.jiedai_after_transition(reception=reception, event=event)
         except Exception:
@@ -510,27 +498,39 @@ def _with_payload(
 ) -> Reception:
     problems = []
     if plan is not None and trigger not in _PLAN_TRIGGERS:
-        problems.append(Problem("$.plan", f"「{trigger}」不能修改接待方案", f"{trigger} cannot change the plan"))
+        problems.append(
+            Problem("$.plan", f"「{trigger}」不能修改接待方案", f"{trigger} cannot change the plan")
+        )
     if reception_list is not None and trigger not in _LIST_TRIGGERS:
         problems.append(
-            Problem("$.reception_list", f"「{trigger}」不能提交接待清单", f"{trigger} cannot carry the list")
+            Problem(
+                "$.reception_list",
+                f"「{trigger}」不能提交接待清单",
+                f"{trigger} cannot carry the list",
+            )
         )
     if trigger == "edit" and reception.state != "draft" and plan is not None:
         problems.append(Problem("$.plan", "审批后修改方案请用「变更」", "after approval use amend"))
     if problems:
         raise ValidationError(problems)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if plan is not None:
         changes["plan"] = plan
     if reception_list is not None:
         changes["reception_list"] = reception_list
-    return attrs.evolve(reception, **changes) if changes else reception  # type: ignore[misc]
+    return attrs.evolve(reception, **changes) if changes else reception
 
 
 def _check_dates(start: date, end: date) -> None:
     if end < start:
         raise ValidationError(
-            [Problem("$.end", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}")]
+            [
+                Problem(
+                    "$.end",
+                    f"结束日期 {end} 早于开始日期 {start}",
+                    f"end {end} is before start {start}",
+                )
+            ]
         )
 
 
@@ -558,4 +558,3 @@ def open_engine(
             f"no storage back end accepts {url!r}; is its plugin installed?",
         )
     return Engine(store, host, clock=clock, processes=processes)
-

@@ -96,14 +96,11 @@ class InvalidTransitionError(JiedaiFlowError):
 
     code = "invalid_transition"
 
-    def __init__(
-        self, reception_id: str, trigger: str, state: str, allowed: Sequence[str]
-    ) -> None:
+    def __init__(self, reception_id: str, trigger: str, state: str, allowed: Sequence[str]) -> None:
         allowed_text = ", ".join(allowed) or "—"
         super().__init__(
             f"接待记录 {reception_id} 处于「{state}」状态，不能执行「{trigger}」；可执行：{allowed_text}",
-            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; "
-            f"allowed: {allowed_text}",
+            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; allowed: {allowed_text}",
         )
         self.reception_id = reception_id
         self.trigger = trigger

@@ -9,7 +9,7 @@ States, triggers, the roles allowed to fire each trigger and the Chinese labels 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 from transitions import Machine
@@ -162,7 +162,8 @@ DEFAULT_PROCESS = ProcessDefinition(
         _t("cancel", "approved", "cancelled", _H | _A),
     ),
 )
-"""The default process of the design: 草拟 → 待审批 → 已审批 → 接待中 → 接待结束 → 报销审核中 → 已结算 → 已归档."""
+"""The default process of the design:
+草拟 → 待审批 → 已审批 → 接待中 → 接待结束 → 报销审核中 → 已结算 → 已归档."""
 
 
 @attrs.define(slots=True)
@@ -175,7 +176,8 @@ class _Token:
 
 def _fact_condition(fact: str) -> Any:
     def holds(event: EventData) -> bool:
-        return fact in event.model.facts  # type: ignore[no-any-return]
+        token = cast("_Token", event.model)
+        return fact in token.facts
 
     holds.__name__ = f"fact_{fact}"
     return holds
@@ -274,9 +276,7 @@ def validate_definition(definition: ProcessDefinition) -> None:
         )
 
 
-def _graph_problems(
-    initial: str, states: Mapping[str, StateDef], edges: Mapping[str, set[str]]
-) -> list[str]:
+def _graph_problems(initial: str, states: Mapping[str, StateDef], edges: Mapping[str, set[str]]) -> list[str]:
     problems: list[str] = []
     reachable = _closure(initial, edges)
     for name in states:

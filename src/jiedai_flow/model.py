@@ -9,6 +9,7 @@ Money is ``Decimal`` yuan with two places (``money()``); storage uses integer fe
 from __future__ import annotations
 
 import enum
+import functools
 import operator
 from collections.abc import Callable
 from datetime import date, datetime
@@ -86,9 +87,7 @@ def _decimal(value: object) -> Decimal:
         if not amount.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise InvalidValueError(
-            f"不是有效金额：{value!r}", f"not a valid amount: {value!r}"
-        ) from None
+        raise InvalidValueError(f"不是有效金额：{value!r}", f"not a valid amount: {value!r}") from None
     return amount
 
 
@@ -128,21 +127,24 @@ class LabelledEnum(enum.StrEnum):
     @classmethod
     def parse(cls, text: str) -> Self:
         """Member by English value, Chinese label or alias: ``LetterKind.parse("公函")``."""
-        lookup: dict[str, Self] = {}
-        for member in cls:
-            lookup[member.value] = member
-            for label in (member.label, *member.label.split("/")):
-                lookup[label] = member
-        extra = _ALIASES.get(cls.__name__, {})
-        lookup.update({alias: cls(value) for alias, value in extra.items()})
-        found = lookup.get(text.strip())
+        found = _lookup(cls).get(text.strip())
         if found is None:
             allowed = "、".join(f"{m.value}（{m.label}）" for m in cls)
             raise InvalidValueError(
                 f"「{text}」不是有效取值，可选：{allowed}",
                 f"{text!r} is not a valid {cls.__name__}; expected one of: {allowed}",
             )
-        return found
+        return cls(found)
+
+
+@functools.cache
+def _lookup(cls: type[LabelledEnum]) -> dict[str, LabelledEnum]:
+    table: dict[str, LabelledEnum] = {}
+    for member in cls:
+        for key in (member.value, member.label, *member.label.split("/")):
+            table[key] = member
+    table.update({alias: cls(value) for alias, value in _ALIASES.get(cls.__name__, {}).items()})
+    return table
 
 
 # Other words clerks write for the same member: class name -> {alias: value}.
@@ -345,13 +347,9 @@ def _is_day(value: object) -> bool:
 
 _Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
 _text = _check(lambda v: isinstance(v, str), "应为文本", "must be a string")
-_non_blank = _check(
-    lambda v: isinstance(v, str) and bool(v.strip()), "不能为空", "must not be blank"
-)
+_non_blank = _check(lambda v: isinstance(v, str) and bool(v.strip()), "不能为空", "must not be blank")
 _count = _check(lambda v: _is_int(v) and v >= 0, "应为非负整数", "must be a non-negative integer")
-_at_least_one = _check(
-    lambda v: _is_int(v) and v >= 1, "应为正整数（至少 1）", "must be at least 1"
-)
+_at_least_one = _check(lambda v: _is_int(v) and v >= 1, "应为正整数（至少 1）", "must be at least 1")
 _flag = _check(lambda v: isinstance(v, bool), "应为是/否（true/false）", "must be true or false")
 _day = _check(_is_day, "应为日期（不含时间）", "must be a date (without time)")
 _optional_day = _check(lambda v: v is None or _is_day(v), "应为日期或空", "must be a date or null")
@@ -631,9 +629,7 @@ class ReceptionList:
     support_staff: tuple[Person, ...] = attrs.field(default=(), validator=_tuple_of(Person))
     signed_by: str = attrs.field(default="", validator=_text)
     signed_on: date | None = attrs.field(default=None, validator=_optional_day)
-    documents: frozenset[DocumentKind] = attrs.field(
-        default=frozenset(), validator=_set_of(DocumentKind)
-    )
+    documents: frozenset[DocumentKind] = attrs.field(default=frozenset(), validator=_set_of(DocumentKind))
 
     @property
     def total(self) -> Decimal:

@@ -121,9 +121,7 @@ class Hooks:
             self._hook.jiedai_approval_chain(reception=reception, standards=standards),
         )
 
-    def jiedai_before_transition(
-        self, before: Reception, after: Reception, event: AuditEvent
-    ) -> None:
+    def jiedai_before_transition(self, before: Reception, after: Reception, event: AuditEvent) -> None:
         self._hook.jiedai_before_transition(before=before, after=after, event=event)
 
     def jiedai_after_transition(self, reception: Reception, event: AuditEvent) -> None:
@@ -234,4 +232,3 @@ def _load_entry_points(
 def _distribution(ep: EntryPoint) -> str:
     dist = ep.dist
     return f"{dist.name} {dist.version}" if dist is not None else "?"
-

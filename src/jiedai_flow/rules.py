@@ -85,9 +85,7 @@ class RuleSet:
         for rule in self._by_stage.get(context.stage, ()):
             try:
                 produced = rule.check(context)
-                findings.extend(
-                    f if f.stage else attrs.evolve(f, stage=context.stage) for f in produced
-                )
+                findings.extend(f if f.stage else attrs.evolve(f, stage=context.stage) for f in produced)
             except Exception as exc:
                 raise RuleError(rule.id, rule.plugin or "?", exc) from exc
         return tuple(findings)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -19,6 +18,7 @@ from jiedai_flow.model import LetterKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from decimal import Decimal
 
 
 class Level(enum.IntEnum):

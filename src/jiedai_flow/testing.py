@@ -17,7 +17,6 @@ auto-load installed plugins), ``jiedai_hook_recorder``. Helpers: :func:`sample_l
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -54,6 +53,10 @@ from jiedai_flow.records import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from pluggy import HookImpl
+
     from jiedai_flow.storage.base import Store
 
 __all__ = [
@@ -121,11 +124,11 @@ class HookRecorder:
     def __init__(self, engine: Engine) -> None:
         self.calls: list[HookCall] = []
 
-        def before(name: str, impls: object, kwargs: dict[str, Any]) -> None:
+        def before(name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]) -> None:
             del impls
             self.calls.append(HookCall(name, dict(kwargs)))
 
-        def after(outcome: object, name: str, impls: object, kwargs: object) -> None:
+        def after(outcome: object, name: str, impls: Sequence[HookImpl], kwargs: Mapping[str, Any]) -> None:
             del outcome, name, impls, kwargs
 
         self._undo = engine.plugins.pm.add_hookcall_monitoring(before, after)
@@ -148,9 +151,7 @@ def make_engine(
     blocked: tuple[str, ...] = (),
 ) -> Engine:
     """An engine with the built-in plugins and ``plugins`` only — installed ones never load."""
-    return open_engine(
-        url, autoload=False, blocked=blocked, plugins=plugins, clock=clock or FrozenClock()
-    )
+    return open_engine(url, autoload=False, blocked=blocked, plugins=plugins, clock=clock or FrozenClock())
 
 
 # -- sample data --------------------------------------------------------------------------------
@@ -158,9 +159,7 @@ def make_engine(
 ACTORS: dict[str, Actor] = {
     "handler": Actor("zhang.wei", "张伟", frozenset({Role.HANDLER}), "县政府办公室"),
     "handler2": Actor("zhao.min", "赵敏", frozenset({Role.HANDLER}), "县政府办公室"),
-    "approver": Actor(
-        "li.na", "李娜", frozenset({Role.APPROVER}), "县政府办公室", frozenset({"分管领导"})
-    ),
+    "approver": Actor("li.na", "李娜", frozenset({Role.APPROVER}), "县政府办公室", frozenset({"分管领导"})),
     "director": Actor(
         "sun.hao", "孙浩", frozenset({Role.APPROVER}), "县政府办公室", frozenset({"部门负责人"})
     ),
@@ -201,9 +200,7 @@ def sample_letter(start: date = date(2026, 3, 10), guests: int = 4) -> OfficialL
     )
 
 
-def sample_plan(
-    start: date = date(2026, 3, 10), guests: int = 4, companions: int = 2, **meal: Any
-) -> Plan:
+def sample_plan(start: date = date(2026, 3, 10), guests: int = 4, companions: int = 2, **meal: Any) -> Plan:
     """A plan with one working meal at the canteen (``meal`` overrides its fields)."""
     fields: dict[str, Any] = {
         "on": start,
@@ -307,9 +304,7 @@ def jiedai_engine_factory(
     the frozen clock, with notifications captured."""
 
     def factory(*plugins: object, url: str = "memory://", blocked: tuple[str, ...] = ()) -> Engine:
-        return make_engine(
-            jiedai_notifications, *plugins, url=url, clock=jiedai_clock, blocked=blocked
-        )
+        return make_engine(jiedai_notifications, *plugins, url=url, clock=jiedai_clock, blocked=blocked)
 
     return factory
 
@@ -337,9 +332,7 @@ def _created(store: Store, **changes: Any) -> Reception:
     return reception
 
 
-def _saved(
-    store: Store, reception: Reception, state: str, record: CommandRecord | None = None
-) -> Reception:
+def _saved(store: Store, reception: Reception, state: str, record: CommandRecord | None = None) -> Reception:
     after = attrs.evolve(reception, state=state, version=reception.version + 1)
     event = sample_event(after, "submit", reception.state)
     store.save(after, expected_version=reception.version, event=event, outbox=(), record=record)

@@ -7,13 +7,14 @@ their own reception.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.records import Verdict
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from jiedai_flow.lifecycle import Transition
     from jiedai_flow.model import Actor
     from jiedai_flow.records import ApprovalStep, Reception
@@ -48,7 +49,8 @@ def jiedai_authorize(
             return Verdict.deny(f"不是「{step.label}」审批人", f"not an approver of step {step.level!r}")
         if step.level and step.level not in actor.levels:
             return Verdict.deny(
-                f"当前审批环节为「{step.label or step.level}」", f"the pending step is {step.level!r}"
+                f"当前审批环节为「{step.label or step.level}」",
+                f"the pending step is {step.level!r}",
             )
     return Verdict.allow()
 

@@ -104,9 +104,7 @@ class MemoryStore:
     def query(self, query: ReceptionQuery) -> Page:
         with self._lock:
             candidates = list(self._receptions.values())
-        matches = sorted(
-            (r for r in candidates if _matches(r, query)), key=lambda r: (r.start, r.id)
-        )
+        matches = sorted((r for r in candidates if _matches(r, query)), key=lambda r: (r.start, r.id))
         if query.after is not None:
             matches = [r for r in matches if _cursor(r) > query.after]
         items = tuple(matches[: query.limit])
