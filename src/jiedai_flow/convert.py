@@ -64,9 +64,7 @@ def dump(obj: Any) -> Any:
     return converter.unstructure(obj)
 
 
-# ---------------------------------------------------------------------------------------------
-# Leaf hooks: strict, bilingual
-# ---------------------------------------------------------------------------------------------
+# --- Leaf hooks: strict, bilingual ---
 
 
 def _type_error(value: object, zh: str, en: str) -> InvalidValueError:
@@ -105,6 +103,17 @@ def _structure_date(value: object, _: type) -> date:
     raise _type_error(value, "日期格式应为 YYYY-MM-DD", "expected a date as YYYY-MM-DD")
 
 
+def _structure_datetime(value: object, _: type) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _type_error(value, "时间格式应为 ISO 8601", "expected an ISO 8601 date-time")
+
+
 def _structure_decimal(value: Any, _: type) -> Decimal:
     return money(value)
 
@@ -127,6 +136,7 @@ converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(bool, _structure_bool)
 converter.register_structure_hook(date, _structure_date)
+converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook(Decimal, _structure_decimal)
 # why: class hooks dispatch by MRO, where str (or int) comes before Enum in a StrEnum (IntEnum)
 for _base in (enum.Enum, enum.StrEnum, enum.IntEnum):
@@ -134,11 +144,10 @@ for _base in (enum.Enum, enum.StrEnum, enum.IntEnum):
     converter.register_unstructure_hook(_base, lambda e: e.value)
 converter.register_unstructure_hook(Decimal, lambda d: format(d, "f"))
 converter.register_unstructure_hook(date, lambda d: d.isoformat())
+converter.register_unstructure_hook(datetime, lambda d: d.isoformat())
 
 
-# ---------------------------------------------------------------------------------------------
-# attrs classes: cattrs' generated hook, plus each field's validator run on that field
-# ---------------------------------------------------------------------------------------------
+# --- attrs classes: cattrs' generated hook, plus each field's validator run on that field ---
 
 _COLLECTIONS = (tuple, list, frozenset, set)
 
@@ -152,7 +161,12 @@ def _field_hook(field: attrs.Attribute[Any]) -> _Hook:
             raise _type_error(value, "应为列表", "expected a list")
         result = converter.structure(value, type_)
         if validator is not None:
-            validator(None, field, result)  # model validators never read the instance
+            try:
+                validator(None, field, result)  # the model's validators never read the instance
+            except (ValueError, TypeError):
+                raise
+            except Exception:
+                pass  # a validator that reads the instance runs again in __init__, at the object
         return result
 
     return hook
@@ -178,9 +192,7 @@ def _attrs_hook(cls: type[Any]) -> _Hook:
 converter.register_structure_hook_factory(attrs.has, _attrs_hook)
 
 
-# ---------------------------------------------------------------------------------------------
-# cattrs' exception tree → flat list of Problems with paths
-# ---------------------------------------------------------------------------------------------
+# --- cattrs' exception tree → flat list of Problems with paths ---
 
 
 def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:

@@ -34,9 +34,7 @@ class InvalidValueError(JiedaiFlowError, ValueError):
         self.field = field
 
 
-# ---------------------------------------------------------------------------------------------
-# Money 金额
-# ---------------------------------------------------------------------------------------------
+# --- Money 金额 ---
 
 
 def money(value: Decimal | int | str) -> Decimal:
@@ -52,22 +50,14 @@ def money(value: Decimal | int | str) -> Decimal:
 
 
 def to_fen(amount: Decimal) -> int:
-    """Yuan to integer fen 分 for storage; refuses fractions of a fen."""
-    if not isinstance(amount, Decimal):
-        raise InvalidValueError(
-            f"应为 Decimal 金额，实际为 {type(amount).__name__}",
-            f"expected a Decimal amount, got {type(amount).__name__}",
-        )
+    """Yuan to integer fen 分 for storage; refuses fractions of a fen (negative amounts pass)."""
     return int(_cents(_decimal(amount), amount).scaleb(2))
 
 
 def from_fen(fen: int) -> Decimal:
     """Integer fen 分 to ``Decimal`` yuan with two places."""
     if isinstance(fen, bool) or not isinstance(fen, int):
-        raise InvalidValueError(
-            f"分应为整数，实际为 {type(fen).__name__}",
-            f"fen must be an int, got {type(fen).__name__}",
-        )
+        raise InvalidValueError(f"分应为整数，收到 {fen!r}", f"fen must be an int, got {fen!r}")
     return Decimal(fen).scaleb(-2)
 
 
@@ -104,9 +94,7 @@ def _cents(amount: Decimal, shown: object) -> Decimal:
     return cents
 
 
-# ---------------------------------------------------------------------------------------------
-# Enumerations 枚举: value = stable English id, ``.label`` = Chinese term
-# ---------------------------------------------------------------------------------------------
+# --- Enumerations 枚举: value = stable English id, ``.label`` = Chinese term ---
 
 
 class LabelledEnum(enum.StrEnum):
@@ -320,9 +308,7 @@ class Role(LabelledEnum):
     ADMIN = "admin", "管理员"
 
 
-# ---------------------------------------------------------------------------------------------
-# Field validators. They never look at the instance, so convert.py can run them per field.
-# ---------------------------------------------------------------------------------------------
+# --- Field validators. They never look at the instance, so convert.py can run them per field. ---
 
 
 def _check(test: Callable[[Any], bool], zh: str, en: str) -> _Validator:
@@ -367,9 +353,7 @@ def _set_of(cls: type[Any]) -> Any:
     return attrs.validators.deep_iterable(_is(cls), _is(frozenset))
 
 
-# ---------------------------------------------------------------------------------------------
-# People and letters 人员与公函
-# ---------------------------------------------------------------------------------------------
+# --- People and letters 人员与公函 ---
 
 
 @attrs.frozen
@@ -441,9 +425,7 @@ class OfficialLetter:
         return max((g.rank for g in self.personnel), default=None)
 
 
-# ---------------------------------------------------------------------------------------------
-# The plan 接待方案
-# ---------------------------------------------------------------------------------------------
+# --- The plan 接待方案 ---
 
 
 @attrs.frozen
@@ -575,9 +557,7 @@ class Plan:
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# The list and settlement 接待清单与结算
-# ---------------------------------------------------------------------------------------------
+# --- The list and settlement 接待清单与结算 ---
 
 
 @attrs.frozen

@@ -1,0 +1,1 @@
+"""Shared fixtures. The ``jiedai_*`` fixtures come from :mod:`jiedai_flow.testing` (pytest11)."""
