@@ -199,7 +199,14 @@ def test_money_refuses_bool_nan_infinity_and_non_numbers(value: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("180", "180.00"), (5, "5.00"), ("1.000", "1.00"), (" 12.5 ", "12.50"), ("-0", "0.00"), ("1E+2", "100.00")],
+    [
+        ("180", "180.00"),
+        (5, "5.00"),
+        ("1.000", "1.00"),
+        (" 12.5 ", "12.50"),
+        ("-0", "0.00"),
+        ("1E+2", "100.00"),
+    ],
 )
 def test_money_normalises_to_two_places(value: str | int, expected: str) -> None:
     assert str(money(value)) == expected
@@ -237,7 +244,8 @@ def test_every_enum_member_loads_from_its_value_and_its_chinese_label(member: La
 
 
 def test_enum_value_is_the_stable_english_id_and_label_the_chinese_term() -> None:
-    assert LetterKind.LETTER == "letter"
+    assert LetterKind.LETTER.value == "letter"
+    assert f"{LetterKind.LETTER}" == "letter"
     assert LetterKind("phone_record") is LetterKind.PHONE_RECORD
     assert LetterKind.LETTER.label == "公函"
     assert Rank.PROVINCIAL.label == "省部级"
@@ -245,7 +253,9 @@ def test_enum_value_is_the_stable_english_id_and_label_the_chinese_term() -> Non
     assert GiftKind.CASH.label == "礼金"  # same value "cash", different enum, different label
 
 
-@pytest.mark.parametrize(("text", "rank"), [("厅局级", Rank.BUREAU), ("司局级", Rank.BUREAU), ("县处级", Rank.COUNTY)])
+@pytest.mark.parametrize(
+    ("text", "rank"), [("厅局级", Rank.BUREAU), ("司局级", Rank.BUREAU), ("县处级", Rank.COUNTY)]
+)
 def test_rank_accepts_each_half_of_a_split_label(text: str, rank: Rank) -> None:
     assert Rank.parse(text) is rank
 
@@ -254,7 +264,7 @@ def test_unknown_enum_value_names_the_choices() -> None:
     with pytest.raises(InvalidValueError) as caught:
         MealKind.parse("brunch")
     assert "lunch（午餐）" in caught.value.message_zh
-    assert "MealKind" in caught.value.message_en
+    assert "MealKind; expected one of: breakfast, lunch, dinner" in caught.value.message_en
 
 
 # --- ranks 职级 ---
@@ -416,7 +426,7 @@ def test_load_refuses_float_money_from_toml_with_a_hint() -> None:
 
 
 def bad_dossier() -> dict[str, Any]:
-    data = dump(Dossier(letter(), plan(), reception_list()))
+    data: dict[str, Any] = dump(Dossier(letter(), plan(), reception_list()))
     letter_data, plan_data, list_data = data["letter"], data["plan"], data["reception_list"]
     del letter_data["sending_unit"]  # missing required key
     letter_data["kind"] = "传真"  # unknown enum value
@@ -466,7 +476,7 @@ def test_each_problem_says_what_is_wrong_in_chinese_then_english() -> None:
     by_path = {p.path: p for p in caught.value.problems}
     for problem in caught.value.problems:
         assert CJK.search(problem.message_zh), problem
-        assert not CJK.search(problem.message_en.replace("（", "").split("got")[0]), problem
+        assert re.match(r"['\w]", problem.message_en, re.ASCII), problem
     assert "sending_unit" in by_path["$.letter.sending_unit"].message_zh
     assert "missing" in by_path["$.letter.sending_unit"].message_en
     assert "end" in by_path["$.letter.itinerary"].message_zh

@@ -14,6 +14,7 @@ field, so a blank name is reported at its own path instead of cattrs' object-lev
 from __future__ import annotations
 
 import enum
+import sys
 import typing
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
+from jiedai_flow import model
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.model import InvalidValueError, LabelledEnum, money
 
@@ -173,7 +175,10 @@ def _field_hook(field: attrs.Attribute[Any]) -> _Hook:
 
 
 def _attrs_hook(cls: type[Any]) -> _Hook:
-    attrs.resolve_types(cls)
+    # why: ruff's TC rules move annotation-only imports (date, Decimal, model classes) under
+    # TYPE_CHECKING; supply those names so such classes still resolve. The module's own win.
+    namespace = {**vars(model), "date": date, "datetime": datetime, "Decimal": Decimal}
+    attrs.resolve_types(cls, globalns={**namespace, **vars(sys.modules[cls.__module__])})
     overrides: dict[str, Any] = {
         f.name: override(struct_hook=_field_hook(f)) for f in attrs.fields(cls) if f.init
     }
@@ -218,7 +223,7 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
         for sub in others:
             _collect(sub, path, out)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(exc.extra_fields):
+        for key in sorted(map(str, exc.extra_fields)):
             out.append(
                 Problem(
                     f"{path}.{key}",

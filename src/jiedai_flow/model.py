@@ -104,13 +104,18 @@ class LabelledEnum(enum.StrEnum):
     """
 
     _value_: str
-    label: str
+    _label: str
 
     def __new__(cls, value: str, label: str = "") -> Self:
         member = str.__new__(cls, value)
         member._value_ = value
-        member.label = label
+        member._label = label
         return member
+
+    @property
+    def label(self) -> str:
+        """The Chinese term 中文名称."""
+        return self._label
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -120,7 +125,7 @@ class LabelledEnum(enum.StrEnum):
             allowed = "、".join(f"{m.value}（{m.label}）" for m in cls)
             raise InvalidValueError(
                 f"「{text}」不是有效取值，可选：{allowed}",
-                f"{text!r} is not a valid {cls.__name__}; expected one of: {allowed}",
+                f"{text!r} is not a valid {cls.__name__}; expected one of: {', '.join(cls)}",
             )
         return cls(found)
 
