@@ -21,6 +21,7 @@ from jiedai_flow.errors import (
     InvalidTransitionError,
     JiedaiFlowError,
     NotAuthorizedError,
+    PluginError,
     Problem,
     ReasonRequiredError,
     RuleViolationError,
@@ -95,7 +96,6 @@ DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = {
 
 _PLAN_TRIGGERS = frozenset({"create", "edit", "submit", "amend"})
 _LIST_TRIGGERS = frozenset({"edit", "claim"})
-_RESET_APPROVALS = frozenset({"withdraw", "return", "amend"})
 
 CREATE = "create"
 
@@ -304,6 +304,11 @@ class Engine:
         # plugin that registered it: a failing rule is then reported by plugin name.
         caller = self.plugins.pm.hook.jiedai_register_rules
         for impl in reversed(caller.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                raise PluginError(
+                    f"插件 {impl.plugin_name} 的 jiedai_register_rules 不能是 wrapper",
+                    f"plugin {impl.plugin_name}: jiedai_register_rules cannot be a wrapper",
+                )
 
             def register(rule: Rule, _plugin: str = impl.plugin_name) -> None:
                 rules.append(attrs.evolve(rule, plugin=_plugin))
@@ -382,8 +387,8 @@ class Engine:
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger in _RESET_APPROVALS:
-            changes["approvals"] = ()
+        if trigger == "amend" or dest == self.process.definition.initial:
+            changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger in {"submit", "amend"}:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
             changes["approval_chain"] = tuple(chain or ())
@@ -542,6 +547,7 @@ def open_engine(
     plugins: Iterable[object | tuple[str, object]] = (),
     clock: Clock | None = None,
     processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+    strict: bool = False,
 ) -> Engine:
     """Build an engine: a fresh plugin manager, the store the plugins open for ``url``, the rules.
 
@@ -549,8 +555,9 @@ def open_engine(
         ``JIEDAI_DISABLE_PLUGIN_AUTOLOAD`` is set).
     :param blocked: plugin names not to load.
     :param plugins: plugin objects to register in addition.
+    :param strict: fail on the first installed plugin that does not load (default: warn, go on).
     """
-    host = make_plugin_manager(autoload=autoload, blocked=blocked, plugins=plugins)
+    host = make_plugin_manager(autoload=autoload, blocked=blocked, plugins=plugins, strict=strict)
     store = host.hooks.jiedai_storage(url=url)
     if store is None:
         raise StorageError(

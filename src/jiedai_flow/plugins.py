@@ -49,9 +49,14 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("jiedai.approval", "jiedai_flow.builtin.approval"),
     ("jiedai.national", "jiedai_flow.builtin.national"),
     ("jiedai.memory", "jiedai_flow.builtin.memory"),
+    ("jiedai.sql", "jiedai_flow.builtin.sql"),
     ("jiedai.log_notifier", "jiedai_flow.builtin.log_notifier"),
 )
 """Built-in plugins as (registered name, module). Block one by name like any other plugin."""
+
+
+_BUILTIN_NAMES = frozenset(name for name, _ in BUILTIN_PLUGINS)
+_OWN_DISTRIBUTION = "jiedai-flow"
 
 
 class PluginLoadWarning(UserWarning):
@@ -157,7 +162,7 @@ class PluginHost:
             if plugin is None:  # blocked
                 continue
             hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()))
-            dist = self.distributions.get(name, "jiedai-flow" if name.startswith("jiedai.") else "")
+            dist = self.distributions.get(name, _OWN_DISTRIBUTION if name in _BUILTIN_NAMES else "")
             infos.append(PluginInfo(name, dist, hooks))
         return tuple(infos)
 
@@ -209,11 +214,20 @@ def _load_entry_points(
 ) -> list[LoadFailure]:
     failures: list[LoadFailure] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+        if pm.is_blocked(ep.name):
             continue
         try:
+            if pm.has_plugin(ep.name):
+                raise PluginError(
+                    f"插件名 {ep.name} 已被占用", f"plugin name {ep.name} is already registered"
+                )
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
+            try:
+                pm.check_pending()  # a misspelled hook is this plugin's failure, not everyone's
+            except pluggy.PluginValidationError:
+                pm.unregister(name=ep.name)
+                raise
         except Exception as exc:
             failure = LoadFailure(ep.name, _distribution(ep), exc)
             if strict:

@@ -67,7 +67,9 @@ __all__ = [
     "NotificationCapture",
     "StoreContract",
     "make_engine",
+    "sample_event",
     "sample_letter",
+    "sample_notification",
     "sample_plan",
     "sample_reception",
 ]
@@ -269,6 +271,7 @@ def sample_event(reception: Reception, trigger: str = "create", from_state: str 
 
 
 def sample_notification(event: AuditEvent) -> Notification:
+    """An outbox row for ``event``, for store tests."""
     return Notification(
         id=f"n-{event.id}",
         reception_id=event.reception_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.model import Role
 from jiedai_flow.records import Verdict
 
 if TYPE_CHECKING:
@@ -31,13 +32,15 @@ def jiedai_authorize(
     transition: Transition,
     step: ApprovalStep | None,
 ) -> Verdict:
-    if not actor.roles & transition.roles:
+    acting_as = actor.roles & transition.roles
+    if not acting_as:
         needed = "、".join(r.label for r in sorted(transition.roles))
         return Verdict.deny(
             f"需要角色：{needed}",
             "requires one of the roles: " + ", ".join(sorted(transition.roles)),
         )
-    if transition.handler_only and actor.id != reception.handler.id:
+    # A handler acts as handler only on their own receptions; an approver may also cancel.
+    if acting_as == {Role.HANDLER} and actor.id != reception.handler.id:
         return Verdict.deny(
             f"只有本接待的经办人（{reception.handler.name}）可以操作",
             f"only the reception's handler ({reception.handler.id}) may do this",

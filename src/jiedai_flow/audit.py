@@ -1,0 +1,155 @@
+"""The tamper-evident audit trail 防篡改审计链.
+
+Each event's hash covers its canonical content and the previous event's hash for the same
+reception; a global chain links every event in commit order. SM3 (GB/T 32905, the national
+standard hash) is used where the platform's OpenSSL offers it, else SHA-256; the algorithm is
+recorded per event so a trail stays verifiable when it changes. :class:`ChainVerifier` replays a
+trail in commit order and names the first event that does not fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+GENESIS = ""
+"""The ``prev_hash`` of a reception's first event and the ``chain_prev`` of the trail's first."""
+
+
+def preferred_algorithm() -> str:
+    """``"sm3"`` where hashlib offers it, else ``"sha256"``."""
+    return "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+
+
+def digest(algorithm: str, previous: str, content: bytes) -> str:
+    """Hex digest of ``previous`` (a hex hash or "") and ``content``, separated by a newline."""
+    h = hashlib.new(algorithm)
+    h.update(previous.encode("ascii"))
+    h.update(b"\n")
+    h.update(content)
+    return h.hexdigest()
+
+
+@attrs.frozen
+class ChainRow:
+    """What the verifier needs of one stored event."""
+
+    chain_index: int
+    event_id: str
+    reception_id: str
+    seq: int
+    algorithm: str
+    prev_hash: str
+    hash: str
+    chain_prev: str
+    chain_hash: str
+    to_state: str
+    content: bytes
+    """The event's canonical content as hashed (without hashes)."""
+
+
+@attrs.frozen
+class AuditProblem:
+    """The first event that does not fit the chain, and why."""
+
+    chain_index: int
+    event_id: str
+    reception_id: str
+    reason_zh: str
+    reason_en: str
+
+    def __str__(self) -> str:
+        return (
+            f"第 {self.chain_index} 条审计记录（{self.event_id}，接待 {self.reception_id}）"
+            f"{self.reason_zh} / event #{self.chain_index} ({self.event_id}): {self.reason_en}"
+        )
+
+
+@attrs.frozen
+class VerifyReport:
+    """The outcome of verifying a trail: how many events were checked, and the first problem."""
+
+    checked: int
+    problem: AuditProblem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class ChainVerifier:
+    """Feed rows in commit order with :meth:`add`; the first problem stops the check."""
+
+    def __init__(self) -> None:
+        self.checked = 0
+        self.problem: AuditProblem | None = None
+        self.chain = GENESIS
+        self.index = 0
+        self.last: dict[str, tuple[int, str, str]] = {}
+        """Per reception: the last seq, hash and resulting state seen."""
+
+    def _fail(self, row: ChainRow, zh: str, en: str) -> bool:
+        self.problem = AuditProblem(row.chain_index, row.event_id, row.reception_id, zh, en)
+        return False
+
+    def add(self, row: ChainRow) -> bool:
+        """Check one row; False (and :attr:`problem` set) at the first one that does not fit."""
+        if self.problem is not None:
+            return False
+        self.index += 1
+        if row.chain_index != self.index:
+            return self._fail(
+                row,
+                f"序号应为 {self.index}：之前的记录被删除或插入",
+                f"expected index {self.index}: an earlier event was deleted or inserted",
+            )
+        if row.chain_prev != self.chain:
+            return self._fail(
+                row,
+                "与前一条记录的链接断开（被插入或调换顺序）",
+                "global chain broken (inserted or reordered)",
+            )
+        last_seq, last_hash, _ = self.last.get(row.reception_id, (0, GENESIS, ""))
+        if row.seq != last_seq + 1 or row.prev_hash != last_hash:
+            return self._fail(
+                row,
+                f"本接待的记录顺序断开（应为第 {last_seq + 1} 步）",
+                f"reception chain broken (expected seq {last_seq + 1})",
+            )
+        if digest(row.algorithm, row.prev_hash, row.content) != row.hash:
+            return self._fail(row, "内容被修改（哈希不符）", "content modified (hash mismatch)")
+        if digest(row.algorithm, row.chain_prev, row.hash.encode("ascii")) != row.chain_hash:
+            return self._fail(row, "全局链哈希不符", "global chain hash mismatch")
+        self.chain = row.chain_hash
+        self.last[row.reception_id] = (row.seq, row.hash, row.to_state)
+        self.checked += 1
+        return True
+
+    def finish(self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str]]) -> VerifyReport:
+        """Compare the end of the trail with the chain head, and each reception's (version, last
+        hash, state) with its last event (catches deleted last events and edited reception rows)."""
+        if self.problem is None and head != (self.index, self.chain):
+            self.problem = AuditProblem(
+                self.index,
+                "",
+                "",
+                "末尾的记录被删除（与链头不符）",
+                "events deleted at the end (head mismatch)",
+            )
+        if self.problem is None:
+            for reception_id, stored in receptions.items():
+                if self.last.get(reception_id, (0, GENESIS, "")) != stored:
+                    self.problem = AuditProblem(
+                        0,
+                        "",
+                        reception_id,
+                        "接待记录的版本与审计链不符（记录被改动或审计被删除）",
+                        "reception row does not match its audit chain (row edited or events deleted)",
+                    )
+                    break
+        return VerifyReport(self.checked, self.problem)

@@ -1,0 +1,74 @@
+"""Rows ↔ records: the JSON the back ends store for receptions, events and results.
+
+Stored data was validated when it entered, so reading it back uses a lean converter without
+detailed validation (several times faster than :func:`jiedai_flow.convert.load`); writing uses the
+same hooks as :func:`jiedai_flow.convert.dump`, so both agree on every format.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence, Set
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+from jiedai_flow import findings, lifecycle, model, records
+from jiedai_flow.convert import dump
+from jiedai_flow.model import LabelledEnum
+
+T = TypeVar("T")
+
+_reader = cattrs.Converter(unstruct_collection_overrides={Sequence: list, Set: sorted})
+_reader.register_structure_hook(Decimal, lambda v, _: Decimal(v))
+_reader.register_structure_hook(date, lambda v, _: date.fromisoformat(v))
+_reader.register_structure_hook(datetime, lambda v, _: datetime.fromisoformat(v))
+
+_NAMESPACE: dict[str, Any] = {
+    **vars(model),
+    **vars(findings),
+    **vars(lifecycle),
+    **vars(records),
+    "date": date,
+    "datetime": datetime,
+    "Decimal": Decimal,
+}
+for _cls in (
+    records.ApprovalStep,
+    records.Approval,
+    records.Reception,
+    records.AuditEvent,
+    records.Notification,
+    records.CommandResult,
+    findings.Finding,
+    findings.Citation,
+):
+    attrs.resolve_types(_cls, globalns=_NAMESPACE)
+
+
+def _enum_hook(cls: type[Any]) -> Any:
+    return lambda value, _: cls(value)
+
+
+_reader.register_structure_hook_factory(
+    lambda t: isinstance(t, type) and issubclass(t, LabelledEnum | findings.Severity),
+    _enum_hook,
+)
+
+
+def encode(obj: Any) -> str:
+    """Compact JSON of a record (non-ASCII kept, so Chinese stays readable in the database)."""
+    return json.dumps(dump(obj), ensure_ascii=False, separators=(",", ":"))
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical JSON bytes (sorted keys) for hashing."""
+    return json.dumps(dump(obj), ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode(cls: type[T], text: str) -> T:
+    """A record from its stored JSON."""
+    return _reader.structure(json.loads(text), cls)

@@ -1,0 +1,106 @@
+"""The SQL schema 数据库表结构 (SQLAlchemy Core), kept portable across SQLite, PostgreSQL,
+MySQL/MariaDB and the domestic databases reached through SQLAlchemy dialects.
+
+Typed, indexed columns carry what queries and reports filter and group on; ``data`` carries the
+whole record as JSON text. Money is integer fen. Timestamps in typed columns are UTC without a
+zone (the JSON keeps the original zone). Migrations in ``storage/migrations`` create exactly this.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+metadata = sa.MetaData()
+
+# why: MySQL's TEXT stops at 64 KiB; a reception with its list and results can exceed that
+LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+
+receptions = sa.Table(
+    "jd_receptions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("number", sa.String(64), nullable=False),
+    sa.Column("jurisdiction", sa.String(12), nullable=False),
+    sa.Column("host_unit", sa.String(200), nullable=False),
+    sa.Column("reception_type", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=False),
+    sa.Column("planned_fen", sa.BigInteger, nullable=False),
+    sa.Column("actual_fen", sa.BigInteger, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("process", sa.String(64), nullable=False),
+    sa.Column("rule_pack", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+    sa.Column("data", LongText, nullable=False),
+    sa.Index("ix_jd_receptions_start", "start_date", "id"),
+    sa.Index("ix_jd_receptions_state", "state", "start_date"),
+    sa.Index("ix_jd_receptions_jurisdiction", "jurisdiction", "start_date"),
+    sa.Index("ix_jd_receptions_host_unit", "host_unit", "start_date"),
+    sa.Index("ix_jd_receptions_type", "reception_type", "start_date"),
+)
+
+audit_events = sa.Table(
+    "jd_audit_events",
+    metadata,
+    sa.Column("chain_index", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.String(64), nullable=False, unique=True),
+    sa.Column("reception_id", sa.String(64), sa.ForeignKey("jd_receptions.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(32), nullable=False),
+    sa.Column("to_state", sa.String(32), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("hash_algorithm", sa.String(16), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("chain_prev", sa.String(64), nullable=False),
+    sa.Column("chain_hash", sa.String(64), nullable=False),
+    sa.Column("data", LongText, nullable=False),
+    sa.UniqueConstraint("reception_id", "seq", name="uq_jd_audit_reception_seq"),
+)
+
+outbox = sa.Table(
+    "jd_outbox",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("reception_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64), sa.ForeignKey("jd_audit_events.id"), nullable=False),
+    sa.Column("topic", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("data", LongText, nullable=False),
+    sa.Index("ix_jd_outbox_status", "status", "created_at"),
+)
+
+commands = sa.Table(
+    "jd_commands",
+    metadata,
+    sa.Column("request_id", sa.String(128), primary_key=True),
+    sa.Column("reception_id", sa.String(64), nullable=False),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("result", LongText, nullable=False),
+)
+
+counters = sa.Table(
+    "jd_counters",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+chain_head = sa.Table(
+    "jd_chain_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("chain_index", sa.BigInteger, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)

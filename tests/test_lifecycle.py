@@ -1,0 +1,334 @@
+"""The process definition as data: validation, the ``transitions`` adapter, labels and versions."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+from jiedai_flow import (
+    DEFAULT_PROCESS,
+    DefinitionError,
+    JiedaiFlowError,
+    MemoryStore,
+    ProcessDefinition,
+    Role,
+    StateDef,
+    Transition,
+    TriggerDef,
+    make_plugin_manager,
+)
+from jiedai_flow.engine import Engine
+from jiedai_flow.lifecycle import (
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_NO_APPROVALS,
+    KNOWN_FACTS,
+    CompiledProcess,
+    validate_definition,
+)
+from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+HANDLER = frozenset({Role.HANDLER})
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _reachable(definition: ProcessDefinition) -> set[str]:
+    seen = {definition.initial}
+    queue = deque([definition.initial])
+    while queue:
+        state = queue.popleft()
+        for t in definition.transitions:
+            if t.source == state and t.dest not in seen:
+                seen.add(t.dest)
+                queue.append(t.dest)
+    return seen
+
+
+def _with(
+    *,
+    states: tuple[StateDef, ...] = (),
+    triggers: tuple[TriggerDef, ...] = (),
+    transitions: tuple[Transition, ...] = (),
+    initial: str = DEFAULT_PROCESS.initial,
+) -> ProcessDefinition:
+    """DEFAULT_PROCESS with extra states, triggers and transitions (and maybe another initial state)."""
+    return attrs.evolve(
+        DEFAULT_PROCESS,
+        initial=initial,
+        states=DEFAULT_PROCESS.states + states,
+        triggers=DEFAULT_PROCESS.triggers + triggers,
+        transitions=DEFAULT_PROCESS.transitions + transitions,
+    )
+
+
+def _rejected(definition: ProcessDefinition) -> DefinitionError:
+    with pytest.raises(DefinitionError) as caught:
+        validate_definition(definition)
+    with pytest.raises(DefinitionError):
+        CompiledProcess(definition)
+    return caught.value
+
+
+# -- the default process -------------------------------------------------------------------------
+
+
+def test_default_process_validates_and_compiles() -> None:
+    validate_definition(DEFAULT_PROCESS)
+    compiled = CompiledProcess(DEFAULT_PROCESS)
+    assert compiled.definition is DEFAULT_PROCESS
+
+
+def test_every_state_of_the_default_process_is_reachable_from_draft() -> None:
+    assert DEFAULT_PROCESS.initial == "draft"
+    assert _reachable(DEFAULT_PROCESS) == {s.name for s in DEFAULT_PROCESS.states}
+
+
+def test_only_terminal_states_lack_outgoing_transitions() -> None:
+    sources = {t.source for t in DEFAULT_PROCESS.transitions}
+    without_exit = {s.name for s in DEFAULT_PROCESS.states if s.name not in sources}
+    terminal = {s.name for s in DEFAULT_PROCESS.states if s.terminal}
+    assert without_exit == terminal == {"archived", "refused", "cancelled"}
+
+
+def test_every_transition_names_defined_states_triggers_roles_and_facts() -> None:
+    states = {s.name for s in DEFAULT_PROCESS.states}
+    triggers = {t.name for t in DEFAULT_PROCESS.triggers}
+    for t in DEFAULT_PROCESS.transitions:
+        assert {t.source, t.dest} <= states
+        assert t.trigger in triggers
+        assert t.roles
+        assert t.condition is None or t.condition in KNOWN_FACTS
+
+
+def test_every_trigger_and_state_has_a_chinese_label() -> None:
+    for trigger in DEFAULT_PROCESS.triggers:
+        assert CJK.search(trigger.label), trigger
+        assert trigger.label_en.strip(), trigger
+    for state in DEFAULT_PROCESS.states:
+        assert CJK.search(state.label), state
+
+
+def test_return_refuse_amend_and_cancel_require_a_reason() -> None:
+    needs_reason = {t.name for t in DEFAULT_PROCESS.triggers if t.reason_required}
+    assert needs_reason == {"return", "refuse", "amend", "cancel"}
+
+
+def test_transitions_with_only_the_handler_role_are_handler_only() -> None:
+    for t in DEFAULT_PROCESS.transitions:
+        assert t.handler_only == (t.roles == HANDLER), t
+
+
+def test_version_key_is_name_at_version() -> None:
+    assert DEFAULT_PROCESS.key == "reception@1"
+
+
+def test_lookup_of_an_unknown_state_or_trigger_raises_definition_error() -> None:
+    assert DEFAULT_PROCESS.state("settled").label == "已结算"
+    assert DEFAULT_PROCESS.trigger("approve").label == "审批同意"
+    with pytest.raises(DefinitionError, match="unknown state: nowhere"):
+        DEFAULT_PROCESS.state("nowhere")
+    with pytest.raises(DefinitionError, match="unknown trigger: teleport"):
+        DEFAULT_PROCESS.trigger("teleport")
+
+
+# -- validation rejects malformed definitions ----------------------------------------------------
+
+
+def test_unreachable_state_is_rejected() -> None:
+    error = _rejected(
+        _with(
+            states=(StateDef("limbo", "悬置"),),
+            transitions=(Transition("cancel", "limbo", "cancelled", HANDLER),),
+        )
+    )
+    assert "state 'limbo' is unreachable from 'draft'" in error.message_en
+    assert "limbo" in error.message_zh
+    assert error.code == "definition"
+
+
+def test_dead_end_non_terminal_state_is_rejected() -> None:
+    error = _rejected(
+        _with(
+            states=(StateDef("stuck", "卡住"),),
+            transitions=(Transition("edit", "draft", "stuck", HANDLER),),
+        )
+    )
+    assert "state 'stuck' is a dead end" in error.message_en
+
+
+def test_terminal_state_with_an_outgoing_transition_is_rejected() -> None:
+    error = _rejected(_with(transitions=(Transition("edit", "archived", "draft", HANDLER),)))
+    assert "terminal state 'archived' has outgoing transitions" in error.message_en
+
+
+def test_transition_to_an_unknown_state_is_rejected() -> None:
+    error = _rejected(_with(transitions=(Transition("edit", "draft", "nowhere", HANDLER),)))
+    assert "unknown state 'nowhere'" in error.message_en
+
+
+def test_transition_from_an_unknown_state_is_rejected() -> None:
+    error = _rejected(_with(transitions=(Transition("edit", "nowhere", "draft", HANDLER),)))
+    assert "unknown state 'nowhere'" in error.message_en
+
+
+def test_transition_with_an_undefined_trigger_is_rejected() -> None:
+    error = _rejected(_with(transitions=(Transition("teleport", "draft", "settled", HANDLER),)))
+    assert "undefined trigger 'teleport'" in error.message_en
+
+
+def test_transition_with_an_unknown_condition_is_rejected() -> None:
+    error = _rejected(
+        _with(transitions=(Transition("edit", "draft", "draft", HANDLER, condition="full_moon"),))
+    )
+    assert "unknown condition 'full_moon'" in error.message_en
+
+
+def test_transition_with_no_roles_is_rejected() -> None:
+    error = _rejected(_with(transitions=(Transition("start", "draft", "in_progress", frozenset()),)))
+    assert "transition start from draft: no role may fire it" in error.message_en
+
+
+def test_undefined_initial_state_is_rejected() -> None:
+    error = _rejected(_with(initial="nowhere"))
+    assert "initial state 'nowhere' is not defined" in error.message_en
+
+
+def test_duplicate_state_and_trigger_names_are_rejected() -> None:
+    error = _rejected(
+        _with(
+            states=(StateDef("draft", "草稿"),),
+            triggers=(TriggerDef("edit", "改", "e"),),
+        )
+    )
+    assert "duplicate state names" in error.message_en
+    assert "duplicate trigger names" in error.message_en
+
+
+def test_definition_without_terminal_state_is_rejected() -> None:
+    states = tuple(attrs.evolve(s, terminal=False) for s in DEFAULT_PROCESS.states)
+    error = _rejected(attrs.evolve(DEFAULT_PROCESS, states=states))
+    assert "no terminal state" in error.message_en
+
+
+def test_every_problem_of_a_definition_is_reported_at_once() -> None:
+    error = _rejected(
+        _with(
+            transitions=(
+                Transition("teleport", "draft", "draft", HANDLER),
+                Transition("edit", "draft", "draft", frozenset(), condition="full_moon"),
+            )
+        )
+    )
+    for problem in ("undefined trigger 'teleport'", "unknown condition 'full_moon'", "no role may fire it"):
+        assert problem in error.message_en
+        assert problem in error.message_zh
+    assert error.message_zh.startswith("流程定义 reception@1 有误")
+
+
+# -- the transitions adapter ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compiled() -> CompiledProcess:
+    return CompiledProcess(DEFAULT_PROCESS)
+
+
+def test_approve_of_the_last_step_moves_to_approved(compiled: CompiledProcess) -> None:
+    assert compiled.fire("submitted", "approve", frozenset({FACT_FINAL_STEP})) == "approved"
+
+
+def test_approve_with_more_steps_stays_submitted(compiled: CompiledProcess) -> None:
+    assert compiled.fire("submitted", "approve", frozenset({FACT_MORE_STEPS})) == "submitted"
+
+
+def test_trigger_whose_condition_does_not_hold_does_not_move(compiled: CompiledProcess) -> None:
+    assert compiled.fire("submitted", "approve", frozenset()) is None
+    assert compiled.fire("submitted", "withdraw", frozenset()) is None
+    assert compiled.fire("submitted", "withdraw", frozenset({FACT_NO_APPROVALS})) == "draft"
+
+
+def test_fire_follows_every_transition_of_the_definition(compiled: CompiledProcess) -> None:
+    for t in DEFAULT_PROCESS.transitions:
+        facts = frozenset({t.condition}) if t.condition else frozenset()
+        assert compiled.fire(t.source, t.trigger, facts) == t.dest, t
+
+
+def test_applicable_picks_the_transition_whose_condition_holds(compiled: CompiledProcess) -> None:
+    final = compiled.applicable("submitted", "approve", frozenset({FACT_FINAL_STEP}))
+    more = compiled.applicable("submitted", "approve", frozenset({FACT_MORE_STEPS}))
+    assert final is not None
+    assert final.dest == "approved"
+    assert more is not None
+    assert more.dest == "submitted"
+    assert compiled.applicable("in_progress", "cancel", frozenset()) is None
+
+
+def test_triggers_from_lists_each_trigger_once_in_definition_order(compiled: CompiledProcess) -> None:
+    assert compiled.triggers_from("submitted") == ("withdraw", "approve", "return", "refuse", "cancel")
+    assert compiled.triggers_from("archived") == ()
+
+
+def test_one_machine_serves_every_reception_without_adding_models(compiled: CompiledProcess) -> None:
+    machine = compiled._machine
+    sources = [t for t in DEFAULT_PROCESS.transitions if t.condition is None]
+    for i in range(1000):
+        t = sources[i % len(sources)]
+        assert compiled.fire(t.source, t.trigger, frozenset()) == t.dest
+    assert compiled._machine is machine
+    assert machine.models == []
+
+
+# -- versions are recorded on receptions ---------------------------------------------------------
+
+
+def _engine(store: MemoryStore, *processes: ProcessDefinition) -> Engine:
+    return Engine(store, make_plugin_manager(autoload=False), clock=FrozenClock(), processes=processes)
+
+
+def _create(engine: Engine) -> str:
+    result = engine.create_reception(
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    return result.reception.id
+
+
+def test_reception_and_its_events_record_the_process_version_key(
+    jiedai_engine_factory: Callable[..., Engine],
+) -> None:
+    engine = jiedai_engine_factory()
+    rid = _create(engine)
+    engine.fire(rid, "submit", ACTORS["handler"])
+    assert engine.get(rid).process == "reception@1"
+    assert {e.process for e in engine.history(rid)} == {"reception@1"}
+
+
+def test_receptions_stay_on_the_process_version_they_started_on() -> None:
+    store = MemoryStore()
+    old = _create(_engine(store, DEFAULT_PROCESS))
+    v2 = attrs.evolve(DEFAULT_PROCESS, version="2")
+    engine = _engine(store, v2, DEFAULT_PROCESS)
+    new = _create(engine)
+    engine.fire(old, "submit", ACTORS["handler"])
+    assert engine.get(old).process == "reception@1"
+    assert engine.history(old)[-1].process == "reception@1"
+    assert engine.get(new).process == "reception@2"
+
+
+def test_reception_on_a_process_version_not_loaded_is_refused() -> None:
+    store = MemoryStore()
+    rid = _create(_engine(store, DEFAULT_PROCESS))
+    engine = _engine(store, attrs.evolve(DEFAULT_PROCESS, version="2"))
+    with pytest.raises(JiedaiFlowError, match="reception@1"):
+        engine.fire(rid, "submit", ACTORS["handler"])
+    assert engine.get(rid).version == 1

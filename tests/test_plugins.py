@@ -1,0 +1,372 @@
+"""The plugin manager factory: built-ins, blocking, overriding, and real entry-point plugins."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from datetime import date
+from typing import TYPE_CHECKING
+
+import pluggy
+import pytest
+
+import jiedai_flow.builtin.approval
+import jiedai_flow.builtin.memory
+from jiedai_flow import ApprovalStep, PluginError, Rule, StorageError, hookimpl, open_engine
+from jiedai_flow.plugins import (
+    BLOCKED_ENV,
+    BUILTIN_PLUGINS,
+    DISABLE_AUTOLOAD_ENV,
+    ENTRY_POINT_GROUP,
+    PluginLoadWarning,
+    make_plugin_manager,
+)
+from jiedai_flow.storage import MemoryStore
+from jiedai_flow.testing import sample_reception
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from jiedai_flow import Reception, Standards
+    from jiedai_flow.rules import RegisterRule
+
+BUILTIN_NAMES = [name for name, _ in BUILTIN_PLUGINS]
+
+RULE_PLUGIN = """
+from jiedai_flow import Rule, hookimpl
+
+@hookimpl
+def jiedai_register_rules(register):
+    register(Rule("{rule_id}", "县级测试规则", frozenset({{"submit"}}), lambda ctx: ()))
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
+    monkeypatch.delenv(BLOCKED_ENV, raising=False)
+
+
+class Site:
+    """A throwaway site-packages: installed distributions with ``jiedai_flow`` entry points."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: list[str] = []
+
+    def install(self, dist: str, ep_name: str, source: str, version: str = "1.0") -> str:
+        """Install distribution ``dist`` whose module (``source``) is entry point ``ep_name``."""
+        module = f"jiedai_test_{ep_name}_{uuid.uuid4().hex[:8]}"
+        self.modules.append(module)
+        (self.root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+        )
+        (info / "entry_points.txt").write_text(
+            f"[{ENTRY_POINT_GROUP}]\n{ep_name} = {module}\n", encoding="utf-8"
+        )
+        importlib.invalidate_caches()  # importlib.metadata caches directory listings
+        return module
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    root = tmp_path / "site-packages"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    made = Site(root)
+    yield made
+    for module in made.modules:
+        sys.modules.pop(module, None)
+    importlib.invalidate_caches()
+
+
+@pytest.fixture
+def county(site: Site) -> Site:
+    """One well-behaved county plugin, ``county_demo`` from ``jiedai-county-demo`` 1.0."""
+    site.install("jiedai-county-demo", "county_demo", RULE_PLUGIN.format(rule_id="X-01"))
+    return site
+
+
+# -- nothing at import, one manager per engine ------------------------------------------------------
+
+
+def test_importing_jiedai_flow_loads_and_registers_nothing(site: Site, tmp_path: Path) -> None:
+    """Importing the package builds no plugin manager and imports no entry-point plugin."""
+    sentinel = tmp_path / "imported"
+    site.install("jiedai-county-spy", "spy", f"open({str(sentinel)!r}, 'w').close()\n")
+    code = (
+        "import gc, pluggy, jiedai_flow, jiedai_flow.testing, jiedai_flow.plugins\n"
+        "print(sum(isinstance(o, pluggy.PluginManager) for o in gc.get_objects()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {DISABLE_AUTOLOAD_ENV, BLOCKED_ENV}}
+    env["PYTHONPATH"] = str(site.root)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "0"
+    assert not sentinel.exists()
+
+
+def test_each_call_builds_a_fresh_manager() -> None:
+    """Two managers share nothing: a plugin registered in one is not in the other."""
+    first, second = make_plugin_manager(autoload=False), make_plugin_manager(autoload=False)
+    assert first.pm is not second.pm
+
+    class Extra:
+        @hookimpl
+        def jiedai_storage(self, url: str) -> None:
+            return None
+
+    first.register(Extra(), name="extra")
+    assert first.pm.has_plugin("extra")
+    assert not second.pm.has_plugin("extra")
+
+
+# -- built-ins ------------------------------------------------------------------------------------
+
+
+def test_builtins_are_registered_under_their_names() -> None:
+    """Each built-in is a plugin named ``jiedai.*``, registered like any other."""
+    host = make_plugin_manager(autoload=False)
+    for name, module in BUILTIN_PLUGINS:
+        assert name.startswith("jiedai.")
+        assert host.pm.get_plugin(name) is importlib.import_module(module)
+
+
+def test_blocking_the_national_pack_removes_its_rules() -> None:
+    """``blocked=["jiedai.national"]`` leaves an engine without the national rules."""
+    assert any(rule.plugin == "jiedai.national" for rule in open_engine(autoload=False).rules.rules.values())
+    engine = open_engine(autoload=False, blocked=["jiedai.national"])
+    assert not engine.plugins.pm.has_plugin("jiedai.national")
+    assert engine.rules.rules == {}
+
+
+def test_builtins_can_be_blocked_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``JIEDAI_BLOCKED_PLUGINS`` is a comma-separated list of names, built-in ones included."""
+    monkeypatch.setenv(BLOCKED_ENV, " jiedai.national , jiedai.log_notifier,")
+    host = make_plugin_manager(autoload=False)
+    assert host.pm.is_blocked("jiedai.national")
+    assert host.pm.is_blocked("jiedai.log_notifier")
+    assert host.pm.has_plugin("jiedai.roles")
+    assert {info.name for info in host.plugins()} == set(BUILTIN_NAMES) - {
+        "jiedai.national",
+        "jiedai.log_notifier",
+    }
+
+
+def test_misspelled_hook_fails_loudly() -> None:
+    """A ``jiedai_`` hook no spec knows is a PluginValidationError, not silently ignored."""
+
+    class Typo:
+        @hookimpl
+        def jiedai_notfy(self, notification: object, reception: object) -> None: ...
+
+    with pytest.raises(pluggy.PluginValidationError, match="jiedai_notfy"):
+        make_plugin_manager(autoload=False, plugins=[Typo()])
+    host = make_plugin_manager(autoload=False)
+    with pytest.raises(pluggy.PluginValidationError, match="jiedai_notfy"):
+        host.register(Typo(), name="typo")
+
+
+class CountyChain:
+    """A county's own approval chain."""
+
+    STEPS = (ApprovalStep("县长", "县长审批"),)
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> tuple[ApprovalStep, ...]:
+        return self.STEPS
+
+
+class CountyStore(MemoryStore):
+    """A county's own back end, also answering ``memory://``."""
+
+
+class CountyStorage:
+    @hookimpl
+    def jiedai_storage(self, url: str) -> CountyStore | None:
+        return CountyStore() if url == "memory://" else None
+
+
+@pytest.mark.parametrize("builtin_registered_last", [False, True])
+def test_installed_plugins_override_builtins_whatever_the_order(builtin_registered_last: bool) -> None:
+    """Built-ins are ``trylast``: a third-party approval chain or store wins even if registered first."""
+    plugins = [("county.chain", CountyChain()), ("county.storage", CountyStorage())]
+    if not builtin_registered_last:
+        host = make_plugin_manager(autoload=False, plugins=plugins)
+    else:
+        host = make_plugin_manager(
+            autoload=False, blocked=["jiedai.approval", "jiedai.memory"], plugins=plugins
+        )
+        for name, module in [
+            ("jiedai.approval", jiedai_flow.builtin.approval),
+            ("jiedai.memory", jiedai_flow.builtin.memory),
+        ]:
+            host.pm.unblock(name)
+            host.register(module, name=name)
+        names = [name for name, _ in host.pm.list_name_plugin()]
+        assert names.index("jiedai.approval") > names.index("county.chain")
+    standards = open_engine(autoload=False).standards_for("341502", date(2026, 3, 10))
+    chain = host.hooks.jiedai_approval_chain(reception=sample_reception(), standards=standards)
+    assert tuple(chain or ()) == CountyChain.STEPS
+    assert type(host.hooks.jiedai_storage(url="memory://")) is CountyStore
+
+
+def test_builtin_store_still_answers_urls_the_plugin_declines() -> None:
+    """firstresult falls through to the built-in when the plugin returns None."""
+    engine = open_engine("memory:", autoload=False, plugins=[CountyStorage()])
+    assert type(engine.store) is MemoryStore
+
+
+# -- rules know their plugin ------------------------------------------------------------------------
+
+
+def _rule_plugin(rule_id: str) -> object:
+    class Plugin:
+        @hookimpl
+        def jiedai_register_rules(self, register: RegisterRule) -> None:
+            register(Rule(rule_id, "测试规则", frozenset({"submit"}), lambda ctx: ()))
+
+    return Plugin()
+
+
+def test_a_rule_records_the_plugin_that_registered_it() -> None:
+    """``rule.plugin`` is the registered plugin name, whatever the rule object said."""
+    engine = open_engine(autoload=False, plugins=[("county.local", _rule_plugin("X-01"))])
+    assert engine.rules.rules["X-01"].plugin == "county.local"
+    assert engine.rules.rules["M-01"].plugin == "jiedai.national"
+
+
+def test_a_duplicate_rule_id_names_both_plugins() -> None:
+    """Two plugins registering one rule id is a PluginError naming both."""
+    with pytest.raises(PluginError, match=r"county\.a.*county\.b|county\.b.*county\.a") as caught:
+        open_engine(
+            autoload=False, plugins=[("county.a", _rule_plugin("X-01")), ("county.b", _rule_plugin("X-01"))]
+        )
+    assert caught.value.code == "plugin"
+
+
+def test_reusing_a_national_rule_id_names_the_national_pack() -> None:
+    """A county plugin cannot silently shadow a national rule."""
+    with pytest.raises(PluginError, match=r"jiedai\.national") as caught:
+        open_engine(autoload=False, plugins=[("county.a", _rule_plugin("M-01"))])
+    assert "county.a" in str(caught.value)
+
+
+# -- storage selection ----------------------------------------------------------------------------
+
+
+def test_unknown_storage_url_says_what_to_do() -> None:
+    """No back end for a URL is a StorageError in Chinese and English, asking about the plugin."""
+    with pytest.raises(StorageError) as caught:
+        open_engine("nosuch://", autoload=False)
+    error = caught.value
+    assert error.code == "storage"
+    assert "nosuch://" in error.message_zh
+    assert "插件" in error.message_zh
+    assert "nosuch://" in error.message_en
+    assert "plugin installed" in error.message_en
+    assert str(error) == f"{error.message_zh} / {error.message_en}"
+
+
+# -- real entry points ------------------------------------------------------------------------------
+
+
+def test_installed_plugin_is_auto_loaded(county: Site) -> None:
+    """A distribution with a ``jiedai_flow`` entry point loads by default."""
+    host = make_plugin_manager()
+    assert host.pm.has_plugin("county_demo")
+    assert host.failures == ()
+
+
+def test_rule_of_an_installed_plugin_records_its_entry_point_name(county: Site) -> None:
+    """``engine.rules.rules["X-01"].plugin`` is the entry-point name."""
+    engine = open_engine()
+    assert engine.rules.rules["X-01"].plugin == "county_demo"
+
+
+def test_autoload_false_skips_installed_plugins(county: Site) -> None:
+    """The embedding application can switch auto-loading off."""
+    assert not make_plugin_manager(autoload=False).pm.has_plugin("county_demo")
+    assert "X-01" not in open_engine(autoload=False).rules.rules
+
+
+def test_environment_switches_autoload_off(county: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``JIEDAI_DISABLE_PLUGIN_AUTOLOAD=1`` skips installed plugins; an explicit autoload=True wins."""
+    monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
+    assert not make_plugin_manager().pm.has_plugin("county_demo")
+    assert make_plugin_manager(autoload=True).pm.has_plugin("county_demo")
+
+
+def test_installed_plugin_can_be_blocked_by_name(county: Site) -> None:
+    """``blocked=[name]`` keeps an installed plugin out."""
+    host = make_plugin_manager(blocked=["county_demo"])
+    assert host.pm.is_blocked("county_demo")
+    assert "county_demo" not in {info.name for info in host.plugins()}
+
+
+def test_installed_plugin_can_be_blocked_from_the_environment(
+    county: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``JIEDAI_BLOCKED_PLUGINS`` blocks installed plugins too."""
+    monkeypatch.setenv(BLOCKED_ENV, "someone_else,county_demo")
+    assert make_plugin_manager().pm.is_blocked("county_demo")
+    assert "X-01" not in open_engine().rules.rules
+
+
+@pytest.fixture
+def broken(county: Site) -> Site:
+    """Adds ``county_broken`` (``jiedai-county-broken`` 0.3.1), whose module raises on import."""
+    county.install("jiedai-county-broken", "county_broken", "raise RuntimeError('缺少配置 boom')\n", "0.3.1")
+    return county
+
+
+def test_broken_plugin_is_reported_and_the_others_still_work(broken: Site) -> None:
+    """A failing import warns with entry-point name and distribution; the rest of the engine works."""
+    with pytest.warns(PluginLoadWarning, match=r"county_broken.*jiedai-county-broken 0\.3\.1"):
+        engine = open_engine()
+    (failure,) = engine.plugins.failures
+    assert failure.name == "county_broken"
+    assert failure.distribution == "jiedai-county-broken 0.3.1"
+    assert isinstance(failure.error, RuntimeError)
+    assert "boom" in str(failure.error)
+    assert "county_broken" in str(failure)
+    assert not engine.plugins.pm.has_plugin("county_broken")
+    assert engine.rules.rules["X-01"].plugin == "county_demo"
+
+
+def test_strict_mode_raises_on_a_broken_plugin_with_the_original_error(broken: Site) -> None:
+    """``strict=True`` raises PluginError naming the plugin and chaining the import error."""
+    with pytest.raises(PluginError, match=r"county_broken.*jiedai-county-broken 0\.3\.1") as caught:
+        make_plugin_manager(strict=True)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert "boom" in str(caught.value.__cause__)
+
+
+def test_plugins_lists_distribution_and_hooks(county: Site) -> None:
+    """``PluginHost.plugins()`` says where each plugin came from and which hooks it implements."""
+    infos = {info.name: info for info in make_plugin_manager().plugins()}
+    assert set(BUILTIN_NAMES) <= set(infos)
+    assert infos["county_demo"].distribution == "jiedai-county-demo 1.0"
+    assert infos["county_demo"].hooks == ("jiedai_register_rules",)
+    assert infos["jiedai.roles"].distribution == "jiedai-flow"
+    assert infos["jiedai.roles"].hooks == ("jiedai_authorize",)
+    assert infos["jiedai.national"].hooks == ("jiedai_register_rules", "jiedai_standards_layers")
+
+
+def test_duplicate_rule_ids_from_two_installed_plugins_name_both(site: Site) -> None:
+    """Two installed plugins registering one rule id: a PluginError naming both entry points."""
+    site.install("jiedai-county-a", "county_a", RULE_PLUGIN.format(rule_id="X-02"))
+    site.install("jiedai-county-b", "county_b", RULE_PLUGIN.format(rule_id="X-02"))
+    with pytest.raises(PluginError, match="X-02") as caught:
+        open_engine()
+    assert "county_a" in str(caught.value)
+    assert "county_b" in str(caught.value)
