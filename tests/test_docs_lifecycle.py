@@ -5,11 +5,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from jiedai_flow import DEFAULT_PROCESS, Role
-from jiedai_flow.testing import make_engine
+from jiedai_flow import (
+    DEFAULT_PROCESS,
+    ApprovalStep,
+    InvalidTransitionError,
+    NotAuthorizedError,
+    Role,
+    hookimpl,
+)
+from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+
+if TYPE_CHECKING:
+    from jiedai_flow import Engine
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "lifecycle.md"
 TICKED = re.compile(r"`([^`]+)`")
@@ -59,15 +70,7 @@ def test_transitions_table_matches_the_definition(page: str) -> None:
     for t in DEFAULT_PROCESS.transitions:
         trigger = DEFAULT_PROCESS.trigger(t.trigger)
         expected.append(
-            (
-                t.trigger,
-                trigger.label,
-                (t.source, t.dest),
-                t.roles,
-                t.handler_only,
-                t.condition,
-                trigger.reason_required,
-            )
+            (t.trigger, trigger.label, (t.source, t.dest), t.roles, t.condition, trigger.reason_required)
         )
     documented = []
     for name, label, move, roles, condition, reason in rows:
@@ -78,7 +81,6 @@ def test_transitions_table_matches_the_definition(page: str) -> None:
                 label,
                 (source, dest),
                 frozenset(Role(r) for r in ticked(roles)),
-                roles.startswith("本接待的"),
                 None if condition == NO else ticked(condition)[0],
                 {"是": True, "否": False}[reason],
             )
@@ -118,3 +120,59 @@ def test_rule_stage_table_matches_the_built_in_rules(page: str) -> None:
     rules = make_engine().rules
     documented = {ticked(stage)[0]: ids.split(", ") for stage, ids in table(page, "阶段 stage")}
     assert documented == {stage: [r.id for r in rules.for_stage(stage)] for stage in rules.stages}
+
+
+# -- claims the page makes in prose ----------------------------------------------------------------
+
+
+def _submitted(engine: Engine) -> str:
+    handler = ACTORS["handler"]
+    created = engine.create_reception(
+        sample_letter(), sample_plan(), handler=handler, host_unit="县政府办公室", jurisdiction="341502"
+    )
+    engine.fire(created.reception.id, "submit", handler)
+    return created.reception.id
+
+
+def test_a_handler_cancels_only_their_own_reception_an_approver_any() -> None:
+    engine = make_engine()
+    rid = _submitted(engine)
+    with pytest.raises(NotAuthorizedError):
+        engine.fire(rid, "cancel", ACTORS["handler2"], reason="重复登记")
+    assert engine.fire(rid, "cancel", ACTORS["approver"], reason="重复登记").reception.state == "cancelled"
+
+
+def test_withdraw_after_the_first_signature_is_an_invalid_transition() -> None:
+    engine = make_engine(TwoSteps())
+    rid = _submitted(engine)
+    engine.fire(rid, "approve", ACTORS["director"])
+    with pytest.raises(InvalidTransitionError):
+        engine.fire(rid, "withdraw", ACTORS["handler"])
+
+
+def test_returning_to_draft_clears_the_signatures() -> None:
+    engine = make_engine(TwoSteps())
+    rid = _submitted(engine)
+    engine.fire(rid, "approve", ACTORS["director"])
+    assert engine.fire(rid, "return", ACTORS["approver"], reason="补充材料").reception.approvals == ()
+
+
+def test_a_person_may_not_sign_two_steps_nor_decide_on_their_own_reception() -> None:
+    engine = make_engine(TwoSteps())
+    rid = _submitted(engine)
+    engine.fire(rid, "approve", ACTORS["director"])
+    with pytest.raises(NotAuthorizedError, match="两个审批环节"):
+        engine.fire(rid, "approve", ACTORS["director"])
+    own = ACTORS["handler_approver"]
+    created = engine.create_reception(
+        sample_letter(), sample_plan(), handler=own, host_unit="县政府办公室", jurisdiction="341502"
+    )
+    engine.fire(created.reception.id, "submit", own)
+    with pytest.raises(NotAuthorizedError, match="职务分离"):
+        engine.fire(created.reception.id, "refuse", own, reason="不属公务")
+
+
+class TwoSteps:
+    @hookimpl
+    def jiedai_approval_chain(self) -> list[ApprovalStep]:
+        return [ApprovalStep("部门负责人", "部门负责人"), ApprovalStep("分管领导", "分管领导")]

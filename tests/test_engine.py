@@ -39,6 +39,7 @@ from jiedai_flow import (
     Severity,
     StandardsLayer,
     ValidationError,
+    VetoError,
     hookimpl,
     make_plugin_manager,
 )
@@ -275,13 +276,15 @@ def test_amend_sends_an_approved_reception_back_for_approval_with_the_new_plan(
     assert jiedai_engine.fire(rid, "approve", APPROVER).reception.state == "approved"
 
 
-def test_amended_plan_is_rechecked_and_refused_at_the_next_approval(jiedai_engine: Engine) -> None:
+def test_amended_plan_is_checked_again_and_a_violating_change_is_refused(jiedai_engine: Engine) -> None:
     rid = advance(jiedai_engine, create(jiedai_engine).id, "approved").id
-    jiedai_engine.fire(rid, "amend", HANDLER, reason="增加陪餐人员", plan=sample_plan(companions=5))
     with pytest.raises(RuleViolationError) as caught:
-        jiedai_engine.fire(rid, "approve", APPROVER)
+        jiedai_engine.fire(rid, "amend", HANDLER, reason="增加陪餐人员", plan=sample_plan(companions=5))
     assert [f.rule_id for f in caught.value.findings] == ["M-02"]
+    assert jiedai_engine.get(rid).state == "approved"
+    jiedai_engine.fire(rid, "amend", HANDLER, reason="调整用餐时间", plan=sample_plan(companions=3))
     assert jiedai_engine.get(rid).state == "submitted"
+    assert jiedai_engine.fire(rid, "approve", APPROVER).reception.state == "approved"
 
 
 def test_plan_changes_only_with_edit_in_draft_submit_or_amend(jiedai_engine: Engine) -> None:
@@ -410,14 +413,15 @@ def test_check_reports_findings_by_stage_and_changes_nothing(
 ) -> None:
     rid = create(jiedai_engine, sample_plan(companions=5)).id
     before = snapshot(jiedai_engine, rid)
-    report = jiedai_engine.check(rid)
-    assert set(report.by_stage) == {"submit", "approve", "claim", "settle"}
+    assert set(jiedai_engine.check(rid).by_stage) == {"submit"}  # default: what can fire next
+    report = jiedai_engine.check(rid, stages="all")
+    assert set(report.by_stage) == {"submit", "approve", "amend", "claim", "settle"}
     assert [f.rule_id for f in report.by_stage["submit"]] == ["M-02"]
     assert [f.rule_id for f in report.by_stage["approve"]] == ["M-02"]
     assert [f.rule_id for f in report.by_stage["claim"]] == ["F-01"]
     assert report.by_stage["settle"] == ()
     assert not report.ok
-    assert len(report.blocking) == 3
+    assert len(report.blocking) == 4
     assert snapshot(jiedai_engine, rid) == before
     assert jiedai_notifications.delivered == []
 
@@ -635,8 +639,9 @@ def test_before_transition_plugin_that_raises_vetoes_the_save(
     engine = jiedai_engine_factory(Budget())
     rid = create(engine).id
     before = snapshot(engine, rid)
-    with pytest.raises(RuntimeError, match="预算不足"):
+    with pytest.raises(VetoError, match="预算不足") as caught:
         engine.fire(rid, "submit", HANDLER)
+    assert isinstance(caught.value.__cause__, RuntimeError)
     assert snapshot(engine, rid) == before
     assert jiedai_notifications.delivered == []
 

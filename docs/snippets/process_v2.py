@@ -11,7 +11,7 @@ PROCESS_V2 = attrs.evolve(
     version="2",
     transitions=(
         *DEFAULT_PROCESS.transitions,
-        Transition("cancel", "in_progress", "cancelled", frozenset({Role.HANDLER}), handler_only=True),
+        Transition("cancel", "in_progress", "cancelled", frozenset({Role.HANDLER})),
     ),
 )
 

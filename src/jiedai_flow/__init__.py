@@ -20,6 +20,7 @@ from jiedai_flow.errors import (
     RuleViolationError,
     StorageError,
     ValidationError,
+    VetoError,
 )
 from jiedai_flow.findings import Citation, Finding, Severity
 from jiedai_flow.hookspecs import hookimpl, hookspec
@@ -156,6 +157,7 @@ __all__ = [
     "ValidationError",
     "VenueType",
     "Verdict",
+    "VetoError",
     "dump",
     "from_fen",
     "hookimpl",

@@ -130,7 +130,7 @@ class ChainVerifier:
         self.checked += 1
         return True
 
-    def finish(self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str]]) -> VerifyReport:
+    def finish(self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str, str]]) -> VerifyReport:
         """Compare the end of the trail with the chain head, and each reception's (version, last
         hash, state) with its last event (catches deleted last events and edited reception rows)."""
         if self.problem is None and head != (self.index, self.chain):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
@@ -27,6 +27,7 @@ from jiedai_flow.errors import (
     RuleViolationError,
     StorageError,
     ValidationError,
+    VetoError,
 )
 from jiedai_flow.lifecycle import (
     DEFAULT_PROCESS,
@@ -179,15 +180,26 @@ class Engine:
                 allowed.append(trigger)
         return tuple(allowed)
 
-    def check(self, reception: Reception | str, stages: Iterable[str] | None = None) -> CheckReport:
-        """Run the rules of ``stages`` (default: every stage with rules) without changing anything."""
+    def check(
+        self, reception: Reception | str, stages: Iterable[str] | Literal["all"] | None = None
+    ) -> CheckReport:
+        """Run rules without changing anything (dry run 合规预检).
+
+        :param stages: the stages to run; by default the stages of the triggers that can fire
+            from the reception's state now (a draft is checked as if submitted); ``"all"`` runs
+            every stage that has rules.
+        """
         if isinstance(reception, str):
             reception = self.store.load(reception)
+        if stages is None:
+            next_triggers = self._process_for(reception).triggers_from(reception.state)
+            stages = [t for t in next_triggers if self.rules.for_stage(t)]
+        elif stages == "all":
+            stages = self.rules.stages
         standards = self.standards_for(reception.jurisdiction, reception.start)
         now = self.clock.now()
         by_stage = {
-            stage: self.rules.run(RuleContext(reception, standards, stage, None, now))
-            for stage in (self.rules.stages if stages is None else stages)
+            stage: self.rules.run(RuleContext(reception, standards, stage, None, now)) for stage in stages
         }
         return CheckReport(reception.id, by_stage)
 
@@ -272,9 +284,10 @@ class Engine:
             raise ConflictError(reception_id, expected_version, before.version)
         process = self._process_for(before)
         transition = self._transition(process, before, trigger)
-        if process.trigger_defs[trigger].reason_required and not reason.strip():
-            raise ReasonRequiredError(trigger)
         self._require(actor, trigger, before, transition)
+        trigger_def = process.trigger_defs[trigger]
+        if trigger_def.reason_required and not reason.strip():
+            raise ReasonRequiredError(trigger, trigger_def.label)
         candidate = _with_payload(before, trigger, plan, reception_list)
         standards = self.standards_for(before.jurisdiction, before.start)
         now = self.clock.now()
@@ -282,10 +295,15 @@ class Engine:
         dest = process.fire(before.state, trigger, self._facts(before, trigger))
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
-        after = self._advance(candidate, trigger, dest, actor, standards, now, reason)
+        after = self._advance(process, candidate, trigger, dest, actor, standards, now, reason)
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
         outbox = self._outbox(after, event, actor, process)
-        self.hooks.jiedai_before_transition(before=before, after=after, event=event)
+        try:
+            self.hooks.jiedai_before_transition(before=before, after=after, event=event)
+        except JiedaiFlowError:
+            raise
+        except Exception as exc:
+            raise VetoError(reception_id, trigger, exc) from exc
         record = self._record(request_id, after, trigger, actor, event, findings)
         try:
             self.store.save(after, expected_version=before.version, event=event, outbox=outbox, record=record)
@@ -333,6 +351,7 @@ class Engine:
                 trigger,
                 process.label(reception.state),
                 process.triggers_from(reception.state),
+                {name: t.label for name, t in process.trigger_defs.items()},
             )
         return transition
 
@@ -374,6 +393,7 @@ class Engine:
 
     def _advance(
         self,
+        process: CompiledProcess,
         reception: Reception,
         trigger: str,
         dest: str,
@@ -387,7 +407,7 @@ class Engine:
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger == "amend" or dest == self.process.definition.initial:
+        if trigger == "amend" or dest == process.definition.initial:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger in {"submit", "amend"}:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)

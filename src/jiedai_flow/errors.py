@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from jiedai_flow.findings import Finding
 
@@ -96,11 +96,22 @@ class InvalidTransitionError(JiedaiFlowError):
 
     code = "invalid_transition"
 
-    def __init__(self, reception_id: str, trigger: str, state: str, allowed: Sequence[str]) -> None:
-        allowed_text = ", ".join(allowed) or "—"
+    def __init__(
+        self,
+        reception_id: str,
+        trigger: str,
+        state: str,
+        allowed: Sequence[str],
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """``state`` is the state's label; ``labels`` maps trigger ids to their Chinese labels."""
+        names = labels or {}
+        allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
         super().__init__(
-            f"接待记录 {reception_id} 处于「{state}」状态，不能执行「{trigger}」；可执行：{allowed_text}",
-            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; allowed: {allowed_text}",
+            f"接待记录 {reception_id} 处于「{state}」状态，不能执行「{names.get(trigger, trigger)}」；"
+            f"当前可执行：{allowed_zh}",
+            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; "
+            f"allowed: {', '.join(allowed) or 'none'}",
         )
         self.reception_id = reception_id
         self.trigger = trigger
@@ -128,8 +139,8 @@ class ReasonRequiredError(JiedaiFlowError):
 
     code = "reason_required"
 
-    def __init__(self, trigger: str) -> None:
-        super().__init__(f"「{trigger}」必须填写理由", f"'{trigger}' requires a reason")
+    def __init__(self, trigger: str, label: str = "") -> None:
+        super().__init__(f"「{label or trigger}」必须填写理由", f"'{trigger}' requires a reason")
         self.trigger = trigger
 
 
@@ -163,6 +174,20 @@ class RuleError(JiedaiFlowError):
         )
         self.rule_id = rule_id
         self.plugin = plugin
+
+
+class VetoError(JiedaiFlowError):
+    """A ``jiedai_before_transition`` plugin refused the command by raising; nothing was saved."""
+
+    code = "veto"
+
+    def __init__(self, reception_id: str, trigger: str, error: BaseException) -> None:
+        super().__init__(
+            f"插件在保存前否决了接待记录 {reception_id} 的「{trigger}」：{error}",
+            f"a plugin vetoed '{trigger}' on reception {reception_id} before saving: {error!r}",
+        )
+        self.reception_id = reception_id
+        self.trigger = trigger
 
 
 class IdempotencyError(JiedaiFlowError):

@@ -31,7 +31,7 @@ RULES_2013 = "《党政机关国内公务接待管理规定》"
 ECONOMY_2025 = "《党政机关厉行节约反对浪费条例》（2025年修订）"
 EIGHT_POINTS = "中央八项规定及其实施细则"
 
-PLAN_STAGES = frozenset({"submit", "approve"})
+PLAN_STAGES = frozenset({"submit", "approve", "amend"})
 CLAIM_STAGES = frozenset({"claim"})
 PAYMENT_STAGES = frozenset({"claim", "settle"})
 

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 import sqlalchemy as sa
@@ -40,6 +40,8 @@ from jiedai_flow.storage.migrate import upgrade
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
+    from sqlalchemy.sql.compiler import SQLCompiler
+
     from jiedai_flow.records import ReceptionQuery
 
 Durability = Literal["full", "normal"]
@@ -56,7 +58,7 @@ class _Prepared:
     """A Core statement compiled once for a dialect, executed on a DBAPI cursor."""
 
     def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+        compiled = cast("SQLCompiler", statement.compile(dialect=dialect))
         self.sql = str(compiled)
         self.names: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         # why: literals in a statement (``id == 1``) compile to bind parameters with fixed values
@@ -66,11 +68,10 @@ class _Prepared:
             if not b.required and b.value is not None
         }
         self.processors: dict[str, Any] = {}
-        for name, bind in compiled.binds.items():
+        for bind in compiled.binds.values():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.processors[compiled.bind_names[bind]] = processor
-        del name
 
     def params(self, values: Mapping[str, Any]) -> Any:
         if self.fixed:
@@ -329,7 +330,7 @@ class SQLStore:
             ],
         )
         if record is not None:
-            result = f'{{"reception":{data},"event":{stored.content.decode()},"hash":"{stored.hash}"}}'
+            result = f'{{"reception":{data},"event":{stored.content.decode()}}}'
             try:
                 self._sql["insert_command"].execute(
                     cur,
@@ -416,7 +417,7 @@ class SQLStore:
 
     def query(self, query: ReceptionQuery) -> Page:
         statement = sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.data, _R.c.start_date)
-        conditions = []
+        conditions: list[sa.ColumnElement[bool]] = []
         if query.states:
             conditions.append(_R.c.state.in_(sorted(query.states)))
         if query.jurisdiction is not None:
@@ -459,8 +460,7 @@ class SQLStore:
             return None
         reception_id, trigger, actor_id, result = found
         parts = decode(_StoredResult, result)
-        event = attrs.evolve(parts.event, hash_algorithm=self.algorithm, hash=parts.hash)
-        command_result = CommandResult(parts.reception, event, event.findings)
+        command_result = CommandResult(parts.reception, parts.event, parts.event.findings)
         return CommandRecord(request_id, reception_id, trigger, actor_id, command_result)
 
     def next_number(self, key: str) -> int:
@@ -564,4 +564,3 @@ class _StoredEvent:
 class _StoredResult:
     reception: Reception
     event: AuditEvent
-    hash: str

@@ -1,0 +1,75 @@
+"""Real database servers for the SQL back-end tests: one private schema/database per test.
+
+PostgreSQL and MariaDB are the servers of the development and CI machines. Where one is absent
+its tests skip with the reason — unless ``JIEDAI_REQUIRE_SERVERS=1`` (set by ``.ci/run``), where
+a missing server fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+POSTGRES_URL = os.environ.get(
+    "JIEDAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+MYSQL_URL = os.environ.get("JIEDAI_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REQUIRED = os.environ.get("JIEDAI_REQUIRE_SERVERS") == "1"
+
+BACKENDS = ("sqlite", "postgresql", "mysql")
+
+
+def _unavailable(url: str, error: Exception) -> None:
+    shown = sa.make_url(url).render_as_string(hide_password=True)
+    reason = f"database server not reachable at {shown}: {error}"
+    if REQUIRED:
+        pytest.fail(f"{reason} (JIEDAI_REQUIRE_SERVERS=1: servers are mandatory here)")
+    pytest.skip(reason)
+
+
+def _admin(url: str) -> sa.Engine:
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect():
+            pass
+    except Exception as error:
+        engine.dispose()
+        _unavailable(url, error)
+    return engine
+
+
+def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of a fresh, empty database of ``backend``; drop it afterwards."""
+    name = f"jd_{uuid.uuid4().hex[:12]}"
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jiedai.db'}"
+        return
+    if backend == "postgresql":
+        admin = _admin(POSTGRES_URL)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+        url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+            admin.dispose()
+        return
+    admin = _admin(MYSQL_URL)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    try:
+        yield sa.make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE `{name}`")
+        admin.dispose()

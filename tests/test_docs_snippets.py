@@ -1,0 +1,358 @@
+"""The code in docs/ is tested: each snippet runs here and is quoted verbatim in its page."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import tomllib
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+import jiedai_flow
+from jiedai_flow import (
+    DEFAULT_PROCESS,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    LetterKind,
+    NotAuthorizedError,
+    RuleViolationError,
+    StorageError,
+    hookimpl,
+    open_engine,
+)
+from jiedai_flow.plugins import BLOCKED_ENV, BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from jiedai_flow import Engine
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SNIPPETS = DOCS / "snippets"
+
+QUOTED_IN = {
+    "quickstart.py": "index.md",
+    "county_plugin.py": "plugins.md",
+    "approval_chain.py": "plugins.md",
+    "delegation.py": "plugins.md",
+    "notifier.py": "plugins.md",
+    "shared_storage.py": "plugins.md",
+    "process_v2.py": "lifecycle.md",
+    "test_county_plugin.py": "testing-kit.md",
+    "test_store_contract.py": "testing-kit.md",
+}
+"""Every snippet and the page that quotes it whole."""
+
+HANDLER = ACTORS["handler"]
+
+
+def snippet(name: str) -> ModuleType:
+    """Import docs/snippets/<name>.py under its own name (snippets import each other that way)."""
+    path = SNIPPETS / f"{name}.py"
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(getattr(loaded, "__file__", "")) == path:
+        return loaded
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def create(engine: Engine, letter_kind: LetterKind = LetterKind.LETTER, **plan: object) -> str:
+    letter = attrs.evolve(sample_letter(), kind=letter_kind)
+    created = engine.create_reception(
+        letter, sample_plan(**plan), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
+    )
+    return created.reception.id
+
+
+# -- the snippets are the docs --------------------------------------------------------------------
+
+
+def test_every_snippet_file_is_quoted_somewhere() -> None:
+    assert {p.name for p in SNIPPETS.glob("*.py")} == set(QUOTED_IN)
+
+
+@pytest.mark.parametrize(("name", "page_name"), sorted(QUOTED_IN.items()))
+def test_snippet_is_quoted_verbatim_as_one_code_block(name: str, page_name: str) -> None:
+    text = (SNIPPETS / name).read_text(encoding="utf-8")
+    assert f"```python\n{text}```" in page(page_name), f"{name} differs from its copy in docs/{page_name}"
+
+
+# -- index.md -------------------------------------------------------------------------------------
+
+
+def test_quickstart_submits_and_approves(capsys: pytest.CaptureFixture[str]) -> None:
+    reception = snippet("quickstart").main()
+    assert (reception.state, reception.version) == ("approved", 3)
+    assert "submit draft → submitted 张伟" in capsys.readouterr().out
+
+
+# -- plugins.md: the county plugin ----------------------------------------------------------------
+
+
+def test_county_rule_refuses_a_meal_over_the_county_cap() -> None:
+    engine = make_engine(snippet("county_plugin"))
+    rid = create(engine, cost=Decimal("420.00"))  # 6 diners, 70 yuan each
+    with pytest.raises(RuleViolationError) as refused:
+        engine.fire(rid, "submit", HANDLER)
+    (finding,) = refused.value.findings
+    assert (finding.rule_id, finding.path) == ("LA-01", "$.plan.meals[0].cost")
+    assert "超过本县上限 60.00 元" in finding.message_zh
+    assert engine.get(rid).state == "draft"
+
+
+def test_county_rule_passes_a_meal_at_the_cap_and_is_attributed_to_its_plugin() -> None:
+    engine = make_engine(snippet("county_plugin"))
+    rid = create(engine, cost=Decimal("360.00"))
+    assert engine.fire(rid, "submit", HANDLER).reception.state == "submitted"
+    assert engine.rules.rules["LA-01"].plugin == "county_plugin"
+
+
+def test_county_layer_accepts_phone_records_and_sets_two_approval_levels() -> None:
+    plain, county = make_engine(), make_engine(snippet("county_plugin"))
+    with pytest.raises(RuleViolationError, match="L-01"):
+        plain.fire(create(plain, LetterKind.PHONE_RECORD), "submit", HANDLER)
+    submitted = county.fire(create(county, LetterKind.PHONE_RECORD), "submit", HANDLER)
+    assert [s.level for s in submitted.reception.approval_chain] == ["部门负责人", "分管领导"]
+
+
+def test_county_layer_is_only_for_its_jurisdiction_and_dates() -> None:
+    engine = make_engine(snippet("county_plugin"))
+    assert engine.standards_for("341502", date(2026, 3, 10)).meal_cap_per_person == Decimal("60.00")
+    assert engine.standards_for("341503", date(2026, 3, 10)).meal_cap_per_person is None
+    assert engine.standards_for("341502", date(2025, 12, 31)).meal_cap_per_person is None
+
+
+# -- plugins.md: approval chain, authorization, notifications, storage ---------------------------
+
+
+def test_tiered_chain_adds_the_main_leader_for_bureau_rank_guests() -> None:
+    chain = snippet("approval_chain")
+    engine = make_engine(chain)
+    rid = create(engine)  # sample_letter's first guest is 厅局级
+    submitted = engine.fire(rid, "submit", HANDLER).reception
+    assert [s.level for s in submitted.approval_chain] == ["部门负责人", "分管领导", "主要领导"]
+    main_leader = attrs.evolve(ACTORS["approver"], id="qian.jun", name="钱军", levels=frozenset({"主要领导"}))
+    for approver, state in [(ACTORS["director"], "submitted"), (ACTORS["approver"], "submitted")]:
+        assert engine.fire(rid, "approve", approver).reception.state == state
+    assert engine.fire(rid, "approve", main_leader).reception.state == "approved"
+
+
+def test_tiered_chain_has_two_steps_for_a_small_junior_visit() -> None:
+    engine = make_engine(snippet("approval_chain"))
+    letter = sample_letter()
+    junior = tuple(attrs.evolve(g, rank=jiedai_flow.Rank.TOWNSHIP) for g in letter.personnel)
+    created = engine.create_reception(
+        attrs.evolve(letter, personnel=junior),
+        sample_plan(),
+        handler=HANDLER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    submitted = engine.fire(created.reception.id, "submit", HANDLER).reception
+    assert [s.level for s in submitted.approval_chain] == ["部门负责人", "分管领导"]
+
+
+def test_delegate_may_sign_the_delegated_step_only_with_the_plugin() -> None:
+    director = ACTORS["director"]  # 部门负责人 sun.hao, delegated 分管领导
+    without = make_engine()
+    with pytest.raises(NotAuthorizedError):
+        without.fire(submitted(without), "approve", director)
+    engine = make_engine(snippet("delegation"))
+    assert engine.fire(submitted(engine), "approve", director).reception.state == "approved"
+
+
+def test_no_plain_authorize_answer_lets_a_handler_approve_their_own_reception() -> None:
+    class YesToEverything:
+        @hookimpl(tryfirst=True)
+        def jiedai_authorize(self) -> bool:
+            return True
+
+    own = ACTORS["handler_approver"]
+    engine = make_engine(YesToEverything(), snippet("delegation"))
+    created = engine.create_reception(
+        sample_letter(), sample_plan(), handler=own, host_unit="县政府办公室", jurisdiction="341502"
+    )
+    engine.fire(created.reception.id, "submit", own)
+    with pytest.raises(NotAuthorizedError, match="职务分离"):
+        engine.fire(created.reception.id, "approve", own)
+
+
+def test_notifier_sends_to_the_people_of_the_recipient_roles() -> None:
+    sent: list[tuple[str, str]] = []
+    directory = {jiedai_flow.Role.APPROVER: ["li.na", "sun.hao"]}
+    engine = make_engine(snippet("notifier").MessengerNotifier(lambda u, m: sent.append((u, m)), directory))
+    engine.fire(create(engine), "submit", HANDLER)
+    assert [user for user, _ in sent] == ["li.na", "sun.hao"]
+    assert "提交审批" in sent[0][1]
+    assert "（县政府办公室）" in sent[0][1]
+    assert engine.store.pending_notifications() == ()
+
+
+def test_a_failing_notifier_leaves_the_row_pending_and_the_command_done(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def down(user: str, message: str) -> None:
+        raise ConnectionError("IM gateway down")
+
+    notifier = snippet("notifier").MessengerNotifier(down, {jiedai_flow.Role.APPROVER: ["li.na"]})
+    engine = make_engine(notifier)
+    rid = create(engine)
+    assert engine.fire(rid, "submit", HANDLER).reception.state == "submitted"
+    assert [n.topic for n in engine.store.pending_notifications()] == ["submit"]
+    assert "left pending" in caplog.text
+
+
+def test_shared_storage_gives_engines_of_one_url_the_same_store() -> None:
+    storage = snippet("shared_storage")
+    url = "shared-memory://test-docs"
+    first = open_engine(url, autoload=False, plugins=[storage])
+    second = open_engine(url, autoload=False, plugins=[storage])
+    rid = create(first)
+    assert second.get(rid) == first.get(rid)
+    other = open_engine("shared-memory://elsewhere", autoload=False, plugins=[storage])
+    assert other.store is not first.store
+    with pytest.raises(StorageError):
+        open_engine("nosuch://x", autoload=False, plugins=[storage])
+
+
+def test_snippet_tests_pass_under_the_pytest_plugin(pytester: pytest.Pytester) -> None:
+    """testing-kit.md's test modules pass as a plugin author would run them."""
+    pytester.syspathinsert(SNIPPETS)
+    result = pytester.runpytest_inprocess(
+        str(SNIPPETS / "test_county_plugin.py"), str(SNIPPETS / "test_store_contract.py"), "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=5 + len([n for n in dir(jiedai_flow.testing.StoreContract) if n.startswith("test_")]))
+
+
+# -- lifecycle.md: process versions ---------------------------------------------------------------
+
+
+def test_receptions_stay_on_the_process_version_they_started_on() -> None:
+    v2 = snippet("process_v2")
+    old_engine = make_engine()
+    old = started(old_engine)
+    engine = v2.upgrade(old_engine)
+    new = started(engine)
+    assert (engine.get(old).process, engine.get(new).process) == ("reception@1", "reception@2")
+    with pytest.raises(InvalidTransitionError):
+        engine.fire(old, "cancel", HANDLER, reason="来访取消")
+    assert engine.fire(new, "cancel", HANDLER, reason="来访取消").reception.state == "cancelled"
+
+
+def test_a_reception_on_a_process_not_loaded_is_refused_with_a_clear_error() -> None:
+    v2 = snippet("process_v2")
+    engine = make_engine()
+    rid = started(engine)
+    only_v2 = jiedai_flow.Engine(engine.store, engine.plugins, processes=(v2.PROCESS_V2,))
+    with pytest.raises(JiedaiFlowError, match="reception@1"):
+        only_v2.fire(rid, "finish", HANDLER)
+
+
+def submitted(engine: Engine) -> str:
+    rid = create(engine)
+    engine.fire(rid, "submit", HANDLER)
+    return rid
+
+
+def started(engine: Engine) -> str:
+    rid = submitted(engine)
+    engine.fire(rid, "approve", ACTORS["approver"])
+    engine.fire(rid, "start", HANDLER)
+    return rid
+
+
+# -- facts the pages state ------------------------------------------------------------------------
+
+
+def test_plugins_page_entry_point_example_uses_the_real_group() -> None:
+    block = page("plugins.md").split("```toml\n", 1)[1].split("```", 1)[0]
+    declared = tomllib.loads(block)["project"]["entry-points"]
+    assert list(declared) == [ENTRY_POINT_GROUP]
+
+
+def test_plugins_page_names_the_switches_and_every_built_in_plugin_with_its_hooks() -> None:
+    text = page("plugins.md")
+    assert DISABLE_AUTOLOAD_ENV in text
+    assert BLOCKED_ENV in text
+    rows = {cells[0]: cells[1:3] for cells in _table_rows(text, "插件名 plugin")}
+    hooks = {info.name: info.hooks for info in make_engine().plugins.plugins()}
+    assert list(rows) == [f"`{name}`" for name, _ in BUILTIN_PLUGINS]
+    for name, module in BUILTIN_PLUGINS:
+        assert rows[f"`{name}`"] == [f"`{module}`", ", ".join(f"`{h}`" for h in hooks[name])]
+
+
+def test_built_in_plugins_are_trylast_except_the_separation_of_duties_wrapper() -> None:
+    host = make_engine().plugins
+    for name, _ in BUILTIN_PLUGINS:
+        for caller in host.pm.get_hookcallers(host.pm.get_plugin(name)) or ():
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == name:
+                    assert impl.trylast or (impl.wrapper and impl.tryfirst), f"{name}: {impl.function}"
+
+
+def test_errors_page_lists_every_error_class_with_its_code() -> None:
+    def subclasses(cls: type[JiedaiFlowError]) -> list[type[JiedaiFlowError]]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    documented = {cells[0].strip("`"): cells[1].strip("`") for cells in _table_rows(page("errors.md"), "类 class")}
+    actual = {
+        cls.__name__: cls.code for cls in subclasses(JiedaiFlowError) if cls.__module__.startswith("jiedai_flow.")
+    }
+    assert documented == actual
+
+
+def test_architecture_page_routes_table_matches_the_default_routes() -> None:
+    from jiedai_flow.engine import DEFAULT_ROUTES
+
+    rows = _table_rows(page("architecture.md"), "操作 trigger")
+    documented = {cells[0].strip("`"): tuple(re.findall(r"`(\w+)`", cells[1])) for cells in rows}
+    assert documented == {key: tuple(r.value for r in roles) for key, roles in DEFAULT_ROUTES.items()}
+
+
+def test_pages_link_to_each_other_and_name_only_defined_triggers() -> None:
+    index = page("index.md")
+    for target in [
+        "lifecycle.md",
+        "plugins.md",
+        "hooks.md",
+        "architecture.md",
+        "testing-kit.md",
+        "errors.md",
+        "performance.md",
+    ]:
+        assert f"]({target})" in index
+    triggers = {t.name for t in DEFAULT_PROCESS.triggers}
+    for name in ["edit", "submit", "withdraw", "approve", "return", "refuse", "amend", "cancel"]:
+        assert name in triggers
+
+
+def _table_rows(text: str, first_header: str) -> list[list[str]]:
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(f"| {first_header} |"):
+            rows = []
+            for body in lines[i + 2 :]:
+                if not body.startswith("|"):
+                    break
+                rows.append([cell.strip() for cell in body.strip().strip("|").split("|")])
+            return rows
+    raise AssertionError(f"no table headed {first_header!r}")
