@@ -238,9 +238,14 @@ def test_snippet_tests_pass_under_the_pytest_plugin(pytester: pytest.Pytester) -
     """testing-kit.md's test modules pass as a plugin author would run them."""
     pytester.syspathinsert(SNIPPETS)
     result = pytester.runpytest_inprocess(
-        str(SNIPPETS / "test_county_plugin.py"), str(SNIPPETS / "test_store_contract.py"), "-p", "no:cacheprovider"
+        str(SNIPPETS / "test_county_plugin.py"),
+        str(SNIPPETS / "test_store_contract.py"),
+        "-p",
+        "no:cacheprovider",
     )
-    result.assert_outcomes(passed=5 + len([n for n in dir(jiedai_flow.testing.StoreContract) if n.startswith("test_")]))
+    result.assert_outcomes(
+        passed=5 + len([n for n in dir(jiedai_flow.testing.StoreContract) if n.startswith("test_")])
+    )
 
 
 # -- lifecycle.md: process versions ---------------------------------------------------------------
@@ -313,9 +318,13 @@ def test_errors_page_lists_every_error_class_with_its_code() -> None:
     def subclasses(cls: type[JiedaiFlowError]) -> list[type[JiedaiFlowError]]:
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
 
-    documented = {cells[0].strip("`"): cells[1].strip("`") for cells in _table_rows(page("errors.md"), "类 class")}
+    documented = {
+        cells[0].strip("`"): cells[1].strip("`") for cells in _table_rows(page("errors.md"), "类 class")
+    }
     actual = {
-        cls.__name__: cls.code for cls in subclasses(JiedaiFlowError) if cls.__module__.startswith("jiedai_flow.")
+        cls.__name__: cls.code
+        for cls in subclasses(JiedaiFlowError)
+        if cls.__module__.startswith("jiedai_flow.")
     }
     assert documented == actual
 

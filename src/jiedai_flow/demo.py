@@ -8,8 +8,10 @@ hosts the visit, files the 接待清单, is settled by finance and archived; the
 from __future__ import annotations
 
 import functools
+import tempfile
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -143,11 +145,14 @@ def reception_list() -> ReceptionList:
     )
 
 
-def run(console: Console | None = None, url: str = "memory://") -> int:
-    """Run the demo on ``url``; returns the exit code (0)."""
+def run(console: Console | None = None, url: str | None = None) -> int:
+    """Run the demo on ``url`` (default: a new embedded SQLite file in a temporary directory)."""
     out = console or Console()
+    if url is None:
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='jiedai-demo-')) / 'jiedai.db'}"
     engine = open_engine(url, autoload=False, plugins=[TwoStepApproval()], clock=DemoClock())
     out.rule("[bold]jiedai_flow 演示：一次完整的公务接待 / a complete reception")
+    out.print(f"[dim]数据库 database: {url}[/dim]")
     created = engine.create_reception(
         letter(), plan(companions=6), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
     )
@@ -172,6 +177,13 @@ def run(console: Console | None = None, url: str = "memory://") -> int:
     _step(out, engine, fire("settle", FINANCE), "财务审核，公务卡结算")
     _step(out, engine, fire("archive", FINANCE), "归档")
     _trail(out, engine, rid)
+    verify = getattr(engine.store, "verify", None)
+    if verify is not None:
+        report = verify()
+        out.print(
+            f"审计链校验 audit chain: {'完整 intact' if report.ok else report.problem}（{report.checked} 条）"
+        )
+    engine.store.close()
     return 0
 
 

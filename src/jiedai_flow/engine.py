@@ -559,8 +559,12 @@ def _check_dates(start: date, end: date) -> None:
         )
 
 
+DEFAULT_URL = "sqlite:///jiedai.db"
+"""The embedded default: a SQLite file in the working directory, created on first use."""
+
+
 def open_engine(
-    url: str = "memory://",
+    url: str = DEFAULT_URL,
     *,
     autoload: bool | None = None,
     blocked: Iterable[str] = (),

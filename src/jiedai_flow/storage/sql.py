@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
@@ -510,6 +510,30 @@ class SQLStore:
             self._local.conn = None
         self.engine.dispose()
 
+    def monthly_statistics(self, year: int, *, jurisdiction: str | None = None) -> list[MonthlyStatistics]:
+        """Receptions, planned and actual spending by jurisdiction and month of ``year`` (by start
+        date), aggregated in SQL on the (jurisdiction, start_date) index."""
+        month = sa.extract("month", _R.c.start_date).label("month")
+        statement = (
+            sa.select(
+                _R.c.jurisdiction,
+                month,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(_R.c.planned_fen), 0),
+                sa.func.coalesce(sa.func.sum(_R.c.actual_fen), 0),
+            )
+            .where(_R.c.start_date >= date(year, 1, 1), _R.c.start_date < date(year + 1, 1, 1))
+            .group_by(_R.c.jurisdiction, month)
+            .order_by(_R.c.jurisdiction, month)
+        )
+        if jurisdiction is not None:
+            statement = statement.where(_R.c.jurisdiction == jurisdiction)
+        with self.engine.connect() as conn:
+            return [
+                MonthlyStatistics(code, int(m), int(n), int(planned), int(actual))
+                for code, m, n, planned, actual in conn.execute(statement)
+            ]
+
     # -- audit --------------------------------------------------------------------------------
 
     def verify(self, batch: int = 5000) -> VerifyReport:
@@ -547,6 +571,17 @@ class SQLStore:
             }
         head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
         return verifier.finish(head_pair, stored)
+
+
+@attrs.frozen
+class MonthlyStatistics:
+    """One row of the monthly statistics: a jurisdiction's receptions in one month, in fen."""
+
+    jurisdiction: str
+    month: int
+    receptions: int
+    planned_fen: int
+    actual_fen: int
 
 
 @attrs.frozen
