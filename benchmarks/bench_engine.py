@@ -160,7 +160,7 @@ def dict_machine(definition: ProcessDefinition) -> Callable[[Token, str], bool]:
 def statemachine_class(definition: ProcessDefinition) -> type | None:
     """An equivalent python-statemachine class (states, triggers, conditions), if it is installed."""
     try:
-        from statemachine import State, StateMachine
+        from statemachine import State, StateMachine  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         return None
     namespace: dict[str, Any] = {
@@ -230,7 +230,7 @@ def floor_runs(s: Settings) -> tuple[dict[str, Callable[[], tuple[int, int]]], s
     """The floors, each a ``run() -> (elapsed ns, triggers)``; and python-statemachine's version."""
     machine = transitions_machine(DEFAULT_PROCESS)
     compiled = CompiledProcess(DEFAULT_PROCESS)
-    assert set(machine.events) == set(compiled._machine.events), "floor machine differs from CompiledProcess"  # noqa: SLF001
+    assert set(machine.events) == set(compiled._machine.events), "floor differs from CompiledProcess"
     start_t, finish_t = machine.events["start"].trigger, machine.events["finish"].trigger
     fire_dict = dict_machine(DEFAULT_PROCESS)
     n = s.floor_loops
@@ -258,7 +258,8 @@ def floor_runs(s: Settings) -> tuple[dict[str, Callable[[], tuple[int, int]]], s
         return elapsed, 2 * n
 
     def run_adapter() -> tuple[int, int]:
-        fire, none = compiled.fire, frozenset()
+        fire = compiled.fire
+        none: frozenset[str] = frozenset()
         t0 = perf_ns()
         for _ in range(n):
             fire("approved", "start", none)
@@ -269,7 +270,7 @@ def floor_runs(s: Settings) -> tuple[dict[str, Callable[[], tuple[int, int]]], s
     cls = statemachine_class(DEFAULT_PROCESS)
     version = ""
     if cls is not None:
-        import statemachine
+        import statemachine  # type: ignore[import-not-found, unused-ignore]
 
         version = statemachine.__version__
         token = Token("draft")
@@ -468,9 +469,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     row("d) full lifecycle, average command", "lifecycle", spread("lifecycle"))
     for name in LIFECYCLE:
         row(f"     {name}", f"lc_{name}")
-    row(f"e) start/finish on receptions #1–#{s.ends} (store nearly empty)", None, "before filling", e["first"])
-    row(f"   start/finish on #1–#{s.ends} of a fresh engine (control)", None, "interleaved ↓", e["control_first"])
-    row(f"   start/finish on the last {s.ends}, up to #{s.population:,}", None, "interleaved ↑", e["last"])
+    ends, pop = s.ends, f"{s.population:,}"
+    row(f"e) start/finish on receptions #1–#{ends} (store nearly empty)", None, "before filling", e["first"])
+    row(
+        f"   start/finish on #1–#{ends} of a fresh engine (control)",
+        None,
+        "interleaved ↓",
+        e["control_first"],
+    )
+    row(f"   start/finish on the last {ends}, up to #{pop}", None, "interleaved ↑", e["last"])
     rows.append(
         (
             f"   memory per reception ({e['bulk']:,} created, own letter+plan)",
