@@ -22,10 +22,14 @@ d) a full lifecycle (create, submit, approve, start, finish, claim with a recept
 e) memory per reception for 100,000 receptions (each with its own letter and plan; tracemalloc
    difference / count) and the cost of a command on the first reception versus the 100,000th.
 
-Method: ``time.perf_counter_ns``; a warm-up before every timed section; the median of several
-repeats; the garbage collector is collected before and disabled during every timed loop (the
-engine allocates only acyclic garbage, so this removes collector pauses whose cost depends on the
-whole heap, not on the engine; memory in e) is measured with the collector on).
+Method: ``time.perf_counter_ns``. Engine commands are timed one by one, floor triggers in short
+chunks; a round keeps the median, so a command or chunk interrupted by another process on a shared
+machine does not count (the engine's mean, interruptions included, is printed too). a)–d) run in
+rounds — each round times every floor, the engine and the lifecycle once, the first round is a
+discarded warm-up — and ratios are the median of the ratios taken within a round. The garbage
+collector is collected before and disabled during every timed loop (the engine allocates only
+acyclic garbage, so this removes collector pauses whose cost depends on the whole heap, not on the
+engine); memory in e) is measured with the collector on.
 
 The last three lines are machine-readable::
 
@@ -80,7 +84,7 @@ class Settings:
     def __init__(self, quick: bool) -> None:
         self.quick = quick
         self.repeats = 5 if quick else 9
-        self.floor_loops = 2_000 if quick else 20_000  # start/finish pairs per floor repeat
+        self.psm_pairs = 60 if quick else 300  # python-statemachine start/finish pairs per round
         self.engine_batch = 300 if quick else 2_000  # receptions per engine repeat (c)
         self.lifecycle_batch = 200 if quick else 1_500  # receptions per lifecycle repeat (d)
         self.population = 10_000 if quick else 100_000  # receptions in the store (e)
@@ -221,97 +225,141 @@ def start_finish(engine: Engine, rid: str, into: list[int]) -> None:
 
 # -- the sections --------------------------------------------------------------------------------
 #
-# Sections a)–d) run in rounds: every round times each floor, the engine and the lifecycle once, so
-# that a slow spell of the machine (other jobs on the same 2 cores) hits floors and engine alike.
-# Ratios are the median of the per-round ratios; the first round is the warm-up and is discarded.
+# On a shared 2-core machine the speed of the whole process changes by up to 2× for seconds at a
+# time (other jobs on the sibling core). So the floors are not timed in a separate section: engine
+# commands are timed in blocks of BLOCK commands (about 1–2 ms), each block followed by a few short
+# chunks of the floors, and every ratio compares medians taken from the same interleaved loop.
+# Blocks rather than single alternation: a floor chunk between every two commands would evict the
+# engine's code and data from the CPU caches and charge that to the engine. python-statemachine
+# (large, so it would pollute the caches most) alternates with the transitions floor in a loop of
+# its own. a)–d) run in rounds; the first round is a warm-up.
+
+BLOCK = 32
 
 
-def floor_runs(s: Settings) -> tuple[dict[str, Callable[[], tuple[int, int]]], str]:
-    """The floors, each a ``run() -> (elapsed ns, triggers)``; and python-statemachine's version."""
-    machine = transitions_machine(DEFAULT_PROCESS)
-    compiled = CompiledProcess(DEFAULT_PROCESS)
-    assert set(machine.events) == set(compiled._machine.events), "floor differs from CompiledProcess"
-    start_t, finish_t = machine.events["start"].trigger, machine.events["finish"].trigger
-    fire_dict = dict_machine(DEFAULT_PROCESS)
-    n = s.floor_loops
+class Floors:
+    """The floors, each timed as a short chunk appended to a list (ns per trigger)."""
 
-    def run_transitions() -> tuple[int, int]:
-        token = Token("approved")
-        t0 = perf_ns()
-        for _ in range(n):
-            token.state = "approved"
-            start_t(token)
-            finish_t(token)
-        elapsed = perf_ns() - t0
-        assert token.state == "completed"
-        return elapsed, 2 * n
+    def __init__(self) -> None:
+        machine = transitions_machine(DEFAULT_PROCESS)
+        self.compiled = CompiledProcess(DEFAULT_PROCESS)
+        assert set(machine.events) == set(self.compiled._machine.events), "floor differs from CompiledProcess"
+        self._start, self._finish = machine.events["start"].trigger, machine.events["finish"].trigger
+        self._dict = dict_machine(DEFAULT_PROCESS)
+        self._token = Token("approved")
+        self.psm_version = ""
+        self._psm_token = Token("draft")
+        self._psm_send: Callable[[str], object] | None = None
+        cls = statemachine_class(DEFAULT_PROCESS)
+        if cls is not None:
+            import statemachine  # type: ignore[import-not-found, unused-ignore]
 
-    def run_dict() -> tuple[int, int]:
-        token = Token("approved")
-        t0 = perf_ns()
-        for _ in range(n):
-            token.state = "approved"
-            fire_dict(token, "start")
-            fire_dict(token, "finish")
-        elapsed = perf_ns() - t0
-        assert token.state == "completed"
-        return elapsed, 2 * n
+            self.psm_version = statemachine.__version__
+            self._psm_send = cls(model=self._psm_token).send
 
-    def run_adapter() -> tuple[int, int]:
-        fire = compiled.fire
-        none: frozenset[str] = frozenset()
-        t0 = perf_ns()
-        for _ in range(n):
-            fire("approved", "start", none)
-            fire("in_progress", "finish", none)
-        return perf_ns() - t0, 2 * n
+    @property
+    def has_psm(self) -> bool:
+        return self._psm_send is not None
 
-    runs = {"transitions": run_transitions, "dict": run_dict, "adapter": run_adapter}
-    cls = statemachine_class(DEFAULT_PROCESS)
-    version = ""
-    if cls is not None:
-        import statemachine  # type: ignore[import-not-found, unused-ignore]
-
-        version = statemachine.__version__
-        token = Token("draft")
-        send = cls(model=token).send
-        m = max(n // 10, 100)
-
-        def run_psm() -> tuple[int, int]:
+    def transitions(self, into: list[float], chunks: int = 4, pairs: int = 4) -> None:
+        """a) ``machine.events[name].trigger(token)``: ``chunks`` × (start then finish, ``pairs`` times)."""
+        token, start, finish = self._token, self._start, self._finish
+        for _ in range(chunks):
             t0 = perf_ns()
-            for _ in range(m):
+            for _ in range(pairs):
                 token.state = "approved"
-                send("start")
-                send("finish")
-            elapsed = perf_ns() - t0
-            assert token.state == "completed"
-            return elapsed, 2 * m
+                start(token)
+                finish(token)
+            into.append((perf_ns() - t0) / (2 * pairs))
+        assert token.state == "completed"
 
-        runs["psm"] = run_psm
-    return runs, version
+    def dict(self, into: list[float], chunks: int = 4, pairs: int = 100) -> None:
+        """b) the dict-table machine: ``chunks`` × (start then finish, ``pairs`` times)."""
+        token, fire = self._token, self._dict
+        for _ in range(chunks):
+            t0 = perf_ns()
+            for _ in range(pairs):
+                token.state = "approved"
+                fire(token, "start")
+                fire(token, "finish")
+            into.append((perf_ns() - t0) / (2 * pairs))
+        assert token.state == "completed"
+
+    def adapter(self, into: list[float], chunks: int = 4, pairs: int = 4) -> None:
+        """``CompiledProcess.fire`` (a new token and the trigger, as the engine calls it)."""
+        fire, none = self.compiled.fire, frozenset[str]()
+        for _ in range(chunks):
+            t0 = perf_ns()
+            for _ in range(pairs):
+                fire("approved", "start", none)
+                fire("in_progress", "finish", none)
+            into.append((perf_ns() - t0) / (2 * pairs))
+
+    def psm(self, into: list[float], chunks: int = 1) -> None:
+        """python-statemachine ``send()``: ``chunks`` × (start then finish)."""
+        assert self._psm_send is not None
+        token, send = self._psm_token, self._psm_send
+        for _ in range(chunks):
+            t0 = perf_ns()
+            token.state = "approved"
+            send("start")
+            send("finish")
+            into.append((perf_ns() - t0) / 2)
+        assert token.state == "completed"
 
 
-def engine_round(engine: Engine, batch: int, letter: OfficialLetter, plan: Plan) -> dict[str, float]:
-    """c) ``batch`` receptions brought to approved (not timed), then start and finish timed."""
+def engine_round(
+    engine: Engine, floors: Floors, batch: int, letter: OfficialLetter, plan: Plan
+) -> dict[str, float]:
+    """a)–c) ``batch`` receptions brought to approved (not timed); then, BLOCK receptions at a
+    time, start and finish timed one by one, each block followed by chunks of every floor."""
     ids = approved(engine, batch, letter, plan)
     fire = engine.fire
+    got: dict[str, list[float]] = {k: [] for k in ("start", "finish", "transitions", "dict", "adapter")}
+    start, finish = got["start"], got["finish"]
     with gc_paused():
-        t0 = perf_ns()
-        for rid in ids:
-            fire(rid, "start", HANDLER)
-        t1 = perf_ns()
-        for rid in ids:
-            fire(rid, "finish", HANDLER)
-        t2 = perf_ns()
+        for b in range(0, len(ids), BLOCK):
+            block = ids[b : b + BLOCK]
+            for rid in block:
+                t0 = perf_ns()
+                fire(rid, "start", HANDLER)
+                start.append(perf_ns() - t0)
+            for rid in block:
+                t0 = perf_ns()
+                fire(rid, "finish", HANDLER)
+                finish.append(perf_ns() - t0)
+            floors.transitions(got["transitions"])
+            floors.dict(got["dict"])
+            floors.adapter(got["adapter"])
     assert engine.get(ids[-1]).state == "completed"
-    return {"engine": (t2 - t0) / (2 * batch), "start": (t1 - t0) / batch, "finish": (t2 - t1) / batch}
+    out = {key: statistics.median(values) for key, values in got.items()}
+    out["engine"] = statistics.median(start + finish)
+    out["engine_mean"] = statistics.mean(start + finish)
+    return out
+
+
+def psm_round(floors: Floors, count: int) -> dict[str, float]:
+    """python-statemachine ``send()`` alternating with the transitions floor, ``count`` times."""
+    if not floors.has_psm:
+        return {}
+    psm: list[float] = []
+    probe: list[float] = []
+    with gc_paused():
+        for _ in range(count):
+            floors.psm(psm)
+            floors.transitions(probe, chunks=1, pairs=8)
+    return {"psm": statistics.median(psm), "psm_transitions": statistics.median(probe)}
 
 
 LIFECYCLE = ("create", "submit", "approve", "start", "finish", "claim", "settle", "archive")
 
 
-def lifecycle_round(engine: Engine, batch: int, letter: OfficialLetter, plan: Plan) -> dict[str, float]:
-    """d) ``batch`` receptions taken from create to archive, one command kind at a time."""
+def lifecycle_round(
+    engine: Engine, floors: Floors, batch: int, letter: OfficialLetter, plan: Plan
+) -> dict[str, float]:
+    """d) ``batch`` receptions taken from create to archive, one command kind at a time; each
+    command timed on its own, every BLOCK commands a few chunks of the transitions floor. The lifecycle
+    average is the mean of the eight per-kind medians (each kind occurs once per lifecycle)."""
     listing = reception_list(letter, plan)
     fire = engine.fire
     steps: list[tuple[str, Callable[[str], object]]] = [
@@ -323,45 +371,49 @@ def lifecycle_round(engine: Engine, batch: int, letter: OfficialLetter, plan: Pl
         ("settle", lambda rid: fire(rid, "settle", FINANCE)),
         ("archive", lambda rid: fire(rid, "archive", OFFICE)),
     ]
-    times = {}
+    times: dict[str, list[int]] = {name: [] for name in LIFECYCLE}
+    probe: list[float] = []
+    ids = []
     with gc_paused():
-        t0 = perf_ns()
-        ids = [create(engine, letter, plan) for _ in range(batch)]
-        times["create"] = perf_ns() - t0
-        for name, step in steps:
+        for i in range(batch):
             t0 = perf_ns()
-            for rid in ids:
+            ids.append(create(engine, letter, plan))
+            times["create"].append(perf_ns() - t0)
+            if i % BLOCK == BLOCK - 1:
+                floors.transitions(probe)
+        for name, step in steps:
+            into = times[name]
+            for i, rid in enumerate(ids):
+                t0 = perf_ns()
                 step(rid)
-            times[name] = perf_ns() - t0
+                into.append(perf_ns() - t0)
+                if i % BLOCK == BLOCK - 1:
+                    floors.transitions(probe)
     assert engine.get(ids[-1]).state == "archived"
-    out = {f"lc_{name}": elapsed / batch for name, elapsed in times.items()}
-    out["lifecycle"] = sum(times.values()) / (batch * len(LIFECYCLE))
+    out = {f"lc_{name}": statistics.median(values) for name, values in times.items()}
+    out["lifecycle"] = statistics.mean(out[f"lc_{name}"] for name in LIFECYCLE)
+    out["lc_transitions"] = statistics.median(probe)
     return out
 
 
-def rounds(s: Settings) -> tuple[dict[str, list[float]], str]:
-    """a)–d) in ``s.repeats`` rounds after one warm-up round; per-command ns per round."""
-    runs, psm_version = floor_runs(s)
+def rounds(s: Settings, floors: Floors) -> dict[str, list[float]]:
+    """a)–d) in ``s.repeats`` rounds after one warm-up round; ns per trigger/command per round."""
     letter, plan = sample_letter(), sample_plan()
     engine, lifecycle_engine = make_engine(), make_engine()
     for stage in ("start", "finish"):
         assert not engine.rules.for_stage(stage), f"stage {stage} has rules; pick a rule-free stage"
     samples: dict[str, list[float]] = {}
     for i in range(s.repeats + 1):
-        got: dict[str, float] = {}
-        for name, run in runs.items():
-            with gc_paused():
-                elapsed, ops = run()
-            got[name] = elapsed / ops
-        got.update(engine_round(engine, s.engine_batch, letter, plan))
-        got.update(lifecycle_round(lifecycle_engine, s.lifecycle_batch, letter, plan))
+        got = engine_round(engine, floors, s.engine_batch, letter, plan)
+        got.update(lifecycle_round(lifecycle_engine, floors, s.lifecycle_batch, letter, plan))
+        got.update(psm_round(floors, s.psm_pairs))
         if i:  # round 0 is the warm-up
             for key, value in got.items():
                 samples.setdefault(key, []).append(value)
-    return samples, psm_version
+    return samples
 
 
-def population(s: Settings) -> dict[str, float]:
+def population(s: Settings, floors: Floors) -> dict[str, float]:
     """e) Memory per reception and a command on the first vs the last of ``s.population``."""
     letter, plan = sample_letter(), sample_plan()
     engine = make_engine()
@@ -396,6 +448,7 @@ def population(s: Settings) -> dict[str, float]:
     control_ids = approved(control, ends, letter, plan)
     last: list[int] = []
     control_first: list[int] = []
+    probe: list[float] = []
     with gc_paused():
         for i, (big_id, small_id) in enumerate(zip(last_ids, control_ids, strict=True)):
             if i % 2:
@@ -404,12 +457,15 @@ def population(s: Settings) -> dict[str, float]:
             else:
                 start_finish(control, small_id, control_first)
                 start_finish(engine, big_id, last)
+            if i % BLOCK == BLOCK - 1:
+                floors.transitions(probe)
     return {
         "bytes_per_reception": (after - before) / bulk,
         "bulk": bulk,
         "first": statistics.median(first),
         "last": statistics.median(last),
         "control_first": statistics.median(control_first),
+        "transitions": statistics.median(probe),
     }
 
 
@@ -428,8 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = Settings(args.quick)
     wall = time.perf_counter()
 
-    samples, psm_version = rounds(s)
-    e = population(s)
+    floors = Floors()
+    samples = rounds(s, floors)
+    psm_version = floors.psm_version
+    e = population(s, floors)
 
     med = {key: statistics.median(values) for key, values in samples.items()}
 
@@ -442,15 +500,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     x = ratio("engine", "transitions")
     y = ratio("engine", "dict")
     z = e["last"] / e["control_first"]
-    lifecycle_x = ratio("lifecycle", "transitions")
-    psm_x = ratio("psm", "transitions") if has_psm else YARDSTICK
+    lifecycle_x = ratio("lifecycle", "lc_transitions")
+    psm_x = ratio("psm", "psm_transitions") if has_psm else YARDSTICK
 
     rows: list[tuple[str, str, str, str]] = []
 
-    def row(label: str, key: str | None = None, note: str = "", ns: float | None = None) -> None:
+    def row(
+        label: str,
+        key: str | None = None,
+        note: str = "",
+        ns: float | None = None,
+        den: str = "transitions",
+        den_ns: float = tr,
+    ) -> None:
+        """A table row: µs and × the transitions floor timed alongside (same round / loop)."""
         value = med[key] if key is not None else ns
         assert value is not None
-        times = ratio(key, "transitions") if key is not None else value / tr
+        times = ratio(key, den) if key is not None else value / den_ns
         rows.append((label, us(value), f"{times:.2f}", note))
 
     def spread(key: str) -> str:
@@ -460,24 +526,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     row("b) dict table[(state, trigger)] state machine", "dict", spread("dict"))
     row("   CompiledProcess.fire (engine's adapter: token + trigger)", "adapter", spread("adapter"))
     if has_psm:
-        row(f"   python-statemachine {psm_version} send(), same definition", "psm", spread("psm"))
+        row(
+            f"   python-statemachine {psm_version} send(), same definition",
+            "psm",
+            spread("psm"),
+            den="psm_transitions",
+        )
     else:
         row("   python-statemachine: not installed, 11 × a) stated", None, "yardstick", YARDSTICK * tr)
     row("c) engine.fire on a rule-free stage (start, finish)", "engine", spread("engine"))
+    row("     mean, interruptions by other processes included", "engine_mean", spread("engine_mean"))
     row("     start   approved → in_progress", "start")
     row("     finish  in_progress → completed", "finish")
-    row("d) full lifecycle, average command", "lifecycle", spread("lifecycle"))
+    row("d) full lifecycle, average command", "lifecycle", spread("lifecycle"), den="lc_transitions")
     for name in LIFECYCLE:
-        row(f"     {name}", f"lc_{name}")
+        row(f"     {name}", f"lc_{name}", den="lc_transitions")
     ends, pop = s.ends, f"{s.population:,}"
-    row(f"e) start/finish on receptions #1–#{ends} (store nearly empty)", None, "before filling", e["first"])
+    probe = e["transitions"]
+    row(
+        f"e) start/finish on #1–#{ends}, store nearly empty", None, "before filling", e["first"], den_ns=probe
+    )
     row(
         f"   start/finish on #1–#{ends} of a fresh engine (control)",
         None,
         "interleaved ↓",
         e["control_first"],
+        den_ns=probe,
     )
-    row(f"   start/finish on the last {ends}, up to #{pop}", None, "interleaved ↑", e["last"])
+    row(f"   start/finish on the last {ends}, up to #{pop}", None, "interleaved ↑", e["last"], den_ns=probe)
     rows.append(
         (
             f"   memory per reception ({e['bulk']:,} created, own letter+plan)",
@@ -495,10 +571,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{platform.machine()}"
     )
     print(
-        f"µs per command: median of {s.repeats} rounds after a warm-up round (a–d), median of "
-        f"{2 * s.ends} single commands (e); ×a = median per-round ratio to a); gc collected "
-        "before and disabled during timed loops"
+        "µs per trigger/command: median of single commands (engine) or short chunks (floors) in a "
+        f"round, median of {s.repeats} rounds after a warm-up round (a–d); median of {2 * s.ends} "
+        "single commands (e)"
     )
+    print("×a = median of per-round ratios to a); gc collected before and disabled during timed loops")
     print()
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'µs':>10}  {'×a':>7}  range over rounds / note")

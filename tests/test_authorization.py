@@ -27,7 +27,8 @@ from jiedai_flow import (
     Verdict,
     hookimpl,
 )
-from jiedai_flow.lifecycle import FACT_MORE_STEPS
+from jiedai_flow.lifecycle import FACT_MORE_STEPS, FACT_RETRO_PENDING
+from jiedai_flow.standards import Level, StandardsLayer
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -55,6 +56,11 @@ PATH: tuple[tuple[str, Actor, str], ...] = (
     ("archive", OFFICE, "archived"),
 )
 LIVE_STATES = ("draft", "submitted", "approved", "in_progress", "completed", "settling", "settled")
+# The way of an urgent reception started before approval (补办).
+URGENT_PATH: tuple[tuple[str, Actor, str], ...] = (
+    ("start_urgent", HANDLER, "in_progress"),
+    ("finish", HANDLER, "completed"),
+)
 
 
 class TwoStepChain:
@@ -62,6 +68,15 @@ class TwoStepChain:
     def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> list[ApprovalStep]:
         del reception, standards
         return [ApprovalStep("部门负责人", "部门负责人"), ApprovalStep("分管领导", "分管领导")]
+
+
+class UrgentAllowed:
+    """A county whose standards allow 补办 within two days."""
+
+    @hookimpl
+    def jiedai_standards_layers(self, jurisdiction: str, on: date) -> list[StandardsLayer]:
+        del jurisdiction, on
+        return [StandardsLayer("某县", Level.COUNTY, "341502", {"retroactive_window_days": 2})]
 
 
 class Permissive:
@@ -114,7 +129,8 @@ def advance(
         if reception.state == state:
             break
         payload = listing(reception) if trigger == "claim" else None
-        reception = engine.fire(rid, trigger, actor, reception_list=payload).reception
+        reason = "紧急公务" if trigger == "start_urgent" else ""
+        reception = engine.fire(rid, trigger, actor, reception_list=payload, reason=reason).reception
         assert reception.state == dest
     assert reception.state == state
     return reception
@@ -147,8 +163,9 @@ def test_trigger_is_allowed_exactly_for_the_roles_of_its_transition(
     jiedai_engine_factory: Factory, transition: Transition, role: Role
 ) -> None:
     more_steps = transition.condition == FACT_MORE_STEPS
-    engine = jiedai_engine_factory(TwoStepChain()) if more_steps else jiedai_engine_factory()
-    rid = advance(engine, create(engine), transition.source).id
+    engine = jiedai_engine_factory(TwoStepChain() if more_steps else UrgentAllowed())
+    path = URGENT_PATH if transition.condition == FACT_RETRO_PENDING else PATH
+    rid = advance(engine, create(engine), transition.source, path).id
     actor = actor_with(role)
     allowed = role in transition.roles
 
@@ -172,13 +189,15 @@ HANDLER_TRANSITIONS = [t for t in DEFAULT_PROCESS.transitions if Role.HANDLER in
     "transition", HANDLER_TRANSITIONS, ids=[f"{t.trigger}:{t.source}" for t in HANDLER_TRANSITIONS]
 )
 def test_handler_triggers_are_fired_only_by_the_receptions_own_handler(
-    jiedai_engine: Engine, transition: Transition
+    jiedai_engine_factory: Factory, transition: Transition
 ) -> None:
-    rid = advance(jiedai_engine, create(jiedai_engine), transition.source).id
-    assert transition.trigger not in jiedai_engine.available_triggers(rid, OTHER_HANDLER)
+    engine = jiedai_engine_factory(UrgentAllowed())
+    path = URGENT_PATH if transition.condition == FACT_RETRO_PENDING else PATH
+    rid = advance(engine, create(engine), transition.source, path).id
+    assert transition.trigger not in engine.available_triggers(rid, OTHER_HANDLER)
     with pytest.raises(NotAuthorizedError):
-        fire(jiedai_engine, rid, transition.trigger, OTHER_HANDLER)
-    assert jiedai_engine.get(rid).state == transition.source
+        fire(engine, rid, transition.trigger, OTHER_HANDLER)
+    assert engine.get(rid).state == transition.source
 
 
 def test_only_the_submitter_may_withdraw(jiedai_engine: Engine) -> None:

@@ -16,7 +16,6 @@ import pytest
 
 import jiedai_flow
 from jiedai_flow import (
-    DEFAULT_PROCESS,
     InvalidTransitionError,
     JiedaiFlowError,
     LetterKind,

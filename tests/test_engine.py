@@ -413,15 +413,15 @@ def test_check_reports_findings_by_stage_and_changes_nothing(
 ) -> None:
     rid = create(jiedai_engine, sample_plan(companions=5)).id
     before = snapshot(jiedai_engine, rid)
-    assert set(jiedai_engine.check(rid).by_stage) == {"submit"}  # default: what can fire next
+    assert set(jiedai_engine.check(rid).by_stage) == {"submit", "start_urgent"}  # what can fire next
     report = jiedai_engine.check(rid, stages="all")
-    assert set(report.by_stage) == {"submit", "approve", "amend", "claim", "settle"}
+    assert set(report.by_stage) == {"submit", "approve", "amend", "start_urgent", "claim", "settle"}
     assert [f.rule_id for f in report.by_stage["submit"]] == ["M-02"]
     assert [f.rule_id for f in report.by_stage["approve"]] == ["M-02"]
     assert [f.rule_id for f in report.by_stage["claim"]] == ["F-01"]
     assert report.by_stage["settle"] == ()
     assert not report.ok
-    assert len(report.blocking) == 4
+    assert len(report.blocking) == 5  # M-02 at submit, approve, amend and start_urgent; F-01 at claim
     assert snapshot(jiedai_engine, rid) == before
     assert jiedai_notifications.delivered == []
 
@@ -552,7 +552,7 @@ def test_a_save_racing_another_commit_conflicts_and_writes_nothing() -> None:
         ("draft", "approver", ()),
         ("submitted", "handler", ("withdraw", "cancel")),
         ("submitted", "approver", ("approve", "return", "refuse", "cancel")),
-        ("submitted", "director", ("return", "refuse", "cancel")),
+        ("submitted", "director", ("approve", "return", "refuse", "cancel")),
         ("approved", "handler", ("amend", "start", "cancel")),
         ("approved", "approver", ("cancel",)),
         ("in_progress", "handler", ("finish",)),

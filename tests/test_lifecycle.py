@@ -115,14 +115,9 @@ def test_every_trigger_and_state_has_a_chinese_label() -> None:
         assert CJK.search(state.label), state
 
 
-def test_return_refuse_amend_and_cancel_require_a_reason() -> None:
+def test_return_refuse_amend_cancel_and_urgent_start_require_a_reason() -> None:
     needs_reason = {t.name for t in DEFAULT_PROCESS.triggers if t.reason_required}
-    assert needs_reason == {"return", "refuse", "amend", "cancel"}
-
-
-def test_transitions_with_only_the_handler_role_are_handler_only() -> None:
-    for t in DEFAULT_PROCESS.transitions:
-        assert t.handler_only == (t.roles == HANDLER), t
+    assert needs_reason == {"return", "refuse", "amend", "cancel", "start_urgent"}
 
 
 def test_version_key_is_name_at_version() -> None:
@@ -271,7 +266,14 @@ def test_applicable_picks_the_transition_whose_condition_holds(compiled: Compile
 
 
 def test_triggers_from_lists_each_trigger_once_in_definition_order(compiled: CompiledProcess) -> None:
-    assert compiled.triggers_from("submitted") == ("withdraw", "approve", "return", "refuse", "cancel")
+    assert compiled.triggers_from("submitted") == (
+        "withdraw",
+        "approve",
+        "return",
+        "refuse",
+        "start_urgent",
+        "cancel",
+    )
     assert compiled.triggers_from("archived") == ()
 
 

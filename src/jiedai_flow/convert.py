@@ -34,7 +34,7 @@ from jiedai_flow import model
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.model import InvalidValueError, LabelledEnum, money
 
-__all__ = ["converter", "dump", "load"]
+__all__ = ["converter", "dump", "load", "problems_from"]
 
 T = TypeVar("T")
 _Hook = Callable[[Any, Any], Any]
@@ -59,6 +59,13 @@ def load(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) ->
         problems: list[Problem] = []
         _collect(exc, "$", problems)
         raise ValidationError(problems, source=source) from exc
+
+
+def problems_from(exc: BaseException, path: str = "$") -> list[Problem]:
+    """Flatten a structuring error from :data:`converter` into Problems with paths under ``path``."""
+    problems: list[Problem] = []
+    _collect(exc, path, problems)
+    return problems
 
 
 def dump(obj: Any) -> Any:

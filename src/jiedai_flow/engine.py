@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
+from jiedai_flow.budget import exceeded_finding, ledger_changes
 from jiedai_flow.errors import (
+    BudgetExceededError,
     ConflictError,
     IdempotencyError,
     InvalidTransitionError,
@@ -29,11 +31,14 @@ from jiedai_flow.errors import (
     ValidationError,
     VetoError,
 )
+from jiedai_flow.findings import Severity
 from jiedai_flow.lifecycle import (
     DEFAULT_PROCESS,
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,
+    FACT_RETRO_PENDING,
+    FACT_URGENT_ALLOWED,
     CompiledProcess,
     ProcessDefinition,
     Transition,
@@ -45,6 +50,7 @@ from jiedai_flow.records import (
     AuditEvent,
     CommandRecord,
     CommandResult,
+    Explanation,
     Notification,
     Reception,
     Verdict,
@@ -246,7 +252,7 @@ class Engine:
             created_at=now,
             updated_at=now,
         )
-        transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}), None, True)
+        transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
         self._require(handler, CREATE, reception, transition)
         findings = self._run_rules(reception, standards, CREATE, handler, now)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
@@ -266,6 +272,7 @@ class Engine:
         expected_version: int | None = None,
         plan: Plan | None = None,
         reception_list: ReceptionList | None = None,
+        explanations: Mapping[str, str] | None = None,
     ) -> CommandResult:
         """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
 
@@ -275,7 +282,9 @@ class Engine:
             :class:`ConflictError` (the save compares-and-sets on the loaded version anyway).
         :param plan: a revised plan 接待方案 (with edit, submit, amend).
         :param reception_list: the reception list 接待清单 (with edit after the reception, claim).
-        :raises RuleViolationError: blocking findings; ``.findings`` holds all of them.
+        :param explanations: written explanations 情况说明 by rule id, for findings that need one;
+            the next approver (or finance, at settlement) accepts them by deciding.
+        :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
         if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
             return first
@@ -291,12 +300,19 @@ class Engine:
         candidate = _with_payload(before, trigger, plan, reception_list)
         standards = self.standards_for(before.jurisdiction, before.start)
         now = self.clock.now()
-        findings = self._run_rules(candidate, standards, trigger, actor, now)
+        findings = self._run_rules(candidate, standards, trigger, actor, now, explanations)
         dest = process.fire(before.state, trigger, self._facts(before, trigger))
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
         after = self._advance(process, candidate, trigger, dest, actor, standards, now, reason)
+        after, noted = _explain(after, findings, explanations or {}, trigger, actor, now)
+        ledger = ledger_changes(before, after, standards)
+        if ledger:
+            after = attrs.evolve(
+                after, budget_committed_fen=before.budget_committed_fen + ledger[0].committed_fen
+            )
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
+        event = attrs.evolve(event, explanations=noted) if noted else event
         outbox = self._outbox(after, event, actor, process)
         try:
             self.hooks.jiedai_before_transition(before=before, after=after, event=event)
@@ -306,7 +322,16 @@ class Engine:
             raise VetoError(reception_id, trigger, exc) from exc
         record = self._record(request_id, after, trigger, actor, event, findings)
         try:
-            self.store.save(after, expected_version=before.version, event=event, outbox=outbox, record=record)
+            self.store.save(
+                after,
+                expected_version=before.version,
+                event=event,
+                outbox=outbox,
+                record=record,
+                ledger=ledger,
+            )
+        except BudgetExceededError as exceeded:
+            raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
         except (ConflictError, IdempotencyError):
             if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
                 return first  # a concurrent retry of the same request won the race
@@ -350,16 +375,25 @@ class Engine:
                 reception.id,
                 trigger,
                 process.label(reception.state),
-                process.triggers_from(reception.state),
+                [
+                    t
+                    for t in process.triggers_from(reception.state)
+                    if process.applicable(reception.state, t, self._facts(reception, t))
+                ],
                 {name: t.label for name, t in process.trigger_defs.items()},
             )
         return transition
 
-    @staticmethod
-    def _facts(reception: Reception, trigger: str) -> frozenset[str]:
+    def _facts(self, reception: Reception, trigger: str) -> frozenset[str]:
         facts = set()
+        if trigger == "start_urgent":
+            standards = self.standards_for(reception.jurisdiction, reception.start)
+            if standards.retroactive_window_days is not None:
+                facts.add(FACT_URGENT_ALLOWED)
         if not reception.approvals:
             facts.add(FACT_NO_APPROVALS)
+        if reception.retroactive and not reception.approval_complete:
+            facts.add(FACT_RETRO_PENDING)
         if trigger == "approve":
             last = len(reception.approvals) + 1 >= len(reception.approval_chain)
             facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
@@ -382,12 +416,24 @@ class Engine:
             raise NotAuthorizedError(reception.id, trigger, actor.id, verdict.reason_zh, verdict.reason_en)
 
     def _run_rules(
-        self, reception: Reception, standards: Standards, stage: str, actor: Actor, now: datetime
+        self,
+        reception: Reception,
+        standards: Standards,
+        stage: str,
+        actor: Actor,
+        now: datetime,
+        explanations: Mapping[str, str] | None = None,
     ) -> tuple[Finding, ...]:
         if not self.rules.for_stage(stage):
             return ()
+        explanations = explanations or {}
         findings = self.rules.run(RuleContext(reception, standards, stage, actor, now))
-        if any(f.blocks for f in findings):
+        unexplained = [
+            f
+            for f in findings
+            if f.severity is Severity.NEEDS_EXPLANATION and not explanations.get(f.rule_id, "").strip()
+        ]
+        if unexplained or any(f.blocks for f in findings):
             raise RuleViolationError(reception.id, stage, findings)
         return findings
 
@@ -409,10 +455,11 @@ class Engine:
         }
         if trigger == "amend" or dest == process.definition.initial:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
-        if trigger in {"submit", "amend"}:
+        if trigger in {"submit", "amend", "start_urgent"}:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
             changes["approval_chain"] = tuple(chain or ())
             changes["submitted_by"] = actor.id
+            changes["retroactive"] = trigger == "start_urgent"
         elif trigger == "approve":
             step = reception.next_step
             level = step.level if step is not None else ""
@@ -516,6 +563,36 @@ class Engine:
                 delivered.append(notification.id)
         if delivered:
             self.store.mark_notified(delivered)
+
+
+_DECIDING = frozenset({"approve", "settle"})
+
+
+def _explain(
+    reception: Reception,
+    findings: tuple[Finding, ...],
+    given: Mapping[str, str],
+    trigger: str,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Reception, tuple[Explanation, ...]]:
+    """Record the explanations given for findings that need one; a deciding trigger (approve,
+    settle) accepts every explanation still pending. Returns the reception and what changed."""
+    added = tuple(
+        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger, actor.id, now)
+        for f in findings
+        if f.severity is Severity.NEEDS_EXPLANATION
+    )
+    accepted: tuple[Explanation, ...] = ()
+    kept = reception.explanations
+    if trigger in _DECIDING:
+        accepted = tuple(
+            attrs.evolve(e, accepted_by=actor.id, accepted_at=now) for e in kept if not e.accepted
+        )
+        kept = tuple(e for e in kept if e.accepted) + accepted
+    if not added and not accepted:
+        return reception, ()
+    return attrs.evolve(reception, explanations=kept + added), added + accepted
 
 
 def _with_payload(

@@ -6,6 +6,7 @@ A program reads ``.code`` and the structured attributes (``.problems``, ``.findi
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -34,9 +35,12 @@ class Problem:
     path: str
     message_zh: str
     message_en: str
+    line: int | None = None
+    """Line in the source file, where known (TOML standards files)."""
 
     def __str__(self) -> str:
-        return f"{self.message_zh} / {self.message_en} @ {self.path}"
+        where = f"（第 {self.line} 行 line {self.line}）" if self.line else ""
+        return f"{self.message_zh} / {self.message_en} @ {self.path}{where}"
 
 
 class ValidationError(JiedaiFlowError, ValueError):
@@ -160,6 +164,30 @@ class RuleViolationError(JiedaiFlowError):
         self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
         self.reception_id = reception_id
         self.trigger = trigger
+
+
+class BudgetExceededError(JiedaiFlowError):
+    """A budget ledger change would pass the host unit's annual cap; nothing was written."""
+
+    code = "budget_exceeded"
+
+    def __init__(self, key: str, cap_fen: int, committed_fen: int, spent_fen: int, delta_fen: int) -> None:
+        def yuan(fen: int) -> str:
+            return str(Decimal(fen).scaleb(-2))
+
+        remaining = cap_fen - committed_fen - spent_fen
+        super().__init__(
+            f"{key} 年度接待预算 {yuan(cap_fen)} 元，已承诺 {yuan(committed_fen)} 元、已支出 "
+            f"{yuan(spent_fen)} 元，剩余 {yuan(remaining)} 元，本次 {yuan(delta_fen)} 元超出 "
+            f"{yuan(delta_fen - remaining)} 元",
+            f"{key}: annual budget {yuan(cap_fen)}, committed {yuan(committed_fen)}, spent "
+            f"{yuan(spent_fen)}, remaining {yuan(remaining)}; this needs {yuan(delta_fen)}",
+        )
+        self.key = key
+        self.cap_fen = cap_fen
+        self.committed_fen = committed_fen
+        self.spent_fen = spent_fen
+        self.delta_fen = delta_fen
 
 
 class RuleError(JiedaiFlowError):

@@ -48,7 +48,7 @@ class Transition:
 
     ``condition`` names a fact the engine establishes before firing (e.g. ``final_step``); the
     transition applies only when the fact holds, so one trigger can lead to different states.
-    ``handler_only`` limits handler triggers to the reception's own 经办人.
+    A handler acting as handler may fire it only on their own receptions (built-in roles plugin).
     """
 
     trigger: str
@@ -56,7 +56,6 @@ class Transition:
     dest: str
     roles: frozenset[Role]
     condition: str | None = None
-    handler_only: bool = False
 
 
 @attrs.frozen
@@ -98,7 +97,15 @@ FACT_MORE_STEPS = "more_steps"
 FACT_NO_APPROVALS = "no_approvals"
 """No approver has acted on the current submission (so the submitter may withdraw)."""
 
-KNOWN_FACTS = frozenset({FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_NO_APPROVALS})
+FACT_RETRO_PENDING = "retro_pending"
+"""补办: the reception started before approval and its approval chain is not yet complete."""
+
+FACT_URGENT_ALLOWED = "urgent_allowed"
+"""补办: the reception's standards allow an urgent reception to start before approval."""
+
+KNOWN_FACTS = frozenset(
+    {FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_NO_APPROVALS, FACT_RETRO_PENDING, FACT_URGENT_ALLOWED}
+)
 
 _H = frozenset({Role.HANDLER})
 _A = frozenset({Role.APPROVER})
@@ -106,8 +113,7 @@ _F = frozenset({Role.FINANCE})
 
 
 def _t(trigger: str, source: str, dest: str, roles: frozenset[Role], **kw: Any) -> Transition:
-    handler_only = roles == _H
-    return Transition(trigger, source, dest, roles, handler_only=handler_only, **kw)
+    return Transition(trigger, source, dest, roles, **kw)
 
 
 DEFAULT_PROCESS = ProcessDefinition(
@@ -135,6 +141,7 @@ DEFAULT_PROCESS = ProcessDefinition(
         TriggerDef("refuse", "不予接待", "refuse", reason_required=True),
         TriggerDef("amend", "变更", "amend", reason_required=True),
         TriggerDef("start", "开始接待", "start"),
+        TriggerDef("start_urgent", "紧急先行接待（事后补办审批）", "start before approval (urgent)", True),
         TriggerDef("finish", "接待结束", "finish"),
         TriggerDef("claim", "报销（提交清单）", "claim"),
         TriggerDef("settle", "结算", "settle"),
@@ -153,6 +160,10 @@ DEFAULT_PROCESS = ProcessDefinition(
         _t("refuse", "submitted", "refused", _A),
         _t("amend", "approved", "submitted", _H),
         _t("start", "approved", "in_progress", _H),
+        _t("start_urgent", "draft", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
+        _t("start_urgent", "submitted", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
+        _t("approve", "in_progress", "in_progress", _A, condition=FACT_RETRO_PENDING),
+        _t("approve", "completed", "completed", _A, condition=FACT_RETRO_PENDING),
         _t("finish", "in_progress", "completed", _H),
         _t("claim", "completed", "settling", _H),
         _t("settle", "settling", "settled", _F),

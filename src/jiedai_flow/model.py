@@ -341,6 +341,11 @@ _text = _check(lambda v: isinstance(v, str), "应为文本", "must be a string")
 _non_blank = _check(lambda v: isinstance(v, str) and bool(v.strip()), "不能为空", "must not be blank")
 _count = _check(lambda v: _is_int(v) and v >= 0, "应为非负整数", "must be a non-negative integer")
 _at_least_one = _check(lambda v: _is_int(v) and v >= 1, "应为正整数（至少 1）", "must be at least 1")
+_region = _check(
+    lambda v: isinstance(v, str) and (v == "" or (v.isdigit() and len(v) in (2, 4, 6))),
+    "应为 2、4 或 6 位行政区划代码（GB/T 2260）或留空",
+    "must be a 2-, 4- or 6-digit GB/T 2260 area code, or empty",
+)
 _flag = _check(lambda v: isinstance(v, bool), "应为是/否（true/false）", "must be true or false")
 _day = _check(_is_day, "应为日期（不含时间）", "must be a date (without time)")
 _optional_day = _check(lambda v: v is None or _is_day(v), "应为日期或空", "must be a date or null")
@@ -418,6 +423,9 @@ class OfficialLetter:
     contact: str = attrs.field(default="", validator=_text)
     meal_requested: bool = attrs.field(default=False, validator=_flag)
     lodging_requested: bool = attrs.field(default=False, validator=_flag)
+    sending_jurisdiction: str = attrs.field(default="", validator=_region)
+    """GB/T 2260 code of the sending unit's area 派出单位所在地区代码 ("" if unknown): decides
+    whether guests come from inside or outside the jurisdiction, and the same-city ban."""
 
     @property
     def headcount(self) -> int:

@@ -51,6 +51,51 @@ class Approval:
 
 
 @attrs.frozen
+class Explanation:
+    """A written explanation 情况说明 for a finding that needs one, and who accepted it."""
+
+    rule_id: str
+    path: str
+    text: str
+    stage: str
+    by: str
+    at: datetime
+    accepted_by: str = ""
+    accepted_at: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.accepted_by)
+
+
+@attrs.frozen
+class LedgerEntry:
+    """A change to a host unit's annual budget ledger 预算台账, applied with the command's save.
+
+    Amounts in fen. When ``cap_fen`` is set and the change adds spending, the store refuses it
+    (:class:`~jiedai_flow.errors.BudgetExceededError`) if committed + spent would pass the cap.
+    """
+
+    host_unit: str
+    year: int
+    committed_fen: int = 0
+    spent_fen: int = 0
+    cap_fen: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}|{self.host_unit}"
+
+
+@attrs.frozen
+class BudgetUsage:
+    """What a host unit has committed (approved, not settled) and spent in a year, in fen."""
+
+    committed_fen: int = 0
+    spent_fen: int = 0
+
+
+@attrs.frozen
 class Reception:
     """One reception 接待 from its letter to its archive.
 
@@ -78,6 +123,16 @@ class Reception:
     approval_chain: tuple[ApprovalStep, ...] = ()
     approvals: tuple[Approval, ...] = ()
     submitted_by: str | None = None
+    retroactive: bool = False
+    """补办: started before approval under the local urgent-reception rule; approval follows."""
+    explanations: tuple[Explanation, ...] = ()
+    budget_committed_fen: int = 0
+    """What this reception holds committed in its host unit's budget ledger."""
+
+    @property
+    def approval_complete(self) -> bool:
+        """Every step of the approval chain is signed."""
+        return bool(self.approval_chain) and len(self.approvals) >= len(self.approval_chain)
 
     @property
     def next_step(self) -> ApprovalStep | None:
@@ -114,6 +169,8 @@ class AuditEvent:
     reason: str = ""
     request_id: str | None = None
     findings: tuple[Finding, ...] = ()
+    explanations: tuple[Explanation, ...] = ()
+    """Explanations given or accepted by this command."""
     prev_hash: str = ""
     hash: str = ""
     hash_algorithm: str = ""

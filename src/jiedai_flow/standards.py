@@ -1,24 +1,37 @@
 """Reception standards 接待标准, layered national → province → city → county, with effective dates.
 
-A :class:`StandardsLayer` states only what differs from the layer above it; plugins contribute
-layers through ``jiedai_standards_layers`` and :func:`resolve` folds every layer in force on a date
-for a jurisdiction into one :class:`Standards`.
+A :class:`StandardsLayer` states only what differs from the layer above it. Plugins contribute
+layers through ``jiedai_standards_layers`` (often loaded from TOML with
+:func:`load_standards_file`) and :func:`resolve` folds every layer in force for a jurisdiction on
+a date into one :class:`Standards`. A field a layer sets replaces the value above it whole.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping  # noqa: TC003  # why: resolve_types() below needs it at run time
 from datetime import date
+from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from jiedai_flow.errors import Problem, ValidationError
-from jiedai_flow.model import LetterKind
+from jiedai_flow.model import (
+    DocumentKind,
+    LabelledEnum,
+    LetterKind,
+    MealKind,
+    Rank,
+    ReceptionType,
+    VenueType,
+    money,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-    from decimal import Decimal
+    from collections.abc import Iterable
+
+    from jiedai_flow.model import Meal, OfficialLetter
 
 
 class Level(enum.IntEnum):
@@ -33,12 +46,120 @@ class Level(enum.IntEnum):
 RULE_PACK_2013 = "national-2013"
 RULE_PACK_2025 = "national-2025"
 REVISION_2025 = date(2025, 5, 18)
-"""The revised 《党政机关厉行节约反对浪费条例》 as reported by Xinhua on 2025-05-18 (reference §1.4)."""
+"""The revised 《党政机关厉行节约反对浪费条例》, reported by Xinhua on 2025-05-18 (reference §1.4)."""
 
 
 def national_rule_pack(on: date) -> str:
     """The national rule pack in force on ``on``."""
     return RULE_PACK_2025 if on >= REVISION_2025 else RULE_PACK_2013
+
+
+class AlcoholPolicy(LabelledEnum):
+    """酒水政策 at working meals."""
+
+    NONE = "none", "不上酒"
+    NO_PREMIUM = "no_premium", "不上高档酒水"
+    ALLOWED = "allowed", "允许"
+
+
+class MealUnit(LabelledEnum):
+    """The unit a meal standard is stated in 用餐标准计量方式."""
+
+    PERSON_MEAL = "person_meal", "元/人·餐"
+    PERSON_DAY = "person_day", "元/人·天"
+    PERSON_TIME = "person_time", "元/人次"
+
+
+class Origin(LabelledEnum):
+    """Where the guests come from, relative to the host's jurisdiction 来宾来源."""
+
+    INSIDE = "inside", "辖区内"
+    OUTSIDE = "outside", "辖区外"
+
+
+class DeadlineFrom(LabelledEnum):
+    """What the reimbursement deadline counts from 报销时限起算."""
+
+    END = "end", "接待结束"
+    INVOICE = "invoice", "发票日期"
+
+
+@attrs.frozen
+class MealStandard:
+    """One row of a meal-standard table 用餐标准: an amount and the cases it applies to.
+
+    Empty conditions match anything; the most specific matching row wins. A tiered table by rank
+    is judged by the highest rank in the party (reference M-03).
+    """
+
+    amount: Decimal = attrs.field(converter=money)
+    unit: MealUnit = MealUnit.PERSON_MEAL
+    meal_kind: MealKind | None = None
+    rank: Rank | None = None
+    origin: Origin | None = None
+    venue_types: frozenset[VenueType] = frozenset()
+    reception_type: ReceptionType | None = None
+
+    @property
+    def specificity(self) -> int:
+        conditions = (self.meal_kind, self.rank, self.origin, self.reception_type)
+        return sum(c is not None for c in conditions) + bool(self.venue_types)
+
+    def matches(
+        self, meal: Meal, rank: Rank | None, origin: Origin | None, reception_type: ReceptionType
+    ) -> bool:
+        return (
+            (self.meal_kind is None or self.meal_kind == meal.kind)
+            and (self.rank is None or self.rank == rank)
+            and (self.origin is None or self.origin == origin)
+            and (not self.venue_types or meal.venue_type in self.venue_types)
+            and (self.reception_type is None or self.reception_type == reception_type)
+        )
+
+
+@attrs.frozen
+class CompanionPolicy:
+    """陪餐人数上限. National (Art 10): ≤``small_cap`` up to ``small_party`` guests, else
+    ≤⌊guests/``divisor``⌋. With ``one_for_one_up_to`` = n: one companion per guest up to n, then
+    ⌊extra/``divisor``⌋ more (a business-reception variant)."""
+
+    small_party: int = 10
+    small_cap: int = 3
+    divisor: int = 3
+    one_for_one_up_to: int = 0
+
+    def cap(self, guests: int) -> int:
+        if self.one_for_one_up_to:
+            base = min(guests, self.one_for_one_up_to)
+            return base + max(guests - self.one_for_one_up_to, 0) // self.divisor
+        if guests <= self.small_party:
+            return self.small_cap
+        return guests // self.divisor
+
+
+@attrs.frozen
+class ApprovalTier:
+    """An approval chain for receptions at or above a tier 审批层级 (rank, headcount, amount)."""
+
+    steps: tuple[str, ...]
+    min_rank: Rank | None = None
+    min_headcount: int | None = None
+    min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
+    reception_types: frozenset[ReceptionType] = frozenset()
+    label: str = ""
+
+
+@attrs.frozen
+class Budget:
+    """The annual reception budget of a host unit 年度公务接待费预算."""
+
+    host_unit: str
+    year: int
+    amount: Decimal = attrs.field(converter=money)
+
+
+NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
+"""票据 + 公函 + 清单 (Art 14)."""
 
 
 @attrs.frozen
@@ -47,31 +168,84 @@ class Standards:
 
     jurisdiction: str = "000000"
     rule_pack: str = RULE_PACK_2025
+    layers: tuple[str, ...] = ()
+    """Names of the layers folded in, national first — for the record."""
+
     accepted_letters: frozenset[LetterKind] = frozenset(
         {LetterKind.LETTER, LetterKind.INVITATION, LetterKind.NOTICE}
     )
     working_meals_max: int = 1
-    companions_small_party: int = 10
-    """Parties up to this many guests may have ``companions_small_cap`` companions."""
-    companions_small_cap: int = 3
-    companions_divisor: int = 3
-    """Larger parties: companions ≤ ⌊guests / divisor⌋ (⅓ by Art 10)."""
-    meal_cap_per_person: Decimal | None = None
-    """Per person-meal spending cap in yuan; None when no layer sets one."""
-    banned_dishes: frozenset[str] = frozenset({"鱼翅", "燕窝"})
-    alcohol_allowed: bool = False
-    approval_levels: tuple[str, ...] = ("分管领导",)
-    layers: tuple[str, ...] = ()
-    """Names of the layers folded in, national first — for the record."""
+    companions: CompanionPolicy = CompanionPolicy()
+    companions_by_type: Mapping[ReceptionType, CompanionPolicy] = attrs.field(factory=dict)
+    meal_standards: tuple[MealStandard, ...] = ()
+    banned_dishes: frozenset[str] = frozenset({"鱼翅", "燕窝", "野生"})
+    max_dishes: int | None = None
+    buffet_above: int | None = None
+    alcohol: AlcoholPolicy = AlcoholPolicy.ALLOWED
+    """Local alcohol policy; the reception's rule pack sets the national floor (M-05)."""
+    alcohol_exempt_types: frozenset[ReceptionType] = frozenset()
+    weekday_lunch_alcohol_ban: bool = False
+    banned_venue_types: frozenset[VenueType] = frozenset({VenueType.PRIVATE_CLUB, VenueType.HIGH_END})
+    designated_venues: frozenset[str] = frozenset()
+    same_city_ban: bool = False
+    required_documents: frozenset[DocumentKind] = NATIONAL_DOCUMENTS
+    claim_deadline_days: int | None = None
+    claim_deadline_months: int | None = None
+    claim_deadline_from: DeadlineFrom = DeadlineFrom.END
+    approval_levels: tuple[str, ...] = ()
+    approval_tiers: tuple[ApprovalTier, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    retroactive_window_days: int | None = None
+    """补办: an urgent reception may start before approval, approved within this many days."""
+    lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
+    escort_vehicles_max: int | None = None
+    accompanying_max: int | None = None
+    gifts_allowed_types: frozenset[ReceptionType] = frozenset()
+    new_letter_increase: int = 3
+    """L-03: the list may name more guests than the letter only below this many extra."""
 
-    def companion_cap(self, guests: int) -> int:
-        """Companions allowed for ``guests`` guests (M-02): ≤3 up to 10 guests, else ≤⌊g/3⌋."""
-        if guests <= self.companions_small_party:
-            return self.companions_small_cap
-        return guests // self.companions_divisor
+    def companion_cap(self, guests: int, reception_type: ReceptionType = ReceptionType.DOMESTIC) -> int:
+        """Companions allowed at a meal for ``guests`` guests (M-02)."""
+        return self.companions_by_type.get(reception_type, self.companions).cap(guests)
+
+    def meal_standard(
+        self, meal: Meal, letter: OfficialLetter, jurisdiction: str, reception_type: ReceptionType
+    ) -> MealStandard | None:
+        """The meal-standard row that applies to ``meal`` (M-03), or None if no layer sets one."""
+        rank = letter.highest_rank
+        origin = origin_of(letter, jurisdiction)
+        rows = [s for s in self.meal_standards if s.matches(meal, rank, origin, reception_type)]
+        if not rows and origin is None:  # origin unknown: the stricter of the origin rows
+            rows = [
+                s
+                for s in self.meal_standards
+                if s.origin is not None and s.matches(meal, rank, s.origin, reception_type)
+            ]
+            rows = sorted(rows, key=lambda s: s.amount)[:1]
+        return max(rows, key=lambda s: (s.specificity, -s.amount), default=None)
+
+    def budget_for(self, host_unit: str, year: int) -> Budget | None:
+        """The annual budget of ``host_unit`` for ``year``, if a layer sets one."""
+        return next((b for b in self.budgets if b.host_unit == host_unit and b.year == year), None)
 
 
-_FIELDS = {a.name for a in attrs.fields(Standards)} - {"jurisdiction", "layers"}
+def origin_of(letter: OfficialLetter, jurisdiction: str) -> Origin | None:
+    """Inside when the sending unit's area code lies within the host's; None if unknown."""
+    code = letter.sending_jurisdiction
+    if not code:
+        return None
+    return Origin.INSIDE if code.startswith(jurisdiction) or jurisdiction.startswith(code) else Origin.OUTSIDE
+
+
+def same_city(letter: OfficialLetter, jurisdiction: str) -> bool:
+    """The sending unit is in the host's city (same first four digits of the area code)."""
+    code = letter.sending_jurisdiction
+    return len(code) >= 4 and len(jurisdiction) >= 4 and code[:4] == jurisdiction[:4]
+
+
+STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
+    a.name: a for a in attrs.fields(Standards) if a.name not in {"jurisdiction", "layers"}
+}
 
 
 @attrs.frozen
@@ -88,16 +262,12 @@ class StandardsLayer:
     source: str = ""
 
     def __attrs_post_init__(self) -> None:
-        unknown = sorted(set(self.changes) - _FIELDS)
+        unknown = sorted(set(self.changes) - set(STANDARDS_FIELDS))
         if unknown:
             raise ValidationError(
                 [
-                    Problem(
-                        f"$.changes.{key}",
-                        f"未知的标准字段「{key}」",
-                        f"unknown standards field {key!r}",
-                    )
-                    for key in unknown
+                    Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
+                    for k in unknown
                 ],
                 source=self.name,
             )
@@ -118,3 +288,7 @@ def resolve(jurisdiction: str, on: date, layers: Iterable[StandardsLayer]) -> St
         values.update(layer.changes)
     values["layers"] = tuple(layer.name for layer in chosen)
     return Standards(**values)
+
+
+for _cls in (MealStandard, CompanionPolicy, ApprovalTier, Budget, Standards, StandardsLayer):
+    attrs.resolve_types(_cls, globalns=globals())

@@ -9,7 +9,9 @@ if TYPE_CHECKING:
 
     from jiedai_flow.records import (
         AuditEvent,
+        BudgetUsage,
         CommandRecord,
+        LedgerEntry,
         Notification,
         Page,
         Reception,
@@ -43,9 +45,12 @@ class Store(Protocol):
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         """Replace the reception if its stored version is ``expected_version`` (compare-and-set);
-        else raise ConflictError and write nothing. ``reception.version`` is the new version."""
+        else raise ConflictError and write nothing. ``reception.version`` is the new version.
+        Budget ledger changes are applied in the same step; one that would pass its cap raises
+        BudgetExceededError and nothing is written."""
 
     def load(self, reception_id: str) -> Reception:
         """The reception as last saved. Raises NotFoundError."""
@@ -55,6 +60,9 @@ class Store(Protocol):
 
     def query(self, query: ReceptionQuery) -> Page:
         """Receptions matching the filters, ordered by (start, id), one page at a time."""
+
+    def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:
+        """What ``host_unit`` has committed and spent in ``year`` (fen), from the ledger."""
 
     def command(self, request_id: str) -> CommandRecord | None:
         """The idempotency record of a request id, if that request was accepted before."""

@@ -36,17 +36,11 @@ _NAMESPACE: dict[str, Any] = {
     "datetime": datetime,
     "Decimal": Decimal,
 }
-for _cls in (
-    records.ApprovalStep,
-    records.Approval,
-    records.Reception,
-    records.AuditEvent,
-    records.Notification,
-    records.CommandResult,
-    findings.Finding,
-    findings.Citation,
-):
-    attrs.resolve_types(_cls, globalns=_NAMESPACE)
+for _cls in (*vars(records).values(), findings.Finding, findings.Citation):
+    if isinstance(_cls, type) and attrs.has(_cls) and _cls.__module__ == records.__name__:
+        attrs.resolve_types(_cls, globalns=_NAMESPACE)
+attrs.resolve_types(findings.Finding, globalns=_NAMESPACE)
+attrs.resolve_types(findings.Citation, globalns=_NAMESPACE)
 
 
 def _enum_hook(cls: type[Any]) -> Any:

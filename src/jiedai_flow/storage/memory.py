@@ -9,8 +9,14 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
-from jiedai_flow.records import Page
+from jiedai_flow.errors import (
+    BudgetExceededError,
+    ConflictError,
+    DuplicateError,
+    IdempotencyError,
+    NotFoundError,
+)
+from jiedai_flow.records import BudgetUsage, LedgerEntry, Page
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,6 +44,7 @@ class MemoryStore:
         self._outbox: dict[str, Notification] = {}
         self._commands: dict[str, CommandRecord] = {}
         self._counters: dict[str, int] = {}
+        self._ledger: dict[str, BudgetUsage] = {}
 
     def _remember(self, record: CommandRecord | None) -> None:
         if record is None:
@@ -78,6 +85,7 @@ class MemoryStore:
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         with self._lock:
             current = self._receptions.get(reception.id)
@@ -85,7 +93,9 @@ class MemoryStore:
                 raise NotFoundError(reception.id)
             if current.version != expected_version:
                 raise ConflictError(reception.id, expected_version, current.version)
-            self._remember(record)
+            booked = {entry.key: self._booked(entry) for entry in ledger}  # may refuse: nothing written
+            self._remember(record)  # may refuse a reused request id: nothing written yet
+            self._ledger.update(booked)
             self._receptions[reception.id] = reception
             self._append(event, outbox)
 
@@ -110,6 +120,18 @@ class MemoryStore:
         items = tuple(matches[: query.limit])
         more = len(matches) > query.limit
         return Page(items, _cursor(items[-1]) if more else None)
+
+    def _booked(self, entry: LedgerEntry) -> BudgetUsage:
+        usage = self._ledger.get(entry.key, BudgetUsage())
+        after = BudgetUsage(usage.committed_fen + entry.committed_fen, usage.spent_fen + entry.spent_fen)
+        growth = entry.committed_fen + entry.spent_fen
+        used = after.committed_fen + after.spent_fen
+        if entry.cap_fen is not None and growth > 0 and used > entry.cap_fen:
+            raise BudgetExceededError(entry.key, entry.cap_fen, usage.committed_fen, usage.spent_fen, growth)
+        return after
+
+    def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:
+        return self._ledger.get(LedgerEntry(host_unit, year).key, BudgetUsage())
 
     def command(self, request_id: str) -> CommandRecord | None:
         return self._commands.get(request_id)

@@ -104,3 +104,13 @@ chain_head = sa.Table(
     sa.Column("chain_index", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+budget_ledger = sa.Table(
+    "jd_budget_ledger",
+    metadata,
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("host_unit", sa.String(200), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("committed_fen", sa.BigInteger, nullable=False),
+    sa.Column("spent_fen", sa.BigInteger, nullable=False),
+)

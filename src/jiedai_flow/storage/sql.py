@@ -23,12 +23,20 @@ import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
 from jiedai_flow.audit import GENESIS, ChainRow, ChainVerifier, VerifyReport, digest, preferred_algorithm
-from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
+from jiedai_flow.errors import (
+    BudgetExceededError,
+    ConflictError,
+    DuplicateError,
+    IdempotencyError,
+    NotFoundError,
+)
 from jiedai_flow.model import to_fen
 from jiedai_flow.records import (
     AuditEvent,
+    BudgetUsage,
     CommandRecord,
     CommandResult,
+    LedgerEntry,
     Notification,
     Page,
     Reception,
@@ -140,6 +148,8 @@ class SQLStore:
             schema.chain_head.c.id == 1
         )
         counter = sa.select(schema.counters.c.value).where(schema.counters.c.key == _bp("key"))
+        _L = schema.budget_ledger
+        ledger = sa.select(_L.c.committed_fen, _L.c.spent_fen).where(_L.c.key == _bp("key"))
         mutable = ["state", "version", "updated_at", "last_hash", "actual_fen", "planned_fen", "data"]
         statements: dict[str, sa.ClauseElement] = {
             "insert_reception": _R.insert(),
@@ -166,6 +176,11 @@ class SQLStore:
             "update_counter": schema.counters.update()
             .where(schema.counters.c.key == _bp("b_key"))
             .values(value=_bp("v_value")),
+            "select_ledger": ledger.with_for_update() if lock else ledger,
+            "insert_ledger": _L.insert(),
+            "update_ledger": _L.update()
+            .where(_L.c.key == _bp("b_key"))
+            .values(committed_fen=_bp("v_committed"), spent_fen=_bp("v_spent")),
             "mark_delivered": _O.update().where(_O.c.id == _bp("b_id")).values(status="delivered"),
         }
         return {name: _Prepared(stmt, dialect) for name, stmt in statements.items()}
@@ -232,6 +247,7 @@ class SQLStore:
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         data = encode(reception)
         with self._transaction() as cur:
@@ -243,9 +259,37 @@ class SQLStore:
             values |= {"b_id": reception.id, "b_expected": expected_version}
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
+            for entry in ledger:
+                self._book(cur, entry)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._remember(reception, stored.hash)
+
+    def _book(self, cur: Any, entry: LedgerEntry) -> None:
+        found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
+        committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
+        growth = entry.committed_fen + entry.spent_fen
+        if entry.cap_fen is not None and growth > 0 and committed + spent + growth > entry.cap_fen:
+            raise BudgetExceededError(entry.key, entry.cap_fen, committed, spent, growth)
+        row = {"committed_fen": committed + entry.committed_fen, "spent_fen": spent + entry.spent_fen}
+        if found is None:
+            try:
+                self._sql["insert_ledger"].execute(
+                    cur, {"key": entry.key, "host_unit": entry.host_unit, "year": entry.year, **row}
+                )
+            except self._integrity_error:  # another writer opened this ledger row first
+                raise ConflictError(entry.key, 0, None) from None
+        else:
+            self._sql["update_ledger"].execute(
+                cur, {"b_key": entry.key, "v_committed": row["committed_fen"], "v_spent": row["spent_fen"]}
+            )
+
+    def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:
+        with self._read() as cur:
+            found = (
+                self._sql["select_ledger"].execute(cur, {"key": LedgerEntry(host_unit, year).key}).fetchone()
+            )
+        return BudgetUsage(int(found[0]), int(found[1])) if found is not None else BudgetUsage()
 
     def _last_hash(self, cur: Any, reception_id: str, expected_version: int) -> str:
         with self._lock:

@@ -1,0 +1,1197 @@
+#!/usr/bin/env python
+"""Storage benchmark 存储性能基准: the SQL back end against hand-written driver code, in one run.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_storage.py                   # full run (a few minutes)
+    .venv/bin/python benchmarks/bench_storage.py --quick           # short run (< ~30 s)
+    .venv/bin/python benchmarks/bench_storage.py --receptions 200000 --profile
+
+What is measured (see docs/storage-performance.md):
+
+1. SQLite lifecycles per second: full lifecycles (create → submit → approve → start → finish →
+   claim with a reception list paid by 公务卡 → settle → archive, every command with a request id)
+   through ``make_engine(url="sqlite:///<tmp>/engine.db")`` (WAL, synchronous=FULL, the default),
+   against a raw floor: the same rows written with the ``sqlite3`` driver at the same durability,
+   one ``BEGIN IMMEDIATE … COMMIT`` per command, on a second file created by
+   ``jiedai_flow.storage.migrate.upgrade`` (identical schema and indexes).
+2. The same on PostgreSQL (if reachable): the engine on ``postgresql+psycopg://…`` against raw
+   psycopg (same statements, one transaction per command, ``SELECT … FOR UPDATE`` on the chain
+   head); then two concurrent writer processes, each running lifecycles on its own receptions, for
+   the engine and for the raw floor (total lifecycles/s). Private schemas, dropped at the end.
+3. Reports: a SQLite database of N receptions (default 1,000,000; bulk-loaded with the raw driver
+   and cached under /tmp/jiedai-bench/, keyed by N, so re-runs skip the load), then the annual
+   statistics by jurisdiction and month: ``SQLStore(url).monthly_statistics(2025)`` against the
+   same GROUP BY written by hand with ``sqlite3`` — the plans are printed and must be the same.
+
+The raw floor's payloads: each step's reception JSON is serialized once, outside the timed loop,
+from a real lifecycle (``codec.encode``) and reused as text; each audit event is ``json.dumps`` of
+the real event's dict with fresh ids (sorted keys, like ``codec.canonical``), hashed with two
+hashlib digests (``sm3`` where available, like the store: event hash and chain hash); each outbox
+row is ``json.dumps`` of the real notification's dict with fresh ids; the idempotency record wraps
+the reception and event JSON like the store. Delivery marks (``UPDATE jd_outbox SET
+status='delivered'``) go into the next command's transaction, as the store does them.
+
+Method: ``time.perf_counter_ns``; engine and floor alternate in rounds (the first round is a
+warm-up and is discarded), ratios are the median of per-round ratios; the garbage collector is
+collected before and disabled during timed loops. The last three lines are machine-readable::
+
+    RATIO lifecycle sqlite engine/raw = X     (target ≤ 1.5)
+    RATIO lifecycle postgres engine/raw = Y   (target ≤ 1.5; "n/a (unreachable)" without a server)
+    RATIO report engine/raw = Z               (target ≤ 1.2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import gc
+import hashlib
+import itertools
+import json
+import multiprocessing as mp
+import os
+import platform
+import pstats
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jiedai_flow.audit import GENESIS, preferred_algorithm
+from jiedai_flow.model import Payment, PaymentMethod, ReceptionList, to_fen
+from jiedai_flow.storage import codec
+from jiedai_flow.storage.migrate import head_revision, upgrade
+from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.testing import ACTORS, NotificationCapture, make_engine, sample_letter, sample_plan
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.model import OfficialLetter, Plan
+
+perf_ns = time.perf_counter_ns
+
+HANDLER, APPROVER, FINANCE = ACTORS["handler"], ACTORS["approver"], ACTORS["finance"]
+JURISDICTION = "341502"
+HOST_UNIT = "县政府办公室"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CACHE_DIR = Path("/tmp/jiedai-bench")
+REPORT_YEAR = 2025
+LOAD_FORMAT = 1
+"""Bump when the generated report database changes, so cached files are rebuilt."""
+
+LIFECYCLE = ("create", "submit", "approve", "start", "finish", "claim", "settle", "archive")
+STEPS: tuple[tuple[str, str], ...] = (
+    ("submit", "handler"),
+    ("approve", "approver"),
+    ("start", "handler"),
+    ("finish", "handler"),
+    ("claim", "handler"),
+    ("settle", "finance"),
+    ("archive", "finance"),
+)
+TARGET_LIFECYCLE = 1.5
+TARGET_REPORT = 1.2
+
+
+class Settings:
+    """How much work each section does."""
+
+    def __init__(self, quick: bool, receptions: int | None) -> None:
+        self.quick = quick
+        self.rounds = 5 if quick else 9  # timed rounds after one warm-up round
+        self.batch = 15 if quick else 80  # lifecycles per round, engine and floor each
+        self.pg_batch = 15 if quick else 80
+        self.concurrent_seconds = 2.0 if quick else 6.0
+        self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)
+        self.report_runs = 5 if quick else 9
+        self.profile_lifecycles = 100 if quick else 300
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Collect, then keep the collector off for a timed loop."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def reception_list(letter: OfficialLetter, plan: Plan) -> ReceptionList:
+    """The list 接待清单 filed with the claim: the guests, the meal, one 公务卡 payment."""
+    total = sum((m.cost for m in plan.meals), Decimal(0))
+    return ReceptionList(
+        guests=letter.personnel,
+        meals=plan.meals,
+        payments=(Payment(PaymentMethod.OFFICIAL_CARD, total, "POS-20260310-001"),),
+        companions=plan.companions,
+        signed_by="王强",
+        signed_on=letter.itinerary.end,
+    )
+
+
+def fsync_median_us(directory: str, n: int = 40) -> float:
+    """Median time of an fsync after a 4 KiB write, in ``directory`` (what one commit waits for)."""
+    path = os.path.join(directory, "fsync.probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            t0 = perf_ns()
+            os.fsync(fd)
+            times.append(perf_ns() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return statistics.median(times) / 1000
+
+
+# -- the engine side -------------------------------------------------------------------------------
+
+
+class EngineWriter:
+    """Full lifecycles through the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.letter, self.plan = sample_letter(), sample_plan()
+        self.listing = reception_list(self.letter, self.plan)
+        self.actors = {"handler": HANDLER, "approver": APPROVER, "finance": FINANCE}
+
+    def lifecycle(self, times: list[int]) -> None:
+        engine, actors = self.engine, self.actors
+        t0 = perf_ns()
+        result = engine.create_reception(
+            self.letter,
+            self.plan,
+            handler=HANDLER,
+            host_unit=HOST_UNIT,
+            jurisdiction=JURISDICTION,
+            request_id=new_id(),
+        )
+        rid = result.reception.id
+        t1 = perf_ns()
+        times[0] += t1 - t0
+        for i, (trigger, who) in enumerate(STEPS, 1):
+            if trigger == "claim":
+                engine.fire(rid, trigger, actors[who], request_id=new_id(), reception_list=self.listing)
+            else:
+                engine.fire(rid, trigger, actors[who], request_id=new_id())
+            t2 = perf_ns()
+            times[i] += t2 - t1
+            t1 = t2
+
+    def check(self) -> None:
+        page = self.engine.store.pending_notifications(1)
+        assert not page, "the engine left notifications pending"
+
+    def close(self) -> None:
+        self.engine.store.close()
+
+
+# -- the raw floor ---------------------------------------------------------------------------------
+
+
+class Payloads:
+    """What the raw floor writes, taken once from a real lifecycle (outside any timed loop)."""
+
+    def __init__(self) -> None:
+        capture = NotificationCapture()
+        engine = make_engine(capture)
+        writer = EngineWriter(engine)
+        letter, plan = writer.letter, writer.plan
+        results = [
+            engine.create_reception(
+                letter, plan, handler=HANDLER, host_unit=HOST_UNIT, jurisdiction=JURISDICTION, request_id="r0"
+            )
+        ]
+        rid = results[0].reception.id
+        for i, (trigger, who) in enumerate(STEPS, 1):
+            extra = {"reception_list": writer.listing} if trigger == "claim" else {}
+            results.append(engine.fire(rid, trigger, writer.actors[who], request_id=f"r{i}", **extra))
+        by_event = {n.event_id: n for n in capture.delivered}
+        self.steps: list[dict[str, Any]] = []
+        for result in results:
+            r, e = result.reception, result.event
+            note = by_event.get(e.id)
+            actual = r.reception_list.total if r.reception_list is not None else None
+            self.steps.append(
+                {
+                    "trigger": e.trigger,
+                    "actor_id": e.actor_id,
+                    "from_state": e.from_state,
+                    "state": r.state,
+                    "version": r.version,
+                    "planned_fen": to_fen(r.plan.planned_total),
+                    "actual_fen": None if actual is None else to_fen(actual),
+                    "data": codec.encode(r),
+                    "event": json.loads(codec.canonical(e)),
+                    "note": None if note is None else json.loads(codec.encode(note)),
+                    "topic": None if note is None else note.topic,
+                }
+            )
+        first = results[0].reception
+        self.number_prefix = f"{JURISDICTION}-{first.start.year}-"
+        self.counter_key = f"{JURISDICTION}:{first.start.year}"
+        self.start, self.end = first.start, first.end
+        self.reception_type = first.reception_type.value
+        self.process, self.rule_pack = first.process, first.rule_pack
+        moment = first.created_at.astimezone(UTC).replace(tzinfo=None)
+        self.moment = moment  # the frozen clock's time, as the store writes it (naive UTC)
+        self.moment_text = moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
+        self.sizes = {
+            "reception": statistics.mean(len(s["data"].encode()) for s in self.steps),
+            "event": statistics.mean(len(codec.canonical(r.event)) for r in results),
+        }
+
+
+SQL_COUNTER_GET = "SELECT value FROM jd_counters WHERE key = ?"
+SQL_COUNTER_NEW = "INSERT INTO jd_counters (key, value) VALUES (?, ?)"
+SQL_COUNTER_SET = "UPDATE jd_counters SET value = ? WHERE key = ?"
+SQL_HEAD_GET = "SELECT chain_index, hash FROM jd_chain_head WHERE id = 1"
+SQL_HEAD_NEW = "INSERT INTO jd_chain_head (id, chain_index, hash) VALUES (1, ?, ?)"
+SQL_HEAD_SET = "UPDATE jd_chain_head SET chain_index = ?, hash = ? WHERE id = 1"
+SQL_RECEPTION_GET = "SELECT version, last_hash, data FROM jd_receptions WHERE id = ?"
+SQL_RECEPTION_NEW = (
+    "INSERT INTO jd_receptions (id, number, jurisdiction, host_unit, reception_type, state, start_date,"
+    " end_date, planned_fen, actual_fen, version, process, rule_pack, created_at, updated_at, last_hash,"
+    " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_RECEPTION_SET = (
+    "UPDATE jd_receptions SET state = ?, version = ?, updated_at = ?, last_hash = ?, actual_fen = ?,"
+    " planned_fen = ?, data = ? WHERE id = ? AND version = ?"
+)
+SQL_EVENT_NEW = (
+    'INSERT INTO jd_audit_events (chain_index, id, reception_id, seq, "trigger", actor_id, from_state,'
+    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_OUTBOX_NEW = (
+    "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data)"
+    " VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+)
+SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered' WHERE id = ?"
+SQL_COMMAND_GET = (
+    'SELECT reception_id, "trigger", actor_id, result FROM jd_commands WHERE request_id = ?'
+)
+SQL_COMMAND_NEW = (
+    'INSERT INTO jd_commands (request_id, reception_id, "trigger", actor_id, event_id, result)'
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class RawWriter:
+    """The floor: the store's rows written by hand, one transaction per command.
+
+    ``postgres`` switches placeholders to ``%s``, locks the chain head and the counter with
+    ``FOR UPDATE`` (as the store does on PostgreSQL) and binds dates as ``date``/``datetime``.
+    """
+
+    def __init__(self, conn: Any, payloads: Payloads, *, postgres: bool, store_sequence: bool = False) -> None:
+        self.conn = conn
+        self.p = payloads
+        self.postgres = postgres
+        self.store_sequence = store_sequence
+        self.algorithm = preferred_algorithm()
+        self.pending: list[str] = []  # delivered notifications, marked in the next transaction
+        self.numbers = 0
+
+        def sql(text: str, lock: bool = False) -> str:
+            if postgres:
+                text = text.replace("?", "%s") + (" FOR UPDATE" if lock else "")
+            return text
+
+        self.q = {
+            "counter_get": sql(SQL_COUNTER_GET, lock=True),
+            "counter_new": sql(SQL_COUNTER_NEW),
+            "counter_set": sql(SQL_COUNTER_SET),
+            "head_get": sql(SQL_HEAD_GET, lock=True),
+            "head_new": sql(SQL_HEAD_NEW),
+            "head_set": sql(SQL_HEAD_SET),
+            "reception_get": sql(SQL_RECEPTION_GET),
+            "reception_new": sql(SQL_RECEPTION_NEW),
+            "reception_set": sql(SQL_RECEPTION_SET),
+            "event_new": sql(SQL_EVENT_NEW),
+            "outbox_new": sql(SQL_OUTBOX_NEW),
+            "outbox_delivered": sql(SQL_OUTBOX_DELIVERED),
+            "command_new": sql(SQL_COMMAND_NEW),
+            "command_get": sql(SQL_COMMAND_GET),
+        }
+        if postgres:
+            self.start, self.end, self.moment = payloads.start, payloads.end, payloads.moment
+        else:
+            self.start, self.end = payloads.start.isoformat(), payloads.end.isoformat()
+            self.moment = payloads.moment_text
+
+    def _begin(self, cur: Any) -> None:
+        if not self.postgres:
+            cur.execute("BEGIN IMMEDIATE")  # psycopg begins implicitly
+
+    def _commit(self, cur: Any) -> None:
+        if self.postgres:
+            self.conn.commit()
+        else:
+            cur.execute("COMMIT")
+
+    def _event(self, cur: Any, step: dict[str, Any], rid: str, request_id: str, prev_hash: str) -> str:
+        """Chain head, both hashes, the event row, the outbox row, the command row, the head update,
+        and the delivery marks buffered from the previous command. Returns the event hash."""
+        q, alg = self.q, self.algorithm
+        event_id = new_id()
+        event = dict(step["event"], id=event_id, reception_id=rid, request_id=request_id)
+        content = json.dumps(event, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        body = content.encode()
+        h = hashlib.new(alg, prev_hash.encode("ascii") + b"\n" + body)
+        event_hash = h.hexdigest()
+        head = cur.execute(q["head_get"]).fetchone()
+        index, chain_prev = (head[0], head[1]) if head is not None else (0, GENESIS)
+        chain_hash = hashlib.new(alg, chain_prev.encode("ascii") + b"\n" + event_hash.encode("ascii")).hexdigest()
+        if step["trigger"] == "create":
+            self._reception_new(cur, step, rid, event_hash)
+        else:
+            cur.execute(
+                q["reception_set"],
+                (
+                    step["state"],
+                    step["version"],
+                    self.moment,
+                    event_hash,
+                    step["actual_fen"],
+                    step["planned_fen"],
+                    step["data"],
+                    rid,
+                    step["version"] - 1,
+                ),
+            )
+            if cur.rowcount != 1:
+                raise RuntimeError(f"raw floor: compare-and-set failed on {rid}")
+        cur.execute(
+            q["event_new"],
+            (
+                index + 1,
+                event_id,
+                rid,
+                step["version"],
+                step["trigger"],
+                step["actor_id"],
+                step["from_state"],
+                step["state"],
+                self.moment,
+                request_id,
+                alg,
+                prev_hash,
+                event_hash,
+                chain_prev,
+                chain_hash,
+                content,
+            ),
+        )
+        note = step["note"]
+        if note is not None:
+            note_id = new_id()
+            data = json.dumps(
+                dict(note, id=note_id, reception_id=rid, event_id=event_id),
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            cur.execute(q["outbox_new"], (note_id, rid, event_id, step["topic"], self.moment, data))
+        result = f'{{"reception":{step["data"]},"event":{content}}}'
+        cur.execute(q["command_new"], (request_id, rid, step["trigger"], step["actor_id"], event_id, result))
+        if head is None:
+            cur.execute(q["head_new"], (index + 1, chain_hash))
+        else:
+            cur.execute(q["head_set"], (index + 1, chain_hash))
+        for delivered in self.pending:
+            cur.execute(q["outbox_delivered"], (delivered,))
+        self.pending = [note_id] if note is not None else []  # the notifier delivers after commit
+        return event_hash
+
+    def _reception_new(self, cur: Any, step: dict[str, Any], rid: str, last_hash: str) -> None:
+        p = self.p
+        cur.execute(
+            self.q["reception_new"],
+            (
+                rid,
+                f"{p.number_prefix}{self.numbers:05d}",
+                JURISDICTION,
+                HOST_UNIT,
+                p.reception_type,
+                step["state"],
+                self.start,
+                self.end,
+                step["planned_fen"],
+                step["actual_fen"],
+                step["version"],
+                p.process,
+                p.rule_pack,
+                self.moment,
+                self.moment,
+                last_hash,
+                step["data"],
+            ),
+        )
+
+    def _counter(self, cur: Any) -> None:
+        q, key = self.q, self.p.counter_key
+        found = cur.execute(q["counter_get"], (key,)).fetchone()
+        if found is None:
+            cur.execute(q["counter_new"], (key, 1))
+            self.numbers = 1
+        else:
+            self.numbers = int(found[0]) + 1
+            cur.execute(q["counter_set"], (self.numbers, key))
+
+    def _read(self, cur: Any, sql: str, params: tuple[Any, ...]) -> Any:
+        """A read outside the write transaction, as the store's ``_read()`` does it (on PostgreSQL
+        psycopg opens a transaction for the SELECT and the store ends it with a rollback)."""
+        found = cur.execute(sql, params).fetchone()
+        if self.postgres:
+            self.conn.rollback()
+        return found
+
+    def lifecycle(self, times: list[int]) -> None:
+        """One lifecycle. The floor: one transaction per command that reads the reception row,
+        writes the rows and commits. With ``store_sequence``: the statements and transactions in
+        the order ``SQLStore`` issues them under the engine — the idempotency lookup and the
+        reception read before the write transaction, the counter in a transaction of its own."""
+        steps, q, seq = self.p.steps, self.q, self.store_sequence
+        cur = self.conn.cursor()
+        t0 = perf_ns()
+        rid, request_id = new_id(), new_id()
+        if seq:
+            assert self._read(cur, q["command_get"], (request_id,)) is None
+            self._begin(cur)
+            self._counter(cur)
+            self._commit(cur)
+        self._begin(cur)
+        if not seq:
+            self._counter(cur)
+        last_hash = self._event(cur, steps[0], rid, request_id, GENESIS)
+        self._commit(cur)
+        t1 = perf_ns()
+        times[0] += t1 - t0
+        for i in range(1, len(steps)):
+            step = steps[i]
+            request_id = new_id()
+            if seq:
+                assert self._read(cur, q["command_get"], (request_id,)) is None
+                found = self._read(cur, q["reception_get"], (rid,))
+                self._begin(cur)
+            else:
+                self._begin(cur)
+                found = cur.execute(q["reception_get"], (rid,)).fetchone()
+            if found is None or found[0] != step["version"] - 1:
+                raise RuntimeError(f"raw floor: {rid} is not at version {step['version'] - 1}")
+            last_hash = self._event(cur, step, rid, request_id, found[1])
+            self._commit(cur)
+            t2 = perf_ns()
+            times[i] += t2 - t1
+            t1 = t2
+        del last_hash
+        cur.close()
+
+    def check(self) -> None:
+        """Flush the last delivery marks (outside timing) so both databases end alike."""
+        if self.pending:
+            cur = self.conn.cursor()
+            self._begin(cur)
+            for delivered in self.pending:
+                cur.execute(self.q["outbox_delivered"], (delivered,))
+            self._commit(cur)
+            cur.close()
+            self.pending = []
+
+    def close(self) -> None:
+        self.check()
+        self.conn.close()
+
+
+def raw_sqlite(path: str, payloads: Payloads, store_sequence: bool = False) -> RawWriter:
+    conn = sqlite3.connect(path, isolation_level=None)  # explicit BEGIN IMMEDIATE … COMMIT
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=60000")
+    return RawWriter(conn, payloads, postgres=False, store_sequence=store_sequence)
+
+
+def pg_conninfo(url: str, schema: str) -> str:
+    u = sa.make_url(url)
+    parts = {
+        "host": u.host or "127.0.0.1",
+        "port": u.port or 5432,
+        "user": u.username or "postgres",
+        "dbname": u.database or "postgres",
+        "options": f"-csearch_path={schema}",
+    }
+    if u.password:
+        parts["password"] = u.password
+    return " ".join(f"{k}='{v}'" for k, v in parts.items())
+
+
+def pg_engine_url(url: str, schema: str) -> str:
+    return str(sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
+
+
+def raw_postgres(url: str, schema: str, payloads: Payloads, store_sequence: bool = False) -> RawWriter:
+    import psycopg
+
+    conn = psycopg.connect(pg_conninfo(url, schema))
+    return RawWriter(conn, payloads, postgres=True, store_sequence=store_sequence)
+
+
+# -- sections 1 and 2: lifecycles ------------------------------------------------------------------
+
+Writer = EngineWriter | RawWriter
+
+
+def run_batch(writer: Writer, batch: int) -> tuple[float, list[float]]:
+    """ns per lifecycle and ns per command kind, over ``batch`` lifecycles."""
+    times = [0] * len(LIFECYCLE)
+    with gc_paused():
+        t0 = perf_ns()
+        for _ in range(batch):
+            writer.lifecycle(times)
+        elapsed = perf_ns() - t0
+    return elapsed / batch, [t / batch for t in times]
+
+
+def alternate(writers: dict[str, Writer], rounds: int, batch: int) -> dict[str, Any]:
+    """The writers in rounds, the order rotating each round; the first round is the warm-up.
+    Per writer: median ns per lifecycle and per command kind; ``ratio``: median of the per-round
+    ratios engine/raw."""
+    names = list(writers)
+    per: dict[str, list[float]] = {name: [] for name in names}
+    steps: dict[str, list[list[float]]] = {name: [] for name in names}
+    for i in range(rounds + 1):
+        for k in range(len(names)):
+            name = names[(i + k) % len(names)]
+            lifecycle, by_step = run_batch(writers[name], batch)
+            if i:
+                per[name].append(lifecycle)
+                steps[name].append(by_step)
+    for writer in writers.values():
+        writer.check()
+    ratios = [e / r for e, r in zip(per["engine"], per["raw"], strict=True)]
+    got: dict[str, Any] = {
+        "ratio": statistics.median(ratios),
+        "ratio_range": (min(ratios), max(ratios)),
+        "lifecycles": (rounds + 1) * batch,
+    }
+    for name in names:
+        got[name] = statistics.median(per[name])
+        got[f"{name}_steps"] = [statistics.median(s[k] for s in steps[name]) for k in range(len(LIFECYCLE))]
+    return got
+
+
+def sqlite_lifecycles(s: Settings, workdir: str, payloads: Payloads) -> dict[str, Any]:
+    paths = {name: os.path.join(workdir, f"{name}.db") for name in ("engine", "raw", "seq")}
+    for name in ("raw", "seq"):
+        upgrade(f"sqlite:///{paths[name]}")
+    writers: dict[str, Writer] = {
+        "engine": EngineWriter(make_engine(url=f"sqlite:///{paths['engine']}")),
+        "raw": raw_sqlite(paths["raw"], payloads),
+        "seq": raw_sqlite(paths["seq"], payloads, store_sequence=True),
+        "memory": EngineWriter(make_engine()),
+    }
+    try:
+        got = alternate(writers, s.rounds, s.batch)
+        got["same_rows"] = compare_sqlite(paths["engine"], paths["raw"])
+        return got
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+
+def compare_sqlite(engine_path: str, raw_path: str) -> str:
+    """Row counts per table and average JSON sizes, engine vs floor (a sanity check, printed)."""
+    out = []
+    for path in (engine_path, raw_path):
+        c = sqlite3.connect(path)
+        counts = [
+            c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed table names
+            for t in ("jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands")
+        ]
+        pending = c.execute("SELECT count(*) FROM jd_outbox WHERE status = 'pending'").fetchone()[0]
+        sizes = c.execute("SELECT avg(length(data)) FROM jd_receptions").fetchone()[0]
+        out.append(f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch")
+        c.close()
+    return "engine " + out[0] + "; raw " + out[1]
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+def pg_reachable(url: str) -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(pg_conninfo(url, "public"), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:  # any failure means "not reachable" for this benchmark
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
+@contextlib.contextmanager
+def pg_schemas(url: str, *names: str) -> Iterator[list[str]]:
+    """Private schemas (jdbench_<pid>_<name>), each upgraded to the current revision; dropped after."""
+    import psycopg
+
+    schemas = [f"jdbench_{os.getpid()}_{n}" for n in names]
+    with psycopg.connect(pg_conninfo(url, "public"), autocommit=True) as conn:
+        for schema in schemas:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        for schema in schemas:
+            upgrade(pg_engine_url(url, schema))
+        yield schemas
+    finally:
+        with psycopg.connect(pg_conninfo(url, "public"), autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def pg_settings(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url, "public")) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        sync = conn.execute("SHOW synchronous_commit").fetchone()
+        fsync = conn.execute("SHOW fsync").fetchone()
+    assert version and sync and fsync
+    return f"PostgreSQL {version[0]}, synchronous_commit={sync[0]}, fsync={fsync[0]}"
+
+
+def concurrent_worker(
+    kind: str, url: str, schema: str, seconds: float, barrier: Any, out: Any, index: int
+) -> None:
+    """One writer process: warm up, wait for the other, run lifecycles for ``seconds``."""
+    try:
+        payloads = Payloads() if kind == "raw" else None
+        writer: Writer
+        if kind == "raw":
+            assert payloads is not None
+            writer = raw_postgres(url, schema, payloads)
+        else:
+            writer = EngineWriter(make_engine(url=pg_engine_url(url, schema)))
+        times = [0] * len(LIFECYCLE)
+        for _ in range(3):
+            writer.lifecycle(times)
+        barrier.wait()
+        count = 0
+        gc.collect()
+        t0 = perf_ns()
+        deadline = t0 + int(seconds * 1e9)
+        while perf_ns() < deadline:
+            writer.lifecycle(times)
+            count += 1
+        elapsed = perf_ns() - t0
+        writer.close()
+        out.put((index, count, elapsed, ""))
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            barrier.abort()
+        out.put((index, 0, 1, f"{type(exc).__name__}: {exc}"))
+
+
+def concurrent(kind: str, url: str, schema: str, seconds: float, writers: int = 2) -> float:
+    """Total lifecycles/s of ``writers`` processes writing at once (each on its own receptions)."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(writers)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=concurrent_worker, args=(kind, url, schema, seconds, barrier, out, i))
+        for i in range(writers)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    errors = [r[3] for r in results if r[3]]
+    if errors:
+        raise RuntimeError(f"{kind} writer failed: {errors[0]}")
+    return sum(count / (elapsed / 1e9) for _, count, elapsed, _ in results)
+
+
+def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, Any]:
+    with pg_schemas(url, "engine", "raw", "seq") as (engine_schema, raw_schema, seq_schema):
+        writers: dict[str, Writer] = {
+            "engine": EngineWriter(make_engine(url=pg_engine_url(url, engine_schema))),
+            "raw": raw_postgres(url, raw_schema, payloads),
+            "seq": raw_postgres(url, seq_schema, payloads, store_sequence=True),
+        }
+        try:
+            got = alternate(writers, s.rounds, s.pg_batch)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        # two writer processes at once, each on its own receptions (shared chain head and counter)
+        got["concurrent_raw"] = concurrent("raw", url, raw_schema, s.concurrent_seconds)
+        got["concurrent_engine"] = concurrent("engine", url, engine_schema, s.concurrent_seconds)
+        got["schemas"] = f"{engine_schema}, {raw_schema}, {seq_schema} (dropped at the end)"
+    return got
+
+
+# -- section 3: reports ----------------------------------------------------------------------------
+
+REPORT_RAW_SQL = (
+    "SELECT jurisdiction, strftime('%m', start_date) AS m, count(*), sum(planned_fen), sum(actual_fen)"
+    " FROM jd_receptions WHERE start_date >= ? AND start_date < ?"
+    " GROUP BY jurisdiction, m ORDER BY jurisdiction, m"
+)
+STATES = ("draft", "submitted", "approved", "in_progress", "completed", "settling", "settled", "archived")
+STATE_WEIGHTS = (3, 3, 4, 2, 5, 5, 8, 70)
+
+
+def report_db_path(n: int) -> Path:
+    return CACHE_DIR / f"reports-n{n}-rev{head_revision()}-f{LOAD_FORMAT}.db"
+
+
+def build_report_db(n: int) -> tuple[Path, float, bool]:
+    """The cached report database (path, seconds spent, built now?). Built with the raw driver:
+    schema by ``upgrade``, secondary indexes dropped, rows in id order by executemany in 100k-row
+    transactions at synchronous=OFF, then the same indexes recreated from their stored SQL."""
+    path = report_db_path(n)
+    if path.exists():
+        with contextlib.closing(sqlite3.connect(path)) as c:
+            if c.execute("SELECT count(*) FROM jd_receptions").fetchone()[0] == n:
+                return path, 0.0, False
+        path.unlink()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tmp = path.with_suffix(".loading")
+    for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+        leftover.unlink(missing_ok=True)
+    schema_engine = sa.create_engine(f"sqlite:///{tmp}")
+    upgrade(schema_engine)
+    schema_engine.dispose()  # no other connection may hold the file during the load
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA cache_size=-400000")  # 400 MB page cache for the index builds
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jd_receptions'"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    rng = random.Random(20250101 + n)
+    # ~100 county-level codes (6 digits), some jurisdictions busier than others (weight 1/√rank)
+    codes = sorted({f"{rng.choice(('32', '34', '37', '42', '44', '51'))}{rng.randrange(100, 9999):04d}"
+                    for _ in range(400)})
+    codes = rng.sample(codes, 100)
+    code_weights = list(itertools.accumulate(1 / (k + 1) ** 0.5 for k in range(100)))
+    state_weights = list(itertools.accumulate(STATE_WEIGHTS))
+    units = [f"{u}办公室" for u in ("县政府", "县委", "县财政局", "县农业农村局", "县教育局", "县卫健委", "县商务局",
+                                    "县文旅局", "县发改委", "县工信局")]
+    types = ("domestic", "domestic", "domestic", "domestic", "business", "foreign")
+    day0 = date(2024, 1, 1)
+    days = (date(2027, 1, 1) - day0).days
+    dates = [(day0 + timedelta(days=d)).isoformat() for d in range(days + 4)]
+    ids = sorted(f"{rng.getrandbits(128):032x}" for _ in range(n))
+    data = '{"bench":"report row; reports never read data"}'
+    last_hash = "0" * 64
+    created = "2025-01-01 01:00:00.000000"
+    chunk = 100_000
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        chunk_codes = rng.choices(codes, cum_weights=code_weights, k=hi - lo)
+        chunk_states = rng.choices(STATES, cum_weights=state_weights, k=hi - lo)
+        rows = []
+        for i in range(lo, hi):
+            d = rng.randrange(days)
+            planned = rng.randrange(20_000, 2_000_000)
+            state = chunk_states[i - lo]
+            settled = state in ("settling", "settled", "archived")
+            code = chunk_codes[i - lo]
+            rows.append(
+                (
+                    ids[i],
+                    f"{code}-{2024 + d // 366}-{i:07d}",
+                    code,
+                    units[i % len(units)],
+                    types[i % len(types)],
+                    state,
+                    dates[d],
+                    dates[d + rng.randrange(4)],
+                    planned,
+                    rng.randrange(planned // 2, planned + 1) if settled else None,
+                    STATES.index(state) + 1,
+                    "reception@1",
+                    "national-2025",
+                    created,
+                    created,
+                    last_hash,
+                    data,
+                )
+            )
+        conn.execute("BEGIN")
+        conn.executemany(SQL_RECEPTION_NEW, rows)
+        conn.execute("COMMIT")
+    for _name, sql in indexes:
+        conn.execute(sql)
+    conn.execute("PRAGMA journal_mode=DELETE")  # readers (store and raw) switch it to WAL, as the store does
+    conn.close()
+    tmp.rename(path)
+    return path, time.perf_counter() - t0, True
+
+
+def plan_of(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[str]:
+    return [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, tuple(params))]
+
+
+def reports(s: Settings) -> dict[str, Any]:
+    path, load_seconds, built = build_report_db(s.receptions)
+    url = f"sqlite:///{path}"
+    store = SQLStore(url)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "GROUP BY" in statement:
+            captured.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    lib_rows = store.monthly_statistics(REPORT_YEAR)
+    sa.event.remove(store.engine, "before_cursor_execute", capture)
+    lib_sql, lib_params = captured[-1]
+
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA journal_mode=WAL")
+    raw.execute("PRAGMA synchronous=FULL")
+    bounds = (date(REPORT_YEAR, 1, 1).isoformat(), date(REPORT_YEAR + 1, 1, 1).isoformat())
+
+    def run_raw() -> list[tuple[Any, ...]]:
+        return raw.execute(REPORT_RAW_SQL, bounds).fetchall()
+
+    raw_rows = run_raw()
+    same_result = [(r.jurisdiction, r.month, r.receptions, r.planned_fen, r.actual_fen) for r in lib_rows] == [
+        (j, int(m), c, p or 0, a or 0) for j, m, c, p, a in raw_rows
+    ]
+    lib_plan = plan_of(raw, lib_sql, lib_params)
+    raw_plan = plan_of(raw, REPORT_RAW_SQL, bounds)
+    year_rows = raw.execute(
+        "SELECT count(*) FROM jd_receptions WHERE start_date >= ? AND start_date < ?", bounds
+    ).fetchone()[0]
+
+    lib_t: list[float] = []
+    raw_t: list[float] = []
+    for _ in range(2):  # warm the page cache for both
+        store.monthly_statistics(REPORT_YEAR)
+        run_raw()
+    for i in range(s.report_runs):
+        order = [(lambda: store.monthly_statistics(REPORT_YEAR), lib_t), (run_raw, raw_t)]
+        if i % 2:
+            order.reverse()
+        for fn, into in order:
+            with gc_paused():
+                t0 = perf_ns()
+                fn()
+                into.append(perf_ns() - t0)
+    raw.close()
+    store.close()
+    return {
+        "path": str(path),
+        "size_mb": path.stat().st_size / 1e6,
+        "built": built,
+        "load_seconds": load_seconds,
+        "engine": statistics.median(lib_t),
+        "raw": statistics.median(raw_t),
+        "ratio": statistics.median(lib_t) / statistics.median(raw_t),
+        "ranges": ((min(lib_t), max(lib_t)), (min(raw_t), max(raw_t))),
+        "groups": len(lib_rows),
+        "year_rows": year_rows,
+        "same_result": same_result,
+        "lib_sql": " ".join(lib_sql.split()),
+        "lib_params": lib_params,
+        "lib_plan": lib_plan,
+        "raw_plan": raw_plan,
+    }
+
+
+# -- profile ---------------------------------------------------------------------------------------
+
+
+def profile_sqlite(s: Settings, workdir: str) -> str:
+    """cProfile of the engine on SQLite over ``s.profile_lifecycles`` lifecycles, by cost category."""
+    path = os.path.join(workdir, "profile.db")
+    writer = EngineWriter(make_engine(url=f"sqlite:///{path}"))
+    times = [0] * len(LIFECYCLE)
+    for _ in range(10):
+        writer.lifecycle(times)
+    prof = cProfile.Profile()
+    n = s.profile_lifecycles
+    with gc_paused():
+        prof.enable()
+        for _ in range(n):
+            writer.lifecycle(times)
+        prof.disable()
+    writer.close()
+    st = pstats.Stats(prof)
+    raw_stats: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = st.stats  # type: ignore[attr-defined]
+    total = st.total_tt  # type: ignore[attr-defined]
+
+    def tot(pred: Callable[[str, str], bool]) -> float:
+        return sum(v[2] for (f, _l, fn), v in raw_stats.items() if pred(f, fn))
+
+    def cum(pred: Callable[[str, str], bool]) -> float:
+        return sum(v[3] for (f, _l, fn), v in raw_stats.items() if pred(f, fn))
+
+    def calls(pred: Callable[[str, str], bool]) -> int:
+        return sum(v[1] for (f, _l, fn), v in raw_stats.items() if pred(f, fn))
+
+    cats = [
+        (
+            "sqlite3 COMMIT (WAL fsync, synchronous=FULL)",
+            tot(lambda f, fn: "'commit' of 'sqlite3.Connection'" in fn),
+            f"{calls(lambda f, fn: 'commit' in fn and 'sqlite3' in fn) / n:.0f} commits per lifecycle",
+        ),
+        (
+            "sqlite3 execute/executemany/fetch (SQL work)",
+            tot(lambda f, fn: "sqlite3.Cursor" in fn),
+            f"{calls(lambda f, fn: 'sqlite3.Cursor' in fn and 'execute' in fn) / n:.0f} calls per lifecycle",
+        ),
+        (
+            "JSON encoding (codec.encode/canonical: cattrs unstructure + json.dumps)",
+            cum(lambda f, fn: f.endswith(os.path.join("storage", "codec.py")) and fn in ("encode", "canonical")),
+            f"{calls(lambda f, fn: f.endswith('codec.py') and fn in ('encode', 'canonical')) / n:.0f}"
+            " encodes per lifecycle",
+        ),
+        (
+            "hashing (audit.digest, sm3)",
+            cum(lambda f, fn: f.endswith("audit.py") and fn == "digest"),
+            f"{calls(lambda f, fn: f.endswith('audit.py') and fn == 'digest') / n:.0f} digests per lifecycle",
+        ),
+        (
+            "pluggy hook calls (dispatch + the built-in plugins they run)",
+            cum(lambda f, fn: "pluggy" in f and f.endswith("_hooks.py") and fn == "__call__")
+            + cum(lambda f, fn: "pluggy" in f and f.endswith("_caller.py") and fn == "__call__"),
+            f"of which pluggy's own code {tot(lambda f, fn: 'pluggy' in f) / total * 100:.1f}%",
+        ),
+        (
+            "SQLAlchemy at run time (bind processors) + the store's _Prepared.params",
+            tot(lambda f, fn: os.sep + "sqlalchemy" + os.sep in f)
+            + tot(lambda f, fn: f.endswith(os.path.join("storage", "sql.py")) and fn in ("params", "<dictcomp>",
+                                                                                    "<genexpr>")),
+            "statements are compiled once; no ORM, no Core execute on the write path",
+        ),
+        (
+            "transitions (state machine adapter)",
+            tot(lambda f, fn: os.sep + "transitions" + os.sep in f),
+            "",
+        ),
+        ("uuid4 (ids)", cum(lambda f, fn: f.endswith("uuid.py") and fn == "uuid4"), ""),
+    ]
+    lines = [
+        f"cProfile of the engine on SQLite: {n} lifecycles ({n * 8} commands), "
+        f"{total / n * 1000:.2f} ms per lifecycle under the profiler",
+        f"{'category':<74} {'ms/lc':>7} {'share':>6}  note",
+    ]
+    covered = 0.0
+    for label, seconds, note in cats:
+        covered += seconds
+        lines.append(f"{label:<74} {seconds / n * 1000:>7.3f} {seconds / total * 100:>5.1f}%  {note}")
+    lines.append(
+        f"{'everything else (engine, rules, attrs.evolve, store glue, …)':<74} "
+        f"{(total - covered) / n * 1000:>7.3f} {(total - covered) / total * 100:>5.1f}%"
+    )
+    lines.append("")
+    lines.append("top 15 functions by own time:")
+    top = sorted(raw_stats.items(), key=lambda kv: kv[1][2], reverse=True)[:15]
+    for (f, line, fn), v in top:
+        where = fn if f == "~" else f"{Path(f).name}:{line}({fn})"
+        lines.append(f"  {v[2] / n * 1e6:>8.1f} µs/lc  {v[1] / n:>6.1f} calls/lc  {where}")
+    return "\n".join(lines)
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def ms(ns: float) -> str:
+    return f"{ns / 1e6:.2f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short run (< ~30 s): 100k rows, fewer lifecycles")
+    parser.add_argument("--receptions", type=int, default=None, help="rows in the report database")
+    parser.add_argument("--postgres", default=DEFAULT_PG, help=f"PostgreSQL URL (default {DEFAULT_PG})")
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the SQLite engine path")
+    args = parser.parse_args(argv)
+    s = Settings(args.quick, args.receptions)
+    wall = time.perf_counter()
+    payloads = Payloads()
+    workdir = tempfile.mkdtemp(prefix="jiedai-bench-")
+    try:
+        fsync_us = fsync_median_us(workdir)
+        lite = sqlite_lifecycles(s, workdir, payloads)
+        pg: dict[str, Any] | None = None
+        pg_why = "skipped (--no-postgres)" if args.no_postgres else pg_reachable(args.postgres)
+        pg_version = ""
+        if pg_why is None:
+            pg_version = pg_settings(args.postgres)
+            pg = postgres_lifecycles(s, args.postgres, payloads)
+        rep = reports(s)
+        profile = profile_sqlite(s, workdir) if args.profile else ""
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    print(f"jiedai_flow storage benchmark — {'quick' if s.quick else 'full'} run, {stamp}")
+    print(
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}, "
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; hash {preferred_algorithm()}"
+    )
+    print(f"temp dir {tempfile.gettempdir()}: fsync after a 4 KiB write, median {fsync_us:.0f} µs")
+    if pg is not None:
+        print(pg_version)
+    print(
+        f"payloads: reception JSON ≈{payloads.sizes['reception']:.0f} B (serialized once per step from a real "
+        f"lifecycle, reused as text by the floor), event JSON ≈{payloads.sizes['event']:.0f} B (json.dumps per "
+        "event)"
+    )
+    print(
+        f"lifecycles: {s.rounds} rounds × {s.batch} lifecycles (+1 warm-up round) per column, the columns "
+        "taking turns; median per lifecycle; engine/raw = median of per-round ratios"
+    )
+    print(
+        "columns: engine = make_engine(url=…); raw = the floor (one transaction per command); "
+        "raw·seq = the same rows by hand in the store's order (idempotency SELECT and reception read "
+        "before the write transaction, the counter in its own transaction); memory = the engine on "
+        "memory:// (no database: the engine's own CPU work)"
+    )
+    print()
+    Row = tuple[str, str, str, str, str, str]
+    rows: list[Row] = []
+
+    def lc_rows(name: str, got: dict[str, Any]) -> None:
+        lo, hi = got["ratio_range"]
+        cols = [c for c in ("engine", "raw", "seq", "memory") if c in got]
+
+        def values(scale: float, pick: Callable[[str], float]) -> list[str]:
+            return [f"{pick(c) / scale:.{2 if scale == 1e6 else 0}f}" for c in cols]
+
+        e, r = got["engine"], got["raw"]
+        v = values(1e6, lambda c: got[c])
+        extra = v[2:] + [""] * (4 - len(v))
+        rows.append((f"{name}: ms per lifecycle (8 commands)", v[0], v[1], f"{got['ratio']:.2f}", *extra[:2]))
+        rates = [f"{1e9 / got[c]:.0f}" for c in cols] + [""] * (4 - len(cols))
+        rows.append((f"{name}: lifecycles/s", rates[0], rates[1], "", rates[2], rates[3]))
+        for k, step in enumerate(LIFECYCLE):
+            sv = values(1e3, lambda c, k=k: got[f"{c}_steps"][k]) + [""] * (4 - len(cols))
+            es, rs = got["engine_steps"][k], got["raw_steps"][k]
+            rows.append((f"    {step:<8} µs per command", sv[0], sv[1], f"{es / rs:.2f}", sv[2], sv[3]))
+        rows.append((f"    (engine/raw per round: {lo:.2f}–{hi:.2f}; engine {e / 1e6:.2f} ms, raw {r / 1e6:.2f} ms)",
+                     "", "", "", "", ""))
+
+    lc_rows("SQLite", lite)
+    if pg is not None:
+        lc_rows("PostgreSQL, 1 writer", pg)
+        ce, cr = pg["concurrent_engine"], pg["concurrent_raw"]
+        rows.append(
+            (
+                f"PostgreSQL, 2 writer processes: total lifecycles/s ({s.concurrent_seconds:g} s)",
+                f"{ce:.0f}",
+                f"{cr:.0f}",
+                f"{cr / ce:.2f}",
+                "",
+                "",
+            )
+        )
+    else:
+        rows.append(("PostgreSQL", "n/a", "n/a", "", "", f"unreachable: {pg_why}"))
+    lo_e, hi_e = rep["ranges"][0]
+    lo_r, hi_r = rep["ranges"][1]
+    rows.append(
+        (
+            f"report monthly_statistics({REPORT_YEAR}), {s.receptions:,} rows: ms",
+            ms(rep["engine"]),
+            ms(rep["raw"]),
+            f"{rep['ratio']:.2f}",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (f"    (runs: engine {ms(lo_e)}–{ms(hi_e)} ms, raw {ms(lo_r)}–{ms(hi_r)} ms)", "", "", "", "", "")
+    )
+    width = max(len(r[0]) for r in rows if r[1])
+    print(f"{'measurement':<{width}}  {'engine':>8}  {'raw':>8}  {'eng/raw':>7}  {'raw·seq':>8}  {'memory':>8}")
+    print("-" * (width + 52))
+    for label, e, r, ratio, seq, mem in rows:
+        if not e and not r:
+            print(label)
+        else:
+            print(f"{label:<{width}}  {e:>8}  {r:>8}  {ratio:>7}  {seq:>8}  {mem:>8}")
+    print()
+    print(f"SQLite rows written (receptions/events/outbox/commands): {lite['same_rows']}")
+    if pg is not None:
+        print(f"PostgreSQL schemas: {pg['schemas']}")
+    how = f"built now in {rep['load_seconds']:.1f} s" if rep["built"] else "cached, reused"
+    print(
+        f"report database: {rep['path']} ({rep['size_mb']:.0f} MB, {how}; delete it to rebuild); "
+        f"{rep['year_rows']:,} rows in {REPORT_YEAR}, {rep['groups']} groups; "
+        f"median of {s.report_runs} runs each after 2 warm-up runs"
+    )
+    print(f"results identical: {rep['same_result']}")
+    print(f"library SQL: {rep['lib_sql']}  params {rep['lib_params']}")
+    print(f"raw SQL:     {REPORT_RAW_SQL}  params {('2025-01-01', '2026-01-01')}")
+    print("EXPLAIN QUERY PLAN library: " + " | ".join(rep["lib_plan"]))
+    print("EXPLAIN QUERY PLAN raw:     " + " | ".join(rep["raw_plan"]))
+    print(f"same plan: {rep['lib_plan'] == rep['raw_plan']}")
+    if profile:
+        print()
+        print(profile)
+    print()
+    checks = [
+        ("lifecycle sqlite engine/raw", lite["ratio"], TARGET_LIFECYCLE),
+        ("lifecycle postgres engine/raw", pg["ratio"] if pg else None, TARGET_LIFECYCLE),
+        ("report engine/raw", rep["ratio"], TARGET_REPORT),
+    ]
+    for name, value, target in checks:
+        if value is None:
+            print(f"{name:<32} n/a")
+        else:
+            verdict = "ok" if value <= target else "MISSED"
+            print(f"{name:<32} {value:5.2f}  target ≤ {target:g}  {verdict}")
+    print(f"wall time {time.perf_counter() - wall:.1f} s")
+    print(f"RATIO lifecycle sqlite engine/raw = {lite['ratio']:.2f}")
+    if pg is not None:
+        print(f"RATIO lifecycle postgres engine/raw = {pg['ratio']:.2f}")
+    else:
+        print("RATIO lifecycle postgres engine/raw = n/a (unreachable)")
+    print(f"RATIO report engine/raw = {rep['ratio']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

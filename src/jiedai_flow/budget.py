@@ -1,0 +1,56 @@
+"""Budget control 预算控制 (F-05): each host unit's annual cap, and what its receptions have
+committed (approved, not yet settled) and spent (settled).
+
+The engine turns each accepted command into ledger changes that the store applies in the same
+transaction as the state change, checking the cap atomically — two approvals racing for the
+last of a budget cannot both pass. A cancellation or amendment releases the commitment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from jiedai_flow.findings import Citation, Finding, Severity
+from jiedai_flow.model import to_fen
+from jiedai_flow.records import LedgerEntry
+
+if TYPE_CHECKING:
+    from jiedai_flow.errors import BudgetExceededError
+    from jiedai_flow.records import Reception
+    from jiedai_flow.standards import Standards
+
+COMMITTED_STATES = frozenset({"approved", "in_progress", "completed", "settling"})
+SPENT_STATES = frozenset({"settled", "archived"})
+CITATION = Citation("《党政机关国内公务接待管理规定》", "第十二条")
+
+
+def ledger_changes(before: Reception, after: Reception, standards: Standards) -> tuple[LedgerEntry, ...]:
+    """The ledger changes that take ``before`` to ``after``; empty when nothing moves.
+
+    A reception holds its planned total committed once its approval is complete (whether it was
+    approved first or, under 补办, started first); settling releases the commitment and books
+    the actual total of its list as spent.
+    """
+    holds_now = _committed(after)
+    held = before.budget_committed_fen
+    spent = 0
+    if after.state in SPENT_STATES and before.state not in SPENT_STATES and after.reception_list:
+        spent = to_fen(after.reception_list.total)
+    if holds_now == held and not spent:
+        return ()
+    year = after.start.year
+    budget = standards.budget_for(after.host_unit, year)
+    cap = to_fen(budget.amount) if budget is not None else None
+    return (LedgerEntry(after.host_unit, year, holds_now - held, spent, cap),)
+
+
+def _committed(reception: Reception) -> int:
+    approved = reception.approval_complete or reception.state == "approved"
+    if reception.state in COMMITTED_STATES and approved:
+        return to_fen(reception.plan.planned_total)
+    return 0
+
+
+def exceeded_finding(error: BudgetExceededError) -> Finding:
+    """The F-05 finding that explains a refused budget change, with its numbers."""
+    return Finding("F-05", Severity.BLOCKING, error.message_zh, error.message_en, "$.plan.budget", CITATION)
