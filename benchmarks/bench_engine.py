@@ -457,7 +457,7 @@ def population(s: Settings, floors: Floors) -> dict[str, float]:
             else:
                 start_finish(control, small_id, control_first)
                 start_finish(engine, big_id, last)
-            if i % BLOCK == BLOCK - 1:
+            if i % 8 == 7:  # 8 pairs = 32 commands, a block
                 floors.transitions(probe)
     return {
         "bytes_per_reception": (after - before) / bulk,

@@ -501,6 +501,8 @@ class Transport:
     road_closure: bool = attrs.field(default=False, validator=_flag)
     venue_clearing: bool = attrs.field(default=False, validator=_flag)
     cost: Decimal = attrs.field(default=ZERO, converter=money)
+    dedicated_cars: bool = attrs.field(default=False, validator=_flag)
+    """专车接送 (one car per guest) — banned by some negative lists (reference T-01)."""
 
 
 @attrs.frozen
@@ -591,6 +593,8 @@ class Payment:
     amount: Decimal = attrs.field(converter=money)
     reference: str = attrs.field(default="", validator=_text)
     cash_reason: str = attrs.field(default="", validator=_text)
+    payer: str = attrs.field(default="", validator=_text)
+    """The paying unit 付款单位 ("" = the host unit); F-06 refuses costs shifted elsewhere."""
 
 
 @attrs.frozen

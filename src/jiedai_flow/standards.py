@@ -199,6 +199,8 @@ class Standards:
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
     escort_vehicles_max: int | None = None
+    vehicle_capacity: int = 7
+    """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
     accompanying_max: int | None = None
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
     new_letter_increase: int = 3
