@@ -22,14 +22,17 @@ d) a full lifecycle (create, submit, approve, start, finish, claim with a recept
 e) memory per reception for 100,000 receptions (each with its own letter and plan; tracemalloc
    difference / count) and the cost of a command on the first reception versus the 100,000th.
 
-Method: ``time.perf_counter_ns``. Engine commands are timed one by one, floor triggers in short
-chunks; a round keeps the median, so a command or chunk interrupted by another process on a shared
-machine does not count (the engine's mean, interruptions included, is printed too). a)–d) run in
-rounds — each round times every floor, the engine and the lifecycle once, the first round is a
-discarded warm-up — and ratios are the median of the ratios taken within a round. The garbage
+Method: ``time.perf_counter_ns``. Engine commands are timed one by one and floor triggers in short
+chunks; each statistic is a median, so a command or chunk interrupted by another process on a
+shared machine does not count (the engine's mean, interruptions included, is printed too). The
+floors are timed *interleaved* with the engine — after every block of 32 commands, a few chunks of
+each floor — because the speed of the whole process on a shared 2-core machine drifts by up to 2×
+for seconds at a time; every ratio compares medians from the same loop. a)–d) run in rounds; the
+first round is a discarded warm-up; a ratio is the median of the per-round ratios. The garbage
 collector is collected before and disabled during every timed loop (the engine allocates only
 acyclic garbage, so this removes collector pauses whose cost depends on the whole heap, not on the
-engine); memory in e) is measured with the collector on.
+engine); memory in e) is measured with the collector on. In e), "first" is receptions #1–100 of a
+fresh engine timed pair by pair alternately with the last 100 of the full one.
 
 The last three lines are machine-readable::
 

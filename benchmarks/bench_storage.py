@@ -224,6 +224,20 @@ class Payloads:
         capture = NotificationCapture()
         engine = make_engine(capture)
         writer = EngineWriter(engine)
+        # the budget ledger changes the engine hands to the store with each command (if any)
+        ledgers: list[tuple[tuple[Any, ...], ...]] = []
+        store: Any = engine.store
+        original_save, original_create = store.save, store.create
+
+        def save(*args: Any, **kwargs: Any) -> None:
+            ledgers.append(tuple(_ledger_row(e) for e in kwargs.get("ledger", ())))
+            original_save(*args, **kwargs)
+
+        def create(*args: Any, **kwargs: Any) -> None:
+            ledgers.append(tuple(_ledger_row(e) for e in kwargs.get("ledger", ())))
+            original_create(*args, **kwargs)
+
+        store.save, store.create = save, create
         letter, plan = writer.letter, writer.plan
         results = [
             engine.create_reception(
@@ -235,8 +249,9 @@ class Payloads:
             extra = {"reception_list": writer.listing} if trigger == "claim" else {}
             results.append(engine.fire(rid, trigger, writer.actors[who], request_id=f"r{i}", **extra))
         by_event = {n.event_id: n for n in capture.delivered}
+        assert len(ledgers) == len(results)
         self.steps: list[dict[str, Any]] = []
-        for result in results:
+        for result, ledger in zip(results, ledgers, strict=True):
             r, e = result.reception, result.event
             note = by_event.get(e.id)
             actual = r.reception_list.total if r.reception_list is not None else None
@@ -253,6 +268,7 @@ class Payloads:
                     "event": json.loads(codec.canonical(e)),
                     "note": None if note is None else json.loads(codec.encode(note)),
                     "topic": None if note is None else note.topic,
+                    "ledger": ledger,
                 }
             )
         first = results[0].reception
@@ -270,6 +286,16 @@ class Payloads:
         }
 
 
+def _ledger_row(entry: Any) -> tuple[Any, ...]:
+    """(key, host_unit, year, committed_fen, spent_fen, cap_fen) of a LedgerEntry."""
+    return (entry.key, entry.host_unit, entry.year, entry.committed_fen, entry.spent_fen, entry.cap_fen)
+
+
+SQL_LEDGER_GET = "SELECT committed_fen, spent_fen FROM jd_budget_ledger WHERE key = ?"
+SQL_LEDGER_NEW = (
+    "INSERT INTO jd_budget_ledger (key, host_unit, year, committed_fen, spent_fen) VALUES (?, ?, ?, ?, ?)"
+)
+SQL_LEDGER_SET = "UPDATE jd_budget_ledger SET committed_fen = ?, spent_fen = ? WHERE key = ?"
 SQL_COUNTER_GET = "SELECT value FROM jd_counters WHERE key = ?"
 SQL_COUNTER_NEW = "INSERT INTO jd_counters (key, value) VALUES (?, ?)"
 SQL_COUNTER_SET = "UPDATE jd_counters SET value = ? WHERE key = ?"
@@ -341,6 +367,9 @@ class RawWriter:
             "outbox_delivered": sql(SQL_OUTBOX_DELIVERED),
             "command_new": sql(SQL_COMMAND_NEW),
             "command_get": sql(SQL_COMMAND_GET),
+            "ledger_get": sql(SQL_LEDGER_GET, lock=True),
+            "ledger_new": sql(SQL_LEDGER_NEW),
+            "ledger_set": sql(SQL_LEDGER_SET),
         }
         if postgres:
             self.start, self.end, self.moment = payloads.start, payloads.end, payloads.moment
@@ -390,6 +419,8 @@ class RawWriter:
             )
             if cur.rowcount != 1:
                 raise RuntimeError(f"raw floor: compare-and-set failed on {rid}")
+        for entry in step["ledger"]:
+            self._book(cur, entry)
         cur.execute(
             q["event_new"],
             (
@@ -430,6 +461,21 @@ class RawWriter:
             cur.execute(q["outbox_delivered"], (delivered,))
         self.pending = [note_id] if note is not None else []  # the notifier delivers after commit
         return event_hash
+
+    def _book(self, cur: Any, entry: tuple[Any, ...]) -> None:
+        """A budget ledger change, as the store books it: read the row (locked on PostgreSQL),
+        check the cap, insert or update."""
+        key, host_unit, year, committed, spent, cap = entry
+        q = self.q
+        found = cur.execute(q["ledger_get"], (key,)).fetchone()
+        now_committed, now_spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
+        growth = committed + spent
+        if cap is not None and growth > 0 and now_committed + now_spent + growth > cap:
+            raise RuntimeError(f"raw floor: budget {key} exceeded")
+        if found is None:
+            cur.execute(q["ledger_new"], (key, host_unit, year, now_committed + committed, now_spent + spent))
+        else:
+            cur.execute(q["ledger_set"], (now_committed + committed, now_spent + spent, key))
 
     def _reception_new(self, cur: Any, step: dict[str, Any], rid: str, last_hash: str) -> None:
         p = self.p
@@ -639,7 +685,11 @@ def compare_sqlite(engine_path: str, raw_path: str) -> str:
         ]
         pending = c.execute("SELECT count(*) FROM jd_outbox WHERE status = 'pending'").fetchone()[0]
         sizes = c.execute("SELECT avg(length(data)) FROM jd_receptions").fetchone()[0]
-        out.append(f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch")
+        ledger = ""
+        if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'jd_budget_ledger'").fetchone():
+            totals = c.execute("SELECT sum(committed_fen), sum(spent_fen) FROM jd_budget_ledger").fetchone()
+            ledger = f" ledger committed/spent {totals[0]}/{totals[1]} fen"
+        out.append(f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch{ledger}")
         c.close()
     return "engine " + out[0] + "; raw " + out[1]
 
@@ -748,6 +798,7 @@ def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, 
             "engine": EngineWriter(make_engine(url=pg_engine_url(url, engine_schema))),
             "raw": raw_postgres(url, raw_schema, payloads),
             "seq": raw_postgres(url, seq_schema, payloads, store_sequence=True),
+            "memory": EngineWriter(make_engine()),
         }
         try:
             got = alternate(writers, s.rounds, s.pg_batch)
@@ -1152,6 +1203,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(label)
         else:
             print(f"{label:<{width}}  {e:>8}  {r:>8}  {ratio:>7}  {seq:>8}  {mem:>8}")
+    print()
+    print("where engine − raw goes, ms per lifecycle (from the medians above):")
+    for name, got in (("SQLite", lite), ("PostgreSQL", pg)):
+        if got is None:
+            continue
+        extra = got["engine"] - got["raw"]
+        seq = got["seq"] - got["raw"]
+        own = got["memory"]
+        rest = got["engine"] - got["seq"] - got["memory"]
+        print(
+            f"  {name:<10} engine − raw {extra / 1e6:6.2f} = the store's extra statements/transactions "
+            f"(raw·seq − raw) {seq / 1e6:5.2f} + the engine's own work (memory://) {own / 1e6:5.2f} + "
+            f"the store's Python (JSON, hashing, binding, glue; and CPU contention) {rest / 1e6:5.2f}"
+        )
     print()
     print(f"SQLite rows written (receptions/events/outbox/commands): {lite['same_rows']}")
     if pg is not None:

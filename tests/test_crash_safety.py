@@ -37,7 +37,7 @@ def kill_repeatedly(url: str, problems: Path, kills: int, rng: random.Random) ->
     # why: forked from a server that has imported everything, the writer is writing within
     # milliseconds, so the random kill lands in its command loop rather than in its imports
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["tests._sql_crash_writer"])
+    ctx.set_forkserver_preload(["tests._sql_warm", "tests._sql_crash_writer"])
     exit_codes = []
     for _ in range(kills):
         ready = ctx.Event()

@@ -10,6 +10,7 @@ trail in commit order and names the first event that does not fit.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import TYPE_CHECKING
 
 import attrs
@@ -24,6 +25,12 @@ GENESIS = ""
 def preferred_algorithm() -> str:
     """``"sm3"`` where hashlib offers it, else ``"sha256"``."""
     return "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+
+
+def signed_content(content: bytes, state_hash: str) -> bytes:
+    """What an event hash covers: the event's canonical content and the hash of the reception
+    as saved with it, so an edited reception row is caught too."""
+    return content + b"\n" + state_hash.encode("ascii") if state_hash else content
 
 
 def digest(algorithm: str, previous: str, content: bytes) -> str:
@@ -51,6 +58,10 @@ class ChainRow:
     to_state: str
     content: bytes
     """The event's canonical content as hashed (without hashes)."""
+    state_hash: str = ""
+    """Hash of the reception's stored data after this event; covered by the event hash."""
+    columns: Mapping[str, object] = attrs.field(factory=dict)
+    """Typed copies of content fields kept for querying; each must equal the content's value."""
 
 
 @attrs.frozen
@@ -90,8 +101,8 @@ class ChainVerifier:
         self.problem: AuditProblem | None = None
         self.chain = GENESIS
         self.index = 0
-        self.last: dict[str, tuple[int, str, str]] = {}
-        """Per reception: the last seq, hash and resulting state seen."""
+        self.last: dict[str, tuple[int, str, str, str]] = {}
+        """Per reception: the last seq, hash, resulting state and state hash seen."""
 
     def _fail(self, row: ChainRow, zh: str, en: str) -> bool:
         self.problem = AuditProblem(row.chain_index, row.event_id, row.reception_id, zh, en)
@@ -114,25 +125,37 @@ class ChainVerifier:
                 "与前一条记录的链接断开（被插入或调换顺序）",
                 "global chain broken (inserted or reordered)",
             )
-        last_seq, last_hash, _ = self.last.get(row.reception_id, (0, GENESIS, ""))
+        last_seq, last_hash, _, _ = self.last.get(row.reception_id, (0, GENESIS, "", ""))
         if row.seq != last_seq + 1 or row.prev_hash != last_hash:
             return self._fail(
                 row,
                 f"本接待的记录顺序断开（应为第 {last_seq + 1} 步）",
                 f"reception chain broken (expected seq {last_seq + 1})",
             )
-        if digest(row.algorithm, row.prev_hash, row.content) != row.hash:
+        if digest(row.algorithm, row.prev_hash, signed_content(row.content, row.state_hash)) != row.hash:
             return self._fail(row, "内容被修改（哈希不符）", "content modified (hash mismatch)")
+        if row.columns:
+            content = json.loads(row.content)
+            changed = sorted(k for k, v in row.columns.items() if content.get(k) != v)
+            if changed:
+                return self._fail(
+                    row,
+                    f"查询列被修改，与已签名内容不符：{'、'.join(changed)}",
+                    f"typed columns edited, differ from the hashed content: {', '.join(changed)}",
+                )
         if digest(row.algorithm, row.chain_prev, row.hash.encode("ascii")) != row.chain_hash:
             return self._fail(row, "全局链哈希不符", "global chain hash mismatch")
         self.chain = row.chain_hash
-        self.last[row.reception_id] = (row.seq, row.hash, row.to_state)
+        self.last[row.reception_id] = (row.seq, row.hash, row.to_state, row.state_hash)
         self.checked += 1
         return True
 
-    def finish(self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str, str]]) -> VerifyReport:
+    def finish(
+        self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str, str, str]]
+    ) -> VerifyReport:
         """Compare the end of the trail with the chain head, and each reception's (version, last
-        hash, state) with its last event (catches deleted last events and edited reception rows)."""
+        hash, state, hash of its stored data) with its last event (catches deleted last events
+        and edited reception rows)."""
         if self.problem is None and head != (self.index, self.chain):
             self.problem = AuditProblem(
                 self.index,
@@ -143,7 +166,7 @@ class ChainVerifier:
             )
         if self.problem is None:
             for reception_id, stored in receptions.items():
-                if self.last.get(reception_id, (0, GENESIS, "")) != stored:
+                if self.last.get(reception_id, (0, GENESIS, "", "")) != stored:
                     self.problem = AuditProblem(
                         0,
                         "",

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from jiedai_flow.budget import exceeded_finding, ledger_changes
+from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
+from jiedai_flow.clock import Clock as Clock
+from jiedai_flow.clock import SystemClock as SystemClock
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
@@ -55,12 +57,14 @@ from jiedai_flow.records import (
     Reception,
     Verdict,
 )
+from jiedai_flow.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
+from jiedai_flow.routing import notifications
 from jiedai_flow.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.standards import resolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from datetime import date
+    from datetime import date, datetime
 
     from jiedai_flow.findings import Finding
     from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
@@ -71,35 +75,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
-
-
-class Clock(Protocol):
-    """Where the engine reads the time; tests use :class:`jiedai_flow.testing.FrozenClock`."""
-
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    """The wall clock, in China Standard Time (UTC+8)."""
-
-    def now(self) -> datetime:
-        return datetime.now(CHINA_TZ)
-
-
-DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = {
-    "submit": (Role.APPROVER,),
-    "withdraw": (Role.APPROVER,),
-    "approve:submitted": (Role.APPROVER,),
-    "approve:approved": (Role.HANDLER,),
-    "return": (Role.HANDLER,),
-    "refuse": (Role.HANDLER, Role.SUPERVISOR),
-    "amend": (Role.APPROVER, Role.SUPERVISOR),
-    "claim": (Role.FINANCE,),
-    "settle": (Role.HANDLER, Role.FINANCE),
-    "cancel": (Role.HANDLER, Role.APPROVER, Role.SUPERVISOR),
-}
-"""Who hears of what, by ``trigger`` or ``trigger:destination``: outbox recipients' roles."""
 
 _PLAN_TRIGGERS = frozenset({"create", "edit", "submit", "amend"})
 _LIST_TRIGGERS = frozenset({"edit", "claim"})
@@ -313,7 +288,7 @@ class Engine:
             )
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
         event = attrs.evolve(event, explanations=noted) if noted else event
-        outbox = self._outbox(after, event, actor, process)
+        outbox = notifications(after, event, actor, process, self.routes)
         try:
             self.hooks.jiedai_before_transition(before=before, after=after, event=event)
         except JiedaiFlowError:
@@ -494,29 +469,6 @@ class Engine:
             reason=reason,
             request_id=request_id,
             findings=findings,
-        )
-
-    def _outbox(
-        self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
-    ) -> tuple[Notification, ...]:
-        recipients = self.routes.get(f"{event.trigger}:{event.to_state}") or self.routes.get(event.trigger)
-        if not recipients:
-            return ()
-        label = process.trigger_defs[event.trigger].label
-        state = process.label(event.to_state)
-        reason = f"（理由：{event.reason}）" if event.reason else ""
-        return (
-            Notification(
-                id=uuid.uuid4().hex,
-                reception_id=reception.id,
-                event_id=event.id,
-                topic=event.trigger,
-                recipients=recipients,
-                message_zh=f"接待 {reception.number}：{actor.name}「{label}」{reason}，当前状态「{state}」",
-                message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
-                f"now {event.to_state}",
-                created_at=event.at,
-            ),
         )
 
     @staticmethod

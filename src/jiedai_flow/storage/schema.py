@@ -61,6 +61,7 @@ audit_events = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("chain_prev", sa.String(64), nullable=False),
     sa.Column("chain_hash", sa.String(64), nullable=False),
+    sa.Column("state_hash", sa.String(64), nullable=False),
     sa.Column("data", LongText, nullable=False),
     sa.UniqueConstraint("reception_id", "seq", name="uq_jd_audit_reception_seq"),
 )

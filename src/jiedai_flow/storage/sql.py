@@ -22,7 +22,15 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
-from jiedai_flow.audit import GENESIS, ChainRow, ChainVerifier, VerifyReport, digest, preferred_algorithm
+from jiedai_flow.audit import (
+    GENESIS,
+    ChainRow,
+    ChainVerifier,
+    VerifyReport,
+    digest,
+    preferred_algorithm,
+    signed_content,
+)
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
@@ -229,7 +237,7 @@ class SQLStore:
     ) -> None:
         data = encode(reception)
         with self._transaction() as cur:
-            stored = self._append(cur, event, GENESIS)
+            stored = self._append(cur, event, GENESIS, data)
             row = self._reception_row(reception, stored.hash, data)
             try:
                 self._sql["insert_reception"].execute(cur, row)
@@ -252,7 +260,7 @@ class SQLStore:
         data = encode(reception)
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
-            stored = self._append(cur, event, prev_hash)
+            stored = self._append(cur, event, prev_hash, data)
             row = self._reception_row(reception, stored.hash, data)
             values = {f"v_{k}": row[k] for k in ("state", "version", "updated_at", "last_hash", "data")}
             values |= {"v_actual_fen": row["actual_fen"], "v_planned_fen": row["planned_fen"]}
@@ -311,9 +319,10 @@ class SQLStore:
             raise NotFoundError(reception_id)
         raise ConflictError(reception_id, expected, found[0])
 
-    def _append(self, cur: Any, event: AuditEvent, prev_hash: str) -> _StoredEvent:
+    def _append(self, cur: Any, event: AuditEvent, prev_hash: str, data: str) -> _StoredEvent:
         content = canonical(event)
-        event_hash = digest(self.algorithm, prev_hash, content)
+        state_hash = digest(self.algorithm, GENESIS, data.encode())
+        event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
         head = self._sql["select_head"].execute(cur, {}).fetchone()
         index, chain_prev = (head[0], head[1]) if head is not None else (0, GENESIS)
         chain_hash = digest(self.algorithm, chain_prev, event_hash.encode("ascii"))
@@ -322,7 +331,9 @@ class SQLStore:
             self._sql["insert_head"].execute(cur, {"id": 1, "chain_index": 1, "hash": chain_hash})
         else:
             self._sql["update_head"].execute(cur, head_row)
-        return _StoredEvent(event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content)
+        return _StoredEvent(
+            event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
+        )
 
     def _insert_event(self, cur: Any, stored: _StoredEvent) -> None:
         e = stored.event
@@ -344,6 +355,7 @@ class SQLStore:
                 "hash": stored.hash,
                 "chain_prev": stored.chain_prev,
                 "chain_hash": stored.chain_hash,
+                "state_hash": stored.state_hash,
                 "data": stored.content.decode(),
             },
         )
@@ -596,21 +608,43 @@ class SQLStore:
             _E.c.chain_hash,
             _E.c.to_state,
             _E.c.data,
+            _E.c.trigger,
+            _E.c.actor_id,
+            _E.c.from_state,
+            _E.c.request_id,
+            _E.c.state_hash,
         )
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(
                 sa.select(*columns).order_by(_E.c.chain_index)
             )
-            for row in result:
-                values = list(row)
-                values[-1] = values[-1].encode()
-                if not verifier.add(ChainRow(*values)):
-                    break
+            try:
+                for row in result:
+                    index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash = row[:9]
+                    to_state, data, trigger, actor_id, from_state, request_id, state_hash = row[9:]
+                    typed = {
+                        "id": event_id,
+                        "reception_id": reception_id,
+                        "seq": seq,
+                        "trigger": trigger,
+                        "actor_id": actor_id,
+                        "from_state": from_state,
+                        "to_state": to_state,
+                        "request_id": request_id,
+                    }
+                    chain_row = ChainRow(
+                        index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash,
+                        to_state, data.encode(), state_hash, typed,
+                    )  # fmt: skip
+                    if not verifier.add(chain_row):
+                        break
+            finally:
+                result.close()  # a verify that stops early must not leave a server cursor open
             head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).first()
             stored = {
-                rid: (version, last_hash, state)
-                for rid, version, last_hash, state in conn.execute(
-                    sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state)
+                rid: (version, last_hash, state, digest(self.algorithm, GENESIS, data.encode()))
+                for rid, version, last_hash, state, data in conn.execute(
+                    sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state, _R.c.data)
                 )
             }
         head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
@@ -637,6 +671,7 @@ class _StoredEvent:
     chain_prev: str
     chain_hash: str
     content: bytes
+    state_hash: str
 
 
 @attrs.frozen

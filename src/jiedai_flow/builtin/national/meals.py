@@ -1,25 +1,94 @@
-"""M rules: working meals 工作餐 — count, companions, per-person standard, dishes, alcohol, venue."""
+"""M rules: meals 用餐 — working-meal count, companions, per-person standard, dishes, alcohol, venue,
+guests paying for daily meals, table or buffet.
+
+The plan's meals are checked before approval (PLAN_STAGES). The rules about what really happened
+at table (M-02 companions, M-03 standard, M-04 dishes, M-05 tobacco and alcohol) check the meals
+of the reception list 接待清单 again when the claim is filed (CLAIM_STAGES).
+
+Money is compared exactly: a per-person cap is checked as ``cost ≤ standard × diners`` and a
+daily cap as a sum of exact fractions, so a bill exactly at the standard passes and one fen over
+does not. Amounts shown in messages are rounded *up* to the fen, so an amount over a standard is
+never shown as equal to it.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from jiedai_flow.builtin.national._common import ECONOMY_2025, PLAN_STAGES, art, block
+from jiedai_flow.builtin.national._common import (
+    CLAIM_STAGES,
+    ECONOMY_2025,
+    PLAN_STAGES,
+    art,
+    block,
+    explain,
+    warn,
+)
 from jiedai_flow.findings import Citation
+from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, ReceptionType, VenueType
 from jiedai_flow.rules import Rule
-from jiedai_flow.model import MealKind
-from jiedai_flow.standards import RULE_PACK_2013, AlcoholPolicy
+from jiedai_flow.standards import RULE_PACK_2013, AlcoholPolicy, MealUnit
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
+    from datetime import date
 
     from jiedai_flow.findings import Finding
     from jiedai_flow.model import Meal
     from jiedai_flow.rules import RuleContext
+    from jiedai_flow.standards import MealStandard
+
+LOCAL = Citation("本地标准")
+"""Findings against a number only a local layer sets (designated venues, buffet threshold …)."""
+
+_PLAN_AND_CLAIM = PLAN_STAGES | CLAIM_STAGES
+_CANTEENS = frozenset({VenueType.CANTEEN, VenueType.TOWNSHIP_CANTEEN})
+_MEAL_ORDER = {kind: n for n, kind in enumerate(MealKind)}
+_UNIT_EN = {
+    MealUnit.PERSON_MEAL: "yuan per person-meal",
+    MealUnit.PERSON_DAY: "yuan per person-day",
+    MealUnit.PERSON_TIME: "yuan per person-time",
+}
+
+Located = tuple[str, "Meal"]
+"""A meal and its field path (``$.plan.meals[2]`` or ``$.reception_list.meals[0]``)."""
+
+
+def meals_at(ctx: RuleContext) -> list[Located]:
+    """The meals this stage judges: the list's at the claim (what happened), else the plan's."""
+    if ctx.stage in CLAIM_STAGES:
+        listing = ctx.reception.reception_list
+        if listing is None:  # F-01 reports the missing list
+            return []
+        return [(f"$.reception_list.meals[{i}]", m) for i, m in enumerate(listing.meals)]
+    return [(f"$.plan.meals[{i}]", m) for i, m in enumerate(ctx.reception.plan.meals)]
+
+
+def _plan_meals(ctx: RuleContext) -> list[Located]:
+    return [(f"$.plan.meals[{i}]", m) for i, m in enumerate(ctx.reception.plan.meals)]
+
+
+def _shown(value: Fraction | Decimal) -> Decimal:
+    """An amount for a message: to the fen, rounded up (so "over 90.00" never reads "90.00")."""
+    exact = Fraction(value)
+    return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(CENT, rounding=ROUND_CEILING)
+
+
+def _union(paths: Iterable[str]) -> str:
+    """One JSONPath for several meals: ``$.plan.meals[0,2]``."""
+    ordered = sorted(paths, key=lambda p: int(p.rsplit("[", 1)[1].rstrip("]")))
+    prefix = ordered[0].rsplit("[", 1)[0]
+    return f"{prefix}[{','.join(p.rsplit('[', 1)[1].rstrip(']') for p in ordered)}]"
+
+
+# --- M-01 工作餐一次 ---
 
 
 def check_working_meals(ctx: RuleContext) -> Iterator[Finding]:
-    """M-01 工作餐一次: at most ``working_meals_max`` host-paid working meals."""
+    """M-01 工作餐一次: at most ``working_meals_max`` host-paid working meals per reception."""
     meals = [m for m in ctx.reception.plan.meals if m.working_meal]
     cap = ctx.standards.working_meals_max
     if len(meals) > cap:
@@ -32,25 +101,122 @@ def check_working_meals(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+# --- M-02 陪餐人数 ---
+
+
 def check_companions(ctx: RuleContext) -> Iterator[Finding]:
-    """M-02 陪餐人数: ≤3 companions for up to 10 guests, else ≤⌊guests/3⌋."""
+    """M-02 陪餐人数: ≤3 companions for up to 10 guests, else ≤⌊guests/3⌋ (or the type's policy)."""
     kind = ctx.reception.reception_type
-    for i, meal in enumerate(ctx.reception.plan.meals):
+    policy_zh = policy_en = ""
+    if kind in ctx.standards.companions_by_type:
+        policy_zh, policy_en = f"，按{kind.label}标准", f", {kind.value} reception policy"
+    for path, meal in meals_at(ctx):
         cap = ctx.standards.companion_cap(meal.guests, kind)
         if meal.companions > cap:
             yield block(
                 "M-02",
-                f"陪餐 {meal.companions} 人，超过上限 {cap} 人（接待对象 {meal.guests} 人）",
-                f"{meal.companions} companions exceed the cap of {cap} ({meal.guests} guests)",
-                f"$.plan.meals[{i}].companions",
+                f"陪餐 {meal.companions} 人，超过上限 {cap} 人（接待对象 {meal.guests} 人{policy_zh}）",
+                f"{meal.companions} companions exceed the cap of {cap} ({meal.guests} guests{policy_en})",
+                f"{path}.companions",
                 art("第十条"),
             )
 
 
+# --- M-03 用餐标准 ---
+
+
+def _tier(row: MealStandard) -> tuple[str, str]:
+    """The conditions of a standard row, for messages: ``县处级，辖区外，午餐``."""
+    zh: list[str] = []
+    en: list[str] = []
+    if row.rank is not None:
+        zh.append(row.rank.label)
+        en.append(row.rank.value)
+    if row.origin is not None:
+        zh.append(row.origin.label)
+        en.append(f"from {row.origin.value}")
+    if row.meal_kind is not None:
+        zh.append(row.meal_kind.label)
+        en.append(row.meal_kind.value)
+    if row.venue_types:
+        zh.append("、".join(v.label for v in sorted(row.venue_types)))
+        en.append("/".join(sorted(row.venue_types)))
+    if row.reception_type is not None:
+        zh.append(row.reception_type.label)
+        en.append(row.reception_type.value)
+    return "，".join(zh) or "统一标准", ", ".join(en) or "flat standard"
+
+
+def _standard(ctx: RuleContext, meal: Meal) -> MealStandard | None:
+    r = ctx.reception
+    return ctx.standards.meal_standard(meal, r.letter, r.jurisdiction, r.reception_type)
+
+
+def check_meal_standard(ctx: RuleContext) -> Iterator[Finding]:
+    """M-03 用餐标准: per person-meal (or person-time) cost ≤ the standard; per person-day, the
+    day's working meals together ≤ the standard. Over the standard needs a written explanation
+    情况说明 and its acceptance (F-07)."""
+    days: dict[date, list[tuple[str, Meal, MealStandard]]] = defaultdict(list)
+    for path, meal in meals_at(ctx):
+        row = _standard(ctx, meal)
+        if row is None:
+            continue
+        if row.unit is MealUnit.PERSON_DAY:
+            if meal.working_meal:
+                days[meal.on].append((path, meal, row))
+            continue
+        if meal.cost > row.amount * meal.diners:
+            yield _over_meal(meal, row, path)
+    for on, meals in days.items():
+        yield from _over_day(on, meals)
+
+
+def _over_meal(meal: Meal, row: MealStandard, path: str) -> Finding:
+    tier_zh, tier_en = _tier(row)
+    per = _shown(Fraction(meal.cost) / meal.diners)
+    cap = row.amount * meal.diners
+    return explain(
+        "M-03",
+        f"人均 {per} 元（{meal.cost} 元 ÷ {meal.diners} 人），超过标准 {row.amount} {row.unit.label}"
+        f"（{tier_zh}），本餐上限 {cap} 元",
+        f"{per} yuan per person ({meal.cost} yuan / {meal.diners} diners) exceeds the standard of "
+        f"{row.amount} {_UNIT_EN[row.unit]} ({tier_en}); this meal may cost at most {cap} yuan",
+        f"{path}.cost",
+        art("第十五条"),
+    )
+
+
+def _over_day(on: date, meals: list[tuple[str, Meal, MealStandard]]) -> Iterator[Finding]:
+    # why: should the day's meals match different per-day rows, the strictest one is the day's cap
+    row = min((r for _, _, r in meals), key=lambda r: (r.amount, -r.specificity))
+    total = sum((Fraction(m.cost) / m.diners for _, m, _ in meals), Fraction(0))
+    if total <= row.amount:
+        return
+    ordered = sorted(meals, key=lambda e: (_MEAL_ORDER[e[1].kind], e[1].cost, e[1].diners))
+    parts_zh = " + ".join(f"{m.kind.label} {m.cost} 元 ÷ {m.diners} 人" for _, m, _ in ordered)
+    parts_en = " + ".join(f"{m.kind.value} {m.cost} / {m.diners}" for _, m, _ in ordered)
+    tier_zh, tier_en = _tier(row)
+    yield explain(
+        "M-03",
+        f"{on.isoformat()} 工作餐人均合计 {_shown(total)} 元（{parts_zh}），超过标准 {row.amount} "
+        f"{row.unit.label}（{tier_zh}）",
+        f"working meals on {on.isoformat()} cost {_shown(total)} yuan per person ({parts_en}), over "
+        f"the standard of {row.amount} {_UNIT_EN[row.unit]} ({tier_en})",
+        _union(p for p, _, _ in meals),
+        art("第十五条"),
+    )
+
+
+# --- M-04 禁止菜品 ---
+
+_PORTIONED = frozenset({MealFormat.BUFFET, MealFormat.SET})
+
+
 def check_dishes(ctx: RuleContext) -> Iterator[Finding]:
-    """M-04 禁止菜品: no 鱼翅, 燕窝 or other banned dishes."""
+    """M-04 禁止菜品: no 鱼翅, 燕窝 or other banned dishes; buffets and 份饭 within ``max_dishes``."""
     banned = ctx.standards.banned_dishes
-    for i, meal in enumerate(ctx.reception.plan.meals):
+    most = ctx.standards.max_dishes
+    for path, meal in meals_at(ctx):
         for j, dish in enumerate(meal.dishes):
             hits = sorted(b for b in banned if b in dish)
             if hits:
@@ -58,10 +224,20 @@ def check_dishes(ctx: RuleContext) -> Iterator[Finding]:
                     "M-04",
                     f"菜品「{dish}」含禁止菜肴：{'、'.join(hits)}",
                     f"dish {dish!r} contains banned items: {', '.join(hits)}",
-                    f"$.plan.meals[{i}].dishes[{j}]",
+                    f"{path}.dishes[{j}]",
                     art("第十条"),
                 )
+        if most is not None and meal.format in _PORTIONED and len(meal.dishes) > most:
+            yield block(
+                "M-04",
+                f"{meal.format.label}菜品 {len(meal.dishes)} 道，超过上限 {most} 道",
+                f"{len(meal.dishes)} dishes at a {meal.format.value} meal, at most {most} allowed",
+                f"{path}.dishes",
+                LOCAL,
+            )
 
+
+# --- M-05 烟酒 ---
 
 _STRICTNESS = {AlcoholPolicy.ALLOWED: 0, AlcoholPolicy.NO_PREMIUM: 1, AlcoholPolicy.NONE: 2}
 
@@ -70,12 +246,12 @@ def alcohol_policy(ctx: RuleContext) -> tuple[AlcoholPolicy, Citation]:
     """The alcohol policy for this reception: the stricter of its rule pack's (2013: no premium
     alcohol; 2025: none) and the local standards', unless its type is exempt locally (外事/招商)."""
     if ctx.reception.reception_type in ctx.standards.alcohol_exempt_types:
-        return AlcoholPolicy.ALLOWED, Citation("本地标准")
+        return AlcoholPolicy.ALLOWED, LOCAL
     if ctx.reception.rule_pack == RULE_PACK_2013:
         pack = AlcoholPolicy.NO_PREMIUM, art("第十条")
     else:
         pack = AlcoholPolicy.NONE, Citation(ECONOMY_2025, "公务接待章")
-    local = ctx.standards.alcohol, Citation("本地标准")
+    local = ctx.standards.alcohol, LOCAL
     return max(pack, local, key=lambda p: _STRICTNESS[p[0]])
 
 
@@ -86,8 +262,7 @@ def _weekday_lunch(meal: Meal) -> bool:
 def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
     """M-05 烟酒: no cigarettes; alcohol by the rule pack and the local policy; local weekday-lunch bans."""
     policy, citation = alcohol_policy(ctx)
-    for i, meal in enumerate(ctx.reception.plan.meals):
-        path = f"$.plan.meals[{i}]"
+    for path, meal in meals_at(ctx):
         if meal.cigarettes:
             yield block(
                 "M-05",
@@ -113,13 +288,116 @@ def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
                 f"工作日午餐不得饮酒（{meal.on.isoformat()}）",
                 f"no alcohol at a weekday lunch ({meal.on.isoformat()})",
                 f"{path}.alcohol",
-                Citation("本地标准"),
+                LOCAL,
+            )
+
+
+# --- M-06 场所 ---
+
+
+def check_venue(ctx: RuleContext) -> Iterator[Finding]:
+    """M-06 场所: no private clubs or high-spend venues; where designated venues are listed, only
+    those or a canteen 机关食堂/乡镇公务灶."""
+    banned = ctx.standards.banned_venue_types
+    designated = ctx.standards.designated_venues
+    for path, meal in _plan_meals(ctx):
+        if meal.venue_type in banned:
+            yield block(
+                "M-06",
+                f"不得在{meal.venue_type.label}用餐：{meal.venue}",
+                f"no meals at a {meal.venue_type.value} venue: {meal.venue}",
+                f"{path}.venue_type",
+                art("第十条"),
+            )
+        elif designated and meal.venue not in designated and meal.venue_type not in _CANTEENS:
+            yield block(
+                "M-06",
+                f"「{meal.venue}」不是定点接待场所（定点：{'、'.join(sorted(designated))}；或机关食堂）",
+                f"{meal.venue!r} is neither a designated venue ({', '.join(sorted(designated))}) "
+                "nor a canteen",
+                f"{path}.venue",
+                LOCAL,
+            )
+
+
+# --- M-07 自行用餐收费 ---
+
+
+def check_guest_charges(ctx: RuleContext) -> Iterator[Finding]:
+    """M-07 自行用餐收费: a daily (non-working) meal the host arranges is paid by the guests at
+    the standard — at least standard × guests (per day for a per-day standard)."""
+    citation = (
+        art("第十条") if ctx.reception.rule_pack == RULE_PACK_2013 else Citation(ECONOMY_2025, "公务接待章")
+    )
+    days: dict[date, list[tuple[str, Meal, MealStandard]]] = defaultdict(list)
+    for path, meal in _plan_meals(ctx):
+        if meal.working_meal:
+            continue
+        row = _standard(ctx, meal)
+        if row is None:
+            continue
+        if row.unit is MealUnit.PERSON_DAY:
+            days[meal.on].append((path, meal, row))
+            continue
+        due = row.amount * meal.guests
+        if meal.charged_to_guests < due:
+            yield warn(
+                "M-07",
+                f"{meal.kind.label}为接待对象自行用餐，应收伙食费不少于 {due} 元（{row.amount} "
+                f"{row.unit.label} × {meal.guests} 人），实收 {meal.charged_to_guests} 元",
+                f"guests pay for their own {meal.kind.value}: at least {due} yuan ({row.amount} "
+                f"{_UNIT_EN[row.unit]} × {meal.guests} guests), charged {meal.charged_to_guests}",
+                f"{path}.charged_to_guests",
+                citation,
+            )
+    for on, meals in days.items():
+        yield from _day_charges(on, meals, citation)
+
+
+def _day_charges(on: date, meals: list[tuple[str, Meal, MealStandard]], citation: Citation) -> Iterator[Finding]:
+    # why: a per-day standard is owed once per guest per day, however many meals it is spread over
+    row = min((r for _, _, r in meals), key=lambda r: (r.amount, -r.specificity))
+    guests = max(m.guests for _, m, _ in meals)
+    due = row.amount * guests
+    charged = sum((m.charged_to_guests for _, m, _ in meals), ZERO)
+    if charged < due:
+        yield warn(
+            "M-07",
+            f"{on.isoformat()} 接待对象自行用餐，应收伙食费不少于 {due} 元（{row.amount} {row.unit.label} × "
+            f"{guests} 人），实收 {charged} 元",
+            f"guests pay for their own meals on {on.isoformat()}: at least {due} yuan ({row.amount} "
+            f"{_UNIT_EN[row.unit]} × {guests} guests), charged {charged}",
+            _union(f"{p}" for p, _, _ in meals),
+            citation,
+        )
+
+
+# --- M-08 桌餐/自助 ---
+
+
+def check_format(ctx: RuleContext) -> Iterator[Finding]:
+    """M-08 桌餐/自助: above ``buffet_above`` diners, serve a buffet rather than a table meal."""
+    threshold = ctx.standards.buffet_above
+    if threshold is None:
+        return
+    for path, meal in _plan_meals(ctx):
+        if meal.diners > threshold and meal.format is MealFormat.TABLE:
+            yield warn(
+                "M-08",
+                f"就餐 {meal.diners} 人，超过 {threshold} 人宜安排自助餐，不宜桌餐",
+                f"{meal.diners} diners, over {threshold}: serve a buffet rather than a table meal",
+                f"{path}.format",
+                LOCAL,
             )
 
 
 RULES: tuple[Rule, ...] = (
     Rule("M-01", "工作餐一次", PLAN_STAGES, check_working_meals, art("第十条"), "one working meal"),
-    Rule("M-02", "陪餐人数", PLAN_STAGES, check_companions, art("第十条"), "companion cap"),
-    Rule("M-04", "禁止菜品", PLAN_STAGES, check_dishes, art("第十条"), "banned dishes"),
-    Rule("M-05", "烟酒", PLAN_STAGES, check_tobacco_alcohol, art("第十条"), "tobacco and alcohol"),
+    Rule("M-02", "陪餐人数", _PLAN_AND_CLAIM, check_companions, art("第十条"), "companion cap"),
+    Rule("M-03", "用餐标准", _PLAN_AND_CLAIM, check_meal_standard, art("第十五条"), "per-person meal standard"),
+    Rule("M-04", "禁止菜品", _PLAN_AND_CLAIM, check_dishes, art("第十条"), "banned dishes"),
+    Rule("M-05", "烟酒", _PLAN_AND_CLAIM, check_tobacco_alcohol, art("第十条"), "tobacco and alcohol"),
+    Rule("M-06", "用餐场所", PLAN_STAGES, check_venue, art("第十条"), "meal venue"),
+    Rule("M-07", "自行用餐收费", PLAN_STAGES, check_guest_charges, art("第十条"), "guests pay for daily meals"),
+    Rule("M-08", "桌餐与自助餐", PLAN_STAGES, check_format, LOCAL, "table meal or buffet"),
 )

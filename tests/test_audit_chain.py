@@ -1,0 +1,378 @@
+"""The tamper-evident audit trail on a real database: whatever is changed directly in the tables,
+``SQLStore.verify()`` (and ``jiedai audit verify``) reports it and names the first event that does
+not fit.
+
+One trail is built per back end; before each test every table is restored to it, so each test
+tampers with the same, verified-intact trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from jiedai_flow.cli import main
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.testing import make_engine
+from tests._sql_helpers import create, fire
+from tests.databases import BACKENDS, private_database
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from jiedai_flow.audit import VerifyReport
+
+E, R = schema.audit_events, schema.receptions
+TABLES = (schema.receptions, E, schema.outbox, schema.commands, schema.chain_head, schema.counters)
+
+SCRIPT = (
+    ("A", "submit", "handler"),
+    ("B", "create", "handler"),
+    ("C", "create", "handler"),
+    ("A", "approve", "approver"),
+    ("B", "submit", "handler"),
+    ("A", "start", "handler"),
+    ("B", "return", "approver"),
+    ("C", "submit", "handler"),
+    ("A", "finish", "handler"),
+    ("B", "submit", "handler"),
+    ("C", "approve", "approver"),
+    ("A", "claim", "handler"),
+    ("B", "approve", "approver"),
+    ("A", "settle", "finance"),
+)
+"""After creating A: 15 events interleaving three receptions (A ends settled, B approved)."""
+
+
+@attrs.frozen
+class Event:
+    chain_index: int
+    id: str
+    reception_id: str
+    seq: int
+    trigger: str
+
+
+@attrs.frozen
+class Trail:
+    url: str
+    db: sa.Engine
+    """A plain SQLAlchemy engine: the tamperer's own access to the tables."""
+    events: tuple[Event, ...]
+    """By chain index: ``events[k - 1].chain_index == k``."""
+    receptions: dict[str, str]
+    """Script name (A, B, C) → reception id."""
+    rows: dict[str, list[dict[str, Any]]]
+
+    def at(self, chain_index: int) -> Event:
+        return self.events[chain_index - 1]
+
+    def verify(self) -> VerifyReport:
+        store = SQLStore(self.url, create=False)
+        try:
+            return store.verify()
+        finally:
+            store.close()
+
+    def restore(self) -> None:
+        with self.db.begin() as conn:
+            for table in reversed(TABLES):
+                conn.execute(table.delete())
+            for table in TABLES:
+                if self.rows[table.name]:
+                    conn.execute(table.insert(), self.rows[table.name])
+
+
+def build(url: str) -> dict[str, str]:
+    """Run the script through an engine; the ids of receptions A, B and C."""
+    engine = make_engine(url=url)
+    try:
+        receptions = {"A": create(engine, request_id="create-A").reception}
+        for n, (name, trigger, actor) in enumerate(SCRIPT):
+            request_id = f"req-{n}"
+            if trigger == "create":
+                receptions[name] = create(engine, request_id=request_id).reception
+            else:
+                receptions[name] = fire(
+                    engine, receptions[name], trigger, actor, request_id=request_id
+                ).reception
+    finally:
+        engine.store.close()
+    return {name: r.id for name, r in receptions.items()}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
+    databases = private_database(request.param, tmp_path_factory.mktemp("trail"))
+    url = next(databases)
+    db = sa.create_engine(url)
+    try:
+        receptions = build(url)
+        columns = (E.c.chain_index, E.c.id, E.c.reception_id, E.c.seq, E.c.trigger)
+        with db.connect() as conn:
+            events = tuple(Event(*row) for row in conn.execute(sa.select(*columns).order_by(E.c.chain_index)))
+            rows = {t.name: [dict(row._mapping) for row in conn.execute(sa.select(t))] for t in TABLES}
+        yield Trail(url, db, events, receptions, rows)
+    finally:
+        db.dispose()
+        databases.close()
+
+
+@pytest.fixture
+def trail(built: Trail) -> Trail:
+    built.restore()
+    report = built.verify()
+    assert report.ok, f"the restored trail must be intact before tampering: {report.problem}"
+    return built
+
+
+def edit_data(trail: Trail, chain_index: int, **changes: Any) -> None:
+    """Rewrite fields inside an event's stored JSON, keeping the canonical form (as a careful
+    tamperer would, so only the meaning changes)."""
+    with trail.db.begin() as conn:
+        data = conn.execute(sa.select(E.c.data).where(E.c.chain_index == chain_index)).scalar_one()
+        content = json.loads(data)
+        assert set(changes) <= set(content)
+        content.update(changes)
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        conn.execute(E.update().where(E.c.chain_index == chain_index).values(data=text))
+
+
+def delete_event(conn: sa.Connection, chain_index: int) -> str:
+    event_id = conn.execute(sa.select(E.c.id).where(E.c.chain_index == chain_index)).scalar_one()
+    conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id == event_id))
+    conn.execute(E.delete().where(E.c.chain_index == chain_index))
+    return str(event_id)
+
+
+def problem_at(report: VerifyReport, event: Event) -> tuple[int, str, str]:
+    assert not report.ok, "tampering went undetected"
+    assert report.problem is not None
+    assert (report.problem.chain_index, report.problem.event_id) == (event.chain_index, event.id), str(
+        report.problem
+    )
+    return report.problem.chain_index, report.problem.event_id, report.problem.reason_en
+
+
+# -- an intact trail --------------------------------------------------------------------------------
+
+
+def test_untampered_trail_verifies_ok_having_checked_every_event(trail: Trail) -> None:
+    report = trail.verify()
+    assert len(trail.events) == 1 + len(SCRIPT)
+    assert (report.ok, report.checked) == (True, len(trail.events))
+
+
+def test_every_event_records_sm3_and_its_hashes_recompute_from_the_stored_data(trail: Trail) -> None:
+    assert "sm3" in hashlib.algorithms_available
+
+    def sm3(previous: str, content: bytes) -> str:
+        return hashlib.new("sm3", previous.encode("ascii") + b"\n" + content).hexdigest()
+
+    columns = (E.c.reception_id, E.c.hash_algorithm, E.c.prev_hash, E.c.hash, E.c.chain_prev, E.c.chain_hash)
+    with trail.db.connect() as conn:
+        rows = conn.execute(sa.select(*columns, E.c.data, E.c.state_hash).order_by(E.c.chain_index)).all()
+        head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).one()
+    last: dict[str, str] = {}
+    chain = ""
+    for reception_id, algorithm, prev_hash, event_hash, chain_prev, chain_hash, data, state_hash in rows:
+        assert algorithm == "sm3"
+        assert (prev_hash, chain_prev) == (last.get(reception_id, ""), chain)
+        # the event hash covers its content and the hash of the reception as saved with it
+        assert event_hash == sm3(prev_hash, data.encode() + b"\n" + state_hash.encode("ascii"))
+        assert chain_hash == sm3(chain_prev, event_hash.encode("ascii"))
+        last[reception_id], chain = event_hash, chain_hash
+    assert tuple(head) == (len(rows), chain)
+    store = SQLStore(trail.url, create=False)
+    try:
+        history = store.history(trail.receptions["A"])
+    finally:
+        store.close()
+    assert {e.hash_algorithm for e in history} == {"sm3"}
+    assert history[-1].hash == last[trail.receptions["A"]]
+
+
+# -- tampering with events ------------------------------------------------------------------------
+
+
+def test_changing_the_reason_inside_an_events_data_names_that_event(trail: Trail) -> None:
+    returned = trail.at(8)
+    assert returned.trigger == "return"
+    edit_data(trail, 8, reason="同意")
+    assert "hash mismatch" in problem_at(trail.verify(), returned)[2]
+
+
+def test_changing_the_actor_inside_an_events_data_names_that_event(trail: Trail) -> None:
+    approved = trail.at(5)
+    assert approved.trigger == "approve"
+    edit_data(trail, 5, actor_id="sun.hao", actor_name="孙浩")
+    assert "hash mismatch" in problem_at(trail.verify(), approved)[2]
+
+
+@pytest.mark.parametrize(("column", "value"), [("to_state", "approved"), ("actor_id", "sun.hao")])
+def test_changing_only_a_typed_column_of_a_middle_event_names_that_event(
+    trail: Trail, column: str, value: str
+) -> None:
+    submitted = trail.at(6)  # B's first submit; B has later events
+    assert (submitted.trigger, submitted.seq) == ("submit", 2)
+    with trail.db.begin() as conn:
+        conn.execute(E.update().where(E.c.chain_index == 6).values({column: value}))
+    problem_at(trail.verify(), submitted)
+
+
+def test_changing_the_to_state_column_of_a_receptions_last_event_is_detected(trail: Trail) -> None:
+    settled = trail.at(15)
+    with trail.db.begin() as conn:
+        conn.execute(E.update().where(E.c.chain_index == 15).values(to_state="archived"))
+    report = trail.verify()
+    assert not report.ok
+    assert report.problem is not None
+    assert report.problem.reception_id == settled.reception_id
+
+
+def test_deleting_a_middle_event_names_the_event_after_the_gap(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        delete_event(conn, 7)
+    assert "deleted or inserted" in problem_at(trail.verify(), trail.at(8))[2]
+
+
+def test_deleting_a_middle_event_and_renumbering_the_rest_names_the_event_moved_into_the_gap(
+    trail: Trail,
+) -> None:
+    with trail.db.begin() as conn:
+        delete_event(conn, 7)
+        for index in range(8, len(trail.events) + 1):
+            conn.execute(E.update().where(E.c.chain_index == index).values(chain_index=index - 1))
+        conn.execute(schema.chain_head.update().values(chain_index=len(trail.events) - 1))
+    report = trail.verify()
+    moved = attrs.evolve(trail.at(8), chain_index=7)
+    assert "global chain broken" in problem_at(report, moved)[2]
+
+
+def test_deleting_the_last_event_is_reported_as_a_head_mismatch(trail: Trail) -> None:
+    last = len(trail.events)
+    with trail.db.begin() as conn:
+        delete_event(conn, last)
+    report = trail.verify()
+    assert not report.ok
+    assert report.problem is not None
+    assert report.checked == last - 1
+    assert "head mismatch" in report.problem.reason_en
+    assert report.problem.event_id == ""
+
+
+def test_deleting_the_last_event_and_rewinding_the_head_names_the_reception_left_ahead(trail: Trail) -> None:
+    last = len(trail.events)
+    with trail.db.begin() as conn:
+        delete_event(conn, last)
+        previous = conn.execute(sa.select(E.c.chain_hash).where(E.c.chain_index == last - 1)).scalar_one()
+        conn.execute(schema.chain_head.update().values(chain_index=last - 1, hash=previous))
+    report = trail.verify()
+    assert not report.ok
+    assert report.problem is not None
+    assert report.problem.reception_id == trail.at(last).reception_id
+
+
+def test_inserting_a_forged_event_with_a_made_up_hash_names_the_forged_event(trail: Trail) -> None:
+    b = trail.receptions["B"]
+    index = len(trail.events) + 1
+    with trail.db.begin() as conn:
+        row = dict(
+            conn.execute(sa.select(E).where(E.c.reception_id == b).order_by(E.c.seq.desc()).limit(1))
+            .one()
+            ._mapping
+        )
+        head = conn.execute(sa.select(schema.chain_head.c.hash)).scalar_one()
+        content = json.loads(row["data"])
+        content.update(id="forged", seq=row["seq"] + 1, trigger="settle", to_state="settled")
+        row.update(
+            chain_index=index,
+            id="forged",
+            seq=row["seq"] + 1,
+            trigger="settle",
+            from_state=row["to_state"],
+            to_state="settled",
+            request_id=None,
+            prev_hash=row["hash"],
+            hash="f" * 64,
+            chain_prev=head,
+            chain_hash="e" * 64,
+            data=json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        )
+        conn.execute(E.insert(), row)
+    report = trail.verify()
+    forged = Event(index, "forged", b, row["seq"], "settle")
+    assert "hash mismatch" in problem_at(report, forged)[2]
+
+
+def test_swapping_the_chain_index_of_two_events_names_the_one_moved_earlier(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(E.update().where(E.c.chain_index == 9).values(chain_index=-9))
+        conn.execute(E.update().where(E.c.chain_index == 10).values(chain_index=9))
+        conn.execute(E.update().where(E.c.chain_index == -9).values(chain_index=10))
+    report = trail.verify()
+    assert "global chain broken" in problem_at(report, attrs.evolve(trail.at(10), chain_index=9))[2]
+
+
+def test_swapping_the_data_of_two_events_names_the_earlier_one(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        first, second = (
+            conn.execute(sa.select(E.c.data).where(E.c.chain_index == i)).scalar_one() for i in (3, 7)
+        )
+        conn.execute(E.update().where(E.c.chain_index == 3).values(data=second))
+        conn.execute(E.update().where(E.c.chain_index == 7).values(data=first))
+    assert "hash mismatch" in problem_at(trail.verify(), trail.at(3))[2]
+
+
+# -- tampering with reception rows ----------------------------------------------------------------
+
+
+def test_editing_a_reception_rows_state_names_that_reception(trail: Trail) -> None:
+    a = trail.receptions["A"]
+    with trail.db.begin() as conn:
+        conn.execute(R.update().where(R.c.id == a).values(state="archived"))
+    report = trail.verify()
+    assert not report.ok
+    assert report.problem is not None
+    assert report.problem.reception_id == a
+    assert "reception row" in report.problem.reason_en
+
+
+def test_editing_a_reception_rows_planned_amount_and_plan_is_detected(trail: Trail) -> None:
+    b = trail.receptions["B"]
+    with trail.db.begin() as conn:
+        planned, data = conn.execute(sa.select(R.c.planned_fen, R.c.data).where(R.c.id == b)).one()
+        content = json.loads(data)
+        content["plan"]["budget"] = "99999.00"
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        conn.execute(R.update().where(R.c.id == b).values(planned_fen=planned * 10, data=text))
+    report = trail.verify()
+    assert not report.ok, "a reception's stored plan and amount were changed without detection"
+    assert report.problem is not None
+    assert report.problem.reception_id == b
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_cli_audit_verify_prints_intact_and_exits_0(trail: Trail) -> None:
+    result = CliRunner().invoke(main, ["--db", trail.url, "audit", "verify"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "审计链完整" in result.output
+    assert f"{len(trail.events)} 条" in result.output
+
+
+def test_cli_audit_verify_exits_1_naming_the_tampered_event(trail: Trail) -> None:
+    edit_data(trail, 8, reason="同意")
+    result = CliRunner().invoke(main, ["--db", trail.url, "audit", "verify"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert "审计链校验失败" in result.output
+    assert trail.at(8).id in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,343 @@
+"""Reads of the SQL back end: filters, keyset pagination, monthly statistics, index use, fresh
+reads across engines, schema creation on first use and SQLite's durability settings."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pytest
+import sqlalchemy as sa
+
+from jiedai_flow.engine import open_engine
+from jiedai_flow.errors import ConflictError
+from jiedai_flow.model import ReceptionType
+from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.storage import migrate
+from jiedai_flow.storage.sql import MonthlyStatistics, SQLStore
+from jiedai_flow.testing import make_engine, sample_event
+from tests._sql_helpers import advance, create, fire
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.records import Reception
+
+
+@pytest.fixture
+def engine(sql_url: str) -> Iterator[Engine]:
+    engine = make_engine(url=sql_url)
+    yield engine
+    engine.store.close()
+
+
+def every_page(engine: Engine, **filters: Any) -> list[Reception]:
+    found: list[Reception] = []
+    cursor = None
+    while True:
+        page = engine.query(ReceptionQuery(limit=3, after=cursor, **filters))
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+# -- filters and pagination -----------------------------------------------------------------------
+
+
+def test_each_filter_returns_exactly_the_matching_receptions_in_start_id_order(engine: Engine) -> None:
+    specs = [
+        # start, jurisdiction, host unit, type, happy-path steps after creation
+        (date(2026, 3, 1), "341502", "县政府办公室", ReceptionType.DOMESTIC, 0),
+        (date(2026, 3, 1), "341502", "县接待办", ReceptionType.DOMESTIC, 1),
+        (date(2026, 3, 9), "420000", "县政府办公室", ReceptionType.BUSINESS, 2),
+        (date(2026, 4, 2), "420000", "县接待办", ReceptionType.FOREIGN, 1),
+        (date(2026, 4, 30), "341502", "县政府办公室", ReceptionType.BUSINESS, 0),
+        (date(2026, 5, 1), "341502", "县接待办", ReceptionType.DOMESTIC, 2),
+        (date(2026, 6, 15), "420000", "县政府办公室", ReceptionType.DOMESTIC, 0),
+    ]
+    made = [
+        advance(
+            engine,
+            create(engine, start=start, jurisdiction=code, host_unit=unit, reception_type=kind).reception,
+            steps,
+        )
+        for start, code, unit, kind, steps in specs
+    ]
+    cases: list[dict[str, Any]] = [
+        {},
+        {"states": frozenset({"submitted"})},
+        {"states": frozenset({"draft", "approved"})},
+        {"jurisdiction": "420000"},
+        {"host_unit": "县接待办"},
+        {"reception_type": ReceptionType.BUSINESS},
+        {"start_from": date(2026, 3, 2), "start_to": date(2026, 4, 30)},
+        {"start_from": date(2026, 5, 1)},
+        {"jurisdiction": "341502", "states": frozenset({"draft"}), "start_to": date(2026, 4, 30)},
+    ]
+
+    def matches(r: Reception, f: dict[str, Any]) -> bool:
+        return (
+            (not f.get("states") or r.state in f["states"])
+            and f.get("jurisdiction", r.jurisdiction) == r.jurisdiction
+            and f.get("host_unit", r.host_unit) == r.host_unit
+            and f.get("reception_type", r.reception_type) == r.reception_type
+            and f.get("start_from", r.start) <= r.start <= f.get("start_to", r.start)
+        )
+
+    for filters in cases:
+        expected = sorted((r for r in made if matches(r, filters)), key=lambda r: (r.start, r.id))
+        assert every_page(engine, **filters) == expected, filters
+
+
+def test_pages_stay_complete_without_duplicates_while_receptions_are_added_between_pages(
+    engine: Engine,
+) -> None:
+    originals = {create(engine, start=date(2026, 3, 1 + i % 4)).reception.id for i in range(10)}
+    before, after = set(), set()
+    seen: list[Reception] = []
+    cursor = None
+    for n in itertools.count():
+        page = engine.query(ReceptionQuery(limit=3, after=cursor))
+        seen.extend(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+        # between pages, someone registers one reception sorting before the cursor, one at the end
+        before.add(create(engine, start=date(2026, 2, 1 + n)).reception.id)
+        after.add(create(engine, start=date(2026, 5, 1 + n)).reception.id)
+    keys = [(r.start, r.id) for r in seen]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
+    ids = {r.id for r in seen}
+    assert originals <= ids
+    assert after <= ids  # added past the cursor: reached by a later page
+    assert not before & ids  # added behind the cursor: pages already read do not shift
+    assert len(seen) == len(originals) + len(after)
+
+
+# -- monthly statistics ---------------------------------------------------------------------------
+
+
+def test_monthly_statistics_equal_independent_sums_by_jurisdiction_and_month(
+    engine: Engine, sql_url: str
+) -> None:
+    specs = [
+        # start, jurisdiction, guests, companions, claimed (so an actual amount is on record)
+        (date(2025, 12, 31), "341502", 4, 2, True),  # the year before: left out
+        (date(2026, 1, 1), "341502", 4, 2, True),
+        (date(2026, 1, 20), "341502", 2, 1, False),
+        (date(2026, 1, 31), "420000", 6, 2, True),
+        (date(2026, 3, 10), "341502", 8, 3, True),
+        (date(2026, 3, 10), "341502", 4, 2, False),
+        (date(2026, 12, 31), "420000", 2, 1, True),
+        (date(2027, 1, 1), "420000", 4, 2, True),  # the year after: left out
+    ]
+    expected: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for start, code, guests, companions, claimed in specs:
+        reception = create(engine, start=start, jurisdiction=code, guests=guests, companions=companions)
+        advance(engine, reception.reception, 5 if claimed else 1)
+        if start.year == 2026:
+            fen = int(Decimal(60) * (guests + companions) * 100)  # sample_plan: one meal at 60 a head
+            row = expected[(code, start.month)]
+            row[0] += 1
+            row[1] += fen
+            row[2] += fen if claimed else 0
+    wanted = [MonthlyStatistics(code, month, *sums) for (code, month), sums in sorted(expected.items())]
+
+    assert engine.store.monthly_statistics(2026) == wanted
+    assert engine.store.monthly_statistics(2026, jurisdiction="420000") == [
+        s for s in wanted if s.jurisdiction == "420000"
+    ]
+    month = (
+        "CAST(strftime('%m', start_date) AS INTEGER)"
+        if sql_url.startswith("sqlite")
+        else "EXTRACT(MONTH FROM start_date)"
+    )
+    hand_written = (
+        f"SELECT jurisdiction, {month} AS m, COUNT(*), SUM(planned_fen), COALESCE(SUM(actual_fen), 0) "
+        "FROM jd_receptions WHERE start_date >= '2026-01-01' AND start_date <= '2026-12-31' "
+        f"GROUP BY jurisdiction, {month} ORDER BY jurisdiction, m"
+    )
+    with engine.store.engine.connect() as conn:
+        rows = [MonthlyStatistics(c, int(m), int(n), int(p), int(a)) for c, m, n, p, a in conn.exec_driver_sql(hand_written)]
+    assert rows == wanted
+
+
+# -- index use on SQLite --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"states": frozenset({"submitted"})}, "ix_jd_receptions_state"),
+        ({"jurisdiction": "341502"}, "ix_jd_receptions_jurisdiction"),
+        ({"host_unit": "县接待办"}, "ix_jd_receptions_host_unit"),
+        ({"reception_type": ReceptionType.BUSINESS}, "ix_jd_receptions_type"),
+        ({"start_from": date(2026, 3, 5)}, "ix_jd_receptions_start"),
+    ],
+)
+def test_sqlite_query_plan_of_a_filtered_query_searches_its_index(
+    tmp_path: Path, filters: dict[str, Any], index: str
+) -> None:
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        for i in range(6):
+            advance(engine, create(engine, start=date(2026, 3, 1 + i)).reception, i % 2)
+        statements = captured(engine.store, lambda: engine.query(ReceptionQuery(**filters)))
+        plan = explain(engine.store, *statements[-1])
+    finally:
+        engine.store.close()
+    assert f"USING INDEX {index} " in plan or plan.endswith(f"USING INDEX {index}"), plan
+
+
+def test_sqlite_monthly_statistics_of_a_jurisdiction_search_the_jurisdiction_index(tmp_path: Path) -> None:
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        create(engine)
+        statements = captured(engine.store, lambda: engine.store.monthly_statistics(2026, jurisdiction="341502"))
+        plan = explain(engine.store, *statements[-1])
+    finally:
+        engine.store.close()
+    assert "USING INDEX ix_jd_receptions_jurisdiction" in plan, plan
+
+
+def captured(store: Any, action: Any) -> list[tuple[str, Any]]:
+    """The (SQL, parameters) ``store`` sends to the database while ``action`` runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        del conn, cursor, context, many
+        seen.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        action()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", listen)
+    assert seen, "no statement was captured"
+    return seen
+
+
+def explain(store: SQLStore, statement: str, parameters: Any) -> str:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+    return " | ".join(str(row[-1]) for row in rows)
+
+
+# -- fresh reads across engines -------------------------------------------------------------------
+
+
+def test_load_and_query_return_the_version_another_engine_saved_not_a_cached_one(sql_url: str) -> None:
+    mine, theirs = make_engine(url=sql_url), make_engine(url=sql_url)
+    try:
+        reception = create(mine).reception
+        assert mine.get(reception.id).version == 1  # now cached here
+        fire(theirs, theirs.get(reception.id), "submit", "handler")
+        loaded = mine.get(reception.id)
+        assert (loaded.version, loaded.state) == (2, "submitted")
+        (listed,) = mine.query(ReceptionQuery()).items
+        assert (listed.version, listed.state) == (2, "submitted")
+        assert len(mine.history(reception.id)) == 2
+        # a command through the first engine builds on the other's change
+        approved = fire(mine, loaded, "approve", "approver").reception
+        assert theirs.get(reception.id) == approved
+    finally:
+        mine.store.close()
+        theirs.store.close()
+
+
+def test_a_save_expecting_a_cached_but_outdated_version_conflicts_and_writes_nothing(sql_url: str) -> None:
+    mine, theirs = make_engine(url=sql_url), make_engine(url=sql_url)
+    try:
+        stale = create(mine).reception  # cached by this store at version 1
+        fire(theirs, theirs.get(stale.id), "submit", "handler")
+        after = attrs.evolve(stale, state="cancelled", version=2, updated_at=stale.updated_at + timedelta(hours=1))
+        with pytest.raises(ConflictError):
+            mine.store.save(
+                after, expected_version=1, event=sample_event(after, "cancel", "draft"), outbox=(), record=None
+            )
+        current = mine.get(stale.id)
+        assert (current.version, current.state) == (2, "submitted")
+        assert [e.trigger for e in mine.history(stale.id)] == ["create", "submit"]
+        assert isinstance(mine.store, SQLStore)
+        assert mine.store.verify().ok
+    finally:
+        mine.store.close()
+        theirs.store.close()
+
+
+# -- schema on first use, and SQLite settings ------------------------------------------------------
+
+
+def test_a_fresh_sqlite_file_gets_the_head_schema_on_first_use_and_reopening_migrates_nothing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    first = statements_while(lambda: SQLStore(url).close())
+    assert any(s.lstrip().upper().startswith("CREATE TABLE") for s in first)  # the probe sees DDL
+    store = SQLStore(url)
+    try:
+        with store.engine.connect() as conn:
+            versions = conn.exec_driver_sql("SELECT version_num FROM jd_alembic_version").scalars().all()
+            tables = set(sa.inspect(conn).get_table_names())
+    finally:
+        store.close()
+    assert versions == [migrate.head_revision()]
+    assert {"jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands", "jd_counters"} <= tables
+
+    again = statements_while(lambda: SQLStore(url).close())
+    writes = [s for s in again if s.lstrip().split()[0].upper() in {"CREATE", "ALTER", "INSERT", "UPDATE", "DROP"}]
+    assert writes == []
+
+
+def statements_while(action: Any) -> list[str]:
+    """Every statement any SQLAlchemy engine executes while ``action`` runs."""
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        del conn, cursor, rest
+        seen.append(statement)
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", listen)
+    try:
+        action()
+    finally:
+        sa.event.remove(sa.Engine, "before_cursor_execute", listen)
+    return seen
+
+
+def pragmas(store: SQLStore) -> tuple[str, int, int]:
+    with store.engine.connect() as conn:
+        return (
+            conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
+            conn.exec_driver_sql("PRAGMA synchronous").scalar_one(),
+            conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one(),
+        )
+
+
+def test_the_embedded_default_runs_sqlite_in_wal_with_full_sync_and_foreign_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = open_engine(autoload=False)
+    try:
+        assert isinstance(engine.store, SQLStore)
+        assert (tmp_path / "jiedai.db").exists()
+        assert pragmas(engine.store) == ("wal", 2, 1)
+    finally:
+        engine.store.close()
+
+
+def test_normal_durability_sets_synchronous_normal(tmp_path: Path) -> None:
+    store = SQLStore(f"sqlite:///{tmp_path / 'normal.db'}", durability="normal")
+    try:
+        assert pragmas(store) == ("wal", 1, 1)
+    finally:
+        store.close()
