@@ -60,7 +60,7 @@ import transitions
 from transitions import Machine
 
 from jiedai_flow.lifecycle import DEFAULT_PROCESS, CompiledProcess, ProcessDefinition
-from jiedai_flow.model import Payment, PaymentMethod, ReceptionList
+from jiedai_flow.model import DocumentKind, Invoice, Payment, PaymentMethod, Person, ReceptionList
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -86,10 +86,10 @@ class Settings:
 
     def __init__(self, quick: bool) -> None:
         self.quick = quick
-        self.repeats = 5 if quick else 9
-        self.psm_pairs = 60 if quick else 300  # python-statemachine start/finish pairs per round
-        self.engine_batch = 300 if quick else 2_000  # receptions per engine repeat (c)
-        self.lifecycle_batch = 200 if quick else 1_500  # receptions per lifecycle repeat (d)
+        self.repeats = 5 if quick else 7
+        self.psm_pairs = 60 if quick else 200  # python-statemachine start/finish pairs per round
+        self.engine_batch = 300 if quick else 1_500  # receptions per engine round (c)
+        self.lifecycle_batch = 200 if quick else 1_000  # receptions per lifecycle round (d)
         self.population = 10_000 if quick else 100_000  # receptions in the store (e)
         self.ends = 30 if quick else 100  # receptions timed at each end (e)
 
@@ -187,15 +187,29 @@ def statemachine_class(definition: ProcessDefinition) -> type | None:
 
 
 def reception_list(letter: OfficialLetter, plan: Plan) -> ReceptionList:
-    """The list 接待清单 filed with the claim: the guests, the meal, one 公务卡 payment."""
+    """The list 接待清单 filed with the claim: the guests, the meal with its invoice, one 公务卡
+    payment, companions and support staff, signed, with the full voucher set."""
     total = sum((m.cost for m in plan.meals), Decimal(0))
+    paid_on = letter.itinerary.start
     return ReceptionList(
         guests=letter.personnel,
         meals=plan.meals,
+        invoices=(Invoice("No.34150220260001", paid_on, plan.meals[0].venue, total),),
         payments=(Payment(PaymentMethod.OFFICIAL_CARD, total, "POS-20260310-001"),),
         companions=plan.companions,
+        support_staff=(Person("李明", "县政府办公室科员"),),
         signed_by="王强",
         signed_on=letter.itinerary.end,
+        documents=frozenset(
+            {
+                DocumentKind.INVOICE,
+                DocumentKind.LETTER,
+                DocumentKind.LIST,
+                DocumentKind.APPROVAL_FORM,
+                DocumentKind.MENU,
+                DocumentKind.PAYMENT_PROOF,
+            }
+        ),
     )
 
 

@@ -24,17 +24,31 @@ What is measured (see docs/storage-performance.md):
    statistics by jurisdiction and month: ``SQLStore(url).monthly_statistics(2025)`` against the
    same GROUP BY written by hand with ``sqlite3`` — the plans are printed and must be the same.
 
-The raw floor's payloads: each step's reception JSON is serialized once, outside the timed loop,
-from a real lifecycle (``codec.encode``) and reused as text; each audit event is ``json.dumps`` of
-the real event's dict with fresh ids (sorted keys, like ``codec.canonical``), hashed with two
-hashlib digests (``sm3`` where available, like the store: event hash and chain hash); each outbox
-row is ``json.dumps`` of the real notification's dict with fresh ids; the idempotency record wraps
-the reception and event JSON like the store. Delivery marks (``UPDATE jd_outbox SET
-status='delivered'``) go into the next command's transaction, as the store does them.
+The floor writes the rows the store writes for each command — the reception row (INSERT, or a
+compare-and-set UPDATE on version), budget ledger rows where the engine books them, the audit
+event with its hashes, the outbox row where the engine writes a notification, the idempotency
+record, the chain head, the counter on create — after reading the reception row and the chain
+head. Payloads: each step's reception JSON is serialized once, outside the timed loop, from a real
+lifecycle (``codec.encode``) and reused as text; each audit event is ``json.dumps`` of the real
+event's dict with fresh ids (sorted keys, like ``codec.canonical``), hashed per event with hashlib
+as the store does (``sm3`` where available: the state hash of the reception JSON when the schema
+has it, the event hash, the chain hash); each outbox row is ``json.dumps`` of the real
+notification's dict with fresh ids; the idempotency record wraps the reception and event JSON like
+the store. Delivery marks (``UPDATE jd_outbox SET status='delivered'``) go into the next command's
+transaction, as the store does them. ``SQLStore.verify()`` is run on every database afterwards: the
+floor's rows pass the library's own audit check.
 
-Method: ``time.perf_counter_ns``; engine and floor alternate in rounds (the first round is a
-warm-up and is discarded), ratios are the median of per-round ratios; the garbage collector is
-collected before and disabled during timed loops. The last three lines are machine-readable::
+Two more columns explain the difference: ``raw·seq`` writes the same rows by hand in the order
+and transactions the store uses under the engine (idempotency lookup and reception read before the
+write transaction, the counter in a transaction of its own), and ``memory`` is the engine on
+``memory://`` (its own work without a database).
+
+Method: ``time.perf_counter_ns``; the columns take turns in rounds (the first round is a warm-up
+and is discarded), ratios are the median of per-round ratios; the garbage collector is collected
+before and disabled during timed loops. ``--profile`` adds a cProfile of the engine on SQLite,
+summed by cost (commit, SQL, JSON, hashing, pluggy, SQLAlchemy, …).
+
+The last three lines are machine-readable::
 
     RATIO lifecycle sqlite engine/raw = X     (target ≤ 1.5)
     RATIO lifecycle postgres engine/raw = Y   (target ≤ 1.5; "n/a (unreachable)" without a server)
@@ -48,12 +62,14 @@ import contextlib
 import cProfile
 import gc
 import hashlib
+import inspect
 import itertools
 import json
 import multiprocessing as mp
 import os
 import platform
 import pstats
+import queue
 import random
 import shutil
 import sqlite3
@@ -71,7 +87,8 @@ import sqlalchemy as sa
 
 from jiedai_flow.audit import GENESIS, preferred_algorithm
 from jiedai_flow.model import Payment, PaymentMethod, ReceptionList, to_fen
-from jiedai_flow.storage import codec
+from jiedai_flow.storage import codec, schema
+from jiedai_flow.storage import sql as sql_module
 from jiedai_flow.storage.migrate import head_revision, upgrade
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import ACTORS, NotificationCapture, make_engine, sample_letter, sample_plan
@@ -112,9 +129,11 @@ class Settings:
 
     def __init__(self, quick: bool, receptions: int | None) -> None:
         self.quick = quick
-        self.rounds = 5 if quick else 9  # timed rounds after one warm-up round
-        self.batch = 15 if quick else 80  # lifecycles per round, engine and floor each
-        self.pg_batch = 15 if quick else 80
+        # many short rounds: the columns take turns often, so a slow spell of the shared machine
+        # (other jobs' fsyncs and CPU) hits them alike
+        self.rounds = 7 if quick else 15  # timed rounds after one warm-up round
+        self.batch = 10 if quick else 40  # SQLite lifecycles per round and column
+        self.pg_batch = 6 if quick else 20  # PostgreSQL lifecycles per round and column
         self.concurrent_seconds = 2.0 if quick else 6.0
         self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)
         self.report_runs = 5 if quick else 9
@@ -246,8 +265,9 @@ class Payloads:
         ]
         rid = results[0].reception.id
         for i, (trigger, who) in enumerate(STEPS, 1):
-            extra = {"reception_list": writer.listing} if trigger == "claim" else {}
-            results.append(engine.fire(rid, trigger, writer.actors[who], request_id=f"r{i}", **extra))
+            listing = writer.listing if trigger == "claim" else None
+            actor = writer.actors[who]
+            results.append(engine.fire(rid, trigger, actor, request_id=f"r{i}", reception_list=listing))
         by_event = {n.event_id: n for n in capture.delivered}
         assert len(ledgers) == len(results)
         self.steps: list[dict[str, Any]] = []
@@ -312,19 +332,23 @@ SQL_RECEPTION_SET = (
     "UPDATE jd_receptions SET state = ?, version = ?, updated_at = ?, last_hash = ?, actual_fen = ?,"
     " planned_fen = ?, data = ? WHERE id = ? AND version = ?"
 )
+STATE_HASH = "state_hash" in schema.audit_events.c
+"""Whether events carry the hash of the reception as saved (covered by the event hash)."""
 SQL_EVENT_NEW = (
     'INSERT INTO jd_audit_events (chain_index, id, reception_id, seq, "trigger", actor_id, from_state,'
-    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data"
+    + (
+        ", state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        if STATE_HASH
+        else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
 )
 SQL_OUTBOX_NEW = (
     "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data)"
     " VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
 )
 SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered' WHERE id = ?"
-SQL_COMMAND_GET = (
-    'SELECT reception_id, "trigger", actor_id, result FROM jd_commands WHERE request_id = ?'
-)
+SQL_COMMAND_GET = 'SELECT reception_id, "trigger", actor_id, result FROM jd_commands WHERE request_id = ?'
 SQL_COMMAND_NEW = (
     'INSERT INTO jd_commands (request_id, reception_id, "trigger", actor_id, event_id, result)'
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -338,7 +362,9 @@ class RawWriter:
     ``FOR UPDATE`` (as the store does on PostgreSQL) and binds dates as ``date``/``datetime``.
     """
 
-    def __init__(self, conn: Any, payloads: Payloads, *, postgres: bool, store_sequence: bool = False) -> None:
+    def __init__(
+        self, conn: Any, payloads: Payloads, *, postgres: bool, store_sequence: bool = False
+    ) -> None:
         self.conn = conn
         self.p = payloads
         self.postgres = postgres
@@ -371,6 +397,10 @@ class RawWriter:
             "ledger_new": sql(SQL_LEDGER_NEW),
             "ledger_set": sql(SQL_LEDGER_SET),
         }
+        # bound as date/datetime on PostgreSQL; as the text SQLAlchemy writes for SQLite
+        self.start: Any
+        self.end: Any
+        self.moment: Any
         if postgres:
             self.start, self.end, self.moment = payloads.start, payloads.end, payloads.moment
         else:
@@ -388,18 +418,24 @@ class RawWriter:
             cur.execute("COMMIT")
 
     def _event(self, cur: Any, step: dict[str, Any], rid: str, request_id: str, prev_hash: str) -> str:
-        """Chain head, both hashes, the event row, the outbox row, the command row, the head update,
-        and the delivery marks buffered from the previous command. Returns the event hash."""
+        """Chain head, the hashes (state, event, chain), the reception row, ledger rows, the event
+        row, the outbox row, the command row, the head update, and the delivery marks buffered from
+        the previous command. Returns the event hash."""
         q, alg = self.q, self.algorithm
         event_id = new_id()
         event = dict(step["event"], id=event_id, reception_id=rid, request_id=request_id)
         content = json.dumps(event, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        body = content.encode()
-        h = hashlib.new(alg, prev_hash.encode("ascii") + b"\n" + body)
-        event_hash = h.hexdigest()
+        signed = body = content.encode()
+        state_hash = ""
+        if STATE_HASH:  # hash of the reception as saved, covered by the event hash
+            state_hash = hashlib.new(alg, b"\n" + step["data"].encode()).hexdigest()
+            signed = body + b"\n" + state_hash.encode("ascii")
+        event_hash = hashlib.new(alg, prev_hash.encode("ascii") + b"\n" + signed).hexdigest()
         head = cur.execute(q["head_get"]).fetchone()
         index, chain_prev = (head[0], head[1]) if head is not None else (0, GENESIS)
-        chain_hash = hashlib.new(alg, chain_prev.encode("ascii") + b"\n" + event_hash.encode("ascii")).hexdigest()
+        chain_hash = hashlib.new(
+            alg, chain_prev.encode("ascii") + b"\n" + event_hash.encode("ascii")
+        ).hexdigest()
         if step["trigger"] == "create":
             self._reception_new(cur, step, rid, event_hash)
         else:
@@ -440,6 +476,7 @@ class RawWriter:
                 chain_prev,
                 chain_hash,
                 content,
+                *((state_hash,) if STATE_HASH else ()),
             ),
         )
         note = step["note"]
@@ -667,11 +704,28 @@ def sqlite_lifecycles(s: Settings, workdir: str, payloads: Payloads) -> dict[str
     }
     try:
         got = alternate(writers, s.rounds, s.batch)
-        got["same_rows"] = compare_sqlite(paths["engine"], paths["raw"])
-        return got
     finally:
         for writer in writers.values():
             writer.close()
+    got["same_rows"] = compare_sqlite(paths["engine"], paths["raw"])
+    got["verify"] = verify_all({name: f"sqlite:///{path}" for name, path in paths.items()})
+    return got
+
+
+def verify_all(urls: dict[str, str]) -> str:
+    """The library's own audit check (``SQLStore.verify``) on every database written: the floor's
+    rows must be valid rows of the store (hash chains, state hashes, heads, reception rows)."""
+    out = []
+    for name, url in urls.items():
+        store = SQLStore(url, create=False)
+        try:
+            report = store.verify()
+        finally:
+            store.close()
+        out.append(
+            f"{name} {'ok' if report.ok else 'FAILED: ' + str(report.problem)} ({report.checked} events)"
+        )
+    return "; ".join(out)
 
 
 def compare_sqlite(engine_path: str, raw_path: str) -> str:
@@ -680,7 +734,7 @@ def compare_sqlite(engine_path: str, raw_path: str) -> str:
     for path in (engine_path, raw_path):
         c = sqlite3.connect(path)
         counts = [
-            c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608 - fixed table names
+            c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed table names
             for t in ("jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands")
         ]
         pending = c.execute("SELECT count(*) FROM jd_outbox WHERE status = 'pending'").fetchone()[0]
@@ -736,7 +790,9 @@ def pg_settings(url: str) -> str:
         version = conn.execute("SHOW server_version").fetchone()
         sync = conn.execute("SHOW synchronous_commit").fetchone()
         fsync = conn.execute("SHOW fsync").fetchone()
-    assert version and sync and fsync
+    assert version is not None
+    assert sync is not None
+    assert fsync is not None
     return f"PostgreSQL {version[0]}, synchronous_commit={sync[0]}, fsync={fsync[0]}"
 
 
@@ -783,7 +839,21 @@ def concurrent(kind: str, url: str, schema: str, seconds: float, writers: int = 
     ]
     for p in procs:
         p.start()
-    results = [out.get(timeout=seconds + 120) for _ in procs]
+    results: list[tuple[int, int, int, str]] = []
+    deadline = time.monotonic() + seconds + 300
+    while len(results) < writers:
+        try:
+            results.append(out.get(timeout=1))
+        except queue.Empty:
+            dead = [p for p in procs if p.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                with contextlib.suppress(Exception):
+                    barrier.abort()
+                for p in procs:
+                    p.kill()
+                raise RuntimeError(
+                    f"{kind} writer process failed (exit code {dead[0].exitcode if dead else '?'})"
+                ) from None
     for p in procs:
         p.join(timeout=30)
     errors = [r[3] for r in results if r[3]]
@@ -805,6 +875,8 @@ def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, 
         finally:
             for writer in writers.values():
                 writer.close()
+        schemas = {"engine": engine_schema, "raw": raw_schema, "seq": seq_schema}
+        got["verify"] = verify_all({name: pg_engine_url(url, sc) for name, sc in schemas.items()})
         # two writer processes at once, each on its own receptions (shared chain head and counter)
         got["concurrent_raw"] = concurrent("raw", url, raw_schema, s.concurrent_seconds)
         got["concurrent_engine"] = concurrent("engine", url, engine_schema, s.concurrent_seconds)
@@ -857,13 +929,30 @@ def build_report_db(n: int) -> tuple[Path, float, bool]:
         conn.execute(f"DROP INDEX {name}")
     rng = random.Random(20250101 + n)
     # ~100 county-level codes (6 digits), some jurisdictions busier than others (weight 1/√rank)
-    codes = sorted({f"{rng.choice(('32', '34', '37', '42', '44', '51'))}{rng.randrange(100, 9999):04d}"
-                    for _ in range(400)})
+    codes = sorted(
+        {
+            f"{rng.choice(('32', '34', '37', '42', '44', '51'))}{rng.randrange(100, 9999):04d}"
+            for _ in range(400)
+        }
+    )
     codes = rng.sample(codes, 100)
     code_weights = list(itertools.accumulate(1 / (k + 1) ** 0.5 for k in range(100)))
     state_weights = list(itertools.accumulate(STATE_WEIGHTS))
-    units = [f"{u}办公室" for u in ("县政府", "县委", "县财政局", "县农业农村局", "县教育局", "县卫健委", "县商务局",
-                                    "县文旅局", "县发改委", "县工信局")]
+    units = [
+        f"{u}办公室"
+        for u in (
+            "县政府",
+            "县委",
+            "县财政局",
+            "县农业农村局",
+            "县教育局",
+            "县卫健委",
+            "县商务局",
+            "县文旅局",
+            "县发改委",
+            "县工信局",
+        )
+    ]
     types = ("domestic", "domestic", "domestic", "domestic", "business", "foreign")
     day0 = date(2024, 1, 1)
     days = (date(2027, 1, 1) - day0).days
@@ -944,9 +1033,9 @@ def reports(s: Settings) -> dict[str, Any]:
         return raw.execute(REPORT_RAW_SQL, bounds).fetchall()
 
     raw_rows = run_raw()
-    same_result = [(r.jurisdiction, r.month, r.receptions, r.planned_fen, r.actual_fen) for r in lib_rows] == [
-        (j, int(m), c, p or 0, a or 0) for j, m, c, p, a in raw_rows
-    ]
+    same_result = [
+        (r.jurisdiction, r.month, r.receptions, r.planned_fen, r.actual_fen) for r in lib_rows
+    ] == [(j, int(m), c, p or 0, a or 0) for j, m, c, p, a in raw_rows]
     lib_plan = plan_of(raw, lib_sql, lib_params)
     raw_plan = plan_of(raw, REPORT_RAW_SQL, bounds)
     year_rows = raw.execute(
@@ -962,6 +1051,7 @@ def reports(s: Settings) -> dict[str, Any]:
         order = [(lambda: store.monthly_statistics(REPORT_YEAR), lib_t), (run_raw, raw_t)]
         if i % 2:
             order.reverse()
+        fn: Callable[[], object]
         for fn, into in order:
             with gc_paused():
                 t0 = perf_ns()
@@ -1019,6 +1109,17 @@ def profile_sqlite(s: Settings, workdir: str) -> str:
     def calls(pred: Callable[[str, str], bool]) -> int:
         return sum(v[1] for (f, _l, fn), v in raw_stats.items() if pred(f, fn))
 
+    # the store's parameter binding (_Prepared.params and the comprehensions inside it), by line range
+    params_own_time = 0.0
+    prepared = getattr(sql_module, "_Prepared", None)
+    if prepared is not None and hasattr(prepared, "params"):
+        lines, first = inspect.getsourcelines(prepared.params)
+        span = range(first, first + len(lines))
+        params_own_time = sum(
+            v[2]
+            for (f, line, _fn), v in raw_stats.items()
+            if f == inspect.getsourcefile(prepared) and line in span
+        )
     cats = [
         (
             "sqlite3 COMMIT (WAL fsync, synchronous=FULL)",
@@ -1032,7 +1133,11 @@ def profile_sqlite(s: Settings, workdir: str) -> str:
         ),
         (
             "JSON encoding (codec.encode/canonical: cattrs unstructure + json.dumps)",
-            cum(lambda f, fn: f.endswith(os.path.join("storage", "codec.py")) and fn in ("encode", "canonical")),
+            cum(
+                lambda f, fn: (
+                    f.endswith(os.path.join("storage", "codec.py")) and fn in ("encode", "canonical")
+                )
+            ),
             f"{calls(lambda f, fn: f.endswith('codec.py') and fn in ('encode', 'canonical')) / n:.0f}"
             " encodes per lifecycle",
         ),
@@ -1049,9 +1154,7 @@ def profile_sqlite(s: Settings, workdir: str) -> str:
         ),
         (
             "SQLAlchemy at run time (bind processors) + the store's _Prepared.params",
-            tot(lambda f, fn: os.sep + "sqlalchemy" + os.sep in f)
-            + tot(lambda f, fn: f.endswith(os.path.join("storage", "sql.py")) and fn in ("params", "<dictcomp>",
-                                                                                    "<genexpr>")),
+            tot(lambda f, fn: os.sep + "sqlalchemy" + os.sep in f) + params_own_time,
             "statements are compiled once; no ORM, no Core execute on the write path",
         ),
         (
@@ -1090,149 +1193,107 @@ def ms(ns: float) -> str:
     return f"{ns / 1e6:.2f}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="short run (< ~30 s): 100k rows, fewer lifecycles")
-    parser.add_argument("--receptions", type=int, default=None, help="rows in the report database")
-    parser.add_argument("--postgres", default=DEFAULT_PG, help=f"PostgreSQL URL (default {DEFAULT_PG})")
-    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the SQLite engine path")
-    args = parser.parse_args(argv)
-    s = Settings(args.quick, args.receptions)
-    wall = time.perf_counter()
-    payloads = Payloads()
-    workdir = tempfile.mkdtemp(prefix="jiedai-bench-")
-    try:
-        fsync_us = fsync_median_us(workdir)
-        lite = sqlite_lifecycles(s, workdir, payloads)
-        pg: dict[str, Any] | None = None
-        pg_why = "skipped (--no-postgres)" if args.no_postgres else pg_reachable(args.postgres)
-        pg_version = ""
-        if pg_why is None:
-            pg_version = pg_settings(args.postgres)
-            pg = postgres_lifecycles(s, args.postgres, payloads)
-        rep = reports(s)
-        profile = profile_sqlite(s, workdir) if args.profile else ""
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+COLUMNS = ("engine", "raw", "seq", "memory")
 
-    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    print(f"jiedai_flow storage benchmark — {'quick' if s.quick else 'full'} run, {stamp}")
+
+def lifecycle_rows(name: str, got: dict[str, Any]) -> list[tuple[str, list[str], str]]:
+    """Table rows (label, values for COLUMNS, engine/raw) for one database."""
+
+    def cells(pick: Callable[[str], float], fmt: str) -> list[str]:
+        return [format(pick(c), fmt) if c in got else "" for c in COLUMNS]
+
+    rows = [
+        (f"{name}: ms per lifecycle", cells(lambda c: got[c] / 1e6, ".2f"), f"{got['ratio']:.2f}"),
+        (f"{name}: lifecycles/s", cells(lambda c: 1e9 / got[c], ".0f"), ""),
+    ]
+    for k, step in enumerate(LIFECYCLE):
+        ratio = got["engine_steps"][k] / got["raw_steps"][k]
+        values = cells(lambda c, k=k: float(got[f"{c}_steps"][k]) / 1e3, ".0f")  # type: ignore[misc]
+        rows.append((f"    {step:<8} µs per command", values, f"{ratio:.2f}"))
+    return rows
+
+
+def print_report(
+    s: Settings,
+    env: dict[str, Any],
+    payloads: Payloads,
+    lite: dict[str, Any],
+    pg: dict[str, Any] | None,
+    pg_why: str | None,
+    rep: dict[str, Any],
+    profile: str,
+) -> None:
+    print(f"jiedai_flow storage benchmark — {'quick' if s.quick else 'full'} run, {env['stamp']}")
     print(
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, SQLAlchemy {sa.__version__}, "
-        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; hash {preferred_algorithm()}"
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}; hash {preferred_algorithm()}; "
+        f"load average {env['load_before']:.1f} before, {os.getloadavg()[0]:.1f} after"
     )
-    print(f"temp dir {tempfile.gettempdir()}: fsync after a 4 KiB write, median {fsync_us:.0f} µs")
-    if pg is not None:
-        print(pg_version)
+    print(f"temp dir {env['tmp']}: fsync after a 4 KiB write, median {env['fsync_us']:.0f} µs")
+    print(env["pg_version"] or f"PostgreSQL: {pg_why}")
     print(
-        f"payloads: reception JSON ≈{payloads.sizes['reception']:.0f} B (serialized once per step from a real "
-        f"lifecycle, reused as text by the floor), event JSON ≈{payloads.sizes['event']:.0f} B (json.dumps per "
-        "event)"
-    )
-    print(
-        f"lifecycles: {s.rounds} rounds × {s.batch} lifecycles (+1 warm-up round) per column, the columns "
-        "taking turns; median per lifecycle; engine/raw = median of per-round ratios"
+        f"payloads: reception JSON ≈{payloads.sizes['reception']:.0f} B (serialized once per step from a "
+        f"real lifecycle, reused as text by the floors); event JSON ≈{payloads.sizes['event']:.0f} B "
+        "(json.dumps per event); sm3 state, event and chain hashes computed per event"
     )
     print(
-        "columns: engine = make_engine(url=…); raw = the floor (one transaction per command); "
+        f"lifecycles: {s.rounds} rounds × {s.batch} (SQLite) / {s.pg_batch} (PostgreSQL) lifecycles per "
+        "column after a warm-up round, columns taking turns; median per lifecycle; eng/raw = median "
+        "of per-round ratios"
+    )
+    print(
+        "columns: engine = the engine on the SQL store; raw = the floor, one transaction per command; "
         "raw·seq = the same rows by hand in the store's order (idempotency SELECT and reception read "
-        "before the write transaction, the counter in its own transaction); memory = the engine on "
-        "memory:// (no database: the engine's own CPU work)"
+        "before the write transaction, the counter in a transaction of its own); memory = the engine "
+        "on memory:// (its own work, no database)"
     )
     print()
-    Row = tuple[str, str, str, str, str, str]
-    rows: list[Row] = []
-
-    def lc_rows(name: str, got: dict[str, Any]) -> None:
-        lo, hi = got["ratio_range"]
-        cols = [c for c in ("engine", "raw", "seq", "memory") if c in got]
-
-        def values(scale: float, pick: Callable[[str], float]) -> list[str]:
-            return [f"{pick(c) / scale:.{2 if scale == 1e6 else 0}f}" for c in cols]
-
-        e, r = got["engine"], got["raw"]
-        v = values(1e6, lambda c: got[c])
-        extra = v[2:] + [""] * (4 - len(v))
-        rows.append((f"{name}: ms per lifecycle (8 commands)", v[0], v[1], f"{got['ratio']:.2f}", *extra[:2]))
-        rates = [f"{1e9 / got[c]:.0f}" for c in cols] + [""] * (4 - len(cols))
-        rows.append((f"{name}: lifecycles/s", rates[0], rates[1], "", rates[2], rates[3]))
-        for k, step in enumerate(LIFECYCLE):
-            sv = values(1e3, lambda c, k=k: got[f"{c}_steps"][k]) + [""] * (4 - len(cols))
-            es, rs = got["engine_steps"][k], got["raw_steps"][k]
-            rows.append((f"    {step:<8} µs per command", sv[0], sv[1], f"{es / rs:.2f}", sv[2], sv[3]))
-        rows.append((f"    (engine/raw per round: {lo:.2f}–{hi:.2f}; engine {e / 1e6:.2f} ms, raw {r / 1e6:.2f} ms)",
-                     "", "", "", "", ""))
-
-    lc_rows("SQLite", lite)
+    rows = lifecycle_rows("SQLite", lite)
     if pg is not None:
-        lc_rows("PostgreSQL, 1 writer", pg)
+        rows += lifecycle_rows("PostgreSQL", pg)
         ce, cr = pg["concurrent_engine"], pg["concurrent_raw"]
-        rows.append(
-            (
-                f"PostgreSQL, 2 writer processes: total lifecycles/s ({s.concurrent_seconds:g} s)",
-                f"{ce:.0f}",
-                f"{cr:.0f}",
-                f"{cr / ce:.2f}",
-                "",
-                "",
-            )
-        )
+        label = f"PostgreSQL, 2 writer processes: lifecycles/s total ({s.concurrent_seconds:g} s)"
+        rows.append((label, [f"{ce:.0f}", f"{cr:.0f}", "", ""], f"{cr / ce:.2f}"))
     else:
-        rows.append(("PostgreSQL", "n/a", "n/a", "", "", f"unreachable: {pg_why}"))
-    lo_e, hi_e = rep["ranges"][0]
-    lo_r, hi_r = rep["ranges"][1]
-    rows.append(
-        (
-            f"report monthly_statistics({REPORT_YEAR}), {s.receptions:,} rows: ms",
-            ms(rep["engine"]),
-            ms(rep["raw"]),
-            f"{rep['ratio']:.2f}",
-            "",
-            "",
-        )
-    )
-    rows.append(
-        (f"    (runs: engine {ms(lo_e)}–{ms(hi_e)} ms, raw {ms(lo_r)}–{ms(hi_r)} ms)", "", "", "", "", "")
-    )
-    width = max(len(r[0]) for r in rows if r[1])
-    print(f"{'measurement':<{width}}  {'engine':>8}  {'raw':>8}  {'eng/raw':>7}  {'raw·seq':>8}  {'memory':>8}")
-    print("-" * (width + 52))
-    for label, e, r, ratio, seq, mem in rows:
-        if not e and not r:
-            print(label)
-        else:
-            print(f"{label:<{width}}  {e:>8}  {r:>8}  {ratio:>7}  {seq:>8}  {mem:>8}")
+        rows.append(("PostgreSQL", ["n/a", "n/a", "", ""], "n/a"))
+    report_label = f"report monthly_statistics({REPORT_YEAR}), {s.receptions:,} rows: ms"
+    rows.append((report_label, [ms(rep["engine"]), ms(rep["raw"]), "", ""], f"{rep['ratio']:.2f}"))
+    width = max(len(label) for label, _, _ in rows)
+    heads = ("engine", "raw", "raw·seq", "memory")
+    print(f"{'measurement':<{width}}  " + "  ".join(f"{h:>8}" for h in heads) + f"  {'eng/raw':>7}")
+    print("-" * (width + 50))
+    for label, values, ratio in rows:
+        print(f"{label:<{width}}  " + "  ".join(f"{v:>8}" for v in values) + f"  {ratio:>7}")
     print()
-    print("where engine − raw goes, ms per lifecycle (from the medians above):")
     for name, got in (("SQLite", lite), ("PostgreSQL", pg)):
         if got is None:
             continue
-        extra = got["engine"] - got["raw"]
-        seq = got["seq"] - got["raw"]
-        own = got["memory"]
-        rest = got["engine"] - got["seq"] - got["memory"]
+        lo, hi = got["ratio_range"]
+        print(f"{name}: engine/raw per round {lo:.2f}–{hi:.2f}; audit verify: {got['verify']}")
         print(
-            f"  {name:<10} engine − raw {extra / 1e6:6.2f} = the store's extra statements/transactions "
-            f"(raw·seq − raw) {seq / 1e6:5.2f} + the engine's own work (memory://) {own / 1e6:5.2f} + "
-            f"the store's Python (JSON, hashing, binding, glue; and CPU contention) {rest / 1e6:5.2f}"
+            f"  engine − raw = {(got['engine'] - got['raw']) / 1e6:.2f} ms per lifecycle = "
+            f"{(got['seq'] - got['raw']) / 1e6:.2f} the store's extra statements and transactions "
+            f"(raw·seq − raw) + {got['memory'] / 1e6:.2f} the engine's own work (memory) + "
+            f"{(got['engine'] - got['seq'] - got['memory']) / 1e6:.2f} the store's Python (JSON "
+            "encoding, hashing, binding, glue) and CPU contention (the rest)"
         )
-    print()
-    print(f"SQLite rows written (receptions/events/outbox/commands): {lite['same_rows']}")
+    print(f"SQLite rows (receptions/events/outbox/commands): {lite['same_rows']}")
     if pg is not None:
-        print(f"PostgreSQL schemas: {pg['schemas']}")
-    how = f"built now in {rep['load_seconds']:.1f} s" if rep["built"] else "cached, reused"
+        print(f"PostgreSQL: private schemas {pg['schemas']}")
+    lo_e, hi_e = rep["ranges"][0]
+    lo_r, hi_r = rep["ranges"][1]
+    how = f"built now in {rep['load_seconds']:.1f} s" if rep["built"] else "cached from an earlier run"
     print(
-        f"report database: {rep['path']} ({rep['size_mb']:.0f} MB, {how}; delete it to rebuild); "
-        f"{rep['year_rows']:,} rows in {REPORT_YEAR}, {rep['groups']} groups; "
-        f"median of {s.report_runs} runs each after 2 warm-up runs"
+        f"report database {rep['path']} ({rep['size_mb']:.0f} MB, {how}; delete it to rebuild): "
+        f"{rep['year_rows']:,} receptions in {REPORT_YEAR}, {rep['groups']} groups; median of "
+        f"{s.report_runs} runs each after 2 warm-up runs (engine {ms(lo_e)}–{ms(hi_e)} ms, raw "
+        f"{ms(lo_r)}–{ms(hi_r)} ms); identical results: {rep['same_result']}"
     )
-    print(f"results identical: {rep['same_result']}")
-    print(f"library SQL: {rep['lib_sql']}  params {rep['lib_params']}")
-    print(f"raw SQL:     {REPORT_RAW_SQL}  params {('2025-01-01', '2026-01-01')}")
-    print("EXPLAIN QUERY PLAN library: " + " | ".join(rep["lib_plan"]))
-    print("EXPLAIN QUERY PLAN raw:     " + " | ".join(rep["raw_plan"]))
-    print(f"same plan: {rep['lib_plan'] == rep['raw_plan']}")
+    print(f"  library SQL: {rep['lib_sql']}  {rep['lib_params']}")
+    print(f"  raw SQL:     {REPORT_RAW_SQL}  ('{REPORT_YEAR}-01-01', '{REPORT_YEAR + 1}-01-01')")
+    print("  EXPLAIN QUERY PLAN library: " + " | ".join(rep["lib_plan"]))
+    print("  EXPLAIN QUERY PLAN raw:     " + " | ".join(rep["raw_plan"]))
+    print(f"  same plan: {rep['lib_plan'] == rep['raw_plan']}")
     if profile:
         print()
         print(profile)
@@ -1243,18 +1304,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("report engine/raw", rep["ratio"], TARGET_REPORT),
     ]
     for name, value, target in checks:
-        if value is None:
-            print(f"{name:<32} n/a")
-        else:
-            verdict = "ok" if value <= target else "MISSED"
-            print(f"{name:<32} {value:5.2f}  target ≤ {target:g}  {verdict}")
-    print(f"wall time {time.perf_counter() - wall:.1f} s")
+        verdict = "n/a" if value is None else f"{value:5.2f}  {'ok' if value <= target else 'MISSED'}"
+        print(f"{name:<32} target ≤ {target:g}: {verdict}")
+    print(f"wall time {time.perf_counter() - env['wall']:.1f} s")
     print(f"RATIO lifecycle sqlite engine/raw = {lite['ratio']:.2f}")
     if pg is not None:
         print(f"RATIO lifecycle postgres engine/raw = {pg['ratio']:.2f}")
     else:
         print("RATIO lifecycle postgres engine/raw = n/a (unreachable)")
     print(f"RATIO report engine/raw = {rep['ratio']:.2f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="short run (< ~30 s): 100k rows, fewer lifecycles"
+    )
+    parser.add_argument("--receptions", type=int, default=None, help="rows in the report database")
+    parser.add_argument("--postgres", default=DEFAULT_PG, help=f"PostgreSQL URL (default {DEFAULT_PG})")
+    parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the SQLite engine")
+    args = parser.parse_args(argv)
+    s = Settings(args.quick, args.receptions)
+    env: dict[str, Any] = {
+        "wall": time.perf_counter(),
+        "load_before": os.getloadavg()[0],
+        "stamp": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "tmp": tempfile.gettempdir(),
+        "pg_version": "",
+    }
+    payloads = Payloads()
+    workdir = tempfile.mkdtemp(prefix="jiedai-bench-")
+    try:
+        env["fsync_us"] = fsync_median_us(workdir)
+        lite = sqlite_lifecycles(s, workdir, payloads)
+        pg: dict[str, Any] | None = None
+        pg_why = "skipped (--no-postgres)" if args.no_postgres else pg_reachable(args.postgres)
+        if pg_why is None:
+            env["pg_version"] = pg_settings(args.postgres)
+            pg = postgres_lifecycles(s, args.postgres, payloads)
+        else:
+            pg_why = f"unreachable ({pg_why})"
+        rep = reports(s)
+        profile = profile_sqlite(s, workdir) if args.profile else ""
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_report(s, env, payloads, lite, pg, pg_why, rep, profile)
     return 0
 
 

@@ -15,6 +15,7 @@ from jiedai_flow.model import (
     Invoice,
     Payment,
     PaymentMethod,
+    Person,
     ReceptionList,
     ReceptionType,
 )
@@ -52,7 +53,8 @@ NEEDS_REASON = frozenset({"return", "refuse", "amend", "cancel"})
 
 
 def reception_list(reception: Reception) -> ReceptionList:
-    """A complete 接待清单 matching the plan's meals, paid by official card."""
+    """A complete 接待清单 matching the plan's meals, paid by official card, naming the
+    companions and support staff (so no settlement rule blocks the claim)."""
     meals = reception.plan.meals
     total = sum((m.cost for m in meals), Decimal(0))
     return ReceptionList(
@@ -60,6 +62,8 @@ def reception_list(reception: Reception) -> ReceptionList:
         meals=meals,
         invoices=(Invoice("No.0001", reception.start, "县机关食堂", total),),
         payments=(Payment(PaymentMethod.OFFICIAL_CARD, total, "公务卡尾号 1234"),),
+        companions=reception.plan.companions,
+        support_staff=(Person("张伟", "县政府办公室科员"),),
         signed_by="王强",
         signed_on=reception.end,
         documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),

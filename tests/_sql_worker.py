@@ -33,16 +33,22 @@ def run(
     go: Any,
     results: Any,
 ) -> None:
-    """Fire for ``seconds`` after ``go`` is set; put (worker, accepted, replays, conflicts, errors).
+    """Fire for ``seconds`` after ``go`` is set, then put this worker's outcome on ``results``.
 
-    ``accepted`` holds (request_id, reception_id, version, event_id, trigger, actor) of every
-    command this worker saw accepted for the first time.
+    Half the commands carry a request id every worker derives alike from (reception, version it
+    should make, trigger, actor), so two workers sending the same command race with one request
+    id, as a client's retry racing its original would; the others carry ids unique to the worker.
+    The outcome: ``accepted`` (request_id, reception_id, version, event_id) of every command that
+    came back as accepted for the first time, ``replayed`` (request_id, event_id, version) of every
+    answer that came back as a replay, counts of ``conflicts`` and ``resent``, and ``errors``.
     """
     rng = random.Random(seed)
     engine = None
-    accepted: list[tuple[str, str, int, str, str, str]] = []
+    accepted: list[tuple[str, str, int, str]] = []
+    sent: dict[str, tuple[str, str, str]] = {}  # request id → (reception id, trigger, actor)
+    replayed: list[tuple[str, str, int]] = []
     errors: list[str] = []
-    replays = conflicts = 0
+    conflicts = resent = 0
     signalled = False
     try:
         engine = make_engine(url=url)
@@ -59,7 +65,10 @@ def run(
             believed = known[rng.choice(live)]
             trigger, actor = choose(rng, believed.state)
             counter += 1
-            request_id = f"w{worker}-{counter}"
+            if rng.random() < 0.5:
+                request_id = f"{believed.id}:{believed.version + 1}:{trigger}:{actor}"
+            else:
+                request_id = f"w{worker}-{counter}"
             expected = believed.version if rng.random() < 0.5 else None
             try:
                 result = fire(
@@ -73,24 +82,26 @@ def run(
                 errors.append(f"{request_id} {trigger} on {believed.id}: {exc!r}")
                 known[believed.id] = engine.get(believed.id)
                 continue
-            if result.replayed:
-                errors.append(f"fresh request {request_id} came back as a replay")
-            event = result.event
-            accepted.append((request_id, believed.id, result.reception.version, event.id, trigger, actor))
+            sent[request_id] = (believed.id, trigger, actor)
+            event, version = result.event, result.reception.version
+            if result.replayed:  # another worker sent this very command first
+                replayed.append((request_id, event.id, version))
+                known[believed.id] = engine.get(believed.id)
+                continue
+            accepted.append((request_id, believed.id, version, event.id))
             known[believed.id] = result.reception
             if rng.random() < 0.3:  # a reply was lost: the client sends an earlier request again
-                old = rng.choice(accepted)
+                old = rng.choice(list(sent))
+                rid, old_trigger, old_actor = sent[old]
                 try:
-                    again = fire(engine, known[old[1]], old[4], old[5], request_id=old[0])
+                    again = fire(engine, known[rid], old_trigger, old_actor, request_id=old)
                 except Exception as exc:
-                    errors.append(f"re-sent {old[0]}: {exc!r}")
+                    errors.append(f"re-sent {old}: {exc!r}")
                     continue
-                replays += 1
-                if not again.replayed or (again.reception.version, again.event.id) != (old[2], old[3]):
-                    errors.append(
-                        f"re-sent {old[0]}: replayed={again.replayed}, version "
-                        f"{again.reception.version} (first {old[2]}), event {again.event.id} (first {old[3]})"
-                    )
+                resent += 1
+                if not again.replayed:
+                    errors.append(f"re-sent {old} was applied again as version {again.reception.version}")
+                replayed.append((old, again.event.id, again.reception.version))
     except Exception as exc:  # anything else ends the worker; the parent reports it
         errors.append(f"worker {worker} stopped: {exc!r}")
     finally:
@@ -98,4 +109,13 @@ def run(
             ready.put(worker)
         if engine is not None:
             engine.store.close()
-        results.put((worker, accepted, replays, conflicts, errors))
+        results.put(
+            {
+                "worker": worker,
+                "accepted": accepted,
+                "replayed": replayed,
+                "conflicts": conflicts,
+                "resent": resent,
+                "errors": errors,
+            }
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -21,16 +22,18 @@ from jiedai_flow.cli import main
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
-from tests._sql_helpers import create, fire
+from tests._sql_helpers import advance, create, fire
 from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from jiedai_flow.audit import VerifyReport
 
 E, R = schema.audit_events, schema.receptions
-TABLES = (schema.receptions, E, schema.outbox, schema.commands, schema.chain_head, schema.counters)
+TABLES = tuple(schema.metadata.sorted_tables)
+"""Every table of the schema, parents before children: what a restore deletes and re-inserts."""
 
 SCRIPT = (
     ("A", "submit", "handler"),
@@ -110,19 +113,19 @@ def build(url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
-    databases = private_database(request.param, tmp_path_factory.mktemp("trail"))
-    url = next(databases)
-    db = sa.create_engine(url)
-    try:
-        receptions = build(url)
-        columns = (E.c.chain_index, E.c.id, E.c.reception_id, E.c.seq, E.c.trigger)
-        with db.connect() as conn:
-            events = tuple(Event(*row) for row in conn.execute(sa.select(*columns).order_by(E.c.chain_index)))
-            rows = {t.name: [dict(row._mapping) for row in conn.execute(sa.select(t))] for t in TABLES}
-        yield Trail(url, db, events, receptions, rows)
-    finally:
-        db.dispose()
-        databases.close()
+    for url in private_database(request.param, tmp_path_factory.mktemp("trail")):
+        db = sa.create_engine(url)
+        try:
+            receptions = build(url)
+            columns = (E.c.chain_index, E.c.id, E.c.reception_id, E.c.seq, E.c.trigger)
+            with db.connect() as conn:
+                events = tuple(
+                    Event(*row) for row in conn.execute(sa.select(*columns).order_by(E.c.chain_index))
+                )
+                rows = {t.name: [dict(row._mapping) for row in conn.execute(sa.select(t))] for t in TABLES}
+            yield Trail(url, db, events, receptions, rows)
+        finally:
+            db.dispose()
 
 
 @pytest.fixture
@@ -216,9 +219,12 @@ def test_changing_the_actor_inside_an_events_data_names_that_event(trail: Trail)
     assert "hash mismatch" in problem_at(trail.verify(), approved)[2]
 
 
-@pytest.mark.parametrize(("column", "value"), [("to_state", "approved"), ("actor_id", "sun.hao")])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("to_state", "approved"), ("actor_id", "sun.hao"), ("at", datetime(2026, 1, 1, 8, 0))],
+)
 def test_changing_only_a_typed_column_of_a_middle_event_names_that_event(
-    trail: Trail, column: str, value: str
+    trail: Trail, column: str, value: object
 ) -> None:
     submitted = trail.at(6)  # B's first submit; B has later events
     assert (submitted.trigger, submitted.seq) == ("submit", 2)
@@ -357,6 +363,37 @@ def test_editing_a_reception_rows_planned_amount_and_plan_is_detected(trail: Tra
     assert not report.ok, "a reception's stored plan and amount were changed without detection"
     assert report.problem is not None
     assert report.problem.reception_id == b
+
+
+# -- algorithms ------------------------------------------------------------------------------------
+
+
+def test_a_trail_written_with_sha256_still_verifies_where_sm3_is_preferred(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    with monkeypatch.context() as platform:  # first written where OpenSSL offers no SM3
+        platform.setattr(hashlib, "algorithms_available", hashlib.algorithms_available - {"sm3"})
+        old = make_engine(url=url)
+    try:
+        assert isinstance(old.store, SQLStore)
+        assert old.store.algorithm == "sha256"
+        advance(old, create(old).reception, 2)  # its last event stays sha256
+        moved = advance(old, create(old).reception, 1)
+    finally:
+        old.store.close()
+    new = make_engine(url=url)
+    try:
+        assert isinstance(new.store, SQLStore)
+        assert new.store.algorithm == "sm3"
+        advance(new, moved, 1)
+        advance(new, create(new).reception, 1)
+        assert {e.hash_algorithm for e in new.history(moved.id)} == {"sha256", "sm3"}
+        report = new.store.verify()
+    finally:
+        new.store.close()
+    assert report.ok, str(report.problem)
+    assert report.checked == 8  # 3 + 2 sha256 events, then 1 + 2 sm3 events
 
 
 # -- the command line -----------------------------------------------------------------------------

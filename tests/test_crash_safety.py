@@ -83,6 +83,8 @@ def test_sigkilled_writers_leave_a_verified_consistent_store(
     if backend == "sqlite":
         path = sa.make_url(url).database
         assert path is not None
-        with sqlite3.connect(path) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        conn.close()
+        raw = sqlite3.connect(path)
+        try:
+            assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        finally:
+            raw.close()

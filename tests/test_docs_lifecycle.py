@@ -116,10 +116,12 @@ def test_mermaid_diagram_has_every_state_and_transition(page: str) -> None:
         assert (f"{state.name} --> [*]" in diagram) == state.terminal
 
 
-def test_rule_stage_table_matches_the_built_in_rules(page: str) -> None:
-    rules = make_engine().rules
-    documented = {ticked(stage)[0]: ids.split(", ") for stage, ids in table(page, "阶段 stage")}
-    assert documented == {stage: [r.id for r in rules.for_stage(stage)] for stage in rules.stages}
+def test_rule_table_matches_the_built_in_rules_and_their_stages(page: str) -> None:
+    rules = make_engine().rules.rules
+    documented = {
+        rule_id: (title, frozenset(ticked(stages))) for rule_id, title, stages in table(page, "规则 rule")
+    }
+    assert documented == {r.id: (r.title, r.stages) for r in rules.values()}
 
 
 # -- claims the page makes in prose ----------------------------------------------------------------

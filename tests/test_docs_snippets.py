@@ -6,7 +6,7 @@ import importlib.util
 import re
 import sys
 import tomllib
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,12 +21,14 @@ from jiedai_flow import (
     LetterKind,
     NotAuthorizedError,
     RuleViolationError,
+    Severity,
     StorageError,
     hookimpl,
     open_engine,
 )
+from jiedai_flow.engine import CHINA_TZ
 from jiedai_flow.plugins import BLOCKED_ENV, BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
-from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -108,21 +110,27 @@ def test_quickstart_submits_and_approves(capsys: pytest.CaptureFixture[str]) -> 
 # -- plugins.md: the county plugin ----------------------------------------------------------------
 
 
-def test_county_rule_refuses_a_meal_over_the_county_cap() -> None:
-    engine = make_engine(snippet("county_plugin"))
-    rid = create(engine, cost=Decimal("420.00"))  # 6 diners, 70 yuan each
+def test_county_rule_asks_for_an_explanation_of_a_late_submission() -> None:
+    clock = FrozenClock(datetime(2026, 3, 10, 8, 0, tzinfo=CHINA_TZ))  # the day the visit starts
+    engine = make_engine(snippet("county_plugin"), clock=clock)
+    rid = create(engine)
     with pytest.raises(RuleViolationError) as refused:
         engine.fire(rid, "submit", HANDLER)
     (finding,) = refused.value.findings
-    assert (finding.rule_id, finding.path) == ("LA-01", "$.plan.meals[0].cost")
-    assert "超过本县上限 60.00 元" in finding.message_zh
+    assert (finding.rule_id, finding.severity, finding.path) == (
+        "LA-01",
+        Severity.NEEDS_EXPLANATION,
+        "$.start",
+    )
+    assert "应在 2026-03-09 前提交审批" in finding.message_zh
     assert engine.get(rid).state == "draft"
+    explained = engine.fire(rid, "submit", HANDLER, explanations={"LA-01": "上级临时通知"})
+    assert explained.reception.state == "submitted"
 
 
-def test_county_rule_passes_a_meal_at_the_cap_and_is_attributed_to_its_plugin() -> None:
-    engine = make_engine(snippet("county_plugin"))
-    rid = create(engine, cost=Decimal("360.00"))
-    assert engine.fire(rid, "submit", HANDLER).reception.state == "submitted"
+def test_county_rule_passes_an_early_submission_and_is_attributed_to_its_plugin() -> None:
+    engine = make_engine(snippet("county_plugin"))  # FrozenClock: 2026-03-02, visit on 03-10
+    assert engine.fire(create(engine), "submit", HANDLER).findings == ()
     assert engine.rules.rules["LA-01"].plugin == "county_plugin"
 
 
@@ -134,19 +142,25 @@ def test_county_layer_accepts_phone_records_and_sets_two_approval_levels() -> No
     assert [s.level for s in submitted.reception.approval_chain] == ["部门负责人", "分管领导"]
 
 
+def test_county_meal_standard_feeds_the_national_m03() -> None:
+    plain, county = make_engine(), make_engine(snippet("county_plugin"))
+    assert plain.fire(create(plain, cost=Decimal("420.00")), "submit", HANDLER).reception.state == "submitted"
+    with pytest.raises(RuleViolationError, match="M-03"):
+        county.fire(create(county, cost=Decimal("420.00")), "submit", HANDLER)
+
+
 def test_county_layer_is_only_for_its_jurisdiction_and_dates() -> None:
     engine = make_engine(snippet("county_plugin"))
-    assert engine.standards_for("341502", date(2026, 3, 10)).meal_cap_per_person == Decimal("60.00")
-    assert engine.standards_for("341503", date(2026, 3, 10)).meal_cap_per_person is None
-    assert engine.standards_for("341502", date(2025, 12, 31)).meal_cap_per_person is None
+    assert engine.standards_for("341502", date(2026, 3, 10)).claim_deadline_months == 1
+    assert engine.standards_for("341503", date(2026, 3, 10)).claim_deadline_months is None
+    assert engine.standards_for("341502", date(2025, 12, 31)).claim_deadline_months is None
 
 
 # -- plugins.md: approval chain, authorization, notifications, storage ---------------------------
 
 
-def test_tiered_chain_adds_the_main_leader_for_bureau_rank_guests() -> None:
-    chain = snippet("approval_chain")
-    engine = make_engine(chain)
+def test_chain_by_host_unit_adds_the_main_leader_for_bureau_rank_guests() -> None:
+    engine = make_engine(snippet("approval_chain"))
     rid = create(engine)  # sample_letter's first guest is 厅局级
     submitted = engine.fire(rid, "submit", HANDLER).reception
     assert [s.level for s in submitted.approval_chain] == ["部门负责人", "分管领导", "主要领导"]
@@ -156,7 +170,7 @@ def test_tiered_chain_adds_the_main_leader_for_bureau_rank_guests() -> None:
     assert engine.fire(rid, "approve", main_leader).reception.state == "approved"
 
 
-def test_tiered_chain_has_two_steps_for_a_small_junior_visit() -> None:
+def test_chain_by_host_unit_has_one_step_for_a_township_with_junior_guests() -> None:
     engine = make_engine(snippet("approval_chain"))
     letter = sample_letter()
     junior = tuple(attrs.evolve(g, rank=jiedai_flow.Rank.TOWNSHIP) for g in letter.personnel)
@@ -164,20 +178,26 @@ def test_tiered_chain_has_two_steps_for_a_small_junior_visit() -> None:
         attrs.evolve(letter, personnel=junior),
         sample_plan(),
         handler=HANDLER,
-        host_unit="县政府办公室",
+        host_unit="城关镇人民政府",
         jurisdiction="341502",
     )
     submitted = engine.fire(created.reception.id, "submit", HANDLER).reception
-    assert [s.level for s in submitted.approval_chain] == ["部门负责人", "分管领导"]
+    assert [s.level for s in submitted.approval_chain] == ["乡镇主要负责人"]
 
 
 def test_delegate_may_sign_the_delegated_step_only_with_the_plugin() -> None:
-    director = ACTORS["director"]  # 部门负责人 sun.hao, delegated 分管领导
-    without = make_engine()
-    with pytest.raises(NotAuthorizedError):
-        without.fire(submitted(without), "approve", director)
-    engine = make_engine(snippet("delegation"))
-    assert engine.fire(submitted(engine), "approve", director).reception.state == "approved"
+    first = attrs.evolve(ACTORS["director"], id="wu.gang", name="吴刚")  # another 部门负责人
+    delegate = ACTORS["director"]  # 孙浩 (部门负责人), delegated 分管领导
+    county = snippet("county_plugin")  # chain: 部门负责人 → 分管领导
+    without = make_engine(county)
+    rid = submitted(without)
+    without.fire(rid, "approve", first)
+    with pytest.raises(NotAuthorizedError, match="分管领导"):
+        without.fire(rid, "approve", delegate)
+    engine = make_engine(county, snippet("delegation"))
+    rid = submitted(engine)
+    engine.fire(rid, "approve", first)
+    assert engine.fire(rid, "approve", delegate).reception.state == "approved"
 
 
 def test_no_plain_authorize_answer_lets_a_handler_approve_their_own_reception() -> None:
@@ -366,3 +386,12 @@ def _table_rows(text: str, first_header: str) -> list[list[str]]:
                 rows.append([cell.strip() for cell in body.strip().strip("|").split("|")])
             return rows
     raise AssertionError(f"no table headed {first_header!r}")
+
+
+def test_every_other_python_block_in_the_pages_runs() -> None:
+    """Short blocks not taken from a snippet file (such as the import line) still import."""
+    snippets = {(SNIPPETS / name).read_text(encoding="utf-8") for name in QUOTED_IN}
+    for name in ["index.md", "lifecycle.md", "plugins.md", "architecture.md", "testing-kit.md", "errors.md"]:
+        for block in re.findall(r"```python\n(.*?)```", page(name), re.S):
+            if block not in snippets:
+                exec(compile(block, name, "exec"), {})

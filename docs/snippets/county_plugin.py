@@ -1,60 +1,55 @@
-"""××县的插件：本县接待标准（一层）和一条本地规则 LA-01。"""
+"""××县的插件：本县接待标准（TOML 写的一层）和一条本地规则 LA-01。"""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from jiedai_flow import (
-    Citation,
-    Finding,
-    LetterKind,
-    Level,
-    Rule,
-    Severity,
-    StandardsLayer,
-    hookimpl,
-)
+from jiedai_flow import Citation, Finding, Rule, Severity, hookimpl
+from jiedai_flow.standards_toml import load_standards_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow import RuleContext
+    from jiedai_flow import RuleContext, StandardsLayer
     from jiedai_flow.rules import RegisterRule
 
-COUNTY = "341502"  # GB/T 2260 行政区划代码
-LOCAL_MEASURES = Citation("《××县党政机关国内公务接待管理实施细则》（示例）", "第九条")
+# 插件包里通常是单独的 standards.toml：load_standards_file(Path(__file__).with_name("standards.toml"))
+STANDARDS_TOML = """
+name = "××县（2026）"
+level = "county"
+jurisdiction = "341502"
+effective_from = 2026-01-01
+source = "《××县党政机关国内公务接待管理实施细则》（示例）"
 
-COUNTY_LAYER = StandardsLayer(
-    name="××县（2026）",
-    level=Level.COUNTY,
-    jurisdiction=COUNTY,
-    changes={
-        "meal_cap_per_person": Decimal("60.00"),  # 工作餐人均上限（元）
-        "accepted_letters": frozenset(LetterKind),  # 公函、邀请函、通知，另加电话记录
-        "approval_levels": ("部门负责人", "分管领导"),  # 内置审批链按此逐级审批
-    },
-    effective_from=date(2026, 1, 1),
-    source=LOCAL_MEASURES.instrument,
-)
+[standards]
+accepted_letters = ["公函", "邀请函", "通知", "电话记录"]
+approval_levels = ["部门负责人", "分管领导"]
+claim_deadline_months = 1
+retroactive_window_days = 2
+
+[[standards.meal_standards]]
+amount = "60.00"
+unit = "元/人·餐"
+"""
+
+COUNTY_LAYER = load_standards_text(STANDARDS_TOML, source="county_plugin.py")
+LOCAL_MEASURES = Citation(COUNTY_LAYER.source, "第六条")
+ADVANCE_DAYS = 1
 
 
-def check_meal_cap(ctx: RuleContext) -> Iterator[Finding]:
-    """LA-01 人均餐费：每餐人均（来宾 + 陪餐）不超过本县上限。"""
-    cap = ctx.standards.meal_cap_per_person
-    if cap is None:
-        return
-    for i, meal in enumerate(ctx.reception.plan.meals):
-        if meal.per_person > cap:
-            yield Finding(
-                "LA-01",
-                Severity.BLOCKING,
-                f"工作餐人均 {meal.per_person} 元，超过本县上限 {cap} 元",
-                f"meal costs {meal.per_person} yuan per person, over the county cap of {cap}",
-                f"$.plan.meals[{i}].cost",
-                LOCAL_MEASURES,
-            )
+def check_submitted_in_advance(ctx: RuleContext) -> Iterator[Finding]:
+    """LA-01 提前报批：接待开始前 ADVANCE_DAYS 日提交审批，来不及的须书面说明。"""
+    latest = ctx.reception.start - timedelta(days=ADVANCE_DAYS)
+    if ctx.now.date() > latest:
+        yield Finding(
+            "LA-01",
+            Severity.NEEDS_EXPLANATION,
+            f"接待 {ctx.reception.start} 开始，应在 {latest} 前提交审批",
+            f"the reception starts on {ctx.reception.start}; submit by {latest}",
+            "$.start",
+            LOCAL_MEASURES,
+        )
 
 
 @hookimpl
@@ -62,11 +57,11 @@ def jiedai_register_rules(register: RegisterRule) -> None:
     register(
         Rule(
             "LA-01",
-            "人均餐费上限",
-            frozenset({"submit", "approve"}),  # 在这两个操作时检查
-            check_meal_cap,
+            "提前报批",
+            frozenset({"submit"}),  # 只在「提交审批」时检查
+            check_submitted_in_advance,
             LOCAL_MEASURES,
-            "meal cost per person",
+            "submit in advance",
         )
     )
 

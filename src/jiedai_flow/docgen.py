@@ -1,7 +1,9 @@
-"""Generate docs/hooks.md from :mod:`jiedai_flow.hookspecs`, so the hooks have one source of text.
+"""Generate the reference pages, so each has one source of text: docs/hooks.md from
+:mod:`jiedai_flow.hookspecs`, docs/rules.md from the rules the built-in plugins register.
 
-``python -m jiedai_flow.docgen hooks > docs/hooks.md`` regenerates the page;
-``python -m jiedai_flow.docgen --check [PATH]`` exits 1 if the file differs from the generated text.
+``python -m jiedai_flow.docgen hooks > docs/hooks.md`` and ``… rules > docs/rules.md`` regenerate
+the pages; ``python -m jiedai_flow.docgen --check`` exits 1 if either file differs from the
+generated text (``--check PATH …`` checks the named files, by name: ``rules.md`` or a hooks page).
 """
 
 from __future__ import annotations
@@ -13,17 +15,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import pluggy
 
 from jiedai_flow import hookspecs
+from jiedai_flow.builtin.national import _common
+from jiedai_flow.findings import Severity
+from jiedai_flow.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.plugins import BUILTIN_PLUGINS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
-    from types import ModuleType
+    from types import CodeType, ModuleType
+
+    from jiedai_flow.rules import Rule
 
 DEFAULT_PATH = Path("docs/hooks.md")
 REGENERATE = "python -m jiedai_flow.docgen hooks > docs/hooks.md"
+RULES_PATH = Path("docs/rules.md")
+REGENERATE_RULES = "python -m jiedai_flow.docgen rules > docs/rules.md"
 _BANNER = re.compile(r"^# -{20,}\n# (?P<title>[^\n]+)\n# -{20,}$", re.MULTILINE)
 _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc):`~?([^`]+)`")
 _FIELD = re.compile(r"^:param (\w+):", re.MULTILINE)
@@ -113,23 +123,188 @@ def render_hooks(module: ModuleType = hookspecs) -> str:
     return "\n".join(out)
 
 
+# -- docs/rules.md ---------------------------------------------------------------------------------
+
+_FAMILIES = {
+    "L": "公函 · letter",
+    "S": "公务范围与类型 · scope and type",
+    "A": "审批 · approval",
+    "M": "用餐 · meals",
+    "H": "住宿 · lodging",
+    "T": "交通与安保 · transport and security",
+    "C": "礼仪、陪同与禁止项目 · ceremony, companions, banned extras",
+    "F": "报销与经费 · claims and funds",
+    "R": "公开与报告 · disclosure and reports",
+    "B": "招商接待 · investment receptions",
+}
+"""Rule families in the order of the reference catalogue (§5); other prefixes come after."""
+
+_SEVERITY_HELPERS = (
+    (_common.block, Severity.BLOCKING),
+    (_common.explain, Severity.NEEDS_EXPLANATION),
+    (_common.warn, Severity.WARNING),
+    (_common.note, Severity.INFO),
+)
+
+
+def builtin_rules(plugins: Sequence[tuple[str, str]] = BUILTIN_PLUGINS) -> tuple[Rule, ...]:
+    """Every rule the built-in plugins register, each with its plugin's name, in catalogue order.
+
+    Read from the plugin modules themselves, so neither installed plugins nor the blocking
+    environment variables change the page.
+    """
+    rules: list[Rule] = []
+    for plugin_name, module_name in plugins:
+        hook = getattr(importlib.import_module(module_name), "jiedai_register_rules", None)
+        if hook is not None:
+            hook(register=lambda rule, _name=plugin_name: rules.append(attrs.evolve(rule, plugin=_name)))
+    return tuple(sorted(rules, key=_catalogue_order))
+
+
+def _catalogue_order(rule: Rule) -> tuple[int, str, int, str]:
+    family, _, number = rule.id.partition("-")
+    position = list(_FAMILIES).index(family) if family in _FAMILIES else len(_FAMILIES)
+    return position, family, int(number) if number.isdigit() else 0, rule.id
+
+
+def severities(check: Callable[..., object]) -> tuple[Severity, ...]:
+    """The severities a check can report, read from its code: the finding helpers it calls
+    (``block``, ``explain``, ``warn``, ``note``) or the ``Severity`` members it names, following
+    the functions of its own package that it calls. Empty when nothing can be read."""
+    found: set[Severity] = set()
+    package = getattr(check, "__module__", "").partition(".")[0]
+    seen: set[int] = set()
+    todo: list[Callable[..., object]] = [check]
+    while todo:
+        func = todo.pop()
+        code: CodeType | None = getattr(func, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names = _code_names(code)
+        found.update(s for s in Severity if s.name in names)
+        for name in names:
+            target = getattr(func, "__globals__", {}).get(name)
+            helper = next((s for h, s in _SEVERITY_HELPERS if h is target), None)
+            if helper is not None:
+                found.add(helper)
+            elif inspect.isfunction(target) and target.__module__.partition(".")[0] == package:
+                todo.append(target)
+    return tuple(s for s in Severity if s in found)
+
+
+def _code_names(code: CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:  # nested functions, comprehensions and generators
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+def _stages(rule: Rule) -> str:
+    order = [t.name for t in DEFAULT_PROCESS.triggers]
+    ordered = sorted(rule.stages, key=lambda s: (order.index(s) if s in order else len(order), s))
+    labels = {t.name: t.label for t in DEFAULT_PROCESS.triggers}
+    return " · ".join(f"`{s}` {labels.get(s, '')}".rstrip() for s in ordered)
+
+
+def _severities_text(rule: Rule, english: bool = True) -> str:
+    found = severities(rule.check)
+    if not found:
+        return "—"
+    return "、".join(f"{s.label} {s.value}" if english else s.label for s in found)
+
+
+def render_rules(rules: Sequence[Rule] | None = None) -> str:
+    """The whole built-in rules reference page."""
+    rules = builtin_rules() if rules is None else rules
+    out = [
+        "# 内置规则参考 Built-in rules reference",
+        "",
+        f"<!-- 由 jiedai_flow.docgen 生成，请勿手改 / generated; do not edit. Regenerate: {REGENERATE_RULES} -->",
+        "",
+        "内置插件登记的每一条规则：编号（参考资料 §5）、标题、在哪些操作时检查、可能给出的结果和出处。"
+        "本地插件的规则另有编号（如 `XX-01`），见 [tutorial.md](tutorial.md)；"
+        "各条规则读取的标准字段见 [standards.md](standards.md)。",
+        "",
+        "Every rule the built-in plugins register: id (reference §5), title, the stages (triggers) it "
+        "runs at, the severities it can report (read from its code) and its citation.",
+        "",
+        "结果 severities：不予通过 blocking（命令被拒绝）· 须书面说明 needs_explanation（附情况说明并经"
+        "下一位审批人或财务接受才通过）· 提醒 warning · 提示 info。",
+        "",
+        f"共 {len(rules)} 条 / {len(rules)} rules.",
+        "",
+        "| 编号 id | 规则 | rule | 结果 severities | 出处 citation |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule in rules:
+        cite = str(rule.citation) if rule.citation else "—"
+        out.append(
+            f"| {rule.id} | {rule.title} | {rule.title_en} | {_severities_text(rule, english=False)} | {cite} |"
+        )
+    out.append("")
+    family = None
+    for rule in rules:
+        prefix = rule.id.partition("-")[0]
+        if prefix != family:
+            family = prefix
+            out += [f"## {prefix} {_FAMILIES.get(prefix, '其他 · other')}", ""]
+        title = f"{rule.title} · {rule.title_en}" if rule.title_en else rule.title
+        check = f"{rule.check.__module__}.{rule.check.__qualname__}"
+        out += [
+            f"### {rule.id} {title}",
+            "",
+            f"- 阶段 stages: {_stages(rule)}",
+            f"- 结果 severities: {_severities_text(rule)}",
+            f"- 出处 citation: {rule.citation or '—'}",
+            f"- 插件 plugin: `{rule.plugin}` · 检查 check: `{check}`",
+            "",
+        ]
+        if rule.check.__doc__:
+            out += [_markdown(rule.check.__doc__), ""]
+    return "\n".join(out)
+
+
+# -- command line ------------------------------------------------------------------------------------
+
+PAGES: dict[str, tuple[Path, Callable[[], str], str]] = {
+    "hooks": (DEFAULT_PATH, render_hooks, REGENERATE),
+    "rules": (RULES_PATH, render_rules, REGENERATE_RULES),
+}
+"""Each generated page: default path, renderer, the command that regenerates it."""
+
+
+def _page_for(path: Path) -> tuple[Callable[[], str], str]:
+    page = "rules" if path.name == RULES_PATH.name else "hooks"  # any other name: a hooks page
+    _, render, regenerate = PAGES[page]
+    return render, regenerate
+
+
+def check(paths: Sequence[Path] = ()) -> int:
+    """1 if any page (by default every generated page at its default path) is stale, else 0."""
+    targets = [(p, *_page_for(p)) for p in paths] or [(p, r, g) for p, r, g in PAGES.values()]
+    stale = 0
+    for path, render, regenerate in targets:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != render():
+            print(f"{path} 已过期 / is stale; run: {regenerate}", file=sys.stderr)
+            stale = 1
+    return stale
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``hooks`` prints the page; ``plugins`` prints the built-in table; ``--check [PATH]``."""
+    """``hooks`` / ``rules`` print a page; ``plugins`` the built-in table; ``--check [PATH …]``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == ["hooks"]:
-        sys.stdout.buffer.write(render_hooks().encode("utf-8"))
+    if len(args) == 1 and args[0] in PAGES:
+        sys.stdout.buffer.write(PAGES[args[0]][1]().encode("utf-8"))
         return 0
-    if args[:1] == ["plugins"]:
+    if args == ["plugins"]:
         sys.stdout.buffer.write(render_builtin_table().encode("utf-8"))
         return 0
-    if args[:1] == ["--check"] and len(args) <= 2:
-        path = Path(args[1]) if len(args) == 2 else DEFAULT_PATH
-        current = path.read_text(encoding="utf-8") if path.exists() else None
-        if current != render_hooks():
-            print(f"{path} 已过期 / is stale; run: {REGENERATE}", file=sys.stderr)
-            return 1
-        return 0
-    print("usage: python -m jiedai_flow.docgen hooks | plugins | --check [PATH]", file=sys.stderr)
+    if args[:1] == ["--check"]:
+        return check([Path(a) for a in args[1:]])
+    print("usage: python -m jiedai_flow.docgen hooks | rules | plugins | --check [PATH ...]", file=sys.stderr)
     return 2
 
 

@@ -403,10 +403,13 @@ class Engine:
             return ()
         explanations = explanations or {}
         findings = self.rules.run(RuleContext(reception, standards, stage, actor, now))
+        given = {(e.rule_id, e.path) for e in reception.explanations}  # explained at an earlier stage
         unexplained = [
             f
             for f in findings
-            if f.severity is Severity.NEEDS_EXPLANATION and not explanations.get(f.rule_id, "").strip()
+            if f.severity is Severity.NEEDS_EXPLANATION
+            and not explanations.get(f.rule_id, "").strip()
+            and (f.rule_id, f.path) not in given
         ]
         if unexplained or any(f.blocks for f in findings):
             raise RuleViolationError(reception.id, stage, findings)
@@ -533,7 +536,7 @@ def _explain(
     added = tuple(
         Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger, actor.id, now)
         for f in findings
-        if f.severity is Severity.NEEDS_EXPLANATION
+        if f.severity is Severity.NEEDS_EXPLANATION and given.get(f.rule_id, "").strip()
     )
     accepted: tuple[Explanation, ...] = ()
     kept = reception.explanations

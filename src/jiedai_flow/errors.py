@@ -148,6 +148,9 @@ class ReasonRequiredError(JiedaiFlowError):
         self.trigger = trigger
 
 
+_REFUSING = frozenset({"blocking", "needs_explanation"})
+
+
 class RuleViolationError(JiedaiFlowError):
     """Blocking findings refused the command; ``.findings`` holds every finding, not just the first."""
 
@@ -155,11 +158,12 @@ class RuleViolationError(JiedaiFlowError):
 
     def __init__(self, reception_id: str, trigger: str, findings: Sequence[Finding]) -> None:
         self.findings = tuple(findings)
-        blocking = [f for f in self.findings if f.blocks]
+        refusing = [f for f in self.findings if f.severity.value in _REFUSING]
         lines = "\n".join(f"  - {f}" for f in self.findings)
         super().__init__(
-            f"接待记录 {reception_id} 的「{trigger}」被 {len(blocking)} 项规则拒绝",
-            f"'{trigger}' on reception {reception_id} refused by {len(blocking)} rule finding(s)",
+            f"接待记录 {reception_id} 的「{trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
+            f"'{trigger}' on reception {reception_id} refused by {len(refusing)} finding(s) "
+            f"(blocking or needing a written explanation)",
         )
         self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
         self.reception_id = reception_id

@@ -158,6 +158,8 @@ class Budget:
     amount: Decimal = attrs.field(converter=money)
 
 
+_optional_count = attrs.validators.optional(attrs.validators.ge(0))
+
 NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
 """票据 + 公函 + 清单 (Art 14)."""
 
@@ -174,13 +176,13 @@ class Standards:
     accepted_letters: frozenset[LetterKind] = frozenset(
         {LetterKind.LETTER, LetterKind.INVITATION, LetterKind.NOTICE}
     )
-    working_meals_max: int = 1
+    working_meals_max: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     companions: CompanionPolicy = CompanionPolicy()
     companions_by_type: Mapping[ReceptionType, CompanionPolicy] = attrs.field(factory=dict)
     meal_standards: tuple[MealStandard, ...] = ()
     banned_dishes: frozenset[str] = frozenset({"鱼翅", "燕窝", "野生"})
-    max_dishes: int | None = None
-    buffet_above: int | None = None
+    max_dishes: int | None = attrs.field(default=None, validator=_optional_count)
+    buffet_above: int | None = attrs.field(default=None, validator=_optional_count)
     alcohol: AlcoholPolicy = AlcoholPolicy.ALLOWED
     """Local alcohol policy; the reception's rule pack sets the national floor (M-05)."""
     alcohol_exempt_types: frozenset[ReceptionType] = frozenset()
@@ -189,19 +191,19 @@ class Standards:
     designated_venues: frozenset[str] = frozenset()
     same_city_ban: bool = False
     required_documents: frozenset[DocumentKind] = NATIONAL_DOCUMENTS
-    claim_deadline_days: int | None = None
-    claim_deadline_months: int | None = None
+    claim_deadline_days: int | None = attrs.field(default=None, validator=_optional_count)
+    claim_deadline_months: int | None = attrs.field(default=None, validator=_optional_count)
     claim_deadline_from: DeadlineFrom = DeadlineFrom.END
     approval_levels: tuple[str, ...] = ()
     approval_tiers: tuple[ApprovalTier, ...] = ()
     budgets: tuple[Budget, ...] = ()
-    retroactive_window_days: int | None = None
+    retroactive_window_days: int | None = attrs.field(default=None, validator=_optional_count)
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
-    escort_vehicles_max: int | None = None
-    vehicle_capacity: int = 7
+    escort_vehicles_max: int | None = attrs.field(default=None, validator=_optional_count)
+    vehicle_capacity: int = attrs.field(default=7, validator=attrs.validators.ge(1))
     """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
-    accompanying_max: int | None = None
+    accompanying_max: int | None = attrs.field(default=None, validator=_optional_count)
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
     new_letter_increase: int = 3
     """L-03: the list may name more guests than the letter only below this many extra."""
@@ -233,16 +235,24 @@ class Standards:
 
 def origin_of(letter: OfficialLetter, jurisdiction: str) -> Origin | None:
     """Inside when the sending unit's area code lies within the host's; None if unknown."""
-    code = letter.sending_jurisdiction
+    code = _significant(letter.sending_jurisdiction)
     if not code:
         return None
-    return Origin.INSIDE if code.startswith(jurisdiction) or jurisdiction.startswith(code) else Origin.OUTSIDE
+    host = _significant(jurisdiction)
+    return Origin.INSIDE if code.startswith(host) or host.startswith(code) else Origin.OUTSIDE
+
+
+def _significant(code: str) -> str:
+    """An area code without its trailing "00" pairs: "341500" and "3415" both mean Lu'an."""
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
 
 
 def same_city(letter: OfficialLetter, jurisdiction: str) -> bool:
     """The sending unit is in the host's city (same first four digits of the area code)."""
-    code = letter.sending_jurisdiction
-    return len(code) >= 4 and len(jurisdiction) >= 4 and code[:4] == jurisdiction[:4]
+    code, host = _significant(letter.sending_jurisdiction), _significant(jurisdiction)
+    return len(code) >= 4 and len(host) >= 4 and code[:4] == host[:4]
 
 
 STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {

@@ -1,5 +1,7 @@
-"""Default approval chain: one step per level in ``standards.approval_levels``, else one step any
-approver may sign. Plugin name ``jiedai.approval``; county plugins replace it with chains by tier."""
+"""Default approval chain 审批链, by tier: the last of ``standards.approval_tiers`` whose
+conditions the reception meets; else one step per ``standards.approval_levels``; else one step
+any approver may sign. Plugin name ``jiedai.approval``; it answers last (``trylast``), so a county
+plugin's own ``jiedai_approval_chain`` replaces it."""
 
 from __future__ import annotations
 
@@ -10,11 +12,37 @@ from jiedai_flow.records import ApprovalStep
 
 if TYPE_CHECKING:
     from jiedai_flow.records import Reception
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.standards import ApprovalTier, Standards
+
+
+def tier_applies(tier: ApprovalTier, reception: Reception) -> bool:
+    """Whether ``reception`` meets every condition ``tier`` sets (an unset condition holds).
+
+    Rank is the most senior visitor's, by ``Rank.order``; headcount is the letter's; the amount is
+    the plan's ``planned_total``; thresholds are inclusive ("at or above").
+    """
+    letter, plan = reception.letter, reception.plan
+    if tier.min_rank is not None:
+        rank = letter.highest_rank
+        if rank is None or rank.order < tier.min_rank.order:
+            return False
+    if tier.min_headcount is not None and letter.headcount < tier.min_headcount:
+        return False
+    if tier.min_amount is not None and plan.planned_total < tier.min_amount:
+        return False
+    return not tier.reception_types or reception.reception_type in tier.reception_types
+
+
+def approval_tier(reception: Reception, standards: Standards) -> ApprovalTier | None:
+    """The last tier, in the order the standards list them, that applies to ``reception``."""
+    return next((t for t in reversed(standards.approval_tiers) if tier_applies(t, reception)), None)
 
 
 @hookimpl(trylast=True)
 def jiedai_approval_chain(reception: Reception, standards: Standards) -> list[ApprovalStep]:
-    del reception  # the default chain does not depend on the reception
-    steps = [ApprovalStep(level, level) for level in standards.approval_levels]
+    tier = approval_tier(reception, standards)
+    # A tier without steps is a configuration slip; an empty chain could never complete, so fall
+    # through to the levels rather than return one.
+    levels = tier.steps if tier is not None and tier.steps else standards.approval_levels
+    steps = [ApprovalStep(level, level) for level in levels]
     return steps or [ApprovalStep("", "审批")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block
+from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block, note
 from jiedai_flow.findings import Citation
-from jiedai_flow.model import ActivityKind
+from jiedai_flow.model import ActivityKind, GiftKind
 from jiedai_flow.rules import Rule
 
 if TYPE_CHECKING:
@@ -15,19 +15,23 @@ if TYPE_CHECKING:
     from jiedai_flow.findings import Finding
     from jiedai_flow.rules import RuleContext
 
-_CEREMONY_LABELS = {
-    "airport_welcome": "机场、车站、码头、辖区边界迎送",
-    "cross_region_welcome": "跨地区迎送",
-    "banners": "张贴悬挂标语横幅",
-    "crowds": "安排群众迎送",
-    "welcome_carpet": "铺设迎宾地毯",
-    "flowers": "摆放花草",
-    "main_leader_welcome": "主要负责人参加迎送",
+_CEREMONY_BANS = {
+    "airport_welcome": "不得到机场、车站、码头和辖区边界迎送",
+    "cross_region_welcome": "不得跨地区迎送",
+    "banners": "不得张贴悬挂标语横幅",
+    "crowds": "不得安排群众迎送",
+    "welcome_carpet": "不得铺设迎宾地毯",
+    "flowers": "不得摆放花草",
+    "main_leader_welcome": "地区、部门主要负责人不得参加迎送",
 }
 
 _BANNED_ACTIVITIES = frozenset(
     {ActivityKind.SIGHTSEEING, ActivityKind.ENTERTAINMENT, ActivityKind.FITNESS, ActivityKind.PERFORMANCE}
 )
+
+LOCAL_GIFTS = frozenset({GiftKind.SOUVENIR, GiftKind.SPECIALTY})
+"""What a reception type in ``gifts_allowed_types`` may give: 纪念品、土特产品 — never 礼金 or 有价证券
+(the Jiangsu 商务接待 example, reference C-04)."""
 
 
 def check_ceremony(ctx: RuleContext) -> Iterator[Finding]:
@@ -37,24 +41,64 @@ def check_ceremony(ctx: RuleContext) -> Iterator[Finding]:
         citation = Citation(EIGHT_POINTS) if flag == "flowers" else art("第八条")
         yield block(
             rule_id,
-            f"不得{_CEREMONY_LABELS[flag]}",
+            _CEREMONY_BANS[flag],
             f"ceremony not allowed: {flag}",
             f"$.plan.ceremony.{flag}",
             citation,
         )
 
 
-def check_extras(ctx: RuleContext) -> Iterator[Finding]:
-    """C-04 禁止项目: no gifts of any kind; no sightseeing, entertainment, fitness or shows."""
-    plan = ctx.reception.plan
-    for i, gift in enumerate(plan.gifts):
+def check_accompanying(ctx: RuleContext) -> Iterator[Finding]:
+    """C-03 陪同人数: no more accompanying staff than the standards allow (Art 8 names no number;
+    the 实施细则 and local rules do, e.g. 1 per 市/县)."""
+    limit = ctx.standards.accompanying_max
+    companions = ctx.reception.plan.companions
+    if limit is not None and len(companions) > limit:
+        names = "、".join(p.name for p in companions)
         yield block(
-            "C-04",
-            f"不得赠送{gift.kind.label}：{gift.description}",
-            f"no gifts: {gift.description}",
-            f"$.plan.gifts[{i}]",
-            art("第十五条"),
+            "C-03",
+            f"陪同人员 {len(companions)} 人（{names}），超过上限 {limit} 人，不得层层多人陪同",
+            f"{len(companions)} accompanying staff exceed the limit of {limit}",
+            "$.plan.companions",
+            art("第八条"),
         )
+
+
+def check_extras(ctx: RuleContext) -> Iterator[Finding]:
+    """C-04 禁止项目: no gifts (a type the standards allow may give souvenirs and local specialties,
+    never cash or securities); no sightseeing, entertainment, fitness or special shows."""
+    plan = ctx.reception.plan
+    kind = ctx.reception.reception_type
+    local_gifts = kind in ctx.standards.gifts_allowed_types
+    for i, gift in enumerate(plan.gifts):
+        path = f"$.plan.gifts[{i}]"
+        if local_gifts and gift.kind in LOCAL_GIFTS:
+            yield note(
+                "C-04",
+                f"{kind.label}按本地标准可赠送{gift.kind.label}：{gift.description}（{gift.value} 元）",
+                f"local standards allow a {gift.kind.value} for a {kind.value} reception: "
+                f"{gift.description} ({gift.value} yuan)",
+                path,
+                Citation("本地标准"),
+            )
+        elif local_gifts:
+            yield block(
+                "C-04",
+                f"{kind.label}只可赠送纪念品、土特产品，不得赠送{gift.kind.label}：{gift.description}"
+                f"（{gift.value} 元）",
+                f"a {kind.value} reception may give only souvenirs or local specialties, not "
+                f"{gift.kind.value}: {gift.description} ({gift.value} yuan)",
+                f"{path}.kind",
+                art("第十五条"),
+            )
+        else:
+            yield block(
+                "C-04",
+                f"不得赠送{gift.kind.label}：{gift.description}（{gift.value} 元）",
+                f"no gifts of any kind: {gift.description} ({gift.kind.value}, {gift.value} yuan)",
+                path,
+                art("第十五条"),
+            )
     for i, activity in enumerate(plan.activities):
         if activity.kind in _BANNED_ACTIVITIES:
             yield block(
@@ -68,5 +112,6 @@ def check_extras(ctx: RuleContext) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     Rule("C-01", "迎送礼仪", PLAN_STAGES, check_ceremony, art("第八条"), "ceremony bans"),
+    Rule("C-03", "陪同人数", PLAN_STAGES, check_accompanying, art("第八条"), "accompanying staff"),
     Rule("C-04", "禁止项目", PLAN_STAGES, check_extras, art("第十五条"), "banned extras and gifts"),
 )

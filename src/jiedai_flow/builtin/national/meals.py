@@ -28,7 +28,7 @@ from jiedai_flow.builtin.national._common import (
     warn,
 )
 from jiedai_flow.findings import Citation
-from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, ReceptionType, VenueType
+from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, VenueType
 from jiedai_flow.rules import Rule
 from jiedai_flow.standards import RULE_PACK_2013, AlcoholPolicy, MealUnit
 
@@ -53,12 +53,10 @@ _UNIT_EN = {
     MealUnit.PERSON_TIME: "yuan per person-time",
 }
 
-Located = tuple[str, "Meal"]
-"""A meal and its field path (``$.plan.meals[2]`` or ``$.reception_list.meals[0]``)."""
 
-
-def meals_at(ctx: RuleContext) -> list[Located]:
-    """The meals this stage judges: the list's at the claim (what happened), else the plan's."""
+def meals_at(ctx: RuleContext) -> list[tuple[str, Meal]]:
+    """The meals this stage judges, each with its field path: the list's at the claim (what
+    happened, ``$.reception_list.meals[i]``), else the plan's (``$.plan.meals[i]``)."""
     if ctx.stage in CLAIM_STAGES:
         listing = ctx.reception.reception_list
         if listing is None:  # F-01 reports the missing list
@@ -67,7 +65,7 @@ def meals_at(ctx: RuleContext) -> list[Located]:
     return [(f"$.plan.meals[{i}]", m) for i, m in enumerate(ctx.reception.plan.meals)]
 
 
-def _plan_meals(ctx: RuleContext) -> list[Located]:
+def _plan_meals(ctx: RuleContext) -> list[tuple[str, Meal]]:
     return [(f"$.plan.meals[{i}]", m) for i, m in enumerate(ctx.reception.plan.meals)]
 
 
@@ -177,18 +175,24 @@ def _over_meal(meal: Meal, row: MealStandard, path: str) -> Finding:
     cap = row.amount * meal.diners
     return explain(
         "M-03",
-        f"人均 {per} 元（{meal.cost} 元 ÷ {meal.diners} 人），超过标准 {row.amount} {row.unit.label}"
-        f"（{tier_zh}），本餐上限 {cap} 元",
-        f"{per} yuan per person ({meal.cost} yuan / {meal.diners} diners) exceeds the standard of "
-        f"{row.amount} {_UNIT_EN[row.unit]} ({tier_en}); this meal may cost at most {cap} yuan",
+        f"{meal.on.isoformat()} {meal.kind.label}人均 {per} 元，超过标准 {row.amount} {row.unit.label}"
+        f"（{tier_zh}）：{meal.cost} 元 ÷ {meal.diners} 人，本餐上限 {cap} 元",
+        f"{meal.kind.value} on {meal.on.isoformat()}: {per} yuan per person exceeds the standard of "
+        f"{row.amount} {_UNIT_EN[row.unit]} ({tier_en}): {meal.cost} yuan / {meal.diners} diners, "
+        f"at most {cap} yuan",
         f"{path}.cost",
         art("第十五条"),
     )
 
 
+def _strictest(rows: Iterable[MealStandard]) -> MealStandard:
+    """The lowest amount; ties go to the most specific row, then by tier (never by meal order)."""
+    return min(rows, key=lambda r: (r.amount, -r.specificity, _tier(r)))
+
+
 def _over_day(on: date, meals: list[tuple[str, Meal, MealStandard]]) -> Iterator[Finding]:
-    # why: should the day's meals match different per-day rows, the strictest one is the day's cap
-    row = min((r for _, _, r in meals), key=lambda r: (r.amount, -r.specificity))
+    # why: should the day's meals match different per-day rows, the strictest is the day's cap
+    row = _strictest(r for _, _, r in meals)
     total = sum((Fraction(m.cost) / m.diners for _, m, _ in meals), Fraction(0))
     if total <= row.amount:
         return
@@ -354,9 +358,11 @@ def check_guest_charges(ctx: RuleContext) -> Iterator[Finding]:
         yield from _day_charges(on, meals, citation)
 
 
-def _day_charges(on: date, meals: list[tuple[str, Meal, MealStandard]], citation: Citation) -> Iterator[Finding]:
+def _day_charges(
+    on: date, meals: list[tuple[str, Meal, MealStandard]], citation: Citation
+) -> Iterator[Finding]:
     # why: a per-day standard is owed once per guest per day, however many meals it is spread over
-    row = min((r for _, _, r in meals), key=lambda r: (r.amount, -r.specificity))
+    row = _strictest(r for _, _, r in meals)
     guests = max(m.guests for _, m, _ in meals)
     due = row.amount * guests
     charged = sum((m.charged_to_guests for _, m, _ in meals), ZERO)
@@ -367,7 +373,7 @@ def _day_charges(on: date, meals: list[tuple[str, Meal, MealStandard]], citation
             f"{guests} 人），实收 {charged} 元",
             f"guests pay for their own meals on {on.isoformat()}: at least {due} yuan ({row.amount} "
             f"{_UNIT_EN[row.unit]} × {guests} guests), charged {charged}",
-            _union(f"{p}" for p, _, _ in meals),
+            _union(p for p, _, _ in meals),
             citation,
         )
 
@@ -394,10 +400,14 @@ def check_format(ctx: RuleContext) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("M-01", "工作餐一次", PLAN_STAGES, check_working_meals, art("第十条"), "one working meal"),
     Rule("M-02", "陪餐人数", _PLAN_AND_CLAIM, check_companions, art("第十条"), "companion cap"),
-    Rule("M-03", "用餐标准", _PLAN_AND_CLAIM, check_meal_standard, art("第十五条"), "per-person meal standard"),
+    Rule(
+        "M-03", "用餐标准", _PLAN_AND_CLAIM, check_meal_standard, art("第十五条"), "per-person meal standard"
+    ),
     Rule("M-04", "禁止菜品", _PLAN_AND_CLAIM, check_dishes, art("第十条"), "banned dishes"),
     Rule("M-05", "烟酒", _PLAN_AND_CLAIM, check_tobacco_alcohol, art("第十条"), "tobacco and alcohol"),
     Rule("M-06", "用餐场所", PLAN_STAGES, check_venue, art("第十条"), "meal venue"),
-    Rule("M-07", "自行用餐收费", PLAN_STAGES, check_guest_charges, art("第十条"), "guests pay for daily meals"),
+    Rule(
+        "M-07", "自行用餐收费", PLAN_STAGES, check_guest_charges, art("第十条"), "guests pay for daily meals"
+    ),
     Rule("M-08", "桌餐与自助餐", PLAN_STAGES, check_format, LOCAL, "table meal or buffet"),
 )
