@@ -21,6 +21,7 @@ from jiedai_flow.clock import SystemClock as SystemClock
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
+    DefinitionError,
     IdempotencyError,
     InvalidTransitionError,
     JiedaiFlowError,
@@ -49,6 +50,7 @@ from jiedai_flow.model import ReceptionType, Role
 from jiedai_flow.plugins import make_plugin_manager
 from jiedai_flow.records import (
     Approval,
+    ApprovalStep,
     AuditEvent,
     CommandRecord,
     CommandResult,
@@ -338,7 +340,7 @@ class Engine:
         try:
             return self._processes[reception.process]
         except KeyError:
-            raise JiedaiFlowError(
+            raise DefinitionError(
                 f"接待记录 {reception.id} 使用的流程定义 {reception.process} 未加载",
                 f"process definition {reception.process} of reception {reception.id} is not loaded",
             ) from None
@@ -375,6 +377,13 @@ class Engine:
         return frozenset(facts)
 
     def _authorize(self, actor: Actor, trigger: str, reception: Reception, transition: Transition) -> Verdict:
+        if trigger in _HANDLER_NEVER and reception.handled_by(actor.id):
+            # The legal minimum of separation of duties, held by the core whatever plugins say;
+            # the built-in roles plugin adds the wider set (refuse, return) and can be replaced.
+            return Verdict.deny(
+                "经办人不能审批或结算自己经办的接待（不相容职务分离）",
+                "separation of duties: the handler may not approve or settle their own reception",
+            )
         step = reception.next_step if trigger == "approve" else None
         answer = self.hooks.jiedai_authorize(
             actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
@@ -431,11 +440,11 @@ class Engine:
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger == "amend" or dest == process.definition.initial:
+        if trigger in {"amend", "start_urgent"} or dest == process.definition.initial:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger in {"submit", "amend", "start_urgent"}:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
-            changes["approval_chain"] = tuple(chain or ())
+            changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger == "start_urgent"
         elif trigger == "approve":
@@ -521,6 +530,7 @@ class Engine:
 
 
 _DECIDING = frozenset({"approve", "settle"})
+_HANDLER_NEVER = frozenset({"approve", "settle"})
 
 
 def _explain(
@@ -567,7 +577,13 @@ def _with_payload(
             )
         )
     if trigger == "edit" and reception.state != "draft" and plan is not None:
-        problems.append(Problem("$.plan", "审批后修改方案请用「变更」", "after approval use amend"))
+        problems.append(
+            Problem(
+                "$.plan",
+                "接待结束后不能修改接待方案；实际情况请填入接待清单",
+                "the plan cannot change after the reception; record what happened in the list",
+            )
+        )
     if problems:
         raise ValidationError(problems)
     changes: dict[str, Any] = {}
