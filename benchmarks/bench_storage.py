@@ -83,8 +83,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import sqlalchemy as sa
 
+from jiedai_flow import model
 from jiedai_flow.audit import GENESIS, preferred_algorithm
 from jiedai_flow.model import Payment, PaymentMethod, ReceptionList, to_fen
 from jiedai_flow.storage import codec, schema
@@ -161,16 +163,27 @@ def new_id() -> str:
 
 
 def reception_list(letter: OfficialLetter, plan: Plan) -> ReceptionList:
-    """The list 接待清单 filed with the claim: the guests, the meal, one 公务卡 payment."""
+    """The list 接待清单 filed with the claim: the guests, the meal with its invoice, one 公务卡
+    payment, companions and support staff, signed, with the full voucher set (the fields this
+    version of the model has)."""
     total = sum((m.cost for m in plan.meals), Decimal(0))
-    return ReceptionList(
-        guests=letter.personnel,
-        meals=plan.meals,
-        payments=(Payment(PaymentMethod.OFFICIAL_CARD, total, "POS-20260310-001"),),
-        companions=plan.companions,
-        signed_by="王强",
-        signed_on=letter.itinerary.end,
-    )
+    fields: dict[str, Any] = {
+        "guests": letter.personnel,
+        "meals": plan.meals,
+        "payments": (Payment(PaymentMethod.OFFICIAL_CARD, total, "POS-20260310-001"),),
+        "companions": plan.companions,
+        "signed_by": "王强",
+        "signed_on": letter.itinerary.end,
+    }
+    known = attrs.fields_dict(ReceptionList)
+    if "invoices" in known:
+        invoice = model.Invoice("No.34150220260001", letter.itinerary.start, plan.meals[0].venue, total)
+        fields["invoices"] = (invoice,)
+    if "support_staff" in known:
+        fields["support_staff"] = (model.Person("李明", "县政府办公室科员"),)
+    if "documents" in known:
+        fields["documents"] = frozenset(model.DocumentKind)  # the full voucher set
+    return ReceptionList(**fields)
 
 
 def fsync_median_us(directory: str, n: int = 40) -> float:
@@ -664,6 +677,70 @@ def run_batch(writer: Writer, batch: int) -> tuple[float, list[float]]:
     return elapsed / batch, [t / batch for t in times]
 
 
+def count_sqlite(writer: Writer) -> tuple[float, float]:
+    """Statements (BEGIN and COMMIT included) and commits per lifecycle, from sqlite3's trace
+    callback over 3 untimed lifecycles."""
+    if isinstance(writer, RawWriter):
+        conn = writer.conn
+    else:
+        store: Any = writer.engine.store
+        if not hasattr(store, "_connection"):
+            return float("nan"), float("nan")
+        conn = store._connection().driver_connection
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    try:
+        times = [0] * len(LIFECYCLE)
+        for _ in range(3):
+            writer.lifecycle(times)
+    finally:
+        conn.set_trace_callback(None)
+    commits = sum(1 for s in seen if s.strip().upper() == "COMMIT")
+    return len(seen) / 3, commits / 3
+
+
+def count_postgres(writer: Writer) -> tuple[float, float]:
+    """Round trips and commits per lifecycle over 3 untimed lifecycles: psycopg's cursor and
+    connection methods are wrapped for the count (an implicit BEGIN, sent before the first
+    statement of a transaction, counts as one; an executemany, pipelined, as one)."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    counts = {"trips": 0, "commits": 0}
+    originals: dict[tuple[type, str], Callable[..., Any]] = {
+        (psycopg.Cursor, "execute"): psycopg.Cursor.execute,
+        (psycopg.Cursor, "executemany"): psycopg.Cursor.executemany,
+        (psycopg.Connection, "commit"): psycopg.Connection.commit,
+        (psycopg.Connection, "rollback"): psycopg.Connection.rollback,
+    }
+
+    def counted(cls: type, name: str) -> Callable[..., Any]:
+        original = originals[(cls, name)]
+
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            conn = self if isinstance(self, psycopg.Connection) else self.connection
+            idle = conn.info.transaction_status == TransactionStatus.IDLE
+            if name in ("commit", "rollback"):
+                counts["trips"] += 0 if idle else 1
+                counts["commits"] += 1 if name == "commit" and not idle else 0
+            else:
+                counts["trips"] += 1 + (1 if idle and not conn.autocommit else 0)
+            return original(self, *args, **kwargs)
+
+        return wrapper
+
+    for cls, name in originals:
+        setattr(cls, name, counted(cls, name))
+    try:
+        times = [0] * len(LIFECYCLE)
+        for _ in range(3):
+            writer.lifecycle(times)
+    finally:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
+    return counts["trips"] / 3, counts["commits"] / 3
+
+
 def alternate(writers: dict[str, Writer], rounds: int, batch: int) -> dict[str, Any]:
     """The writers in rounds, the order rotating each round; the first round is the warm-up.
     Per writer: median ns per lifecycle and per command kind; ``ratio``: median of the per-round
@@ -704,6 +781,7 @@ def sqlite_lifecycles(s: Settings, workdir: str, payloads: Payloads) -> dict[str
     }
     try:
         got = alternate(writers, s.rounds, s.batch)
+        got["counts"] = {name: count_sqlite(w) for name, w in writers.items() if name != "memory"}
     finally:
         for writer in writers.values():
             writer.close()
@@ -872,6 +950,7 @@ def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, 
         }
         try:
             got = alternate(writers, s.rounds, s.pg_batch)
+            got["counts"] = {name: count_postgres(w) for name, w in writers.items() if name != "memory"}
         finally:
             for writer in writers.values():
                 writer.close()
@@ -1270,6 +1349,11 @@ def print_report(
             continue
         lo, hi = got["ratio_range"]
         print(f"{name}: engine/raw per round {lo:.2f}–{hi:.2f}; audit verify: {got['verify']}")
+        what = "statements (BEGIN, COMMIT included)" if name == "SQLite" else "round trips"
+        print(
+            f"  {what} per lifecycle: "
+            + ", ".join(f"{col} {n:.0f} ({c:.0f} commits)" for col, (n, c) in got["counts"].items())
+        )
         print(
             f"  engine − raw = {(got['engine'] - got['raw']) / 1e6:.2f} ms per lifecycle = "
             f"{(got['seq'] - got['raw']) / 1e6:.2f} the store's extra statements and transactions "

@@ -91,7 +91,8 @@ def test_a_finding_that_needs_an_explanation_refuses_the_command_without_one(eng
 def test_the_explanation_is_recorded_on_the_reception_and_in_the_audit_event(engine: Engine) -> None:
     rid = create(engine)
     result = engine.fire(rid, "submit", HANDLER, explanations={"S-01": f"  {WHY} "})
-    expected = Explanation("S-01", "$.letter.purpose", WHY, "submit", HANDLER.id, T0)
+    (finding,) = [f for f in result.event.findings if f.rule_id == "S-01"]
+    expected = Explanation("S-01", "$.letter.purpose", WHY, "submit", HANDLER.id, T0, finding.message_zh)
     assert result.reception.state == "submitted"
     assert result.reception.explanations == (expected,)
     assert result.event.explanations == (expected,)
@@ -110,6 +111,8 @@ def test_the_next_approver_accepts_the_explanation_by_approving(engine: Engine, 
     assert (accepted.rule_id, accepted.text, accepted.by) == ("S-01", WHY, HANDLER.id)
     assert (accepted.accepted_by, accepted.accepted_at, accepted.accepted) == (APPROVER.id, later, True)
     assert approved.event.explanations == (accepted,)
+    # the approver sees what they accept: S-01 runs at approval too, explained by the handler
+    assert [f.rule_id for f in approved.findings if f.severity is Severity.NEEDS_EXPLANATION] == ["S-01"]
 
 
 def test_an_official_purpose_needs_no_explanation(engine: Engine) -> None:
@@ -151,3 +154,14 @@ def test_finance_accepts_claim_stage_explanations_at_settlement(engine: Engine, 
         (FINANCE.id, settled_at)
     }
     assert [e.path for e in settled.event.explanations] == [e.path for e in noted]
+
+
+def test_an_amended_plan_needs_a_new_explanation_when_the_finding_changes(engine: Engine) -> None:
+    letter = sample_letter(START)
+    rid = engine.create_reception(
+        letter, sample_plan(START, guests=5), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
+    ).reception.id
+    engine.fire(rid, "submit", HANDLER, explanations={"A-03": "司机一名随同就餐"})
+    engine.fire(rid, "approve", APPROVER)
+    with pytest.raises(RuleViolationError):
+        engine.fire(rid, "amend", HANDLER, reason="再增加一人", plan=sample_plan(START, guests=6))

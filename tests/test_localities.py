@@ -18,8 +18,8 @@ from jiedai_flow import (
     DocumentKind,
     Guest,
     Invoice,
-    Level,
     LetterKind,
+    Level,
     MealFormat,
     MealKind,
     OfficialLetter,
@@ -114,7 +114,7 @@ def judge(name: str, case: Case, stages: Iterable[str] = PLAN_STAGE) -> tuple[se
     return refused(local, case, stages), refused(national, case, stages)
 
 
-# -- building receptions -------------------------------------------------------------------------
+# -- building receptions ------
 
 
 def letter(
@@ -140,7 +140,9 @@ def plan(on: date = TUESDAY, per_person: str = "60.00", companions: int = 2, **m
     """One working meal for 4 guests and ``companions`` host diners at ``per_person`` yuan a head."""
     cost = Decimal(per_person) * (4 + companions)
     base = sample_plan(on, guests=4, companions=companions, cost=cost, **meal)
-    return attrs.evolve(base, companions=(Person("王强", "县农业农村局局长"), Person("赵刚", "县农业农村局科长")))
+    return attrs.evolve(
+        base, companions=(Person("王强", "县农业农村局局长"), Person("赵刚", "县农业农村局科长"))
+    )
 
 
 def listing(of: Case, documents: Iterable[DocumentKind]) -> ReceptionList:
@@ -173,7 +175,7 @@ D = DocumentKind
 NATIONAL_SET = (D.INVOICE, D.LETTER, D.LIST)
 
 
-# -- every file ------------------------------------------------------------------------------------
+# -- every file ------
 
 
 def test_the_five_localities_are_shipped() -> None:
@@ -209,7 +211,7 @@ def test_unknown_locality_is_a_lookup_error_naming_the_choices() -> None:
         localities.load("beijing")
 
 
-# -- 福建省 Fujian (S12): 150 元/人·天 ------------------------------------------------------------------
+# -- 福建省 Fujian (S12): 150 元/人·天 ------
 
 FUJIAN = "350102"
 
@@ -232,7 +234,7 @@ def test_fujian_only_tightens_so_what_the_national_rules_refuse_it_refuses() -> 
     assert local >= national
 
 
-# -- 湖北某县 Hubei county (S15): per meal by origin, 四要素, 外宾 drinks -------------------------------------
+# -- 湖北某县 Hubei county (S15): per meal by origin, 四要素, 外宾 drinks ------
 
 HUBEI = "420222"
 WUHAN = "420100"
@@ -257,7 +259,11 @@ def test_hubei_county_refuses_a_meal_over_its_row_that_the_national_rules_pass(
 
 @pytest.mark.parametrize(
     ("sending", "kind", "per_person"),
-    [(WUHAN, MealKind.LUNCH, "90.00"), (WUHAN, MealKind.LUNCH, "75.00"), (HUBEI, MealKind.BREAKFAST, "40.00")],
+    [
+        (WUHAN, MealKind.LUNCH, "90.00"),
+        (WUHAN, MealKind.LUNCH, "75.00"),
+        (HUBEI, MealKind.BREAKFAST, "40.00"),
+    ],
 )
 def test_hubei_county_passes_a_meal_within_its_row(sending: str, kind: MealKind, per_person: str) -> None:
     case = Case(HUBEI, letter(sending=sending), plan(per_person=per_person, kind=kind))
@@ -280,7 +286,7 @@ def test_hubei_county_passes_drinks_at_a_foreign_guests_dinner_that_the_2025_rul
     assert judge("hubei_county", case) == (set(), {"M-05"})
 
 
-# -- 安徽省直 Anhui (S21): ≤200 元/人·天, no alcohol except 外事/招商, none at weekday lunch --------------------
+# -- 安徽省直 Anhui (S21): ≤200 元/人·天, no alcohol except 外事/招商, none at weekday lunch ------
 
 ANHUI = "340104"
 BUSINESS = ReceptionType.BUSINESS
@@ -293,13 +299,20 @@ def test_anhui_refuses_a_meal_over_200_a_day_that_the_national_rules_pass() -> N
 
 def test_anhui_passes_drinks_at_an_investment_dinner_that_the_2025_rules_refuse() -> None:
     """招商引资 is exempt in Anhui (on a Saturday evening); nationally no alcohol at working meals."""
-    case = Case(ANHUI, letter(SATURDAY, reception_type=BUSINESS), plan(SATURDAY, kind=MealKind.DINNER, alcohol=True), BUSINESS)
+    case = Case(
+        ANHUI,
+        letter(SATURDAY, reception_type=BUSINESS),
+        plan(SATURDAY, kind=MealKind.DINNER, alcohol=True),
+        BUSINESS,
+    )
     assert judge("anhui", case) == (set(), {"M-05"})
 
 
 def test_anhui_refuses_drinks_at_a_weekday_lunch_even_for_investment_that_2013_rules_passed() -> None:
     """Before 2025 the national rules banned only premium alcohol; Anhui bans any at a weekday lunch."""
-    case = Case(ANHUI, letter(TUESDAY_2024, reception_type=BUSINESS), plan(TUESDAY_2024, alcohol=True), BUSINESS)
+    case = Case(
+        ANHUI, letter(TUESDAY_2024, reception_type=BUSINESS), plan(TUESDAY_2024, alcohol=True), BUSINESS
+    )
     assert judge("anhui", case) == ({"M-05"}, set())
 
 
@@ -356,7 +369,7 @@ def test_zhoukou_only_tightens_so_what_the_national_rules_refuse_it_refuses() ->
     assert local >= national
 
 
-# -- 六安市 Lu'an (S19): phone record for a letter, 五单, one month to claim, no alcohol ----------------------
+# -- 六安市 Lu'an (S19): phone record for a letter, 五单, one month to claim, no alcohol ------
 
 LUAN = "341502"
 FIVE = (D.INVOICE, D.MENU, D.APPROVAL_FORM, D.LIST, D.LETTER)
@@ -414,7 +427,7 @@ def test_luan_reception_by_phone_is_submitted_and_approved_by_the_deputy_head_th
     assert {f.rule_id for f in refused.value.findings if f.blocks} == {"L-01"}
 
 
-# -- what the files say, field by field --------------------------------------------------------------
+# -- what the files say, field by field ------
 
 
 def test_the_meal_standards_are_the_numbers_of_the_sources() -> None:

@@ -160,8 +160,9 @@ def test_without_a_matching_tier_the_chain_is_one_step_per_level() -> None:
     assert chain_for((provincial,), approval_levels=("部门负责人", "分管领导")) == ["部门负责人", "分管领导"]
 
 
-def test_a_tier_without_steps_falls_back_to_the_levels() -> None:
-    assert chain_for((ApprovalTier(()),), approval_levels=("分管领导",)) == ["分管领导"]
+def test_a_tier_without_steps_is_refused_when_built() -> None:
+    with pytest.raises(ValueError, match="steps"):
+        ApprovalTier(())
 
 
 def test_without_tiers_or_levels_any_approver_signs_the_single_step() -> None:
@@ -391,10 +392,13 @@ def test_a03_a_blank_host_unit_is_refused() -> None:
     ]
 
 
-def test_a03_is_not_asked_again_of_the_approver() -> None:
+def test_a03_runs_again_at_approval_where_the_handlers_explanation_stands() -> None:
     engine = make_engine()
-    assert "A-03" not in {r.id for r in engine.rules.for_stage("approve")}
-    assert {"submit", "amend", "start_urgent"} <= engine.rules.rules["A-03"].stages
+    rid = create(engine, plan=sample_plan(START, guests=5, companions=2))
+    engine.fire(rid, "submit", HANDLER, explanations={"A-03": "司机一名随同就餐"})
+    approving = engine.fire(rid, "approve", APPROVER)
+    assert found(approving.findings, "A-03") == [(Severity.NEEDS_EXPLANATION, "$.plan.meals[0].guests")]
+    assert [(e.rule_id, e.accepted_by) for e in approving.event.explanations] == [("A-03", APPROVER.id)]
 
 
 def test_the_tiers_step_names_are_the_levels_approvers_must_hold() -> None:

@@ -54,9 +54,7 @@ def staff(n: int) -> tuple[Person, ...]:
     return tuple(Person(f"陪同{i + 1}", "县农业农村局干部") for i in range(n))
 
 
-def create(
-    engine: Engine, reception_type: ReceptionType = ReceptionType.DOMESTIC, **plan: Any
-) -> Reception:
+def create(engine: Engine, reception_type: ReceptionType = ReceptionType.DOMESTIC, **plan: Any) -> Reception:
     """A reception of the sample letter; ``plan`` replaces fields of the sample plan."""
     the_plan: Plan = attrs.evolve(sample_plan(START), **plan)
     return engine.create_reception(
@@ -89,6 +87,7 @@ def test_c01_banners_and_flowers_are_blocked_with_their_sources() -> None:
     reception = create(engine, ceremony=Ceremony(banners=True, flowers=True))
     banners, flowers = found(engine, reception, "C-01")
     assert (banners.path, banners.message_zh) == ("$.plan.ceremony.banners", "不得张贴悬挂标语横幅")
+    assert banners.message_en == "no banners or slogans"
     assert str(banners.citation) == "《党政机关国内公务接待管理规定》第八条"
     assert (flowers.path, str(flowers.citation)) == ("$.plan.ceremony.flowers", "中央八项规定及其实施细则")
 
@@ -202,7 +201,8 @@ def test_c04_the_allowance_does_not_reach_other_reception_types() -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", [ActivityKind.SIGHTSEEING, ActivityKind.ENTERTAINMENT, ActivityKind.FITNESS, ActivityKind.PERFORMANCE]
+    "kind",
+    [ActivityKind.SIGHTSEEING, ActivityKind.ENTERTAINMENT, ActivityKind.FITNESS, ActivityKind.PERFORMANCE],
 )
 def test_c04_banned_activities_are_blocked_and_official_ones_pass(kind: ActivityKind) -> None:
     """C-04: tourism, entertainment, fitness and special shows are blocked; official visits pass."""

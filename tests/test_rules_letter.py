@@ -461,3 +461,11 @@ def test_b01_a_state_employee_added_on_the_list_of_a_business_reception_is_refus
         (Severity.BLOCKING, "$.reception_list.guests[3].state_employee")
     ]
     assert found(claim_findings(engine, reception), "B-01") == []
+
+
+def test_l03_a_list_adding_nobody_passes_whatever_the_threshold() -> None:
+    engine = engine_with(new_letter_increase=0)
+    reception = completed(engine, create(engine))
+    assert found(claim_findings(engine, reception), "L-03") == []
+    one_more = claim_findings(engine, reception, guests=(*reception.letter.personnel, *extra_guests(1)))
+    assert (Severity.BLOCKING, "$.reception_list.guests") in found(one_more, "L-03")

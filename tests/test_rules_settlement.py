@@ -3,7 +3,7 @@ with local standards layers and a frozen clock."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +14,8 @@ from jiedai_flow import (
     DocumentKind,
     Guest,
     Invoice,
-    Level,
     LetterKind,
+    Level,
     ListItem,
     Payment,
     PaymentMethod,
@@ -110,7 +110,12 @@ def found(engine: Engine, reception: Reception, rule_id: str, stage: str = "clai
 
 def completed(engine: Engine, reception: Reception) -> Reception:
     """Walk a reception through submit, approve, start and finish with real commands."""
-    for trigger, actor in (("submit", HANDLER), ("approve", APPROVER), ("start", HANDLER), ("finish", HANDLER)):
+    for trigger, actor in (
+        ("submit", HANDLER),
+        ("approve", APPROVER),
+        ("start", HANDLER),
+        ("finish", HANDLER),
+    ):
         reception = engine.fire(reception.id, trigger, actor).reception
     assert reception.state == "completed"
     return reception
@@ -218,7 +223,9 @@ def test_f02_a_guest_without_a_post_is_blocked_with_the_post_the_letter_gives() 
     first, *rest = reception.letter.personnel
     guests = (attrs.evolve(first, post=" "), *rest, Guest("司机", "市农业农村局", ""))
     [blank, driver] = found(engine, with_list(reception, guests=guests), "F-02")
-    assert blank.message_zh == "接待清单第 1 位接待对象「来宾1」（市农业农村局）未填职务（公函载明职务：副局长）"
+    assert (
+        blank.message_zh == "接待清单第 1 位接待对象「来宾1」（市农业农村局）未填职务（公函载明职务：副局长）"
+    )
     assert blank.path == "$.reception_list.guests[0].post"
     assert driver.message_zh == "接待清单第 5 位接待对象「司机」（市农业农村局）未填职务"
     assert blank.severity is driver.severity is Severity.BLOCKING
@@ -413,7 +420,7 @@ def test_f04_with_days_and_months_the_earlier_last_day_applies() -> None:
 
 def test_f04_the_day_is_the_china_date_whatever_the_clocks_zone() -> None:
     """F-04: 16:00 UTC on the last day is already the next day in China: one day late."""
-    utc_evening = datetime(2026, 4, 10, 16, 0, tzinfo=timezone.utc)
+    utc_evening = datetime(2026, 4, 10, 16, 0, tzinfo=UTC)
     engine = engine_with(utc_evening, claim_deadline_days=30)
     [finding] = found(engine, with_list(create(engine)), "F-04")
     assert "逾期 1 天" in finding.message_zh
@@ -449,7 +456,8 @@ def test_f05_notes_the_budget_line_at_approval_without_a_cap() -> None:
     [finding] = found(engine, create(engine), "F-05", "approve")
     assert finding.severity is Severity.INFO
     assert finding.message_zh == (
-        "列支「县政府办公室」2026 年度公务接待费（单独列示），预计 360.00 元；未设年度预算上限，审批后仍记入预算台账"
+        "列支「县政府办公室」2026 年度公务接待费（单独列示），预计 360.00 元；"
+        "未设年度预算上限，审批后仍记入预算台账"
     )
     assert str(finding.citation) == "《党政机关国内公务接待管理规定》第十二条"
 
@@ -516,7 +524,9 @@ def test_f06_refuses_the_real_claim() -> None:
     reception = completed(engine, create(engine))
     payments = (Payment(PaymentMethod.TRANSFER, Decimal("360.00"), payer="乡政府"),)
     with pytest.raises(RuleViolationError) as refused:
-        engine.fire(reception.id, "claim", HANDLER, reception_list=complete_list(reception, payments=payments))
+        engine.fire(
+            reception.id, "claim", HANDLER, reception_list=complete_list(reception, payments=payments)
+        )
     assert [f.rule_id for f in refused.value.findings if f.blocks] == ["F-06"]
 
 
@@ -539,7 +549,8 @@ def test_f07_one_fen_over_the_plan_budget_needs_an_explanation_naming_both() -> 
     assert finding.severity is Severity.NEEDS_EXPLANATION
     assert finding.message_zh == "实际费用 360.00 元超过方案预算 359.99 元 0.01 元，须附情况说明"
     assert finding.message_en == (
-        "actual total 360.00 yuan exceeds the plan budget of 359.99 by 0.01; a written explanation is required"
+        "actual total 360.00 yuan exceeds the plan budget of 359.99 by 0.01; "
+        "a written explanation is required"
     )
     assert finding.path == "$.reception_list"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -13,13 +13,14 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from jiedai_flow.engine import open_engine
+from jiedai_flow.engine import CHINA_TZ, open_engine
 from jiedai_flow.errors import ConflictError
+from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.model import ReceptionType
 from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.storage import migrate
 from jiedai_flow.storage.sql import MonthlyStatistics, SQLStore
-from jiedai_flow.testing import make_engine, sample_event
+from jiedai_flow.testing import FrozenClock, make_engine, sample_event
 from tests._sql_helpers import advance, create, fire
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jiedai_flow.engine import Engine
-    from jiedai_flow.records import Reception
+    from jiedai_flow.records import Notification, Reception
 
 
 @pytest.fixture
@@ -361,3 +362,30 @@ def test_normal_durability_sets_synchronous_normal(tmp_path: Path) -> None:
         assert pragmas(store) == ("wal", 1, 1)
     finally:
         store.close()
+
+
+# -- the outbox -------------------------------------------------------------------------------------
+
+
+class UnreachableNotifier:
+    """A notifier whose service is down: every notification stays pending in the outbox."""
+
+    @hookimpl
+    def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
+        del notification, reception
+        raise ConnectionError("短信网关不可用 / SMS gateway unreachable")
+
+
+def test_pending_notifications_come_oldest_first_even_within_one_second(sql_url: str) -> None:
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0, 100_000, tzinfo=CHINA_TZ))
+    engine = make_engine(UnreachableNotifier(), url=sql_url, clock=clock)
+    try:
+        drafts = [create(engine).reception for _ in range(8)]
+        for draft in drafts:
+            clock.advance(milliseconds=100)  # eight submissions within 09:00:00–09:00:01
+            fire(engine, draft, "submit", "handler")
+        pending = engine.store.pending_notifications()
+    finally:
+        engine.store.close()
+    assert [n.reception_id for n in pending] == [d.id for d in drafts]
+    assert [n.created_at for n in pending] == sorted(n.created_at for n in pending)

@@ -14,6 +14,7 @@ from jiedai_flow import (
     DocumentKind,
     LetterKind,
     Level,
+    MealKind,
     ReceptionType,
     StandardsLayer,
     ValidationError,
@@ -171,7 +172,11 @@ def test_nested_tables_report_the_path_inside_them(tmp_path: Path) -> None:
     assert "两位小数" in found["$.standards.approval_tiers[0].min_amount"][1]
 
 
-@pytest.mark.parametrize(("field", "value"), [("banned_dishes", "鲍鱼"), ("accepted_letters", "公函")], ids=["banned_dishes", "accepted_letters"])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("banned_dishes", "鲍鱼"), ("accepted_letters", "公函")],
+    ids=["banned_dishes", "accepted_letters"],
+)
 def test_a_single_string_where_a_list_belongs_is_refused_not_split_into_characters(
     tmp_path: Path, field: str, value: str
 ) -> None:
@@ -235,7 +240,7 @@ def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:
         MealStandard(
             Decimal("90.00"),
             MealUnit.PERSON_MEAL,
-            meal_kind="lunch",  # type: ignore[arg-type]  # why: StrEnum members equal their values
+            meal_kind=MealKind.LUNCH,
             origin=Origin.OUTSIDE,
             venue_types=frozenset({VenueType.CANTEEN, VenueType.DESIGNATED}),
         ),

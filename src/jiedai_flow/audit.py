@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -25,6 +26,15 @@ GENESIS = ""
 def preferred_algorithm() -> str:
     """``"sm3"`` where hashlib offers it, else ``"sha256"``."""
     return "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+
+
+def _same(key: str, content: object, typed: object) -> bool:
+    """A typed column equals the hashed content's value (times compared in UTC to the second,
+    the precision every supported database keeps)."""
+    if key == "at" and isinstance(content, str) and isinstance(typed, datetime):
+        moment = datetime.fromisoformat(content).astimezone(UTC).replace(tzinfo=None)
+        return moment.replace(microsecond=0) == typed.replace(microsecond=0)
+    return content == typed
 
 
 def signed_content(content: bytes, state_hash: str) -> bytes:
@@ -103,6 +113,8 @@ class ChainVerifier:
         self.index = 0
         self.last: dict[str, tuple[int, str, str, str]] = {}
         """Per reception: the last seq, hash, resulting state and state hash seen."""
+        self.algorithms: dict[str, str] = {}
+        """Per reception: the hash algorithm of its last event (to hash its stored row with)."""
 
     def _fail(self, row: ChainRow, zh: str, en: str) -> bool:
         self.problem = AuditProblem(row.chain_index, row.event_id, row.reception_id, zh, en)
@@ -136,7 +148,7 @@ class ChainVerifier:
             return self._fail(row, "内容被修改（哈希不符）", "content modified (hash mismatch)")
         if row.columns:
             content = json.loads(row.content)
-            changed = sorted(k for k, v in row.columns.items() if content.get(k) != v)
+            changed = sorted(k for k, v in row.columns.items() if not _same(k, content.get(k), v))
             if changed:
                 return self._fail(
                     row,
@@ -147,6 +159,7 @@ class ChainVerifier:
             return self._fail(row, "全局链哈希不符", "global chain hash mismatch")
         self.chain = row.chain_hash
         self.last[row.reception_id] = (row.seq, row.hash, row.to_state, row.state_hash)
+        self.algorithms[row.reception_id] = row.algorithm
         self.checked += 1
         return True
 
@@ -158,11 +171,12 @@ class ChainVerifier:
         and edited reception rows)."""
         if self.problem is None and head != (self.index, self.chain):
             self.problem = AuditProblem(
-                self.index,
+                head[0],
                 "",
                 "",
-                "末尾的记录被删除（与链头不符）",
-                "events deleted at the end (head mismatch)",
+                f"链头记录共 {head[0]} 条，实际只有 {self.index} 条完整：末尾的记录被删除或链头被改动",
+                f"head mismatch: the chain head records {head[0]} events but {self.index} fit "
+                "(events deleted at the end, or the head edited)",
             )
         if self.problem is None:
             for reception_id, stored in receptions.items():

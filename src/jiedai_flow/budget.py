@@ -53,4 +53,4 @@ def _committed(reception: Reception) -> int:
 
 def exceeded_finding(error: BudgetExceededError) -> Finding:
     """The F-05 finding that explains a refused budget change, with its numbers."""
-    return Finding("F-05", Severity.BLOCKING, error.message_zh, error.message_en, "$.plan.budget", CITATION)
+    return Finding("F-05", Severity.BLOCKING, error.message_zh, error.message_en, "$.plan", CITATION)

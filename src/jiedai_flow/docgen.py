@@ -221,7 +221,8 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
     out = [
         "# 内置规则参考 Built-in rules reference",
         "",
-        f"<!-- 由 jiedai_flow.docgen 生成，请勿手改 / generated; do not edit. Regenerate: {REGENERATE_RULES} -->",
+        "<!-- 由 jiedai_flow.docgen 生成，请勿手改 / generated; do not edit. "
+        f"Regenerate: {REGENERATE_RULES} -->",
         "",
         "内置插件登记的每一条规则：编号（参考资料 §5）、标题、在哪些操作时检查、可能给出的结果和出处。"
         "本地插件的规则另有编号（如 `XX-01`），见 [tutorial.md](tutorial.md)；"
@@ -240,9 +241,8 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
     ]
     for rule in rules:
         cite = str(rule.citation) if rule.citation else "—"
-        out.append(
-            f"| {rule.id} | {rule.title} | {rule.title_en} | {_severities_text(rule, english=False)} | {cite} |"
-        )
+        found = _severities_text(rule, english=False)
+        out.append(f"| {rule.id} | {rule.title} | {rule.title_en} | {found} | {cite} |")
     out.append("")
     family = None
     for rule in rules:

@@ -412,13 +412,14 @@ class Engine:
             return ()
         explanations = explanations or {}
         findings = self.rules.run(RuleContext(reception, standards, stage, actor, now))
-        given = {(e.rule_id, e.path) for e in reception.explanations}  # explained at an earlier stage
+        # explained at an earlier stage, for the same finding (same numbers, same message)
+        given = {(e.rule_id, e.path, e.finding) for e in reception.explanations}
         unexplained = [
             f
             for f in findings
             if f.severity is Severity.NEEDS_EXPLANATION
             and not explanations.get(f.rule_id, "").strip()
-            and (f.rule_id, f.path) not in given
+            and (f.rule_id, f.path, f.message_zh) not in given
         ]
         if unexplained or any(f.blocks for f in findings):
             raise RuleViolationError(reception.id, stage, findings)
@@ -517,6 +518,8 @@ class Engine:
             self.hooks.jiedai_after_transition(reception=reception, event=event)
         except Exception:
             log.exception("after-transition observer failed for %s", reception.id)
+        if not self.plugins.pm.hook.jiedai_notify.get_hookimpls():
+            return  # nobody to tell: the rows stay pending for a dispatcher
         delivered = []
         for notification in outbox:
             try:
@@ -544,7 +547,7 @@ def _explain(
     """Record the explanations given for findings that need one; a deciding trigger (approve,
     settle) accepts every explanation still pending. Returns the reception and what changed."""
     added = tuple(
-        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger, actor.id, now)
+        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger, actor.id, now, f.message_zh)
         for f in findings
         if f.severity is Severity.NEEDS_EXPLANATION and given.get(f.rule_id, "").strip()
     )

@@ -175,19 +175,22 @@ class BudgetExceededError(JiedaiFlowError):
 
     code = "budget_exceeded"
 
-    def __init__(self, key: str, cap_fen: int, committed_fen: int, spent_fen: int, delta_fen: int) -> None:
+    def __init__(
+        self, host_unit: str, year: int, cap_fen: int, committed_fen: int, spent_fen: int, delta_fen: int
+    ) -> None:
         def yuan(fen: int) -> str:
             return str(Decimal(fen).scaleb(-2))
 
         remaining = cap_fen - committed_fen - spent_fen
         super().__init__(
-            f"{key} 年度接待预算 {yuan(cap_fen)} 元，已承诺 {yuan(committed_fen)} 元、已支出 "
-            f"{yuan(spent_fen)} 元，剩余 {yuan(remaining)} 元，本次 {yuan(delta_fen)} 元超出 "
-            f"{yuan(delta_fen - remaining)} 元",
-            f"{key}: annual budget {yuan(cap_fen)}, committed {yuan(committed_fen)}, spent "
-            f"{yuan(spent_fen)}, remaining {yuan(remaining)}; this needs {yuan(delta_fen)}",
+            f"{host_unit} {year} 年度接待预算 {yuan(cap_fen)} 元，已承诺 {yuan(committed_fen)} 元、"
+            f"已支出 {yuan(spent_fen)} 元，剩余 {yuan(remaining)} 元，本次 {yuan(delta_fen)} 元，"
+            f"超出 {yuan(delta_fen - remaining)} 元",
+            f"{host_unit} {year}: annual budget {yuan(cap_fen)}, committed {yuan(committed_fen)}, "
+            f"spent {yuan(spent_fen)}, remaining {yuan(remaining)}; this needs {yuan(delta_fen)}",
         )
-        self.key = key
+        self.host_unit = host_unit
+        self.year = year
         self.cap_fen = cap_fen
         self.committed_fen = committed_fen
         self.spent_fen = spent_fen

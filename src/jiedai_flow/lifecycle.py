@@ -164,6 +164,8 @@ DEFAULT_PROCESS = ProcessDefinition(
         _t("start_urgent", "submitted", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
         _t("approve", "in_progress", "in_progress", _A, condition=FACT_RETRO_PENDING),
         _t("approve", "completed", "completed", _A, condition=FACT_RETRO_PENDING),
+        _t("refuse", "in_progress", "refused", _A, condition=FACT_RETRO_PENDING),
+        _t("refuse", "completed", "refused", _A, condition=FACT_RETRO_PENDING),
         _t("finish", "in_progress", "completed", _H),
         _t("claim", "completed", "settling", _H),
         _t("settle", "settling", "settled", _F),

@@ -60,6 +60,8 @@ class Explanation:
     stage: str
     by: str
     at: datetime
+    finding: str = ""
+    """The Chinese message of the finding explained: a changed finding needs a new explanation."""
     accepted_by: str = ""
     accepted_at: datetime | None = None
 

@@ -141,7 +141,7 @@ class CompanionPolicy:
 class ApprovalTier:
     """An approval chain for receptions at or above a tier 审批层级 (rank, headcount, amount)."""
 
-    steps: tuple[str, ...]
+    steps: tuple[str, ...] = attrs.field(validator=attrs.validators.min_len(1))
     min_rank: Rank | None = None
     min_headcount: int | None = None
     min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
@@ -205,7 +205,7 @@ class Standards:
     """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
     accompanying_max: int | None = attrs.field(default=None, validator=_optional_count)
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
-    new_letter_increase: int = 3
+    new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     """L-03: the list may name more guests than the letter only below this many extra."""
 
     def companion_cap(self, guests: int, reception_type: ReceptionType = ReceptionType.DOMESTIC) -> int:

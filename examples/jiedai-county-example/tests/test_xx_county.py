@@ -57,7 +57,9 @@ def plan(activity_time: str = "", per_person: str = "45.00") -> Plan:
     return attrs.evolve(base, activities=(talk,) if activity_time else ())
 
 
-def create(engine: Engine, the_plan: Plan, jurisdiction: str = COUNTY, kind: LetterKind = LetterKind.LETTER) -> str:
+def create(
+    engine: Engine, the_plan: Plan, jurisdiction: str = COUNTY, kind: LetterKind = LetterKind.LETTER
+) -> str:
     letter = attrs.evolve(sample_letter(START), kind=kind)
     created = engine.create_reception(
         letter, the_plan, handler=HANDLER, host_unit="县政府办公室", jurisdiction=jurisdiction
@@ -65,9 +67,12 @@ def create(engine: Engine, the_plan: Plan, jurisdiction: str = COUNTY, kind: Let
     return created.reception.id
 
 
-def refused_by(engine: Engine, rid: str, trigger: str = "submit", **kwargs: object) -> list[tuple[str, Severity]]:
+def refused_by(
+    engine: Engine, rid: str, trigger: str = "submit", reception_list: ReceptionList | None = None
+) -> list[tuple[str, Severity]]:
+    """Fire ``trigger`` expecting a refusal: (rule id, severity) of every finding but the notes."""
     with pytest.raises(RuleViolationError) as refused:
-        engine.fire(rid, trigger, HANDLER, **kwargs)  # type: ignore[arg-type]
+        engine.fire(rid, trigger, HANDLER, reception_list=reception_list)
     return [(f.rule_id, f.severity) for f in refused.value.findings if f.severity is not Severity.INFO]
 
 
@@ -102,7 +107,10 @@ def test_xx01_applies_only_in_the_county(engine: Engine) -> None:
 
 def test_the_rule_is_registered_under_the_plugins_name(engine: Engine) -> None:
     rule = engine.rules.rules["XX-01"]
-    assert (rule.title, sorted(rule.stages)) == ("晚上九点后不安排接待活动", ["amend", "approve", "claim", "submit"])
+    assert (rule.title, sorted(rule.stages)) == (
+        "晚上九点后不安排接待活动",
+        ["amend", "approve", "claim", "submit"],
+    )
 
 
 # -- 本县标准 ----------------------------------------------------------------------------------------------

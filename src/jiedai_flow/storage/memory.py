@@ -127,7 +127,9 @@ class MemoryStore:
         growth = entry.committed_fen + entry.spent_fen
         used = after.committed_fen + after.spent_fen
         if entry.cap_fen is not None and growth > 0 and used > entry.cap_fen:
-            raise BudgetExceededError(entry.key, entry.cap_fen, usage.committed_fen, usage.spent_fen, growth)
+            raise BudgetExceededError(
+                entry.host_unit, entry.year, entry.cap_fen, usage.committed_fen, usage.spent_fen, growth
+            )
         return after
 
     def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:

@@ -4,6 +4,7 @@ package (``jiedai_flow/storage/migrations``). Used on first use of the embedded 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from sqlalchemy import Engine
 
 
@@ -40,18 +43,29 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine | str) -> str | None:
     """The revision a database is at (None for an empty database)."""
-    bind = sa.create_engine(engine) if isinstance(engine, str) else engine
-    with bind.connect() as conn:
+    with _bound(engine) as bind, bind.connect() as conn:
         return _context(conn).get_current_revision()
 
 
 def upgrade(engine: Engine | str, revision: str = "head") -> str:
     """Create or upgrade the database to ``revision``; returns the revision it is now at."""
-    bind = sa.create_engine(engine) if isinstance(engine, str) else engine
-    with bind.connect() as conn:
-        if _context(conn).get_current_revision() == head_revision():
-            return head_revision()
-    with bind.begin() as conn:
-        command.upgrade(_config(conn), revision)
-    now = current_revision(bind)
-    return now or ""
+    with _bound(engine) as bind:
+        with bind.connect() as conn:
+            if _context(conn).get_current_revision() == head_revision():
+                return head_revision()
+        with bind.begin() as conn:
+            command.upgrade(_config(conn), revision)
+        return current_revision(bind) or ""
+
+
+@contextmanager
+def _bound(engine: Engine | str) -> Iterator[Engine]:
+    """The engine to use; one made here from a URL is disposed of afterwards."""
+    if not isinstance(engine, str):
+        yield engine
+        return
+    made = sa.create_engine(engine)
+    try:
+        yield made
+    finally:
+        made.dispose()

@@ -15,6 +15,8 @@ metadata = sa.MetaData()
 
 # why: MySQL's TEXT stops at 64 KiB; a reception with its list and results can exceed that
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+# why: MySQL's DATETIME keeps whole seconds unless asked for microseconds
+Moment = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 receptions = sa.Table(
     "jd_receptions",
@@ -32,8 +34,8 @@ receptions = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("process", sa.String(64), nullable=False),
     sa.Column("rule_pack", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("updated_at", Moment, nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.Column("data", LongText, nullable=False),
     sa.Index("ix_jd_receptions_start", "start_date", "id"),
@@ -54,7 +56,7 @@ audit_events = sa.Table(
     sa.Column("actor_id", sa.String(64), nullable=False),
     sa.Column("from_state", sa.String(32), nullable=False),
     sa.Column("to_state", sa.String(32), nullable=False),
-    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("at", Moment, nullable=False),
     sa.Column("request_id", sa.String(128), nullable=True),
     sa.Column("hash_algorithm", sa.String(16), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
@@ -75,7 +77,7 @@ outbox = sa.Table(
     sa.Column("topic", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", Moment, nullable=False),
     sa.Column("data", LongText, nullable=False),
     sa.Index("ix_jd_outbox_status", "status", "created_at"),
 )

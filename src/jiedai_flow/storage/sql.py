@@ -268,25 +268,25 @@ class SQLStore:
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
             for entry in ledger:
-                self._book(cur, entry)
+                self._book(cur, entry, reception.id, expected_version)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._remember(reception, stored.hash)
 
-    def _book(self, cur: Any, entry: LedgerEntry) -> None:
+    def _book(self, cur: Any, entry: LedgerEntry, reception_id: str, expected_version: int) -> None:
         found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
         committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
         growth = entry.committed_fen + entry.spent_fen
         if entry.cap_fen is not None and growth > 0 and committed + spent + growth > entry.cap_fen:
-            raise BudgetExceededError(entry.key, entry.cap_fen, committed, spent, growth)
+            raise BudgetExceededError(entry.host_unit, entry.year, entry.cap_fen, committed, spent, growth)
         row = {"committed_fen": committed + entry.committed_fen, "spent_fen": spent + entry.spent_fen}
         if found is None:
             try:
                 self._sql["insert_ledger"].execute(
                     cur, {"key": entry.key, "host_unit": entry.host_unit, "year": entry.year, **row}
                 )
-            except self._integrity_error:  # another writer opened this ledger row first
-                raise ConflictError(entry.key, 0, None) from None
+            except self._integrity_error:  # another writer opened this ledger row first: retry
+                raise ConflictError(reception_id, expected_version, None) from None
         else:
             self._sql["update_ledger"].execute(
                 cur, {"b_key": entry.key, "v_committed": row["committed_fen"], "v_spent": row["spent_fen"]}
@@ -613,6 +613,7 @@ class SQLStore:
             _E.c.from_state,
             _E.c.request_id,
             _E.c.state_hash,
+            _E.c.at,
         )
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(
@@ -621,7 +622,7 @@ class SQLStore:
             try:
                 for row in result:
                     index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash = row[:9]
-                    to_state, data, trigger, actor_id, from_state, request_id, state_hash = row[9:]
+                    to_state, data, trigger, actor_id, from_state, request_id, state_hash, at = row[9:]
                     typed = {
                         "id": event_id,
                         "reception_id": reception_id,
@@ -631,6 +632,7 @@ class SQLStore:
                         "from_state": from_state,
                         "to_state": to_state,
                         "request_id": request_id,
+                        "at": at,
                     }
                     chain_row = ChainRow(
                         index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash,
@@ -641,8 +643,14 @@ class SQLStore:
             finally:
                 result.close()  # a verify that stops early must not leave a server cursor open
             head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).first()
+            algorithm_of = verifier.algorithms
             stored = {
-                rid: (version, last_hash, state, digest(self.algorithm, GENESIS, data.encode()))
+                rid: (
+                    version,
+                    last_hash,
+                    state,
+                    digest(algorithm_of.get(rid, self.algorithm), GENESIS, data.encode()),
+                )
                 for rid, version, last_hash, state, data in conn.execute(
                     sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state, _R.c.data)
                 )

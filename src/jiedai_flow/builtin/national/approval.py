@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from jiedai_flow.builtin.national._common import SETTLE_STAGES, art, block, explain, note, warn
-from jiedai_flow.builtin.national.letter import FILING_STAGES
+from jiedai_flow.builtin.national._common import PLAN_STAGES, SETTLE_STAGES, art, block, explain, note, warn
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.model import ZERO
 from jiedai_flow.rules import Rule
@@ -283,5 +282,5 @@ def _within_dates(reception: Reception) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("A-01", "先审批后接待", A01_STAGES, check_approved_first, art("第七条"), "approve before receiving"),
     Rule("A-02", "审批链", SETTLE_STAGES, check_chain_order, art("第七条"), "approval chain"),
-    Rule("A-03", "审批单字段", FILING_STAGES, check_approval_form, art("第七条"), "approval form fields"),
+    Rule("A-03", "审批单字段", PLAN_STAGES, check_approval_form, art("第七条"), "approval form fields"),
 )

@@ -16,13 +16,19 @@ if TYPE_CHECKING:
     from jiedai_flow.rules import RuleContext
 
 _CEREMONY_BANS = {
-    "airport_welcome": "不得到机场、车站、码头和辖区边界迎送",
-    "cross_region_welcome": "不得跨地区迎送",
-    "banners": "不得张贴悬挂标语横幅",
-    "crowds": "不得安排群众迎送",
-    "welcome_carpet": "不得铺设迎宾地毯",
-    "flowers": "不得摆放花草",
-    "main_leader_welcome": "地区、部门主要负责人不得参加迎送",
+    "airport_welcome": (
+        "不得到机场、车站、码头和辖区边界迎送",
+        "no welcome at airports, stations, ports or boundaries",
+    ),
+    "cross_region_welcome": ("不得跨地区迎送", "no welcome or see-off across regions"),
+    "banners": ("不得张贴悬挂标语横幅", "no banners or slogans"),
+    "crowds": ("不得安排群众迎送", "no crowds to welcome or see off"),
+    "welcome_carpet": ("不得铺设迎宾地毯", "no welcome carpet"),
+    "flowers": ("不得摆放花草", "no flowers or plants set out"),
+    "main_leader_welcome": (
+        "地区、部门主要负责人不得参加迎送",
+        "the main leaders of a region or department may not take part in welcomes or see-offs",
+    ),
 }
 
 _BANNED_ACTIVITIES = frozenset(
@@ -35,16 +41,25 @@ LOCAL_GIFTS = frozenset({GiftKind.SOUVENIR, GiftKind.SPECIALTY})
 
 
 def check_ceremony(ctx: RuleContext) -> Iterator[Finding]:
-    """C-01/C-02 迎送礼仪: no welcome ceremonies, banners, crowds, carpets or flowers."""
+    """C-01 迎送礼仪: no welcome ceremonies, banners, crowds, carpets or flowers."""
     for flag in ctx.reception.plan.ceremony.violations:
-        rule_id = "C-02" if flag == "main_leader_welcome" else "C-01"
+        if flag == "main_leader_welcome":
+            continue  # C-02
         citation = Citation(EIGHT_POINTS) if flag == "flowers" else art("第八条")
+        zh, en = _CEREMONY_BANS[flag]
+        yield block("C-01", zh, en, f"$.plan.ceremony.{flag}", citation)
+
+
+def check_main_leader(ctx: RuleContext) -> Iterator[Finding]:
+    """C-02 主要负责人不迎送: the main leaders of a region or department take no part in welcomes."""
+    if ctx.reception.plan.ceremony.main_leader_welcome:
+        zh, en = _CEREMONY_BANS["main_leader_welcome"]
         yield block(
-            rule_id,
-            _CEREMONY_BANS[flag],
-            f"ceremony not allowed: {flag}",
-            f"$.plan.ceremony.{flag}",
-            citation,
+            "C-02",
+            zh,
+            en,
+            "$.plan.ceremony.main_leader_welcome",
+            art("第八条"),
         )
 
 
@@ -112,6 +127,9 @@ def check_extras(ctx: RuleContext) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     Rule("C-01", "迎送礼仪", PLAN_STAGES, check_ceremony, art("第八条"), "ceremony bans"),
+    Rule(
+        "C-02", "主要负责人不迎送", PLAN_STAGES, check_main_leader, art("第八条"), "no welcome by top leaders"
+    ),
     Rule("C-03", "陪同人数", PLAN_STAGES, check_accompanying, art("第八条"), "accompanying staff"),
     Rule("C-04", "禁止项目", PLAN_STAGES, check_extras, art("第十五条"), "banned extras and gifts"),
 )

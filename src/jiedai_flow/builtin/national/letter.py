@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from jiedai_flow.model import Guest, Itinerary
     from jiedai_flow.rules import RuleContext
 
-FILING_STAGES = PLAN_STAGES - {"approve"}
-"""Where the handler files the plan (submit, amend, start_urgent). Findings that need a written
-explanation run only here: the handler gives the explanation with the command, and the approver
-accepts it by approving. At ``approve`` the engine would ask the approver to explain again."""
-
 LOCAL = Citation("本地标准")
 FOREIGN_GUESTS = Citation("《中央和国家机关外宾接待经费管理办法》（财行〔2013〕533号）")
 
@@ -143,7 +138,7 @@ def check_list_matches_letter(ctx: RuleContext) -> Iterator[Finding]:
     yield from _unknown_guests(listing.guests, letter.personnel)
     extra = len(listing.guests) - letter.headcount
     limit = ctx.standards.new_letter_increase
-    if extra >= limit:
+    if extra > 0 and extra >= limit:  # a limit of 0 or less must not refuse a list that adds nobody
         yield block(
             "L-03",
             f"接待清单来宾 {len(listing.guests)} 人，比公函所列 {letter.headcount} 人多 {extra} 人；"
@@ -338,9 +333,9 @@ RULES: tuple[Rule, ...] = (
         art("第十四条"),
         "one letter, one matter, one settlement",
     ),
-    Rule("S-01", "公务范围", FILING_STAGES, check_purpose, art("第二条"), "official purpose only"),
+    Rule("S-01", "公务范围", PLAN_STAGES, check_purpose, art("第二条"), "official purpose only"),
     Rule("S-02", "同城不接待", PLAN_STAGES, check_same_city, LOCAL, "no same-city hosting"),
-    Rule("S-03", "类型分流", FILING_STAGES, check_type_route, art("第二十三条"), "route by type"),
+    Rule("S-03", "类型分流", PLAN_STAGES, check_type_route, art("第二十三条"), "route by type"),
     Rule(
         "B-01",
         "招商接待单独管理",

@@ -17,6 +17,8 @@ branch_labels = None
 depends_on = None
 
 LongText = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+# why: MySQL's DATETIME keeps whole seconds unless asked for microseconds
+Moment = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def upgrade() -> None:
@@ -35,8 +37,8 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("process", sa.String(64), nullable=False),
         sa.Column("rule_pack", sa.String(64), nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", Moment, nullable=False),
+        sa.Column("updated_at", Moment, nullable=False),
         sa.Column("last_hash", sa.String(64), nullable=False),
         sa.Column("data", LongText, nullable=False),
     )
@@ -58,7 +60,7 @@ def upgrade() -> None:
         sa.Column("actor_id", sa.String(64), nullable=False),
         sa.Column("from_state", sa.String(32), nullable=False),
         sa.Column("to_state", sa.String(32), nullable=False),
-        sa.Column("at", sa.DateTime, nullable=False),
+        sa.Column("at", Moment, nullable=False),
         sa.Column("request_id", sa.String(128), nullable=True),
         sa.Column("hash_algorithm", sa.String(16), nullable=False),
         sa.Column("prev_hash", sa.String(64), nullable=False),
@@ -77,7 +79,7 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", Moment, nullable=False),
         sa.Column("data", LongText, nullable=False),
     )
     op.create_index("ix_jd_outbox_status", "jd_outbox", ["status", "created_at"])
