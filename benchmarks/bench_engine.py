@@ -86,10 +86,10 @@ class Settings:
 
     def __init__(self, quick: bool) -> None:
         self.quick = quick
-        self.repeats = 5 if quick else 7
+        self.repeats = 4 if quick else 7
         self.psm_pairs = 60 if quick else 200  # python-statemachine start/finish pairs per round
-        self.engine_batch = 300 if quick else 1_500  # receptions per engine round (c)
-        self.lifecycle_batch = 200 if quick else 1_000  # receptions per lifecycle round (d)
+        self.engine_batch = 256 if quick else 1_500  # receptions per engine round (c)
+        self.lifecycle_batch = 160 if quick else 1_000  # receptions per lifecycle round (d)
         self.population = 10_000 if quick else 100_000  # receptions in the store (e)
         self.ends = 30 if quick else 100  # receptions timed at each end (e)
 

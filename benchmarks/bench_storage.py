@@ -134,7 +134,8 @@ class Settings:
         # many short rounds: the columns take turns often, so a slow spell of the shared machine
         # (other jobs' fsyncs and CPU) hits them alike
         self.rounds = 7 if quick else 15  # timed rounds after one warm-up round
-        self.batch = 10 if quick else 40  # SQLite lifecycles per round and column
+        # a WAL checkpoint falls every ~10 SQLite lifecycles: a round should span several
+        self.batch = 12 if quick else 40  # SQLite lifecycles per round and column
         self.pg_batch = 6 if quick else 20  # PostgreSQL lifecycles per round and column
         self.concurrent_seconds = 2.0 if quick else 6.0
         self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)

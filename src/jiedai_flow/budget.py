@@ -31,6 +31,8 @@ def ledger_changes(before: Reception, after: Reception, standards: Standards) ->
     approved first or, under 补办, started first); settling releases the commitment and books
     the actual total of its list as spent.
     """
+    if after.state == before.state and after.plan is before.plan and after.approvals == before.approvals:
+        return ()  # nothing that decides the commitment moved (most commands)
     holds_now = _committed(after)
     held = before.budget_committed_fen
     spent = 0

@@ -9,7 +9,6 @@ step — and only after that commit hands the notifications to the notifier plug
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -58,6 +57,7 @@ from jiedai_flow.records import (
     Notification,
     Reception,
     Verdict,
+    new_id,
 )
 from jiedai_flow.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
 from jiedai_flow.routing import notifications
@@ -125,6 +125,10 @@ class Engine:
         self._processes = {p.key: CompiledProcess(p) for p in processes}
         self.process = self._processes[processes[0].key]
         self.rules = RuleSet(self._collect_rules())
+        hook = plugins.pm.hook
+        # Observer hooks without implementations are skipped: a pluggy call costs even when empty.
+        self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
+        self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
         self._standards: dict[tuple[str, date], Standards] = {}
 
     # -- queries -----------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class Engine:
         standards = self.standards_for(jurisdiction, start)
         number = self.store.next_number(f"{jurisdiction}:{start.year}")
         reception = Reception(
-            id=reception_id or uuid.uuid4().hex,
+            id=reception_id or new_id(),
             number=f"{jurisdiction}-{start.year}-{number:05d}",
             jurisdiction=jurisdiction,
             host_unit=host_unit,
@@ -292,7 +296,8 @@ class Engine:
         event = attrs.evolve(event, explanations=noted) if noted else event
         outbox = notifications(after, event, actor, process, self.routes)
         try:
-            self.hooks.jiedai_before_transition(before=before, after=after, event=event)
+            if self._observed_before:
+                self.hooks.jiedai_before_transition(before=before, after=after, event=event)
         except JiedaiFlowError:
             raise
         except Exception as exc:
@@ -467,7 +472,7 @@ class Engine:
         findings: tuple[Finding, ...],
     ) -> AuditEvent:
         return AuditEvent(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             reception_id=reception.id,
             seq=reception.version,
             trigger=trigger,
@@ -515,7 +520,8 @@ class Engine:
 
     def _after_commit(self, reception: Reception, event: AuditEvent, outbox: Sequence[Notification]) -> None:
         try:
-            self.hooks.jiedai_after_transition(reception=reception, event=event)
+            if self._observed_after:
+                self.hooks.jiedai_after_transition(reception=reception, event=event)
         except Exception:
             log.exception("after-transition observer failed for %s", reception.id)
         if not self.plugins.pm.hook.jiedai_notify.get_hookimpls():

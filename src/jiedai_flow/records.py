@@ -7,6 +7,7 @@ outbox row written in the same atomic step. All frozen: a command builds new val
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import attrs
@@ -249,8 +250,16 @@ class Verdict:
 
     @classmethod
     def allow(cls) -> Verdict:
-        return cls(True)
+        return _ALLOWED
 
     @classmethod
     def deny(cls, reason_zh: str, reason_en: str) -> Verdict:
         return cls(False, reason_zh, reason_en)
+
+
+_ALLOWED = Verdict(True)
+
+
+def new_id() -> str:
+    """A new random id: 32 hex digits, like ``uuid4().hex`` at a quarter of the cost."""
+    return os.urandom(16).hex()

@@ -6,11 +6,10 @@ outbox row per accepted command that has a route, in the same transaction as the
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from jiedai_flow.model import Role
-from jiedai_flow.records import Notification
+from jiedai_flow.records import Notification, new_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -50,7 +49,7 @@ def notifications(
     reason = f"（理由：{event.reason}）" if event.reason else ""
     return (
         Notification(
-            id=uuid.uuid4().hex,
+            id=new_id(),
             reception_id=reception.id,
             event_id=event.id,
             topic=event.trigger,
