@@ -767,6 +767,15 @@ def alternate(writers: dict[str, Writer], rounds: int, batch: int) -> dict[str, 
     for name in names:
         got[name] = statistics.median(per[name])
         got[f"{name}_steps"] = [statistics.median(s[k] for s in steps[name]) for k in range(len(LIFECYCLE))]
+    # where engine − raw goes, each part the median of its per-round values (ns per lifecycle)
+    e, r, q, m = per["engine"], per["raw"], per["seq"], per["memory"]
+    got["split"] = {
+        "total": statistics.median(a - b for a, b in zip(e, r, strict=True)),
+        "sequence": statistics.median(a - b for a, b in zip(q, r, strict=True)),
+        "engine_own": statistics.median(m),
+        "rest": statistics.median(a - b - c for a, b, c in zip(e, q, m, strict=True)),
+        "seq_ratio": statistics.median(a / b for a, b in zip(q, r, strict=True)),
+    }
     return got
 
 
@@ -1355,12 +1364,13 @@ def print_report(
             f"  {what} per lifecycle: "
             + ", ".join(f"{col} {n:.0f} ({c:.0f} commits)" for col, (n, c) in got["counts"].items())
         )
+        sp = got["split"]
         print(
-            f"  engine − raw = {(got['engine'] - got['raw']) / 1e6:.2f} ms per lifecycle = "
-            f"{(got['seq'] - got['raw']) / 1e6:.2f} the store's extra statements and transactions "
-            f"(raw·seq − raw) + {got['memory'] / 1e6:.2f} the engine's own work (memory) + "
-            f"{(got['engine'] - got['seq'] - got['memory']) / 1e6:.2f} the store's Python (JSON "
-            "encoding, hashing, binding, glue) and CPU contention (the rest)"
+            f"  engine − raw {sp['total'] / 1e6:.2f} ms per lifecycle ≈ the store's extra statements and "
+            f"transactions (raw·seq − raw) {sp['sequence'] / 1e6:.2f} (raw·seq/raw {sp['seq_ratio']:.2f}) + "
+            f"the engine's own work (memory) {sp['engine_own'] / 1e6:.2f} + the store's Python (JSON, "
+            f"hashing, binding, glue) and CPU contention (engine − raw·seq − memory) {sp['rest'] / 1e6:.2f}"
+            "  [medians of per-round values]"
         )
     print(f"SQLite rows (receptions/events/outbox/commands): {lite['same_rows']}")
     if pg is not None:

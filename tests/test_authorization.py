@@ -14,12 +14,14 @@ from jiedai_flow import (
     DEFAULT_PROCESS,
     Actor,
     ApprovalStep,
+    DocumentKind,
     Engine,
     InvalidTransitionError,
     Invoice,
     NotAuthorizedError,
     Payment,
     PaymentMethod,
+    Person,
     Reception,
     ReceptionList,
     Role,
@@ -115,8 +117,11 @@ def listing(reception: Reception) -> ReceptionList:
         meals=reception.plan.meals,
         invoices=(Invoice("No.0001", reception.start, "县机关食堂", total),),
         payments=(Payment(PaymentMethod.OFFICIAL_CARD, total),),
+        companions=reception.plan.companions,
+        support_staff=(Person("刘敏", "县政府办公室科员"),),
         signed_by="王强",
         signed_on=reception.end,
+        documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),
     )
 
 

@@ -27,6 +27,7 @@ from jiedai_flow import (
     Notification,
     Payment,
     PaymentMethod,
+    Person,
     Plan,
     ReasonRequiredError,
     Reception,
@@ -44,6 +45,7 @@ from jiedai_flow import (
     make_plugin_manager,
 )
 from jiedai_flow.builtin.national import RULES_2013
+from jiedai_flow.notifiers import Message, RegisterNotifier
 from jiedai_flow.standards import Level
 from jiedai_flow.testing import ACTORS, FrozenClock, NotificationCapture, sample_letter, sample_plan
 
@@ -101,6 +103,8 @@ def reception_list(
         meals=meals,
         invoices=(Invoice("No.0001", reception.start, "县机关食堂", total),),
         payments=(Payment(method, total, "公务卡尾号 1234"),),
+        companions=reception.plan.companions,
+        support_staff=(Person("刘敏", "县政府办公室科员"),),
         signed_by="王强",
         signed_on=reception.end,
         documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),
@@ -297,8 +301,9 @@ def test_plan_changes_only_with_edit_in_draft_submit_or_amend(jiedai_engine: Eng
 
 def test_edit_after_the_reception_may_carry_the_list_but_not_the_plan(jiedai_engine: Engine) -> None:
     rid = advance(jiedai_engine, create(jiedai_engine).id, "completed").id
-    with pytest.raises(ValidationError, match="变更"):
+    with pytest.raises(ValidationError, match="接待结束后不能修改接待方案") as caught:
         jiedai_engine.fire(rid, "edit", HANDLER, plan=sample_plan(companions=1))
+    assert [p.path for p in caught.value.problems] == ["$.plan"]
     listing = reception_list(jiedai_engine.get(rid))
     edited = jiedai_engine.fire(rid, "edit", HANDLER, reception_list=listing).reception
     assert (edited.state, edited.reception_list) == ("completed", listing)
@@ -417,7 +422,10 @@ def test_check_reports_findings_by_stage_and_changes_nothing(
     report = jiedai_engine.check(rid, stages="all")
     assert set(report.by_stage) == {"submit", "approve", "amend", "start_urgent", "claim", "settle"}
     assert [f.rule_id for f in report.by_stage["submit"]] == ["M-02"]
-    assert [f.rule_id for f in report.by_stage["approve"]] == ["M-02"]
+    assert [(f.rule_id, f.severity) for f in report.by_stage["approve"]] == [
+        ("M-02", Severity.BLOCKING),
+        ("F-05", Severity.INFO),  # the budget line is noted at each approval step
+    ]
     assert [f.rule_id for f in report.by_stage["claim"]] == ["F-01"]
     assert report.by_stage["settle"] == ()
     assert not report.ok
@@ -664,18 +672,40 @@ def test_after_transition_observer_that_raises_does_not_undo_the_command(
     assert "after-transition observer failed" in caplog.text
 
 
-def test_notifier_that_raises_leaves_the_notification_pending(jiedai_engine_factory: Factory) -> None:
+def test_notifier_that_raises_leaves_its_outbox_row_pending_for_a_retry(
+    jiedai_engine_factory: Factory,
+) -> None:
     class Mailer:
-        @hookimpl
-        def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
+        name = "email"
+        inline = True
+
+        def deliver(self, message: Message) -> None:
             raise ConnectionError("SMTP down")
 
-    engine = jiedai_engine_factory(Mailer())
+    class Plugin:
+        @hookimpl
+        def jiedai_register_notifiers(self, register: RegisterNotifier) -> None:
+            register(Mailer())
+
+    engine = jiedai_engine_factory(Plugin())
     rid = create(engine).id
     result = engine.fire(rid, "submit", HANDLER)
     assert engine.get(rid).state == "submitted"
-    (pending,) = engine.store.pending_notifications()
-    assert (pending.event_id, pending.topic) == (result.event.id, "submit")
+    (pending,) = engine.store.pending_notifications()  # the log channel's row was delivered
+    assert (pending.event_id, pending.topic, pending.channel) == (result.event.id, "submit", "email")
+
+
+def test_an_observer_that_raises_does_not_undo_the_command(jiedai_engine_factory: Factory) -> None:
+    class Broken:
+        @hookimpl
+        def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
+            raise ConnectionError("listener down")
+
+    engine = jiedai_engine_factory(Broken())
+    rid = create(engine).id
+    engine.fire(rid, "submit", HANDLER)
+    assert engine.get(rid).state == "submitted"
+    assert engine.store.pending_notifications() == ()
 
 
 # -- the rule pack by date -----------------------------------------------------------------------

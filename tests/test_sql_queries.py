@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jiedai_flow.engine import Engine
-    from jiedai_flow.records import Notification, Reception
+    from jiedai_flow.notifiers import RegisterNotifier
+    from jiedai_flow.records import Reception
 
 
 @pytest.fixture
@@ -370,10 +371,16 @@ def test_normal_durability_sets_synchronous_normal(tmp_path: Path) -> None:
 class UnreachableNotifier:
     """A notifier whose service is down: every notification stays pending in the outbox."""
 
-    @hookimpl
-    def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
-        del notification, reception
+    name = "sms"
+    inline = True
+
+    def deliver(self, message: object) -> None:
+        del message
         raise ConnectionError("短信网关不可用 / SMS gateway unreachable")
+
+    @hookimpl
+    def jiedai_register_notifiers(self, register: RegisterNotifier) -> None:
+        register(self)
 
 
 def test_pending_notifications_come_oldest_first_even_within_one_second(sql_url: str) -> None:
@@ -384,7 +391,7 @@ def test_pending_notifications_come_oldest_first_even_within_one_second(sql_url:
         for draft in drafts:
             clock.advance(milliseconds=100)  # eight submissions within 09:00:00–09:00:01
             fire(engine, draft, "submit", "handler")
-        pending = engine.store.pending_notifications()
+        pending = [n for n in engine.store.pending_notifications() if n.channel == "sms"]
     finally:
         engine.store.close()
     assert [n.reception_id for n in pending] == [d.id for d in drafts]

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -13,12 +14,15 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from jiedai_flow import (
     DEFAULT_PROCESS,
     ApprovalStep,
+    DocumentKind,
     Invoice,
     JiedaiFlowError,
     Payment,
     PaymentMethod,
+    Person,
     Reception,
     ReceptionList,
+    RuleViolationError,
     hookimpl,
 )
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
@@ -54,11 +58,40 @@ def _listing(method: PaymentMethod) -> ReceptionList:
         meals=plan.meals,
         invoices=(Invoice("No.0001", START, "县机关食堂", total),),
         payments=(Payment(method, total),),
+        companions=plan.companions,
+        support_staff=(Person("刘敏", "县政府办公室科员"),),
         signed_by="王强",
+        signed_on=sample_letter(START).itinerary.end,
+        documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),
     )
 
 
 LISTS = (None, _listing(PaymentMethod.OFFICIAL_CARD), _listing(PaymentMethod.ON_ACCOUNT))
+
+
+def test_the_clean_list_settles_and_the_list_on_account_is_refused_only_by_f03() -> None:
+    """The machine below reaches settlement and the archive only if ``LISTS[1]`` passes every rule."""
+    engine = make_engine()
+    rid = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id
+    for trigger, actor in (
+        ("submit", "handler"),
+        ("approve", "approver"),
+        ("start", "handler"),
+        ("finish", "handler"),
+    ):
+        engine.fire(rid, trigger, ACTORS[actor])
+    with pytest.raises(RuleViolationError) as caught:
+        engine.fire(rid, "claim", ACTORS["handler"], reception_list=LISTS[2])
+    assert [f.rule_id for f in caught.value.findings] == ["F-03"]
+    assert engine.fire(rid, "claim", ACTORS["handler"], reception_list=LISTS[1]).findings == ()
+    engine.fire(rid, "settle", ACTORS["finance"])
+    assert engine.fire(rid, "archive", ACTORS["office"]).reception.state == "archived"
 
 
 class ReceptionLifecycle(RuleBasedStateMachine):

@@ -56,7 +56,7 @@ def test_hook_recorder_records_authorize_calls_during_a_fire(
     assert call.kwargs["reception"] == created.reception
     assert call.kwargs["step"] is None
     assert jiedai_hook_recorder.names.index("jiedai_authorize") < jiedai_hook_recorder.names.index(
-        "jiedai_before_transition"
+        "jiedai_approval_chain"
     )
 
 

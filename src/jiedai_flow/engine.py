@@ -17,6 +17,7 @@ from jiedai_flow.budget import exceeded_finding, ledger_changes
 from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
 from jiedai_flow.clock import Clock as Clock
 from jiedai_flow.clock import SystemClock as SystemClock
+from jiedai_flow.dispatch import Dispatcher
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 
     from jiedai_flow.findings import Finding
     from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
+    from jiedai_flow.notifiers import Notifier
     from jiedai_flow.plugins import PluginHost
     from jiedai_flow.records import Page, ReceptionQuery
     from jiedai_flow.standards import Standards
@@ -115,6 +117,7 @@ class Engine:
         clock: Clock | None = None,
         processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
         routes: Mapping[str, tuple[Role, ...]] = DEFAULT_ROUTES,
+        link_template: str = "",
     ) -> None:
         """``processes[0]`` runs new receptions; the others keep older receptions on theirs."""
         self.store = store
@@ -122,9 +125,15 @@ class Engine:
         self.hooks = plugins.hooks
         self.clock: Clock = clock or SystemClock()
         self.routes = dict(routes)
+        self.link_template = link_template
+        """The host application's link to a reception, e.g. ``https://oa.example/jiedai/{id}``
+        (``{id}`` and ``{number}`` are filled in) — carried by every notification."""
+        self._routes: dict[str, Mapping[str, Sequence[Role]]] = {}
         self._processes = {p.key: CompiledProcess(p) for p in processes}
         self.process = self._processes[processes[0].key]
         self.rules = RuleSet(self._collect_rules())
+        self.notifiers = self._collect_notifiers()
+        self._inline = Dispatcher(self)
         hook = plugins.pm.hook
         # Observer hooks without implementations are skipped: a pluggy call costs even when empty.
         self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
@@ -239,7 +248,7 @@ class Engine:
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings)
         self.store.create(reception, event, (), record)
-        self._after_commit(reception, event, ())
+        self._after_commit(reception, event, (), ())
         return CommandResult(reception, event, findings)
 
     def fire(
@@ -294,7 +303,7 @@ class Engine:
             )
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
         event = attrs.evolve(event, explanations=noted) if noted else event
-        outbox = notifications(after, event, actor, process, self.routes)
+        intents, outbox = self._outbox(after, event, actor, process)
         try:
             if self._observed_before:
                 self.hooks.jiedai_before_transition(before=before, after=after, event=event)
@@ -318,7 +327,7 @@ class Engine:
             if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
                 return first  # a concurrent retry of the same request won the race
             raise
-        self._after_commit(after, event, outbox)
+        self._after_commit(after, event, intents, outbox)
         return CommandResult(after, event, findings)
 
     # -- the steps of a command ----------------------------------------------------------------
@@ -340,6 +349,40 @@ class Engine:
 
             impl.function(**{name: register for name in impl.argnames})
         return rules
+
+    def _collect_notifiers(self) -> dict[str, Notifier]:
+        found: dict[str, Notifier] = {}
+
+        def register(notifier: Notifier) -> None:
+            if notifier.name in found:
+                raise PluginError(
+                    f"通知渠道 {notifier.name} 重复登记",
+                    f"notifier channel {notifier.name!r} registered twice",
+                )
+            found[notifier.name] = notifier
+
+        self.hooks.jiedai_register_notifiers(register=register)
+        return found
+
+    def routes_for(self, jurisdiction: str) -> Mapping[str, Sequence[Role]]:
+        """Who hears of what in ``jurisdiction``: a plugin's table, else the engine's."""
+        found = self._routes.get(jurisdiction)
+        if found is None:
+            found = self._routes[jurisdiction] = (
+                self.hooks.jiedai_routes(jurisdiction=jurisdiction) or self.routes
+            )
+        return found
+
+    def _outbox(
+        self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
+    ) -> tuple[tuple[Notification, ...], tuple[Notification, ...]]:
+        """The notifications of a command, and their outbox rows: one per notifier channel, each
+        row's id the idempotency key of that delivery."""
+        routes = self.routes_for(reception.jurisdiction)
+        intents = notifications(reception, event, actor, process, routes, self.link_template)
+        return intents, tuple(
+            attrs.evolve(i, id=new_id(), channel=c) for i in intents for c in self.notifiers
+        )
 
     def _process_for(self, reception: Reception) -> CompiledProcess:
         try:
@@ -518,24 +561,25 @@ class Engine:
             )
         return attrs.evolve(record.result, replayed=True)
 
-    def _after_commit(self, reception: Reception, event: AuditEvent, outbox: Sequence[Notification]) -> None:
+    def _after_commit(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        intents: Sequence[Notification],
+        outbox: Sequence[Notification],
+    ) -> None:
         try:
             if self._observed_after:
                 self.hooks.jiedai_after_transition(reception=reception, event=event)
         except Exception:
             log.exception("after-transition observer failed for %s", reception.id)
-        if not self.plugins.pm.hook.jiedai_notify.get_hookimpls():
-            return  # nobody to tell: the rows stay pending for a dispatcher
-        delivered = []
-        for notification in outbox:
+        for notification in intents:
             try:
                 self.hooks.jiedai_notify(notification=notification, reception=reception)
             except Exception:
-                log.exception("notification %s left pending", notification.id)
-            else:
-                delivered.append(notification.id)
-        if delivered:
-            self.store.mark_notified(delivered)
+                log.exception("notification observer failed for %s", notification.id)
+        if outbox:
+            self._inline.deliver_inline(outbox)
 
 
 _DECIDING = frozenset({"approve", "settle"})

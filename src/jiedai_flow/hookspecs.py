@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import date
 
+    from jiedai_flow.calendar import WorkCalendar
     from jiedai_flow.lifecycle import Transition
-    from jiedai_flow.model import Actor
+    from jiedai_flow.model import Actor, Role
+    from jiedai_flow.notifiers import Contact, RegisterNotifier
     from jiedai_flow.records import (
         ApprovalStep,
         AuditEvent,
@@ -151,11 +153,67 @@ def jiedai_after_transition(reception: Reception, event: AuditEvent) -> None:
 
 @hookspec
 def jiedai_notify(notification: Notification, reception: Reception) -> None:
-    """Deliver one notification 通知 from the outbox.
+    """Observe a notification 通知 as its command commits (in-process, best effort).
 
-    :param notification: the outbox row (topic, recipients' roles, message).
+    :param notification: the notification, before it is fanned out to channels.
     :param reception: the reception it is about.
-    :return: nothing; raise to leave the row pending for a later delivery.
+    :return: nothing; errors are logged and never retried — reliable delivery is the
+        outbox's job (see ``jiedai_register_notifiers``).
 
-    Called for every plugin, after commit. Implemented by notifiers (log, e-mail, webhooks).
+    Called for every plugin, after commit, once per notification. Implemented by tests
+    (:class:`jiedai_flow.testing.NotificationCapture`) and in-process listeners.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery: notifiers, routing, contacts and the working-day calendar
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def jiedai_register_notifiers(register: RegisterNotifier) -> None:
+    """Contribute notifiers 通知渠道 (log, e-mail, DingTalk, WeCom, webhooks).
+
+    :param register: call ``register(notifier)`` once per notifier; its ``name`` is the outbox
+        channel, so each committed notification gets one outbox row per notifier.
+    :return: nothing.
+
+    Called for every plugin, once per engine. Implemented by the built-in log notifier and by
+    configured notifier objects passed to ``open_engine(plugins=[...])``.
+    """
+
+
+@hookspec(firstresult=True)
+def jiedai_routes(jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
+    """Say who hears of what 通知路由 in a jurisdiction.
+
+    :param jurisdiction: the reception's GB/T 2260 code.
+    :return: a table from ``trigger`` or ``trigger:destination`` to the roles told, or None.
+
+    Stops at the first non-None result. The engine falls back to
+    :data:`jiedai_flow.routing.DEFAULT_ROUTES`. Implemented by county plugins.
+    """
+
+
+@hookspec
+def jiedai_contacts(role: Role, reception: Reception) -> Sequence[Contact] | None:
+    """Name the people in a role for a reception 通讯录 (e-mail addresses, mobiles, ids).
+
+    :param role: the role a notification goes to, e.g. ``Role.APPROVER``.
+    :param reception: the reception (its jurisdiction, host unit, pending approval step).
+    :return: contacts, or None.
+
+    Called for every plugin when a notification is delivered; the lists are joined.
+    Implemented by the deployment's directory (OA user store, LDAP).
+    """
+
+
+@hookspec(firstresult=True)
+def jiedai_calendar() -> WorkCalendar | None:
+    """Supply the working-day calendar 工作日历 that deadlines count in.
+
+    :return: an object with ``is_workday(day) -> bool``, or None.
+
+    Stops at the first non-None result. The built-in answer is the Chinese statutory calendar
+    (holidays and 调休 make-up days); a deployment may supply its own.
     """

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from datetime import date
     from importlib.metadata import EntryPoint
 
+    from jiedai_flow.calendar import WorkCalendar
     from jiedai_flow.lifecycle import Transition
-    from jiedai_flow.model import Actor
+    from jiedai_flow.model import Actor, Role
+    from jiedai_flow.notifiers import Contact, RegisterNotifier
     from jiedai_flow.records import (
         ApprovalStep,
         AuditEvent,
@@ -51,6 +53,7 @@ BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("jiedai.memory", "jiedai_flow.builtin.memory"),
     ("jiedai.sql", "jiedai_flow.builtin.sql"),
     ("jiedai.log_notifier", "jiedai_flow.builtin.log_notifier"),
+    ("jiedai.calendar", "jiedai_flow.builtin.calendar"),
 )
 """Built-in plugins as (registered name, module). Block one by name like any other plugin."""
 
@@ -134,6 +137,21 @@ class Hooks:
 
     def jiedai_notify(self, notification: Notification, reception: Reception) -> None:
         self._hook.jiedai_notify(notification=notification, reception=reception)
+
+    def jiedai_register_notifiers(self, register: RegisterNotifier) -> None:
+        self._hook.jiedai_register_notifiers(register=register)
+
+    def jiedai_routes(self, jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
+        return cast(
+            "Mapping[str, Sequence[Role]] | None", self._hook.jiedai_routes(jurisdiction=jurisdiction)
+        )
+
+    def jiedai_contacts(self, role: Role, reception: Reception) -> list[Contact]:
+        results = self._hook.jiedai_contacts(role=role, reception=reception)
+        return [contact for contacts in results if contacts for contact in contacts]
+
+    def jiedai_calendar(self) -> WorkCalendar | None:
+        return cast("WorkCalendar | None", self._hook.jiedai_calendar())
 
 
 class PluginHost:

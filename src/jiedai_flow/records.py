@@ -181,7 +181,9 @@ class AuditEvent:
 
 @attrs.frozen
 class Notification:
-    """An outbox row: a notification intent committed with the state change, delivered after."""
+    """An outbox row 待发通知: one notification for one channel, committed with the state change
+    (or written by the reminder scan) and delivered after. ``id`` is the delivery's idempotency
+    key: a receiver that sees it twice drops the second."""
 
     id: str
     reception_id: str
@@ -191,6 +193,22 @@ class Notification:
     message_zh: str
     message_en: str
     created_at: datetime
+    channel: str = ""
+    """The notifier that delivers it (``log``, ``email``, ``dingtalk`` …)."""
+    action_zh: str = ""
+    """What the reader must do next 待办事项."""
+    link: str = ""
+    """Where the reader acts: the host application's link template filled in for the reception."""
+    kind: str = "event"
+    """``event`` for a committed command, ``reminder`` for a deadline reminder 催办."""
+
+
+@attrs.frozen
+class Delivery:
+    """A claimed outbox row and how many delivery attempts it has had."""
+
+    notification: Notification
+    attempts: int = 0
 
 
 @attrs.frozen

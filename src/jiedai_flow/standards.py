@@ -205,7 +205,7 @@ class Standards:
     """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
     accompanying_max: int | None = attrs.field(default=None, validator=_optional_count)
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
-    new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(0))
     """L-03: the list may name more guests than the letter only below this many extra."""
 
     def companion_cap(self, guests: int, reception_type: ReceptionType = ReceptionType.DOMESTIC) -> int:

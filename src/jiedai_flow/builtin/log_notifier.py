@@ -1,7 +1,8 @@
-"""A notifier that writes each notification to the ``jiedai_flow.notify`` logger.
+"""The log notifier: writes each notification to the ``jiedai_flow.notify`` logger.
 
-Plugin name ``jiedai.log_notifier``. Delivery to people (e-mail, DingTalk, WeCom) comes from other
-notifier plugins; this one leaves a trace in the application's logs.
+Plugin name ``jiedai.log_notifier``; channel ``log``; cheap, so delivered inline right after the
+command commits. Delivery to people (e-mail, DingTalk, WeCom) comes from other notifiers; this
+one leaves a trace in the application's logs.
 """
 
 from __future__ import annotations
@@ -12,18 +13,25 @@ from typing import TYPE_CHECKING
 from jiedai_flow.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from jiedai_flow.records import Notification, Reception
+    from jiedai_flow.notifiers import Message, RegisterNotifier
 
 log = logging.getLogger("jiedai_flow.notify")
 
 
+class LogNotifier:
+    """Logs each message at INFO, with its idempotency key."""
+
+    name = "log"
+    inline = True
+
+    def deliver(self, message: Message) -> None:
+        if log.isEnabledFor(logging.INFO):
+            n = message.notification
+            log.info(
+                "%s [%s] → %s: %s (%s)", message.title, n.topic, ",".join(n.recipients), n.message_zh, n.id
+            )
+
+
 @hookimpl(trylast=True)
-def jiedai_notify(notification: Notification, reception: Reception) -> None:
-    if log.isEnabledFor(logging.INFO):
-        log.info(
-            "%s [%s] → %s: %s",
-            reception.number,
-            notification.topic,
-            ",".join(notification.recipients),
-            notification.message_zh,
-        )
+def jiedai_register_notifiers(register: RegisterNotifier) -> None:
+    register(LogNotifier())

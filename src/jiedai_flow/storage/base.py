@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
         AuditEvent,
         BudgetUsage,
         CommandRecord,
+        Delivery,
         LedgerEntry,
         Notification,
         Page,
@@ -69,6 +71,32 @@ class Store(Protocol):
 
     def next_number(self, key: str) -> int:
         """The next value (1, 2, …) of a named counter, e.g. for human reception numbers."""
+
+    def claim_deliveries(
+        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+    ) -> Sequence[Delivery]:
+        """Claim up to ``limit`` outbox rows due at ``now`` for ``lease``: rows another dispatcher
+        holds are passed over, so no row is delivered by two dispatchers at once."""
+
+    def finish_delivery(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        attempts: int,
+        now: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str = "",
+    ) -> None:
+        """Record a delivery's outcome: ``delivered``; ``pending`` again from ``next_attempt_at``;
+        or ``dead`` (a dead letter)."""
+
+    def enqueue(self, notifications: Sequence[Notification]) -> int:
+        """Add outbox rows outside a command (reminders); rows whose id exists are skipped.
+        Returns how many were added."""
+
+    def delivery_counts(self) -> dict[str, int]:
+        """How many outbox rows are pending, delivered and dead."""
 
     def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
         """Outbox rows not yet delivered, oldest first."""

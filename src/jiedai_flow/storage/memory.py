@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+import attrs
+
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
@@ -16,10 +18,11 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.records import BudgetUsage, LedgerEntry, Page
+from jiedai_flow.records import BudgetUsage, Delivery, LedgerEntry, Notification, Page
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
         AuditEvent,
@@ -41,10 +44,15 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._receptions: dict[str, Reception] = {}
         self._events: dict[str, list[AuditEvent]] = {}
-        self._outbox: dict[str, Notification] = {}
+        self._outbox: dict[str, _Row] = {}
+        self._finished: dict[str, int] = {"delivered": 0}
+        """Rows that left the outbox, by final status (delivered rows are not kept: the audit
+        trail is the record; dead letters stay in ``_outbox`` for inspection)."""
         self._commands: dict[str, CommandRecord] = {}
         self._counters: dict[str, int] = {}
         self._ledger: dict[str, BudgetUsage] = {}
+        self._seen: set[str] = set()
+        """Ids enqueued outside commands (reminders), so a reminder is written once."""
 
     def _remember(self, record: CommandRecord | None) -> None:
         if record is None:
@@ -61,7 +69,7 @@ class MemoryStore:
     def _append(self, event: AuditEvent, outbox: Sequence[Notification]) -> None:
         self._events.setdefault(event.reception_id, []).append(event)
         for row in outbox:
-            self._outbox[row.id] = row
+            self._outbox[row.id] = _Row(row)
 
     def create(
         self,
@@ -146,13 +154,67 @@ class MemoryStore:
 
     def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
         with self._lock:
-            pending = list(self._outbox.values())
+            pending = [r.notification for r in self._outbox.values() if r.status == "pending"]
         return tuple(pending[:limit])
 
     def mark_notified(self, notification_ids: Sequence[str]) -> None:
         with self._lock:
             for notification_id in notification_ids:
-                self._outbox.pop(notification_id, None)
+                if self._outbox.pop(notification_id, None) is not None:
+                    self._finished["delivered"] += 1
+
+    def claim_deliveries(
+        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+    ) -> Sequence[Delivery]:
+        del worker  # one process: the lock is the claim
+        with self._lock:
+            due = [
+                r
+                for r in self._outbox.values()
+                if r.status == "pending"
+                and (r.next_attempt_at is None or r.next_attempt_at <= now)
+                and (r.lease_until is None or r.lease_until < now)
+            ][:limit]
+            for r in due:
+                r.lease_until = now + lease
+            return tuple(Delivery(r.notification, r.attempts) for r in due)
+
+    def finish_delivery(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        attempts: int,
+        now: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str = "",
+    ) -> None:
+        del now
+        with self._lock:
+            row = self._outbox.get(notification_id)
+            if row is None:
+                return
+            if status == "delivered":
+                del self._outbox[notification_id]
+                self._finished["delivered"] += 1
+                return
+            row.status, row.attempts, row.error = status, attempts, error
+            row.next_attempt_at, row.lease_until = next_attempt_at, None
+
+    def enqueue(self, notifications: Sequence[Notification]) -> int:
+        with self._lock:
+            fresh = [n for n in notifications if n.id not in self._outbox and n.id not in self._seen]
+            for n in fresh:
+                self._outbox[n.id] = _Row(n)
+                self._seen.add(n.id)
+            return len(fresh)
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._finished)
+            for row in self._outbox.values():
+                counts[row.status] = counts.get(row.status, 0) + 1
+            return {k: v for k, v in counts.items() if v}
 
     def close(self) -> None:
         """Nothing to release."""
@@ -167,3 +229,15 @@ def _matches(r: Reception, q: ReceptionQuery) -> bool:
         and (q.start_from is None or r.start >= q.start_from)
         and (q.start_to is None or r.start <= q.start_to)
     )
+
+
+@attrs.define
+class _Row:
+    """One outbox row and its delivery state."""
+
+    notification: Notification
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_until: datetime | None = None
+    error: str = ""

@@ -79,7 +79,14 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("created_at", Moment, nullable=False),
     sa.Column("data", LongText, nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False, server_default=""),
+    sa.Column("next_attempt_at", Moment, nullable=True),
+    sa.Column("lease_until", Moment, nullable=True),
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", Moment, nullable=True),
     sa.Index("ix_jd_outbox_status", "status", "created_at"),
+    sa.Index("ix_jd_outbox_due", "status", "next_attempt_at"),
 )
 
 commands = sa.Table(

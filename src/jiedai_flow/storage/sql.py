@@ -52,6 +52,7 @@ from jiedai_flow.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import upgrade
+from jiedai_flow.storage.sql_outbox import OutboxMixin, insert_outbox, outbox_row
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -111,7 +112,7 @@ def _bp(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name)
 
 
-class SQLStore:
+class SQLStore(OutboxMixin):
     """The storage contract on a relational database, chosen by SQLAlchemy URL."""
 
     def __init__(
@@ -169,7 +170,7 @@ class SQLStore:
             ),
             "select_version": sa.select(_R.c.version).where(_R.c.id == _bp("id")),
             "insert_event": _E.insert(),
-            "insert_outbox": _O.insert(),
+            "insert_outbox": insert_outbox,
             "insert_command": _C.insert(),
             "select_command": sa.select(_C.c.reception_id, _C.c.trigger, _C.c.actor_id, _C.c.result).where(
                 _C.c.request_id == _bp("request_id")
@@ -189,7 +190,9 @@ class SQLStore:
             "update_ledger": _L.update()
             .where(_L.c.key == _bp("b_key"))
             .values(committed_fen=_bp("v_committed"), spent_fen=_bp("v_spent")),
-            "mark_delivered": _O.update().where(_O.c.id == _bp("b_id")).values(status="delivered"),
+            "mark_delivered": _O.update()
+            .where(_O.c.id == _bp("b_id"))
+            .values(status="delivered", delivered_at=sa.func.current_timestamp()),
         }
         return {name: _Prepared(stmt, dialect) for name, stmt in statements.items()}
 
@@ -369,22 +372,7 @@ class SQLStore:
         record: CommandRecord | None,
         data: str,
     ) -> None:
-        self._sql["insert_outbox"].execute_many(
-            cur,
-            [
-                {
-                    "id": n.id,
-                    "reception_id": n.reception_id,
-                    "event_id": n.event_id,
-                    "topic": n.topic,
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": _utc(n.created_at),
-                    "data": encode(n),
-                }
-                for n in outbox
-            ],
-        )
+        self._sql["insert_outbox"].execute_many(cur, [outbox_row(n) for n in outbox])
         if record is not None:
             result = f'{{"reception":{data},"event":{stored.content.decode()}}}'
             try:
@@ -533,17 +521,6 @@ class SQLStore:
             except self._integrity_error:
                 continue  # another writer created the counter first; read it again
         raise RuntimeError(f"counter {key!r} could not be incremented")
-
-    def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
-        self.flush()
-        statement = (
-            sa.select(_O.c.data)
-            .where(_O.c.status == "pending")
-            .order_by(_O.c.created_at, _O.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return tuple(decode(Notification, data) for (data,) in conn.execute(statement))
 
     def mark_notified(self, notification_ids: Sequence[str]) -> None:
         """Buffered: written with the next command's transaction, or by :meth:`flush`."""

@@ -1,0 +1,187 @@
+"""Setting up and looking after a deployment 初始化与维护: ``init``, ``db upgrade``, ``audit verify``,
+``plugins`` and the ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from jiedai_flow.cli_commands import starter
+from jiedai_flow.cli_commands.app import DEFAULT_STANDARDS, EXIT_REFUSED, App, json_option, pass_app
+from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@click.command(
+    help="初始化：创建或升级数据库，写出示例参与人文件、本地标准文件和一份示例接待（已有文件不覆盖）。\n\n"
+    "Create or upgrade the database and write a sample actors file, a sample standards file and an "
+    "example reception with its list (existing files are kept unless --force)."
+)
+@click.option("--force", is_flag=True, help="覆盖已有文件 / overwrite existing files.")
+@click.option(
+    "--examples/--no-examples",
+    default=True,
+    show_default=True,
+    help="同时写出示例接待 jiedai-reception.toml 和清单 jiedai-list.toml / write the example files.",
+)
+@json_option
+@pass_app
+def init(app: App, force: bool, examples: bool) -> None:
+    from jiedai_flow.storage.migrate import upgrade
+
+    revision = upgrade(app.db)
+    today = _today()
+    standards_path = app.standards_paths[0] if app.standards_paths else Path(DEFAULT_STANDARDS)
+    files: list[tuple[Path, Callable[[], str]]] = [
+        (app.actors_path, starter.actors_toml),
+        (standards_path, lambda: starter.STANDARDS_TOML),
+    ]
+    if examples:
+        files += [
+            (Path("jiedai-reception.toml"), lambda: starter.reception_toml(today)),
+            (Path("jiedai-list.toml"), lambda: starter.list_toml(today)),
+        ]
+    written = [(path, _write(path, text(), force)) for path, text in files]
+    if app.json:
+        app.emit(
+            {
+                "database": app.shown_db,
+                "revision": revision,
+                "files": [{"path": str(p), "status": s} for p, s in written],
+            }
+        )
+        return
+    app.out.print(f"数据库已是最新结构 schema at revision {revision}: {app.shown_db}")
+    table = Table("文件 file", "结果 status", title="示例文件 sample files", title_justify="left")
+    shown = {"written": "已写出 written", "kept": "已存在，保留 kept (use --force)"}
+    for path, status in written:
+        table.add_row(Text(str(path)), shown[status])
+    app.out.print(table)
+    app.out.print(
+        "下一步 next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
+        "jiedai approve <ID> --as sun.hao …"
+    )
+
+
+def _today() -> date:
+    from datetime import datetime
+
+    return datetime.now(CHINA_TZ).date()
+
+
+def _write(path: Path, text: str, force: bool) -> str:
+    if path.exists() and not force:
+        return "kept"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(
+            [Problem("$", f"无法写入 {path}：{exc.strerror}", f"cannot write {path}: {exc.strerror}")]
+        ) from None
+    return "written"
+
+
+@click.command(help="演示一次完整的公务接待 / run one complete reception as a demo.")
+@click.option(
+    "--here", is_flag=True, help="用 --db 指定的数据库而不是临时文件 / use --db, not a temporary file."
+)
+@pass_app
+def demo(app: App, here: bool) -> None:
+    from jiedai_flow import demo as demo_module
+
+    sys.exit(demo_module.run(url=app.db if here else None))
+
+
+@click.command(help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.")
+@json_option
+@pass_app
+def plugins(app: App) -> None:
+    from jiedai_flow.plugins import make_plugin_manager
+
+    host = make_plugin_manager()
+    infos = host.plugins()
+    if app.json:
+        app.emit(
+            {
+                "plugins": [
+                    {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
+                ],
+                "failures": [
+                    {"name": f.name, "distribution": f.distribution, "error": repr(f.error)}
+                    for f in host.failures
+                ],
+            }
+        )
+        return
+    table = Table(
+        "插件 plugin", "发行包 distribution", "钩子 hooks", title="插件 plugins", title_justify="left"
+    )
+    for info in infos:
+        table.add_row(Text(info.name), Text(info.distribution), Text(", ".join(info.hooks)))
+    app.out.print(table)
+    for failure in host.failures:
+        app.out.print(Text(str(failure), style="red"))
+
+
+@click.group(help="数据库 database commands.")
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade", help="创建或升级数据库结构 / create or upgrade the database schema.")
+@json_option
+@pass_app
+def db_upgrade(app: App) -> None:
+    from jiedai_flow.storage.migrate import upgrade
+
+    revision = upgrade(app.db)
+    if app.json:
+        app.emit({"database": app.shown_db, "revision": revision})
+        return
+    app.out.print(f"数据库已是最新结构 schema at revision {revision}: {app.shown_db}")
+
+
+@click.group(help="审计 audit trail commands.")
+def audit() -> None:
+    """Audit commands."""
+
+
+@audit.command("verify", help="校验审计链是否被篡改 / verify the tamper-evident audit chain.")
+@json_option
+@pass_app
+def audit_verify(app: App) -> None:
+    from jiedai_flow.storage.sql import SQLStore
+
+    store = SQLStore(app.db, create=False)
+    try:
+        report = store.verify()
+    finally:
+        store.close()
+    if app.json:
+        problem = report.problem
+        app.emit(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "problem": None if problem is None else {"text": str(problem), "event_id": problem.event_id},
+            }
+        )
+    elif report.ok:
+        app.out.print(f"[green]审计链完整[/green] audit chain intact: {report.checked} 条记录 events")
+    else:
+        app.out.print(f"[red]审计链校验失败[/red] audit chain broken after {report.checked} events:")
+        app.out.print(Text(str(report.problem)))
+    if not report.ok:
+        sys.exit(EXIT_REFUSED)
+
+
+COMMANDS = (init, demo, plugins, db, audit)

@@ -1,0 +1,244 @@
+"""What every ``jiedai`` command shares: the global options, the engine opened once per run, the
+actors file, output as rich tables or JSON (``--json``), and the documented exit codes.
+
+Exit codes 退出码: 0 成功 ok · 1 被规则拒绝（或审计链校验失败）refused by rules, a plugin veto, or
+verification failed · 2 用法或数据错误 usage or data error (bad file, unknown id, wrong actor …) ·
+3 冲突或状态不允许 conflict or invalid state · 4 插件或存储错误 plugin or storage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+import click
+import sqlalchemy as sa
+from rich.console import Console
+from rich.markup import escape
+
+from jiedai_flow.errors import (
+    ConflictError,
+    DefinitionError,
+    DuplicateError,
+    IdempotencyError,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    PluginError,
+    Problem,
+    RuleError,
+    RuleViolationError,
+    StorageError,
+    ValidationError,
+    VetoError,
+)
+from jiedai_flow.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.model import Actor
+    from jiedai_flow.standards import StandardsLayer
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_STATE = 3
+EXIT_PLUGIN = 4
+
+EXIT_CODES_HELP = (
+    "退出码 exit codes: 0 成功 ok · 1 被规则拒绝或校验不通过 refused by rules / verification failed · "
+    "2 用法或数据错误 usage or data error · 3 冲突或状态不允许 conflict or invalid state · "
+    "4 插件或存储错误 plugin or storage error."
+)
+
+DB_ENV = "JIEDAI_DB"
+ACTORS_ENV = "JIEDAI_ACTORS"
+STANDARDS_ENV = "JIEDAI_STANDARDS"
+DEFAULT_ACTORS = "jiedai-actors.toml"
+DEFAULT_STANDARDS = "jiedai-standards.toml"
+
+
+class UsageProblem(JiedaiFlowError):
+    """A mistake on the command line that click cannot see (unknown actor, unknown trigger …)."""
+
+    code = "usage"
+
+
+def exit_code(error: JiedaiFlowError) -> int:
+    """The documented exit code of an error."""
+    if isinstance(error, RuleViolationError | VetoError):
+        return EXIT_REFUSED
+    if isinstance(error, ConflictError | InvalidTransitionError | IdempotencyError | DuplicateError):
+        return EXIT_STATE
+    if isinstance(error, PluginError | StorageError | RuleError | DefinitionError):
+        return EXIT_PLUGIN
+    return EXIT_USAGE
+
+
+class StandardsFiles:
+    """The standards layers read from ``--standards`` files, contributed like a county plugin's."""
+
+    def __init__(self, layers: Sequence[StandardsLayer]) -> None:
+        self.layers = tuple(layers)
+
+    @hookimpl
+    def jiedai_standards_layers(self, jurisdiction: str, on: date) -> tuple[StandardsLayer, ...]:
+        del jurisdiction, on  # resolve() picks the layers that apply
+        return self.layers
+
+
+@attrs.define
+class App:
+    """One run of ``jiedai``: the global options and what they open, lazily and once."""
+
+    db: str
+    actors_path: Path
+    standards_paths: tuple[Path, ...]
+    json: bool = False
+    out: Console = attrs.field(factory=lambda: Console(highlight=False))
+    err: Console = attrs.field(factory=lambda: Console(stderr=True, highlight=False))
+    _engine: Engine | None = None
+    _actors: dict[str, Actor] | None = None
+
+    @property
+    def shown_db(self) -> str:
+        """The database URL without its password."""
+        try:
+            return sa.make_url(self.db).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return self.db
+
+    def engine(self) -> Engine:
+        """The engine on ``--db`` with the ``--standards`` layers, opened on first use."""
+        if self._engine is None:
+            from jiedai_flow.engine import open_engine
+            from jiedai_flow.standards_toml import load_standards_file
+
+            layers = []
+            for path in self.standards_paths:
+                _require_file(path, "标准文件", "standards file")
+                layers.append(load_standards_file(path))
+            self._engine = open_engine(self.db, plugins=[("jiedai.cli.standards", StandardsFiles(layers))])
+        return self._engine
+
+    def actors(self) -> dict[str, Actor]:
+        """The actors of ``--actors`` by id."""
+        if self._actors is None:
+            from jiedai_flow.cli_commands.inputs import load_actors
+
+            _require_file(
+                self.actors_path,
+                "参与人文件",
+                "actors file",
+                hint_zh="运行 jiedai init 生成示例，或用 --actors 指定",
+                hint_en="run `jiedai init` for a sample, or pass --actors",
+            )
+            self._actors = load_actors(self.actors_path)
+        return self._actors
+
+    def actor(self, actor_id: str) -> Actor:
+        """The actor named ``actor_id`` in the actors file; a clear message listing the known ids."""
+        known = self.actors()
+        found = known.get(actor_id.strip())
+        if found is None:
+            listed = "、".join(f"{a.id}（{a.name}）" for a in known.values()) or "无 none"
+            raise UsageProblem(
+                f"未知参与人「{actor_id}」；{self.actors_path} 中有：{listed}",
+                f"unknown actor {actor_id!r}; {self.actors_path} has: {', '.join(known) or 'none'}",
+            )
+        return found
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.store.close()
+            self._engine = None
+
+    # -- output -----------------------------------------------------------------------------------
+
+    def emit(self, data: Any) -> None:
+        """Print ``data`` as JSON on stdout (for ``--json``)."""
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+    def fail(self, error: JiedaiFlowError) -> NoReturn:
+        """Report ``error`` (rich on stderr, or a JSON object on stdout) and exit with its code."""
+        from jiedai_flow.cli_commands import render
+
+        code = exit_code(error)
+        if self.json:
+            self.emit({"error": render.error_json(error, code)})
+        else:
+            render.print_error(self.err, error)
+        sys.exit(code)
+
+
+def _require_file(path: Path, what_zh: str, what_en: str, *, hint_zh: str = "", hint_en: str = "") -> None:
+    if not path.is_file():
+        why_zh, why_en = ("是目录", "is a directory") if path.is_dir() else ("不存在", "does not exist")
+        raise ValidationError(
+            [
+                Problem(
+                    "$",
+                    f"{what_zh} {path} {why_zh}" + (f"（{hint_zh}）" if hint_zh else ""),
+                    f"{what_en} {path} {why_en}" + (f" ({hint_en})" if hint_en else ""),
+                )
+            ]
+        )
+
+
+def fail_plain(message: str, code: int) -> NoReturn:
+    """Report an error that happened before the run's :class:`App` exists."""
+    Console(stderr=True, highlight=False).print(f"[red]错误 / error:[/red] {escape(message)}")
+    sys.exit(code)
+
+
+def app_of(ctx: click.Context) -> App:
+    """The run's :class:`App` (made by the ``jiedai`` group)."""
+    found = ctx.find_object(App)
+    if found is None:  # a command invoked without the group: only in tests that build their own
+        raise click.UsageError("jiedai 命令须经 jiedai 主命令调用 / run through the jiedai group")
+    return found
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        app_of(ctx).json = True
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` on a command, the same as the global ``jiedai --json``."""
+    return click.option(
+        "--json",
+        "json_flag",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="输出 JSON（同全局 --json）/ print JSON (same as the global --json).",
+    )(command)
+
+
+def default_db() -> str:
+    from jiedai_flow.engine import DEFAULT_URL
+
+    return os.environ.get(DB_ENV) or DEFAULT_URL
+
+
+def default_actors() -> str:
+    return os.environ.get(ACTORS_ENV) or DEFAULT_ACTORS
+
+
+def default_standards() -> tuple[str, ...]:
+    """$JIEDAI_STANDARDS (paths separated by the OS path separator), else ./jiedai-standards.toml
+    when it exists, else none."""
+    raw = os.environ.get(STANDARDS_ENV, "")
+    if raw:
+        return tuple(p for p in raw.split(os.pathsep) if p)
+    return (DEFAULT_STANDARDS,) if Path(DEFAULT_STANDARDS).is_file() else ()

@@ -1,0 +1,190 @@
+"""What the reports share: their errors, the states they count, table columns, and SQL reading.
+
+Reports read a :class:`~jiedai_flow.storage.sql.SQLStore` only: they aggregate in SQL on the typed,
+indexed columns of ``jd_receptions`` and stream the JSON ``data`` column in batches where a
+figure is not in a typed column yet. All statements of one report run in one read snapshot.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+import attrs
+import sqlalchemy as sa
+
+from jiedai_flow.errors import JiedaiFlowError
+from jiedai_flow.model import from_fen
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.sql import SQLStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+TAKEN_PLACE = ("in_progress", "completed", "settling", "settled", "archived")
+"""States of a reception that took place 已发生的接待 (counted as a 批次 by the annual summary)."""
+SETTLED = ("settled", "archived")
+"""States of a settled reception 已结算 (counted by the 三公经费 disclosure)."""
+
+BATCH = 500
+"""Rows fetched per round trip when the JSON column is streamed (``yield_per``)."""
+
+R = schema.receptions
+E = schema.audit_events
+
+
+class ReportsNeedSQLError(JiedaiFlowError, TypeError):
+    """Reports were asked of a store that is not a SQL database (e.g. ``memory://``)."""
+
+    code = "reports_need_sql"
+
+    def __init__(self, store: object) -> None:
+        name = type(store).__name__
+        super().__init__(
+            f"报表需要 SQL 数据库（当前存储为 {name}），请用 sqlite:///jiedai.db 或 postgresql+psycopg://… 打开",
+            f"reports need a SQL database (the store is a {name}); "
+            "open the engine on sqlite:///jiedai.db or postgresql+psycopg://…",
+        )
+        self.store_type = name
+
+
+class ListNotFiledError(JiedaiFlowError, LookupError):
+    """The reception has no 接待清单 yet, so there is no list document to render."""
+
+    code = "list_not_filed"
+
+    def __init__(self, reception_id: str, number: str) -> None:
+        super().__init__(
+            f"接待 {number} 尚未填报接待清单（接待结束后由经办人填报）",
+            f"reception {number} has no reception list yet (the handler files it after the visit)",
+        )
+        self.reception_id = reception_id
+
+
+def require_sql(store: object) -> SQLStore:
+    """``store`` as a :class:`SQLStore`, or :class:`ReportsNeedSQLError`."""
+    if not isinstance(store, SQLStore):
+        raise ReportsNeedSQLError(store)
+    return store
+
+
+def year_filter(
+    year: int, states: tuple[str, ...], host_unit: str | None, jurisdiction: str | None
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE terms for receptions of ``year`` (by start date) in ``states``: the (state,
+    start_date) index, or the host-unit / jurisdiction index when one is given, finds them."""
+    terms = [
+        R.c.state.in_(states),
+        R.c.start_date >= date(year, 1, 1),
+        R.c.start_date < date(year + 1, 1, 1),
+    ]
+    if host_unit is not None:
+        terms.append(R.c.host_unit == host_unit)
+    if jurisdiction is not None:
+        terms.append(R.c.jurisdiction == jurisdiction)
+    return terms
+
+
+@contextmanager
+def snapshot(store: SQLStore) -> Iterator[sa.Connection]:
+    """A read-only connection whose statements all see one snapshot, so a report's SQL sums and
+    its streamed figures agree even while commands commit."""
+    with store.engine.connect() as conn:
+        if store.is_sqlite:
+            # why: pysqlite starts no transaction for SELECTs; in WAL mode an explicit one pins
+            # the snapshot for every statement until the rollback below
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def stream(conn: sa.Connection, statement: sa.Select[Any], batch: int = BATCH) -> Iterator[sa.Row[Any]]:
+    """Rows of ``statement`` fetched ``batch`` at a time (a server-side cursor where the driver has
+    one), so memory stays flat however many rows match."""
+    result = conn.execute(statement.execution_options(stream_results=True, yield_per=batch))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+class Ticker:
+    """Calls a progress callback every ``every`` steps and once at the end."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int, every: int = BATCH) -> None:
+        self.progress, self.total, self.every, self.done = progress, total, every, 0
+        if progress is not None:
+            progress(0, total)
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None and self.done % self.every == 0:
+            self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+
+def yuan(fen: int | None) -> Decimal:
+    """Fen from SQL (None for an empty SUM) as ``Decimal`` yuan."""
+    return from_fen(int(fen or 0))
+
+
+# -- table rows -----------------------------------------------------------------------------------
+
+CellKind = Literal["text", "int", "money", "percent", "label", "list", "mapping"]
+
+
+@attrs.frozen
+class Column:
+    """One column of a report table: the row attribute, its Chinese and English headers, its kind."""
+
+    key: str
+    zh: str
+    en: str
+    kind: CellKind = "text"
+
+    @property
+    def header(self) -> str:
+        """Chinese first, then English: ``批次 batches``."""
+        return f"{self.zh} {self.en}"
+
+
+class TableRow(Protocol):
+    """A row the table renderers know: an attrs value with a ``COLUMNS`` class attribute."""
+
+    COLUMNS: ClassVar[tuple[Column, ...]]
+
+
+def cell_value(row: object, column: Column) -> Any:
+    """The value of ``column`` in ``row`` as the renderers show it: numbers stay numbers
+    (``Decimal`` for money and percentages), everything else becomes text."""
+    value = getattr(row, column.key)
+    if value is None:
+        return None
+    if column.kind in ("int", "money", "percent"):
+        return value
+    return cell_text(value, column)
+
+
+def cell_text(value: Any, column: Column) -> str:
+    """A cell as text: money with two places, enums by their Chinese label, lists joined with
+    「、」, mappings as ``key=value`` pairs."""
+    if value is None:
+        return ""
+    if column.kind == "label":
+        return str(getattr(value, "label", value))
+    if column.kind == "list":
+        return "、".join(str(v) for v in value)
+    if column.kind == "mapping":
+        return "；".join(f"{k}={v}" for k, v in value.items())
+    if column.kind == "money":
+        return f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,251 @@
+"""The annual summary 年度汇总 (reference R-02) and the 三公经费 disclosure figures 信息公开 (R-01).
+
+Counts and money are SQL aggregates over the typed columns of ``jd_receptions`` (``COUNT``,
+``SUM(planned_fen)``, ``SUM(actual_fen)``), found through the (state, start_date) index.
+
+人次 (guest headcount) is not a typed column yet. Until one exists it is counted by streaming the
+JSON ``data`` of the same receptions in batches (``yield_per``) and taking the length of
+``letter.personnel`` in Python: one pass over that year's rows, never the other years'. Extracting
+it in SQL would need a different JSON function per database (``json_array_length``,
+``JSON_LENGTH`` …), which the portable schema avoids. See docs/reports.md for the proposed column.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import sqlalchemy as sa
+
+from jiedai_flow.findings import Severity
+from jiedai_flow.reports.common import (
+    SETTLED,
+    TAKEN_PLACE,
+    Column,
+    E,
+    R,
+    Ticker,
+    require_sql,
+    snapshot,
+    stream,
+    year_filter,
+    yuan,
+)
+from jiedai_flow.reports.facts import item_count, letter_headcount, parse
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.storage.sql import SQLStore
+
+_VIOLATING = (Severity.BLOCKING.value, Severity.NEEDS_EXPLANATION.value)
+
+
+@attrs.frozen
+class AnnualSummaryRow:
+    """One host unit's year 年度汇总: batches, headcount, items, money against budget, violations."""
+
+    year: int
+    jurisdiction: str
+    host_unit: str
+    batches: int
+    """批次: receptions that took place (接待中 … 已归档), by start date."""
+    headcount: int
+    """人次: visitors named in the letters of those receptions."""
+    items: int
+    """项目数: activity items and meals on their lists (the plan's before a list is filed)."""
+    planned: Decimal
+    actual: Decimal
+    """实际费用: list totals (receptions whose list is not filed yet count 0)."""
+    budget: Decimal | None
+    remaining: Decimal | None
+    execution_rate: Decimal | None
+    """Actual as a percentage of the budget, one decimal (45.3 means 45.3 %)."""
+    violations: int
+    """Audit events whose findings were blocking or needed a written explanation."""
+    flagged: int
+    """Receptions with at least one such event."""
+
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("year", "年度", "year", "int"),
+        Column("jurisdiction", "地区代码", "area code"),
+        Column("host_unit", "接待单位", "host unit"),
+        Column("batches", "批次", "batches", "int"),
+        Column("headcount", "人次", "guests", "int"),
+        Column("items", "项目数", "items", "int"),
+        Column("planned", "预计费用（元）", "planned (yuan)", "money"),
+        Column("actual", "实际费用（元）", "actual (yuan)", "money"),
+        Column("budget", "年度预算（元）", "budget (yuan)", "money"),
+        Column("remaining", "预算余额（元）", "remaining (yuan)", "money"),
+        Column("execution_rate", "预算执行率（%）", "budget used (%)", "percent"),
+        Column("violations", "违规事件", "violation events", "int"),
+        Column("flagged", "涉及批次", "receptions concerned", "int"),
+    )
+
+
+@attrs.frozen
+class DisclosureRow:
+    """公务接待费 of one unit (and month) for the 三公经费 disclosure: amount, 批次, 人次."""
+
+    year: int
+    month: int | None
+    jurisdiction: str
+    host_unit: str
+    amount: Decimal
+    """Actual spending of settled receptions 已结算 / 已归档."""
+    batches: int
+    headcount: int
+
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("year", "年度", "year", "int"),
+        Column("month", "月份", "month", "int"),
+        Column("jurisdiction", "地区代码", "area code"),
+        Column("host_unit", "单位", "unit"),
+        Column("amount", "公务接待费（元）", "reception spending (yuan)", "money"),
+        Column("batches", "接待批次", "batches", "int"),
+        Column("headcount", "接待人次", "guests", "int"),
+    )
+
+
+_Key = tuple[str, str]
+
+
+def annual_summary(
+    store: SQLStore,
+    year: int,
+    *,
+    host_unit: str | None = None,
+    jurisdiction: str | None = None,
+    budgets: Mapping[str | tuple[str, str], Decimal] | None = None,
+    engine: Engine | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[AnnualSummaryRow]:
+    """The annual summary of ``year``, one row per (jurisdiction, host unit), sorted.
+
+    :param budgets: annual budgets by host unit (or by ``(jurisdiction, host_unit)``).
+    :param engine: where ``budgets`` does not name a unit, its budget is read from the standards
+        in force (``engine.standards_for(jurisdiction, …).budget_for(host_unit, year)``).
+    :param progress: called with (rows read, rows to read) while the JSON column is streamed.
+    """
+    store = require_sql(store)
+    where = year_filter(year, TAKEN_PLACE, host_unit, jurisdiction)
+    unit = (R.c.jurisdiction, R.c.host_unit)
+    totals = sa.select(
+        *unit, sa.func.count(), sa.func.sum(R.c.planned_fen), sa.func.sum(R.c.actual_fen)
+    ).where(*where)
+    events = (
+        sa.select(*unit, E.c.reception_id, E.c.data)
+        .select_from(E.join(R, E.c.reception_id == R.c.id))
+        .where(*where)
+        # why: a LIKE pre-filter in SQL leaves only events that may hold such findings to parse
+        .where(sa.or_(*(E.c.data.contains(f'"severity":"{s}"', autoescape=True) for s in _VIOLATING)))
+    )
+    heads: dict[_Key, int] = defaultdict(int)
+    items: dict[_Key, int] = defaultdict(int)
+    violations: dict[_Key, int] = defaultdict(int)
+    flagged: dict[_Key, set[str]] = defaultdict(set)
+    with snapshot(store) as conn:
+        sums = {(j, u): (int(n), p, a) for j, u, n, p, a in conn.execute(totals.group_by(*unit))}
+        ticker = Ticker(progress, sum(n for n, _p, _a in sums.values()))
+        for j, u, data in stream(conn, sa.select(*unit, R.c.data).where(*where)):
+            reception = parse(data)
+            heads[j, u] += letter_headcount(reception)
+            items[j, u] += item_count(reception)
+            ticker.step()
+        for j, u, reception_id, data in stream(conn, events):
+            if any(f["severity"] in _VIOLATING for f in parse(data).get("findings", ())):
+                violations[j, u] += 1
+                flagged[j, u].add(reception_id)
+    ticker.finish()
+    rows = []
+    for (j, u), (batches, planned_fen, actual_fen) in sorted(sums.items()):
+        actual = yuan(actual_fen)
+        budget = _budget(j, u, year, budgets, engine)
+        rows.append(
+            AnnualSummaryRow(
+                year=year,
+                jurisdiction=j,
+                host_unit=u,
+                batches=batches,
+                headcount=heads[j, u],
+                items=items[j, u],
+                planned=yuan(planned_fen),
+                actual=actual,
+                budget=budget,
+                remaining=None if budget is None else budget - actual,
+                execution_rate=_rate(actual, budget),
+                violations=violations[j, u],
+                flagged=len(flagged[j, u]),
+            )
+        )
+    return rows
+
+
+def _budget(
+    jurisdiction: str,
+    host_unit: str,
+    year: int,
+    budgets: Mapping[str | tuple[str, str], Decimal] | None,
+    engine: Engine | None,
+) -> Decimal | None:
+    if budgets is not None:
+        for key in ((jurisdiction, host_unit), host_unit):
+            if key in budgets:
+                return Decimal(budgets[key]).quantize(Decimal("0.01"))
+    if engine is None:
+        return None
+    for on in (date(year, 1, 1), date(year, 12, 31)):  # a budget layer may start mid-year
+        found = engine.standards_for(jurisdiction, on).budget_for(host_unit, year)
+        if found is not None:
+            return found.amount
+    return None
+
+
+def _rate(actual: Decimal, budget: Decimal | None) -> Decimal | None:
+    if not budget:
+        return None
+    return (actual * 100 / budget).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def disclosure(
+    store: SQLStore,
+    year: int,
+    *,
+    by_month: bool = True,
+    host_unit: str | None = None,
+    jurisdiction: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[DisclosureRow]:
+    """公务接待费 for the 三公经费 disclosure: per (jurisdiction, unit) and, with ``by_month``, per
+    month of the start date — the actual spending, 批次 and 人次 of settled receptions."""
+    store = require_sql(store)
+    where = year_filter(year, SETTLED, host_unit, jurisdiction)
+    keys: list[sa.ColumnElement[Any]] = [R.c.jurisdiction, R.c.host_unit]
+    if by_month:
+        keys.append(sa.extract("month", R.c.start_date).label("month"))
+    totals = sa.select(*keys, sa.func.count(), sa.func.sum(R.c.actual_fen)).where(*where).group_by(*keys)
+    heads: dict[_MonthKey, int] = defaultdict(int)
+    with snapshot(store) as conn:
+        sums = {_month_key(row[: len(keys)]): (int(row[-2]), row[-1]) for row in conn.execute(totals)}
+        ticker = Ticker(progress, sum(n for n, _a in sums.values()))
+        for row in stream(conn, sa.select(*keys, R.c.data).where(*where)):
+            heads[_month_key(row[: len(keys)])] += letter_headcount(parse(row[-1]))
+            ticker.step()
+    ticker.finish()
+    return [
+        DisclosureRow(year, m, j, u, yuan(actual_fen), batches, heads[j, u, m])
+        for (j, u, m), (batches, actual_fen) in sorted(
+            sums.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
+        )
+    ]
+
+
+_MonthKey = tuple[str, str, int | None]
+
+
+def _month_key(values: Sequence[Any]) -> _MonthKey:
+    return (values[0], values[1], int(values[2]) if len(values) > 2 else None)

@@ -1,0 +1,170 @@
+"""The SQL outbox 发件箱: claiming, finishing and enqueuing deliveries, for :class:`SQLStore`.
+
+Claiming is safe with several dispatchers at once: PostgreSQL and MariaDB take due rows with
+``SELECT … FOR UPDATE SKIP LOCKED`` (a row another dispatcher holds is passed over, not waited
+for); SQLite's ``BEGIN IMMEDIATE`` lets one writer claim at a time. A claim is a lease: a
+dispatcher that dies leaves its rows to be claimed again once the lease runs out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jiedai_flow.records import Delivery, Notification
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.codec import decode, encode
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from contextlib import AbstractContextManager
+    from datetime import timedelta
+
+_O = schema.outbox
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def outbox_row(n: Notification) -> dict[str, Any]:
+    """The row of a new outbox notification."""
+    return {
+        "id": n.id,
+        "reception_id": n.reception_id,
+        "event_id": n.event_id,
+        "topic": n.topic,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": _utc(n.created_at),
+        "data": encode(n),
+        "channel": n.channel,
+    }
+
+
+OUTBOX_COLUMNS = (
+    "id",
+    "reception_id",
+    "event_id",
+    "topic",
+    "status",
+    "attempts",
+    "created_at",
+    "data",
+    "channel",
+)
+insert_outbox = _O.insert().values({name: sa.bindparam(name) for name in OUTBOX_COLUMNS})
+"""The INSERT of a new outbox row (the later delivery columns start empty)."""
+
+
+class OutboxMixin:
+    """Outbox operations of the SQL store (see :class:`jiedai_flow.storage.Store`)."""
+
+    engine: sa.Engine
+    is_sqlite: bool
+    _integrity_error: type[Exception]
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, cur: Any, statement: sa.ClauseElement, values: dict[str, Any] | None = None) -> Any:
+        """Compile ``statement`` for this database and run it on a DBAPI cursor."""
+        from jiedai_flow.storage.sql import _Prepared  # one compiler for both halves of the store
+
+        return _Prepared(statement, self.engine.dialect).execute(cur, values or {})
+
+    def _run_many(self, cur: Any, statement: sa.ClauseElement, rows: list[dict[str, Any]]) -> None:
+        from jiedai_flow.storage.sql import _Prepared
+
+        _Prepared(statement, self.engine.dialect).execute_many(cur, rows)
+
+    def claim_deliveries(
+        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+    ) -> Sequence[Delivery]:
+        moment = _utc(now)
+        due = (
+            sa.select(_O.c.id, _O.c.attempts, _O.c.data)
+            .where(
+                _O.c.status == "pending",
+                sa.or_(_O.c.next_attempt_at.is_(None), _O.c.next_attempt_at <= sa.bindparam("now")),
+                sa.or_(_O.c.lease_until.is_(None), _O.c.lease_until < sa.bindparam("now")),
+            )
+            .order_by(_O.c.created_at, _O.c.id)
+            .limit(limit)
+        )
+        if not self.is_sqlite:  # SQLite: BEGIN IMMEDIATE already admits one claimer at a time
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            _O.update()
+            .where(_O.c.id == sa.bindparam("b_id"))
+            .values(lease_until=sa.bindparam("v_until"), claimed_by=sa.bindparam("v_by"))
+        )
+        with self._transaction() as cur:
+            rows = self._run(cur, due, {"now": moment}).fetchall()
+            until = _utc(now + lease)
+            self._run_many(cur, claim, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
+        return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
+
+    def finish_delivery(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        attempts: int,
+        now: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str = "",
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": attempts,
+            "lease_until": None,
+            "next_attempt_at": _utc(next_attempt_at) if next_attempt_at else None,
+            "last_error": error[:2000] or None,
+            "delivered_at": _utc(now) if status == "delivered" else None,
+        }
+        statement = (
+            _O.update()
+            .where(_O.c.id == sa.bindparam("b_id"))
+            .values({k: sa.bindparam(f"v_{k}") for k in values})
+        )
+        with self._transaction() as cur:
+            self._run(cur, statement, {"b_id": notification_id, **{f"v_{k}": v for k, v in values.items()}})
+
+    def enqueue(self, notifications: Sequence[Notification]) -> int:
+        """Insert outbox rows whose ids are not there yet; returns how many were new."""
+        exists = sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id"))
+        for _attempt in range(3):
+            inserted = 0
+            try:
+                with self._transaction() as cur:
+                    for n in notifications:
+                        if self._run(cur, exists, {"id": n.id}).fetchone() is None:
+                            self._run(cur, insert_outbox, outbox_row(n))
+                            inserted += 1
+                return inserted
+            except self._integrity_error:
+                continue  # a concurrent scan inserted one of them first; look again
+        return 0
+
+    def delivery_counts(self) -> dict[str, int]:
+        self.flush()
+        statement = sa.select(_O.c.status, sa.func.count()).group_by(_O.c.status)
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(statement)}
+
+    def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
+        self.flush()
+        statement = (
+            sa.select(_O.c.data)
+            .where(_O.c.status == "pending")
+            .order_by(_O.c.created_at, _O.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return tuple(decode(Notification, data) for (data,) in conn.execute(statement))
