@@ -197,6 +197,8 @@ class Standards:
     approval_levels: tuple[str, ...] = ()
     approval_tiers: tuple[ApprovalTier, ...] = ()
     budgets: tuple[Budget, ...] = ()
+    approval_deadline_workdays: int | None = attrs.field(default=3, validator=_optional_count)
+    """超时催办: an approval step pending longer than this many working days is overdue."""
     retroactive_window_days: int | None = attrs.field(default=None, validator=_optional_count)
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
