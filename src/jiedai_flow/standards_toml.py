@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import typing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,16 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
                     f"$.standards.{key}",
                     f"未知的标准字段「{key}」，请检查拼写",
                     f"unknown standards field {key!r}; check the spelling",
+                )
+            )
+            continue
+        origin = typing.get_origin(field.type)
+        if origin in (tuple, frozenset, list, set) and isinstance(value, str):
+            problems.append(
+                Problem(
+                    f"$.standards.{key}",
+                    f"「{key}」应为列表，如 [\"{value}\"]",
+                    f"{key!r} must be a list, e.g. [\"{value}\"]",
                 )
             )
             continue
