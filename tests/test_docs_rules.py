@@ -95,19 +95,22 @@ def test_rules_command_prints_the_page(capsysbinary: pytest.CaptureFixture[bytes
     assert capsysbinary.readouterr().out.decode("utf-8") == docgen.render_rules()
 
 
-def test_check_without_paths_checks_hooks_and_rules(
+def test_check_without_paths_checks_every_page_rules_included(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "hooks.md").write_text(docgen.render_hooks(), encoding="utf-8")
+    for path, render, _ in docgen.PAGES.values():
+        path.write_text(render(), encoding="utf-8")
+    assert docgen.main(["--check"]) == 0
+    docgen.RULES_PATH.unlink()
     assert docgen.main(["--check"]) == 1  # rules.md missing
     assert docgen.REGENERATE_RULES in capsys.readouterr().err
-    (tmp_path / "docs" / "rules.md").write_text(docgen.render_rules() + "edited\n", encoding="utf-8")
+    docgen.RULES_PATH.write_text(docgen.render_rules() + "edited\n", encoding="utf-8")
     assert docgen.main(["--check"]) == 1
-    (tmp_path / "docs" / "rules.md").write_text(docgen.render_rules(), encoding="utf-8")
+    docgen.RULES_PATH.write_text(docgen.render_rules(), encoding="utf-8")
     assert docgen.main(["--check"]) == 0
-    (tmp_path / "docs" / "hooks.md").write_text("stale", encoding="utf-8")
+    docgen.DEFAULT_PATH.write_text("stale", encoding="utf-8")
     assert docgen.main(["--check"]) == 1
     assert docgen.REGENERATE in capsys.readouterr().err
 

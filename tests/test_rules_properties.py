@@ -17,7 +17,6 @@ the notes show the reception and the layer.
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -65,9 +64,10 @@ from jiedai_flow.standards import (
     national_rule_pack,
     resolve,
 )
-from jiedai_flow.testing import make_engine, sample_reception
+from jiedai_flow.testing import make_engine, sample_letter, sample_reception
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Callable
 
     from jiedai_flow import Finding, Reception
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
 JURISDICTION = "341502"
 RULES = make_engine().rules
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ORDINARY = ("家常豆腐", "青菜", "红烧鸡块", "米饭", "冬瓜汤")
 BANNED = ("鱼翅羹", "燕窝", "清蒸鲍鱼", "海参汤", "野生甲鱼")
@@ -364,3 +364,35 @@ def test_findings_do_not_depend_on_the_order_of_guests_meals_or_list_items(
         return Counter((f.rule_id, f.severity) for f in findings(r, standards, now))
 
     assert summary(other) == summary(reception)
+
+
+def test_a_no_alcohol_layer_still_refuses_premium_alcohol_that_no_premium_refuses() -> None:
+    """The example hypothesis found: under the 2013 pack, premium alcohol at a meal the guests pay
+    for is refused (no premium alcohol), yet a layer banning all alcohol let it through."""
+    start = DAYS[0]
+    meal = Meal(
+        start,
+        MealKind.DINNER,
+        "县机关食堂",
+        VenueType.CANTEEN,
+        4,
+        0,
+        Decimal("240.00"),
+        working_meal=False,
+        alcohol=True,
+        premium_alcohol=True,
+    )
+    reception = sample_reception(
+        jurisdiction=JURISDICTION,
+        plan=Plan(meals=(meal,), budget=Decimal(500)),
+        start=start,
+        end=start + timedelta(days=1),
+        rule_pack=national_rule_pack(start),
+        letter=sample_letter(start),
+    )
+    now = datetime.combine(start + timedelta(days=3), time(9, 0), CHINA_TZ)
+    base = resolve(JURISDICTION, start, NATIONAL_LAYERS)
+    no_alcohol = StandardsLayer("不上酒", Level.COUNTY, JURISDICTION, {"alcohol": AlcoholPolicy.NONE})
+    strict = resolve(JURISDICTION, start, (*NATIONAL_LAYERS, no_alcohol))
+    assert "M-05" in refusing(findings(reception, base, now))
+    assert "M-05" in refusing(findings(reception, strict, now))

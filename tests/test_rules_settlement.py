@@ -26,9 +26,8 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.builtin.national.settlement import add_months
 from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.standards import Budget, DeadlineFrom
+from jiedai_flow.standards import Budget, DeadlineFrom, add_months
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

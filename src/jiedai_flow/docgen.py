@@ -2,8 +2,9 @@
 :mod:`jiedai_flow.hookspecs`, docs/rules.md from the rules the built-in plugins register.
 
 ``python -m jiedai_flow.docgen hooks > docs/hooks.md`` and ``… rules > docs/rules.md`` regenerate
-the pages; ``python -m jiedai_flow.docgen --check`` exits 1 if either file differs from the
-generated text (``--check PATH …`` checks the named files, by name: ``rules.md`` or a hooks page).
+the pages; ``python -m jiedai_flow.docgen --check`` exits 1 if any page of :data:`PAGES` differs
+from the generated text (``--check PATH …`` checks the named files, by name: ``rules.md`` or a
+hooks page).
 """
 
 from __future__ import annotations
@@ -276,8 +277,8 @@ PAGES: dict[str, tuple[Path, Callable[[], str], str]] = {
 
 
 def _page_for(path: Path) -> tuple[Callable[[], str], str]:
-    page = "rules" if path.name == RULES_PATH.name else "hooks"  # any other name: a hooks page
-    _, render, regenerate = PAGES[page]
+    """The page a file is, by its name (``rules.md`` …); any other name is a hooks page."""
+    _, render, regenerate = next((p for p in PAGES.values() if p[0].name == path.name), PAGES["hooks"])
     return render, regenerate
 
 
@@ -294,7 +295,8 @@ def check(paths: Sequence[Path] = ()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``hooks`` / ``rules`` print a page; ``plugins`` the built-in table; ``--check [PATH …]``."""
+    """``hooks`` / ``rules`` (any page of :data:`PAGES`) print a page; ``plugins`` the built-in
+    table; ``--check [PATH …]``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) == 1 and args[0] in PAGES:
         sys.stdout.buffer.write(PAGES[args[0]][1]().encode("utf-8"))
@@ -306,6 +308,90 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check([Path(a) for a in args[1:]])
     print("usage: python -m jiedai_flow.docgen hooks | rules | plugins | --check [PATH ...]", file=sys.stderr)
     return 2
+
+
+# -- docs/cli.md: the command-line reference, from the click definitions of ``jiedai`` -------------
+
+CLI_PATH = Path("docs/cli.md")
+REGENERATE_CLI = "python -m jiedai_flow.docgen cli > docs/cli.md"
+
+
+def render_cli() -> str:
+    """The command-line reference page, read from the click commands of ``jiedai``."""
+    import click
+
+    from jiedai_flow.cli import main as cli
+    from jiedai_flow.cli_commands.fire import SHORTCUTS
+
+    root = click.Context(cli, info_name="jiedai")
+    out = [
+        "# 命令行参考 Command-line reference",
+        "",
+        "<!-- 由 jiedai_flow.cli 的 click 定义生成，请勿手改 / generated; do not edit. "
+        f"Regenerate: {REGENERATE_CLI} -->",
+        "",
+    ]
+    out += _cli_section(cli, root, "jiedai", 2, skip=set(SHORTCUTS))
+    out += [
+        "## 快捷操作 Shortcuts",
+        "",
+        "每个操作都有同名命令，选项与 `jiedai fire` 相同 / one command per trigger, with the options of "
+        "`jiedai fire`: `jiedai approve ID --as li.na --reason 同意`.",
+        "",
+        "| 命令 command | 说明 |",
+        "| --- | --- |",
+    ]
+    for name in SHORTCUTS:
+        command = cli.get_command(root, name)
+        out.append(f"| `jiedai {name} ID` | {_cli_cell((command.help if command else '') or '')} |")
+    return "\n".join(out) + "\n"
+
+
+def _cli_section(
+    command: object, ctx: object, path: str, level: int, skip: set[str] | None = None
+) -> list[str]:
+    """One command's section (and its subcommands'); click is imported only to render this page."""
+    import click
+
+    assert isinstance(command, click.Command)
+    assert isinstance(ctx, click.Context)
+    out = [f"{'#' * level} `{path}`", "", _cli_text(command.help or ""), ""]
+    out += ["```", f"{path} {' '.join(command.collect_usage_pieces(ctx))}", "```", ""]
+    options = [p.get_help_record(ctx) for p in command.get_params(ctx) if isinstance(p, click.Option)]
+    rows = [r for r in options if r is not None]
+    if rows:
+        out += ["| 选项 option | 说明 |", "| --- | --- |"]
+        out += [f"| `{_cli_cell(opts)}` | {_cli_cell(text)} |" for opts, text in rows]
+        out.append("")
+    if command.epilog:
+        out += _cli_epilog(command.epilog)
+    if isinstance(command, click.Group):
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            if sub is None or sub.hidden or name in (skip or set()):
+                continue
+            sub_ctx = click.Context(sub, info_name=name, parent=ctx)
+            out += _cli_section(sub, sub_ctx, f"{path} {name}", min(level + 1, 4))
+    return out
+
+
+def _cli_text(text: str) -> str:
+    return "\n".join(line for line in inspect.cleandoc(text).splitlines() if line != "\b")
+
+
+def _cli_epilog(epilog: str) -> list[str]:
+    """An epilog; a click ``\\b`` block (kept unwrapped in --help) becomes a list."""
+    if not epilog.startswith("\b\n"):
+        return [_cli_text(epilog), ""]
+    head, *lines = epilog.splitlines()[1:]
+    return [head, "", *(f"- {line.strip()}" for line in lines), ""]
+
+
+def _cli_cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+PAGES["cli"] = (CLI_PATH, render_cli, REGENERATE_CLI)
 
 
 if __name__ == "__main__":

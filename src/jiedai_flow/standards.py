@@ -8,9 +8,10 @@ a date into one :class:`Standards`. A field a layer sets replaces the value abov
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Mapping  # noqa: TC003  # why: resolve_types() below needs it at run time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from jiedai_flow.model import Meal, OfficialLetter
+    from jiedai_flow.records import Reception
 
 
 class Level(enum.IntEnum):
@@ -159,6 +161,7 @@ class Budget:
 
 
 _optional_count = attrs.validators.optional(attrs.validators.ge(0))
+_THREE_WORKDAYS: int | None = 3
 
 NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
 """票据 + 公函 + 清单 (Art 14)."""
@@ -197,7 +200,7 @@ class Standards:
     approval_levels: tuple[str, ...] = ()
     approval_tiers: tuple[ApprovalTier, ...] = ()
     budgets: tuple[Budget, ...] = ()
-    approval_deadline_workdays: int | None = attrs.field(default=3, validator=_optional_count)
+    approval_deadline_workdays: int | None = attrs.field(default=_THREE_WORKDAYS, validator=_optional_count)
     """超时催办: an approval step pending longer than this many working days is overdue."""
     retroactive_window_days: int | None = attrs.field(default=None, validator=_optional_count)
     """补办: an urgent reception may start before approval, approved within this many days."""
@@ -241,7 +244,9 @@ def origin_of(letter: OfficialLetter, jurisdiction: str) -> Origin | None:
     if not code:
         return None
     host = _significant(jurisdiction)
-    return Origin.INSIDE if code.startswith(host) or host.startswith(code) else Origin.OUTSIDE
+    # Inside only when the sender lies within the host's area: a provincial unit ("42") visiting a
+    # county ("420222") comes from outside the county.
+    return Origin.INSIDE if code.startswith(host) else Origin.OUTSIDE
 
 
 def _significant(code: str) -> str:
@@ -302,6 +307,39 @@ def resolve(jurisdiction: str, on: date, layers: Iterable[StandardsLayer]) -> St
         values.update(layer.changes)
     values["layers"] = tuple(layer.name for layer in chosen)
     return Standards(**values)
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus calendar months, clamped to the month's end: 2026-01-31 + 1 → 2026-02-28."""
+    years, index = divmod(day.month - 1 + months, 12)
+    year, month = day.year + years, index + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def claim_deadline(reception: Reception, standards: Standards) -> tuple[date, date, str] | None:
+    """报销时限 (F-04): (counted from, last day to claim, path of the start date), or None.
+
+    With both a day and a month limit the earlier last day applies. Counting from the invoice
+    date uses the earliest invoice of the list, or the reception's end if it has none.
+    """
+    days, months = standards.claim_deadline_days, standards.claim_deadline_months
+    if days is None and months is None:
+        return None
+    start, path = reception.end, "$.end"
+    listing = reception.reception_list
+    if standards.claim_deadline_from is DeadlineFrom.INVOICE and listing and listing.invoices:
+        i, first = min(enumerate(listing.invoices), key=lambda pair: pair[1].issued_on)
+        start, path = first.issued_on, f"$.reception_list.invoices[{i}].issued_on"
+    last = [start + timedelta(days=days)] if days is not None else []
+    if months is not None:
+        last.append(add_months(start, months))
+    return start, min(last), path
+
+
+def retroactive_deadline(reception: Reception, standards: Standards) -> date | None:
+    """补办: the last day the approval of an urgent reception may complete (start + window)."""
+    window = standards.retroactive_window_days
+    return None if window is None else reception.start + timedelta(days=window)
 
 
 for _cls in (MealStandard, CompanionPolicy, ApprovalTier, Budget, Standards, StandardsLayer):

@@ -136,8 +136,8 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
             problems.append(
                 Problem(
                     f"$.standards.{key}",
-                    f"「{key}」应为列表，如 [\"{value}\"]",
-                    f"{key!r} must be a list, e.g. [\"{value}\"]",
+                    f'「{key}」应为列表，如 ["{value}"]',
+                    f'{key!r} must be a list, e.g. ["{value}"]',
                 )
             )
             continue

@@ -31,7 +31,7 @@ from jiedai_flow import (
     open_engine,
 )
 from jiedai_flow.cli import main as jiedai
-from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 
 if TYPE_CHECKING:

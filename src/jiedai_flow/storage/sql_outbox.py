@@ -86,6 +86,7 @@ class OutboxMixin:
     def claim_deliveries(
         self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
     ) -> Sequence[Delivery]:
+        self.flush()  # delivery marks buffered by inline notifiers first: never claim a delivered row
         moment = _utc(now)
         due = (
             sa.select(_O.c.id, _O.c.attempts, _O.c.data)

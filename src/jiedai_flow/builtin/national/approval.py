@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national._common import PLAN_STAGES, SETTLE_STAGES, art, block, explain, note, warn
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.model import ZERO
 from jiedai_flow.rules import Rule
+from jiedai_flow.standards import retroactive_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from jiedai_flow.findings import Finding
     from jiedai_flow.records import Reception
     from jiedai_flow.rules import RuleContext
-    from jiedai_flow.standards import Standards
 
 A01_STAGES = frozenset({"start_urgent", "approve", "claim"})
 
@@ -28,12 +27,6 @@ A01_STAGES = frozenset({"start_urgent", "approve", "claim"})
 def _day(moment: datetime) -> date:
     """The calendar day of ``moment`` in China Standard Time (naive times are taken as local)."""
     return (moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment).date()
-
-
-def retroactive_deadline(reception: Reception, standards: Standards) -> date | None:
-    """补办: the last day the approval of an urgent reception may complete (start + window)."""
-    window = standards.retroactive_window_days
-    return None if window is None else reception.start + timedelta(days=window)
 
 
 def check_approved_first(ctx: RuleContext) -> Iterator[Finding]:

@@ -282,7 +282,8 @@ def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
             yield block(
                 "M-05", f"工作餐不上酒（{where}）", "no alcohol at working meals", f"{path}.alcohol", citation
             )
-        elif meal.premium_alcohol and policy is AlcoholPolicy.NO_PREMIUM:
+        elif meal.premium_alcohol and policy is not AlcoholPolicy.ALLOWED:
+            # a "no alcohol" policy is stricter than "no premium alcohol", never looser
             yield block(
                 "M-05", "工作餐不得提供高档酒水", "no premium alcohol", f"{path}.premium_alcohol", citation
             )

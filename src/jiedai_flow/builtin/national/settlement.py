@@ -8,8 +8,6 @@ that would pass the annual cap (:mod:`jiedai_flow.budget`). The F-05 rule only n
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from jiedai_flow import budget
@@ -27,7 +25,7 @@ from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.findings import Citation
 from jiedai_flow.model import DocumentKind, LetterKind, PaymentMethod
 from jiedai_flow.rules import Rule
-from jiedai_flow.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, DeadlineFrom
+from jiedai_flow.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -219,36 +217,9 @@ def check_payment(ctx: RuleContext) -> Iterator[Finding]:
 # -- F-04 报销时限 ------------------------------------------------------------------------------
 
 
-def add_months(day: date, months: int) -> date:
-    """``day`` plus calendar months, clamped to the month's end: 2026-01-31 + 1 → 2026-02-28."""
-    years, index = divmod(day.month - 1 + months, 12)
-    year, month = day.year + years, index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def claim_deadline(ctx: RuleContext) -> tuple[date, date, str] | None:
-    """(counted from, last day to claim, path of the start date) under the standards, or None.
-
-    With both a day and a month limit the earlier last day applies. Counting from the invoice
-    date uses the earliest invoice of the list, or the reception's end if it has none.
-    """
-    days, months = ctx.standards.claim_deadline_days, ctx.standards.claim_deadline_months
-    if days is None and months is None:
-        return None
-    start, path = ctx.reception.end, "$.end"
-    listing = ctx.reception.reception_list
-    if ctx.standards.claim_deadline_from is DeadlineFrom.INVOICE and listing and listing.invoices:
-        i, first = min(enumerate(listing.invoices), key=lambda pair: pair[1].issued_on)
-        start, path = first.issued_on, f"$.reception_list.invoices[{i}].issued_on"
-    last = [start + timedelta(days=days)] if days is not None else []
-    if months is not None:
-        last.append(add_months(start, months))
-    return start, min(last), path
-
-
 def check_deadline(ctx: RuleContext) -> Iterator[Finding]:
     """F-04 报销时限: filed after the local deadline needs a written explanation 情况说明."""
-    found = claim_deadline(ctx)
+    found = claim_deadline(ctx.reception, ctx.standards)
     if found is None:
         return
     start, last, path = found
