@@ -40,8 +40,9 @@ floor's rows pass the library's own audit check.
 
 Two more columns explain the difference: ``raw·seq`` writes the same rows by hand in the order
 and transactions the store uses under the engine (idempotency lookup and reception read before the
-write transaction, the counter in a transaction of its own), and ``memory`` is the engine on
-``memory://`` (its own work without a database).
+write transaction, the counter in a transaction of its own, the reads of the reception after the
+commit that deliver notifications), and ``memory`` is the engine on ``memory://`` (its own work
+without a database).
 
 Method: ``time.perf_counter_ns``; the columns take turns in rounds (the first round is a warm-up
 and is discarded), ratios are the median of per-round ratios; the garbage collector is collected
@@ -93,7 +94,7 @@ from jiedai_flow.storage import codec, schema
 from jiedai_flow.storage import sql as sql_module
 from jiedai_flow.storage.migrate import head_revision, upgrade
 from jiedai_flow.storage.sql import SQLStore
-from jiedai_flow.testing import ACTORS, NotificationCapture, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -133,13 +134,13 @@ class Settings:
         self.quick = quick
         # many short rounds: the columns take turns often, so a slow spell of the shared machine
         # (other jobs' fsyncs and CPU) hits them alike
-        self.rounds = 7 if quick else 15  # timed rounds after one warm-up round
+        self.rounds = 6 if quick else 15  # timed rounds after one warm-up round
         # a WAL checkpoint falls every ~10 SQLite lifecycles: a round should span several
-        self.batch = 12 if quick else 40  # SQLite lifecycles per round and column
-        self.pg_batch = 6 if quick else 20  # PostgreSQL lifecycles per round and column
-        self.concurrent_seconds = 2.0 if quick else 6.0
+        self.batch = 10 if quick else 40  # SQLite lifecycles per round and column
+        self.pg_batch = 5 if quick else 20  # PostgreSQL lifecycles per round and column
+        self.concurrent_seconds = 1.5 if quick else 6.0
         self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)
-        self.report_runs = 5 if quick else 9
+        self.report_runs = 9
         self.profile_lifecycles = 100 if quick else 300
 
 
@@ -251,27 +252,40 @@ class EngineWriter:
 
 
 class Payloads:
-    """What the raw floor writes, taken once from a real lifecycle (outside any timed loop)."""
+    """What the floors write, taken once from a real lifecycle (outside any timed loop): the engine
+    runs it on ``memory://`` with its store's methods wrapped, so each step records what the store
+    was handed (outbox rows, budget ledger changes), which rows were delivered right after the
+    commit, and how many reads the engine made around the write."""
 
     def __init__(self) -> None:
-        capture = NotificationCapture()
-        engine = make_engine(capture)
+        engine = make_engine()
         writer = EngineWriter(engine)
-        # the budget ledger changes the engine hands to the store with each command (if any)
-        ledgers: list[tuple[tuple[Any, ...], ...]] = []
         store: Any = engine.store
-        original_save, original_create = store.save, store.create
+        seen: list[dict[str, Any]] = []
 
-        def save(*args: Any, **kwargs: Any) -> None:
-            ledgers.append(tuple(_ledger_row(e) for e in kwargs.get("ledger", ())))
-            original_save(*args, **kwargs)
+        def record(name: str, *args: Any, **kwargs: Any) -> Any:
+            step = seen[-1]
+            if name in ("create", "save"):
+                outbox = kwargs["outbox"] if "outbox" in kwargs else args[2]
+                step["outbox"] = list(outbox)
+                step["ledger"] = tuple(_ledger_row(e) for e in kwargs.get("ledger", ()))
+                step["written"] = True
+            elif name == "mark_notified":
+                step["delivered"].update(args[0])
+            elif name == "load":
+                step["loads_after" if step["written"] else "loads_before"] += 1
+            return originals[name](*args, **kwargs)
 
-        def create(*args: Any, **kwargs: Any) -> None:
-            ledgers.append(tuple(_ledger_row(e) for e in kwargs.get("ledger", ())))
-            original_create(*args, **kwargs)
+        names = ("create", "save", "mark_notified", "load", "command")
+        originals = {name: getattr(store, name) for name in names}
+        for name in names:
+            setattr(store, name, lambda *a, _name=name, **k: record(_name, *a, **k))
 
-        store.save, store.create = save, create
+        def step() -> None:
+            seen.append({"written": False, "delivered": set(), "loads_before": 0, "loads_after": 0})
+
         letter, plan = writer.letter, writer.plan
+        step()
         results = [
             engine.create_reception(
                 letter, plan, handler=HANDLER, host_unit=HOST_UNIT, jurisdiction=JURISDICTION, request_id="r0"
@@ -281,13 +295,11 @@ class Payloads:
         for i, (trigger, who) in enumerate(STEPS, 1):
             listing = writer.listing if trigger == "claim" else None
             actor = writer.actors[who]
+            step()
             results.append(engine.fire(rid, trigger, actor, request_id=f"r{i}", reception_list=listing))
-        by_event = {n.event_id: n for n in capture.delivered}
-        assert len(ledgers) == len(results)
         self.steps: list[dict[str, Any]] = []
-        for result, ledger in zip(results, ledgers, strict=True):
+        for result, got in zip(results, seen, strict=True):
             r, e = result.reception, result.event
-            note = by_event.get(e.id)
             actual = r.reception_list.total if r.reception_list is not None else None
             self.steps.append(
                 {
@@ -300,9 +312,17 @@ class Payloads:
                     "actual_fen": None if actual is None else to_fen(actual),
                     "data": codec.encode(r),
                     "event": json.loads(codec.canonical(e)),
-                    "note": None if note is None else json.loads(codec.encode(note)),
-                    "topic": None if note is None else note.topic,
-                    "ledger": ledger,
+                    "outbox": [
+                        (
+                            json.loads(codec.encode(n)),
+                            n.topic,
+                            getattr(n, "channel", ""),
+                            n.id in got["delivered"],
+                        )
+                        for n in got["outbox"]
+                    ],
+                    "ledger": got["ledger"],
+                    "loads_after": got["loads_after"],  # reads of the reception after the commit
                 }
             )
         first = results[0].reception
@@ -318,6 +338,8 @@ class Payloads:
             "reception": statistics.mean(len(s["data"].encode()) for s in self.steps),
             "event": statistics.mean(len(codec.canonical(r.event)) for r in results),
         }
+        self.outbox_rows = sum(len(s["outbox"]) for s in self.steps)
+        self.loads_after = sum(s["loads_after"] for s in self.steps)
 
 
 def _ledger_row(entry: Any) -> tuple[Any, ...]:
@@ -357,11 +379,21 @@ SQL_EVENT_NEW = (
         else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
 )
+CHANNEL = "channel" in schema.outbox.c
+"""Whether outbox rows are per notifier channel."""
 SQL_OUTBOX_NEW = (
-    "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data)"
-    " VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+    "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data"
+    + (
+        ", channel) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+        if CHANNEL
+        else ") VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+    )
 )
-SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered' WHERE id = ?"
+SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered'" + (
+    ", delivered_at = CURRENT_TIMESTAMP WHERE id = ?"
+    if "delivered_at" in schema.outbox.c
+    else " WHERE id = ?"
+)
 SQL_COMMAND_GET = 'SELECT reception_id, "trigger", actor_id, result FROM jd_commands WHERE request_id = ?'
 SQL_COMMAND_NEW = (
     'INSERT INTO jd_commands (request_id, reception_id, "trigger", actor_id, event_id, result)'
@@ -493,24 +525,27 @@ class RawWriter:
                 *((state_hash,) if STATE_HASH else ()),
             ),
         )
-        note = step["note"]
-        if note is not None:
+        delivered = []
+        for template, topic, channel, inline in step["outbox"]:
             note_id = new_id()
             data = json.dumps(
-                dict(note, id=note_id, reception_id=rid, event_id=event_id),
+                dict(template, id=note_id, reception_id=rid, event_id=event_id),
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-            cur.execute(q["outbox_new"], (note_id, rid, event_id, step["topic"], self.moment, data))
+            row = (note_id, rid, event_id, topic, self.moment, data)
+            cur.execute(q["outbox_new"], (*row, channel) if CHANNEL else row)
+            if inline:
+                delivered.append(note_id)
         result = f'{{"reception":{step["data"]},"event":{content}}}'
         cur.execute(q["command_new"], (request_id, rid, step["trigger"], step["actor_id"], event_id, result))
         if head is None:
             cur.execute(q["head_new"], (index + 1, chain_hash))
         else:
             cur.execute(q["head_set"], (index + 1, chain_hash))
-        for delivered in self.pending:
-            cur.execute(q["outbox_delivered"], (delivered,))
-        self.pending = [note_id] if note is not None else []  # the notifier delivers after commit
+        for marked in self.pending:
+            cur.execute(q["outbox_delivered"], (marked,))
+        self.pending = delivered  # inline notifiers deliver after the commit; marked next time
         return event_hash
 
     def _book(self, cur: Any, entry: tuple[Any, ...]) -> None:
@@ -571,11 +606,16 @@ class RawWriter:
             self.conn.rollback()
         return found
 
+    def _after(self, cur: Any, step: dict[str, Any], rid: str) -> None:
+        for _ in range(step["loads_after"]):
+            self._read(cur, self.q["reception_get"], (rid,))
+
     def lifecycle(self, times: list[int]) -> None:
         """One lifecycle. The floor: one transaction per command that reads the reception row,
         writes the rows and commits. With ``store_sequence``: the statements and transactions in
         the order ``SQLStore`` issues them under the engine — the idempotency lookup and the
-        reception read before the write transaction, the counter in a transaction of its own."""
+        reception read before the write transaction, the counter in a transaction of its own, and
+        the reads of the reception the engine makes after the commit (to deliver notifications)."""
         steps, q, seq = self.p.steps, self.q, self.store_sequence
         cur = self.conn.cursor()
         t0 = perf_ns()
@@ -590,6 +630,8 @@ class RawWriter:
             self._counter(cur)
         last_hash = self._event(cur, steps[0], rid, request_id, GENESIS)
         self._commit(cur)
+        if seq:
+            self._after(cur, steps[0], rid)
         t1 = perf_ns()
         times[0] += t1 - t0
         for i in range(1, len(steps)):
@@ -606,6 +648,8 @@ class RawWriter:
                 raise RuntimeError(f"raw floor: {rid} is not at version {step['version'] - 1}")
             last_hash = self._event(cur, step, rid, request_id, found[1])
             self._commit(cur)
+            if seq:
+                self._after(cur, step, rid)
             t2 = perf_ns()
             times[i] += t2 - t1
             t1 = t2
@@ -617,8 +661,8 @@ class RawWriter:
         if self.pending:
             cur = self.conn.cursor()
             self._begin(cur)
-            for delivered in self.pending:
-                cur.execute(self.q["outbox_delivered"], (delivered,))
+            for marked in self.pending:
+                cur.execute(self.q["outbox_delivered"], (marked,))
             self._commit(cur)
             cur.close()
             self.pending = []
@@ -999,6 +1043,8 @@ def build_report_db(n: int) -> tuple[Path, float, bool]:
                 return path, 0.0, False
         path.unlink()
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in CACHE_DIR.glob(f"reports-n{n}-*.db"):  # same size, older schema or format
+        stale.unlink()
     t0 = time.perf_counter()
     tmp = path.with_suffix(".loading")
     for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
@@ -1323,7 +1369,8 @@ def print_report(
     print(
         f"payloads: reception JSON ≈{payloads.sizes['reception']:.0f} B (serialized once per step from a "
         f"real lifecycle, reused as text by the floors); event JSON ≈{payloads.sizes['event']:.0f} B "
-        "(json.dumps per event); sm3 state, event and chain hashes computed per event"
+        f"(json.dumps per event); {payloads.outbox_rows} outbox rows per lifecycle; hashes computed per "
+        "event as the store does"
     )
     print(
         f"lifecycles: {s.rounds} rounds × {s.batch} (SQLite) / {s.pg_batch} (PostgreSQL) lifecycles per "
@@ -1333,8 +1380,9 @@ def print_report(
     print(
         "columns: engine = the engine on the SQL store; raw = the floor, one transaction per command; "
         "raw·seq = the same rows by hand in the store's order (idempotency SELECT and reception read "
-        "before the write transaction, the counter in a transaction of its own); memory = the engine "
-        "on memory:// (its own work, no database)"
+        "before the write transaction, the counter in a transaction of its own, the reception reads "
+        f"after the commit: {payloads.loads_after} per lifecycle); memory = the engine on memory:// (its "
+        "own work, no database)"
     )
     print()
     rows = lifecycle_rows("SQLite", lite)
