@@ -151,20 +151,22 @@ class Dispatcher:
         )
         return DispatchReport(retried=1)
 
-    def message(self, notification: Notification, attempt: int = 1) -> Message:
+    def message(
+        self, notification: Notification, attempt: int = 1, reception: Reception | None = None
+    ) -> Message:
         """The message a notifier sends: the row, its reception and the contacts of its roles."""
-        reception: Reception | None
-        try:
-            reception = self.engine.store.load(notification.reception_id)
-        except NotFoundError:
-            reception = None
+        if reception is None:
+            try:
+                reception = self.engine.store.load(notification.reception_id)
+            except NotFoundError:
+                reception = None
         contacts: list[Contact] = []
         if reception is not None:
             for role in notification.recipients:
                 contacts.extend(self.engine.hooks.jiedai_contacts(role=role, reception=reception))
         return Message(notification, reception, tuple(contacts), attempt)
 
-    def deliver_inline(self, rows: Iterable[Notification]) -> None:
+    def deliver_inline(self, rows: Iterable[Notification], reception: Reception | None = None) -> None:
         """Right after a commit: deliver the rows of inline notifiers now; a failure leaves the row
         to the dispatcher's retries."""
         delivered = []
@@ -173,7 +175,7 @@ class Dispatcher:
             if notifier is None or not notifier.inline:
                 continue
             try:
-                notifier.deliver(self.message(row))
+                notifier.deliver(self.message(row, 1, reception))
             except Exception as exc:
                 self._failed(row, 1, self.engine.clock.now(), exc)
             else:

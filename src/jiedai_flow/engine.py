@@ -56,6 +56,7 @@ from jiedai_flow.records import (
     CommandResult,
     Explanation,
     Notification,
+    Numbering,
     Reception,
     Verdict,
     new_id,
@@ -216,17 +217,45 @@ class Engine:
         request_id: str | None = None,
     ) -> CommandResult:
         """Register a reception from its letter 登记公函 (state 草拟, version 1)."""
-        if request_id is not None and (first := self._replay(request_id, "", CREATE, handler)):
-            return first
+        try:
+            return self._create(
+                letter,
+                plan,
+                handler,
+                host_unit,
+                jurisdiction,
+                reception_type,
+                start,
+                end,
+                reception_id,
+                request_id,
+            )
+        except JiedaiFlowError:
+            if request_id is not None and (first := self._replay(request_id, "", CREATE, handler)):
+                return first
+            raise
+
+    def _create(
+        self,
+        letter: OfficialLetter,
+        plan: Plan,
+        handler: Actor,
+        host_unit: str,
+        jurisdiction: str,
+        reception_type: ReceptionType,
+        start: date | None,
+        end: date | None,
+        reception_id: str | None,
+        request_id: str | None,
+    ) -> CommandResult:
         now = self.clock.now()
         start = start or letter.itinerary.start
         end = end or letter.itinerary.end
         _check_dates(start, end)
         standards = self.standards_for(jurisdiction, start)
-        number = self.store.next_number(f"{jurisdiction}:{start.year}")
         reception = Reception(
             id=reception_id or new_id(),
-            number=f"{jurisdiction}-{start.year}-{number:05d}",
+            number="",  # given by the store, in the creating transaction
             jurisdiction=jurisdiction,
             host_unit=host_unit,
             reception_type=reception_type,
@@ -247,7 +276,9 @@ class Engine:
         findings = self._run_rules(reception, standards, CREATE, handler, now)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings)
-        self.store.create(reception, event, (), record)
+        year = start.year
+        numbering = Numbering(f"{jurisdiction}:{year}", lambda n: f"{jurisdiction}-{year}-{n:05d}")
+        reception = self.store.create(reception, event, (), record, numbering)
         self._after_commit(reception, event, (), ())
         return CommandResult(reception, event, findings)
 
@@ -276,8 +307,37 @@ class Engine:
             the next approver (or finance, at settlement) accepts them by deciding.
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
-        if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
-            return first
+        try:
+            return self._fire(
+                reception_id,
+                trigger,
+                actor,
+                reason,
+                request_id,
+                expected_version,
+                plan,
+                reception_list,
+                explanations,
+            )
+        except JiedaiFlowError:
+            # Checked only on failure (a retry of an accepted command always fails, at the latest
+            # when its idempotency record collides), so an ordinary command pays no extra read.
+            if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
+                return first
+            raise
+
+    def _fire(
+        self,
+        reception_id: str,
+        trigger: str,
+        actor: Actor,
+        reason: str,
+        request_id: str | None,
+        expected_version: int | None,
+        plan: Plan | None,
+        reception_list: ReceptionList | None,
+        explanations: Mapping[str, str] | None,
+    ) -> CommandResult:
         before = self.store.load(reception_id)
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
@@ -323,10 +383,6 @@ class Engine:
             )
         except BudgetExceededError as exceeded:
             raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
-        except (ConflictError, IdempotencyError):
-            if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
-                return first  # a concurrent retry of the same request won the race
-            raise
         self._after_commit(after, event, intents, outbox)
         return CommandResult(after, event, findings)
 
@@ -579,7 +635,7 @@ class Engine:
             except Exception:
                 log.exception("notification observer failed for %s", notification.id)
         if outbox:
-            self._inline.deliver_inline(outbox)
+            self._inline.deliver_inline(outbox, reception)
 
 
 _DECIDING = frozenset({"approve", "settle"})

@@ -22,6 +22,7 @@ from jiedai_flow.model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date, datetime
 
     from jiedai_flow.findings import Finding
@@ -225,6 +226,15 @@ class CommandResult:
 
 
 @attrs.frozen
+class Numbering:
+    """How a store numbers a new reception 编号, inside the creating transaction: the next value
+    of counter ``key``, formatted."""
+
+    key: str
+    format: Callable[[int], str] = attrs.field(eq=False)
+
+
+@attrs.frozen
 class CommandRecord:
     """An idempotency record: request id → the command it named and its first result."""
 
@@ -281,3 +291,13 @@ _ALLOWED = Verdict(True)
 def new_id() -> str:
     """A new random id: 32 hex digits, like ``uuid4().hex`` at a quarter of the cost."""
     return os.urandom(16).hex()
+
+
+def numbered(
+    reception: Reception, record: CommandRecord | None, number: str
+) -> tuple[Reception, CommandRecord | None]:
+    """The reception (and its idempotency record) with the number a store gave it."""
+    reception = attrs.evolve(reception, number=number)
+    if record is not None:
+        record = attrs.evolve(record, result=attrs.evolve(record.result, reception=reception))
+    return reception, record

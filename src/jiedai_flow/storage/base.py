@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         Delivery,
         LedgerEntry,
         Notification,
+        Numbering,
         Page,
         Reception,
         ReceptionQuery,
@@ -35,9 +36,12 @@ class Store(Protocol):
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
-    ) -> None:
-        """Insert a new reception (version 1). Raises DuplicateError if the id exists, or
-        IdempotencyError if the record's request id was already used."""
+        numbering: Numbering | None = None,
+    ) -> Reception:
+        """Insert a new reception (version 1) and return it as stored. With ``numbering`` the
+        store sets its number from the counter, in the same transaction (no gap, no extra
+        commit). Raises DuplicateError if the id exists, or IdempotencyError if the record's
+        request id was already used."""
 
     def save(
         self,

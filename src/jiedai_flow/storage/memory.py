@@ -18,7 +18,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.records import BudgetUsage, Delivery, LedgerEntry, Notification, Page
+from jiedai_flow.records import BudgetUsage, Delivery, LedgerEntry, Notification, Page, numbered
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         AuditEvent,
         CommandRecord,
         Notification,
+        Numbering,
         Reception,
         ReceptionQuery,
     )
@@ -77,13 +78,21 @@ class MemoryStore:
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
-    ) -> None:
+        numbering: Numbering | None = None,
+    ) -> Reception:
         with self._lock:
             if reception.id in self._receptions:
                 raise DuplicateError(reception.id)
+            if record is not None and record.request_id in self._commands:
+                self._remember(record)  # raises IdempotencyError: nothing written yet
+            if numbering is not None:
+                value = self._counters.get(numbering.key, 0) + 1
+                self._counters[numbering.key] = value
+                reception, record = numbered(reception, record, numbering.format(value))
             self._remember(record)
             self._receptions[reception.id] = reception
             self._append(event, outbox)
+            return reception
 
     def save(
         self,

@@ -46,8 +46,10 @@ from jiedai_flow.records import (
     CommandResult,
     LedgerEntry,
     Notification,
+    Numbering,
     Page,
     Reception,
+    numbered,
 )
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import canonical, decode, encode
@@ -221,13 +223,29 @@ class SQLStore(OutboxMixin):
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
-        conn = self._connection()
+        conn = self._reader()
         cursor = conn.cursor()
         try:
             yield cursor
         finally:
             cursor.close()
-            conn.rollback()  # ends the snapshot so the next read sees new commits
+            if self.is_sqlite:
+                conn.rollback()  # ends the snapshot so the next read sees new commits
+
+    def _reader(self) -> Any:
+        """SQLite reads share the writer's connection; a server database reads on a second
+        connection in autocommit mode, so a read is one round trip instead of three."""
+        if self.is_sqlite:
+            return self._connection()
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = self._local.reader = self.engine.raw_connection()
+            driver: Any = conn.driver_connection
+            if callable(getattr(driver, "autocommit", None)):
+                driver.autocommit(True)  # PyMySQL
+            else:
+                driver.autocommit = True  # psycopg
+        return conn
 
     # -- the write path ---------------------------------------------------------------------
 
@@ -237,9 +255,28 @@ class SQLStore(OutboxMixin):
         event: AuditEvent,
         outbox: Sequence[Notification],
         record: CommandRecord | None,
-    ) -> None:
-        data = encode(reception)
+        numbering: Numbering | None = None,
+    ) -> Reception:
+        for _attempt in range(5):
+            try:
+                return self._create(reception, event, outbox, record, numbering)
+            except _CounterRace:
+                continue  # another writer opened the same counter first: number again
+        raise ConflictError(reception.id, 0, None)
+
+    def _create(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        numbering: Numbering | None,
+    ) -> Reception:
         with self._transaction() as cur:
+            if numbering is not None:
+                value = self._count(cur, numbering.key)
+                reception, record = numbered(reception, record, numbering.format(value))
+            data = encode(reception)
             stored = self._append(cur, event, GENESIS, data)
             row = self._reception_row(reception, stored.hash, data)
             try:
@@ -249,6 +286,20 @@ class SQLStore(OutboxMixin):
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._remember(reception, stored.hash)
+        return reception
+
+    def _count(self, cur: Any, key: str) -> int:
+        """The next value of counter ``key``, inside the caller's transaction."""
+        found = self._sql["select_counter"].execute(cur, {"key": key}).fetchone()
+        if found is None:
+            try:
+                self._sql["insert_counter"].execute(cur, {"key": key, "value": 1})
+            except self._integrity_error:
+                raise _CounterRace from None
+            return 1
+        value = int(found[0]) + 1
+        self._sql["update_counter"].execute(cur, {"b_key": key, "v_value": value})
+        return value
 
     def save(
         self,
@@ -511,14 +562,8 @@ class SQLStore(OutboxMixin):
         for _attempt in range(5):
             try:
                 with self._transaction() as cur:
-                    found = self._sql["select_counter"].execute(cur, {"key": key}).fetchone()
-                    if found is None:
-                        self._sql["insert_counter"].execute(cur, {"key": key, "value": 1})
-                        return 1
-                    value = int(found[0]) + 1
-                    self._sql["update_counter"].execute(cur, {"b_key": key, "v_value": value})
-                    return value
-            except self._integrity_error:
+                    return self._count(cur, key)
+            except _CounterRace:
                 continue  # another writer created the counter first; read it again
         raise RuntimeError(f"counter {key!r} could not be incremented")
 
@@ -537,10 +582,11 @@ class SQLStore(OutboxMixin):
 
     def close(self) -> None:
         self.flush()
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        for name in ("conn", "reader"):
+            conn = getattr(self._local, name, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, name, None)
         self.engine.dispose()
 
     def monthly_statistics(self, year: int, *, jurisdiction: str | None = None) -> list[MonthlyStatistics]:
@@ -634,6 +680,10 @@ class SQLStore(OutboxMixin):
             }
         head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
         return verifier.finish(head_pair, stored)
+
+
+class _CounterRace(Exception):  # why: internal signal, never leaves the store
+    """Two writers created the same counter at once; the loser retries its transaction."""
 
 
 @attrs.frozen
