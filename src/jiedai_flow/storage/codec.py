@@ -8,7 +8,7 @@ same hooks as :func:`jiedai_flow.convert.dump`, so both agree on every format.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -17,7 +17,7 @@ import attrs
 import cattrs
 
 from jiedai_flow import findings, lifecycle, model, records
-from jiedai_flow.convert import dump
+from jiedai_flow.convert import converter, dump
 from jiedai_flow.model import LabelledEnum
 
 T = TypeVar("T")
@@ -53,9 +53,32 @@ _reader.register_structure_hook_factory(
 )
 
 
+def _remembered(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An unstructure hook that reuses the result for the same (frozen, so unchanged) object:
+    a reception's letter and plan are saved with every command but rarely change."""
+    cache: dict[int, tuple[object, Any]] = {}
+
+    def hook(obj: Any) -> Any:
+        hit = cache.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        if len(cache) >= 4096:
+            cache.clear()
+        dumped = base(obj)
+        cache[id(obj)] = (obj, dumped)  # the object is kept, so its id is not reused meanwhile
+        return dumped
+
+    return hook
+
+
+_writer = converter.copy()
+for _part in (model.OfficialLetter, model.Plan, model.ReceptionList, model.Actor):
+    _writer.register_unstructure_hook(_part, _remembered(_writer.get_unstructure_hook(_part)))
+
+
 def encode(obj: Any) -> str:
     """Compact JSON of a record (non-ASCII kept, so Chinese stays readable in the database)."""
-    return json.dumps(dump(obj), ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(_writer.unstructure(obj), ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical(obj: Any) -> bytes:
