@@ -9,6 +9,9 @@ clear message and a documented exit code, never a traceback:
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +76,23 @@ class _Group(click.Group):
                 f"{getattr(error, 'orig', None) or error}",
                 EXIT_PLUGIN,
             )
+        except BrokenPipeError:
+            _quiet_stdout()  # the reader went away (`jiedai list | head`): nothing more to say
+            sys.exit(EXIT_REFUSED)
         except OSError as error:
             fail_plain(
                 f"无法访问文件或数据库 / cannot access a file or the database: {error}",
                 EXIT_PLUGIN,
             )
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush into the closed pipe stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # no real file descriptor (a test runner's buffer)
 
 
 @click.group(

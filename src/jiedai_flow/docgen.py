@@ -344,7 +344,31 @@ def render_cli() -> str:
     for name in SHORTCUTS:
         command = cli.get_command(root, name)
         out.append(f"| `jiedai {name} ID` | {_cli_cell((command.help if command else '') or '')} |")
-    return "\n".join(out) + "\n"
+    return "\n".join([*out, "", *_cli_exit_codes()])
+
+
+def _cli_exit_codes() -> list[str]:
+    """The exit-code table, from the mapping the command line itself uses."""
+    from jiedai_flow.cli_commands.app import EXIT_CODES, EXIT_OK, EXIT_USAGE
+
+    rows = {EXIT_OK: ("成功 ok", "—")}
+    rows[EXIT_USAGE] = ("用法或数据错误 usage or data error", "其余错误、click 用法错误 / any other error")
+    for code, meaning, errors in EXIT_CODES:
+        rows[code] = (meaning, ", ".join(f"`{e.__name__}`" for e in errors))
+    return [
+        "## 退出码 Exit codes",
+        "",
+        "有 `--json` 时错误也以 JSON 对象打印在标准输出（`error`: code, exit_code, message_zh, message_en, "
+        "findings 或 problems …），否则消息打印在标准错误。/ With `--json` an error is a JSON object on "
+        "stdout too; otherwise the message goes to stderr.",
+        "",
+        "| 退出码 code | 含义 meaning | 错误 errors |",
+        "| --- | --- | --- |",
+        *(f"| {code} | {meaning} | {errors} |" for code, (meaning, errors) in sorted(rows.items())),
+        "",
+        "`jiedai audit verify` 发现审计链断开、`jiedai check` 发现会被拒绝的结果时也以 1 退出。",
+        "",
+    ]
 
 
 def _cli_section(

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -22,9 +24,10 @@ if TYPE_CHECKING:
 
 
 @click.command(
+    short_help="初始化数据库和示例文件 / set up the database and sample files.",
     help="初始化：创建或升级数据库，写出示例参与人文件、本地标准文件和一份示例接待（已有文件不覆盖）。\n\n"
     "Create or upgrade the database and write a sample actors file, a sample standards file and an "
-    "example reception with its list (existing files are kept unless --force)."
+    "example reception with its list (existing files are kept unless --force).",
 )
 @click.option("--force", is_flag=True, help="覆盖已有文件 / overwrite existing files.")
 @click.option(
@@ -73,8 +76,6 @@ def init(app: App, force: bool, examples: bool) -> None:
 
 
 def _today() -> date:
-    from datetime import datetime
-
     return datetime.now(CHINA_TZ).date()
 
 
@@ -94,11 +95,17 @@ def _write(path: Path, text: str, force: bool) -> str:
 @click.option(
     "--here", is_flag=True, help="用 --db 指定的数据库而不是临时文件 / use --db, not a temporary file."
 )
+@json_option
 @pass_app
 def demo(app: App, here: bool) -> None:
     from jiedai_flow import demo as demo_module
 
-    sys.exit(demo_module.run(url=app.db if here else None))
+    if not app.json:
+        sys.exit(demo_module.run(url=app.db if here else None))
+    transcript = io.StringIO()
+    code = demo_module.run(Console(file=transcript, width=120), url=app.db if here else None)
+    app.emit({"exit_code": code, "transcript": transcript.getvalue()})
+    sys.exit(code)
 
 
 @click.command(help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.")

@@ -64,20 +64,37 @@ DEFAULT_ACTORS = "jiedai-actors.toml"
 DEFAULT_STANDARDS = "jiedai-standards.toml"
 
 
-class UsageProblem(JiedaiFlowError):
-    """A mistake on the command line that click cannot see (unknown actor, unknown trigger …)."""
+def usage_problem(where: str, message_zh: str, message_en: str) -> ValidationError:
+    """A mistake on the command line that click cannot see (unknown actor, unknown trigger …),
+    at the option or argument ``where``: a data error, exit code 2."""
+    return ValidationError([Problem(where, message_zh, message_en)], source=COMMAND_LINE)
 
-    code = "usage"
+
+COMMAND_LINE = "命令行 command line"
+"""The ``source`` of the problems :func:`usage_problem` reports."""
+
+
+EXIT_CODES: tuple[tuple[int, str, tuple[type[JiedaiFlowError], ...]], ...] = (
+    (EXIT_REFUSED, "被规则或插件拒绝 refused by rules or a plugin", (RuleViolationError, VetoError)),
+    (
+        EXIT_STATE,
+        "冲突或状态不允许 conflict or invalid state",
+        (ConflictError, InvalidTransitionError, IdempotencyError, DuplicateError),
+    ),
+    (
+        EXIT_PLUGIN,
+        "插件、规则或存储出错 plugin, rule or storage failure",
+        (PluginError, StorageError, RuleError, DefinitionError),
+    ),
+)
+"""Which errors end a run with which code; every other error is a usage or data error (2)."""
 
 
 def exit_code(error: JiedaiFlowError) -> int:
-    """The documented exit code of an error."""
-    if isinstance(error, RuleViolationError | VetoError):
-        return EXIT_REFUSED
-    if isinstance(error, ConflictError | InvalidTransitionError | IdempotencyError | DuplicateError):
-        return EXIT_STATE
-    if isinstance(error, PluginError | StorageError | RuleError | DefinitionError):
-        return EXIT_PLUGIN
+    """The documented exit code of an error (:data:`EXIT_CODES`, else 2)."""
+    for code, _meaning, errors in EXIT_CODES:
+        if isinstance(error, errors):
+            return code
     return EXIT_USAGE
 
 
@@ -148,7 +165,8 @@ class App:
         found = known.get(actor_id.strip())
         if found is None:
             listed = "、".join(f"{a.id}（{a.name}）" for a in known.values()) or "无 none"
-            raise UsageProblem(
+            raise usage_problem(
+                "--as",
                 f"未知参与人「{actor_id}」；{self.actors_path} 中有：{listed}",
                 f"unknown actor {actor_id!r}; {self.actors_path} has: {', '.join(known) or 'none'}",
             )
@@ -193,7 +211,7 @@ def _require_file(path: Path, what_zh: str, what_en: str, *, hint_zh: str = "", 
 
 def fail_plain(message: str, code: int) -> NoReturn:
     """Report an error that happened before the run's :class:`App` exists."""
-    Console(stderr=True, highlight=False).print(f"[red]错误 / error:[/red] {escape(message)}")
+    Console(stderr=True, highlight=False).print(f"[red]错误 / error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 

@@ -21,6 +21,7 @@ never as a float).
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
-from jiedai_flow.cli_commands.app import UsageProblem
+from jiedai_flow.cli_commands.app import usage_problem
 from jiedai_flow.convert import load
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.model import (
@@ -90,7 +91,10 @@ def read_document(path: str | Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise _problem(path, f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}") from None
+        line = re.search(r"line (\d+)", str(exc))
+        raise _problem(
+            path, f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", int(line[1]) if line else None
+        ) from None
 
 
 def load_part(cls: type[T], path: str | Path, key: str) -> T:
@@ -145,7 +149,7 @@ class ReceptionFile:
 
     reception: ReceptionHeader
     letter: OfficialLetter
-    plan: Plan = Plan()
+    plan: Plan = attrs.field(factory=Plan)
 
 
 def load_reception_file(path: str | Path) -> ReceptionFile:
@@ -229,21 +233,16 @@ def load_actors(path: str | Path) -> dict[str, Actor]:
 # -- arguments ---------------------------------------------------------------------------------------
 
 
-class DateType(click.ParamType):
-    """A date as YYYY-MM-DD."""
-
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param, ctx)
-
-
-DATE = DateType()
+def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A click callback: a YYYY-MM-DD option value as a date (a usage error otherwise)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param=param
+        ) from None
 
 
 def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
@@ -253,7 +252,8 @@ def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
         if wanted in {trigger.name, trigger.label} or wanted == trigger.label_en.replace(" ", "_"):
             return trigger.name
     listed = "、".join(f"{t.name}（{t.label}）" for t in definition.triggers)
-    raise UsageProblem(
+    raise usage_problem(
+        "TRIGGER",
         f"未知操作「{text}」；可用操作：{listed}",
         f"unknown trigger {text!r}; one of: {', '.join(t.name for t in definition.triggers)}",
     )
@@ -265,7 +265,8 @@ def resolve_states(definition: ProcessDefinition, names: tuple[str, ...]) -> fro
     unknown = [n for n in names if n.strip() not in by_text]
     if unknown:
         listed = "、".join(f"{s.name}（{s.label}）" for s in definition.states)
-        raise UsageProblem(
+        raise usage_problem(
+            "--state",
             f"未知状态「{'、'.join(unknown)}」；可选：{listed}",
             f"unknown state(s) {', '.join(unknown)}; one of: {', '.join(s.name for s in definition.states)}",
         )

@@ -10,16 +10,16 @@ import click
 from rich.text import Text
 
 from jiedai_flow.cli_commands import render
-from jiedai_flow.cli_commands.app import EXIT_REFUSED, App, UsageProblem, json_option, pass_app
+from jiedai_flow.cli_commands.app import EXIT_REFUSED, App, json_option, pass_app, usage_problem
 from jiedai_flow.cli_commands.inputs import (
-    DATE,
     load_reception_file,
     resolve_states,
     stand_in,
+    to_date,
     unsaved_reception,
 )
 from jiedai_flow.convert import dump
-from jiedai_flow.errors import ValidationError
+from jiedai_flow.errors import NotFoundError
 from jiedai_flow.model import ReceptionType
 from jiedai_flow.records import ReceptionQuery
 
@@ -28,17 +28,30 @@ if TYPE_CHECKING:
 
     from jiedai_flow.engine import CheckReport
 
+NEW_EPILOG = """\b
+文件格式 file format（TOML；JSON 结构相同 / JSON has the same shape）:
+[reception] jurisdiction = "341502", host_unit = "县政府办公室", handler = "zhang.wei", type = "国内公务接待"
+[letter] kind, number, sending_unit, issued_on, purpose, content; [letter.itinerary] start, end, places
+[[letter.personnel]] name, unit, post, rank（每位来宾一段 / one table per guest）
+[plan] budget; [[plan.meals]] on, kind, venue, venue_type, guests, companions, cost; [[plan.activities]] …
+jiedai init 写出的 jiedai-reception.toml 是完整示例 / is a complete example."""
+
 
 @click.command(
+    short_help="登记一次接待 / register a reception from a file.",
+    epilog=NEW_EPILOG,
     help="登记一次接待：从 TOML 或 JSON 文件读 [reception]、[letter]（公函）和 [plan]（接待方案），"
     "打印新接待的 ID 和编号。\n\n"
     "Register a reception from a TOML or JSON file with [reception] (jurisdiction, host_unit, type, "
     "handler), [letter] and [plan]; prints the new id and number. Every problem in the file is "
-    "reported with its path."
+    "reported with its path.",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--as", "actor_id", metavar="ACTOR", help="经办人（默认取文件中的 handler）/ handler, default: the file's."
+    "--as",
+    "actor_id",
+    metavar="ACTOR",
+    help="经办人（默认取文件中的 handler）/ handler, default: the file's.",
 )
 @click.option("--request-id", help="请求号：重试同一请求只登记一次 / idempotency key for retries.")
 @json_option
@@ -47,8 +60,10 @@ def new(app: App, file: Path, actor_id: str | None, request_id: str | None) -> N
     source = load_reception_file(file)
     handler_id = actor_id or source.reception.handler
     if not handler_id:
-        raise UsageProblem(
-            "未指定经办人：在 [reception] 写 handler，或用 --as", "no handler: set [reception] handler or pass --as"
+        raise usage_problem(
+            "--as",
+            "未指定经办人：在 [reception] 写 handler，或用 --as",
+            "no handler: set [reception] handler or pass --as",
         )
     engine = app.engine()
     head = source.reception
@@ -70,7 +85,9 @@ def new(app: App, file: Path, actor_id: str | None, request_id: str | None) -> N
     render.print_result(app.out, result, engine.process)
 
 
-@click.command(help="查看一次接待：详情、当前检查结果和时间线 / show a reception: details, findings, timeline.")
+@click.command(
+    help="查看一次接待：详情、当前检查结果和时间线 / show a reception: details, findings, timeline."
+)
 @click.argument("reception_id", metavar="ID")
 @json_option
 @pass_app
@@ -96,17 +113,28 @@ def show(app: App, reception_id: str) -> None:
 
 @click.command(
     "list",
+    short_help="列出接待记录 / list receptions (filters, pages).",
     help="列出接待记录，可按状态、辖区、接待单位、类型和开始日期筛选，分页显示。\n\n"
     "List receptions by state, jurisdiction, host unit, type and start date, a page at a time "
     "(--limit, then --after with the cursor printed under the table).",
 )
-@click.option("--state", "states", multiple=True, help="状态（可多次；英文或中文）/ state(s), e.g. draft or 草拟.")
+@click.option(
+    "--state", "states", multiple=True, help="状态（可多次；英文或中文）/ state(s), e.g. draft or 草拟."
+)
 @click.option("--jurisdiction", help="辖区代码 / jurisdiction code, e.g. 341502.")
 @click.option("--host-unit", help="接待单位 / host unit.")
-@click.option("--type", "reception_type", help="接待类型 / reception type: domestic, business, foreign or 中文.")
-@click.option("--from", "start_from", type=DATE, help="开始日期不早于 / start on or after.")
-@click.option("--to", "start_to", type=DATE, help="开始日期不晚于 / start on or before.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="每页条数 / page size.")
+@click.option(
+    "--type", "reception_type", help="接待类型 / reception type: domestic, business, foreign or 中文."
+)
+@click.option(
+    "--from", "start_from", metavar="YYYY-MM-DD", callback=to_date, help="开始日期不早于 / start on or after."
+)
+@click.option(
+    "--to", "start_to", metavar="YYYY-MM-DD", callback=to_date, help="开始日期不晚于 / start on or before."
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="每页条数 / page size."
+)
 @click.option("--after", metavar="CURSOR", help="上一页给出的游标 / the cursor of the previous page.")
 @json_option
 @pass_app
@@ -123,7 +151,7 @@ def list_(
 ) -> None:
     engine = app.engine()
     if after is not None and (after.count("|") != 1 or not _is_cursor(after)):
-        raise UsageProblem(f"游标无效：{after!r}", f"not a cursor of jiedai list: {after!r}")
+        raise usage_problem("--after", f"游标无效：{after!r}", f"not a cursor of jiedai list: {after!r}")
     query = ReceptionQuery(
         states=resolve_states(engine.process.definition, states),
         jurisdiction=jurisdiction,
@@ -137,7 +165,10 @@ def list_(
     page = engine.query(query)
     if app.json:
         app.emit(
-            {"items": [render.summary(r, engine.process) for r in page.items], "next_cursor": page.next_cursor}
+            {
+                "items": [render.summary(r, engine.process) for r in page.items],
+                "next_cursor": page.next_cursor,
+            }
         )
         return
     if not page.items:
@@ -160,13 +191,16 @@ def _is_cursor(text: str) -> bool:
 
 
 @click.command(
+    short_help="合规预检（不保存）/ dry-run the rules on a file or a reception.",
     help="合规预检（不保存、不改变任何记录）：FILE 是尚未登记的接待文件，ID 是已登记的接待。"
     "有「不予通过」或「须书面说明」的结果时退出码为 1。\n\n"
     "Dry run of the rules, nothing saved: FILE is a reception file not yet registered, ID a saved "
-    "reception. Exit code 1 when a finding would refuse the next step."
+    "reception. Exit code 1 when a finding would refuse the next step.",
 )
 @click.argument("target", metavar="FILE|ID")
-@click.option("--stage", "stages", multiple=True, help="只查这些环节（操作名）/ only these stages (triggers).")
+@click.option(
+    "--stage", "stages", multiple=True, help="只查这些环节（操作名）/ only these stages (triggers)."
+)
 @click.option("--all", "all_stages", is_flag=True, help="查所有有规则的环节 / every stage that has rules.")
 @json_option
 @pass_app
@@ -181,7 +215,14 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
         handler = app.actor(handler_id) if handler_id and app.actors_path.is_file() else stand_in(handler_id)
         reception = unsaved_reception(engine, source, handler)
     else:
-        reception = engine.get(target)
+        try:
+            reception = engine.get(target)
+        except NotFoundError:
+            raise usage_problem(
+                "FILE|ID",
+                f"「{target}」既不是文件，也不是已登记的接待 ID",
+                f"{target!r} is neither a file nor the id of a registered reception",
+            ) from None
     chosen = [resolve_trigger(engine.process.definition, s) for s in stages]
     report = engine.check(reception, "all" if all_stages else (chosen or None))
     refused = render.refusing(report.findings)
@@ -221,10 +262,6 @@ def history(app: App, reception_id: str) -> None:
         app.emit([dump(e) for e in events])
         return
     app.out.print(render.timeline_table(events, engine.process))
-
-
-def _unused(error: ValidationError) -> None:  # pragma: no cover - keeps the import for type checkers
-    del error
 
 
 COMMANDS = (new, show, list_, check, history)

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from jiedai_flow.cli_commands.app import COMMAND_LINE
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.convert import dump
 from jiedai_flow.errors import (
@@ -21,6 +22,13 @@ from jiedai_flow.errors import (
     ValidationError,
 )
 from jiedai_flow.findings import Severity
+from jiedai_flow.lifecycle import (
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_NO_APPROVALS,
+    FACT_RETRO_PENDING,
+    FACT_URGENT_ALLOWED,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -72,7 +80,10 @@ def refusing(findings: Iterable[Finding]) -> list[Finding]:
 def print_error(console: Console, error: JiedaiFlowError) -> None:
     """The error's message on stderr; a rule refusal also prints every finding in a table."""
     if isinstance(error, RuleViolationError):
-        console.print(f"[red]错误 / error:[/red] {escape(error.message_zh)} / {escape(error.message_en)}")
+        console.print(
+            f"[red]错误 / error:[/red] {escape(error.message_zh)} / {escape(error.message_en)}",
+            soft_wrap=True,
+        )
         console.print(findings_table(error.findings, f"「{error.trigger}」的检查结果 findings"))
         if any(f.severity is Severity.NEEDS_EXPLANATION for f in error.findings):
             console.print(
@@ -80,7 +91,13 @@ def print_error(console: Console, error: JiedaiFlowError) -> None:
                 "attach a written explanation with --explain RULE=TEXT"
             )
         return
-    console.print(f"[red]错误 / error:[/red] {escape(str(error))}")
+    if isinstance(error, ValidationError) and error.source == COMMAND_LINE:
+        for p in error.problems:  # one mistake on the command line: say it plainly
+            console.print(
+                f"[red]错误 / error:[/red] {escape(p.message_zh)} / {escape(p.message_en)}", soft_wrap=True
+            )
+        return
+    console.print(f"[red]错误 / error:[/red] {escape(str(error))}", soft_wrap=True)
 
 
 def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
@@ -247,7 +264,7 @@ def result_json(result: CommandResult, process: CompiledProcess) -> dict[str, An
         "replayed": result.replayed,
         "findings": [dump(f) for f in result.findings],
         "event": dump(result.event),
-        "next_triggers": list(process.triggers_from(r.state)),
+        "next_triggers": list(possible_triggers(process, r)),
     }
 
 
@@ -266,11 +283,26 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
     console.print(Text(f"  编号 number {r.number} · ID {r.id} · v{r.version}", style="dim"))
     if result.findings:
         console.print(findings_table(result.findings))
-    following = process.triggers_from(r.state)
+    following = possible_triggers(process, r)
     if following:
         console.print(
             Text("  下一步 next: " + " · ".join(f"{t} {trigger_label(process, t)}" for t in following), "dim")
         )
+
+
+def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[str, ...]:
+    """The triggers that may follow from the reception's state (by someone; conditions that
+    only hold for 补办 or before anyone approved are checked, authorization is not)."""
+    facts = {FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_URGENT_ALLOWED}
+    if not reception.approvals:
+        facts.add(FACT_NO_APPROVALS)
+    if reception.retroactive and not reception.approval_complete:
+        facts.add(FACT_RETRO_PENDING)
+    return tuple(
+        t
+        for t in process.triggers_from(reception.state)
+        if process.applicable(reception.state, t, frozenset(facts))
+    )
 
 
 def trigger_label(process: CompiledProcess, trigger: str) -> str:

@@ -1,0 +1,347 @@
+"""Parsing an import row 解析导入行 into what the engine takes — letter, plan, list, people, target
+state — with every problem in the row reported at its column."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jiedai_flow.convert import load
+from jiedai_flow.errors import ValidationError
+from jiedai_flow.importer.columns import BY_NAME, WALKS, RowError, column_of
+from jiedai_flow.model import (
+    DocumentKind,
+    InvalidValueError,
+    LetterKind,
+    MealKind,
+    OfficialLetter,
+    PaymentMethod,
+    Plan,
+    Purpose,
+    Rank,
+    ReceptionList,
+    ReceptionType,
+    VenueType,
+    money,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from jiedai_flow.lifecycle import ProcessDefinition
+    from jiedai_flow.model import LabelledEnum
+
+_LIST_STATES = frozenset({"settling", "settled", "archived"})
+_SPLIT = re.compile(r"\s*[;；\n]\s*")
+_SPLIT_NAMES = re.compile(r"\s*[;；,，、\n]\s*")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+@attrs.frozen
+class ImportRow:
+    """One row, parsed and validated into what the engine takes."""
+
+    row: int
+    key: str
+    letter: OfficialLetter
+    plan: Plan
+    listing: ReceptionList | None
+    jurisdiction: str
+    host_unit: str
+    reception_type: ReceptionType
+    start: date
+    end: date
+    handler: str
+    approvers: tuple[str, ...]
+    finance: str
+    state: str
+    reason: str
+    explanations: Mapping[str, str]
+
+
+# -- parsing rows ----------------------------------------------------------------------------------
+
+
+class _Cells:
+    """One row's cells by column name, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, row: int, cells: Mapping[str, str]) -> None:
+        self.row, self.cells = row, cells
+        self.errors: list[RowError] = []
+
+    def error(self, column: str, zh: str, en: str) -> None:
+        self.errors.append(RowError(self.row, column, zh, en))
+
+    def text(self, column: str, default: str = "") -> str:
+        value = self.cells.get(column, "").strip()
+        if not value and BY_NAME[column].required:
+            self.error(column, "必填，不能为空", "required, must not be blank")
+        return value or default
+
+    def day(self, column: str, default: date | None = None) -> date | None:
+        value = self.text(column)
+        if not value:
+            return default
+        match = _DATE.match(value)
+        try:
+            if match:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            return date.fromisoformat(value)
+        except ValueError:
+            self.error(column, f"不是有效日期：{value!r}（应为 YYYY-MM-DD）", f"not a date: {value!r}")
+            return default
+
+    def amount(self, column: str) -> str | None:
+        value = self.text(column).replace(",", "").replace("，", "").removesuffix("元")
+        if not value:
+            return None
+        try:
+            return format(money(value), "f")
+        except InvalidValueError as exc:
+            self.error(column, exc.message_zh, exc.message_en)
+            return None
+
+    def count(self, column: str) -> int | None:
+        value = self.text(column)
+        if not value:
+            return None
+        if not value.isdigit():
+            self.error(column, f"应为非负整数，收到 {value!r}", f"expected a whole number, got {value!r}")
+            return None
+        return int(value)
+
+    def choice(self, column: str, cls: type[LabelledEnum], default: str) -> str:
+        value = self.text(column)
+        if not value:
+            return default
+        try:
+            return cls.parse(value).value
+        except InvalidValueError as exc:
+            self.error(column, exc.message_zh, exc.message_en)
+            return default
+
+    def people(self, column: str, unit: str | None = None) -> list[dict[str, str]]:
+        """``name/post[/unit[/rank]]; …`` (unit and rank only when ``unit`` is given: guests)."""
+        people = []
+        for i, entry in enumerate(p for p in _SPLIT.split(self.text(column)) if p):
+            parts = [p.strip() for p in re.split(r"[/／]", entry)]
+            if len(parts) > (4 if unit is not None else 2) or not parts[0]:
+                shape = "姓名/职务/单位/职级" if unit is not None else "姓名/职务"
+                self.error(
+                    column, f"第 {i + 1} 位「{entry}」应写成 {shape}", f"entry {i + 1} {entry!r}: use {shape}"
+                )
+                continue
+            person = {"name": parts[0], "post": parts[1] if len(parts) > 1 else ""}
+            if unit is not None:
+                person["unit"] = parts[2] if len(parts) > 2 and parts[2] else unit
+                rank = parts[3] if len(parts) > 3 and parts[3] else "其他"
+                try:
+                    person["rank"] = Rank.parse(rank).value
+                except InvalidValueError as exc:
+                    self.error(column, f"第 {i + 1} 位：{exc.message_zh}", f"entry {i + 1}: {exc.message_en}")
+            people.append(person)
+        return people
+
+    def names(self, column: str) -> tuple[str, ...]:
+        return tuple(n for n in _SPLIT_NAMES.split(self.text(column)) if n)
+
+    def explanations(self, column: str) -> dict[str, str]:
+        given = {}
+        for entry in (e for e in _SPLIT.split(self.text(column)) if e):
+            rule, sep, text = entry.replace("＝", "=").partition("=")
+            if not sep or not rule.strip() or not text.strip():
+                self.error(column, f"「{entry}」应写成 规则编号=说明", f"{entry!r}: use RULE=TEXT")
+                continue
+            given[rule.strip()] = text.strip()
+        return given
+
+
+def parse_row(
+    row: int, cells: Mapping[str, str], definition: ProcessDefinition
+) -> ImportRow | list[RowError]:
+    """One row into an :class:`ImportRow`, or every problem found in it."""
+    c = _Cells(row, cells)
+    sending_unit = c.text("sending_unit")
+    start = c.day("start")
+    end = c.day("end", start)
+    state = _state(c, definition)
+    guests = c.people("guests", sending_unit)
+    companions = c.people("companion_names")
+    meal = _meal(c, start, len(guests), len(companions))
+    letter = {
+        "kind": c.choice("letter_kind", LetterKind, LetterKind.LETTER.value),
+        "number": c.text("letter_number"),
+        "sending_unit": sending_unit,
+        "issued_on": c.day("issued_on", start),
+        "purpose": c.choice("purpose", Purpose, Purpose.OTHER.value),
+        "content": c.text("content"),
+        "itinerary": {"start": start, "end": end, "places": list(c.names("places"))},
+        "personnel": guests,
+        "sending_jurisdiction": c.text("sending_jurisdiction"),
+        "meal_requested": meal is not None,
+    }
+    plan = {
+        "meals": [meal] if meal else [],
+        "companions": companions,
+        "budget": c.amount("budget") or (meal["cost"] if meal else "0"),
+    }
+    listing = _listing(c, meal, guests, companions, end) if state in _LIST_STATES else None
+    approvers, finance, reason = c.names("approvers"), c.text("finance"), c.text("reason")
+    _required_for_state(c, state, approvers, finance, reason)
+    header = {
+        "jurisdiction": c.text("jurisdiction"),
+        "host_unit": c.text("host_unit"),
+        "type": c.choice("type", ReceptionType, ReceptionType.DOMESTIC.value),
+        "handler": c.text("handler"),
+    }
+    explanations = c.explanations("explanations")
+    code = header["jurisdiction"]
+    if code and not (code.isdigit() and len(code) in (2, 4, 6)):
+        c.error(
+            "jurisdiction",
+            f"应为 2、4 或 6 位行政区划代码，收到 {code!r}",
+            f"not a 2-, 4- or 6-digit area code: {code!r}",
+        )
+    if c.errors or start is None or end is None:
+        return c.errors
+    parts = _load_parts(c, letter, plan, listing)
+    if parts is None:
+        return c.errors
+    return ImportRow(
+        row=row,
+        key=_key(cells),
+        letter=parts[0],
+        plan=parts[1],
+        listing=parts[2],
+        jurisdiction=header["jurisdiction"],
+        host_unit=header["host_unit"],
+        reception_type=ReceptionType(header["type"]),
+        start=start,
+        end=end,
+        handler=header["handler"],
+        approvers=approvers,
+        finance=finance,
+        state=state,
+        reason=reason,
+        explanations=explanations,
+    )
+
+
+def _state(c: _Cells, definition: ProcessDefinition) -> str:
+    value = c.text("state") or "archived"
+    for s in definition.states:
+        if value in (s.name, s.label) and s.name in WALKS:
+            return s.name
+    allowed = "、".join(f"{s.name}（{s.label}）" for s in definition.states if s.name in WALKS)
+    c.error(
+        "state",
+        f"不能导入为「{value}」，可选：{allowed}",
+        f"cannot import as {value!r}; one of: {', '.join(WALKS)}",
+    )
+    return "draft"
+
+
+def _meal(c: _Cells, start: date | None, guests: int, named: int) -> dict[str, Any] | None:
+    cost = c.amount("meal_cost")
+    if cost is None:
+        return None
+    venue = c.text("meal_venue")
+    if not venue:
+        c.error("meal_venue", "填了餐费就须填用餐地点", "a meal cost needs its venue")
+    companions = c.count("companions")
+    return {
+        "on": c.day("meal_date", start),
+        "kind": c.choice("meal_kind", MealKind, MealKind.LUNCH.value),
+        "venue": venue,
+        "venue_type": c.choice("venue_type", VenueType, VenueType.CANTEEN.value),
+        "guests": max(guests, 1),
+        "companions": named if companions is None else companions,
+        "cost": cost,
+    }
+
+
+def _listing(
+    c: _Cells,
+    meal: dict[str, Any] | None,
+    guests: list[dict[str, str]],
+    companions: list[dict[str, str]],
+    end: date | None,
+) -> dict[str, Any]:
+    invoice = c.text("invoice_number")
+    documents = [d for d in (_document(c, text) for text in c.names("documents")) if d]
+    return {
+        "guests": guests,
+        "meals": [meal] if meal else [],
+        "invoices": [
+            {
+                "number": invoice,
+                "issued_on": c.day("invoice_date", end),
+                "issuer": meal["venue"],
+                "amount": meal["cost"],
+            }
+        ]
+        if invoice and meal
+        else [],
+        "payments": [
+            {"method": c.choice("payment_method", PaymentMethod, "official_card"), "amount": meal["cost"]}
+        ]
+        if meal
+        else [],
+        "companions": companions,
+        "support_staff": c.people("support_staff"),
+        "signed_by": c.text("signed_by"),
+        "signed_on": c.day("signed_on", end),
+        "documents": documents or ["invoice", "letter", "list"],
+    }
+
+
+def _document(c: _Cells, text: str) -> str | None:
+    try:
+        return DocumentKind.parse(text).value
+    except InvalidValueError as exc:
+        c.error("documents", exc.message_zh, exc.message_en)
+        return None
+
+
+def _required_for_state(c: _Cells, state: str, approvers: tuple[str, ...], finance: str, reason: str) -> None:
+    walk = WALKS.get(state, ())
+    if ("approve" in walk or "refuse" in walk) and not approvers:
+        c.error("approvers", f"导入为「{state}」须填审批人", f"state {state} needs the approvers")
+    if "settle" in walk and not finance:
+        c.error("finance", f"导入为「{state}」须填财务（结算人）", f"state {state} needs the finance officer")
+    if state in {"refused", "cancelled"} and not reason:
+        c.error("reason", f"导入为「{state}」须填理由", f"state {state} needs a reason")
+
+
+def _load_parts(
+    c: _Cells, letter: dict[str, Any], plan: dict[str, Any], listing: dict[str, Any] | None
+) -> tuple[OfficialLetter, Plan, ReceptionList | None] | None:
+    loaded: list[Any] = []
+    for prefix, cls, data in (
+        ("$.letter", OfficialLetter, letter),
+        ("$.plan", Plan, plan),
+        ("$.reception_list", ReceptionList, listing),
+    ):
+        if data is None:
+            loaded.append(None)
+            continue
+        try:
+            loaded.append(load(cls, data))
+        except ValidationError as error:
+            for p in error.problems:
+                path = prefix + p.path[1:]
+                c.error(column_of(path), f"{p.message_zh}（{path}）", f"{p.message_en} ({path})")
+    if c.errors:
+        return None
+    return loaded[0], loaded[1], loaded[2]
+
+
+def _key(cells: Mapping[str, str]) -> str:
+    """The row's identity for idempotent import: a digest of its non-empty cells."""
+    content = json.dumps(sorted((k, v) for k, v in cells.items() if v), ensure_ascii=False)
+    return hashlib.sha256(content.encode()).hexdigest()[:20]
