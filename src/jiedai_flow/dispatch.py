@@ -22,6 +22,7 @@ import attrs
 
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.notifiers import DeliveryFailed, Message
+from jiedai_flow.records import Delivery, DeliveryOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -29,9 +30,11 @@ if TYPE_CHECKING:
 
     from jiedai_flow.engine import Engine
     from jiedai_flow.notifiers import Contact
-    from jiedai_flow.records import Delivery, Notification, Reception
+    from jiedai_flow.records import Notification, Reception
 
 log = logging.getLogger(__name__)
+
+_STATUSES = ("delivered", "pending", "dead")
 
 
 @attrs.frozen
@@ -62,8 +65,6 @@ class DispatchReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
-    skipped: int = 0
-    """Rows for a channel this process has no notifier for: left for another dispatcher."""
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -90,13 +91,22 @@ class Dispatcher:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
     def run_once(self) -> DispatchReport:
-        """Claim the rows due now and deliver them; one round."""
-        now = self.engine.clock.now()
-        claimed = self.engine.store.claim_deliveries(now, self.lease, limit=self.batch, worker=self.worker)
-        report = DispatchReport(claimed=len(claimed))
-        for delivery in claimed:
-            report += self.deliver(delivery)
-        return report
+        """Claim the rows due now (of the channels this process can deliver), deliver them, and
+        record every outcome in one transaction; one round."""
+        engine = self.engine
+        now = engine.clock.now()
+        claimed = engine.store.claim_deliveries(
+            now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
+        )
+        outcomes = [self._attempt(delivery) for delivery in claimed]
+        engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
+        counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+        return DispatchReport(
+            claimed=len(claimed),
+            delivered=counts["delivered"],
+            retried=counts["pending"],
+            dead=counts["dead"],
+        )
 
     def run(
         self, *, interval: float = 5.0, stop: threading.Event | None = None, rounds: int | None = None
@@ -117,39 +127,40 @@ class Dispatcher:
         return total
 
     def deliver(self, delivery: Delivery) -> DispatchReport:
-        """Deliver one claimed row and record the outcome."""
+        """Deliver one claimed row and record its outcome (a round of one)."""
+        outcome = self._attempt(delivery)
+        self.engine.store.finish_deliveries([outcome], now=self.engine.clock.now(), worker=self.worker)
+        return DispatchReport(
+            claimed=1,
+            delivered=outcome.status == "delivered",
+            retried=outcome.status == "pending",
+            dead=outcome.status == "dead",
+        )
+
+    def _attempt(self, delivery: Delivery, reception: Reception | None = None) -> DeliveryOutcome:
+        """Hand one row to its notifier; the outcome to record."""
         notification = delivery.notification
-        notifier = self.engine.notifiers.get(notification.channel)
         attempt = delivery.attempts + 1
-        store, now = self.engine.store, self.engine.clock.now()
-        if notifier is None:
-            store.finish_delivery(
-                notification.id, status="pending", attempts=delivery.attempts, now=now, next_attempt_at=now
-            )
-            return DispatchReport(skipped=1)
+        notifier = self.engine.notifiers.get(notification.channel)
         try:
-            notifier.deliver(self.message(notification, attempt))
+            if notifier is None:
+                raise DeliveryFailed(f"no notifier for channel {notification.channel!r} here")
+            notifier.deliver(self.message(notification, attempt, reception))
         except Exception as exc:  # any failure of a notifier is a failed delivery, never a crash
-            return self._failed(notification, attempt, now, exc)
-        store.finish_delivery(notification.id, status="delivered", attempts=attempt, now=now)
-        return DispatchReport(delivered=1)
+            return self._failed(notification, attempt, self.engine.clock.now(), exc)
+        return DeliveryOutcome(notification.id, "delivered", attempt)
 
     def _failed(
         self, notification: Notification, attempt: int, now: datetime, exc: Exception
-    ) -> DispatchReport:
+    ) -> DeliveryOutcome:
         permanent = isinstance(exc, DeliveryFailed) and exc.permanent
         retry_after = exc.retry_after if isinstance(exc, DeliveryFailed) else None
         error = f"{type(exc).__name__}: {exc}"
-        store = self.engine.store
         if permanent or attempt >= self.policy.max_attempts:
             log.warning("notification %s dead after %d attempt(s): %s", notification.id, attempt, error)
-            store.finish_delivery(notification.id, status="dead", attempts=attempt, now=now, error=error)
-            return DispatchReport(dead=1)
+            return DeliveryOutcome(notification.id, "dead", attempt, error=error)
         later = now + self.policy.delay(attempt, retry_after)
-        store.finish_delivery(
-            notification.id, status="pending", attempts=attempt, now=now, next_attempt_at=later, error=error
-        )
-        return DispatchReport(retried=1)
+        return DeliveryOutcome(notification.id, "pending", attempt, later, error)
 
     def message(
         self, notification: Notification, attempt: int = 1, reception: Reception | None = None
@@ -167,18 +178,19 @@ class Dispatcher:
         return Message(notification, reception, tuple(contacts), attempt)
 
     def deliver_inline(self, rows: Iterable[Notification], reception: Reception | None = None) -> None:
-        """Right after a commit: deliver the rows of inline notifiers now; a failure leaves the row
-        to the dispatcher's retries."""
+        """Right after a commit: deliver the rows of inline notifiers (leased to them when they
+        were written); a failure leaves the row to the dispatchers' retries."""
         delivered = []
+        failed = []
         for row in rows:
-            notifier = self.engine.notifiers.get(row.channel)
-            if notifier is None or not notifier.inline:
+            if not row.inline:
                 continue
-            try:
-                notifier.deliver(self.message(row, 1, reception))
-            except Exception as exc:
-                self._failed(row, 1, self.engine.clock.now(), exc)
-            else:
+            outcome = self._attempt(Delivery(row), reception)
+            if outcome.status == "delivered":
                 delivered.append(row.id)
+            else:
+                failed.append(outcome)
         if delivered:
-            self.engine.store.mark_notified(delivered)
+            self.engine.store.mark_notified(delivered)  # buffered: written with the next command
+        if failed:
+            self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())

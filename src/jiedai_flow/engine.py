@@ -437,7 +437,9 @@ class Engine:
         routes = self.routes_for(reception.jurisdiction)
         intents = notifications(reception, event, actor, process, routes, self.link_template)
         return intents, tuple(
-            attrs.evolve(i, id=new_id(), channel=c) for i in intents for c in self.notifiers
+            attrs.evolve(i, id=new_id(), channel=name, inline=notifier.inline)
+            for i in intents
+            for name, notifier in self.notifiers.items()
         )
 
     def _process_for(self, reception: Reception) -> CompiledProcess:

@@ -202,6 +202,20 @@ class Notification:
     """Where the reader acts: the host application's link template filled in for the reception."""
     kind: str = "event"
     """``event`` for a committed command, ``reminder`` for a deadline reminder 催办."""
+    inline: bool = False
+    """Delivered by its notifier right after the commit (the row is leased to it meanwhile)."""
+
+
+@attrs.frozen
+class DeliveryOutcome:
+    """How one delivery ended: ``delivered``; ``pending`` again from ``next_attempt_at``; or
+    ``dead`` (a dead letter, kept for inspection)."""
+
+    notification_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+    error: str = ""
 
 
 @attrs.frozen

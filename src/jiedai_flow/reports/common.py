@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import attrs
-import sqlalchemy as sa
 
 from jiedai_flow.errors import JiedaiFlowError
 from jiedai_flow.model import from_fen
@@ -21,7 +19,10 @@ from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
+    from decimal import Decimal
+
+    import sqlalchemy as sa
 
 TAKEN_PLACE = ("in_progress", "completed", "settling", "settled", "archived")
 """States of a reception that took place 已发生的接待 (counted as a 批次 by the annual summary)."""
@@ -43,7 +44,8 @@ class ReportsNeedSQLError(JiedaiFlowError, TypeError):
     def __init__(self, store: object) -> None:
         name = type(store).__name__
         super().__init__(
-            f"报表需要 SQL 数据库（当前存储为 {name}），请用 sqlite:///jiedai.db 或 postgresql+psycopg://… 打开",
+            f"报表需要 SQL 数据库（当前存储为 {name}），"
+            "请用 sqlite:///jiedai.db 或 postgresql+psycopg://… 打开",
             f"reports need a SQL database (the store is a {name}); "
             "open the engine on sqlite:///jiedai.db or postgresql+psycopg://…",
         )
@@ -104,7 +106,7 @@ def snapshot(store: SQLStore) -> Iterator[sa.Connection]:
             conn.rollback()
 
 
-def stream(conn: sa.Connection, statement: sa.Select[Any], batch: int = BATCH) -> Iterator[sa.Row[Any]]:
+def stream(conn: sa.Connection, statement: sa.Select[Any], batch: int = BATCH) -> Iterator[Sequence[Any]]:
     """Rows of ``statement`` fetched ``batch`` at a time (a server-side cursor where the driver has
     one), so memory stays flat however many rows match."""
     result = conn.execute(statement.execution_options(stream_results=True, yield_per=batch))
@@ -161,6 +163,18 @@ class TableRow(Protocol):
     """A row the table renderers know: an attrs value with a ``COLUMNS`` class attribute."""
 
     COLUMNS: ClassVar[tuple[Column, ...]]
+
+
+NO_DATA = (Column("", "无数据", "no data"),)
+
+
+def table_columns(rows: Sequence[TableRow], row_type: type[TableRow] | None) -> tuple[Column, ...]:
+    """The columns of a report table: its rows' class, else ``row_type`` (for an empty table)."""
+    if rows:
+        return type(rows[0]).COLUMNS
+    if row_type is not None:
+        return row_type.COLUMNS
+    return NO_DATA
 
 
 def cell_value(row: object, column: Column) -> Any:

@@ -96,7 +96,7 @@ def reception_facts(reception: dict[str, Any]) -> ReceptionFacts:
     """The red-flag facts of one parsed reception."""
     listing = reception.get("reception_list")
     from_list = listing is not None and bool(listing["meals"])
-    meals = listing["meals"] if from_list else reception["plan"]["meals"]
+    meals = listing["meals"] if listing is not None and from_list else reception["plan"]["meals"]
     if listing is not None:
         guests, companions = len(listing["guests"]), len(listing["companions"])
         invoices = tuple(

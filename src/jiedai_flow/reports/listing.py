@@ -16,7 +16,7 @@ import attrs
 
 from jiedai_flow.errors import DefinitionError
 from jiedai_flow.lifecycle import DEFAULT_PROCESS
-from jiedai_flow.model import (  # noqa: TC001  # why: resolve_types() below needs them at run time
+from jiedai_flow.model import (  # why: resolve_types() below needs them at run time
     ZERO,
     DocumentKind,
     Guest,

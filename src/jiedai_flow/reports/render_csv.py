@@ -11,7 +11,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from jiedai_flow.reports.common import Column, cell_text
+from jiedai_flow.reports.common import cell_text, table_columns
 from jiedai_flow.reports.listing import TITLE_EN, payment_payer
 
 if TYPE_CHECKING:
@@ -126,12 +126,7 @@ def _fields(heading: str, pairs: list[tuple[str, Any]]) -> list[list[Any]]:
 def render_table_csv(rows: Sequence[TableRow], *, row_type: type[TableRow] | None = None) -> str:
     """A report table as CSV: one header row (Chinese first with English), one line per row.
     ``row_type`` gives the columns when ``rows`` is empty."""
-    if rows:
-        columns = type(rows[0]).COLUMNS
-    elif row_type is not None:
-        columns = row_type.COLUMNS
-    else:
-        columns = (Column("", "无数据", "no data"),)
+    columns = table_columns(rows, row_type)
     lines: list[list[Any]] = [[c.header for c in columns]]
     lines += [[cell_text(getattr(row, c.key), c) for c in columns] for row in rows]
     return _text(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from jiedai_flow.reports.common import Column, cell_text
+from jiedai_flow.reports.common import Column, cell_text, table_columns
 from jiedai_flow.reports.listing import TITLE_EN, payment_payer
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ th, td { border: 0.6pt solid #000; padding: 1.2mm 1.8mm; vertical-align: top; }
 th { background: #eee; font-weight: bold; text-align: center; }
 th .en { display: block; }
 td.label { background: #f6f6f6; width: 16%%; font-weight: bold; }
+table.narrow { width: 60%%; }
+table.narrow td.label { width: 50%%; }
 td.num, td.money { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr { page-break-inside: avoid; }
 tfoot td { font-weight: bold; }
@@ -227,12 +229,13 @@ def _totals(doc: ListDocument) -> str:
         ("预计费用（方案）", "Planned", t.planned),
     ]
     rows = "".join(
-        f'<tr><td class="label">{_e(zh)}<span class="en"> {_e(en)}</span></td><td class="money">{_money(v)}</td></tr>\n'
+        f'<tr><td class="label">{_e(zh)}<span class="en"> {_e(en)}</span></td>'
+        f'<td class="money">{_money(v)}</td></tr>\n'
         for zh, en, v in pairs
     )
     docs = "、".join(doc.documents) or "无"
     rows += f'<tr><td class="label">所附凭证<span class="en"> Documents</span></td><td>{_e(docs)}</td></tr>\n'
-    return f"<table>\n{rows}</table>\n"
+    return f'<table class="narrow">\n{rows}</table>\n'
 
 
 def _signatures(doc: ListDocument) -> str:
@@ -267,20 +270,12 @@ def render_table_html(
 
     Headers are Chinese first with English; ``row_type`` gives the columns when ``rows`` is empty.
     """
-    columns = _columns(rows, row_type)
+    columns = table_columns(rows, row_type)
     head = _head((c.zh, c.en) for c in columns)
     body = "".join(_row(_table_cell(row, c) for c in columns) for row in rows)
     sub = f'<p class="sub">{_e(note)}</p>\n' if note else ""
     table = f"<table>\n{head}<tbody>\n{body or _empty(len(columns))}</tbody>\n</table>\n"
     return _page(title, f"<h1>{_e(title)}</h1>\n{sub}{table}", orientation="landscape")
-
-
-def _columns(rows: Sequence[TableRow], row_type: type[TableRow] | None) -> tuple[Column, ...]:
-    if rows:
-        return type(rows[0]).COLUMNS
-    if row_type is not None:
-        return row_type.COLUMNS
-    return (Column("", "无数据", "no data"),)
 
 
 def _table_cell(row: object, column: Column) -> tuple[str, str]:

@@ -18,7 +18,7 @@ from openpyxl.styles import (  # type: ignore[import-untyped]  # why: same
 )
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]  # why: same
 
-from jiedai_flow.reports.common import Column, cell_value
+from jiedai_flow.reports.common import Column, cell_value, table_columns
 from jiedai_flow.reports.listing import TITLE_EN, payment_payer
 
 if TYPE_CHECKING:
@@ -40,6 +40,16 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WIDTHS = (12, 14, 22, 22, 14, 30)
 """Columns A–F of the list sheet: date, time, activity, place, cost, note (the widest table)."""
+
+
+_ACTIVITY_COLUMNS = (
+    ("日期", "Date"),
+    ("时间", "Time"),
+    ("活动项目", "Activity"),
+    ("场所", "Place"),
+    ("费用（元）", "Cost (yuan)"),
+    ("备注", "Note"),
+)
 
 
 class _Sheet:
@@ -154,8 +164,7 @@ def _list_tables(sheet: _Sheet, doc: ListDocument) -> None:
     )
     sheet.heading("公务活动项目", "Activities")
     sheet.table(
-        [("日期", "Date"), ("时间", "Time"), ("活动项目", "Activity"), ("场所", "Place")]
-        + [("费用（元）", "Cost (yuan)"), ("备注", "Note")],
+        _ACTIVITY_COLUMNS,
         [
             [(a.on, "date"), (a.time, ""), (a.item, ""), (a.place, ""), (a.cost, "money"), (a.note, "")]
             for a in doc.activities
@@ -249,7 +258,7 @@ def write_table_xlsx(
     one row per report row, with a filter and frozen headers. ``row_type`` gives the columns when
     ``rows`` is empty.
     """
-    columns = _columns(rows, row_type)
+    columns = table_columns(rows, row_type)
     wb = Workbook()
     ws = wb.active
     ws.title = (title or "报表")[:31]  # Excel's sheet-name limit
@@ -265,14 +274,6 @@ def write_table_xlsx(
         ws.column_dimensions[get_column_letter(n)].width = _width(column, rows)
     _print_setup(ws, landscape=True)
     wb.save(target)
-
-
-def _columns(rows: Sequence[TableRow], row_type: type[TableRow] | None) -> tuple[Column, ...]:
-    if rows:
-        return type(rows[0]).COLUMNS
-    if row_type is not None:
-        return row_type.COLUMNS
-    return (Column("", "无数据", "no data"),)
 
 
 def _kind(column: Column) -> str:

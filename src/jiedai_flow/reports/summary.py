@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from jiedai_flow.engine import Engine
-    from jiedai_flow.storage.sql import SQLStore
+    from jiedai_flow.storage.base import Store
 
 _VIOLATING = (Severity.BLOCKING.value, Severity.NEEDS_EXPLANATION.value)
 
@@ -112,10 +112,11 @@ class DisclosureRow:
 
 
 _Key = tuple[str, str]
+_MonthKey = tuple[str, str, int | None]
 
 
 def annual_summary(
-    store: SQLStore,
+    store: Store,
     year: int,
     *,
     host_unit: str | None = None,
@@ -131,10 +132,10 @@ def annual_summary(
         in force (``engine.standards_for(jurisdiction, …).budget_for(host_unit, year)``).
     :param progress: called with (rows read, rows to read) while the JSON column is streamed.
     """
-    store = require_sql(store)
+    sql = require_sql(store)
     where = year_filter(year, TAKEN_PLACE, host_unit, jurisdiction)
     unit = (R.c.jurisdiction, R.c.host_unit)
-    totals = sa.select(
+    totals: sa.Select[Any] = sa.select(
         *unit, sa.func.count(), sa.func.sum(R.c.planned_fen), sa.func.sum(R.c.actual_fen)
     ).where(*where)
     events = (
@@ -148,7 +149,7 @@ def annual_summary(
     items: dict[_Key, int] = defaultdict(int)
     violations: dict[_Key, int] = defaultdict(int)
     flagged: dict[_Key, set[str]] = defaultdict(set)
-    with snapshot(store) as conn:
+    with snapshot(sql) as conn:
         sums = {(j, u): (int(n), p, a) for j, u, n, p, a in conn.execute(totals.group_by(*unit))}
         ticker = Ticker(progress, sum(n for n, _p, _a in sums.values()))
         for j, u, data in stream(conn, sa.select(*unit, R.c.data).where(*where)):
@@ -212,7 +213,7 @@ def _rate(actual: Decimal, budget: Decimal | None) -> Decimal | None:
 
 
 def disclosure(
-    store: SQLStore,
+    store: Store,
     year: int,
     *,
     by_month: bool = True,
@@ -222,14 +223,14 @@ def disclosure(
 ) -> list[DisclosureRow]:
     """公务接待费 for the 三公经费 disclosure: per (jurisdiction, unit) and, with ``by_month``, per
     month of the start date — the actual spending, 批次 and 人次 of settled receptions."""
-    store = require_sql(store)
+    sql = require_sql(store)
     where = year_filter(year, SETTLED, host_unit, jurisdiction)
     keys: list[sa.ColumnElement[Any]] = [R.c.jurisdiction, R.c.host_unit]
     if by_month:
         keys.append(sa.extract("month", R.c.start_date).label("month"))
     totals = sa.select(*keys, sa.func.count(), sa.func.sum(R.c.actual_fen)).where(*where).group_by(*keys)
     heads: dict[_MonthKey, int] = defaultdict(int)
-    with snapshot(store) as conn:
+    with snapshot(sql) as conn:
         sums = {_month_key(row[: len(keys)]): (int(row[-2]), row[-1]) for row in conn.execute(totals)}
         ticker = Ticker(progress, sum(n for n, _a in sums.values()))
         for row in stream(conn, sa.select(*keys, R.c.data).where(*where)):
@@ -242,9 +243,6 @@ def disclosure(
             sums.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
         )
     ]
-
-
-_MonthKey = tuple[str, str, int | None]
 
 
 def _month_key(values: Sequence[Any]) -> _MonthKey:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
         BudgetUsage,
         CommandRecord,
         Delivery,
+        DeliveryOutcome,
         LedgerEntry,
         Notification,
         Numbering,
@@ -77,10 +78,17 @@ class Store(Protocol):
         """The next value (1, 2, …) of a named counter, e.g. for human reception numbers."""
 
     def claim_deliveries(
-        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+        self,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 100,
+        worker: str = "",
+        channels: Collection[str] | None = None,
     ) -> Sequence[Delivery]:
-        """Claim up to ``limit`` outbox rows due at ``now`` for ``lease``: rows another dispatcher
-        holds are passed over, so no row is delivered by two dispatchers at once."""
+        """Claim up to ``limit`` outbox rows due at ``now`` for ``lease`` (only of ``channels`` when
+        given): rows another dispatcher holds are passed over, so no row is delivered by two
+        dispatchers at once."""
 
     def finish_delivery(
         self,
@@ -94,6 +102,12 @@ class Store(Protocol):
     ) -> None:
         """Record a delivery's outcome: ``delivered``; ``pending`` again from ``next_attempt_at``;
         or ``dead`` (a dead letter)."""
+
+    def finish_deliveries(
+        self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
+    ) -> None:
+        """Record several outcomes at once. With ``worker``, an outcome counts only while that
+        worker still holds the row's lease."""
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Add outbox rows outside a command (reminders); rows whose id exists are skipped.

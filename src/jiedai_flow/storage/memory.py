@@ -18,10 +18,19 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.records import BudgetUsage, Delivery, LedgerEntry, Notification, Page, numbered
+from jiedai_flow.records import (
+    BudgetUsage,
+    Delivery,
+    DeliveryOutcome,
+    LedgerEntry,
+    Notification,
+    Page,
+    numbered,
+)
+from jiedai_flow.storage.sql_outbox import INLINE_LEASE
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
@@ -70,7 +79,8 @@ class MemoryStore:
     def _append(self, event: AuditEvent, outbox: Sequence[Notification]) -> None:
         self._events.setdefault(event.reception_id, []).append(event)
         for row in outbox:
-            self._outbox[row.id] = _Row(row)
+            lease = row.created_at + INLINE_LEASE if row.inline else None
+            self._outbox[row.id] = _Row(row, lease_until=lease)
 
     def create(
         self,
@@ -173,19 +183,25 @@ class MemoryStore:
                     self._finished["delivered"] += 1
 
     def claim_deliveries(
-        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+        self,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 100,
+        worker: str = "",
+        channels: Collection[str] | None = None,
     ) -> Sequence[Delivery]:
-        del worker  # one process: the lock is the claim
         with self._lock:
             due = [
                 r
                 for r in self._outbox.values()
                 if r.status == "pending"
+                and (channels is None or r.notification.channel in channels)
                 and (r.next_attempt_at is None or r.next_attempt_at <= now)
                 and (r.lease_until is None or r.lease_until < now)
             ][:limit]
             for r in due:
-                r.lease_until = now + lease
+                r.lease_until, r.worker = now + lease, worker
             return tuple(Delivery(r.notification, r.attempts) for r in due)
 
     def finish_delivery(
@@ -198,17 +214,24 @@ class MemoryStore:
         next_attempt_at: datetime | None = None,
         error: str = "",
     ) -> None:
+        outcome = DeliveryOutcome(notification_id, status, attempts, next_attempt_at, error)
+        self.finish_deliveries([outcome], now=now)
+
+    def finish_deliveries(
+        self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
+    ) -> None:
         del now
         with self._lock:
-            row = self._outbox.get(notification_id)
-            if row is None:
-                return
-            if status == "delivered":
-                del self._outbox[notification_id]
-                self._finished["delivered"] += 1
-                return
-            row.status, row.attempts, row.error = status, attempts, error
-            row.next_attempt_at, row.lease_until = next_attempt_at, None
+            for o in outcomes:
+                row = self._outbox.get(o.notification_id)
+                if row is None or (worker and row.worker != worker):
+                    continue  # gone, or the lease passed to another dispatcher
+                if o.status == "delivered":
+                    del self._outbox[o.notification_id]
+                    self._finished["delivered"] += 1
+                    continue
+                row.status, row.attempts, row.error = o.status, o.attempts, o.error
+                row.next_attempt_at, row.lease_until = o.next_attempt_at, None
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         with self._lock:
@@ -250,3 +273,4 @@ class _Row:
     next_attempt_at: datetime | None = None
     lease_until: datetime | None = None
     error: str = ""
+    worker: str = ""

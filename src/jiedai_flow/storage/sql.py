@@ -143,6 +143,7 @@ class SQLStore(OutboxMixin):
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
         self._delivered: list[str] = []
+        self._held: list[Any] = []
         self._sql = self._prepare(self.engine.dialect)
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
@@ -203,7 +204,14 @@ class SQLStore(OutboxMixin):
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self.engine.raw_connection()
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _open(self) -> Any:
+        """A connection held by the calling thread; :meth:`close` closes every thread's."""
+        conn = self.engine.raw_connection()
+        with self._lock:
+            self._held.append(conn)
         return conn
 
     @contextmanager
@@ -239,7 +247,7 @@ class SQLStore(OutboxMixin):
             return self._connection()
         conn = getattr(self._local, "reader", None)
         if conn is None:
-            conn = self._local.reader = self.engine.raw_connection()
+            conn = self._local.reader = self._open()
             driver: Any = conn.driver_connection
             if callable(getattr(driver, "autocommit", None)):
                 driver.autocommit(True)  # PyMySQL
@@ -582,11 +590,11 @@ class SQLStore(OutboxMixin):
 
     def close(self) -> None:
         self.flush()
-        for name in ("conn", "reader"):
-            conn = getattr(self._local, name, None)
-            if conn is not None:
-                conn.close()
-                setattr(self._local, name, None)
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
+            conn.close()
+        self._local = threading.local()
         self.engine.dispose()
 
     def monthly_statistics(self, year: int, *, jurisdiction: str | None = None) -> list[MonthlyStatistics]:

@@ -8,21 +8,25 @@ dispatcher that dies leaves its rows to be claimed again once the lease runs out
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jiedai_flow.records import Delivery, Notification
+from jiedai_flow.records import Delivery, DeliveryOutcome, Notification
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import decode, encode
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
     from contextlib import AbstractContextManager
-    from datetime import timedelta
 
 _O = schema.outbox
+
+
+INLINE_LEASE = timedelta(minutes=10)
+"""How long a row stays leased to the inline notifier that delivers it right after the commit."""
+INLINE_WORKER = "inline"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -41,22 +45,35 @@ def outbox_row(n: Notification) -> dict[str, Any]:
         "created_at": _utc(n.created_at),
         "data": encode(n),
         "channel": n.channel,
+        # a row an inline notifier delivers right after the commit is leased to it, so that no
+        # dispatcher sends it too; if the process dies first, the lease runs out and it is sent
+        "lease_until": _utc(n.created_at + INLINE_LEASE) if n.inline else None,
+        "claimed_by": INLINE_WORKER if n.inline else None,
     }
 
 
 OUTBOX_COLUMNS = (
-    "id",
-    "reception_id",
-    "event_id",
-    "topic",
-    "status",
-    "attempts",
-    "created_at",
-    "data",
-    "channel",
-)
+    "id", "reception_id", "event_id", "topic", "status", "attempts", "created_at", "data", "channel",
+    "lease_until", "claimed_by",
+)  # fmt: skip
 insert_outbox = _O.insert().values({name: sa.bindparam(name) for name in OUTBOX_COLUMNS})
 """The INSERT of a new outbox row (the later delivery columns start empty)."""
+
+
+_FINISH_VALUES: dict[str, Any] = {
+    k: sa.bindparam(f"v_{k}")
+    for k in ("status", "attempts", "lease_until", "next_attempt_at", "last_error", "delivered_at")
+}
+_FINISH = _O.update().where(_O.c.id == sa.bindparam("b_id")).values(_FINISH_VALUES)
+_FINISH_BY_WORKER = (
+    _O.update()
+    .where(_O.c.id == sa.bindparam("b_id"), _O.c.claimed_by == sa.bindparam("b_worker"))
+    .values(_FINISH_VALUES)
+)
+
+
+def _without(row: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != key}
 
 
 class OutboxMixin:
@@ -84,17 +101,28 @@ class OutboxMixin:
         _Prepared(statement, self.engine.dialect).execute_many(cur, rows)
 
     def claim_deliveries(
-        self, now: datetime, lease: timedelta, *, limit: int = 100, worker: str = ""
+        self,
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int = 100,
+        worker: str = "",
+        channels: Collection[str] | None = None,
     ) -> Sequence[Delivery]:
         self.flush()  # delivery marks buffered by inline notifiers first: never claim a delivered row
         moment = _utc(now)
+        conditions = [
+            _O.c.status == "pending",
+            sa.or_(_O.c.next_attempt_at.is_(None), _O.c.next_attempt_at <= sa.bindparam("now")),
+            sa.or_(_O.c.lease_until.is_(None), _O.c.lease_until < sa.bindparam("now")),
+        ]
+        if channels is not None:
+            if not channels:
+                return ()
+            conditions.append(sa.or_(*(_O.c.channel == name for name in sorted(channels))))
         due = (
             sa.select(_O.c.id, _O.c.attempts, _O.c.data)
-            .where(
-                _O.c.status == "pending",
-                sa.or_(_O.c.next_attempt_at.is_(None), _O.c.next_attempt_at <= sa.bindparam("now")),
-                sa.or_(_O.c.lease_until.is_(None), _O.c.lease_until < sa.bindparam("now")),
-            )
+            .where(*conditions)
             .order_by(_O.c.created_at, _O.c.id)
             .limit(limit)
         )
@@ -121,21 +149,43 @@ class OutboxMixin:
         next_attempt_at: datetime | None = None,
         error: str = "",
     ) -> None:
-        values: dict[str, Any] = {
-            "status": status,
-            "attempts": attempts,
-            "lease_until": None,
-            "next_attempt_at": _utc(next_attempt_at) if next_attempt_at else None,
-            "last_error": error[:2000] or None,
-            "delivered_at": _utc(now) if status == "delivered" else None,
-        }
-        statement = (
-            _O.update()
-            .where(_O.c.id == sa.bindparam("b_id"))
-            .values({k: sa.bindparam(f"v_{k}") for k in values})
-        )
+        outcome = DeliveryOutcome(notification_id, status, attempts, next_attempt_at, error)
+        self.finish_deliveries([outcome], now=now)
+
+    def finish_deliveries(
+        self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
+    ) -> None:
+        """Record several outcomes in one transaction. With ``worker`` an outcome counts only while
+        that worker still holds the row's lease (a dispatcher that lost it cannot overwrite)."""
+        if not outcomes:
+            return
+        finish = _FINISH_BY_WORKER if worker else _FINISH
+        delivered_at = _utc(now)
+        rows = [
+            {
+                "b_id": o.notification_id,
+                "b_worker": worker[:64],
+                "v_status": o.status,
+                "v_attempts": o.attempts,
+                "v_lease_until": None,
+                "v_next_attempt_at": _utc(o.next_attempt_at) if o.next_attempt_at else None,
+                "v_last_error": o.error[:2000] or None,
+                "v_delivered_at": delivered_at if o.status == "delivered" else None,
+            }
+            for o in outcomes
+        ]
         with self._transaction() as cur:
-            self._run(cur, statement, {"b_id": notification_id, **{f"v_{k}": v for k, v in values.items()}})
+            self._prepared(finish).execute_many(cur, [r if worker else _without(r, "b_worker") for r in rows])
+
+    def _prepared(self, statement: sa.ClauseElement) -> Any:
+        """``statement`` compiled once per store (the dispatcher's hot statements)."""
+        from jiedai_flow.storage.sql import _Prepared
+
+        cache: dict[int, Any] = self.__dict__.setdefault("_outbox_prepared", {})
+        found = cache.get(id(statement))
+        if found is None:
+            found = cache[id(statement)] = _Prepared(statement, self.engine.dialect)
+        return found
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Insert outbox rows whose ids are not there yet; returns how many were new."""
