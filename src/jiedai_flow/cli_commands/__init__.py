@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.cli_commands import admin, fire, receptions, reports, tools
+from jiedai_flow.cli_commands import admin, delivery, fire, receptions, reports, tools
 
 if TYPE_CHECKING:
     import click
@@ -19,5 +19,6 @@ COMMANDS: tuple[click.Command, ...] = (
     *fire.COMMANDS,
     *reports.COMMANDS,
     *tools.COMMANDS,
+    *delivery.COMMANDS,
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them."""

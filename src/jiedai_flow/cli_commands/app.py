@@ -122,6 +122,8 @@ class App:
     err: Console = attrs.field(factory=lambda: Console(stderr=True, highlight=False))
     _engine: Engine | None = None
     _actors: dict[str, Actor] | None = None
+    extra_plugins: list[object] = attrs.field(factory=list)
+    """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
 
     @property
     def shown_db(self) -> str:
@@ -141,7 +143,8 @@ class App:
             for path in self.standards_paths:
                 _require_file(path, "标准文件", "standards file")
                 layers.append(load_standards_file(path))
-            self._engine = open_engine(self.db, plugins=[("jiedai.cli.standards", StandardsFiles(layers))])
+            plugins = [("jiedai.cli.standards", StandardsFiles(layers)), *self.extra_plugins]
+            self._engine = open_engine(self.db, plugins=plugins)
         return self._engine
 
     def actors(self) -> dict[str, Actor]:

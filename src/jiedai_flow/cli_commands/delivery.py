@@ -1,0 +1,107 @@
+"""``jiedai dispatch`` and ``jiedai remind``: deliver the outbox, and write deadline reminders."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from jiedai_flow.cli_commands.app import json_option, pass_app
+
+if TYPE_CHECKING:
+    from jiedai_flow.cli_commands.app import App
+
+_NOTIFIERS = click.option(
+    "--notifiers",
+    "notifiers_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="JIEDAI_NOTIFIERS",
+    help="通知渠道配置 TOML（邮件、钉钉、企业微信、webhook）/ notifiers file; $JIEDAI_NOTIFIERS.",
+)
+
+
+def _with_notifiers(app: App, path: Path | None) -> None:
+    if path is not None:
+        from jiedai_flow.notifiers.config import load_notifiers
+
+        app.extra_plugins.extend(load_notifiers(path))
+
+
+@click.command(
+    help="投递待发通知（重试、退避、死信）/ deliver pending notifications (retries, dead letters)."
+)
+@_NOTIFIERS
+@click.option("--once", is_flag=True, help="只投递一轮后退出 / one round, then exit.")
+@click.option(
+    "--interval", default=5.0, show_default=True, help="空闲时轮询间隔（秒）/ poll interval, seconds."
+)
+@click.option(
+    "--max-attempts", default=8, show_default=True, help="进入死信前的最多尝试次数 / attempts before dead."
+)
+@json_option
+@pass_app
+def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float, max_attempts: int) -> None:
+    from jiedai_flow.dispatch import Dispatcher, RetryPolicy
+
+    _with_notifiers(app, notifiers_path)
+    engine = app.engine()
+    dispatcher = Dispatcher(engine, policy=RetryPolicy(max_attempts=max_attempts))
+    stop = threading.Event()
+    try:
+        report = dispatcher.run_once() if once else dispatcher.run(interval=interval, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    counts = engine.store.delivery_counts()
+    if app.json:
+        fields = ("claimed", "delivered", "retried", "dead")
+        app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
+        return
+    app.out.print(
+        f"本轮 this round: 领取 claimed {report.claimed} · 送达 delivered {report.delivered} · "
+        f"重试 retried {report.retried} · 死信 dead {report.dead}"
+    )
+    app.out.print("发件箱 outbox: " + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+@click.command(
+    help="查找超时或将到期的事项并写入催办通知（每个时限一次）/ write deadline reminders, once each."
+)
+@_NOTIFIERS
+@click.option(
+    "--soon", "soon_days", default=2, show_default=True, help="提前几个工作日提醒 / working days ahead."
+)
+@click.option(
+    "--dispatch/--no-dispatch",
+    "then_dispatch",
+    default=True,
+    show_default=True,
+    help="写入后立即投递一轮 / deliver one round after.",
+)
+@json_option
+@pass_app
+def remind(app: App, notifiers_path: Path | None, soon_days: int, then_dispatch: bool) -> None:
+    from jiedai_flow.deadlines import find_due
+    from jiedai_flow.deadlines import remind as write_reminders
+    from jiedai_flow.dispatch import Dispatcher
+
+    _with_notifiers(app, notifiers_path)
+    engine = app.engine()
+    today = engine.clock.now().date()
+    due = find_due(engine, today, soon_days=soon_days)
+    written = write_reminders(engine, today, soon_days=soon_days)
+    delivered = Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch else 0
+    if app.json:
+        app.emit({"due": len(due), "written": written, "delivered": delivered})
+        return
+    for deadline in due:
+        app.out.print(f"· {deadline.number} {deadline.kind.label} {deadline.due}（{deadline.status.label}）")
+    app.out.print(
+        f"到期或将到期 due: {len(due)} · 新写入催办 new reminders: {written} · 已投递 delivered: {delivered}"
+    )
+
+
+COMMANDS = (dispatch, remind)
