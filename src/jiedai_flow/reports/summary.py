@@ -1,18 +1,12 @@
 """The annual summary 年度汇总 (reference R-02) and the 三公经费 disclosure figures 信息公开 (R-01).
 
-Counts and money are SQL aggregates over the typed columns of ``jd_receptions`` (``COUNT``,
-``SUM(planned_fen)``, ``SUM(actual_fen)``), found through the (state, start_date) index.
-
-人次 (guest headcount) is not a typed column yet. Until one exists it is counted by streaming the
-JSON ``data`` of the same receptions in batches (``yield_per``) and taking the length of
-``letter.personnel`` in Python: one pass over that year's rows, never the other years'. Extracting
-it in SQL would need a different JSON function per database (``json_array_length``,
-``JSON_LENGTH`` …), which the portable schema avoids. See docs/reports.md for the proposed column.
+Everything is a SQL aggregate over typed columns, found through the (state, start_date) index:
+``COUNT`` and ``SUM`` of ``planned_fen``, ``actual_fen``, ``guests`` (人次) and ``item_count``
+(项目数) of ``jd_receptions``, and the audit events with ``violations > 0``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -30,11 +24,9 @@ from jiedai_flow.reports.common import (
     Ticker,
     require_sql,
     snapshot,
-    stream,
     year_filter,
     yuan,
 )
-from jiedai_flow.reports.facts import item_count, letter_headcount, parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -136,32 +128,28 @@ def annual_summary(
     where = year_filter(year, TAKEN_PLACE, host_unit, jurisdiction)
     unit = (R.c.jurisdiction, R.c.host_unit)
     totals: sa.Select[Any] = sa.select(
-        *unit, sa.func.count(), sa.func.sum(R.c.planned_fen), sa.func.sum(R.c.actual_fen)
+        *unit,
+        sa.func.count(),
+        sa.func.sum(R.c.planned_fen),
+        sa.func.sum(R.c.actual_fen),
+        sa.func.sum(R.c.guests),
+        sa.func.sum(R.c.item_count),
     ).where(*where)
     events = (
-        sa.select(*unit, E.c.reception_id, E.c.data)
+        sa.select(*unit, sa.func.count(), sa.func.count(sa.distinct(E.c.reception_id)))
         .select_from(E.join(R, E.c.reception_id == R.c.id))
-        .where(*where)
-        # why: a LIKE pre-filter in SQL leaves only events that may hold such findings to parse
-        .where(sa.or_(*(E.c.data.contains(f'"severity":"{s}"', autoescape=True) for s in _VIOLATING)))
+        .where(*where, E.c.violations > 0)
+        .group_by(*unit)
     )
-    heads: dict[_Key, int] = defaultdict(int)
-    items: dict[_Key, int] = defaultdict(int)
-    violations: dict[_Key, int] = defaultdict(int)
-    flagged: dict[_Key, set[str]] = defaultdict(set)
+    ticker = Ticker(progress, 1)
     with snapshot(sql) as conn:
-        sums = {(j, u): (int(n), p, a) for j, u, n, p, a in conn.execute(totals.group_by(*unit))}
-        ticker = Ticker(progress, sum(n for n, _p, _a in sums.values()))
-        for j, u, data in stream(conn, sa.select(*unit, R.c.data).where(*where)):
-            reception = parse(data)
-            heads[j, u] += letter_headcount(reception)
-            items[j, u] += item_count(reception)
-            ticker.step()
-        for j, u, reception_id, data in stream(conn, events):
-            if any(f["severity"] in _VIOLATING for f in parse(data).get("findings", ())):
-                violations[j, u] += 1
-                flagged[j, u].add(reception_id)
+        found = {(j, u): row for j, u, *row in conn.execute(totals.group_by(*unit))}
+        flagged = {(j, u): (int(n), int(r)) for j, u, n, r in conn.execute(events)}
+    ticker.step()
     ticker.finish()
+    sums = {k: (int(n), p, a) for k, (n, p, a, _g, _i) in found.items()}
+    heads = {k: int(g or 0) for k, (_n, _p, _a, g, _i) in found.items()}
+    items = {k: int(i or 0) for k, (_n, _p, _a, _g, i) in found.items()}
     rows = []
     for (j, u), (batches, planned_fen, actual_fen) in sorted(sums.items()):
         actual = yuan(actual_fen)
@@ -179,8 +167,8 @@ def annual_summary(
                 budget=budget,
                 remaining=None if budget is None else budget - actual,
                 execution_rate=_rate(actual, budget),
-                violations=violations[j, u],
-                flagged=len(flagged[j, u]),
+                violations=flagged.get((j, u), (0, 0))[0],
+                flagged=flagged.get((j, u), (0, 0))[1],
             )
         )
     return rows
@@ -228,17 +216,20 @@ def disclosure(
     keys: list[sa.ColumnElement[Any]] = [R.c.jurisdiction, R.c.host_unit]
     if by_month:
         keys.append(sa.extract("month", R.c.start_date).label("month"))
-    totals = sa.select(*keys, sa.func.count(), sa.func.sum(R.c.actual_fen)).where(*where).group_by(*keys)
-    heads: dict[_MonthKey, int] = defaultdict(int)
+    totals = (
+        sa.select(*keys, sa.func.count(), sa.func.sum(R.c.actual_fen), sa.func.sum(R.c.guests))
+        .where(*where)
+        .group_by(*keys)
+    )
+    ticker = Ticker(progress, 1)
     with snapshot(sql) as conn:
-        sums = {_month_key(row[: len(keys)]): (int(row[-2]), row[-1]) for row in conn.execute(totals)}
-        ticker = Ticker(progress, sum(n for n, _a in sums.values()))
-        for row in stream(conn, sa.select(*keys, R.c.data).where(*where)):
-            heads[_month_key(row[: len(keys)])] += letter_headcount(parse(row[-1]))
-            ticker.step()
+        rows = conn.execute(totals).all()
+    ticker.step()
     ticker.finish()
+    sums = {_month_key(row[: len(keys)]): (int(row[-3]), row[-2]) for row in rows}
+    heads = {_month_key(row[: len(keys)]): int(row[-1] or 0) for row in rows}
     return [
-        DisclosureRow(year, m, j, u, yuan(actual_fen), batches, heads[j, u, m])
+        DisclosureRow(year, m, j, u, yuan(actual_fen), batches, heads[(j, u, m)])
         for (j, u, m), (batches, actual_fen) in sorted(
             sums.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)
         )

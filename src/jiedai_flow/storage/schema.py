@@ -38,6 +38,8 @@ receptions = sa.Table(
     sa.Column("updated_at", Moment, nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
     sa.Column("data", LongText, nullable=False),
+    sa.Column("guests", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_jd_receptions_start", "start_date", "id"),
     sa.Index("ix_jd_receptions_state", "state", "start_date"),
     sa.Index("ix_jd_receptions_jurisdiction", "jurisdiction", "start_date"),
@@ -65,6 +67,7 @@ audit_events = sa.Table(
     sa.Column("chain_hash", sa.String(64), nullable=False),
     sa.Column("state_hash", sa.String(64), nullable=False),
     sa.Column("data", LongText, nullable=False),
+    sa.Column("violations", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("reception_id", "seq", name="uq_jd_audit_reception_seq"),
 )
 

@@ -67,6 +67,7 @@ Durability = Literal["full", "normal"]
 
 _R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
 _CACHE_SIZE = 20_000
+_REFUSING = frozenset({"blocking", "needs_explanation"})
 
 
 def _utc(moment: datetime) -> datetime:
@@ -162,7 +163,10 @@ class SQLStore(OutboxMixin):
         counter = sa.select(schema.counters.c.value).where(schema.counters.c.key == _bp("key"))
         _L = schema.budget_ledger
         ledger = sa.select(_L.c.committed_fen, _L.c.spent_fen).where(_L.c.key == _bp("key"))
-        mutable = ["state", "version", "updated_at", "last_hash", "actual_fen", "planned_fen", "data"]
+        mutable = [
+            "state", "version", "updated_at", "last_hash", "actual_fen", "planned_fen", "data",
+            "guests", "item_count",
+        ]  # fmt: skip
         statements: dict[str, sa.ClauseElement] = {
             "insert_reception": _R.insert(),
             "update_reception": _R.update()
@@ -324,7 +328,10 @@ class SQLStore(OutboxMixin):
             prev_hash = self._last_hash(cur, reception.id, expected_version)
             stored = self._append(cur, event, prev_hash, data)
             row = self._reception_row(reception, stored.hash, data)
-            values = {f"v_{k}": row[k] for k in ("state", "version", "updated_at", "last_hash", "data")}
+            values = {
+                f"v_{k}": row[k]
+                for k in ("state", "version", "updated_at", "last_hash", "data", "guests", "item_count")
+            }
             values |= {"v_actual_fen": row["actual_fen"], "v_planned_fen": row["planned_fen"]}
             values |= {"b_id": reception.id, "b_expected": expected_version}
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
@@ -419,6 +426,7 @@ class SQLStore(OutboxMixin):
                 "chain_hash": stored.chain_hash,
                 "state_hash": stored.state_hash,
                 "data": stored.content.decode(),
+                "violations": sum(f.severity.value in _REFUSING for f in e.findings),
             },
         )
 
@@ -478,6 +486,10 @@ class SQLStore(OutboxMixin):
             "updated_at": _utc(r.updated_at),
             "last_hash": last_hash,
             "data": data,
+            "guests": len(r.reception_list.guests if r.reception_list else r.letter.personnel),
+            "item_count": len(r.reception_list.items) + len(r.reception_list.meals)
+            if r.reception_list
+            else len(r.plan.activities) + len(r.plan.meals),
         }
 
     def _remember(self, reception: Reception, last_hash: str) -> None:
