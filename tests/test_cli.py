@@ -344,7 +344,7 @@ MISTAKES: list[tuple[list[str], int, str]] = [
         "无法写入",
     ),
     (["report", "weekly", "--year", "2026"], 2, "weekly"),
-    (["export", "ID"], 2, "尚未填报接待清单"),
+    (["export", "ID"], 3, "尚未填报接待清单"),
     (["import", "missing.csv", "--as", "admin"], 2, "不存在"),
     (["import", "broken.toml", "--as", "admin"], 2, "不支持的文件类型"),
     (["import", "jiedai-reception.toml", "--as", "zhang.wei"], 2, "不能批量导入"),

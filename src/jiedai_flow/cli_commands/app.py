@@ -36,6 +36,7 @@ from jiedai_flow.errors import (
     VetoError,
 )
 from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -79,12 +80,12 @@ EXIT_CODES: tuple[tuple[int, str, tuple[type[JiedaiFlowError], ...]], ...] = (
     (
         EXIT_STATE,
         "冲突或状态不允许 conflict or invalid state",
-        (ConflictError, InvalidTransitionError, IdempotencyError, DuplicateError),
+        (ConflictError, InvalidTransitionError, IdempotencyError, DuplicateError, ListNotFiledError),
     ),
     (
         EXIT_PLUGIN,
         "插件、规则或存储出错 plugin, rule or storage failure",
-        (PluginError, StorageError, RuleError, DefinitionError),
+        (PluginError, StorageError, RuleError, DefinitionError, ReportsNeedSQLError),
     ),
 )
 """Which errors end a run with which code; every other error is a usage or data error (2)."""
