@@ -26,11 +26,14 @@ from jiedai_flow import (
     hookimpl,
     open_engine,
 )
+from jiedai_flow.dispatch import Dispatcher
 from jiedai_flow.engine import CHINA_TZ
+from jiedai_flow.notifiers import Contact
 from jiedai_flow.plugins import BLOCKED_ENV, BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
 
     from jiedai_flow import Engine
@@ -216,29 +219,47 @@ def test_no_plain_authorize_answer_lets_a_handler_approve_their_own_reception() 
         engine.fire(created.reception.id, "approve", own)
 
 
-def test_notifier_sends_to_the_people_of_the_recipient_roles() -> None:
+def _im_engine(send: Callable[[str, str], None]) -> Engine:
+    notifier = snippet("notifier")
+    people = {
+        jiedai_flow.Role.APPROVER: [
+            Contact("李娜", jiedai_flow.Role.APPROVER, mobile="13800000001"),
+            Contact("孙浩", jiedai_flow.Role.APPROVER, mobile="13800000002"),
+        ]
+    }
+    return make_engine(notifier.MessengerNotifier(send), notifier.Directory(people))
+
+
+def test_notifier_is_a_channel_whose_rows_the_dispatcher_delivers_to_the_role_contacts() -> None:
     sent: list[tuple[str, str]] = []
-    directory = {jiedai_flow.Role.APPROVER: ["li.na", "sun.hao"]}
-    engine = make_engine(snippet("notifier").MessengerNotifier(lambda u, m: sent.append((u, m)), directory))
+    engine = _im_engine(lambda mobile, text: sent.append((mobile, text)))
+    assert set(engine.notifiers) == {"log", "im"}
     engine.fire(create(engine), "submit", HANDLER)
-    assert [user for user, _ in sent] == ["li.na", "sun.hao"]
-    assert "提交审批" in sent[0][1]
-    assert "（县政府办公室）" in sent[0][1]
-    assert engine.store.pending_notifications() == ()
+    assert sent == []  # inline = False: nothing is sent inside the command
+    assert [(n.channel, n.topic) for n in engine.store.pending_notifications()] == [("im", "submit")]
+    assert Dispatcher(engine).run_once().delivered == 1
+    assert [mobile for mobile, _ in sent] == ["13800000001", "13800000002"]
+    assert "「提交审批」" in sent[0][1]
+    assert "待办：请审批" in sent[0][1]
+    assert engine.store.delivery_counts() == {"delivered": 2}  # the log row and the im row
 
 
-def test_a_failing_notifier_leaves_the_row_pending_and_the_command_done(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    def down(user: str, message: str) -> None:
+def test_a_failing_notifier_leaves_the_row_pending_for_a_retry_and_the_command_done() -> None:
+    def down(mobile: str, text: str) -> None:
         raise ConnectionError("IM gateway down")
 
-    notifier = snippet("notifier").MessengerNotifier(down, {jiedai_flow.Role.APPROVER: ["li.na"]})
-    engine = make_engine(notifier)
+    engine = _im_engine(down)
     rid = create(engine)
     assert engine.fire(rid, "submit", HANDLER).reception.state == "submitted"
-    assert [n.topic for n in engine.store.pending_notifications()] == ["submit"]
-    assert "left pending" in caplog.text
+    report = Dispatcher(engine).run_once()
+    assert (report.claimed, report.retried, report.dead) == (1, 1, 0)
+    assert engine.store.delivery_counts() == {"delivered": 1, "pending": 1}
+
+
+def test_a_notifier_without_any_mobile_to_send_to_dead_letters_the_row() -> None:
+    engine = make_engine(snippet("notifier").MessengerNotifier(lambda mobile, text: None))
+    engine.fire(create(engine), "submit", HANDLER)
+    assert Dispatcher(engine).run_once().dead == 1
 
 
 def test_shared_storage_gives_engines_of_one_url_the_same_store() -> None:
@@ -347,6 +368,8 @@ def test_built_in_plugins_are_trylast_except_the_separation_of_duties_wrapper() 
 
 
 def test_errors_page_lists_every_error_class_with_its_code() -> None:
+    importlib.import_module("jiedai_flow.reports")  # its errors subclass JiedaiFlowError too
+
     def subclasses(cls: type[JiedaiFlowError]) -> list[type[JiedaiFlowError]]:
         return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
 
@@ -359,6 +382,31 @@ def test_errors_page_lists_every_error_class_with_its_code() -> None:
         if cls.__module__.startswith("jiedai_flow.")
     }
     assert documented == actual
+
+
+def test_errors_page_exit_codes_are_the_cli_exit_codes() -> None:
+    """Each exit code's row names exactly the error classes ``EXIT_CODES`` maps to it; code 2 names
+    only classes that ``EXIT_CODES`` leaves to the default."""
+    from jiedai_flow.cli_commands.app import EXIT_CODES, EXIT_USAGE
+
+    importlib.import_module("jiedai_flow.reports")
+    errors = {cls.__name__ for cls in _error_classes()}
+    documented = {
+        int(cells[0]): {name for name in re.findall(r"`(\w+)`", cells[2]) if name in errors}
+        for cells in _table_rows(page("errors.md"), "退出码")
+    }
+    mapped = {code: {cls.__name__ for cls in classes} for code, _meaning, classes in EXIT_CODES}
+    for code, names in mapped.items():
+        assert documented[code] == names, code
+    assert documented[EXIT_USAGE]
+    assert not documented[EXIT_USAGE] & set().union(*mapped.values())
+
+
+def _error_classes() -> list[type[JiedaiFlowError]]:
+    def subclasses(cls: type[JiedaiFlowError]) -> list[type[JiedaiFlowError]]:
+        return [cls, *(s for sub in cls.__subclasses__() for s in subclasses(sub))]
+
+    return [cls for cls in subclasses(JiedaiFlowError) if cls.__module__.startswith("jiedai_flow.")]
 
 
 def test_architecture_page_routes_table_matches_the_default_routes() -> None:

@@ -1,0 +1,341 @@
+"""``jiedai dispatch`` and ``jiedai remind`` as an operator runs them: on a SQLite file made by
+``jiedai init``, with a notifiers TOML file whose secrets come from the environment, delivering to
+real HTTP receivers on loopback (tests/_notify_servers.py).
+
+The commands' outbox rows are written by an engine in Python on the same file, with the same
+notifiers file: the CLI's own commands (``jiedai submit`` …) do not take ``--notifiers``. For
+reminders the clock is real, so the reception is submitted by an engine whose clock stands 30 days
+in the past, and ``jiedai remind`` then runs today.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from jiedai_flow import open_engine
+from jiedai_flow.cli_commands.app import StandardsFiles
+from jiedai_flow.cli_commands.inputs import load_actors, load_reception_file
+from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.notifiers import config
+from jiedai_flow.notifiers.config import load_notifiers
+from jiedai_flow.standards_toml import load_standards_file
+from jiedai_flow.testing import FrozenClock
+from tests._notify_servers import HttpReceiver, Reply
+from tests.test_cli import Site, as_json, jiedai, make_site
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from jiedai_flow import Engine
+
+WEBHOOK_SECRET_ENV = "JIEDAI_TEST_WEBHOOK_SECRET"
+DINGTALK_SECRET_ENV = "JIEDAI_TEST_DINGTALK_SECRET"
+
+
+@pytest.fixture(autouse=True)
+def close_what_the_cli_loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close the notifiers ``--notifiers`` loaded once the test is over.
+
+    ``jiedai dispatch``/``remind`` never close them (``App.close`` closes the store only), so their
+    keep-alive sockets stay open until garbage collection: harmless in a process that then exits,
+    but in-process here the ResourceWarning would land in whichever test collects them.
+    """
+    loaded: list[Any] = []
+
+    def load_and_keep(path: str | Path) -> list[Any]:
+        found = load_notifiers(path)
+        loaded.extend(found)
+        return found
+
+    monkeypatch.setattr(config, "load_notifiers", load_and_keep)
+    yield
+    for notifier in loaded:
+        notifier.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
+    """``jiedai init`` on a SQLite file in a fresh directory."""
+    return make_site(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpReceiver]:
+    server = HttpReceiver()
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, server.webhook_secret)
+    monkeypatch.setenv(DINGTALK_SECRET_ENV, server.dingtalk_secret)
+    yield server
+    server.close()
+
+
+def notifiers_file(site: Site, receiver: HttpReceiver, *, robots: bool = True) -> Path:
+    """A notifiers file: the signed webhook on ``/ok`` and (with ``robots``) DingTalk and WeCom."""
+    text = f"""
+[[webhook]]
+url = "{receiver.url("/ok")}"
+secret_env = "{WEBHOOK_SECRET_ENV}"
+timeout = 5
+"""
+    if robots:
+        text += f"""
+[[dingtalk]]
+webhook_url = "{receiver.url(f"/dingtalk?access_token={receiver.dingtalk_token}")}"
+secret_env = "{DINGTALK_SECRET_ENV}"
+
+[[wecom]]
+webhook_url = "{receiver.url(f"/wecom?key={receiver.wecom_key}")}"
+"""
+    path = site.path / "jiedai-notifiers.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def engine_on(site: Site, notifiers: Path | None = None, clock: FrozenClock | None = None) -> Engine:
+    """An engine on the site's database, with its standards file and the notifiers of ``notifiers``."""
+    standards = StandardsFiles([load_standards_file(site.path / "jiedai-standards.toml")])
+    extra = load_notifiers(notifiers) if notifiers is not None else []
+    return open_engine(site.url, autoload=False, clock=clock, plugins=[("site.standards", standards), *extra])
+
+
+def submitted(engine: Engine, site: Site) -> str:
+    """The sample reception of ``jiedai init``, registered and submitted by its handler (zhang.wei)."""
+    handler = load_actors(site.path / "jiedai-actors.toml")["zhang.wei"]
+    sample = load_reception_file(site.path / "jiedai-reception.toml")
+    created = engine.create_reception(
+        sample.letter,
+        sample.plan,
+        handler=handler,
+        host_unit=sample.reception.host_unit,
+        jurisdiction=sample.reception.jurisdiction,
+    )
+    reception_id = created.reception.id
+    if isinstance(engine.clock, FrozenClock):
+        engine.clock.advance(hours=1)
+    engine.fire(reception_id, "submit", handler)
+    return reception_id
+
+
+def close(engine: Engine) -> None:
+    engine.store.close()
+    for notifier in engine.notifiers.values():
+        getattr(notifier, "close", lambda: None)()
+
+
+def submitted_weeks_ago(site: Site, notifiers: Path | None = None) -> str:
+    """A reception submitted 30 days ago (its 3-working-day approval long overdue)."""
+    now = datetime.now(CHINA_TZ).replace(hour=9, minute=0, second=0, microsecond=0)
+    engine = engine_on(site, notifiers, FrozenClock(now - timedelta(days=30)))
+    try:
+        return submitted(engine, site)
+    finally:
+        close(engine)
+
+
+# -- jiedai dispatch --------------------------------------------------------------------------------
+
+
+def test_dispatch_once_delivers_a_commands_rows_to_the_webhook_and_robots_on_loopback(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    notifiers = notifiers_file(site, receiver)
+    engine = engine_on(site, notifiers)
+    try:
+        reception_id = submitted(engine, site)
+        number = engine.get(reception_id).number
+    finally:
+        close(engine)
+    assert receiver.requests == []  # the command only wrote rows (and logged the inline `log` one)
+
+    report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
+
+    assert report == {
+        "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0},
+        "outbox": {"delivered": 4},  # log (inline, at the command), webhook, dingtalk, wecom
+    }
+    assert sorted(r.path for r in receiver.accepted) == ["/dingtalk", "/ok", "/wecom"]
+    (posted,) = [r for r in receiver.accepted if r.path == "/ok"]
+    body = posted.json()  # the receiver checked X-Jiedai-Signature with the secret from the environment
+    assert (body["channel"], body["kind"], body["topic"], body["reception_number"]) == (
+        "webhook",
+        "event",
+        "submit",
+        number,
+    )
+    assert body["recipients"] == ["approver"]
+    assert body["action_zh"] == "请审批"
+    assert posted.key == body["idempotency_key"]
+    dingtalk = next(r for r in receiver.accepted if r.path == "/dingtalk")
+    assert number in dingtalk.json()["markdown"]["text"]
+
+    again = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
+    assert again["round"]["claimed"] == 0
+    assert len(receiver.requests) == 3
+
+
+def test_dispatch_once_prints_the_round_and_the_outbox_in_chinese_and_english(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    notifiers = notifiers_file(site, receiver, robots=False)
+    engine = engine_on(site, notifiers)
+    try:
+        submitted(engine, site)
+    finally:
+        close(engine)
+    out = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers).output
+    assert "送达 delivered 1" in out
+    assert "delivered 2" in out  # the outbox: the log row and the webhook row
+
+
+def test_a_receiver_that_fails_leaves_the_row_pending_for_a_later_round(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    notifiers = notifiers_file(site, receiver, robots=False)
+    engine = engine_on(site, notifiers)
+    try:
+        submitted(engine, site)
+    finally:
+        close(engine)
+    receiver.script("/ok", Reply(503, {"error": "maintenance"}))
+
+    first = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
+    assert first == {
+        "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0},
+        "outbox": {"delivered": 1, "pending": 1},
+    }
+    # the retry waits for its backoff (at least 15 s): an immediate round finds nothing due
+    assert as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)["round"]["claimed"] == 0
+    assert receiver.accepted == []
+
+
+def test_dispatch_without_notifiers_claims_no_rows_of_channels_it_does_not_have(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    notifiers = notifiers_file(site, receiver, robots=False)
+    engine = engine_on(site, notifiers)
+    try:
+        submitted(engine, site)
+    finally:
+        close(engine)
+    report = as_json("--db", site.url, "dispatch", "--once")
+    assert report == {
+        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0},
+        "outbox": {"delivered": 1, "pending": 1},  # the webhook row waits for a dispatcher with it
+    }
+
+
+# -- jiedai remind ------------------------------------------------------------------------------------
+
+
+def test_remind_writes_a_reminder_of_an_overdue_approval_once(site: Site) -> None:
+    reception_id = submitted_weeks_ago(site)
+    number = as_json("show", reception_id)["reception"]["number"]
+
+    first = as_json("--db", site.url, "remind")
+    assert first == {"due": 1, "written": 1, "delivered": 1}  # one row for the `log` channel
+
+    second = as_json("--db", site.url, "remind")
+    assert second == {"due": 1, "written": 0, "delivered": 0}
+
+    text = jiedai("--db", site.url, "remind", "--no-dispatch").output
+    assert f"· {number} 审批时限" in text
+    assert "已逾期" in text
+    assert "新写入催办 new reminders: 0" in text
+    assert as_json("--db", site.url, "dispatch", "--once")["outbox"] == {"delivered": 2}  # submit + reminder
+
+
+def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -> None:
+    submitted_weeks_ago(site)
+    assert as_json("--db", site.url, "remind", "--no-dispatch") == {"due": 1, "written": 1, "delivered": 0}
+    report = as_json("--db", site.url, "dispatch", "--once")
+    assert report["round"] == {"claimed": 1, "delivered": 1, "retried": 0, "dead": 0}
+
+
+def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, receiver: HttpReceiver) -> None:
+    notifiers = notifiers_file(site, receiver, robots=False)
+    submitted_weeks_ago(site)
+
+    first = as_json("--db", site.url, "remind", "--notifiers", notifiers)
+    assert first == {"due": 1, "written": 2, "delivered": 2}  # the reminder on `log` and on `webhook`
+    reminders = [r.json() for r in receiver.accepted if r.json()["kind"] == "reminder"]
+    (reminder,) = reminders
+    assert reminder["topic"] == "remind:approval"
+    assert reminder["recipients"] == ["approver"]
+    assert "已超过审批时限" in reminder["message_zh"]
+    assert reminder["action_zh"].startswith("请审批")
+
+    assert as_json("--db", site.url, "remind", "--notifiers", notifiers) == {
+        "due": 1,
+        "written": 0,
+        "delivered": 0,
+    }
+    assert len(receiver.accepted) == 1  # the second run sent nothing again
+
+
+# -- a bad notifiers file ------------------------------------------------------------------------------
+
+
+BAD = """
+[email]
+host = "smtp.county.gov.cn"
+
+[[webhook]]
+url = "https://oa.example/hooks/jiedai"
+secret_env = "JIEDAI_TEST_NEVER_SET"
+"""
+
+
+@pytest.mark.parametrize("command", ["dispatch", "remind"])
+def test_a_bad_notifiers_file_exits_2_naming_the_file_and_every_problem(
+    site: Site, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIEDAI_TEST_NEVER_SET", raising=False)
+    bad = site.path / "bad-notifiers.toml"
+    bad.write_text(BAD, encoding="utf-8")
+    result = jiedai("--db", site.url, command, "--notifiers", bad, code=2)
+    assert str(bad) in result.output
+    assert "$.email" in result.output
+    assert "$.webhook[0].secret_env" in result.output
+    assert "JIEDAI_TEST_NEVER_SET" in result.output
+
+
+def test_a_bad_notifiers_file_from_the_environment_with_json_is_a_json_error(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIEDAI_TEST_NEVER_SET", raising=False)
+    bad = site.path / "bad-notifiers.toml"
+    bad.write_text(BAD, encoding="utf-8")
+    monkeypatch.setenv("JIEDAI_NOTIFIERS", str(bad))
+    error = json.loads(jiedai("--json", "--db", site.url, "dispatch", "--once", code=2).stdout)["error"]
+    assert (error["code"], error["exit_code"], error["source"]) == ("validation", 2, str(bad))
+    assert [p["path"] for p in error["problems"]] == ["$.email", "$.webhook[0].secret_env"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="code bug: a missing --notifiers file exits 4 ('cannot access a file or the database', "
+    "the OSError branch of the jiedai group), not 2 like a missing --standards or --actors file",
+)
+def test_a_missing_notifiers_file_exits_2_naming_it(site: Site) -> None:
+    missing = site.path / "no-such-notifiers.toml"
+    result = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", missing, code=None)
+    assert str(missing) in result.output
+    assert result.exit_code == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="code bug: load_notifiers does not catch UnicodeDecodeError, so a notifiers file that is "
+    "not UTF-8 ends `jiedai dispatch` with a traceback",
+)
+def test_a_notifiers_file_that_is_not_utf8_exits_2_without_a_traceback(site: Site) -> None:
+    path = site.path / "utf16-notifiers.toml"  # what Notepad's 「Unicode」 encoding saves
+    path.write_bytes('[[webhook]]\nurl = "https://oa.example/通知"\n'.encode("utf-16"))
+    result = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", path, code=None)
+    assert result.exit_code == 2
