@@ -315,12 +315,6 @@ def test_a_bad_notifiers_file_from_the_environment_with_json_is_a_json_error(
     assert [p["path"] for p in error["problems"]] == ["$.email", "$.webhook[0].secret_env"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="code bug: a missing --notifiers file exits 4 ('cannot access a file or the database', "
-    "the OSError branch of the jiedai group), not 2 like a missing --standards or --actors file",
-)
 def test_a_missing_notifiers_file_exits_2_naming_it(site: Site) -> None:
     missing = site.path / "no-such-notifiers.toml"
     result = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", missing, code=None)
@@ -328,12 +322,6 @@ def test_a_missing_notifiers_file_exits_2_naming_it(site: Site) -> None:
     assert result.exit_code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="code bug: load_notifiers does not catch UnicodeDecodeError, so a notifiers file that is "
-    "not UTF-8 ends `jiedai dispatch` with a traceback",
-)
 def test_a_notifiers_file_that_is_not_utf8_exits_2_without_a_traceback(site: Site) -> None:
     path = site.path / "utf16-notifiers.toml"  # what Notepad's 「Unicode」 encoding saves
     path.write_bytes('[[webhook]]\nurl = "https://oa.example/通知"\n'.encode("utf-16"))

@@ -127,6 +127,14 @@ def _quiet_stdout() -> None:
     help="本地接待标准文件（TOML 标准层，可多次给出）/ local standards layer file(s).",
 )
 @click.option(
+    "--notifiers",
+    "notifiers_path",
+    envvar="JIEDAI_NOTIFIERS",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="通知渠道配置（TOML：邮件、钉钉、企业微信、webhook），每个命令都按它写待发通知 / "
+    "notifiers file; every command writes outbox rows for them ($JIEDAI_NOTIFIERS).",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -135,10 +143,16 @@ def _quiet_stdout() -> None:
 @click.version_option(package_name="jiedai-flow")
 @click.pass_context
 def main(
-    ctx: click.Context, db_url: str, actors_path: Path, standards_paths: tuple[Path, ...], as_json: bool
+    ctx: click.Context,
+    db_url: str,
+    actors_path: Path,
+    standards_paths: tuple[Path, ...],
+    notifiers_path: Path | None,
+    as_json: bool,
 ) -> None:
     """Entry point of ``jiedai``."""
     app = App(db=db_url, actors_path=actors_path, standards_paths=tuple(standards_paths), json=as_json)
+    app.notifiers_path = notifiers_path
     ctx.obj = app
     ctx.call_on_close(app.close)
 

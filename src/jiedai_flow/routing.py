@@ -1,7 +1,8 @@
 """Routing 通知路由: who hears of what, and the outbox rows a committed command leaves.
 
-The table maps ``trigger`` or ``trigger:destination`` to the roles told; the engine writes one
-outbox row per accepted command that has a route, in the same transaction as the state change.
+The table maps ``trigger``, ``trigger:to`` or ``trigger:from>to`` to the roles told; for each
+accepted command that has a route the engine writes one outbox row per notifier channel, in the
+same transaction as the state change.
 """
 
 from __future__ import annotations

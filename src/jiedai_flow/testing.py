@@ -34,7 +34,9 @@ from jiedai_flow.records import (
     AuditEvent,
     CommandRecord,
     CommandResult,
+    DeliveryOutcome,
     Notification,
+    Numbering,
     Reception,
     ReceptionQuery,
 )
@@ -375,6 +377,40 @@ class StoreContract:
         assert len(seen) == len(set(seen)) == 23
         assert set(seen) == made
         assert seen == [r.id for r in store.query(ReceptionQuery(limit=100)).items]
+
+    def test_create_with_numbering_numbers_in_the_same_step(self, store: Store) -> None:
+        numbering = Numbering("341502:2026", lambda n: f"341502-2026-{n:05d}")
+        first = sample_reception(number="")
+        stored = store.create(first, sample_event(first), (), None, numbering)
+        second = sample_reception(number="")
+        again = store.create(second, sample_event(second), (), None, numbering)
+        assert (stored.number, again.number) == ("341502-2026-00001", "341502-2026-00002")
+        assert store.load(first.id).number == "341502-2026-00001"
+
+    def test_outbox_rows_are_claimed_once_and_finish_as_delivered_retried_or_dead(self, store: Store) -> None:
+        reception = _created(store)
+        after = attrs.evolve(reception, state="submitted", version=2)
+        event = sample_event(after, "submit", "draft")
+        rows = [attrs.evolve(sample_notification(event), id=f"n{i}", channel=c) for i, c in enumerate("abbc")]
+        store.save(after, expected_version=1, event=event, outbox=rows, record=None)
+        now, lease = after.updated_at, timedelta(minutes=5)
+        claimed = store.claim_deliveries(now, lease, worker="w1", channels={"a", "b"})
+        assert sorted(d.notification.id for d in claimed) == ["n0", "n1", "n2"]
+        assert store.claim_deliveries(now, lease, worker="w2", channels={"a", "b"}) == ()  # leased
+        store.finish_deliveries(
+            [
+                DeliveryOutcome("n0", "delivered", 1),
+                DeliveryOutcome("n1", "pending", 1, now + timedelta(minutes=1), "busy"),
+                DeliveryOutcome("n2", "dead", 1, error="refused"),
+            ],
+            now=now,
+            worker="w1",
+        )
+        assert store.delivery_counts() == {"delivered": 1, "pending": 2, "dead": 1}
+        assert store.claim_deliveries(now, lease, channels={"b"}) == ()  # n1 waits for its retry time
+        (retry,) = store.claim_deliveries(now + timedelta(minutes=2), lease, channels={"b"})
+        assert (retry.notification.id, retry.attempts) == ("n1", 1)
+        assert store.enqueue([rows[3], attrs.evolve(rows[3], id="n9")]) == 1  # n3 is there already
 
     def test_counters_count_from_one_per_key(self, store: Store) -> None:
         assert [store.next_number("a"), store.next_number("a"), store.next_number("b")] == [1, 2, 1]

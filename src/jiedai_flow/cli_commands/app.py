@@ -125,6 +125,8 @@ class App:
     _actors: dict[str, Actor] | None = None
     extra_plugins: list[object] = attrs.field(factory=list)
     """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
+    notifiers_path: Path | None = None
+    """``--notifiers``: the notifiers every command writes outbox rows for."""
 
     @property
     def shown_db(self) -> str:
@@ -144,7 +146,16 @@ class App:
             for path in self.standards_paths:
                 _require_file(path, "标准文件", "standards file")
                 layers.append(load_standards_file(path))
-            plugins = [("jiedai.cli.standards", StandardsFiles(layers)), *self.extra_plugins]
+            plugins: list[object] = [("jiedai.cli.standards", StandardsFiles(layers))]
+            if self.notifiers_path is not None:
+                from jiedai_flow.notifiers.config import load_notifiers
+
+                self.extra_plugins.extend(load_notifiers(self.notifiers_path))
+            if self.actors_path.is_file():
+                from jiedai_flow.cli_commands.inputs import ActorsDirectory, load_actor_entries
+
+                plugins.append(("jiedai.cli.contacts", ActorsDirectory(load_actor_entries(self.actors_path))))
+            plugins.extend(self.extra_plugins)
             self._engine = open_engine(self.db, plugins=plugins)
         return self._engine
 
@@ -180,6 +191,10 @@ class App:
         if self._engine is not None:
             self._engine.store.close()
             self._engine = None
+        for plugin in self.extra_plugins:
+            close = getattr(plugin, "close", None)
+            if callable(close):
+                close()  # notifiers' HTTP clients
 
     # -- output -----------------------------------------------------------------------------------
 

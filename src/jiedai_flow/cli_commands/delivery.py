@@ -17,17 +17,14 @@ if TYPE_CHECKING:
 _NOTIFIERS = click.option(
     "--notifiers",
     "notifiers_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="JIEDAI_NOTIFIERS",
-    help="通知渠道配置 TOML（邮件、钉钉、企业微信、webhook）/ notifiers file; $JIEDAI_NOTIFIERS.",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="通知渠道配置 TOML（同全局 --notifiers）/ notifiers file (same as the global --notifiers).",
 )
 
 
 def _with_notifiers(app: App, path: Path | None) -> None:
     if path is not None:
-        from jiedai_flow.notifiers.config import load_notifiers
-
-        app.extra_plugins.extend(load_notifiers(path))
+        app.notifiers_path = path
 
 
 @click.command(

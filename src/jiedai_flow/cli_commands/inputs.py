@@ -34,6 +34,7 @@ import click
 from jiedai_flow.cli_commands.app import usage_problem
 from jiedai_flow.convert import load
 from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.model import (
     Actor,
     InvalidValueError,
@@ -43,6 +44,7 @@ from jiedai_flow.model import (
     ReceptionType,
     Role,
 )
+from jiedai_flow.notifiers import Contact
 from jiedai_flow.records import Reception
 
 if TYPE_CHECKING:
@@ -206,15 +208,66 @@ def load_list(path: str | Path) -> ReceptionList:
 
 
 @attrs.frozen
-class ActorsFile:
-    """The actors file: ``[[actor]]`` tables with id, name, roles, unit, levels."""
+class ActorEntry:
+    """One ``[[actor]]`` table: the actor, and where notifications reach them (all optional)."""
 
-    actor: tuple[Actor, ...] = ()
+    id: str
+    name: str
+    roles: frozenset[Role]
+    unit: str = ""
+    levels: frozenset[str] = frozenset()
+    email: str = ""
+    mobile: str = ""
+    dingtalk_id: str = ""
+    wecom_id: str = ""
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.name, self.roles, self.unit, self.levels)
+
+    @property
+    def contact(self) -> Contact:
+        return Contact(self.name, None, self.email, self.mobile, self.dingtalk_id, self.wecom_id)
+
+
+@attrs.frozen
+class ActorsFile:
+    """The actors file: ``[[actor]]`` tables with id, name, roles, unit, levels and, optionally,
+    email, mobile, dingtalk_id and wecom_id for notifications."""
+
+    actor: tuple[ActorEntry, ...] = ()
+
+
+class ActorsDirectory:
+    """Contacts from the actors file, by role (``jiedai_contacts``): the handler of a reception is
+    its own 经办人; an approver must hold the pending step's level when the step names one."""
+
+    def __init__(self, entries: tuple[ActorEntry, ...]) -> None:
+        self.entries = entries
+
+    @hookimpl
+    def jiedai_contacts(self, role: Role, reception: Reception) -> list[Contact]:
+        step = reception.next_step
+        found = []
+        for entry in self.entries:
+            if role not in entry.roles:
+                continue
+            if role is Role.HANDLER and entry.id != reception.handler.id:
+                continue
+            if role is Role.APPROVER and step is not None and step.level and step.level not in entry.levels:
+                continue
+            found.append(attrs.evolve(entry.contact, role=role))
+        return found
+
+
+def load_actor_entries(path: str | Path) -> tuple[ActorEntry, ...]:
+    """The entries of an actors file, as written."""
+    return load(ActorsFile, read_document(path), source=str(path)).actor
 
 
 def load_actors(path: str | Path) -> dict[str, Actor]:
     """The actors of an actors file by id; duplicate ids are problems too."""
-    found = load(ActorsFile, read_document(path), source=str(path)).actor
+    found = [entry.actor for entry in load_actor_entries(path)]
     by_id: dict[str, Actor] = {}
     problems = []
     for i, actor in enumerate(found):

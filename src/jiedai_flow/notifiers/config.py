@@ -1,7 +1,8 @@
 """Notifiers from a TOML file 通知渠道配置, for ``jiedai dispatch`` and deployments.
 
 One table array per kind; secrets come from environment variables (``*_env`` keys), never from
-the file itself::
+the file itself — any key may be given as ``<key>_env`` (e.g. ``webhook_url_env`` for a robot URL
+that carries its access token)::
 
     [[email]]
     host = "smtp.example.gov.cn"
@@ -58,6 +59,11 @@ def load_notifiers(path: str | Path) -> list[Any]:
     source = str(path)
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = Problem(
+            "$", f"无法读取（应为 UTF-8 文本）：{exc}", f"cannot read it (UTF-8 text expected): {exc}"
+        )
+        raise ValidationError([problem], source=source) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(
             [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}")], source=source
@@ -99,9 +105,10 @@ def _arguments(
         return None
     found: dict[str, Any] = {}
     before = len(problems)
-    for key in sorted(required - set(entry)):
+    for key in sorted(k for k in required if k not in entry and f"{k}_env" not in entry):
         problems.append(Problem(f"{at}.{key}", f"缺少「{key}」", f"{key!r} is missing"))
-    for key in sorted(set(entry) - required - optional):
+    allowed = required | optional | {f"{k}_env" for k in required | optional if not k.endswith("_env")}
+    for key in sorted(set(entry) - allowed):
         problems.append(Problem(f"{at}.{key}", f"未知字段「{key}」", f"unknown key {key!r}"))
     for key, value in entry.items():
         if not key.endswith("_env"):
