@@ -102,35 +102,41 @@ class Directory:
         return [Contact(f"{role.label}甲", role, email=f"{role.value}@county.gov.cn", mobile="13800000001")]
 
 
+ROWS_PER_RECEPTION = 4
+"""A command writes one row per channel: a round's rows belong to many receptions, a few each."""
+
+
 def seed(engine: Engine, rows: int) -> None:
-    """``rows`` pending reminders on the webhook channel, for one submitted reception."""
-    reception = engine.create_reception(
-        sample_letter(START),
-        sample_plan(START),
-        handler=ACTORS["handler"],
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    ).reception
-    event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
+    """``rows`` pending webhook rows: a submission and reminders, ``ROWS_PER_RECEPTION`` for each
+    of ``rows / ROWS_PER_RECEPTION`` submitted receptions (so the dispatcher loads each)."""
     now = engine.clock.now()
-    engine.store.enqueue(
-        [
-            Notification(
-                id=new_id(),
-                reception_id=reception.id,
-                event_id=event.id,
-                topic="remind:approval",
-                recipients=(Role.APPROVER,),
-                message_zh=f"接待 {reception.number}：审批即将到期（第{i + 1}次催办）",
-                message_en=f"reception {reception.number}: approval due soon",
-                created_at=now,
-                channel="webhook",
-                kind="reminder",
-                link=f"https://oa.example.gov.cn/jiedai/{reception.id}",
-            )
-            for i in range(rows - 1)  # the submit wrote one row already
-        ]
-    )
+    for _ in range(max(rows // ROWS_PER_RECEPTION, 1)):
+        reception = engine.create_reception(
+            sample_letter(START),
+            sample_plan(START),
+            handler=ACTORS["handler"],
+            host_unit="县政府办公室",
+            jurisdiction="341502",
+        ).reception
+        event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
+        engine.store.enqueue(
+            [
+                Notification(
+                    id=new_id(),
+                    reception_id=reception.id,
+                    event_id=event.id,
+                    topic="remind:approval",
+                    recipients=(Role.APPROVER,),
+                    message_zh=f"接待 {reception.number}：审批即将到期（第{i + 1}次催办）",
+                    message_en=f"reception {reception.number}: approval due soon",
+                    created_at=now,
+                    channel="webhook",
+                    kind="reminder",
+                    link=f"https://oa.example.gov.cn/jiedai/{reception.id}",
+                )
+                for i in range(ROWS_PER_RECEPTION - 1)  # the submit wrote one row already
+            ]
+        )
 
 
 def bodies(engine: Engine, dispatcher: Dispatcher, rows: int) -> list[bytes]:

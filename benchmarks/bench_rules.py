@@ -19,7 +19,7 @@ import argparse
 import gc
 import statistics
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -87,7 +87,7 @@ def realistic(engine: Engine) -> Reception:
         companions=(Person("王强", "局长"),),
         support_staff=(Person("张伟", "科员"),),
         signed_by="孙浩",
-        signed_on=START,
+        signed_on=START + timedelta(days=1),
         documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),
     )
     return attrs.evolve(reception, reception_list=listing)

@@ -98,7 +98,13 @@ class Dispatcher:
         claimed = engine.store.claim_deliveries(
             now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
         )
-        outcomes = [self._attempt(delivery) for delivery in claimed]
+        receptions: dict[str, Reception | None] = {}  # one load per reception per round
+        outcomes = []
+        for delivery in claimed:
+            rid = delivery.notification.reception_id
+            if rid not in receptions:
+                receptions[rid] = self._load(rid)
+            outcomes.append(self._attempt(delivery, receptions[rid]))
         engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
         counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
         return DispatchReport(
@@ -162,15 +168,18 @@ class Dispatcher:
         later = now + self.policy.delay(attempt, retry_after)
         return DeliveryOutcome(notification.id, "pending", attempt, later, error)
 
+    def _load(self, reception_id: str) -> Reception | None:
+        try:
+            return self.engine.store.load(reception_id)
+        except NotFoundError:
+            return None
+
     def message(
         self, notification: Notification, attempt: int = 1, reception: Reception | None = None
     ) -> Message:
         """The message a notifier sends: the row, its reception and the contacts of its roles."""
         if reception is None:
-            try:
-                reception = self.engine.store.load(notification.reception_id)
-            except NotFoundError:
-                reception = None
+            reception = self._load(notification.reception_id)
         contacts: list[Contact] = []
         if reception is not None:
             for role in notification.recipients:
