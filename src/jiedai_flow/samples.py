@@ -8,25 +8,33 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jiedai_flow.model import (
     Actor,
+    DocumentKind,
     Guest,
+    Invoice,
     Itinerary,
     LetterKind,
     Meal,
     MealKind,
     OfficialLetter,
+    Payment,
+    PaymentMethod,
     Person,
     Plan,
     Purpose,
     Rank,
+    ReceptionList,
     Role,
     VenueType,
 )
 
-__all__ = ["ACTORS", "sample_letter", "sample_plan"]
+if TYPE_CHECKING:
+    from jiedai_flow.records import Reception
+
+__all__ = ["ACTORS", "sample_letter", "sample_list", "sample_plan"]
 
 ACTORS: dict[str, Actor] = {
     "handler": Actor("zhang.wei", "张伟", frozenset({Role.HANDLER}), "县政府办公室"),
@@ -89,4 +97,22 @@ def sample_plan(start: date = date(2026, 3, 10), guests: int = 4, companions: in
         meals=(Meal(**fields),),
         companions=(Person("王强", "县农业农村局局长"),),
         budget=Decimal(1000),
+    )
+
+
+def sample_list(reception: Reception) -> ReceptionList:
+    """A complete 接待清单 for ``reception`` as planned: its guests and meals, one invoice and a 公务卡
+    payment for the meals, the plan's companions, one support staff member, signed on the last
+    day, with the national document set — what a clean claim carries."""
+    total = sum((m.cost for m in reception.plan.meals), Decimal(0))
+    return ReceptionList(
+        guests=reception.letter.personnel,
+        meals=reception.plan.meals,
+        invoices=(Invoice("0000001", reception.start, "县机关食堂", total),),
+        payments=(Payment(PaymentMethod.OFFICIAL_CARD, total, "公务卡"),),
+        companions=reception.plan.companions,
+        support_staff=(Person("刘敏", "县政府办公室科员"),),
+        signed_by="县政府办公室主任 孙浩",
+        signed_on=reception.end,
+        documents=frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST}),
     )

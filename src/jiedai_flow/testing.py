@@ -40,7 +40,7 @@ from jiedai_flow.records import (
     Reception,
     ReceptionQuery,
 )
-from jiedai_flow.samples import ACTORS, sample_letter, sample_plan
+from jiedai_flow.samples import ACTORS, sample_letter, sample_list, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,6 +59,7 @@ __all__ = [
     "make_engine",
     "sample_event",
     "sample_letter",
+    "sample_list",
     "sample_notification",
     "sample_plan",
     "sample_reception",
