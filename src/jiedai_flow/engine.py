@@ -342,7 +342,8 @@ class Engine:
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
         process = self._process_for(before)
-        transition = self._transition(process, before, trigger)
+        facts = self._facts(before, trigger)
+        transition = self._transition(process, before, trigger, facts)
         self._require(actor, trigger, before, transition)
         trigger_def = process.trigger_defs[trigger]
         if trigger_def.reason_required and not reason.strip():
@@ -351,7 +352,7 @@ class Engine:
         standards = self.standards_for(before.jurisdiction, before.start)
         now = self.clock.now()
         findings = self._run_rules(candidate, standards, trigger, actor, now, explanations)
-        dest = process.fire(before.state, trigger, self._facts(before, trigger))
+        dest = process.fire(before.state, trigger, facts)
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
         after = self._advance(process, candidate, trigger, dest, actor, standards, now, reason)
@@ -451,8 +452,10 @@ class Engine:
                 f"process definition {reception.process} of reception {reception.id} is not loaded",
             ) from None
 
-    def _transition(self, process: CompiledProcess, reception: Reception, trigger: str) -> Transition:
-        transition = process.applicable(reception.state, trigger, self._facts(reception, trigger))
+    def _transition(
+        self, process: CompiledProcess, reception: Reception, trigger: str, facts: frozenset[str]
+    ) -> Transition:
+        transition = process.applicable(reception.state, trigger, facts)
         if transition is None:
             raise InvalidTransitionError(
                 reception.id,

@@ -315,14 +315,3 @@ def _label(process: CompiledProcess, state: str) -> str:
         return process.label(state)
     except KeyError:
         return state
-
-
-def rows_table(rows: Sequence[dict[str, Any]], title: str) -> Table:
-    """Any list of flat records (a report) as a table, one column per key of the first record."""
-    table = Table(title=title, title_justify="left")
-    columns = list(rows[0]) if rows else []
-    for column in columns:
-        table.add_column(str(column), overflow="fold")
-    for row in rows:
-        table.add_row(*(Text("" if row.get(c) is None else str(row.get(c))) for c in columns))
-    return table

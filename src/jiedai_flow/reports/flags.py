@@ -264,10 +264,6 @@ def _split_bills(
         )
 
 
-def _just_under(amount: Fraction, cap: Fraction, near: Fraction) -> bool:
-    return near * cap <= amount <= cap
-
-
 # -- 连号发票 consecutive invoices ----------------------------------------------------------------
 
 _NUMBERED = re.compile(r"(.*?)(\d+)")

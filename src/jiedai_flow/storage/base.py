@@ -90,24 +90,12 @@ class Store(Protocol):
         given): rows another dispatcher holds are passed over, so no row is delivered by two
         dispatchers at once."""
 
-    def finish_delivery(
-        self,
-        notification_id: str,
-        *,
-        status: str,
-        attempts: int,
-        now: datetime,
-        next_attempt_at: datetime | None = None,
-        error: str = "",
-    ) -> None:
-        """Record a delivery's outcome: ``delivered``; ``pending`` again from ``next_attempt_at``;
-        or ``dead`` (a dead letter)."""
-
     def finish_deliveries(
         self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
     ) -> None:
-        """Record several outcomes at once. With ``worker``, an outcome counts only while that
-        worker still holds the row's lease."""
+        """Record delivery outcomes at once (``delivered``; ``pending`` again from
+        ``next_attempt_at``; or ``dead``, a dead letter). With ``worker``, an outcome counts only
+        while that worker still holds the row's lease."""
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Add outbox rows outside a command (reminders); rows whose id exists are skipped.

@@ -37,10 +37,12 @@ _NAMESPACE: dict[str, Any] = {
     "Decimal": Decimal,
 }
 for _cls in (*vars(records).values(), findings.Finding, findings.Citation):
-    if isinstance(_cls, type) and attrs.has(_cls) and _cls.__module__ == records.__name__:
+    if (
+        isinstance(_cls, type)
+        and attrs.has(_cls)
+        and _cls.__module__ in {records.__name__, findings.__name__}
+    ):
         attrs.resolve_types(_cls, globalns=_NAMESPACE)
-attrs.resolve_types(findings.Finding, globalns=_NAMESPACE)
-attrs.resolve_types(findings.Citation, globalns=_NAMESPACE)
 
 
 def _enum_hook(cls: type[Any]) -> Any:

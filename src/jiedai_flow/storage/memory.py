@@ -204,19 +204,6 @@ class MemoryStore:
                 r.lease_until, r.worker = now + lease, worker
             return tuple(Delivery(r.notification, r.attempts) for r in due)
 
-    def finish_delivery(
-        self,
-        notification_id: str,
-        *,
-        status: str,
-        attempts: int,
-        now: datetime,
-        next_attempt_at: datetime | None = None,
-        error: str = "",
-    ) -> None:
-        outcome = DeliveryOutcome(notification_id, status, attempts, next_attempt_at, error)
-        self.finish_deliveries([outcome], now=now)
-
     def finish_deliveries(
         self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
     ) -> None:

@@ -139,19 +139,6 @@ class OutboxMixin:
             self._run_many(cur, claim, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
         return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
 
-    def finish_delivery(
-        self,
-        notification_id: str,
-        *,
-        status: str,
-        attempts: int,
-        now: datetime,
-        next_attempt_at: datetime | None = None,
-        error: str = "",
-    ) -> None:
-        outcome = DeliveryOutcome(notification_id, status, attempts, next_attempt_at, error)
-        self.finish_deliveries([outcome], now=now)
-
     def finish_deliveries(
         self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
     ) -> None:
