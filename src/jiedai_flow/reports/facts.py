@@ -8,7 +8,6 @@ they take what they need from the parsed JSON here (the format of :func:`jiedai_
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -17,11 +16,12 @@ from typing import Any
 import attrs
 
 from jiedai_flow.model import MealKind, VenueType
+from jiedai_flow.storage import codec
 
 
 def parse(data: str) -> dict[str, Any]:
     """The stored JSON of a reception."""
-    parsed: dict[str, Any] = json.loads(data)
+    parsed: dict[str, Any] = codec.parse(data)
     return parsed
 
 

@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
@@ -57,7 +58,7 @@ from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql_outbox import OutboxMixin, insert_outbox, outbox_row
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -75,32 +76,51 @@ def _utc(moment: datetime) -> datetime:
 
 
 class _Prepared:
-    """A Core statement compiled once for a dialect, executed on a DBAPI cursor."""
+    """A Core statement compiled once for a dialect, executed on a DBAPI cursor.
+
+    Parameters go to the driver as the dialect wants them: a tuple in the compiled order for a
+    positional paramstyle (SQLite), else a dict; SQLAlchemy's bind processors (dates as text on
+    SQLite) are applied only to the parameters that have one.
+    """
 
     def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
         compiled = cast("SQLCompiler", statement.compile(dialect=dialect))
         self.sql = str(compiled)
-        self.names: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         # why: literals in a statement (``id == 1``) compile to bind parameters with fixed values
         self.fixed = {
             compiled.bind_names[b]: b.value
             for b in compiled.binds.values()
             if not b.required and b.value is not None
         }
-        self.processors: dict[str, Any] = {}
+        processors: dict[str, Any] = {}
         for bind in compiled.binds.values():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                self.processors[compiled.bind_names[bind]] = processor
+                processors[compiled.bind_names[bind]] = processor
+        self.processors = processors
+        self.names: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        if self.names is not None:
+            names = tuple(self.names)
+            getter = itemgetter(*names) if names else (lambda _values: ())
+            self._row: Callable[[Mapping[str, Any]], Any] = (
+                getter if len(names) != 1 else (lambda values: (getter(values),))
+            )
+            self._convert = tuple((i, processors[n]) for i, n in enumerate(names) if n in processors)
 
     def params(self, values: Mapping[str, Any]) -> Any:
         if self.fixed:
             values = {**self.fixed, **values}
-        if self.processors:
-            values = {k: (self.processors[k](v) if k in self.processors else v) for k, v in values.items()}
         if self.names is None:
+            if self.processors:
+                processors = self.processors
+                return {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
             return values
-        return tuple(values[name] for name in self.names)
+        row = self._row(values)
+        if self._convert:
+            row = list(row)
+            for i, processor in self._convert:
+                row[i] = processor(row[i])
+        return row
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
         cursor.execute(self.sql, self.params(values))
