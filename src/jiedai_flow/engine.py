@@ -65,6 +65,7 @@ from jiedai_flow.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
 from jiedai_flow.routing import notifications
 from jiedai_flow.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.standards import resolve
+from jiedai_flow.storage.base import CachingStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -140,6 +141,7 @@ class Engine:
         self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
         self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
         self._standards: dict[tuple[str, date], Standards] = {}
+        self._cached = store.cached if isinstance(store, CachingStore) else None
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -307,18 +309,21 @@ class Engine:
             the next approver (or finance, at settlement) accepts them by deciding.
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
+        args = (trigger, actor, reason, request_id, expected_version, plan, reception_list, explanations)
         try:
-            return self._fire(
-                reception_id,
-                trigger,
-                actor,
-                reason,
-                request_id,
-                expected_version,
-                plan,
-                reception_list,
-                explanations,
-            )
+            copy = self._cached(reception_id) if self._cached is not None else None
+            if copy is not None and expected_version in (None, copy.version):
+                try:
+                    return self._fire(copy, *args)
+                except JiedaiFlowError:
+                    # The copy may be stale (another process saved since): what failed on it is
+                    # decided again on the stored reception; a copy that was current stands.
+                    before = self.store.load(reception_id)
+                    if before.version == copy.version:
+                        raise
+            else:
+                before = self.store.load(reception_id)
+            return self._fire(before, *args)
         except JiedaiFlowError:
             # Checked only on failure (a retry of an accepted command always fails, at the latest
             # when its idempotency record collides), so an ordinary command pays no extra read.
@@ -328,7 +333,7 @@ class Engine:
 
     def _fire(
         self,
-        reception_id: str,
+        before: Reception,
         trigger: str,
         actor: Actor,
         reason: str,
@@ -338,7 +343,7 @@ class Engine:
         reception_list: ReceptionList | None,
         explanations: Mapping[str, str] | None,
     ) -> CommandResult:
-        before = self.store.load(reception_id)
+        reception_id = before.id
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
         process = self._process_for(before)

@@ -176,6 +176,10 @@ class Purpose(LabelledEnum):
 _RANK_ORDER = {"provincial": 4, "bureau": 3, "county": 2, "township": 1, "other": 0}
 
 
+def _seniority(rank: Rank) -> int:
+    return _RANK_ORDER[rank._value_]  # why: ``.value`` is a slow descriptor on Python 3.11
+
+
 class Rank(LabelledEnum):
     """Guest's administrative rank 职级; compares by seniority (``order``), not alphabetically."""
 
@@ -188,13 +192,13 @@ class Rank(LabelledEnum):
     @property
     def order(self) -> int:
         """Seniority: higher is more senior; OTHER is 0."""
-        return _RANK_ORDER[self.value]
+        return _seniority(self)
 
     def _compare(self, other: object, op: Callable[[int, int], bool]) -> bool:
         # why: str ordering would be alphabetical; plain strings are parsed as ranks first
         if isinstance(other, str) and not isinstance(other, Rank):
             other = Rank.parse(other)
-        return op(self.order, other.order) if isinstance(other, Rank) else NotImplemented
+        return op(_seniority(self), _seniority(other)) if isinstance(other, Rank) else NotImplemented
 
     def __lt__(self, other: object) -> bool:
         return self._compare(other, operator.lt)
@@ -435,7 +439,7 @@ class OfficialLetter:
     @property
     def highest_rank(self) -> Rank | None:
         """Most senior rank among the visitors (sets tiered standards); None if nobody is named."""
-        return max((g.rank for g in self.personnel), default=None)
+        return max((g.rank for g in self.personnel), key=_seniority, default=None)
 
 
 # --- The plan 接待方案 ---

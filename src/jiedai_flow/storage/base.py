@@ -112,3 +112,17 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release connections and files."""
+
+
+@runtime_checkable
+class CachingStore(Protocol):
+    """Optional: a store that remembers the receptions it last saved or read.
+
+    The engine starts a command from :meth:`cached` instead of a read. The copy may be stale (another
+    process may have saved since); the compare-and-set in :meth:`Store.save` catches that, and the
+    engine then reads the reception again and runs the command once more on the fresh copy.
+    """
+
+    def cached(self, reception_id: str) -> Reception | None:
+        """The copy of the reception this store last saved or read, without a round trip; ``None``
+        when it has none."""

@@ -39,7 +39,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.model import to_fen
+from jiedai_flow.model import Plan, to_fen
 from jiedai_flow.records import (
     AuditEvent,
     BudgetUsage,
@@ -96,7 +96,7 @@ class _Prepared:
         for bind in compiled.binds.values():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
-                processors[compiled.bind_names[bind]] = processor
+                processors[compiled.bind_names[bind]] = _isoformat_or(processor)
         self.processors = processors
         self.names: Sequence[str] | None = compiled.positiontup if compiled.positional else None
         if self.names is not None:
@@ -129,6 +129,37 @@ class _Prepared:
     def execute_many(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             cursor.executemany(self.sql, [self.params(row) for row in rows])
+
+
+_PROBES = (datetime(2026, 10, 1, 8, 30, 5, 120), datetime(1999, 12, 31), datetime(2026, 2, 17, 23, 59, 59))
+
+
+def _isoformat_or(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``processor``, or a faster equivalent where it writes naive datetimes (or dates) as their
+    ISO text — SQLite's default storage format: the probes must come out the same, else
+    SQLAlchemy's processor is kept. Other values (aware datetimes, None) still go through it."""
+
+    def writes(text: Callable[[datetime], str]) -> bool:
+        try:
+            return all(processor(v) == text(v) for v in _PROBES)
+        except Exception:
+            return False
+
+    if writes(lambda v: v.isoformat(" ", "microseconds")):
+
+        def datetime_text(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is None:
+                return value.isoformat(" ", "microseconds")
+            return processor(value)
+
+        return datetime_text
+    if writes(lambda v: v.date().isoformat()):
+
+        def date_text(value: Any) -> Any:
+            return value.isoformat() if type(value) is date else processor(value)
+
+        return date_text
+    return processor
 
 
 def _bp(name: str) -> sa.BindParameter[Any]:
@@ -165,6 +196,8 @@ class SQLStore(OutboxMixin):
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
         self._delivered: list[str] = []
         self._held: list[Any] = []
+        self._head: tuple[int, str] | None = None  # the chain head as this store last wrote it
+        self._planned: dict[int, tuple[Plan, int]] = {}
         self._sql = self._prepare(self.engine.dialect)
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
@@ -206,6 +239,9 @@ class SQLStore(OutboxMixin):
             "insert_head": schema.chain_head.insert(),
             "update_head": schema.chain_head.update()
             .where(schema.chain_head.c.id == 1)
+            .values(chain_index=_bp("v_index"), hash=_bp("v_hash")),
+            "advance_head": schema.chain_head.update()
+            .where(schema.chain_head.c.id == 1, schema.chain_head.c.chain_index == _bp("b_index"))
             .values(chain_index=_bp("v_index"), hash=_bp("v_hash")),
             "select_counter": counter.with_for_update() if lock else counter,
             "insert_counter": schema.counters.insert(),
@@ -317,7 +353,7 @@ class SQLStore(OutboxMixin):
                 raise DuplicateError(reception.id) from None
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
-        self._remember(reception, stored.hash)
+        self._committed(reception, stored)
         return reception
 
     def _count(self, cur: Any, key: str) -> int:
@@ -347,20 +383,23 @@ class SQLStore(OutboxMixin):
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
             stored = self._append(cur, event, prev_hash, data)
-            row = self._reception_row(reception, stored.hash, data)
             values = {
-                f"v_{k}": row[k]
-                for k in ("state", "version", "updated_at", "last_hash", "data", "guests", "item_count")
+                "v_state": reception.state,
+                "v_version": reception.version,
+                "v_updated_at": _utc(reception.updated_at),
+                "v_last_hash": stored.hash,
+                "v_data": data,
+                "b_id": reception.id,
+                "b_expected": expected_version,
+                **self._totals(reception, "v_"),
             }
-            values |= {"v_actual_fen": row["actual_fen"], "v_planned_fen": row["planned_fen"]}
-            values |= {"b_id": reception.id, "b_expected": expected_version}
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
             for entry in ledger:
                 self._book(cur, entry, reception.id, expected_version)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
-        self._remember(reception, stored.hash)
+        self._committed(reception, stored)
 
     def _book(self, cur: Any, entry: LedgerEntry, reception_id: str, expected_version: int) -> None:
         found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
@@ -412,14 +451,25 @@ class SQLStore(OutboxMixin):
         content = canonical(event)
         state_hash = digest(self.algorithm, GENESIS, data.encode())
         event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
-        head = self._sql["select_head"].execute(cur, {}).fetchone()
-        index, chain_prev = (head[0], head[1]) if head is not None else (0, GENESIS)
-        chain_hash = digest(self.algorithm, chain_prev, event_hash.encode("ascii"))
-        head_row = {"v_index": index + 1, "v_hash": chain_hash}
-        if head is None:
+        link = event_hash.encode("ascii")
+        # The head as this store last wrote it is usually still the head: a compare-and-set on its
+        # index saves the read. Another writer moved it if no row matches; then it is read.
+        head = self._head
+        if head is not None:
+            index, chain_prev = head
+            chain_hash = digest(self.algorithm, chain_prev, link)
+            values = {"v_index": index + 1, "v_hash": chain_hash, "b_index": index}
+            if self._sql["advance_head"].execute(cur, values).rowcount == 1:
+                return _StoredEvent(
+                    event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
+                )
+        found = self._sql["select_head"].execute(cur, {}).fetchone()
+        index, chain_prev = (found[0], found[1]) if found is not None else (0, GENESIS)
+        chain_hash = digest(self.algorithm, chain_prev, link)
+        if found is None:
             self._sql["insert_head"].execute(cur, {"id": 1, "chain_index": 1, "hash": chain_hash})
         else:
-            self._sql["update_head"].execute(cur, head_row)
+            self._sql["update_head"].execute(cur, {"v_index": index + 1, "v_hash": chain_hash})
         return _StoredEvent(
             event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
         )
@@ -487,7 +537,6 @@ class SQLStore(OutboxMixin):
             raise
 
     def _reception_row(self, r: Reception, last_hash: str, data: str) -> dict[str, Any]:
-        actual = r.reception_list.total if r.reception_list is not None else None
         return {
             "id": r.id,
             "number": r.number,
@@ -497,8 +546,6 @@ class SQLStore(OutboxMixin):
             "state": r.state,
             "start_date": r.start,
             "end_date": r.end,
-            "planned_fen": to_fen(r.plan.planned_total),
-            "actual_fen": None if actual is None else to_fen(actual),
             "version": r.version,
             "process": r.process,
             "rule_pack": r.rule_pack,
@@ -506,11 +553,35 @@ class SQLStore(OutboxMixin):
             "updated_at": _utc(r.updated_at),
             "last_hash": last_hash,
             "data": data,
-            "guests": len(r.reception_list.guests if r.reception_list else r.letter.personnel),
-            "item_count": len(r.reception_list.items) + len(r.reception_list.meals)
-            if r.reception_list
+            **self._totals(r),
+        }
+
+    def _totals(self, r: Reception, prefix: str = "") -> dict[str, Any]:
+        """The typed columns a command can change besides the state: money in fen and counts."""
+        listing = r.reception_list
+        return {
+            f"{prefix}planned_fen": self._planned_fen(r.plan),
+            f"{prefix}actual_fen": None if listing is None else to_fen(listing.total),
+            f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
+            f"{prefix}item_count": len(listing.items) + len(listing.meals)
+            if listing is not None
             else len(r.plan.activities) + len(r.plan.meals),
         }
+
+    def _planned_fen(self, plan: Plan) -> int:
+        """The plan's total in fen, remembered per plan (frozen, and saved with every command)."""
+        hit = self._planned.get(id(plan))
+        if hit is not None and hit[0] is plan:
+            return hit[1]
+        if len(self._planned) >= 4096:
+            self._planned.clear()
+        fen = to_fen(plan.planned_total)
+        self._planned[id(plan)] = (plan, fen)  # the plan is kept, so its id is not reused meanwhile
+        return fen
+
+    def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
+        self._head = (stored.chain_index, stored.chain_hash)
+        self._remember(reception, stored.hash)
 
     def _remember(self, reception: Reception, last_hash: str) -> None:
         with self._lock:
@@ -520,6 +591,12 @@ class SQLStore(OutboxMixin):
                 self._cache.popitem(last=False)
 
     # -- reads ------------------------------------------------------------------------------
+
+    def cached(self, reception_id: str) -> Reception | None:
+        """The copy this store last saved or read (see :class:`~jiedai_flow.storage.base.CachingStore`)."""
+        with self._lock:
+            found = self._cache.get(reception_id)
+        return found[2] if found is not None else None
 
     def load(self, reception_id: str) -> Reception:
         with self._read() as cur:
