@@ -140,6 +140,7 @@ class Engine:
         # Observer hooks without implementations are skipped: a pluggy call costs even when empty.
         self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
         self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
+        self._observed_notify = bool(hook.jiedai_notify.get_hookimpls())
         self._standards: dict[tuple[str, date], Standards] = {}
         self._cached = store.cached if isinstance(store, CachingStore) else None
 
@@ -639,7 +640,7 @@ class Engine:
                 self.hooks.jiedai_after_transition(reception=reception, event=event)
         except Exception:
             log.exception("after-transition observer failed for %s", reception.id)
-        for notification in intents:
+        for notification in intents if self._observed_notify else ():
             try:
                 self.hooks.jiedai_notify(notification=notification, reception=reception)
             except Exception:

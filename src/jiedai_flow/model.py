@@ -561,9 +561,10 @@ class Plan:
     companions: tuple[Person, ...] = attrs.field(default=(), validator=_tuple_of(Person))
     budget: Decimal = attrs.field(default=ZERO, converter=money)
 
-    @property
+    @functools.cached_property
     def planned_total(self) -> Decimal:
         """Host's planned spending 预计费用: meals, host-paid lodging, transport, activities.
+        Computed once per plan (a plan is frozen; the engine, rules and store all ask for it).
 
         Guest-paid lodging is left out (the guest's unit pays it); gifts are left out (banned, and
         reported by their own rule); meal bills are gross (``charged_to_guests`` not deducted).
@@ -632,9 +633,9 @@ class ReceptionList:
     signed_on: date | None = attrs.field(default=None, validator=_optional_day)
     documents: frozenset[DocumentKind] = attrs.field(default=frozenset(), validator=_set_of(DocumentKind))
 
-    @property
+    @functools.cached_property
     def total(self) -> Decimal:
-        """Actual spending 实际费用 = item costs + meal bills."""
+        """Actual spending 实际费用 = item costs + meal bills (computed once per list)."""
         return sum((i.cost for i in self.items), ZERO) + sum((m.cost for m in self.meals), ZERO)
 
     @property

@@ -82,10 +82,11 @@ class RuleSet:
     def run(self, context: RuleContext) -> tuple[Finding, ...]:
         """Run every rule of ``context.stage``; a rule that raises fails the whole check (closed)."""
         findings: list[Finding] = []
-        for rule in self._by_stage.get(context.stage, ()):
+        stage = context.stage
+        for rule in self._by_stage.get(stage, ()):
             try:
-                produced = rule.check(context)
-                findings.extend(f if f.stage else attrs.evolve(f, stage=context.stage) for f in produced)
+                for finding in rule.check(context):
+                    findings.append(finding if finding.stage else attrs.evolve(finding, stage=stage))
             except Exception as exc:
                 raise RuleError(rule.id, rule.plugin or "?", exc) from exc
         return tuple(findings)

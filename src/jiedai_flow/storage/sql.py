@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -39,7 +39,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.model import Plan, to_fen
+from jiedai_flow.model import to_fen
 from jiedai_flow.records import (
     AuditEvent,
     BudgetUsage,
@@ -55,7 +55,7 @@ from jiedai_flow.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import upgrade
-from jiedai_flow.storage.sql_outbox import OutboxMixin, insert_outbox, outbox_row
+from jiedai_flow.storage.sql_outbox import OutboxMixin, insert_outbox, outbox_row, utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -69,10 +69,6 @@ Durability = Literal["full", "normal"]
 _R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
 _CACHE_SIZE = 20_000
 _REFUSING = frozenset({"blocking", "needs_explanation"})
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class _Prepared:
@@ -197,7 +193,6 @@ class SQLStore(OutboxMixin):
         self._delivered: list[str] = []
         self._held: list[Any] = []
         self._head: tuple[int, str] | None = None  # the chain head as this store last wrote it
-        self._planned: dict[int, tuple[Plan, int]] = {}
         self._sql = self._prepare(self.engine.dialect)
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
@@ -386,7 +381,7 @@ class SQLStore(OutboxMixin):
             values = {
                 "v_state": reception.state,
                 "v_version": reception.version,
-                "v_updated_at": _utc(reception.updated_at),
+                "v_updated_at": utc(reception.updated_at),
                 "v_last_hash": stored.hash,
                 "v_data": data,
                 "b_id": reception.id,
@@ -487,7 +482,7 @@ class SQLStore(OutboxMixin):
                 "actor_id": e.actor_id,
                 "from_state": e.from_state,
                 "to_state": e.to_state,
-                "at": _utc(e.at),
+                "at": utc(e.at),
                 "request_id": e.request_id,
                 "hash_algorithm": self.algorithm,
                 "prev_hash": stored.prev_hash,
@@ -549,8 +544,8 @@ class SQLStore(OutboxMixin):
             "version": r.version,
             "process": r.process,
             "rule_pack": r.rule_pack,
-            "created_at": _utc(r.created_at),
-            "updated_at": _utc(r.updated_at),
+            "created_at": utc(r.created_at),
+            "updated_at": utc(r.updated_at),
             "last_hash": last_hash,
             "data": data,
             **self._totals(r),
@@ -560,24 +555,13 @@ class SQLStore(OutboxMixin):
         """The typed columns a command can change besides the state: money in fen and counts."""
         listing = r.reception_list
         return {
-            f"{prefix}planned_fen": self._planned_fen(r.plan),
+            f"{prefix}planned_fen": to_fen(r.plan.planned_total),
             f"{prefix}actual_fen": None if listing is None else to_fen(listing.total),
             f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
             f"{prefix}item_count": len(listing.items) + len(listing.meals)
             if listing is not None
             else len(r.plan.activities) + len(r.plan.meals),
         }
-
-    def _planned_fen(self, plan: Plan) -> int:
-        """The plan's total in fen, remembered per plan (frozen, and saved with every command)."""
-        hit = self._planned.get(id(plan))
-        if hit is not None and hit[0] is plan:
-            return hit[1]
-        if len(self._planned) >= 4096:
-            self._planned.clear()
-        fen = to_fen(plan.planned_total)
-        self._planned[id(plan)] = (plan, fen)  # the plan is kept, so its id is not reused meanwhile
-        return fen
 
     def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
         self._head = (stored.chain_index, stored.chain_hash)

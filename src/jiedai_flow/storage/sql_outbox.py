@@ -9,7 +9,7 @@ dispatcher that dies leaves its rows to be claimed again once the lease runs out
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -29,8 +29,19 @@ INLINE_LEASE = timedelta(minutes=10)
 INLINE_WORKER = "inline"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
+_last_utc: tuple[datetime | None, datetime | None] = (None, None)
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as naive UTC, the form the tables hold. A command stamps the reception, its event
+    and its notifications with one ``now``: the last conversion is reused for the same object."""
+    global _last_utc
+    last = _last_utc
+    if last[0] is moment:
+        return cast("datetime", last[1])
+    converted = moment.astimezone(UTC).replace(tzinfo=None)
+    _last_utc = (moment, converted)
+    return converted
 
 
 def outbox_row(n: Notification) -> dict[str, Any]:
@@ -42,12 +53,12 @@ def outbox_row(n: Notification) -> dict[str, Any]:
         "topic": n.topic,
         "status": "pending",
         "attempts": 0,
-        "created_at": _utc(n.created_at),
+        "created_at": utc(n.created_at),
         "data": encode(n),
         "channel": n.channel,
         # a row an inline notifier delivers right after the commit is leased to it, so that no
         # dispatcher sends it too; if the process dies first, the lease runs out and it is sent
-        "lease_until": _utc(n.created_at + INLINE_LEASE) if n.inline else None,
+        "lease_until": utc(n.created_at + INLINE_LEASE) if n.inline else None,
         "claimed_by": INLINE_WORKER if n.inline else None,
     }
 
@@ -110,7 +121,7 @@ class OutboxMixin:
         channels: Collection[str] | None = None,
     ) -> Sequence[Delivery]:
         self.flush()  # delivery marks buffered by inline notifiers first: never claim a delivered row
-        moment = _utc(now)
+        moment = utc(now)
         conditions = [
             _O.c.status == "pending",
             sa.or_(_O.c.next_attempt_at.is_(None), _O.c.next_attempt_at <= sa.bindparam("now")),
@@ -135,7 +146,7 @@ class OutboxMixin:
         )
         with self._transaction() as cur:
             rows = self._run(cur, due, {"now": moment}).fetchall()
-            until = _utc(now + lease)
+            until = utc(now + lease)
             self._run_many(cur, claim, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
         return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
 
@@ -147,7 +158,7 @@ class OutboxMixin:
         if not outcomes:
             return
         finish = _FINISH_BY_WORKER if worker else _FINISH
-        delivered_at = _utc(now)
+        delivered_at = utc(now)
         rows = [
             {
                 "b_id": o.notification_id,
@@ -155,7 +166,7 @@ class OutboxMixin:
                 "v_status": o.status,
                 "v_attempts": o.attempts,
                 "v_lease_until": None,
-                "v_next_attempt_at": _utc(o.next_attempt_at) if o.next_attempt_at else None,
+                "v_next_attempt_at": utc(o.next_attempt_at) if o.next_attempt_at else None,
                 "v_last_error": o.error[:2000] or None,
                 "v_delivered_at": delivered_at if o.status == "delivered" else None,
             }
