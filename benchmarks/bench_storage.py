@@ -38,11 +38,9 @@ the store. Delivery marks (``UPDATE jd_outbox SET status='delivered'``) go into 
 transaction, as the store does them. ``SQLStore.verify()`` is run on every database afterwards: the
 floor's rows pass the library's own audit check.
 
-Two more columns explain the difference: ``raw·seq`` writes the same rows by hand in the order
-and transactions the store uses under the engine (idempotency lookup and reception read before the
-write transaction, the counter in a transaction of its own, the reads of the reception after the
-commit that deliver notifications), and ``memory`` is the engine on ``memory://`` (its own work
-without a database).
+One more column explains the difference: ``memory`` is the engine on ``memory://`` (its own work
+without a database). The statements (SQLite) or round trips (PostgreSQL) and commits per lifecycle
+of both sides are counted and printed.
 
 Method: ``time.perf_counter_ns``; the columns take turns in rounds (the first round is a warm-up
 and is discarded), ratios are the median of per-round ratios; the garbage collector is collected
@@ -272,17 +270,15 @@ class Payloads:
                 step["written"] = True
             elif name == "mark_notified":
                 step["delivered"].update(args[0])
-            elif name == "load":
-                step["loads_after" if step["written"] else "loads_before"] += 1
             return originals[name](*args, **kwargs)
 
-        names = ("create", "save", "mark_notified", "load", "command")
+        names = ("create", "save", "mark_notified")
         originals = {name: getattr(store, name) for name in names}
         for name in names:
             setattr(store, name, lambda *a, _name=name, **k: record(_name, *a, **k))
 
         def step() -> None:
-            seen.append({"written": False, "delivered": set(), "loads_before": 0, "loads_after": 0})
+            seen.append({"written": False, "delivered": set()})
 
         letter, plan = writer.letter, writer.plan
         step()
@@ -322,7 +318,6 @@ class Payloads:
                         for n in got["outbox"]
                     ],
                     "ledger": got["ledger"],
-                    "loads_after": got["loads_after"],  # reads of the reception after the commit
                 }
             )
         first = results[0].reception
@@ -339,7 +334,6 @@ class Payloads:
             "event": statistics.mean(len(codec.canonical(r.event)) for r in results),
         }
         self.outbox_rows = sum(len(s["outbox"]) for s in self.steps)
-        self.loads_after = sum(s["loads_after"] for s in self.steps)
 
 
 def _ledger_row(entry: Any) -> tuple[Any, ...]:
@@ -394,7 +388,6 @@ SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered'" + (
     if "delivered_at" in schema.outbox.c
     else " WHERE id = ?"
 )
-SQL_COMMAND_GET = 'SELECT reception_id, "trigger", actor_id, result FROM jd_commands WHERE request_id = ?'
 SQL_COMMAND_NEW = (
     'INSERT INTO jd_commands (request_id, reception_id, "trigger", actor_id, event_id, result)'
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -408,13 +401,10 @@ class RawWriter:
     ``FOR UPDATE`` (as the store does on PostgreSQL) and binds dates as ``date``/``datetime``.
     """
 
-    def __init__(
-        self, conn: Any, payloads: Payloads, *, postgres: bool, store_sequence: bool = False
-    ) -> None:
+    def __init__(self, conn: Any, payloads: Payloads, *, postgres: bool) -> None:
         self.conn = conn
         self.p = payloads
         self.postgres = postgres
-        self.store_sequence = store_sequence
         self.algorithm = preferred_algorithm()
         self.pending: list[str] = []  # delivered notifications, marked in the next transaction
         self.numbers = 0
@@ -438,7 +428,6 @@ class RawWriter:
             "outbox_new": sql(SQL_OUTBOX_NEW),
             "outbox_delivered": sql(SQL_OUTBOX_DELIVERED),
             "command_new": sql(SQL_COMMAND_NEW),
-            "command_get": sql(SQL_COMMAND_GET),
             "ledger_get": sql(SQL_LEDGER_GET, lock=True),
             "ledger_new": sql(SQL_LEDGER_NEW),
             "ledger_set": sql(SQL_LEDGER_SET),
@@ -598,58 +587,28 @@ class RawWriter:
             self.numbers = int(found[0]) + 1
             cur.execute(q["counter_set"], (self.numbers, key))
 
-    def _read(self, cur: Any, sql: str, params: tuple[Any, ...]) -> Any:
-        """A read outside the write transaction, as the store's ``_read()`` does it (on PostgreSQL
-        psycopg opens a transaction for the SELECT and the store ends it with a rollback)."""
-        found = cur.execute(sql, params).fetchone()
-        if self.postgres:
-            self.conn.rollback()
-        return found
-
-    def _after(self, cur: Any, step: dict[str, Any], rid: str) -> None:
-        for _ in range(step["loads_after"]):
-            self._read(cur, self.q["reception_get"], (rid,))
-
     def lifecycle(self, times: list[int]) -> None:
         """One lifecycle. The floor: one transaction per command that reads the reception row,
-        writes the rows and commits. With ``store_sequence``: the statements and transactions in
-        the order ``SQLStore`` issues them under the engine — the idempotency lookup and the
-        reception read before the write transaction, the counter in a transaction of its own, and
-        the reads of the reception the engine makes after the commit (to deliver notifications)."""
-        steps, q, seq = self.p.steps, self.q, self.store_sequence
+        writes the rows and commits (the counter is taken in the create transaction)."""
+        steps, q = self.p.steps, self.q
         cur = self.conn.cursor()
         t0 = perf_ns()
         rid, request_id = new_id(), new_id()
-        if seq:
-            assert self._read(cur, q["command_get"], (request_id,)) is None
-            self._begin(cur)
-            self._counter(cur)
-            self._commit(cur)
         self._begin(cur)
-        if not seq:
-            self._counter(cur)
+        self._counter(cur)
         last_hash = self._event(cur, steps[0], rid, request_id, GENESIS)
         self._commit(cur)
-        if seq:
-            self._after(cur, steps[0], rid)
         t1 = perf_ns()
         times[0] += t1 - t0
         for i in range(1, len(steps)):
             step = steps[i]
             request_id = new_id()
-            if seq:
-                assert self._read(cur, q["command_get"], (request_id,)) is None
-                found = self._read(cur, q["reception_get"], (rid,))
-                self._begin(cur)
-            else:
-                self._begin(cur)
-                found = cur.execute(q["reception_get"], (rid,)).fetchone()
+            self._begin(cur)
+            found = cur.execute(q["reception_get"], (rid,)).fetchone()
             if found is None or found[0] != step["version"] - 1:
                 raise RuntimeError(f"raw floor: {rid} is not at version {step['version'] - 1}")
             last_hash = self._event(cur, step, rid, request_id, found[1])
             self._commit(cur)
-            if seq:
-                self._after(cur, step, rid)
             t2 = perf_ns()
             times[i] += t2 - t1
             t1 = t2
@@ -672,13 +631,13 @@ class RawWriter:
         self.conn.close()
 
 
-def raw_sqlite(path: str, payloads: Payloads, store_sequence: bool = False) -> RawWriter:
+def raw_sqlite(path: str, payloads: Payloads) -> RawWriter:
     conn = sqlite3.connect(path, isolation_level=None)  # explicit BEGIN IMMEDIATE … COMMIT
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=60000")
-    return RawWriter(conn, payloads, postgres=False, store_sequence=store_sequence)
+    return RawWriter(conn, payloads, postgres=False)
 
 
 def pg_conninfo(url: str, schema: str) -> str:
@@ -699,11 +658,11 @@ def pg_engine_url(url: str, schema: str) -> str:
     return str(sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
 
 
-def raw_postgres(url: str, schema: str, payloads: Payloads, store_sequence: bool = False) -> RawWriter:
+def raw_postgres(url: str, schema: str, payloads: Payloads) -> RawWriter:
     import psycopg
 
     conn = psycopg.connect(pg_conninfo(url, schema))
-    return RawWriter(conn, payloads, postgres=True, store_sequence=store_sequence)
+    return RawWriter(conn, payloads, postgres=True)
 
 
 # -- sections 1 and 2: lifecycles ------------------------------------------------------------------
@@ -812,25 +771,21 @@ def alternate(writers: dict[str, Writer], rounds: int, batch: int) -> dict[str, 
         got[name] = statistics.median(per[name])
         got[f"{name}_steps"] = [statistics.median(s[k] for s in steps[name]) for k in range(len(LIFECYCLE))]
     # where engine − raw goes, each part the median of its per-round values (ns per lifecycle)
-    e, r, q, m = per["engine"], per["raw"], per["seq"], per["memory"]
+    e, r, m = per["engine"], per["raw"], per["memory"]
     got["split"] = {
         "total": statistics.median(a - b for a, b in zip(e, r, strict=True)),
-        "sequence": statistics.median(a - b for a, b in zip(q, r, strict=True)),
         "engine_own": statistics.median(m),
-        "rest": statistics.median(a - b - c for a, b, c in zip(e, q, m, strict=True)),
-        "seq_ratio": statistics.median(a / b for a, b in zip(q, r, strict=True)),
+        "rest": statistics.median(a - b - c for a, b, c in zip(e, r, m, strict=True)),
     }
     return got
 
 
 def sqlite_lifecycles(s: Settings, workdir: str, payloads: Payloads) -> dict[str, Any]:
-    paths = {name: os.path.join(workdir, f"{name}.db") for name in ("engine", "raw", "seq")}
-    for name in ("raw", "seq"):
-        upgrade(f"sqlite:///{paths[name]}")
+    paths = {name: os.path.join(workdir, f"{name}.db") for name in ("engine", "raw")}
+    upgrade(f"sqlite:///{paths['raw']}")
     writers: dict[str, Writer] = {
         "engine": EngineWriter(make_engine(url=f"sqlite:///{paths['engine']}")),
         "raw": raw_sqlite(paths["raw"], payloads),
-        "seq": raw_sqlite(paths["seq"], payloads, store_sequence=True),
         "memory": EngineWriter(make_engine()),
     }
     try:
@@ -995,11 +950,10 @@ def concurrent(kind: str, url: str, schema: str, seconds: float, writers: int = 
 
 
 def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, Any]:
-    with pg_schemas(url, "engine", "raw", "seq") as (engine_schema, raw_schema, seq_schema):
+    with pg_schemas(url, "engine", "raw") as (engine_schema, raw_schema):
         writers: dict[str, Writer] = {
             "engine": EngineWriter(make_engine(url=pg_engine_url(url, engine_schema))),
             "raw": raw_postgres(url, raw_schema, payloads),
-            "seq": raw_postgres(url, seq_schema, payloads, store_sequence=True),
             "memory": EngineWriter(make_engine()),
         }
         try:
@@ -1008,12 +962,12 @@ def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, 
         finally:
             for writer in writers.values():
                 writer.close()
-        schemas = {"engine": engine_schema, "raw": raw_schema, "seq": seq_schema}
+        schemas = {"engine": engine_schema, "raw": raw_schema}
         got["verify"] = verify_all({name: pg_engine_url(url, sc) for name, sc in schemas.items()})
         # two writer processes at once, each on its own receptions (shared chain head and counter)
         got["concurrent_raw"] = concurrent("raw", url, raw_schema, s.concurrent_seconds)
         got["concurrent_engine"] = concurrent("engine", url, engine_schema, s.concurrent_seconds)
-        got["schemas"] = f"{engine_schema}, {raw_schema}, {seq_schema} (dropped at the end)"
+        got["schemas"] = f"{engine_schema}, {raw_schema} (dropped at the end)"
     return got
 
 
@@ -1328,7 +1282,7 @@ def ms(ns: float) -> str:
     return f"{ns / 1e6:.2f}"
 
 
-COLUMNS = ("engine", "raw", "seq", "memory")
+COLUMNS = ("engine", "raw", "memory")
 
 
 def lifecycle_rows(name: str, got: dict[str, Any]) -> list[tuple[str, list[str], str]]:
@@ -1379,10 +1333,7 @@ def print_report(
     )
     print(
         "columns: engine = the engine on the SQL store; raw = the floor, one transaction per command; "
-        "raw·seq = the same rows by hand in the store's order (idempotency SELECT and reception read "
-        "before the write transaction, the counter in a transaction of its own, the reception reads "
-        f"after the commit: {payloads.loads_after} per lifecycle); memory = the engine on memory:// (its "
-        "own work, no database)"
+        "memory = the engine on memory:// (its own work, no database)"
     )
     print()
     rows = lifecycle_rows("SQLite", lite)
@@ -1390,15 +1341,15 @@ def print_report(
         rows += lifecycle_rows("PostgreSQL", pg)
         ce, cr = pg["concurrent_engine"], pg["concurrent_raw"]
         label = f"PostgreSQL, 2 writer processes: lifecycles/s total ({s.concurrent_seconds:g} s)"
-        rows.append((label, [f"{ce:.0f}", f"{cr:.0f}", "", ""], f"{cr / ce:.2f}"))
+        rows.append((label, [f"{ce:.0f}", f"{cr:.0f}", ""], f"{cr / ce:.2f}"))
     else:
-        rows.append(("PostgreSQL", ["n/a", "n/a", "", ""], "n/a"))
+        rows.append(("PostgreSQL", ["n/a", "n/a", ""], "n/a"))
     report_label = f"report monthly_statistics({REPORT_YEAR}), {s.receptions:,} rows: ms"
-    rows.append((report_label, [ms(rep["engine"]), ms(rep["raw"]), "", ""], f"{rep['ratio']:.2f}"))
+    rows.append((report_label, [ms(rep["engine"]), ms(rep["raw"]), ""], f"{rep['ratio']:.2f}"))
     width = max(len(label) for label, _, _ in rows)
-    heads = ("engine", "raw", "raw·seq", "memory")
+    heads = ("engine", "raw", "memory")
     print(f"{'measurement':<{width}}  " + "  ".join(f"{h:>8}" for h in heads) + f"  {'eng/raw':>7}")
-    print("-" * (width + 50))
+    print("-" * (width + 40))
     for label, values, ratio in rows:
         print(f"{label:<{width}}  " + "  ".join(f"{v:>8}" for v in values) + f"  {ratio:>7}")
     print()
@@ -1414,11 +1365,9 @@ def print_report(
         )
         sp = got["split"]
         print(
-            f"  engine − raw {sp['total'] / 1e6:.2f} ms per lifecycle ≈ the store's extra statements and "
-            f"transactions (raw·seq − raw) {sp['sequence'] / 1e6:.2f} (raw·seq/raw {sp['seq_ratio']:.2f}) + "
-            f"the engine's own work (memory) {sp['engine_own'] / 1e6:.2f} + the store's Python (JSON, "
-            f"hashing, binding, glue) and CPU contention (engine − raw·seq − memory) {sp['rest'] / 1e6:.2f}"
-            "  [medians of per-round values]"
+            f"  engine − raw {sp['total'] / 1e6:.2f} ms per lifecycle ≈ the engine's own work (memory) "
+            f"{sp['engine_own'] / 1e6:.2f} + the store's Python (JSON, binding, glue) and CPU contention "
+            f"(engine − raw − memory) {sp['rest'] / 1e6:.2f}  [medians of per-round values]"
         )
     print(f"SQLite rows (receptions/events/outbox/commands): {lite['same_rows']}")
     if pg is not None:

@@ -62,29 +62,6 @@ _reader.register_structure_hook_factory(
 )
 
 
-def _remembered(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """An unstructure hook that reuses the result for the same (frozen, so unchanged) object:
-    a reception's letter and plan are saved with every command but rarely change."""
-    cache: dict[int, tuple[object, Any]] = {}
-
-    def hook(obj: Any) -> Any:
-        hit = cache.get(id(obj))
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        if len(cache) >= 4096:
-            cache.clear()
-        dumped = base(obj)
-        cache[id(obj)] = (obj, dumped)  # the object is kept, so its id is not reused meanwhile
-        return dumped
-
-    return hook
-
-
-_writer = converter.copy()
-for _part in (model.OfficialLetter, model.Plan, model.ReceptionList, model.Actor):
-    _writer.register_unstructure_hook(_part, _remembered(_writer.get_unstructure_hook(_part)))
-
-
 def _text(plain: Any, sort_keys: bool) -> bytes | str:
     try:
         return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
@@ -92,10 +69,38 @@ def _text(plain: Any, sort_keys: bool) -> bytes | str:
         return json.dumps(plain, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
 
 
+def _remembered(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An unstructure hook that keeps the JSON text of the same (frozen, so unchanged) object as
+    an ``orjson.Fragment``: a reception's letter and plan are saved with every command but rarely
+    change, and are then neither unstructured nor serialized again."""
+    cache: dict[int, tuple[object, orjson.Fragment]] = {}
+
+    def hook(obj: Any) -> orjson.Fragment:
+        hit = cache.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        if len(cache) >= 4096:
+            cache.clear()
+        fragment = orjson.Fragment(_text(base(obj), sort_keys=False))
+        cache[id(obj)] = (obj, fragment)  # the object is kept, so its id is not reused meanwhile
+        return fragment
+
+    return hook
+
+
+_plain = converter.copy()
+"""Plain data for the standard library's encoder, where orjson refuses a value."""
+_writer = converter.copy()
+for _part in (model.OfficialLetter, model.Plan, model.ReceptionList, model.Actor):
+    _writer.register_unstructure_hook(_part, _remembered(_writer.get_unstructure_hook(_part)))
+
+
 def encode(obj: Any) -> str:
     """Compact JSON of a record (non-ASCII kept, so Chinese stays readable in the database)."""
-    text = _text(_writer.unstructure(obj), sort_keys=False)
-    return text.decode() if isinstance(text, bytes) else text
+    try:
+        return orjson.dumps(_writer.unstructure(obj)).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(_plain.unstructure(obj), ensure_ascii=False, separators=(",", ":"))
 
 
 def canonical(obj: Any) -> bytes:
