@@ -92,6 +92,7 @@ from jiedai_flow.storage import codec, schema
 from jiedai_flow.storage import sql as sql_module
 from jiedai_flow.storage.migrate import head_revision, upgrade
 from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.storage.sql_outbox import INLINE_LEASE, INLINE_WORKER
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -306,6 +307,11 @@ class Payloads:
                     "version": r.version,
                     "planned_fen": to_fen(r.plan.planned_total),
                     "actual_fen": None if actual is None else to_fen(actual),
+                    "guests": len(r.reception_list.guests if r.reception_list else r.letter.personnel),
+                    "item_count": len(r.reception_list.items) + len(r.reception_list.meals)
+                    if r.reception_list
+                    else len(r.plan.activities) + len(r.plan.meals),
+                    "violations": sum(f.severity.value in REFUSING for f in e.findings),
                     "data": codec.encode(r),
                     "event": json.loads(codec.canonical(e)),
                     "outbox": [
@@ -314,6 +320,7 @@ class Payloads:
                             n.topic,
                             getattr(n, "channel", ""),
                             n.id in got["delivered"],
+                            n.inline,
                         )
                         for n in got["outbox"]
                     ],
@@ -329,6 +336,8 @@ class Payloads:
         moment = first.created_at.astimezone(UTC).replace(tzinfo=None)
         self.moment = moment  # the frozen clock's time, as the store writes it (naive UTC)
         self.moment_text = moment.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
+        self.lease = moment + INLINE_LEASE  # how long inline notifiers hold their rows
+        self.lease_text = self.lease.strftime("%Y-%m-%d %H:%M:%S.%f")
         self.sizes = {
             "reception": statistics.mean(len(s["data"].encode()) for s in self.steps),
             "event": statistics.mean(len(codec.canonical(r.event)) for r in results),
@@ -356,31 +365,34 @@ SQL_RECEPTION_GET = "SELECT version, last_hash, data FROM jd_receptions WHERE id
 SQL_RECEPTION_NEW = (
     "INSERT INTO jd_receptions (id, number, jurisdiction, host_unit, reception_type, state, start_date,"
     " end_date, planned_fen, actual_fen, version, process, rule_pack, created_at, updated_at, last_hash,"
-    " data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " data, guests, item_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SQL_RECEPTION_SET = (
     "UPDATE jd_receptions SET state = ?, version = ?, updated_at = ?, last_hash = ?, actual_fen = ?,"
-    " planned_fen = ?, data = ? WHERE id = ? AND version = ?"
+    " planned_fen = ?, data = ?, guests = ?, item_count = ? WHERE id = ? AND version = ?"
 )
+REFUSING = frozenset({"blocking", "needs_explanation"})
+"""Findings an event counts in its ``violations`` column, as the store counts them."""
 STATE_HASH = "state_hash" in schema.audit_events.c
 """Whether events carry the hash of the reception as saved (covered by the event hash)."""
 SQL_EVENT_NEW = (
     'INSERT INTO jd_audit_events (chain_index, id, reception_id, seq, "trigger", actor_id, from_state,'
-    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data"
+    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data, violations"
     + (
-        ", state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ", state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         if STATE_HASH
-        else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
 )
 CHANNEL = "channel" in schema.outbox.c
 """Whether outbox rows are per notifier channel."""
 SQL_OUTBOX_NEW = (
-    "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data"
+    "INSERT INTO jd_outbox (id, reception_id, event_id, topic, status, attempts, created_at, data,"
+    " lease_until, claimed_by"
     + (
-        ", channel) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+        ", channel) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?)"
         if CHANNEL
-        else ") VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+        else ") VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)"
     )
 )
 SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered'" + (
@@ -438,9 +450,10 @@ class RawWriter:
         self.moment: Any
         if postgres:
             self.start, self.end, self.moment = payloads.start, payloads.end, payloads.moment
+            self.lease = payloads.lease
         else:
             self.start, self.end = payloads.start.isoformat(), payloads.end.isoformat()
-            self.moment = payloads.moment_text
+            self.moment, self.lease = payloads.moment_text, payloads.lease_text
 
     def _begin(self, cur: Any) -> None:
         if not self.postgres:
@@ -484,6 +497,8 @@ class RawWriter:
                     step["actual_fen"],
                     step["planned_fen"],
                     step["data"],
+                    step["guests"],
+                    step["item_count"],
                     rid,
                     step["version"] - 1,
                 ),
@@ -511,20 +526,22 @@ class RawWriter:
                 chain_prev,
                 chain_hash,
                 content,
+                step["violations"],
                 *((state_hash,) if STATE_HASH else ()),
             ),
         )
         delivered = []
-        for template, topic, channel, inline in step["outbox"]:
+        for template, topic, channel, delivered_inline, leased in step["outbox"]:
             note_id = new_id()
             data = json.dumps(
                 dict(template, id=note_id, reception_id=rid, event_id=event_id),
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
-            row = (note_id, rid, event_id, topic, self.moment, data)
+            lease = (self.lease, INLINE_WORKER) if leased else (None, None)
+            row = (note_id, rid, event_id, topic, self.moment, data, *lease)
             cur.execute(q["outbox_new"], (*row, channel) if CHANNEL else row)
-            if inline:
+            if delivered_inline:
                 delivered.append(note_id)
         result = f'{{"reception":{step["data"]},"event":{content}}}'
         cur.execute(q["command_new"], (request_id, rid, step["trigger"], step["actor_id"], event_id, result))
@@ -574,6 +591,8 @@ class RawWriter:
                 self.moment,
                 last_hash,
                 step["data"],
+                step["guests"],
+                step["item_count"],
             ),
         )
 
@@ -825,12 +844,20 @@ def compare_sqlite(engine_path: str, raw_path: str) -> str:
             for t in ("jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands")
         ]
         pending = c.execute("SELECT count(*) FROM jd_outbox WHERE status = 'pending'").fetchone()[0]
+        guests, items = c.execute("SELECT sum(guests), sum(item_count) FROM jd_receptions").fetchone()
+        violations = c.execute("SELECT sum(violations) FROM jd_audit_events").fetchone()[0]
+        leased = c.execute(
+            "SELECT count(*) FROM jd_outbox WHERE claimed_by = ?", (INLINE_WORKER,)
+        ).fetchone()[0]
         sizes = c.execute("SELECT avg(length(data)) FROM jd_receptions").fetchone()[0]
         ledger = ""
         if c.execute("SELECT 1 FROM sqlite_master WHERE name = 'jd_budget_ledger'").fetchone():
             totals = c.execute("SELECT sum(committed_fen), sum(spent_fen) FROM jd_budget_ledger").fetchone()
             ledger = f" ledger committed/spent {totals[0]}/{totals[1]} fen"
-        out.append(f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch{ledger}")
+        out.append(
+            f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch{ledger}; guests/items "
+            f"{guests}/{items}, violations {violations}, leased inline {leased}"
+        )
         c.close()
     return "engine " + out[0] + "; raw " + out[1]
 
