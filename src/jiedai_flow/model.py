@@ -436,9 +436,10 @@ class OfficialLetter:
         """Number of visitors named in the letter 来访人数."""
         return len(self.personnel)
 
-    @property
+    @functools.cached_property
     def highest_rank(self) -> Rank | None:
-        """Most senior rank among the visitors (sets tiered standards); None if nobody is named."""
+        """Most senior rank among the visitors (sets tiered standards); None if nobody is named.
+        Computed once per letter (a letter is frozen)."""
         return max((g.rank for g in self.personnel), key=_seniority, default=None)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 from collections.abc import Mapping  # noqa: TC003  # why: resolve_types() below needs it at run time
 from datetime import date, timedelta
 from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
@@ -249,6 +250,7 @@ def origin_of(letter: OfficialLetter, jurisdiction: str) -> Origin | None:
     return Origin.INSIDE if code.startswith(host) else Origin.OUTSIDE
 
 
+@functools.lru_cache(maxsize=1024)
 def _significant(code: str) -> str:
     """An area code without its trailing "00" pairs: "341500" and "3415" both mean Lu'an."""
     while len(code) > 2 and code.endswith("00"):

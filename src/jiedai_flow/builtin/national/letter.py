@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 _MIDDLE_DOTS = dict.fromkeys(map(ord, "•‧・.．"), "·")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_name(name: str) -> str:
     """A name for comparison: no spaces (half- or full-width), no zero-width characters, one kind
     of middle dot (阿依古丽·买买提), full-width letters folded, case ignored."""
