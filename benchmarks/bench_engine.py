@@ -120,9 +120,9 @@ class Token:
         self.facts = facts
 
 
-def _fact(fact: str) -> Callable[[Any], bool]:
-    def holds(event: Any) -> bool:
-        return fact in event.model.facts
+def _fact(fact: str) -> Callable[[frozenset[str]], bool]:
+    def holds(facts: frozenset[str]) -> bool:
+        return fact in facts
 
     return holds
 
@@ -143,7 +143,7 @@ def transitions_machine(definition: ProcessDefinition) -> Machine:
         ],
         initial=definition.initial,
         auto_transitions=False,
-        send_event=True,
+        send_event=False,
     )
 
 

@@ -43,12 +43,17 @@ def signed_content(content: bytes, state_hash: str) -> bytes:
     return content + b"\n" + state_hash.encode("ascii") if state_hash else content
 
 
+_fresh: dict[str, hashlib._Hash] = {}
+"""An empty hash object per algorithm: copying one is cheaper than looking the algorithm up."""
+
+
 def digest(algorithm: str, previous: str, content: bytes) -> str:
     """Hex digest of ``previous`` (a hex hash or "") and ``content``, separated by a newline."""
-    h = hashlib.new(algorithm)
-    h.update(previous.encode("ascii"))
-    h.update(b"\n")
-    h.update(content)
+    fresh = _fresh.get(algorithm)
+    if fresh is None:
+        fresh = _fresh[algorithm] = hashlib.new(algorithm)
+    h = fresh.copy()
+    h.update(previous.encode("ascii") + b"\n" + content)
     return h.hexdigest()
 
 

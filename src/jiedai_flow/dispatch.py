@@ -89,6 +89,8 @@ class Dispatcher:
         self.lease = lease
         self.batch = batch
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        # no plugin answers jiedai_contacts: a message has no contacts, and no hook call is made
+        self._contacts = bool(engine.plugins.pm.hook.jiedai_contacts.get_hookimpls())
 
     def run_once(self) -> DispatchReport:
         """Claim the rows due now (of the channels this process can deliver), deliver them, and
@@ -181,7 +183,7 @@ class Dispatcher:
         if reception is None:
             reception = self._load(notification.reception_id)
         contacts: list[Contact] = []
-        if reception is not None:
+        if reception is not None and self._contacts:
             for role in notification.recipients:
                 contacts.extend(self.engine.hooks.jiedai_contacts(role=role, reception=reception))
         return Message(notification, reception, tuple(contacts), attempt)

@@ -9,7 +9,7 @@ States, triggers, the roles allowed to fire each trigger and the Chinese labels 
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from transitions import Machine
@@ -18,9 +18,7 @@ from jiedai_flow.errors import DefinitionError
 from jiedai_flow.model import Role
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-
-    from transitions import EventData
+    from collections.abc import Callable, Iterable, Mapping
 
 
 @attrs.frozen
@@ -181,16 +179,16 @@ DEFAULT_PROCESS = ProcessDefinition(
 
 @attrs.define(slots=True)
 class _Token:
-    """What ``transitions`` sees of a reception: its state and the facts established for this command."""
+    """What ``transitions`` sees of a reception: its state."""
 
     state: str
-    facts: frozenset[str]
 
 
-def _fact_condition(fact: str) -> Any:
-    def holds(event: EventData) -> bool:
-        token = cast("_Token", event.model)
-        return fact in token.facts
+def _fact_condition(fact: str) -> Callable[[frozenset[str]], bool]:
+    """A transition's condition: ``fact`` holds among the facts the trigger was fired with."""
+
+    def holds(facts: frozenset[str]) -> bool:
+        return fact in facts
 
     holds.__name__ = f"fact_{fact}"
     return holds
@@ -224,7 +222,7 @@ class CompiledProcess:
             ],
             initial=definition.initial,
             auto_transitions=False,
-            send_event=True,
+            send_event=False,  # conditions get the trigger's facts, not an EventData
         )
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
@@ -243,8 +241,8 @@ class CompiledProcess:
     def fire(self, state: str, trigger: str, facts: frozenset[str]) -> str | None:
         """Run ``trigger`` from ``state`` through the machine; the new state, or None if no
         transition's condition held. The caller has checked that the trigger exists from ``state``."""
-        token = _Token(state, facts)
-        if not self._machine.events[trigger].trigger(token):
+        token = _Token(state)
+        if not self._machine.events[trigger].trigger(token, facts):
             return None
         return token.state
 
