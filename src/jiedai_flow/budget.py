@@ -37,7 +37,7 @@ def ledger_changes(before: Reception, after: Reception, standards: Standards) ->
     held = before.budget_committed_fen
     spent = 0
     if after.state in SPENT_STATES and before.state not in SPENT_STATES and after.reception_list:
-        spent = to_fen(after.reception_list.total)
+        spent = after.reception_list.total_fen
     if holds_now == held and not spent:
         return ()
     year = after.start.year
@@ -49,7 +49,7 @@ def ledger_changes(before: Reception, after: Reception, standards: Standards) ->
 def _committed(reception: Reception) -> int:
     approved = reception.approval_complete or reception.state == "approved"
     if reception.state in COMMITTED_STATES and approved:
-        return to_fen(reception.plan.planned_total)
+        return reception.plan.planned_fen
     return 0
 
 

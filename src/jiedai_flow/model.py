@@ -577,6 +577,11 @@ class Plan:
             + sum((a.cost for a in self.activities), ZERO)
         )
 
+    @functools.cached_property
+    def planned_fen(self) -> int:
+        """``planned_total`` in integer fen 分, as stored and budgeted."""
+        return to_fen(self.planned_total)
+
 
 # --- The list and settlement 接待清单与结算 ---
 
@@ -638,6 +643,11 @@ class ReceptionList:
     def total(self) -> Decimal:
         """Actual spending 实际费用 = item costs + meal bills (computed once per list)."""
         return sum((i.cost for i in self.items), ZERO) + sum((m.cost for m in self.meals), ZERO)
+
+    @functools.cached_property
+    def total_fen(self) -> int:
+        """``total`` in integer fen 分, as stored and booked as spent."""
+        return to_fen(self.total)
 
     @property
     def invoiced_total(self) -> Decimal:

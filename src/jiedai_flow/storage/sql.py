@@ -39,7 +39,6 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.model import to_fen
 from jiedai_flow.records import (
     AuditEvent,
     BudgetUsage,
@@ -555,8 +554,8 @@ class SQLStore(OutboxMixin):
         """The typed columns a command can change besides the state: money in fen and counts."""
         listing = r.reception_list
         return {
-            f"{prefix}planned_fen": to_fen(r.plan.planned_total),
-            f"{prefix}actual_fen": None if listing is None else to_fen(listing.total),
+            f"{prefix}planned_fen": r.plan.planned_fen,
+            f"{prefix}actual_fen": None if listing is None else listing.total_fen,
             f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
             f"{prefix}item_count": len(listing.items) + len(listing.meals)
             if listing is not None
