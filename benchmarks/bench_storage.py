@@ -1248,7 +1248,7 @@ def profile_sqlite(s: Settings, workdir: str) -> str:
             f"{calls(lambda f, fn: 'sqlite3.Cursor' in fn and 'execute' in fn) / n:.0f} calls per lifecycle",
         ),
         (
-            "JSON encoding (codec.encode/canonical: cattrs unstructure + json.dumps)",
+            "JSON encoding (codec.encode/canonical: cattrs unstructure + orjson)",
             cum(
                 lambda f, fn: (
                     f.endswith(os.path.join("storage", "codec.py")) and fn in ("encode", "canonical")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote_plus
 
 import httpx
+import orjson
 
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.notifiers import DeliveryFailed
@@ -74,7 +75,12 @@ class HttpNotifier:
 
 
 def _dumps(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, byte for byte as ``json.dumps(…, ensure_ascii=False, separators=(",",
+    ":"))`` writes it (orjson; the standard library for what orjson refuses)."""
+    try:
+        return orjson.dumps(document)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # -- the generic webhook --------------------------------------------------------------------------
