@@ -342,9 +342,22 @@ def test_plan_total_counts_meals_host_paid_lodging_transport_and_activities() ->
     assert Plan().planned_total == Decimal("0.00")
 
 
+def test_totals_are_computed_once_per_frozen_object_and_stay_out_of_equality_and_json() -> None:
+    p = attrs.evolve(plan(), activities=(Activity(date(2024, 5, 8), "园区", "座谈", cost="40"),))
+    assert (p.planned_total, p.planned_fen) == (Decimal("1290.00"), 129000)
+    assert p.planned_total is p.planned_total  # remembered, not recomputed
+    assert p == attrs.evolve(p)  # a remembered total is not a field: equality and hashing ignore it
+    assert hash(p) == hash(attrs.evolve(p))
+    assert "planned_total" not in dump(p) and "planned_fen" not in dump(p)
+    cheaper = attrs.evolve(p, activities=())  # a changed plan is a new object with its own total
+    assert (cheaper.planned_total, cheaper.planned_fen) == (Decimal("1250.00"), 125000)
+    assert letter().highest_rank is letter().highest_rank is Rank.COUNTY
+
+
 def test_reception_list_totals_add_items_and_meals_invoices_and_payments() -> None:
     rl = reception_list()
     assert rl.total == Decimal("740.00")
+    assert rl.total_fen == 74000
     assert rl.invoiced_total == Decimal("740.00")
     assert rl.paid_total == Decimal("740.00")
 
