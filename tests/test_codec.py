@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from jiedai_flow.records import AuditEvent, Reception
 from jiedai_flow.storage import codec
-from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, make_engine
+
+from ._sql_helpers import create
 
 # JSON values as the converters produce them: text with any character (Chinese, quotes,
 # backslashes, control characters, U+2028, emoji), integers of any size, nested lists and objects.
@@ -44,14 +46,7 @@ def test_integers_beyond_64_bits_fall_back_to_the_standard_library() -> None:
 
 
 def test_a_real_reception_and_event_round_trip() -> None:
-    engine = make_engine()
-    result = engine.create_reception(
-        sample_letter(),
-        sample_plan(),
-        handler=ACTORS["handler"],
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    )
+    result = create(make_engine())
     text = codec.encode(result.reception)
     assert codec.decode(Reception, text) == result.reception
     content = codec.canonical(result.event)
@@ -65,13 +60,7 @@ def test_a_real_reception_and_event_round_trip() -> None:
 
 def test_a_reception_encodes_as_the_standard_library_would_also_from_remembered_parts() -> None:
     engine = make_engine()
-    created = engine.create_reception(
-        sample_letter(),
-        sample_plan(),
-        handler=ACTORS["handler"],
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    ).reception
+    created = create(engine).reception
     submitted = engine.fire(created.id, "submit", ACTORS["handler"]).reception
     for reception in (created, submitted, created):  # the second and third reuse the letter's text
         expected = json.dumps(codec._plain.unstructure(reception), ensure_ascii=False, separators=(",", ":"))
