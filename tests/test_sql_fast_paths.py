@@ -15,9 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from jiedai_flow.errors import ConflictError, InvalidTransitionError
+from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore, _isoformat_or
-from jiedai_flow.testing import make_engine
+from jiedai_flow.testing import ACTORS, make_engine
 
 from ._sql_helpers import HAPPY, advance, consistency_problems, create, fire
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from jiedai_flow.engine import Engine
+    from jiedai_flow.records import AuditEvent, Reception
 
 
 @pytest.fixture
@@ -152,3 +154,33 @@ def test_the_store_reads_back_the_typed_dates_it_wrote(sql_url: str) -> None:
         assert at == created.created_at.astimezone(UTC).replace(tzinfo=None)
     finally:
         store.close()
+
+
+def test_a_commit_racing_a_command_started_from_the_copy_is_decided_again_on_the_new_state(
+    sql_url: str,
+) -> None:
+    winner = make_engine(url=sql_url)
+
+    class Racer:
+        """Commits through the other engine between this command's start and its save, once."""
+
+        raced = False
+
+        @hookimpl
+        def jiedai_before_transition(self, before: Reception, after: Reception, event: AuditEvent) -> None:
+            del after
+            if event.trigger == "refuse" and not self.raced:
+                self.raced = True
+                winner.fire(before.id, "approve", ACTORS["approver"])
+
+    loser = make_engine(Racer(), url=sql_url)
+    try:
+        submitted = fire(loser, create(loser).reception, "submit", "handler").reception
+        with pytest.raises(InvalidTransitionError):  # refuse, decided again on the approved reception
+            fire(loser, submitted, "refuse", "approver")
+        assert loser.get(submitted.id).state == "approved"
+        assert [e.trigger for e in loser.history(submitted.id)] == ["create", "submit", "approve"]
+        assert consistency_problems(sql_url) == []
+    finally:
+        winner.store.close()
+        loser.store.close()
