@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -43,7 +43,15 @@ def signed_content(content: bytes, state_hash: str) -> bytes:
     return content + b"\n" + state_hash.encode("ascii") if state_hash else content
 
 
-_fresh: dict[str, hashlib._Hash] = {}
+class _Hasher(Protocol):
+    """What :func:`digest` uses of a hashlib object."""
+
+    def copy(self) -> _Hasher: ...
+    def update(self, data: bytes, /) -> None: ...
+    def hexdigest(self) -> str: ...
+
+
+_fresh: dict[str, _Hasher] = {}
 """An empty hash object per algorithm: copying one is cheaper than looking the algorithm up."""
 
 
