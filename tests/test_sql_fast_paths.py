@@ -184,3 +184,19 @@ def test_a_commit_racing_a_command_started_from_the_copy_is_decided_again_on_the
     finally:
         winner.store.close()
         loser.store.close()
+
+
+def test_an_edited_chain_head_is_carried_into_the_chain_not_papered_over(sql_url: str) -> None:
+    engine = make_engine(url=sql_url)
+    try:
+        reception = advance(engine, create(engine).reception, steps=2)  # events 1–3; head cached
+        db = sa.create_engine(sql_url)
+        with db.begin() as conn:
+            conn.execute(sa.update(schema.chain_head).values(hash="0" * 64))  # same index, edited hash
+        db.dispose()
+        advance(engine, reception, steps=1)  # event 4 continues from the head as it is in the database
+        report = engine.store.verify()
+        assert report.problem is not None
+        assert report.problem.chain_index == 4
+    finally:
+        engine.store.close()

@@ -235,7 +235,11 @@ class SQLStore(OutboxMixin):
             .where(schema.chain_head.c.id == 1)
             .values(chain_index=_bp("v_index"), hash=_bp("v_hash")),
             "advance_head": schema.chain_head.update()
-            .where(schema.chain_head.c.id == 1, schema.chain_head.c.chain_index == _bp("b_index"))
+            .where(
+                schema.chain_head.c.id == 1,
+                schema.chain_head.c.chain_index == _bp("b_index"),
+                schema.chain_head.c.hash == _bp("b_hash"),
+            )
             .values(chain_index=_bp("v_index"), hash=_bp("v_hash")),
             "select_counter": counter.with_for_update() if lock else counter,
             "insert_counter": schema.counters.insert(),
@@ -447,12 +451,13 @@ class SQLStore(OutboxMixin):
         event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
         link = event_hash.encode("ascii")
         # The head as this store last wrote it is usually still the head: a compare-and-set on its
-        # index saves the read. Another writer moved it if no row matches; then it is read.
+        # index and hash saves the read. If no row matches, another writer moved it (or someone
+        # edited it, which the chain must then show): it is read and the chain continues from it.
         head = self._head
         if head is not None:
             index, chain_prev = head
             chain_hash = digest(self.algorithm, chain_prev, link)
-            values = {"v_index": index + 1, "v_hash": chain_hash, "b_index": index}
+            values = {"v_index": index + 1, "v_hash": chain_hash, "b_index": index, "b_hash": chain_prev}
             if self._sql["advance_head"].execute(cur, values).rowcount == 1:
                 return _StoredEvent(
                     event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
