@@ -133,9 +133,9 @@ class Settings:
         self.quick = quick
         # many short rounds: the columns take turns often, so a slow spell of the shared machine
         # (other jobs' fsyncs and CPU) hits them alike
-        self.rounds = 6 if quick else 15  # timed rounds after one warm-up round
+        self.rounds = 9 if quick else 15  # timed rounds after one warm-up round
         # a WAL checkpoint falls every ~10 SQLite lifecycles: a round should span several
-        self.batch = 10 if quick else 40  # SQLite lifecycles per round and column
+        self.batch = 20 if quick else 40  # SQLite lifecycles per round and column
         self.pg_batch = 5 if quick else 20  # PostgreSQL lifecycles per round and column
         self.concurrent_seconds = 1.5 if quick else 6.0
         self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)
