@@ -69,6 +69,7 @@ OUTBOX_COLUMNS = (
 )  # fmt: skip
 insert_outbox = _O.insert().values({name: sa.bindparam(name) for name in OUTBOX_COLUMNS})
 """The INSERT of a new outbox row (the later delivery columns start empty)."""
+_EXISTS = sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id"))
 
 
 _FINISH_VALUES: dict[str, Any] = {
@@ -100,17 +101,6 @@ class OutboxMixin:
     def flush(self) -> None:
         raise NotImplementedError
 
-    def _run(self, cur: Any, statement: sa.ClauseElement, values: dict[str, Any] | None = None) -> Any:
-        """Compile ``statement`` for this database and run it on a DBAPI cursor."""
-        from jiedai_flow.storage.sql import _Prepared  # one compiler for both halves of the store
-
-        return _Prepared(statement, self.engine.dialect).execute(cur, values or {})
-
-    def _run_many(self, cur: Any, statement: sa.ClauseElement, rows: list[dict[str, Any]]) -> None:
-        from jiedai_flow.storage.sql import _Prepared
-
-        _Prepared(statement, self.engine.dialect).execute_many(cur, rows)
-
     def claim_deliveries(
         self,
         now: datetime,
@@ -121,16 +111,31 @@ class OutboxMixin:
         channels: Collection[str] | None = None,
     ) -> Sequence[Delivery]:
         self.flush()  # delivery marks buffered by inline notifiers first: never claim a delivered row
-        moment = utc(now)
+        if channels is not None and not channels:
+            return ()
+        due, claim = self._claim_statements(None if channels is None else tuple(sorted(channels)), limit)
+        with self._transaction() as cur:
+            rows = due.execute(cur, {"now": utc(now)}).fetchall()
+            until = utc(now + lease)
+            claim.execute_many(cur, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
+        return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
+
+    def _claim_statements(self, channels: tuple[str, ...] | None, limit: int) -> tuple[Any, Any]:
+        """The claim's SELECT of due rows and its UPDATE, compiled once per (channels, limit)."""
+        from jiedai_flow.storage.sql import _Prepared
+
+        cache: dict[tuple[tuple[str, ...] | None, int], tuple[Any, Any]]
+        cache = self.__dict__.setdefault("_claim_prepared", {})
+        found = cache.get((channels, limit))
+        if found is not None:
+            return found
         conditions = [
             _O.c.status == "pending",
             sa.or_(_O.c.next_attempt_at.is_(None), _O.c.next_attempt_at <= sa.bindparam("now")),
             sa.or_(_O.c.lease_until.is_(None), _O.c.lease_until < sa.bindparam("now")),
         ]
         if channels is not None:
-            if not channels:
-                return ()
-            conditions.append(sa.or_(*(_O.c.channel == name for name in sorted(channels))))
+            conditions.append(sa.or_(*(_O.c.channel == name for name in channels)))
         due = (
             sa.select(_O.c.id, _O.c.attempts, _O.c.data)
             .where(*conditions)
@@ -144,11 +149,13 @@ class OutboxMixin:
             .where(_O.c.id == sa.bindparam("b_id"))
             .values(lease_until=sa.bindparam("v_until"), claimed_by=sa.bindparam("v_by"))
         )
-        with self._transaction() as cur:
-            rows = self._run(cur, due, {"now": moment}).fetchall()
-            until = utc(now + lease)
-            self._run_many(cur, claim, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
-        return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
+        if len(cache) >= 64:
+            cache.clear()
+        found = cache[(channels, limit)] = (
+            _Prepared(due, self.engine.dialect),
+            _Prepared(claim, self.engine.dialect),
+        )
+        return found
 
     def finish_deliveries(
         self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, worker: str = ""
@@ -187,14 +194,14 @@ class OutboxMixin:
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Insert outbox rows whose ids are not there yet; returns how many were new."""
-        exists = sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id"))
+        exists, insert = self._prepared(_EXISTS), self._prepared(insert_outbox)
         for _attempt in range(3):
             inserted = 0
             try:
                 with self._transaction() as cur:
                     for n in notifications:
-                        if self._run(cur, exists, {"id": n.id}).fetchone() is None:
-                            self._run(cur, insert_outbox, outbox_row(n))
+                        if exists.execute(cur, {"id": n.id}).fetchone() is None:
+                            insert.execute(cur, outbox_row(n))
                             inserted += 1
                 return inserted
             except self._integrity_error:
