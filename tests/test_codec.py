@@ -65,3 +65,11 @@ def test_a_reception_encodes_as_the_standard_library_would_also_from_remembered_
     for reception in (created, submitted, created):  # the second and third reuse the letter's text
         expected = json.dumps(codec._plain.unstructure(reception), ensure_ascii=False, separators=(",", ":"))
         assert codec.encode(reception) == expected
+
+
+def test_integers_beyond_64_bits_are_read_back_exactly() -> None:
+    for big in (2**63, -(2**63) - 1, 2**64, 10**30, -(10**25)):
+        text = _stdlib({"n": big, "s": "x"}, sort_keys=True)
+        assert codec.parse(text) == {"n": big, "s": "x"}
+        assert codec.parse(text.encode()) == {"n": big, "s": "x"}
+    assert codec.parse('{"card":"6222021234567890123"}') == {"card": "6222021234567890123"}

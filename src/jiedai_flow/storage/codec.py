@@ -14,6 +14,7 @@ to the standard library, so no value that was storable before is refused now.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence, Set
 from datetime import date, datetime
 from decimal import Decimal
@@ -109,12 +110,21 @@ def canonical(obj: Any) -> bytes:
     return text if isinstance(text, bytes) else text.encode()
 
 
+_LONG_NUMBER = re.compile(r"\d{19}")
+_LONG_NUMBER_BYTES = re.compile(rb"\d{19}")
+
+
 def parse(text: str | bytes) -> Any:
-    """Plain data from stored JSON (what orjson refuses, such as huge integers, by the standard library)."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
+    """Plain data from stored JSON, by orjson; by the standard library where the text has a run of
+    19 or more digits (orjson reads an integer beyond 64 bits as a float, losing digits; the run may
+    as well be inside a string, which only costs speed) or where orjson refuses the text."""
+    long = _LONG_NUMBER_BYTES.search(text) if isinstance(text, bytes) else _LONG_NUMBER.search(text)
+    if long is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 def decode(cls: type[T], text: str | bytes) -> T:
