@@ -14,18 +14,19 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
-from jiedai_flow.errors import ConflictError, InvalidTransitionError
+from jiedai_flow.engine import Engine
+from jiedai_flow.errors import ConflictError, InvalidTransitionError, JiedaiFlowError
 from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.plugins import make_plugin_manager
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore, _isoformat_or
-from jiedai_flow.testing import ACTORS, make_engine
+from jiedai_flow.testing import ACTORS, FrozenClock, make_engine
 
 from ._sql_helpers import HAPPY, advance, consistency_problems, create, fire
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
-    from jiedai_flow.engine import Engine
     from jiedai_flow.records import AuditEvent, Reception
 
 
@@ -156,34 +157,66 @@ def test_the_store_reads_back_the_typed_dates_it_wrote(sql_url: str) -> None:
         store.close()
 
 
-def test_a_commit_racing_a_command_started_from_the_copy_is_decided_again_on_the_new_state(
+def test_with_a_before_transition_observer_the_engine_reads_first_and_a_racing_commit_conflicts(
     sql_url: str,
 ) -> None:
     winner = make_engine(url=sql_url)
 
     class Racer:
-        """Commits through the other engine between this command's start and its save, once."""
+        """Commits through the other engine between this command's read and its save, once."""
 
-        raced = False
+        def __init__(self) -> None:
+            self.seen: list[int] = []
 
         @hookimpl
         def jiedai_before_transition(self, before: Reception, after: Reception, event: AuditEvent) -> None:
             del after
-            if event.trigger == "refuse" and not self.raced:
-                self.raced = True
+            self.seen.append(before.version)
+            if event.trigger == "refuse" and len(self.seen) == 2:
                 winner.fire(before.id, "approve", ACTORS["approver"])
 
-    loser = make_engine(Racer(), url=sql_url)
+    racer = Racer()
+    loser = make_engine(racer, url=sql_url)
     try:
         submitted = fire(loser, create(loser).reception, "submit", "handler").reception
-        with pytest.raises(InvalidTransitionError):  # refuse, decided again on the approved reception
+        with pytest.raises(ConflictError) as caught:
             fire(loser, submitted, "refuse", "approver")
+        assert (caught.value.expected, caught.value.actual) == (2, 3)
+        assert racer.seen == [1, 2]  # observers see the reception as read, once per command
         assert loser.get(submitted.id).state == "approved"
         assert [e.trigger for e in loser.history(submitted.id)] == ["create", "submit", "approve"]
         assert consistency_problems(sql_url) == []
     finally:
         winner.store.close()
         loser.store.close()
+
+
+class _MarksFailOnce(SQLStore):
+    """A store whose first delivery mark fails: an error after the command has committed."""
+
+    failed = False
+
+    def mark_notified(self, notification_ids: Sequence[str]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise JiedaiFlowError("送达标记写入失败", "writing delivery marks failed")
+        super().mark_notified(notification_ids)
+
+
+def test_an_error_after_the_commit_never_runs_the_command_again(sql_url: str) -> None:
+    store = _MarksFailOnce(sql_url)
+    engine = Engine(store, make_plugin_manager(autoload=False), clock=FrozenClock())
+    try:
+        draft = create(engine).reception
+        with pytest.raises(JiedaiFlowError, match="送达标记"):
+            fire(engine, draft, "submit", "handler")  # saved; then the inline delivery's mark fails
+        assert [e.trigger for e in engine.history(draft.id)] == ["create", "submit"]
+        again = fire(engine, engine.get(draft.id), "approve", "approver", request_id="req-1")
+        assert again.reception.version == 3
+        assert fire(engine, draft, "approve", "approver", request_id="req-1").replayed
+        assert [e.trigger for e in engine.history(draft.id)] == ["create", "submit", "approve"]
+    finally:
+        store.close()
 
 
 def test_an_edited_chain_head_is_carried_into_the_chain_not_papered_over(sql_url: str) -> None:

@@ -108,6 +108,10 @@ class CheckReport:
         return not self.blocking
 
 
+_Saved = tuple[CommandResult, tuple[Notification, ...], tuple[Notification, ...]]
+"""A saved command: its result, its notifications, and their outbox rows (delivered after commit)."""
+
+
 class Engine:
     """Runs commands on receptions. Build with :func:`open_engine` or from parts."""
 
@@ -312,25 +316,41 @@ class Engine:
         """
         args = (trigger, actor, reason, request_id, expected_version, plan, reception_list, explanations)
         try:
-            copy = self._cached(reception_id) if self._cached is not None else None
-            if copy is not None and expected_version in (None, copy.version):
-                try:
-                    return self._fire(copy, *args)
-                except JiedaiFlowError:
-                    # The copy may be stale (another process saved since): what failed on it is
-                    # decided again on the stored reception; a copy that was current stands.
-                    before = self.store.load(reception_id)
-                    if before.version == copy.version:
-                        raise
-            else:
-                before = self.store.load(reception_id)
-            return self._fire(before, *args)
+            result, intents, outbox = self._saved(reception_id, expected_version, args)
+            self._after_commit(result.reception, result.event, intents, outbox)
+            return result
         except JiedaiFlowError:
             # Checked only on failure (a retry of an accepted command always fails, at the latest
             # when its idempotency record collides), so an ordinary command pays no extra read.
             if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
                 return first
             raise
+
+    def _saved(self, reception_id: str, expected_version: int | None, args: tuple[Any, ...]) -> _Saved:
+        """Decide the command and save it, starting from the store's copy where it keeps one.
+
+        A copy may be stale (another process saved since): whatever failed on it — the
+        compare-and-set of the save included — is decided once more on the stored reception; a
+        copy that was current stands. Nothing here runs after a commit, so nothing runs twice
+        that was saved. With before-transition observers the copy is not used: they are promised
+        the reception as loaded.
+        """
+        copy = None
+        if self._cached is not None and not self._observed_before:
+            copy = self._cached(reception_id)
+        if copy is not None and expected_version in (None, copy.version):
+            try:
+                return self._fire(copy, *args)
+            except JiedaiFlowError as failure:
+                try:
+                    before = self.store.load(reception_id)
+                except Exception:
+                    raise failure from None  # the first error, not the read's, is the answer
+                if before.version == copy.version:
+                    raise
+        else:
+            before = self.store.load(reception_id)
+        return self._fire(before, *args)
 
     def _fire(
         self,
@@ -343,7 +363,7 @@ class Engine:
         plan: Plan | None,
         reception_list: ReceptionList | None,
         explanations: Mapping[str, str] | None,
-    ) -> CommandResult:
+    ) -> _Saved:
         reception_id = before.id
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
@@ -390,8 +410,7 @@ class Engine:
             )
         except BudgetExceededError as exceeded:
             raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
-        self._after_commit(after, event, intents, outbox)
-        return CommandResult(after, event, findings)
+        return CommandResult(after, event, findings), intents, outbox
 
     # -- the steps of a command ----------------------------------------------------------------
 

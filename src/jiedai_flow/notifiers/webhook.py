@@ -75,8 +75,9 @@ class HttpNotifier:
 
 
 def _dumps(document: Any) -> bytes:
-    """Compact UTF-8 JSON, byte for byte as ``json.dumps(…, ensure_ascii=False, separators=(",",
-    ":"))`` writes it (orjson; the standard library for what orjson refuses)."""
+    """Compact UTF-8 JSON by orjson (the standard library for what orjson refuses); for strings,
+    integers, booleans, null, lists and objects byte for byte what ``json.dumps(…,
+    ensure_ascii=False, separators=(",", ":"))`` writes."""
     try:
         return orjson.dumps(document)
     except orjson.JSONEncodeError:

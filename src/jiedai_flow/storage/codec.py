@@ -5,7 +5,8 @@ detailed validation (several times faster than :func:`jiedai_flow.convert.load`)
 same hooks as :func:`jiedai_flow.convert.dump`, so both agree on every format.
 
 The JSON text itself is written and read by ``orjson`` (about ten times faster than the standard
-library on a reception); its compact output is byte for byte what ``json.dumps(...,
+library on a reception); for the values records hold (strings, integers, booleans, null, lists
+and objects: no floats) its compact output is byte for byte what ``json.dumps(...,
 ensure_ascii=False, separators=(",", ":"))`` writes, so hashes recorded by earlier versions still
 verify. What orjson refuses (integers beyond 64 bits, lone surrogates, non-string keys) falls back
 to the standard library, so no value that was storable before is refused now.
