@@ -48,8 +48,9 @@ from jiedai_flow import Notification, Role, hookimpl, open_engine
 from jiedai_flow.dispatch import Dispatcher
 from jiedai_flow.notifiers import Contact
 from jiedai_flow.notifiers._common import payload
-from jiedai_flow.notifiers.webhook import WebhookNotifier, _dumps
+from jiedai_flow.notifiers.webhook import WebhookNotifier
 from jiedai_flow.records import new_id
+from jiedai_flow.storage.codec import compact
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def seed(engine: Engine, rows: int) -> None:
 def bodies(engine: Engine, dispatcher: Dispatcher, rows: int) -> list[bytes]:
     """The JSON bodies the notifier would post for the pending rows (for the raw loop)."""
     pending = engine.store.pending_notifications(limit=rows)
-    return [_dumps(payload(dispatcher.message(n))) for n in pending]
+    return [compact(payload(dispatcher.message(n))) for n in pending]
 
 
 def raw_client(notifier: WebhookNotifier) -> httpx.Client:

@@ -87,7 +87,7 @@ import sqlalchemy as sa
 
 from jiedai_flow import model
 from jiedai_flow.audit import GENESIS, preferred_algorithm
-from jiedai_flow.model import Payment, PaymentMethod, ReceptionList, to_fen
+from jiedai_flow.model import Payment, PaymentMethod, ReceptionList
 from jiedai_flow.storage import codec, schema
 from jiedai_flow.storage import sql as sql_module
 from jiedai_flow.storage.migrate import head_revision, upgrade
@@ -297,7 +297,6 @@ class Payloads:
         self.steps: list[dict[str, Any]] = []
         for result, got in zip(results, seen, strict=True):
             r, e = result.reception, result.event
-            actual = r.reception_list.total if r.reception_list is not None else None
             self.steps.append(
                 {
                     "trigger": e.trigger,
@@ -305,13 +304,8 @@ class Payloads:
                     "from_state": e.from_state,
                     "state": r.state,
                     "version": r.version,
-                    "planned_fen": to_fen(r.plan.planned_total),
-                    "actual_fen": None if actual is None else to_fen(actual),
-                    "guests": len(r.reception_list.guests if r.reception_list else r.letter.personnel),
-                    "item_count": len(r.reception_list.items) + len(r.reception_list.meals)
-                    if r.reception_list
-                    else len(r.plan.activities) + len(r.plan.meals),
-                    "violations": sum(f.severity.value in REFUSING for f in e.findings),
+                    **sql_module.report_columns(r),  # planned_fen, actual_fen, guests, item_count
+                    "violations": sum(f.refuses for f in e.findings),
                     "data": codec.encode(r),
                     "event": json.loads(codec.canonical(e)),
                     "outbox": [
@@ -371,8 +365,6 @@ SQL_RECEPTION_SET = (
     "UPDATE jd_receptions SET state = ?, version = ?, updated_at = ?, last_hash = ?, actual_fen = ?,"
     " planned_fen = ?, data = ?, guests = ?, item_count = ? WHERE id = ? AND version = ?"
 )
-REFUSING = frozenset({"blocking", "needs_explanation"})
-"""Findings an event counts in its ``violations`` column, as the store counts them."""
 STATE_HASH = "state_hash" in schema.audit_events.c
 """Whether events carry the hash of the reception as saved (covered by the event hash)."""
 SQL_EVENT_NEW = (

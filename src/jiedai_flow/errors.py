@@ -148,9 +148,6 @@ class ReasonRequiredError(JiedaiFlowError):
         self.trigger = trigger
 
 
-_REFUSING = frozenset({"blocking", "needs_explanation"})
-
-
 class RuleViolationError(JiedaiFlowError):
     """Blocking findings refused the command; ``.findings`` holds every finding, not just the first."""
 
@@ -158,7 +155,7 @@ class RuleViolationError(JiedaiFlowError):
 
     def __init__(self, reception_id: str, trigger: str, findings: Sequence[Finding]) -> None:
         self.findings = tuple(findings)
-        refusing = [f for f in self.findings if f.severity.value in _REFUSING]
+        refusing = [f for f in self.findings if f.refuses]
         lines = "\n".join(f"  - {f}" for f in self.findings)
         super().__init__(
             f"接待记录 {reception_id} 的「{trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",

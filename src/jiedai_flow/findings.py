@@ -59,6 +59,11 @@ class Finding:
     def blocks(self) -> bool:
         return self.severity is Severity.BLOCKING
 
+    @property
+    def refuses(self) -> bool:
+        """Stops its command unless dealt with: blocking, or needing a written explanation."""
+        return self.severity is Severity.BLOCKING or self.severity is Severity.NEEDS_EXPLANATION
+
     def __str__(self) -> str:
         cite = f"（{self.citation}）" if self.citation else ""
         return (

@@ -12,17 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from importlib import metadata
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote_plus
 
 import httpx
-import orjson
 
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.notifiers import DeliveryFailed
 from jiedai_flow.notifiers._common import check_status, payload, topic_label, unique, unix_time
+from jiedai_flow.storage.codec import compact
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -74,16 +73,6 @@ class HttpNotifier:
         return response
 
 
-def _dumps(document: Any) -> bytes:
-    """Compact UTF-8 JSON by orjson (the standard library for what orjson refuses); for strings,
-    integers, booleans, null, lists and objects byte for byte what ``json.dumps(…,
-    ensure_ascii=False, separators=(",", ":"))`` writes."""
-    try:
-        return orjson.dumps(document)
-    except orjson.JSONEncodeError:
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 # -- the generic webhook --------------------------------------------------------------------------
 
 
@@ -132,7 +121,7 @@ class WebhookNotifier(HttpNotifier):
         return f"WebhookNotifier({self.url!r}, name={self.name!r})"
 
     def deliver(self, message: Message) -> None:
-        body = _dumps(payload(message))
+        body = compact(payload(message))
         timestamp = str(int(unix_time()))
         self.post(
             self.url,
@@ -244,7 +233,7 @@ class DingTalkNotifier(RobotNotifier):
         }
 
     def deliver(self, message: Message) -> None:
-        response = self.post(self.signed_url(), _dumps(self.document(message)), {})
+        response = self.post(self.signed_url(), compact(self.document(message)), {})
         self.check_errcode(response)
 
 
@@ -287,7 +276,7 @@ class WeComNotifier(RobotNotifier):
         return {"msgtype": "markdown", "markdown": {"content": content}}
 
     def deliver(self, message: Message) -> None:
-        response = self.post(self.webhook_url, _dumps(self.document(message)), {})
+        response = self.post(self.webhook_url, compact(self.document(message)), {})
         self.check_errcode(response)
 
 

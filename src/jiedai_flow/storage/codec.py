@@ -64,11 +64,15 @@ _reader.register_structure_hook_factory(
 )
 
 
-def _text(plain: Any, sort_keys: bool) -> bytes | str:
+def compact(plain: Any, sort_keys: bool = False) -> bytes:
+    """Compact UTF-8 JSON of plain data (non-ASCII kept), by orjson; by the standard library for
+    what orjson refuses. For strings, integers, booleans, null, lists and objects byte for byte
+    what ``json.dumps(…, ensure_ascii=False, separators=(",", ":"))`` writes."""
     try:
         return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
     except orjson.JSONEncodeError:
-        return json.dumps(plain, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        return text.encode()
 
 
 def _remembered(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -83,7 +87,7 @@ def _remembered(base: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return hit[1]
         if len(cache) >= 4096:
             cache.clear()
-        fragment = orjson.Fragment(_text(base(obj), sort_keys=False))
+        fragment = orjson.Fragment(compact(base(obj)))
         cache[id(obj)] = (obj, fragment)  # the object is kept, so its id is not reused meanwhile
         return fragment
 
@@ -102,13 +106,12 @@ def encode(obj: Any) -> str:
     try:
         return orjson.dumps(_writer.unstructure(obj)).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(_plain.unstructure(obj), ensure_ascii=False, separators=(",", ":"))
+        return compact(_plain.unstructure(obj)).decode()
 
 
 def canonical(obj: Any) -> bytes:
     """Canonical JSON bytes (sorted keys, compact, UTF-8) for hashing."""
-    text = _text(dump(obj), sort_keys=True)
-    return text if isinstance(text, bytes) else text.encode()
+    return compact(dump(obj), sort_keys=True)
 
 
 _LONG_NUMBER = re.compile(r"\d{19}")

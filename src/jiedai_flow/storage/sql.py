@@ -54,7 +54,7 @@ from jiedai_flow.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import upgrade
-from jiedai_flow.storage.sql_outbox import OutboxMixin, insert_outbox, outbox_row, utc
+from jiedai_flow.storage.sql_outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row, utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -67,7 +67,6 @@ Durability = Literal["full", "normal"]
 
 _R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
 _CACHE_SIZE = 20_000
-_REFUSING = frozenset({"blocking", "needs_explanation"})
 
 
 class _Prepared:
@@ -224,7 +223,6 @@ class SQLStore(OutboxMixin):
             ),
             "select_version": sa.select(_R.c.version).where(_R.c.id == _bp("id")),
             "insert_event": _E.insert(),
-            "insert_outbox": insert_outbox,
             "insert_command": _C.insert(),
             "select_command": sa.select(_C.c.reception_id, _C.c.trigger, _C.c.actor_id, _C.c.result).where(
                 _C.c.request_id == _bp("request_id")
@@ -255,6 +253,7 @@ class SQLStore(OutboxMixin):
             .where(_O.c.id == _bp("b_id"))
             .values(status="delivered", delivered_at=sa.func.current_timestamp()),
         }
+        statements |= OUTBOX_STATEMENTS
         return {name: _Prepared(stmt, dialect) for name, stmt in statements.items()}
 
     # -- connections and transactions -------------------------------------------------------
@@ -389,7 +388,7 @@ class SQLStore(OutboxMixin):
                 "v_data": data,
                 "b_id": reception.id,
                 "b_expected": expected_version,
-                **self._totals(reception, "v_"),
+                **report_columns(reception, "v_"),
             }
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
@@ -495,7 +494,7 @@ class SQLStore(OutboxMixin):
                 "chain_hash": stored.chain_hash,
                 "state_hash": stored.state_hash,
                 "data": stored.content.decode(),
-                "violations": sum(f.severity.value in _REFUSING for f in e.findings),
+                "violations": sum(f.refuses for f in e.findings),
             },
         )
 
@@ -552,19 +551,7 @@ class SQLStore(OutboxMixin):
             "updated_at": utc(r.updated_at),
             "last_hash": last_hash,
             "data": data,
-            **self._totals(r),
-        }
-
-    def _totals(self, r: Reception, prefix: str = "") -> dict[str, Any]:
-        """The typed columns a command can change besides the state: money in fen and counts."""
-        listing = r.reception_list
-        return {
-            f"{prefix}planned_fen": r.plan.planned_fen,
-            f"{prefix}actual_fen": None if listing is None else listing.total_fen,
-            f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
-            f"{prefix}item_count": len(listing.items) + len(listing.meals)
-            if listing is not None
-            else len(r.plan.activities) + len(r.plan.meals),
+            **report_columns(r),
         }
 
     def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
@@ -785,6 +772,19 @@ class SQLStore(OutboxMixin):
             }
         head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
         return verifier.finish(head_pair, stored)
+
+
+def report_columns(r: Reception, prefix: str = "") -> dict[str, Any]:
+    """The typed columns a command can change besides the state: money in fen and counts."""
+    listing = r.reception_list
+    return {
+        f"{prefix}planned_fen": r.plan.planned_fen,
+        f"{prefix}actual_fen": None if listing is None else listing.total_fen,
+        f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
+        f"{prefix}item_count": len(listing.items) + len(listing.meals)
+        if listing is not None
+        else len(r.plan.activities) + len(r.plan.meals),
+    }
 
 
 class _CounterRace(Exception):  # why: internal signal, never leaves the store

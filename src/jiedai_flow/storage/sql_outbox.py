@@ -69,7 +69,6 @@ OUTBOX_COLUMNS = (
 )  # fmt: skip
 insert_outbox = _O.insert().values({name: sa.bindparam(name) for name in OUTBOX_COLUMNS})
 """The INSERT of a new outbox row (the later delivery columns start empty)."""
-_EXISTS = sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id"))
 
 
 _FINISH_VALUES: dict[str, Any] = {
@@ -84,6 +83,18 @@ _FINISH_BY_WORKER = (
 )
 
 
+OUTBOX_STATEMENTS: dict[str, sa.ClauseElement] = {
+    "insert_outbox": insert_outbox,
+    "outbox_exists": sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id")),
+    "claim": _O.update()
+    .where(_O.c.id == sa.bindparam("b_id"))
+    .values(lease_until=sa.bindparam("v_until"), claimed_by=sa.bindparam("v_by")),
+    "finish": _FINISH,
+    "finish_by_worker": _FINISH_BY_WORKER,
+}
+"""The outbox's fixed statements, compiled with the store's own (``SQLStore._sql``)."""
+
+
 def _without(row: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != key}
 
@@ -94,6 +105,7 @@ class OutboxMixin:
     engine: sa.Engine
     is_sqlite: bool
     _integrity_error: type[Exception]
+    _sql: dict[str, Any]  # compiled statements, OUTBOX_STATEMENTS among them
 
     def _transaction(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
@@ -113,19 +125,20 @@ class OutboxMixin:
         self.flush()  # delivery marks buffered by inline notifiers first: never claim a delivered row
         if channels is not None and not channels:
             return ()
-        due, claim = self._claim_statements(None if channels is None else tuple(sorted(channels)), limit)
+        due = self._due(None if channels is None else tuple(sorted(channels)), limit)
         with self._transaction() as cur:
             rows = due.execute(cur, {"now": utc(now)}).fetchall()
             until = utc(now + lease)
-            claim.execute_many(cur, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows])
+            self._sql["claim"].execute_many(
+                cur, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows]
+            )
         return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
 
-    def _claim_statements(self, channels: tuple[str, ...] | None, limit: int) -> tuple[Any, Any]:
-        """The claim's SELECT of due rows and its UPDATE, compiled once per (channels, limit)."""
+    def _due(self, channels: tuple[str, ...] | None, limit: int) -> Any:
+        """The claim's SELECT of due rows, compiled once per (channels, limit)."""
         from jiedai_flow.storage.sql import _Prepared
 
-        cache: dict[tuple[tuple[str, ...] | None, int], tuple[Any, Any]]
-        cache = self.__dict__.setdefault("_claim_prepared", {})
+        cache: dict[tuple[tuple[str, ...] | None, int], Any] = self.__dict__.setdefault("_due_prepared", {})
         found = cache.get((channels, limit))
         if found is not None:
             return found
@@ -144,17 +157,9 @@ class OutboxMixin:
         )
         if not self.is_sqlite:  # SQLite: BEGIN IMMEDIATE already admits one claimer at a time
             due = due.with_for_update(skip_locked=True)
-        claim = (
-            _O.update()
-            .where(_O.c.id == sa.bindparam("b_id"))
-            .values(lease_until=sa.bindparam("v_until"), claimed_by=sa.bindparam("v_by"))
-        )
         if len(cache) >= 64:
             cache.clear()
-        found = cache[(channels, limit)] = (
-            _Prepared(due, self.engine.dialect),
-            _Prepared(claim, self.engine.dialect),
-        )
+        found = cache[(channels, limit)] = _Prepared(due, self.engine.dialect)
         return found
 
     def finish_deliveries(
@@ -164,7 +169,7 @@ class OutboxMixin:
         that worker still holds the row's lease (a dispatcher that lost it cannot overwrite)."""
         if not outcomes:
             return
-        finish = _FINISH_BY_WORKER if worker else _FINISH
+        finish = self._sql["finish_by_worker" if worker else "finish"]
         delivered_at = utc(now)
         rows = [
             {
@@ -180,21 +185,11 @@ class OutboxMixin:
             for o in outcomes
         ]
         with self._transaction() as cur:
-            self._prepared(finish).execute_many(cur, [r if worker else _without(r, "b_worker") for r in rows])
-
-    def _prepared(self, statement: sa.ClauseElement) -> Any:
-        """``statement`` compiled once per store (the dispatcher's hot statements)."""
-        from jiedai_flow.storage.sql import _Prepared
-
-        cache: dict[int, Any] = self.__dict__.setdefault("_outbox_prepared", {})
-        found = cache.get(id(statement))
-        if found is None:
-            found = cache[id(statement)] = _Prepared(statement, self.engine.dialect)
-        return found
+            finish.execute_many(cur, [r if worker else _without(r, "b_worker") for r in rows])
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Insert outbox rows whose ids are not there yet; returns how many were new."""
-        exists, insert = self._prepared(_EXISTS), self._prepared(insert_outbox)
+        exists, insert = self._sql["outbox_exists"], self._sql["insert_outbox"]
         for _attempt in range(3):
             inserted = 0
             try:
