@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from jiedai_flow.cli_commands import COMMANDS
 from jiedai_flow.cli_commands.app import (
     ACTORS_ENV,
+    CALENDAR_ENV,
+    CALENDAR_GLOB,
     DB_ENV,
     DEFAULT_ACTORS,
     DEFAULT_STANDARDS,
@@ -33,6 +35,7 @@ from jiedai_flow.cli_commands.app import (
     STANDARDS_ENV,
     App,
     default_actors,
+    default_calendar,
     default_db,
     default_standards,
     exit_code,
@@ -127,6 +130,16 @@ def _quiet_stdout() -> None:
     help="本地接待标准文件（TOML 标准层，可多次给出）/ local standards layer file(s).",
 )
 @click.option(
+    "--calendar",
+    "calendar_paths",
+    multiple=True,
+    default=default_calendar,
+    show_default=f"${CALENDAR_ENV} or ./{CALENDAR_GLOB}",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="放假安排文件（TOML，按国务院办公厅年度通知填写，可多次给出）/ holiday file(s) of years the "
+    "package does not know yet (jiedai calendar --help).",
+)
+@click.option(
     "--notifiers",
     "notifiers_path",
     envvar="JIEDAI_NOTIFIERS",
@@ -147,12 +160,14 @@ def main(
     db_url: str,
     actors_path: Path,
     standards_paths: tuple[Path, ...],
+    calendar_paths: tuple[Path, ...],
     notifiers_path: Path | None,
     as_json: bool,
 ) -> None:
     """Entry point of ``jiedai``."""
     app = App(db=db_url, actors_path=actors_path, standards_paths=tuple(standards_paths), json=as_json)
     app.notifiers_path = notifiers_path
+    app.calendar_paths = tuple(calendar_paths)
     ctx.obj = app
     ctx.call_on_close(app.close)
 

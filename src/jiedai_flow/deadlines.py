@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.calendar import ChineseCalendar, add_workdays, workdays_between
+from jiedai_flow.calendar import ChineseCalendar, add_workdays, unknown_years, workdays_between
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.model import LabelledEnum, Role
 from jiedai_flow.records import Notification, ReceptionQuery
@@ -98,6 +98,26 @@ class Deadline:
     """What they must do 待办事项."""
     step: int | None = None
     """For an approval: the index of the step waiting for a signature."""
+    unknown_years: tuple[int, ...] = ()
+    """Years between ``counts_from``, ``today`` and ``due`` whose holidays the calendar does not know:
+    their working days were counted Monday–Friday, so ``due`` may be wrong (load the year's holiday
+    file, see ``jiedai calendar``)."""
+
+    @property
+    def calendar_note_zh(self) -> str:
+        """A warning when the calendar did not know a year it counted in, else empty."""
+        if not self.unknown_years:
+            return ""
+        years = "、".join(str(y) for y in self.unknown_years)
+        return f"{years} 年放假安排未载入，工作日按周一至周五计算，到期日可能不准"
+
+    @property
+    def calendar_note_en(self) -> str:
+        """The English of :attr:`calendar_note_zh`."""
+        if not self.unknown_years:
+            return ""
+        years = ", ".join(str(y) for y in self.unknown_years)
+        return f"holidays of {years} not loaded: working days counted Monday-Friday, the due day may be wrong"
 
     @property
     def due_now(self) -> bool:
@@ -253,6 +273,7 @@ class _Judge:
             roles=roles,
             action_zh=action_zh,
             step=step,
+            unknown_years=unknown_years(self.calendar, counts_from, self.today, due),
         )
 
 
@@ -413,6 +434,9 @@ def _reminders(
             f"reception {reception.number}: {kind.value} deadline {deadline.due} "
             f"({deadline.basis} = {deadline.limit} from {deadline.counts_from}), {deadline.standing_en}"
         )
+        if deadline.unknown_years:
+            message_zh += f"（注意：{deadline.calendar_note_zh}）"
+            message_en += f" (note: {deadline.calendar_note_en})"
         for channel in channels:
             yield Notification(
                 id=reminder_id(deadline, channel),

@@ -212,8 +212,10 @@ def jiedai_contacts(role: Role, reception: Reception) -> Sequence[Contact] | Non
 def jiedai_calendar() -> WorkCalendar | None:
     """Supply the working-day calendar 工作日历 that deadlines count in.
 
-    :return: an object with ``is_workday(day) -> bool``, or None.
+    :return: an object with ``is_workday(day) -> bool``, or None. If it also has
+        ``knows(year) -> bool``, deadlines in a year it does not know carry a warning.
 
     Stops at the first non-None result. The built-in answer is the Chinese statutory calendar
-    (holidays and 调休 make-up days); a deployment may supply its own.
+    (holidays and 调休 make-up days); holiday files of later years come in through
+    ``jiedai_flow.builtin.calendar.HolidayFiles``; a deployment may supply its own.
     """

@@ -56,12 +56,12 @@ def load_standards_text(text: str, source: str = "<standards>") -> StandardsLaye
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = _decode_line(exc)
+        line = toml_error_line(exc)
         raise ValidationError(
             [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", line)], source=source
         ) from exc
     problems: list[Problem] = []
-    lines = _LineIndex(text)
+    lines = TomlLines(text)
     header = _header(data, problems)
     changes = _changes(data.get("standards", {}), problems)
     if problems:
@@ -153,12 +153,13 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
     return changes
 
 
-def _decode_line(exc: tomllib.TOMLDecodeError) -> int | None:
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The line a TOML syntax error names, if it names one."""
     match = re.search(r"line (\d+)", str(exc))
     return int(match.group(1)) if match else None
 
 
-class _LineIndex:
+class TomlLines:
     """Maps a field path such as ``$.standards.meal_standards[1].amount`` to its line in the file."""
 
     _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.cli_commands import admin, delivery, fire, receptions, reports, tools
+from jiedai_flow.cli_commands import admin, delivery, fire, receptions, reports, tools, workdays
 
 if TYPE_CHECKING:
     import click
@@ -20,5 +20,6 @@ COMMANDS: tuple[click.Command, ...] = (
     *reports.COMMANDS,
     *tools.COMMANDS,
     *delivery.COMMANDS,
+    *workdays.COMMANDS,
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them."""

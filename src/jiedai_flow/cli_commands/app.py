@@ -61,6 +61,8 @@ EXIT_CODES_HELP = (
 DB_ENV = "JIEDAI_DB"
 ACTORS_ENV = "JIEDAI_ACTORS"
 STANDARDS_ENV = "JIEDAI_STANDARDS"
+CALENDAR_ENV = "JIEDAI_CALENDAR"
+CALENDAR_GLOB = "jiedai-calendar-*.toml"
 DEFAULT_ACTORS = "jiedai-actors.toml"
 DEFAULT_STANDARDS = "jiedai-standards.toml"
 
@@ -127,6 +129,19 @@ class App:
     """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
     notifiers_path: Path | None = None
     """``--notifiers``: the notifiers every command writes outbox rows for."""
+    calendar_paths: tuple[Path, ...] = ()
+    """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
+    _calendar: object | None = None
+
+    def holiday_files(self) -> object:
+        """The plugin answering ``jiedai_calendar`` with the ``--calendar`` files, loaded once."""
+        if self._calendar is None:
+            from jiedai_flow.builtin.calendar import HolidayFiles
+
+            for path in self.calendar_paths:
+                _require_file(path, "放假安排文件", "holiday file")
+            self._calendar = HolidayFiles.load(self.calendar_paths)
+        return self._calendar
 
     @property
     def shown_db(self) -> str:
@@ -147,6 +162,8 @@ class App:
                 _require_file(path, "标准文件", "standards file")
                 layers.append(load_standards_file(path))
             plugins: list[object] = [("jiedai.cli.standards", StandardsFiles(layers))]
+            if self.calendar_paths:
+                plugins.append(("jiedai.cli.calendar", self.holiday_files()))
             if self.notifiers_path is not None:
                 from jiedai_flow.notifiers.config import load_notifiers
 
@@ -270,6 +287,15 @@ def default_db() -> str:
 
 def default_actors() -> str:
     return os.environ.get(ACTORS_ENV) or DEFAULT_ACTORS
+
+
+def default_calendar() -> tuple[str, ...]:
+    """$JIEDAI_CALENDAR (paths separated by the OS path separator), else every
+    ./jiedai-calendar-*.toml, sorted."""
+    raw = os.environ.get(CALENDAR_ENV, "")
+    if raw:
+        return tuple(p for p in raw.split(os.pathsep) if p)
+    return tuple(sorted(str(p) for p in Path().glob(CALENDAR_GLOB)))
 
 
 def default_standards() -> tuple[str, ...]:

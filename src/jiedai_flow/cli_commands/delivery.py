@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,24 +78,40 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
     show_default=True,
     help="写入后立即投递一轮 / deliver one round after.",
 )
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="按哪一天判断（默认今天），如节前查看节后到期的事项 / judge as of this day (default: today).",
+)
 @json_option
 @pass_app
-def remind(app: App, notifiers_path: Path | None, soon_days: int, then_dispatch: bool) -> None:
+def remind(
+    app: App, notifiers_path: Path | None, soon_days: int, then_dispatch: bool, today: datetime | None
+) -> None:
     from jiedai_flow.deadlines import find_due
     from jiedai_flow.deadlines import remind as write_reminders
     from jiedai_flow.dispatch import Dispatcher
 
     _with_notifiers(app, notifiers_path)
     engine = app.engine()
-    today = engine.clock.now().date()
-    due = find_due(engine, today, soon_days=soon_days)
-    written = write_reminders(engine, today, soon_days=soon_days)
+    day = today.date() if today is not None else engine.clock.now().date()
+    due = find_due(engine, day, soon_days=soon_days)
+    written = write_reminders(engine, day, soon_days=soon_days)
     delivered = Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch else 0
+    unknown = sorted({year for deadline in due for year in deadline.unknown_years})
     if app.json:
-        app.emit({"due": len(due), "written": written, "delivered": delivered})
+        app.emit({"due": len(due), "written": written, "delivered": delivered, "unknown_years": unknown})
         return
     for deadline in due:
         app.out.print(f"· {deadline.number} {deadline.kind.label} {deadline.due}（{deadline.status.label}）")
+    if unknown:
+        years = "、".join(map(str, unknown))
+        app.err.print(
+            f"[yellow]警告 / warning:[/yellow] {years} 年放假安排未载入，这些时限按周一至周五计算 / "
+            f"holidays of {', '.join(map(str, unknown))} not loaded: these deadlines count Monday-Friday "
+            f"(jiedai calendar check {unknown[0]})",
+            soft_wrap=True,
+        )
     app.out.print(
         f"到期或将到期 due: {len(due)} · 新写入催办 new reminders: {written} · 已投递 delivered: {delivered}"
     )
