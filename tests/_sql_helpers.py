@@ -126,9 +126,9 @@ def advance(engine: Engine, reception: Reception, steps: int = 99) -> Reception:
     return reception
 
 
-def routed_rows(trigger: str, to_state: str) -> int:
+def routed_rows(trigger: str, from_state: str, to_state: str) -> int:
     """How many outbox rows the engine writes for an event (its routing, restated)."""
-    recipients = DEFAULT_ROUTES.get(f"{trigger}:{to_state}") or DEFAULT_ROUTES.get(trigger)
+    recipients = DEFAULT_ROUTES.get(f"{trigger}:{from_state}>{to_state}") or DEFAULT_ROUTES.get(trigger)
     return 1 if recipients else 0
 
 
@@ -168,15 +168,15 @@ def consistency_problems(url: str) -> list[str]:
             for (oid,) in conn.execute(orphans.where(e.c.id.is_(None))):
                 problems.append(f"outbox row {oid} has no audit event")
             per_event = (
-                sa.select(e.c.id, e.c.trigger, e.c.to_state, sa.func.count(o.c.id))
+                sa.select(e.c.id, e.c.trigger, e.c.from_state, e.c.to_state, sa.func.count(o.c.id))
                 .select_from(e.outerjoin(o, o.c.event_id == e.c.id))
-                .group_by(e.c.id, e.c.trigger, e.c.to_state)
+                .group_by(e.c.id, e.c.trigger, e.c.from_state, e.c.to_state)
             )
-            for eid, trigger, to_state, rows in conn.execute(per_event):
-                if rows != routed_rows(trigger, to_state):
+            for eid, trigger, from_state, to_state, rows in conn.execute(per_event):
+                if rows != routed_rows(trigger, from_state, to_state):
                     problems.append(
                         f"event {eid} ({trigger}→{to_state}): {rows} outbox rows, "
-                        f"routing says {routed_rows(trigger, to_state)}"
+                        f"routing says {routed_rows(trigger, from_state, to_state)}"
                     )
             reused = (
                 sa.select(e.c.request_id, sa.func.count())

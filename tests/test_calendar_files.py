@@ -184,7 +184,8 @@ BAD = [
         "不在 2027 年内",
     ),
     (
-        'year = 2027\nsource = "s"\n[[holiday]]\nname="a"\nstart=2027-02-06\nend=2027-02-08\ntotal_days = 4\n',
+        'year = 2027\nsource = "s"\n[[holiday]]\nname="a"\nstart=2027-02-06\nend=2027-02-08\n'
+        "total_days = 4\n",
         "$.holiday[0].total_days",
         "共 4 天",
     ),

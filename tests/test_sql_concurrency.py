@@ -105,6 +105,6 @@ def test_concurrent_engines_apply_each_accepted_command_exactly_once(backend_url
     assert max(per_request.values()) == 1  # no request id on two events
     outbox = Counter(row["event_id"] for row in table_rows(url, schema.outbox))
     assert {e["id"]: outbox[e["id"]] for e in events} == {
-        e["id"]: routed_rows(e["trigger"], e["to_state"]) for e in events
+        e["id"]: routed_rows(e["trigger"], e["from_state"], e["to_state"]) for e in events
     }
     assert consistency_problems(url) == []

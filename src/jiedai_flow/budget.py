@@ -11,32 +11,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jiedai_flow.findings import Citation, Finding, Severity
+from jiedai_flow.lifecycle import Phase
 from jiedai_flow.model import to_fen
 from jiedai_flow.records import LedgerEntry
 
 if TYPE_CHECKING:
     from jiedai_flow.errors import BudgetExceededError
+    from jiedai_flow.lifecycle import CompiledProcess
     from jiedai_flow.records import Reception
     from jiedai_flow.standards import Standards
 
-COMMITTED_STATES = frozenset({"approved", "in_progress", "completed", "settling"})
-SPENT_STATES = frozenset({"settled", "archived"})
 CITATION = Citation("《党政机关国内公务接待管理规定》", "第十二条")
 
 
-def ledger_changes(before: Reception, after: Reception, standards: Standards) -> tuple[LedgerEntry, ...]:
+def ledger_changes(
+    before: Reception, after: Reception, standards: Standards, process: CompiledProcess
+) -> tuple[LedgerEntry, ...]:
     """The ledger changes that take ``before`` to ``after``; empty when nothing moves.
 
     A reception holds its planned total committed once its approval is complete (whether it was
-    approved first or, under 补办, started first); settling releases the commitment and books
-    the actual total of its list as spent.
+    approved first or, under 补办, started first) while its state's phase commits budget; reaching
+    a settled phase releases the commitment and books the actual total of its list as spent.
     """
     if after.state == before.state and after.plan is before.plan and after.approvals == before.approvals:
         return ()  # nothing that decides the commitment moved (most commands)
-    holds_now = _committed(after)
+    holds_now = _committed(after, process)
     held = before.budget_committed_fen
     spent = 0
-    if after.state in SPENT_STATES and before.state not in SPENT_STATES and after.reception_list:
+    settled_now = process.phase(after.state).settled and not process.phase(before.state).settled
+    if settled_now and after.reception_list:
         spent = after.reception_list.total_fen
     if holds_now == held and not spent:
         return ()
@@ -46,9 +49,10 @@ def ledger_changes(before: Reception, after: Reception, standards: Standards) ->
     return (LedgerEntry(after.host_unit, year, holds_now - held, spent, cap),)
 
 
-def _committed(reception: Reception) -> int:
-    approved = reception.approval_complete or reception.state == "approved"
-    if reception.state in COMMITTED_STATES and approved:
+def _committed(reception: Reception, process: CompiledProcess) -> int:
+    phase = process.phase(reception.state)
+    approved = reception.approval_complete or phase is Phase.APPROVED
+    if phase.commits_budget and approved:
         return reception.plan.planned_fen
     return 0
 

@@ -20,6 +20,7 @@ import attrs
 
 from jiedai_flow.calendar import ChineseCalendar, add_workdays, unknown_years, workdays_between
 from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.lifecycle import Phase
 from jiedai_flow.model import LabelledEnum, Role
 from jiedai_flow.records import Notification, ReceptionQuery
 from jiedai_flow.standards import claim_deadline, retroactive_deadline
@@ -34,12 +35,12 @@ if TYPE_CHECKING:
     from jiedai_flow.standards import Standards
 
 __all__ = [
-    "DUE_STATES",
     "Deadline",
     "DeadlineKind",
     "DeadlineStatus",
     "calendar_of",
     "deadlines",
+    "due_states",
     "find_due",
     "remind",
     "reminder_id",
@@ -62,11 +63,16 @@ class DeadlineStatus(LabelledEnum):
     OVERDUE = "overdue", "已逾期"
 
 
-DUE_STATES = frozenset({"submitted", "in_progress", "completed"})
-"""States of the default process in which something can be due (approval, 补办, claim)."""
+def due_states(engine: Engine) -> frozenset[str]:
+    """The states, across the engine's processes, in which something can be due: their phase awaits
+    an approval (审批时限) or the claim (报销时限, 补办)."""
+    return frozenset(
+        name
+        for definition in engine.processes
+        for name in definition.states_where(lambda p: p.awaits_approval or p.awaits_claim)
+    )
 
-_SUBMISSIONS = frozenset({"submit", "amend"})
-_CLAIM_STATES = frozenset({"in_progress", "completed"})
+
 _PAGE = 200
 
 
@@ -171,10 +177,11 @@ def deadlines(
     now = engine.clock.now()
     judge = _Judge(today or _local_day(now), soon_days, calendar or calendar_of(engine))
     standards = engine.standards_for(reception.jurisdiction, reception.start)
+    phase = engine.process_of(reception).phase(reception.state)
     return [
-        *_approval(engine, reception, standards, judge),
-        *_claim(reception, standards, judge, now),
-        *_retroactive(reception, standards, judge),
+        *_approval(engine, reception, phase, standards, judge),
+        *_claim(reception, phase, standards, judge, now),
+        *_retroactive(reception, phase, standards, judge),
     ]
 
 
@@ -278,12 +285,12 @@ class _Judge:
 
 
 def _approval(
-    engine: Engine, reception: Reception, standards: Standards, judge: _Judge
+    engine: Engine, reception: Reception, phase: Phase, standards: Standards, judge: _Judge
 ) -> Iterator[Deadline]:
     """审批时限: the pending step counts from the submission, or from the step signed before it."""
     limit = standards.approval_deadline_workdays
     step = reception.next_step
-    if reception.state != "submitted" or limit is None or step is None:
+    if not phase.awaits_approval or limit is None or step is None:
         return
     if reception.approvals:
         start = _local_day(reception.approvals[-1].at)
@@ -305,17 +312,21 @@ def _approval(
 
 
 def _submitted_on(engine: Engine, reception: Reception) -> date:
-    """The day of the last submission (``submit`` or ``amend``) in the audit trail."""
+    """The day of the last submission (a trigger that opens the approval chain) in the audit trail."""
+    triggers = engine.process_of(reception).trigger_defs
     for event in reversed(engine.history(reception.id)):
-        if event.trigger in _SUBMISSIONS:
+        found = triggers.get(event.trigger)
+        if found is not None and found.opens_chain:
             return _local_day(event.at)
     return _local_day(reception.updated_at)  # no trail of it (imported data): the last change
 
 
-def _claim(reception: Reception, standards: Standards, judge: _Judge, now: datetime) -> Iterator[Deadline]:
+def _claim(
+    reception: Reception, phase: Phase, standards: Standards, judge: _Judge, now: datetime
+) -> Iterator[Deadline]:
     """报销时限 (F-04): once the reception has ended, until the claim is filed."""
-    state = reception.state
-    if not (state == "completed" or (state == "in_progress" and judge.today > reception.end)):
+    underway = phase is Phase.UNDERWAY
+    if not (phase is Phase.HELD or (underway and judge.today > reception.end)):
         return
     found = claim_deadline(reception, standards)
     if found is None:
@@ -323,7 +334,7 @@ def _claim(reception: Reception, standards: Standards, judge: _Judge, now: datet
     start, last, path = found
     basis, limit, span_zh = _claim_basis(standards, start, last)
     origin = "接待结束" if path == "$.end" else "发票日期"
-    finish = "结束接待并" if state == "in_progress" else ""
+    finish = "结束接待并" if underway else ""
     yield judge.deadline(
         DeadlineKind.CLAIM,
         reception,
@@ -346,9 +357,11 @@ def _claim_basis(standards: Standards, start: date, last: date) -> tuple[str, in
     return "claim_deadline_months", months, f"{months} 个月"
 
 
-def _retroactive(reception: Reception, standards: Standards, judge: _Judge) -> Iterator[Deadline]:
+def _retroactive(
+    reception: Reception, phase: Phase, standards: Standards, judge: _Judge
+) -> Iterator[Deadline]:
     """补办时限 (A-01): an urgent reception's approval within the window after its start."""
-    if not reception.retroactive or reception.approval_complete or reception.state not in _CLAIM_STATES:
+    if not reception.retroactive or reception.approval_complete or not phase.awaits_claim:
         return
     due = retroactive_deadline(reception, standards)
     window = standards.retroactive_window_days
@@ -378,7 +391,8 @@ def _scan(
 ) -> Iterator[tuple[Reception, list[Deadline]]]:
     """(reception, its deadlines due now) for each matching reception, one page in memory at a time."""
     base = query or ReceptionQuery(limit=_PAGE)
-    states = base.states & DUE_STATES if base.states else DUE_STATES
+    scanned = due_states(engine)
+    states = base.states & scanned if base.states else scanned
     if not states:
         return
     calendar = calendar_of(engine)

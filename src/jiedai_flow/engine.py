@@ -44,7 +44,9 @@ from jiedai_flow.lifecycle import (
     FACT_URGENT_ALLOWED,
     CompiledProcess,
     ProcessDefinition,
+    Stage,
     Transition,
+    TriggerDef,
 )
 from jiedai_flow.model import ReceptionType, Role
 from jiedai_flow.plugins import make_plugin_manager
@@ -82,10 +84,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-_PLAN_TRIGGERS = frozenset({"create", "edit", "submit", "amend"})
-_LIST_TRIGGERS = frozenset({"edit", "claim"})
-
-CREATE = "create"
+CREATE = Stage.CREATE.value
+_CREATE_DEF = TriggerDef(CREATE, "登记", "create", stage=CREATE, carries_plan=True)
+"""Registering a reception is not a trigger of any process; it runs the ``create`` rule stage."""
 
 
 @attrs.frozen
@@ -122,20 +123,26 @@ class Engine:
         *,
         clock: Clock | None = None,
         processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
-        routes: Mapping[str, tuple[Role, ...]] = DEFAULT_ROUTES,
+        routes: Mapping[str, tuple[Role, ...]] | None = None,
         link_template: str = "",
     ) -> None:
-        """``processes[0]`` runs new receptions; the others keep older receptions on theirs."""
+        """``processes[0]`` runs new receptions unless ``jiedai_choose_process`` picks another;
+        plugins add theirs through ``jiedai_processes``; the others keep older receptions on theirs.
+
+        :param routes: a routing table (``trigger``, ``trigger:to`` or ``trigger:from>to`` to roles)
+            that overrides what the definitions declare; None: the declarations.
+        """
         self.store = store
         self.plugins = plugins
         self.hooks = plugins.hooks
         self.clock: Clock = clock or SystemClock()
-        self.routes = dict(routes)
+        self.routes = dict(routes) if routes is not None else None
         self.link_template = link_template
         """The host application's link to a reception, e.g. ``https://oa.example/jiedai/{id}``
         (``{id}`` and ``{number}`` are filled in) — carried by every notification."""
-        self._routes: dict[str, Mapping[str, Sequence[Role]]] = {}
-        self._processes = {p.key: CompiledProcess(p) for p in processes}
+        self._routes: dict[str, Mapping[str, Sequence[Role]] | None] = {}
+        definitions = [*processes, *self.hooks.jiedai_processes(default=processes[0])]
+        self._processes = compile_processes(definitions)
         self.process = self._processes[processes[0].key]
         self.rules = RuleSet(self._collect_rules())
         self.notifiers = self._collect_notifiers()
@@ -146,6 +153,7 @@ class Engine:
         self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
         self._observed_notify = bool(hook.jiedai_notify.get_hookimpls())
         self._standards: dict[tuple[str, date], Standards] = {}
+        self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
 
     # -- queries -----------------------------------------------------------------------------
@@ -173,14 +181,25 @@ class Engine:
             found = self._standards[key] = resolve(jurisdiction, on, layers)
         return found
 
+    @property
+    def processes(self) -> tuple[ProcessDefinition, ...]:
+        """Every process definition loaded: the engine's, then the plugins'."""
+        return tuple(p.definition for p in self._processes.values())
+
+    def process_of(self, reception: Reception) -> CompiledProcess:
+        """The compiled process the reception runs on (its ``name@version``)."""
+        return self._process_for(reception)
+
     def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers ``actor`` may fire on the reception now (state, conditions, authorization)."""
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
         for trigger in process.triggers_from(reception.state):
-            transition = process.applicable(reception.state, trigger, self._facts(reception, trigger))
-            if transition is not None and self._authorize(actor, trigger, reception, transition).allowed:
+            transition = process.applicable(
+                reception.state, trigger, self._facts(process, reception, trigger)
+            )
+            if transition is not None and self._authorize(actor, process, reception, transition).allowed:
                 allowed.append(trigger)
         return tuple(allowed)
 
@@ -196,8 +215,9 @@ class Engine:
         if isinstance(reception, str):
             reception = self.store.load(reception)
         if stages is None:
-            next_triggers = self._process_for(reception).triggers_from(reception.state)
-            stages = [t for t in next_triggers if self.rules.for_stage(t)]
+            process = self._process_for(reception)
+            next_stages = (process.trigger_defs[t].rule_stage for t in process.triggers_from(reception.state))
+            stages = [t for t in dict.fromkeys(next_stages) if self.rules.for_stage(t)]
         elif stages == "all":
             stages = self.rules.stages
         standards = self.standards_for(reception.jurisdiction, reception.start)
@@ -260,6 +280,7 @@ class Engine:
         end = end or letter.itinerary.end
         _check_dates(start, end)
         standards = self.standards_for(jurisdiction, start)
+        process = self.choose_process(reception_type, jurisdiction, host_unit, plan)
         reception = Reception(
             id=reception_id or new_id(),
             number="",  # given by the store, in the creating transaction
@@ -271,15 +292,15 @@ class Engine:
             plan=plan,
             start=start,
             end=end,
-            state=self.process.definition.initial,
+            state=process.definition.initial,
             version=1,
-            process=self.process.definition.key,
+            process=process.definition.key,
             rule_pack=standards.rule_pack,
             created_at=now,
             updated_at=now,
         )
         transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
-        self._require(handler, CREATE, reception, transition)
+        self._require(handler, process, reception, transition)
         findings = self._run_rules(reception, standards, CREATE, handler, now)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings)
@@ -368,22 +389,22 @@ class Engine:
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
         process = self._process_for(before)
-        facts = self._facts(before, trigger)
+        facts = self._facts(process, before, trigger)
         transition = self._transition(process, before, trigger, facts)
-        self._require(actor, trigger, before, transition)
+        self._require(actor, process, before, transition)
         trigger_def = process.trigger_defs[trigger]
         if trigger_def.reason_required and not reason.strip():
             raise ReasonRequiredError(trigger, trigger_def.label)
-        candidate = _with_payload(before, trigger, plan, reception_list)
+        candidate = _with_payload(before, trigger_def, process, plan, reception_list)
         standards = self.standards_for(before.jurisdiction, before.start)
         now = self.clock.now()
-        findings = self._run_rules(candidate, standards, trigger, actor, now, explanations)
+        findings = self._run_rules(candidate, standards, trigger_def.rule_stage, actor, now, explanations)
         dest = process.fire(before.state, trigger, facts)
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
-        after = self._advance(process, candidate, trigger, dest, actor, standards, now, reason)
-        after, noted = _explain(after, findings, explanations or {}, trigger, actor, now)
-        ledger = ledger_changes(before, after, standards)
+        after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason)
+        after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
+        ledger = ledger_changes(before, after, standards, process)
         if ledger:
             after = attrs.evolve(
                 after, budget_committed_fen=before.budget_committed_fen + ledger[0].committed_fen
@@ -416,20 +437,11 @@ class Engine:
 
     def _collect_rules(self) -> list[Rule]:
         rules: list[Rule] = []
-        # Called implementation by implementation (not through pm.hook) so each rule records the
-        # plugin that registered it: a failing rule is then reported by plugin name.
-        caller = self.plugins.pm.hook.jiedai_register_rules
-        for impl in reversed(caller.get_hookimpls()):
-            if impl.wrapper or impl.hookwrapper:
-                raise PluginError(
-                    f"插件 {impl.plugin_name} 的 jiedai_register_rules 不能是 wrapper",
-                    f"plugin {impl.plugin_name}: jiedai_register_rules cannot be a wrapper",
-                )
 
-            def register(rule: Rule, _plugin: str = impl.plugin_name) -> None:
-                rules.append(attrs.evolve(rule, plugin=_plugin))
+        def register(rule: Rule) -> None:
+            rules.append(rule)  # tagged with its plugin by the facade
 
-            impl.function(**{name: register for name in impl.argnames})
+        self.hooks.jiedai_register_rules(register=register)
         return rules
 
     def _collect_notifiers(self) -> dict[str, Notifier]:
@@ -446,14 +458,12 @@ class Engine:
         self.hooks.jiedai_register_notifiers(register=register)
         return found
 
-    def routes_for(self, jurisdiction: str) -> Mapping[str, Sequence[Role]]:
-        """Who hears of what in ``jurisdiction``: a plugin's table, else the engine's."""
-        found = self._routes.get(jurisdiction)
-        if found is None:
-            found = self._routes[jurisdiction] = (
-                self.hooks.jiedai_routes(jurisdiction=jurisdiction) or self.routes
-            )
-        return found
+    def routes_for(self, jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
+        """Who hears of what in ``jurisdiction``: a plugin's table, else the engine's, else None
+        (what the process definitions declare)."""
+        if jurisdiction not in self._routes:
+            self._routes[jurisdiction] = self.hooks.jiedai_routes(jurisdiction=jurisdiction) or self.routes
+        return self._routes[jurisdiction]
 
     def _outbox(
         self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
@@ -467,6 +477,29 @@ class Engine:
             for i in intents
             for name, notifier in self.notifiers.items()
         )
+
+    def choose_process(
+        self, reception_type: ReceptionType, jurisdiction: str, host_unit: str, plan: Plan
+    ) -> CompiledProcess:
+        """The process a new reception runs on: ``jiedai_choose_process``'s answer, else the first."""
+        if not self._choosing:
+            return self.process
+        key = self.hooks.jiedai_choose_process(
+            reception_type=reception_type,
+            jurisdiction=jurisdiction,
+            host_unit=host_unit,
+            amount=plan.planned_total,
+            processes=tuple(self._processes),
+        )
+        if key is None:
+            return self.process
+        found = self._processes.get(key)
+        if found is None:
+            raise DefinitionError(
+                f"jiedai_choose_process 选择了未加载的流程 {key}（已加载：{'、'.join(self._processes)}）",
+                f"jiedai_choose_process chose {key}, which is not loaded ({', '.join(self._processes)})",
+            )
+        return found
 
     def _process_for(self, reception: Reception) -> CompiledProcess:
         try:
@@ -489,38 +522,43 @@ class Engine:
                 [
                     t
                     for t in process.triggers_from(reception.state)
-                    if process.applicable(reception.state, t, self._facts(reception, t))
+                    if process.applicable(reception.state, t, self._facts(process, reception, t))
                 ],
                 {name: t.label for name, t in process.trigger_defs.items()},
             )
         return transition
 
-    def _facts(self, reception: Reception, trigger: str) -> frozenset[str]:
+    def _facts(self, process: CompiledProcess, reception: Reception, trigger: str) -> frozenset[str]:
+        """The facts the transitions of ``trigger`` from the reception's state are conditioned on."""
         facts = set()
-        if trigger == "start_urgent":
-            standards = self.standards_for(reception.jurisdiction, reception.start)
-            if standards.retroactive_window_days is not None:
-                facts.add(FACT_URGENT_ALLOWED)
         if not reception.approvals:
             facts.add(FACT_NO_APPROVALS)
         if reception.retroactive and not reception.approval_complete:
             facts.add(FACT_RETRO_PENDING)
-        if trigger == "approve":
-            last = len(reception.approvals) + 1 >= len(reception.approval_chain)
-            facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+        last = len(reception.approvals) + 1 >= len(reception.approval_chain)
+        facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+        if any(t.condition == FACT_URGENT_ALLOWED for t in process.candidates(reception.state, trigger)):
+            standards = self.standards_for(reception.jurisdiction, reception.start)
+            if standards.retroactive_window_days is not None:
+                facts.add(FACT_URGENT_ALLOWED)
         return frozenset(facts)
 
-    def _authorize(self, actor: Actor, trigger: str, reception: Reception, transition: Transition) -> Verdict:
-        if trigger in _HANDLER_NEVER and reception.handled_by(actor.id):
-            # The legal minimum of separation of duties, held by the core whatever plugins say;
-            # the built-in roles plugin adds the wider set (refuse, return) and can be replaced.
-            return Verdict.deny(
-                "经办人不能审批或结算自己经办的接待（不相容职务分离）",
-                "separation of duties: the handler may not approve or settle their own reception",
-            )
-        step = reception.next_step if trigger == "approve" else None
+    def _authorize(
+        self, actor: Actor, process: CompiledProcess, reception: Reception, transition: Transition
+    ) -> Verdict:
+        trigger = transition.trigger
+        trigger_def = process.trigger_defs.get(trigger, _CREATE_DEF)
+        refused = separation_of_duties(actor, trigger_def, reception)
+        if refused is not None:
+            return refused
+        step = reception.next_step if trigger_def.records_approval else None
         answer = self.hooks.jiedai_authorize(
-            actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
+            actor=actor,
+            trigger=trigger,
+            reception=reception,
+            transition=transition,
+            step=step,
+            trigger_def=trigger_def,
         )
         if isinstance(answer, Verdict):
             return answer
@@ -528,10 +566,14 @@ class Engine:
             return Verdict.allow()
         return Verdict.deny("未获授权", "not authorized")
 
-    def _require(self, actor: Actor, trigger: str, reception: Reception, transition: Transition) -> None:
-        verdict = self._authorize(actor, trigger, reception, transition)
+    def _require(
+        self, actor: Actor, process: CompiledProcess, reception: Reception, transition: Transition
+    ) -> None:
+        verdict = self._authorize(actor, process, reception, transition)
         if not verdict.allowed:
-            raise NotAuthorizedError(reception.id, trigger, actor.id, verdict.reason_zh, verdict.reason_en)
+            raise NotAuthorizedError(
+                reception.id, transition.trigger, actor.id, verdict.reason_zh, verdict.reason_en
+            )
 
     def _run_rules(
         self,
@@ -563,7 +605,7 @@ class Engine:
         self,
         process: CompiledProcess,
         reception: Reception,
-        trigger: str,
+        trigger: TriggerDef,
         dest: str,
         actor: Actor,
         standards: Standards,
@@ -575,14 +617,14 @@ class Engine:
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger in {"amend", "start_urgent"} or dest == process.definition.initial:
+        if trigger.resets_approvals or dest == process.definition.initial:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
-        if trigger in {"submit", "amend", "start_urgent"}:
+        if trigger.opens_chain:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
             changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
             changes["submitted_by"] = actor.id
-            changes["retroactive"] = trigger == "start_urgent"
-        elif trigger == "approve":
+            changes["retroactive"] = trigger.retroactive
+        elif trigger.records_approval:
             step = reception.next_step
             level = step.level if step is not None else ""
             approval = Approval(len(reception.approvals), level, actor.id, actor.name, now, reason)
@@ -668,28 +710,64 @@ class Engine:
             self._inline.deliver_inline(outbox, reception)
 
 
-_DECIDING = frozenset({"approve", "settle"})
-_HANDLER_NEVER = frozenset({"approve", "settle"})
+def separation_of_duties(actor: Actor, trigger: TriggerDef, reception: Reception) -> Verdict | None:
+    """不相容职务分离, checked here and nowhere else, whatever plugins say: the handler may not take a
+    decision (approve, settle) or give a review (return, refuse) on their own reception, and nobody
+    signs two steps of one approval chain. None when the duties stay apart."""
+    if (trigger.decision or trigger.review) and reception.handled_by(actor.id):
+        return Verdict.deny(
+            f"经办人不能「{trigger.label}」自己经办的接待（不相容职务分离）",
+            f"separation of duties: the handler may not {trigger.label_en} their own reception",
+        )
+    if trigger.records_approval and any(a.actor_id == actor.id for a in reception.approvals):
+        return Verdict.deny("同一人不能签署两个审批环节", "one person may not sign two approval steps")
+    return None
+
+
+def compile_processes(definitions: Iterable[ProcessDefinition]) -> dict[str, CompiledProcess]:
+    """Validate and compile definitions by ``name@version``. Two definitions under one key, or one
+    state name with two phases, are refused (reports filter by state name across processes)."""
+    compiled: dict[str, CompiledProcess] = {}
+    phases: dict[str, tuple[str, str]] = {}
+    for definition in definitions:
+        if definition.key in compiled:
+            if compiled[definition.key].definition == definition:
+                continue
+            raise DefinitionError(
+                f"流程 {definition.key} 定义了两次（{definition.origin or '代码'}）",
+                f"process {definition.key} is defined twice ({definition.origin or 'code'})",
+            )
+        compiled[definition.key] = CompiledProcess(definition)
+        for state in definition.states:
+            seen = phases.setdefault(state.name, (state.phase, definition.key))
+            if seen[0] != state.phase:
+                raise DefinitionError(
+                    f"状态「{state.name}」在 {seen[1]} 中属于 {seen[0]}，在 {definition.key} 中属于 "
+                    f"{state.phase}；同名状态须属于同一阶段",
+                    f"state {state.name!r} is in phase {seen[0]} in {seen[1]} but {state.phase} in "
+                    f"{definition.key}; one name, one phase",
+                )
+    return compiled
 
 
 def _explain(
     reception: Reception,
     findings: tuple[Finding, ...],
     given: Mapping[str, str],
-    trigger: str,
+    trigger: TriggerDef,
     actor: Actor,
     now: datetime,
 ) -> tuple[Reception, tuple[Explanation, ...]]:
-    """Record the explanations given for findings that need one; a deciding trigger (approve,
-    settle) accepts every explanation still pending. Returns the reception and what changed."""
+    """Record the explanations given for findings that need one; a decision (approve, settle)
+    accepts every explanation still pending. Returns the reception and what changed."""
     added = tuple(
-        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger, actor.id, now, f.message_zh)
+        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger.name, actor.id, now, f.message_zh)
         for f in findings
         if f.severity is Severity.NEEDS_EXPLANATION and given.get(f.rule_id, "").strip()
     )
     accepted: tuple[Explanation, ...] = ()
     kept = reception.explanations
-    if trigger in _DECIDING:
+    if trigger.decision:
         accepted = tuple(
             attrs.evolve(e, accepted_by=actor.id, accepted_at=now) for e in kept if not e.accepted
         )
@@ -700,22 +778,25 @@ def _explain(
 
 
 def _with_payload(
-    reception: Reception, trigger: str, plan: Plan | None, reception_list: ReceptionList | None
+    reception: Reception,
+    trigger: TriggerDef,
+    process: CompiledProcess,
+    plan: Plan | None,
+    reception_list: ReceptionList | None,
 ) -> Reception:
     problems = []
-    if plan is not None and trigger not in _PLAN_TRIGGERS:
-        problems.append(
-            Problem("$.plan", f"「{trigger}」不能修改接待方案", f"{trigger} cannot change the plan")
-        )
-    if reception_list is not None and trigger not in _LIST_TRIGGERS:
+    name = trigger.name
+    if plan is not None and not trigger.carries_plan:
+        problems.append(Problem("$.plan", f"「{name}」不能修改接待方案", f"{name} cannot change the plan"))
+    if reception_list is not None and not trigger.carries_list:
         problems.append(
             Problem(
                 "$.reception_list",
-                f"「{trigger}」不能提交接待清单",
-                f"{trigger} cannot carry the list",
+                f"「{name}」不能提交接待清单",
+                f"{name} cannot carry the list",
             )
         )
-    if trigger == "edit" and reception.state != "draft" and plan is not None:
+    if trigger.carries_plan and plan is not None and process.phase(reception.state).plan_frozen:
         problems.append(
             Problem(
                 "$.plan",

@@ -15,10 +15,11 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from datetime import date
+    from decimal import Decimal
 
     from jiedai_flow.calendar import WorkCalendar
-    from jiedai_flow.lifecycle import Transition
-    from jiedai_flow.model import Actor, Role
+    from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
+    from jiedai_flow.model import Actor, ReceptionType, Role
     from jiedai_flow.notifiers import Contact, RegisterNotifier
     from jiedai_flow.records import (
         ApprovalStep,
@@ -91,6 +92,7 @@ def jiedai_authorize(
     reception: Reception,
     transition: Transition,
     step: ApprovalStep | None,
+    trigger_def: TriggerDef,
 ) -> Verdict | bool | None:
     """Decide whether ``actor`` may fire ``trigger`` on ``reception`` 权限.
 
@@ -98,12 +100,49 @@ def jiedai_authorize(
     :param trigger: the trigger name, e.g. ``"approve"``.
     :param reception: the reception as loaded.
     :param transition: the transition of the process definition this would take (its ``roles``).
-    :param step: for ``approve``, the approval step waiting for a signature; else None.
+    :param step: for a trigger that records an approval, the step waiting for a signature; else None.
+    :param trigger_def: what the trigger declares (``decision``, ``submitter_only`` …).
     :return: a :class:`Verdict` (with the reason for a refusal), True/False, or None for no opinion.
 
-    Stops at the first non-None result. The built-in role table answers last; the built-in
-    separation-of-duties wrapper turns any "yes" into "no" for a handler approving or settling
+    Stops at the first non-None result. The built-in role table answers last. Separation of duties
+    is checked by the engine before this hook is called, so no answer can let a handler decide on
     their own reception. Implemented by deployments with their own permission systems.
+    """
+
+
+@hookspec
+def jiedai_processes(default: ProcessDefinition) -> Sequence[ProcessDefinition] | None:
+    """Contribute process definitions 流程定义, new or derived from the default.
+
+    :param default: the engine's first process (the built-in one unless the host passed another);
+        derive from it with ``derive``, ``add``, ``remove``, ``insert_step`` or ``renamed``.
+    :return: the definitions this plugin contributes, or None.
+
+    Called for every plugin; every result is collected. Each definition is validated when the engine
+    is built, and an error names the plugin that contributed it. Implemented by county plugins with
+    a process of their own.
+    """
+
+
+@hookspec(firstresult=True)
+def jiedai_choose_process(
+    reception_type: ReceptionType,
+    jurisdiction: str,
+    host_unit: str,
+    amount: Decimal,
+    processes: Sequence[str],
+) -> str | None:
+    """Choose the process a new reception runs on 选择流程.
+
+    :param reception_type: the reception's type (domestic, business 招商引资, foreign affairs).
+    :param jurisdiction: the host's GB/T 2260 code.
+    :param host_unit: the host unit 接待单位.
+    :param amount: the plan's total in yuan.
+    :param processes: the ``name@version`` keys loaded, the engine's first process first.
+    :return: one of ``processes``, or None for no opinion (the first process).
+
+    Stops at the first non-None result. Implemented by county plugins that run a process of their
+    own for some receptions.
     """
 
 

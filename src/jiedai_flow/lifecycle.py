@@ -1,14 +1,21 @@
 """The reception lifecycle 接待流程 as data, and the adapter that runs it on ``transitions``.
 
 States, triggers, the roles allowed to fire each trigger and the Chinese labels live in one
-:class:`ProcessDefinition`. :class:`CompiledProcess` validates a definition once and builds one
-``transitions.Machine(model=None)`` for it; a reception is fired by handing a small slotted token to
+:class:`ProcessDefinition`. So does every behaviour the engine and its neighbours attach to a trigger
+or a state: a trigger *declares* that it carries the plan, carries the list, opens an approval chain,
+records an approval step, is a decision, runs a rule stage and whom it notifies; a state *declares* its
+:class:`Phase`, from which reports, the budget ledger and deadlines know what it means. No other module
+names a trigger or state of :data:`DEFAULT_PROCESS`.
+
+:class:`CompiledProcess` validates a definition once and builds one ``transitions.Machine(model=None)``
+for it; a reception is fired by handing a small slotted token to
 ``machine.events[name].trigger(token)`` — no machine per reception, no ``add_model``.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -21,23 +28,163 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 
+class Stage(StrEnum):
+    """The rule stages 规则环节: the vocabulary rules register under (``Rule.stages``).
+
+    A trigger declares the stage it runs (:attr:`TriggerDef.stage`), so a process whose triggers have
+    other names still runs the national rules at the right moments.
+    """
+
+    CREATE = "create"
+    """登记: a new reception from its letter."""
+    EDIT = "edit"
+    SUBMIT = "submit"
+    """提交审批: the plan is judged in full."""
+    WITHDRAW = "withdraw"
+    APPROVE = "approve"
+    """审批: each approval step."""
+    RETURN = "return"
+    REFUSE = "refuse"
+    AMEND = "amend"
+    """变更: a changed plan, judged again before re-approval."""
+    START = "start"
+    START_URGENT = "start_urgent"
+    """紧急先行接待: the plan is judged and the 补办 window opens."""
+    FINISH = "finish"
+    CLAIM = "claim"
+    """报销: the list and its vouchers are judged."""
+    SETTLE = "settle"
+    """结算: finance's final check."""
+    ARCHIVE = "archive"
+    CANCEL = "cancel"
+
+
+class Phase(StrEnum):
+    """Where in the life of a reception a state lies 阶段. Reports, the budget ledger, deadlines and
+    the importer read a state's phase, never its name.
+
+    ====================  ============  ==========  ==========  ==============================
+    phase                 taken place   budget      settled     deadline that runs
+    ====================  ============  ==========  ==========  ==============================
+    ``drafting``          no            —           no          —
+    ``pending``           no            —           no          approval 审批时限
+    ``approved``          no            committed   no          —
+    ``underway``          yes           committed   no          claim (after the end), 补办
+    ``held``              yes           committed   no          claim 报销时限, 补办
+    ``settling``          yes           committed   no          —
+    ``settled``           yes           spent       yes         —
+    ``refused``           no            —           no          —
+    ``cancelled``         no            —           no          —
+    ====================  ============  ==========  ==========  ==============================
+    """
+
+    DRAFTING = "drafting"
+    """草拟: before submission."""
+    PENDING = "pending"
+    """待审批: waiting for an approval step (a review step of a county's process too)."""
+    APPROVED = "approved"
+    """已审批: planned, not yet held."""
+    UNDERWAY = "underway"
+    """接待中."""
+    HELD = "held"
+    """接待结束: held, the claim not yet filed."""
+    SETTLING = "settling"
+    """报销审核中: the claim is filed."""
+    SETTLED = "settled"
+    """已结算 (and what follows: follow-up, archive)."""
+    REFUSED = "refused"
+    """不予接待."""
+    CANCELLED = "cancelled"
+    """已撤销."""
+
+    @property
+    def taken_place(self) -> bool:
+        """The reception took place 已发生 (counted as a 批次 by the annual summary)."""
+        return self in _TAKEN_PLACE
+
+    @property
+    def settled(self) -> bool:
+        """Settled 已结算 (counted by the 三公经费 disclosure, booked as spent)."""
+        return self is Phase.SETTLED
+
+    @property
+    def commits_budget(self) -> bool:
+        """The plan's total is committed against the budget once the approval is complete."""
+        return self in _COMMITTING
+
+    @property
+    def awaits_approval(self) -> bool:
+        """The approval deadline runs."""
+        return self is Phase.PENDING
+
+    @property
+    def awaits_claim(self) -> bool:
+        """The claim deadline (F-04) and the 补办 deadline can run."""
+        return self in (Phase.UNDERWAY, Phase.HELD)
+
+    @property
+    def plan_frozen(self) -> bool:
+        """The reception has begun: the plan can no longer change (record facts in the list)."""
+        return self in _TAKEN_PLACE
+
+
+_TAKEN_PLACE = frozenset({Phase.UNDERWAY, Phase.HELD, Phase.SETTLING, Phase.SETTLED})
+_COMMITTING = frozenset({Phase.APPROVED, Phase.UNDERWAY, Phase.HELD, Phase.SETTLING})
+
+
 @attrs.frozen
 class StateDef:
-    """One state: stable English name, Chinese label, whether the process ends there."""
+    """One state: stable English name, Chinese label, its :class:`Phase`, whether the process ends
+    there."""
 
     name: str
     label: str
     terminal: bool = False
+    phase: Phase = Phase.DRAFTING
 
 
 @attrs.frozen
 class TriggerDef:
-    """One trigger 操作: its labels and whether the actor must give a reason."""
+    """One trigger 操作: its labels, whether the actor must give a reason, and what it means.
+
+    The declarations are what the engine does; a county process sets them on its own triggers.
+    """
 
     name: str
     label: str
     label_en: str
     reason_required: bool = False
+    stage: str | None = None
+    """The rule stage it runs (:class:`Stage`); None: the stage named like the trigger, if any."""
+    carries_plan: bool = False
+    """May carry a revised plan 接待方案 (refused in a state whose phase has the plan frozen)."""
+    carries_list: bool = False
+    """May carry the reception list 接待清单."""
+    opens_chain: bool = False
+    """Asks ``jiedai_approval_chain`` for a new chain, records the submitter, resets approvals."""
+    retroactive: bool = False
+    """With ``opens_chain``: the reception starts before approval; the chain is signed afterwards (补办)."""
+    records_approval: bool = False
+    """Signs the pending step of the approval chain (one person, one step)."""
+    resets_approvals: bool = False
+    """Clears the signatures given so far (a change to re-approve). Reaching the initial state always
+    clears them."""
+    decision: bool = False
+    """A decision on someone else's work 决定 (approve, settle): the reception's handler may never take
+    it, whatever plugins say, and it accepts every written explanation still pending."""
+    review: bool = False
+    """A reviewer's answer (return, refuse): the handler may not give it either."""
+    submitter_only: bool = False
+    """Only whoever submitted may fire it (withdraw)."""
+    notify: tuple[Role, ...] = ()
+    """Who hears of it 通知对象 (a transition may say otherwise)."""
+    action_zh: str = ""
+    """What the reader of the notification must do next."""
+
+    @property
+    def rule_stage(self) -> str:
+        """The stage whose rules it runs."""
+        return self.stage if self.stage is not None else self.name
 
 
 @attrs.frozen
@@ -54,6 +201,10 @@ class Transition:
     dest: str
     roles: frozenset[Role]
     condition: str | None = None
+    notify: tuple[Role, ...] | None = None
+    """Who hears of this transition; None: the trigger's :attr:`TriggerDef.notify`."""
+    action_zh: str | None = None
+    """What they must do; None: the trigger's :attr:`TriggerDef.action_zh`."""
 
 
 @attrs.frozen
@@ -66,6 +217,8 @@ class ProcessDefinition:
     states: tuple[StateDef, ...]
     triggers: tuple[TriggerDef, ...]
     transitions: tuple[Transition, ...]
+    origin: str = attrs.field(default="", eq=False)
+    """The plugin that contributed it ("" for one built in code); errors name it."""
 
     @property
     def key(self) -> str:
@@ -76,6 +229,143 @@ class ProcessDefinition:
 
     def trigger(self, name: str) -> TriggerDef:
         return _by_name(self.triggers, name, "trigger")
+
+    # -- deriving a county's process from this one ----------------------------------------------
+
+    def derive(self, name: str | None = None, version: str | None = None) -> ProcessDefinition:
+        """A copy under another name and/or version (the steps below change it further)."""
+        return attrs.evolve(self, name=name or self.name, version=version or self.version)
+
+    def add(
+        self,
+        *,
+        states: Iterable[StateDef] = (),
+        triggers: Iterable[TriggerDef] = (),
+        transitions: Iterable[Transition] = (),
+    ) -> ProcessDefinition:
+        """Add states, triggers and transitions (a new stage, a new side path)."""
+        return attrs.evolve(
+            self,
+            states=(*self.states, *states),
+            triggers=(*self.triggers, *triggers),
+            transitions=(*self.transitions, *transitions),
+        )
+
+    def remove(self, *, triggers: Iterable[str] = (), states: Iterable[str] = ()) -> ProcessDefinition:
+        """Remove triggers (with their transitions) and states (with every transition touching them):
+        e.g. ``remove(triggers=["start_urgent"])`` for a county that allows no 先行接待."""
+        gone_t, gone_s = set(triggers), set(states)
+        return attrs.evolve(
+            self,
+            states=tuple(s for s in self.states if s.name not in gone_s),
+            triggers=tuple(t for t in self.triggers if t.name not in gone_t),
+            transitions=tuple(
+                t
+                for t in self.transitions
+                if t.trigger not in gone_t and t.source not in gone_s and t.dest not in gone_s
+            ),
+        )
+
+    def insert_step(
+        self,
+        trigger: str,
+        source: str,
+        dest: str,
+        *,
+        state: StateDef,
+        via: TriggerDef,
+        roles: frozenset[Role],
+        extra: Iterable[Transition] = (),
+    ) -> ProcessDefinition:
+        """Put a step between ``source`` and ``dest``: the transitions ``trigger`` took from ``source``
+        to ``dest`` now end in ``state``, and ``via`` (fired by ``roles``) leads on from ``state`` to
+        ``dest``. ``extra`` adds the step's side paths (return, refuse …)."""
+        moved = tuple(
+            attrs.evolve(t, dest=state.name)
+            if (t.trigger, t.source, t.dest) == (trigger, source, dest)
+            else t
+            for t in self.transitions
+        )
+        if moved == self.transitions:
+            raise DefinitionError(
+                f"流程 {self.key} 没有 {trigger}：{source} → {dest}",
+                f"process {self.key} has no {trigger}: {source} -> {dest}",
+            )
+        return attrs.evolve(
+            self,
+            states=(*self.states, state),
+            triggers=(*self.triggers, via),
+            transitions=(*moved, Transition(via.name, state.name, dest, roles), *extra),
+        )
+
+    def renamed(
+        self,
+        states: Mapping[str, str],
+        triggers: Mapping[str, str],
+        *,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> ProcessDefinition:
+        """The same process with states and triggers renamed (names not in the maps stay)."""
+
+        def st(n: str) -> str:
+            return states.get(n, n)
+
+        def tr(n: str) -> str:
+            return triggers.get(n, n)
+
+        return attrs.evolve(
+            self,
+            name=name or self.name,
+            version=version or self.version,
+            initial=st(self.initial),
+            states=tuple(attrs.evolve(s, name=st(s.name)) for s in self.states),
+            triggers=tuple(attrs.evolve(t, name=tr(t.name), stage=t.rule_stage) for t in self.triggers),
+            transitions=tuple(
+                attrs.evolve(t, trigger=tr(t.trigger), source=st(t.source), dest=st(t.dest))
+                for t in self.transitions
+            ),
+        )
+
+    # -- what the declarations say -------------------------------------------------------------
+
+    def states_in(self, *phases: Phase) -> tuple[str, ...]:
+        """The names of the states in any of ``phases``."""
+        return tuple(s.name for s in self.states if s.phase in phases)
+
+    def states_where(self, test: Callable[[Phase], bool]) -> tuple[str, ...]:
+        """The names of the states whose phase passes ``test`` (e.g. ``lambda p: p.taken_place``)."""
+        return tuple(s.name for s in self.states if test(s.phase))
+
+    def path_to(self, state: str) -> tuple[str, ...]:
+        """The triggers of the ordinary way from the initial state to ``state``: the fewest steps
+        over transitions without a condition (or on the last approval step), no loops. Used to
+        import a reception in a given state; ``()`` for the initial state."""
+        if state == self.initial:
+            return ()
+        previous: dict[str, tuple[str, str]] = {}
+        queue = deque([self.initial])
+        seen = {self.initial}
+        while queue:
+            at = queue.popleft()
+            for t in self.transitions:
+                ordinary = t.condition in (None, FACT_FINAL_STEP)
+                if t.source != at or t.dest in seen or not ordinary:
+                    continue
+                seen.add(t.dest)
+                previous[t.dest] = (at, t.trigger)
+                if t.dest == state:
+                    path: list[str] = []
+                    node = state
+                    while node != self.initial:
+                        node, trigger = previous[node]
+                        path.append(trigger)
+                    return tuple(reversed(path))
+                queue.append(t.dest)
+        raise DefinitionError(
+            f"流程 {self.key} 中无法按常规路径到达「{state}」",
+            f"state {state!r} of {self.key} cannot be reached by the ordinary path",
+        )
 
 
 _Named = TypeVar("_Named", StateDef, TriggerDef)
@@ -108,51 +398,139 @@ KNOWN_FACTS = frozenset(
 _H = frozenset({Role.HANDLER})
 _A = frozenset({Role.APPROVER})
 _F = frozenset({Role.FINANCE})
+_H_ = (Role.HANDLER,)
+_A_ = (Role.APPROVER,)
+_F_ = (Role.FINANCE,)
 
 
 def _t(trigger: str, source: str, dest: str, roles: frozenset[Role], **kw: Any) -> Transition:
     return Transition(trigger, source, dest, roles, **kw)
 
 
+_SUP = Role.SUPERVISOR
+
 DEFAULT_PROCESS = ProcessDefinition(
     name="reception",
     version="1",
     initial="draft",
     states=(
-        StateDef("draft", "草拟"),
-        StateDef("submitted", "待审批"),
-        StateDef("approved", "已审批"),
-        StateDef("in_progress", "接待中"),
-        StateDef("completed", "接待结束（待报销）"),
-        StateDef("settling", "报销审核中"),
-        StateDef("settled", "已结算"),
-        StateDef("archived", "已归档", terminal=True),
-        StateDef("refused", "不予接待", terminal=True),
-        StateDef("cancelled", "已撤销", terminal=True),
+        StateDef("draft", "草拟", phase=Phase.DRAFTING),
+        StateDef("submitted", "待审批", phase=Phase.PENDING),
+        StateDef("approved", "已审批", phase=Phase.APPROVED),
+        StateDef("in_progress", "接待中", phase=Phase.UNDERWAY),
+        StateDef("completed", "接待结束（待报销）", phase=Phase.HELD),
+        StateDef("settling", "报销审核中", phase=Phase.SETTLING),
+        StateDef("settled", "已结算", phase=Phase.SETTLED),
+        StateDef("archived", "已归档", terminal=True, phase=Phase.SETTLED),
+        StateDef("refused", "不予接待", terminal=True, phase=Phase.REFUSED),
+        StateDef("cancelled", "已撤销", terminal=True, phase=Phase.CANCELLED),
     ),
     triggers=(
-        TriggerDef("edit", "修改", "edit"),
-        TriggerDef("submit", "提交审批", "submit"),
-        TriggerDef("withdraw", "撤回", "withdraw"),
-        TriggerDef("approve", "审批同意", "approve"),
-        TriggerDef("return", "退回", "return for correction", reason_required=True),
-        TriggerDef("refuse", "不予接待", "refuse", reason_required=True),
-        TriggerDef("amend", "变更", "amend", reason_required=True),
+        TriggerDef("edit", "修改", "edit", carries_plan=True, carries_list=True),
+        TriggerDef(
+            "submit",
+            "提交审批",
+            "submit",
+            carries_plan=True,
+            opens_chain=True,
+            notify=_A_,
+            action_zh="请审批",
+        ),
+        TriggerDef(
+            "withdraw",
+            "撤回",
+            "withdraw",
+            submitter_only=True,
+            notify=_A_,
+            action_zh="经办人已撤回，无需处理",
+        ),
+        TriggerDef("approve", "审批同意", "approve", records_approval=True, decision=True),
+        TriggerDef(
+            "return",
+            "退回",
+            "return for correction",
+            reason_required=True,
+            review=True,
+            notify=_H_,
+            action_zh="请按退回意见修改后重新提交",
+        ),
+        TriggerDef(
+            "refuse",
+            "不予接待",
+            "refuse",
+            reason_required=True,
+            review=True,
+            notify=_H_,
+            action_zh="不予接待，请告知派出单位",
+        ),
+        TriggerDef(
+            "amend",
+            "变更",
+            "amend",
+            reason_required=True,
+            carries_plan=True,
+            opens_chain=True,
+            resets_approvals=True,
+            notify=_A_,
+            action_zh="方案已变更，请重新审批",
+        ),
         TriggerDef("start", "开始接待", "start"),
-        TriggerDef("start_urgent", "紧急先行接待（事后补办审批）", "start before approval (urgent)", True),
+        TriggerDef(
+            "start_urgent",
+            "紧急先行接待（事后补办审批）",
+            "start before approval (urgent)",
+            reason_required=True,
+            opens_chain=True,
+            retroactive=True,
+            resets_approvals=True,
+            notify=(Role.APPROVER, _SUP),
+            action_zh="已先行接待，请在时限内补办审批",
+        ),
         TriggerDef("finish", "接待结束", "finish"),
-        TriggerDef("claim", "报销（提交清单）", "claim"),
-        TriggerDef("settle", "结算", "settle"),
+        TriggerDef(
+            "claim",
+            "报销（提交清单）",
+            "claim",
+            carries_list=True,
+            notify=_F_,
+            action_zh="请审核报销凭证并结算",
+        ),
+        TriggerDef(
+            "settle",
+            "结算",
+            "settle",
+            decision=True,
+            notify=(Role.FINANCE, Role.HANDLER),
+            action_zh="已结算，请归档",
+        ),
         TriggerDef("archive", "归档", "archive"),
-        TriggerDef("cancel", "撤销", "cancel", reason_required=True),
+        TriggerDef(
+            "cancel", "撤销", "cancel", reason_required=True, notify=_A_, action_zh="接待已撤销，请知悉"
+        ),
     ),
     transitions=(
         _t("edit", "draft", "draft", _H),
         _t("edit", "completed", "completed", _H),
         _t("submit", "draft", "submitted", _H),
         _t("withdraw", "submitted", "draft", _H, condition=FACT_NO_APPROVALS),
-        _t("approve", "submitted", "approved", _A, condition=FACT_FINAL_STEP),
-        _t("approve", "submitted", "submitted", _A, condition=FACT_MORE_STEPS),
+        _t(
+            "approve",
+            "submitted",
+            "approved",
+            _A,
+            condition=FACT_FINAL_STEP,
+            notify=_H_,
+            action_zh="审批已通过，可按方案接待",
+        ),
+        _t(
+            "approve",
+            "submitted",
+            "submitted",
+            _A,
+            condition=FACT_MORE_STEPS,
+            notify=_A_,
+            action_zh="请审批下一环节",
+        ),
         _t("return", "submitted", "draft", _A),
         _t("return", "settling", "completed", _F),
         _t("refuse", "submitted", "refused", _A),
@@ -160,17 +538,33 @@ DEFAULT_PROCESS = ProcessDefinition(
         _t("start", "approved", "in_progress", _H),
         _t("start_urgent", "draft", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
         _t("start_urgent", "submitted", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
-        _t("approve", "in_progress", "in_progress", _A, condition=FACT_RETRO_PENDING),
-        _t("approve", "completed", "completed", _A, condition=FACT_RETRO_PENDING),
-        _t("refuse", "in_progress", "refused", _A, condition=FACT_RETRO_PENDING),
-        _t("refuse", "completed", "refused", _A, condition=FACT_RETRO_PENDING),
+        _t(
+            "approve",
+            "in_progress",
+            "in_progress",
+            _A,
+            condition=FACT_RETRO_PENDING,
+            notify=_H_,
+            action_zh="补办审批已签署",
+        ),
+        _t(
+            "approve",
+            "completed",
+            "completed",
+            _A,
+            condition=FACT_RETRO_PENDING,
+            notify=_H_,
+            action_zh="补办审批已签署",
+        ),
+        _t("refuse", "in_progress", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
+        _t("refuse", "completed", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
         _t("finish", "in_progress", "completed", _H),
         _t("claim", "completed", "settling", _H),
         _t("settle", "settling", "settled", _F),
         _t("archive", "settled", "archived", frozenset({Role.FINANCE, Role.OFFICE})),
         _t("cancel", "draft", "cancelled", _H),
         _t("cancel", "submitted", "cancelled", _H | _A),
-        _t("cancel", "approved", "cancelled", _H | _A),
+        _t("cancel", "approved", "cancelled", _H | _A, notify=(Role.HANDLER, Role.APPROVER, _SUP)),
     ),
 )
 """The default process of the design:
@@ -207,6 +601,7 @@ class CompiledProcess:
         for t in definition.transitions:
             self._by_source[t.source] = (*self._by_source.get(t.source, ()), t)
         self._labels = {s.name: s.label for s in definition.states}
+        self._phases = {s.name: s.phase for s in definition.states}
         self.trigger_defs = {t.name: t for t in definition.triggers}
         self._machine = Machine(
             model=None,
@@ -238,6 +633,34 @@ class CompiledProcess:
     def label(self, state: str) -> str:
         return self._labels[state]
 
+    def phase(self, state: str) -> Phase:
+        """The phase a state of this process declares."""
+        return self._phases[state]
+
+    def transition(self, trigger: str, source: str, dest: str) -> Transition | None:
+        """The transition ``trigger`` took from ``source`` to ``dest`` (None for ``create`` or an
+        unknown one)."""
+        for t in self.transitions_from(source):
+            if t.trigger == trigger and t.dest == dest:
+                return t
+        return None
+
+    def recipients(self, trigger: str, source: str, dest: str) -> tuple[Role, ...]:
+        """Who hears of the step: the transition's ``notify``, else the trigger's."""
+        found = self.transition(trigger, source, dest)
+        if found is not None and found.notify is not None:
+            return found.notify
+        trigger_def = self.trigger_defs.get(trigger)
+        return trigger_def.notify if trigger_def is not None else ()
+
+    def action(self, trigger: str, source: str, dest: str) -> str:
+        """What the reader must do next: the transition's ``action_zh``, else the trigger's."""
+        found = self.transition(trigger, source, dest)
+        if found is not None and found.action_zh is not None:
+            return found.action_zh
+        trigger_def = self.trigger_defs.get(trigger)
+        return trigger_def.action_zh if trigger_def is not None else ""
+
     def fire(self, state: str, trigger: str, facts: frozenset[str]) -> str | None:
         """Run ``trigger`` from ``state`` through the machine; the new state, or None if no
         transition's condition held. The caller has checked that the trigger exists from ``state``."""
@@ -255,10 +678,19 @@ class CompiledProcess:
 
 
 def validate_definition(definition: ProcessDefinition) -> None:
-    """Refuse a definition with unknown names, unreachable states or dead ends."""
+    """Refuse a definition with unknown names, unreachable states, dead ends, unknown roles, or a
+    trigger that carries the list where no approval chain has been opened yet. The error names the
+    plugin that contributed the definition."""
     problems: list[str] = []
     states = {s.name: s for s in definition.states}
     triggers = {t.name for t in definition.triggers}
+    for trigger_def in definition.triggers:
+        problems.extend(f"trigger {trigger_def.name}: {p}" for p in _role_problems(trigger_def.notify))
+        if trigger_def.retroactive and not trigger_def.opens_chain:
+            problems.append(f"trigger {trigger_def.name}: retroactive without opens_chain")
+    for state in definition.states:
+        if not isinstance(state.phase, Phase):
+            problems.append(f"state {state.name}: unknown phase {state.phase!r}")
     if len(states) != len(definition.states):
         problems.append("duplicate state names")
     if len(triggers) != len(definition.triggers):
@@ -276,15 +708,49 @@ def validate_definition(definition: ProcessDefinition) -> None:
             problems.append(f"transition {t.trigger}: unknown condition {t.condition!r}")
         if not t.roles:
             problems.append(f"transition {t.trigger} from {t.source}: no role may fire it")
+        for p in (*_role_problems(t.roles), *_role_problems(t.notify or ())):
+            problems.append(f"transition {t.trigger} from {t.source}: {p}")
         if t.source in edges and t.dest in states:
             edges[t.source].add(t.dest)
     if not problems:
         problems.extend(_graph_problems(definition.initial, states, edges))
+        problems.extend(_list_before_plan(definition))
     if problems:
+        origin = f"（插件 {definition.origin} 提供）" if definition.origin else ""
+        origin_en = f" (from plugin {definition.origin})" if definition.origin else ""
         raise DefinitionError(
-            f"流程定义 {definition.key} 有误：" + "；".join(problems),
-            f"process definition {definition.key} is invalid: " + "; ".join(problems),
+            f"流程定义 {definition.key}{origin} 有误：" + "；".join(problems),
+            f"process definition {definition.key}{origin_en} is invalid: " + "; ".join(problems),
         )
+
+
+def _role_problems(roles: Iterable[object]) -> list[str]:
+    known = {r.value for r in Role}
+    return [f"unknown role {r!r}" for r in roles if not isinstance(r, Role) and r not in known]
+
+
+def _list_before_plan(definition: ProcessDefinition) -> list[str]:
+    """A trigger that carries only the list, reachable before any trigger opened an approval chain:
+    the list would be filed for a plan nobody judged."""
+    defs = {t.name: t for t in definition.triggers}
+    before = {definition.initial}
+    queue = deque([definition.initial])
+    problems: list[str] = []
+    while queue:
+        at = queue.popleft()
+        for t in definition.transitions:
+            if t.source != at:
+                continue
+            trigger = defs[t.trigger]
+            if trigger.carries_list and not trigger.carries_plan:
+                problems.append(
+                    f"trigger {t.trigger} carries the list from {at!r}, before any trigger opens an "
+                    "approval chain"
+                )
+            if not trigger.opens_chain and t.dest not in before:
+                before.add(t.dest)
+                queue.append(t.dest)
+    return problems
 
 
 def _graph_problems(initial: str, states: Mapping[str, StateDef], edges: Mapping[str, set[str]]) -> list[str]:

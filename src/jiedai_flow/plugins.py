@@ -12,7 +12,7 @@ import logging
 import os
 import warnings
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import pluggy
@@ -21,13 +21,14 @@ from jiedai_flow import hookspecs
 from jiedai_flow.errors import PluginError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import date
+    from decimal import Decimal
     from importlib.metadata import EntryPoint
 
     from jiedai_flow.calendar import WorkCalendar
-    from jiedai_flow.lifecycle import Transition
-    from jiedai_flow.model import Actor, Role
+    from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
+    from jiedai_flow.model import Actor, ReceptionType, Role
     from jiedai_flow.notifiers import Contact, RegisterNotifier
     from jiedai_flow.records import (
         ApprovalStep,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         Reception,
         Verdict,
     )
-    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.rules import RegisterRule, Rule
     from jiedai_flow.standards import Standards, StandardsLayer
     from jiedai_flow.storage.base import Store
 
@@ -94,10 +95,40 @@ class Hooks:
     """Typed calls into the hooks; the only way core code calls plugins (pluggy cannot type them)."""
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
         self._hook = pm.hook
 
     def jiedai_register_rules(self, register: RegisterRule) -> None:
-        self._hook.jiedai_register_rules(register=register)
+        """Each plugin is called on its own, so every rule it registers records the plugin's name
+        (``Rule.plugin``): a failing rule is then reported by plugin name."""
+        for plugin, call in self._each("jiedai_register_rules"):
+            if not plugin:  # no implementation: the plain call
+                call(register=register)
+                continue
+
+            def tagged(rule: Rule, _plugin: str = plugin) -> None:
+                register(attrs.evolve(rule, plugin=_plugin))
+
+            call(register=tagged)
+
+    def _each(self, name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
+        """(plugin name, a hook caller of that plugin alone) for every implementation of ``name``,
+        in pluggy's call order; with none, one call of the plain hook (so a recorder sees it).
+        Each call goes through pluggy, so hook-call monitoring sees every one."""
+        caller = getattr(self._hook, name)
+        impls = caller.get_hookimpls()
+        if not impls:
+            yield "", caller
+            return
+        everyone = [impl.plugin for impl in impls]
+        for impl in reversed(impls):
+            if impl.wrapper or impl.hookwrapper:
+                raise PluginError(
+                    f"插件 {impl.plugin_name} 的 {name} 不能是 wrapper",
+                    f"plugin {impl.plugin_name}: {name} cannot be a wrapper",
+                )
+            others = [p for p in everyone if p is not impl.plugin]
+            yield impl.plugin_name, self._pm.subset_hook_caller(name, remove_plugins=others)
 
     def jiedai_standards_layers(self, jurisdiction: str, on: date) -> list[StandardsLayer]:
         results = self._hook.jiedai_standards_layers(jurisdiction=jurisdiction, on=on)
@@ -113,11 +144,44 @@ class Hooks:
         reception: Reception,
         transition: Transition,
         step: ApprovalStep | None,
+        trigger_def: TriggerDef,
     ) -> Verdict | bool | None:
         return cast(
             "Verdict | bool | None",
             self._hook.jiedai_authorize(
-                actor=actor, trigger=trigger, reception=reception, transition=transition, step=step
+                actor=actor,
+                trigger=trigger,
+                reception=reception,
+                transition=transition,
+                step=step,
+                trigger_def=trigger_def,
+            ),
+        )
+
+    def jiedai_processes(self, default: ProcessDefinition) -> list[ProcessDefinition]:
+        """Every contributed definition, each marked with the plugin that contributed it (``origin``)."""
+        found: list[ProcessDefinition] = []
+        for plugin, call in self._each("jiedai_processes"):
+            for answer in cast("list[Sequence[ProcessDefinition] | None]", call(default=default)):
+                found.extend(attrs.evolve(p, origin=plugin or p.origin) for p in answer or ())
+        return found
+
+    def jiedai_choose_process(
+        self,
+        reception_type: ReceptionType,
+        jurisdiction: str,
+        host_unit: str,
+        amount: Decimal,
+        processes: Sequence[str],
+    ) -> str | None:
+        return cast(
+            "str | None",
+            self._hook.jiedai_choose_process(
+                reception_type=reception_type,
+                jurisdiction=jurisdiction,
+                host_unit=host_unit,
+                amount=amount,
+                processes=processes,
             ),
         )
 

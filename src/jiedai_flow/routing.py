@@ -1,8 +1,10 @@
 """Routing 通知路由: who hears of what, and the outbox rows a committed command leaves.
 
-The table maps ``trigger``, ``trigger:to`` or ``trigger:from>to`` to the roles told; for each
-accepted command that has a route the engine writes one outbox row per notifier channel, in the
-same transaction as the state change.
+Who is told and what they must do are declared on the process definition (``TriggerDef.notify`` and
+``action_zh``, overridden per ``Transition``). A deployment may instead give a table, by
+``jiedai_routes`` or ``Engine(routes=…)``, from ``trigger``, ``trigger:to`` or ``trigger:from>to`` to
+the roles told. For each accepted command that reaches someone the engine writes one outbox row per
+notifier channel, in the same transaction as the state change.
 """
 
 from __future__ import annotations
@@ -10,54 +12,40 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jiedai_flow.findings import Severity
+from jiedai_flow.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.model import Role
 from jiedai_flow.records import Notification, new_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from jiedai_flow.lifecycle import CompiledProcess
+    from jiedai_flow.lifecycle import CompiledProcess, ProcessDefinition
     from jiedai_flow.model import Actor
     from jiedai_flow.records import AuditEvent, Reception
 
-DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = {
-    "submit": (Role.APPROVER,),
-    "withdraw": (Role.APPROVER,),
-    "approve:submitted": (Role.APPROVER,),
-    "approve:approved": (Role.HANDLER,),
-    "approve:in_progress": (Role.HANDLER,),
-    "approve:completed": (Role.HANDLER,),
-    "return": (Role.HANDLER,),
-    "refuse": (Role.HANDLER,),
-    "refuse:in_progress>refused": (Role.HANDLER, Role.SUPERVISOR),
-    "refuse:completed>refused": (Role.HANDLER, Role.SUPERVISOR),
-    "amend": (Role.APPROVER,),
-    "start_urgent": (Role.APPROVER, Role.SUPERVISOR),
-    "claim": (Role.FINANCE,),
-    "settle": (Role.FINANCE, Role.HANDLER),
-    "cancel": (Role.APPROVER,),
-    "cancel:approved>cancelled": (Role.HANDLER, Role.APPROVER, Role.SUPERVISOR),
-}
-"""Who hears of what: keys ``trigger:from>to``, ``trigger:to`` or ``trigger`` (most specific
-first) to the roles told. Any finding that needed a written explanation (over standard) also
-goes to the supervisor 纪检监察."""
 
-DEFAULT_ACTIONS: Mapping[str, str] = {
-    "submit": "请审批",
-    "withdraw": "经办人已撤回，无需处理",
-    "approve:submitted": "请审批下一环节",
-    "approve:approved": "审批已通过，可按方案接待",
-    "approve:in_progress": "补办审批已签署",
-    "approve:completed": "补办审批已签署",
-    "return": "请按退回意见修改后重新提交",
-    "refuse": "不予接待，请告知派出单位",
-    "amend": "方案已变更，请重新审批",
-    "start_urgent": "已先行接待，请在时限内补办审批",
-    "claim": "请审核报销凭证并结算",
-    "settle": "已结算，请归档",
-    "cancel": "接待已撤销，请知悉",
-}
-"""What the reader must do next, by the same keys as the routes."""
+def routes_of(definition: ProcessDefinition) -> dict[str, tuple[Role, ...]]:
+    """The definition's declarations as a routing table: ``trigger`` for what a trigger declares,
+    ``trigger:from>to`` for a transition that says otherwise. A starting point for a county's own."""
+    table: dict[str, tuple[Role, ...]] = {t.name: t.notify for t in definition.triggers if t.notify}
+    for t in definition.transitions:
+        if t.notify is not None:
+            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.notify
+    return table
+
+
+def actions_of(definition: ProcessDefinition) -> dict[str, str]:
+    """What the reader must do next, by the same keys as :func:`routes_of`."""
+    table = {t.name: t.action_zh for t in definition.triggers if t.action_zh}
+    for t in definition.transitions:
+        if t.action_zh is not None:
+            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.action_zh
+    return table
+
+
+DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = routes_of(DEFAULT_PROCESS)
+"""The default process's declarations as a table (:func:`routes_of`). Any finding that needed a
+written explanation (over standard) also goes to the supervisor 纪检监察."""
 
 
 def route_keys(event: AuditEvent) -> tuple[str, str, str]:
@@ -82,11 +70,17 @@ def notifications(
     event: AuditEvent,
     actor: Actor,
     process: CompiledProcess,
-    routes: Mapping[str, Sequence[Role]] = DEFAULT_ROUTES,
+    routes: Mapping[str, Sequence[Role]] | None = None,
     link_template: str = "",
 ) -> tuple[Notification, ...]:
-    """The notification of one accepted command (none when its trigger has no route)."""
-    recipients = tuple(lookup(routes, event) or ())
+    """The notification of one accepted command (none when nobody is to hear of it).
+
+    :param routes: a table that overrides the definition's declarations, or None.
+    """
+    if routes is None:
+        recipients = process.recipients(event.trigger, event.from_state, event.to_state)
+    else:
+        recipients = tuple(lookup(routes, event) or ())
     if (
         any(f.severity is Severity.NEEDS_EXPLANATION for f in event.findings)
         and Role.SUPERVISOR not in recipients
@@ -108,7 +102,7 @@ def notifications(
             message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
             f"now {event.to_state}",
             created_at=event.at,
-            action_zh=lookup(DEFAULT_ACTIONS, event) or "",
+            action_zh=process.action(event.trigger, event.from_state, event.to_state),
             link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
         ),
     )

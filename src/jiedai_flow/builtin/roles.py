@@ -1,8 +1,9 @@
-"""Default authorization: the role table of the process definition, and separation of duties.
+"""Default authorization: the role table of the process definition. Plugin name ``jiedai.roles``.
 
-Plugin names: ``jiedai.roles``. The role check answers last (``trylast``); the separation-of-duties
-wrapper wraps every answer, so even a permissive plugin cannot let a handler approve or settle
-their own reception.
+It answers last (``trylast``), so a deployment's permission plugin answers first. Separation of
+duties is not here: the engine checks it before any plugin is asked
+(:func:`jiedai_flow.engine.separation_of_duties`), so no plugin can let a handler decide on their own
+reception.
 """
 
 from __future__ import annotations
@@ -14,23 +15,18 @@ from jiedai_flow.model import Role
 from jiedai_flow.records import Verdict
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    from jiedai_flow.lifecycle import Transition
+    from jiedai_flow.lifecycle import Transition, TriggerDef
     from jiedai_flow.model import Actor
     from jiedai_flow.records import ApprovalStep, Reception
-
-DECIDING_TRIGGERS = frozenset({"approve", "refuse", "return", "settle"})
-"""Triggers that decide on someone else's work: the reception's handler may not fire them."""
 
 
 @hookimpl(trylast=True)
 def jiedai_authorize(
     actor: Actor,
-    trigger: str,
     reception: Reception,
     transition: Transition,
     step: ApprovalStep | None,
+    trigger_def: TriggerDef,
 ) -> Verdict:
     acting_as = actor.roles & transition.roles
     if not acting_as:
@@ -45,8 +41,10 @@ def jiedai_authorize(
             f"只有本接待的经办人（{reception.handler.name}）可以操作",
             f"only the reception's handler ({reception.handler.id}) may do this",
         )
-    if trigger == "withdraw" and actor.id != reception.submitted_by:
-        return Verdict.deny("只有提交人可以撤回", "only the submitter may withdraw")
+    if trigger_def.submitter_only and actor.id != reception.submitted_by:
+        return Verdict.deny(
+            f"只有提交人可以「{trigger_def.label}」", f"only the submitter may {trigger_def.label_en}"
+        )
     if step is not None:
         if not actor.roles & step.roles:
             return Verdict.deny(f"不是「{step.label}」审批人", f"not an approver of step {step.level!r}")
@@ -56,22 +54,3 @@ def jiedai_authorize(
                 f"the pending step is {step.level!r}",
             )
     return Verdict.allow()
-
-
-@hookimpl(specname="jiedai_authorize", wrapper=True, tryfirst=True)
-def separation_of_duties(
-    actor: Actor,
-    trigger: str,
-    reception: Reception,
-) -> Generator[None, Verdict | bool | None, Verdict | bool | None]:
-    verdict = yield
-    if trigger not in DECIDING_TRIGGERS:
-        return verdict
-    if reception.handled_by(actor.id):
-        return Verdict.deny(
-            "经办人不能审批、退回或结算自己经办的接待（不相容职务分离）",
-            "separation of duties: the handler may not approve, return or settle their own reception",
-        )
-    if trigger == "approve" and any(a.actor_id == actor.id for a in reception.approvals):
-        return Verdict.deny("同一人不能签署两个审批环节", "one person may not sign two approval steps")
-    return verdict

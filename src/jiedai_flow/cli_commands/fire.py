@@ -11,6 +11,7 @@ import click
 from jiedai_flow.cli_commands import render
 from jiedai_flow.cli_commands.app import App, app_of, json_option
 from jiedai_flow.cli_commands.inputs import load_list, load_plan, parse_explanations, resolve_trigger
+from jiedai_flow.errors import ValidationError
 from jiedai_flow.lifecycle import DEFAULT_PROCESS
 
 if TYPE_CHECKING:
@@ -18,22 +19,10 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound="Callable[..., Any]")
 
-SHORTCUTS = (
-    "edit",
-    "submit",
-    "approve",
-    "return",
-    "refuse",
-    "withdraw",
-    "amend",
-    "start",
-    "finish",
-    "claim",
-    "settle",
-    "archive",
-    "cancel",
-)
-"""Triggers that have a command of their own; ``fire`` reaches every trigger."""
+SHORTCUTS = tuple(t.name for t in DEFAULT_PROCESS.triggers)
+"""Triggers that have a command of their own (``start_urgent`` as ``start-urgent``); ``fire`` reaches
+every trigger of every process. On a county's process a shortcut fires the trigger that runs the
+same rule stage."""
 
 
 def _options(command: F) -> F:
@@ -97,13 +86,22 @@ def run(
     app: App = app_of(ctx)
     explanations = parse_explanations(explain)
     engine = app.engine()
-    name = resolve_trigger(engine.process.definition, trigger)
+    actor = app.actor(actor_id)
+    for definition in engine.processes:  # an unknown trigger is a usage error before any lookup
+        try:
+            resolve_trigger(definition, trigger)
+            break
+        except ValidationError:
+            if definition is engine.processes[-1]:
+                raise
+    process = engine.process_of(engine.get(reception_id))
+    name = resolve_trigger(process.definition, trigger)
     plan = load_plan(plan_file) if plan_file is not None else None
     listing = load_list(list_file) if list_file is not None else None
     result = engine.fire(
         reception_id,
         name,
-        app.actor(actor_id),
+        actor,
         reason=reason,
         request_id=request_id,
         expected_version=expect_version,
@@ -112,9 +110,9 @@ def run(
         explanations=explanations,
     )
     if app.json:
-        app.emit(render.result_json(result, engine.process))
+        app.emit(render.result_json(result, process))
         return
-    render.print_result(app.out, result, engine.process)
+    render.print_result(app.out, result, process)
 
 
 @click.command(
@@ -139,7 +137,7 @@ def _shortcut(trigger: str) -> click.Command:
 
     command.__name__ = f"{trigger}_command"
     return click.command(
-        trigger,
+        trigger.replace("_", "-"),
         help=f"{definition.label}{reason} / {definition.label_en}: same as `jiedai fire ID {trigger}`.",
     )(click.argument("reception_id", metavar="ID")(_options(click.pass_context(command))))
 

@@ -48,7 +48,7 @@ from jiedai_flow.notifiers import Contact
 from jiedai_flow.records import Reception
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from jiedai_flow.engine import Engine
     from jiedai_flow.lifecycle import ProcessDefinition
@@ -166,7 +166,7 @@ def unsaved_reception(engine: Engine, file: ReceptionFile, handler: Actor) -> Re
     end = head.end or letter.itinerary.end
     standards = engine.standards_for(head.jurisdiction, start)
     now = engine.clock.now()
-    definition = engine.process.definition
+    definition = engine.choose_process(head.type, head.jurisdiction, head.host_unit, file.plan).definition
     return Reception(
         id=head.id or "(unsaved)",
         number="（未保存 unsaved）",
@@ -299,11 +299,16 @@ def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
 
 
 def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
-    """The trigger named ``text``: its id (``start-urgent`` works too) or its Chinese label."""
+    """The trigger named ``text``: its id (``start-urgent`` works too), its Chinese label, or the
+    one trigger of ``definition`` that runs the rule stage ``text``."""
     wanted = text.strip().replace("-", "_")
     for trigger in definition.triggers:
         if wanted in {trigger.name, trigger.label} or wanted == trigger.label_en.replace(" ", "_"):
             return trigger.name
+    # a county's process may name its triggers otherwise: the one trigger running that rule stage
+    same_stage = [t.name for t in definition.triggers if t.rule_stage == wanted]
+    if len(same_stage) == 1:
+        return same_stage[0]
     listed = "、".join(f"{t.name}（{t.label}）" for t in definition.triggers)
     raise usage_problem(
         "TRIGGER",
@@ -312,16 +317,18 @@ def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
     )
 
 
-def resolve_states(definition: ProcessDefinition, names: tuple[str, ...]) -> frozenset[str]:
-    """State ids from ids or Chinese labels; unknown names are a usage problem listing the states."""
-    by_text = {s.name: s.name for s in definition.states} | {s.label: s.name for s in definition.states}
+def resolve_states(definitions: Sequence[ProcessDefinition], names: tuple[str, ...]) -> frozenset[str]:
+    """State ids from ids or Chinese labels, in any of ``definitions``; unknown names are a usage
+    problem listing the states."""
+    states = {s.name: s for d in definitions for s in d.states}.values()
+    by_text = {s.name: s.name for s in states} | {s.label: s.name for s in states}
     unknown = [n for n in names if n.strip() not in by_text]
     if unknown:
-        listed = "、".join(f"{s.name}（{s.label}）" for s in definition.states)
+        listed = "、".join(f"{s.name}（{s.label}）" for s in states)
         raise usage_problem(
             "--state",
             f"未知状态「{'、'.join(unknown)}」；可选：{listed}",
-            f"unknown state(s) {', '.join(unknown)}; one of: {', '.join(s.name for s in definition.states)}",
+            f"unknown state(s) {', '.join(unknown)}; one of: {', '.join(s.name for s in states)}",
         )
     return frozenset(by_text[n.strip()] for n in names)
 

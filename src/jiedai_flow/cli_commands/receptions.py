@@ -100,15 +100,16 @@ def show(app: App, reception_id: str) -> None:
         app.emit(
             {
                 "reception": dump(reception),
-                "state_label": engine.process.label(reception.state),
+                "state_label": engine.process_of(reception).label(reception.state),
                 "check": {stage: [dump(f) for f in found] for stage, found in report.by_stage.items()},
                 "history": [dump(e) for e in events],
             }
         )
         return
-    app.out.print(render.details_table(reception, engine.process))
+    process = engine.process_of(reception)
+    app.out.print(render.details_table(reception, process))
     _print_check(app, report)
-    app.out.print(render.timeline_table(events, engine.process))
+    app.out.print(render.timeline_table(events, process))
 
 
 @click.command(
@@ -153,7 +154,7 @@ def list_(
     if after is not None and (after.count("|") != 1 or not _is_cursor(after)):
         raise usage_problem("--after", f"游标无效：{after!r}", f"not a cursor of jiedai list: {after!r}")
     query = ReceptionQuery(
-        states=resolve_states(engine.process.definition, states),
+        states=resolve_states(engine.processes, states),
         jurisdiction=jurisdiction,
         host_unit=host_unit,
         reception_type=ReceptionType.parse(reception_type) if reception_type else None,
@@ -166,7 +167,7 @@ def list_(
     if app.json:
         app.emit(
             {
-                "items": [render.summary(r, engine.process) for r in page.items],
+                "items": [render.summary(r, engine.process_of(r)) for r in page.items],
                 "next_cursor": page.next_cursor,
             }
         )
@@ -174,7 +175,7 @@ def list_(
     if not page.items:
         app.out.print("没有符合条件的接待 / no receptions match.")
         return
-    app.out.print(render.receptions_table(page.items, engine.process))
+    app.out.print(render.receptions_table(page.items, engine.process_of))
     if page.next_cursor:
         app.out.print(Text(f"下一页 next page: jiedai list --after '{page.next_cursor}' …", style="dim"))
 
@@ -223,7 +224,8 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
                 f"「{target}」既不是文件，也不是已登记的接待 ID",
                 f"{target!r} is neither a file nor the id of a registered reception",
             ) from None
-    chosen = [resolve_trigger(engine.process.definition, s) for s in stages]
+    process = engine.process_of(reception)
+    chosen = [process.trigger_defs[resolve_trigger(process.definition, s)].rule_stage for s in stages]
     report = engine.check(reception, "all" if all_stages else (chosen or None))
     refused = render.refusing(report.findings)
     if app.json:
@@ -261,7 +263,7 @@ def history(app: App, reception_id: str) -> None:
     if app.json:
         app.emit([dump(e) for e in events])
         return
-    app.out.print(render.timeline_table(events, engine.process))
+    app.out.print(render.timeline_table(events, engine.process_of(engine.get(reception_id))))
 
 
 COMMANDS = (new, show, list_, check, history)

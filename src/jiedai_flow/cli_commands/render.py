@@ -31,7 +31,7 @@ from jiedai_flow.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from datetime import datetime
 
     from rich.console import Console
@@ -145,7 +145,7 @@ def summary(reception: Reception, process: CompiledProcess) -> dict[str, Any]:
     }
 
 
-def receptions_table(items: Sequence[Reception], process: CompiledProcess) -> Table:
+def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception], CompiledProcess]) -> Table:
     table = Table(title="接待记录 receptions", title_justify="left")
     for column in (
         "编号 number",
@@ -161,7 +161,7 @@ def receptions_table(items: Sequence[Reception], process: CompiledProcess) -> Ta
         table.add_row(
             Text(r.number),
             Text(r.id, style="dim"),
-            Text(_label(process, r.state)),
+            Text(_label(process_of(r), r.state)),
             Text(f"{r.start}～{r.end}" if r.end != r.start else str(r.start)),
             Text(r.host_unit),
             Text(r.letter.sending_unit),

@@ -138,7 +138,9 @@ def report(
             rows = reports.annual_summary(engine.store, year, engine=engine, progress=progress, **filters)
         elif kind == "disclosure":
             row_type = reports.DisclosureRow
-            rows = reports.disclosure(engine.store, year, by_month=by_month, progress=progress, **filters)
+            rows = reports.disclosure(
+                engine.store, year, by_month=by_month, engine=engine, progress=progress, **filters
+            )
         else:
             row_type = reports.RedFlag
             rows = reports.red_flags(engine.store, year, engine=engine, progress=progress, **filters)

@@ -15,7 +15,7 @@ from jiedai_flow import diagram as diagrams
 from jiedai_flow.cli_commands.app import EXIT_USAGE, App, json_option, pass_app, usage_problem
 from jiedai_flow.cli_commands.inputs import parse_explanations
 from jiedai_flow.convert import dump
-from jiedai_flow.errors import DefinitionError, Problem, ValidationError
+from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.model import Role
 
@@ -47,12 +47,7 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
     if reception_id is not None:
         engine = app.engine()
         reception = engine.get(reception_id)
-        definition = engine.process.definition
-        if reception.process != definition.key:
-            raise DefinitionError(
-                f"接待 {reception.number} 使用流程 {reception.process}，不是 {definition.key}",
-                f"reception {reception.number} runs {reception.process}, not {definition.key}",
-            )
+        definition = engine.process_of(reception).definition
         path = diagrams.trail(engine.history(reception_id))
     if fmt == "mermaid":
         text = diagrams.mermaid(definition, path)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 import attrs
 
 from jiedai_flow.errors import JiedaiFlowError
+from jiedai_flow.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.model import from_fen
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
@@ -24,10 +25,25 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
 
-TAKEN_PLACE = ("in_progress", "completed", "settling", "settled", "archived")
-"""States of a reception that took place 已发生的接待 (counted as a 批次 by the annual summary)."""
-SETTLED = ("settled", "archived")
-"""States of a settled reception 已结算 (counted by the 三公经费 disclosure)."""
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.lifecycle import Phase
+
+
+def taken_place(engine: Engine | None = None) -> tuple[str, ...]:
+    """States of a reception that took place 已发生的接待 (counted as a 批次 by the annual summary):
+    those whose phase says so, across the engine's processes (the default process without one)."""
+    return _states(engine, lambda phase: phase.taken_place)
+
+
+def settled(engine: Engine | None = None) -> tuple[str, ...]:
+    """States of a settled reception 已结算 (counted by the 三公经费 disclosure)."""
+    return _states(engine, lambda phase: phase.settled)
+
+
+def _states(engine: Engine | None, test: Callable[[Phase], bool]) -> tuple[str, ...]:
+    definitions = engine.processes if engine is not None else (DEFAULT_PROCESS,)
+    return tuple(dict.fromkeys(name for d in definitions for name in d.states_where(test)))
+
 
 BATCH = 500
 """Rows fetched per round trip when the JSON column is streamed (``yield_per``)."""

@@ -32,13 +32,13 @@ import sqlalchemy as sa
 from jiedai_flow.findings import Severity
 from jiedai_flow.model import CENT, LabelledEnum, MealKind, VenueType
 from jiedai_flow.reports.common import (
-    TAKEN_PLACE,
     Column,
     R,
     Ticker,
     require_sql,
     snapshot,
     stream,
+    taken_place,
     year_filter,
 )
 from jiedai_flow.reports.facts import MealFact, ReceptionFacts, parse, reception_facts
@@ -141,7 +141,7 @@ def red_flags(
     """
     sql = require_sql(store)
     settings = settings or FlagSettings()
-    where = year_filter(year, TAKEN_PLACE, host_unit, jurisdiction)
+    where = year_filter(year, taken_place(engine), host_unit, jurisdiction)
     cap_for = _cap_source(sql, engine, settings)
     flags: list[RedFlag] = []
     with snapshot(sql) as conn:

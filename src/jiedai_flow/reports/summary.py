@@ -16,14 +16,14 @@ import sqlalchemy as sa
 
 from jiedai_flow.findings import Severity
 from jiedai_flow.reports.common import (
-    SETTLED,
-    TAKEN_PLACE,
     Column,
     E,
     R,
     Ticker,
     require_sql,
+    settled,
     snapshot,
+    taken_place,
     year_filter,
     yuan,
 )
@@ -125,7 +125,7 @@ def annual_summary(
     :param progress: called with (rows read, rows to read) while the JSON column is streamed.
     """
     sql = require_sql(store)
-    where = year_filter(year, TAKEN_PLACE, host_unit, jurisdiction)
+    where = year_filter(year, taken_place(engine), host_unit, jurisdiction)
     unit = (R.c.jurisdiction, R.c.host_unit)
     totals: sa.Select[Any] = sa.select(
         *unit,
@@ -207,12 +207,16 @@ def disclosure(
     by_month: bool = True,
     host_unit: str | None = None,
     jurisdiction: str | None = None,
+    engine: Engine | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[DisclosureRow]:
     """公务接待费 for the 三公经费 disclosure: per (jurisdiction, unit) and, with ``by_month``, per
-    month of the start date — the actual spending, 批次 and 人次 of settled receptions."""
+    month of the start date — the actual spending, 批次 and 人次 of settled receptions.
+
+    :param engine: whose processes say which states are settled (the default process without one).
+    """
     sql = require_sql(store)
-    where = year_filter(year, SETTLED, host_unit, jurisdiction)
+    where = year_filter(year, settled(engine), host_unit, jurisdiction)
     keys: list[sa.ColumnElement[Any]] = [R.c.jurisdiction, R.c.host_unit]
     if by_month:
         keys.append(sa.extract("month", R.c.start_date).label("month"))
