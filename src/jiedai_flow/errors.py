@@ -136,6 +136,8 @@ class NotAuthorizedError(JiedaiFlowError, PermissionError):
         self.reception_id = reception_id
         self.trigger = trigger
         self.actor_id = actor_id
+        self.reason_zh = why_zh
+        self.reason_en = why_en
 
 
 class ReasonRequiredError(JiedaiFlowError):

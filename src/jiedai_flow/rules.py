@@ -1,8 +1,9 @@
 """Rules 规则: pure checks of a reception against its standards, registered by plugins.
 
-A rule names the stages (triggers) it runs at and returns findings. The engine compiles every
-registered rule once into a :class:`RuleSet` indexed by stage, and runs all rules of a stage so a
-refusal lists every reason at once.
+A rule names the stages it runs at (:class:`~jiedai_flow.lifecycle.Stage`; each trigger of a process
+declares the stage it runs) and returns findings. The engine compiles every registered rule once into
+a :class:`RuleSet` indexed by stage, and runs all rules of a stage so a refusal lists every reason at
+once.
 """
 
 from __future__ import annotations

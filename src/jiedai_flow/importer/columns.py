@@ -3,13 +3,20 @@ path comes from (so a problem found deep in a model names the column to fix)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING
 
 import attrs
 
+from jiedai_flow.errors import DefinitionError
+from jiedai_flow.lifecycle import DEFAULT_PROCESS
+from jiedai_flow.model import Role
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from jiedai_flow.lifecycle import ProcessDefinition
 
 
 @attrs.frozen
@@ -82,20 +89,43 @@ COLUMNS: tuple[Column, ...] = (
 
 BY_NAME = {c.name: c for c in COLUMNS}
 
-WALKS: Mapping[str, tuple[str, ...]] = {
-    "draft": (),
-    "submitted": ("submit",),
-    "approved": ("submit", "approve"),
-    "in_progress": ("submit", "approve", "start"),
-    "completed": ("submit", "approve", "start", "finish"),
-    "settling": ("submit", "approve", "start", "finish", "claim"),
-    "settled": ("submit", "approve", "start", "finish", "claim", "settle"),
-    "archived": ("submit", "approve", "start", "finish", "claim", "settle", "archive"),
-    "refused": ("submit", "refuse"),
-    "cancelled": ("cancel",),
-}
-"""The triggers that take a new reception to each state an import may ask for (``approve``
-stands for every step of the approval chain)."""
+
+@functools.cache
+def walks(definition: ProcessDefinition) -> Mapping[str, tuple[str, ...]]:
+    """The triggers that take a new reception to each state an import may ask for: the ordinary
+    path of ``definition`` (:meth:`ProcessDefinition.path_to`; a trigger that records an approval
+    stands for every step of the approval chain). States off the ordinary path are left out."""
+    found: dict[str, tuple[str, ...]] = {}
+    for state in definition.states:
+        try:
+            found[state.name] = definition.path_to(state.name)
+        except DefinitionError:
+            continue
+    return found
+
+
+def default_state(definition: ProcessDefinition) -> str:
+    """The state a row without one is imported as: the settled terminal state (已归档)."""
+    ends = [s.name for s in definition.states if s.terminal and s.phase.settled]
+    return ends[0] if ends else definition.initial
+
+
+def actor_column(definition: ProcessDefinition, trigger: str) -> str:
+    """The column naming who takes ``trigger``: ``approvers``, ``finance`` or ``handler``."""
+    defs = {t.name: t for t in definition.triggers}
+    roles = frozenset(r for t in definition.transitions if t.trigger == trigger for r in t.roles)
+    found = defs.get(trigger)
+    if (found is not None and found.records_approval) or roles == {Role.APPROVER}:
+        return "approvers"
+    if Role.HANDLER in roles or not roles:
+        return "handler"
+    if Role.FINANCE in roles:
+        return "finance"
+    return "approvers" if Role.APPROVER in roles else "handler"
+
+
+WALKS: Mapping[str, tuple[str, ...]] = walks(DEFAULT_PROCESS)
+"""The walks of the default process (:func:`walks`)."""
 
 
 @attrs.frozen

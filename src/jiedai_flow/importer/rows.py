@@ -13,7 +13,7 @@ import attrs
 
 from jiedai_flow.convert import load
 from jiedai_flow.errors import ValidationError
-from jiedai_flow.importer.columns import BY_NAME, WALKS, RowError, column_of
+from jiedai_flow.importer.columns import BY_NAME, RowError, actor_column, column_of, default_state, walks
 from jiedai_flow.model import (
     DocumentKind,
     InvalidValueError,
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from jiedai_flow.lifecycle import ProcessDefinition
     from jiedai_flow.model import LabelledEnum
 
-_LIST_STATES = frozenset({"settling", "settled", "archived"})
 _SPLIT = re.compile(r"\s*[;；\n]\s*")
 _SPLIT_NAMES = re.compile(r"\s*[;；,，、\n]\s*")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -190,9 +189,11 @@ def parse_row(
         "companions": companions,
         "budget": c.amount("budget") or (meal["cost"] if meal else "0"),
     }
-    listing = _listing(c, meal, guests, companions, end) if state in _LIST_STATES else None
+    path = walks(definition).get(state, ())
+    carries_list = any(t.carries_list for t in definition.triggers if t.name in path)
+    listing = _listing(c, meal, guests, companions, end) if carries_list else None
     approvers, finance, reason = c.names("approvers"), c.text("finance"), c.text("reason")
-    _required_for_state(c, state, approvers, finance, reason)
+    _required_for_state(c, definition, state, approvers, finance, reason)
     header = {
         "jurisdiction": c.text("jurisdiction"),
         "host_unit": c.text("host_unit"),
@@ -233,17 +234,18 @@ def parse_row(
 
 
 def _state(c: _Cells, definition: ProcessDefinition) -> str:
-    value = c.text("state") or "archived"
+    value = c.text("state") or default_state(definition)
+    reachable = walks(definition)
     for s in definition.states:
-        if value in (s.name, s.label) and s.name in WALKS:
+        if value in (s.name, s.label) and s.name in reachable:
             return s.name
-    allowed = "、".join(f"{s.name}（{s.label}）" for s in definition.states if s.name in WALKS)
+    allowed = "、".join(f"{s.name}（{s.label}）" for s in definition.states if s.name in reachable)
     c.error(
         "state",
         f"不能导入为「{value}」，可选：{allowed}",
-        f"cannot import as {value!r}; one of: {', '.join(WALKS)}",
+        f"cannot import as {value!r}; one of: {', '.join(reachable)}",
     )
-    return "draft"
+    return definition.initial
 
 
 def _meal(c: _Cells, start: date | None, guests: int, named: int) -> dict[str, Any] | None:
@@ -308,13 +310,21 @@ def _document(c: _Cells, text: str) -> str | None:
         return None
 
 
-def _required_for_state(c: _Cells, state: str, approvers: tuple[str, ...], finance: str, reason: str) -> None:
-    walk = WALKS.get(state, ())
-    if ("approve" in walk or "refuse" in walk) and not approvers:
+def _required_for_state(
+    c: _Cells,
+    definition: ProcessDefinition,
+    state: str,
+    approvers: tuple[str, ...],
+    finance: str,
+    reason: str,
+) -> None:
+    walk = walks(definition).get(state, ())
+    columns = {actor_column(definition, t) for t in walk}
+    if "approvers" in columns and not approvers:
         c.error("approvers", f"导入为「{state}」须填审批人", f"state {state} needs the approvers")
-    if "settle" in walk and not finance:
+    if "finance" in columns and not finance:
         c.error("finance", f"导入为「{state}」须填财务（结算人）", f"state {state} needs the finance officer")
-    if state in {"refused", "cancelled"} and not reason:
+    if any(t.reason_required for t in definition.triggers if t.name in walk) and not reason:
         c.error("reason", f"导入为「{state}」须填理由", f"state {state} needs a reason")
 
 

@@ -18,7 +18,7 @@ from jiedai_flow.errors import (
     ValidationError,
 )
 from jiedai_flow.findings import Severity
-from jiedai_flow.importer.columns import WALKS, RowError, column_of
+from jiedai_flow.importer.columns import RowError, actor_column, column_of, walks
 from jiedai_flow.model import Actor, Role
 from jiedai_flow.records import BudgetUsage, LedgerEntry
 from jiedai_flow.storage.memory import MemoryStore
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from jiedai_flow.importer.rows import ImportRow
+    from jiedai_flow.lifecycle import ProcessDefinition
     from jiedai_flow.records import AuditEvent, CommandRecord, CommandResult, Notification, Reception
     from jiedai_flow.storage.base import Store
 
@@ -83,9 +84,11 @@ def walk(engine: Engine, row: ImportRow, note: str) -> tuple[Reception, bool, bo
             )
         )
         reception = results[-1].reception
-        for trigger in WALKS[row.state]:
-            for actor in _actors(trigger, row, reception, handler):
-                reason = f"{row.reason}（{note}）" if trigger in {"refuse", "cancel"} else note
+        process = engine.process_of(reception)
+        for trigger in walks(process.definition)[row.state]:
+            declared = process.trigger_defs[trigger]
+            for actor in _actors(process.definition, trigger, row, reception, handler):
+                reason = f"{row.reason}（{note}）" if declared.reason_required else note
                 results.append(
                     engine.fire(
                         reception.id,
@@ -93,25 +96,29 @@ def walk(engine: Engine, row: ImportRow, note: str) -> tuple[Reception, bool, bo
                         actor,
                         reason=reason,
                         request_id=f"{IMPORT_PREFIX}{row.key}:{len(results)}:{trigger}",
-                        reception_list=row.listing if trigger == "claim" else None,
+                        reception_list=row.listing if declared.carries_list else None,
                         explanations=row.explanations,
                     )
                 )
                 reception = results[-1].reception
     except JiedaiFlowError as error:
         trigger = _trigger_of(error, results)
-        raise RowFailed(row_errors(row, error, trigger), reception) from error
+        process = engine.process_of(reception) if reception is not None else engine.process
+        raise RowFailed(row_errors(row, error, trigger, process.definition), reception) from error
     return reception, any(not r.replayed for r in results), any(r.replayed for r in results)
 
 
-def _actors(trigger: str, row: ImportRow, reception: Reception, handler: Actor) -> list[Actor]:
+def _actors(
+    definition: ProcessDefinition, trigger: str, row: ImportRow, reception: Reception, handler: Actor
+) -> list[Actor]:
     """Who fires ``trigger``: the handler, finance, or one approver per step of the chain."""
-    if trigger in {"settle", "archive"}:
+    column = actor_column(definition, trigger)
+    if column == "finance":
         return [import_actor(row.finance, Role.FINANCE, row.host_unit)]
-    if trigger == "refuse":
-        return [import_actor(row.approvers[0], Role.APPROVER, row.host_unit)]
-    if trigger != "approve":
+    if column == "handler":
         return [handler]
+    if not definition.trigger(trigger).records_approval:
+        return [import_actor(row.approvers[0], Role.APPROVER, row.host_unit)]
     chain = reception.approval_chain
     if len(row.approvers) < len(chain):
         steps = "、".join(s.label or s.level or "审批" for s in chain)
@@ -139,10 +146,9 @@ def _trigger_of(error: JiedaiFlowError, results: Sequence[CommandResult]) -> str
     return "create" if not results else ""
 
 
-_ACTOR_COLUMNS = {"approve": "approvers", "refuse": "approvers", "settle": "finance", "archive": "finance"}
-
-
-def row_errors(row: ImportRow, error: JiedaiFlowError, trigger: str) -> list[RowError]:
+def row_errors(
+    row: ImportRow, error: JiedaiFlowError, trigger: str, definition: ProcessDefinition
+) -> list[RowError]:
     """The row's problems in an error the engine raised, each at the column it comes from."""
     at = f"（{trigger}）" if trigger else ""
     if isinstance(error, RuleViolationError):
@@ -166,7 +172,7 @@ def row_errors(row: ImportRow, error: JiedaiFlowError, trigger: str) -> list[Row
         return [RowError(row.row, column_of(p.path), p.message_zh, p.message_en) for p in error.problems]
     column = ""
     if isinstance(error, NotAuthorizedError):
-        column = _ACTOR_COLUMNS.get(trigger, "handler")
+        column = actor_column(definition, trigger) if trigger else "handler"
     elif isinstance(error, ReasonRequiredError):
         column = "reason"
     elif isinstance(error, InvalidTransitionError):
@@ -222,9 +228,7 @@ class _RehearsalEngine(Engine):
 def quiet_engine(engine: Engine, store: Store | None = None, cls: type[Engine] = Engine) -> Engine:
     """An engine like ``engine`` (plugins, clock, process) that writes no notifications: an import
     records history, it asks nobody to act."""
-    made = cls(
-        store or engine.store, engine.plugins, clock=engine.clock, processes=(engine.process.definition,)
-    )
+    made = cls(store or engine.store, engine.plugins, clock=engine.clock, processes=engine.processes)
     made.notifiers = {}
     return made
 

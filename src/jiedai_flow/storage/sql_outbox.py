@@ -86,10 +86,10 @@ _FINISH_BY_WORKER = (
 OUTBOX_STATEMENTS: dict[str, sa.ClauseElement] = {
     "insert_outbox": insert_outbox,
     "outbox_exists": sa.select(_O.c.id).where(_O.c.id == sa.bindparam("id")),
-    "claim": _O.update()
+    "lease_rows": _O.update()
     .where(_O.c.id == sa.bindparam("b_id"))
     .values(lease_until=sa.bindparam("v_until"), claimed_by=sa.bindparam("v_by")),
-    "finish": _FINISH,
+    "finish_rows": _FINISH,
     "finish_by_worker": _FINISH_BY_WORKER,
 }
 """The outbox's fixed statements, compiled with the store's own (``SQLStore._sql``)."""
@@ -129,7 +129,7 @@ class OutboxMixin:
         with self._transaction() as cur:
             rows = due.execute(cur, {"now": utc(now)}).fetchall()
             until = utc(now + lease)
-            self._sql["claim"].execute_many(
+            self._sql["lease_rows"].execute_many(
                 cur, [{"b_id": r[0], "v_until": until, "v_by": worker[:64]} for r in rows]
             )
         return tuple(Delivery(decode(Notification, data), int(attempts)) for _id, attempts, data in rows)
@@ -169,7 +169,7 @@ class OutboxMixin:
         that worker still holds the row's lease (a dispatcher that lost it cannot overwrite)."""
         if not outcomes:
             return
-        finish = self._sql["finish_by_worker" if worker else "finish"]
+        finish = self._sql["finish_by_worker" if worker else "finish_rows"]
         delivered_at = utc(now)
         rows = [
             {

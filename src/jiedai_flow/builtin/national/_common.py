@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from jiedai_flow.findings import Citation, Finding, Severity
+from jiedai_flow.lifecycle import Stage
 
 RULES_2013 = "《党政机关国内公务接待管理规定》"
 ECONOMY_2025 = "《党政机关厉行节约反对浪费条例》（2025年修订）"
 EIGHT_POINTS = "中央八项规定及其实施细则"
 
-PLAN_STAGES = frozenset({"submit", "approve", "amend", "start_urgent"})
+PLAN_STAGES = frozenset({Stage.SUBMIT, Stage.APPROVE, Stage.AMEND, Stage.START_URGENT})
 """Checks of the letter and the plan: before approval, at each approval step, on a change."""
-CLAIM_STAGES = frozenset({"claim"})
+CLAIM_STAGES = frozenset({Stage.CLAIM})
 """Checks of the list against the letter and the plan, when the handler files the claim."""
-SETTLE_STAGES = frozenset({"claim", "settle"})
+SETTLE_STAGES = frozenset({Stage.CLAIM, Stage.SETTLE})
 """Checks of payment and vouchers: when filed and again when finance settles."""
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national._common import PLAN_STAGES, SETTLE_STAGES, art, block, explain, note, warn
 from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.lifecycle import Stage
 from jiedai_flow.model import ZERO
 from jiedai_flow.rules import Rule
 from jiedai_flow.standards import retroactive_deadline
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from jiedai_flow.records import Reception
     from jiedai_flow.rules import RuleContext
 
-A01_STAGES = frozenset({"start_urgent", "approve", "claim"})
+A01_STAGES = frozenset({Stage.START_URGENT, Stage.APPROVE, Stage.CLAIM})
 
 
 # --- A-01 先审批后接待 ---------------------------------------------------------------------------
@@ -42,7 +43,7 @@ def check_approved_first(ctx: RuleContext) -> Iterator[Finding]:
     reception = ctx.reception
     deadline = retroactive_deadline(reception, ctx.standards)
     window = ctx.standards.retroactive_window_days
-    if ctx.stage == "start_urgent":
+    if ctx.stage == Stage.START_URGENT:
         if deadline is not None:
             yield note(
                 "A-01",
@@ -56,7 +57,7 @@ def check_approved_first(ctx: RuleContext) -> Iterator[Finding]:
         return
     if not reception.retroactive:
         return  # approved before it started: the state machine allows nothing else
-    if ctx.stage == "approve":
+    if ctx.stage == Stage.APPROVE:
         today = _day(ctx.now)
         if deadline is not None and today > deadline:
             yield warn(

@@ -23,6 +23,7 @@ from jiedai_flow.builtin.national._common import (
 )
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.findings import Citation
+from jiedai_flow.lifecycle import Stage
 from jiedai_flow.model import DocumentKind, LetterKind, PaymentMethod
 from jiedai_flow.rules import Rule
 from jiedai_flow.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from jiedai_flow.rules import RuleContext
 
 LOCAL = Citation("本地标准")
-APPROVE_STAGES = frozenset({"approve"})
+APPROVE_STAGES = frozenset({Stage.APPROVE})
 """F-05 notes the budget line at each approval step; the last step commits the planned total."""
 
 
