@@ -16,7 +16,16 @@ import sqlalchemy as sa
 from jiedai_flow.errors import JiedaiFlowError
 from jiedai_flow.findings import Severity
 from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.model import Invoice, MealKind, Person, Plan, Purpose, VenueType
+from jiedai_flow.model import (
+    Invoice,
+    MealKind,
+    Person,
+    Plan,
+    ProjectOutcome,
+    Purpose,
+    ReceptionType,
+    VenueType,
+)
 from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.reports import (
     FlagKind,
@@ -140,9 +149,22 @@ def expected_summary(world: World, year: int, budgets: dict[str, Decimal | None]
                 None if budget is None else budget - actual,
                 sum(events.values()),
                 sum(1 for n in events.values() if n),
+                *business_outcomes(found),
             )
         )
     return rows
+
+
+def business_outcomes(found: list[Reception]) -> tuple[int, int, int, int]:
+    """招商接待 and their projects' latest recorded outcomes: (business, signed, landed, failed)."""
+    business = [r for r in found if r.reception_type is ReceptionType.BUSINESS]
+    latest = [next((f.outcome for f in reversed(r.follow_ups) if f.outcome), None) for r in business]
+    return (
+        len(business),
+        latest.count(ProjectOutcome.SIGNED),
+        latest.count(ProjectOutcome.LANDED),
+        latest.count(ProjectOutcome.FAILED),
+    )
 
 
 def as_tuples(rows: list[Any]) -> list[tuple[Any, ...]]:
@@ -275,9 +297,12 @@ def test_sqlite_reports_find_the_year_through_an_index(tmp_path: Path) -> None:
                     for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 )
                 assert "SCAN jd_receptions" not in plan, (statement, plan)
-                assert "INDEX ix_jd_receptions_state (state=? AND start_date>" in plan or "(id=?)" in plan, (
-                    plan
+                indexed = (
+                    "INDEX ix_jd_receptions_state (state=? AND start_date>",
+                    "INDEX ix_jd_receptions_type (reception_type=? AND start_date>",  # 招商 outcomes
+                    "(id=?)",
                 )
+                assert any(index in plan for index in indexed), plan
     finally:
         world.engine.store.close()
 

@@ -53,6 +53,7 @@ class DeadlineKind(LabelledEnum):
     APPROVAL = "approval", "审批时限"
     CLAIM = "claim", "报销时限"
     RETROACTIVE = "retroactive", "补办时限"
+    FOLLOW_UP = "follow_up", "跟踪时限"
 
 
 class DeadlineStatus(LabelledEnum):
@@ -65,12 +66,14 @@ class DeadlineStatus(LabelledEnum):
 
 def due_states(engine: Engine) -> frozenset[str]:
     """The states, across the engine's processes, in which something can be due: their phase awaits
-    an approval (审批时限) or the claim (报销时限, 补办)."""
-    return frozenset(
-        name
-        for definition in engine.processes
-        for name in definition.states_where(lambda p: p.awaits_approval or p.awaits_claim)
-    )
+    an approval (审批时限) or the claim (报销时限, 补办), or a trigger leaving them records follow-up
+    entries (跟踪时限)."""
+    found: set[str] = set()
+    for definition in engine.processes:
+        found.update(definition.states_where(lambda p: p.awaits_approval or p.awaits_claim))
+        following = {t.name for t in definition.triggers if t.carries_follow_up}
+        found.update(t.source for t in definition.transitions if t.trigger in following)
+    return frozenset(found)
 
 
 _PAGE = 200
@@ -182,6 +185,7 @@ def deadlines(
         *_approval(engine, reception, phase, standards, judge),
         *_claim(reception, phase, standards, judge, now),
         *_retroactive(reception, phase, standards, judge),
+        *_follow_ups(reception, judge),
     ]
 
 
@@ -346,6 +350,27 @@ def _claim(
         roles=(Role.HANDLER,),
         action_zh=f"请{finish}提交接待清单和报销凭证",
     )
+
+
+def _follow_ups(reception: Reception, judge: _Judge) -> Iterator[Deadline]:
+    """跟踪时限: each open follow-up entry, by the day its owner was given."""
+    for index, entry in enumerate(reception.follow_ups):
+        if not entry.open or entry.due is None:
+            continue
+        since = _local_day(entry.recorded_at) if entry.recorded_at is not None else entry.due
+        yield judge.deadline(
+            DeadlineKind.FOLLOW_UP,
+            reception,
+            due=entry.due,
+            counts_from=min(since, entry.due),
+            basis="follow_up.due",
+            limit=max((entry.due - since).days, 0),
+            basis_zh=f"跟踪事项「{entry.summary}」（{entry.kind.label}）由 {entry.owner} "
+            f"于 {entry.due} 前完成",
+            roles=(Role.HANDLER,),
+            action_zh=f"请 {entry.owner} 完成跟踪事项「{entry.summary}」",
+            step=index,
+        )
 
 
 def _claim_basis(standards: Standards, start: date, last: date) -> tuple[str, int, str]:

@@ -48,7 +48,7 @@ from jiedai_flow.lifecycle import (
     Transition,
     TriggerDef,
 )
-from jiedai_flow.model import ReceptionType, Role
+from jiedai_flow.model import FollowUpKind, ReceptionType, Role
 from jiedai_flow.plugins import make_plugin_manager
 from jiedai_flow.records import (
     Approval,
@@ -57,6 +57,7 @@ from jiedai_flow.records import (
     CommandRecord,
     CommandResult,
     Explanation,
+    FollowUp,
     Notification,
     Numbering,
     Reception,
@@ -322,6 +323,7 @@ class Engine:
         plan: Plan | None = None,
         reception_list: ReceptionList | None = None,
         explanations: Mapping[str, str] | None = None,
+        follow_up: FollowUp | None = None,
     ) -> CommandResult:
         """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
 
@@ -333,9 +335,22 @@ class Engine:
         :param reception_list: the reception list 接待清单 (with edit after the reception, claim).
         :param explanations: written explanations 情况说明 by rule id, for findings that need one;
             the next approver (or finance, at settlement) accepts them by deciding.
+        :param follow_up: a follow-up entry 跟踪记录 (with a trigger that declares
+            ``carries_follow_up``); an entry with the same kind, owner and summary as an open one
+            replaces it (marking it done, say).
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
-        args = (trigger, actor, reason, request_id, expected_version, plan, reception_list, explanations)
+        args = (
+            trigger,
+            actor,
+            reason,
+            request_id,
+            expected_version,
+            plan,
+            reception_list,
+            explanations,
+            follow_up,
+        )
         try:
             result, intents, outbox = self._saved(reception_id, expected_version, args)
             self._after_commit(result.reception, result.event, intents, outbox)
@@ -384,6 +399,7 @@ class Engine:
         plan: Plan | None,
         reception_list: ReceptionList | None,
         explanations: Mapping[str, str] | None,
+        follow_up: FollowUp | None,
     ) -> _Saved:
         reception_id = before.id
         if expected_version is not None and expected_version != before.version:
@@ -398,6 +414,8 @@ class Engine:
         candidate = _with_payload(before, trigger_def, process, plan, reception_list)
         standards = self.standards_for(before.jurisdiction, before.start)
         now = self.clock.now()
+        if follow_up is not None:
+            candidate = _with_follow_up(candidate, trigger_def, follow_up, actor, now)
         findings = self._run_rules(candidate, standards, trigger_def.rule_stage, actor, now, explanations)
         dest = process.fire(before.state, trigger, facts)
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
@@ -812,6 +830,42 @@ def _with_payload(
     if reception_list is not None:
         changes["reception_list"] = reception_list
     return attrs.evolve(reception, **changes) if changes else reception
+
+
+def _with_follow_up(
+    reception: Reception, trigger: TriggerDef, entry: FollowUp, actor: Actor, now: datetime
+) -> Reception:
+    """The reception with ``entry`` recorded: appended, or replacing the open entry of the same
+    kind, owner and summary (so marking an item done does not duplicate it)."""
+    problems = []
+    if not trigger.carries_follow_up:
+        problems.append(
+            Problem(
+                "$.follow_up",
+                f"「{trigger.label}」不能记录跟踪事项",
+                f"{trigger.name} cannot record a follow-up entry",
+            )
+        )
+    if not entry.summary.strip():
+        problems.append(
+            Problem("$.follow_up.summary", "跟踪事项须写明情况", "a follow-up entry needs a summary")
+        )
+    if entry.outcome is not None and entry.kind is not FollowUpKind.PROGRESS:
+        problems.append(
+            Problem(
+                "$.follow_up.outcome",
+                "只有「项目进展」可以记录项目结果",
+                "only a progress entry carries the project's outcome",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    entry = attrs.evolve(entry, recorded_by=actor.id, recorded_at=now)
+    same = (entry.kind, entry.owner, entry.summary)
+    kept = tuple(
+        f for f in reception.follow_ups if not (f.done_on is None and (f.kind, f.owner, f.summary) == same)
+    )
+    return attrs.evolve(reception, follow_ups=(*kept, entry))
 
 
 def _check_dates(start: date, end: date) -> None:

@@ -160,6 +160,8 @@ class TriggerDef:
     """May carry a revised plan 接待方案 (refused in a state whose phase has the plan frozen)."""
     carries_list: bool = False
     """May carry the reception list 接待清单."""
+    carries_follow_up: bool = False
+    """May carry a follow-up entry 跟踪记录 (``FollowUp``), for a follow-up stage after the reception."""
     opens_chain: bool = False
     """Asks ``jiedai_approval_chain`` for a new chain, records the submitter, resets approvals."""
     retroactive: bool = False

@@ -221,6 +221,23 @@ class ReceptionType(LabelledEnum):
     FOREIGN = "foreign", "外宾接待"
 
 
+class FollowUpKind(LabelledEnum):
+    """What a follow-up entry records 跟踪事项 (seed §五 接待后跟踪服务, business receptions)."""
+
+    CONTACT = "contact", "联系投资方"
+    INTENT = "intent", "投资意向"
+    PROGRESS = "progress", "项目进展"
+    FEEDBACK = "feedback", "接待反馈"
+
+
+class ProjectOutcome(LabelledEnum):
+    """Where an investment project stands 项目结果."""
+
+    SIGNED = "signed", "签约"
+    LANDED = "landed", "落地"
+    FAILED = "failed", "未成"
+
+
 class MealKind(LabelledEnum):
     """Which meal 餐次."""
 

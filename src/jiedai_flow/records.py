@@ -14,8 +14,10 @@ import attrs
 
 from jiedai_flow.model import (
     Actor,
+    FollowUpKind,
     OfficialLetter,
     Plan,
+    ProjectOutcome,
     ReceptionList,
     ReceptionType,
     Role,
@@ -70,6 +72,35 @@ class Explanation:
     @property
     def accepted(self) -> bool:
         return bool(self.accepted_by)
+
+
+@attrs.frozen
+class FollowUp:
+    """One entry of the follow-up after a business reception 接待后跟踪: a contact with the investor,
+    their stated intent, the project's progress, or feedback on the reception; with its owner and
+    due day (reminded like any deadline) until it is done.
+
+    Only a process whose trigger declares ``carries_follow_up`` records them (the 招商 process).
+    """
+
+    kind: FollowUpKind
+    summary: str
+    """What happened or is to be done 情况."""
+    owner: str
+    """Who carries it out (an actor id) 责任人."""
+    due: date | None = None
+    """The day it is due 完成时限 (working-day calendar reminders)."""
+    done_on: date | None = None
+    """The day it was done 完成日期; None while open."""
+    outcome: ProjectOutcome | None = None
+    """For progress entries: 签约, 落地 or 未成."""
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Due and not done yet."""
+        return self.due is not None and self.done_on is None
 
 
 @attrs.frozen
@@ -131,6 +162,8 @@ class Reception:
     """补办: started before approval under the local urgent-reception rule; approval follows."""
     explanations: tuple[Explanation, ...] = ()
     budget_committed_fen: int = 0
+    follow_ups: tuple[FollowUp, ...] = ()
+    """接待后跟踪 entries, for processes with a follow-up stage (empty otherwise)."""
     """What this reception holds committed in its host unit's budget ledger."""
 
     @property

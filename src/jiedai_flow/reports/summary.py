@@ -7,6 +7,7 @@ Everything is a SQL aggregate over typed columns, found through the (state, star
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,6 +16,7 @@ import attrs
 import sqlalchemy as sa
 
 from jiedai_flow.findings import Severity
+from jiedai_flow.model import ProjectOutcome, ReceptionType
 from jiedai_flow.reports.common import (
     Column,
     E,
@@ -27,6 +29,7 @@ from jiedai_flow.reports.common import (
     year_filter,
     yuan,
 )
+from jiedai_flow.reports.facts import parse
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -61,6 +64,14 @@ class AnnualSummaryRow:
     """Audit events whose findings were blocking or needed a written explanation."""
     flagged: int
     """Receptions with at least one such event."""
+    business: int = 0
+    """招商引资接待: business receptions among the batches."""
+    signed: int = 0
+    """… whose project's latest recorded outcome (跟踪) is 签约."""
+    landed: int = 0
+    """… is 落地."""
+    failed: int = 0
+    """… is 未成."""
 
     COLUMNS: ClassVar[tuple[Column, ...]] = (
         Column("year", "年度", "year", "int"),
@@ -76,6 +87,10 @@ class AnnualSummaryRow:
         Column("execution_rate", "预算执行率（%）", "budget used (%)", "percent"),
         Column("violations", "违规事件", "violation events", "int"),
         Column("flagged", "涉及批次", "receptions concerned", "int"),
+        Column("business", "招商接待", "business receptions", "int"),
+        Column("signed", "签约", "signed", "int"),
+        Column("landed", "落地", "landed", "int"),
+        Column("failed", "未成", "failed", "int"),
     )
 
 
@@ -141,10 +156,14 @@ def annual_summary(
         .where(*where, E.c.violations > 0)
         .group_by(*unit)
     )
+    business = sa.select(*unit, R.c.data).where(*where, R.c.reception_type == ReceptionType.BUSINESS.value)
     ticker = Ticker(progress, 1)
+    outcomes: dict[tuple[str, str], Counter[str]] = {}
     with snapshot(sql) as conn:
         found = {(j, u): row for j, u, *row in conn.execute(totals.group_by(*unit))}
         flagged = {(j, u): (int(n), int(r)) for j, u, n, r in conn.execute(events)}
+        for j, u, data in conn.execute(business):
+            outcomes.setdefault((j, u), Counter())[_outcome(parse(data))] += 1
     ticker.step()
     ticker.finish()
     sums = {k: (int(n), p, a) for k, (n, p, a, _g, _i) in found.items()}
@@ -169,9 +188,19 @@ def annual_summary(
                 execution_rate=_rate(actual, budget),
                 violations=flagged.get((j, u), (0, 0))[0],
                 flagged=flagged.get((j, u), (0, 0))[1],
+                business=sum(outcomes.get((j, u), Counter()).values()),
+                signed=outcomes.get((j, u), Counter())[ProjectOutcome.SIGNED.value],
+                landed=outcomes.get((j, u), Counter())[ProjectOutcome.LANDED.value],
+                failed=outcomes.get((j, u), Counter())[ProjectOutcome.FAILED.value],
             )
         )
     return rows
+
+
+def _outcome(reception: dict[str, Any]) -> str:
+    """The project's latest recorded outcome 项目结果 of a business reception ("" if none yet)."""
+    found = [f["outcome"] for f in reception.get("follow_ups", ()) if f.get("outcome")]
+    return str(found[-1]) if found else ""
 
 
 def _budget(
