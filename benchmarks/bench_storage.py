@@ -362,8 +362,8 @@ SQL_RECEPTION_NEW = (
     " data, guests, item_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SQL_RECEPTION_SET = (
-    "UPDATE jd_receptions SET state = ?, version = ?, updated_at = ?, last_hash = ?, actual_fen = ?,"
-    " planned_fen = ?, data = ?, guests = ?, item_count = ? WHERE id = ? AND version = ?"
+    "UPDATE jd_receptions SET state = ?, version = ?, process = ?, updated_at = ?, last_hash = ?,"
+    " actual_fen = ?, planned_fen = ?, data = ?, guests = ?, item_count = ? WHERE id = ? AND version = ?"
 )
 STATE_HASH = "state_hash" in schema.audit_events.c
 """Whether events carry the hash of the reception as saved (covered by the event hash)."""
@@ -484,6 +484,7 @@ class RawWriter:
                 (
                     step["state"],
                     step["version"],
+                    self.p.process,
                     self.moment,
                     event_hash,
                     step["actual_fen"],

@@ -25,6 +25,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     InvalidTransitionError,
     JiedaiFlowError,
+    MigrationRefusedError,
     NotAuthorizedError,
     PluginError,
     Problem,
@@ -88,6 +89,10 @@ log = logging.getLogger(__name__)
 CREATE = Stage.CREATE.value
 _CREATE_DEF = TriggerDef(CREATE, "登记", "create", stage=CREATE, carries_plan=True)
 """Registering a reception is not a trigger of any process; it runs the ``create`` rule stage."""
+MIGRATE = "migrate"
+_MIGRATE_DEF = TriggerDef(MIGRATE, "迁移流程版本", "migrate to another process version", reason_required=True)
+"""Moving a reception to another process version: an audited command of the administrator."""
+_PSEUDO = {CREATE: _CREATE_DEF, MIGRATE: _MIGRATE_DEF}
 
 
 @attrs.frozen
@@ -186,6 +191,16 @@ class Engine:
     def processes(self) -> tuple[ProcessDefinition, ...]:
         """Every process definition loaded: the engine's, then the plugins'."""
         return tuple(p.definition for p in self._processes.values())
+
+    def compiled(self, key: str) -> CompiledProcess:
+        """The compiled process ``name@version``; DefinitionError if it is not loaded."""
+        found = self._processes.get(key)
+        if found is None:
+            raise DefinitionError(
+                f"流程 {key} 未加载（已加载：{'、'.join(self._processes)}）",
+                f"process {key} is not loaded ({', '.join(self._processes)})",
+            )
+        return found
 
     def process_of(self, reception: Reception) -> CompiledProcess:
         """The compiled process the reception runs on (its ``name@version``)."""
@@ -451,6 +466,68 @@ class Engine:
             raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
         return CommandResult(after, event, findings), intents, outbox
 
+    def migrate(
+        self,
+        reception_id: str,
+        target: str,
+        state: str,
+        actor: Actor,
+        *,
+        reason: str,
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Move a reception to the process version ``target`` (``name@version``), in ``state`` of
+        it, as one audited command 迁移流程版本: authorized (administrators), compare-and-set on the
+        version, idempotent by ``request_id``, on the audit chain with the old and the new version.
+
+        :raises MigrationRefusedError: ``state`` is not a state of ``target``, or has another phase
+            than the reception's state now (reports, the budget and deadlines would change meaning).
+        """
+        try:
+            return self._migrate(reception_id, target, state, actor, reason, request_id, expected_version)
+        except JiedaiFlowError:
+            if request_id is not None and (first := self._replay(request_id, reception_id, MIGRATE, actor)):
+                return first
+            raise
+
+    def _migrate(
+        self,
+        reception_id: str,
+        target: str,
+        state: str,
+        actor: Actor,
+        reason: str,
+        request_id: str | None,
+        expected_version: int | None,
+    ) -> CommandResult:
+        before = self.store.load(reception_id)
+        if expected_version is not None and expected_version != before.version:
+            raise ConflictError(reception_id, expected_version, before.version)
+        source = self._process_for(before)
+        into = self._processes.get(target)
+        if into is None:
+            raise DefinitionError(
+                f"目标流程 {target} 未加载（已加载：{'、'.join(self._processes)}）",
+                f"target process {target} is not loaded ({', '.join(self._processes)})",
+            )
+        refusal = migration_refusal(source, before.state, into, state)
+        if refusal is not None:
+            raise MigrationRefusedError(reception_id, *refusal)
+        self._require(
+            actor, source, before, Transition(MIGRATE, before.state, state, frozenset({Role.ADMIN}))
+        )
+        if not reason.strip():
+            raise ReasonRequiredError(MIGRATE, _MIGRATE_DEF.label)
+        now = self.clock.now()
+        after = attrs.evolve(before, process=target, state=state, version=before.version + 1, updated_at=now)
+        noted = f"{reason.strip()}（流程版本 {before.process} → {target}）"
+        event = self._event(after, MIGRATE, before.state, actor, now, noted, request_id, ())
+        record = self._record(request_id, after, MIGRATE, actor, event, ())
+        self.store.save(after, expected_version=before.version, event=event, outbox=(), record=record)
+        self._after_commit(after, event, (), ())
+        return CommandResult(after, event, ())
+
     # -- the steps of a command ----------------------------------------------------------------
 
     def _collect_rules(self) -> list[Rule]:
@@ -565,7 +642,7 @@ class Engine:
         self, actor: Actor, process: CompiledProcess, reception: Reception, transition: Transition
     ) -> Verdict:
         trigger = transition.trigger
-        trigger_def = process.trigger_defs.get(trigger, _CREATE_DEF)
+        trigger_def = process.trigger_defs.get(trigger) or _PSEUDO[trigger]
         refused = separation_of_duties(actor, trigger_def, reception)
         if refused is not None:
             return refused
@@ -739,6 +816,25 @@ def separation_of_duties(actor: Actor, trigger: TriggerDef, reception: Reception
         )
     if trigger.records_approval and any(a.actor_id == actor.id for a in reception.approvals):
         return Verdict.deny("同一人不能签署两个审批环节", "one person may not sign two approval steps")
+    return None
+
+
+def migration_refusal(
+    source: CompiledProcess, state: str, target: CompiledProcess, into: str
+) -> tuple[str, str] | None:
+    """Why a reception in ``state`` of ``source`` cannot move to ``into`` of ``target`` (Chinese,
+    English), or None when it can: the state must exist there with the same phase."""
+    if into not in target.definition.state_names:
+        return (
+            f"目标流程 {target.definition.key} 没有状态「{into}」",
+            f"target process {target.definition.key} has no state {into!r}",
+        )
+    before, after = source.phase(state), target.phase(into)
+    if before is not after:
+        return (
+            f"「{state}」属于阶段 {before}，目标「{into}」属于 {after}；迁移不能改变状态的阶段",
+            f"{state!r} is in phase {before} but {into!r} in {after}; a migration keeps the phase",
+        )
     return None
 
 

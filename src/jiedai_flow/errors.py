@@ -243,6 +243,22 @@ class DefinitionError(JiedaiFlowError):
     code = "definition"
 
 
+class MigrationRefusedError(JiedaiFlowError):
+    """A reception cannot move to another process version as planned (its state has no place in
+    the target, or the place would change what the state means)."""
+
+    code = "migration_refused"
+
+    def __init__(self, reception_id: str, why_zh: str, why_en: str) -> None:
+        super().__init__(
+            f"接待记录 {reception_id} 不能迁移：{why_zh}",
+            f"reception {reception_id} cannot migrate: {why_en}",
+        )
+        self.reception_id = reception_id
+        self.reason_zh = why_zh
+        self.reason_en = why_en
+
+
 class PluginError(JiedaiFlowError):
     """A plugin failed to load or misbehaved."""
 

@@ -229,6 +229,11 @@ class ProcessDefinition:
     def state(self, name: str) -> StateDef:
         return _by_name(self.states, name, "state")
 
+    @property
+    def state_names(self) -> frozenset[str]:
+        """The names of its states."""
+        return frozenset(s.name for s in self.states)
+
     def trigger(self, name: str) -> TriggerDef:
         return _by_name(self.triggers, name, "trigger")
 

@@ -74,6 +74,10 @@ class Explanation:
         return bool(self.accepted_by)
 
 
+Member = tuple[str, str, str, int]
+"""A reception as a process migration sees it: (id, number, state, version)."""
+
+
 @attrs.frozen
 class FollowUp:
     """One entry of the follow-up after a business reception 接待后跟踪: a contact with the investor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Iterator, Sequence
     from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         Delivery,
         DeliveryOutcome,
         LedgerEntry,
+        Member,
         Notification,
         Numbering,
         Page,
@@ -67,6 +68,10 @@ class Store(Protocol):
 
     def query(self, query: ReceptionQuery) -> Page:
         """Receptions matching the filters, ordered by (start, id), one page at a time."""
+
+    def process_members(self, process: str) -> Iterator[Member]:
+        """Every reception pinned to the process ``process`` (``name@version``), as its typed
+        columns only — id, number, state, version — ordered by id; nothing is decoded."""
 
     def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:
         """What ``host_unit`` has committed and spent in ``year`` (fen), from the ledger."""

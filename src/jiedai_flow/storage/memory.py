@@ -30,12 +30,13 @@ from jiedai_flow.records import (
 from jiedai_flow.storage.sql_outbox import INLINE_LEASE
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection, Iterator, Sequence
     from datetime import datetime, timedelta
 
     from jiedai_flow.records import (
         AuditEvent,
         CommandRecord,
+        Member,
         Notification,
         Numbering,
         Reception,
@@ -137,6 +138,15 @@ class MemoryStore:
             raise NotFoundError(reception_id)
         with self._lock:
             return tuple(self._events.get(reception_id, ()))
+
+    def process_members(self, process: str) -> Iterator[Member]:
+        with self._lock:
+            found = [
+                (r.id, r.number, r.state, r.version)
+                for r in self._receptions.values()
+                if r.process == process
+            ]
+        yield from sorted(found)
 
     def query(self, query: ReceptionQuery) -> Page:
         with self._lock:

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.sql.compiler import SQLCompiler
 
-    from jiedai_flow.records import ReceptionQuery
+    from jiedai_flow.records import Member, ReceptionQuery
 
 Durability = Literal["full", "normal"]
 
@@ -210,8 +210,8 @@ class SQLStore(OutboxMixin):
         _L = schema.budget_ledger
         ledger = sa.select(_L.c.committed_fen, _L.c.spent_fen).where(_L.c.key == _bp("key"))
         mutable = [
-            "state", "version", "updated_at", "last_hash", "actual_fen", "planned_fen", "data",
-            "guests", "item_count",
+            "state", "version", "process", "updated_at", "last_hash", "actual_fen", "planned_fen",
+            "data", "guests", "item_count",
         ]  # fmt: skip
         statements: dict[str, sa.ClauseElement] = {
             "insert_reception": _R.insert(),
@@ -383,6 +383,7 @@ class SQLStore(OutboxMixin):
             values = {
                 "v_state": reception.state,
                 "v_version": reception.version,
+                "v_process": reception.process,
                 "v_updated_at": utc(reception.updated_at),
                 "v_last_hash": stored.hash,
                 "v_data": data,
@@ -601,6 +602,17 @@ class SQLStore(OutboxMixin):
             attrs.evolve(decode(AuditEvent, data), hash_algorithm=algorithm, prev_hash=prev, hash=h)
             for data, algorithm, prev, h in rows
         )
+
+    def process_members(self, process: str) -> Iterator[Member]:
+        statement = (
+            sa.select(_R.c.id, _R.c.number, _R.c.state, _R.c.version)
+            .where(_R.c.process == process)
+            .order_by(_R.c.id)
+        )
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=5000).execute(statement)
+            for partition in result.partitions():
+                yield from partition  # rows of (id, number, state, version)
 
     def query(self, query: ReceptionQuery) -> Page:
         statement = sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.data, _R.c.start_date)
