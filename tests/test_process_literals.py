@@ -31,6 +31,7 @@ WORDS = {
     ("reports/facts.py", "start"): "the start date's key in the stored JSON",
     ("storage/migrations/versions/0001_initial.py", "start"): "the start date's key in the stored JSON",
     ("deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
+    ("cli_commands/processes.py", "refused"): "the JSON key of the migration commands that were refused",
 }
 """(module, literal) pairs where the word means something else."""
 

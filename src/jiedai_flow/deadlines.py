@@ -185,7 +185,7 @@ def deadlines(
         *_approval(engine, reception, phase, standards, judge),
         *_claim(reception, phase, standards, judge, now),
         *_retroactive(reception, phase, standards, judge),
-        *_follow_ups(reception, judge),
+        *_follow_ups(engine, reception, judge),
     ]
 
 
@@ -294,7 +294,10 @@ def _approval(
     """审批时限: the pending step counts from the submission, or from the step signed before it."""
     limit = standards.approval_deadline_workdays
     step = reception.next_step
-    if not phase.awaits_approval or limit is None or step is None:
+    if not phase.awaits_approval or limit is None:
+        return
+    if step is None:  # the chain is signed: a review step of the process (招商局审核, say) waits
+        yield from _review(engine, reception, limit, judge)
         return
     if reception.approvals:
         start = _local_day(reception.approvals[-1].at)
@@ -311,6 +314,41 @@ def _approval(
         basis_zh=f"「{label}」环节自 {start} 起 {limit} 个工作日内审批",
         roles=tuple(sorted(step.roles)),
         action_zh=f"请审批「{label}」环节",
+        step=len(reception.approvals),
+    )
+
+
+def _review(engine: Engine, reception: Reception, limit: int, judge: _Judge) -> Iterator[Deadline]:
+    """审批时限 of a review state after the approval chain: from the day the reception entered it,
+    for the roles that may take a decision out of it."""
+    process = engine.process_of(reception)
+    state = reception.state
+    deciders = sorted(
+        {
+            role
+            for t in process.transitions_from(state)
+            if process.trigger_defs[t.trigger].decision and t.dest != state
+            for role in t.roles
+        }
+    )
+    if not deciders:
+        return
+    entered = next(
+        (e for e in reversed(engine.history(reception.id)) if e.to_state == state and e.from_state != state),
+        None,
+    )
+    start = _local_day(entered.at if entered is not None else reception.updated_at)
+    label = process.label(state)
+    yield judge.deadline(
+        DeadlineKind.APPROVAL,
+        reception,
+        due=add_workdays(judge.calendar, start, limit),
+        counts_from=start,
+        basis="approval_deadline_workdays",
+        limit=limit,
+        basis_zh=f"「{label}」自 {start} 起 {limit} 个工作日内办理",
+        roles=tuple(deciders),
+        action_zh=f"请办理「{label}」",
         step=len(reception.approvals),
     )
 
@@ -352,8 +390,15 @@ def _claim(
     )
 
 
-def _follow_ups(reception: Reception, judge: _Judge) -> Iterator[Deadline]:
-    """跟踪时限: each open follow-up entry, by the day its owner was given."""
+def _follow_ups(engine: Engine, reception: Reception, judge: _Judge) -> Iterator[Deadline]:
+    """跟踪时限: each open follow-up entry, by the day its owner was given, while the reception is in
+    its follow-up stage (a state a follow-up trigger leaves); closing the stage ends them."""
+    process = engine.process_of(reception)
+    following = any(
+        process.trigger_defs[t.trigger].carries_follow_up for t in process.transitions_from(reception.state)
+    )
+    if not following:
+        return
     for index, entry in enumerate(reception.follow_ups):
         if not entry.open or entry.due is None:
             continue

@@ -44,6 +44,7 @@ from jiedai_flow.lifecycle import (
     FACT_RETRO_PENDING,
     FACT_URGENT_ALLOWED,
     CompiledProcess,
+    Phase,
     ProcessDefinition,
     Stage,
     Transition,
@@ -643,7 +644,8 @@ class Engine:
     ) -> Verdict:
         trigger = transition.trigger
         trigger_def = process.trigger_defs.get(trigger) or _PSEUDO[trigger]
-        refused = separation_of_duties(actor, trigger_def, reception)
+        phase = process.phase(reception.state) if reception.state in process.definition.state_names else None
+        refused = separation_of_duties(actor, trigger_def, reception, phase or Phase.DRAFTING)
         if refused is not None:
             return refused
         step = reception.next_step if trigger_def.records_approval else None
@@ -805,17 +807,26 @@ class Engine:
             self._inline.deliver_inline(outbox, reception)
 
 
-def separation_of_duties(actor: Actor, trigger: TriggerDef, reception: Reception) -> Verdict | None:
+def separation_of_duties(
+    actor: Actor, trigger: TriggerDef, reception: Reception, phase: Phase
+) -> Verdict | None:
     """不相容职务分离, checked here and nowhere else, whatever plugins say: the handler may not take a
-    decision (approve, settle) or give a review (return, refuse) on their own reception, and nobody
-    signs two steps of one approval chain. None when the duties stay apart."""
+    decision (approve, settle) or give a review (return, refuse) on their own reception; nobody signs
+    two steps of one approval chain, nor decides a review step that follows the chain (a state
+    still awaiting approval) after signing it. None when the duties stay apart."""
     if (trigger.decision or trigger.review) and reception.handled_by(actor.id):
         return Verdict.deny(
             f"经办人不能「{trigger.label}」自己经办的接待（不相容职务分离）",
             f"separation of duties: the handler may not {trigger.label_en} their own reception",
         )
-    if trigger.records_approval and any(a.actor_id == actor.id for a in reception.approvals):
+    signed = any(a.actor_id == actor.id for a in reception.approvals)
+    if trigger.records_approval and signed:
         return Verdict.deny("同一人不能签署两个审批环节", "one person may not sign two approval steps")
+    if trigger.decision and signed and phase.awaits_approval:
+        return Verdict.deny(
+            f"已在审批链签署的人不能再「{trigger.label}」（不相容职务分离）",
+            f"separation of duties: who signed the approval chain may not also {trigger.label_en}",
+        )
     return None
 
 

@@ -18,7 +18,7 @@ import attrs
 import pluggy
 
 from jiedai_flow import hookspecs
-from jiedai_flow.errors import PluginError
+from jiedai_flow.errors import DefinitionError, PluginError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -162,7 +162,14 @@ class Hooks:
         """Every contributed definition, each marked with the plugin that contributed it (``origin``)."""
         found: list[ProcessDefinition] = []
         for plugin, call in self._each("jiedai_processes"):
-            for answer in cast("list[Sequence[ProcessDefinition] | None]", call(default=default)):
+            try:
+                answers = cast("list[Sequence[ProcessDefinition] | None]", call(default=default))
+            except DefinitionError as error:  # deriving from the default failed inside the plugin
+                raise DefinitionError(
+                    f"插件 {plugin} 从 {default.key} 派生流程时出错：{error.message_zh}",
+                    f"plugin {plugin} failed to derive its process from {default.key}: {error.message_en}",
+                ) from error
+            for answer in answers:
                 found.extend(attrs.evolve(p, origin=plugin or p.origin) for p in answer or ())
         return found
 

@@ -166,9 +166,9 @@ class Reception:
     """补办: started before approval under the local urgent-reception rule; approval follows."""
     explanations: tuple[Explanation, ...] = ()
     budget_committed_fen: int = 0
+    """What this reception holds committed in its host unit's budget ledger."""
     follow_ups: tuple[FollowUp, ...] = ()
     """接待后跟踪 entries, for processes with a follow-up stage (empty otherwise)."""
-    """What this reception holds committed in its host unit's budget ledger."""
 
     @property
     def approval_complete(self) -> bool:

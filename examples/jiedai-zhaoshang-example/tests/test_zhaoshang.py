@@ -166,11 +166,14 @@ def test_the_process_is_derived_from_the_default_and_named_after_the_plugin(engi
     ours = loaded[PROCESS_KEY]
     assert ours.origin == plugin.__name__  # 插件按模块名注册；出错时报的就是这个名字
     assert ours == zhaoshang_process(DEFAULT_PROCESS)
-    # 默认流程的每条流转都在，只有「末级审批 → 已审批」改为进入招商局审核
+    # 默认流程的流转都在，只有「末级审批 → 已审批」改为进入招商局审核，先行接待去掉了
     moved = [t for t in DEFAULT_PROCESS.transitions if t not in ours.transitions]
     assert [(t.trigger, t.source, t.dest, t.condition) for t in moved] == [
-        ("approve", "submitted", "approved", "final_step")
+        ("approve", "submitted", "approved", "final_step"),
+        ("start_urgent", "draft", "in_progress", "urgent_allowed"),
+        ("start_urgent", "submitted", "in_progress", "urgent_allowed"),
     ]
+    assert "start_urgent" not in {t.name for t in ours.triggers}
     assert ("approve", "submitted", "investment_review", "final_step") in {
         (t.trigger, t.source, t.dest, t.condition) for t in ours.transitions
     }
@@ -462,3 +465,31 @@ def test_the_readmes_diagram_is_the_definitions() -> None:
     blocks = re.findall(r"```mermaid\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
     assert blocks, "README.md has no ```mermaid block"
     assert blocks[0] == mermaid(zhaoshang_process(DEFAULT_PROCESS)) + "\n"
+
+
+# -- 招商局审核的时限与职务分离 ----------------------------------------------------------------------------
+
+
+def test_the_review_has_an_approval_deadline_for_the_roles_that_decide(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """审批链签完后，招商局审核按审批时限（默认 3 个工作日）计，从进入审核的那天起。"""
+    clock.set(at(date(2026, 3, 2)))  # 周一
+    rid = create(engine).id
+    to_review(engine, rid)
+    (deadline,) = deadlines(engine, engine.get(rid), today=date(2026, 3, 6))
+    assert deadline.kind is DeadlineKind.APPROVAL
+    assert (deadline.counts_from, deadline.due) == (date(2026, 3, 2), date(2026, 3, 5))
+    assert deadline.status is DeadlineStatus.OVERDUE
+    assert deadline.roles == (Role.APPROVER,)
+    assert "招商局审核" in deadline.basis_zh
+
+
+def test_who_signed_the_chain_cannot_also_review(engine: Engine) -> None:
+    """既是分管领导又有「招商局」级别的人：签了审批链，就不能再做招商局审核（引擎的职务分离）。"""
+    both = Actor("wu.two", "吴兼", frozenset({Role.APPROVER}), HOST, frozenset({"分管领导", "招商局"}))
+    rid = create(engine).id
+    engine.fire(rid, "submit", HANDLER)
+    engine.fire(rid, "approve", both, reason="同意")
+    assert "不相容职务分离" in denied(engine, rid, "investment_approve", both)
+    engine.fire(rid, "investment_approve", BUREAU, reason="同意")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.cli_commands import admin, delivery, fire, receptions, reports, tools, workdays
+from jiedai_flow.cli_commands import admin, delivery, fire, processes, receptions, reports, tools, workdays
 
 if TYPE_CHECKING:
     import click
@@ -21,5 +21,6 @@ COMMANDS: tuple[click.Command, ...] = (
     *tools.COMMANDS,
     *delivery.COMMANDS,
     *workdays.COMMANDS,
+    *processes.COMMANDS,
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them."""

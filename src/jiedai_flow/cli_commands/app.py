@@ -27,6 +27,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     InvalidTransitionError,
     JiedaiFlowError,
+    MigrationRefusedError,
     PluginError,
     Problem,
     RuleError,
@@ -82,7 +83,14 @@ EXIT_CODES: tuple[tuple[int, str, tuple[type[JiedaiFlowError], ...]], ...] = (
     (
         EXIT_STATE,
         "冲突或状态不允许 conflict or invalid state",
-        (ConflictError, InvalidTransitionError, IdempotencyError, DuplicateError, ListNotFiledError),
+        (
+            ConflictError,
+            InvalidTransitionError,
+            IdempotencyError,
+            DuplicateError,
+            ListNotFiledError,
+            MigrationRefusedError,
+        ),
     ),
     (
         EXIT_PLUGIN,

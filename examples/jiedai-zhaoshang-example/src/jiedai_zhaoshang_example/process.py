@@ -42,6 +42,7 @@ def zhaoshang_process(default: ProcessDefinition) -> ProcessDefinition:
     2. **接待后跟踪服务**（可选）：``settled`` 之后，经办人 ``begin_follow_up`` 进入
        ``following_up``，``record_follow_up`` 记录联系投资方、投资意向、项目进展（签约、落地、未成），
        ``close_follow_up`` 归档。``settled`` 的 ``archive`` 仍在，不跟踪的接待照常归档。
+    3. **不许先行接待**：去掉默认流程的 ``start_urgent``——先行接待补办的只是审批链，会绕过招商局审核。
 
     派生而不是照抄：默认流程的其余部分（提交、撤回、变更、补办、报销、结算……以及每个操作声明的
     规则环节和通知对象）原样保留，默认流程修正了什么，这里也跟着修正。
@@ -65,6 +66,7 @@ def zhaoshang_process(default: ProcessDefinition) -> ProcessDefinition:
     )
     return (
         default.derive(name=PROCESS_NAME, version=PROCESS_VERSION)
+        .remove(triggers=["start_urgent"])  # 先行接待会绕过招商局审核
         .insert_step(
             "approve",
             "submitted",
