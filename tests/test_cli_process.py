@@ -128,7 +128,7 @@ def test_migrate_dry_run_then_apply_then_replay(site: tuple[str, list[str]]) -> 
             "admin",
             "--reason",
             "2027 年起使用新版流程",
-        ).stdout  # fmt: skip
+        ).stdout
     )
     assert sorted(done["applied"]) == sorted(ids)
     # the trails before the migration speak version 1: the map translates them
