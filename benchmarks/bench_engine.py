@@ -12,7 +12,7 @@ a) floor 1 — a bare ``transitions`` trigger: one ``transitions.Machine(model=N
    ``DEFAULT_PROCESS`` exactly the way ``CompiledProcess`` builds it, fired with
    ``machine.events[name].trigger(token)`` on a slotted token (start/finish, no conditions);
 b) floor 2 — a hand-written state machine: ``table[(state, trigger)] -> ((condition, dest), ...)``;
-c) ``engine.fire`` on the in-memory store with the built-in plugins (``testing.make_engine()``) on
+c) ``engine.fire`` on the in-memory store with the built-in plugins (``engine_on(CUSTOM)``) on
    the rule-free stages start/finish (approved → in_progress → completed); receptions are brought to
    ``approved`` first and only the start/finish commands are timed;
 d) a full lifecycle (create, submit, approve, start, finish, claim with a reception list paid by
@@ -20,7 +20,15 @@ d) a full lifecycle (create, submit, approve, start, finish, claim with a recept
    "a python-statemachine trigger ≈ 11× a transitions trigger" (measured when python-statemachine
    is importable, otherwise stated as 11× the measured transitions trigger);
 e) memory per reception for 100,000 receptions (each with its own letter and plan; tracemalloc
-   difference / count) and the cost of a command on the first reception versus the 100,000th.
+   difference / count) and the cost of a command on the first reception versus the 100,000th;
+f) a migration dry run (``plan_migration``) over 100,000 receptions on SQLite against a hand-written
+   SQL query of the same plan (the typed columns of the receptions on the old version, each state
+   looked up in a dict of the plan's decisions).
+
+c)–e) run on a process that is not the default: a copy of ``DEFAULT_PROCESS`` with every trigger
+and state renamed (``CUSTOM``), so the engine is measured reading declarations, not names. The floors
+a) and b) are built from ``DEFAULT_PROCESS``; names do not change their cost. d) also runs the same
+lifecycle on the default process, interleaved round by round, for ``custom/default``.
 
 Method: ``time.perf_counter_ns``. Engine commands are timed one by one and floor triggers in short
 chunks; each statistic is a median, so a command or chunk interrupted by another process on a
@@ -38,7 +46,9 @@ The last three lines are machine-readable::
 
     RATIO engine/transitions = X   (target ≤ 5)
     RATIO engine/dict = Y          (no target; shows the price of the whole unit of work)
-    RATIO last/first = Z           (target ≈ 1)
+    RATIO last/first = Z           (target ≤ 1.5)
+    RATIO custom/default = C       (target ≤ 1.1)
+    RATIO migrate-plan engine/raw = M   (target ≤ 2)
 """
 
 from __future__ import annotations
@@ -48,20 +58,28 @@ import contextlib
 import gc
 import os
 import platform
+import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 import transitions
 from transitions import Machine
 
+from jiedai_flow.engine import migration_refusal, open_engine
 from jiedai_flow.lifecycle import DEFAULT_PROCESS, CompiledProcess, ProcessDefinition
+from jiedai_flow.migration import MigrationPlan, plan_migration
 from jiedai_flow.model import DocumentKind, Invoice, Payment, PaymentMethod, Person, ReceptionList
-from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.migrate import upgrade
+from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -79,6 +97,22 @@ JURISDICTION = "341502"
 HOST_UNIT = "县政府办公室"
 YARDSTICK = 11.0
 """The issue's yardstick: a python-statemachine trigger ≈ 11× a transitions trigger."""
+
+DEFAULT_NAMES = {s.name: s.name for s in DEFAULT_PROCESS.states} | {
+    t.name: t.name for t in DEFAULT_PROCESS.triggers
+}
+CUSTOM_NAMES = {name: f"bm_{name}" for name in DEFAULT_NAMES}
+CUSTOM = DEFAULT_PROCESS.renamed(
+    {s.name: CUSTOM_NAMES[s.name] for s in DEFAULT_PROCESS.states},
+    {t.name: CUSTOM_NAMES[t.name] for t in DEFAULT_PROCESS.triggers},
+    name="bench-custom",
+)
+"""The default process with every state and trigger renamed: the engine must read declarations."""
+
+
+def engine_on(definition: ProcessDefinition) -> Engine:
+    """An in-memory engine with the built-in plugins only, running ``definition``."""
+    return open_engine("memory://", autoload=False, clock=FrozenClock(), processes=(definition,))
 
 
 class Settings:
@@ -219,23 +253,28 @@ def create(engine: Engine, letter: OfficialLetter, plan: Plan) -> str:
     ).reception.id
 
 
-def approved(engine: Engine, count: int, letter: OfficialLetter, plan: Plan) -> list[str]:
+def approved(
+    engine: Engine, count: int, letter: OfficialLetter, plan: Plan, n: dict[str, str] = CUSTOM_NAMES
+) -> list[str]:
     """``count`` new receptions brought to 已审批 (create, submit, approve) — not timed."""
     ids = []
     for _ in range(count):
         rid = create(engine, letter, plan)
-        engine.fire(rid, "submit", HANDLER)
-        engine.fire(rid, "approve", APPROVER)
+        engine.fire(rid, n["submit"], HANDLER)
+        engine.fire(rid, n["approve"], APPROVER)
         ids.append(rid)
     return ids
+
+
+START, FINISH = CUSTOM_NAMES["start"], CUSTOM_NAMES["finish"]
 
 
 def start_finish(engine: Engine, rid: str, into: list[int]) -> None:
     """Fire start and finish on one approved reception, each timed on its own (ns)."""
     t0 = perf_ns()
-    engine.fire(rid, "start", HANDLER)
+    engine.fire(rid, START, HANDLER)
     t1 = perf_ns()
-    engine.fire(rid, "finish", HANDLER)
+    engine.fire(rid, FINISH, HANDLER)
     t2 = perf_ns()
     into += (t1 - t0, t2 - t1)
 
@@ -339,16 +378,16 @@ def engine_round(
             block = ids[b : b + BLOCK]
             for rid in block:
                 t0 = perf_ns()
-                fire(rid, "start", HANDLER)
+                fire(rid, START, HANDLER)
                 start.append(perf_ns() - t0)
             for rid in block:
                 t0 = perf_ns()
-                fire(rid, "finish", HANDLER)
+                fire(rid, FINISH, HANDLER)
                 finish.append(perf_ns() - t0)
             floors.transitions(got["transitions"])
             floors.dict(got["dict"])
             floors.adapter(got["adapter"])
-    assert engine.get(ids[-1]).state == "completed"
+    assert engine.get(ids[-1]).state == CUSTOM_NAMES["completed"]
     out = {key: statistics.median(values) for key, values in got.items()}
     out["engine"] = statistics.median(start + finish)
     out["engine_mean"] = statistics.mean(start + finish)
@@ -372,7 +411,13 @@ LIFECYCLE = ("create", "submit", "approve", "start", "finish", "claim", "settle"
 
 
 def lifecycle_round(
-    engine: Engine, floors: Floors, batch: int, letter: OfficialLetter, plan: Plan
+    engine: Engine,
+    floors: Floors,
+    batch: int,
+    letter: OfficialLetter,
+    plan: Plan,
+    n: dict[str, str] = CUSTOM_NAMES,
+    prefix: str = "lc_",
 ) -> dict[str, float]:
     """d) ``batch`` receptions taken from create to archive, one command kind at a time; each
     command timed on its own, every BLOCK commands a few chunks of the transitions floor. The lifecycle
@@ -380,13 +425,13 @@ def lifecycle_round(
     listing = reception_list(letter, plan)
     fire = engine.fire
     steps: list[tuple[str, Callable[[str], object]]] = [
-        ("submit", lambda rid: fire(rid, "submit", HANDLER)),
-        ("approve", lambda rid: fire(rid, "approve", APPROVER)),
-        ("start", lambda rid: fire(rid, "start", HANDLER)),
-        ("finish", lambda rid: fire(rid, "finish", HANDLER)),
-        ("claim", lambda rid: fire(rid, "claim", HANDLER, reception_list=listing)),
-        ("settle", lambda rid: fire(rid, "settle", FINANCE)),
-        ("archive", lambda rid: fire(rid, "archive", OFFICE)),
+        ("submit", lambda rid: fire(rid, n["submit"], HANDLER)),
+        ("approve", lambda rid: fire(rid, n["approve"], APPROVER)),
+        ("start", lambda rid: fire(rid, n["start"], HANDLER)),
+        ("finish", lambda rid: fire(rid, n["finish"], HANDLER)),
+        ("claim", lambda rid: fire(rid, n["claim"], HANDLER, reception_list=listing)),
+        ("settle", lambda rid: fire(rid, n["settle"], FINANCE)),
+        ("archive", lambda rid: fire(rid, n["archive"], OFFICE)),
     ]
     times: dict[str, list[int]] = {name: [] for name in LIFECYCLE}
     probe: list[float] = []
@@ -406,23 +451,40 @@ def lifecycle_round(
                 into.append(perf_ns() - t0)
                 if i % BLOCK == BLOCK - 1:
                     floors.transitions(probe)
-    assert engine.get(ids[-1]).state == "archived"
-    out = {f"lc_{name}": statistics.median(values) for name, values in times.items()}
-    out["lifecycle"] = statistics.mean(out[f"lc_{name}"] for name in LIFECYCLE)
-    out["lc_transitions"] = statistics.median(probe)
+    assert engine.get(ids[-1]).state == n["archived"]
+    out = {f"{prefix}{name}": statistics.median(values) for name, values in times.items()}
+    out[f"{prefix}lifecycle"] = statistics.mean(out[f"{prefix}{name}"] for name in LIFECYCLE)
+    out[f"{prefix}transitions"] = statistics.median(probe)
     return out
 
 
 def rounds(s: Settings, floors: Floors) -> dict[str, list[float]]:
     """a)–d) in ``s.repeats`` rounds after one warm-up round; ns per trigger/command per round."""
     letter, plan = sample_letter(), sample_plan()
-    engine, lifecycle_engine = make_engine(), make_engine()
-    for stage in ("start", "finish"):
-        assert not engine.rules.for_stage(stage), f"stage {stage} has rules; pick a rule-free stage"
+    engine, lifecycle_engine = engine_on(CUSTOM), engine_on(CUSTOM)
+    default_engine = engine_on(DEFAULT_PROCESS)
+    for stage in (START, FINISH):
+        rule_stage = CUSTOM.trigger(stage).rule_stage
+        assert not engine.rules.for_stage(rule_stage), f"stage {stage} has rules; pick a rule-free stage"
     samples: dict[str, list[float]] = {}
     for i in range(s.repeats + 1):
         got = engine_round(engine, floors, s.engine_batch, letter, plan)
-        got.update(lifecycle_round(lifecycle_engine, floors, s.lifecycle_batch, letter, plan))
+
+        def run_custom() -> dict[str, float]:
+            return lifecycle_round(lifecycle_engine, floors, s.lifecycle_batch, letter, plan)
+
+        def run_default() -> dict[str, float]:
+            return lifecycle_round(
+                default_engine, floors, s.lifecycle_batch, letter, plan, DEFAULT_NAMES, prefix="dc_"
+            )
+
+        if i % 2:  # alternate which runs first, so neither gains from the other's warm caches
+            custom, default = run_custom(), run_default()
+        else:
+            default, custom = run_default(), run_custom()
+        custom["lifecycle"] = custom.pop("lc_lifecycle")
+        got.update(custom)
+        got.update(default)
         got.update(psm_round(floors, s.psm_pairs))
         if i:  # round 0 is the warm-up
             for key, value in got.items():
@@ -433,7 +495,7 @@ def rounds(s: Settings, floors: Floors) -> dict[str, list[float]]:
 def population(s: Settings, floors: Floors) -> dict[str, float]:
     """e) Memory per reception and a command on the first vs the last of ``s.population``."""
     letter, plan = sample_letter(), sample_plan()
-    engine = make_engine()
+    engine = engine_on(CUSTOM)
     ends = s.ends
     bulk = s.population - 2 * ends
 
@@ -461,7 +523,7 @@ def population(s: Settings, floors: Floors) -> dict[str, float]:
     # a fresh engine (the control), so that load from elsewhere on the machine hits both ends alike
     last_ids = approved(engine, ends, letter, plan)
     assert engine.get(last_ids[-1]).number.endswith(f"-{s.population:05d}")
-    control = make_engine()
+    control = engine_on(CUSTOM)
     control_ids = approved(control, ends, letter, plan)
     last: list[int] = []
     control_first: list[int] = []
@@ -486,6 +548,82 @@ def population(s: Settings, floors: Floors) -> dict[str, float]:
     }
 
 
+def migration(s: Settings) -> dict[str, float]:
+    """f) The dry run of a migration plan over ``s.population`` receptions in a SQLite file, against
+    the same plan done by hand: one SELECT of the typed columns through the driver, each state
+    looked up in a dict of the plan's decisions. Timed alternately, median of the ratios."""
+    version_2 = DEFAULT_PROCESS.derive(version="2").renamed({"completed": "ended"}, {})
+    plan = MigrationPlan(DEFAULT_PROCESS.key, version_2.key, states={"completed": "ended"})
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "migrate.db")
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        engine = open_engine(url, autoload=False, clock=FrozenClock(), processes=(DEFAULT_PROCESS, version_2))
+        first = create(engine, sample_letter(), sample_plan())
+        table = schema.receptions
+        store = engine.store
+        assert isinstance(store, SQLStore)
+        with store.engine.begin() as conn:
+            row = dict(conn.execute(sa.select(table).where(table.c.id == first)).mappings().one())
+            states = [st.name for st in DEFAULT_PROCESS.states]
+            batch = []
+            for i in range(1, s.population):
+                batch.append(
+                    row | {"id": f"{i:032x}", "number": f"{i:08d}", "state": states[i % len(states)]}
+                )
+                if len(batch) == 10_000:
+                    conn.execute(table.insert(), batch)
+                    batch = []
+            if batch:
+                conn.execute(table.insert(), batch)
+        source = engine.compiled(plan.source)
+        target = engine.compiled(plan.target)
+        decisions = {
+            state: (
+                (into, "", "")
+                if (refusal := migration_refusal(source, state, target, into := plan.state_in_target(state)))
+                is None
+                else (None, *refusal)
+            )
+            for state in states
+        }
+
+        def by_hand() -> int:
+            raw = sqlite3.connect(path)
+            try:
+                moves = [
+                    (rid, number, version, state, *decisions[state])
+                    for rid, number, state, version in raw.execute(
+                        "SELECT id, number, state, version FROM jd_receptions WHERE process = ? ORDER BY id",
+                        (plan.source,),
+                    )
+                ]
+            finally:
+                raw.close()
+            return len(moves)
+
+        ratios, engine_ns, raw_ns = [], [], []
+        for i in range(s.repeats + 1):
+            order = (True, False) if i % 2 else (False, True)
+            got: dict[bool, int] = {}
+            for use_engine in order:
+                gc.collect()
+                t0 = perf_ns()
+                count = len(plan_migration(engine, plan).moves) if use_engine else by_hand()
+                got[use_engine] = perf_ns() - t0
+                assert count == s.population
+            if i:  # round 0 is the warm-up
+                engine_ns.append(got[True])
+                raw_ns.append(got[False])
+                ratios.append(got[True] / got[False])
+        store.close()
+    return {
+        "engine": statistics.median(engine_ns),
+        "raw": statistics.median(raw_ns),
+        "ratio": statistics.median(ratios),
+    }
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 
@@ -505,6 +643,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = rounds(s, floors)
     psm_version = floors.psm_version
     e = population(s, floors)
+    f = migration(s)
 
     med = {key: statistics.median(values) for key, values in samples.items()}
 
@@ -517,6 +656,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     x = ratio("engine", "transitions")
     y = ratio("engine", "dict")
     z = e["last"] / e["control_first"]
+    c = ratio("lifecycle", "dc_lifecycle")
+    m = f["ratio"]
     lifecycle_x = ratio("lifecycle", "lc_transitions")
     psm_x = ratio("psm", "psm_transitions") if has_psm else YARDSTICK
 
@@ -558,6 +699,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     row("d) full lifecycle, average command", "lifecycle", spread("lifecycle"), den="lc_transitions")
     for name in LIFECYCLE:
         row(f"     {name}", f"lc_{name}", den="lc_transitions")
+    row(
+        "   the same lifecycle on the default process",
+        "dc_lifecycle",
+        spread("dc_lifecycle"),
+        den="dc_transitions",
+    )
     ends, pop = s.ends, f"{s.population:,}"
     probe = e["transitions"]
     row(
@@ -571,6 +718,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         den_ns=probe,
     )
     row(f"   start/finish on the last {ends}, up to #{pop}", None, "interleaved ↑", e["last"], den_ns=probe)
+    rows.append(
+        (
+            f"f) migration dry run, {s.population:,} receptions on SQLite",
+            f"{f['engine'] / 1e6:.1f} ms",
+            "",
+            f"by hand {f['raw'] / 1e6:.1f} ms (median of {s.repeats})",
+        )
+    )
     rows.append(
         (
             f"   memory per reception ({e['bulk']:,} created, own letter+plan)",
@@ -606,7 +761,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"lifecycle average / transitions = {lifecycle_x:.2f}", f"< {YARDSTICK:g}", lifecycle_x < YARDSTICK),
         (f"python-statemachine / transitions = {psm_x:.2f}", f"≈ {YARDSTICK:g} ({psm_source})", None),
         (f"lifecycle average / python-statemachine = {lifecycle_x / psm_x:.2f}", "< 1", lifecycle_x < psm_x),
-        (f"#{s.population:,} / #1 of a fresh engine = {z:.2f}", "≈ 1", 0.8 <= z <= 1.25),
+        (f"#{s.population:,} / #1 of a fresh engine = {z:.2f}", "≤ 1.5", z <= 1.5),
+        (f"custom process / default process = {c:.2f}", "≤ 1.1", c <= 1.1),
+        (f"migration dry run engine / by hand = {m:.2f}", "≤ 2", m <= 2),
         (f"#{s.population:,} / #1 before filling = {e['last'] / e['first']:.2f}", "(info)", None),
     ]
     missed = False
@@ -618,6 +775,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"RATIO engine/transitions = {x:.2f}")
     print(f"RATIO engine/dict = {y:.1f}")
     print(f"RATIO last/first = {z:.2f}")
+    print(f"RATIO custom/default = {c:.2f}")
+    print(f"RATIO migrate-plan engine/raw = {m:.2f}")
     return 1 if (args.check and missed) else 0
 
 

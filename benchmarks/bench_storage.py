@@ -107,10 +107,11 @@ HANDLER, APPROVER, FINANCE = ACTORS["handler"], ACTORS["approver"], ACTORS["fina
 JURISDICTION = "341502"
 HOST_UNIT = "县政府办公室"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-CACHE_DIR = Path("/tmp/jiedai-bench")
+CACHE_DIR = Path(os.environ.get("JIEDAI_BENCH_CACHE") or "/tmp/jiedai-bench")
 REPORT_YEAR = 2025
-LOAD_FORMAT = 1
-"""Bump when the generated report database changes, so cached files are rebuilt."""
+LOAD_FORMAT = 2
+"""Bump when the generated report database changes, so cached files are rebuilt (the cache key
+also carries a digest of the builder's own source, so an edit to it rebuilds even if unbumped)."""
 
 LIFECYCLE = ("create", "submit", "approve", "start", "finish", "claim", "settle", "archive")
 STEPS: tuple[tuple[str, str], ...] = (
@@ -1003,7 +1004,8 @@ STATE_WEIGHTS = (3, 3, 4, 2, 5, 5, 8, 70)
 
 
 def report_db_path(n: int) -> Path:
-    return CACHE_DIR / f"reports-n{n}-rev{head_revision()}-f{LOAD_FORMAT}.db"
+    builder = hashlib.sha256(inspect.getsource(build_report_db).encode()).hexdigest()[:12]
+    return CACHE_DIR / f"reports-n{n}-rev{head_revision()}-f{LOAD_FORMAT}-{builder}.db"
 
 
 def build_report_db(n: int) -> tuple[Path, float, bool]:
@@ -1101,6 +1103,8 @@ def build_report_db(n: int) -> tuple[Path, float, bool]:
                     created,
                     last_hash,
                     data,
+                    rng.randrange(1, 9),  # guests
+                    rng.randrange(1, 4),  # item_count
                 )
             )
         conn.execute("BEGIN")

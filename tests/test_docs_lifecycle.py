@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from jiedai_flow import (
     Role,
     hookimpl,
 )
+from jiedai_flow.diagram import mermaid
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -59,9 +62,42 @@ def ticked(cell: str) -> list[str]:
 
 def test_states_table_matches_the_definition(page: str) -> None:
     documented = [
-        (ticked(name)[0], label, terminal == "是") for name, label, terminal in table(page, "状态 state")
+        (ticked(name)[0], label, ticked(phase)[0], terminal == "是")
+        for name, label, phase, terminal in table(page, "状态 state")
     ]
-    assert documented == [(s.name, s.label, s.terminal) for s in DEFAULT_PROCESS.states]
+    assert documented == [(s.name, s.label, s.phase.value, s.terminal) for s in DEFAULT_PROCESS.states]
+
+
+def test_declarations_table_matches_the_definition(page: str) -> None:
+    flags = (
+        "carries_plan", "carries_list", "carries_follow_up", "opens_chain", "retroactive",
+        "records_approval", "resets_approvals", "decision", "review", "submitter_only",
+    )  # fmt: skip
+    documented = [
+        (ticked(name)[0], ticked(stage)[0], tuple(ticked(declared)), tuple(ticked(notify)), action)
+        for name, stage, declared, notify, action in table(page, "声明 操作")
+    ]
+    assert documented == [
+        (
+            t.name,
+            t.rule_stage,
+            tuple(f for f in flags if getattr(t, f)),
+            tuple(r.value for r in t.notify),
+            t.action_zh or NO,
+        )
+        for t in DEFAULT_PROCESS.triggers
+    ]
+
+
+def test_the_county_process_diagram_is_generated_from_its_definition(page: str) -> None:
+    snippets = PAGE.parent / "snippets"
+    sys.path.insert(0, str(snippets))
+    try:
+        county = importlib.import_module("county_process")
+    finally:
+        sys.path.remove(str(snippets))
+    diagram = page.split("```mermaid\n")[2].split("```", 1)[0]
+    assert diagram == mermaid(county.county_process(DEFAULT_PROCESS))
 
 
 def test_transitions_table_matches_the_definition(page: str) -> None:

@@ -52,6 +52,7 @@ QUOTED_IN = {
     "notifier.py": "plugins.md",
     "shared_storage.py": "plugins.md",
     "process_v2.py": "lifecycle.md",
+    "county_process.py": "lifecycle.md",
     "test_county_plugin.py": "testing-kit.md",
     "test_store_contract.py": "testing-kit.md",
     "handle_errors.py": "errors.md",

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -25,14 +25,38 @@ from jiedai_flow.notifiers import DeliveryFailed, Message
 from jiedai_flow.records import Delivery, DeliveryOutcome
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.notifiers import Contact
+    from jiedai_flow.clock import Clock
+    from jiedai_flow.notifiers import Contact, Notifier
+    from jiedai_flow.plugins import Hooks, PluginHost
     from jiedai_flow.records import Notification, Reception
+    from jiedai_flow.storage.base import Store
+
 
 log = logging.getLogger(__name__)
+
+
+class Delivering(Protocol):
+    """What the dispatcher needs of an engine (an ``Engine`` is one): its store, clock, notifiers
+    and plugins. A protocol, so this module does not depend on the engine's."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]: ...
+
+    @property
+    def plugins(self) -> PluginHost: ...
+
+    @property
+    def hooks(self) -> Hooks: ...
+
 
 _STATUSES = ("delivered", "pending", "dead")
 
@@ -77,7 +101,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        engine: Engine,
+        engine: Delivering,
         *,
         policy: RetryPolicy | None = None,
         lease: timedelta = timedelta(minutes=5),

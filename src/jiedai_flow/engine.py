@@ -633,7 +633,7 @@ class Engine:
             facts.add(FACT_RETRO_PENDING)
         last = len(reception.approvals) + 1 >= len(reception.approval_chain)
         facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
-        if any(t.condition == FACT_URGENT_ALLOWED for t in process.candidates(reception.state, trigger)):
+        if (reception.state, trigger, FACT_URGENT_ALLOWED) in process.conditioned:
             standards = self.standards_for(reception.jurisdiction, reception.start)
             if standards.retroactive_window_days is not None:
                 facts.add(FACT_URGENT_ALLOWED)
@@ -644,8 +644,7 @@ class Engine:
     ) -> Verdict:
         trigger = transition.trigger
         trigger_def = process.trigger_defs.get(trigger) or _PSEUDO[trigger]
-        phase = process.phase(reception.state) if reception.state in process.definition.state_names else None
-        refused = separation_of_duties(actor, trigger_def, reception, phase or Phase.DRAFTING)
+        refused = separation_of_duties(actor, trigger_def, reception, process.phase(reception.state))
         if refused is not None:
             return refused
         step = reception.next_step if trigger_def.records_approval else None
@@ -814,6 +813,8 @@ def separation_of_duties(
     decision (approve, settle) or give a review (return, refuse) on their own reception; nobody signs
     two steps of one approval chain, nor decides a review step that follows the chain (a state
     still awaiting approval) after signing it. None when the duties stay apart."""
+    if not (trigger.decision or trigger.review or trigger.records_approval):
+        return None  # most commands: nothing to keep apart
     if (trigger.decision or trigger.review) and reception.handled_by(actor.id):
         return Verdict.deny(
             f"经办人不能「{trigger.label}」自己经办的接待（不相容职务分离）",

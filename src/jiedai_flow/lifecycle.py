@@ -610,6 +610,16 @@ class CompiledProcess:
         self._labels = {s.name: s.label for s in definition.states}
         self._phases = {s.name: s.phase for s in definition.states}
         self.trigger_defs = {t.name: t for t in definition.triggers}
+        self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str]] = {}
+        for t in definition.transitions:
+            declared = self.trigger_defs.get(t.trigger)
+            notify = t.notify if t.notify is not None else (declared.notify if declared else ())
+            action = t.action_zh if t.action_zh is not None else (declared.action_zh if declared else "")
+            self._told.setdefault((t.trigger, t.source, t.dest), (notify, action))
+        self.conditioned = frozenset(
+            (t.source, t.trigger, t.condition) for t in definition.transitions if t.condition
+        )
+        """(state, trigger, condition) for every conditional transition: which facts a command needs."""
         self._machine = Machine(
             model=None,
             states=[s.name for s in definition.states],
@@ -654,19 +664,11 @@ class CompiledProcess:
 
     def recipients(self, trigger: str, source: str, dest: str) -> tuple[Role, ...]:
         """Who hears of the step: the transition's ``notify``, else the trigger's."""
-        found = self.transition(trigger, source, dest)
-        if found is not None and found.notify is not None:
-            return found.notify
-        trigger_def = self.trigger_defs.get(trigger)
-        return trigger_def.notify if trigger_def is not None else ()
+        return self._told.get((trigger, source, dest), ((), ""))[0]
 
     def action(self, trigger: str, source: str, dest: str) -> str:
         """What the reader must do next: the transition's ``action_zh``, else the trigger's."""
-        found = self.transition(trigger, source, dest)
-        if found is not None and found.action_zh is not None:
-            return found.action_zh
-        trigger_def = self.trigger_defs.get(trigger)
-        return trigger_def.action_zh if trigger_def is not None else ""
+        return self._told.get((trigger, source, dest), ((), ""))[1]
 
     def fire(self, state: str, trigger: str, facts: frozenset[str]) -> str | None:
         """Run ``trigger`` from ``state`` through the machine; the new state, or None if no

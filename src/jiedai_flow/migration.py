@@ -141,8 +141,9 @@ def plan_migration(engine: Engine, plan: MigrationPlan) -> MigrationReport:
         state.name: _decision(source, state.name, target, plan.state_in_target(state.name))
         for state in source.definition.states
     }
+    new = tuple.__new__  # a Move without NamedTuple's keyword handling: 100,000s are made
     moves = tuple(
-        Move(rid, number, version, state, *decisions[state])
+        new(Move, (rid, number, version, state, *decisions[state]))
         for rid, number, state, version in engine.store.process_members(plan.source)
     )
     return MigrationReport(plan, moves)
