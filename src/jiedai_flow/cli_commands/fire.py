@@ -10,7 +10,13 @@ import click
 
 from jiedai_flow.cli_commands import render
 from jiedai_flow.cli_commands.app import App, app_of, json_option
-from jiedai_flow.cli_commands.inputs import load_list, load_plan, parse_explanations, resolve_trigger
+from jiedai_flow.cli_commands.inputs import (
+    load_follow_up,
+    load_list,
+    load_plan,
+    parse_explanations,
+    resolve_trigger,
+)
 from jiedai_flow.errors import ValidationError
 from jiedai_flow.lifecycle import DEFAULT_PROCESS
 
@@ -56,6 +62,13 @@ def _options(command: F) -> F:
             help="接待清单（TOML/JSON）/ reception list file (claim, edit after the reception).",
         ),
         click.option(
+            "--follow-up",
+            "follow_up_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="跟踪记录（TOML/JSON：kind、summary、owner、due、done_on、outcome），"
+            "用于有跟踪服务阶段的流程 / a follow-up entry, for a process with a follow-up stage.",
+        ),
+        click.option(
             "--explain",
             "explain",
             multiple=True,
@@ -81,6 +94,7 @@ def run(
     plan_file: Path | None,
     list_file: Path | None,
     explain: tuple[str, ...],
+    follow_up_file: Path | None = None,
 ) -> None:
     """Fire ``trigger`` and print the outcome (a refusal is printed by the group, with exit 1)."""
     app: App = app_of(ctx)
@@ -98,6 +112,7 @@ def run(
     name = resolve_trigger(process.definition, trigger)
     plan = load_plan(plan_file) if plan_file is not None else None
     listing = load_list(list_file) if list_file is not None else None
+    follow_up = load_follow_up(follow_up_file) if follow_up_file is not None else None
     result = engine.fire(
         reception_id,
         name,
@@ -108,6 +123,7 @@ def run(
         plan=plan,
         reception_list=listing,
         explanations=explanations,
+        follow_up=follow_up,
     )
     if app.json:
         app.emit(render.result_json(result, process))

@@ -45,7 +45,7 @@ from jiedai_flow.model import (
     Role,
 )
 from jiedai_flow.notifiers import Contact
-from jiedai_flow.records import Reception
+from jiedai_flow.records import FollowUp, Reception
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -202,6 +202,11 @@ def load_list(path: str | Path) -> ReceptionList:
     if set(data) == {"list"}:  # a ``[list]`` table reads as well as ``[reception_list]``
         data_key = "list"
     return load_part(ReceptionList, path, data_key)
+
+
+def load_follow_up(path: str | Path) -> FollowUp:
+    """A follow-up entry 跟踪记录 from a file holding it or a single ``[follow_up]`` table."""
+    return load_part(FollowUp, path, "follow_up")
 
 
 # -- actors ----------------------------------------------------------------------------------------
