@@ -2,9 +2,10 @@
 with the command's save — on the memory store and on every SQL back end.
 
 A county plugin sets the budget of 县政府办公室 for 2026 at 1000.00 元; each sample reception plans one
-working meal (360.00 元 unless a test says otherwise). The ledger commits a reception's planned total
-when its approval completes, releases it on cancellation or amendment, and books the actual total of
-the list as spent on settlement.
+working meal (360.00 元 unless a test says otherwise) and states that as its budget. The ledger commits
+a reception's plan (the larger of its stated budget and its itemised total, see
+tests/test_budget_commitment.py) when its approval completes, releases it on cancellation or
+amendment, and books the actual total of the list as spent on settlement.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ def test_cancellation_after_approval_releases_the_commitment(engines: Callable[.
 def test_amendment_releases_and_reapproval_commits_the_new_plan(engines: Callable[..., Engine]) -> None:
     engine = engines(CountyBudget())
     rid = approved(engine)
-    smaller = sample_plan(START, cost=Decimal("300.00"))
+    smaller = attrs.evolve(sample_plan(START, cost=Decimal("300.00")), budget=Decimal("300.00"))
     amended = engine.fire(rid, "amend", HANDLER, reason="来宾减少", plan=smaller).reception
     assert (amended.state, amended.budget_committed_fen) == ("submitted", 0)
     assert usage(engine) == ("0.00", "0.00")

@@ -22,6 +22,7 @@ from jiedai_flow import (
     RuleViolationError,
     Severity,
     StandardsLayer,
+    budget,
     hookimpl,
 )
 from jiedai_flow.engine import CHINA_TZ
@@ -220,12 +221,13 @@ def test_an_ordinary_reception_needs_nothing_from_a01(engine: Engine) -> None:
 
 def test_budget_is_committed_when_the_retroactive_approval_completes(engine: Engine) -> None:
     started = started_urgently(engine)
-    planned = int(started.plan.planned_total * 100)
+    committed = budget.committed_fen(started.plan)  # the larger of the stated budget and the items
+    spent = int(started.plan.planned_total * 100)  # the list repeats the plan's meals
     assert engine.store.budget_usage(HOST, 2026) == BudgetUsage(0, 0)
     engine.fire(started.id, "approve", APPROVER)
-    assert engine.store.budget_usage(HOST, 2026) == BudgetUsage(committed_fen=planned)
-    assert engine.get(started.id).budget_committed_fen == planned
+    assert engine.store.budget_usage(HOST, 2026) == BudgetUsage(committed_fen=committed)
+    assert engine.get(started.id).budget_committed_fen == committed
     engine.fire(started.id, "finish", HANDLER)
     claim(engine, started.id)
     engine.fire(started.id, "settle", FINANCE)
-    assert engine.store.budget_usage(HOST, 2026) == BudgetUsage(committed_fen=0, spent_fen=planned)
+    assert engine.store.budget_usage(HOST, 2026) == BudgetUsage(committed_fen=0, spent_fen=spent)

@@ -1,6 +1,13 @@
 """Budget control 预算控制 (F-05): each host unit's annual cap, and what its receptions have
 committed (approved, not yet settled) and spent (settled).
 
+What an approved reception commits is what a finance officer would hold for it: the LARGER of the
+plan's stated budget 预算 (``Plan.budget``) and its itemised total 预计费用 (``Plan.planned_total``)
+— :func:`committed_fen`. A plan that states 6,000 but itemises 600 holds 6,000, a plan with only a
+budget holds its budget, items above the budget hold the items; so the annual cap cannot be passed
+by leaving items out. What reports call "planned" stays the itemised total. Settlement replaces
+the commitment with what was spent: the list's actual total.
+
 The engine turns each accepted command into ledger changes that the store applies in the same
 transaction as the state change, checking the cap atomically — two approvals racing for the
 last of a budget cannot both pass. A cancellation or amendment releases the commitment.
@@ -18,6 +25,7 @@ from jiedai_flow.records import LedgerEntry
 if TYPE_CHECKING:
     from jiedai_flow.errors import BudgetExceededError
     from jiedai_flow.lifecycle import CompiledProcess
+    from jiedai_flow.model import Plan
     from jiedai_flow.records import Reception
     from jiedai_flow.standards import Standards
 
@@ -29,9 +37,9 @@ def ledger_changes(
 ) -> tuple[LedgerEntry, ...]:
     """The ledger changes that take ``before`` to ``after``; empty when nothing moves.
 
-    A reception holds its planned total committed once its approval is complete (whether it was
-    approved first or, under 补办, started first) while its state's phase commits budget; reaching
-    a settled phase releases the commitment and books the actual total of its list as spent.
+    A reception holds :func:`committed_fen` of its plan once its approval is complete (whether it
+    was approved first or, under 补办, started first) while its state's phase commits budget;
+    reaching a settled phase releases the commitment and books the actual total of its list as spent.
     """
     if after.state == before.state and after.plan is before.plan and after.approvals == before.approvals:
         return ()  # nothing that decides the commitment moved (most commands)
@@ -49,11 +57,17 @@ def ledger_changes(
     return (LedgerEntry(after.host_unit, year, holds_now - held, spent, cap),)
 
 
+def committed_fen(plan: Plan) -> int:
+    """What an approved ``plan`` commits against the budget, in fen 分: the larger of its stated
+    budget and its itemised total (``Plan.planned_fen``)."""
+    return max(to_fen(plan.budget), plan.planned_fen)
+
+
 def _committed(reception: Reception, process: CompiledProcess) -> int:
     phase = process.phase(reception.state)
     approved = reception.approval_complete or phase is Phase.APPROVED
     if phase.commits_budget and approved:
-        return reception.plan.planned_fen
+        return committed_fen(reception.plan)
     return 0
 
 

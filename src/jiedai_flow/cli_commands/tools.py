@@ -78,11 +78,31 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
 _IMPORT_HELP = (
     "批量导入既有接待记录（CSV 或 xlsx，每行一次接待）。每行按流程经引擎逐步登记（审计链完整），"
     "先在内存中预演；默认有任何一行出错就全部不导入并列出所有错误（行号、列名），--skip-bad 只导入正确的行。"
+    "同一问题在多行重复时合并为一条，列出所在各行（如「第 2–5、9 行」；--json 另列每一行）。"
     "同一文件再次导入不会重复。\n\n"
     "Bulk import of past receptions from CSV or xlsx, one row per reception. Each row is walked "
     "through the engine as import actors (so audit chains stay valid) after a rehearsal in memory; "
     "by default one bad row imports nothing and every problem is listed by row and column; "
-    "--skip-bad imports the good rows. Importing the same file again changes nothing."
+    "--skip-bad imports the good rows. A problem repeated over rows is listed once with its rows "
+    "(--json lists every row too). Importing the same file again changes nothing.\n\n"
+    "历史补录 --as-history：导入已办结的往年接待（已结算、已归档、不予接待、已撤销）。每一步按它当时的"
+    "日期记录（审计事件也是那一天），规则按那一天判断：报销时限（F-04）按报销日期判断，按时报销的不再报逾期，"
+    "也就不必写情况说明、不计入年度汇总的违规事件；确实逾期的照样报 F-04。步骤日期：提交与审批默认发函日期"
+    "（最迟开始日期），开始、结束按开始日期、结束日期，报销默认审签日期（最早结束日期），结算默认报销次日，"
+    "归档默认同结算日；可用 submitted_on、approved_on、claimed_on、settled_on、archived_on 列逐行指定，"
+    "日期须先后有序且不晚于导入当天。每一步的理由写明「历史补录」和导入日期。不加 --as-history 时"
+    "各步按导入当天记录，适合仍在办理中的接待，步骤日期列须留空。\n\n"
+    "History import --as-history: finished receptions of past years (settled, archived, refused, "
+    "cancelled). Every step is recorded on the day it happened (its audit event too) and judged as "
+    "of that day: the claim deadline (F-04) against the day of the claim, so a claim made in time "
+    "needs no explanation and adds no violation to the annual summary, while a late one still gets "
+    "F-04. Step days: submission and approval default to the letter's date (at the latest the "
+    "start), start and finish to the start and end dates, the claim to the list's signing date (at "
+    "the earliest the end), settlement to the day after the claim, the archive to the settlement "
+    "day; the columns submitted_on, approved_on, claimed_on, settled_on and archived_on set them per "
+    "row, in order and not after the day of the import. Every step's reason says it is a history "
+    "import and when it was made. Without --as-history the steps are dated on the day of the "
+    "import (for receptions still under way) and the step-date columns must be empty."
 )
 
 
@@ -109,10 +129,17 @@ def _import_epilog() -> str:
 @click.option("--skip-bad", is_flag=True, help="跳过有误的行，导入其余 / import the good rows anyway.")
 @click.option("--dry-run", is_flag=True, help="只检查和预演，不写入 / check and rehearse only.")
 @click.option(
+    "--as-history",
+    "history",
+    is_flag=True,
+    help="历史补录：已办结的往年接待，每步按当时日期记录和判断 / "
+    "history import: finished receptions, each step dated and judged as it happened.",
+)
+@click.option(
     "--explain",
     multiple=True,
     metavar="RULE=TEXT",
-    help="每行都附的情况说明，如 F-04=历史记录补录 / explanation given for every row.",
+    help="每行都附的情况说明，如 F-07=来宾临时增加 / explanation given for every row.",
 )
 @click.option(
     "--template", is_flag=True, help="把空白导入模板（表头）写到 FILE / write an empty template to FILE."
@@ -125,6 +152,7 @@ def import_(
     actor_id: str | None,
     skip_bad: bool,
     dry_run: bool,
+    history: bool,
     explain: tuple[str, ...],
     template: bool,
 ) -> None:
@@ -177,6 +205,7 @@ def import_(
             dry_run=dry_run,
             explanations=explanations,
             progress=progress,
+            history=history,
         )
     _print_report(app, report, dry_run)
     if not report.ok:
@@ -195,19 +224,33 @@ def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
                 "rows": report.rows,
                 "written": report.written,
                 "dry_run": dry_run,
+                "history": report.history,
                 "imported": [dump(i) for i in report.imported],
                 "errors": [dump(e) | {"label": e.label} for e in report.errors],
+                "grouped_errors": [
+                    dump(g) | {"label": g.label, "rows_zh": g.rows_zh, "rows_en": g.rows_en}
+                    for g in report.grouped_errors
+                ],
             }
         )
         return
     if report.errors:
         table = Table(title="有误的行 bad rows", show_lines=True)
-        for column in ("行 row", "列 column", "问题 problem"):
+        for column in ("行 rows", "列 column", "问题 problem"):
             table.add_column(column, overflow="fold")
-        for e in report.errors:
-            message = Text(e.message_zh)
-            message.append(f"\n{e.message_en}", style="dim")
-            table.add_row(str(e.row), Text(e.label or "—"), message)
+        for g in report.grouped_errors:
+            message = Text(g.message_zh)
+            message.append(f"\n{g.message_en}", style="dim")
+            if g.varies:
+                message.append(
+                    f"\n（各行细节不同，此为第 {g.rows[0]} 行；--json 列出每一行 / details differ by row, "
+                    f"row {g.rows[0]} shown; --json lists every row）",
+                    style="dim",
+                )
+            rows = Text(g.rows_zh)
+            if len(g.rows) > 1:
+                rows.append(f"\n共 {len(g.rows)} 行 {len(g.rows)} rows", style="dim")
+            table.add_row(rows, Text(g.label or "—"), message)
         app.err.print(table)
     if report.imported:
         table = Table("行 row", "编号 number", "ID", "状态 state", "结果 status", title="已导入 imported")
@@ -218,8 +261,14 @@ def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
             )
         app.out.print(table)
     good = report.rows - len(report.bad_rows)
+    if report.history:
+        app.out.print("历史补录：每一步按当时日期记录和判断 / history import: each step dated as it happened")
     if dry_run:
-        app.out.print(f"预演完成：{report.rows} 行，{good} 行可导入，{len(report.bad_rows)} 行有误（未写入）")
+        app.out.print(
+            f"预演完成：{report.rows} 行，{good} 行可导入，{len(report.bad_rows)} 行有误（未写入）/ "
+            f"rehearsed {report.rows} row(s): {good} can be imported, {len(report.bad_rows)} bad "
+            "(nothing written)"
+        )
     elif report.errors and not report.written:
         app.out.print(
             f"[red]未导入任何记录[/red]：{len(report.bad_rows)} 行有误；"

@@ -16,11 +16,19 @@ standards and clock, the real budget ledger as its starting point, no notificati
 whose rehearsal went through are imported; by default, if any row fails, nothing is imported and
 every problem is reported with its row number and column; ``skip_bad=True`` imports the good rows.
 
-The events are dated when the import runs (the audit trail says when things were recorded); the
-reception's own dates come from the row. Rules that look at "today" (the claim deadline F-04)
-therefore see a late claim: explain it in the ``explanations`` column (``F-04=历史记录补录``).
+An ordinary import dates its events when it runs (the audit trail says when things were
+recorded); the reception's own dates come from the row, and rules that look at "today" (the claim
+deadline F-04) judge the steps as of today — right for receptions still under way. Past, archived
+receptions are imported with ``history=True`` (``jiedai import --as-history``): every step is taken
+with the clock set to the day it happened (:mod:`jiedai_flow.importer.history`: the letter's date,
+the start, the end, the list's signing date, or the step-date columns ``submitted_on`` …
+``archived_on``), so a claim made in time passes F-04 and one made late still gets it; only finished
+states may be imported so (已结算、已归档、不予接待、已撤销), and every step's reason says it is a
+history import and on which day it was made.
 
-Rows are numbered as in a spreadsheet: the header is row 1. The columns are :data:`COLUMNS`.
+Rows are numbered as in a spreadsheet: the header is row 1. The columns are :data:`COLUMNS`. A
+problem repeated over many rows is also reported once, with its rows
+(:attr:`ImportReport.grouped_errors`: ``第 2–5、9 行``).
 """
 
 from __future__ import annotations
@@ -32,8 +40,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.importer.columns import COLUMNS, WALKS, Column, RowError, column_of
 from jiedai_flow.importer.files import read_rows, read_table
+from jiedai_flow.importer.grouping import ErrorGroup, group_errors
+from jiedai_flow.importer.history import HISTORY_NOTE, HISTORY_NOTE_EN, StepClock
 from jiedai_flow.importer.rows import ImportRow, parse_row
 from jiedai_flow.importer.walk import (
     IMPORT_PREFIX,
@@ -47,6 +58,7 @@ from jiedai_flow.importer.walk import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from datetime import date
 
     from jiedai_flow.engine import Engine
     from jiedai_flow.model import Actor
@@ -58,12 +70,14 @@ __all__ = [
     "IMPORT_PREFIX",
     "WALKS",
     "Column",
+    "ErrorGroup",
     "ImportReport",
     "ImportRow",
     "Imported",
     "RowError",
     "column_of",
     "columns_help",
+    "group_errors",
     "import_actor",
     "import_file",
     "parse_row",
@@ -83,6 +97,8 @@ class ImportReport:
     errors: tuple[RowError, ...]
     written: bool
     """Whether anything was written (False after a dry run, or when bad rows stopped the import)."""
+    history: bool = False
+    """A history import: every step dated as it happened."""
 
     @property
     def ok(self) -> bool:
@@ -91,6 +107,11 @@ class ImportReport:
     @property
     def bad_rows(self) -> tuple[int, ...]:
         return tuple(sorted({e.row for e in self.errors}))
+
+    @property
+    def grouped_errors(self) -> tuple[ErrorGroup, ...]:
+        """:attr:`errors` with each repeated problem once, and the rows it applies to."""
+        return group_errors(self.errors)
 
 
 def import_file(
@@ -102,6 +123,7 @@ def import_file(
     dry_run: bool = False,
     explanations: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    history: bool = False,
 ) -> ImportReport:
     """Import the receptions of a CSV or xlsx file through ``engine`` (see the module docstring).
 
@@ -110,22 +132,26 @@ def import_file(
     :param dry_run: check and rehearse every row, write nothing.
     :param explanations: written explanations by rule id for every row (a row's own column wins).
     :param progress: called as ``progress(phase, done, total)``, phase ``"check"`` then ``"import"``.
+    :param history: a history import 历史补录 of finished receptions, each step dated as it
+        happened and judged as of that day (:mod:`jiedai_flow.importer.history`).
     :raises ValidationError: the file cannot be read, or its header is wrong (nothing imported).
     """
     source = Path(path).name
     rows, errors = read_rows(path)
     bad = {e.row for e in errors}
     good: list[ImportRow] = []
-    rehearsal = Rehearsal(engine)
+    today = _today(engine) if history else None
+    clock = StepClock(engine.clock.now()) if history else None
+    rehearsal = Rehearsal(engine, clock)
     for done, (number, cells) in enumerate(rows, start=1):
-        parsed = parse_row(number, cells, engine.process.definition)
+        parsed = parse_row(number, cells, engine.process.definition, today)
         if isinstance(parsed, list):
             errors += parsed
         elif number not in bad:
             row = attrs.evolve(parsed, explanations={**(explanations or {}), **parsed.explanations})
             if engine.store.command(f"{IMPORT_PREFIX}{row.key}:0:create") is None:
                 try:
-                    rehearsal.run(row, _note(source, row, operator))
+                    rehearsal.run(row, _note(source, row, operator, today))
                 except RowFailed as failed:
                     errors += failed.errors
                     continue
@@ -133,13 +159,13 @@ def import_file(
         if progress is not None:
             progress("check", done, len(rows))
     if dry_run or (errors and not skip_bad):
-        return ImportReport(source, len(rows), (), tuple(errors), written=False)
+        return ImportReport(source, len(rows), (), tuple(errors), written=False, history=history)
     imported: list[Imported] = []
-    recorder = quiet_engine(engine)
+    recorder = quiet_engine(engine, clock=clock)
     stopped = False
     for done, row in enumerate(good, start=1):
         try:
-            reception, new, replayed = walk(recorder, row, _note(source, row, operator))
+            reception, new, replayed = walk(recorder, row, _note(source, row, operator, today), clock)
         except RowFailed as failed:
             # why: the rehearsal passed, so this is the database or a race; stop rather than go on
             errors += failed.errors
@@ -152,13 +178,24 @@ def import_file(
         if progress is not None:
             progress("import", done, len(good))
     written = stopped or any(i.status != "already" for i in imported)
-    return ImportReport(source, len(rows), tuple(imported), tuple(errors), written=written)
+    return ImportReport(source, len(rows), tuple(imported), tuple(errors), written=written, history=history)
 
 
-def _note(source: str, row: ImportRow, operator: Actor) -> str:
+def _today(engine: Engine) -> date:
+    now = engine.clock.now()
+    return (now.astimezone(CHINA_TZ) if now.tzinfo is not None else now).date()
+
+
+def _note(source: str, row: ImportRow, operator: Actor, history: date | None = None) -> str:
+    if history is None:
+        return (
+            f"批量导入：{source} 第 {row.row} 行，导入人 {operator.name}（{operator.id}）/ "
+            f"bulk import of {source} row {row.row} by {operator.id}"
+        )
     return (
-        f"批量导入：{source} 第 {row.row} 行，导入人 {operator.name}（{operator.id}）/ "
-        f"bulk import of {source} row {row.row} by {operator.id}"
+        f"批量导入：{source} 第 {row.row} 行，导入人 {operator.name}（{operator.id}），"
+        f"{HISTORY_NOTE}，{history} 导入 / bulk import of {source} row {row.row} by {operator.id}, "
+        f"{HISTORY_NOTE_EN}, imported {history}"
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from jiedai_flow.errors import DefinitionError
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
+from jiedai_flow.lifecycle import DEFAULT_PROCESS, Phase
 from jiedai_flow.model import Role
 
 if TYPE_CHECKING:
@@ -81,13 +81,66 @@ COLUMNS: tuple[Column, ...] = (
     Column("signed_on", "审签日期", False, "默认为结束日期", "list signing date, default: end"),
     Column("documents", "凭证", False, "默认 发票;公函;接待清单", "vouchers, default invoice;letter;list"),
     Column("reason", "理由", False, "不予接待、已撤销时必填", "reason (refused, cancelled)"),
+    Column("explanations", "情况说明", False, "规则编号=说明，以 ; 分隔，如 F-04=发票迟到", "RULE=TEXT; …"),
     Column(
-        "explanations", "情况说明", False, "规则编号=说明，以 ; 分隔，如 F-04=历史记录补录", "RULE=TEXT; …"
+        "submitted_on",
+        "提交日期",
+        False,
+        "历史导入（--as-history）：登记、提交审批之日，默认发函日期，最迟为开始日期",
+        "history import: day registered and submitted, default: the letter's date (at the latest: start)",
+    ),
+    Column(
+        "approved_on",
+        "审批日期",
+        False,
+        "历史导入：审批（或不予接待）之日，各审批环节同日，默认同提交日期",
+        "history import: day approved or refused (every step), default: submitted_on",
+    ),
+    Column(
+        "claimed_on",
+        "报销日期",
+        False,
+        "历史导入：提交报销之日，报销时限据此判断；默认审签日期，最早为结束日期",
+        "history import: day the claim was filed (the claim deadline is judged by it), default: "
+        "signed_on (at the earliest: end)",
+    ),
+    Column(
+        "settled_on",
+        "结算日期",
+        False,
+        "历史导入：结算之日，默认报销日期次日",
+        "history import: day settled, default: the day after claimed_on",
+    ),
+    Column(
+        "archived_on",
+        "归档日期",
+        False,
+        "历史导入：归档之日，默认同结算日期",
+        "history import: day archived, default: settled_on",
     ),
 )
 """The columns of an import file, in template order."""
 
 BY_NAME = {c.name: c for c in COLUMNS}
+
+DATE_COLUMNS = ("submitted_on", "approved_on", "claimed_on", "settled_on", "archived_on")
+"""The optional columns that date the steps of a history import."""
+
+STEP_DAYS = ("submitted_on", "approved_on", "start", "end", "claimed_on", "settled_on", "archived_on")
+"""The columns whose days a history row's steps take, in the order they must follow one another."""
+
+DAY_OF_PHASE: Mapping[Phase, str] = {
+    Phase.DRAFTING: "submitted_on",
+    Phase.PENDING: "submitted_on",
+    Phase.APPROVED: "approved_on",
+    Phase.REFUSED: "approved_on",
+    Phase.UNDERWAY: "start",
+    Phase.HELD: "end",
+    Phase.SETTLING: "claimed_on",
+    Phase.SETTLED: "settled_on",
+}
+"""History import: the column dating a step that reaches a state of each phase (a cancellation
+keeps the day of the step before; see :mod:`jiedai_flow.importer.history`)."""
 
 
 @functools.cache
@@ -128,6 +181,12 @@ WALKS: Mapping[str, tuple[str, ...]] = walks(DEFAULT_PROCESS)
 """The walks of the default process (:func:`walks`)."""
 
 
+def column_label(column: str) -> str:
+    """``公函编号 letter_number`` for a column name; other names as they are."""
+    found = BY_NAME.get(column)
+    return f"{found.label} {found.name}" if found else column
+
+
 @attrs.frozen
 class RowError:
     """A problem in one row (``row`` 0: the file as a whole), at one column where known."""
@@ -136,11 +195,12 @@ class RowError:
     column: str
     message_zh: str
     message_en: str
+    code: str = ""
+    """The rule id when a rule refused the row (``F-04``); "" for other problems."""
 
     @property
     def label(self) -> str:
-        found = BY_NAME.get(self.column)
-        return f"{found.label} {found.name}" if found else self.column
+        return column_label(self.column)
 
     def __str__(self) -> str:
         where = f"第 {self.row} 行 row {self.row}" + (f"「{self.label}」" if self.column else "")

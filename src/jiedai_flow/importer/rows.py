@@ -1,19 +1,31 @@
 """Parsing an import row 解析导入行 into what the engine takes — letter, plan, list, people, target
-state — with every problem in the row reported at its column."""
+state and, in a history import, the day of each step — with every problem in the row reported at
+its column."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from jiedai_flow.convert import load
 from jiedai_flow.errors import ValidationError
-from jiedai_flow.importer.columns import BY_NAME, RowError, actor_column, column_of, default_state, walks
+from jiedai_flow.importer.columns import (
+    BY_NAME,
+    DATE_COLUMNS,
+    STEP_DAYS,
+    RowError,
+    actor_column,
+    column_of,
+    default_state,
+    walks,
+)
+from jiedai_flow.importer.history import finished, finished_labels, schedule
 from jiedai_flow.model import (
     DocumentKind,
     InvalidValueError,
@@ -61,6 +73,9 @@ class ImportRow:
     state: str
     reason: str
     explanations: Mapping[str, str]
+    days: Mapping[str, date] | None = None
+    """History import: the day of each step by column (:data:`~jiedai_flow.importer.columns.STEP_DAYS`);
+    None in an ordinary import (the steps are dated when it runs)."""
 
 
 # -- parsing rows ----------------------------------------------------------------------------------
@@ -161,13 +176,18 @@ class _Cells:
 
 
 def parse_row(
-    row: int, cells: Mapping[str, str], definition: ProcessDefinition
+    row: int, cells: Mapping[str, str], definition: ProcessDefinition, history: date | None = None
 ) -> ImportRow | list[RowError]:
-    """One row into an :class:`ImportRow`, or every problem found in it."""
+    """One row into an :class:`ImportRow`, or every problem found in it.
+
+    :param history: in a history import, the day it runs (no step may be dated after it); None in
+        an ordinary import, where the step-date columns must be empty.
+    """
     c = _Cells(row, cells)
     sending_unit = c.text("sending_unit")
     start = c.day("start")
     end = c.day("end", start)
+    issued_on = c.day("issued_on", start)
     state = _state(c, definition)
     guests = c.people("guests", sending_unit)
     companions = c.people("companion_names")
@@ -176,7 +196,7 @@ def parse_row(
         "kind": c.choice("letter_kind", LetterKind, LetterKind.LETTER.value),
         "number": c.text("letter_number"),
         "sending_unit": sending_unit,
-        "issued_on": c.day("issued_on", start),
+        "issued_on": issued_on,
         "purpose": c.choice("purpose", Purpose, Purpose.OTHER.value),
         "content": c.text("content"),
         "itinerary": {"start": start, "end": end, "places": list(c.names("places"))},
@@ -201,6 +221,8 @@ def parse_row(
         "handler": c.text("handler"),
     }
     explanations = c.explanations("explanations")
+    signed_on = listing["signed_on"] if listing else None
+    days = _history_days(c, definition, state, (start, end), (issued_on, signed_on), history)
     code = header["jurisdiction"]
     if code and not (code.isdigit() and len(code) in (2, 4, 6)):
         c.error(
@@ -230,6 +252,7 @@ def parse_row(
         state=state,
         reason=reason,
         explanations=explanations,
+        days=days,
     )
 
 
@@ -246,6 +269,88 @@ def _state(c: _Cells, definition: ProcessDefinition) -> str:
         f"cannot import as {value!r}; one of: {', '.join(reachable)}",
     )
     return definition.initial
+
+
+def _history_days(
+    c: _Cells,
+    definition: ProcessDefinition,
+    state: str,
+    dates: tuple[date | None, date | None],
+    papers: tuple[date | None, date | None],
+    today: date | None,
+) -> dict[str, date] | None:
+    """The day of each step of a history row (see :mod:`jiedai_flow.importer.history`), from its
+    (start, end), the (issued_on, signed_on) of its letter and list, and the step-date columns."""
+    if today is None:
+        for column in DATE_COLUMNS:
+            if c.text(column):
+                c.error(
+                    column,
+                    "只用于历史导入（--as-history），普通导入须留空",
+                    "only used by a history import (--as-history); leave it empty otherwise",
+                )
+        return None
+    if not finished(definition, state):
+        c.error(
+            "state",
+            f"历史导入不能导入为「{state}」，只能导入已办结的状态：{finished_labels(definition)}",
+            f"a history import takes finished states only, not {state!r}",
+        )
+    given = {column: c.day(column) for column in DATE_COLUMNS}
+    (start, end), (issued_on, signed_on) = dates, papers
+    if start is None or end is None:
+        return None
+    days = _default_days(given, start, end, issued_on, signed_on)
+    for earlier, later in pairwise(STEP_DAYS):
+        if days[later] < days[earlier]:
+            _out_of_order(c, days, given, earlier, later)
+    for column, day in schedule(definition, walks(definition).get(state, ()), days):
+        if day > today:
+            c.error(
+                column,
+                f"{BY_NAME[column].label} {day} 晚于导入当天 {today}：历史导入只记已经发生的步骤",
+                f"{column} {day} is after the day of the import ({today}): history records what happened",
+            )
+            break
+    return days
+
+
+def _out_of_order(
+    c: _Cells, days: Mapping[str, date], given: Mapping[str, date | None], earlier: str, later: str
+) -> None:
+    """Two days out of order, reported at the one the row gave (the later one if both or neither)."""
+    if given.get(later) or not given.get(earlier):
+        column, other, zh, en = later, earlier, "早于", "before"
+    else:
+        column, other, zh, en = earlier, later, "晚于", "after"
+    c.error(
+        column,
+        f"{BY_NAME[column].label} {days[column]} {zh}{BY_NAME[other].label} {days[other]}",
+        f"{column} {days[column]} is {en} {other} {days[other]}",
+    )
+
+
+def _default_days(
+    given: Mapping[str, date | None], start: date, end: date, issued_on: date | None, signed_on: date | None
+) -> dict[str, date]:
+    """The day of each of :data:`STEP_DAYS`: a given day as given; a missing one by default
+    (submitted: the letter's date, at the latest the start; approved: the submission; claimed: the
+    list's signing date, at the earliest the end; settled: the day after the claim; archived: the
+    settlement), then kept between the days around it, so a default never contradicts a given day."""
+    days = {"start": start, "end": end}
+    days["submitted_on"] = given["submitted_on"] or min(issued_on or start, start)
+    days["approved_on"] = given["approved_on"] or days["submitted_on"]
+    days["claimed_on"] = given["claimed_on"] or max(signed_on or end, end)
+    days["settled_on"] = given["settled_on"] or days["claimed_on"] + timedelta(days=1)
+    days["archived_on"] = given["archived_on"] or days["settled_on"]
+    steps = list(pairwise(STEP_DAYS))
+    for earlier, later in steps:
+        if later in given and given[later] is None:
+            days[later] = max(days[later], days[earlier])
+    for earlier, later in reversed(steps):
+        if earlier in given and given[earlier] is None:
+            days[earlier] = min(days[earlier], days[later])
+    return days
 
 
 def _meal(c: _Cells, start: date | None, guests: int, named: int) -> dict[str, Any] | None:

@@ -1,6 +1,7 @@
-"""Walking an imported row through the engine 按流程导入: as import actors, step by step, with
-request ids derived from the row so a second run replays instead of repeating; and the rehearsal
-on an in-memory copy that proves a row goes through before anything is written."""
+"""Walking an imported row through the engine 按流程导入: as import actors, step by step (in a
+history import with the clock set to each step's day), with request ids derived from the row so a
+second run replays instead of repeating; and the rehearsal on an in-memory copy that proves a row
+goes through before anything is written."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from jiedai_flow.errors import (
 )
 from jiedai_flow.findings import Severity
 from jiedai_flow.importer.columns import RowError, actor_column, column_of, walks
+from jiedai_flow.importer.history import schedule
 from jiedai_flow.model import Actor, Role
 from jiedai_flow.records import BudgetUsage, LedgerEntry
 from jiedai_flow.storage.memory import MemoryStore
@@ -26,6 +28,8 @@ from jiedai_flow.storage.memory import MemoryStore
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from jiedai_flow.clock import Clock
+    from jiedai_flow.importer.history import StepClock
     from jiedai_flow.importer.rows import ImportRow
     from jiedai_flow.lifecycle import ProcessDefinition
     from jiedai_flow.records import AuditEvent, CommandRecord, CommandResult, Notification, Reception
@@ -63,13 +67,21 @@ def import_actor(name: str, role: Role, unit: str, level: str = "") -> Actor:
     )
 
 
-def walk(engine: Engine, row: ImportRow, note: str) -> tuple[Reception, bool, bool]:
+def walk(
+    engine: Engine, row: ImportRow, note: str, clock: StepClock | None = None
+) -> tuple[Reception, bool, bool]:
     """Create the row's reception and fire its triggers up to its state. Returns the reception,
-    whether any step was new and whether any was replayed. Raises :class:`RowFailed`."""
+    whether any step was new and whether any was replayed. Raises :class:`RowFailed`.
+
+    :param clock: ``engine``'s clock in a history import: set to each step's day before the step.
+    """
     handler = import_actor(row.handler, Role.HANDLER, row.host_unit)
     results: list[CommandResult] = []
     reception: Reception | None = None
+    days = row.days if clock is not None else None
     try:
+        if clock is not None and days is not None:
+            clock.set(days["submitted_on"], 0)
         results.append(
             engine.create_reception(
                 row.letter,
@@ -85,9 +97,13 @@ def walk(engine: Engine, row: ImportRow, note: str) -> tuple[Reception, bool, bo
         )
         reception = results[-1].reception
         process = engine.process_of(reception)
-        for trigger in walks(process.definition)[row.state]:
+        path = walks(process.definition)[row.state]
+        dated = schedule(process.definition, path, days)[1:] if days is not None else []
+        for step, trigger in enumerate(path):
             declared = process.trigger_defs[trigger]
             for actor in _actors(process.definition, trigger, row, reception, handler):
+                if clock is not None and dated:
+                    clock.set(dated[step][1], len(results))
                 reason = f"{row.reason}（{note}）" if declared.reason_required else note
                 results.append(
                     engine.fire(
@@ -165,6 +181,7 @@ def row_errors(
                 column_of(f.path),
                 f"{f.rule_id} {f.severity.label}{at}：{f.message_zh}{hint.get(f.severity, '')}",
                 f"{f.rule_id} {f.severity.value} at {trigger}: {f.message_en} @ {f.path}",
+                f.rule_id,
             )
             for f in refusing or error.findings
         ]
@@ -225,10 +242,12 @@ class _RehearsalEngine(Engine):
         del args, kwargs  # no observers, no notifications: nothing of a rehearsal leaves it
 
 
-def quiet_engine(engine: Engine, store: Store | None = None, cls: type[Engine] = Engine) -> Engine:
-    """An engine like ``engine`` (plugins, clock, process) that writes no notifications: an import
-    records history, it asks nobody to act."""
-    made = cls(store or engine.store, engine.plugins, clock=engine.clock, processes=engine.processes)
+def quiet_engine(
+    engine: Engine, store: Store | None = None, cls: type[Engine] = Engine, clock: Clock | None = None
+) -> Engine:
+    """An engine like ``engine`` (plugins, clock unless ``clock`` is given, process) that writes no
+    notifications: an import records history, it asks nobody to act."""
+    made = cls(store or engine.store, engine.plugins, clock=clock or engine.clock, processes=engine.processes)
     made.notifiers = {}
     return made
 
@@ -237,8 +256,9 @@ class Rehearsal:
     """Rehearses rows in order on fresh in-memory stores, carrying the budget each accepted row
     uses over to the next, so the real run meets the same caps."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, clock: StepClock | None = None) -> None:
         self.engine = engine
+        self.clock = clock
         self.used: dict[tuple[str, int], BudgetUsage] = {}
 
     def _seed(self, host_unit: str, year: int) -> BudgetUsage:
@@ -249,7 +269,7 @@ class Rehearsal:
     def run(self, row: ImportRow, note: str) -> None:
         """Walk ``row`` on a copy; raises :class:`RowFailed` with the row's problems."""
         store = _RehearsalStore(self._seed)
-        walk(quiet_engine(self.engine, store, _RehearsalEngine), row, note)
+        walk(quiet_engine(self.engine, store, _RehearsalEngine, self.clock), row, note, self.clock)
         for (host_unit, year), start in store.seeded.items():
             end = store.budget_usage(host_unit, year)
             before = self.used.get((host_unit, year), BudgetUsage())
