@@ -159,6 +159,9 @@ class LetterKind(LabelledEnum):
     INVITATION = "invitation", "邀请函"
     NOTICE = "notice", "通知"
     PHONE_RECORD = "phone_record", "电话记录"
+    NONE = "none", "无公函"
+    """No letter at all: recorded so that L-01 can refuse it (无公函不接待); the letter's number may
+    then be left empty."""
 
 
 class Purpose(LabelledEnum):
@@ -372,6 +375,19 @@ _day = _check(_is_day, "应为日期（不含时间）", "must be a date (withou
 _optional_day = _check(lambda v: v is None or _is_day(v), "应为日期或空", "must be a date or null")
 
 
+class _NeedsInstance(Exception):  # why: internal signal to the loader, never leaves the model
+    """A field validator that needs the whole object: the loader leaves it to ``__init__``."""
+
+
+def _letter_number(letter: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """A letter's number 文号 must be there, unless the record says there is no letter."""
+    if isinstance(value, str) and not value.strip() and letter is None:
+        raise _NeedsInstance  # the loader checks fields alone; the kind decides, in __init__
+    if getattr(letter, "kind", None) is LetterKind.NONE and isinstance(value, str):
+        return
+    _non_blank(letter, attribute, value)
+
+
 def _is(cls: type[Any]) -> Any:
     return attrs.validators.instance_of(cls)
 
@@ -434,7 +450,8 @@ class OfficialLetter:
     """The sending unit's letter 公函 (or a substitute: 邀请函、通知、电话记录), Art 5/7."""
 
     kind: LetterKind = attrs.field(validator=_is(LetterKind))
-    number: str = attrs.field(validator=_non_blank)
+    number: str = attrs.field(validator=_letter_number)
+    """文号; empty only when there is no letter (``kind = "无公函"``)."""
     sending_unit: str = attrs.field(validator=_non_blank)
     issued_on: date = attrs.field(validator=_day)
     purpose: Purpose = attrs.field(validator=_is(Purpose))

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.cli_commands import admin, delivery, fire, processes, receptions, reports, tools, workdays
+from jiedai_flow.cli_commands import (
+    admin,
+    delivery,
+    fire,
+    processes,
+    receptions,
+    reports,
+    schemas,
+    tools,
+    workdays,
+)
 
 if TYPE_CHECKING:
     import click
@@ -22,5 +32,6 @@ COMMANDS: tuple[click.Command, ...] = (
     *delivery.COMMANDS,
     *workdays.COMMANDS,
     *processes.COMMANDS,
+    *schemas.COMMANDS,
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them."""
