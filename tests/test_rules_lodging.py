@@ -260,17 +260,24 @@ def test_t01_dedicated_cars_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    ("flag", "words"),
-    [("police_escort", "安排警车"), ("road_closure", "封路"), ("venue_clearing", "清场闭馆")],
+    ("flag", "words", "citation"),
+    [
+        ("police_escort", "安排警车", "《党政机关国内公务接待管理规定》第十一条"),
+        ("road_closure", "封路", "中央八项规定及其实施细则第五条"),
+        ("venue_clearing", "清场闭馆", "中央八项规定及其实施细则第五条"),
+    ],
 )
-def test_t02_police_escort_road_closure_and_venue_clearing_are_refused(flag: str, words: str) -> None:
-    """T-02: each of the three is blocked on its own field."""
+def test_t02_police_escort_road_closure_and_venue_clearing_are_refused(
+    flag: str, words: str, citation: str
+) -> None:
+    """T-02: each of the three is blocked on its own field, citing where it is banned (警车: Art 11 of
+    the rules; 封路、清场闭馆: point 5 of the 八项规定)."""
     engine = engine_with()
     finding = only(found(engine, create(engine, transport=Transport(**{flag: True})), "T-02"))
     assert finding.severity is Severity.BLOCKING
     assert words in finding.message_zh
     assert finding.path == f"$.plan.transport.{flag}"
-    assert str(finding.citation) == "《党政机关国内公务接待管理规定》第十一条"
+    assert str(finding.citation) == citation
 
 
 def test_t02_all_three_are_reported_at_once_on_submit() -> None:

@@ -455,8 +455,8 @@ def test_f05_notes_the_budget_line_at_approval_without_a_cap() -> None:
     [finding] = found(engine, create(engine), "F-05", "approve")
     assert finding.severity is Severity.INFO
     assert finding.message_zh == (
-        "列支「县政府办公室」2026 年度公务接待费（单独列示），预计 360.00 元；"
-        "未设年度预算上限，审批后仍记入预算台账"
+        "列支「县政府办公室」2026 年度公务接待费（单独列示），审批后占用 1000.00 元"
+        "（方案预算 1000.00 元、逐项合计 360.00 元，取较大者）；未设年度预算上限，审批后仍记入预算台账"
     )
     assert str(finding.citation) == "《党政机关国内公务接待管理规定》第十二条"
 
@@ -466,14 +466,15 @@ def test_f05_notes_the_annual_cap_and_leaves_what_remains_to_the_ledger() -> Non
     engine = engine_with(budgets=(Budget(HOST_UNIT, 2026, "1000.00"),))
     [finding] = found(engine, create(engine), "F-05", "approve")
     assert finding.severity is Severity.INFO
-    assert "预计 360.00 元；年度预算 1000.00 元，余额在审批完成时由预算台账校验" in finding.message_zh
+    assert "取较大者）；年度预算 1000.00 元，余额在审批完成时由预算台账校验" in finding.message_zh
 
 
 def test_f05_warns_in_a_dry_run_when_the_plan_alone_exceeds_the_whole_budget() -> None:
     engine = engine_with(budgets=(Budget(HOST_UNIT, 2026, "300.00"),))
     [finding] = found(engine, create(engine), "F-05", "approve")
     assert finding.severity is Severity.WARNING
-    assert "预计 360.00 元超过年度预算 300.00 元 60.00 元" in finding.message_zh
+    assert "审批后占用 1000.00 元" in finding.message_zh
+    assert "超过年度预算 300.00 元 700.00 元" in finding.message_zh
 
 
 def test_f05_budget_of_another_unit_or_year_does_not_apply() -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.calendar import ChineseCalendar, add_workdays, unknown_years, workdays_between
+from jiedai_flow.calendar import add_workdays, unknown_years, workdays_between
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.lifecycle import Phase
 from jiedai_flow.model import LabelledEnum, Role
@@ -160,7 +160,7 @@ class Deadline:
 
 def calendar_of(engine: Engine) -> WorkCalendar:
     """The engine's working-day calendar: a plugin's through ``jiedai_calendar``, else China's."""
-    return engine.hooks.jiedai_calendar() or ChineseCalendar()
+    return engine.calendar
 
 
 def deadlines(
@@ -179,7 +179,7 @@ def deadlines(
     """
     now = engine.clock.now()
     judge = _Judge(today or _local_day(now), soon_days, calendar or calendar_of(engine))
-    standards = engine.standards_for(reception.jurisdiction, reception.start)
+    standards = engine.standards_of(reception)
     phase = engine.process_of(reception).phase(reception.state)
     return [
         *_approval(engine, reception, phase, standards, judge),

@@ -22,6 +22,7 @@ import pluggy
 from jiedai_flow import hookspecs
 from jiedai_flow.builtin.national import _common
 from jiedai_flow.findings import Severity
+from jiedai_flow.inputref import INPUT_PATH, REGENERATE_INPUT, render_input_reference
 from jiedai_flow.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.plugins import BUILTIN_PLUGINS
 
@@ -209,8 +210,15 @@ def _stages(rule: Rule) -> str:
     return " · ".join(f"`{s}` {labels.get(s, '')}".rstrip() for s in ordered)
 
 
+def documented_severities(rule: Rule) -> tuple[Severity, ...]:
+    """What docs/rules.md says a rule can report: read from its check, plus what it declares is
+    raised elsewhere (``Rule.also_raises``)."""
+    found = set(severities(rule.check)) | rule.also_raises
+    return tuple(s for s in Severity if s in found)
+
+
 def _severities_text(rule: Rule, english: bool = True) -> str:
-    found = severities(rule.check)
+    found = documented_severities(rule)
     if not found:
         return "—"
     return "、".join(f"{s.label} {s.value}" if english else s.label for s in found)
@@ -235,13 +243,19 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
         "结果 severities：不予通过 blocking（命令被拒绝）· 须书面说明 needs_explanation（附情况说明并经"
         "下一位审批人或财务接受才通过）· 提醒 warning · 提示 info。",
         "",
+        "出处 citation：规则按本地标准层的值判断时（用餐标准、禁止菜品、报销时限等），"
+        "结果引用设置该值的标准层的文件和条款（`source`、`articles`），否则引用下表所列的国家文件；"
+        "`tests/test_rule_citations.py` 核对每条结果的出处和结果类别都在本页所列之内。"
+        " A finding judged by a local layer's value cites that layer's document; "
+        "otherwise the instruments listed here.",
+        "",
         f"共 {len(rules)} 条 / {len(rules)} rules.",
         "",
         "| 编号 id | 规则 | rule | 结果 severities | 出处 citation |",
         "| --- | --- | --- | --- | --- |",
     ]
     for rule in rules:
-        cite = str(rule.citation) if rule.citation else "—"
+        cite = "；".join(str(c) for c in rule.citations) or "—"
         found = _severities_text(rule, english=False)
         out.append(f"| {rule.id} | {rule.title} | {rule.title_en} | {found} | {cite} |")
     out.append("")
@@ -258,7 +272,7 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
             "",
             f"- 阶段 stages: {_stages(rule)}",
             f"- 结果 severities: {_severities_text(rule)}",
-            f"- 出处 citation: {rule.citation or '—'}",
+            f"- 出处 citation: {'；'.join(str(c) for c in rule.citations) or '—'}",
             f"- 插件 plugin: `{rule.plugin}` · 检查 check: `{check}`",
             "",
         ]
@@ -306,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args[:1] == ["--check"]:
         return check([Path(a) for a in args[1:]])
-    print("usage: python -m jiedai_flow.docgen hooks | rules | plugins | --check [PATH ...]", file=sys.stderr)
+    pages = " | ".join(PAGES)
+    print(f"usage: python -m jiedai_flow.docgen {pages} | plugins | --check [PATH ...]", file=sys.stderr)
     return 2
 
 
@@ -416,6 +431,7 @@ def _cli_cell(text: str) -> str:
 
 
 PAGES["cli"] = (CLI_PATH, render_cli, REGENERATE_CLI)
+PAGES["input"] = (INPUT_PATH, render_input_reference, REGENERATE_INPUT)
 
 
 if __name__ == "__main__":

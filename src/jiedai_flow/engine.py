@@ -8,12 +8,14 @@ step — and only after that commit hands the notifications to the notifier plug
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from jiedai_flow.budget import exceeded_finding, ledger_changes
+from jiedai_flow.calendar import ChineseCalendar
 from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
 from jiedai_flow.clock import Clock as Clock
 from jiedai_flow.clock import SystemClock as SystemClock
@@ -76,6 +78,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import date, datetime
 
+    from jiedai_flow.calendar import WorkCalendar
     from jiedai_flow.findings import Finding
     from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
     from jiedai_flow.notifiers import Notifier
@@ -159,7 +162,7 @@ class Engine:
         self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
         self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
         self._observed_notify = bool(hook.jiedai_notify.get_hookimpls())
-        self._standards: dict[tuple[str, date], Standards] = {}
+        self._standards: dict[tuple[str, str, date], Standards] = {}
         self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
 
@@ -177,21 +180,33 @@ class Engine:
         """One page of receptions matching ``query``."""
         return self.store.query(query)
 
-    def standards_for(self, jurisdiction: str, on: date) -> Standards:
-        """The standards in force for ``jurisdiction`` on ``on``, cached per (jurisdiction, date)."""
-        key = (jurisdiction, on)
+    def standards_for(self, jurisdiction: str, on: date, host_unit: str = "") -> Standards:
+        """The standards in force for ``jurisdiction`` (and ``host_unit``: its unit layers too) on
+        ``on``, cached per (jurisdiction, host unit, date)."""
+        key = (jurisdiction, host_unit, on)
         found = self._standards.get(key)
         if found is None:
             if len(self._standards) >= 4096:
                 self._standards.clear()
-            layers = self.hooks.jiedai_standards_layers(jurisdiction=jurisdiction, on=on)
-            found = self._standards[key] = resolve(jurisdiction, on, layers)
+            layers = self.hooks.jiedai_standards_layers(jurisdiction=jurisdiction, on=on, host_unit=host_unit)
+            found = self._standards[key] = resolve(jurisdiction, on, layers, host_unit)
         return found
+
+    def standards_of(self, reception: Reception) -> Standards:
+        """The standards that judge ``reception``: its jurisdiction, host unit and start date."""
+        return self.standards_for(reception.jurisdiction, reception.start, reception.host_unit)
 
     @property
     def processes(self) -> tuple[ProcessDefinition, ...]:
         """Every process definition loaded: the engine's, then the plugins'."""
         return tuple(p.definition for p in self._processes.values())
+
+    @functools.cached_property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar deadlines count in and rules may ask (``jiedai_calendar``: a
+        plugin's, else China's statutory one)."""
+        found = self.hooks.jiedai_calendar()
+        return found if found is not None else ChineseCalendar()
 
     def compiled(self, key: str) -> CompiledProcess:
         """The compiled process ``name@version``; DefinitionError if it is not loaded."""
@@ -237,10 +252,11 @@ class Engine:
             stages = [t for t in dict.fromkeys(next_stages) if self.rules.for_stage(t)]
         elif stages == "all":
             stages = self.rules.stages
-        standards = self.standards_for(reception.jurisdiction, reception.start)
+        standards = self.standards_of(reception)
         now = self.clock.now()
         by_stage = {
-            stage: self.rules.run(RuleContext(reception, standards, stage, None, now)) for stage in stages
+            stage: self.rules.run(RuleContext(reception, standards, stage, None, now, self.calendar))
+            for stage in stages
         }
         return CheckReport(reception.id, by_stage)
 
@@ -296,7 +312,7 @@ class Engine:
         start = start or letter.itinerary.start
         end = end or letter.itinerary.end
         _check_dates(start, end)
-        standards = self.standards_for(jurisdiction, start)
+        standards = self.standards_for(jurisdiction, start, host_unit)
         process = self.choose_process(reception_type, jurisdiction, host_unit, plan)
         reception = Reception(
             id=reception_id or new_id(),
@@ -428,7 +444,7 @@ class Engine:
         if trigger_def.reason_required and not reason.strip():
             raise ReasonRequiredError(trigger, trigger_def.label)
         candidate = _with_payload(before, trigger_def, process, plan, reception_list)
-        standards = self.standards_for(before.jurisdiction, before.start)
+        standards = self.standards_of(before)
         now = self.clock.now()
         if follow_up is not None:
             candidate = _with_follow_up(candidate, trigger_def, follow_up, actor, now)
@@ -634,7 +650,7 @@ class Engine:
         last = len(reception.approvals) + 1 >= len(reception.approval_chain)
         facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
         if (reception.state, trigger, FACT_URGENT_ALLOWED) in process.conditioned:
-            standards = self.standards_for(reception.jurisdiction, reception.start)
+            standards = self.standards_of(reception)
             if standards.retroactive_window_days is not None:
                 facts.add(FACT_URGENT_ALLOWED)
         return frozenset(facts)
@@ -683,7 +699,7 @@ class Engine:
         if not self.rules.for_stage(stage):
             return ()
         explanations = explanations or {}
-        findings = self.rules.run(RuleContext(reception, standards, stage, actor, now))
+        findings = self.rules.run(RuleContext(reception, standards, stage, actor, now, self.calendar))
         # explained at an earlier stage, for the same finding (same numbers, same message)
         given = {(e.rule_id, e.path, e.finding) for e in reception.explanations}
         unexplained = [

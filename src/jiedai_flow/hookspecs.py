@@ -56,15 +56,19 @@ def jiedai_register_rules(register: RegisterRule) -> None:
 
 
 @hookspec
-def jiedai_standards_layers(jurisdiction: str, on: date) -> Sequence[StandardsLayer] | None:
-    """Contribute standards layers 接待标准 for a jurisdiction (GB/T 2260 code) on a date.
+def jiedai_standards_layers(jurisdiction: str, on: date, host_unit: str) -> Sequence[StandardsLayer] | None:
+    """Contribute standards layers 接待标准 for a jurisdiction (GB/T 2260 code), host unit and date.
 
     :param jurisdiction: the reception's jurisdiction code, e.g. ``"341502"``.
     :param on: the reception's start date; layers not in force then are ignored.
-    :return: layers (national, province, city or county), or None.
+    :param host_unit: the host unit 接待单位 ("" when standards are asked for the jurisdiction alone);
+        unit layers (``host_units``, ``unit_kinds``) that do not cover it are ignored, so a plugin may
+        return all its layers.
+    :return: layers (national, province, city, county or unit), or None.
 
-    Called for every plugin; the engine folds all layers, national first, and caches the result
-    per jurisdiction and date. Implemented by the national pack and by county plugins.
+    Called for every plugin; the engine folds all layers, national first and the unit's last, and
+    caches the result per jurisdiction, host unit and date. Implemented by the national pack, by
+    county plugins and by units (a university, a state enterprise) with standards of their own.
     """
 
 

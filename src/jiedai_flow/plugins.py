@@ -130,8 +130,8 @@ class Hooks:
             others = [p for p in everyone if p is not impl.plugin]
             yield impl.plugin_name, self._pm.subset_hook_caller(name, remove_plugins=others)
 
-    def jiedai_standards_layers(self, jurisdiction: str, on: date) -> list[StandardsLayer]:
-        results = self._hook.jiedai_standards_layers(jurisdiction=jurisdiction, on=on)
+    def jiedai_standards_layers(self, jurisdiction: str, on: date, host_unit: str) -> list[StandardsLayer]:
+        results = self._hook.jiedai_standards_layers(jurisdiction=jurisdiction, on=on, host_unit=host_unit)
         return [layer for layers in results if layers for layer in layers]
 
     def jiedai_storage(self, url: str) -> Store | None:

@@ -16,9 +16,10 @@ from jiedai_flow.errors import PluginError, RuleError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-    from datetime import datetime
+    from datetime import date, datetime
 
-    from jiedai_flow.findings import Citation, Finding
+    from jiedai_flow.calendar import WorkCalendar
+    from jiedai_flow.findings import Citation, Finding, Severity
     from jiedai_flow.model import Actor
     from jiedai_flow.records import Reception
     from jiedai_flow.standards import Standards
@@ -33,6 +34,12 @@ class RuleContext:
     stage: str
     actor: Actor | None
     now: datetime
+    calendar: WorkCalendar | None = None
+    """The engine's working-day calendar (statutory holidays and 调休); None: Monday–Friday."""
+
+    def is_workday(self, day: date) -> bool:
+        """Whether ``day`` is a working day: by the calendar, or Monday–Friday without one."""
+        return self.calendar.is_workday(day) if self.calendar is not None else day.weekday() < 5
 
 
 @attrs.frozen
@@ -47,6 +54,16 @@ class Rule:
     title_en: str = ""
     plugin: str = ""
     """Filled in at registration with the name of the plugin that registered the rule."""
+    also_cites: tuple[Citation, ...] = ()
+    """Other instruments some of its findings cite (besides ``citation`` and the documents of local
+    layers whose values it judges): docs/rules.md lists them all."""
+    also_raises: frozenset[Severity] = frozenset()
+    """Severities raised under this rule's id outside its check (F-05 by the budget ledger)."""
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        """Every national citation its findings may carry."""
+        return ((self.citation,) if self.citation else ()) + self.also_cites
 
 
 class RegisterRule(Protocol):

@@ -1,9 +1,17 @@
-"""Reception standards 接待标准, layered national → province → city → county, with effective dates.
+"""Reception standards 接待标准, layered national → province → city → county → unit, with effective
+dates.
 
 A :class:`StandardsLayer` states only what differs from the layer above it. Plugins contribute
 layers through ``jiedai_standards_layers`` (often loaded from TOML with
-:func:`load_standards_file`) and :func:`resolve` folds every layer in force for a jurisdiction on
-a date into one :class:`Standards`. A field a layer sets replaces the value above it whole.
+:func:`load_standards_file`) and :func:`resolve` folds every layer in force for a jurisdiction, a
+host unit and a date into one :class:`Standards`. A field a layer sets replaces the value above it
+whole — a unit's meal table replaces the county's, where the unit's documents say so.
+
+A unit layer (``level = "unit"``) applies only to the host units it names (``host_units``) or to
+units of the kinds it names (``unit_kinds``: 高校, 国有企业, 事业单位, 驻外机构 …); which kind a host unit
+is comes from the ``unit_kinds`` table of the layers above it. The folded :class:`Standards` remember
+which layer set each field, so a finding judged by a layer's value cites that layer's document
+(:meth:`Standards.cite`).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
-from collections.abc import Mapping  # noqa: TC003  # why: resolve_types() below needs it at run time
+from collections.abc import Mapping  # why: resolve_types() below needs it at run time
 from datetime import date, timedelta
 from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
 from typing import TYPE_CHECKING, Any
@@ -19,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.findings import Citation
 from jiedai_flow.model import (
     DocumentKind,
     LabelledEnum,
@@ -44,6 +53,18 @@ class Level(enum.IntEnum):
     PROVINCE = 1
     CITY = 2
     COUNTY = 3
+    UNIT = 4
+    """A host unit's own standards 单位标准 (a university, a state enterprise …), folded last."""
+
+
+class UnitKind(LabelledEnum):
+    """Kind of host unit 单位类型: unit layers may apply to every unit of a kind."""
+
+    PARTY_GOVERNMENT = "party_government", "党政机关"
+    UNIVERSITY = "university", "高校"
+    STATE_ENTERPRISE = "state_enterprise", "国有企业"
+    PUBLIC_INSTITUTION = "public_institution", "事业单位"
+    OVERSEAS = "overseas", "驻外机构"
 
 
 RULE_PACK_2013 = "national-2013"
@@ -80,6 +101,32 @@ class Origin(LabelledEnum):
     OUTSIDE = "outside", "辖区外"
 
 
+class WeekdayMeaning(LabelledEnum):
+    """What a local "weekday" rule means 工作日口径."""
+
+    MONDAY_TO_FRIDAY = "monday_to_friday", "周一至周五"
+    STATUTORY = "statutory", "法定工作日（含调休上班日，不含节假日）"
+
+
+class LexiconCategory(LabelledEnum):
+    """What a word of the lexicon 词表 means (``jiedai_flow.builtin.national.lexicon``)."""
+
+    ALCOHOL = "alcohol", "酒类"
+    PREMIUM_ALCOHOL = "premium_alcohol", "高档酒水"
+    TOBACCO = "tobacco", "香烟"
+    BANNED_DISH = "banned_dish", "禁止菜肴"
+    SIGHTSEEING = "sightseeing", "旅游观光、娱乐"
+    PERFORMANCE = "performance", "专场演出"
+    GIFT = "gift", "礼品、土特产"
+
+
+class DishScope(LabelledEnum):
+    """Which meals a banned-dish list covers 禁止菜品适用范围."""
+
+    ALL_MEALS = "all_meals", "所有用餐"
+    HOST_PAID_WORKING_MEALS = "host_paid_working_meals", "接待方付费的工作餐"
+
+
 class DeadlineFrom(LabelledEnum):
     """What the reimbursement deadline counts from 报销时限起算."""
 
@@ -99,21 +146,30 @@ class MealStandard:
     unit: MealUnit = MealUnit.PERSON_MEAL
     meal_kind: MealKind | None = None
     rank: Rank | None = None
+    """Exactly this rank 仅限该级别: the highest-ranked guest is of this rank."""
+    rank_at_least: Rank | None = None
+    """This rank or above 该级别及以上: the highest-ranked guest is at least this senior. Rows of one
+    table tiered this way are judged by the most senior tier the party reaches."""
     origin: Origin | None = None
     venue_types: frozenset[VenueType] = frozenset()
     reception_type: ReceptionType | None = None
 
     @property
     def specificity(self) -> int:
-        conditions = (self.meal_kind, self.rank, self.origin, self.reception_type)
-        return sum(c is not None for c in conditions) + bool(self.venue_types)
+        conditions = (self.meal_kind, self.rank, self.rank_at_least, self.origin, self.reception_type)
+        # among rows with as many conditions: "exactly this rank" beats any "this rank or above",
+        # and of the "or above" tiers the party reaches, the most senior wins
+        tier = 9 if self.rank is not None else (self.rank_at_least.order if self.rank_at_least else 0)
+        return (sum(c is not None for c in conditions) + bool(self.venue_types)) * 10 + tier
 
     def matches(
         self, meal: Meal, rank: Rank | None, origin: Origin | None, reception_type: ReceptionType
     ) -> bool:
+        at_least = self.rank_at_least
         return (
             (self.meal_kind is None or self.meal_kind == meal.kind)
             and (self.rank is None or self.rank == rank)
+            and (at_least is None or (rank is not None and rank >= at_least))
             and (self.origin is None or self.origin == origin)
             and (not self.venue_types or meal.venue_type in self.venue_types)
             and (self.reception_type is None or self.reception_type == reception_type)
@@ -176,6 +232,12 @@ class Standards:
     rule_pack: str = RULE_PACK_2025
     layers: tuple[str, ...] = ()
     """Names of the layers folded in, national first — for the record."""
+    host_unit: str = ""
+    """The host unit the standards were resolved for ("" for the jurisdiction's own)."""
+    unit_kind: UnitKind | None = None
+    """Its kind, from ``unit_kinds`` (None if no layer says)."""
+    citations: Mapping[str, Citation] = attrs.field(factory=dict)
+    """For each field a local layer set: that layer's document and article (:meth:`cite`)."""
 
     accepted_letters: frozenset[LetterKind] = frozenset(
         {LetterKind.LETTER, LetterKind.INVITATION, LetterKind.NOTICE}
@@ -191,6 +253,15 @@ class Standards:
     """Local alcohol policy; the reception's rule pack sets the national floor (M-05)."""
     alcohol_exempt_types: frozenset[ReceptionType] = frozenset()
     weekday_lunch_alcohol_ban: bool = False
+    weekdays: WeekdayMeaning = WeekdayMeaning.MONDAY_TO_FRIDAY
+    """What the local weekday rules mean: Monday–Friday whatever the calendar says, or the statutory
+    working days (a 调休 Sunday is a working day, a holiday is not)."""
+    lexicon: Mapping[LexiconCategory, frozenset[str]] = attrs.field(factory=dict)
+    """Words a locality adds to the built-in lexicon 词表, by category: matched against what clerks
+    write (dishes, activities, the letter's purpose, gifts) to catch what the flags leave unsaid."""
+    banned_dishes_scope: DishScope = DishScope.ALL_MEALS
+    """Which meals ``banned_dishes`` covers: every meal, or only the working meals the host pays for
+    (meals guests pay for themselves are not judged)."""
     banned_venue_types: frozenset[VenueType] = frozenset({VenueType.PRIVATE_CLUB, VenueType.HIGH_END})
     designated_venues: frozenset[str] = frozenset()
     same_city_ban: bool = False
@@ -213,6 +284,14 @@ class Standards:
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
     new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(0))
     """L-03: the list may name more guests than the letter only below this many extra."""
+    unit_kinds: Mapping[str, UnitKind] = attrs.field(factory=dict)
+    """单位类型: the kind of each host unit by name, e.g. ``{"某大学": 高校}``; unit layers may apply
+    by kind."""
+
+    def cite(self, field: str, fallback: Citation) -> Citation:
+        """The citation of a finding judged by ``field``: the document (and article) of the local
+        layer that set it, else ``fallback`` (the national instrument)."""
+        return self.citations.get(field, fallback)
 
     def companion_cap(self, guests: int, reception_type: ReceptionType = ReceptionType.DOMESTIC) -> int:
         """Companions allowed at a meal for ``guests`` guests (M-02)."""
@@ -265,7 +344,9 @@ def same_city(letter: OfficialLetter, jurisdiction: str) -> bool:
 
 
 STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
-    a.name: a for a in attrs.fields(Standards) if a.name not in {"jurisdiction", "layers"}
+    a.name: a
+    for a in attrs.fields(Standards)
+    if a.name not in {"jurisdiction", "layers", "host_unit", "unit_kind", "citations"}
 }
 
 
@@ -281,6 +362,14 @@ class StandardsLayer:
     effective_from: date = date(2013, 12, 8)
     effective_to: date | None = None
     source: str = ""
+    """The document it comes from 依据, e.g. 《××大学公务接待管理办法》; findings judged by its values
+    cite it."""
+    host_units: frozenset[str] = frozenset()
+    """Applies only to these host units (a unit layer)."""
+    unit_kinds: frozenset[UnitKind] = frozenset()
+    """Applies only to host units of these kinds (a unit layer)."""
+    articles: Mapping[str, str] = attrs.field(factory=dict)
+    """The article of ``source`` behind each field it sets, e.g. ``{"meal_standards": "第五条"}``."""
 
     def __attrs_post_init__(self) -> None:
         unknown = sorted(set(self.changes) - set(STANDARDS_FIELDS))
@@ -293,21 +382,56 @@ class StandardsLayer:
                 source=self.name,
             )
 
-    def applies(self, jurisdiction: str, on: date) -> bool:
+    @property
+    def unit_scoped(self) -> bool:
+        """Whether it applies to some host units only."""
+        return bool(self.host_units or self.unit_kinds)
+
+    def applies(
+        self, jurisdiction: str, on: date, host_unit: str = "", unit_kind: UnitKind | None = None
+    ) -> bool:
         in_force = self.effective_from <= on and (self.effective_to is None or on < self.effective_to)
-        return in_force and jurisdiction.startswith(self.jurisdiction)
+        if not (in_force and jurisdiction.startswith(self.jurisdiction)):
+            return False
+        if not self.unit_scoped:
+            return True
+        return host_unit in self.host_units or (unit_kind is not None and unit_kind in self.unit_kinds)
 
 
-def resolve(jurisdiction: str, on: date, layers: Iterable[StandardsLayer]) -> Standards:
-    """Fold the layers in force for ``jurisdiction`` on ``on``: national first, county last."""
-    chosen = sorted(
-        (layer for layer in layers if layer.applies(jurisdiction, on)),
-        key=lambda layer: (layer.level, len(layer.jurisdiction), layer.effective_from),
-    )
-    values: dict[str, Any] = {"jurisdiction": jurisdiction}
-    for layer in chosen:
+def _fold(chosen: Iterable[StandardsLayer]) -> tuple[dict[str, Any], dict[str, Citation], list[str]]:
+    values: dict[str, Any] = {}
+    citations: dict[str, Citation] = {}
+    names: list[str] = []
+    for layer in sorted(chosen, key=lambda la: (la.level, len(la.jurisdiction), la.effective_from)):
         values.update(layer.changes)
-    values["layers"] = tuple(layer.name for layer in chosen)
+        names.append(layer.name)
+        for field in layer.changes:
+            if layer.level is Level.NATIONAL or not layer.source:
+                citations.pop(field, None)  # the national rule's own citation stands
+            else:
+                citations[field] = Citation(layer.source, layer.articles.get(field, ""))
+    return values, citations, names
+
+
+def resolve(jurisdiction: str, on: date, layers: Iterable[StandardsLayer], host_unit: str = "") -> Standards:
+    """Fold the layers in force for ``jurisdiction`` (and ``host_unit``) on ``on``: national first,
+    then province, city, county, and the unit's own layers last. The host unit's kind is read from
+    the ``unit_kinds`` table the jurisdiction's layers set."""
+    in_force = [layer for layer in layers if layer.applies(jurisdiction, on)]
+    kind: UnitKind | None = None
+    if host_unit:
+        area, _citations, _names = _fold(in_force)
+        kinds = area.get("unit_kinds", {})
+        kind = kinds.get(host_unit) if isinstance(kinds, Mapping) else None
+        in_force = [layer for layer in layers if layer.applies(jurisdiction, on, host_unit, kind)]
+    values, citations, names = _fold(in_force)
+    values.update(
+        jurisdiction=jurisdiction,
+        layers=tuple(names),
+        host_unit=host_unit,
+        unit_kind=kind,
+        citations=citations,
+    )
     return Standards(**values)
 
 

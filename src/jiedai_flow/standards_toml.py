@@ -29,7 +29,8 @@ import attrs
 
 from jiedai_flow.convert import converter, problems_from
 from jiedai_flow.errors import Problem, ValidationError
-from jiedai_flow.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer
+from jiedai_flow.model import InvalidValueError
+from jiedai_flow.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
 
 _LEVELS = {
     "national": Level.NATIONAL,
@@ -41,8 +42,21 @@ _LEVELS = {
     "市": Level.CITY,
     "county": Level.COUNTY,
     "县": Level.COUNTY,
+    "unit": Level.UNIT,
+    "单位": Level.UNIT,
 }
-_HEADER_KEYS = {"name", "level", "jurisdiction", "effective_from", "effective_to", "source", "standards"}
+_HEADER_KEYS = {
+    "name",
+    "level",
+    "jurisdiction",
+    "effective_from",
+    "effective_to",
+    "source",
+    "standards",
+    "host_units",
+    "unit_kinds",
+    "articles",
+}
 
 
 def load_standards_file(path: str | Path) -> StandardsLayer:
@@ -94,8 +108,8 @@ def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
         problems.append(
             Problem(
                 "$.level",
-                "层级应为 national/province/city/county（国家/省/市/县）",
-                "level must be national, province, city or county",
+                "层级应为 national/province/city/county/unit（国家/省/市/县/单位）",
+                "level must be national, province, city, county or unit",
             )
         )
     header["level"] = level
@@ -111,9 +125,55 @@ def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
             )
     if "source" in data:
         header["source"] = str(data["source"])
+    _unit_scope(data, header, problems)
     if not isinstance(data.get("standards", {}), dict):
         problems.append(Problem("$.standards", "[standards] 应为表", "[standards] must be a table"))
     return header
+
+
+def _unit_scope(data: dict[str, Any], header: dict[str, Any], problems: list[Problem]) -> None:
+    """``host_units``, ``unit_kinds`` (a unit layer) and ``articles`` of the header."""
+    units = data.get("host_units", [])
+    if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+        problems.append(
+            Problem(
+                "$.host_units", "「host_units」应为单位名称列表", "'host_units' must be a list of unit names"
+            )
+        )
+    else:
+        header["host_units"] = frozenset(u.strip() for u in units)
+    kinds = data.get("unit_kinds", [])
+    if not isinstance(kinds, list):
+        problems.append(Problem("$.unit_kinds", "「unit_kinds」应为列表", "'unit_kinds' must be a list"))
+        kinds = []
+    parsed = set()
+    for i, kind in enumerate(kinds):
+        try:
+            parsed.add(UnitKind.parse(str(kind)))
+        except InvalidValueError as exc:
+            problems.append(Problem(f"$.unit_kinds[{i}]", exc.message_zh, exc.message_en))
+    header["unit_kinds"] = frozenset(parsed)
+    if header.get("level") is Level.UNIT and not (header.get("host_units") or parsed):
+        problems.append(
+            Problem(
+                "$.host_units",
+                "单位层须写明适用的单位（host_units）或单位类型（unit_kinds）",
+                "a unit layer names its host units (host_units) or unit kinds (unit_kinds)",
+            )
+        )
+    articles = data.get("articles", {})
+    if not isinstance(articles, dict) or not all(isinstance(v, str) for v in articles.values()):
+        problems.append(
+            Problem(
+                "$.articles", "「articles」应为 字段 = 条款 的表", "'articles' must map fields to articles"
+            )
+        )
+        return
+    for key in sorted(set(articles) - set(STANDARDS_FIELDS)):
+        problems.append(
+            Problem(f"$.articles.{key}", f"未知的标准字段「{key}」", f"unknown standards field {key!r}")
+        )
+    header["articles"] = dict(articles)
 
 
 def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:

@@ -164,7 +164,7 @@ def unsaved_reception(engine: Engine, file: ReceptionFile, handler: Actor) -> Re
     head, letter = file.reception, file.letter
     start = head.start or letter.itinerary.start
     end = head.end or letter.itinerary.end
-    standards = engine.standards_for(head.jurisdiction, start)
+    standards = engine.standards_for(head.jurisdiction, start, head.host_unit)
     now = engine.clock.now()
     definition = engine.choose_process(head.type, head.jurisdiction, head.host_unit, file.plan).definition
     return Reception(

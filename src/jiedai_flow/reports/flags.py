@@ -215,7 +215,7 @@ def _cap_source(store: SQLStore, engine: Engine | None, settings: FlagSettings) 
         reception = store.load(facts.id)
         listing = reception.reception_list
         meals = listing.meals if facts.meals_from_list and listing is not None else reception.plan.meals
-        standards = engine.standards_for(reception.jurisdiction, reception.start)
+        standards = engine.standards_of(reception)
         row = standards.meal_standard(
             meals[meal.index], reception.letter, reception.jurisdiction, reception.reception_type
         )

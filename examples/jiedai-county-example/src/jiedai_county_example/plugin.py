@@ -35,6 +35,13 @@ def county_layer() -> StandardsLayer:
     return load_standards_text(resource.read_text(encoding="utf-8"), source=str(resource))
 
 
+@functools.cache
+def university_layer() -> StandardsLayer:
+    """××大学的单位层，读自包内的 university.toml：只写 TOML，不需要代码。"""
+    resource = files("jiedai_county_example").joinpath("university.toml")
+    return load_standards_text(resource.read_text(encoding="utf-8"), source=str(resource))
+
+
 def at_night(when: str) -> bool | None:
     """活动时间（如「19:30」「19:30-21:30」）是否有一刻落在 21:00 后、次日 6:00 前；读不出时间为 None。"""
     times = [time(int(h), int(m)) for h, m in _CLOCK.findall(when) if int(h) < 24 and int(m) < 60]
@@ -100,5 +107,5 @@ def jiedai_register_rules(register: RegisterRule) -> None:
 
 @hookimpl
 def jiedai_standards_layers() -> list[StandardsLayer]:
-    # 钩子参数可以少取：引擎只采用覆盖该辖区、当日有效的层。
-    return [county_layer()]
+    # 钩子参数可以少取：引擎只采用覆盖该辖区、当日有效、适用于该接待单位的层。
+    return [county_layer(), university_layer()]

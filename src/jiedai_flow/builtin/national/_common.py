@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from jiedai_flow.findings import Citation, Finding, Severity
 from jiedai_flow.lifecycle import Stage
 
@@ -17,8 +19,9 @@ SETTLE_STAGES = frozenset({Stage.CLAIM, Stage.SETTLE})
 """Checks of payment and vouchers: when filed and again when finance settles."""
 
 
+@functools.cache
 def art(article: str) -> Citation:
-    """A citation of the 2013 rules, e.g. ``art("第十条")``."""
+    """A citation of the 2013 rules, e.g. ``art("第十条")`` (one frozen value per article)."""
     return Citation(RULES_2013, article)
 
 

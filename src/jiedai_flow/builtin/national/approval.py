@@ -276,5 +276,13 @@ def _within_dates(reception: Reception) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("A-01", "先审批后接待", A01_STAGES, check_approved_first, art("第七条"), "approve before receiving"),
     Rule("A-02", "审批链", SETTLE_STAGES, check_chain_order, art("第七条"), "approval chain"),
-    Rule("A-03", "审批单字段", PLAN_STAGES, check_approval_form, art("第七条"), "approval form fields"),
+    Rule(
+        "A-03",
+        "审批单字段",
+        PLAN_STAGES,
+        check_approval_form,
+        art("第七条"),
+        "approval form fields",
+        also_cites=(art("第五条"), art("第十二条")),
+    ),
 )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block, note
+from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block, explain, note
+from jiedai_flow.builtin.national.lexicon import Lexicon, lexicon_of
 from jiedai_flow.findings import Citation
 from jiedai_flow.model import ActivityKind, GiftKind
 from jiedai_flow.rules import Rule
+from jiedai_flow.standards import LexiconCategory
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from jiedai_flow.findings import Finding
+    from jiedai_flow.model import Activity
     from jiedai_flow.rules import RuleContext
 
 _CEREMONY_BANS = {
@@ -94,7 +97,7 @@ def check_extras(ctx: RuleContext) -> Iterator[Finding]:
                 f"local standards allow a {gift.kind.value} for a {kind.value} reception: "
                 f"{gift.description} ({gift.value} yuan)",
                 path,
-                Citation("本地标准"),
+                ctx.standards.cite("gifts_allowed_types", Citation("本地标准")),
             )
         elif local_gifts:
             yield block(
@@ -114,6 +117,7 @@ def check_extras(ctx: RuleContext) -> Iterator[Finding]:
                 path,
                 art("第十五条"),
             )
+    lexicon = lexicon_of(ctx.standards)
     for i, activity in enumerate(plan.activities):
         if activity.kind in _BANNED_ACTIVITIES:
             yield block(
@@ -123,6 +127,58 @@ def check_extras(ctx: RuleContext) -> Iterator[Finding]:
                 f"$.plan.activities[{i}].kind",
                 art("第十五条"),
             )
+            continue
+        yield from _activity_words(lexicon, i, activity, bool(plan.gifts))
+    for i, gift in enumerate(plan.gifts):
+        word = next(
+            (w for w, _ in lexicon.find(gift.description, LexiconCategory.GIFT) if w in CASH_LIKE), None
+        )
+        if word is not None and gift.kind not in (GiftKind.CASH, GiftKind.SECURITIES):
+            yield explain(
+                "C-04",
+                f"礼品「{gift.description}」写了「{word}」，却登记为{gift.kind.label}：礼金、有价证券一律不得赠送",
+                f"gift {gift.description!r} names {word!r} but is entered as {gift.kind.value}: cash and "
+                "securities are never allowed",
+                f"$.plan.gifts[{i}].kind",
+                art("第十五条"),
+            )
+
+
+CASH_LIKE = frozenset({"礼金", "红包", "购物卡", "消费卡", "有价证券"})
+"""Words of the lexicon's gift category that mean cash or securities, whatever the gift's kind says."""
+
+
+def _activity_words(lexicon: Lexicon, i: int, activity: Activity, gifts_listed: bool) -> Iterator[Finding]:
+    """C-04 from an allowed activity's words: sightseeing or a special performance entered as an
+    ordinary activity, or a gift handed out that the plan does not list."""
+    path = f"$.plan.activities[{i}]"
+    for field, text in (("description", activity.description), ("place", activity.place)):
+        for word, category in lexicon.find(text, LexiconCategory.SIGHTSEEING, LexiconCategory.PERFORMANCE):
+            label = "旅游观光或娱乐" if category is LexiconCategory.SIGHTSEEING else "专场演出"
+            yield explain(
+                "C-04",
+                f"活动「{activity.description}」（{activity.kind.label}）的{_FIELD_ZH[field]}写了「{word}」，"
+                f"疑为{label}，不得安排；确属公务的，须书面说明",
+                f"activity {activity.description!r} ({activity.kind.value}) names {word!r} in its {field}: "
+                f"possibly {category.value}, which is not allowed; explain if it is official business",
+                f"{path}.{field}",
+                art("第十五条"),
+            )
+            return
+    if not gifts_listed and ("赠" in activity.description or "送" in activity.description):
+        handed = lexicon.first(activity.description, LexiconCategory.GIFT)
+        if handed is not None:
+            yield explain(
+                "C-04",
+                f"活动「{activity.description}」写了赠送「{handed}」，方案却未列礼品：公务接待不得赠送礼品",
+                f"activity {activity.description!r} hands out {handed!r} but the plan lists no gift: "
+                "no gifts at official receptions",
+                f"{path}.description",
+                art("第十五条"),
+            )
+
+
+_FIELD_ZH = {"description": "名称", "place": "地点"}
 
 
 RULES: tuple[Rule, ...] = (

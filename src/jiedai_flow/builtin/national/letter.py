@@ -16,10 +16,11 @@ from jiedai_flow.builtin.national._common import (
     note,
     warn,
 )
+from jiedai_flow.builtin.national.lexicon import lexicon_of
 from jiedai_flow.findings import Citation
 from jiedai_flow.model import LetterKind, Purpose, ReceptionType
 from jiedai_flow.rules import Rule
-from jiedai_flow.standards import same_city
+from jiedai_flow.standards import LexiconCategory, same_city
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -60,6 +61,16 @@ def check_letter_kind(ctx: RuleContext) -> Iterator[Finding]:
     dated after the reception began is flagged (the reception may have started without one)."""
     reception = ctx.reception
     letter = reception.letter
+    if letter.kind is LetterKind.NONE:
+        yield block(
+            "L-01",
+            f"没有公函（{letter.sending_unit}），无公函不接待：请取得派出单位的公函或本地接受的替代凭证",
+            f"there is no letter ({letter.sending_unit}): no letter, no reception — obtain the sending "
+            "unit's letter or a substitute the local standards accept",
+            "$.letter.kind",
+            art("第七条"),
+        )
+        return
     if letter.kind not in ctx.standards.accepted_letters:
         accepted = "、".join(k.label for k in sorted(ctx.standards.accepted_letters))
         yield block(
@@ -247,12 +258,33 @@ def check_purpose(ctx: RuleContext) -> Iterator[Finding]:
             "$.letter.purpose",
             art("第二条"),
         )
+    word = lexicon_of(ctx.standards).first(ctx.reception.letter.content, LexiconCategory.SIGHTSEEING)
+    if word is not None:
+        yield warn(
+            "S-01",
+            f"公函事由「{ctx.reception.letter.content}」提到「{word}」：旅游观光不属公务接待范围，请确认公务性质",
+            f"the letter's purpose {ctx.reception.letter.content!r} mentions {word!r}: sightseeing is "
+            "not official business; confirm its official nature",
+            "$.letter.content",
+            art("第二条"),
+        )
 
 
 def check_same_city(ctx: RuleContext) -> Iterator[Finding]:
-    """S-02 同城不接待: where the local standards ban it, no hosting visitors from the same city."""
+    """S-02 同城不接待: where the local standards ban it, no hosting visitors from the same city. When
+    the sending unit's area code is missing the check cannot run, and says so."""
     reception = ctx.reception
     code = reception.letter.sending_jurisdiction
+    if ctx.standards.same_city_ban and not code.strip():
+        yield note(
+            "S-02",
+            "派出单位地区代码为空，未能检查是否同城接待（请填写公函的 sending_jurisdiction）",
+            "the sending unit's area code is empty: the same-city check could not run "
+            "(fill in the letter's sending_jurisdiction)",
+            "$.letter.sending_jurisdiction",
+            ctx.standards.cite("same_city_ban", LOCAL),
+        )
+        return
     if ctx.standards.same_city_ban and same_city(reception.letter, reception.jurisdiction):
         yield block(
             "S-02",
@@ -261,7 +293,7 @@ def check_same_city(ctx: RuleContext) -> Iterator[Finding]:
             f"the sending unit ({code}) and the host ({reception.jurisdiction}) are in the same city "
             f"({code[:4]}); local rules ban same-city hosting",
             "$.letter.sending_jurisdiction",
-            LOCAL,
+            ctx.standards.cite("same_city_ban", LOCAL),
         )
 
 
@@ -337,7 +369,15 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule("S-01", "公务范围", PLAN_STAGES, check_purpose, art("第二条"), "official purpose only"),
     Rule("S-02", "同城不接待", PLAN_STAGES, check_same_city, LOCAL, "no same-city hosting"),
-    Rule("S-03", "类型分流", PLAN_STAGES, check_type_route, art("第二十三条"), "route by type"),
+    Rule(
+        "S-03",
+        "类型分流",
+        PLAN_STAGES,
+        check_type_route,
+        art("第二十三条"),
+        "route by type",
+        also_cites=(FOREIGN_GUESTS,),
+    ),
     Rule(
         "B-01",
         "招商接待单独管理",

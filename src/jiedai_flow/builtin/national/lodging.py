@@ -148,23 +148,24 @@ def check_shared_transport(ctx: RuleContext) -> Iterator[Finding]:
 # --- T-02 警车、交通管控、清场闭馆 ---
 
 _SECURITY = (
-    ("police_escort", "安排警车", "police escort"),
-    ("road_closure", "封路或违规交通管控", "road closure"),
-    ("venue_clearing", "清场闭馆", "clearing a venue"),
+    ("police_escort", "安排警车", "police escort", art("第十一条")),
+    ("road_closure", "封路或违规交通管控", "road closure", Citation(EIGHT_POINTS, "第五条")),
+    ("venue_clearing", "清场闭馆", "clearing a venue", Citation(EIGHT_POINTS, "第五条")),
 )
+"""What is banned, and where: 警车 by Art 11 of the rules, 封路/清场闭馆 by point 5 of the 八项规定."""
 
 
 def check_security(ctx: RuleContext) -> Iterator[Finding]:
     """T-02 警车与交通管控: no police escort, road closure or venue clearing (Art 11; 八项规定 pt 5)."""
     transport = ctx.reception.plan.transport
-    for flag, zh, en in _SECURITY:
+    for flag, zh, en, citation in _SECURITY:
         if getattr(transport, flag):
             yield block(
                 "T-02",
                 f"不得{zh}（一般情况下不得封路、不清场闭馆）",
                 f"not allowed: {en} (as a rule no road closures and no venue clearing)",
                 f"$.plan.transport.{flag}",
-                art("第十一条"),
+                citation,
             )
 
 
@@ -179,7 +180,8 @@ RULES: tuple[Rule, ...] = (
         "警车与交通管控",
         PLAN_STAGES,
         check_security,
-        Citation(EIGHT_POINTS, "第五条"),
+        art("第十一条"),
         "police escort and traffic control",
+        also_cites=(Citation(EIGHT_POINTS, "第五条"),),
     ),
 )

@@ -25,12 +25,21 @@ from jiedai_flow.builtin.national._common import (
     art,
     block,
     explain,
+    note,
     warn,
 )
+from jiedai_flow.builtin.national.lexicon import Lexicon, lexicon_of
 from jiedai_flow.findings import Citation
-from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, VenueType
+from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, Rank, VenueType
 from jiedai_flow.rules import Rule
-from jiedai_flow.standards import RULE_PACK_2013, AlcoholPolicy, MealUnit
+from jiedai_flow.standards import (
+    RULE_PACK_2013,
+    AlcoholPolicy,
+    DishScope,
+    LexiconCategory,
+    MealUnit,
+    WeekdayMeaning,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -106,8 +115,10 @@ def check_companions(ctx: RuleContext) -> Iterator[Finding]:
     """M-02 陪餐人数: ≤3 companions for up to 10 guests, else ≤⌊guests/3⌋ (or the type's policy)."""
     kind = ctx.reception.reception_type
     policy_zh = policy_en = ""
+    citation = ctx.standards.cite("companions", art("第十条"))
     if kind in ctx.standards.companions_by_type:
         policy_zh, policy_en = f"，按{kind.label}标准", f", {kind.value} reception policy"
+        citation = ctx.standards.cite("companions_by_type", citation)
     for path, meal in meals_at(ctx):
         cap = ctx.standards.companion_cap(meal.guests, kind)
         if meal.companions > cap:
@@ -116,7 +127,7 @@ def check_companions(ctx: RuleContext) -> Iterator[Finding]:
                 f"陪餐 {meal.companions} 人，超过上限 {cap} 人（接待对象 {meal.guests} 人{policy_zh}）",
                 f"{meal.companions} companions exceed the cap of {cap} ({meal.guests} guests{policy_en})",
                 f"{path}.companions",
-                art("第十条"),
+                citation,
             )
 
 
@@ -155,6 +166,19 @@ def check_meal_standard(ctx: RuleContext) -> Iterator[Finding]:
     day's working meals together ≤ the standard. Over the standard needs a written explanation
     情况说明 and its acceptance (F-07)."""
     days: dict[date, list[tuple[str, Meal, MealStandard]]] = defaultdict(list)
+    citation = ctx.standards.cite("meal_standards", art("第十五条"))
+    unknown = ctx.reception.letter.highest_rank in (None, Rank.OTHER)
+    if unknown and any(
+        s.rank is not None or s.rank_at_least is not None for s in ctx.standards.meal_standards
+    ):
+        yield note(
+            "M-03",
+            "来宾职级未知，用餐标准按不分职级的一档判断（请在公函的来宾中填写职级）",
+            "the guests' ranks are unknown: meals are judged by the standard without a rank tier "
+            "(fill in the guests' ranks in the letter)",
+            "$.letter.personnel",
+            citation,
+        )
     for path, meal in meals_at(ctx):
         row = _standard(ctx, meal)
         if row is None:
@@ -164,12 +188,12 @@ def check_meal_standard(ctx: RuleContext) -> Iterator[Finding]:
                 days[meal.on].append((path, meal, row))
             continue
         if meal.cost > row.amount * meal.diners:
-            yield _over_meal(meal, row, path)
+            yield _over_meal(meal, row, path, citation)
     for on, meals in days.items():
-        yield from _over_day(on, meals)
+        yield from _over_day(on, meals, citation)
 
 
-def _over_meal(meal: Meal, row: MealStandard, path: str) -> Finding:
+def _over_meal(meal: Meal, row: MealStandard, path: str, citation: Citation) -> Finding:
     tier_zh, tier_en = _tier(row)
     per = _shown(Fraction(meal.cost) / meal.diners)
     cap = row.amount * meal.diners
@@ -181,7 +205,7 @@ def _over_meal(meal: Meal, row: MealStandard, path: str) -> Finding:
         f"{row.amount} {_UNIT_EN[row.unit]} ({tier_en}): {meal.cost} yuan / {meal.diners} diners, "
         f"at most {cap} yuan",
         f"{path}.cost",
-        art("第十五条"),
+        citation,
     )
 
 
@@ -190,7 +214,7 @@ def _strictest(rows: Iterable[MealStandard]) -> MealStandard:
     return min(rows, key=lambda r: (r.amount, -r.specificity, _tier(r)))
 
 
-def _over_day(on: date, meals: list[tuple[str, Meal, MealStandard]]) -> Iterator[Finding]:
+def _over_day(on: date, meals: list[tuple[str, Meal, MealStandard]], citation: Citation) -> Iterator[Finding]:
     # why: should the day's meals match different per-day rows, the strictest is the day's cap
     row = _strictest(r for _, _, r in meals)
     total = sum((Fraction(m.cost) / m.diners for _, m, _ in meals), Fraction(0))
@@ -207,7 +231,7 @@ def _over_day(on: date, meals: list[tuple[str, Meal, MealStandard]]) -> Iterator
         f"working meals on {on.isoformat()} cost {_shown(total)} yuan per person ({parts_en}), over "
         f"the standard of {row.amount} {_UNIT_EN[row.unit]} ({tier_en})",
         _union(p for p, _, _ in meals),
-        art("第十五条"),
+        citation,
     )
 
 
@@ -217,19 +241,38 @@ _PORTIONED = frozenset({MealFormat.BUFFET, MealFormat.SET})
 
 
 def check_dishes(ctx: RuleContext) -> Iterator[Finding]:
-    """M-04 禁止菜品: no 鱼翅, 燕窝 or other banned dishes; buffets and 份饭 within ``max_dishes``."""
+    """M-04 禁止菜品: no 鱼翅, 燕窝 or other banned dishes (at every meal, or only at the working meals
+    the host pays for, as ``banned_dishes_scope`` says); buffets and 份饭 within ``max_dishes``."""
     banned = ctx.standards.banned_dishes
     most = ctx.standards.max_dishes
+    host_paid_only = ctx.standards.banned_dishes_scope is DishScope.HOST_PAID_WORKING_MEALS
+    lexicon = lexicon_of(ctx.standards)
     for path, meal in meals_at(ctx):
+        if host_paid_only and not _host_paid_working_meal(meal):
+            continue
+        blocked = set()
         for j, dish in enumerate(meal.dishes):
             hits = sorted(b for b in banned if b in dish)
             if hits:
+                blocked.add(j)
                 yield block(
                     "M-04",
                     f"菜品「{dish}」含禁止菜肴：{'、'.join(hits)}",
                     f"dish {dish!r} contains banned items: {', '.join(hits)}",
                     f"{path}.dishes[{j}]",
-                    art("第十条"),
+                    ctx.standards.cite("banned_dishes", art("第十条")),
+                )
+        named = {j: w for j, w, c in lexicon.in_items(meal.dishes) if c is LexiconCategory.BANNED_DISH}
+        for j, word in named.items():
+            if j not in blocked:
+                dish = meal.dishes[j]
+                yield explain(
+                    "M-04",
+                    f"菜品「{dish}」含「{word}」，疑为禁止菜肴（野生保护动物等），须书面说明",
+                    f"dish {dish!r} contains {word!r}, possibly a banned dish (protected wildlife …); "
+                    "a written explanation is needed",
+                    f"{path}.dishes[{j}]",
+                    ctx.standards.cite("banned_dishes", art("第十条")),
                 )
         if most is not None and meal.format in _PORTIONED and len(meal.dishes) > most:
             yield block(
@@ -237,7 +280,7 @@ def check_dishes(ctx: RuleContext) -> Iterator[Finding]:
                 f"{meal.format.label}菜品 {len(meal.dishes)} 道，超过上限 {most} 道",
                 f"{len(meal.dishes)} dishes at a {meal.format.value} meal, at most {most} allowed",
                 f"{path}.dishes",
-                LOCAL,
+                ctx.standards.cite("max_dishes", LOCAL),
             )
 
 
@@ -250,23 +293,36 @@ def alcohol_policy(ctx: RuleContext) -> tuple[AlcoholPolicy, Citation]:
     """The alcohol policy for this reception: the stricter of its rule pack's (2013: no premium
     alcohol; 2025: none) and the local standards', unless its type is exempt locally (外事/招商)."""
     if ctx.reception.reception_type in ctx.standards.alcohol_exempt_types:
-        return AlcoholPolicy.ALLOWED, LOCAL
+        return AlcoholPolicy.ALLOWED, ctx.standards.cite("alcohol_exempt_types", LOCAL)
     if ctx.reception.rule_pack == RULE_PACK_2013:
         pack = AlcoholPolicy.NO_PREMIUM, art("第十条")
     else:
         pack = AlcoholPolicy.NONE, Citation(ECONOMY_2025, "公务接待章")
-    local = ctx.standards.alcohol, LOCAL
+    local = ctx.standards.alcohol, ctx.standards.cite("alcohol", LOCAL)
     return max(pack, local, key=lambda p: _STRICTNESS[p[0]])
 
 
-def _weekday_lunch(meal: Meal) -> bool:
-    return meal.kind is MealKind.LUNCH and meal.on.weekday() < 5
+def _host_paid_working_meal(meal: Meal) -> bool:
+    """A working meal the host pays for (guests pay nothing towards it)."""
+    return meal.working_meal and not meal.charged_to_guests
+
+
+def _weekday_lunch(ctx: RuleContext, meal: Meal) -> bool:
+    """A lunch on a weekday, as the local standards mean it: Monday–Friday, or the statutory
+    working days of the engine's calendar."""
+    if meal.kind is not MealKind.LUNCH:
+        return False
+    if ctx.standards.weekdays is WeekdayMeaning.STATUTORY:
+        return ctx.is_workday(meal.on)
+    return meal.on.weekday() < 5
 
 
 def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
     """M-05 烟酒: no cigarettes; alcohol by the rule pack and the local policy; local weekday-lunch bans."""
     policy, citation = alcohol_policy(ctx)
+    lexicon = lexicon_of(ctx.standards)
     for path, meal in meals_at(ctx):
+        yield from _unticked(ctx, lexicon, path, meal, policy, citation)
         if meal.cigarettes:
             yield block(
                 "M-05",
@@ -278,7 +334,7 @@ def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
         if not meal.alcohol:
             continue
         if meal.working_meal and policy is AlcoholPolicy.NONE:
-            where = "2025年修订条例" if citation.instrument == ECONOMY_2025 else "本地标准"
+            where = "2025年修订条例" if citation.instrument == ECONOMY_2025 else citation.instrument
             yield block(
                 "M-05", f"工作餐不上酒（{where}）", "no alcohol at working meals", f"{path}.alcohol", citation
             )
@@ -287,14 +343,65 @@ def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
             yield block(
                 "M-05", "工作餐不得提供高档酒水", "no premium alcohol", f"{path}.premium_alcohol", citation
             )
-        elif ctx.standards.weekday_lunch_alcohol_ban and _weekday_lunch(meal):
+        elif ctx.standards.weekday_lunch_alcohol_ban and _weekday_lunch(ctx, meal):
             yield block(
                 "M-05",
                 f"工作日午餐不得饮酒（{meal.on.isoformat()}）",
                 f"no alcohol at a weekday lunch ({meal.on.isoformat()})",
                 f"{path}.alcohol",
-                LOCAL,
+                ctx.standards.cite("weekday_lunch_alcohol_ban", LOCAL),
             )
+
+
+_DRINK_ORDER = {LexiconCategory.TOBACCO: 0, LexiconCategory.PREMIUM_ALCOHOL: 1, LexiconCategory.ALCOHOL: 2}
+"""Which word of a dish speaks first: tobacco, then a premium drink (which is also alcohol), then alcohol."""
+
+
+def _unticked(
+    ctx: RuleContext, lexicon: Lexicon, path: str, meal: Meal, policy: AlcoholPolicy, citation: Citation
+) -> Iterator[Finding]:
+    """M-05 from the dishes' names: tobacco, premium or any alcohol named but not ticked, one finding
+    per dish. Needs an explanation where the ticked flag would have been refused, else a warning."""
+    said = [s for s in lexicon.in_items(meal.dishes) if s[2] in _DRINK_ORDER]
+    if not said:
+        return
+    would_ban_alcohol = (meal.working_meal and policy is AlcoholPolicy.NONE) or (
+        ctx.standards.weekday_lunch_alcohol_ban and _weekday_lunch(ctx, meal)
+    )
+    done: set[int] = set()
+    for j, word, category in sorted(said, key=lambda s: (s[0], _DRINK_ORDER[s[2]])):
+        dish, where = meal.dishes[j], f"{path}.dishes[{j}]"
+        if j in done:
+            continue
+        if category is LexiconCategory.TOBACCO and not meal.cigarettes:
+            yield explain(
+                "M-05",
+                f"菜单「{dish}」写了「{word}」，但未标明提供香烟；工作餐不得提供香烟，须书面说明",
+                f"the menu names {word!r} in {dish!r} but cigarettes are not ticked; "
+                "no cigarettes at working meals — a written explanation is needed",
+                where,
+                art("第十条"),
+            )
+        elif category is LexiconCategory.PREMIUM_ALCOHOL and not meal.premium_alcohol:
+            banned = policy is not AlcoholPolicy.ALLOWED or would_ban_alcohol
+            yield (explain if banned else warn)(
+                "M-05",
+                f"菜单「{dish}」写了「{word}」（高档酒水），但未标明高档酒水",
+                f"the menu names {word!r} in {dish!r}, a premium drink, but premium alcohol is not ticked",
+                where,
+                citation,
+            )
+        elif category is LexiconCategory.ALCOHOL and not meal.alcohol:
+            yield (explain if would_ban_alcohol else warn)(
+                "M-05",
+                f"菜单「{dish}」写了「{word}」（酒类），但未标明上酒",
+                f"the menu names {word!r} in {dish!r}, an alcoholic drink, but alcohol is not ticked",
+                where,
+                citation,
+            )
+        else:
+            continue
+        done.add(j)
 
 
 # --- M-06 场所 ---
@@ -312,7 +419,7 @@ def check_venue(ctx: RuleContext) -> Iterator[Finding]:
                 f"不得在{meal.venue_type.label}用餐：{meal.venue}",
                 f"no meals at a {meal.venue_type.value} venue: {meal.venue}",
                 f"{path}.venue_type",
-                art("第十条"),
+                ctx.standards.cite("banned_venue_types", art("第十条")),
             )
         elif designated and meal.venue not in designated and meal.venue_type not in _CANTEENS:
             yield block(
@@ -321,7 +428,7 @@ def check_venue(ctx: RuleContext) -> Iterator[Finding]:
                 f"{meal.venue!r} is neither a designated venue ({', '.join(sorted(designated))}) "
                 "nor a canteen",
                 f"{path}.venue",
-                LOCAL,
+                ctx.standards.cite("designated_venues", LOCAL),
             )
 
 
@@ -394,7 +501,7 @@ def check_format(ctx: RuleContext) -> Iterator[Finding]:
                 f"就餐 {meal.diners} 人，超过 {threshold} 人宜安排自助餐，不宜桌餐",
                 f"{meal.diners} diners, over {threshold}: serve a buffet rather than a table meal",
                 f"{path}.format",
-                LOCAL,
+                ctx.standards.cite("buffet_above", LOCAL),
             )
 
 
@@ -405,10 +512,24 @@ RULES: tuple[Rule, ...] = (
         "M-03", "用餐标准", _PLAN_AND_CLAIM, check_meal_standard, art("第十五条"), "per-person meal standard"
     ),
     Rule("M-04", "禁止菜品", _PLAN_AND_CLAIM, check_dishes, art("第十条"), "banned dishes"),
-    Rule("M-05", "烟酒", _PLAN_AND_CLAIM, check_tobacco_alcohol, art("第十条"), "tobacco and alcohol"),
+    Rule(
+        "M-05",
+        "烟酒",
+        _PLAN_AND_CLAIM,
+        check_tobacco_alcohol,
+        art("第十条"),
+        "tobacco and alcohol",
+        also_cites=(Citation(ECONOMY_2025, "公务接待章"),),
+    ),
     Rule("M-06", "用餐场所", PLAN_STAGES, check_venue, art("第十条"), "meal venue"),
     Rule(
-        "M-07", "自行用餐收费", PLAN_STAGES, check_guest_charges, art("第十条"), "guests pay for daily meals"
+        "M-07",
+        "自行用餐收费",
+        PLAN_STAGES,
+        check_guest_charges,
+        art("第十条"),
+        "guests pay for daily meals",
+        also_cites=(Citation(ECONOMY_2025, "公务接待章"),),
     ),
     Rule("M-08", "桌餐与自助餐", PLAN_STAGES, check_format, LOCAL, "table meal or buffet"),
 )

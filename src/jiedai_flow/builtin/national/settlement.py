@@ -22,9 +22,9 @@ from jiedai_flow.builtin.national._common import (
     warn,
 )
 from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.findings import Citation
+from jiedai_flow.findings import Citation, Severity
 from jiedai_flow.lifecycle import Stage
-from jiedai_flow.model import DocumentKind, LetterKind, PaymentMethod
+from jiedai_flow.model import DocumentKind, LetterKind, PaymentMethod, from_fen
 from jiedai_flow.rules import Rule
 from jiedai_flow.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
 
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 LOCAL = Citation("本地标准")
 APPROVE_STAGES = frozenset({Stage.APPROVE})
-"""F-05 notes the budget line at each approval step; the last step commits the planned total."""
+"""F-05 notes the budget line at each approval step; the last step commits what the plan commits
+(``budget.committed_fen``: the larger of its stated budget and its itemised total)."""
 
 
 # -- F-01 报销凭证 -------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def check_vouchers(ctx: RuleContext) -> Iterator[Finding]:
         f"{len(missing)} required voucher(s) missing: {', '.join(k.value for k in missing)} "
         f"(required: {', '.join(k.value for k in DocumentKind if k in required)})",
         "$.reception_list.documents",
-        art("第十四条") if national else LOCAL,
+        art("第十四条") if national else ctx.standards.cite("required_documents", LOCAL),
     )
 
 
@@ -241,7 +242,7 @@ def check_deadline(ctx: RuleContext) -> Iterator[Finding]:
         f"{'invoice date' if by_invoice else 'end of the reception'} {start}, last day {last}, "
         f"filed {today}; a written explanation is required",
         path,
-        LOCAL,
+        ctx.standards.cite("claim_deadline_months" if months is not None else "claim_deadline_days", LOCAL),
     )
 
 
@@ -252,41 +253,50 @@ def check_budget_line(ctx: RuleContext) -> Iterator[Finding]:
     """F-05 预算与总额: notes the budget line the reception is charged to, and the annual cap.
 
     The check of what remains is not here: a rule sees no ledger (and a dry run ``check`` never
-    does). On the approval that completes the chain the engine commits the planned total, and the
-    store refuses it atomically if committed + spent would pass the cap. Only a planned total that
-    exceeds the whole annual budget is certain to be refused, so that alone is warned of here.
+    does). On the approval that completes the chain the engine commits the larger of the plan's
+    stated budget and its itemised total (``budget.committed_fen``), and the store refuses it
+    atomically if committed + spent would pass the cap. Only a commitment that exceeds the whole
+    annual budget is certain to be refused, so that alone is warned of here.
     """
     reception = ctx.reception
-    planned = reception.plan.planned_total
+    plan = reception.plan
+    committed = from_fen(budget.committed_fen(plan))
     year = reception.start.year
     line_zh = f"「{reception.host_unit}」{year} 年度公务接待费（单独列示）"
+    basis_zh = (
+        f"审批后占用 {committed} 元（方案预算 {plan.budget} 元、逐项合计 {plan.planned_total} 元，取较大者）"
+    )
+    basis_en = (
+        f"the approval commits {committed} yuan (the larger of the stated budget {plan.budget} and "
+        f"the items' {plan.planned_total})"
+    )
     found = ctx.standards.budget_for(reception.host_unit, year)
     if found is None:
         yield note(
             "F-05",
-            f"列支{line_zh}，预计 {planned} 元；未设年度预算上限，审批后仍记入预算台账",
-            f"charged to the {year} official-reception line of {reception.host_unit}: {planned} yuan "
-            "planned; no annual cap is set, the ledger still records it",
+            f"列支{line_zh}，{basis_zh}；未设年度预算上限，审批后仍记入预算台账",
+            f"charged to the {year} official-reception line of {reception.host_unit}: {basis_en}; "
+            "no annual cap is set, the ledger still records it",
             "$.plan",
             budget.CITATION,
         )
-    elif planned > found.amount:
+    elif committed > found.amount:
         yield warn(
             "F-05",
-            f"列支{line_zh}，预计 {planned} 元超过年度预算 {found.amount} 元 "
-            f"{planned - found.amount} 元，审批完成时将被预算台账拒绝",
-            f"{planned} yuan planned exceeds the whole {year} budget of {reception.host_unit} "
-            f"({found.amount} yuan) by {planned - found.amount}; the ledger will refuse the approval",
+            f"列支{line_zh}，{basis_zh}，超过年度预算 {found.amount} 元 {committed - found.amount} 元，"
+            "审批完成时将被预算台账拒绝",
+            f"{basis_en}, over the whole {year} budget of {reception.host_unit} ({found.amount} yuan) "
+            f"by {committed - found.amount}; the ledger will refuse the approval",
             "$.plan",
             budget.CITATION,
         )
     else:
         yield note(
             "F-05",
-            f"列支{line_zh}，预计 {planned} 元；年度预算 {found.amount} 元，余额在审批完成时由预算台账校验",
-            f"charged to the {year} official-reception line of {reception.host_unit}: {planned} yuan "
-            f"planned against an annual budget of {found.amount}; the ledger checks what remains "
-            "when the approval completes",
+            f"列支{line_zh}，{basis_zh}；年度预算 {found.amount} 元，余额在审批完成时由预算台账校验",
+            f"charged to the {year} official-reception line of {reception.host_unit}: {basis_en}, "
+            f"against an annual budget of {found.amount}; the ledger checks what remains when the "
+            "approval completes",
             "$.plan",
             budget.CITATION,
         )
@@ -340,11 +350,25 @@ def check_over_budget(ctx: RuleContext) -> Iterator[Finding]:
 RULES: tuple[Rule, ...] = (
     Rule("F-01", "报销凭证", CLAIM_STAGES, check_vouchers, art("第十四条"), "voucher set"),
     Rule(
-        "F-02", "清单字段与签字", CLAIM_STAGES, check_list_fields, art("第七条"), "list fields and sign-off"
+        "F-02",
+        "清单字段与签字",
+        CLAIM_STAGES,
+        check_list_fields,
+        art("第七条"),
+        "list fields and sign-off",
+        also_cites=(Citation(ECONOMY_2025, "公务接待章"),),
     ),
     Rule("F-03", "支付方式", SETTLE_STAGES, check_payment, art("第十四条"), "payment method"),
     Rule("F-04", "报销时限", CLAIM_STAGES, check_deadline, LOCAL, "claim deadline"),
-    Rule("F-05", "预算与总额", APPROVE_STAGES, check_budget_line, budget.CITATION, "budget line and cap"),
+    Rule(
+        "F-05",
+        "预算与总额",
+        APPROVE_STAGES,
+        check_budget_line,
+        budget.CITATION,
+        "budget line and cap",
+        also_raises=frozenset({Severity.BLOCKING}),  # the budget ledger refuses an approval over the cap
+    ),
     Rule("F-06", "不得转嫁", SETTLE_STAGES, check_payer, art("第十二条"), "no cost shifting"),
     Rule("F-07", "超标说明", CLAIM_STAGES, check_over_budget, art("第十五条"), "over-standard explanation"),
 )
