@@ -201,3 +201,24 @@ def test_a_banned_dish_at_a_meal_the_guests_pay_for(scope: DishScope, blocked: b
     )
     found = [f for f in engine.check(created.reception, ["submit"]).findings if f.rule_id == "M-04"]
     assert bool(found) is blocked
+
+
+def test_a_local_rule_reuses_a_national_check_through_the_rulekit() -> None:
+    """A county rule judges a second table with the national M-03 check, without importing internals."""
+    from jiedai_flow import RuleContext, rulekit
+
+    engine = make_engine()
+    created = engine.create_reception(
+        sample_letter(ON),
+        sample_plan(ON),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction=COUNTY,
+    )
+    standards = attrs.evolve(
+        engine.standards_of(created.reception), meal_standards=(MealStandard(Decimal(10)),)
+    )
+    ctx = RuleContext(created.reception, standards, "submit", None, engine.clock.now())
+    (over,) = rulekit.check_meal_standard(ctx)
+    assert over.rule_id == "M-03"
+    assert set(rulekit.__all__) <= set(dir(rulekit))

@@ -224,6 +224,34 @@ def _severities_text(rule: Rule, english: bool = True) -> str:
     return "、".join(f"{s.label} {s.value}" if english else s.label for s in found)
 
 
+def _rulekit_section() -> list[str]:
+    """The stable API for local rules: every name of ``jiedai_flow.rulekit`` with its summary."""
+    from jiedai_flow import rulekit
+
+    out = [
+        "## 本地规则可复用的 API Public API for local rules",
+        "",
+        "县插件的规则可以直接使用 `jiedai_flow.rulekit` 里的这些名字（稳定 API，次版本之间不改含义和签名）；"
+        "`jiedai_flow.builtin.national` 下的模块是内部实现，不要直接导入。"
+        " Local rules may use these names of `jiedai_flow.rulekit`, a stable API; the modules under "
+        "`jiedai_flow.builtin.national` are internal.",
+        "",
+        "| 名字 name | 说明 summary |",
+        "| --- | --- |",
+    ]
+    for name in rulekit.__all__:
+        value = getattr(rulekit, name)
+        doc = inspect.getdoc(value) if callable(value) else ""
+        summary = (doc or "").split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
+        if not summary and isinstance(value, frozenset):  # sorted: a set's order changes per run
+            summary = "阶段 stages: " + "、".join(f"`{v}`" for v in sorted(map(str, value)))
+        elif not summary:
+            summary = f"常量 constant: {value}" if not callable(value) else "—"
+        out.append(f"| `{name}` | {summary} |")
+    out.append("")
+    return out
+
+
 def render_rules(rules: Sequence[Rule] | None = None) -> str:
     """The whole built-in rules reference page."""
     rules = builtin_rules() if rules is None else rules
@@ -259,6 +287,7 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
         found = _severities_text(rule, english=False)
         out.append(f"| {rule.id} | {rule.title} | {rule.title_en} | {found} | {cite} |")
     out.append("")
+    out += _rulekit_section()
     family = None
     for rule in rules:
         prefix = rule.id.partition("-")[0]
