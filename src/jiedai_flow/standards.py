@@ -156,11 +156,19 @@ class MealStandard:
 
     @property
     def specificity(self) -> int:
-        conditions = (self.meal_kind, self.rank, self.rank_at_least, self.origin, self.reception_type)
-        # among rows with as many conditions: "exactly this rank" beats any "this rank or above",
-        # and of the "or above" tiers the party reaches, the most senior wins
-        tier = 9 if self.rank is not None else (self.rank_at_least.order if self.rank_at_least else 0)
-        return (sum(c is not None for c in conditions) + bool(self.venue_types)) * 10 + tier
+        """How specific the row is: ten per condition; among rows with as many conditions, "exactly
+        this rank" beats any "this rank or above", and of those tiers the most senior wins."""
+        conditions = (
+            (self.meal_kind is not None)
+            + (self.rank is not None)
+            + (self.rank_at_least is not None)
+            + (self.origin is not None)
+            + (self.reception_type is not None)
+            + bool(self.venue_types)
+        )
+        if self.rank is not None:
+            return conditions * 10 + 9
+        return conditions * 10 + (self.rank_at_least.order if self.rank_at_least is not None else 0)
 
     def matches(
         self, meal: Meal, rank: Rank | None, origin: Origin | None, reception_type: ReceptionType
@@ -300,22 +308,43 @@ class Standards:
     def meal_standard(
         self, meal: Meal, letter: OfficialLetter, jurisdiction: str, reception_type: ReceptionType
     ) -> MealStandard | None:
-        """The meal-standard row that applies to ``meal`` (M-03), or None if no layer sets one."""
-        rank = letter.highest_rank
-        origin = origin_of(letter, jurisdiction)
-        rows = [s for s in self.meal_standards if s.matches(meal, rank, origin, reception_type)]
-        if not rows and origin is None:  # origin unknown: the stricter of the origin rows
-            rows = [
-                s
-                for s in self.meal_standards
-                if s.origin is not None and s.matches(meal, rank, s.origin, reception_type)
-            ]
-            rows = sorted(rows, key=lambda s: s.amount)[:1]
-        return max(rows, key=lambda s: (s.specificity, -s.amount), default=None)
+        """The meal-standard row that applies to ``meal`` (M-03), or None if no layer sets one.
+        Remembered per table, meal, letter and type: every stage asks again for the same meal."""
+        table = self.meal_standards
+        if not table:
+            return None
+        key = (id(table), id(meal), id(letter), jurisdiction, reception_type)
+        found = _CHOSEN.get(key)
+        if found is not None and found[0] is table and found[1] is meal and found[2] is letter:
+            return found[3]
+        row = _choose_row(table, meal, letter, jurisdiction, reception_type)
+        if len(_CHOSEN) >= 8192:
+            _CHOSEN.clear()
+        _CHOSEN[key] = (table, meal, letter, row)  # the objects are kept: their ids cannot be reused
+        return row
 
     def budget_for(self, host_unit: str, year: int) -> Budget | None:
         """The annual budget of ``host_unit`` for ``year``, if a layer sets one."""
         return next((b for b in self.budgets if b.host_unit == host_unit and b.year == year), None)
+
+
+_CHOSEN: dict[tuple[int, int, int, str, ReceptionType], tuple[Any, Any, Any, MealStandard | None]] = {}
+
+
+def _choose_row(
+    table: tuple[MealStandard, ...],
+    meal: Meal,
+    letter: OfficialLetter,
+    jurisdiction: str,
+    reception_type: ReceptionType,
+) -> MealStandard | None:
+    rank = letter.highest_rank
+    origin = origin_of(letter, jurisdiction)
+    rows = [s for s in table if s.matches(meal, rank, origin, reception_type)]
+    if not rows and origin is None:  # origin unknown: the stricter of the origin rows
+        rows = [s for s in table if s.origin is not None and s.matches(meal, rank, s.origin, reception_type)]
+        rows = sorted(rows, key=lambda s: s.amount)[:1]
+    return max(rows, key=lambda s: (s.specificity, -s.amount), default=None)
 
 
 def origin_of(letter: OfficialLetter, jurisdiction: str) -> Origin | None:
