@@ -84,7 +84,11 @@ def check_accompanying(ctx: RuleContext) -> Iterator[Finding]:
 
 def check_extras(ctx: RuleContext) -> Iterator[Finding]:
     """C-04 禁止项目: no gifts (a type the standards allow may give souvenirs and local specialties,
-    never cash or securities); no sightseeing, entertainment, fitness or special shows."""
+    never cash or securities); no sightseeing, entertainment, fitness or special shows.
+
+    What clerks write is read too (词表): an ordinary activity whose name or place reads as sightseeing or
+    a special performance, a gift handed out in an activity but not listed, or cash entered as a
+    souvenir, each needs a written explanation."""
     plan = ctx.reception.plan
     kind = ctx.reception.reception_type
     local_gifts = kind in ctx.standards.gifts_allowed_types

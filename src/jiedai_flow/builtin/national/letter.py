@@ -248,7 +248,8 @@ _OFFICIAL_PURPOSES = "、".join(p.label for p in Purpose if p is not Purpose.OTH
 
 def check_purpose(ctx: RuleContext) -> Iterator[Finding]:
     """S-01 公务范围: the six purposes of Art 2 pass; 其他 needs a written explanation (Art 6 bars
-    leave, family visits and tourism from being received as official business)."""
+    leave, family visits and tourism from being received as official business). A purpose whose words
+    read as sightseeing (词表) is a warning."""
     if ctx.reception.letter.purpose is Purpose.OTHER:
         yield explain(
             "S-01",

@@ -242,7 +242,8 @@ _PORTIONED = frozenset({MealFormat.BUFFET, MealFormat.SET})
 
 def check_dishes(ctx: RuleContext) -> Iterator[Finding]:
     """M-04 禁止菜品: no 鱼翅, 燕窝 or other banned dishes (at every meal, or only at the working meals
-    the host pays for, as ``banned_dishes_scope`` says); buffets and 份饭 within ``max_dishes``."""
+    the host pays for, as ``banned_dishes_scope`` says); buffets and 份饭 within ``max_dishes``. A dish
+    the lexicon reads as protected wildlife, not on the list, needs a written explanation."""
     banned = ctx.standards.banned_dishes
     most = ctx.standards.max_dishes
     host_paid_only = ctx.standards.banned_dishes_scope is DishScope.HOST_PAID_WORKING_MEALS
@@ -318,7 +319,11 @@ def _weekday_lunch(ctx: RuleContext, meal: Meal) -> bool:
 
 
 def check_tobacco_alcohol(ctx: RuleContext) -> Iterator[Finding]:
-    """M-05 烟酒: no cigarettes; alcohol by the rule pack and the local policy; local weekday-lunch bans."""
+    """M-05 烟酒: no cigarettes; alcohol by the rule pack and the local policy; local weekday-lunch bans
+    (Monday–Friday, or the statutory working days where ``weekdays = "statutory"``).
+
+    The dishes are read too (词表): a cigarette, premium drink or alcohol named but not ticked needs a
+    written explanation where the ticked flag would have been refused, else it is a warning."""
     policy, citation = alcohol_policy(ctx)
     lexicon = lexicon_of(ctx.standards)
     for path, meal in meals_at(ctx):
