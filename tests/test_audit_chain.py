@@ -18,7 +18,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from jiedai_flow import audit
 from jiedai_flow.cli import main
+from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
@@ -368,16 +370,59 @@ def test_editing_a_reception_rows_planned_amount_and_plan_is_detected(trail: Tra
 # -- algorithms ------------------------------------------------------------------------------------
 
 
-def test_a_trail_written_with_sha256_still_verifies_where_sm3_is_preferred(
+GB_T_32905 = {
+    b"abc": "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
+    b"abcd" * 16: "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732",
+}
+"""The two examples of GB/T 32905-2016, Appendix A."""
+
+
+@pytest.mark.parametrize("use_hashlib", [True, False], ids=["hashlib", "cryptography"])
+def test_sm3_gives_the_standards_test_vectors_with_or_without_hashlib(use_hashlib: bool) -> None:
+    for message, expected in GB_T_32905.items():
+        h = audit.new_hash("sm3", use_hashlib=use_hashlib)
+        h.update(message)
+        assert h.hexdigest() == expected
+        assert h.copy().hexdigest() == expected
+
+
+def test_an_unknown_algorithm_is_an_error_not_a_substitute() -> None:
+    with pytest.raises(ValueError, match="unsupported hash type"):
+        audit.new_hash("no-such-hash")
+
+
+def test_without_sm3_in_hashlib_the_chain_is_still_sm3_and_verifies_elsewhere(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'mixed.db'}"
-    with monkeypatch.context() as platform:  # first written where OpenSSL offers no SM3
+    """Written on a machine whose OpenSSL lacks SM3 (cryptography's SM3), verified on one with it."""
+    url = f"sqlite:///{tmp_path / 'sm3.db'}"
+    with monkeypatch.context() as platform:
         platform.setattr(hashlib, "algorithms_available", hashlib.algorithms_available - {"sm3"})
-        old = make_engine(url=url)
+        platform.setattr(audit, "_fresh", {})
+        elsewhere = make_engine(url=url)
+        try:
+            assert isinstance(elsewhere.store, SQLStore)
+            assert elsewhere.store.algorithm == "sm3"
+            advance(elsewhere, create(elsewhere).reception, 2)
+        finally:
+            elsewhere.store.close()
+    monkeypatch.setattr(audit, "_fresh", {})
+    here = make_engine(url=url)
+    try:
+        assert {e.hash_algorithm for e in here.history(here.query(ReceptionQuery()).items[0].id)} == {"sm3"}
+        report = here.store.verify()  # type: ignore[attr-defined]
+    finally:
+        here.store.close()
+    assert report.ok, str(report.problem)
+    assert report.checked == 3
+
+
+def test_a_trail_written_with_sha256_by_an_earlier_version_still_verifies(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    old = make_engine(url=url)
     try:
         assert isinstance(old.store, SQLStore)
-        assert old.store.algorithm == "sha256"
+        old.store.algorithm = "sha256"  # as versions before SM3-always recorded on such machines
         advance(old, create(old).reception, 2)  # its last event stays sha256
         moved = advance(old, create(old).reception, 1)
     finally:

@@ -1,10 +1,12 @@
 """The tamper-evident audit trail 防篡改审计链.
 
 Each event's hash covers its canonical content and the previous event's hash for the same
-reception; a global chain links every event in commit order. SM3 (GB/T 32905, the national
-standard hash) is used where the platform's OpenSSL offers it, else SHA-256; the algorithm is
-recorded per event so a trail stays verifiable when it changes. :class:`ChainVerifier` replays a
-trail in commit order and names the first event that does not fit.
+reception; a global chain links every event in commit order. New events are always hashed with SM3
+(GB/T 32905, the national standard hash): through hashlib where the platform's OpenSSL offers it,
+else through the maintained ``cryptography`` package — never a silent switch to another algorithm,
+so a chain written on one machine verifies on another. The algorithm is recorded per event, so
+trails written by earlier versions with SHA-256 still verify. :class:`ChainVerifier` replays a trail
+in commit order and names the first event that does not fit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -24,8 +26,35 @@ GENESIS = ""
 
 
 def preferred_algorithm() -> str:
-    """``"sm3"`` where hashlib offers it, else ``"sha256"``."""
-    return "sm3" if "sm3" in hashlib.algorithms_available else "sha256"
+    """The algorithm new events are hashed with: always ``"sm3"``."""
+    return "sm3"
+
+
+class _CryptographySM3:
+    """SM3 through the ``cryptography`` package, for a hashlib whose OpenSSL lacks it; the same
+    digests (GB/T 32905 test vectors in tests/test_audit_chain.py)."""
+
+    def __init__(self, state: Any = None) -> None:
+        from cryptography.hazmat.primitives import hashes
+
+        self._hash = state if state is not None else hashes.Hash(hashes.SM3())
+
+    def copy(self) -> _CryptographySM3:
+        return _CryptographySM3(self._hash.copy())
+
+    def update(self, data: bytes, /) -> None:
+        self._hash.update(data)
+
+    def hexdigest(self) -> str:
+        return str(self._hash.copy().finalize().hex())
+
+
+def new_hash(algorithm: str, *, use_hashlib: bool = True) -> _Hasher:
+    """A fresh hash object for a recorded algorithm; SM3 without hashlib's comes from
+    ``cryptography``. An unknown algorithm is an error, never a substitute."""
+    if algorithm == "sm3" and not (use_hashlib and "sm3" in hashlib.algorithms_available):
+        return _CryptographySM3()
+    return hashlib.new(algorithm)
 
 
 def _same(key: str, content: object, typed: object) -> bool:
@@ -59,7 +88,7 @@ def digest(algorithm: str, previous: str, content: bytes) -> str:
     """Hex digest of ``previous`` (a hex hash or "") and ``content``, separated by a newline."""
     fresh = _fresh.get(algorithm)
     if fresh is None:
-        fresh = _fresh[algorithm] = hashlib.new(algorithm)
+        fresh = _fresh[algorithm] = new_hash(algorithm)
     h = fresh.copy()
     h.update(previous.encode("ascii") + b"\n" + content)
     return h.hexdigest()
