@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -458,3 +458,61 @@ def test_cli_audit_verify_exits_1_naming_the_tampered_event(trail: Trail) -> Non
     assert "审计链校验失败" in result.output
     assert trail.at(8).id in result.output
     assert "Traceback" not in result.output
+
+
+# -- typed columns are bound to the hashed records ---------------------------------------------------
+
+
+def test_every_typed_column_of_receptions_is_recomputed_or_exempt_with_a_reason() -> None:
+    """A column added to jd_receptions later, without coverage by verify, fails here."""
+    from jiedai_flow.storage.sql import RECEPTION_COLUMNS_EXEMPT, RECEPTION_COLUMNS_FROM_DATA
+
+    columns = {c.name for c in R.columns}
+    assert columns == set(RECEPTION_COLUMNS_FROM_DATA) | set(RECEPTION_COLUMNS_EXEMPT)
+    assert not set(RECEPTION_COLUMNS_FROM_DATA) & set(RECEPTION_COLUMNS_EXEMPT)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actual_fen", 1),
+        ("planned_fen", 999_999_00),
+        ("host_unit", "县财政局"),
+        ("jurisdiction", "341503"),
+        ("start_date", "2019-01-01"),
+        ("guests", 99),
+        ("item_count", 0),
+        ("state", "archived"),
+        ("process", "reception@9"),
+        ("reception_type", "foreign"),
+    ],
+)
+def test_a_typed_column_edited_in_the_database_is_caught_by_name(
+    trail: Trail, column: str, value: Any
+) -> None:
+    """The 三公经费 disclosure reads these columns: a forged figure must not pass verify."""
+    settled = trail.receptions["A"]
+    with trail.db.begin() as conn:
+        if column == "start_date":
+            value = date.fromisoformat(value)
+        conn.execute(R.update().where(R.c.id == settled).values({column: value}))
+        number = conn.execute(sa.select(R.c.number).where(R.c.id == settled)).scalar_one()
+    report = trail.verify()
+    assert not report.ok, f"an edited {column} went undetected"
+    assert report.problem is not None
+    assert report.problem.reception_id == settled
+    text = str(report.problem)
+    assert number in text  # the reception's number, in both languages
+    assert f"「{column}」" in report.problem.reason_zh or column == "state"
+    assert column in report.problem.reason_en or column == "state"
+
+
+def test_an_events_violation_count_edited_in_the_database_is_caught(trail: Trail) -> None:
+    event = trail.at(2)
+    with trail.db.begin() as conn:
+        conn.execute(E.update().where(E.c.chain_index == event.chain_index).values(violations=7))
+    report = trail.verify()
+    assert report.problem is not None
+    assert (report.problem.chain_index, report.problem.event_id) == (event.chain_index, event.id)
+    assert "violations" in report.problem.reason_en
+    assert "reception" in str(report.problem).split(" / ")[1]  # English names the reception too

@@ -125,12 +125,17 @@ class AuditProblem:
     reception_id: str
     reason_zh: str
     reason_en: str
+    number: str = ""
+    """The reception's number 接待编号, where known."""
 
     def __str__(self) -> str:
-        return (
-            f"第 {self.chain_index} 条审计记录（{self.event_id}，接待 {self.reception_id}）"
-            f"{self.reason_zh} / event #{self.chain_index} ({self.event_id}): {self.reason_en}"
-        )
+        who = self.number or self.reception_id
+        if self.chain_index or self.event_id:
+            zh = f"第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
+            en = f"event #{self.chain_index} ({self.event_id}, reception {who})"
+        else:
+            zh, en = f"接待 {who}", f"reception {who}"
+        return f"{zh}{self.reason_zh} / {en}: {self.reason_en}"
 
 
 @attrs.frozen
@@ -206,7 +211,10 @@ class ChainVerifier:
         return True
 
     def finish(
-        self, head: tuple[int, str], receptions: Mapping[str, tuple[int, str, str, str]]
+        self,
+        head: tuple[int, str],
+        receptions: Mapping[str, tuple[int, str, str, str]],
+        numbers: Mapping[str, str] | None = None,
     ) -> VerifyReport:
         """Compare the end of the trail with the chain head, and each reception's (version, last
         hash, state, hash of its stored data) with its last event (catches deleted last events
@@ -229,6 +237,7 @@ class ChainVerifier:
                         reception_id,
                         "接待记录的版本与审计链不符（记录被改动或审计被删除）",
                         "reception row does not match its audit chain (row edited or events deleted)",
+                        (numbers or {}).get(reception_id, ""),
                     )
                     break
         return VerifyReport(self.checked, self.problem)

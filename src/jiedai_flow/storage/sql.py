@@ -12,11 +12,14 @@ foreign keys on, and ``BEGIN IMMEDIATE`` so concurrent writers queue instead of 
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from operator import itemgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
@@ -25,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 
 from jiedai_flow.audit import (
     GENESIS,
+    AuditProblem,
     ChainRow,
     ChainVerifier,
     VerifyReport,
@@ -38,6 +42,7 @@ from jiedai_flow.errors import (
     DuplicateError,
     IdempotencyError,
     NotFoundError,
+    StorageError,
 )
 from jiedai_flow.records import (
     AuditEvent,
@@ -156,6 +161,17 @@ def _isoformat_or(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return processor
 
 
+def _read_only_file(database: str | None) -> bool:
+    """A SQLite database file that exists but that this process may not write, or whose folder it
+    may not write (SQLite writes a journal beside the file)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    path = Path(database)
+    if not path.is_file():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
 def _bp(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name)
 
@@ -175,13 +191,24 @@ class SQLStore(OutboxMixin):
         self.url = sa.make_url(url)
         self.durability = durability
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.read_only = self.is_sqlite and _read_only_file(self.url.database)
+        """A SQLite file this process may not write (an auditor's copy): opened read-only and
+        immutable, so show, list, reports and verify work; any write is a clear StorageError."""
         if self.is_sqlite and self.url.database in (None, "", ":memory:"):
             engine_options.setdefault("poolclass", StaticPool)
             engine_options.setdefault("connect_args", {"check_same_thread": False})
+        if self.read_only:
+            path = self.url.database
+            engine_options.setdefault(
+                "creator",
+                lambda: sqlite3.connect(
+                    f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
+                ),
+            )
         self.engine = sa.create_engine(self.url, **engine_options)
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", self._sqlite_pragmas)
-        if create:
+        if create and not self.read_only:
             upgrade(self.engine)
         self.algorithm = preferred_algorithm()
         self._integrity_error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
@@ -195,6 +222,10 @@ class SQLStore(OutboxMixin):
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
+        if self.read_only:  # nothing that writes, not even the journal mode
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+            return
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={'FULL' if self.durability == 'full' else 'NORMAL'}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -276,6 +307,12 @@ class SQLStore(OutboxMixin):
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
+        if self.read_only:
+            raise StorageError(
+                f"数据库 {self.url.database} 只读（没有写权限），只能查看、出报表和校验，不能执行写操作",
+                f"database {self.url.database} is read-only (no write permission): show, reports and "
+                "verify work; commands that write do not",
+            )
         conn = self._connection()
         cursor = conn.cursor()
         try:
@@ -770,6 +807,7 @@ class SQLStore(OutboxMixin):
                 result.close()  # a verify that stops early must not leave a server cursor open
             head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).first()
             algorithm_of = verifier.algorithms
+            numbers = dict(conn.execute(sa.select(_R.c.id, _R.c.number)).all())
             stored = {
                 rid: (
                     version,
@@ -782,7 +820,94 @@ class SQLStore(OutboxMixin):
                 )
             }
         head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
-        return verifier.finish(head_pair, stored)
+        report = verifier.finish(head_pair, stored, numbers)
+        if report.ok:  # the hashed records are sound: now every typed column must agree with them
+            with self.engine.connect() as conn:
+                problem = _typed_columns_problem(conn) or _event_columns_problem(conn)
+            if problem is not None:
+                return attrs.evolve(report, problem=problem)
+        return report
+
+
+RECEPTION_COLUMNS_FROM_DATA: dict[str, Callable[[Reception], Any]] = {
+    "number": lambda r: r.number,
+    "jurisdiction": lambda r: r.jurisdiction,
+    "host_unit": lambda r: r.host_unit,
+    "reception_type": lambda r: r.reception_type.value,
+    "state": lambda r: r.state,
+    "start_date": lambda r: r.start,
+    "end_date": lambda r: r.end,
+    "planned_fen": lambda r: r.plan.planned_fen,
+    "actual_fen": lambda r: None if r.reception_list is None else r.reception_list.total_fen,
+    "version": lambda r: r.version,
+    "process": lambda r: r.process,
+    "rule_pack": lambda r: r.rule_pack,
+    "created_at": lambda r: r.created_at,
+    "updated_at": lambda r: r.updated_at,
+    "guests": lambda r: report_columns(r)["guests"],
+    "item_count": lambda r: report_columns(r)["item_count"],
+}
+"""Each typed column of ``jd_receptions`` that reports or decisions read, as computed from the
+hashed record: verify recomputes every one and names any that differs."""
+
+RECEPTION_COLUMNS_EXEMPT = {
+    "id": "the key that joins the row to its events (an edited id breaks the chain)",
+    "data": "the record itself, hashed into the last event (state_hash)",
+    "last_hash": "the chain position, compared with the last event",
+}
+"""Columns of ``jd_receptions`` not recomputed, and why; a test keeps the two tables complete."""
+
+
+def _typed_columns_problem(conn: sa.Connection) -> AuditProblem | None:
+    names = list(RECEPTION_COLUMNS_FROM_DATA)
+    rows = conn.execute(sa.select(_R.c.id, _R.c.data, *(_R.c[n] for n in names)).order_by(_R.c.id))
+    for rid, data, *typed in rows:
+        reception = decode(Reception, data)
+        for name, stored in zip(names, typed, strict=True):
+            expected = RECEPTION_COLUMNS_FROM_DATA[name](reception)
+            if not _column_equal(expected, stored):
+                return AuditProblem(
+                    0,
+                    "",
+                    rid,
+                    f"的「{name}」列为 {stored!r}，审计记录中为 {expected!r}：该列被直接改动",
+                    f"column {name!r} holds {stored!r} but the audited record says {expected!r}: "
+                    "the column was edited directly",
+                    reception.number,
+                )
+    return None
+
+
+def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
+    """``violations`` of each event against the findings in its hashed content."""
+    rows = conn.execute(
+        sa.select(_E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number)
+        .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
+        .order_by(_E.c.chain_index)
+    )
+    for index, event_id, rid, stored, data, number in rows:
+        expected = sum(f.refuses for f in decode(AuditEvent, data).findings)  # as written at save
+        if stored != expected:
+            return AuditProblem(
+                int(index),
+                event_id,
+                rid,
+                f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动",
+                f"column 'violations' holds {stored} but the audited event has {expected} violating "
+                "finding(s): the column was edited directly",
+                number,
+            )
+    return None
+
+
+def _column_equal(expected: Any, stored: Any) -> bool:
+    if isinstance(expected, datetime) and isinstance(stored, datetime):
+        moment = expected.astimezone(UTC).replace(tzinfo=None) if expected.tzinfo else expected
+        plain = stored.astimezone(UTC).replace(tzinfo=None) if stored.tzinfo else stored
+        return moment.replace(microsecond=0) == plain.replace(microsecond=0)
+    if isinstance(expected, date) and isinstance(stored, str):
+        return expected.isoformat() == stored
+    return bool(expected == stored)
 
 
 def report_columns(r: Reception, prefix: str = "") -> dict[str, Any]:

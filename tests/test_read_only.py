@@ -1,0 +1,85 @@
+"""A read-only SQLite file 只读数据库 (an auditor's copy): show, list, reports and verify work; a
+command that writes is refused with a clear message, never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+from jiedai_flow.cli import main
+from jiedai_flow.engine import open_engine
+from jiedai_flow.storage.migrate import upgrade
+from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+ENV = {"COLUMNS": "200", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", "JIEDAI_CALENDAR": ""}
+ACTORS_TOML = '[[actor]]\nid = "zhang.wei"\nname = "张伟"\nroles = ["handler"]\nunit = "县政府办公室"\n'
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` unwritable for this process: chmod for an ordinary user; root ignores modes, so
+    for root the immutable attribute (chattr +i), which root obeys too."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        path.parent.chmod(0o555)
+        try:
+            yield
+        finally:
+            path.parent.chmod(0o755)
+            path.chmod(0o644)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], check=False).returncode:
+        pytest.skip("as root, a file is made read-only with chattr +i, which is not available here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def jiedai(url: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--db", url, *args], env=ENV, prog_name="jiedai")
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_an_auditors_read_only_copy_verifies_and_refuses_writes_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "copy.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    engine = open_engine(url, autoload=False, clock=FrozenClock())
+    rid = engine.create_reception(
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id
+    engine.store.close()
+    actors = tmp_path / "actors.toml"
+    actors.write_text(ACTORS_TOML, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with read_only(db):
+        assert not os.access(db, os.W_OK)
+        code, out, _ = jiedai(url, "audit", "verify")
+        assert code == 0, out
+        assert "审计链完整" in out
+        assert jiedai(url, "list")[0] == 0
+        assert jiedai(url, "show", rid)[0] == 0
+        code, out, err = jiedai(url, "--actors", str(actors), "submit", rid, "--as", "zhang.wei")
+        assert code == 4, out + err
+        assert "只读" in err
+        assert "read-only" in err
+        assert "Traceback" not in out + err
+    assert jiedai(url, "--actors", str(actors), "submit", rid, "--as", "zhang.wei")[0] == 0  # writable again
