@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from jiedai_flow.calendar import WorkCalendar
+    from jiedai_flow.checkpoints import Checkpoint
     from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
     from jiedai_flow.model import Actor, ReceptionType, Role
     from jiedai_flow.notifiers import Contact, RegisterNotifier
@@ -248,6 +249,19 @@ def jiedai_contacts(role: Role, reception: Reception) -> Sequence[Contact] | Non
 
     Called for every plugin when a notification is delivered; the lists are joined.
     Implemented by the deployment's directory (OA user store, LDAP).
+    """
+
+
+@hookspec
+def jiedai_checkpoint(checkpoint: Checkpoint) -> None:
+    """Export a signed checkpoint of the audit chain 审计检查点 to a place the database writer cannot
+    reach (a timestamp service 可信时间戳, a write-once store, another system).
+
+    :param checkpoint: the chain head, the number of receptions and the time, signed with HMAC-SM3.
+    :return: nothing; raise to report that the export failed.
+
+    Called for every plugin, after the file and webhook sinks of ``jiedai audit checkpoint``.
+    Implemented by deployments with a timestamp service or a WORM archive.
     """
 
 

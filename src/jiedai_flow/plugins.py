@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
     from jiedai_flow.calendar import WorkCalendar
+    from jiedai_flow.checkpoints import Checkpoint
     from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
     from jiedai_flow.model import Actor, ReceptionType, Role
     from jiedai_flow.notifiers import Contact, RegisterNotifier
@@ -220,6 +221,9 @@ class Hooks:
     def jiedai_contacts(self, role: Role, reception: Reception) -> list[Contact]:
         results = self._hook.jiedai_contacts(role=role, reception=reception)
         return [contact for contacts in results if contacts for contact in contacts]
+
+    def jiedai_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._hook.jiedai_checkpoint(checkpoint=checkpoint)
 
     def jiedai_calendar(self) -> WorkCalendar | None:
         return cast("WorkCalendar | None", self._hook.jiedai_calendar())

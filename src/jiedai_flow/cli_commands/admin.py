@@ -9,13 +9,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli_commands import starter
-from jiedai_flow.cli_commands.app import DEFAULT_STANDARDS, EXIT_REFUSED, App, json_option, pass_app
+from jiedai_flow.cli_commands.app import (
+    DEFAULT_STANDARDS,
+    EXIT_REFUSED,
+    App,
+    json_option,
+    pass_app,
+    usage_problem,
+)
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.errors import Problem, ValidationError
 
@@ -162,17 +170,77 @@ def audit() -> None:
     """Audit commands."""
 
 
-@audit.command("verify", help="校验审计链是否被篡改 / verify the tamper-evident audit chain.")
+@audit.command(
+    "checkpoint",
+    help="签名检查点：用数据库之外的密钥（$JIEDAI_AUDIT_KEY 或 $JIEDAI_AUDIT_KEY_FILE）对审计链头签名，"
+    "导出到数据库写不到的地方（文件、webhook、时间戳插件）。\n\nSign the chain head with a key the database "
+    "does not hold and export it out of the writer's reach.",
+)
+@click.option(
+    "--to", "to_file", type=click.Path(dir_okay=False, path_type=Path), help="追加到文件 / append to a file."
+)
+@click.option("--webhook", help="POST 到另一个系统 / POST to another system.")
 @json_option
 @pass_app
-def audit_verify(app: App) -> None:
+def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> None:
+    from jiedai_flow.checkpoints import FileSink, WebhookSink, load_keys, take_checkpoint
+    from jiedai_flow.plugins import make_plugin_manager
+    from jiedai_flow.storage.sql import SQLStore
+
+    keys = load_keys()
+    if not keys:
+        raise usage_problem(
+            "$JIEDAI_AUDIT_KEY",
+            "未配置审计密钥：设置 JIEDAI_AUDIT_KEY=编号:十六进制密钥 或 JIEDAI_AUDIT_KEY_FILE",
+            "no audit key: set JIEDAI_AUDIT_KEY=id:hex or JIEDAI_AUDIT_KEY_FILE",
+        )
+    store = SQLStore(app.db, create=False)
+    try:
+        checkpoint = take_checkpoint(store, keys[0])
+    finally:
+        store.close()
+    sinks = ([FileSink(to_file)] if to_file else []) + ([WebhookSink(webhook)] if webhook else [])
+    for sink in sinks:
+        sink.export(checkpoint)
+    make_plugin_manager().hooks.jiedai_checkpoint(checkpoint=checkpoint)
+    if app.json:
+        app.emit(attrs.asdict(checkpoint))
+        return
+    app.out.print(
+        f"检查点 checkpoint: 第 {checkpoint.chain_index} 条 events, "
+        f"{checkpoint.receptions} 件接待 receptions, {checkpoint.at}, 密钥 key {checkpoint.key_id}"
+    )
+
+
+@audit.command("verify", help="校验审计链是否被篡改 / verify the tamper-evident audit chain.")
+@click.option(
+    "--checkpoints",
+    "checkpoints_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="同时对照导出的签名检查点（需要密钥）/ also verify against exported signed checkpoints.",
+)
+@json_option
+@pass_app
+def audit_verify(app: App, checkpoints_file: Path | None) -> None:
+    from jiedai_flow.checkpoints import load_keys, read_checkpoints, verify_checkpoints
     from jiedai_flow.storage.sql import SQLStore
 
     store = SQLStore(app.db, create=False)
     try:
         report = store.verify()
+        late = []
+        if checkpoints_file is not None:
+            late = verify_checkpoints(store, read_checkpoints(checkpoints_file), load_keys())
     finally:
         store.close()
+    if report.ok and late:
+        from jiedai_flow.audit import AuditProblem
+
+        first = late[0]
+        report = attrs.evolve(
+            report,
+            problem=AuditProblem(first.checkpoint.chain_index, "", "", first.reason_zh, first.reason_en),
+        )
     if app.json:
         problem = report.problem
         app.emit(
