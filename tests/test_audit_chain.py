@@ -516,3 +516,74 @@ def test_an_events_violation_count_edited_in_the_database_is_caught(trail: Trail
     assert (report.problem.chain_index, report.problem.event_id) == (event.chain_index, event.id)
     assert "violations" in report.problem.reason_en
     assert "reception" in str(report.problem).split(" / ")[1]  # English names the reception too
+
+
+# -- notifications are bound into the chain ----------------------------------------------------------
+
+
+def _event_with_outbox(trail: Trail) -> str:
+    with trail.db.connect() as conn:
+        return str(conn.execute(sa.select(schema.outbox.c.event_id).limit(1)).scalar_one())
+
+
+def test_a_deleted_notification_is_caught(trail: Trail) -> None:
+    event_id = _event_with_outbox(trail)
+    with trail.db.begin() as conn:
+        conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id == event_id))
+    report = trail.verify()
+    assert report.problem is not None
+    assert report.problem.event_id == event_id
+    assert "outbox" in report.problem.reason_en
+
+
+def test_an_edited_notification_is_caught_but_its_delivery_status_may_change(trail: Trail) -> None:
+    event_id = _event_with_outbox(trail)
+    with trail.db.begin() as conn:
+        conn.execute(
+            schema.outbox.update()
+            .where(schema.outbox.c.event_id == event_id)
+            .values(status="delivered", attempts=3)
+        )
+    assert trail.verify().ok  # delivery progress is not part of what the command wrote
+    with trail.db.begin() as conn:
+        data = conn.execute(
+            sa.select(schema.outbox.c.data).where(schema.outbox.c.event_id == event_id).limit(1)
+        ).scalar_one()
+        conn.execute(
+            schema.outbox.update()
+            .where(schema.outbox.c.event_id == event_id)
+            .values(data=data.replace("审批", "审核", 1) if "审批" in data else data + " ")
+        )
+    report = trail.verify()
+    assert report.problem is not None
+    assert report.problem.event_id == event_id
+
+
+def test_an_event_rehashed_with_a_weak_algorithm_is_refused(trail: Trail) -> None:
+    """Downgrade: the last event's hashes recomputed consistently with MD5 and its algorithm
+    column set to match. Every hash fits; verify still refuses the algorithm."""
+    last = trail.events[-1]
+
+    def md5(previous: str, content: bytes) -> str:
+        return hashlib.md5(previous.encode("ascii") + b"\n" + content).hexdigest()
+
+    with trail.db.begin() as conn:
+        prev_hash, chain_prev, data, state_hash = conn.execute(
+            sa.select(E.c.prev_hash, E.c.chain_prev, E.c.data, E.c.state_hash).where(
+                E.c.chain_index == last.chain_index
+            )
+        ).one()
+        event_hash = md5(prev_hash, data.encode() + b"\n" + state_hash.encode("ascii"))
+        chain_hash = md5(chain_prev, event_hash.encode("ascii"))
+        conn.execute(
+            E.update()
+            .where(E.c.chain_index == last.chain_index)
+            .values(hash_algorithm="md5", hash=event_hash, chain_hash=chain_hash)
+        )
+        conn.execute(schema.chain_head.update().values(hash=chain_hash))
+        conn.execute(
+            schema.receptions.update()
+            .where(schema.receptions.c.id == last.reception_id)
+            .values(last_hash=event_hash)
+        )
+    assert "not accepted" in problem_at(trail.verify(), last)[2]

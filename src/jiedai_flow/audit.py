@@ -19,10 +19,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
 GENESIS = ""
 """The ``prev_hash`` of a reception's first event and the ``chain_prev`` of the trail's first."""
+
+
+ACCEPTED_ALGORITHMS = frozenset({"sm3", "sha256"})
+"""Algorithms verify accepts on a stored event: SM3, and SHA-256 that earlier versions wrote where
+hashlib lacked SM3. Any other name (a weaker hash put in by someone rewriting the trail) fails."""
 
 
 def preferred_algorithm() -> str:
@@ -92,6 +97,15 @@ def digest(algorithm: str, previous: str, content: bytes) -> str:
     h = fresh.copy()
     h.update(previous.encode("ascii") + b"\n" + content)
     return h.hexdigest()
+
+
+def outbox_digest(rows: Iterable[tuple[str, str]]) -> str:
+    """SM3 of a command's outbox rows, each given as (id, stored JSON): what the row says, not how
+    far its delivery got (status, attempts and leases change by design)."""
+    ordered = sorted(rows)
+    if not ordered:
+        return ""
+    return digest("sm3", GENESIS, "\n".join(f"{rid}\t{data}" for rid, data in ordered).encode())
 
 
 @attrs.frozen
@@ -190,6 +204,12 @@ class ChainVerifier:
                 row,
                 f"本接待的记录顺序断开（应为第 {last_seq + 1} 步）",
                 f"reception chain broken (expected seq {last_seq + 1})",
+            )
+        if row.algorithm not in ACCEPTED_ALGORITHMS:
+            return self._fail(
+                row,
+                f"哈希算法「{row.algorithm}」不被接受（只接受 sm3、sha256）",
+                f"hash algorithm {row.algorithm!r} is not accepted (only sm3, sha256)",
             )
         if digest(row.algorithm, row.prev_hash, signed_content(row.content, row.state_hash)) != row.hash:
             return self._fail(row, "内容被修改（哈希不符）", "content modified (hash mismatch)")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from jiedai_flow.audit import outbox_digest
 from jiedai_flow.budget import exceeded_finding, ledger_changes
 from jiedai_flow.calendar import ChineseCalendar
 from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
@@ -73,6 +74,7 @@ from jiedai_flow.routing import notifications
 from jiedai_flow.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.standards import resolve
 from jiedai_flow.storage.base import CachingStore
+from jiedai_flow.storage.codec import encode
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -462,6 +464,8 @@ class Engine:
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
         event = attrs.evolve(event, explanations=noted) if noted else event
         intents, outbox = self._outbox(after, event, actor, process)
+        if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
+            event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
         try:
             if self._observed_before:
                 self.hooks.jiedai_before_transition(before=before, after=after, event=event)

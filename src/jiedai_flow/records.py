@@ -212,6 +212,9 @@ class AuditEvent:
     findings: tuple[Finding, ...] = ()
     explanations: tuple[Explanation, ...] = ()
     """Explanations given or accepted by this command."""
+    outbox_digest: str = ""
+    """SM3 of the outbox rows this command wrote (``audit.outbox_digest``), so that a deleted or
+    edited notification is caught by verify; "" when it wrote none."""
     prev_hash: str = ""
     hash: str = ""
     hash_algorithm: str = ""

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import quote
 
 import attrs
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from jiedai_flow.audit import (
     ChainVerifier,
     VerifyReport,
     digest,
+    outbox_digest,
     preferred_algorithm,
     signed_content,
 )
@@ -57,12 +59,12 @@ from jiedai_flow.records import (
     numbered,
 )
 from jiedai_flow.storage import schema
-from jiedai_flow.storage.codec import canonical, decode, encode
+from jiedai_flow.storage.codec import canonical, decode, encode, parse
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql_outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row, utc
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -823,7 +825,9 @@ class SQLStore(OutboxMixin):
         report = verifier.finish(head_pair, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.engine.connect() as conn:
-                problem = _typed_columns_problem(conn) or _event_columns_problem(conn)
+                problem = (
+                    _typed_columns_problem(conn) or _event_columns_problem(conn) or _outbox_problem(conn)
+                )
             if problem is not None:
                 return attrs.evolve(report, problem=problem)
         return report
@@ -860,43 +864,97 @@ RECEPTION_COLUMNS_EXEMPT = {
 
 def _typed_columns_problem(conn: sa.Connection) -> AuditProblem | None:
     names = list(RECEPTION_COLUMNS_FROM_DATA)
-    rows = conn.execute(sa.select(_R.c.id, _R.c.data, *(_R.c[n] for n in names)).order_by(_R.c.id))
-    for rid, data, *typed in rows:
-        reception = decode(Reception, data)
-        for name, stored in zip(names, typed, strict=True):
-            expected = RECEPTION_COLUMNS_FROM_DATA[name](reception)
-            if not _column_equal(expected, stored):
-                return AuditProblem(
-                    0,
-                    "",
-                    rid,
-                    f"的「{name}」列为 {stored!r}，审计记录中为 {expected!r}：该列被直接改动",
-                    f"column {name!r} holds {stored!r} but the audited record says {expected!r}: "
-                    "the column was edited directly",
-                    reception.number,
-                )
+    query = sa.select(_R.c.id, _R.c.data, *(_R.c[n] for n in names)).order_by(_R.c.id)
+    with _streamed(conn, query) as rows:
+        for rid, data, *typed in rows:
+            problem = _reception_columns_problem(names, rid, decode(Reception, data), typed)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _reception_columns_problem(
+    names: list[str], rid: str, reception: Reception, typed: list[Any]
+) -> AuditProblem | None:
+    for name, stored in zip(names, typed, strict=True):
+        expected = RECEPTION_COLUMNS_FROM_DATA[name](reception)
+        if not _column_equal(expected, stored):
+            return AuditProblem(
+                0,
+                "",
+                rid,
+                f"的「{name}」列为 {stored!r}，审计记录中为 {expected!r}：该列被直接改动",
+                f"column {name!r} holds {stored!r} but the audited record says {expected!r}: "
+                "the column was edited directly",
+                reception.number,
+            )
     return None
 
 
 def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
     """``violations`` of each event against the findings in its hashed content."""
-    rows = conn.execute(
+    query = (
         sa.select(_E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number)
         .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
         .order_by(_E.c.chain_index)
     )
-    for index, event_id, rid, stored, data, number in rows:
-        expected = sum(f.refuses for f in decode(AuditEvent, data).findings)  # as written at save
-        if stored != expected:
-            return AuditProblem(
-                int(index),
-                event_id,
-                rid,
-                f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动",
-                f"column 'violations' holds {stored} but the audited event has {expected} violating "
-                "finding(s): the column was edited directly",
-                number,
-            )
+    with _streamed(conn, query) as rows:
+        for index, event_id, rid, stored, data, number in rows:
+            expected = sum(f.refuses for f in decode(AuditEvent, data).findings)  # as written at save
+            if stored != expected:
+                return AuditProblem(
+                    int(index),
+                    event_id,
+                    rid,
+                    f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动",
+                    f"column 'violations' holds {stored} but the audited event has {expected} violating "
+                    "finding(s): the column was edited directly",
+                    number,
+                )
+    return None
+
+
+@contextmanager
+def _streamed(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Iterable[Sequence[Any]]]:
+    """Rows in batches from a server-side cursor where the driver has one: verify reads the whole
+    trail and must not hold it in memory; a verify that stops early closes the cursor."""
+    result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    try:
+        yield result
+    finally:
+        result.close()
+
+
+def _outbox_problem(conn: sa.Connection) -> AuditProblem | None:
+    """Each event's outbox rows against the digest its hashed content records (reminders, written
+    later by the deadline scan, are not part of any command and are left out; so are events
+    written before the digest existed, which carry no ``outbox_digest`` key)."""
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for rid, event_id, data in conn.execute(
+        sa.select(_O.c.id, _O.c.event_id, _O.c.data).where(sa.not_(_O.c.topic.startswith("remind:")))
+    ):
+        rows.setdefault(event_id, []).append((rid, data))
+    query = (
+        sa.select(_E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.data, _R.c.number)
+        .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
+        .order_by(_E.c.chain_index)
+    )
+    with _streamed(conn, query) as events:
+        for index, event_id, rid, data, number in events:
+            recorded = parse(data).get("outbox_digest")
+            if recorded is None:  # written before notifications were bound into the event hash
+                continue
+            found = outbox_digest(rows.pop(event_id, ()))
+            if recorded != found:
+                return AuditProblem(
+                    int(index),
+                    event_id,
+                    rid,
+                    "的通知（发件箱）与审计记录不符：有通知被删除、改动或添加",
+                    "its outbox rows do not match the audited event: a notification was deleted, "
+                    "edited or added",
+                    number,
+                )
     return None
 
 
