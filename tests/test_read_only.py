@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from jiedai_flow.cli import main
 from jiedai_flow.engine import open_engine
+from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 
@@ -83,3 +85,37 @@ def test_an_auditors_read_only_copy_verifies_and_refuses_writes_clearly(
         assert "read-only" in err
         assert "Traceback" not in out + err
     assert jiedai(url, "--actors", str(actors), "submit", rid, "--as", "zhang.wei")[0] == 0  # writable again
+
+
+def test_a_read_only_copy_reads_commits_still_waiting_in_the_wal_file(tmp_path: Path) -> None:
+    """A copy taken while the office's writer had commits in ``-wal`` (not yet checkpointed into
+    the main file): opening it immutable would silently miss them, so it is opened plainly
+    read-only and they are read."""
+    db = tmp_path / "copy.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    engine = open_engine(url, autoload=False, clock=FrozenClock())  # switches the file to WAL
+    keeper = sqlite3.connect(db)  # holds the WAL open, so closing the engine does not checkpoint it
+    try:
+        keeper.execute("SELECT count(*) FROM jd_receptions").fetchall()
+        for _ in range(2):
+            engine.create_reception(
+                sample_letter(),
+                sample_plan(),
+                handler=ACTORS["handler"],
+                host_unit="县政府办公室",
+                jurisdiction="341502",
+            )
+        engine.store.close()
+        wal = tmp_path / "copy.db-wal"
+        assert wal.is_file() and wal.stat().st_size > 0, "the commits must still be in the WAL file"
+        with read_only(db):
+            reader = open_engine(url, autoload=False, clock=FrozenClock())
+            try:
+                assert reader.store.read_only
+                assert len(reader.store.query(ReceptionQuery()).items) == 2
+                assert reader.store.verify().ok
+            finally:
+                reader.store.close()
+    finally:
+        keeper.close()

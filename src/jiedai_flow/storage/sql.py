@@ -174,6 +174,17 @@ def _read_only_file(database: str | None) -> bool:
     return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
+def _read_only_uri(database: str) -> str:
+    """The URI that opens a read-only copy. Without committed pages waiting in a ``-wal`` file the
+    copy is opened immutable (no locks, no ``-shm`` to create in a folder that may be read-only);
+    with them it is opened plainly read-only, so those commits are read rather than silently
+    missed."""
+    path = Path(database)
+    wal = path.with_name(path.name + "-wal")
+    pending = wal.is_file() and wal.stat().st_size > 0
+    return f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if pending else "&immutable=1")
+
+
 def _bp(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name)
 
@@ -194,18 +205,16 @@ class SQLStore(OutboxMixin):
         self.durability = durability
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.read_only = self.is_sqlite and _read_only_file(self.url.database)
-        """A SQLite file this process may not write (an auditor's copy): opened read-only and
-        immutable, so show, list, reports and verify work; any write is a clear StorageError."""
+        """A SQLite file this process may not write (an auditor's copy): opened read-only (and
+        immutable when no ``-wal`` file holds pending commits), so show, list, reports and verify
+        work; any write is a clear StorageError."""
         if self.is_sqlite and self.url.database in (None, "", ":memory:"):
             engine_options.setdefault("poolclass", StaticPool)
             engine_options.setdefault("connect_args", {"check_same_thread": False})
         if self.read_only:
-            path = self.url.database
+            uri = _read_only_uri(str(self.url.database))
             engine_options.setdefault(
-                "creator",
-                lambda: sqlite3.connect(
-                    f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False
-                ),
+                "creator", lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
             )
         self.engine = sa.create_engine(self.url, **engine_options)
         if self.is_sqlite:
