@@ -334,3 +334,54 @@ def test_reception_on_a_process_version_not_loaded_is_refused() -> None:
     with pytest.raises(JiedaiFlowError, match="reception@1"):
         engine.fire(rid, "submit", ACTORS["handler"])
     assert engine.get(rid).version == 1
+
+
+# -- declarations that cannot work ---------------------------------------------------------------
+
+
+def test_a_trigger_named_like_an_engine_command_is_rejected() -> None:
+    error = _rejected(
+        _with(
+            triggers=(TriggerDef("migrate", "迁移", "Migrate"),),
+            transitions=(Transition("migrate", "draft", "draft", HANDLER),),
+        )
+    )
+    assert "trigger migrate: the name is the engine's own command" in error.message_en
+
+
+def test_a_trigger_carrying_the_plan_without_a_rule_stage_is_rejected() -> None:
+    error = _rejected(
+        _with(
+            triggers=(TriggerDef("touch_up", "润色", "Touch up", carries_plan=True),),
+            transitions=(Transition("touch_up", "draft", "draft", HANDLER),),
+        )
+    )
+    assert "trigger touch_up carries the plan or list or opens a chain but runs no rule stage" in (
+        error.message_en
+    )
+
+
+def test_a_trigger_that_opens_and_signs_a_chain_at_once_is_rejected() -> None:
+    error = _rejected(
+        _with(
+            triggers=(
+                TriggerDef(
+                    "rubber_stamp", "一键盖章", "Rubber stamp", stage="submit", opens_chain=True,
+                    records_approval=True,
+                ),
+            ),
+            transitions=(Transition("rubber_stamp", "draft", "approved", HANDLER),),
+        )
+    )  # fmt: skip
+    assert "trigger rubber_stamp: opens a chain and signs it at once" in error.message_en
+
+
+def test_a_signing_step_out_of_a_pending_state_needs_both_step_facts() -> None:
+    error = _rejected(
+        _with(
+            triggers=(TriggerDef("sign", "签", "Sign", records_approval=True),),
+            transitions=(Transition("sign", "submitted", "approved", frozenset({Role.APPROVER})),),
+        )
+    )
+    assert "trigger sign from 'submitted' signs an approval step" in error.message_en
+    assert FACT_FINAL_STEP in error.message_en

@@ -143,7 +143,7 @@ def test_applying_moves_each_reception_by_one_audited_command(world: tuple[Engin
         last = engine.history(rid)[-1]
         assert (last.trigger, last.actor_id, last.process) == ("migrate", ADMIN.id, "reception@2")
         assert "reception@1 → reception@2" in last.reason
-        assert last.request_id == f"migrate:reception@1>reception@2:{rid}"
+        assert last.request_id == f"migrate:reception@1>reception@2:{rid}@{versions[rid]}"
     assert engine.get(ids[4]).state == "ended"
     assert engine.store.verify().ok  # type: ignore[attr-defined]
     # the moved reception goes on in version 2: 报销 from 接待结束 (now called ended)
@@ -164,7 +164,7 @@ def test_applying_again_replays_and_changes_nothing(world: tuple[Engine, list[st
         "in_progress",
         ADMIN,
         reason="迁移",
-        request_id=f"migrate:reception@1>reception@2:{rid}",
+        request_id=f"migrate:reception@1>reception@2:{rid}@{engine.get(rid).version - 1}",
     )
     assert replayed.replayed
     assert {r: len(engine.history(r)) for r in ids} == events

@@ -103,7 +103,7 @@ BROKEN = {
         Transition("cancel", "in_progress", "cancelled", frozenset({"mayor"}))  # type: ignore[arg-type]
     ]),
     "list before any approval chain": lambda d: d.derive(name="x").add(
-        triggers=[TriggerDef("file_list", "补报清单", "file the list", carries_list=True)],
+        triggers=[TriggerDef("file_list", "补报清单", "file the list", carries_list=True, stage="submit")],
         transitions=[Transition("file_list", "draft", "draft", H)],
     ),
     "no approve step to insert into": lambda d: d.derive(name="x").insert_step(

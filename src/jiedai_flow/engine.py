@@ -733,7 +733,7 @@ class Engine:
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger.resets_approvals or dest == process.definition.initial:
+        if trigger.resets_approvals or trigger.opens_chain or dest == process.definition.initial:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger.opens_chain:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)

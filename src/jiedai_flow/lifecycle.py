@@ -700,6 +700,7 @@ def validate_definition(definition: ProcessDefinition) -> None:
     for state in definition.states:
         if not isinstance(state.phase, Phase):
             problems.append(f"state {state.name}: unknown phase {state.phase!r}")
+    problems.extend(_trigger_problems(definition))
     if len(states) != len(definition.states):
         problems.append("duplicate state names")
     if len(triggers) != len(definition.triggers):
@@ -731,6 +732,41 @@ def validate_definition(definition: ProcessDefinition) -> None:
             f"流程定义 {definition.key}{origin} 有误：" + "；".join(problems),
             f"process definition {definition.key}{origin_en} is invalid: " + "; ".join(problems),
         )
+
+
+_RESERVED = frozenset({Stage.CREATE.value, "migrate"})
+"""Names of the engine's own commands (登记, 迁移): no process may define a trigger by them."""
+_STAGES = frozenset(s.value for s in Stage)
+
+
+def _trigger_problems(definition: ProcessDefinition) -> list[str]:
+    """Declarations that cannot work: reserved names, a payload or chain trigger that runs no rule
+    stage, a trigger that both opens and signs a chain, and approval steps out of a pending state
+    that cannot tell the last signature from the others."""
+    problems: list[str] = []
+    phases = {s.name: s.phase for s in definition.states}
+    for t in definition.triggers:
+        if t.name in _RESERVED:
+            problems.append(f"trigger {t.name}: the name is the engine's own command")
+        if (t.opens_chain or t.carries_plan or t.carries_list) and t.rule_stage not in _STAGES:
+            problems.append(
+                f"trigger {t.name} carries the plan or list or opens a chain but runs no rule stage "
+                f"({t.rule_stage!r}); declare stage=Stage.…"
+            )
+        if t.opens_chain and t.records_approval:
+            problems.append(f"trigger {t.name}: opens a chain and signs it at once")
+    signing = {t.name for t in definition.triggers if t.records_approval}
+    by_source: dict[tuple[str, str], set[str | None]] = {}
+    for move in definition.transitions:
+        if move.trigger in signing and phases.get(move.source) is Phase.PENDING:
+            by_source.setdefault((move.source, move.trigger), set()).add(move.condition)
+    for (source, trigger), conditions in by_source.items():
+        if conditions != {FACT_FINAL_STEP, FACT_MORE_STEPS}:
+            problems.append(
+                f"trigger {trigger} from {source!r} signs an approval step: it needs one transition on "
+                f"{FACT_FINAL_STEP!r} and one on {FACT_MORE_STEPS!r} (found {sorted(map(str, conditions))})"
+            )
+    return problems
 
 
 def _role_problems(roles: Iterable[object]) -> list[str]:

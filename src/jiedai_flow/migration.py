@@ -188,7 +188,7 @@ def apply_migration(
                 move.after,
                 actor,
                 reason=reason,
-                request_id=f"{MIGRATE}:{plan.key}:{move.reception_id}",
+                request_id=f"{MIGRATE}:{plan.key}:{move.reception_id}@{move.version}",
                 expected_version=move.version,
             )
         except JiedaiFlowError as error:  # a stale version (ConflictError) above all
