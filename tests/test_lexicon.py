@@ -98,7 +98,7 @@ def activity_plan(start: date, description: str, place: str = "县农业园区",
 @pytest.mark.parametrize(
     ("description", "place", "word", "field"),
     [
-        ("考察调研", "天柱山5A景区", "5A", "place"),  # the first word found is named
+        ("考察调研", "天柱山5A级景区", "5A级", "place"),  # the first word found is named
         ("文化交流", "县大剧院", None, None),
         ("观看专场演出", "县大剧院", "专场演出", "description"),
         ("座谈交流", "县农业农村局会议室", None, None),
@@ -185,3 +185,22 @@ def test_rule_context_carries_the_engine_calendar() -> None:
     engine = make_engine()
     assert RuleContext.__attrs_attrs__.calendar.default is None  # type: ignore[attr-defined]
     assert engine.calendar.is_workday(date(2026, 10, 1)) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["啤酒鸭", "花雕鸡", "XO酱炒饭", "野生菌汤", "县文化和旅游局", "市文旅局", "温泉镇人民政府", "招商推介会"],
+)
+def test_phrases_that_contain_a_word_without_meaning_it_are_not_read_as_it(text: str) -> None:
+    assert Lexicon(base_terms()).find(text) == []
+
+
+def test_a_not_meant_phrase_hides_only_its_own_place() -> None:
+    found = Lexicon(base_terms()).find("啤酒鸭配啤酒")
+    assert found == [("啤酒", LexiconCategory.ALCOHOL)]
+
+
+def test_a_locality_adds_its_own_not_meant_phrases() -> None:
+    lexicon = Lexicon({**base_terms(), LexiconCategory.NOT_MEANT: frozenset({"旅游学院"})})
+    assert lexicon.find("黄山旅游学院") == []
+    assert Lexicon(base_terms()).find("黄山旅游学院") == [("旅游", LexiconCategory.SIGHTSEEING)]

@@ -118,6 +118,9 @@ class LexiconCategory(LabelledEnum):
     SIGHTSEEING = "sightseeing", "旅游观光、娱乐"
     PERFORMANCE = "performance", "专场演出"
     GIFT = "gift", "礼品、土特产"
+    NOT_MEANT = "not_meant", "并非所指"
+    """Phrases that contain a word of another category but do not mean it (啤酒鸭 is a dish, 文化和
+    旅游局 an office): a text matching one of them is not read as that word there."""
 
 
 class DishScope(LabelledEnum):

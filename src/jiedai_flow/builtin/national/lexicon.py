@@ -11,6 +11,10 @@ was found:
   a banned dish, sightseeing, a special performance, a gift) → 须书面说明 needs an explanation;
 - otherwise → 提醒 warning.
 
+Some phrases contain a word without meaning it: 啤酒鸭 and 花雕鸡 are dishes, 野生菌 is a mushroom, the
+文化和旅游局 an office. They are listed under ``not_meant``; matching takes the longest phrase at each
+place, so where one of them stands its word is not read.
+
 Matching is one compiled regular expression per lexicon (the built-in one, or it extended by a
 locality), built once and cached.
 """
@@ -66,7 +70,11 @@ class Lexicon:
     def _match(self, text: str) -> tuple[tuple[str, LexiconCategory], ...]:
         found: tuple[tuple[str, LexiconCategory], ...] = ()
         if self._pattern is not None and text:
-            found = tuple((m.group(), self.category[m.group()]) for m in self._pattern.finditer(text))
+            found = tuple(
+                (m.group(), category)
+                for m in self._pattern.finditer(text)
+                if (category := self.category[m.group()]) is not LexiconCategory.NOT_MEANT
+            )
         if len(self._seen) >= 65_536:
             self._seen.clear()
         self._seen[text] = found
