@@ -111,3 +111,39 @@ def make_handler() -> object:
     from jiedai_flow.testing import ACTORS
 
     return ACTORS["handler"]
+
+
+def test_caps_set_by_a_county_cite_the_county_for_meals_companions_and_vehicles() -> None:
+    """M-01, C-03 and T-01 judged by the county's numbers cite the county's measures."""
+    import attrs
+
+    from jiedai_flow.model import Person
+
+    county = StandardsLayer(
+        "某县",
+        Level.COUNTY,
+        JURISDICTION,
+        {"working_meals_max": 1, "accompanying_max": 1, "escort_vehicles_max": 0},
+        source="《某县公务接待管理办法》",
+        articles={"working_meals_max": "第六条", "accompanying_max": "第七条", "escort_vehicles_max": "第九条"},
+    )
+    start = date(2026, 3, 10)
+    standards = resolve(JURISDICTION, start, (*NATIONAL_LAYERS, county))
+    plan = sample_plan(start)
+    meal = attrs.evolve(plan.meals[0], working_meal=True)
+    companions = (Person("王敏", "办公室主任"), Person("李强", "科员"))
+    plan = attrs.evolve(
+        plan,
+        meals=(meal, meal),
+        companions=companions,
+        transport=attrs.evolve(plan.transport, escort_vehicles=1),
+    )
+    engine = make_engine()
+    reception = engine.create_reception(
+        sample_letter(start), plan, handler=make_handler(), host_unit="县政府办公室", jurisdiction=JURISDICTION
+    ).reception
+    found = RULES.run(RuleContext(reception, standards, "submit", None, engine.clock.now()))
+    cited = {(f.rule_id, f.path): f.citation for f in found}
+    assert cited[("M-01", "$.plan.meals")] == Citation("《某县公务接待管理办法》", "第六条")
+    assert cited[("C-03", "$.plan.companions")] == Citation("《某县公务接待管理办法》", "第七条")
+    assert cited[("T-01", "$.plan.transport.escort_vehicles")] == Citation("《某县公务接待管理办法》", "第九条")

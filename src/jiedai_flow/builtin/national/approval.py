@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import date, datetime
 
-    from jiedai_flow.findings import Finding
+    from jiedai_flow.findings import Citation, Finding
     from jiedai_flow.records import Reception
     from jiedai_flow.rules import RuleContext
 
@@ -52,7 +52,7 @@ def check_approved_first(ctx: RuleContext) -> Iterator[Finding]:
                 f"retroactive: the reception starts before approval; approval must follow within "
                 f"{window} days of the start ({reception.start.isoformat()}), by {deadline.isoformat()}",
                 "$.retroactive",
-                art("第七条"),
+                ctx.standards.cite("retroactive_window_days", art("第七条")),
             )
         return
     if not reception.retroactive:
@@ -67,14 +67,15 @@ def check_approved_first(ctx: RuleContext) -> Iterator[Finding]:
                 f"retroactive approval on {today.isoformat()} is {(today - deadline).days} day(s) past "
                 f"the deadline {deadline.isoformat()} ({window} days after the start)",
                 "$.approvals",
-                art("第七条"),
+                ctx.standards.cite("retroactive_window_days", art("第七条")),
             )
         return
-    yield from _claim_after_retroactive_approval(reception, deadline, window)
+    citation = ctx.standards.cite("retroactive_window_days", art("第七条"))
+    yield from _claim_after_retroactive_approval(reception, deadline, window, citation)
 
 
 def _claim_after_retroactive_approval(
-    reception: Reception, deadline: date | None, window: int | None
+    reception: Reception, deadline: date | None, window: int | None, citation: Citation
 ) -> Iterator[Finding]:
     chain, signed = reception.approval_chain, len(reception.approvals)
     if not reception.approval_complete:
@@ -99,7 +100,7 @@ def _claim_after_retroactive_approval(
         f"deadline {deadline.isoformat()} ({window} days after the start {reception.start.isoformat()}); "
         "a written explanation is needed",
         f"$.approvals[{len(reception.approvals) - 1}].at",
-        art("第七条"),
+        citation,
     )
 
 
@@ -244,7 +245,7 @@ def _meal_headcounts(ctx: RuleContext) -> Iterator[Finding]:
                 f"{zh}；增加 {limit} 人及以上须另发公函",
                 f"{en}; {limit} or more extra guests need a new letter",
                 path,
-                art("第七条"),
+                ctx.standards.cite("new_letter_increase", art("第七条")),
             )
         else:
             yield explain(
@@ -252,7 +253,7 @@ def _meal_headcounts(ctx: RuleContext) -> Iterator[Finding]:
                 f"{zh}（少于 {limit} 人），须书面说明",
                 f"{en} (fewer than {limit}); a written explanation is needed",
                 path,
-                art("第七条"),
+                ctx.standards.cite("new_letter_increase", art("第七条")),
             )
 
 

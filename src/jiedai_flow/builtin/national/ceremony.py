@@ -78,7 +78,7 @@ def check_accompanying(ctx: RuleContext) -> Iterator[Finding]:
             f"陪同人员 {len(companions)} 人（{names}），超过上限 {limit} 人，不得层层多人陪同",
             f"{len(companions)} accompanying staff exceed the limit of {limit}",
             "$.plan.companions",
-            art("第八条"),
+            ctx.standards.cite("accompanying_max", art("第八条")),
         )
 
 

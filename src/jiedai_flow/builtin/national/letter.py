@@ -79,7 +79,7 @@ def check_letter_kind(ctx: RuleContext) -> Iterator[Finding]:
             f"a {letter.kind.value} is not an accepted letter here "
             f"(accepted: {', '.join(sorted(ctx.standards.accepted_letters))})",
             "$.letter.kind",
-            art("第七条"),
+            ctx.standards.cite("accepted_letters", art("第七条")),
         )
     if letter.issued_on > reception.start:
         yield warn(
@@ -159,7 +159,7 @@ def check_list_matches_letter(ctx: RuleContext) -> Iterator[Finding]:
             f"the list names {len(listing.guests)} guests, {extra} more than the letter's "
             f"{letter.headcount}; {limit} or more extra guests need a new letter",
             "$.reception_list.guests",
-            art("第七条"),
+            ctx.standards.cite("new_letter_increase", art("第七条")),
         )
     elif extra > 0:
         yield explain(
@@ -169,7 +169,7 @@ def check_list_matches_letter(ctx: RuleContext) -> Iterator[Finding]:
             f"the list names {len(listing.guests)} guests, {extra} more than the letter's "
             f"{letter.headcount} (fewer than {limit}); a written explanation is needed",
             "$.reception_list.guests",
-            art("第七条"),
+            ctx.standards.cite("new_letter_increase", art("第七条")),
         )
     itinerary = letter.itinerary
     dated: list[tuple[str, date]] = [(f"items[{i}]", item.on) for i, item in enumerate(listing.items)]

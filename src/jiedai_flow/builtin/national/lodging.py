@@ -87,7 +87,7 @@ def check_lodging_price(ctx: RuleContext) -> Iterator[Finding]:
                 f"{lodging.price_per_night} yuan per room-night ({lodging.hotel}) exceeds the "
                 f"{lodging.guest_rank.value} cap of {cap} yuan",
                 f"$.plan.lodgings[{i}].price_per_night",
-                art("第九条"),
+                ctx.standards.cite("lodging_price_caps", art("第九条")),
             )
 
 
@@ -124,7 +124,7 @@ def check_shared_transport(ctx: RuleContext) -> Iterator[Finding]:
             f"{transport.vehicles} vehicles, more than the {needed} needed to travel together "
             f"({transport.passengers} passengers, {capacity} seats each, plus one)",
             "$.plan.transport.vehicles",
-            art("第十一条"),
+            ctx.standards.cite("vehicle_capacity", art("第十一条")),
         )
     most = ctx.standards.escort_vehicles_max
     if most is not None and transport.escort_vehicles > most:
@@ -133,7 +133,7 @@ def check_shared_transport(ctx: RuleContext) -> Iterator[Finding]:
             f"随行车辆 {transport.escort_vehicles} 辆，超过上限 {most} 辆",
             f"{transport.escort_vehicles} escort vehicles, at most {most} allowed",
             "$.plan.transport.escort_vehicles",
-            art("第十一条"),
+            ctx.standards.cite("escort_vehicles_max", art("第十一条")),
         )
     if transport.dedicated_cars:
         yield block(

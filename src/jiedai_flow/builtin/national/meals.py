@@ -104,7 +104,7 @@ def check_working_meals(ctx: RuleContext) -> Iterator[Finding]:
             f"安排工作餐 {len(meals)} 次，超过上限 {cap} 次",
             f"{len(meals)} working meals planned, at most {cap} allowed",
             "$.plan.meals",
-            art("第十条"),
+            ctx.standards.cite("working_meals_max", art("第十条")),
         )
 
 
@@ -370,9 +370,11 @@ def _unticked(
     said = [s for s in lexicon.in_items(meal.dishes) if s[2] in _DRINK_ORDER]
     if not said:
         return
-    would_ban_alcohol = (meal.working_meal and policy is AlcoholPolicy.NONE) or (
-        ctx.standards.weekday_lunch_alcohol_ban and _weekday_lunch(ctx, meal)
-    )
+    policy_ban = meal.working_meal and policy is AlcoholPolicy.NONE
+    weekday_ban = ctx.standards.weekday_lunch_alcohol_ban and _weekday_lunch(ctx, meal)
+    would_ban_alcohol = policy_ban or weekday_ban
+    if weekday_ban and not policy_ban:  # the local weekday-lunch ban is what the word runs into
+        citation = ctx.standards.cite("weekday_lunch_alcohol_ban", LOCAL)
     done: set[int] = set()
     for j, word, category in sorted(said, key=lambda s: (s[0], _DRINK_ORDER[s[2]])):
         dish, where = meal.dishes[j], f"{path}.dishes[{j}]"
