@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+from jiedai_flow import demo
 from jiedai_flow.cli import main
 from jiedai_flow.storage import migrate, schema
 from tests.databases import private_database
@@ -78,7 +80,7 @@ def test_audit_verify_on_a_database_without_the_schema_exits_4_suggesting_db_upg
     assert "Traceback" not in result.output
 
 
-def test_demo_runs_a_reception_to_its_archive_and_verifies_the_trail(
+def test_demo_runs_a_reception_to_its_archive_verifies_the_trail_and_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the demo's database goes here
@@ -87,13 +89,22 @@ def test_demo_runs_a_reception_to_its_archive_and_verifies_the_trail(
     assert "已归档" in result.output
     assert "审计链校验" in result.output
     assert "完整" in result.output
-    assert list(tmp_path.glob("jiedai-demo-*/jiedai.db"))
+    assert "演示结束即删除" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_demo_here_writes_a_trail_that_audit_verify_then_finds_intact(tmp_path: Path) -> None:
+def test_the_demo_list_files_its_meal_as_a_meal_so_it_is_counted_as_meal_spending() -> None:
+    listing = demo.reception_list()
+    assert [m.cost for m in listing.meals] == [Decimal("330.00")]
+    assert sum(i.cost for i in listing.items) == 0
+    assert listing.total == listing.invoiced_total == listing.paid_total
+
+
+def test_demo_here_says_where_it_wrote_a_trail_that_audit_verify_then_finds_intact(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     demo = jiedai("--db", url, "demo", "--here")
     assert demo.exit_code == 0, demo.output
+    assert f"数据库 database: {tmp_path / 'demo.db'}" in demo.output
     verify = jiedai("--db", url, "audit", "verify")
     assert verify.exit_code == 0, verify.output
     assert "审计链完整" in verify.output
@@ -116,3 +127,4 @@ def test_the_installed_jiedai_script_runs_the_demo_in_a_subprocess(tmp_path: Pat
     assert "已归档" in done.stdout
     assert "审计链校验" in done.stdout
     assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # the temporary database is gone

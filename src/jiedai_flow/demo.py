@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
@@ -132,9 +133,9 @@ def reception_list() -> ReceptionList:
         guests=letter().personnel,
         items=(
             ListItem(VISIT, "高标准农田现场调研", "县农业产业园", Decimal(0), "09:00-11:30"),
-            ListItem(VISIT, "工作餐", "县机关食堂", Decimal("330.00"), "12:00-13:00", "0451207"),
             ListItem(VISIT, "春耕备耕座谈会", "县农业农村局会议室", Decimal(0), "14:30-16:30"),
         ),
+        meals=plan(companions=2).meals,  # the meal as eaten: 用餐费用, not an activity
         invoices=(Invoice("0451207", VISIT, "县机关食堂", Decimal("330.00")),),
         payments=(Payment(PaymentMethod.OFFICIAL_CARD, Decimal("330.00"), "公务卡 6222****1234"),),
         companions=(Person("王强", "县农业农村局局长"), Person("赵磊", "县农业农村局副局长")),
@@ -146,13 +147,38 @@ def reception_list() -> ReceptionList:
 
 
 def run(console: Console | None = None, url: str | None = None) -> int:
-    """Run the demo on ``url`` (default: a new embedded SQLite file in a temporary directory)."""
+    """Run the demo on ``url``, or by default on a SQLite file in a temporary folder removed after."""
     out = console or Console()
-    if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='jiedai-demo-')) / 'jiedai.db'}"
+    if url is not None:
+        return _run(out, url, f"数据库 database: {_where(url)}（演示记录留在这里 / the records stay here）")
+    # ignore_cleanup_errors: a virus scanner holding the file on Windows must not fail the demo.
+    with tempfile.TemporaryDirectory(prefix="jiedai-demo-", ignore_cleanup_errors=True) as folder:
+        note = "临时数据库，演示结束即删除（--here 写入 --db）/ a temporary database, removed at the end"
+        return _run(out, f"sqlite:///{Path(folder) / 'jiedai.db'}", note)
+
+
+def _where(url: str) -> str:
+    """Where the demo writes: a SQLite file's absolute path, else the URL without its password."""
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return url
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return str(Path(parsed.database).resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
+def _run(out: Console, url: str, note: str) -> int:
     engine = open_engine(url, autoload=False, plugins=[TwoStepApproval()], clock=DemoClock())
+    try:
+        return _walk(out, engine, note)
+    finally:
+        engine.store.close()  # before the temporary folder goes
+
+
+def _walk(out: Console, engine: Engine, note: str) -> int:
     out.rule("[bold]jiedai_flow 演示：一次完整的公务接待 / a complete reception")
-    out.print(f"[dim]数据库 database: {url}[/dim]")
+    out.print(f"[dim]{note}[/dim]")
     created = engine.create_reception(
         letter(), plan(companions=6), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
     )
@@ -183,7 +209,6 @@ def run(console: Console | None = None, url: str | None = None) -> int:
         out.print(
             f"审计链校验 audit chain: {'完整 intact' if report.ok else report.problem}（{report.checked} 条）"
         )
-    engine.store.close()
     return 0
 
 

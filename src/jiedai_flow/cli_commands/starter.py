@@ -180,13 +180,24 @@ unit = "市农业农村局"
 post = "科员"
 rank = "乡科级及以下"
 
+# 用餐写在 [[meals]]（计入用餐费用），其他活动写在 [[items]]。
+# Meals go in [[meals]]; visits, lodging, transport in [[items]].
 [[items]]
 on = {start}
-item = "工作餐"
-place = "县机关食堂"
+item = "高标准农田现场调研"
+place = "县农业产业园"
+cost = "0.00"
+time = "09:00-11:30"
+
+[[meals]]
+on = {start}
+kind = "午餐"
+venue = "县机关食堂"
+venue_type = "机关食堂"
+guests = 3
+companions = 2
 cost = "275.00"
-time = "12:00-13:00"
-invoice_number = "0451207"
+dishes = ["家常豆腐", "清炒时蔬", "米饭"]
 
 [[invoices]]
 number = "0451207"
