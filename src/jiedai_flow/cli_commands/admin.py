@@ -79,7 +79,7 @@ def init(app: App, force: bool, examples: bool) -> None:
     app.out.print(table)
     app.out.print(
         "下一步 next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
-        "jiedai approve <ID> --as sun.hao …"
+        "jiedai approve <ID> --as sun.hao，再 then --as li.na（两级审批 two levels）· 全程见 README"
     )
 
 
