@@ -189,7 +189,16 @@ def test_rule_context_carries_the_engine_calendar() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["啤酒鸭", "花雕鸡", "XO酱炒饭", "野生菌汤", "县文化和旅游局", "市文旅局", "温泉镇人民政府", "招商推介会"],
+    [
+        "啤酒鸭",
+        "花雕鸡",
+        "XO酱炒饭",
+        "野生菌汤",
+        "县文化和旅游局",
+        "市文旅局",
+        "温泉镇人民政府",
+        "招商推介会",
+    ],
 )
 def test_phrases_that_contain_a_word_without_meaning_it_are_not_read_as_it(text: str) -> None:
     assert Lexicon(base_terms()).find(text) == []

@@ -108,7 +108,8 @@ def test_a_read_only_copy_reads_commits_still_waiting_in_the_wal_file(tmp_path: 
             )
         engine.store.close()
         wal = tmp_path / "copy.db-wal"
-        assert wal.is_file() and wal.stat().st_size > 0, "the commits must still be in the WAL file"
+        assert wal.is_file()
+        assert wal.stat().st_size > 0, "the commits must still be in the WAL file"
         with read_only(db):
             reader = open_engine(url, autoload=False, clock=FrozenClock())
             try:

@@ -125,7 +125,11 @@ def test_caps_set_by_a_county_cite_the_county_for_meals_companions_and_vehicles(
         JURISDICTION,
         {"working_meals_max": 1, "accompanying_max": 1, "escort_vehicles_max": 0},
         source="《某县公务接待管理办法》",
-        articles={"working_meals_max": "第六条", "accompanying_max": "第七条", "escort_vehicles_max": "第九条"},
+        articles={
+            "working_meals_max": "第六条",
+            "accompanying_max": "第七条",
+            "escort_vehicles_max": "第九条",
+        },
     )
     start = date(2026, 3, 10)
     standards = resolve(JURISDICTION, start, (*NATIONAL_LAYERS, county))
@@ -140,10 +144,16 @@ def test_caps_set_by_a_county_cite_the_county_for_meals_companions_and_vehicles(
     )
     engine = make_engine()
     reception = engine.create_reception(
-        sample_letter(start), plan, handler=make_handler(), host_unit="县政府办公室", jurisdiction=JURISDICTION
+        sample_letter(start),
+        plan,
+        handler=make_handler(),
+        host_unit="县政府办公室",
+        jurisdiction=JURISDICTION,
     ).reception
     found = RULES.run(RuleContext(reception, standards, "submit", None, engine.clock.now()))
     cited = {(f.rule_id, f.path): f.citation for f in found}
     assert cited[("M-01", "$.plan.meals")] == Citation("《某县公务接待管理办法》", "第六条")
     assert cited[("C-03", "$.plan.companions")] == Citation("《某县公务接待管理办法》", "第七条")
-    assert cited[("T-01", "$.plan.transport.escort_vehicles")] == Citation("《某县公务接待管理办法》", "第九条")
+    assert cited[("T-01", "$.plan.transport.escort_vehicles")] == Citation(
+        "《某县公务接待管理办法》", "第九条"
+    )
