@@ -14,7 +14,6 @@ command line say so.
 from __future__ import annotations
 
 import logging
-import tomllib
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -128,19 +127,10 @@ def load_holiday_file(path: str | Path) -> HolidaySchedule:
 
 def load_holiday_text(text: str, origin: str = "<holidays>") -> HolidaySchedule:
     """Read one year's holiday schedule from TOML text (see :func:`load_holiday_file`)."""
-    from jiedai_flow.standards_toml import TomlLines, toml_error_line
+    from jiedai_flow.convert import read_toml
+    from jiedai_flow.standards_toml import TomlLines
 
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(
-            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", toml_error_line(exc))],
-            source=origin,
-        ) from None
-    except RecursionError:
-        raise ValidationError(
-            [Problem("$", "TOML 嵌套过深", "TOML nested too deeply")], source=origin
-        ) from None
+    data = read_toml(text, source=origin)  # syntax, nesting, unreadable numbers: ValidationError
     problems: list[Problem] = []
     schedule = _ScheduleReader(problems).read(data, origin)
     if problems or schedule is None:

@@ -3,6 +3,12 @@
 ``load(Plan, data)`` returns the object or raises :class:`~jiedai_flow.errors.ValidationError`,
 whose ``problems`` name each wrong value by path (``$.meals[2].cost``), Chinese message first.
 ``dump(obj)`` gives JSON-safe data that ``load`` reads back to an equal object.
+``read_toml(text)`` and ``check_document(data)`` guard what a file may hold before it is loaded:
+nesting at most :data:`MAX_DEPTH` deep, no NUL character or lone surrogate in any key or string.
+
+What storage cannot hold is refused here, at its path: every string is checked for NUL characters
+and lone surrogates, and a field with ``stored_in(n)`` metadata for its column's length
+(:func:`jiedai_flow.model.check_text`); the model itself refuses amounts, totals and counts.
 
 How: one cattrs converter with detailed validation. Leaf hooks are strict (no float money, no
 ``"3"`` for an int, no ``1`` for a bool) and raise :class:`~jiedai_flow.model.InvalidValueError`.
@@ -14,7 +20,9 @@ field, so a blank name is reported at its own path instead of cattrs' object-lev
 from __future__ import annotations
 
 import enum
+import re
 import sys
+import tomllib
 import typing
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import date, datetime
@@ -32,9 +40,19 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from jiedai_flow import model
 from jiedai_flow.errors import Problem, ValidationError
-from jiedai_flow.model import InvalidValueError, LabelledEnum, money
+from jiedai_flow.model import MAX_LENGTH, InvalidValueError, LabelledEnum, check_text, money, shown
 
-__all__ = ["converter", "dump", "load", "problems_from"]
+__all__ = [
+    "MAX_DEPTH",
+    "check_document",
+    "converter",
+    "dump",
+    "load",
+    "problems_from",
+    "read_toml",
+    "too_deep",
+    "unreadable_number",
+]
 
 T = TypeVar("T")
 _Hook = Callable[[Any, Any], Any]
@@ -59,6 +77,8 @@ def load(cls: type[T], data: Mapping[str, Any], *, source: str | None = None) ->
         problems: list[Problem] = []
         _collect(exc, "$", problems)
         raise ValidationError(problems, source=source) from exc
+    except RecursionError:
+        raise ValidationError([too_deep("$")], source=source) from None
 
 
 def problems_from(exc: BaseException, path: str = "$") -> list[Problem]:
@@ -78,14 +98,15 @@ def dump(obj: Any) -> Any:
 
 def _type_error(value: object, zh: str, en: str) -> InvalidValueError:
     return InvalidValueError(
-        f"{zh}，收到 {value!r}（{type(value).__name__}）",
-        f"{en}, got {value!r} ({type(value).__name__})",
+        f"{zh}，收到 {shown(value)}（{type(value).__name__}）",
+        f"{en}, got {shown(value)} ({type(value).__name__})",
     )
 
 
 def _structure_str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise _type_error(value, "应为文本", "expected a string")
+    check_text(value)
     return value
 
 
@@ -128,6 +149,8 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
 
 
 def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
+    if isinstance(value, str):
+        check_text(value)  # why: parse() quotes the text in its message, which must stay printable
     if issubclass(cls, LabelledEnum) and isinstance(value, str):
         return cls.parse(value)
     try:
@@ -163,12 +186,15 @@ _COLLECTIONS = (tuple, list, frozenset, set)
 
 def _field_hook(field: attrs.Attribute[Any]) -> _Hook:
     validator = field.validator
+    max_length = field.metadata.get(MAX_LENGTH)
 
     def hook(value: Any, type_: Any) -> Any:
         # why: cattrs would happily turn "北京" into ("北", "京")
         if typing.get_origin(type_) in _COLLECTIONS and isinstance(value, str | bytes | Mapping):
             raise _type_error(value, "应为列表", "expected a list")
         result = converter.structure(value, type_)
+        if max_length is not None and isinstance(result, str):
+            check_text(result, field=field.name, max_length=max_length)  # the column it is stored in
         if validator is not None:
             try:
                 validator(None, field, result)  # the model's validators never read the instance
@@ -230,7 +256,7 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
         for sub in others:
             _collect(sub, path, out)
     elif isinstance(exc, ForbiddenExtraKeysError):
-        for key in sorted(map(str, exc.extra_fields)):
+        for key in sorted(map(_key, exc.extra_fields)):
             out.append(
                 Problem(
                     f"{path}.{key}",
@@ -244,3 +270,92 @@ def _collect(exc: BaseException, path: str, out: list[Problem]) -> None:
         out.append(Problem(path, f"值无效：{exc}", f"invalid value: {exc}"))
     else:
         raise exc  # a bug, not bad data: let it surface as itself
+
+
+# --- What a file may hold before it is loaded ---
+
+MAX_DEPTH = 64
+"""How deep tables and lists may nest in an input file; the deepest file the model reads nests
+about six levels, and a parser or a printer given thousands would overflow Python's stack."""
+
+_MAX_PROBLEMS = 50  # why: a file with a million NULs needs a few examples, not a million lines
+
+
+def read_toml(
+    text: str, *, source: str | None = None, parse_float: Callable[[str], Any] = float
+) -> dict[str, Any]:
+    """Parse TOML text, then :func:`check_document` it; every failure is a ValidationError (a
+    syntax error with its line, nesting too deep, a number too long to read), never a crash."""
+    try:
+        data = tomllib.loads(text, parse_float=parse_float)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        line = int(found[1]) if found else None
+        raise ValidationError(
+            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", line)], source=source
+        ) from None
+    except RecursionError:
+        raise ValidationError([too_deep("$")], source=source) from None
+    except ValueError as exc:  # why: tomllib lets int()'s 4300-digit limit through as ValueError
+        raise ValidationError([unreadable_number(exc)], source=source) from None
+    check_document(data, source=source)
+    return data
+
+
+def check_document(data: Any, *, source: str | None = None) -> None:
+    """Refuse parsed input (TOML or JSON) nested deeper than :data:`MAX_DEPTH`, or holding a NUL
+    character or a lone surrogate in a key or a string; each problem at its path."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(data, "$", 0)]
+    while stack and len(problems) < _MAX_PROBLEMS:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                check_text(value)
+            except InvalidValueError as bad:
+                problems.append(Problem(path, bad.message_zh, bad.message_en))
+            continue
+        if isinstance(value, Mapping):
+            items: list[tuple[str, Any]] = []
+            for key, item in value.items():
+                text = key if isinstance(key, str) else str(key)
+                try:
+                    check_text(text)
+                except InvalidValueError as bad:
+                    problems.append(
+                        Problem(f"{path}.{_key(text)}", f"键名{bad.message_zh}", f"key {bad.message_en}")
+                    )
+                items.append((f"{path}.{_key(text)}", item))
+        elif isinstance(value, list | tuple):
+            items = [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            problems.append(too_deep(path))
+            continue
+        stack.extend((item, at, depth + 1) for at, item in reversed(items))
+    if problems:
+        raise ValidationError(problems, source=source)
+
+
+def unreadable_number(exc: ValueError) -> Problem:
+    """A number a parser could not turn into a Python value (more than 4300 digits)."""
+    return Problem("$", f"数字过长，无法读取：{exc}", f"a number too long to read: {exc}")
+
+
+def too_deep(path: str) -> Problem:
+    """Input nested deeper than :data:`MAX_DEPTH` (or than a parser could follow), at ``path``."""
+    return Problem(
+        path,
+        f"嵌套过深：表和列表最多嵌套 {MAX_DEPTH} 层",
+        f"nested too deeply: tables and lists may nest at most {MAX_DEPTH} levels",
+    )
+
+
+def _key(key: object) -> str:
+    """A key as a path shows it: as written, or quoted and escaped when it cannot be printed."""
+    text = key if isinstance(key, str) else str(key)
+    return shown(text) if _UNPRINTABLE.search(text) else text
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")

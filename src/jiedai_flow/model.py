@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 import functools
 import operator
+import re
+import reprlib
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -34,6 +36,77 @@ class InvalidValueError(JiedaiFlowError, ValueError):
         self.field = field
 
 
+# --- What storage can hold 存储上限 (storage/schema.py has the column types), refused when data is
+# loaded, so a dry run, a check and the real write agree. Amounts, totals and counts are checked
+# when an object is built; text — NUL, lone surrogates, column lengths (``stored_in``) — when it is
+# loaded (``convert.load`` runs ``check_text`` on every string), because rows stored before these
+# checks may hold such text and must stay readable. ---
+
+MAX_FEN = 2**63 - 1
+"""The largest amount in fen a signed 64-bit column (BIGINT: planned_fen, actual_fen, the budget
+ledger) holds; every amount, and every total a plan or a list stores, must fit."""
+MAX_YUAN = Decimal(MAX_FEN).scaleb(-2)
+"""``MAX_FEN`` in yuan: 92233720368547758.07."""
+MAX_COUNT = 2**31 - 1
+"""The largest count (guests, rooms, nights …): a signed 32-bit integer, as the count columns."""
+MAX_ACTOR_ID = 64
+"""Length of an actor id as the audit trail stores it (``jd_audit_events.actor_id``)."""
+MAX_HOST_UNIT = 200
+"""Length of a host unit 承办单位 (``jd_receptions.host_unit``, ``jd_budget_ledger.host_unit``)."""
+MAX_RECEPTION_ID = 64
+"""Length of a reception id (``jd_receptions.id``)."""
+MAX_LENGTH = "max_length"
+"""Key of a string field's ``metadata``: the length of the typed column it is stored in."""
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_SHOWN = reprlib.Repr()  # why: keyword arguments only from Python 3.12
+_SHOWN.maxstring = _SHOWN.maxother = 60
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to a readable length and depth, for messages (never huge, never raw NUL
+    or a lone surrogate, which a terminal or log cannot print)."""
+    try:
+        return _SHOWN.repr(value)
+    except (ValueError, RecursionError):  # why: an int past Python's 4300-digit str() limit
+        return f"<{type(value).__name__}>"
+
+
+def check_text(value: str, *, field: str | None = None, max_length: int | None = None) -> None:
+    """Refuse a string no database column can hold: a NUL character, a lone surrogate (not valid
+    Unicode, cannot be written as UTF-8), or more than ``max_length`` characters."""
+    bad = _UNSTORABLE.search(value)
+    name = f"「{field}」" if field else ""
+    where = f"{field} " if field else ""
+    if bad is not None:
+        what_zh, what_en = (
+            ("空字符 NUL（\\x00）", "a NUL character (\\x00)")
+            if bad.group() == "\x00"
+            else (
+                f"不成对的代理码位 {shown(bad.group())}（无效 Unicode）",
+                "a lone surrogate (invalid Unicode)",
+            )
+        )
+        raise InvalidValueError(
+            f"{name}文本含有{what_zh}，位置 {bad.start()}，无法保存",
+            f"{where}text contains {what_en} at position {bad.start()} and cannot be stored",
+            field=field,
+        )
+    if max_length is not None and len(value) > max_length:
+        raise InvalidValueError(
+            f"{name}最多 {max_length} 个字符，收到 {len(value)} 个",
+            f"{where}must be at most {max_length} characters, got {len(value)}",
+            field=field,
+        )
+
+
+def stored_in(length: int) -> dict[str, int]:
+    """Field metadata for a string stored in a typed column of ``length`` characters:
+    ``attrs.field(validator=…, metadata=stored_in(200))``; :func:`jiedai_flow.convert.load`
+    refuses longer text at the field's path."""
+    return {MAX_LENGTH: length}
+
+
 # --- Money 金额 ---
 
 
@@ -45,7 +118,14 @@ def money(value: Decimal | int | str) -> Decimal:
     """
     amount = _decimal(value)
     if amount < 0:
-        raise InvalidValueError(f"金额不能为负数：{value}", f"amount must not be negative: {value}")
+        raise InvalidValueError(
+            f"金额不能为负数：{shown(value)}", f"amount must not be negative: {shown(value)}"
+        )
+    if amount > MAX_YUAN:
+        raise InvalidValueError(
+            f"金额过大：{shown(value)}，最多 {MAX_YUAN} 元（存储为 64 位整数分）",
+            f"amount too large: {shown(value)}; at most {MAX_YUAN} yuan (stored as 64-bit fen)",
+        )
     return abs(_cents(amount, value))  # abs() turns -0.00 into 0.00
 
 
@@ -77,19 +157,21 @@ def _decimal(value: object) -> Decimal:
         if not amount.is_finite():
             raise InvalidOperation
     except InvalidOperation:
-        raise InvalidValueError(f"不是有效金额：{value!r}", f"not a valid amount: {value!r}") from None
+        raise InvalidValueError(
+            f"不是有效金额：{shown(value)}", f"not a valid amount: {shown(value)}"
+        ) from None
     return amount
 
 
-def _cents(amount: Decimal, shown: object) -> Decimal:
+def _cents(amount: Decimal, value: object) -> Decimal:
     try:
         cents = amount.quantize(CENT)
     except InvalidOperation:
-        raise InvalidValueError(f"金额过大：{shown}", f"amount too large: {shown}") from None
+        raise InvalidValueError(f"金额过大：{shown(value)}", f"amount too large: {shown(value)}") from None
     if cents != amount:
         raise InvalidValueError(
-            f"金额最多两位小数（到分）：{shown}",
-            f"amount has more than two decimal places (fen): {shown}",
+            f"金额最多两位小数（到分）：{shown(value)}",
+            f"amount has more than two decimal places (fen): {shown(value)}",
         )
     return cents
 
@@ -344,8 +426,8 @@ def _check(test: Callable[[Any], bool], zh: str, en: str) -> _Validator:
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not test(value):
             raise InvalidValueError(
-                f"「{attribute.name}」{zh}，收到 {value!r}",
-                f"{attribute.name} {en}, got {value!r}",
+                f"「{attribute.name}」{zh}，收到 {shown(value)}",
+                f"{attribute.name} {en}, got {shown(value)}",
                 field=attribute.name,
             )
 
@@ -363,8 +445,16 @@ def _is_day(value: object) -> bool:
 _Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
 _text = _check(lambda v: isinstance(v, str), "应为文本", "must be a string")
 _non_blank = _check(lambda v: isinstance(v, str) and bool(v.strip()), "不能为空", "must not be blank")
-_count = _check(lambda v: _is_int(v) and v >= 0, "应为非负整数", "must be a non-negative integer")
-_at_least_one = _check(lambda v: _is_int(v) and v >= 1, "应为正整数（至少 1）", "must be at least 1")
+_count = _check(
+    lambda v: _is_int(v) and 0 <= v <= MAX_COUNT,
+    f"应为非负整数（最大 {MAX_COUNT}）",
+    f"must be a non-negative integer (at most {MAX_COUNT})",
+)
+_at_least_one = _check(
+    lambda v: _is_int(v) and 1 <= v <= MAX_COUNT,
+    f"应为正整数（至少 1，最大 {MAX_COUNT}）",
+    f"must be at least 1 (and at most {MAX_COUNT})",
+)
 _region = _check(
     lambda v: isinstance(v, str) and (v == "" or (v.isdigit() and len(v) in (2, 4, 6))),
     "应为 2、4 或 6 位行政区划代码（GB/T 2260）或留空",
@@ -398,6 +488,17 @@ def _tuple_of(cls: type[Any]) -> Any:
 
 def _set_of(cls: type[Any]) -> Any:
     return attrs.validators.deep_iterable(_is(cls), _is(frozenset))
+
+
+def _fits(fen: int, what_zh: str, what_en: str, field: str) -> None:
+    """A total a plan or a list stores in a BIGINT column of fen must fit in it."""
+    if fen > MAX_FEN:
+        yuan = f"{fen // 100}.{fen % 100:02d}"
+        raise InvalidValueError(
+            f"{what_zh} {yuan} 元超出可保存的上限 {MAX_YUAN} 元（64 位整数分）",
+            f"{what_en} {yuan} yuan exceeds what can be stored, {MAX_YUAN} yuan (64-bit fen)",
+            field=field,
+        )
 
 
 # --- People and letters 人员与公函 ---
@@ -523,10 +624,23 @@ class Lodging:
     guest_rank: Rank = attrs.field(default=Rank.OTHER, validator=_is(Rank))
     extras: tuple[str, ...] = attrs.field(default=(), validator=_tuple_of(str))
 
+    def __attrs_post_init__(self) -> None:
+        _fits(
+            self.total_fen,
+            "住宿费合计（房价 × 间数 × 晚数）",
+            "lodging total (price × rooms × nights)",
+            "total",
+        )
+
     @property
     def total(self) -> Decimal:
         """Price × rooms × nights 住宿费合计."""
         return self.price_per_night * self.rooms * self.nights
+
+    @property
+    def total_fen(self) -> int:
+        """``total`` in integer fen 分, computed exactly."""
+        return to_fen(self.price_per_night) * self.rooms * self.nights
 
 
 @attrs.frozen
@@ -595,6 +709,15 @@ class Plan:
     gifts: tuple[Gift, ...] = attrs.field(default=(), validator=_tuple_of(Gift))
     companions: tuple[Person, ...] = attrs.field(default=(), validator=_tuple_of(Person))
     budget: Decimal = attrs.field(default=ZERO, converter=money)
+
+    def __attrs_post_init__(self) -> None:
+        planned = (
+            sum(to_fen(m.cost) for m in self.meals)
+            + sum(lo.total_fen for lo in self.lodgings if lo.payer is Payer.HOST)
+            + to_fen(self.transport.cost)
+            + sum(to_fen(a.cost) for a in self.activities)
+        )
+        _fits(planned, "预计费用合计", "planned total", "planned_total")
 
     @functools.cached_property
     def planned_total(self) -> Decimal:
@@ -673,6 +796,10 @@ class ReceptionList:
     signed_on: date | None = attrs.field(default=None, validator=_optional_day)
     documents: frozenset[DocumentKind] = attrs.field(default=frozenset(), validator=_set_of(DocumentKind))
 
+    def __attrs_post_init__(self) -> None:
+        actual = sum(to_fen(i.cost) for i in self.items) + sum(to_fen(m.cost) for m in self.meals)
+        _fits(actual, "实际费用合计", "actual total", "total")
+
     @functools.cached_property
     def total(self) -> Decimal:
         """Actual spending 实际费用 = item costs + meal bills (computed once per list)."""
@@ -698,7 +825,7 @@ class ReceptionList:
 class Actor:
     """Someone acting on receptions 参与人: roles, unit, approval levels (部门负责人、分管领导)."""
 
-    id: str = attrs.field(validator=_non_blank)
+    id: str = attrs.field(validator=_non_blank, metadata=stored_in(MAX_ACTOR_ID))
     name: str = attrs.field(validator=_non_blank)
     roles: frozenset[Role] = attrs.field(validator=_set_of(Role))
     unit: str = attrs.field(default="", validator=_text)

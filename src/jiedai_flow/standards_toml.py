@@ -19,18 +19,20 @@ Every problem is reported at once, with the file, the line and the field.
 from __future__ import annotations
 
 import re
-import tomllib
 import typing
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from jiedai_flow.convert import converter, problems_from
+from jiedai_flow.convert import converter, problems_from, read_toml
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.model import InvalidValueError
 from jiedai_flow.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
+
+if TYPE_CHECKING:
+    import tomllib
 
 _LEVELS = {
     "national": Level.NATIONAL,
@@ -67,13 +69,7 @@ def load_standards_file(path: str | Path) -> StandardsLayer:
 
 def load_standards_text(text: str, source: str = "<standards>") -> StandardsLayer:
     """Read one standards layer from TOML text (see the module docstring for the format)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = toml_error_line(exc)
-        raise ValidationError(
-            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", line)], source=source
-        ) from exc
+    data = read_toml(text, source=source)  # syntax, nesting depth, NUL and lone surrogates
     problems: list[Problem] = []
     lines = TomlLines(text)
     header = _header(data, problems)

@@ -15,14 +15,13 @@ A reception file (TOML or JSON) holds three tables::
     ...
 
 Money may be written as a string (``"330.00"``), an integer or a decimal number (read exactly,
-never as a float).
+never as a float). A file nested deeper than :data:`~jiedai_flow.convert.MAX_DEPTH`, or with a NUL
+character or a lone surrogate in a key or a string, is refused before it is loaded.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import tomllib
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -32,10 +31,13 @@ import attrs
 import click
 
 from jiedai_flow.cli_commands.app import usage_problem
-from jiedai_flow.convert import load
+from jiedai_flow.convert import check_document, load, read_toml, too_deep, unreadable_number
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.model import (
+    MAX_ACTOR_ID,
+    MAX_HOST_UNIT,
+    MAX_RECEPTION_ID,
     Actor,
     InvalidValueError,
     OfficialLetter,
@@ -43,6 +45,7 @@ from jiedai_flow.model import (
     ReceptionList,
     ReceptionType,
     Role,
+    stored_in,
 )
 from jiedai_flow.notifiers import Contact
 from jiedai_flow.records import FollowUp, Reception
@@ -80,23 +83,22 @@ def read_document(path: str | Path) -> dict[str, Any]:
         raise _problem(
             path, f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}"
         ) from None
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise _problem(
-                path, f"JSON 语法错误：{exc.msg}", f"JSON syntax error: {exc.msg}", exc.lineno
-            ) from None
-        if not isinstance(data, dict):
-            raise _problem(path, "JSON 顶层应为对象 {…}", "the JSON top level must be an object {…}")
-        return data
+    if path.suffix.lower() != ".json":
+        return read_toml(text, source=str(path), parse_float=Decimal)
     try:
-        return tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as exc:
-        line = re.search(r"line (\d+)", str(exc))
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
         raise _problem(
-            path, f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", int(line[1]) if line else None
+            path, f"JSON 语法错误：{exc.msg}", f"JSON syntax error: {exc.msg}", exc.lineno
         ) from None
+    except RecursionError:
+        raise ValidationError([too_deep("$")], source=str(path)) from None
+    except ValueError as exc:  # why: int()'s 4300-digit limit, not a JSONDecodeError
+        raise ValidationError([unreadable_number(exc)], source=str(path)) from None
+    check_document(data, source=str(path))
+    if not isinstance(data, dict):
+        raise _problem(path, "JSON 顶层应为对象 {…}", "the JSON top level must be an object {…}")
+    return data
 
 
 def load_part(cls: type[T], path: str | Path, key: str) -> T:
@@ -136,11 +138,11 @@ class ReceptionHeader:
     """The ``[reception]`` table: where and by whom the reception is handled."""
 
     jurisdiction: str = attrs.field(validator=_region)
-    host_unit: str = attrs.field(validator=_filled)
-    handler: str = ""
+    host_unit: str = attrs.field(validator=_filled, metadata=stored_in(MAX_HOST_UNIT))
+    handler: str = attrs.field(default="", metadata=stored_in(MAX_ACTOR_ID))
     """Actor id of the handler 经办人 (from the actors file); ``--as`` may give it instead."""
     type: ReceptionType = ReceptionType.DOMESTIC
-    id: str | None = None
+    id: str | None = attrs.field(default=None, metadata=stored_in(MAX_RECEPTION_ID))
     start: date | None = None
     end: date | None = None
 
@@ -216,7 +218,7 @@ def load_follow_up(path: str | Path) -> FollowUp:
 class ActorEntry:
     """One ``[[actor]]`` table: the actor, and where notifications reach them (all optional)."""
 
-    id: str
+    id: str = attrs.field(metadata=stored_in(MAX_ACTOR_ID))
     name: str
     roles: frozenset[Role]
     unit: str = ""

@@ -29,10 +29,10 @@ Every problem is reported at once with its table and key.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
+from jiedai_flow.convert import read_toml
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.notifiers.email import EmailNotifier
 from jiedai_flow.notifiers.webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier
@@ -58,16 +58,13 @@ def load_notifiers(path: str | Path) -> list[Any]:
     """The notifier plugins a TOML file configures (see the module docstring)."""
     source = str(path)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problem = Problem(
             "$", f"无法读取（应为 UTF-8 文本）：{exc}", f"cannot read it (UTF-8 text expected): {exc}"
         )
         raise ValidationError([problem], source=source) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(
-            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}")], source=source
-        ) from exc
+    data = read_toml(text, source=source)  # syntax, nesting depth, NUL and lone surrogates
     problems: list[Problem] = []
     built: list[Any] = []
     for kind in sorted(set(data) - set(_KINDS)):
