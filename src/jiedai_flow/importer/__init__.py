@@ -11,10 +11,22 @@ again imports nothing twice and finishes a row an interrupted run left half-way.
 
 Imports write no notifications (no outbox rows): they record what happened, nobody has to act.
 
-Nothing half-written: every row is first rehearsed on an in-memory copy (same plugins, same
-standards and clock, the real budget ledger as its starting point, no notifications). Only rows
-whose rehearsal went through are imported; by default, if any row fails, nothing is imported and
-every problem is reported with its row number and column; ``skip_bad=True`` imports the good rows.
+All or nothing 要么全部导入，要么都不导入: every row is first checked (the model refuses at load
+time what the database cannot hold: amounts and totals past 64-bit fen, text longer than its
+column, NUL characters) and rehearsed on an in-memory copy (same plugins, same standards and clock,
+the real budget ledger as its starting point, no notifications). Only when every row went through
+is anything written; otherwise nothing is, and every problem is reported with its row number and
+column (``skip_bad=True`` imports the good rows instead).
+
+The rows are then written one command at a time, each step in its own transaction: the
+:class:`~jiedai_flow.storage.base.Store` protocol has no transaction spanning commands (the SQL
+store opens one per ``create``/``save``), so one transaction around the whole file cannot be had
+through it. What can still fail is the writing itself — the database goes away, another writer
+races, a plugin vetoes on the real store what it let through in the rehearsal. Then the import
+stops at that row and says so (:attr:`ImportReport.interrupted`, and an error naming the rows
+written, the row stopped half-way with its state, and the rows not begun), and running the same
+file again finishes it: every step's request id is derived from the row's content, so written
+steps are replayed, not repeated, and the result is the one a single transaction would have given.
 
 An ordinary import dates its events when it runs (the audit trail says when things were
 recorded); the reception's own dates come from the row, and rules that look at "today" (the claim
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,7 +56,7 @@ import attrs
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.importer.columns import COLUMNS, WALKS, Column, RowError, column_of
 from jiedai_flow.importer.files import read_rows, read_table
-from jiedai_flow.importer.grouping import ErrorGroup, group_errors
+from jiedai_flow.importer.grouping import ErrorGroup, group_errors, spans
 from jiedai_flow.importer.history import HISTORY_NOTE, HISTORY_NOTE_EN, StepClock
 from jiedai_flow.importer.rows import ImportRow, parse_row
 from jiedai_flow.importer.walk import (
@@ -57,11 +70,12 @@ from jiedai_flow.importer.walk import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import date
 
     from jiedai_flow.engine import Engine
     from jiedai_flow.model import Actor
+    from jiedai_flow.records import Reception
 
     Progress = Callable[[str, int, int], None]
 
@@ -86,6 +100,8 @@ __all__ = [
     "template_csv",
 ]
 
+_log = logging.getLogger(__name__)
+
 
 @attrs.frozen
 class ImportReport:
@@ -99,6 +115,9 @@ class ImportReport:
     """Whether anything was written (False after a dry run, or when bad rows stopped the import)."""
     history: bool = False
     """A history import: every step dated as it happened."""
+    interrupted: bool = False
+    """Writing stopped at a row after every row had been checked and rehearsed (the database, a
+    race, a plugin): the rows before it are imported; running the same file again finishes it."""
 
     @property
     def ok(self) -> bool:
@@ -162,23 +181,36 @@ def import_file(
         return ImportReport(source, len(rows), (), tuple(errors), written=False, history=history)
     imported: list[Imported] = []
     recorder = quiet_engine(engine, clock=clock)
-    stopped = False
+    stopped: Reception | None = None
+    interrupted = False
     for done, row in enumerate(good, start=1):
         try:
             reception, new, replayed = walk(recorder, row, _note(source, row, operator, today), clock)
         except RowFailed as failed:
-            # why: the rehearsal passed, so this is the database or a race; stop rather than go on
+            # why: the rehearsal passed, so this is the database, a race or a plugin; stop here
             errors += failed.errors
-            if failed.reception is not None:
-                stopped = True
-                errors.append(_stopped(row.row, failed.reception.number, failed.reception.state))
+            stopped, interrupted = failed.reception, True
+        except Exception as exc:  # why: a driver's own error (connection lost …) is not a row error
+            _log.exception("import of %s stopped at row %s", source, row.row)
+            errors.append(_write_failed(row.row, exc))
+            stopped, interrupted = _started(engine, row), True
+        if interrupted:
+            errors.append(_interrupted(row.row, imported, good[done:], stopped))
             break
         status = "imported" if not replayed else ("resumed" if new else "already")
         imported.append(Imported(row.row, reception.id, reception.number, reception.state, status))
         if progress is not None:
             progress("import", done, len(good))
-    written = stopped or any(i.status != "already" for i in imported)
-    return ImportReport(source, len(rows), tuple(imported), tuple(errors), written=written, history=history)
+    written = stopped is not None or any(i.status != "already" for i in imported)
+    return ImportReport(
+        source,
+        len(rows),
+        tuple(imported),
+        tuple(errors),
+        written=written,
+        history=history,
+        interrupted=interrupted,
+    )
 
 
 def _today(engine: Engine) -> date:
@@ -199,12 +231,42 @@ def _note(source: str, row: ImportRow, operator: Actor, history: date | None = N
     )
 
 
-def _stopped(row: int, number: str, state: str) -> RowError:
+def _write_failed(row: int, exc: Exception) -> RowError:
+    text = f"{type(exc).__name__}: {exc}"[:300]
+    return RowError(row, "", f"写入数据库时出错：{text}", f"writing to the database failed: {text}")
+
+
+def _started(engine: Engine, row: ImportRow) -> Reception | None:
+    """The row's reception if its creation was committed before the failure (None if not, or if
+    the database cannot say)."""
+    try:
+        record = engine.store.command(f"{IMPORT_PREFIX}{row.key}:0:create")
+        return engine.store.load(record.reception_id) if record is not None else None
+    except Exception:  # why: the database that just failed may still be down
+        return None
+
+
+def _interrupted(
+    row: int, imported: Sequence[Imported], rest: Sequence[ImportRow], stopped: Reception | None
+) -> RowError:
+    """What an interrupted import wrote and what it did not, and how to finish it."""
+    done_zh = f"第 {spans([i.row for i in imported], '、')} 行已导入" if imported else "此前各行都未写入"
+    done_en = (
+        f"rows {spans([i.row for i in imported], ', ')} are imported" if imported else "no row before it"
+    )
+    if stopped is not None:
+        here_zh = f"第 {row} 行的接待 {stopped.number} 停在「{stopped.state}」"
+        here_en = f"row {row} (reception {stopped.number}) is left at {stopped.state}"
+    else:
+        here_zh, here_en = f"第 {row} 行未写入", f"row {row} is not written"
+    rest_zh = f"，第 {spans([r.row for r in rest], '、')} 行未开始" if rest else ""
+    rest_en = f", rows {spans([r.row for r in rest], ', ')} not begun" if rest else ""
     return RowError(
         row,
         "",
-        f"导入中断：接待 {number} 停在「{state}」；排除问题后重新运行同一文件即可从中断处继续",
-        f"import stopped: reception {number} is left at {state}; run the same file again to finish it",
+        f"导入中断：{done_zh}，{here_zh}{rest_zh}。排除问题后重新运行同一文件即从中断处继续，已写入的步骤不会重复",
+        f"import stopped: {done_en}; {here_en}{rest_en}. Run the same file again to finish it; "
+        "steps already written are not repeated",
     )
 
 

@@ -72,14 +72,17 @@ def _group(members: Sequence[RowError]) -> ErrorGroup:
 
 
 def _spans(rows: Sequence[int], sep: str, shape: str, whole: str) -> str:
-    """Consecutive rows as ranges: (2, 3, 4, 5, 9) → ``2–5`` and ``9`` joined by ``sep``."""
     if not rows or rows == (0,):
         return whole
-    spans: list[list[int]] = []
+    return shape.format(spans(rows, sep))
+
+
+def spans(rows: Sequence[int], sep: str) -> str:
+    """Consecutive rows as ranges: (2, 3, 4, 5, 9) → ``2–5`` and ``9`` joined by ``sep``."""
+    found: list[list[int]] = []
     for row in rows:
-        if spans and row == spans[-1][1] + 1:
-            spans[-1][1] = row
+        if found and row == found[-1][1] + 1:
+            found[-1][1] = row
         else:
-            spans.append([row, row])
-    text = sep.join(f"{a}" if a == b else f"{a}–{b}" for a, b in spans)
-    return shape.format(text)
+            found.append([row, row])
+    return sep.join(f"{a}" if a == b else f"{a}–{b}" for a, b in found)

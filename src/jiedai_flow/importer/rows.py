@@ -26,7 +26,10 @@ from jiedai_flow.importer.columns import (
     walks,
 )
 from jiedai_flow.importer.history import finished, finished_labels, schedule
+from jiedai_flow.importer.walk import IMPORT_PREFIX
 from jiedai_flow.model import (
+    MAX_ACTOR_ID,
+    MAX_HOST_UNIT,
     DocumentKind,
     InvalidValueError,
     LetterKind,
@@ -39,6 +42,7 @@ from jiedai_flow.model import (
     ReceptionList,
     ReceptionType,
     VenueType,
+    check_text,
     money,
 )
 
@@ -51,6 +55,8 @@ if TYPE_CHECKING:
 _SPLIT = re.compile(r"\s*[;；\n]\s*")
 _SPLIT_NAMES = re.compile(r"\s*[;；,，、\n]\s*")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_NAME_LENGTH = MAX_ACTOR_ID - len(IMPORT_PREFIX)
+"""A person's name becomes the id ``import:<name>`` of an import actor, stored in 64 characters."""
 
 
 @attrs.frozen
@@ -184,6 +190,8 @@ def parse_row(
         an ordinary import, where the step-date columns must be empty.
     """
     c = _Cells(row, cells)
+    if not _storable(c):
+        return c.errors  # why: later messages quote cells, and a NUL or lone surrogate cannot be shown
     sending_unit = c.text("sending_unit")
     start = c.day("start")
     end = c.day("end", start)
@@ -230,6 +238,11 @@ def parse_row(
             f"应为 2、4 或 6 位行政区划代码，收到 {code!r}",
             f"not a 2-, 4- or 6-digit area code: {code!r}",
         )
+    _fits_columns(
+        c,
+        header["host_unit"],
+        {"handler": (header["handler"],), "approvers": approvers, "finance": (finance,)},
+    )
     if c.errors or start is None or end is None:
         return c.errors
     parts = _load_parts(c, letter, plan, listing)
@@ -254,6 +267,34 @@ def parse_row(
         explanations=explanations,
         days=days,
     )
+
+
+def _storable(c: _Cells) -> bool:
+    """Every cell can be stored: no NUL character, no lone surrogate."""
+    for column, value in c.cells.items():
+        try:
+            check_text(value)
+        except InvalidValueError as exc:
+            c.error(column, exc.message_zh, exc.message_en)
+    return not c.errors
+
+
+def _fits_columns(c: _Cells, host_unit: str, people: Mapping[str, tuple[str, ...]]) -> None:
+    """The host unit and the people's names fit the typed columns they end up in."""
+    if len(host_unit) > MAX_HOST_UNIT:
+        c.error(
+            "host_unit",
+            f"最多 {MAX_HOST_UNIT} 个字符，收到 {len(host_unit)} 个",
+            f"at most {MAX_HOST_UNIT} characters, got {len(host_unit)}",
+        )
+    for column, names in people.items():
+        for name in names:
+            if len(name) > _NAME_LENGTH:
+                c.error(
+                    column,
+                    f"姓名最多 {_NAME_LENGTH} 个字符，收到 {len(name)} 个",
+                    f"a name has at most {_NAME_LENGTH} characters, got {len(name)}",
+                )
 
 
 def _state(c: _Cells, definition: ProcessDefinition) -> str:
