@@ -3,14 +3,17 @@ actors file, output as rich tables or JSON (``--json``), and the documented exit
 
 Exit codes 退出码: 0 成功 ok · 1 被规则拒绝（或审计链校验失败）refused by rules, a plugin veto, or
 verification failed · 2 用法或数据错误 usage or data error (bad file, unknown id, wrong actor …) ·
-3 冲突或状态不允许 conflict or invalid state · 4 插件或存储错误 plugin or storage error.
+3 冲突或状态不允许 conflict or invalid state · 4 插件或存储错误 plugin or storage error ·
+5 内部错误 internal error (a bug: the traceback goes to the log, :func:`log_path`).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -52,14 +55,17 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_STATE = 3
 EXIT_PLUGIN = 4
+EXIT_INTERNAL = 5
 
 EXIT_CODES_HELP = (
     "退出码 exit codes: 0 成功 ok · 1 被规则拒绝或校验不通过 refused by rules / verification failed · "
     "2 用法或数据错误 usage or data error · 3 冲突或状态不允许 conflict or invalid state · "
-    "4 插件或存储错误 plugin or storage error."
+    "4 插件或存储错误 plugin or storage error · "
+    "5 内部错误（程序缺陷，详情写入日志 $JIEDAI_LOG）internal error (a bug; traceback in the log)."
 )
 
 DB_ENV = "JIEDAI_DB"
+LOG_ENV = "JIEDAI_LOG"
 ACTORS_ENV = "JIEDAI_ACTORS"
 STANDARDS_ENV = "JIEDAI_STANDARDS"
 CALENDAR_ENV = "JIEDAI_CALENDAR"
@@ -212,6 +218,11 @@ class App:
             )
         return found
 
+    @property
+    def opened_engine(self) -> Engine | None:
+        """The engine if this run has opened it (without opening it)."""
+        return self._engine
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.store.close()
@@ -285,6 +296,19 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
         callback=_set_json,
         help="输出 JSON（同全局 --json）/ print JSON (same as the global --json).",
     )(command)
+
+
+def log_path() -> Path:
+    """Where an internal error's traceback is written: ``$JIEDAI_LOG``, else ``jiedai.log`` in a
+    directory of the user's own under the temp dir (``/tmp/jiedai-<user>/jiedai.log``)."""
+    given = os.environ.get(LOG_ENV)
+    if given:
+        return Path(given)
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # why: no login name in a bare container
+        user = str(os.getpid())
+    return Path(tempfile.gettempdir()) / f"jiedai-{user}" / "jiedai.log"
 
 
 def default_db() -> str:
