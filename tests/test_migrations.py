@@ -37,7 +37,7 @@ def _counts(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
-    assert migrate.upgrade(url) == migrate.head_revision() == "0004"
+    assert migrate.upgrade(url) == migrate.head_revision() == "0005"
 
 
 def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: Path) -> None:
@@ -61,5 +61,24 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
     finally:
         db.dispose()
 
-    assert migrate.upgrade(url) == "0004"
+    assert migrate.upgrade(url) == "0005"
     assert _counts(url) == written
+
+
+def test_0005_indexes_the_reception_number(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'numbers.db'}"
+    migrate.upgrade(url)
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            command.downgrade(migrate._config(conn), "0004")
+        with db.connect() as conn:
+            assert "ix_jd_receptions_number" not in {
+                i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
+            }
+        assert migrate.upgrade(url) == "0005"
+        with db.connect() as conn:
+            indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("jd_receptions")}
+        assert indexes["ix_jd_receptions_number"] == ["number"]
+    finally:
+        db.dispose()

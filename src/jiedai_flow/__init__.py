@@ -5,6 +5,7 @@ from __future__ import annotations
 from jiedai_flow.convert import dump, load
 from jiedai_flow.engine import CheckReport, Clock, Engine, SystemClock, open_engine
 from jiedai_flow.errors import (
+    AmbiguousReferenceError,
     BudgetExceededError,
     ConflictError,
     DefinitionError,
@@ -110,6 +111,7 @@ __all__ = [
     "ActivityKind",
     "Actor",
     "AlcoholPolicy",
+    "AmbiguousReferenceError",
     "Approval",
     "ApprovalStep",
     "ApprovalTier",

@@ -22,6 +22,7 @@ from jiedai_flow.clock import Clock as Clock
 from jiedai_flow.clock import SystemClock as SystemClock
 from jiedai_flow.dispatch import Dispatcher
 from jiedai_flow.errors import (
+    AmbiguousReferenceError,
     BudgetExceededError,
     ConflictError,
     DefinitionError,
@@ -30,6 +31,7 @@ from jiedai_flow.errors import (
     JiedaiFlowError,
     MigrationRefusedError,
     NotAuthorizedError,
+    NotFoundError,
     PluginError,
     Problem,
     ReasonRequiredError,
@@ -66,6 +68,7 @@ from jiedai_flow.records import (
     Notification,
     Numbering,
     Reception,
+    ReceptionQuery,
     Verdict,
     new_id,
 )
@@ -85,7 +88,7 @@ if TYPE_CHECKING:
     from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
     from jiedai_flow.notifiers import Notifier
     from jiedai_flow.plugins import PluginHost
-    from jiedai_flow.records import Page, ReceptionQuery
+    from jiedai_flow.records import Page
     from jiedai_flow.standards import Standards
     from jiedai_flow.storage.base import Store
 
@@ -123,6 +126,10 @@ class CheckReport:
 
 _Saved = tuple[CommandResult, tuple[Notification, ...], tuple[Notification, ...]]
 """A saved command: its result, its notifications, and their outbox rows (delivered after commit)."""
+
+
+MIN_ID_PREFIX = 6
+"""The fewest id digits :meth:`Engine.resolve` takes as a prefix (the command line shows 8)."""
 
 
 class Engine:
@@ -173,6 +180,24 @@ class Engine:
     def get(self, reception_id: str) -> Reception:
         """The reception as last saved."""
         return self.store.load(reception_id)
+
+    def resolve(self, reference: str) -> str:
+        """The id of the reception ``reference`` names: its id, its number 接待编号
+        (341502-2026-00001), or the start of its id (at least :data:`MIN_ID_PREFIX` digits, as
+        short ids are shown). NotFoundError when none matches, AmbiguousReferenceError when a
+        prefix matches several."""
+        ref = reference.strip()
+        by_number = self.store.query(ReceptionQuery(number=ref, limit=1)).items
+        if by_number:
+            return by_number[0].id
+        if len(ref) < MIN_ID_PREFIX or len(ref) > 32 or any(c not in "0123456789abcdef" for c in ref):
+            raise NotFoundError(reference)
+        found = self.store.query(ReceptionQuery(id_prefix=ref, limit=3)).items
+        if not found:
+            raise NotFoundError(reference)
+        if len(found) > 1:
+            raise AmbiguousReferenceError(reference, [r.id[:12] for r in found])
+        return found[0].id
 
     def history(self, reception_id: str) -> Sequence[AuditEvent]:
         """The reception's audit trail, oldest first."""

@@ -69,6 +69,22 @@ class NotFoundError(JiedaiFlowError, LookupError):
         self.reception_id = reception_id
 
 
+class AmbiguousReferenceError(JiedaiFlowError, LookupError):
+    """An id prefix that several receptions share."""
+
+    code = "ambiguous"
+
+    def __init__(self, reference: str, candidates: Sequence[str]) -> None:
+        shown = "、".join(candidates)
+        super().__init__(
+            f"「{reference}」对应多条接待（{shown} …），请多给几位 ID 或用接待编号",
+            f"{reference!r} matches several receptions ({', '.join(candidates)} …); give more of the id "
+            "or the reception number",
+        )
+        self.reference = reference
+        self.candidates = tuple(candidates)
+
+
 class DuplicateError(JiedaiFlowError):
     """A reception with this id already exists."""
 

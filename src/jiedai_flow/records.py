@@ -8,13 +8,14 @@ outbox row written in the same atomic step. All frozen: a command builds new val
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from jiedai_flow.model import (
     Actor,
     FollowUpKind,
+    InvalidValueError,
     OfficialLetter,
     Plan,
     ProjectOutcome,
@@ -299,6 +300,15 @@ class CommandRecord:
     result: CommandResult
 
 
+def _hex_prefix(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not (isinstance(value, str) and 1 <= len(value) <= 32 and all(c in "0123456789abcdef" for c in value)):
+        raise InvalidValueError(
+            f"「{attribute.name}」应为 1–32 位小写十六进制数字，收到 {value!r}",
+            f"{attribute.name} must be 1 to 32 lowercase hexadecimal digits, got {value!r}",
+            field=attribute.name,
+        )
+
+
 @attrs.frozen
 class ReceptionQuery:
     """Filters for listing receptions; results are ordered by (start, id) and paged by cursor."""
@@ -309,6 +319,10 @@ class ReceptionQuery:
     reception_type: ReceptionType | None = None
     start_from: date | None = None
     start_to: date | None = None
+    number: str | None = None
+    """The reception number 接待编号 (341502-2026-00001), exactly."""
+    id_prefix: str | None = attrs.field(default=None, validator=attrs.validators.optional(_hex_prefix))
+    """The start of the reception id: 1 to 32 lowercase hexadecimal digits."""
     limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
     after: str | None = None
     """Opaque cursor: the ``next_cursor`` of the previous page."""

@@ -108,6 +108,7 @@ def run(
         except ValidationError:
             if definition is engine.processes[-1]:
                 raise
+    reception_id = engine.resolve(reception_id)  # the number or a short id is enough
     process = engine.process_of(engine.get(reception_id))
     name = resolve_trigger(process.definition, trigger)
     plan = load_plan(plan_file) if plan_file is not None else None

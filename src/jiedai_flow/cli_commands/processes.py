@@ -350,7 +350,7 @@ def replay(
 
     engine = app.engine()
     definition = _definition(engine, key)
-    ids: list[str] = list(reception_ids)
+    ids: list[str] = [engine.resolve(ref) for ref in reception_ids]
     plan = None
     if source is not None:
         plan = _plan(engine, source, key, maps, trigger_maps)

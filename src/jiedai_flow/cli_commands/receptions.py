@@ -93,9 +93,9 @@ def new(app: App, file: Path, actor_id: str | None, request_id: str | None) -> N
 @pass_app
 def show(app: App, reception_id: str) -> None:
     engine = app.engine()
-    reception = engine.get(reception_id)
+    reception = engine.get(engine.resolve(reception_id))
     report = engine.check(reception)
-    events = engine.history(reception_id)
+    events = engine.history(reception.id)
     if app.json:
         app.emit(
             {
@@ -217,7 +217,7 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
         reception = unsaved_reception(engine, source, handler)
     else:
         try:
-            reception = engine.get(target)
+            reception = engine.get(engine.resolve(target))
         except NotFoundError:
             raise usage_problem(
                 "FILE|ID",
@@ -259,6 +259,7 @@ def _print_check(app: App, report: CheckReport) -> None:
 @pass_app
 def history(app: App, reception_id: str) -> None:
     engine = app.engine()
+    reception_id = engine.resolve(reception_id)
     events = engine.history(reception_id)
     if app.json:
         app.emit([dump(e) for e in events])

@@ -48,6 +48,10 @@ _STYLE = {
 }
 
 
+SHORT_ID = 8
+"""Digits of a reception id shown in tables; any command takes them (``Engine.resolve``)."""
+
+
 def when(moment: datetime) -> str:
     """A moment in China Standard Time, to the minute."""
     local = moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment
@@ -160,7 +164,7 @@ def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception
     for r in items:
         table.add_row(
             Text(r.number),
-            Text(r.id, style="dim"),
+            Text(r.id[:SHORT_ID], style="dim"),  # enough to name it: commands take a unique prefix
             Text(_label(process_of(r), r.state)),
             Text(f"{r.start}～{r.end}" if r.end != r.start else str(r.start)),
             Text(r.host_unit),

@@ -199,7 +199,8 @@ def export(app: App, reception_id: str, fmt: str, output: Path | None) -> None:
         raise usage_problem(
             "--output", "xlsx 格式须用 --output 指定文件", "the xlsx format needs --output FILE"
         )
-    doc = reports.list_document(app.engine().get(reception_id))
+    engine = app.engine()
+    doc = reports.list_document(engine.get(engine.resolve(reception_id)))
     if fmt == "xlsx" and output is not None:
         _write(output, lambda p: reports.write_list_xlsx(doc, p))
         _done(app, output)

@@ -46,9 +46,9 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
     path = None
     if reception_id is not None:
         engine = app.engine()
-        reception = engine.get(reception_id)
+        reception = engine.get(engine.resolve(reception_id))
         definition = engine.process_of(reception).definition
-        path = diagrams.trail(engine.history(reception_id))
+        path = diagrams.trail(engine.history(reception.id))
     if fmt == "mermaid":
         text = diagrams.mermaid(definition, path)
     else:

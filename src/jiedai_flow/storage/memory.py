@@ -257,6 +257,8 @@ def _matches(r: Reception, q: ReceptionQuery) -> bool:
         and (q.reception_type is None or r.reception_type == q.reception_type)
         and (q.start_from is None or r.start >= q.start_from)
         and (q.start_to is None or r.start <= q.start_to)
+        and (q.number is None or r.number == q.number)
+        and (q.id_prefix is None or r.id.startswith(q.id_prefix))
     )
 
 

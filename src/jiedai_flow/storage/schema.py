@@ -45,6 +45,7 @@ receptions = sa.Table(
     sa.Index("ix_jd_receptions_jurisdiction", "jurisdiction", "start_date"),
     sa.Index("ix_jd_receptions_host_unit", "host_unit", "start_date"),
     sa.Index("ix_jd_receptions_type", "reception_type", "start_date"),
+    sa.Index("ix_jd_receptions_number", "number"),
 )
 
 audit_events = sa.Table(

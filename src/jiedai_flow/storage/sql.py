@@ -676,6 +676,10 @@ class SQLStore(OutboxMixin):
             conditions.append(_R.c.start_date >= query.start_from)
         if query.start_to is not None:
             conditions.append(_R.c.start_date <= query.start_to)
+        if query.number is not None:
+            conditions.append(_R.c.number == query.number)
+        if query.id_prefix is not None:  # hexadecimal digits only (validated): nothing to escape
+            conditions.append(_R.c.id.startswith(query.id_prefix))
         if query.after is not None:
             start, _, last_id = query.after.partition("|")
             after = datetime.fromisoformat(start).date()
