@@ -12,9 +12,9 @@ HTTP/1.1 keep-alive, ``TCP_NODELAY``, in a child process so it does not share ou
 
 - ``dispatch``: N pending rows of a :class:`WebhookNotifier` channel in an outbox on a SQLite
   file (WAL, ``synchronous=FULL``, the default), delivered by ``Dispatcher(engine).run_once()``
-  rounds (batch 100) until drained: claim (one ``BEGIN IMMEDIATE`` per batch), per row the
-  reception load, ``jiedai_contacts``, the JSON payload, the HMAC signature, the POST, and
-  ``finish_delivery``.
+  rounds (batch 100) until drained: per batch the claim (one ``UPDATE … RETURNING`` in a
+  ``BEGIN IMMEDIATE`` transaction), the read of its receptions and the finish (one transaction);
+  per row ``jiedai_contacts``, the JSON payload, the HMAC signature and the POST.
 - ``raw``: the same N payloads (the JSON bodies the notifier produced for those rows, made before
   timing) posted by a bare loop ``client.post(url, content=body, headers=…)`` with a client built
   exactly like the notifier's (same timeout, headers, redirects, pool).

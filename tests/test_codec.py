@@ -73,3 +73,11 @@ def test_integers_beyond_64_bits_are_read_back_exactly() -> None:
         assert codec.parse(text) == {"n": big, "s": "x"}
         assert codec.parse(text.encode()) == {"n": big, "s": "x"}
     assert codec.parse('{"card":"6222021234567890123"}') == {"card": "6222021234567890123"}
+    for text in (
+        "[12345678901234567890]",
+        '{"a": [1, -123456789012345678901]}',
+        " 98765432109876543210",
+        "1",
+    ):
+        assert codec.parse(text) == json.loads(text)
+        assert codec.parse(text.encode()) == json.loads(text)

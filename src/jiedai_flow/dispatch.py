@@ -23,9 +23,10 @@ import attrs
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.notifiers import DeliveryFailed, Message
 from jiedai_flow.records import Delivery, DeliveryOutcome
+from jiedai_flow.storage.base import BatchReading
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
     from jiedai_flow.clock import Clock
@@ -124,13 +125,10 @@ class Dispatcher:
         claimed = engine.store.claim_deliveries(
             now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
         )
-        receptions: dict[str, Reception | None] = {}  # one load per reception per round
-        outcomes = []
-        for delivery in claimed:
-            rid = delivery.notification.reception_id
-            if rid not in receptions:
-                receptions[rid] = self._load(rid)
-            outcomes.append(self._attempt(delivery, receptions[rid]))
+        receptions = self._receptions(claimed)
+        outcomes = [
+            self._attempt(delivery, receptions[delivery.notification.reception_id]) for delivery in claimed
+        ]
         engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
         counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
         return DispatchReport(
@@ -193,6 +191,16 @@ class Dispatcher:
             return DeliveryOutcome(notification.id, "dead", attempt, error=error)
         later = now + self.policy.delay(attempt, retry_after)
         return DeliveryOutcome(notification.id, "pending", attempt, later, error)
+
+    def _receptions(self, claimed: Sequence[Delivery]) -> dict[str, Reception | None]:
+        """The receptions of a claimed batch, each read once (all in one read where the store
+        can: see :class:`~jiedai_flow.storage.base.BatchReading`); ``None`` for one deleted."""
+        ids = {delivery.notification.reception_id for delivery in claimed}
+        store = self.engine.store
+        if not isinstance(store, BatchReading):
+            return {rid: self._load(rid) for rid in ids}
+        found = store.load_many(ids)
+        return {rid: found.get(rid) for rid in ids}
 
     def _load(self, reception_id: str) -> Reception | None:
         try:

@@ -41,6 +41,7 @@ from jiedai_flow.records import (
     ReceptionQuery,
 )
 from jiedai_flow.samples import ACTORS, sample_letter, sample_list, sample_plan
+from jiedai_flow.storage.base import BatchReading
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -412,6 +413,30 @@ class StoreContract:
         (retry,) = store.claim_deliveries(now + timedelta(minutes=2), lease, channels={"b"})
         assert (retry.notification.id, retry.attempts) == ("n1", 1)
         assert store.enqueue([rows[3], attrs.evolve(rows[3], id="n9")]) == 1  # n3 is there already
+
+    def test_a_batch_larger_than_one_in_list_is_claimed_and_finished(self, store: Store) -> None:
+        reception = _created(store)
+        after = attrs.evolve(reception, state="submitted", version=2)
+        event = sample_event(after, "submit", "draft")
+        first = sample_notification(event)
+        rows = [
+            attrs.evolve(
+                first, id=f"n{i:03d}", channel="a", created_at=first.created_at + timedelta(seconds=i)
+            )
+            for i in range(300)
+        ]
+        store.save(after, expected_version=1, event=event, outbox=rows[::-1], record=None)
+        now, lease = after.updated_at, timedelta(minutes=5)
+        claimed = store.claim_deliveries(now, lease, limit=300, worker="w1")
+        assert sorted(d.notification.id for d in claimed) == [r.id for r in rows]
+        outcomes = [DeliveryOutcome(r.id, "delivered", 1) for r in rows]
+        store.finish_deliveries(outcomes[:5], now=now, worker="w2")  # w2 holds no lease: no effect
+        assert store.delivery_counts() == {"pending": 300}
+        for _ in range(2):  # finishing twice changes nothing the second time
+            store.finish_deliveries(outcomes, now=now, worker="w1")
+            assert store.delivery_counts() == {"delivered": 300}
+        if isinstance(store, BatchReading):
+            assert store.load_many([reception.id, "missing"]) == {reception.id: store.load(reception.id)}
 
     def test_counters_count_from_one_per_key(self, store: Store) -> None:
         assert [store.next_number("a"), store.next_number("a"), store.next_number("b")] == [1, 2, 1]

@@ -120,6 +120,15 @@ class Store(Protocol):
 
 
 @runtime_checkable
+class BatchReading(Protocol):
+    """Optional: a store that reads several receptions at once (the dispatcher reads those of a
+    whole claimed batch: one round trip instead of one per reception)."""
+
+    def load_many(self, reception_ids: Collection[str]) -> dict[str, Reception]:
+        """The receptions of ``reception_ids`` that exist, by id; missing ids are left out."""
+
+
+@runtime_checkable
 class CachingStore(Protocol):
     """Optional: a store that remembers the receptions it last saved or read.
 

@@ -133,6 +133,10 @@ class MemoryStore:
         except KeyError:
             raise NotFoundError(reception_id) from None
 
+    def load_many(self, reception_ids: Collection[str]) -> dict[str, Reception]:
+        receptions = self._receptions
+        return {rid: receptions[rid] for rid in reception_ids if rid in receptions}
+
     def history(self, reception_id: str) -> Sequence[AuditEvent]:
         if reception_id not in self._receptions:
             raise NotFoundError(reception_id)
