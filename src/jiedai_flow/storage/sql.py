@@ -331,8 +331,10 @@ class SQLStore(OutboxMixin):
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             conn.commit()
-        except BaseException:
+        except BaseException as error:
             conn.rollback()
+            if _retryable(error):
+                raise _Race from error
             raise
         finally:
             cursor.close()
@@ -376,7 +378,7 @@ class SQLStore(OutboxMixin):
         for _attempt in range(5):
             try:
                 return self._create(reception, event, outbox, record, numbering)
-            except _CounterRace:
+            except _Race:
                 continue  # another writer opened the same counter first: number again
         raise ConflictError(reception.id, 0, None)
 
@@ -428,6 +430,24 @@ class SQLStore(OutboxMixin):
         ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         data = encode(reception)
+        for _attempt in range(5):
+            try:
+                self._save(reception, expected_version, event, outbox, record, ledger, data)
+                return
+            except _Race:
+                continue  # another writer opened the same ledger row first: book again
+        raise ConflictError(reception.id, expected_version, None)
+
+    def _save(
+        self,
+        reception: Reception,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry],
+        data: str,
+    ) -> None:
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
             stored = self._append(cur, event, prev_hash, data)
@@ -445,12 +465,12 @@ class SQLStore(OutboxMixin):
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
             for entry in ledger:
-                self._book(cur, entry, reception.id, expected_version)
+                self._book(cur, entry)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._committed(reception, stored)
 
-    def _book(self, cur: Any, entry: LedgerEntry, reception_id: str, expected_version: int) -> None:
+    def _book(self, cur: Any, entry: LedgerEntry) -> None:
         found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
         committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
         growth = entry.committed_fen + entry.spent_fen
@@ -463,7 +483,7 @@ class SQLStore(OutboxMixin):
                     cur, {"key": entry.key, "host_unit": entry.host_unit, "year": entry.year, **row}
                 )
             except self._integrity_error:  # another writer opened this ledger row first: retry
-                raise ConflictError(reception_id, expected_version, None) from None
+                raise _Race from None
         else:
             self._sql["update_ledger"].execute(
                 cur, {"b_key": entry.key, "v_committed": row["committed_fen"], "v_spent": row["spent_fen"]}
@@ -714,7 +734,7 @@ class SQLStore(OutboxMixin):
             try:
                 with self._transaction() as cur:
                     return self._count(cur, key)
-            except _CounterRace:
+            except _Race:
                 continue  # another writer created the counter first; read it again
         raise RuntimeError(f"counter {key!r} could not be incremented")
 
@@ -990,8 +1010,26 @@ def report_columns(r: Reception, prefix: str = "") -> dict[str, Any]:
     }
 
 
-class _CounterRace(Exception):  # why: internal signal, never leaves the store
+class _Race(Exception):  # why: internal signal, never leaves the store
+    """Two writers created the same row at once, or the database broke a deadlock between them:
+    the loser's transaction was rolled back and is run again. Writers on different audit shards
+    run side by side, so first-of-the-year rows (counters, budget ledger) can be raced for."""
+
+
+class _CounterRace(_Race):
     """Two writers created the same counter at once; the loser retries its transaction."""
+
+
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
+_RETRYABLE_MYSQL = frozenset({1213})  # deadlock found when trying to get lock
+
+
+def _retryable(error: BaseException) -> bool:
+    """A DBAPI error that means "run the transaction again", not "it cannot be done"."""
+    if getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    return bool(args) and type(error).__name__ == "OperationalError" and args[0] in _RETRYABLE_MYSQL
 
 
 @attrs.frozen
