@@ -16,9 +16,11 @@ What is measured (see docs/storage-performance.md):
    one ``BEGIN IMMEDIATE … COMMIT`` per command, on a second file created by
    ``jiedai_flow.storage.migrate.upgrade`` (identical schema and indexes).
 2. The same on PostgreSQL (if reachable): the engine on ``postgresql+psycopg://…`` against raw
-   psycopg (same statements, one transaction per command, ``SELECT … FOR UPDATE`` on the chain
-   head); then two concurrent writer processes, each running lifecycles on its own receptions, for
-   the engine and for the raw floor (total lifecycles/s). Private schemas, dropped at the end.
+   psycopg (same statements, one transaction per command, ``SELECT … FOR UPDATE`` on the head of
+   the reception's shard); then 1, 2 and 4 concurrent writer processes, each running lifecycles on
+   its own receptions, for the engine and for a raw floor without the chain (the same inserts and
+   updates, no chain head read or written, no chain hash): total lifecycles/s. What is left
+   between them is what the chain costs under concurrency. Private schemas, dropped at the end.
 3. Reports: a SQLite database of N receptions (default 1,000,000; bulk-loaded with the raw driver
    and cached under /tmp/jiedai-bench/, keyed by N, so re-runs skip the load), then the annual
    statistics by jurisdiction and month: ``SQLStore(url).monthly_statistics(2025)`` against the
@@ -47,11 +49,13 @@ and is discarded), ratios are the median of per-round ratios; the garbage collec
 before and disabled during timed loops. ``--profile`` adds a cProfile of the engine on SQLite,
 summed by cost (commit, SQL, JSON, hashing, pluggy, SQLAlchemy, …).
 
-The last three lines are machine-readable::
+The last five lines are machine-readable::
 
     RATIO lifecycle sqlite engine/raw = X     (target ≤ 1.5)
     RATIO lifecycle postgres engine/raw = Y   (target ≤ 1.5; "n/a (unreachable)" without a server)
     RATIO report engine/raw = Z               (target ≤ 1.2)
+    RATIO writers4 engine/raw = W             (throughput, 4 writers, target ≥ 0.67)
+    RATIO writers 4/1 = V                     (engine throughput, 4 writers over 1)
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ import attrs
 import sqlalchemy as sa
 
 from jiedai_flow import model
-from jiedai_flow.audit import GENESIS, preferred_algorithm
+from jiedai_flow.audit import GENESIS, preferred_algorithm, shard_of
 from jiedai_flow.model import Payment, PaymentMethod, ReceptionList
 from jiedai_flow.storage import codec, schema
 from jiedai_flow.storage import sql as sql_module
@@ -125,6 +129,8 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 TARGET_LIFECYCLE = 1.5
 TARGET_REPORT = 1.2
+TARGET_WRITERS = 0.67
+WRITERS = (1, 2, 4)
 
 
 class Settings:
@@ -138,7 +144,10 @@ class Settings:
         # a WAL checkpoint falls every ~10 SQLite lifecycles: a round should span several
         self.batch = 20 if quick else 40  # SQLite lifecycles per round and column
         self.pg_batch = 5 if quick else 20  # PostgreSQL lifecycles per round and column
-        self.concurrent_seconds = 1.5 if quick else 6.0
+        self.concurrent_seconds = 1.5 if quick else 5.0
+        # the writer counts take turns, engine and floor alternating: a busy spell of the shared
+        # machine then hits both sides of a ratio, and the ratios are medians over the rounds
+        self.writer_rounds = 2 if quick else 5
         self.receptions = receptions if receptions is not None else (100_000 if quick else 1_000_000)
         self.report_runs = 9
         self.profile_lifecycles = 100 if quick else 300
@@ -353,9 +362,9 @@ SQL_LEDGER_SET = "UPDATE jd_budget_ledger SET committed_fen = ?, spent_fen = ? W
 SQL_COUNTER_GET = "SELECT value FROM jd_counters WHERE key = ?"
 SQL_COUNTER_NEW = "INSERT INTO jd_counters (key, value) VALUES (?, ?)"
 SQL_COUNTER_SET = "UPDATE jd_counters SET value = ? WHERE key = ?"
-SQL_HEAD_GET = "SELECT chain_index, hash FROM jd_chain_head WHERE id = 1"
-SQL_HEAD_NEW = "INSERT INTO jd_chain_head (id, chain_index, hash) VALUES (1, ?, ?)"
-SQL_HEAD_SET = "UPDATE jd_chain_head SET chain_index = ?, hash = ? WHERE id = 1"
+SQL_SHARDS = "SELECT shards FROM jd_chain_layout WHERE id = 1"
+SQL_HEAD_GET = "SELECT chain_index, hash FROM jd_chain_head WHERE id = ?"
+SQL_HEAD_SET = "UPDATE jd_chain_head SET chain_index = ?, hash = ? WHERE id = ?"
 SQL_RECEPTION_GET = "SELECT version, last_hash, data FROM jd_receptions WHERE id = ?"
 SQL_RECEPTION_NEW = (
     "INSERT INTO jd_receptions (id, number, jurisdiction, host_unit, reception_type, state, start_date,"
@@ -369,12 +378,13 @@ SQL_RECEPTION_SET = (
 STATE_HASH = "state_hash" in schema.audit_events.c
 """Whether events carry the hash of the reception as saved (covered by the event hash)."""
 SQL_EVENT_NEW = (
-    'INSERT INTO jd_audit_events (chain_index, id, reception_id, seq, "trigger", actor_id, from_state,'
-    " to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data, violations"
+    'INSERT INTO jd_audit_events (shard, chain_index, id, reception_id, seq, "trigger", actor_id,'
+    " from_state, to_state, at, request_id, hash_algorithm, prev_hash, hash, chain_prev, chain_hash, data,"
+    " violations"
     + (
-        ", state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ", state_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         if STATE_HASH
-        else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        else ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
 )
 CHANNEL = "channel" in schema.outbox.c
@@ -402,14 +412,18 @@ SQL_COMMAND_NEW = (
 class RawWriter:
     """The floor: the store's rows written by hand, one transaction per command.
 
-    ``postgres`` switches placeholders to ``%s``, locks the chain head and the counter with
+    ``postgres`` switches placeholders to ``%s``, locks the shard's chain head and the counter with
     ``FOR UPDATE`` (as the store does on PostgreSQL) and binds dates as ``date``/``datetime``.
+    Without ``chain`` the floor writes no chain at all: no head read or written, no chain hash, each
+    event numbered from a sequence of its own process (the floor for concurrent writers).
     """
 
-    def __init__(self, conn: Any, payloads: Payloads, *, postgres: bool) -> None:
+    def __init__(self, conn: Any, payloads: Payloads, *, postgres: bool, chain: bool = True) -> None:
         self.conn = conn
         self.p = payloads
         self.postgres = postgres
+        self.chain = chain
+        self.sequence = itertools.count((os.getpid() << 32) + 1)  # unique across writer processes
         self.algorithm = preferred_algorithm()
         self.pending: list[str] = []  # delivered notifications, marked in the next transaction
         self.numbers = 0
@@ -424,7 +438,6 @@ class RawWriter:
             "counter_new": sql(SQL_COUNTER_NEW),
             "counter_set": sql(SQL_COUNTER_SET),
             "head_get": sql(SQL_HEAD_GET, lock=True),
-            "head_new": sql(SQL_HEAD_NEW),
             "head_set": sql(SQL_HEAD_SET),
             "reception_get": sql(SQL_RECEPTION_GET),
             "reception_new": sql(SQL_RECEPTION_NEW),
@@ -447,6 +460,11 @@ class RawWriter:
         else:
             self.start, self.end = payloads.start.isoformat(), payloads.end.isoformat()
             self.moment, self.lease = payloads.moment_text, payloads.lease_text
+        cur = conn.cursor()
+        found = cur.execute(sql(SQL_SHARDS)).fetchone()
+        cur.close()
+        self.conn.commit()
+        self.shards = int(found[0])
 
     def _begin(self, cur: Any) -> None:
         if not self.postgres:
@@ -472,11 +490,14 @@ class RawWriter:
             state_hash = hashlib.new(alg, b"\n" + step["data"].encode()).hexdigest()
             signed = body + b"\n" + state_hash.encode("ascii")
         event_hash = hashlib.new(alg, prev_hash.encode("ascii") + b"\n" + signed).hexdigest()
-        head = cur.execute(q["head_get"]).fetchone()
-        index, chain_prev = (head[0], head[1]) if head is not None else (0, GENESIS)
-        chain_hash = hashlib.new(
-            alg, chain_prev.encode("ascii") + b"\n" + event_hash.encode("ascii")
-        ).hexdigest()
+        shard = shard_of(rid, self.shards) if self.chain else 0
+        if self.chain:
+            index, chain_prev = cur.execute(q["head_get"], (shard,)).fetchone()
+            chain_hash = hashlib.new(
+                alg, chain_prev.encode("ascii") + b"\n" + event_hash.encode("ascii")
+            ).hexdigest()
+        else:
+            index, chain_prev, chain_hash = next(self.sequence) - 1, GENESIS, GENESIS
         if step["trigger"] == "create":
             self._reception_new(cur, step, rid, event_hash)
         else:
@@ -504,6 +525,7 @@ class RawWriter:
         cur.execute(
             q["event_new"],
             (
+                shard,
                 index + 1,
                 event_id,
                 rid,
@@ -539,10 +561,8 @@ class RawWriter:
                 delivered.append(note_id)
         result = f'{{"reception":{step["data"]},"event":{content}}}'
         cur.execute(q["command_new"], (request_id, rid, step["trigger"], step["actor_id"], event_id, result))
-        if head is None:
-            cur.execute(q["head_new"], (index + 1, chain_hash))
-        else:
-            cur.execute(q["head_set"], (index + 1, chain_hash))
+        if self.chain:
+            cur.execute(q["head_set"], (index + 1, chain_hash, shard))
         for marked in self.pending:
             cur.execute(q["outbox_delivered"], (marked,))
         self.pending = delivered  # inline notifiers deliver after the commit; marked next time
@@ -671,11 +691,11 @@ def pg_engine_url(url: str, schema: str) -> str:
     return str(sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
 
 
-def raw_postgres(url: str, schema: str, payloads: Payloads) -> RawWriter:
+def raw_postgres(url: str, schema: str, payloads: Payloads, *, chain: bool = True) -> RawWriter:
     import psycopg
 
     conn = psycopg.connect(pg_conninfo(url, schema))
-    return RawWriter(conn, payloads, postgres=True)
+    return RawWriter(conn, payloads, postgres=True, chain=chain)
 
 
 # -- sections 1 and 2: lifecycles ------------------------------------------------------------------
@@ -907,13 +927,14 @@ def pg_settings(url: str) -> str:
 def concurrent_worker(
     kind: str, url: str, schema: str, seconds: float, barrier: Any, out: Any, index: int
 ) -> None:
-    """One writer process: warm up, wait for the other, run lifecycles for ``seconds``."""
+    """One writer process: warm up, wait for the others, run lifecycles for ``seconds``. The raw
+    floor here writes no chain."""
     try:
         payloads = Payloads() if kind == "raw" else None
         writer: Writer
         if kind == "raw":
             assert payloads is not None
-            writer = raw_postgres(url, schema, payloads)
+            writer = raw_postgres(url, schema, payloads, chain=False)
         else:
             writer = EngineWriter(make_engine(url=pg_engine_url(url, schema)))
         times = [0] * len(LIFECYCLE)
@@ -970,6 +991,31 @@ def concurrent(kind: str, url: str, schema: str, seconds: float, writers: int = 
     return sum(count / (elapsed / 1e9) for _, count, elapsed, _ in results)
 
 
+def writer_rounds(s: Settings, url: str, engine_schema: str, raw_schema: str) -> dict[str, Any]:
+    """1, 2 and 4 writer processes at once, each on its own receptions (shared counter and ledger
+    rows on both sides; the engine's chains are sharded, the floor writes none), in rounds.
+    Per writer count the median lifecycles/s of each side; ``ratio4``: median of the per-round
+    engine/raw at 4 writers; ``scaling``: median of the per-round engine 4 writers / 1 writer."""
+    runs: dict[tuple[str, int], list[float]] = {}
+    for r in range(s.writer_rounds):
+        order = WRITERS if r % 2 == 0 else tuple(reversed(WRITERS))
+        for n in order:
+            kinds = ("engine", "raw") if (r + n) % 2 == 0 else ("raw", "engine")
+            for kind in kinds:
+                schema = engine_schema if kind == "engine" else raw_schema
+                runs.setdefault((kind, n), []).append(concurrent(kind, url, schema, s.concurrent_seconds, n))
+    top = WRITERS[-1]
+    engine, raw = runs[("engine", top)], runs[("raw", top)]
+    return {
+        "median": {
+            n: (statistics.median(runs[("engine", n)]), statistics.median(runs[("raw", n)])) for n in WRITERS
+        },
+        "runs": runs,
+        "ratio4": statistics.median(e / r for e, r in zip(engine, raw, strict=True)),
+        "scaling": statistics.median(e / one for e, one in zip(engine, runs[("engine", 1)], strict=True)),
+    }
+
+
 def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, Any]:
     with pg_schemas(url, "engine", "raw") as (engine_schema, raw_schema):
         writers: dict[str, Writer] = {
@@ -985,9 +1031,7 @@ def postgres_lifecycles(s: Settings, url: str, payloads: Payloads) -> dict[str, 
                 writer.close()
         schemas = {"engine": engine_schema, "raw": raw_schema}
         got["verify"] = verify_all({name: pg_engine_url(url, sc) for name, sc in schemas.items()})
-        # two writer processes at once, each on its own receptions (shared chain head and counter)
-        got["concurrent_raw"] = concurrent("raw", url, raw_schema, s.concurrent_seconds)
-        got["concurrent_engine"] = concurrent("engine", url, engine_schema, s.concurrent_seconds)
+        got["writers"] = writer_rounds(s, url, engine_schema, raw_schema)
         got["schemas"] = f"{engine_schema}, {raw_schema} (dropped at the end)"
     return got
 
@@ -1363,9 +1407,10 @@ def print_report(
     rows = lifecycle_rows("SQLite", lite)
     if pg is not None:
         rows += lifecycle_rows("PostgreSQL", pg)
-        ce, cr = pg["concurrent_engine"], pg["concurrent_raw"]
-        label = f"PostgreSQL, 2 writer processes: lifecycles/s total ({s.concurrent_seconds:g} s)"
-        rows.append((label, [f"{ce:.0f}", f"{cr:.0f}", ""], f"{cr / ce:.2f}"))
+        for n, (ce, cr) in pg["writers"]["median"].items():
+            plural = "es" if n > 1 else ""
+            label = f"PostgreSQL, {n} writer process{plural}: lifecycles/s, median of {s.writer_rounds}"
+            rows.append((label, [f"{ce:.0f}", f"{cr:.0f}", ""], f"{cr / ce:.2f}"))
     else:
         rows.append(("PostgreSQL", ["n/a", "n/a", ""], "n/a"))
     report_label = f"report monthly_statistics({REPORT_YEAR}), {s.receptions:,} rows: ms"
@@ -1396,6 +1441,16 @@ def print_report(
     print(f"SQLite rows (receptions/events/outbox/commands): {lite['same_rows']}")
     if pg is not None:
         print(f"PostgreSQL: private schemas {pg['schemas']}")
+        runs = pg["writers"]["runs"]
+        print(
+            f"PostgreSQL writers, lifecycles/s per round ({s.concurrent_seconds:g} s each, the floor without "
+            "the chain): "
+            + "; ".join(
+                f"{n}: engine {'/'.join(f'{v:.0f}' for v in runs[('engine', n)])}, raw "
+                + "/".join(f"{v:.0f}" for v in runs[("raw", n)])
+                for n in WRITERS
+            )
+        )
     lo_e, hi_e = rep["ranges"][0]
     lo_r, hi_r = rep["ranges"][1]
     how = f"built now in {rep['load_seconds']:.1f} s" if rep["built"] else "cached from an earlier run"
@@ -1422,6 +1477,16 @@ def print_report(
     for name, value, target in checks:
         verdict = "n/a" if value is None else f"{value:5.2f}  {'ok' if value <= target else 'MISSED'}"
         print(f"{name:<32} target ≤ {target:g}: {verdict}")
+    writers = writer_ratios(pg)
+    if writers is not None:
+        verdict = "ok" if writers[0] >= TARGET_WRITERS else "MISSED"
+        print(
+            f"{'writers4 engine/raw (per second)':<32} target ≥ {TARGET_WRITERS:g}: "
+            f"{writers[0]:5.2f}  {verdict}"
+        )
+        print(
+            f"  ({os.cpu_count()} CPUs shared by the writers, the database server and anything else running)"
+        )
     print(f"wall time {time.perf_counter() - env['wall']:.1f} s")
     print(f"RATIO lifecycle sqlite engine/raw = {lite['ratio']:.2f}")
     if pg is not None:
@@ -1429,6 +1494,20 @@ def print_report(
     else:
         print("RATIO lifecycle postgres engine/raw = n/a (unreachable)")
     print(f"RATIO report engine/raw = {rep['ratio']:.2f}")
+    if writers is not None:
+        print(f"RATIO writers4 engine/raw = {writers[0]:.2f}")
+        print(f"RATIO writers 4/1 = {writers[1]:.2f}")
+    else:
+        print("RATIO writers4 engine/raw = n/a (unreachable)")
+        print("RATIO writers 4/1 = n/a (unreachable)")
+
+
+def writer_ratios(pg: dict[str, Any] | None) -> tuple[float, float] | None:
+    """Throughput of 4 engine writers over 4 raw ones, and of 4 engine writers over 1 (medians of
+    per-round ratios)."""
+    if pg is None:
+        return None
+    return pg["writers"]["ratio4"], pg["writers"]["scaling"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,9 @@
 not fit.
 
 One trail is built per back end; before each test every table is restored to it, so each test
-tampers with the same, verified-intact trail.
+tampers with the same, verified-intact trail. Its receptions A and B share one shard's chain
+(their events interleave in it) and C has a chain of its own, so both reordering within a chain
+and the separation of chains are exercised.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from tests._sql_helpers import advance, create, fire
 from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from jiedai_flow.audit import VerifyReport
@@ -56,8 +58,32 @@ SCRIPT = (
 """After creating A: 15 events interleaving three receptions (A ends settled, B approved)."""
 
 
+def commit_order() -> tuple[tuple[str, int], ...]:
+    """(reception, seq) of each event in the order the script commits them."""
+    seqs = {"A": 1}
+    order = [("A", 1)]
+    for name, _trigger, _actor in SCRIPT:
+        seqs[name] = seqs.get(name, 0) + 1
+        order.append((name, seqs[name]))
+    return tuple(order)
+
+
+def reception_ids() -> dict[str, str]:
+    """Ids for A, B and C: A and B in one shard, C in another (deterministic)."""
+    shards = audit.DEFAULT_SHARDS
+
+    def first(prefix: str, fits: Callable[[int], bool]) -> str:
+        return next(f"{prefix}-{n}" for n in range(1000) if fits(audit.shard_of(f"{prefix}-{n}", shards)))
+
+    a = first("trail-a", lambda _shard: True)
+    b = first("trail-b", lambda shard: shard == audit.shard_of(a, shards))
+    c = first("trail-c", lambda shard: shard != audit.shard_of(a, shards))
+    return {"A": a, "B": b, "C": c}
+
+
 @attrs.frozen
 class Event:
+    shard: int
     chain_index: int
     id: str
     reception_id: str
@@ -71,13 +97,20 @@ class Trail:
     db: sa.Engine
     """A plain SQLAlchemy engine: the tamperer's own access to the tables."""
     events: tuple[Event, ...]
-    """By chain index: ``events[k - 1].chain_index == k``."""
+    """In commit order: ``events[k - 1]`` is the k-th event the script wrote."""
     receptions: dict[str, str]
     """Script name (A, B, C) → reception id."""
     rows: dict[str, list[dict[str, Any]]]
 
-    def at(self, chain_index: int) -> Event:
-        return self.events[chain_index - 1]
+    def at(self, position: int) -> Event:
+        """The event the script wrote ``position``-th (1-based)."""
+        return self.events[position - 1]
+
+    def after(self, event: Event) -> Event:
+        """The next event in the same shard's chain."""
+        return next(
+            e for e in self.events if (e.shard, e.chain_index) == (event.shard, event.chain_index + 1)
+        )
 
     def verify(self) -> VerifyReport:
         store = SQLStore(self.url, create=False)
@@ -98,12 +131,13 @@ class Trail:
 def build(url: str) -> dict[str, str]:
     """Run the script through an engine; the ids of receptions A, B and C."""
     engine = make_engine(url=url)
+    ids = reception_ids()
     try:
-        receptions = {"A": create(engine, request_id="create-A").reception}
+        receptions = {"A": create(engine, request_id="create-A", reception_id=ids["A"]).reception}
         for n, (name, trigger, actor) in enumerate(SCRIPT):
             request_id = f"req-{n}"
             if trigger == "create":
-                receptions[name] = create(engine, request_id=request_id).reception
+                receptions[name] = create(engine, request_id=request_id, reception_id=ids[name]).reception
             else:
                 receptions[name] = fire(
                     engine, receptions[name], trigger, actor, request_id=request_id
@@ -119,11 +153,12 @@ def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         db = sa.create_engine(url)
         try:
             receptions = build(url)
-            columns = (E.c.chain_index, E.c.id, E.c.reception_id, E.c.seq, E.c.trigger)
+            columns = (E.c.shard, E.c.chain_index, E.c.id, E.c.reception_id, E.c.seq, E.c.trigger)
             with db.connect() as conn:
-                events = tuple(
-                    Event(*row) for row in conn.execute(sa.select(*columns).order_by(E.c.chain_index))
-                )
+                found = {
+                    (e.reception_id, e.seq): e for e in (Event(*r) for r in conn.execute(sa.select(*columns)))
+                }
+                events = tuple(found[receptions[name], seq] for name, seq in commit_order())
                 rows = {t.name: [dict(row._mapping) for row in conn.execute(sa.select(t))] for t in TABLES}
             yield Trail(url, db, events, receptions, rows)
         finally:
@@ -138,31 +173,35 @@ def trail(built: Trail) -> Trail:
     return built
 
 
-def edit_data(trail: Trail, chain_index: int, **changes: Any) -> None:
+def edit_data(trail: Trail, position: int, **changes: Any) -> None:
     """Rewrite fields inside an event's stored JSON, keeping the canonical form (as a careful
     tamperer would, so only the meaning changes)."""
+    event_id = trail.at(position).id
     with trail.db.begin() as conn:
-        data = conn.execute(sa.select(E.c.data).where(E.c.chain_index == chain_index)).scalar_one()
+        data = conn.execute(sa.select(E.c.data).where(E.c.id == event_id)).scalar_one()
         content = json.loads(data)
         assert set(changes) <= set(content)
         content.update(changes)
         text = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-        conn.execute(E.update().where(E.c.chain_index == chain_index).values(data=text))
+        conn.execute(E.update().where(E.c.id == event_id).values(data=text))
 
 
-def delete_event(conn: sa.Connection, chain_index: int) -> str:
-    event_id = conn.execute(sa.select(E.c.id).where(E.c.chain_index == chain_index)).scalar_one()
-    conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id == event_id))
-    conn.execute(E.delete().where(E.c.chain_index == chain_index))
-    return str(event_id)
+def delete_event(conn: sa.Connection, event: Event) -> str:
+    conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id == event.id))
+    conn.execute(E.delete().where(E.c.id == event.id))
+    return event.id
+
+
+def at_position(event: Event) -> sa.ColumnElement[bool]:
+    """The row at an event's place in its shard's chain."""
+    return sa.and_(E.c.shard == event.shard, E.c.chain_index == event.chain_index)
 
 
 def problem_at(report: VerifyReport, event: Event) -> tuple[int, str, str]:
     assert not report.ok, "tampering went undetected"
     assert report.problem is not None
-    assert (report.problem.chain_index, report.problem.event_id) == (event.chain_index, event.id), str(
-        report.problem
-    )
+    found = (report.problem.shard, report.problem.chain_index, report.problem.event_id)
+    assert found == (event.shard, event.chain_index, event.id), str(report.problem)
     return report.problem.chain_index, report.problem.event_id, report.problem.reason_en
 
 
@@ -182,19 +221,38 @@ def test_every_event_records_sm3_and_its_hashes_recompute_from_the_stored_data(t
         return hashlib.new("sm3", previous.encode("ascii") + b"\n" + content).hexdigest()
 
     columns = (E.c.reception_id, E.c.hash_algorithm, E.c.prev_hash, E.c.hash, E.c.chain_prev, E.c.chain_hash)
+    order = (E.c.shard, E.c.chain_index)
     with trail.db.connect() as conn:
-        rows = conn.execute(sa.select(*columns, E.c.data, E.c.state_hash).order_by(E.c.chain_index)).all()
-        head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).one()
+        rows = conn.execute(sa.select(E.c.shard, *columns, E.c.data, E.c.state_hash).order_by(*order)).all()
+        heads = dict(
+            (shard, (index, h))
+            for shard, index, h in conn.execute(
+                sa.select(schema.chain_head.c.id, schema.chain_head.c.chain_index, schema.chain_head.c.hash)
+            )
+        )
     last: dict[str, str] = {}
-    chain = ""
-    for reception_id, algorithm, prev_hash, event_hash, chain_prev, chain_hash, data, state_hash in rows:
+    chains: dict[int, tuple[int, str]] = {}
+    for (
+        shard,
+        reception_id,
+        algorithm,
+        prev_hash,
+        event_hash,
+        chain_prev,
+        chain_hash,
+        data,
+        state_hash,
+    ) in rows:
         assert algorithm == "sm3"
+        count, chain = chains.get(shard, (0, ""))
         assert (prev_hash, chain_prev) == (last.get(reception_id, ""), chain)
         # the event hash covers its content and the hash of the reception as saved with it
         assert event_hash == sm3(prev_hash, data.encode() + b"\n" + state_hash.encode("ascii"))
         assert chain_hash == sm3(chain_prev, event_hash.encode("ascii"))
-        last[reception_id], chain = event_hash, chain_hash
-    assert tuple(head) == (len(rows), chain)
+        last[reception_id], chains[shard] = event_hash, (count + 1, chain_hash)
+    assert sum(count for count, _ in chains.values()) == len(rows)
+    assert heads == {shard: chains.get(shard, (0, "")) for shard in range(audit.DEFAULT_SHARDS)}
+    assert len(chains) == 2  # A and B share a shard, C has its own
     store = SQLStore(trail.url, create=False)
     try:
         history = store.history(trail.receptions["A"])
@@ -231,76 +289,100 @@ def test_changing_only_a_typed_column_of_a_middle_event_names_that_event(
     submitted = trail.at(6)  # B's first submit; B has later events
     assert (submitted.trigger, submitted.seq) == ("submit", 2)
     with trail.db.begin() as conn:
-        conn.execute(E.update().where(E.c.chain_index == 6).values({column: value}))
+        conn.execute(E.update().where(E.c.id == submitted.id).values({column: value}))
     problem_at(trail.verify(), submitted)
 
 
 def test_changing_the_to_state_column_of_a_receptions_last_event_is_detected(trail: Trail) -> None:
     settled = trail.at(15)
     with trail.db.begin() as conn:
-        conn.execute(E.update().where(E.c.chain_index == 15).values(to_state="archived"))
+        conn.execute(E.update().where(E.c.id == settled.id).values(to_state="archived"))
     report = trail.verify()
     assert not report.ok
     assert report.problem is not None
     assert report.problem.reception_id == settled.reception_id
 
 
+def head_of(shard: int) -> sa.ColumnElement[bool]:
+    return schema.chain_head.c.id == shard
+
+
 def test_deleting_a_middle_event_names_the_event_after_the_gap(trail: Trail) -> None:
+    deleted = trail.at(7)
+    assert trail.after(deleted) == trail.at(8)  # A's start, then B's return, in their shared chain
     with trail.db.begin() as conn:
-        delete_event(conn, 7)
+        delete_event(conn, deleted)
     assert "deleted or inserted" in problem_at(trail.verify(), trail.at(8))[2]
 
 
 def test_deleting_a_middle_event_and_renumbering_the_rest_names_the_event_moved_into_the_gap(
     trail: Trail,
 ) -> None:
+    deleted = trail.at(7)
+    shard = deleted.shard
     with trail.db.begin() as conn:
-        delete_event(conn, 7)
-        for index in range(8, len(trail.events) + 1):
-            conn.execute(E.update().where(E.c.chain_index == index).values(chain_index=index - 1))
-        conn.execute(schema.chain_head.update().values(chain_index=len(trail.events) - 1))
+        delete_event(conn, deleted)
+        later = [e for e in trail.events if e.shard == shard and e.chain_index > deleted.chain_index]
+        for event in sorted(later, key=lambda e: e.chain_index):
+            conn.execute(E.update().where(E.c.id == event.id).values(chain_index=event.chain_index - 1))
+        conn.execute(
+            schema.chain_head.update()
+            .where(head_of(shard))
+            .values(chain_index=max(e.chain_index for e in later) - 1)
+        )
     report = trail.verify()
-    moved = attrs.evolve(trail.at(8), chain_index=7)
-    assert "global chain broken" in problem_at(report, moved)[2]
+    moved = attrs.evolve(trail.at(8), chain_index=deleted.chain_index)
+    assert "shard chain broken" in problem_at(report, moved)[2]
 
 
 def test_deleting_the_last_event_is_reported_as_a_head_mismatch(trail: Trail) -> None:
-    last = len(trail.events)
+    last = trail.events[-1]
     with trail.db.begin() as conn:
         delete_event(conn, last)
     report = trail.verify()
     assert not report.ok
     assert report.problem is not None
-    assert report.checked == last - 1
+    assert report.checked == len(trail.events) - 1
     assert "head mismatch" in report.problem.reason_en
     assert report.problem.event_id == ""
+    assert report.problem.shard == last.shard
 
 
 def test_deleting_the_last_event_and_rewinding_the_head_names_the_reception_left_ahead(trail: Trail) -> None:
-    last = len(trail.events)
+    last = trail.events[-1]
     with trail.db.begin() as conn:
         delete_event(conn, last)
-        previous = conn.execute(sa.select(E.c.chain_hash).where(E.c.chain_index == last - 1)).scalar_one()
-        conn.execute(schema.chain_head.update().values(chain_index=last - 1, hash=previous))
+        previous = conn.execute(
+            sa.select(E.c.chain_hash).where(at_position(attrs.evolve(last, chain_index=last.chain_index - 1)))
+        ).scalar_one()
+        conn.execute(
+            schema.chain_head.update()
+            .where(head_of(last.shard))
+            .values(chain_index=last.chain_index - 1, hash=previous)
+        )
     report = trail.verify()
     assert not report.ok
     assert report.problem is not None
-    assert report.problem.reception_id == trail.at(last).reception_id
+    assert report.problem.reception_id == last.reception_id
 
 
 def test_inserting_a_forged_event_with_a_made_up_hash_names_the_forged_event(trail: Trail) -> None:
     b = trail.receptions["B"]
-    index = len(trail.events) + 1
+    shard = trail.at(3).shard  # B's
     with trail.db.begin() as conn:
         row = dict(
             conn.execute(sa.select(E).where(E.c.reception_id == b).order_by(E.c.seq.desc()).limit(1))
             .one()
             ._mapping
         )
-        head = conn.execute(sa.select(schema.chain_head.c.hash)).scalar_one()
+        index, head = conn.execute(
+            sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash).where(head_of(shard))
+        ).one()
+        index += 1
         content = json.loads(row["data"])
         content.update(id="forged", seq=row["seq"] + 1, trigger="settle", to_state="settled")
         row.update(
+            shard=shard,
             chain_index=index,
             id="forged",
             seq=row["seq"] + 1,
@@ -316,26 +398,70 @@ def test_inserting_a_forged_event_with_a_made_up_hash_names_the_forged_event(tra
         )
         conn.execute(E.insert(), row)
     report = trail.verify()
-    forged = Event(index, "forged", b, row["seq"], "settle")
+    forged = Event(shard, index, "forged", b, row["seq"], "settle")
     assert "hash mismatch" in problem_at(report, forged)[2]
 
 
 def test_swapping_the_chain_index_of_two_events_names_the_one_moved_earlier(trail: Trail) -> None:
+    earlier, later = trail.at(10), trail.at(11)  # A's finish, then B's submit, in their shared chain
+    assert trail.after(earlier) == later
     with trail.db.begin() as conn:
-        conn.execute(E.update().where(E.c.chain_index == 9).values(chain_index=-9))
-        conn.execute(E.update().where(E.c.chain_index == 10).values(chain_index=9))
-        conn.execute(E.update().where(E.c.chain_index == -9).values(chain_index=10))
+        conn.execute(E.update().where(E.c.id == earlier.id).values(chain_index=-1))
+        conn.execute(E.update().where(E.c.id == later.id).values(chain_index=earlier.chain_index))
+        conn.execute(E.update().where(E.c.id == earlier.id).values(chain_index=later.chain_index))
     report = trail.verify()
-    assert "global chain broken" in problem_at(report, attrs.evolve(trail.at(10), chain_index=9))[2]
+    assert "shard chain broken" in problem_at(report, attrs.evolve(later, chain_index=earlier.chain_index))[2]
+
+
+def test_moving_an_event_to_another_shards_chain_is_detected(trail: Trail) -> None:
+    """C's chain is separate: an event of A moved to the end of it breaks both chains."""
+    moved, c_last = trail.at(10), trail.at(12)
+    assert moved.shard != c_last.shard
+    with trail.db.begin() as conn:
+        conn.execute(
+            E.update()
+            .where(E.c.id == moved.id)
+            .values(shard=c_last.shard, chain_index=c_last.chain_index + 1)
+        )
+    report = trail.verify()
+    assert not report.ok
+    assert report.problem is not None
+    # whichever chain is checked first: the gap the event left, or the event that does not link
+    assert report.problem.event_id in {trail.after(moved).id, moved.id}, str(report.problem)
+
+
+def test_a_removed_or_added_shard_head_row_is_reported(trail: Trail) -> None:
+    empty = next(n for n in range(audit.DEFAULT_SHARDS) if n not in {e.shard for e in trail.events})
+    with trail.db.begin() as conn:
+        conn.execute(schema.chain_head.delete().where(head_of(empty)))
+    report = trail.verify()
+    assert report.problem is not None
+    assert (report.problem.shard, "head mismatch") == (empty, report.problem.reason_en[:13])
+    trail.restore()
+    with trail.db.begin() as conn:
+        conn.execute(schema.chain_head.insert().values(id=audit.DEFAULT_SHARDS, chain_index=0, hash=""))
+    report = trail.verify()
+    assert report.problem is not None
+    assert report.problem.shard == audit.DEFAULT_SHARDS
+
+
+def test_a_changed_shard_count_is_reported(trail: Trail) -> None:
+    """Fewer shards recorded than the trail uses: the events past the count are out of layout."""
+    highest = max(e.shard for e in trail.events)
+    with trail.db.begin() as conn:
+        conn.execute(schema.chain_layout.update().values(shards=highest))
+    report = trail.verify()
+    assert report.problem is not None
+    assert "outside" in report.problem.reason_en
 
 
 def test_swapping_the_data_of_two_events_names_the_earlier_one(trail: Trail) -> None:
     with trail.db.begin() as conn:
         first, second = (
-            conn.execute(sa.select(E.c.data).where(E.c.chain_index == i)).scalar_one() for i in (3, 7)
+            conn.execute(sa.select(E.c.data).where(E.c.id == trail.at(i).id)).scalar_one() for i in (3, 7)
         )
-        conn.execute(E.update().where(E.c.chain_index == 3).values(data=second))
-        conn.execute(E.update().where(E.c.chain_index == 7).values(data=first))
+        conn.execute(E.update().where(E.c.id == trail.at(3).id).values(data=second))
+        conn.execute(E.update().where(E.c.id == trail.at(7).id).values(data=first))
     assert "hash mismatch" in problem_at(trail.verify(), trail.at(3))[2]
 
 
@@ -510,10 +636,14 @@ def test_a_typed_column_edited_in_the_database_is_caught_by_name(
 def test_an_events_violation_count_edited_in_the_database_is_caught(trail: Trail) -> None:
     event = trail.at(2)
     with trail.db.begin() as conn:
-        conn.execute(E.update().where(E.c.chain_index == event.chain_index).values(violations=7))
+        conn.execute(E.update().where(E.c.id == event.id).values(violations=7))
     report = trail.verify()
     assert report.problem is not None
-    assert (report.problem.chain_index, report.problem.event_id) == (event.chain_index, event.id)
+    assert (report.problem.shard, report.problem.chain_index, report.problem.event_id) == (
+        event.shard,
+        event.chain_index,
+        event.id,
+    )
     assert "violations" in report.problem.reason_en
     assert "reception" in str(report.problem).split(" / ")[1]  # English names the reception too
 
@@ -569,18 +699,16 @@ def test_an_event_rehashed_with_a_weak_algorithm_is_refused(trail: Trail) -> Non
 
     with trail.db.begin() as conn:
         prev_hash, chain_prev, data, state_hash = conn.execute(
-            sa.select(E.c.prev_hash, E.c.chain_prev, E.c.data, E.c.state_hash).where(
-                E.c.chain_index == last.chain_index
-            )
+            sa.select(E.c.prev_hash, E.c.chain_prev, E.c.data, E.c.state_hash).where(E.c.id == last.id)
         ).one()
         event_hash = md5(prev_hash, data.encode() + b"\n" + state_hash.encode("ascii"))
         chain_hash = md5(chain_prev, event_hash.encode("ascii"))
         conn.execute(
             E.update()
-            .where(E.c.chain_index == last.chain_index)
+            .where(E.c.id == last.id)
             .values(hash_algorithm="md5", hash=event_hash, chain_hash=chain_hash)
         )
-        conn.execute(schema.chain_head.update().values(hash=chain_hash))
+        conn.execute(schema.chain_head.update().where(head_of(last.shard)).values(hash=chain_hash))
         conn.execute(
             schema.receptions.update()
             .where(schema.receptions.c.id == last.reception_id)

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from jiedai_flow import audit
 from jiedai_flow.audit import GENESIS, digest, signed_content
 from jiedai_flow.checkpoints import (
     AuditKey,
@@ -83,32 +84,49 @@ def checkpoint(url: str) -> Any:
         store.close()
 
 
-def recompute_from(conn: sa.Connection, chain_index: int, **changes: Any) -> None:
-    """Edit an event's content and recompute every hash after it, as someone who knows the scheme."""
-    rows = [dict(r) for r in conn.execute(sa.select(E).order_by(E.c.chain_index)).mappings()]
-    target = rows[chain_index - 1]
+def recompute_from(conn: sa.Connection, position: int, **changes: Any) -> None:
+    """Edit the content of the ``position``-th event (in shard, then chain order) and recompute
+    every hash after it in every chain, as someone who knows the scheme."""
+    rows = [dict(r) for r in conn.execute(sa.select(E).order_by(E.c.shard, E.c.chain_index)).mappings()]
+    target = rows[position - 1]
     content = json.loads(target["data"])
     content.update(changes)
     target["data"] = json.dumps(content, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     last_of: dict[str, str] = {}
-    chain = GENESIS
+    chains: dict[int, tuple[int, str]] = {}
     for row in rows:
         alg = row["hash_algorithm"]
         prev = last_of.get(row["reception_id"], GENESIS)
+        count, chain = chains.get(row["shard"], (0, GENESIS))
         row["prev_hash"] = prev
         row["hash"] = digest(alg, prev, signed_content(row["data"].encode(), row["state_hash"]))
         row["chain_prev"] = chain
         row["chain_hash"] = chain = digest(alg, chain, row["hash"].encode("ascii"))
+        chains[row["shard"]] = (count + 1, chain)
         last_of[row["reception_id"]] = row["hash"]
-        conn.execute(E.update().where(E.c.chain_index == row["chain_index"]).values(row))
+        conn.execute(E.update().where(E.c.id == row["id"]).values(row))
     for rid, last in last_of.items():
         conn.execute(R.update().where(R.c.id == rid).values(last_hash=last))
-    conn.execute(H.update().values(chain_index=len(rows), hash=chain))
+    for shard, (count, chain) in chains.items():
+        conn.execute(H.update().where(H.c.id == shard).values(chain_index=count, hash=chain))
 
 
-def rewind_to(conn: sa.Connection, chain_index: int) -> None:
-    previous = conn.execute(sa.select(E.c.chain_hash).where(E.c.chain_index == chain_index)).scalar_one()
-    conn.execute(H.update().values(chain_index=chain_index, hash=previous))
+def rewind_to(conn: sa.Connection, shard: int, chain_index: int) -> None:
+    previous = conn.execute(
+        sa.select(E.c.chain_hash).where(E.c.shard == shard, E.c.chain_index == chain_index)
+    ).scalar_one_or_none()
+    conn.execute(H.update().where(H.c.id == shard).values(chain_index=chain_index, hash=previous or GENESIS))
+
+
+def newest_event_of(conn: sa.Connection, reception_id: str) -> tuple[str, int, int]:
+    """Id, shard and chain index of a reception's newest event."""
+    found = conn.execute(
+        sa.select(E.c.id, E.c.shard, E.c.chain_index)
+        .where(E.c.reception_id == reception_id)
+        .order_by(E.c.seq.desc())
+        .limit(1)
+    ).one()
+    return str(found[0]), int(found[1]), int(found[2])
 
 
 def test_recomputing_every_hash_passes_verify_but_not_a_checkpoint(sql_url: str) -> None:
@@ -128,14 +146,16 @@ def test_deleting_the_newest_reception_and_rewinding_the_head_is_caught(sql_url:
     cp = checkpoint(sql_url)
     with tampering(sql_url) as conn:
         events = conn.execute(sa.select(E.c.id).where(E.c.reception_id == second)).scalars().all()
-        keep = conn.execute(
-            sa.select(sa.func.min(E.c.chain_index)).where(E.c.reception_id == second)
-        ).scalar_one()
+        shard, keep = conn.execute(
+            sa.select(E.c.shard, sa.func.min(E.c.chain_index))
+            .where(E.c.reception_id == second)
+            .group_by(E.c.shard)
+        ).one()
         conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id.in_(events)))
         conn.execute(schema.commands.delete().where(schema.commands.c.reception_id == second))
         conn.execute(E.delete().where(E.c.reception_id == second))
         conn.execute(R.delete().where(R.c.id == second))
-        rewind_to(conn, keep - 1)
+        rewind_to(conn, shard, keep - 1)
     assert verify(sql_url) == (True, [])
     _ok, late = verify(sql_url, [cp])
     assert late
@@ -146,18 +166,34 @@ def test_deleting_the_newest_event_and_rolling_the_row_back_is_caught(sql_url: s
     _first, second, before = written(sql_url)
     cp = checkpoint(sql_url)
     with tampering(sql_url) as conn:
-        newest = conn.execute(sa.select(sa.func.max(E.c.chain_index))).scalar_one()
-        event_id = conn.execute(sa.select(E.c.id).where(E.c.chain_index == newest)).scalar_one()
+        event_id, shard, newest = newest_event_of(conn, second)
         conn.execute(schema.outbox.delete().where(schema.outbox.c.event_id == event_id))
         conn.execute(schema.commands.delete().where(schema.commands.c.reception_id == second))
-        conn.execute(E.delete().where(E.c.chain_index == newest))
+        conn.execute(E.delete().where(E.c.id == event_id))
         conn.execute(
             R.update().where(R.c.id == second).values({k: v for k, v in before.items() if k != "id"})
         )
-        rewind_to(conn, newest - 1)
+        rewind_to(conn, shard, newest - 1)
     assert verify(sql_url) == (True, [])
     _ok, late = verify(sql_url, [cp])
     assert late
+
+
+def test_a_checkpoint_signs_every_shard_head_and_catches_a_changed_shard_count(sql_url: str) -> None:
+    first, second, _before = written(sql_url)
+    cp = checkpoint(sql_url)
+    assert len(cp.heads) == audit.DEFAULT_SHARDS
+    assert cp.chain_index == sum(index for index, _h in cp.heads) == 4 + 3
+    assert {i for i, (index, _h) in enumerate(cp.heads) if index} == {
+        audit.shard_of(first, audit.DEFAULT_SHARDS),
+        audit.shard_of(second, audit.DEFAULT_SHARDS),
+    }
+    assert verify(sql_url, [cp]) == (True, [])
+    with tampering(sql_url) as conn:
+        conn.execute(schema.chain_layout.update().values(shards=audit.DEFAULT_SHARDS * 2))
+    _ok, late = verify(sql_url, [cp])
+    assert late
+    assert "shard layout" in late[0].reason_en
 
 
 def test_an_edited_checkpoint_or_an_unknown_key_is_reported(tmp_path: Path) -> None:

@@ -1,18 +1,25 @@
-"""The shipped migrations: a fresh database reaches head; 0004 fills its typed columns from the JSON."""
+"""The shipped migrations: a fresh database reaches head; 0004 fills its typed columns from the JSON;
+0005 splits the audit trail into shards without rewriting a stored hash."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
 import sqlalchemy as sa
 from alembic import command
 
+from jiedai_flow import audit, checkpoints
+from jiedai_flow.checkpoints import AuditKey, Checkpoint, verify_checkpoints
 from jiedai_flow.storage import migrate, schema
+from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
 from tests._sql_helpers import advance, create
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+KEY = AuditKey("k2026", bytes(range(32)))
 
 
 def _counts(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -37,11 +44,25 @@ def _counts(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
-    assert migrate.upgrade(url) == migrate.head_revision() == "0005"
+    assert migrate.upgrade(url) == migrate.head_revision() == "0006"
+
+
+def single_chain(url: str) -> None:
+    """A new database whose trail is one chain, as versions before shards wrote it: one shard in
+    the layout, so every event is appended to shard 0 and the database can go back before 0005."""
+    migrate.upgrade(url)
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            conn.execute(schema.chain_layout.update().values(shards=1))
+            conn.execute(schema.chain_head.delete().where(schema.chain_head.c.id != 0))
+    finally:
+        db.dispose()
 
 
 def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
+    single_chain(url)
     engine = make_engine(url=url)
     try:
         for steps in (0, 2, 6):  # a draft, an approved reception, a settled one with its list
@@ -61,24 +82,101 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
     finally:
         db.dispose()
 
-    assert migrate.upgrade(url) == "0005"
+    assert migrate.upgrade(url) == "0006"
     assert _counts(url) == written
 
 
-def test_0005_indexes_the_reception_number(tmp_path: Path) -> None:
+def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'numbers.db'}"
     migrate.upgrade(url)
     db = sa.create_engine(url)
     try:
         with db.begin() as conn:
-            command.downgrade(migrate._config(conn), "0004")
+            command.downgrade(migrate._config(conn), "0005")
         with db.connect() as conn:
             assert "ix_jd_receptions_number" not in {
                 i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
             }
-        assert migrate.upgrade(url) == "0005"
+        assert migrate.upgrade(url) == "0006"
         with db.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("jd_receptions")}
         assert indexes["ix_jd_receptions_number"] == ["number"]
     finally:
         db.dispose()
+def _trail(url: str) -> list[tuple[object, ...]]:
+    """Every event's place and hashes, in chain order."""
+    e = schema.audit_events.c
+    db = sa.create_engine(url)
+    try:
+        with db.connect() as conn:
+            return [
+                tuple(r) for r in conn.execute(sa.select(e.id, e.chain_index, e.chain_hash).order_by(e.id))
+            ]
+    finally:
+        db.dispose()
+
+
+def _verified(url: str, *checkpoints: Checkpoint) -> int:
+    store = SQLStore(url, create=False)
+    try:
+        report = store.verify()
+        late = verify_checkpoints(store, checkpoints, [KEY])
+    finally:
+        store.close()
+    assert report.ok, str(report.problem)
+    assert late == [], [str(p) for p in late]
+    return report.checked
+
+
+def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_url: str) -> None:
+    """Written in the layout before 0005 (one chain, head row 1, no shard column), with a checkpoint
+    of that chain exported; upgraded, the trail verifies unchanged, the old checkpoint still holds,
+    and writing continues in the shards — old receptions too."""
+    single_chain(sql_url)
+    engine = make_engine(url=sql_url)
+    try:
+        old = [advance(engine, create(engine).reception, steps) for steps in (1, 2, 3, 4)]
+    finally:
+        engine.store.close()
+    db = sa.create_engine(sql_url)
+    try:
+        with db.begin() as conn:
+            command.downgrade(migrate._config(conn), "0004")
+        with db.connect() as conn:
+            assert "shard" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_audit_events")}
+            assert not sa.inspect(conn).has_table("jd_chain_layout")
+            head = conn.execute(sa.select(schema.chain_head)).one()
+    finally:
+        db.dispose()
+    assert (head.id, head.chain_index) == (1, 14)
+    unsigned = Checkpoint(14, head.hash, 4, "2026-12-01T00:00:00+00:00", KEY.key_id, "")
+    legacy = attrs.evolve(unsigned, signature=checkpoints._hmac_sm3(KEY.secret, unsigned.payload()))
+    before = _trail(sql_url)
+
+    assert migrate.upgrade(sql_url) == "0006"
+    assert _trail(sql_url) == before  # no stored hash rewritten: the old chain is shard 0
+    assert _verified(sql_url, legacy) == 14
+
+    engine = make_engine(url=sql_url)
+    try:
+        for reception in old:
+            advance(engine, reception, 1)
+        for _ in range(4):
+            advance(engine, create(engine).reception, 1)
+    finally:
+        engine.store.close()
+    store = SQLStore(sql_url, create=False)
+    try:
+        now = checkpoints.take_checkpoint(store, KEY)
+    finally:
+        store.close()
+    assert _verified(sql_url, legacy, now) == 14 + 4 + 8
+    shards = {audit.shard_of(r.id, audit.DEFAULT_SHARDS) for r in old}
+    e = schema.audit_events.c
+    db = sa.create_engine(sql_url)
+    try:
+        with db.connect() as conn:
+            used = set(conn.execute(sa.select(e.shard).where(e.chain_index > 0).distinct()).scalars())
+    finally:
+        db.dispose()
+    assert shards | {0} <= used  # old receptions continue in their own shard's chain

@@ -1,18 +1,21 @@
 """The tamper-evident audit trail 防篡改审计链.
 
 Each event's hash covers its canonical content and the previous event's hash for the same
-reception; a global chain links every event in commit order. New events are always hashed with SM3
-(GB/T 32905, the national standard hash): through hashlib where the platform's OpenSSL offers it,
-else through the maintained ``cryptography`` package — never a silent switch to another algorithm,
-so a chain written on one machine verifies on another. The algorithm is recorded per event, so
-trails written by earlier versions with SHA-256 still verify. :class:`ChainVerifier` replays a trail
-in commit order and names the first event that does not fit.
+reception; a chain per shard links every event of that shard in commit order (the shard is a
+stable function of the reception id, so writers on different shards never wait for one head).
+New events are always hashed with SM3 (GB/T 32905, the national standard hash): through hashlib
+where the platform's OpenSSL offers it, else through the maintained ``cryptography`` package —
+never a silent switch to another algorithm, so a chain written on one machine verifies on another.
+The algorithm is recorded per event, so trails written by earlier versions with SHA-256 still
+verify. :class:`ChainVerifier` replays a trail shard by shard in commit order and names the first
+event that does not fit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -23,6 +26,18 @@ if TYPE_CHECKING:
 
 GENESIS = ""
 """The ``prev_hash`` of a reception's first event and the ``chain_prev`` of the trail's first."""
+
+
+DEFAULT_SHARDS = 16
+"""How many chains a new or migrated database splits its trail into; recorded in the database
+(``jd_chain_layout``) so that it cannot change under existing events. Enough that a handful of
+writers rarely wait for the same head row, few enough that a checkpoint lists every head."""
+
+
+def shard_of(reception_id: str, shards: int) -> int:
+    """The chain a reception's events are appended to: CRC-32 of its id, modulo the shard count —
+    the same on every platform and in every process, so concurrent writers agree without asking."""
+    return zlib.crc32(reception_id.encode()) % shards
 
 
 ACCEPTED_ALGORITHMS = frozenset({"sm3", "sha256"})
@@ -128,6 +143,8 @@ class ChainRow:
     """Hash of the reception's stored data after this event; covered by the event hash."""
     columns: Mapping[str, object] = attrs.field(factory=dict)
     """Typed copies of content fields kept for querying; each must equal the content's value."""
+    shard: int = 0
+    """The chain the event belongs to; ``chain_index`` counts within it."""
 
 
 @attrs.frozen
@@ -141,12 +158,14 @@ class AuditProblem:
     reason_en: str
     number: str = ""
     """The reception's number 接待编号, where known."""
+    shard: int = 0
+    """The chain ``chain_index`` counts in."""
 
     def __str__(self) -> str:
         who = self.number or self.reception_id
         if self.chain_index or self.event_id:
-            zh = f"第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
-            en = f"event #{self.chain_index} ({self.event_id}, reception {who})"
+            zh = f"分片 {self.shard} 第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
+            en = f"event #{self.chain_index} of shard {self.shard} ({self.event_id}, reception {who})"
         else:
             zh, en = f"接待 {who}", f"reception {who}"
         return f"{zh}{self.reason_zh} / {en}: {self.reason_en}"
@@ -165,38 +184,47 @@ class VerifyReport:
 
 
 class ChainVerifier:
-    """Feed rows in commit order with :meth:`add`; the first problem stops the check."""
+    """Feed rows shard by shard, each shard in commit order, with :meth:`add`; the first problem
+    stops the check. A reception's events are all in one shard (or, written before shards, in
+    shard 0 ahead of its later ones), so each reception's chain is replayed in order too."""
 
-    def __init__(self) -> None:
+    def __init__(self, shards: int = 1) -> None:
         self.checked = 0
         self.problem: AuditProblem | None = None
-        self.chain = GENESIS
-        self.index = 0
+        self.shards = shards
+        self.heads: dict[int, tuple[int, str]] = {}
+        """Per shard: the index and chain hash of the last event that fit."""
         self.last: dict[str, tuple[int, str, str, str]] = {}
         """Per reception: the last seq, hash, resulting state and state hash seen."""
         self.algorithms: dict[str, str] = {}
         """Per reception: the hash algorithm of its last event (to hash its stored row with)."""
 
     def _fail(self, row: ChainRow, zh: str, en: str) -> bool:
-        self.problem = AuditProblem(row.chain_index, row.event_id, row.reception_id, zh, en)
+        self.problem = AuditProblem(row.chain_index, row.event_id, row.reception_id, zh, en, shard=row.shard)
         return False
 
     def add(self, row: ChainRow) -> bool:
         """Check one row; False (and :attr:`problem` set) at the first one that does not fit."""
         if self.problem is not None:
             return False
-        self.index += 1
-        if row.chain_index != self.index:
+        if not 0 <= row.shard < self.shards:
             return self._fail(
                 row,
-                f"序号应为 {self.index}：之前的记录被删除或插入",
-                f"expected index {self.index}: an earlier event was deleted or inserted",
+                f"分片 {row.shard} 不在数据库记录的 {self.shards} 个分片之内",
+                f"shard {row.shard} is outside the {self.shards} shards the database records",
             )
-        if row.chain_prev != self.chain:
+        index, chain = self.heads.get(row.shard, (0, GENESIS))
+        if row.chain_index != index + 1:
+            return self._fail(
+                row,
+                f"序号应为 {index + 1}：之前的记录被删除或插入",
+                f"expected index {index + 1}: an earlier event was deleted or inserted",
+            )
+        if row.chain_prev != chain:
             return self._fail(
                 row,
                 "与前一条记录的链接断开（被插入或调换顺序）",
-                "global chain broken (inserted or reordered)",
+                "shard chain broken (inserted or reordered)",
             )
         last_seq, last_hash, _, _ = self.last.get(row.reception_id, (0, GENESIS, "", ""))
         if row.seq != last_seq + 1 or row.prev_hash != last_hash:
@@ -223,8 +251,8 @@ class ChainVerifier:
                     f"typed columns edited, differ from the hashed content: {', '.join(changed)}",
                 )
         if digest(row.algorithm, row.chain_prev, row.hash.encode("ascii")) != row.chain_hash:
-            return self._fail(row, "全局链哈希不符", "global chain hash mismatch")
-        self.chain = row.chain_hash
+            return self._fail(row, "分片链哈希不符", "shard chain hash mismatch")
+        self.heads[row.shard] = (row.chain_index, row.chain_hash)
         self.last[row.reception_id] = (row.seq, row.hash, row.to_state, row.state_hash)
         self.algorithms[row.reception_id] = row.algorithm
         self.checked += 1
@@ -232,22 +260,15 @@ class ChainVerifier:
 
     def finish(
         self,
-        head: tuple[int, str],
+        heads: Mapping[int, tuple[int, str]],
         receptions: Mapping[str, tuple[int, str, str, str]],
         numbers: Mapping[str, str] | None = None,
     ) -> VerifyReport:
-        """Compare the end of the trail with the chain head, and each reception's (version, last
-        hash, state, hash of its stored data) with its last event (catches deleted last events
+        """Compare the end of each shard's chain with its head row, and each reception's (version,
+        last hash, state, hash of its stored data) with its last event (catches deleted last events
         and edited reception rows)."""
-        if self.problem is None and head != (self.index, self.chain):
-            self.problem = AuditProblem(
-                head[0],
-                "",
-                "",
-                f"链头记录共 {head[0]} 条，实际只有 {self.index} 条完整：末尾的记录被删除或链头被改动",
-                f"head mismatch: the chain head records {head[0]} events but {self.index} fit "
-                "(events deleted at the end, or the head edited)",
-            )
+        if self.problem is None:
+            self.problem = self._head_problem(heads)
         if self.problem is None:
             for reception_id, stored in receptions.items():
                 if self.last.get(reception_id, (0, GENESIS, "", "")) != stored:
@@ -261,3 +282,23 @@ class ChainVerifier:
                     )
                     break
         return VerifyReport(self.checked, self.problem)
+
+    def _head_problem(self, heads: Mapping[int, tuple[int, str]]) -> AuditProblem | None:
+        """The first shard whose head row is missing, extra, or not where its chain ends."""
+        for shard in sorted(set(range(self.shards)) | set(heads)):
+            reached = self.heads.get(shard, (0, GENESIS))
+            head = heads.get(shard)
+            if head == reached and shard < self.shards:
+                continue
+            recorded = "?" if head is None else str(head[0])
+            return AuditProblem(
+                0 if head is None else head[0],
+                "",
+                "",
+                f"分片 {shard} 的链头记录共 {recorded} 条，实际只有 {reached[0]} 条完整："
+                "末尾的记录被删除或链头被改动",
+                f"head mismatch: the head of shard {shard} records {recorded} events but "
+                f"{reached[0]} fit (events deleted at the end, or the head edited or removed)",
+                shard=shard,
+            )
+        return None

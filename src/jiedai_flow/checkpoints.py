@@ -1,14 +1,16 @@
 """Signed checkpoints of the audit chain 审计链签名检查点.
 
 The chain's hashes are public functions of the data: whoever can write the database can edit an
-amount and recompute every hash, delete the newest reception and rewind the chain head, or delete
-the newest event and roll its reception back. A checkpoint closes that gap. It records the chain
-head (how many events, and the last chain hash), how many receptions there are, and when — signed
+amount and recompute every hash, delete the newest reception and rewind a chain head, or delete
+the newest event and roll its reception back. A checkpoint closes that gap. It records the head of
+every shard's chain (how many events, and the last chain hash; the number of heads is the shard
+count), how many receptions there are, and when — signed
 with HMAC-SM3 under a key the database does not hold — and is exported to a place the database
 writer cannot reach (an append-only file on another host, another system's webhook, a timestamp
 service through ``jiedai_checkpoint``). Verifying against exported checkpoints then catches all three:
 a recomputed chain no longer has the checkpoint's hash at its index, and a rewound or rolled-back
-chain no longer reaches it.
+chain no longer reaches it. Checkpoints taken before the trail was split into shards
+(``jiedai-checkpoint/1``, one head) are checked against shard 0, which continues that chain.
 
 Keys come from ``$JIEDAI_AUDIT_KEY`` (``id:hex`` pairs separated by commas, the first signs) or the
 file named by ``$JIEDAI_AUDIT_KEY_FILE`` (one ``id:hex`` a line). Every checkpoint records its key
@@ -23,7 +25,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import sqlalchemy as sa
@@ -53,6 +55,12 @@ __all__ = [
 KEY_ENV = "JIEDAI_AUDIT_KEY"
 KEY_FILE_ENV = "JIEDAI_AUDIT_KEY_FILE"
 _FORMAT = "jiedai-checkpoint/1"
+_SHARDED = "jiedai-checkpoint/2"
+
+
+def _heads(value: Iterable[Sequence[Any]]) -> tuple[tuple[int, str], ...]:
+    """Shard heads as (index, hash) pairs, from a checkpoint or its JSON (where they are lists)."""
+    return tuple((int(index), str(h)) for index, h in value)
 
 
 @attrs.frozen(repr=False)
@@ -107,21 +115,30 @@ def load_keys(env: Mapping[str, str] | None = None) -> tuple[AuditKey, ...]:
 
 @attrs.frozen
 class Checkpoint:
-    """The chain head, the number of receptions and the time, signed 签名检查点."""
+    """The chain heads, the number of receptions and the time, signed 签名检查点."""
 
     chain_index: int
+    """Events in the whole trail (with ``heads``); the one chain's length in a checkpoint taken
+    before shards."""
     chain_hash: str
+    """The one chain's last hash, in a checkpoint taken before shards; else empty."""
     receptions: int
     at: str
     """UTC, ISO 8601."""
     key_id: str
     signature: str
+    heads: tuple[tuple[int, str], ...] = attrs.field(default=(), converter=_heads)
+    """Per shard, in shard order: its event count and last chain hash. Empty before shards."""
 
     def payload(self) -> bytes:
-        """What the signature covers."""
-        return "|".join(
-            (_FORMAT, str(self.chain_index), self.chain_hash, str(self.receptions), self.at, self.key_id)
-        ).encode()
+        """What the signature covers: every shard head, hence the shard count too."""
+        fields: tuple[str, ...]
+        if not self.heads:
+            fields = (_FORMAT, str(self.chain_index), self.chain_hash)
+        else:
+            heads = ";".join(f"{index}:{h}" for index, h in self.heads)
+            fields = (_SHARDED, str(len(self.heads)), heads, str(self.chain_index))
+        return "|".join((*fields, str(self.receptions), self.at, self.key_id)).encode()
 
     def to_json(self) -> str:
         return json.dumps(attrs.asdict(self), ensure_ascii=False, sort_keys=True)
@@ -139,14 +156,25 @@ def _hmac_sm3(secret: bytes, message: bytes) -> str:
 
 
 def take_checkpoint(store: SQLStore, key: AuditKey, now: datetime | None = None) -> Checkpoint:
-    """Sign the store's chain head as it is now."""
-    with store.engine.connect() as conn:
-        head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).first()
+    """Sign every shard's chain head as it is now (read in one transaction, so the heads and the
+    reception count are one consistent moment)."""
+    head = schema.chain_head.c
+    with store.engine.begin() as conn:
+        shards = _shard_count(conn)
+        found = dict(
+            (int(shard), (int(index), str(h)))
+            for shard, index, h in conn.execute(sa.select(head.id, head.chain_index, head.hash))
+        )
         receptions = conn.execute(sa.select(sa.func.count()).select_from(schema.receptions)).scalar_one()
-    index, chain_hash = (int(head[0]), str(head[1])) if head is not None else (0, "")
+    heads = tuple(found.get(shard, (0, "")) for shard in range(shards))
     at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
-    unsigned = Checkpoint(index, chain_hash, int(receptions), at, key.key_id, "")
+    total = sum(index for index, _h in heads)
+    unsigned = Checkpoint(total, "", int(receptions), at, key.key_id, "", heads)
     return attrs.evolve(unsigned, signature=_hmac_sm3(key.secret, unsigned.payload()))
+
+
+def _shard_count(conn: sa.Connection) -> int:
+    return int(conn.execute(sa.select(schema.chain_layout.c.shards)).scalar_one_or_none() or 0)
 
 
 class CheckpointSink(Protocol):
@@ -224,53 +252,70 @@ def verify_checkpoints(
     """Every checkpoint whose signature fails, or that the database no longer reaches or matches."""
     by_id = {k.key_id: k for k in keys}
     problems: list[CheckpointProblem] = []
-    events = schema.audit_events
     with store.engine.connect() as conn:
         receptions = int(conn.execute(sa.select(sa.func.count()).select_from(schema.receptions)).scalar_one())
+        shards = _shard_count(conn)
         for cp in checkpoints:
-            key = by_id.get(cp.key_id)
-            if key is None:
-                problems.append(
-                    CheckpointProblem(cp, f"没有编号为 {cp.key_id} 的密钥", f"no key with id {cp.key_id!r}")
+            problem = _signature_problem(cp, by_id) or _reach_problem(conn, cp, shards)
+            if problem is None and receptions < cp.receptions:
+                problem = CheckpointProblem(
+                    cp,
+                    f"接待只剩 {receptions} 件，检查点时有 {cp.receptions} 件：接待被删除",
+                    f"{receptions} receptions left, {cp.receptions} at the checkpoint: receptions deleted",
                 )
-                continue
-            if not hmac.compare_digest(_hmac_sm3(key.secret, cp.payload()), cp.signature):
-                problems.append(
-                    CheckpointProblem(
-                        cp, "签名不符：检查点被改动", "bad signature: the checkpoint was edited"
-                    )
-                )
-                continue
-            if cp.chain_index == 0:
-                continue
-            found = conn.execute(
-                sa.select(events.c.chain_hash).where(events.c.chain_index == cp.chain_index)
-            ).scalar_one_or_none()
-            if found is None:
-                problems.append(
-                    CheckpointProblem(
-                        cp,
-                        f"审计链已不到第 {cp.chain_index} 条：检查点之后有记录被删除，链头被回拨或接待被回滚",
-                        f"the chain no longer reaches event {cp.chain_index}: events were deleted after the "
-                        "checkpoint, the head rewound or a reception rolled back",
-                    )
-                )
-            elif found != cp.chain_hash:
-                problems.append(
-                    CheckpointProblem(
-                        cp,
-                        f"第 {cp.chain_index} 条的链哈希与检查点不同：检查点之前的记录被改动后重算了哈希",
-                        f"the chain hash at event {cp.chain_index} differs: records before the checkpoint "
-                        "were edited and the hashes recomputed",
-                    )
-                )
-            elif receptions < cp.receptions:
-                problems.append(
-                    CheckpointProblem(
-                        cp,
-                        f"接待只剩 {receptions} 件，检查点时有 {cp.receptions} 件：接待被删除",
-                        f"{receptions} receptions left, {cp.receptions} at the checkpoint: "
-                        "receptions deleted",
-                    )
-                )
+            if problem is not None:
+                problems.append(problem)
     return problems
+
+
+def _signature_problem(cp: Checkpoint, keys: Mapping[str, AuditKey]) -> CheckpointProblem | None:
+    key = keys.get(cp.key_id)
+    if key is None:
+        return CheckpointProblem(cp, f"没有编号为 {cp.key_id} 的密钥", f"no key with id {cp.key_id!r}")
+    if not hmac.compare_digest(_hmac_sm3(key.secret, cp.payload()), cp.signature):
+        return CheckpointProblem(cp, "签名不符：检查点被改动", "bad signature: the checkpoint was edited")
+    return None
+
+
+def _reach_problem(conn: sa.Connection, cp: Checkpoint, shards: int) -> CheckpointProblem | None:
+    """The first shard head of the checkpoint the database no longer reaches or matches. A
+    checkpoint from before shards names one head: the chain that shard 0 continues."""
+    if cp.heads and len(cp.heads) != shards:
+        return CheckpointProblem(
+            cp,
+            f"检查点时审计链分为 {len(cp.heads)} 个分片，数据库现记录 {shards} 个：分片布局被改动",
+            f"the trail had {len(cp.heads)} shards at the checkpoint, the database now records "
+            f"{shards}: the shard layout was changed",
+        )
+    heads = cp.heads or ((cp.chain_index, cp.chain_hash),)
+    for shard, (index, chain_hash) in enumerate(heads):
+        problem = _head_problem(conn, cp, shard, index, chain_hash)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _head_problem(
+    conn: sa.Connection, cp: Checkpoint, shard: int, index: int, chain_hash: str
+) -> CheckpointProblem | None:
+    if index == 0:
+        return None
+    events = schema.audit_events
+    found = conn.execute(
+        sa.select(events.c.chain_hash).where(events.c.shard == shard, events.c.chain_index == index)
+    ).scalar_one_or_none()
+    if found is None:
+        return CheckpointProblem(
+            cp,
+            f"审计链分片 {shard} 已不到第 {index} 条：检查点之后有记录被删除，链头被回拨或接待被回滚",
+            f"shard {shard} of the chain no longer reaches event {index}: events were deleted after "
+            "the checkpoint, the head rewound or a reception rolled back",
+        )
+    if found != chain_hash:
+        return CheckpointProblem(
+            cp,
+            f"分片 {shard} 第 {index} 条的链哈希与检查点不同：检查点之前的记录被改动后重算了哈希",
+            f"the chain hash at event {index} of shard {shard} differs: records before the "
+            "checkpoint were edited and the hashes recomputed",
+        )
+    return None

@@ -257,7 +257,8 @@ def jiedai_checkpoint(checkpoint: Checkpoint) -> None:
     """Export a signed checkpoint of the audit chain 审计检查点 to a place the database writer cannot
     reach (a timestamp service 可信时间戳, a write-once store, another system).
 
-    :param checkpoint: the chain head, the number of receptions and the time, signed with HMAC-SM3.
+    :param checkpoint: the head of every shard's chain, the number of receptions and the time,
+        signed with HMAC-SM3.
     :return: nothing; raise to report that the export failed.
 
     Called for every plugin, after the file and webhook sinks of ``jiedai audit checkpoint``.

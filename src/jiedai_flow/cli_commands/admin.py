@@ -207,7 +207,7 @@ def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> Non
         app.emit(attrs.asdict(checkpoint))
         return
     app.out.print(
-        f"检查点 checkpoint: 第 {checkpoint.chain_index} 条 events, "
+        f"检查点 checkpoint: 共 {checkpoint.chain_index} 条 events, {len(checkpoint.heads)} 个分片 shards, "
         f"{checkpoint.receptions} 件接待 receptions, {checkpoint.at}, 密钥 key {checkpoint.key_id}"
     )
 

@@ -51,6 +51,7 @@ receptions = sa.Table(
 audit_events = sa.Table(
     "jd_audit_events",
     metadata,
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False, server_default="0"),
     sa.Column("chain_index", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("id", sa.String(64), nullable=False, unique=True),
     sa.Column("reception_id", sa.String(64), sa.ForeignKey("jd_receptions.id"), nullable=False),
@@ -114,10 +115,19 @@ counters = sa.Table(
 chain_head = sa.Table(
     "jd_chain_head",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # the shard number
     sa.Column("chain_index", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+
+chain_layout = sa.Table(
+    "jd_chain_layout",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("shards", sa.Integer, nullable=False),
+)
+"""One row (id 1): how many chains the audit trail is split into. Written once when the database
+is created or migrated; every event's shard is a function of its reception id and this number."""
 
 budget_ledger = sa.Table(
     "jd_budget_ledger",

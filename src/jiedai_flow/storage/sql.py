@@ -39,6 +39,7 @@ from jiedai_flow.audit import (
     digest,
     outbox_digest,
     preferred_algorithm,
+    shard_of,
     signed_content,
 )
 from jiedai_flow.errors import (
@@ -238,7 +239,8 @@ class SQLStore(OutboxMixin):
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
         self._delivered: list[str] = []
         self._held: list[Any] = []
-        self._head: tuple[int, str] | None = None  # the chain head as this store last wrote it
+        self._heads: dict[int, tuple[int, str]] = {}  # per shard: the head as this store last wrote it
+        self._shards = 0  # read from jd_chain_layout on first use
         self._sql = self._prepare(self.engine.dialect)
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
@@ -256,7 +258,7 @@ class SQLStore(OutboxMixin):
     def _prepare(self, dialect: sa.Dialect) -> dict[str, _Prepared]:
         lock = not self.is_sqlite  # SQLite's BEGIN IMMEDIATE already serializes writers
         head = sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash).where(
-            schema.chain_head.c.id == 1
+            schema.chain_head.c.id == _bp("shard")
         )
         counter = sa.select(schema.counters.c.value).where(schema.counters.c.key == _bp("key"))
         _L = schema.budget_ledger
@@ -283,13 +285,13 @@ class SQLStore(OutboxMixin):
                 _C.c.request_id == _bp("request_id")
             ),
             "select_head": head.with_for_update() if lock else head,
-            "insert_head": schema.chain_head.insert(),
+            "select_layout": sa.select(schema.chain_layout.c.shards).where(schema.chain_layout.c.id == 1),
             "update_head": schema.chain_head.update()
-            .where(schema.chain_head.c.id == 1)
+            .where(schema.chain_head.c.id == _bp("b_shard"))
             .values(chain_index=_bp("v_index"), hash=_bp("v_hash")),
             "advance_head": schema.chain_head.update()
             .where(
-                schema.chain_head.c.id == 1,
+                schema.chain_head.c.id == _bp("b_shard"),
                 schema.chain_head.c.chain_index == _bp("b_index"),
                 schema.chain_head.c.hash == _bp("b_hash"),
             )
@@ -341,8 +343,10 @@ class SQLStore(OutboxMixin):
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             conn.commit()
-        except BaseException:
+        except BaseException as error:
             conn.rollback()
+            if _retryable(error):
+                raise _Race from error
             raise
         finally:
             cursor.close()
@@ -386,7 +390,7 @@ class SQLStore(OutboxMixin):
         for _attempt in range(5):
             try:
                 return self._create(reception, event, outbox, record, numbering)
-            except _CounterRace:
+            except _Race:
                 continue  # another writer opened the same counter first: number again
         raise ConflictError(reception.id, 0, None)
 
@@ -438,6 +442,24 @@ class SQLStore(OutboxMixin):
         ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         data = encode(reception)
+        for _attempt in range(5):
+            try:
+                self._save(reception, expected_version, event, outbox, record, ledger, data)
+                return
+            except _Race:
+                continue  # another writer opened the same ledger row first: book again
+        raise ConflictError(reception.id, expected_version, None)
+
+    def _save(
+        self,
+        reception: Reception,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry],
+        data: str,
+    ) -> None:
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
             stored = self._append(cur, event, prev_hash, data)
@@ -455,12 +477,12 @@ class SQLStore(OutboxMixin):
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
             for entry in ledger:
-                self._book(cur, entry, reception.id, expected_version)
+                self._book(cur, entry)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._committed(reception, stored)
 
-    def _book(self, cur: Any, entry: LedgerEntry, reception_id: str, expected_version: int) -> None:
+    def _book(self, cur: Any, entry: LedgerEntry) -> None:
         found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
         committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
         growth = entry.committed_fen + entry.spent_fen
@@ -473,7 +495,7 @@ class SQLStore(OutboxMixin):
                     cur, {"key": entry.key, "host_unit": entry.host_unit, "year": entry.year, **row}
                 )
             except self._integrity_error:  # another writer opened this ledger row first: retry
-                raise ConflictError(reception_id, expected_version, None) from None
+                raise _Race from None
         else:
             self._sql["update_ledger"].execute(
                 cur, {"b_key": entry.key, "v_committed": row["committed_fen"], "v_spent": row["spent_fen"]}
@@ -506,39 +528,65 @@ class SQLStore(OutboxMixin):
             raise NotFoundError(reception_id)
         raise ConflictError(reception_id, expected, found[0])
 
+    def _shard_count(self, cur: Any) -> int:
+        """The number of chains recorded in the database, read once (on the caller's cursor, in
+        its transaction): it never changes."""
+        if not self._shards:
+            row = self._sql["select_layout"].execute(cur, {}).fetchone()
+            found = row[0] if row is not None else 0
+            if not found:
+                raise StorageError(
+                    "数据库没有记录审计链的分片数（jd_chain_layout 缺失或为空），请先执行 jiedai db upgrade",
+                    "the database records no audit shard count (jd_chain_layout missing or empty): "
+                    "run jiedai db upgrade",
+                )
+            self._shards = int(found)
+        return self._shards
+
     def _append(self, cur: Any, event: AuditEvent, prev_hash: str, data: str) -> _StoredEvent:
         content = canonical(event)
         state_hash = digest(self.algorithm, GENESIS, data.encode())
         event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
-        link = event_hash.encode("ascii")
-        # The head as this store last wrote it is usually still the head: a compare-and-set on its
-        # index and hash saves the read. If no row matches, another writer moved it (or someone
-        # edited it, which the chain must then show): it is read and the chain continues from it.
-        head = self._head
+        shard = shard_of(event.reception_id, self._shard_count(cur))
+        index, chain_prev, chain_hash = self._advance(cur, shard, event_hash.encode("ascii"))
+        return _StoredEvent(
+            event, index, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash, shard
+        )
+
+    def _advance(self, cur: Any, shard: int, link: bytes) -> tuple[int, str, str]:
+        """Move the shard's head past ``link``: its new index, the previous and the new chain hash.
+
+        The head as this store last wrote it is usually still the head: a compare-and-set on its
+        index and hash saves the read. If no row matches, another writer moved it (or someone
+        edited it, which the chain must then show): it is read and the chain continues from it.
+        Only writers on the same shard wait for each other here."""
+        head = self._heads.get(shard)
         if head is not None:
             index, chain_prev = head
             chain_hash = digest(self.algorithm, chain_prev, link)
-            values = {"v_index": index + 1, "v_hash": chain_hash, "b_index": index, "b_hash": chain_prev}
+            values = {
+                "v_index": index + 1, "v_hash": chain_hash, "b_index": index, "b_hash": chain_prev,
+                "b_shard": shard,
+            }  # fmt: skip
             if self._sql["advance_head"].execute(cur, values).rowcount == 1:
-                return _StoredEvent(
-                    event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
-                )
-        found = self._sql["select_head"].execute(cur, {}).fetchone()
-        index, chain_prev = (found[0], found[1]) if found is not None else (0, GENESIS)
-        chain_hash = digest(self.algorithm, chain_prev, link)
+                return index + 1, chain_prev, chain_hash
+        found = self._sql["select_head"].execute(cur, {"shard": shard}).fetchone()
         if found is None:
-            self._sql["insert_head"].execute(cur, {"id": 1, "chain_index": 1, "hash": chain_hash})
-        else:
-            self._sql["update_head"].execute(cur, {"v_index": index + 1, "v_hash": chain_hash})
-        return _StoredEvent(
-            event, index + 1, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash
-        )
+            raise StorageError(
+                f"审计链分片 {shard} 的链头记录缺失（jd_chain_head 被改动）",
+                f"the head row of audit shard {shard} is missing (jd_chain_head was edited)",
+            )
+        index, chain_prev = int(found[0]), str(found[1])
+        chain_hash = digest(self.algorithm, chain_prev, link)
+        self._sql["update_head"].execute(cur, {"v_index": index + 1, "v_hash": chain_hash, "b_shard": shard})
+        return index + 1, chain_prev, chain_hash
 
     def _insert_event(self, cur: Any, stored: _StoredEvent) -> None:
         e = stored.event
         self._sql["insert_event"].execute(
             cur,
             {
+                "shard": stored.shard,
                 "chain_index": stored.chain_index,
                 "id": e.id,
                 "reception_id": e.reception_id,
@@ -617,7 +665,7 @@ class SQLStore(OutboxMixin):
         }
 
     def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
-        self._head = (stored.chain_index, stored.chain_hash)
+        self._heads[stored.shard] = (stored.chain_index, stored.chain_hash)
         self._remember(reception, stored.hash)
 
     def _remember(self, reception: Reception, last_hash: str) -> None:
@@ -742,7 +790,7 @@ class SQLStore(OutboxMixin):
             try:
                 with self._transaction() as cur:
                     return self._count(cur, key)
-            except _CounterRace:
+            except _Race:
                 continue  # another writer created the counter first; read it again
         raise RuntimeError(f"counter {key!r} could not be incremented")
 
@@ -795,10 +843,11 @@ class SQLStore(OutboxMixin):
     # -- audit --------------------------------------------------------------------------------
 
     def verify(self, batch: int = 5000) -> VerifyReport:
-        """Replay the whole audit trail in commit order; report the first event that does not fit."""
+        """Replay the whole audit trail, shard by shard in commit order; report the first event that
+        does not fit."""
         self.flush()
-        verifier = ChainVerifier()
         columns = (
+            _E.c.shard,
             _E.c.chain_index,
             _E.c.id,
             _E.c.reception_id,
@@ -818,11 +867,13 @@ class SQLStore(OutboxMixin):
             _E.c.at,
         )
         with self.engine.connect() as conn:
+            shards = conn.execute(sa.select(schema.chain_layout.c.shards)).scalar_one_or_none()
+            verifier = ChainVerifier(int(shards or 0))
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(
-                sa.select(*columns).order_by(_E.c.chain_index)
+                sa.select(*columns).order_by(_E.c.shard, _E.c.chain_index)
             )
             try:
-                for row in result:
+                for shard, *row in result:
                     index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash = row[:9]
                     to_state, data, trigger, actor_id, from_state, request_id, state_hash, at = row[9:]
                     typed = {
@@ -838,13 +889,17 @@ class SQLStore(OutboxMixin):
                     }
                     chain_row = ChainRow(
                         index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash,
-                        to_state, data.encode(), state_hash, typed,
+                        to_state, data.encode(), state_hash, typed, shard,
                     )  # fmt: skip
                     if not verifier.add(chain_row):
                         break
             finally:
                 result.close()  # a verify that stops early must not leave a server cursor open
-            head = conn.execute(sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash)).first()
+            head = schema.chain_head.c
+            heads = {
+                int(shard): (int(index), str(h))
+                for shard, index, h in conn.execute(sa.select(head.id, head.chain_index, head.hash))
+            }
             algorithm_of = verifier.algorithms
             numbers = dict(conn.execute(sa.select(_R.c.id, _R.c.number)).all())
             stored = {
@@ -858,8 +913,7 @@ class SQLStore(OutboxMixin):
                     sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state, _R.c.data)
                 )
             }
-        head_pair = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
-        report = verifier.finish(head_pair, stored, numbers)
+        report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.engine.connect() as conn:
                 problem = (
@@ -931,12 +985,14 @@ def _reception_columns_problem(
 def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
     """``violations`` of each event against the findings in its hashed content."""
     query = (
-        sa.select(_E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number)
+        sa.select(
+            _E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number
+        )
         .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
-        .order_by(_E.c.chain_index)
+        .order_by(_E.c.shard, _E.c.chain_index)
     )
     with _streamed(conn, query) as rows:
-        for index, event_id, rid, stored, data, number in rows:
+        for shard, index, event_id, rid, stored, data, number in rows:
             expected = sum(f.refuses for f in decode(AuditEvent, data).findings)  # as written at save
             if stored != expected:
                 return AuditProblem(
@@ -947,6 +1003,7 @@ def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
                     f"column 'violations' holds {stored} but the audited event has {expected} violating "
                     "finding(s): the column was edited directly",
                     number,
+                    shard=int(shard),
                 )
     return None
 
@@ -972,12 +1029,12 @@ def _outbox_problem(conn: sa.Connection) -> AuditProblem | None:
     ):
         rows.setdefault(event_id, []).append((rid, data))
     query = (
-        sa.select(_E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.data, _R.c.number)
+        sa.select(_E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.data, _R.c.number)
         .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
-        .order_by(_E.c.chain_index)
+        .order_by(_E.c.shard, _E.c.chain_index)
     )
     with _streamed(conn, query) as events:
-        for index, event_id, rid, data, number in events:
+        for shard, index, event_id, rid, data, number in events:
             recorded = parse(data).get("outbox_digest")
             if recorded is None:  # written before notifications were bound into the event hash
                 continue
@@ -991,6 +1048,7 @@ def _outbox_problem(conn: sa.Connection) -> AuditProblem | None:
                     "its outbox rows do not match the audited event: a notification was deleted, "
                     "edited or added",
                     number,
+                    shard=int(shard),
                 )
     return None
 
@@ -1018,8 +1076,26 @@ def report_columns(r: Reception, prefix: str = "") -> dict[str, Any]:
     }
 
 
-class _CounterRace(Exception):  # why: internal signal, never leaves the store
+class _Race(Exception):  # why: internal signal, never leaves the store
+    """Two writers created the same row at once, or the database broke a deadlock between them:
+    the loser's transaction was rolled back and is run again. Writers on different audit shards
+    run side by side, so first-of-the-year rows (counters, budget ledger) can be raced for."""
+
+
+class _CounterRace(_Race):
     """Two writers created the same counter at once; the loser retries its transaction."""
+
+
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
+_RETRYABLE_MYSQL = frozenset({1213})  # deadlock found when trying to get lock
+
+
+def _retryable(error: BaseException) -> bool:
+    """A DBAPI error that means "run the transaction again", not "it cannot be done"."""
+    if getattr(error, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    args: tuple[Any, ...] = getattr(error, "args", ())
+    return bool(args) and type(error).__name__ == "OperationalError" and args[0] in _RETRYABLE_MYSQL
 
 
 @attrs.frozen
@@ -1043,6 +1119,7 @@ class _StoredEvent:
     chain_hash: str
     content: bytes
     state_hash: str
+    shard: int
 
 
 @attrs.frozen

@@ -1,7 +1,7 @@
 """An index on the reception number 接待编号, so a command given the number finds its reception.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05
 
 People read and say the number (341502-2026-00001), not the 32-character id; the command line and
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
