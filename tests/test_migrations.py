@@ -103,6 +103,8 @@ def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
         assert indexes["ix_jd_receptions_number"] == ["number"]
     finally:
         db.dispose()
+
+
 def _trail(url: str) -> list[tuple[object, ...]]:
     """Every event's place and hashes, in chain order."""
     e = schema.audit_events.c

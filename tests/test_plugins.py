@@ -47,9 +47,10 @@ def jiedai_register_rules(register):
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(DISABLE_AUTOLOAD_ENV, raising=False)
     monkeypatch.delenv(BLOCKED_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # open_engine()'s default database is ./jiedai.db: not in the checkout
 
 
 class Site:
