@@ -422,9 +422,40 @@ def test_jiedai_import_needs_every_approver_of_the_chain_and_an_explanation_for_
 
 def test_jiedai_import_writes_a_template_whose_header_it_reads(site: Site) -> None:
     jiedai("import", "template.csv", "--template")
-    header = (site.path / "template.csv").read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.split(",") == [c.label for c in COLUMNS]
-    assert importer.read_rows(site.path / "template.csv") == ([], [])
+    lines = (site.path / "template.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].split(",") == [c.label for c in COLUMNS]
+    rows, errors = importer.read_rows(site.path / "template.csv")
+    assert (len(rows), errors) == (1, [])  # the example row
+
+
+@pytest.mark.parametrize("name", ["template.csv", "template.xlsx"])
+def test_the_template_imports_unchanged(site: Site, name: str) -> None:
+    """A clerk opens the template, sees a filled example (a past, archived reception), and the file
+    imports as it stands, as history."""
+    jiedai("import", name, "--template")
+    assert "1" in jiedai("import", name, "--as", "admin", "--as-history", "--dry-run").output
+    done = as_json("import", name, "--as", "admin", "--as-history")
+    (imported,) = done["imported"]
+    assert (imported["state"], imported["number"]) == ("archived", "341502-2024-00001")
+
+
+def test_the_xlsx_template_is_a_workbook_with_notes_and_drop_down_lists(site: Site) -> None:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    from jiedai_flow.importer.template import choices
+
+    jiedai("import", "template.xlsx", "--template")
+    sheet = load_workbook(site.path / "template.xlsx").active
+    assert [c.value for c in sheet[1]] == [c.label for c in COLUMNS]
+    assert all(c.comment is not None and c.comment.text for c in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    validated = {
+        next(iter(dv.sqref.ranges)).coord.split(":")[0].rstrip("0123456789"): dv.formula1
+        for dv in sheet.data_validations.dataValidation
+    }
+    by_letter = {sheet.cell(row=1, column=i + 1).column_letter: c.name for i, c in enumerate(COLUMNS)}
+    lists = {by_letter[letter]: formula.strip('"').split(",") for letter, formula in validated.items()}
+    assert lists == {name: list(values) for name, values in choices().items()}
 
 
 def test_jiedai_import_refuses_an_operator_who_is_neither_admin_nor_office(site: Site) -> None:

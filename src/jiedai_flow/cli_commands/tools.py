@@ -142,7 +142,10 @@ def _import_epilog() -> str:
     help="每行都附的情况说明，如 F-07=来宾临时增加 / explanation given for every row.",
 )
 @click.option(
-    "--template", is_flag=True, help="把空白导入模板（表头）写到 FILE / write an empty template to FILE."
+    "--template",
+    is_flag=True,
+    help="把导入模板（表头、一行示例）写到 FILE，.xlsx 带列说明和下拉选项 / write the import template "
+    "(header and an example row; as .xlsx with column notes and drop-down lists) to FILE.",
 )
 @json_option
 @pass_app
@@ -156,11 +159,14 @@ def import_(
     explain: tuple[str, ...],
     template: bool,
 ) -> None:
-    from jiedai_flow.importer import import_file, template_csv
+    from jiedai_flow.importer import import_file, template_csv, write_template_xlsx
 
     if template:
         try:
-            file.write_text(template_csv(), encoding="utf-8-sig")  # why: Excel reads a BOM as UTF-8
+            if file.suffix.lower() == ".xlsx":
+                write_template_xlsx(file)
+            else:
+                file.write_text(template_csv(), encoding="utf-8-sig")  # why: Excel reads a BOM as UTF-8
         except OSError as exc:
             raise ValidationError(
                 [Problem("$", f"无法写入 {file}：{exc.strerror}", f"cannot write {file}: {exc.strerror}")]

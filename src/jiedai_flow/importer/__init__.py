@@ -45,8 +45,6 @@ problem repeated over many rows is also reported once, with its rows
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +57,7 @@ from jiedai_flow.importer.files import read_rows, read_table
 from jiedai_flow.importer.grouping import ErrorGroup, group_errors, spans
 from jiedai_flow.importer.history import HISTORY_NOTE, HISTORY_NOTE_EN, StepClock
 from jiedai_flow.importer.rows import ImportRow, parse_row
+from jiedai_flow.importer.template import template_csv, write_template_xlsx
 from jiedai_flow.importer.walk import (
     IMPORT_PREFIX,
     Imported,
@@ -98,6 +97,7 @@ __all__ = [
     "read_rows",
     "read_table",
     "template_csv",
+    "write_template_xlsx",
 ]
 
 _log = logging.getLogger(__name__)
@@ -277,10 +277,3 @@ def columns_help() -> str:
         mark = "（必填 required）" if c.required else ""
         lines.append(f"{c.name}  {c.label}{mark}：{c.help_zh} / {c.help_en}")
     return "\n".join(lines)
-
-
-def template_csv() -> str:
-    """An empty import file: the header row, Chinese labels (English names work as headers too)."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([c.label for c in COLUMNS])
-    return out.getvalue()
