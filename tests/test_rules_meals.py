@@ -427,6 +427,15 @@ def test_m04_local_additions_to_the_banned_list() -> None:
     ]
 
 
+def test_m04_the_banned_list_skips_phrases_that_do_not_mean_the_word() -> None:
+    """M-04: 野生 on the list refuses 野生甲鱼 but not a 野生菌 soup (lexicon ``not_meant``)."""
+    engine = engine_with(banned_dishes=frozenset({"鱼翅", "燕窝", "野生"}))
+    assert found(engine, create(engine, meal(dishes=("野生菌汤",))), "M-04") == []
+    assert messages(found(engine, create(engine, meal(dishes=("清蒸野生甲鱼",))), "M-04")) == [
+        "菜品「清蒸野生甲鱼」含禁止菜肴：野生"
+    ]
+
+
 @pytest.mark.parametrize("fmt", [MealFormat.BUFFET, MealFormat.SET])
 def test_m04_buffets_and_set_meals_are_capped_at_max_dishes(fmt: MealFormat) -> None:
     """M-04: with ``max_dishes`` = 4, a buffet or 份饭 of 4 dishes passes and 5 is blocked."""

@@ -54,6 +54,9 @@ class Lexicon:
                 self.category.setdefault(word, category)
         ordered = sorted(self.category, key=lambda w: (-len(w), w))
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        not_meant = sorted((w for w, c in self.category.items() if c is LexiconCategory.NOT_MEANT), key=len)
+        self._not_meant = re.compile("|".join(map(re.escape, reversed(not_meant)))) if not_meant else None
+        self._plain: dict[str, str] = {}
         self._seen: dict[str, tuple[tuple[str, LexiconCategory], ...]] = {}
         self._items: dict[tuple[str, ...], tuple[tuple[int, str, LexiconCategory], ...]] = {}
 
@@ -78,6 +81,18 @@ class Lexicon:
         if len(self._seen) >= 65_536:
             self._seen.clear()
         self._seen[text] = found
+        return found
+
+    def plain(self, text: str) -> str:
+        """``text`` with its not-meant phrases blanked out, for a plain substring list such as the
+        standards' ``banned_dishes`` (野生 must not catch 野生菌)."""
+        if self._not_meant is None:
+            return text
+        found = self._plain.get(text)
+        if found is None:
+            if len(self._plain) >= 65_536:
+                self._plain.clear()
+            found = self._plain[text] = self._not_meant.sub(lambda m: "\u3000" * len(m.group()), text)
         return found
 
     def in_items(self, items: tuple[str, ...]) -> tuple[tuple[int, str, LexiconCategory], ...]:
