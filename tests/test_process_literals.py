@@ -28,6 +28,7 @@ WORDS = {
     ("cli_commands/render.py", "start"): "the reception's start date in JSON output",
     ("importer/columns.py", "start"): "the import column of the start date",
     ("importer/rows.py", "start"): "the start date's column and the itinerary's field",
+    ("importer/template.py", "start"): "the example row's start-date column",
     ("reports/facts.py", "start"): "the start date's key in the stored JSON",
     ("storage/migrations/versions/0001_initial.py", "start"): "the start date's key in the stored JSON",
     ("deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
