@@ -78,6 +78,20 @@ unit = "元/人·餐"
 """
 
 
+def _meal(start: date) -> str:
+    """The working lunch as the plan arranges it and the list files it: one text, so they agree."""
+    return f"""\
+on = {start}
+kind = "午餐"
+venue = "县机关食堂"
+venue_type = "机关食堂"
+guests = 3
+companions = 2
+cost = "275.00"
+dishes = ["家常豆腐", "清炒时蔬", "米饭"]
+"""
+
+
 def reception_toml(today: date) -> str:
     """A reception a week from ``today``: a city bureau's two-day research visit, one working meal."""
     start = today + timedelta(days=7)
@@ -130,15 +144,7 @@ rank = "乡科级及以下"
 budget = "400.00"
 
 [[plan.meals]]
-on = {start}
-kind = "午餐"
-venue = "县机关食堂"
-venue_type = "机关食堂"
-guests = 3
-companions = 2
-cost = "275.00"
-dishes = ["家常豆腐", "清炒时蔬", "米饭"]
-
+{_meal(start)}
 [[plan.activities]]
 on = {start}
 place = "县农业产业园"
@@ -190,15 +196,7 @@ cost = "0.00"
 time = "09:00-11:30"
 
 [[meals]]
-on = {start}
-kind = "午餐"
-venue = "县机关食堂"
-venue_type = "机关食堂"
-guests = 3
-companions = 2
-cost = "275.00"
-dishes = ["家常豆腐", "清炒时蔬", "米饭"]
-
+{_meal(start)}
 [[invoices]]
 number = "0451207"
 issued_on = {start}

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -63,7 +63,7 @@ from jiedai_flow.records import (
     numbered,
 )
 from jiedai_flow.storage import schema
-from jiedai_flow.storage.codec import canonical, decode, encode, parse
+from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql_outbox import (
     OUTBOX_STATEMENTS,
@@ -387,12 +387,10 @@ class SQLStore(OutboxMixin):
         record: CommandRecord | None,
         numbering: Numbering | None = None,
     ) -> Reception:
-        for _attempt in range(5):
-            try:
-                return self._create(reception, event, outbox, record, numbering)
-            except _Race:
-                continue  # another writer opened the same counter first: number again
-        raise ConflictError(reception.id, 0, None)
+        return _run_again_on_race(
+            lambda: self._create(reception, event, outbox, record, numbering),
+            ConflictError(reception.id, 0, None),
+        )
 
     def _create(
         self,
@@ -442,13 +440,10 @@ class SQLStore(OutboxMixin):
         ledger: Sequence[LedgerEntry] = (),
     ) -> None:
         data = encode(reception)
-        for _attempt in range(5):
-            try:
-                self._save(reception, expected_version, event, outbox, record, ledger, data)
-                return
-            except _Race:
-                continue  # another writer opened the same ledger row first: book again
-        raise ConflictError(reception.id, expected_version, None)
+        _run_again_on_race(
+            lambda: self._save(reception, expected_version, event, outbox, record, ledger, data),
+            ConflictError(reception.id, expected_version, None),
+        )
 
     def _save(
         self,
@@ -786,13 +781,13 @@ class SQLStore(OutboxMixin):
         return CommandRecord(request_id, reception_id, trigger, actor_id, command_result)
 
     def next_number(self, key: str) -> int:
-        for _attempt in range(5):
-            try:
-                with self._transaction() as cur:
-                    return self._count(cur, key)
-            except _Race:
-                continue  # another writer created the counter first; read it again
-        raise RuntimeError(f"counter {key!r} could not be incremented")
+        return _run_again_on_race(
+            lambda: self._next_number(key), RuntimeError(f"counter {key!r} could not be incremented")
+        )
+
+    def _next_number(self, key: str) -> int:
+        with self._transaction() as cur:
+            return self._count(cur, key)
 
     def mark_notified(self, notification_ids: Sequence[str]) -> None:
         """Buffered: written with the next command's transaction, or by :meth:`flush`."""
@@ -916,9 +911,7 @@ class SQLStore(OutboxMixin):
         report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.engine.connect() as conn:
-                problem = (
-                    _typed_columns_problem(conn) or _event_columns_problem(conn) or _outbox_problem(conn)
-                )
+                problem = _typed_columns_problem(conn) or _events_problem(conn)
             if problem is not None:
                 return attrs.evolve(report, problem=problem)
         return report
@@ -982,8 +975,16 @@ def _reception_columns_problem(
     return None
 
 
-def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
-    """``violations`` of each event against the findings in its hashed content."""
+def _events_problem(conn: sa.Connection) -> AuditProblem | None:
+    """Each event's ``violations`` column against the findings in its hashed content, and its
+    outbox rows against the digest that content records — in one pass over the trail. Reminders,
+    written later by the deadline scan, are no command's and are left out; so are the outbox rows
+    of events written before the digest existed, which carry no ``outbox_digest`` key."""
+    outbox: dict[str, list[tuple[str, str]]] = {}
+    for row_id, event_id, data in conn.execute(
+        sa.select(_O.c.id, _O.c.event_id, _O.c.data).where(sa.not_(_O.c.topic.startswith("remind:")))
+    ):
+        outbox.setdefault(event_id, []).append((row_id, data))
     query = (
         sa.select(
             _E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number
@@ -993,19 +994,29 @@ def _event_columns_problem(conn: sa.Connection) -> AuditProblem | None:
     )
     with _streamed(conn, query) as rows:
         for shard, index, event_id, rid, stored, data, number in rows:
-            expected = sum(f.refuses for f in decode(AuditEvent, data).findings)  # as written at save
+            event = decode(AuditEvent, data)
+            expected = sum(f.refuses for f in event.findings)  # as written at save
             if stored != expected:
-                return AuditProblem(
-                    int(index),
-                    event_id,
-                    rid,
-                    f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动",
+                zh = f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动"
+                en = (
                     f"column 'violations' holds {stored} but the audited event has {expected} violating "
-                    "finding(s): the column was edited directly",
-                    number,
-                    shard=int(shard),
+                    "finding(s): the column was edited directly"
                 )
+            elif _DIGEST_KEY in data and event.outbox_digest != outbox_digest(outbox.pop(event_id, ())):
+                zh = "的通知（发件箱）与审计记录不符：有通知被删除、改动或添加"
+                en = (
+                    "its outbox rows do not match the audited event: a notification was deleted, "
+                    "edited or added"
+                )
+            else:
+                continue
+            return AuditProblem(int(index), event_id, rid, zh, en, number, shard=int(shard))
     return None
+
+
+_DIGEST_KEY = '"outbox_digest"'
+"""The key as canonical JSON writes it: only a key can hold it unescaped, so its absence marks an
+event written before notifications were bound into the event hash."""
 
 
 @contextmanager
@@ -1017,40 +1028,6 @@ def _streamed(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Iterable[S
         yield result
     finally:
         result.close()
-
-
-def _outbox_problem(conn: sa.Connection) -> AuditProblem | None:
-    """Each event's outbox rows against the digest its hashed content records (reminders, written
-    later by the deadline scan, are not part of any command and are left out; so are events
-    written before the digest existed, which carry no ``outbox_digest`` key)."""
-    rows: dict[str, list[tuple[str, str]]] = {}
-    for rid, event_id, data in conn.execute(
-        sa.select(_O.c.id, _O.c.event_id, _O.c.data).where(sa.not_(_O.c.topic.startswith("remind:")))
-    ):
-        rows.setdefault(event_id, []).append((rid, data))
-    query = (
-        sa.select(_E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.data, _R.c.number)
-        .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
-        .order_by(_E.c.shard, _E.c.chain_index)
-    )
-    with _streamed(conn, query) as events:
-        for shard, index, event_id, rid, data, number in events:
-            recorded = parse(data).get("outbox_digest")
-            if recorded is None:  # written before notifications were bound into the event hash
-                continue
-            found = outbox_digest(rows.pop(event_id, ()))
-            if recorded != found:
-                return AuditProblem(
-                    int(index),
-                    event_id,
-                    rid,
-                    "的通知（发件箱）与审计记录不符：有通知被删除、改动或添加",
-                    "its outbox rows do not match the audited event: a notification was deleted, "
-                    "edited or added",
-                    number,
-                    shard=int(shard),
-                )
-    return None
 
 
 def _column_equal(expected: Any, stored: Any) -> bool:
@@ -1080,6 +1057,23 @@ class _Race(Exception):  # why: internal signal, never leaves the store
     """Two writers created the same row at once, or the database broke a deadlock between them:
     the loser's transaction was rolled back and is run again. Writers on different audit shards
     run side by side, so first-of-the-year rows (counters, budget ledger) can be raced for."""
+
+
+_T = TypeVar("_T")
+
+RACE_ATTEMPTS = 5
+"""How often a transaction that lost a race (:class:`_Race`) is run before the store gives up."""
+
+
+def _run_again_on_race(work: Callable[[], _T], exhausted: Exception) -> _T:
+    """``work()``, run again while it loses a race to another writer (the first writer of a
+    counter or ledger row, a deadlock broken by the database); ``exhausted`` when it keeps losing."""
+    for _attempt in range(RACE_ATTEMPTS):
+        try:
+            return work()
+        except _Race:
+            continue
+    raise exhausted
 
 
 class _CounterRace(_Race):
