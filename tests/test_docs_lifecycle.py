@@ -86,6 +86,7 @@ def test_declarations_table_matches_the_definition(page: str) -> None:
             t.action_zh or NO,
         )
         for t in DEFAULT_PROCESS.triggers
+        if t.operation is None  # the approval operations are tabled in approvals.md
     ]
 
 
@@ -105,6 +106,8 @@ def test_transitions_table_matches_the_definition(page: str) -> None:
     expected = []
     for t in DEFAULT_PROCESS.transitions:
         trigger = DEFAULT_PROCESS.trigger(t.trigger)
+        if trigger.operation is not None:
+            continue  # tabled in approvals.md
         expected.append(
             (t.trigger, trigger.label, (t.source, t.dest), t.roles, t.condition, trigger.reason_required)
         )
@@ -145,6 +148,7 @@ def test_mermaid_diagram_has_every_state_and_transition(page: str) -> None:
     expected = Counter(
         (t.source, t.dest, t.trigger, DEFAULT_PROCESS.trigger(t.trigger).label)
         for t in DEFAULT_PROCESS.transitions
+        if DEFAULT_PROCESS.trigger(t.trigger).operation is None
     )
     assert edges == expected
     assert f"[*] --> {DEFAULT_PROCESS.initial} :" in diagram

@@ -542,10 +542,28 @@ def test_a_save_racing_another_commit_conflicts_and_writes_nothing() -> None:
 
     loser = _engine_on(store, Racer())
     rid = advance(winner, create(winner).id, "submitted").id
-    with pytest.raises(ConflictError) as caught:
-        loser.fire(rid, "refuse", APPROVER, reason="不符合规定")
+    with pytest.raises(ConflictError) as caught:  # the version the caller saw is pinned: theirs to resolve
+        loser.fire(rid, "refuse", APPROVER, reason="不符合规定", expected_version=2)
     assert (caught.value.expected, caught.value.actual) == (2, 3)
     assert store.load(rid).state == "approved"
+    assert [e.trigger for e in store.history(rid)] == ["create", "submit", "approve"]
+
+
+def test_a_command_that_lost_a_race_is_decided_again_on_the_stored_reception() -> None:
+    store = MemoryStore()
+    winner = _engine_on(store)
+
+    class Racer:
+        @hookimpl
+        def jiedai_before_transition(self, before: Reception, after: Reception, event: AuditEvent) -> None:
+            del after, event
+            if before.state == "submitted":
+                winner.fire(before.id, "approve", APPROVER)
+
+    loser = _engine_on(store, Racer())
+    rid = advance(winner, create(winner).id, "submitted").id
+    with pytest.raises(InvalidTransitionError):  # decided again: the approved reception cannot be refused
+        loser.fire(rid, "refuse", APPROVER, reason="不符合规定")
     assert [e.trigger for e in store.history(rid)] == ["create", "submit", "approve"]
 
 

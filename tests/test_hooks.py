@@ -101,7 +101,7 @@ def test_reference_has_signatures_semantics_and_builtin_table() -> None:
     text = docgen.render_hooks()
     assert text.startswith("# 插件钩子参考 Hooks reference\n")
     assert "jiedai_storage(url: str) -> Store | None" in text
-    assert "trigger_def: TriggerDef) -> Verdict | bool | None" in text
+    assert "task: Task | None) -> Verdict | bool | None" in text
     assert "firstresult" in text
     assert "1:N" in text
     assert "| `jiedai.national` | `jiedai_flow.builtin.national` |" in text

@@ -179,8 +179,8 @@ def test_with_a_before_transition_observer_the_engine_reads_first_and_a_racing_c
     loser = make_engine(racer, url=sql_url)
     try:
         submitted = fire(loser, create(loser).reception, "submit", "handler").reception
-        with pytest.raises(ConflictError) as caught:
-            fire(loser, submitted, "refuse", "approver")
+        with pytest.raises(ConflictError) as caught:  # the version the caller saw is pinned
+            loser.fire(submitted.id, "refuse", ACTORS["approver"], reason="不符合规定", expected_version=2)
         assert (caught.value.expected, caught.value.actual) == (2, 3)
         assert racer.seen == [1, 2]  # observers see the reception as read, once per command
         assert loser.get(submitted.id).state == "approved"

@@ -21,7 +21,10 @@ from jiedai_flow.lifecycle import (
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,
     FACT_RETRO_PENDING,
+    FACT_STEP_FAILED,
+    FACT_STEP_OPEN,
     FACT_URGENT_ALLOWED,
+    JUMP_FACT_PREFIX,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +46,8 @@ __all__ = [
 
 CONDITION_LABELS: Mapping[str, str] = {
     FACT_FINAL_STEP: "末级审批",
+    FACT_STEP_FAILED: "票签已无法通过",
+    FACT_STEP_OPEN: "票签仍可通过",
     FACT_MORE_STEPS: "尚有后续审批环节",
     FACT_NO_APPROVALS: "尚无人审批",
     FACT_RETRO_PENDING: "补办审批中",
@@ -92,6 +97,8 @@ def trail(events: Sequence[AuditEvent]) -> Trail:
 
 def _edge_label(definition: ProcessDefinition, t: Transition) -> str:
     label = definition.trigger(t.trigger).label
+    if t.condition is not None and t.condition.startswith(JUMP_FACT_PREFIX):
+        return label  # the edge itself shows where a jump goes
     if t.condition is not None:
         label += f"（{CONDITION_LABELS.get(t.condition, t.condition)}）"
     return label
@@ -108,8 +115,11 @@ def _edges(definition: ProcessDefinition, path: Trail | None) -> list[tuple[str,
     edges = [
         (_START, definition.initial, CREATE_LABEL + (_steps_text(create) if create else ""), bool(create))
     ]
+    operations = {d.name for d in definition.triggers if d.operation is not None}
     for t in definition.transitions:
         seqs = taken.get((t.trigger, t.source, t.dest), ())
+        if t.trigger in operations and t.source == t.dest and not seqs:
+            continue  # 转办、加签、催办 …: work on tasks inside a state (listed in docs/approvals.md)
         label = _edge_label(definition, t) + (_steps_text(seqs) if seqs else "")
         edges.append((t.source, t.dest, label, bool(seqs)))
     edges += [(s.name, _START, "", False) for s in definition.states if s.terminal]

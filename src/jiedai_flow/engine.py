@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from jiedai_flow import tasks as task_ops
 from jiedai_flow.audit import outbox_digest
 from jiedai_flow.budget import exceeded_finding, ledger_changes
-from jiedai_flow.calendar import ChineseCalendar
+from jiedai_flow.calendar import ChineseCalendar, add_workdays
 from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
+from jiedai_flow.clock import CHINA_TZ as _CHINA
 from jiedai_flow.clock import Clock as Clock
 from jiedai_flow.clock import SystemClock as SystemClock
 from jiedai_flow.dispatch import Dispatcher
@@ -37,6 +39,7 @@ from jiedai_flow.errors import (
     ReasonRequiredError,
     RuleViolationError,
     StorageError,
+    TaskError,
     ValidationError,
     VetoError,
 )
@@ -67,8 +70,13 @@ from jiedai_flow.records import (
     FollowUp,
     Notification,
     Numbering,
+    Proxy,
     Reception,
     ReceptionQuery,
+    TaskCounts,
+    TaskPage,
+    TaskQuery,
+    TaskView,
     Verdict,
     new_id,
 )
@@ -76,7 +84,7 @@ from jiedai_flow.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
 from jiedai_flow.routing import notifications
 from jiedai_flow.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.standards import resolve
-from jiedai_flow.storage.base import CachingStore
+from jiedai_flow.storage.base import CachingStore, TaskStore
 from jiedai_flow.storage.codec import encode
 
 if TYPE_CHECKING:
@@ -88,7 +96,7 @@ if TYPE_CHECKING:
     from jiedai_flow.model import Actor, OfficialLetter, Plan, ReceptionList
     from jiedai_flow.notifiers import Notifier
     from jiedai_flow.plugins import PluginHost
-    from jiedai_flow.records import Page
+    from jiedai_flow.records import Page, Task
     from jiedai_flow.standards import Standards
     from jiedai_flow.storage.base import Store
 
@@ -127,6 +135,9 @@ class CheckReport:
 _Saved = tuple[CommandResult, tuple[Notification, ...], tuple[Notification, ...]]
 """A saved command: its result, its notifications, and their outbox rows (delivered after commit)."""
 
+
+RACE_RETRIES = 5
+"""How often a command without ``expected_version`` is decided again after losing a race."""
 
 MIN_ID_PREFIX = 6
 """The fewest id digits :meth:`Engine.resolve` takes as a prefix (the command line shows 8)."""
@@ -174,6 +185,7 @@ class Engine:
         self._standards: dict[tuple[str, str, date], Standards] = {}
         self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
+        self._tasks = store if isinstance(store, TaskStore) else None
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -250,11 +262,22 @@ class Engine:
         return self._process_for(reception)
 
     def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
-        """The triggers ``actor`` may fire on the reception now (state, conditions, authorization)."""
+        """The triggers ``actor`` may fire on the reception now (state, conditions, authorization);
+        the approval and task operations are listed by :meth:`available_operations`."""
+        return self._available(reception_id, actor, operations=False)
+
+    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers of approval and task operations ``actor`` may use on the reception now by
+        role and state (whether a given task is theirs is checked when they act)."""
+        return self._available(reception_id, actor, operations=True)
+
+    def _available(self, reception_id: str, actor: Actor, *, operations: bool) -> tuple[str, ...]:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
         for trigger in process.triggers_from(reception.state):
+            if (process.trigger_defs[trigger].operation is not None) != operations:
+                continue
             transition = process.applicable(
                 reception.state, trigger, self._facts(process, reception, trigger)
             )
@@ -383,6 +406,7 @@ class Engine:
         reception_list: ReceptionList | None = None,
         explanations: Mapping[str, str] | None = None,
         follow_up: FollowUp | None = None,
+        command: task_ops.TaskCommand | None = None,
     ) -> CommandResult:
         """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
 
@@ -397,6 +421,9 @@ class Engine:
         :param follow_up: a follow-up entry 跟踪记录 (with a trigger that declares
             ``carries_follow_up``); an entry with the same kind, owner and summary as an open one
             replaces it (marking it done, say).
+        :param command: the operation's value (:mod:`jiedai_flow.tasks`) for a trigger that declares
+            an ``operation``; for the approval trigger, a :class:`~jiedai_flow.tasks.TaskCommand`
+            naming which of the actor's tasks they sign (when they hold several).
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
         args = (
@@ -409,9 +436,10 @@ class Engine:
             reception_list,
             explanations,
             follow_up,
+            command,
         )
         try:
-            result, intents, outbox = self._saved(reception_id, expected_version, args)
+            result, intents, outbox = self._decided(reception_id, expected_version, args)
             self._after_commit(result.reception, result.event, intents, outbox)
             return result
         except JiedaiFlowError:
@@ -420,6 +448,63 @@ class Engine:
             if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
                 return first
             raise
+
+    def operate(
+        self,
+        reception_id: str,
+        command: task_ops.TaskCommand,
+        actor: Actor,
+        *,
+        reason: str = "",
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Do an approval or task operation 审批操作 (转办, 委派, 加签, 驳回到环节, 拿回, 催办, 抄送 …)
+        as one unit of work, like :meth:`fire`: the reception's process names the trigger that
+        declares ``command.operation``; authorized, audited on the chain, idempotent by
+        ``request_id``, compare-and-set on the version. See docs/approvals.md.
+
+        :raises TaskError: the operation cannot be done as asked (why in the message).
+        :raises NotAuthorizedError: the actor may not (not their task, a role they lack …).
+        """
+        trigger = self.operation_trigger(command.operation, reception_id)
+        return self.fire(
+            reception_id,
+            trigger,
+            actor,
+            reason=reason,
+            request_id=request_id,
+            expected_version=expected_version,
+            command=command,
+        )
+
+    def operation_trigger(self, operation: str, reception_id: str | None = None) -> str:
+        """The trigger that performs ``operation`` in the reception's process (or, without a
+        reception, in the engine's default process); TaskError when the process has none."""
+        process = self.process
+        if reception_id is not None and len(self._processes) > 1:
+            process = self._process_for(self.store.load(reception_id))
+        found = process.operations.get(operation)
+        if found is None:
+            raise TaskError(
+                reception_id or "",
+                operation,
+                f"流程 {process.definition.key} 未定义此操作",
+                f"process {process.definition.key} defines no trigger for {operation!r}",
+            )
+        return found
+
+    def _decided(self, reception_id: str, expected_version: int | None, args: tuple[Any, ...]) -> _Saved:
+        """:meth:`_saved`, decided again on the stored reception when another writer saved between
+        the read and the save — unless the caller pinned the version it saw (then the conflict is
+        theirs to resolve). Two approvers of one parallel step acting at once both count."""
+        for attempt in range(RACE_RETRIES):
+            try:
+                return self._saved(reception_id, expected_version, args)
+            except ConflictError:
+                if expected_version is not None or attempt == RACE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _saved(self, reception_id: str, expected_version: int | None, args: tuple[Any, ...]) -> _Saved:
         """Decide the command and save it, starting from the store's copy where it keeps one.
@@ -459,27 +544,36 @@ class Engine:
         reception_list: ReceptionList | None,
         explanations: Mapping[str, str] | None,
         follow_up: FollowUp | None,
+        command: task_ops.TaskCommand | None = None,
     ) -> _Saved:
         reception_id = before.id
         if expected_version is not None and expected_version != before.version:
             raise ConflictError(reception_id, expected_version, before.version)
         process = self._process_for(before)
-        facts = self._facts(process, before, trigger)
+        now = self.clock.now()
+        trigger_def = process.trigger_defs.get(trigger)
+        worked = None
+        if trigger_def is not None and before.state in process.sources(trigger):
+            refused = separation_of_duties(actor, trigger_def, before, process.phase(before.state))
+            if refused is not None:  # before any task is looked for: the plain reason
+                raise NotAuthorizedError(before.id, trigger, actor.id, refused.reason_zh, refused.reason_en)
+            worked = self._work(process, before, trigger_def, actor, now, reason, command)
+        facts = self._facts(process, before, trigger, worked)
         transition = self._transition(process, before, trigger, facts)
-        self._require(actor, process, before, transition)
+        self._require(actor, process, before, transition, worked.task if worked is not None else None)
         trigger_def = process.trigger_defs[trigger]
         if trigger_def.reason_required and not reason.strip():
             raise ReasonRequiredError(trigger, trigger_def.label)
-        candidate = _with_payload(before, trigger_def, process, plan, reception_list)
+        base = worked.reception if worked is not None else before
+        candidate = _with_payload(base, trigger_def, process, plan, reception_list)
         standards = self.standards_of(before)
-        now = self.clock.now()
         if follow_up is not None:
             candidate = _with_follow_up(candidate, trigger_def, follow_up, actor, now)
         findings = self._run_rules(candidate, standards, trigger_def.rule_stage, actor, now, explanations)
         dest = process.fire(before.state, trigger, facts)
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
-        after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason)
+        after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason, worked)
         after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
         ledger = ledger_changes(before, after, standards, process)
         if ledger:
@@ -487,8 +581,12 @@ class Engine:
                 after, budget_committed_fen=before.budget_committed_fen + ledger[0].committed_fen
             )
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
+        note = task_ops.describe(before, after, trigger_def, command, actor)
+        if note:
+            event = attrs.evolve(event, note=note)
         event = attrs.evolve(event, explanations=noted) if noted else event
-        intents, outbox = self._outbox(after, event, actor, process)
+        people = task_ops.told(before, after, worked)
+        intents, outbox = self._outbox(after, event, actor, process, people)
         if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
             event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
         try:
@@ -499,6 +597,12 @@ class Engine:
         except Exception as exc:
             raise VetoError(reception_id, trigger, exc) from exc
         record = self._record(request_id, after, trigger, actor, event, findings)
+        indexed: dict[str, Any] = {}
+        if self._tasks is not None and (after.tasks is not before.tasks or after.copies is not before.copies):
+            indexed = {
+                "tasks": task_ops.changed_tasks(before, after),
+                "copies": task_ops.changed_copies(before, after),
+            }
         try:
             self.store.save(
                 after,
@@ -507,10 +611,190 @@ class Engine:
                 outbox=outbox,
                 record=record,
                 ledger=ledger,
+                **indexed,
             )
         except BudgetExceededError as exceeded:
             raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
         return CommandResult(after, event, findings), intents, outbox
+
+    def _task_context(
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        trigger_def: TriggerDef | None,
+        state: str | None = None,
+    ) -> task_ops.Context:
+        """What the task operations need: whether approvals are being collected in ``state`` (the
+        reception's own by default), the due day of a new task, whom the actor stands in for."""
+        state = state or reception.state
+        phase = process.phase(state)
+        terminal = state in process.terminal_states
+        collecting = not terminal and (
+            (phase.awaits_approval and bool(reception.approval_chain) and not reception.approval_complete)
+            or (reception.retroactive and bool(reception.approval_chain) and not reception.approval_complete)
+        )
+        limit = self.standards_of(reception).approval_deadline_workdays
+        calendar = self.calendar
+
+        def due(moment: datetime) -> date | None:
+            if limit is None:
+                return None
+            return add_workdays(calendar, moment.astimezone(_CHINA).date(), limit)
+
+        return task_ops.Context(
+            actor=actor,
+            now=now,
+            reason=reason,
+            principals=self.stand_in_for(actor.id, now),
+            collecting=collecting,
+            due=due,
+            admin=Role.ADMIN in actor.roles,
+            trigger=trigger_def.name if trigger_def is not None else "",
+            label=trigger_def.label if trigger_def is not None else "",
+            operation=trigger_def.operation if trigger_def is not None else None,
+            ending=terminal,
+        )
+
+    def _work(
+        self,
+        process: CompiledProcess,
+        before: Reception,
+        trigger_def: TriggerDef,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        command: task_ops.TaskCommand | None,
+    ) -> task_ops.Worked | None:
+        """The operation's effect on the tasks (before the state changes), or None for a trigger
+        that does not work on tasks."""
+        ctx = self._task_context(process, before, actor, now, reason, trigger_def)
+        if trigger_def.operation is not None:
+            if command is None or command.operation != trigger_def.operation:
+                raise TaskError(
+                    before.id,
+                    trigger_def.label,
+                    f"需要操作值 {task_ops.COMMANDS[trigger_def.operation].__name__}",
+                    f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
+                )
+            return task_ops.apply(before, command, ctx)
+        if not ctx.collecting or before.next_step is None:
+            return None
+        ref = command.task if command is not None else ""
+        if trigger_def.records_approval:
+            return task_ops.sign(before, ctx, task_ref=ref)
+        if trigger_def.review:
+            return task_ops.Worked(task_ops.finish_own_task(before, ctx, trigger_def.name))
+        return None
+
+    def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
+        """The approvers ``actor_id`` stands in for at ``now`` 代理 (see :meth:`set_proxy`)."""
+        if self._tasks is None:
+            return frozenset()
+        return frozenset(self._tasks.principals(actor_id, now or self.clock.now()))
+
+    # -- task lists 待办/已办/抄送/发起 and stand-ins 代理 -----------------------------------------
+
+    def _task_store(self) -> TaskStore:
+        if self._tasks is None:
+            raise StorageError(
+                f"存储后端 {type(self.store).__name__} 不支持任务列表与代理",
+                f"store {type(self.store).__name__} keeps no task index (see TaskStore)",
+            )
+        return self._tasks
+
+    def task_query(self, actor: Actor, view: TaskView = TaskView.MINE, **filters: Any) -> TaskQuery:
+        """The query of one of ``actor``'s task lists: their pools (levels, department, any
+        approver's) and whom they stand in for today come from the actor and the proxies."""
+        levels = set(actor.levels)
+        if Role.APPROVER in actor.roles:
+            levels.add("")  # a step any approver may sign
+        return TaskQuery(
+            actor_id=actor.id,
+            view=view,
+            levels=frozenset(levels),
+            unit=actor.unit,
+            principals=self.stand_in_for(actor.id),
+            **filters,
+        )
+
+    def tasks_for(self, actor: Actor, **filters: Any) -> TaskPage:
+        """待办: the open tasks ``actor`` may act on — their own, their principals' while they stand
+        in, and the pool tasks of their levels and department nobody has claimed — due first.
+
+        :param filters: ``kind``, ``jurisdiction``, ``due_by``, ``limit``, ``after`` (cursor).
+        """
+        return self._task_store().task_list(self.task_query(actor, TaskView.MINE, **filters))
+
+    def done_by(self, actor: Actor, **filters: Any) -> TaskPage:
+        """已办: the tasks ``actor`` acted on, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.DONE, **filters))
+
+    def copied_to(self, actor: Actor, **filters: Any) -> TaskPage:
+        """抄送我的: receptions copied to ``actor``, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.CC, **filters))
+
+    def started_by(self, actor: Actor, **filters: Any) -> TaskPage:
+        """我发起的: receptions ``actor`` handles, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.STARTED, **filters))
+
+    def task_counts(self, actor: Actor) -> TaskCounts:
+        """How many lines each of ``actor``'s task lists has."""
+        return self._task_store().task_counts(self.task_query(actor))
+
+    def set_proxy(
+        self,
+        principal: str,
+        stand_in: str,
+        start: date,
+        end: date,
+        actor: Actor,
+        *,
+        reason: str = "",
+    ) -> Proxy:
+        """代理 while away: from ``start`` to ``end`` ``stand_in`` acts on ``principal``'s approval
+        tasks, recorded as on behalf of them. The principal sets it, or an administrator or the
+        office for them."""
+        if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
+            raise NotAuthorizedError(
+                "", "set_proxy", actor.id, "只能为自己设置代理（或由办公室、管理员设置）", "only for oneself"
+            )
+        if not stand_in.strip() or stand_in == principal:
+            raise TaskError("", "代理", "代理人不能为空或是本人", "the stand-in must be someone else")
+        if end < start:
+            raise TaskError(
+                "", "代理", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}"
+            )
+        proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
+        self._task_store().save_proxy(proxy)
+        log.info(
+            "proxy %s: %s stands in for %s %s..%s (set by %s)",
+            proxy.id,
+            stand_in,
+            principal,
+            start,
+            end,
+            actor.id,
+        )
+        return proxy
+
+    def revoke_proxy(self, proxy_id: str, actor: Actor) -> Proxy:
+        """End a stand-in designation (its principal, the office or an administrator)."""
+        store = self._task_store()
+        found = next((p for p in store.proxies() if p.id.startswith(proxy_id)), None)
+        if found is None:
+            raise TaskError("", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}")
+        if actor.id != found.principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
+            raise NotAuthorizedError("", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own")
+        revoked = attrs.evolve(found, revoked=True)
+        store.save_proxy(revoked)
+        return revoked
+
+    def proxies(self) -> Sequence[Proxy]:
+        """Every stand-in designation (revoked ones too)."""
+        return self._task_store().proxies()
 
     def migrate(
         self,
@@ -607,12 +891,18 @@ class Engine:
         return self._routes[jurisdiction]
 
     def _outbox(
-        self, reception: Reception, event: AuditEvent, actor: Actor, process: CompiledProcess
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        actor: Actor,
+        process: CompiledProcess,
+        people: Sequence[str] = (),
     ) -> tuple[tuple[Notification, ...], tuple[Notification, ...]]:
         """The notifications of a command, and their outbox rows: one per notifier channel, each
-        row's id the idempotency key of that delivery."""
+        row's id the idempotency key of that delivery. ``people`` (new task owners, the urged,
+        the copied) get one addressed to them."""
         routes = self.routes_for(reception.jurisdiction)
-        intents = notifications(reception, event, actor, process, routes, self.link_template)
+        intents = notifications(reception, event, actor, process, routes, self.link_template, people)
         return intents, tuple(
             attrs.evolve(i, id=new_id(), channel=name, inline=notifier.inline)
             for i in intents
@@ -663,21 +953,34 @@ class Engine:
                 [
                     t
                     for t in process.triggers_from(reception.state)
-                    if process.applicable(reception.state, t, self._facts(process, reception, t))
+                    if process.trigger_defs[t].operation is None
+                    and process.applicable(reception.state, t, self._facts(process, reception, t))
                 ],
                 {name: t.label for name, t in process.trigger_defs.items()},
             )
         return transition
 
-    def _facts(self, process: CompiledProcess, reception: Reception, trigger: str) -> frozenset[str]:
-        """The facts the transitions of ``trigger`` from the reception's state are conditioned on."""
+    def _facts(
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        trigger: str,
+        worked: task_ops.Worked | None = None,
+    ) -> frozenset[str]:
+        """The facts the transitions of ``trigger`` from the reception's state are conditioned on;
+        an operation's own (the step it completes, the state a jump names) come with ``worked``."""
         facts = set()
         if not reception.approvals:
             facts.add(FACT_NO_APPROVALS)
         if reception.retroactive and not reception.approval_complete:
             facts.add(FACT_RETRO_PENDING)
-        last = len(reception.approvals) + 1 >= len(reception.approval_chain)
-        facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+        if worked is not None and worked.facts & {FACT_FINAL_STEP, FACT_MORE_STEPS}:
+            facts |= worked.facts
+        else:
+            last = reception.current_step + 1 >= len(reception.approval_chain)
+            facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+            if worked is not None:
+                facts |= worked.facts
         if (reception.state, trigger, FACT_URGENT_ALLOWED) in process.conditioned:
             standards = self.standards_of(reception)
             if standards.retroactive_window_days is not None:
@@ -685,7 +988,12 @@ class Engine:
         return frozenset(facts)
 
     def _authorize(
-        self, actor: Actor, process: CompiledProcess, reception: Reception, transition: Transition
+        self,
+        actor: Actor,
+        process: CompiledProcess,
+        reception: Reception,
+        transition: Transition,
+        task: Task | None = None,
     ) -> Verdict:
         trigger = transition.trigger
         trigger_def = process.trigger_defs.get(trigger) or _PSEUDO[trigger]
@@ -700,6 +1008,7 @@ class Engine:
             transition=transition,
             step=step,
             trigger_def=trigger_def,
+            task=task,
         )
         if isinstance(answer, Verdict):
             return answer
@@ -708,9 +1017,14 @@ class Engine:
         return Verdict.deny("未获授权", "not authorized")
 
     def _require(
-        self, actor: Actor, process: CompiledProcess, reception: Reception, transition: Transition
+        self,
+        actor: Actor,
+        process: CompiledProcess,
+        reception: Reception,
+        transition: Transition,
+        task: Task | None = None,
     ) -> None:
-        verdict = self._authorize(actor, process, reception, transition)
+        verdict = self._authorize(actor, process, reception, transition, task)
         if not verdict.allowed:
             raise NotAuthorizedError(
                 reception.id, transition.trigger, actor.id, verdict.reason_zh, verdict.reason_en
@@ -752,25 +1066,32 @@ class Engine:
         standards: Standards,
         now: datetime,
         reason: str,
+        worked: task_ops.Worked | None = None,
     ) -> Reception:
         changes: dict[str, Any] = {
             "state": dest,
             "version": reception.version + 1,
             "updated_at": now,
         }
-        if trigger.resets_approvals or trigger.opens_chain or dest == process.definition.initial:
+        restart = trigger.resets_approvals or trigger.opens_chain or dest == process.definition.initial
+        if restart:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger.opens_chain:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
             changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger.retroactive
-        elif trigger.records_approval:
+        elif trigger.records_approval and worked is None:
+            # a step decided outside a task (a review state after the chain): one signature
             step = reception.next_step
             level = step.level if step is not None else ""
             approval = Approval(len(reception.approvals), level, actor.id, actor.name, now, reason)
             changes["approvals"] = (*reception.approvals, approval)
-        return attrs.evolve(reception, **changes)
+        if restart:
+            reception = task_ops.supersede(reception, trigger.name)
+        after = attrs.evolve(reception, **changes)
+        ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
+        return task_ops.normalize(after, ctx)
 
     def _event(
         self,

@@ -285,3 +285,26 @@ class StorageError(JiedaiFlowError):
     """No storage back end accepts a URL, or a back end failed."""
 
     code = "storage"
+
+
+class TaskError(JiedaiFlowError):
+    """An approval or task operation 审批操作 that cannot be done as asked: no such task, a target
+    who may not receive it (the handler, someone already on the step), a signer who already acted."""
+
+    code = "task_refused"
+
+    def __init__(self, reception_id: str, operation: str, why_zh: str, why_en: str) -> None:
+        super().__init__(
+            f"接待记录 {reception_id} 不能「{operation}」：{why_zh}",
+            f"reception {reception_id}: cannot {operation}: {why_en}",
+        )
+        self.reception_id = reception_id
+        self.operation = operation
+        self.reason_zh = why_zh
+        self.reason_en = why_en
+
+
+class RateLimitedError(TaskError):
+    """催办 again too soon after the last reminder of the same task."""
+
+    code = "rate_limited"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         AuditEvent,
         Notification,
         Reception,
+        Task,
         Verdict,
     )
     from jiedai_flow.rules import RegisterRule
@@ -98,6 +99,7 @@ def jiedai_authorize(
     transition: Transition,
     step: ApprovalStep | None,
     trigger_def: TriggerDef,
+    task: Task | None,
 ) -> Verdict | bool | None:
     """Decide whether ``actor`` may fire ``trigger`` on ``reception`` 权限.
 
@@ -107,6 +109,10 @@ def jiedai_authorize(
     :param transition: the transition of the process definition this would take (its ``roles``).
     :param step: for a trigger that records an approval, the step waiting for a signature; else None.
     :param trigger_def: what the trigger declares (``decision``, ``submitter_only`` …).
+    :param task: the task the actor acts on 任务 (the approval task they sign, the task they transfer
+        …), or None. A person's task is theirs alone (or their stand-in's) whatever this hook says;
+        for a pool task (an approval level's, a department's) this hook decides who may act — the
+        built-in role table admits the pool's members.
     :return: a :class:`Verdict` (with the reason for a refusal), True/False, or None for no opinion.
 
     Stops at the first non-None result. The built-in role table answers last. Separation of duties

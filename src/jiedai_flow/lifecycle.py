@@ -59,6 +59,49 @@ class Stage(StrEnum):
     CANCEL = "cancel"
 
 
+class Operation(StrEnum):
+    """The approval and task operations 审批操作 a trigger may declare (:attr:`TriggerDef.operation`).
+    Each is a command on one reception: authorized, audited, idempotent, compare-and-set; see
+    docs/approvals.md for who may do what."""
+
+    CLAIM = "claim"
+    """认领: a member of a pool takes its task."""
+    TRANSFER = "transfer"
+    """转办: the owner hands the task to someone who then owns it."""
+    DELEGATE = "delegate"
+    """委派: the owner asks someone for an opinion; the task comes back to the owner."""
+    REPLY = "reply"
+    """委派答复: the delegate gives the opinion and hands the task back."""
+    ADD_SIGNERS = "add_signers"
+    """加签: add approvers before, after or alongside oneself."""
+    REMOVE_SIGNER = "remove_signer"
+    """减签: remove an added approver who has not acted."""
+    TAKE_BACK = "take_back"
+    """拿回: take one's signature back while the next assignee has not acted."""
+    SEND_BACK = "send_back"
+    """驳回到环节: return to an earlier step; the steps after it are approved again."""
+    AGAINST = "against"
+    """票签 vote against."""
+    JUMP = "jump"
+    """跳转: an administrator moves the reception to a state or an earlier step the definition allows."""
+    TERMINATE = "terminate"
+    """终止: an administrator ends the reception."""
+    URGE = "urge"
+    """催办: remind the assignees now (rate-limited)."""
+    COPY = "copy"
+    """抄送: tell people without asking them to act (once per person and reception)."""
+    READ = "read"
+    """已阅: the owner of a task or a copied person has read it."""
+    COMMENT = "comment"
+    """沟通: a comment in the timeline, deciding nothing."""
+    ASSIGN = "assign"
+    """分派: hand the approved plan's items out as execution tasks."""
+    COMPLETE = "complete"
+    """完成: the owner of an execution task marks it done."""
+    PROBLEM = "problem"
+    """报告问题: the owner of an execution task reports a problem to the handler."""
+
+
 class Phase(StrEnum):
     """Where in the life of a reception a state lies 阶段. Reports, the budget ledger, deadlines and
     the importer read a state's phase, never its name.
@@ -182,6 +225,9 @@ class TriggerDef:
     """Who hears of it 通知对象 (a transition may say otherwise)."""
     action_zh: str = ""
     """What the reader of the notification must do next."""
+    operation: Operation | None = None
+    """An approval or task operation 审批操作 it performs (转办, 加签 …), carried by the command value
+    given to :meth:`Engine.operate <jiedai_flow.engine.Engine.operate>`."""
 
     @property
     def rule_stage(self) -> str:
@@ -329,7 +375,15 @@ class ProcessDefinition:
             states=tuple(attrs.evolve(s, name=st(s.name)) for s in self.states),
             triggers=tuple(attrs.evolve(t, name=tr(t.name), stage=t.rule_stage) for t in self.triggers),
             transitions=tuple(
-                attrs.evolve(t, trigger=tr(t.trigger), source=st(t.source), dest=st(t.dest))
+                attrs.evolve(
+                    t,
+                    trigger=tr(t.trigger),
+                    source=st(t.source),
+                    dest=st(t.dest),
+                    condition=JUMP_FACT_PREFIX + st(t.dest)
+                    if t.condition is not None and t.condition.startswith(JUMP_FACT_PREFIX)
+                    else t.condition,
+                )
                 for t in self.transitions
             ),
         )
@@ -398,8 +452,24 @@ FACT_RETRO_PENDING = "retro_pending"
 FACT_URGENT_ALLOWED = "urgent_allowed"
 """补办: the reception's standards allow an urgent reception to start before approval."""
 
+FACT_STEP_FAILED = "step_failed"
+"""票签: after this vote against, the step can no longer pass."""
+FACT_STEP_OPEN = "step_open"
+"""票签: after this vote against, the step can still pass."""
+JUMP_FACT_PREFIX = "to:"
+"""A jump transition 跳转 is conditioned on ``to:<its destination>``: the engine establishes the fact
+for the state an administrator names."""
+
 KNOWN_FACTS = frozenset(
-    {FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_NO_APPROVALS, FACT_RETRO_PENDING, FACT_URGENT_ALLOWED}
+    {
+        FACT_FINAL_STEP,
+        FACT_MORE_STEPS,
+        FACT_NO_APPROVALS,
+        FACT_RETRO_PENDING,
+        FACT_URGENT_ALLOWED,
+        FACT_STEP_FAILED,
+        FACT_STEP_OPEN,
+    }
 )
 
 _H = frozenset({Role.HANDLER})
@@ -416,7 +486,7 @@ def _t(trigger: str, source: str, dest: str, roles: frozenset[Role], **kw: Any) 
 
 _SUP = Role.SUPERVISOR
 
-DEFAULT_PROCESS = ProcessDefinition(
+_BASE_PROCESS = ProcessDefinition(
     name="reception",
     version="1",
     initial="draft",
@@ -574,8 +644,225 @@ DEFAULT_PROCESS = ProcessDefinition(
         _t("cancel", "approved", "cancelled", _H | _A, notify=(Role.HANDLER, Role.APPROVER, _SUP)),
     ),
 )
+
+
+_ALL_BUT_SUPERVISOR = frozenset(Role) - {Role.SUPERVISOR}
+_OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
+    (TriggerDef("claim_task", "认领", "claim a pool task", operation=Operation.CLAIM), _A),
+    (
+        TriggerDef(
+            "transfer_task",
+            "转办",
+            "transfer a task",
+            reason_required=True,
+            operation=Operation.TRANSFER,
+            action_zh="请办理转来的审批",
+        ),
+        _A,
+    ),
+    (
+        TriggerDef(
+            "delegate_task",
+            "委派",
+            "delegate a task for an opinion",
+            operation=Operation.DELEGATE,
+            action_zh="请提出意见（委派）",
+        ),
+        _A,
+    ),
+    (
+        TriggerDef(
+            "reply_delegation",
+            "委派答复",
+            "reply to a delegation",
+            reason_required=True,
+            operation=Operation.REPLY,
+            action_zh="委派意见已答复，请决定",
+        ),
+        _ALL_BUT_SUPERVISOR,
+    ),
+    (
+        TriggerDef(
+            "add_signers", "加签", "add approvers", operation=Operation.ADD_SIGNERS, action_zh="请审批"
+        ),
+        _A,
+    ),
+    (
+        TriggerDef("remove_signer", "减签", "remove an added approver", operation=Operation.REMOVE_SIGNER),
+        _A | {Role.ADMIN},
+    ),
+    (
+        TriggerDef(
+            "send_back",
+            "驳回到环节",
+            "send back to an earlier step",
+            reason_required=True,
+            review=True,
+            operation=Operation.SEND_BACK,
+            action_zh="请重新审批",
+        ),
+        _A,
+    ),
+    (
+        TriggerDef(
+            "vote_against",
+            "反对（票签）",
+            "vote against",
+            reason_required=True,
+            review=True,
+            operation=Operation.AGAINST,
+        ),
+        _A,
+    ),
+    (
+        TriggerDef(
+            "urge",
+            "催办",
+            "urge the assignees",
+            operation=Operation.URGE,
+            action_zh="请尽快办理（催办）",
+        ),
+        frozenset({Role.HANDLER, Role.APPROVER, Role.OFFICE, Role.ADMIN}),
+    ),
+    (
+        TriggerDef("carbon_copy", "抄送", "copy to", operation=Operation.COPY, action_zh="请知悉（抄送）"),
+        frozenset({Role.HANDLER, Role.APPROVER, Role.OFFICE, Role.ADMIN}),
+    ),
+    (TriggerDef("mark_read", "已阅", "mark as read", operation=Operation.READ), _ALL_BUT_SUPERVISOR),
+    (
+        TriggerDef("comment", "沟通意见", "comment", reason_required=True, operation=Operation.COMMENT),
+        _ALL_BUT_SUPERVISOR,
+    ),
+    (
+        TriggerDef(
+            "assign_items",
+            "分派执行任务",
+            "assign execution tasks",
+            operation=Operation.ASSIGN,
+            action_zh="请按时完成接待事项",
+        ),
+        frozenset({Role.HANDLER, Role.OFFICE}),
+    ),
+    (
+        TriggerDef(
+            "complete_item", "完成执行任务", "complete an execution task", operation=Operation.COMPLETE
+        ),
+        _ALL_BUT_SUPERVISOR,
+    ),
+    (
+        TriggerDef(
+            "report_problem",
+            "报告问题",
+            "report a problem",
+            reason_required=True,
+            operation=Operation.PROBLEM,
+            action_zh="执行任务报告了问题，请处理",
+        ),
+        _ALL_BUT_SUPERVISOR,
+    ),
+)
+_TAKE_BACK = TriggerDef(
+    "take_back",
+    "拿回",
+    "take back a signature",
+    operation=Operation.TAKE_BACK,
+    action_zh="审批已被拿回，无需处理",
+)
+_TERMINATE = TriggerDef(
+    "terminate",
+    "终止",
+    "terminate",
+    reason_required=True,
+    operation=Operation.TERMINATE,
+    notify=(Role.HANDLER, Role.SUPERVISOR),
+    action_zh="接待已被管理员终止，请知悉",
+)
+_JUMP = TriggerDef(
+    "jump",
+    "跳转",
+    "jump to a step",
+    reason_required=True,
+    operation=Operation.JUMP,
+    notify=(Role.HANDLER, Role.APPROVER, Role.SUPERVISOR),
+    action_zh="管理员已调整流程环节，请知悉",
+)
+
+
+def with_operations(
+    definition: ProcessDefinition, *, terminated: StateDef | None = None
+) -> ProcessDefinition:
+    """``definition`` with the approval and task operations 审批操作 added where its declarations say
+    they belong: the task operations in every state where an approval step is signed; 拿回 there and
+    from the approved state back; 催办, 抄送, 已阅 and comments in every state that is not terminal;
+    execution tasks once approved until the reception is held; 终止 from every state that is not
+    terminal to ``terminated``; 跳转 along the backward paths the definition already has (a return,
+    a change) and to an earlier step of a pending chain. A county process derived from the default
+    has them already; one written from scratch calls this."""
+    phases = {s.name: s.phase for s in definition.states}
+    defs = {t.name: t for t in definition.triggers}
+    open_states = [s.name for s in definition.states if not s.terminal]
+    signing: list[tuple[str, str | None]] = []
+    for t in definition.transitions:
+        declared = defs.get(t.trigger)
+        if declared is not None and declared.records_approval:
+            condition = FACT_RETRO_PENDING if t.condition == FACT_RETRO_PENDING else None
+            if (t.source, condition) not in signing:
+                signing.append((t.source, condition))
+    approved = [n for n in open_states if phases[n] is Phase.APPROVED]
+    pending = [n for n, c in signing if c is None]
+    executing = [n for n in open_states if phases[n] in (Phase.APPROVED, Phase.UNDERWAY, Phase.HELD)]
+    end = terminated or StateDef("terminated", "已终止", terminal=True, phase=Phase.CANCELLED)
+    refused = next((s.name for s in definition.states if s.phase is Phase.REFUSED and s.terminal), end.name)
+    moves: list[Transition] = []
+    for trigger, roles in _OPERATION_TRIGGERS:
+        op = trigger.operation
+        if op is Operation.AGAINST:
+            for source, condition in signing:
+                if condition is None:
+                    moves.append(Transition(trigger.name, source, source, roles, condition=FACT_STEP_OPEN))
+                    moves.append(Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED))
+        elif op in (Operation.URGE, Operation.COPY, Operation.READ, Operation.COMMENT):
+            moves += [Transition(trigger.name, n, n, roles) for n in open_states]
+        elif op in (Operation.ASSIGN, Operation.COMPLETE, Operation.PROBLEM):
+            states = (
+                executing
+                if op is not Operation.ASSIGN
+                else [n for n in executing if phases[n] is not Phase.HELD]
+            )
+            moves += [Transition(trigger.name, n, n, roles) for n in states]
+        else:
+            moves += [Transition(trigger.name, n, n, roles, condition=c) for n, c in signing]
+    moves += [Transition(_TAKE_BACK.name, n, n, _A) for n in pending]
+    opening = {t.name for t in definition.triggers if t.opens_chain and not t.retroactive}
+    for t in definition.transitions:
+        if t.trigger in opening and t.source in approved and t.dest in pending:
+            moves.append(Transition(_TAKE_BACK.name, t.source, t.dest, _A))
+    admin = frozenset({Role.ADMIN})
+    moves += [Transition(_TERMINATE.name, n, end.name, admin) for n in open_states]
+    jumps: list[tuple[str, str]] = [(n, n) for n in pending]
+    for t in definition.transitions:
+        declared = defs.get(t.trigger)
+        if declared is None or declared.retroactive or t.source == t.dest or t.dest not in phases:
+            continue
+        backward = declared.review or (declared.opens_chain and t.source in approved)
+        if backward and phases[t.dest] is not Phase.REFUSED and (t.source, t.dest) not in jumps:
+            jumps.append((t.source, t.dest))
+    moves += [
+        Transition(_JUMP.name, source, dest, admin, condition=JUMP_FACT_PREFIX + dest)
+        for source, dest in jumps
+    ]
+    has_end = any(s.name == end.name for s in definition.states)
+    return definition.add(
+        states=() if has_end else (end,),
+        triggers=(*(t for t, _ in _OPERATION_TRIGGERS), _TAKE_BACK, _TERMINATE, _JUMP),
+        transitions=moves,
+    )
+
+
+DEFAULT_PROCESS = with_operations(_BASE_PROCESS)
 """The default process of the design:
-草拟 → 待审批 → 已审批 → 接待中 → 接待结束 → 报销审核中 → 已结算 → 已归档."""
+草拟 → 待审批 → 已审批 → 接待中 → 接待结束 → 报销审核中 → 已结算 → 已归档, with the approval and
+task operations of :func:`with_operations`."""
 
 
 @attrs.define(slots=True)
@@ -610,6 +897,14 @@ class CompiledProcess:
         self._labels = {s.name: s.label for s in definition.states}
         self._phases = {s.name: s.phase for s in definition.states}
         self.trigger_defs = {t.name: t for t in definition.triggers}
+        self.operations: dict[str, str] = {
+            t.operation.value: t.name for t in definition.triggers if t.operation is not None
+        }
+        """The trigger that performs each operation 审批操作 the definition declares."""
+        self.terminal_states = frozenset(s.name for s in definition.states if s.terminal)
+        self._sources: dict[str, frozenset[str]] = {}
+        for t in definition.transitions:
+            self._sources[t.trigger] = self._sources.get(t.trigger, frozenset()) | {t.source}
         self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str]] = {}
         for t in definition.transitions:
             declared = self.trigger_defs.get(t.trigger)
@@ -636,6 +931,10 @@ class CompiledProcess:
             auto_transitions=False,
             send_event=False,  # conditions get the trigger's facts, not an EventData
         )
+
+    def sources(self, trigger: str) -> frozenset[str]:
+        """The states ``trigger`` has a transition from."""
+        return self._sources.get(trigger, frozenset())
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """Every transition leaving ``state``, in definition order."""
@@ -714,7 +1013,8 @@ def validate_definition(definition: ProcessDefinition) -> None:
                 problems.append(f"transition {t.trigger}: unknown state {end!r}")
         if t.trigger not in triggers:
             problems.append(f"transition uses undefined trigger {t.trigger!r}")
-        if t.condition is not None and t.condition not in KNOWN_FACTS:
+        jump_to = t.condition is not None and t.condition == JUMP_FACT_PREFIX + t.dest
+        if t.condition is not None and t.condition not in KNOWN_FACTS and not jump_to:
             problems.append(f"transition {t.trigger}: unknown condition {t.condition!r}")
         if not t.roles:
             problems.append(f"transition {t.trigger} from {t.source}: no role may fire it")
@@ -755,6 +1055,13 @@ def _trigger_problems(definition: ProcessDefinition) -> list[str]:
             )
         if t.opens_chain and t.records_approval:
             problems.append(f"trigger {t.name}: opens a chain and signs it at once")
+        if t.operation is not None and (
+            t.opens_chain or t.records_approval or t.carries_plan or t.carries_list
+        ):
+            problems.append(f"trigger {t.name}: an operation ({t.operation}) carries nothing else")
+    operations = [t.operation for t in definition.triggers if t.operation is not None]
+    for twice in sorted({o for o in operations if operations.count(o) > 1}):
+        problems.append(f"operation {twice} is declared by two triggers")
     signing = {t.name for t in definition.triggers if t.records_approval}
     by_source: dict[tuple[str, str], set[str | None]] = {}
     for move in definition.transitions:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         AuditEvent,
         Notification,
         Reception,
+        Task,
         Verdict,
     )
     from jiedai_flow.rules import RegisterRule, Rule
@@ -146,6 +147,7 @@ class Hooks:
         transition: Transition,
         step: ApprovalStep | None,
         trigger_def: TriggerDef,
+        task: Task | None = None,
     ) -> Verdict | bool | None:
         return cast(
             "Verdict | bool | None",
@@ -156,6 +158,7 @@ class Hooks:
                 transition=transition,
                 step=step,
                 trigger_def=trigger_def,
+                task=task,
             ),
         )
 

@@ -72,10 +72,13 @@ def notifications(
     process: CompiledProcess,
     routes: Mapping[str, Sequence[Role]] | None = None,
     link_template: str = "",
+    people: Sequence[str] = (),
 ) -> tuple[Notification, ...]:
     """The notification of one accepted command (none when nobody is to hear of it).
 
     :param routes: a table that overrides the definition's declarations, or None.
+    :param people: actor ids the command addresses by name (new task owners, the urged, the
+        copied): the notification names them besides the roles.
     """
     if routes is None:
         recipients = process.recipients(event.trigger, event.from_state, event.to_state)
@@ -86,7 +89,7 @@ def notifications(
         and Role.SUPERVISOR not in recipients
     ):
         recipients += (Role.SUPERVISOR,)
-    if not recipients:
+    if not recipients and not people:
         return ()
     label = process.trigger_defs[event.trigger].label
     state = process.label(event.to_state)
@@ -104,5 +107,6 @@ def notifications(
             created_at=event.at,
             action_zh=process.action(event.trigger, event.from_state, event.to_state),
             link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
+            people=tuple(people),
         ),
     )

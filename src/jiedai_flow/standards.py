@@ -30,6 +30,7 @@ from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.findings import Citation
 from jiedai_flow.model import (
     DocumentKind,
+    InvalidValueError,
     LabelledEnum,
     LetterKind,
     MealKind,
@@ -38,6 +39,7 @@ from jiedai_flow.model import (
     VenueType,
     money,
 )
+from jiedai_flow.records import ApprovalStep, Assignee, StepKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -208,6 +210,57 @@ class CompanionPolicy:
 
 
 @attrs.frozen
+class CountersignRule:
+    """会签规则: a step of several approvers every reception meeting the conditions gets after its
+    levels — e.g. a plan at or above an amount: 财政局 and the supervising leader in parallel; a
+    business reception: 招商局. Each rule whose conditions hold adds its step, in the order listed.
+
+    Approvers are departments (``units``: any approver of that department claims the task), approval
+    levels (``levels``) or people (``people``, actor ids). ``weights`` are the 票签 weights, in that
+    order (units, then levels, then people); ``threshold`` the share in percent the agreeing weight
+    must exceed.
+    """
+
+    label: str = attrs.field(validator=attrs.validators.min_len(1))
+    kind: StepKind = StepKind.PARALLEL
+    units: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    weights: tuple[int, ...] = ()
+    threshold: int = attrs.field(default=50, validator=[attrs.validators.ge(0), attrs.validators.lt(100)])
+    min_rank: Rank | None = None
+    min_headcount: int | None = None
+    min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
+    reception_types: frozenset[ReceptionType] = frozenset()
+
+    def __attrs_post_init__(self) -> None:
+        count = len(self.units) + len(self.levels) + len(self.people)
+        if not count:
+            raise InvalidValueError(
+                f"会签「{self.label}」没有审批人（units、levels、people 至少一项）",
+                f"countersign {self.label!r} names no approvers (units, levels or people)",
+                field="units",
+            )
+        if self.weights and len(self.weights) != count:
+            raise InvalidValueError(
+                f"会签「{self.label}」的 weights 有 {len(self.weights)} 个，审批人有 {count} 个",
+                f"countersign {self.label!r} has {len(self.weights)} weights for {count} approvers",
+                field="weights",
+            )
+
+    def step(self) -> ApprovalStep:
+        """The approval step this rule adds."""
+        who = [
+            *(Assignee.unit(u) for u in self.units),
+            *(Assignee.level(v) for v in self.levels),
+            *(Assignee.person(p) for p in self.people),
+        ]
+        if self.weights:
+            who = [attrs.evolve(a, weight=w) for a, w in zip(who, self.weights, strict=True)]
+        return ApprovalStep("", self.label, kind=self.kind, assignees=tuple(who), threshold=self.threshold)
+
+
+@attrs.frozen
 class ApprovalTier:
     """An approval chain for receptions at or above a tier 审批层级 (rank, headcount, amount)."""
 
@@ -282,6 +335,8 @@ class Standards:
     claim_deadline_from: DeadlineFrom = DeadlineFrom.END
     approval_levels: tuple[str, ...] = ()
     approval_tiers: tuple[ApprovalTier, ...] = ()
+    countersigns: tuple[CountersignRule, ...] = ()
+    """会签规则: steps of several approvers added after the levels when their conditions hold."""
     budgets: tuple[Budget, ...] = ()
     approval_deadline_workdays: int | None = attrs.field(default=_THREE_WORKDAYS, validator=_optional_count)
     """超时催办: an approval step pending longer than this many working days is overdue."""
@@ -500,5 +555,5 @@ def retroactive_deadline(reception: Reception, standards: Standards) -> date | N
     return None if window is None else reception.start + timedelta(days=window)
 
 
-for _cls in (MealStandard, CompanionPolicy, ApprovalTier, Budget, Standards, StandardsLayer):
+for _cls in (MealStandard, CompanionPolicy, CountersignRule, ApprovalTier, Budget, Standards, StandardsLayer):
     attrs.resolve_types(_cls, globalns=globals())

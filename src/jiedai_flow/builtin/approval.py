@@ -1,7 +1,8 @@
 """Default approval chain 审批链, by tier: the last of ``standards.approval_tiers`` whose
 conditions the reception meets; else one step per ``standards.approval_levels``; else one step
-any approver may sign. Plugin name ``jiedai.approval``; it answers last (``trylast``), so a county
-plugin's own ``jiedai_approval_chain`` replaces it."""
+any approver may sign. Then each of ``standards.countersigns`` whose conditions hold adds its
+step of several approvers (会签, 或签, 票签). Plugin name ``jiedai.approval``; it answers last
+(``trylast``), so a county plugin's own ``jiedai_approval_chain`` replaces it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from jiedai_flow.records import ApprovalStep
 
 if TYPE_CHECKING:
     from jiedai_flow.records import Reception
-    from jiedai_flow.standards import ApprovalTier, Standards
+    from jiedai_flow.standards import ApprovalTier, CountersignRule, Standards
 
 
-def tier_applies(tier: ApprovalTier, reception: Reception) -> bool:
+def tier_applies(tier: ApprovalTier | CountersignRule, reception: Reception) -> bool:
     """Whether ``reception`` meets every condition ``tier`` sets (an unset condition holds).
 
     Rank is the most senior visitor's, by ``Rank.order``; headcount is the letter's; the amount is
@@ -44,5 +45,5 @@ def jiedai_approval_chain(reception: Reception, standards: Standards) -> list[Ap
     # A tier without steps is a configuration slip; an empty chain could never complete, so fall
     # through to the levels rather than return one.
     levels = tier.steps if tier is not None and tier.steps else standards.approval_levels
-    steps = [ApprovalStep(level, level) for level in levels]
-    return steps or [ApprovalStep("", "审批")]
+    steps = [ApprovalStep(level, level) for level in levels] or [ApprovalStep("", "审批")]
+    return steps + [rule.step() for rule in standards.countersigns if tier_applies(rule, reception)]

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.model import Role
-from jiedai_flow.records import Verdict
+from jiedai_flow.records import TaskKind, Verdict
 
 if TYPE_CHECKING:
     from jiedai_flow.lifecycle import Transition, TriggerDef
     from jiedai_flow.model import Actor
-    from jiedai_flow.records import ApprovalStep, Reception
+    from jiedai_flow.records import ApprovalStep, Reception, Task
 
 
 @hookimpl(trylast=True)
@@ -27,6 +27,7 @@ def jiedai_authorize(
     transition: Transition,
     step: ApprovalStep | None,
     trigger_def: TriggerDef,
+    task: Task | None = None,
 ) -> Verdict:
     acting_as = actor.roles & transition.roles
     if not acting_as:
@@ -35,8 +36,10 @@ def jiedai_authorize(
             f"需要角色：{needed}",
             "requires one of the roles: " + ", ".join(sorted(transition.roles)),
         )
-    # A handler acts as handler only on their own receptions; an approver may also cancel.
-    if acting_as == {Role.HANDLER} and actor.id != reception.handler.id:
+    # A handler acts as handler only on their own receptions; an approver may also cancel. The owner
+    # of a task (an execution item, a delegated opinion) acts on it whatever their role.
+    owns = task is not None and task.owner == actor.id
+    if acting_as == {Role.HANDLER} and actor.id != reception.handler.id and not owns:
         return Verdict.deny(
             f"只有本接待的经办人（{reception.handler.name}）可以操作",
             f"only the reception's handler ({reception.handler.id}) may do this",
@@ -45,7 +48,12 @@ def jiedai_authorize(
         return Verdict.deny(
             f"只有提交人可以「{trigger_def.label}」", f"only the submitter may {trigger_def.label_en}"
         )
-    if step is not None:
+    if task is not None and not task.owner and not task.assignee.pools(actor):
+        return Verdict.deny(
+            f"当前审批环节为「{task.assignee.shown}」，您不在其中",
+            f"the task is for the pool {task.assignee.ref!r}, which you are not in",
+        )
+    if step is not None and (task is None or (task.kind is TaskKind.APPROVAL and not task.owner)):
         if not actor.roles & step.roles:
             return Verdict.deny(f"不是「{step.label}」审批人", f"not an approver of step {step.level!r}")
         if step.level and step.level not in actor.levels:

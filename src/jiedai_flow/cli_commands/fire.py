@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound="Callable[..., Any]")
 
-SHORTCUTS = tuple(t.name for t in DEFAULT_PROCESS.triggers)
+SHORTCUTS = tuple(t.name for t in DEFAULT_PROCESS.triggers if t.operation is None)
 """Triggers that have a command of their own (``start_urgent`` as ``start-urgent``); ``fire`` reaches
 every trigger of every process. On a county's process a shortcut fires the trigger that runs the
 same rule stage."""

@@ -305,7 +305,8 @@ def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[s
     return tuple(
         t
         for t in process.triggers_from(reception.state)
-        if process.applicable(reception.state, t, frozenset(facts))
+        if process.trigger_defs[t].operation is None
+        and process.applicable(reception.state, t, frozenset(facts))
     )
 
 

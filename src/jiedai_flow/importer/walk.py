@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from jiedai_flow.importer.history import StepClock
     from jiedai_flow.importer.rows import ImportRow
     from jiedai_flow.lifecycle import ProcessDefinition
-    from jiedai_flow.records import AuditEvent, CommandRecord, CommandResult, Notification, Reception
+    from jiedai_flow.records import (
+        AuditEvent,
+        CarbonCopy,
+        CommandRecord,
+        CommandResult,
+        Notification,
+        Reception,
+        Task,
+    )
     from jiedai_flow.storage.base import Store
 
 IMPORT_PREFIX = "import:"
@@ -218,6 +226,8 @@ class _RehearsalStore(MemoryStore):
         outbox: Sequence[Notification],
         record: CommandRecord | None,
         ledger: Sequence[LedgerEntry] = (),
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
     ) -> None:
         for entry in ledger:
             key = (entry.host_unit, entry.year)
@@ -232,6 +242,8 @@ class _RehearsalStore(MemoryStore):
             outbox=outbox,
             record=record,
             ledger=ledger,
+            tasks=tasks,
+            copies=copies,
         )
 
 

@@ -19,8 +19,12 @@ if TYPE_CHECKING:
         Notification,
         Numbering,
         Page,
+        Proxy,
         Reception,
         ReceptionQuery,
+        TaskCounts,
+        TaskPage,
+        TaskQuery,
     )
 
 
@@ -140,3 +144,25 @@ class CachingStore(Protocol):
     def cached(self, reception_id: str) -> Reception | None:
         """The copy of the reception this store last saved or read, without a round trip; ``None``
         when it has none."""
+
+
+@runtime_checkable
+class TaskStore(Protocol):
+    """Optional: a store that keeps the task index 任务索引 and stand-ins 代理. Its :meth:`Store.save`
+    takes ``tasks=`` and ``copies=`` (the tasks and copies a command added or changed) and writes
+    their index rows in the same transaction; both built-in stores are task stores."""
+
+    def task_list(self, query: TaskQuery) -> TaskPage:
+        """One page of a task list (待办, 已办, 抄送我的, 我发起的) as indexed queries."""
+
+    def task_counts(self, query: TaskQuery) -> TaskCounts:
+        """How many lines each of the actor's task lists has."""
+
+    def save_proxy(self, proxy: Proxy) -> None:
+        """Record (or replace, by id) a stand-in designation."""
+
+    def proxies(self) -> Sequence[Proxy]:
+        """Every stand-in designation, revoked ones included."""
+
+    def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
+        """Whom ``stand_in`` stands in for at ``now`` (China day)."""

@@ -7,6 +7,7 @@ audit trail keeps the record). Selected by the URL ``memory://``.
 from __future__ import annotations
 
 import threading
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 import attrs
@@ -19,28 +20,39 @@ from jiedai_flow.errors import (
     NotFoundError,
 )
 from jiedai_flow.records import (
+    AssigneeKind,
     BudgetUsage,
     Delivery,
     DeliveryOutcome,
     LedgerEntry,
     Notification,
     Page,
+    TaskCounts,
+    TaskKind,
+    TaskPage,
+    TaskRow,
+    TaskState,
+    TaskView,
     numbered,
 )
 from jiedai_flow.storage.sql_outbox import INLINE_LEASE
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     from jiedai_flow.records import (
         AuditEvent,
+        CarbonCopy,
         CommandRecord,
         Member,
         Notification,
         Numbering,
+        Proxy,
         Reception,
         ReceptionQuery,
+        Task,
+        TaskQuery,
     )
 
 
@@ -55,6 +67,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._receptions: dict[str, Reception] = {}
         self._events: dict[str, list[AuditEvent]] = {}
+        self._proxies: dict[str, Proxy] = {}
         self._outbox: dict[str, _Row] = {}
         self._finished: dict[str, int] = {"delivered": 0}
         """Rows that left the outbox, by final status (delivered rows are not kept: the audit
@@ -114,7 +127,10 @@ class MemoryStore:
         outbox: Sequence[Notification],
         record: CommandRecord | None,
         ledger: Sequence[LedgerEntry] = (),
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
     ) -> None:
+        del tasks, copies  # the task lists read the receptions themselves
         with self._lock:
             current = self._receptions.get(reception.id)
             if current is None:
@@ -252,6 +268,45 @@ class MemoryStore:
     def close(self) -> None:
         """Nothing to release."""
 
+    # -- task lists and proxies -------------------------------------------------------------------
+
+    def task_list(self, query: TaskQuery) -> TaskPage:
+        """One page of a task list, computed from the receptions in memory."""
+        rows = _task_rows(list(self._receptions.values()), query)
+        start = 0
+        if query.after is not None:
+            start = next((i + 1 for i, (key, _) in enumerate(rows) if key == query.after), len(rows))
+        chosen = rows[start : start + query.limit]
+        more = start + query.limit < len(rows)
+        return TaskPage(tuple(r for _, r in chosen), chosen[-1][0] if more and chosen else None)
+
+    def task_counts(self, query: TaskQuery) -> TaskCounts:
+        receptions = list(self._receptions.values())
+        counts = {v: _task_rows(receptions, attrs.evolve(query, view=v)) for v in TaskView}
+        cc = [r for _, r in counts[TaskView.CC]]
+        return TaskCounts(
+            mine=len(counts[TaskView.MINE]),
+            done=len(counts[TaskView.DONE]),
+            cc=len(cc),
+            cc_unread=sum(not r.read for r in cc),
+            started=len(counts[TaskView.STARTED]),
+        )
+
+    def save_proxy(self, proxy: Proxy) -> None:
+        with self._lock:
+            self._proxies[proxy.id] = proxy
+
+    def proxies(self) -> Sequence[Proxy]:
+        with self._lock:
+            return tuple(self._proxies.values())
+
+    def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
+        day = _china_day(now)
+        with self._lock:
+            return tuple(
+                p.principal for p in self._proxies.values() if p.stand_in == stand_in and p.covers(day)
+            )
+
 
 def _matches(r: Reception, q: ReceptionQuery) -> bool:
     return (
@@ -277,3 +332,88 @@ class _Row:
     lease_until: datetime | None = None
     error: str = ""
     worker: str = ""
+
+
+def _china_day(now: datetime) -> date:
+    from jiedai_flow.clock import CHINA_TZ
+
+    return now.astimezone(CHINA_TZ).date()
+
+
+def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[str, TaskRow]]:
+    """(cursor key, row) of one task list, in its order — what the SQL store's index answers."""
+    from jiedai_flow.storage.sql_tasks import task_title
+
+    far = date(9999, 12, 31)
+    view, me = query.view, query.actor_id
+    people = {me, *query.principals}
+    found: list[tuple[tuple[object, ...], TaskRow]] = []
+    for r in receptions:
+        if query.jurisdiction is not None and r.jurisdiction != query.jurisdiction:
+            continue
+        if view is TaskView.STARTED:
+            if r.handler.id == me:
+                row = TaskRow(
+                    r.id,
+                    r.number,
+                    "",
+                    "started",
+                    r.start.isoformat(),
+                    r.state,
+                    at=r.created_at,
+                    host_unit=r.host_unit,
+                )
+                found.append(((r.created_at, r.id), row))
+            continue
+        if view is TaskView.CC:
+            for c in r.copies:
+                if c.actor_id == me:
+                    row = TaskRow(
+                        r.id,
+                        r.number,
+                        "",
+                        "cc",
+                        f"{c.by} 抄送",
+                        r.state,
+                        owner=c.by,
+                        at=c.at,
+                        host_unit=r.host_unit,
+                        read=c.read_at is not None,
+                    )
+                    found.append(((c.at, r.id), row))
+            continue
+        for t in r.tasks:
+            if query.kind is not None and t.kind is not query.kind:
+                continue
+            if view is TaskView.DONE:
+                if t.done_by != me:
+                    continue
+                key: tuple[object, ...] = (t.done_at, t.id)
+            else:
+                if t.state is not TaskState.OPEN:
+                    continue
+                pool = (
+                    not t.owner
+                    and (
+                        (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in query.levels)
+                        or (
+                            t.assignee.kind is AssigneeKind.UNIT
+                            and bool(query.unit)
+                            and t.assignee.ref == query.unit
+                        )
+                    )
+                    and not (t.kind is TaskKind.APPROVAL and r.handler.id == me)
+                )
+                if t.owner not in people and not pool:
+                    continue
+                if query.due_by is not None and (t.due is None or t.due > query.due_by):
+                    continue
+                key = (t.due or far, t.created_at, t.id)
+            row = TaskRow(
+                r.id, r.number, t.id, t.kind.value, task_title(r, t), t.state.value, t.assignee.ref, t.owner,
+                t.step, t.due, t.done_at if view is TaskView.DONE else t.created_at, t.outcome, r.host_unit,
+                t.read_at is not None,
+            )  # fmt: skip
+            found.append((key, row))
+    found.sort(key=lambda kr: kr[0], reverse=view is not TaskView.MINE)
+    return [("|".join(str(k) for k in key), row) for key, row in found]

@@ -40,7 +40,9 @@ receptions = sa.Table(
     sa.Column("data", LongText, nullable=False),
     sa.Column("guests", sa.Integer, nullable=False, server_default="0"),
     sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("handler_id", sa.String(64), nullable=False, server_default=""),
     sa.Index("ix_jd_receptions_start", "start_date", "id"),
+    sa.Index("ix_jd_receptions_handler", "handler_id", "created_at", "id"),
     sa.Index("ix_jd_receptions_state", "state", "start_date"),
     sa.Index("ix_jd_receptions_jurisdiction", "jurisdiction", "start_date"),
     sa.Index("ix_jd_receptions_host_unit", "host_unit", "start_date"),
@@ -138,3 +140,64 @@ budget_ledger = sa.Table(
     sa.Column("committed_fen", sa.BigInteger, nullable=False),
     sa.Column("spent_fen", sa.BigInteger, nullable=False),
 )
+
+tasks = sa.Table(
+    "jd_tasks",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("reception_id", sa.String(64), sa.ForeignKey("jd_receptions.id"), nullable=False),
+    sa.Column("number", sa.String(64), nullable=False),
+    sa.Column("jurisdiction", sa.String(12), nullable=False),
+    sa.Column("host_unit", sa.String(200), nullable=False),
+    sa.Column("handler_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("assignee_kind", sa.String(16), nullable=False),
+    sa.Column("assignee", sa.String(200), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("due", sa.Date, nullable=True),
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("done_by", sa.String(64), nullable=False),
+    sa.Column("done_at", Moment, nullable=True),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("read", sa.Boolean, nullable=False),
+    sa.Index("ix_jd_tasks_owner", "owner", "state", "due", "created_at", "id"),
+    sa.Index("ix_jd_tasks_pool", "assignee_kind", "assignee", "state", "owner", "due", "created_at"),
+    sa.Index("ix_jd_tasks_done", "done_by", "done_at", "id"),
+    sa.Index("ix_jd_tasks_reception", "reception_id"),
+)
+"""The task index 任务索引: one row per task of every reception, written with the reception in the same
+transaction, so 待办 and 已办 are indexed queries that never load a reception. Verify recomputes every
+row from the hashed reception."""
+
+copies = sa.Table(
+    "jd_copies",
+    metadata,
+    sa.Column("reception_id", sa.String(64), sa.ForeignKey("jd_receptions.id"), primary_key=True),
+    sa.Column("actor_id", sa.String(64), primary_key=True),
+    sa.Column("number", sa.String(64), nullable=False),
+    sa.Column("host_unit", sa.String(200), nullable=False),
+    sa.Column("by_id", sa.String(64), nullable=False),
+    sa.Column("at", Moment, nullable=False),
+    sa.Column("read", sa.Boolean, nullable=False),
+    sa.Index("ix_jd_copies_actor", "actor_id", "at", "reception_id"),
+)
+"""抄送 index: who was copied on which reception (抄送我的), written with the reception."""
+
+proxies = sa.Table(
+    "jd_proxies",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("principal", sa.String(64), nullable=False),
+    sa.Column("stand_in", sa.String(64), nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("set_by", sa.String(64), nullable=False),
+    sa.Column("at", Moment, nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Index("ix_jd_proxies_stand_in", "stand_in", "end_date"),
+)
+"""代理 while away: who stands in for whom, from when to when (China days, both included)."""

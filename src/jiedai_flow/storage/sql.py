@@ -42,6 +42,7 @@ from jiedai_flow.audit import (
     shard_of,
     signed_content,
 )
+from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.errors import (
     BudgetExceededError,
     ConflictError,
@@ -59,10 +60,12 @@ from jiedai_flow.records import (
     Notification,
     Numbering,
     Page,
+    Proxy,
     Reception,
+    TaskView,
     numbered,
 )
-from jiedai_flow.storage import schema
+from jiedai_flow.storage import schema, sql_tasks
 from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql_outbox import (
@@ -79,7 +82,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.sql.compiler import SQLCompiler
 
-    from jiedai_flow.records import Member, ReceptionQuery
+    from jiedai_flow.records import CarbonCopy, Member, ReceptionQuery, Task, TaskCounts, TaskPage, TaskQuery
 
 Durability = Literal["full", "normal"]
 
@@ -311,6 +314,7 @@ class SQLStore(OutboxMixin):
             .values(status="delivered", delivered_at=sa.func.current_timestamp()),
         }
         statements |= OUTBOX_STATEMENTS
+        statements |= sql_tasks.STATEMENTS
         return {name: _Prepared(stmt, dialect) for name, stmt in statements.items()}
 
     # -- connections and transactions -------------------------------------------------------
@@ -438,10 +442,14 @@ class SQLStore(OutboxMixin):
         outbox: Sequence[Notification],
         record: CommandRecord | None,
         ledger: Sequence[LedgerEntry] = (),
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
     ) -> None:
         data = encode(reception)
         _run_again_on_race(
-            lambda: self._save(reception, expected_version, event, outbox, record, ledger, data),
+            lambda: self._save(
+                reception, expected_version, event, outbox, record, ledger, data, tasks, copies
+            ),
             ConflictError(reception.id, expected_version, None),
         )
 
@@ -454,6 +462,8 @@ class SQLStore(OutboxMixin):
         record: CommandRecord | None,
         ledger: Sequence[LedgerEntry],
         data: str,
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
     ) -> None:
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
@@ -473,6 +483,10 @@ class SQLStore(OutboxMixin):
                 self._conflict(cur, reception.id, expected_version)
             for entry in ledger:
                 self._book(cur, entry)
+            if tasks or copies:
+                sql_tasks.write_rows(
+                    lambda name, rows: self._sql[name].execute_many(cur, rows), reception, tasks, copies
+                )
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._committed(reception, stored)
@@ -656,6 +670,7 @@ class SQLStore(OutboxMixin):
             "updated_at": utc(r.updated_at),
             "last_hash": last_hash,
             "data": data,
+            "handler_id": r.handler.id,
             **report_columns(r),
         }
 
@@ -769,6 +784,58 @@ class SQLStore(OutboxMixin):
         more = len(rows) > query.limit
         cursor = f"{items[-1].start.isoformat()}|{items[-1].id}" if more else None
         return Page(tuple(items), cursor)
+
+    def task_list(self, query: TaskQuery) -> TaskPage:
+        """One page of a task list 待办/已办/抄送/发起: one indexed SELECT, no reception loaded."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql_tasks.task_statement(query)).all()
+        return sql_tasks.rows_to_page(query, rows)
+
+    def task_counts(self, query: TaskQuery) -> TaskCounts:
+        """How many lines each of the actor's task lists has (one COUNT per list)."""
+        with self.engine.connect() as conn:
+            values = {
+                view: conn.execute(sql_tasks.task_statement(attrs.evolve(query, view=view), count=True)).one()
+                for view in TaskView
+            }
+        return sql_tasks.counts_from(values)
+
+    def save_proxy(self, proxy: Proxy) -> None:
+        """Record a stand-in designation (a revoked one replaces its row)."""
+        values = {
+            "id": proxy.id,
+            "principal": proxy.principal,
+            "stand_in": proxy.stand_in,
+            "start_date": proxy.start,
+            "end_date": proxy.end,
+            "reason": proxy.reason,
+            "set_by": proxy.set_by,
+            "at": utc(proxy.at),
+            "revoked": proxy.revoked,
+        }
+        _P = schema.proxies
+        with self.engine.begin() as conn:
+            conn.execute(_P.delete().where(_P.c.id == proxy.id))
+            conn.execute(_P.insert().values(values))
+
+    def proxies(self) -> Sequence[Proxy]:
+        _P = schema.proxies
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*_P.c).order_by(_P.c.at, _P.c.id)).all()
+        return tuple(
+            Proxy(i, principal, stand_in, start, end, reason, set_by, at.replace(tzinfo=UTC), bool(revoked))
+            for i, principal, stand_in, start, end, reason, set_by, at, revoked in rows
+        )
+
+    def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
+        """Whom ``stand_in`` stands in for on ``now``'s China day (an indexed lookup)."""
+        day = now.astimezone(CHINA_TZ).date()
+        _P = schema.proxies
+        query = sa.select(_P.c.principal).where(
+            _P.c.stand_in == stand_in, _P.c.end_date >= day, _P.c.start_date <= day, _P.c.revoked.is_(False)
+        )
+        with self.engine.connect() as conn:
+            return tuple(dict.fromkeys(r[0] for r in conn.execute(query)))
 
     def command(self, request_id: str) -> CommandRecord | None:
         with self._read() as cur:
@@ -912,6 +979,7 @@ class SQLStore(OutboxMixin):
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.engine.connect() as conn:
                 problem = _typed_columns_problem(conn) or _events_problem(conn)
+            problem = problem or sql_tasks.tasks_problem(self.engine)
             if problem is not None:
                 return attrs.evolve(report, problem=problem)
         return report
@@ -932,6 +1000,7 @@ RECEPTION_COLUMNS_FROM_DATA: dict[str, Callable[[Reception], Any]] = {
     "rule_pack": lambda r: r.rule_pack,
     "created_at": lambda r: r.created_at,
     "updated_at": lambda r: r.updated_at,
+    "handler_id": lambda r: r.handler.id,
     "guests": lambda r: report_columns(r)["guests"],
     "item_count": lambda r: report_columns(r)["item_count"],
 }

@@ -1,0 +1,593 @@
+"""Approval operations and task lists 审批操作与待办, scenario by scenario, on the in-memory store and
+on SQLite, PostgreSQL and MariaDB: countersign, any-one, vote, return to a chosen step, delegate and
+transfer, take back, add and remove signers, claim, urge, copy, read, comment, terminate, jump and
+stand-ins — each checked through the task lists people work from."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from jiedai_flow import Actor, ApprovalStep, Engine, Role, hookimpl
+from jiedai_flow.errors import InvalidTransitionError, NotAuthorizedError, RateLimitedError, TaskError
+from jiedai_flow.records import Assignee, StepKind, TaskState
+from jiedai_flow.tasks import (
+    AddSigners,
+    Against,
+    Assign,
+    Claim,
+    Comment,
+    Complete,
+    Copy,
+    Delegate,
+    ExecutionItem,
+    Jump,
+    MarkRead,
+    Position,
+    RemoveSigner,
+    Reply,
+    ReportProblem,
+    SendBack,
+    TakeBack,
+    Terminate,
+    Transfer,
+    Urge,
+)
+from jiedai_flow.testing import (
+    ACTORS,
+    FrozenClock,
+    NotificationCapture,
+    make_engine,
+    sample_letter,
+    sample_plan,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from jiedai_flow import Reception
+    from jiedai_flow.standards import Standards
+
+HANDLER = ACTORS["handler"]
+OFFICE = ACTORS["office"]
+ADMIN = Actor("admin", "管理员", frozenset({Role.ADMIN}))
+SUPERVISOR = Actor("jijian", "纪检组", frozenset({Role.SUPERVISOR}))
+START = date(2026, 3, 16)
+REFUSED = (TaskError, NotAuthorizedError, InvalidTransitionError)
+
+
+def approver(actor_id: str, *, levels: Sequence[str] = (), unit: str = "") -> Actor:
+    return Actor(
+        actor_id, f"审批人{actor_id}", frozenset({Role.APPROVER}), unit=unit, levels=frozenset(levels)
+    )
+
+
+A, B, C, D, E, X, Y = (approver(n) for n in ("a", "b", "c", "d", "e", "x", "y"))
+PEOPLE = {p.id: p for p in (A, B, C, D, E, X, Y)}
+
+
+class Chain:
+    """The approval chain the county plugin gives every submission (set per test)."""
+
+    def __init__(self, *steps: ApprovalStep) -> None:
+        self.steps = list(steps)
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> list[ApprovalStep]:
+        del reception, standards
+        return self.steps
+
+
+def person(*ids: str) -> tuple[Assignee, ...]:
+    return tuple(Assignee.person(i) for i in ids)
+
+
+SINGLE_A = ApprovalStep("", "办公室主任", assignees=person("a"))
+PARALLEL_BCD = ApprovalStep(
+    "", "财政局、公安局、分管领导会签", kind=StepKind.PARALLEL, assignees=person("b", "c", "d")
+)
+SINGLE_E = ApprovalStep("", "县长", assignees=person("e"))
+
+
+_OPEN: list[Engine] = []
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "memory":
+        yield "memory://"
+    else:
+        from tests.databases import private_database
+
+        yield from _closing(private_database(request.param, tmp_path_factory.mktemp("db")))
+    while _OPEN:
+        _OPEN.pop().store.close()
+
+
+def _closing(urls: Iterator[str]) -> Iterator[str]:
+    for found in urls:
+        try:
+            yield found
+        finally:
+            while _OPEN:  # close every engine before the database is dropped
+                _OPEN.pop().store.close()
+
+
+def engine_for(
+    url: str,
+    *steps: ApprovalStep,
+    clock: FrozenClock | None = None,
+    capture: NotificationCapture | None = None,
+) -> Engine:
+    engine = make_engine(Chain(*steps), *((capture,) if capture else ()), url=url, clock=clock)
+    _OPEN.append(engine)
+    return engine
+
+
+def submitted(engine: Engine) -> str:
+    result = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=HANDLER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    rid = result.reception.id
+    engine.fire(rid, "submit", HANDLER)
+    return rid
+
+
+def mine(engine: Engine, actor: Actor) -> list[str]:
+    """The reception numbers in ``actor``'s 待办 (one entry per task)."""
+    return [row.reception_id for row in engine.tasks_for(actor).items]
+
+
+def approve(engine: Engine, rid: str, actor: Actor, opinion: str = "同意") -> Reception:
+    return engine.fire(rid, "approve", actor, reason=opinion).reception
+
+
+def verified(engine: Engine) -> None:
+    verify = getattr(engine.store, "verify", None)
+    if verify is not None:
+        report = verify()
+        assert report.ok, report.problem
+
+
+# -- the scenarios of the issue ----------------------------------------------------------------
+
+
+def test_parallel_countersign_sent_back_to_a_chosen_step_is_approved_again_from_there(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, PARALLEL_BCD, SINGLE_E)
+    rid = submitted(engine)
+    assert mine(engine, A) == [rid]
+    assert mine(engine, B) == []
+    approve(engine, rid, A)
+    assert {p: mine(engine, PEOPLE[p]) for p in "bcd"} == {"b": [rid], "c": [rid], "d": [rid]}
+    approve(engine, rid, B)
+    assert mine(engine, B) == []
+    assert engine.get(rid).current_step == 1  # C and D still to agree
+    engine.operate(rid, SendBack(0), C, reason="人数与公函不符，请办公室重审")
+    after = engine.get(rid)
+    assert (after.state, after.current_step, after.approvals) == ("submitted", 0, ())
+    assert mine(engine, A) == [rid]
+    assert mine(engine, B) == mine(engine, C) == mine(engine, D) == []
+    approve(engine, rid, A, "已核对")
+    for p in (B, C, D):  # the later step is approved again: B too
+        assert mine(engine, p) == [rid]
+        approve(engine, rid, p)
+    assert mine(engine, E) == [rid]
+    assert approve(engine, rid, E).state == "approved"
+    done_c = engine.done_by(C).items
+    assert sorted(r.outcome for r in done_c) == ["agree", "returned"]
+    verified(engine)
+
+
+def test_vote_of_weights_3_2_2_passes_above_half(url: str) -> None:
+    vote = ApprovalStep(
+        "", "党组会票签", kind=StepKind.VOTE, threshold=50,
+        assignees=(Assignee.person("b", 3), Assignee.person("c", 2), Assignee.person("d", 2)),
+    )  # fmt: skip
+    engine = engine_for(url, vote)
+    rid = submitted(engine)
+    assert approve(engine, rid, B).state == "submitted"  # 3 of 7 is not more than half
+    assert approve(engine, rid, C).state == "approved"  # 5 of 7 is
+    reception = engine.get(rid)
+    closed = [t for t in reception.tasks if t.assignee.ref == "d"]
+    assert [t.state for t in closed] == [TaskState.CLOSED]
+    assert mine(engine, D) == []
+    verified(engine)
+
+
+def test_vote_is_refused_once_the_weights_in_favour_can_no_longer_pass(url: str) -> None:
+    vote = ApprovalStep(
+        "", "党组会票签", kind=StepKind.VOTE, threshold=50,
+        assignees=(Assignee.person("b", 3), Assignee.person("c", 2), Assignee.person("d", 2)),
+    )  # fmt: skip
+    engine = engine_for(url, vote)
+    rid = submitted(engine)
+    assert engine.operate(rid, Against(), B, reason="标准偏高").reception.state == "submitted"  # 4 of 7 left
+    assert engine.operate(rid, Against(), C, reason="不必要").reception.state == "refused"  # 2 of 7 left
+    assert mine(engine, D) == []
+    other = engine_for("memory://", SINGLE_A)
+    rid2 = submitted(other)
+    with pytest.raises(TaskError, match="票签"):
+        other.operate(rid2, Against(), A, reason="不同意")
+
+
+def test_any_one_sign_is_decided_by_the_first_and_the_others_tasks_close(url: str) -> None:
+    anyone = ApprovalStep("", "副主任（或签）", kind=StepKind.ANY, assignees=person("b", "c", "d"))
+    engine = engine_for(url, anyone)
+    rid = submitted(engine)
+    assert all(mine(engine, p) == [rid] for p in (B, C, D))
+    assert approve(engine, rid, C).state == "approved"
+    assert mine(engine, B) == mine(engine, D) == []
+    states = {t.assignee.ref: (t.state, t.outcome) for t in engine.get(rid).tasks}
+    assert states == {
+        "b": (TaskState.CLOSED, "decided"),
+        "c": (TaskState.DONE, "agree"),
+        "d": (TaskState.CLOSED, "decided"),
+    }
+    verified(engine)
+
+
+def test_delegation_comes_back_to_the_delegator_and_transfer_does_not(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    engine.operate(rid, Delegate(to="x"), A, reason="请财务科看一下餐费")
+    assert mine(engine, A) == []
+    assert mine(engine, X) == [rid]
+    with pytest.raises(NotAuthorizedError, match="委派"):
+        approve(engine, rid, X)  # a delegate gives an opinion; the delegator decides
+    engine.operate(rid, Reply(), X, reason="餐费在标准内")
+    assert mine(engine, A) == [rid]
+    assert mine(engine, X) == []
+    task = next(t for t in engine.get(rid).tasks if t.assignee.ref == "a" and t.state is TaskState.OPEN)
+    assert any("餐费在标准内" in n for n in task.notes)
+    assert [r.outcome for r in engine.done_by(X).items] == ["delegate_replied"]
+    approve(engine, rid, A)
+    engine.operate(rid, Transfer(to="y"), E, reason="县长出差，请常务副县长办理")
+    assert mine(engine, E) == []
+    assert mine(engine, Y) == [rid]
+    assert approve(engine, rid, Y).state == "approved"  # transferred: Y decides, E never gets it back
+    assert mine(engine, E) == []
+    assert [r.outcome for r in engine.done_by(E).items] == ["transferred"]
+    verified(engine)
+
+
+def test_take_back_is_refused_once_the_next_assignee_has_acted(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    assert mine(engine, E) == [rid]
+    engine.operate(rid, TakeBack(), A)
+    assert mine(engine, A) == [rid]
+    assert mine(engine, E) == []
+    assert engine.get(rid).approvals == ()
+    approve(engine, rid, A, "再次同意")
+    approve(engine, rid, E)
+    with pytest.raises(REFUSED):
+        engine.operate(rid, TakeBack(), A)
+    assert engine.get(rid).state == "approved"
+
+
+def test_take_back_of_a_step_whose_next_assignee_acted_is_refused_while_pending(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, PARALLEL_BCD, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    approve(engine, rid, B)
+    with pytest.raises(TaskError, match="下一环节已有人办理"):
+        engine.operate(rid, TakeBack(), A)
+
+
+def test_the_last_signer_takes_an_approved_reception_back_before_it_starts(url: str) -> None:
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    assert approve(engine, rid, A).state == "approved"
+    assert engine.operate(rid, TakeBack(), A).reception.state == "submitted"
+    assert mine(engine, A) == [rid]
+
+
+def test_add_signers_before_and_after_and_remove_one_who_has_not_acted(url: str) -> None:
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["b"], Position.BEFORE), A, reason="请财政局先审")
+    assert mine(engine, A) == []
+    assert mine(engine, B) == [rid]
+    approve(engine, rid, B)
+    assert mine(engine, A) == [rid]
+    engine.operate(rid, AddSigners(["c", "d"], Position.AFTER), A, reason="请分管领导和县长在我之后审")
+    assert approve(engine, rid, A).state == "submitted"
+    assert mine(engine, C) == mine(engine, D) == [rid]  # added together, after A
+    d_task = next(t for t in engine.get(rid).tasks if t.assignee.ref == "d")
+    engine.operate(rid, RemoveSigner(task=d_task.id), A, reason="县长不必审")
+    assert mine(engine, D) == []
+    c_task = next(t for t in engine.get(rid).tasks if t.assignee.ref == "c")
+    assert approve(engine, rid, C).state == "approved"
+    with pytest.raises(REFUSED):
+        engine.operate(rid, RemoveSigner(task=c_task.id), A, reason="晚了")
+    verified(engine)
+
+
+def test_remove_signer_who_already_acted_is_refused(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["b"], Position.BEFORE), A)
+    approve(engine, rid, B)
+    b_task = next(t for t in engine.get(rid).tasks if t.assignee.ref == "b")
+    with pytest.raises(TaskError, match="已经办理"):
+        engine.operate(rid, RemoveSigner(task=b_task.id), A)
+
+
+def test_the_handler_can_never_be_reached_through_any_operation(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, PARALLEL_BCD)
+    rid = submitted(engine)
+    for command in (
+        Transfer(to=HANDLER.id),
+        Delegate(to=HANDLER.id),
+        AddSigners([HANDLER.id], Position.AFTER),
+        AddSigners([HANDLER.id], Position.BEFORE),
+        AddSigners([HANDLER.id], Position.ALONGSIDE),
+    ):
+        with pytest.raises(TaskError, match="经办人"):
+            engine.operate(rid, command, A, reason="试")
+    approve(engine, rid, A)
+    with pytest.raises(TaskError, match="已在本审批链上"):
+        engine.operate(rid, Transfer(to="a"), B, reason="转回")  # A signed this chain
+    with pytest.raises(TaskError, match="已在本审批链上"):
+        engine.operate(rid, Transfer(to="c"), B, reason="转给会签人")  # C is on this step already
+    assert engine.get(rid).current_step == 1
+
+
+def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
+    pool = ApprovalStep("分管领导", "分管领导")
+    engine = engine_for(url, pool)
+    rid = submitted(engine)
+    leader1 = approver("l1", levels=["分管领导"])
+    leader2 = approver("l2", levels=["分管领导"])
+    handler_leader = Actor(
+        HANDLER.id, HANDLER.name, frozenset({Role.HANDLER, Role.APPROVER}), levels=frozenset({"分管领导"})
+    )
+    assert mine(engine, leader1) == mine(engine, leader2) == [rid]
+    assert mine(engine, handler_leader) == []  # the handler never sees their own reception's approval
+    engine.operate(rid, Claim(), leader1)
+    assert mine(engine, leader1) == [rid]
+    assert mine(engine, leader2) == []
+    with pytest.raises(NotAuthorizedError):
+        approve(engine, rid, leader2)
+    assert approve(engine, rid, leader1).state == "approved"
+
+
+def test_urge_copy_read_comment_and_counts(url: str) -> None:
+    clock = FrozenClock()
+    engine = engine_for(url, SINGLE_A, clock=clock)
+    rid = submitted(engine)
+    engine.operate(rid, Urge(), HANDLER)
+    with pytest.raises(RateLimitedError, match="分钟后再催"):
+        engine.operate(rid, Urge(), HANDLER)
+    clock.advance(hours=1, minutes=1)
+    event = engine.operate(rid, Urge(), HANDLER).event
+    assert "催办 a" in event.note
+    engine.operate(rid, Copy(["x", "y"]), HANDLER)
+    with pytest.raises(TaskError, match="已经抄送过"):
+        engine.operate(rid, Copy(["x"]), A)  # nobody is copied twice on one reception
+    assert [r.reception_id for r in engine.copied_to(X).items] == [rid]
+    assert engine.task_counts(X).cc_unread == 1
+    engine.operate(rid, MarkRead(), X)
+    assert engine.task_counts(X).cc_unread == 0
+    assert engine.copied_to(X).items[0].read
+    engine.operate(rid, MarkRead(), A)
+    assert engine.tasks_for(A).items[0].read
+    engine.operate(rid, Comment(), A, reason="请补充来访人员名单")
+    assert engine.history(rid)[-1].reason == "请补充来访人员名单"
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, Comment(), SUPERVISOR, reason="纪检只读")
+    counts = engine.task_counts(A)
+    assert (counts.mine, counts.done) == (1, 0)
+    assert engine.task_counts(HANDLER).started == 1
+    assert [r.reception_id for r in engine.started_by(HANDLER).items] == [rid]
+
+
+def test_terminate_and_jump_are_for_administrators_and_audited(url: str) -> None:
+    capture = NotificationCapture()
+    engine = engine_for(url, SINGLE_A, SINGLE_E, capture=capture)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, Jump(step=0), HANDLER, reason="重审")
+    after = engine.operate(rid, Jump(step=0), ADMIN, reason="办公室主任需重审").reception
+    assert after.current_step == 0
+    assert mine(engine, A) == [rid]
+    assert mine(engine, E) == []
+    with pytest.raises(REFUSED):
+        engine.operate(rid, Jump(state="approved"), ADMIN, reason="跳过审批")  # not a jump the process allows
+    back = engine.operate(rid, Jump(state="draft"), ADMIN, reason="退回经办人").reception
+    assert back.state == "draft"
+    assert mine(engine, A) == []
+    engine.fire(rid, "submit", HANDLER)
+    ended = engine.operate(rid, Terminate(), ADMIN, reason="来访取消")
+    assert ended.reception.state == "terminated"
+    assert mine(engine, A) == []
+    told = [n for n in capture.delivered if n.event_id == ended.event.id]
+    assert told
+    assert all(Role.SUPERVISOR in n.recipients for n in told)
+    assert [e.trigger for e in engine.history(rid)][-4:] == ["jump", "jump", "submit", "terminate"]
+    verified(engine)
+
+
+def test_a_stand_in_signs_on_behalf_of_the_absent_approver(url: str) -> None:
+    clock = FrozenClock()
+    engine = engine_for(url, SINGLE_A, clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")
+    assert mine(engine, X) == [rid]
+    result = approve(engine, rid, X)
+    signed = result.approvals[-1]
+    assert (signed.actor_id, signed.on_behalf_of) == ("x", "a")
+    assert "代 a" in engine.history(rid)[-1].note
+    with pytest.raises(NotAuthorizedError):
+        engine.set_proxy("b", "x", today, today, A)  # only for oneself
+
+
+def test_execution_tasks_are_handed_out_done_and_problems_reach_the_handler(url: str) -> None:
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    driver = Actor("zhao.driver", "赵师傅", frozenset({Role.OFFICE}))
+    items = (
+        ExecutionItem("接站", Assignee.person("zhao.driver"), place="高铁站"),
+        ExecutionItem("工作餐", Assignee.unit("机关食堂")),
+    )
+    engine.operate(rid, Assign(items), HANDLER)
+    assert mine(engine, driver) == [rid]
+    engine.operate(rid, ReportProblem(), driver, reason="车辆临时检修，改派 2 号车")
+    assert any("车辆临时检修" in n for t in engine.get(rid).tasks for n in t.notes)
+    engine.operate(rid, Complete(), driver, reason="已接到")
+    assert mine(engine, driver) == []
+    assert [r.title for r in engine.done_by(driver).items] == ["接站"]
+
+
+@pytest.mark.parametrize("edit", ["delete", "owner", "insert"])
+def test_verify_names_a_task_index_row_edited_straight_in_the_database(
+    edit: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Hiding a task from someone's 待办 (or adding one) in the database is caught by verify."""
+    import sqlalchemy as sa
+
+    from jiedai_flow.storage import schema
+
+    db = f"sqlite:///{tmp_path_factory.mktemp('db') / 'j.db'}"
+    engine = engine_for(db, PARALLEL_BCD)
+    rid = submitted(engine)
+    verified(engine)
+    number = engine.get(rid).number
+    raw = sa.create_engine(db)
+    T = schema.tasks
+    with raw.begin() as conn:
+        task_id = conn.execute(sa.select(T.c.id).where(T.c.assignee == "c")).scalar_one()
+        if edit == "delete":
+            conn.execute(T.delete().where(T.c.id == task_id))
+        elif edit == "owner":
+            conn.execute(T.update().where(T.c.id == task_id).values(owner="x"))
+        else:
+            row = dict(conn.execute(sa.select(T).where(T.c.id == task_id)).mappings().one())
+            conn.execute(T.insert().values({**row, "id": "f" * 32, "owner": "x"}))
+    raw.dispose()
+    report = engine.store.verify()  # type: ignore[attr-defined]
+    assert not report.ok
+    assert report.problem.number == number
+    assert "任务" in report.problem.reason_zh
+    assert "task index" in report.problem.reason_en
+    if edit == "owner":
+        assert "owner" in report.problem.reason_zh
+        assert "'x'" in report.problem.reason_zh
+
+
+def test_the_county_countersign_example_builds_the_chain_from_its_standards(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """docs/snippets/county_countersign.toml: a plan of 3000 yuan or more gets the parallel
+    countersign of 财政局 and 分管领导, 10000 or more the party group's 3/2/2 vote."""
+    from decimal import Decimal
+    from pathlib import Path
+
+    import attrs
+
+    from jiedai_flow.model import Activity
+    from jiedai_flow.standards_toml import load_standards_file
+
+    snippet = Path(__file__).resolve().parents[1] / "docs" / "snippets" / "county_countersign.toml"
+    layer = load_standards_file(snippet)
+
+    class Layers:
+        @hookimpl
+        def jiedai_standards_layers(self, jurisdiction: str, on: date) -> list[object]:
+            del jurisdiction, on
+            return [layer]
+
+    engine = make_engine(Layers())
+    _OPEN.append(engine)
+    plan = sample_plan(START)
+    hall = Activity(START, "县会展中心", "项目推介会场地", cost=Decimal("11000"))
+    big = attrs.evolve(plan, activities=(*plan.activities, hall), budget=Decimal("12000"))
+    rid = engine.create_reception(
+        sample_letter(START), big, handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
+    ).reception.id
+    chain = engine.fire(rid, "submit", HANDLER).reception.approval_chain
+    assert [(s.shown, s.kind) for s in chain] == [
+        ("部门负责人", StepKind.SINGLE),
+        ("财政局、分管领导会签", StepKind.PARALLEL),
+        ("党组会票签", StepKind.VOTE),
+    ]
+    assert [a.weight for a in chain[2].assignees] == [3, 2, 2]
+    head = approver("dept", levels=["部门负责人"])
+    finance = approver("fin", unit="县财政局")
+    leader = approver("lead", levels=["分管领导"])
+    approve(engine, rid, head)
+    assert mine(engine, finance) == mine(engine, leader) == [rid]  # a department pool and a level pool
+    approve(engine, rid, finance)
+    approve(engine, rid, leader)
+    approve(engine, rid, approver("county.head"))
+    assert approve(engine, rid, approver("deputy.1")).state == "approved"  # 5 of 7
+
+
+def test_sequential_countersign_opens_each_signer_in_turn(url: str) -> None:
+    chain = ApprovalStep(
+        "", "办公室→财务→分管领导", kind=StepKind.SEQUENTIAL, assignees=person("b", "c", "d")
+    )
+    engine = engine_for(url, chain)
+    rid = submitted(engine)
+    assert (mine(engine, B), mine(engine, C), mine(engine, D)) == ([rid], [], [])
+    with pytest.raises(NotAuthorizedError):
+        approve(engine, rid, C)  # not C's turn yet
+    approve(engine, rid, B)
+    assert (mine(engine, B), mine(engine, C), mine(engine, D)) == ([], [rid], [])
+    approve(engine, rid, C)
+    assert approve(engine, rid, D).state == "approved"
+    verified(engine)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
+def test_two_approvers_of_one_parallel_step_act_at_once_from_two_processes(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """B and C sign the same parallel step of ten receptions at the same moment, each from its own
+    process and engine: both signatures count on every one, none is lost or applied twice."""
+    import multiprocessing
+
+    from tests import _approval_worker
+    from tests.databases import private_database
+
+    for db in private_database(backend, tmp_path_factory.mktemp("db")):
+        engine = make_engine(_approval_worker.ParallelChain(), url=db)
+        _OPEN.append(engine)
+        rids = [submitted(engine) for _ in range(10)]
+        ctx = multiprocessing.get_context("spawn")
+        ready, go, results = ctx.Queue(), ctx.Event(), ctx.Queue()
+        workers = [
+            ctx.Process(target=_approval_worker.sign, args=(db, who, rids, ready, go, results), daemon=True)
+            for who in ("b", "c")
+        ]
+        for worker in workers:
+            worker.start()
+        try:
+            for _ in workers:
+                ready.get(timeout=60)
+            go.set()
+            outcomes = dict(results.get(timeout=120) for _ in workers)
+        finally:
+            for worker in workers:
+                worker.join(timeout=10)
+                if worker.is_alive():
+                    worker.kill()
+        assert not [o for found in outcomes.values() for o in found if o.startswith("error")], outcomes
+        for rid in rids:
+            reception = engine.get(rid)
+            assert reception.state == "approved"
+            assert sorted(a.actor_id for a in reception.approvals) == ["b", "c"]
+            assert [e.trigger for e in engine.history(rid)] == ["create", "submit", "approve", "approve"]
+        verified(engine)
+        while _OPEN:
+            _OPEN.pop().store.close()
