@@ -16,6 +16,7 @@ from jiedai_flow.cli_commands import (
     receptions,
     reports,
     schemas,
+    tasks,
     tools,
     workdays,
 )
@@ -27,6 +28,7 @@ COMMANDS: tuple[click.Command, ...] = (
     *admin.COMMANDS,
     *receptions.COMMANDS,
     *fire.COMMANDS,
+    *tasks.COMMANDS,
     *reports.COMMANDS,
     *tools.COMMANDS,
     *delivery.COMMANDS,

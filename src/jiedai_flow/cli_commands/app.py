@@ -36,6 +36,7 @@ from jiedai_flow.errors import (
     RuleError,
     RuleViolationError,
     StorageError,
+    TaskError,
     ValidationError,
     VetoError,
 )
@@ -96,6 +97,7 @@ EXIT_CODES: tuple[tuple[int, str, tuple[type[JiedaiFlowError], ...]], ...] = (
             DuplicateError,
             ListNotFiledError,
             MigrationRefusedError,
+            TaskError,
         ),
     ),
     (

@@ -1,0 +1,77 @@
+"""``jiedai tasks`` and the approval-operation commands, on the sample site ``jiedai init`` writes
+(approval levels 部门负责人 → 分管领导: pool tasks by level)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tests.test_cli import as_json, jiedai, site
+
+if TYPE_CHECKING:
+    from tests.test_cli import Site
+
+__all__ = ["site"]
+
+
+def test_open_tasks_claim_delegate_reply_and_approve_through_the_command_line(site: Site) -> None:
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    assert as_json("tasks", "--as", "sun.hao")["items"][0]["reception_id"] == rid  # 部门负责人's pool
+    assert as_json("tasks", "--as", "li.na")["items"] == []  # 分管领导: not yet
+    jiedai("claim-task", rid, "--as", "sun.hao")
+    jiedai("delegate", rid, "--as", "sun.hao", "--to", "chen.jie", "--reason", "请办公室核对人数")
+    assert as_json("tasks", "--as", "sun.hao")["items"] == []
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "chen.jie")["items"]] == [rid]
+    jiedai("reply", rid, "--as", "chen.jie", "--reason", "人数与公函一致")
+    jiedai("approve", rid, "--as", "sun.hao", "--reason", "同意")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "li.na")["items"]] == [rid]
+    done = as_json("tasks", "--as", "sun.hao", "--done")["items"]
+    assert [r["outcome"] for r in done] == ["agree"]
+    counts = as_json("tasks", "--as", "zhang.wei", "--counts")
+    assert counts["started"] == 1
+
+
+def test_send_back_urge_cc_and_a_refusal_exit_code(site: Site) -> None:
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("approve", rid, "--as", "sun.hao")
+    jiedai("send-back", rid, "--as", "li.na", "--to-step", "1", "--reason", "请部门负责人重新核对餐费")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "sun.hao")["items"]] == [rid]
+    jiedai("urge", rid, "--as", "zhang.wei")
+    again = jiedai("urge", rid, "--as", "zhang.wei", code=3)
+    assert "分钟后再催" in again.output
+    jiedai("cc", rid, "--as", "zhang.wei", "--to", "liu.yang")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "liu.yang", "--cc")["items"]] == [rid]
+    refused = jiedai("transfer", rid, "--as", "sun.hao", "--to", "zhang.wei", "--reason", "转经办人", code=3)
+    assert "经办人" in refused.output
+    usage = jiedai("send-back", rid, "--as", "li.na", "--to-step", "0", "--reason", "x", code=2)
+    assert "从 1 起" in usage.output
+
+
+def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai(
+        "proxy",
+        "set",
+        "--as",
+        "sun.hao",
+        "--stand-in",
+        "li.na",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2099-12-31",
+        "--reason",
+        "出差",
+    )
+    listed = as_json("proxy", "list")
+    assert [(p["principal"], p["stand_in"]) for p in listed] == [("sun.hao", "li.na")]
+    # li.na (分管领导) is not in the 部门负责人 pool: the stand-in acts only on sun.hao's own tasks
+    jiedai("claim-task", rid, "--as", "sun.hao")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "li.na")["items"]] == [rid]
+    jiedai("approve", rid, "--as", "li.na", "--reason", "代签")
+    shown = as_json("show", rid)
+    assert shown["reception"]["approvals"][0]["on_behalf_of"] == "sun.hao"
+    jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao")
+    assert as_json("proxy", "list")[0]["revoked"] is True
