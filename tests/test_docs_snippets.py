@@ -56,6 +56,7 @@ QUOTED_IN = {
     "test_county_plugin.py": "testing-kit.md",
     "test_store_contract.py": "testing-kit.md",
     "handle_errors.py": "errors.md",
+    "countersign_chain.py": "approvals.md",
 }
 """Every snippet and the page that quotes it whole."""
 
@@ -444,3 +445,29 @@ def test_every_other_python_block_in_the_pages_runs() -> None:
         for block in re.findall(r"```python\n(.*?)```", page(name), re.S):
             if block not in snippets:
                 exec(compile(block, name, "exec"), {})
+
+
+def test_the_countersign_plugin_snippet_adds_a_parallel_step_above_3000_yuan() -> None:
+    from decimal import Decimal
+
+    from jiedai_flow.model import Activity
+    from jiedai_flow.records import StepKind
+
+    chain = snippet("countersign_chain")
+    engine = make_engine(chain)
+    plan = sample_plan()
+    hall = Activity(plan.meals[0].on, "县会展中心", "项目推介会场地", cost=Decimal("3000"))
+    rid = engine.create_reception(
+        sample_letter(), attrs.evolve(plan, activities=(hall,)), handler=HANDLER, host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id  # fmt: skip
+    steps = engine.fire(rid, "submit", HANDLER).reception.approval_chain
+    assert [(s.shown, s.kind) for s in steps] == [
+        ("部门负责人", StepKind.SINGLE),
+        ("财政局、分管领导会签", StepKind.PARALLEL),
+    ]
+
+
+def test_the_countersign_toml_in_approvals_md_is_the_tested_snippet() -> None:
+    block = page("approvals.md").split("```toml\n", 1)[1].split("```", 1)[0]
+    assert block in (SNIPPETS / "county_countersign.toml").read_text(encoding="utf-8")
