@@ -139,7 +139,7 @@ _FAMILIES = {
     "R": "公开与报告 · disclosure and reports",
     "B": "招商接待 · investment receptions",
 }
-"""Rule families in the order of the reference catalogue (§5); other prefixes come after."""
+"""Rule families in catalogue order (letter first, investment receptions last); other prefixes come after."""
 
 _SEVERITY_HELPERS = (
     (_common.block, Severity.BLOCKING),
@@ -261,12 +261,14 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
         "<!-- 由 jiedai_flow.docgen 生成，请勿手改 / generated; do not edit. "
         f"Regenerate: {REGENERATE_RULES} -->",
         "",
-        "内置插件登记的每一条规则：编号（参考资料 §5）、标题、在哪些操作时检查、可能给出的结果和出处。"
+        "内置插件登记的每一条规则：编号（按族：公函 L、范围 S、审批 A……）、标题、"
+        "在哪些操作时检查、可能给出的结果和出处。"
         "本地插件的规则另有编号（如 `XX-01`），见 [tutorial.md](tutorial.md)；"
         "各条规则读取的标准字段见 [standards.md](standards.md)。",
         "",
-        "Every rule the built-in plugins register: id (reference §5), title, the stages (triggers) it "
-        "runs at, the severities it can report (read from its code) and its citation.",
+        "Every rule the built-in plugins register: id (by family: L letter, S scope, A approval …), "
+        "title, the stages (triggers) it runs at, the severities it can report (read from its code) "
+        "and its citation.",
         "",
         "结果 severities：不予通过 blocking（命令被拒绝）· 须书面说明 needs_explanation（附情况说明并经"
         "下一位审批人或财务接受才通过）· 提醒 warning · 提示 info。",
