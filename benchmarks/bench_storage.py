@@ -7,7 +7,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_storage.py --quick           # short run (< ~30 s)
     .venv/bin/python benchmarks/bench_storage.py --receptions 200000 --profile
 
-What is measured (see docs/storage-performance.md):
+What is measured (see docs/performance.md, 存储 Storage):
 
 1. SQLite lifecycles per second: full lifecycles (create → submit → approve → start → finish →
    claim with a reception list paid by 公务卡 → settle → archive, every command with a request id)

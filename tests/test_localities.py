@@ -1,4 +1,4 @@
-"""The five shipped localities (reference §2.1), each through a real engine against the national defaults.
+"""The five shipped localities (docs/sources.md), each through a real engine against the national defaults.
 
 For each locality: the file loads; a case it refuses that the national rules pass; and a case it
 passes that the national rules refuse — where its source relaxes anything at all. Fujian and Zhoukou

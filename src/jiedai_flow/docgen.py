@@ -101,25 +101,125 @@ def render_builtin_table(plugins: Sequence[tuple[str, str]] = BUILTIN_PLUGINS) -
     return "\n".join(rows) + "\n"
 
 
+HOOKS_INTRO_ZH = (
+    "本页列出 jiedai_flow 的全部插件钩子，按调用时机分组。插件用 `@hookimpl` 标记与钩子同名的函数来实现它们"
+    "（写法见 [编写插件](plugins.md)）。每个钩子先给中文说明，再给签名、调用方式和英文的参数说明。"
+    "本页由 `jiedai_flow.hookspecs` 的文档字符串和 `jiedai_flow.docgen.HOOKS_ZH` 的中文说明生成；"
+    "钩子只会增加参数，不会改变已有参数的含义。"
+)
+"""The Chinese introduction that leads docs/hooks.md."""
+
+PHASES_ZH = {
+    "Setup": "初始化：建引擎时调用一次",
+    "Command": "命令执行中：保存之前",
+    "After commit": "提交之后：命令已持久保存",
+    "Delivery": "投递：通知渠道、路由、联系人和工作日历",
+}
+"""Chinese title of each phase banner of :mod:`jiedai_flow.hookspecs`, keyed by the text before its colon."""
+
+HOOKS_ZH = {
+    "jiedai_register_rules": (
+        "**登记规则。** 建引擎时对每个插件调用一次；插件对每条规则调用一次 `register(Rule(...))`。国家规则包"
+        "和加本地规则的县插件实现它。"
+    ),
+    "jiedai_standards_layers": (
+        "**提供接待标准层。** 按辖区代码（GB/T 2260）、接待开始日期和接待单位，返回国家、省、市、县或单位的标"
+        "准层；不在施行期内、不覆盖该单位的层会被忽略，所以插件可以把全部层都返回。每个插件都调用，引擎从国家"
+        "层叠加到单位层，并按（辖区、单位、日期）缓存结果。"
+    ),
+    "jiedai_storage": (
+        "**打开存储后端。** 按 URL（如 `memory://`、`sqlite:///jiedai.db`）返回一个实现 `Store` 的存储；不是"
+        "自己的 URL 就返回 None。第一个非 None 的结果生效。内置后端和自带数据库的插件实现它。"
+    ),
+    "jiedai_authorize": (
+        "**判断权限。** 某人能否对某件接待执行某个操作：返回 `Verdict`（拒绝时带理由）、True/False，或 None "
+        "表示不表态。第一个非 None 的结果生效，内置角色表最后作答。职责分离由引擎在调用本钩子之前检查，任何回"
+        "答都不能让经办人审批自己的接待。有自己权限系统的部署实现它。"
+    ),
+    "jiedai_processes": (
+        "**提供流程定义。** 返回新的流程定义，或从默认流程派生的"
+        "（`derive`、`add`、`remove`、`insert_step`、`renamed`）。每个插件都调用，结果全部收集；"
+        "建引擎时逐个校验，出错时指明是哪个插件提供的。有自己流程的县插件实现它。"
+    ),
+    "jiedai_choose_process": (
+        "**为新登记的接待选择流程。** 按接待类型、辖区、接待单位和方案金额，从已加载的 `name@version` 中选一"
+        "个；None 表示不表态（用引擎的第一个流程）。第一个非 None 的结果生效。"
+    ),
+    "jiedai_approval_chain": (
+        "**生成审批链。** 提交审批时按接待和适用的标准给出依次签批的审批环节；None 表示不表态。第一个非 None "
+        "的结果生效；内置回答按 `standards.approval_levels` 每级一个环节，县插件可换成按档次分的审批链。"
+    ),
+    "jiedai_before_transition": (
+        "**保存前的最后一关。** 流转即将保存时调用，拿到保存前后的接待和将追加的审计事件；抛出异常即否决这条"
+        "命令（什么都不保存）。每个插件都调用，在原子保存之前。维护派生数据（如预算）的插件实现它。"
+    ),
+    "jiedai_after_transition": (
+        "**流转已提交。** 命令提交后调用，拿到保存后的接待和它的审计事件；这里的错误只记日志，不会撤销命令。"
+        "每个插件都调用。指标、检索索引、缓存实现它。"
+    ),
+    "jiedai_notify": (
+        "**进程内收到通知。** 命令提交时对每条通知调用一次（尽力而为）：错误只记日志，不重试。可靠送达靠发件"
+        "箱和通知渠道（`jiedai_register_notifiers`）。测试工具和进程内的监听者实现它。"
+    ),
+    "jiedai_register_notifiers": (
+        "**登记通知渠道。** 建引擎时调用一次；插件对每个渠道调用一次 `register(notifier)`，渠道名就是发件箱的"
+        "渠道，每条通知在每个渠道各占一行发件箱。内置日志渠道和传给 `open_engine(plugins=[...])` 的邮件、钉钉"
+        "、企业微信、webhook 渠道实现它。"
+    ),
+    "jiedai_routes": (
+        "**通知路由。** 给出一个辖区里什么操作通知哪些角色：从 `trigger` 或 `trigger:destination` 到角色的表"
+        "；None 表示不表态。第一个非 None 的结果生效，没有时用 `jiedai_flow.routing.DEFAULT_ROUTES`。县插件实"
+        "现它。"
+    ),
+    "jiedai_contacts": (
+        "**通讯录。** 投递通知时，把一个角色换成这件接待的具体联系人（邮箱、手机号、钉钉或企业微信 id）。每个"
+        "插件都调用，名单合并。部署方的通讯录（OA 用户库、LDAP）实现它。"
+    ),
+    "jiedai_checkpoint": (
+        "**导出审计检查点。** 把签名的审计链检查点（各分片的链头、接待数和时间，HMAC-SM3 签名）送到数据库写入"
+        "者改不了的地方（可信时间戳、一次写入的存储、另一个系统）；抛出异常表示导出失败。"
+        "在 `jiedai audit checkpoint` 的文件和 webhook 之后对每个插件调用。"
+    ),
+    "jiedai_calendar": (
+        "**工作日历。** 提供计算时限用的工作日历：一个有 `is_workday(day)` 的对象；若还有 `knows(year)`，日历"
+        "不认识的年份里的时限会带提醒。第一个非 None 的结果生效；内置回答是中国法定节假日和调休日历。"
+    ),
+}
+"""The Chinese summary that leads each hook's section of docs/hooks.md. ``tests/test_docs_site.py``
+requires one per hook spec, so a new hook needs a line here (regenerate the page afterwards)."""
+
+_MISSING_ZH = "（暂无中文说明 / no Chinese summary yet: add one to `jiedai_flow.docgen.HOOKS_ZH`）"
+
+
+def _phase_title(title: str) -> str:
+    zh = PHASES_ZH.get(title.partition(":")[0])
+    return f"{zh} · {title}" if zh else title
+
+
 def render_hooks(module: ModuleType = hookspecs) -> str:
-    """The whole hooks reference page."""
+    """The whole hooks reference page, Chinese first: the introduction, each phase's title and each hook's
+    summary come from :data:`HOOKS_INTRO_ZH`, :data:`PHASES_ZH` and :data:`HOOKS_ZH`; the signature, the
+    call semantics and the English docstring follow."""
     out = [
         "# 插件钩子参考 Hooks reference",
         "",
         f"<!-- 由 {module.__name__} 生成，请勿手改 / generated; do not edit. Regenerate: {REGENERATE} -->",
         "",
-        _markdown(module.__doc__ or ""),
+        HOOKS_INTRO_ZH,
         "",
     ]
+    for paragraph in _markdown(module.__doc__ or "").split("\n\n"):
+        out += [f"*{paragraph}*", ""]
     phases = _phases(module)
     current = ""
     for name, func, kind in specs(module):
         line = inspect.getsourcelines(func)[1]
         phase = next((title for start, title in reversed(phases) if start < line), "")
         if phase and phase != current:
-            out += [f"## {phase}", ""]
+            out += [f"## {_phase_title(phase)}", ""]
             current = phase
-        out += [f"### `{name}`", "", "```python", signature(name, func), "```", ""]
+        out += [f"### `{name}`", "", HOOKS_ZH.get(name, _MISSING_ZH), ""]
+        out += ["```python", signature(name, func), "```", ""]
         out += [f"调用方式 / call semantics: {_SEMANTICS[kind]}", "", _markdown(func.__doc__ or ""), ""]
     out += ["## 内置插件 Built-in plugins", "", render_builtin_table()]
     return "\n".join(out)
@@ -139,7 +239,7 @@ _FAMILIES = {
     "R": "公开与报告 · disclosure and reports",
     "B": "招商接待 · investment receptions",
 }
-"""Rule families in the order of the reference catalogue (§5); other prefixes come after."""
+"""Rule families in catalogue order (letter first, investment receptions last); other prefixes come after."""
 
 _SEVERITY_HELPERS = (
     (_common.block, Severity.BLOCKING),
@@ -261,12 +361,14 @@ def render_rules(rules: Sequence[Rule] | None = None) -> str:
         "<!-- 由 jiedai_flow.docgen 生成，请勿手改 / generated; do not edit. "
         f"Regenerate: {REGENERATE_RULES} -->",
         "",
-        "内置插件登记的每一条规则：编号（参考资料 §5）、标题、在哪些操作时检查、可能给出的结果和出处。"
+        "内置插件登记的每一条规则：编号（按族：公函 L、范围 S、审批 A……）、标题、"
+        "在哪些操作时检查、可能给出的结果和出处。"
         "本地插件的规则另有编号（如 `XX-01`），见 [tutorial.md](tutorial.md)；"
         "各条规则读取的标准字段见 [standards.md](standards.md)。",
         "",
-        "Every rule the built-in plugins register: id (reference §5), title, the stages (triggers) it "
-        "runs at, the severities it can report (read from its code) and its citation.",
+        "Every rule the built-in plugins register: id (by family: L letter, S scope, A approval …), "
+        "title, the stages (triggers) it runs at, the severities it can report (read from its code) "
+        "and its citation.",
         "",
         "结果 severities：不予通过 blocking（命令被拒绝）· 须书面说明 needs_explanation（附情况说明并经"
         "下一位审批人或财务接受才通过）· 提醒 warning · 提示 info。",

@@ -45,7 +45,7 @@ class Citation:
 
 @attrs.frozen
 class Finding:
-    """One result of one rule: rule id (reference §5), severity, bilingual message, field path, citation."""
+    """One result of one rule: rule id (e.g. ``M-02``), severity, bilingual message, field path, citation."""
 
     rule_id: str
     severity: Severity

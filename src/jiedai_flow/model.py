@@ -307,7 +307,7 @@ class ReceptionType(LabelledEnum):
 
 
 class FollowUpKind(LabelledEnum):
-    """What a follow-up entry records 跟踪事项 (seed §五 接待后跟踪服务, business receptions)."""
+    """What a follow-up entry records 跟踪事项 (接待后跟踪服务, business receptions)."""
 
     CONTACT = "contact", "联系投资方"
     INTENT = "intent", "投资意向"

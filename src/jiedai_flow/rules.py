@@ -44,7 +44,7 @@ class RuleContext:
 
 @attrs.frozen
 class Rule:
-    """A registered rule: id (reference §5, or a local id such as ``LA-01``), stages, check."""
+    """A registered rule: id (built-in such as ``M-02``, or local such as ``LA-01``), stages, check."""
 
     id: str
     title: str

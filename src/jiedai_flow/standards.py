@@ -72,7 +72,7 @@ class UnitKind(LabelledEnum):
 RULE_PACK_2013 = "national-2013"
 RULE_PACK_2025 = "national-2025"
 REVISION_2025 = date(2025, 5, 18)
-"""The revised 《党政机关厉行节约反对浪费条例》, reported by Xinhua on 2025-05-18 (reference §1.4)."""
+"""The revised 《党政机关厉行节约反对浪费条例》, reported by Xinhua on 2025-05-18 (docs/sources.md)."""
 
 
 def national_rule_pack(on: date) -> str:

@@ -1,7 +1,7 @@
 """Example standards of five localities 地方标准示例, one TOML file each, shipped with the package.
 
 Each file is one standards layer (format: :mod:`jiedai_flow.standards_toml`) transcribed from a
-public source of the domain reference (§2.1), with the source key in its ``source`` and comments.
+public source, with its key ("参考资料 S12", listed in docs/sources.md) in its ``source`` and comments.
 A deployment loads one as it is, or copies it as the start of its own::
 
     from jiedai_flow import hookimpl, localities

@@ -1,6 +1,6 @@
 """The national rule pack 国家规则包, registered through the same hooks a county plugin uses.
 
-Plugin name ``jiedai.national``. Rule ids follow reference §5; each family lives in its own module
+Plugin name ``jiedai.national``. Rule ids are listed in docs/rules.md; each family lives in its own module
 (letter: L/S/B, approval: A, meals: M, lodging: H/T, ceremony: C, settlement: F). Each check is a
 pure function of the reception and its resolved standards. Versions by date: the 2013 rules until
 the 2025 revision of 《党政机关厉行节约反对浪费条例》, which bans alcohol at working meals outright and

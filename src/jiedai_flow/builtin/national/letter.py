@@ -209,8 +209,8 @@ def _unknown_guests(listed: Iterable[Guest], named: Iterable[Guest]) -> Iterator
 def check_one_settlement(ctx: RuleContext) -> Iterator[Finding]:
     """L-04 一函一事、一事一结: within this reception, no invoice is claimed twice.
 
-    The principle is local (e.g. Hubei county measures, reference §1.5); the national hook is the
-    voucher set of Art 14 (票据 + 公函 + 清单 per reception), which the findings cite.
+    The principle is local (e.g. Hubei county measures; docs/sources.md lists the source); the national
+    hook is the voucher set of Art 14 (票据 + 公函 + 清单 per reception), which the findings cite.
 
     What the rule can see is one reception, so it checks only that the list's invoices are
     distinct (numbers compared like names). The rest of 一函一事一事一结 is not a rule:
