@@ -144,7 +144,7 @@ class TaskKind(LabelledEnum):
 
     APPROVAL = "approval", "审批"
     EXECUTION = "execution", "接待执行"
-    """An item of the approved plan carried out by a department or person (seed §三)."""
+    """An item of the approved plan carried out by a department or person (注重细节管理, 强化团队协作)."""
 
 
 class TaskState(LabelledEnum):
