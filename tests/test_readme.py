@@ -70,7 +70,8 @@ def test_the_readme_shell_blocks_run_verbatim_from_init_to_a_verified_audit_chai
     html = exported.read_text(encoding="utf-8")
     assert "接待清单" in html
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert "用餐费用 Meals 275.00" in text  # the sample meal is a meal, not an activity
+    assert "用餐费用 实际费用合计" in text  # Chinese only: the printed form's default
+    assert "0.00 275.00 275.00" in text  # the sample meal is a meal (用餐费用 275.00), not an activity
     assert "审计链完整" in done.stdout.splitlines()[-1]
     assert list((tmp_path / "tmp").iterdir()) == []  # jiedai demo cleaned up after itself
 

@@ -114,6 +114,7 @@ PHASES_ZH = {
     "Command": "命令执行中：保存之前",
     "After commit": "提交之后：命令已持久保存",
     "Delivery": "投递：通知渠道、路由、联系人和工作日历",
+    "Printed forms": "打印文书：接待清单和审批单的模板",
 }
 """Chinese title of each phase banner of :mod:`jiedai_flow.hookspecs`, keyed by the text before its colon."""
 
@@ -174,6 +175,10 @@ HOOKS_ZH = {
     "jiedai_contacts": (
         "**通讯录。** 投递通知时，把一个角色换成这件接待的具体联系人（邮箱、手机号、钉钉或企业微信 id）。每个"
         "插件都调用，名单合并。部署方的通讯录（OA 用户库、LDAP）实现它。"
+    ),
+    "jiedai_templates": (
+        "**打印文书模板。** 返回一个模板目录或 Jinja2 加载器，先于内置模板查找；县插件可以换掉接待清单、审批单"
+        "的任一模板，或只换标题栏（内置模板以 `jiedai/` 前缀仍可继承）。对每个插件调用，结果都收集。"
     ),
     "jiedai_checkpoint": (
         "**导出审计检查点。** 把签名的审计链检查点（各分片的链头、接待数和时间，HMAC-SM3 签名）送到数据库写入"

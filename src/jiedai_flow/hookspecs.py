@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         Task,
         Verdict,
     )
+    from jiedai_flow.reports.forms import TemplateSource
     from jiedai_flow.rules import RegisterRule
     from jiedai_flow.standards import Standards, StandardsLayer
     from jiedai_flow.storage.base import Store
@@ -282,4 +283,25 @@ def jiedai_calendar() -> WorkCalendar | None:
     Stops at the first non-None result. The built-in answer is the Chinese statutory calendar
     (holidays and 调休 make-up days); holiday files of later years come in through
     ``jiedai_flow.builtin.calendar.HolidayFiles``; a deployment may supply its own.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Printed forms: the templates of the 接待清单 and the 审批单
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def jiedai_templates() -> TemplateSource | None:
+    """提供打印文书的模板 Supply templates for the printed forms (接待清单、审批单).
+
+    :return: 一个模板目录（路径）或 Jinja2 loader；其中同名的模板替换内置模板，如只换标题栏
+        ``title.html``，或整张表 ``list.html``、``approval.html``；县模板可用
+        ``{% extends "jiedai/title.html" %}`` 在内置模板上改。None 表示不提供。
+        A template directory (a path) or a Jinja2 loader whose templates replace the built-in ones
+        of the same name; None for none.
+
+    Called for every plugin; the answers are searched in pluggy's call order (the plugin
+    registered last first), the built-in templates last. Implemented by county plugins with a
+    form layout of their own (see the example county package).
     """

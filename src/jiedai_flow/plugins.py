@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         Task,
         Verdict,
     )
+    from jiedai_flow.reports.forms import TemplateSource
     from jiedai_flow.rules import RegisterRule, Rule
     from jiedai_flow.standards import Standards, StandardsLayer
     from jiedai_flow.storage.base import Store
@@ -230,6 +231,11 @@ class Hooks:
 
     def jiedai_calendar(self) -> WorkCalendar | None:
         return cast("WorkCalendar | None", self._hook.jiedai_calendar())
+
+    def jiedai_templates(self) -> list[TemplateSource]:
+        """Every plugin's template source, in search order (the plugin registered last first)."""
+        results = cast("list[TemplateSource | None]", self._hook.jiedai_templates())
+        return [source for source in results if source is not None]
 
 
 class PluginHost:

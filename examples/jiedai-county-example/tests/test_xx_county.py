@@ -32,7 +32,8 @@ from jiedai_flow import (
 )
 from jiedai_flow.cli import main as jiedai
 from jiedai_flow.engine import CHINA_TZ
-from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
+from jiedai_flow.reports import approval_document, list_document, render_approval_html, render_list_html
+from jiedai_flow.testing import ACTORS, sample_letter, sample_list, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -186,6 +187,29 @@ def reception_list(engine: Engine, rid: str, talk_time: str) -> ReceptionList:
     )
 
 
+# -- 打印文书：本县的标题栏 ----------------------------------------------------------------------------
+
+
+def test_the_printed_forms_carry_the_county_title_block(engine: Engine) -> None:
+    """本县模板只换标题栏：表号和「××县」抬头；其余版式（签字栏、盖章栏）仍是内置的。"""
+    rid = create(engine, plan())
+    reception = engine.get(rid)
+    templates = engine.hooks.jiedai_templates()
+    assert templates == [plugin.TEMPLATES]
+    reception = attrs.evolve(reception, reception_list=sample_list(reception))
+    for page in (
+        render_list_html(list_document(reception), templates=templates),
+        render_approval_html(approval_document(reception), templates=templates),
+    ):
+        assert "××县公务接待专用　表号 XX-JD-01" in page
+        assert "<h1>××县公务接待" in page
+        assert "单位盖章" in page
+        assert "XX County" not in page  # 默认只有中文
+    both = render_list_html(list_document(reception), lang="both", templates=templates)
+    assert "XX County · Official reception list" in both
+    assert "XX-JD-01" not in render_list_html(list_document(reception))  # 不给本县模板时是内置标题栏
+
+
 # -- 安装后：入口点 ---------------------------------------------------------------------------------------
 
 
@@ -198,7 +222,7 @@ def test_the_plugin_is_discovered_and_loaded_by_its_entry_point() -> None:
     host = make_plugin_manager(autoload=True)
     info = {p.name: p for p in host.plugins()}["xx_county"]
     assert info.distribution == "jiedai-county-example 0.1.0"
-    assert info.hooks == ("jiedai_register_rules", "jiedai_standards_layers")
+    assert info.hooks == ("jiedai_register_rules", "jiedai_standards_layers", "jiedai_templates")
     engine = open_engine("memory://", autoload=True)
     assert engine.rules.rules["XX-01"].plugin == "xx_county"
     assert engine.standards_for(COUNTY, START).layers[-1] == "××县（示例）"

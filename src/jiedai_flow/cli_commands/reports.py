@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from jiedai_flow.reports.forms import Lang
+
 KINDS = {
     "summary": "年度接待汇总 annual summary",
     "disclosure": "公务接待费公开 disclosure (三公经费)",
@@ -176,11 +178,23 @@ def _table(rows: Sequence[Any], row_type: type[Any], title: str) -> Table:
 
 
 @click.command(
-    short_help="导出接待清单 / export a reception list (HTML, xlsx, CSV).",
-    help="导出一次接待的接待清单（HTML、Excel 或 CSV）。\n\n"
-    "Export a reception's 接待清单 (reception list) as HTML, Excel or CSV (xlsx needs --output).",
+    short_help="导出接待清单或审批单 / export a reception list or approval form.",
+    help="导出一次接待的接待清单（HTML、Excel 或 CSV）或审批单（HTML）。打印版为 A4，默认只有中文，"
+    "--lang both 加英文；县插件可用自己的模板（jiedai_templates 钩子）。\n\n"
+    "Export a reception's 接待清单 (reception list) as HTML, Excel or CSV (xlsx needs --output), or "
+    "its 审批单 (approval form) as HTML. The printed forms are A4 and Chinese only unless --lang both; "
+    "a county plugin may supply its own templates (the jiedai_templates hook).",
 )
 @click.argument("reception_id", metavar="ID")
+@click.option(
+    "--form",
+    "form",
+    type=click.Choice(["list", "approval"]),
+    default="list",
+    show_default=True,
+    help="文书：接待清单（list）或审批单（approval，只有 HTML）/ "
+    "the reception list, or the approval form (HTML only).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -189,25 +203,40 @@ def _table(rows: Sequence[Any], row_type: type[Any], title: str) -> Table:
     show_default=True,
     help="输出格式 / output format.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "both"]),
+    default="zh",
+    show_default=True,
+    help="打印版的栏目名：只有中文（zh）或中英文（both）/ captions of the printed form: Chinese, or both.",
+)
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="输出文件 / output file.")
 @json_option
 @pass_app
-def export(app: App, reception_id: str, fmt: str, output: Path | None) -> None:
+def export(app: App, reception_id: str, form: str, fmt: str, lang: Lang, output: Path | None) -> None:
     from jiedai_flow import reports
 
     if fmt == "xlsx" and output is None:
         raise usage_problem(
             "--output", "xlsx 格式须用 --output 指定文件", "the xlsx format needs --output FILE"
         )
+    if form == "approval" and fmt != "html":
+        raise usage_problem("--format", "审批单只有 HTML 格式", "the approval form comes as HTML only")
     engine = app.engine()
-    doc = reports.list_document(engine.get(engine.resolve(reception_id)))
+    reception = engine.get(engine.resolve(reception_id))
+    templates = engine.hooks.jiedai_templates()
+    if form == "approval":
+        approval = reports.approval_document(reception)
+        _text_out(app, reports.render_approval_html(approval, lang=lang, templates=templates), output, fmt)
+        return
+    doc = reports.list_document(reception)
     if fmt == "xlsx" and output is not None:
         _write(output, lambda p: reports.write_list_xlsx(doc, p))
         _done(app, output)
     elif fmt == "csv":
         _text_out(app, reports.render_list_csv(doc), output, fmt)
     else:
-        _text_out(app, reports.render_list_html(doc), output, fmt)
+        _text_out(app, reports.render_list_html(doc, lang=lang, templates=templates), output, fmt)
 
 
 COMMANDS = (report, export)

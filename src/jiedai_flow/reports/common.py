@@ -81,6 +81,20 @@ class ListNotFiledError(JiedaiFlowError, LookupError):
         self.reception_id = reception_id
 
 
+class FormTemplateError(JiedaiFlowError, LookupError):
+    """A printed form's template is missing or broken (a county template, usually)."""
+
+    code = "form_template"
+
+    def __init__(self, template: str, detail: str) -> None:
+        super().__init__(
+            f"打印文书模板 {template} 有误或找不到：{detail}（检查县插件 jiedai_templates 给出的模板）",
+            f"the form template {template} is broken or missing: {detail} "
+            "(check the templates a county plugin gives through jiedai_templates)",
+        )
+        self.template = template
+
+
 def require_sql(store: object) -> SQLStore:
     """``store`` as a :class:`SQLStore`, or :class:`ReportsNeedSQLError`."""
     if not isinstance(store, SQLStore):

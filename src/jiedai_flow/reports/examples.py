@@ -2,7 +2,7 @@
 
 ``python -m jiedai_flow.reports.examples [DIR]`` (default ``docs/examples``) runs a county's year
 2025 of receptions through every step of the default process on a temporary SQLite file, then
-writes the 接待清单 of the first one and the annual summary, disclosure and red flags of the
+writes the 接待清单 and 审批单 of the first one and the annual summary, disclosure and red flags of the
 year. ``tests/test_exports.py`` regenerates them and fails when the committed files are stale.
 
 The helpers :func:`complete_list` and :func:`run_lifecycle` are also what the report tests use.
@@ -37,10 +37,12 @@ from jiedai_flow.model import (
     ReceptionList,
     VenueType,
 )
+from jiedai_flow.reports.approval_form import approval_document
 from jiedai_flow.reports.flags import FlagSettings, red_flags
+from jiedai_flow.reports.forms import render_approval_html, render_list_html
 from jiedai_flow.reports.listing import list_document
 from jiedai_flow.reports.render_csv import render_list_csv, render_table_csv
-from jiedai_flow.reports.render_html import render_list_html, render_table_html
+from jiedai_flow.reports.render_html import render_table_html
 from jiedai_flow.reports.summary import AnnualSummaryRow, annual_summary, disclosure
 from jiedai_flow.samples import ACTORS, sample_letter
 
@@ -293,13 +295,15 @@ def generate(directory: Path) -> dict[str, str]:
 
 def _render(engine: Engine, featured: Reception) -> dict[str, str]:
     store = engine.store
-    doc = list_document(engine.get(featured.id))
+    reception = engine.get(featured.id)
+    doc = list_document(reception)
     summary = annual_summary(store, YEAR, budgets=BUDGETS)
     months = disclosure(store, YEAR)
     flags = red_flags(store, YEAR, settings=SETTINGS)
     return {
         "jiedai-qingdan.html": render_list_html(doc),
         "jiedai-qingdan.csv": render_list_csv(doc),
+        "jiedai-shenpidan.html": render_approval_html(approval_document(reception)),
         "annual-summary.html": render_table_html(summary, f"{YEAR} 年度公务接待汇总 annual summary"),
         "annual-summary.csv": render_table_csv(summary),
         "annual-summary.md": markdown_table(summary),

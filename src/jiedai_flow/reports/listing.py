@@ -142,7 +142,7 @@ def list_document(reception: Reception) -> ListDocument:
         host_unit=reception.host_unit,
         jurisdiction=reception.jurisdiction,
         reception_type=reception.reception_type.label,
-        state=_state_label(reception.state),
+        state=state_label(reception.state),
         sending_unit=letter.sending_unit,
         letter_kind=letter.kind.label,
         letter_number=letter.number,
@@ -200,7 +200,8 @@ def _meal_line(meal: Meal) -> ActivityLine:
     )
 
 
-def _state_label(state: str) -> str:
+def state_label(state: str) -> str:
+    """A state's Chinese label in the default process; another process's state by its name."""
     try:
         return DEFAULT_PROCESS.state(state).label
     except DefinitionError:  # a reception of another process definition: its state name

@@ -1,7 +1,8 @@
-"""Printable HTML 打印版: the 接待清单 on A4 and report tables, inline CSS, every text escaped.
+"""Printable HTML 打印版 of the report tables: landscape A4, inline CSS, every text escaped.
 
 One self-contained file each (no scripts, no external fonts or styles), so it prints the same from
-a browser, an OA attachment or an e-mail. Headings are Chinese first with English beneath.
+a browser, an OA attachment or an e-mail. Headings are Chinese first with English beneath. The
+printed forms (接待清单, 审批单) come from templates: :mod:`jiedai_flow.reports.forms`.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from jiedai_flow.reports.common import Column, cell_text, table_columns
-from jiedai_flow.reports.listing import TITLE_EN, payment_payer
+from jiedai_flow.reports.forms import render_list_html
+
+__all__ = ["render_list_html", "render_table_html"]  # render_list_html: its old import path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from datetime import date
     from decimal import Decimal
 
-    from jiedai_flow.model import Person
     from jiedai_flow.reports.common import TableRow
-    from jiedai_flow.reports.listing import ListDocument
 
 _CSS = """
 @page { size: A4 %(orientation)s; margin: 15mm 12mm; }
@@ -58,16 +58,8 @@ def _e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
 
 
-def _day(value: date | None) -> str:
-    return value.isoformat() if value is not None else ""
-
-
 def _money(value: Decimal) -> str:
     return f"{value:,.2f}"
-
-
-def _h2(zh: str, en: str) -> str:
-    return f'<h2>{_e(zh)} <span class="en">{_e(en)}</span></h2>\n'
 
 
 def _head(columns: Iterable[tuple[str, str]]) -> str:
@@ -86,178 +78,6 @@ def _row(cells: Iterable[tuple[str, str]]) -> str:
 
 def _empty(span: int) -> str:
     return f'<tr><td class="empty" colspan="{span}">无 none</td></tr>\n'
-
-
-# -- the 接待清单 ---------------------------------------------------------------------------------
-
-
-def render_list_html(doc: ListDocument) -> str:
-    """The 接待清单 as one printable A4 HTML page (inline CSS, text escaped)."""
-    parts = [
-        f"<h1>{_e(doc.title)}</h1>\n",
-        f'<p class="sub">{_e(TITLE_EN)} · 编号 No. {_e(doc.number)} · {_e(doc.state)}</p>\n',
-        _info(doc),
-        _h2("接待对象", "Guests"),
-        _people_table(
-            [("序号", "No."), ("单位", "Unit"), ("姓名", "Name"), ("职务", "Post")],
-            [(g.unit, g.name, g.post) for g in doc.guests],
-        ),
-        _h2("公务活动项目", "Activities"),
-        _activities(doc),
-        _h2("陪同人员", "Companions"),
-        _persons(doc.companions),
-        _h2("工作保障人员", "Support staff"),
-        _persons(doc.support_staff),
-        _h2("发票", "Invoices"),
-        _invoices(doc),
-        _h2("支付", "Payments"),
-        _payments(doc),
-        _h2("费用合计", "Totals"),
-        _totals(doc),
-        _h2("签字", "Signatures"),
-        _signatures(doc),
-    ]
-    return _page(f"{doc.title} {doc.number}", "".join(parts))
-
-
-def _info(doc: ListDocument) -> str:
-    pairs = [
-        ("接待单位", "Host unit", doc.host_unit),
-        ("接待编号", "Number", doc.number),
-        ("派出单位", "Sending unit", doc.sending_unit),
-        (f"{doc.letter_kind}文号", "Letter no.", f"{doc.letter_number}（{_day(doc.letter_issued_on)}）"),
-        ("公务事由", "Purpose", doc.purpose),
-        ("接待类型", "Type", doc.reception_type),
-        ("接待日期", "Dates", f"{_day(doc.start)} 至 {_day(doc.end)}（{doc.days} 天）"),
-        ("人数", "Headcount", f"{doc.headcount}（公函 {doc.letter_headcount} 人）"),
-    ]
-    rows = []
-    for n in range(0, len(pairs), 2):
-        cells = []
-        for zh, en, value in pairs[n : n + 2]:
-            cells.append(
-                f'<td class="label">{_e(zh)}<span class="en"> {_e(en)}</span></td><td>{_e(value)}</td>'
-            )
-        rows.append(f"<tr>{''.join(cells)}</tr>\n")
-    rows.append(
-        f'<tr><td class="label">公务内容<span class="en"> Content</span></td>'
-        f'<td colspan="3">{_e(doc.content)}</td></tr>\n'
-    )
-    return f'<table class="info">\n{"".join(rows)}</table>\n'
-
-
-def _people_table(columns: list[tuple[str, str]], rows: Sequence[tuple[str, ...]]) -> str:
-    body = "".join(
-        _row([("num", str(n))] + [("", _e(v)) for v in values]) for n, values in enumerate(rows, 1)
-    )
-    return f"<table>\n{_head(columns)}<tbody>\n{body or _empty(len(columns))}</tbody>\n</table>\n"
-
-
-def _persons(people: Sequence[Person]) -> str:
-    return _people_table(
-        [("序号", "No."), ("姓名", "Name"), ("职务", "Post")], [(p.name, p.post) for p in people]
-    )
-
-
-def _activities(doc: ListDocument) -> str:
-    columns = [
-        ("日期", "Date"),
-        ("时间", "Time"),
-        ("活动项目", "Activity"),
-        ("场所", "Place"),
-        ("费用（元）", "Cost (yuan)"),
-        ("备注", "Note"),
-    ]
-    body = "".join(
-        _row(
-            [
-                ("", _day(a.on)),
-                ("", _e(a.time)),
-                ("", _e(a.item)),
-                ("", _e(a.place)),
-                ("money", _money(a.cost)),
-                ("note", _e(a.note)),
-            ]
-        )
-        for a in doc.activities
-    )
-    foot = (
-        f'<tfoot><tr><td colspan="4">合计 Total</td><td class="money">{_money(doc.totals.total)}</td>'
-        "<td></td></tr></tfoot>\n"
-    )
-    return f"<table>\n{_head(columns)}<tbody>\n{body or _empty(6)}</tbody>\n{foot}</table>\n"
-
-
-def _invoices(doc: ListDocument) -> str:
-    columns = [("发票号码", "Number"), ("开票日期", "Date"), ("开票单位", "Issuer"), ("金额（元）", "Amount")]
-    body = "".join(
-        _row([("", _e(i.number)), ("", _day(i.issued_on)), ("", _e(i.issuer)), ("money", _money(i.amount))])
-        for i in doc.invoices
-    )
-    return f"<table>\n{_head(columns)}<tbody>\n{body or _empty(4)}</tbody>\n</table>\n"
-
-
-def _payments(doc: ListDocument) -> str:
-    columns = [
-        ("支付方式", "Method"),
-        ("金额（元）", "Amount"),
-        ("凭证/账号", "Reference"),
-        ("付款单位", "Payer"),
-    ]
-    body = "".join(
-        _row(
-            [
-                ("", _e(p.method.label)),
-                ("money", _money(p.amount)),
-                ("", _e(p.reference)),
-                ("", _e(payment_payer(p))),
-            ]
-        )
-        for p in doc.payments
-    )
-    return f"<table>\n{_head(columns)}<tbody>\n{body or _empty(4)}</tbody>\n</table>\n"
-
-
-def _totals(doc: ListDocument) -> str:
-    t = doc.totals
-    pairs = [
-        ("活动项目费用", "Activities", t.items),
-        ("用餐费用", "Meals", t.meals),
-        ("实际费用合计", "Total", t.total),
-        ("发票合计", "Invoiced", t.invoiced),
-        ("支付合计", "Paid", t.paid),
-        ("预计费用（方案）", "Planned", t.planned),
-    ]
-    rows = "".join(
-        f'<tr><td class="label">{_e(zh)}<span class="en"> {_e(en)}</span></td>'
-        f'<td class="money">{_money(v)}</td></tr>\n'
-        for zh, en, v in pairs
-    )
-    docs = "、".join(doc.documents) or "无"
-    rows += f'<tr><td class="label">所附凭证<span class="en"> Documents</span></td><td>{_e(docs)}</td></tr>\n'
-    return f'<table class="narrow">\n{rows}</table>\n'
-
-
-def _signatures(doc: ListDocument) -> str:
-    s = doc.signatures
-    head = _head([("经办人", "Handler"), ("负责人", "Responsible person"), ("签字日期", "Signed on")])
-    sign = (
-        f'<tbody class="sign"><tr><td>{_e(s.handler)}</td><td>{_e(s.responsible)}</td>'
-        f"<td>{_day(s.signed_on)}</td></tr></tbody>\n"
-    )
-    approvals = ""
-    if s.approvals:
-        lines = "".join(
-            _row([("", _e(a.level)), ("", _e(a.name)), ("", _day(a.at)), ("", _e(a.opinion))])
-            for a in s.approvals
-        )
-        approvals = (
-            _h2("审批记录", "Approvals")
-            + "<table>\n"
-            + _head([("审批环节", "Step"), ("审批人", "Approver"), ("日期", "Date"), ("意见", "Opinion")])
-            + f"<tbody>\n{lines}</tbody>\n</table>\n"
-        )
-    return f"<table>\n{head}{sign}</table>\n{approvals}"
 
 
 # -- report tables --------------------------------------------------------------------------------

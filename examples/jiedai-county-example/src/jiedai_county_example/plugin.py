@@ -1,4 +1,5 @@
-"""××县（示例）的 jiedai_flow 插件：本县接待标准（standards.toml）和一条本地规则 XX-01。
+"""××县（示例）的 jiedai_flow 插件：本县接待标准（standards.toml）、一条本地规则 XX-01，
+和本县打印文书的标题栏（templates/title.html）。
 
 安装后由入口点自动加载（pyproject.toml 里 ``jiedai_flow`` 组的 ``xx_county``）。
 """
@@ -9,6 +10,7 @@ import functools
 import re
 from datetime import time
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jiedai_flow import Citation, Finding, Rule, Severity, StandardsLayer, hookimpl
@@ -109,3 +111,13 @@ def jiedai_register_rules(register: RegisterRule) -> None:
 def jiedai_standards_layers() -> list[StandardsLayer]:
     # 钩子参数可以少取：引擎只采用覆盖该辖区、当日有效、适用于该接待单位的层。
     return [county_layer(), university_layer()]
+
+
+TEMPLATES = Path(__file__).parent / "templates"
+"""本县的打印文书模板：只有标题栏 title.html，接待清单、审批单的其余部分用内置模板。"""
+
+
+@hookimpl
+def jiedai_templates() -> Path:
+    # 目录里与内置模板同名的文件替换内置的；title.html 用 {% extends "jiedai/title.html" %} 只改抬头。
+    return TEMPLATES

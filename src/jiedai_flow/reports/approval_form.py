@@ -1,0 +1,171 @@
+"""The approval form 公务接待审批单 of one reception: the letter, the plan line by line with its
+costs, and a box per approval step — what the approvers sign before the visit (A-01, A-03).
+
+:func:`approval_document` works on any reception, whatever its state: before submission the boxes
+are empty (the paper form is signed by hand), after approval they carry who signed and when.
+"""
+
+from __future__ import annotations
+
+from datetime import date  # noqa: TC003  # why: attrs resolves the field types at run time
+from decimal import Decimal  # why: same
+from typing import TYPE_CHECKING
+
+import attrs
+
+from jiedai_flow.model import (  # why: resolve_types() below needs them at run time
+    Guest,
+    Payer,
+    Person,
+)
+from jiedai_flow.reports.listing import state_label
+
+if TYPE_CHECKING:
+    from jiedai_flow.records import Reception
+
+APPROVAL_TITLE = "公务接待审批单"
+APPROVAL_TITLE_EN = "Official reception approval form"
+
+
+@attrs.frozen
+class PlanLine:
+    """One planned item 接待安排: its category (用餐、住宿、交通、活动), date, what, where, cost, note."""
+
+    category: str
+    on: date | None
+    item: str
+    place: str
+    cost: Decimal
+    note: str = ""
+
+
+@attrs.frozen
+class StepBox:
+    """One approval box 审批意见栏: the step, and who signed it and when (empty until signed)."""
+
+    level: str
+    name: str = ""
+    at: date | None = None
+    opinion: str = ""
+
+
+@attrs.frozen
+class ApprovalFormDocument:
+    """The 审批单 of one reception, every field in the order the paper form shows it."""
+
+    number: str
+    host_unit: str
+    handler: str
+    state: str
+    sending_unit: str
+    letter_kind: str
+    letter_number: str
+    letter_issued_on: date
+    purpose: str
+    content: str
+    start: date
+    end: date
+    guests: tuple[Guest, ...]
+    companions: tuple[Person, ...]
+    lines: tuple[PlanLine, ...]
+    planned: Decimal
+    budget: Decimal
+    steps: tuple[StepBox, ...]
+    retroactive: bool = False
+    title: str = APPROVAL_TITLE
+
+    @property
+    def days(self) -> int:
+        """Calendar days of the visit, both ends included 天数."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def headcount(self) -> str:
+        """来宾 4 人，陪同 2 人."""
+        return f"来宾 {len(self.guests)} 人，陪同 {len(self.companions)} 人"
+
+
+def approval_document(reception: Reception) -> ApprovalFormDocument:
+    """The 审批单 of ``reception``, in any state: unsigned steps print as empty boxes."""
+    letter, plan = reception.letter, reception.plan
+    return ApprovalFormDocument(
+        number=reception.number,
+        host_unit=reception.host_unit,
+        handler=reception.handler.name,
+        state=state_label(reception.state),
+        sending_unit=letter.sending_unit,
+        letter_kind=letter.kind.label,
+        letter_number=letter.number,
+        letter_issued_on=letter.issued_on,
+        purpose=letter.purpose.label,
+        content=letter.content,
+        start=reception.start,
+        end=reception.end,
+        guests=letter.personnel,
+        companions=plan.companions,
+        lines=_plan_lines(reception),
+        planned=plan.planned_total,
+        budget=plan.budget,
+        steps=_steps(reception),
+        retroactive=reception.retroactive,
+    )
+
+
+def _plan_lines(reception: Reception) -> tuple[PlanLine, ...]:
+    plan = reception.plan
+    lines = [
+        PlanLine(
+            "用餐",
+            m.on,
+            f"{m.kind.label}（{'工作餐' if m.working_meal else '用餐'}，{m.format.label}）",
+            m.venue,
+            m.cost,
+            f"来宾 {m.guests} 人，陪餐 {m.companions} 人，人均 {m.per_person} 元",
+        )
+        for m in plan.meals
+    ]
+    lines += [
+        PlanLine(
+            "住宿",
+            None,
+            f"{lo.room_type.label} {lo.rooms} 间 × {lo.nights} 晚",
+            lo.hotel,
+            lo.total if lo.payer is Payer.HOST else Decimal("0.00"),
+            f"{lo.payer.label}，{lo.price_per_night} 元/间·晚",
+        )
+        for lo in plan.lodgings
+    ]
+    transport = plan.transport
+    if transport.vehicles or transport.cost:
+        lines.append(
+            PlanLine(
+                "交通",
+                None,
+                f"用车 {transport.vehicles} 辆",
+                "",
+                transport.cost,
+                f"乘车 {transport.passengers} 人" if transport.passengers else "",
+            )
+        )
+    lines += [PlanLine("活动", a.on, a.description, a.place, a.cost, a.time) for a in plan.activities]
+    return tuple(sorted(lines, key=lambda line: (line.on or reception.start, line.category != "用餐")))
+
+
+def _steps(reception: Reception) -> tuple[StepBox, ...]:
+    signed = {a.step: a for a in reception.approvals}
+    levels = [s.label or s.level or "审批" for s in reception.approval_chain]
+    levels += ["审批"] * (max(signed, default=-1) + 1 - len(levels))  # signatures of an older chain
+    boxes = []
+    for index, level in enumerate(levels or ["审批"]):
+        approval = signed.get(index)
+        if approval is None:
+            boxes.append(StepBox(level))
+        else:
+            boxes.append(
+                StepBox(approval.level or level, approval.actor_name, approval.at.date(), approval.opinion)
+            )
+    return tuple(boxes)
+
+
+for _cls in (PlanLine, StepBox, ApprovalFormDocument):
+    attrs.resolve_types(_cls, globalns=globals())  # so convert.dump() can serialise a document
