@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from jiedai_flow.cli_commands import starter
 from jiedai_flow.cli_commands.app import (
+    CONFIG_FILE,
     DEFAULT_STANDARDS,
     EXIT_REFUSED,
     App,
@@ -52,7 +54,9 @@ def init(app: App, force: bool, examples: bool) -> None:
     revision = upgrade(app.db)
     today = _today()
     standards_path = app.standards_paths[0] if app.standards_paths else Path(DEFAULT_STANDARDS)
+    config_path = app.config_path or Path(CONFIG_FILE)
     files: list[tuple[Path, Callable[[], str]]] = [
+        (config_path, lambda: _config_text(app, config_path, standards_path)),
         (app.actors_path, starter.actors_toml),
         (standards_path, lambda: starter.STANDARDS_TOML),
     ]
@@ -80,6 +84,24 @@ def init(app: App, force: bool, examples: bool) -> None:
     app.out.print(
         "下一步 next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
         "jiedai approve <ID> --as sun.hao，再 then --as li.na（两级审批 two levels）· 全程见 README"
+    )
+
+
+def _config_text(app: App, config_path: Path, standards_path: Path) -> str:
+    """``jiedai.toml`` naming what ``init`` set up, file names relative to its folder."""
+    import sqlalchemy as sa
+
+    from jiedai_flow.cli_commands.config import config_toml
+
+    try:
+        secret = sa.make_url(app.db).password is not None
+    except sa.exc.ArgumentError:
+        secret = False
+    folder = config_path.parent.resolve()
+    return config_toml(
+        database=None if secret else app.db,
+        actors=Path(os.path.relpath(app.actors_path.resolve(), folder)),
+        standards=Path(os.path.relpath(standards_path.resolve(), folder)),
     )
 
 

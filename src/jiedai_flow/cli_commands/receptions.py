@@ -11,6 +11,7 @@ from rich.text import Text
 
 from jiedai_flow.cli_commands import render
 from jiedai_flow.cli_commands.app import EXIT_REFUSED, App, json_option, pass_app, usage_problem
+from jiedai_flow.cli_commands.common import say
 from jiedai_flow.cli_commands.inputs import (
     load_reception_file,
     resolve_states,
@@ -244,13 +245,15 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
 
 def _print_check(app: App, report: CheckReport) -> None:
     if not report.by_stage:
-        app.out.print("没有要检查的环节 / no stage to check.")
+        app.out.print(say("没有要检查的环节", "no stage to check."))
         return
     for stage, found in report.by_stage.items():
         if found:
-            app.out.print(render.findings_table(found, f"「{stage}」环节检查结果 findings at {stage}"))
+            render.print_findings(app.out, found, say(f"「{stage}」环节检查结果", f"findings at {stage}"))
         else:
-            app.out.print(Text(f"✓ 「{stage}」环节未发现问题 / no findings at {stage}", style="green"))
+            app.out.print(
+                Text(say(f"✓ 「{stage}」环节未发现问题", f"✓ no findings at {stage}"), style="green")
+            )
 
 
 @click.command(help="审计时间线：谁、何时、做了什么、为什么 / the audit trail of a reception.")
