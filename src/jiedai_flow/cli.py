@@ -139,7 +139,8 @@ class _Group(click.Group):
             formatter.write_dl(rows)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        argv = list(args[0]) if args and args[0] is not None else sys.argv[1:]
+        given = args[0] if args else kwargs.get("args")
+        argv = list(given) if given is not None else sys.argv[1:]
         wanted = lang_from_args(argv) or os.environ.get(LANG_ENV, "").lower()
         set_lang(wanted if wanted in LANGS else DEFAULT_LANG)  # click's own errors speak it already
         try:

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from jiedai_flow.cli_commands import render
 from jiedai_flow.cli_commands.app import EXIT_REFUSED, App, json_option, pass_app, usage_problem
-from jiedai_flow.cli_commands.common import say
+from jiedai_flow.cli_commands.common import label, say
 from jiedai_flow.cli_commands.inputs import (
     load_reception_file,
     resolve_states,
@@ -174,11 +174,12 @@ def list_(
         )
         return
     if not page.items:
-        app.out.print("没有符合条件的接待 / no receptions match.")
+        app.out.print(say("没有符合条件的接待", "no receptions match."))
         return
     app.out.print(render.receptions_table(page.items, engine.process_of))
     if page.next_cursor:
-        app.out.print(Text(f"下一页 next page: jiedai list --after '{page.next_cursor}' …", style="dim"))
+        following = label("下一页", "next page")
+        app.out.print(Text(f"{following}: jiedai list --after '{page.next_cursor}' …", style="dim"))
 
 
 def _is_cursor(text: str) -> bool:
