@@ -291,3 +291,15 @@ def test_info_findings_take_one_line_and_the_others_a_full_table_within_80_colum
     info = next(line for line in lines if "X-01" in line)
     assert "X-01 的中文说明" in info
     assert "$.plan" not in info
+
+
+def test_the_config_on_the_settings_page_loads(tmp_path: Path) -> None:
+    from jiedai_flow.cli_commands.config import KEYS, load_config
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    block = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "jiedai.toml").write_text(block, encoding="utf-8")
+    loaded = load_config(tmp_path / "jiedai.toml")
+    assert all(getattr(loaded, key) is not None for key in KEYS)
+    assert loaded.standards == (tmp_path / "jiedai-standards.toml",)
+    assert loaded.database == f"sqlite:///{tmp_path / 'jiedai.db'}"
