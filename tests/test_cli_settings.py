@@ -303,3 +303,22 @@ def test_the_config_on_the_settings_page_loads(tmp_path: Path) -> None:
     assert all(getattr(loaded, key) is not None for key in KEYS)
     assert loaded.standards == (tmp_path / "jiedai-standards.toml",)
     assert loaded.database == f"sqlite:///{tmp_path / 'jiedai.db'}"
+
+
+def test_an_internal_error_s_traceback_stays_off_the_screen_with_v(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "internal.log"
+    monkeypatch.setenv("JIEDAI_LOG", str(log))
+
+    @main.command("probe-bug", hidden=True)
+    def probe() -> None:
+        raise ZeroDivisionError("a bug")
+
+    try:
+        shown = jiedai("-vv", "probe-bug", code=5).output
+    finally:
+        main.commands.pop("probe-bug")
+    assert "ZeroDivisionError" in shown  # the one-line message names the kind
+    assert "a bug" not in shown
+    assert "ZeroDivisionError: a bug" in log.read_text(encoding="utf-8")

@@ -83,7 +83,10 @@ def exit_code(error: JiedaiFlowError) -> int:
     return code_of(error)
 
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("jiedai.internal-errors")
+"""Where an internal error's traceback goes: only to the log file (:func:`_write_log`), never to
+the screen — so it is outside the ``jiedai_flow`` logger that ``-v`` shows on stderr."""
+_log.propagate = False
 
 
 class _Group(click.Group):
