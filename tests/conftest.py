@@ -17,3 +17,11 @@ if TYPE_CHECKING:
 def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database on each back end: SQLite file, PostgreSQL schema, MariaDB database."""
     yield from private_database(request.param, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line speaks Chinese only by default; most tests check a message in both
+    languages, so they run with ``JIEDAI_LANG=both``. ``tests/test_cli_settings.py`` covers each
+    language, and ``tests/test_readme.py`` runs without ``JIEDAI_*`` (the default)."""
+    monkeypatch.setenv("JIEDAI_LANG", "both")

@@ -96,7 +96,7 @@ def test_a_reception_goes_from_its_letter_to_its_archive_through_the_cli(any_sit
     created = jiedai("new", "jiedai-reception.toml")
     assert "草拟" in created.output
     reception_id = as_json("list")["items"][0]["id"]
-    assert reception_id in created.output
+    assert f"ID {reception_id[:8]} " in created.output  # short: commands take a unique prefix
 
     walk_to_archive(reception_id)
 

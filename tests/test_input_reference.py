@@ -417,7 +417,11 @@ def test_only_the_no_letter_kind_may_leave_the_number_empty(site: Path) -> None:
 def test_l01_refuses_a_phone_record_unless_a_local_layer_accepts_it(site: Path) -> None:
     file = write_reception(site / "jiedai-reception.toml", lambda d: d["letter"].update(kind="电话记录"))
     jiedai("check", file, code=0)  # the sample standards file accepts all four kinds
-    (site / "jiedai-standards.toml").unlink()  # the national standards alone
+    (site / "jiedai-standards.toml").unlink()  # the national standards alone:
+    config = site / "jiedai.toml"  # and jiedai init's config no longer names the file
+    config.write_text(
+        config.read_text(encoding="utf-8").replace('"jiedai-standards.toml"', ""), encoding="utf-8"
+    )
     found = json.loads(jiedai("--json", "check", file, code=1).stdout)["by_stage"]["submit"]
     assert [(f["rule_id"], f["severity"], f["path"]) for f in found] == [
         ("L-01", "blocking", "$.letter.kind")

@@ -33,6 +33,13 @@ WORDS = {
     ("storage/migrations/versions/0001_initial.py", "start"): "the start date's key in the stored JSON",
     ("deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
     ("cli_commands/processes.py", "refused"): "the JSON key of the migration commands that were refused",
+    (
+        "cli_commands/__init__.py",
+        "jump",
+    ): "the command name of the 跳转 operation (it fires the operation's trigger)",
+    ("cli_commands/__init__.py", "terminate"): "the command name of the 终止 operation",
+    ("cli_commands/__init__.py", "urge"): "the command name of the 催办 operation",
+    ("cli_commands/__init__.py", "comment"): "the command name of the 沟通 operation",
 }
 """(module, literal) pairs where the word means something else."""
 

@@ -2,108 +2,221 @@
 
 from __future__ import annotations
 
-from jiedai_flow.convert import dump, load
-from jiedai_flow.engine import CheckReport, Clock, Engine, SystemClock, open_engine
-from jiedai_flow.errors import (
-    AmbiguousReferenceError,
-    BudgetExceededError,
-    ConflictError,
-    DefinitionError,
-    DuplicateError,
-    IdempotencyError,
-    InvalidTransitionError,
-    JiedaiFlowError,
-    NotAuthorizedError,
-    NotFoundError,
-    PluginError,
-    Problem,
-    ReasonRequiredError,
-    RuleError,
-    RuleViolationError,
-    StorageError,
-    ValidationError,
-    VetoError,
-)
-from jiedai_flow.findings import Citation, Finding, Severity
-from jiedai_flow.hookspecs import hookimpl, hookspec
-from jiedai_flow.lifecycle import (
-    DEFAULT_PROCESS,
-    Phase,
-    ProcessDefinition,
-    Stage,
-    StateDef,
-    Transition,
-    TriggerDef,
-)
-from jiedai_flow.model import (
-    Activity,
-    ActivityKind,
-    Actor,
-    Ceremony,
-    DocumentKind,
-    FollowUpKind,
-    Gift,
-    GiftKind,
-    Guest,
-    InvalidValueError,
-    Invoice,
-    Itinerary,
-    LetterKind,
-    ListItem,
-    Lodging,
-    Meal,
-    MealFormat,
-    MealKind,
-    OfficialLetter,
-    Payer,
-    Payment,
-    PaymentMethod,
-    Person,
-    Plan,
-    ProjectOutcome,
-    Purpose,
-    Rank,
-    ReceptionList,
-    ReceptionType,
-    Role,
-    RoomType,
-    Transport,
-    VenueType,
-    from_fen,
-    money,
-    to_fen,
-)
-from jiedai_flow.plugins import PluginHost, make_plugin_manager
-from jiedai_flow.records import (
-    Approval,
-    ApprovalStep,
-    AuditEvent,
-    BudgetUsage,
-    CommandResult,
-    Explanation,
-    FollowUp,
-    Notification,
-    Page,
-    Reception,
-    ReceptionQuery,
-    Verdict,
-)
-from jiedai_flow.rules import Rule, RuleContext
-from jiedai_flow.standards import (
-    AlcoholPolicy,
-    ApprovalTier,
-    Budget,
-    CompanionPolicy,
-    DeadlineFrom,
-    Level,
-    MealStandard,
-    MealUnit,
-    Origin,
-    Standards,
-    StandardsLayer,
-)
-from jiedai_flow.standards_toml import load_standards_file, load_standards_text
-from jiedai_flow.storage import MemoryStore, Store
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jiedai_flow.convert import dump, load
+    from jiedai_flow.engine import CheckReport, Clock, Engine, SystemClock, open_engine
+    from jiedai_flow.errors import (
+        AmbiguousReferenceError,
+        BudgetExceededError,
+        ConflictError,
+        DefinitionError,
+        DuplicateError,
+        IdempotencyError,
+        InvalidTransitionError,
+        JiedaiFlowError,
+        NotAuthorizedError,
+        NotFoundError,
+        PluginError,
+        Problem,
+        ReasonRequiredError,
+        RuleError,
+        RuleViolationError,
+        StorageError,
+        ValidationError,
+        VetoError,
+    )
+    from jiedai_flow.findings import Citation, Finding, Severity
+    from jiedai_flow.hookspecs import hookimpl, hookspec
+    from jiedai_flow.lifecycle import (
+        DEFAULT_PROCESS,
+        Phase,
+        ProcessDefinition,
+        Stage,
+        StateDef,
+        Transition,
+        TriggerDef,
+    )
+    from jiedai_flow.model import (
+        Activity,
+        ActivityKind,
+        Actor,
+        Ceremony,
+        DocumentKind,
+        FollowUpKind,
+        Gift,
+        GiftKind,
+        Guest,
+        InvalidValueError,
+        Invoice,
+        Itinerary,
+        LetterKind,
+        ListItem,
+        Lodging,
+        Meal,
+        MealFormat,
+        MealKind,
+        OfficialLetter,
+        Payer,
+        Payment,
+        PaymentMethod,
+        Person,
+        Plan,
+        ProjectOutcome,
+        Purpose,
+        Rank,
+        ReceptionList,
+        ReceptionType,
+        Role,
+        RoomType,
+        Transport,
+        VenueType,
+        from_fen,
+        money,
+        to_fen,
+    )
+    from jiedai_flow.plugins import PluginHost, make_plugin_manager
+    from jiedai_flow.records import (
+        Approval,
+        ApprovalStep,
+        AuditEvent,
+        BudgetUsage,
+        CommandResult,
+        Explanation,
+        FollowUp,
+        Notification,
+        Page,
+        Reception,
+        ReceptionQuery,
+        Verdict,
+    )
+    from jiedai_flow.rules import Rule, RuleContext
+    from jiedai_flow.standards import (
+        AlcoholPolicy,
+        ApprovalTier,
+        Budget,
+        CompanionPolicy,
+        DeadlineFrom,
+        Level,
+        MealStandard,
+        MealUnit,
+        Origin,
+        Standards,
+        StandardsLayer,
+    )
+    from jiedai_flow.standards_toml import load_standards_file, load_standards_text
+    from jiedai_flow.storage import MemoryStore, Store
+
+_MODULES: dict[str, tuple[str, ...]] = {
+    "jiedai_flow.convert": ("dump", "load"),
+    "jiedai_flow.engine": ("CheckReport", "Clock", "Engine", "SystemClock", "open_engine"),
+    "jiedai_flow.errors": (
+        "AmbiguousReferenceError",
+        "BudgetExceededError",
+        "ConflictError",
+        "DefinitionError",
+        "DuplicateError",
+        "IdempotencyError",
+        "InvalidTransitionError",
+        "JiedaiFlowError",
+        "NotAuthorizedError",
+        "NotFoundError",
+        "PluginError",
+        "Problem",
+        "ReasonRequiredError",
+        "RuleError",
+        "RuleViolationError",
+        "StorageError",
+        "ValidationError",
+        "VetoError",
+    ),
+    "jiedai_flow.findings": ("Citation", "Finding", "Severity"),
+    "jiedai_flow.hookspecs": ("hookimpl", "hookspec"),
+    "jiedai_flow.lifecycle": (
+        "DEFAULT_PROCESS",
+        "Phase",
+        "ProcessDefinition",
+        "Stage",
+        "StateDef",
+        "Transition",
+        "TriggerDef",
+    ),
+    "jiedai_flow.model": (
+        "Activity",
+        "ActivityKind",
+        "Actor",
+        "Ceremony",
+        "DocumentKind",
+        "FollowUpKind",
+        "Gift",
+        "GiftKind",
+        "Guest",
+        "InvalidValueError",
+        "Invoice",
+        "Itinerary",
+        "LetterKind",
+        "ListItem",
+        "Lodging",
+        "Meal",
+        "MealFormat",
+        "MealKind",
+        "OfficialLetter",
+        "Payer",
+        "Payment",
+        "PaymentMethod",
+        "Person",
+        "Plan",
+        "ProjectOutcome",
+        "Purpose",
+        "Rank",
+        "ReceptionList",
+        "ReceptionType",
+        "Role",
+        "RoomType",
+        "Transport",
+        "VenueType",
+        "from_fen",
+        "money",
+        "to_fen",
+    ),
+    "jiedai_flow.plugins": ("PluginHost", "make_plugin_manager"),
+    "jiedai_flow.records": (
+        "Approval",
+        "ApprovalStep",
+        "AuditEvent",
+        "BudgetUsage",
+        "CommandResult",
+        "Explanation",
+        "FollowUp",
+        "Notification",
+        "Page",
+        "Reception",
+        "ReceptionQuery",
+        "Verdict",
+    ),
+    "jiedai_flow.rules": ("Rule", "RuleContext"),
+    "jiedai_flow.standards": (
+        "AlcoholPolicy",
+        "ApprovalTier",
+        "Budget",
+        "CompanionPolicy",
+        "DeadlineFrom",
+        "Level",
+        "MealStandard",
+        "MealUnit",
+        "Origin",
+        "Standards",
+        "StandardsLayer",
+    ),
+    "jiedai_flow.standards_toml": ("load_standards_file", "load_standards_text"),
+    "jiedai_flow.storage": ("MemoryStore", "Store"),
+}
+"""Where each public name lives. The names are imported on first use (PEP 562), so that
+``import jiedai_flow`` — and so ``jiedai --version`` — does not load SQLAlchemy and the engine."""
+
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "DEFAULT_PROCESS",
@@ -211,3 +324,16 @@ __all__ = [
     "open_engine",
     "to_fen",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

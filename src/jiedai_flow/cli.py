@@ -20,16 +20,20 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
-import sqlalchemy as sa
 
-from jiedai_flow.cli_commands import COMMANDS
-from jiedai_flow.cli_commands.app import (
+from jiedai_flow.cli_commands import COMMANDS, TRIGGER_COMMANDS_AFTER, trigger_commands, trigger_help
+from jiedai_flow.cli_commands.common import (
     ACTORS_ENV,
     CALENDAR_ENV,
     CALENDAR_GLOB,
+    CONFIG_ENV,
+    CONFIG_FILE,
     DB_ENV,
     DEFAULT_ACTORS,
+    DEFAULT_LANG,
+    DEFAULT_LOG_LEVEL,
     DEFAULT_STANDARDS,
+    DEFAULT_URL,
     EXIT_CODES_HELP,
     EXIT_INTERNAL,
     EXIT_OK,
@@ -37,22 +41,28 @@ from jiedai_flow.cli_commands.app import (
     EXIT_REFUSED,
     EXIT_STATE,
     EXIT_USAGE,
+    LANG_ENV,
+    LANGS,
     LOG_ENV,
+    LOG_LEVEL_ENV,
+    LOG_LEVELS,
+    NOTIFIERS_ENV,
     STANDARDS_ENV,
-    App,
-    default_actors,
-    default_calendar,
-    default_db,
-    default_standards,
-    exit_code,
+    current_lang,
+    error_prefix,
+    fail,
     fail_plain,
+    lang_from_args,
     log_path,
+    say,
+    set_lang,
 )
-from jiedai_flow.engine import DEFAULT_URL
-from jiedai_flow.errors import JiedaiFlowError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from jiedai_flow.cli_commands.app import App
+    from jiedai_flow.errors import JiedaiFlowError
 
 __all__ = [
     "EXIT_INTERNAL",
@@ -65,17 +75,77 @@ __all__ = [
     "main",
 ]
 
-_log = logging.getLogger(__name__)
+
+def exit_code(error: JiedaiFlowError) -> int:
+    """The documented exit code of an error (:func:`jiedai_flow.cli_commands.app.exit_code`)."""
+    from jiedai_flow.cli_commands.app import exit_code as code_of  # why: every error class; --help needs none
+
+    return code_of(error)
+
+
+_log = logging.getLogger("jiedai.internal-errors")
+"""Where an internal error's traceback goes: only to the log file (:func:`_write_log`), never to
+the screen — so it is outside the ``jiedai_flow`` logger that ``-v`` shows on stderr."""
+_log.propagate = False
 
 
 class _Group(click.Group):
-    """Lists commands in the order they were added, shows click's usage errors in Chinese and
-    English, and turns every other error into a message and an exit code instead of a traceback."""
+    """The ``jiedai`` group: loads a command's module only when the command runs (the table is
+    :data:`~jiedai_flow.cli_commands.COMMANDS`), shows click's usage errors in this run's language,
+    and turns every other error into a message and an exit code instead of a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        names = []
+        for name, _where, _help in COMMANDS:
+            names.append(name)
+            if name == TRIGGER_COMMANDS_AFTER:
+                names.extend(trigger_commands())
+        return names + [name for name in self.commands if name not in names]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = self.commands.get(cmd_name)
+        if found is not None:
+            return found
+        import importlib
+
+        for name, where, _help in COMMANDS:
+            if name == cmd_name:
+                module, attribute = where.split(":")
+                command = getattr(importlib.import_module(f"jiedai_flow.cli_commands.{module}"), attribute)
+                if not isinstance(command, click.Command):
+                    raise TypeError(f"jiedai_flow.cli_commands.{where} is not a click command")
+                self.commands[cmd_name] = command
+                return command
+        if cmd_name in trigger_commands():
+            from jiedai_flow.cli_commands import fire
+
+            for command in fire.COMMANDS:
+                if command.name == cmd_name:
+                    self.commands[cmd_name] = command
+                    return command
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``jiedai --help`` from the table, without importing any command."""
+        helps = {name: text for name, _where, text in COMMANDS}
+        helps |= {name: trigger_help(t) for name, t in trigger_commands().items()}
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            text = helps.get(name)
+            if text is None:  # added with add_command, not through the table
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit) if command is not None else ""
+            rows.append((name, text))
+        with formatter.section("命令 Commands"):
+            formatter.write_dl(rows)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        given = args[0] if args else kwargs.get("args")
+        argv = list(given) if given is not None else sys.argv[1:]
+        wanted = lang_from_args(argv) or os.environ.get(LANG_ENV, "").lower()
+        set_lang(wanted if wanted in LANGS else DEFAULT_LANG)  # click's own errors speak it already
         try:
             return super().main(*args, **kwargs)
         except Exception as error:  # an error outside any command, e.g. while closing the store
@@ -98,33 +168,85 @@ class _Group(click.Group):
             raise BilingualUsageError.of(error) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise  # click ends the run itself
-        except JiedaiFlowError as error:
-            app = ctx.find_object(App)
-            if app is None:
-                fail_plain(str(error), exit_code(error))
-            app.fail(error)
-        except sa.exc.SQLAlchemyError as error:
-            _database_unusable(ctx.find_object(App), getattr(error, "orig", None) or error)
         except BrokenPipeError:
             _quiet_stdout()  # the reader went away (`jiedai list | head`): nothing more to say
             sys.exit(EXIT_REFUSED)
-        except OSError as error:
-            fail_plain(
-                f"无法访问文件或数据库 / cannot access a file or the database: {error}",
-                EXIT_PLUGIN,
-            )
         except Exception as error:
-            app = ctx.find_object(App)
-            if _from_database(app, error):
-                _database_unusable(app, error)
-            internal_error(error, app, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip())
+            _end(ctx, error)
+
+
+def _end(ctx: click.Context, error: Exception) -> NoReturn:
+    """End the run on ``error``: a message in this run's language and the documented exit code."""
+    from jiedai_flow.errors import JiedaiFlowError
+
+    app = _app_of(ctx)
+    _driver_missing(app, error)
+    if isinstance(error, JiedaiFlowError):
+        if app is None:
+            fail_plain(str(error), exit_code(error))
+        app.fail(error)
+    sa = sys.modules.get("sqlalchemy.exc")  # why: loaded if SQLAlchemy raised it; not imported for this
+    if sa is not None and isinstance(error, sa.SQLAlchemyError):
+        _database_unusable(app, getattr(error, "orig", None) or error)
+    if isinstance(error, OSError):
+        fail("无法访问文件或数据库：", "cannot access a file or the database:", EXIT_PLUGIN, f" {error}")
+    if _from_database(app, error):
+        _database_unusable(app, error)
+    internal_error(error, app, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip())
+
+
+def _app_of(ctx: click.Context) -> App | None:
+    if ctx.obj is None:
+        return None
+    from jiedai_flow.cli_commands.app import App
+
+    return ctx.find_object(App)
 
 
 def _database_unusable(app: App | None, error: BaseException) -> NoReturn:
     url = app.shown_db if app is not None else "?"
-    fail_plain(
-        f"数据库 {url} 无法使用（地址是否正确？是否已运行 jiedai db upgrade？）/ "
-        f"database {url} unusable (is the URL right? did you run `jiedai db upgrade`?): {error}",
+    fail(
+        f"数据库 {url} 无法使用（地址是否正确？是否已运行 jiedai db upgrade？）：",
+        f"database {url} unusable (is the URL right? did you run `jiedai db upgrade`?):",
+        EXIT_PLUGIN,
+        f" {error}",
+    )
+
+
+DRIVERS = {
+    "psycopg": "postgresql",
+    "psycopg2": "postgresql",
+    "pg8000": "postgresql",
+    "asyncpg": "postgresql",
+    "pymysql": "mysql",
+    "MySQLdb": "mysql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+"""Database driver modules and the extra of ``jiedai-flow`` that installs a driver for that database."""
+
+
+def _driver_missing(app: App | None, error: BaseException) -> None:
+    """End the run when ``error`` is, or was raised from, a missing database driver: say which
+    extra installs one."""
+    seen: set[int] = set()
+    found: BaseException | None = error
+    while found is not None and not isinstance(found, ImportError) and id(found) not in seen:
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    if not isinstance(found, ImportError):
+        return
+    module = (found.name or "").split(".")[0]
+    extra = DRIVERS.get(module)
+    if extra is None:
+        return
+    url = app.shown_db if app is not None else "?"
+    scheme = {"postgresql": "postgresql+psycopg://…", "mysql": "mysql+pymysql://…"}[extra]
+    fail(
+        f"数据库 {url} 需要驱动 {module}，但没有安装。"
+        f'请运行：pip install "jiedai-flow[{extra}]"（地址写作 {scheme}）',
+        f"database {url} needs the driver {module}, which is not installed. Run: "
+        f'pip install "jiedai-flow[{extra}]" (and write the URL as {scheme})',
         EXIT_PLUGIN,
     )
 
@@ -158,7 +280,7 @@ def internal_error(error: BaseException, app: App | None, command: str) -> NoRet
             }
         )
         sys.exit(EXIT_INTERNAL)
-    fail_plain(f"{zh} / {en}", EXIT_INTERNAL)
+    fail(zh, en, EXIT_INTERNAL)
 
 
 def _write_log(error: BaseException, command: str) -> str:
@@ -230,19 +352,20 @@ class BilingualUsageError(click.UsageError):
     def format_message(self) -> str:
         if self.message_zh == self.message_en:  # one of ours, already bilingual
             return self.message_en
-        return f"{self.message_zh} / {self.message_en}"
+        return say(self.message_zh, self.message_en)
 
     def show(self, file: IO[Any] | None = None) -> None:
-        app = self.ctx.find_object(App) if self.ctx is not None else None
+        app = _app_of(self.ctx) if self.ctx is not None else None
         if app is not None and app.json:
             error = {"code": "usage", "exit_code": self.exit_code}
             app.emit({"error": error | {"message_zh": self.message_zh, "message_en": self.message_en}})
             return
         if self.ctx is not None:
             command = self.ctx.command_path
-            help_line = f"用 {command} --help 查看帮助 / Try '{command} --help' for help."
-            click.echo(f"用法 {self.ctx.get_usage()}\n{help_line}\n", file=file, err=True)
-        click.echo(f"错误 / error: {self.format_message()}", file=file, err=True)
+            help_line = say(f"用 {command} --help 查看帮助", f"Try '{command} --help' for help.")
+            usage = ("" if current_lang() == "en" else "用法 ") + self.ctx.get_usage()
+            click.echo(f"{usage}\n{help_line}\n", file=file, err=True)
+        click.echo(f"{error_prefix()}{self.format_message()}", file=file, err=True)
 
 
 def _bilingual(error: click.UsageError) -> tuple[str, str]:
@@ -301,50 +424,69 @@ def _quiet_stdout() -> None:
     cls=_Group,
     help="jiedai_flow 公务接待流程 — official-reception workflow.\n\n"
     "先运行 jiedai init，再 jiedai new 登记接待、jiedai submit/approve … 推进流程。"
-    "Start with `jiedai init`, then `jiedai new` and `jiedai submit/approve …`.",
+    "Start with `jiedai init`, then `jiedai new` and `jiedai submit/approve …`.\n\n"
+    f"设置的来源依次为：命令行选项、环境变量、配置文件 {CONFIG_FILE}、默认值。"
+    f"Settings come from the option, else its environment variable, else {CONFIG_FILE}, else the default.",
     epilog=EXIT_CODES_HELP,
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"配置文件 config file (TOML) naming the database, actors, standards, notifiers [default: "
+    f"${CONFIG_ENV} or ./{CONFIG_FILE} if present].",
 )
 @click.option(
     "--db",
     "db_url",
-    default=default_db,
-    show_default=f"${DB_ENV} or {DEFAULT_URL}",
-    help="数据库地址 database URL (SQLAlchemy), e.g. sqlite:///jiedai.db, postgresql+psycopg://…",
+    help="数据库地址 database URL (SQLAlchemy), e.g. sqlite:///jiedai.db, postgresql+psycopg://… "
+    f"[default: ${DB_ENV} or {DEFAULT_URL}].",
 )
 @click.option(
     "--actors",
     "actors_path",
-    default=default_actors,
-    show_default=f"${ACTORS_ENV} or ./{DEFAULT_ACTORS}",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="参与人文件（TOML，[[actor]] id, name, roles, unit, levels）/ actors file for --as.",
+    help="参与人文件（TOML，[[actor]] id, name, roles, unit, levels）/ actors file for --as "
+    f"[default: ${ACTORS_ENV} or ./{DEFAULT_ACTORS}].",
 )
 @click.option(
     "--standards",
     "standards_paths",
     multiple=True,
-    default=default_standards,
-    show_default=f"${STANDARDS_ENV} or ./{DEFAULT_STANDARDS} if present",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="本地接待标准文件（TOML 标准层，可多次给出）/ local standards layer file(s).",
+    help="本地接待标准文件（TOML 标准层，可多次给出）/ local standards layer file(s) "
+    f"[default: ${STANDARDS_ENV} or ./{DEFAULT_STANDARDS} if present].",
 )
 @click.option(
     "--calendar",
     "calendar_paths",
     multiple=True,
-    default=default_calendar,
-    show_default=f"${CALENDAR_ENV} or ./{CALENDAR_GLOB}",
     type=click.Path(dir_okay=False, path_type=Path),
     help="放假安排文件（TOML，按国务院办公厅年度通知填写，可多次给出）/ holiday file(s) of years the "
-    "package does not know yet (jiedai calendar --help).",
+    f"package does not know yet (jiedai calendar --help) [default: ${CALENDAR_ENV} or ./{CALENDAR_GLOB}].",
 )
 @click.option(
     "--notifiers",
     "notifiers_path",
-    envvar="JIEDAI_NOTIFIERS",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="通知渠道配置（TOML：邮件、钉钉、企业微信、webhook），每个命令都按它写待发通知 / "
-    "notifiers file; every command writes outbox rows for them ($JIEDAI_NOTIFIERS).",
+    f"notifiers file; every command writes outbox rows for them [default: ${NOTIFIERS_ENV}].",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    help=f"输出语言：zh 中文、en 英文、both 中英 / output language [default: ${LANG_ENV} or {DEFAULT_LANG}].",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="日志写到标准错误：-v 信息，-vv 调试 / log to stderr: -v info, -vv debug.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help=f"日志级别 log level [default: ${LOG_LEVEL_ENV} or {DEFAULT_LOG_LEVEL}].",
 )
 @click.option(
     "--json",
@@ -356,20 +498,68 @@ def _quiet_stdout() -> None:
 @click.pass_context
 def main(
     ctx: click.Context,
-    db_url: str,
-    actors_path: Path,
+    config_path: Path | None,
+    db_url: str | None,
+    actors_path: Path | None,
     standards_paths: tuple[Path, ...],
     calendar_paths: tuple[Path, ...],
     notifiers_path: Path | None,
+    lang: str | None,
+    verbose: int,
+    log_level: str | None,
     as_json: bool,
 ) -> None:
     """Entry point of ``jiedai``."""
-    app = App(db=db_url, actors_path=actors_path, standards_paths=tuple(standards_paths), json=as_json)
-    app.notifiers_path = notifiers_path
-    app.calendar_paths = tuple(calendar_paths)
+    from jiedai_flow.cli_commands import config
+    from jiedai_flow.cli_commands.app import App
+
+    env = os.environ
+    path, asked = config.find_config(config_path, env)
+    if asked and path is not None and not path.is_file():
+        fail(
+            f"配置文件 {path} 不存在（--config 或 ${CONFIG_ENV}）",
+            f"config file {path} does not exist (--config or ${CONFIG_ENV})",
+            EXIT_USAGE,
+        )
+    found = config.load_config(path) if path is not None else config.Config()
+    if verbose:
+        log_level = "debug" if verbose > 1 else "info"
+    chosen = config.settings(
+        database=db_url,
+        actors=actors_path,
+        standards=tuple(standards_paths),
+        calendar=tuple(calendar_paths),
+        notifiers=notifiers_path,
+        lang=lang,
+        log_level=log_level.lower() if log_level else None,
+        config=found,
+        env=env,
+    )
+    set_lang(chosen.lang)
+    _log_to_stderr(ctx, chosen.log_level)
+    app = App(db=chosen.database, actors_path=chosen.actors, standards_paths=chosen.standards, json=as_json)
+    app.notifiers_path = chosen.notifiers
+    app.calendar_paths = chosen.calendar
+    app.config_path = chosen.config
     ctx.obj = app
     ctx.call_on_close(app.close)
 
 
-for _command in COMMANDS:
-    main.add_command(_command)
+def _log_to_stderr(ctx: click.Context, level: str) -> None:
+    """Send the package's log records at ``level`` and above to stderr for this run."""
+    logger = logging.getLogger("jiedai_flow")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    previous = logger.level
+    logger.setLevel(level.upper())
+    logger.addHandler(handler)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    ctx.call_on_close(restore)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from rich.text import Text
 
 from jiedai_flow.cli_commands import starter
 from jiedai_flow.cli_commands.app import (
+    CONFIG_FILE,
     DEFAULT_STANDARDS,
     EXIT_REFUSED,
     App,
@@ -24,6 +26,7 @@ from jiedai_flow.cli_commands.app import (
     pass_app,
     usage_problem,
 )
+from jiedai_flow.cli_commands.common import label, say
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.errors import Problem, ValidationError
 
@@ -52,7 +55,9 @@ def init(app: App, force: bool, examples: bool) -> None:
     revision = upgrade(app.db)
     today = _today()
     standards_path = app.standards_paths[0] if app.standards_paths else Path(DEFAULT_STANDARDS)
+    config_path = app.config_path or Path(CONFIG_FILE)
     files: list[tuple[Path, Callable[[], str]]] = [
+        (config_path, lambda: _config_text(app, config_path, standards_path)),
         (app.actors_path, starter.actors_toml),
         (standards_path, lambda: starter.STANDARDS_TOML),
     ]
@@ -71,15 +76,41 @@ def init(app: App, force: bool, examples: bool) -> None:
             }
         )
         return
-    app.out.print(f"数据库已是最新结构 schema at revision {revision}: {app.shown_db}")
-    table = Table("文件 file", "结果 status", title="示例文件 sample files", title_justify="left")
-    shown = {"written": "已写出 written", "kept": "已存在，保留 kept (use --force)"}
+    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
+    table = Table(label("文件", "file"), label("结果", "status"), title=label("示例文件", "sample files"))
+    table.title_justify = "left"
+    shown = {
+        "written": label("已写出", "written"),
+        "kept": say("已存在，保留（--force 覆盖）", "kept (use --force)"),
+    }
     for path, status in written:
         table.add_row(Text(str(path)), shown[status])
     app.out.print(table)
     app.out.print(
-        "下一步 next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
-        "jiedai approve <ID> --as sun.hao，再 then --as li.na（两级审批 two levels）· 全程见 README"
+        say(
+            "下一步：jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
+            "jiedai approve <ID> --as sun.hao，再 --as li.na（两级审批）· 全程见 README",
+            "next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
+            "jiedai approve <ID> --as sun.hao, then --as li.na (two levels) · the whole way in the README",
+        )
+    )
+
+
+def _config_text(app: App, config_path: Path, standards_path: Path) -> str:
+    """``jiedai.toml`` naming what ``init`` set up, file names relative to its folder."""
+    import sqlalchemy as sa
+
+    from jiedai_flow.cli_commands.config import config_toml
+
+    try:
+        secret = sa.make_url(app.db).password is not None
+    except sa.exc.ArgumentError:
+        secret = False
+    folder = config_path.parent.resolve()
+    return config_toml(
+        database=None if secret else app.db,
+        actors=Path(os.path.relpath(app.actors_path.resolve(), folder)),
+        standards=Path(os.path.relpath(standards_path.resolve(), folder)),
     )
 
 
@@ -162,7 +193,7 @@ def db_upgrade(app: App) -> None:
     if app.json:
         app.emit({"database": app.shown_db, "revision": revision})
         return
-    app.out.print(f"数据库已是最新结构 schema at revision {revision}: {app.shown_db}")
+    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
 
 
 @click.group(help="审计 audit trail commands.")
@@ -251,9 +282,14 @@ def audit_verify(app: App, checkpoints_file: Path | None) -> None:
             }
         )
     elif report.ok:
-        app.out.print(f"[green]审计链完整[/green] audit chain intact: {report.checked} 条记录 events")
+        checked = say(f"审计链完整：{report.checked} 条记录", f"audit chain intact: {report.checked} events")
+        app.out.print(f"[green]{checked}[/green]")
     else:
-        app.out.print(f"[red]审计链校验失败[/red] audit chain broken after {report.checked} events:")
+        broken = say(
+            f"审计链校验失败，已校验 {report.checked} 条：",
+            f"audit chain broken after {report.checked} events:",
+        )
+        app.out.print(f"[red]{broken}[/red]")
         app.out.print(Text(str(report.problem)))
     if not report.ok:
         sys.exit(EXIT_REFUSED)

@@ -9,19 +9,13 @@ verification failed · 2 用法或数据错误 usage or data error (bad file, un
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import click
-import sqlalchemy as sa
 from rich.console import Console
-from rich.markup import escape
 
 from jiedai_flow.errors import (
     ConflictError,
@@ -46,33 +40,66 @@ from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import date
+    from pathlib import Path
 
     from jiedai_flow.engine import Engine
     from jiedai_flow.model import Actor
     from jiedai_flow.standards import StandardsLayer
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
-EXIT_STATE = 3
-EXIT_PLUGIN = 4
-EXIT_INTERNAL = 5
-
-EXIT_CODES_HELP = (
-    "退出码 exit codes: 0 成功 ok · 1 被规则拒绝或校验不通过 refused by rules / verification failed · "
-    "2 用法或数据错误 usage or data error · 3 冲突或状态不允许 conflict or invalid state · "
-    "4 插件或存储错误 plugin or storage error · "
-    "5 内部错误（程序缺陷，详情写入日志 $JIEDAI_LOG）internal error (a bug; traceback in the log)."
+from jiedai_flow.cli_commands.common import (
+    ACTORS_ENV as ACTORS_ENV,
 )
-
-DB_ENV = "JIEDAI_DB"
-LOG_ENV = "JIEDAI_LOG"
-ACTORS_ENV = "JIEDAI_ACTORS"
-STANDARDS_ENV = "JIEDAI_STANDARDS"
-CALENDAR_ENV = "JIEDAI_CALENDAR"
-CALENDAR_GLOB = "jiedai-calendar-*.toml"
-DEFAULT_ACTORS = "jiedai-actors.toml"
-DEFAULT_STANDARDS = "jiedai-standards.toml"
+from jiedai_flow.cli_commands.common import (
+    CALENDAR_ENV as CALENDAR_ENV,
+)
+from jiedai_flow.cli_commands.common import (
+    CALENDAR_GLOB as CALENDAR_GLOB,
+)
+from jiedai_flow.cli_commands.common import (
+    CONFIG_FILE as CONFIG_FILE,
+)
+from jiedai_flow.cli_commands.common import (
+    DB_ENV as DB_ENV,
+)
+from jiedai_flow.cli_commands.common import (
+    DEFAULT_ACTORS as DEFAULT_ACTORS,
+)
+from jiedai_flow.cli_commands.common import (
+    DEFAULT_STANDARDS as DEFAULT_STANDARDS,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_CODES_HELP as EXIT_CODES_HELP,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_INTERNAL as EXIT_INTERNAL,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_OK as EXIT_OK,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_PLUGIN as EXIT_PLUGIN,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_REFUSED as EXIT_REFUSED,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_STATE as EXIT_STATE,
+)
+from jiedai_flow.cli_commands.common import (
+    EXIT_USAGE as EXIT_USAGE,
+)
+from jiedai_flow.cli_commands.common import (
+    LOG_ENV as LOG_ENV,
+)
+from jiedai_flow.cli_commands.common import (
+    STANDARDS_ENV as STANDARDS_ENV,
+)
+from jiedai_flow.cli_commands.common import (
+    fail_plain as fail_plain,
+)
+from jiedai_flow.cli_commands.common import (
+    log_path as log_path,
+)
 
 
 def usage_problem(where: str, message_zh: str, message_en: str) -> ValidationError:
@@ -144,6 +171,8 @@ class App:
     extra_plugins: list[object] = attrs.field(factory=list)
     """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
     notifiers_path: Path | None = None
+    config_path: Path | None = None
+    """The ``jiedai.toml`` this run read, if any."""
     """``--notifiers``: the notifiers every command writes outbox rows for."""
     calendar_paths: tuple[Path, ...] = ()
     """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
@@ -162,6 +191,8 @@ class App:
     @property
     def shown_db(self) -> str:
         """The database URL without its password."""
+        import sqlalchemy as sa
+
         try:
             return sa.make_url(self.db).render_as_string(hide_password=True)
         except sa.exc.ArgumentError:
@@ -266,12 +297,6 @@ def _require_file(path: Path, what_zh: str, what_en: str, *, hint_zh: str = "", 
         )
 
 
-def fail_plain(message: str, code: int) -> NoReturn:
-    """Report an error that happened before the run's :class:`App` exists."""
-    Console(stderr=True, highlight=False).print(f"[red]错误 / error:[/red] {escape(message)}", soft_wrap=True)
-    sys.exit(code)
-
-
 def app_of(ctx: click.Context) -> App:
     """The run's :class:`App` (made by the ``jiedai`` group)."""
     found = ctx.find_object(App)
@@ -298,44 +323,3 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
         callback=_set_json,
         help="输出 JSON（同全局 --json）/ print JSON (same as the global --json).",
     )(command)
-
-
-def log_path() -> Path:
-    """Where an internal error's traceback is written: ``$JIEDAI_LOG``, else ``jiedai.log`` in a
-    directory of the user's own under the temp dir (``/tmp/jiedai-<user>/jiedai.log``)."""
-    given = os.environ.get(LOG_ENV)
-    if given:
-        return Path(given)
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # why: no login name in a bare container
-        user = str(os.getpid())
-    return Path(tempfile.gettempdir()) / f"jiedai-{user}" / "jiedai.log"
-
-
-def default_db() -> str:
-    from jiedai_flow.engine import DEFAULT_URL
-
-    return os.environ.get(DB_ENV) or DEFAULT_URL
-
-
-def default_actors() -> str:
-    return os.environ.get(ACTORS_ENV) or DEFAULT_ACTORS
-
-
-def default_calendar() -> tuple[str, ...]:
-    """$JIEDAI_CALENDAR (paths separated by the OS path separator), else every
-    ./jiedai-calendar-*.toml, sorted."""
-    raw = os.environ.get(CALENDAR_ENV, "")
-    if raw:
-        return tuple(p for p in raw.split(os.pathsep) if p)
-    return tuple(sorted(str(p) for p in Path().glob(CALENDAR_GLOB)))
-
-
-def default_standards() -> tuple[str, ...]:
-    """$JIEDAI_STANDARDS (paths separated by the OS path separator), else ./jiedai-standards.toml
-    when it exists, else none."""
-    raw = os.environ.get(STANDARDS_ENV, "")
-    if raw:
-        return tuple(p for p in raw.split(os.pathsep) if p)
-    return (DEFAULT_STANDARDS,) if Path(DEFAULT_STANDARDS).is_file() else ()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from jiedai_flow.cli_commands import render
+from jiedai_flow.cli_commands import render, trigger_help
 from jiedai_flow.cli_commands.app import App, app_of, json_option
 from jiedai_flow.cli_commands.inputs import (
     load_follow_up,
@@ -147,7 +147,6 @@ def fire(ctx: click.Context, /, reception_id: str, trigger: str, **options: Any)
 
 def _shortcut(trigger: str) -> click.Command:
     definition = DEFAULT_PROCESS.trigger(trigger)
-    reason = "（须填 --reason）" if definition.reason_required else ""
 
     def command(ctx: click.Context, /, reception_id: str, **options: Any) -> None:
         run(ctx, reception_id, trigger, **options)
@@ -155,7 +154,7 @@ def _shortcut(trigger: str) -> click.Command:
     command.__name__ = f"{trigger}_command"
     return click.command(
         trigger.replace("_", "-"),
-        help=f"{definition.label}{reason} / {definition.label_en}: same as `jiedai fire ID {trigger}`.",
+        help=trigger_help(definition),
     )(click.argument("reception_id", metavar="ID")(_options(click.pass_context(command))))
 
 

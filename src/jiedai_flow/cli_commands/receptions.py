@@ -11,6 +11,7 @@ from rich.text import Text
 
 from jiedai_flow.cli_commands import render
 from jiedai_flow.cli_commands.app import EXIT_REFUSED, App, json_option, pass_app, usage_problem
+from jiedai_flow.cli_commands.common import label, say
 from jiedai_flow.cli_commands.inputs import (
     load_reception_file,
     resolve_states,
@@ -173,11 +174,12 @@ def list_(
         )
         return
     if not page.items:
-        app.out.print("没有符合条件的接待 / no receptions match.")
+        app.out.print(say("没有符合条件的接待", "no receptions match."))
         return
     app.out.print(render.receptions_table(page.items, engine.process_of))
     if page.next_cursor:
-        app.out.print(Text(f"下一页 next page: jiedai list --after '{page.next_cursor}' …", style="dim"))
+        following = label("下一页", "next page")
+        app.out.print(Text(f"{following}: jiedai list --after '{page.next_cursor}' …", style="dim"))
 
 
 def _is_cursor(text: str) -> bool:
@@ -244,13 +246,15 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
 
 def _print_check(app: App, report: CheckReport) -> None:
     if not report.by_stage:
-        app.out.print("没有要检查的环节 / no stage to check.")
+        app.out.print(say("没有要检查的环节", "no stage to check."))
         return
     for stage, found in report.by_stage.items():
         if found:
-            app.out.print(render.findings_table(found, f"「{stage}」环节检查结果 findings at {stage}"))
+            render.print_findings(app.out, found, say(f"「{stage}」环节检查结果", f"findings at {stage}"))
         else:
-            app.out.print(Text(f"✓ 「{stage}」环节未发现问题 / no findings at {stage}", style="green"))
+            app.out.print(
+                Text(say(f"✓ 「{stage}」环节未发现问题", f"✓ no findings at {stage}"), style="green")
+            )
 
 
 @click.command(help="审计时间线：谁、何时、做了什么、为什么 / the audit trail of a reception.")

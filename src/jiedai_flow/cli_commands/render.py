@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli_commands.app import COMMAND_LINE
+from jiedai_flow.cli_commands.common import current_lang, error_prefix, label, say
 from jiedai_flow.clock import CHINA_TZ
 from jiedai_flow.convert import dump
 from jiedai_flow.errors import (
@@ -58,22 +59,54 @@ def when(moment: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def findings_table(findings: Iterable[Finding], title: str = "检查结果 findings") -> Table:
-    """Every finding: rule id, severity, message (Chinese, then English), path, citation."""
-    table = Table(title=title, show_lines=True, title_justify="left")
-    for column in ("规则 rule", "结果 severity", "说明 message", "位置 path", "出处 citation"):
-        table.add_column(column, overflow="fold")
+def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
+    """Every finding in full, two columns to fit 80: the rule and its severity; the message (in
+    this run's language), its path and its citation."""
+    table = Table(
+        title=title or label("检查结果", "findings"), show_lines=True, title_justify="left", expand=False
+    )
+    table.add_column(label("规则", "rule"), overflow="fold", no_wrap=False)
+    table.add_column(label("说明", "message"), overflow="fold", ratio=1)
     for f in findings:
-        message = Text(f.message_zh)
-        message.append(f"\n{f.message_en}", style="dim")
+        severity = label(f.severity.label, f.severity.value)
+        message = Text(say(f.message_zh, f.message_en) if current_lang() != "both" else f.message_zh)
+        if current_lang() == "both":
+            message.append(f"\n{f.message_en}", style="dim")
+        message.append(f"\n{label('位置', 'path')} {f.path}", style="dim")
+        if f.citation:
+            message.append(f"\n{label('出处', 'citation')} {f.citation}", style="dim")
         table.add_row(
-            Text(f.rule_id, style="bold"),
-            Text(f"{f.severity.label} {f.severity.value}", style=_STYLE[f.severity]),
+            Text.assemble((f.rule_id, "bold"), "\n", (severity, _STYLE[f.severity])),
             message,
-            Text(f.path),
-            Text(str(f.citation) if f.citation else "—"),
         )
     return table
+
+
+def finding_line(f: Finding) -> Text:
+    """A finding in one line: its rule, its severity and its message (info findings, which refuse
+    nothing and need nothing done)."""
+    return Text.assemble(
+        ("  · ", "dim"),
+        (f.rule_id, "bold"),
+        " ",
+        (label(f.severity.label, f.severity.value), _STYLE[f.severity]),
+        " ",
+        say(f.message_zh, f.message_en),
+    )
+
+
+def print_findings(console: Console, findings: Sequence[Finding], title: str | None = None) -> None:
+    """Findings that matter in a full table (blocking, needing an explanation, warnings); info
+    findings one line each below it."""
+    full = [f for f in findings if f.severity is not Severity.INFO]
+    brief = [f for f in findings if f.severity is Severity.INFO]
+    if full:
+        console.print(findings_table(full, title))
+    if brief:
+        if not full:
+            console.print(Text(title or label("检查结果", "findings"), style="italic"))
+        for f in brief:
+            console.print(finding_line(f))
 
 
 def refusing(findings: Iterable[Finding]) -> list[Finding]:
@@ -82,26 +115,48 @@ def refusing(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def print_error(console: Console, error: JiedaiFlowError) -> None:
-    """The error's message on stderr; a rule refusal also prints every finding in a table."""
+    """The error's message on stderr; a rule refusal also prints every finding (the refusing ones
+    in full, info ones one line each)."""
+    prefix = error_prefix()
     if isinstance(error, RuleViolationError):
         console.print(
-            f"[red]错误 / error:[/red] {escape(error.message_zh)} / {escape(error.message_en)}",
+            f"[red]{prefix}[/red]{escape(say(error.message_zh, error.message_en))}",
             soft_wrap=True,
         )
-        console.print(findings_table(error.findings, f"「{error.trigger}」的检查结果 findings"))
+        print_findings(
+            console, error.findings, say(f"「{error.trigger}」的检查结果", f"findings of {error.trigger!r}")
+        )
         if any(f.severity is Severity.NEEDS_EXPLANATION for f in error.findings):
             console.print(
-                "须书面说明的，可用 --explain 规则编号=说明 附情况说明 / "
-                "attach a written explanation with --explain RULE=TEXT"
+                say(
+                    "须书面说明的，可用 --explain 规则编号=说明 附情况说明",
+                    "attach a written explanation with --explain RULE=TEXT",
+                )
             )
         return
     if isinstance(error, ValidationError) and error.source == COMMAND_LINE:
         for p in error.problems:  # one mistake on the command line: say it plainly
+            console.print(f"[red]{prefix}[/red]{escape(say(p.message_zh, p.message_en))}", soft_wrap=True)
+        return
+    if isinstance(error, ValidationError):
+        where = f"{error.source}: " if error.source else ""
+        console.print(
+            f"[red]{prefix}[/red]{escape(where)}"
+            + escape(
+                say(f"数据有 {len(error.problems)} 处错误", f"{len(error.problems)} problem(s) in data")
+            ),
+            soft_wrap=True,
+        )
+        for p in error.problems:
+            line = f"（第 {p.line} 行 line {p.line}）" if p.line else ""
             console.print(
-                f"[red]错误 / error:[/red] {escape(p.message_zh)} / {escape(p.message_en)}", soft_wrap=True
+                f"  - {escape(p.path)}{escape(line)}：{escape(say(p.message_zh, p.message_en))}",
+                soft_wrap=True,
             )
         return
-    console.print(f"[red]错误 / error:[/red] {escape(str(error))}", soft_wrap=True)
+    zh, en = getattr(error, "message_zh", None), getattr(error, "message_en", None)
+    text = say(zh, en) if isinstance(zh, str) and isinstance(en, str) else str(error)
+    console.print(f"[red]{prefix}[/red]{escape(text)}", soft_wrap=True)
 
 
 def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
@@ -150,15 +205,15 @@ def summary(reception: Reception, process: CompiledProcess) -> dict[str, Any]:
 
 
 def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception], CompiledProcess]) -> Table:
-    table = Table(title="接待记录 receptions", title_justify="left")
+    table = Table(title=label("接待记录", "receptions"), title_justify="left")
     for column in (
-        "编号 number",
+        label("编号", "number"),
         "ID",
-        "状态 state",
-        "日期 dates",
-        "接待单位 host",
-        "来函单位 from",
-        "预计 planned",
+        label("状态", "state"),
+        label("日期", "dates"),
+        label("接待单位", "host"),
+        label("来函单位", "from"),
+        label("预计", "planned"),
     ):
         table.add_column(column, overflow="fold")
     for r in items:
@@ -183,21 +238,27 @@ def details_table(reception: Reception, process: CompiledProcess) -> Table:
     guests = "；".join(f"{g.name}（{g.unit} {g.post}）" for g in letter.personnel)
     rows = [
         ("ID", r.id),
-        ("状态 state", f"{_label(process, r.state)}（{r.state}，v{r.version}）"),
-        ("类型 type", r.reception_type.label),
-        ("辖区 jurisdiction", r.jurisdiction),
-        ("接待单位 host unit", r.host_unit),
-        ("经办人 handler", f"{r.handler.name}（{r.handler.id}）"),
-        ("日期 dates", f"{r.start} ～ {r.end}"),
-        ("来函 letter", f"{letter.kind.label} {letter.number}，{letter.sending_unit}，{letter.issued_on}"),
-        ("事由 purpose", f"{letter.purpose.label}：{letter.content}"),
-        (f"来宾 guests（{letter.headcount}）", guests or "—"),
-        ("方案 plan", _plan_line(r)),
-        ("审批 approvals", _approvals_line(r)),
+        (label("状态", "state"), f"{_label(process, r.state)}（{r.state}，v{r.version}）"),
+        (label("类型", "type"), r.reception_type.label),
+        (label("辖区", "jurisdiction"), r.jurisdiction),
+        (label("接待单位", "host unit"), r.host_unit),
+        (label("经办人", "handler"), f"{r.handler.name}（{r.handler.id}）"),
+        (label("日期", "dates"), f"{r.start} ～ {r.end}"),
+        (
+            label("来函", "letter"),
+            f"{letter.kind.label} {letter.number}，{letter.sending_unit}，{letter.issued_on}",
+        ),
+        (label("事由", "purpose"), f"{letter.purpose.label}：{letter.content}"),
+        (f"{label('来宾', 'guests')}（{letter.headcount}）", guests or "—"),
+        (label("方案", "plan"), _plan_line(r)),
+        (label("审批", "approvals"), _approvals_line(r)),
     ]
     if r.reception_list is not None:
         rows.append(
-            ("清单 list", f"实际费用 {r.reception_list.total} 元，签字 {r.reception_list.signed_by or '—'}")
+            (
+                label("清单", "list"),
+                f"实际费用 {r.reception_list.total} 元，签字 {r.reception_list.signed_by or '—'}",
+            )
         )
     for e in r.explanations:
         accepted = f"，{e.accepted_by} 已接受" if e.accepted else "，待接受"
@@ -222,22 +283,22 @@ def _approvals_line(r: Reception) -> str:
     parts = []
     for i, step in enumerate(r.approval_chain):
         signed = r.approvals[i] if i < len(r.approvals) else None
-        who = f"✓ {signed.actor_name} {when(signed.at)}" if signed else "待签 pending"
+        who = f"✓ {signed.actor_name} {when(signed.at)}" if signed else label("待签", "pending")
         parts.append(f"{step.label or step.level or '审批'}：{who}")
     return "；".join(parts)
 
 
 def timeline_table(events: Sequence[AuditEvent], process: CompiledProcess) -> Table:
     """The audit trail: when, who, what, from which state to which, why, and its findings."""
-    table = Table(title="时间线 timeline", title_justify="left")
+    table = Table(title=label("时间线", "timeline"), title_justify="left")
     for column in (
         "#",
-        "时间 time",
-        "操作人 actor",
-        "操作 trigger",
-        "状态 state",
-        "理由 reason",
-        "检查 findings",
+        label("时间", "time"),
+        label("操作人", "actor"),
+        label("操作", "trigger"),
+        label("状态", "state"),
+        label("理由", "reason"),
+        label("检查", "findings"),
     ):
         table.add_column(column, overflow="fold")
     for e in events:
@@ -273,10 +334,11 @@ def result_json(result: CommandResult, process: CompiledProcess) -> dict[str, An
 
 
 def print_result(console: Console, result: CommandResult, process: CompiledProcess) -> None:
-    """One line for an accepted command, its findings, and what may follow."""
+    """One line for an accepted command, its findings (info ones one line each), and what may
+    follow; each line short enough for 80 columns where the names allow."""
     r, e = result.reception, result.event
     source = _label(process, e.from_state) if e.from_state else "—"
-    again = "（重复请求，返回首次结果 replayed）" if result.replayed else ""
+    again = say("（重复请求，返回首次结果）", " (replayed: the first result)") if result.replayed else ""
     console.print(
         Text.assemble(
             ("✓ ", "green"),
@@ -284,14 +346,14 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
             f"{source} → 「{_label(process, r.state)}」{again}",
         )
     )
-    console.print(Text(f"  编号 number {r.number} · ID {r.id} · v{r.version}", style="dim"))
+    number = label("编号", "number")
+    console.print(Text(f"  {number} {r.number} · ID {r.id[:SHORT_ID]} · v{r.version}", style="dim"))
     if result.findings:
-        console.print(findings_table(result.findings))
+        print_findings(console, result.findings)
     following = possible_triggers(process, r)
     if following:
-        console.print(
-            Text("  下一步 next: " + " · ".join(f"{t} {trigger_label(process, t)}" for t in following), "dim")
-        )
+        steps = " · ".join(f"{t} {trigger_label(process, t)}" for t in following)
+        console.print(Text(f"  {label('下一步', 'next')}: {steps}", "dim"))
 
 
 def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli_commands.app import App, json_option, pass_app, usage_problem
+from jiedai_flow.cli_commands.common import label
 from jiedai_flow.convert import dump
 from jiedai_flow.errors import Problem, ValidationError
 
@@ -84,7 +85,7 @@ def _done(app: App, output: Path) -> None:
     if app.json:
         app.emit({"output": str(output)})
     else:
-        app.err.print(f"已写出 written: {output}")
+        app.err.print(f"{label('已写出', 'written')}: {output}")
 
 
 @click.command(

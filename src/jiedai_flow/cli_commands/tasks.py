@@ -271,108 +271,144 @@ def _step(step: int) -> int:
     return step - 1
 
 
+claim_task = _operation(
+    Operation.CLAIM, "认领岗位或部门的待办任务", "claim a pool task", lambda task: Claim(task=task)
+)
+
+transfer = _operation(
+    Operation.TRANSFER,
+    "转办：任务交给他人办理",
+    "transfer a task",
+    lambda task, to: Transfer(to, task=task),
+    (_to,),
+)
+
+delegate = _operation(
+    Operation.DELEGATE,
+    "委派：请他人提出意见，任务再回到自己",
+    "delegate for an opinion",
+    lambda task, to: Delegate(to, task=task),
+    (_to,),
+)
+
+reply = _operation(
+    Operation.REPLY,
+    "委派答复：把意见交回委派人（--reason 写意见）",
+    "reply to a delegation",
+    lambda task: Reply(task=task),
+)
+
+add_signer = _operation(
+    Operation.ADD_SIGNERS,
+    "加签：在自己之前、之后或并行增加审批人",
+    "add approvers",
+    lambda task, people, position: AddSigners(people, Position(position), task=task),
+    (_people, _position),
+)
+
+remove_signer = _operation(
+    Operation.REMOVE_SIGNER,
+    "减签：去掉尚未办理的加签人（--task 指明）",
+    "remove an added approver",
+    lambda task: RemoveSigner(task=task),
+)
+
+take_back = _operation(
+    Operation.TAKE_BACK,
+    "拿回：下一环节尚未办理时拿回自己的签署",
+    "take back a signature",
+    lambda task: TakeBack(task=task),
+)
+
+send_back = _operation(
+    Operation.SEND_BACK,
+    "驳回到环节：退回已通过的某一环节重新审批（须填 --reason）",
+    "send back to an earlier step",
+    lambda task, step: SendBack(_step(step), task=task),
+    (_send_back_step,),
+)
+
+vote_against = _operation(
+    Operation.AGAINST, "票签反对（须填 --reason）", "vote against", lambda task: Against(task=task)
+)
+
+jump = _operation(
+    Operation.JUMP,
+    "跳转（管理员，须填 --reason）",
+    "jump to a state or an earlier step (administrators)",
+    lambda task, state, step: Jump(state, None if step is None else _step(step), task=task),
+    (_jump_options,),
+)
+
+terminate = _operation(
+    Operation.TERMINATE,
+    "终止（管理员，须填 --reason）",
+    "terminate (administrators)",
+    lambda task: Terminate(task=task),
+)
+
+urge = _operation(
+    Operation.URGE,
+    "催办当前办理人（每个任务每小时一次）",
+    "urge the assignees",
+    lambda task: Urge(task=task),
+)
+
+cc = _operation(
+    Operation.COPY,
+    "抄送（同一接待每人一次）",
+    "copy to people",
+    lambda task, people: Copy(people, task=task),
+    (_people,),
+)
+
+read = _operation(Operation.READ, "已阅", "mark as read", lambda task: MarkRead(task=task))
+
+comment = _operation(
+    Operation.COMMENT,
+    "沟通意见（--reason 写内容）",
+    "comment on the reception",
+    lambda task: Comment(task=task),
+)
+
+assign = _operation(
+    Operation.ASSIGN,
+    "分派执行任务（接站、工作餐、会议室、车辆、陪同、材料）",
+    "assign execution tasks",
+    lambda task, items: Assign([_parse_item(i) for i in items], task=task),
+    (_items,),
+)
+
+complete = _operation(
+    Operation.COMPLETE, "完成执行任务", "complete an execution task", lambda task: Complete(task=task)
+)
+
+report_problem = _operation(
+    Operation.PROBLEM,
+    "执行任务报告问题（--reason 写问题）",
+    "report a problem",
+    lambda task: ReportProblem(task=task),
+)
+
 OPERATIONS = (
-    _operation(
-        Operation.CLAIM, "认领岗位或部门的待办任务", "claim a pool task", lambda task: Claim(task=task)
-    ),
-    _operation(
-        Operation.TRANSFER,
-        "转办：任务交给他人办理",
-        "transfer a task",
-        lambda task, to: Transfer(to, task=task),
-        (_to,),
-    ),
-    _operation(
-        Operation.DELEGATE,
-        "委派：请他人提出意见，任务再回到自己",
-        "delegate for an opinion",
-        lambda task, to: Delegate(to, task=task),
-        (_to,),
-    ),
-    _operation(
-        Operation.REPLY,
-        "委派答复：把意见交回委派人（--reason 写意见）",
-        "reply to a delegation",
-        lambda task: Reply(task=task),
-    ),
-    _operation(
-        Operation.ADD_SIGNERS,
-        "加签：在自己之前、之后或并行增加审批人",
-        "add approvers",
-        lambda task, people, position: AddSigners(people, Position(position), task=task),
-        (_people, _position),
-    ),
-    _operation(
-        Operation.REMOVE_SIGNER,
-        "减签：去掉尚未办理的加签人（--task 指明）",
-        "remove an added approver",
-        lambda task: RemoveSigner(task=task),
-    ),
-    _operation(
-        Operation.TAKE_BACK,
-        "拿回：下一环节尚未办理时拿回自己的签署",
-        "take back a signature",
-        lambda task: TakeBack(task=task),
-    ),
-    _operation(
-        Operation.SEND_BACK,
-        "驳回到环节：退回已通过的某一环节重新审批（须填 --reason）",
-        "send back to an earlier step",
-        lambda task, step: SendBack(_step(step), task=task),
-        (_send_back_step,),
-    ),
-    _operation(
-        Operation.AGAINST, "票签反对（须填 --reason）", "vote against", lambda task: Against(task=task)
-    ),
-    _operation(
-        Operation.JUMP,
-        "跳转（管理员，须填 --reason）",
-        "jump to a state or an earlier step (administrators)",
-        lambda task, state, step: Jump(state, None if step is None else _step(step), task=task),
-        (_jump_options,),
-    ),
-    _operation(
-        Operation.TERMINATE,
-        "终止（管理员，须填 --reason）",
-        "terminate (administrators)",
-        lambda task: Terminate(task=task),
-    ),
-    _operation(
-        Operation.URGE,
-        "催办当前办理人（每个任务每小时一次）",
-        "urge the assignees",
-        lambda task: Urge(task=task),
-    ),
-    _operation(
-        Operation.COPY,
-        "抄送（同一接待每人一次）",
-        "copy to people",
-        lambda task, people: Copy(people, task=task),
-        (_people,),
-    ),
-    _operation(Operation.READ, "已阅", "mark as read", lambda task: MarkRead(task=task)),
-    _operation(
-        Operation.COMMENT,
-        "沟通意见（--reason 写内容）",
-        "comment on the reception",
-        lambda task: Comment(task=task),
-    ),
-    _operation(
-        Operation.ASSIGN,
-        "分派执行任务（接站、工作餐、会议室、车辆、陪同、材料）",
-        "assign execution tasks",
-        lambda task, items: Assign([_parse_item(i) for i in items], task=task),
-        (_items,),
-    ),
-    _operation(
-        Operation.COMPLETE, "完成执行任务", "complete an execution task", lambda task: Complete(task=task)
-    ),
-    _operation(
-        Operation.PROBLEM,
-        "执行任务报告问题（--reason 写问题）",
-        "report a problem",
-        lambda task: ReportProblem(task=task),
-    ),
+    claim_task,
+    transfer,
+    delegate,
+    reply,
+    add_signer,
+    remove_signer,
+    take_back,
+    send_back,
+    vote_against,
+    jump,
+    terminate,
+    urge,
+    cc,
+    read,
+    comment,
+    assign,
+    complete,
+    report_problem,
 )
 
 

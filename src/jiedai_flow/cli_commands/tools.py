@@ -13,6 +13,7 @@ from rich.text import Text
 
 from jiedai_flow import diagram as diagrams
 from jiedai_flow.cli_commands.app import EXIT_USAGE, App, json_option, pass_app, usage_problem
+from jiedai_flow.cli_commands.common import label
 from jiedai_flow.cli_commands.inputs import parse_explanations
 from jiedai_flow.convert import dump
 from jiedai_flow.errors import Problem, ValidationError
@@ -70,7 +71,7 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
             {"format": fmt, "output": str(output) if output else None, "content": None if output else text}
         )
     elif output is not None:
-        app.err.print(f"已写出 written: {output}")
+        app.err.print(f"{label('已写出', 'written')}: {output}")
     else:
         click.echo(text, nl=False)
 
@@ -174,7 +175,7 @@ def import_(
         if app.json:
             app.emit({"template": str(file)})
         else:
-            app.out.print(f"已写出模板 template written: {file}")
+            app.out.print(f"{label('已写出模板', 'template written')}: {file}")
         return
     if not actor_id:
         raise usage_problem("--as", "导入须用 --as 指定导入人", "an import needs --as ACTOR (who runs it)")
