@@ -16,6 +16,7 @@ from jiedai_flow.cli_commands import (
     receptions,
     reports,
     schemas,
+    server,
     tools,
     workdays,
 )
@@ -33,5 +34,6 @@ COMMANDS: tuple[click.Command, ...] = (
     *workdays.COMMANDS,
     *processes.COMMANDS,
     *schemas.COMMANDS,
+    *server.COMMANDS,
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them."""

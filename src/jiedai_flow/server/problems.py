@@ -12,7 +12,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from litestar import MediaType, Response
+from litestar import Response
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidation
 
@@ -233,4 +234,20 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 """Litestar exception handlers: every error response is problem details."""
 
-MEDIA = MediaType.JSON
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ProblemDetails, media_type=PROBLEM_JSON, description=description)
+
+
+ERRORS: dict[int, ResponseSpec] = {
+    400: _spec("请求有误 bad request"),
+    401: _spec("未认证 not authenticated"),
+    403: _spec("无权 forbidden (the supervisor writes nothing)"),
+    404: _spec("不存在 not found"),
+    409: _spec("状态或版本冲突 conflict: state or version"),
+    412: _spec("If-Match 不再相符 the version changed"),
+    422: _spec("被拒绝：规则、理由、输入 refused: rules, reason, input"),
+    429: _spec("认证失败过多 too many failed authentications"),
+}
+"""The problem responses every API operation may give (documented in the OpenAPI document)."""

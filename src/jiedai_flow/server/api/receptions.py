@@ -18,6 +18,7 @@ from jiedai_flow.records import AuditEvent, CommandResult, Page, Reception, Rece
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
+from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, etag, expected_version, request_id
 
@@ -38,7 +39,7 @@ def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
     "caller; a body naming another handler is refused.",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CommandResult],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
     status_code=201,
 )
 def create(request: Request[Any, Any, Any], data: ReceptionFile, service: Service, principal: Principal) -> Response[CommandResult]:
@@ -73,7 +74,7 @@ def create(request: Request[Any, Any, Any], data: ReceptionFile, service: Servic
     "/receptions",
     summary="查询接待 list receptions (cursor pages)",
     return_dto=LibraryDTO[Page],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def list_receptions(
     service: Service,
@@ -125,7 +126,7 @@ def _is_cursor(text: str) -> bool:
     summary="接待详情 show a reception (ETag = version)",
     description="`ref` is the id, the reception number (341502-2026-00001) or the start of the id.",
     return_dto=LibraryDTO[Reception],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
     del principal
@@ -137,7 +138,7 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
     "/receptions/{ref:str}/triggers",
     summary="可执行的操作 triggers the caller may fire now",
     return_dto=LibraryDTO[Triggers],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     engine = service.engine
@@ -164,7 +165,7 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result.",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
     status_code=200,
 )
 def fire(
@@ -204,7 +205,7 @@ def _label(engine: Any, reception_id: str, trigger: str) -> str:
     "/receptions/{ref:str}/check",
     summary="合规预检 dry-run the rules (nothing saved)",
     return_dto=LibraryDTO[CheckResult],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def check(
     ref: str,
@@ -236,7 +237,7 @@ def check(
     summary="预检未登记的接待 dry-run a reception not registered",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CheckResult],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
     status_code=200,
 )
 def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -> CheckResult:
@@ -249,7 +250,7 @@ def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -
     "/receptions/{ref:str}/history",
     summary="时间线 the audit trail, oldest first",
     return_dto=LibraryDTO[list[AuditEvent]],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent]:
     del principal
@@ -261,7 +262,7 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
     "/receptions/{ref:str}/explanations",
     summary="情况说明 explanations given, and findings that need one",
     return_dto=LibraryDTO[Explanations],
-    tags=["receptions"], sync_to_thread=True,
+    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
 )
 def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
     del principal

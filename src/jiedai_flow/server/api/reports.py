@@ -17,6 +17,7 @@ from jiedai_flow.reports.common import require_sql
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.plugins import PluginInfo
 from jiedai_flow.server.models import ProcessInfo, VerifyResult
+from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service
 from jiedai_flow.standards import Standards
@@ -48,7 +49,7 @@ def _attachment(name: str) -> dict[str, str]:
 @get(
     "/receptions/{ref:str}/list",
     summary="接待清单 the printable reception list (HTML, xlsx, CSV)",
-    tags=["reports"], sync_to_thread=True,
+    tags=["reports"], sync_to_thread=True, responses=ERRORS,
     media_type=HTML,
 )
 def reception_list(
@@ -71,7 +72,7 @@ def reception_list(
 @get(
     "/reports/{kind:str}",
     summary="报表 annual summary, disclosure (三公经费) or red flags; JSON, CSV, xlsx or HTML",
-    tags=["reports"], sync_to_thread=True,
+    tags=["reports"], sync_to_thread=True, responses=ERRORS,
 )
 def report(
     kind: Literal["summary", "disclosure", "red-flags"],
@@ -107,7 +108,7 @@ def report(
     return Response({"report": kind, "year": year, "rows": [dump(r) for r in rows]})
 
 
-@get("/audit/verify", summary="审计链校验 verify the audit chain", return_dto=LibraryDTO[VerifyResult], tags=["audit"], sync_to_thread=True)
+@get("/audit/verify", summary="审计链校验 verify the audit chain", return_dto=LibraryDTO[VerifyResult], tags=["audit"], sync_to_thread=True, responses=ERRORS)
 def audit_verify(service: Service, principal: Principal) -> VerifyResult:
     del principal
     found = require_sql(service.engine.store).verify()
@@ -117,7 +118,7 @@ def audit_verify(service: Service, principal: Principal) -> VerifyResult:
     )
 
 
-@get("/processes", summary="已加载的流程 process definitions loaded", return_dto=LibraryDTO[list[ProcessInfo]], tags=["processes"], sync_to_thread=True)
+@get("/processes", summary="已加载的流程 process definitions loaded", return_dto=LibraryDTO[list[ProcessInfo]], tags=["processes"], sync_to_thread=True, responses=ERRORS)
 def processes(service: Service, principal: Principal) -> list[ProcessInfo]:
     del principal
     return [
@@ -136,7 +137,7 @@ def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:  
 @get(
     "/processes/{key:str}/diagram",
     summary="流程图 a process diagram (Mermaid or Graphviz dot)",
-    tags=["processes"], sync_to_thread=True,
+    tags=["processes"], sync_to_thread=True, responses=ERRORS,
     media_type=TEXT,
 )
 def process_diagram(
@@ -152,7 +153,7 @@ def process_diagram(
 @get(
     "/receptions/{ref:str}/diagram",
     summary="接待的流程图 the process diagram with the reception's path and current state",
-    tags=["processes"], sync_to_thread=True,
+    tags=["processes"], sync_to_thread=True, responses=ERRORS,
     media_type=TEXT,
 )
 def reception_diagram(
@@ -165,7 +166,7 @@ def reception_diagram(
     return _diagram_text(engine.process_of(reception).definition, path, format)
 
 
-@get("/plugins", summary="已加载的插件 plugins in force", return_dto=LibraryDTO[list[PluginInfo]], tags=["processes"], sync_to_thread=True)
+@get("/plugins", summary="已加载的插件 plugins in force", return_dto=LibraryDTO[list[PluginInfo]], tags=["processes"], sync_to_thread=True, responses=ERRORS)
 def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
     del principal
     return list(service.engine.plugins.plugins())
@@ -175,7 +176,7 @@ def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
     "/standards",
     summary="生效的标准 standards in force for a jurisdiction on a day",
     return_dto=LibraryDTO[Standards],
-    tags=["processes"], sync_to_thread=True,
+    tags=["processes"], sync_to_thread=True, responses=ERRORS,
 )
 def standards(
     service: Service, principal: Principal, jurisdiction: str, on: date, host_unit: str = ""
