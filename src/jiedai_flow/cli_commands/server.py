@@ -40,13 +40,28 @@ def _need_extra() -> None:
     "--secure-cookies", is_flag=True, help="会话 Cookie 只走 HTTPS / mark the session cookie Secure."
 )
 @click.option(
+    "--max-auth-failures",
+    type=click.IntRange(1, 1_000_000),
+    default=10,
+    show_default=True,
+    help="每个地址每分钟允许的认证失败次数，超过返回 429 / failed authentications per address per minute.",
+)
+@click.option(
     "--demo-token",
     "demo_actor",
     metavar="ACTOR",
     help="为该参与人新建一个令牌并打印（演示用）/ make and print a token for this actor (demos).",
 )
 @pass_app
-def serve(app: App, host: str, port: int, workers: int, secure_cookies: bool, demo_actor: str | None) -> None:
+def serve(
+    app: App,
+    host: str,
+    port: int,
+    workers: int,
+    secure_cookies: bool,
+    max_auth_failures: int,
+    demo_actor: str | None,
+) -> None:
     _need_extra()
     import uvicorn
 
@@ -60,6 +75,7 @@ def serve(app: App, host: str, port: int, workers: int, secure_cookies: bool, de
         calendar=tuple(str(p) for p in app.calendar_paths),
         jwt=JWTSettings.from_env(),
         secure_cookies=secure_cookies,
+        auth_failures=max_auth_failures,
     )
     engine = app.engine()  # creates or upgrades the database once, before the workers start
     if demo_actor is not None:
