@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Router
 from litestar.di import Provide
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
+from litestar.template.config import TemplateConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from jiedai_flow.server import metrics, ops, schema
@@ -107,11 +109,11 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
     from jiedai_flow.server.auth import Principal
 
     return Litestar(
-        route_handlers=[api, *ops.ROUTES, pages.router(settings)],
+        route_handlers=[api, *ops.ROUTES, pages.router()],
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[schema.AttrsSchema()],
-        middleware=[metrics.middleware],
+        middleware=[metrics.middleware, pages.sessions(settings).middleware],
         openapi_config=OpenAPIConfig(
             title="jiedai_flow 公务接待 API",
             version="1",
@@ -127,6 +129,7 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
                 }
             ),
         ),
+        template_config=TemplateConfig(directory=pages.TEMPLATES, engine=JinjaTemplateEngine),
         debug=debug,
         on_shutdown=[service.engine.store.close],
         state={"service": service},
