@@ -100,7 +100,11 @@ def running(
     args += ["--max-auth-failures", str(max_auth_failures)]
     with open(folder / "server.log", "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", code, *args], cwd=folder, env=environ, stdout=subprocess.DEVNULL, stderr=log
+            [sys.executable, "-c", code, *args],
+            cwd=folder,
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -56,15 +56,16 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
     clerk = _sign_in(browser, server, "zhang.wei")
     cookies = clerk.context.cookies()  # type: ignore[attr-defined]
     session = next(c for c in cookies if c["name"] == "jiedai_session")
-    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
     start = date.today() + timedelta(days=10)
     clerk.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
     for name, value in {
         "number": "皖财函〔2026〕12号",
         "sending_unit": "省财政厅",
         "content": "调研县级财政运行",
-        "start": start.isoformat(),
-        "end": (start + timedelta(days=1)).isoformat(),
+        "start_day": start.isoformat(),
+        "end_day": (start + timedelta(days=1)).isoformat(),
         "places": "县政府",
         "guests": "王明, 省财政厅, 处长, 县处级\n李华, 省财政厅, 科员",
         "budget": "abc",
@@ -75,7 +76,7 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
     clerk.click("button[type=submit]")  # type: ignore[attr-defined]
     error = clerk.locator("[data-field=budget]")  # type: ignore[attr-defined]
-    assert error.count() == 1 and "金额" in error.inner_text() or "数" in error.inner_text()
+    assert (error.count() == 1 and "金额" in error.inner_text()) or "数" in error.inner_text()
     clerk.fill("[name=budget]", "1000")  # type: ignore[attr-defined]
     clerk.click("button[type=submit]")  # type: ignore[attr-defined]
     clerk.wait_for_load_state()  # type: ignore[attr-defined]
@@ -105,7 +106,9 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         ("zhang.wei", "claim", {"reception_list": list_body()}),
     ):
         with server.client(actor) as c:
-            assert c.post(f"/api/v1/receptions/{rid}/triggers/{trigger}", json=body).status_code == 200, trigger
+            assert c.post(f"/api/v1/receptions/{rid}/triggers/{trigger}", json=body).status_code == 200, (
+                trigger
+            )
     clerk.goto(f"{server.base}/web/receptions/{rid}/print")  # type: ignore[attr-defined]
     assert "接待清单" in clerk.content()  # type: ignore[attr-defined]
     pdf = clerk.pdf(path=str(tmp_path / "list.pdf"))  # type: ignore[attr-defined]

@@ -55,6 +55,8 @@ def test_every_operation_keeps_its_contract(server: Server) -> None:
 
     metrics = httpx.get(f"{server.base}/metrics", timeout=30).text
     counted = sum(
-        float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if line.startswith("jiedai_http_requests_total{")
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("jiedai_http_requests_total{")
     )
     assert counted > 100, "the generated requests reached the server"

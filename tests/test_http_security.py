@@ -20,7 +20,6 @@ from tests._http_server import reception_body, running
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from tests._http_server import Server
 
@@ -55,7 +54,8 @@ def test_no_wrong_revoked_or_forged_credentials(server: Server) -> None:
     assert _get(server, f"Bearer {token}").status_code == 200
     server.revoke(token_id)
     revoked = _get(server, f"Bearer {token}")
-    assert revoked.status_code == 401 and "吊销" in revoked.json()["message_zh"]
+    assert revoked.status_code == 401
+    assert "吊销" in revoked.json()["message_zh"]
     assert revoked.headers["www-authenticate"].startswith("Bearer")
     assert _get(server, f"Bearer {_jwt(key='another-secret-another-secret-12')}").status_code == 401
     assert _get(server, f"Bearer {_jwt(ttl=-120)}").status_code == 401
@@ -67,7 +67,9 @@ def test_no_wrong_revoked_or_forged_credentials(server: Server) -> None:
 
 def test_a_jwt_acts_and_the_event_records_it(server: Server) -> None:
     headers = {"Authorization": f"Bearer {_jwt()}"}
-    created = httpx.post(f"{server.base}/api/v1/receptions", json=reception_body(), headers=headers, timeout=30)
+    created = httpx.post(
+        f"{server.base}/api/v1/receptions", json=reception_body(), headers=headers, timeout=30
+    )
     assert created.status_code == 201, created.text
     assert created.json()["event"]["auth_method"] == f"jwt:{ISSUER}"
 
@@ -97,7 +99,8 @@ def test_one_actors_token_cannot_act_as_another(server: Server) -> None:
         body["reception"]["handler"] = "zhang.wei"
         rid = c.post("/api/v1/receptions", json=body).json()["reception"]["id"]
         smuggled = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={"actor": "li.na"})
-        assert smuggled.status_code == 422 and smuggled.json()["problems"][0]["path"] == "$.actor"
+        assert smuggled.status_code == 422
+        assert smuggled.json()["problems"][0]["path"] == "$.actor"
         assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
     with server.client("zhao.min") as c:  # another handler's token: the engine refuses
         assert c.post(f"/api/v1/receptions/{rid}/triggers/withdraw", json={}).status_code == 403
@@ -107,9 +110,11 @@ def test_failed_authentication_is_limited(server: Server) -> None:
     """Runs last in this module: the address is limited for a minute afterwards."""
     good = f"Bearer {server.token('zhang.wei')}"
     statuses = [_get(server, "Bearer jd_wrong").status_code for _ in range(20)]
-    assert statuses[0] == 401 and statuses[-1] == 429
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
     limited = _get(server, good)
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
     log = (server.folder / "server.log").read_text(errors="replace")
     assert "authentication failed for 127.0.0.1: unknown_token" in log
     assert "jd_wrong" not in log
@@ -117,11 +122,20 @@ def test_failed_authentication_is_limited(server: Server) -> None:
 
 def test_rs256_public_key_and_claims_mapping() -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     settings = JWTSettings(ISSUER, AUDIENCE, public.decode(), "RS256", actor_claim="employee_id")
     auth = Authenticator(MemoryTokens(), {}, settings, FailureLimiter(100, 60))
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 60, "employee_id": "E1001", "name": "钱进", "roles": ["审批人"]}
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": now + 60,
+        "employee_id": "E1001",
+        "name": "钱进",
+        "roles": ["审批人"],
+    }
     signed = jwt.encode(claims, key, "RS256")
     found = auth.authenticate(f"Bearer {signed}", "198.51.100.1")
     assert (found.actor.id, found.actor.name, found.method) == ("E1001", "钱进", f"jwt:{ISSUER}")

@@ -80,14 +80,16 @@ def serve(
     engine = app.engine()  # creates or upgrades the database once, before the workers start
     if demo_actor is not None:
         actor = app.actor(demo_actor)
-        info, token = tokens_for(engine).create(actor.id, "demo")
+        _info, token = tokens_for(engine).create(actor.id, "demo")
         click.echo(f"演示令牌 demo token for {actor.id}（{actor.name}）: {token}")
         click.echo(f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/receptions")
     app.close()
     os.environ[SETTINGS_ENV] = settings.to_env()
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jiedai-metrics-")
-    click.echo(f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True)
+    click.echo(
+        f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
+    )
     uvicorn.run(
         "jiedai_flow.server.app:from_env",
         factory=True,
@@ -142,10 +144,14 @@ def token_list(app: App, actor_id: str | None) -> None:
             ]
         )
         return
-    table = Table("id", "参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked", title="令牌 tokens")
+    table = Table(
+        "id", "参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked", title="令牌 tokens"
+    )
     for i in found:
         revoked = i.revoked_at.isoformat(timespec="seconds") if i.revoked_at else ""
-        table.add_row(i.id, Text(i.actor_id), Text(i.label), i.created_at.isoformat(timespec="seconds"), revoked)
+        table.add_row(
+            i.id, Text(i.actor_id), Text(i.label), i.created_at.isoformat(timespec="seconds"), revoked
+        )
     app.out.print(table)
 
 

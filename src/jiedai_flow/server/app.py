@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Router
-from litestar.di import Provide
 from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.template.config import TemplateConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.template.config import TemplateConfig
 
 from jiedai_flow.server import metrics, ops, schema
 from jiedai_flow.server.api import ROUTES as API_ROUTES
@@ -117,14 +117,14 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         openapi_config=OpenAPIConfig(
             title="jiedai_flow 公务接待 API",
             version="1",
-            description="公务接待全流程 HTTP 接口 / the official-reception workflow over HTTP. See docs/http.md.",
+            description="公务接待全流程 HTTP 接口 / official receptions over HTTP (docs/http.md).",
             path="/schema",
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(
                         type="http",
                         scheme="bearer",
-                        description="API 令牌（jiedai token create）或单点登录 JWT / an API token or an SSO JWT",
+                        description="API 令牌（jiedai token create）或单点登录 JWT / API token or SSO JWT",
                     )
                 }
             ),
@@ -132,7 +132,6 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         template_config=TemplateConfig(directory=pages.TEMPLATES, engine=JinjaTemplateEngine),
         debug=debug,
         on_shutdown=[service.engine.store.close],
-        state={"service": service},
         signature_namespace={"Service": Service, "Principal": Principal},
     )
 

@@ -177,9 +177,13 @@ class Authenticator:
         except jwt.ExpiredSignatureError:
             raise AuthFailure("jwt_expired", "JWT 已过期", "the JWT has expired") from None
         except jwt.InvalidAudienceError:
-            raise AuthFailure("jwt_audience", "JWT 的受众不是本服务", "the JWT is for another audience") from None
+            raise AuthFailure(
+                "jwt_audience", "JWT 的受众不是本服务", "the JWT is for another audience"
+            ) from None
         except jwt.InvalidIssuerError:
-            raise AuthFailure("jwt_issuer", "JWT 的签发者不受信任", "the JWT's issuer is not trusted") from None
+            raise AuthFailure(
+                "jwt_issuer", "JWT 的签发者不受信任", "the JWT's issuer is not trusted"
+            ) from None
         except jwt.PyJWTError as error:
             raise AuthFailure(
                 "jwt_invalid", "JWT 无效（签名或格式不对）", f"invalid JWT ({type(error).__name__})"

@@ -16,7 +16,9 @@ from prometheus_client import multiprocess as _multiprocess
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter("jiedai_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"])
+REQUESTS = Counter(
+    "jiedai_http_requests_total", "HTTP requests by route and status", ["method", "route", "status"]
+)
 LATENCY = Histogram("jiedai_http_request_seconds", "HTTP request duration", ["method", "route"])
 AUTH_FAILURES = Counter("jiedai_auth_failures_total", "Failed authentications by reason", ["reason"])
 COMMANDS = Counter("jiedai_commands_total", "Commands by trigger and outcome", ["trigger", "outcome"])
@@ -35,7 +37,7 @@ def middleware(app: ASGIApp) -> ASGIApp:
     """Count and time every HTTP request by its route template (not its path: bounded labels)."""
 
     async def measured(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if str(scope["type"]) != "http":
             await app(scope, receive, send)
             return
         started = time.perf_counter()

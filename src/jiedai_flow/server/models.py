@@ -7,14 +7,14 @@ Names used in annotations are imported at run time: the schema and the loader re
 
 from __future__ import annotations
 
-from collections.abc import Mapping  # noqa: TC003 — resolved at run time
-from datetime import datetime  # noqa: TC003
+from collections.abc import Mapping
+from datetime import datetime
 
 import attrs
 
-from jiedai_flow.findings import Finding  # noqa: TC001
-from jiedai_flow.model import Actor, Plan, ReceptionList  # noqa: TC001
-from jiedai_flow.records import Explanation, FollowUp  # noqa: TC001
+from jiedai_flow.findings import Finding
+from jiedai_flow.model import Actor, Plan, ReceptionList
+from jiedai_flow.records import Explanation, FollowUp
 
 
 @attrs.frozen

@@ -13,7 +13,13 @@ from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service
 
 
-@get("/healthz", summary="存活 the process answers", return_dto=LibraryDTO[Health], tags=["ops"], sync_to_thread=False)
+@get(
+    "/healthz",
+    summary="存活 the process answers",
+    return_dto=LibraryDTO[Health],
+    tags=["ops"],
+    sync_to_thread=False,
+)
 def healthz() -> Health:
     return Health("ok", datetime.now(UTC))
 
@@ -37,13 +43,21 @@ def readyz(service: Service) -> Response[Health]:
     try:
         found = current_revision(sql) or ""
     except Exception as error:  # why: any failure to reach the database means not ready
-        return Response(Health(f"database unreachable: {type(error).__name__}", now, shown, "", expected), status_code=503)
+        return Response(
+            Health(f"database unreachable: {type(error).__name__}", now, shown, "", expected), status_code=503
+        )
     ready = found == expected
     health = Health("ready" if ready else "migrations pending", now, shown, found, expected)
     return Response(health, status_code=200 if ready else 503)
 
 
-@get("/metrics", summary="Prometheus 指标 metrics (text format)", tags=["ops"], sync_to_thread=False, media_type="text/plain")
+@get(
+    "/metrics",
+    summary="Prometheus 指标 metrics (text format)",
+    tags=["ops"],
+    sync_to_thread=False,
+    media_type="text/plain",
+)
 def metrics_page() -> Response[bytes]:
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

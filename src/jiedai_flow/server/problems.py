@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from litestar import Response
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.exceptions import ValidationException as LitestarValidation
+from litestar.openapi.datastructures import ResponseSpec
 
 from jiedai_flow.convert import dump
 from jiedai_flow.errors import (
@@ -36,7 +36,7 @@ from jiedai_flow.errors import (
     ValidationError,
     VetoError,
 )
-from jiedai_flow.findings import Finding  # noqa: TC001 — resolved at run time for the schema
+from jiedai_flow.findings import Finding
 from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 
 if TYPE_CHECKING:
@@ -201,7 +201,9 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
         if error.detail and error.detail != "Forbidden":
             zh, en = _split(error.detail, zh, en)
     else:
-        code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(status, f"http_{status}")
+        code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
+            status, f"http_{status}"
+        )
     details = problem(status, code, zh, en, request, problems=problems)
     headers = dict(error.headers or {})
     return respond(details, headers)
@@ -233,7 +235,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: internal_error,
 }
 """Litestar exception handlers: every error response is problem details."""
-
 
 
 def _spec(description: str) -> ResponseSpec:

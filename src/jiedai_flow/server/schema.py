@@ -99,7 +99,9 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
     def create_openapi_schema(
         cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
     ) -> Reference | Schema:
-        return schema_creator.for_field_definition(FieldDefinition.from_annotation(field_definition.annotation))
+        return schema_creator.for_field_definition(
+            FieldDefinition.from_annotation(field_definition.annotation)
+        )
 
     def decode_bytes(self, value: bytes) -> Any:
         from jiedai_flow.errors import Problem, ValidationError
@@ -117,4 +119,4 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
         return convert.load(self.model_type, value, source="请求体 request body")
 
     def data_to_encodable_type(self, data: T | Collection[T]) -> LitestarEncodableType:
-        return convert.dump(data)  # type: ignore[no-any-return]
+        return convert.dump(data)

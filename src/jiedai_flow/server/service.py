@@ -25,7 +25,12 @@ class Service:
     """A plain class, not attrs: the framework would try to validate an attrs dependency."""
 
     def __init__(
-        self, engine: Engine, tokens: TokenStore, auth: Authenticator, actors: dict[str, Actor], settings: Settings
+        self,
+        engine: Engine,
+        tokens: TokenStore,
+        auth: Authenticator,
+        actors: dict[str, Actor],
+        settings: Settings,
     ) -> None:
         self.engine = engine
         self.tokens = tokens
@@ -55,7 +60,7 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     if not text.isdigit():
         raise HTTPException(
             status_code=412,
-            detail="If-Match 应为接待的 ETag（如 \"3\"）/ If-Match must be a reception's ETag, like \"3\"",
+            detail='If-Match 应为接待的 ETag（如 "3"）/ If-Match must be a reception\'s ETag, like "3"',
         )
     return int(text)
 

@@ -43,19 +43,23 @@ class JWTSettings:
         if not issuer:
             return None
         key_file = os.environ.get("JIEDAI_JWT_PUBLIC_KEY_FILE", "")
-        key = Path(key_file).read_text(encoding="utf-8") if key_file else os.environ.get("JIEDAI_JWT_SECRET", "")
+        key = (
+            Path(key_file).read_text(encoding="utf-8")
+            if key_file
+            else os.environ.get("JIEDAI_JWT_SECRET", "")
+        )
         claims = {
             f"{name}_claim": os.environ[f"JIEDAI_JWT_{name.upper()}_CLAIM"]
             for name in ("actor", "name", "roles", "unit", "levels")
             if os.environ.get(f"JIEDAI_JWT_{name.upper()}_CLAIM")
         }
-        return cls(
+        found = cls(
             issuer=issuer,
             audience=os.environ.get("JIEDAI_JWT_AUDIENCE", ""),
             key=key,
             algorithm="RS256" if key_file else "HS256",
-            **claims,
         )
+        return attrs.evolve(found, **claims)  # type: ignore[arg-type]
 
 
 @attrs.frozen

@@ -76,7 +76,11 @@ class SQLTokens:
         with self.engine.begin() as conn:
             conn.execute(
                 schema.api_tokens.insert().values(
-                    id=info.id, actor_id=actor_id, label=label, digest=digest_of(token), created_at=info.created_at
+                    id=info.id,
+                    actor_id=actor_id,
+                    label=label,
+                    digest=digest_of(token),
+                    created_at=info.created_at,
                 )
             )
         return info, token
@@ -94,7 +98,9 @@ class SQLTokens:
     def revoke(self, token_id: str) -> TokenInfo | None:
         t = schema.api_tokens
         with self.engine.begin() as conn:
-            conn.execute(t.update().where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=_now()))
+            conn.execute(
+                t.update().where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=_now())
+            )
         found = [i for i in self.list() if i.id == token_id]
         return found[0] if found else None
 

@@ -3,8 +3,8 @@ explanations. Trigger names come from the reception's process definition, never 
 
 from __future__ import annotations
 
-from datetime import date  # noqa: TC003 — query parameters are resolved at run time
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
@@ -26,7 +26,10 @@ CREATE = "create"
 
 
 def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
-    headers = {"ETag": etag(result.reception.version), "Location": f"/api/v1/receptions/{result.reception.id}"}
+    headers = {
+        "ETag": etag(result.reception.version),
+        "Location": f"/api/v1/receptions/{result.reception.id}",
+    }
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(result, status_code=200 if result.replayed else status, headers=headers)
@@ -35,14 +38,18 @@ def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
 @post(
     "/receptions",
     summary="登记接待 register a reception",
-    description="Body: the same shape as a `jiedai new` file — `reception`, `letter`, `plan`. The handler is the "
-    "caller; a body naming another handler is refused.",
+    description="Body: the same shape as a `jiedai new` file — `reception`, `letter`, `plan`. "
+    "The handler is the caller; a body naming another handler is refused.",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CommandResult],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
     status_code=201,
 )
-def create(request: Request[Any, Any, Any], data: ReceptionFile, service: Service, principal: Principal) -> Response[CommandResult]:
+def create(
+    request: Request[Any, Any, Any], data: ReceptionFile, service: Service, principal: Principal
+) -> Response[CommandResult]:
     refuse_supervisor(principal, CREATE)
     head = data.reception
     if head.handler and head.handler != principal.actor.id:
@@ -74,15 +81,17 @@ def create(request: Request[Any, Any, Any], data: ReceptionFile, service: Servic
     "/receptions",
     summary="查询接待 list receptions (cursor pages)",
     return_dto=LibraryDTO[Page],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def list_receptions(
     service: Service,
     principal: Principal,
-    states: list[str] | None = Parameter(query="state", default=None),
+    states: Annotated[list[str] | None, Parameter(query="state")] = None,
     jurisdiction: str | None = None,
     host_unit: str | None = None,
-    reception_type: ReceptionType | None = Parameter(query="type", default=None),
+    reception_type: Annotated[ReceptionType | None, Parameter(query="type")] = None,
     start_from: date | None = None,
     start_to: date | None = None,
     number: str | None = None,
@@ -94,7 +103,13 @@ def list_receptions(
     unknown = [s for s in states or () if s not in known]
     if unknown:
         raise ValidationError(
-            [Problem("$.query.state", f"未知状态：{'、'.join(unknown)}", f"unknown state(s): {', '.join(unknown)}")]
+            [
+                Problem(
+                    "$.query.state",
+                    f"未知状态：{'、'.join(unknown)}",
+                    f"unknown state(s): {', '.join(unknown)}",
+                )
+            ]
         )
     if after is not None and not _is_cursor(after):
         raise ValidationError([Problem("$.query.after", "游标无效", "not a cursor of this list")])
@@ -126,7 +141,9 @@ def _is_cursor(text: str) -> bool:
     summary="接待详情 show a reception (ETag = version)",
     description="`ref` is the id, the reception number (341502-2026-00001) or the start of the id.",
     return_dto=LibraryDTO[Reception],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
     del principal
@@ -138,7 +155,9 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
     "/receptions/{ref:str}/triggers",
     summary="可执行的操作 triggers the caller may fire now",
     return_dto=LibraryDTO[Triggers],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     engine = service.engine
@@ -165,11 +184,18 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result.",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
     status_code=200,
 )
 def fire(
-    request: Request[Any, Any, Any], ref: str, trigger: str, data: FireRequest, service: Service, principal: Principal
+    request: Request[Any, Any, Any],
+    ref: str,
+    trigger: str,
+    data: FireRequest,
+    service: Service,
+    principal: Principal,
 ) -> Response[CommandResult]:
     refuse_supervisor(principal, trigger)
     engine = service.engine
@@ -189,7 +215,9 @@ def fire(
                 follow_up=data.follow_up,
             )
         except Exception as error:
-            metrics.COMMANDS.labels(_label(engine, reception_id, trigger), getattr(error, "code", "error")).inc()
+            metrics.COMMANDS.labels(
+                _label(engine, reception_id, trigger), getattr(error, "code", "error")
+            ).inc()
             raise
     metrics.COMMANDS.labels(trigger, "accepted").inc()
     return _outcome(result, 200)
@@ -205,7 +233,9 @@ def _label(engine: Any, reception_id: str, trigger: str) -> str:
     "/receptions/{ref:str}/check",
     summary="合规预检 dry-run the rules (nothing saved)",
     return_dto=LibraryDTO[CheckResult],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def check(
     ref: str,
@@ -225,11 +255,19 @@ def check(
         unknown = [s for s in stage if s not in process.trigger_defs]
         if unknown:
             raise ValidationError(
-                [Problem("$.query.stage", f"未知环节：{'、'.join(unknown)}", f"unknown stage(s): {', '.join(unknown)}")]
+                [
+                    Problem(
+                        "$.query.stage",
+                        f"未知环节：{'、'.join(unknown)}",
+                        f"unknown stage(s): {', '.join(unknown)}",
+                    )
+                ]
             )
         stages = [process.trigger_defs[s].rule_stage for s in stage]
     report = engine.check(reception, stages)
-    return CheckResult(reception.id, report.ok and not any(f.refuses for f in report.findings), report.by_stage)
+    return CheckResult(
+        reception.id, report.ok and not any(f.refuses for f in report.findings), report.by_stage
+    )
 
 
 @post(
@@ -237,7 +275,9 @@ def check(
     summary="预检未登记的接待 dry-run a reception not registered",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CheckResult],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
     status_code=200,
 )
 def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -> CheckResult:
@@ -250,7 +290,9 @@ def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -
     "/receptions/{ref:str}/history",
     summary="时间线 the audit trail, oldest first",
     return_dto=LibraryDTO[list[AuditEvent]],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent]:
     del principal
@@ -262,7 +304,9 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
     "/receptions/{ref:str}/explanations",
     summary="情况说明 explanations given, and findings that need one",
     return_dto=LibraryDTO[Explanations],
-    tags=["receptions"], sync_to_thread=True, responses=ERRORS,
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
     del principal

@@ -4,7 +4,7 @@ standards)."""
 from __future__ import annotations
 
 import tempfile
-from datetime import date  # noqa: TC003 — resolved at run time
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,9 +13,9 @@ from litestar.params import Parameter
 
 from jiedai_flow import diagram, reports
 from jiedai_flow.errors import NotFoundError
+from jiedai_flow.plugins import PluginInfo
 from jiedai_flow.reports.common import require_sql
 from jiedai_flow.server.auth import Principal
-from jiedai_flow.plugins import PluginInfo
 from jiedai_flow.server.models import ProcessInfo, VerifyResult
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
@@ -49,14 +49,16 @@ def _attachment(name: str) -> dict[str, str]:
 @get(
     "/receptions/{ref:str}/list",
     summary="接待清单 the printable reception list (HTML, xlsx, CSV)",
-    tags=["reports"], sync_to_thread=True, responses=ERRORS,
+    tags=["reports"],
+    sync_to_thread=True,
+    responses=ERRORS,
     media_type=HTML,
 )
 def reception_list(
     ref: str,
     service: Service,
     principal: Principal,
-    format: Literal["html", "xlsx", "csv"] = "html",  # noqa: A002 — the query parameter's name
+    format: Literal["html", "xlsx", "csv"] = "html",
 ) -> Response[bytes]:
     del principal
     engine = service.engine
@@ -72,7 +74,9 @@ def reception_list(
 @get(
     "/reports/{kind:str}",
     summary="报表 annual summary, disclosure (三公经费) or red flags; JSON, CSV, xlsx or HTML",
-    tags=["reports"], sync_to_thread=True, responses=ERRORS,
+    tags=["reports"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def report(
     kind: Literal["summary", "disclosure", "red-flags"],
@@ -82,7 +86,7 @@ def report(
     host_unit: str | None = None,
     jurisdiction: str | None = None,
     by_month: bool = True,
-    format: Literal["json", "csv", "xlsx", "html"] = "json",  # noqa: A002
+    format: Literal["json", "csv", "xlsx", "html"] = "json",
 ) -> Response[Any]:
     del principal
     engine = service.engine
@@ -108,28 +112,50 @@ def report(
     return Response({"report": kind, "year": year, "rows": [dump(r) for r in rows]})
 
 
-@get("/audit/verify", summary="审计链校验 verify the audit chain", return_dto=LibraryDTO[VerifyResult], tags=["audit"], sync_to_thread=True, responses=ERRORS)
+@get(
+    "/audit/verify",
+    summary="审计链校验 verify the audit chain",
+    return_dto=LibraryDTO[VerifyResult],
+    tags=["audit"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
 def audit_verify(service: Service, principal: Principal) -> VerifyResult:
     del principal
     found = require_sql(service.engine.store).verify()
     problem = found.problem
     return VerifyResult(
-        found.ok, found.checked, None if problem is None else str(problem), None if problem is None else problem.event_id
+        found.ok,
+        found.checked,
+        None if problem is None else str(problem),
+        None if problem is None else problem.event_id,
     )
 
 
-@get("/processes", summary="已加载的流程 process definitions loaded", return_dto=LibraryDTO[list[ProcessInfo]], tags=["processes"], sync_to_thread=True, responses=ERRORS)
+@get(
+    "/processes",
+    summary="已加载的流程 process definitions loaded",
+    return_dto=LibraryDTO[list[ProcessInfo]],
+    tags=["processes"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
 def processes(service: Service, principal: Principal) -> list[ProcessInfo]:
     del principal
     return [
         ProcessInfo(
-            d.key, d.name, d.version, d.initial, tuple(s.name for s in d.states), tuple(t.name for t in d.triggers)
+            d.key,
+            d.name,
+            d.version,
+            d.initial,
+            tuple(s.name for s in d.states),
+            tuple(t.name for t in d.triggers),
         )
         for d in service.engine.processes
     ]
 
 
-def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:  # noqa: A002
+def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:
     text = diagram.dot(definition, path) if format == "dot" else diagram.mermaid(definition, path)
     return Response(text.encode(), media_type=TEXT)
 
@@ -137,11 +163,16 @@ def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:  
 @get(
     "/processes/{key:str}/diagram",
     summary="流程图 a process diagram (Mermaid or Graphviz dot)",
-    tags=["processes"], sync_to_thread=True, responses=ERRORS,
+    tags=["processes"],
+    sync_to_thread=True,
+    responses=ERRORS,
     media_type=TEXT,
 )
 def process_diagram(
-    key: str, service: Service, principal: Principal, format: Literal["mermaid", "dot"] = "mermaid"  # noqa: A002
+    key: str,
+    service: Service,
+    principal: Principal,
+    format: Literal["mermaid", "dot"] = "mermaid",
 ) -> Response[bytes]:
     del principal
     found = [d for d in service.engine.processes if d.key == key or d.name == key]
@@ -153,11 +184,16 @@ def process_diagram(
 @get(
     "/receptions/{ref:str}/diagram",
     summary="接待的流程图 the process diagram with the reception's path and current state",
-    tags=["processes"], sync_to_thread=True, responses=ERRORS,
+    tags=["processes"],
+    sync_to_thread=True,
+    responses=ERRORS,
     media_type=TEXT,
 )
 def reception_diagram(
-    ref: str, service: Service, principal: Principal, format: Literal["mermaid", "dot"] = "mermaid"  # noqa: A002
+    ref: str,
+    service: Service,
+    principal: Principal,
+    format: Literal["mermaid", "dot"] = "mermaid",
 ) -> Response[bytes]:
     del principal
     engine = service.engine
@@ -166,7 +202,14 @@ def reception_diagram(
     return _diagram_text(engine.process_of(reception).definition, path, format)
 
 
-@get("/plugins", summary="已加载的插件 plugins in force", return_dto=LibraryDTO[list[PluginInfo]], tags=["processes"], sync_to_thread=True, responses=ERRORS)
+@get(
+    "/plugins",
+    summary="已加载的插件 plugins in force",
+    return_dto=LibraryDTO[list[PluginInfo]],
+    tags=["processes"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
 def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
     del principal
     return list(service.engine.plugins.plugins())
@@ -176,7 +219,9 @@ def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
     "/standards",
     summary="生效的标准 standards in force for a jurisdiction on a day",
     return_dto=LibraryDTO[Standards],
-    tags=["processes"], sync_to_thread=True, responses=ERRORS,
+    tags=["processes"],
+    sync_to_thread=True,
+    responses=ERRORS,
 )
 def standards(
     service: Service, principal: Principal, jurisdiction: str, on: date, host_unit: str = ""
@@ -185,4 +230,13 @@ def standards(
     return service.engine.standards_for(jurisdiction, on, host_unit)
 
 
-ROUTES = (reception_list, report, audit_verify, processes, process_diagram, reception_diagram, plugins, standards)
+ROUTES = (
+    reception_list,
+    report,
+    audit_verify,
+    processes,
+    process_diagram,
+    reception_diagram,
+    plugins,
+    standards,
+)

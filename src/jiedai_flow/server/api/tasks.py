@@ -28,10 +28,7 @@ SCAN = 500
 def awaiting(engine: Engine, actor: Actor, limit: int = 50) -> list[Reception]:
     """Receptions in a phase that awaits a decision which ``actor`` may take now (待办)."""
     states = frozenset(
-        s.name
-        for p in engine.processes
-        for s in p.states
-        if s.phase in (Phase.PENDING, Phase.SETTLING)
+        s.name for p in engine.processes for s in p.states if s.phase in (Phase.PENDING, Phase.SETTLING)
     )
     found = []
     for reception in engine.query(ReceptionQuery(states=states, limit=SCAN)).items:

@@ -12,8 +12,9 @@ import hmac
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import attrs
 from litestar import Request, Response, Router, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -26,14 +27,18 @@ from jiedai_flow.authn import authenticated_by
 from jiedai_flow.convert import load
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.findings import Severity
-from jiedai_flow.model import Purpose, ReceptionType
+from jiedai_flow.model import Itinerary, Purpose, ReceptionType
 from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of
-from jiedai_flow.server.settings import Settings
+
+if TYPE_CHECKING:
+    from jiedai_flow.server.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
+_DAYS = attrs.fields(Itinerary)
+"""The itinerary's field names, read from the class (its ``start`` is a date, not the trigger)."""
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SESSION_HOURS = 8
 
@@ -50,7 +55,9 @@ def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise PermissionDeniedException("表单已过期或来源不明（CSRF），请刷新后重试 / CSRF token missing or wrong")
+        raise PermissionDeniedException(
+            "表单已过期或来源不明（CSRF），请刷新后重试 / CSRF token missing or wrong"
+        )
 
 
 def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
@@ -69,7 +76,9 @@ def login_page(request: Request[Any, Any, Any]) -> Template:
 @post("/login", sync_to_thread=True, include_in_schema=False)
 def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
     try:
-        found = service.auth.authenticate(f"Bearer {data.get('token', '').strip()}", client_of(request), web=True)
+        found = service.auth.authenticate(
+            f"Bearer {data.get('token', '').strip()}", client_of(request), web=True
+        )
     except NotAuthorizedException:
         return _page("login.html", request, 401, error="令牌无效或已吊销 / invalid or revoked token")
     token_id = found.method.removeprefix("web/api-token:") if "api-token:" in found.method else ""
@@ -108,7 +117,9 @@ def detail(request: Request[Any, Any, Any], ref: str, service: Service) -> Templ
     return _detail(request, service, me, ref)
 
 
-def _detail(request: Request[Any, Any, Any], service: Service, me: Principal, ref: str, **extra: Any) -> Template:
+def _detail(
+    request: Request[Any, Any, Any], service: Service, me: Principal, ref: str, **extra: Any
+) -> Template:
     engine = service.engine
     reception = engine.get(engine.resolve(ref))
     process = engine.process_of(reception)
@@ -138,7 +149,9 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     engine = service.engine
     reception_id = engine.resolve(ref)
     trigger = data.get("trigger", "")
-    explanations = {k.removeprefix("explain:"): v for k, v in data.items() if k.startswith("explain:") and v.strip()}
+    explanations = {
+        k.removeprefix("explain:"): v for k, v in data.items() if k.startswith("explain:") and v.strip()
+    }
     try:
         if me.read_only:
             raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
@@ -170,8 +183,8 @@ FIELDS = (
     "sending_unit",
     "purpose",
     "content",
-    "start",
-    "end",
+    "start_day",
+    "end_day",
     "places",
     "guests",
     "meal_on",
@@ -198,9 +211,9 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
     for line in form.get("guests", "").splitlines():
         parts = [p.strip() for p in line.replace("，", ",").split(",")]
         if any(parts):
-            name, unit, post, rank = (parts + ["", "", "", ""])[:4]
+            name, unit, post, rank = ([*parts, "", "", "", ""])[:4]
             guests.append({"name": name, "unit": unit, "post": post, **({"rank": rank} if rank else {})})
-    start = form.get("start", "")
+    start = form.get("start_day", "")
     meals = []
     if form.get("meal_cost"):
         meals.append(
@@ -226,7 +239,10 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             }
         )
     return {
-        "reception": {"jurisdiction": form.get("jurisdiction", "341502"), "host_unit": form.get("host_unit", me.actor.unit)},
+        "reception": {
+            "jurisdiction": form.get("jurisdiction", "341502"),
+            "host_unit": form.get("host_unit", me.actor.unit),
+        },
         "letter": {
             "kind": "公函",
             "number": form.get("number", ""),
@@ -234,7 +250,11 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             "issued_on": date.today().isoformat(),
             "purpose": form.get("purpose", ""),
             "content": form.get("content", ""),
-            "itinerary": {"start": start, "end": form.get("end", ""), "places": [form.get("places", "")]},
+            "itinerary": {
+                _DAYS.start.name: start,
+                _DAYS.end.name: form.get("end_day", ""),
+                "places": [form.get("places", "")],
+            },
             "personnel": guests,
         },
         "plan": {"budget": form.get("budget") or "0", "meals": meals, "lodgings": lodging},
@@ -279,8 +299,8 @@ _PATHS = {
     "$.letter.sending_unit": "sending_unit",
     "$.letter.purpose": "purpose",
     "$.letter.content": "content",
-    "$.letter.itinerary.start": "start",
-    "$.letter.itinerary.end": "end",
+    "$.letter.itinerary.start": "start_day",
+    "$.letter.itinerary.end": "end_day",
     "$.letter.itinerary.places": "places",
     "$.letter.personnel": "guests",
     "$.plan.budget": "budget",
@@ -307,7 +327,9 @@ def all_receptions(request: Request[Any, Any, Any], service: Service) -> Templat
     engine = service.engine
     page = engine.query(ReceptionQuery(limit=100))
     labels = {s.name: s.label for p in engine.processes for s in p.states}
-    return _page("home.html", request, todo=list(page.items), done=[], labels=labels, read_only=True, all=True)
+    return _page(
+        "home.html", request, todo=list(page.items), done=[], labels=labels, read_only=True, all=True
+    )
 
 
 def _to_login(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -333,7 +355,18 @@ def router() -> Router:
     """The pages under ``/web``."""
     return Router(
         "/web",
-        route_handlers=[login_page, login, logout, home, detail, fire, print_list, new_page, new, all_receptions],
+        route_handlers=[
+            login_page,
+            login,
+            logout,
+            home,
+            detail,
+            fire,
+            print_list,
+            new_page,
+            new,
+            all_receptions,
+        ],
         exception_handlers={NotAuthorizedException: _to_login},
         include_in_schema=False,
     )
