@@ -16,6 +16,7 @@ import attrs
 
 from jiedai_flow import tasks as task_ops
 from jiedai_flow.audit import outbox_digest
+from jiedai_flow.authn import AUTH_METHOD
 from jiedai_flow.budget import exceeded_finding, ledger_changes
 from jiedai_flow.calendar import ChineseCalendar, add_workdays
 from jiedai_flow.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
@@ -1120,6 +1121,7 @@ class Engine:
             reason=reason,
             request_id=request_id,
             findings=findings,
+            auth_method=AUTH_METHOD.get(),
         )
 
     @staticmethod

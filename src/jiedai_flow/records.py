@@ -444,6 +444,10 @@ class AuditEvent:
     prev_hash: str = ""
     hash: str = ""
     hash_algorithm: str = ""
+    auth_method: str = ""
+    """How the actor was authenticated (``api-token:<id>``, ``jwt:<issuer>`` …; see
+    :mod:`jiedai_flow.authn`); "" for an in-process call that did not say, and for events written
+    before it was recorded."""
 
 
 @attrs.frozen

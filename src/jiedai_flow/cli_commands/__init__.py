@@ -97,6 +97,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("calendar", "workdays:calendar", "工作日历：放假安排 / the working-day calendar."),
     ("process", "processes:process", "流程定义与版本迁移 / process definitions, versions and migration."),
     ("schema", "schemas:schema", "输入的 JSON Schema / JSON Schema of an input file."),
+    ("serve", "server:serve", "启动 HTTP 接口服务 / run the HTTP API and web pages."),
+    ("token", "server:token", "接口令牌 API tokens: create, list, revoke."),
 )
 """Every command of ``jiedai`` in the order ``jiedai --help`` lists them. The commands named after
 the default process's triggers (``submit``, ``approve`` …) follow ``fire``: see

@@ -201,3 +201,17 @@ proxies = sa.Table(
     sa.Index("ix_jd_proxies_stand_in", "stand_in", "end_date"),
 )
 """代理 while away: who stands in for whom, from when to when (China days, both included)."""
+
+api_tokens = sa.Table(
+    "jd_api_tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("actor_id", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False, server_default=""),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Moment, nullable=False),
+    sa.Column("revoked_at", Moment, nullable=True),
+    sa.Index("ix_jd_api_tokens_actor", "actor_id"),
+)
+"""API tokens of the HTTP service (``jiedai token create``): only the SHA-256 of each token is kept;
+the token itself is shown once, when it is made."""

@@ -1,0 +1,324 @@
+"""Receptions 接待: create, show, list, fire a trigger, available triggers, dry-run check, history and
+explanations. Trigger names come from the reception's process definition, never from this module."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from jiedai_flow.authn import authenticated_by
+from jiedai_flow.cli_commands.inputs import ReceptionFile, unsaved_reception
+from jiedai_flow.errors import NotAuthorizedError, Problem, ValidationError
+from jiedai_flow.findings import Severity
+from jiedai_flow.model import ReceptionType
+from jiedai_flow.records import AuditEvent, CommandResult, Page, Reception, ReceptionQuery
+from jiedai_flow.server import metrics
+from jiedai_flow.server.auth import Principal, refuse_supervisor
+from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
+from jiedai_flow.server.problems import ERRORS
+from jiedai_flow.server.schema import LibraryDTO
+from jiedai_flow.server.service import Service, etag, expected_version, request_id
+
+CREATE = "create"
+
+
+def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+    headers = {
+        "ETag": etag(result.reception.version),
+        "Location": f"/api/v1/receptions/{result.reception.id}",
+    }
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return Response(result, status_code=200 if result.replayed else status, headers=headers)
+
+
+@post(
+    "/receptions",
+    summary="登记接待 register a reception",
+    description="Body: the same shape as a `jiedai new` file — `reception`, `letter`, `plan`. "
+    "The handler is the caller; a body naming another handler is refused.",
+    dto=LibraryDTO[ReceptionFile],
+    return_dto=LibraryDTO[CommandResult],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+    status_code=201,
+)
+def create(
+    request: Request[Any, Any, Any], data: ReceptionFile, service: Service, principal: Principal
+) -> Response[CommandResult]:
+    refuse_supervisor(principal, CREATE)
+    head = data.reception
+    if head.handler and head.handler != principal.actor.id:
+        raise NotAuthorizedError(
+            head.id or "",
+            CREATE,
+            principal.actor.id,
+            f"经办人是令牌的持有人，不能代 {head.handler} 登记",
+            f"the handler is the token's actor; you may not register for {head.handler}",
+        )
+    with authenticated_by(principal.method):
+        result = service.engine.create_reception(
+            data.letter,
+            data.plan,
+            handler=principal.actor,
+            host_unit=head.host_unit,
+            jurisdiction=head.jurisdiction,
+            reception_type=head.type,
+            start=head.start,
+            end=head.end,
+            reception_id=head.id,
+            request_id=request_id(request),
+        )
+    metrics.COMMANDS.labels(CREATE, "accepted").inc()
+    return _outcome(result, 201)
+
+
+@get(
+    "/receptions",
+    summary="查询接待 list receptions (cursor pages)",
+    return_dto=LibraryDTO[Page],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def list_receptions(
+    service: Service,
+    principal: Principal,
+    states: Annotated[list[str] | None, Parameter(query="state")] = None,
+    jurisdiction: str | None = None,
+    host_unit: str | None = None,
+    reception_type: Annotated[ReceptionType | None, Parameter(query="type")] = None,
+    start_from: date | None = None,
+    start_to: date | None = None,
+    number: str | None = None,
+    limit: int = Parameter(default=50, ge=1, le=1000),
+    after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
+) -> Page:
+    del principal
+    known = {s.name for p in service.engine.processes for s in p.states}
+    unknown = [s for s in states or () if s not in known]
+    if unknown:
+        raise ValidationError(
+            [
+                Problem(
+                    "$.query.state",
+                    f"未知状态：{'、'.join(unknown)}",
+                    f"unknown state(s): {', '.join(unknown)}",
+                )
+            ]
+        )
+    if after is not None and not _is_cursor(after):
+        raise ValidationError([Problem("$.query.after", "游标无效", "not a cursor of this list")])
+    query = ReceptionQuery(
+        states=frozenset(states or ()),
+        jurisdiction=jurisdiction,
+        host_unit=host_unit,
+        reception_type=reception_type,
+        start_from=start_from,
+        start_to=start_to,
+        number=number,
+        limit=limit,
+        after=after,
+    )
+    return service.engine.query(query)
+
+
+def _is_cursor(text: str) -> bool:
+    start, sep, last_id = text.partition("|")
+    try:
+        date.fromisoformat(start)
+    except ValueError:
+        return False
+    return bool(sep and last_id) and "|" not in last_id
+
+
+@get(
+    "/receptions/{ref:str}",
+    summary="接待详情 show a reception (ETag = version)",
+    description="`ref` is the id, the reception number (341502-2026-00001) or the start of the id.",
+    return_dto=LibraryDTO[Reception],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
+    del principal
+    reception = service.engine.get(service.engine.resolve(ref))
+    return Response(reception, headers={"ETag": etag(reception.version)})
+
+
+@get(
+    "/receptions/{ref:str}/triggers",
+    summary="可执行的操作 triggers the caller may fire now",
+    return_dto=LibraryDTO[Triggers],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
+    engine = service.engine
+    reception = engine.get(engine.resolve(ref))
+    process = engine.process_of(reception)
+    names = () if principal.read_only else engine.available_triggers(reception.id, principal.actor)
+    defs = [process.trigger_defs[n] for n in names]
+    return Triggers(
+        reception.id,
+        reception.state,
+        process.label(reception.state),
+        reception.version,
+        tuple(
+            TriggerInfo(d.name, d.label, d.label_en, d.reason_required, d.carries_plan, d.carries_list)
+            for d in defs
+        ),
+    )
+
+
+@post(
+    "/receptions/{ref:str}/triggers/{trigger:str}",
+    summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
+    description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
+    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result.",
+    dto=LibraryDTO[FireRequest],
+    return_dto=LibraryDTO[CommandResult],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+    status_code=200,
+)
+def fire(
+    request: Request[Any, Any, Any],
+    ref: str,
+    trigger: str,
+    data: FireRequest,
+    service: Service,
+    principal: Principal,
+) -> Response[CommandResult]:
+    refuse_supervisor(principal, trigger)
+    engine = service.engine
+    reception_id = engine.resolve(ref)
+    with authenticated_by(principal.method):
+        try:
+            result = engine.fire(
+                reception_id,
+                trigger,
+                principal.actor,
+                reason=data.reason,
+                request_id=request_id(request),
+                expected_version=expected_version(request),
+                plan=data.plan,
+                reception_list=data.reception_list,
+                explanations=data.explanations or None,
+                follow_up=data.follow_up,
+            )
+        except Exception as error:
+            metrics.COMMANDS.labels(
+                _label(engine, reception_id, trigger), getattr(error, "code", "error")
+            ).inc()
+            raise
+    metrics.COMMANDS.labels(trigger, "accepted").inc()
+    return _outcome(result, 200)
+
+
+def _label(engine: Any, reception_id: str, trigger: str) -> str:
+    """A bounded metrics label: the trigger if some process knows it."""
+    known = any(t.name == trigger for p in engine.processes for t in p.triggers)
+    return trigger if known else "unknown"
+
+
+@get(
+    "/receptions/{ref:str}/check",
+    summary="合规预检 dry-run the rules (nothing saved)",
+    return_dto=LibraryDTO[CheckResult],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def check(
+    ref: str,
+    service: Service,
+    principal: Principal,
+    stage: list[str] | None = None,
+    all_stages: bool = Parameter(query="all", default=False),
+) -> CheckResult:
+    del principal
+    engine = service.engine
+    reception = engine.get(engine.resolve(ref))
+    process = engine.process_of(reception)
+    stages: Any = None
+    if all_stages:
+        stages = "all"
+    elif stage:
+        unknown = [s for s in stage if s not in process.trigger_defs]
+        if unknown:
+            raise ValidationError(
+                [
+                    Problem(
+                        "$.query.stage",
+                        f"未知环节：{'、'.join(unknown)}",
+                        f"unknown stage(s): {', '.join(unknown)}",
+                    )
+                ]
+            )
+        stages = [process.trigger_defs[s].rule_stage for s in stage]
+    report = engine.check(reception, stages)
+    return CheckResult(
+        reception.id, report.ok and not any(f.refuses for f in report.findings), report.by_stage
+    )
+
+
+@post(
+    "/checks",
+    summary="预检未登记的接待 dry-run a reception not registered",
+    dto=LibraryDTO[ReceptionFile],
+    return_dto=LibraryDTO[CheckResult],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+    status_code=200,
+)
+def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -> CheckResult:
+    reception = unsaved_reception(service.engine, data, principal.actor)
+    report = service.engine.check(reception)
+    return CheckResult(reception.id, not any(f.refuses for f in report.findings), report.by_stage)
+
+
+@get(
+    "/receptions/{ref:str}/history",
+    summary="时间线 the audit trail, oldest first",
+    return_dto=LibraryDTO[list[AuditEvent]],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent]:
+    del principal
+    engine = service.engine
+    return list(engine.history(engine.resolve(ref)))
+
+
+@get(
+    "/receptions/{ref:str}/explanations",
+    summary="情况说明 explanations given, and findings that need one",
+    return_dto=LibraryDTO[Explanations],
+    tags=["receptions"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
+    del principal
+    engine = service.engine
+    reception = engine.get(engine.resolve(ref))
+    given = {(e.rule_id, e.path) for e in reception.explanations}
+    needed = tuple(
+        f
+        for f in engine.check(reception).findings
+        if f.severity is Severity.NEEDS_EXPLANATION and (f.rule_id, f.path) not in given
+    )
+    return Explanations(reception.id, reception.explanations, needed)
+
+
+ROUTES = (create, list_receptions, show, triggers, fire, check, check_unsaved, history, explanations)

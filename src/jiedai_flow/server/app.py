@@ -1,0 +1,141 @@
+"""The ASGI application 应用: :func:`create_app` for a Python host to mount, :func:`from_env` for the
+uvicorn workers of ``jiedai serve``.
+
+Framework: Litestar (see docs/architecture.md, 「HTTP 服务」): it reads attrs classes, so the OpenAPI
+3.1 document is generated from the library's own classes and errors (through :mod:`.schema`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from litestar import Litestar, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.template.config import TemplateConfig
+
+from jiedai_flow.server import metrics, ops, schema
+from jiedai_flow.server.api import ROUTES as API_ROUTES
+from jiedai_flow.server.auth import Authenticator, FailureLimiter
+from jiedai_flow.server.problems import EXCEPTION_HANDLERS
+from jiedai_flow.server.service import Service, api_principal
+from jiedai_flow.server.settings import Settings
+from jiedai_flow.server.tokens import tokens_for
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.model import Actor
+
+log = logging.getLogger("jiedai_flow.server")
+
+API_PREFIX = "/api/v1"
+
+
+def _register_schema_modules() -> None:
+    from jiedai_flow import plugins, reports, standards
+    from jiedai_flow.cli_commands import inputs
+    from jiedai_flow.reports import flags, summary
+    from jiedai_flow.server import models, problems
+
+    for module in (standards, plugins, inputs, reports, flags, summary, models, problems):
+        schema.register_module(module)
+
+
+def open_for(settings: Settings) -> tuple[Engine, dict[str, Actor]]:
+    """The engine and actors directory the settings name, opened as the command line opens them."""
+    from jiedai_flow.cli_commands.app import App
+
+    app = App(
+        db=settings.db,
+        actors_path=Path(settings.actors),
+        standards_paths=tuple(Path(p) for p in settings.standards),
+        calendar_paths=tuple(Path(p) for p in settings.calendar),
+    )
+    engine = app.engine()
+    actors = app.actors() if Path(settings.actors).is_file() else {}
+    if not actors:
+        log.warning("no actors file at %s: no token or JWT can name a known actor", settings.actors)
+    return engine, actors
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    actors: Mapping[str, Actor] | None = None,
+    debug: bool = False,
+) -> Litestar:
+    """The service as an ASGI application.
+
+    :param settings: database, files, JWT, limits (default: an in-memory database).
+    :param engine: an engine the host already has (then ``settings.db`` is not opened).
+    :param actors: the actors directory (default: the settings' actors file).
+    """
+    settings = settings or Settings(db="memory://")
+    if engine is None:
+        engine, found = open_for(settings)
+        actors = actors if actors is not None else found
+    service = Service(
+        engine=engine,
+        tokens=tokens_for(engine),
+        auth=Authenticator(
+            tokens_for(engine),
+            actors or {},
+            settings.jwt,
+            FailureLimiter(settings.auth_failures, settings.auth_window),
+        ),
+        actors=dict(actors or {}),
+        settings=settings,
+    )
+    _register_schema_modules()
+    from jiedai_flow.server.web import pages
+
+    api = Router(
+        API_PREFIX,
+        route_handlers=list(API_ROUTES),
+        dependencies={"principal": Provide(api_principal, sync_to_thread=True)},
+        security=[{"bearer": []}],
+    )
+    return _build(service, settings, api, pages, debug)
+
+
+def _build(service: Service, settings: Settings, api: Router, pages: Any, debug: bool) -> Litestar:
+    from jiedai_flow.server.auth import Principal
+
+    return Litestar(
+        route_handlers=[api, *ops.ROUTES, pages.router()],
+        dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[schema.AttrsSchema()],
+        middleware=[metrics.middleware, pages.sessions(settings).middleware],
+        openapi_config=OpenAPIConfig(
+            title="jiedai_flow 公务接待 API",
+            version="1",
+            description="公务接待全流程 HTTP 接口 / official receptions over HTTP (docs/http.md).",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="API 令牌（jiedai token create）或单点登录 JWT / API token or SSO JWT",
+                    )
+                }
+            ),
+        ),
+        template_config=TemplateConfig(directory=pages.TEMPLATES, engine=JinjaTemplateEngine),
+        debug=debug,
+        on_shutdown=[service.engine.store.close],
+        signature_namespace={"Service": Service, "Principal": Principal},
+    )
+
+
+def from_env() -> Litestar:
+    """The application of a ``jiedai serve`` worker (settings in ``JIEDAI_SERVER_SETTINGS``)."""
+    return create_app(Settings.from_env())

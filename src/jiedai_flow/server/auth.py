@@ -1,0 +1,229 @@
+"""Who is calling 身份认证: API tokens and single sign-on JWTs, never a self-declared actor.
+
+A request names no actor: the actor is whoever the token was made for (``jiedai token create
+--actor ID``) or whom the JWT's actor claim names. Every failed authentication is logged (address
+and reason, never the token) and counted per client address; past the limit the address gets 429
+until the window passes. The 纪检监察 supervisor reads everything and changes nothing: every write is
+refused before it reaches the engine.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from litestar.exceptions import HTTPException, NotAuthorizedException
+
+from jiedai_flow.errors import NotAuthorizedError
+from jiedai_flow.model import Actor, Role
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from jiedai_flow.server.settings import JWTSettings
+    from jiedai_flow.server.tokens import TokenStore
+
+log = logging.getLogger("jiedai_flow.server.auth")
+
+
+class Principal:
+    """The authenticated caller: the actor and how they were authenticated (recorded on audit events).
+
+    A plain class, not attrs: the framework would validate an attrs dependency field by field."""
+
+    __slots__ = ("actor", "method")
+
+    def __init__(self, actor: Actor, method: str) -> None:
+        self.actor = actor
+        self.method = method
+        """``api-token:<id>`` or ``jwt:<issuer>``; ``web/…`` through a signed-in session."""
+
+    @property
+    def read_only(self) -> bool:
+        """The 纪检监察 supervisor changes nothing."""
+        return Role.SUPERVISOR in self.actor.roles
+
+
+class AuthFailure(Exception):
+    """A failed authentication, with its reason for the log and the caller."""
+
+    def __init__(self, reason: str, zh: str, en: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.zh = zh
+        self.en = en
+
+
+class RateLimited(HTTPException):
+    status_code = 429
+
+
+class FailureLimiter:
+    """Failed authentications per client address in a sliding window (per worker process)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._failures: dict[str, collections.deque[float]] = {}
+
+    def _recent(self, client: str, now: float) -> collections.deque[float]:
+        found = self._failures.setdefault(client, collections.deque())
+        while found and found[0] <= now - self.window:
+            found.popleft()
+        return found
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try again; 0 when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._recent(client, now)
+            if len(found) < self.limit:
+                return 0
+            return max(1, int(found[0] + self.window - now) + 1)
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) > 10_000:
+                self._failures.clear()  # why: bounded memory under a flood of addresses
+            self._recent(client, now).append(now)
+
+
+class Authenticator:
+    """Turns a bearer credential into a :class:`Principal`."""
+
+    def __init__(
+        self,
+        tokens: TokenStore,
+        actors: Mapping[str, Actor],
+        jwt_settings: JWTSettings | None,
+        limiter: FailureLimiter,
+    ) -> None:
+        self.tokens = tokens
+        self.actors = dict(actors)
+        self.jwt = jwt_settings
+        self.limiter = limiter
+
+    def authenticate(self, authorization: str | None, client: str, *, web: bool = False) -> Principal:
+        """The principal of an ``Authorization: Bearer …`` value; 401 (logged, counted) or 429."""
+        wait = self.limiter.retry_after(client)
+        if wait:
+            log.warning("authentication refused for %s: too many failures", client)
+            raise RateLimited(
+                detail="认证失败次数过多，请稍后再试 / too many failed authentications; retry later",
+                headers={"Retry-After": str(wait)},
+            )
+        try:
+            return self._principal(authorization, web)
+        except AuthFailure as failure:
+            self.limiter.failed(client)
+            log.warning("authentication failed for %s: %s", client, failure.reason)
+            from jiedai_flow.server import metrics
+
+            metrics.AUTH_FAILURES.labels(failure.reason).inc()
+            raise NotAuthorizedException(
+                detail=f"{failure.zh} / {failure.en}",
+                headers={"WWW-Authenticate": 'Bearer realm="jiedai"'},
+            ) from None
+
+    def _principal(self, authorization: str | None, web: bool) -> Principal:
+        scheme, _, credential = (authorization or "").strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise AuthFailure(
+                "missing", "未认证：请在 Authorization 头给出 Bearer 令牌", "no bearer token in Authorization"
+            )
+        if credential.count(".") == 2 and self.jwt is not None:
+            return self._from_jwt(credential, web)
+        return self._from_token(credential, web)
+
+    def _from_token(self, credential: str, web: bool) -> Principal:
+        info = self.tokens.verify(credential)
+        if info is None:
+            raise AuthFailure("unknown_token", "令牌无效", "invalid token")
+        if not info.active:
+            raise AuthFailure("revoked_token", "令牌已吊销", "the token was revoked")
+        actor = self.actors.get(info.actor_id)
+        if actor is None:
+            raise AuthFailure(
+                "unknown_actor",
+                f"令牌所属参与人 {info.actor_id} 不在参与人名录中",
+                f"the token's actor {info.actor_id} is not in the actors directory",
+            )
+        return Principal(actor, ("web/" if web else "") + f"api-token:{info.id}")
+
+    def token_active(self, token_id: str) -> bool:
+        """Whether the token a web session was opened with is still good (revocation ends sessions)."""
+        return any(i.id == token_id and i.active for i in self.tokens.list())
+
+    def _from_jwt(self, credential: str, web: bool) -> Principal:
+        settings = self.jwt
+        assert settings is not None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                credential,
+                settings.key,
+                algorithms=[settings.algorithm],
+                audience=settings.audience or None,
+                issuer=settings.issuer,
+                leeway=settings.leeway,
+                options={"require": ["exp", "iss", settings.actor_claim]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthFailure("jwt_expired", "JWT 已过期", "the JWT has expired") from None
+        except jwt.InvalidAudienceError:
+            raise AuthFailure(
+                "jwt_audience", "JWT 的受众不是本服务", "the JWT is for another audience"
+            ) from None
+        except jwt.InvalidIssuerError:
+            raise AuthFailure(
+                "jwt_issuer", "JWT 的签发者不受信任", "the JWT's issuer is not trusted"
+            ) from None
+        except jwt.PyJWTError as error:
+            raise AuthFailure(
+                "jwt_invalid", "JWT 无效（签名或格式不对）", f"invalid JWT ({type(error).__name__})"
+            ) from None
+        actor_id = str(claims.get(settings.actor_claim, ""))
+        actor = self.actors.get(actor_id) or _actor_from_claims(actor_id, claims, settings)
+        if actor is None:
+            raise AuthFailure(
+                "unknown_actor",
+                f"JWT 所指参与人 {actor_id} 不在名录中，令牌也没有给出角色",
+                f"the JWT's actor {actor_id} is not in the directory and the token gives no roles",
+            )
+        return Principal(actor, ("web/" if web else "") + f"jwt:{settings.issuer}")
+
+
+def _actor_from_claims(actor_id: str, claims: Mapping[str, Any], settings: JWTSettings) -> Actor | None:
+    roles = claims.get(settings.roles_claim)
+    if not actor_id or not isinstance(roles, list) or not roles:
+        return None
+    try:
+        return Actor(
+            id=actor_id,
+            name=str(claims.get(settings.name_claim) or actor_id),
+            roles=frozenset(Role.parse(str(r)) for r in roles),
+            unit=str(claims.get(settings.unit_claim) or ""),
+            levels=frozenset(str(x) for x in claims.get(settings.levels_claim) or ()),
+        )
+    except Exception as error:
+        raise AuthFailure(
+            "jwt_claims", "JWT 的角色声明无效", f"the JWT's role claims are invalid: {error}"
+        ) from None
+
+
+def refuse_supervisor(principal: Principal, what: str) -> None:
+    """The 纪检监察 supervisor is read-only everywhere: a clear 403 before anything runs."""
+    if principal.read_only:
+        raise NotAuthorizedError(
+            "",
+            what,
+            principal.actor.id,
+            "纪检监察人员只读，不能办理或修改",
+            "the supervisor reads and changes nothing",
+        )

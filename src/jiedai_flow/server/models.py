@@ -1,0 +1,107 @@
+"""The service's own request and response shapes, attrs like the library's and made of its values.
+
+Everything else the API returns is the library's own class (``Reception``, ``CommandResult``,
+``AuditEvent``, ``Page``, ``Finding`` …); the OpenAPI document is generated from these classes.
+Names used in annotations are imported at run time: the schema and the loader resolve them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from jiedai_flow.findings import Finding
+from jiedai_flow.model import Actor, Plan, ReceptionList
+from jiedai_flow.records import Explanation, FollowUp
+
+
+@attrs.frozen
+class FireRequest:
+    """The body of a command 操作: the reason, and whatever the trigger carries."""
+
+    reason: str = ""
+    """理由或意见 (required for 退回、不予接待、变更、撤销)."""
+    plan: Plan | None = None
+    reception_list: ReceptionList | None = None
+    explanations: Mapping[str, str] = attrs.field(factory=dict)
+    """情况说明 by rule id, for findings that need a written explanation."""
+    follow_up: FollowUp | None = None
+
+
+@attrs.frozen
+class TriggerInfo:
+    """A trigger the caller may fire now, as the process definition declares it."""
+
+    name: str
+    label: str
+    label_en: str
+    reason_required: bool
+    carries_plan: bool
+    carries_list: bool
+
+
+@attrs.frozen
+class Triggers:
+    reception_id: str
+    state: str
+    state_label: str
+    version: int
+    triggers: tuple[TriggerInfo, ...]
+
+
+@attrs.frozen
+class CheckResult:
+    """A dry run 合规预检: every finding by stage; ``ok`` when none refuses."""
+
+    reception_id: str
+    ok: bool
+    by_stage: Mapping[str, tuple[Finding, ...]]
+
+
+@attrs.frozen
+class Explanations:
+    """The written explanations given (and accepted) and the findings that still need one."""
+
+    reception_id: str
+    given: tuple[Explanation, ...]
+    needed: tuple[Finding, ...]
+
+
+@attrs.frozen
+class VerifyResult:
+    """The audit chain check: intact, how many events, and the first one that does not fit."""
+
+    ok: bool
+    checked: int
+    problem: str | None = None
+    event_id: str | None = None
+
+
+@attrs.frozen
+class ProcessInfo:
+    key: str
+    name: str
+    version: str
+    initial: str
+    states: tuple[str, ...]
+    triggers: tuple[str, ...]
+
+
+@attrs.frozen
+class Me:
+    """Who the service takes the caller for, and how it knows."""
+
+    actor: Actor
+    auth_method: str
+    read_only: bool
+
+
+@attrs.frozen
+class Health:
+    status: str
+    checked_at: datetime
+    database: str = ""
+    revision: str = ""
+    expected_revision: str = ""

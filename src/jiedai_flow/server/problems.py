@@ -1,0 +1,254 @@
+"""Errors as RFC 9457 problem details 错误响应 (``application/problem+json``).
+
+Every error the library raises on purpose keeps its stable ``code``, its Chinese and English
+messages, every finding with its rule id (refusals by rules) and every problem with its field path
+(bad input). The HTTP status follows what the error means: 404 not found, 409 the state or version
+does not allow it, 412 ``If-Match`` no longer matches, 422 the request was understood and refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from litestar import Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import ValidationException as LitestarValidation
+from litestar.openapi.datastructures import ResponseSpec
+
+from jiedai_flow.convert import dump
+from jiedai_flow.errors import (
+    AmbiguousReferenceError,
+    BudgetExceededError,
+    ConflictError,
+    DuplicateError,
+    IdempotencyError,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    MigrationRefusedError,
+    NotAuthorizedError,
+    NotFoundError,
+    Problem,
+    ReasonRequiredError,
+    RuleViolationError,
+    StorageError,
+    ValidationError,
+    VetoError,
+)
+from jiedai_flow.findings import Finding
+from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+log = logging.getLogger("jiedai_flow.server")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://github.com/jiedai-flow/jiedai-flow/blob/main/docs/http.md#"
+
+
+@attrs.frozen
+class ProblemDetails:
+    """An error response (RFC 9457) with the library's code and messages in Chinese and English."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    message_zh: str
+    message_en: str
+    instance: str = ""
+    findings: tuple[Finding, ...] = ()
+    """Every finding of a refusal, each with its rule id, severity, field path and citation."""
+    problems: tuple[Problem, ...] = ()
+    """Every problem of bad input, each with its field path (``$.plan.meals[0].cost``)."""
+    allowed: tuple[str, ...] = ()
+    """For ``invalid_transition``: the triggers that can fire now."""
+    current_version: int | None = None
+    """For ``conflict`` and ``precondition_failed``: the version stored now (its ETag)."""
+
+
+STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
+    (404, (NotFoundError, ListNotFiledError)),
+    (400, (AmbiguousReferenceError,)),
+    (403, (NotAuthorizedError,)),
+    (
+        409,
+        (ConflictError, InvalidTransitionError, DuplicateError, MigrationRefusedError),
+    ),
+    (
+        422,
+        (
+            ValidationError,
+            RuleViolationError,
+            ReasonRequiredError,
+            IdempotencyError,
+            BudgetExceededError,
+            VetoError,
+        ),
+    ),
+    (501, (ReportsNeedSQLError,)),
+    (503, (StorageError,)),
+)
+"""The HTTP status of each library error; any other library error is a 500."""
+
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
+
+
+def status_of(error: JiedaiFlowError) -> int:
+    for status, kinds in STATUS:
+        if isinstance(error, kinds):
+            return status
+    return 500
+
+
+def problem(
+    status: int, code: str, zh: str, en: str, request: Request[Any, Any, Any] | None = None, **extra: Any
+) -> ProblemDetails:
+    return ProblemDetails(
+        type=TYPE_BASE + code.replace("_", "-"),
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=f"{zh} / {en}",
+        code=code,
+        message_zh=zh,
+        message_en=en,
+        instance=str(request.url.path) if request is not None else "",
+        **extra,
+    )
+
+
+def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = None) -> ProblemDetails:
+    """The problem details of a library error."""
+    status = status_of(error)
+    code = error.code
+    extra: dict[str, Any] = {}
+    if isinstance(error, RuleViolationError):
+        extra["findings"] = error.findings
+    if isinstance(error, ValidationError):
+        extra["problems"] = error.problems
+    if isinstance(error, InvalidTransitionError):
+        extra["allowed"] = error.allowed
+    if isinstance(error, ConflictError):
+        extra["current_version"] = error.actual
+        if request is not None and request.headers.get("if-match"):
+            status, code = 412, "precondition_failed"
+    return problem(status, code, error.message_zh, error.message_en, request, **extra)
+
+
+def respond(details: ProblemDetails, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(dump(details), status_code=details.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def library_error(request: Request[Any, Any, Any], error: JiedaiFlowError) -> Response[Any]:
+    details = of_error(error, request)
+    if details.status >= 500:
+        log.error("%s %s: %s", request.method, request.url.path, error)
+    return respond(details)
+
+
+_HTTP_MESSAGES = {
+    400: ("请求有误", "bad request"),
+    401: ("未认证：请提供有效的令牌", "not authenticated: give a valid token"),
+    403: ("无权访问", "forbidden"),
+    404: ("没有这个地址", "no such resource"),
+    405: ("不支持这个请求方法", "method not allowed"),
+    415: ("不支持的请求体类型", "unsupported media type"),
+    429: ("认证失败次数过多，请稍后再试", "too many failed authentications; retry later"),
+}
+
+
+def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    """The framework's own errors (no such route, bad query parameter …) as problem details."""
+    status = error.status_code
+    zh, en = _HTTP_MESSAGES.get(status, ("请求未能完成", "request failed"))
+    problems: tuple[Problem, ...] = ()
+    if isinstance(error, LitestarValidation):
+        status, code = 422, "validation"
+        zh, en = "请求参数有误", "invalid request parameter"
+        problems = tuple(
+            Problem(
+                f"$.{item.get('source', 'query')}.{item.get('key', '')}".rstrip("."),
+                f"取值无效：{item.get('message', '')}",
+                str(item.get("message", "invalid value")),
+            )
+            for item in (error.extra if isinstance(error.extra, list) else [])
+            if isinstance(item, dict)
+        )
+    elif isinstance(error, NotAuthorizedException):
+        code = "not_authenticated"
+        if error.detail and error.detail != "Unauthorized":
+            zh, en = _split(error.detail, zh, en)
+    elif isinstance(error, PermissionDeniedException):
+        code = "forbidden"
+        if error.detail and error.detail != "Forbidden":
+            zh, en = _split(error.detail, zh, en)
+    else:
+        code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
+            status, f"http_{status}"
+        )
+    details = problem(status, code, zh, en, request, problems=problems)
+    headers = dict(error.headers or {})
+    return respond(details, headers)
+
+
+def _split(detail: str, zh: str, en: str) -> tuple[str, str]:
+    left, sep, right = detail.partition(" / ")
+    return (left, right) if sep else (zh, en)
+
+
+def internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """An exception nobody meant to raise: logged with its traceback, a 500 problem without it."""
+    log.exception("internal error on %s %s", request.method, request.url.path, exc_info=error)
+    kind = type(error).__name__
+    return respond(
+        problem(
+            500,
+            "internal",
+            f"内部错误（{kind}）：这是服务的问题，不是你的请求有误；详情见服务日志",
+            f"internal error ({kind}): a bug of the service, not a mistake in the request; see the log",
+            request,
+        )
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    JiedaiFlowError: library_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}
+"""Litestar exception handlers: every error response is problem details."""
+
+
+def _spec(description: str) -> ResponseSpec:
+    return ResponseSpec(data_container=ProblemDetails, media_type=PROBLEM_JSON, description=description)
+
+
+ERRORS: dict[int, ResponseSpec] = {
+    400: _spec("请求有误 bad request"),
+    401: _spec("未认证 not authenticated"),
+    403: _spec("无权 forbidden (the supervisor writes nothing)"),
+    404: _spec("不存在 not found"),
+    409: _spec("状态或版本冲突 conflict: state or version"),
+    412: _spec("If-Match 不再相符 the version changed"),
+    422: _spec("被拒绝：规则、理由、输入 refused: rules, reason, input"),
+    429: _spec("认证失败过多 too many failed authentications"),
+}
+"""The problem responses every API operation may give (documented in the OpenAPI document)."""

@@ -1,0 +1,122 @@
+"""OpenAPI from the library's own attrs classes 由 attrs 值对象生成 OpenAPI.
+
+Litestar reads attrs classes, but through ``typing.get_type_hints``, which cannot see the names
+the library imports only for type checking (``date``, ``Finding`` …). :class:`AttrsSchema` resolves
+each class's annotations once against the library's modules and hands Litestar the resolved field
+types, so the OpenAPI document describes exactly the classes the engine returns — no second set of
+hand-written schemas. :class:`LibraryDTO` makes requests and responses go through the library's own
+converter (:func:`~jiedai_flow.convert.load` with its bilingual field paths, and
+:func:`~jiedai_flow.convert.dump`: money as ``"180.00"``, dates ISO 8601, sets sorted).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import attrs
+from litestar.dto import AbstractDTO
+from litestar.plugins import OpenAPISchemaPluginProtocol
+from litestar.typing import FieldDefinition
+
+from jiedai_flow import convert, engine, findings, lifecycle, model, records
+from jiedai_flow.storage.codec import parse
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Generator
+
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.dto.data_structures import DTOFieldDefinition
+    from litestar.openapi.spec import Reference, Schema
+    from litestar.types.serialization import LitestarEncodableType
+
+T = TypeVar("T")
+
+_MODULES: list[Any] = [model, findings, lifecycle, records, engine]
+
+
+def register_module(module: Any) -> None:
+    """Make the names of ``module`` known when resolving annotations (the server's own models)."""
+    if module not in _MODULES:
+        _MODULES.append(module)
+        _fields.cache_clear()
+
+
+def _namespace() -> dict[str, Any]:
+    found: dict[str, Any] = {"date": date, "datetime": datetime, "Decimal": Decimal}
+    found.update({"Mapping": Mapping, "Sequence": Sequence})
+    for module in _MODULES:
+        found.update(vars(module))
+    return found
+
+
+@functools.cache
+def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, resolved type, required) of each attrs field of ``cls``."""
+    attrs.resolve_types(cls, globalns=_namespace())
+    return tuple((a.name, a.type, a.default is attrs.NOTHING) for a in attrs.fields(cls))
+
+
+class AttrsSchema(OpenAPISchemaPluginProtocol):
+    """An OpenAPI component per attrs class, its properties from the resolved field types."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return isinstance(value, type) and attrs.has(value)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        fields = _fields(field_definition.type_)
+        return schema_creator.create_component_schema(
+            field_definition,
+            required=sorted(name for name, _type, required in fields if required),
+            property_fields={name: FieldDefinition.from_kwarg(kind, name) for name, kind, _r in fields},
+        )
+
+
+class LibraryDTO(AbstractDTO[T], Generic[T]):
+    """Request bodies through :func:`~jiedai_flow.convert.load` (every problem with its path, in
+    Chinese and English), responses through :func:`~jiedai_flow.convert.dump`; the schema is the
+    attrs class's (:class:`AttrsSchema`)."""
+
+    @classmethod
+    def generate_field_definitions(cls, model_type: type[Any]) -> Generator[DTOFieldDefinition, None, None]:
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        return False
+
+    @classmethod
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
+        """Nothing to build: the library's converter does the work."""
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
+    ) -> Reference | Schema:
+        return schema_creator.for_field_definition(
+            FieldDefinition.from_annotation(field_definition.annotation)
+        )
+
+    def decode_bytes(self, value: bytes) -> Any:
+        from jiedai_flow.errors import Problem, ValidationError
+
+        try:
+            plain = parse(value) if value.strip() else {}
+        except ValueError:
+            raise ValidationError(
+                [Problem("$", "请求体不是有效的 JSON", "the request body is not valid JSON")],
+                source="请求体 request body",
+            ) from None
+        return self.decode_builtins(plain)
+
+    def decode_builtins(self, value: Any) -> Any:
+        return convert.load(self.model_type, value, source="请求体 request body")
+
+    def data_to_encodable_type(self, data: T | Collection[T]) -> LitestarEncodableType:
+        return convert.dump(data)

@@ -1,0 +1,88 @@
+"""What every request handler shares: the engine, the tokens, the authenticator, the settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from litestar.exceptions import HTTPException
+
+from jiedai_flow.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from litestar import Request
+
+    from jiedai_flow.engine import Engine
+    from jiedai_flow.model import Actor
+    from jiedai_flow.server.auth import Authenticator, Principal
+    from jiedai_flow.server.settings import Settings
+    from jiedai_flow.server.tokens import TokenStore
+
+MAX_REQUEST_ID = 128
+"""The longest ``Idempotency-Key`` kept (the request id column)."""
+
+
+class Service:
+    """A plain class, not attrs: the framework would try to validate an attrs dependency."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        tokens: TokenStore,
+        auth: Authenticator,
+        actors: dict[str, Actor],
+        settings: Settings,
+    ) -> None:
+        self.engine = engine
+        self.tokens = tokens
+        self.auth = auth
+        self.actors = actors
+        self.settings = settings
+
+
+def client_of(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client is not None else "?"
+
+
+def api_principal(request: Request[Any, Any, Any], service: Service) -> Principal:
+    """The caller of an API request, from ``Authorization: Bearer …`` only (no cookies)."""
+    return service.auth.authenticate(request.headers.get("authorization"), client_of(request))
+
+
+def expected_version(request: Request[Any, Any, Any]) -> int | None:
+    """``If-Match: "7"`` → 7 (the reception's version is its ETag); None without the header."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text == "*":
+        return None
+    text = text.removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise HTTPException(
+            status_code=412,
+            detail='If-Match 应为接待的 ETag（如 "3"）/ If-Match must be a reception\'s ETag, like "3"',
+        )
+    return int(text)
+
+
+def request_id(request: Request[Any, Any, Any]) -> str | None:
+    """``Idempotency-Key`` → the command's request id: a retry returns the first result."""
+    raw = request.headers.get("idempotency-key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_REQUEST_ID or not key.isprintable():
+        raise ValidationError(
+            [
+                Problem(
+                    "$.headers.Idempotency-Key",
+                    f"Idempotency-Key 应为 1–{MAX_REQUEST_ID} 个可打印字符",
+                    f"Idempotency-Key must be 1 to {MAX_REQUEST_ID} printable characters",
+                )
+            ]
+        )
+    return key
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'

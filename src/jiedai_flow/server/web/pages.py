@@ -1,0 +1,372 @@
+"""Web pages 网页 for clerks and approvers: server-rendered templates, plain forms, no JavaScript build.
+
+Sign in with a token (an API token or an SSO JWT); it opens a session cookie (encrypted, HttpOnly,
+SameSite=Strict) that carries the actor and a CSRF token every form posts back. The pages call the
+same engine as the API, with the same authorization, and record ``web/…`` as the way the actor was
+authenticated. 待办/已办 come from :mod:`jiedai_flow.server.api.tasks`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import attrs
+from litestar import Request, Response, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from jiedai_flow import diagram, reports
+from jiedai_flow.authn import authenticated_by
+from jiedai_flow.convert import load
+from jiedai_flow.errors import JiedaiFlowError, ValidationError
+from jiedai_flow.findings import Severity
+from jiedai_flow.model import Itinerary, Purpose, ReceptionType
+from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.server.api import tasks
+from jiedai_flow.server.auth import Principal
+from jiedai_flow.server.service import Service, client_of
+
+if TYPE_CHECKING:
+    from jiedai_flow.server.settings import Settings
+
+TEMPLATES = Path(__file__).parent / "templates"
+_DAYS = attrs.fields(Itinerary)
+"""The itinerary's field names, read from the class (its ``start`` is a date, not the trigger)."""
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+SESSION_HOURS = 8
+
+
+def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
+    session = request.session if "session" in request.scope else {}
+    actor = service.actors.get(str(session.get("actor", "")))
+    token_id = str(session.get("token_id", ""))
+    if actor is None or (token_id and not service.auth.token_active(token_id)):
+        raise NotAuthorizedException("请先登录 / sign in first")
+    return Principal(actor, str(session.get("method", "web")))
+
+
+def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
+    expected = str(request.session.get("csrf", ""))
+    if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
+        raise PermissionDeniedException(
+            "表单已过期或来源不明（CSRF），请刷新后重试 / CSRF token missing or wrong"
+        )
+
+
+def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+    session = request.session if "session" in request.scope else {}
+    context.setdefault("me", session.get("name", ""))
+    context.setdefault("csrf", session.get("csrf", ""))
+    context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
+    return Template(template_name=name, context=context, status_code=status)
+
+
+@get("/login", sync_to_thread=False, include_in_schema=False)
+def login_page(request: Request[Any, Any, Any]) -> Template:
+    return _page("login.html", request, error="")
+
+
+@post("/login", sync_to_thread=True, include_in_schema=False)
+def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
+    try:
+        found = service.auth.authenticate(
+            f"Bearer {data.get('token', '').strip()}", client_of(request), web=True
+        )
+    except NotAuthorizedException:
+        return _page("login.html", request, 401, error="令牌无效或已吊销 / invalid or revoked token")
+    token_id = found.method.removeprefix("web/api-token:") if "api-token:" in found.method else ""
+    request.set_session(
+        {
+            "actor": found.actor.id,
+            "name": found.actor.name,
+            "method": found.method,
+            "token_id": token_id,
+            "csrf": secrets.token_urlsafe(24),
+        }
+    )
+    return Redirect("/web/")
+
+
+@post("/logout", sync_to_thread=False, include_in_schema=False)
+def logout(request: Request[Any, Any, Any], data: Form) -> Redirect:
+    _csrf(request, data)
+    request.clear_session()
+    return Redirect("/web/login")
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)
+def home(request: Request[Any, Any, Any], service: Service) -> Template:
+    me = _principal(request, service)
+    engine = service.engine
+    todo = tasks.awaiting(engine, me.actor)
+    done = tasks.decided(engine, me.actor)
+    labels = {s.name: s.label for p in engine.processes for s in p.states}
+    return _page("home.html", request, todo=todo, done=done, labels=labels, read_only=me.read_only)
+
+
+@get("/receptions/{ref:str}", sync_to_thread=True, include_in_schema=False)
+def detail(request: Request[Any, Any, Any], ref: str, service: Service) -> Template:
+    me = _principal(request, service)
+    return _detail(request, service, me, ref)
+
+
+def _detail(
+    request: Request[Any, Any, Any], service: Service, me: Principal, ref: str, **extra: Any
+) -> Template:
+    engine = service.engine
+    reception = engine.get(engine.resolve(ref))
+    process = engine.process_of(reception)
+    events = engine.history(reception.id)
+    names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
+    context = {
+        "r": reception,
+        "state_label": process.label(reception.state),
+        "findings": engine.check(reception).findings,
+        "events": events,
+        "triggers": [process.trigger_defs[n] for n in names],
+        "needs_explanation": Severity.NEEDS_EXPLANATION,
+        "labels": {s.name: s.label for s in process.definition.states},
+        "trigger_labels": {t.name: t.label for t in process.definition.triggers},
+        "mermaid": diagram.mermaid(process.definition, diagram.trail(events)),
+        "error": "",
+        "problems": {},
+        **extra,
+    }
+    return _page("detail.html", request, status=422 if extra.get("error") else 200, **context)
+
+
+@post("/receptions/{ref:str}/fire", sync_to_thread=True, include_in_schema=False)
+def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service) -> Response[Any]:
+    me = _principal(request, service)
+    _csrf(request, data)
+    engine = service.engine
+    reception_id = engine.resolve(ref)
+    trigger = data.get("trigger", "")
+    explanations = {
+        k.removeprefix("explain:"): v for k, v in data.items() if k.startswith("explain:") and v.strip()
+    }
+    try:
+        if me.read_only:
+            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+        with authenticated_by(me.method):
+            engine.fire(
+                reception_id,
+                trigger,
+                me.actor,
+                reason=data.get("reason", ""),
+                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                explanations=explanations or None,
+            )
+    except JiedaiFlowError as error:
+        findings = getattr(error, "findings", ())
+        return _detail(request, service, me, reception_id, error=error.message_zh, refused=findings)
+    return Redirect(f"/web/receptions/{reception_id}")
+
+
+@get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
+def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[bytes]:
+    _principal(request, service)
+    engine = service.engine
+    doc = reports.list_document(engine.get(engine.resolve(ref)))
+    return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
+
+
+FIELDS = (
+    "number",
+    "sending_unit",
+    "purpose",
+    "content",
+    "start_day",
+    "end_day",
+    "places",
+    "guests",
+    "meal_on",
+    "meal_venue",
+    "meal_cost",
+    "meal_companions",
+    "lodging_hotel",
+    "lodging_nights",
+    "lodging_rooms",
+    "lodging_price_per_night",
+    "budget",
+)
+
+
+@get("/new", sync_to_thread=True, include_in_schema=False)
+def new_page(request: Request[Any, Any, Any], service: Service) -> Template:
+    _principal(request, service)
+    return _page("new.html", request, form={}, problems={}, error="")
+
+
+def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
+    """The form as the body of ``POST /api/v1/receptions`` (a ``jiedai new`` file)."""
+    guests = []
+    for line in form.get("guests", "").splitlines():
+        parts = [p.strip() for p in line.replace("，", ",").split(",")]
+        if any(parts):
+            name, unit, post, rank = ([*parts, "", "", "", ""])[:4]
+            guests.append({"name": name, "unit": unit, "post": post, **({"rank": rank} if rank else {})})
+    start = form.get("start_day", "")
+    meals = []
+    if form.get("meal_cost"):
+        meals.append(
+            {
+                "on": form.get("meal_on") or start,
+                "kind": "lunch",
+                "venue": form.get("meal_venue", ""),
+                "venue_type": "canteen",
+                "guests": len(guests),
+                "companions": _int(form.get("meal_companions", "0")),
+                "cost": form.get("meal_cost", ""),
+            }
+        )
+    lodging = []
+    if form.get("lodging_hotel"):
+        lodging.append(
+            {
+                "hotel": form.get("lodging_hotel", ""),
+                "room_type": "standard",
+                "nights": _int(form.get("lodging_nights", "1")),
+                "rooms": _int(form.get("lodging_rooms", "1")),
+                "price_per_night": form.get("lodging_cost", ""),
+            }
+        )
+    return {
+        "reception": {
+            "jurisdiction": form.get("jurisdiction", "341502"),
+            "host_unit": form.get("host_unit", me.actor.unit),
+        },
+        "letter": {
+            "kind": "公函",
+            "number": form.get("number", ""),
+            "sending_unit": form.get("sending_unit", ""),
+            "issued_on": date.today().isoformat(),
+            "purpose": form.get("purpose", ""),
+            "content": form.get("content", ""),
+            "itinerary": {
+                _DAYS.start.name: start,
+                _DAYS.end.name: form.get("end_day", ""),
+                "places": [form.get("places", "")],
+            },
+            "personnel": guests,
+        },
+        "plan": {"budget": form.get("budget") or "0", "meals": meals, "lodgings": lodging},
+    }
+
+
+def _int(text: str) -> Any:
+    return int(text) if text.strip().isdigit() else text
+
+
+@post("/new", sync_to_thread=True, include_in_schema=False)
+def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
+    from jiedai_flow.cli_commands.inputs import ReceptionFile
+
+    me = _principal(request, service)
+    _csrf(request, data)
+    try:
+        if me.read_only:
+            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+        source = load(ReceptionFile, _document(data, me), source="表单 form")
+        with authenticated_by(me.method):
+            result = service.engine.create_reception(
+                source.letter,
+                source.plan,
+                handler=me.actor,
+                host_unit=source.reception.host_unit,
+                jurisdiction=source.reception.jurisdiction,
+                reception_type=ReceptionType.DOMESTIC,
+            )
+    except ValidationError as error:
+        problems: dict[str, list[str]] = {}
+        for p in error.problems:
+            problems.setdefault(_field_of(p.path), []).append(p.message_zh)
+        return _page("new.html", request, 422, form=data, problems=problems, error=error.message_zh)
+    except JiedaiFlowError as error:
+        return _page("new.html", request, 422, form=data, problems={}, error=error.message_zh)
+    return Redirect(f"/web/receptions/{result.reception.id}")
+
+
+_PATHS = {
+    "$.letter.number": "number",
+    "$.letter.sending_unit": "sending_unit",
+    "$.letter.purpose": "purpose",
+    "$.letter.content": "content",
+    "$.letter.itinerary.start": "start_day",
+    "$.letter.itinerary.end": "end_day",
+    "$.letter.itinerary.places": "places",
+    "$.letter.personnel": "guests",
+    "$.plan.budget": "budget",
+    "$.plan.meals": "meal_cost",
+    "$.plan.lodgings": "lodging_price_per_night",
+}
+
+
+def _field_of(path: str) -> str:
+    """The form field a problem's path points at (the longest known prefix)."""
+    for prefix in sorted(_PATHS, key=len, reverse=True):
+        if path.startswith(prefix):
+            if prefix in ("$.plan.meals", "$.plan.lodgings"):
+                leaf = path.rsplit(".", 1)[-1]
+                field = ("meal_" if "meals" in prefix else "lodging_") + leaf
+                return field if field in FIELDS else _PATHS[prefix]
+            return _PATHS[prefix]
+    return "_"
+
+
+@get("/list", sync_to_thread=True, include_in_schema=False)
+def all_receptions(request: Request[Any, Any, Any], service: Service) -> Template:
+    _principal(request, service)
+    engine = service.engine
+    page = engine.query(ReceptionQuery(limit=100))
+    labels = {s.name: s.label for p in engine.processes for s in p.states}
+    return _page(
+        "home.html", request, todo=list(page.items), done=[], labels=labels, read_only=True, all=True
+    )
+
+
+def _to_login(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    del request, error
+    return Redirect("/web/login")
+
+
+def sessions(settings: Settings) -> CookieBackendConfig:
+    """The session cookie of the pages (``/web`` only: the API takes bearer tokens, never cookies)."""
+    return CookieBackendConfig(
+        secret=bytes.fromhex(settings.session_secret),
+        key="jiedai_session",
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        max_age=SESSION_HOURS * 3600,
+        path="/web",
+        exclude=["^/api", "^/schema", "^/healthz", "^/readyz", "^/metrics"],
+    )
+
+
+def router() -> Router:
+    """The pages under ``/web``."""
+    return Router(
+        "/web",
+        route_handlers=[
+            login_page,
+            login,
+            logout,
+            home,
+            detail,
+            fire,
+            print_list,
+            new_page,
+            new,
+            all_receptions,
+        ],
+        exception_handlers={NotAuthorizedException: _to_login},
+        include_in_schema=False,
+    )

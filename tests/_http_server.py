@@ -1,0 +1,137 @@
+"""A real ``jiedai serve`` on a loopback port for the HTTP tests: the starter files of ``jiedai init``
+in a temporary folder, tokens written straight into its database, requests over real sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import sqlalchemy as sa
+
+from jiedai_flow.cli_commands import starter
+from jiedai_flow.server.tokens import SQLTokens
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A running service: its base URL, its database, and tokens for the starter actors."""
+
+    def __init__(self, base: str, db: str, folder: Path) -> None:
+        self.base = base
+        self.db = db
+        self.folder = folder
+        self._sql = sa.create_engine(db)
+        self._tokens: dict[str, str] = {}
+
+    def token(self, actor_id: str) -> str:
+        if actor_id not in self._tokens:
+            self._tokens[actor_id] = SQLTokens(self._sql).create(actor_id, "test")[1]
+        return self._tokens[actor_id]
+
+    def new_token(self, actor_id: str) -> tuple[str, str]:
+        info, token = SQLTokens(self._sql).create(actor_id, "test")
+        return info.id, token
+
+    def revoke(self, token_id: str) -> None:
+        SQLTokens(self._sql).revoke(token_id)
+
+    def client(self, actor_id: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.token(actor_id)}"} if actor_id else {}
+        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+
+    def close(self) -> None:
+        self._sql.dispose()
+
+
+def reception_body(days_ahead: int = 14) -> dict[str, Any]:
+    """A reception as ``jiedai init`` writes it, as the JSON body of ``POST /api/v1/receptions``."""
+    return _plain(tomllib.loads(starter.reception_toml(date.today() + timedelta(days=days_ahead - 14))))
+
+
+def list_body(days_ahead: int = 14) -> dict[str, Any]:
+    return _plain(tomllib.loads(starter.list_toml(date.today() + timedelta(days=days_ahead - 14))))
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """TOML dates as ISO strings, as a JSON client sends them."""
+    return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+
+
+def write_starter_files(folder: Path) -> None:
+    (folder / "jiedai-actors.toml").write_text(starter.actors_toml(), encoding="utf-8")
+    (folder / "jiedai-standards.toml").write_text(starter.STANDARDS_TOML, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def running(
+    db: str,
+    folder: Path,
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    max_auth_failures: int = 1000,
+) -> Iterator[Server]:
+    """``jiedai serve --db DB`` in ``folder`` until the block ends."""
+    write_starter_files(folder)
+    port = free_port()
+    environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
+    code = "from jiedai_flow.cli import main; main()"
+    args = ["--db", db, "serve", "--port", str(port), "--workers", str(workers)]
+    args += ["--max-auth-failures", str(max_auth_failures)]
+    with open(folder / "server.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            cwd=folder,
+            env=environ,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(base, process, folder)
+        server = Server(base, db, folder)
+        try:
+            yield server
+        finally:
+            server.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait(base: str, process: subprocess.Popen[bytes], folder: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError((folder / "server.log").read_text(errors="replace"))
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not become ready: " + (folder / "server.log").read_text(errors="replace"))

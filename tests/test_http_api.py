@@ -1,0 +1,189 @@
+"""The HTTP API through a real ``jiedai serve`` on a loopback port, on SQLite and PostgreSQL: a whole
+lifecycle, the HTTP conventions (ETag/If-Match, Idempotency-Key, problem+json) and the exports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests._http_server import list_body, reception_body, running
+from tests.databases import private_database
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests._http_server import Server
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp(f"serve-{request.param}")
+    for url in private_database(request.param, folder):
+        with running(url, folder) as found:
+            yield found
+
+
+def _create(server: Server, actor: str = "zhang.wei") -> dict[str, Any]:
+    with server.client(actor) as c:
+        r = c.post("/api/v1/receptions", json=reception_body())
+    assert r.status_code == 201, r.text
+    assert r.headers["etag"] == '"1"'
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _fire(server: Server, actor: str, rid: str, trigger: str, **body: Any) -> Any:
+    with server.client(actor) as c:
+        return c.post(f"/api/v1/receptions/{rid}/triggers/{trigger}", json=body)
+
+
+def test_a_whole_lifecycle_over_http(server: Server) -> None:
+    created = _create(server)
+    rid = created["reception"]["id"]
+    assert created["event"]["auth_method"].startswith("api-token:")
+    steps = [
+        ("zhang.wei", "submit", {}),
+        ("sun.hao", "approve", {"reason": "同意"}),
+        ("li.na", "approve", {"reason": "同意"}),
+        ("zhang.wei", "start", {}),
+        ("zhang.wei", "finish", {}),
+        ("zhang.wei", "claim", {"reception_list": list_body()}),
+        ("wang.fang", "settle", {}),
+    ]
+    for actor, trigger, body in steps:
+        r = _fire(server, actor, rid, trigger, **body)
+        assert r.status_code == 200, (trigger, r.text)
+    with server.client("liu.yang") as c:  # the supervisor reads everything
+        shown = c.get(f"/api/v1/receptions/{created['reception']['number']}")
+        assert shown.status_code == 200
+        assert shown.json()["state"] == "settled"
+        assert shown.headers["etag"] == '"8"'
+        events = c.get(f"/api/v1/receptions/{rid}/history").json()
+        assert [e["trigger"] for e in events][1:] == [t for _a, t, _b in steps]
+        assert all(e["auth_method"].startswith("api-token:") for e in events)
+        verify = c.get("/api/v1/audit/verify").json()
+        assert verify["ok"]
+        assert verify["checked"] >= 8
+        html = c.get(f"/api/v1/receptions/{rid}/list")
+        assert html.status_code == 200
+        assert "接待清单" in html.text
+        csv = c.get(f"/api/v1/receptions/{rid}/list", params={"format": "csv"})
+        assert csv.headers["content-type"].startswith("text/csv")
+        xlsx = c.get(f"/api/v1/receptions/{rid}/list", params={"format": "xlsx"})
+        assert xlsx.content[:2] == b"PK"
+        year = shown.json()["start"][:4]
+        summary = c.get("/api/v1/reports/summary", params={"year": year}).json()
+        assert summary["rows"]
+        assert all(isinstance(r["actual"], str) for r in summary["rows"])
+        for kind in ("disclosure", "red-flags"):
+            assert c.get(f"/api/v1/reports/{kind}", params={"year": year, "format": "csv"}).status_code == 200
+        diagram = c.get(f"/api/v1/receptions/{rid}/diagram")
+        assert diagram.status_code == 200
+        assert "stateDiagram" in diagram.text
+        assert c.get("/api/v1/processes").json()[0]["initial"] == "draft"
+        assert c.get("/api/v1/plugins").status_code == 200
+        standards = c.get("/api/v1/standards", params={"jurisdiction": "341502", "on": shown.json()["start"]})
+        assert standards.status_code == 200
+
+
+def test_list_query_and_cursor_pages(server: Server) -> None:
+    for _ in range(3):
+        _create(server)
+    with server.client("zhang.wei") as c:
+        first = c.get("/api/v1/receptions", params={"limit": 2, "state": "draft"}).json()
+        assert len(first["items"]) == 2
+        assert first["next_cursor"]
+        rest = c.get(
+            "/api/v1/receptions", params={"limit": 2, "state": "draft", "after": first["next_cursor"]}
+        )
+        assert rest.status_code == 200
+        ids = {r["id"] for r in first["items"]} & {r["id"] for r in rest.json()["items"]}
+        assert not ids
+        bad = c.get("/api/v1/receptions", params={"state": "nonsense"})
+        assert bad.status_code == 422
+        assert bad.json()["problems"][0]["path"] == "$.query.state"
+
+
+def test_triggers_check_and_explanations(server: Server) -> None:
+    rid = _create(server)["reception"]["id"]
+    with server.client("zhang.wei") as c:
+        names = [t["name"] for t in c.get(f"/api/v1/receptions/{rid}/triggers").json()["triggers"]]
+        assert "submit" in names
+        check = c.get(f"/api/v1/receptions/{rid}/check").json()
+        assert check["reception_id"] == rid
+        assert "ok" in check
+        assert c.get(f"/api/v1/receptions/{rid}/explanations").json()["reception_id"] == rid
+        dry = c.post("/api/v1/checks", json=reception_body())
+        assert dry.status_code == 200
+        assert "by_stage" in dry.json()
+    with server.client("sun.hao") as c:
+        assert c.get(f"/api/v1/receptions/{rid}/triggers").json()["triggers"] == []
+
+
+def test_if_match_and_idempotency_key(server: Server) -> None:
+    rid = _create(server)["reception"]["id"]
+    with server.client("zhang.wei") as c:
+        url = f"/api/v1/receptions/{rid}/triggers/submit"
+        stale = c.post(url, json={}, headers={"If-Match": '"7"'})
+        assert stale.status_code == 412
+        assert stale.headers["content-type"].startswith("application/problem+json")
+        assert stale.json()["code"] == "precondition_failed"
+        assert stale.json()["current_version"] == 1
+        first = c.post(url, json={}, headers={"If-Match": '"1"', "Idempotency-Key": f"k-{rid}"})
+        assert first.status_code == 200
+        assert first.headers["etag"] == '"2"'
+        again = c.post(url, json={}, headers={"Idempotency-Key": f"k-{rid}"})
+        assert again.status_code == 200
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["event"]["id"] == first.json()["event"]["id"]
+        assert len(c.get(f"/api/v1/receptions/{rid}/history").json()) == 2
+
+
+def test_errors_are_problem_details_with_codes_findings_and_paths(server: Server) -> None:
+    rid = _create(server)["reception"]["id"]
+    with server.client("zhang.wei") as c:
+        wrong = c.post(f"/api/v1/receptions/{rid}/triggers/settle", json={})
+        assert wrong.status_code == 409
+        assert wrong.json()["code"] == "invalid_transition"
+        assert "submit" in wrong.json()["allowed"]
+        bad = c.post("/api/v1/receptions", json={"reception": {"jurisdiction": "34"}, "letter": {}})
+        body = bad.json()
+        assert bad.status_code == 422
+        assert body["code"] == "validation"
+        assert "$.letter.number" in {p["path"] for p in body["problems"]}
+        assert body["message_zh"]
+        assert body["message_en"]
+        missing = c.get("/api/v1/receptions/ffffffffffff")
+        assert missing.status_code == 404
+        assert missing.json()["code"] == "not_found"
+    assert _fire(server, "zhang.wei", rid, "submit").status_code == 200
+    refused = _fire(server, "sun.hao", rid, "return")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "reason_required"
+    not_allowed = _fire(server, "zhang.wei", rid, "approve", reason="自己批")
+    assert not_allowed.status_code == 403
+    assert not_allowed.json()["code"] == "not_authorized"
+    big = reception_body()
+    big["plan"]["meals"][0]["cost"] = "99999.00"
+    with server.client("zhang.wei") as c:
+        created = c.post("/api/v1/receptions", json=big)
+    assert created.status_code == 201
+    over = _fire(server, "zhang.wei", created.json()["reception"]["id"], "submit")
+    assert over.status_code == 422
+    assert over.json()["code"] == "rule_violation"
+    assert all(f["rule_id"] for f in over.json()["findings"])
+
+
+def test_health_ready_metrics_and_openapi(server: Server) -> None:
+    with server.client() as c:
+        assert c.get("/healthz").json()["status"] == "ok"
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ready"
+        assert ready["revision"] == ready["expected_revision"]
+        metrics = c.get("/metrics").text
+        assert "jiedai_http_requests_total" in metrics
+        doc = c.get("/schema/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert {"Reception", "AuditEvent", "Finding", "ProblemDetails"} <= set(doc["components"]["schemas"])

@@ -1,0 +1,121 @@
+"""The web pages in a real headless Chromium (Debian's, driven by Playwright): sign in, register a
+reception with a field error first, submit, approve as the two approvers, print the list."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests._http_server import list_body, reception_body, running
+from tests.databases import REQUIRED
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests._http_server import Server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("serve-browser")
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not shutil.which("chromium"):
+        if REQUIRED:
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    with playwright_api.sync_playwright() as p:
+        found = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield found
+        found.close()
+
+
+def _sign_in(browser: object, server: Server, actor: str) -> object:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(f"{server.base}/web/")
+    assert page.url.endswith("/web/login")
+    page.fill("input[name=token]", server.token(actor))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.base}/web/")
+    return page
+
+
+def test_register_submit_approve_and_print(browser: object, server: Server, tmp_path: Path) -> None:
+    clerk = _sign_in(browser, server, "zhang.wei")
+    cookies = clerk.context.cookies()  # type: ignore[attr-defined]
+    session = next(c for c in cookies if c["name"] == "jiedai_session")
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Strict"
+    start = date.today() + timedelta(days=10)
+    clerk.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
+    for name, value in {
+        "number": "皖财函〔2026〕12号",
+        "sending_unit": "省财政厅",
+        "content": "调研县级财政运行",
+        "start_day": start.isoformat(),
+        "end_day": (start + timedelta(days=1)).isoformat(),
+        "places": "县政府",
+        "guests": "王明, 省财政厅, 处长, 县处级\n李华, 省财政厅, 科员",
+        "budget": "abc",
+        "meal_cost": "240.00",
+        "meal_companions": "2",
+        "meal_venue": "机关食堂",
+    }.items():
+        clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    clerk.click("button[type=submit]")  # type: ignore[attr-defined]
+    error = clerk.locator("[data-field=budget]")  # type: ignore[attr-defined]
+    assert (error.count() == 1 and "金额" in error.inner_text()) or "数" in error.inner_text()
+    clerk.fill("[name=budget]", "1000")  # type: ignore[attr-defined]
+    clerk.click("button[type=submit]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "/web/receptions/" in clerk.url, clerk.locator(".error, .field-error").all_inner_texts()  # type: ignore[attr-defined]
+    clerk.wait_for_url("**/web/receptions/*")  # type: ignore[attr-defined]
+    rid = clerk.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    clerk.click("button[value=submit]")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
+
+    for approver in ("sun.hao", "li.na"):
+        page = _sign_in(browser, server, approver)
+        assert page.locator(f"a[href='/web/receptions/{rid}']").count() == 1  # type: ignore[attr-defined]
+        page.click(f"a[href='/web/receptions/{rid}']")  # type: ignore[attr-defined]
+        page.fill("textarea[name=reason]", "同意")  # type: ignore[attr-defined]
+        page.click("button[value=approve]")  # type: ignore[attr-defined]
+        page.wait_for_load_state()  # type: ignore[attr-defined]
+    assert page.inner_text("#state") == "已审批"  # type: ignore[attr-defined]
+
+    with server.client("zhang.wei") as c:  # another reception, whose list is filed
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+    for actor, trigger, body in (
+        ("zhang.wei", "submit", {}),
+        ("sun.hao", "approve", {"reason": "同意"}),
+        ("li.na", "approve", {"reason": "同意"}),
+        ("zhang.wei", "start", {}),
+        ("zhang.wei", "finish", {}),
+        ("zhang.wei", "claim", {"reception_list": list_body()}),
+    ):
+        with server.client(actor) as c:
+            assert c.post(f"/api/v1/receptions/{rid}/triggers/{trigger}", json=body).status_code == 200, (
+                trigger
+            )
+    clerk.goto(f"{server.base}/web/receptions/{rid}/print")  # type: ignore[attr-defined]
+    assert "接待清单" in clerk.content()  # type: ignore[attr-defined]
+    pdf = clerk.pdf(path=str(tmp_path / "list.pdf"))  # type: ignore[attr-defined]
+    assert pdf[:4] == b"%PDF"
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser: object, server: Server) -> None:
+    page = _sign_in(browser, server, "zhang.wei")
+    response = page.request.post(f"{server.base}/web/new", form={"number": "x"})  # type: ignore[attr-defined]
+    assert response.status == 403

@@ -1,0 +1,146 @@
+"""Security of the service through a real server: no token, a wrong, revoked or forged one, an
+expired JWT or one for another audience, the supervisor writing, one actor acting as another, and
+the failed-authentication limit."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from jiedai_flow.server.auth import Authenticator, AuthFailure, FailureLimiter
+from jiedai_flow.server.settings import JWTSettings
+from jiedai_flow.server.tokens import MemoryTokens
+from tests._http_server import reception_body, running
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests._http_server import Server
+
+SECRET = "a-shared-secret-of-the-test-sso-32b"
+ISSUER = "https://sso.test"
+AUDIENCE = "jiedai"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("serve-security")
+    env = {"JIEDAI_JWT_ISSUER": ISSUER, "JIEDAI_JWT_AUDIENCE": AUDIENCE, "JIEDAI_JWT_SECRET": SECRET}
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, env=env, max_auth_failures=12) as found:
+        yield found
+
+
+def _jwt(sub: str = "zhang.wei", *, key: str = SECRET, aud: str = AUDIENCE, ttl: int = 300) -> str:
+    now = int(time.time())
+    return jwt.encode({"iss": ISSUER, "aud": aud, "sub": sub, "iat": now, "exp": now + ttl}, key, "HS256")
+
+
+def _get(server: Server, authorization: str | None) -> httpx.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return httpx.get(f"{server.base}/api/v1/receptions", headers=headers, timeout=30)
+
+
+def test_no_wrong_revoked_or_forged_credentials(server: Server) -> None:
+    assert _get(server, None).status_code == 401
+    assert _get(server, "Bearer jd_not-a-token").status_code == 401
+    assert _get(server, "Basic emhhbmc6d2Vp").status_code == 401
+    token_id, token = server.new_token("zhang.wei")
+    assert _get(server, f"Bearer {token}").status_code == 200
+    server.revoke(token_id)
+    revoked = _get(server, f"Bearer {token}")
+    assert revoked.status_code == 401
+    assert "吊销" in revoked.json()["message_zh"]
+    assert revoked.headers["www-authenticate"].startswith("Bearer")
+    assert _get(server, f"Bearer {_jwt(key='another-secret-another-secret-12')}").status_code == 401
+    assert _get(server, f"Bearer {_jwt(ttl=-120)}").status_code == 401
+    assert _get(server, f"Bearer {_jwt(aud='another-system')}").status_code == 401
+    assert _get(server, f"Bearer {_jwt(sub='nobody')}").status_code == 401
+    alg_none = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "zhang.wei", "exp": 2**31}, None, "none")
+    assert _get(server, f"Bearer {alg_none}").status_code == 401
+
+
+def test_a_jwt_acts_and_the_event_records_it(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {_jwt()}"}
+    created = httpx.post(
+        f"{server.base}/api/v1/receptions", json=reception_body(), headers=headers, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["event"]["auth_method"] == f"jwt:{ISSUER}"
+
+
+def test_the_supervisor_reads_and_writes_nothing(server: Server) -> None:
+    with server.client("zhang.wei") as c:
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+    with server.client("liu.yang") as c:
+        assert c.get(f"/api/v1/receptions/{rid}").status_code == 200
+        assert c.get(f"/api/v1/receptions/{rid}/triggers").json()["triggers"] == []
+        for url, body in (
+            ("/api/v1/receptions", reception_body()),
+            (f"/api/v1/receptions/{rid}/triggers/submit", {}),
+            (f"/api/v1/receptions/{rid}/triggers/cancel", {"reason": "查"}),
+        ):
+            refused = c.post(url, json=body)
+            assert refused.status_code == 403, url
+            assert refused.json()["code"] == "not_authorized"
+
+
+def test_one_actors_token_cannot_act_as_another(server: Server) -> None:
+    body = reception_body()
+    body["reception"]["handler"] = "zhao.min"
+    with server.client("zhang.wei") as c:
+        refused = c.post("/api/v1/receptions", json=body)
+        assert refused.status_code == 403
+        body["reception"]["handler"] = "zhang.wei"
+        rid = c.post("/api/v1/receptions", json=body).json()["reception"]["id"]
+        smuggled = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={"actor": "li.na"})
+        assert smuggled.status_code == 422
+        assert smuggled.json()["problems"][0]["path"] == "$.actor"
+        assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
+    with server.client("zhao.min") as c:  # another handler's token: the engine refuses
+        assert c.post(f"/api/v1/receptions/{rid}/triggers/withdraw", json={}).status_code == 403
+
+
+def test_failed_authentication_is_limited(server: Server) -> None:
+    """Runs last in this module: the address is limited for a minute afterwards."""
+    good = f"Bearer {server.token('zhang.wei')}"
+    statuses = [_get(server, "Bearer jd_wrong").status_code for _ in range(20)]
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
+    limited = _get(server, good)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    log = (server.folder / "server.log").read_text(errors="replace")
+    assert "authentication failed for 127.0.0.1: unknown_token" in log
+    assert "jd_wrong" not in log
+
+
+def test_rs256_public_key_and_claims_mapping() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    settings = JWTSettings(ISSUER, AUDIENCE, public.decode(), "RS256", actor_claim="employee_id")
+    auth = Authenticator(MemoryTokens(), {}, settings, FailureLimiter(100, 60))
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "exp": now + 60,
+        "employee_id": "E1001",
+        "name": "钱进",
+        "roles": ["审批人"],
+    }
+    signed = jwt.encode(claims, key, "RS256")
+    found = auth.authenticate(f"Bearer {signed}", "198.51.100.1")
+    assert (found.actor.id, found.actor.name, found.method) == ("E1001", "钱进", f"jwt:{ISSUER}")
+    assert {r.value for r in found.actor.roles} == {"approver"}
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(Exception, match="JWT"):
+        auth.authenticate(f"Bearer {jwt.encode(claims, other, 'RS256')}", "198.51.100.1")
+    assert issubclass(AuthFailure, Exception)
