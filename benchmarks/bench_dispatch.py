@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from jiedai_flow import Notification, Role, hookimpl, open_engine
-from jiedai_flow.dispatch import Dispatcher
-from jiedai_flow.notifiers import Contact
-from jiedai_flow.notifiers._common import payload
-from jiedai_flow.notifiers.webhook import WebhookNotifier
-from jiedai_flow.records import new_id
+from jiedai_flow.domain.records import new_id
+from jiedai_flow.notify.channels import Contact
+from jiedai_flow.notify.channels._common import payload
+from jiedai_flow.notify.channels.webhook import WebhookNotifier
+from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.storage.codec import compact
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 

@@ -72,10 +72,10 @@ import sqlalchemy as sa
 import transitions
 from transitions import Machine
 
-from jiedai_flow.engine import migration_refusal, open_engine
-from jiedai_flow.lifecycle import DEFAULT_PROCESS, CompiledProcess, ProcessDefinition
-from jiedai_flow.migration import MigrationPlan, plan_migration
-from jiedai_flow.model import DocumentKind, Invoice, Payment, PaymentMethod, Person, ReceptionList
+from jiedai_flow.domain.model import DocumentKind, Invoice, Payment, PaymentMethod, Person, ReceptionList
+from jiedai_flow.process.engine import migration_refusal, open_engine
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, CompiledProcess, ProcessDefinition
+from jiedai_flow.process.migration import MigrationPlan, plan_migration
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql import SQLStore
@@ -84,8 +84,8 @@ from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import OfficialLetter, Plan
+    from jiedai_flow.domain.model import OfficialLetter, Plan
+    from jiedai_flow.process.engine import Engine
 
 perf_ns = time.perf_counter_ns
 

@@ -37,7 +37,7 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.standards import MealStandard, MealUnit, Origin
+from jiedai_flow.domain.standards import MealStandard, MealUnit, Origin
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -89,21 +89,21 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
-from jiedai_flow import model
-from jiedai_flow.audit import GENESIS, preferred_algorithm, shard_of
-from jiedai_flow.model import Payment, PaymentMethod, ReceptionList
+from jiedai_flow.domain import model
+from jiedai_flow.domain.model import Payment, PaymentMethod, ReceptionList
 from jiedai_flow.storage import codec, schema
 from jiedai_flow.storage import sql as sql_module
+from jiedai_flow.storage.chain import GENESIS, preferred_algorithm, shard_of
 from jiedai_flow.storage.migrate import head_revision, upgrade
 from jiedai_flow.storage.sql import SQLStore
-from jiedai_flow.storage.sql_outbox import INLINE_LEASE, INLINE_WORKER
+from jiedai_flow.storage.sql.outbox import INLINE_LEASE, INLINE_WORKER
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import OfficialLetter, Plan
+    from jiedai_flow.domain.model import OfficialLetter, Plan
+    from jiedai_flow.process.engine import Engine
 
 perf_ns = time.perf_counter_ns
 

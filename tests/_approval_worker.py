@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from jiedai_flow import Actor, ApprovalStep, Role, hookimpl
-from jiedai_flow.records import Assignee, StepKind
+from jiedai_flow.domain.records import Assignee, StepKind
 from jiedai_flow.testing import make_engine
 
 PARALLEL = ApprovalStep(

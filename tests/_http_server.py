@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlalchemy as sa
 
-from jiedai_flow.cli_commands import starter
+from jiedai_flow.cli import starter
 from jiedai_flow.server.tokens import SQLTokens
 
 if TYPE_CHECKING:

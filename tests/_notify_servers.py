@@ -38,9 +38,9 @@ import attrs
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from jiedai_flow.model import Role
-from jiedai_flow.notifiers import Contact, Message
-from jiedai_flow.records import new_id
+from jiedai_flow.domain.model import Role
+from jiedai_flow.domain.records import new_id
+from jiedai_flow.notify.channels import Contact, Message
 from jiedai_flow.testing import sample_event, sample_notification, sample_reception
 
 if TYPE_CHECKING:

@@ -15,13 +15,13 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery
 from jiedai_flow.testing import ACTORS, make_engine
 from tests._sql_helpers import HAPPY, TERMINAL, create, fire
 
 if TYPE_CHECKING:
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
 ACTOR_KEYS = {actor.id: key for key, actor in ACTORS.items()}
 

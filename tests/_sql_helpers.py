@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jiedai_flow.engine import DEFAULT_ROUTES
-from jiedai_flow.model import (
+from jiedai_flow.domain.model import (
     DocumentKind,
     Invoice,
     Payment,
@@ -19,12 +18,13 @@ from jiedai_flow.model import (
     ReceptionList,
     ReceptionType,
 )
+from jiedai_flow.process.engine import DEFAULT_ROUTES
 from jiedai_flow.storage import schema
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 
 if TYPE_CHECKING:
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.records import CommandResult, Reception
+    from jiedai_flow.domain.records import CommandResult, Reception
+    from jiedai_flow.process.engine import Engine
 
 HOST_UNIT = "县政府办公室"
 JURISDICTION = "341502"

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jiedai_flow import Actor, ApprovalStep, Engine, Role, hookimpl
+from jiedai_flow.domain.records import Assignee, StepKind, TaskState
 from jiedai_flow.errors import InvalidTransitionError, NotAuthorizedError, RateLimitedError, TaskError
-from jiedai_flow.records import Assignee, StepKind, TaskState
-from jiedai_flow.tasks import (
+from jiedai_flow.process.tasks import (
     AddSigners,
     Against,
     Assign,
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from jiedai_flow import Reception
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 HANDLER = ACTORS["handler"]
 OFFICE = ACTORS["office"]
@@ -495,8 +495,8 @@ def test_the_county_countersign_example_builds_the_chain_from_its_standards(
 
     import attrs
 
-    from jiedai_flow.model import Activity
-    from jiedai_flow.standards_toml import load_standards_file
+    from jiedai_flow.domain.model import Activity
+    from jiedai_flow.domain.standards_toml import load_standards_file
 
     snippet = Path(__file__).resolve().parents[1] / "docs" / "snippets" / "county_countersign.toml"
     layer = load_standards_file(snippet)

@@ -20,9 +20,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from jiedai_flow import audit
 from jiedai_flow.cli import main
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.storage import chain as audit
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from jiedai_flow.audit import VerifyReport
+    from jiedai_flow.storage.chain import VerifyReport
 
 E, R = schema.audit_events, schema.receptions
 TABLES = tuple(schema.metadata.sorted_tables)

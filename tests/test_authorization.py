@@ -29,12 +29,12 @@ from jiedai_flow import (
     Verdict,
     hookimpl,
 )
-from jiedai_flow.lifecycle import FACT_MORE_STEPS, FACT_RETRO_PENDING
-from jiedai_flow.standards import Level, StandardsLayer
+from jiedai_flow.domain.standards import Level, StandardsLayer
+from jiedai_flow.process.lifecycle import FACT_MORE_STEPS, FACT_RETRO_PENDING
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 
 if TYPE_CHECKING:
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 Factory = Callable[..., Engine]
 

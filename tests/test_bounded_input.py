@@ -22,10 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from jiedai_flow.convert import MAX_DEPTH, check_document, dump, load, read_toml
-from jiedai_flow.errors import ValidationError
-from jiedai_flow.importer import import_file
-from jiedai_flow.model import (
+from jiedai_flow.domain.loading import MAX_DEPTH, check_document, dump, load, read_toml
+from jiedai_flow.domain.model import (
     MAX_COUNT,
     MAX_FEN,
     MAX_YUAN,
@@ -40,9 +38,11 @@ from jiedai_flow.model import (
     RoomType,
     money,
 )
-from jiedai_flow.records import ReceptionQuery
-from jiedai_flow.samples import ACTORS, sample_letter, sample_plan
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.domain.samples import ACTORS, sample_letter, sample_plan
+from jiedai_flow.domain.standards_toml import load_standards_text
+from jiedai_flow.errors import ValidationError
+from jiedai_flow.importer import import_file
 from jiedai_flow.testing import make_engine
 from tests.test_cli import Site, as_json, jiedai, make_site
 from tests.test_import import row, write_csv
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow.engine import Engine
+    from jiedai_flow.process.engine import Engine
 
 BIG = 100_000_000_000_000_000
 """A meal cost of 10¹⁷ yuan: 10¹⁹ fen, past 2⁶³ − 1."""
@@ -133,7 +133,7 @@ def test_stored_rows_with_such_text_stay_readable(tmp_path: Path) -> None:
     these checks (SQLite and MariaDB took a NUL) still reads back from the database."""
     import sqlite3
 
-    from jiedai_flow.samples import ACTORS as PEOPLE
+    from jiedai_flow.domain.samples import ACTORS as PEOPLE
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url=url)
@@ -183,7 +183,7 @@ def test_files_nested_too_deep_are_data_errors() -> None:
 
 
 def test_a_notifiers_file_nested_too_deep_is_a_data_error(tmp_path: Path) -> None:
-    from jiedai_flow.notifiers.config import load_notifiers
+    from jiedai_flow.notify.channels.config import load_notifiers
 
     path = tmp_path / "notifiers.toml"
     path.write_text("x = " + "[" * 50_000 + "]" * 50_000, encoding="utf-8")
@@ -440,7 +440,7 @@ def test_a_plugin_that_vetoes_only_the_real_write_stops_the_import_the_same_way(
 def test_an_unexpected_exception_is_exit_code_5_with_the_traceback_in_the_log(
     site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jiedai_flow.cli_commands import receptions
+    from jiedai_flow.cli import receptions
 
     log = tmp_path / "logs" / "jiedai.log"
     monkeypatch.setenv("JIEDAI_LOG", str(log))

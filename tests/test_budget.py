@@ -32,7 +32,7 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.standards import Budget
+from jiedai_flow.domain.standards import Budget
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 from tests.databases import BACKENDS, private_database
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jiedai_flow import AuditEvent, Engine, Reception
-    from jiedai_flow.records import BudgetUsage
+    from jiedai_flow.domain.records import BudgetUsage
 
 JURISDICTION = "341502"
 HOST_UNIT = "县政府办公室"

@@ -29,8 +29,8 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.budget import committed_fen
-from jiedai_flow.standards import Budget
+from jiedai_flow.domain.budget import committed_fen
+from jiedai_flow.domain.standards import Budget
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 from tests.databases import BACKENDS, private_database
 

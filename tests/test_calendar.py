@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from jiedai_flow.calendar import ChineseCalendar, add_workdays, workdays_between
+from jiedai_flow.domain.workdays import ChineseCalendar, add_workdays, workdays_between
 
 CAL = ChineseCalendar()
 

@@ -18,18 +18,18 @@ import pytest
 from click.testing import CliRunner
 
 from jiedai_flow import ValidationError
-from jiedai_flow.builtin.calendar import HolidayFiles
-from jiedai_flow.calendar import (
+from jiedai_flow.builtin.holidays import HolidayFiles
+from jiedai_flow.cli import main
+from jiedai_flow.domain.workdays import (
     ChineseCalendar,
     add_workdays,
     load_holiday_file,
     load_holiday_text,
     unknown_years,
 )
-from jiedai_flow.cli import main
-from jiedai_flow.deadlines import DeadlineKind, deadlines, remind
-from jiedai_flow.dispatch import Dispatcher
-from jiedai_flow.engine import CHINA_TZ
+from jiedai_flow.notify.deadlines import DeadlineKind, deadlines, remind
+from jiedai_flow.notify.dispatch import Dispatcher
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 from tests.test_deadlines import Capture
 
@@ -130,7 +130,7 @@ def test_the_same_year_loaded_twice_is_refused_naming_both_files(file_2027: Path
 
 def test_an_unknown_year_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     cal = ChineseCalendar()
-    with caplog.at_level(logging.WARNING, logger="jiedai_flow.calendar"):
+    with caplog.at_level(logging.WARNING, logger="jiedai_flow.domain.workdays"):
         add_workdays(cal, date(FAR, 3, 1), 10)
     warned = [r for r in caplog.records if str(FAR) in r.getMessage()]
     assert len(warned) == 1
@@ -353,7 +353,7 @@ def test_cli_remind_warns_when_a_deadline_falls_in_an_unknown_year(tmp_path: Pat
     """``jiedai remind --today`` on a database with a reception whose deadline no calendar knows."""
     db = tmp_path / "j.db"
     url = f"sqlite:///{db}"
-    from jiedai_flow.engine import open_engine
+    from jiedai_flow.process.engine import open_engine
     from jiedai_flow.storage.migrate import upgrade
 
     upgrade(url)

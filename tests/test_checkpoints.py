@@ -15,9 +15,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from jiedai_flow import audit
-from jiedai_flow.audit import GENESIS, digest, signed_content
-from jiedai_flow.checkpoints import (
+from jiedai_flow.cli import main
+from jiedai_flow.errors import ValidationError
+from jiedai_flow.storage import chain as audit
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.chain import GENESIS, digest, signed_content
+from jiedai_flow.storage.checkpoints import (
     AuditKey,
     FileSink,
     load_keys,
@@ -25,9 +28,6 @@ from jiedai_flow.checkpoints import (
     take_checkpoint,
     verify_checkpoints,
 )
-from jiedai_flow.cli import main
-from jiedai_flow.errors import ValidationError
-from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
 from tests._sql_helpers import advance, create

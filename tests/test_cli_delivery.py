@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from jiedai_flow import open_engine
-from jiedai_flow.cli_commands.app import StandardsFiles
-from jiedai_flow.cli_commands.inputs import load_actors, load_reception_file
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.notifiers import config
-from jiedai_flow.notifiers.config import load_notifiers
-from jiedai_flow.standards_toml import load_standards_file
+from jiedai_flow.cli.app import StandardsFiles
+from jiedai_flow.cli.inputs import load_actors, load_reception_file
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.standards_toml import load_standards_file
+from jiedai_flow.notify.channels import config
+from jiedai_flow.notify.channels.config import load_notifiers
 from jiedai_flow.testing import FrozenClock
 from tests._notify_servers import HttpReceiver, Reply
 from tests.test_cli import Site, as_json, jiedai, make_site

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import CliRunner, Result
 
-import jiedai_flow.engine
+import jiedai_flow.process.engine
 from jiedai_flow.cli import main
 from tests.test_process_migration import STEPS, V2, Version2, _engine, _reception
 
@@ -39,12 +39,12 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str
     engine = _engine(url)
     ids = [_reception(engine, n) for n in range(len(STEPS) + 1)]
     engine.store.close()
-    opened = jiedai_flow.engine.open_engine
+    opened = jiedai_flow.process.engine.open_engine
 
     def with_version_2(*args: Any, plugins: Any = (), **kwargs: Any) -> Any:
         return opened(*args, plugins=[*plugins, ("county_v2", Version2())], **kwargs)
 
-    monkeypatch.setattr(jiedai_flow.engine, "open_engine", with_version_2)
+    monkeypatch.setattr(jiedai_flow.process.engine, "open_engine", with_version_2)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "jiedai-actors.toml").write_text(ACTORS_TOML, encoding="utf-8")
     return url, ids

@@ -17,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 
 from jiedai_flow.cli import main
-from jiedai_flow.cli_commands import COMMANDS, trigger_commands, trigger_help
-from jiedai_flow.cli_commands.common import DEFAULT_URL
-from jiedai_flow.cli_commands.render import print_findings
-from jiedai_flow.engine import DEFAULT_URL as ENGINE_DEFAULT_URL
-from jiedai_flow.findings import Finding, Severity
+from jiedai_flow.cli.commands import COMMANDS, trigger_commands, trigger_help
+from jiedai_flow.cli.common import DEFAULT_URL
+from jiedai_flow.cli.render import print_findings
+from jiedai_flow.domain.findings import Finding, Severity
+from jiedai_flow.process.engine import DEFAULT_URL as ENGINE_DEFAULT_URL
 
 if TYPE_CHECKING:
     from click.testing import Result
@@ -55,7 +55,7 @@ def jiedai(*args: str, code: int = 0, env: dict[str, str] | None = None) -> Resu
 def test_every_line_of_the_table_names_its_command_with_the_help_it_shows() -> None:
     for name, where, text in COMMANDS:
         module, attribute = where.split(":")
-        command = getattr(importlib.import_module(f"jiedai_flow.cli_commands.{module}"), attribute)
+        command = getattr(importlib.import_module(f"jiedai_flow.cli.{module}"), attribute)
         assert isinstance(command, click.Command)
         assert command.name == name
         assert command.get_short_help_str(limit=10_000) == text, f"update the line of {name!r}"
@@ -81,8 +81,9 @@ def test_version_and_help_load_no_command_module_and_no_database_library() -> No
         "        main(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = ['sqlalchemy', 'alembic', 'openpyxl', 'rich', 'cattrs', 'httpx', 'jiedai_flow.engine',\n"
-        "         'jiedai_flow.cli_commands.app', 'jiedai_flow.cli_commands.fire']\n"
+        "heavy = ['sqlalchemy', 'alembic', 'openpyxl', 'rich', 'cattrs', 'httpx',\n"
+        "    'jiedai_flow.process.engine',\n"
+        "         'jiedai_flow.cli.app', 'jiedai_flow.cli.fire']\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run(
@@ -185,7 +186,7 @@ def test_init_writes_a_config_that_the_next_command_reads(site: Path) -> None:
 
 
 def test_init_keeps_a_password_out_of_the_config(site: Path) -> None:
-    from jiedai_flow.cli_commands.config import config_toml
+    from jiedai_flow.cli.config import config_toml
 
     text = config_toml(database=None, actors=Path("a.toml"), standards=Path("s.toml"))
     assert "\ndatabase" not in text
@@ -294,7 +295,7 @@ def test_info_findings_take_one_line_and_the_others_a_full_table_within_80_colum
 
 
 def test_the_config_on_the_settings_page_loads(tmp_path: Path) -> None:
-    from jiedai_flow.cli_commands.config import KEYS, load_config
+    from jiedai_flow.cli.config import KEYS, load_config
 
     page = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text(encoding="utf-8")
     block = page.split("```toml\n", 1)[1].split("```", 1)[0]

@@ -16,8 +16,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from jiedai_flow import demo
-from jiedai_flow.cli import main
+from jiedai_flow.cli import demo, main
 from jiedai_flow.storage import migrate, schema
 from tests.databases import private_database
 

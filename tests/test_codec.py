@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jiedai_flow.records import AuditEvent, Reception
+from jiedai_flow.domain.records import AuditEvent, Reception
 from jiedai_flow.storage import codec
 from jiedai_flow.testing import ACTORS, make_engine
 

@@ -24,7 +24,9 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.deadlines import (
+from jiedai_flow.domain.records import Page, ReceptionQuery
+from jiedai_flow.domain.standards import DeadlineFrom
+from jiedai_flow.notify.deadlines import (
     Deadline,
     DeadlineKind,
     DeadlineStatus,
@@ -33,10 +35,8 @@ from jiedai_flow.deadlines import (
     remind,
     reminder_id,
 )
-from jiedai_flow.dispatch import Dispatcher
-from jiedai_flow.engine import CHINA_TZ
-from jiedai_flow.records import Page, ReceptionQuery
-from jiedai_flow.standards import DeadlineFrom
+from jiedai_flow.notify.dispatch import Dispatcher
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 from tests.databases import BACKENDS, private_database
 
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from jiedai_flow import Engine, Reception
-    from jiedai_flow.notifiers import Message, RegisterNotifier
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
+    from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 JURISDICTION = "341502"
 HOST = "县政府办公室"

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jiedai_flow import diagram
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
-from jiedai_flow.samples import ACTORS, sample_letter, sample_plan
+from jiedai_flow.domain.samples import ACTORS, sample_letter, sample_plan
+from jiedai_flow.process import diagram
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from tests.test_cli import Site, as_json, jiedai, make_site
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.records import AuditEvent
+    from jiedai_flow.domain.records import AuditEvent
+    from jiedai_flow.process.engine import Engine
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jiedai_flow import Engine, Notification, Role, hookimpl, make_plugin_manager
-from jiedai_flow.dispatch import Dispatcher, DispatchReport, RetryPolicy
-from jiedai_flow.notifiers import Contact
-from jiedai_flow.notifiers.webhook import WebhookNotifier
-from jiedai_flow.records import new_id
+from jiedai_flow.domain.records import new_id
+from jiedai_flow.notify.channels import Contact
+from jiedai_flow.notify.channels.webhook import WebhookNotifier
+from jiedai_flow.notify.dispatch import Dispatcher, DispatchReport, RetryPolicy
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 from tests._notify_servers import HttpReceiver, Reply
 from tests.databases import BACKENDS, private_database
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow.notifiers import Message, RegisterNotifier
+    from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 START = date(2026, 3, 10)
 POLICY = RetryPolicy(max_attempts=4, base_delay=timedelta(seconds=1))

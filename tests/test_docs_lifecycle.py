@@ -19,7 +19,7 @@ from jiedai_flow import (
     Role,
     hookimpl,
 )
-from jiedai_flow.diagram import mermaid
+from jiedai_flow.process.diagram import mermaid
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jiedai_flow import Citation, Finding, Rule, Severity, ValidationError, docgen, localities
+from jiedai_flow import Citation, Finding, Rule, Severity, ValidationError, docgen
 from jiedai_flow.builtin.national._common import explain
-from jiedai_flow.standards import STANDARDS_FIELDS
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.domain import localities
+from jiedai_flow.domain.standards import STANDARDS_FIELDS
+from jiedai_flow.domain.standards_toml import load_standards_text
 from jiedai_flow.testing import make_engine
 
 if TYPE_CHECKING:

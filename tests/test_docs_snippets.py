@@ -26,10 +26,10 @@ from jiedai_flow import (
     hookimpl,
     open_engine,
 )
-from jiedai_flow.dispatch import Dispatcher
-from jiedai_flow.engine import CHINA_TZ
-from jiedai_flow.notifiers import Contact
+from jiedai_flow.notify.channels import Contact
+from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.plugins import BLOCKED_ENV, BUILTIN_PLUGINS, DISABLE_AUTOLOAD_ENV, ENTRY_POINT_GROUP
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
@@ -389,7 +389,7 @@ def test_errors_page_lists_every_error_class_with_its_code() -> None:
 def test_errors_page_exit_codes_are_the_cli_exit_codes() -> None:
     """Each exit code's row names exactly the error classes ``EXIT_CODES`` maps to it; code 2 names
     only classes that ``EXIT_CODES`` leaves to the default."""
-    from jiedai_flow.cli_commands.app import EXIT_CODES, EXIT_USAGE
+    from jiedai_flow.cli.app import EXIT_CODES, EXIT_USAGE
 
     importlib.import_module("jiedai_flow.reports")
     errors = {cls.__name__ for cls in _error_classes()}
@@ -412,7 +412,7 @@ def _error_classes() -> list[type[JiedaiFlowError]]:
 
 
 def test_architecture_page_routes_table_matches_the_default_routes() -> None:
-    from jiedai_flow.engine import DEFAULT_ROUTES
+    from jiedai_flow.process.engine import DEFAULT_ROUTES
 
     rows = _table_rows(page("architecture.md"), "操作 trigger")
     documented = {cells[0].strip("`"): tuple(re.findall(r"`(\w+)`", cells[1])) for cells in rows}
@@ -450,8 +450,8 @@ def test_every_other_python_block_in_the_pages_runs() -> None:
 def test_the_countersign_plugin_snippet_adds_a_parallel_step_above_3000_yuan() -> None:
     from decimal import Decimal
 
-    from jiedai_flow.model import Activity
-    from jiedai_flow.records import StepKind
+    from jiedai_flow.domain.model import Activity
+    from jiedai_flow.domain.records import StepKind
 
     chain = snippet("countersign_chain")
     engine = make_engine(chain)

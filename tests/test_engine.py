@@ -45,12 +45,12 @@ from jiedai_flow import (
     make_plugin_manager,
 )
 from jiedai_flow.builtin.national import RULES_2013
-from jiedai_flow.standards import Level
+from jiedai_flow.domain.standards import Level
 from jiedai_flow.testing import ACTORS, FrozenClock, NotificationCapture, sample_letter, sample_plan
 
 if TYPE_CHECKING:
-    from jiedai_flow.notifiers import Message, RegisterNotifier
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
+    from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 Factory = Callable[..., Engine]
 

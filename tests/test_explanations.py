@@ -22,8 +22,8 @@ from jiedai_flow import (
     RuleViolationError,
     Severity,
 )
-from jiedai_flow.engine import CHINA_TZ
-from jiedai_flow.records import Explanation
+from jiedai_flow.domain.records import Explanation
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

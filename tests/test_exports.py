@@ -19,9 +19,9 @@ import pytest
 from markupsafe import escape as markup_escape
 from openpyxl import load_workbook  # type: ignore[import-untyped]  # why: openpyxl ships no type hints
 
-from jiedai_flow.convert import dump
-from jiedai_flow.findings import Severity
-from jiedai_flow.model import (
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.loading import dump
+from jiedai_flow.domain.model import (
     DocumentKind,
     Guest,
     Invoice,
@@ -54,7 +54,7 @@ from jiedai_flow.testing import make_engine, sample_letter
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow.engine import Engine
+    from jiedai_flow.process.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 VISIT = date(2026, 3, 10)

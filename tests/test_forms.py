@@ -15,9 +15,10 @@ import jinja2
 import pytest
 
 from jiedai_flow import hookimpl
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.model import Guest, InvalidValueError, Rank
-from jiedai_flow.records import Approval, ApprovalStep
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.model import Guest, InvalidValueError, Rank
+from jiedai_flow.domain.records import Approval, ApprovalStep
+from jiedai_flow.domain.samples import ACTORS, sample_letter, sample_list, sample_plan
 from jiedai_flow.reports import (
     FormTemplateError,
     StepBox,
@@ -27,14 +28,13 @@ from jiedai_flow.reports import (
     render_list_html,
 )
 from jiedai_flow.reports.forms import css_string
-from jiedai_flow.samples import ACTORS, sample_letter, sample_list, sample_plan
 from jiedai_flow.testing import make_engine
 from tests.test_cli import jiedai, make_site, walk_to_archive
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
 
 SCRIPT = "<script>alert('x')</script>"
 START = date(2026, 3, 10)

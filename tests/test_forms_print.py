@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from jiedai_flow.model import Guest, Meal, MealKind, Person, Rank, VenueType
+from jiedai_flow.domain.model import Guest, Meal, MealKind, Person, Rank, VenueType
 from jiedai_flow.reports import approval_document, list_document, render_approval_html, render_list_html
 from tests.browser import PAGE_NUMBER, chromium, pdf_pages, print_to_pdf
 from tests.test_cli import jiedai, make_site, walk_to_archive

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jiedai_flow.calendar import load_holiday_text
-from jiedai_flow.cli_commands.starter import STANDARDS_TOML
-from jiedai_flow.convert import dump, load
+from jiedai_flow.cli.starter import STANDARDS_TOML
+from jiedai_flow.domain.loading import dump, load
+from jiedai_flow.domain.model import MAX_FEN, OfficialLetter, Plan, ReceptionList
+from jiedai_flow.domain.samples import sample_letter, sample_plan
+from jiedai_flow.domain.standards_toml import load_standards_text
+from jiedai_flow.domain.workdays import load_holiday_text
 from jiedai_flow.errors import ValidationError
-from jiedai_flow.model import MAX_FEN, OfficialLetter, Plan, ReceptionList
-from jiedai_flow.samples import sample_letter, sample_plan
-from jiedai_flow.standards_toml import load_standards_text
 from tests.test_cli import Site, as_json, jiedai, make_site
 from tests.test_import import row, write_csv
 

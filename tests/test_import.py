@@ -13,14 +13,14 @@ import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]  # why: openpyxl ships no type hints
 
 from jiedai_flow import importer
-from jiedai_flow.cli_commands.app import StandardsFiles
-from jiedai_flow.cli_commands.starter import STANDARDS_TOML
-from jiedai_flow.engine import Engine
+from jiedai_flow.cli.app import StandardsFiles
+from jiedai_flow.cli.starter import STANDARDS_TOML
+from jiedai_flow.domain.samples import ACTORS
+from jiedai_flow.domain.standards_toml import load_standards_text
 from jiedai_flow.errors import StorageError, ValidationError
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.importer import COLUMNS, column_of, import_file
-from jiedai_flow.samples import ACTORS
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.process.engine import Engine
 from jiedai_flow.testing import make_engine
 from tests.databases import private_database
 from tests.test_cli import Site, as_json, jiedai, make_site
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow.records import AuditEvent, Notification, Reception
+    from jiedai_flow.domain.records import AuditEvent, Notification, Reception
 
 ADMIN = ACTORS["admin"]
 
@@ -89,7 +89,7 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def receptions(engine: Engine) -> list[Reception]:
-    from jiedai_flow.records import ReceptionQuery
+    from jiedai_flow.domain.records import ReceptionQuery
 
     return list(engine.query(ReceptionQuery(limit=1000)).items)
 

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jiedai_flow.cli_commands.app import StandardsFiles
+from jiedai_flow.cli.app import StandardsFiles
+from jiedai_flow.domain.samples import ACTORS
+from jiedai_flow.domain.standards_toml import load_standards_text
 from jiedai_flow.importer import ErrorGroup, RowError, group_errors, import_file
 from jiedai_flow.reports import annual_summary
-from jiedai_flow.samples import ACTORS
-from jiedai_flow.standards_toml import load_standards_text
 from jiedai_flow.testing import make_engine
 from tests.test_cli import Site, as_json, jiedai, make_site
 from tests.test_import import row, write_csv
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.records import AuditEvent
+    from jiedai_flow.domain.records import AuditEvent
+    from jiedai_flow.process.engine import Engine
 
 ADMIN = ACTORS["admin"]
 TODAY = date(2026, 3, 2)

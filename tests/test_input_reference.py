@@ -18,18 +18,17 @@ import pytest
 from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
-from jiedai_flow import inputref
-from jiedai_flow.cli import main
-from jiedai_flow.cli_commands import schemas
-from jiedai_flow.cli_commands.inputs import ReceptionFile
-from jiedai_flow.cli_commands.starter import list_toml, reception_toml
-from jiedai_flow.convert import converter, load
+from jiedai_flow.cli import main, schemas
+from jiedai_flow.cli.inputs import ReceptionFile
+from jiedai_flow.cli.starter import list_toml, reception_toml
 from jiedai_flow.docgen import PAGES, check
+from jiedai_flow.domain import inputref
+from jiedai_flow.domain.inputref import INPUT_PATH, json_schema, render_input_reference
+from jiedai_flow.domain.loading import converter, load
+from jiedai_flow.domain.model import LabelledEnum, OfficialLetter, ReceptionList, money
+from jiedai_flow.domain.records import FollowUp
 from jiedai_flow.errors import ValidationError
 from jiedai_flow.importer.columns import COLUMNS
-from jiedai_flow.inputref import INPUT_PATH, json_schema, render_input_reference
-from jiedai_flow.model import LabelledEnum, OfficialLetter, ReceptionList, money
-from jiedai_flow.records import FollowUp
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

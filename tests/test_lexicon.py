@@ -22,7 +22,7 @@ from jiedai_flow import (
     hookimpl,
 )
 from jiedai_flow.builtin.national.lexicon import Lexicon, base_terms, lexicon_of
-from jiedai_flow.standards import LexiconCategory, Standards, resolve
+from jiedai_flow.domain.standards import LexiconCategory, Standards, resolve
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from jiedai_flow import (
     TriggerDef,
     make_plugin_manager,
 )
-from jiedai_flow.engine import Engine
-from jiedai_flow.lifecycle import (
+from jiedai_flow.process.engine import Engine
+from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,

@@ -36,11 +36,11 @@ from jiedai_flow import (
     StandardsLayer,
     VenueType,
     hookimpl,
-    localities,
 )
 from jiedai_flow.builtin.national import NATIONAL_LAYERS
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.standards import AlcoholPolicy, MealUnit, resolve
+from jiedai_flow.domain import localities
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.standards import AlcoholPolicy, MealUnit, resolve
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ import attrs
 import sqlalchemy as sa
 from alembic import command
 
-from jiedai_flow import audit, checkpoints
-from jiedai_flow.checkpoints import AuditKey, Checkpoint, verify_checkpoints
-from jiedai_flow.storage import migrate, schema
+from jiedai_flow.storage import chain as audit
+from jiedai_flow.storage import checkpoints, migrate, schema
+from jiedai_flow.storage.checkpoints import AuditKey, Checkpoint, verify_checkpoints
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
 from tests._sql_helpers import advance, create

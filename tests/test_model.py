@@ -14,9 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jiedai_flow.convert import converter, dump, load
-from jiedai_flow.errors import ValidationError
-from jiedai_flow.model import (
+from jiedai_flow.domain.loading import converter, dump, load
+from jiedai_flow.domain.model import (
     Activity,
     ActivityKind,
     Actor,
@@ -53,6 +52,7 @@ from jiedai_flow.model import (
     money,
     to_fen,
 )
+from jiedai_flow.errors import ValidationError
 
 ALL_ENUMS: list[type[LabelledEnum]] = [
     LetterKind,

@@ -1,4 +1,4 @@
-"""Notifiers from a TOML file (``jiedai_flow.notifiers.config.load_notifiers``): every kind builds
+"""Notifiers from a TOML file (``jiedai_flow.notify.channels.config.load_notifiers``): every kind builds
 with its settings, secrets come from the environment and never from the file, and every problem of
 a file is reported at once with its path."""
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from jiedai_flow import PluginError, ValidationError
-from jiedai_flow.notifiers.config import load_notifiers
-from jiedai_flow.notifiers.email import EmailNotifier
-from jiedai_flow.notifiers.webhook import DingTalkNotifier, HttpNotifier, WebhookNotifier, WeComNotifier
+from jiedai_flow.notify.channels.config import load_notifiers
+from jiedai_flow.notify.channels.email import EmailNotifier
+from jiedai_flow.notify.channels.webhook import DingTalkNotifier, HttpNotifier, WebhookNotifier, WeComNotifier
 from jiedai_flow.testing import make_engine
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ import attrs
 import pytest
 import trustme
 
-from jiedai_flow.notifiers import Contact, DeliveryFailed
-from jiedai_flow.notifiers.email import EmailNotifier, message_id
+from jiedai_flow.notify.channels import Contact, DeliveryFailed
+from jiedai_flow.notify.channels.email import EmailNotifier, message_id
 from jiedai_flow.testing import make_engine
 from tests._notify_servers import APPROVER, SUPERVISOR, SmtpServer, free_port, sample_message
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from jiedai_flow.notifiers import Contact, DeliveryFailed
-from jiedai_flow.notifiers.webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier, sign, verify
+from jiedai_flow.notify.channels import Contact, DeliveryFailed
+from jiedai_flow.notify.channels.webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier, sign, verify
 from jiedai_flow.testing import make_engine
 from tests._notify_servers import APPROVER, SUPERVISOR, HttpReceiver, Reply, free_port, robot, sample_message
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import pluggy
 import pytest
 
-import jiedai_flow.builtin.approval
-import jiedai_flow.builtin.memory
+import jiedai_flow.builtin.chain
+import jiedai_flow.builtin.memory_backend
 from jiedai_flow import ApprovalStep, PluginError, Rule, StorageError, hookimpl, open_engine
 from jiedai_flow.plugins import (
     BLOCKED_ENV,
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jiedai_flow import Reception, Standards
-    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.process.rules import RegisterRule
 
 BUILTIN_NAMES = [name for name, _ in BUILTIN_PLUGINS]
 
@@ -208,8 +208,8 @@ def test_installed_plugins_override_builtins_whatever_the_order(builtin_register
             autoload=False, blocked=["jiedai.approval", "jiedai.memory"], plugins=plugins
         )
         for name, module in [
-            ("jiedai.approval", jiedai_flow.builtin.approval),
-            ("jiedai.memory", jiedai_flow.builtin.memory),
+            ("jiedai.approval", jiedai_flow.builtin.chain),
+            ("jiedai.memory", jiedai_flow.builtin.memory_backend),
         ]:
             host.pm.unblock(name)
             host.register(module, name=name)

@@ -12,34 +12,34 @@ from jiedai_flow import DEFAULT_PROCESS
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "jiedai_flow"
 NAMES = frozenset({s.name for s in DEFAULT_PROCESS.states} | {t.name for t in DEFAULT_PROCESS.triggers})
 
-DEFINITION = "lifecycle.py"
+DEFINITION = "process/lifecycle.py"
 """The definition module: where the names are defined."""
 
 WHOLE_MODULES = {
-    "demo.py": "the demo is a script of the default process, typed as a user would type it",
+    "cli/demo.py": "the demo is a script of the default process, typed as a user would type it",
     "reports/examples.py": "sample receptions for the report pages, walked through the default process",
     "testing.py": "the test kit's fixtures and state machine drive the default process by name",
 }
 """Modules that script the default process on purpose."""
 
 WORDS = {
-    ("calendar.py", "start"): "a holiday file's field (放假起始日), not the trigger",
-    ("cli_commands/workdays.py", "start"): "a holiday's JSON field",
-    ("cli_commands/render.py", "start"): "the reception's start date in JSON output",
+    ("domain/workdays.py", "start"): "a holiday file's field (放假起始日), not the trigger",
+    ("cli/workdays.py", "start"): "a holiday's JSON field",
+    ("cli/render.py", "start"): "the reception's start date in JSON output",
     ("importer/columns.py", "start"): "the import column of the start date",
     ("importer/rows.py", "start"): "the start date's column and the itinerary's field",
     ("importer/template.py", "start"): "the example row's start-date column",
     ("reports/facts.py", "start"): "the start date's key in the stored JSON",
     ("storage/migrations/versions/0001_initial.py", "start"): "the start date's key in the stored JSON",
-    ("deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
-    ("cli_commands/processes.py", "refused"): "the JSON key of the migration commands that were refused",
+    ("notify/deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
+    ("cli/processes.py", "refused"): "the JSON key of the migration commands that were refused",
     (
-        "cli_commands/__init__.py",
+        "cli/commands.py",
         "jump",
     ): "the command name of the 跳转 operation (it fires the operation's trigger)",
-    ("cli_commands/__init__.py", "terminate"): "the command name of the 终止 operation",
-    ("cli_commands/__init__.py", "urge"): "the command name of the 催办 operation",
-    ("cli_commands/__init__.py", "comment"): "the command name of the 沟通 operation",
+    ("cli/commands.py", "terminate"): "the command name of the 终止 operation",
+    ("cli/commands.py", "urge"): "the command name of the 催办 operation",
+    ("cli/commands.py", "comment"): "the command name of the 沟通 operation",
 }
 """(module, literal) pairs where the word means something else."""
 

@@ -14,10 +14,16 @@ import attrs
 import pytest
 
 from jiedai_flow import DEFAULT_PROCESS, ConflictError, NotAuthorizedError, Role, hookimpl
-from jiedai_flow.engine import CHINA_TZ, open_engine
+from jiedai_flow.domain.samples import sample_list
 from jiedai_flow.errors import DefinitionError, MigrationRefusedError
-from jiedai_flow.migration import MigrationPlan, apply_migration, definition_diff, plan_migration, replay
-from jiedai_flow.samples import sample_list
+from jiedai_flow.process.engine import CHINA_TZ, open_engine
+from jiedai_flow.process.migration import (
+    MigrationPlan,
+    apply_migration,
+    definition_diff,
+    plan_migration,
+    replay,
+)
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 

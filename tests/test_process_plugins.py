@@ -13,7 +13,7 @@ import attrs
 import pytest
 from click.testing import CliRunner
 
-import jiedai_flow.engine
+import jiedai_flow.process.engine
 from jiedai_flow import (
     DefinitionError,
     FollowUp,
@@ -30,10 +30,10 @@ from jiedai_flow import (
     hookimpl,
 )
 from jiedai_flow.cli import main
-from jiedai_flow.deadlines import DeadlineKind, DeadlineStatus, deadlines, due_states
-from jiedai_flow.engine import CHINA_TZ, open_engine
+from jiedai_flow.domain.samples import sample_list
+from jiedai_flow.notify.deadlines import DeadlineKind, DeadlineStatus, deadlines, due_states
+from jiedai_flow.process.engine import CHINA_TZ, open_engine
 from jiedai_flow.reports import annual_summary
-from jiedai_flow.samples import sample_list
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 
@@ -258,12 +258,12 @@ def test_cli_fire_records_a_follow_up_from_a_file(tmp_path: Path, monkeypatch: p
     engine = build(with_follow_up, url, clock)
     rid = settled(engine, clock)
     engine.store.close()
-    opened = jiedai_flow.engine.open_engine
+    opened = jiedai_flow.process.engine.open_engine
 
     def with_plugin(*args: Any, plugins: Any = (), **kwargs: Any) -> Any:
         return opened(*args, plugins=[*plugins, ("county_x", Contributes(with_follow_up))], **kwargs)
 
-    monkeypatch.setattr(jiedai_flow.engine, "open_engine", with_plugin)
+    monkeypatch.setattr(jiedai_flow.process.engine, "open_engine", with_plugin)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "jiedai-actors.toml").write_text(
         '[[actor]]\nid = "zhang.wei"\nname = "张伟"\nroles = ["handler"]\nunit = "县招商局"\n',

@@ -15,12 +15,12 @@ import attrs
 import pytest
 
 from jiedai_flow import DEFAULT_PROCESS, ApprovalStep, NotAuthorizedError, RuleViolationError, hookimpl
-from jiedai_flow.deadlines import deadlines
-from jiedai_flow.diagram import mermaid, trail
-from jiedai_flow.engine import CHINA_TZ, open_engine
+from jiedai_flow.domain.samples import sample_list
 from jiedai_flow.importer import COLUMNS, import_file
+from jiedai_flow.notify.deadlines import deadlines
+from jiedai_flow.process.diagram import mermaid, trail
+from jiedai_flow.process.engine import CHINA_TZ, open_engine
 from jiedai_flow.reports import annual_summary, disclosure
-from jiedai_flow.samples import sample_list
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from jiedai_flow import Engine
-    from jiedai_flow.records import Reception
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.domain.standards import Standards
 
 STATES = {
     "draft": "caogao",

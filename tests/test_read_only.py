@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from jiedai_flow.cli import main
-from jiedai_flow.engine import open_engine
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.process.engine import open_engine
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 

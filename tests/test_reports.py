@@ -13,10 +13,8 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from jiedai_flow.errors import JiedaiFlowError
-from jiedai_flow.findings import Severity
-from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.model import (
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import (
     Invoice,
     MealKind,
     Person,
@@ -26,7 +24,10 @@ from jiedai_flow.model import (
     ReceptionType,
     VenueType,
 )
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.domain.standards import Budget, Level, MealStandard, StandardsLayer
+from jiedai_flow.errors import JiedaiFlowError
+from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.reports import (
     FlagKind,
     FlagSettings,
@@ -46,7 +47,6 @@ from jiedai_flow.reports.examples import (
     run_lifecycle,
 )
 from jiedai_flow.reports.facts import parse, reception_facts
-from jiedai_flow.standards import Budget, Level, MealStandard, StandardsLayer
 from jiedai_flow.storage.codec import encode
 from jiedai_flow.testing import make_engine, sample_letter
 from tests.databases import BACKENDS, private_database
@@ -55,8 +55,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
 TAKEN_PLACE = {"in_progress", "completed", "settling", "settled", "archived"}
 SETTLED = {"settled", "archived"}

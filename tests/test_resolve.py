@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from jiedai_flow import AmbiguousReferenceError, NotFoundError
 from jiedai_flow.cli import main
-from jiedai_flow.engine import MIN_ID_PREFIX, Engine
-from jiedai_flow.model import InvalidValueError
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.process.engine import MIN_ID_PREFIX, Engine
 from jiedai_flow.testing import make_engine
 from tests._sql_helpers import create
 from tests.databases import BACKENDS, private_database

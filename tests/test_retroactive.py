@@ -22,11 +22,11 @@ from jiedai_flow import (
     RuleViolationError,
     Severity,
     StandardsLayer,
-    budget,
     hookimpl,
 )
-from jiedai_flow.engine import CHINA_TZ
-from jiedai_flow.records import BudgetUsage
+from jiedai_flow.domain import budget
+from jiedai_flow.domain.records import BudgetUsage
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from jiedai_flow import Citation, Level, MealStandard, RuleContext, Severity, StandardsLayer
 from jiedai_flow.builtin.national import NATIONAL_LAYERS
 from jiedai_flow.docgen import documented_severities
-from jiedai_flow.standards import resolve
+from jiedai_flow.domain.standards import resolve
 from jiedai_flow.testing import make_engine, sample_letter, sample_plan
 from tests.test_rules_properties import BASES, JURISDICTION, RULES, SETTINGS, caps, make_reception
 
@@ -117,7 +117,7 @@ def test_caps_set_by_a_county_cite_the_county_for_meals_companions_and_vehicles(
     """M-01, C-03 and T-01 judged by the county's numbers cite the county's measures."""
     import attrs
 
-    from jiedai_flow.model import Person
+    from jiedai_flow.domain.model import Person
 
     county = StandardsLayer(
         "某县",

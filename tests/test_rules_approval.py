@@ -26,7 +26,7 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.standards import ApprovalTier
+from jiedai_flow.domain.standards import ApprovalTier
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from jiedai_flow import (
     VenueType,
     hookimpl,
 )
-from jiedai_flow.standards import CompanionPolicy, MealStandard, MealUnit, Origin
+from jiedai_flow.domain.standards import CompanionPolicy, MealStandard, MealUnit, Origin
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

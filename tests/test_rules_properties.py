@@ -49,12 +49,12 @@ from jiedai_flow import (
     Severity,
     StandardsLayer,
     VenueType,
-    localities,
 )
 from jiedai_flow.builtin.national import NATIONAL_LAYERS
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.model import CENT
-from jiedai_flow.standards import (
+from jiedai_flow.domain import localities
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.model import CENT
+from jiedai_flow.domain.standards import (
     NATIONAL_DOCUMENTS,
     AlcoholPolicy,
     CompanionPolicy,
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from jiedai_flow import Finding, Reception
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 JURISDICTION = "341502"
 RULES = make_engine().rules

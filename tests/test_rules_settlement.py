@@ -26,8 +26,8 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.standards import Budget, DeadlineFrom, add_months
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.standards import Budget, DeadlineFrom, add_months
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jiedai_flow.samples import ACTORS, sample_letter, sample_list, sample_plan
+from jiedai_flow.domain.samples import ACTORS, sample_letter, sample_list, sample_plan
 from jiedai_flow.testing import make_engine
 
 

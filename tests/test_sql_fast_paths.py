@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 import pytest
 import sqlalchemy as sa
 
-from jiedai_flow.engine import Engine
 from jiedai_flow.errors import ConflictError, InvalidTransitionError, JiedaiFlowError
 from jiedai_flow.hookspecs import hookimpl
 from jiedai_flow.plugins import make_plugin_manager
+from jiedai_flow.process.engine import Engine
 from jiedai_flow.storage import schema
-from jiedai_flow.storage.sql import SQLStore, _isoformat_or
+from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.storage.sql.statements import isoformat_or as _isoformat_or
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine
 
 from ._sql_helpers import HAPPY, advance, consistency_problems, create, fire
@@ -27,7 +28,7 @@ from ._sql_helpers import HAPPY, advance, consistency_problems, create, fire
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from jiedai_flow.records import AuditEvent, Reception
+    from jiedai_flow.domain.records import AuditEvent, Reception
 
 
 @pytest.fixture

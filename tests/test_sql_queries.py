@@ -13,11 +13,11 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from jiedai_flow.engine import CHINA_TZ, open_engine
+from jiedai_flow.domain.model import ReceptionType
+from jiedai_flow.domain.records import ReceptionQuery
 from jiedai_flow.errors import ConflictError
 from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.model import ReceptionType
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.process.engine import CHINA_TZ, open_engine
 from jiedai_flow.storage import migrate
 from jiedai_flow.storage.sql import MonthlyStatistics, SQLStore
 from jiedai_flow.testing import FrozenClock, make_engine, sample_event
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.notifiers import RegisterNotifier
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.notify.channels import RegisterNotifier
+    from jiedai_flow.process.engine import Engine
 
 
 @pytest.fixture

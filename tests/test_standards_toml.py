@@ -20,10 +20,10 @@ from jiedai_flow import (
     ValidationError,
     VenueType,
     hookimpl,
-    localities,
 )
-from jiedai_flow.standards import AlcoholPolicy, CompanionPolicy, MealStandard, MealUnit, Origin
-from jiedai_flow.standards_toml import load_standards_file, load_standards_text
+from jiedai_flow.domain import localities
+from jiedai_flow.domain.standards import AlcoholPolicy, CompanionPolicy, MealStandard, MealUnit, Origin
+from jiedai_flow.domain.standards_toml import load_standards_file, load_standards_text
 from jiedai_flow.testing import make_engine
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from jiedai_flow import (
     hookimpl,
 )
 from jiedai_flow.builtin.national import NATIONAL_LAYERS
-from jiedai_flow.standards import DishScope, UnitKind, WeekdayMeaning, resolve
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.domain.standards import DishScope, UnitKind, WeekdayMeaning, resolve
+from jiedai_flow.domain.standards_toml import load_standards_text
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 COUNTY = "341502"
@@ -205,7 +205,8 @@ def test_a_banned_dish_at_a_meal_the_guests_pay_for(scope: DishScope, blocked: b
 
 def test_a_local_rule_reuses_a_national_check_through_the_rulekit() -> None:
     """A county rule judges a second table with the national M-03 check, without importing internals."""
-    from jiedai_flow import RuleContext, rulekit
+    from jiedai_flow import RuleContext
+    from jiedai_flow.process import rulekit
 
     engine = make_engine()
     created = engine.create_reception(

@@ -28,7 +28,7 @@ from jiedai_flow import (
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
 if TYPE_CHECKING:
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 STATES = frozenset(s.name for s in DEFAULT_PROCESS.states)
 TRIGGERS = tuple(t.name for t in DEFAULT_PROCESS.triggers)

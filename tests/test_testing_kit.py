@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jiedai_flow.engine import CHINA_TZ
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, StoreContract, sample_letter, sample_plan
 
 if TYPE_CHECKING:

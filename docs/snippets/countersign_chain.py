@@ -6,11 +6,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from jiedai_flow import ApprovalStep, hookimpl
-from jiedai_flow.records import Assignee, StepKind
+from jiedai_flow.domain.records import Assignee, StepKind
 
 if TYPE_CHECKING:
     from jiedai_flow import Reception
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 
 @hookimpl

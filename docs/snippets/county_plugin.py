@@ -6,13 +6,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from jiedai_flow import Citation, Finding, Rule, Severity, hookimpl
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.domain.standards_toml import load_standards_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from jiedai_flow import RuleContext, StandardsLayer
-    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.process.rules import RegisterRule
 
 # 插件包里通常是单独的 standards.toml：load_standards_file(Path(__file__).with_name("standards.toml"))
 STANDARDS_TOML = """

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jiedai_flow import hookimpl
-from jiedai_flow.notifiers import DeliveryFailed
+from jiedai_flow.notify.channels import DeliveryFailed
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from jiedai_flow import Reception, Role
-    from jiedai_flow.notifiers import Contact, Message, RegisterNotifier
+    from jiedai_flow.notify.channels import Contact, Message, RegisterNotifier
 
 
 class MessengerNotifier:

@@ -5,41 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from jiedai_flow import _moved
+
+_moved.install()  # modules of earlier versions import under their old names, with a warning
+
 if TYPE_CHECKING:
-    from jiedai_flow.convert import dump, load
-    from jiedai_flow.engine import CheckReport, Clock, Engine, SystemClock, open_engine
-    from jiedai_flow.errors import (
-        AmbiguousReferenceError,
-        BudgetExceededError,
-        ConflictError,
-        DefinitionError,
-        DuplicateError,
-        IdempotencyError,
-        InvalidTransitionError,
-        JiedaiFlowError,
-        NotAuthorizedError,
-        NotFoundError,
-        PluginError,
-        Problem,
-        ReasonRequiredError,
-        RuleError,
-        RuleViolationError,
-        StorageError,
-        ValidationError,
-        VetoError,
-    )
-    from jiedai_flow.findings import Citation, Finding, Severity
-    from jiedai_flow.hookspecs import hookimpl, hookspec
-    from jiedai_flow.lifecycle import (
-        DEFAULT_PROCESS,
-        Phase,
-        ProcessDefinition,
-        Stage,
-        StateDef,
-        Transition,
-        TriggerDef,
-    )
-    from jiedai_flow.model import (
+    from jiedai_flow.domain.findings import Citation, Finding, Severity
+    from jiedai_flow.domain.loading import dump, load
+    from jiedai_flow.domain.model import (
         Activity,
         ActivityKind,
         Actor,
@@ -77,8 +50,7 @@ if TYPE_CHECKING:
         money,
         to_fen,
     )
-    from jiedai_flow.plugins import PluginHost, make_plugin_manager
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.records import (
         Approval,
         ApprovalStep,
         AuditEvent,
@@ -92,8 +64,7 @@ if TYPE_CHECKING:
         ReceptionQuery,
         Verdict,
     )
-    from jiedai_flow.rules import Rule, RuleContext
-    from jiedai_flow.standards import (
+    from jiedai_flow.domain.standards import (
         AlcoholPolicy,
         ApprovalTier,
         Budget,
@@ -106,12 +77,45 @@ if TYPE_CHECKING:
         Standards,
         StandardsLayer,
     )
-    from jiedai_flow.standards_toml import load_standards_file, load_standards_text
+    from jiedai_flow.domain.standards_toml import load_standards_file, load_standards_text
+    from jiedai_flow.errors import (
+        AmbiguousReferenceError,
+        BudgetExceededError,
+        ConflictError,
+        DefinitionError,
+        DuplicateError,
+        IdempotencyError,
+        InvalidTransitionError,
+        JiedaiFlowError,
+        NotAuthorizedError,
+        NotFoundError,
+        PluginError,
+        Problem,
+        ReasonRequiredError,
+        RuleError,
+        RuleViolationError,
+        StorageError,
+        ValidationError,
+        VetoError,
+    )
+    from jiedai_flow.hookspecs import hookimpl, hookspec
+    from jiedai_flow.plugins import PluginHost, make_plugin_manager
+    from jiedai_flow.process.engine import CheckReport, Clock, Engine, SystemClock, open_engine
+    from jiedai_flow.process.lifecycle import (
+        DEFAULT_PROCESS,
+        Phase,
+        ProcessDefinition,
+        Stage,
+        StateDef,
+        Transition,
+        TriggerDef,
+    )
+    from jiedai_flow.process.rules import Rule, RuleContext
     from jiedai_flow.storage import MemoryStore, Store
 
 _MODULES: dict[str, tuple[str, ...]] = {
-    "jiedai_flow.convert": ("dump", "load"),
-    "jiedai_flow.engine": ("CheckReport", "Clock", "Engine", "SystemClock", "open_engine"),
+    "jiedai_flow.domain.loading": ("dump", "load"),
+    "jiedai_flow.process.engine": ("CheckReport", "Clock", "Engine", "SystemClock", "open_engine"),
     "jiedai_flow.errors": (
         "AmbiguousReferenceError",
         "BudgetExceededError",
@@ -132,9 +136,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ValidationError",
         "VetoError",
     ),
-    "jiedai_flow.findings": ("Citation", "Finding", "Severity"),
+    "jiedai_flow.domain.findings": ("Citation", "Finding", "Severity"),
     "jiedai_flow.hookspecs": ("hookimpl", "hookspec"),
-    "jiedai_flow.lifecycle": (
+    "jiedai_flow.process.lifecycle": (
         "DEFAULT_PROCESS",
         "Phase",
         "ProcessDefinition",
@@ -143,7 +147,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Transition",
         "TriggerDef",
     ),
-    "jiedai_flow.model": (
+    "jiedai_flow.domain.model": (
         "Activity",
         "ActivityKind",
         "Actor",
@@ -182,7 +186,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "to_fen",
     ),
     "jiedai_flow.plugins": ("PluginHost", "make_plugin_manager"),
-    "jiedai_flow.records": (
+    "jiedai_flow.domain.records": (
         "Approval",
         "ApprovalStep",
         "AuditEvent",
@@ -196,8 +200,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ReceptionQuery",
         "Verdict",
     ),
-    "jiedai_flow.rules": ("Rule", "RuleContext"),
-    "jiedai_flow.standards": (
+    "jiedai_flow.process.rules": ("Rule", "RuleContext"),
+    "jiedai_flow.domain.standards": (
         "AlcoholPolicy",
         "ApprovalTier",
         "Budget",
@@ -210,7 +214,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Standards",
         "StandardsLayer",
     ),
-    "jiedai_flow.standards_toml": ("load_standards_file", "load_standards_text"),
+    "jiedai_flow.domain.standards_toml": ("load_standards_file", "load_standards_text"),
     "jiedai_flow.storage": ("MemoryStore", "Store"),
 }
 """Where each public name lives. The names are imported on first use (PEP 562), so that

@@ -21,16 +21,16 @@ import pluggy
 
 from jiedai_flow import hookspecs
 from jiedai_flow.builtin.national import _common
-from jiedai_flow.findings import Severity
-from jiedai_flow.inputref import INPUT_PATH, REGENERATE_INPUT, render_input_reference
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.inputref import INPUT_PATH, REGENERATE_INPUT, render_input_reference
 from jiedai_flow.plugins import BUILTIN_PLUGINS
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
     from types import CodeType, ModuleType
 
-    from jiedai_flow.rules import Rule
+    from jiedai_flow.process.rules import Rule
 
 DEFAULT_PATH = Path("docs/hooks.md")
 REGENERATE = "python -m jiedai_flow.docgen hooks > docs/hooks.md"
@@ -169,7 +169,8 @@ HOOKS_ZH = {
     ),
     "jiedai_routes": (
         "**通知路由。** 给出一个辖区里什么操作通知哪些角色：从 `trigger` 或 `trigger:destination` 到角色的表"
-        "；None 表示不表态。第一个非 None 的结果生效，没有时用 `jiedai_flow.routing.DEFAULT_ROUTES`。县插件实"
+        "；None 表示不表态。第一个非 None 的结果生效，没有时用 "
+        "`jiedai_flow.notify.routing.DEFAULT_ROUTES`。县插件实"
         "现它。"
     ),
     "jiedai_contacts": (
@@ -330,15 +331,16 @@ def _severities_text(rule: Rule, english: bool = True) -> str:
 
 
 def _rulekit_section() -> list[str]:
-    """The stable API for local rules: every name of ``jiedai_flow.rulekit`` with its summary."""
-    from jiedai_flow import rulekit
+    """The stable API for local rules: every name of ``jiedai_flow.process.rulekit`` with its summary."""
+    from jiedai_flow.process import rulekit
 
     out = [
         "## 本地规则可复用的 API Public API for local rules",
         "",
-        "县插件的规则可以直接使用 `jiedai_flow.rulekit` 里的这些名字（稳定 API，次版本之间不改含义和签名）；"
+        "县插件的规则可以直接使用 `jiedai_flow.process.rulekit` 里的这些名字"
+        "（稳定 API，次版本之间不改含义和签名）；"
         "`jiedai_flow.builtin.national` 下的模块是内部实现，不要直接导入。"
-        " Local rules may use these names of `jiedai_flow.rulekit`, a stable API; the modules under "
+        " Local rules may use these names of `jiedai_flow.process.rulekit`, a stable API; the modules under "
         "`jiedai_flow.builtin.national` are internal.",
         "",
         "| 名字 name | 说明 summary |",
@@ -472,7 +474,7 @@ def render_cli() -> str:
     import click
 
     from jiedai_flow.cli import main as cli
-    from jiedai_flow.cli_commands.fire import SHORTCUTS
+    from jiedai_flow.cli.fire import SHORTCUTS
 
     root = click.Context(cli, info_name="jiedai")
     out = [
@@ -500,7 +502,7 @@ def render_cli() -> str:
 
 def _cli_exit_codes() -> list[str]:
     """The exit-code table, from the mapping the command line itself uses."""
-    from jiedai_flow.cli_commands.app import EXIT_CODES, EXIT_OK, EXIT_USAGE
+    from jiedai_flow.cli.app import EXIT_CODES, EXIT_OK, EXIT_USAGE
 
     rows = {EXIT_OK: ("成功 ok", "—")}
     rows[EXIT_USAGE] = ("用法或数据错误 usage or data error", "其余错误、click 用法错误 / any other error")

@@ -14,7 +14,7 @@ import attrs
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from jiedai_flow.findings import Finding
+    from jiedai_flow.domain.findings import Finding
 
 
 class JiedaiFlowError(Exception):
@@ -308,3 +308,56 @@ class RateLimitedError(TaskError):
     """催办 again too soon after the last reminder of the same task."""
 
     code = "rate_limited"
+
+
+class InvalidValueError(JiedaiFlowError, ValueError):
+    """One value is wrong (空值、负数、金额格式 …); ``field`` names it when known."""
+
+    code = "invalid_value"
+
+    def __init__(self, message_zh: str, message_en: str, *, field: str | None = None) -> None:
+        super().__init__(message_zh, message_en)
+        self.field = field
+
+
+class ReportsNeedSQLError(JiedaiFlowError, TypeError):
+    """Reports were asked of a store that is not a SQL database (e.g. ``memory://``)."""
+
+    code = "reports_need_sql"
+
+    def __init__(self, store: object) -> None:
+        name = type(store).__name__
+        super().__init__(
+            f"报表需要 SQL 数据库（当前存储为 {name}），"
+            "请用 sqlite:///jiedai.db 或 postgresql+psycopg://… 打开",
+            f"reports need a SQL database (the store is a {name}); "
+            "open the engine on sqlite:///jiedai.db or postgresql+psycopg://…",
+        )
+        self.store_type = name
+
+
+class ListNotFiledError(JiedaiFlowError, LookupError):
+    """The reception has no 接待清单 yet, so there is no list document to render."""
+
+    code = "list_not_filed"
+
+    def __init__(self, reception_id: str, number: str) -> None:
+        super().__init__(
+            f"接待 {number} 尚未填报接待清单（接待结束后由经办人填报）",
+            f"reception {number} has no reception list yet (the handler files it after the visit)",
+        )
+        self.reception_id = reception_id
+
+
+class FormTemplateError(JiedaiFlowError, LookupError):
+    """A printed form's template is missing or broken (a county template, usually)."""
+
+    code = "form_template"
+
+    def __init__(self, template: str, detail: str) -> None:
+        super().__init__(
+            f"打印文书模板 {template} 有误或找不到：{detail}（检查县插件 jiedai_templates 给出的模板）",
+            f"the form template {template} is broken or missing: {detail} "
+            "(check the templates a county plugin gives through jiedai_templates)",
+        )
+        self.template = template

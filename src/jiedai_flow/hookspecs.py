@@ -17,12 +17,8 @@ if TYPE_CHECKING:
     from datetime import date
     from decimal import Decimal
 
-    from jiedai_flow.calendar import WorkCalendar
-    from jiedai_flow.checkpoints import Checkpoint
-    from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
-    from jiedai_flow.model import Actor, ReceptionType, Role
-    from jiedai_flow.notifiers import Contact, RegisterNotifier
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.model import Actor, ReceptionType, Role
+    from jiedai_flow.domain.records import (
         ApprovalStep,
         AuditEvent,
         Notification,
@@ -30,10 +26,14 @@ if TYPE_CHECKING:
         Task,
         Verdict,
     )
+    from jiedai_flow.domain.standards import Standards, StandardsLayer
+    from jiedai_flow.domain.workdays import WorkCalendar
+    from jiedai_flow.notify.channels import Contact, RegisterNotifier
+    from jiedai_flow.process.lifecycle import ProcessDefinition, Transition, TriggerDef
+    from jiedai_flow.process.rules import RegisterRule
     from jiedai_flow.reports.forms import TemplateSource
-    from jiedai_flow.rules import RegisterRule
-    from jiedai_flow.standards import Standards, StandardsLayer
     from jiedai_flow.storage.base import Store
+    from jiedai_flow.storage.checkpoints import Checkpoint
 
 PROJECT_NAME = "jiedai_flow"
 
@@ -242,7 +242,7 @@ def jiedai_routes(jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
     :return: a table from ``trigger`` or ``trigger:destination`` to the roles told, or None.
 
     Stops at the first non-None result. The engine falls back to
-    :data:`jiedai_flow.routing.DEFAULT_ROUTES`. Implemented by county plugins.
+    :data:`jiedai_flow.notify.routing.DEFAULT_ROUTES`. Implemented by county plugins.
     """
 
 
@@ -282,7 +282,7 @@ def jiedai_calendar() -> WorkCalendar | None:
 
     Stops at the first non-None result. The built-in answer is the Chinese statutory calendar
     (holidays and 调休 make-up days); holiday files of later years come in through
-    ``jiedai_flow.builtin.calendar.HolidayFiles``; a deployment may supply its own.
+    ``jiedai_flow.builtin.holidays.HolidayFiles``; a deployment may supply its own.
     """
 
 

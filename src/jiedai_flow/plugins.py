@@ -26,12 +26,8 @@ if TYPE_CHECKING:
     from decimal import Decimal
     from importlib.metadata import EntryPoint
 
-    from jiedai_flow.calendar import WorkCalendar
-    from jiedai_flow.checkpoints import Checkpoint
-    from jiedai_flow.lifecycle import ProcessDefinition, Transition, TriggerDef
-    from jiedai_flow.model import Actor, ReceptionType, Role
-    from jiedai_flow.notifiers import Contact, RegisterNotifier
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.model import Actor, ReceptionType, Role
+    from jiedai_flow.domain.records import (
         ApprovalStep,
         AuditEvent,
         Notification,
@@ -39,10 +35,14 @@ if TYPE_CHECKING:
         Task,
         Verdict,
     )
+    from jiedai_flow.domain.standards import Standards, StandardsLayer
+    from jiedai_flow.domain.workdays import WorkCalendar
+    from jiedai_flow.notify.channels import Contact, RegisterNotifier
+    from jiedai_flow.process.lifecycle import ProcessDefinition, Transition, TriggerDef
+    from jiedai_flow.process.rules import RegisterRule, Rule
     from jiedai_flow.reports.forms import TemplateSource
-    from jiedai_flow.rules import RegisterRule, Rule
-    from jiedai_flow.standards import Standards, StandardsLayer
     from jiedai_flow.storage.base import Store
+    from jiedai_flow.storage.checkpoints import Checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,12 @@ BLOCKED_ENV = "JIEDAI_BLOCKED_PLUGINS"
 
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (
     ("jiedai.roles", "jiedai_flow.builtin.roles"),
-    ("jiedai.approval", "jiedai_flow.builtin.approval"),
+    ("jiedai.approval", "jiedai_flow.builtin.chain"),
     ("jiedai.national", "jiedai_flow.builtin.national"),
-    ("jiedai.memory", "jiedai_flow.builtin.memory"),
-    ("jiedai.sql", "jiedai_flow.builtin.sql"),
+    ("jiedai.memory", "jiedai_flow.builtin.memory_backend"),
+    ("jiedai.sql", "jiedai_flow.builtin.sql_backend"),
     ("jiedai.log_notifier", "jiedai_flow.builtin.log_notifier"),
-    ("jiedai.calendar", "jiedai_flow.builtin.calendar"),
+    ("jiedai.calendar", "jiedai_flow.builtin.holidays"),
 )
 """Built-in plugins as (registered name, module). Block one by name like any other plugin."""
 

@@ -23,14 +23,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 
-from jiedai_flow.engine import CHINA_TZ, Engine, open_engine
-from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
-from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.model import (
+from jiedai_flow.domain.model import (
     ReceptionType,
     Role,
 )
-from jiedai_flow.records import (
+from jiedai_flow.domain.records import (
     AuditEvent,
     CommandRecord,
     CommandResult,
@@ -40,7 +37,10 @@ from jiedai_flow.records import (
     Reception,
     ReceptionQuery,
 )
-from jiedai_flow.samples import ACTORS, sample_letter, sample_list, sample_plan
+from jiedai_flow.domain.samples import ACTORS, sample_letter, sample_list, sample_plan
+from jiedai_flow.errors import ConflictError, DuplicateError, IdempotencyError, NotFoundError
+from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.process.engine import CHINA_TZ, Engine, open_engine
 from jiedai_flow.storage.base import BatchReading
 
 if TYPE_CHECKING:

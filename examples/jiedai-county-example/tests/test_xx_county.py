@@ -31,7 +31,7 @@ from jiedai_flow import (
     open_engine,
 )
 from jiedai_flow.cli import main as jiedai
-from jiedai_flow.engine import CHINA_TZ
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.reports import approval_document, list_document, render_approval_html, render_list_html
 from jiedai_flow.testing import ACTORS, sample_letter, sample_list, sample_plan
 

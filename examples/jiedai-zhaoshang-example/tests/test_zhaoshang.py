@@ -38,10 +38,10 @@ from jiedai_flow import (
     make_plugin_manager,
     open_engine,
 )
-from jiedai_flow.calendar import add_workdays
-from jiedai_flow.deadlines import DeadlineKind, DeadlineStatus, calendar_of, deadlines, remind
-from jiedai_flow.diagram import mermaid
-from jiedai_flow.engine import CHINA_TZ
+from jiedai_flow.domain.workdays import add_workdays
+from jiedai_flow.notify.deadlines import DeadlineKind, DeadlineStatus, calendar_of, deadlines, remind
+from jiedai_flow.process.diagram import mermaid
+from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.reports import annual_summary
 from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_list, sample_plan

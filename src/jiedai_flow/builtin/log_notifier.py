@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from jiedai_flow.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from jiedai_flow.notifiers import Message, RegisterNotifier
+    from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 log = logging.getLogger("jiedai_flow.notify")
 

@@ -2,7 +2,7 @@
 
 It answers last (``trylast``), so a deployment's permission plugin answers first. Separation of
 duties is not here: the engine checks it before any plugin is asked
-(:func:`jiedai_flow.engine.separation_of_duties`), so no plugin can let a handler decide on their own
+(:func:`jiedai_flow.process.engine.separation_of_duties`), so no plugin can let a handler decide on their own
 reception.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jiedai_flow.domain.model import Role
+from jiedai_flow.domain.records import TaskKind, Verdict
 from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.model import Role
-from jiedai_flow.records import TaskKind, Verdict
 
 if TYPE_CHECKING:
-    from jiedai_flow.lifecycle import Transition, TriggerDef
-    from jiedai_flow.model import Actor
-    from jiedai_flow.records import ApprovalStep, Reception, Task
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import ApprovalStep, Reception, Task
+    from jiedai_flow.process.lifecycle import Transition, TriggerDef
 
 
 @hookimpl(trylast=True)

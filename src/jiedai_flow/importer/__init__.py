@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.importer.columns import COLUMNS, WALKS, Column, RowError, column_of
 from jiedai_flow.importer.files import read_rows, read_table
 from jiedai_flow.importer.grouping import ErrorGroup, group_errors, spans
@@ -72,9 +72,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from datetime import date
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import Actor
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
     Progress = Callable[[str, int, int], None]
 

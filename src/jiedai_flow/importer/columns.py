@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from jiedai_flow.domain.model import Role
 from jiedai_flow.errors import DefinitionError
-from jiedai_flow.lifecycle import DEFAULT_PROCESS, Phase
-from jiedai_flow.model import Role
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, Phase
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jiedai_flow.lifecycle import ProcessDefinition
+    from jiedai_flow.process.lifecycle import ProcessDefinition
 
 
 @attrs.frozen

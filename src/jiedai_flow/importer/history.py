@@ -31,14 +31,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from jiedai_flow.clock import CHINA_TZ
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.importer.columns import DAY_OF_PHASE
-from jiedai_flow.lifecycle import FACT_FINAL_STEP
+from jiedai_flow.process.lifecycle import FACT_FINAL_STEP
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jiedai_flow.lifecycle import ProcessDefinition
+    from jiedai_flow.process.lifecycle import ProcessDefinition
 
 STEP_TIME = time(9, 0)
 """The time of day of the first step of a day (China Standard Time)."""

@@ -13,21 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from jiedai_flow.convert import load
-from jiedai_flow.errors import ValidationError
-from jiedai_flow.importer.columns import (
-    BY_NAME,
-    DATE_COLUMNS,
-    STEP_DAYS,
-    RowError,
-    actor_column,
-    column_of,
-    default_state,
-    walks,
-)
-from jiedai_flow.importer.history import finished, finished_labels, schedule
-from jiedai_flow.importer.walk import IMPORT_PREFIX
-from jiedai_flow.model import (
+from jiedai_flow.domain.loading import load
+from jiedai_flow.domain.model import (
     MAX_ACTOR_ID,
     MAX_HOST_UNIT,
     DocumentKind,
@@ -45,12 +32,25 @@ from jiedai_flow.model import (
     check_text,
     money,
 )
+from jiedai_flow.errors import ValidationError
+from jiedai_flow.importer.columns import (
+    BY_NAME,
+    DATE_COLUMNS,
+    STEP_DAYS,
+    RowError,
+    actor_column,
+    column_of,
+    default_state,
+    walks,
+)
+from jiedai_flow.importer.history import finished, finished_labels, schedule
+from jiedai_flow.importer.walk import IMPORT_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jiedai_flow.lifecycle import ProcessDefinition
-    from jiedai_flow.model import LabelledEnum
+    from jiedai_flow.domain.model import LabelledEnum
+    from jiedai_flow.process.lifecycle import ProcessDefinition
 
 _SPLIT = re.compile(r"\s*[;；\n]\s*")
 _SPLIT_NAMES = re.compile(r"\s*[;；,，、\n]\s*")

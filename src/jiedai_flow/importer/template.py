@@ -13,9 +13,9 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
+from jiedai_flow.domain.model import LetterKind, MealKind, PaymentMethod, ReceptionType, VenueType
 from jiedai_flow.importer.columns import COLUMNS
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
-from jiedai_flow.model import LetterKind, MealKind, PaymentMethod, ReceptionType, VenueType
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 
 if TYPE_CHECKING:
     from pathlib import Path

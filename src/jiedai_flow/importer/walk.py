@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from jiedai_flow.engine import Engine
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import Actor, Role
+from jiedai_flow.domain.records import BudgetUsage, LedgerEntry
 from jiedai_flow.errors import (
     InvalidTransitionError,
     JiedaiFlowError,
@@ -18,21 +20,16 @@ from jiedai_flow.errors import (
     RuleViolationError,
     ValidationError,
 )
-from jiedai_flow.findings import Severity
 from jiedai_flow.importer.columns import RowError, actor_column, column_of, walks
 from jiedai_flow.importer.history import schedule
-from jiedai_flow.model import Actor, Role
-from jiedai_flow.records import BudgetUsage, LedgerEntry
+from jiedai_flow.process.engine import Engine
 from jiedai_flow.storage.memory import MemoryStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from jiedai_flow.clock import Clock
-    from jiedai_flow.importer.history import StepClock
-    from jiedai_flow.importer.rows import ImportRow
-    from jiedai_flow.lifecycle import ProcessDefinition
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.clock import Clock
+    from jiedai_flow.domain.records import (
         AuditEvent,
         CarbonCopy,
         CommandRecord,
@@ -41,6 +38,9 @@ if TYPE_CHECKING:
         Reception,
         Task,
     )
+    from jiedai_flow.importer.history import StepClock
+    from jiedai_flow.importer.rows import ImportRow
+    from jiedai_flow.process.lifecycle import ProcessDefinition
     from jiedai_flow.storage.base import Store
 
 IMPORT_PREFIX = "import:"

@@ -2,7 +2,7 @@
 三公经费 disclosure and audit red flags, as HTML, Excel and CSV. The printed forms come from
 Jinja2 templates a county can replace (:mod:`jiedai_flow.reports.forms`).
 
-The list document works on any :class:`~jiedai_flow.records.Reception`; the reports read a
+The list document works on any :class:`~jiedai_flow.domain.records.Reception`; the reports read a
 :class:`~jiedai_flow.storage.sql.SQLStore` (any other store raises :class:`ReportsNeedSQLError`).
 See docs/reports.md.
 """

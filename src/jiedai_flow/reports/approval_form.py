@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.model import (  # why: resolve_types() below needs them at run time
+from jiedai_flow.domain.model import (  # why: resolve_types() below needs them at run time
     Guest,
     Payer,
     Person,
@@ -21,7 +21,7 @@ from jiedai_flow.model import (  # why: resolve_types() below needs them at run 
 from jiedai_flow.reports.listing import state_label
 
 if TYPE_CHECKING:
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
 
 APPROVAL_TITLE = "公务接待审批单"
 APPROVAL_TITLE_EN = "Official reception approval form"

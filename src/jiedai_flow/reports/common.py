@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 import attrs
 
-from jiedai_flow.errors import JiedaiFlowError
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
-from jiedai_flow.model import from_fen
+from jiedai_flow.domain.model import from_fen
+from jiedai_flow.errors import (
+    FormTemplateError as FormTemplateError,  # re-exported: reports is where users look
+)
+from jiedai_flow.errors import ListNotFiledError as ListNotFiledError
+from jiedai_flow.errors import ReportsNeedSQLError as ReportsNeedSQLError
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.sql import SQLStore
 
@@ -25,8 +29,8 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.lifecycle import Phase
+    from jiedai_flow.process.engine import Engine
+    from jiedai_flow.process.lifecycle import Phase
 
 
 def taken_place(engine: Engine | None = None) -> tuple[str, ...]:
@@ -50,49 +54,6 @@ BATCH = 500
 
 R = schema.receptions
 E = schema.audit_events
-
-
-class ReportsNeedSQLError(JiedaiFlowError, TypeError):
-    """Reports were asked of a store that is not a SQL database (e.g. ``memory://``)."""
-
-    code = "reports_need_sql"
-
-    def __init__(self, store: object) -> None:
-        name = type(store).__name__
-        super().__init__(
-            f"报表需要 SQL 数据库（当前存储为 {name}），"
-            "请用 sqlite:///jiedai.db 或 postgresql+psycopg://… 打开",
-            f"reports need a SQL database (the store is a {name}); "
-            "open the engine on sqlite:///jiedai.db or postgresql+psycopg://…",
-        )
-        self.store_type = name
-
-
-class ListNotFiledError(JiedaiFlowError, LookupError):
-    """The reception has no 接待清单 yet, so there is no list document to render."""
-
-    code = "list_not_filed"
-
-    def __init__(self, reception_id: str, number: str) -> None:
-        super().__init__(
-            f"接待 {number} 尚未填报接待清单（接待结束后由经办人填报）",
-            f"reception {number} has no reception list yet (the handler files it after the visit)",
-        )
-        self.reception_id = reception_id
-
-
-class FormTemplateError(JiedaiFlowError, LookupError):
-    """A printed form's template is missing or broken (a county template, usually)."""
-
-    code = "form_template"
-
-    def __init__(self, template: str, detail: str) -> None:
-        super().__init__(
-            f"打印文书模板 {template} 有误或找不到：{detail}（检查县插件 jiedai_templates 给出的模板）",
-            f"the form template {template} is broken or missing: {detail} "
-            "(check the templates a county plugin gives through jiedai_templates)",
-        )
-        self.template = template
 
 
 def require_sql(store: object) -> SQLStore:

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.engine import open_engine
-from jiedai_flow.model import (
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.model import (
     DocumentKind,
     Guest,
     Invoice,
@@ -37,6 +36,8 @@ from jiedai_flow.model import (
     ReceptionList,
     VenueType,
 )
+from jiedai_flow.domain.samples import ACTORS, sample_letter
+from jiedai_flow.process.engine import open_engine
 from jiedai_flow.reports.approval_form import approval_document
 from jiedai_flow.reports.flags import FlagSettings, red_flags
 from jiedai_flow.reports.forms import render_approval_html, render_list_html
@@ -44,14 +45,13 @@ from jiedai_flow.reports.listing import list_document
 from jiedai_flow.reports.render_csv import render_list_csv, render_table_csv
 from jiedai_flow.reports.render_html import render_table_html
 from jiedai_flow.reports.summary import AnnualSummaryRow, annual_summary, disclosure
-from jiedai_flow.samples import ACTORS, sample_letter
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import OfficialLetter
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.model import OfficialLetter
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
 YEAR = 2025
 COUNTY = "341502"

@@ -1,8 +1,8 @@
 """The few figures reports need from a reception's JSON ``data``, read without decoding it whole.
 
 Headcounts, meals, invoices and companions live only in the JSON column today. Decoding a whole
-:class:`~jiedai_flow.records.Reception` costs ~10× a plain ``json.loads``; reports read many, so
-they take what they need from the parsed JSON here (the format of :func:`jiedai_flow.convert.dump`).
+:class:`~jiedai_flow.domain.records.Reception` costs ~10× a plain ``json.loads``; reports read many, so
+they take what they need from the parsed JSON here (the format of :func:`jiedai_flow.domain.loading.dump`).
 ``tests/test_reports.py`` checks these readers against the decoded record.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from jiedai_flow.model import MealKind, VenueType
+from jiedai_flow.domain.model import MealKind, VenueType
 from jiedai_flow.storage import codec
 
 

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, ClassVar
 import attrs
 import sqlalchemy as sa
 
-from jiedai_flow.findings import Severity
-from jiedai_flow.model import CENT, LabelledEnum, MealKind, VenueType
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import CENT, LabelledEnum, MealKind, VenueType
 from jiedai_flow.reports.common import (
     Column,
     R,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import date
 
-    from jiedai_flow.engine import Engine
+    from jiedai_flow.process.engine import Engine
     from jiedai_flow.storage.base import Store
     from jiedai_flow.storage.sql import SQLStore
 

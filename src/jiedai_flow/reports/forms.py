@@ -12,7 +12,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args
 
-from jiedai_flow.model import InvalidValueError
+from jiedai_flow.domain.model import InvalidValueError
 from jiedai_flow.reports.common import FormTemplateError
 from jiedai_flow.reports.listing import TITLE_EN, payment_payer
 

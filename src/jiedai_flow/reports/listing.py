@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.errors import DefinitionError
-from jiedai_flow.lifecycle import DEFAULT_PROCESS
-from jiedai_flow.model import (  # why: resolve_types() below needs them at run time
+from jiedai_flow.domain.model import (  # why: resolve_types() below needs them at run time
     ZERO,
     DocumentKind,
     Guest,
@@ -24,11 +22,13 @@ from jiedai_flow.model import (  # why: resolve_types() below needs them at run 
     Payment,
     Person,
 )
+from jiedai_flow.errors import DefinitionError
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.reports.common import ListNotFiledError
 
 if TYPE_CHECKING:
-    from jiedai_flow.model import ListItem, Meal
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.model import ListItem, Meal
+    from jiedai_flow.domain.records import Reception
 
 TITLE = "公务接待清单"
 TITLE_EN = "Official reception list"

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 import sqlalchemy as sa
 
-from jiedai_flow.findings import Severity
-from jiedai_flow.model import ProjectOutcome, ReceptionType
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import ProjectOutcome, ReceptionType
 from jiedai_flow.reports.common import (
     Column,
     E,
@@ -34,7 +34,7 @@ from jiedai_flow.reports.facts import parse
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
-    from jiedai_flow.engine import Engine
+    from jiedai_flow.process.engine import Engine
     from jiedai_flow.storage.base import Store
 
 _VIOLATING = (Severity.BLOCKING.value, Severity.NEEDS_EXPLANATION.value)

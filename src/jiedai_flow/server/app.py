@@ -29,8 +29,8 @@ from jiedai_flow.server.tokens import tokens_for
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import Actor
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.process.engine import Engine
 
 log = logging.getLogger("jiedai_flow.server")
 
@@ -38,8 +38,9 @@ API_PREFIX = "/api/v1"
 
 
 def _register_schema_modules() -> None:
-    from jiedai_flow import plugins, reports, standards
-    from jiedai_flow.cli_commands import inputs
+    from jiedai_flow import plugins, reports
+    from jiedai_flow.cli import inputs
+    from jiedai_flow.domain import standards
     from jiedai_flow.reports import flags, summary
     from jiedai_flow.server import models, problems
 
@@ -49,7 +50,7 @@ def _register_schema_modules() -> None:
 
 def open_for(settings: Settings) -> tuple[Engine, dict[str, Actor]]:
     """The engine and actors directory the settings name, opened as the command line opens them."""
-    from jiedai_flow.cli_commands.app import App
+    from jiedai_flow.cli.app import App
 
     app = App(
         db=settings.db,

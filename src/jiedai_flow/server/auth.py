@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from litestar.exceptions import HTTPException, NotAuthorizedException
 
+from jiedai_flow.domain.model import Actor, Role
 from jiedai_flow.errors import NotAuthorizedError
-from jiedai_flow.model import Actor, Role
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

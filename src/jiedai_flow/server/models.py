@@ -12,9 +12,9 @@ from datetime import datetime
 
 import attrs
 
-from jiedai_flow.findings import Finding
-from jiedai_flow.model import Actor, Plan, ReceptionList
-from jiedai_flow.records import Explanation, FollowUp
+from jiedai_flow.domain.findings import Finding
+from jiedai_flow.domain.model import Actor, Plan, ReceptionList
+from jiedai_flow.domain.records import Explanation, FollowUp
 
 
 @attrs.frozen

@@ -17,7 +17,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.exceptions import ValidationException as LitestarValidation
 from litestar.openapi.datastructures import ResponseSpec
 
-from jiedai_flow.convert import dump
+from jiedai_flow.domain.findings import Finding
+from jiedai_flow.domain.loading import dump
 from jiedai_flow.errors import (
     AmbiguousReferenceError,
     BudgetExceededError,
@@ -36,7 +37,6 @@ from jiedai_flow.errors import (
     ValidationError,
     VetoError,
 )
-from jiedai_flow.findings import Finding
 from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ the library imports only for type checking (``date``, ``Finding`` …). :class:`
 each class's annotations once against the library's modules and hands Litestar the resolved field
 types, so the OpenAPI document describes exactly the classes the engine returns — no second set of
 hand-written schemas. :class:`LibraryDTO` makes requests and responses go through the library's own
-converter (:func:`~jiedai_flow.convert.load` with its bilingual field paths, and
-:func:`~jiedai_flow.convert.dump`: money as ``"180.00"``, dates ISO 8601, sets sorted).
+converter (:func:`~jiedai_flow.domain.loading.load` with its bilingual field paths, and
+:func:`~jiedai_flow.domain.loading.dump`: money as ``"180.00"``, dates ISO 8601, sets sorted).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from litestar.dto import AbstractDTO
 from litestar.plugins import OpenAPISchemaPluginProtocol
 from litestar.typing import FieldDefinition
 
-from jiedai_flow import convert, engine, findings, lifecycle, model, records
+from jiedai_flow.domain import findings, model, records
+from jiedai_flow.domain import loading as convert
+from jiedai_flow.process import engine, lifecycle
 from jiedai_flow.storage.codec import parse
 
 if TYPE_CHECKING:
@@ -77,8 +79,8 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
 
 
 class LibraryDTO(AbstractDTO[T], Generic[T]):
-    """Request bodies through :func:`~jiedai_flow.convert.load` (every problem with its path, in
-    Chinese and English), responses through :func:`~jiedai_flow.convert.dump`; the schema is the
+    """Request bodies through :func:`~jiedai_flow.domain.loading.load` (every problem with its path, in
+    Chinese and English), responses through :func:`~jiedai_flow.domain.loading.dump`; the schema is the
     attrs class's (:class:`AttrsSchema`)."""
 
     @classmethod

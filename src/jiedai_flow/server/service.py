@@ -11,8 +11,8 @@ from jiedai_flow.errors import Problem, ValidationError
 if TYPE_CHECKING:
     from litestar import Request
 
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import Actor
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.process.engine import Engine
     from jiedai_flow.server.auth import Authenticator, Principal
     from jiedai_flow.server.settings import Settings
     from jiedai_flow.server.tokens import TokenStore

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 import sqlalchemy as sa
 
-from jiedai_flow.records import new_id
+from jiedai_flow.domain.records import new_id
 from jiedai_flow.storage import schema
 
 if TYPE_CHECKING:
-    from jiedai_flow.engine import Engine
+    from jiedai_flow.process.engine import Engine
 
 PREFIX = "jd_"
 

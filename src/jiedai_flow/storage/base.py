@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.records import (
         AuditEvent,
         BudgetUsage,
         CommandRecord,
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
         TaskPage,
         TaskQuery,
     )
+
+
+INLINE_LEASE = timedelta(minutes=10)
+"""How long a row stays leased to the inline notifier that delivers it right after the commit."""
 
 
 @runtime_checkable

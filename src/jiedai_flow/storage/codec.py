@@ -1,8 +1,8 @@
 """Rows ↔ records: the JSON the back ends store for receptions, events and results.
 
 Stored data was validated when it entered, so reading it back uses a lean converter without
-detailed validation (several times faster than :func:`jiedai_flow.convert.load`); writing uses the
-same hooks as :func:`jiedai_flow.convert.dump`, so both agree on every format.
+detailed validation (several times faster than :func:`jiedai_flow.domain.loading.load`); writing uses the
+same hooks as :func:`jiedai_flow.domain.loading.dump`, so both agree on every format.
 
 The JSON text itself is written and read by ``orjson`` (about ten times faster than the standard
 library on a reception); for the values records hold (strings, integers, booleans, null, lists
@@ -24,9 +24,10 @@ import attrs
 import cattrs
 import orjson
 
-from jiedai_flow import findings, lifecycle, model, records
-from jiedai_flow.convert import converter, dump
-from jiedai_flow.model import LabelledEnum
+from jiedai_flow.domain import findings, model, records
+from jiedai_flow.domain.loading import converter, dump
+from jiedai_flow.domain.model import LabelledEnum
+from jiedai_flow.process import lifecycle
 
 T = TypeVar("T")
 

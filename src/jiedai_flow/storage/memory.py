@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.errors import (
-    BudgetExceededError,
-    ConflictError,
-    DuplicateError,
-    IdempotencyError,
-    NotFoundError,
-)
-from jiedai_flow.records import (
+from jiedai_flow.domain.records import (
     AssigneeKind,
     BudgetUsage,
     Delivery,
@@ -35,13 +28,20 @@ from jiedai_flow.records import (
     TaskView,
     numbered,
 )
-from jiedai_flow.storage.sql_outbox import INLINE_LEASE
+from jiedai_flow.errors import (
+    BudgetExceededError,
+    ConflictError,
+    DuplicateError,
+    IdempotencyError,
+    NotFoundError,
+)
+from jiedai_flow.storage.base import INLINE_LEASE
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
     from datetime import timedelta
 
-    from jiedai_flow.records import (
+    from jiedai_flow.domain.records import (
         AuditEvent,
         CarbonCopy,
         CommandRecord,
@@ -335,14 +335,13 @@ class _Row:
 
 
 def _china_day(now: datetime) -> date:
-    from jiedai_flow.clock import CHINA_TZ
+    from jiedai_flow.domain.clock import CHINA_TZ
 
     return now.astimezone(CHINA_TZ).date()
 
 
 def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[str, TaskRow]]:
     """(cursor key, row) of one task list, in its order — what the SQL store's index answers."""
-    from jiedai_flow.storage.sql_tasks import task_title
 
     far = date(9999, 12, 31)
     view, me = query.view, query.actor_id
@@ -410,7 +409,7 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
                     continue
                 key = (t.due or far, t.created_at, t.id)
             row = TaskRow(
-                r.id, r.number, t.id, t.kind.value, task_title(r, t), t.state.value, t.assignee.ref, t.owner,
+                r.id, r.number, t.id, t.kind.value, r.task_title(t), t.state.value, t.assignee.ref, t.owner,
                 t.step, t.due, t.done_at if view is TaskView.DONE else t.created_at, t.outcome, r.host_unit,
                 t.read_at is not None,
             )  # fmt: skip

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jiedai_flow import Citation, Finding, Rule, Severity, StandardsLayer, hookimpl
-from jiedai_flow.standards_toml import load_standards_text
+from jiedai_flow.domain.standards_toml import load_standards_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from jiedai_flow import RuleContext
-    from jiedai_flow.rules import RegisterRule
+    from jiedai_flow.process.rules import RegisterRule
 
 LOCAL_MEASURES = Citation("《××县党政机关国内公务接待管理实施细则》（示例）", "第十二条")
 NINE_PM = time(21, 0)

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national import approval, ceremony, letter, lodging, meals, settlement
 from jiedai_flow.builtin.national._common import ECONOMY_2025, EIGHT_POINTS, RULES_2013
-from jiedai_flow.hookspecs import hookimpl
-from jiedai_flow.standards import (
+from jiedai_flow.domain.standards import (
     REVISION_2025,
     RULE_PACK_2013,
     RULE_PACK_2025,
     Level,
     StandardsLayer,
 )
+from jiedai_flow.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from jiedai_flow.rules import RegisterRule, Rule
+    from jiedai_flow.process.rules import RegisterRule, Rule
 
 __all__ = ["ECONOMY_2025", "EIGHT_POINTS", "NATIONAL_LAYERS", "NATIONAL_RULES", "RULES_2013"]
 

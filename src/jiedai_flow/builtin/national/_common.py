@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from jiedai_flow.findings import Citation, Finding, Severity
-from jiedai_flow.lifecycle import Stage
+from jiedai_flow.domain.findings import Citation, Finding, Severity
+from jiedai_flow.process.lifecycle import Stage
 
 RULES_2013 = "《党政机关国内公务接待管理规定》"
 ECONOMY_2025 = "《党政机关厉行节约反对浪费条例》（2025年修订）"

@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national._common import PLAN_STAGES, SETTLE_STAGES, art, block, explain, note, warn
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.lifecycle import Stage
-from jiedai_flow.model import ZERO
-from jiedai_flow.rules import Rule
-from jiedai_flow.standards import retroactive_deadline
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.model import ZERO
+from jiedai_flow.domain.standards import retroactive_deadline
+from jiedai_flow.process.lifecycle import Stage
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from datetime import date, datetime
 
-    from jiedai_flow.findings import Citation, Finding
-    from jiedai_flow.records import Reception
-    from jiedai_flow.rules import RuleContext
+    from jiedai_flow.domain.findings import Citation, Finding
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.rules import RuleContext
 
 A01_STAGES = frozenset({Stage.START_URGENT, Stage.APPROVE, Stage.CLAIM})
 

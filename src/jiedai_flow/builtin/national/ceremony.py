@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block, explain, note
 from jiedai_flow.builtin.national.lexicon import Lexicon, lexicon_of
-from jiedai_flow.findings import Citation
-from jiedai_flow.model import ActivityKind, GiftKind
-from jiedai_flow.rules import Rule
-from jiedai_flow.standards import LexiconCategory
+from jiedai_flow.domain.findings import Citation
+from jiedai_flow.domain.model import ActivityKind, GiftKind
+from jiedai_flow.domain.standards import LexiconCategory
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow.findings import Finding
-    from jiedai_flow.model import Activity
-    from jiedai_flow.rules import RuleContext
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Activity
+    from jiedai_flow.process.rules import RuleContext
 
 _CEREMONY_BANS = {
     "airport_welcome": (

@@ -17,18 +17,18 @@ from jiedai_flow.builtin.national._common import (
     warn,
 )
 from jiedai_flow.builtin.national.lexicon import lexicon_of
-from jiedai_flow.findings import Citation
-from jiedai_flow.model import LetterKind, Purpose, ReceptionType
-from jiedai_flow.rules import Rule
-from jiedai_flow.standards import LexiconCategory, same_city
+from jiedai_flow.domain.findings import Citation
+from jiedai_flow.domain.model import LetterKind, Purpose, ReceptionType
+from jiedai_flow.domain.standards import LexiconCategory, same_city
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import date
 
-    from jiedai_flow.findings import Finding
-    from jiedai_flow.model import Guest, Itinerary
-    from jiedai_flow.rules import RuleContext
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Guest, Itinerary
+    from jiedai_flow.process.rules import RuleContext
 
 LOCAL = Citation("本地标准")
 FOREIGN_GUESTS = Citation("《中央和国家机关外宾接待经费管理办法》（财行〔2013〕533号）")

@@ -27,12 +27,12 @@ import tomllib
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
-from jiedai_flow.standards import LexiconCategory
+from jiedai_flow.domain.standards import LexiconCategory
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from jiedai_flow.standards import Standards
+    from jiedai_flow.domain.standards import Standards
 
 __all__ = ["Lexicon", "base_terms", "lexicon_of"]
 

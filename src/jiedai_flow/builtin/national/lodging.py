@@ -10,15 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from jiedai_flow.builtin.national._common import EIGHT_POINTS, PLAN_STAGES, art, block, warn
-from jiedai_flow.findings import Citation
-from jiedai_flow.model import Payer, Rank, RoomType
-from jiedai_flow.rules import Rule
+from jiedai_flow.domain.findings import Citation
+from jiedai_flow.domain.model import Payer, Rank, RoomType
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow.findings import Finding
-    from jiedai_flow.rules import RuleContext
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.process.rules import RuleContext
 
 
 # --- H-01 房型 ---

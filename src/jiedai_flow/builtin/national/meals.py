@@ -29,10 +29,9 @@ from jiedai_flow.builtin.national._common import (
     warn,
 )
 from jiedai_flow.builtin.national.lexicon import Lexicon, lexicon_of
-from jiedai_flow.findings import Citation
-from jiedai_flow.model import CENT, ZERO, MealFormat, MealKind, Rank, VenueType
-from jiedai_flow.rules import Rule
-from jiedai_flow.standards import (
+from jiedai_flow.domain.findings import Citation
+from jiedai_flow.domain.model import CENT, ZERO, MealFormat, MealKind, Rank, VenueType
+from jiedai_flow.domain.standards import (
     RULE_PACK_2013,
     AlcoholPolicy,
     DishScope,
@@ -40,15 +39,16 @@ from jiedai_flow.standards import (
     MealUnit,
     WeekdayMeaning,
 )
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from datetime import date
 
-    from jiedai_flow.findings import Finding
-    from jiedai_flow.model import Meal
-    from jiedai_flow.rules import RuleContext
-    from jiedai_flow.standards import MealStandard
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Meal
+    from jiedai_flow.domain.standards import MealStandard
+    from jiedai_flow.process.rules import RuleContext
 
 LOCAL = Citation("本地标准")
 """Findings against a number only a local layer sets (designated venues, buffet threshold …)."""

@@ -3,14 +3,13 @@
 The list rules run when the handler files the claim (``claim``); payment and funding rules run
 again when finance settles (``settle``). F-05 enforcement is not a rule: the engine books every
 accepted command in the host unit's budget ledger and the store refuses, atomically, a change
-that would pass the annual cap (:mod:`jiedai_flow.budget`). The F-05 rule only notes the line.
+that would pass the annual cap (:mod:`jiedai_flow.domain.budget`). The F-05 rule only notes the line.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jiedai_flow import budget
 from jiedai_flow.builtin.national._common import (
     CLAIM_STAGES,
     ECONOMY_2025,
@@ -21,19 +20,20 @@ from jiedai_flow.builtin.national._common import (
     note,
     warn,
 )
-from jiedai_flow.clock import CHINA_TZ
-from jiedai_flow.findings import Citation, Severity
-from jiedai_flow.lifecycle import Stage
-from jiedai_flow.model import DocumentKind, LetterKind, PaymentMethod, from_fen
-from jiedai_flow.rules import Rule
-from jiedai_flow.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
+from jiedai_flow.domain import budget
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.findings import Citation, Severity
+from jiedai_flow.domain.model import DocumentKind, LetterKind, PaymentMethod, from_fen
+from jiedai_flow.domain.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
+from jiedai_flow.process.lifecycle import Stage
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow.findings import Finding
-    from jiedai_flow.model import Meal, ReceptionList
-    from jiedai_flow.rules import RuleContext
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Meal, ReceptionList
+    from jiedai_flow.process.rules import RuleContext
 
 LOCAL = Citation("本地标准")
 APPROVE_STAGES = frozenset({Stage.APPROVE})

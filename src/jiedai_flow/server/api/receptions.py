@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
-from jiedai_flow.authn import authenticated_by
-from jiedai_flow.cli_commands.inputs import ReceptionFile, unsaved_reception
+from jiedai_flow.cli.inputs import ReceptionFile, unsaved_reception
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import ReceptionType
+from jiedai_flow.domain.records import AuditEvent, CommandResult, Page, Reception, ReceptionQuery
 from jiedai_flow.errors import NotAuthorizedError, Problem, ValidationError
-from jiedai_flow.findings import Severity
-from jiedai_flow.model import ReceptionType
-from jiedai_flow.records import AuditEvent, CommandResult, Page, Reception, ReceptionQuery
+from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers

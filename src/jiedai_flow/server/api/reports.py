@@ -11,16 +11,17 @@ from typing import Any, Literal
 from litestar import Response, get
 from litestar.params import Parameter
 
-from jiedai_flow import diagram, reports
+from jiedai_flow import reports
+from jiedai_flow.domain.standards import Standards
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.plugins import PluginInfo
+from jiedai_flow.process import diagram
 from jiedai_flow.reports.common import require_sql
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.models import ProcessInfo, VerifyResult
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service
-from jiedai_flow.standards import Standards
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -107,7 +108,7 @@ def report(
         return Response(reports.render_table_csv(rows, row_type=row_type).encode(), media_type=CSV)
     if format == "html":
         return Response(reports.render_table_html(rows, title, row_type=row_type).encode(), media_type=HTML)
-    from jiedai_flow.convert import dump
+    from jiedai_flow.domain.loading import dump
 
     return Response({"report": kind, "year": year, "rows": [dump(r) for r in rows]})
 

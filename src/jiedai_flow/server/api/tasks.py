@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from jiedai_flow.lifecycle import Phase
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.process.lifecycle import Phase
 
 if TYPE_CHECKING:
-    from jiedai_flow.engine import Engine
-    from jiedai_flow.model import Actor
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
 ROUTES: tuple[Any, ...] = ()
 """The task-list and approval-operation endpoints (none until the engine has them)."""

@@ -22,13 +22,14 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from jiedai_flow import diagram, reports
-from jiedai_flow.authn import authenticated_by
-from jiedai_flow.convert import load
+from jiedai_flow import reports
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.loading import load
+from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
+from jiedai_flow.domain.records import ReceptionQuery
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
-from jiedai_flow.findings import Severity
-from jiedai_flow.model import Itinerary, Purpose, ReceptionType
-from jiedai_flow.records import ReceptionQuery
+from jiedai_flow.process import diagram
+from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of
@@ -267,7 +268,7 @@ def _int(text: str) -> Any:
 
 @post("/new", sync_to_thread=True, include_in_schema=False)
 def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
-    from jiedai_flow.cli_commands.inputs import ReceptionFile
+    from jiedai_flow.cli.inputs import ReceptionFile
 
     me = _principal(request, service)
     _csrf(request, data)

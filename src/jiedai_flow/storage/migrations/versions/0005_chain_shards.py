@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from alembic import op
 
-from jiedai_flow.audit import DEFAULT_SHARDS
+from jiedai_flow.storage.chain import DEFAULT_SHARDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

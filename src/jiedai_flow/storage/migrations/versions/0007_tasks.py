@@ -86,10 +86,10 @@ def upgrade() -> None:
 def _backfill(conn: sa.Connection) -> None:
     """The handler column and the index rows of the tasks and copies every stored reception holds
     (none were written before this revision, unless the database was downgraded from it)."""
-    from jiedai_flow.records import Reception
+    from jiedai_flow.domain.records import Reception
     from jiedai_flow.storage import schema
     from jiedai_flow.storage.codec import decode
-    from jiedai_flow.storage.sql_tasks import copy_row, task_row
+    from jiedai_flow.storage.sql.tasks import copy_row, task_row
 
     last = ""
     while True:

@@ -1,0 +1,298 @@
+"""Setting up and looking after a deployment 初始化与维护: ``init``, ``db upgrade``, ``audit verify``,
+``plugins`` and the ``demo``."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from jiedai_flow.cli import starter
+from jiedai_flow.cli.app import (
+    CONFIG_FILE,
+    DEFAULT_STANDARDS,
+    EXIT_REFUSED,
+    App,
+    json_option,
+    pass_app,
+    usage_problem,
+)
+from jiedai_flow.cli.common import label, say
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@click.command(
+    short_help="初始化数据库和示例文件 / set up the database and sample files.",
+    help="初始化：创建或升级数据库，写出示例参与人文件、本地标准文件和一份示例接待（已有文件不覆盖）。\n\n"
+    "Create or upgrade the database and write a sample actors file, a sample standards file and an "
+    "example reception with its list (existing files are kept unless --force).",
+)
+@click.option("--force", is_flag=True, help="覆盖已有文件 / overwrite existing files.")
+@click.option(
+    "--examples/--no-examples",
+    default=True,
+    show_default=True,
+    help="同时写出示例接待 jiedai-reception.toml 和清单 jiedai-list.toml / write the example files.",
+)
+@json_option
+@pass_app
+def init(app: App, force: bool, examples: bool) -> None:
+    from jiedai_flow.storage.migrate import upgrade
+
+    revision = upgrade(app.db)
+    today = _today()
+    standards_path = app.standards_paths[0] if app.standards_paths else Path(DEFAULT_STANDARDS)
+    config_path = app.config_path or Path(CONFIG_FILE)
+    files: list[tuple[Path, Callable[[], str]]] = [
+        (config_path, lambda: _config_text(app, config_path, standards_path)),
+        (app.actors_path, starter.actors_toml),
+        (standards_path, lambda: starter.STANDARDS_TOML),
+    ]
+    if examples:
+        files += [
+            (Path("jiedai-reception.toml"), lambda: starter.reception_toml(today)),
+            (Path("jiedai-list.toml"), lambda: starter.list_toml(today)),
+        ]
+    written = [(path, _write(path, text(), force)) for path, text in files]
+    if app.json:
+        app.emit(
+            {
+                "database": app.shown_db,
+                "revision": revision,
+                "files": [{"path": str(p), "status": s} for p, s in written],
+            }
+        )
+        return
+    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
+    table = Table(label("文件", "file"), label("结果", "status"), title=label("示例文件", "sample files"))
+    table.title_justify = "left"
+    shown = {
+        "written": label("已写出", "written"),
+        "kept": say("已存在，保留（--force 覆盖）", "kept (use --force)"),
+    }
+    for path, status in written:
+        table.add_row(Text(str(path)), shown[status])
+    app.out.print(table)
+    app.out.print(
+        say(
+            "下一步：jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
+            "jiedai approve <ID> --as sun.hao，再 --as li.na（两级审批）· 全程见 README",
+            "next: jiedai new jiedai-reception.toml · jiedai submit <ID> --as zhang.wei · "
+            "jiedai approve <ID> --as sun.hao, then --as li.na (two levels) · the whole way in the README",
+        )
+    )
+
+
+def _config_text(app: App, config_path: Path, standards_path: Path) -> str:
+    """``jiedai.toml`` naming what ``init`` set up, file names relative to its folder."""
+    import sqlalchemy as sa
+
+    from jiedai_flow.cli.config import config_toml
+
+    try:
+        secret = sa.make_url(app.db).password is not None
+    except sa.exc.ArgumentError:
+        secret = False
+    folder = config_path.parent.resolve()
+    return config_toml(
+        database=None if secret else app.db,
+        actors=Path(os.path.relpath(app.actors_path.resolve(), folder)),
+        standards=Path(os.path.relpath(standards_path.resolve(), folder)),
+    )
+
+
+def _today() -> date:
+    return datetime.now(CHINA_TZ).date()
+
+
+def _write(path: Path, text: str, force: bool) -> str:
+    if path.exists() and not force:
+        return "kept"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(
+            [Problem("$", f"无法写入 {path}：{exc.strerror}", f"cannot write {path}: {exc.strerror}")]
+        ) from None
+    return "written"
+
+
+@click.command(help="演示一次完整的公务接待 / run one complete reception as a demo.")
+@click.option(
+    "--here", is_flag=True, help="用 --db 指定的数据库而不是临时文件 / use --db, not a temporary file."
+)
+@json_option
+@pass_app
+def demo(app: App, here: bool) -> None:
+    from jiedai_flow.cli import demo as demo_module
+
+    if not app.json:
+        sys.exit(demo_module.run(url=app.db if here else None))
+    transcript = io.StringIO()
+    code = demo_module.run(Console(file=transcript, width=120), url=app.db if here else None)
+    app.emit({"exit_code": code, "transcript": transcript.getvalue()})
+    sys.exit(code)
+
+
+@click.command(help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.")
+@json_option
+@pass_app
+def plugins(app: App) -> None:
+    from jiedai_flow.plugins import make_plugin_manager
+
+    host = make_plugin_manager()
+    infos = host.plugins()
+    if app.json:
+        app.emit(
+            {
+                "plugins": [
+                    {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
+                ],
+                "failures": [
+                    {"name": f.name, "distribution": f.distribution, "error": repr(f.error)}
+                    for f in host.failures
+                ],
+            }
+        )
+        return
+    table = Table(
+        "插件 plugin", "发行包 distribution", "钩子 hooks", title="插件 plugins", title_justify="left"
+    )
+    for info in infos:
+        table.add_row(Text(info.name), Text(info.distribution), Text(", ".join(info.hooks)))
+    app.out.print(table)
+    for failure in host.failures:
+        app.out.print(Text(str(failure), style="red"))
+
+
+@click.group(help="数据库 database commands.")
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade", help="创建或升级数据库结构 / create or upgrade the database schema.")
+@json_option
+@pass_app
+def db_upgrade(app: App) -> None:
+    from jiedai_flow.storage.migrate import upgrade
+
+    revision = upgrade(app.db)
+    if app.json:
+        app.emit({"database": app.shown_db, "revision": revision})
+        return
+    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
+
+
+@click.group(help="审计 audit trail commands.")
+def audit() -> None:
+    """Audit commands."""
+
+
+@audit.command(
+    "checkpoint",
+    help="签名检查点：用数据库之外的密钥（$JIEDAI_AUDIT_KEY 或 $JIEDAI_AUDIT_KEY_FILE）对审计链头签名，"
+    "导出到数据库写不到的地方（文件、webhook、时间戳插件）。\n\nSign the chain head with a key the database "
+    "does not hold and export it out of the writer's reach.",
+)
+@click.option(
+    "--to", "to_file", type=click.Path(dir_okay=False, path_type=Path), help="追加到文件 / append to a file."
+)
+@click.option("--webhook", help="POST 到另一个系统 / POST to another system.")
+@json_option
+@pass_app
+def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> None:
+    from jiedai_flow.plugins import make_plugin_manager
+    from jiedai_flow.storage.checkpoints import FileSink, WebhookSink, load_keys, take_checkpoint
+    from jiedai_flow.storage.sql import SQLStore
+
+    keys = load_keys()
+    if not keys:
+        raise usage_problem(
+            "$JIEDAI_AUDIT_KEY",
+            "未配置审计密钥：设置 JIEDAI_AUDIT_KEY=编号:十六进制密钥 或 JIEDAI_AUDIT_KEY_FILE",
+            "no audit key: set JIEDAI_AUDIT_KEY=id:hex or JIEDAI_AUDIT_KEY_FILE",
+        )
+    store = SQLStore(app.db, create=False)
+    try:
+        checkpoint = take_checkpoint(store, keys[0])
+    finally:
+        store.close()
+    sinks = ([FileSink(to_file)] if to_file else []) + ([WebhookSink(webhook)] if webhook else [])
+    for sink in sinks:
+        sink.export(checkpoint)
+    make_plugin_manager().hooks.jiedai_checkpoint(checkpoint=checkpoint)
+    if app.json:
+        app.emit(attrs.asdict(checkpoint))
+        return
+    app.out.print(
+        f"检查点 checkpoint: 共 {checkpoint.chain_index} 条 events, {len(checkpoint.heads)} 个分片 shards, "
+        f"{checkpoint.receptions} 件接待 receptions, {checkpoint.at}, 密钥 key {checkpoint.key_id}"
+    )
+
+
+@audit.command("verify", help="校验审计链是否被篡改 / verify the tamper-evident audit chain.")
+@click.option(
+    "--checkpoints",
+    "checkpoints_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="同时对照导出的签名检查点（需要密钥）/ also verify against exported signed checkpoints.",
+)
+@json_option
+@pass_app
+def audit_verify(app: App, checkpoints_file: Path | None) -> None:
+    from jiedai_flow.storage.checkpoints import load_keys, read_checkpoints, verify_checkpoints
+    from jiedai_flow.storage.sql import SQLStore
+
+    store = SQLStore(app.db, create=False)
+    try:
+        report = store.verify()
+        late = []
+        if checkpoints_file is not None:
+            late = verify_checkpoints(store, read_checkpoints(checkpoints_file), load_keys())
+    finally:
+        store.close()
+    if report.ok and late:
+        from jiedai_flow.storage.chain import AuditProblem
+
+        first = late[0]
+        report = attrs.evolve(
+            report,
+            problem=AuditProblem(first.checkpoint.chain_index, "", "", first.reason_zh, first.reason_en),
+        )
+    if app.json:
+        problem = report.problem
+        app.emit(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "problem": None if problem is None else {"text": str(problem), "event_id": problem.event_id},
+            }
+        )
+    elif report.ok:
+        checked = say(f"审计链完整：{report.checked} 条记录", f"audit chain intact: {report.checked} events")
+        app.out.print(f"[green]{checked}[/green]")
+    else:
+        broken = say(
+            f"审计链校验失败，已校验 {report.checked} 条：",
+            f"audit chain broken after {report.checked} events:",
+        )
+        app.out.print(f"[red]{broken}[/red]")
+        app.out.print(Text(str(report.problem)))
+    if not report.ok:
+        sys.exit(EXIT_REFUSED)
+
+
+COMMANDS = (init, demo, plugins, db, audit)

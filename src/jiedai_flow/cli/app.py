@@ -1,0 +1,325 @@
+"""What every ``jiedai`` command shares: the global options, the engine opened once per run, the
+actors file, output as rich tables or JSON (``--json``), and the documented exit codes.
+
+Exit codes 退出码: 0 成功 ok · 1 被规则拒绝（或审计链校验失败）refused by rules, a plugin veto, or
+verification failed · 2 用法或数据错误 usage or data error (bad file, unknown id, wrong actor …) ·
+3 冲突或状态不允许 conflict or invalid state · 4 插件或存储错误 plugin or storage error ·
+5 内部错误 internal error (a bug: the traceback goes to the log, :func:`log_path`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import attrs
+import click
+from rich.console import Console
+
+from jiedai_flow.errors import (
+    ConflictError,
+    DefinitionError,
+    DuplicateError,
+    IdempotencyError,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    MigrationRefusedError,
+    PluginError,
+    Problem,
+    RuleError,
+    RuleViolationError,
+    StorageError,
+    TaskError,
+    ValidationError,
+    VetoError,
+)
+from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date
+    from pathlib import Path
+
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.standards import StandardsLayer
+    from jiedai_flow.process.engine import Engine
+
+from jiedai_flow.cli.common import (
+    ACTORS_ENV as ACTORS_ENV,
+)
+from jiedai_flow.cli.common import (
+    CALENDAR_ENV as CALENDAR_ENV,
+)
+from jiedai_flow.cli.common import (
+    CALENDAR_GLOB as CALENDAR_GLOB,
+)
+from jiedai_flow.cli.common import (
+    CONFIG_FILE as CONFIG_FILE,
+)
+from jiedai_flow.cli.common import (
+    DB_ENV as DB_ENV,
+)
+from jiedai_flow.cli.common import (
+    DEFAULT_ACTORS as DEFAULT_ACTORS,
+)
+from jiedai_flow.cli.common import (
+    DEFAULT_STANDARDS as DEFAULT_STANDARDS,
+)
+from jiedai_flow.cli.common import (
+    EXIT_CODES_HELP as EXIT_CODES_HELP,
+)
+from jiedai_flow.cli.common import (
+    EXIT_INTERNAL as EXIT_INTERNAL,
+)
+from jiedai_flow.cli.common import (
+    EXIT_OK as EXIT_OK,
+)
+from jiedai_flow.cli.common import (
+    EXIT_PLUGIN as EXIT_PLUGIN,
+)
+from jiedai_flow.cli.common import (
+    EXIT_REFUSED as EXIT_REFUSED,
+)
+from jiedai_flow.cli.common import (
+    EXIT_STATE as EXIT_STATE,
+)
+from jiedai_flow.cli.common import (
+    EXIT_USAGE as EXIT_USAGE,
+)
+from jiedai_flow.cli.common import (
+    LOG_ENV as LOG_ENV,
+)
+from jiedai_flow.cli.common import (
+    STANDARDS_ENV as STANDARDS_ENV,
+)
+from jiedai_flow.cli.common import (
+    fail_plain as fail_plain,
+)
+from jiedai_flow.cli.common import (
+    log_path as log_path,
+)
+
+
+def usage_problem(where: str, message_zh: str, message_en: str) -> ValidationError:
+    """A mistake on the command line that click cannot see (unknown actor, unknown trigger …),
+    at the option or argument ``where``: a data error, exit code 2."""
+    return ValidationError([Problem(where, message_zh, message_en)], source=COMMAND_LINE)
+
+
+COMMAND_LINE = "命令行 command line"
+"""The ``source`` of the problems :func:`usage_problem` reports."""
+
+
+EXIT_CODES: tuple[tuple[int, str, tuple[type[JiedaiFlowError], ...]], ...] = (
+    (EXIT_REFUSED, "被规则或插件拒绝 refused by rules or a plugin", (RuleViolationError, VetoError)),
+    (
+        EXIT_STATE,
+        "冲突或状态不允许 conflict or invalid state",
+        (
+            ConflictError,
+            InvalidTransitionError,
+            IdempotencyError,
+            DuplicateError,
+            ListNotFiledError,
+            MigrationRefusedError,
+            TaskError,
+        ),
+    ),
+    (
+        EXIT_PLUGIN,
+        "插件、规则或存储出错 plugin, rule or storage failure",
+        (PluginError, StorageError, RuleError, DefinitionError, ReportsNeedSQLError),
+    ),
+)
+"""Which errors end a run with which code; every other error is a usage or data error (2)."""
+
+
+def exit_code(error: JiedaiFlowError) -> int:
+    """The documented exit code of an error (:data:`EXIT_CODES`, else 2)."""
+    for code, _meaning, errors in EXIT_CODES:
+        if isinstance(error, errors):
+            return code
+    return EXIT_USAGE
+
+
+class StandardsFiles:
+    """The standards layers read from ``--standards`` files, contributed like a county plugin's."""
+
+    def __init__(self, layers: Sequence[StandardsLayer]) -> None:
+        self.layers = tuple(layers)
+
+    @hookimpl
+    def jiedai_standards_layers(self, jurisdiction: str, on: date) -> tuple[StandardsLayer, ...]:
+        del jurisdiction, on  # resolve() picks the layers that apply
+        return self.layers
+
+
+@attrs.define
+class App:
+    """One run of ``jiedai``: the global options and what they open, lazily and once."""
+
+    db: str
+    actors_path: Path
+    standards_paths: tuple[Path, ...]
+    json: bool = False
+    out: Console = attrs.field(factory=lambda: Console(highlight=False))
+    err: Console = attrs.field(factory=lambda: Console(stderr=True, highlight=False))
+    _engine: Engine | None = None
+    _actors: dict[str, Actor] | None = None
+    extra_plugins: list[object] = attrs.field(factory=list)
+    """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
+    notifiers_path: Path | None = None
+    config_path: Path | None = None
+    """The ``jiedai.toml`` this run read, if any."""
+    """``--notifiers``: the notifiers every command writes outbox rows for."""
+    calendar_paths: tuple[Path, ...] = ()
+    """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
+    _calendar: object | None = None
+
+    def holiday_files(self) -> object:
+        """The plugin answering ``jiedai_calendar`` with the ``--calendar`` files, loaded once."""
+        if self._calendar is None:
+            from jiedai_flow.builtin.holidays import HolidayFiles
+
+            for path in self.calendar_paths:
+                _require_file(path, "放假安排文件", "holiday file")
+            self._calendar = HolidayFiles.load(self.calendar_paths)
+        return self._calendar
+
+    @property
+    def shown_db(self) -> str:
+        """The database URL without its password."""
+        import sqlalchemy as sa
+
+        try:
+            return sa.make_url(self.db).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return self.db
+
+    def engine(self) -> Engine:
+        """The engine on ``--db`` with the ``--standards`` layers, opened on first use."""
+        if self._engine is None:
+            from jiedai_flow.domain.standards_toml import load_standards_file
+            from jiedai_flow.process.engine import open_engine
+
+            layers = []
+            for path in self.standards_paths:
+                _require_file(path, "标准文件", "standards file")
+                layers.append(load_standards_file(path))
+            plugins: list[object] = [("jiedai.cli.standards", StandardsFiles(layers))]
+            if self.calendar_paths:
+                plugins.append(("jiedai.cli.calendar", self.holiday_files()))
+            if self.notifiers_path is not None:
+                from jiedai_flow.notify.channels.config import load_notifiers
+
+                self.extra_plugins.extend(load_notifiers(self.notifiers_path))
+            if self.actors_path.is_file():
+                from jiedai_flow.cli.inputs import ActorsDirectory, load_actor_entries
+
+                plugins.append(("jiedai.cli.contacts", ActorsDirectory(load_actor_entries(self.actors_path))))
+            plugins.extend(self.extra_plugins)
+            self._engine = open_engine(self.db, plugins=plugins)
+        return self._engine
+
+    def actors(self) -> dict[str, Actor]:
+        """The actors of ``--actors`` by id."""
+        if self._actors is None:
+            from jiedai_flow.cli.inputs import load_actors
+
+            _require_file(
+                self.actors_path,
+                "参与人文件",
+                "actors file",
+                hint_zh="运行 jiedai init 生成示例，或用 --actors 指定",
+                hint_en="run `jiedai init` for a sample, or pass --actors",
+            )
+            self._actors = load_actors(self.actors_path)
+        return self._actors
+
+    def actor(self, actor_id: str) -> Actor:
+        """The actor named ``actor_id`` in the actors file; a clear message listing the known ids."""
+        known = self.actors()
+        found = known.get(actor_id.strip())
+        if found is None:
+            listed = "、".join(f"{a.id}（{a.name}）" for a in known.values()) or "无 none"
+            raise usage_problem(
+                "--as",
+                f"未知参与人「{actor_id}」；{self.actors_path} 中有：{listed}",
+                f"unknown actor {actor_id!r}; {self.actors_path} has: {', '.join(known) or 'none'}",
+            )
+        return found
+
+    @property
+    def opened_engine(self) -> Engine | None:
+        """The engine if this run has opened it (without opening it)."""
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.store.close()
+            self._engine = None
+        for plugin in self.extra_plugins:
+            close = getattr(plugin, "close", None)
+            if callable(close):
+                close()  # notifiers' HTTP clients
+
+    # -- output -----------------------------------------------------------------------------------
+
+    def emit(self, data: Any) -> None:
+        """Print ``data`` as JSON on stdout (for ``--json``)."""
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+    def fail(self, error: JiedaiFlowError) -> NoReturn:
+        """Report ``error`` (rich on stderr, or a JSON object on stdout) and exit with its code."""
+        from jiedai_flow.cli import render
+
+        code = exit_code(error)
+        if self.json:
+            self.emit({"error": render.error_json(error, code)})
+        else:
+            render.print_error(self.err, error)
+        sys.exit(code)
+
+
+def _require_file(path: Path, what_zh: str, what_en: str, *, hint_zh: str = "", hint_en: str = "") -> None:
+    if not path.is_file():
+        why_zh, why_en = ("是目录", "is a directory") if path.is_dir() else ("不存在", "does not exist")
+        raise ValidationError(
+            [
+                Problem(
+                    "$",
+                    f"{what_zh} {path} {why_zh}" + (f"（{hint_zh}）" if hint_zh else ""),
+                    f"{what_en} {path} {why_en}" + (f" ({hint_en})" if hint_en else ""),
+                )
+            ]
+        )
+
+
+def app_of(ctx: click.Context) -> App:
+    """The run's :class:`App` (made by the ``jiedai`` group)."""
+    found = ctx.find_object(App)
+    if found is None:  # a command invoked without the group: only in tests that build their own
+        raise click.UsageError("jiedai 命令须经 jiedai 主命令调用 / run through the jiedai group")
+    return found
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        app_of(ctx).json = True
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json`` on a command, the same as the global ``jiedai --json``."""
+    return click.option(
+        "--json",
+        "json_flag",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
+        help="输出 JSON（同全局 --json）/ print JSON (same as the global --json).",
+    )(command)

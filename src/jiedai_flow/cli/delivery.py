@@ -1,0 +1,120 @@
+"""``jiedai dispatch`` and ``jiedai remind``: deliver the outbox, and write deadline reminders."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from jiedai_flow.cli.app import json_option, pass_app
+
+if TYPE_CHECKING:
+    from jiedai_flow.cli.app import App
+
+_NOTIFIERS = click.option(
+    "--notifiers",
+    "notifiers_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="通知渠道配置 TOML（同全局 --notifiers）/ notifiers file (same as the global --notifiers).",
+)
+
+
+def _with_notifiers(app: App, path: Path | None) -> None:
+    if path is not None:
+        app.notifiers_path = path
+
+
+@click.command(
+    help="投递待发通知（重试、退避、死信）/ deliver pending notifications (retries, dead letters)."
+)
+@_NOTIFIERS
+@click.option("--once", is_flag=True, help="只投递一轮后退出 / one round, then exit.")
+@click.option(
+    "--interval", default=5.0, show_default=True, help="空闲时轮询间隔（秒）/ poll interval, seconds."
+)
+@click.option(
+    "--max-attempts", default=8, show_default=True, help="进入死信前的最多尝试次数 / attempts before dead."
+)
+@json_option
+@pass_app
+def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float, max_attempts: int) -> None:
+    from jiedai_flow.notify.dispatch import Dispatcher, RetryPolicy
+
+    _with_notifiers(app, notifiers_path)
+    engine = app.engine()
+    dispatcher = Dispatcher(engine, policy=RetryPolicy(max_attempts=max_attempts))
+    stop = threading.Event()
+    try:
+        report = dispatcher.run_once() if once else dispatcher.run(interval=interval, stop=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        return
+    counts = engine.store.delivery_counts()
+    if app.json:
+        fields = ("claimed", "delivered", "retried", "dead")
+        app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
+        return
+    app.out.print(
+        f"本轮 this round: 领取 claimed {report.claimed} · 送达 delivered {report.delivered} · "
+        f"重试 retried {report.retried} · 死信 dead {report.dead}"
+    )
+    app.out.print("发件箱 outbox: " + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+@click.command(
+    help="查找超时或将到期的事项并写入催办通知（每个时限一次）/ write deadline reminders, once each."
+)
+@_NOTIFIERS
+@click.option(
+    "--soon", "soon_days", default=2, show_default=True, help="提前几个工作日提醒 / working days ahead."
+)
+@click.option(
+    "--dispatch/--no-dispatch",
+    "then_dispatch",
+    default=True,
+    show_default=True,
+    help="写入后立即投递一轮 / deliver one round after.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="按哪一天判断（默认今天），如节前查看节后到期的事项 / judge as of this day (default: today).",
+)
+@json_option
+@pass_app
+def remind(
+    app: App, notifiers_path: Path | None, soon_days: int, then_dispatch: bool, today: datetime | None
+) -> None:
+    from jiedai_flow.notify.deadlines import find_due
+    from jiedai_flow.notify.deadlines import remind as write_reminders
+    from jiedai_flow.notify.dispatch import Dispatcher
+
+    _with_notifiers(app, notifiers_path)
+    engine = app.engine()
+    day = today.date() if today is not None else engine.clock.now().date()
+    due = find_due(engine, day, soon_days=soon_days)
+    written = write_reminders(engine, day, soon_days=soon_days)
+    delivered = Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch else 0
+    unknown = sorted({year for deadline in due for year in deadline.unknown_years})
+    if app.json:
+        app.emit({"due": len(due), "written": written, "delivered": delivered, "unknown_years": unknown})
+        return
+    for deadline in due:
+        app.out.print(f"· {deadline.number} {deadline.kind.label} {deadline.due}（{deadline.status.label}）")
+    if unknown:
+        years = "、".join(map(str, unknown))
+        app.err.print(
+            f"[yellow]警告 / warning:[/yellow] {years} 年放假安排未载入，这些时限按周一至周五计算 / "
+            f"holidays of {', '.join(map(str, unknown))} not loaded: these deadlines count Monday-Friday "
+            f"(jiedai calendar check {unknown[0]})",
+            soft_wrap=True,
+        )
+    app.out.print(
+        f"到期或将到期 due: {len(due)} · 新写入催办 new reminders: {written} · 已投递 delivered: {delivered}"
+    )
+
+
+COMMANDS = (dispatch, remind)

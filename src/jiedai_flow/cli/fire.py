@@ -1,0 +1,162 @@
+"""Moving a reception along 推进流程: ``fire ID TRIGGER`` and a named command per trigger
+(``jiedai approve ID --as li.na --reason 同意``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from jiedai_flow.cli import render
+from jiedai_flow.cli.app import App, app_of, json_option
+from jiedai_flow.cli.commands import trigger_help
+from jiedai_flow.cli.inputs import (
+    load_follow_up,
+    load_list,
+    load_plan,
+    parse_explanations,
+    resolve_trigger,
+)
+from jiedai_flow.errors import ValidationError
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+F = TypeVar("F", bound="Callable[..., Any]")
+
+SHORTCUTS = tuple(t.name for t in DEFAULT_PROCESS.triggers if t.operation is None)
+"""Triggers that have a command of their own (``start_urgent`` as ``start-urgent``); ``fire`` reaches
+every trigger of every process. On a county's process a shortcut fires the trigger that runs the
+same rule stage."""
+
+
+def _options(command: F) -> F:
+    decorators: list[Callable[..., Any]] = [
+        click.option(
+            "--as",
+            "actor_id",
+            metavar="ACTOR",
+            required=True,
+            help="操作人（参与人文件中的 id）/ who acts: an actor id from the actors file.",
+        ),
+        click.option(
+            "--reason", default="", help="理由或意见（退回、不予接待、变更、撤销必填）/ reason or opinion."
+        ),
+        click.option("--request-id", help="请求号：重试同一请求只执行一次 / idempotency key for retries."),
+        click.option(
+            "--expect-version",
+            type=int,
+            help="预期版本：记录已被他人修改则不执行（退出码 3）/ refuse if the version changed.",
+        ),
+        click.option(
+            "--plan",
+            "plan_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="修改后的接待方案（TOML/JSON）/ revised plan file (edit, submit, amend).",
+        ),
+        click.option(
+            "--list",
+            "list_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="接待清单（TOML/JSON）/ reception list file (claim, edit after the reception).",
+        ),
+        click.option(
+            "--follow-up",
+            "follow_up_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="跟踪记录（TOML/JSON：kind、summary、owner、due、done_on、outcome），"
+            "用于有跟踪服务阶段的流程 / a follow-up entry, for a process with a follow-up stage.",
+        ),
+        click.option(
+            "--explain",
+            "explain",
+            multiple=True,
+            metavar="RULE=TEXT",
+            help="情况说明，如 M-02=上级临时增加 2 人（可多次）/ written explanation for a finding.",
+        ),
+        json_option,
+    ]
+    for decorator in reversed(decorators):
+        command = decorator(command)
+    return command
+
+
+def run(
+    ctx: click.Context,
+    reception_id: str,
+    trigger: str,
+    *,
+    actor_id: str,
+    reason: str,
+    request_id: str | None,
+    expect_version: int | None,
+    plan_file: Path | None,
+    list_file: Path | None,
+    explain: tuple[str, ...],
+    follow_up_file: Path | None = None,
+) -> None:
+    """Fire ``trigger`` and print the outcome (a refusal is printed by the group, with exit 1)."""
+    app: App = app_of(ctx)
+    explanations = parse_explanations(explain)
+    engine = app.engine()
+    actor = app.actor(actor_id)
+    for definition in engine.processes:  # an unknown trigger is a usage error before any lookup
+        try:
+            resolve_trigger(definition, trigger)
+            break
+        except ValidationError:
+            if definition is engine.processes[-1]:
+                raise
+    reception_id = engine.resolve(reception_id)  # the number or a short id is enough
+    process = engine.process_of(engine.get(reception_id))
+    name = resolve_trigger(process.definition, trigger)
+    plan = load_plan(plan_file) if plan_file is not None else None
+    listing = load_list(list_file) if list_file is not None else None
+    follow_up = load_follow_up(follow_up_file) if follow_up_file is not None else None
+    result = engine.fire(
+        reception_id,
+        name,
+        actor,
+        reason=reason,
+        request_id=request_id,
+        expected_version=expect_version,
+        plan=plan,
+        reception_list=listing,
+        explanations=explanations,
+        follow_up=follow_up,
+    )
+    if app.json:
+        app.emit(render.result_json(result, process))
+        return
+    render.print_result(app.out, result, process)
+
+
+@click.command(
+    short_help="执行一个操作 / fire any trigger on a reception.",
+    help="对接待执行一个操作（操作名或中文名，如 approve 或 审批同意）。\n\n"
+    "Fire a trigger on a reception as an actor; rule refusals print every finding (exit code 1).",
+)
+@click.argument("reception_id", metavar="ID")
+@click.argument("trigger")
+@_options
+@click.pass_context
+def fire(ctx: click.Context, /, reception_id: str, trigger: str, **options: Any) -> None:
+    run(ctx, reception_id, trigger, **options)
+
+
+def _shortcut(trigger: str) -> click.Command:
+    definition = DEFAULT_PROCESS.trigger(trigger)
+
+    def command(ctx: click.Context, /, reception_id: str, **options: Any) -> None:
+        run(ctx, reception_id, trigger, **options)
+
+    command.__name__ = f"{trigger}_command"
+    return click.command(
+        trigger.replace("_", "-"),
+        help=trigger_help(definition),
+    )(click.argument("reception_id", metavar="ID")(_options(click.pass_context(command))))
+
+
+COMMANDS = (fire, *(_shortcut(t) for t in SHORTCUTS))

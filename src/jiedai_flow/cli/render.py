@@ -1,0 +1,384 @@
+"""How the commands show things 输出: rich tables for people, plain JSON-safe data for ``--json``.
+
+User data goes into tables as :class:`rich.text.Text`, never as markup, so a letter number such as
+``[2026] 12`` prints as written.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from jiedai_flow.cli.app import COMMAND_LINE
+from jiedai_flow.cli.common import current_lang, error_prefix, label, say
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.loading import dump
+from jiedai_flow.errors import (
+    InvalidTransitionError,
+    JiedaiFlowError,
+    RuleViolationError,
+    ValidationError,
+)
+from jiedai_flow.process.lifecycle import (
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_NO_APPROVALS,
+    FACT_RETRO_PENDING,
+    FACT_URGENT_ALLOWED,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.records import AuditEvent, CommandResult, Reception
+    from jiedai_flow.process.lifecycle import CompiledProcess
+
+_STYLE = {
+    Severity.BLOCKING: "bold red",
+    Severity.NEEDS_EXPLANATION: "magenta",
+    Severity.WARNING: "yellow",
+    Severity.INFO: "dim",
+}
+
+
+SHORT_ID = 8
+"""Digits of a reception id shown in tables; any command takes them (``Engine.resolve``)."""
+
+
+def when(moment: datetime) -> str:
+    """A moment in China Standard Time, to the minute."""
+    local = moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
+    """Every finding in full, two columns to fit 80: the rule and its severity; the message (in
+    this run's language), its path and its citation."""
+    table = Table(
+        title=title or label("检查结果", "findings"), show_lines=True, title_justify="left", expand=False
+    )
+    table.add_column(label("规则", "rule"), overflow="fold", no_wrap=False)
+    table.add_column(label("说明", "message"), overflow="fold", ratio=1)
+    for f in findings:
+        severity = label(f.severity.label, f.severity.value)
+        message = Text(say(f.message_zh, f.message_en) if current_lang() != "both" else f.message_zh)
+        if current_lang() == "both":
+            message.append(f"\n{f.message_en}", style="dim")
+        message.append(f"\n{label('位置', 'path')} {f.path}", style="dim")
+        if f.citation:
+            message.append(f"\n{label('出处', 'citation')} {f.citation}", style="dim")
+        table.add_row(
+            Text.assemble((f.rule_id, "bold"), "\n", (severity, _STYLE[f.severity])),
+            message,
+        )
+    return table
+
+
+def finding_line(f: Finding) -> Text:
+    """A finding in one line: its rule, its severity and its message (info findings, which refuse
+    nothing and need nothing done)."""
+    return Text.assemble(
+        ("  · ", "dim"),
+        (f.rule_id, "bold"),
+        " ",
+        (label(f.severity.label, f.severity.value), _STYLE[f.severity]),
+        " ",
+        say(f.message_zh, f.message_en),
+    )
+
+
+def print_findings(console: Console, findings: Sequence[Finding], title: str | None = None) -> None:
+    """Findings that matter in a full table (blocking, needing an explanation, warnings); info
+    findings one line each below it."""
+    full = [f for f in findings if f.severity is not Severity.INFO]
+    brief = [f for f in findings if f.severity is Severity.INFO]
+    if full:
+        console.print(findings_table(full, title))
+    if brief:
+        if not full:
+            console.print(Text(title or label("检查结果", "findings"), style="italic"))
+        for f in brief:
+            console.print(finding_line(f))
+
+
+def refusing(findings: Iterable[Finding]) -> list[Finding]:
+    """The findings that refuse a command: blocking, or needing a written explanation."""
+    return [f for f in findings if f.severity in (Severity.BLOCKING, Severity.NEEDS_EXPLANATION)]
+
+
+def print_error(console: Console, error: JiedaiFlowError) -> None:
+    """The error's message on stderr; a rule refusal also prints every finding (the refusing ones
+    in full, info ones one line each)."""
+    prefix = error_prefix()
+    if isinstance(error, RuleViolationError):
+        console.print(
+            f"[red]{prefix}[/red]{escape(say(error.message_zh, error.message_en))}",
+            soft_wrap=True,
+        )
+        print_findings(
+            console, error.findings, say(f"「{error.trigger}」的检查结果", f"findings of {error.trigger!r}")
+        )
+        if any(f.severity is Severity.NEEDS_EXPLANATION for f in error.findings):
+            console.print(
+                say(
+                    "须书面说明的，可用 --explain 规则编号=说明 附情况说明",
+                    "attach a written explanation with --explain RULE=TEXT",
+                )
+            )
+        return
+    if isinstance(error, ValidationError) and error.source == COMMAND_LINE:
+        for p in error.problems:  # one mistake on the command line: say it plainly
+            console.print(f"[red]{prefix}[/red]{escape(say(p.message_zh, p.message_en))}", soft_wrap=True)
+        return
+    if isinstance(error, ValidationError):
+        where = f"{error.source}: " if error.source else ""
+        console.print(
+            f"[red]{prefix}[/red]{escape(where)}"
+            + escape(
+                say(f"数据有 {len(error.problems)} 处错误", f"{len(error.problems)} problem(s) in data")
+            ),
+            soft_wrap=True,
+        )
+        for p in error.problems:
+            line = f"（第 {p.line} 行 line {p.line}）" if p.line else ""
+            console.print(
+                f"  - {escape(p.path)}{escape(line)}：{escape(say(p.message_zh, p.message_en))}",
+                soft_wrap=True,
+            )
+        return
+    zh, en = getattr(error, "message_zh", None), getattr(error, "message_en", None)
+    text = say(zh, en) if isinstance(zh, str) and isinstance(en, str) else str(error)
+    console.print(f"[red]{prefix}[/red]{escape(text)}", soft_wrap=True)
+
+
+def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
+    """The error as data for ``--json``: code, messages, exit code and what a program needs."""
+    data: dict[str, Any] = {
+        "code": error.code,
+        "exit_code": code,
+        "message_zh": error.message_zh,
+        "message_en": error.message_en,
+    }
+    if isinstance(error, RuleViolationError):
+        data["findings"] = [dump(f) for f in error.findings]
+    if isinstance(error, ValidationError):
+        data["problems"] = [dump(p) for p in error.problems]
+        data["source"] = error.source
+    if isinstance(error, InvalidTransitionError):
+        data["allowed"] = list(error.allowed)
+    reception_id = getattr(error, "reception_id", None)
+    if reception_id is not None:
+        data["reception_id"] = reception_id
+    return data
+
+
+# -- receptions ----------------------------------------------------------------------------------
+
+
+def summary(reception: Reception, process: CompiledProcess) -> dict[str, Any]:
+    """One line of ``jiedai list`` as data."""
+    listing = reception.reception_list
+    return {
+        "id": reception.id,
+        "number": reception.number,
+        "state": reception.state,
+        "state_label": _label(process, reception.state),
+        "version": reception.version,
+        "jurisdiction": reception.jurisdiction,
+        "host_unit": reception.host_unit,
+        "type": reception.reception_type.value,
+        "start": reception.start.isoformat(),
+        "end": reception.end.isoformat(),
+        "sending_unit": reception.letter.sending_unit,
+        "guests": reception.letter.headcount,
+        "planned_total": format(reception.plan.planned_total, "f"),
+        "actual_total": format(listing.total, "f") if listing is not None else None,
+    }
+
+
+def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception], CompiledProcess]) -> Table:
+    table = Table(title=label("接待记录", "receptions"), title_justify="left")
+    for column in (
+        label("编号", "number"),
+        "ID",
+        label("状态", "state"),
+        label("日期", "dates"),
+        label("接待单位", "host"),
+        label("来函单位", "from"),
+        label("预计", "planned"),
+    ):
+        table.add_column(column, overflow="fold")
+    for r in items:
+        table.add_row(
+            Text(r.number),
+            Text(r.id[:SHORT_ID], style="dim"),  # enough to name it: commands take a unique prefix
+            Text(_label(process_of(r), r.state)),
+            Text(f"{r.start}～{r.end}" if r.end != r.start else str(r.start)),
+            Text(r.host_unit),
+            Text(r.letter.sending_unit),
+            Text(format(r.plan.planned_total, "f"), justify="right"),
+        )
+    return table
+
+
+def details_table(reception: Reception, process: CompiledProcess) -> Table:
+    """``jiedai show``: the reception's fields, one per row."""
+    r, letter = reception, reception.letter
+    table = Table(show_header=False, title=f"接待 {r.number}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    guests = "；".join(f"{g.name}（{g.unit} {g.post}）" for g in letter.personnel)
+    rows = [
+        ("ID", r.id),
+        (label("状态", "state"), f"{_label(process, r.state)}（{r.state}，v{r.version}）"),
+        (label("类型", "type"), r.reception_type.label),
+        (label("辖区", "jurisdiction"), r.jurisdiction),
+        (label("接待单位", "host unit"), r.host_unit),
+        (label("经办人", "handler"), f"{r.handler.name}（{r.handler.id}）"),
+        (label("日期", "dates"), f"{r.start} ～ {r.end}"),
+        (
+            label("来函", "letter"),
+            f"{letter.kind.label} {letter.number}，{letter.sending_unit}，{letter.issued_on}",
+        ),
+        (label("事由", "purpose"), f"{letter.purpose.label}：{letter.content}"),
+        (f"{label('来宾', 'guests')}（{letter.headcount}）", guests or "—"),
+        (label("方案", "plan"), _plan_line(r)),
+        (label("审批", "approvals"), _approvals_line(r)),
+    ]
+    if r.reception_list is not None:
+        rows.append(
+            (
+                label("清单", "list"),
+                f"实际费用 {r.reception_list.total} 元，签字 {r.reception_list.signed_by or '—'}",
+            )
+        )
+    for e in r.explanations:
+        accepted = f"，{e.accepted_by} 已接受" if e.accepted else "，待接受"
+        rows.append((f"情况说明 {e.rule_id}", f"{e.text}（{e.by}{accepted}）"))
+    rows.append(("规则包 / 流程", f"{r.rule_pack} · {r.process}"))
+    for field, value in rows:
+        table.add_row(field, Text(value))
+    return table
+
+
+def _plan_line(r: Reception) -> str:
+    plan = r.plan
+    return (
+        f"用餐 {len(plan.meals)} 次，住宿 {len(plan.lodgings)} 项，活动 {len(plan.activities)} 项；"
+        f"预计 {plan.planned_total} 元，预算 {plan.budget} 元"
+    )
+
+
+def _approvals_line(r: Reception) -> str:
+    if not r.approval_chain:
+        return "—"
+    parts = []
+    for i, step in enumerate(r.approval_chain):
+        signed = r.approvals[i] if i < len(r.approvals) else None
+        who = f"✓ {signed.actor_name} {when(signed.at)}" if signed else label("待签", "pending")
+        parts.append(f"{step.label or step.level or '审批'}：{who}")
+    return "；".join(parts)
+
+
+def timeline_table(events: Sequence[AuditEvent], process: CompiledProcess) -> Table:
+    """The audit trail: when, who, what, from which state to which, why, and its findings."""
+    table = Table(title=label("时间线", "timeline"), title_justify="left")
+    for column in (
+        "#",
+        label("时间", "time"),
+        label("操作人", "actor"),
+        label("操作", "trigger"),
+        label("状态", "state"),
+        label("理由", "reason"),
+        label("检查", "findings"),
+    ):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        source = _label(process, e.from_state) if e.from_state else "—"
+        table.add_row(
+            str(e.seq),
+            when(e.at),
+            Text(f"{e.actor_name}（{e.actor_id}）"),
+            Text(trigger_label(process, e.trigger)),
+            Text(f"{source} → {_label(process, e.to_state)}"),
+            Text(e.reason or ""),
+            Text(", ".join(f"{f.rule_id}:{f.severity.label}" for f in e.findings) or "—"),
+        )
+    return table
+
+
+def result_json(result: CommandResult, process: CompiledProcess) -> dict[str, Any]:
+    """A command's outcome as data (``jiedai new``, ``jiedai fire`` … with ``--json``)."""
+    r = result.reception
+    return {
+        "id": r.id,
+        "number": r.number,
+        "trigger": result.event.trigger,
+        "from_state": result.event.from_state,
+        "state": r.state,
+        "state_label": _label(process, r.state),
+        "version": r.version,
+        "replayed": result.replayed,
+        "findings": [dump(f) for f in result.findings],
+        "event": dump(result.event),
+        "next_triggers": list(possible_triggers(process, r)),
+    }
+
+
+def print_result(console: Console, result: CommandResult, process: CompiledProcess) -> None:
+    """One line for an accepted command, its findings (info ones one line each), and what may
+    follow; each line short enough for 80 columns where the names allow."""
+    r, e = result.reception, result.event
+    source = _label(process, e.from_state) if e.from_state else "—"
+    again = say("（重复请求，返回首次结果）", " (replayed: the first result)") if result.replayed else ""
+    console.print(
+        Text.assemble(
+            ("✓ ", "green"),
+            f"{trigger_label(process, e.trigger)} {e.trigger} — {e.actor_name}（{e.actor_id}）："
+            f"{source} → 「{_label(process, r.state)}」{again}",
+        )
+    )
+    number = label("编号", "number")
+    console.print(Text(f"  {number} {r.number} · ID {r.id[:SHORT_ID]} · v{r.version}", style="dim"))
+    if result.findings:
+        print_findings(console, result.findings)
+    following = possible_triggers(process, r)
+    if following:
+        steps = " · ".join(f"{t} {trigger_label(process, t)}" for t in following)
+        console.print(Text(f"  {label('下一步', 'next')}: {steps}", "dim"))
+
+
+def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[str, ...]:
+    """The triggers that may follow from the reception's state (by someone; conditions that
+    only hold for 补办 or before anyone approved are checked, authorization is not)."""
+    facts = {FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_URGENT_ALLOWED}
+    if not reception.approvals:
+        facts.add(FACT_NO_APPROVALS)
+    if reception.retroactive and not reception.approval_complete:
+        facts.add(FACT_RETRO_PENDING)
+    return tuple(
+        t
+        for t in process.triggers_from(reception.state)
+        if process.trigger_defs[t].operation is None
+        and process.applicable(reception.state, t, frozenset(facts))
+    )
+
+
+def trigger_label(process: CompiledProcess, trigger: str) -> str:
+    found = process.trigger_defs.get(trigger)
+    return found.label if found is not None else ("登记公函" if trigger == "create" else trigger)
+
+
+def _label(process: CompiledProcess, state: str) -> str:
+    try:
+        return process.label(state)
+    except KeyError:
+        return state

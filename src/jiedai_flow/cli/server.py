@@ -1,0 +1,175 @@
+"""The HTTP service from the command line 接口服务: ``serve`` and ``token create|list|revoke``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from jiedai_flow.cli.app import App, json_option, pass_app
+from jiedai_flow.errors import PluginError
+
+
+def _need_extra() -> None:
+    try:
+        import litestar  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as error:
+        raise PluginError(
+            f'接口服务需要可选依赖：pip install "jiedai-flow[server]"（缺少 {error.name}）',
+            f'the HTTP service needs its extra: pip install "jiedai-flow[server]" (missing {error.name})',
+        ) from None
+
+
+@click.command(
+    short_help="启动 HTTP 接口服务 / run the HTTP API and web pages.",
+    help="启动 HTTP 接口服务和网页（uvicorn）：接口在 /api/v1，OpenAPI 在 /schema，网页在 /web。"
+    "调用者凭令牌（jiedai token create）或单点登录 JWT（环境变量 JIEDAI_JWT_*，见 docs/http.md）认证。\n\n"
+    "Run the HTTP API (/api/v1, OpenAPI at /schema) and the web pages (/web) on uvicorn; callers "
+    "authenticate with an API token or a single sign-on JWT (JIEDAI_JWT_* variables, docs/http.md).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址 / address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="端口 / port.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="进程数 / worker processes."
+)
+@click.option(
+    "--secure-cookies", is_flag=True, help="会话 Cookie 只走 HTTPS / mark the session cookie Secure."
+)
+@click.option(
+    "--max-auth-failures",
+    type=click.IntRange(1, 1_000_000),
+    default=10,
+    show_default=True,
+    help="每个地址每分钟允许的认证失败次数，超过返回 429 / failed authentications per address per minute.",
+)
+@click.option(
+    "--demo-token",
+    "demo_actor",
+    metavar="ACTOR",
+    help="为该参与人新建一个令牌并打印（演示用）/ make and print a token for this actor (demos).",
+)
+@pass_app
+def serve(
+    app: App,
+    host: str,
+    port: int,
+    workers: int,
+    secure_cookies: bool,
+    max_auth_failures: int,
+    demo_actor: str | None,
+) -> None:
+    _need_extra()
+    import uvicorn
+
+    from jiedai_flow.server.settings import SETTINGS_ENV, JWTSettings, Settings
+    from jiedai_flow.server.tokens import tokens_for
+
+    settings = Settings(
+        db=app.db,
+        actors=str(app.actors_path),
+        standards=tuple(str(p) for p in app.standards_paths),
+        calendar=tuple(str(p) for p in app.calendar_paths),
+        jwt=JWTSettings.from_env(),
+        secure_cookies=secure_cookies,
+        auth_failures=max_auth_failures,
+    )
+    engine = app.engine()  # creates or upgrades the database once, before the workers start
+    if demo_actor is not None:
+        actor = app.actor(demo_actor)
+        _info, token = tokens_for(engine).create(actor.id, "demo")
+        click.echo(f"演示令牌 demo token for {actor.id}（{actor.name}）: {token}")
+        click.echo(f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/receptions")
+    app.close()
+    os.environ[SETTINGS_ENV] = settings.to_env()
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jiedai-metrics-")
+    click.echo(
+        f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
+    )
+    uvicorn.run(
+        "jiedai_flow.server.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@click.group(help="接口令牌 API tokens: create, list, revoke.")
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create", help="为参与人新建令牌，只显示这一次 / make a token for an actor, shown once.")
+@click.option("--actor", "actor_id", required=True, metavar="ID", help="参与人 id / actor id.")
+@click.option("--label", default="", help="备注（哪个系统用）/ a note: which system uses it.")
+@json_option
+@pass_app
+def token_create(app: App, actor_id: str, label: str) -> None:
+    from jiedai_flow.server.tokens import tokens_for
+
+    actor = app.actor(actor_id)
+    info, secret = tokens_for(app.engine()).create(actor.id, label)
+    if app.json:
+        app.emit({"id": info.id, "actor_id": info.actor_id, "label": info.label, "token": secret})
+        return
+    app.out.print(f"令牌 token {info.id} for {actor.id}（{actor.name}）— 只显示这一次 shown only once:")
+    click.echo(secret)
+
+
+@token.command("list", help="列出令牌（不含令牌本身）/ list tokens (never the tokens themselves).")
+@click.option("--actor", "actor_id", metavar="ID", help="只看这个参与人 / only this actor's.")
+@json_option
+@pass_app
+def token_list(app: App, actor_id: str | None) -> None:
+    from jiedai_flow.server.tokens import tokens_for
+
+    found = tokens_for(app.engine()).list(actor_id)
+    if app.json:
+        app.emit(
+            [
+                {
+                    "id": i.id,
+                    "actor_id": i.actor_id,
+                    "label": i.label,
+                    "created_at": i.created_at.isoformat(),
+                    "revoked_at": i.revoked_at.isoformat() if i.revoked_at else None,
+                }
+                for i in found
+            ]
+        )
+        return
+    table = Table(
+        "id", "参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked", title="令牌 tokens"
+    )
+    for i in found:
+        revoked = i.revoked_at.isoformat(timespec="seconds") if i.revoked_at else ""
+        table.add_row(
+            i.id, Text(i.actor_id), Text(i.label), i.created_at.isoformat(timespec="seconds"), revoked
+        )
+    app.out.print(table)
+
+
+@token.command("revoke", help="吊销令牌 / revoke a token.")
+@click.argument("token_id", metavar="ID")
+@json_option
+@pass_app
+def token_revoke(app: App, token_id: str) -> None:
+    from jiedai_flow.cli.app import usage_problem
+    from jiedai_flow.server.tokens import tokens_for
+
+    info = tokens_for(app.engine()).revoke(token_id.strip())
+    if info is None:
+        raise usage_problem("ID", f"没有令牌 {token_id}", f"no token {token_id}")
+    if app.json:
+        app.emit({"id": info.id, "actor_id": info.actor_id, "revoked": True})
+        return
+    app.out.print(f"已吊销 revoked: {info.id}（{info.actor_id}）")
+
+
+COMMANDS = (serve, token)

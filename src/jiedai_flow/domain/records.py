@@ -1,0 +1,711 @@
+"""The reception aggregate 接待记录 and the records a command leaves behind.
+
+:class:`Reception` is the unit every command loads, checks and saves with its ``version``.
+:class:`AuditEvent` is the accountable trace of one accepted command; :class:`Notification` is an
+outbox row written in the same atomic step. All frozen: a command builds new values, never edits.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jiedai_flow.domain.model import (
+    Actor,
+    FollowUpKind,
+    InvalidValueError,
+    LabelledEnum,
+    OfficialLetter,
+    Plan,
+    ProjectOutcome,
+    ReceptionList,
+    ReceptionType,
+    Role,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import date, datetime
+
+    from jiedai_flow.domain.findings import Finding
+
+
+class StepKind(LabelledEnum):
+    """How the approvers of one step decide 审批方式."""
+
+    SINGLE = "single", "单人审批"
+    """One approver (a person, or one member of a pool) decides."""
+    SEQUENTIAL = "sequential", "顺序会签"
+    """Every assignee agrees, one after another in the order given."""
+    PARALLEL = "parallel", "并行会签"
+    """Every assignee agrees, all at the same time."""
+    ANY = "any", "或签"
+    """The first assignee to agree decides the step; the others' tasks close."""
+    VOTE = "vote", "票签"
+    """Assignees vote with weights; the step passes when agreeing weight exceeds ``threshold``
+    percent of the total, and fails when it no longer can."""
+
+
+class AssigneeKind(LabelledEnum):
+    """Who a task goes to 办理人类型."""
+
+    PERSON = "person", "个人"
+    """One actor, by id."""
+    LEVEL = "level", "岗位"
+    """Any approver holding an approval level (``Actor.levels``, e.g. 分管领导): a pool, claimed."""
+    UNIT = "unit", "部门"
+    """Any approver of a department (``Actor.unit``): a pool, claimed 认领."""
+
+
+@attrs.frozen
+class Assignee:
+    """Whom a step's task is for 办理人: a person, an approval level or a department pool."""
+
+    kind: AssigneeKind
+    ref: str
+    """The actor id, the level or the department."""
+    weight: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    """票签 weight."""
+    name: str = ""
+    """How to show it (the person's name, the department's) — display only."""
+
+    @classmethod
+    def person(cls, actor_id: str, weight: int = 1, name: str = "") -> Assignee:
+        return cls(AssigneeKind.PERSON, actor_id, weight, name)
+
+    @classmethod
+    def level(cls, level: str, weight: int = 1) -> Assignee:
+        return cls(AssigneeKind.LEVEL, level, weight, level)
+
+    @classmethod
+    def unit(cls, unit: str, weight: int = 1) -> Assignee:
+        return cls(AssigneeKind.UNIT, unit, weight, unit)
+
+    @property
+    def shown(self) -> str:
+        return self.name or self.ref
+
+    def pools(self, actor: Actor) -> bool:
+        """Whether ``actor`` belongs to this pool (never true of a person assignee)."""
+        if self.kind is AssigneeKind.LEVEL:
+            return not self.ref or self.ref in actor.levels
+        return self.kind is AssigneeKind.UNIT and bool(actor.unit) and actor.unit == self.ref
+
+
+@attrs.frozen
+class ApprovalStep:
+    """One step of an approval chain 审批环节, e.g. 部门负责人 → 分管领导 → 财政局与分管领导并行会签.
+
+    With no ``assignees`` the step is one task for the pool of ``level`` (any approver holding it;
+    an empty level accepts any approver). With assignees, ``kind`` says how they decide.
+    """
+
+    level: str
+    label: str = ""
+    roles: frozenset[Role] = frozenset({Role.APPROVER})
+    kind: StepKind = StepKind.SINGLE
+    assignees: tuple[Assignee, ...] = ()
+    threshold: int = attrs.field(default=50, validator=[attrs.validators.ge(0), attrs.validators.lt(100)])
+    """票签: the step passes when the agreeing weight exceeds this percentage of the total weight."""
+
+    @property
+    def who(self) -> tuple[Assignee, ...]:
+        """The assignees, or the one pool of ``level`` when none are named."""
+        return self.assignees or (Assignee(AssigneeKind.LEVEL, self.level, 1, self.label or self.level),)
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.level or "审批"
+
+
+@attrs.frozen
+class Approval:
+    """One signature 审批意见 of the current submission: agreement, or (票签) a vote against.
+
+    ``on_behalf_of`` names the approver a stand-in 代理人 signed for; ``weight`` is the vote's.
+    """
+
+    step: int
+    level: str
+    actor_id: str
+    actor_name: str
+    at: datetime
+    opinion: str = ""
+    agree: bool = True
+    on_behalf_of: str = ""
+    weight: int = 1
+    task_id: str = ""
+
+
+class TaskKind(LabelledEnum):
+    """What a task is for 任务类型."""
+
+    APPROVAL = "approval", "审批"
+    EXECUTION = "execution", "接待执行"
+    """An item of the approved plan carried out by a department or person (注重细节管理, 强化团队协作)."""
+
+
+class TaskState(LabelledEnum):
+    """Where a task stands 任务状态. Only ``open`` tasks are in anyone's 待办."""
+
+    WAITING = "waiting", "未到"
+    """A later signer of a sequential countersign (or one who asked for a signer before them)."""
+    OPEN = "open", "待办"
+    DONE = "done", "已办"
+    CLOSED = "closed", "已关闭"
+    """Closed without its owner acting: decided by another (或签, 票签), removed (减签), taken back,
+    returned, withdrawn, terminated."""
+
+
+@attrs.frozen
+class Task:
+    """One task 任务: an approval step's work for one assignee, or an execution item of the plan.
+
+    ``owner`` is who holds it now: a delegate while delegated 委派, the member who claimed a pool
+    task 认领, else the assigned person ("" for an unclaimed pool task).
+    """
+
+    id: str
+    kind: TaskKind
+    step: int
+    """The approval step's index (``-1`` for an execution task)."""
+    assignee: Assignee
+    created_at: datetime
+    state: TaskState = TaskState.OPEN
+    order: int = 0
+    """Sequence within the step: the lowest order not yet done is open; equal orders act together."""
+    due: date | None = None
+    """Due day on the working-day calendar 办理时限."""
+    claimed_by: str = ""
+    delegated_to: str = ""
+    """委派: who was asked to give an opinion; the task comes back to the assignee afterwards."""
+    delegated_by: str = ""
+    done_by: str = ""
+    done_at: datetime | None = None
+    outcome: str = ""
+    """``agree``, ``against``, ``returned``, ``done``, ``problem`` …; for a closed task, why."""
+    opinion: str = ""
+    on_behalf_of: str = ""
+    added_by: str = ""
+    """加签: who added this signer (减签 removes only added signers that have not acted)."""
+    transferred_from: str = ""
+    read_at: datetime | None = None
+    urged_at: datetime | None = None
+    title: str = ""
+    """Execution task: what to do 事项 (meeting the guests, the working meal, the vehicles …)."""
+    place: str = ""
+    at: datetime | None = None
+    """Execution task: when it is to happen."""
+    notes: tuple[str, ...] = ()
+    """Delegates' opinions 委派意见 and problem reports, in order."""
+    current: bool = True
+    """Part of the current submission; false once a return, a resubmission or a change superseded it
+    (kept as history for 已办)."""
+
+    @property
+    def owner(self) -> str:
+        if self.delegated_to:
+            return self.delegated_to
+        if self.claimed_by:
+            return self.claimed_by
+        return self.assignee.ref if self.assignee.kind is AssigneeKind.PERSON else ""
+
+    @property
+    def live(self) -> bool:
+        """Open or waiting: not yet finished either way."""
+        return self.state in (TaskState.OPEN, TaskState.WAITING)
+
+
+def step_verdict(step: ApprovalStep, tasks: Sequence[Task], approvals: Sequence[Approval]) -> str:
+    """``passed``, ``failed`` (a vote that can no longer pass) or ``open``, for one step of the
+    current submission: its live and done tasks say who must decide, its signatures what they said.
+    A step whose tasks are not opened yet is ``open``."""
+    agreed = [a for a in approvals if a.agree]
+    if step.kind is StepKind.VOTE and tasks:
+        total = sum(t.assignee.weight for t in tasks) or 1
+        yes = sum(a.weight for a in agreed)
+        undecided = sum(t.assignee.weight for t in tasks if t.live)
+        if yes * 100 > step.threshold * total:
+            return "passed"
+        return "failed" if (yes + undecided) * 100 <= step.threshold * total else "open"
+    if step.kind is StepKind.ANY:
+        return "passed" if agreed else "open"
+    if not tasks:
+        return "passed" if agreed else "open"
+    return "passed" if all(t.state is TaskState.DONE and t.outcome == "agree" for t in tasks) else "open"
+
+
+@attrs.frozen
+class CarbonCopy:
+    """抄送: someone told of a reception without acting on it (once per reception)."""
+
+    actor_id: str
+    by: str
+    at: datetime
+    read_at: datetime | None = None
+
+
+@attrs.frozen
+class Explanation:
+    """A written explanation 情况说明 for a finding that needs one, and who accepted it."""
+
+    rule_id: str
+    path: str
+    text: str
+    stage: str
+    by: str
+    at: datetime
+    finding: str = ""
+    """The Chinese message of the finding explained: a changed finding needs a new explanation."""
+    accepted_by: str = ""
+    accepted_at: datetime | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.accepted_by)
+
+
+Member = tuple[str, str, str, int]
+"""A reception as a process migration sees it: (id, number, state, version)."""
+
+
+@attrs.frozen
+class FollowUp:
+    """One entry of the follow-up after a business reception 接待后跟踪: a contact with the investor,
+    their stated intent, the project's progress, or feedback on the reception; with its owner and
+    due day (reminded like any deadline) until it is done.
+
+    Only a process whose trigger declares ``carries_follow_up`` records them (the 招商 process).
+    """
+
+    kind: FollowUpKind
+    summary: str
+    """What happened or is to be done 情况."""
+    owner: str
+    """Who carries it out (an actor id) 责任人."""
+    due: date | None = None
+    """The day it is due 完成时限 (working-day calendar reminders)."""
+    done_on: date | None = None
+    """The day it was done 完成日期; None while open."""
+    outcome: ProjectOutcome | None = None
+    """For progress entries: 签约, 落地 or 未成."""
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """Due and not done yet."""
+        return self.due is not None and self.done_on is None
+
+
+@attrs.frozen
+class LedgerEntry:
+    """A change to a host unit's annual budget ledger 预算台账, applied with the command's save.
+
+    Amounts in fen. When ``cap_fen`` is set and the change adds spending, the store refuses it
+    (:class:`~jiedai_flow.errors.BudgetExceededError`) if committed + spent would pass the cap.
+    """
+
+    host_unit: str
+    year: int
+    committed_fen: int = 0
+    spent_fen: int = 0
+    cap_fen: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}|{self.host_unit}"
+
+
+@attrs.frozen
+class BudgetUsage:
+    """What a host unit has committed (approved, not settled) and spent in a year, in fen."""
+
+    committed_fen: int = 0
+    spent_fen: int = 0
+
+
+@attrs.frozen
+class Reception:
+    """One reception 接待 from its letter to its archive.
+
+    ``process`` and ``rule_pack`` are pinned at creation: the reception is judged by the process
+    definition and the rule pack it started with, whatever is installed later.
+    """
+
+    id: str
+    number: str
+    jurisdiction: str
+    host_unit: str
+    reception_type: ReceptionType
+    handler: Actor
+    letter: OfficialLetter
+    plan: Plan
+    start: date
+    end: date
+    state: str
+    version: int
+    process: str
+    rule_pack: str
+    created_at: datetime
+    updated_at: datetime
+    reception_list: ReceptionList | None = None
+    approval_chain: tuple[ApprovalStep, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+    submitted_by: str | None = None
+    retroactive: bool = False
+    """补办: started before approval under the local urgent-reception rule; approval follows."""
+    explanations: tuple[Explanation, ...] = ()
+    budget_committed_fen: int = 0
+    """What this reception holds committed in its host unit's budget ledger."""
+    follow_ups: tuple[FollowUp, ...] = ()
+    """接待后跟踪 entries, for processes with a follow-up stage (empty otherwise)."""
+    tasks: tuple[Task, ...] = ()
+    """Every task of this reception, done or not (approval tasks of earlier submissions included)."""
+    copies: tuple[CarbonCopy, ...] = ()
+    """抄送: who was copied, by whom, and whether they have read it."""
+
+    @property
+    def approval_complete(self) -> bool:
+        """Every step of the approval chain is decided in favour."""
+        return bool(self.approval_chain) and self.current_step >= len(self.approval_chain)
+
+    @property
+    def current_step(self) -> int:
+        """The index of the first step not yet passed (``len(approval_chain)`` when all are)."""
+        for index, step in enumerate(self.approval_chain):
+            if step_verdict(step, self.step_tasks(index), self.step_approvals(index)) != "passed":
+                return index
+        return len(self.approval_chain)
+
+    @property
+    def next_step(self) -> ApprovalStep | None:
+        """The approval step waiting for a decision, if the reception is awaiting approval."""
+        index = self.current_step
+        return self.approval_chain[index] if index < len(self.approval_chain) else None
+
+    def step_approvals(self, index: int) -> tuple[Approval, ...]:
+        """The signatures given at step ``index`` of the current submission."""
+        return tuple(a for a in self.approvals if a.step == index)
+
+    def step_tasks(self, index: int) -> tuple[Task, ...]:
+        """The approval tasks of step ``index`` of the current submission (closed ones excluded)."""
+        return tuple(
+            t
+            for t in self.tasks
+            if t.step == index
+            and t.current
+            and t.kind is TaskKind.APPROVAL
+            and t.state is not TaskState.CLOSED
+        )
+
+    def task_title(self, task: Task) -> str:
+        """What a task list shows as the task: the step's label (with its kind), or the execution item."""
+        if task.kind is TaskKind.EXECUTION:
+            return task.title
+        step = self.approval_chain[task.step] if 0 <= task.step < len(self.approval_chain) else None
+        if step is None:
+            return task.assignee.shown
+        return step.shown if step.kind is StepKind.SINGLE else f"{step.shown}（{step.kind.label}）"
+
+    def open_tasks(self) -> tuple[Task, ...]:
+        """The tasks in someone's 待办 now."""
+        return tuple(t for t in self.tasks if t.state is TaskState.OPEN)
+
+    def handled_by(self, actor_id: str) -> bool:
+        """Whether ``actor_id`` handles this reception (经办) — they may not approve or settle it."""
+        return actor_id in (self.handler.id, self.submitted_by)
+
+
+@attrs.frozen
+class AuditEvent:
+    """One accepted command, as evidence: who did what, from which state to which, and why.
+
+    ``seq`` equals the reception's version after the command; replaying a reception's events in
+    ``seq`` order gives its current state. ``prev_hash``/``hash`` are filled by back ends that
+    chain events (see docs/architecture.md).
+    """
+
+    id: str
+    reception_id: str
+    seq: int
+    trigger: str
+    actor_id: str
+    actor_name: str
+    actor_roles: tuple[Role, ...]
+    from_state: str
+    to_state: str
+    at: datetime
+    process: str
+    rule_pack: str
+    reason: str = ""
+    request_id: str | None = None
+    findings: tuple[Finding, ...] = ()
+    explanations: tuple[Explanation, ...] = ()
+    """Explanations given or accepted by this command."""
+    outbox_digest: str = ""
+    """SM3 of the outbox rows this command wrote (``audit.outbox_digest``), so that a deleted or
+    edited notification is caught by verify; "" when it wrote none."""
+    note: str = ""
+    """What an approval or task operation did 操作说明 (转办给 …, 代 … 签署, 抄送 …), for the timeline."""
+    prev_hash: str = ""
+    hash: str = ""
+    hash_algorithm: str = ""
+    auth_method: str = ""
+    """How the actor was authenticated (``api-token:<id>``, ``jwt:<issuer>`` …; see
+    :mod:`jiedai_flow.process.authn`); "" for an in-process call that did not say, and for events written
+    before it was recorded."""
+
+
+@attrs.frozen
+class Notification:
+    """An outbox row 待发通知: one notification for one channel, committed with the state change
+    (or written by the reminder scan) and delivered after. ``id`` is the delivery's idempotency
+    key: a receiver that sees it twice drops the second."""
+
+    id: str
+    reception_id: str
+    event_id: str
+    topic: str
+    recipients: tuple[Role, ...]
+    message_zh: str
+    message_en: str
+    created_at: datetime
+    channel: str = ""
+    """The notifier that delivers it (``log``, ``email``, ``dingtalk`` …)."""
+    action_zh: str = ""
+    """What the reader must do next 待办事项."""
+    link: str = ""
+    """Where the reader acts: the host application's link template filled in for the reception."""
+    kind: str = "event"
+    """``event`` for a committed command, ``reminder`` for a deadline reminder 催办."""
+    people: tuple[str, ...] = ()
+    """Actor ids addressed by name besides the roles: new task owners, the urged, the copied."""
+    inline: bool = False
+    """Delivered by its notifier right after the commit (the row is leased to it meanwhile)."""
+
+
+@attrs.frozen
+class DeliveryOutcome:
+    """How one delivery ended: ``delivered``; ``pending`` again from ``next_attempt_at``; or
+    ``dead`` (a dead letter, kept for inspection)."""
+
+    notification_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None = None
+    error: str = ""
+
+
+@attrs.frozen
+class Delivery:
+    """A claimed outbox row and how many delivery attempts it has had."""
+
+    notification: Notification
+    attempts: int = 0
+
+
+@attrs.frozen
+class CommandResult:
+    """What a command returns: the reception after it, its audit event, every finding.
+
+    ``replayed`` is True when the request id had been seen and this is the first result again.
+    """
+
+    reception: Reception
+    event: AuditEvent
+    findings: tuple[Finding, ...] = ()
+    replayed: bool = False
+
+
+@attrs.frozen
+class Numbering:
+    """How a store numbers a new reception 编号, inside the creating transaction: the next value
+    of counter ``key``, formatted."""
+
+    key: str
+    format: Callable[[int], str] = attrs.field(eq=False)
+
+
+@attrs.frozen
+class CommandRecord:
+    """An idempotency record: request id → the command it named and its first result."""
+
+    request_id: str
+    reception_id: str
+    trigger: str
+    actor_id: str
+    result: CommandResult
+
+
+def _hex_prefix(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if not (isinstance(value, str) and 1 <= len(value) <= 32 and all(c in "0123456789abcdef" for c in value)):
+        raise InvalidValueError(
+            f"「{attribute.name}」应为 1–32 位小写十六进制数字，收到 {value!r}",
+            f"{attribute.name} must be 1 to 32 lowercase hexadecimal digits, got {value!r}",
+            field=attribute.name,
+        )
+
+
+@attrs.frozen
+class ReceptionQuery:
+    """Filters for listing receptions; results are ordered by (start, id) and paged by cursor."""
+
+    states: frozenset[str] = frozenset()
+    jurisdiction: str | None = None
+    host_unit: str | None = None
+    reception_type: ReceptionType | None = None
+    start_from: date | None = None
+    start_to: date | None = None
+    number: str | None = None
+    """The reception number 接待编号 (341502-2026-00001), exactly."""
+    id_prefix: str | None = attrs.field(default=None, validator=attrs.validators.optional(_hex_prefix))
+    """The start of the reception id: 1 to 32 lowercase hexadecimal digits."""
+    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
+    after: str | None = None
+    """Opaque cursor: the ``next_cursor`` of the previous page."""
+
+
+@attrs.frozen
+class Page:
+    """One page of receptions and the cursor of the next page (None at the end)."""
+
+    items: tuple[Reception, ...]
+    next_cursor: str | None = None
+
+
+class TaskView(LabelledEnum):
+    """The task lists people work from 任务列表."""
+
+    MINE = "mine", "待办"
+    """Open tasks the actor may act on: their own, their principals' (代理), and pool tasks of their
+    levels and department not yet claimed."""
+    DONE = "done", "已办"
+    """Tasks the actor acted on (signed, returned, transferred, completed …), newest first."""
+    CC = "cc", "抄送我的"
+    """Receptions copied to the actor, newest first."""
+    STARTED = "started", "我发起的"
+    """Receptions the actor handles, newest first."""
+
+
+@attrs.frozen
+class TaskQuery:
+    """One task list of one actor, filtered and paged by cursor. Sorted by due day (no due day last),
+    then creation, for 待办; newest first for the others."""
+
+    actor_id: str
+    view: TaskView = TaskView.MINE
+    levels: frozenset[str] = frozenset()
+    """The approval levels whose pool tasks the actor sees ("" for any approver's)."""
+    unit: str = ""
+    """The department whose pool tasks the actor sees."""
+    principals: frozenset[str] = frozenset()
+    """Whom the actor stands in for today 代理: their tasks are in the actor's 待办 too."""
+    kind: TaskKind | None = None
+    jurisdiction: str | None = None
+    due_by: date | None = None
+    """待办 only: due on or before this day (overdue and due soon)."""
+    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
+    after: str | None = None
+    """Opaque cursor: the ``next_cursor`` of the previous page."""
+
+
+@attrs.frozen
+class TaskRow:
+    """One line of a task list, read from the task index without loading the reception."""
+
+    reception_id: str
+    number: str
+    task_id: str
+    """"" for a line of 抄送我的 or 我发起的 (the reception itself)."""
+    kind: str
+    """``approval``, ``execution``, ``cc`` or ``started``."""
+    title: str
+    """The step's label or the execution item; the state for 我发起的."""
+    state: str
+    """The task's state; the reception's state for 抄送我的 and 我发起的."""
+    assignee: str = ""
+    owner: str = ""
+    step: int = -1
+    due: date | None = None
+    at: datetime | None = None
+    """Created (待办), acted (已办), copied (抄送) or registered (我发起的)."""
+    outcome: str = ""
+    host_unit: str = ""
+    read: bool = False
+
+
+@attrs.frozen
+class TaskPage:
+    """One page of a task list and the cursor of the next page (None at the end)."""
+
+    items: tuple[TaskRow, ...]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class TaskCounts:
+    """How many lines each task list of an actor has 待办/已办/抄送/发起 (``cc_unread``: not yet read)."""
+
+    mine: int = 0
+    done: int = 0
+    cc: int = 0
+    cc_unread: int = 0
+    started: int = 0
+
+
+@attrs.frozen
+class Proxy:
+    """代理 while away: ``stand_in`` acts on ``principal``'s approval tasks from ``start`` to ``end``
+    (both included, China time); their signatures are recorded as on behalf of the principal."""
+
+    id: str
+    principal: str
+    stand_in: str
+    start: date
+    end: date
+    reason: str
+    set_by: str
+    at: datetime
+    revoked: bool = False
+
+    def covers(self, day: date) -> bool:
+        """In force on ``day``."""
+        return not self.revoked and self.start <= day <= self.end
+
+
+@attrs.frozen
+class Verdict:
+    """An authorization answer with its reason, for ``jiedai_authorize`` (a plain bool works too)."""
+
+    allowed: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+
+    @classmethod
+    def allow(cls) -> Verdict:
+        return _ALLOWED
+
+    @classmethod
+    def deny(cls, reason_zh: str, reason_en: str) -> Verdict:
+        return cls(False, reason_zh, reason_en)
+
+
+_ALLOWED = Verdict(True)
+
+
+def new_id() -> str:
+    """A new random id: 32 hex digits, like ``uuid4().hex`` at a quarter of the cost."""
+    return os.urandom(16).hex()
+
+
+def numbered(
+    reception: Reception, record: CommandRecord | None, number: str
+) -> tuple[Reception, CommandRecord | None]:
+    """The reception (and its idempotency record) with the number a store gave it."""
+    reception = attrs.evolve(reception, number=number)
+    if record is not None:
+        record = attrs.evolve(record, result=attrs.evolve(record.result, reception=reception))
+    return reception, record

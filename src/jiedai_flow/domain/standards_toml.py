@@ -1,0 +1,252 @@
+"""Standards layers from TOML files 标准文件.
+
+One file is one layer: who issued it and where and when it applies at the top, and under
+``[standards]`` only the fields that differ from the layer above::
+
+    name = "六安市"
+    level = "city"                 # national / province / city / county, or 国家 / 省 / 市 / 县
+    jurisdiction = "3415"          # GB/T 2260 code prefix the layer covers
+    effective_from = 2014-01-01
+    source = "六安市市场监管局《公务接待有关规定》"
+
+    [standards]
+    accepted_letters = ["公函", "电话记录"]
+    claim_deadline_months = 1
+
+Every problem is reported at once, with the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jiedai_flow.domain.loading import converter, problems_from, read_toml
+from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
+from jiedai_flow.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    import tomllib
+
+_LEVELS = {
+    "national": Level.NATIONAL,
+    "国家": Level.NATIONAL,
+    "全国": Level.NATIONAL,
+    "province": Level.PROVINCE,
+    "省": Level.PROVINCE,
+    "city": Level.CITY,
+    "市": Level.CITY,
+    "county": Level.COUNTY,
+    "县": Level.COUNTY,
+    "unit": Level.UNIT,
+    "单位": Level.UNIT,
+}
+_HEADER_KEYS = {
+    "name",
+    "level",
+    "jurisdiction",
+    "effective_from",
+    "effective_to",
+    "source",
+    "standards",
+    "host_units",
+    "unit_kinds",
+    "articles",
+}
+
+
+def load_standards_file(path: str | Path) -> StandardsLayer:
+    """Read one standards layer from a TOML file; ValidationError lists every problem with its line."""
+    path = Path(path)
+    return load_standards_text(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def load_standards_text(text: str, source: str = "<standards>") -> StandardsLayer:
+    """Read one standards layer from TOML text (see the module docstring for the format)."""
+    data = read_toml(text, source=source)  # syntax, nesting depth, NUL and lone surrogates
+    problems: list[Problem] = []
+    lines = TomlLines(text)
+    header = _header(data, problems)
+    changes = _changes(data.get("standards", {}), problems)
+    if problems:
+        located = [attrs.evolve(p, line=lines.find(p.path)) for p in problems]
+        raise ValidationError(located, source=source)
+    return StandardsLayer(changes=changes, **header)
+
+
+def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
+    for key in sorted(set(data) - _HEADER_KEYS):
+        problems.append(Problem(f"$.{key}", f"未知字段「{key}」", f"unknown field {key!r}"))
+    header: dict[str, Any] = {}
+    for key in ("name", "jurisdiction"):
+        value = data.get(key)
+        if not isinstance(value, str) or (key == "name" and not value.strip()):
+            problems.append(Problem(f"$.{key}", f"「{key}」必须是文本", f"{key!r} must be text"))
+        else:
+            header[key] = value
+    jurisdiction = header.get("jurisdiction", "")
+    if jurisdiction and not (jurisdiction.isdigit() and len(jurisdiction) in (2, 4, 6)):
+        problems.append(
+            Problem(
+                "$.jurisdiction",
+                "辖区应为 2、4 或 6 位行政区划代码，全国为空字符串",
+                "jurisdiction must be a 2-, 4- or 6-digit GB/T 2260 code ('' for national)",
+            )
+        )
+    level = _LEVELS.get(str(data.get("level", "")))
+    if level is None:
+        problems.append(
+            Problem(
+                "$.level",
+                "层级应为 national/province/city/county/unit（国家/省/市/县/单位）",
+                "level must be national, province, city, county or unit",
+            )
+        )
+    header["level"] = level
+    for key in ("effective_from", "effective_to"):
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            header[key] = value
+        else:
+            problems.append(
+                Problem(f"$.{key}", "应为 TOML 日期，如 2024-01-01", "must be a TOML date such as 2024-01-01")
+            )
+    if "source" in data:
+        header["source"] = str(data["source"])
+    _unit_scope(data, header, problems)
+    if not isinstance(data.get("standards", {}), dict):
+        problems.append(Problem("$.standards", "[standards] 应为表", "[standards] must be a table"))
+    return header
+
+
+def _unit_scope(data: dict[str, Any], header: dict[str, Any], problems: list[Problem]) -> None:
+    """``host_units``, ``unit_kinds`` (a unit layer) and ``articles`` of the header."""
+    units = data.get("host_units", [])
+    if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units):
+        problems.append(
+            Problem(
+                "$.host_units", "「host_units」应为单位名称列表", "'host_units' must be a list of unit names"
+            )
+        )
+    else:
+        header["host_units"] = frozenset(u.strip() for u in units)
+    kinds = data.get("unit_kinds", [])
+    if not isinstance(kinds, list):
+        problems.append(Problem("$.unit_kinds", "「unit_kinds」应为列表", "'unit_kinds' must be a list"))
+        kinds = []
+    parsed = set()
+    for i, kind in enumerate(kinds):
+        try:
+            parsed.add(UnitKind.parse(str(kind)))
+        except InvalidValueError as exc:
+            problems.append(Problem(f"$.unit_kinds[{i}]", exc.message_zh, exc.message_en))
+    header["unit_kinds"] = frozenset(parsed)
+    if header.get("level") is Level.UNIT and not (header.get("host_units") or parsed):
+        problems.append(
+            Problem(
+                "$.host_units",
+                "单位层须写明适用的单位（host_units）或单位类型（unit_kinds）",
+                "a unit layer names its host units (host_units) or unit kinds (unit_kinds)",
+            )
+        )
+    articles = data.get("articles", {})
+    if not isinstance(articles, dict) or not all(isinstance(v, str) for v in articles.values()):
+        problems.append(
+            Problem(
+                "$.articles", "「articles」应为 字段 = 条款 的表", "'articles' must map fields to articles"
+            )
+        )
+        return
+    for key in sorted(set(articles) - set(STANDARDS_FIELDS)):
+        problems.append(
+            Problem(f"$.articles.{key}", f"未知的标准字段「{key}」", f"unknown standards field {key!r}")
+        )
+    header["articles"] = dict(articles)
+
+
+def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        return {}
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        field = STANDARDS_FIELDS.get(key)
+        if field is None:
+            problems.append(
+                Problem(
+                    f"$.standards.{key}",
+                    f"未知的标准字段「{key}」，请检查拼写",
+                    f"unknown standards field {key!r}; check the spelling",
+                )
+            )
+            continue
+        origin = typing.get_origin(field.type)
+        if origin in (tuple, frozenset, list, set) and isinstance(value, str):
+            problems.append(
+                Problem(
+                    f"$.standards.{key}",
+                    f'「{key}」应为列表，如 ["{value}"]',
+                    f'{key!r} must be a list, e.g. ["{value}"]',
+                )
+            )
+            continue
+        try:
+            changes[key] = converter.structure(value, field.type or object)
+        except (ValueError, TypeError, KeyError, ExceptionGroup) as exc:
+            problems.extend(problems_from(exc, f"$.standards.{key}"))
+    if changes:
+        try:  # cross-field sanity: the folded result must be a valid Standards on its own
+            Standards(**changes)
+        except (ValueError, TypeError) as exc:
+            problems.append(Problem("$.standards", f"标准无效：{exc}", f"invalid standards: {exc}"))
+    return changes
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """The line a TOML syntax error names, if it names one."""
+    match = re.search(r"line (\d+)", str(exc))
+    return int(match.group(1)) if match else None
+
+
+class TomlLines:
+    """Maps a field path such as ``$.standards.meal_standards[1].amount`` to its line in the file."""
+
+    _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*|\"[^\"]+\")\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.keys: dict[str, int] = {}
+        table = "$"
+        counts: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._TABLE.match(line)
+            if header:
+                name = "$." + header.group(2).replace('"', "")
+                if header.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    name = f"{name}[{index}]"
+                table = name
+                self.keys.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.keys.setdefault(f"{table}.{key.group(1).strip(chr(34))}", number)
+
+    def find(self, path: str) -> int | None:
+        """The line of ``path`` or of its nearest enclosing key or table."""
+        while path:
+            if path in self.keys:
+                return self.keys[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            if cut <= 0:
+                return None
+            path = path[:cut]
+        return None

@@ -1,0 +1,239 @@
+"""The dispatcher 通知投递: delivers outbox rows to notifiers, with retries and dead letters.
+
+Each outbox row is one notification for one channel. :meth:`Dispatcher.run_once` claims due rows
+(a lease, so two dispatchers never hold the same row), hands each to its notifier and records the
+outcome: delivered; or retried later with exponential backoff and jitter (never sooner than a
+receiver's ``Retry-After``); or, after ``max_attempts`` or a permanent failure, dead-lettered.
+Every row ends delivered or dead, and :meth:`Dispatcher.counts` adds up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from jiedai_flow.domain.records import Delivery, DeliveryOutcome
+from jiedai_flow.errors import NotFoundError
+from jiedai_flow.notify.channels import DeliveryFailed, Message
+from jiedai_flow.storage.base import BatchReading
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
+
+    from jiedai_flow.domain.clock import Clock
+    from jiedai_flow.domain.records import Notification, Reception
+    from jiedai_flow.notify.channels import Contact, Notifier
+    from jiedai_flow.plugins import Hooks, PluginHost
+    from jiedai_flow.storage.base import Store
+
+
+log = logging.getLogger(__name__)
+
+
+class Delivering(Protocol):
+    """What the dispatcher needs of an engine (an ``Engine`` is one): its store, clock, notifiers
+    and plugins. A protocol, so this module does not depend on the engine's."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]: ...
+
+    @property
+    def plugins(self) -> PluginHost: ...
+
+    @property
+    def hooks(self) -> Hooks: ...
+
+
+_STATUSES = ("delivered", "pending", "dead")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How often and how long to retry 重试策略."""
+
+    max_attempts: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    base_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+    jitter: bool = True
+
+    def delay(self, attempts: int, retry_after: float | None = None) -> timedelta:
+        """The wait before attempt ``attempts + 1``: ``base·2^(attempts-1)`` capped at
+        ``max_delay``, with "equal jitter" (half fixed, half random), never below ``retry_after``."""
+        backoff: timedelta = min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay)
+        if self.jitter:
+            backoff = backoff / 2 + backoff / 2 * random.random()  # why: spreading retries, not cryptography
+        if retry_after is not None:
+            backoff = max(backoff, timedelta(seconds=retry_after))
+        return backoff
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one dispatch round did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def __add__(self, other: DispatchReport) -> DispatchReport:
+        return DispatchReport(
+            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
+        )
+
+
+class Dispatcher:
+    """Delivers an engine's outbox through its notifiers. Safe to run in several processes."""
+
+    def __init__(
+        self,
+        engine: Delivering,
+        *,
+        policy: RetryPolicy | None = None,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 100,
+        worker: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.policy = policy or RetryPolicy()
+        self.lease = lease
+        self.batch = batch
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        # no plugin answers jiedai_contacts: a message has no contacts, and no hook call is made
+        self._contacts = bool(engine.plugins.pm.hook.jiedai_contacts.get_hookimpls())
+
+    def run_once(self) -> DispatchReport:
+        """Claim the rows due now (of the channels this process can deliver), deliver them, and
+        record every outcome in one transaction; one round."""
+        engine = self.engine
+        now = engine.clock.now()
+        claimed = engine.store.claim_deliveries(
+            now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
+        )
+        receptions = self._receptions(claimed)
+        outcomes = [
+            self._attempt(delivery, receptions[delivery.notification.reception_id]) for delivery in claimed
+        ]
+        engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
+        counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+        return DispatchReport(
+            claimed=len(claimed),
+            delivered=counts["delivered"],
+            retried=counts["pending"],
+            dead=counts["dead"],
+        )
+
+    def run(
+        self, *, interval: float = 5.0, stop: threading.Event | None = None, rounds: int | None = None
+    ) -> DispatchReport:
+        """Dispatch until ``stop`` is set (or ``rounds`` rounds ran), sleeping ``interval`` seconds
+        whenever a round found nothing to do."""
+        total = DispatchReport()
+        done = 0
+        while not (stop and stop.is_set()) and (rounds is None or done < rounds):
+            report = self.run_once()
+            total += report
+            done += 1
+            if report.claimed < self.batch:
+                if stop is not None:
+                    stop.wait(interval)
+                else:
+                    time.sleep(interval)
+        return total
+
+    def deliver(self, delivery: Delivery) -> DispatchReport:
+        """Deliver one claimed row and record its outcome (a round of one)."""
+        outcome = self._attempt(delivery)
+        self.engine.store.finish_deliveries([outcome], now=self.engine.clock.now(), worker=self.worker)
+        return DispatchReport(
+            claimed=1,
+            delivered=outcome.status == "delivered",
+            retried=outcome.status == "pending",
+            dead=outcome.status == "dead",
+        )
+
+    def _attempt(self, delivery: Delivery, reception: Reception | None = None) -> DeliveryOutcome:
+        """Hand one row to its notifier; the outcome to record."""
+        notification = delivery.notification
+        attempt = delivery.attempts + 1
+        notifier = self.engine.notifiers.get(notification.channel)
+        try:
+            if notifier is None:
+                raise DeliveryFailed(f"no notifier for channel {notification.channel!r} here")
+            notifier.deliver(self.message(notification, attempt, reception))
+        except Exception as exc:  # any failure of a notifier is a failed delivery, never a crash
+            return self._failed(notification, attempt, self.engine.clock.now(), exc)
+        return DeliveryOutcome(notification.id, "delivered", attempt)
+
+    def _failed(
+        self, notification: Notification, attempt: int, now: datetime, exc: Exception
+    ) -> DeliveryOutcome:
+        permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+        retry_after = exc.retry_after if isinstance(exc, DeliveryFailed) else None
+        error = f"{type(exc).__name__}: {exc}"
+        if permanent or attempt >= self.policy.max_attempts:
+            log.warning("notification %s dead after %d attempt(s): %s", notification.id, attempt, error)
+            return DeliveryOutcome(notification.id, "dead", attempt, error=error)
+        later = now + self.policy.delay(attempt, retry_after)
+        return DeliveryOutcome(notification.id, "pending", attempt, later, error)
+
+    def _receptions(self, claimed: Sequence[Delivery]) -> dict[str, Reception | None]:
+        """The receptions of a claimed batch, each read once (all in one read where the store
+        can: see :class:`~jiedai_flow.storage.base.BatchReading`); ``None`` for one deleted."""
+        ids = {delivery.notification.reception_id for delivery in claimed}
+        store = self.engine.store
+        if not isinstance(store, BatchReading):
+            return {rid: self._load(rid) for rid in ids}
+        found = store.load_many(ids)
+        return {rid: found.get(rid) for rid in ids}
+
+    def _load(self, reception_id: str) -> Reception | None:
+        try:
+            return self.engine.store.load(reception_id)
+        except NotFoundError:
+            return None
+
+    def message(
+        self, notification: Notification, attempt: int = 1, reception: Reception | None = None
+    ) -> Message:
+        """The message a notifier sends: the row, its reception and the contacts of its roles."""
+        if reception is None:
+            reception = self._load(notification.reception_id)
+        contacts: list[Contact] = []
+        if reception is not None and self._contacts:
+            for role in notification.recipients:
+                contacts.extend(self.engine.hooks.jiedai_contacts(role=role, reception=reception))
+        return Message(notification, reception, tuple(contacts), attempt)
+
+    def deliver_inline(self, rows: Iterable[Notification], reception: Reception | None = None) -> None:
+        """Right after a commit: deliver the rows of inline notifiers (leased to them when they
+        were written); a failure leaves the row to the dispatchers' retries."""
+        delivered = []
+        failed = []
+        for row in rows:
+            if not row.inline:
+                continue
+            outcome = self._attempt(Delivery(row), reception)
+            if outcome.status == "delivered":
+                delivered.append(row.id)
+            else:
+                failed.append(outcome)
+        if delivered:
+            self.engine.store.mark_notified(delivered)  # buffered: written with the next command
+        if failed:
+            self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())

@@ -1,0 +1,112 @@
+"""Routing 通知路由: who hears of what, and the outbox rows a committed command leaves.
+
+Who is told and what they must do are declared on the process definition (``TriggerDef.notify`` and
+``action_zh``, overridden per ``Transition``). A deployment may instead give a table, by
+``jiedai_routes`` or ``Engine(routes=…)``, from ``trigger``, ``trigger:to`` or ``trigger:from>to`` to
+the roles told. For each accepted command that reaches someone the engine writes one outbox row per
+notifier channel, in the same transaction as the state change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import Role
+from jiedai_flow.domain.records import Notification, new_id
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import AuditEvent, Reception
+    from jiedai_flow.process.lifecycle import CompiledProcess, ProcessDefinition
+
+
+def routes_of(definition: ProcessDefinition) -> dict[str, tuple[Role, ...]]:
+    """The definition's declarations as a routing table: ``trigger`` for what a trigger declares,
+    ``trigger:from>to`` for a transition that says otherwise. A starting point for a county's own."""
+    table: dict[str, tuple[Role, ...]] = {t.name: t.notify for t in definition.triggers if t.notify}
+    for t in definition.transitions:
+        if t.notify is not None:
+            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.notify
+    return table
+
+
+def actions_of(definition: ProcessDefinition) -> dict[str, str]:
+    """What the reader must do next, by the same keys as :func:`routes_of`."""
+    table = {t.name: t.action_zh for t in definition.triggers if t.action_zh}
+    for t in definition.transitions:
+        if t.action_zh is not None:
+            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.action_zh
+    return table
+
+
+DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = routes_of(DEFAULT_PROCESS)
+"""The default process's declarations as a table (:func:`routes_of`). Any finding that needed a
+written explanation (over standard) also goes to the supervisor 纪检监察."""
+
+
+def route_keys(event: AuditEvent) -> tuple[str, str, str]:
+    """The keys a route or action is looked up by, most specific first."""
+    return (
+        f"{event.trigger}:{event.from_state}>{event.to_state}",
+        f"{event.trigger}:{event.to_state}",
+        event.trigger,
+    )
+
+
+def lookup(table: Mapping[str, Any], event: AuditEvent) -> Any:
+    """The most specific entry of ``table`` for ``event``, or None."""
+    for key in route_keys(event):
+        if key in table:
+            return table[key]
+    return None
+
+
+def notifications(
+    reception: Reception,
+    event: AuditEvent,
+    actor: Actor,
+    process: CompiledProcess,
+    routes: Mapping[str, Sequence[Role]] | None = None,
+    link_template: str = "",
+    people: Sequence[str] = (),
+) -> tuple[Notification, ...]:
+    """The notification of one accepted command (none when nobody is to hear of it).
+
+    :param routes: a table that overrides the definition's declarations, or None.
+    :param people: actor ids the command addresses by name (new task owners, the urged, the
+        copied): the notification names them besides the roles.
+    """
+    if routes is None:
+        recipients = process.recipients(event.trigger, event.from_state, event.to_state)
+    else:
+        recipients = tuple(lookup(routes, event) or ())
+    if (
+        any(f.severity is Severity.NEEDS_EXPLANATION for f in event.findings)
+        and Role.SUPERVISOR not in recipients
+    ):
+        recipients += (Role.SUPERVISOR,)
+    if not recipients and not people:
+        return ()
+    label = process.trigger_defs[event.trigger].label
+    state = process.label(event.to_state)
+    reason = f"（理由：{event.reason}）" if event.reason else ""
+    return (
+        Notification(
+            id=new_id(),
+            reception_id=reception.id,
+            event_id=event.id,
+            topic=event.trigger,
+            recipients=recipients,
+            message_zh=f"接待 {reception.number}：{actor.name}「{label}」{reason}，当前状态「{state}」",
+            message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
+            f"now {event.to_state}",
+            created_at=event.at,
+            action_zh=process.action(event.trigger, event.from_state, event.to_state),
+            link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
+            people=tuple(people),
+        ),
+    )

@@ -1,0 +1,1389 @@
+"""The engine 引擎: the one public entry for commands, each run as one unit of work.
+
+``fire`` loads the reception, authorizes the actor, runs every rule of the stage and collects all
+findings, computes the target state through the ``transitions`` adapter, then saves the new state
+(version + 1), its audit event, its outbox rows and the idempotency record in one compare-and-set
+step — and only after that commit hands the notifications to the notifier plugins.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from jiedai_flow.domain.budget import exceeded_finding, ledger_changes
+from jiedai_flow.domain.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine is where users look
+from jiedai_flow.domain.clock import CHINA_TZ as _CHINA
+from jiedai_flow.domain.clock import Clock as Clock
+from jiedai_flow.domain.clock import SystemClock as SystemClock
+from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.model import FollowUpKind, ReceptionType, Role
+from jiedai_flow.domain.records import (
+    Approval,
+    ApprovalStep,
+    AuditEvent,
+    CommandRecord,
+    CommandResult,
+    Explanation,
+    FollowUp,
+    Notification,
+    Numbering,
+    Proxy,
+    Reception,
+    ReceptionQuery,
+    TaskCounts,
+    TaskPage,
+    TaskQuery,
+    TaskView,
+    Verdict,
+    new_id,
+)
+from jiedai_flow.domain.standards import resolve
+from jiedai_flow.domain.workdays import ChineseCalendar, add_workdays
+from jiedai_flow.errors import (
+    AmbiguousReferenceError,
+    BudgetExceededError,
+    ConflictError,
+    DefinitionError,
+    IdempotencyError,
+    InvalidTransitionError,
+    JiedaiFlowError,
+    MigrationRefusedError,
+    NotAuthorizedError,
+    NotFoundError,
+    PluginError,
+    Problem,
+    ReasonRequiredError,
+    RuleViolationError,
+    StorageError,
+    TaskError,
+    ValidationError,
+    VetoError,
+)
+from jiedai_flow.notify.dispatch import Dispatcher
+from jiedai_flow.notify.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
+from jiedai_flow.notify.routing import notifications
+from jiedai_flow.plugins import make_plugin_manager
+from jiedai_flow.process import tasks as task_ops
+from jiedai_flow.process.authn import AUTH_METHOD
+from jiedai_flow.process.lifecycle import (
+    DEFAULT_PROCESS,
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_NO_APPROVALS,
+    FACT_RETRO_PENDING,
+    FACT_URGENT_ALLOWED,
+    CompiledProcess,
+    Phase,
+    ProcessDefinition,
+    Stage,
+    Transition,
+    TriggerDef,
+)
+from jiedai_flow.process.rules import Rule, RuleContext, RuleSet
+from jiedai_flow.storage.base import CachingStore, TaskStore
+from jiedai_flow.storage.chain import outbox_digest
+from jiedai_flow.storage.codec import encode
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date, datetime
+
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Actor, OfficialLetter, Plan, ReceptionList
+    from jiedai_flow.domain.records import Page, Task
+    from jiedai_flow.domain.standards import Standards
+    from jiedai_flow.domain.workdays import WorkCalendar
+    from jiedai_flow.notify.channels import Notifier
+    from jiedai_flow.plugins import PluginHost
+    from jiedai_flow.storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+CREATE = Stage.CREATE.value
+_CREATE_DEF = TriggerDef(CREATE, "登记", "create", stage=CREATE, carries_plan=True)
+"""Registering a reception is not a trigger of any process; it runs the ``create`` rule stage."""
+MIGRATE = "migrate"
+_MIGRATE_DEF = TriggerDef(MIGRATE, "迁移流程版本", "migrate to another process version", reason_required=True)
+"""Moving a reception to another process version: an audited command of the administrator."""
+_PSEUDO = {CREATE: _CREATE_DEF, MIGRATE: _MIGRATE_DEF}
+
+
+@attrs.frozen
+class CheckReport:
+    """A dry run: every finding by stage, nothing changed."""
+
+    reception_id: str
+    by_stage: Mapping[str, tuple[Finding, ...]]
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(f for found in self.by_stage.values() for f in found)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.blocks)
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+
+_Saved = tuple[CommandResult, tuple[Notification, ...], tuple[Notification, ...]]
+"""A saved command: its result, its notifications, and their outbox rows (delivered after commit)."""
+
+
+RACE_RETRIES = 5
+"""How often a command without ``expected_version`` is decided again after losing a race."""
+
+MIN_ID_PREFIX = 6
+"""The fewest id digits :meth:`Engine.resolve` takes as a prefix (the command line shows 8)."""
+
+
+class Engine:
+    """Runs commands on receptions. Build with :func:`open_engine` or from parts."""
+
+    def __init__(
+        self,
+        store: Store,
+        plugins: PluginHost,
+        *,
+        clock: Clock | None = None,
+        processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+        routes: Mapping[str, tuple[Role, ...]] | None = None,
+        link_template: str = "",
+    ) -> None:
+        """``processes[0]`` runs new receptions unless ``jiedai_choose_process`` picks another;
+        plugins add theirs through ``jiedai_processes``; the others keep older receptions on theirs.
+
+        :param routes: a routing table (``trigger``, ``trigger:to`` or ``trigger:from>to`` to roles)
+            that overrides what the definitions declare; None: the declarations.
+        """
+        self.store = store
+        self.plugins = plugins
+        self.hooks = plugins.hooks
+        self.clock: Clock = clock or SystemClock()
+        self.routes = dict(routes) if routes is not None else None
+        self.link_template = link_template
+        """The host application's link to a reception, e.g. ``https://oa.example/jiedai/{id}``
+        (``{id}`` and ``{number}`` are filled in) — carried by every notification."""
+        self._routes: dict[str, Mapping[str, Sequence[Role]] | None] = {}
+        definitions = [*processes, *self.hooks.jiedai_processes(default=processes[0])]
+        self._processes = compile_processes(definitions)
+        self.process = self._processes[processes[0].key]
+        self.rules = RuleSet(self._collect_rules())
+        self.notifiers = self._collect_notifiers()
+        self._inline = Dispatcher(self)
+        hook = plugins.pm.hook
+        # Observer hooks without implementations are skipped: a pluggy call costs even when empty.
+        self._observed_before = bool(hook.jiedai_before_transition.get_hookimpls())
+        self._observed_after = bool(hook.jiedai_after_transition.get_hookimpls())
+        self._observed_notify = bool(hook.jiedai_notify.get_hookimpls())
+        self._standards: dict[tuple[str, str, date], Standards] = {}
+        self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
+        self._cached = store.cached if isinstance(store, CachingStore) else None
+        self._tasks = store if isinstance(store, TaskStore) else None
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get(self, reception_id: str) -> Reception:
+        """The reception as last saved."""
+        return self.store.load(reception_id)
+
+    def resolve(self, reference: str) -> str:
+        """The id of the reception ``reference`` names: its id, its number 接待编号
+        (341502-2026-00001), or the start of its id (at least :data:`MIN_ID_PREFIX` digits, as
+        short ids are shown). NotFoundError when none matches, AmbiguousReferenceError when a
+        prefix matches several."""
+        ref = reference.strip()
+        by_number = self.store.query(ReceptionQuery(number=ref, limit=1)).items
+        if by_number:
+            return by_number[0].id
+        if len(ref) < MIN_ID_PREFIX or len(ref) > 32 or any(c not in "0123456789abcdef" for c in ref):
+            raise NotFoundError(reference)
+        found = self.store.query(ReceptionQuery(id_prefix=ref, limit=3)).items
+        if not found:
+            raise NotFoundError(reference)
+        if len(found) > 1:
+            raise AmbiguousReferenceError(reference, [r.id[:12] for r in found])
+        return found[0].id
+
+    def history(self, reception_id: str) -> Sequence[AuditEvent]:
+        """The reception's audit trail, oldest first."""
+        return self.store.history(reception_id)
+
+    def query(self, query: ReceptionQuery) -> Page:
+        """One page of receptions matching ``query``."""
+        return self.store.query(query)
+
+    def standards_for(self, jurisdiction: str, on: date, host_unit: str = "") -> Standards:
+        """The standards in force for ``jurisdiction`` (and ``host_unit``: its unit layers too) on
+        ``on``, cached per (jurisdiction, host unit, date)."""
+        key = (jurisdiction, host_unit, on)
+        found = self._standards.get(key)
+        if found is None:
+            if len(self._standards) >= 4096:
+                self._standards.clear()
+            layers = self.hooks.jiedai_standards_layers(jurisdiction=jurisdiction, on=on, host_unit=host_unit)
+            found = self._standards[key] = resolve(jurisdiction, on, layers, host_unit)
+        return found
+
+    def standards_of(self, reception: Reception) -> Standards:
+        """The standards that judge ``reception``: its jurisdiction, host unit and start date."""
+        return self.standards_for(reception.jurisdiction, reception.start, reception.host_unit)
+
+    @property
+    def processes(self) -> tuple[ProcessDefinition, ...]:
+        """Every process definition loaded: the engine's, then the plugins'."""
+        return tuple(p.definition for p in self._processes.values())
+
+    @functools.cached_property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar deadlines count in and rules may ask (``jiedai_calendar``: a
+        plugin's, else China's statutory one)."""
+        found = self.hooks.jiedai_calendar()
+        return found if found is not None else ChineseCalendar()
+
+    def compiled(self, key: str) -> CompiledProcess:
+        """The compiled process ``name@version``; DefinitionError if it is not loaded."""
+        found = self._processes.get(key)
+        if found is None:
+            raise DefinitionError(
+                f"流程 {key} 未加载（已加载：{'、'.join(self._processes)}）",
+                f"process {key} is not loaded ({', '.join(self._processes)})",
+            )
+        return found
+
+    def process_of(self, reception: Reception) -> CompiledProcess:
+        """The compiled process the reception runs on (its ``name@version``)."""
+        return self._process_for(reception)
+
+    def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers ``actor`` may fire on the reception now (state, conditions, authorization);
+        the approval and task operations are listed by :meth:`available_operations`."""
+        return self._available(reception_id, actor, operations=False)
+
+    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers of approval and task operations ``actor`` may use on the reception now by
+        role and state (whether a given task is theirs is checked when they act)."""
+        return self._available(reception_id, actor, operations=True)
+
+    def _available(self, reception_id: str, actor: Actor, *, operations: bool) -> tuple[str, ...]:
+        reception = self.store.load(reception_id)
+        process = self._process_for(reception)
+        allowed = []
+        for trigger in process.triggers_from(reception.state):
+            if (process.trigger_defs[trigger].operation is not None) != operations:
+                continue
+            transition = process.applicable(
+                reception.state, trigger, self._facts(process, reception, trigger)
+            )
+            if transition is not None and self._authorize(actor, process, reception, transition).allowed:
+                allowed.append(trigger)
+        return tuple(allowed)
+
+    def check(
+        self, reception: Reception | str, stages: Iterable[str] | Literal["all"] | None = None
+    ) -> CheckReport:
+        """Run rules without changing anything (dry run 合规预检).
+
+        :param stages: the stages to run; by default the stages of the triggers that can fire
+            from the reception's state now (a draft is checked as if submitted); ``"all"`` runs
+            every stage that has rules.
+        """
+        if isinstance(reception, str):
+            reception = self.store.load(reception)
+        if stages is None:
+            process = self._process_for(reception)
+            next_stages = (process.trigger_defs[t].rule_stage for t in process.triggers_from(reception.state))
+            stages = [t for t in dict.fromkeys(next_stages) if self.rules.for_stage(t)]
+        elif stages == "all":
+            stages = self.rules.stages
+        standards = self.standards_of(reception)
+        now = self.clock.now()
+        by_stage = {
+            stage: self.rules.run(RuleContext(reception, standards, stage, None, now, self.calendar))
+            for stage in stages
+        }
+        return CheckReport(reception.id, by_stage)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def create_reception(
+        self,
+        letter: OfficialLetter,
+        plan: Plan,
+        *,
+        handler: Actor,
+        host_unit: str,
+        jurisdiction: str,
+        reception_type: ReceptionType = ReceptionType.DOMESTIC,
+        start: date | None = None,
+        end: date | None = None,
+        reception_id: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResult:
+        """Register a reception from its letter 登记公函 (state 草拟, version 1)."""
+        try:
+            return self._create(
+                letter,
+                plan,
+                handler,
+                host_unit,
+                jurisdiction,
+                reception_type,
+                start,
+                end,
+                reception_id,
+                request_id,
+            )
+        except JiedaiFlowError:
+            if request_id is not None and (first := self._replay(request_id, "", CREATE, handler)):
+                return first
+            raise
+
+    def _create(
+        self,
+        letter: OfficialLetter,
+        plan: Plan,
+        handler: Actor,
+        host_unit: str,
+        jurisdiction: str,
+        reception_type: ReceptionType,
+        start: date | None,
+        end: date | None,
+        reception_id: str | None,
+        request_id: str | None,
+    ) -> CommandResult:
+        now = self.clock.now()
+        start = start or letter.itinerary.start
+        end = end or letter.itinerary.end
+        _check_dates(start, end)
+        standards = self.standards_for(jurisdiction, start, host_unit)
+        process = self.choose_process(reception_type, jurisdiction, host_unit, plan)
+        reception = Reception(
+            id=reception_id or new_id(),
+            number="",  # given by the store, in the creating transaction
+            jurisdiction=jurisdiction,
+            host_unit=host_unit,
+            reception_type=reception_type,
+            handler=handler,
+            letter=letter,
+            plan=plan,
+            start=start,
+            end=end,
+            state=process.definition.initial,
+            version=1,
+            process=process.definition.key,
+            rule_pack=standards.rule_pack,
+            created_at=now,
+            updated_at=now,
+        )
+        transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
+        self._require(handler, process, reception, transition)
+        findings = self._run_rules(reception, standards, CREATE, handler, now)
+        event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
+        record = self._record(request_id, reception, CREATE, handler, event, findings)
+        year = start.year
+        numbering = Numbering(f"{jurisdiction}:{year}", lambda n: f"{jurisdiction}-{year}-{n:05d}")
+        reception = self.store.create(reception, event, (), record, numbering)
+        self._after_commit(reception, event, (), ())
+        return CommandResult(reception, event, findings)
+
+    def fire(
+        self,
+        reception_id: str,
+        trigger: str,
+        actor: Actor,
+        *,
+        reason: str = "",
+        request_id: str | None = None,
+        expected_version: int | None = None,
+        plan: Plan | None = None,
+        reception_list: ReceptionList | None = None,
+        explanations: Mapping[str, str] | None = None,
+        follow_up: FollowUp | None = None,
+        command: task_ops.TaskCommand | None = None,
+    ) -> CommandResult:
+        """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
+
+        :param reason: the written reason (required for 退回、不予接待、变更、撤销).
+        :param request_id: a retried request id returns the first result and changes nothing.
+        :param expected_version: the version the actor saw; a different stored version is a
+            :class:`ConflictError` (the save compares-and-sets on the loaded version anyway).
+        :param plan: a revised plan 接待方案 (with edit, submit, amend).
+        :param reception_list: the reception list 接待清单 (with edit after the reception, claim).
+        :param explanations: written explanations 情况说明 by rule id, for findings that need one;
+            the next approver (or finance, at settlement) accepts them by deciding.
+        :param follow_up: a follow-up entry 跟踪记录 (with a trigger that declares
+            ``carries_follow_up``); an entry with the same kind, owner and summary as an open one
+            replaces it (marking it done, say).
+        :param command: the operation's value (:mod:`jiedai_flow.process.tasks`) for a trigger that declares
+            an ``operation``; for the approval trigger, a :class:`~jiedai_flow.process.tasks.TaskCommand`
+            naming which of the actor's tasks they sign (when they hold several).
+        :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
+        """
+        args = (
+            trigger,
+            actor,
+            reason,
+            request_id,
+            expected_version,
+            plan,
+            reception_list,
+            explanations,
+            follow_up,
+            command,
+        )
+        try:
+            result, intents, outbox = self._decided(reception_id, expected_version, args)
+            self._after_commit(result.reception, result.event, intents, outbox)
+            return result
+        except JiedaiFlowError:
+            # Checked only on failure (a retry of an accepted command always fails, at the latest
+            # when its idempotency record collides), so an ordinary command pays no extra read.
+            if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
+                return first
+            raise
+
+    def operate(
+        self,
+        reception_id: str,
+        command: task_ops.TaskCommand,
+        actor: Actor,
+        *,
+        reason: str = "",
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Do an approval or task operation 审批操作 (转办, 委派, 加签, 驳回到环节, 拿回, 催办, 抄送 …)
+        as one unit of work, like :meth:`fire`: the reception's process names the trigger that
+        declares ``command.operation``; authorized, audited on the chain, idempotent by
+        ``request_id``, compare-and-set on the version. See docs/approvals.md.
+
+        :raises TaskError: the operation cannot be done as asked (why in the message).
+        :raises NotAuthorizedError: the actor may not (not their task, a role they lack …).
+        """
+        trigger = self.operation_trigger(command.operation, reception_id)
+        return self.fire(
+            reception_id,
+            trigger,
+            actor,
+            reason=reason,
+            request_id=request_id,
+            expected_version=expected_version,
+            command=command,
+        )
+
+    def operation_trigger(self, operation: str, reception_id: str | None = None) -> str:
+        """The trigger that performs ``operation`` in the reception's process (or, without a
+        reception, in the engine's default process); TaskError when the process has none."""
+        process = self.process
+        if reception_id is not None and len(self._processes) > 1:
+            process = self._process_for(self.store.load(reception_id))
+        found = process.operations.get(operation)
+        if found is None:
+            raise TaskError(
+                reception_id or "",
+                operation,
+                f"流程 {process.definition.key} 未定义此操作",
+                f"process {process.definition.key} defines no trigger for {operation!r}",
+            )
+        return found
+
+    def _decided(self, reception_id: str, expected_version: int | None, args: tuple[Any, ...]) -> _Saved:
+        """:meth:`_saved`, decided again on the stored reception when another writer saved between
+        the read and the save — unless the caller pinned the version it saw (then the conflict is
+        theirs to resolve). Two approvers of one parallel step acting at once both count."""
+        for attempt in range(RACE_RETRIES):
+            try:
+                return self._saved(reception_id, expected_version, args)
+            except ConflictError:
+                if expected_version is not None or attempt == RACE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _saved(self, reception_id: str, expected_version: int | None, args: tuple[Any, ...]) -> _Saved:
+        """Decide the command and save it, starting from the store's copy where it keeps one.
+
+        A copy may be stale (another process saved since): whatever failed on it — the
+        compare-and-set of the save included — is decided once more on the stored reception; a
+        copy that was current stands. Nothing here runs after a commit, so nothing runs twice
+        that was saved. With before-transition observers the copy is not used: they are promised
+        the reception as loaded.
+        """
+        copy = None
+        if self._cached is not None and not self._observed_before:
+            copy = self._cached(reception_id)
+        if copy is not None and expected_version in (None, copy.version):
+            try:
+                return self._fire(copy, *args)
+            except JiedaiFlowError as failure:
+                try:
+                    before = self.store.load(reception_id)
+                except Exception:
+                    raise failure from None  # the first error, not the read's, is the answer
+                if before.version == copy.version:
+                    raise
+        else:
+            before = self.store.load(reception_id)
+        return self._fire(before, *args)
+
+    def _fire(
+        self,
+        before: Reception,
+        trigger: str,
+        actor: Actor,
+        reason: str,
+        request_id: str | None,
+        expected_version: int | None,
+        plan: Plan | None,
+        reception_list: ReceptionList | None,
+        explanations: Mapping[str, str] | None,
+        follow_up: FollowUp | None,
+        command: task_ops.TaskCommand | None = None,
+    ) -> _Saved:
+        reception_id = before.id
+        if expected_version is not None and expected_version != before.version:
+            raise ConflictError(reception_id, expected_version, before.version)
+        process = self._process_for(before)
+        now = self.clock.now()
+        trigger_def = process.trigger_defs.get(trigger)
+        worked = None
+        if trigger_def is not None and before.state in process.sources(trigger):
+            refused = separation_of_duties(actor, trigger_def, before, process.phase(before.state))
+            if refused is not None:  # before any task is looked for: the plain reason
+                raise NotAuthorizedError(before.id, trigger, actor.id, refused.reason_zh, refused.reason_en)
+            worked = self._work(process, before, trigger_def, actor, now, reason, command)
+        facts = self._facts(process, before, trigger, worked)
+        transition = self._transition(process, before, trigger, facts)
+        self._require(actor, process, before, transition, worked.task if worked is not None else None)
+        trigger_def = process.trigger_defs[trigger]
+        if trigger_def.reason_required and not reason.strip():
+            raise ReasonRequiredError(trigger, trigger_def.label)
+        base = worked.reception if worked is not None else before
+        candidate = _with_payload(base, trigger_def, process, plan, reception_list)
+        standards = self.standards_of(before)
+        if follow_up is not None:
+            candidate = _with_follow_up(candidate, trigger_def, follow_up, actor, now)
+        findings = self._run_rules(candidate, standards, trigger_def.rule_stage, actor, now, explanations)
+        dest = process.fire(before.state, trigger, facts)
+        if dest is None:  # the adapter and the index disagree: a bug, never a user error
+            raise AssertionError(f"transitions refused {trigger} from {before.state}")
+        after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason, worked)
+        after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
+        ledger = ledger_changes(before, after, standards, process)
+        if ledger:
+            after = attrs.evolve(
+                after, budget_committed_fen=before.budget_committed_fen + ledger[0].committed_fen
+            )
+        event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
+        note = task_ops.describe(before, after, trigger_def, command, actor)
+        if note:
+            event = attrs.evolve(event, note=note)
+        event = attrs.evolve(event, explanations=noted) if noted else event
+        people = task_ops.told(before, after, worked)
+        intents, outbox = self._outbox(after, event, actor, process, people)
+        if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
+            event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
+        try:
+            if self._observed_before:
+                self.hooks.jiedai_before_transition(before=before, after=after, event=event)
+        except JiedaiFlowError:
+            raise
+        except Exception as exc:
+            raise VetoError(reception_id, trigger, exc) from exc
+        record = self._record(request_id, after, trigger, actor, event, findings)
+        indexed: dict[str, Any] = {}
+        if self._tasks is not None and (after.tasks is not before.tasks or after.copies is not before.copies):
+            indexed = {
+                "tasks": task_ops.changed_tasks(before, after),
+                "copies": task_ops.changed_copies(before, after),
+            }
+        try:
+            self.store.save(
+                after,
+                expected_version=before.version,
+                event=event,
+                outbox=outbox,
+                record=record,
+                ledger=ledger,
+                **indexed,
+            )
+        except BudgetExceededError as exceeded:
+            raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
+        return CommandResult(after, event, findings), intents, outbox
+
+    def _task_context(
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        trigger_def: TriggerDef | None,
+        state: str | None = None,
+    ) -> task_ops.Context:
+        """What the task operations need: whether approvals are being collected in ``state`` (the
+        reception's own by default), the due day of a new task, whom the actor stands in for."""
+        state = state or reception.state
+        phase = process.phase(state)
+        terminal = state in process.terminal_states
+        collecting = not terminal and (
+            (phase.awaits_approval and bool(reception.approval_chain) and not reception.approval_complete)
+            or (reception.retroactive and bool(reception.approval_chain) and not reception.approval_complete)
+        )
+        limit = self.standards_of(reception).approval_deadline_workdays
+        calendar = self.calendar
+
+        def due(moment: datetime) -> date | None:
+            if limit is None:
+                return None
+            return add_workdays(calendar, moment.astimezone(_CHINA).date(), limit)
+
+        return task_ops.Context(
+            actor=actor,
+            now=now,
+            reason=reason,
+            principals=self.stand_in_for(actor.id, now),
+            collecting=collecting,
+            due=due,
+            admin=Role.ADMIN in actor.roles,
+            trigger=trigger_def.name if trigger_def is not None else "",
+            label=trigger_def.label if trigger_def is not None else "",
+            operation=trigger_def.operation if trigger_def is not None else None,
+            ending=terminal,
+        )
+
+    def _work(
+        self,
+        process: CompiledProcess,
+        before: Reception,
+        trigger_def: TriggerDef,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        command: task_ops.TaskCommand | None,
+    ) -> task_ops.Worked | None:
+        """The operation's effect on the tasks (before the state changes), or None for a trigger
+        that does not work on tasks."""
+        ctx = self._task_context(process, before, actor, now, reason, trigger_def)
+        if trigger_def.operation is not None:
+            if command is None or command.operation != trigger_def.operation:
+                raise TaskError(
+                    before.id,
+                    trigger_def.label,
+                    f"需要操作值 {task_ops.COMMANDS[trigger_def.operation].__name__}",
+                    f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
+                )
+            return task_ops.apply(before, command, ctx)
+        if not ctx.collecting or before.next_step is None:
+            return None
+        ref = command.task if command is not None else ""
+        if trigger_def.records_approval:
+            return task_ops.sign(before, ctx, task_ref=ref)
+        if trigger_def.review:
+            return task_ops.Worked(task_ops.finish_own_task(before, ctx, trigger_def.name))
+        return None
+
+    def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
+        """The approvers ``actor_id`` stands in for at ``now`` 代理 (see :meth:`set_proxy`)."""
+        if self._tasks is None:
+            return frozenset()
+        return frozenset(self._tasks.principals(actor_id, now or self.clock.now()))
+
+    # -- task lists 待办/已办/抄送/发起 and stand-ins 代理 -----------------------------------------
+
+    def _task_store(self) -> TaskStore:
+        if self._tasks is None:
+            raise StorageError(
+                f"存储后端 {type(self.store).__name__} 不支持任务列表与代理",
+                f"store {type(self.store).__name__} keeps no task index (see TaskStore)",
+            )
+        return self._tasks
+
+    def task_query(self, actor: Actor, view: TaskView = TaskView.MINE, **filters: Any) -> TaskQuery:
+        """The query of one of ``actor``'s task lists: their pools (levels, department, any
+        approver's) and whom they stand in for today come from the actor and the proxies."""
+        levels = set(actor.levels)
+        if Role.APPROVER in actor.roles:
+            levels.add("")  # a step any approver may sign
+        return TaskQuery(
+            actor_id=actor.id,
+            view=view,
+            levels=frozenset(levels),
+            unit=actor.unit,
+            principals=self.stand_in_for(actor.id),
+            **filters,
+        )
+
+    def tasks_for(self, actor: Actor, **filters: Any) -> TaskPage:
+        """待办: the open tasks ``actor`` may act on — their own, their principals' while they stand
+        in, and the pool tasks of their levels and department nobody has claimed — due first.
+
+        :param filters: ``kind``, ``jurisdiction``, ``due_by``, ``limit``, ``after`` (cursor).
+        """
+        return self._task_store().task_list(self.task_query(actor, TaskView.MINE, **filters))
+
+    def done_by(self, actor: Actor, **filters: Any) -> TaskPage:
+        """已办: the tasks ``actor`` acted on, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.DONE, **filters))
+
+    def copied_to(self, actor: Actor, **filters: Any) -> TaskPage:
+        """抄送我的: receptions copied to ``actor``, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.CC, **filters))
+
+    def started_by(self, actor: Actor, **filters: Any) -> TaskPage:
+        """我发起的: receptions ``actor`` handles, newest first."""
+        return self._task_store().task_list(self.task_query(actor, TaskView.STARTED, **filters))
+
+    def task_counts(self, actor: Actor) -> TaskCounts:
+        """How many lines each of ``actor``'s task lists has."""
+        return self._task_store().task_counts(self.task_query(actor))
+
+    def set_proxy(
+        self,
+        principal: str,
+        stand_in: str,
+        start: date,
+        end: date,
+        actor: Actor,
+        *,
+        reason: str = "",
+    ) -> Proxy:
+        """代理 while away: from ``start`` to ``end`` ``stand_in`` acts on ``principal``'s approval
+        tasks, recorded as on behalf of them. The principal sets it, or an administrator or the
+        office for them."""
+        if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
+            raise NotAuthorizedError(
+                "", "set_proxy", actor.id, "只能为自己设置代理（或由办公室、管理员设置）", "only for oneself"
+            )
+        if not stand_in.strip() or stand_in == principal:
+            raise TaskError("", "代理", "代理人不能为空或是本人", "the stand-in must be someone else")
+        if end < start:
+            raise TaskError(
+                "", "代理", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}"
+            )
+        proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
+        self._task_store().save_proxy(proxy)
+        log.info(
+            "proxy %s: %s stands in for %s %s..%s (set by %s)",
+            proxy.id,
+            stand_in,
+            principal,
+            start,
+            end,
+            actor.id,
+        )
+        return proxy
+
+    def revoke_proxy(self, proxy_id: str, actor: Actor) -> Proxy:
+        """End a stand-in designation (its principal, the office or an administrator)."""
+        store = self._task_store()
+        found = next((p for p in store.proxies() if p.id.startswith(proxy_id)), None)
+        if found is None:
+            raise TaskError("", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}")
+        if actor.id != found.principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
+            raise NotAuthorizedError("", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own")
+        revoked = attrs.evolve(found, revoked=True)
+        store.save_proxy(revoked)
+        return revoked
+
+    def proxies(self) -> Sequence[Proxy]:
+        """Every stand-in designation (revoked ones too)."""
+        return self._task_store().proxies()
+
+    def migrate(
+        self,
+        reception_id: str,
+        target: str,
+        state: str,
+        actor: Actor,
+        *,
+        reason: str,
+        request_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Move a reception to the process version ``target`` (``name@version``), in ``state`` of
+        it, as one audited command 迁移流程版本: authorized (administrators), compare-and-set on the
+        version, idempotent by ``request_id``, on the audit chain with the old and the new version.
+
+        :raises MigrationRefusedError: ``state`` is not a state of ``target``, or has another phase
+            than the reception's state now (reports, the budget and deadlines would change meaning).
+        """
+        try:
+            return self._migrate(reception_id, target, state, actor, reason, request_id, expected_version)
+        except JiedaiFlowError:
+            if request_id is not None and (first := self._replay(request_id, reception_id, MIGRATE, actor)):
+                return first
+            raise
+
+    def _migrate(
+        self,
+        reception_id: str,
+        target: str,
+        state: str,
+        actor: Actor,
+        reason: str,
+        request_id: str | None,
+        expected_version: int | None,
+    ) -> CommandResult:
+        before = self.store.load(reception_id)
+        if expected_version is not None and expected_version != before.version:
+            raise ConflictError(reception_id, expected_version, before.version)
+        source = self._process_for(before)
+        into = self._processes.get(target)
+        if into is None:
+            raise DefinitionError(
+                f"目标流程 {target} 未加载（已加载：{'、'.join(self._processes)}）",
+                f"target process {target} is not loaded ({', '.join(self._processes)})",
+            )
+        refusal = migration_refusal(source, before.state, into, state)
+        if refusal is not None:
+            raise MigrationRefusedError(reception_id, *refusal)
+        self._require(
+            actor, source, before, Transition(MIGRATE, before.state, state, frozenset({Role.ADMIN}))
+        )
+        if not reason.strip():
+            raise ReasonRequiredError(MIGRATE, _MIGRATE_DEF.label)
+        now = self.clock.now()
+        after = attrs.evolve(before, process=target, state=state, version=before.version + 1, updated_at=now)
+        noted = f"{reason.strip()}（流程版本 {before.process} → {target}）"
+        event = self._event(after, MIGRATE, before.state, actor, now, noted, request_id, ())
+        record = self._record(request_id, after, MIGRATE, actor, event, ())
+        self.store.save(after, expected_version=before.version, event=event, outbox=(), record=record)
+        self._after_commit(after, event, (), ())
+        return CommandResult(after, event, ())
+
+    # -- the steps of a command ----------------------------------------------------------------
+
+    def _collect_rules(self) -> list[Rule]:
+        rules: list[Rule] = []
+
+        def register(rule: Rule) -> None:
+            rules.append(rule)  # tagged with its plugin by the facade
+
+        self.hooks.jiedai_register_rules(register=register)
+        return rules
+
+    def _collect_notifiers(self) -> dict[str, Notifier]:
+        found: dict[str, Notifier] = {}
+
+        def register(notifier: Notifier) -> None:
+            if notifier.name in found:
+                raise PluginError(
+                    f"通知渠道 {notifier.name} 重复登记",
+                    f"notifier channel {notifier.name!r} registered twice",
+                )
+            found[notifier.name] = notifier
+
+        self.hooks.jiedai_register_notifiers(register=register)
+        return found
+
+    def routes_for(self, jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
+        """Who hears of what in ``jurisdiction``: a plugin's table, else the engine's, else None
+        (what the process definitions declare)."""
+        if jurisdiction not in self._routes:
+            self._routes[jurisdiction] = self.hooks.jiedai_routes(jurisdiction=jurisdiction) or self.routes
+        return self._routes[jurisdiction]
+
+    def _outbox(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        actor: Actor,
+        process: CompiledProcess,
+        people: Sequence[str] = (),
+    ) -> tuple[tuple[Notification, ...], tuple[Notification, ...]]:
+        """The notifications of a command, and their outbox rows: one per notifier channel, each
+        row's id the idempotency key of that delivery. ``people`` (new task owners, the urged,
+        the copied) get one addressed to them."""
+        routes = self.routes_for(reception.jurisdiction)
+        intents = notifications(reception, event, actor, process, routes, self.link_template, people)
+        return intents, tuple(
+            attrs.evolve(i, id=new_id(), channel=name, inline=notifier.inline)
+            for i in intents
+            for name, notifier in self.notifiers.items()
+        )
+
+    def choose_process(
+        self, reception_type: ReceptionType, jurisdiction: str, host_unit: str, plan: Plan
+    ) -> CompiledProcess:
+        """The process a new reception runs on: ``jiedai_choose_process``'s answer, else the first."""
+        if not self._choosing:
+            return self.process
+        key = self.hooks.jiedai_choose_process(
+            reception_type=reception_type,
+            jurisdiction=jurisdiction,
+            host_unit=host_unit,
+            amount=plan.planned_total,
+            processes=tuple(self._processes),
+        )
+        if key is None:
+            return self.process
+        found = self._processes.get(key)
+        if found is None:
+            raise DefinitionError(
+                f"jiedai_choose_process 选择了未加载的流程 {key}（已加载：{'、'.join(self._processes)}）",
+                f"jiedai_choose_process chose {key}, which is not loaded ({', '.join(self._processes)})",
+            )
+        return found
+
+    def _process_for(self, reception: Reception) -> CompiledProcess:
+        try:
+            return self._processes[reception.process]
+        except KeyError:
+            raise DefinitionError(
+                f"接待记录 {reception.id} 使用的流程定义 {reception.process} 未加载",
+                f"process definition {reception.process} of reception {reception.id} is not loaded",
+            ) from None
+
+    def _transition(
+        self, process: CompiledProcess, reception: Reception, trigger: str, facts: frozenset[str]
+    ) -> Transition:
+        transition = process.applicable(reception.state, trigger, facts)
+        if transition is None:
+            raise InvalidTransitionError(
+                reception.id,
+                trigger,
+                process.label(reception.state),
+                [
+                    t
+                    for t in process.triggers_from(reception.state)
+                    if process.trigger_defs[t].operation is None
+                    and process.applicable(reception.state, t, self._facts(process, reception, t))
+                ],
+                {name: t.label for name, t in process.trigger_defs.items()},
+            )
+        return transition
+
+    def _facts(
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        trigger: str,
+        worked: task_ops.Worked | None = None,
+    ) -> frozenset[str]:
+        """The facts the transitions of ``trigger`` from the reception's state are conditioned on;
+        an operation's own (the step it completes, the state a jump names) come with ``worked``."""
+        facts = set()
+        if not reception.approvals:
+            facts.add(FACT_NO_APPROVALS)
+        if reception.retroactive and not reception.approval_complete:
+            facts.add(FACT_RETRO_PENDING)
+        if worked is not None and worked.facts & {FACT_FINAL_STEP, FACT_MORE_STEPS}:
+            facts |= worked.facts
+        else:
+            last = reception.current_step + 1 >= len(reception.approval_chain)
+            facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
+            if worked is not None:
+                facts |= worked.facts
+        if (reception.state, trigger, FACT_URGENT_ALLOWED) in process.conditioned:
+            standards = self.standards_of(reception)
+            if standards.retroactive_window_days is not None:
+                facts.add(FACT_URGENT_ALLOWED)
+        return frozenset(facts)
+
+    def _authorize(
+        self,
+        actor: Actor,
+        process: CompiledProcess,
+        reception: Reception,
+        transition: Transition,
+        task: Task | None = None,
+    ) -> Verdict:
+        trigger = transition.trigger
+        trigger_def = process.trigger_defs.get(trigger) or _PSEUDO[trigger]
+        refused = separation_of_duties(actor, trigger_def, reception, process.phase(reception.state))
+        if refused is not None:
+            return refused
+        step = reception.next_step if trigger_def.records_approval else None
+        answer = self.hooks.jiedai_authorize(
+            actor=actor,
+            trigger=trigger,
+            reception=reception,
+            transition=transition,
+            step=step,
+            trigger_def=trigger_def,
+            task=task,
+        )
+        if isinstance(answer, Verdict):
+            return answer
+        if answer:
+            return Verdict.allow()
+        return Verdict.deny("未获授权", "not authorized")
+
+    def _require(
+        self,
+        actor: Actor,
+        process: CompiledProcess,
+        reception: Reception,
+        transition: Transition,
+        task: Task | None = None,
+    ) -> None:
+        verdict = self._authorize(actor, process, reception, transition, task)
+        if not verdict.allowed:
+            raise NotAuthorizedError(
+                reception.id, transition.trigger, actor.id, verdict.reason_zh, verdict.reason_en
+            )
+
+    def _run_rules(
+        self,
+        reception: Reception,
+        standards: Standards,
+        stage: str,
+        actor: Actor,
+        now: datetime,
+        explanations: Mapping[str, str] | None = None,
+    ) -> tuple[Finding, ...]:
+        if not self.rules.for_stage(stage):
+            return ()
+        explanations = explanations or {}
+        findings = self.rules.run(RuleContext(reception, standards, stage, actor, now, self.calendar))
+        # explained at an earlier stage, for the same finding (same numbers, same message)
+        given = {(e.rule_id, e.path, e.finding) for e in reception.explanations}
+        unexplained = [
+            f
+            for f in findings
+            if f.severity is Severity.NEEDS_EXPLANATION
+            and not explanations.get(f.rule_id, "").strip()
+            and (f.rule_id, f.path, f.message_zh) not in given
+        ]
+        if unexplained or any(f.blocks for f in findings):
+            raise RuleViolationError(reception.id, stage, findings)
+        return findings
+
+    def _advance(
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        trigger: TriggerDef,
+        dest: str,
+        actor: Actor,
+        standards: Standards,
+        now: datetime,
+        reason: str,
+        worked: task_ops.Worked | None = None,
+    ) -> Reception:
+        changes: dict[str, Any] = {
+            "state": dest,
+            "version": reception.version + 1,
+            "updated_at": now,
+        }
+        restart = trigger.resets_approvals or trigger.opens_chain or dest == process.definition.initial
+        if restart:
+            changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
+        if trigger.opens_chain:
+            chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
+            changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
+            changes["submitted_by"] = actor.id
+            changes["retroactive"] = trigger.retroactive
+        elif trigger.records_approval and worked is None:
+            # a step decided outside a task (a review state after the chain): one signature
+            step = reception.next_step
+            level = step.level if step is not None else ""
+            approval = Approval(len(reception.approvals), level, actor.id, actor.name, now, reason)
+            changes["approvals"] = (*reception.approvals, approval)
+        if restart:
+            reception = task_ops.supersede(reception, trigger.name)
+        after = attrs.evolve(reception, **changes)
+        ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
+        return task_ops.normalize(after, ctx)
+
+    def _event(
+        self,
+        reception: Reception,
+        trigger: str,
+        from_state: str,
+        actor: Actor,
+        now: datetime,
+        reason: str,
+        request_id: str | None,
+        findings: tuple[Finding, ...],
+    ) -> AuditEvent:
+        return AuditEvent(
+            id=new_id(),
+            reception_id=reception.id,
+            seq=reception.version,
+            trigger=trigger,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_roles=tuple(sorted(actor.roles)),
+            from_state=from_state,
+            to_state=reception.state,
+            at=now,
+            process=reception.process,
+            rule_pack=reception.rule_pack,
+            reason=reason,
+            request_id=request_id,
+            findings=findings,
+            auth_method=AUTH_METHOD.get(),
+        )
+
+    @staticmethod
+    def _record(
+        request_id: str | None,
+        reception: Reception,
+        trigger: str,
+        actor: Actor,
+        event: AuditEvent,
+        findings: tuple[Finding, ...],
+    ) -> CommandRecord | None:
+        if request_id is None:
+            return None
+        result = CommandResult(reception, event, findings)
+        return CommandRecord(request_id, reception.id, trigger, actor.id, result)
+
+    def _replay(self, request_id: str, reception_id: str, trigger: str, actor: Actor) -> CommandResult | None:
+        record = self.store.command(request_id)
+        if record is None:
+            return None
+        same = (record.trigger, record.actor_id) == (trigger, actor.id) and (
+            not reception_id or record.reception_id == reception_id
+        )
+        if not same:
+            raise IdempotencyError(
+                request_id,
+                f"{record.reception_id}:{record.trigger}:{record.actor_id}",
+                f"{reception_id}:{trigger}:{actor.id}",
+            )
+        return attrs.evolve(record.result, replayed=True)
+
+    def _after_commit(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        intents: Sequence[Notification],
+        outbox: Sequence[Notification],
+    ) -> None:
+        try:
+            if self._observed_after:
+                self.hooks.jiedai_after_transition(reception=reception, event=event)
+        except Exception:
+            log.exception("after-transition observer failed for %s", reception.id)
+        for notification in intents if self._observed_notify else ():
+            try:
+                self.hooks.jiedai_notify(notification=notification, reception=reception)
+            except Exception:
+                log.exception("notification observer failed for %s", notification.id)
+        if outbox:
+            self._inline.deliver_inline(outbox, reception)
+
+
+def separation_of_duties(
+    actor: Actor, trigger: TriggerDef, reception: Reception, phase: Phase
+) -> Verdict | None:
+    """不相容职务分离, checked here and nowhere else, whatever plugins say: the handler may not take a
+    decision (approve, settle) or give a review (return, refuse) on their own reception; nobody signs
+    two steps of one approval chain, nor decides a review step that follows the chain (a state
+    still awaiting approval) after signing it. None when the duties stay apart."""
+    if not (trigger.decision or trigger.review or trigger.records_approval):
+        return None  # most commands: nothing to keep apart
+    if (trigger.decision or trigger.review) and reception.handled_by(actor.id):
+        return Verdict.deny(
+            f"经办人不能「{trigger.label}」自己经办的接待（不相容职务分离）",
+            f"separation of duties: the handler may not {trigger.label_en} their own reception",
+        )
+    signed = any(a.actor_id == actor.id for a in reception.approvals)
+    if trigger.records_approval and signed:
+        return Verdict.deny("同一人不能签署两个审批环节", "one person may not sign two approval steps")
+    if trigger.decision and signed and phase.awaits_approval:
+        return Verdict.deny(
+            f"已在审批链签署的人不能再「{trigger.label}」（不相容职务分离）",
+            f"separation of duties: who signed the approval chain may not also {trigger.label_en}",
+        )
+    return None
+
+
+def migration_refusal(
+    source: CompiledProcess, state: str, target: CompiledProcess, into: str
+) -> tuple[str, str] | None:
+    """Why a reception in ``state`` of ``source`` cannot move to ``into`` of ``target`` (Chinese,
+    English), or None when it can: the state must exist there with the same phase."""
+    if into not in target.definition.state_names:
+        return (
+            f"目标流程 {target.definition.key} 没有状态「{into}」",
+            f"target process {target.definition.key} has no state {into!r}",
+        )
+    before, after = source.phase(state), target.phase(into)
+    if before is not after:
+        return (
+            f"「{state}」属于阶段 {before}，目标「{into}」属于 {after}；迁移不能改变状态的阶段",
+            f"{state!r} is in phase {before} but {into!r} in {after}; a migration keeps the phase",
+        )
+    return None
+
+
+def compile_processes(definitions: Iterable[ProcessDefinition]) -> dict[str, CompiledProcess]:
+    """Validate and compile definitions by ``name@version``. Two definitions under one key, or one
+    state name with two phases, are refused (reports filter by state name across processes)."""
+    compiled: dict[str, CompiledProcess] = {}
+    phases: dict[str, tuple[str, str]] = {}
+    for definition in definitions:
+        if definition.key in compiled:
+            if compiled[definition.key].definition == definition:
+                continue
+            raise DefinitionError(
+                f"流程 {definition.key} 定义了两次（{definition.origin or '代码'}）",
+                f"process {definition.key} is defined twice ({definition.origin or 'code'})",
+            )
+        compiled[definition.key] = CompiledProcess(definition)
+        for state in definition.states:
+            seen = phases.setdefault(state.name, (state.phase, definition.key))
+            if seen[0] != state.phase:
+                raise DefinitionError(
+                    f"状态「{state.name}」在 {seen[1]} 中属于 {seen[0]}，在 {definition.key} 中属于 "
+                    f"{state.phase}；同名状态须属于同一阶段",
+                    f"state {state.name!r} is in phase {seen[0]} in {seen[1]} but {state.phase} in "
+                    f"{definition.key}; one name, one phase",
+                )
+    return compiled
+
+
+def _explain(
+    reception: Reception,
+    findings: tuple[Finding, ...],
+    given: Mapping[str, str],
+    trigger: TriggerDef,
+    actor: Actor,
+    now: datetime,
+) -> tuple[Reception, tuple[Explanation, ...]]:
+    """Record the explanations given for findings that need one; a decision (approve, settle)
+    accepts every explanation still pending. Returns the reception and what changed."""
+    added = tuple(
+        Explanation(f.rule_id, f.path, given[f.rule_id].strip(), trigger.name, actor.id, now, f.message_zh)
+        for f in findings
+        if f.severity is Severity.NEEDS_EXPLANATION and given.get(f.rule_id, "").strip()
+    )
+    accepted: tuple[Explanation, ...] = ()
+    kept = reception.explanations
+    if trigger.decision:
+        accepted = tuple(
+            attrs.evolve(e, accepted_by=actor.id, accepted_at=now) for e in kept if not e.accepted
+        )
+        kept = tuple(e for e in kept if e.accepted) + accepted
+    if not added and not accepted:
+        return reception, ()
+    return attrs.evolve(reception, explanations=kept + added), added + accepted
+
+
+def _with_payload(
+    reception: Reception,
+    trigger: TriggerDef,
+    process: CompiledProcess,
+    plan: Plan | None,
+    reception_list: ReceptionList | None,
+) -> Reception:
+    problems = []
+    name = trigger.name
+    if plan is not None and not trigger.carries_plan:
+        problems.append(Problem("$.plan", f"「{name}」不能修改接待方案", f"{name} cannot change the plan"))
+    if reception_list is not None and not trigger.carries_list:
+        problems.append(
+            Problem(
+                "$.reception_list",
+                f"「{name}」不能提交接待清单",
+                f"{name} cannot carry the list",
+            )
+        )
+    if trigger.carries_plan and plan is not None and process.phase(reception.state).plan_frozen:
+        problems.append(
+            Problem(
+                "$.plan",
+                "接待结束后不能修改接待方案；实际情况请填入接待清单",
+                "the plan cannot change after the reception; record what happened in the list",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    changes: dict[str, Any] = {}
+    if plan is not None:
+        changes["plan"] = plan
+    if reception_list is not None:
+        changes["reception_list"] = reception_list
+    return attrs.evolve(reception, **changes) if changes else reception
+
+
+def _with_follow_up(
+    reception: Reception, trigger: TriggerDef, entry: FollowUp, actor: Actor, now: datetime
+) -> Reception:
+    """The reception with ``entry`` recorded: appended, or replacing the open entry of the same
+    kind, owner and summary (so marking an item done does not duplicate it)."""
+    problems = []
+    if not trigger.carries_follow_up:
+        problems.append(
+            Problem(
+                "$.follow_up",
+                f"「{trigger.label}」不能记录跟踪事项",
+                f"{trigger.name} cannot record a follow-up entry",
+            )
+        )
+    if not entry.summary.strip():
+        problems.append(
+            Problem("$.follow_up.summary", "跟踪事项须写明情况", "a follow-up entry needs a summary")
+        )
+    if entry.outcome is not None and entry.kind is not FollowUpKind.PROGRESS:
+        problems.append(
+            Problem(
+                "$.follow_up.outcome",
+                "只有「项目进展」可以记录项目结果",
+                "only a progress entry carries the project's outcome",
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    entry = attrs.evolve(entry, recorded_by=actor.id, recorded_at=now)
+    same = (entry.kind, entry.owner, entry.summary)
+    kept = tuple(
+        f for f in reception.follow_ups if not (f.done_on is None and (f.kind, f.owner, f.summary) == same)
+    )
+    return attrs.evolve(reception, follow_ups=(*kept, entry))
+
+
+def _check_dates(start: date, end: date) -> None:
+    if end < start:
+        raise ValidationError(
+            [
+                Problem(
+                    "$.end",
+                    f"结束日期 {end} 早于开始日期 {start}",
+                    f"end {end} is before start {start}",
+                )
+            ]
+        )
+
+
+DEFAULT_URL = "sqlite:///jiedai.db"
+"""The embedded default: a SQLite file in the working directory, created on first use."""
+
+
+def open_engine(
+    url: str = DEFAULT_URL,
+    *,
+    autoload: bool | None = None,
+    blocked: Iterable[str] = (),
+    plugins: Iterable[object | tuple[str, object]] = (),
+    clock: Clock | None = None,
+    processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+    strict: bool = False,
+) -> Engine:
+    """Build an engine: a fresh plugin manager, the store the plugins open for ``url``, the rules.
+
+    :param autoload: load installed ``jiedai_flow`` plugins (default: yes, unless
+        ``JIEDAI_DISABLE_PLUGIN_AUTOLOAD`` is set).
+    :param blocked: plugin names not to load.
+    :param plugins: plugin objects to register in addition.
+    :param strict: fail on the first installed plugin that does not load (default: warn, go on).
+    """
+    host = make_plugin_manager(autoload=autoload, blocked=blocked, plugins=plugins, strict=strict)
+    store = host.hooks.jiedai_storage(url=url)
+    if store is None:
+        raise StorageError(
+            f"没有存储后端支持 {url!r}，是否未安装相应插件？",
+            f"no storage back end accepts {url!r}; is its plugin installed?",
+        )
+    return Engine(store, host, clock=clock, processes=processes)

@@ -1,0 +1,1107 @@
+"""Approval operations and tasks 审批操作与待办: what each operation does to a reception's tasks.
+
+Every function here is pure: it takes a reception and returns a new one (tasks, signatures and
+copies changed; state and version are the engine's). The engine runs them inside the unit of work
+of :meth:`Engine.operate <jiedai_flow.process.engine.Engine.operate>` — authorized, audited on the chain,
+idempotent by request id, compare-and-set on the version — and calls :func:`normalize` after every
+command, which is the one place tasks are opened, activated and closed:
+
+- a step becomes current → its tasks are created, one per assignee (``ApprovalStep.who``);
+- within the current step the lowest ``order`` not yet done is open, later ones wait (顺序会签);
+- a step passed (或签's first agreement, 票签's majority) → its remaining tasks close;
+- the reception leaves approval (approved, returned, refused, terminated) → every approval task
+  still open closes.
+
+So an operation only says what changed; no operation can leave a step with nobody to act.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar
+
+import attrs
+
+from jiedai_flow.domain.records import (
+    Approval,
+    Assignee,
+    AssigneeKind,
+    CarbonCopy,
+    StepKind,
+    Task,
+    TaskKind,
+    TaskState,
+    new_id,
+    step_verdict,
+)
+from jiedai_flow.errors import NotAuthorizedError, RateLimitedError, TaskError
+from jiedai_flow.process.lifecycle import (
+    FACT_FINAL_STEP,
+    FACT_MORE_STEPS,
+    FACT_STEP_FAILED,
+    FACT_STEP_OPEN,
+    JUMP_FACT_PREFIX,
+    Operation,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from datetime import date
+
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import Reception
+
+URGE_INTERVAL = timedelta(hours=1)
+"""催办 the same task at most once in this interval."""
+
+
+class Position(StrEnum):
+    """Where 加签 puts the added approvers, relative to whoever adds them."""
+
+    BEFORE = "before"
+    """前加签: they act first; the adder's task waits until they agreed."""
+    AFTER = "after"
+    """后加签: they act after the adder."""
+    ALONGSIDE = "alongside"
+    """并加签: they act at the same time as the adder."""
+
+
+# -- the command values ------------------------------------------------------------------------
+
+
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class TaskCommand:
+    """Base of the operation commands. ``task`` is a task id or a unique prefix of one; empty means
+    the acting person's own open task on the reception (there must be exactly one)."""
+
+    operation: ClassVar[Operation]
+    task: str = attrs.field(default="", kw_only=True)
+
+
+@attrs.frozen
+class Claim(TaskCommand):
+    """认领 a pool task (a level's or a department's): the others stop seeing it."""
+
+    operation = Operation.CLAIM
+
+
+@attrs.frozen
+class Transfer(TaskCommand):
+    """转办: the task goes to ``to``, who then owns it."""
+
+    operation = Operation.TRANSFER
+    to: str
+
+
+@attrs.frozen
+class Delegate(TaskCommand):
+    """委派: ``to`` gives an opinion (:class:`Reply`); the task then comes back to its owner."""
+
+    operation = Operation.DELEGATE
+    to: str
+
+
+@attrs.frozen
+class Reply(TaskCommand):
+    """委派答复: the delegate's opinion (the command's reason) goes back to the delegator."""
+
+    operation = Operation.REPLY
+
+
+@attrs.frozen
+class AddSigners(TaskCommand):
+    """加签: ``people`` (actor ids) join the step, before, after or alongside whoever adds them."""
+
+    operation = Operation.ADD_SIGNERS
+    people: tuple[str, ...] = attrs.field(converter=_ids)
+    position: Position = attrs.field(default=Position.AFTER, converter=Position)
+
+
+@attrs.frozen
+class RemoveSigner(TaskCommand):
+    """减签: the added approver's task (``task``) is removed; refused once they acted."""
+
+    operation = Operation.REMOVE_SIGNER
+
+
+@attrs.frozen
+class TakeBack(TaskCommand):
+    """拿回: the last signer takes their signature back while nobody after them has acted."""
+
+    operation = Operation.TAKE_BACK
+
+
+@attrs.frozen
+class SendBack(TaskCommand):
+    """驳回到环节 ``step`` (0-based; the previous step is ``current - 1``). The steps from there on are
+    approved again. To send it back to the applicant, fire the process's return trigger."""
+
+    operation = Operation.SEND_BACK
+    step: int
+
+
+@attrs.frozen
+class Against(TaskCommand):
+    """票签: vote against (the reason is the opinion)."""
+
+    operation = Operation.AGAINST
+
+
+@attrs.frozen
+class Jump(TaskCommand):
+    """跳转 (administrators): to ``state`` by a jump transition of the definition, and/or back to an
+    earlier approval ``step`` of the pending chain."""
+
+    operation = Operation.JUMP
+    state: str = ""
+    step: int | None = None
+
+
+@attrs.frozen
+class Terminate(TaskCommand):
+    """终止 (administrators): end the reception at any step; the supervisor is told."""
+
+    operation = Operation.TERMINATE
+
+
+@attrs.frozen
+class Urge(TaskCommand):
+    """催办: remind the owners of the open tasks (or of ``task``) now; once an hour per task."""
+
+    operation = Operation.URGE
+
+
+@attrs.frozen
+class Copy(TaskCommand):
+    """抄送 ``people``: told without acting; nobody is copied twice on one reception."""
+
+    operation = Operation.COPY
+    people: tuple[str, ...] = attrs.field(converter=_ids)
+
+
+@attrs.frozen
+class MarkRead(TaskCommand):
+    """已阅: the owner of a task, or a copied person, has read the reception."""
+
+    operation = Operation.READ
+
+
+@attrs.frozen
+class Comment(TaskCommand):
+    """沟通: a comment (the reason) in the timeline; decides nothing."""
+
+    operation = Operation.COMMENT
+
+
+@attrs.frozen
+class ExecutionItem:
+    """One item of the approved plan to carry out 接待执行事项: meeting the guests, the working
+    meal, the meeting room, vehicles, accompanying staff, materials."""
+
+    title: str
+    owner: Assignee
+    at: datetime | None = None
+    place: str = ""
+    due: date | None = None
+
+
+def _items(values: Iterable[ExecutionItem]) -> tuple[ExecutionItem, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class Assign(TaskCommand):
+    """分派: hand items of the approved plan out as execution tasks."""
+
+    operation = Operation.ASSIGN
+    items: tuple[ExecutionItem, ...] = attrs.field(converter=_items)
+
+
+@attrs.frozen
+class Complete(TaskCommand):
+    """完成 an execution task (its owner)."""
+
+    operation = Operation.COMPLETE
+
+
+@attrs.frozen
+class ReportProblem(TaskCommand):
+    """报告问题 on an execution task (its owner): the reason goes to the handler."""
+
+    operation = Operation.PROBLEM
+
+
+COMMANDS: dict[Operation, type[TaskCommand]] = {
+    cls.operation: cls
+    for cls in (
+        Claim, Transfer, Delegate, Reply, AddSigners, RemoveSigner, TakeBack, SendBack, Against, Jump,
+        Terminate, Urge, Copy, MarkRead, Comment, Assign, Complete, ReportProblem,
+    )
+}  # fmt: skip
+"""The command value of each operation."""
+
+
+@attrs.frozen
+class Worked:
+    """What an operation did: the reception with its tasks changed, the facts its transition is
+    chosen by, and the people to tell (new owners, urged, copied, the handler of a problem)."""
+
+    reception: Reception
+    facts: frozenset[str] = frozenset()
+    people: tuple[str, ...] = ()
+    task: Task | None = None
+    """The task the actor acted on (given to ``jiedai_authorize``), if any."""
+
+
+@attrs.frozen
+class Context:
+    """What an operation needs besides the reception: who acts, for whom they stand in, when, the
+    reason they gave, whether the reception is collecting approvals, and the due day of a new task."""
+
+    actor: Actor
+    now: datetime
+    reason: str = ""
+    principals: frozenset[str] = frozenset()
+    """The approvers the actor stands in for today 代理 (their tasks are the actor's to act on)."""
+    collecting: bool = False
+    due: Callable[[datetime], date | None] = attrs.field(default=lambda _: None)
+    admin: bool = False
+    trigger: str = ""
+    label: str = ""
+    operation: Operation | None = None
+    ending: bool = False
+    """The command ends the reception (a terminal state): open execution tasks close too."""
+
+
+# -- signing -----------------------------------------------------------------------------------
+
+
+def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: str = "") -> Worked:
+    """The actor's signature on the current step: agreement, or (票签) a vote against. Facts:
+    ``final_step`` when the chain is then passed, else ``more_steps``; a vote against adds
+    ``step_failed`` or ``step_open``."""
+    reception = normalize(reception, ctx)
+    index = reception.current_step
+    if index >= len(reception.approval_chain):
+        raise _refused(reception, ctx, "审批链已全部通过", "the approval chain is already passed")
+    step = reception.approval_chain[index]
+    if not agree and step.kind is not StepKind.VOTE:
+        raise _refused(
+            reception,
+            ctx,
+            f"「{step.shown}」不是票签环节；不同意请退回或驳回",
+            f"step {step.shown!r} is not a vote; return or send back instead",
+        )
+    task = pick(reception, ctx, task_ref, steps=(index,))
+    principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
+    signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
+    if ctx.actor.id in signers or (principal and principal in signers):
+        raise _denied(
+            reception, ctx, "同一人不能签署两个审批环节", "one person may not sign two approval steps"
+        )
+    approval = Approval(
+        step=index,
+        level=step.level or task.assignee.ref,
+        actor_id=ctx.actor.id,
+        actor_name=ctx.actor.name,
+        at=ctx.now,
+        opinion=ctx.reason,
+        agree=agree,
+        on_behalf_of=principal,
+        weight=task.assignee.weight,
+        task_id=task.id,
+    )
+    done = attrs.evolve(
+        task,
+        state=TaskState.DONE,
+        done_by=ctx.actor.id,
+        done_at=ctx.now,
+        outcome="agree" if agree else "against",
+        opinion=ctx.reason,
+        on_behalf_of=principal,
+        claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
+    )
+    after = normalize(
+        _replace(attrs.evolve(reception, approvals=(*reception.approvals, approval)), done), ctx
+    )
+    facts = {FACT_FINAL_STEP if after.current_step >= len(after.approval_chain) else FACT_MORE_STEPS}
+    if not agree:
+        verdict = step_verdict(step, after.step_tasks(index), after.step_approvals(index))
+        facts.add(FACT_STEP_FAILED if verdict == "failed" else FACT_STEP_OPEN)
+    return Worked(after, frozenset(facts), _new_owners(reception, after), task)
+
+
+def finish_own_task(reception: Reception, ctx: Context, outcome: str) -> Reception:
+    """A reviewer's answer (退回, 不予接待) completes their own open task of the current step, so it
+    shows in their 已办; an approver without one may not give it while tasks are open."""
+    reception = normalize(reception, ctx)
+    index = reception.current_step
+    if index >= len(reception.approval_chain) or not reception.step_tasks(index):
+        return reception
+    task = pick(reception, ctx, "", steps=(index,))
+    done = attrs.evolve(
+        task,
+        state=TaskState.DONE,
+        done_by=ctx.actor.id,
+        done_at=ctx.now,
+        outcome=outcome,
+        opinion=ctx.reason,
+        claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
+    )
+    return _replace(reception, done)
+
+
+# -- the operations ----------------------------------------------------------------------------
+
+
+def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    """Do ``command`` on ``reception`` (pure); :class:`TaskError` or :class:`NotAuthorizedError`
+    when it cannot be done as asked."""
+    reception = normalize(reception, ctx)
+    handler = _HANDLERS[command.operation]
+    worked = handler(reception, command, ctx)
+    return attrs.evolve(worked, reception=normalize(worked.reception, ctx))
+
+
+def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    task = _task(reception, ctx, command.task, pool_only=True)
+    if task.owner:
+        raise _refused(reception, ctx, f"任务已由 {task.owner} 认领", f"already claimed by {task.owner}")
+    if not task.assignee.pools(ctx.actor):
+        raise _denied(
+            reception,
+            ctx,
+            f"不是「{task.assignee.shown}」的成员",
+            f"not a member of pool {task.assignee.ref!r}",
+        )
+    return Worked(_replace(reception, attrs.evolve(task, claimed_by=ctx.actor.id)))
+
+
+def _transfer(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, Transfer)
+    task = _owned(reception, ctx, command.task)
+    _check_target(reception, ctx, command.to, task)
+    closed = attrs.evolve(
+        task,
+        state=TaskState.CLOSED,
+        outcome="transferred",
+        done_by=ctx.actor.id,
+        done_at=ctx.now,
+        opinion=ctx.reason,
+    )
+    moved = attrs.evolve(
+        task,
+        id=new_id(),
+        assignee=Assignee.person(command.to, task.assignee.weight),
+        claimed_by="",
+        delegated_to="",
+        delegated_by="",
+        transferred_from=ctx.actor.id,
+        created_at=ctx.now,
+        read_at=None,
+        urged_at=None,
+        notes=(),
+        added_by=task.added_by,
+    )
+    after = _insert(_replace(reception, closed), moved, after=closed.id)
+    return Worked(after, people=(command.to,))
+
+
+def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, Delegate)
+    task = _owned(reception, ctx, command.task)
+    if task.delegated_to:
+        raise _refused(reception, ctx, f"已委派给 {task.delegated_to}", f"delegated to {task.delegated_to}")
+    _check_target(reception, ctx, command.to, task)
+    delegated = attrs.evolve(task, delegated_to=command.to, delegated_by=ctx.actor.id)
+    return Worked(_replace(reception, delegated), people=(command.to,))
+
+
+def _reply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    task = _task(reception, ctx, command.task, where=lambda t: t.delegated_to == ctx.actor.id)
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "委派答复须写明意见", "a reply needs the opinion as its reason")
+    note = f"{ctx.actor.name}（{ctx.actor.id}）委派意见：{ctx.reason.strip()}"
+    back = attrs.evolve(task, delegated_to="", notes=(*task.notes, note))
+    record = Task(
+        id=new_id(),
+        kind=TaskKind.APPROVAL,
+        step=task.step,
+        assignee=Assignee.person(ctx.actor.id, name=ctx.actor.name),
+        created_at=ctx.now,
+        state=TaskState.CLOSED,
+        order=task.order,
+        done_by=ctx.actor.id,
+        done_at=ctx.now,
+        outcome="delegate_replied",
+        opinion=ctx.reason.strip(),
+        delegated_by=task.delegated_by,
+        current=False,
+    )
+    after = _insert(_replace(reception, back), record, after=task.id)
+    return Worked(after, people=(task.delegated_by,) if task.delegated_by else ())
+
+
+def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, AddSigners)
+    if not command.people:
+        raise _refused(reception, ctx, "未给出加签人", "no approvers to add")
+    task = _owned(reception, ctx, command.task, kind=TaskKind.APPROVAL)
+    step = reception.approval_chain[task.step]
+    if step.kind in (StepKind.ANY, StepKind.VOTE) and command.position is not Position.ALONGSIDE:
+        raise _refused(
+            reception,
+            ctx,
+            f"「{step.kind.label}」环节只能并加签",
+            f"a {step.kind} step only takes approvers alongside",
+        )
+    if len(set(command.people)) != len(command.people):
+        raise _refused(reception, ctx, "加签人重复", "an approver is listed twice")
+    for person in command.people:
+        _check_target(reception, ctx, person, task)
+    offset = {Position.BEFORE: -1, Position.AFTER: 1, Position.ALONGSIDE: 0}[command.position]
+    keyed = {t.id: t.order * 4 for t in reception.step_tasks(task.step)}
+    added = [
+        Task(
+            id=new_id(),
+            kind=TaskKind.APPROVAL,
+            step=task.step,
+            assignee=Assignee.person(person),
+            created_at=ctx.now,
+            state=TaskState.WAITING,
+            due=ctx.due(ctx.now),
+            added_by=ctx.actor.id,
+        )
+        for person in command.people
+    ]
+    for new in added:
+        keyed[new.id] = task.order * 4 + offset * 2
+    ranks = {key: rank for rank, key in enumerate(sorted(set(keyed.values())))}
+    by_id = {t.id: t for t in reception.tasks}
+    tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
+    tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
+    del by_id
+    after = attrs.evolve(reception, tasks=tuple(tasks))
+    return Worked(after, people=_new_owners(reception, normalize(after, ctx)))
+
+
+def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    if not command.task:
+        raise _refused(reception, ctx, "须指明要减签的任务", "name the added approver's task")
+    found = [t for t in reception.tasks if t.id.startswith(command.task) and t.kind is TaskKind.APPROVAL]
+    if len(found) != 1:
+        raise _refused(
+            reception, ctx, f"没有唯一对应「{command.task}」的任务", f"no unique task {command.task!r}"
+        )
+    task = found[0]
+    if not task.added_by:
+        raise _refused(reception, ctx, "只能减去加签的审批人", "only an added approver can be removed")
+    if task.added_by != ctx.actor.id and not ctx.admin:
+        raise _denied(reception, ctx, f"只有加签人 {task.added_by} 可以减签", "only who added them")
+    if not task.live:
+        raise _refused(
+            reception,
+            ctx,
+            f"{task.assignee.shown} 已经办理，不能减签",
+            f"{task.assignee.ref} has already acted",
+        )
+    removed = attrs.evolve(
+        task, state=TaskState.CLOSED, outcome="removed", done_by=ctx.actor.id, done_at=ctx.now
+    )
+    return Worked(_replace(reception, removed))
+
+
+def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    mine = [a for a in reception.approvals if a.actor_id == ctx.actor.id]
+    if not mine:
+        raise _denied(reception, ctx, "本次提交中没有您的签署可拿回", "nothing you signed to take back")
+    signed = mine[-1]
+    acted_after = [
+        t
+        for t in reception.tasks
+        if t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.done_by
+    ]
+    later = [a for a in reception.approvals if a.step > signed.step]
+    if acted_after or later:
+        raise _refused(
+            reception,
+            ctx,
+            "下一环节已有人办理，不能拿回",
+            "the next step has already acted",
+        )
+    task = next((t for t in reception.tasks if t.id == signed.task_id), None)
+    approvals = tuple(a for a in reception.approvals if a is not signed)
+    tasks = []
+    for t in reception.tasks:
+        after_mine = t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.live
+        if after_mine or (task is not None and t.id == task.id):
+            t = attrs.evolve(t, state=TaskState.CLOSED, outcome="taken_back", current=False)
+        tasks.append(t)
+    if task is not None:
+        again = attrs.evolve(
+            task,
+            id=new_id(),
+            state=TaskState.OPEN,
+            created_at=ctx.now,
+            done_by="",
+            done_at=None,
+            outcome="",
+            opinion="",
+            on_behalf_of="",
+            read_at=None,
+            urged_at=None,
+            current=True,
+        )
+        tasks.append(again)
+    return Worked(attrs.evolve(reception, approvals=approvals, tasks=tuple(tasks)))
+
+
+def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, SendBack)
+    current = reception.current_step
+    if not 0 <= command.step < current:
+        raise _refused(
+            reception,
+            ctx,
+            f"只能驳回到已通过的环节（0–{current - 1}），收到 {command.step}",
+            f"step must be an earlier step (0-{current - 1}), got {command.step}",
+        )
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "驳回必须填写理由", "sending back requires a reason")
+    own = pick(reception, ctx, command.task, steps=(current,))
+    return Worked(_back_to(reception, ctx, command.step, own, "returned"))
+
+
+def _back_to(reception: Reception, ctx: Context, index: int, own: Task | None, outcome: str) -> Reception:
+    """Steps ``index`` and later are approved again: their signatures go, their tasks become
+    history; ``own`` (the returning approver's task) is done with ``outcome``."""
+    tasks = []
+    for t in reception.tasks:
+        if own is not None and t.id == own.id:
+            t = attrs.evolve(
+                t,
+                state=TaskState.DONE,
+                outcome=outcome,
+                done_by=ctx.actor.id,
+                done_at=ctx.now,
+                opinion=ctx.reason,
+                current=False,
+            )
+        elif t.kind is TaskKind.APPROVAL and t.current and t.step >= index:
+            t = attrs.evolve(
+                t, state=TaskState.CLOSED if t.live else t.state, outcome=t.outcome or outcome, current=False
+            )
+        tasks.append(t)
+    approvals = tuple(a for a in reception.approvals if a.step < index)
+    return attrs.evolve(reception, approvals=approvals, tasks=tuple(tasks))
+
+
+def _against(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    return sign(reception, ctx, agree=False, task_ref=command.task)
+
+
+def _jump(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, Jump)
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "跳转必须填写理由", "a jump requires a reason")
+    facts = {JUMP_FACT_PREFIX + (command.state or reception.state)}
+    if command.step is not None:
+        current = reception.current_step
+        if not 0 <= command.step <= min(current, len(reception.approval_chain) - 1):
+            raise _refused(
+                reception,
+                ctx,
+                f"只能跳转到已到达的审批环节（0–{current}），收到 {command.step}",
+                f"an approval step already reached (0-{current}), got {command.step}",
+            )
+        reception = _back_to(reception, ctx, command.step, None, "jumped")
+    return Worked(reception, frozenset(facts))
+
+
+def _terminate(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "终止必须填写理由", "terminating requires a reason")
+    return Worked(reception)
+
+
+def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    chosen = (
+        [_task(reception, ctx, command.task, where=lambda t: t.state is TaskState.OPEN)]
+        if command.task
+        else list(reception.open_tasks())
+    )
+    if not chosen:
+        raise _refused(reception, ctx, "没有待办任务可催办", "no open task to urge")
+    for task in chosen:
+        if task.urged_at is not None and ctx.now - task.urged_at < URGE_INTERVAL:
+            minutes = int((URGE_INTERVAL - (ctx.now - task.urged_at)).total_seconds() // 60) + 1
+            raise RateLimitedError(
+                reception.id,
+                ctx.label or "催办",
+                f"{task.owner or task.assignee.shown} 刚被催办过，请 {minutes} 分钟后再催",
+                f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
+            )
+    after = reception
+    for task in chosen:
+        after = _replace(after, attrs.evolve(task, urged_at=ctx.now))
+    people = tuple(dict.fromkeys(t.owner for t in chosen if t.owner))
+    return Worked(after, people=people)
+
+
+def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, Copy)
+    already = {c.actor_id for c in reception.copies}
+    new = [p for p in dict.fromkeys(command.people) if p and p not in already]
+    if not new:
+        raise _refused(reception, ctx, "这些人已经抄送过", "everyone named was copied already")
+    copies = (*reception.copies, *(CarbonCopy(p, ctx.actor.id, ctx.now) for p in new))
+    return Worked(attrs.evolve(reception, copies=copies), people=tuple(new))
+
+
+def _read(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    me = {ctx.actor.id, *ctx.principals}
+    after = reception
+    mine = [
+        t
+        for t in reception.tasks
+        if t.live
+        and t.read_at is None
+        and (t.owner in me or (command.task and t.id.startswith(command.task)))
+    ]
+    for task in mine:
+        if task.owner in me:
+            after = _replace(after, attrs.evolve(task, read_at=ctx.now))
+    copies = tuple(
+        attrs.evolve(c, read_at=ctx.now) if c.actor_id == ctx.actor.id and c.read_at is None else c
+        for c in after.copies
+    )
+    if after is reception and copies == reception.copies:
+        raise _refused(reception, ctx, "没有您未读的待办或抄送", "nothing unread for you here")
+    return Worked(attrs.evolve(after, copies=copies))
+
+
+def _comment(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "意见不能为空", "a comment needs text")
+    return Worked(reception)
+
+
+def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    assert isinstance(command, Assign)
+    if not command.items:
+        raise _refused(reception, ctx, "没有要分派的事项", "no items to assign")
+    new = []
+    for item in command.items:
+        if not item.title.strip():
+            raise _refused(reception, ctx, "事项名称不能为空", "an item needs a title")
+        if item.owner.kind is AssigneeKind.PERSON and item.owner.ref in _handlers(reception):
+            pass  # the handler may carry out an item of their own reception
+        new.append(
+            Task(
+                id=new_id(),
+                kind=TaskKind.EXECUTION,
+                step=-1,
+                assignee=item.owner,
+                created_at=ctx.now,
+                due=item.due or (item.at.date() if item.at is not None else None),
+                title=item.title.strip(),
+                place=item.place,
+                at=item.at,
+                added_by=ctx.actor.id,
+            )
+        )
+    after = attrs.evolve(reception, tasks=(*reception.tasks, *new))
+    return Worked(after, people=tuple(dict.fromkeys(t.owner for t in new if t.owner)))
+
+
+def _complete(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    task = _owned(reception, ctx, command.task, kind=TaskKind.EXECUTION)
+    done = attrs.evolve(
+        task,
+        state=TaskState.DONE,
+        outcome="done",
+        done_by=ctx.actor.id,
+        done_at=ctx.now,
+        opinion=ctx.reason,
+        claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
+    )
+    return Worked(_replace(reception, done))
+
+
+def _problem(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    if not ctx.reason.strip():
+        raise _refused(reception, ctx, "请写明问题", "describe the problem as the reason")
+    task = _owned(reception, ctx, command.task, kind=TaskKind.EXECUTION)
+    note = f"{ctx.actor.name}（{ctx.actor.id}）报告问题：{ctx.reason.strip()}"
+    reported = attrs.evolve(task, outcome="problem", notes=(*task.notes, note))
+    return Worked(_replace(reception, reported), people=(reception.handler.id,))
+
+
+_HANDLERS: dict[Operation, Callable[[Reception, TaskCommand, Context], Worked]] = {
+    Operation.CLAIM: _claim,
+    Operation.TRANSFER: _transfer,
+    Operation.DELEGATE: _delegate,
+    Operation.REPLY: _reply,
+    Operation.ADD_SIGNERS: _add_signers,
+    Operation.REMOVE_SIGNER: _remove_signer,
+    Operation.TAKE_BACK: _take_back,
+    Operation.SEND_BACK: _send_back,
+    Operation.AGAINST: _against,
+    Operation.JUMP: _jump,
+    Operation.TERMINATE: _terminate,
+    Operation.URGE: _urge,
+    Operation.COPY: _copy,
+    Operation.READ: _read,
+    Operation.COMMENT: _comment,
+    Operation.ASSIGN: _assign,
+    Operation.COMPLETE: _complete,
+    Operation.PROBLEM: _problem,
+}
+
+
+# -- opening, activating and closing -----------------------------------------------------------
+
+
+def normalize(reception: Reception, ctx: Context) -> Reception:
+    """Open the current step's tasks, activate its next signers, close what no longer waits.
+
+    Idempotent; the one place tasks open and close, so no operation leaves a step nobody can act
+    on while approvals are being collected."""
+    if not reception.tasks and not ctx.collecting:
+        return reception
+    tasks = list(reception.tasks)
+    if not ctx.collecting:
+        tasks = [_closed(t, "closed") if _approval_live(t) or (ctx.ending and t.live) else t for t in tasks]
+        return _with(reception, tasks)
+    current = reception.current_step
+    tasks = [_closed(t, "decided") if _approval_live(t) and t.step < current else t for t in tasks]
+    reception = _with(reception, tasks)
+    if current >= len(reception.approval_chain):
+        return reception
+    step = reception.approval_chain[current]
+    if step_verdict(step, reception.step_tasks(current), reception.step_approvals(current)) == "failed":
+        return reception
+    mine = reception.step_tasks(current)
+    if not mine and not reception.step_approvals(current):
+        sequential = step.kind is StepKind.SEQUENTIAL
+        new = tuple(
+            Task(
+                id=new_id(),
+                kind=TaskKind.APPROVAL,
+                step=current,
+                assignee=who,
+                created_at=ctx.now,
+                state=TaskState.WAITING,
+                order=i if sequential else 0,
+                due=ctx.due(ctx.now),
+            )
+            for i, who in enumerate(step.who)
+        )
+        reception = attrs.evolve(reception, tasks=(*reception.tasks, *new))
+        mine = reception.step_tasks(current)
+    live = [t for t in mine if t.live]
+    if not live:
+        return reception
+    first = min(t.order for t in live)
+    changed = []
+    for t in reception.tasks:
+        if t in live:
+            wanted = TaskState.OPEN if t.order == first else TaskState.WAITING
+            if t.state is not wanted:
+                due = t.due if wanted is not TaskState.OPEN or t.state is TaskState.OPEN else ctx.due(ctx.now)
+                t = attrs.evolve(t, state=wanted, due=due or t.due)
+        changed.append(t)
+    return _with(reception, changed)
+
+
+def supersede(reception: Reception, outcome: str) -> Reception:
+    """The current submission's approval tasks become history (a resubmission, a change, a return
+    to the applicant): open ones close with ``outcome``."""
+    tasks = tuple(
+        attrs.evolve(
+            t,
+            state=TaskState.CLOSED if t.live else t.state,
+            outcome=t.outcome or (outcome if t.live else ""),
+            current=False,
+        )
+        if t.kind is TaskKind.APPROVAL and t.current
+        else t
+        for t in reception.tasks
+    )
+    return attrs.evolve(reception, tasks=tasks) if tasks != reception.tasks else reception
+
+
+def pick(reception: Reception, ctx: Context, ref: str, *, steps: Iterable[int]) -> Task:
+    """The open approval task of ``steps`` the actor acts on: their own (or a principal's, as a
+    stand-in), else an unclaimed pool task they belong to."""
+    wanted = set(steps)
+    return _task(
+        reception,
+        ctx,
+        ref,
+        where=lambda t: t.kind is TaskKind.APPROVAL and t.step in wanted and t.current,
+        allow_pool=True,
+    )
+
+
+def open_for(
+    reception: Reception, actor: Actor, principals: frozenset[str] = frozenset()
+) -> tuple[Task, ...]:
+    """The open tasks ``actor`` may act on now: their own, a principal's, or a pool's they belong to."""
+    me = {actor.id, *principals}
+    return tuple(
+        t
+        for t in reception.tasks
+        if t.state is TaskState.OPEN
+        and (t.owner in me or (not t.owner and t.assignee.pools(actor)))
+        and reception.handler.id != actor.id
+    )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _task(
+    reception: Reception,
+    ctx: Context,
+    ref: str,
+    *,
+    where: Callable[[Task], bool] | None = None,
+    pool_only: bool = False,
+    allow_pool: bool = False,
+) -> Task:
+    """The task ``ref`` names (id or unique prefix) among those ``where`` accepts; with no ``ref``,
+    the actor's one open task among them."""
+    me = {ctx.actor.id, *ctx.principals}
+    test = where or (lambda _t: True)
+    if ref:
+        found = [t for t in reception.tasks if t.id.startswith(ref) and test(t)]
+        if len(found) != 1:
+            raise _refused(
+                reception,
+                ctx,
+                f"没有{'唯一' if found else ''}对应「{ref}」的任务",
+                f"no {'unique ' if found else ''}task matches {ref!r}",
+            )
+        task = found[0]
+        if task.state is not TaskState.OPEN:
+            raise _refused(
+                reception, ctx, f"任务{task.state.label}，不能再办理", f"the task is {task.state}, not open"
+            )
+        if pool_only:
+            return task
+        _not_delegate(reception, ctx, task)
+        if task.owner in me or (allow_pool and not task.owner):
+            return task  # a pool's membership is decided by jiedai_authorize (the role table by default)
+        raise _denied(reception, ctx, "不是您的待办", "not your task")
+    open_ = [t for t in reception.tasks if t.state is TaskState.OPEN and test(t)]
+    if pool_only:
+        found = [t for t in open_ if not t.owner and t.assignee.pools(ctx.actor)]
+    else:
+        found = [t for t in open_ if t.owner in me]
+        if not found and allow_pool:  # a pool task: members first; jiedai_authorize decides the rest
+            pools = [t for t in open_ if not t.owner]
+            found = ([t for t in pools if t.assignee.pools(ctx.actor)] or pools)[:1]
+    if len(found) == 1:
+        _not_delegate(reception, ctx, found[0])
+        return found[0]
+    if not found:
+        holders = "、".join(dict.fromkeys(t.owner or t.assignee.shown for t in open_))
+        raise _denied(
+            reception,
+            ctx,
+            f"您在本接待没有相应的待办（当前由「{holders}」办理）" if holders else "您在本接待没有相应的待办",
+            f"you hold no such open task here (held by {holders})" if holders else "you hold no such task",
+        )
+    shown = "、".join(t.id[:8] for t in found)
+    raise _refused(
+        reception, ctx, f"您有多个待办（{shown}），请指明任务", f"several open tasks ({shown}); name one"
+    )
+
+
+def _not_delegate(reception: Reception, ctx: Context, task: Task) -> None:
+    """The handler never acts on an approval task; a delegate only replies 委派答复."""
+    if task.kind is TaskKind.APPROVAL and ctx.actor.id in _handlers(reception):
+        raise _denied(
+            reception,
+            ctx,
+            "经办人不能办理本接待的审批任务（不相容职务分离）",
+            "the handler may not act on an approval task of their own reception",
+        )
+    if task.delegated_to == ctx.actor.id and ctx.operation is not Operation.REPLY:
+        raise _denied(
+            reception,
+            ctx,
+            "委派给您的任务请答复意见，由委派人决定",
+            "a delegate replies with an opinion; the delegator decides",
+        )
+
+
+def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None = None) -> Task:
+    task = _task(
+        reception,
+        ctx,
+        ref,
+        where=lambda t: (kind is None or t.kind is kind) and (t.kind is not TaskKind.APPROVAL or t.current),
+        allow_pool=True,
+    )
+    if not task.owner:  # acting on a pool task claims it first
+        task = attrs.evolve(task, claimed_by=ctx.actor.id)
+    return task
+
+
+def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -> None:
+    """Nobody can hand a task to the handler, to themselves, or to someone already on the step."""
+    if not person.strip():
+        raise _refused(reception, ctx, "未给出接收人", "no person given")
+    if person in _handlers(reception):
+        raise _refused(
+            reception,
+            ctx,
+            f"{person} 是本接待的经办人，不能办理审批（不相容职务分离）",
+            f"{person} handles this reception and may not approve it (separation of duties)",
+        )
+    if person == ctx.actor.id:
+        raise _refused(reception, ctx, "不能交给自己", "not to oneself")
+    on_step = {t.owner for t in reception.step_tasks(task.step)} | {
+        t.assignee.ref for t in reception.step_tasks(task.step) if t.assignee.kind is AssigneeKind.PERSON
+    }
+    signed = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
+    if task.kind is TaskKind.APPROVAL and (person in on_step or person in signed):
+        raise _refused(
+            reception,
+            ctx,
+            f"{person} 已在本审批链上",
+            f"{person} is already on this approval chain",
+        )
+
+
+def _handlers(reception: Reception) -> set[str]:
+    return {reception.handler.id, *((reception.submitted_by,) if reception.submitted_by else ())}
+
+
+def _approval_live(task: Task) -> bool:
+    return task.kind is TaskKind.APPROVAL and task.live
+
+
+def _closed(task: Task, outcome: str) -> Task:
+    return attrs.evolve(task, state=TaskState.CLOSED, outcome=task.outcome or outcome)
+
+
+def _with(reception: Reception, tasks: Sequence[Task]) -> Reception:
+    tasks = tuple(tasks)
+    return reception if tasks == reception.tasks else attrs.evolve(reception, tasks=tasks)
+
+
+def _replace(reception: Reception, task: Task) -> Reception:
+    return attrs.evolve(reception, tasks=tuple(task if t.id == task.id else t for t in reception.tasks))
+
+
+def _insert(reception: Reception, task: Task, *, after: str) -> Reception:
+    tasks: list[Task] = []
+    for t in reception.tasks:
+        tasks.append(t)
+        if t.id == after:
+            tasks.append(task)
+    return attrs.evolve(reception, tasks=tuple(tasks))
+
+
+def _new_owners(before: Reception, after: Reception) -> tuple[str, ...]:
+    """People whose task opened with this command (they are told to act)."""
+    was_open = {t.id for t in before.tasks if t.state is TaskState.OPEN}
+    return tuple(
+        dict.fromkeys(
+            t.owner for t in after.tasks if t.state is TaskState.OPEN and t.id not in was_open and t.owner
+        )
+    )
+
+
+def _refused(reception: Reception, ctx: Context, zh: str, en: str) -> TaskError:
+    return TaskError(reception.id, ctx.label or ctx.trigger, zh, en)
+
+
+def _denied(reception: Reception, ctx: Context, zh: str, en: str) -> NotAuthorizedError:
+    return NotAuthorizedError(reception.id, ctx.trigger, ctx.actor.id, zh, en)
+
+
+def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...]:
+    """The tasks a command added or changed (the rows to write)."""
+    if before is None:
+        return after.tasks
+    old = set(before.tasks)
+    return tuple(t for t in after.tasks if t not in old)
+
+
+def changed_copies(before: Reception | None, after: Reception) -> tuple[CarbonCopy, ...]:
+    if before is None:
+        return after.copies
+    old = set(before.copies)
+    return tuple(c for c in after.copies if c not in old)
+
+
+# -- what the audit trail and the notifications say ---------------------------------------------
+
+
+def describe(
+    before: Reception,
+    after: Reception,
+    trigger: object,
+    command: TaskCommand | None,
+    actor: Actor,
+) -> str:
+    """A short Chinese account of what a command did to the tasks, for the audit event's ``note``
+    (the timeline shows it): who got a task, who signed for whom, who was copied."""
+    parts: list[str] = []
+    old = {t.id: t for t in before.tasks}
+    for a in after.approvals[len(before.approvals) :] if len(after.approvals) > len(before.approvals) else ():
+        how = "同意" if a.agree else "反对"
+        behalf = f"（代 {a.on_behalf_of}）" if a.on_behalf_of else ""
+        step = after.approval_chain[a.step] if a.step < len(after.approval_chain) else None
+        kind = f"，{step.kind.label}" if step is not None and step.kind is not StepKind.SINGLE else ""
+        parts.append(f"第 {a.step + 1} 环节「{step.shown if step else a.level}」{how}{behalf}{kind}")
+    for t in after.tasks:
+        was = old.get(t.id)
+        if was is None:
+            if t.transferred_from:
+                parts.append(f"转办给 {t.assignee.shown}")
+            elif t.added_by and t.kind is TaskKind.APPROVAL:
+                parts.append(f"加签 {t.assignee.shown}")
+            elif t.kind is TaskKind.EXECUTION:
+                parts.append(f"执行任务「{t.title}」交 {t.assignee.shown}")
+            elif t.outcome == "delegate_replied":
+                parts.append(f"{t.assignee.shown} 答复委派")
+            continue
+        if t.claimed_by and not was.claimed_by and t.state is TaskState.OPEN:
+            parts.append(f"{t.claimed_by} 认领「{t.assignee.shown}」任务")
+        if t.delegated_to and not was.delegated_to:
+            parts.append(f"委派 {t.delegated_to} 提出意见")
+        if t.state is TaskState.CLOSED and was.state is not TaskState.CLOSED and t.outcome == "removed":
+            parts.append(f"减签 {t.assignee.shown}")
+        if t.kind is TaskKind.EXECUTION and t.state is TaskState.DONE and was.state is not TaskState.DONE:
+            parts.append(f"执行任务「{t.title}」完成")
+        if t.urged_at is not None and t.urged_at != was.urged_at:
+            parts.append(f"催办 {t.owner or t.assignee.shown}")
+    copied = [c.actor_id for c in after.copies[len(before.copies) :]]
+    if copied:
+        parts.append("抄送 " + "、".join(copied))
+    if isinstance(command, SendBack):
+        parts.append(f"驳回到第 {command.step + 1} 环节")
+    if isinstance(command, Jump) and command.step is not None:
+        parts.append(f"跳转到第 {command.step + 1} 环节")
+    if isinstance(command, TakeBack):
+        parts.append("拿回签署")
+    return "；".join(dict.fromkeys(parts))
+
+
+def told(before: Reception, after: Reception, worked: Worked | None) -> tuple[str, ...]:
+    """The people a command addresses by name: the owners of tasks it opened, and whom the operation
+    names (the urged, the copied, the delegator a reply goes back to)."""
+    people = list(_new_owners(before, after))
+    if worked is not None:
+        people += worked.people
+    return tuple(p for p in dict.fromkeys(people) if p)

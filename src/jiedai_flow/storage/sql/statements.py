@@ -1,0 +1,144 @@
+"""Statements compiled once per dialect and the values they bind 预编译语句: the leaf every part of
+the SQL store builds on (no import of the store itself)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, cast
+
+import sqlalchemy as sa
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+
+    from sqlalchemy.sql.compiler import SQLCompiler
+
+
+class Prepared:
+    """A Core statement compiled once for a dialect, executed on a DBAPI cursor.
+
+    Parameters go to the driver as the dialect wants them: a tuple in the compiled order for a
+    positional paramstyle (SQLite), else a dict; SQLAlchemy's bind processors (dates as text on
+    SQLite) are applied only to the parameters that have one.
+    """
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = cast("SQLCompiler", statement.compile(dialect=dialect))
+        self.sql = str(compiled)
+        # why: literals in a statement (``id == 1``) compile to bind parameters with fixed values
+        self.fixed = {
+            compiled.bind_names[b]: b.value
+            for b in compiled.binds.values()
+            if not b.required and b.value is not None
+        }
+        processors: dict[str, Any] = {}
+        for bind in compiled.binds.values():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors[compiled.bind_names[bind]] = isoformat_or(processor)
+        self.processors = processors
+        self.names: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        if self.names is not None:
+            names = tuple(self.names)
+            getter = itemgetter(*names) if names else (lambda _values: ())
+            self._row: Callable[[Mapping[str, Any]], Any] = (
+                getter if len(names) != 1 else (lambda values: (getter(values),))
+            )
+            self._convert = tuple((i, processors[n]) for i, n in enumerate(names) if n in processors)
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        if self.fixed:
+            values = {**self.fixed, **values}
+        if self.names is None:
+            if self.processors:
+                processors = self.processors
+                return {k: (processors[k](v) if k in processors else v) for k, v in values.items()}
+            return values
+        row = self._row(values)
+        if self._convert:
+            row = list(row)
+            for i, processor in self._convert:
+                row[i] = processor(row[i])
+        return row
+
+    def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
+        cursor.execute(self.sql, self.params(values))
+        return cursor
+
+    def execute_many(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            cursor.executemany(self.sql, [self.params(row) for row in rows])
+
+
+_PROBES = (datetime(2026, 10, 1, 8, 30, 5, 120), datetime(1999, 12, 31), datetime(2026, 2, 17, 23, 59, 59))
+
+
+def isoformat_or(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``processor``, or a faster equivalent where it writes naive datetimes (or dates) as their
+    ISO text — SQLite's default storage format: the probes must come out the same, else
+    SQLAlchemy's processor is kept. Other values (aware datetimes, None) still go through it."""
+
+    def writes(text: Callable[[datetime], str]) -> bool:
+        try:
+            return all(processor(v) == text(v) for v in _PROBES)
+        except Exception:
+            return False
+
+    if writes(lambda v: v.isoformat(" ", "microseconds")):
+
+        def datetime_text(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is None:
+                return value.isoformat(" ", "microseconds")
+            return processor(value)
+
+        return datetime_text
+    if writes(lambda v: v.date().isoformat()):
+
+        def date_text(value: Any) -> Any:
+            return value.isoformat() if type(value) is date else processor(value)
+
+        return date_text
+    return processor
+
+
+def bp(name: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(name)
+
+
+_last_utc: tuple[datetime | None, datetime | None] = (None, None)
+
+
+def utc(moment: datetime) -> datetime:
+    """``moment`` as naive UTC, the form the tables hold. A command stamps the reception, its event
+    and its notifications with one ``now``: the last conversion is reused for the same object."""
+    global _last_utc
+    last = _last_utc
+    if last[0] is moment:
+        return cast("datetime", last[1])
+    converted = moment.astimezone(UTC).replace(tzinfo=None)
+    _last_utc = (moment, converted)
+    return converted
+
+
+IN_CHUNK = 256
+"""The most ids one ``WHERE id IN (…)`` names (well under every driver's parameter limit)."""
+
+
+def id_chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
+
+
+def execute_in(statement: Any, cur: Any, ids: Sequence[str], values: dict[str, Any]) -> Any:
+    """Run an ``id IN (…)`` statement compiled for ``len(ids)`` rounded up to a power of two, the
+    last id repeated to fill it: why, a handful of compiled sizes serve every batch, and naming
+    an id twice in ``IN`` changes nothing."""
+    size = power_of_two(len(ids))
+    padded = [*ids, *[ids[-1]] * (size - len(ids))]
+    return statement.execute(cur, {**values, **{f"id_{i}": v for i, v in enumerate(padded)}})
+
+
+def power_of_two(count: int) -> int:
+    """``count`` rounded up to a power of two."""
+    return 1 << max(count - 1, 0).bit_length()

@@ -1,0 +1,902 @@
+"""The SQL back end 关系数据库存储: SQLite (embedded default), PostgreSQL, MySQL/MariaDB.
+
+Schema, migrations and queries are SQLAlchemy 2 Core. The write path of a command — the
+compare-and-set UPDATE, the audit event with its hash chain, outbox rows and the idempotency
+record — runs statements compiled once per dialect on a connection held per thread, inside one
+transaction: no more round trips than a hand-written driver loop makes.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a command that returned survives a power cut),
+foreign keys on, and ``BEGIN IMMEDIATE`` so concurrent writers queue instead of deadlocking.
+``durability="normal"`` trades the last commits before a power cut (never corruption) for speed.
+The dispatcher's bookkeeping is the exception even at ``FULL``: claims never wait for the disk and
+delivery outcomes at most once a second (see :mod:`jiedai_flow.storage.sql.outbox`); a power cut
+can only make a notification be delivered again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+import jiedai_flow.storage.sql.tasks as sql_tasks
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.records import (
+    AuditEvent,
+    BudgetUsage,
+    CommandRecord,
+    CommandResult,
+    LedgerEntry,
+    Notification,
+    Numbering,
+    Page,
+    Proxy,
+    Reception,
+    TaskView,
+    numbered,
+)
+from jiedai_flow.errors import (
+    BudgetExceededError,
+    ConflictError,
+    DuplicateError,
+    IdempotencyError,
+    NotFoundError,
+    StorageError,
+)
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.chain import (
+    GENESIS,
+    ChainRow,
+    ChainVerifier,
+    VerifyReport,
+    digest,
+    preferred_algorithm,
+    shard_of,
+    signed_content,
+)
+from jiedai_flow.storage.codec import canonical, decode, encode
+from jiedai_flow.storage.migrate import upgrade
+from jiedai_flow.storage.sql.outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row
+from jiedai_flow.storage.sql.races import CounterRace, Race, retryable, run_again_on_race
+from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
+from jiedai_flow.storage.sql.statements import Prepared, bp, execute_in, id_chunks, utc
+from jiedai_flow.storage.sql.verify import (
+    events_problem,
+    report_columns,
+    typed_columns_problem,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Iterator, Sequence
+
+    from jiedai_flow.domain.records import (
+        CarbonCopy,
+        Member,
+        ReceptionQuery,
+        Task,
+        TaskCounts,
+        TaskPage,
+        TaskQuery,
+    )
+
+Durability = Literal["full", "normal"]
+
+_R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
+_CACHE_SIZE = 20_000
+
+
+class SQLStore(OutboxMixin):
+    """The storage contract on a relational database, chosen by SQLAlchemy URL."""
+
+    def __init__(
+        self,
+        url: str | sa.URL,
+        *,
+        durability: Durability = "full",
+        create: bool = True,
+        **engine_options: Any,
+    ) -> None:
+        """Open (and, with ``create``, create or upgrade) the database at ``url``."""
+        self.url = sa.make_url(url)
+        self.durability = durability
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.read_only = self.is_sqlite and read_only_file(self.url.database)
+        """A SQLite file this process may not write (an auditor's copy): opened read-only (and
+        immutable when no ``-wal`` file holds pending commits), so show, list, reports and verify
+        work; any write is a clear StorageError."""
+        if self.is_sqlite and self.url.database in (None, "", ":memory:"):
+            engine_options.setdefault("poolclass", StaticPool)
+            engine_options.setdefault("connect_args", {"check_same_thread": False})
+        if self.read_only:
+            uri = read_only_uri(str(self.url.database))
+            engine_options.setdefault(
+                "creator", lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+            )
+        self.engine = sa.create_engine(self.url, **engine_options)
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", self._sqlite_pragmas)
+        if create and not self.read_only:
+            upgrade(self.engine)
+        self.algorithm = preferred_algorithm()
+        self._integrity_error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
+        self._delivered: list[str] = []
+        self._held: list[Any] = []
+        self._heads: dict[int, tuple[int, str]] = {}  # per shard: the head as this store last wrote it
+        self._shards = 0  # read from jd_chain_layout on first use
+        self._sql = self._prepare(self.engine.dialect)
+
+    def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if self.read_only:  # nothing that writes, not even the journal mode
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+            return
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={'FULL' if self.durability == 'full' else 'NORMAL'}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    def _prepare(self, dialect: sa.Dialect) -> dict[str, Prepared]:
+        lock = not self.is_sqlite  # SQLite's BEGIN IMMEDIATE already serializes writers
+        head = sa.select(schema.chain_head.c.chain_index, schema.chain_head.c.hash).where(
+            schema.chain_head.c.id == bp("shard")
+        )
+        counter = sa.select(schema.counters.c.value).where(schema.counters.c.key == bp("key"))
+        _L = schema.budget_ledger
+        ledger = sa.select(_L.c.committed_fen, _L.c.spent_fen).where(_L.c.key == bp("key"))
+        mutable = [
+            "state", "version", "process", "updated_at", "last_hash", "actual_fen", "planned_fen",
+            "data", "guests", "item_count",
+        ]  # fmt: skip
+        statements: dict[str, sa.ClauseElement] = {
+            "insert_reception": _R.insert(),
+            "update_reception": _R.update()
+            .where(_R.c.id == bp("b_id"), _R.c.version == bp("b_expected"))
+            .values({name: bp(f"v_{name}") for name in mutable}),
+            "select_reception": sa.select(_R.c.version, _R.c.last_hash, _R.c.data).where(_R.c.id == bp("id")),
+            "select_version": sa.select(_R.c.version).where(_R.c.id == bp("id")),
+            "process_members": sa.select(_R.c.id, _R.c.number, _R.c.state, _R.c.version)
+            .where(_R.c.process == bp("process"))
+            .order_by(_R.c.id),
+            "insert_event": _E.insert(),
+            "insert_command": _C.insert(),
+            "select_command": sa.select(_C.c.reception_id, _C.c.trigger, _C.c.actor_id, _C.c.result).where(
+                _C.c.request_id == bp("request_id")
+            ),
+            "select_head": head.with_for_update() if lock else head,
+            "select_layout": sa.select(schema.chain_layout.c.shards).where(schema.chain_layout.c.id == 1),
+            "update_head": schema.chain_head.update()
+            .where(schema.chain_head.c.id == bp("b_shard"))
+            .values(chain_index=bp("v_index"), hash=bp("v_hash")),
+            "advance_head": schema.chain_head.update()
+            .where(
+                schema.chain_head.c.id == bp("b_shard"),
+                schema.chain_head.c.chain_index == bp("b_index"),
+                schema.chain_head.c.hash == bp("b_hash"),
+            )
+            .values(chain_index=bp("v_index"), hash=bp("v_hash")),
+            "select_counter": counter.with_for_update() if lock else counter,
+            "insert_counter": schema.counters.insert(),
+            "update_counter": schema.counters.update()
+            .where(schema.counters.c.key == bp("b_key"))
+            .values(value=bp("v_value")),
+            "select_ledger": ledger.with_for_update() if lock else ledger,
+            "insert_ledger": _L.insert(),
+            "update_ledger": _L.update()
+            .where(_L.c.key == bp("b_key"))
+            .values(committed_fen=bp("v_committed"), spent_fen=bp("v_spent")),
+            "mark_delivered": _O.update()
+            .where(_O.c.id == bp("b_id"))
+            .values(status="delivered", delivered_at=sa.func.current_timestamp()),
+        }
+        statements |= OUTBOX_STATEMENTS
+        statements |= sql_tasks.STATEMENTS
+        return {name: Prepared(stmt, dialect) for name, stmt in statements.items()}
+
+    # -- connections and transactions -------------------------------------------------------
+
+    def _connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _open(self) -> Any:
+        """A connection held by the calling thread; :meth:`close` closes every thread's."""
+        conn = self.engine.raw_connection()
+        with self._lock:
+            self._held.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        if self.read_only:
+            raise StorageError(
+                f"数据库 {self.url.database} 只读（没有写权限），只能查看、出报表和校验，不能执行写操作",
+                f"database {self.url.database} is read-only (no write permission): show, reports and "
+                "verify work; commands that write do not",
+            )
+        conn = self._connection()
+        cursor = conn.cursor()
+        try:
+            if self.is_sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            conn.commit()
+        except BaseException as error:
+            conn.rollback()
+            if retryable(error):
+                raise Race from error
+            raise
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        conn = self._reader()
+        cursor = conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            if self.is_sqlite:
+                conn.rollback()  # ends the snapshot so the next read sees new commits
+
+    def _reader(self) -> Any:
+        """SQLite reads share the writer's connection; a server database reads on a second
+        connection in autocommit mode, so a read is one round trip instead of three."""
+        if self.is_sqlite:
+            return self._connection()
+        conn = getattr(self._local, "reader", None)
+        if conn is None:
+            conn = self._local.reader = self._open()
+            driver: Any = conn.driver_connection
+            if callable(getattr(driver, "autocommit", None)):
+                driver.autocommit(True)  # PyMySQL
+            else:
+                driver.autocommit = True  # psycopg
+        return conn
+
+    # -- the write path ---------------------------------------------------------------------
+
+    def create(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        numbering: Numbering | None = None,
+    ) -> Reception:
+        return run_again_on_race(
+            lambda: self._create(reception, event, outbox, record, numbering),
+            ConflictError(reception.id, 0, None),
+        )
+
+    def _create(
+        self,
+        reception: Reception,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        numbering: Numbering | None,
+    ) -> Reception:
+        with self._transaction() as cur:
+            if numbering is not None:
+                value = self._count(cur, numbering.key)
+                reception, record = numbered(reception, record, numbering.format(value))
+            data = encode(reception)
+            stored = self._append(cur, event, GENESIS, data)
+            row = self._reception_row(reception, stored.hash, data)
+            try:
+                self._sql["insert_reception"].execute(cur, row)
+            except self._integrity_error:
+                raise DuplicateError(reception.id) from None
+            self._insert_event(cur, stored)
+            self._finish(cur, reception, stored, outbox, record, data)
+        self._committed(reception, stored)
+        return reception
+
+    def _count(self, cur: Any, key: str) -> int:
+        """The next value of counter ``key``, inside the caller's transaction."""
+        found = self._sql["select_counter"].execute(cur, {"key": key}).fetchone()
+        if found is None:
+            try:
+                self._sql["insert_counter"].execute(cur, {"key": key, "value": 1})
+            except self._integrity_error:
+                raise CounterRace from None
+            return 1
+        value = int(found[0]) + 1
+        self._sql["update_counter"].execute(cur, {"b_key": key, "v_value": value})
+        return value
+
+    def save(
+        self,
+        reception: Reception,
+        *,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry] = (),
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
+    ) -> None:
+        data = encode(reception)
+        run_again_on_race(
+            lambda: self._save(
+                reception, expected_version, event, outbox, record, ledger, data, tasks, copies
+            ),
+            ConflictError(reception.id, expected_version, None),
+        )
+
+    def _save(
+        self,
+        reception: Reception,
+        expected_version: int,
+        event: AuditEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        ledger: Sequence[LedgerEntry],
+        data: str,
+        tasks: Sequence[Task] = (),
+        copies: Sequence[CarbonCopy] = (),
+    ) -> None:
+        with self._transaction() as cur:
+            prev_hash = self._last_hash(cur, reception.id, expected_version)
+            stored = self._append(cur, event, prev_hash, data)
+            values = {
+                "v_state": reception.state,
+                "v_version": reception.version,
+                "v_process": reception.process,
+                "v_updated_at": utc(reception.updated_at),
+                "v_last_hash": stored.hash,
+                "v_data": data,
+                "b_id": reception.id,
+                "b_expected": expected_version,
+                **report_columns(reception, "v_"),
+            }
+            if self._sql["update_reception"].execute(cur, values).rowcount != 1:
+                self._conflict(cur, reception.id, expected_version)
+            for entry in ledger:
+                self._book(cur, entry)
+            if tasks or copies:
+                sql_tasks.write_rows(
+                    lambda name, rows: self._sql[name].execute_many(cur, rows), reception, tasks, copies
+                )
+            self._insert_event(cur, stored)
+            self._finish(cur, reception, stored, outbox, record, data)
+        self._committed(reception, stored)
+
+    def _book(self, cur: Any, entry: LedgerEntry) -> None:
+        found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
+        committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
+        growth = entry.committed_fen + entry.spent_fen
+        if entry.cap_fen is not None and growth > 0 and committed + spent + growth > entry.cap_fen:
+            raise BudgetExceededError(entry.host_unit, entry.year, entry.cap_fen, committed, spent, growth)
+        row = {"committed_fen": committed + entry.committed_fen, "spent_fen": spent + entry.spent_fen}
+        if found is None:
+            try:
+                self._sql["insert_ledger"].execute(
+                    cur, {"key": entry.key, "host_unit": entry.host_unit, "year": entry.year, **row}
+                )
+            except self._integrity_error:  # another writer opened this ledger row first: retry
+                raise Race from None
+        else:
+            self._sql["update_ledger"].execute(
+                cur, {"b_key": entry.key, "v_committed": row["committed_fen"], "v_spent": row["spent_fen"]}
+            )
+
+    def budget_usage(self, host_unit: str, year: int) -> BudgetUsage:
+        with self._read() as cur:
+            found = (
+                self._sql["select_ledger"].execute(cur, {"key": LedgerEntry(host_unit, year).key}).fetchone()
+            )
+        return BudgetUsage(int(found[0]), int(found[1])) if found is not None else BudgetUsage()
+
+    def _last_hash(self, cur: Any, reception_id: str, expected_version: int) -> str:
+        with self._lock:
+            cached = self._cache.get(reception_id)
+        if cached is not None and cached[0] == expected_version:
+            return cached[1]
+        found = self._sql["select_reception"].execute(cur, {"id": reception_id}).fetchone()
+        if found is None:
+            raise NotFoundError(reception_id)
+        if found[0] != expected_version:
+            raise ConflictError(reception_id, expected_version, found[0])
+        return str(found[1])
+
+    def _conflict(self, cur: Any, reception_id: str, expected: int) -> None:
+        with self._lock:
+            self._cache.pop(reception_id, None)
+        found = self._sql["select_version"].execute(cur, {"id": reception_id}).fetchone()
+        if found is None:
+            raise NotFoundError(reception_id)
+        raise ConflictError(reception_id, expected, found[0])
+
+    def _shard_count(self, cur: Any) -> int:
+        """The number of chains recorded in the database, read once (on the caller's cursor, in
+        its transaction): it never changes."""
+        if not self._shards:
+            row = self._sql["select_layout"].execute(cur, {}).fetchone()
+            found = row[0] if row is not None else 0
+            if not found:
+                raise StorageError(
+                    "数据库没有记录审计链的分片数（jd_chain_layout 缺失或为空），请先执行 jiedai db upgrade",
+                    "the database records no audit shard count (jd_chain_layout missing or empty): "
+                    "run jiedai db upgrade",
+                )
+            self._shards = int(found)
+        return self._shards
+
+    def _append(self, cur: Any, event: AuditEvent, prev_hash: str, data: str) -> _StoredEvent:
+        content = canonical(event)
+        state_hash = digest(self.algorithm, GENESIS, data.encode())
+        event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
+        shard = shard_of(event.reception_id, self._shard_count(cur))
+        index, chain_prev, chain_hash = self._advance(cur, shard, event_hash.encode("ascii"))
+        return _StoredEvent(
+            event, index, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash, shard
+        )
+
+    def _advance(self, cur: Any, shard: int, link: bytes) -> tuple[int, str, str]:
+        """Move the shard's head past ``link``: its new index, the previous and the new chain hash.
+
+        The head as this store last wrote it is usually still the head: a compare-and-set on its
+        index and hash saves the read. If no row matches, another writer moved it (or someone
+        edited it, which the chain must then show): it is read and the chain continues from it.
+        Only writers on the same shard wait for each other here."""
+        head = self._heads.get(shard)
+        if head is not None:
+            index, chain_prev = head
+            chain_hash = digest(self.algorithm, chain_prev, link)
+            values = {
+                "v_index": index + 1, "v_hash": chain_hash, "b_index": index, "b_hash": chain_prev,
+                "b_shard": shard,
+            }  # fmt: skip
+            if self._sql["advance_head"].execute(cur, values).rowcount == 1:
+                return index + 1, chain_prev, chain_hash
+        found = self._sql["select_head"].execute(cur, {"shard": shard}).fetchone()
+        if found is None:
+            raise StorageError(
+                f"审计链分片 {shard} 的链头记录缺失（jd_chain_head 被改动）",
+                f"the head row of audit shard {shard} is missing (jd_chain_head was edited)",
+            )
+        index, chain_prev = int(found[0]), str(found[1])
+        chain_hash = digest(self.algorithm, chain_prev, link)
+        self._sql["update_head"].execute(cur, {"v_index": index + 1, "v_hash": chain_hash, "b_shard": shard})
+        return index + 1, chain_prev, chain_hash
+
+    def _insert_event(self, cur: Any, stored: _StoredEvent) -> None:
+        e = stored.event
+        self._sql["insert_event"].execute(
+            cur,
+            {
+                "shard": stored.shard,
+                "chain_index": stored.chain_index,
+                "id": e.id,
+                "reception_id": e.reception_id,
+                "seq": e.seq,
+                "trigger": e.trigger,
+                "actor_id": e.actor_id,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "at": utc(e.at),
+                "request_id": e.request_id,
+                "hash_algorithm": self.algorithm,
+                "prev_hash": stored.prev_hash,
+                "hash": stored.hash,
+                "chain_prev": stored.chain_prev,
+                "chain_hash": stored.chain_hash,
+                "state_hash": stored.state_hash,
+                "data": stored.content.decode(),
+                "violations": sum(f.refuses for f in e.findings),
+            },
+        )
+
+    def _finish(
+        self,
+        cur: Any,
+        reception: Reception,
+        stored: _StoredEvent,
+        outbox: Sequence[Notification],
+        record: CommandRecord | None,
+        data: str,
+    ) -> None:
+        self._sql["insert_outbox"].execute_many(cur, [outbox_row(n) for n in outbox])
+        if record is not None:
+            result = f'{{"reception":{data},"event":{stored.content.decode()}}}'
+            try:
+                self._sql["insert_command"].execute(
+                    cur,
+                    {
+                        "request_id": record.request_id,
+                        "reception_id": record.reception_id,
+                        "trigger": record.trigger,
+                        "actor_id": record.actor_id,
+                        "event_id": stored.event.id,
+                        "result": result,
+                    },
+                )
+            except self._integrity_error:
+                now = f"{record.reception_id}:{record.trigger}"
+                raise IdempotencyError(record.request_id, "?", now) from None
+        with self._lock:
+            delivered, self._delivered = self._delivered, []
+        try:
+            self._sql["mark_delivered"].execute_many(cur, [{"b_id": i} for i in delivered])
+        except BaseException:
+            with self._lock:
+                self._delivered.extend(delivered)
+            raise
+
+    def _reception_row(self, r: Reception, last_hash: str, data: str) -> dict[str, Any]:
+        return {
+            "id": r.id,
+            "number": r.number,
+            "jurisdiction": r.jurisdiction,
+            "host_unit": r.host_unit,
+            "reception_type": r.reception_type.value,
+            "state": r.state,
+            "start_date": r.start,
+            "end_date": r.end,
+            "version": r.version,
+            "process": r.process,
+            "rule_pack": r.rule_pack,
+            "created_at": utc(r.created_at),
+            "updated_at": utc(r.updated_at),
+            "last_hash": last_hash,
+            "data": data,
+            "handler_id": r.handler.id,
+            **report_columns(r),
+        }
+
+    def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
+        self._heads[stored.shard] = (stored.chain_index, stored.chain_hash)
+        self._remember(reception, stored.hash)
+
+    def _remember(self, reception: Reception, last_hash: str) -> None:
+        with self._lock:
+            self._cache[reception.id] = (reception.version, last_hash, reception)
+            self._cache.move_to_end(reception.id)
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def cached(self, reception_id: str) -> Reception | None:
+        """The copy this store last saved or read (see :class:`~jiedai_flow.storage.base.CachingStore`)."""
+        with self._lock:
+            found = self._cache.get(reception_id)
+        return found[2] if found is not None else None
+
+    def load(self, reception_id: str) -> Reception:
+        with self._read() as cur:
+            found = self._sql["select_reception"].execute(cur, {"id": reception_id}).fetchone()
+        if found is None:
+            raise NotFoundError(reception_id)
+        return self._decoded(reception_id, *found)
+
+    def load_many(self, reception_ids: Collection[str]) -> dict[str, Reception]:
+        """The receptions of ``reception_ids`` that exist, by id, with one SELECT per 256 ids. Why:
+        a dispatch round needs the receptions of its whole batch; one read instead of one each."""
+        found: dict[str, Reception] = {}
+        for chunk in id_chunks(list(dict.fromkeys(reception_ids))):
+            with self._read() as cur:
+                rows = execute_in(self._in("receptions_in", len(chunk)), cur, chunk, {}).fetchall()
+            for reception_id, version, last_hash, data in rows:
+                found[reception_id] = self._decoded(reception_id, version, last_hash, data)
+        return found
+
+    def _decoded(self, reception_id: str, version: int, last_hash: str, data: str) -> Reception:
+        """The stored reception: the cached copy when it is this version, else decoded."""
+        with self._lock:
+            cached = self._cache.get(reception_id)
+        if cached is not None and cached[0] == version:
+            return cached[2]
+        reception = decode(Reception, data)
+        self._remember(reception, last_hash)
+        return reception
+
+    def history(self, reception_id: str) -> Sequence[AuditEvent]:
+        query = (
+            sa.select(_E.c.data, _E.c.hash_algorithm, _E.c.prev_hash, _E.c.hash)
+            .where(_E.c.reception_id == reception_id)
+            .order_by(_E.c.seq)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            if not rows and conn.execute(sa.select(_R.c.id).where(_R.c.id == reception_id)).first() is None:
+                raise NotFoundError(reception_id)
+        return tuple(
+            attrs.evolve(decode(AuditEvent, data), hash_algorithm=algorithm, prev_hash=prev, hash=h)
+            for data, algorithm, prev, h in rows
+        )
+
+    def process_members(self, process: str) -> Iterator[Member]:
+        # the driver's cursor, batch by batch: plain tuples, no row objects (a dry run reads 100,000s)
+        with self._read() as cur:
+            self._sql["process_members"].execute(cur, {"process": process})
+            while batch := cur.fetchmany(5000):
+                yield from batch
+
+    def query(self, query: ReceptionQuery) -> Page:
+        statement = sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.data, _R.c.start_date)
+        conditions: list[sa.ColumnElement[bool]] = []
+        if query.states:
+            conditions.append(_R.c.state.in_(sorted(query.states)))
+        if query.jurisdiction is not None:
+            conditions.append(_R.c.jurisdiction == query.jurisdiction)
+        if query.host_unit is not None:
+            conditions.append(_R.c.host_unit == query.host_unit)
+        if query.reception_type is not None:
+            conditions.append(_R.c.reception_type == query.reception_type.value)
+        if query.start_from is not None:
+            conditions.append(_R.c.start_date >= query.start_from)
+        if query.start_to is not None:
+            conditions.append(_R.c.start_date <= query.start_to)
+        if query.number is not None:
+            conditions.append(_R.c.number == query.number)
+        if query.id_prefix is not None:  # hexadecimal digits only (validated): nothing to escape
+            conditions.append(_R.c.id.startswith(query.id_prefix))
+        if query.after is not None:
+            start, _, last_id = query.after.partition("|")
+            after = datetime.fromisoformat(start).date()
+            conditions.append(
+                sa.or_(_R.c.start_date > after, sa.and_(_R.c.start_date == after, _R.c.id > last_id))
+            )
+        statement = statement.where(*conditions).order_by(_R.c.start_date, _R.c.id).limit(query.limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(statement).all()
+        items = []
+        for reception_id, version, last_hash, data, _start in rows[: query.limit]:
+            with self._lock:
+                cached = self._cache.get(reception_id)
+            if cached is not None and cached[0] == version:
+                items.append(cached[2])
+            else:
+                reception = decode(Reception, data)
+                self._remember(reception, last_hash)
+                items.append(reception)
+        more = len(rows) > query.limit
+        cursor = f"{items[-1].start.isoformat()}|{items[-1].id}" if more else None
+        return Page(tuple(items), cursor)
+
+    def task_list(self, query: TaskQuery) -> TaskPage:
+        """One page of a task list 待办/已办/抄送/发起: one indexed SELECT, no reception loaded."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sql_tasks.task_statement(query)).all()
+        return sql_tasks.rows_to_page(query, rows)
+
+    def task_counts(self, query: TaskQuery) -> TaskCounts:
+        """How many lines each of the actor's task lists has (one COUNT per list)."""
+        with self.engine.connect() as conn:
+            values = {
+                view: conn.execute(sql_tasks.task_statement(attrs.evolve(query, view=view), count=True)).one()
+                for view in TaskView
+            }
+        return sql_tasks.counts_from(values)
+
+    def save_proxy(self, proxy: Proxy) -> None:
+        """Record a stand-in designation (a revoked one replaces its row)."""
+        values = {
+            "id": proxy.id,
+            "principal": proxy.principal,
+            "stand_in": proxy.stand_in,
+            "start_date": proxy.start,
+            "end_date": proxy.end,
+            "reason": proxy.reason,
+            "set_by": proxy.set_by,
+            "at": utc(proxy.at),
+            "revoked": proxy.revoked,
+        }
+        _P = schema.proxies
+        with self.engine.begin() as conn:
+            conn.execute(_P.delete().where(_P.c.id == proxy.id))
+            conn.execute(_P.insert().values(values))
+
+    def proxies(self) -> Sequence[Proxy]:
+        _P = schema.proxies
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*_P.c).order_by(_P.c.at, _P.c.id)).all()
+        return tuple(
+            Proxy(i, principal, stand_in, start, end, reason, set_by, at.replace(tzinfo=UTC), bool(revoked))
+            for i, principal, stand_in, start, end, reason, set_by, at, revoked in rows
+        )
+
+    def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
+        """Whom ``stand_in`` stands in for on ``now``'s China day (an indexed lookup)."""
+        day = now.astimezone(CHINA_TZ).date()
+        _P = schema.proxies
+        query = sa.select(_P.c.principal).where(
+            _P.c.stand_in == stand_in, _P.c.end_date >= day, _P.c.start_date <= day, _P.c.revoked.is_(False)
+        )
+        with self.engine.connect() as conn:
+            return tuple(dict.fromkeys(r[0] for r in conn.execute(query)))
+
+    def command(self, request_id: str) -> CommandRecord | None:
+        with self._read() as cur:
+            found = self._sql["select_command"].execute(cur, {"request_id": request_id}).fetchone()
+        if found is None:
+            return None
+        reception_id, trigger, actor_id, result = found
+        parts = decode(_StoredResult, result)
+        command_result = CommandResult(parts.reception, parts.event, parts.event.findings)
+        return CommandRecord(request_id, reception_id, trigger, actor_id, command_result)
+
+    def next_number(self, key: str) -> int:
+        return run_again_on_race(
+            lambda: self._next_number(key), RuntimeError(f"counter {key!r} could not be incremented")
+        )
+
+    def _next_number(self, key: str) -> int:
+        with self._transaction() as cur:
+            return self._count(cur, key)
+
+    def mark_notified(self, notification_ids: Sequence[str]) -> None:
+        """Buffered: written with the next command's transaction, or by :meth:`flush`."""
+        with self._lock:
+            self._delivered.extend(notification_ids)
+
+    def flush(self) -> None:
+        """Write buffered delivery marks now."""
+        with self._lock:
+            delivered, self._delivered = self._delivered, []
+        if delivered:
+            with self._transaction() as cur:
+                self._sql["mark_delivered"].execute_many(cur, [{"b_id": i} for i in delivered])
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            held, self._held = self._held, []
+        for conn in held:
+            conn.close()
+        self._local = threading.local()
+        self.engine.dispose()
+
+    def monthly_statistics(self, year: int, *, jurisdiction: str | None = None) -> list[MonthlyStatistics]:
+        """Receptions, planned and actual spending by jurisdiction and month of ``year`` (by start
+        date), aggregated in SQL on the (jurisdiction, start_date) index."""
+        month = sa.extract("month", _R.c.start_date).label("month")
+        statement = (
+            sa.select(
+                _R.c.jurisdiction,
+                month,
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(_R.c.planned_fen), 0),
+                sa.func.coalesce(sa.func.sum(_R.c.actual_fen), 0),
+            )
+            .where(_R.c.start_date >= date(year, 1, 1), _R.c.start_date < date(year + 1, 1, 1))
+            .group_by(_R.c.jurisdiction, month)
+            .order_by(_R.c.jurisdiction, month)
+        )
+        if jurisdiction is not None:
+            statement = statement.where(_R.c.jurisdiction == jurisdiction)
+        with self.engine.connect() as conn:
+            return [
+                MonthlyStatistics(code, int(m), int(n), int(planned), int(actual))
+                for code, m, n, planned, actual in conn.execute(statement)
+            ]
+
+    # -- audit --------------------------------------------------------------------------------
+
+    def verify(self, batch: int = 5000) -> VerifyReport:
+        """Replay the whole audit trail, shard by shard in commit order; report the first event that
+        does not fit."""
+        self.flush()
+        columns = (
+            _E.c.shard,
+            _E.c.chain_index,
+            _E.c.id,
+            _E.c.reception_id,
+            _E.c.seq,
+            _E.c.hash_algorithm,
+            _E.c.prev_hash,
+            _E.c.hash,
+            _E.c.chain_prev,
+            _E.c.chain_hash,
+            _E.c.to_state,
+            _E.c.data,
+            _E.c.trigger,
+            _E.c.actor_id,
+            _E.c.from_state,
+            _E.c.request_id,
+            _E.c.state_hash,
+            _E.c.at,
+        )
+        with self.engine.connect() as conn:
+            shards = conn.execute(sa.select(schema.chain_layout.c.shards)).scalar_one_or_none()
+            verifier = ChainVerifier(int(shards or 0))
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(
+                sa.select(*columns).order_by(_E.c.shard, _E.c.chain_index)
+            )
+            try:
+                for shard, *row in result:
+                    index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash = row[:9]
+                    to_state, data, trigger, actor_id, from_state, request_id, state_hash, at = row[9:]
+                    typed = {
+                        "id": event_id,
+                        "reception_id": reception_id,
+                        "seq": seq,
+                        "trigger": trigger,
+                        "actor_id": actor_id,
+                        "from_state": from_state,
+                        "to_state": to_state,
+                        "request_id": request_id,
+                        "at": at,
+                    }
+                    chain_row = ChainRow(
+                        index, event_id, reception_id, seq, algorithm, prev, h, chain_prev, chain_hash,
+                        to_state, data.encode(), state_hash, typed, shard,
+                    )  # fmt: skip
+                    if not verifier.add(chain_row):
+                        break
+            finally:
+                result.close()  # a verify that stops early must not leave a server cursor open
+            head = schema.chain_head.c
+            heads = {
+                int(shard): (int(index), str(h))
+                for shard, index, h in conn.execute(sa.select(head.id, head.chain_index, head.hash))
+            }
+            algorithm_of = verifier.algorithms
+            numbers = dict(conn.execute(sa.select(_R.c.id, _R.c.number)).all())
+            stored = {
+                rid: (
+                    version,
+                    last_hash,
+                    state,
+                    digest(algorithm_of.get(rid, self.algorithm), GENESIS, data.encode()),
+                )
+                for rid, version, last_hash, state, data in conn.execute(
+                    sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state, _R.c.data)
+                )
+            }
+        report = verifier.finish(heads, stored, numbers)
+        if report.ok:  # the hashed records are sound: now every typed column must agree with them
+            with self.engine.connect() as conn:
+                problem = typed_columns_problem(conn) or events_problem(conn)
+            problem = problem or sql_tasks.tasks_problem(self.engine)
+            if problem is not None:
+                return attrs.evolve(report, problem=problem)
+        return report
+
+
+@attrs.frozen
+class MonthlyStatistics:
+    """One row of the monthly statistics: a jurisdiction's receptions in one month, in fen."""
+
+    jurisdiction: str
+    month: int
+    receptions: int
+    planned_fen: int
+    actual_fen: int
+
+
+@attrs.frozen
+class _StoredEvent:
+    event: AuditEvent
+    chain_index: int
+    prev_hash: str
+    hash: str
+    chain_prev: str
+    chain_hash: str
+    content: bytes
+    state_hash: str
+    shard: int
+
+
+@attrs.frozen
+class _StoredResult:
+    reception: Reception
+    event: AuditEvent

@@ -1,0 +1,157 @@
+"""What verify checks besides the hash chain 校验派生列: every typed column reports or decisions read,
+recomputed from the hashed record, and each event's outbox rows against its recorded digest."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from jiedai_flow.domain.records import AuditEvent, Reception
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.chain import AuditProblem, outbox_digest
+from jiedai_flow.storage.codec import decode
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+_R, _E, _O = schema.receptions, schema.audit_events, schema.outbox
+
+
+RECEPTION_COLUMNS_FROM_DATA: dict[str, Callable[[Reception], Any]] = {
+    "number": lambda r: r.number,
+    "jurisdiction": lambda r: r.jurisdiction,
+    "host_unit": lambda r: r.host_unit,
+    "reception_type": lambda r: r.reception_type.value,
+    "state": lambda r: r.state,
+    "start_date": lambda r: r.start,
+    "end_date": lambda r: r.end,
+    "planned_fen": lambda r: r.plan.planned_fen,
+    "actual_fen": lambda r: None if r.reception_list is None else r.reception_list.total_fen,
+    "version": lambda r: r.version,
+    "process": lambda r: r.process,
+    "rule_pack": lambda r: r.rule_pack,
+    "created_at": lambda r: r.created_at,
+    "updated_at": lambda r: r.updated_at,
+    "handler_id": lambda r: r.handler.id,
+    "guests": lambda r: report_columns(r)["guests"],
+    "item_count": lambda r: report_columns(r)["item_count"],
+}
+"""Each typed column of ``jd_receptions`` that reports or decisions read, as computed from the
+hashed record: verify recomputes every one and names any that differs."""
+
+RECEPTION_COLUMNS_EXEMPT = {
+    "id": "the key that joins the row to its events (an edited id breaks the chain)",
+    "data": "the record itself, hashed into the last event (state_hash)",
+    "last_hash": "the chain position, compared with the last event",
+}
+"""Columns of ``jd_receptions`` not recomputed, and why; a test keeps the two tables complete."""
+
+
+def typed_columns_problem(conn: sa.Connection) -> AuditProblem | None:
+    names = list(RECEPTION_COLUMNS_FROM_DATA)
+    query = sa.select(_R.c.id, _R.c.data, *(_R.c[n] for n in names)).order_by(_R.c.id)
+    with _streamed(conn, query) as rows:
+        for rid, data, *typed in rows:
+            problem = _reception_columns_problem(names, rid, decode(Reception, data), typed)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _reception_columns_problem(
+    names: list[str], rid: str, reception: Reception, typed: list[Any]
+) -> AuditProblem | None:
+    for name, stored in zip(names, typed, strict=True):
+        expected = RECEPTION_COLUMNS_FROM_DATA[name](reception)
+        if not _column_equal(expected, stored):
+            return AuditProblem(
+                0,
+                "",
+                rid,
+                f"的「{name}」列为 {stored!r}，审计记录中为 {expected!r}：该列被直接改动",
+                f"column {name!r} holds {stored!r} but the audited record says {expected!r}: "
+                "the column was edited directly",
+                reception.number,
+            )
+    return None
+
+
+def events_problem(conn: sa.Connection) -> AuditProblem | None:
+    """Each event's ``violations`` column against the findings in its hashed content, and its
+    outbox rows against the digest that content records — in one pass over the trail. Reminders,
+    written later by the deadline scan, are no command's and are left out; so are the outbox rows
+    of events written before the digest existed, which carry no ``outbox_digest`` key."""
+    outbox: dict[str, list[tuple[str, str]]] = {}
+    for row_id, event_id, data in conn.execute(
+        sa.select(_O.c.id, _O.c.event_id, _O.c.data).where(sa.not_(_O.c.topic.startswith("remind:")))
+    ):
+        outbox.setdefault(event_id, []).append((row_id, data))
+    query = (
+        sa.select(
+            _E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number
+        )
+        .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
+        .order_by(_E.c.shard, _E.c.chain_index)
+    )
+    with _streamed(conn, query) as rows:
+        for shard, index, event_id, rid, stored, data, number in rows:
+            event = decode(AuditEvent, data)
+            expected = sum(f.refuses for f in event.findings)  # as written at save
+            if stored != expected:
+                zh = f"的「violations」列为 {stored}，审计记录中的违规结果为 {expected} 项：该列被直接改动"
+                en = (
+                    f"column 'violations' holds {stored} but the audited event has {expected} violating "
+                    "finding(s): the column was edited directly"
+                )
+            elif _DIGEST_KEY in data and event.outbox_digest != outbox_digest(outbox.pop(event_id, ())):
+                zh = "的通知（发件箱）与审计记录不符：有通知被删除、改动或添加"
+                en = (
+                    "its outbox rows do not match the audited event: a notification was deleted, "
+                    "edited or added"
+                )
+            else:
+                continue
+            return AuditProblem(int(index), event_id, rid, zh, en, number, shard=int(shard))
+    return None
+
+
+_DIGEST_KEY = '"outbox_digest"'
+"""The key as canonical JSON writes it: only a key can hold it unescaped, so its absence marks an
+event written before notifications were bound into the event hash."""
+
+
+@contextmanager
+def _streamed(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Iterable[Sequence[Any]]]:
+    """Rows in batches from a server-side cursor where the driver has one: verify reads the whole
+    trail and must not hold it in memory; a verify that stops early closes the cursor."""
+    result = conn.execution_options(stream_results=True, yield_per=1000).execute(query)
+    try:
+        yield result
+    finally:
+        result.close()
+
+
+def _column_equal(expected: Any, stored: Any) -> bool:
+    if isinstance(expected, datetime) and isinstance(stored, datetime):
+        moment = expected.astimezone(UTC).replace(tzinfo=None) if expected.tzinfo else expected
+        plain = stored.astimezone(UTC).replace(tzinfo=None) if stored.tzinfo else stored
+        return moment.replace(microsecond=0) == plain.replace(microsecond=0)
+    if isinstance(expected, date) and isinstance(stored, str):
+        return expected.isoformat() == stored
+    return bool(expected == stored)
+
+
+def report_columns(r: Reception, prefix: str = "") -> dict[str, Any]:
+    """The typed columns a command can change besides the state: money in fen and counts."""
+    listing = r.reception_list
+    return {
+        f"{prefix}planned_fen": r.plan.planned_fen,
+        f"{prefix}actual_fen": None if listing is None else listing.total_fen,
+        f"{prefix}guests": len(listing.guests if listing is not None else r.letter.personnel),
+        f"{prefix}item_count": len(listing.items) + len(listing.meals)
+        if listing is not None
+        else len(r.plan.activities) + len(r.plan.meals),
+    }
