@@ -477,6 +477,8 @@ class Notification:
     """The notifier that delivers it (``log``, ``email``, ``dingtalk`` …)."""
     action_zh: str = ""
     """What the reader must do next 待办事项."""
+    action_en: str = ""
+    """``action_zh`` in English."""
     link: str = ""
     """Where the reader acts: the host application's link template filled in for the reception."""
     kind: str = "event"

@@ -106,6 +106,7 @@ def notifications(
             f"now {event.to_state}",
             created_at=event.at,
             action_zh=process.action(event.trigger, event.from_state, event.to_state),
+            action_en=process.action_en(event.trigger, event.from_state, event.to_state),
             link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
             people=tuple(people),
         ),

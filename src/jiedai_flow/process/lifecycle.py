@@ -178,12 +178,19 @@ _COMMITTING = frozenset({Phase.APPROVED, Phase.UNDERWAY, Phase.HELD, Phase.SETTL
 @attrs.frozen
 class StateDef:
     """One state: stable English name, Chinese label, its :class:`Phase`, whether the process ends
-    there."""
+    there. Texts follow the one convention of the library: ``*_zh`` and ``*_en``."""
 
     name: str
-    label: str
+    label_zh: str = attrs.field(alias="label")
     terminal: bool = False
     phase: Phase = Phase.DRAFTING
+    label_en: str = ""
+    """English label; "" shows the name."""
+
+    @property
+    def label(self) -> str:
+        """The Chinese label (``label_zh``), under its earlier name."""
+        return self.label_zh
 
 
 @attrs.frozen
@@ -194,7 +201,7 @@ class TriggerDef:
     """
 
     name: str
-    label: str
+    label_zh: str = attrs.field(alias="label")
     label_en: str
     reason_required: bool = False
     stage: str | None = None
@@ -228,6 +235,13 @@ class TriggerDef:
     operation: Operation | None = None
     """An approval or task operation 审批操作 it performs (转办, 加签 …), carried by the command value
     given to :meth:`Engine.operate <jiedai_flow.process.engine.Engine.operate>`."""
+    action_en: str = ""
+    """``action_zh`` in English."""
+
+    @property
+    def label(self) -> str:
+        """The Chinese label (``label_zh``), under its earlier name."""
+        return self.label_zh
 
     @property
     def rule_stage(self) -> str:
@@ -253,6 +267,8 @@ class Transition:
     """Who hears of this transition; None: the trigger's :attr:`TriggerDef.notify`."""
     action_zh: str | None = None
     """What they must do; None: the trigger's :attr:`TriggerDef.action_zh`."""
+    action_en: str | None = None
+    """``action_zh`` in English; None: the trigger's :attr:`TriggerDef.action_en`."""
 
 
 @attrs.frozen
@@ -512,6 +528,7 @@ _BASE_PROCESS = ProcessDefinition(
             opens_chain=True,
             notify=_A_,
             action_zh="请审批",
+            action_en="please approve",
         ),
         TriggerDef(
             "withdraw",
@@ -520,6 +537,7 @@ _BASE_PROCESS = ProcessDefinition(
             submitter_only=True,
             notify=_A_,
             action_zh="经办人已撤回，无需处理",
+            action_en="withdrawn by the handler; nothing to do",
         ),
         TriggerDef("approve", "审批同意", "approve", records_approval=True, decision=True),
         TriggerDef(
@@ -530,6 +548,7 @@ _BASE_PROCESS = ProcessDefinition(
             review=True,
             notify=_H_,
             action_zh="请按退回意见修改后重新提交",
+            action_en="revise as the reviewer says and submit again",
         ),
         TriggerDef(
             "refuse",
@@ -539,6 +558,7 @@ _BASE_PROCESS = ProcessDefinition(
             review=True,
             notify=_H_,
             action_zh="不予接待，请告知派出单位",
+            action_en="refused; tell the sending unit",
         ),
         TriggerDef(
             "amend",
@@ -550,6 +570,7 @@ _BASE_PROCESS = ProcessDefinition(
             resets_approvals=True,
             notify=_A_,
             action_zh="方案已变更，请重新审批",
+            action_en="the plan changed; approve it again",
         ),
         TriggerDef("start", "开始接待", "start"),
         TriggerDef(
@@ -562,6 +583,7 @@ _BASE_PROCESS = ProcessDefinition(
             resets_approvals=True,
             notify=(Role.APPROVER, _SUP),
             action_zh="已先行接待，请在时限内补办审批",
+            action_en="started before approval; approve it within the window",
         ),
         TriggerDef("finish", "接待结束", "finish"),
         TriggerDef(
@@ -571,6 +593,7 @@ _BASE_PROCESS = ProcessDefinition(
             carries_list=True,
             notify=_F_,
             action_zh="请审核报销凭证并结算",
+            action_en="check the vouchers and settle",
         ),
         TriggerDef(
             "settle",
@@ -579,10 +602,17 @@ _BASE_PROCESS = ProcessDefinition(
             decision=True,
             notify=(Role.FINANCE, Role.HANDLER),
             action_zh="已结算，请归档",
+            action_en="settled; archive it",
         ),
         TriggerDef("archive", "归档", "archive"),
         TriggerDef(
-            "cancel", "撤销", "cancel", reason_required=True, notify=_A_, action_zh="接待已撤销，请知悉"
+            "cancel",
+            "撤销",
+            "cancel",
+            reason_required=True,
+            notify=_A_,
+            action_zh="接待已撤销，请知悉",
+            action_en="the reception was cancelled",
         ),
     ),
     transitions=(
@@ -598,6 +628,7 @@ _BASE_PROCESS = ProcessDefinition(
             condition=FACT_FINAL_STEP,
             notify=_H_,
             action_zh="审批已通过，可按方案接待",
+            action_en="approved; receive the guests as planned",
         ),
         _t(
             "approve",
@@ -607,6 +638,7 @@ _BASE_PROCESS = ProcessDefinition(
             condition=FACT_MORE_STEPS,
             notify=_A_,
             action_zh="请审批下一环节",
+            action_en="please approve the next step",
         ),
         _t("return", "submitted", "draft", _A),
         _t("return", "settling", "completed", _F),
@@ -623,6 +655,7 @@ _BASE_PROCESS = ProcessDefinition(
             condition=FACT_RETRO_PENDING,
             notify=_H_,
             action_zh="补办审批已签署",
+            action_en="the retroactive approval is signed",
         ),
         _t(
             "approve",
@@ -632,6 +665,7 @@ _BASE_PROCESS = ProcessDefinition(
             condition=FACT_RETRO_PENDING,
             notify=_H_,
             action_zh="补办审批已签署",
+            action_en="the retroactive approval is signed",
         ),
         _t("refuse", "in_progress", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
         _t("refuse", "completed", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
@@ -657,6 +691,7 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             reason_required=True,
             operation=Operation.TRANSFER,
             action_zh="请办理转来的审批",
+            action_en="please handle the transferred approval",
         ),
         _A,
     ),
@@ -667,6 +702,7 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             "delegate a task for an opinion",
             operation=Operation.DELEGATE,
             action_zh="请提出意见（委派）",
+            action_en="please give your opinion (delegated)",
         ),
         _A,
     ),
@@ -678,12 +714,18 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             reason_required=True,
             operation=Operation.REPLY,
             action_zh="委派意见已答复，请决定",
+            action_en="the delegate replied; please decide",
         ),
         _ALL_BUT_SUPERVISOR,
     ),
     (
         TriggerDef(
-            "add_signers", "加签", "add approvers", operation=Operation.ADD_SIGNERS, action_zh="请审批"
+            "add_signers",
+            "加签",
+            "add approvers",
+            operation=Operation.ADD_SIGNERS,
+            action_zh="请审批",
+            action_en="please approve",
         ),
         _A,
     ),
@@ -700,6 +742,7 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             review=True,
             operation=Operation.SEND_BACK,
             action_zh="请重新审批",
+            action_en="please approve again",
         ),
         _A,
     ),
@@ -721,11 +764,19 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             "urge the assignees",
             operation=Operation.URGE,
             action_zh="请尽快办理（催办）",
+            action_en="please act soon (reminder)",
         ),
         frozenset({Role.HANDLER, Role.APPROVER, Role.OFFICE, Role.ADMIN}),
     ),
     (
-        TriggerDef("carbon_copy", "抄送", "copy to", operation=Operation.COPY, action_zh="请知悉（抄送）"),
+        TriggerDef(
+            "carbon_copy",
+            "抄送",
+            "copy to",
+            operation=Operation.COPY,
+            action_zh="请知悉（抄送）",
+            action_en="for your information (copy)",
+        ),
         frozenset({Role.HANDLER, Role.APPROVER, Role.OFFICE, Role.ADMIN}),
     ),
     (TriggerDef("mark_read", "已阅", "mark as read", operation=Operation.READ), _ALL_BUT_SUPERVISOR),
@@ -740,6 +791,7 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             "assign execution tasks",
             operation=Operation.ASSIGN,
             action_zh="请按时完成接待事项",
+            action_en="please carry out your reception item on time",
         ),
         frozenset({Role.HANDLER, Role.OFFICE}),
     ),
@@ -757,6 +809,7 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
             reason_required=True,
             operation=Operation.PROBLEM,
             action_zh="执行任务报告了问题，请处理",
+            action_en="an execution item reports a problem; please handle it",
         ),
         _ALL_BUT_SUPERVISOR,
     ),
@@ -767,6 +820,7 @@ _TAKE_BACK = TriggerDef(
     "take back a signature",
     operation=Operation.TAKE_BACK,
     action_zh="审批已被拿回，无需处理",
+    action_en="the signature was taken back; nothing to do",
 )
 _TERMINATE = TriggerDef(
     "terminate",
@@ -776,6 +830,7 @@ _TERMINATE = TriggerDef(
     operation=Operation.TERMINATE,
     notify=(Role.HANDLER, Role.SUPERVISOR),
     action_zh="接待已被管理员终止，请知悉",
+    action_en="the reception was terminated by an administrator",
 )
 _JUMP = TriggerDef(
     "jump",
@@ -785,6 +840,7 @@ _JUMP = TriggerDef(
     operation=Operation.JUMP,
     notify=(Role.HANDLER, Role.APPROVER, Role.SUPERVISOR),
     action_zh="管理员已调整流程环节，请知悉",
+    action_en="an administrator moved the reception to another step",
 )
 
 
@@ -905,12 +961,13 @@ class CompiledProcess:
         self._sources: dict[str, frozenset[str]] = {}
         for t in definition.transitions:
             self._sources[t.trigger] = self._sources.get(t.trigger, frozenset()) | {t.source}
-        self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str]] = {}
+        self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str, str]] = {}
         for t in definition.transitions:
             declared = self.trigger_defs.get(t.trigger)
             notify = t.notify if t.notify is not None else (declared.notify if declared else ())
             action = t.action_zh if t.action_zh is not None else (declared.action_zh if declared else "")
-            self._told.setdefault((t.trigger, t.source, t.dest), (notify, action))
+            action_en = t.action_en if t.action_en is not None else (declared.action_en if declared else "")
+            self._told.setdefault((t.trigger, t.source, t.dest), (notify, action, action_en))
         self.conditioned = frozenset(
             (t.source, t.trigger, t.condition) for t in definition.transitions if t.condition
         )
@@ -963,11 +1020,15 @@ class CompiledProcess:
 
     def recipients(self, trigger: str, source: str, dest: str) -> tuple[Role, ...]:
         """Who hears of the step: the transition's ``notify``, else the trigger's."""
-        return self._told.get((trigger, source, dest), ((), ""))[0]
+        return self._told.get((trigger, source, dest), ((), "", ""))[0]
 
     def action(self, trigger: str, source: str, dest: str) -> str:
         """What the reader must do next: the transition's ``action_zh``, else the trigger's."""
-        return self._told.get((trigger, source, dest), ((), ""))[1]
+        return self._told.get((trigger, source, dest), ((), "", ""))[1]
+
+    def action_en(self, trigger: str, source: str, dest: str) -> str:
+        """:meth:`action` in English (``action_en``)."""
+        return self._told.get((trigger, source, dest), ((), "", ""))[2]
 
     def fire(self, state: str, trigger: str, facts: frozenset[str]) -> str | None:
         """Run ``trigger`` from ``state`` through the machine; the new state, or None if no

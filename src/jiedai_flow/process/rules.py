@@ -47,8 +47,8 @@ class Rule:
     """A registered rule: id (built-in such as ``M-02``, or local such as ``LA-01``), stages, check."""
 
     id: str
-    title: str
-    stages: frozenset[str]
+    title_zh: str = attrs.field(alias="title")
+    stages: frozenset[str] = attrs.field()
     check: Callable[[RuleContext], Iterable[Finding]] = attrs.field(eq=False)
     citation: Citation | None = None
     title_en: str = ""
@@ -59,6 +59,11 @@ class Rule:
     layers whose values it judges): docs/rules.md lists them all."""
     also_raises: frozenset[Severity] = frozenset()
     """Severities raised under this rule's id outside its check (F-05 by the budget ledger)."""
+
+    @property
+    def title(self) -> str:
+        """The Chinese title (``title_zh``), under its earlier name."""
+        return self.title_zh
 
     @property
     def citations(self) -> tuple[Citation, ...]:
