@@ -563,7 +563,7 @@ def migration(s: Settings) -> dict[str, float]:
         table = schema.receptions
         store = engine.store
         assert isinstance(store, SQLStore)
-        with store.engine.begin() as conn:
+        with store.db.begin() as conn:
             row = dict(conn.execute(sa.select(table).where(table.c.id == first)).mappings().one())
             states = [st.name for st in DEFAULT_PROCESS.states]
             batch = []

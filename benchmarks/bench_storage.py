@@ -1176,9 +1176,9 @@ def reports(s: Settings) -> dict[str, Any]:
         if "GROUP BY" in statement:
             captured.append((statement, parameters))
 
-    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    sa.event.listen(store.db, "before_cursor_execute", capture)
     lib_rows = store.monthly_statistics(REPORT_YEAR)
-    sa.event.remove(store.engine, "before_cursor_execute", capture)
+    sa.event.remove(store.db, "before_cursor_execute", capture)
     lib_sql, lib_params = captured[-1]
 
     raw = sqlite3.connect(path, isolation_level=None)

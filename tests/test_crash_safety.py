@@ -39,18 +39,36 @@ def kill_repeatedly(url: str, problems: Path, kills: int, rng: random.Random) ->
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["tests._sql_warm", "tests._sql_crash_writer"])
     exit_codes = []
+    counter = sa.create_engine(url)
     for _ in range(kills):
+        before = _event_count(counter)
         ready = ctx.Event()
         writer = ctx.Process(target=_sql_crash_writer.run, args=(url, str(problems), ready), daemon=True)
         writer.start()
         try:
             assert ready.wait(30), "the writer did not start"
             time.sleep(rng.uniform(0.05, 0.4))
+            # why: on a busy machine the window may pass before the first commit; every writer
+            # must have written something, and the kill still lands at a random point after
+            deadline = time.monotonic() + 30
+            while _event_count(counter) == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.05))
         finally:
             writer.kill()
             writer.join(10)
         exit_codes.append(writer.exitcode)
+    counter.dispose()
     return exit_codes
+
+
+def _event_count(db: sa.Engine) -> int:
+    """Events written so far (0 before the first writer created the tables)."""
+    if not sa.inspect(db).has_table(schema.audit_events.name):
+        return 0
+    with db.connect() as conn:
+        found = conn.execute(sa.select(sa.func.count()).select_from(schema.audit_events)).scalar_one()
+    return int(found)
 
 
 def test_sigkilled_writers_leave_a_verified_consistent_store(
@@ -68,7 +86,7 @@ def test_sigkilled_writers_leave_a_verified_consistent_store(
     store = SQLStore(url, create=False)
     try:
         report = store.verify()
-        with store.engine.connect() as conn:
+        with store.db.connect() as conn:
             events = conn.execute(sa.select(sa.func.count()).select_from(schema.audit_events)).scalar_one()
             ids = conn.execute(sa.select(schema.receptions.c.id)).scalars().all()
         for rid in ids:

@@ -321,11 +321,12 @@ def test_model_paths_map_to_the_columns_they_come_from() -> None:
 # -- nothing half-written ---------------------------------------------------------------------------
 
 
-def test_a_row_the_database_stops_half_way_is_finished_by_running_the_file_again(
+def test_a_row_the_database_stops_half_way_leaves_nothing_and_a_rerun_imports_all(
     sqlite_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rehearsal cannot foresee a database failure; the row then stops half-way, is reported
-    as such, and the same file run again finishes it without repeating a step."""
+    """The rehearsal cannot foresee a database failure; the file is one transaction, so the row
+    stopped half-way — and the rows before it — are rolled back, and the same file run again
+    imports everything once."""
     real_fire = Engine.fire
 
     def failing(self: Engine, reception_id: str, trigger: str, *args: Any, **kwargs: Any) -> Any:
@@ -336,17 +337,13 @@ def test_a_row_the_database_stops_half_way_is_finished_by_running_the_file_again
     path = write_csv(tmp_path / "past.csv", [row(), row(letter_number="第二件")])
     monkeypatch.setattr(Engine, "fire", failing)
     stopped = import_file(sqlite_engine, path, ADMIN)
-    assert stopped.written
+    assert not stopped.written
     assert stopped.imported == ()
-    assert any("导入中断" in e.message_zh for e in stopped.errors)
-    assert [r.state for r in receptions(sqlite_engine)] == ["settling"]  # the second row never began
+    assert receptions(sqlite_engine) == []
 
     monkeypatch.setattr(Engine, "fire", real_fire)
     finished = import_file(sqlite_engine, path, ADMIN)
-    assert [(i.status, i.state) for i in finished.imported] == [
-        ("resumed", "archived"),
-        ("imported", "archived"),
-    ]
+    assert [(i.status, i.state) for i in finished.imported] == [("imported", "archived")] * 2
     events = sqlite_engine.history(finished.imported[0].reception_id)
     assert [e.seq for e in events] == list(range(1, 9))  # no step twice
     assert sqlite_engine.store.verify().ok  # type: ignore[attr-defined]

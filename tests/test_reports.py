@@ -282,15 +282,15 @@ def test_sqlite_reports_find_the_year_through_an_index(tmp_path: Path) -> None:
             if "jd_receptions" in statement:
                 seen.append((statement, parameters))
 
-        sa.event.listen(world.store.engine, "before_cursor_execute", listen)
+        sa.event.listen(world.store.db, "before_cursor_execute", listen)
         try:
             annual_summary(world.store, 2025)
             disclosure(world.store, 2025)
             red_flags(world.store, 2025)
         finally:
-            sa.event.remove(world.store.engine, "before_cursor_execute", listen)
+            sa.event.remove(world.store.db, "before_cursor_execute", listen)
         assert len(seen) >= 5  # summary: sums + violations; disclosure: sums; red flags: a stream or more
-        with world.store.engine.connect() as conn:
+        with world.store.db.connect() as conn:
             for statement, parameters in seen:
                 plan = " | ".join(
                     str(row[-1])

@@ -175,7 +175,7 @@ def test_monthly_statistics_equal_independent_sums_by_jurisdiction_and_month(
         "FROM jd_receptions WHERE start_date >= '2026-01-01' AND start_date <= '2026-12-31' "
         f"GROUP BY jurisdiction, {month} ORDER BY jurisdiction, m"
     )
-    with sql_store(engine).engine.connect() as conn:
+    with sql_store(engine).db.connect() as conn:
         rows = [
             MonthlyStatistics(c, int(m), int(n), int(p), int(a))
             for c, m, n, p, a in conn.exec_driver_sql(hand_written)
@@ -231,17 +231,17 @@ def captured(store: SQLStore, action: Callable[[], object]) -> list[tuple[str, A
         del conn, cursor, context, many
         seen.append((statement, parameters))
 
-    sa.event.listen(store.engine, "before_cursor_execute", listen)
+    sa.event.listen(store.db, "before_cursor_execute", listen)
     try:
         action()
     finally:
-        sa.event.remove(store.engine, "before_cursor_execute", listen)
+        sa.event.remove(store.db, "before_cursor_execute", listen)
     assert seen, "no statement was captured"
     return seen
 
 
 def explain(store: SQLStore, statement: str, parameters: Any) -> str:
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
     return " | ".join(str(row[-1]) for row in rows)
 
@@ -305,7 +305,7 @@ def test_a_fresh_sqlite_file_gets_the_head_schema_on_first_use_and_reopening_mig
     assert any(s.lstrip().upper().startswith("CREATE TABLE") for s in first)  # the probe sees DDL
     store = SQLStore(url)
     try:
-        with store.engine.connect() as conn:
+        with store.db.connect() as conn:
             versions = conn.exec_driver_sql("SELECT version_num FROM jd_alembic_version").scalars().all()
             tables = set(sa.inspect(conn).get_table_names())
     finally:
@@ -337,7 +337,7 @@ def statements_while(action: Callable[[], object]) -> list[str]:
 
 
 def pragmas(store: SQLStore) -> tuple[str, int, int]:
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         return (
             conn.exec_driver_sql("PRAGMA journal_mode").scalar_one(),
             conn.exec_driver_sql("PRAGMA synchronous").scalar_one(),

@@ -254,7 +254,7 @@ def _driver_missing(app: App | None, error: BaseException) -> None:
 def _from_database(app: App | None, error: Exception) -> bool:
     """Whether ``error`` is the database driver's own (PEP 249), raised past SQLAlchemy."""
     engine = app.opened_engine if app is not None else None
-    sql = getattr(getattr(engine, "store", None), "engine", None)
+    sql = getattr(getattr(engine, "store", None), "db", None)
     dbapi = getattr(getattr(sql, "dialect", None), "loaded_dbapi", None)
     base = getattr(dbapi, "Error", None)
     return isinstance(base, type) and isinstance(error, base)

@@ -18,15 +18,15 @@ the real budget ledger as its starting point, no notifications). Only when every
 is anything written; otherwise nothing is, and every problem is reported with its row number and
 column (``skip_bad=True`` imports the good rows instead).
 
-The rows are then written one command at a time, each step in its own transaction: the
-:class:`~jiedai_flow.storage.base.Store` protocol has no transaction spanning commands (the SQL
-store opens one per ``create``/``save``), so one transaction around the whole file cannot be had
-through it. What can still fail is the writing itself — the database goes away, another writer
-races, a plugin vetoes on the real store what it let through in the rehearsal. Then the import
-stops at that row and says so (:attr:`ImportReport.interrupted`, and an error naming the rows
-written, the row stopped half-way with its state, and the rows not begun), and running the same
-file again finishes it: every step's request id is derived from the row's content, so written
-steps are replayed, not repeated, and the result is the one a single transaction would have given.
+The rows are then written in **one transaction** where the store offers it
+(:class:`~jiedai_flow.storage.base.Transactional`: the SQL and the in-memory stores): what can still
+fail is the writing itself — the database goes away, another writer races, a plugin vetoes on the
+real store what it let through in the rehearsal — and then the whole file is rolled back, nothing
+is imported, and the error names the row. A store without transactions across commands gets the
+same effect another way: the import stops at that row and says so (:attr:`ImportReport.interrupted`,
+and an error naming the rows written, the row stopped half-way with its state, and the rows not
+begun), and running the same file again finishes it: every step's request id is derived from the
+row's content, so written steps are replayed, not repeated.
 
 An ordinary import dates its events when it runs (the audit trail says when things were
 recorded); the reception's own dates come from the row, and rules that look at "today" (the claim
@@ -67,6 +67,7 @@ from jiedai_flow.importer.walk import (
     quiet_engine,
     walk,
 )
+from jiedai_flow.storage.base import Transactional
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -179,8 +180,12 @@ def import_file(
             progress("check", done, len(rows))
     if dry_run or (errors and not skip_bad):
         return ImportReport(source, len(rows), (), tuple(errors), written=False, history=history)
-    imported: list[Imported] = []
     recorder = quiet_engine(engine, clock=clock)
+    if isinstance(engine.store, Transactional):
+        return _write_all(
+            engine.store, recorder, good, rows, errors, source, operator, today, clock, progress, history
+        )
+    imported: list[Imported] = []
     stopped: Reception | None = None
     interrupted = False
     for done, row in enumerate(good, start=1):
@@ -210,6 +215,59 @@ def import_file(
         written=written,
         history=history,
         interrupted=interrupted,
+    )
+
+
+class _RolledBack(Exception):  # why: internal signal: leave the transaction block, rolled back
+    """A row failed at write time inside the one transaction of the import."""
+
+
+def _write_all(
+    store: Transactional,
+    recorder: Engine,
+    good: list[ImportRow],
+    rows: Sequence[object],
+    errors: list[RowError],
+    source: str,
+    operator: Actor,
+    today: date | None,
+    clock: StepClock | None,
+    progress: Progress | None,
+    history: bool,
+) -> ImportReport:
+    """Write every good row in one transaction of the store: all of them, or — when one fails at
+    write time (the database, a race, a plugin's veto) — none, with that row's error."""
+    imported: list[Imported] = []
+    try:
+        with store.transaction():
+            for done, row in enumerate(good, start=1):
+                try:
+                    reception, new, replayed = walk(recorder, row, _note(source, row, operator, today), clock)
+                except RowFailed as failed:
+                    errors += failed.errors
+                    raise _RolledBack from None
+                except Exception as exc:  # why: a driver's own error is not a row error
+                    _log.exception("import of %s failed at row %s; nothing was written", source, row.row)
+                    errors.append(_write_failed(row.row, exc))
+                    raise _RolledBack from exc
+                status = "imported" if not replayed else ("resumed" if new else "already")
+                imported.append(Imported(row.row, reception.id, reception.number, reception.state, status))
+                if progress is not None:
+                    progress("import", done, len(good))
+    except _RolledBack:
+        errors.append(_rolled_back(len(good)))
+        return ImportReport(source, len(rows), (), tuple(errors), written=False, history=history)
+    written = any(i.status != "already" for i in imported)
+    return ImportReport(source, len(rows), tuple(imported), tuple(errors), written=written, history=history)
+
+
+def _rolled_back(count: int) -> RowError:
+    return RowError(
+        0,
+        "",
+        f"写入时出错，整个文件在一个事务里，已全部回滚：{count} 行都没有导入；改正后重新运行即可",
+        f"a write failed; the whole file was one transaction and was rolled back: none of the {count} "
+        "rows was imported; fix it and run again",
     )
 
 

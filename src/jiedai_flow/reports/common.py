@@ -84,7 +84,7 @@ def year_filter(
 def snapshot(store: SQLStore) -> Iterator[sa.Connection]:
     """A read-only connection whose statements all see one snapshot, so a report's SQL sums and
     its streamed figures agree even while commands commit."""
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         if store.is_sqlite:
             # why: pysqlite starts no transaction for SELECTs; in WAL mode an explicit one pins
             # the snapshot for every statement until the rollback below

@@ -35,7 +35,7 @@ def readyz(service: Service) -> Response[Health]:
     from jiedai_flow.storage.migrate import current_revision, head_revision
 
     now = datetime.now(UTC)
-    sql = getattr(service.engine.store, "engine", None)
+    sql = getattr(service.engine.store, "db", None)
     if not isinstance(sql, sa.Engine):
         return Response(Health("ready", now, "memory"))
     shown = sql.url.render_as_string(hide_password=True)

@@ -149,7 +149,7 @@ class MemoryTokens:
 
 def tokens_for(engine: Engine) -> TokenStore:
     """The token store beside the engine's: its SQL database, or memory."""
-    sql = getattr(engine.store, "engine", None)
+    sql = getattr(engine.store, "db", None)
     if isinstance(sql, sa.Engine):
         return SQLTokens(sql)
     found = _MEMORY.get(engine.store)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from jiedai_flow.domain.model import MAX_FEN
+
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
+    from contextlib import AbstractContextManager
     from datetime import datetime
 
     from jiedai_flow.domain.records import (
@@ -31,6 +34,13 @@ if TYPE_CHECKING:
 
 INLINE_LEASE = timedelta(minutes=10)
 """How long a row stays leased to the inline notifier that delivers it right after the commit."""
+
+
+def ledger_cap(entry: LedgerEntry) -> int:
+    """The most a budget ledger row may hold after ``entry`` (committed + spent, in fen): its host
+    unit's budget when one is set, and never more than a 64-bit column holds (``MAX_FEN``), so a
+    year's total that would overflow it is refused like an overrun, not by the database."""
+    return MAX_FEN if entry.cap_fen is None else min(entry.cap_fen, MAX_FEN)
 
 
 @runtime_checkable
@@ -171,3 +181,16 @@ class TaskStore(Protocol):
 
     def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
         """Whom ``stand_in`` stands in for at ``now`` (China day)."""
+
+
+@runtime_checkable
+class Transactional(Protocol):
+    """Optional: a store that can keep several commands all together or not at all 多条命令一个事务.
+
+    Inside ``with store.transaction():`` every ``create`` and ``save`` joins one transaction, committed
+    when the block ends and rolled back entirely if it raises (``jiedai import`` writes a whole file
+    so). Nothing inside is retried after losing a race: the block fails as a whole.
+    """
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block whose commands are written together or not at all."""

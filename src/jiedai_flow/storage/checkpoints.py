@@ -159,7 +159,7 @@ def take_checkpoint(store: SQLStore, key: AuditKey, now: datetime | None = None)
     """Sign every shard's chain head as it is now (read in one transaction, so the heads and the
     reception count are one consistent moment)."""
     head = schema.chain_head.c
-    with store.engine.begin() as conn:
+    with store.db.begin() as conn:
         shards = _shard_count(conn)
         found = dict(
             (int(shard), (int(index), str(h)))
@@ -252,7 +252,7 @@ def verify_checkpoints(
     """Every checkpoint whose signature fails, or that the database no longer reaches or matches."""
     by_id = {k.key_id: k for k in keys}
     problems: list[CheckpointProblem] = []
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         receptions = int(conn.execute(sa.select(sa.func.count()).select_from(schema.receptions)).scalar_one())
         shards = _shard_count(conn)
         for cp in checkpoints:

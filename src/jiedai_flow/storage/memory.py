@@ -7,6 +7,7 @@ audit trail keeps the record). Selected by the URL ``memory://``.
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.storage.base import INLINE_LEASE
+from jiedai_flow.storage.base import INLINE_LEASE, ledger_cap
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
@@ -77,6 +78,38 @@ class MemoryStore:
         self._ledger: dict[str, BudgetUsage] = {}
         self._seen: set[str] = set()
         """Ids enqueued outside commands (reminders), so a reminder is written once."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every command saved inside is kept all together or not at all (see
+        :class:`~jiedai_flow.storage.base.Transactional`): on an exception the store is put back as
+        it was when the block began."""
+        with self._lock:
+            saved = (
+                dict(self._receptions),
+                {k: list(v) for k, v in self._events.items()},
+                dict(self._outbox),
+                dict(self._finished),
+                dict(self._commands),
+                dict(self._counters),
+                dict(self._ledger),
+                set(self._seen),
+            )
+        try:
+            yield
+        except BaseException:
+            with self._lock:
+                (
+                    self._receptions,
+                    self._events,
+                    self._outbox,
+                    self._finished,
+                    self._commands,
+                    self._counters,
+                    self._ledger,
+                    self._seen,
+                ) = saved
+            raise
 
     def _remember(self, record: CommandRecord | None) -> None:
         if record is None:
@@ -183,9 +216,10 @@ class MemoryStore:
         after = BudgetUsage(usage.committed_fen + entry.committed_fen, usage.spent_fen + entry.spent_fen)
         growth = entry.committed_fen + entry.spent_fen
         used = after.committed_fen + after.spent_fen
-        if entry.cap_fen is not None and growth > 0 and used > entry.cap_fen:
+        cap = ledger_cap(entry)
+        if growth > 0 and used > cap:
             raise BudgetExceededError(
-                entry.host_unit, entry.year, entry.cap_fen, usage.committed_fen, usage.spent_fen, growth
+                entry.host_unit, entry.year, cap, usage.committed_fen, usage.spent_fen, growth
             )
         return after
 

@@ -142,7 +142,7 @@ _IN_STATEMENTS: dict[str, Callable[[int], Any]] = {
 class OutboxMixin:
     """Outbox operations of the SQL store (see :class:`jiedai_flow.storage.Store`)."""
 
-    engine: sa.Engine
+    db: sa.Engine
     is_sqlite: bool
     durability: str
     _integrity_error: type[Exception]
@@ -172,7 +172,7 @@ class OutboxMixin:
         key = None if channels is None else tuple(sorted(channels))
         values = {"now": utc(now), "v_until": utc(now + lease), "v_by": worker[:64]}
         with self._lease_transaction() as cur:
-            if self.engine.dialect.update_returning:
+            if self.db.dialect.update_returning:
                 rows = self._claim(key, limit).execute(cur, values).fetchall()
                 rows.sort(key=itemgetter(3, 0))  # why: RETURNING keeps no order; deliver oldest first
             else:
@@ -244,7 +244,7 @@ class OutboxMixin:
         if found is None:
             if len(cache) >= 64:
                 cache.clear()
-            found = cache[(kind, channels, limit)] = Prepared(build(), self.engine.dialect)
+            found = cache[(kind, channels, limit)] = Prepared(build(), self.db.dialect)
         return found
 
     def _in(self, kind: str, size: int) -> Any:
@@ -336,7 +336,7 @@ class OutboxMixin:
     def delivery_counts(self) -> dict[str, int]:
         self.flush()
         statement = sa.select(_O.c.status, sa.func.count()).group_by(_O.c.status)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {status: int(n) for status, n in conn.execute(statement)}
 
     def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
@@ -347,5 +347,5 @@ class OutboxMixin:
             .order_by(_O.c.created_at, _O.c.id)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return tuple(decode(Notification, data) for (data,) in conn.execute(statement))

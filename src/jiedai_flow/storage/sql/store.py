@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -51,6 +52,7 @@ from jiedai_flow.errors import (
     StorageError,
 )
 from jiedai_flow.storage import schema
+from jiedai_flow.storage.base import ledger_cap
 from jiedai_flow.storage.chain import (
     GENESIS,
     ChainRow,
@@ -119,13 +121,13 @@ class SQLStore(OutboxMixin):
             engine_options.setdefault(
                 "creator", lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
             )
-        self.engine = sa.create_engine(self.url, **engine_options)
+        self.db = sa.create_engine(self.url, **engine_options)
         if self.is_sqlite:
-            sa.event.listen(self.engine, "connect", self._sqlite_pragmas)
+            sa.event.listen(self.db, "connect", self._sqlite_pragmas)
         if create and not self.read_only:
-            upgrade(self.engine)
+            upgrade(self.db)
         self.algorithm = preferred_algorithm()
-        self._integrity_error: type[Exception] = self.engine.dialect.loaded_dbapi.IntegrityError
+        self._integrity_error: type[Exception] = self.db.dialect.loaded_dbapi.IntegrityError
         self._local = threading.local()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
@@ -133,7 +135,18 @@ class SQLStore(OutboxMixin):
         self._held: list[Any] = []
         self._heads: dict[int, tuple[int, str]] = {}  # per shard: the head as this store last wrote it
         self._shards = 0  # read from jd_chain_layout on first use
-        self._sql = self._prepare(self.engine.dialect)
+        self._sql = self._prepare(self.db.dialect)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine under its earlier name; :attr:`db` now (``engine`` is the
+        library's :class:`~jiedai_flow.process.engine.Engine`)."""
+        warnings.warn(
+            "SQLStore.engine 已改名为 SQLStore.db / SQLStore.engine is now SQLStore.db",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.db
 
     def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -214,13 +227,25 @@ class SQLStore(OutboxMixin):
 
     def _open(self) -> Any:
         """A connection held by the calling thread; :meth:`close` closes every thread's."""
-        conn = self.engine.raw_connection()
+        conn = self.db.raw_connection()
         with self._lock:
             self._held.append(conn)
         return conn
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
+        outer = getattr(self._local, "outer", None)
+        if outer is not None:  # inside transaction(): one savepoint per command, undone if it fails
+            outer.execute("SAVEPOINT jd_command")
+            try:
+                yield outer
+            except BaseException as error:
+                outer.execute("ROLLBACK TO SAVEPOINT jd_command")
+                if retryable(error):
+                    raise Race from error
+                raise
+            outer.execute("RELEASE SAVEPOINT jd_command")
+            return
         if self.read_only:
             raise StorageError(
                 f"数据库 {self.url.database} 只读（没有写权限），只能查看、出报表和校验，不能执行写操作",
@@ -243,7 +268,35 @@ class SQLStore(OutboxMixin):
             cursor.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every ``create`` and ``save`` of this thread inside the block writes in one database
+        transaction, committed when the block ends, rolled back entirely if it raises; reads inside
+        see its writes. A nested block joins the outer one."""
+        if getattr(self._local, "outer", None) is not None:
+            yield
+            return
+        with self._transaction() as cursor:
+            self._local.outer = cursor
+            try:
+                yield
+            except BaseException:
+                with self._lock:  # copies remembered inside were never committed
+                    self._cache.clear()
+                self._heads.clear()
+                raise
+            finally:
+                self._local.outer = None
+
+    @contextmanager
     def _read(self) -> Iterator[Any]:
+        outer = getattr(self._local, "outer", None)
+        if outer is not None:  # inside transaction(): read what it wrote, on its connection
+            cursor = outer.connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            return
         conn = self._reader()
         cursor = conn.cursor()
         try:
@@ -382,8 +435,9 @@ class SQLStore(OutboxMixin):
         found = self._sql["select_ledger"].execute(cur, {"key": entry.key}).fetchone()
         committed, spent = (int(found[0]), int(found[1])) if found is not None else (0, 0)
         growth = entry.committed_fen + entry.spent_fen
-        if entry.cap_fen is not None and growth > 0 and committed + spent + growth > entry.cap_fen:
-            raise BudgetExceededError(entry.host_unit, entry.year, entry.cap_fen, committed, spent, growth)
+        cap = ledger_cap(entry)
+        if growth > 0 and committed + spent + growth > cap:
+            raise BudgetExceededError(entry.host_unit, entry.year, cap, committed, spent, growth)
         row = {"committed_fen": committed + entry.committed_fen, "spent_fen": spent + entry.spent_fen}
         if found is None:
             try:
@@ -614,7 +668,7 @@ class SQLStore(OutboxMixin):
             .where(_E.c.reception_id == reception_id)
             .order_by(_E.c.seq)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(query).all()
             if not rows and conn.execute(sa.select(_R.c.id).where(_R.c.id == reception_id)).first() is None:
                 raise NotFoundError(reception_id)
@@ -656,7 +710,7 @@ class SQLStore(OutboxMixin):
                 sa.or_(_R.c.start_date > after, sa.and_(_R.c.start_date == after, _R.c.id > last_id))
             )
         statement = statement.where(*conditions).order_by(_R.c.start_date, _R.c.id).limit(query.limit + 1)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(statement).all()
         items = []
         for reception_id, version, last_hash, data, _start in rows[: query.limit]:
@@ -674,13 +728,13 @@ class SQLStore(OutboxMixin):
 
     def task_list(self, query: TaskQuery) -> TaskPage:
         """One page of a task list 待办/已办/抄送/发起: one indexed SELECT, no reception loaded."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(sql_tasks.task_statement(query)).all()
         return sql_tasks.rows_to_page(query, rows)
 
     def task_counts(self, query: TaskQuery) -> TaskCounts:
         """How many lines each of the actor's task lists has (one COUNT per list)."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             values = {
                 view: conn.execute(sql_tasks.task_statement(attrs.evolve(query, view=view), count=True)).one()
                 for view in TaskView
@@ -701,13 +755,13 @@ class SQLStore(OutboxMixin):
             "revoked": proxy.revoked,
         }
         _P = schema.proxies
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(_P.delete().where(_P.c.id == proxy.id))
             conn.execute(_P.insert().values(values))
 
     def proxies(self) -> Sequence[Proxy]:
         _P = schema.proxies
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(sa.select(*_P.c).order_by(_P.c.at, _P.c.id)).all()
         return tuple(
             Proxy(i, principal, stand_in, start, end, reason, set_by, at.replace(tzinfo=UTC), bool(revoked))
@@ -721,7 +775,7 @@ class SQLStore(OutboxMixin):
         query = sa.select(_P.c.principal).where(
             _P.c.stand_in == stand_in, _P.c.end_date >= day, _P.c.start_date <= day, _P.c.revoked.is_(False)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return tuple(dict.fromkeys(r[0] for r in conn.execute(query)))
 
     def command(self, request_id: str) -> CommandRecord | None:
@@ -763,7 +817,7 @@ class SQLStore(OutboxMixin):
         for conn in held:
             conn.close()
         self._local = threading.local()
-        self.engine.dispose()
+        self.db.dispose()
 
     def monthly_statistics(self, year: int, *, jurisdiction: str | None = None) -> list[MonthlyStatistics]:
         """Receptions, planned and actual spending by jurisdiction and month of ``year`` (by start
@@ -783,7 +837,7 @@ class SQLStore(OutboxMixin):
         )
         if jurisdiction is not None:
             statement = statement.where(_R.c.jurisdiction == jurisdiction)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [
                 MonthlyStatistics(code, int(m), int(n), int(planned), int(actual))
                 for code, m, n, planned, actual in conn.execute(statement)
@@ -815,7 +869,7 @@ class SQLStore(OutboxMixin):
             _E.c.state_hash,
             _E.c.at,
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             shards = conn.execute(sa.select(schema.chain_layout.c.shards)).scalar_one_or_none()
             verifier = ChainVerifier(int(shards or 0))
             result = conn.execution_options(stream_results=True, yield_per=batch).execute(
@@ -864,9 +918,9 @@ class SQLStore(OutboxMixin):
             }
         report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
-            with self.engine.connect() as conn:
+            with self.db.connect() as conn:
                 problem = typed_columns_problem(conn) or events_problem(conn)
-            problem = problem or sql_tasks.tasks_problem(self.engine)
+            problem = problem or sql_tasks.tasks_problem(self.db)
             if problem is not None:
                 return attrs.evolve(report, problem=problem)
         return report
