@@ -319,16 +319,16 @@ def _receptions(engine: Engine) -> list[str]:
 
 
 def _driver_error(engine: Engine) -> type[Exception]:
-    error: type[Exception] = engine.store.engine.dialect.loaded_dbapi.OperationalError  # type: ignore[attr-defined]
+    error: type[Exception] = engine.store.db.dialect.loaded_dbapi.OperationalError  # type: ignore[attr-defined]
     return error
 
 
-def test_a_write_time_failure_stops_the_import_says_what_was_written_and_a_rerun_finishes_it(
+def test_a_write_time_failure_rolls_back_the_whole_file_and_a_rerun_imports_it(
     real_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The rehearsal passed; then the database fails creating row 4 (the driver's own error, not
-    a jiedai_flow error). The import stops there and says rows 2–3 are in, 4 is not, 5 not begun;
-    the same file run again imports 4 and 5 and repeats nothing."""
+    """The rehearsal passed; then the database fails creating row 4 (the driver's own error, not a
+    jiedai_flow error). The file is one transaction: rows 2–3, already written inside it, are rolled
+    back with it, nothing is imported, the error names row 4; the same file run again imports all."""
     path = write_csv(
         tmp_path / "rows.csv",
         [row(), row(letter_number="二"), row(letter_number="三"), row(letter_number="四")],
@@ -344,65 +344,28 @@ def test_a_write_time_failure_stops_the_import_says_what_was_written_and_a_rerun
 
     monkeypatch.setattr(store, "create", failing)
     stopped = import_file(real_engine, path, ACTORS["admin"])
-    assert stopped.interrupted
-    assert stopped.written
-    assert [i.row for i in stopped.imported] == [2, 3]
-    summary = stopped.errors[-1]
-    assert summary.row == 4
-    assert "第 2–3 行已导入" in summary.message_zh
-    assert "第 4 行未写入" in summary.message_zh
-    assert "第 5 行未开始" in summary.message_zh
-    assert "重新运行同一文件" in summary.message_zh
-    assert any("写入数据库时出错" in e.message_zh for e in stopped.errors)
-    assert _receptions(real_engine) == sorted([row()["letter_number"], "二"])
+    assert not stopped.written
+    assert not stopped.interrupted
+    assert stopped.imported == ()
+    assert any(e.row == 4 and "写入数据库时出错" in e.message_zh for e in stopped.errors)
+    assert "已全部回滚" in stopped.errors[-1].message_zh
+    assert _receptions(real_engine) == []
+    assert real_engine.store.verify().ok  # type: ignore[attr-defined]
 
     monkeypatch.setattr(store, "create", real_create)
     finished = import_file(real_engine, path, ACTORS["admin"])
     assert finished.ok
-    assert not finished.interrupted
-    assert [i.status for i in finished.imported] == ["already", "already", "imported", "imported"]
+    assert [i.status for i in finished.imported] == ["imported"] * 4
     assert len(_receptions(real_engine)) == 4
     assert real_engine.store.verify().ok  # type: ignore[attr-defined]
 
 
-def test_a_row_stopped_half_way_by_the_database_is_named_with_its_state(
-    real_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The database fails settling row 3: row 2 is in, row 3 is left at its state, and a rerun
-    finishes row 3 without a step twice."""
-    path = write_csv(tmp_path / "rows.csv", [row(), row(letter_number="二")])
-    store = real_engine.store
-    real_save = store.save
-    lost = _driver_error(real_engine)
-
-    def failing(reception: Any, **kwargs: Any) -> Any:
-        if reception.letter.number == "二" and reception.state == "settled":
-            raise lost("deadlock detected")
-        return real_save(reception, **kwargs)
-
-    monkeypatch.setattr(store, "save", failing)
-    stopped = import_file(real_engine, path, ACTORS["admin"])
-    assert stopped.interrupted
-    assert "接待" in stopped.errors[-1].message_zh
-    assert "停在「settling」" in stopped.errors[-1].message_zh
-
-    monkeypatch.setattr(store, "save", real_save)
-    finished = import_file(real_engine, path, ACTORS["admin"])
-    assert [(i.status, i.state) for i in finished.imported] == [
-        ("already", "archived"),
-        ("resumed", "archived"),
-    ]
-    events = real_engine.history(finished.imported[1].reception_id)
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    assert real_engine.store.verify().ok  # type: ignore[attr-defined]
-
-
-def test_a_plugin_that_vetoes_only_the_real_write_stops_the_import_the_same_way(
+def test_a_plugin_that_vetoes_only_the_real_write_leaves_nothing_imported(
     db_url: str, tmp_path: Path
 ) -> None:
     """A ``jiedai_before_transition`` that lets the rehearsal of row 3 through and vetoes its real
-    submission (the second it sees): row 2 is in, row 3 stays a draft, row 4 is not begun; the
-    report says so and a rerun finishes the file."""
+    submission (the second it sees) — a row that fails only at write time: row 2, written before it
+    in the same transaction, is rolled back too; a rerun imports the file."""
     from jiedai_flow.hookspecs import hookimpl
 
     class Flaky:
@@ -420,18 +383,64 @@ def test_a_plugin_that_vetoes_only_the_real_write_stops_the_import_the_same_way(
     try:
         path = write_csv(tmp_path / "rows.csv", [row(), row(letter_number="二"), row(letter_number="三")])
         stopped = import_file(engine, path, ACTORS["admin"])
-        assert stopped.interrupted
-        assert [i.row for i in stopped.imported] == [2]
-        summary = stopped.errors[-1].message_zh
-        assert "第 2 行已导入" in summary
-        assert "第 3 行的接待" in summary
-        assert "停在「draft」" in summary
-        assert "第 4 行未开始" in summary
-        assert sorted(_receptions(engine)) == sorted([row()["letter_number"], "二"])
+        assert not stopped.written
+        assert any(e.row == 3 for e in stopped.errors)
+        assert _receptions(engine) == []
+        assert engine.store.verify().ok  # type: ignore[attr-defined]
         finished = import_file(engine, path, ACTORS["admin"])  # the plugin lets it through now
-        assert [i.status for i in finished.imported] == ["already", "resumed", "imported"]
+        assert [i.status for i in finished.imported] == ["imported"] * 3
     finally:
         engine.store.close()
+
+
+class _NoTransactions:
+    """A store without transactions across commands (a third-party back end): everything of the
+    in-memory store except ``transaction``."""
+
+    def __init__(self) -> None:
+        from jiedai_flow.storage.memory import MemoryStore
+
+        self._inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "transaction":
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_without_transactions_a_write_time_failure_stops_and_a_rerun_finishes_it(tmp_path: Path) -> None:
+    """On a store that cannot span commands the import gets the same effect by resuming: it stops at
+    the row, says what was written, and the same file run again finishes it without a step twice."""
+    from jiedai_flow.hookspecs import hookimpl
+    from jiedai_flow.plugins import PluginHost, make_plugin_manager
+    from jiedai_flow.process.engine import Engine as EngineClass
+    from jiedai_flow.testing import FrozenClock
+
+    class Flaky:
+        seen = 0
+
+        @hookimpl
+        def jiedai_before_transition(self, before: Any, after: Any, event: Any) -> None:
+            del before
+            if event.trigger == "submit" and after.letter.number == "二":
+                self.seen += 1
+                if self.seen == 2:
+                    raise RuntimeError("external registry unavailable")
+
+    store = _NoTransactions()
+    reference = make_engine(Flaky())
+    engine = EngineClass(store, reference.plugins, clock=FrozenClock())  # type: ignore[arg-type]
+    del make_plugin_manager, PluginHost
+    path = write_csv(tmp_path / "rows.csv", [row(), row(letter_number="二"), row(letter_number="三")])
+    stopped = import_file(engine, path, ACTORS["admin"])
+    assert stopped.interrupted
+    assert [i.row for i in stopped.imported] == [2]
+    summary = stopped.errors[-1].message_zh
+    assert "第 2 行已导入" in summary
+    assert "停在「draft」" in summary
+    assert "第 4 行未开始" in summary
+    finished = import_file(engine, path, ACTORS["admin"])
+    assert [i.status for i in finished.imported] == ["already", "resumed", "imported"]
 
 
 # -- command-line errors ------------------------------------------------------------------------------------
@@ -514,3 +523,78 @@ def test_a_huge_date_or_amount_in_a_list_file_is_a_data_error(site: Site) -> Non
     jiedai("submit", reception_id, "--as", "zhang.wei")
     shown = jiedai("claim", reception_id, "--as", "zhang.wei", "--list", "big-list.json", code=2).output
     assert "金额过大" in shown
+
+
+# -- text passed straight to the engine --------------------------------------------------------------
+
+
+def test_engine_arguments_no_column_can_hold_are_refused_before_anything_is_written(db_url: str) -> None:
+    """A host unit of 201 characters, a NUL in a reason, a request id of 129 characters, a task
+    handed to an id of 65 characters: clear errors with the argument named, nothing written."""
+    from jiedai_flow.errors import TaskError, ValidationError
+    from jiedai_flow.process.tasks import Transfer
+    from jiedai_flow.testing import sample_letter, sample_plan
+
+    engine = make_engine(url=db_url)
+    try:
+        with pytest.raises(ValidationError) as caught:
+            engine.create_reception(
+                sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="局" * 201,
+                jurisdiction="341502", request_id="r" * 129,
+            )  # fmt: skip
+        assert {p.path for p in caught.value.problems} == {"$.host_unit", "$.request_id"}
+        assert _receptions(engine) == []
+        rid = engine.create_reception(
+            sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室",
+            jurisdiction="341502",
+        ).reception.id  # fmt: skip
+        with pytest.raises(ValidationError, match="NUL"):
+            engine.fire(rid, "submit", ACTORS["handler"], reason="提交\x00")
+        engine.fire(rid, "submit", ACTORS["handler"])
+        with pytest.raises(TaskError, match="64"):
+            engine.operate(rid, Transfer("x" * 65), ACTORS["approver"], reason="转办")
+        assert engine.get(rid).version == 2
+    finally:
+        engine.store.close()
+
+
+def test_a_year_s_ledger_that_would_pass_64_bit_fen_is_refused_like_an_overrun(db_url: str) -> None:
+    """Each amount fits 64-bit fen, but the year's ledger row would not: F-05 refuses the approval
+    that would pass it, instead of the database failing."""
+    from jiedai_flow.domain.model import MAX_FEN
+    from jiedai_flow.domain.records import LedgerEntry
+    from jiedai_flow.errors import BudgetExceededError
+
+    engine = make_engine(url=db_url)
+    try:
+        store = engine.store
+        half = MAX_FEN // 2 + 1
+        first = LedgerEntry("县政府办公室", 2026, committed_fen=half)
+        probe = _ledger_save(engine, first)
+        assert store.budget_usage("县政府办公室", 2026).committed_fen == half
+        with pytest.raises(BudgetExceededError) as caught:
+            _ledger_save(engine, first, probe)
+        assert caught.value.cap_fen == MAX_FEN
+        assert store.budget_usage("县政府办公室", 2026).committed_fen == half
+    finally:
+        engine.store.close()
+
+
+def _ledger_save(engine: Engine, entry: Any, reception: Any = None) -> Any:
+    """Save a reception with one ledger change, the way the engine books an approval."""
+    import attrs
+
+    from jiedai_flow.testing import sample_letter, sample_plan
+
+    if reception is None:
+        reception = engine.create_reception(
+            sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室",
+            jurisdiction="341502",
+        ).reception  # fmt: skip
+    result = engine.fire(reception.id, "edit", ACTORS["handler"])
+    after = attrs.evolve(result.reception, version=result.reception.version + 1)
+    event = attrs.evolve(result.event, id=result.event.id[:-4] + "beef", seq=after.version)
+    engine.store.save(
+        after, expected_version=after.version - 1, event=event, outbox=(), record=None, ledger=(entry,)
+    )
+    return after

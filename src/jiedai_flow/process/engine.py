@@ -20,7 +20,15 @@ from jiedai_flow.domain.clock import CHINA_TZ as _CHINA
 from jiedai_flow.domain.clock import Clock as Clock
 from jiedai_flow.domain.clock import SystemClock as SystemClock
 from jiedai_flow.domain.findings import Severity
-from jiedai_flow.domain.model import FollowUpKind, ReceptionType, Role
+from jiedai_flow.domain.model import (
+    MAX_HOST_UNIT,
+    MAX_RECEPTION_ID,
+    FollowUpKind,
+    InvalidValueError,
+    ReceptionType,
+    Role,
+    check_text,
+)
 from jiedai_flow.domain.records import (
     Approval,
     ApprovalStep,
@@ -328,6 +336,12 @@ class Engine:
         request_id: str | None = None,
     ) -> CommandResult:
         """Register a reception from its letter 登记公函 (state 草拟, version 1)."""
+        stored_text(
+            ("host_unit", host_unit, MAX_HOST_UNIT),
+            ("jurisdiction", jurisdiction, MAX_JURISDICTION),
+            ("reception_id", reception_id, MAX_RECEPTION_ID),
+            ("request_id", request_id, MAX_REQUEST_ID),
+        )
         try:
             return self._create(
                 letter,
@@ -427,6 +441,7 @@ class Engine:
             naming which of the actor's tasks they sign (when they hold several).
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
+        stored_text(("reason", reason, None), ("request_id", request_id, MAX_REQUEST_ID))
         args = (
             trigger,
             actor,
@@ -1172,6 +1187,28 @@ class Engine:
                 log.exception("notification observer failed for %s", notification.id)
         if outbox:
             self._inline.deliver_inline(outbox, reception)
+
+
+MAX_JURISDICTION = 12
+"""The longest jurisdiction code the tables hold (jd_receptions.jurisdiction)."""
+MAX_REQUEST_ID = 128
+"""The longest request id the tables hold (jd_commands.request_id)."""
+
+
+def stored_text(*values: tuple[str, str | None, int | None]) -> None:
+    """Refuse, before anything is decided, text a command passes straight to storage that no column
+    can hold (a NUL, a lone surrogate, more characters than the column): a ValidationError naming
+    every such argument, instead of a driver's error at the write."""
+    problems = []
+    for field, value, max_length in values:
+        if value is None:
+            continue
+        try:
+            check_text(value, field=field, max_length=max_length)
+        except InvalidValueError as error:
+            problems.append(Problem(f"$.{field}", error.message_zh, error.message_en))
+    if problems:
+        raise ValidationError(problems)
 
 
 def separation_of_duties(

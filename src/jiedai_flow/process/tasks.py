@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from jiedai_flow.domain.model import MAX_ACTOR_ID, MAX_HOST_UNIT, check_text
 from jiedai_flow.domain.records import (
     Approval,
     Assignee,
@@ -35,7 +36,7 @@ from jiedai_flow.domain.records import (
     new_id,
     step_verdict,
 )
-from jiedai_flow.errors import NotAuthorizedError, RateLimitedError, TaskError
+from jiedai_flow.errors import InvalidValueError, NotAuthorizedError, RateLimitedError, TaskError
 from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
@@ -656,6 +657,8 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     assert isinstance(command, Copy)
     already = {c.actor_id for c in reception.copies}
+    for person in command.people:
+        _storable_id(reception, ctx, person)
     new = [p for p in dict.fromkeys(command.people) if p and p not in already]
     if not new:
         raise _refused(reception, ctx, "这些人已经抄送过", "everyone named was copied already")
@@ -699,6 +702,12 @@ def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     for item in command.items:
         if not item.title.strip():
             raise _refused(reception, ctx, "事项名称不能为空", "an item needs a title")
+        try:
+            check_text(item.title, field="title", max_length=MAX_HOST_UNIT)
+            check_text(item.owner.ref, field="owner", max_length=MAX_HOST_UNIT)
+            check_text(item.place, field="place")
+        except InvalidValueError as error:
+            raise _refused(reception, ctx, error.message_zh, error.message_en) from None
         if item.owner.kind is AssigneeKind.PERSON and item.owner.ref in _handlers(reception):
             pass  # the handler may carry out an item of their own reception
         new.append(
@@ -955,10 +964,19 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
     return task
 
 
+def _storable_id(reception: Reception, ctx: Context, person: str) -> None:
+    """An actor id the task index can hold (64 characters, no NUL or lone surrogate)."""
+    try:
+        check_text(person, field="actor id", max_length=MAX_ACTOR_ID)
+    except InvalidValueError as error:
+        raise _refused(reception, ctx, error.message_zh, error.message_en) from None
+
+
 def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -> None:
     """Nobody can hand a task to the handler, to themselves, or to someone already on the step."""
     if not person.strip():
         raise _refused(reception, ctx, "未给出接收人", "no person given")
+    _storable_id(reception, ctx, person)
     if person in _handlers(reception):
         raise _refused(
             reception,
