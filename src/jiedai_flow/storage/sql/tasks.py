@@ -33,7 +33,7 @@ from jiedai_flow.storage.codec import decode
 from jiedai_flow.storage.sql.statements import utc
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 _T, _CC, _R = schema.tasks, schema.copies, schema.receptions
 
@@ -350,41 +350,46 @@ def _merge(receptions: Iterator[Sequence[Any]], tasks: _Cursor, copies: _Cursor)
     for rid, data in receptions:
         reception = decode(Reception, data)
         stored_tasks = {r[0]: dict(zip(TASK_COLUMNS, r, strict=True)) for r in tasks.take(rid)}
-        for task in reception.tasks:
-            what = (f"任务 {task.id[:8]}", f"task {task.id[:8]}")
-            row = stored_tasks.pop(task.id, None)
-            if row is None:
-                return _problem(rid, reception.number, what, "的索引行被删除", "its index row was deleted")
-            problem = _row_problem(rid, reception.number, what, task_row(reception, task), row)
-            if problem is not None:
-                return problem
-        if stored_tasks:
-            extra = next(iter(stored_tasks))
-            return _problem(
-                rid,
-                reception.number,
-                (f"任务 {extra[:8]}", f"task {extra[:8]}"),
-                "不在审计记录中",
-                "is not in the audited record",
-            )
+        expected_tasks = {t.id: task_row(reception, t) for t in reception.tasks}
         stored_copies = {r[1]: dict(zip(COPY_COLUMNS, r, strict=True)) for r in copies.take(rid)}
-        for copy in reception.copies:
-            what = (f"抄送 {copy.actor_id}", f"copy to {copy.actor_id}")
-            row = stored_copies.pop(copy.actor_id, None)
-            if row is None:
-                return _problem(rid, reception.number, what, "的索引行被删除", "its index row was deleted")
-            problem = _row_problem(rid, reception.number, what, copy_row(reception, copy), row)
-            if problem is not None:
-                return problem
-        if stored_copies:
-            extra = next(iter(stored_copies))
+        expected_copies = {c.actor_id: copy_row(reception, c) for c in reception.copies}
+        problem = _index_problem(reception, expected_tasks, stored_tasks, _task_named) or _index_problem(
+            reception, expected_copies, stored_copies, _copy_named
+        )
+        if problem is not None:
+            return problem
+    return None
+
+
+def _task_named(key: str) -> tuple[str, str]:
+    return f"任务 {key[:8]}", f"task {key[:8]}"
+
+
+def _copy_named(key: str) -> tuple[str, str]:
+    return f"抄送 {key}", f"copy to {key}"
+
+
+def _index_problem(
+    reception: Reception,
+    expected: dict[str, dict[str, Any]],
+    stored: dict[str, dict[str, Any]],
+    named: Callable[[str], tuple[str, str]],
+) -> AuditProblem | None:
+    """The first index row of one reception that is missing, edited or not in its record."""
+    for key, row in expected.items():
+        found = stored.pop(key, None)
+        if found is None:
             return _problem(
-                rid,
-                reception.number,
-                (f"抄送 {extra}", f"copy to {extra}"),
-                "不在审计记录中",
-                "is not in the audited record",
+                reception.id, reception.number, named(key), "的索引行被删除", "its index row was deleted"
             )
+        problem = _row_problem(reception.id, reception.number, named(key), row, found)
+        if problem is not None:
+            return problem
+    if stored:
+        extra = next(iter(stored))
+        return _problem(
+            reception.id, reception.number, named(extra), "不在审计记录中", "is not in the audited record"
+        )
     return None
 
 
