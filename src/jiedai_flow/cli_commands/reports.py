@@ -226,11 +226,12 @@ def export(app: App, reception_id: str, form: str, fmt: str, lang: Lang, output:
     engine = app.engine()
     reception = engine.get(engine.resolve(reception_id))
     templates = engine.hooks.jiedai_templates()
+    events, definition = engine.history(reception.id), engine.process_of(reception).definition
     if form == "approval":
-        approval = reports.approval_document(reception)
+        approval = reports.approval_document(reception, events=events, definition=definition)
         _text_out(app, reports.render_approval_html(approval, lang=lang, templates=templates), output, fmt)
         return
-    doc = reports.list_document(reception)
+    doc = reports.list_document(reception, events=events, definition=definition)
     if fmt == "xlsx" and output is not None:
         _write(output, lambda p: reports.write_list_xlsx(doc, p))
         _done(app, output)
