@@ -170,7 +170,8 @@ def _table(rows: Sequence[Any], row_type: type[Any], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in row_type.COLUMNS:
         numeric = column.kind in ("int", "money", "percent")
-        table.add_column(column.header, overflow="fold", justify="right" if numeric else "left")
+        # Chinese over English: a wide report (the annual summary) still fits a terminal
+        table.add_column(f"{column.zh}\n{column.en}", overflow="fold", justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(Text(cell_text(getattr(row, c.key), c)) for c in row_type.COLUMNS))
     if not rows:
