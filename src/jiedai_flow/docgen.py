@@ -240,6 +240,7 @@ _FAMILIES = {
     "H": "住宿 · lodging",
     "T": "交通与安保 · transport and security",
     "C": "礼仪、陪同与禁止项目 · ceremony, companions, banned extras",
+    "E": "接待执行 · execution items",
     "F": "报销与经费 · claims and funds",
     "R": "公开与报告 · disclosure and reports",
     "B": "招商接待 · investment receptions",
