@@ -410,7 +410,10 @@ def test_find_due_pages_through_the_relevant_states_and_keeps_overdue_and_soon(
     assert later not in {d.reception_id for d in found}
     assert draft not in {d.reception_id for d in found}
     assert len(asked) == 3  # 6 submitted receptions, 2 a page
-    assert all(q.limit == 2 and q.states == {"submitted", "in_progress", "completed"} for q in asked)
+    # approved too: execution items can be open there (执行时限)
+    assert all(
+        q.limit == 2 and q.states == {"submitted", "approved", "in_progress", "completed"} for q in asked
+    )
     assert [q.after is None for q in asked] == [True, False, False]
 
 

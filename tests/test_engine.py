@@ -420,7 +420,9 @@ def test_check_reports_findings_by_stage_and_changes_nothing(
     before = snapshot(jiedai_engine, rid)
     assert set(jiedai_engine.check(rid).by_stage) == {"submit", "start_urgent"}  # what can fire next
     report = jiedai_engine.check(rid, stages="all")
-    assert set(report.by_stage) == {"submit", "approve", "amend", "start_urgent", "claim", "settle"}
+    stages = {"submit", "approve", "amend", "start_urgent", "finish", "claim", "settle"}
+    assert set(report.by_stage) == stages  # finish: E-01, execution items done
+    assert report.by_stage["finish"] == ()
     assert [f.rule_id for f in report.by_stage["submit"]] == ["M-02"]
     assert [(f.rule_id, f.severity) for f in report.by_stage["approve"]] == [
         ("M-02", Severity.BLOCKING),

@@ -110,3 +110,21 @@ def test_english_captions_also_print_and_number_their_pages(browser: str, tmp_pa
     total = len(pages)
     assert [f"page {n} of {total}" in text for n, text in enumerate(pages, 1)] == [True] * total
     assert "Official reception list" in pages[0]
+
+
+def test_a_countersigned_approval_form_prints_every_signer_on_one_page(browser: str, tmp_path: Path) -> None:
+    """Three steps — one signer, a parallel countersign of three (one by a stand-in), a 票签 of
+    three — and a return: one A4 page naming every signer, the kinds and results."""
+    from jiedai_flow.testing import FrozenClock, make_engine
+    from tests.test_views import Chain, countersigned
+
+    clock = FrozenClock()
+    engine = make_engine(Chain(), clock=clock)
+    rid = countersigned(engine, clock)
+    form = approval_document(engine.get(rid), events=engine.history(rid))
+    pages = pdf_pages(print_to_pdf(browser, render_approval_html(form), tmp_path, "countersigned"))
+    assert len(pages) == 1
+    text = " ".join(pages[0].split())
+    # 长 prints as the radical ⻓ in the PDF's text layer of some CJK fonts: the names are cut before it
+    for expected in ("并行会签 3/3 同意", "郑副局", "(代 郑局", "同意权重 5/7", "常务副县", "请补充安保方案"):
+        assert expected in text, expected

@@ -148,3 +148,40 @@ def test_old_paths_warn_only_when_used() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         importlib.import_module("jiedai_flow.process.engine")
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    marked = []
+    for base in ("src", "tests", "benchmarks", "examples", "docs"):
+        for path in (ROOT / base).rglob("*"):
+            if path.is_file() and path.suffix in {".py", ".md", ".toml", ".html", ".yml", ".txt"}:
+                lines = path.read_text(encoding="utf-8").splitlines()
+                if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+                    marked.append(str(path.relative_to(ROOT)))
+    assert not marked, marked
+
+
+def test_bilingual_texts_are_named_zh_and_en() -> None:
+    """One convention for text in two languages: ``*_zh`` beside ``*_en`` (``label``/``title`` read
+    the Chinese field under their earlier names)."""
+    import attrs
+
+    unpaired = []
+    for name in sorted(_modules()):
+        if name.startswith(
+            ("jiedai_flow.server", "jiedai_flow.cli.__main__", "jiedai_flow.storage.migrations")
+        ):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = importlib.import_module(name)
+        for value in vars(module).values():
+            if not (isinstance(value, type) and attrs.has(value) and value.__module__ == name):
+                continue
+            fields = {f.name for f in attrs.fields(value)}
+            for field in fields:
+                if field.endswith("_en") and f"{field[:-3]}_zh" not in fields:
+                    unpaired.append(f"{name}.{value.__name__}.{field}")
+                if field.endswith("_zh") and f"{field[:-3]}_en" not in fields:
+                    unpaired.append(f"{name}.{value.__name__}.{field}")
+    assert not unpaired, unpaired

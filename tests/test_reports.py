@@ -14,7 +14,9 @@ import pytest
 import sqlalchemy as sa
 
 from jiedai_flow.domain.findings import Severity
+from jiedai_flow.domain.loading import dump
 from jiedai_flow.domain.model import (
+    Actor,
     Invoice,
     MealKind,
     Person,
@@ -22,12 +24,14 @@ from jiedai_flow.domain.model import (
     ProjectOutcome,
     Purpose,
     ReceptionType,
+    Role,
     VenueType,
 )
-from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.domain.records import ApprovalStep, Assignee, ReceptionQuery, StepKind
 from jiedai_flow.domain.standards import Budget, Level, MealStandard, StandardsLayer
 from jiedai_flow.errors import JiedaiFlowError
 from jiedai_flow.hookspecs import hookimpl
+from jiedai_flow.process.tasks import Against, SendBack
 from jiedai_flow.reports import (
     FlagKind,
     FlagSettings,
@@ -35,6 +39,8 @@ from jiedai_flow.reports import (
     annual_summary,
     disclosure,
     red_flags,
+    render_table_csv,
+    render_table_html,
 )
 from jiedai_flow.reports.examples import (
     AGRICULTURE,
@@ -48,7 +54,7 @@ from jiedai_flow.reports.examples import (
 )
 from jiedai_flow.reports.facts import parse, reception_facts
 from jiedai_flow.storage.codec import encode
-from jiedai_flow.testing import make_engine, sample_letter
+from jiedai_flow.testing import ACTORS, make_engine, sample_letter
 from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
@@ -119,9 +125,25 @@ def violation_events(world: World, reception: Reception) -> int:
     )
 
 
+def returns_of(world: World, receptions: list[Reception]) -> tuple[int, int, int, dict[str, int]]:
+    """退回, 驳回到环节, 票签不通过 in the audit trails, and the reasons given, most frequent first."""
+    counts = {"return": 0, "send_back": 0, "vote_against": 0}
+    reasons: dict[str, int] = {}
+    for r in receptions:
+        for e in world.engine.history(r.id):
+            if e.trigger in counts and (e.trigger == "vote_against") == (e.to_state == "refused"):
+                counts[e.trigger] += 1
+                reasons[e.reason] = reasons.get(e.reason, 0) + 1
+    ordered = dict(sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return counts["return"], counts["send_back"], counts["vote_against"], ordered
+
+
 def expected_summary(world: World, year: int, budgets: dict[str, Decimal | None]) -> list[tuple[Any, ...]]:
     units: dict[tuple[str, str], list[Reception]] = defaultdict(list)
+    every: dict[tuple[str, str], list[Reception]] = defaultdict(list)
     for r in world.receptions():
+        if r.start.year == year:
+            every[r.jurisdiction, r.host_unit].append(r)
         if r.state in TAKEN_PLACE and r.start.year == year:
             units[r.jurisdiction, r.host_unit].append(r)
     rows = []
@@ -150,6 +172,7 @@ def expected_summary(world: World, year: int, budgets: dict[str, Decimal | None]
                 sum(events.values()),
                 sum(1 for n in events.values() if n),
                 *business_outcomes(found),
+                *returns_of(world, every[code, unit]),
             )
         )
     return rows
@@ -178,6 +201,7 @@ def test_annual_summary_equals_figures_counted_from_the_decoded_receptions(year:
     assert as_tuples(rows) == expected_summary(year, 2025, budgets)
     office = next(r for r in rows if (r.jurisdiction, r.host_unit) == (COUNTY, OFFICE))
     assert office.violations >= 1
+    assert (office.returned, office.return_reasons) == (1, {"请补充调研点位和座谈议程": 1})
     assert office.flagged == 1  # the 其他 purpose explained at submission, accepted at approval
     assert office.execution_rate == (office.actual * 100 / office.budget).quantize(Decimal("0.1"))
 
@@ -232,6 +256,80 @@ def test_long_reports_report_progress_up_to_the_rows_read(year: World) -> None:
         assert calls[0][0] == 0
         assert calls[-1][0] == calls[-1][1] > 0, report.__name__
         assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+class VoteChain:
+    """A parallel countersign of a and b, then a 票签 of c, d and e weighing 3, 2 and 2."""
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Any) -> list[ApprovalStep]:
+        del reception, standards
+        both = (Assignee.person("a"), Assignee.person("b"))
+        votes = (Assignee.person("c", 3), Assignee.person("d", 2), Assignee.person("e", 2))
+        return [
+            ApprovalStep("", "会签", kind=StepKind.PARALLEL, assignees=both),
+            ApprovalStep("", "党组会票签", kind=StepKind.VOTE, assignees=votes),
+        ]
+
+
+def voter(actor_id: str) -> Actor:
+    return Actor(actor_id, f"审批人{actor_id}", frozenset({Role.APPROVER}))
+
+
+@pytest.fixture(params=BACKENDS)
+def votes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    for url in private_database(request.param, tmp_path):
+        world = open_world(url, VoteChain())
+        try:
+            yield world
+        finally:
+            world.engine.store.close()
+
+
+def test_annual_summary_counts_returns_send_backs_and_failed_votes_with_their_reasons(votes: World) -> None:
+    """The office's reception is returned to the handler, later sent back from the vote to the
+    countersign, then passes; the bureau's is refused by the vote (its first vote against could
+    still pass and is no return). A unit whose only reception was refused still has its row."""
+    engine, handler = votes.engine, ACTORS["handler"]
+    a, b, c, d = (voter(i) for i in "abcd")
+
+    def create(unit: str) -> str:
+        letter, plan = sample_letter(date(2025, 6, 10)), Plan()
+        return engine.create_reception(
+            letter, plan, handler=handler, host_unit=unit, jurisdiction=COUNTY
+        ).reception.id
+
+    office = create(OFFICE)
+    engine.fire(office, "submit", handler)
+    engine.fire(office, "approve", a)
+    engine.fire(office, "return", b, reason="请补充行程")
+    engine.fire(office, "submit", handler)
+    engine.fire(office, "approve", a)
+    engine.fire(office, "approve", b)
+    engine.operate(office, SendBack(0), c, reason="请补充行程")
+    engine.fire(office, "approve", a)
+    engine.fire(office, "approve", b)
+    engine.fire(office, "approve", c)
+    engine.fire(office, "approve", d)
+    engine.fire(office, "start", handler)
+    bureau = create(AGRICULTURE)
+    engine.fire(bureau, "submit", handler)
+    engine.fire(bureau, "approve", a)
+    engine.fire(bureau, "approve", b)
+    engine.operate(bureau, Against(), c, reason="规模偏大")
+    assert engine.operate(bureau, Against(), d, reason="人均超标").reception.state == "refused"
+
+    rows = {r.host_unit: r for r in annual_summary(votes.store, 2025)}
+    assert (rows[OFFICE].batches, rows[OFFICE].returned, rows[OFFICE].sent_back) == (1, 1, 1)
+    assert (rows[OFFICE].vote_failed, rows[OFFICE].return_reasons) == (0, {"请补充行程": 2})
+    assert (rows[AGRICULTURE].batches, rows[AGRICULTURE].vote_failed) == (0, 1)
+    assert rows[AGRICULTURE].return_reasons == {"人均超标": 1}
+    assert dump(rows[OFFICE])["return_reasons"] == {"请补充行程": 2}  # as the HTTP service sends it
+    html = render_table_html(list(rows.values()), "汇总")
+    assert "请补充行程（2 次）" in html
+    csv = render_table_csv(list(rows.values()))
+    assert "退回理由 reasons" in csv
+    assert "人均超标" in csv
 
 
 def test_reports_refuse_a_store_that_is_not_a_sql_database() -> None:

@@ -26,6 +26,7 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
+from jiedai_flow.domain.records import Assignee, StepKind
 from jiedai_flow.domain.standards import ApprovalTier
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
@@ -287,6 +288,46 @@ def test_a02_refuses_the_claim_of_a_tampered_record() -> None:
     with pytest.raises(RuleViolationError) as caught:
         engine.fire(reception.id, "claim", HANDLER)
     assert (Severity.BLOCKING, "$.approvals[1].level") in found(caught.value.findings, "A-02")
+
+
+class Countersign:
+    """部门负责人, then a parallel countersign of three named people, then 加签 is possible."""
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> list[ApprovalStep]:
+        del reception, standards
+        people = tuple(Assignee.person(i) for i in ("b", "c", "d"))
+        return [
+            ApprovalStep("部门负责人", "部门负责人"),
+            ApprovalStep("", "会签", kind=StepKind.PARALLEL, assignees=people),
+        ]
+
+
+def countersigned(engine: Engine) -> Reception:
+    rid = create(engine)
+    engine.fire(rid, "submit", HANDLER)
+    engine.fire(rid, "approve", DIRECTOR)
+    for person in "bcd":
+        reception = engine.fire(rid, "approve", Actor(person, f"审批人{person}", frozenset({Role.APPROVER})))
+    return reception.reception
+
+
+def test_a02_a_countersigned_step_takes_one_signature_from_each_signer() -> None:
+    """A 会签 step's three signatures in a row pass (each records its signer's id as the level);
+    a second signature on a single step, or one put back in an earlier step, does not."""
+    engine = make_engine(Countersign())
+    reception = countersigned(engine)
+    assert [a.step for a in reception.approvals] == [0, 1, 1, 1]
+    assert a02(engine, reception) == []
+    first, *others = reception.approvals
+    doubled = (first, attrs.evolve(others[0], step=0, level="部门负责人"), *others[1:])
+    assert a02(engine, attrs.evolve(reception, approvals=doubled)) == [
+        (Severity.BLOCKING, "$.approvals[1].step")
+    ]
+    twice = (first, *others[:2], attrs.evolve(others[2], actor_id="b"))
+    assert a02(engine, attrs.evolve(reception, approvals=twice)) == [
+        (Severity.BLOCKING, "$.approvals[3].actor_id")
+    ]
 
 
 # -- A-03 审批单字段 ------------------------------------------------------------------------------

@@ -50,12 +50,17 @@ def count(engine: Engine) -> int:
 def test_commands_inside_a_failed_block_are_all_undone(engine: Engine) -> None:
     store = engine.store
     assert isinstance(store, Transactional)
-    with pytest.raises(RuntimeError, match="stop"), store.transaction():
-        first = create(engine, "a")
-        engine.fire(first, "submit", HANDLER)
-        assert engine.get(first).state == "submitted"  # reads inside see the block's writes
-        create(engine, "b")
-        raise RuntimeError("stop")
+
+    def block() -> None:
+        with store.transaction():
+            first = create(engine, "a")
+            engine.fire(first, "submit", HANDLER)
+            assert engine.get(first).state == "submitted"  # reads inside see the block's writes
+            create(engine, "b")
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        block()
     assert count(engine) == 0
     assert store.command("a") is None
 

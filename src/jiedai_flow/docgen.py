@@ -115,6 +115,7 @@ PHASES_ZH = {
     "After commit": "提交之后：命令已持久保存",
     "Delivery": "投递：通知渠道、路由、联系人和工作日历",
     "Printed forms": "打印文书：接待清单和审批单的模板",
+    "People": "指名的人：通知点名的参与人的联系方式",
 }
 """Chinese title of each phase banner of :mod:`jiedai_flow.hookspecs`, keyed by the text before its colon."""
 
@@ -190,6 +191,12 @@ HOOKS_ZH = {
         "**工作日历。** 提供计算时限用的工作日历：一个有 `is_workday(day)` 的对象；若还有 `knows(year)`，日历"
         "不认识的年份里的时限会带提醒。第一个非 None 的结果生效；内置回答是中国法定节假日和调休日历。"
     ),
+    "jiedai_person_contact": (
+        "**指名联系人。** 通知按 id 点名某人时（任务的办理人、被催办、被抄送、新接到任务的人，即 "
+        "`Notification.people`），投递时把这个 id 换成联系人（邮箱、手机号、钉钉或企业微信 id），与各角色的"
+        "联系人合并。每人调用一次，第一个非 None 的结果生效；不认识此人就返回 None。部署方的通讯录和命令行的"
+        "参与人文件实现它。"
+    ),
 }
 """The Chinese summary that leads each hook's section of docs/hooks.md. ``tests/test_docs_site.py``
 requires one per hook spec, so a new hook needs a line here (regenerate the page afterwards)."""
@@ -241,6 +248,7 @@ _FAMILIES = {
     "H": "住宿 · lodging",
     "T": "交通与安保 · transport and security",
     "C": "礼仪、陪同与禁止项目 · ceremony, companions, banned extras",
+    "E": "接待执行 · execution items",
     "F": "报销与经费 · claims and funds",
     "R": "公开与报告 · disclosure and reports",
     "B": "招商接待 · investment receptions",

@@ -305,3 +305,24 @@ def jiedai_templates() -> TemplateSource | None:
     registered last first), the built-in templates last. Implemented by county plugins with a
     form layout of their own (see the example county package).
     """
+
+
+# ---------------------------------------------------------------------------------------------
+# People: the contact of an actor a notification names
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def jiedai_person_contact(actor_id: str, reception: Reception) -> Contact | None:
+    """按参与人 id 给出联系人 Name the contact of one person a notification addresses by id (the owner
+    of a task, someone urged, copied or given a task: ``Notification.people``).
+
+    :param actor_id: the person's actor id, e.g. ``li.na``.
+    :param reception: the reception the notification is about.
+    :return: the person's contact (e-mail address, mobile, DingTalk or WeCom id), or None when this
+        plugin does not know them.
+
+    Stops at the first non-None result. Called when a notification naming people is delivered,
+    once per person; the contacts join those of the roles (``jiedai_contacts``). Implemented by the
+    deployment's directory (OA user store, LDAP) and by the command line's actors file.
+    """

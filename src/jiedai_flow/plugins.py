@@ -237,6 +237,11 @@ class Hooks:
         results = cast("list[TemplateSource | None]", self._hook.jiedai_templates())
         return [source for source in results if source is not None]
 
+    def jiedai_person_contact(self, actor_id: str, reception: Reception) -> Contact | None:
+        return cast(
+            "Contact | None", self._hook.jiedai_person_contact(actor_id=actor_id, reception=reception)
+        )
+
 
 class PluginHost:
     """One engine's plugin manager, its typed hooks and what failed to load."""

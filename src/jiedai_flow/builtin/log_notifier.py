@@ -27,9 +27,8 @@ class LogNotifier:
     def deliver(self, message: Message) -> None:
         if log.isEnabledFor(logging.INFO):
             n = message.notification
-            log.info(
-                "%s [%s] → %s: %s (%s)", message.title, n.topic, ",".join(n.recipients), n.message_zh, n.id
-            )
+            told = ",".join([*n.recipients, *n.people])  # roles, then the people named by id
+            log.info("%s [%s] → %s: %s (%s)", message.title, n.topic, told, n.message_zh, n.id)
 
 
 @hookimpl(trylast=True)

@@ -247,10 +247,18 @@ class ActorsFile:
 
 class ActorsDirectory:
     """Contacts from the actors file, by role (``jiedai_contacts``): the handler of a reception is
-    its own 经办人; an approver must hold the pending step's level when the step names one."""
+    its own 经办人; an approver must hold the pending step's level when the step names one. People
+    named by id (a task's owner …) by their entry (``jiedai_person_contact``)."""
 
     def __init__(self, entries: tuple[ActorEntry, ...]) -> None:
         self.entries = entries
+        self._by_id = {entry.id: entry for entry in entries}
+
+    @hookimpl
+    def jiedai_person_contact(self, actor_id: str, reception: Reception) -> Contact | None:
+        del reception  # the file names each person once, whatever the reception
+        entry = self._by_id.get(actor_id)
+        return entry.contact if entry is not None else None
 
     @hookimpl
     def jiedai_contacts(self, role: Role, reception: Reception) -> list[Contact]:

@@ -23,6 +23,7 @@ from jiedai_flow.domain.loading import dump
 from jiedai_flow.domain.model import ReceptionType
 from jiedai_flow.domain.records import ReceptionQuery
 from jiedai_flow.errors import NotFoundError
+from jiedai_flow.process.signoff import names_of, signoff
 
 if TYPE_CHECKING:
     from datetime import date
@@ -104,11 +105,18 @@ def show(app: App, reception_id: str) -> None:
                 "state_label": engine.process_of(reception).label(reception.state),
                 "check": {stage: [dump(f) for f in found] for stage, found in report.by_stage.items()},
                 "history": [dump(e) for e in events],
+                "signoff": dump(
+                    signoff(
+                        reception,
+                        definition=engine.process_of(reception).definition,
+                        names=names_of(reception, events),
+                    )
+                ),
             }
         )
         return
     process = engine.process_of(reception)
-    app.out.print(render.details_table(reception, process))
+    app.out.print(render.details_table(reception, process, events))
     _print_check(app, report)
     app.out.print(render.timeline_table(events, process))
 
@@ -259,12 +267,34 @@ def _print_check(app: App, report: CheckReport) -> None:
 
 @click.command(help="审计时间线：谁、何时、做了什么、为什么 / the audit trail of a reception.")
 @click.argument("reception_id", metavar="ID")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "html"]),
+    default="table",
+    show_default=True,
+    help="表格，或可打印的 HTML（审批情况、待办、接待执行和时间线）/ "
+    "a table, or printable HTML (approval steps, open tasks, execution items and the timeline).",
+)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="输出文件 / output file.")
 @json_option
 @pass_app
-def history(app: App, reception_id: str) -> None:
+def history(app: App, reception_id: str, fmt: str, output: Path | None) -> None:
     engine = app.engine()
     reception_id = engine.resolve(reception_id)
     events = engine.history(reception_id)
+    if fmt == "html":
+        from jiedai_flow.cli.reports import _text_out
+        from jiedai_flow.reports.render_html import render_timeline_html
+
+        reception = engine.get(reception_id)
+        html = render_timeline_html(reception, events, engine.process_of(reception).definition)
+        _text_out(app, html, output, fmt)
+        return
+    if output is not None:
+        raise usage_problem(
+            "--output", "--output 须与 --format html 一起使用", "--output goes with --format html"
+        )
     if app.json:
         app.emit([dump(e) for e in events])
         return

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.findings import Finding
     from jiedai_flow.domain.records import AuditEvent, CommandResult, Reception
     from jiedai_flow.process.lifecycle import CompiledProcess
+    from jiedai_flow.process.signoff import Signoff
 
 _STYLE = {
     Severity.BLOCKING: "bold red",
@@ -229,9 +230,14 @@ def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception
     return table
 
 
-def details_table(reception: Reception, process: CompiledProcess) -> Table:
-    """``jiedai show``: the reception's fields, one per row."""
+def details_table(reception: Reception, process: CompiledProcess, events: Sequence[AuditEvent] = ()) -> Table:
+    """``jiedai show``: the reception's fields, one per row; each approval step with its kind, result
+    and signers, the returns, the open tasks with owner and due day, and the execution items.
+    ``events`` (its audit trail) give the names of everyone who acted."""
+    from jiedai_flow.process.signoff import names_of, signoff
+
     r, letter = reception, reception.letter
+    view = signoff(r, definition=process.definition, names=names_of(r, events))
     table = Table(show_header=False, title=f"接待 {r.number}", title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -251,8 +257,8 @@ def details_table(reception: Reception, process: CompiledProcess) -> Table:
         (label("事由", "purpose"), f"{letter.purpose.label}：{letter.content}"),
         (f"{label('来宾', 'guests')}（{letter.headcount}）", guests or "—"),
         (label("方案", "plan"), _plan_line(r)),
-        (label("审批", "approvals"), _approvals_line(r)),
     ]
+    rows += _signoff_rows(view)
     if r.reception_list is not None:
         rows.append(
             (
@@ -277,15 +283,52 @@ def _plan_line(r: Reception) -> str:
     )
 
 
-def _approvals_line(r: Reception) -> str:
-    if not r.approval_chain:
-        return "—"
-    parts = []
-    for i, step in enumerate(r.approval_chain):
-        signed = r.approvals[i] if i < len(r.approvals) else None
-        who = f"✓ {signed.actor_name} {when(signed.at)}" if signed else label("待签", "pending")
-        parts.append(f"{step.label or step.level or '审批'}：{who}")
-    return "；".join(parts)
+def _signoff_rows(view: Signoff) -> list[tuple[str, str]]:
+    """The approval steps (kind, result, each signer), returns, open tasks and execution items."""
+    rows = []
+    for step in view.steps:
+        lines = [f"{step.kind.label} {step.result}"]
+        for s in step.signers:
+            mark = "✓" if s.signed and s.outcome == "同意" else ("✗" if s.signed else "·")
+            when = f" {when_local(s.at)}" if s.at is not None else ""
+            due = f"（{s.due} 到期）" if s.pending and s.due is not None else ""
+            opinion = f"：{s.opinion}" if s.opinion else ""
+            lines.append(f"{mark} {s.shown} {s.outcome}{when}{due}{opinion}")
+            lines += [f"    {note}" for note in s.notes]
+        rows.append((f"{label('审批', 'step')} {step.number}「{step.label}」", "\n".join(lines)))
+    if not view.steps:
+        rows.append((label("审批", "approvals"), "—"))
+    for back in view.returns:
+        when = f" {when_local(back.at)}" if back.at is not None else ""
+        rows.append(
+            (
+                label("退回", "returned"),
+                f"第 {back.step + 1} 环节「{back.step_label}」{back.how}：{back.who}{when}，"
+                f"理由：{back.reason}",
+            )
+        )
+    for task in view.open_tasks:
+        due = f"，{task.due} 到期" if task.due is not None else ""
+        asked = f"（已委派 {task.delegated_to}）" if task.delegated_to else ""
+        rows.append(
+            (label("待办", "open task"), f"{task.title} — {task.owner}{asked}{due}（{task.task_id[:8]}）")
+        )
+    for item in view.execution:
+        when = f"{when_local(item.at)} " if item.at is not None else ""
+        done = f"，{item.done_by} {when_local(item.done_at)} 完成" if item.done_at is not None else ""
+        notes = "".join(f"\n    {n}" for n in item.notes)
+        rows.append(
+            (
+                label("执行", "execution"),
+                f"{item.title} — {item.owner}，{when}{item.place}（{item.state}{done}）{notes}",
+            )
+        )
+    return rows
+
+
+def when_local(moment: datetime | None) -> str:
+    """:func:`when`, or "" for None."""
+    return when(moment) if moment is not None else ""
 
 
 def timeline_table(events: Sequence[AuditEvent], process: CompiledProcess) -> Table:
@@ -297,19 +340,22 @@ def timeline_table(events: Sequence[AuditEvent], process: CompiledProcess) -> Ta
         label("操作人", "actor"),
         label("操作", "trigger"),
         label("状态", "state"),
-        label("理由", "reason"),
+        label("理由与说明", "reason, note"),
         label("检查", "findings"),
     ):
         table.add_column(column, overflow="fold")
     for e in events:
         source = _label(process, e.from_state) if e.from_state else "—"
+        why = Text(e.reason or "")
+        if e.note:  # what an approval or task operation did: 代签, 转办, 加签, 驳回到第 N 环节 …
+            why.append(("\n" if e.reason else "") + e.note, style="cyan")
         table.add_row(
             str(e.seq),
             when(e.at),
             Text(f"{e.actor_name}（{e.actor_id}）"),
             Text(trigger_label(process, e.trigger)),
             Text(f"{source} → {_label(process, e.to_state)}"),
-            Text(e.reason or ""),
+            why,
             Text(", ".join(f"{f.rule_id}:{f.severity.label}" for f in e.findings) or "—"),
         )
     return table

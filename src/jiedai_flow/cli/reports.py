@@ -170,7 +170,8 @@ def _table(rows: Sequence[Any], row_type: type[Any], title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for column in row_type.COLUMNS:
         numeric = column.kind in ("int", "money", "percent")
-        table.add_column(column.header, overflow="fold", justify="right" if numeric else "left")
+        # Chinese over English: a wide report (the annual summary) still fits a terminal
+        table.add_column(f"{column.zh}\n{column.en}", overflow="fold", justify="right" if numeric else "left")
     for row in rows:
         table.add_row(*(Text(cell_text(getattr(row, c.key), c)) for c in row_type.COLUMNS))
     if not rows:
@@ -226,11 +227,12 @@ def export(app: App, reception_id: str, form: str, fmt: str, lang: Lang, output:
     engine = app.engine()
     reception = engine.get(engine.resolve(reception_id))
     templates = engine.hooks.jiedai_templates()
+    events, definition = engine.history(reception.id), engine.process_of(reception).definition
     if form == "approval":
-        approval = reports.approval_document(reception)
+        approval = reports.approval_document(reception, events=events, definition=definition)
         _text_out(app, reports.render_approval_html(approval, lang=lang, templates=templates), output, fmt)
         return
-    doc = reports.list_document(reception)
+    doc = reports.list_document(reception, events=events, definition=definition)
     if fmt == "xlsx" and output is not None:
         _write(output, lambda p: reports.write_list_xlsx(doc, p))
         _done(app, output)

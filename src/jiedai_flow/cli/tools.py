@@ -49,7 +49,7 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
         engine = app.engine()
         reception = engine.get(engine.resolve(reception_id))
         definition = engine.process_of(reception).definition
-        path = diagrams.trail(engine.history(reception.id))
+        path = diagrams.trail(engine.history(reception.id), reception, definition)
     if fmt == "mermaid":
         text = diagrams.mermaid(definition, path)
     else:

@@ -1,10 +1,12 @@
-"""Deadlines and reminders 超时催办: approval 审批时限, claim 报销时限 and 补办 时限.
+"""Deadlines and reminders 超时催办: approval 审批时限, claim 报销时限, 补办 时限 and execution items.
 
-:func:`deadlines` says what a reception owes and by when: a pending approval step within
-``standards.approval_deadline_workdays`` working days of the submission (or of the step before),
-the claim within the local reimbursement limit (F-04), the retroactive approval of an urgent
-reception within ``standards.retroactive_window_days`` of its start (A-01). Working days come from
-the engine's calendar (``jiedai_calendar``, by default the Chinese statutory one).
+:func:`deadlines` says what a reception owes and by when: each open task of a pending approval
+step by its due day, ``standards.approval_deadline_workdays`` working days after it opened (a step
+without tasks, from the submission or the step before), to the task's owner — or, for a pool's task
+nobody has claimed, to the step's roles; the claim within the local reimbursement limit (F-04); the
+retroactive approval of an urgent reception within ``standards.retroactive_window_days`` of its
+start (A-01); each open execution item by its due day, to its owner. Working days come from the
+engine's calendar (``jiedai_calendar``, by default the Chinese statutory one).
 
 :func:`remind` writes a reminder per deadline that is overdue or soon due into the outbox, one row
 per notifier channel, each with an id derived from the deadline: a second scan writes nothing new.
@@ -14,22 +16,23 @@ Delivery is the dispatcher's job (``Dispatcher(engine).run_once()``), inline not
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.model import LabelledEnum, Role
-from jiedai_flow.domain.records import Notification, ReceptionQuery
+from jiedai_flow.domain.records import Notification, ReceptionQuery, TaskKind, TaskState
 from jiedai_flow.domain.standards import claim_deadline, retroactive_deadline
 from jiedai_flow.domain.workdays import add_workdays, unknown_years, workdays_between
-from jiedai_flow.process.lifecycle import Phase
+from jiedai_flow.process.lifecycle import Operation, Phase
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
     from datetime import date, datetime
 
-    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.domain.records import ApprovalStep, Reception, Task
     from jiedai_flow.domain.standards import Standards
     from jiedai_flow.domain.workdays import WorkCalendar
     from jiedai_flow.process.engine import Engine
@@ -54,6 +57,18 @@ class DeadlineKind(LabelledEnum):
     CLAIM = "claim", "报销时限"
     RETROACTIVE = "retroactive", "补办时限"
     FOLLOW_UP = "follow_up", "跟踪时限"
+    EXECUTION = "execution", "执行时限"
+    """An execution item of the approved plan (接站、工作餐 …) by its due day."""
+
+
+ACTIONS_EN = {
+    DeadlineKind.APPROVAL: "please approve the pending step",
+    DeadlineKind.CLAIM: "please file the reception list and the vouchers",
+    DeadlineKind.RETROACTIVE: "please complete the retroactive approval",
+    DeadlineKind.FOLLOW_UP: "please complete the follow-up entry",
+    DeadlineKind.EXECUTION: "please carry out the execution item",
+}
+"""What a reminder asks, in English, by kind (``Deadline.action_en`` unless a deadline says more)."""
 
 
 class DeadlineStatus(LabelledEnum):
@@ -66,13 +81,14 @@ class DeadlineStatus(LabelledEnum):
 
 def due_states(engine: Engine) -> frozenset[str]:
     """The states, across the engine's processes, in which something can be due: their phase awaits
-    an approval (审批时限) or the claim (报销时限, 补办), or a trigger leaving them records follow-up
-    entries (跟踪时限)."""
+    an approval (审批时限) or the claim (报销时限, 补办), a trigger leaving them records follow-up
+    entries (跟踪时限), or execution items can be completed there (执行时限)."""
     found: set[str] = set()
     for definition in engine.processes:
         found.update(definition.states_where(lambda p: p.awaits_approval or p.awaits_claim))
         following = {t.name for t in definition.triggers if t.carries_follow_up}
-        found.update(t.source for t in definition.transitions if t.trigger in following)
+        completing = {t.name for t in definition.triggers if t.operation is Operation.COMPLETE}
+        found.update(t.source for t in definition.transitions if t.trigger in following | completing)
     return frozenset(found)
 
 
@@ -107,10 +123,19 @@ class Deadline:
     """What they must do 待办事项."""
     step: int | None = None
     """For an approval: the index of the step waiting for a signature."""
+    people: tuple[str, ...] = ()
+    """Who must act, by actor id 催办对象: the owner of the task (then ``roles`` is empty, unless the
+    task is a pool's that nobody has claimed, whose members are reached through ``roles``)."""
+    task_id: str = ""
+    """The task the deadline is of ("" for a deadline of the reception)."""
     unknown_years: tuple[int, ...] = ()
     """Years between ``counts_from``, ``today`` and ``due`` whose holidays the calendar does not know:
     their working days were counted Monday–Friday, so ``due`` may be wrong (load the year's holiday
     file, see ``jiedai calendar``)."""
+    basis_en: str = ""
+    """``basis_zh`` in English."""
+    action_en: str = ""
+    """``action_zh`` in English."""
 
     @property
     def calendar_note_zh(self) -> str:
@@ -138,6 +163,8 @@ class Deadline:
         """What makes two reminders the same: the reception, the deadline (and step), the due day
         and the status. A signed step, a new submission or a later status is a new reminder."""
         kind = self.kind.value if self.step is None else f"{self.kind.value}#{self.step}"
+        if self.task_id:  # one reminder per task: a transferred or reclaimed task is a new one
+            kind = f"{kind}@{self.task_id}"
         return f"{self.reception_id}|{kind}|{self.due.isoformat()}|{self.status.value}"
 
     @property
@@ -186,6 +213,7 @@ def deadlines(
         *_claim(reception, phase, standards, judge, now),
         *_retroactive(reception, phase, standards, judge),
         *_follow_ups(engine, reception, judge),
+        *_execution(reception, judge),
     ]
 
 
@@ -259,6 +287,10 @@ class _Judge:
         roles: tuple[Role, ...],
         action_zh: str,
         step: int | None = None,
+        people: tuple[str, ...] = (),
+        task_id: str = "",
+        basis_en: str = "",
+        action_en: str = "",
     ) -> Deadline:
         late = (self.today - due).days
         left = workdays_between(self.calendar, self.today, due)
@@ -284,7 +316,11 @@ class _Judge:
             roles=roles,
             action_zh=action_zh,
             step=step,
+            people=people,
+            task_id=task_id,
             unknown_years=unknown_years(self.calendar, counts_from, self.today, due),
+            basis_en=basis_en or f"{basis} = {limit}, counted from {counts_from}",
+            action_en=action_en or ACTIONS_EN[kind],
         )
 
 
@@ -298,6 +334,11 @@ def _approval(
         return
     if step is None:  # the chain is signed: a review step of the process (招商局审核, say) waits
         yield from _review(engine, reception, limit, judge)
+        return
+    tasks = [t for t in reception.step_tasks(reception.current_step) if t.state is TaskState.OPEN and t.due]
+    if tasks:  # each open task of the step, to its owner
+        for task in tasks:
+            yield _task_deadline(reception, step, task, limit, judge)
         return
     if reception.approvals:
         start = _local_day(reception.approvals[-1].at)
@@ -316,6 +357,78 @@ def _approval(
         action_zh=f"请审批「{label}」环节",
         step=len(reception.approvals),
     )
+
+
+def _task_deadline(
+    reception: Reception, step: ApprovalStep, task: Task, limit: int, judge: _Judge
+) -> Deadline:
+    """审批时限 of one open approval task: to its owner, or to the step's roles while a pool's task
+    waits to be claimed; counted from the day it opened."""
+    assert task.due is not None  # only tasks with a due day are asked for
+    label = step.label or step.level or "审批"
+    start = _opened_on(judge.calendar, task, limit)
+    delegated = bool(task.delegated_to)
+    return judge.deadline(
+        DeadlineKind.APPROVAL,
+        reception,
+        due=task.due,
+        counts_from=start,
+        basis="approval_deadline_workdays",
+        limit=limit,
+        basis_zh=f"「{label}」环节自 {start} 起 {limit} 个工作日内审批",
+        roles=() if task.owner else tuple(sorted(step.roles)),
+        action_zh=f"请对「{label}」环节提出意见（委派）" if delegated else f"请审批「{label}」环节",
+        step=task.step,
+        people=(task.owner,) if task.owner else (),
+        task_id=task.id,
+    )
+
+
+def _opened_on(calendar: WorkCalendar, task: Task, limit: int) -> date:
+    """The day a task's working days count from: the day it was created, or — for a signer whose
+    turn came later (顺序会签, 加签) — the first day whose limit ends on its due day."""
+    assert task.due is not None
+    created = _local_day(task.created_at)
+    if add_workdays(calendar, created, limit) == task.due:
+        return created
+    day = task.due
+    found = created
+    while day > created:
+        if add_workdays(calendar, day, limit) == task.due:
+            found = day
+        elif found != created:
+            break
+        day -= timedelta(days=1)
+    return found
+
+
+def _execution(reception: Reception, judge: _Judge) -> Iterator[Deadline]:
+    """执行时限: each open execution item with a due day, to its owner; an item of a department's
+    pool nobody has claimed, to the handler who handed it out (a pool of a department has no role
+    of its own to reach)."""
+    for task in reception.tasks:
+        if task.kind is not TaskKind.EXECUTION or task.state is not TaskState.OPEN or task.due is None:
+            continue
+        since = _local_day(task.created_at)
+        when = f"，{_local_day(task.at)}" if task.at is not None else ""
+        where = f"，{task.place}" if task.place else ""
+        if task.owner:
+            action = f"请完成执行事项「{task.title}」"
+        else:
+            action = f"执行事项「{task.title}」尚无人认领，请督促「{task.assignee.shown}」认领办理"
+        yield judge.deadline(
+            DeadlineKind.EXECUTION,
+            reception,
+            due=task.due,
+            counts_from=min(since, task.due),
+            basis="execution.due",
+            limit=max((task.due - since).days, 0),
+            basis_zh=f"执行事项「{task.title}」（{task.assignee.shown}{when}{where}）于 {task.due} 前完成",
+            roles=() if task.owner else (Role.HANDLER,),
+            action_zh=action,
+            people=(task.owner,) if task.owner else (),
+            task_id=task.id,
+        )
 
 
 def _review(engine: Engine, reception: Reception, limit: int, judge: _Judge) -> Iterator[Deadline]:
@@ -439,6 +552,13 @@ def _retroactive(
         return
     step = reception.next_step
     label = (step.label or step.level) if step is not None else ""
+    owners = tuple(
+        dict.fromkeys(
+            t.owner
+            for t in reception.step_tasks(reception.current_step)
+            if t.owner and t.state is TaskState.OPEN
+        )
+    )
     yield judge.deadline(
         DeadlineKind.RETROACTIVE,
         reception,
@@ -450,6 +570,7 @@ def _retroactive(
         roles=tuple(sorted(step.roles)) if step is not None else (Role.APPROVER,),
         action_zh=f"已先行接待，请补办「{label}」环节审批" if label else "已先行接待，请补办审批",
         step=len(reception.approvals),
+        people=owners,
     )
 
 
@@ -533,8 +654,10 @@ def _reminders(
                 created_at=now,
                 channel=channel,
                 action_zh=deadline.action_zh,
+                action_en=deadline.action_en,
                 link=link,
                 kind="reminder",
+                people=deadline.people,
             )
 
 

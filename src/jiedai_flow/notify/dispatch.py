@@ -116,6 +116,7 @@ class Dispatcher:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         # no plugin answers jiedai_contacts: a message has no contacts, and no hook call is made
         self._contacts = bool(engine.plugins.pm.hook.jiedai_contacts.get_hookimpls())
+        self._people = bool(engine.plugins.pm.hook.jiedai_person_contact.get_hookimpls())
 
     def run_once(self) -> DispatchReport:
         """Claim the rows due now (of the channels this process can deliver), deliver them, and
@@ -211,14 +212,20 @@ class Dispatcher:
     def message(
         self, notification: Notification, attempt: int = 1, reception: Reception | None = None
     ) -> Message:
-        """The message a notifier sends: the row, its reception and the contacts of its roles."""
+        """The message a notifier sends: the row, its reception, the contacts of its roles and of the
+        people it names (``Notification.people``, through ``jiedai_person_contact``), each once."""
         if reception is None:
             reception = self._load(notification.reception_id)
         contacts: list[Contact] = []
         if reception is not None and self._contacts:
             for role in notification.recipients:
                 contacts.extend(self.engine.hooks.jiedai_contacts(role=role, reception=reception))
-        return Message(notification, reception, tuple(contacts), attempt)
+        if reception is not None and self._people:
+            for actor_id in notification.people:
+                found = self.engine.hooks.jiedai_person_contact(actor_id=actor_id, reception=reception)
+                if found is not None:
+                    contacts.append(found)
+        return Message(notification, reception, _once(contacts), attempt)
 
     def deliver_inline(self, rows: Iterable[Notification], reception: Reception | None = None) -> None:
         """Right after a commit: deliver the rows of inline notifiers (leased to them when they
@@ -237,3 +244,17 @@ class Dispatcher:
             self.engine.store.mark_notified(delivered)  # buffered: written with the next command
         if failed:
             self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())
+
+
+def _once(contacts: Sequence[Contact]) -> tuple[Contact, ...]:
+    """Each person once, the first listing kept (a task's owner is often also in its role): the
+    same addresses are the same person, whatever name each directory gives."""
+    seen: set[tuple[str, ...]] = set()
+    found = []
+    for c in contacts:
+        addresses = (c.email.strip(), c.mobile.strip(), c.dingtalk_id.strip(), c.wecom_id.strip())
+        key = addresses if any(addresses) else (c.name,)
+        if key not in seen:
+            seen.add(key)
+            found.append(c)
+    return tuple(found)

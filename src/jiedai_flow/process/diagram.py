@@ -1,6 +1,7 @@
 """Lifecycle diagrams 流程图: the process definition as Mermaid ``stateDiagram-v2`` text or Graphviz
 DOT, with Chinese labels; for one reception, the states it passed through and the state it is in
-are highlighted and each transition it took is numbered with its step, from its audit trail.
+are highlighted, each transition it took is numbered with its step, from its audit trail, and a note
+beside the approval state lists the steps and who signed each (or is still to sign).
 
 SVG is drawn by Graphviz's ``dot`` when it is installed (:func:`graphviz_available`); the DOT
 text is built here, so nothing else is needed. Without ``dot``, :func:`svg` raises
@@ -26,11 +27,12 @@ from jiedai_flow.process.lifecycle import (
     FACT_URGENT_ALLOWED,
     JUMP_FACT_PREFIX,
 )
+from jiedai_flow.process.signoff import names_of, signoff
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from jiedai_flow.domain.records import AuditEvent
+    from jiedai_flow.domain.records import AuditEvent, Reception
     from jiedai_flow.process.lifecycle import ProcessDefinition, Transition
 
 __all__ = [
@@ -75,16 +77,25 @@ class GraphvizError(RuntimeError):
 
 @attrs.frozen
 class Trail:
-    """Where one reception has been: the states visited, the state it is in, the steps taken."""
+    """Where one reception has been: the states visited, the state it is in, the steps taken, and
+    notes to show beside states (who signed which approval step)."""
 
     visited: frozenset[str]
     current: str | None
     steps: Mapping[tuple[str, str, str], tuple[int, ...]]
     """(trigger, from state, to state) → the ``seq`` of each audit event that took it."""
+    notes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """State → the lines of a note beside it: the approval steps, their kind, result and signers."""
 
 
-def trail(events: Sequence[AuditEvent]) -> Trail:
-    """The trail of a reception from its audit events (oldest first)."""
+def trail(
+    events: Sequence[AuditEvent],
+    reception: Reception | None = None,
+    definition: ProcessDefinition = DEFAULT_PROCESS,
+) -> Trail:
+    """The trail of a reception from its audit events (oldest first). With ``reception``, a note
+    lists its approval steps — kind, result, who signed, who is still to sign — beside the state
+    where it collects (or last collected) signatures."""
     visited: set[str] = set()
     steps: dict[tuple[str, str, str], tuple[int, ...]] = {}
     for event in events:
@@ -92,7 +103,26 @@ def trail(events: Sequence[AuditEvent]) -> Trail:
         key = (event.trigger, event.from_state, event.to_state)
         steps[key] = (*steps.get(key, ()), event.seq)
     current = events[-1].to_state if events else None
-    return Trail(frozenset(visited), current, steps)
+    notes: dict[str, tuple[str, ...]] = {}
+    if reception is not None and reception.approval_chain:
+        lines = signoff(reception, definition=definition, names=names_of(reception, events)).lines()
+        notes[_signing_state(definition, events, reception)] = lines
+    return Trail(frozenset(visited), current, steps, notes)
+
+
+def _signing_state(definition: ProcessDefinition, events: Sequence[AuditEvent], reception: Reception) -> str:
+    """Where the note of the signatures goes: the reception's state while a step waits for it there,
+    else the state of its last signature (an event of a trigger that records one), else the first
+    state that awaits approval."""
+    phase = definition.state(reception.state).phase
+    if reception.next_step is not None and (phase.awaits_approval or reception.retroactive):
+        return reception.state
+    signing = {t.name for t in definition.triggers if t.records_approval}
+    last = next((e for e in reversed(events) if e.trigger in signing), None)
+    if last is not None:
+        return last.from_state
+    pending = definition.states_where(lambda p: p.awaits_approval)
+    return pending[0] if pending else definition.initial
 
 
 def _edge_label(definition: ProcessDefinition, t: Transition) -> str:
@@ -137,6 +167,10 @@ def mermaid(definition: ProcessDefinition = DEFAULT_PROCESS, path: Trail | None 
     out += [f'    state "{_mermaid_text(s.label)}" as {s.name}' for s in definition.states]
     for source, dest, label, _taken in _edges(definition, path):
         out.append(f"    {source} --> {dest}" + (f" : {_mermaid_text(label)}" if label else ""))
+    for state, lines in path.notes.items() if path is not None else ():
+        out.append(f"    note right of {state}")
+        out += [f"        {_mermaid_text(line)}" for line in lines]
+        out.append("    end note")
     if path is not None:
         out.append(f"    classDef visited {VISITED_STYLE}")
         out.append(f"    classDef current {CURRENT_STYLE}")
@@ -177,6 +211,11 @@ def dot(definition: ProcessDefinition = DEFAULT_PROCESS, path: Trail | None = No
         if taken:
             attributes += ['color="#2e7d32"', 'fontcolor="#1b5e20"', "penwidth=2.5"]
         out.append(f'  "{tail}" -> "{head}"' + (f" [{', '.join(attributes)}]" if attributes else "") + ";")
+    for state, lines in path.notes.items() if path is not None else ():
+        text = "".join(_dot_text(line) + "\\l" for line in lines)  # \l: each line left-aligned
+        style = 'shape=note, style=filled, fillcolor="#fffde7", fontsize=10'
+        out.append(f'  "__note_{state}" [{style}, label="{text}"];')
+        out.append(f'  "{state}" -> "__note_{state}" [style=dashed, arrowhead=none, color="#9e9e9e"];')
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -22,7 +22,7 @@ from jiedai_flow.reports.listing import (
     list_document,
 )
 from jiedai_flow.reports.render_csv import render_list_csv, render_table_csv
-from jiedai_flow.reports.render_html import render_table_html
+from jiedai_flow.reports.render_html import render_table_html, render_timeline_html
 from jiedai_flow.reports.render_xlsx import write_list_xlsx, write_table_xlsx
 from jiedai_flow.reports.summary import AnnualSummaryRow, DisclosureRow, annual_summary, disclosure
 
@@ -57,6 +57,7 @@ __all__ = [
     "render_list_html",
     "render_table_csv",
     "render_table_html",
+    "render_timeline_html",
     "write_list_xlsx",
     "write_table_xlsx",
 ]

@@ -18,10 +18,16 @@ from jiedai_flow.domain.model import (  # why: resolve_types() below needs them 
     Payer,
     Person,
 )
-from jiedai_flow.reports.listing import state_label
+from jiedai_flow.domain.records import StepKind
+from jiedai_flow.process.signoff import local_day, names_of, signoff
+from jiedai_flow.reports.listing import ReturnRow, return_rows, state_label
 
 if TYPE_CHECKING:
-    from jiedai_flow.domain.records import Reception
+    from collections.abc import Sequence
+
+    from jiedai_flow.domain.records import AuditEvent, Reception
+    from jiedai_flow.process.lifecycle import ProcessDefinition
+    from jiedai_flow.process.signoff import Signoff
 
 APPROVAL_TITLE = "公务接待审批单"
 APPROVAL_TITLE_EN = "Official reception approval form"
@@ -40,13 +46,35 @@ class PlanLine:
 
 
 @attrs.frozen
+class SignLine:
+    """One signer in a box of several 会签、或签、票签: who (with 代签, 转办, 加签), what, when."""
+
+    name: str
+    outcome: str
+    """同意, 反对, 待签 …"""
+    at: date | None = None
+    opinion: str = ""
+    notes: tuple[str, ...] = ()
+    """委派意见."""
+
+
+@attrs.frozen
 class StepBox:
-    """One approval box 审批意见栏: the step, and who signed it and when (empty until signed)."""
+    """One approval box 审批意见栏: the step, and who signed it and when (empty until signed).
+
+    A step of one signer fills ``name``, ``at`` and ``opinion``; a step of several (会签, 或签,
+    票签) gives its kind and result and one line per signer in ``signers``."""
 
     level: str
     name: str = ""
     at: date | None = None
     opinion: str = ""
+    kind: str = ""
+    """审批方式 of a step of several signers ("" for 单人审批)."""
+    result: str = ""
+    signers: tuple[SignLine, ...] = ()
+    notes: tuple[str, ...] = ()
+    """委派意见 of a step of one signer."""
 
 
 @attrs.frozen
@@ -73,6 +101,8 @@ class ApprovalFormDocument:
     steps: tuple[StepBox, ...]
     retroactive: bool = False
     title: str = APPROVAL_TITLE
+    returns: tuple[ReturnRow, ...] = ()
+    """退回记录 of this approval (驳回到环节, 退回), oldest first."""
 
     @property
     def days(self) -> int:
@@ -85,9 +115,19 @@ class ApprovalFormDocument:
         return f"来宾 {len(self.guests)} 人，陪同 {len(self.companions)} 人"
 
 
-def approval_document(reception: Reception) -> ApprovalFormDocument:
-    """The 审批单 of ``reception``, in any state: unsigned steps print as empty boxes."""
+def approval_document(
+    reception: Reception,
+    *,
+    events: Sequence[AuditEvent] = (),
+    definition: ProcessDefinition | None = None,
+) -> ApprovalFormDocument:
+    """The 审批单 of ``reception``, in any state: unsigned steps print as empty boxes.
+
+    :param events: its audit trail, for the names of everyone who acted (ids print otherwise).
+    :param definition: its process (the default one when not given), for the labels of returns.
+    """
     letter, plan = reception.letter, reception.plan
+    view = signoff(reception, definition=definition, names=names_of(reception, events))
     return ApprovalFormDocument(
         number=reception.number,
         host_unit=reception.host_unit,
@@ -106,8 +146,9 @@ def approval_document(reception: Reception) -> ApprovalFormDocument:
         lines=_plan_lines(reception),
         planned=plan.planned_total,
         budget=plan.budget,
-        steps=_steps(reception),
+        steps=_steps(view),
         retroactive=reception.retroactive,
+        returns=return_rows(view),
     )
 
 
@@ -151,21 +192,24 @@ def _plan_lines(reception: Reception) -> tuple[PlanLine, ...]:
     return tuple(sorted(lines, key=lambda line: (line.on or reception.start, line.category != "用餐")))
 
 
-def _steps(reception: Reception) -> tuple[StepBox, ...]:
-    signed = {a.step: a for a in reception.approvals}
-    levels = [s.label or s.level or "审批" for s in reception.approval_chain]
-    levels += ["审批"] * (max(signed, default=-1) + 1 - len(levels))  # signatures of an older chain
+def _steps(view: Signoff) -> tuple[StepBox, ...]:
     boxes = []
-    for index, level in enumerate(levels or ["审批"]):
-        approval = signed.get(index)
-        if approval is None:
-            boxes.append(StepBox(level))
-        else:
-            boxes.append(
-                StepBox(approval.level or level, approval.actor_name, approval.at.date(), approval.opinion)
-            )
-    return tuple(boxes)
+    for step in view.steps:
+        if step.kind is StepKind.SINGLE and len(step.signers) <= 1:
+            signed = next((x for x in step.signers if not x.pending and x.at is not None), None)
+            if signed is None or signed.at is None:
+                boxes.append(StepBox(step.label))
+                continue
+            opinion = signed.opinion if signed.outcome == "同意" else f"{signed.outcome}：{signed.opinion}"
+            boxes.append(StepBox(step.label, signed.shown, local_day(signed.at), opinion, notes=signed.notes))
+            continue
+        lines = tuple(
+            SignLine(x.shown, x.outcome, local_day(x.at) if x.signed else None, x.opinion, x.notes)
+            for x in step.signers
+        )
+        boxes.append(StepBox(step.label, kind=step.kind.label, result=step.result, signers=lines))
+    return tuple(boxes) or (StepBox("审批"),)
 
 
-for _cls in (PlanLine, StepBox, ApprovalFormDocument):
+for _cls in (PlanLine, SignLine, StepBox, ApprovalFormDocument):
     attrs.resolve_types(_cls, globalns=globals())  # so convert.dump() can serialise a document

@@ -39,6 +39,11 @@ def taken_place(engine: Engine | None = None) -> tuple[str, ...]:
     return _states(engine, lambda phase: phase.taken_place)
 
 
+def every_state(engine: Engine | None = None) -> tuple[str, ...]:
+    """Every state of the engine's processes (the default process without one)."""
+    return _states(engine, lambda _phase: True)
+
+
 def settled(engine: Engine | None = None) -> tuple[str, ...]:
     """States of a settled reception 已结算 (counted by the 三公经费 disclosure)."""
     return _states(engine, lambda phase: phase.settled)
@@ -132,7 +137,7 @@ def yuan(fen: int | None) -> Decimal:
 
 # -- table rows -----------------------------------------------------------------------------------
 
-CellKind = Literal["text", "int", "money", "percent", "label", "list", "mapping"]
+CellKind = Literal["text", "int", "money", "percent", "label", "list", "mapping", "counts"]
 
 
 @attrs.frozen
@@ -181,7 +186,7 @@ def cell_value(row: object, column: Column) -> Any:
 
 def cell_text(value: Any, column: Column) -> str:
     """A cell as text: money with two places, enums by their Chinese label, lists joined with
-    「、」, mappings as ``key=value`` pairs."""
+    「、」, mappings as ``key=value`` pairs, counts as ``text（n 次）``."""
     if value is None:
         return ""
     if column.kind == "label":
@@ -190,6 +195,8 @@ def cell_text(value: Any, column: Column) -> str:
         return "、".join(str(v) for v in value)
     if column.kind == "mapping":
         return "；".join(f"{k}={v}" for k, v in value.items())
+    if column.kind == "counts":  # how often each text was given: 请补充行程（2 次）；超标
+        return "；".join(f"{k}（{n} 次）" if n > 1 else str(k) for k, n in value.items())
     if column.kind == "money":
         return f"{value:.2f}"
     return str(value)

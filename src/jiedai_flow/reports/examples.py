@@ -36,8 +36,10 @@ from jiedai_flow.domain.model import (
     ReceptionList,
     VenueType,
 )
+from jiedai_flow.domain.records import Assignee
 from jiedai_flow.domain.samples import ACTORS, sample_letter
 from jiedai_flow.process.engine import open_engine
+from jiedai_flow.process.tasks import Assign, Complete, ExecutionItem
 from jiedai_flow.reports.approval_form import approval_document
 from jiedai_flow.reports.flags import FlagSettings, red_flags
 from jiedai_flow.reports.forms import render_approval_html, render_list_html
@@ -49,7 +51,7 @@ from jiedai_flow.reports.summary import AnnualSummaryRow, annual_summary, disclo
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from jiedai_flow.domain.model import OfficialLetter
+    from jiedai_flow.domain.model import Actor, OfficialLetter
     from jiedai_flow.domain.records import Reception
     from jiedai_flow.process.engine import Engine
 
@@ -82,6 +84,11 @@ class StepClock:
 
     def set(self, day: date, hour: int = 9, minute: int = 0) -> None:
         self.current = datetime.combine(day, time(hour, minute), tzinfo=CHINA_TZ)
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    """A moment of ``day`` in China."""
+    return datetime.combine(day, time(hour, minute), tzinfo=CHINA_TZ)
 
 
 def meal(on: date, guests: int, companions: int, per_person: int, **fields: Any) -> Meal:
@@ -141,12 +148,16 @@ def run_lifecycle(
     until: str = "archived",
     listing: ReceptionList | None = None,
     explanations: Mapping[str, str] | None = None,
+    returned: str = "",
+    execution: Sequence[tuple[ExecutionItem, Actor]] = (),
 ) -> Reception:
     """Take one reception from its letter to ``until`` (a state of :data:`STOPS`, or
     ``cancelled``) with the sample county office's actors, the clock moving as days pass.
 
     The list is ``listing`` or :func:`complete_list`; it is filed with the claim, or with an
-    edit when stopping at ``completed``.
+    edit when stopping at ``completed``. With ``returned``, the approver first returns the
+    submission with that reason and the handler submits it again the next morning. Each item of
+    ``execution`` is handed out once approved and completed by its actor at the item's time.
     """
     handler, approver, finance = ACTORS["handler"], ACTORS["approver"], ACTORS["finance"]
     start, end = letter.itinerary.start, letter.itinerary.end
@@ -176,12 +187,34 @@ def run_lifecycle(
         clock.set(*moments[trigger])
         if trigger == "claim":
             options = {"reception_list": listing or complete_list(letter, plan)}
+        if trigger == "approve" and returned:
+            clock.set(start - timedelta(days=5), 16)
+            engine.fire(rid, "return", approver, reason=returned)
+            clock.set(start - timedelta(days=4), 9)
+            engine.fire(rid, "submit", handler, explanations=explanations)
+            clock.set(*moments[trigger])
+        if trigger == "finish":
+            for item, doer in execution:
+                clock.set(item.at.date() if item.at else start, item.at.hour if item.at else 8)
+                engine.operate(
+                    rid, Complete(task=_task_of(engine.get(rid), item.title)), doer, reason="已办妥"
+                )
+            clock.set(*moments[trigger])
         reception = engine.fire(rid, trigger, actor, **options).reception
+        if trigger == "approve" and execution:
+            clock.set(start - timedelta(days=3), 10)
+            items = [item for item, _doer in execution]
+            reception = engine.operate(rid, Assign(items), handler).reception
     if until == "completed":
         clock.set(end + timedelta(days=1), 10)
         filed = listing or complete_list(letter, plan)
         reception = engine.fire(rid, "edit", handler, reception_list=filed).reception
     return reception
+
+
+def _task_of(reception: Reception, title: str) -> str:
+    """The id of the open execution task ``title``."""
+    return next(t.id for t in reception.open_tasks() if t.title == title)
 
 
 def _letter(start: date, guests: int, sender: str, purpose: Purpose, content: str) -> OfficialLetter:
@@ -251,7 +284,25 @@ def build_year(engine: Engine, clock: StepClock) -> Reception:
         ),
     )
     listing = complete_list(letter, plan, invoice_numbers=["0451207"], items=items)
-    featured = run_lifecycle(engine, clock, letter, plan, listing=listing)
+    office = ACTORS["office"]
+    execution = (
+        (
+            ExecutionItem("接站", Assignee.person(office.id, name=office.name), at(visit, 8, 30), "县汽车站"),
+            office,
+        ),
+        (
+            ExecutionItem(
+                "座谈会会场布置",
+                Assignee.person(office.id, name=office.name),
+                at(visit + timedelta(days=1), 8),
+                "县农业农村局会议室",
+            ),
+            office,
+        ),
+    )
+    featured = run_lifecycle(
+        engine, clock, letter, plan, listing=listing, returned="请补充调研点位和座谈议程", execution=execution
+    )
     for start, guests, sender, purpose, content, (companions, per_person, fields), options in _VISITS:
         letter = _letter(start, guests, sender, purpose, content)
         named = _COMPANIONS[: options.get("companions", 2)]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.model import (  # why: resolve_types() below needs them at run time
     ZERO,
     DocumentKind,
@@ -22,13 +23,20 @@ from jiedai_flow.domain.model import (  # why: resolve_types() below needs them 
     Payment,
     Person,
 )
+from jiedai_flow.domain.records import StepKind
 from jiedai_flow.errors import DefinitionError
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
+from jiedai_flow.process.signoff import local_day, names_of, signoff
 from jiedai_flow.reports.common import ListNotFiledError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
+
     from jiedai_flow.domain.model import ListItem, Meal
-    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.domain.records import AuditEvent, Reception
+    from jiedai_flow.process.lifecycle import ProcessDefinition
+    from jiedai_flow.process.signoff import Signoff
 
 TITLE = "公务接待清单"
 TITLE_EN = "Official reception list"
@@ -52,12 +60,57 @@ class ActivityLine:
 
 @attrs.frozen
 class ApprovalLine:
-    """One signed approval step 审批意见."""
+    """One signature 审批意见: the step, the signer (with 代签, 转办, 加签), the day and the opinion.
+
+    A step with several signers (会签, 或签, 票签) has one line per signer; its first line carries the
+    step's kind and result (``并行会签 3/3 同意，通过``)."""
 
     level: str
     name: str
     at: date
     opinion: str = ""
+    kind: str = ""
+    """审批方式 of a step with several signers, on its first line ("" for 单人审批)."""
+    result: str = ""
+    """How the step was decided, on its first line (``3/3 同意，通过``, ``同意权重 5/7 …``)."""
+    outcome: str = "同意"
+    """同意, or 反对 (票签)."""
+    notes: tuple[str, ...] = ()
+    """委派意见: the opinions of those the signer delegated to."""
+
+    @property
+    def step_shown(self) -> str:
+        """The step with its kind and result where it has several signers: ``会签（并行会签 3/3 同意）``."""
+        return f"{self.level}（{self.kind} {self.result}）" if self.kind else self.level
+
+
+@attrs.frozen
+class ReturnRow:
+    """A return 退回记录: who sent the reception back (驳回到环节, 退回) or refused it, when, and why."""
+
+    step: str
+    """The step's label."""
+    how: str
+    """驳回 (to an earlier step), 退回 (to the applicant), 不予接待 …"""
+    name: str
+    at: date | None
+    reason: str
+
+
+@attrs.frozen
+class ExecutionRow:
+    """An execution item 接待执行事项 of the plan: its owner, time and place, and who did it."""
+
+    title: str
+    owner: str
+    when: str
+    """The time it was to happen (``2026-03-16 09:00``), else its due day."""
+    place: str
+    state: str
+    """待办, 有问题, 已完成, 已关闭."""
+    done_by: str = ""
+    done_on: date | None = None
+    notes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -111,6 +164,10 @@ class ListDocument:
     signatures: Signatures
     letter_headcount: int = 0
     title: str = TITLE
+    returns: tuple[ReturnRow, ...] = ()
+    """退回记录: returns and refusals of the approval, oldest first (empty for most receptions)."""
+    execution: tuple[ExecutionRow, ...] = ()
+    """接待执行: the execution items handed out, and who did each (empty when none were)."""
 
     @property
     def days(self) -> int:
@@ -126,11 +183,22 @@ class ListDocument:
         )
 
 
-def list_document(reception: Reception) -> ListDocument:
-    """The 接待清单 document of a reception whose list is filed (else :class:`ListNotFiledError`)."""
+def list_document(
+    reception: Reception,
+    *,
+    events: Sequence[AuditEvent] = (),
+    definition: ProcessDefinition | None = None,
+) -> ListDocument:
+    """The 接待清单 document of a reception whose list is filed (else :class:`ListNotFiledError`).
+
+    :param events: its audit trail (``engine.history(id)``), for the names of everyone who acted;
+        without it, people known only by id print by id.
+    :param definition: its process (the default one when not given), for the labels of returns.
+    """
     listing = reception.reception_list
     if listing is None:
         raise ListNotFiledError(reception.id, reception.number)
+    view = signoff(reception, definition=definition, names=names_of(reception, events))
     letter = reception.letter
     keyed = [((i.on, i.time or "99"), _item_line(i)) for i in listing.items]
     keyed += [((m.on, _MEAL_SORT[m.kind.value]), _meal_line(m)) for m in listing.meals]
@@ -171,13 +239,65 @@ def list_document(reception: Reception) -> ListDocument:
             handler=reception.handler.name,
             responsible=listing.signed_by,
             signed_on=listing.signed_on,
-            approvals=tuple(
-                ApprovalLine(a.level or "审批", a.actor_name, a.at.date(), a.opinion)
-                for a in reception.approvals
-            ),
+            approvals=approval_lines(view),
         ),
         letter_headcount=letter.headcount,
+        returns=return_rows(view),
+        execution=execution_rows(view),
     )
+
+
+def approval_lines(view: Signoff) -> tuple[ApprovalLine, ...]:
+    """Every signature of the chain, step by step; a step with several signers names its kind and
+    result on its first line."""
+    lines = []
+    for step in view.steps:
+        several = step.kind is not StepKind.SINGLE
+        for n, s in enumerate(x for x in step.signers if x.signed and x.at is not None):
+            lines.append(
+                ApprovalLine(
+                    step.label,
+                    s.shown,
+                    _day(s.at),
+                    s.opinion,
+                    kind=step.kind.label if several and n == 0 else "",
+                    result=step.result if several and n == 0 else "",
+                    outcome=s.outcome,
+                    notes=s.notes,
+                )
+            )
+    return tuple(lines)
+
+
+def return_rows(view: Signoff) -> tuple[ReturnRow, ...]:
+    """The returns and refusals, oldest first."""
+    return tuple(ReturnRow(r.step_label, r.how, r.who, local_day(r.at), r.reason) for r in view.returns)
+
+
+def execution_rows(view: Signoff) -> tuple[ExecutionRow, ...]:
+    """The execution items and who did each."""
+    rows = []
+    for e in view.execution:
+        when = e.at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if e.at is not None else ""
+        rows.append(
+            ExecutionRow(
+                e.title,
+                e.owner,
+                when or (f"{e.due} 前" if e.due is not None else ""),
+                e.place,
+                e.state,
+                e.done_by,
+                local_day(e.done_at),
+                e.notes,
+            )
+        )
+    return tuple(rows)
+
+
+def _day(moment: datetime | None) -> date:
+    found = local_day(moment)
+    assert found is not None  # a signature always has its time
+    return found
 
 
 def payment_payer(payment: Payment) -> str:
@@ -208,5 +328,5 @@ def state_label(state: str) -> str:
         return state
 
 
-for _cls in (ActivityLine, ApprovalLine, Totals, Signatures, ListDocument):
+for _cls in (ActivityLine, ApprovalLine, ReturnRow, ExecutionRow, Totals, Signatures, ListDocument):
     attrs.resolve_types(_cls, globalns=globals())  # so convert.dump() can serialise a document

@@ -109,8 +109,44 @@ def render_list_csv(doc: ListDocument) -> str:
     if s.approvals:
         rows += _section(
             "审批记录 approvals",
-            ["审批环节 step", "审批人 approver", "日期 date", "意见 opinion"],
-            [[a.level, a.name, _day(a.at), a.opinion] for a in s.approvals],
+            [
+                "审批环节 step",
+                "审批方式 kind",
+                "环节结果 result",
+                "审批人 approver",
+                "日期 date",
+                "结论 outcome",
+                "意见 opinion",
+                "委派意见 delegates' opinions",
+            ],
+            [
+                [a.level, a.kind, a.result, a.name, _day(a.at), a.outcome, a.opinion, "；".join(a.notes)]
+                for a in s.approvals
+            ],
+        )
+    if doc.returns:
+        rows += _section(
+            "退回记录 returns",
+            ["审批环节 step", "处理 action", "审批人 approver", "日期 date", "理由 reason"],
+            [[r.step, r.how, r.name, _day(r.at), r.reason] for r in doc.returns],
+        )
+    if doc.execution:
+        rows += _section(
+            "接待执行 execution",
+            [
+                "事项 item",
+                "负责人 owner",
+                "时间 time",
+                "地点 place",
+                "完成情况 state",
+                "完成人 done by",
+                "完成日期 done on",
+                "问题 problems",
+            ],
+            [
+                [e.title, e.owner, e.when, e.place, e.state, e.done_by, _day(e.done_on), "；".join(e.notes)]
+                for e in doc.execution
+            ],
         )
     return _text(rows)
 

@@ -228,8 +228,60 @@ def _signatures(sheet: _Sheet, doc: ListDocument) -> None:
     if s.approvals:
         sheet.heading("审批记录", "Approvals")
         sheet.table(
-            [("审批环节", "Step"), ("审批人", "Approver"), ("日期", "Date"), ("意见", "Opinion")],
-            [[(a.level, ""), (a.name, ""), (a.at, "date"), (a.opinion, "")] for a in s.approvals],
+            [
+                ("审批环节", "Step"),
+                ("方式与结果", "Kind, result"),
+                ("审批人", "Approver"),
+                ("日期", "Date"),
+                ("结论", "Outcome"),
+                ("意见", "Opinion"),
+            ],
+            [
+                [
+                    (a.level, ""),
+                    (f"{a.kind} {a.result}".strip(), ""),
+                    (a.name, ""),
+                    (a.at, "date"),
+                    (a.outcome, ""),
+                    ("\n".join((a.opinion, *a.notes)).strip(), ""),
+                ]
+                for a in s.approvals
+            ],
+        )
+    if doc.returns:
+        sheet.heading("退回记录", "Returns")
+        sheet.table(
+            [
+                ("审批环节", "Step"),
+                ("处理", "Action"),
+                ("审批人", "Approver"),
+                ("日期", "Date"),
+                ("理由", "Reason"),
+            ],
+            [[(r.step, ""), (r.how, ""), (r.name, ""), (r.at, "date"), (r.reason, "")] for r in doc.returns],
+        )
+    if doc.execution:
+        sheet.heading("接待执行", "Execution")
+        sheet.table(
+            [
+                ("事项", "Item"),
+                ("负责人", "Owner"),
+                ("时间", "Time"),
+                ("地点", "Place"),
+                ("完成情况", "State"),
+                ("完成人与日期", "Done by, on"),
+            ],
+            [
+                [
+                    (e.title, ""),
+                    (e.owner, ""),
+                    (e.when, ""),
+                    (e.place, ""),
+                    ("\n".join((e.state, *e.notes)), ""),
+                    (f"{e.done_by} {e.done_on or ''}".strip(), ""),
+                ]
+                for e in doc.execution
+            ],
         )
 
 

@@ -2,12 +2,15 @@
 
 Everything is a SQL aggregate over typed columns, found through the (state, start_date) index:
 ``COUNT`` and ``SUM`` of ``planned_fen``, ``actual_fen``, ``guests`` (人次) and ``item_count``
-(项目数) of ``jd_receptions``, and the audit events with ``violations > 0``.
+(项目数) of ``jd_receptions``, and the audit events with ``violations > 0``. Returns (退回, 驳回到环节,
+票签不通过) are the audit events of the triggers that declare them, with the reasons read from each
+such event's JSON.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping  # noqa: TC003  # why: attrs resolves the field types when dumped
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,11 +20,13 @@ import sqlalchemy as sa
 
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.model import ProjectOutcome, ReceptionType
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, Operation, Phase
 from jiedai_flow.reports.common import (
     Column,
     E,
     R,
     Ticker,
+    every_state,
     require_sql,
     settled,
     snapshot,
@@ -32,7 +37,7 @@ from jiedai_flow.reports.common import (
 from jiedai_flow.reports.facts import parse
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
 
     from jiedai_flow.process.engine import Engine
     from jiedai_flow.storage.base import Store
@@ -72,6 +77,14 @@ class AnnualSummaryRow:
     """… is 落地."""
     failed: int = 0
     """… is 未成."""
+    returned: int = 0
+    """退回: approvals (or claims) returned to the applicant, over the year's receptions in any state."""
+    sent_back: int = 0
+    """驳回到环节: approvals sent back to an earlier step."""
+    vote_failed: int = 0
+    """票签不通过: weighted votes that could no longer pass (the reception refused)."""
+    return_reasons: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    """The reasons given for those returns, each with how often it was given, most frequent first."""
 
     COLUMNS: ClassVar[tuple[Column, ...]] = (
         Column("year", "年度", "year", "int"),
@@ -91,6 +104,10 @@ class AnnualSummaryRow:
         Column("signed", "签约", "signed", "int"),
         Column("landed", "落地", "landed", "int"),
         Column("failed", "未成", "failed", "int"),
+        Column("returned", "退回", "returned", "int"),
+        Column("sent_back", "驳回到环节", "sent back", "int"),
+        Column("vote_failed", "票签不通过", "votes failed", "int"),
+        Column("return_reasons", "退回理由", "reasons", "counts"),
     )
 
 
@@ -157,20 +174,35 @@ def annual_summary(
         .group_by(*unit)
     )
     business = sa.select(*unit, R.c.data).where(*where, R.c.reception_type == ReceptionType.BUSINESS.value)
+    kinds = _ReturnKinds.of(engine)
+    returns = (
+        sa.select(*unit, E.c.trigger, E.c.to_state, E.c.data)
+        .select_from(E.join(R, E.c.reception_id == R.c.id))
+        .where(
+            *year_filter(year, every_state(engine), host_unit, jurisdiction), E.c.trigger.in_(kinds.triggers)
+        )
+    )
     ticker = Ticker(progress, 1)
     outcomes: dict[tuple[str, str], Counter[str]] = {}
+    sent: dict[tuple[str, str], _Returns] = {}
     with snapshot(sql) as conn:
         found = {(j, u): row for j, u, *row in conn.execute(totals.group_by(*unit))}
         flagged = {(j, u): (int(n), int(r)) for j, u, n, r in conn.execute(events)}
         for j, u, data in conn.execute(business):
             outcomes.setdefault((j, u), Counter())[_outcome(parse(data))] += 1
+        for j, u, trigger, to_state, data in conn.execute(returns):
+            kind = kinds.kind(trigger, to_state)
+            if kind:
+                sent.setdefault((j, u), _Returns()).add(kind, str(parse(data).get("reason", "")))
     ticker.step()
     ticker.finish()
     sums = {k: (int(n), p, a) for k, (n, p, a, _g, _i) in found.items()}
+    sums |= {k: (0, 0, 0) for k in sent if k not in sums}  # a unit whose receptions were all refused
     heads = {k: int(g or 0) for k, (_n, _p, _a, g, _i) in found.items()}
     items = {k: int(i or 0) for k, (_n, _p, _a, _g, i) in found.items()}
     rows = []
     for (j, u), (batches, planned_fen, actual_fen) in sorted(sums.items()):
+        back = sent.get((j, u), _Returns())
         actual = yuan(actual_fen)
         budget = _budget(j, u, year, budgets, engine)
         rows.append(
@@ -179,8 +211,8 @@ def annual_summary(
                 jurisdiction=j,
                 host_unit=u,
                 batches=batches,
-                headcount=heads[j, u],
-                items=items[j, u],
+                headcount=heads.get((j, u), 0),
+                items=items.get((j, u), 0),
                 planned=yuan(planned_fen),
                 actual=actual,
                 budget=budget,
@@ -192,9 +224,77 @@ def annual_summary(
                 signed=outcomes.get((j, u), Counter())[ProjectOutcome.SIGNED.value],
                 landed=outcomes.get((j, u), Counter())[ProjectOutcome.LANDED.value],
                 failed=outcomes.get((j, u), Counter())[ProjectOutcome.FAILED.value],
+                returned=back.counts[_RETURNED],
+                sent_back=back.counts[_SENT_BACK],
+                vote_failed=back.counts[_VOTE_FAILED],
+                return_reasons=back.reasons(),
             )
         )
     return rows
+
+
+_RETURNED, _SENT_BACK, _VOTE_FAILED = "returned", "sent_back", "vote_failed"
+
+
+@attrs.frozen
+class _ReturnKinds:
+    """Which audit events are returns, read from the process declarations (never by name): a
+    reviewing trigger that does not end the reception refused is a 退回; the trigger of the 驳回到环节
+    operation a 驳回; the 票签 vote against that leaves the reception refused a 票签不通过."""
+
+    returned: frozenset[str]
+    sent_back: frozenset[str]
+    against: frozenset[str]
+    refused: frozenset[str]
+    """States whose phase is 不予接待."""
+
+    @classmethod
+    def of(cls, engine: Engine | None) -> _ReturnKinds:
+        definitions = engine.processes if engine is not None else (DEFAULT_PROCESS,)
+        returned, sent_back, against, refused = set(), set(), set(), set()
+        for d in definitions:
+            ends = set(d.states_in(Phase.REFUSED))
+            refused |= ends
+            for t in d.triggers:
+                if t.operation is Operation.SEND_BACK:
+                    sent_back.add(t.name)
+                elif t.operation is Operation.AGAINST:
+                    against.add(t.name)
+                elif t.review and t.operation is None:
+                    dests = {x.dest for x in d.transitions if x.trigger == t.name}
+                    if dests - ends:
+                        returned.add(t.name)
+        return cls(frozenset(returned), frozenset(sent_back), frozenset(against), frozenset(refused))
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(sorted(self.returned | self.sent_back | self.against))
+
+    def kind(self, trigger: str, to_state: str) -> str:
+        """The kind of return an event of ``trigger`` into ``to_state`` is, or "" for none."""
+        if trigger in self.sent_back:
+            return _SENT_BACK
+        if trigger in self.against:
+            return _VOTE_FAILED if to_state in self.refused else ""
+        if trigger in self.returned and to_state not in self.refused:
+            return _RETURNED
+        return ""
+
+
+@attrs.define
+class _Returns:
+    """One unit's returns: how many of each kind, and the reasons given."""
+
+    counts: Counter[str] = attrs.field(factory=Counter)
+    given: Counter[str] = attrs.field(factory=Counter)
+
+    def add(self, kind: str, reason: str) -> None:
+        self.counts[kind] += 1
+        self.given[reason.strip() or "（未写理由）"] += 1
+
+    def reasons(self) -> dict[str, int]:
+        """Most frequent first; ties in the order first given."""
+        return dict(self.given.most_common())
 
 
 def _outcome(reception: dict[str, Any]) -> str:

@@ -1,10 +1,10 @@
 """The national rule pack 国家规则包, registered through the same hooks a county plugin uses.
 
 Plugin name ``jiedai.national``. Rule ids are listed in docs/rules.md; each family lives in its own module
-(letter: L/S/B, approval: A, meals: M, lodging: H/T, ceremony: C, settlement: F). Each check is a
-pure function of the reception and its resolved standards. Versions by date: the 2013 rules until
-the 2025 revision of 《党政机关厉行节约反对浪费条例》, which bans alcohol at working meals outright and
-makes the list record companions and support staff.
+(letter: L/S/B, approval: A, meals: M, lodging: H/T, ceremony: C, execution: E, settlement: F).
+Each check is a pure function of the reception and its resolved standards. Versions by date: the 2013
+rules until the 2025 revision of 《党政机关厉行节约反对浪费条例》, which bans alcohol at working meals
+outright and makes the list record companions and support staff.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from jiedai_flow.builtin.national import approval, ceremony, letter, lodging, meals, settlement
+from jiedai_flow.builtin.national import approval, ceremony, execution, letter, lodging, meals, settlement
 from jiedai_flow.builtin.national._common import ECONOMY_2025, EIGHT_POINTS, RULES_2013
 from jiedai_flow.domain.standards import (
     REVISION_2025,
@@ -34,6 +34,7 @@ NATIONAL_RULES: tuple[Rule, ...] = (
     *meals.RULES,
     *lodging.RULES,
     *ceremony.RULES,
+    *execution.RULES,
     *settlement.RULES,
 )
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from jiedai_flow.builtin.national._common import PLAN_STAGES, SETTLE_STAGES, art, block, explain, note, warn
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.model import ZERO
+from jiedai_flow.domain.records import StepKind
 from jiedai_flow.domain.standards import retroactive_deadline
 from jiedai_flow.process.lifecycle import Stage
 from jiedai_flow.process.rules import Rule
@@ -115,51 +116,67 @@ def check_chain_order(ctx: RuleContext) -> Iterator[Finding]:
     aggregate (a tampered or hand-migrated record fails it). Whether the chain itself is the right
     one for the reception's tier is decided by the ``jiedai_approval_chain`` hook at submission; a
     rule cannot call hooks, so it takes the recorded chain as given.
+
+    A step signed by one approver takes one signature, at its level. A step of several signers —
+    会签, 或签, 票签, or one where signers were added (加签) — takes one signature from each of them
+    in a row; a step of named people records each signer's own id, so its level is not compared.
     """
     reception = ctx.reception
     chain = reception.approval_chain
     seen: dict[str, int] = {}
+    expected = -1
     for i, approval in enumerate(reception.approvals):
         path = f"$.approvals[{i}]"
-        if approval.step != i:
+        again = i > 0 and approval.step == expected and _several(reception, expected)
+        expected = expected if again else expected + 1
+        if approval.step != expected:
             yield _a02(
-                f"第 {i + 1} 个签署记录的环节序号为 {approval.step}，应为 {i}",
-                f"signature {i + 1} is for step {approval.step}, expected {i}",
+                f"第 {i + 1} 个签署记录的环节序号为 {approval.step}，应为 {expected}",
+                f"signature {i + 1} is for step {approval.step}, expected {expected}",
                 f"{path}.step",
             )
-        if i >= len(chain):
+        if expected >= len(chain):
             yield _a02(
                 f"签署 {len(reception.approvals)} 次，多于审批链的 {len(chain)} 个环节",
                 f"{len(reception.approvals)} signatures for a chain of {len(chain)} steps",
                 path,
             )
             break
-        if approval.level != chain[i].level:
+        step = chain[expected]
+        if approval.level != step.level and (step.level or not step.assignees):
             yield _a02(
-                f"环节 {i + 1} 应由「{chain[i].label or chain[i].level or '审批人'}」签署，"
+                f"环节 {expected + 1} 应由「{step.label or step.level or '审批人'}」签署，"
                 f"记录为「{approval.level or '（任一审批人）'}」",
-                f"step {i + 1} must be signed at level {chain[i].level!r}, recorded {approval.level!r}",
+                f"step {expected + 1} must be signed at level {step.level!r}, recorded {approval.level!r}",
                 f"{path}.level",
             )
         if approval.actor_id in seen:
             yield _a02(
-                f"{approval.actor_name} 签署了环节 {seen[approval.actor_id] + 1} 和环节 {i + 1}",
-                f"{approval.actor_id} signed steps {seen[approval.actor_id] + 1} and {i + 1}",
+                f"{approval.actor_name} 签署了环节 {seen[approval.actor_id] + 1} 和环节 {expected + 1}",
+                f"{approval.actor_id} signed steps {seen[approval.actor_id] + 1} and {expected + 1}",
                 f"{path}.actor_id",
             )
-        seen.setdefault(approval.actor_id, i)
+        seen.setdefault(approval.actor_id, expected)
         if reception.handled_by(approval.actor_id):
             yield _a02(
-                f"环节 {i + 1} 由本接待的经办人 {approval.actor_name} 签署（不相容职务分离）",
-                f"step {i + 1} was signed by the reception's handler {approval.actor_id}",
+                f"环节 {expected + 1} 由本接待的经办人 {approval.actor_name} 签署（不相容职务分离）",
+                f"step {expected + 1} was signed by the reception's handler {approval.actor_id}",
                 f"{path}.actor_id",
             )
         if i and approval.at < reception.approvals[i - 1].at:
             yield _a02(
-                f"环节 {i + 1} 的签署时间 {approval.at.isoformat()} 早于环节 {i} 的签署时间",
-                f"step {i + 1} was signed at {approval.at.isoformat()}, before step {i}",
+                f"第 {i + 1} 个签署的时间 {approval.at.isoformat()} 早于前一个签署",
+                f"signature {i + 1} was made at {approval.at.isoformat()}, before the one before it",
                 f"{path}.at",
             )
+
+
+def _several(reception: Reception, index: int) -> bool:
+    """Whether step ``index`` is signed by several people: its kind says so, or its tasks (加签)."""
+    if index >= len(reception.approval_chain):
+        return False
+    step = reception.approval_chain[index]
+    return step.kind is not StepKind.SINGLE or len(step.assignees) > 1 or len(reception.step_tasks(index)) > 1
 
 
 def _a02(zh: str, en: str, path: str) -> Finding:

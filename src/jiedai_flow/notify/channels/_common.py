@@ -55,6 +55,7 @@ def payload(message: Message) -> dict[str, Any]:
         "reception_number": message.reception.number if message.reception else "",
         "event_id": n.event_id,
         "recipients": [role.value for role in n.recipients],
+        "people": list(n.people),
         "title": message.title,
         "text": message.text(),
         "message_zh": n.message_zh,

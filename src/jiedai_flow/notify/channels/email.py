@@ -137,11 +137,12 @@ class EmailNotifier:
             ):  # why: one bad address must not block the rest
                 log.warning("%s: skipping malformed address %r", self.name, addr)
         if not found:
-            roles = "、".join(r.label for r in message.notification.recipients) or "—"
+            n = message.notification
+            told = "、".join([*(r.label for r in n.recipients), *n.people]) or "—"
             raise DeliveryFailed(
-                f"通知 {message.idempotency_key} 的收件人（{roles}）没有电子邮箱 / "
-                f"no contact of roles {[r.value for r in message.notification.recipients]} "
-                f"has an e-mail address (check the jiedai_contacts directory)",
+                f"通知 {message.idempotency_key} 的收件人（{told}）没有电子邮箱 / "
+                f"no contact of roles {[r.value for r in n.recipients]} or people {list(n.people)} "
+                f"has an e-mail address (check the jiedai_contacts and jiedai_person_contact directory)",
                 permanent=True,
             )
         return found

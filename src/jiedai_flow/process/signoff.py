@@ -1,0 +1,378 @@
+"""Who signed each step and how 签署情况: one reading of a reception's approvals and tasks that every
+view shows the same way — the printed 接待清单 and 审批单, ``jiedai show``, the HTML timeline and the
+diagram.
+
+:func:`signoff` gives, for each step of the approval chain, its kind and result (并行会签 3/3 同意,
+票签 同意权重 5/7) and every signer with their opinion and time, 代 whom they signed for, who
+transferred the task to them or added them, and the opinions of those they delegated to (委派意见);
+then the returns with their reasons (驳回到环节, 退回, 不予接待), the open tasks with owner and due
+day, and the execution items with who did them. Pure: it reads the reception (and, for names, the
+audit events), nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime  # why: attrs resolves the field types at run time
+from typing import TYPE_CHECKING
+
+import attrs
+
+from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.records import ApprovalStep, StepKind, TaskKind, TaskState, step_verdict
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from jiedai_flow.domain.records import Approval, AuditEvent, Reception, Task
+    from jiedai_flow.process.lifecycle import ProcessDefinition
+
+__all__ = [
+    "ExecutionLine",
+    "OpenTask",
+    "ReturnLine",
+    "Signer",
+    "Signoff",
+    "StepSignoff",
+    "names_of",
+    "signoff",
+]
+
+SENT_BACK = "returned"
+"""The outcome :mod:`jiedai_flow.process.tasks` gives the task of an approver who sent the reception
+back to an earlier step (驳回到环节)."""
+
+_CLOSED_ZH = {
+    "decided": "未签（本环节已决定）",
+    "removed": "已减签",
+    "closed": "已关闭",
+    "jumped": "已关闭（跳转）",
+    "taken_back": "已拿回",
+}
+_EXECUTION_ZH = {TaskState.DONE: "已完成", TaskState.CLOSED: "已关闭", TaskState.WAITING: "未到"}
+
+
+@attrs.frozen
+class Signer:
+    """One person's part in a step 签署人: what they said, when, and how they came to it."""
+
+    who: str
+    """The name shown (the id when no name is known; a pool's name while nobody has claimed it)."""
+    actor_id: str
+    outcome: str
+    """同意, 反对, 待签, 未到, 不予接待, 已减签 …"""
+    at: datetime | None = None
+    opinion: str = ""
+    on_behalf_of: str = ""
+    """代签: the name of the approver a stand-in signed for."""
+    weight: int = 1
+    transferred_from: str = ""
+    """转办: the name of who handed the task over."""
+    added_by: str = ""
+    """加签: the name of who added this signer."""
+    notes: tuple[str, ...] = ()
+    """委派意见: the opinions of those the signer delegated to, in order."""
+    due: date | None = None
+    """For a signer still to act: the task's due day."""
+    signed: bool = False
+    """Agreed or voted against (an :class:`~jiedai_flow.domain.records.Approval` of this step)."""
+    pending: bool = False
+    """Still to act (the task is open or waiting)."""
+
+    @property
+    def shown(self) -> str:
+        """The signer with how they came to it: ``李娜（代 王五；由 赵六 转办）``."""
+        extra = [f"代 {self.on_behalf_of}"] if self.on_behalf_of else []
+        extra += [f"由 {self.transferred_from} 转办"] if self.transferred_from else []
+        extra += [f"{self.added_by} 加签"] if self.added_by else []
+        return self.who + (f"（{'；'.join(extra)}）" if extra else "")
+
+
+@attrs.frozen
+class StepSignoff:
+    """One step of the approval chain 审批环节 and how it stands."""
+
+    index: int
+    label: str
+    kind: StepKind
+    result: str
+    """How the signers decided: ``同意``, ``3/3 同意``, ``同意权重 5/7（须超过 50%）``, ``待签`` …"""
+    verdict: str
+    """``passed``, ``failed`` (a vote that can no longer pass) or ``open``."""
+    signers: tuple[Signer, ...] = ()
+
+    @property
+    def number(self) -> int:
+        """The step's number as people count, from 1."""
+        return self.index + 1
+
+    @property
+    def line(self) -> str:
+        """The step in one line: ``第 2 环节「财政局会签」并行会签 2/3 同意：王五 同意；…``."""
+        people = "；".join(_signer_text(s) for s in self.signers)
+        head = f"第 {self.number} 环节「{self.label}」{self.kind.label} {self.result}"
+        return f"{head}：{people}" if people else head
+
+
+@attrs.frozen
+class ReturnLine:
+    """A return 退回记录: an approver sent the reception back (to an earlier step, to the applicant)
+    or refused it, with the reason."""
+
+    step: int
+    step_label: str
+    how: str
+    """驳回 (to an earlier step), or the reviewing trigger's label (退回, 不予接待)."""
+    who: str
+    at: datetime | None
+    reason: str
+
+
+@attrs.frozen
+class OpenTask:
+    """A task in someone's 待办 now: what, whose, due when."""
+
+    task_id: str
+    kind: TaskKind
+    title: str
+    """The approval step's label, or the execution item."""
+    owner: str
+    """The owner's name, or the pool's with 「待认领」."""
+    due: date | None = None
+    delegated_to: str = ""
+
+
+@attrs.frozen
+class ExecutionLine:
+    """An execution item 接待执行事项 of the approved plan and who did it."""
+
+    title: str
+    owner: str
+    at: datetime | None
+    place: str
+    due: date | None
+    state: str
+    """待办, 有问题, 已完成, 已关闭."""
+    done_by: str = ""
+    done_at: datetime | None = None
+    notes: tuple[str, ...] = ()
+    """Problems reported, in order."""
+
+
+@attrs.frozen
+class Signoff:
+    """Everything the views show about who signed and who does what."""
+
+    steps: tuple[StepSignoff, ...] = ()
+    returns: tuple[ReturnLine, ...] = ()
+    open_tasks: tuple[OpenTask, ...] = ()
+    execution: tuple[ExecutionLine, ...] = ()
+
+    def lines(self) -> tuple[str, ...]:
+        """One line per step (for the diagram's note and plain text)."""
+        return tuple(step.line for step in self.steps)
+
+
+def names_of(reception: Reception, events: Iterable[AuditEvent] = ()) -> dict[str, str]:
+    """Actor id → name, from what the reception and its audit trail record: the handler, the
+    signatures, the named assignees and everyone who acted."""
+    names = {reception.handler.id: reception.handler.name}
+    names.update((t.assignee.ref, t.assignee.name) for t in reception.tasks if t.assignee.name)
+    names.update((e.actor_id, e.actor_name) for e in events)
+    names.update((a.actor_id, a.actor_name) for a in reception.approvals)
+    return names
+
+
+def signoff(
+    reception: Reception,
+    *,
+    definition: ProcessDefinition | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Signoff:
+    """How ``reception`` stands: each step and its signers, the returns, the open tasks, the
+    execution items.
+
+    :param definition: its process, for the labels of reviewing triggers (退回, 不予接待); the
+        default process when not given.
+    :param names: actor id → name (:func:`names_of` with the audit events); ids show otherwise.
+    """
+    view = _View(
+        reception, definition or DEFAULT_PROCESS, names if names is not None else names_of(reception)
+    )
+    chain = reception.approval_chain
+    steps = [view.step(i, step) for i, step in enumerate(chain)]
+    older = sorted({a.step for a in reception.approvals if a.step >= len(chain)})
+    steps += [view.step(i, ApprovalStep(reception.step_approvals(i)[0].level, "")) for i in older]
+    return Signoff(
+        steps=tuple(steps),
+        returns=view.returns(),
+        open_tasks=view.open_tasks(),
+        execution=view.execution(),
+    )
+
+
+def local_day(moment: datetime | None) -> date | None:
+    """The calendar day of ``moment`` in China (naive times are taken as local)."""
+    if moment is None:
+        return None
+    return (moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment).date()
+
+
+def _signer_text(s: Signer) -> str:
+    when = f" {local_day(s.at)}" if s.at is not None and s.signed else ""
+    due = f"，{s.due} 到期" if s.pending and s.due is not None else ""
+    return f"{s.shown} {s.outcome}{when}{due}"
+
+
+class _View:
+    """The reading of one reception (names and labels resolved once)."""
+
+    def __init__(self, reception: Reception, definition: ProcessDefinition, names: Mapping[str, str]) -> None:
+        self.reception = reception
+        self.names = names
+        self.reviews = {t.name: t.label for t in definition.triggers if t.review and t.operation is None}
+
+    def who(self, actor_id: str) -> str:
+        return self.names.get(actor_id, actor_id) if actor_id else ""
+
+    def owner(self, task: Task) -> str:
+        return self.who(task.owner) if task.owner else f"{task.assignee.shown}（待认领）"
+
+    def step(self, index: int, step: ApprovalStep) -> StepSignoff:
+        r = self.reception
+        tasks = [t for t in r.tasks if t.kind is TaskKind.APPROVAL and t.step == index and t.current]
+        approvals = r.step_approvals(index)
+        by_task = {a.task_id: a for a in approvals if a.task_id}
+        signers = [
+            self._signer(t, by_task.get(t.id))
+            for t in tasks
+            if not (t.state is TaskState.CLOSED and t.outcome == "transferred")  # its successor shows it
+        ]
+        known = {t.id for t in tasks}
+        signers += [self._signed(a) for a in approvals if a.task_id not in known]  # signed outside a task
+        verdict = step_verdict(step, r.step_tasks(index), approvals)
+        return StepSignoff(
+            index,
+            step.shown,
+            step.kind,
+            self._result(index, step, verdict, approvals),
+            verdict,
+            tuple(signers),
+        )
+
+    def _signed(self, a: Approval, task: Task | None = None) -> Signer:
+        return Signer(
+            who=a.actor_name or self.who(a.actor_id),
+            actor_id=a.actor_id,
+            outcome="同意" if a.agree else "反对",
+            at=a.at,
+            opinion=a.opinion,
+            on_behalf_of=self.who(a.on_behalf_of),
+            weight=a.weight,
+            transferred_from=self.who(task.transferred_from) if task is not None else "",
+            added_by=self.who(task.added_by) if task is not None else "",
+            notes=task.notes if task is not None else (),
+            signed=True,
+        )
+
+    def _signer(self, task: Task, approval: Approval | None) -> Signer:
+        if approval is not None:
+            return self._signed(approval, task)
+        if task.live:
+            outcome = "待签" if task.state is TaskState.OPEN else "未到"
+            if task.delegated_to:
+                outcome = f"已委派 {self.who(task.delegated_to)} 提出意见"
+            who, actor_id, at = self.owner(task), task.owner, None
+        elif task.state is TaskState.DONE:  # a reviewer's answer on their own task (不予接待 …)
+            outcome = self.reviews.get(task.outcome, task.outcome)
+            who, actor_id, at = self.who(task.done_by), task.done_by, task.done_at
+        else:
+            outcome = _CLOSED_ZH.get(task.outcome, "已关闭")
+            who, actor_id, at = self.owner(task), task.owner, None
+        return Signer(
+            who=who,
+            actor_id=actor_id,
+            outcome=outcome,
+            at=at,
+            opinion=task.opinion,
+            weight=task.assignee.weight,
+            transferred_from=self.who(task.transferred_from),
+            added_by=self.who(task.added_by),
+            notes=task.notes,
+            due=task.due if task.live else None,
+            pending=task.live,
+        )
+
+    def _result(self, index: int, step: ApprovalStep, verdict: str, approvals: tuple[Approval, ...]) -> str:
+        agreed = [a for a in approvals if a.agree]
+        decided = {"passed": "，通过", "failed": "，未通过"}.get(verdict, "")
+        voters = self._voters(index)
+        if step.kind is StepKind.VOTE:
+            total = sum(t.assignee.weight for t in voters) or sum(a.weight for a in approvals)
+            yes = sum(a.weight for a in agreed)
+            return f"同意权重 {yes}/{total}（须超过 {step.threshold}%）{decided}"
+        if step.kind in (StepKind.SEQUENTIAL, StepKind.PARALLEL):
+            total = len(voters) or len(approvals)
+            return f"{len(agreed)}/{total} 同意{decided}"
+        if agreed:
+            return "同意"
+        return "待签" if index == self.reception.current_step else "未到"
+
+    def _voters(self, index: int) -> list[Task]:
+        """The step's tasks that count toward its result: every one of the current submission but
+        those removed (减签), handed on (转办: the successor counts) or taken back."""
+        gone = {"removed", "transferred", "taken_back"}
+        return [
+            t
+            for t in self.reception.tasks
+            if t.kind is TaskKind.APPROVAL and t.step == index and t.current and t.outcome not in gone
+        ]
+
+    def returns(self) -> tuple[ReturnLine, ...]:
+        r = self.reception
+        found = []
+        for t in r.tasks:
+            if t.kind is not TaskKind.APPROVAL or t.state is not TaskState.DONE:
+                continue
+            how = "驳回" if t.outcome == SENT_BACK else self.reviews.get(t.outcome)
+            if how is None:
+                continue
+            label = r.approval_chain[t.step].shown if 0 <= t.step < len(r.approval_chain) else "审批"
+            found.append(ReturnLine(t.step, label, how, self.who(t.done_by), t.done_at, t.opinion))
+        return tuple(sorted(found, key=lambda line: (line.at is None, line.at or datetime.min)))
+
+    def open_tasks(self) -> tuple[OpenTask, ...]:
+        chain = self.reception.approval_chain
+        found = []
+        for t in self.reception.open_tasks():
+            if t.kind is TaskKind.APPROVAL:
+                title = chain[t.step].shown if 0 <= t.step < len(chain) else "审批"
+            else:
+                title = t.title
+            found.append(OpenTask(t.id, t.kind, title, self.owner(t), t.due, self.who(t.delegated_to)))
+        return tuple(found)
+
+    def execution(self) -> tuple[ExecutionLine, ...]:
+        found = []
+        for t in self.reception.tasks:
+            if t.kind is not TaskKind.EXECUTION:
+                continue
+            state = _EXECUTION_ZH.get(t.state) or ("有问题" if t.outcome == "problem" else "待办")
+            found.append(
+                ExecutionLine(
+                    title=t.title,
+                    owner=self.owner(t) if t.live else self.who(t.owner) or t.assignee.shown,
+                    at=t.at,
+                    place=t.place,
+                    due=t.due,
+                    state=state,
+                    done_by=self.who(t.done_by) if t.state is TaskState.DONE else "",
+                    done_at=t.done_at if t.state is TaskState.DONE else None,
+                    notes=t.notes,
+                )
+            )
+        return tuple(found)
+
+
+for _cls in (Signer, StepSignoff, ReturnLine, OpenTask, ExecutionLine, Signoff):
+    attrs.resolve_types(_cls, globalns=globals())  # so convert.dump() can serialise a view
