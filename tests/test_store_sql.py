@@ -13,6 +13,7 @@ from jiedai_flow.testing import StoreContract, sample_event, sample_notification
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 
 class TestSQLStore(StoreContract):
@@ -35,3 +36,27 @@ class TestSQLStore(StoreContract):
         claimed = store.claim_deliveries(first.created_at, timedelta(minutes=5), limit=40, worker="w")
         ids = [d.notification.id for d in claimed]
         assert ids == sorted(ids, key=lambda i: (int(i[1:]) % 7, i))
+
+
+def test_a_store_dropped_without_close_closes_its_connections(tmp_path: Path) -> None:
+    """Nothing of the store keeps it alive (the engine's listeners hold no reference to it), and
+    when it goes its connections are closed, not left to the garbage collector."""
+    import gc
+    import weakref
+
+    from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'dropped.db'}")
+    engine.create_reception(
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    store = engine.store
+    gone, finalizer = weakref.ref(store), store._finalizer  # type: ignore[attr-defined]
+    del engine, store
+    gc.collect()
+    assert gone() is None
+    assert not finalizer.alive

@@ -15,9 +15,11 @@ can only make a notification be delivered again.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import warnings
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -76,7 +78,7 @@ from jiedai_flow.storage.sql.verify import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterator, Sequence
 
     from jiedai_flow.domain.records import (
         CarbonCopy,
@@ -123,7 +125,7 @@ class SQLStore(OutboxMixin):
             )
         self.db = sa.create_engine(self.url, **engine_options)
         if self.is_sqlite:
-            sa.event.listen(self.db, "connect", self._sqlite_pragmas)
+            sa.event.listen(self.db, "connect", _sqlite_pragmas(self.read_only, self.durability))
         if create and not self.read_only:
             upgrade(self.db)
         self.algorithm = preferred_algorithm()
@@ -135,6 +137,9 @@ class SQLStore(OutboxMixin):
         self._held: list[Any] = []
         self._heads: dict[int, tuple[int, str]] = {}  # per shard: the head as this store last wrote it
         self._shards = 0  # read from jd_chain_layout on first use
+        # why: a store dropped without close() still closes its connections (not the interpreter's
+        # garbage collector, which warns of an unclosed database on Python 3.13)
+        self._finalizer = weakref.finalize(self, _close_connections, self._held, self.db)
         self._sql = self._prepare(self.db.dialect)
 
     @property
@@ -147,18 +152,6 @@ class SQLStore(OutboxMixin):
             stacklevel=2,
         )
         return self.db
-
-    def _sqlite_pragmas(self, dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        if self.read_only:  # nothing that writes, not even the journal mode
-            cursor.execute("PRAGMA query_only=ON")
-            cursor.close()
-            return
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={'FULL' if self.durability == 'full' else 'NORMAL'}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
 
     def _prepare(self, dialect: sa.Dialect) -> dict[str, Prepared]:
         lock = not self.is_sqlite  # SQLite's BEGIN IMMEDIATE already serializes writers
@@ -813,7 +806,8 @@ class SQLStore(OutboxMixin):
     def close(self) -> None:
         self.flush()
         with self._lock:
-            held, self._held = self._held, []
+            held = list(self._held)
+            self._held.clear()
         for conn in held:
             conn.close()
         self._local = threading.local()
@@ -935,6 +929,34 @@ class MonthlyStatistics:
     receptions: int
     planned_fen: int
     actual_fen: int
+
+
+def _sqlite_pragmas(read_only: bool, durability: Durability) -> Callable[[Any, Any], None]:
+    """The ``connect`` listener of a SQLite store (a plain function: the engine must not hold the
+    store, which closes its connections when dropped)."""
+
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if read_only:  # nothing that writes, not even the journal mode
+            cursor.execute("PRAGMA query_only=ON")
+            cursor.close()
+            return
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    return pragmas
+
+
+def _close_connections(held: list[Any], db: sa.Engine) -> None:
+    """Close what a store holds when it is dropped without :meth:`SQLStore.close`."""
+    for conn in list(held):
+        with contextlib.suppress(Exception):  # why: at interpreter exit a driver may be gone already
+            conn.close()
+    held.clear()
+    db.dispose()
 
 
 @attrs.frozen
