@@ -14,6 +14,7 @@ input crashed with a traceback (exit code 1) or failed only when written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tomllib
@@ -145,7 +146,7 @@ def test_stored_rows_with_such_text_stay_readable(tmp_path: Path) -> None:
         jurisdiction="341502",
     ).reception
     engine.store.close()
-    with sqlite3.connect(tmp_path / "old.db") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "old.db")) as db, db:
         (data,) = db.execute("SELECT data FROM jd_receptions").fetchone()
         db.execute("UPDATE jd_receptions SET data = ?", (data.replace("市", "市\\u0000", 1),))
     engine = make_engine(url=url)
