@@ -4,7 +4,6 @@ separation of duties, and third-party ``jiedai_authorize`` plugins."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -31,9 +30,11 @@ from jiedai_flow import (
 )
 from jiedai_flow.domain.standards import Level, StandardsLayer
 from jiedai_flow.process.lifecycle import FACT_MORE_STEPS, FACT_RETRO_PENDING
-from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, register_sample
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from jiedai_flow.domain.standards import Standards
 
 Factory = Callable[..., Engine]
@@ -99,15 +100,7 @@ class NoApprovals:
 
 
 def create(engine: Engine, handler: Actor = HANDLER) -> str:
-    start = date(2026, 3, 10)
-    result = engine.create_reception(
-        sample_letter(start),
-        sample_plan(start),
-        handler=handler,
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    )
-    return result.reception.id
+    return register_sample(engine, handler=handler).id
 
 
 def listing(reception: Reception) -> ReceptionList:

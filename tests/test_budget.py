@@ -33,7 +33,7 @@ from jiedai_flow import (
     hookimpl,
 )
 from jiedai_flow.domain.standards import Budget
-from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, make_engine, register_sample, sample_plan
 from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
@@ -90,13 +90,10 @@ def engines(store_url: str) -> Iterator[Callable[..., Engine]]:
 
 def create(engine: Engine, cost: str = "360.00", start: date = START) -> Reception:
     """A reception planning one working meal of ``cost`` (4 guests, 2 companions), its budget."""
-    return engine.create_reception(
-        sample_letter(start),
-        attrs.evolve(sample_plan(start, cost=Decimal(cost)), budget=Decimal(cost)),
-        handler=HANDLER,
-        host_unit=HOST_UNIT,
-        jurisdiction=JURISDICTION,
-    ).reception
+    plan = attrs.evolve(sample_plan(start, cost=Decimal(cost)), budget=Decimal(cost))
+    return register_sample(
+        engine, start=start, plan=plan, handler=HANDLER, host_unit=HOST_UNIT, jurisdiction=JURISDICTION
+    )
 
 
 def submitted(engine: Engine, cost: str = "360.00", start: date = START) -> str:

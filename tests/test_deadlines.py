@@ -37,7 +37,7 @@ from jiedai_flow.notify.deadlines import (
 )
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.process.engine import CHINA_TZ
-from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, register_sample
 from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
@@ -123,10 +123,7 @@ class Capture:
 
 
 def create(engine: Engine, start: date) -> str:
-    result = engine.create_reception(
-        sample_letter(start), sample_plan(start), handler=HANDLER, host_unit=HOST, jurisdiction=JURISDICTION
-    )
-    return result.reception.id
+    return register_sample(engine, start=start, handler=HANDLER, host_unit=HOST, jurisdiction=JURISDICTION).id
 
 
 def submitted(engine: Engine, clock: FrozenClock, on: date, start: date = NATIONAL_DAY_VISIT) -> str:

@@ -46,7 +46,14 @@ from jiedai_flow import (
 )
 from jiedai_flow.builtin.national import RULES_2013
 from jiedai_flow.domain.standards import Level
-from jiedai_flow.testing import ACTORS, FrozenClock, NotificationCapture, sample_letter, sample_plan
+from jiedai_flow.testing import (
+    ACTORS,
+    FrozenClock,
+    NotificationCapture,
+    register_sample,
+    sample_letter,
+    sample_plan,
+)
 
 if TYPE_CHECKING:
     from jiedai_flow.domain.standards import Standards
@@ -83,14 +90,7 @@ class TwoStepChain:
 
 
 def create(engine: Engine, plan: Plan | None = None, start: date = START) -> Reception:
-    result = engine.create_reception(
-        sample_letter(start),
-        plan or sample_plan(start),
-        handler=HANDLER,
-        host_unit="县政府办公室",
-        jurisdiction=JURISDICTION,
-    )
-    return result.reception
+    return register_sample(engine, start=start, plan=plan, handler=HANDLER, jurisdiction=JURISDICTION)
 
 
 def reception_list(

@@ -24,7 +24,7 @@ from jiedai_flow import (
 )
 from jiedai_flow.domain.records import Explanation
 from jiedai_flow.process.engine import CHINA_TZ
-from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, register_sample, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from jiedai_flow import Engine, Reception
@@ -49,10 +49,7 @@ def engine(clock: FrozenClock) -> Engine:
 
 def create(engine: Engine, purpose: Purpose = Purpose.OTHER) -> str:
     letter = attrs.evolve(sample_letter(START), purpose=purpose)
-    result = engine.create_reception(
-        letter, sample_plan(START), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
-    )
-    return result.reception.id
+    return register_sample(engine, start=START, letter=letter, handler=HANDLER).id
 
 
 def listing(reception: Reception, extra_guests: int = 0) -> ReceptionList:

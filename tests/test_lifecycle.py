@@ -30,7 +30,7 @@ from jiedai_flow.process.lifecycle import (
     CompiledProcess,
     validate_definition,
 )
-from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, register_sample
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -289,14 +289,7 @@ def _engine(store: MemoryStore, *processes: ProcessDefinition) -> Engine:
 
 
 def _create(engine: Engine) -> str:
-    result = engine.create_reception(
-        sample_letter(),
-        sample_plan(),
-        handler=ACTORS["handler"],
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    )
-    return result.reception.id
+    return register_sample(engine).id
 
 
 def test_reception_and_its_events_record_the_process_version_key(

@@ -27,7 +27,7 @@ from jiedai_flow import (
 from jiedai_flow.domain import budget
 from jiedai_flow.domain.records import BudgetUsage
 from jiedai_flow.process.engine import CHINA_TZ
-from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, register_sample
 
 if TYPE_CHECKING:
     from jiedai_flow import Engine, Reception
@@ -69,10 +69,7 @@ def engine(clock: FrozenClock) -> Engine:
 
 
 def create(engine: Engine) -> str:
-    result = engine.create_reception(
-        sample_letter(START), sample_plan(START), handler=HANDLER, host_unit=HOST, jurisdiction=JURISDICTION
-    )
-    return result.reception.id
+    return register_sample(engine, start=START, handler=HANDLER, host_unit=HOST, jurisdiction=JURISDICTION).id
 
 
 def listing(reception: Reception) -> ReceptionList:

@@ -24,7 +24,7 @@ from jiedai_flow import (
     StandardsLayer,
     hookimpl,
 )
-from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, make_engine, register_sample, sample_plan
 
 if TYPE_CHECKING:
     from jiedai_flow import Engine, Finding, Plan, Reception
@@ -57,14 +57,14 @@ def staff(n: int) -> tuple[Person, ...]:
 def create(engine: Engine, reception_type: ReceptionType = ReceptionType.DOMESTIC, **plan: Any) -> Reception:
     """A reception of the sample letter; ``plan`` replaces fields of the sample plan."""
     the_plan: Plan = attrs.evolve(sample_plan(START), **plan)
-    return engine.create_reception(
-        sample_letter(START),
-        the_plan,
+    return register_sample(
+        engine,
+        start=START,
+        plan=the_plan,
         handler=HANDLER,
-        host_unit="县政府办公室",
         jurisdiction=JURISDICTION,
         reception_type=reception_type,
-    ).reception
+    )
 
 
 def found(engine: Engine, reception: Reception, rule_id: str, stage: str = "submit") -> list[Finding]:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from pluggy import HookImpl
 
+    from jiedai_flow.domain.model import Actor, OfficialLetter, Plan
     from jiedai_flow.storage.base import Store
 
 __all__ = [
@@ -151,6 +152,38 @@ def make_engine(
 # -- sample data --------------------------------------------------------------------------------
 
 _ids = itertools.count(1)
+
+SAMPLE_START = date(2026, 3, 10)
+"""The first day of the sample visit (the sample letter's and plan's default)."""
+SAMPLE_HOST_UNIT = "县政府办公室"
+SAMPLE_JURISDICTION = "341502"
+
+
+def register_sample(
+    engine: Engine,
+    *,
+    start: date = SAMPLE_START,
+    letter: OfficialLetter | None = None,
+    plan: Plan | None = None,
+    handler: Actor | None = None,
+    host_unit: str = SAMPLE_HOST_UNIT,
+    jurisdiction: str = SAMPLE_JURISDICTION,
+    reception_type: ReceptionType = ReceptionType.DOMESTIC,
+    **options: Any,
+) -> Reception:
+    """Register the sample reception through ``engine`` 登记示例接待: the sample letter and plan (for a
+    visit starting ``start``) by the sample handler, unless given;
+    ``options`` go to :meth:`Engine.create_reception` (``end``, ``request_id`` …). Returns the
+    reception as registered."""
+    return engine.create_reception(
+        letter or sample_letter(start),
+        plan or sample_plan(start),
+        handler=handler or ACTORS["handler"],
+        host_unit=host_unit,
+        jurisdiction=jurisdiction,
+        reception_type=reception_type,
+        **options,
+    ).reception
 
 
 def sample_reception(
