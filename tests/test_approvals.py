@@ -5,7 +5,7 @@ stand-ins — each checked through the task lists people work from."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from jiedai_flow import Reception
+    from jiedai_flow.domain.records import TaskRow
     from jiedai_flow.domain.standards import Standards
 
 HANDLER = ACTORS["handler"]
@@ -591,3 +592,84 @@ def test_two_approvers_of_one_parallel_step_act_at_once_from_two_processes(
         verified(engine)
         while _OPEN:
             _OPEN.pop().store.close()
+
+
+def _lists_script(url: str) -> tuple[Engine, dict[str, Actor]]:
+    """Receptions on several days with a parallel step of a person, a level pool and a department
+    pool; two approved, with execution items for a — one without a due day; x stands in for a."""
+    clock = FrozenClock()
+    step = ApprovalStep(
+        "", "办公室、分管领导、财政局会签", kind=StepKind.PARALLEL,
+        assignees=(Assignee.person("a"), Assignee.level("分管领导"), Assignee.unit("县财政局")),
+    )  # fmt: skip
+    engine = engine_for(url, step, clock=clock)
+    leader, finance = approver("l1", levels=["分管领导"]), approver("f1", unit="县财政局")
+    rids = []
+    for _ in range(6):
+        rids.append(submitted(engine))
+        clock.advance(days=1, hours=1)
+    for rid in rids[:2]:
+        for who in (A, leader, finance):
+            approve(engine, rid, who)
+        items = (
+            ExecutionItem("接站", Assignee.person("a"), place="高铁站"),
+            ExecutionItem("会议室", Assignee.person("a"), due=START),
+        )
+        engine.operate(rid, Assign(items), HANDLER)
+    engine.operate(rids[2], Claim(), leader)
+    today = clock.now().date()
+    engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")
+    both = approver("y", levels=["分管领导"], unit="县财政局")
+    return engine, {"a": A, "x": X, "leader": approver("l2", levels=["分管领导"]), "both": both}
+
+
+def _shown(rows: Sequence[TaskRow]) -> list[tuple[object, ...]]:
+    """What a line shows; the moment in UTC (the SQL stores give it naive UTC, the memory store aware)."""
+    return [(r.number, r.kind, r.assignee, r.owner, r.due, _utc(r.at), r.title) for r in rows]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def test_task_lists_page_and_filter_alike_on_every_store(url: str) -> None:
+    """待办 and 已办 read page by page (keyset cursor, two lines a page) give the whole list in order —
+    due day first, tasks without one last — filters keep exactly their lines, and every store
+    answers as the in-memory store does, stand-ins and pools included."""
+    from jiedai_flow.domain.records import TaskKind
+
+    engine, people = _lists_script(url)
+    reference, _ = _lists_script("memory://") if url != "memory://" else (engine, people)
+    far = date(9999, 12, 31)
+    for name, actor in people.items():
+        whole = engine.tasks_for(actor, limit=1000).items
+        assert whole, name
+        assert [(r.due or far, r.at) for r in whole] == sorted((r.due or far, r.at) for r in whole)
+        paged, after = [], None
+        while True:
+            page = engine.tasks_for(actor, limit=2, after=after)
+            paged += page.items
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert paged == list(whole), name
+        assert engine.task_counts(actor).mine == len(whole)
+        kinds = engine.tasks_for(actor, kind=TaskKind.EXECUTION, limit=1000).items
+        assert kinds == tuple(r for r in whole if r.kind == "execution")
+        soon = engine.tasks_for(actor, due_by=START + timedelta(days=1), limit=1000).items
+        assert soon == tuple(r for r in whole if r.due is not None and r.due <= START + timedelta(days=1))
+        assert engine.tasks_for(actor, jurisdiction="110101").items == ()
+        same = reference.tasks_for(people[name], limit=1000).items  # ties are ordered by random task ids
+        assert sorted(_shown(whole), key=str) == sorted(_shown(same), key=str), name
+        done, after = [], None
+        while True:
+            page = engine.done_by(actor, limit=1, after=after)
+            done += page.items
+            if page.next_cursor is None:
+                break
+            after = page.next_cursor
+        assert done == list(engine.done_by(actor, limit=1000).items), name
+    assert any(r.due is None for r in engine.tasks_for(A, limit=1000).items)  # 接站 has no due day
+    assert {r.owner for r in engine.tasks_for(X, limit=1000).items} == {"a"}  # x stands in for a

@@ -612,6 +612,9 @@ class TaskQuery:
     limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
     after: str | None = None
     """Opaque cursor: the ``next_cursor`` of the previous page."""
+    stand_ins_on: date | None = None
+    """待办 only: also the tasks of everyone the actor stands in for 代理 on this (China) day, looked
+    up by the store in the same query as the list (for stores that declare ``resolves_stand_ins``)."""
 
 
 @attrs.frozen

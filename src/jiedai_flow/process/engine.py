@@ -727,12 +727,19 @@ class Engine:
         levels = set(actor.levels)
         if Role.APPROVER in actor.roles:
             levels.add("")  # a step any approver may sign
+        principals: frozenset[str] = frozenset()
+        stand_ins_on = None
+        if getattr(self._tasks, "resolves_stand_ins", False):  # in the list's own query: one round trip
+            stand_ins_on = self.clock.now().astimezone(_CHINA).date()
+        else:
+            principals = self.stand_in_for(actor.id)
         return TaskQuery(
             actor_id=actor.id,
             view=view,
             levels=frozenset(levels),
             unit=actor.unit,
-            principals=self.stand_in_for(actor.id),
+            principals=principals,
+            stand_ins_on=stand_ins_on,
             **filters,
         )
 

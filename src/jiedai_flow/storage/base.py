@@ -165,7 +165,11 @@ class CachingStore(Protocol):
 class TaskStore(Protocol):
     """Optional: a store that keeps the task index 任务索引 and stand-ins 代理. Its :meth:`Store.save`
     takes ``tasks=`` and ``copies=`` (the tasks and copies a command added or changed) and writes
-    their index rows in the same transaction; both built-in stores are task stores."""
+    their index rows in the same transaction; both built-in stores are task stores.
+
+    A store whose class sets ``resolves_stand_ins = True`` honours ``TaskQuery.stand_ins_on`` (the
+    stand-ins are looked up with the list); the engine then gives it the day instead of the
+    principals. Both built-in stores do."""
 
     def task_list(self, query: TaskQuery) -> TaskPage:
         """One page of a task list (待办, 已办, 抄送我的, 我发起的) as indexed queries."""

@@ -304,9 +304,12 @@ class MemoryStore:
 
     # -- task lists and proxies -------------------------------------------------------------------
 
+    resolves_stand_ins = True
+    """:meth:`task_list` and :meth:`task_counts` read ``TaskQuery.stand_ins_on`` themselves."""
+
     def task_list(self, query: TaskQuery) -> TaskPage:
         """One page of a task list, computed from the receptions in memory."""
-        rows = _task_rows(list(self._receptions.values()), query)
+        rows = _task_rows(list(self._receptions.values()), self._stood_in(query))
         start = 0
         if query.after is not None:
             start = next((i + 1 for i, (key, _) in enumerate(rows) if key == query.after), len(rows))
@@ -314,7 +317,19 @@ class MemoryStore:
         more = start + query.limit < len(rows)
         return TaskPage(tuple(r for _, r in chosen), chosen[-1][0] if more and chosen else None)
 
+    def _stood_in(self, query: TaskQuery) -> TaskQuery:
+        """The query with the principals of its ``stand_ins_on`` day added."""
+        if query.stand_ins_on is None:
+            return query
+        day = query.stand_ins_on
+        with self._lock:
+            found = {
+                p.principal for p in self._proxies.values() if p.stand_in == query.actor_id and p.covers(day)
+            }
+        return attrs.evolve(query, principals=query.principals | found, stand_ins_on=None)
+
     def task_counts(self, query: TaskQuery) -> TaskCounts:
+        query = self._stood_in(query)
         receptions = list(self._receptions.values())
         counts = {v: _task_rows(receptions, attrs.evolve(query, view=v)) for v in TaskView}
         cc = [r for _, r in counts[TaskView.CC]]

@@ -157,20 +157,21 @@ tasks = sa.Table(
     sa.Column("assignee", sa.String(200), nullable=False),
     sa.Column("owner", sa.String(64), nullable=False),
     sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("due", sa.Date, nullable=True),
+    sa.Column("due", sa.Date, nullable=False),
     sa.Column("created_at", Moment, nullable=False),
     sa.Column("done_by", sa.String(64), nullable=False),
     sa.Column("done_at", Moment, nullable=True),
     sa.Column("outcome", sa.String(32), nullable=False),
     sa.Column("read", sa.Boolean, nullable=False),
     sa.Index("ix_jd_tasks_owner", "owner", "state", "due", "created_at", "id"),
-    sa.Index("ix_jd_tasks_pool", "assignee_kind", "assignee", "state", "owner", "due", "created_at"),
+    sa.Index("ix_jd_tasks_pool", "assignee_kind", "assignee", "state", "owner", "due", "created_at", "id"),
     sa.Index("ix_jd_tasks_done", "done_by", "done_at", "id"),
     sa.Index("ix_jd_tasks_reception", "reception_id"),
 )
 """The task index 任务索引: one row per task of every reception, written with the reception in the same
 transaction, so 待办 and 已办 are indexed queries that never load a reception. Verify recomputes every
-row from the hashed reception."""
+row from the hashed reception. ``due`` is 9999-12-31 for a task without a due day: it sorts last on
+every database, so 待办 reads the owner and pool indexes in order and stops after the page."""
 
 copies = sa.Table(
     "jd_copies",

@@ -141,6 +141,7 @@ class SQLStore(OutboxMixin):
         # garbage collector, which warns of an unclosed database on Python 3.13)
         self._finalizer = weakref.finalize(self, _close_connections, self._held, self.db)
         self._sql = self._prepare(self.db.dialect)
+        self._lists: dict[sql_tasks.Shape, Prepared] = {}
 
     @property
     def engine(self) -> sa.Engine:
@@ -719,20 +720,36 @@ class SQLStore(OutboxMixin):
         cursor = f"{items[-1].start.isoformat()}|{items[-1].id}" if more else None
         return Page(tuple(items), cursor)
 
+    resolves_stand_ins = True
+    """待办 looks up the stand-ins of ``TaskQuery.stand_ins_on`` in its own statement."""
+
     def task_list(self, query: TaskQuery) -> TaskPage:
         """One page of a task list 待办/已办/抄送/发起: one indexed SELECT, no reception loaded."""
-        with self.db.connect() as conn:
-            rows = conn.execute(sql_tasks.task_statement(query)).all()
+        shape, values = sql_tasks.list_shape(query)
+        with self._read() as cur:
+            rows = self._list_sql(shape).execute(cur, values).fetchall()
         return sql_tasks.rows_to_page(query, rows)
 
     def task_counts(self, query: TaskQuery) -> TaskCounts:
         """How many lines each of the actor's task lists has (one COUNT per list)."""
-        with self.db.connect() as conn:
-            values = {
-                view: conn.execute(sql_tasks.task_statement(attrs.evolve(query, view=view), count=True)).one()
-                for view in TaskView
-            }
+        values = {}
+        with self._read() as cur:
+            for view in TaskView:
+                shape, params = sql_tasks.list_shape(attrs.evolve(query, view=view), count=True)
+                values[view] = self._list_sql(shape).execute(cur, params).fetchone()
         return sql_tasks.counts_from(values)
+
+    def _list_sql(self, shape: sql_tasks.Shape) -> Prepared:
+        """A task list's statement, compiled once per shape (a few per deployment: the number of
+        pools and stand-ins an actor has, the filters a screen uses)."""
+        found = self._lists.get(shape)
+        if found is None:
+            statement = sql_tasks.list_statement(shape, nested=not self.is_sqlite)
+            found = Prepared(statement, self.db.dialect)
+            if len(self._lists) >= 512:
+                self._lists.clear()
+            self._lists[shape] = found
+        return found
 
     def save_proxy(self, proxy: Proxy) -> None:
         """Record a stand-in designation (a revoked one replaces its row)."""
@@ -763,13 +780,10 @@ class SQLStore(OutboxMixin):
 
     def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
         """Whom ``stand_in`` stands in for on ``now``'s China day (an indexed lookup)."""
-        day = now.astimezone(CHINA_TZ).date()
-        _P = schema.proxies
-        query = sa.select(_P.c.principal).where(
-            _P.c.stand_in == stand_in, _P.c.end_date >= day, _P.c.start_date <= day, _P.c.revoked.is_(False)
-        )
-        with self.db.connect() as conn:
-            return tuple(dict.fromkeys(r[0] for r in conn.execute(query)))
+        values = {"b_stand_in": stand_in, "b_day": now.astimezone(CHINA_TZ).date()}
+        with self._read() as cur:
+            rows = self._sql["select_principals"].execute(cur, values).fetchall()
+        return tuple(dict.fromkeys(r[0] for r in rows))
 
     def command(self, request_id: str) -> CommandRecord | None:
         with self._read() as cur:

@@ -40,7 +40,8 @@ _T, _CC, _R = schema.tasks, schema.copies, schema.receptions
 TASK_COLUMNS = tuple(c.name for c in _T.columns)
 COPY_COLUMNS = tuple(c.name for c in _CC.columns)
 _FAR = date(9999, 12, 31)
-"""Where a task without a due day sorts: last."""
+"""The due day stored for a task that has none: it sorts last, so 待办 is read in index order."""
+_FAR_TEXT = _FAR.isoformat()
 
 
 def task_row(reception: Reception, task: Task) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def task_row(reception: Reception, task: Task) -> dict[str, Any]:
         "assignee": task.assignee.ref,
         "owner": task.owner,
         "title": reception.task_title(task)[:200],
-        "due": task.due,
+        "due": task.due or _FAR,
         "created_at": utc(task.created_at),
         "done_by": task.done_by,
         "done_at": utc(task.done_at) if task.done_at is not None else None,
@@ -81,7 +82,15 @@ def copy_row(reception: Reception, copy: CarbonCopy) -> dict[str, Any]:
     }
 
 
+_P = schema.proxies
+
 STATEMENTS: dict[str, sa.ClauseElement] = {
+    "select_principals": sa.select(_P.c.principal).where(
+        _P.c.stand_in == sa.bindparam("b_stand_in"),
+        _P.c.end_date >= sa.bindparam("b_day", type_=sa.Date()),
+        _P.c.start_date <= sa.bindparam("b_day", type_=sa.Date()),
+        _P.c.revoked.is_(False),
+    ),
     "delete_task": _T.delete().where(_T.c.id == sa.bindparam("b_id")),
     "insert_task": _T.insert(),
     "delete_copy": _CC.delete().where(
@@ -93,85 +102,112 @@ STATEMENTS: dict[str, sa.ClauseElement] = {
 
 
 # -- the lists ---------------------------------------------------------------------------------
+#
+# A list's statement is compiled once per *shape* (the view, whether it counts, how many people and
+# pools 待办 reads, which filters are given) with named bind parameters; the values of one query are
+# bound at execution. 待办 is a UNION ALL of one arm per owner and per pool, each an equality prefix of
+# an index ending in (due, created_at, id), so every arm is read in index order and the merge stops
+# after the page: the cost is the page, not the number of open tasks. The arms are disjoint (an
+# owner is never "", one pool's tasks are unclaimed), so the union has no duplicates and its count
+# is the list's length.
+
+Shape = tuple[Any, ...]
+"""What a list statement is compiled for (see :func:`list_shape`)."""
 
 
-def _mine_condition(query: TaskQuery) -> sa.ColumnElement[bool]:
-    people = sorted({query.actor_id, *query.principals})
-    pools: list[sa.ColumnElement[bool]] = []
-    if query.levels:
-        pools.append(
-            sa.and_(_T.c.assignee_kind == AssigneeKind.LEVEL.value, _T.c.assignee.in_(sorted(query.levels)))
-        )
-    if query.unit:
-        pools.append(sa.and_(_T.c.assignee_kind == AssigneeKind.UNIT.value, _T.c.assignee == query.unit))
-    who: sa.ColumnElement[bool] = _T.c.owner.in_(people)
-    if pools:
-        unclaimed = sa.and_(
-            _T.c.owner == "",
-            sa.or_(*pools),
-            # the handler never acts on an approval task of their own reception
-            sa.or_(_T.c.kind != TaskKind.APPROVAL.value, _T.c.handler_id != query.actor_id),
-        )
-        who = sa.or_(who, unclaimed)
-    return sa.and_(_T.c.state == TaskState.OPEN.value, who)
-
-
-def _filters(query: TaskQuery, table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.jurisdiction is not None and "jurisdiction" in table.c:
-        conditions.append(table.c.jurisdiction == query.jurisdiction)
-    if query.kind is not None and table is _T:
-        conditions.append(_T.c.kind == query.kind.value)
-    return conditions
-
-
-def task_statement(query: TaskQuery, *, count: bool = False) -> sa.Select[Any]:
-    """The one SELECT of a task list (or of its count)."""
+def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[str, Any]]:
+    """The shape of ``query``'s statement and the values of its bind parameters."""
     view = query.view
+    values: dict[str, Any] = {"actor": query.actor_id}
+    arms: tuple[int, int, bool, bool] = (0, 0, False, False)
     if view is TaskView.MINE:
-        due = sa.func.coalesce(_T.c.due, _FAR)
-        conditions = [_mine_condition(query), *_filters(query, _T)]
+        people = sorted({query.actor_id, *query.principals} - {""})
+        levels = sorted(query.levels)
+        values.update({f"person_{i}": p for i, p in enumerate(people)})
+        values.update({f"level_{i}": lv for i, lv in enumerate(levels)})
+        if query.unit:
+            values["unit"] = query.unit
         if query.due_by is not None:
-            conditions.append(_T.c.due <= query.due_by)
+            values["due_by"] = query.due_by
+        if query.stand_ins_on is not None:
+            values["stand_day"] = query.stand_ins_on
+        arms = (len(people), len(levels), bool(query.unit), query.stand_ins_on is not None)
+    if query.jurisdiction is not None and view is not TaskView.CC:
+        values["jurisdiction"] = query.jurisdiction
+    if query.kind is not None and view in (TaskView.MINE, TaskView.DONE):
+        values["kind"] = query.kind.value
+    if not count:
+        values["limit"] = query.limit + 1
+        if query.after is not None:
+            values["after_day"], values["after_at"], values["after_key"] = _cursor(query.after)
+    flags = tuple(name in values for name in ("jurisdiction", "kind", "due_by", "after_at"))
+    return (view, count, arms, *flags), values
+
+
+def _lit(value: str) -> sa.ColumnElement[Any]:
+    """A constant of the code (a task state, an assignee kind) written into the SQL rather than bound:
+    the planner picks the index by it, and the generic plan a server caches for the prepared
+    statement stays the right one."""
+    return sa.literal_column(f"'{value}'")
+
+
+def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """The statement of a list of ``shape``, with the bind parameters :func:`list_shape` gives values.
+    ``nested``: each arm of 待办 ordered and limited by itself, in parentheses (PostgreSQL and MySQL
+    then merge the arms' first pages; SQLite merges sorted arms by itself and takes no parentheses)."""
+    view, count, arms, jurisdiction, kind, due_by, after = shape
+
+    def bound(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=column.type)
+
+    limit = sa.bindparam("limit", type_=sa.Integer())
+    if view is TaskView.MINE:
+        common: list[sa.ColumnElement[bool]] = [_T.c.state == _lit(TaskState.OPEN.value)]
+        if jurisdiction:
+            common.append(_T.c.jurisdiction == bound("jurisdiction", _T.c.jurisdiction))
+        if kind:
+            common.append(_T.c.kind == bound("kind", _T.c.kind))
+        if due_by:
+            common.append(_T.c.due <= bound("due_by", _T.c.due))
+        if after:
+            common.append(
+                sa.tuple_(_T.c.due, _T.c.created_at, _T.c.id)
+                > sa.tuple_(
+                    bound("after_day", _T.c.due),
+                    bound("after_at", _T.c.created_at),
+                    bound("after_key", _T.c.id),
+                )
+            )
+        return _mine(arms, common, count, limit, bound, nested=nested)
+    if view is TaskView.DONE:
+        conditions = [_T.c.done_by == bound("actor", _T.c.done_by)]
+        if jurisdiction:
+            conditions.append(_T.c.jurisdiction == bound("jurisdiction", _T.c.jurisdiction))
+        if kind:
+            conditions.append(_T.c.kind == bound("kind", _T.c.kind))
         if count:
             return sa.select(sa.func.count()).select_from(_T).where(*conditions)
-        if query.after is not None:
-            d, c, i = _cursor(query.after)
+        if after:
             conditions.append(
-                sa.or_(
-                    due > d,
-                    sa.and_(due == d, _T.c.created_at > c),
-                    sa.and_(due == d, _T.c.created_at == c, _T.c.id > i),
-                )
+                sa.tuple_(_T.c.done_at, _T.c.id)
+                < sa.tuple_(bound("after_at", _T.c.done_at), bound("after_key", _T.c.id))
             )
         return (
             sa.select(*_task_columns())
             .where(*conditions)
-            .order_by(due, _T.c.created_at, _T.c.id)
-            .limit(query.limit + 1)
-        )
-    if view is TaskView.DONE:
-        conditions = [_T.c.done_by == query.actor_id, *_filters(query, _T)]
-        if count:
-            return sa.select(sa.func.count()).select_from(_T).where(*conditions)
-        if query.after is not None:
-            _, c, i = _cursor(query.after)
-            conditions.append(sa.or_(_T.c.done_at < c, sa.and_(_T.c.done_at == c, _T.c.id < i)))
-        return (
-            sa.select(*_task_columns())
-            .where(*conditions)
             .order_by(_T.c.done_at.desc(), _T.c.id.desc())
-            .limit(query.limit + 1)
+            .limit(limit)
         )
     if view is TaskView.CC:
-        conditions = [_CC.c.actor_id == query.actor_id]
+        conditions = [_CC.c.actor_id == bound("actor", _CC.c.actor_id)]
         if count:
             unread: sa.ColumnElement[Any] = sa.func.sum(sa.case((_CC.c.read, 0), else_=1))
-            counted: sa.Select[Any] = sa.select(sa.func.count(), unread).where(*conditions)
-            return counted
-        if query.after is not None:
-            _, c, i = _cursor(query.after)
-            conditions.append(sa.or_(_CC.c.at < c, sa.and_(_CC.c.at == c, _CC.c.reception_id < i)))
+            return sa.select(sa.func.count(), unread).where(*conditions)
+        if after:
+            conditions.append(
+                sa.tuple_(_CC.c.at, _CC.c.reception_id)
+                < sa.tuple_(bound("after_at", _CC.c.at), bound("after_key", _CC.c.reception_id))
+            )
         return (
             sa.select(
                 _CC.c.reception_id,
@@ -185,20 +221,83 @@ def task_statement(query: TaskQuery, *, count: bool = False) -> sa.Select[Any]:
             .join(_R, _R.c.id == _CC.c.reception_id)
             .where(*conditions)
             .order_by(_CC.c.at.desc(), _CC.c.reception_id.desc())
-            .limit(query.limit + 1)
+            .limit(limit)
         )
-    conditions = [_R.c.handler_id == query.actor_id, *_filters(query, _R)]
+    conditions = [_R.c.handler_id == bound("actor", _R.c.handler_id)]
+    if jurisdiction:
+        conditions.append(_R.c.jurisdiction == bound("jurisdiction", _R.c.jurisdiction))
     if count:
         return sa.select(sa.func.count()).select_from(_R).where(*conditions)
-    if query.after is not None:
-        _, c, i = _cursor(query.after)
-        conditions.append(sa.or_(_R.c.created_at < c, sa.and_(_R.c.created_at == c, _R.c.id < i)))
+    if after:
+        conditions.append(
+            sa.tuple_(_R.c.created_at, _R.c.id)
+            < sa.tuple_(bound("after_at", _R.c.created_at), bound("after_key", _R.c.id))
+        )
     return (
         sa.select(_R.c.id, _R.c.number, _R.c.host_unit, _R.c.state, _R.c.created_at, _R.c.start_date)
         .where(*conditions)
         .order_by(_R.c.created_at.desc(), _R.c.id.desc())
-        .limit(query.limit + 1)
+        .limit(limit)
     )
+
+
+def _mine(
+    arms: tuple[int, int, bool, bool],
+    common: list[sa.ColumnElement[bool]],
+    count: bool,
+    limit: sa.BindParameter[Any],
+    bound: Any,
+    *,
+    nested: bool,
+) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """待办: one arm per owner (the actor and whom they stand in for) and per pool (each level, the
+    department); pools leave out approval tasks of receptions the actor handles. With a stand-in day,
+    one more arm for the principals of that day's proxies (the owners named already left out)."""
+    people, levels, unit, stand_ins = arms
+    guard = sa.or_(
+        _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
+    )
+    named = [bound(f"person_{i}", _T.c.owner) for i in range(people)]
+    who: list[sa.ColumnElement[bool]] = [_T.c.owner == person for person in named]
+    if stand_ins:
+        principals = sa.select(_P.c.principal).where(
+            _P.c.stand_in == bound("actor", _P.c.stand_in),
+            _P.c.start_date <= bound("stand_day", _P.c.start_date),
+            _P.c.end_date >= bound("stand_day", _P.c.end_date),
+            _P.c.revoked.is_(False),
+            _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
+        )
+        who.append(_T.c.owner.in_(principals))
+    pools = [(AssigneeKind.LEVEL, f"level_{i}") for i in range(levels)]
+    if unit:
+        pools.append((AssigneeKind.UNIT, "unit"))
+    who += [
+        sa.and_(
+            _T.c.assignee_kind == _lit(pool.value),
+            _T.c.assignee == bound(name, _T.c.assignee),
+            _T.c.owner == _lit(""),
+            guard,
+        )
+        for pool, name in pools
+    ]
+    columns = (_T.c.id,) if count else _task_columns()
+    selects = [sa.select(*columns).where(w, *common) for w in who] or [sa.select(*columns).where(sa.false())]
+    if count:
+        return sa.select(sa.func.count()).select_from(sa.union_all(*selects).subquery())
+    order = (_T.c.due, _T.c.created_at, _T.c.id)
+    if len(selects) == 1:
+        return selects[0].order_by(*order).limit(limit)
+    if nested:
+        selects = [s.order_by(*order).limit(limit) for s in selects]
+    union = sa.union_all(*selects)
+    c = union.selected_columns
+    return union.order_by(c.due, c.created_at, c.id).limit(limit)
+
+
+def task_statement(query: TaskQuery, *, count: bool = False) -> sa.Select[Any] | sa.CompoundSelect[Any]:
+    """The one SELECT of a task list (or of its count), with the query's values bound."""
+    shape, values = list_shape(query, count=count)
+    return list_statement(shape).params(values)
 
 
 def _task_columns() -> tuple[sa.Column[Any], ...]:
@@ -213,75 +312,40 @@ def rows_to_page(query: TaskQuery, rows: Sequence[Sequence[Any]]) -> TaskPage:
     """A page from the rows of :func:`task_statement` (one more than the limit: there is a next)."""
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items: list[TaskRow] = []
     view = query.view
-    for row in rows:
-        if view in (TaskView.MINE, TaskView.DONE):
-            (
+    items: list[TaskRow]
+    if view in (TaskView.MINE, TaskView.DONE):  # the hot path: 待办 is read constantly
+        items = _task_rows(rows, done=view is TaskView.DONE)
+    elif view is TaskView.CC:
+        items = [
+            TaskRow(
                 rid,
                 number,
-                tid,
-                kind,
-                title,
+                "",
+                "cc",
+                f"{by_id} 抄送",
                 state,
-                assignee,
-                owner,
-                step,
-                due,
-                created,
-                done_at,
-                outcome,
-                unit,
-                read,
-            ) = row
-            items.append(
-                TaskRow(
-                    rid,
-                    number,
-                    tid,
-                    kind,
-                    title,
-                    state,
-                    assignee,
-                    owner,
-                    step,
-                    _day(due),
-                    _moment(done_at if view is TaskView.DONE else created),
-                    outcome,
-                    unit,
-                    bool(read),
-                )
+                at=_moment(at),
+                host_unit=unit,
+                read=bool(read),
+                owner=by_id,
             )
-        elif view is TaskView.CC:
-            rid, number, unit, by_id, at, read, state = row
-            items.append(
-                TaskRow(
-                    rid,
-                    number,
-                    "",
-                    "cc",
-                    f"{by_id} 抄送",
-                    state,
-                    at=_moment(at),
-                    host_unit=unit,
-                    read=bool(read),
-                    owner=by_id,
-                )
+            for rid, number, unit, by_id, at, read, state in rows
+        ]
+    else:
+        items = [
+            TaskRow(
+                rid,
+                number,
+                "",
+                "started",
+                str(_day(start) or ""),
+                state,
+                at=_moment(created),
+                host_unit=unit,
             )
-        else:
-            rid, number, unit, state, created, start = row
-            items.append(
-                TaskRow(
-                    rid,
-                    number,
-                    "",
-                    "started",
-                    str(_day(start) or ""),
-                    state,
-                    at=_moment(created),
-                    host_unit=unit,
-                )
-            )
+            for rid, number, unit, state, created, start in rows
+        ]
     cursor = None
     if more and items:
         last, raw = items[-1], rows[-1]
@@ -294,6 +358,73 @@ def rows_to_page(query: TaskQuery, rows: Sequence[Sequence[Any]]) -> TaskPage:
         else:
             cursor = _encode_cursor(None, raw[4], last.reception_id)
     return TaskPage(tuple(items), cursor)
+
+
+def _task_rows(rows: Sequence[Sequence[Any]], *, done: bool) -> list[TaskRow]:
+    """The lines of 待办 (``done``: 已办), with the dates converted as the driver returned them —
+    ISO text on SQLite, typed elsewhere — decided once per page, not per value."""
+    if not rows:
+        return []
+    if type(rows[0][9]) is str and type(rows[0][10]) is str:
+        day, moment = date.fromisoformat, datetime.fromisoformat
+        return [
+            TaskRow(
+                rid,
+                num,
+                tid,
+                kind,
+                title,
+                state,
+                who,
+                owner,
+                step,
+                None if due == _FAR_TEXT else day(due),
+                (None if acted is None else moment(acted)) if done else moment(made),
+                out,
+                unit,
+                bool(read),
+            )
+            for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
+        ]
+    if type(rows[0][9]) is date and type(rows[0][10]) is datetime:
+        return [
+            TaskRow(
+                rid,
+                num,
+                tid,
+                kind,
+                title,
+                state,
+                who,
+                owner,
+                step,
+                None if due == _FAR else due,
+                acted if done else made,
+                out,
+                unit,
+                bool(read),
+            )
+            for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
+        ]
+    return [
+        TaskRow(
+            rid,
+            num,
+            tid,
+            kind,
+            title,
+            state,
+            who,
+            owner,
+            step,
+            _due(due),
+            _moment(acted if done else made),
+            out,
+            unit,
+            bool(read),
+        )
+        for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
+    ]
 
 
 def counts_from(values: Mapping[TaskView, Sequence[Any]]) -> TaskCounts:
@@ -323,7 +454,17 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
+def _due(value: Any) -> date | None:
+    """A stored due day (ISO text on SQLite), None for the no-due-day sentinel."""
+    if type(value) is str:
+        return None if value == _FAR_TEXT else date.fromisoformat(value)
+    day = _day(value)
+    return None if day == _FAR else day
+
+
 def _moment(value: Any) -> datetime | None:
+    if type(value) is str:
+        return datetime.fromisoformat(value)
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))

@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("assignee", sa.String(200), nullable=False),
         sa.Column("owner", sa.String(64), nullable=False),
         sa.Column("title", sa.String(200), nullable=False),
-        sa.Column("due", sa.Date, nullable=True),
+        sa.Column("due", sa.Date, nullable=False),
         sa.Column("created_at", Moment, nullable=False),
         sa.Column("done_by", sa.String(64), nullable=False),
         sa.Column("done_at", Moment, nullable=True),
@@ -52,7 +52,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_jd_tasks_owner", "jd_tasks", ["owner", "state", "due", "created_at", "id"])
     op.create_index(
-        "ix_jd_tasks_pool", "jd_tasks", ["assignee_kind", "assignee", "state", "owner", "due", "created_at"]
+        "ix_jd_tasks_pool",
+        "jd_tasks",
+        ["assignee_kind", "assignee", "state", "owner", "due", "created_at", "id"],
     )
     op.create_index("ix_jd_tasks_done", "jd_tasks", ["done_by", "done_at", "id"])
     op.create_index("ix_jd_tasks_reception", "jd_tasks", ["reception_id"])
