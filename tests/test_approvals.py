@@ -673,3 +673,25 @@ def test_task_lists_page_and_filter_alike_on_every_store(url: str) -> None:
         assert done == list(engine.done_by(actor, limit=1000).items), name
     assert any(r.due is None for r in engine.tasks_for(A, limit=1000).items)  # 接站 has no due day
     assert {r.owner for r in engine.tasks_for(X, limit=1000).items} == {"a"}  # x stands in for a
+
+
+# -- found by tests/test_approvals_properties.py -------------------------------------------------
+
+
+@pytest.mark.parametrize("end", ["cancel", "terminate"])
+def test_a_countersign_cut_short_by_the_end_of_the_reception_does_not_count_as_passed(
+    url: str, end: str
+) -> None:
+    """B agreed, C and D never acted: once the reception is cancelled or terminated their tasks close,
+    and the step still is not passed — approval is not complete."""
+    engine = engine_for(url, PARALLEL_BCD)
+    rid = submitted(engine)
+    approve(engine, rid, B)
+    if end == "cancel":
+        ended = engine.fire(rid, "cancel", HANDLER, reason="来访取消").reception
+    else:
+        ended = engine.operate(rid, Terminate(), ADMIN, reason="来访取消").reception
+    assert [t.state for t in ended.tasks] == [TaskState.DONE, TaskState.CLOSED, TaskState.CLOSED]
+    assert (ended.current_step, ended.approval_complete) == (0, False)
+    assert engine.get(rid).approval_complete is False
+    assert mine(engine, C) == mine(engine, D) == []

@@ -218,6 +218,11 @@ class Task:
         return self.state in (TaskState.OPEN, TaskState.WAITING)
 
 
+ENDED = "ended"
+"""The outcome of a task closed because its reception ended (cancelled, terminated, refused) before
+its owner acted: an approval task so closed still belongs to its step, undecided."""
+
+
 def step_verdict(step: ApprovalStep, tasks: Sequence[Task], approvals: Sequence[Approval]) -> str:
     """``passed``, ``failed`` (a vote that can no longer pass) or ``open``, for one step of the
     current submission: its live and done tasks say who must decide, its signatures what they said.
@@ -391,14 +396,16 @@ class Reception:
         return tuple(a for a in self.approvals if a.step == index)
 
     def step_tasks(self, index: int) -> tuple[Task, ...]:
-        """The approval tasks of step ``index`` of the current submission (closed ones excluded)."""
+        """The approval tasks of step ``index`` of the current submission (closed ones excluded, but
+        for those closed undecided when the reception ended: a step of a cancelled or terminated
+        reception does not pass for want of the signers who never acted)."""
         return tuple(
             t
             for t in self.tasks
             if t.step == index
             and t.current
             and t.kind is TaskKind.APPROVAL
-            and t.state is not TaskState.CLOSED
+            and (t.state is not TaskState.CLOSED or t.outcome == ENDED)
         )
 
     def task_title(self, task: Task) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from jiedai_flow.domain.clock import CHINA_TZ
-from jiedai_flow.domain.records import ApprovalStep, StepKind, TaskKind, TaskState, step_verdict
+from jiedai_flow.domain.records import ENDED, ApprovalStep, StepKind, TaskKind, TaskState, step_verdict
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ _CLOSED_ZH = {
     "decided": "未签（本环节已决定）",
     "removed": "已减签",
     "closed": "已关闭",
+    ENDED: "未签（接待已结束）",
     "jumped": "已关闭（跳转）",
     "taken_back": "已拿回",
 }

@@ -25,6 +25,7 @@ import attrs
 
 from jiedai_flow.domain.model import MAX_ACTOR_ID, MAX_HOST_UNIT, check_text
 from jiedai_flow.domain.records import (
+    ENDED,
     Approval,
     Assignee,
     AssigneeKind,
@@ -785,7 +786,8 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
         return reception
     tasks = list(reception.tasks)
     if not ctx.collecting:
-        tasks = [_closed(t, "closed") if _approval_live(t) or (ctx.ending and t.live) else t for t in tasks]
+        why = ENDED if ctx.ending else "closed"
+        tasks = [_closed(t, why) if _approval_live(t) or (ctx.ending and t.live) else t for t in tasks]
         return _with(reception, tasks)
     current = reception.current_step
     tasks = [_closed(t, "decided") if _approval_live(t) and t.step < current else t for t in tasks]
