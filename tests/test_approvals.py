@@ -695,3 +695,19 @@ def test_a_countersign_cut_short_by_the_end_of_the_reception_does_not_count_as_p
     assert (ended.current_step, ended.approval_complete) == (0, False)
     assert engine.get(rid).approval_complete is False
     assert mine(engine, C) == mine(engine, D) == []
+
+
+def test_a_jump_from_approved_back_into_approval_must_name_the_step(url: str) -> None:
+    """An approved reception jumped back to 待审批 without a step would await nobody's signature: refused,
+    nothing changes; with the step, that step is approved again."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    before = approve(engine, rid, E)
+    assert before.state == "approved"
+    with pytest.raises(TaskError, match="须指明重新审批的环节"):
+        engine.operate(rid, Jump(state="submitted"), ADMIN, reason="重审")
+    assert engine.get(rid) == before
+    after = engine.operate(rid, Jump(state="submitted", step=1), ADMIN, reason="县长重审").reception
+    assert (after.state, after.current_step) == ("submitted", 1)
+    assert mine(engine, E) == [rid]

@@ -590,6 +590,13 @@ class Engine:
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
         after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason, worked)
+        if process.phase(dest).awaits_approval and after.approval_complete:  # nothing left anyone could sign
+            raise TaskError(
+                reception_id,
+                trigger_def.label,
+                "审批已全部通过，回到待审批须指明重新审批的环节",
+                "every step is approved: going back to approval needs the step to approve again",
+            )
         after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
         ledger = ledger_changes(before, after, standards, process)
         if ledger:
