@@ -711,3 +711,22 @@ def test_a_jump_from_approved_back_into_approval_must_name_the_step(url: str) ->
     after = engine.operate(rid, Jump(state="submitted", step=1), ADMIN, reason="县长重审").reception
     assert (after.state, after.current_step) == ("submitted", 1)
     assert mine(engine, E) == [rid]
+
+
+def test_taking_back_the_vote_that_passed_a_vote_step_reopens_it_for_the_others(url: str) -> None:
+    """B and C pass a 1/1/1 vote at more than a third; D's task closes. C takes the vote back: one of
+    three is not more than a third, so the step is open again and D may vote."""
+    vote = ApprovalStep("", "党组会票签", kind=StepKind.VOTE, threshold=34, assignees=person("b", "c", "d"))
+    engine = engine_for(url, vote, SINGLE_A)
+    rid = submitted(engine)
+    approve(engine, rid, B)
+    approve(engine, rid, C)
+    assert engine.get(rid).current_step == 1
+    assert mine(engine, D) == []
+    after = engine.operate(rid, TakeBack(), C).reception
+    assert (after.state, after.current_step) == ("submitted", 0)
+    assert mine(engine, C) == mine(engine, D) == [rid]
+    assert mine(engine, A) == []
+    approve(engine, rid, D)
+    assert mine(engine, A) == [rid]
+    verified(engine)

@@ -543,6 +543,8 @@ def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
         after_mine = t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.live
         if after_mine or (task is not None and t.id == task.id):
             t = attrs.evolve(t, state=TaskState.CLOSED, outcome="taken_back", current=False)
+        elif _decided_at(t, signed.step):  # the step is open again: so are the votes its passing closed
+            t = attrs.evolve(t, state=TaskState.WAITING, outcome="")
         tasks.append(t)
     if task is not None:
         again = attrs.evolve(
@@ -561,6 +563,17 @@ def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
         )
         tasks.append(again)
     return Worked(attrs.evolve(reception, approvals=approvals, tasks=tuple(tasks)))
+
+
+def _decided_at(task: Task, step: int) -> bool:
+    """A task of ``step`` closed because the step passed without it (或签, 票签)."""
+    return (
+        task.current
+        and task.kind is TaskKind.APPROVAL
+        and task.step == step
+        and task.state is TaskState.CLOSED
+        and task.outcome == "decided"
+    )
 
 
 def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
