@@ -788,6 +788,8 @@ def postgres_db(url: str, n: int) -> tuple[str, float, bool]:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     load_postgres(url, name, n)
+    for stale in CACHE_DIR.glob(f"tasks-n{n}-*.postgres"):  # markers of schemas dropped above
+        stale.unlink()
     marker.write_text(name, encoding="utf-8")
     return name, time.perf_counter() - t0, True
 
