@@ -20,7 +20,7 @@ from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service, etag, expected_version, request_id
+from jiedai_flow.server.service import Service, etag, expected_version, id_of, request_id
 
 CREATE = "create"
 
@@ -147,7 +147,7 @@ def _is_cursor(text: str) -> bool:
 )
 def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
     del principal
-    reception = service.engine.get(service.engine.resolve(ref))
+    reception = service.engine.get(id_of(service.engine, ref))
     return Response(reception, headers={"ETag": etag(reception.version)})
 
 
@@ -161,7 +161,7 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
 )
 def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     names = () if principal.read_only else engine.available_triggers(reception.id, principal.actor)
     defs = [process.trigger_defs[n] for n in names]
@@ -199,7 +199,7 @@ def fire(
 ) -> Response[CommandResult]:
     refuse_supervisor(principal, trigger)
     engine = service.engine
-    reception_id = engine.resolve(ref)
+    reception_id = id_of(engine, ref)
     with authenticated_by(principal.method):
         try:
             result = engine.fire(
@@ -246,7 +246,7 @@ def check(
 ) -> CheckResult:
     del principal
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     stages: Any = None
     if all_stages:
@@ -311,7 +311,7 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
 def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
     del principal
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     given = {(e.rule_id, e.path) for e in reception.explanations}
     needed = tuple(
         f

@@ -31,7 +31,7 @@ from jiedai_flow.model import Itinerary, Purpose, ReceptionType
 from jiedai_flow.records import ReceptionQuery
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
-from jiedai_flow.server.service import Service, client_of
+from jiedai_flow.server.service import Service, client_of, id_of
 
 if TYPE_CHECKING:
     from jiedai_flow.server.settings import Settings
@@ -121,7 +121,7 @@ def _detail(
     request: Request[Any, Any, Any], service: Service, me: Principal, ref: str, **extra: Any
 ) -> Template:
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     events = engine.history(reception.id)
     names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
@@ -147,7 +147,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     me = _principal(request, service)
     _csrf(request, data)
     engine = service.engine
-    reception_id = engine.resolve(ref)
+    reception_id = id_of(engine, ref)
     trigger = data.get("trigger", "")
     explanations = {
         k.removeprefix("explain:"): v for k, v in data.items() if k.startswith("explain:") and v.strip()
@@ -174,7 +174,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
 def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[bytes]:
     _principal(request, service)
     engine = service.engine
-    doc = reports.list_document(engine.get(engine.resolve(ref)))
+    doc = reports.list_document(engine.get(id_of(engine, ref)))
     return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
 
 
