@@ -38,12 +38,12 @@ API_PREFIX = "/api/v1"
 
 
 def _register_schema_modules() -> None:
-    from jiedai_flow import plugins, reports, standards
+    from jiedai_flow import plugins, reports, standards, tasks
     from jiedai_flow.cli_commands import inputs
     from jiedai_flow.reports import flags, summary
     from jiedai_flow.server import models, problems
 
-    for module in (standards, plugins, inputs, reports, flags, summary, models, problems):
+    for module in (standards, plugins, inputs, reports, flags, summary, models, problems, tasks):
         schema.register_module(module)
 
 

@@ -21,6 +21,7 @@ from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, Tr
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, etag, expected_version, id_of, request_id
+from jiedai_flow.tasks import TaskCommand
 
 CREATE = "create"
 
@@ -181,7 +182,9 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     "/receptions/{ref:str}/triggers/{trigger:str}",
     summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
-    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result.",
+    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result. "
+    "For the approval trigger, `task` names which of the caller's tasks they sign (when they hold several); "
+    "approval operations have their own endpoints (see `/operations`).",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
     tags=["receptions"],
@@ -213,6 +216,7 @@ def fire(
                 reception_list=data.reception_list,
                 explanations=data.explanations or None,
                 follow_up=data.follow_up,
+                command=TaskCommand(task=data.task) if data.task else None,
             )
         except Exception as error:
             metrics.COMMANDS.labels(
