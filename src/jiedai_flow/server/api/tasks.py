@@ -28,17 +28,9 @@ from litestar.params import Parameter
 from jiedai_flow import tasks as task_ops
 from jiedai_flow.authn import authenticated_by
 from jiedai_flow.errors import Problem, RateLimitedError, ValidationError
-from jiedai_flow.lifecycle import Operation, Phase
+from jiedai_flow.lifecycle import Operation
 from jiedai_flow.model import Role
-from jiedai_flow.records import (
-    CommandResult,
-    Proxy,
-    ReceptionQuery,
-    TaskCounts,
-    TaskKind,
-    TaskPage,
-    TaskView,
-)
+from jiedai_flow.records import CommandResult, Proxy, TaskCounts, TaskKind, TaskPage, TaskView
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
@@ -50,8 +42,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from jiedai_flow.engine import Engine
-    from jiedai_flow.model import Actor
-    from jiedai_flow.records import Reception
 
 API = "/api/v1"
 MAX_PAGE = 1000
@@ -372,34 +362,3 @@ ROUTES: tuple[Any, ...] = (
     proxy_revoke,
 )
 """The task-list, approval-operation and stand-in endpoints."""
-
-
-# -- the web pages' lists until they read the task lists ------------------------------------------
-
-SCAN = 500
-"""How many receptions the placeholder lists look at."""
-
-
-def awaiting(engine: Engine, actor: Actor, limit: int = 50) -> list[Reception]:
-    """Receptions in a phase that awaits a decision which ``actor`` may take now (待办)."""
-    states = frozenset(
-        s.name for p in engine.processes for s in p.states if s.phase in (Phase.PENDING, Phase.SETTLING)
-    )
-    found = []
-    for reception in engine.query(ReceptionQuery(states=states, limit=SCAN)).items:
-        if engine.available_triggers(reception.id, actor):
-            found.append(reception)
-            if len(found) >= limit:
-                break
-    return found
-
-
-def decided(engine: Engine, actor: Actor, limit: int = 50) -> list[Reception]:
-    """Receptions ``actor`` has signed an approval of, or handles (已办)."""
-    found = []
-    for reception in engine.query(ReceptionQuery(limit=SCAN)).items:
-        if any(a.actor_id == actor.id for a in reception.approvals) or reception.handler.id == actor.id:
-            found.append(reception)
-            if len(found) >= limit:
-                break
-    return found
