@@ -72,6 +72,10 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         "meal_cost": "240.00",
         "meal_companions": "2",
         "meal_venue": "机关食堂",
+        "lodging_hotel": "县机关招待所",
+        "lodging_rooms": "2",
+        "lodging_nights": "1",
+        "lodging_price_per_night": "200.00",
     }.items():
         clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
     clerk.click("button[type=submit]")  # type: ignore[attr-defined]
@@ -83,6 +87,9 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
     assert "/web/receptions/" in clerk.url, clerk.locator(".error, .field-error").all_inner_texts()  # type: ignore[attr-defined]
     clerk.wait_for_url("**/web/receptions/*")  # type: ignore[attr-defined]
     rid = clerk.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        [lodging] = c.get(f"/api/v1/receptions/{rid}").json()["plan"]["lodgings"]
+    assert (lodging["hotel"], lodging["rooms"], lodging["price_per_night"]) == ("县机关招待所", 2, "200.00")
     clerk.click("button[value=submit]")  # type: ignore[attr-defined]
     assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
 

@@ -315,7 +315,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
                 "room_type": "standard",
                 "nights": _int(form.get("lodging_nights", "1")),
                 "rooms": _int(form.get("lodging_rooms", "1")),
-                "price_per_night": form.get("lodging_cost", ""),
+                "price_per_night": form.get("lodging_price_per_night", ""),
             }
         )
     return {
