@@ -26,7 +26,8 @@ from jiedai_flow.tasks import TaskCommand
 CREATE = "create"
 
 
-def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+    """A command's result with its ETag and Location; 200 when it is a replay of an accepted one."""
     headers = {
         "ETag": etag(result.reception.version),
         "Location": f"/api/v1/receptions/{result.reception.id}",
@@ -75,7 +76,7 @@ def create(
             request_id=request_id(request),
         )
     metrics.COMMANDS.labels(CREATE, "accepted").inc()
-    return _outcome(result, 201)
+    return outcome(result, 201)
 
 
 @get(
@@ -224,7 +225,7 @@ def fire(
             ).inc()
             raise
     metrics.COMMANDS.labels(trigger, "accepted").inc()
-    return _outcome(result, 200)
+    return outcome(result, 200)
 
 
 def _label(engine: Any, reception_id: str, trigger: str) -> str:

@@ -32,11 +32,12 @@ from jiedai_flow.lifecycle import Operation
 from jiedai_flow.model import Role
 from jiedai_flow.records import CommandResult, Proxy, TaskCounts, TaskKind, TaskPage, TaskView
 from jiedai_flow.server import metrics
+from jiedai_flow.server.api.receptions import outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
 from jiedai_flow.server.problems import ERRORS, RetryAfter
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service, etag, expected_version, id_of, request_id
+from jiedai_flow.server.service import Service, expected_version, id_of, request_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -208,16 +209,6 @@ def _retry_after(engine: Engine, reception_id: str, task_ref: str) -> int:
     return max(1, math.ceil(left.total_seconds()))
 
 
-def _outcome(result: CommandResult) -> Response[CommandResult]:
-    headers = {
-        "ETag": etag(result.reception.version),
-        "Location": f"{API}/receptions/{result.reception.id}",
-    }
-    if result.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return Response(result, status_code=200, headers=headers)
-
-
 def _operation_route(operation: Operation) -> Any:
     command = task_ops.COMMANDS[operation]
     body_class = request_class(command)
@@ -249,14 +240,14 @@ def _operation_route(operation: Operation) -> Any:
                 metrics.COMMANDS.labels(label, getattr(error, "code", "error")).inc()
                 raise
         metrics.COMMANDS.labels(label, "accepted").inc()
-        return _outcome(result)
+        return outcome(result, 200)
 
     operate.__name__ = f"operate_{operation.value}"
     # the body class is made here, not importable by name: give the framework the class itself
     operate.__annotations__["data"] = body_class
     return post(
         f"/receptions/{{ref:str}}/operations/{segment(operation)}",
-        summary=f"{summary}",
+        summary=summary,
         description=f"Body: `{body_class.__name__}` — the fields of `jiedai_flow.tasks.{command.__name__}` "
         "and `reason`. `If-Match` carries the version the caller saw (412 when it changed); "
         "`Idempotency-Key` makes a retry return the first result. A refused operation is 422 "
