@@ -155,6 +155,13 @@ def test_lists_page_by_cursor_and_refuse_a_bad_query(server: Server) -> None:
     assert {r["reception_id"] for r in first["items"]}.isdisjoint(r["reception_id"] for r in rest["items"])
     counts = _ok(_call(server, "zhang.wei", "GET", "/tasks/counts"))
     assert counts["started"] >= 3
+    moments = [
+        r["at"]
+        for view in ("mine", "started")
+        for r in _list(server, "sun.hao" if view == "mine" else "zhang.wei", view)
+    ]
+    assert moments
+    assert all(m.endswith(("Z", "+00:00")) for m in moments), moments  # RFC 3339: with the offset
     pending = _list(server, "sun.hao", due_by=(date.today() + timedelta(days=400)).isoformat())
     assert pending
     assert all(r["state"] == "open" for r in pending)

@@ -9,7 +9,7 @@ ordered by due day and paged by keyset cursor.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -334,9 +334,12 @@ def _day(value: Any) -> date | None:
 
 
 def _moment(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+    """A stored moment as the records carry it: the tables hold naive UTC, the records aware times
+    (as the memory store's rows are)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # -- verify ------------------------------------------------------------------------------------
