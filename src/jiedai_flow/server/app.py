@@ -131,6 +131,11 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         ),
         template_config=TemplateConfig(directory=pages.TEMPLATES, engine=JinjaTemplateEngine),
         debug=debug,
+        # why: the framework's default turns the root logger to INFO with its own handler, which
+        # rewrites a host application's logging when it mounts the app and, in `jiedai serve`, formats
+        # an INFO line per command (transitions, the log notifier). Errors are logged by the
+        # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
+        logging_config=None,
         on_shutdown=[service.engine.store.close],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
