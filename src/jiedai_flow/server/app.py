@@ -99,7 +99,9 @@ def create_app(
     api = Router(
         API_PREFIX,
         route_handlers=list(API_ROUTES),
-        dependencies={"principal": Provide(api_principal, sync_to_thread=True)},
+        # why on the event loop: verifying a token is one indexed read in autocommit (a JWT, no read
+        # at all), less than handing it to a worker thread costs; the command itself runs in a thread
+        dependencies={"principal": Provide(api_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
     return _build(service, settings, api, pages, debug)
