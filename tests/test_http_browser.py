@@ -190,8 +190,18 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
     assert steps.count("同意") >= 4
     assert "由 李娜 转办" in steps
 
-    copy = clerk.locator("form[data-operation=copy]")  # type: ignore[attr-defined]
     clerk.reload()  # type: ignore[attr-defined]
+    assign = clerk.locator("form[data-operation=assign]")  # type: ignore[attr-defined]
+    assign.locator("textarea[name=items]").fill("接站=chen.jie@高铁站\n横幅")
+    assign.locator("button[type=submit]").click()
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "事项=负责人" in clerk.inner_text(".error")  # type: ignore[attr-defined]
+    assign = clerk.locator("form[data-operation=assign]")  # type: ignore[attr-defined]
+    assign.locator("textarea[name=items]").fill("接站=chen.jie@高铁站")
+    assign.locator("button[type=submit]").click()
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "高铁站" in clerk.inner_text("#execution")  # type: ignore[attr-defined]
+    copy = clerk.locator("form[data-operation=copy]")  # type: ignore[attr-defined]
     copy.locator("input[name='people:chen.jie']").check()
     copy.locator("button[type=submit]").click()
     clerk.wait_for_load_state()  # type: ignore[attr-defined]

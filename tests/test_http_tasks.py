@@ -218,6 +218,29 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
     assert refused.json()["message_en"]
 
 
+def test_execution_items_are_assigned_done_and_a_problem_reaches_the_handler(server: Server) -> None:
+    rid = _submitted(server)
+    for person in ("sun.hao", *COUNTERSIGN):
+        _fire(server, person, rid, "approve", reason="同意")
+    items = [
+        {"title": "接站", "owner": {"kind": "person", "ref": "chen.jie"}, "place": "高铁站"},
+        {"title": "工作餐", "owner": {"kind": "unit", "ref": "县政府办公室"}},
+    ]
+    _ok(_op(server, "zhang.wei", rid, "assign", items=items))
+    mine = {r["title"]: r for r in _list(server, "chen.jie", kind="execution") if r["reception_id"] == rid}
+    assert sorted(mine) == ["工作餐", "接站"]  # 陈洁's own item, and her department's pool
+    pickup = mine["接站"]
+    _ok(_op(server, "chen.jie", rid, "problem", task=pickup["task_id"], reason="车辆临时检修，改派 2 号车"))
+    shown = _ok(_call(server, "zhang.wei", "GET", f"/receptions/{rid}"))
+    assert any("车辆临时检修" in n for t in shown["tasks"] for n in t["notes"])
+    _ok(_op(server, "chen.jie", rid, "complete", task=pickup["task_id"], reason="已接到"))
+    done = [r for r in _list(server, "chen.jie", "done") if r["reception_id"] == rid]
+    assert [r["title"] for r in done] == ["接站"]
+    bad = _op(server, "zhang.wei", rid, "assign", items=[{"title": "车辆"}])
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["path"] == "$.items[0].owner"
+
+
 def test_nobody_acts_on_another_persons_task(server: Server) -> None:
     rid = _submitted(server)
     _fire(server, "sun.hao", rid, "approve", reason="同意")
