@@ -77,9 +77,65 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
-def write_starter_files(folder: Path) -> None:
-    (folder / "jiedai-actors.toml").write_text(starter.actors_toml(), encoding="utf-8")
-    (folder / "jiedai-standards.toml").write_text(starter.STANDARDS_TOML, encoding="utf-8")
+def write_starter_files(folder: Path, *, countersign: bool = False) -> None:
+    actors = starter.actors_toml() + (COUNTERSIGN_ACTORS if countersign else "")
+    standards = countersign_standards() if countersign else starter.STANDARDS_TOML
+    (folder / "jiedai-actors.toml").write_text(actors, encoding="utf-8")
+    (folder / "jiedai-standards.toml").write_text(standards, encoding="utf-8")
+
+
+COUNTERSIGN_ACTORS = """
+[[actor]]
+id = "qian.bo"
+name = "钱博"
+roles = ["approver"]
+unit = "县财政局"
+levels = []
+
+[[actor]]
+id = "zheng.li"
+name = "郑丽"
+roles = ["approver"]
+unit = "县政府办公室"
+levels = []
+
+[[actor]]
+id = "wu.gang"
+name = "吴刚"
+roles = ["approver"]
+unit = "县政府办公室"
+levels = []
+
+[[actor]]
+id = "he.ping"
+name = "何平"
+roles = ["approver"]
+unit = "县财政局"
+levels = []
+"""
+"""Approvers of the countersign step (钱博 of the finance bureau, 郑丽), a transfer target (吴刚) and a
+delegate or stand-in (何平), added to the starter actors."""
+
+COUNTERSIGN = ("li.na", "qian.bo", "zheng.li")
+
+
+def countersign_standards() -> str:
+    """The starter standards with one approval level (部门负责人), then a parallel countersign of
+    李娜, 钱博 and 郑丽: all three must agree."""
+    one_level = starter.STANDARDS_TOML.replace(
+        'approval_levels = ["部门负责人", "分管领导"]', 'approval_levels = ["部门负责人"]'
+    )
+    assert one_level != starter.STANDARDS_TOML, "the starter standards changed: adapt this helper"
+    people = ", ".join(f'"{p}"' for p in COUNTERSIGN)
+    return (
+        one_level
+        + f"""
+[[standards.countersigns]]
+label = "财政局、分管领导会签"
+kind = "parallel"
+people = [{people}]
+"""
+    )
 
 
 @contextlib.contextmanager
@@ -90,9 +146,11 @@ def running(
     workers: int = 1,
     env: Mapping[str, str] | None = None,
     max_auth_failures: int = 1000,
+    countersign: bool = False,
 ) -> Iterator[Server]:
-    """``jiedai serve --db DB`` in ``folder`` until the block ends."""
-    write_starter_files(folder)
+    """``jiedai serve --db DB`` in ``folder`` until the block ends (``countersign``: with the actors and
+    standards of :func:`countersign_standards`)."""
+    write_starter_files(folder, countersign=countersign)
     port = free_port()
     environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
     code = "from jiedai_flow.cli import main; main()"

@@ -730,3 +730,17 @@ def test_taking_back_the_vote_that_passed_a_vote_step_reopens_it_for_the_others(
     approve(engine, rid, D)
     assert mine(engine, A) == [rid]
     verified(engine)
+
+
+def test_an_approver_outside_a_pool_cannot_hand_its_task_on(url: str) -> None:
+    """Found through the HTTP service: transferring, delegating or adding signers to a pool task
+    claims it first, and only a member of the pool may claim it."""
+    engine = engine_for(url, ApprovalStep("部门负责人", "部门负责人"))
+    rid = submitted(engine)
+    outsider = approver("l9", levels=["分管领导"])
+    for command in (Transfer(to="x"), Delegate(to="x"), AddSigners(["x"], Position.AFTER)):
+        with pytest.raises(NotAuthorizedError, match="部门负责人"):
+            engine.operate(rid, command, outsider, reason="代转")
+    member = approver("d1", levels=["部门负责人"])
+    engine.operate(rid, Transfer(to="x"), member, reason="转办")
+    assert mine(engine, X) == [rid]

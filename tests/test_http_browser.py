@@ -72,6 +72,10 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         "meal_cost": "240.00",
         "meal_companions": "2",
         "meal_venue": "机关食堂",
+        "lodging_hotel": "县机关招待所",
+        "lodging_rooms": "2",
+        "lodging_nights": "1",
+        "lodging_price_per_night": "200.00",
     }.items():
         clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
     clerk.click("button[type=submit]")  # type: ignore[attr-defined]
@@ -83,6 +87,9 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
     assert "/web/receptions/" in clerk.url, clerk.locator(".error, .field-error").all_inner_texts()  # type: ignore[attr-defined]
     clerk.wait_for_url("**/web/receptions/*")  # type: ignore[attr-defined]
     rid = clerk.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        [lodging] = c.get(f"/api/v1/receptions/{rid}").json()["plan"]["lodgings"]
+    assert (lodging["hotel"], lodging["rooms"], lodging["price_per_night"]) == ("县机关招待所", 2, "200.00")
     clerk.click("button[value=submit]")  # type: ignore[attr-defined]
     assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
 
@@ -119,3 +126,93 @@ def test_a_form_without_its_csrf_token_is_refused(browser: object, server: Serve
     page = _sign_in(browser, server, "zhang.wei")
     response = page.request.post(f"{server.base}/web/new", form={"number": "x"})  # type: ignore[attr-defined]
     assert response.status == 403
+
+
+@pytest.fixture(scope="module")
+def countersign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("serve-browser-countersign")
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, countersign=True) as found:
+        yield found
+
+
+def _open_from_list(page: object, server: Server, rid: str, view: str = "mine") -> None:
+    page.goto(f"{server.base}/web/?view={view}")  # type: ignore[attr-defined]
+    page.click(f"#tasks a[href='/web/receptions/{rid}']")  # type: ignore[attr-defined]
+    page.wait_for_url(f"**/web/receptions/{rid}")  # type: ignore[attr-defined]
+
+
+def _approve(page: object, reason: str = "同意") -> None:
+    page.fill("textarea[name=reason]", reason)  # type: ignore[attr-defined]
+    page.click("button[value=approve]")  # type: ignore[attr-defined]
+    page.wait_for_load_state()  # type: ignore[attr-defined]
+
+
+def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
+    browser: object, countersign_server: Server
+) -> None:
+    server = countersign_server
+    with server.client("zhang.wei") as c:
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+    clerk = _sign_in(browser, server, "zhang.wei")
+    _open_from_list(clerk, server, rid, "started")
+    clerk.click("button[value=submit]")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
+
+    head = _sign_in(browser, server, "sun.hao")
+    assert "待办（1）" in head.inner_text("#tab-mine")  # type: ignore[attr-defined]
+    _open_from_list(head, server, rid)
+    _approve(head)
+
+    leader = _sign_in(browser, server, "li.na")
+    _open_from_list(leader, server, rid)
+    signers = leader.locator("tr.step-current td[data-signer]")  # type: ignore[attr-defined]
+    assert sorted(signers.evaluate_all("cells => cells.map(c => c.dataset.signer)")) == [
+        "li.na",
+        "qian.bo",
+        "zheng.li",
+    ]
+    transfer = leader.locator("form[data-operation=transfer]")  # type: ignore[attr-defined]
+    transfer.locator("select[name=to]").select_option("wu.gang")
+    transfer.locator("textarea[name=reason]").fill("出差，请吴刚办理")
+    transfer.locator("button[type=submit]").click()
+    leader.wait_for_load_state()  # type: ignore[attr-defined]
+    assert leader.locator(".error").count() == 0, leader.inner_text("main")  # type: ignore[attr-defined]
+    assert "吴刚" in leader.inner_text("#steps")  # type: ignore[attr-defined]
+    leader.goto(f"{server.base}/web/?view=done")  # type: ignore[attr-defined]
+    assert "已转办" in leader.inner_text("#tasks")  # type: ignore[attr-defined]
+
+    for person in ("wu.gang", "qian.bo", "zheng.li"):
+        page = _sign_in(browser, server, person)
+        _open_from_list(page, server, rid)
+        _approve(page)
+    assert page.inner_text("#state") == "已审批"
+    steps = page.inner_text("#steps")
+    assert steps.count("同意") >= 4
+    assert "由 李娜 转办" in steps
+
+    clerk.reload()  # type: ignore[attr-defined]
+    assign = clerk.locator("form[data-operation=assign]")  # type: ignore[attr-defined]
+    assign.locator("textarea[name=items]").fill("接站=chen.jie@高铁站\n横幅")
+    assign.locator("button[type=submit]").click()
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "事项=负责人" in clerk.inner_text(".error")  # type: ignore[attr-defined]
+    assign = clerk.locator("form[data-operation=assign]")  # type: ignore[attr-defined]
+    assign.locator("textarea[name=items]").fill("接站=chen.jie@高铁站")
+    assign.locator("button[type=submit]").click()
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "高铁站" in clerk.inner_text("#execution")  # type: ignore[attr-defined]
+    copy = clerk.locator("form[data-operation=copy]")  # type: ignore[attr-defined]
+    copy.locator("input[name='people:chen.jie']").check()
+    copy.locator("button[type=submit]").click()
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    office = _sign_in(browser, server, "chen.jie")
+    assert "未读 1" in office.inner_text("#tab-cc")  # type: ignore[attr-defined]
+    _open_from_list(office, server, rid, "cc")
+    office.locator("form[data-operation=read] button[type=submit]").click()  # type: ignore[attr-defined]
+    office.wait_for_load_state()  # type: ignore[attr-defined]
+    office.goto(f"{server.base}/web/?view=cc")  # type: ignore[attr-defined]
+    assert "未读" not in office.inner_text("#tab-cc")  # type: ignore[attr-defined]
+    with server.client("liu.yang") as c:
+        events = c.get(f"/api/v1/receptions/{rid}/history").json()
+    assert {"transfer_task", "carbon_copy", "mark_read"} <= {e["trigger"] for e in events}
+    assert all(e["auth_method"].startswith("web/api-token:") for e in events[1:])

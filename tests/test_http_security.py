@@ -32,7 +32,7 @@ AUDIENCE = "jiedai"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve-security")
     env = {"JIEDAI_JWT_ISSUER": ISSUER, "JIEDAI_JWT_AUDIENCE": AUDIENCE, "JIEDAI_JWT_SECRET": SECRET}
-    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, env=env, max_auth_failures=12) as found:
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, env=env, max_auth_failures=20) as found:
         yield found
 
 
@@ -104,6 +104,54 @@ def test_one_actors_token_cannot_act_as_another(server: Server) -> None:
         assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
     with server.client("zhao.min") as c:  # another handler's token: the engine refuses
         assert c.post(f"/api/v1/receptions/{rid}/triggers/withdraw", json={}).status_code == 403
+
+
+def test_the_task_endpoints_need_a_token_and_the_supervisor_writes_nothing(server: Server) -> None:
+    with server.client("zhang.wei") as c:
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+        assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
+    comment = f"/api/v1/receptions/{rid}/operations/comment"
+    with server.client() as c:
+        assert c.get("/api/v1/tasks").status_code == 401
+        assert c.get("/api/v1/proxies").status_code == 401
+        assert c.post(comment, json={"reason": "x"}).status_code == 401
+    with server.client("liu.yang") as c:
+        assert c.get("/api/v1/tasks").status_code == 200
+        assert c.get(f"/api/v1/receptions/{rid}/operations").json()["operations"] == []
+        today = time.strftime("%Y-%m-%d")
+        for method, url, body in (
+            ("POST", comment, {"reason": "查"}),
+            ("POST", f"/api/v1/receptions/{rid}/operations/urge", {}),
+            ("POST", f"/api/v1/receptions/{rid}/operations/copy", {"people": ["chen.jie"]}),
+            ("POST", "/api/v1/proxies", {"stand_in": "chen.jie", "start": today, "end": today}),
+            ("DELETE", "/api/v1/proxies/0123456789abcdef0123456789abcdef", None),
+        ):
+            refused = c.request(method, url, json=body)
+            assert refused.status_code == 403, url
+            assert refused.json()["code"] == "not_authorized"
+    with server.client("sun.hao") as c:
+        assert len(c.get(f"/api/v1/receptions/{rid}/history").json()) == 2  # nothing was written
+
+
+def test_a_task_list_and_a_task_are_the_callers_own(server: Server) -> None:
+    with server.client("zhang.wei") as c:
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+        assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
+        claim = c.post(f"/api/v1/receptions/{rid}/operations/claim", json={})
+        assert claim.status_code == 403  # the handler never acts on an approval task of their own
+        smuggled = c.post(
+            f"/api/v1/receptions/{rid}/operations/comment", json={"reason": "x", "actor": "sun.hao"}
+        )
+        assert smuggled.status_code == 422
+        assert smuggled.json()["problems"][0]["path"] == "$.actor"
+    with server.client("sun.hao") as c:
+        [task] = [r for r in c.get("/api/v1/tasks").json()["items"] if r["reception_id"] == rid]
+    with server.client("zhao.min") as c:
+        for params in ({"actor": "sun.hao"}, {"actor_id": "sun.hao"}):
+            rows = c.get("/api/v1/tasks", params=params).json()["items"]
+            assert rid not in {r["reception_id"] for r in rows}
+        signed = c.post(f"/api/v1/receptions/{rid}/triggers/approve", json={"task": task["task_id"]})
+        assert signed.status_code == 403
 
 
 def test_failed_authentication_is_limited(server: Server) -> None:

@@ -361,3 +361,11 @@ class FormTemplateError(JiedaiFlowError, LookupError):
             "(check the templates a county plugin gives through jiedai_templates)",
         )
         self.template = template
+
+
+class RetryAfter(RateLimitedError):
+    """A rate-limited operation with the seconds until it may be done again (``Retry-After``)."""
+
+    def __init__(self, error: RateLimitedError, seconds: int) -> None:
+        super().__init__(error.reception_id, error.operation, error.reason_zh, error.reason_en)
+        self.seconds = seconds

@@ -974,7 +974,14 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
         where=lambda t: (kind is None or t.kind is kind) and (t.kind is not TaskKind.APPROVAL or t.current),
         allow_pool=True,
     )
-    if not task.owner:  # acting on a pool task claims it first
+    if not task.owner:  # acting on a pool task claims it first: only a member of the pool may
+        if not task.assignee.pools(ctx.actor):
+            raise _denied(
+                reception,
+                ctx,
+                f"不是「{task.assignee.shown}」的成员，不能办理这项任务",
+                f"not a member of pool {task.assignee.ref!r}, so not this task's to hand on",
+            )
         task = attrs.evolve(task, claimed_by=ctx.actor.id)
     return task
 

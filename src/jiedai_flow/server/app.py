@@ -41,10 +41,11 @@ def _register_schema_modules() -> None:
     from jiedai_flow import plugins, reports
     from jiedai_flow.cli import inputs
     from jiedai_flow.domain import standards
+    from jiedai_flow.process import tasks
     from jiedai_flow.reports import flags, summary
     from jiedai_flow.server import models, problems
 
-    for module in (standards, plugins, inputs, reports, flags, summary, models, problems):
+    for module in (standards, plugins, inputs, reports, flags, summary, models, problems, tasks):
         schema.register_module(module)
 
 
@@ -100,7 +101,9 @@ def create_app(
     api = Router(
         API_PREFIX,
         route_handlers=list(API_ROUTES),
-        dependencies={"principal": Provide(api_principal, sync_to_thread=True)},
+        # why on the event loop: verifying a token is one indexed read in autocommit (a JWT, no read
+        # at all), less than handing it to a worker thread costs; the command itself runs in a thread
+        dependencies={"principal": Provide(api_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
     return _build(service, settings, api, pages, debug)
@@ -132,6 +135,11 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         ),
         template_config=TemplateConfig(directory=pages.TEMPLATES, engine=JinjaTemplateEngine),
         debug=debug,
+        # why: the framework's default turns the root logger to INFO with its own handler, which
+        # rewrites a host application's logging when it mounts the app and, in `jiedai serve`, formats
+        # an INFO line per command (transitions, the log notifier). Errors are logged by the
+        # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
+        logging_config=None,
         on_shutdown=[service.engine.store.close],
         signature_namespace={"Service": Service, "Principal": Principal},
     )

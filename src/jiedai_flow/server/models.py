@@ -8,7 +8,7 @@ Names used in annotations are imported at run time: the schema and the loader re
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 import attrs
 
@@ -28,6 +28,9 @@ class FireRequest:
     explanations: Mapping[str, str] = attrs.field(factory=dict)
     """情况说明 by rule id, for findings that need a written explanation."""
     follow_up: FollowUp | None = None
+    task: str = ""
+    """The approval trigger only: which of the caller's tasks they sign (id or unique prefix), when
+    they hold several on the reception (their own and one they stand in for, say)."""
 
 
 @attrs.frozen
@@ -105,3 +108,40 @@ class Health:
     database: str = ""
     revision: str = ""
     expected_revision: str = ""
+
+
+@attrs.frozen
+class OperationInfo:
+    """An approval operation 审批操作 the caller may use now, as the process definition declares it:
+    ``operation`` is the operation (its endpoint is ``path``), ``trigger`` the process's name for it."""
+
+    operation: str
+    trigger: str
+    label: str
+    label_en: str
+    reason_required: bool
+    path: str
+
+
+@attrs.frozen
+class Operations:
+    """The approval operations the caller may use on a reception now (by role and state; whether a
+    given task is theirs is checked when they act)."""
+
+    reception_id: str
+    state: str
+    version: int
+    operations: tuple[OperationInfo, ...]
+
+
+@attrs.frozen
+class ProxyRequest:
+    """代理 while away: ``stand_in`` acts on ``principal``'s approval tasks from ``start`` to ``end``
+    (both included). ``principal`` defaults to the caller; the office or an administrator may set it
+    for someone else."""
+
+    stand_in: str
+    start: date
+    end: date
+    principal: str = ""
+    reason: str = ""

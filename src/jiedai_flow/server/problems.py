@@ -3,7 +3,9 @@
 Every error the library raises on purpose keeps its stable ``code``, its Chinese and English
 messages, every finding with its rule id (refusals by rules) and every problem with its field path
 (bad input). The HTTP status follows what the error means: 404 not found, 409 the state or version
-does not allow it, 412 ``If-Match`` no longer matches, 422 the request was understood and refused.
+does not allow it, 412 ``If-Match`` no longer matches, 422 the request was understood and refused
+(an approval operation that cannot be done as asked: ``task_refused``), 429 too soon (催办 the same
+task again within the hour: ``rate_limited``, with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ from jiedai_flow.errors import (
     NotAuthorizedError,
     NotFoundError,
     Problem,
+    RateLimitedError,
     ReasonRequiredError,
+    RetryAfter,
     RuleViolationError,
     StorageError,
+    TaskError,
     ValidationError,
     VetoError,
 )
@@ -78,9 +83,11 @@ STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
         409,
         (ConflictError, InvalidTransitionError, DuplicateError, MigrationRefusedError),
     ),
+    (429, (RateLimitedError,)),
     (
         422,
         (
+            TaskError,
             ValidationError,
             RuleViolationError,
             ReasonRequiredError,
@@ -92,7 +99,9 @@ STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
     (501, (ReportsNeedSQLError,)),
     (503, (StorageError,)),
 )
-"""The HTTP status of each library error; any other library error is a 500."""
+"""The HTTP status of each library error, the first that matches (a rate-limited operation is also a
+refused one); any other library error is a 500."""
+
 
 TITLES = {
     400: "Bad Request",
@@ -161,7 +170,8 @@ def library_error(request: Request[Any, Any, Any], error: JiedaiFlowError) -> Re
     details = of_error(error, request)
     if details.status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, error)
-    return respond(details)
+    headers = {"Retry-After": str(error.seconds)} if isinstance(error, RetryAfter) else None
+    return respond(details, headers)
 
 
 _HTTP_MESSAGES = {
@@ -204,6 +214,8 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
         code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
             status, f"http_{status}"
         )
+        if error.detail and " / " in error.detail:
+            zh, en = _split(error.detail, zh, en)
     details = problem(status, code, zh, en, request, problems=problems)
     headers = dict(error.headers or {})
     return respond(details, headers)
@@ -248,7 +260,7 @@ ERRORS: dict[int, ResponseSpec] = {
     404: _spec("不存在 not found"),
     409: _spec("状态或版本冲突 conflict: state or version"),
     412: _spec("If-Match 不再相符 the version changed"),
-    422: _spec("被拒绝：规则、理由、输入 refused: rules, reason, input"),
-    429: _spec("认证失败过多 too many failed authentications"),
+    422: _spec("被拒绝：规则、理由、输入、审批操作 refused: rules, reason, input, an approval operation"),
+    429: _spec("认证失败过多，或催办过频 too many failed authentications, or urged again too soon"),
 }
 """The problem responses every API operation may give (documented in the OpenAPI document)."""

@@ -109,7 +109,8 @@ class SQLTokens:
         query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
             t.c.digest == digest_of(token)
         )
-        with self.engine.connect() as conn:
+        # every request pays this read: in autocommit it is one round trip, not BEGIN, SELECT, ROLLBACK
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             row = conn.execute(query).first()
         return TokenInfo(*row) if row is not None else None
 

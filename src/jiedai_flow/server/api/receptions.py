@@ -15,17 +15,19 @@ from jiedai_flow.domain.model import ReceptionType
 from jiedai_flow.domain.records import AuditEvent, CommandResult, Page, Reception, ReceptionQuery
 from jiedai_flow.errors import NotAuthorizedError, Problem, ValidationError
 from jiedai_flow.process.authn import authenticated_by
+from jiedai_flow.process.tasks import TaskCommand
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service, etag, expected_version, request_id
+from jiedai_flow.server.service import Service, etag, expected_version, id_of, request_id
 
 CREATE = "create"
 
 
-def _outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+    """A command's result with its ETag and Location; 200 when it is a replay of an accepted one."""
     headers = {
         "ETag": etag(result.reception.version),
         "Location": f"/api/v1/receptions/{result.reception.id}",
@@ -74,7 +76,7 @@ def create(
             request_id=request_id(request),
         )
     metrics.COMMANDS.labels(CREATE, "accepted").inc()
-    return _outcome(result, 201)
+    return outcome(result, 201)
 
 
 @get(
@@ -147,7 +149,7 @@ def _is_cursor(text: str) -> bool:
 )
 def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
     del principal
-    reception = service.engine.get(service.engine.resolve(ref))
+    reception = service.engine.get(id_of(service.engine, ref))
     return Response(reception, headers={"ETag": etag(reception.version)})
 
 
@@ -161,7 +163,7 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
 )
 def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     names = () if principal.read_only else engine.available_triggers(reception.id, principal.actor)
     defs = [process.trigger_defs[n] for n in names]
@@ -181,7 +183,9 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     "/receptions/{ref:str}/triggers/{trigger:str}",
     summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
-    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result.",
+    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result. "
+    "For the approval trigger, `task` names which of the caller's tasks they sign (when they hold several); "
+    "approval operations have their own endpoints (see `/operations`).",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
     tags=["receptions"],
@@ -199,7 +203,7 @@ def fire(
 ) -> Response[CommandResult]:
     refuse_supervisor(principal, trigger)
     engine = service.engine
-    reception_id = engine.resolve(ref)
+    reception_id = id_of(engine, ref)
     with authenticated_by(principal.method):
         try:
             result = engine.fire(
@@ -213,6 +217,7 @@ def fire(
                 reception_list=data.reception_list,
                 explanations=data.explanations or None,
                 follow_up=data.follow_up,
+                command=TaskCommand(task=data.task) if data.task else None,
             )
         except Exception as error:
             metrics.COMMANDS.labels(
@@ -220,7 +225,7 @@ def fire(
             ).inc()
             raise
     metrics.COMMANDS.labels(trigger, "accepted").inc()
-    return _outcome(result, 200)
+    return outcome(result, 200)
 
 
 def _label(engine: Any, reception_id: str, trigger: str) -> str:
@@ -246,7 +251,7 @@ def check(
 ) -> CheckResult:
     del principal
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     stages: Any = None
     if all_stages:
@@ -311,7 +316,7 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
 def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
     del principal
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     given = {(e.rule_id, e.path) for e in reception.explanations}
     needed = tuple(
         f

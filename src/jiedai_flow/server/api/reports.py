@@ -21,7 +21,7 @@ from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.models import ProcessInfo, VerifyResult
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service
+from jiedai_flow.server.service import Service, id_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -63,7 +63,7 @@ def reception_list(
 ) -> Response[bytes]:
     del principal
     engine = service.engine
-    doc = reports.list_document(engine.get(engine.resolve(ref)))
+    doc = reports.list_document(engine.get(id_of(engine, ref)))
     if format == "xlsx":
         content = _xlsx(lambda p: reports.write_list_xlsx(doc, p))
         return Response(content, media_type=XLSX, headers=_attachment("jiedai-list.xlsx"))
@@ -198,7 +198,7 @@ def reception_diagram(
 ) -> Response[bytes]:
     del principal
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     path = diagram.trail(engine.history(reception.id))
     return _diagram_text(engine.process_of(reception).definition, path, format)
 

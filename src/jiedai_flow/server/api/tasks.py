@@ -1,50 +1,356 @@
-"""Task lists and approval operations 待办、已办与审批操作 — the one module their endpoints go in.
+"""Task lists and approval operations 待办、已办与审批操作 (docs/http.md, docs/approvals.md).
 
-Today the engine has no task records yet (issue 11 brings ``tasks_for``/``done_by``/``copied_to``/
-``started_by`` and 会签/或签/票签/加签/转办/委派/驳回/拿回/催办/抄送). Until then :func:`awaiting` and
-:func:`decided` give the web pages' 待办/已办 lists from the receptions themselves: those the actor may
-decide now, and those the actor has signed. Their endpoints are added to :data:`ROUTES` here.
+- ``GET /tasks?view=mine|done|cc|started``: the caller's 待办, 已办, 抄送我的, 我发起的, filtered and
+  paged by cursor; ``GET /tasks/counts``: how many lines each has.
+- ``GET /receptions/{ref}/operations``: the operations the caller may use on a reception now.
+- ``POST /receptions/{ref}/operations/{operation}``: one endpoint per operation of
+  :mod:`jiedai_flow.process.tasks` (认领, 转办, 委派, 答复, 加签, 减签, 拿回, 驳回到环节, 票签反对, 跳转,
+  终止, 催办, 抄送, 已阅, 沟通, 分派, 完成, 报告问题). The body is the operation's own command class plus
+  ``reason``; ``If-Match`` and ``Idempotency-Key`` work as for triggers.
+- ``GET /proxies``, ``POST /proxies``, ``DELETE /proxies/{id}``: stand-ins while away 代理.
+
+The operations are the values of :class:`~jiedai_flow.process.lifecycle.Operation`; which trigger performs
+one comes from the reception's process (``CompiledProcess.operations``), never from this module.
+The supervisor reads the lists and writes nothing.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import math
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
-from jiedai_flow.domain.records import ReceptionQuery
-from jiedai_flow.process.lifecycle import Phase
+import attrs
+from litestar import Request, Response, delete, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from jiedai_flow.domain.model import Role
+from jiedai_flow.domain.records import CommandResult, Proxy, TaskCounts, TaskKind, TaskPage, TaskView
+from jiedai_flow.errors import Problem, RateLimitedError, RetryAfter, ValidationError
+from jiedai_flow.process import tasks as task_ops
+from jiedai_flow.process.authn import authenticated_by
+from jiedai_flow.process.lifecycle import Operation
+from jiedai_flow.server import metrics
+from jiedai_flow.server.api.receptions import outcome
+from jiedai_flow.server.auth import Principal, refuse_supervisor
+from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
+from jiedai_flow.server.problems import ERRORS
+from jiedai_flow.server.schema import LibraryDTO
+from jiedai_flow.server.service import Service, expected_version, id_of, request_id
 
 if TYPE_CHECKING:
-    from jiedai_flow.domain.model import Actor
-    from jiedai_flow.domain.records import Reception
+    from collections.abc import Callable
+
     from jiedai_flow.process.engine import Engine
 
-ROUTES: tuple[Any, ...] = ()
-"""The task-list and approval-operation endpoints (none until the engine has them)."""
-
-SCAN = 500
-"""How many receptions the placeholder lists look at."""
+API = "/api/v1"
+MAX_PAGE = 1000
 
 
-def awaiting(engine: Engine, actor: Actor, limit: int = 50) -> list[Reception]:
-    """Receptions in a phase that awaits a decision which ``actor`` may take now (待办)."""
-    states = frozenset(
-        s.name for p in engine.processes for s in p.states if s.phase in (Phase.PENDING, Phase.SETTLING)
+# -- task lists 待办/已办/抄送我的/我发起的 -----------------------------------------------------------
+
+
+def cursor_ok(text: str) -> bool:
+    """The shape of a task list's ``next_cursor``: ``due-day|moment|id``."""
+    parts = text.split("|")
+    if len(parts) != 3 or not parts[2]:
+        return False
+    try:
+        if parts[0]:
+            date.fromisoformat(parts[0])
+        datetime.fromisoformat(parts[1])
+    except ValueError:
+        return False
+    return True
+
+
+@get(
+    "/tasks",
+    summary="任务列表 the caller's task lists: 待办 mine, 已办 done, 抄送我的 cc, 我发起的 started",
+    description="待办 (`view=mine`, the default) holds the caller's open tasks, their principals' while they "
+    "stand in, and the unclaimed pool tasks of their levels and department, due first; the other lists "
+    "are newest first. Pages by cursor: `after` = the previous page's `next_cursor`.",
+    return_dto=LibraryDTO[TaskPage],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def task_list(
+    service: Service,
+    principal: Principal,
+    view: TaskView = TaskView.MINE,
+    kind: TaskKind | None = None,
+    jurisdiction: str | None = None,
+    due_by: Annotated[date | None, Parameter(description="待办 only: due on or before this day")] = None,
+    limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
+    after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
+) -> TaskPage:
+    problems = []
+    if due_by is not None and view is not TaskView.MINE:
+        problems.append(Problem("$.query.due_by", "due_by 只用于待办", "due_by applies to view=mine only"))
+    if after is not None and not cursor_ok(after):
+        problems.append(Problem("$.query.after", "游标无效", "not a cursor of this list"))
+    if problems:
+        raise ValidationError(problems)
+    filters: dict[str, Any] = {"kind": kind, "jurisdiction": jurisdiction, "limit": limit, "after": after}
+    if due_by is not None:
+        filters["due_by"] = due_by
+    engine = service.engine
+    listing: dict[TaskView, Callable[..., TaskPage]] = {
+        TaskView.MINE: engine.tasks_for,
+        TaskView.DONE: engine.done_by,
+        TaskView.CC: engine.copied_to,
+        TaskView.STARTED: engine.started_by,
+    }
+    return listing[view](principal.actor, **filters)
+
+
+@get(
+    "/tasks/counts",
+    summary="各列表条数 how many lines each of the caller's task lists has",
+    return_dto=LibraryDTO[TaskCounts],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def task_counts(service: Service, principal: Principal) -> TaskCounts:
+    return service.engine.task_counts(principal.actor)
+
+
+# -- the approval operations 审批操作 ----------------------------------------------------------------
+
+
+def segment(operation: Operation) -> str:
+    """The operation's path segment: ``add_signers`` → ``add-signers``."""
+    return operation.value.replace("_", "-")
+
+
+def path_of(reception_id: str, operation: Operation) -> str:
+    return f"{API}/receptions/{reception_id}/operations/{segment(operation)}"
+
+
+@get(
+    "/receptions/{ref:str}/operations",
+    summary="可用的审批操作 approval operations the caller may use now",
+    description="By role and state; whether a given task is the caller's is checked when they act. "
+    "Each operation has its endpoint (`path`).",
+    return_dto=LibraryDTO[Operations],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def operations(ref: str, service: Service, principal: Principal) -> Operations:
+    engine = service.engine
+    reception = engine.get(id_of(engine, ref))
+    return Operations(
+        reception.id,
+        reception.state,
+        reception.version,
+        () if principal.read_only else available(engine, reception.id, principal),
     )
-    found = []
-    for reception in engine.query(ReceptionQuery(states=states, limit=SCAN)).items:
-        if engine.available_triggers(reception.id, actor):
-            found.append(reception)
-            if len(found) >= limit:
-                break
-    return found
 
 
-def decided(engine: Engine, actor: Actor, limit: int = 50) -> list[Reception]:
-    """Receptions ``actor`` has signed an approval of, or handles (已办)."""
+def available(engine: Engine, reception_id: str, principal: Principal) -> tuple[OperationInfo, ...]:
+    """The operations ``principal`` may use on the reception now, in the process's order."""
+    process = engine.process_of(engine.get(reception_id))
     found = []
-    for reception in engine.query(ReceptionQuery(limit=SCAN)).items:
-        if any(a.actor_id == actor.id for a in reception.approvals) or reception.handler.id == actor.id:
-            found.append(reception)
-            if len(found) >= limit:
-                break
-    return found
+    for trigger in engine.available_operations(reception_id, principal.actor):
+        declared = process.trigger_defs[trigger]
+        if declared.operation is None:
+            continue
+        found.append(
+            OperationInfo(
+                declared.operation.value,
+                trigger,
+                declared.label,
+                declared.label_en,
+                declared.reason_required,
+                path_of(reception_id, declared.operation),
+            )
+        )
+    return tuple(found)
+
+
+def request_class(command: type[task_ops.TaskCommand]) -> type[Any]:
+    """The body of an operation's endpoint: its command class, plus the ``reason`` of the command."""
+    body = attrs.make_class(
+        f"{command.__name__}Request",
+        {"reason": attrs.field(default="", kw_only=True, type=str)},
+        bases=(command,),
+        frozen=True,
+    )
+    body.__doc__ = (
+        f"{(command.__doc__ or '').strip()}\n\n"
+        "`task`: 任务 id 或唯一前缀，只有一个待办时可省 / the task id or a unique prefix (may be left out "
+        "when the caller has one open task here); `reason`: 理由或意见 / the reason or opinion."
+    )
+    # the command's annotations name the task module's types: resolve them there, once
+    attrs.resolve_types(body, globalns={**vars(task_ops), "date": date, "datetime": datetime})
+    return body
+
+
+def command_of(command: type[task_ops.TaskCommand], body: Any) -> task_ops.TaskCommand:
+    """The library's own command value from a request body (the body less its reason)."""
+    return command(**{f.name: getattr(body, f.name) for f in attrs.fields(command)})
+
+
+def _retry_after(engine: Engine, reception_id: str, task_ref: str) -> int:
+    """Seconds until every task a refused 催办 named may be urged again."""
+    reception = engine.get(reception_id)
+    urged = [
+        t.urged_at
+        for t in reception.tasks
+        if t.urged_at is not None and t.live and (not task_ref or t.id.startswith(task_ref))
+    ]
+    if not urged:
+        return 1
+    left = task_ops.URGE_INTERVAL - (engine.clock.now() - max(urged))
+    return max(1, math.ceil(left.total_seconds()))
+
+
+def _operation_route(operation: Operation) -> Any:
+    command = task_ops.COMMANDS[operation]
+    body_class = request_class(command)
+    summary = (command.__doc__ or operation.value).strip().splitlines()[0].replace("``", "`")
+
+    def operate(
+        request: Request[Any, Any, Any], ref: str, data: Any, service: Service, principal: Principal
+    ) -> Response[CommandResult]:
+        refuse_supervisor(principal, operation.value)
+        engine = service.engine
+        reception_id = id_of(engine, ref)
+        value = command_of(command, data)
+        label = operation.value
+        with authenticated_by(principal.method):
+            try:
+                label = engine.operation_trigger(operation, reception_id)
+                result = engine.operate(
+                    reception_id,
+                    value,
+                    principal.actor,
+                    reason=data.reason,
+                    request_id=request_id(request),
+                    expected_version=expected_version(request),
+                )
+            except RateLimitedError as error:
+                metrics.COMMANDS.labels(label, error.code).inc()
+                raise RetryAfter(error, _retry_after(engine, reception_id, value.task)) from None
+            except Exception as error:
+                metrics.COMMANDS.labels(label, getattr(error, "code", "error")).inc()
+                raise
+        metrics.COMMANDS.labels(label, "accepted").inc()
+        return outcome(result, 200)
+
+    operate.__name__ = f"operate_{operation.value}"
+    # the body class is made here, not importable by name: give the framework the class itself
+    operate.__annotations__["data"] = body_class
+    return post(
+        f"/receptions/{{ref:str}}/operations/{segment(operation)}",
+        summary=summary,
+        description=f"Body: `{body_class.__name__}` — the fields of "
+        f"`jiedai_flow.process.tasks.{command.__name__}` "
+        "and `reason`. `If-Match` carries the version the caller saw (412 when it changed); "
+        "`Idempotency-Key` makes a retry return the first result. A refused operation is 422 "
+        "`task_refused` (or 403 `not_authorized`); 催办 again within the hour is 429 `rate_limited` "
+        "with `Retry-After`.",
+        dto=LibraryDTO[body_class],  # type: ignore[valid-type]
+        return_dto=LibraryDTO[CommandResult],
+        tags=["operations"],
+        sync_to_thread=True,
+        responses=ERRORS,
+        status_code=200,
+        operation_id=f"operate_{operation.value}",
+        name=f"operate_{operation.value}",
+    )(operate)
+
+
+OPERATION_ROUTES = tuple(_operation_route(op) for op in Operation)
+"""One POST per operation, in the order :class:`~jiedai_flow.process.lifecycle.Operation` lists them."""
+
+
+# -- stand-ins 代理 -------------------------------------------------------------------------------
+
+
+def _sees_all(principal: Principal) -> bool:
+    return bool(principal.actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR})
+
+
+@get(
+    "/proxies",
+    summary="代理 stand-ins: the caller's (as principal or stand-in); the office, administrators and the "
+    "supervisor see all",
+    return_dto=LibraryDTO[list[Proxy]],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def proxy_list(service: Service, principal: Principal, active_on: date | None = None) -> list[Proxy]:
+    me = principal.actor.id
+    return [
+        p
+        for p in service.engine.proxies()
+        if (_sees_all(principal) or me in (p.principal, p.stand_in))
+        and (active_on is None or p.covers(active_on))
+    ]
+
+
+def _known(service: Service, actor_id: str, path: str) -> None:
+    if service.actors and actor_id not in service.actors:
+        raise ValidationError(
+            [Problem(path, f"参与人名录中没有 {actor_id}", f"{actor_id} is not in the actors directory")]
+        )
+
+
+@post(
+    "/proxies",
+    summary="设置代理 set a stand-in while away (for oneself; the office or an administrator for others)",
+    dto=LibraryDTO[ProxyRequest],
+    return_dto=LibraryDTO[Proxy],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+    status_code=201,
+)
+def proxy_set(data: ProxyRequest, service: Service, principal: Principal) -> Proxy:
+    refuse_supervisor(principal, "set_proxy")
+    _known(service, data.stand_in, "$.stand_in")
+    if data.principal:
+        _known(service, data.principal, "$.principal")
+    return service.engine.set_proxy(
+        data.principal or principal.actor.id,
+        data.stand_in,
+        data.start,
+        data.end,
+        principal.actor,
+        reason=data.reason,
+    )
+
+
+@delete(
+    "/proxies/{proxy_id:str}",
+    summary="撤销代理 revoke a stand-in (its principal, the office or an administrator)",
+    return_dto=LibraryDTO[Proxy],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+    status_code=200,
+)
+def proxy_revoke(proxy_id: str, service: Service, principal: Principal) -> Proxy:
+    refuse_supervisor(principal, "revoke_proxy")
+    engine = service.engine
+    if not any(p.id == proxy_id for p in engine.proxies()):
+        raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
+    return engine.revoke_proxy(proxy_id, principal.actor)
+
+
+ROUTES: tuple[Any, ...] = (
+    task_list,
+    task_counts,
+    operations,
+    *OPERATION_ROUTES,
+    proxy_list,
+    proxy_set,
+    proxy_revoke,
+)
+"""The task-list, approval-operation and stand-in endpoints."""

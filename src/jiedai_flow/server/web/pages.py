@@ -3,7 +3,8 @@
 Sign in with a token (an API token or an SSO JWT); it opens a session cookie (encrypted, HttpOnly,
 SameSite=Strict) that carries the actor and a CSRF token every form posts back. The pages call the
 same engine as the API, with the same authorization, and record ``web/…`` as the way the actor was
-authenticated. 待办/已办 come from :mod:`jiedai_flow.server.api.tasks`.
+authenticated. 待办、已办、抄送我的、我发起的 are the engine's task lists; the reception page offers the
+approval operations the actor may use (:mod:`.operations`), each a form with a reason box.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from jiedai_flow import reports
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
-from jiedai_flow.domain.records import ReceptionQuery
+from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
+from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
-from jiedai_flow.server.service import Service, client_of
+from jiedai_flow.server.service import Service, client_of, id_of
+from jiedai_flow.server.web import operations
 
 if TYPE_CHECKING:
     from jiedai_flow.server.settings import Settings
@@ -102,14 +105,50 @@ def logout(request: Request[Any, Any, Any], data: Form) -> Redirect:
     return Redirect("/web/login")
 
 
+VIEWS = {
+    TaskView.MINE: "待办",
+    TaskView.DONE: "已办",
+    TaskView.CC: "抄送我的",
+    TaskView.STARTED: "我发起的",
+}
+PAGE = 50
+
+
 @get("/", sync_to_thread=True, include_in_schema=False)
-def home(request: Request[Any, Any, Any], service: Service) -> Template:
+def home(
+    request: Request[Any, Any, Any], service: Service, view: str = "mine", after: str | None = None
+) -> Template:
+    """The actor's task lists, one tab each: 待办 (default), 已办, 抄送我的, 我发起的."""
     me = _principal(request, service)
     engine = service.engine
-    todo = tasks.awaiting(engine, me.actor)
-    done = tasks.decided(engine, me.actor)
-    labels = {s.name: s.label for p in engine.processes for s in p.states}
-    return _page("home.html", request, todo=todo, done=done, labels=labels, read_only=me.read_only)
+    chosen = next((v for v in TaskView if v.value == view), TaskView.MINE)
+    listing = {
+        TaskView.MINE: engine.tasks_for,
+        TaskView.DONE: engine.done_by,
+        TaskView.CC: engine.copied_to,
+        TaskView.STARTED: engine.started_by,
+    }[chosen]
+    page = listing(me.actor, limit=PAGE, after=after if after and tasks.cursor_ok(after) else None)
+    return _page(
+        "home.html",
+        request,
+        view=chosen,
+        views=VIEWS,
+        page=page,
+        counts=engine.task_counts(me.actor),
+        labels=_state_labels(service),
+        task_states={s.value: s.label for s in TaskState},
+        outcomes={**_trigger_labels(service), **operations.OUTCOMES},
+        read_only=me.read_only,
+    )
+
+
+def _state_labels(service: Service) -> dict[str, str]:
+    return {s.name: s.label for p in service.engine.processes for s in p.states}
+
+
+def _trigger_labels(service: Service) -> dict[str, str]:
+    return {t.name: t.label for p in service.engine.processes for t in p.triggers}
 
 
 @get("/receptions/{ref:str}", sync_to_thread=True, include_in_schema=False)
@@ -122,10 +161,11 @@ def _detail(
     request: Request[Any, Any, Any], service: Service, me: Principal, ref: str, **extra: Any
 ) -> Template:
     engine = service.engine
-    reception = engine.get(engine.resolve(ref))
+    reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
     events = engine.history(reception.id)
     names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
+    infos = () if me.read_only else tasks.available(engine, reception.id, me)
     context = {
         "r": reception,
         "state_label": process.label(reception.state),
@@ -136,6 +176,16 @@ def _detail(
         "labels": {s.name: s.label for s in process.definition.states},
         "trigger_labels": {t.name: t.label for t in process.definition.triggers},
         "mermaid": diagram.mermaid(process.definition, diagram.trail(events)),
+        "operations": operations.forms(infos, reception, me.actor),
+        "steps": operations.steps(reception),
+        "execution": operations.execution(reception),
+        "actors": sorted(service.actors.values(), key=lambda a: a.id),
+        "states": process.definition.states,
+        "positions": operations.POSITIONS,
+        "default_position": operations.DEFAULT_POSITION,
+        "task_states": {s.value: s.label for s in TaskState},
+        "outcomes": {**_trigger_labels(service), **operations.OUTCOMES},
+        "names": {a.id: a.name for a in service.actors.values()},
         "error": "",
         "problems": {},
         **extra,
@@ -148,7 +198,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     me = _principal(request, service)
     _csrf(request, data)
     engine = service.engine
-    reception_id = engine.resolve(ref)
+    reception_id = id_of(engine, ref)
     trigger = data.get("trigger", "")
     explanations = {
         k.removeprefix("explain:"): v for k, v in data.items() if k.startswith("explain:") and v.strip()
@@ -171,11 +221,41 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     return Redirect(f"/web/receptions/{reception_id}")
 
 
+@post("/receptions/{ref:str}/operate", sync_to_thread=True, include_in_schema=False)
+def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Service) -> Response[Any]:
+    """One approval operation from its form: the command built from the fields, the reason typed."""
+    me = _principal(request, service)
+    _csrf(request, data)
+    engine = service.engine
+    reception_id = id_of(engine, ref)
+    try:
+        if me.read_only:
+            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+        chosen = next((o for o in Operation if o.value == data.get("operation", "")), None)
+        if chosen is None:
+            raise PermissionDeniedException("未知操作 / unknown operation")
+        value = operations.command(chosen, data)
+        with authenticated_by(me.method):
+            engine.operate(
+                reception_id,
+                value,
+                me.actor,
+                reason=data.get("reason", ""),
+                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+            )
+    except ValidationError as error:
+        messages = "；".join(f"{p.message_zh}（{p.path}）" for p in error.problems)
+        return _detail(request, service, me, reception_id, error=f"{error.message_zh}：{messages}")
+    except JiedaiFlowError as error:
+        return _detail(request, service, me, reception_id, error=error.message_zh)
+    return Redirect(f"/web/receptions/{reception_id}")
+
+
 @get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
 def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[bytes]:
     _principal(request, service)
     engine = service.engine
-    doc = reports.list_document(engine.get(engine.resolve(ref)))
+    doc = reports.list_document(engine.get(id_of(engine, ref)))
     return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
 
 
@@ -236,7 +316,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
                 "room_type": "standard",
                 "nights": _int(form.get("lodging_nights", "1")),
                 "rooms": _int(form.get("lodging_rooms", "1")),
-                "price_per_night": form.get("lodging_cost", ""),
+                "price_per_night": form.get("lodging_price_per_night", ""),
             }
         )
     return {
@@ -327,10 +407,7 @@ def all_receptions(request: Request[Any, Any, Any], service: Service) -> Templat
     _principal(request, service)
     engine = service.engine
     page = engine.query(ReceptionQuery(limit=100))
-    labels = {s.name: s.label for p in engine.processes for s in p.states}
-    return _page(
-        "home.html", request, todo=list(page.items), done=[], labels=labels, read_only=True, all=True
-    )
+    return _page("receptions.html", request, items=list(page.items), labels=_state_labels(service))
 
 
 def _to_login(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
@@ -363,6 +440,7 @@ def router() -> Router:
             home,
             detail,
             fire,
+            operate,
             print_list,
             new_page,
             new,

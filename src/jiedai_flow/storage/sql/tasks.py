@@ -9,7 +9,7 @@ ordered by due day and paged by keyset cursor.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -366,7 +366,11 @@ def _task_rows(rows: Sequence[Sequence[Any]], *, done: bool) -> list[TaskRow]:
     if not rows:
         return []
     if type(rows[0][9]) is str and type(rows[0][10]) is str:
-        day, moment = date.fromisoformat, datetime.fromisoformat
+        day = date.fromisoformat
+
+        def moment(text: str) -> datetime:  # stored naive UTC; rows carry aware times
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
         return [
             TaskRow(
                 rid,
@@ -399,7 +403,7 @@ def _task_rows(rows: Sequence[Sequence[Any]], *, done: bool) -> list[TaskRow]:
                 owner,
                 step,
                 None if due == _FAR else due,
-                acted if done else made,
+                (None if acted is None else acted.replace(tzinfo=UTC)) if done else made.replace(tzinfo=UTC),
                 out,
                 unit,
                 bool(read),
@@ -463,11 +467,12 @@ def _due(value: Any) -> date | None:
 
 
 def _moment(value: Any) -> datetime | None:
-    if type(value) is str:
-        return datetime.fromisoformat(value)
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value))
+    """A stored moment as the records carry it: the tables hold naive UTC, the records aware times
+    (as the memory store's rows are)."""
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 # -- verify ------------------------------------------------------------------------------------

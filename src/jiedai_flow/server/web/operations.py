@@ -1,0 +1,196 @@
+"""The approval operations on the reception page 审批操作表单: which forms the actor gets, what each
+asks for, and the form read back into the operation's command value.
+
+The forms are built from the command classes of :mod:`jiedai_flow.process.tasks`: each field of a command
+(``to``, ``people``, ``position``, ``step``, ``state``, ``items``) has one widget, and the posted form
+goes through the library's loader (:func:`~jiedai_flow.domain.loading.load`), so a bad value comes back
+with its field path, in Chinese and English, as it would through the API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jiedai_flow.domain.loading import load
+from jiedai_flow.domain.records import AssigneeKind, TaskKind, TaskState
+from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.process import tasks as task_ops
+from jiedai_flow.process.lifecycle import Operation
+from jiedai_flow.process.tasks import Position
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.records import Reception, Task
+    from jiedai_flow.server.models import OperationInfo
+
+POSITIONS = {Position.BEFORE: "前加签", Position.AFTER: "后加签", Position.ALONGSIDE: "并加签"}
+DEFAULT_POSITION = attrs.fields(task_ops.AddSigners).position.default
+
+OUTCOMES = {
+    "agree": "同意",
+    "against": "反对",
+    "returned": "驳回",
+    "jumped": "跳转",
+    "transferred": "已转办",
+    "delegate_replied": "委派答复",
+    "removed": "减签",
+    "taken_back": "拿回",
+    "done": "已完成",
+    "problem": "报告问题",
+    "closed": "已关闭",
+    "decided": "他人已决定",
+}
+"""How a task ended, in Chinese (a review trigger's name is shown by its label instead)."""
+
+
+@attrs.frozen
+class OperationForm:
+    """One operation's form: what the process calls it and which fields its command has."""
+
+    info: OperationInfo
+    fields: tuple[str, ...]
+    tasks: tuple[Task, ...]
+    """The tasks the form offers to choose from (empty: the actor's own open task is meant)."""
+    optional: frozenset[str] = frozenset()
+    """Fields the command gives a default: the form may leave them empty."""
+    task_required: bool = False
+    """The command names its task itself (减签: whose task to remove)."""
+
+
+def fields_of(operation: Operation) -> tuple[str, ...]:
+    """The command's own fields, the task reference left out (offered separately)."""
+    command = task_ops.COMMANDS[operation]
+    return tuple(f.name for f in attrs.fields(command) if f.name != "task")
+
+
+NEEDS_A_TASK = frozenset({Operation.CLAIM, Operation.REMOVE_SIGNER, Operation.COMPLETE, Operation.PROBLEM})
+"""Operations that work on a task the form lists: without one to list, the form is not offered."""
+
+
+def forms(infos: tuple[OperationInfo, ...], reception: Reception, actor: Actor) -> list[OperationForm]:
+    """A form per operation the actor may use, each with the tasks it may name. The engine offers
+    operations by role and state; a form that could only be refused here (nothing to claim, nothing
+    delegated to the actor, no signature of theirs to take back) is left out. The engine decides."""
+    found = []
+    for info in infos:
+        operation = Operation(info.operation)
+        choices = _choices(operation, reception, actor)
+        if (operation in NEEDS_A_TASK and not choices) or not _applies(operation, reception, actor):
+            continue
+        command = task_ops.COMMANDS[operation]
+        optional = frozenset(f.name for f in attrs.fields(command) if f.default is not attrs.NOTHING)
+        found.append(
+            OperationForm(
+                info,
+                fields_of(operation),
+                choices,
+                optional,
+                task_required=operation is Operation.REMOVE_SIGNER,
+            )
+        )
+    return found
+
+
+def _applies(operation: Operation, reception: Reception, actor: Actor) -> bool:
+    if operation is Operation.REPLY:
+        return any(t.delegated_to == actor.id and t.live for t in reception.tasks)
+    if operation is Operation.TAKE_BACK:
+        return any(a.actor_id == actor.id for a in reception.approvals)
+    return True
+
+
+def _choices(operation: Operation, reception: Reception, actor: Actor) -> tuple[Task, ...]:
+    live = [t for t in reception.tasks if t.current and t.live]
+    if operation is Operation.REMOVE_SIGNER:
+        return tuple(t for t in live if t.added_by)
+    if operation in (Operation.COMPLETE, Operation.PROBLEM):
+        return tuple(t for t in live if t.kind is TaskKind.EXECUTION and t.owner in ("", actor.id))
+    if operation is Operation.CLAIM:
+        return tuple(t for t in live if not t.owner and t.assignee.pools(actor))
+    mine = tuple(t for t in live if t.state is TaskState.OPEN and t.owner == actor.id)
+    return mine if len(mine) > 1 else ()
+
+
+def command(operation: Operation, form: Mapping[str, str]) -> task_ops.TaskCommand:
+    """The command value the posted form asks for; ValidationError (with paths) when it cannot be."""
+    plain: dict[str, Any] = {"task": form.get("task", "").strip()}
+    for name in fields_of(operation):
+        if name == "people":
+            plain[name] = [k.split(":", 1)[1] for k, v in form.items() if k.startswith("people:") and v]
+        elif name == "items":
+            plain[name] = items(form.get("items", ""))
+        elif name == "step":
+            text = form.get("step", "").strip()
+            if text or operation is not Operation.JUMP:
+                plain[name] = int(text) if text.lstrip("-").isdigit() else text
+        elif form.get(name, "").strip():
+            plain[name] = form[name].strip()
+    return load(task_ops.COMMANDS[operation], plain, source="表单 form")
+
+
+def items(text: str) -> list[dict[str, Any]]:
+    """Execution items, one a line: ``事项=负责人[@地点][#YYYY-MM-DD]``; the owner is an actor id or
+    ``unit:部门``."""
+    found: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for number, line in enumerate(filter(None, (x.strip() for x in text.splitlines()))):
+        title, sep, rest = line.partition("=")
+        if not sep or not title.strip() or not rest.strip():
+            problems.append(
+                Problem(
+                    f"$.items[{number}]",
+                    f"「{line}」应写成 事项=负责人",
+                    f"{line!r} must read TITLE=OWNER",
+                )
+            )
+            continue
+        rest, _, day = rest.partition("#")
+        owner, _, place = rest.partition("@")
+        owner = owner.strip()
+        unit = owner.startswith("unit:")
+        ref = owner.removeprefix("unit:")
+        item: dict[str, Any] = {
+            "title": title.strip(),
+            "owner": {"kind": (AssigneeKind.UNIT if unit else AssigneeKind.PERSON).value, "ref": ref},
+            "place": place.strip(),
+        }
+        if day.strip():
+            item["due"] = day.strip()
+        found.append(item)
+    if problems:
+        raise ValidationError(problems, source="表单 form")
+    return found
+
+
+@attrs.frozen
+class StepView:
+    """One approval step as the page shows it: its label and way of deciding, its tasks now."""
+
+    index: int
+    label: str
+    kind: str
+    state: str
+    """``passed``, ``current`` or ``later``."""
+    tasks: tuple[Task, ...]
+
+
+def steps(reception: Reception) -> list[StepView]:
+    """The approval chain with each step's tasks of the current submission (closed ones too)."""
+    current = reception.current_step
+    shown = []
+    for index, step in enumerate(reception.approval_chain):
+        tasks = tuple(
+            t for t in reception.tasks if t.step == index and t.current and t.kind is TaskKind.APPROVAL
+        )
+        state = "passed" if index < current else ("current" if index == current else "later")
+        shown.append(StepView(index, step.shown, step.kind.label, state, tasks))
+    return shown
+
+
+def execution(reception: Reception) -> tuple[Task, ...]:
+    """The execution tasks 接待执行任务 of the reception."""
+    return tuple(t for t in reception.tasks if t.kind is TaskKind.EXECUTION)

@@ -1,0 +1,160 @@
+"""docs/http.md and the README's service line are tests: the curl blocks run verbatim against a real
+``jiedai serve`` (exit status, every response a success, the state they leave), and the README line
+starts the service on the embedded SQLite default with a demo token that works."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from jiedai_flow.cli import starter
+from tests._http_server import free_port, running
+
+if TYPE_CHECKING:
+    from tests._http_server import Server
+
+ROOT = Path(__file__).resolve().parents[1]
+HTTP_MD = (ROOT / "docs" / "http.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BIN = Path(sys.executable).parent
+TOKENS = {"TOKEN_ZHANG": "zhang.wei", "TOKEN_SUN": "sun.hao", "TOKEN_LI": "li.na", "TOKEN_WANG": "wang.fang"}
+PROBLEM = '"type":"https://github.com/jiedai-flow/jiedai-flow/blob/main/docs/http.md#'
+"""How every error response starts (problem details): none may appear in the blocks' output."""
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def curl_blocks() -> list[str]:
+    """The ``bash`` blocks of docs/http.md that call the API (``$B/…``), in page order."""
+    found = re.findall(r"^```bash\n(.*?)^```", HTTP_MD, re.S | re.M)
+    return [b for b in found if "$B/" in b]
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    """A user's shell: this Python's scripts first on PATH, no ``JIEDAI_*`` settings of the caller."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIEDAI_")}
+    return env | {
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONIOENCODING": "utf-8",
+        **extra,
+    }
+
+
+def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> None:
+    blocks = curl_blocks()
+    assert len(blocks) == 2, "the lifecycle and the task blocks"
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path) as server:
+        today = date.today()  # the files jiedai init writes next to the database
+        (tmp_path / "jiedai-reception.toml").write_text(starter.reception_toml(today), encoding="utf-8")
+        (tmp_path / "jiedai-list.toml").write_text(starter.list_toml(today), encoding="utf-8")
+        tokens = {name: server.token(actor) for name, actor in TOKENS.items()}
+        script = "\n".join(["set -euo pipefail", *blocks])
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            env=_env({"JIEDAI_URL": server.base, **tokens}),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+        output = done.stdout.replace(" ", "")
+        assert PROBLEM not in output, done.stdout
+        assert '{"ok":true' in output
+        assert "transfer\n" in done.stdout  # the operations 孙浩 may use, one a line
+        assert (tmp_path / "接待清单.xlsx").read_bytes()[:2] == b"PK"
+        _check_state(server)
+
+
+def _check_state(server: Server) -> None:
+    with server.client("zhang.wei") as c:
+        started = c.get("/api/v1/tasks", params={"view": "started"}).json()["items"]
+    assert sorted(r["state"] for r in started) == ["settled", "submitted"]
+    [second] = [r["reception_id"] for r in started if r["state"] == "submitted"]
+    with server.client("zhou.lei") as c:
+        assert second in {r["reception_id"] for r in c.get("/api/v1/tasks").json()["items"]}
+    with server.client("chen.jie") as c:
+        assert [r["reception_id"] for r in c.get("/api/v1/tasks", params={"view": "cc"}).json()["items"]] == [
+            second
+        ]
+    with server.client("li.na") as c:
+        assert [(p["principal"], p["stand_in"]) for p in c.get("/api/v1/proxies").json()] == [
+            ("li.na", "zhou.lei")
+        ]
+    with server.client("sun.hao") as c:
+        done = c.get("/api/v1/tasks", params={"view": "done"}).json()["items"]
+    assert sorted(r["outcome"] for r in done) == ["agree", "transferred"]
+
+
+def _readme_line() -> str:
+    """The README's command that starts the service (after its install step)."""
+    [line] = [x for x in README.splitlines() if "jiedai serve --demo-token" in x]
+    command = line.removeprefix("$ ").split("#", 1)[0].strip()
+    steps = [s.strip() for s in command.split("&&")]
+    assert steps[0].startswith("pip install"), "the line installs the server extra first"
+    assert '".[server]"' in steps[0]
+    return " && ".join(steps[1:])
+
+
+def test_the_readme_line_starts_the_service_on_sqlite_with_a_demo_token(tmp_path: Path) -> None:
+    command = _readme_line()
+    assert command == "jiedai init && jiedai serve --demo-token zhang.wei"
+    port = free_port()  # the default port may be taken on a shared machine: the one change made
+    process = subprocess.Popen(
+        ["bash", "-c", f"{command} --port {port}"],
+        cwd=tmp_path,
+        env=_env({"PYTHONUNBUFFERED": "1"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        start_new_session=True,  # so the service the shell started stops with it
+    )
+    try:
+        assert process.stdout is not None
+        token = ""
+        for line in process.stdout:  # ends when the process does: no timing involved
+            found = re.search(r"demo token for zhang\.wei.*?: (\S+)", line)
+            if found:
+                token = found.group(1)
+                break
+        assert token, "the demo token is printed"
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base, process)
+        listed = httpx.get(f"{base}/api/v1/receptions", headers={"Authorization": f"Bearer {token}"})
+        assert listed.status_code == 200
+        me = httpx.get(f"{base}/api/v1/tasks/counts", headers={"Authorization": f"Bearer {token}"})
+        assert json.loads(me.text)["started"] == 0
+        assert (tmp_path / "jiedai.db").is_file()  # the embedded SQLite default, in the folder
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _wait_ready(base: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60  # a guard against a hang, not a timed assertion
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "jiedai serve exited"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("jiedai serve did not become ready")

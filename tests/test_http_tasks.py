@@ -1,0 +1,294 @@
+"""Task lists and approval operations through a real ``jiedai serve`` on SQLite and PostgreSQL: a
+parallel countersign sent back to an earlier step, a transfer, a delegation and its reply, a carbon
+copy read, the four lists with their counts and cursor pages, stand-ins, and the HTTP conventions of
+the operation endpoints (If-Match, Idempotency-Key, problem details, 429 for a second 催办)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests._http_server import COUNTERSIGN, reception_body, running
+from tests.databases import private_database
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import httpx
+
+    from tests._http_server import Server
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp(f"serve-tasks-{request.param}")
+    for url in private_database(request.param, folder):
+        with running(url, folder, countersign=True) as found:
+            yield found
+
+
+def _call(server: Server, actor: str, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    with server.client(actor) as c:
+        return c.request(method, f"/api/v1{url}", **kwargs)
+
+
+def _ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _fire(server: Server, actor: str, rid: str, trigger: str, **body: Any) -> Any:
+    return _ok(_call(server, actor, "POST", f"/receptions/{rid}/triggers/{trigger}", json=body))
+
+
+def _op(server: Server, actor: str, rid: str, operation: str, **body: Any) -> httpx.Response:
+    return _call(server, actor, "POST", f"/receptions/{rid}/operations/{operation}", json=body)
+
+
+def _list(server: Server, actor: str, view: str = "mine", **params: Any) -> list[dict[str, Any]]:
+    page = _ok(_call(server, actor, "GET", "/tasks", params={"view": view, **params}))
+    return page["items"]  # type: ignore[no-any-return]
+
+
+def _mine(server: Server, actor: str, rid: str) -> list[dict[str, Any]]:
+    return [row for row in _list(server, actor) if row["reception_id"] == rid]
+
+
+def _submitted(server: Server) -> str:
+    created = _ok(_call(server, "zhang.wei", "POST", "/receptions", json=reception_body()), 201)
+    rid: str = created["reception"]["id"]
+    _fire(server, "zhang.wei", rid, "submit")
+    return rid
+
+
+def test_a_countersign_sent_back_transferred_delegated_and_copied(server: Server) -> None:
+    rid = _submitted(server)
+    [first] = _mine(server, "sun.hao", rid)
+    assert first["title"] == "部门负责人"
+    assert all(_mine(server, p, rid) == [] for p in COUNTERSIGN)
+    signed = _fire(server, "sun.hao", rid, "approve", reason="同意", task=first["task_id"][:8])
+    assert signed["reception"]["approvals"][0]["task_id"] == first["task_id"]
+    for person in COUNTERSIGN:
+        assert [r["title"] for r in _mine(server, person, rid)] == ["财政局、分管领导会签（并行会签）"]
+    _fire(server, "li.na", rid, "approve", reason="同意")
+
+    offered = _ok(_call(server, "qian.bo", "GET", f"/receptions/{rid}/operations"))
+    by_operation = {o["operation"]: o for o in offered["operations"]}
+    assert by_operation["send_back"]["path"] == f"/api/v1/receptions/{rid}/operations/send-back"
+    assert by_operation["send_back"]["reason_required"]
+    back = _ok(_op(server, "qian.bo", rid, "send-back", step=0, reason="人数与公函不符，请重审"))
+    assert back["reception"]["approvals"] == []
+    assert back["reception"]["state"] == "submitted"
+    assert len(_mine(server, "sun.hao", rid)) == 1
+    assert all(_mine(server, p, rid) == [] for p in COUNTERSIGN)
+    assert [r["outcome"] for r in _list(server, "qian.bo", "done") if r["reception_id"] == rid] == [
+        "returned"
+    ]
+    _fire(server, "sun.hao", rid, "approve", reason="已核对")
+    for person in COUNTERSIGN:  # the countersign is approved again, 李娜 too
+        assert len(_mine(server, person, rid)) == 1
+
+    _ok(_op(server, "zheng.li", rid, "transfer", to="wu.gang", reason="出差，请吴刚办理"))
+    assert _mine(server, "zheng.li", rid) == []
+    assert len(_mine(server, "wu.gang", rid)) == 1
+    done = [r for r in _list(server, "zheng.li", "done") if r["reception_id"] == rid]
+    assert [r["outcome"] for r in done] == ["transferred"]
+
+    _ok(_op(server, "qian.bo", rid, "delegate", to="he.ping", reason="请看一下餐费"))
+    assert _mine(server, "qian.bo", rid) == []
+    assert len(_mine(server, "he.ping", rid)) == 1
+    refused = _call(server, "he.ping", "POST", f"/receptions/{rid}/triggers/approve", json={"reason": "同意"})
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "not_authorized"
+    _ok(_op(server, "he.ping", rid, "reply", reason="餐费在标准内"))
+    assert len(_mine(server, "qian.bo", rid)) == 1
+    shown = _ok(_call(server, "qian.bo", "GET", f"/receptions/{rid}"))
+    notes = [n for t in shown["tasks"] if t["assignee"]["ref"] == "qian.bo" for n in t["notes"]]
+    assert any("餐费在标准内" in n for n in notes)
+
+    _ok(_op(server, "zhang.wei", rid, "copy", people=["chen.jie"]))
+    assert [r["reception_id"] for r in _list(server, "chen.jie", "cc")] == [rid]
+    assert _ok(_call(server, "chen.jie", "GET", "/tasks/counts"))["cc_unread"] == 1
+    _ok(_op(server, "chen.jie", rid, "read"))
+    assert _ok(_call(server, "chen.jie", "GET", "/tasks/counts"))["cc_unread"] == 0
+
+    for person in ("li.na", "qian.bo", "wu.gang"):
+        last = _fire(server, person, rid, "approve", reason="同意")
+    assert last["reception"]["state"] == "approved"
+    assert all(_mine(server, p, rid) == [] for p in (*COUNTERSIGN, "wu.gang", "sun.hao"))
+    started = [r["reception_id"] for r in _list(server, "zhang.wei", "started")]
+    assert rid in started
+    events = _ok(_call(server, "liu.yang", "GET", f"/receptions/{rid}/history"))
+    kinds = [e["trigger"] for e in events]
+    for trigger in (
+        "send_back",
+        "transfer_task",
+        "delegate_task",
+        "reply_delegation",
+        "carbon_copy",
+        "mark_read",
+    ):
+        assert trigger in kinds
+    assert all(e["auth_method"].startswith("api-token:") for e in events)
+    assert _ok(_call(server, "liu.yang", "GET", "/audit/verify"))["ok"]
+
+
+def test_lists_page_by_cursor_and_refuse_a_bad_query(server: Server) -> None:
+    for _ in range(3):
+        _submitted(server)
+    first = _ok(_call(server, "zhang.wei", "GET", "/tasks", params={"view": "started", "limit": 2}))
+    assert len(first["items"]) == 2
+    assert first["next_cursor"]
+    rest = _ok(
+        _call(
+            server,
+            "zhang.wei",
+            "GET",
+            "/tasks",
+            params={"view": "started", "limit": 2, "after": first["next_cursor"]},
+        )
+    )
+    assert {r["reception_id"] for r in first["items"]}.isdisjoint(r["reception_id"] for r in rest["items"])
+    counts = _ok(_call(server, "zhang.wei", "GET", "/tasks/counts"))
+    assert counts["started"] >= 3
+    moments = [
+        r["at"]
+        for view in ("mine", "started")
+        for r in _list(server, "sun.hao" if view == "mine" else "zhang.wei", view)
+    ]
+    assert moments
+    assert all(m.endswith(("Z", "+00:00")) for m in moments), moments  # RFC 3339: with the offset
+    pending = _list(server, "sun.hao", due_by=(date.today() + timedelta(days=400)).isoformat())
+    assert pending
+    assert all(r["state"] == "open" for r in pending)
+    bad = _call(server, "zhang.wei", "GET", "/tasks", params={"after": "not-a-cursor"})
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["path"] == "$.query.after"
+    wrong = _call(server, "zhang.wei", "GET", "/tasks", params={"view": "done", "due_by": "2026-01-01"})
+    assert wrong.status_code == 422
+    assert wrong.json()["problems"][0]["path"] == "$.query.due_by"
+    unknown = _call(server, "zhang.wei", "GET", "/tasks", params={"view": "everything"})
+    assert unknown.status_code == 422
+
+
+def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
+    rid = _submitted(server)
+    version = _ok(_op(server, "sun.hao", rid, "comment", reason="请补充公函附件"))["reception"]["version"]
+    with server.client("sun.hao") as c:
+        url = f"/api/v1/receptions/{rid}/operations/comment"
+        old = c.post(url, json={"reason": "再说一句"}, headers={"If-Match": f'"{version - 1}"'})
+        assert old.status_code == 412
+        assert old.json()["code"] == "precondition_failed"
+        assert old.json()["current_version"] == version
+        key = {"Idempotency-Key": f"comment-{rid}"}
+        once = c.post(url, json={"reason": "附件已收到"}, headers={**key, "If-Match": f'"{version}"'})
+        assert once.status_code == 200
+        assert once.headers["etag"] == f'"{version + 1}"'
+        again = c.post(url, json={"reason": "附件已收到"}, headers=key)
+        assert again.status_code == 200
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.json()["event"]["id"] == once.json()["event"]["id"]
+        urge = f"/api/v1/receptions/{rid}/operations/urge"
+    with server.client("zhang.wei") as c:
+        assert c.post(urge, json={}).status_code == 200
+        limited = c.post(urge, json={})
+        assert limited.status_code == 429
+        assert limited.headers["content-type"].startswith("application/problem+json")
+        body = limited.json()
+        assert body["code"] == "rate_limited"
+        assert "催" in body["message_zh"]
+        assert body["message_en"]
+        assert 1 <= int(limited.headers["retry-after"]) <= 3600
+        nobody = c.post(f"/api/v1/receptions/{rid}/operations/copy", json={"people": []})
+        assert nobody.status_code == 422
+        assert nobody.json()["code"] == "task_refused"
+        unknown_field = c.post(f"/api/v1/receptions/{rid}/operations/transfer", json={"to": "x", "who": 1})
+        assert unknown_field.status_code == 422
+        assert {p["path"] for p in unknown_field.json()["problems"]} == {"$.who"}
+        missing = c.post("/api/v1/receptions/ffffffffffff/operations/comment", json={"reason": "x"})
+        assert missing.status_code == 404
+    refused = _op(server, "sun.hao", rid, "transfer", to="zhang.wei", reason="请经办人自己批")
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "task_refused"
+    assert refused.json()["message_zh"]
+    assert refused.json()["message_en"]
+
+
+def test_execution_items_are_assigned_done_and_a_problem_reaches_the_handler(server: Server) -> None:
+    rid = _submitted(server)
+    for person in ("sun.hao", *COUNTERSIGN):
+        _fire(server, person, rid, "approve", reason="同意")
+    items = [
+        {"title": "接站", "owner": {"kind": "person", "ref": "chen.jie"}, "place": "高铁站"},
+        {"title": "工作餐", "owner": {"kind": "unit", "ref": "县政府办公室"}},
+    ]
+    _ok(_op(server, "zhang.wei", rid, "assign", items=items))
+    mine = {r["title"]: r for r in _list(server, "chen.jie", kind="execution") if r["reception_id"] == rid}
+    assert sorted(mine) == ["工作餐", "接站"]  # 陈洁's own item, and her department's pool
+    pickup = mine["接站"]
+    _ok(_op(server, "chen.jie", rid, "problem", task=pickup["task_id"], reason="车辆临时检修，改派 2 号车"))
+    shown = _ok(_call(server, "zhang.wei", "GET", f"/receptions/{rid}"))
+    assert any("车辆临时检修" in n for t in shown["tasks"] for n in t["notes"])
+    _ok(_op(server, "chen.jie", rid, "complete", task=pickup["task_id"], reason="已接到"))
+    done = [r for r in _list(server, "chen.jie", "done") if r["reception_id"] == rid]
+    assert [r["title"] for r in done] == ["接站"]
+    bad = _op(server, "zhang.wei", rid, "assign", items=[{"title": "车辆"}])
+    assert bad.status_code == 422
+    assert bad.json()["problems"][0]["path"] == "$.items[0].owner"
+
+
+def test_nobody_acts_on_another_persons_task(server: Server) -> None:
+    rid = _submitted(server)
+    _fire(server, "sun.hao", rid, "approve", reason="同意")
+    [theirs] = _mine(server, "qian.bo", rid)
+    for operation, body in (
+        ("transfer", {"to": "wu.gang", "reason": "代转"}),
+        ("delegate", {"to": "he.ping"}),
+        ("add-signers", {"people": ["wu.gang"]}),
+    ):
+        refused = _op(server, "li.na", rid, operation, task=theirs["task_id"], **body)
+        assert refused.status_code == 403, (operation, refused.text)
+        assert refused.json()["code"] == "not_authorized"
+    signed = _call(
+        server, "li.na", "POST", f"/receptions/{rid}/triggers/approve", json={"task": theirs["task_id"]}
+    )
+    assert signed.status_code == 403
+    assert _mine(server, "qian.bo", rid) == [theirs]
+
+
+def test_an_approver_outside_a_pool_cannot_transfer_its_task(server: Server) -> None:
+    rid = _submitted(server)  # the first step is the 部门负责人 pool; 李娜 is 分管领导
+    refused = _op(server, "li.na", rid, "transfer", to="wu.gang", reason="代转")
+    assert refused.status_code == 403
+
+
+def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
+    today = date.today()
+    body = {"stand_in": "he.ping", "start": today.isoformat(), "end": (today + timedelta(days=3)).isoformat()}
+    proxy = _ok(_call(server, "qian.bo", "POST", "/proxies", json={**body, "reason": "出差"}), 201)
+    assert (proxy["principal"], proxy["stand_in"], proxy["revoked"]) == ("qian.bo", "he.ping", False)
+    for_other = _call(server, "zhang.wei", "POST", "/proxies", json={**body, "principal": "qian.bo"})
+    assert for_other.status_code == 403
+    nobody = _call(server, "qian.bo", "POST", "/proxies", json={**body, "stand_in": "nobody"})
+    assert nobody.status_code == 422
+    assert nobody.json()["problems"][0]["path"] == "$.stand_in"
+    assert proxy["id"] in {p["id"] for p in _ok(_call(server, "he.ping", "GET", "/proxies"))}
+    assert proxy["id"] not in {p["id"] for p in _ok(_call(server, "wang.fang", "GET", "/proxies"))}
+    assert proxy["id"] in {p["id"] for p in _ok(_call(server, "liu.yang", "GET", "/proxies"))}
+
+    rid = _submitted(server)
+    _fire(server, "sun.hao", rid, "approve", reason="同意")
+    assert len(_mine(server, "he.ping", rid)) == 1  # 钱博's countersign task, while 何平 stands in
+    signed = _fire(server, "he.ping", rid, "approve", reason="代签同意")
+    assert [a["on_behalf_of"] for a in signed["reception"]["approvals"]] == ["", "qian.bo"]
+
+    assert _call(server, "he.ping", "DELETE", f"/proxies/{proxy['id']}").status_code == 403
+    assert _call(server, "qian.bo", "DELETE", "/proxies/ffffffff").status_code == 404
+    revoked = _ok(_call(server, "qian.bo", "DELETE", f"/proxies/{proxy['id']}"))
+    assert revoked["revoked"]
+    active = _ok(_call(server, "qian.bo", "GET", "/proxies", params={"active_on": today.isoformat()}))
+    assert proxy["id"] not in {p["id"] for p in active}
