@@ -590,7 +590,10 @@ class Engine:
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
         after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason, worked)
-        if process.phase(dest).awaits_approval and after.approval_complete:  # nothing left anyone could sign
+        signing = any(process.trigger_defs[t].records_approval for t in process.triggers_from(dest))
+        if (
+            signing and process.phase(dest).awaits_approval and after.approval_complete
+        ):  # nothing left to sign
             raise TaskError(
                 reception_id,
                 trigger_def.label,
