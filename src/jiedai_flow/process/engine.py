@@ -696,6 +696,8 @@ class Engine:
     ) -> task_ops.Worked | None:
         """The operation's effect on the tasks (before the state changes), or None for a trigger
         that does not work on tasks."""
+        if trigger_def.operation is None and not (trigger_def.records_approval or trigger_def.review):
+            return None  # most commands (start, finish, claim …): no task to look at, no context to build
         ctx = self._task_context(process, before, actor, now, reason, trigger_def)
         if trigger_def.operation is not None:
             if command is None or command.operation != trigger_def.operation:
@@ -1123,6 +1125,9 @@ class Engine:
         if restart:
             reception = task_ops.supersede(reception, trigger.name)
         after = attrs.evolve(reception, **changes)
+        awaiting = process.phase(dest).awaits_approval or after.retroactive
+        if not after.tasks and not awaiting:
+            return after  # nothing to open or close: skip the task context (standards, stand-ins)
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)
 
