@@ -271,9 +271,7 @@ def _step(step: int) -> int:
     return step - 1
 
 
-claim_task = _operation(
-    Operation.CLAIM, "认领岗位或部门的待办任务", "claim a pool task", lambda task: Claim(task=task)
-)
+claim_task = _operation(Operation.CLAIM, "认领岗位或部门的待办任务", "claim a pool task", Claim)
 
 transfer = _operation(
     Operation.TRANSFER,
@@ -295,7 +293,7 @@ reply = _operation(
     Operation.REPLY,
     "委派答复：把意见交回委派人（--reason 写意见）",
     "reply to a delegation",
-    lambda task: Reply(task=task),
+    Reply,
 )
 
 add_signer = _operation(
@@ -310,14 +308,14 @@ remove_signer = _operation(
     Operation.REMOVE_SIGNER,
     "减签：去掉尚未办理的加签人（--task 指明）",
     "remove an added approver",
-    lambda task: RemoveSigner(task=task),
+    RemoveSigner,
 )
 
 take_back = _operation(
     Operation.TAKE_BACK,
     "拿回：下一环节尚未办理时拿回自己的签署",
     "take back a signature",
-    lambda task: TakeBack(task=task),
+    TakeBack,
 )
 
 send_back = _operation(
@@ -328,9 +326,7 @@ send_back = _operation(
     (_send_back_step,),
 )
 
-vote_against = _operation(
-    Operation.AGAINST, "票签反对（须填 --reason）", "vote against", lambda task: Against(task=task)
-)
+vote_against = _operation(Operation.AGAINST, "票签反对（须填 --reason）", "vote against", Against)
 
 jump = _operation(
     Operation.JUMP,
@@ -344,14 +340,14 @@ terminate = _operation(
     Operation.TERMINATE,
     "终止（管理员，须填 --reason）",
     "terminate (administrators)",
-    lambda task: Terminate(task=task),
+    Terminate,
 )
 
 urge = _operation(
     Operation.URGE,
     "催办当前办理人（每个任务每小时一次）",
     "urge the assignees",
-    lambda task: Urge(task=task),
+    Urge,
 )
 
 cc = _operation(
@@ -362,13 +358,13 @@ cc = _operation(
     (_people,),
 )
 
-read = _operation(Operation.READ, "已阅", "mark as read", lambda task: MarkRead(task=task))
+read = _operation(Operation.READ, "已阅", "mark as read", MarkRead)
 
 comment = _operation(
     Operation.COMMENT,
     "沟通意见（--reason 写内容）",
     "comment on the reception",
-    lambda task: Comment(task=task),
+    Comment,
 )
 
 assign = _operation(
@@ -379,15 +375,13 @@ assign = _operation(
     (_items,),
 )
 
-complete = _operation(
-    Operation.COMPLETE, "完成执行任务", "complete an execution task", lambda task: Complete(task=task)
-)
+complete = _operation(Operation.COMPLETE, "完成执行任务", "complete an execution task", Complete)
 
 report_problem = _operation(
     Operation.PROBLEM,
     "执行任务报告问题（--reason 写问题）",
     "report a problem",
-    lambda task: ReportProblem(task=task),
+    ReportProblem,
 )
 
 OPERATIONS = (

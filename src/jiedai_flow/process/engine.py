@@ -195,6 +195,7 @@ class Engine:
         self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
         self._tasks = store if isinstance(store, TaskStore) else None
+        self._stand_ins: tuple[tuple[str, datetime], frozenset[str]] | None = None
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -718,10 +719,18 @@ class Engine:
         return None
 
     def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
-        """The approvers ``actor_id`` stands in for at ``now`` 代理 (see :meth:`set_proxy`)."""
+        """The approvers ``actor_id`` stands in for at ``now`` 代理 (see :meth:`set_proxy`). The last
+        answer is kept for the same actor and moment: a command asks before and after its state
+        changes, with one ``now``."""
         if self._tasks is None:
             return frozenset()
-        return frozenset(self._tasks.principals(actor_id, now or self.clock.now()))
+        moment = now or self.clock.now()
+        last = self._stand_ins
+        if last is not None and last[0] == (actor_id, moment):
+            return last[1]
+        found = frozenset(self._tasks.principals(actor_id, moment))
+        self._stand_ins = ((actor_id, moment), found)
+        return found
 
     # -- task lists 待办/已办/抄送/发起 and stand-ins 代理 -----------------------------------------
 
@@ -804,6 +813,7 @@ class Engine:
             )
         proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
         self._task_store().save_proxy(proxy)
+        self._stand_ins = None
         log.info(
             "proxy %s: %s stands in for %s %s..%s (set by %s)",
             proxy.id,
@@ -825,6 +835,7 @@ class Engine:
             raise NotAuthorizedError("", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own")
         revoked = attrs.evolve(found, revoked=True)
         store.save_proxy(revoked)
+        self._stand_ins = None
         return revoked
 
     def proxies(self) -> Sequence[Proxy]:

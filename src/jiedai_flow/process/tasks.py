@@ -484,10 +484,8 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     for new in added:
         keyed[new.id] = task.order * 4 + offset * 2
     ranks = {key: rank for rank, key in enumerate(sorted(set(keyed.values())))}
-    by_id = {t.id: t for t in reception.tasks}
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
-    del by_id
     after = attrs.evolve(reception, tasks=tuple(tasks))
     return Worked(after, people=_new_owners(reception, normalize(after, ctx)))
 
@@ -722,8 +720,6 @@ def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             check_text(item.place, field="place")
         except InvalidValueError as error:
             raise _refused(reception, ctx, error.message_zh, error.message_en) from None
-        if item.owner.kind is AssigneeKind.PERSON and item.owner.ref in _handlers(reception):
-            pass  # the handler may carry out an item of their own reception
         new.append(
             Task(
                 id=new_id(),
@@ -870,20 +866,6 @@ def pick(reception: Reception, ctx: Context, ref: str, *, steps: Iterable[int]) 
         ref,
         where=lambda t: t.kind is TaskKind.APPROVAL and t.step in wanted and t.current,
         allow_pool=True,
-    )
-
-
-def open_for(
-    reception: Reception, actor: Actor, principals: frozenset[str] = frozenset()
-) -> tuple[Task, ...]:
-    """The open tasks ``actor`` may act on now: their own, a principal's, or a pool's they belong to."""
-    me = {actor.id, *principals}
-    return tuple(
-        t
-        for t in reception.tasks
-        if t.state is TaskState.OPEN
-        and (t.owner in me or (not t.owner and t.assignee.pools(actor)))
-        and reception.handler.id != actor.id
     )
 
 
