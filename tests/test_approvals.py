@@ -732,6 +732,23 @@ def test_taking_back_the_vote_that_passed_a_vote_step_reopens_it_for_the_others(
     verified(engine)
 
 
+def test_taking_back_the_vote_that_passed_the_last_step_reopens_it_from_approved(url: str) -> None:
+    """The same on the last step: C's vote approved the reception; C takes it back before anything
+    starts, so the reception awaits approval again with C's and D's tasks open (found by the
+    property test: the others' tasks stayed closed and nobody could act)."""
+    vote = ApprovalStep("", "党组会票签", kind=StepKind.VOTE, threshold=34, assignees=person("b", "c", "d"))
+    engine = engine_for(url, vote)
+    rid = submitted(engine)
+    approve(engine, rid, B)
+    assert approve(engine, rid, C).state == "approved"
+    after = engine.operate(rid, TakeBack(), C).reception
+    assert (after.state, after.current_step) == ("submitted", 0)
+    assert mine(engine, C) == mine(engine, D) == [rid]
+    assert approve(engine, rid, D).state == "approved"
+    assert mine(engine, C) == []
+    verified(engine)
+
+
 def test_an_approver_outside_a_pool_cannot_hand_its_task_on(url: str) -> None:
     """Found through the HTTP service: transferring, delegating or adding signers to a pool task
     claims it first, and only a member of the pool may claim it."""

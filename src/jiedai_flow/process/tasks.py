@@ -367,7 +367,10 @@ def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     reception = normalize(reception, ctx)
     handler = _HANDLERS[command.operation]
     worked = handler(reception, command, ctx)
-    return attrs.evolve(worked, reception=normalize(worked.reception, ctx))
+    after = worked.reception
+    if command.operation is Operation.TAKE_BACK and after.approval_chain and not after.approval_complete:
+        ctx = attrs.evolve(ctx, collecting=True)  # from 已批准 back to 待审批: the step is collecting again
+    return attrs.evolve(worked, reception=normalize(after, ctx))
 
 
 def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
