@@ -731,6 +731,11 @@ class Plan:
         """``planned_total`` in integer fen 分, as stored and budgeted."""
         return to_fen(self.planned_total)
 
+    @functools.cached_property
+    def budget_fen(self) -> int:
+        """``budget`` in integer fen 分."""
+        return to_fen(self.budget)
+
 
 # --- The list and settlement 接待清单与结算 ---
 

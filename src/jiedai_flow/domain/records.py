@@ -223,6 +223,16 @@ ENDED = "ended"
 its owner acted: an approval task so closed still belongs to its step, undecided."""
 
 
+def _of_the_submission(task: Task) -> bool:
+    """An approval task of the current submission that still decides its step (see
+    :meth:`Reception.step_tasks`)."""
+    return (
+        task.current
+        and task.kind is TaskKind.APPROVAL
+        and (task.state is not TaskState.CLOSED or task.outcome == ENDED)
+    )
+
+
 def step_verdict(step: ApprovalStep, tasks: Sequence[Task], approvals: Sequence[Approval]) -> str:
     """``passed``, ``failed`` (a vote that can no longer pass) or ``open``, for one step of the
     current submission: its live and done tasks say who must decide, its signatures what they said.
@@ -379,11 +389,22 @@ class Reception:
 
     @property
     def current_step(self) -> int:
-        """The index of the first step not yet passed (``len(approval_chain)`` when all are)."""
-        for index, step in enumerate(self.approval_chain):
-            if step_verdict(step, self.step_tasks(index), self.step_approvals(index)) != "passed":
+        """The index of the first step not yet passed (``len(approval_chain)`` when all are).
+
+        One pass over the tasks: every command that moves budget or opens tasks asks. (Not a
+        cached property: on a slotted class its first read costs more than this.)"""
+        chain = self.approval_chain
+        if not chain:
+            return 0
+        by_step: dict[int, list[Task]] = {}
+        for t in self.tasks:
+            if _of_the_submission(t):
+                by_step.setdefault(t.step, []).append(t)
+        for index, step in enumerate(chain):
+            tasks = by_step.get(index, ())
+            if step_verdict(step, tasks, [a for a in self.approvals if a.step == index]) != "passed":
                 return index
-        return len(self.approval_chain)
+        return len(chain)
 
     @property
     def next_step(self) -> ApprovalStep | None:
@@ -399,14 +420,7 @@ class Reception:
         """The approval tasks of step ``index`` of the current submission (closed ones excluded, but
         for those closed undecided when the reception ended: a step of a cancelled or terminated
         reception does not pass for want of the signers who never acted)."""
-        return tuple(
-            t
-            for t in self.tasks
-            if t.step == index
-            and t.current
-            and t.kind is TaskKind.APPROVAL
-            and (t.state is not TaskState.CLOSED or t.outcome == ENDED)
-        )
+        return tuple([t for t in self.tasks if t.step == index and _of_the_submission(t)])
 
     def task_title(self, task: Task) -> str:
         """What a task list shows as the task: the step's label (with its kind), or the execution item."""

@@ -119,6 +119,7 @@ MIGRATE = "migrate"
 _MIGRATE_DEF = TriggerDef(MIGRATE, "迁移流程版本", "migrate to another process version", reason_required=True)
 """Moving a reception to another process version: an audited command of the administrator."""
 _PSEUDO = {CREATE: _CREATE_DEF, MIGRATE: _MIGRATE_DEF}
+_NO_FACTS: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -442,7 +443,8 @@ class Engine:
             naming which of the actor's tasks they sign (when they hold several).
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
-        stored_text(("reason", reason, None), ("request_id", request_id, MAX_REQUEST_ID))
+        if reason or request_id is not None:
+            stored_text(("reason", reason, None), ("request_id", request_id, MAX_REQUEST_ID))
         args = (
             trigger,
             actor,
@@ -570,7 +572,7 @@ class Engine:
         now = self.clock.now()
         trigger_def = process.trigger_defs.get(trigger)
         worked = None
-        if trigger_def is not None and before.state in process.sources(trigger):
+        if trigger_def is not None and trigger_def.guarded and before.state in process.sources(trigger):
             refused = separation_of_duties(actor, trigger_def, before, process.phase(before.state))
             if refused is not None:  # before any task is looked for: the plain reason
                 raise NotAuthorizedError(before.id, trigger, actor.id, refused.reason_zh, refused.reason_en)
@@ -591,9 +593,10 @@ class Engine:
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
         after = self._advance(process, candidate, trigger_def, dest, actor, standards, now, reason, worked)
-        signing = any(process.trigger_defs[t].records_approval for t in process.triggers_from(dest))
         if (
-            signing and process.phase(dest).awaits_approval and after.approval_complete
+            process.awaits_approval(dest)
+            and any(process.trigger_defs[t].records_approval for t in process.triggers_from(dest))
+            and after.approval_complete
         ):  # nothing left to sign
             raise TaskError(
                 reception_id,
@@ -608,11 +611,17 @@ class Engine:
                 after, budget_committed_fen=before.budget_committed_fen + ledger[0].committed_fen
             )
         event = self._event(after, trigger, before.state, actor, now, reason, request_id, findings)
-        note = task_ops.describe(before, after, trigger_def, command, actor)
+        untouched = (
+            worked is None
+            and after.tasks is before.tasks
+            and after.copies is before.copies
+            and after.approvals is before.approvals
+        )  # most commands: no task, copy or signature to tell of
+        note = "" if untouched else task_ops.describe(before, after, trigger_def, command, actor)
         if note:
             event = attrs.evolve(event, note=note)
         event = attrs.evolve(event, explanations=noted) if noted else event
-        people = task_ops.told(before, after, worked)
+        people = () if untouched else task_ops.told(before, after, worked)
         intents, outbox = self._outbox(after, event, actor, process, people)
         if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
             event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
@@ -1015,6 +1024,8 @@ class Engine:
     ) -> frozenset[str]:
         """The facts the transitions of ``trigger`` from the reception's state are conditioned on;
         an operation's own (the step it completes, the state a jump names) come with ``worked``."""
+        if (reception.state, trigger) not in process.conditional:
+            return _NO_FACTS  # most commands: no transition of theirs has a condition to decide
         facts = set()
         if not reception.approvals:
             facts.add(FACT_NO_APPROVALS)
@@ -1136,8 +1147,8 @@ class Engine:
         if restart:
             reception = task_ops.supersede(reception, trigger.name)
         after = attrs.evolve(reception, **changes)
-        awaiting = process.phase(dest).awaits_approval or after.retroactive
-        if not after.tasks and not awaiting:
+        awaiting = process.awaits_approval(dest) or after.retroactive
+        if not awaiting and not any(t.live for t in after.tasks):
             return after  # nothing to open or close: skip the task context (standards, stand-ins)
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)

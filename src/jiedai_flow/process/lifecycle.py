@@ -248,6 +248,12 @@ class TriggerDef:
         """The stage whose rules it runs."""
         return self.stage if self.stage is not None else self.name
 
+    @property
+    def guarded(self) -> bool:
+        """Whether separation of duties or the task operations concern it: it decides, reviews,
+        signs or operates on tasks (start, finish and the like do none of these)."""
+        return bool(self.operation or self.records_approval or self.review or self.decision)
+
 
 @attrs.frozen
 class Transition:
@@ -948,8 +954,16 @@ class CompiledProcess:
         validate_definition(definition)
         self.definition = definition
         self._by_source: dict[str, tuple[Transition, ...]] = {}
+        self._by_pair: dict[tuple[str, str], tuple[Transition, ...]] = {}
         for t in definition.transitions:
             self._by_source[t.source] = (*self._by_source.get(t.source, ()), t)
+            pair = (t.source, t.trigger)
+            self._by_pair[pair] = (*self._by_pair.get(pair, ()), t)
+        self._triggers_from = {
+            source: tuple(dict.fromkeys(t.trigger for t in moves))
+            for source, moves in self._by_source.items()
+        }
+        self._awaiting = frozenset(s.name for s in definition.states if s.phase.awaits_approval)
         self._labels = {s.name: s.label for s in definition.states}
         self._phases = {s.name: s.phase for s in definition.states}
         self.trigger_defs = {t.name: t for t in definition.triggers}
@@ -972,6 +986,8 @@ class CompiledProcess:
             (t.source, t.trigger, t.condition) for t in definition.transitions if t.condition
         )
         """(state, trigger, condition) for every conditional transition: which facts a command needs."""
+        self.conditional = frozenset((source, trigger) for source, trigger, _ in self.conditioned)
+        """(state, trigger) pairs with a conditional transition: the others need no facts at all."""
         self._machine = Machine(
             model=None,
             states=[s.name for s in definition.states],
@@ -998,10 +1014,16 @@ class CompiledProcess:
         return self._by_source.get(state, ())
 
     def candidates(self, state: str, trigger: str) -> tuple[Transition, ...]:
-        return tuple(t for t in self.transitions_from(state) if t.trigger == trigger)
+        """The transitions of ``trigger`` leaving ``state``, in definition order."""
+        return self._by_pair.get((state, trigger), ())
 
     def triggers_from(self, state: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t.trigger for t in self.transitions_from(state)))
+        """The triggers with a transition leaving ``state``, each once, in definition order."""
+        return self._triggers_from.get(state, ())
+
+    def awaits_approval(self, state: str) -> bool:
+        """Whether ``state``'s phase awaits approval 待审批."""
+        return state in self._awaiting
 
     def label(self, state: str) -> str:
         return self._labels[state]
