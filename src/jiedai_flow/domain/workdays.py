@@ -13,6 +13,7 @@ command line say so.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -331,11 +332,14 @@ class ChineseCalendar:
             return False
         if day in self._on or day.year in self._schedules:
             return day in self._on or day.weekday() < 5
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
+        if not _package_knows(day.year):
             self._announce(day.year)
             return day.weekday() < 5
+        # the package's own tables, read directly: its is_workday scans every key of its holiday
+        # table for the years it covers on each call, and due days ask for many days per command
+        if day in chinese_calendar.workdays:
+            return True
+        return day.weekday() < 5 and day not in chinese_calendar.holidays
 
     def knows(self, year: int) -> bool:
         """Whether ``year``'s holidays are known (loaded, or in the package)."""
@@ -374,7 +378,9 @@ def unknown_years(calendar: WorkCalendar, *days: date) -> tuple[int, ...]:
     return tuple(year for year in years if not calendar_knows(calendar, year))
 
 
+@functools.cache
 def _package_knows(year: int) -> bool:
+    """Whether the ``chinesecalendar`` package has ``year``'s holidays (asked once per year)."""
     try:
         chinese_calendar.is_workday(date(year, 7, 1))
     except NotImplementedError:
