@@ -41,11 +41,8 @@ def ledger_changes(
     was approved first or, under 补办, started first) while its state's phase commits budget;
     reaching a settled phase releases the commitment and books the actual total of its list as spent.
     """
-    if after.plan is before.plan and after.approvals == before.approvals:
-        if after.state == before.state:
-            return ()  # nothing that decides the commitment moved (most commands)
-        if after.tasks is before.tasks and _same_standing(before.state, after.state, process):
-            return ()  # a move between phases that commit alike (start → finish, say)
+    if after.state == before.state and after.plan is before.plan and after.approvals == before.approvals:
+        return ()  # nothing that decides the commitment moved (most commands)
     holds_now = _committed(after, process)
     held = before.budget_committed_fen
     spent = 0
@@ -64,17 +61,6 @@ def committed_fen(plan: Plan) -> int:
     """What an approved ``plan`` commits against the budget, in fen 分: the larger of its stated
     budget and its itemised total (``Plan.planned_fen``)."""
     return max(plan.budget_fen, plan.planned_fen)
-
-
-def _same_standing(source: str, dest: str, process: CompiledProcess) -> bool:
-    """Whether ``source`` and ``dest`` commit budget alike for one unchanged plan and approval: both
-    commit it or neither does, both or neither are 已审批, and ``dest`` settles nothing new."""
-    was, now = process.phase(source), process.phase(dest)
-    return (
-        was.commits_budget == now.commits_budget
-        and (was is Phase.APPROVED) == (now is Phase.APPROVED)
-        and (was.settled or not now.settled)
-    )
 
 
 def _committed(reception: Reception, process: CompiledProcess) -> int:

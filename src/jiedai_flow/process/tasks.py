@@ -328,9 +328,8 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         on_behalf_of=principal,
         claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
     )
-    after = normalize(
-        _replace(attrs.evolve(reception, approvals=(*reception.approvals, approval)), done), ctx
-    )
+    tasks = tuple(done if t.id == done.id else t for t in reception.tasks)
+    after = normalize(attrs.evolve(reception, approvals=(*reception.approvals, approval), tasks=tasks), ctx)
     facts = {FACT_FINAL_STEP if after.current_step >= len(after.approval_chain) else FACT_MORE_STEPS}
     if not agree:
         verdict = step_verdict(step, after.step_tasks(index), after.step_approvals(index))
