@@ -281,24 +281,10 @@ class SQLStore(OutboxMixin):
             finally:
                 self._local.outer = None
 
-    @contextmanager
-    def _read(self) -> Iterator[Any]:
-        outer = getattr(self._local, "outer", None)
-        if outer is not None:  # inside transaction(): read what it wrote, on its connection
-            cursor = outer.connection.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-            return
-        conn = self._reader()
-        cursor = conn.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
-            if self.is_sqlite:
-                conn.rollback()  # ends the snapshot so the next read sees new commits
+    def _read(self) -> _Reading:
+        """A cursor for one read (``with self._read() as cursor``): inside :meth:`transaction` on
+        its connection, so it reads what the block wrote; else on the reader connection."""
+        return _Reading(self)
 
     def _reader(self) -> Any:
         """SQLite reads share the writer's connection; a server database reads on a second
@@ -990,3 +976,30 @@ class _StoredEvent:
 class _StoredResult:
     reception: Reception
     event: AuditEvent
+
+
+class _Reading:
+    """The context of :meth:`SQLStore._read` (a class, not a generator: the task lists and loads
+    open one per call, and a generator-based context costs several times as much)."""
+
+    __slots__ = ("_conn", "_cursor", "_ends_snapshot", "_store")
+
+    def __init__(self, store: SQLStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> Any:
+        store = self._store
+        outer = getattr(store._local, "outer", None)
+        if outer is not None:  # inside transaction(): read what it wrote, on its connection
+            self._conn = outer.connection
+            self._ends_snapshot = False
+        else:
+            self._conn = store._reader()
+            self._ends_snapshot = store.is_sqlite  # so the next read sees new commits
+        self._cursor = self._conn.cursor()
+        return self._cursor
+
+    def __exit__(self, *exc: object) -> None:
+        self._cursor.close()
+        if self._ends_snapshot:
+            self._conn.rollback()
