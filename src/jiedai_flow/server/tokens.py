@@ -22,6 +22,7 @@ from jiedai_flow.storage import schema
 
 if TYPE_CHECKING:
     from jiedai_flow.process.engine import Engine
+    from jiedai_flow.storage.sql.store import SQLStore
 
 PREFIX = "jd_"
 
@@ -55,6 +56,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _naive(value: datetime | str) -> datetime:
+    """A stored moment as SQLAlchemy reads it (naive UTC), from what the driver gave."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
 class TokenStore(Protocol):
     """Where tokens are kept: the engine's SQL database, or memory for ``memory://``."""
 
@@ -64,11 +70,23 @@ class TokenStore(Protocol):
     def verify(self, token: str) -> TokenInfo | None: ...
 
 
-class SQLTokens:
-    """Tokens in ``jd_api_tokens`` (migration 0008) of a SQLAlchemy database."""
+_VERIFY = sa.select(
+    schema.api_tokens.c.id,
+    schema.api_tokens.c.actor_id,
+    schema.api_tokens.c.label,
+    schema.api_tokens.c.created_at,
+    schema.api_tokens.c.revoked_at,
+).where(schema.api_tokens.c.digest == sa.bindparam("digest"))
+"""The one read every request makes (compiled once by the store that runs it)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+
+class SQLTokens:
+    """Tokens in ``jd_api_tokens`` (migration 0008) of a SQLAlchemy database; ``store``, when given,
+    reads the token of each request on its reader connection (one round trip, no pool checkout)."""
+
+    def __init__(self, engine: sa.Engine, store: SQLStore | None = None) -> None:
         self.engine = engine
+        self.store = store
 
     def create(self, actor_id: str, label: str = "") -> tuple[TokenInfo, str]:
         token = new_token()
@@ -105,6 +123,12 @@ class SQLTokens:
         return found[0] if found else None
 
     def verify(self, token: str) -> TokenInfo | None:
+        if self.store is not None:
+            rows = self.store.read_rows(_VERIFY, {"digest": digest_of(token)})
+            if not rows:
+                return None
+            token_id, actor_id, label, created, revoked = rows[0]
+            return TokenInfo(token_id, actor_id, label, _naive(created), _naive(revoked) if revoked else None)
         t = schema.api_tokens
         query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
             t.c.digest == digest_of(token)
@@ -152,7 +176,9 @@ def tokens_for(engine: Engine) -> TokenStore:
     """The token store beside the engine's: its SQL database, or memory."""
     sql = getattr(engine.store, "db", None)
     if isinstance(sql, sa.Engine):
-        return SQLTokens(sql)
+        from jiedai_flow.storage.sql.store import SQLStore
+
+        return SQLTokens(sql, engine.store if isinstance(engine.store, SQLStore) else None)
     found = _MEMORY.get(engine.store)
     if found is None:
         found = _MEMORY[engine.store] = MemoryTokens()

@@ -78,7 +78,7 @@ from jiedai_flow.storage.sql.verify import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterator, Sequence
+    from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
     from jiedai_flow.domain.records import (
         CarbonCopy,
@@ -142,6 +142,7 @@ class SQLStore(OutboxMixin):
         self._finalizer = weakref.finalize(self, _close_connections, self._held, self.db)
         self._sql = self._prepare(self.db.dialect)
         self._lists: dict[sql_tasks.Shape, Prepared] = {}
+        self._prepared: dict[sa.Select[Any], Prepared] = {}
 
     @property
     def engine(self) -> sa.Engine:
@@ -724,6 +725,17 @@ class SQLStore(OutboxMixin):
                 shape, params = sql_tasks.list_shape(attrs.evolve(query, view=view), count=True)
                 values[view] = self._list_sql(shape).execute(cur, params).fetchone()
         return sql_tasks.counts_from(values)
+
+    def read_rows(self, statement: sa.Select[Any], values: Mapping[str, Any]) -> list[Sequence[Any]]:
+        """The rows of a Core ``statement`` (a module-level constant: it is compiled once and kept)
+        with its bind ``values``, read on this thread's reader connection — in autocommit on a
+        server database, so one round trip. Values come as the driver gives them (dates as ISO text
+        on SQLite). For a service beside the store (the API token check reads one row a request)."""
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(statement, self.db.dialect)
+        with self._read() as cur:
+            return list(prepared.execute(cur, values).fetchall())
 
     def _list_sql(self, shape: sql_tasks.Shape) -> Prepared:
         """A task list's statement, compiled once per shape (a few per deployment: the number of
