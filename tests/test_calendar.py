@@ -123,3 +123,20 @@ def test_add_and_between_agree() -> None:
 def test_a_calendar_where_every_day_is_worked_counts_calendar_days() -> None:
     assert add_workdays(EveryDay(), date(2026, 9, 30), 3) == date(2026, 10, 3)
     assert workdays_between(EveryDay(), date(2026, 9, 30), date(2026, 10, 10)) == 10
+
+
+def test_every_day_the_package_knows_reads_as_the_package_says() -> None:
+    """The calendar reads the ``chinesecalendar`` tables directly (its own ``is_workday`` rescans them
+    per call): every day of every year the package covers must come out as the package says."""
+    import chinese_calendar  # type: ignore[import-untyped]
+
+    calendar = ChineseCalendar()
+    first, last = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
+    day, differ = date(first, 1, 1), []
+    while day.year <= last:
+        if calendar.is_workday(day) != chinese_calendar.is_workday(day):
+            differ.append(day)
+        day += timedelta(days=1)
+    assert differ == []
+    assert calendar.knows(last)
+    assert not calendar.knows(last + 1)
