@@ -366,10 +366,12 @@ def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     reception = normalize(reception, ctx)
     handler = _HANDLERS[command.operation]
     worked = handler(reception, command, ctx)
-    after = worked.reception
-    if command.operation is Operation.TAKE_BACK and after.approval_chain and not after.approval_complete:
-        ctx = attrs.evolve(ctx, collecting=True)  # from 已批准 back to 待审批: the step is collecting again
-    return attrs.evolve(worked, reception=normalize(after, ctx))
+    if not ctx.collecting:
+        # outside approval normalize only closes, and the engine normalizes again in the state
+        # the command leads to: closing here would undo what an operation reopens for that state
+        # (taking back the vote that approved the reception, say)
+        return worked
+    return attrs.evolve(worked, reception=normalize(worked.reception, ctx))
 
 
 def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:

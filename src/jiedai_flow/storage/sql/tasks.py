@@ -365,52 +365,12 @@ def _task_rows(rows: Sequence[Sequence[Any]], *, done: bool) -> list[TaskRow]:
     ISO text on SQLite, typed elsewhere — decided once per page, not per value."""
     if not rows:
         return []
+    due_of: Callable[[Any], date | None] = _due
+    moment_of: Callable[[Any], datetime | None] = _moment
     if type(rows[0][9]) is str and type(rows[0][10]) is str:
-        day = date.fromisoformat
-
-        def moment(text: str) -> datetime:  # stored naive UTC; rows carry aware times
-            return datetime.fromisoformat(text + "+00:00")  # a fifth of .replace(tzinfo=UTC)
-
-        return [
-            TaskRow(
-                rid,
-                num,
-                tid,
-                kind,
-                title,
-                state,
-                who,
-                owner,
-                step,
-                None if due == _FAR_TEXT else day(due),
-                (None if acted is None else moment(acted)) if done else moment(made),
-                out,
-                unit,
-                bool(read),
-            )
-            for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
-        ]
-    if type(rows[0][9]) is date and type(rows[0][10]) is datetime:
-        utc = _utc
-        return [
-            TaskRow(
-                rid,
-                num,
-                tid,
-                kind,
-                title,
-                state,
-                who,
-                owner,
-                step,
-                None if due == _FAR else due,
-                (None if acted is None else utc(acted)) if done else utc(made),
-                out,
-                unit,
-                bool(read),
-            )
-            for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
-        ]
+        due_of, moment_of = _due_text, _moment_text
+    elif type(rows[0][9]) is date and type(rows[0][10]) is datetime:
+        due_of, moment_of = _due_typed, _aware
     return [
         TaskRow(
             rid,
@@ -422,14 +382,28 @@ def _task_rows(rows: Sequence[Sequence[Any]], *, done: bool) -> list[TaskRow]:
             who,
             owner,
             step,
-            _due(due),
-            _moment(acted if done else made),
+            due_of(due),
+            None if (at := acted if done else made) is None else moment_of(at),
             out,
             unit,
             bool(read),
         )
         for rid, num, tid, kind, title, state, who, owner, step, due, made, acted, out, unit, read in rows
     ]
+
+
+def _due_text(value: str) -> date | None:
+    return None if value == _FAR_TEXT else date.fromisoformat(value)
+
+
+def _due_typed(value: date) -> date | None:
+    return None if value == _FAR else value
+
+
+def _moment_text(text: str) -> datetime:
+    """Stored naive UTC text made an aware moment: parsed with its offset, a fifth of the cost of
+    ``.replace(tzinfo=UTC)``."""
+    return datetime.fromisoformat(text + "+00:00")
 
 
 def counts_from(values: Mapping[TaskView, Sequence[Any]]) -> TaskCounts:
@@ -462,7 +436,7 @@ def _day(value: Any) -> date | None:
 def _due(value: Any) -> date | None:
     """A stored due day (ISO text on SQLite), None for the no-due-day sentinel."""
     if type(value) is str:
-        return None if value == _FAR_TEXT else date.fromisoformat(value)
+        return _due_text(value)
     day = _day(value)
     return None if day == _FAR else day
 
@@ -473,10 +447,10 @@ def _moment(value: Any) -> datetime | None:
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo is not None else _utc(moment)
+    return moment if moment.tzinfo is not None else _aware(moment)
 
 
-def _utc(naive: datetime) -> datetime:
+def _aware(naive: datetime) -> datetime:
     """``naive`` (UTC) made aware: the same as ``.replace(tzinfo=UTC)`` at a quarter of its cost on
     CPython 3.11, whose ``replace`` parses its eight keywords on every call."""
     return datetime.combine(naive, naive.time(), UTC)
