@@ -684,7 +684,7 @@ class Engine:
             actor=actor,
             now=now,
             reason=reason,
-            principals=self.stand_in_for(actor.id, now),
+            stand_ins=lambda: self.stand_in_for(actor.id, now),
             collecting=collecting,
             due=due,
             admin=Role.ADMIN in actor.roles,

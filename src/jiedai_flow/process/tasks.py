@@ -268,8 +268,9 @@ class Context:
     actor: Actor
     now: datetime
     reason: str = ""
-    principals: frozenset[str] = frozenset()
-    """The approvers the actor stands in for today 代理 (their tasks are the actor's to act on)."""
+    stand_ins: Callable[[], frozenset[str]] = attrs.field(default=lambda: frozenset())
+    """Asks whom the actor stands in for today 代理 (see :attr:`principals`): asked only by an
+    operation that looks for the actor's tasks, so a command that needs no task asks no store."""
     collecting: bool = False
     due: Callable[[datetime], date | None] = attrs.field(default=lambda _: None)
     admin: bool = False
@@ -278,6 +279,11 @@ class Context:
     operation: Operation | None = None
     ending: bool = False
     """The command ends the reception (a terminal state): open execution tasks close too."""
+
+    @property
+    def principals(self) -> frozenset[str]:
+        """The approvers the actor stands in for today 代理 (their tasks are the actor's to act on)."""
+        return self.stand_ins()
 
 
 # -- signing -----------------------------------------------------------------------------------

@@ -210,6 +210,7 @@ class SQLStore(OutboxMixin):
         }
         statements |= OUTBOX_STATEMENTS
         statements |= sql_tasks.STATEMENTS
+        statements |= sql_tasks.write_statements(dialect.name)
         return {name: Prepared(stmt, dialect) for name, stmt in statements.items()}
 
     # -- connections and transactions -------------------------------------------------------

@@ -91,14 +91,38 @@ STATEMENTS: dict[str, sa.ClauseElement] = {
         _P.c.start_date <= sa.bindparam("b_day", type_=sa.Date()),
         _P.c.revoked.is_(False),
     ),
-    "delete_task": _T.delete().where(_T.c.id == sa.bindparam("b_id")),
-    "insert_task": _T.insert(),
-    "delete_copy": _CC.delete().where(
-        _CC.c.reception_id == sa.bindparam("b_reception"), _CC.c.actor_id == sa.bindparam("b_actor")
-    ),
-    "insert_copy": _CC.insert(),
 }
 """Compiled once per dialect by the store, executed in the command's transaction."""
+
+
+def write_statements(dialect: str) -> dict[str, sa.ClauseElement]:
+    """``upsert_task`` and ``upsert_copy`` in ``dialect``'s own form (``ON CONFLICT … DO UPDATE`` on
+    SQLite and PostgreSQL, ``ON DUPLICATE KEY UPDATE`` on MySQL/MariaDB): a new task and a changed
+    one are one statement, one round trip, whichever the command made."""
+    return {
+        "upsert_task": _upsert(dialect, _T, ("id",)),
+        "upsert_copy": _upsert(dialect, _CC, ("reception_id", "actor_id")),
+    }
+
+
+def _upsert(dialect: str, table: sa.Table, key: tuple[str, ...]) -> sa.ClauseElement:
+    rest = [c.name for c in table.columns if c.name not in key]
+    if dialect in ("mysql", "mariadb"):
+        from sqlalchemy.dialects import mysql
+
+        mine = mysql.insert(table)
+        return mine.on_duplicate_key_update({name: mine.inserted[name] for name in rest})
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        pg = postgresql.insert(table)
+        return pg.on_conflict_do_update(index_elements=list(key), set_={n: pg.excluded[n] for n in rest})
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        lite = sqlite.insert(table)
+        return lite.on_conflict_do_update(index_elements=list(key), set_={n: lite.excluded[n] for n in rest})
+    raise ValueError(f"no upsert for the {dialect} dialect")
 
 
 # -- the lists ---------------------------------------------------------------------------------
@@ -589,15 +613,11 @@ def _stream(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Sequence[Any
 def write_rows(
     execute: Any, reception: Reception, tasks: Iterable[Task], copies: Iterable[CarbonCopy]
 ) -> None:
-    """Write the index rows of changed tasks and copies with ``execute(name, rows)`` (delete, then
-    insert: a changed task replaces its row)."""
+    """Write the index rows of new and changed tasks and copies with ``execute(name, rows)``: one
+    upsert each (a changed task replaces its row)."""
     task_rows = [task_row(reception, t) for t in tasks]
     if task_rows:
-        execute("delete_task", [{"b_id": r["id"]} for r in task_rows])
-        execute("insert_task", task_rows)
+        execute("upsert_task", task_rows)
     copy_rows = [copy_row(reception, c) for c in copies]
     if copy_rows:
-        execute(
-            "delete_copy", [{"b_reception": r["reception_id"], "b_actor": r["actor_id"]} for r in copy_rows]
-        )
-        execute("insert_copy", copy_rows)
+        execute("upsert_copy", copy_rows)
