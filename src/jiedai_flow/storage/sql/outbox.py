@@ -148,13 +148,18 @@ class OutboxMixin:
     _integrity_error: type[Exception]
     _sql: dict[str, Any]  # compiled statements, OUTBOX_STATEMENTS among them
 
-    def _transaction(self) -> AbstractContextManager[Any]:
+    _idle: list[Any]  # the store's idle writer connections
+
+    def _transaction(self, conn: Any = None) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
     def flush(self) -> None:
         raise NotImplementedError
 
-    def _connection(self) -> Any:
+    def _checkout(self, idle: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def _checkin(self, idle: list[Any], conn: Any) -> None:
         raise NotImplementedError
 
     def claim_deliveries(
@@ -211,14 +216,18 @@ class OutboxMixin:
             with self._transaction() as cur:
                 yield cur
             return
-        pragma = self._connection().cursor()
-        pragma.execute("PRAGMA synchronous=NORMAL")
+        conn = self._checkout(self._idle)
+        pragma = conn.cursor()
         try:
-            with self._transaction() as cur:
-                yield cur
+            pragma.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with self._transaction(conn) as cur:
+                    yield cur
+            finally:
+                pragma.execute("PRAGMA synchronous=FULL")
+                pragma.close()
         finally:
-            pragma.execute("PRAGMA synchronous=FULL")
-            pragma.close()
+            self._checkin(self._idle, conn)
 
     def _lease(self, cur: Any, ids: Sequence[str], values: dict[str, Any]) -> None:
         """Lease the selected rows with one UPDATE per chunk (drivers without UPDATE…RETURNING)."""

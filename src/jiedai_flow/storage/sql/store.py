@@ -135,6 +135,8 @@ class SQLStore(OutboxMixin):
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
         self._delivered: list[str] = []
         self._held: list[Any] = []
+        self._idle: list[Any] = []  # writer connections not in use, the most recently used last
+        self._idle_readers: list[Any] = []  # the same for autocommit readers (server databases)
         self._heads: dict[int, tuple[int, str]] = {}  # per shard: the head as this store last wrote it
         self._shards = 0  # read from jd_chain_layout on first use
         # why: a store dropped without close() still closes its connections (not the interpreter's
@@ -215,21 +217,44 @@ class SQLStore(OutboxMixin):
 
     # -- connections and transactions -------------------------------------------------------
 
+    # Connections are not tied to threads: a command takes the most recently used idle connection
+    # and gives it back when it ends (LIFO). A host's thread pool hands commands to whichever thread
+    # is free; with one connection per thread they were spread over cold connections (on PostgreSQL
+    # each its own backend, with its own caches and prepared statements), with a stack the few
+    # connections in use stay warm. A ``transaction()`` block keeps its connection to its end.
+
+    def _checkout(self, idle: list[Any]) -> Any:
+        """The most recently used connection of ``idle``, or a new one."""
+        with self._lock:
+            if idle:
+                return idle.pop()
+        return self._open()
+
+    def _checkin(self, idle: list[Any], conn: Any) -> None:
+        with self._lock:
+            idle.append(conn)
+
     def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._open()
+        """The writer connection the next command takes when one thread writes (a driver setting
+        made on it holds for that command)."""
+        with self._lock:
+            if self._idle:
+                return self._idle[-1]
+        conn = self._open()
+        self._checkin(self._idle, conn)
         return conn
 
     def _open(self) -> Any:
-        """A connection held by the calling thread; :meth:`close` closes every thread's."""
+        """A new connection; :meth:`close` closes every one."""
         conn = self.db.raw_connection()
         with self._lock:
             self._held.append(conn)
         return conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
+    def _transaction(self, conn: Any = None) -> Iterator[Any]:
+        """One write transaction (a savepoint inside :meth:`transaction`), on ``conn`` if given,
+        else on a connection taken from the idle stack and given back when it ends."""
         outer = getattr(self._local, "outer", None)
         if outer is not None:  # inside transaction(): one savepoint per command, undone if it fails
             outer.execute("SAVEPOINT jd_command")
@@ -248,7 +273,9 @@ class SQLStore(OutboxMixin):
                 f"database {self.url.database} is read-only (no write permission): show, reports and "
                 "verify work; commands that write do not",
             )
-        conn = self._connection()
+        taken = conn is None
+        if conn is None:
+            conn = self._checkout(self._idle)
         cursor = conn.cursor()
         try:
             if self.is_sqlite:
@@ -262,6 +289,8 @@ class SQLStore(OutboxMixin):
             raise
         finally:
             cursor.close()
+            if taken:
+                self._checkin(self._idle, conn)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -288,19 +317,24 @@ class SQLStore(OutboxMixin):
         its connection, so it reads what the block wrote; else on the reader connection."""
         return _Reading(self)
 
+    def _readers(self) -> list[Any]:
+        """SQLite reads share the writers' connections; a server database reads on connections of
+        its own in autocommit mode, so a read is one round trip instead of three."""
+        return self._idle if self.is_sqlite else self._idle_readers
+
     def _reader(self) -> Any:
-        """SQLite reads share the writer's connection; a server database reads on a second
-        connection in autocommit mode, so a read is one round trip instead of three."""
+        """A connection to read on, taken from :meth:`_readers` (give it back with ``_checkin``)."""
         if self.is_sqlite:
-            return self._connection()
-        conn = getattr(self._local, "reader", None)
-        if conn is None:
-            conn = self._local.reader = self._open()
-            driver: Any = conn.driver_connection
-            if callable(getattr(driver, "autocommit", None)):
-                driver.autocommit(True)  # PyMySQL
-            else:
-                driver.autocommit = True  # psycopg
+            return self._checkout(self._idle)
+        with self._lock:
+            if self._idle_readers:
+                return self._idle_readers.pop()
+        conn = self._open()
+        driver: Any = conn.driver_connection
+        if callable(getattr(driver, "autocommit", None)):
+            driver.autocommit(True)  # PyMySQL
+        else:
+            driver.autocommit = True  # psycopg
         return conn
 
     # -- the write path ---------------------------------------------------------------------
@@ -821,6 +855,8 @@ class SQLStore(OutboxMixin):
         with self._lock:
             held = list(self._held)
             self._held.clear()
+            self._idle.clear()
+            self._idle_readers.clear()
         for conn in held:
             conn.close()
         self._local = threading.local()
@@ -995,7 +1031,7 @@ class _Reading:
     """The context of :meth:`SQLStore._read` (a class, not a generator: the task lists and loads
     open one per call, and a generator-based context costs several times as much)."""
 
-    __slots__ = ("_conn", "_cursor", "_ends_snapshot", "_store")
+    __slots__ = ("_conn", "_cursor", "_ends_snapshot", "_store", "_taken")
 
     def __init__(self, store: SQLStore) -> None:
         self._store = store
@@ -1005,14 +1041,19 @@ class _Reading:
         outer = getattr(store._local, "outer", None)
         if outer is not None:  # inside transaction(): read what it wrote, on its connection
             self._conn = outer.connection
-            self._ends_snapshot = False
+            self._ends_snapshot = self._taken = False
         else:
             self._conn = store._reader()
             self._ends_snapshot = store.is_sqlite  # so the next read sees new commits
+            self._taken = True
         self._cursor = self._conn.cursor()
         return self._cursor
 
     def __exit__(self, *exc: object) -> None:
-        self._cursor.close()
-        if self._ends_snapshot:
-            self._conn.rollback()
+        try:
+            self._cursor.close()
+            if self._ends_snapshot:
+                self._conn.rollback()
+        finally:
+            if self._taken:
+                self._store._checkin(self._store._readers(), self._conn)
