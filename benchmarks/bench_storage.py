@@ -96,6 +96,7 @@ from jiedai_flow.storage import sql as sql_module
 from jiedai_flow.storage.chain import GENESIS, preferred_algorithm, shard_of
 from jiedai_flow.storage.migrate import head_revision, upgrade
 from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.storage.sql import tasks as sql_tasks
 from jiedai_flow.storage.sql.outbox import INLINE_LEASE, INLINE_WORKER
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
 
@@ -278,6 +279,7 @@ class Payloads:
                 outbox = kwargs["outbox"] if "outbox" in kwargs else args[2]
                 step["outbox"] = list(outbox)
                 step["ledger"] = tuple(_ledger_row(e) for e in kwargs.get("ledger", ()))
+                step["tasks"] = [sql_tasks.task_row(args[0], t) for t in kwargs.get("tasks", ())]
                 step["written"] = True
             elif name == "mark_notified":
                 step["delivered"].update(args[0])
@@ -329,6 +331,7 @@ class Payloads:
                         for n in got["outbox"]
                     ],
                     "ledger": got["ledger"],
+                    "tasks": got.get("tasks", []),
                 }
             )
         first = results[0].reception
@@ -403,6 +406,13 @@ SQL_OUTBOX_DELIVERED = "UPDATE jd_outbox SET status = 'delivered'" + (
     if "delivered_at" in schema.outbox.c
     else " WHERE id = ?"
 )
+TASK_COLUMNS = tuple(c.name for c in schema.tasks.columns)
+SQL_TASK_UPSERT = (
+    f"INSERT INTO jd_tasks ({', '.join(TASK_COLUMNS)}) VALUES ({', '.join('?' for _ in TASK_COLUMNS)})"
+    " ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in TASK_COLUMNS if c != "id")
+)
+"""The task index row of a task the command added or changed (待办 reads it), as the store writes
+it: one upsert (SQLite and PostgreSQL share the form)."""
 SQL_COMMAND_NEW = (
     'INSERT INTO jd_commands (request_id, reception_id, "trigger", actor_id, event_id, result)'
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -426,6 +436,7 @@ class RawWriter:
         self.sequence = itertools.count((os.getpid() << 32) + 1)  # unique across writer processes
         self.algorithm = preferred_algorithm()
         self.pending: list[str] = []  # delivered notifications, marked in the next transaction
+        self.task_ids: dict[str, str] = {}  # recorded task id → this lifecycle's
         self.numbers = 0
 
         def sql(text: str, lock: bool = False) -> str:
@@ -446,6 +457,7 @@ class RawWriter:
             "outbox_new": sql(SQL_OUTBOX_NEW),
             "outbox_delivered": sql(SQL_OUTBOX_DELIVERED),
             "command_new": sql(SQL_COMMAND_NEW),
+            "task_upsert": sql(SQL_TASK_UPSERT),
             "ledger_get": sql(SQL_LEDGER_GET, lock=True),
             "ledger_new": sql(SQL_LEDGER_NEW),
             "ledger_set": sql(SQL_LEDGER_SET),
@@ -522,6 +534,8 @@ class RawWriter:
                 raise RuntimeError(f"raw floor: compare-and-set failed on {rid}")
         for entry in step["ledger"]:
             self._book(cur, entry)
+        for row in step["tasks"]:
+            cur.execute(q["task_upsert"], self._task_values(row, rid))
         cur.execute(
             q["event_new"],
             (
@@ -567,6 +581,19 @@ class RawWriter:
             cur.execute(q["outbox_delivered"], (marked,))
         self.pending = delivered  # inline notifiers deliver after the commit; marked next time
         return event_hash
+
+    def _task_values(self, row: dict[str, Any], rid: str) -> tuple[Any, ...]:
+        """A recorded task row for this lifecycle's reception: its own task id (the same task keeps
+        it from step to step), number and dates bound as the store binds them."""
+        values = dict(row, reception_id=rid, number=f"{self.p.number_prefix}{self.numbers:05d}")
+        values["id"] = self.task_ids.setdefault(row["id"], new_id())
+        if not self.postgres:  # SQLAlchemy's SQLite text for dates and moments, 0/1 for booleans
+            values["due"] = values["due"].isoformat()
+            for name in ("created_at", "done_at"):
+                if values[name] is not None:
+                    values[name] = values[name].strftime("%Y-%m-%d %H:%M:%S.%f")
+            values["read"] = int(values["read"])
+        return tuple(values[c] for c in TASK_COLUMNS)
 
     def _book(self, cur: Any, entry: tuple[Any, ...]) -> None:
         """A budget ledger change, as the store books it: read the row (locked on PostgreSQL),
@@ -627,6 +654,7 @@ class RawWriter:
         cur = self.conn.cursor()
         t0 = perf_ns()
         rid, request_id = new_id(), new_id()
+        self.task_ids = {}
         self._begin(cur)
         self._counter(cur)
         last_hash = self._event(cur, steps[0], rid, request_id, GENESIS)
@@ -855,8 +883,9 @@ def compare_sqlite(engine_path: str, raw_path: str) -> str:
         c = sqlite3.connect(path)
         counts = [
             c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # fixed table names
-            for t in ("jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands")
+            for t in ("jd_receptions", "jd_audit_events", "jd_outbox", "jd_commands", "jd_tasks")
         ]
+        open_tasks = c.execute("SELECT count(*) FROM jd_tasks WHERE state = 'open'").fetchone()[0]
         pending = c.execute("SELECT count(*) FROM jd_outbox WHERE status = 'pending'").fetchone()[0]
         guests, items = c.execute("SELECT sum(guests), sum(item_count) FROM jd_receptions").fetchone()
         violations = c.execute("SELECT sum(violations) FROM jd_audit_events").fetchone()[0]
@@ -869,7 +898,8 @@ def compare_sqlite(engine_path: str, raw_path: str) -> str:
             totals = c.execute("SELECT sum(committed_fen), sum(spent_fen) FROM jd_budget_ledger").fetchone()
             ledger = f" ledger committed/spent {totals[0]}/{totals[1]} fen"
         out.append(
-            f"{'/'.join(map(str, counts))} pending {pending} data≈{sizes:.0f}ch{ledger}; guests/items "
+            f"{'/'.join(map(str, counts))} (open tasks {open_tasks}) pending {pending} "
+            f"data≈{sizes:.0f}ch{ledger}; guests/items "
             f"{guests}/{items}, violations {violations}, leased inline {leased}"
         )
         c.close()
@@ -1438,7 +1468,7 @@ def print_report(
             f"{sp['engine_own'] / 1e6:.2f} + the store's Python (JSON, binding, glue) and CPU contention "
             f"(engine − raw − memory) {sp['rest'] / 1e6:.2f}  [medians of per-round values]"
         )
-    print(f"SQLite rows (receptions/events/outbox/commands): {lite['same_rows']}")
+    print(f"SQLite rows (receptions/events/outbox/commands/tasks): {lite['same_rows']}")
     if pg is not None:
         print(f"PostgreSQL: private schemas {pg['schemas']}")
         runs = pg["writers"]["runs"]
