@@ -20,15 +20,16 @@ RACE_ATTEMPTS = 5
 """How often a transaction that lost a race (:class:`Race`) is run before the store gives up."""
 
 
-def run_again_on_race(work: Callable[[], _T], exhausted: Exception) -> _T:
+def run_again_on_race(work: Callable[[], _T], exhausted: Callable[[], Exception]) -> _T:
     """``work()``, run again while it loses a race to another writer (the first writer of a
-    counter or ledger row, a deadlock broken by the database); ``exhausted`` when it keeps losing."""
+    counter or ledger row, a deadlock broken by the database); the error ``exhausted()`` makes
+    when it keeps losing (built only then: a command's error formats two messages)."""
     for _attempt in range(RACE_ATTEMPTS):
         try:
             return work()
         except Race:
             continue
-    raise exhausted
+    raise exhausted()
 
 
 class CounterRace(Race):

@@ -349,7 +349,7 @@ class SQLStore(OutboxMixin):
     ) -> Reception:
         return run_again_on_race(
             lambda: self._create(reception, event, outbox, record, numbering),
-            ConflictError(reception.id, 0, None),
+            lambda: ConflictError(reception.id, 0, None),
         )
 
     def _create(
@@ -406,7 +406,7 @@ class SQLStore(OutboxMixin):
             lambda: self._save(
                 reception, expected_version, event, outbox, record, ledger, data, tasks, copies
             ),
-            ConflictError(reception.id, expected_version, None),
+            lambda: ConflictError(reception.id, expected_version, None),
         )
 
     def _save(
@@ -830,7 +830,7 @@ class SQLStore(OutboxMixin):
 
     def next_number(self, key: str) -> int:
         return run_again_on_race(
-            lambda: self._next_number(key), RuntimeError(f"counter {key!r} could not be incremented")
+            lambda: self._next_number(key), lambda: RuntimeError(f"counter {key!r} could not be incremented")
         )
 
     def _next_number(self, key: str) -> int:
