@@ -424,6 +424,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{sizes.clients} clients, {sizes.per_client} lifecycles each per round, different receptions:")
     print(f"  1 worker  {scaling['rate1']:.0f} commands/s, machine idle {scaling['idle1']:.0%}")
     print(f"  2 workers {scaling['rate2']:.0f} commands/s, machine idle {scaling['idle2']:.0%}")
+    busy = 1 - scaling["idle1"]
+    if busy > 0:  # nan without /proc/stat: no line
+        print(
+            f"  ceiling of 2/1 here: 1 worker keeps {busy:.0%} of the machine busy (the worker, PostgreSQL "
+            f"and the clients), so 2 workers can do at most {1 / busy:.2f}× as much"
+        )
     print(f"  per-round 2/1: {', '.join(f'{r:.2f}' for r in scaling['ratios'])}")
     print(f"load after {os.getloadavg()[0]:.2f}")
     print(f"RATIO http/engine = {single['ratio']:.2f}")
