@@ -67,7 +67,12 @@ class Prepared:
         return cursor
 
     def execute_many(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
+        """Each of ``rows``: one ``executemany`` (on PostgreSQL a pipeline, one round trip), or a
+        plain ``execute`` for a single row (most commands write one notification, one task), which
+        spares psycopg entering and leaving pipeline mode."""
+        if len(rows) == 1:
+            cursor.execute(self.sql, self.params(rows[0]))
+        elif rows:
             cursor.executemany(self.sql, [self.params(row) for row in rows])
 
 
