@@ -19,6 +19,15 @@ def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from private_database(request.param, tmp_path)
 
 
+@pytest.fixture(params=["memory", *BACKENDS])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The in-memory store, then a fresh database on each SQL back end (as ``sql_url`` makes them)."""
+    if request.param == "memory":
+        yield "memory://"
+        return
+    yield from private_database(request.param, tmp_path)
+
+
 @pytest.fixture(autouse=True)
 def _both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     """The command line speaks Chinese only by default; most tests check a message in both

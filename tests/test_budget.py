@@ -34,11 +34,9 @@ from jiedai_flow import (
 )
 from jiedai_flow.domain.standards import Budget
 from jiedai_flow.testing import ACTORS, make_engine, register_sample, sample_plan
-from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from jiedai_flow import AuditEvent, Engine, Reception
     from jiedai_flow.domain.records import BudgetUsage
@@ -62,15 +60,6 @@ class CountyBudget:
     @hookimpl
     def jiedai_standards_layers(self) -> tuple[StandardsLayer, ...]:
         return (self.layer,)
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The in-memory store, then a private database on each SQL back end (as ``sql_url`` makes them)."""
-    if request.param == "memory":
-        yield "memory://"
-        return
-    yield from private_database(request.param, tmp_path)
 
 
 @pytest.fixture

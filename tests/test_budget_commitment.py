@@ -32,11 +32,9 @@ from jiedai_flow import (
 from jiedai_flow.domain.budget import committed_fen
 from jiedai_flow.domain.standards import Budget
 from jiedai_flow.testing import ACTORS, make_engine, sample_letter, sample_plan
-from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-    from pathlib import Path
 
     from jiedai_flow import Engine, Reception
 
@@ -58,15 +56,6 @@ class Cap:
     @hookimpl
     def jiedai_standards_layers(self) -> tuple[StandardsLayer, ...]:
         return (self.layer,)
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The in-memory store, then a private database on each SQL back end."""
-    if request.param == "memory":
-        yield "memory://"
-        return
-    yield from private_database(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -38,7 +38,6 @@ from jiedai_flow.notify.deadlines import (
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, register_sample
-from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -425,15 +424,6 @@ def test_find_due_narrows_by_query_and_never_widens_the_states(clock: FrozenCloc
 
 
 # -- remind: once per deadline, on memory and every SQL back end ---------------------------------------
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The in-memory store, then a private database on each SQL back end (as ``sql_url`` makes them)."""
-    if request.param == "memory":
-        yield "memory://"
-        return
-    yield from private_database(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -18,26 +18,15 @@ from jiedai_flow.notify.channels.webhook import WebhookNotifier
 from jiedai_flow.notify.dispatch import Dispatcher, DispatchReport, RetryPolicy
 from jiedai_flow.testing import ACTORS, FrozenClock, make_engine, sample_letter, sample_plan
 from tests._notify_servers import HttpReceiver, Reply
-from tests.databases import BACKENDS, private_database
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 START = date(2026, 3, 10)
 POLICY = RetryPolicy(max_attempts=4, base_delay=timedelta(seconds=1))
 NO_LOG = ("jiedai.log_notifier",)  # only the channels under test get rows
-
-
-@pytest.fixture(params=["memory", *BACKENDS])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The in-memory store, then a fresh SQLite file, PostgreSQL schema and MariaDB database."""
-    if request.param == "memory":
-        yield "memory://"
-    else:
-        yield from private_database(request.param, tmp_path)
 
 
 @pytest.fixture
@@ -160,7 +149,7 @@ def drain(
 
 
 def test_every_row_ends_delivered_or_dead_and_the_counts_add_up(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     """Flaky (500 every other request) and rate-limited (429) receivers get every row once;
     a receiver slower than the timeout gets its rows dead-lettered after max_attempts."""
@@ -169,7 +158,7 @@ def test_every_row_ends_delivered_or_dead_and_the_counts_add_up(
         webhook(receiver, "/limited", "limited"),
         webhook(receiver, "/slow", "slow", timeout=0.05),
     )
-    engine = engine_on(url, clock, *notifiers)
+    engine = engine_on(store_url, clock, *notifiers)
     rows = seed(engine, reminders=2)
     written = sum(len(ids) for ids in rows.values())
     assert written == 9
@@ -189,12 +178,12 @@ def test_every_row_ends_delivered_or_dead_and_the_counts_add_up(
 
 
 def test_backoff_doubles_with_jitter_between_attempts(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     """After attempt n fails the row is due within [½, 1]·base·2^(n-1): not claimable just
     before, claimable at the end of the window."""
     notifier = webhook(receiver, "/ok", "hook")
-    engine = engine_on(url, clock, notifier)
+    engine = engine_on(store_url, clock, notifier)
     seed(engine)
     receiver.script("/ok", Reply(500), Reply(503), Reply(502))
     dispatcher = Dispatcher(engine, policy=POLICY)
@@ -211,10 +200,10 @@ def test_backoff_doubles_with_jitter_between_attempts(
 
 
 def test_retry_after_outweighs_a_shorter_backoff(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     notifier = webhook(receiver, "/limited", "hook")  # 429 Retry-After: 120, then 200
-    engine = engine_on(url, clock, notifier)
+    engine = engine_on(store_url, clock, notifier)
     seed(engine)
     dispatcher = Dispatcher(engine, policy=POLICY)
     limited_at = clock.now()
@@ -226,13 +215,13 @@ def test_retry_after_outweighs_a_shorter_backoff(
 
 
 def test_two_dispatchers_at_once_deliver_every_row_exactly_once(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     """Each dispatcher has its own engine (and, on SQL, its own store and connections)."""
-    writer = engine_on(url, clock, webhook(receiver, "/ok", "hook"))
+    writer = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
     rows = seed(writer, reminders=149)["hook"]
-    one = engine_on(url, clock, webhook(receiver, "/ok", "hook"), share=writer)
-    two = engine_on(url, clock, webhook(receiver, "/ok", "hook"), share=writer)
+    one = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"), share=writer)
+    two = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"), share=writer)
     reports: list[DispatchReport] = []
     start = threading.Barrier(2)
 
@@ -265,12 +254,12 @@ def test_two_dispatchers_at_once_deliver_every_row_exactly_once(
 
 
 def test_rows_of_a_channel_this_dispatcher_lacks_stay_pending_for_another(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     sms = Recorder("sms")
-    writer = engine_on(url, clock, webhook(receiver, "/ok", "hook"), sms)
+    writer = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"), sms)
     rows = seed(writer, reminders=2)
-    web_only = engine_on(url, clock, webhook(receiver, "/ok", "hook"), share=writer)
+    web_only = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"), share=writer)
 
     report = Dispatcher(web_only, policy=POLICY).run_once()
 
@@ -286,10 +275,10 @@ def test_rows_of_a_channel_this_dispatcher_lacks_stay_pending_for_another(
 
 
 def test_a_claimed_but_abandoned_row_is_claimed_again_after_the_lease(
-    url: str, clock: FrozenClock, receiver: HttpReceiver
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     notifier = webhook(receiver, "/ok", "hook")
-    engine = engine_on(url, clock, notifier)
+    engine = engine_on(store_url, clock, notifier)
     (row,) = seed(engine)["hook"]
     lease = timedelta(minutes=5)
     (claimed,) = engine.store.claim_deliveries(clock.now(), lease, worker="crashed-host:1")  # then dies

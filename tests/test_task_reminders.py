@@ -34,7 +34,6 @@ from tests.test_deadlines import Capture, County
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from jiedai_flow import Engine, Reception
     from jiedai_flow.domain.standards import Standards
@@ -91,23 +90,13 @@ SEQUENTIAL = ApprovalStep(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-        return
-    from tests.databases import private_database
-
-    yield from private_database(request.param, tmp_path)
-
-
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(at(SUBMITTED))
 
 
 @pytest.fixture
-def opened(url: str) -> Iterator[list[Engine]]:
+def opened(store_url: str) -> Iterator[list[Engine]]:
     made: list[Engine] = []
     yield made
     for engine in made:
@@ -137,9 +126,9 @@ def reminders(engine: Engine) -> list[Notification]:
 
 
 def test_each_open_task_of_a_countersign_is_reminded_to_its_owner_once(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock, Chain(PARALLEL))
+    engine = engine_on(store_url, opened, clock, Chain(PARALLEL))
     rid = submitted(engine)
     clock.set(at(date(2026, 10, 12)))
     due = [d for d in deadlines(engine, engine.get(rid)) if d.kind is DeadlineKind.APPROVAL]
@@ -164,9 +153,9 @@ def test_each_open_task_of_a_countersign_is_reminded_to_its_owner_once(
 
 
 def test_a_pool_task_goes_to_its_roles_until_claimed_then_to_the_member(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock)
+    engine = engine_on(store_url, opened, clock)
     rid = submitted(engine)
     clock.set(at(date(2026, 10, 8)))
     assert remind(engine, date(2026, 10, 8)) == 1  # soon
@@ -181,9 +170,9 @@ def test_a_pool_task_goes_to_its_roles_until_claimed_then_to_the_member(
 
 
 def test_a_transferred_task_is_a_new_reminder_to_its_new_owner(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock, Chain(PARALLEL))
+    engine = engine_on(store_url, opened, clock, Chain(PARALLEL))
     rid = submitted(engine)
     clock.set(at(date(2026, 10, 12)))
     assert remind(engine, date(2026, 10, 12)) == 3
@@ -193,9 +182,9 @@ def test_a_transferred_task_is_a_new_reminder_to_its_new_owner(
 
 
 def test_a_sequential_signer_counts_from_the_day_their_turn_came(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock, Chain(SEQUENTIAL))
+    engine = engine_on(store_url, opened, clock, Chain(SEQUENTIAL))
     rid = submitted(engine)
     clock.set(at(date(2026, 10, 9)))
     engine.fire(rid, "approve", person("a"))
@@ -205,9 +194,9 @@ def test_a_sequential_signer_counts_from_the_day_their_turn_came(
 
 
 def test_execution_items_are_reminded_to_their_owner_and_an_unclaimed_pool_to_the_handler(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock)
+    engine = engine_on(store_url, opened, clock)
     rid = submitted(engine)
     engine.fire(rid, "approve", APPROVER)
     items = (
@@ -237,11 +226,11 @@ def test_execution_items_are_reminded_to_their_owner_and_an_unclaimed_pool_to_th
 
 
 def test_the_dispatcher_reaches_the_people_through_jiedai_person_contact(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
     """Each reminder row reaches its task's owner by id, through the directory."""
     capture, directory = Capture(), Directory()
-    engine = engine_on(url, opened, clock, Chain(PARALLEL), capture, directory)
+    engine = engine_on(store_url, opened, clock, Chain(PARALLEL), capture, directory)
     submitted(engine)
     capture.messages.clear()
     directory.asked.clear()
@@ -254,10 +243,10 @@ def test_the_dispatcher_reaches_the_people_through_jiedai_person_contact(
 
 
 def test_people_and_roles_are_joined_each_address_once_and_unknown_people_left_out(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
     directory = Directory()
-    engine = engine_on(url, opened, clock, directory)
+    engine = engine_on(store_url, opened, clock, directory)
     rid = submitted(engine)
     named = Notification(
         id=new_id(),
@@ -278,9 +267,9 @@ def test_people_and_roles_are_joined_each_address_once_and_unknown_people_left_o
 
 
 def test_without_a_directory_no_hook_is_asked_and_the_log_names_the_people(
-    url: str, opened: list[Engine], clock: FrozenClock, caplog: pytest.LogCaptureFixture
+    store_url: str, opened: list[Engine], clock: FrozenClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = engine_on(url, opened, clock, Chain(PARALLEL))
+    engine = engine_on(store_url, opened, clock, Chain(PARALLEL))
     submitted(engine)
     clock.set(at(date(2026, 10, 12)))
     remind(engine, date(2026, 10, 12))
@@ -343,9 +332,9 @@ def test_jiedai_remind_mails_each_task_owner_by_the_address_in_the_actors_file(
 
 
 def test_a_retroactive_approval_also_names_the_owner_of_the_open_task(
-    url: str, opened: list[Engine], clock: FrozenClock
+    store_url: str, opened: list[Engine], clock: FrozenClock
 ) -> None:
-    engine = engine_on(url, opened, clock, County(retroactive_window_days=2))
+    engine = engine_on(store_url, opened, clock, County(retroactive_window_days=2))
     clock.set(at(date(2026, 3, 10), 8))
     rid = engine.create_reception(
         sample_letter(date(2026, 3, 10)),

@@ -83,16 +83,6 @@ class Chain:
         return list(CHAIN)
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "memory":
-        yield "memory://"
-        return
-    from tests.databases import private_database
-
-    yield from private_database(request.param, tmp_path)
-
-
 def countersigned(engine: Engine, clock: FrozenClock) -> str:
     """Through the chain: a return to step 1 with its reason, a delegated opinion, a stand-in
     signing for 郑局长, and a 票签 that passes at 5 of 7."""
@@ -127,9 +117,9 @@ def filed(engine: Engine, rid: str) -> Reception:
 
 
 @pytest.fixture
-def world(url: str) -> Iterator[tuple[Engine, str]]:
+def world(store_url: str) -> Iterator[tuple[Engine, str]]:
     clock = FrozenClock()
-    engine = make_engine(Chain(), url=url, clock=clock)
+    engine = make_engine(Chain(), url=store_url, clock=clock)
     try:
         yield engine, countersigned(engine, clock)
     finally:
@@ -252,8 +242,8 @@ def test_the_diagram_notes_who_signed_which_step_beside_the_approval_state(world
     assert "票签 同意权重 5/7" in dot
 
 
-def test_a_pending_step_is_noted_on_the_current_state_with_who_is_to_sign(url: str) -> None:
-    engine = make_engine(Chain(), url=url)
+def test_a_pending_step_is_noted_on_the_current_state_with_who_is_to_sign(store_url: str) -> None:
+    engine = make_engine(Chain(), url=store_url)
     try:
         rid = engine.create_reception(
             sample_letter(START),
