@@ -2,8 +2,9 @@
 
 Schema, migrations and queries are SQLAlchemy 2 Core. The write path of a command — the
 compare-and-set UPDATE, the audit event with its hash chain, outbox rows and the idempotency
-record — runs statements compiled once per dialect on a connection held per thread, inside one
-transaction: no more round trips than a hand-written driver loop makes.
+record — runs statements compiled once per dialect on a connection taken from a stack of idle ones
+(the most recently used first), inside one transaction: no more round trips than a hand-written
+driver loop makes.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a command that returned survives a power cut),
 foreign keys on, and ``BEGIN IMMEDIATE`` so concurrent writers queue instead of deadlocking.
