@@ -437,6 +437,8 @@ class RawWriter:
         self.algorithm = preferred_algorithm()
         self.pending: list[str] = []  # delivered notifications, marked in the next transaction
         self.task_ids: dict[str, str] = {}  # recorded task id → this lifecycle's
+        # the recorded task rows bound once, as the store binds them (outside any timed loop)
+        self.steps = [dict(step, tasks=[self._bound(r) for r in step["tasks"]]) for step in payloads.steps]
         self.numbers = 0
 
         def sql(text: str, lock: bool = False) -> str:
@@ -582,17 +584,19 @@ class RawWriter:
         self.pending = delivered  # inline notifiers deliver after the commit; marked next time
         return event_hash
 
+    def _bound(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A recorded task row with its values as the store binds them: on SQLite SQLAlchemy's
+        text for dates and moments and 0/1 for booleans, typed on PostgreSQL."""
+        if self.postgres:
+            return row
+        moments = {n: row[n].strftime("%Y-%m-%d %H:%M:%S.%f") for n in ("created_at", "done_at") if row[n]}
+        return {**row, **moments, "due": row["due"].isoformat(), "read": int(row["read"])}
+
     def _task_values(self, row: dict[str, Any], rid: str) -> tuple[Any, ...]:
-        """A recorded task row for this lifecycle's reception: its own task id (the same task keeps
-        it from step to step), number and dates bound as the store binds them."""
+        """A bound task row for this lifecycle's reception: its own task id (the same task keeps it
+        from step to step) and number."""
         values = dict(row, reception_id=rid, number=f"{self.p.number_prefix}{self.numbers:05d}")
         values["id"] = self.task_ids.setdefault(row["id"], new_id())
-        if not self.postgres:  # SQLAlchemy's SQLite text for dates and moments, 0/1 for booleans
-            values["due"] = values["due"].isoformat()
-            for name in ("created_at", "done_at"):
-                if values[name] is not None:
-                    values[name] = values[name].strftime("%Y-%m-%d %H:%M:%S.%f")
-            values["read"] = int(values["read"])
         return tuple(values[c] for c in TASK_COLUMNS)
 
     def _book(self, cur: Any, entry: tuple[Any, ...]) -> None:
@@ -650,7 +654,7 @@ class RawWriter:
     def lifecycle(self, times: list[int]) -> None:
         """One lifecycle. The floor: one transaction per command that reads the reception row,
         writes the rows and commits (the counter is taken in the create transaction)."""
-        steps, q = self.p.steps, self.q
+        steps, q = self.steps, self.q
         cur = self.conn.cursor()
         t0 = perf_ns()
         rid, request_id = new_id(), new_id()
@@ -749,9 +753,9 @@ def count_sqlite(writer: Writer) -> tuple[float, float]:
         conn = writer.conn
     else:
         store: Any = writer.engine.store
-        if not hasattr(store, "_connection"):
+        if not getattr(store, "_idle", None):  # the connection the next command takes (one thread)
             return float("nan"), float("nan")
-        conn = store._connection().driver_connection
+        conn = store._idle[-1].driver_connection
     seen: list[str] = []
     conn.set_trace_callback(seen.append)
     try:

@@ -268,7 +268,7 @@ class Context:
     actor: Actor
     now: datetime
     reason: str = ""
-    stand_ins: Callable[[], frozenset[str]] = attrs.field(default=lambda: frozenset())
+    stand_ins: Callable[[], frozenset[str]] = frozenset
     """Asks whom the actor stands in for today 代理 (see :attr:`principals`): asked only by an
     operation that looks for the actor's tasks, so a command that needs no task asks no store."""
     collecting: bool = False

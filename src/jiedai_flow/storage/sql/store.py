@@ -225,29 +225,26 @@ class SQLStore(OutboxMixin):
     # connections in use stay warm. A ``transaction()`` block keeps its connection to its end.
 
     def _checkout(self, idle: list[Any]) -> Any:
-        """The most recently used connection of ``idle``, or a new one."""
+        """The most recently used connection of ``idle``, or a new one (in autocommit mode for
+        the readers of a server database)."""
         with self._lock:
             if idle:
                 return idle.pop()
-        return self._open()
+        return self._open(autocommit=idle is self._idle_readers)
 
     def _checkin(self, idle: list[Any], conn: Any) -> None:
         with self._lock:
             idle.append(conn)
 
-    def _connection(self) -> Any:
-        """The writer connection the next command takes when one thread writes (a driver setting
-        made on it holds for that command)."""
-        with self._lock:
-            if self._idle:
-                return self._idle[-1]
-        conn = self._open()
-        self._checkin(self._idle, conn)
-        return conn
-
-    def _open(self) -> Any:
+    def _open(self, *, autocommit: bool = False) -> Any:
         """A new connection; :meth:`close` closes every one."""
         conn = self.db.raw_connection()
+        if autocommit:
+            driver: Any = conn.driver_connection
+            if callable(getattr(driver, "autocommit", None)):
+                driver.autocommit(True)  # PyMySQL
+            else:
+                driver.autocommit = True  # psycopg
         with self._lock:
             self._held.append(conn)
         return conn
@@ -322,21 +319,6 @@ class SQLStore(OutboxMixin):
         """SQLite reads share the writers' connections; a server database reads on connections of
         its own in autocommit mode, so a read is one round trip instead of three."""
         return self._idle if self.is_sqlite else self._idle_readers
-
-    def _reader(self) -> Any:
-        """A connection to read on, taken from :meth:`_readers` (give it back with ``_checkin``)."""
-        if self.is_sqlite:
-            return self._checkout(self._idle)
-        with self._lock:
-            if self._idle_readers:
-                return self._idle_readers.pop()
-        conn = self._open()
-        driver: Any = conn.driver_connection
-        if callable(getattr(driver, "autocommit", None)):
-            driver.autocommit(True)  # PyMySQL
-        else:
-            driver.autocommit = True  # psycopg
-        return conn
 
     # -- the write path ---------------------------------------------------------------------
 
@@ -1044,7 +1026,7 @@ class _Reading:
             self._conn = outer.connection
             self._ends_snapshot = self._taken = False
         else:
-            self._conn = store._reader()
+            self._conn = store._checkout(store._readers())
             self._ends_snapshot = store.is_sqlite  # so the next read sees new commits
             self._taken = True
         self._cursor = self._conn.cursor()
