@@ -6,8 +6,6 @@ import importlib
 import os
 import subprocess
 import sys
-import textwrap
-import uuid
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -21,12 +19,12 @@ from jiedai_flow.plugins import (
     BLOCKED_ENV,
     BUILTIN_PLUGINS,
     DISABLE_AUTOLOAD_ENV,
-    ENTRY_POINT_GROUP,
     PluginLoadWarning,
     make_plugin_manager,
 )
 from jiedai_flow.storage import MemoryStore
 from jiedai_flow.testing import sample_reception
+from tests._plugin_site import installed_site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -34,6 +32,7 @@ if TYPE_CHECKING:
 
     from jiedai_flow import Reception, Standards
     from jiedai_flow.process.rules import RegisterRule
+    from tests._plugin_site import Site
 
 BUILTIN_NAMES = [name for name, _ in BUILTIN_PLUGINS]
 
@@ -53,40 +52,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # open_engine()'s default database is ./jiedai.db: not in the checkout
 
 
-class Site:
-    """A throwaway site-packages: installed distributions with ``jiedai_flow`` entry points."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.modules: list[str] = []
-
-    def install(self, dist: str, ep_name: str, source: str, version: str = "1.0") -> str:
-        """Install distribution ``dist`` whose module (``source``) is entry point ``ep_name``."""
-        module = f"jiedai_test_{ep_name}_{uuid.uuid4().hex[:8]}"
-        self.modules.append(module)
-        (self.root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
-        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
-        )
-        (info / "entry_points.txt").write_text(
-            f"[{ENTRY_POINT_GROUP}]\n{ep_name} = {module}\n", encoding="utf-8"
-        )
-        importlib.invalidate_caches()  # importlib.metadata caches directory listings
-        return module
-
-
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    root = tmp_path / "site-packages"
-    root.mkdir()
-    monkeypatch.syspath_prepend(str(root))
-    made = Site(root)
-    yield made
-    for module in made.modules:
-        sys.modules.pop(module, None)
-    importlib.invalidate_caches()
+    yield from installed_site(tmp_path, monkeypatch)
 
 
 @pytest.fixture
