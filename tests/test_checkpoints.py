@@ -22,6 +22,7 @@ from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import GENESIS, digest, signed_content
 from jiedai_flow.storage.checkpoints import (
     AuditKey,
+    Checkpoint,
     FileSink,
     load_keys,
     read_checkpoints,
@@ -30,11 +31,15 @@ from jiedai_flow.storage.checkpoints import (
 )
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import make_engine
+from tests._notify_servers import HttpReceiver, Reply
+from tests._plugin_site import installed_site
 from tests._sql_helpers import advance, create
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from tests._plugin_site import Site
 
 E, R, H = schema.audit_events, schema.receptions, schema.chain_head
 KEY = AuditKey("k2026", bytes(range(32)))
@@ -260,3 +265,80 @@ def test_cli_checkpoint_to_a_file_then_verify_against_it(tmp_path: Path) -> None
     )
     assert no_key.exit_code == 2
     assert "JIEDAI_AUDIT_KEY" in no_key.output
+
+
+TIMESTAMP_PLUGIN = """
+from jiedai_flow import hookimpl
+
+@hookimpl
+def jiedai_checkpoint(checkpoint):
+    with open({path!r}, "a", encoding="utf-8") as out:  # the stand-in timestamp service's log
+        out.write(checkpoint.to_json() + "\\n")
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    yield from installed_site(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    server = HttpReceiver()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_cli_checkpoint_to_a_webhook_and_a_timestamp_plugin_then_verify_against_both(
+    tmp_path: Path, site: Site, receiver: HttpReceiver
+) -> None:
+    """`--webhook` POSTs the signed checkpoint to another system (a real HTTP server on loopback)
+    and every installed ``jiedai_checkpoint`` plugin gets it too; what each received verifies, and
+    catches an attack made afterwards."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    written(url)
+    stamped = tmp_path / "timestamped.jsonl"
+    site.install("jiedai-timestamp-demo", "timestamp_demo", TIMESTAMP_PLUGIN.format(path=str(stamped)))
+    env = {"JIEDAI_AUDIT_KEY": f"k2026:{KEY.secret.hex()}", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": ""}
+    run = CliRunner().invoke(
+        main, ["--db", url, "--json", "audit", "checkpoint", "--webhook", receiver.url("/ok")], env=env
+    )
+    assert run.exit_code == 0, run.output
+    posted = [r for r in receiver.accepted if r.path == "/ok"]
+    assert len(posted) == 1
+    assert posted[0].headers["content-type"] == "application/json"
+    by_webhook = Checkpoint(**posted[0].json())
+    (by_plugin,) = read_checkpoints(stamped)
+    assert by_webhook == by_plugin
+    assert json.loads(by_webhook.to_json()) == json.loads(run.output)
+    assert verify(url, [by_webhook, by_plugin]) == (True, [])
+    with tampering(url) as conn:
+        recompute_from(conn, 1, actor_name="冒名")
+    ok, late = verify(url, [by_webhook])
+    assert ok  # the recomputed chain passes a plain verify …
+    assert len(late) == 1  # … but not the checkpoint the other system holds
+    assert "重算" in str(late[0])
+
+
+def test_a_webhook_that_refuses_the_checkpoint_is_a_storage_error_not_a_crash(
+    tmp_path: Path, receiver: HttpReceiver
+) -> None:
+    """The other system answering 503 (or not at all) is exit code 4 with what was not exported,
+    not an internal error."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    written(url)
+    receiver.script("/ok", Reply(status=503))
+    env = {"JIEDAI_AUDIT_KEY": f"k2026:{KEY.secret.hex()}", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    args = ["--db", url, "audit", "checkpoint", "--webhook", receiver.url("/ok")]
+    refused = CliRunner().invoke(main, args, env=env)
+    assert refused.exit_code == 4, refused.output
+    assert "检查点没有导出到" in refused.output
+    assert "the checkpoint was not exported" in refused.output
+    assert "503" in refused.output
+    assert "Traceback" not in refused.output
+    receiver.close()  # nobody listening any more
+    unreachable = CliRunner().invoke(main, args, env=env)
+    assert unreachable.exit_code == 4, unreachable.output
+    assert "检查点没有导出到" in unreachable.output

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import sqlalchemy as sa
 
-from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.errors import Problem, StorageError, ValidationError
 from jiedai_flow.storage import schema
 
 if TYPE_CHECKING:
@@ -204,15 +204,23 @@ class WebhookSink:
     timeout: float = 10.0
 
     def export(self, checkpoint: Checkpoint) -> None:
+        """POST the checkpoint; a refusal or an unreachable system is a :class:`StorageError` (the
+        checkpoint was not exported: take it again once the other system answers)."""
         import httpx
 
-        response = httpx.post(
-            self.url,
-            content=checkpoint.to_json().encode(),
-            headers={"Content-Type": "application/json"},
-            timeout=self.timeout,
-        )
-        response.raise_for_status()
+        try:
+            response = httpx.post(
+                self.url,
+                content=checkpoint.to_json().encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise StorageError(
+                f"检查点没有导出到 {self.url}：{error}",
+                f"the checkpoint was not exported to {self.url}: {error}",
+            ) from error
 
 
 def read_checkpoints(path: Path) -> list[Checkpoint]:
