@@ -83,11 +83,12 @@ def create_app(
     if engine is None:
         engine, found = open_for(settings)
         actors = actors if actors is not None else found
+    tokens = tokens_for(engine, watch=True)
     service = Service(
         engine=engine,
-        tokens=tokens_for(engine),
+        tokens=tokens,
         auth=Authenticator(
-            tokens_for(engine),
+            tokens,
             actors or {},
             settings.jwt,
             FailureLimiter(settings.auth_failures, settings.auth_window),
@@ -101,8 +102,9 @@ def create_app(
     api = Router(
         API_PREFIX,
         route_handlers=list(API_ROUTES),
-        # why on the event loop: verifying a token is one indexed read in autocommit (a JWT, no read
-        # at all), less than handing it to a worker thread costs; the command itself runs in a thread
+        # why on the event loop: verifying a token is a look in memory on PostgreSQL (see
+        # tokens.RevocationWatch) and one indexed read in autocommit elsewhere (a JWT, no read at
+        # all), less than handing it to a worker thread costs; the command itself runs in a thread
         dependencies={"principal": Provide(api_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
     )
@@ -140,7 +142,7 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         # an INFO line per command (transitions, the log notifier). Errors are logged by the
         # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
         logging_config=None,
-        on_shutdown=[service.engine.store.close],
+        on_shutdown=[service.tokens.close, service.engine.store.close],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
 

@@ -3,16 +3,23 @@
 A token is 32 random bytes, shown once as ``jd_…``; the database keeps only its SHA-256 (a token
 is as strong as a random key, so a fast hash is the right one — a slow password hash buys nothing
 and costs every request). Revoking sets ``revoked_at``; a revoked token never works again.
+
+On PostgreSQL the service keeps the tokens it has verified in memory (:class:`RevocationWatch`): a
+trigger (migration 0009) announces every change of a token row on ``LISTEN jd_api_tokens``, and the
+announcement empties the memory. Elsewhere every request reads its token.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+import select
 import threading
+import time
 import weakref
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import sqlalchemy as sa
@@ -21,10 +28,16 @@ from jiedai_flow.domain.records import new_id
 from jiedai_flow.storage import schema
 
 if TYPE_CHECKING:
+    import psycopg
+
     from jiedai_flow.process.engine import Engine
     from jiedai_flow.storage.sql.store import SQLStore
 
+log = logging.getLogger("jiedai_flow.server.tokens")
+
 PREFIX = "jd_"
+CHANNEL = "jd_api_tokens"
+"""Where PostgreSQL announces a changed token row (the trigger of migration 0009)."""
 
 
 @attrs.frozen
@@ -68,6 +81,7 @@ class TokenStore(Protocol):
     def list(self, actor_id: str | None = None) -> list[TokenInfo]: ...
     def revoke(self, token_id: str) -> TokenInfo | None: ...
     def verify(self, token: str) -> TokenInfo | None: ...
+    def close(self) -> None: ...
 
 
 _VERIFY = sa.select(
@@ -80,13 +94,121 @@ _VERIFY = sa.select(
 """The one read every request makes (compiled once by the store that runs it)."""
 
 
+class RevocationWatch:
+    """Verified tokens kept in memory while PostgreSQL says no token changed 令牌缓存.
+
+    A thread holds one connection of its own in ``LISTEN jd_api_tokens``; every announcement — a
+    token revoked or deleted, by ``jiedai token revoke`` or by hand — empties the memory. What makes
+    it safe:
+
+    - Only active tokens are kept; an unknown or revoked one is read again every time.
+    - Before trusting what it keeps, a request looks at the listening socket without waiting: an
+      announcement that has arrived but is not yet handled empties the memory first.
+    - A read that raced an announcement is not kept (a generation number, taken before the read).
+    - While the listening connection is down nothing is kept or trusted (every request reads), and
+      what was kept before is dropped when it comes back.
+    - Nothing is trusted for longer than ``max_age`` seconds, whatever happens.
+    """
+
+    def __init__(self, engine: sa.Engine, *, max_age: float = 60.0, retry: float = 1.0) -> None:
+        self.engine = engine
+        self.max_age = max_age
+        self.retry = retry
+        self.hits = 0
+        """Requests answered from memory (for tests and metrics)."""
+        self._kept: dict[str, tuple[TokenInfo, float]] = {}
+        self._generation = 0
+        self._socket: int | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._up = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="jiedai-token-watch", daemon=True)
+        self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        return self._up.is_set()
+
+    def wait_listening(self, timeout: float = 10.0) -> bool:
+        """Whether the watch listens within ``timeout`` seconds (tests; the service never waits)."""
+        return self._up.wait(timeout)
+
+    def get(self, digest: str) -> TokenInfo | None:
+        """The active token kept for ``digest``, or None (then read it, with :meth:`generation`)."""
+        sock = self._socket
+        if sock is None:
+            return None
+        try:
+            pending = select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):  # closed under us: the listener is reconnecting
+            return None
+        if pending:
+            self._forget()
+            return None
+        found = self._kept.get(digest)
+        if found is None or time.monotonic() - found[1] > self.max_age:
+            return None
+        self.hits += 1
+        return found[0]
+
+    def generation(self) -> int:
+        """Taken before a read; :meth:`keep` refuses the read if an announcement came in between."""
+        return self._generation
+
+    def keep(self, digest: str, info: TokenInfo, generation: int) -> None:
+        if not info.active or not self._up.is_set():
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            if len(self._kept) >= 10_000:  # why: bounded memory, whatever the number of tokens
+                self._kept.clear()
+            self._kept[digest] = (info, time.monotonic())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._kept.clear()
+
+    def _listen(self) -> None:
+        dialect = self.engine.dialect
+        while not self._stop.is_set():
+            try:
+                args, kwargs = dialect.create_connect_args(self.engine.url)
+                with cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs)) as conn:
+                    conn.autocommit = True
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self._forget()  # what changed while nobody listened is not known: start empty
+                    self._socket = conn.fileno()
+                    self._up.set()
+                    while not self._stop.is_set():
+                        for _note in conn.notifies(timeout=0.25):
+                            self._forget()
+            except Exception as error:
+                if not self._stop.is_set():
+                    log.warning("token watch lost its connection (%s); reading tokens meanwhile", error)
+            finally:
+                self._up.clear()
+                self._socket = None
+                self._forget()
+            self._stop.wait(self.retry)
+
+
 class SQLTokens:
     """Tokens in ``jd_api_tokens`` (migration 0008) of a SQLAlchemy database; ``store``, when given,
-    reads the token of each request on its reader connection (one round trip, no pool checkout)."""
+    reads the token of each request on its reader connection (one round trip, no pool checkout);
+    ``watch``, when given, keeps verified tokens in memory (PostgreSQL)."""
 
-    def __init__(self, engine: sa.Engine, store: SQLStore | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, store: SQLStore | None = None, watch: RevocationWatch | None = None
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.watch = watch
 
     def create(self, actor_id: str, label: str = "") -> tuple[TokenInfo, str]:
         token = new_token()
@@ -123,15 +245,33 @@ class SQLTokens:
         return found[0] if found else None
 
     def verify(self, token: str) -> TokenInfo | None:
+        digest = digest_of(token)
+        watch = self.watch
+        if watch is None:
+            return self._read(digest)
+        found = watch.get(digest)
+        if found is not None:
+            return found
+        generation = watch.generation()
+        found = self._read(digest)
+        if found is not None:
+            watch.keep(digest, found, generation)
+        return found
+
+    def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+
+    def _read(self, digest: str) -> TokenInfo | None:
         if self.store is not None:
-            rows = self.store.read_rows(_VERIFY, {"digest": digest_of(token)})
+            rows = self.store.read_rows(_VERIFY, {"digest": digest})
             if not rows:
                 return None
             token_id, actor_id, label, created, revoked = rows[0]
             return TokenInfo(token_id, actor_id, label, _naive(created), _naive(revoked) if revoked else None)
         t = schema.api_tokens
         query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
-            t.c.digest == digest_of(token)
+            t.c.digest == digest
         )
         # every request pays this read: in autocommit it is one round trip, not BEGIN, SELECT, ROLLBACK
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -171,14 +311,21 @@ class MemoryTokens:
         with self._lock:
             return self._by_digest.get(digest_of(token))
 
+    def close(self) -> None:
+        """Nothing to let go of."""
 
-def tokens_for(engine: Engine) -> TokenStore:
-    """The token store beside the engine's: its SQL database, or memory."""
+
+def tokens_for(engine: Engine, *, watch: bool = False) -> TokenStore:
+    """The token store beside the engine's: its SQL database, or memory. ``watch``: on PostgreSQL,
+    keep verified tokens in memory until a token changes (:class:`RevocationWatch`; the service)."""
     sql = getattr(engine.store, "db", None)
     if isinstance(sql, sa.Engine):
         from jiedai_flow.storage.sql.store import SQLStore
 
-        return SQLTokens(sql, engine.store if isinstance(engine.store, SQLStore) else None)
+        store = engine.store if isinstance(engine.store, SQLStore) else None
+        psycopg = (sql.dialect.name, sql.dialect.driver) == ("postgresql", "psycopg")
+        watching = RevocationWatch(sql) if watch and psycopg else None
+        return SQLTokens(sql, store, watching)
     found = _MEMORY.get(engine.store)
     if found is None:
         found = _MEMORY[engine.store] = MemoryTokens()
