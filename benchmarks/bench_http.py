@@ -18,13 +18,15 @@ What is measured (see docs/performance.md, 接口服务 HTTP service):
    ``--workers 1``, with the same clients (threads, each on its own keep-alive connection and its
    own receptions, so nothing conflicts) running lifecycles against both in turn. The share of the
    machine's CPU left idle during each is printed: a second worker can only help where the first
-   left a core idle (PostgreSQL and the clients run on the same cores).
+   left a core idle (PostgreSQL and the clients run on the same cores). So is the CPU time each
+   command costs the service (all its processes), PostgreSQL (every ``postgres`` process) and the
+   clients, from ``/proc``: their sum over the machine's cores bounds the commands per second.
 
 Method: for ``http/engine`` the two sides take turns lifecycle by lifecycle, so a busy moment of a
 shared machine hits both alike; for ``workers 2/1`` the two services take turns round by round.
 The first round is a warm-up and is discarded; each ratio is the median of the per-round ratios.
 Both services start before the first round and stay up; an idle one costs nothing. The client uses
-``http.client`` (small and steady).
+``http.client`` (small and steady) with ``TCP_NODELAY``, as other HTTP clients set it.
 
 The last two lines are machine-readable::
 
@@ -146,8 +148,8 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(db: str, folder: Path, workers: int) -> Iterator[int]:
-    """``jiedai serve`` with ``workers`` workers until the block ends; its port."""
+def serving(db: str, folder: Path, workers: int) -> Iterator[tuple[int, int]]:
+    """``jiedai serve`` with ``workers`` workers until the block ends; its port and process id."""
     port = free_port()
     code = "from jiedai_flow.cli import main; main()"
     args = ["--db", db, "serve", "--port", str(port), "--workers", str(workers)]
@@ -174,7 +176,7 @@ def serving(db: str, folder: Path, workers: int) -> Iterator[int]:
             if time.monotonic() > deadline:
                 raise SystemExit("jiedai serve did not become ready")
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -203,6 +205,12 @@ class Client:
 
     def __init__(self, port: int, keys: dict[str, str], reception: bytes, with_list: bytes) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn.connect()
+        # why: http.client writes a POST's headers and body in two sends and leaves Nagle's algorithm
+        # to the system; urllib3, curl and Java's HttpClient turn it off, as here. With it on, the
+        # body may wait for the acknowledgement of the headers (40 ms a command when forced on here):
+        # a delay of the client's making, not the service's
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.headers = {
             a: {"Authorization": f"Bearer {k}", "Content-Type": "application/json"} for a, k in keys.items()
         }
@@ -304,6 +312,44 @@ def http_vs_engine(sizes: Sizes, client: Client, local: InProcess) -> dict[str, 
     }
 
 
+def _stat(pid: str) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, …
+
+
+def cpu_by_group(service: int) -> dict[str, float]:
+    """CPU seconds used so far by the service (its process and workers), by PostgreSQL (every
+    ``postgres`` process) and by this process (the clients); empty where there is no /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found = {"service": 0.0, "postgres": 0.0, "clients": 0.0}
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return {}
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        parents[int(pid)] = int(fields[1])
+        used[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
+                found["postgres"] += used[int(pid)]
+    for pid, seconds in used.items():
+        ancestor = pid
+        while ancestor > 1 and ancestor != service:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == service:
+            found["service"] += seconds
+    found["clients"] = used.get(os.getpid(), 0.0)
+    return found
+
+
 def cpu_times() -> tuple[int, int]:
     """(idle, total) jiffies of the whole machine, from /proc/stat (zeros where there is none)."""
     try:
@@ -345,20 +391,33 @@ def throughput(
 
 
 def workers_ratio(
-    sizes: Sizes, ports: dict[int, int], keys: dict[str, str], reception: bytes, with_list: bytes
+    sizes: Sizes,
+    services: dict[int, tuple[int, int]],
+    keys: dict[str, str],
+    reception: bytes,
+    with_list: bytes,
 ) -> dict[str, Any]:
     ratios: list[float] = []
     rates: dict[int, list[float]] = {1: [], 2: []}
     idle: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, dict[str, float]] = {1: {}, 2: {}}
+    """CPU seconds of each group over the measured rounds, per worker count."""
+    commands = sizes.clients * sizes.per_client * COMMANDS
     for number in range(sizes.rounds + 1):
         order = (1, 2) if number % 2 == 0 else (2, 1)
         found = {}
         for n in order:
+            port, pid = services[n]
             idle_before, total_before = cpu_times()
-            found[n] = throughput(ports[n], keys, reception, with_list, sizes.per_client, sizes.clients)
+            used_before = cpu_by_group(pid)
+            found[n] = throughput(port, keys, reception, with_list, sizes.per_client, sizes.clients)
+            used_after = cpu_by_group(pid)
             idle_after, total_after = cpu_times()
             if number and total_after > total_before:
                 idle[n].append((idle_after - idle_before) / (total_after - total_before))
+            if number:
+                for group, seconds in used_after.items():
+                    cpu[n][group] = cpu[n].get(group, 0.0) + seconds - used_before.get(group, 0.0)
         if number == 0:
             continue
         ratios.append(found[2] / found[1])
@@ -371,6 +430,10 @@ def workers_ratio(
         "rate2": statistics.median(rates[2]),
         "idle1": statistics.median(idle[1]) if idle[1] else float("nan"),
         "idle2": statistics.median(idle[2]) if idle[2] else float("nan"),
+        "cpu_us": {
+            n: {group: seconds * 1e6 / (commands * sizes.rounds) for group, seconds in cpu[n].items()}
+            for n in (1, 2)
+        },
     }
 
 
@@ -385,7 +448,7 @@ def run(sizes: Sizes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         local = InProcess(db, folder, reception, reception_list)  # creates the schema, like jiedai init
         keys = tokens(db, actors)
         with serving(db, folder, 1) as one, serving(db, folder, 2) as two:
-            client = Client(one, keys, reception_bytes, with_list)
+            client = Client(one[0], keys, reception_bytes, with_list)
             try:
                 single = http_vs_engine(sizes, client, local)
             finally:
@@ -430,6 +493,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  ceiling of 2/1 here: 1 worker keeps {busy:.0%} of the machine busy (the worker, PostgreSQL "
             f"and the clients), so 2 workers can do at most {1 / busy:.2f}× as much"
         )
+    for n in (1, 2):
+        spent = scaling["cpu_us"][n]
+        if spent:
+            print(
+                f"  CPU per command with {n} worker{'s' if n > 1 else ''}: "
+                + ", ".join(f"{group} {spent[group]:.0f} µs" for group in ("service", "postgres", "clients"))
+            )
     print(f"  per-round 2/1: {', '.join(f'{r:.2f}' for r in scaling['ratios'])}")
     print(f"load after {os.getloadavg()[0]:.2f}")
     print(f"RATIO http/engine = {single['ratio']:.2f}")
