@@ -348,12 +348,13 @@ class SQLStore(OutboxMixin):
                 value = self._count(cur, numbering.key)
                 reception, record = numbered(reception, record, numbering.format(value))
             data = encode(reception)
-            stored = self._append(cur, event, GENESIS, data)
-            row = self._reception_row(reception, stored.hash, data)
+            sealed = self._seal(event, GENESIS, data)
+            row = self._reception_row(reception, sealed.hash, data)
             try:
                 self._sql["insert_reception"].execute(cur, row)
             except self._integrity_error:
                 raise DuplicateError(reception.id) from None
+            stored = self._append(cur, sealed)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
         self._committed(reception, stored)
@@ -406,13 +407,13 @@ class SQLStore(OutboxMixin):
     ) -> None:
         with self._transaction() as cur:
             prev_hash = self._last_hash(cur, reception.id, expected_version)
-            stored = self._append(cur, event, prev_hash, data)
+            sealed = self._seal(event, prev_hash, data)
             values = {
                 "v_state": reception.state,
                 "v_version": reception.version,
                 "v_process": reception.process,
                 "v_updated_at": utc(reception.updated_at),
-                "v_last_hash": stored.hash,
+                "v_last_hash": sealed.hash,
                 "v_data": data,
                 "b_id": reception.id,
                 "b_expected": expected_version,
@@ -420,14 +421,18 @@ class SQLStore(OutboxMixin):
             }
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
                 self._conflict(cur, reception.id, expected_version)
-            for entry in ledger:
-                self._book(cur, entry)
             if tasks or copies:
                 sql_tasks.write_rows(
                     lambda name, rows: self._sql[name].execute_many(cur, rows), reception, tasks, copies
                 )
+            # why in this order: the writes only this reception touches come first; the rows other
+            # receptions' commands also lock come last, each held from its write to the commit —
+            # the shard's chain head (one of 16), then the host unit's budget ledger (one a year)
+            stored = self._append(cur, sealed)
             self._insert_event(cur, stored)
             self._finish(cur, reception, stored, outbox, record, data)
+            for entry in ledger:
+                self._book(cur, entry)
         self._committed(reception, stored)
 
     def _book(self, cur: Any, entry: LedgerEntry) -> None:
@@ -492,14 +497,30 @@ class SQLStore(OutboxMixin):
             self._shards = int(found)
         return self._shards
 
-    def _append(self, cur: Any, event: AuditEvent, prev_hash: str, data: str) -> _StoredEvent:
+    def _seal(self, event: AuditEvent, prev_hash: str, data: str) -> _Sealed:
+        """The event's hash on its reception's chain (no database: the reception row needs it)."""
         content = canonical(event)
         state_hash = digest(self.algorithm, GENESIS, data.encode())
         event_hash = digest(self.algorithm, prev_hash, signed_content(content, state_hash))
-        shard = shard_of(event.reception_id, self._shard_count(cur))
-        index, chain_prev, chain_hash = self._advance(cur, shard, event_hash.encode("ascii"))
+        return _Sealed(event, prev_hash, event_hash, content, state_hash)
+
+    def _append(self, cur: Any, sealed: _Sealed) -> _StoredEvent:
+        """Link a sealed event into its shard's chain. From here to the commit every writer of the
+        same shard waits for this transaction, so a command does it last, after the writes that
+        cannot collide with another reception's (its reception row, ledger, tasks): the lock on
+        the shard's head is held for the event and its outbox only."""
+        shard = shard_of(sealed.event.reception_id, self._shard_count(cur))
+        index, chain_prev, chain_hash = self._advance(cur, shard, sealed.hash.encode("ascii"))
         return _StoredEvent(
-            event, index, prev_hash, event_hash, chain_prev, chain_hash, content, state_hash, shard
+            sealed.event,
+            index,
+            sealed.prev_hash,
+            sealed.hash,
+            chain_prev,
+            chain_hash,
+            sealed.content,
+            sealed.state_hash,
+            shard,
         )
 
     def _advance(self, cur: Any, shard: int, link: bytes) -> tuple[int, str, str]:
@@ -989,6 +1010,15 @@ def _close_connections(held: list[Any], db: sa.Engine) -> None:
             conn.close()
     held.clear()
     db.dispose()
+
+
+@attrs.frozen
+class _Sealed:
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+    content: bytes
+    state_hash: str
 
 
 @attrs.frozen
