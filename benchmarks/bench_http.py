@@ -20,7 +20,9 @@ What is measured (see docs/performance.md, 接口服务 HTTP service):
    machine's CPU left idle during each is printed: a second worker can only help where the first
    left a core idle (PostgreSQL and the clients run on the same cores). So is the CPU time each
    command costs the service (all its processes), PostgreSQL (every ``postgres`` process) and the
-   clients, from ``/proc``: their sum over the machine's cores bounds the commands per second.
+   clients, from ``/proc``: their sum over the machine's cores bounds the commands per second. And
+   how the two workers shared the clients' keep-alive connections in each round: the kernel hands
+   a new connection to whichever worker accepts first, so the split is not ours to choose.
 
 Method: for ``http/engine`` the two sides take turns lifecycle by lifecycle, so a busy moment of a
 shared machine hits both alike; for ``workers 2/1`` the two services take turns round by round.
@@ -359,11 +361,50 @@ def cpu_times() -> tuple[int, int]:
     return fields[3] + fields[4], sum(fields)
 
 
+def connections_per_worker(service: int, workers: int, port: int, clients: Sequence[int]) -> list[int]:
+    """How many of the connections from the local ports ``clients`` each of the service's
+    ``workers`` holds, most first, from /proc (empty where there is none)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+                if local == port and remote in clients:
+                    inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return []
+    held = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        fields = _stat(pid)
+        if fields is None or service not in (int(pid), int(fields[1])):
+            continue
+        with contextlib.suppress(OSError):
+            folder = f"/proc/{pid}/fd"
+            found = sum(1 for fd in os.listdir(folder) if os.readlink(f"{folder}/{fd}") in inodes)
+            if found:
+                held.append(found)
+    return sorted(held, reverse=True) + [0] * (workers - len(held))
+
+
 def throughput(
-    port: int, keys: dict[str, str], reception: bytes, with_list: bytes, per_client: int, count: int
-) -> float:
-    """Commands per second of ``count`` threads, each running lifecycles on its own receptions."""
+    port: int,
+    keys: dict[str, str],
+    reception: bytes,
+    with_list: bytes,
+    per_client: int,
+    count: int,
+    service: tuple[int, int] = (0, 1),
+) -> tuple[float, list[int]]:
+    """Commands per second of ``count`` threads, each running lifecycles on its own receptions, and
+    how the service's workers (``service``: its process id and number of workers) shared their
+    connections (see :func:`connections_per_worker`)."""
     clients = [Client(port, keys, reception, with_list) for _ in range(count)]
+    for c in clients:  # every connection accepted by a worker before the split is read
+        c.conn.request("GET", "/healthz")
+        c.conn.getresponse().read()
+    local_ports = [c.conn.sock.getsockname()[1] for c in clients]
+    split = connections_per_worker(service[0], service[1], port, local_ports)
     barrier = threading.Barrier(count + 1)
     failures: list[BaseException] = []
 
@@ -387,7 +428,7 @@ def throughput(
         c.close()
     if failures:
         raise failures[0]
-    return count * per_client * COMMANDS / elapsed
+    return count * per_client * COMMANDS / elapsed, split
 
 
 def workers_ratio(
@@ -401,6 +442,8 @@ def workers_ratio(
     rates: dict[int, list[float]] = {1: [], 2: []}
     idle: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, dict[str, float]] = {1: {}, 2: {}}
+    splits: list[list[int]] = []
+    """How the two workers shared the clients' connections, per measured round."""
     """CPU seconds of each group over the measured rounds, per worker count."""
     commands = sizes.clients * sizes.per_client * COMMANDS
     for number in range(sizes.rounds + 1):
@@ -410,7 +453,11 @@ def workers_ratio(
             port, pid = services[n]
             idle_before, total_before = cpu_times()
             used_before = cpu_by_group(pid)
-            found[n] = throughput(port, keys, reception, with_list, sizes.per_client, sizes.clients)
+            found[n], split = throughput(
+                port, keys, reception, with_list, sizes.per_client, sizes.clients, (pid, n)
+            )
+            if number and n == 2 and split:
+                splits.append(split)
             used_after = cpu_by_group(pid)
             idle_after, total_after = cpu_times()
             if number and total_after > total_before:
@@ -430,6 +477,7 @@ def workers_ratio(
         "rate2": statistics.median(rates[2]),
         "idle1": statistics.median(idle[1]) if idle[1] else float("nan"),
         "idle2": statistics.median(idle[2]) if idle[2] else float("nan"),
+        "splits": splits,
         "cpu_us": {
             n: {group: seconds * 1e6 / (commands * sizes.rounds) for group, seconds in cpu[n].items()}
             for n in (1, 2)
@@ -500,6 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  CPU per command with {n} worker{'s' if n > 1 else ''}: "
                 + ", ".join(f"{group} {spent[group]:.0f} µs" for group in ("service", "postgres", "clients"))
             )
+    if scaling["splits"]:
+        shares = ", ".join("+".join(str(n) for n in split) for split in scaling["splits"])
+        print(f"  connections per worker (2 workers), per round: {shares}")
     print(f"  per-round 2/1: {', '.join(f'{r:.2f}' for r in scaling['ratios'])}")
     print(f"load after {os.getloadavg()[0]:.2f}")
     print(f"RATIO http/engine = {single['ratio']:.2f}")
