@@ -36,10 +36,12 @@ def free_port() -> int:
 class Server:
     """A running service: its base URL, its database, and tokens for the starter actors."""
 
-    def __init__(self, base: str, db: str, folder: Path) -> None:
+    def __init__(self, base: str, db: str, folder: Path, pid: int = 0) -> None:
         self.base = base
         self.db = db
         self.folder = folder
+        self.pid = pid
+        """The ``jiedai serve`` process."""
         self._sql = sa.create_engine(db)
         self._tokens: dict[str, str] = {}
 
@@ -167,7 +169,7 @@ def running(
     base = f"http://127.0.0.1:{port}"
     try:
         _wait(base, process, folder)
-        server = Server(base, db, folder)
+        server = Server(base, db, folder, process.pid)
         try:
             yield server
         finally:

@@ -90,14 +90,19 @@ def serve(
     click.echo(
         f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
     )
-    uvicorn.run(
-        "jiedai_flow.server.app:from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    from jiedai_flow.server import workers as processes
+
+    if workers > 1 and processes.spreads_connections():
+        try:
+            processes.serve(host, port, workers)
+        except OSError as error:
+            from jiedai_flow.cli.app import usage_problem
+
+            raise usage_problem(
+                "--port", f"无法监听 {host}:{port}：{error}", f"cannot listen on {host}:{port}: {error}"
+            ) from None
+        return
+    uvicorn.run(processes.APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
 
 
 @click.group(help="接口令牌 API tokens: create, list, revoke.")

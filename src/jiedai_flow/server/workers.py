@@ -1,0 +1,109 @@
+"""Several worker processes, each with a listening socket of its own 多进程 (``jiedai serve --workers N``).
+
+Why not uvicorn's own ``--workers``: there every worker accepts from one shared socket, and the first
+to wake takes every connection waiting. A host system opens its pool of keep-alive connections in one
+burst, so they all went to one worker and the others idled: eight connections over two workers split
+8+0 in most rounds of ``benchmarks/bench_http.py``. Here each worker binds the port with
+``SO_REUSEPORT`` and the kernel spreads new connections over the workers' sockets by their addresses,
+whichever worker is awake. Linux only (elsewhere ``SO_REUSEPORT`` does not spread connections):
+other systems keep uvicorn's workers.
+
+The parent starts the workers, replaces one that dies, and on SIGTERM or SIGINT stops them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+log = logging.getLogger("jiedai_flow.server")
+
+APP = "jiedai_flow.server.app:from_env"
+RESTART_PAUSE = 1.0
+"""Seconds between replacing a worker that died and the next check (no tight crash loop)."""
+
+
+def spreads_connections() -> bool:
+    """Whether this system spreads connections over sockets sharing a port (Linux)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
+    """A TCP socket on ``host:port`` that other sockets with ``SO_REUSEPORT`` may share."""
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        if listen:
+            sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run_worker(host: str, port: int, log_level: str) -> None:
+    """One worker: its own socket on the port, the application served by uvicorn until SIGTERM."""
+    import uvicorn
+
+    sock = listening_socket(host, port)
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve(host: str, port: int, workers: int, log_level: str = "warning") -> None:
+    """Run ``workers`` workers on ``host:port`` until SIGTERM or SIGINT; a worker that dies is replaced.
+
+    The port is bound here first, without listening, so a port in use is an error before any worker
+    starts; the bound socket also keeps the port while workers come and go."""
+    context = multiprocessing.get_context("spawn")
+    holder = listening_socket(host, port, listen=False)
+    port = holder.getsockname()[1]  # the port the system chose for port 0
+    stopping = False
+
+    def stop(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    running: list[BaseProcess] = []
+    try:
+        for _ in range(workers):
+            running.append(_start(context, host, port, log_level))
+        while not stopping:
+            time.sleep(0.2)
+            for index, process in enumerate(running):
+                if not process.is_alive() and not stopping:
+                    log.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
+                    time.sleep(RESTART_PAUSE)
+                    running[index] = _start(context, host, port, log_level)
+    finally:
+        for process in running:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
+        for process in running:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        holder.close()
+        for signum, handler in previous.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(signum, handler)
+
+
+def _start(context: Any, host: str, port: int, log_level: str) -> BaseProcess:
+    process: BaseProcess = context.Process(target=run_worker, args=(host, port, log_level), daemon=False)
+    process.start()
+    return process

@@ -1,0 +1,159 @@
+"""``jiedai serve --workers N``: each worker listens on a socket of its own, so the keep-alive
+connections a host system opens in one burst are spread over the workers; a worker that dies is
+replaced; stopping the service stops every worker; a port in use is a clear error.
+
+Read through /proc (Linux, where the kernel spreads connections over ``SO_REUSEPORT`` sockets).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from jiedai_flow.server.workers import spreads_connections
+from tests._http_server import running
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+pytestmark = pytest.mark.skipif(
+    not spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux only"
+)
+
+DEADLINE = 30.0
+
+
+def _until(check: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _children(parent: int) -> list[int]:
+    """The worker processes of ``parent`` (those holding a listening TCP socket)."""
+    found = []
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent and _sockets(int(pid)):
+            found.append(int(pid))
+    return sorted(found)
+
+
+def _sockets(pid: int) -> set[str]:
+    try:
+        folder = f"/proc/{pid}/fd"
+        links = {os.readlink(f"{folder}/{fd}") for fd in os.listdir(folder)}
+    except OSError:
+        return set()
+    return {link[8:-1] for link in links if link.startswith("socket:[")}
+
+
+def _tcp(port: int) -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of every TCP socket on ``port``."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = (int(f.rsplit(":", 1)[1], 16) for f in fields[1:3])
+        if port in (local, remote):
+            rows.append((local, remote, fields[3], fields[9]))
+    return rows
+
+
+def _port(server_base: str) -> int:
+    return int(server_base.rsplit(":", 1)[1])
+
+
+def test_keep_alive_connections_opened_at_once_are_spread_over_the_workers(tmp_path: Path) -> None:
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2) as server:
+        port = _port(server.base)
+        workers = _children(server.pid)
+        assert len(workers) == 2
+        listening = {inode for local, _r, state, inode in _tcp(port) if local == port and state == "0A"}
+        owned = [_sockets(w) & listening for w in workers]
+        assert all(len(sockets) == 1 for sockets in owned)  # a listening socket each
+        assert owned[0] != owned[1]  # and not the same one
+        connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(24)]
+        try:
+            for conn in connections:  # one burst, as a host's connection pool opens
+                conn.connect()
+            for conn in connections:
+                conn.request("GET", "/healthz")
+                assert conn.getresponse().read()
+            ours = {str(c.sock.getsockname()[1]) for c in connections}
+            accepted = {
+                inode for local, remote, _s, inode in _tcp(port) if local == port and str(remote) in ours
+            }
+            held = [len(_sockets(w) & accepted) for w in workers]
+            assert sum(held) == 24
+            assert min(held) > 0, held  # all 24 on one worker: one chance in 8 million with a fair spread
+        finally:
+            for conn in connections:
+                conn.close()
+
+
+def test_a_worker_that_dies_is_replaced_and_stopping_stops_them_all(tmp_path: Path) -> None:
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2) as server:
+        first = _children(server.pid)
+        assert len(first) == 2
+        os.kill(first[0], signal.SIGKILL)
+        assert _until(lambda: len(_children(server.pid)) == 2 and first[0] not in _children(server.pid))
+
+        def answers() -> bool:
+            conn = http.client.HTTPConnection("127.0.0.1", _port(server.base), timeout=5)
+            try:
+                conn.request("GET", "/readyz")
+                return conn.getresponse().status == 200
+            except OSError:
+                return False
+            finally:
+                conn.close()
+
+        assert _until(answers)
+        workers = _children(server.pid)
+    assert _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
+
+
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'j.db'}"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jiedai_flow.cli",
+                "--db",
+                db,
+                "serve",
+                "--workers",
+                "2",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "无法监听" in done.stderr
+    assert "cannot listen" in done.stderr
+    assert "Traceback" not in done.stderr
