@@ -336,6 +336,12 @@ class Payloads:
             )
         first = results[0].reception
         self.number_prefix = f"{JURISDICTION}-{first.start.year}-"
+        self.recorded_number = f'"number":"{first.number}"'
+        """How the recorded reception JSON carries its number: each lifecycle writes its own there."""
+        self.recorded_id = first.id
+        """The recorded reception's id, in its JSON and its tasks': each lifecycle writes its own."""
+        self.task_ids = sorted({row["id"] for step in self.steps for row in step["tasks"]})
+        """The recorded tasks' ids: each lifecycle gives its tasks ids of its own, rows and JSON alike."""
         self.counter_key = f"{JURISDICTION}:{first.start.year}"
         self.start, self.end = first.start, first.end
         self.reception_type = first.reception_type.value
@@ -372,7 +378,8 @@ SQL_RECEPTION_GET = "SELECT version, last_hash, data FROM jd_receptions WHERE id
 SQL_RECEPTION_NEW = (
     "INSERT INTO jd_receptions (id, number, jurisdiction, host_unit, reception_type, state, start_date,"
     " end_date, planned_fen, actual_fen, version, process, rule_pack, created_at, updated_at, last_hash,"
-    " data, guests, item_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " data, guests, item_count, handler_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 SQL_RECEPTION_SET = (
     "UPDATE jd_receptions SET state = ?, version = ?, process = ?, updated_at = ?, last_hash = ?,"
@@ -497,11 +504,37 @@ class RawWriter:
         q, alg = self.q, self.algorithm
         event_id = new_id()
         event = dict(step["event"], id=event_id, reception_id=rid, request_id=request_id)
+        notes = [  # (id, stored JSON, topic, channel, delivered inline, leased) of this command's outbox
+            (
+                note_id := new_id(),
+                json.dumps(
+                    dict(template, id=note_id, reception_id=rid, event_id=event_id),
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
+                topic,
+                channel,
+                delivered_inline,
+                leased,
+            )
+            for template, topic, channel, delivered_inline, leased in step["outbox"]
+        ]
+        if notes:  # the event binds its outbox rows: SM3 of their ids and JSON, sorted
+            listed = "\n".join(f"{i}\t{d}" for i, d in sorted((n[0], n[1]) for n in notes))
+            event["outbox_digest"] = hashlib.new("sm3", b"\n" + listed.encode()).hexdigest()
         content = json.dumps(event, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        # the reception as saved carries this lifecycle's own number, id and task ids, as its columns
+        # and task rows do (the audit check recomputes them from the hashed record)
+        data = step["data"].replace(
+            self.p.recorded_number, f'"number":"{self.p.number_prefix}{self.numbers:05d}"'
+        )
+        data = data.replace(self.p.recorded_id, rid)
+        for recorded, own in self.task_ids.items():
+            data = data.replace(recorded, own)
         signed = body = content.encode()
         state_hash = ""
         if STATE_HASH:  # hash of the reception as saved, covered by the event hash
-            state_hash = hashlib.new(alg, b"\n" + step["data"].encode()).hexdigest()
+            state_hash = hashlib.new(alg, b"\n" + data.encode()).hexdigest()
             signed = body + b"\n" + state_hash.encode("ascii")
         event_hash = hashlib.new(alg, prev_hash.encode("ascii") + b"\n" + signed).hexdigest()
         shard = shard_of(rid, self.shards) if self.chain else 0
@@ -513,7 +546,7 @@ class RawWriter:
         else:
             index, chain_prev, chain_hash = next(self.sequence) - 1, GENESIS, GENESIS
         if step["trigger"] == "create":
-            self._reception_new(cur, step, rid, event_hash)
+            self._reception_new(cur, step, rid, event_hash, data)
         else:
             cur.execute(
                 q["reception_set"],
@@ -525,7 +558,7 @@ class RawWriter:
                     event_hash,
                     step["actual_fen"],
                     step["planned_fen"],
-                    step["data"],
+                    data,
                     step["guests"],
                     step["item_count"],
                     rid,
@@ -563,19 +596,13 @@ class RawWriter:
             ),
         )
         delivered = []
-        for template, topic, channel, delivered_inline, leased in step["outbox"]:
-            note_id = new_id()
-            data = json.dumps(
-                dict(template, id=note_id, reception_id=rid, event_id=event_id),
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+        for note_id, note, topic, channel, delivered_inline, leased in notes:
             lease = (self.lease, INLINE_WORKER) if leased else (None, None)
-            row = (note_id, rid, event_id, topic, self.moment, data, *lease)
+            row = (note_id, rid, event_id, topic, self.moment, note, *lease)
             cur.execute(q["outbox_new"], (*row, channel) if CHANNEL else row)
             if delivered_inline:
                 delivered.append(note_id)
-        result = f'{{"reception":{step["data"]},"event":{content}}}'
+        result = f'{{"reception":{data},"event":{content}}}'
         cur.execute(q["command_new"], (request_id, rid, step["trigger"], step["actor_id"], event_id, result))
         if self.chain:
             cur.execute(q["head_set"], (index + 1, chain_hash, shard))
@@ -596,7 +623,7 @@ class RawWriter:
         """A bound task row for this lifecycle's reception: its own task id (the same task keeps it
         from step to step) and number."""
         values = dict(row, reception_id=rid, number=f"{self.p.number_prefix}{self.numbers:05d}")
-        values["id"] = self.task_ids.setdefault(row["id"], new_id())
+        values["id"] = self.task_ids[row["id"]]
         return tuple(values[c] for c in TASK_COLUMNS)
 
     def _book(self, cur: Any, entry: tuple[Any, ...]) -> None:
@@ -614,7 +641,7 @@ class RawWriter:
         else:
             cur.execute(q["ledger_set"], (now_committed + committed, now_spent + spent, key))
 
-    def _reception_new(self, cur: Any, step: dict[str, Any], rid: str, last_hash: str) -> None:
+    def _reception_new(self, cur: Any, step: dict[str, Any], rid: str, last_hash: str, data: str) -> None:
         p = self.p
         cur.execute(
             self.q["reception_new"],
@@ -635,9 +662,10 @@ class RawWriter:
                 self.moment,
                 self.moment,
                 last_hash,
-                step["data"],
+                data,
                 step["guests"],
                 step["item_count"],
+                HANDLER.id,
             ),
         )
 
@@ -658,7 +686,7 @@ class RawWriter:
         cur = self.conn.cursor()
         t0 = perf_ns()
         rid, request_id = new_id(), new_id()
-        self.task_ids = {}
+        self.task_ids = {recorded: new_id() for recorded in self.p.task_ids}
         self._begin(cur)
         self._counter(cur)
         last_hash = self._event(cur, steps[0], rid, request_id, GENESIS)
@@ -866,7 +894,8 @@ def sqlite_lifecycles(s: Settings, workdir: str, payloads: Payloads) -> dict[str
 
 def verify_all(urls: dict[str, str]) -> str:
     """The library's own audit check (``SQLStore.verify``) on every database written: the floor's
-    rows must be valid rows of the store (hash chains, state hashes, heads, reception rows)."""
+    rows must be valid rows of the store (hash chains, state hashes, heads, typed columns, outbox
+    and task rows bound to their events); the run stops if they are not."""
     out = []
     for name, url in urls.items():
         store = SQLStore(url, create=False)
@@ -874,9 +903,9 @@ def verify_all(urls: dict[str, str]) -> str:
             report = store.verify()
         finally:
             store.close()
-        out.append(
-            f"{name} {'ok' if report.ok else 'FAILED: ' + str(report.problem)} ({report.checked} events)"
-        )
+        if not report.ok:  # the comparison means nothing if either side wrote rows the store refuses
+            raise SystemExit(f"audit verify failed on the {name} database: {report.problem}")
+        out.append(f"{name} ok ({report.checked} events)")
     return "; ".join(out)
 
 
