@@ -11,6 +11,7 @@ announcement empties the memory. Elsewhere every request reads its token.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -177,24 +178,29 @@ class RevocationWatch:
     def _listen(self) -> None:
         dialect = self.engine.dialect
         while not self._stop.is_set():
+            conn: psycopg.Connection[Any] | None = None
             try:
                 args, kwargs = dialect.create_connect_args(self.engine.url)
-                with cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs)) as conn:
-                    conn.autocommit = True
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._forget()  # what changed while nobody listened is not known: start empty
-                    self._socket = conn.fileno()
-                    self._up.set()
-                    while not self._stop.is_set():
-                        for _note in conn.notifies(timeout=0.25):
-                            self._forget()
+                conn = cast("psycopg.Connection[Any]", dialect.connect(*args, **kwargs))
+                conn.autocommit = True
+                conn.execute(f"LISTEN {CHANNEL}")
+                self._forget()  # what changed while nobody listened is not known: start empty
+                self._socket = conn.fileno()
+                self._up.set()
+                while not self._stop.is_set():
+                    for _note in conn.notifies(timeout=0.25):
+                        self._forget()
             except Exception as error:
                 if not self._stop.is_set():
                     log.warning("token watch lost its connection (%s); reading tokens meanwhile", error)
             finally:
+                # untrusted before the socket closes, so no request looks at a descriptor reused since
                 self._up.clear()
                 self._socket = None
                 self._forget()
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        conn.close()
             self._stop.wait(self.retry)
 
 
