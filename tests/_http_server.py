@@ -22,9 +22,20 @@ from jiedai_flow.cli import starter
 from jiedai_flow.server.tokens import SQLTokens
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
+    """Whether ``check`` holds within ``seconds`` (asked every few milliseconds): for what another
+    process or thread does in its own time, never as a measure of speed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def free_port() -> int:

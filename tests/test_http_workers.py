@@ -13,32 +13,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
 from jiedai_flow.server.workers import spreads_connections
-from tests._http_server import running
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from tests._http_server import eventually, running
 
 pytestmark = pytest.mark.skipif(
     not spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux only"
 )
-
-DEADLINE = 30.0
-
-
-def _until(check: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _children(parent: int) -> list[int]:
@@ -111,7 +95,7 @@ def test_a_worker_that_dies_is_replaced_and_stopping_stops_them_all(tmp_path: Pa
         first = _children(server.pid)
         assert len(first) == 2
         os.kill(first[0], signal.SIGKILL)
-        assert _until(lambda: len(_children(server.pid)) == 2 and first[0] not in _children(server.pid))
+        assert eventually(lambda: len(_children(server.pid)) == 2 and first[0] not in _children(server.pid))
 
         def answers() -> bool:
             conn = http.client.HTTPConnection("127.0.0.1", _port(server.base), timeout=5)
@@ -123,9 +107,9 @@ def test_a_worker_that_dies_is_replaced_and_stopping_stops_them_all(tmp_path: Pa
             finally:
                 conn.close()
 
-        assert _until(answers)
+        assert eventually(answers)
         workers = _children(server.pid)
-    assert _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
+    assert eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
 
 
 def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:

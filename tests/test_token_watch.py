@@ -19,11 +19,11 @@ from alembic import command
 from jiedai_flow.server.tokens import RevocationWatch, SQLTokens, digest_of, tokens_for
 from jiedai_flow.storage import migrate
 from jiedai_flow.testing import make_engine
-from tests._http_server import running
+from tests._http_server import eventually, running
 from tests.databases import private_database
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests._http_server import Server
@@ -55,15 +55,6 @@ def watched(pg_url: str) -> Iterator[tuple[SQLTokens, sa.Engine]]:
     engine.dispose()
 
 
-def _until(check: Callable[[], bool]) -> bool:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.005)
-    return False
-
-
 def _revoked(tokens: SQLTokens, token: str) -> bool:
     found = tokens.verify(token)
     return found is not None and not found.active
@@ -91,7 +82,7 @@ def test_jiedai_token_revoke_elsewhere_ends_the_kept_token(watched: tuple[SQLTok
     elsewhere = sa.create_engine(engine.url)  # as `jiedai token revoke` would, on its own connection
     SQLTokens(elsewhere).revoke(info.id)
     elsewhere.dispose()
-    assert _until(lambda: _revoked(tokens, token))
+    assert eventually(lambda: _revoked(tokens, token))
     hits = tokens.watch.hits
     for _ in range(3):
         assert _revoked(tokens, token)  # a revoked token is read every time, never kept
@@ -104,12 +95,12 @@ def test_a_revocation_by_hand_in_sql_is_announced_too(watched: tuple[SQLTokens, 
     tokens.verify(token)
     with engine.begin() as conn:
         conn.execute(REVOKE_BY_HAND, {"id": info.id})
-    assert _until(lambda: _revoked(tokens, token))
+    assert eventually(lambda: _revoked(tokens, token))
     other, kept = SQLTokens(engine).create("li.na")
     tokens.verify(kept)
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM jd_api_tokens WHERE id = :id"), {"id": other.id})
-    assert _until(lambda: tokens.verify(kept) is None)
+    assert eventually(lambda: tokens.verify(kept) is None)
 
 
 def test_a_read_that_raced_an_announcement_is_not_kept(watched: tuple[SQLTokens, sa.Engine]) -> None:
@@ -122,7 +113,7 @@ def test_a_read_that_raced_an_announcement_is_not_kept(watched: tuple[SQLTokens,
     assert first == info  # kept, as generation `before`
     other, _ = SQLTokens(engine).create("li.na")
     SQLTokens(engine).revoke(other.id)  # any token's change empties the memory
-    assert _until(lambda: watch.generation() != before)
+    assert eventually(lambda: watch.generation() != before)
     watch.keep(digest_of(token), info, before)  # a read begun before the announcement
     assert watch.get(digest_of(token)) is None
 
@@ -142,7 +133,7 @@ def test_without_its_connection_the_watch_trusts_nothing_then_listens_again(pg_u
                     "WHERE query LIKE 'LISTEN jd_api_tokens%' AND pid <> pg_backend_pid()"
                 )
             )
-        assert _until(lambda: not watch.listening)
+        assert eventually(lambda: not watch.listening)
         with engine.begin() as conn:  # revoked by hand while nobody listens
             conn.execute(REVOKE_BY_HAND, {"id": info.id})
         hits = watch.hits
@@ -236,7 +227,7 @@ def _revoke_through_the_command_line(server: Server, url: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert _until(lambda: status() == 401)
+    assert eventually(lambda: status() == 401)
     assert [status() for _ in range(5)] == [401] * 5
     answer = httpx.get(f"{server.base}/api/v1/receptions", headers=headers)
     assert "吊销" in answer.json()["message_zh"]
