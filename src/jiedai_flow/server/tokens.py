@@ -139,10 +139,9 @@ class RevocationWatch:
         sock = self._socket
         if sock is None:
             return None
-        try:
-            pending = select.select([sock], [], [], 0)[0]
-        except (OSError, ValueError):  # closed under us: the listener is reconnecting
-            return None
+        look = select.poll()  # one per call: a poll object must not be polled by two threads at once
+        look.register(sock, select.POLLIN)
+        pending = look.poll(0)  # a descriptor closed under us answers POLLNVAL: untrusted as well
         if pending:
             self._forget()
             return None
@@ -322,15 +321,16 @@ class MemoryTokens:
 
 
 def tokens_for(engine: Engine, *, watch: bool = False) -> TokenStore:
-    """The token store beside the engine's: its SQL database, or memory. ``watch``: on PostgreSQL,
-    keep verified tokens in memory until a token changes (:class:`RevocationWatch`; the service)."""
+    """The token store beside the engine's: its SQL database, or memory. ``watch``: on PostgreSQL
+    through psycopg (and a system with ``poll``, not Windows), keep verified tokens in memory until
+    a token changes (:class:`RevocationWatch`; the service)."""
     sql = getattr(engine.store, "db", None)
     if isinstance(sql, sa.Engine):
         from jiedai_flow.storage.sql.store import SQLStore
 
         store = engine.store if isinstance(engine.store, SQLStore) else None
         psycopg = (sql.dialect.name, sql.dialect.driver) == ("postgresql", "psycopg")
-        watching = RevocationWatch(sql) if watch and psycopg else None
+        watching = RevocationWatch(sql) if watch and psycopg and hasattr(select, "poll") else None
         return SQLTokens(sql, store, watching)
     found = _MEMORY.get(engine.store)
     if found is None:
