@@ -141,3 +141,24 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "无法监听" in done.stderr
     assert "cannot listen" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_workers_whose_application_cannot_start_stop_the_service_with_an_error(tmp_path: Path) -> None:
+    """Settings naming a database the workers cannot open: the parent does not start them again and
+    again; it stops with a bilingual error."""
+    from jiedai_flow.server.settings import SETTINGS_ENV, Settings
+
+    missing = tmp_path / "no-such-folder" / "j.db"
+    settings = Settings(db=f"sqlite:///{missing}", actors=str(tmp_path / "a.toml"))
+    done = subprocess.run(
+        [sys.executable, "-c", "from jiedai_flow.server.workers import serve; serve('127.0.0.1', 0, 2)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, SETTINGS_ENV: settings.to_env(), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "没能启动" in done.stderr
+    assert "could not start" in done.stderr

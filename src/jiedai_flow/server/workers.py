@@ -8,7 +8,8 @@ burst, so they all went to one worker and the others idled: eight connections ov
 whichever worker is awake. Linux only (elsewhere ``SO_REUSEPORT`` does not spread connections):
 other systems keep uvicorn's workers.
 
-The parent starts the workers, replaces one that dies, and on SIGTERM or SIGINT stops them all.
+The parent starts the workers, replaces one that dies (a worker whose application cannot start stops
+the service with an error instead), and on SIGTERM or SIGINT stops them all.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
 import time
 from typing import TYPE_CHECKING, Any
+
+from jiedai_flow.errors import PluginError
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -30,6 +34,9 @@ log = logging.getLogger("jiedai_flow.server")
 APP = "jiedai_flow.server.app:from_env"
 RESTART_PAUSE = 1.0
 """Seconds between replacing a worker that died and the next check (no tight crash loop)."""
+STARTUP_FAILED = 3
+"""A worker's exit code when the application never came up: the service stops with an error rather
+than start it again and again."""
 
 
 def spreads_connections() -> bool:
@@ -59,7 +66,17 @@ def run_worker(host: str, port: int, log_level: str) -> None:
 
     sock = listening_socket(host, port)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level=log_level)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        config.load()  # the application, made here so that a failure is told from a crash
+    except SystemExit:  # uvicorn has logged why
+        sys.exit(STARTUP_FAILED)
+    except Exception as error:
+        log.error("worker %s could not make the application: %s", os.getpid(), error, exc_info=True)
+        sys.exit(STARTUP_FAILED)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    if not server.started:  # its startup failed (uvicorn has logged why)
+        sys.exit(STARTUP_FAILED)
 
 
 def serve(host: str, port: int, workers: int, log_level: str = "warning") -> None:
@@ -84,10 +101,16 @@ def serve(host: str, port: int, workers: int, log_level: str = "warning") -> Non
         while not stopping:
             time.sleep(0.2)
             for index, process in enumerate(running):
-                if not process.is_alive() and not stopping:
-                    log.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
-                    time.sleep(RESTART_PAUSE)
-                    running[index] = _start(context, host, port, log_level)
+                if process.is_alive() or stopping:
+                    continue
+                if process.exitcode == STARTUP_FAILED:
+                    raise PluginError(
+                        "接口服务的工作进程没能启动，服务已停止；原因见上面的日志",
+                        "a worker of the service could not start, so the service stopped (see the log above)",
+                    )
+                log.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
+                time.sleep(RESTART_PAUSE)
+                running[index] = _start(context, host, port, log_level)
     finally:
         for process in running:
             if process.is_alive():
