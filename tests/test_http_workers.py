@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 
 def _children(parent: int) -> list[int]:
-    """The worker processes of ``parent`` (those holding a listening TCP socket)."""
+    """The worker processes of ``parent``: its children that hold a socket (multiprocessing's
+    resource tracker, its other child, holds none)."""
     found = []
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
@@ -65,8 +66,8 @@ def _port(server_base: str) -> int:
 def test_keep_alive_connections_opened_at_once_are_spread_over_the_workers(tmp_path: Path) -> None:
     with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2) as server:
         port = _port(server.base)
+        assert eventually(lambda: len(_children(server.pid)) == 2)  # each listens once its app is made
         workers = _children(server.pid)
-        assert len(workers) == 2
         listening = {inode for local, _r, state, inode in _tcp(port) if local == port and state == "0A"}
         owned = [_sockets(w) & listening for w in workers]
         assert all(len(sockets) == 1 for sockets in owned)  # a listening socket each
@@ -92,8 +93,8 @@ def test_keep_alive_connections_opened_at_once_are_spread_over_the_workers(tmp_p
 
 def test_a_worker_that_dies_is_replaced_and_stopping_stops_them_all(tmp_path: Path) -> None:
     with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2) as server:
+        assert eventually(lambda: len(_children(server.pid)) == 2)
         first = _children(server.pid)
-        assert len(first) == 2
         os.kill(first[0], signal.SIGKILL)
         assert eventually(lambda: len(_children(server.pid)) == 2 and first[0] not in _children(server.pid))
 

@@ -64,7 +64,6 @@ def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker: its own socket on the port, the application served by uvicorn until SIGTERM."""
     import uvicorn
 
-    sock = listening_socket(host, port)
     config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level=log_level)
     try:
         config.load()  # the application, made here so that a failure is told from a crash
@@ -73,6 +72,9 @@ def run_worker(host: str, port: int, log_level: str) -> None:
     except Exception as error:
         log.error("worker %s could not make the application: %s", os.getpid(), error, exc_info=True)
         sys.exit(STARTUP_FAILED)
+    # why only now: from the moment it listens the kernel hands this worker its share of new
+    # connections, which would wait on an application still being made (or be reset if it fails)
+    sock = listening_socket(host, port)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     if not server.started:  # its startup failed (uvicorn has logged why)
