@@ -1212,6 +1212,7 @@ def build_report_db(n: int) -> tuple[Path, float, bool]:
                     data,
                     rng.randrange(1, 9),  # guests
                     rng.randrange(1, 4),  # item_count
+                    HANDLER.id,
                 )
             )
         conn.execute("BEGIN")
