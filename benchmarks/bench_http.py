@@ -314,41 +314,39 @@ def http_vs_engine(sizes: Sizes, client: Client, local: InProcess) -> dict[str, 
     }
 
 
-def _stat(pid: str) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, …
+def _processes() -> dict[int, list[str]]:
+    """The fields of ``/proc/<pid>/stat`` after "pid (comm) " (state, ppid, …) of every process;
+    empty where there is no /proc."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            with contextlib.suppress(OSError):
+                text = Path(f"/proc/{pid}/stat").read_text()
+                found[int(pid)] = text[text.rindex(")") + 2 :].split()
+    return found
 
 
 def cpu_by_group(service: int) -> dict[str, float]:
     """CPU seconds used so far by the service (its process and workers), by PostgreSQL (every
     ``postgres`` process) and by this process (the clients); empty where there is no /proc."""
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    found = {"service": 0.0, "postgres": 0.0, "clients": 0.0}
-    try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
-    except OSError:
+    processes = _processes()
+    if not processes:
         return {}
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    for pid in pids:
-        fields = _stat(pid)
-        if fields is None:
-            continue
-        parents[int(pid)] = int(fields[1])
-        used[int(pid)] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    found = {"service": 0.0, "postgres": 0.0, "clients": 0.0}
+    parents = {pid: int(fields[1]) for pid, fields in processes.items()}
+    for pid, fields in processes.items():
+        seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/comm").read_text().strip() == "postgres":
-                found["postgres"] += used[int(pid)]
-    for pid, seconds in used.items():
+                found["postgres"] += seconds
         ancestor = pid
         while ancestor > 1 and ancestor != service:
             ancestor = parents.get(ancestor, 0)
         if ancestor == service:
             found["service"] += seconds
-    found["clients"] = used.get(os.getpid(), 0.0)
+        if pid == os.getpid():
+            found["clients"] = seconds
     return found
 
 
@@ -375,9 +373,8 @@ def connections_per_worker(service: int, workers: int, port: int, clients: Seque
     if not inodes:
         return []
     held = []
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        fields = _stat(pid)
-        if fields is None or service not in (int(pid), int(fields[1])):
+    for pid, fields in _processes().items():
+        if service not in (pid, int(fields[1])):
             continue
         with contextlib.suppress(OSError):
             folder = f"/proc/{pid}/fd"
@@ -394,7 +391,7 @@ def throughput(
     with_list: bytes,
     per_client: int,
     count: int,
-    service: tuple[int, int] = (0, 1),
+    service: tuple[int, int],
 ) -> tuple[float, list[int]]:
     """Commands per second of ``count`` threads, each running lifecycles on its own receptions, and
     how the service's workers (``service``: its process id and number of workers) shared their
@@ -442,9 +439,9 @@ def workers_ratio(
     rates: dict[int, list[float]] = {1: [], 2: []}
     idle: dict[int, list[float]] = {1: [], 2: []}
     cpu: dict[int, dict[str, float]] = {1: {}, 2: {}}
+    """CPU seconds of each group over the measured rounds, per worker count."""
     splits: list[list[int]] = []
     """How the two workers shared the clients' connections, per measured round."""
-    """CPU seconds of each group over the measured rounds, per worker count."""
     commands = sizes.clients * sizes.per_client * COMMANDS
     for number in range(sizes.rounds + 1):
         order = (1, 2) if number % 2 == 0 else (2, 1)

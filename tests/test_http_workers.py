@@ -144,6 +144,13 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+START = (
+    "from jiedai_flow.server import workers as w; "
+    "w.serve(w.listening_socket('127.0.0.1', 0, listen=False), 2)"
+)
+"""The service's workers as ``jiedai serve --workers 2`` starts them, without the command line."""
+
+
 def test_workers_whose_application_cannot_start_stop_the_service_with_an_error(tmp_path: Path) -> None:
     """Settings naming a database the workers cannot open: the parent does not start them again and
     again; it stops with a bilingual error."""
@@ -152,7 +159,7 @@ def test_workers_whose_application_cannot_start_stop_the_service_with_an_error(t
     missing = tmp_path / "no-such-folder" / "j.db"
     settings = Settings(db=f"sqlite:///{missing}", actors=str(tmp_path / "a.toml"))
     done = subprocess.run(
-        [sys.executable, "-c", "from jiedai_flow.server.workers import serve; serve('127.0.0.1', 0, 2)"],
+        [sys.executable, "-c", START],
         capture_output=True,
         text=True,
         cwd=tmp_path,

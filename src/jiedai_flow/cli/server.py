@@ -94,13 +94,14 @@ def serve(
 
     if workers > 1 and processes.spreads_connections():
         try:
-            processes.serve(host, port, workers)
+            holder = processes.listening_socket(host, port, listen=False)
         except OSError as error:
             from jiedai_flow.cli.app import usage_problem
 
             raise usage_problem(
                 "--port", f"无法监听 {host}:{port}：{error}", f"cannot listen on {host}:{port}: {error}"
             ) from None
+        processes.serve(holder, workers)
         return
     uvicorn.run(processes.APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
 

@@ -81,14 +81,15 @@ def run_worker(host: str, port: int, log_level: str) -> None:
         sys.exit(STARTUP_FAILED)
 
 
-def serve(host: str, port: int, workers: int, log_level: str = "warning") -> None:
-    """Run ``workers`` workers on ``host:port`` until SIGTERM or SIGINT; a worker that dies is replaced.
+def serve(holder: socket.socket, workers: int, log_level: str = "warning") -> None:
+    """Run ``workers`` workers on the address of ``holder`` until SIGTERM or SIGINT; a worker that
+    dies is replaced.
 
-    The port is bound here first, without listening, so a port in use is an error before any worker
-    starts; the bound socket also keeps the port while workers come and go."""
+    ``holder`` is :func:`listening_socket` with ``listen=False``, bound by the caller first so that
+    a port in use is an error before any worker starts; it keeps the port while workers come and go,
+    and is closed here at the end."""
     context = multiprocessing.get_context("spawn")
-    holder = listening_socket(host, port, listen=False)
-    port = holder.getsockname()[1]  # the port the system chose for port 0
+    host, port = holder.getsockname()[:2]  # the port the system chose, for port 0
     stopping = False
 
     def stop(signum: int, _frame: Any) -> None:

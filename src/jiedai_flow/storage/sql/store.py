@@ -506,21 +506,17 @@ class SQLStore(OutboxMixin):
 
     def _append(self, cur: Any, sealed: _Sealed) -> _StoredEvent:
         """Link a sealed event into its shard's chain. From here to the commit every writer of the
-        same shard waits for this transaction, so a command does it last, after the writes that
-        cannot collide with another reception's (its reception row, ledger, tasks): the lock on
-        the shard's head is held for the event and its outbox only."""
+        same shard waits for this transaction, so a command does it after the writes no other
+        reception's command touches (its reception row, its tasks); only the event, its outbox and
+        the budget ledger follow."""
         shard = shard_of(sealed.event.reception_id, self._shard_count(cur))
         index, chain_prev, chain_hash = self._advance(cur, shard, sealed.hash.encode("ascii"))
         return _StoredEvent(
-            sealed.event,
-            index,
-            sealed.prev_hash,
-            sealed.hash,
-            chain_prev,
-            chain_hash,
-            sealed.content,
-            sealed.state_hash,
-            shard,
+            **attrs.asdict(sealed, recurse=False),
+            chain_index=index,
+            chain_prev=chain_prev,
+            chain_hash=chain_hash,
+            shard=shard,
         )
 
     def _advance(self, cur: Any, shard: int, link: bytes) -> tuple[int, str, str]:
@@ -1014,6 +1010,8 @@ def _close_connections(held: list[Any], db: sa.Engine) -> None:
 
 @attrs.frozen
 class _Sealed:
+    """An event hashed on its reception's chain, not yet placed in its shard's."""
+
     event: AuditEvent
     prev_hash: str
     hash: str
@@ -1022,15 +1020,12 @@ class _Sealed:
 
 
 @attrs.frozen
-class _StoredEvent:
-    event: AuditEvent
+class _StoredEvent(_Sealed):
+    """A sealed event and its place in its shard's chain."""
+
     chain_index: int
-    prev_hash: str
-    hash: str
     chain_prev: str
     chain_hash: str
-    content: bytes
-    state_hash: str
     shard: int
 
 
