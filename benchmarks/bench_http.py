@@ -218,11 +218,15 @@ class Client:
         }
         self.reception = reception
         self.with_list = with_list
+        self.latencies: list[float] = []
+        """Seconds of each command, request written to response read."""
 
     def post(self, actor: str, path: str, body: bytes) -> bytes:
+        started = time.perf_counter()
         self.conn.request("POST", path, body, self.headers[actor])
         response = self.conn.getresponse()
         data = response.read()
+        self.latencies.append(time.perf_counter() - started)
         if response.status not in (200, 201):
             raise SystemExit(f"POST {path} as {actor}: {response.status} {data[:500]!r}")
         return data
@@ -302,6 +306,7 @@ def http_vs_engine(sizes: Sizes, client: Client, local: InProcess) -> dict[str, 
             for name, run in pair:
                 took[name] += timed(run, 1)
         if number == 0:
+            client.latencies.clear()
             continue  # warm-up
         ratios.append(took["http"] / took["engine"])
         http_ms.append(took["http"] * 1000 / (sizes.lifecycles * COMMANDS))
@@ -311,6 +316,7 @@ def http_vs_engine(sizes: Sizes, client: Client, local: InProcess) -> dict[str, 
         "ratios": ratios,
         "http_ms": statistics.median(http_ms),
         "engine_ms": statistics.median(engine_ms),
+        "latency_ms": sorted(t * 1000 for t in client.latencies),
     }
 
 
@@ -529,6 +535,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  http   {single['http_ms']:.2f} ms per command (median of rounds)")
     print(f"  engine {single['engine_ms']:.2f} ms per command, in-process, same database")
     print(f"  per-round http/engine: {', '.join(f'{r:.2f}' for r in single['ratios'])}")
+    latency = single["latency_ms"]
+    print(
+        f"  http per command over {len(latency)} commands: median {statistics.median(latency):.2f} ms, "
+        f"99th percentile {latency[int(len(latency) * 0.99)]:.2f} ms, longest {latency[-1]:.2f} ms"
+    )
     print(f"{sizes.clients} clients, {sizes.per_client} lifecycles each per round, different receptions:")
     print(f"  1 worker  {scaling['rate1']:.0f} commands/s, machine idle {scaling['idle1']:.0%}")
     print(f"  2 workers {scaling['rate2']:.0f} commands/s, machine idle {scaling['idle2']:.0%}")
