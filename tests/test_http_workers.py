@@ -7,6 +7,7 @@ Read through /proc (Linux, where the kernel spreads connections over ``SO_REUSEP
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -40,12 +41,24 @@ def _children(parent: int) -> list[int]:
 
 
 def _sockets(pid: int) -> set[str]:
+    """The socket inodes ``pid`` holds (none once it is gone). A descriptor closed while the list is
+    read is skipped, not taken for the whole process being gone."""
+    folder = f"/proc/{pid}/fd"
     try:
-        folder = f"/proc/{pid}/fd"
-        links = {os.readlink(f"{folder}/{fd}") for fd in os.listdir(folder)}
+        descriptors = os.listdir(folder)
     except OSError:
         return set()
+    links = set()
+    for fd in descriptors:
+        with contextlib.suppress(OSError):
+            links.add(os.readlink(f"{folder}/{fd}"))
     return {link[8:-1] for link in links if link.startswith("socket:[")}
+
+
+def _listeners(parent: int, port: int) -> dict[int, set[str]]:
+    """Each worker of ``parent`` and the listening sockets on ``port`` it holds."""
+    listening = {inode for local, _r, state, inode in _tcp(port) if local == port and state == "0A"}
+    return {worker: _sockets(worker) & listening for worker in _children(parent)}
 
 
 def _tcp(port: int) -> list[tuple[int, int, str, str]]:
@@ -66,12 +79,11 @@ def _port(server_base: str) -> int:
 def test_keep_alive_connections_opened_at_once_are_spread_over_the_workers(tmp_path: Path) -> None:
     with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2) as server:
         port = _port(server.base)
-        assert eventually(lambda: len(_children(server.pid)) == 2)  # each listens once its app is made
-        workers = _children(server.pid)
-        listening = {inode for local, _r, state, inode in _tcp(port) if local == port and state == "0A"}
-        owned = [_sockets(w) & listening for w in workers]
-        assert all(len(sockets) == 1 for sockets in owned)  # a listening socket each
-        assert owned[0] != owned[1]  # and not the same one
+        # each listens once its application is made: a listening socket each, not the same one
+        assert eventually(lambda: [len(held) for held in _listeners(server.pid, port).values()] == [1, 1])
+        owned = _listeners(server.pid, port)
+        workers = sorted(owned)
+        assert owned[workers[0]] != owned[workers[1]]
         connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(24)]
         try:
             for conn in connections:  # one burst, as a host's connection pool opens
