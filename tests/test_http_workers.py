@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from jiedai_flow.server.workers import spreads_connections
-from tests._http_server import eventually, running
+from tests._http_server import eventually, running, write_starter_files
 
 pytestmark = pytest.mark.skipif(
     not spreads_connections(), reason="SO_REUSEPORT spreads connections on Linux only"
@@ -125,35 +125,44 @@ def test_a_worker_that_dies_is_replaced_and_stopping_stops_them_all(tmp_path: Pa
     assert eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in workers))
 
 
-def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        db = f"sqlite:///{tmp_path / 'j.db'}"
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "jiedai_flow.cli",
-                "--db",
-                db,
-                "serve",
-                "--workers",
-                "2",
-                "--port",
-                str(port),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-            check=False,
-        )
+def _serve_on(port: int, workers: int, folder: Path) -> subprocess.CompletedProcess[str]:
+    """``jiedai serve --workers N --port PORT`` run to its end (it should not start)."""
+    command = [sys.executable, "-m", "jiedai_flow.cli", "--db", f"sqlite:///{folder / 'j.db'}", "serve"]
+    command += ["--workers", str(workers), "--port", str(port), "--demo-token", "zhang.wei"]
+    return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=120, check=False)
+
+
+def _refused(done: subprocess.CompletedProcess[str]) -> None:
+    """A usage error (exit 2) in both languages, before any token was made or the service announced."""
     assert done.returncode == 2, done.stderr
     assert "无法监听" in done.stderr
     assert "cannot listen" in done.stderr
     assert "Traceback" not in done.stderr
+    assert "jiedai serve: http" not in done.stderr
+    assert "demo token" not in done.stdout
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_port_in_use_is_a_clear_error(tmp_path: Path, workers: int) -> None:
+    write_starter_files(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        _refused(_serve_on(taken.getsockname()[1], workers, tmp_path))
+
+
+def test_a_second_service_on_the_port_of_a_running_one_is_refused(tmp_path: Path) -> None:
+    """Workers share their port with each other (``SO_REUSEPORT``), never with another service."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    write_starter_files(second)
+    with running(f"sqlite:///{first / 'j.db'}", first, workers=2) as server:
+        assert eventually(
+            lambda: [len(held) for held in _listeners(server.pid, _port(server.base)).values()] == [1, 1]
+        )
+        for workers in (1, 2):
+            _refused(_serve_on(_port(server.base), workers, second))
 
 
 START = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
@@ -11,6 +12,10 @@ from rich.text import Text
 
 from jiedai_flow.cli.app import App, json_option, pass_app
 from jiedai_flow.errors import PluginError
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
 
 
 def _need_extra() -> None:
@@ -65,45 +70,57 @@ def serve(
     _need_extra()
     import uvicorn
 
+    from jiedai_flow.server import workers as processes
     from jiedai_flow.server.settings import SETTINGS_ENV, JWTSettings, Settings
     from jiedai_flow.server.tokens import tokens_for
 
-    settings = Settings(
-        db=app.db,
-        actors=str(app.actors_path),
-        standards=tuple(str(p) for p in app.standards_paths),
-        calendar=tuple(str(p) for p in app.calendar_paths),
-        jwt=JWTSettings.from_env(),
-        secure_cookies=secure_cookies,
-        auth_failures=max_auth_failures,
-    )
-    engine = app.engine()  # creates or upgrades the database once, before the workers start
-    if demo_actor is not None:
-        actor = app.actor(demo_actor)
-        _info, token = tokens_for(engine).create(actor.id, "demo")
-        click.echo(f"演示令牌 demo token for {actor.id}（{actor.name}）: {token}")
-        click.echo(f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/receptions")
-    app.close()
-    os.environ[SETTINGS_ENV] = settings.to_env()
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jiedai-metrics-")
-    click.echo(
-        f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
-    )
-    from jiedai_flow.server import workers as processes
+    # first: a port in use is a usage error before anything is opened, made or announced
+    sock = _claimed(processes.claim_port, host, port)
+    port = sock.getsockname()[1]
 
-    if workers > 1 and processes.spreads_connections():
-        try:
-            holder = processes.listening_socket(host, port, listen=False)
-        except OSError as error:
-            from jiedai_flow.cli.app import usage_problem
+    with sock:  # closed however this ends
+        settings = Settings(
+            db=app.db,
+            actors=str(app.actors_path),
+            standards=tuple(str(p) for p in app.standards_paths),
+            calendar=tuple(str(p) for p in app.calendar_paths),
+            jwt=JWTSettings.from_env(),
+            secure_cookies=secure_cookies,
+            auth_failures=max_auth_failures,
+        )
+        engine = app.engine()  # creates or upgrades the database once, before the workers start
+        if demo_actor is not None:
+            actor = app.actor(demo_actor)
+            _info, token = tokens_for(engine).create(actor.id, "demo")
+            click.echo(f"演示令牌 demo token for {actor.id}（{actor.name}）: {token}")
+            click.echo(f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/receptions")
+        app.close()
+        os.environ[SETTINGS_ENV] = settings.to_env()
+        if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jiedai-metrics-")
+        click.echo(
+            f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
+        )
+        if workers == 1:
+            processes.run_one(sock)
+            return
+        sock.close()  # the workers listen themselves
+        if processes.spreads_connections():
+            processes.serve(_claimed(processes.listening_socket, host, port, listen=False), workers)
+            return
+        uvicorn.run(processes.APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
 
-            raise usage_problem(
-                "--port", f"无法监听 {host}:{port}：{error}", f"cannot listen on {host}:{port}: {error}"
-            ) from None
-        processes.serve(holder, workers)
-        return
-    uvicorn.run(processes.APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+
+def _claimed(bind: Callable[..., socket.socket], host: str, port: int, **options: bool) -> socket.socket:
+    """``bind(host, port, **options)``, a port in use made a usage error of ``--port``."""
+    try:
+        return bind(host, port, **options)
+    except OSError as error:
+        from jiedai_flow.cli.app import usage_problem
+
+        raise usage_problem(
+            "--port", f"无法监听 {host}:{port}：{error}", f"cannot listen on {host}:{port}: {error}"
+        ) from None
 
 
 @click.group(help="接口令牌 API tokens: create, list, revoke.")

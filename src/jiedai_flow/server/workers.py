@@ -60,6 +60,35 @@ def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
     return sock
 
 
+def claim_port(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` as one server holds it (``SO_REUSEADDR``, not
+    ``SO_REUSEPORT``); ``OSError`` when any service listens there already — another ``jiedai serve``
+    included, whose workers would otherwise share the port with this one without a word. Port 0:
+    the system chooses (``getsockname()`` tells which)."""
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def run_one(sock: socket.socket, log_level: str = "warning") -> None:
+    """The service in this process on ``sock`` (from :func:`claim_port`) until SIGTERM or SIGINT."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(APP, factory=True, log_level=log_level))
+    server.run(sockets=[sock])
+    if not server.started:  # uvicorn has logged why
+        raise PluginError(
+            "接口服务没能启动，原因见上面的日志", "the service could not start (see the log above)"
+        )
+
+
 def run_worker(host: str, port: int, log_level: str) -> None:
     """One worker: its own socket on the port, the application served by uvicorn until SIGTERM."""
     import uvicorn
