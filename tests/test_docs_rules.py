@@ -146,6 +146,7 @@ def test_quoted_files_are_verbatim_copies(name: str) -> None:
 def test_the_tutorial_quotes_the_whole_example_package() -> None:
     assert set(quotes("tutorial.md")) == {
         f"{EXAMPLE}/src/jiedai_county_example/standards.toml",
+        f"{EXAMPLE}/src/jiedai_county_example/university.toml",
         f"{EXAMPLE}/src/jiedai_county_example/plugin.py",
         f"{EXAMPLE}/pyproject.toml",
         f"{EXAMPLE}/tests/test_xx_county.py",
