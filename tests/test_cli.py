@@ -285,6 +285,30 @@ def test_init_keeps_existing_files_unless_forced(site: Site) -> None:
     assert "# mine" not in actors.read_text(encoding="utf-8")
 
 
+def test_init_and_db_upgrade_say_what_they_did_to_the_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created, upgraded from one revision to another, or already current: never "already at the
+    latest" for a database just made."""
+    from jiedai_flow.storage.migrate import head_revision, upgrade
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JIEDAI_DB", f"sqlite:///{tmp_path / 'new.db'}")
+    head = head_revision()
+    said = jiedai("init").stdout
+    assert "数据库已创建" in said
+    assert f"database created at revision {head}:" in said
+    said = jiedai("db", "upgrade").stdout
+    assert "数据库已是最新结构" in said
+    assert f"schema already at revision {head}:" in said
+    monkeypatch.setenv("JIEDAI_DB", f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(f"sqlite:///{tmp_path / 'old.db'}", "0008")
+    said = jiedai("db", "upgrade").stdout
+    assert "数据库结构已升级" in said
+    assert f"schema upgraded 0008 → {head}:" in said
+    assert as_json("db", "upgrade")["previous_revision"] == head
+
+
 # -- user mistakes: a message and an exit code, never a traceback ----------------------------------
 
 

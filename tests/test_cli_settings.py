@@ -212,7 +212,9 @@ def test_names_in_a_config_elsewhere_are_relative_to_its_folder(site: Path, tmp_
     (folder / "jiedai.toml").write_text('database = "sqlite:///data.db"\nlang = "en"\n', encoding="utf-8")
     out = jiedai("db", "upgrade", env={"JIEDAI_CONFIG": str(folder / "jiedai.toml")}).output
     assert (folder / "data.db").exists()
-    assert "schema at revision" in out
+    assert "database created at revision" in out  # a new database, not "already at"
+    again = jiedai("db", "upgrade", env={"JIEDAI_CONFIG": str(folder / "jiedai.toml")}).output
+    assert "schema already at revision" in again
 
 
 @pytest.mark.parametrize(

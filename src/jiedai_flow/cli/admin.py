@@ -50,9 +50,7 @@ if TYPE_CHECKING:
 @json_option
 @pass_app
 def init(app: App, force: bool, examples: bool) -> None:
-    from jiedai_flow.storage.migrate import upgrade
-
-    revision = upgrade(app.db)
+    before, revision = _upgraded(app)
     today = _today()
     standards_path = app.standards_paths[0] if app.standards_paths else Path(DEFAULT_STANDARDS)
     config_path = app.config_path or Path(CONFIG_FILE)
@@ -72,11 +70,12 @@ def init(app: App, force: bool, examples: bool) -> None:
             {
                 "database": app.shown_db,
                 "revision": revision,
+                "previous_revision": before,
                 "files": [{"path": str(p), "status": s} for p, s in written],
             }
         )
         return
-    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
+    _say_upgraded(app, before, revision)
     table = Table(label("文件", "file"), label("结果", "status"), title=label("示例文件", "sample files"))
     table.title_justify = "left"
     shown = {
@@ -187,13 +186,29 @@ def db() -> None:
 @json_option
 @pass_app
 def db_upgrade(app: App) -> None:
-    from jiedai_flow.storage.migrate import upgrade
-
-    revision = upgrade(app.db)
+    before, revision = _upgraded(app)
     if app.json:
-        app.emit({"database": app.shown_db, "revision": revision})
+        app.emit({"database": app.shown_db, "revision": revision, "previous_revision": before})
         return
-    app.out.print(say("数据库已是最新结构", "schema at revision") + f" {revision}: {app.shown_db}")
+    _say_upgraded(app, before, revision)
+
+
+def _upgraded(app: App) -> tuple[str | None, str]:
+    """Create or upgrade the database: the revision it was at (None: no schema yet) and is at now."""
+    from jiedai_flow.storage.migrate import current_revision, upgrade
+
+    before = current_revision(app.db)
+    return before, upgrade(app.db)
+
+
+def _say_upgraded(app: App, before: str | None, revision: str) -> None:
+    if before is None:
+        said = say("数据库已创建，结构", "database created at revision") + f" {revision}"
+    elif before != revision:
+        said = say("数据库结构已升级", "schema upgraded") + f" {before} → {revision}"
+    else:
+        said = say("数据库已是最新结构", "schema already at revision") + f" {revision}"
+    app.out.print(f"{said}: {app.shown_db}")
 
 
 @click.group(help="审计 audit trail commands.")
