@@ -104,6 +104,7 @@ def test_the_leaf_names_the_engines_default_database() -> None:
 
 
 def test_chinese_is_the_default_english_and_both_on_request(site: Path) -> None:
+    jiedai("db", "upgrade")
     assert jiedai("list").output.strip() == "没有符合条件的接待"
     assert jiedai("--lang", "en", "list").output.strip() == "no receptions match."
     assert jiedai("list", env={"JIEDAI_LANG": "en"}).output.strip() == "no receptions match."
@@ -112,6 +113,7 @@ def test_chinese_is_the_default_english_and_both_on_request(site: Path) -> None:
 
 
 def test_errors_speak_the_chosen_language(site: Path) -> None:
+    jiedai("db", "upgrade")
     zh = jiedai("show", "nothing", code=2).output
     assert zh.startswith("错误：")
     assert "not found" not in zh
@@ -121,6 +123,20 @@ def test_errors_speak_the_chosen_language(site: Path) -> None:
     usage = jiedai("--lang", "en", "nosuch", code=2).output
     assert "error: No such command 'nosuch'." in usage
     assert "错误：没有命令 'nosuch'" in jiedai("nosuch", code=2).output
+
+
+def test_a_command_in_a_folder_without_its_database_says_so_and_creates_nothing(site: Path) -> None:
+    """The default database is made by ``jiedai init``; any other command run in the wrong folder says
+    so instead of leaving an empty ``jiedai.db`` behind. A database named on purpose is still made."""
+    for command in (["list"], ["show", "341502-2026-00001"], ["serve", "--port", "0"]):
+        out = jiedai("--lang", "both", *command, code=2).output
+        assert "没有数据库 jiedai.db" in out
+        assert "run `jiedai init` here first" in out
+    assert not (site / "jiedai.db").exists()
+    assert jiedai("--db", f"sqlite:///{site / 'named.db'}", "list").output.strip() == "没有符合条件的接待"
+    assert (site / "named.db").exists()
+    jiedai("init")
+    assert jiedai("list").output.strip() == "没有符合条件的接待"
 
 
 def test_a_bad_language_in_the_environment_is_a_data_error(site: Path) -> None:

@@ -541,6 +541,7 @@ def main(
     app.notifiers_path = chosen.notifiers
     app.calendar_paths = chosen.calendar
     app.config_path = chosen.config
+    app.default_db = not (db_url or env.get(DB_ENV) or found.database)
     ctx.obj = app
     ctx.call_on_close(app.close)
 

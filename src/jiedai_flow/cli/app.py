@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
@@ -40,7 +41,6 @@ from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import date
-    from pathlib import Path
 
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.standards import StandardsLayer
@@ -171,9 +171,13 @@ class App:
     extra_plugins: list[object] = attrs.field(factory=list)
     """Plugins a command adds before the engine opens (e.g. notifiers for ``dispatch``)."""
     notifiers_path: Path | None = None
+    """``--notifiers``: the notifiers every command writes outbox rows for."""
     config_path: Path | None = None
     """The ``jiedai.toml`` this run read, if any."""
-    """``--notifiers``: the notifiers every command writes outbox rows for."""
+    default_db: bool = False
+    """No ``--db``, ``$JIEDAI_DB`` or config named the database: it is ``jiedai.db`` in this folder,
+    which only ``jiedai init`` (or ``db upgrade``) creates — a command run in the wrong folder says
+    so instead of leaving an empty database there."""
     calendar_paths: tuple[Path, ...] = ()
     """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
     _calendar: object | None = None
@@ -220,6 +224,14 @@ class App:
 
                 plugins.append(("jiedai.cli.contacts", ActorsDirectory(load_actor_entries(self.actors_path))))
             plugins.extend(self.extra_plugins)
+            if self.default_db and not _default_database().exists():
+                raise usage_problem(
+                    "--db",
+                    f"当前目录 {Path.cwd()} 没有数据库 jiedai.db：先在这里运行 jiedai init，"
+                    "或用 --db、环境变量 JIEDAI_DB 或 jiedai.toml 指定数据库",
+                    f"no database jiedai.db in {Path.cwd()}: run `jiedai init` here first, or name one "
+                    "with --db, $JIEDAI_DB or jiedai.toml",
+                )
             self._engine = open_engine(self.db, plugins=plugins)
         return self._engine
 
@@ -323,3 +335,10 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
         callback=_set_json,
         help="输出 JSON（同全局 --json）/ print JSON (same as the global --json).",
     )(command)
+
+
+def _default_database() -> Path:
+    """The file of the default database, ``jiedai.db`` in this folder."""
+    from jiedai_flow.cli.common import DEFAULT_URL
+
+    return Path(DEFAULT_URL.removeprefix("sqlite:///"))
