@@ -112,11 +112,13 @@ def _readme_line() -> str:
 
 def test_the_readme_line_starts_the_service_on_sqlite_with_a_demo_token(tmp_path: Path) -> None:
     command = _readme_line()
-    assert command == "jiedai init && jiedai serve --demo-token zhang.wei"
+    assert command.endswith("jiedai init && jiedai serve --demo-token zhang.wei")
+    checkout = tmp_path / "checkout"  # where the line starts: the source folder it installed from
+    checkout.mkdir()
     port = free_port()  # the default port may be taken on a shared machine: the one change made
     process = subprocess.Popen(
         ["bash", "-c", f"{command} --port {port}"],
-        cwd=tmp_path,
+        cwd=checkout,
         env=_env({"PYTHONUNBUFFERED": "1"}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -139,7 +141,8 @@ def test_the_readme_line_starts_the_service_on_sqlite_with_a_demo_token(tmp_path
         assert listed.status_code == 200
         me = httpx.get(f"{base}/api/v1/tasks/counts", headers={"Authorization": f"Bearer {token}"})
         assert json.loads(me.text)["started"] == 0
-        assert (tmp_path / "jiedai.db").is_file()  # the embedded SQLite default, in the folder
+        assert (tmp_path / "jiedai-try" / "jiedai.db").is_file()  # the embedded SQLite default
+        assert not list(checkout.iterdir())  # nothing written into the checkout
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
