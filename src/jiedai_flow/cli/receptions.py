@@ -254,7 +254,9 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
 
 def _print_check(app: App, report: CheckReport) -> None:
     if not report.by_stage:
-        app.out.print(say("没有要检查的环节", "no stage to check."))
+        app.out.print(
+            say("当前状态没有需要规则检查的下一步操作", "no next step from this state is checked by rules.")
+        )
         return
     for stage, found in report.by_stage.items():
         if found:
