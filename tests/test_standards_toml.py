@@ -22,6 +22,7 @@ from jiedai_flow import (
     hookimpl,
 )
 from jiedai_flow.domain import localities
+from jiedai_flow.domain.loading import read_toml
 from jiedai_flow.domain.standards import AlcoholPolicy, CompanionPolicy, MealStandard, MealUnit, Origin
 from jiedai_flow.domain.standards_toml import load_standards_file, load_standards_text
 from jiedai_flow.testing import make_engine
@@ -134,7 +135,26 @@ def test_a_toml_syntax_error_gives_its_line(tmp_path: Path) -> None:
     assert list(found) == ["$"]
     line, zh, _ = found["$"]
     assert line == 4
-    assert zh.startswith("TOML 语法错误")
+    assert zh == "TOML 语法错误（第 4 行第 11 列）：[表] 的标题缺少 ]"
+
+
+@pytest.mark.parametrize(
+    ("text", "zh", "line"),
+    [
+        ("a = 2026-13-08", "TOML 语法错误（第 1 行第 9 列）：这一项的值后面还有内容", 1),
+        ("a = b", "TOML 语法错误（第 1 行第 5 列）：取值写法不对", 1),
+        ('a = "x', "TOML 语法错误（文件末尾）：文本缺少结束的引号", None),
+        ("a = 1\na = 2", "TOML 语法错误（文件末尾）：同一个键写了两次", None),
+    ],
+)
+def test_toml_syntax_errors_say_what_they_mean_in_chinese(text: str, zh: str, line: int | None) -> None:
+    """tomllib's English stays in the English message; the Chinese says what it most often means."""
+    with pytest.raises(ValidationError) as caught:
+        read_toml(text)
+    [problem] = caught.value.problems
+    assert problem.message_zh.startswith(zh)
+    assert problem.message_en.startswith("TOML syntax error: ")
+    assert problem.line == line
 
 
 def test_nested_tables_report_the_path_inside_them(tmp_path: Path) -> None:

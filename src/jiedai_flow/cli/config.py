@@ -118,9 +118,9 @@ def load_config(path: Path) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(
-            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}")], source=source
-        ) from None
+        from jiedai_flow.domain.loading import toml_syntax_problem  # why here: start-up stays light
+
+        raise ValidationError([toml_syntax_problem(exc)], source=source) from None
     return _config(data, path, source)
 
 

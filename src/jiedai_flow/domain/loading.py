@@ -50,6 +50,7 @@ __all__ = [
     "load",
     "problems_from",
     "read_toml",
+    "toml_syntax_problem",
     "too_deep",
     "unreadable_number",
 ]
@@ -281,6 +282,39 @@ about six levels, and a parser or a printer given thousands would overflow Pytho
 _MAX_PROBLEMS = 50  # why: a file with a million NULs needs a few examples, not a million lines
 
 
+# tomllib's messages (Python 3.11–3.13), each with what it most often means in a hand-written file
+_TOML_SAYS = {
+    "Invalid value": '取值写法不对（文本要加引号，日期写成 2026-03-10，金额写成 "275.00"）',
+    "Invalid date or datetime": "日期或时间不存在或写法不对（如 2026-13-08）",
+    "Expected newline or end of document after a statement": (
+        "这一项的值后面还有内容（值写错了，如日期 2026-13-08；或一行写了两项）"
+    ),
+    "Invalid statement": "这一行不是「键 = 值」，也不是 [表] 的标题",
+    "Expected '=' after a key in a key/value pair": "键后面缺少 =",
+    "Invalid initial character for a key part": "键名以不允许的字符开头（含空格或中文的键名要加引号）",
+    "Unterminated string": "文本缺少结束的引号",
+    "Unclosed array": "列表缺少结束的 ]",
+    "Unclosed inline table": "行内表缺少结束的 }",
+    "Cannot overwrite a value": "同一个键写了两次",
+    "Expected ']' at the end of a table declaration": "[表] 的标题缺少 ]",
+    "Expected ']]' at the end of an array declaration": "[[表数组]] 的标题缺少 ]]",
+}
+
+
+def toml_syntax_problem(exc: tomllib.TOMLDecodeError) -> Problem:
+    """A TOML syntax error as a Problem: tomllib's English as it is, its meaning in Chinese, and
+    the line (``第 14 行第 17 列`` in the Chinese)."""
+    text = str(exc)
+    found = re.fullmatch(r"(.*) \(at (?:line (\d+), column (\d+)|end of document)\)", text, re.DOTALL)
+    said, line, column = (found[1], found[2], found[3]) if found else (text, None, None)
+    meaning = _TOML_SAYS.get(said, "")
+    if not meaning and said.startswith("Cannot declare"):
+        meaning = "同一个表或键写了两次"
+    where = f"第 {line} 行第 {column} 列" if line else ("文件末尾" if found else "")
+    zh = "TOML 语法错误" + (f"（{where}）" if where else "") + f"：{meaning or said}"
+    return Problem("$", zh, f"TOML syntax error: {text}", int(line) if line else None)
+
+
 def read_toml(
     text: str, *, source: str | None = None, parse_float: Callable[[str], Any] = float
 ) -> dict[str, Any]:
@@ -289,11 +323,7 @@ def read_toml(
     try:
         data = tomllib.loads(text, parse_float=parse_float)
     except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        line = int(found[1]) if found else None
-        raise ValidationError(
-            [Problem("$", f"TOML 语法错误：{exc}", f"TOML syntax error: {exc}", line)], source=source
-        ) from None
+        raise ValidationError([toml_syntax_problem(exc)], source=source) from None
     except RecursionError:
         raise ValidationError([too_deep("$")], source=source) from None
     except ValueError as exc:  # why: tomllib lets int()'s 4300-digit limit through as ValueError
