@@ -325,6 +325,26 @@ def test_reception_in_progress_cannot_be_cancelled(jiedai_engine: Engine) -> Non
     assert jiedai_engine.get(rid).state == "in_progress"
 
 
+def test_refusals_name_the_reception_by_its_number(jiedai_engine: Engine) -> None:
+    """What a clerk reads names the number they know (341502-2026-00001), not the internal id; the id
+    stays on the error for programs."""
+    reception = advance(jiedai_engine, create(jiedai_engine).id, "in_progress")
+    assert reception.number
+    refusals: list[tuple[type[Exception], Callable[[], object]]] = [
+        (InvalidTransitionError, lambda: jiedai_engine.fire(reception.id, "cancel", HANDLER, reason="取消")),
+        (NotAuthorizedError, lambda: jiedai_engine.fire(reception.id, "finish", DIRECTOR)),
+        (ConflictError, lambda: jiedai_engine.fire(reception.id, "finish", HANDLER, expected_version=1)),
+    ]
+    for kind, command in refusals:
+        with pytest.raises(kind) as caught:
+            command()
+        error = caught.value
+        assert (error.reception_id, error.number) == (reception.id, reception.number)
+        assert f"接待记录 {reception.number} " in error.message_zh
+        assert f"reception {reception.number}" in error.message_en
+        assert reception.id not in str(error)
+
+
 # -- rules ---------------------------------------------------------------------------------------
 
 

@@ -100,13 +100,15 @@ class ConflictError(JiedaiFlowError):
 
     code = "conflict"
 
-    def __init__(self, reception_id: str, expected: int, actual: int | None) -> None:
+    def __init__(self, reception_id: str, expected: int, actual: int | None, *, number: str = "") -> None:
+        named = number or reception_id
         super().__init__(
-            f"接待记录 {reception_id} 已被他人修改（预期版本 {expected}，当前版本 {actual}），请刷新后重试",
-            f"reception {reception_id} was changed by someone else "
+            f"接待记录 {named} 已被他人修改（预期版本 {expected}，当前版本 {actual}），请刷新后重试",
+            f"reception {named} was changed by someone else "
             f"(expected version {expected}, found {actual}); reload and retry",
         )
         self.reception_id = reception_id
+        self.number = number
         self.expected = expected
         self.actual = actual
 
@@ -123,17 +125,21 @@ class InvalidTransitionError(JiedaiFlowError):
         state: str,
         allowed: Sequence[str],
         labels: Mapping[str, str] | None = None,
+        *,
+        number: str = "",
     ) -> None:
         """``state`` is the state's label; ``labels`` maps trigger ids to their Chinese labels."""
         names = labels or {}
         allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
+        named = number or reception_id
         super().__init__(
-            f"接待记录 {reception_id} 处于「{state}」状态，不能执行「{names.get(trigger, trigger)}」；"
+            f"接待记录 {named} 处于「{state}」状态，不能执行「{names.get(trigger, trigger)}」；"
             f"当前可执行：{allowed_zh}",
-            f"reception {reception_id} is '{state}'; '{trigger}' cannot fire now; "
+            f"reception {named} is '{state}'; '{trigger}' cannot fire now; "
             f"allowed: {', '.join(allowed) or 'none'}",
         )
         self.reception_id = reception_id
+        self.number = number
         self.trigger = trigger
         self.state = state
         self.allowed = tuple(allowed)
@@ -144,12 +150,16 @@ class NotAuthorizedError(JiedaiFlowError, PermissionError):
 
     code = "not_authorized"
 
-    def __init__(self, reception_id: str, trigger: str, actor_id: str, why_zh: str, why_en: str):
+    def __init__(
+        self, reception_id: str, trigger: str, actor_id: str, why_zh: str, why_en: str, *, number: str = ""
+    ):
+        named = number or reception_id
         super().__init__(
-            f"{actor_id} 无权对接待记录 {reception_id} 执行「{trigger}」：{why_zh}",
-            f"{actor_id} may not fire '{trigger}' on reception {reception_id}: {why_en}",
+            f"{actor_id} 无权对接待记录 {named} 执行「{trigger}」：{why_zh}",
+            f"{actor_id} may not fire '{trigger}' on reception {named}: {why_en}",
         )
         self.reception_id = reception_id
+        self.number = number
         self.trigger = trigger
         self.actor_id = actor_id
         self.reason_zh = why_zh
@@ -171,17 +181,21 @@ class RuleViolationError(JiedaiFlowError):
 
     code = "rule_violation"
 
-    def __init__(self, reception_id: str, trigger: str, findings: Sequence[Finding]) -> None:
+    def __init__(
+        self, reception_id: str, trigger: str, findings: Sequence[Finding], *, number: str = ""
+    ) -> None:
         self.findings = tuple(findings)
         refusing = [f for f in self.findings if f.refuses]
         lines = "\n".join(f"  - {f}" for f in self.findings)
+        named = number or reception_id
         super().__init__(
-            f"接待记录 {reception_id} 的「{trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
-            f"'{trigger}' on reception {reception_id} refused by {len(refusing)} finding(s) "
+            f"接待记录 {named} 的「{trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
+            f"'{trigger}' on reception {named} refused by {len(refusing)} finding(s) "
             f"(blocking or needing a written explanation)",
         )
         self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
         self.reception_id = reception_id
+        self.number = number
         self.trigger = trigger
 
 
@@ -231,12 +245,14 @@ class VetoError(JiedaiFlowError):
 
     code = "veto"
 
-    def __init__(self, reception_id: str, trigger: str, error: BaseException) -> None:
+    def __init__(self, reception_id: str, trigger: str, error: BaseException, *, number: str = "") -> None:
+        named = number or reception_id
         super().__init__(
-            f"插件在保存前否决了接待记录 {reception_id} 的「{trigger}」：{error}",
-            f"a plugin vetoed '{trigger}' on reception {reception_id} before saving: {error!r}",
+            f"插件在保存前否决了接待记录 {named} 的「{trigger}」：{error}",
+            f"a plugin vetoed '{trigger}' on reception {named} before saving: {error!r}",
         )
         self.reception_id = reception_id
+        self.number = number
         self.trigger = trigger
 
 
@@ -265,12 +281,13 @@ class MigrationRefusedError(JiedaiFlowError):
 
     code = "migration_refused"
 
-    def __init__(self, reception_id: str, why_zh: str, why_en: str) -> None:
+    def __init__(self, reception_id: str, why_zh: str, why_en: str, *, number: str = "") -> None:
+        named = number or reception_id
         super().__init__(
-            f"接待记录 {reception_id} 不能迁移：{why_zh}",
-            f"reception {reception_id} cannot migrate: {why_en}",
+            f"接待记录 {named} 不能迁移：{why_zh}", f"reception {named} cannot migrate: {why_en}"
         )
         self.reception_id = reception_id
+        self.number = number
         self.reason_zh = why_zh
         self.reason_en = why_en
 
@@ -293,12 +310,16 @@ class TaskError(JiedaiFlowError):
 
     code = "task_refused"
 
-    def __init__(self, reception_id: str, operation: str, why_zh: str, why_en: str) -> None:
+    def __init__(
+        self, reception_id: str, operation: str, why_zh: str, why_en: str, *, number: str = ""
+    ) -> None:
+        named = number or reception_id
         super().__init__(
-            f"接待记录 {reception_id} 不能「{operation}」：{why_zh}",
-            f"reception {reception_id}: cannot {operation}: {why_en}",
+            f"接待记录 {named} 不能「{operation}」：{why_zh}",
+            f"reception {named}: cannot {operation}: {why_en}",
         )
         self.reception_id = reception_id
+        self.number = number
         self.operation = operation
         self.reason_zh = why_zh
         self.reason_en = why_en

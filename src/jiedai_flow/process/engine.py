@@ -567,7 +567,7 @@ class Engine:
     ) -> _Saved:
         reception_id = before.id
         if expected_version is not None and expected_version != before.version:
-            raise ConflictError(reception_id, expected_version, before.version)
+            raise ConflictError(reception_id, expected_version, before.version, number=before.number)
         process = self._process_for(before)
         now = self.clock.now()
         trigger_def = process.trigger_defs.get(trigger)
@@ -575,7 +575,9 @@ class Engine:
         if trigger_def is not None and trigger_def.guarded and before.state in process.sources(trigger):
             refused = separation_of_duties(actor, trigger_def, before, process.phase(before.state))
             if refused is not None:  # before any task is looked for: the plain reason
-                raise NotAuthorizedError(before.id, trigger, actor.id, refused.reason_zh, refused.reason_en)
+                raise NotAuthorizedError(
+                    before.id, trigger, actor.id, refused.reason_zh, refused.reason_en, number=before.number
+                )
             worked = self._work(process, before, trigger_def, actor, now, reason, command)
         facts = self._facts(process, before, trigger, worked)
         transition = self._transition(process, before, trigger, facts)
@@ -603,6 +605,7 @@ class Engine:
                 trigger_def.label,
                 "审批已全部通过，回到待审批须指明重新审批的环节",
                 "every step is approved: going back to approval needs the step to approve again",
+                number=before.number,
             )
         after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
         ledger = ledger_changes(before, after, standards, process)
@@ -631,7 +634,7 @@ class Engine:
         except JiedaiFlowError:
             raise
         except Exception as exc:
-            raise VetoError(reception_id, trigger, exc) from exc
+            raise VetoError(reception_id, trigger, exc, number=before.number) from exc
         record = self._record(request_id, after, trigger, actor, event, findings)
         indexed: dict[str, Any] = {}
         if self._tasks is not None and (after.tasks is not before.tasks or after.copies is not before.copies):
@@ -650,7 +653,9 @@ class Engine:
                 **indexed,
             )
         except BudgetExceededError as exceeded:
-            raise RuleViolationError(reception_id, trigger, (*findings, exceeded_finding(exceeded))) from None
+            raise RuleViolationError(
+                reception_id, trigger, (*findings, exceeded_finding(exceeded)), number=before.number
+            ) from None
         return CommandResult(after, event, findings), intents, outbox
 
     def _task_context(
@@ -716,6 +721,7 @@ class Engine:
                     trigger_def.label,
                     f"需要操作值 {task_ops.COMMANDS[trigger_def.operation].__name__}",
                     f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
+                    number=before.number,
                 )
             return task_ops.apply(before, command, ctx)
         if not ctx.collecting or before.next_step is None:
@@ -888,7 +894,7 @@ class Engine:
     ) -> CommandResult:
         before = self.store.load(reception_id)
         if expected_version is not None and expected_version != before.version:
-            raise ConflictError(reception_id, expected_version, before.version)
+            raise ConflictError(reception_id, expected_version, before.version, number=before.number)
         source = self._process_for(before)
         into = self._processes.get(target)
         if into is None:
@@ -898,7 +904,7 @@ class Engine:
             )
         refusal = migration_refusal(source, before.state, into, state)
         if refusal is not None:
-            raise MigrationRefusedError(reception_id, *refusal)
+            raise MigrationRefusedError(reception_id, *refusal, number=before.number)
         self._require(
             actor, source, before, Transition(MIGRATE, before.state, state, frozenset({Role.ADMIN}))
         )
@@ -1012,6 +1018,7 @@ class Engine:
                     and process.applicable(reception.state, t, self._facts(process, reception, t))
                 ],
                 {name: t.label for name, t in process.trigger_defs.items()},
+                number=reception.number,
             )
         return transition
 
@@ -1084,7 +1091,12 @@ class Engine:
         verdict = self._authorize(actor, process, reception, transition, task)
         if not verdict.allowed:
             raise NotAuthorizedError(
-                reception.id, transition.trigger, actor.id, verdict.reason_zh, verdict.reason_en
+                reception.id,
+                transition.trigger,
+                actor.id,
+                verdict.reason_zh,
+                verdict.reason_en,
+                number=reception.number,
             )
 
     def _run_rules(
@@ -1110,7 +1122,7 @@ class Engine:
             and (f.rule_id, f.path, f.message_zh) not in given
         ]
         if unexplained or any(f.blocks for f in findings):
-            raise RuleViolationError(reception.id, stage, findings)
+            raise RuleViolationError(reception.id, stage, findings, number=reception.number)
         return findings
 
     def _advance(

@@ -1054,11 +1054,11 @@ def _new_owners(before: Reception, after: Reception) -> tuple[str, ...]:
 
 
 def _refused(reception: Reception, ctx: Context, zh: str, en: str) -> TaskError:
-    return TaskError(reception.id, ctx.label or ctx.trigger, zh, en)
+    return TaskError(reception.id, ctx.label or ctx.trigger, zh, en, number=reception.number)
 
 
 def _denied(reception: Reception, ctx: Context, zh: str, en: str) -> NotAuthorizedError:
-    return NotAuthorizedError(reception.id, ctx.trigger, ctx.actor.id, zh, en)
+    return NotAuthorizedError(reception.id, ctx.trigger, ctx.actor.id, zh, en, number=reception.number)
 
 
 def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...]:

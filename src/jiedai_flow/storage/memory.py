@@ -169,7 +169,7 @@ class MemoryStore:
             if current is None:
                 raise NotFoundError(reception.id)
             if current.version != expected_version:
-                raise ConflictError(reception.id, expected_version, current.version)
+                raise ConflictError(reception.id, expected_version, current.version, number=reception.number)
             booked = {entry.key: self._booked(entry) for entry in ledger}  # may refuse: nothing written
             self._remember(record)  # may refuse a reused request id: nothing written yet
             self._ledger.update(booked)

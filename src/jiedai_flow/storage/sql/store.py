@@ -332,7 +332,7 @@ class SQLStore(OutboxMixin):
     ) -> Reception:
         return run_again_on_race(
             lambda: self._create(reception, event, outbox, record, numbering),
-            lambda: ConflictError(reception.id, 0, None),
+            lambda: ConflictError(reception.id, 0, None, number=reception.number),
         )
 
     def _create(
@@ -390,7 +390,7 @@ class SQLStore(OutboxMixin):
             lambda: self._save(
                 reception, expected_version, event, outbox, record, ledger, data, tasks, copies
             ),
-            lambda: ConflictError(reception.id, expected_version, None),
+            lambda: ConflictError(reception.id, expected_version, None, number=reception.number),
         )
 
     def _save(
@@ -406,7 +406,7 @@ class SQLStore(OutboxMixin):
         copies: Sequence[CarbonCopy] = (),
     ) -> None:
         with self._transaction() as cur:
-            prev_hash = self._last_hash(cur, reception.id, expected_version)
+            prev_hash = self._last_hash(cur, reception, expected_version)
             sealed = self._seal(event, prev_hash, data)
             values = {
                 "v_state": reception.state,
@@ -420,7 +420,7 @@ class SQLStore(OutboxMixin):
                 **report_columns(reception, "v_"),
             }
             if self._sql["update_reception"].execute(cur, values).rowcount != 1:
-                self._conflict(cur, reception.id, expected_version)
+                self._conflict(cur, reception, expected_version)
             if tasks or copies:
                 sql_tasks.write_rows(
                     lambda name, rows: self._sql[name].execute_many(cur, rows), reception, tasks, copies
@@ -462,7 +462,8 @@ class SQLStore(OutboxMixin):
             )
         return BudgetUsage(int(found[0]), int(found[1])) if found is not None else BudgetUsage()
 
-    def _last_hash(self, cur: Any, reception_id: str, expected_version: int) -> str:
+    def _last_hash(self, cur: Any, reception: Reception, expected_version: int) -> str:
+        reception_id = reception.id
         with self._lock:
             cached = self._cache.get(reception_id)
         if cached is not None and cached[0] == expected_version:
@@ -471,16 +472,17 @@ class SQLStore(OutboxMixin):
         if found is None:
             raise NotFoundError(reception_id)
         if found[0] != expected_version:
-            raise ConflictError(reception_id, expected_version, found[0])
+            raise ConflictError(reception_id, expected_version, found[0], number=reception.number)
         return str(found[1])
 
-    def _conflict(self, cur: Any, reception_id: str, expected: int) -> None:
+    def _conflict(self, cur: Any, reception: Reception, expected: int) -> None:
+        reception_id = reception.id
         with self._lock:
             self._cache.pop(reception_id, None)
         found = self._sql["select_version"].execute(cur, {"id": reception_id}).fetchone()
         if found is None:
             raise NotFoundError(reception_id)
-        raise ConflictError(reception_id, expected, found[0])
+        raise ConflictError(reception_id, expected, found[0], number=reception.number)
 
     def _shard_count(self, cur: Any) -> int:
         """The number of chains recorded in the database, read once (on the caller's cursor, in
