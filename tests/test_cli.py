@@ -97,6 +97,9 @@ def test_a_reception_goes_from_its_letter_to_its_archive_through_the_cli(any_sit
     assert "草拟" in created.output
     reception_id = as_json("list")["items"][0]["id"]
     assert f"ID {reception_id[:8]} " in created.output  # short: commands take a unique prefix
+    draft = jiedai("show", reception_id).output  # the checks of the next steps, named as clerks name them
+    assert "「提交审批」环节未发现问题" in draft
+    assert "no findings at submit" in draft
 
     walk_to_archive(reception_id)
 
@@ -110,6 +113,7 @@ def test_a_reception_goes_from_its_letter_to_its_archive_through_the_cli(any_sit
     text = jiedai("show", reception_id).output
     for expected in ("已归档", "市农函", "部门负责人", "分管领导", "时间线", "孙浩"):
         assert expected in text
+    assert "当前状态没有需要规则检查的下一步操作" in text
     assert "同意，按标准安排" in jiedai("history", reception_id).output
     assert "审计链完整" in jiedai("audit", "verify").output
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from jiedai_flow.process.engine import CheckReport
+    from jiedai_flow.process.lifecycle import CompiledProcess
 
 NEW_EPILOG = """\b
 文件格式 file format（TOML；JSON 结构相同 / JSON has the same shape）:
@@ -117,7 +118,7 @@ def show(app: App, reception_id: str) -> None:
         return
     process = engine.process_of(reception)
     app.out.print(render.details_table(reception, process, events))
-    _print_check(app, report)
+    _print_check(app, report, process)
     app.out.print(render.timeline_table(events, process))
 
 
@@ -247,23 +248,27 @@ def check(app: App, target: str, stages: tuple[str, ...], all_stages: bool) -> N
             }
         )
     else:
-        _print_check(app, report)
+        _print_check(app, report, process)
     if refused:
         sys.exit(EXIT_REFUSED)
 
 
-def _print_check(app: App, report: CheckReport) -> None:
+def _print_check(app: App, report: CheckReport, process: CompiledProcess) -> None:
     if not report.by_stage:
         app.out.print(
             say("当前状态没有需要规则检查的下一步操作", "no next step from this state is checked by rules.")
         )
         return
+    labels: dict[str, str] = {}  # a stage is named in Chinese by the first trigger that runs it
+    for trigger in process.trigger_defs.values():
+        labels.setdefault(trigger.rule_stage, trigger.label)
     for stage, found in report.by_stage.items():
+        named = labels.get(stage, stage)
         if found:
-            render.print_findings(app.out, found, say(f"「{stage}」环节检查结果", f"findings at {stage}"))
+            render.print_findings(app.out, found, say(f"「{named}」环节检查结果", f"findings at {stage}"))
         else:
             app.out.print(
-                Text(say(f"✓ 「{stage}」环节未发现问题", f"✓ no findings at {stage}"), style="green")
+                Text(say(f"✓ 「{named}」环节未发现问题", f"✓ no findings at {stage}"), style="green")
             )
 
 
