@@ -194,11 +194,17 @@ def db_upgrade(app: App) -> None:
 
 
 def _upgraded(app: App) -> tuple[str | None, str]:
-    """Create or upgrade the database: the revision it was at (None: no schema yet) and is at now."""
+    """Create or upgrade the database: the revision it was at (None: no schema yet) and is at now,
+    read and written through one engine."""
+    import sqlalchemy as sa
+
     from jiedai_flow.storage.migrate import current_revision, upgrade
 
-    before = current_revision(app.db)
-    return before, upgrade(app.db)
+    engine = sa.create_engine(app.db)
+    try:
+        return current_revision(engine), upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def _say_upgraded(app: App, before: str | None, revision: str) -> None:

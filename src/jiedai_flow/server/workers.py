@@ -46,18 +46,7 @@ def spreads_connections() -> bool:
 
 def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
     """A TCP socket on ``host:port`` that other sockets with ``SO_REUSEPORT`` may share."""
-    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-        if listen:
-            sock.listen(2048)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    return _bound(host, port, shared=True, listen=listen)
 
 
 def claim_port(host: str, port: int) -> socket.socket:
@@ -65,12 +54,19 @@ def claim_port(host: str, port: int) -> socket.socket:
     ``SO_REUSEPORT``); ``OSError`` when any service listens there already — another ``jiedai serve``
     included, whose workers would otherwise share the port with this one without a word. Port 0:
     the system chooses (``getsockname()`` tells which)."""
+    return _bound(host, port, shared=False, listen=True)
+
+
+def _bound(host: str, port: int, *, shared: bool, listen: bool) -> socket.socket:
     family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if shared:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
     except BaseException:
         sock.close()
         raise
