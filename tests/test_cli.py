@@ -401,6 +401,34 @@ def test_a_mistake_with_json_is_a_json_error_object(site: Site) -> None:
     assert "$.reception.jurisdiction" in {p["path"] for p in problems}
 
 
+def test_a_field_error_in_a_reception_plan_or_list_file_names_its_line(site: Site) -> None:
+    """The clerk is told the line as well as the path, as for standards files; a plan or list file
+    may hold its table (``[plan]``) or just its fields, and the line is right either way."""
+    text = (site.path / "jiedai-reception.toml").read_text(encoding="utf-8")
+    text = text.replace("[[plan.meals]]", "[[plan.meals]]\ncovers = 8", 1)
+    Path("bad.toml").write_text(text, encoding="utf-8")
+    line = text.splitlines().index("covers = 8") + 1
+    problems = as_json("new", "bad.toml", code=2)["error"]["problems"]
+    assert [(p["path"], p["line"]) for p in problems] == [("$.plan.meals[0].covers", line)]
+    assert f"第 {line} 行" in jiedai("new", "bad.toml", code=2).output
+
+    reception_id = site.new()
+    Path("bare.toml").write_text("# 清单\nsigned_by = 5\nguests = []\n", encoding="utf-8")
+    Path("wrapped.toml").write_text("[list]\nguests = []\nsigned_by = 5\n", encoding="utf-8")
+    for file, path, line in (
+        ("bare.toml", "$.reception_list.signed_by", 2),
+        ("wrapped.toml", "$.list.signed_by", 3),
+    ):
+        error = as_json("claim", reception_id, "--as", "zhang.wei", "--list", file, code=2)["error"]
+        assert [(p["path"], p["line"]) for p in error["problems"]] == [(path, line)]
+
+    Path("plan.json").write_text('{"meals": 3}', encoding="utf-8")  # JSON: the path, no line
+    error = as_json("amend", reception_id, "--as", "zhang.wei", "--plan", "plan.json", code=2)["error"]
+    assert [(p["path"], p["line"], p["message_zh"]) for p in error["problems"]] == [
+        ("$.plan.meals", None, "应为列表，收到 3（int）")
+    ]
+
+
 # -- the reference page ---------------------------------------------------------------------------
 
 

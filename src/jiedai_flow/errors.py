@@ -36,7 +36,8 @@ class Problem:
     message_zh: str
     message_en: str
     line: int | None = None
-    """Line in the source file, where known (TOML standards files)."""
+    """Line in the source file, where known (TOML files: standards, holidays, receptions, plans,
+    lists, actors)."""
 
     def __str__(self) -> str:
         where = f"（第 {self.line} 行 line {self.line}）" if self.line else ""

@@ -31,7 +31,14 @@ import attrs
 import click
 
 from jiedai_flow.cli.app import usage_problem
-from jiedai_flow.domain.loading import check_document, load, read_toml, too_deep, unreadable_number
+from jiedai_flow.domain.loading import (
+    check_document,
+    load,
+    read_toml,
+    too_deep,
+    unreadable_number,
+    with_lines,
+)
 from jiedai_flow.domain.model import (
     MAX_ACTOR_ID,
     MAX_HOST_UNIT,
@@ -68,7 +75,11 @@ def _problem(path: Path, zh: str, en: str, line: int | None = None) -> Validatio
 
 def read_document(path: str | Path) -> dict[str, Any]:
     """A TOML or JSON file (JSON when the name ends in ``.json``) as plain data."""
-    path = Path(path)
+    return _read(Path(path))[0]
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The file's data, and its text when it is TOML (to find the line of a problem)."""
     try:
         text = path.read_text(encoding="utf-8-sig")  # why: Windows editors add a BOM
     except FileNotFoundError:
@@ -84,7 +95,7 @@ def read_document(path: str | Path) -> dict[str, Any]:
             path, f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc.strerror}"
         ) from None
     if path.suffix.lower() != ".json":
-        return read_toml(text, source=str(path), parse_float=Decimal)
+        return read_toml(text, source=str(path), parse_float=Decimal), text
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
@@ -98,19 +109,26 @@ def read_document(path: str | Path) -> dict[str, Any]:
     check_document(data, source=str(path))
     if not isinstance(data, dict):
         raise _problem(path, "JSON 顶层应为对象 {…}", "the JSON top level must be an object {…}")
-    return data
+    return data, None
 
 
-def load_part(cls: type[T], path: str | Path, key: str) -> T:
-    """``cls`` from a file holding either the object itself or a single table named ``key``;
-    problems are reported under ``$.key``."""
-    data = read_document(path)
-    if set(data) == {key}:
-        data = data[key]
+def load_document(cls: type[T], path: str | Path, *keys: str) -> T:
+    """``cls`` from a TOML or JSON file; every problem with its path and, in a TOML file, its line.
+
+    With ``keys``, the file may hold the object itself or a single table named by one of them
+    (``[plan]``); problems are reported under that table, or the first key when there is none."""
+    path = Path(path)
+    data, text = _read(path)
+    wrapper = next((k for k in keys if set(data) == {k}), None)
     try:
-        return load(cls, data, source=str(path))
+        return load(cls, data if wrapper is None else data[wrapper], source=str(path))
     except ValidationError as error:
-        problems = [attrs.evolve(p, path=f"$.{key}" + p.path[1:]) for p in error.problems]
+        problems: Sequence[Problem] = error.problems
+        if keys:
+            under = f"$.{wrapper or keys[0]}"
+            problems = [attrs.evolve(p, path=under + p.path[1:]) for p in problems]
+        if text is not None:
+            problems = with_lines(problems, text, "$" if wrapper or not keys else f"$.{keys[0]}")
         raise ValidationError(problems, source=str(path)) from None
 
 
@@ -158,7 +176,7 @@ class ReceptionFile:
 
 def load_reception_file(path: str | Path) -> ReceptionFile:
     """Read a reception file; ValidationError lists every problem with its path."""
-    return load(ReceptionFile, read_document(path), source=str(path))
+    return load_document(ReceptionFile, path)
 
 
 def unsaved_reception(engine: Engine, file: ReceptionFile, handler: Actor) -> Reception:
@@ -195,20 +213,17 @@ def stand_in(actor_id: str) -> Actor:
 
 
 def load_plan(path: str | Path) -> Plan:
-    return load_part(Plan, path, "plan")
+    return load_document(Plan, path, "plan")
 
 
 def load_list(path: str | Path) -> ReceptionList:
-    data_key = "reception_list"
-    data = read_document(path)
-    if set(data) == {"list"}:  # a ``[list]`` table reads as well as ``[reception_list]``
-        data_key = "list"
-    return load_part(ReceptionList, path, data_key)
+    """A reception list from a file holding it or a single ``[reception_list]`` or ``[list]`` table."""
+    return load_document(ReceptionList, path, "reception_list", "list")
 
 
 def load_follow_up(path: str | Path) -> FollowUp:
     """A follow-up entry 跟踪记录 from a file holding it or a single ``[follow_up]`` table."""
-    return load_part(FollowUp, path, "follow_up")
+    return load_document(FollowUp, path, "follow_up")
 
 
 # -- actors ----------------------------------------------------------------------------------------
@@ -277,7 +292,7 @@ class ActorsDirectory:
 
 def load_actor_entries(path: str | Path) -> tuple[ActorEntry, ...]:
     """The entries of an actors file, as written."""
-    return load(ActorsFile, read_document(path), source=str(path)).actor
+    return load_document(ActorsFile, path).actor
 
 
 def load_actors(path: str | Path) -> dict[str, Actor]:

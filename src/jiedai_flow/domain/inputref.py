@@ -393,7 +393,7 @@ def json_schema(kind: str) -> dict[str, Any]:
 
 
 _WRAPPERS = {"reception": (), "list": ("list", "reception_list"), "follow-up": ("follow_up",)}
-"""The single tables a file may wrap its object in (:func:`~jiedai_flow.cli.inputs.load_part`)."""
+"""The single tables a file may wrap its object in (:func:`~jiedai_flow.cli.inputs.load_document`)."""
 
 
 _READ_BY = {
@@ -562,8 +562,9 @@ _CONVENTIONS = """\
 - **取值 enums**：英文 id、中文名、中文名中以 `/` 分开的每一部分或下文所列别名都可以，前后空格忽略。
   / The English id, the Chinese label, each part of a label split at `/`, or a listed alias.
 - **必填 required**：没有默认值的字段必须写；其余字段省略时取默认值。未知字段是错误（拼错的字段名不会被
-  悄悄忽略），读取时一次列出所有问题及其路径，如 `$.plan.meals[0].cost`。/ Fields without a default are
-  required; unknown fields are errors; every problem is listed at once with its path.
+  悄悄忽略），读取时一次列出所有问题及其路径，如 `$.plan.meals[0].cost`，TOML 文件还带行号。/ Fields
+  without a default are required; unknown fields are errors; every problem is listed at once with its
+  path, and in a TOML file its line.
 - **JSON Schema**：`jiedai schema reception|list|follow-up|import-row` 打印由同一模型生成的 JSON Schema
   （draft 2020-12）。/ The same model as JSON Schema.
 """

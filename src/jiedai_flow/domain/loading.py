@@ -190,8 +190,9 @@ def _field_hook(field: attrs.Attribute[Any]) -> _Hook:
     max_length = field.metadata.get(MAX_LENGTH)
 
     def hook(value: Any, type_: Any) -> Any:
-        # why: cattrs would happily turn "北京" into ("北", "京")
-        if typing.get_origin(type_) in _COLLECTIONS and isinstance(value, str | bytes | Mapping):
+        # why: cattrs would happily turn "北京" into ("北", "京"), and say "'int' object is not
+        # iterable" of a number
+        if typing.get_origin(type_) in _COLLECTIONS and not isinstance(value, _COLLECTIONS):
             raise _type_error(value, "应为列表", "expected a list")
         result = converter.structure(value, type_)
         if max_length is not None and isinstance(result, str):
@@ -330,6 +331,52 @@ def read_toml(
         raise ValidationError([unreadable_number(exc)], source=source) from None
     check_document(data, source=source)
     return data
+
+
+class TomlLines:
+    """Maps a field path such as ``$.standards.meal_standards[1].amount`` to its line in a TOML text:
+    the line of the key, or of its nearest enclosing key or table. Tables, arrays of tables and
+    ``key =`` lines are recognized; a value inside an inline table or array gets its key's line."""
+
+    _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
+    _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_-]*|\"[^\"]+\")\s*=")
+
+    def __init__(self, text: str, root: str = "$") -> None:
+        self.keys: dict[str, int] = {}
+        table = root
+        counts: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._TABLE.match(line)
+            if header:
+                name = f"{root}." + header.group(2).replace('"', "")
+                if header.group(1) == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    name = f"{name}[{index}]"
+                table = name
+                self.keys.setdefault(table, number)
+                continue
+            key = self._KEY.match(line)
+            if key:
+                self.keys.setdefault(f"{table}.{key.group(1).strip(chr(34))}", number)
+
+    def find(self, path: str) -> int | None:
+        """The line of ``path`` or of its nearest enclosing key or table."""
+        while path:
+            if path in self.keys:
+                return self.keys[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            if cut <= 0:
+                return None
+            path = path[:cut]
+        return None
+
+
+def with_lines(problems: Sequence[Problem], text: str, root: str = "$") -> list[Problem]:
+    """``problems`` found in the TOML ``text``, each with its line (a line already known is kept);
+    ``root`` is the path the text's top level is reported under."""
+    lines = TomlLines(text, root)
+    return [p if p.line else attrs.evolve(p, line=lines.find(p.path)) for p in problems]
 
 
 def check_document(data: Any, *, source: str | None = None) -> None:

@@ -18,21 +18,15 @@ Every problem is reported at once, with the file, the line and the field.
 
 from __future__ import annotations
 
-import re
 import typing
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import attrs
-
-from jiedai_flow.domain.loading import converter, problems_from, read_toml
+from jiedai_flow.domain.loading import converter, problems_from, read_toml, with_lines
 from jiedai_flow.domain.model import InvalidValueError
 from jiedai_flow.domain.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
 from jiedai_flow.errors import Problem, ValidationError
-
-if TYPE_CHECKING:
-    import tomllib
 
 _LEVELS = {
     "national": Level.NATIONAL,
@@ -71,12 +65,10 @@ def load_standards_text(text: str, source: str = "<standards>") -> StandardsLaye
     """Read one standards layer from TOML text (see the module docstring for the format)."""
     data = read_toml(text, source=source)  # syntax, nesting depth, NUL and lone surrogates
     problems: list[Problem] = []
-    lines = TomlLines(text)
     header = _header(data, problems)
     changes = _changes(data.get("standards", {}), problems)
     if problems:
-        located = [attrs.evolve(p, line=lines.find(p.path)) for p in problems]
-        raise ValidationError(located, source=source)
+        raise ValidationError(with_lines(problems, text), source=source)
     return StandardsLayer(changes=changes, **header)
 
 
@@ -207,46 +199,3 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
         except (ValueError, TypeError) as exc:
             problems.append(Problem("$.standards", f"标准无效：{exc}", f"invalid standards: {exc}"))
     return changes
-
-
-def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
-    """The line a TOML syntax error names, if it names one."""
-    match = re.search(r"line (\d+)", str(exc))
-    return int(match.group(1)) if match else None
-
-
-class TomlLines:
-    """Maps a field path such as ``$.standards.meal_standards[1].amount`` to its line in the file."""
-
-    _TABLE = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
-    _KEY = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*|\"[^\"]+\")\s*=")
-
-    def __init__(self, text: str) -> None:
-        self.keys: dict[str, int] = {}
-        table = "$"
-        counts: dict[str, int] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._TABLE.match(line)
-            if header:
-                name = "$." + header.group(2).replace('"', "")
-                if header.group(1) == "[[":
-                    index = counts.get(name, 0)
-                    counts[name] = index + 1
-                    name = f"{name}[{index}]"
-                table = name
-                self.keys.setdefault(table, number)
-                continue
-            key = self._KEY.match(line)
-            if key:
-                self.keys.setdefault(f"{table}.{key.group(1).strip(chr(34))}", number)
-
-    def find(self, path: str) -> int | None:
-        """The line of ``path`` or of its nearest enclosing key or table."""
-        while path:
-            if path in self.keys:
-                return self.keys[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            if cut <= 0:
-                return None
-            path = path[:cut]
-        return None

@@ -128,15 +128,13 @@ def load_holiday_file(path: str | Path) -> HolidaySchedule:
 
 def load_holiday_text(text: str, origin: str = "<holidays>") -> HolidaySchedule:
     """Read one year's holiday schedule from TOML text (see :func:`load_holiday_file`)."""
-    from jiedai_flow.domain.loading import read_toml
-    from jiedai_flow.domain.standards_toml import TomlLines
+    from jiedai_flow.domain.loading import read_toml, with_lines
 
     data = read_toml(text, source=origin)  # syntax, nesting, unreadable numbers: ValidationError
     problems: list[Problem] = []
     schedule = _ScheduleReader(problems).read(data, origin)
     if problems or schedule is None:
-        lines = TomlLines(text)
-        raise ValidationError([attrs.evolve(p, line=lines.find(p.path)) for p in problems], source=origin)
+        raise ValidationError(with_lines(problems, text), source=origin)
     return schedule
 
 
