@@ -388,7 +388,7 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
     console.print(
         Text.assemble(
             ("✓ ", "green"),
-            f"{trigger_label(process, e.trigger)} {e.trigger} — {e.actor_name}（{e.actor_id}）："
+            f"{trigger_label(process, e.trigger)}（{e.trigger}）— {e.actor_name}（{e.actor_id}）："
             f"{source} → 「{_label(process, r.state)}」{again}",
         )
     )
@@ -398,7 +398,8 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
         print_findings(console, result.findings)
     following = possible_triggers(process, r)
     if following:
-        steps = " · ".join(f"{t} {trigger_label(process, t)}" for t in following)
+        # the id beside the label is the command that fires it: 撤回（withdraw） → jiedai withdraw
+        steps = " · ".join(f"{trigger_label(process, t)}（{t}）" for t in following)
         console.print(Text(f"  {label('下一步', 'next')}: {steps}", "dim"))
 
 
