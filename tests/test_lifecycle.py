@@ -202,8 +202,8 @@ def test_duplicate_state_and_trigger_names_are_rejected() -> None:
             triggers=(TriggerDef("edit", "改", "e"),),
         )
     )
-    assert "duplicate state names" in error.message_en
-    assert "duplicate trigger names" in error.message_en
+    assert "state declared twice: draft" in error.message_en
+    assert "trigger declared twice: edit" in error.message_en
 
 
 def test_definition_without_terminal_state_is_rejected() -> None:

@@ -128,10 +128,17 @@ def test_a_state_without_a_place_in_the_target_is_blocked_with_the_reason(
     assert "没有状态「completed」" in blocked[ids[4]].reason_zh
 
 
-def test_a_plan_naming_unknown_states_or_versions_is_refused(world: tuple[Engine, list[str]]) -> None:
+def test_a_plan_naming_unknown_states_triggers_or_versions_is_refused(
+    world: tuple[Engine, list[str]],
+) -> None:
     engine, _ = world
-    with pytest.raises(DefinitionError, match="nowhere"):
+    with pytest.raises(DefinitionError, match="the target has no state nowhere") as refused:
         plan_migration(engine, MigrationPlan(V1.key, V2.key, states={"completed": "nowhere"}))
+    assert refused.value.message_zh == "迁移计划有误：目标流程没有状态 nowhere"
+    with pytest.raises(DefinitionError, match="the source has no trigger fnish"):  # a typo is not ignored
+        plan_migration(engine, MigrationPlan(V1.key, V2.key, triggers={"fnish": "finish"}))
+    with pytest.raises(DefinitionError, match="the target has no trigger start_urgent"):
+        plan_migration(engine, MigrationPlan(V1.key, V2.key, triggers={"start": "start_urgent"}))
     with pytest.raises(DefinitionError, match="reception@9"):
         plan_migration(engine, MigrationPlan(V1.key, "reception@9"))
 

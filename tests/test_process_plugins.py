@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import jiedai_flow.process.engine
 from jiedai_flow import (
+    DEFAULT_PROCESS,
     DefinitionError,
     FollowUp,
     FollowUpKind,
@@ -110,6 +111,12 @@ BROKEN = {
         "approve", "draft", "approved", state=StateDef("r", "审核"), via=TriggerDef("ok", "同意", "ok"),
         roles=A,
     ),
+    "a misspelt removal": lambda d: d.derive(name="x").remove(triggers=["start_urgnet"]),
+    "a misspelt state removal": lambda d: d.derive(name="x").remove(states=["archvied"]),
+    "a misspelt rename": lambda d: d.derive(name="x").renamed({"complted": "ended"}, {}),
+    "a misspelt replacement": lambda d: d.derive(name="x").replace(
+        triggers=[TriggerDef("finsh", "结束", "finish")]
+    ),
 }  # fmt: skip
 
 
@@ -128,6 +135,20 @@ def test_the_problems_are_named() -> None:
         build(BROKEN["unknown role"])
     with pytest.raises(DefinitionError, match="carries the list from 'draft'"):
         build(BROKEN["list before any approval chain"])
+    with pytest.raises(DefinitionError, match="no trigger start_urgnet") as refused:
+        build(BROKEN["a misspelt removal"])
+    assert "没有操作 start_urgnet" in refused.value.message_zh
+    assert "start_urgent" in refused.value.message_zh  # the names it has, to spot the typo
+    with pytest.raises(DefinitionError, match="no state complted"):
+        build(BROKEN["a misspelt rename"])
+
+
+def test_replace_swaps_a_declaration_and_keeps_the_transitions() -> None:
+    start = DEFAULT_PROCESS.trigger("start")
+    changed = DEFAULT_PROCESS.derive(version="7").replace(triggers=[attrs.evolve(start, label="迎接来宾")])
+    assert changed.trigger("start").label == "迎接来宾"
+    assert changed.transitions == DEFAULT_PROCESS.transitions
+    assert [t.name for t in changed.triggers] == [t.name for t in DEFAULT_PROCESS.triggers]
 
 
 def test_one_state_name_with_two_phases_across_processes_is_refused() -> None:

@@ -127,7 +127,7 @@ def jiedai_processes(default: ProcessDefinition) -> Sequence[ProcessDefinition] 
     """Contribute process definitions 流程定义, new or derived from the default.
 
     :param default: the engine's first process (the built-in one unless the host passed another);
-        derive from it with ``derive``, ``add``, ``remove``, ``insert_step`` or ``renamed``.
+        derive from it with ``derive``, ``add``, ``remove``, ``insert_step``, ``replace`` or ``renamed``.
     :return: the definitions this plugin contributes, or None.
 
     Called for every plugin; every result is collected. Each definition is validated when the engine

@@ -302,6 +302,11 @@ class ProcessDefinition:
         """The names of its states."""
         return frozenset(s.name for s in self.states)
 
+    @property
+    def trigger_names(self) -> frozenset[str]:
+        """The names of its triggers."""
+        return frozenset(t.name for t in self.triggers)
+
     def trigger(self, name: str) -> TriggerDef:
         return _by_name(self.triggers, name, "trigger")
 
@@ -328,8 +333,10 @@ class ProcessDefinition:
 
     def remove(self, *, triggers: Iterable[str] = (), states: Iterable[str] = ()) -> ProcessDefinition:
         """Remove triggers (with their transitions) and states (with every transition touching them):
-        e.g. ``remove(triggers=["start_urgent"])`` for a county that allows no 先行接待."""
+        e.g. ``remove(triggers=["start_urgent"])`` for a county that allows no 先行接待. A name the
+        process does not have is a DefinitionError: a misspelt removal would leave the path open."""
         gone_t, gone_s = set(triggers), set(states)
+        self._known(gone_t, gone_s)
         return attrs.evolve(
             self,
             states=tuple(s for s in self.states if s.name not in gone_s),
@@ -340,6 +347,37 @@ class ProcessDefinition:
                 if t.trigger not in gone_t and t.source not in gone_s and t.dest not in gone_s
             ),
         )
+
+    def replace(
+        self, *, states: Iterable[StateDef] = (), triggers: Iterable[TriggerDef] = ()
+    ) -> ProcessDefinition:
+        """Swap the declarations of existing states and triggers for new ones of the same name (a
+        label, the roles notified, the rule stage …); the transitions stay as they are."""
+        new_s = {s.name: s for s in states}
+        new_t = {t.name: t for t in triggers}
+        self._known(set(new_t), set(new_s))
+        return attrs.evolve(
+            self,
+            states=tuple(new_s.get(s.name, s) for s in self.states),
+            triggers=tuple(new_t.get(t.name, t) for t in self.triggers),
+        )
+
+    def _known(self, triggers: set[str], states: set[str]) -> None:
+        """Refuse trigger or state names this process does not have, naming them and the known ones."""
+        problems_zh: list[str] = []
+        problems_en: list[str] = []
+        for what_zh, what_en, names, known in (
+            ("操作", "trigger", triggers, self.trigger_names),
+            ("状态", "state", states, self.state_names),
+        ):
+            unknown = sorted(names - known)
+            if unknown:
+                problems_zh.append(f"没有{what_zh} {'、'.join(unknown)}（有：{'、'.join(sorted(known))}）")
+                problems_en.append(f"no {what_en} {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        if problems_zh:
+            raise DefinitionError(
+                f"流程 {self.key} " + "；".join(problems_zh), f"process {self.key}: " + "; ".join(problems_en)
+            )
 
     def insert_step(
         self,
@@ -381,7 +419,9 @@ class ProcessDefinition:
         name: str | None = None,
         version: str | None = None,
     ) -> ProcessDefinition:
-        """The same process with states and triggers renamed (names not in the maps stay)."""
+        """The same process with states and triggers renamed (names not in the maps stay; a name the
+        process does not have is a DefinitionError)."""
+        self._known(set(triggers), set(states))
 
         def st(n: str) -> str:
             return states.get(n, n)
@@ -1083,10 +1123,13 @@ def validate_definition(definition: ProcessDefinition) -> None:
         if not isinstance(state.phase, Phase):
             problems.append(f"state {state.name}: unknown phase {state.phase!r}")
     problems.extend(_trigger_problems(definition))
-    if len(states) != len(definition.states):
-        problems.append("duplicate state names")
-    if len(triggers) != len(definition.triggers):
-        problems.append("duplicate trigger names")
+    for what, names in (
+        ("state", [s.name for s in definition.states]),
+        ("trigger", [t.name for t in definition.triggers]),
+    ):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            problems.append(f"{what} declared twice: {', '.join(twice)}")
     if definition.initial not in states:
         problems.append(f"initial state {definition.initial!r} is not defined")
     edges: dict[str, set[str]] = {name: set() for name in states}

@@ -125,17 +125,27 @@ def _compiled(engine: Engine, key: str, what: str) -> CompiledProcess:
 def plan_migration(engine: Engine, plan: MigrationPlan) -> MigrationReport:
     """The dry run: every reception on ``plan.source`` with its state before and after.
 
-    :raises DefinitionError: a version is not loaded, or the plan maps a state of the source that
-        does not exist there, or maps to a state the target does not have.
+    :raises DefinitionError: a version is not loaded, or the plan maps a state or trigger the source
+        does not have, or to one the target does not have (a misspelt name would be ignored).
     """
     source = _compiled(engine, plan.source, "源")
     target = _compiled(engine, plan.target, "目标")
-    unknown = sorted(set(plan.states) - source.definition.state_names)
-    wrong = sorted(set(plan.states.values()) - target.definition.state_names)
-    if unknown or wrong:
+    was, will = source.definition, target.definition
+    zh: list[str] = []
+    en: list[str] = []
+    for side, what, names, known in (
+        (("源流程", "the source"), ("状态", "state"), set(plan.states), was.state_names),
+        (("目标流程", "the target"), ("状态", "state"), set(plan.states.values()), will.state_names),
+        (("源流程", "the source"), ("操作", "trigger"), set(plan.triggers), was.trigger_names),
+        (("目标流程", "the target"), ("操作", "trigger"), set(plan.triggers.values()), will.trigger_names),
+    ):
+        missing = sorted(names - known)
+        if missing:
+            zh.append(f"{side[0]}没有{what[0]} {'、'.join(missing)}")
+            en.append(f"{side[1]} has no {what[1]} {', '.join(missing)}")
+    if zh:
         raise DefinitionError(
-            f"迁移计划有误：源流程没有状态 {unknown}，目标流程没有状态 {wrong}",
-            f"the migration plan is wrong: source lacks states {unknown}, target lacks states {wrong}",
+            "迁移计划有误：" + "；".join(zh), "the migration plan is wrong: " + "; ".join(en)
         )
     decisions = {
         state.name: _decision(source, state.name, target, plan.state_in_target(state.name))
