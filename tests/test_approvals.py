@@ -341,6 +341,51 @@ def test_the_handler_can_never_be_reached_through_any_operation(url: str) -> Non
     assert engine.get(rid).current_step == 1
 
 
+class Directory:
+    """The deployment's directory of people (``jiedai_actor``): the approvers, the office and the
+    supervisor; anyone else is unknown."""
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return {**PEOPLE, OFFICE.id: OFFICE, SUPERVISOR.id: SUPERVISOR, HANDLER.id: HANDLER}.get(actor_id)
+
+
+def test_with_a_directory_no_task_goes_to_someone_unknown_or_unable_to_sign() -> None:
+    """A task handed to a misspelt id or to someone without the approver role would sit in a 待办
+    nobody can act on: refused, and the step keeps its way forward. Without a directory the engine
+    cannot tell (the host checks), as before."""
+    engine = make_engine(Chain(SINGLE_A, SINGLE_E), Directory(), clock=FrozenClock())
+    rid = submitted(engine)
+    refusals = {
+        Transfer(to="nobody.x"): "参与人名单里没有 nobody.x",
+        Delegate(to="nobody.x"): "参与人名单里没有 nobody.x",
+        Transfer(to=OFFICE.id): r"没有办理这项任务的角色（需要：审批人）",
+        AddSigners([SUPERVISOR.id], Position.ALONGSIDE): "没有办理这项任务的角色",
+        Delegate(to=SUPERVISOR.id): "没有办理这项任务的角色",  # 纪检 reads only: could never reply
+        AddSigners(["x", "nobody.y"], Position.BEFORE): "参与人名单里没有 nobody.y",
+        Copy(["nobody.z"]): "参与人名单里没有 nobody.z",
+    }
+    for command, says in refusals.items():
+        with pytest.raises(TaskError, match=says):
+            engine.operate(rid, command, A, reason="试")
+    assert mine(engine, A) == [rid]  # nothing moved
+    engine.operate(rid, Copy([SUPERVISOR.id]), A)  # a copy is for reading: any known person
+    with pytest.raises(TaskError, match="没有办理这项任务的角色"):
+        engine.set_proxy("a", OFFICE.id, START, START, A)
+    with pytest.raises(TaskError, match="参与人名单里没有 nobody"):
+        engine.set_proxy("nobody", "x", START, START, OFFICE)
+    engine.operate(rid, Delegate(to=OFFICE.id), A, reason="请办公室核对人数")  # an opinion: office may reply
+    engine.operate(rid, Reply(), OFFICE, reason="人数与公函一致")
+    engine.operate(rid, Transfer(to="x"), A, reason="出差")
+    assert approve(engine, rid, X).current_step == 1
+
+    open_door = make_engine(Chain(SINGLE_A, SINGLE_E), clock=FrozenClock())
+    assert open_door.directory is None
+    rid = submitted(open_door)
+    open_door.operate(rid, Transfer(to="nobody.x"), A, reason="宿主系统已核对")
+    assert mine(open_door, A) == []
+
+
 def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     pool = ApprovalStep("分管领导", "分管领导")
     engine = engine_for(url, pool)

@@ -197,6 +197,12 @@ HOOKS_ZH = {
         "联系人合并。每人调用一次，第一个非 None 的结果生效；不认识此人就返回 None。部署方的通讯录和命令行的"
         "参与人文件实现它。"
     ),
+    "jiedai_actor": (
+        "**按 id 查参与人。** 审批操作点名某人时（转办、委派的接收人，加签、抄送的人，代理的代理人和"
+        "被代理人），引擎向部署方的通讯录查这个 id。有插件实现它时，谁都不认识的 id 被拒绝，审批任务只能"
+        "交给有审批人角色的人，任务不会交给不存在或办不了的人而卡住；没有实现时引擎无从判断，由宿主系统"
+        "把关。第一个非 None 的结果生效；命令行的参与人文件实现它。"
+    ),
 }
 """The Chinese summary that leads each hook's section of docs/hooks.md. ``tests/test_docs_site.py``
 requires one per hook spec, so a new hook needs a line here (regenerate the page afterwards)."""

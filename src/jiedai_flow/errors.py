@@ -315,9 +315,9 @@ class TaskError(JiedaiFlowError):
         self, reception_id: str, operation: str, why_zh: str, why_en: str, *, number: str = ""
     ) -> None:
         named = number or reception_id
-        super().__init__(
-            f"接待记录 {named} 不能「{operation}」：{why_zh}",
-            f"reception {named}: cannot {operation}: {why_en}",
+        super().__init__(  # a proxy is set for a person, not on a reception
+            f"接待记录 {named} 不能「{operation}」：{why_zh}" if named else f"不能「{operation}」：{why_zh}",
+            f"reception {named}: cannot {operation}: {why_en}" if named else f"cannot {operation}: {why_en}",
         )
         self.reception_id = reception_id
         self.number = number

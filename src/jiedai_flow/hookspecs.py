@@ -326,3 +326,19 @@ def jiedai_person_contact(actor_id: str, reception: Reception) -> Contact | None
     once per person; the contacts join those of the roles (``jiedai_contacts``). Implemented by the
     deployment's directory (OA user store, LDAP) and by the command line's actors file.
     """
+
+
+@hookspec(firstresult=True)
+def jiedai_actor(actor_id: str) -> Actor | None:
+    """按 id 查参与人 Look a person up by actor id in the deployment's directory, so that a task is
+    never handed to someone who does not exist or could not act on it.
+
+    :param actor_id: the id an approval operation names as its target: 转办 and 委派 to, 加签,
+        抄送, the stand-in and principal of a 代理.
+    :return: the actor (name, roles, unit, levels), or None when this plugin does not know them.
+
+    Stops at the first non-None result. When any plugin implements it, an id no plugin knows is
+    refused, and an approval task goes only to someone holding the approver role; without an
+    implementation the engine cannot tell and accepts any id (the host checks). Implemented by the
+    deployment's directory (OA user store, LDAP) and by the command line's actors file.
+    """

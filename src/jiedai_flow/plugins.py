@@ -242,6 +242,9 @@ class Hooks:
             "Contact | None", self._hook.jiedai_person_contact(actor_id=actor_id, reception=reception)
         )
 
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return cast("Actor | None", self._hook.jiedai_actor(actor_id=actor_id))
+
 
 class PluginHost:
     """One engine's plugin manager, its typed hooks and what failed to load."""

@@ -263,11 +263,17 @@ class ActorsFile:
 class ActorsDirectory:
     """Contacts from the actors file, by role (``jiedai_contacts``): the handler of a reception is
     its own 经办人; an approver must hold the pending step's level when the step names one. People
-    named by id (a task's owner …) by their entry (``jiedai_person_contact``)."""
+    named by id (a task's owner …) by their entry (``jiedai_person_contact``), and the directory
+    the engine checks the targets of approval operations against (``jiedai_actor``)."""
 
     def __init__(self, entries: tuple[ActorEntry, ...]) -> None:
         self.entries = entries
         self._by_id = {entry.id: entry for entry in entries}
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        entry = self._by_id.get(actor_id)
+        return entry.actor if entry is not None else None
 
     @hookimpl
     def jiedai_person_contact(self, actor_id: str, reception: Reception) -> Contact | None:

@@ -85,6 +85,7 @@ from jiedai_flow.process.lifecycle import (
     FACT_RETRO_PENDING,
     FACT_URGENT_ALLOWED,
     CompiledProcess,
+    Operation,
     Phase,
     ProcessDefinition,
     Stage,
@@ -97,7 +98,7 @@ from jiedai_flow.storage.chain import outbox_digest
 from jiedai_flow.storage.codec import encode
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import date, datetime
 
     from jiedai_flow.domain.findings import Finding
@@ -257,6 +258,17 @@ class Engine:
         plugin's, else China's statutory one)."""
         found = self.hooks.jiedai_calendar()
         return found if found is not None else ChineseCalendar()
+
+    def person(self, actor_id: str) -> Actor | None:
+        """The person ``actor_id`` as the deployment's directory knows them (``jiedai_actor``), or
+        None when no plugin knows them."""
+        return self.hooks.jiedai_actor(actor_id=actor_id)
+
+    @property
+    def directory(self) -> Callable[[str], Actor | None] | None:
+        """:meth:`person` when some plugin keeps a directory (``jiedai_actor``), else None: then an
+        id cannot be checked and the host is trusted with it."""
+        return self.person if self.plugins.pm.hook.jiedai_actor.get_hookimpls() else None
 
     def compiled(self, key: str) -> CompiledProcess:
         """The compiled process ``name@version``; DefinitionError if it is not loaded."""
@@ -697,6 +709,8 @@ class Engine:
             label=trigger_def.label if trigger_def is not None else "",
             operation=trigger_def.operation if trigger_def is not None else None,
             ending=terminal,
+            directory=self.directory,
+            reply_roles=process.operation_roles(Operation.REPLY),
         )
 
     def _work(
@@ -826,6 +840,13 @@ class Engine:
             raise TaskError(
                 "", "代理", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}"
             )
+        directory = self.directory
+        if directory is not None:
+            for person in (principal, stand_in):
+                roles = frozenset({Role.APPROVER}) if person == stand_in else frozenset()
+                problem = task_ops.target_problem(directory, person, roles)
+                if problem is not None:
+                    raise TaskError("", "代理", *problem)
         proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
         self._task_store().save_proxy(proxy)
         self._stand_ins = None

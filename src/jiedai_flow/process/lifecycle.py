@@ -1045,6 +1045,13 @@ class CompiledProcess:
             send_event=False,  # conditions get the trigger's facts, not an EventData
         )
 
+    def operation_roles(self, operation: Operation) -> frozenset[Role]:
+        """The roles that may perform ``operation`` from some state (its trigger's transitions)."""
+        trigger = self.operations.get(operation.value)
+        return frozenset(
+            role for t in self.definition.transitions if t.trigger == trigger for role in t.roles
+        )
+
     def sources(self, trigger: str) -> frozenset[str]:
         """The states ``trigger`` has a transition from."""
         return self._sources.get(trigger, frozenset())

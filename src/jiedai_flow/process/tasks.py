@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
-from jiedai_flow.domain.model import MAX_ACTOR_ID, MAX_HOST_UNIT, check_text
+from jiedai_flow.domain.model import MAX_ACTOR_ID, MAX_HOST_UNIT, Role, check_text
 from jiedai_flow.domain.records import (
     ENDED,
     Approval,
@@ -279,6 +279,10 @@ class Context:
     operation: Operation | None = None
     ending: bool = False
     """The command ends the reception (a terminal state): open execution tasks close too."""
+    directory: Callable[[str], Actor | None] | None = None
+    """Looks a person up (``jiedai_actor``); None when no plugin keeps a directory."""
+    reply_roles: frozenset[Role] = frozenset()
+    """The roles that may answer a delegation 委派答复 in this process (its delegate must hold one)."""
 
     @property
     def principals(self) -> frozenset[str]:
@@ -681,6 +685,9 @@ def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     already = {c.actor_id for c in reception.copies}
     for person in command.people:
         _storable_id(reception, ctx, person)
+        problem = None if ctx.directory is None else target_problem(ctx.directory, person)
+        if problem is not None:
+            raise _refused(reception, ctx, *problem)
     new = [p for p in dict.fromkeys(command.people) if p and p not in already]
     if not new:
         raise _refused(reception, ctx, "这些人已经抄送过", "everyone named was copied already")
@@ -986,8 +993,28 @@ def _storable_id(reception: Reception, ctx: Context, person: str) -> None:
         raise _refused(reception, ctx, error.message_zh, error.message_en) from None
 
 
+def target_problem(
+    directory: Callable[[str], Actor | None], person: str, roles: frozenset[Role] = frozenset()
+) -> tuple[str, str] | None:
+    """Why ``person`` cannot be handed a task (Chinese, English), or None: the directory does not
+    know them, or they hold none of ``roles`` (when given), the roles that can act on the task —
+    a task for someone who could never act on it would leave the step with no way forward."""
+    found = directory(person)
+    if found is None:
+        return (f"参与人名单里没有 {person}", f"{person} is not in the directory of actors")
+    if roles and not found.roles & roles:
+        zh = "、".join(r.label for r in sorted(roles))
+        en = ", ".join(sorted(roles))
+        return (
+            f"{found.name}（{person}）没有办理这项任务的角色（需要：{zh}）",
+            f"{found.name} ({person}) holds none of the roles that can act on it ({en})",
+        )
+    return None
+
+
 def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -> None:
-    """Nobody can hand a task to the handler, to themselves, or to someone already on the step."""
+    """Nobody can hand a task to the handler, to themselves, to someone already on the step, or
+    (with a directory) to someone unknown or without a role that can act on the task."""
     if not person.strip():
         raise _refused(reception, ctx, "未给出接收人", "no person given")
     _storable_id(reception, ctx, person)
@@ -1011,6 +1038,18 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
             f"{person} 已在本审批链上",
             f"{person} is already on this approval chain",
         )
+    if ctx.directory is not None:  # last: separation of duties is the reason that matters most
+        problem = target_problem(ctx.directory, person, _acting_roles(ctx, task))
+        if problem is not None:
+            raise _refused(reception, ctx, *problem)
+
+
+def _acting_roles(ctx: Context, task: Task) -> frozenset[Role]:
+    """The roles a person handed ``task`` by this operation needs: an approver to sign an approval
+    task, a role that may reply to give an opinion on a delegated one; none: anyone known."""
+    if ctx.operation is Operation.DELEGATE:
+        return ctx.reply_roles
+    return frozenset({Role.APPROVER}) if task.kind is TaskKind.APPROVAL else frozenset()
 
 
 def _handlers(reception: Reception) -> set[str]:
