@@ -81,3 +81,23 @@ def test_every_operation_keeps_its_contract(server: Server) -> None:
     assert any('outcome="task_refused"' in line or 'outcome="accepted"' in line for line in decided), (
         "generated operation bodies reached the engine"
     )
+
+
+def test_every_success_response_has_a_media_type_and_a_schema(server: Server) -> None:
+    """A client generated from the document (OpenAPI Generator for a Java host) gets a typed
+    reception, event or report from every call, not an untyped body of no media type."""
+    import httpx
+
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    untyped = [
+        f"{method.upper()} {path} {code} {media!r}"
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        for code, response in operation["responses"].items()
+        if code.startswith("2")
+        for media, content in (response.get("content") or {}).items()
+        if not media or not content.get("schema")
+    ]
+    assert untyped == []
+    created = document["paths"]["/api/v1/receptions"]["post"]["responses"]["201"]["content"]
+    assert created == {"application/json": {"schema": {"$ref": "#/components/schemas/CommandResult"}}}

@@ -15,6 +15,8 @@ import attrs
 from jiedai_flow.domain.findings import Finding
 from jiedai_flow.domain.model import Actor, Plan, ReceptionList
 from jiedai_flow.domain.records import Explanation, FollowUp
+from jiedai_flow.reports.flags import RedFlag
+from jiedai_flow.reports.summary import AnnualSummaryRow, DisclosureRow
 
 
 @attrs.frozen
@@ -145,3 +147,13 @@ class ProxyRequest:
     end: date
     principal: str = ""
     reason: str = ""
+
+
+@attrs.frozen
+class Report:
+    """A report as JSON (``format=json``): its kind, the year and its rows — 年度接待汇总
+    ``AnnualSummaryRow``, 公务接待费公开 ``DisclosureRow`` or 审计疑点 ``RedFlag``."""
+
+    report: str
+    year: int
+    rows: tuple[AnnualSummaryRow | DisclosureRow | RedFlag, ...]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from litestar import Response, get
+from litestar.enums import MediaType
 
 from jiedai_flow.server import metrics
 from jiedai_flow.server.models import Health
@@ -28,6 +29,7 @@ def healthz() -> Health:
     "/readyz",
     summary="就绪 the database answers and its schema is current (503 otherwise)",
     return_dto=LibraryDTO[Health],
+    media_type=MediaType.JSON,
     tags=["ops"],
     sync_to_thread=True,
 )

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
+from litestar import Response
 from litestar.dto import AbstractDTO
 from litestar.plugins import OpenAPISchemaPluginProtocol
 from litestar.typing import FieldDefinition
@@ -101,6 +102,9 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
     def create_openapi_schema(
         cls, field_definition: FieldDefinition, handler_id: str, schema_creator: SchemaCreator
     ) -> Reference | Schema:
+        if field_definition.is_subclass_of(Response) and field_definition.inner_types:
+            # why: a handler that sets headers returns Response[CommandResult]; the body is the class
+            field_definition = field_definition.inner_types[0]
         return schema_creator.for_field_definition(
             FieldDefinition.from_annotation(field_definition.annotation)
         )

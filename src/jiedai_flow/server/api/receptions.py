@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.enums import MediaType
 from litestar.params import Parameter
 
 from jiedai_flow.cli.inputs import ReceptionFile, unsaved_reception
@@ -44,6 +45,7 @@ def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
     "The handler is the caller; a body naming another handler is refused.",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CommandResult],
+    media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,
@@ -143,6 +145,7 @@ def _is_cursor(text: str) -> bool:
     summary="接待详情 show a reception (ETag = version)",
     description="`ref` is the id, the reception number (341502-2026-00001) or the start of the id.",
     return_dto=LibraryDTO[Reception],
+    media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,
@@ -188,6 +191,7 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     "approval operations have their own endpoints (see `/operations`).",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
+    media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,

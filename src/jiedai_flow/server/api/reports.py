@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from jiedai_flow import reports
@@ -18,7 +19,7 @@ from jiedai_flow.plugins import PluginInfo
 from jiedai_flow.process import diagram
 from jiedai_flow.reports.common import require_sql
 from jiedai_flow.server.auth import Principal
-from jiedai_flow.server.models import ProcessInfo, VerifyResult
+from jiedai_flow.server.models import ProcessInfo, Report, VerifyResult
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, id_of
@@ -77,7 +78,13 @@ def reception_list(
     summary="报表 annual summary, disclosure (三公经费) or red flags; JSON, CSV, xlsx or HTML",
     tags=["reports"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses={
+        200: ResponseSpec(
+            Report,
+            description="`format=json` (the default): the rows; csv, xlsx and html: the same rows as a table",
+        ),
+        **ERRORS,
+    },
 )
 def report(
     kind: Literal["summary", "disclosure", "red-flags"],

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import Request, Response, delete, get, post
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
@@ -256,6 +257,7 @@ def _operation_route(operation: Operation) -> Any:
         "with `Retry-After`.",
         dto=LibraryDTO[body_class],  # type: ignore[valid-type]
         return_dto=LibraryDTO[CommandResult],
+        media_type=MediaType.JSON,
         tags=["operations"],
         sync_to_thread=True,
         responses=ERRORS,
