@@ -75,3 +75,21 @@ def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
     assert shown["reception"]["approvals"][0]["on_behalf_of"] == "sun.hao"
     jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao")
     assert as_json("proxy", "list")[0]["revoked"] is True
+
+
+def test_approve_and_return_name_the_task_and_a_bad_cursor_is_a_usage_error(site: Site) -> None:
+    """A stand-in who holds several tasks names the one they act on (``--task``, an id prefix);
+    a cursor not given by a previous page is the user's mistake (exit 2), not an internal error."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("claim-task", rid, "--as", "sun.hao")
+    jiedai("proxy", "set", "--as", "sun.hao", "--stand-in", "zhou.lei", "--from", "2020-01-01",
+           "--to", "2099-12-31", "--reason", "出差")  # fmt: skip
+    task = as_json("tasks", "--as", "zhou.lei")["items"][0]["task_id"]
+    refused = jiedai("return", rid, "--as", "zhou.lei", "--task", "zzzz", "--reason", "x", code=3)
+    assert "没有对应「zzzz」的任务" in refused.output
+    jiedai("approve", rid, "--as", "zhou.lei", "--task", task[:8], "--reason", "代签")
+    assert as_json("show", rid)["reception"]["approvals"][0]["on_behalf_of"] == "sun.hao"
+    for view in ("--mine", "--done", "--cc", "--started"):
+        bad = jiedai("tasks", "--as", "sun.hao", view, "--after", "garbage", code=2)
+        assert "游标无效" in bad.output

@@ -20,6 +20,7 @@ from jiedai_flow.cli.inputs import (
 )
 from jiedai_flow.errors import ValidationError
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
+from jiedai_flow.process.tasks import TaskCommand
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -76,6 +77,12 @@ def _options(command: F) -> F:
             metavar="RULE=TEXT",
             help="情况说明，如 M-02=上级临时增加 2 人（可多次）/ written explanation for a finding.",
         ),
+        click.option(
+            "--task",
+            metavar="TASK",
+            help="任务 ID（前缀即可）：您有多个待办（如代理他人）时指明办理哪一个 / which of your tasks, "
+            "when you hold several (e.g. standing in for someone).",
+        ),
         json_option,
     ]
     for decorator in reversed(decorators):
@@ -96,6 +103,7 @@ def run(
     list_file: Path | None,
     explain: tuple[str, ...],
     follow_up_file: Path | None = None,
+    task: str | None = None,
 ) -> None:
     """Fire ``trigger`` and print the outcome (a refusal is printed by the group, with exit 1)."""
     app: App = app_of(ctx)
@@ -126,6 +134,7 @@ def run(
         reception_list=listing,
         explanations=explanations,
         follow_up=follow_up,
+        command=TaskCommand(task=task.strip()) if task else None,
     )
     if app.json:
         app.emit(render.result_json(result, process))

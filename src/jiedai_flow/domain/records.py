@@ -613,6 +613,22 @@ class TaskView(LabelledEnum):
     """Receptions the actor handles, newest first."""
 
 
+def is_task_cursor(text: str) -> bool:
+    """Whether ``text`` has the shape of a task list's ``next_cursor``: ``due-day|moment|id``."""
+    from datetime import date, datetime
+
+    parts = text.split("|")
+    if len(parts) != 3 or not parts[2]:
+        return False
+    try:
+        if parts[0]:
+            date.fromisoformat(parts[0])
+        datetime.fromisoformat(parts[1])
+    except ValueError:
+        return False
+    return True
+
+
 @attrs.frozen
 class TaskQuery:
     """One task list of one actor, filtered and paged by cursor. Sorted by due day (no due day last),

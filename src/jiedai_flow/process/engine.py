@@ -47,6 +47,7 @@ from jiedai_flow.domain.records import (
     TaskQuery,
     TaskView,
     Verdict,
+    is_task_cursor,
     new_id,
 )
 from jiedai_flow.domain.standards import resolve
@@ -451,8 +452,9 @@ class Engine:
             ``carries_follow_up``); an entry with the same kind, owner and summary as an open one
             replaces it (marking it done, say).
         :param command: the operation's value (:mod:`jiedai_flow.process.tasks`) for a trigger that declares
-            an ``operation``; for the approval trigger, a :class:`~jiedai_flow.process.tasks.TaskCommand`
-            naming which of the actor's tasks they sign (when they hold several).
+            an ``operation``; for the approval trigger and the reviewers' answers (退回, 不予接待), a
+            :class:`~jiedai_flow.process.tasks.TaskCommand` naming which of the actor's tasks they act
+            on (when they hold several).
         :raises RuleViolationError: blocking or unexplained findings; ``.findings`` holds all.
         """
         if reason or request_id is not None:
@@ -744,7 +746,7 @@ class Engine:
         if trigger_def.records_approval:
             return task_ops.sign(before, ctx, task_ref=ref)
         if trigger_def.review:
-            return task_ops.Worked(task_ops.finish_own_task(before, ctx, trigger_def.name))
+            return task_ops.Worked(task_ops.finish_own_task(before, ctx, trigger_def.name, ref))
         return None
 
     def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
@@ -774,6 +776,17 @@ class Engine:
     def task_query(self, actor: Actor, view: TaskView = TaskView.MINE, **filters: Any) -> TaskQuery:
         """The query of one of ``actor``'s task lists: their pools (levels, department, any
         approver's) and whom they stand in for today come from the actor and the proxies."""
+        after = filters.get("after")
+        if after is not None and not is_task_cursor(after):
+            raise ValidationError(
+                [
+                    Problem(
+                        "after",
+                        f"游标无效：{after!r}（用上一页给出的游标）",
+                        f"not a cursor of this list: {after!r}",
+                    )
+                ]
+            )
         levels = set(actor.levels)
         if Role.APPROVER in actor.roles:
             levels.add("")  # a step any approver may sign

@@ -347,14 +347,15 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
     return Worked(after, frozenset(facts), _new_owners(reception, after), task)
 
 
-def finish_own_task(reception: Reception, ctx: Context, outcome: str) -> Reception:
-    """A reviewer's answer (退回, 不予接待) completes their own open task of the current step, so it
-    shows in their 已办; an approver without one may not give it while tasks are open."""
+def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: str = "") -> Reception:
+    """A reviewer's answer (退回, 不予接待) completes their own open task of the current step (the
+    one ``task_ref`` names, when they hold several), so it shows in their 已办; an approver without
+    one may not give it while tasks are open."""
     reception = normalize(reception, ctx)
     index = reception.current_step
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return reception
-    task = pick(reception, ctx, "", steps=(index,))
+    task = pick(reception, ctx, task_ref, steps=(index,))
     done = attrs.evolve(
         task,
         state=TaskState.DONE,

@@ -464,4 +464,5 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
             )  # fmt: skip
             found.append((key, row))
     found.sort(key=lambda kr: kr[0], reverse=view is not TaskView.MINE)
-    return [("|".join(str(k) for k in key), row) for key, row in found]
+    # the cursor has the SQL store's shape, due-day|moment|id, the day empty beyond 待办
+    return [("|".join(str(k) for k in (("",) * (3 - len(key)) + key)), row) for key, row in found]

@@ -27,7 +27,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 
 from jiedai_flow.domain.model import Role
-from jiedai_flow.domain.records import CommandResult, Proxy, TaskCounts, TaskKind, TaskPage, TaskView
+from jiedai_flow.domain.records import (
+    CommandResult,
+    Proxy,
+    TaskCounts,
+    TaskKind,
+    TaskPage,
+    TaskView,
+    is_task_cursor,
+)
 from jiedai_flow.errors import Problem, RateLimitedError, RetryAfter, ValidationError
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.authn import authenticated_by
@@ -54,16 +62,7 @@ MAX_PAGE = 1000
 
 def cursor_ok(text: str) -> bool:
     """The shape of a task list's ``next_cursor``: ``due-day|moment|id``."""
-    parts = text.split("|")
-    if len(parts) != 3 or not parts[2]:
-        return False
-    try:
-        if parts[0]:
-            date.fromisoformat(parts[0])
-        datetime.fromisoformat(parts[1])
-    except ValueError:
-        return False
-    return True
+    return is_task_cursor(text)
 
 
 @get(
