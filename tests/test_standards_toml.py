@@ -222,6 +222,43 @@ def test_dates_must_be_toml_dates(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("dates", "start"),
+    [
+        ("effective_from = 2026-01-01\neffective_to = 2025-01-01\n", "2026-01-01"),
+        ("effective_from = 2026-01-01\neffective_to = 2026-01-01\n", "2026-01-01"),
+        ("effective_to = 2013-01-01\n", "2013-12-08"),  # before the default start
+    ],
+    ids=["ends-before-it-starts", "ends-the-day-it-starts", "ends-before-the-default-start"],
+)
+def test_a_layer_that_ends_before_it_starts_is_refused_at_effective_to(
+    tmp_path: Path, dates: str, start: str
+) -> None:
+    """effective_to is the first day a layer no longer applies: on or before effective_from, never."""
+    path = write(tmp_path, "x.toml", f'name = "x"\nlevel = "city"\njurisdiction = "34"\n{dates}')
+    found = problems(path)
+    assert list(found) == ["$.effective_to"]
+    line, zh, en = found["$.effective_to"]
+    assert line == dates.count("\n") + 3
+    assert f"不晚于施行日期 effective_from（{start}）" in zh
+    assert "一天也不会适用" in zh
+    assert "apply on no day" in en
+
+
+def test_a_wrong_start_date_is_not_compared_with_the_end_date(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "city"\njurisdiction = "34"\n'
+    text += 'effective_from = "2026"\neffective_to = 2010-01-01\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.effective_from"]
+
+
+def test_a_layer_built_in_python_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        StandardsLayer(
+            "x", Level.COUNTY, "341502", effective_from=date(2026, 1, 1), effective_to=date(2025, 1, 1)
+        )
+    assert [p.path for p in caught.value.problems] == ["$.effective_to"]
+
+
 def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:
     layer = load_standards_text(
         """

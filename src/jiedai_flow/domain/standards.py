@@ -437,6 +437,22 @@ STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
 }
 
 
+DEFAULT_EFFECTIVE_FROM = date(2013, 12, 8)
+"""When a layer that names no ``effective_from`` starts: the 2013 national regulations."""
+
+
+def never_in_force(effective_from: date, effective_to: date) -> Problem:
+    """A layer that ends on or before the day it starts (``effective_to`` is the first day it no
+    longer applies), so it applies on no day at all."""
+    return Problem(
+        "$.effective_to",
+        f"废止日期 effective_to（{effective_to}）不晚于施行日期 effective_from（{effective_from}），"
+        "本层一天也不会适用；effective_to 是不再适用的第一天",
+        f"effective_to ({effective_to}) is not after effective_from ({effective_from}): the layer would "
+        "apply on no day; effective_to is the first day it no longer applies",
+    )
+
+
 @attrs.frozen
 class StandardsLayer:
     """One layer: who issued it, where and when it applies, and the fields it changes."""
@@ -446,8 +462,9 @@ class StandardsLayer:
     jurisdiction: str
     """GB/T 2260 code prefix it covers: "" national, "34" Anhui, "3415" Lu'an, "341502" a county."""
     changes: Mapping[str, Any] = attrs.field(factory=dict)
-    effective_from: date = date(2013, 12, 8)
+    effective_from: date = DEFAULT_EFFECTIVE_FROM
     effective_to: date | None = None
+    """The first day it no longer applies (exclusive); after ``effective_from``, or None."""
     source: str = ""
     """The document it comes from 依据, e.g. 《××大学公务接待管理办法》; findings judged by its values
     cite it."""
@@ -459,15 +476,14 @@ class StandardsLayer:
     """The article of ``source`` behind each field it sets, e.g. ``{"meal_standards": "第五条"}``."""
 
     def __attrs_post_init__(self) -> None:
-        unknown = sorted(set(self.changes) - set(STANDARDS_FIELDS))
-        if unknown:
-            raise ValidationError(
-                [
-                    Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
-                    for k in unknown
-                ],
-                source=self.name,
-            )
+        problems = [
+            Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
+            for k in sorted(set(self.changes) - set(STANDARDS_FIELDS))
+        ]
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            problems.append(never_in_force(self.effective_from, self.effective_to))
+        if problems:
+            raise ValidationError(problems, source=self.name)
 
     @property
     def unit_scoped(self) -> bool:

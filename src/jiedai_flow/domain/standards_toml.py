@@ -25,7 +25,15 @@ from typing import Any
 
 from jiedai_flow.domain.loading import converter, problems_from, read_toml, with_lines
 from jiedai_flow.domain.model import InvalidValueError
-from jiedai_flow.domain.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
+from jiedai_flow.domain.standards import (
+    DEFAULT_EFFECTIVE_FROM,
+    STANDARDS_FIELDS,
+    Level,
+    Standards,
+    StandardsLayer,
+    UnitKind,
+    never_in_force,
+)
 from jiedai_flow.errors import Problem, ValidationError
 
 _LEVELS = {
@@ -111,6 +119,10 @@ def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
             problems.append(
                 Problem(f"$.{key}", "应为 TOML 日期，如 2024-01-01", "must be a TOML date such as 2024-01-01")
             )
+    starts, ends = header.get("effective_from", DEFAULT_EFFECTIVE_FROM), header.get("effective_to")
+    known = "effective_from" in header or "effective_from" not in data  # not when the start is itself wrong
+    if known and ends is not None and ends <= starts:
+        problems.append(never_in_force(starts, ends))
     if "source" in data:
         header["source"] = str(data["source"])
     _unit_scope(data, header, problems)
