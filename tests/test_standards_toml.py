@@ -259,6 +259,53 @@ def test_a_layer_built_in_python_that_ends_before_it_starts_is_refused() -> None
     assert [p.path for p in caught.value.problems] == ["$.effective_to"]
 
 
+COUNTERSIGN_AMONG_OTHER_PROBLEMS = """
+    name = "某县"
+    level = "乡"
+    jurisdiction = "341502"
+
+    [standards]
+    max_dishes = "4"
+
+    [[standards.countersigns]]
+    label = "党组会票签"
+    kind = "vote"
+    people = ["county.head", "deputy.1", "deputy.2"]
+    weights = [3, 2]
+    threshold = "50"
+    """
+
+
+def test_a_countersign_with_a_wrong_field_still_has_its_weights_checked(tmp_path: Path) -> None:
+    """A wrong field stops the rule from being built; its checks across fields are reported anyway."""
+    found = problems(write(tmp_path, "bad.toml", COUNTERSIGN_AMONG_OTHER_PROBLEMS))
+    assert {field: line for field, (line, _, _) in found.items()} == {
+        "$.level": 2,
+        "$.standards.max_dishes": 6,
+        "$.standards.countersigns[0].weights": 12,
+        "$.standards.countersigns[0].threshold": 13,
+    }
+    _, zh, en = found["$.standards.countersigns[0].weights"]
+    assert zh == "会签「党组会票签」的 weights 有 2 个，审批人有 3 个"
+    assert en == "countersign '党组会票签' has 2 weights for 3 approvers"
+
+
+def test_a_countersign_alone_reports_its_weights_once_at_the_weights_line(tmp_path: Path) -> None:
+    text = COUNTERSIGN_AMONG_OTHER_PROBLEMS.replace('level = "乡"', 'level = "县"')
+    text = text.replace('max_dishes = "4"', "max_dishes = 4").replace('threshold = "50"', "threshold = 50")
+    assert {field: line for field, (line, _, _) in problems(write(tmp_path, "x.toml", text)).items()} == {
+        "$.standards.countersigns[0].weights": 12,
+    }
+
+
+def test_a_countersign_with_no_approvers_is_reported_beside_its_wrong_fields(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "财政局会签"\nmin_headcount = "3"\n'
+    found = problems(write(tmp_path, "x.toml", text))
+    assert set(found) == {"$.standards.countersigns[0].min_headcount", "$.standards.countersigns[0].units"}
+    assert "没有审批人" in found["$.standards.countersigns[0].units"][1]
+
+
 def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:
     layer = load_standards_text(
         """

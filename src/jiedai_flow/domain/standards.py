@@ -234,19 +234,9 @@ class CountersignRule:
     reception_types: frozenset[ReceptionType] = frozenset()
 
     def __attrs_post_init__(self) -> None:
-        count = len(self.units) + len(self.levels) + len(self.people)
-        if not count:
-            raise InvalidValueError(
-                f"会签「{self.label}」没有审批人（units、levels、people 至少一项）",
-                f"countersign {self.label!r} names no approvers (units, levels or people)",
-                field="units",
-            )
-        if self.weights and len(self.weights) != count:
-            raise InvalidValueError(
-                f"会签「{self.label}」的 weights 有 {len(self.weights)} 个，审批人有 {count} 个",
-                f"countersign {self.label!r} has {len(self.weights)} weights for {count} approvers",
-                field="weights",
-            )
+        approvers = len(self.units) + len(self.levels) + len(self.people)
+        for problem in countersign_problems(self.label, approvers, len(self.weights)):
+            raise problem
 
     def step(self) -> ApprovalStep:
         """The approval step this rule adds."""
@@ -258,6 +248,31 @@ class CountersignRule:
         if self.weights:
             who = [attrs.evolve(a, weight=w) for a, w in zip(who, self.weights, strict=True)]
         return ApprovalStep("", self.label, kind=self.kind, assignees=tuple(who), threshold=self.threshold)
+
+
+def countersign_problems(label: str, approvers: int | None, weights: int | None) -> list[InvalidValueError]:
+    """What is wrong across the fields of a countersign, each naming its field: no approvers, or
+    not one weight per approver. A count is None when its field is itself wrong (not a list): the
+    standards loader runs these checks on a file's own values, so they are reported alongside a
+    wrong field of the same countersign, which stops the rule from being built at all."""
+    found: list[InvalidValueError] = []
+    if approvers == 0:
+        found.append(
+            InvalidValueError(
+                f"会签「{label}」没有审批人（units、levels、people 至少一项）",
+                f"countersign {label!r} names no approvers (units, levels or people)",
+                field="units",
+            )
+        )
+    if approvers and weights and weights != approvers:
+        found.append(
+            InvalidValueError(
+                f"会签「{label}」的 weights 有 {weights} 个，审批人有 {approvers} 个",
+                f"countersign {label!r} has {weights} weights for {approvers} approvers",
+                field="weights",
+            )
+        )
+    return found
 
 
 @attrs.frozen

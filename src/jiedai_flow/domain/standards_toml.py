@@ -32,6 +32,7 @@ from jiedai_flow.domain.standards import (
     Standards,
     StandardsLayer,
     UnitKind,
+    countersign_problems,
     never_in_force,
 )
 from jiedai_flow.errors import Problem, ValidationError
@@ -176,6 +177,29 @@ def _unit_scope(data: dict[str, Any], header: dict[str, Any], problems: list[Pro
     header["articles"] = dict(articles)
 
 
+def _countersign_problems(value: Any) -> list[Problem]:
+    """The checks across a countersign's fields, on the file's own values: a countersign with a
+    wrong field is never built, so its own checks would not run and their problems would go unsaid."""
+    if not isinstance(value, list):
+        return []
+    found: list[Problem] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            continue
+        names = [item.get(key, []) for key in ("units", "levels", "people")]
+        approvers = sum(map(len, names)) if all(isinstance(n, list) for n in names) else None
+        weights = item.get("weights", [])
+        label = item.get("label")
+        for problem in countersign_problems(
+            label if isinstance(label, str) else "",
+            approvers,
+            len(weights) if isinstance(weights, list) else None,
+        ):
+            path = f"$.standards.countersigns[{i}].{problem.field}"
+            found.append(Problem(path, problem.message_zh, problem.message_en))
+    return found
+
+
 def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(table, dict):
         return {}
@@ -201,10 +225,16 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
                 )
             )
             continue
+        found: list[Problem] = []
         try:
             changes[key] = converter.structure(value, field.type or object)
         except (ValueError, TypeError, KeyError, ExceptionGroup) as exc:
-            problems.extend(problems_from(exc, f"$.standards.{key}"))
+            found = problems_from(exc, f"$.standards.{key}")
+        if key == "countersigns":
+            across = _countersign_problems(value)
+            said = {p.message_zh for p in across}  # the rules that could be built said some already
+            found = [p for p in found if p.message_zh not in said] + across
+        problems.extend(found)
     if changes:
         try:  # cross-field sanity: the folded result must be a valid Standards on its own
             Standards(**changes)
