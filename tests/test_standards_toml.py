@@ -23,7 +23,16 @@ from jiedai_flow import (
 )
 from jiedai_flow.domain import localities
 from jiedai_flow.domain.loading import read_toml
-from jiedai_flow.domain.standards import AlcoholPolicy, CompanionPolicy, MealStandard, MealUnit, Origin
+from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.records import StepKind
+from jiedai_flow.domain.standards import (
+    AlcoholPolicy,
+    CompanionPolicy,
+    CountersignRule,
+    MealStandard,
+    MealUnit,
+    Origin,
+)
 from jiedai_flow.domain.standards_toml import load_standards_file, load_standards_text
 from jiedai_flow.testing import make_engine
 
@@ -304,6 +313,51 @@ def test_a_countersign_with_no_approvers_is_reported_beside_its_wrong_fields(tmp
     found = problems(write(tmp_path, "x.toml", text))
     assert set(found) == {"$.standards.countersigns[0].min_headcount", "$.standards.countersigns[0].units"}
     assert "没有审批人" in found["$.standards.countersigns[0].units"][1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ('kind = "parallel"\n', "并行会签"),
+        ('kind = "顺序会签"\n', "顺序会签"),
+        ('kind = "any"\n', "或签"),
+        ("", "并行会签"),
+    ],
+    ids=["parallel", "sequential-in-chinese", "any", "kind-left-out"],
+)
+def test_weights_on_a_countersign_that_is_not_a_vote_are_refused(
+    tmp_path: Path, kind: str, label: str
+) -> None:
+    """Weights only mean something in a 票签; on any other step they would be silently ignored."""
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += f'label = "财政局、分管领导会签"\n{kind}units = ["县财政局"]\nlevels = ["分管领导"]\n'
+    text += "weights = [1, 1]\n"
+    found = problems(write(tmp_path, "x.toml", text))
+    assert list(found) == ["$.standards.countersigns[0].weights"]
+    line, zh, en = found["$.standards.countersigns[0].weights"]
+    assert line == text.count("\n")
+    assert f"是{label}" in zh
+    assert 'weights 只用于票签（kind = "vote"）' in zh
+    assert "weights only count in a vote" in en
+
+
+def test_weights_on_a_vote_written_in_chinese_are_read(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "党组会票签"\nkind = "票签"\npeople = ["a", "b"]\nweights = [2, 1]\n'
+    [rule] = load_standards_file(write(tmp_path, "x.toml", text)).changes["countersigns"]
+    assert [a.weight for a in rule.step().assignees] == [2, 1]
+
+
+def test_a_wrong_kind_is_reported_once_not_also_as_weights_on_a_non_vote(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "x"\nkind = "投票"\npeople = ["a", "b"]\nweights = [2, 1]\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.standards.countersigns[0].kind"]
+
+
+def test_a_countersign_built_in_python_with_weights_but_no_vote_is_refused() -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        CountersignRule("会签", StepKind.PARALLEL, people=("a", "b"), weights=(1, 1))
+    assert caught.value.field == "weights"
 
 
 def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:

@@ -217,8 +217,8 @@ class CountersignRule:
 
     Approvers are departments (``units``: any approver of that department claims the task), approval
     levels (``levels``) or people (``people``, actor ids). ``weights`` are the 票签 weights, in that
-    order (units, then levels, then people); ``threshold`` the share in percent the agreeing weight
-    must exceed.
+    order (units, then levels, then people), and only a vote (``kind = vote``) may have them;
+    ``threshold`` the share in percent the agreeing weight must exceed.
     """
 
     label: str = attrs.field(validator=attrs.validators.min_len(1))
@@ -235,7 +235,7 @@ class CountersignRule:
 
     def __attrs_post_init__(self) -> None:
         approvers = len(self.units) + len(self.levels) + len(self.people)
-        for problem in countersign_problems(self.label, approvers, len(self.weights)):
+        for problem in countersign_problems(self.label, self.kind, approvers, len(self.weights)):
             raise problem
 
     def step(self) -> ApprovalStep:
@@ -250,11 +250,13 @@ class CountersignRule:
         return ApprovalStep("", self.label, kind=self.kind, assignees=tuple(who), threshold=self.threshold)
 
 
-def countersign_problems(label: str, approvers: int | None, weights: int | None) -> list[InvalidValueError]:
-    """What is wrong across the fields of a countersign, each naming its field: no approvers, or
-    not one weight per approver. A count is None when its field is itself wrong (not a list): the
-    standards loader runs these checks on a file's own values, so they are reported alongside a
-    wrong field of the same countersign, which stops the rule from being built at all."""
+def countersign_problems(
+    label: str, kind: StepKind | None, approvers: int | None, weights: int | None
+) -> list[InvalidValueError]:
+    """What is wrong across the fields of a countersign, each naming its field: no approvers,
+    weights on a step that is not a vote, or not one weight per approver. A value is None when its
+    field is itself wrong: the standards loader runs these checks on a file's own values, so they
+    are reported alongside a wrong field of the same countersign, which stops the rule being built."""
     found: list[InvalidValueError] = []
     if approvers == 0:
         found.append(
@@ -264,7 +266,17 @@ def countersign_problems(label: str, approvers: int | None, weights: int | None)
                 field="units",
             )
         )
-    if approvers and weights and weights != approvers:
+    if weights and kind is not None and kind is not StepKind.VOTE:
+        found.append(
+            InvalidValueError(
+                f'会签「{label}」是{kind.label}（{kind.value}），weights 只用于票签（kind = "vote"）：'
+                "删去 weights，或改为票签",
+                f"countersign {label!r} is {kind.value}: weights only count in a vote "
+                '(kind = "vote"); remove them or make the step a vote',
+                field="weights",
+            )
+        )
+    elif approvers and weights and weights != approvers:
         found.append(
             InvalidValueError(
                 f"会签「{label}」的 weights 有 {weights} 个，审批人有 {approvers} 个",

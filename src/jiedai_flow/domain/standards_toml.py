@@ -23,11 +23,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from jiedai_flow.domain.loading import converter, problems_from, read_toml, with_lines
 from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.records import StepKind
 from jiedai_flow.domain.standards import (
     DEFAULT_EFFECTIVE_FROM,
     STANDARDS_FIELDS,
+    CountersignRule,
     Level,
     Standards,
     StandardsLayer,
@@ -50,6 +54,7 @@ _LEVELS = {
     "unit": Level.UNIT,
     "单位": Level.UNIT,
 }
+_DEFAULT_KIND = attrs.fields(CountersignRule).kind.default
 _HEADER_KEYS = {
     "name",
     "level",
@@ -192,12 +197,21 @@ def _countersign_problems(value: Any) -> list[Problem]:
         label = item.get("label")
         for problem in countersign_problems(
             label if isinstance(label, str) else "",
+            _step_kind(item.get("kind", _DEFAULT_KIND)),
             approvers,
             len(weights) if isinstance(weights, list) else None,
         ):
             path = f"$.standards.countersigns[{i}].{problem.field}"
             found.append(Problem(path, problem.message_zh, problem.message_en))
     return found
+
+
+def _step_kind(value: object) -> StepKind | None:
+    """A countersign's ``kind`` as written, or None when it is wrong (reported at its own path)."""
+    try:
+        return StepKind.parse(value) if isinstance(value, str) else None
+    except InvalidValueError:
+        return None
 
 
 def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
