@@ -360,6 +360,59 @@ def test_a_countersign_built_in_python_with_weights_but_no_vote_is_refused() -> 
     assert caught.value.field == "weights"
 
 
+WRONG_SHAPES = [
+    ("banned_dishes = 5", "$.standards.banned_dishes", "「banned_dishes」应为列表，收到 5（int）"),
+    ('accepted_letters = { "公函" = 1 }', "$.standards.accepted_letters", "「accepted_letters」应为列表"),
+    (
+        'meal_standards = { amount = "90.00" }',
+        "$.standards.meal_standards",
+        "每项一个 [[standards.meal_standards]] 表",
+    ),
+    ("lexicon = 3", "$.standards.lexicon", "「lexicon」应为表（键 = 值），收到 3（int）"),
+    ('lexicon = { alcohol = "茅台" }', "$.standards.lexicon[alcohol]", '应为列表，如 ["茅台"]'),
+    ("max_dishes = -1", "$.standards.max_dishes", "「max_dishes」应为不小于 0 的整数，收到 -1"),
+    ("vehicle_capacity = 0", "$.standards.vehicle_capacity", "「vehicle_capacity」应为不小于 1 的整数"),
+    ("companions = { divisor = 0 }", "$.standards.companions.divisor", "「divisor」应为不小于 1 的整数"),
+    ("approval_tiers = [{ steps = [] }]", "$.standards.approval_tiers[0].steps", "至少要有一个审批环节"),
+    (
+        'countersigns = [{ label = "", units = ["县财政局"] }]',
+        "$.standards.countersigns[0].label",
+        "不能为空",
+    ),
+    (
+        'countersigns = [{ label = "x", kind = "vote", people = ["a"], threshold = 100 }]',
+        "$.standards.countersigns[0].threshold",
+        "「threshold」应为 0 到 99 的整数",
+    ),
+    (
+        'countersigns = [{ label = "x", units = ["a"], min_headcount = -5 }]',
+        "$.standards.countersigns[0].min_headcount",
+        "应为不小于 0 的整数",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "path", "zh"), WRONG_SHAPES, ids=[w[0] for w in WRONG_SHAPES])
+def test_a_wrong_type_or_bound_is_said_in_chinese_at_its_own_field(
+    tmp_path: Path, line: str, path: str, zh: str
+) -> None:
+    """No English inside the Chinese message, no traceback, no problem reported at the whole table:
+    a table for a list is not read key by key, nor a text for a list letter by letter."""
+    text = f'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[standards]\n{line}\n'
+    found = problems(write(tmp_path, "x.toml", text))
+    assert list(found) == [path]
+    number, message_zh, message_en = found[path]
+    assert number == 6
+    assert zh in message_zh
+    assert "must" not in message_zh
+    assert message_en
+
+
+def test_a_source_that_is_not_text_is_refused_not_turned_into_text(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\nsource = 2019\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.source"]
+
+
 def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:
     layer = load_standards_text(
         """

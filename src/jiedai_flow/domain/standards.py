@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
-from collections.abc import Mapping  # why: resolve_types() below needs it at run time
+from collections.abc import Callable, Mapping  # why: resolve_types() below needs Mapping at run time
 from datetime import date, timedelta
 from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from jiedai_flow.domain.model import (
     ReceptionType,
     VenueType,
     money,
+    shown,
 )
 from jiedai_flow.domain.records import ApprovalStep, Assignee, StepKind
 from jiedai_flow.errors import Problem, ValidationError
@@ -139,6 +140,46 @@ class DeadlineFrom(LabelledEnum):
     INVOICE = "invoice", "发票日期"
 
 
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _at_least(low: int) -> _Validator:
+    """A count of at least ``low`` (None passes: the field is optional), said in both languages."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value < low:
+            raise InvalidValueError(
+                f"「{attribute.name}」应为不小于 {low} 的整数，收到 {shown(value)}",
+                f"{attribute.name!r} must be an integer of at least {low}, got {shown(value)}",
+                field=attribute.name,
+            )
+
+    return check
+
+
+def _not_empty(zh: str, en: str) -> _Validator:
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) < 1:
+            raise InvalidValueError(
+                f"「{attribute.name}」{zh}", f"{attribute.name!r} {en}", field=attribute.name
+            )
+
+    return check
+
+
+def _percent(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not 0 <= value < 100:
+        raise InvalidValueError(
+            f"「{attribute.name}」应为 0 到 99 的整数（同意的权重须超过的百分比），收到 {shown(value)}",
+            f"{attribute.name!r} must be 0 to 99 (the percent the agreeing weight must exceed), "
+            f"got {shown(value)}",
+            field=attribute.name,
+        )
+
+
+_count = _at_least(0)
+
+
 @attrs.frozen
 class MealStandard:
     """One row of a meal-standard table 用餐标准: an amount and the cases it applies to.
@@ -195,10 +236,10 @@ class CompanionPolicy:
     ≤⌊guests/``divisor``⌋. With ``one_for_one_up_to`` = n: one companion per guest up to n, then
     ⌊extra/``divisor``⌋ more (a business-reception variant)."""
 
-    small_party: int = 10
-    small_cap: int = 3
-    divisor: int = 3
-    one_for_one_up_to: int = 0
+    small_party: int = attrs.field(default=10, validator=_count)
+    small_cap: int = attrs.field(default=3, validator=_count)
+    divisor: int = attrs.field(default=3, validator=_at_least(1))
+    one_for_one_up_to: int = attrs.field(default=0, validator=_count)
 
     def cap(self, guests: int) -> int:
         if self.one_for_one_up_to:
@@ -221,15 +262,15 @@ class CountersignRule:
     ``threshold`` the share in percent the agreeing weight must exceed.
     """
 
-    label: str = attrs.field(validator=attrs.validators.min_len(1))
+    label: str = attrs.field(validator=_not_empty("不能为空", "must not be empty"))
     kind: StepKind = StepKind.PARALLEL
     units: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     weights: tuple[int, ...] = ()
-    threshold: int = attrs.field(default=50, validator=[attrs.validators.ge(0), attrs.validators.lt(100)])
+    threshold: int = attrs.field(default=50, validator=_percent)
     min_rank: Rank | None = None
-    min_headcount: int | None = None
+    min_headcount: int | None = attrs.field(default=None, validator=_count)
     min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
     reception_types: frozenset[ReceptionType] = frozenset()
 
@@ -291,9 +332,11 @@ def countersign_problems(
 class ApprovalTier:
     """An approval chain for receptions at or above a tier 审批层级 (rank, headcount, amount)."""
 
-    steps: tuple[str, ...] = attrs.field(validator=attrs.validators.min_len(1))
+    steps: tuple[str, ...] = attrs.field(
+        validator=_not_empty("至少要有一个审批环节", "needs at least one step")
+    )
     min_rank: Rank | None = None
-    min_headcount: int | None = None
+    min_headcount: int | None = attrs.field(default=None, validator=_count)
     min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
     reception_types: frozenset[ReceptionType] = frozenset()
     label: str = ""
@@ -308,7 +351,7 @@ class Budget:
     amount: Decimal = attrs.field(converter=money)
 
 
-_optional_count = attrs.validators.optional(attrs.validators.ge(0))
+_optional_count = _count
 _THREE_WORKDAYS: int | None = 3
 
 NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
@@ -333,7 +376,7 @@ class Standards:
     accepted_letters: frozenset[LetterKind] = frozenset(
         {LetterKind.LETTER, LetterKind.INVITATION, LetterKind.NOTICE}
     )
-    working_meals_max: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    working_meals_max: int = attrs.field(default=1, validator=_count)
     companions: CompanionPolicy = CompanionPolicy()
     companions_by_type: Mapping[ReceptionType, CompanionPolicy] = attrs.field(factory=dict)
     meal_standards: tuple[MealStandard, ...] = ()
@@ -371,11 +414,11 @@ class Standards:
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
     escort_vehicles_max: int | None = attrs.field(default=None, validator=_optional_count)
-    vehicle_capacity: int = attrs.field(default=7, validator=attrs.validators.ge(1))
+    vehicle_capacity: int = attrs.field(default=7, validator=_at_least(1))
     """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
     accompanying_max: int | None = attrs.field(default=None, validator=_optional_count)
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
-    new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    new_letter_increase: int = attrs.field(default=3, validator=_count)
     """L-03: the list may name more guests than the letter only below this many extra."""
     unit_kinds: Mapping[str, UnitKind] = attrs.field(factory=dict)
     """单位类型: the kind of each host unit by name, e.g. ``{"某大学": 高校}``; unit layers may apply

@@ -19,6 +19,7 @@ Every problem is reported at once, with the file, the line and the field.
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import attrs
 
 from jiedai_flow.domain.loading import converter, problems_from, read_toml, with_lines
-from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.model import InvalidValueError, shown
 from jiedai_flow.domain.records import StepKind
 from jiedai_flow.domain.standards import (
     DEFAULT_EFFECTIVE_FROM,
@@ -130,7 +131,16 @@ def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
     if known and ends is not None and ends <= starts:
         problems.append(never_in_force(starts, ends))
     if "source" in data:
-        header["source"] = str(data["source"])
+        if isinstance(data["source"], str):
+            header["source"] = data["source"]
+        else:
+            problems.append(
+                Problem(
+                    "$.source",
+                    f"「source」应为依据文件的名称（文本），收到 {shown(data['source'])}",
+                    f"'source' must name the document (text), got {shown(data['source'])}",
+                )
+            )
     _unit_scope(data, header, problems)
     if not isinstance(data.get("standards", {}), dict):
         problems.append(Problem("$.standards", "[standards] 应为表", "[standards] must be a table"))
@@ -206,6 +216,62 @@ def _countersign_problems(value: Any) -> list[Problem]:
     return found
 
 
+_LISTS = (tuple, frozenset, list, set)
+
+
+def _shape_problems(key: str, value: Any, tp: Any) -> list[Problem]:
+    """A list or a table where the field wants the other (or a single value): cattrs would iterate
+    a table's keys or a text's characters (``banned_dishes = "鲍鱼"`` banning every dish with 鱼),
+    say "'int' object is not iterable", or fail outright on a number for a table."""
+    path = f"$.standards.{key}"
+    origin = typing.get_origin(tp)
+    if origin in _LISTS and not isinstance(value, list):
+        tables = attrs.has(typing.get_args(tp)[0])
+        zh = f"（每项一个 [[standards.{key}]] 表）" if tables else _like(value)
+        en = f" (one [[standards.{key}]] table each)" if tables else _like(value, en=True)
+        return [
+            Problem(
+                path, f"「{key}」应为列表{zh}{_got_zh(value)}", f"{key!r} must be a list{en}{_got_en(value)}"
+            )
+        ]
+    if origin is not Mapping:
+        return []
+    if not isinstance(value, dict):
+        return [
+            Problem(
+                path,
+                f"「{key}」应为表（键 = 值）{_got_zh(value)}",
+                f"{key!r} must be a table{_got_en(value)}",
+            )
+        ]
+    if typing.get_origin(typing.get_args(tp)[1]) not in _LISTS:
+        return []
+    return [
+        Problem(
+            f"{path}[{k}]",
+            f"应为列表{_like(v)}{_got_zh(v)}",
+            f"must be a list{_like(v, en=True)}{_got_en(v)}",
+        )
+        for k, v in value.items()
+        if not isinstance(v, list)
+    ]
+
+
+def _like(value: object, *, en: bool = False) -> str:
+    """An example of the list a single text was meant to be."""
+    if not isinstance(value, str):
+        return ""
+    return f', e.g. ["{value}"]' if en else f'，如 ["{value}"]'
+
+
+def _got_zh(value: object) -> str:
+    return f"，收到 {shown(value)}（{type(value).__name__}）"
+
+
+def _got_en(value: object) -> str:
+    return f", got {shown(value)} ({type(value).__name__})"
+
+
 def _step_kind(value: object) -> StepKind | None:
     """A countersign's ``kind`` as written, or None when it is wrong (reported at its own path)."""
     try:
@@ -229,20 +295,20 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
                 )
             )
             continue
-        origin = typing.get_origin(field.type)
-        if origin in (tuple, frozenset, list, set) and isinstance(value, str):
-            problems.append(
-                Problem(
-                    f"$.standards.{key}",
-                    f'「{key}」应为列表，如 ["{value}"]',
-                    f'{key!r} must be a list, e.g. ["{value}"]',
-                )
-            )
+        shape = _shape_problems(key, value, field.type)
+        if shape:
+            problems.extend(shape)
             continue
         found: list[Problem] = []
         try:
             changes[key] = converter.structure(value, field.type or object)
+            if field.validator is not None:  # the field's own bounds, at its path (they never read self)
+                field.validator(None, field, changes[key])
+        except InvalidValueError as exc:
+            changes.pop(key, None)
+            found = [Problem(f"$.standards.{key}", exc.message_zh, exc.message_en)]
         except (ValueError, TypeError, KeyError, ExceptionGroup) as exc:
+            changes.pop(key, None)
             found = problems_from(exc, f"$.standards.{key}")
         if key == "countersigns":
             across = _countersign_problems(value)
@@ -252,6 +318,10 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
     if changes:
         try:  # cross-field sanity: the folded result must be a valid Standards on its own
             Standards(**changes)
+        except InvalidValueError as exc:
+            problems.append(
+                Problem(f"$.standards.{exc.field or ''}".rstrip("."), exc.message_zh, exc.message_en)
+            )
         except (ValueError, TypeError) as exc:
             problems.append(Problem("$.standards", f"标准无效：{exc}", f"invalid standards: {exc}"))
     return changes
