@@ -224,6 +224,22 @@ BAD = [
         "$.holiday[1].start",
         "同时属于",
     ),
+    (
+        'year = 2027\nsource = "s"\n[[holiday]]\nname="a"\nstart=2027-02-06\nend=2027-02-08\n'
+        "total_days = true\n",
+        "$.holiday[0].total_days",
+        "应为正整数",
+    ),
+    (
+        'year = 2027\nsource = "s"\n[[holiday]]\nname="a"\nend=2027-02-08\n',
+        "$.holiday[0].start",
+        "缺少「start」",
+    ),
+    (
+        'year = 2027\nsource = "s"\n[holiday]\nname="a"\nstart=2027-02-06\nend=2027-02-08\n',
+        "$.holiday",
+        "[[holiday]]",
+    ),
     ("year = [\n", "$", "TOML"),
 ]
 
@@ -236,6 +252,32 @@ def test_a_bad_holiday_file_names_the_field_and_the_problem(text: str, path: str
     matching = [p for p in caught.value.problems if p.path == path and words in p.message_zh]
     assert matching, caught.value.problems
     assert all(p.message_en for p in caught.value.problems)
+
+
+def test_a_total_days_written_as_text_is_a_wrong_type_not_a_wrong_count() -> None:
+    """``total_days = "7"`` for a 7-day holiday once said 「通知写共 7 天，而……是 7 天」."""
+    text = (
+        'year = 2027\nsource = "s"\n[[holiday]]\nname = "国庆节"\n'
+        'start = 2027-10-01\nend = 2027-10-07\ntotal_days = "7"\n'
+    )
+    with pytest.raises(ValidationError) as caught:
+        load_holiday_text(text)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line) == ("$.holiday[0].total_days", 7)
+    assert problem.message_zh.startswith("「total_days」应为正整数")
+    assert "收到 '7'（str）" in problem.message_zh
+    assert "共 7 天" not in problem.message_zh
+    assert "must be a positive integer" in problem.message_en
+
+
+def test_a_wrong_total_days_is_reported_even_when_a_date_is_wrong_too() -> None:
+    text = 'year = 2027\nsource = "s"\n[[holiday]]\nname = "国庆节"\nstart = 2027-10-01\ntotal_days = 7.0\n'
+    with pytest.raises(ValidationError) as caught:
+        load_holiday_text(text)
+    assert {(p.path, p.line) for p in caught.value.problems} == {
+        ("$.holiday[0].end", 3),
+        ("$.holiday[0].total_days", 6),
+    }
 
 
 def test_problems_carry_the_line_of_the_field() -> None:

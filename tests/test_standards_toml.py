@@ -23,7 +23,16 @@ from jiedai_flow import (
 )
 from jiedai_flow.domain import localities
 from jiedai_flow.domain.loading import read_toml
-from jiedai_flow.domain.standards import AlcoholPolicy, CompanionPolicy, MealStandard, MealUnit, Origin
+from jiedai_flow.domain.model import InvalidValueError
+from jiedai_flow.domain.records import StepKind
+from jiedai_flow.domain.standards import (
+    AlcoholPolicy,
+    CompanionPolicy,
+    CountersignRule,
+    MealStandard,
+    MealUnit,
+    Origin,
+)
 from jiedai_flow.domain.standards_toml import load_standards_file, load_standards_text
 from jiedai_flow.testing import make_engine
 
@@ -220,6 +229,188 @@ def test_dates_must_be_toml_dates(tmp_path: Path) -> None:
         "$.effective_from": 4,
         "$.effective_to": 5,
     }
+
+
+@pytest.mark.parametrize(
+    ("dates", "start"),
+    [
+        ("effective_from = 2026-01-01\neffective_to = 2025-01-01\n", "2026-01-01"),
+        ("effective_from = 2026-01-01\neffective_to = 2026-01-01\n", "2026-01-01"),
+        ("effective_to = 2013-01-01\n", "2013-12-08"),  # before the default start
+    ],
+    ids=["ends-before-it-starts", "ends-the-day-it-starts", "ends-before-the-default-start"],
+)
+def test_a_layer_that_ends_before_it_starts_is_refused_at_effective_to(
+    tmp_path: Path, dates: str, start: str
+) -> None:
+    """effective_to is the first day a layer no longer applies: on or before effective_from, never."""
+    path = write(tmp_path, "x.toml", f'name = "x"\nlevel = "city"\njurisdiction = "34"\n{dates}')
+    found = problems(path)
+    assert list(found) == ["$.effective_to"]
+    line, zh, en = found["$.effective_to"]
+    assert line == dates.count("\n") + 3
+    assert f"不晚于施行日期 effective_from（{start}）" in zh
+    assert "一天也不会适用" in zh
+    assert "apply on no day" in en
+
+
+def test_a_wrong_start_date_is_not_compared_with_the_end_date(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "city"\njurisdiction = "34"\n'
+    text += 'effective_from = "2026"\neffective_to = 2010-01-01\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.effective_from"]
+
+
+def test_a_layer_built_in_python_that_ends_before_it_starts_is_refused() -> None:
+    with pytest.raises(ValidationError) as caught:
+        StandardsLayer(
+            "x", Level.COUNTY, "341502", effective_from=date(2026, 1, 1), effective_to=date(2025, 1, 1)
+        )
+    assert [p.path for p in caught.value.problems] == ["$.effective_to"]
+
+
+COUNTERSIGN_AMONG_OTHER_PROBLEMS = """
+    name = "某县"
+    level = "乡"
+    jurisdiction = "341502"
+
+    [standards]
+    max_dishes = "4"
+
+    [[standards.countersigns]]
+    label = "党组会票签"
+    kind = "vote"
+    people = ["county.head", "deputy.1", "deputy.2"]
+    weights = [3, 2]
+    threshold = "50"
+    """
+
+
+def test_a_countersign_with_a_wrong_field_still_has_its_weights_checked(tmp_path: Path) -> None:
+    """A wrong field stops the rule from being built; its checks across fields are reported anyway."""
+    found = problems(write(tmp_path, "bad.toml", COUNTERSIGN_AMONG_OTHER_PROBLEMS))
+    assert {field: line for field, (line, _, _) in found.items()} == {
+        "$.level": 2,
+        "$.standards.max_dishes": 6,
+        "$.standards.countersigns[0].weights": 12,
+        "$.standards.countersigns[0].threshold": 13,
+    }
+    _, zh, en = found["$.standards.countersigns[0].weights"]
+    assert zh == "会签「党组会票签」的 weights 有 2 个，审批人有 3 个"
+    assert en == "countersign '党组会票签' has 2 weights for 3 approvers"
+
+
+def test_a_countersign_alone_reports_its_weights_once_at_the_weights_line(tmp_path: Path) -> None:
+    text = COUNTERSIGN_AMONG_OTHER_PROBLEMS.replace('level = "乡"', 'level = "县"')
+    text = text.replace('max_dishes = "4"', "max_dishes = 4").replace('threshold = "50"', "threshold = 50")
+    assert {field: line for field, (line, _, _) in problems(write(tmp_path, "x.toml", text)).items()} == {
+        "$.standards.countersigns[0].weights": 12,
+    }
+
+
+def test_a_countersign_with_no_approvers_is_reported_beside_its_wrong_fields(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "财政局会签"\nmin_headcount = "3"\n'
+    found = problems(write(tmp_path, "x.toml", text))
+    assert set(found) == {"$.standards.countersigns[0].min_headcount", "$.standards.countersigns[0].units"}
+    assert "没有审批人" in found["$.standards.countersigns[0].units"][1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"),
+    [
+        ('kind = "parallel"\n', "并行会签"),
+        ('kind = "顺序会签"\n', "顺序会签"),
+        ('kind = "any"\n', "或签"),
+        ("", "并行会签"),
+    ],
+    ids=["parallel", "sequential-in-chinese", "any", "kind-left-out"],
+)
+def test_weights_on_a_countersign_that_is_not_a_vote_are_refused(
+    tmp_path: Path, kind: str, label: str
+) -> None:
+    """Weights only mean something in a 票签; on any other step they would be silently ignored."""
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += f'label = "财政局、分管领导会签"\n{kind}units = ["县财政局"]\nlevels = ["分管领导"]\n'
+    text += "weights = [1, 1]\n"
+    found = problems(write(tmp_path, "x.toml", text))
+    assert list(found) == ["$.standards.countersigns[0].weights"]
+    line, zh, en = found["$.standards.countersigns[0].weights"]
+    assert line == text.count("\n")
+    assert f"是{label}" in zh
+    assert 'weights 只用于票签（kind = "vote"）' in zh
+    assert "weights only count in a vote" in en
+
+
+def test_weights_on_a_vote_written_in_chinese_are_read(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "党组会票签"\nkind = "票签"\npeople = ["a", "b"]\nweights = [2, 1]\n'
+    [rule] = load_standards_file(write(tmp_path, "x.toml", text)).changes["countersigns"]
+    assert [a.weight for a in rule.step().assignees] == [2, 1]
+
+
+def test_a_wrong_kind_is_reported_once_not_also_as_weights_on_a_non_vote(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[[standards.countersigns]]\n'
+    text += 'label = "x"\nkind = "投票"\npeople = ["a", "b"]\nweights = [2, 1]\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.standards.countersigns[0].kind"]
+
+
+def test_a_countersign_built_in_python_with_weights_but_no_vote_is_refused() -> None:
+    with pytest.raises(InvalidValueError) as caught:
+        CountersignRule("会签", StepKind.PARALLEL, people=("a", "b"), weights=(1, 1))
+    assert caught.value.field == "weights"
+
+
+WRONG_SHAPES = [
+    ("banned_dishes = 5", "$.standards.banned_dishes", "「banned_dishes」应为列表，收到 5（int）"),
+    ('accepted_letters = { "公函" = 1 }', "$.standards.accepted_letters", "「accepted_letters」应为列表"),
+    (
+        'meal_standards = { amount = "90.00" }',
+        "$.standards.meal_standards",
+        "每项一个 [[standards.meal_standards]] 表",
+    ),
+    ("lexicon = 3", "$.standards.lexicon", "「lexicon」应为表（键 = 值），收到 3（int）"),
+    ('lexicon = { alcohol = "茅台" }', "$.standards.lexicon[alcohol]", '应为列表，如 ["茅台"]'),
+    ("max_dishes = -1", "$.standards.max_dishes", "「max_dishes」应为不小于 0 的整数，收到 -1"),
+    ("vehicle_capacity = 0", "$.standards.vehicle_capacity", "「vehicle_capacity」应为不小于 1 的整数"),
+    ("companions = { divisor = 0 }", "$.standards.companions.divisor", "「divisor」应为不小于 1 的整数"),
+    ("approval_tiers = [{ steps = [] }]", "$.standards.approval_tiers[0].steps", "至少要有一个审批环节"),
+    (
+        'countersigns = [{ label = "", units = ["县财政局"] }]',
+        "$.standards.countersigns[0].label",
+        "不能为空",
+    ),
+    (
+        'countersigns = [{ label = "x", kind = "vote", people = ["a"], threshold = 100 }]',
+        "$.standards.countersigns[0].threshold",
+        "「threshold」应为 0 到 99 的整数",
+    ),
+    (
+        'countersigns = [{ label = "x", units = ["a"], min_headcount = -5 }]',
+        "$.standards.countersigns[0].min_headcount",
+        "应为不小于 0 的整数",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "path", "zh"), WRONG_SHAPES, ids=[w[0] for w in WRONG_SHAPES])
+def test_a_wrong_type_or_bound_is_said_in_chinese_at_its_own_field(
+    tmp_path: Path, line: str, path: str, zh: str
+) -> None:
+    """No English inside the Chinese message, no traceback, no problem reported at the whole table:
+    a table for a list is not read key by key, nor a text for a list letter by letter."""
+    text = f'name = "x"\nlevel = "县"\njurisdiction = "341502"\n\n[standards]\n{line}\n'
+    found = problems(write(tmp_path, "x.toml", text))
+    assert list(found) == [path]
+    number, message_zh, message_en = found[path]
+    assert number == 6
+    assert zh in message_zh
+    assert "must" not in message_zh
+    assert message_en
+
+
+def test_a_source_that_is_not_text_is_refused_not_turned_into_text(tmp_path: Path) -> None:
+    text = 'name = "x"\nlevel = "县"\njurisdiction = "341502"\nsource = 2019\n'
+    assert list(problems(write(tmp_path, "x.toml", text))) == ["$.source"]
 
 
 def test_every_field_of_a_full_file_is_read_into_typed_values() -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import calendar
 import enum
 import functools
-from collections.abc import Mapping  # why: resolve_types() below needs it at run time
+from collections.abc import Callable, Mapping  # why: resolve_types() below needs Mapping at run time
 from datetime import date, timedelta
 from decimal import Decimal  # noqa: TC003  # why: resolve_types() below needs it at run time
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from jiedai_flow.domain.model import (
     ReceptionType,
     VenueType,
     money,
+    shown,
 )
 from jiedai_flow.domain.records import ApprovalStep, Assignee, StepKind
 from jiedai_flow.errors import Problem, ValidationError
@@ -139,6 +140,46 @@ class DeadlineFrom(LabelledEnum):
     INVOICE = "invoice", "发票日期"
 
 
+_Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _at_least(low: int) -> _Validator:
+    """A count of at least ``low`` (None passes: the field is optional), said in both languages."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and value < low:
+            raise InvalidValueError(
+                f"「{attribute.name}」应为不小于 {low} 的整数，收到 {shown(value)}",
+                f"{attribute.name!r} must be an integer of at least {low}, got {shown(value)}",
+                field=attribute.name,
+            )
+
+    return check
+
+
+def _not_empty(zh: str, en: str) -> _Validator:
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if len(value) < 1:
+            raise InvalidValueError(
+                f"「{attribute.name}」{zh}", f"{attribute.name!r} {en}", field=attribute.name
+            )
+
+    return check
+
+
+def _percent(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not 0 <= value < 100:
+        raise InvalidValueError(
+            f"「{attribute.name}」应为 0 到 99 的整数（同意的权重须超过的百分比），收到 {shown(value)}",
+            f"{attribute.name!r} must be 0 to 99 (the percent the agreeing weight must exceed), "
+            f"got {shown(value)}",
+            field=attribute.name,
+        )
+
+
+_count = _at_least(0)
+
+
 @attrs.frozen
 class MealStandard:
     """One row of a meal-standard table 用餐标准: an amount and the cases it applies to.
@@ -195,10 +236,10 @@ class CompanionPolicy:
     ≤⌊guests/``divisor``⌋. With ``one_for_one_up_to`` = n: one companion per guest up to n, then
     ⌊extra/``divisor``⌋ more (a business-reception variant)."""
 
-    small_party: int = 10
-    small_cap: int = 3
-    divisor: int = 3
-    one_for_one_up_to: int = 0
+    small_party: int = attrs.field(default=10, validator=_count)
+    small_cap: int = attrs.field(default=3, validator=_count)
+    divisor: int = attrs.field(default=3, validator=_at_least(1))
+    one_for_one_up_to: int = attrs.field(default=0, validator=_count)
 
     def cap(self, guests: int) -> int:
         if self.one_for_one_up_to:
@@ -217,36 +258,26 @@ class CountersignRule:
 
     Approvers are departments (``units``: any approver of that department claims the task), approval
     levels (``levels``) or people (``people``, actor ids). ``weights`` are the 票签 weights, in that
-    order (units, then levels, then people); ``threshold`` the share in percent the agreeing weight
-    must exceed.
+    order (units, then levels, then people), and only a vote (``kind = vote``) may have them;
+    ``threshold`` the share in percent the agreeing weight must exceed.
     """
 
-    label: str = attrs.field(validator=attrs.validators.min_len(1))
+    label: str = attrs.field(validator=_not_empty("不能为空", "must not be empty"))
     kind: StepKind = StepKind.PARALLEL
     units: tuple[str, ...] = ()
     levels: tuple[str, ...] = ()
     people: tuple[str, ...] = ()
     weights: tuple[int, ...] = ()
-    threshold: int = attrs.field(default=50, validator=[attrs.validators.ge(0), attrs.validators.lt(100)])
+    threshold: int = attrs.field(default=50, validator=_percent)
     min_rank: Rank | None = None
-    min_headcount: int | None = None
+    min_headcount: int | None = attrs.field(default=None, validator=_count)
     min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
     reception_types: frozenset[ReceptionType] = frozenset()
 
     def __attrs_post_init__(self) -> None:
-        count = len(self.units) + len(self.levels) + len(self.people)
-        if not count:
-            raise InvalidValueError(
-                f"会签「{self.label}」没有审批人（units、levels、people 至少一项）",
-                f"countersign {self.label!r} names no approvers (units, levels or people)",
-                field="units",
-            )
-        if self.weights and len(self.weights) != count:
-            raise InvalidValueError(
-                f"会签「{self.label}」的 weights 有 {len(self.weights)} 个，审批人有 {count} 个",
-                f"countersign {self.label!r} has {len(self.weights)} weights for {count} approvers",
-                field="weights",
-            )
+        approvers = len(self.units) + len(self.levels) + len(self.people)
+        for problem in countersign_problems(self.label, self.kind, approvers, len(self.weights)):
+            raise problem
 
     def step(self) -> ApprovalStep:
         """The approval step this rule adds."""
@@ -260,13 +291,52 @@ class CountersignRule:
         return ApprovalStep("", self.label, kind=self.kind, assignees=tuple(who), threshold=self.threshold)
 
 
+def countersign_problems(
+    label: str, kind: StepKind | None, approvers: int | None, weights: int | None
+) -> list[InvalidValueError]:
+    """What is wrong across the fields of a countersign, each naming its field: no approvers,
+    weights on a step that is not a vote, or not one weight per approver. A value is None when its
+    field is itself wrong: the standards loader runs these checks on a file's own values, so they
+    are reported alongside a wrong field of the same countersign, which stops the rule being built."""
+    found: list[InvalidValueError] = []
+    if approvers == 0:
+        found.append(
+            InvalidValueError(
+                f"会签「{label}」没有审批人（units、levels、people 至少一项）",
+                f"countersign {label!r} names no approvers (units, levels or people)",
+                field="units",
+            )
+        )
+    if weights and kind is not None and kind is not StepKind.VOTE:
+        found.append(
+            InvalidValueError(
+                f'会签「{label}」是{kind.label}（{kind.value}），weights 只用于票签（kind = "vote"）：'
+                "删去 weights，或改为票签",
+                f"countersign {label!r} is {kind.value}: weights only count in a vote "
+                '(kind = "vote"); remove them or make the step a vote',
+                field="weights",
+            )
+        )
+    elif approvers and weights and weights != approvers:
+        found.append(
+            InvalidValueError(
+                f"会签「{label}」的 weights 有 {weights} 个，审批人有 {approvers} 个",
+                f"countersign {label!r} has {weights} weights for {approvers} approvers",
+                field="weights",
+            )
+        )
+    return found
+
+
 @attrs.frozen
 class ApprovalTier:
     """An approval chain for receptions at or above a tier 审批层级 (rank, headcount, amount)."""
 
-    steps: tuple[str, ...] = attrs.field(validator=attrs.validators.min_len(1))
+    steps: tuple[str, ...] = attrs.field(
+        validator=_not_empty("至少要有一个审批环节", "needs at least one step")
+    )
     min_rank: Rank | None = None
-    min_headcount: int | None = None
+    min_headcount: int | None = attrs.field(default=None, validator=_count)
     min_amount: Decimal | None = attrs.field(default=None, converter=attrs.converters.optional(money))
     reception_types: frozenset[ReceptionType] = frozenset()
     label: str = ""
@@ -281,7 +351,7 @@ class Budget:
     amount: Decimal = attrs.field(converter=money)
 
 
-_optional_count = attrs.validators.optional(attrs.validators.ge(0))
+_optional_count = _count
 _THREE_WORKDAYS: int | None = 3
 
 NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
@@ -306,7 +376,7 @@ class Standards:
     accepted_letters: frozenset[LetterKind] = frozenset(
         {LetterKind.LETTER, LetterKind.INVITATION, LetterKind.NOTICE}
     )
-    working_meals_max: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+    working_meals_max: int = attrs.field(default=1, validator=_count)
     companions: CompanionPolicy = CompanionPolicy()
     companions_by_type: Mapping[ReceptionType, CompanionPolicy] = attrs.field(factory=dict)
     meal_standards: tuple[MealStandard, ...] = ()
@@ -344,11 +414,11 @@ class Standards:
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
     escort_vehicles_max: int | None = attrs.field(default=None, validator=_optional_count)
-    vehicle_capacity: int = attrs.field(default=7, validator=attrs.validators.ge(1))
+    vehicle_capacity: int = attrs.field(default=7, validator=_at_least(1))
     """Seats per vehicle assumed by T-01 (集中乘车): vehicles ≤ ⌈passengers/capacity⌉ + 1."""
     accompanying_max: int | None = attrs.field(default=None, validator=_optional_count)
     gifts_allowed_types: frozenset[ReceptionType] = frozenset()
-    new_letter_increase: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    new_letter_increase: int = attrs.field(default=3, validator=_count)
     """L-03: the list may name more guests than the letter only below this many extra."""
     unit_kinds: Mapping[str, UnitKind] = attrs.field(factory=dict)
     """单位类型: the kind of each host unit by name, e.g. ``{"某大学": 高校}``; unit layers may apply
@@ -437,6 +507,22 @@ STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
 }
 
 
+DEFAULT_EFFECTIVE_FROM = date(2013, 12, 8)
+"""When a layer that names no ``effective_from`` starts: the 2013 national regulations."""
+
+
+def never_in_force(effective_from: date, effective_to: date) -> Problem:
+    """A layer that ends on or before the day it starts (``effective_to`` is the first day it no
+    longer applies), so it applies on no day at all."""
+    return Problem(
+        "$.effective_to",
+        f"废止日期 effective_to（{effective_to}）不晚于施行日期 effective_from（{effective_from}），"
+        "本层一天也不会适用；effective_to 是不再适用的第一天",
+        f"effective_to ({effective_to}) is not after effective_from ({effective_from}): the layer would "
+        "apply on no day; effective_to is the first day it no longer applies",
+    )
+
+
 @attrs.frozen
 class StandardsLayer:
     """One layer: who issued it, where and when it applies, and the fields it changes."""
@@ -446,8 +532,9 @@ class StandardsLayer:
     jurisdiction: str
     """GB/T 2260 code prefix it covers: "" national, "34" Anhui, "3415" Lu'an, "341502" a county."""
     changes: Mapping[str, Any] = attrs.field(factory=dict)
-    effective_from: date = date(2013, 12, 8)
+    effective_from: date = DEFAULT_EFFECTIVE_FROM
     effective_to: date | None = None
+    """The first day it no longer applies (exclusive); after ``effective_from``, or None."""
     source: str = ""
     """The document it comes from 依据, e.g. 《××大学公务接待管理办法》; findings judged by its values
     cite it."""
@@ -459,15 +546,14 @@ class StandardsLayer:
     """The article of ``source`` behind each field it sets, e.g. ``{"meal_standards": "第五条"}``."""
 
     def __attrs_post_init__(self) -> None:
-        unknown = sorted(set(self.changes) - set(STANDARDS_FIELDS))
-        if unknown:
-            raise ValidationError(
-                [
-                    Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
-                    for k in unknown
-                ],
-                source=self.name,
-            )
+        problems = [
+            Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
+            for k in sorted(set(self.changes) - set(STANDARDS_FIELDS))
+        ]
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            problems.append(never_in_force(self.effective_from, self.effective_to))
+        if problems:
+            raise ValidationError(problems, source=self.name)
 
     @property
     def unit_scoped(self) -> bool:

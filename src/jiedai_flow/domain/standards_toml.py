@@ -19,13 +19,27 @@ Every problem is reported at once, with the file, the line and the field.
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from jiedai_flow.domain.loading import converter, problems_from, read_toml, with_lines
-from jiedai_flow.domain.model import InvalidValueError
-from jiedai_flow.domain.standards import STANDARDS_FIELDS, Level, Standards, StandardsLayer, UnitKind
+from jiedai_flow.domain.model import InvalidValueError, shown
+from jiedai_flow.domain.records import StepKind
+from jiedai_flow.domain.standards import (
+    DEFAULT_EFFECTIVE_FROM,
+    STANDARDS_FIELDS,
+    CountersignRule,
+    Level,
+    Standards,
+    StandardsLayer,
+    UnitKind,
+    countersign_problems,
+    never_in_force,
+)
 from jiedai_flow.errors import Problem, ValidationError
 
 _LEVELS = {
@@ -41,6 +55,7 @@ _LEVELS = {
     "unit": Level.UNIT,
     "单位": Level.UNIT,
 }
+_DEFAULT_KIND = attrs.fields(CountersignRule).kind.default
 _HEADER_KEYS = {
     "name",
     "level",
@@ -111,8 +126,21 @@ def _header(data: dict[str, Any], problems: list[Problem]) -> dict[str, Any]:
             problems.append(
                 Problem(f"$.{key}", "应为 TOML 日期，如 2024-01-01", "must be a TOML date such as 2024-01-01")
             )
+    starts, ends = header.get("effective_from", DEFAULT_EFFECTIVE_FROM), header.get("effective_to")
+    known = "effective_from" in header or "effective_from" not in data  # not when the start is itself wrong
+    if known and ends is not None and ends <= starts:
+        problems.append(never_in_force(starts, ends))
     if "source" in data:
-        header["source"] = str(data["source"])
+        if isinstance(data["source"], str):
+            header["source"] = data["source"]
+        else:
+            problems.append(
+                Problem(
+                    "$.source",
+                    f"「source」应为依据文件的名称（文本），收到 {shown(data['source'])}",
+                    f"'source' must name the document (text), got {shown(data['source'])}",
+                )
+            )
     _unit_scope(data, header, problems)
     if not isinstance(data.get("standards", {}), dict):
         problems.append(Problem("$.standards", "[standards] 应为表", "[standards] must be a table"))
@@ -164,6 +192,94 @@ def _unit_scope(data: dict[str, Any], header: dict[str, Any], problems: list[Pro
     header["articles"] = dict(articles)
 
 
+def _countersign_problems(value: Any) -> list[Problem]:
+    """The checks across a countersign's fields, on the file's own values: a countersign with a
+    wrong field is never built, so its own checks would not run and their problems would go unsaid."""
+    if not isinstance(value, list):
+        return []
+    found: list[Problem] = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            continue
+        names = [item.get(key, []) for key in ("units", "levels", "people")]
+        approvers = sum(map(len, names)) if all(isinstance(n, list) for n in names) else None
+        weights = item.get("weights", [])
+        label = item.get("label")
+        for problem in countersign_problems(
+            label if isinstance(label, str) else "",
+            _step_kind(item.get("kind", _DEFAULT_KIND)),
+            approvers,
+            len(weights) if isinstance(weights, list) else None,
+        ):
+            path = f"$.standards.countersigns[{i}].{problem.field}"
+            found.append(Problem(path, problem.message_zh, problem.message_en))
+    return found
+
+
+_LISTS = (tuple, frozenset, list, set)
+
+
+def _shape_problems(key: str, value: Any, tp: Any) -> list[Problem]:
+    """A list or a table where the field wants the other (or a single value): cattrs would iterate
+    a table's keys or a text's characters (``banned_dishes = "鲍鱼"`` banning every dish with 鱼),
+    say "'int' object is not iterable", or fail outright on a number for a table."""
+    path = f"$.standards.{key}"
+    origin = typing.get_origin(tp)
+    if origin in _LISTS and not isinstance(value, list):
+        tables = attrs.has(typing.get_args(tp)[0])
+        zh = f"（每项一个 [[standards.{key}]] 表）" if tables else _like(value)
+        en = f" (one [[standards.{key}]] table each)" if tables else _like(value, en=True)
+        return [
+            Problem(
+                path, f"「{key}」应为列表{zh}{_got_zh(value)}", f"{key!r} must be a list{en}{_got_en(value)}"
+            )
+        ]
+    if origin is not Mapping:
+        return []
+    if not isinstance(value, dict):
+        return [
+            Problem(
+                path,
+                f"「{key}」应为表（键 = 值）{_got_zh(value)}",
+                f"{key!r} must be a table{_got_en(value)}",
+            )
+        ]
+    if typing.get_origin(typing.get_args(tp)[1]) not in _LISTS:
+        return []
+    return [
+        Problem(
+            f"{path}[{k}]",
+            f"应为列表{_like(v)}{_got_zh(v)}",
+            f"must be a list{_like(v, en=True)}{_got_en(v)}",
+        )
+        for k, v in value.items()
+        if not isinstance(v, list)
+    ]
+
+
+def _like(value: object, *, en: bool = False) -> str:
+    """An example of the list a single text was meant to be."""
+    if not isinstance(value, str):
+        return ""
+    return f', e.g. ["{value}"]' if en else f'，如 ["{value}"]'
+
+
+def _got_zh(value: object) -> str:
+    return f"，收到 {shown(value)}（{type(value).__name__}）"
+
+
+def _got_en(value: object) -> str:
+    return f", got {shown(value)} ({type(value).__name__})"
+
+
+def _step_kind(value: object) -> StepKind | None:
+    """A countersign's ``kind`` as written, or None when it is wrong (reported at its own path)."""
+    try:
+        return StepKind.parse(value) if isinstance(value, str) else None
+    except InvalidValueError:
+        return None
+
+
 def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
     if not isinstance(table, dict):
         return {}
@@ -179,23 +295,33 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
                 )
             )
             continue
-        origin = typing.get_origin(field.type)
-        if origin in (tuple, frozenset, list, set) and isinstance(value, str):
-            problems.append(
-                Problem(
-                    f"$.standards.{key}",
-                    f'「{key}」应为列表，如 ["{value}"]',
-                    f'{key!r} must be a list, e.g. ["{value}"]',
-                )
-            )
+        shape = _shape_problems(key, value, field.type)
+        if shape:
+            problems.extend(shape)
             continue
+        found: list[Problem] = []
         try:
             changes[key] = converter.structure(value, field.type or object)
+            if field.validator is not None:  # the field's own bounds, at its path (they never read self)
+                field.validator(None, field, changes[key])
+        except InvalidValueError as exc:
+            changes.pop(key, None)
+            found = [Problem(f"$.standards.{key}", exc.message_zh, exc.message_en)]
         except (ValueError, TypeError, KeyError, ExceptionGroup) as exc:
-            problems.extend(problems_from(exc, f"$.standards.{key}"))
+            changes.pop(key, None)
+            found = problems_from(exc, f"$.standards.{key}")
+        if key == "countersigns":
+            across = _countersign_problems(value)
+            said = {p.message_zh for p in across}  # the rules that could be built said some already
+            found = [p for p in found if p.message_zh not in said] + across
+        problems.extend(found)
     if changes:
         try:  # cross-field sanity: the folded result must be a valid Standards on its own
             Standards(**changes)
+        except InvalidValueError as exc:
+            problems.append(
+                Problem(f"$.standards.{exc.field or ''}".rstrip("."), exc.message_zh, exc.message_en)
+            )
         except (ValueError, TypeError) as exc:
             problems.append(Problem("$.standards", f"标准无效：{exc}", f"invalid standards: {exc}"))
     return changes

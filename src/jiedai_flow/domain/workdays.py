@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 import chinese_calendar  # type: ignore[import-untyped]  # why: the package ships no type hints
 
+from jiedai_flow.domain.model import shown
 from jiedai_flow.errors import Problem, ValidationError
 
 if TYPE_CHECKING:
@@ -162,6 +163,13 @@ class _ScheduleReader:
                 "'source' must name the State Council notice",
             )
         entries = data.get("holiday")
+        if isinstance(entries, dict):  # why: [holiday] with single brackets is one table, not a list of them
+            self.fail(
+                "$.holiday",
+                "节日应写成 [[holiday]]（两层方括号，每个节日一个），不是 [holiday]",
+                "write each holiday as [[holiday]] (double brackets, one per holiday), not [holiday]",
+            )
+            return None
         if not isinstance(entries, list) or not entries:
             self.fail("$.holiday", "至少要有一个 [[holiday]]", "at least one [[holiday]] is required")
             return None
@@ -185,8 +193,9 @@ class _ScheduleReader:
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             self.fail(f"{path}.name", "「name」必须是节日名称", "'name' must name the holiday")
-        start = self.day(f"{path}.start", entry.get("start"))
-        end = self.day(f"{path}.end", entry.get("end"))
+        start = self.day(f"{path}.start", entry.get("start"), "放假起始日")
+        end = self.day(f"{path}.end", entry.get("end"), "放假结束日")
+        total = self.total_days(f"{path}.total_days", entry.get("total_days"))
         raw_workdays = entry.get("workdays", [])
         workdays: list[date] = []
         if not isinstance(raw_workdays, list):
@@ -197,13 +206,21 @@ class _ScheduleReader:
                 if day is not None:
                     workdays.append(day)
         if start is not None and end is not None:
-            self.span(path, start, end, year, entry.get("total_days"))
+            self.span(path, start, end, year, total)
             self.makeup_days(path, start, end, workdays)
         if len(self.problems) > before or start is None or end is None:
             return None
         return Holiday(name=str(name).strip(), start=start, end=end, workdays=tuple(sorted(workdays)))
 
-    def day(self, path: str, raw: object) -> date | None:
+    def day(self, path: str, raw: object, what: str = "调休上班日") -> date | None:
+        if raw is None:
+            key = path.rsplit(".", 1)[-1]
+            self.fail(
+                path,
+                f"缺少「{key}」（{what}，如 2027-02-06）",
+                f"{key!r} is missing (a date such as 2027-02-06)",
+            )
+            return None
         if isinstance(raw, date) and not hasattr(raw, "hour"):
             return raw
         if isinstance(raw, str):
@@ -214,7 +231,23 @@ class _ScheduleReader:
         self.fail(path, f"「{raw}」不是日期（如 2027-02-06）", f"{raw!r} is not a date (e.g. 2027-02-06)")
         return None
 
-    def span(self, path: str, start: date, end: date, year: int, total: object) -> None:
+    def total_days(self, path: str, raw: object) -> int | None:
+        """The notice's 「共 N 天」, if given; a value that is not a whole number of days is refused
+        as such, not compared with the dates (「通知写共 7 天，而……是 7 天」 for ``"7"``)."""
+        if raw is None:
+            return None
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+            return raw
+        self.fail(
+            path,
+            "「total_days」应为正整数（通知里的「共 N 天」，不加引号），"
+            f"收到 {shown(raw)}（{type(raw).__name__}）",
+            f"'total_days' must be a positive integer (the notice's N days, unquoted), "
+            f"got {shown(raw)} ({type(raw).__name__})",
+        )
+        return None
+
+    def span(self, path: str, start: date, end: date, year: int, total: int | None) -> None:
         if end < start:
             self.fail(f"{path}.end", f"结束日 {end} 早于起始日 {start}", f"end {end} is before start {start}")
             return
@@ -231,7 +264,7 @@ class _ScheduleReader:
                 f"{start} 至 {end} 不在 {year} 年内",
                 f"{start} to {end} is not in {year}",
             )
-        if total is not None and (not isinstance(total, int) or isinstance(total, bool) or total != days):
+        if total is not None and total != days:
             self.fail(
                 f"{path}.total_days",
                 f"通知写共 {total} 天，而 {start} 至 {end} 是 {days} 天",
