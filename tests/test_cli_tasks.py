@@ -37,6 +37,12 @@ def test_send_back_urge_cc_and_a_refusal_exit_code(site: Site) -> None:
     jiedai("approve", rid, "--as", "sun.hao")
     jiedai("send-back", rid, "--as", "li.na", "--to-step", "1", "--reason", "请部门负责人重新核对餐费")
     assert [r["reception_id"] for r in as_json("tasks", "--as", "sun.hao")["items"]] == [rid]
+    early = jiedai("send-back", rid, "--as", "sun.hao", "--to-step", "1", "--reason", "x", code=3)
+    assert "还没有已通过的环节" in early.output  # steps counted from 1, as the option takes them
+    jiedai("approve", rid, "--as", "sun.hao")
+    late = jiedai("send-back", rid, "--as", "li.na", "--to-step", "2", "--reason", "x", code=3)
+    assert "只能驳回到已通过的环节（第 1 环节「部门负责人」），收到第 2 环节" in late.output
+    jiedai("send-back", rid, "--as", "li.na", "--to-step", "1", "--reason", "再核对一次")
     jiedai("urge", rid, "--as", "zhang.wei")
     again = jiedai("urge", rid, "--as", "zhang.wei", code=3)
     assert "分钟后再催" in again.output

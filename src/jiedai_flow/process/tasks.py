@@ -593,11 +593,20 @@ def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
     assert isinstance(command, SendBack)
     current = reception.current_step
     if not 0 <= command.step < current:
+        # people count steps from 1 (第 1 环节); the API's step is the index, from 0
+        passed = "、".join(
+            f"第 {i + 1} 环节「{step.label or step.level}」"
+            for i, step in enumerate(reception.approval_chain[:current])
+        )
         raise _refused(
             reception,
             ctx,
-            f"只能驳回到已通过的环节（0–{current - 1}），收到 {command.step}",
-            f"step must be an earlier step (0-{current - 1}), got {command.step}",
+            f"只能驳回到已通过的环节（{passed}），收到第 {command.step + 1} 环节"
+            if passed
+            else "还没有已通过的环节，不能驳回到环节（可以退回经办人）",
+            f"only a step already passed (index 0-{current - 1}), got index {command.step}"
+            if passed
+            else "no step has passed yet (return it to the handler instead)",
         )
     if not ctx.reason.strip():
         raise _refused(reception, ctx, "驳回必须填写理由", "sending back requires a reason")
