@@ -99,3 +99,33 @@ def test_approve_and_return_name_the_task_and_a_bad_cursor_is_a_usage_error(site
     for view in ("--mine", "--done", "--cc", "--started"):
         bad = jiedai("tasks", "--as", "sun.hao", view, "--after", "garbage", code=2)
         assert "游标无效" in bad.output
+
+
+def test_task_lists_read_in_chinese_with_china_time(site: Site) -> None:
+    """Chinese output is Chinese only (``--lang both`` adds English), moments in China time as
+    ``show`` prints them, how a task ended in words (同意), people by name."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("cc", rid, "--as", "zhang.wei", "--to", "liu.yang")
+    jiedai("approve", rid, "--as", "sun.hao")
+    done = jiedai("--lang", "zh", "tasks", "--as", "sun.hao", "--done").output
+    acted = as_json("tasks", "--as", "sun.hao", "--done")["items"][0]["at"]
+    from datetime import datetime
+
+    from jiedai_flow.domain.clock import CHINA_TZ
+
+    local = datetime.fromisoformat(acted).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    assert local in done
+    assert "同意" in done
+    assert "number" not in done
+    assert "agree" not in done
+    copied = jiedai("--lang", "zh", "tasks", "--as", "liu.yang", "--cc").output
+    assert "张伟（zhang.wei）" in copied
+    assert "待审批" in copied
+    assert "编号 number" in jiedai("--lang", "both", "tasks", "--as", "li.na").output
+    jiedai("proxy", "set", "--as", "li.na", "--stand-in", "zhou.lei", "--from", "2020-01-01",
+           "--to", "2099-12-31", "--reason", "出差")  # fmt: skip
+    listed = jiedai("--lang", "zh", "proxy", "list").output
+    assert "李娜" in listed
+    assert "周磊" in listed
+    assert "stand-in" not in listed

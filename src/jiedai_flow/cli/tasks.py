@@ -13,11 +13,13 @@ from rich.table import Table
 
 from jiedai_flow.cli import render
 from jiedai_flow.cli.app import App, json_option, pass_app, usage_problem
+from jiedai_flow.cli.common import label, say
 from jiedai_flow.cli.inputs import to_date
 from jiedai_flow.domain.loading import dump
-from jiedai_flow.domain.records import Assignee, AssigneeKind, TaskView
+from jiedai_flow.domain.records import Assignee, AssigneeKind, TaskState, TaskView
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import (
+    OUTCOME_LABELS,
     AddSigners,
     Against,
     Assign,
@@ -42,9 +44,9 @@ from jiedai_flow.process.tasks import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
-    from jiedai_flow.domain.records import TaskPage
+    from jiedai_flow.domain.records import TaskPage, TaskRow
 
 _VIEWS = {"mine": TaskView.MINE, "done": TaskView.DONE, "cc": TaskView.CC, "started": TaskView.STARTED}
 
@@ -113,21 +115,48 @@ def tasks(
     if app.json:
         app.emit({"items": [dump(r) for r in page.items], "next_cursor": page.next_cursor})
         return
-    table = Table(title=f"{chosen.label} {chosen.value} — {actor.name}（{actor.id}）", show_lines=False)
-    for header in ("编号 number", "任务 task", "事项 item", "状态 state", "到期/时间 due/at"):
-        table.add_column(header, overflow="fold")
+    table = Table(title=f"{label(chosen.label, chosen.value)} — {actor.name}（{actor.id}）", show_lines=False)
+    item = {TaskView.STARTED: ("接待日期", "visit"), TaskView.CC: ("抄送人", "copied by")}
+    for zh, en in (
+        ("编号", "number"),
+        ("任务", "task"),
+        item.get(chosen, ("事项", "item")),
+        ("状态", "state"),
+    ):
+        table.add_column(label(zh, en), overflow="fold")
+    table.add_column(
+        label("到期", "due") if chosen is TaskView.MINE else label("时间", "at"), overflow="fold"
+    )
+    labels = {t.name: t.label for p in engine.processes for t in p.triggers}
+    labels |= {s.name: s.label for p in engine.processes for s in p.states}
+    people = app.actors()
     for row in page.items:
-        when = (
-            row.due.isoformat()
-            if chosen is TaskView.MINE and row.due
-            else (row.at.strftime("%m-%d %H:%M") if row.at else "")
-        )
-        table.add_row(row.number, row.task_id[:8] or "—", row.title, row.outcome or row.state, when)
+        if chosen is TaskView.MINE:
+            when = row.due.isoformat() if row.due else ""
+        else:
+            when = render.when(row.at) if row.at else ""
+        title = row.title
+        if chosen is TaskView.CC and row.owner in people:
+            title = f"{people[row.owner].name}（{row.owner}）"
+        table.add_row(row.number, row.task_id[:8] or "—", title, _status(row, labels), when)
     app.out.print(table)
     if not page.items:
-        app.out.print("（无 none）")
+        app.out.print(say("（无）", "(none)"))
     if page.next_cursor:
-        app.out.print(f"下一页 next page: --after '{page.next_cursor}'")
+        app.out.print(f"{label('下一页', 'next page')}: --after '{page.next_cursor}'")
+
+
+def _status(row: TaskRow, labels: Mapping[str, str]) -> str:
+    """How the line stands, in Chinese: a task's state or how it ended (a reviewer's answer by its
+    trigger's label); a reception's state (抄送、我发起的) as its process names it."""
+    if row.outcome:
+        return OUTCOME_LABELS.get(row.outcome) or labels.get(row.outcome, row.outcome)
+    if row.kind in ("cc", "started"):
+        return labels.get(row.state, row.state)
+    try:
+        return TaskState(row.state).label
+    except ValueError:
+        return row.state
 
 
 COMMAND_NAMES = {
@@ -453,17 +482,26 @@ def proxy_list(app: App) -> None:
     if app.json:
         app.emit([dump(p) for p in found])
         return
-    table = Table(title="代理 proxies")
-    for header in ("ID", "被代理人 for", "代理人 stand-in", "起止 period", "原因 reason", "状态 state"):
-        table.add_column(header, overflow="fold")
+    table = Table(title=label("代理", "proxies"))
+    table.add_column("ID", no_wrap=True)
+    for zh, en in (("被代理人", "for"), ("代理人", "stand-in")):
+        table.add_column(label(zh, en), overflow="fold")
+    table.add_column(label("起止", "period"), no_wrap=True)
+    for zh, en in (("原因", "reason"), ("状态", "state")):
+        table.add_column(label(zh, en), overflow="fold")
+    people = app.actors()
+
+    def named(actor_id: str) -> str:
+        return people[actor_id].name if actor_id in people else actor_id
+
     for p in found:
         table.add_row(
             p.id[:8],
-            p.principal,
-            p.stand_in,
-            f"{p.start}–{p.end}",
+            named(p.principal),
+            named(p.stand_in),
+            f"{p.start}～{p.end}",
             p.reason,
-            "已撤销" if p.revoked else "有效",
+            say("已撤销", "revoked") if p.revoked else say("有效", "in force"),
         )
     app.out.print(table)
 

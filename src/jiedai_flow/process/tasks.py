@@ -55,6 +55,23 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.records import Reception
 
 URGE_INTERVAL = timedelta(hours=1)
+
+OUTCOME_LABELS = {
+    "agree": "同意",
+    "against": "反对",
+    "returned": "驳回",
+    "jumped": "跳转",
+    "transferred": "已转办",
+    "delegate_replied": "委派答复",
+    "removed": "减签",
+    "taken_back": "拿回",
+    "done": "已完成",
+    "problem": "报告问题",
+    "closed": "已关闭",
+    "decided": "他人已决定",
+}
+"""How a task ended (``Task.outcome``), in Chinese; a reviewer's answer (退回, 不予接待) is the name of
+its trigger, shown by the trigger's label."""
 """催办 the same task at most once in this interval."""
 
 
