@@ -7,6 +7,7 @@ import shutil
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests._http_server import list_body, reception_body, running
@@ -216,3 +217,85 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
         events = c.get(f"/api/v1/receptions/{rid}/history").json()
     assert {"transfer_task", "carbon_copy", "mark_read"} <= {e["trigger"] for e in events}
     assert all(e["auth_method"].startswith("web/api-token:") for e in events[1:])
+
+
+def _new_reception(server: Server, *triggers: tuple[str, str]) -> str:
+    """A reception of the starter sample, moved on by ``(actor, trigger)`` pairs through the API."""
+    with server.client("zhang.wei") as c:
+        rid: str = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+    for actor, trigger in triggers:
+        body = {"reason": "同意"} if trigger == "approve" else {}
+        with server.client(actor) as c:
+            url = f"/api/v1/receptions/{rid}/triggers/{trigger}"
+            assert c.post(url, json=body).status_code == 200, trigger
+    return rid
+
+
+def _error_page(page: object, code: str, status: int) -> str:
+    """The error page's text, after checking it is a page in Chinese with its code and status."""
+    assert page.locator("#error-code").inner_text() == code  # type: ignore[attr-defined]
+    assert page.locator("#error-status").inner_text() == str(status)  # type: ignore[attr-defined]
+    assert page.locator("a#back").count() == 1  # type: ignore[attr-defined]
+    text: str = page.inner_text("main")  # type: ignore[attr-defined]
+    assert '"type"' not in page.content()  # type: ignore[attr-defined]
+    return text
+
+
+def test_page_errors_are_pages_and_the_api_keeps_problem_json(browser: object, server: Server) -> None:
+    rid = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'stale')")  # type: ignore[attr-defined]
+    clerk.click("button[value=submit]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "刷新" in _error_page(clerk, "csrf_failed", 403)
+    assert clerk.locator("a#back").get_attribute("href") == f"/web/receptions/{rid}"  # type: ignore[attr-defined]
+
+    clerk.goto(f"{server.base}/web/receptions/no-such-reception")  # type: ignore[attr-defined]
+    _error_page(clerk, "not_found", 404)
+    clerk.goto(f"{server.base}/web/no-such-page")  # type: ignore[attr-defined]
+    _error_page(clerk, "not_found", 404)
+    with server.client("zhang.wei") as c:
+        refused = c.get("/api/v1/receptions/no-such-reception")
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_the_supervisor_sees_no_write_forms_and_a_post_gets_a_page(browser: object, server: Server) -> None:
+    rid = _new_reception(server)
+    supervisor = _sign_in(browser, server, "liu.yang")
+    assert supervisor.locator("a[href='/web/new']").count() == 0  # type: ignore[attr-defined]
+    supervisor.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    main = supervisor.locator("main")  # type: ignore[attr-defined]
+    assert main.locator("form").count() == 0
+    assert main.locator("button").count() == 0
+    assert "审批操作" not in main.inner_text()
+    assert "办理" not in main.locator("h2").all_inner_texts()
+    supervisor.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
+    assert "只读" in _error_page(supervisor, "read_only", 403)
+    csrf = supervisor.evaluate("document.querySelector('input[name=csrf]').value")  # type: ignore[attr-defined]
+    response = supervisor.request.post(  # type: ignore[attr-defined]
+        f"{server.base}/web/receptions/{rid}/fire", form={"csrf": csrf, "trigger": "submit"}
+    )
+    assert response.status == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "read_only" in response.text()
+    assert "纪检监察" in response.text()
+
+
+def test_too_many_failed_sign_ins_get_a_page(browser: object, tmp_path: Path) -> None:
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, max_auth_failures=2) as server:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+        for _ in range(3):
+            page.goto(f"{server.base}/web/login")
+            page.fill("input[name=token]", "jd_wrong")
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+        text = _error_page(page, "rate_limited", 429)
+        assert "稍" in text
+        assert "秒后再试" in text
+        assert page.locator("a#back").get_attribute("href") == "/web/login"
+        with httpx.Client(base_url=server.base) as c:
+            limited = c.get("/api/v1/receptions", headers={"Authorization": "Bearer jd_wrong"})
+        assert limited.status_code == 429
+        assert limited.headers["content-type"] == "application/problem+json"

@@ -35,7 +35,7 @@ from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of, id_of
-from jiedai_flow.server.web import operations
+from jiedai_flow.server.web import errors, operations
 
 if TYPE_CHECKING:
     from jiedai_flow.server.settings import Settings
@@ -59,15 +59,14 @@ def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise PermissionDeniedException(
-            "表单已过期或来源不明（CSRF），请刷新后重试 / CSRF token missing or wrong"
-        )
+        raise errors.csrf_failed()
 
 
 def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
     session = request.session if "session" in request.scope else {}
     context.setdefault("me", session.get("name", ""))
     context.setdefault("csrf", session.get("csrf", ""))
+    context.setdefault("read_only", bool(session.get("read_only")))
     context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
     return Template(template_name=name, context=context, status_code=status)
 
@@ -92,6 +91,7 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
             "name": found.actor.name,
             "method": found.method,
             "token_id": token_id,
+            "read_only": found.read_only,
             "csrf": secrets.token_urlsafe(24),
         }
     )
@@ -205,7 +205,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     }
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         with authenticated_by(me.method):
             engine.fire(
                 reception_id,
@@ -230,7 +230,7 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
     reception_id = id_of(engine, ref)
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         chosen = next((o for o in Operation if o.value == data.get("operation", "")), None)
         if chosen is None:
             raise PermissionDeniedException("未知操作 / unknown operation")
@@ -252,7 +252,7 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
 
 
 @get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
-def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[bytes]:
+def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[Any]:
     _principal(request, service)
     engine = service.engine
     doc = reports.list_document(engine.get(id_of(engine, ref)))
@@ -282,7 +282,8 @@ FIELDS = (
 
 @get("/new", sync_to_thread=True, include_in_schema=False)
 def new_page(request: Request[Any, Any, Any], service: Service) -> Template:
-    _principal(request, service)
+    if _principal(request, service).read_only:
+        raise errors.read_only()
     return _page("new.html", request, form={}, problems={}, error="")
 
 
@@ -354,7 +355,7 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     _csrf(request, data)
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         source = load(ReceptionFile, _document(data, me), source="表单 form")
         with authenticated_by(me.method):
             result = service.engine.create_reception(
