@@ -241,6 +241,24 @@ def _error_page(page: object, code: str, status: int) -> str:
     return text
 
 
+def test_printing_a_list_not_yet_filed_is_a_page_that_says_what_to_do(
+    browser: object, server: Server
+) -> None:
+    rid = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    with clerk.expect_navigation() as navigation:  # type: ignore[attr-defined]
+        clerk.click("#print-link")  # type: ignore[attr-defined]
+    response = navigation.value
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    text = _error_page(clerk, "list_not_filed", 404)
+    assert "尚未填报接待清单" in text
+    assert "报销（提交清单）" in text
+    clerk.click("a#back")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}")  # type: ignore[attr-defined]
+
+
 def test_page_errors_are_pages_and_the_api_keeps_problem_json(browser: object, server: Server) -> None:
     rid = _new_reception(server)
     clerk = _sign_in(browser, server, "zhang.wei")

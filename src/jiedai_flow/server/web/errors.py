@@ -43,6 +43,8 @@ HINTS = {
     " / Too many failed sign-ins: wait, then sign in with a valid token.",
     "not_found": "地址或接待编号不存在：请从待办或全部接待进入。"
     " / No such page or reception: open it from your tasks or the list of receptions.",
+    "list_not_filed": "接待结束后，经办人在接待页的「报销（提交清单）」填写接待清单；提交后即可打印。"
+    " / The handler files the list with 报销（提交清单） on the reception page; then it prints.",
     "internal": "这是服务的问题，不是你的操作有误；请联系管理员。"
     " / A bug of the service, not your mistake; tell the administrator.",
 }

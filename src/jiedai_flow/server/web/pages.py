@@ -32,6 +32,8 @@ from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.lifecycle import Operation
+from jiedai_flow.reports.common import ListNotFiledError
+from jiedai_flow.server import problems
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of, id_of
@@ -255,7 +257,12 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
 def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[Any]:
     _principal(request, service)
     engine = service.engine
-    doc = reports.list_document(engine.get(id_of(engine, ref)))
+    reception = engine.get(id_of(engine, ref))
+    try:
+        doc = reports.list_document(reception)
+    except ListNotFiledError as error:
+        back = f"/web/receptions/{reception.id}"
+        return errors.render(request, problems.of_error(error, request), back=back)
     return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
 
 
