@@ -317,3 +317,79 @@ def test_too_many_failed_sign_ins_get_a_page(browser: object, tmp_path: Path) ->
             limited = c.get("/api/v1/receptions", headers={"Authorization": "Bearer jd_wrong"})
         assert limited.status_code == 429
         assert limited.headers["content-type"] == "application/problem+json"
+
+
+def test_the_claim_files_the_list_from_its_form_with_errors_at_their_fields(
+    browser: object, server: Server
+) -> None:
+    steps = [("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve")]
+    rid = _new_reception(server, *steps, ("zhang.wei", "start"), ("zhang.wei", "finish"))
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}/fire/claim")  # type: ignore[attr-defined]
+    assert "刘建国, 市农业农村局, 副局长" in clerk.input_value("[name=guests]")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.cost']") == "275.00"  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.companions']", "-2")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.number']", "0451207")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    negative = clerk.inner_text("[data-field='meals.0.companions']")  # type: ignore[attr-defined]
+    assert negative == "「陪餐人数」不能为负数，收到 -2"
+    assert "开票日期" in clerk.inner_text("[data-field='invoices.0.issued_on']")  # type: ignore[attr-defined]
+    assert "金额" in clerk.inner_text("[data-field='invoices.0.amount']")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.companions']", "2")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.issued_on']", date.today().isoformat())  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.issuer']", "县机关食堂")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.amount']", "275.00")  # type: ignore[attr-defined]
+    clerk.select_option("[name='payments.0.method']", "official_card")  # type: ignore[attr-defined]
+    clerk.fill("[name='payments.0.amount']", "275.00")  # type: ignore[attr-defined]
+    clerk.fill("[name=signed_by]", "县政府办公室主任 孙浩")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "F-02" in clerk.inner_text("[data-field=signed_on]")  # type: ignore[attr-defined]
+    clerk.fill("[name=signed_on]", date.today().isoformat())  # type: ignore[attr-defined]
+    clerk.fill("[name=support_staff]", "张伟, 县政府办公室科员")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert clerk.url.endswith(rid), clerk.inner_text("main")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "报销审核中", clerk.inner_text("main")  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        filed = c.get(f"/api/v1/receptions/{rid}").json()["reception_list"]
+    assert filed["meals"][0]["dishes"] == []  # the form has no dishes column: a list starts afresh
+    assert (filed["invoices"][0]["amount"], filed["signed_by"]) == ("275.00", "县政府办公室主任 孙浩")
+    clerk.click("#print-link")  # type: ignore[attr-defined]
+    assert "接待清单" in clerk.content()  # type: ignore[attr-defined]
+
+
+def test_amend_offers_the_plan_prefilled_and_keeps_what_the_form_does_not_show(
+    browser: object, server: Server
+) -> None:
+    rid = _new_reception(server, ("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve"))
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}/fire/amend")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name=budget]") == "400.00"  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.venue']") == "县机关食堂"  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.cost']", "300.00")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.1.venue']", "县机关食堂")  # type: ignore[attr-defined]
+    clerk.fill("textarea[name=reason]", "增加一餐")  # type: ignore[attr-defined]
+    clerk.click("button[value=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "「餐费（元）」" in clerk.inner_text("[data-field='meals.1.cost']")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.1.venue']", "")  # type: ignore[attr-defined]
+    clerk.click("button[value=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        plan = c.get(f"/api/v1/receptions/{rid}").json()["plan"]
+    assert [m["cost"] for m in plan["meals"]] == ["300.00"]
+    assert plan["meals"][0]["dishes"] == ["家常豆腐", "清炒时蔬", "米饭"]
+    assert [a["place"] for a in plan["activities"]] == ["县农业产业园"]
+    draft = _new_reception(server)
+    clerk.goto(f"{server.base}/web/receptions/{draft}")  # type: ignore[attr-defined]
+    assert clerk.locator("button[value=edit]").count() == 0  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=edit]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{draft}/fire/edit")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.cost']") == "275.00"  # type: ignore[attr-defined]

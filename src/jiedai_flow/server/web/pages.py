@@ -37,7 +37,7 @@ from jiedai_flow.server import problems
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of, id_of
-from jiedai_flow.server.web import errors, operations
+from jiedai_flow.server.web import errors, forms, operations
 
 if TYPE_CHECKING:
     from jiedai_flow.server.settings import Settings
@@ -167,6 +167,7 @@ def _detail(
     process = engine.process_of(reception)
     events = engine.history(reception.id)
     names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
+    frozen = process.phase(reception.state).plan_frozen
     infos = () if me.read_only else tasks.available(engine, reception.id, me)
     context = {
         "r": reception,
@@ -174,6 +175,7 @@ def _detail(
         "findings": engine.check(reception).findings,
         "events": events,
         "triggers": [process.trigger_defs[n] for n in names],
+        "trigger_forms": {n: forms.kind_of(process.trigger_defs[n], frozen) for n in names},
         "needs_explanation": Severity.NEEDS_EXPLANATION,
         "labels": {s.name: s.label for s in process.definition.states},
         "trigger_labels": {t.name: t.label for t in process.definition.triggers},
@@ -251,6 +253,94 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
     except JiedaiFlowError as error:
         return _detail(request, service, me, reception_id, error=error.message_zh)
     return Redirect(f"/web/receptions/{reception_id}")
+
+
+def _payload_trigger(service: Service, me: Principal, ref: str, trigger: str) -> tuple[Any, Any, str]:
+    """The reception, the trigger's definition and its form (``plan`` or ``list``); refused when the
+    actor cannot fire it now or it carries neither."""
+    if me.read_only:
+        raise errors.read_only()
+    engine = service.engine
+    reception = engine.get(id_of(engine, ref))
+    process = engine.process_of(reception)
+    definition = process.trigger_defs.get(trigger)
+    frozen = process.phase(reception.state).plan_frozen
+    kind = forms.kind_of(definition, frozen) if definition else ""
+    if not kind or trigger not in engine.available_triggers(reception.id, me.actor):
+        raise errors.PageRefused(
+            "trigger_not_available",
+            f"此刻不能办理「{definition.label if definition else trigger}」，或它不带表单",
+            f"{trigger} cannot be used now, or carries no form",
+        )
+    return reception, definition, kind
+
+
+def _payload(
+    request: Request[Any, Any, Any],
+    found: tuple[Any, Any, str],
+    form: dict[str, str],
+    problems: dict[str, list[str]],
+    **extra: Any,
+) -> Template:
+    reception, definition, kind = found
+    status = 422 if problems or extra.get("error") else 200
+    tables = {t.name: t for t in (forms.MEALS, forms.LODGINGS, forms.ITEMS, forms.INVOICES, forms.PAYMENTS)}
+    return _page(
+        "payload.html",
+        request,
+        status,
+        r=reception,
+        trigger=definition,
+        kind=kind,
+        form=form,
+        problems=problems,
+        tables=tables,
+        rows=lambda table: forms.rows_shown(form, table),
+        documents=forms.DOCUMENTS,
+        **{"error": "", **extra},
+    )
+
+
+@get("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
+def payload_page(request: Request[Any, Any, Any], ref: str, trigger: str, service: Service) -> Template:
+    """The plan form of 修改/变更, or the list form of 报销（提交清单）, prefilled from the reception."""
+    found = _payload_trigger(service, _principal(request, service), ref, trigger)
+    reception, _, kind = found
+    values = forms.plan_values(reception) if kind == "plan" else forms.list_values(reception)
+    return _payload(request, found, values, {})
+
+
+@post("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
+def payload_fire(
+    request: Request[Any, Any, Any], ref: str, trigger: str, data: Form, service: Service
+) -> Response[Any]:
+    me = _principal(request, service)
+    _csrf(request, data)
+    found = _payload_trigger(service, me, ref, trigger)
+    reception, _, kind = found
+    read = forms.read_plan(data, reception) if kind == "plan" else forms.read_list(data)
+    if read.problems:
+        return _payload(request, found, data, read.problems, error="表单有误，请按字段旁的提示修改")
+    try:
+        with authenticated_by(me.method):
+            service.engine.fire(
+                reception.id,
+                trigger,
+                me.actor,
+                reason=data.get("reason", ""),
+                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                plan=read.value if kind == "plan" else None,
+                reception_list=read.value if kind == "list" else None,
+            )
+    except ValidationError as error:
+        at = read.at_fields((p.path, p.message_zh) for p in error.problems)
+        return _payload(request, found, data, at, error=error.message_zh)
+    except JiedaiFlowError as error:
+        refused = getattr(error, "findings", ())
+        at = read.at_fields((f.path, f"[{f.rule_id}] {f.message_zh}") for f in refused)
+        at.pop("_", None)
+        return _payload(request, found, data, at, error=error.message_zh, refused=refused)
+    return Redirect(f"/web/receptions/{reception.id}")
 
 
 @get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
@@ -450,6 +540,8 @@ def router() -> Router:
             fire,
             operate,
             print_list,
+            payload_page,
+            payload_fire,
             new_page,
             new,
             all_receptions,
