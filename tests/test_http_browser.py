@@ -393,3 +393,32 @@ def test_amend_offers_the_plan_prefilled_and_keeps_what_the_form_does_not_show(
     clerk.click("a[data-trigger=edit]")  # type: ignore[attr-defined]
     clerk.wait_for_url(f"**/web/receptions/{draft}/fire/edit")  # type: ignore[attr-defined]
     assert clerk.input_value("[name='meals.0.cost']") == "275.00"  # type: ignore[attr-defined]
+
+
+def _operations(page: object) -> list[str]:
+    found: list[str] = page.locator("form.operation").evaluate_all(  # type: ignore[attr-defined]
+        "forms => forms.map(f => f.dataset.operation)"
+    )
+    return found
+
+
+def test_only_operations_that_can_work_now_are_offered(browser: object, server: Server) -> None:
+    draft = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{draft}")  # type: ignore[attr-defined]
+    assert "urge" not in _operations(clerk)
+    rid = _new_reception(server, ("zhang.wei", "submit"))
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    head = _sign_in(browser, server, "sun.hao")
+    head.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert "send_back" not in _operations(head)
+    _approve(head)
+    leader = _sign_in(browser, server, "li.na")
+    leader.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    send_back = leader.locator("form[data-operation=send_back]")  # type: ignore[attr-defined]
+    assert send_back.locator("select[name=step] option").all_inner_texts() == ["1. 部门负责人"]
+    send_back.locator("textarea[name=reason]").fill("预算说明不清，请部门负责人重审")
+    send_back.locator("button[type=submit]").click()
+    leader.wait_for_load_state()  # type: ignore[attr-defined]
+    assert leader.locator(".error").count() == 0, leader.inner_text("main")  # type: ignore[attr-defined]
+    assert "部门负责人（当前）" in leader.inner_text("#steps")  # type: ignore[attr-defined]
