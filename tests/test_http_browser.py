@@ -422,3 +422,41 @@ def test_only_operations_that_can_work_now_are_offered(browser: object, server: 
     leader.wait_for_load_state()  # type: ignore[attr-defined]
     assert leader.locator(".error").count() == 0, leader.inner_text("main")  # type: ignore[attr-defined]
     assert "部门负责人（当前）" in leader.inner_text("#steps")  # type: ignore[attr-defined]
+
+
+def test_registration_errors_are_at_their_fields_with_their_labels(browser: object, server: Server) -> None:
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
+    start = date.today() + timedelta(days=10)
+    for name, value in {
+        "number": "皖财函〔2026〕13号",
+        "content": "调研",
+        "start_day": start.isoformat(),
+        "end_day": (start - timedelta(days=2)).isoformat(),
+        "places": "县政府",
+        "guests": "王明, 省财政厅, 处长\n李华",
+        "budget": "1000",
+        "meal_cost": "240.00",
+        "meal_venue": "机关食堂",
+        "meal_companions": "-3",
+        "lodging_hotel": "县机关招待所",
+        "lodging_rooms": "-1",
+        "lodging_nights": "1",
+        "lodging_price_per_night": "200.00",
+    }.items():
+        clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    clerk.click("main button[type=submit]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+
+    def at(field: str) -> str:
+        return clerk.inner_text(f"[data-field={field}]")  # type: ignore[attr-defined,no-any-return]
+
+    assert "早于开始日期" in at("end_day")
+    assert " end（" not in at("end_day")
+    assert at("sending_unit") == "「来访单位」不能为空"
+    assert at("meal_companions") == "「陪餐人数」不能为负数，收到 -3"
+    assert at("lodging_rooms") == "「房间数」不能为负数，收到 -1"
+    assert at("guests") == "第 2 行：「单位」不能为空"
+    errors = " ".join(clerk.locator(".field-error").all_inner_texts())  # type: ignore[attr-defined]
+    assert "sending_unit" not in errors
+    assert "（str）" not in errors

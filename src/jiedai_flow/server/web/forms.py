@@ -300,11 +300,11 @@ def _load(
         found: dict[str, list[str]] = {}
         for problem in error.problems:
             field = field_of(problem.path, numbers)
-            text = message(problem.message_zh, field, form.get(field, ""))
-            person = _ROW.match(problem.path)
-            if field in PEOPLE and person:
-                leaf = PERSON.get(person.group(3) or "", "")
-                text = f"第 {int(person.group(2)) + 1} 行：" + _QUOTED.sub(f"「{leaf}」", text, count=1)
+            if field in PEOPLE:
+                text = person_message(problem.message_zh, problem.path)
+            else:
+                label = LABELS.get(re.sub(r"\.\d+\.", ".", field), "")
+                text = message(problem.message_zh, label, form.get(field, ""))
             found.setdefault(field, []).append(text)
         return Read(None, found, numbers)
 
@@ -328,14 +328,24 @@ def field_of(path: str, numbers: Mapping[str, list[int]]) -> str:
 
 
 _QUOTED = re.compile(r"「(\w+)」")
+_NAMED = re.compile(r"(?<=[\u4e00-\u9fff]) [a-z_]+(?=（)")
+"""A model name after its Chinese words (「结束日期 end（…）」): the Chinese says it already."""
 
 
-def message(text: str, field: str, posted: str) -> str:
+def message(text: str, label: str, posted: str) -> str:
     """A problem's message as the form shows it: the field's Chinese label instead of its model name,
     no echo of an empty value, and a negative count said to be one."""
-    generic = re.sub(r"\.\d+\.", ".", field)
-    label = LABELS.get(generic, "")
-    if re.fullmatch(r"\s*-\d+\s*", posted or "") and generic.rsplit(".", 1)[-1] in INTEGERS:
+    if "整数" in text and re.fullmatch(r"\s*-\d+\s*", posted or ""):
         return f"「{label}」不能为负数，收到 {posted.strip()}"
-    text = text.removesuffix("，收到 ''")
+    text = _NAMED.sub("", text.removesuffix("，收到 ''"))
     return _QUOTED.sub(lambda m: f"「{label or m.group(1)}」", text, count=1)
+
+
+def person_message(text: str, path: str) -> str:
+    """A problem of one person of a textarea (``$.guests[1].post``): its line and the column's label."""
+    found = re.search(r"\[(\d+)\](?:\.(\w+))?$", path)
+    if not found:
+        return text
+    leaf = PERSON.get(found.group(2) or "", "")
+    shown = _QUOTED.sub(f"「{leaf}」", text, count=1) if leaf else text
+    return f"第 {int(found.group(1)) + 1} 行：" + shown.removesuffix("，收到 ''")

@@ -10,6 +10,7 @@ approval operations the actor may use (:mod:`.operations`), each a form with a r
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -356,25 +357,27 @@ def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> R
     return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
 
 
-FIELDS = (
-    "number",
-    "sending_unit",
-    "purpose",
-    "content",
-    "start_day",
-    "end_day",
-    "places",
-    "guests",
-    "meal_on",
-    "meal_venue",
-    "meal_cost",
-    "meal_companions",
-    "lodging_hotel",
-    "lodging_nights",
-    "lodging_rooms",
-    "lodging_price_per_night",
-    "budget",
-)
+LABELS = {
+    "number": "公函文号",
+    "sending_unit": "来访单位",
+    "purpose": "公务目的",
+    "content": "事由",
+    "start_day": "开始日期",
+    "end_day": "结束日期",
+    "places": "地点",
+    "guests": "来宾",
+    "meal_on": "工作餐日期",
+    "meal_venue": "就餐地点",
+    "meal_cost": "餐费（元）",
+    "meal_companions": "陪餐人数",
+    "lodging_hotel": "住宿酒店",
+    "lodging_nights": "晚数",
+    "lodging_rooms": "房间数",
+    "lodging_price_per_night": "房价（元/晚）",
+    "budget": "预算（元）",
+}
+"""The registration form's fields and their labels (the messages name a field by its label)."""
+FIELDS = tuple(LABELS)
 
 
 @get("/new", sync_to_thread=True, include_in_schema=False)
@@ -441,7 +444,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
 
 
 def _int(text: str) -> Any:
-    return int(text) if text.strip().isdigit() else text
+    return int(text) if re.fullmatch(r"\s*-?\d+\s*", text) else text
 
 
 @post("/new", sync_to_thread=True, include_in_schema=False)
@@ -466,7 +469,12 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     except ValidationError as error:
         problems: dict[str, list[str]] = {}
         for p in error.problems:
-            problems.setdefault(_field_of(p.path), []).append(p.message_zh)
+            field = _field_of(p.path)
+            if field == "guests":
+                text = forms.person_message(p.message_zh, p.path.removeprefix("$.letter.personnel"))
+            else:
+                text = forms.message(p.message_zh, LABELS.get(field, ""), data.get(field, ""))
+            problems.setdefault(field, []).append(text)
         return _page("new.html", request, 422, form=data, problems=problems, error=error.message_zh)
     except JiedaiFlowError as error:
         return _page("new.html", request, 422, form=data, problems={}, error=error.message_zh)
@@ -478,6 +486,7 @@ _PATHS = {
     "$.letter.sending_unit": "sending_unit",
     "$.letter.purpose": "purpose",
     "$.letter.content": "content",
+    "$.letter.itinerary": "end_day",
     "$.letter.itinerary.start": "start_day",
     "$.letter.itinerary.end": "end_day",
     "$.letter.itinerary.places": "places",
