@@ -4,7 +4,7 @@ reception with a field error first, submit, approve as the two approvers, print 
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import httpx
@@ -460,3 +460,29 @@ def test_registration_errors_are_at_their_fields_with_their_labels(browser: obje
     errors = " ".join(clerk.locator(".field-error").all_inner_texts())  # type: ignore[attr-defined]
     assert "sending_unit" not in errors
     assert "（str）" not in errors
+
+
+def test_task_lists_show_china_time_and_who_copied_by_name(browser: object, server: Server) -> None:
+    rid = _new_reception(server, ("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve"))
+    with server.client("zhang.wei") as c:
+        url = f"/api/v1/receptions/{rid}/operations/copy"
+        assert c.post(url, json={"people": ["chen.jie"]}).status_code == 200
+        events = c.get(f"/api/v1/receptions/{rid}/history").json()
+    china = timezone(timedelta(hours=8))
+
+    def shown(trigger: str) -> str:
+        at = next(e["at"] for e in events if e["trigger"] == trigger)
+        return datetime.fromisoformat(at).astimezone(china).strftime("%Y-%m-%d %H:%M")
+
+    office = _sign_in(browser, server, "chen.jie")
+    office.goto(f"{server.base}/web/?view=cc")  # type: ignore[attr-defined]
+    row = office.locator(f"#tasks tr:has(a[href='/web/receptions/{rid}'])")  # type: ignore[attr-defined]
+    assert "张伟 抄送" in row.inner_text()
+    assert "zhang.wei" not in row.inner_text()
+    assert shown("carbon_copy") in row.inner_text()
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/?view=started")  # type: ignore[attr-defined]
+    row = clerk.locator(f"#tasks tr:has(a[href='/web/receptions/{rid}'])")  # type: ignore[attr-defined]
+    assert shown("create") in row.inner_text()
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert shown("create") in clerk.inner_text("#timeline")  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +25,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from jiedai_flow import reports
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
@@ -65,11 +66,20 @@ def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
         raise errors.csrf_failed()
 
 
+def when(moment: datetime | None, shape: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as the pages show it: China time (the task lists read UTC from the store)."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(CHINA_TZ).strftime(shape)
+
+
 def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
     session = request.session if "session" in request.scope else {}
     context.setdefault("me", session.get("name", ""))
     context.setdefault("csrf", session.get("csrf", ""))
     context.setdefault("read_only", bool(session.get("read_only")))
+    context.setdefault("when", when)
     context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
     return Template(template_name=name, context=context, status_code=status)
 
@@ -143,6 +153,7 @@ def home(
         task_states={s.value: s.label for s in TaskState},
         outcomes={**_trigger_labels(service), **operations.OUTCOMES},
         read_only=me.read_only,
+        names={a.id: a.name for a in service.actors.values()},
     )
 
 
