@@ -486,3 +486,31 @@ def test_task_lists_show_china_time_and_who_copied_by_name(browser: object, serv
     assert shown("create") in row.inner_text()
     clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
     assert shown("create") in clerk.inner_text("#timeline")  # type: ignore[attr-defined]
+
+
+LINES = """cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })"""
+"""How many lines each cell's text takes."""
+
+
+def test_the_reception_page_prints_without_forms_and_keeps_names_whole(
+    browser: object, server: Server, tmp_path: Path
+) -> None:
+    rid = _new_reception(server, *[("zhang.wei", t) for _ in range(7) for t in ("submit", "withdraw")])
+    assert rid  # 15 events: registered, then submitted and withdrawn seven times
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    timeline = clerk.locator("#timeline tr")  # type: ignore[attr-defined]
+    assert timeline.count() == 1 + 15
+    for table in ("#findings", "#timeline"):
+        lines = clerk.locator(f"{table} .nw").evaluate_all(LINES)  # type: ignore[attr-defined]
+        assert set(lines) <= {0, 1}, (table, lines)
+    clerk.emulate_media(media="print")  # type: ignore[attr-defined]
+    headings = clerk.locator("main h2:visible").all_inner_texts()  # type: ignore[attr-defined]
+    assert not {"办理", "审批操作 Operations", "流程图"} & set(headings), headings
+    assert clerk.locator("main form:visible, #timeline .auth:visible").count() == 0  # type: ignore[attr-defined]
+    pdf = tmp_path / "reception.pdf"
+    clerk.pdf(path=str(pdf), format="A4")  # type: ignore[attr-defined]
+    from pypdf import PdfReader
+
+    assert len(PdfReader(pdf).pages) <= 2
