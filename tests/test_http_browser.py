@@ -4,9 +4,10 @@ reception with a field error first, submit, approve as the two approvers, print 
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests._http_server import list_body, reception_body, running
@@ -216,3 +217,300 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
         events = c.get(f"/api/v1/receptions/{rid}/history").json()
     assert {"transfer_task", "carbon_copy", "mark_read"} <= {e["trigger"] for e in events}
     assert all(e["auth_method"].startswith("web/api-token:") for e in events[1:])
+
+
+def _new_reception(server: Server, *triggers: tuple[str, str]) -> str:
+    """A reception of the starter sample, moved on by ``(actor, trigger)`` pairs through the API."""
+    with server.client("zhang.wei") as c:
+        rid: str = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+    for actor, trigger in triggers:
+        body = {"reason": "同意"} if trigger == "approve" else {}
+        with server.client(actor) as c:
+            url = f"/api/v1/receptions/{rid}/triggers/{trigger}"
+            assert c.post(url, json=body).status_code == 200, trigger
+    return rid
+
+
+def _error_page(page: object, code: str, status: int) -> str:
+    """The error page's text, after checking it is a page in Chinese with its code and status."""
+    assert page.locator("#error-code").inner_text() == code  # type: ignore[attr-defined]
+    assert page.locator("#error-status").inner_text() == str(status)  # type: ignore[attr-defined]
+    assert page.locator("a#back").count() == 1  # type: ignore[attr-defined]
+    text: str = page.inner_text("main")  # type: ignore[attr-defined]
+    assert '"type"' not in page.content()  # type: ignore[attr-defined]
+    return text
+
+
+def test_printing_a_list_not_yet_filed_is_a_page_that_says_what_to_do(
+    browser: object, server: Server
+) -> None:
+    rid = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    with clerk.expect_navigation() as navigation:  # type: ignore[attr-defined]
+        clerk.click("#print-link")  # type: ignore[attr-defined]
+    response = navigation.value
+    assert response.status == 404
+    assert response.headers["content-type"].startswith("text/html")
+    text = _error_page(clerk, "list_not_filed", 404)
+    assert "尚未填报接待清单" in text
+    assert "报销（提交清单）" in text
+    clerk.click("a#back")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}")  # type: ignore[attr-defined]
+
+
+def test_page_errors_are_pages_and_the_api_keeps_problem_json(browser: object, server: Server) -> None:
+    rid = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.evaluate("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'stale')")  # type: ignore[attr-defined]
+    clerk.click("button[value=submit]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "刷新" in _error_page(clerk, "csrf_failed", 403)
+    assert clerk.locator("a#back").get_attribute("href") == f"/web/receptions/{rid}"  # type: ignore[attr-defined]
+
+    clerk.goto(f"{server.base}/web/receptions/no-such-reception")  # type: ignore[attr-defined]
+    _error_page(clerk, "not_found", 404)
+    clerk.goto(f"{server.base}/web/no-such-page")  # type: ignore[attr-defined]
+    _error_page(clerk, "not_found", 404)
+    with server.client("zhang.wei") as c:
+        refused = c.get("/api/v1/receptions/no-such-reception")
+    assert refused.status_code == 404
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_the_supervisor_sees_no_write_forms_and_a_post_gets_a_page(browser: object, server: Server) -> None:
+    rid = _new_reception(server)
+    supervisor = _sign_in(browser, server, "liu.yang")
+    assert supervisor.locator("a[href='/web/new']").count() == 0  # type: ignore[attr-defined]
+    supervisor.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    main = supervisor.locator("main")  # type: ignore[attr-defined]
+    assert main.locator("form").count() == 0
+    assert main.locator("button").count() == 0
+    assert "审批操作" not in main.inner_text()
+    assert "办理" not in main.locator("h2").all_inner_texts()
+    supervisor.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
+    assert "只读" in _error_page(supervisor, "read_only", 403)
+    csrf = supervisor.evaluate("document.querySelector('input[name=csrf]').value")  # type: ignore[attr-defined]
+    response = supervisor.request.post(  # type: ignore[attr-defined]
+        f"{server.base}/web/receptions/{rid}/fire", form={"csrf": csrf, "trigger": "submit"}
+    )
+    assert response.status == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "read_only" in response.text()
+    assert "纪检监察" in response.text()
+
+
+def test_too_many_failed_sign_ins_get_a_page(browser: object, tmp_path: Path) -> None:
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, max_auth_failures=2) as server:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+        for _ in range(3):
+            page.goto(f"{server.base}/web/login")
+            page.fill("input[name=token]", "jd_wrong")
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+        text = _error_page(page, "rate_limited", 429)
+        assert "稍" in text
+        assert "秒后再试" in text
+        assert page.locator("a#back").get_attribute("href") == "/web/login"
+        with httpx.Client(base_url=server.base) as c:
+            limited = c.get("/api/v1/receptions", headers={"Authorization": "Bearer jd_wrong"})
+        assert limited.status_code == 429
+        assert limited.headers["content-type"] == "application/problem+json"
+
+
+def test_the_claim_files_the_list_from_its_form_with_errors_at_their_fields(
+    browser: object, server: Server
+) -> None:
+    steps = [("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve")]
+    rid = _new_reception(server, *steps, ("zhang.wei", "start"), ("zhang.wei", "finish"))
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}/fire/claim")  # type: ignore[attr-defined]
+    assert "刘建国, 市农业农村局, 副局长" in clerk.input_value("[name=guests]")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.cost']") == "275.00"  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.companions']", "-2")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.number']", "0451207")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    negative = clerk.inner_text("[data-field='meals.0.companions']")  # type: ignore[attr-defined]
+    assert negative == "「陪餐人数」不能为负数，收到 -2"
+    assert "开票日期" in clerk.inner_text("[data-field='invoices.0.issued_on']")  # type: ignore[attr-defined]
+    assert "金额" in clerk.inner_text("[data-field='invoices.0.amount']")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.companions']", "2")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.issued_on']", date.today().isoformat())  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.issuer']", "县机关食堂")  # type: ignore[attr-defined]
+    clerk.fill("[name='invoices.0.amount']", "275.00")  # type: ignore[attr-defined]
+    clerk.select_option("[name='payments.0.method']", "official_card")  # type: ignore[attr-defined]
+    clerk.fill("[name='payments.0.amount']", "275.00")  # type: ignore[attr-defined]
+    clerk.fill("[name=signed_by]", "县政府办公室主任 孙浩")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "F-02" in clerk.inner_text("[data-field=signed_on]")  # type: ignore[attr-defined]
+    clerk.fill("[name=signed_on]", date.today().isoformat())  # type: ignore[attr-defined]
+    clerk.fill("[name=support_staff]", "张伟, 县政府办公室科员")  # type: ignore[attr-defined]
+    clerk.click("button[value=claim]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert clerk.url.endswith(rid), clerk.inner_text("main")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "报销审核中", clerk.inner_text("main")  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        filed = c.get(f"/api/v1/receptions/{rid}").json()["reception_list"]
+    assert filed["meals"][0]["dishes"] == []  # the form has no dishes column: a list starts afresh
+    assert (filed["invoices"][0]["amount"], filed["signed_by"]) == ("275.00", "县政府办公室主任 孙浩")
+    clerk.click("#print-link")  # type: ignore[attr-defined]
+    assert "接待清单" in clerk.content()  # type: ignore[attr-defined]
+
+
+def test_amend_offers_the_plan_prefilled_and_keeps_what_the_form_does_not_show(
+    browser: object, server: Server
+) -> None:
+    rid = _new_reception(server, ("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve"))
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}/fire/amend")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name=budget]") == "400.00"  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.venue']") == "县机关食堂"  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.cost']", "300.00")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.1.venue']", "县机关食堂")  # type: ignore[attr-defined]
+    clerk.fill("textarea[name=reason]", "增加一餐")  # type: ignore[attr-defined]
+    clerk.click("button[value=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+    assert "「餐费（元）」" in clerk.inner_text("[data-field='meals.1.cost']")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.1.venue']", "")  # type: ignore[attr-defined]
+    clerk.click("button[value=amend]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
+    with server.client("zhang.wei") as c:
+        plan = c.get(f"/api/v1/receptions/{rid}").json()["plan"]
+    assert [m["cost"] for m in plan["meals"]] == ["300.00"]
+    assert plan["meals"][0]["dishes"] == ["家常豆腐", "清炒时蔬", "米饭"]
+    assert [a["place"] for a in plan["activities"]] == ["县农业产业园"]
+    draft = _new_reception(server)
+    clerk.goto(f"{server.base}/web/receptions/{draft}")  # type: ignore[attr-defined]
+    assert clerk.locator("button[value=edit]").count() == 0  # type: ignore[attr-defined]
+    clerk.click("a[data-trigger=edit]")  # type: ignore[attr-defined]
+    clerk.wait_for_url(f"**/web/receptions/{draft}/fire/edit")  # type: ignore[attr-defined]
+    assert clerk.input_value("[name='meals.0.cost']") == "275.00"  # type: ignore[attr-defined]
+
+
+def _operations(page: object) -> list[str]:
+    found: list[str] = page.locator("form.operation").evaluate_all(  # type: ignore[attr-defined]
+        "forms => forms.map(f => f.dataset.operation)"
+    )
+    return found
+
+
+def test_only_operations_that_can_work_now_are_offered(browser: object, server: Server) -> None:
+    draft = _new_reception(server)
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{draft}")  # type: ignore[attr-defined]
+    assert "urge" not in _operations(clerk)
+    rid = _new_reception(server, ("zhang.wei", "submit"))
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    head = _sign_in(browser, server, "sun.hao")
+    head.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert "send_back" not in _operations(head)
+    _approve(head)
+    leader = _sign_in(browser, server, "li.na")
+    leader.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    send_back = leader.locator("form[data-operation=send_back]")  # type: ignore[attr-defined]
+    assert send_back.locator("select[name=step] option").all_inner_texts() == ["1. 部门负责人"]
+    send_back.locator("textarea[name=reason]").fill("预算说明不清，请部门负责人重审")
+    send_back.locator("button[type=submit]").click()
+    leader.wait_for_load_state()  # type: ignore[attr-defined]
+    assert leader.locator(".error").count() == 0, leader.inner_text("main")  # type: ignore[attr-defined]
+    assert "部门负责人（当前）" in leader.inner_text("#steps")  # type: ignore[attr-defined]
+
+
+def test_registration_errors_are_at_their_fields_with_their_labels(browser: object, server: Server) -> None:
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
+    start = date.today() + timedelta(days=10)
+    for name, value in {
+        "number": "皖财函〔2026〕13号",
+        "content": "调研",
+        "start_day": start.isoformat(),
+        "end_day": (start - timedelta(days=2)).isoformat(),
+        "places": "县政府",
+        "guests": "王明, 省财政厅, 处长\n李华",
+        "budget": "1000",
+        "meal_cost": "240.00",
+        "meal_venue": "机关食堂",
+        "meal_companions": "-3",
+        "lodging_hotel": "县机关招待所",
+        "lodging_rooms": "-1",
+        "lodging_nights": "1",
+        "lodging_price_per_night": "200.00",
+    }.items():
+        clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    clerk.click("main button[type=submit]")  # type: ignore[attr-defined]
+    clerk.wait_for_load_state()  # type: ignore[attr-defined]
+
+    def at(field: str) -> str:
+        return clerk.inner_text(f"[data-field={field}]")  # type: ignore[attr-defined,no-any-return]
+
+    assert "早于开始日期" in at("end_day")
+    assert " end（" not in at("end_day")
+    assert at("sending_unit") == "「来访单位」不能为空"
+    assert at("meal_companions") == "「陪餐人数」不能为负数，收到 -3"
+    assert at("lodging_rooms") == "「房间数」不能为负数，收到 -1"
+    assert at("guests") == "第 2 行：「单位」不能为空"
+    errors = " ".join(clerk.locator(".field-error").all_inner_texts())  # type: ignore[attr-defined]
+    assert "sending_unit" not in errors
+    assert "（str）" not in errors
+
+
+def test_task_lists_show_china_time_and_who_copied_by_name(browser: object, server: Server) -> None:
+    rid = _new_reception(server, ("zhang.wei", "submit"), ("sun.hao", "approve"), ("li.na", "approve"))
+    with server.client("zhang.wei") as c:
+        url = f"/api/v1/receptions/{rid}/operations/copy"
+        assert c.post(url, json={"people": ["chen.jie"]}).status_code == 200
+        events = c.get(f"/api/v1/receptions/{rid}/history").json()
+    china = timezone(timedelta(hours=8))
+
+    def shown(trigger: str) -> str:
+        at = next(e["at"] for e in events if e["trigger"] == trigger)
+        return datetime.fromisoformat(at).astimezone(china).strftime("%Y-%m-%d %H:%M")
+
+    office = _sign_in(browser, server, "chen.jie")
+    office.goto(f"{server.base}/web/?view=cc")  # type: ignore[attr-defined]
+    row = office.locator(f"#tasks tr:has(a[href='/web/receptions/{rid}'])")  # type: ignore[attr-defined]
+    assert "张伟 抄送" in row.inner_text()
+    assert "zhang.wei" not in row.inner_text()
+    assert shown("carbon_copy") in row.inner_text()
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/?view=started")  # type: ignore[attr-defined]
+    row = clerk.locator(f"#tasks tr:has(a[href='/web/receptions/{rid}'])")  # type: ignore[attr-defined]
+    assert shown("create") in row.inner_text()
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert shown("create") in clerk.inner_text("#timeline")  # type: ignore[attr-defined]
+
+
+LINES = """cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c);
+  return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; })"""
+"""How many lines each cell's text takes."""
+
+
+def test_the_reception_page_prints_without_forms_and_keeps_names_whole(
+    browser: object, server: Server, tmp_path: Path
+) -> None:
+    rid = _new_reception(server, *[("zhang.wei", t) for _ in range(7) for t in ("submit", "withdraw")])
+    assert rid  # 15 events: registered, then submitted and withdrawn seven times
+    clerk = _sign_in(browser, server, "zhang.wei")
+    clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    timeline = clerk.locator("#timeline tr")  # type: ignore[attr-defined]
+    assert timeline.count() == 1 + 15
+    for table in ("#findings", "#timeline"):
+        lines = clerk.locator(f"{table} .nw").evaluate_all(LINES)  # type: ignore[attr-defined]
+        assert set(lines) <= {0, 1}, (table, lines)
+    clerk.emulate_media(media="print")  # type: ignore[attr-defined]
+    headings = clerk.locator("main h2:visible").all_inner_texts()  # type: ignore[attr-defined]
+    assert not {"办理", "审批操作 Operations", "流程图"} & set(headings), headings
+    assert clerk.locator("main form:visible, #timeline .auth:visible").count() == 0  # type: ignore[attr-defined]
+    pdf = tmp_path / "reception.pdf"
+    clerk.pdf(path=str(pdf), format="A4")  # type: ignore[attr-defined]
+    from pypdf import PdfReader
+
+    assert len(PdfReader(pdf).pages) <= 2

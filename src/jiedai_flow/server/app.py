@@ -21,7 +21,6 @@ from litestar.template.config import TemplateConfig
 from jiedai_flow.server import metrics, ops, schema
 from jiedai_flow.server.api import ROUTES as API_ROUTES
 from jiedai_flow.server.auth import Authenticator, FailureLimiter
-from jiedai_flow.server.problems import EXCEPTION_HANDLERS
 from jiedai_flow.server.service import Service, api_principal
 from jiedai_flow.server.settings import Settings
 from jiedai_flow.server.tokens import tokens_for
@@ -113,11 +112,12 @@ def create_app(
 
 def _build(service: Service, settings: Settings, api: Router, pages: Any, debug: bool) -> Litestar:
     from jiedai_flow.server.auth import Principal
+    from jiedai_flow.server.web import errors
 
     return Litestar(
         route_handlers=[api, *ops.ROUTES, pages.router()],
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=errors.handlers(),
         plugins=[schema.AttrsSchema()],
         middleware=[metrics.middleware, pages.sessions(settings).middleware],
         openapi_config=OpenAPIConfig(

@@ -170,8 +170,16 @@ def library_error(request: Request[Any, Any, Any], error: JiedaiFlowError) -> Re
     details = of_error(error, request)
     if details.status >= 500:
         log.error("%s %s: %s", request.method, request.url.path, error)
-    headers = {"Retry-After": str(error.seconds)} if isinstance(error, RetryAfter) else None
-    return respond(details, headers)
+    return respond(details, headers_of(error))
+
+
+def headers_of(error: Exception) -> dict[str, str] | None:
+    """The headers an error response carries (``Retry-After`` of a rate limit)."""
+    if isinstance(error, RetryAfter):
+        return {"Retry-After": str(error.seconds)}
+    if isinstance(error, HTTPException) and error.headers:
+        return dict(error.headers)
+    return None
 
 
 _HTTP_MESSAGES = {
@@ -187,6 +195,12 @@ _HTTP_MESSAGES = {
 
 def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     """The framework's own errors (no such route, bad query parameter …) as problem details."""
+    return respond(of_http(request, error), dict(error.headers or {}))
+
+
+def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDetails:
+    """The problem details of one of the framework's errors (a page's own refusal keeps its
+    ``code``: ``csrf_failed``, ``read_only``)."""
     status = error.status_code
     zh, en = _HTTP_MESSAGES.get(status, ("请求未能完成", "request failed"))
     problems: tuple[Problem, ...] = ()
@@ -207,7 +221,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
         if error.detail and error.detail != "Unauthorized":
             zh, en = _split(error.detail, zh, en)
     elif isinstance(error, PermissionDeniedException):
-        code = "forbidden"
+        code = str(getattr(error, "code", "forbidden"))
         if error.detail and error.detail != "Forbidden":
             zh, en = _split(error.detail, zh, en)
     else:
@@ -216,9 +230,7 @@ def http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respons
         )
         if error.detail and " / " in error.detail:
             zh, en = _split(error.detail, zh, en)
-    details = problem(status, code, zh, en, request, problems=problems)
-    headers = dict(error.headers or {})
-    return respond(details, headers)
+    return problem(status, code, zh, en, request, problems=problems)
 
 
 def _split(detail: str, zh: str, en: str) -> tuple[str, str]:
@@ -228,16 +240,19 @@ def _split(detail: str, zh: str, en: str) -> tuple[str, str]:
 
 def internal_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """An exception nobody meant to raise: logged with its traceback, a 500 problem without it."""
+    return respond(of_internal(request, error))
+
+
+def of_internal(request: Request[Any, Any, Any], error: Exception) -> ProblemDetails:
+    """The problem details of an unexpected exception, logged here with its traceback."""
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=error)
     kind = type(error).__name__
-    return respond(
-        problem(
-            500,
-            "internal",
-            f"内部错误（{kind}）：这是服务的问题，不是你的请求有误；详情见服务日志",
-            f"internal error ({kind}): a bug of the service, not a mistake in the request; see the log",
-            request,
-        )
+    return problem(
+        500,
+        "internal",
+        f"内部错误（{kind}）：这是服务的问题，不是你的请求有误；详情见服务日志",
+        f"internal error ({kind}): a bug of the service, not a mistake in the request; see the log",
+        request,
     )
 
 

@@ -74,7 +74,8 @@ NEEDS_A_TASK = frozenset({Operation.CLAIM, Operation.REMOVE_SIGNER, Operation.CO
 def forms(infos: tuple[OperationInfo, ...], reception: Reception, actor: Actor) -> list[OperationForm]:
     """A form per operation the actor may use, each with the tasks it may name. The engine offers
     operations by role and state; a form that could only be refused here (nothing to claim, nothing
-    delegated to the actor, no signature of theirs to take back) is left out. The engine decides."""
+    delegated to the actor, no signature of theirs to take back, no open task to urge, no passed step
+    to send back to) is left out. The engine decides."""
     found = []
     for info in infos:
         operation = Operation(info.operation)
@@ -100,7 +101,16 @@ def _applies(operation: Operation, reception: Reception, actor: Actor) -> bool:
         return any(t.delegated_to == actor.id and t.live for t in reception.tasks)
     if operation is Operation.TAKE_BACK:
         return any(a.actor_id == actor.id for a in reception.approvals)
+    if operation is Operation.URGE:
+        return any(reception.open_tasks())
+    if operation is Operation.SEND_BACK:
+        return bool(sent_back_to(reception))
     return True
+
+
+def sent_back_to(reception: Reception) -> tuple[int, ...]:
+    """The steps 驳回到环节 may name: those passed already (none at the first step)."""
+    return tuple(range(min(reception.current_step, len(reception.approval_chain))))
 
 
 def _choices(operation: Operation, reception: Reception, actor: Actor) -> tuple[Task, ...]:

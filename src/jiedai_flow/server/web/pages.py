@@ -10,8 +10,9 @@ approval operations the actor may use (:mod:`.operations`), each a form with a r
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +25,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from jiedai_flow import reports
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
@@ -32,10 +34,12 @@ from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.lifecycle import Operation
+from jiedai_flow.reports.common import ListNotFiledError
+from jiedai_flow.server import problems
 from jiedai_flow.server.api import tasks
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of, id_of
-from jiedai_flow.server.web import operations
+from jiedai_flow.server.web import errors, forms, operations
 
 if TYPE_CHECKING:
     from jiedai_flow.server.settings import Settings
@@ -59,15 +63,23 @@ def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise PermissionDeniedException(
-            "表单已过期或来源不明（CSRF），请刷新后重试 / CSRF token missing or wrong"
-        )
+        raise errors.csrf_failed()
+
+
+def when(moment: datetime | None, shape: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment as the pages show it: China time (the task lists read UTC from the store)."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(CHINA_TZ).strftime(shape)
 
 
 def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
     session = request.session if "session" in request.scope else {}
     context.setdefault("me", session.get("name", ""))
     context.setdefault("csrf", session.get("csrf", ""))
+    context.setdefault("read_only", bool(session.get("read_only")))
+    context.setdefault("when", when)
     context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
     return Template(template_name=name, context=context, status_code=status)
 
@@ -92,6 +104,7 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
             "name": found.actor.name,
             "method": found.method,
             "token_id": token_id,
+            "read_only": found.read_only,
             "csrf": secrets.token_urlsafe(24),
         }
     )
@@ -140,6 +153,7 @@ def home(
         task_states={s.value: s.label for s in TaskState},
         outcomes={**_trigger_labels(service), **operations.OUTCOMES},
         read_only=me.read_only,
+        names={a.id: a.name for a in service.actors.values()},
     )
 
 
@@ -165,6 +179,7 @@ def _detail(
     process = engine.process_of(reception)
     events = engine.history(reception.id)
     names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
+    frozen = process.phase(reception.state).plan_frozen
     infos = () if me.read_only else tasks.available(engine, reception.id, me)
     context = {
         "r": reception,
@@ -172,6 +187,7 @@ def _detail(
         "findings": engine.check(reception).findings,
         "events": events,
         "triggers": [process.trigger_defs[n] for n in names],
+        "trigger_forms": {n: forms.kind_of(process.trigger_defs[n], frozen) for n in names},
         "needs_explanation": Severity.NEEDS_EXPLANATION,
         "labels": {s.name: s.label for s in process.definition.states},
         "trigger_labels": {t.name: t.label for t in process.definition.triggers},
@@ -205,7 +221,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
     }
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         with authenticated_by(me.method):
             engine.fire(
                 reception_id,
@@ -230,7 +246,7 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
     reception_id = id_of(engine, ref)
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         chosen = next((o for o in Operation if o.value == data.get("operation", "")), None)
         if chosen is None:
             raise PermissionDeniedException("未知操作 / unknown operation")
@@ -251,38 +267,134 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
     return Redirect(f"/web/receptions/{reception_id}")
 
 
+def _payload_trigger(service: Service, me: Principal, ref: str, trigger: str) -> tuple[Any, Any, str]:
+    """The reception, the trigger's definition and its form (``plan`` or ``list``); refused when the
+    actor cannot fire it now or it carries neither."""
+    if me.read_only:
+        raise errors.read_only()
+    engine = service.engine
+    reception = engine.get(id_of(engine, ref))
+    process = engine.process_of(reception)
+    definition = process.trigger_defs.get(trigger)
+    frozen = process.phase(reception.state).plan_frozen
+    kind = forms.kind_of(definition, frozen) if definition else ""
+    if not kind or trigger not in engine.available_triggers(reception.id, me.actor):
+        raise errors.PageRefused(
+            "trigger_not_available",
+            f"此刻不能办理「{definition.label if definition else trigger}」，或它不带表单",
+            f"{trigger} cannot be used now, or carries no form",
+        )
+    return reception, definition, kind
+
+
+def _payload(
+    request: Request[Any, Any, Any],
+    found: tuple[Any, Any, str],
+    form: dict[str, str],
+    problems: dict[str, list[str]],
+    **extra: Any,
+) -> Template:
+    reception, definition, kind = found
+    status = 422 if problems or extra.get("error") else 200
+    tables = {t.name: t for t in (forms.MEALS, forms.LODGINGS, forms.ITEMS, forms.INVOICES, forms.PAYMENTS)}
+    return _page(
+        "payload.html",
+        request,
+        status,
+        r=reception,
+        trigger=definition,
+        kind=kind,
+        form=form,
+        problems=problems,
+        tables=tables,
+        rows=lambda table: forms.rows_shown(form, table),
+        documents=forms.DOCUMENTS,
+        **{"error": "", **extra},
+    )
+
+
+@get("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
+def payload_page(request: Request[Any, Any, Any], ref: str, trigger: str, service: Service) -> Template:
+    """The plan form of 修改/变更, or the list form of 报销（提交清单）, prefilled from the reception."""
+    found = _payload_trigger(service, _principal(request, service), ref, trigger)
+    reception, _, kind = found
+    values = forms.plan_values(reception) if kind == "plan" else forms.list_values(reception)
+    return _payload(request, found, values, {})
+
+
+@post("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
+def payload_fire(
+    request: Request[Any, Any, Any], ref: str, trigger: str, data: Form, service: Service
+) -> Response[Any]:
+    me = _principal(request, service)
+    _csrf(request, data)
+    found = _payload_trigger(service, me, ref, trigger)
+    reception, _, kind = found
+    read = forms.read_plan(data, reception) if kind == "plan" else forms.read_list(data)
+    if read.problems:
+        return _payload(request, found, data, read.problems, error="表单有误，请按字段旁的提示修改")
+    try:
+        with authenticated_by(me.method):
+            service.engine.fire(
+                reception.id,
+                trigger,
+                me.actor,
+                reason=data.get("reason", ""),
+                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                plan=read.value if kind == "plan" else None,
+                reception_list=read.value if kind == "list" else None,
+            )
+    except ValidationError as error:
+        at = read.at_fields((p.path, p.message_zh) for p in error.problems)
+        return _payload(request, found, data, at, error=error.message_zh)
+    except JiedaiFlowError as error:
+        refused = getattr(error, "findings", ())
+        at = read.at_fields((f.path, f"[{f.rule_id}] {f.message_zh}") for f in refused)
+        at.pop("_", None)
+        return _payload(request, found, data, at, error=error.message_zh, refused=refused)
+    return Redirect(f"/web/receptions/{reception.id}")
+
+
 @get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
-def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[bytes]:
+def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[Any]:
     _principal(request, service)
     engine = service.engine
-    doc = reports.list_document(engine.get(id_of(engine, ref)))
+    reception = engine.get(id_of(engine, ref))
+    try:
+        doc = reports.list_document(reception)
+    except ListNotFiledError as error:
+        back = f"/web/receptions/{reception.id}"
+        return errors.render(request, problems.of_error(error, request), back=back)
     return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
 
 
-FIELDS = (
-    "number",
-    "sending_unit",
-    "purpose",
-    "content",
-    "start_day",
-    "end_day",
-    "places",
-    "guests",
-    "meal_on",
-    "meal_venue",
-    "meal_cost",
-    "meal_companions",
-    "lodging_hotel",
-    "lodging_nights",
-    "lodging_rooms",
-    "lodging_price_per_night",
-    "budget",
-)
+LABELS = {
+    "number": "公函文号",
+    "sending_unit": "来访单位",
+    "purpose": "公务目的",
+    "content": "事由",
+    "start_day": "开始日期",
+    "end_day": "结束日期",
+    "places": "地点",
+    "guests": "来宾",
+    "meal_on": "工作餐日期",
+    "meal_venue": "就餐地点",
+    "meal_cost": "餐费（元）",
+    "meal_companions": "陪餐人数",
+    "lodging_hotel": "住宿酒店",
+    "lodging_nights": "晚数",
+    "lodging_rooms": "房间数",
+    "lodging_price_per_night": "房价（元/晚）",
+    "budget": "预算（元）",
+}
+"""The registration form's fields and their labels (the messages name a field by its label)."""
+FIELDS = tuple(LABELS)
 
 
 @get("/new", sync_to_thread=True, include_in_schema=False)
 def new_page(request: Request[Any, Any, Any], service: Service) -> Template:
-    _principal(request, service)
+    if _principal(request, service).read_only:
+        raise errors.read_only()
     return _page("new.html", request, form={}, problems={}, error="")
 
 
@@ -343,7 +455,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
 
 
 def _int(text: str) -> Any:
-    return int(text) if text.strip().isdigit() else text
+    return int(text) if re.fullmatch(r"\s*-?\d+\s*", text) else text
 
 
 @post("/new", sync_to_thread=True, include_in_schema=False)
@@ -354,7 +466,7 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     _csrf(request, data)
     try:
         if me.read_only:
-            raise PermissionDeniedException("纪检监察人员只读 / the supervisor changes nothing")
+            raise errors.read_only()
         source = load(ReceptionFile, _document(data, me), source="表单 form")
         with authenticated_by(me.method):
             result = service.engine.create_reception(
@@ -368,7 +480,12 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     except ValidationError as error:
         problems: dict[str, list[str]] = {}
         for p in error.problems:
-            problems.setdefault(_field_of(p.path), []).append(p.message_zh)
+            field = _field_of(p.path)
+            if field == "guests":
+                text = forms.person_message(p.message_zh, p.path.removeprefix("$.letter.personnel"))
+            else:
+                text = forms.message(p.message_zh, LABELS.get(field, ""), data.get(field, ""))
+            problems.setdefault(field, []).append(text)
         return _page("new.html", request, 422, form=data, problems=problems, error=error.message_zh)
     except JiedaiFlowError as error:
         return _page("new.html", request, 422, form=data, problems={}, error=error.message_zh)
@@ -380,6 +497,7 @@ _PATHS = {
     "$.letter.sending_unit": "sending_unit",
     "$.letter.purpose": "purpose",
     "$.letter.content": "content",
+    "$.letter.itinerary": "end_day",
     "$.letter.itinerary.start": "start_day",
     "$.letter.itinerary.end": "end_day",
     "$.letter.itinerary.places": "places",
@@ -442,6 +560,8 @@ def router() -> Router:
             fire,
             operate,
             print_list,
+            payload_page,
+            payload_fire,
             new_page,
             new,
             all_receptions,

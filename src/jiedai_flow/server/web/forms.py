@@ -1,0 +1,351 @@
+"""The plan and list forms 方案、清单表单 of the reception page: a trigger that carries a plan (修改,
+变更) or a reception list (报销（提交清单）) gets a form of its own, prefilled from what the reception has.
+
+Each repeated part of the model (meals, lodgings, items, invoices, payments) is a table whose inputs
+are named after the model's path (``meals.0.cost`` for ``$.meals[0].cost``), so a problem the loader
+reports comes back at its field; people are a textarea, one a line. A plan keeps what the form does
+not show (activities, transport, a meal's dishes …) from the reception's current plan.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jiedai_flow.domain import model
+from jiedai_flow.domain.loading import dump, load
+from jiedai_flow.errors import ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.lifecycle import TriggerDef
+
+
+@attrs.frozen
+class Column:
+    """One field of a row: its model name, its Chinese label, its input (text, date, number, select)."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class Table:
+    """A repeated part of the model (``meals``) shown as rows of inputs, with blank rows to add."""
+
+    name: str
+    label: str
+    columns: tuple[Column, ...]
+
+
+def _choices(kind: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((k.value, k.label) for k in kind)
+
+
+MEALS = Table(
+    "meals",
+    "用餐",
+    (
+        Column("on", "日期", "date"),
+        Column("kind", "餐次", "select", _choices(model.MealKind)),
+        Column("venue", "就餐地点"),
+        Column("venue_type", "场所类型", "select", _choices(model.VenueType)),
+        Column("guests", "来宾人数", "number"),
+        Column("companions", "陪餐人数", "number"),
+        Column("cost", "餐费（元）"),
+    ),
+)
+LODGINGS = Table(
+    "lodgings",
+    "住宿",
+    (
+        Column("hotel", "住宿酒店"),
+        Column("room_type", "房型", "select", _choices(model.RoomType)),
+        Column("rooms", "房间数", "number"),
+        Column("nights", "晚数", "number"),
+        Column("price_per_night", "房价（元/晚）"),
+        Column("payer", "付费方", "select", _choices(model.Payer)),
+    ),
+)
+ITEMS = Table(
+    "items",
+    "其他项目（住宿、交通、参观……）",
+    (
+        Column("on", "日期", "date"),
+        Column("item", "项目"),
+        Column("place", "地点"),
+        Column("time", "时间段"),
+        Column("cost", "费用（元）"),
+        Column("invoice_number", "发票号码"),
+    ),
+)
+INVOICES = Table(
+    "invoices",
+    "发票",
+    (
+        Column("number", "发票号码"),
+        Column("issued_on", "开票日期", "date"),
+        Column("issuer", "开票单位"),
+        Column("amount", "金额（元）"),
+    ),
+)
+PAYMENTS = Table(
+    "payments",
+    "支付记录",
+    (
+        Column("method", "支付方式", "select", _choices(model.PaymentMethod)),
+        Column("amount", "金额（元）"),
+        Column("reference", "凭证号或卡号"),
+        Column("cash_reason", "现金支付理由"),
+    ),
+)
+PEOPLE = {"guests": "实际接待的来宾", "companions": "陪同人员", "support_staff": "工作保障人员"}
+"""The people of a list, a textarea each: 姓名, 单位, 职务, 级别 (guests) or 姓名, 职务."""
+PERSON = {"name": "姓名", "unit": "单位", "post": "职务", "rank": "级别"}
+DOCUMENTS = _choices(model.DocumentKind)
+INTEGERS = frozenset({"guests", "companions", "rooms", "nights"})
+BLANK_ROWS = 2
+
+LABELS = {
+    "budget": "预算（元）",
+    "signed_by": "审签人",
+    "signed_on": "审签日期",
+    "documents": "所附凭证",
+    **PEOPLE,
+    **{
+        f"{t.name}.{c.name}": c.label for t in (MEALS, LODGINGS, ITEMS, INVOICES, PAYMENTS) for c in t.columns
+    },
+}
+"""Chinese labels by field, for the messages (``meals.cost`` for every row's cost)."""
+
+
+def kind_of(trigger: TriggerDef, plan_frozen: bool) -> str:
+    """Which form a trigger needs here: ``plan`` (修改, 变更 before the visit), ``list`` (报销, 修改 after
+    it) or ``""`` (a button: 提交 carries a plan but submits the one the reception has)."""
+    if trigger.carries_plan and not plan_frozen and (not trigger.opens_chain or trigger.resets_approvals):
+        return "plan"
+    if trigger.carries_list and (plan_frozen or not trigger.carries_plan):
+        return "list"
+    return ""
+
+
+# --- Prefill: the reception as form values ---
+
+
+def _rows(table: Table, found: list[dict[str, Any]], into: dict[str, str]) -> None:
+    for index, row in enumerate(found):
+        for column in table.columns:
+            value = row.get(column.name, "")
+            into[f"{table.name}.{index}.{column.name}"] = "" if value is None else str(value)
+
+
+def rows_shown(form: Mapping[str, str], table: Table) -> list[int]:
+    """The row numbers the form shows: those it has, then blank ones to add."""
+    numbers = {int(k.split(".")[1]) for k in form if re.fullmatch(rf"{table.name}\.\d+\.\w+", k)}
+    count = max(numbers, default=-1) + 1
+    return list(range(count + BLANK_ROWS))
+
+
+def _people(people: Any, with_unit: bool) -> str:
+    lines = []
+    for p in people:
+        if with_unit:
+            parts = [p["name"], p.get("unit", ""), p.get("post", ""), model.Rank(p["rank"]).label]
+        else:
+            parts = [p["name"], p.get("post", "")]
+        lines.append(", ".join(parts).rstrip(", "))
+    return "\n".join(lines)
+
+
+def plan_values(reception: Reception) -> dict[str, str]:
+    """The reception's plan as the plan form's values."""
+    plan = dump(reception.plan)
+    values = {"budget": str(plan.get("budget", ""))}
+    _rows(MEALS, plan.get("meals", []), values)
+    _rows(LODGINGS, plan.get("lodgings", []), values)
+    return values
+
+
+def list_values(reception: Reception) -> dict[str, str]:
+    """The list form's values: the filed list, or the plan and the letter's visitors as a start."""
+    if reception.reception_list is not None:
+        found = dump(reception.reception_list)
+    else:
+        plan = dump(reception.plan)
+        activities = [
+            {
+                "on": a["on"],
+                "item": a["description"],
+                "place": a["place"],
+                "time": a["time"],
+                "cost": a["cost"],
+            }
+            for a in plan.get("activities", [])
+        ]
+        found = {
+            "guests": dump(reception.letter.personnel),
+            "meals": plan.get("meals", []),
+            "items": activities,
+            "companions": plan.get("companions", []),
+            "documents": ["letter", "list", "invoice"],
+        }
+    values = {
+        "guests": _people(found.get("guests", []), with_unit=True),
+        "companions": _people(found.get("companions", []), with_unit=False),
+        "support_staff": _people(found.get("support_staff", []), with_unit=False),
+        "signed_by": str(found.get("signed_by") or ""),
+        "signed_on": str(found.get("signed_on") or ""),
+        **{f"documents:{d}": "1" for d in found.get("documents", [])},
+    }
+    for table in (MEALS, ITEMS, INVOICES, PAYMENTS):
+        _rows(table, found.get(table.name, []), values)
+    return values
+
+
+# --- Read back: the posted form as the model, problems at their fields ---
+
+
+def _value(name: str, text: str) -> Any:
+    text = text.strip()
+    return int(text) if name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
+
+
+def _table(form: Mapping[str, str], table: Table, base: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
+    """The table's rows that have something in them (each over ``base``'s row of the same number,
+    so what the form does not show is kept), and the form's row number of each."""
+    rows, numbers = [], []
+    for number in rows_shown(form, table):
+        shown = {c.name: form.get(f"{table.name}.{number}.{c.name}", "") for c in table.columns}
+        if not any(v.strip() for v in shown.values()):
+            continue
+        row = dict(base[number]) if number < len(base) else {}
+        row.update({k: _value(k, v) for k, v in shown.items() if v.strip() or k in row})
+        rows.append(row)
+        numbers.append(number)
+    return rows, numbers
+
+
+def _person_lines(text: str, with_unit: bool) -> list[dict[str, Any]]:
+    found = []
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.replace("，", ",").split(",")]
+        if not any(parts):
+            continue
+        if with_unit:
+            name, unit, post, rank = [*parts, "", "", "", ""][:4]
+            found.append({"name": name, "unit": unit, "post": post, **({"rank": rank} if rank else {})})
+        else:
+            name, post = [*parts, "", ""][:2]
+            found.append({"name": name, "post": post})
+    return found
+
+
+@attrs.frozen
+class Read:
+    """A posted form read back: the value, or the problems by field name."""
+
+    value: Any
+    problems: dict[str, list[str]]
+    numbers: dict[str, list[int]] = attrs.field(factory=dict)
+    """The form's row number of each model row, by table (blank rows are left out)."""
+
+    def at_fields(self, found: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+        """Messages by form field, from ``(path, message)`` pairs of the engine (a refusal's
+        findings, a problem): paths start at ``$.plan`` or ``$.reception_list``."""
+        at: dict[str, list[str]] = {}
+        for path, text in found:
+            field = field_of(re.sub(r"^\$\.(plan|reception_list)", "$", path), self.numbers)
+            at.setdefault(field, []).append(text)
+        return at
+
+
+def read_plan(form: Mapping[str, str], reception: Reception) -> Read:
+    current = dump(reception.plan)
+    numbers: dict[str, list[int]] = {}
+    document = dict(current)
+    document["budget"] = form.get("budget", "").strip() or "0"
+    for table in (MEALS, LODGINGS):
+        document[table.name], numbers[table.name] = _table(form, table, current.get(table.name, []))
+    return _load(model.Plan, document, numbers, form)
+
+
+def read_list(form: Mapping[str, str]) -> Read:
+    numbers: dict[str, list[int]] = {}
+    document: dict[str, Any] = {
+        "guests": _person_lines(form.get("guests", ""), with_unit=True),
+        "companions": _person_lines(form.get("companions", ""), with_unit=False),
+        "support_staff": _person_lines(form.get("support_staff", ""), with_unit=False),
+        "signed_by": form.get("signed_by", "").strip(),
+        "documents": [v for v, _ in DOCUMENTS if form.get(f"documents:{v}")],
+    }
+    if form.get("signed_on", "").strip():
+        document["signed_on"] = form["signed_on"].strip()
+    for table in (MEALS, ITEMS, INVOICES, PAYMENTS):
+        document[table.name], numbers[table.name] = _table(form, table, [])
+    return _load(model.ReceptionList, document, numbers, form)
+
+
+def _load(
+    kind: type[Any], document: dict[str, Any], numbers: dict[str, list[int]], form: Mapping[str, str]
+) -> Read:
+    try:
+        return Read(load(kind, document, source="表单 form"), {}, numbers)
+    except ValidationError as error:
+        found: dict[str, list[str]] = {}
+        for problem in error.problems:
+            field = field_of(problem.path, numbers)
+            if field in PEOPLE:
+                text = person_message(problem.message_zh, problem.path)
+            else:
+                label = LABELS.get(re.sub(r"\.\d+\.", ".", field), "")
+                text = message(problem.message_zh, label, form.get(field, ""))
+            found.setdefault(field, []).append(text)
+        return Read(None, found, numbers)
+
+
+_ROW = re.compile(r"^\$\.(\w+)\[(\d+)\](?:\.(\w+))?")
+
+
+def field_of(path: str, numbers: Mapping[str, list[int]]) -> str:
+    """The form field of a problem's path: ``$.meals[0].cost`` → ``meals.3.cost`` (the form's row),
+    ``$.guests[1].post`` → ``guests`` (the textarea); ``_`` when no field is meant."""
+    found = _ROW.match(path)
+    if found:
+        table, index, leaf = found.group(1), int(found.group(2)), found.group(3)
+        if table in PEOPLE:
+            return table
+        rows = numbers.get(table, [])
+        number = rows[index] if index < len(rows) else index
+        return f"{table}.{number}.{leaf}" if leaf else f"{table}.{number}"
+    name = path.removeprefix("$.").split(".")[0].split("[")[0]
+    return name if name in LABELS or name in numbers else "_"
+
+
+_QUOTED = re.compile(r"「(\w+)」")
+_NAMED = re.compile(r"(?<=[\u4e00-\u9fff]) [a-z_]+(?=（)")
+"""A model name after its Chinese words (「结束日期 end（…）」): the Chinese says it already."""
+
+
+def message(text: str, label: str, posted: str) -> str:
+    """A problem's message as the form shows it: the field's Chinese label instead of its model name,
+    no echo of an empty value, and a negative count said to be one."""
+    if "整数" in text and re.fullmatch(r"\s*-\d+\s*", posted or ""):
+        return f"「{label}」不能为负数，收到 {posted.strip()}"
+    text = _NAMED.sub("", text.removesuffix("，收到 ''"))
+    return _QUOTED.sub(lambda m: f"「{label or m.group(1)}」", text, count=1)
+
+
+def person_message(text: str, path: str) -> str:
+    """A problem of one person of a textarea (``$.guests[1].post``): its line and the column's label."""
+    found = re.search(r"\[(\d+)\](?:\.(\w+))?$", path)
+    if not found:
+        return text
+    leaf = PERSON.get(found.group(2) or "", "")
+    shown = _QUOTED.sub(f"「{leaf}」", text, count=1) if leaf else text
+    return f"第 {int(found.group(1)) + 1} 行：" + shown.removesuffix("，收到 ''")
