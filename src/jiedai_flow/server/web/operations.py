@@ -30,21 +30,7 @@ if TYPE_CHECKING:
 POSITIONS = {Position.BEFORE: "前加签", Position.AFTER: "后加签", Position.ALONGSIDE: "并加签"}
 DEFAULT_POSITION = attrs.fields(task_ops.AddSigners).position.default
 
-OUTCOMES = {
-    "agree": "同意",
-    "against": "反对",
-    "returned": "驳回",
-    "jumped": "跳转",
-    "transferred": "已转办",
-    "delegate_replied": "委派答复",
-    "removed": "减签",
-    "taken_back": "拿回",
-    "done": "已完成",
-    "problem": "报告问题",
-    "closed": "已关闭",
-    "decided": "他人已决定",
-}
-"""How a task ended, in Chinese (a review trigger's name is shown by its label instead)."""
+OUTCOMES = task_ops.OUTCOME_LABELS
 
 
 @attrs.frozen
