@@ -129,6 +129,34 @@ def test_a_form_without_its_csrf_token_is_refused(browser: object, server: Serve
     assert response.status == 403
 
 
+def test_signing_out_ends_the_session_on_the_server(browser: object, server: Server) -> None:
+    """A copied session cookie is worth nothing once its owner signed out: the session is a row
+    every worker reads, and 退出 revokes it (other sessions of the same person stay open)."""
+    from jiedai_flow.server.tokens import SQLTokens
+    from jiedai_flow.server.web.pages import WEB_SESSION
+
+    def sessions() -> dict[str, bool]:
+        found = SQLTokens(server._sql).list("sun.hao")
+        return {t.id: t.active for t in found if t.label == WEB_SESSION}
+
+    before = sessions()
+    page = _sign_in(browser, server, "sun.hao")
+    opened = set(sessions()) - set(before)
+    assert len(opened) == 1
+    kept = page.context.cookies()  # type: ignore[attr-defined]
+    page.click("form[action='/web/logout'] button")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{server.base}/web/login")  # type: ignore[attr-defined]
+    other = browser.new_context()  # type: ignore[attr-defined]
+    other.add_cookies(kept)
+    thief = other.new_page()
+    thief.goto(f"{server.base}/web/")
+    assert thief.url.endswith("/web/login")  # not the task lists
+    other.close()
+    after = sessions()
+    assert after[opened.pop()] is False
+    assert {i: a for i, a in after.items() if i in before} == before
+
+
 @pytest.fixture(scope="module")
 def countersign_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve-browser-countersign")

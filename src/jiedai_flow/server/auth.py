@@ -159,7 +159,8 @@ class Authenticator:
 
     def token_active(self, token_id: str) -> bool:
         """Whether the token a web session was opened with is still good (revocation ends sessions)."""
-        return any(i.id == token_id and i.active for i in self.tokens.list())
+        found = self.tokens.get(token_id)
+        return found is not None and found.active
 
     def _from_jwt(self, credential: str, web: bool) -> Principal:
         settings = self.jwt

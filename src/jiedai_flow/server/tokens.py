@@ -80,8 +80,10 @@ class TokenStore(Protocol):
 
     def create(self, actor_id: str, label: str = "") -> tuple[TokenInfo, str]: ...
     def list(self, actor_id: str | None = None) -> list[TokenInfo]: ...
+    def get(self, token_id: str) -> TokenInfo | None: ...
     def revoke(self, token_id: str) -> TokenInfo | None: ...
     def verify(self, token: str) -> TokenInfo | None: ...
+    def purge(self, label: str, before: datetime) -> int: ...
     def close(self) -> None: ...
 
 
@@ -240,14 +242,29 @@ class SQLTokens:
         with self.engine.connect() as conn:
             return [TokenInfo(*row) for row in conn.execute(query)]
 
+    def get(self, token_id: str) -> TokenInfo | None:
+        t = schema.api_tokens
+        query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
+            t.c.id == token_id
+        )
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            row = conn.execute(query).first()
+        return TokenInfo(*row) if row is not None else None
+
     def revoke(self, token_id: str) -> TokenInfo | None:
         t = schema.api_tokens
         with self.engine.begin() as conn:
             conn.execute(
                 t.update().where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=_now())
             )
-        found = [i for i in self.list() if i.id == token_id]
-        return found[0] if found else None
+        return self.get(token_id)
+
+    def purge(self, label: str, before: datetime) -> int:
+        """Delete the rows labelled ``label`` made before ``before`` (naive UTC): spent web sessions."""
+        t = schema.api_tokens
+        with self.engine.begin() as conn:
+            done = conn.execute(t.delete().where(t.c.label == label, t.c.created_at < before))
+        return int(done.rowcount or 0)
 
     def verify(self, token: str) -> TokenInfo | None:
         digest = digest_of(token)
@@ -302,6 +319,16 @@ class MemoryTokens:
         with self._lock:
             found = list(self._by_digest.values())
         return [i for i in found if actor_id is None or i.actor_id == actor_id]
+
+    def get(self, token_id: str) -> TokenInfo | None:
+        return next((i for i in self.list() if i.id == token_id), None)
+
+    def purge(self, label: str, before: datetime) -> int:
+        with self._lock:
+            spent = [k for k, i in self._by_digest.items() if i.label == label and i.created_at < before]
+            for key in spent:
+                del self._by_digest[key]
+        return len(spent)
 
     def revoke(self, token_id: str) -> TokenInfo | None:
         with self._lock:

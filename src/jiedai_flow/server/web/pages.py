@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -49,13 +49,22 @@ _DAYS = attrs.fields(Itinerary)
 """The itinerary's field names, read from the class (its ``start`` is a date, not the trigger)."""
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 SESSION_HOURS = 8
+WEB_SESSION = "网页会话 web session"
+"""The label of the token row a sign-in opens: the cookie names the row, signing out revokes it
+(in every worker at once: they all read the row), ``jiedai token revoke`` ends it too."""
 
 
 def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
     session = request.session if "session" in request.scope else {}
     actor = service.actors.get(str(session.get("actor", "")))
     token_id = str(session.get("token_id", ""))
-    if actor is None or (token_id and not service.auth.token_active(token_id)):
+    session_id = str(session.get("session_id", ""))
+    if (
+        actor is None
+        or not session_id
+        or not service.auth.token_active(session_id)
+        or (token_id and not service.auth.token_active(token_id))
+    ):
         raise NotAuthorizedException("请先登录 / sign in first")
     return Principal(actor, str(session.get("method", "web")))
 
@@ -98,8 +107,12 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
     except NotAuthorizedException:
         return _page("login.html", request, 401, error="令牌无效或已吊销 / invalid or revoked token")
     token_id = found.method.removeprefix("web/api-token:") if "api-token:" in found.method else ""
+    tokens = service.auth.tokens
+    tokens.purge(WEB_SESSION, datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=SESSION_HOURS))
+    opened, _secret = tokens.create(found.actor.id, WEB_SESSION)  # the secret is never handed out
     request.set_session(
         {
+            "session_id": opened.id,
             "actor": found.actor.id,
             "name": found.actor.name,
             "method": found.method,
@@ -111,9 +124,12 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
     return Redirect("/web/")
 
 
-@post("/logout", sync_to_thread=False, include_in_schema=False)
-def logout(request: Request[Any, Any, Any], data: Form) -> Redirect:
+@post("/logout", sync_to_thread=True, include_in_schema=False)
+def logout(request: Request[Any, Any, Any], data: Form, service: Service) -> Redirect:
     _csrf(request, data)
+    session_id = str(request.session.get("session_id", ""))
+    if session_id:  # the cookie may be kept or copied: the session ends on the server
+        service.auth.tokens.revoke(session_id)
     request.clear_session()
     return Redirect("/web/login")
 
