@@ -308,6 +308,31 @@ def test_level_names_for_an_approval_chain_name_the_plugin_at_submission() -> No
     assert engine.get(rid).state == "draft"
 
 
+class NoSteps:
+    @hookimpl
+    def jiedai_approval_chain(self) -> list[ApprovalStep]:
+        return []
+
+
+def test_an_empty_approval_chain_is_refused_naming_the_plugin_not_widened() -> None:
+    """Approval cannot be skipped: [] is a PluginError at submission (nothing saved), never the
+    default step any approver could sign."""
+    engine = make_engine(("county.chain", NoSteps()))
+    rid = register_sample(engine).id
+    with pytest.raises(PluginError, match=r"^插件 county\.chain 的 jiedai_approval_chain") as caught:
+        engine.fire(rid, "submit", ACTORS["handler"])
+    assert "approval cannot be skipped" in caught.value.message_en
+    assert (engine.get(rid).state, engine.get(rid).approval_chain) == ("draft", ())
+
+
+def test_with_no_chain_plugin_at_all_one_step_any_approver_signs() -> None:
+    """None from every plugin (the built-in chain blocked) is no opinion: the one default step."""
+    engine = make_engine(blocked=("jiedai.approval",))
+    rid = register_sample(engine).id
+    submitted = engine.fire(rid, "submit", ACTORS["handler"]).reception
+    assert submitted.approval_chain == (ApprovalStep("", "审批"),)
+
+
 def test_a_calendar_without_is_workday_names_the_plugin() -> None:
     engine = open_engine(autoload=False, plugins=[("county.calendar", NoCalendar())])
     with pytest.raises(PluginError, match=r"county\.calendar") as caught:

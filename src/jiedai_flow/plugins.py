@@ -138,10 +138,11 @@ EXPECTED: Mapping[str, Expected] = {
         _optional_sequence_of(ProcessDefinition),
     ),
     "jiedai_approval_chain": Expected(
-        'ApprovalStep 的列表或元组（如 [ApprovalStep("部门负责人", "部门负责人")]），或 None 表示不表态',
-        'a list or tuple of ApprovalStep (e.g. [ApprovalStep("部门负责人", "部门负责人")]), or None '
-        "for no opinion",
-        _optional_sequence_of(ApprovalStep),
+        '至少一个环节的 ApprovalStep 列表或元组（如 [ApprovalStep("部门负责人", "部门负责人")]）'
+        "——审批不能跳过，空链不行；不表态请返回 None",
+        'a list or tuple of at least one ApprovalStep (e.g. [ApprovalStep("部门负责人", "部门负责人")]): '
+        "approval cannot be skipped, so not an empty chain; return None for no opinion",
+        lambda given: given is None or (bool(given) and _optional_sequence_of(ApprovalStep)(given)),
     ),
     "jiedai_calendar": Expected(
         "有 is_workday(day) -> bool 方法的工作日历，或 None",

@@ -1147,7 +1147,9 @@ class Engine:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger.opens_chain:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
-            changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
+            # no plugin answers (jiedai.approval blocked): one step any approver signs, as the
+            # built-in chain without levels; an empty chain is refused by the facade, never widened
+            changes["approval_chain"] = tuple(chain) if chain is not None else (ApprovalStep("", "审批"),)
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger.retroactive
         elif trigger.records_approval and worked is None:
