@@ -226,6 +226,38 @@ def test_a_duplicate_rule_id_names_both_plugins() -> None:
     assert caught.value.code == "plugin"
 
 
+def _staged_rule_plugin(rule_id: str, *stages: str) -> object:
+    class Plugin:
+        @hookimpl
+        def jiedai_register_rules(self, register: RegisterRule) -> None:
+            register(Rule(rule_id, "测试规则", frozenset(stages), lambda ctx: ()))
+
+    return Plugin()
+
+
+def test_a_rule_for_a_stage_no_process_runs_is_refused_naming_rule_plugin_and_stages() -> None:
+    """A misspelt stage would silently never run: building the engine refuses it, naming the rule,
+    the plugin, the unknown stage and the known ones, Chinese first."""
+    with pytest.raises(PluginError) as caught:
+        open_engine(autoload=False, plugins=[("county.zz", _staged_rule_plugin("ZZ-01", "submit", "sumbit"))])
+    error = caught.value
+    assert error.code == "plugin"
+    assert error.message_zh.startswith("插件 county.zz 的规则 ZZ-01 登记在未知阶段 sumbit，")
+    assert "、submit、" in error.message_zh
+    assert error.message_en.startswith(
+        "rule ZZ-01 of plugin county.zz is registered for unknown stage(s) sumbit"
+    )
+    assert ", submit," in error.message_en
+
+
+def test_a_rule_for_a_stage_of_the_vocabulary_builds() -> None:
+    """Every Stage of the vocabulary is known, and so is ``create`` (registration)."""
+    engine = open_engine(
+        autoload=False, plugins=[("county.a", _staged_rule_plugin("ZZ-02", "create", "settle"))]
+    )
+    assert engine.rules.rules["ZZ-02"].plugin == "county.a"
+
+
 def test_reusing_a_national_rule_id_names_the_national_pack() -> None:
     """A county plugin cannot silently shadow a national rule."""
     with pytest.raises(PluginError, match=r"jiedai\.national") as caught:

@@ -184,7 +184,7 @@ class Engine:
         definitions = [*processes, *self.hooks.jiedai_processes(default=processes[0])]
         self._processes = compile_processes(definitions)
         self.process = self._processes[processes[0].key]
-        self.rules = RuleSet(self._collect_rules())
+        self.rules = RuleSet(self._collect_rules(), stages=self.rule_stages)
         self.notifiers = self._collect_notifiers()
         self._inline = Dispatcher(self)
         hook = plugins.pm.hook
@@ -250,6 +250,16 @@ class Engine:
     def processes(self) -> tuple[ProcessDefinition, ...]:
         """Every process definition loaded: the engine's, then the plugins'."""
         return tuple(p.definition for p in self._processes.values())
+
+    @property
+    def rule_stages(self) -> frozenset[str]:
+        """The stages a rule may register under: the stage vocabulary (:class:`Stage`, ``create``
+        included) and every stage the triggers of a loaded process declare — a plugin's process may
+        add its own. A rule for any other stage could never run, so it is refused when the engine is
+        built. (A vocabulary stage no loaded process runs is allowed: the national pack registers
+        rules for every moment of the default process, and a county process may leave some out.)"""
+        declared = {t.rule_stage for p in self._processes.values() for t in p.definition.triggers}
+        return frozenset({*(s.value for s in Stage), *declared})
 
     @functools.cached_property
     def calendar(self) -> WorkCalendar:
