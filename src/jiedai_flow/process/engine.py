@@ -285,24 +285,40 @@ class Engine:
     def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers ``actor`` may fire on the reception now (state, conditions, authorization);
         the approval and task operations are listed by :meth:`available_operations`."""
-        return self._available(reception_id, actor, operations=False)
-
-    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
-        """The triggers of approval and task operations ``actor`` may use on the reception now by
-        role and state (whether a given task is theirs is checked when they act)."""
-        return self._available(reception_id, actor, operations=True)
-
-    def _available(self, reception_id: str, actor: Actor, *, operations: bool) -> tuple[str, ...]:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
         for trigger in process.triggers_from(reception.state):
-            if (process.trigger_defs[trigger].operation is not None) != operations:
+            if process.trigger_defs[trigger].operation is not None:
                 continue
-            transition = process.applicable(
-                reception.state, trigger, self._facts(process, reception, trigger)
-            )
+            facts = self._facts(process, reception, trigger)
+            transition = process.applicable(reception.state, trigger, facts)
             if transition is not None and self._authorize(actor, process, reception, transition).allowed:
+                allowed.append(trigger)
+        return tuple(allowed)
+
+    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers of the approval and task operations ``actor`` can usefully use on the
+        reception now: allowed by role and state, and with something of theirs to act on (their
+        task or their pool's for 转办 or 票签反对, a delegated task for 答复, a signer they added
+        for 减签, a signature for 拿回, something unread for 已阅 …). What they have yet to choose
+        (to whom, which step, the reason) is judged when they act."""
+        reception = self.store.load(reception_id)
+        process = self._process_for(reception)
+        ctx = self._task_context(process, reception, actor, self.clock.now(), "", None)
+        allowed = []
+        for trigger in process.triggers_from(reception.state):
+            operation = process.trigger_defs[trigger].operation
+            if operation is None:
+                continue
+            offered = task_ops.offer(reception, operation, ctx)
+            if offered is None:
+                continue
+            facts = self._facts(process, reception, trigger)
+            if any(
+                self._authorize(actor, process, reception, transition, offered.task).allowed
+                for transition in process.possible(reception.state, trigger, facts)
+            ):
                 allowed.append(trigger)
         return tuple(allowed)
 
