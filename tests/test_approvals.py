@@ -806,3 +806,75 @@ def test_an_approver_outside_a_pool_cannot_hand_its_task_on(url: str) -> None:
     member = approver("d1", levels=["部门负责人"])
     engine.operate(rid, Transfer(to="x"), member, reason="转办")
     assert mine(engine, X) == [rid]
+
+
+# -- what each actor is offered: available_operations ----------------------------------------------
+
+VOTE_BCD = ApprovalStep(
+    "", "党组会票签", kind=StepKind.VOTE,
+    assignees=(Assignee.person("b", 3), Assignee.person("c", 2), Assignee.person("d", 2)),
+)  # fmt: skip
+
+
+def test_a_voter_is_offered_a_vote_against_and_an_outsider_only_what_needs_no_task(url: str) -> None:
+    """available_operations lists what this actor can usefully do now: the voter holding an open
+    task of a 票签 step may vote against; an approver with no task here may only urge, copy and
+    comment."""
+    engine = engine_for(url, VOTE_BCD)
+    rid = submitted(engine)
+    voter = engine.available_operations(rid, B)
+    assert "vote_against" in voter
+    assert {"transfer_task", "delegate_task", "add_signers", "mark_read"} <= set(voter)
+    assert not {"claim_task", "reply_delegation", "remove_signer", "send_back", "take_back"} & set(voter)
+    assert engine.available_operations(rid, X) == ("urge", "carbon_copy", "comment")
+    assert engine.operate(rid, Against(), B, reason="标准偏高").reception.state == "submitted"
+    with pytest.raises(REFUSED):
+        engine.operate(rid, Against(), X, reason="不同意")
+    assert "vote_against" not in engine.available_operations(rid, B)  # voted: nothing left to vote
+    assert "take_back" in engine.available_operations(rid, B)
+
+
+def test_an_administrator_is_offered_jump_but_not_reply_or_remove_signer_with_nothing_to_act_on(
+    url: str,
+) -> None:
+    """Found through the HTTP service: 答复 and 减签 were listed for an administrator with nothing
+    delegated or added, and 跳转, an administrator's operation, never was."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    offered = engine.available_operations(rid, ADMIN)
+    assert {"jump", "terminate"} <= set(offered)
+    assert not {"reply_delegation", "remove_signer"} & set(offered)
+    engine.operate(rid, AddSigners(["y"], Position.AFTER), A, reason="请办公室副主任也看")
+    assert "remove_signer" in engine.available_operations(rid, ADMIN)
+    assert "remove_signer" in engine.available_operations(rid, A)
+    assert "remove_signer" not in engine.available_operations(rid, E)
+    approve(engine, rid, A)
+    after = engine.operate(rid, Jump(step=0), ADMIN, reason="办公室主任需重审").reception
+    assert after.current_step == 0
+    assert "jump" not in engine.available_operations(rid, A)  # by role: administrators only
+
+
+def test_a_delegate_is_offered_a_reply_and_not_the_delegators_decisions(url: str) -> None:
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    assert "reply_delegation" not in engine.available_operations(rid, X)
+    engine.operate(rid, Delegate(to="x"), A, reason="请看一下餐费")
+    offered = engine.available_operations(rid, X)
+    assert "reply_delegation" in offered
+    assert not {"transfer_task", "delegate_task", "add_signers"} & set(offered)
+    assert "delegate_task" not in engine.available_operations(rid, A)  # delegated already
+    engine.operate(rid, Reply(), X, reason="餐费在标准内")
+    assert "reply_delegation" not in engine.available_operations(rid, X)
+
+
+def test_sending_back_a_pool_step_is_for_its_members(url: str) -> None:
+    """An approver outside the pool of the current step is neither offered 驳回到环节 nor allowed it."""
+    engine = engine_for(url, ApprovalStep("部门负责人", "部门负责人"), ApprovalStep("分管领导", "分管领导"))
+    rid = submitted(engine)
+    approve(engine, rid, approver("d1", levels=["部门负责人"]))
+    outsider, member = approver("c9", levels=["处长"]), approver("l1", levels=["分管领导"])
+    assert "send_back" not in engine.available_operations(rid, outsider)
+    with pytest.raises(NotAuthorizedError, match="分管领导"):
+        engine.operate(rid, SendBack(0), outsider, reason="重审")
+    assert "send_back" in engine.available_operations(rid, member)
+    assert engine.operate(rid, SendBack(0), member, reason="重审").reception.current_step == 0

@@ -266,6 +266,24 @@ def test_an_approver_outside_a_pool_cannot_transfer_its_task(server: Server) -> 
     assert refused.status_code == 403
 
 
+def test_the_operations_listed_are_what_the_caller_can_do_now(server: Server) -> None:
+    """The administrator is offered 跳转 (and it works), not 答复 or 减签 with nothing delegated or
+    added; an approver outside the current pool is offered nothing that needs a task."""
+    rid = _submitted(server)
+
+    def offered(actor: str) -> set[str]:
+        listed = _ok(_call(server, actor, "GET", f"/receptions/{rid}/operations"))
+        return {o["operation"] for o in listed["operations"]}
+
+    admin = offered("admin")
+    assert {"jump", "terminate"} <= admin
+    assert not {"reply", "remove_signer"} & admin
+    assert offered("li.na") == {"urge", "copy", "comment"}  # 分管领导; the pool is 部门负责人
+    assert {"transfer", "delegate", "add_signers", "claim"} <= offered("sun.hao")
+    jumped = _ok(_op(server, "admin", rid, "jump", state="draft", reason="退回经办人重填"))
+    assert jumped["reception"]["state"] == "draft"
+
+
 def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     today = date.today()
     body = {"stand_in": "he.ping", "start": today.isoformat(), "end": (today + timedelta(days=3)).isoformat()}

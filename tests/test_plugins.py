@@ -9,12 +9,14 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
+import attrs
 import pluggy
 import pytest
 
 import jiedai_flow.builtin.chain
 import jiedai_flow.builtin.memory_backend
 from jiedai_flow import ApprovalStep, PluginError, Rule, StorageError, hookimpl, open_engine
+from jiedai_flow.domain.localities import load
 from jiedai_flow.plugins import (
     BLOCKED_ENV,
     BUILTIN_PLUGINS,
@@ -22,8 +24,9 @@ from jiedai_flow.plugins import (
     PluginLoadWarning,
     make_plugin_manager,
 )
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.storage import MemoryStore
-from jiedai_flow.testing import sample_reception
+from jiedai_flow.testing import ACTORS, make_engine, register_sample, sample_reception
 from tests._plugin_site import installed_site
 
 if TYPE_CHECKING:
@@ -223,11 +226,158 @@ def test_a_duplicate_rule_id_names_both_plugins() -> None:
     assert caught.value.code == "plugin"
 
 
+def _staged_rule_plugin(rule_id: str, *stages: str) -> object:
+    class Plugin:
+        @hookimpl
+        def jiedai_register_rules(self, register: RegisterRule) -> None:
+            register(Rule(rule_id, "测试规则", frozenset(stages), lambda ctx: ()))
+
+    return Plugin()
+
+
+def test_a_rule_for_a_stage_no_process_runs_is_refused_naming_rule_plugin_and_stages() -> None:
+    """A misspelt stage would silently never run: building the engine refuses it, naming the rule,
+    the plugin, the unknown stage and the known ones, Chinese first."""
+    with pytest.raises(PluginError) as caught:
+        open_engine(autoload=False, plugins=[("county.zz", _staged_rule_plugin("ZZ-01", "submit", "sumbit"))])
+    error = caught.value
+    assert error.code == "plugin"
+    assert error.message_zh.startswith("插件 county.zz 的规则 ZZ-01 登记在未知阶段 sumbit，")
+    assert "、submit、" in error.message_zh
+    assert error.message_en.startswith(
+        "rule ZZ-01 of plugin county.zz is registered for unknown stage(s) sumbit"
+    )
+    assert ", submit," in error.message_en
+
+
+def test_a_rule_for_a_stage_of_the_vocabulary_builds() -> None:
+    """Every Stage of the vocabulary is known, and so is ``create`` (registration)."""
+    engine = open_engine(
+        autoload=False, plugins=[("county.a", _staged_rule_plugin("ZZ-02", "create", "settle"))]
+    )
+    assert engine.rules.rules["ZZ-02"].plugin == "county.a"
+
+
 def test_reusing_a_national_rule_id_names_the_national_pack() -> None:
     """A county plugin cannot silently shadow a national rule."""
     with pytest.raises(PluginError, match=r"jiedai\.national") as caught:
         open_engine(autoload=False, plugins=[("county.a", _rule_plugin("M-01"))])
     assert "county.a" in str(caught.value)
+
+
+# -- hook answers of the wrong shape ---------------------------------------------------------------
+
+
+class OneLayer:
+    @hookimpl
+    def jiedai_standards_layers(self) -> object:
+        return load("luan")  # one layer, not a sequence of them
+
+
+class OneProcess:
+    @hookimpl
+    def jiedai_processes(self, default: object) -> object:
+        return attrs.evolve(DEFAULT_PROCESS, version="county")  # one definition, not a list
+
+
+class LevelNames:
+    @hookimpl
+    def jiedai_approval_chain(self) -> object:
+        return ["部门负责人"]  # level names, not ApprovalStep values
+
+
+class NoCalendar:
+    @hookimpl
+    def jiedai_calendar(self) -> object:
+        return object()
+
+
+class TupleRule:
+    @hookimpl
+    def jiedai_register_rules(self, register: RegisterRule) -> None:
+        register(("ZZ-05", "测试规则", frozenset({"submit"}), lambda ctx: ()))  # type: ignore[arg-type]
+
+
+class ReturnedRules:
+    @hookimpl
+    def jiedai_register_rules(self) -> list[Rule]:
+        return [Rule("ZZ-06", "测试规则", frozenset({"submit"}), lambda ctx: ())]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "expected"),
+    [
+        (OneProcess(), "list or tuple of ProcessDefinition"),
+        (TupleRule(), "a jiedai_flow.Rule"),
+        (ReturnedRules(), "call register(Rule(...)) once per rule"),
+    ],
+)
+def test_a_wrong_answer_to_a_setup_hook_refuses_the_engine_naming_the_plugin(
+    plugin: object, expected: str
+) -> None:
+    """Hooks called while the engine is built: a wrong shape is a PluginError there, naming the
+    plugin and saying what was expected, in Chinese first."""
+    with pytest.raises(PluginError, match=r"^插件 county\.x 的 jiedai_") as caught:
+        open_engine(autoload=False, plugins=[("county.x", plugin)])
+    assert expected in caught.value.message_en
+    assert caught.value.message_en.startswith("plugin county.x: jiedai_")
+
+
+def test_one_layer_instead_of_a_sequence_names_the_plugin_when_standards_are_asked() -> None:
+    engine = open_engine(autoload=False, plugins=[("county.layers", OneLayer())])
+    with pytest.raises(PluginError, match=r"county\.layers") as caught:
+        engine.standards_for("341502", date(2026, 3, 10))
+    assert "jiedai_standards_layers" in caught.value.message_zh
+    assert "list or tuple of StandardsLayer" in caught.value.message_en
+
+
+def test_level_names_for_an_approval_chain_name_the_plugin_at_submission() -> None:
+    engine = make_engine(("county.chain", LevelNames()))
+    rid = register_sample(engine).id
+    with pytest.raises(PluginError, match=r"county\.chain") as caught:
+        engine.fire(rid, "submit", ACTORS["handler"])
+    assert "ApprovalStep" in caught.value.message_zh
+    assert engine.get(rid).state == "draft"
+
+
+class NoSteps:
+    @hookimpl
+    def jiedai_approval_chain(self) -> list[ApprovalStep]:
+        return []
+
+
+def test_an_empty_approval_chain_is_refused_naming_the_plugin_not_widened() -> None:
+    """Approval cannot be skipped: [] is a PluginError at submission (nothing saved), never the
+    default step any approver could sign."""
+    engine = make_engine(("county.chain", NoSteps()))
+    rid = register_sample(engine).id
+    with pytest.raises(PluginError, match=r"^插件 county\.chain 的 jiedai_approval_chain") as caught:
+        engine.fire(rid, "submit", ACTORS["handler"])
+    assert "approval cannot be skipped" in caught.value.message_en
+    assert (engine.get(rid).state, engine.get(rid).approval_chain) == ("draft", ())
+
+
+def test_with_no_chain_plugin_at_all_one_step_any_approver_signs() -> None:
+    """None from every plugin (the built-in chain blocked) is no opinion: the one default step."""
+    engine = make_engine(blocked=("jiedai.approval",))
+    rid = register_sample(engine).id
+    submitted = engine.fire(rid, "submit", ACTORS["handler"]).reception
+    assert submitted.approval_chain == (ApprovalStep("", "审批"),)
+
+
+def test_a_calendar_without_is_workday_names_the_plugin() -> None:
+    engine = open_engine(autoload=False, plugins=[("county.calendar", NoCalendar())])
+    with pytest.raises(PluginError, match=r"county\.calendar") as caught:
+        _ = engine.calendar
+    assert "is_workday" in caught.value.message_en
+
+
+def test_the_plugin_at_fault_is_named_even_when_another_answers_well() -> None:
+    """1:N hooks: each plugin's answer is checked, and the one of the wrong shape is the one named."""
+    engine = open_engine(autoload=False, plugins=[("county.a", OneLayer())])
+    with pytest.raises(PluginError, match=r"county\.a") as caught:
+        engine.standards_for("341502", date(2026, 3, 10))
+    assert "jiedai.national" not in str(caught.value)
 
 
 # -- storage selection ----------------------------------------------------------------------------

@@ -21,9 +21,11 @@ from jiedai_flow import (
     FollowUpKind,
     Guest,
     Phase,
+    PluginError,
     ProjectOutcome,
     ReceptionType,
     Role,
+    Rule,
     StateDef,
     Transition,
     TriggerDef,
@@ -92,6 +94,33 @@ def build(make: Any, url: str = "memory://", clock: FrozenClock | None = None) -
     return open_engine(
         url, autoload=False, plugins=[("county_x", Contributes(make))], clock=clock or FrozenClock()
     )
+
+
+# -- rules for a plugin process's own stages ---------------------------------------------------------
+
+
+class FollowUpRule:
+    """A county rule for the follow-up process's own stage ``record_follow_up``."""
+
+    @hookimpl
+    def jiedai_register_rules(self, register: Any) -> None:
+        register(Rule("FU-01", "跟踪记录", frozenset({"record_follow_up"}), lambda ctx: ()))
+
+
+def test_a_rule_may_run_at_a_stage_only_a_plugin_process_declares() -> None:
+    """The known stages are those of every loaded process, the plugins' included."""
+    engine = open_engine(
+        autoload=False,
+        plugins=[("county_x", Contributes(with_follow_up)), ("county.rules", FollowUpRule())],
+        clock=FrozenClock(),
+    )
+    assert [r.id for r in engine.rules.for_stage("record_follow_up")] == ["FU-01"]
+    assert "record_follow_up" in engine.rule_stages
+
+
+def test_without_that_process_the_rule_for_its_stage_is_refused() -> None:
+    with pytest.raises(PluginError, match=r"county\.rules.*FU-01.*record_follow_up"):
+        open_engine(autoload=False, plugins=[("county.rules", FollowUpRule())])
 
 
 # -- validation names the plugin ------------------------------------------------------------------

@@ -164,7 +164,8 @@ def jiedai_approval_chain(reception: Reception, standards: Standards) -> Sequenc
 
     :param reception: the reception at submission (letter, plan, type, amounts).
     :param standards: the standards resolved for it.
-    :return: the steps in signing order, or None for no opinion.
+    :return: the steps in signing order (at least one: approval cannot be skipped, so an empty
+        chain is a PluginError naming the plugin), or None for no opinion.
 
     Stops at the first non-None result. The built-in answer is one step per
     ``standards.approval_levels``; county plugins replace it with chains by tier.

@@ -18,7 +18,11 @@ import attrs
 import pluggy
 
 from jiedai_flow import hookspecs
+from jiedai_flow.domain.records import ApprovalStep
+from jiedai_flow.domain.standards import StandardsLayer
 from jiedai_flow.errors import DefinitionError, PluginError
+from jiedai_flow.process.lifecycle import ProcessDefinition
+from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -27,19 +31,12 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
     from jiedai_flow.domain.model import Actor, ReceptionType, Role
-    from jiedai_flow.domain.records import (
-        ApprovalStep,
-        AuditEvent,
-        Notification,
-        Reception,
-        Task,
-        Verdict,
-    )
-    from jiedai_flow.domain.standards import Standards, StandardsLayer
+    from jiedai_flow.domain.records import AuditEvent, Notification, Reception, Task, Verdict
+    from jiedai_flow.domain.standards import Standards
     from jiedai_flow.domain.workdays import WorkCalendar
     from jiedai_flow.notify.channels import Contact, RegisterNotifier
-    from jiedai_flow.process.lifecycle import ProcessDefinition, Transition, TriggerDef
-    from jiedai_flow.process.rules import RegisterRule, Rule
+    from jiedai_flow.process.lifecycle import Transition, TriggerDef
+    from jiedai_flow.process.rules import RegisterRule
     from jiedai_flow.reports.forms import TemplateSource
     from jiedai_flow.storage.base import Store
     from jiedai_flow.storage.checkpoints import Checkpoint
@@ -86,6 +83,78 @@ class LoadFailure:
 
 
 @attrs.frozen
+class Expected:
+    """What a plugin must give a hook (or ``register``), said for its author in Chinese and English."""
+
+    zh: str
+    en: str
+    fits: Callable[[object], bool] = attrs.field(eq=False)
+
+    def check(self, plugin: str, where: str, given: object) -> None:
+        """PluginError naming ``plugin`` and what was expected, unless ``given`` fits."""
+        if not self.fits(given):
+            got = _shown(given)
+            raise PluginError(
+                f"插件 {plugin or '?'} 的 {where} 给出了 {got}，应为：{self.zh}",
+                f"plugin {plugin or '?'}: {where} gave {got}; expected {self.en}",
+            )
+
+
+def _shown(given: object) -> str:
+    """``given`` as a plugin author recognises it: its type, and its repr cut short."""
+    text = repr(given)
+    text = text if text.startswith(type(given).__name__) else f"{type(given).__name__} {text}"
+    return f"{text[:80]}…" if len(text) > 80 else text
+
+
+def _optional_sequence_of(kind: type) -> Callable[[object], bool]:
+    def fits(given: object) -> bool:
+        if given is None:
+            return True
+        return isinstance(given, (list, tuple)) and all(isinstance(item, kind) for item in given)
+
+    return fits
+
+
+EXPECTED: Mapping[str, Expected] = {
+    "jiedai_register_rules": Expected(
+        "None：每条规则调用一次 register(Rule(...))，不要返回规则",
+        "None: call register(Rule(...)) once per rule instead of returning the rules",
+        lambda given: given is None,
+    ),
+    "register": Expected(
+        "jiedai_flow.Rule（编号、标题、阶段、检查函数）",
+        "a jiedai_flow.Rule (id, title, stages, check)",
+        lambda given: isinstance(given, Rule),
+    ),
+    "jiedai_standards_layers": Expected(
+        "StandardsLayer 的列表或元组（一层也要放进列表），或 None",
+        "a list or tuple of StandardsLayer (one layer in a list too), or None",
+        _optional_sequence_of(StandardsLayer),
+    ),
+    "jiedai_processes": Expected(
+        "ProcessDefinition 的列表或元组（一个也要放进列表），或 None",
+        "a list or tuple of ProcessDefinition (one in a list too), or None",
+        _optional_sequence_of(ProcessDefinition),
+    ),
+    "jiedai_approval_chain": Expected(
+        '至少一个环节的 ApprovalStep 列表或元组（如 [ApprovalStep("部门负责人", "部门负责人")]）'
+        "——审批不能跳过，空链不行；不表态请返回 None",
+        'a list or tuple of at least one ApprovalStep (e.g. [ApprovalStep("部门负责人", "部门负责人")]): '
+        "approval cannot be skipped, so not an empty chain; return None for no opinion",
+        lambda given: given is None or (bool(given) and _optional_sequence_of(ApprovalStep)(given)),
+    ),
+    "jiedai_calendar": Expected(
+        "有 is_workday(day) -> bool 方法的工作日历，或 None",
+        "a working-day calendar with an is_workday(day) -> bool method, or None",
+        lambda given: given is None or callable(getattr(given, "is_workday", None)),
+    ),
+}
+"""What each hook whose answer the core relies on must return; checked where the hook is called,
+so a wrong shape is an error naming the plugin, not a traceback from deep inside the engine."""
+
+
+@attrs.frozen
 class PluginInfo:
     """A registered plugin, its distribution (if installed by entry point) and its hooks."""
 
@@ -110,9 +179,11 @@ class Hooks:
                 continue
 
             def tagged(rule: Rule, _plugin: str = plugin) -> None:
+                EXPECTED["register"].check(_plugin, "jiedai_register_rules: register(...)", rule)
                 register(attrs.evolve(rule, plugin=_plugin))
 
-            call(register=tagged)
+            for answer in call(register=tagged):
+                EXPECTED["jiedai_register_rules"].check(plugin, "jiedai_register_rules", answer)
 
     def _each(self, name: str) -> Iterator[tuple[str, Callable[..., Any]]]:
         """(plugin name, a hook caller of that plugin alone) for every implementation of ``name``,
@@ -133,8 +204,31 @@ class Hooks:
             others = [p for p in everyone if p is not impl.plugin]
             yield impl.plugin_name, self._pm.subset_hook_caller(name, remove_plugins=others)
 
+    def _checked(self, name: str, answers: Sequence[object], **kwargs: Any) -> None:
+        """Check the answers of hook ``name`` (called as a whole, wrappers and all) against
+        :data:`EXPECTED`. Only when one is wrong is each implementation asked again on its own,
+        in pluggy's order, to name the plugin that gave it."""
+        expected = EXPECTED[name]
+        if all(expected.fits(answer) for answer in answers):
+            return
+        caller = getattr(self._hook, name)
+        first = bool(caller.spec and caller.spec.opts.get("firstresult"))
+        impls = caller.get_hookimpls()
+        for impl in reversed(impls):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            answer = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            expected.check(impl.plugin_name, name, answer)
+            if first and answer is not None:
+                break
+        wrappers = "、".join(i.plugin_name for i in impls if i.wrapper or i.hookwrapper)
+        bad = next(answer for answer in answers if not expected.fits(answer))
+        expected.check(wrappers, name, bad)  # no implementation gave it: a wrapper changed it
+
     def jiedai_standards_layers(self, jurisdiction: str, on: date, host_unit: str) -> list[StandardsLayer]:
-        results = self._hook.jiedai_standards_layers(jurisdiction=jurisdiction, on=on, host_unit=host_unit)
+        kwargs = {"jurisdiction": jurisdiction, "on": on, "host_unit": host_unit}
+        results = self._hook.jiedai_standards_layers(**kwargs)
+        self._checked("jiedai_standards_layers", results, **kwargs)
         return [layer for layers in results if layers for layer in layers]
 
     def jiedai_storage(self, url: str) -> Store | None:
@@ -175,6 +269,7 @@ class Hooks:
                     f"plugin {plugin} failed to derive its process from {default.key}: {error.message_en}",
                 ) from error
             for answer in answers:
+                EXPECTED["jiedai_processes"].check(plugin, "jiedai_processes", answer)
                 found.extend(attrs.evolve(p, origin=plugin or p.origin) for p in answer or ())
         return found
 
@@ -200,10 +295,9 @@ class Hooks:
     def jiedai_approval_chain(
         self, reception: Reception, standards: Standards
     ) -> Sequence[ApprovalStep] | None:
-        return cast(
-            "Sequence[ApprovalStep] | None",
-            self._hook.jiedai_approval_chain(reception=reception, standards=standards),
-        )
+        chain = self._hook.jiedai_approval_chain(reception=reception, standards=standards)
+        self._checked("jiedai_approval_chain", [chain], reception=reception, standards=standards)
+        return cast("Sequence[ApprovalStep] | None", chain)
 
     def jiedai_before_transition(self, before: Reception, after: Reception, event: AuditEvent) -> None:
         self._hook.jiedai_before_transition(before=before, after=after, event=event)
@@ -230,7 +324,9 @@ class Hooks:
         self._hook.jiedai_checkpoint(checkpoint=checkpoint)
 
     def jiedai_calendar(self) -> WorkCalendar | None:
-        return cast("WorkCalendar | None", self._hook.jiedai_calendar())
+        calendar = self._hook.jiedai_calendar()
+        self._checked("jiedai_calendar", [calendar])
+        return cast("WorkCalendar | None", calendar)
 
     def jiedai_templates(self) -> list[TemplateSource]:
         """Every plugin's template source, in search order (the plugin registered last first)."""

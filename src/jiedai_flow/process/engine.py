@@ -186,7 +186,7 @@ class Engine:
         definitions = [*processes, *self.hooks.jiedai_processes(default=processes[0])]
         self._processes = compile_processes(definitions)
         self.process = self._processes[processes[0].key]
-        self.rules = RuleSet(self._collect_rules())
+        self.rules = RuleSet(self._collect_rules(), stages=self.rule_stages)
         self.notifiers = self._collect_notifiers()
         self._inline = Dispatcher(self)
         hook = plugins.pm.hook
@@ -253,6 +253,16 @@ class Engine:
         """Every process definition loaded: the engine's, then the plugins'."""
         return tuple(p.definition for p in self._processes.values())
 
+    @property
+    def rule_stages(self) -> frozenset[str]:
+        """The stages a rule may register under: the stage vocabulary (:class:`Stage`, ``create``
+        included) and every stage the triggers of a loaded process declare — a plugin's process may
+        add its own. A rule for any other stage could never run, so it is refused when the engine is
+        built. (A vocabulary stage no loaded process runs is allowed: the national pack registers
+        rules for every moment of the default process, and a county process may leave some out.)"""
+        declared = {t.rule_stage for p in self._processes.values() for t in p.definition.triggers}
+        return frozenset({*(s.value for s in Stage), *declared})
+
     @functools.cached_property
     def calendar(self) -> WorkCalendar:
         """The working-day calendar deadlines count in and rules may ask (``jiedai_calendar``: a
@@ -288,24 +298,40 @@ class Engine:
     def available_triggers(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers ``actor`` may fire on the reception now (state, conditions, authorization);
         the approval and task operations are listed by :meth:`available_operations`."""
-        return self._available(reception_id, actor, operations=False)
-
-    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
-        """The triggers of approval and task operations ``actor`` may use on the reception now by
-        role and state (whether a given task is theirs is checked when they act)."""
-        return self._available(reception_id, actor, operations=True)
-
-    def _available(self, reception_id: str, actor: Actor, *, operations: bool) -> tuple[str, ...]:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
         for trigger in process.triggers_from(reception.state):
-            if (process.trigger_defs[trigger].operation is not None) != operations:
+            if process.trigger_defs[trigger].operation is not None:
                 continue
-            transition = process.applicable(
-                reception.state, trigger, self._facts(process, reception, trigger)
-            )
+            facts = self._facts(process, reception, trigger)
+            transition = process.applicable(reception.state, trigger, facts)
             if transition is not None and self._authorize(actor, process, reception, transition).allowed:
+                allowed.append(trigger)
+        return tuple(allowed)
+
+    def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
+        """The triggers of the approval and task operations ``actor`` can usefully use on the
+        reception now: allowed by role and state, and with something of theirs to act on (their
+        task or their pool's for 转办 or 票签反对, a delegated task for 答复, a signer they added
+        for 减签, a signature for 拿回, something unread for 已阅 …). What they have yet to choose
+        (to whom, which step, the reason) is judged when they act."""
+        reception = self.store.load(reception_id)
+        process = self._process_for(reception)
+        ctx = self._task_context(process, reception, actor, self.clock.now(), "", None)
+        allowed = []
+        for trigger in process.triggers_from(reception.state):
+            operation = process.trigger_defs[trigger].operation
+            if operation is None:
+                continue
+            offered = task_ops.offer(reception, operation, ctx)
+            if offered is None:
+                continue
+            facts = self._facts(process, reception, trigger)
+            if any(
+                self._authorize(actor, process, reception, transition, offered.task).allowed
+                for transition in process.possible(reception.state, trigger, facts)
+            ):
                 allowed.append(trigger)
         return tuple(allowed)
 
@@ -1181,7 +1207,9 @@ class Engine:
             changes["approvals"] = ()  # back to the drafting table, or re-approval of a change
         if trigger.opens_chain:
             chain = self.hooks.jiedai_approval_chain(reception=reception, standards=standards)
-            changes["approval_chain"] = tuple(chain or ()) or (ApprovalStep("", "审批"),)
+            # no plugin answers (jiedai.approval blocked): one step any approver signs, as the
+            # built-in chain without levels; an empty chain is refused by the facade, never widened
+            changes["approval_chain"] = tuple(chain) if chain is not None else (ApprovalStep("", "审批"),)
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger.retroactive
         elif trigger.records_approval and worked is None:

@@ -522,6 +522,12 @@ JUMP_FACT_PREFIX = "to:"
 """A jump transition 跳转 is conditioned on ``to:<its destination>``: the engine establishes the fact
 for the state an administrator names."""
 
+
+def _decided_by_command(condition: str) -> bool:
+    """Whether the command itself establishes ``condition`` (not the reception's state)."""
+    return condition in (FACT_STEP_FAILED, FACT_STEP_OPEN) or condition.startswith(JUMP_FACT_PREFIX)
+
+
 KNOWN_FACTS = frozenset(
     {
         FACT_FINAL_STEP,
@@ -1063,6 +1069,16 @@ class CompiledProcess:
     def candidates(self, state: str, trigger: str) -> tuple[Transition, ...]:
         """The transitions of ``trigger`` leaving ``state``, in definition order."""
         return self._by_pair.get((state, trigger), ())
+
+    def possible(self, state: str, trigger: str, facts: frozenset[str]) -> tuple[Transition, ...]:
+        """The transitions ``trigger`` may take from ``state`` given ``facts``, counting those whose
+        condition the command itself decides (a vote against: whether the step can still pass; a
+        jump: the state named)."""
+        return tuple(
+            t
+            for t in self.candidates(state, trigger)
+            if t.condition is None or t.condition in facts or _decided_by_command(t.condition)
+        )
 
     def triggers_from(self, state: str) -> tuple[str, ...]:
         """The triggers with a transition leaving ``state``, each once, in definition order."""

@@ -80,7 +80,11 @@ class RegisterRule(Protocol):
 class RuleSet:
     """Every registered rule, indexed by stage. Built once per engine."""
 
-    def __init__(self, rules: Iterable[Rule]) -> None:
+    def __init__(self, rules: Iterable[Rule], stages: Iterable[str] | None = None) -> None:
+        """:param stages: the stages rules may register under (the engine's
+        :attr:`~jiedai_flow.process.engine.Engine.rule_stages`): a rule for any other stage would
+        never run, so it is refused. None: not checked."""
+        known = frozenset(stages) if stages is not None else None
         self.rules: dict[str, Rule] = {}
         for rule in rules:
             if rule.id in self.rules:
@@ -89,6 +93,8 @@ class RuleSet:
                     f"规则编号 {rule.id} 重复（插件 {other} 与 {rule.plugin}）",
                     f"rule id {rule.id} registered twice (plugins {other} and {rule.plugin})",
                 )
+            if known is not None and not rule.stages <= known:
+                raise _unknown_stages(rule, known)
             self.rules[rule.id] = rule
         self._by_stage: dict[str, tuple[Rule, ...]] = {}
         for rule in self.rules.values():
@@ -113,3 +119,14 @@ class RuleSet:
             except Exception as exc:
                 raise RuleError(rule.id, rule.plugin or "?", exc) from exc
         return tuple(findings)
+
+
+def _unknown_stages(rule: Rule, known: frozenset[str]) -> PluginError:
+    unknown, shown = sorted(rule.stages - known), sorted(known)
+    plugin = rule.plugin or "?"
+    return PluginError(
+        f"插件 {plugin} 的规则 {rule.id} 登记在未知阶段 {'、'.join(unknown)}，永远不会运行"
+        f"（已知阶段：{'、'.join(shown)}）",
+        f"rule {rule.id} of plugin {plugin} is registered for unknown stage(s) {', '.join(unknown)} "
+        f"and would never run (known stages: {', '.join(shown)})",
+    )

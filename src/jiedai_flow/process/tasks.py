@@ -328,8 +328,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
-    if ctx.actor.id in signers or (principal and principal in signers):
+    if _signed_already(reception, ctx, task):
         raise _denied(
             reception, ctx, "同一人不能签署两个审批环节", "one person may not sign two approval steps"
         )
@@ -362,6 +361,13 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         verdict = step_verdict(step, after.step_tasks(index), after.step_approvals(index))
         facts.add(FACT_STEP_FAILED if verdict == "failed" else FACT_STEP_OPEN)
     return Worked(after, frozenset(facts), _new_owners(reception, after), task)
+
+
+def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
+    """Whether the actor, or whom they sign ``task`` for, signed this chain already."""
+    principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
+    signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
+    return ctx.actor.id in signers or bool(principal and principal in signers)
 
 
 def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: str = "") -> Reception:
@@ -548,18 +554,24 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
     return Worked(_replace(reception, removed))
 
 
-def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
-    mine = [a for a in reception.approvals if a.actor_id == ctx.actor.id]
-    if not mine:
-        raise _denied(reception, ctx, "本次提交中没有您的签署可拿回", "nothing you signed to take back")
-    signed = mine[-1]
-    acted_after = [
-        t
+def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
+    """The actor's last signature on the current submission, if they gave one."""
+    return next((a for a in reversed(reception.approvals) if a.actor_id == ctx.actor.id), None)
+
+
+def _acted_since(reception: Reception, signed: Approval) -> bool:
+    """Whether someone of a later step has acted since ``signed`` (then it cannot be taken back)."""
+    return any(a.step > signed.step for a in reception.approvals) or any(
+        t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.done_by
         for t in reception.tasks
-        if t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.done_by
-    ]
-    later = [a for a in reception.approvals if a.step > signed.step]
-    if acted_after or later:
+    )
+
+
+def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    signed = _last_signature(reception, ctx)
+    if signed is None:
+        raise _denied(reception, ctx, "本次提交中没有您的签署可拿回", "nothing you signed to take back")
+    if _acted_since(reception, signed):
         raise _refused(
             reception,
             ctx,
@@ -628,7 +640,8 @@ def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
     if not ctx.reason.strip():
         raise _refused(reception, ctx, "驳回必须填写理由", "sending back requires a reason")
     own = pick(reception, ctx, command.task, steps=(current,))
-    return Worked(_back_to(reception, ctx, command.step, own, "returned"))
+    # the task goes to jiedai_authorize: only a member of a pool may send its step back
+    return Worked(_back_to(reception, ctx, command.step, own, "returned"), task=own)
 
 
 def _back_to(reception: Reception, ctx: Context, index: int, own: Task | None, outcome: str) -> Reception:
@@ -827,6 +840,129 @@ _HANDLERS: dict[Operation, Callable[[Reception, TaskCommand, Context], Worked]] 
 }
 
 
+# -- what the actor can use now ------------------------------------------------------------------
+
+
+@attrs.frozen
+class Offer:
+    """An operation the actor has something to act on with now. ``task``: the task the operation
+    would hand ``jiedai_authorize`` (a vote against, a send-back), else None."""
+
+    task: Task | None = None
+
+
+def offer(reception: Reception, operation: Operation, ctx: Context) -> Offer | None:
+    """Whether ``operation`` has something for the actor to act on now — their task or their
+    pool's, a task delegated to them, a signer they added, a signature to take back, something
+    unread — or None when it would fail for want of one. What the actor has yet to choose (to
+    whom, which step, the reason) is not judged, nor are role and state: those are the engine's."""
+    ctx = attrs.evolve(ctx, operation=operation)
+    return _OFFERS[operation](normalize(reception, ctx), ctx)
+
+
+def _always(reception: Reception, ctx: Context) -> Offer | None:
+    return Offer()
+
+
+def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> list[Task]:
+    """The open tasks the actor may hand on or complete (as :func:`_owned` finds them): their own,
+    or a pool's they are in."""
+    open_ = [
+        t
+        for t in reception.tasks
+        if t.state is TaskState.OPEN
+        and (kind is None or t.kind is kind)
+        and (t.kind is not TaskKind.APPROVAL or t.current)
+    ]
+    found = _open_for(ctx, open_, pool_only=False, allow_pool=True)
+    return [
+        t for t in found if (t.owner or t.assignee.pools(ctx.actor)) and _barred(reception, ctx, t) is None
+    ]
+
+
+def _signing(reception: Reception, ctx: Context) -> Task | None:
+    """The task of the current step the actor would sign or answer on (as :func:`pick` finds it)."""
+    index = reception.current_step
+    open_ = [
+        t
+        for t in reception.tasks
+        if t.state is TaskState.OPEN and t.kind is TaskKind.APPROVAL and t.step == index and t.current
+    ]
+    found = _open_for(ctx, open_, pool_only=False, allow_pool=True)
+    return next((t for t in found if _barred(reception, ctx, t) is None), None)
+
+
+def _offered(found: object) -> Offer | None:
+    return Offer() if found else None
+
+
+def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
+    open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
+    found = _open_for(ctx, open_, pool_only=True, allow_pool=False)
+    return _offered([t for t in found if _barred(reception, ctx, t) is None])
+
+
+def _offer_delegate(reception: Reception, ctx: Context) -> Offer | None:
+    return _offered([t for t in _held(reception, ctx) if not t.delegated_to])
+
+
+def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
+    return _offered([t for t in reception.open_tasks() if t.delegated_to == ctx.actor.id])
+
+
+def _offer_remove_signer(reception: Reception, ctx: Context) -> Offer | None:
+    added = [
+        t
+        for t in reception.tasks
+        if t.kind is TaskKind.APPROVAL and t.live and t.added_by and (t.added_by == ctx.actor.id or ctx.admin)
+    ]
+    return _offered(added)
+
+
+def _offer_take_back(reception: Reception, ctx: Context) -> Offer | None:
+    signed = _last_signature(reception, ctx)
+    return _offered(signed is not None and not _acted_since(reception, signed))
+
+
+def _offer_send_back(reception: Reception, ctx: Context) -> Offer | None:
+    task = _signing(reception, ctx) if reception.current_step > 0 else None
+    return Offer(task) if task is not None else None
+
+
+def _offer_against(reception: Reception, ctx: Context) -> Offer | None:
+    step = reception.next_step
+    task = _signing(reception, ctx) if step is not None and step.kind is StepKind.VOTE else None
+    return Offer(task) if task is not None and not _signed_already(reception, ctx, task) else None
+
+
+def _offer_read(reception: Reception, ctx: Context) -> Offer | None:
+    me = {ctx.actor.id, *ctx.principals}
+    unread = any(t.live and t.read_at is None and t.owner in me for t in reception.tasks)
+    return _offered(unread or any(c.actor_id == ctx.actor.id and c.read_at is None for c in reception.copies))
+
+
+_OFFERS: dict[Operation, Callable[[Reception, Context], Offer | None]] = {
+    Operation.CLAIM: _offer_claim,
+    Operation.TRANSFER: lambda r, ctx: _offered(_held(r, ctx)),
+    Operation.DELEGATE: _offer_delegate,
+    Operation.REPLY: _offer_reply,
+    Operation.ADD_SIGNERS: lambda r, ctx: _offered(_held(r, ctx, TaskKind.APPROVAL)),
+    Operation.REMOVE_SIGNER: _offer_remove_signer,
+    Operation.TAKE_BACK: _offer_take_back,
+    Operation.SEND_BACK: _offer_send_back,
+    Operation.AGAINST: _offer_against,
+    Operation.JUMP: _always,
+    Operation.TERMINATE: _always,
+    Operation.URGE: lambda r, ctx: _offered(r.open_tasks()),
+    Operation.COPY: _always,
+    Operation.READ: _offer_read,
+    Operation.COMMENT: _always,
+    Operation.ASSIGN: _always,
+    Operation.COMPLETE: lambda r, ctx: _offered(_held(r, ctx, TaskKind.EXECUTION)),
+    Operation.PROBLEM: lambda r, ctx: _offered(_held(r, ctx, TaskKind.EXECUTION)),
+}
+
+
 # -- opening, activating and closing -----------------------------------------------------------
 
 
@@ -950,13 +1086,7 @@ def _task(
             return task  # a pool's membership is decided by jiedai_authorize (the role table by default)
         raise _denied(reception, ctx, "不是您的待办", "not your task")
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN and test(t)]
-    if pool_only:
-        found = [t for t in open_ if not t.owner and t.assignee.pools(ctx.actor)]
-    else:
-        found = [t for t in open_ if t.owner in me]
-        if not found and allow_pool:  # a pool task: members first; jiedai_authorize decides the rest
-            pools = [t for t in open_ if not t.owner]
-            found = ([t for t in pools if t.assignee.pools(ctx.actor)] or pools)[:1]
+    found = _open_for(ctx, open_, pool_only=pool_only, allow_pool=allow_pool)
     if len(found) == 1:
         _not_delegate(reception, ctx, found[0])
         return found[0]
@@ -974,22 +1104,40 @@ def _task(
     )
 
 
+def _open_for(ctx: Context, open_: Sequence[Task], *, pool_only: bool, allow_pool: bool) -> list[Task]:
+    """Of ``open_``, the tasks the actor acts on when they name none: their own (or a principal's);
+    with ``allow_pool`` and none of those, one pool task (theirs first; jiedai_authorize decides
+    the rest); with ``pool_only``, the unclaimed tasks of the pools they are in."""
+    if pool_only:
+        return [t for t in open_ if not t.owner and t.assignee.pools(ctx.actor)]
+    me = {ctx.actor.id, *ctx.principals}
+    found = [t for t in open_ if t.owner in me]
+    if not found and allow_pool:
+        pools = [t for t in open_ if not t.owner]
+        found = ([t for t in pools if t.assignee.pools(ctx.actor)] or pools)[:1]
+    return found
+
+
 def _not_delegate(reception: Reception, ctx: Context, task: Task) -> None:
-    """The handler never acts on an approval task; a delegate only replies 委派答复."""
+    barred = _barred(reception, ctx, task)
+    if barred is not None:
+        raise _denied(reception, ctx, *barred)
+
+
+def _barred(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] | None:
+    """Why the actor may not act on ``task`` whoever holds it: the handler never acts on an
+    approval task; a delegate only replies 委派答复. None when neither applies."""
     if task.kind is TaskKind.APPROVAL and ctx.actor.id in _handlers(reception):
-        raise _denied(
-            reception,
-            ctx,
+        return (
             "经办人不能办理本接待的审批任务（不相容职务分离）",
             "the handler may not act on an approval task of their own reception",
         )
     if task.delegated_to == ctx.actor.id and ctx.operation is not Operation.REPLY:
-        raise _denied(
-            reception,
-            ctx,
+        return (
             "委派给您的任务请答复意见，由委派人决定",
             "a delegate replies with an opinion; the delegator decides",
         )
+    return None
 
 
 def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None = None) -> Task:

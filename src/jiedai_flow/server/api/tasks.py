@@ -133,7 +133,8 @@ def path_of(reception_id: str, operation: Operation) -> str:
 @get(
     "/receptions/{ref:str}/operations",
     summary="可用的审批操作 approval operations the caller may use now",
-    description="By role and state; whether a given task is the caller's is checked when they act. "
+    description="What the caller can usefully do now: allowed by role and state, with something of "
+    "theirs to act on (a task, a delegated task, a signer they added, a signature to take back). "
     "Each operation has its endpoint (`path`).",
     return_dto=LibraryDTO[Operations],
     tags=["tasks"],
