@@ -808,6 +808,22 @@ def test_an_approver_outside_a_pool_cannot_hand_its_task_on(url: str) -> None:
     assert mine(engine, X) == [rid]
 
 
+def test_only_who_holds_the_step_returns_or_refuses_it(url: str) -> None:
+    """Found through the HTTP service: 分管领导 could return or refuse at the 部门负责人 step. An
+    answer, like a signature, is for the step's pool or the person holding its task (a transferee
+    of another level included)."""
+    engine = engine_for(url, ApprovalStep("部门负责人", "部门负责人"), SINGLE_E)
+    rid = submitted(engine)
+    outsider = approver("l9", levels=["分管领导"])
+    for trigger in ("return", "refuse"):
+        with pytest.raises(NotAuthorizedError, match="当前审批环节为「部门负责人」") as refused:
+            engine.fire(rid, trigger, outsider, reason="越级")
+        assert "执行「退回」" in str(refused.value) or "执行「不予接待」" in str(refused.value)
+    member = approver("d1", levels=["部门负责人"])
+    engine.operate(rid, Transfer(to="l9"), member, reason="出差")
+    assert engine.fire(rid, "return", outsider, reason="请补充公函").reception.state == "draft"
+
+
 # -- what each actor is offered: available_operations ----------------------------------------------
 
 VOTE_BCD = ApprovalStep(

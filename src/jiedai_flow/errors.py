@@ -152,12 +152,23 @@ class NotAuthorizedError(JiedaiFlowError, PermissionError):
     code = "not_authorized"
 
     def __init__(
-        self, reception_id: str, trigger: str, actor_id: str, why_zh: str, why_en: str, *, number: str = ""
+        self,
+        reception_id: str,
+        trigger: str,
+        actor_id: str,
+        why_zh: str,
+        why_en: str,
+        *,
+        number: str = "",
+        label: str = "",
     ):
         named = number or reception_id
+        where = f"对接待记录 {named} " if named else ""  # a proxy is not on a reception
         super().__init__(
-            f"{actor_id} 无权对接待记录 {named} 执行「{trigger}」：{why_zh}",
-            f"{actor_id} may not fire '{trigger}' on reception {named}: {why_en}",
+            f"{actor_id} 无权{where}执行「{label or trigger}」：{why_zh}",
+            f"{actor_id} may not fire '{trigger}'"
+            + (f" on reception {named}" if named else "")
+            + f": {why_en}",
         )
         self.reception_id = reception_id
         self.number = number

@@ -616,7 +616,13 @@ class Engine:
             refused = separation_of_duties(actor, trigger_def, before, process.phase(before.state))
             if refused is not None:  # before any task is looked for: the plain reason
                 raise NotAuthorizedError(
-                    before.id, trigger, actor.id, refused.reason_zh, refused.reason_en, number=before.number
+                    before.id,
+                    trigger,
+                    actor.id,
+                    refused.reason_zh,
+                    refused.reason_en,
+                    number=before.number,
+                    label=trigger_def.label,
                 )
             worked = self._work(process, before, trigger_def, actor, now, reason, command)
         facts = self._facts(process, before, trigger, worked)
@@ -871,7 +877,12 @@ class Engine:
         office for them."""
         if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
-                "", "set_proxy", actor.id, "只能为自己设置代理（或由办公室、管理员设置）", "only for oneself"
+                "",
+                "set_proxy",
+                actor.id,
+                "只能为自己设置代理（或由办公室、管理员设置）",
+                "only for oneself",
+                label="设置代理",
             )
         if not stand_in.strip() or stand_in == principal:
             raise TaskError("", "代理", "代理人不能为空或是本人", "the stand-in must be someone else")
@@ -907,7 +918,9 @@ class Engine:
         if found is None:
             raise TaskError("", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}")
         if actor.id != found.principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
-            raise NotAuthorizedError("", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own")
+            raise NotAuthorizedError(
+                "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
+            )
         revoked = attrs.evolve(found, revoked=True)
         store.save_proxy(revoked)
         self._stand_ins = None
@@ -1150,6 +1163,7 @@ class Engine:
     ) -> None:
         verdict = self._authorize(actor, process, reception, transition, task)
         if not verdict.allowed:
+            declared = process.trigger_defs.get(transition.trigger)
             raise NotAuthorizedError(
                 reception.id,
                 transition.trigger,
@@ -1157,6 +1171,7 @@ class Engine:
                 verdict.reason_zh,
                 verdict.reason_en,
                 number=reception.number,
+                label=declared.label if declared is not None else "",
             )
 
     def _run_rules(

@@ -379,6 +379,16 @@ def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: 
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return reception
     task = pick(reception, ctx, task_ref, steps=(index,))
+    if task.owner not in {ctx.actor.id, *ctx.principals} and not (
+        not task.owner and task.assignee.pools(ctx.actor)
+    ):
+        # a signature's pool check is jiedai_authorize's (it is given the step); an answer is not
+        raise _denied(
+            reception,
+            ctx,
+            f"当前审批环节为「{task.assignee.shown}」，您不在其中",
+            f"the current step is {task.assignee.ref!r}, which you are not in",
+        )
     done = attrs.evolve(
         task,
         state=TaskState.DONE,
@@ -1272,7 +1282,9 @@ def _refused(reception: Reception, ctx: Context, zh: str, en: str) -> TaskError:
 
 
 def _denied(reception: Reception, ctx: Context, zh: str, en: str) -> NotAuthorizedError:
-    return NotAuthorizedError(reception.id, ctx.trigger, ctx.actor.id, zh, en, number=reception.number)
+    return NotAuthorizedError(
+        reception.id, ctx.trigger, ctx.actor.id, zh, en, number=reception.number, label=ctx.label
+    )
 
 
 def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...]:
