@@ -70,7 +70,7 @@ def test_a_whole_lifecycle_over_http(server: Server) -> None:
         assert html.status_code == 200
         assert "接待清单" in html.text
         csv = c.get(f"/api/v1/receptions/{rid}/list", params={"format": "csv"})
-        assert csv.headers["content-type"].startswith("text/csv")
+        assert csv.headers["content-type"] == "text/csv; charset=utf-8"
         xlsx = c.get(f"/api/v1/receptions/{rid}/list", params={"format": "xlsx"})
         assert xlsx.content[:2] == b"PK"
         year = shown.json()["start"][:4]
@@ -131,6 +131,10 @@ def test_if_match_and_idempotency_key(server: Server) -> None:
         assert stale.headers["content-type"].startswith("application/problem+json")
         assert stale.json()["code"] == "precondition_failed"
         assert stale.json()["current_version"] == 1
+        weak = c.post(url, json={}, headers={"If-Match": 'W/"1"'})  # If-Match compares strongly
+        assert weak.status_code == 412
+        assert "W/" in weak.json()["message_zh"]
+        assert weak.json()["code"] == "precondition_failed"
         first = c.post(url, json={}, headers={"If-Match": '"1"', "Idempotency-Key": f"k-{rid}"})
         assert first.status_code == 200
         assert first.headers["etag"] == '"2"'
@@ -182,8 +186,9 @@ def test_health_ready_metrics_and_openapi(server: Server) -> None:
         ready = c.get("/readyz").json()
         assert ready["status"] == "ready"
         assert ready["revision"] == ready["expected_revision"]
-        metrics = c.get("/metrics").text
-        assert "jiedai_http_requests_total" in metrics
+        metrics = c.get("/metrics")
+        assert "jiedai_http_requests_total" in metrics.text
+        assert metrics.headers["content-type"].count("charset") == 1
         doc = c.get("/schema/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert {"Reception", "AuditEvent", "Finding", "ProblemDetails"} <= set(doc["components"]["schemas"])

@@ -62,7 +62,8 @@ def readyz(service: Service) -> Response[Health]:
 )
 def metrics_page() -> Response[bytes]:
     body, content_type = metrics.exposition()
-    return Response(body, media_type=content_type)
+    # the response adds the charset to a text type itself: once is enough
+    return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
 
 ROUTES = (healthz, readyz, metrics_page)

@@ -225,9 +225,12 @@ def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDet
         if error.detail and error.detail != "Forbidden":
             zh, en = _split(error.detail, zh, en)
     else:
-        code = {404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
-            status, f"http_{status}"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            412: "precondition_failed",
+            429: "rate_limited",
+        }.get(status, f"http_{status}")
         if error.detail and " / " in error.detail:
             zh, en = _split(error.detail, zh, en)
     return problem(status, code, zh, en, request, problems=problems)

@@ -56,11 +56,13 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     text = raw.strip()
     if text == "*":
         return None
-    text = text.removeprefix("W/").strip('"')
+    # If-Match compares strongly (RFC 9110 §13.1.1): a weak tag never matches
+    text = text.strip('"') if not text.startswith("W/") else ""
     if not text.isdigit():
         raise HTTPException(
             status_code=412,
-            detail='If-Match 应为接待的 ETag（如 "3"）/ If-Match must be a reception\'s ETag, like "3"',
+            detail='If-Match 应为接待的强 ETag（如 "3"，不带 W/）'
+            ' / If-Match must be a reception\'s strong ETag, like "3"',
         )
     return int(text)
 

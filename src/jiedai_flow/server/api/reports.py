@@ -25,9 +25,9 @@ from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, id_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
-HTML = "text/html; charset=utf-8"
-TEXT = "text/plain; charset=utf-8"
+CSV = "text/csv"  # the response adds "; charset=utf-8" to a text type itself
+HTML = "text/html"
+TEXT = "text/plain"
 
 ROW_TYPES: dict[str, type[Any]] = {
     "summary": reports.AnnualSummaryRow,

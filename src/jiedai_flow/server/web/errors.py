@@ -106,7 +106,7 @@ def render(
     if templates is None:  # why: an app built without the pages' templates still answers
         return problems.respond(details, headers)
     html = templates.get_template("error.html").render(**context)
-    return Response(html, status_code=details.status, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(html, status_code=details.status, media_type="text/html", headers=headers)
 
 
 def _for_pages(

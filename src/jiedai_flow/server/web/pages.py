@@ -381,7 +381,7 @@ def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> R
     except ListNotFiledError as error:
         back = f"/web/receptions/{reception.id}"
         return errors.render(request, problems.of_error(error, request), back=back)
-    return Response(reports.render_list_html(doc).encode(), media_type="text/html; charset=utf-8")
+    return Response(reports.render_list_html(doc).encode(), media_type="text/html")
 
 
 LABELS = {
