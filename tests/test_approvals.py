@@ -12,7 +12,13 @@ import pytest
 
 from jiedai_flow import Actor, ApprovalStep, Engine, Role, hookimpl
 from jiedai_flow.domain.records import Assignee, StepKind, TaskState
-from jiedai_flow.errors import InvalidTransitionError, NotAuthorizedError, RateLimitedError, TaskError
+from jiedai_flow.errors import (
+    InvalidTransitionError,
+    NotAuthorizedError,
+    RateLimitedError,
+    ReasonRequiredError,
+    TaskError,
+)
 from jiedai_flow.process.tasks import (
     AddSigners,
     Against,
@@ -446,12 +452,20 @@ def test_terminate_and_jump_are_for_administrators_and_audited(url: str) -> None
     assert after.current_step == 0
     assert mine(engine, A) == [rid]
     assert mine(engine, E) == []
-    with pytest.raises(REFUSED):
+    with pytest.raises(TaskError, match="不能从「待审批」跳转到「已审批」；从这里可跳转到：「草拟」"):
         engine.operate(rid, Jump(state="approved"), ADMIN, reason="跳过审批")  # not a jump the process allows
+    with pytest.raises(TaskError, match="流程没有状态「aproved」"):
+        engine.operate(rid, Jump(state="aproved"), ADMIN, reason="跳")
+    with pytest.raises(TaskError, match="须指明跳转到的状态或审批环节"):
+        engine.operate(rid, Jump(), ADMIN, reason="跳")  # it recorded an empty jump
+    with pytest.raises(ReasonRequiredError, match="「跳转」必须填写理由"):
+        engine.operate(rid, Jump(step=0), ADMIN)
     back = engine.operate(rid, Jump(state="draft"), ADMIN, reason="退回经办人").reception
     assert back.state == "draft"
     assert mine(engine, A) == []
     engine.fire(rid, "submit", HANDLER)
+    with pytest.raises(ReasonRequiredError):  # the same error, and exit code, as 退回 without one
+        engine.operate(rid, Terminate(), ADMIN)
     ended = engine.operate(rid, Terminate(), ADMIN, reason="来访取消")
     assert ended.reception.state == "terminated"
     assert mine(engine, A) == []

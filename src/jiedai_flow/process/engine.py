@@ -771,6 +771,8 @@ class Engine:
                     f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
                     number=before.number,
                 )
+            if isinstance(command, task_ops.Jump) and command.state:
+                _jump_target(process, before, trigger_def, command)
             return task_ops.apply(before, command, ctx)
         if not ctx.collecting or before.next_step is None:
             return None
@@ -1439,6 +1441,35 @@ def _explain(
     if not added and not accepted:
         return reception, ()
     return attrs.evolve(reception, explanations=kept + added), added + accepted
+
+
+def _jump_target(
+    process: CompiledProcess, before: Reception, trigger_def: TriggerDef, command: task_ops.Jump
+) -> None:
+    """Refuse a 跳转 to a state the process has not, or cannot jump to from here, naming where it
+    can go (the transition itself would only say the trigger does not apply in this state)."""
+    targets = sorted(
+        {t.dest for t in process.transitions_from(before.state) if t.trigger == trigger_def.name}
+    )
+    if command.state in targets:
+        return
+    shown = "、".join(f"「{process.label(s)}」（{s}）" for s in targets) or "无"
+    known = command.state in process.definition.state_names
+    what_zh = (
+        f"不能从「{process.label(before.state)}」跳转到「{process.label(command.state)}」"
+        if known
+        else (f"流程没有状态「{command.state}」")
+    )
+    what_en = (
+        f"cannot jump from {before.state} to {command.state}" if known else f"no state {command.state!r}"
+    )
+    raise TaskError(
+        before.id,
+        trigger_def.label,
+        f"{what_zh}；从这里可跳转到：{shown}",
+        f"{what_en}; from here: {', '.join(targets) or 'none'}",
+        number=before.number,
+    )
 
 
 def _with_payload(

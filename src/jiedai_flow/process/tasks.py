@@ -37,7 +37,13 @@ from jiedai_flow.domain.records import (
     new_id,
     step_verdict,
 )
-from jiedai_flow.errors import InvalidValueError, NotAuthorizedError, RateLimitedError, TaskError
+from jiedai_flow.errors import (
+    InvalidValueError,
+    NotAuthorizedError,
+    RateLimitedError,
+    ReasonRequiredError,
+    TaskError,
+)
 from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
@@ -475,7 +481,7 @@ def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
 def _reply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     task = _task(reception, ctx, command.task, where=lambda t: t.delegated_to == ctx.actor.id)
     if not ctx.reason.strip():
-        raise _refused(reception, ctx, "委派答复须写明意见", "a reply needs the opinion as its reason")
+        raise ReasonRequiredError(ctx.trigger, ctx.label)
     note = f"{ctx.actor.name}（{ctx.actor.id}）委派意见：{ctx.reason.strip()}"
     back = attrs.evolve(task, delegated_to="", notes=(*task.notes, note))
     record = Task(
@@ -648,7 +654,7 @@ def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
             else "no step has passed yet (return it to the handler instead)",
         )
     if not ctx.reason.strip():
-        raise _refused(reception, ctx, "驳回必须填写理由", "sending back requires a reason")
+        raise ReasonRequiredError(ctx.trigger, ctx.label)
     own = pick(reception, ctx, command.task, steps=(current,))
     # the task goes to jiedai_authorize: only a member of a pool may send its step back
     return Worked(_back_to(reception, ctx, command.step, own, "returned"), task=own)
@@ -685,16 +691,26 @@ def _against(reception: Reception, command: TaskCommand, ctx: Context) -> Worked
 def _jump(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     assert isinstance(command, Jump)
     if not ctx.reason.strip():
-        raise _refused(reception, ctx, "跳转必须填写理由", "a jump requires a reason")
+        raise ReasonRequiredError(ctx.trigger, ctx.label)
+    if not command.state and command.step is None:
+        raise _refused(
+            reception, ctx, "须指明跳转到的状态或审批环节", "name the state or the approval step to jump to"
+        )
     facts = {JUMP_FACT_PREFIX + (command.state or reception.state)}
     if command.step is not None:
-        current = reception.current_step
-        if not 0 <= command.step <= min(current, len(reception.approval_chain) - 1):
+        current = min(reception.current_step, len(reception.approval_chain) - 1)
+        if not 0 <= command.step <= current:
+            reached = "、".join(
+                f"第 {i + 1} 环节「{step.label or step.level}」"
+                for i, step in enumerate(reception.approval_chain[: current + 1])
+            )
             raise _refused(
                 reception,
                 ctx,
-                f"只能跳转到已到达的审批环节（0–{current}），收到 {command.step}",
-                f"an approval step already reached (0-{current}), got {command.step}",
+                f"只能跳转到已到达的审批环节（{reached}），收到第 {command.step + 1} 环节"
+                if reached
+                else "没有审批环节可以跳转",
+                f"an approval step already reached (index 0-{current}), got index {command.step}",
             )
         reception = _back_to(reception, ctx, command.step, None, "jumped")
     return Worked(reception, frozenset(facts))
@@ -702,7 +718,7 @@ def _jump(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 
 def _terminate(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     if not ctx.reason.strip():
-        raise _refused(reception, ctx, "终止必须填写理由", "terminating requires a reason")
+        raise ReasonRequiredError(ctx.trigger, ctx.label)
     return Worked(reception)
 
 
@@ -769,7 +785,7 @@ def _read(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 
 def _comment(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     if not ctx.reason.strip():
-        raise _refused(reception, ctx, "意见不能为空", "a comment needs text")
+        raise ReasonRequiredError(ctx.trigger, ctx.label)
     return Worked(reception)
 
 
