@@ -1017,6 +1017,12 @@ class CompiledProcess:
             t.operation.value: t.name for t in definition.triggers if t.operation is not None
         }
         """The trigger that performs each operation 审批操作 the definition declares."""
+        self._operation_roles = {
+            operation: frozenset(
+                role for t in definition.transitions if t.trigger == trigger for role in t.roles
+            )
+            for operation, trigger in self.operations.items()
+        }
         self.terminal_states = frozenset(s.name for s in definition.states if s.terminal)
         self._sources: dict[str, frozenset[str]] = {}
         for t in definition.transitions:
@@ -1053,10 +1059,7 @@ class CompiledProcess:
 
     def operation_roles(self, operation: Operation) -> frozenset[Role]:
         """The roles that may perform ``operation`` from some state (its trigger's transitions)."""
-        trigger = self.operations.get(operation.value)
-        return frozenset(
-            role for t in self.definition.transitions if t.trigger == trigger for role in t.roles
-        )
+        return self._operation_roles.get(operation.value, frozenset())
 
     def sources(self, trigger: str) -> frozenset[str]:
         """The states ``trigger`` has a transition from."""
