@@ -79,6 +79,8 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         "lodging_price_per_night": "200.00",
     }.items():
         clerk.fill(f"[name={name}]", value)  # type: ignore[attr-defined]
+    clerk.check("[name=meal_requested]")  # type: ignore[attr-defined]
+    clerk.check("[name=lodging_requested]")  # type: ignore[attr-defined]
     clerk.click("button[type=submit]")  # type: ignore[attr-defined]
     error = clerk.locator("[data-field=budget]")  # type: ignore[attr-defined]
     assert (error.count() == 1 and "金额" in error.inner_text()) or "数" in error.inner_text()
@@ -89,8 +91,11 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
     clerk.wait_for_url("**/web/receptions/*")  # type: ignore[attr-defined]
     rid = clerk.url.rsplit("/", 1)[-1]  # type: ignore[attr-defined]
     with server.client("zhang.wei") as c:
-        [lodging] = c.get(f"/api/v1/receptions/{rid}").json()["plan"]["lodgings"]
+        shown = c.get(f"/api/v1/receptions/{rid}").json()
+    [lodging] = shown["plan"]["lodgings"]
     assert (lodging["hotel"], lodging["rooms"], lodging["price_per_night"]) == ("县机关招待所", 2, "200.00")
+    assert (shown["letter"]["meal_requested"], shown["letter"]["lodging_requested"]) == (True, True)
+    assert "公函未提出协助" not in clerk.content()  # type: ignore[attr-defined]  # no A-03 for what it asked
     clerk.click("button[value=submit]")  # type: ignore[attr-defined]
     assert clerk.inner_text("#state") == "待审批"  # type: ignore[attr-defined]
 

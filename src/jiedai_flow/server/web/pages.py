@@ -465,6 +465,9 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
                 "places": [form.get("places", "")],
             },
             "personnel": guests,
+            # why: a meal or a room the letter did not ask for is a finding; the clerk says
+            "meal_requested": form.get("meal_requested") == "on",
+            "lodging_requested": form.get("lodging_requested") == "on",
         },
         "plan": {"budget": form.get("budget") or "0", "meals": meals, "lodgings": lodging},
     }
