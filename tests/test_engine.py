@@ -451,7 +451,9 @@ def test_check_reports_findings_by_stage_and_changes_nothing(
     assert [f.rule_id for f in report.by_stage["claim"]] == ["F-01"]
     assert report.by_stage["settle"] == ()
     assert not report.ok
-    assert len(report.blocking) == 5  # M-02 at submit, approve, amend and start_urgent; F-01 at claim
+    # M-02 found at submit, approve, amend and start_urgent is listed once; F-01 at claim
+    assert [f.rule_id for f in report.blocking] == ["M-02", "F-01"]
+    assert sum(f.blocks for found in report.by_stage.values() for f in found) == 5
     assert snapshot(jiedai_engine, rid) == before
     assert jiedai_notifications.delivered == []
 
@@ -802,3 +804,21 @@ def test_rule_pack_stays_with_the_reception_when_the_standards_change() -> None:
     assert new.rule_pack == "national-2025"
     with pytest.raises(RuleViolationError):
         changed.fire(new.id, "submit", HANDLER)
+
+
+def test_a_check_lists_a_finding_once_though_two_stages_found_it() -> None:
+    """A draft is checked for 提交 and for 先行接待; the same M-02 from both is one line for the
+    clerk (the pages listed it twice), while ``by_stage`` keeps both."""
+    import attrs
+
+    from jiedai_flow import open_engine
+
+    engine = open_engine("memory://")
+    plan = sample_plan()
+    plan = attrs.evolve(plan, meals=(attrs.evolve(plan.meals[0], companions=20),))
+    created = engine.create_reception(
+        sample_letter(), plan, handler=ACTORS["handler"], host_unit="县政府办公室", jurisdiction="341502"
+    )
+    report = engine.check(created.reception)
+    assert [f.rule_id for found in report.by_stage.values() for f in found].count("M-02") == 2
+    assert [f.rule_id for f in report.findings].count("M-02") == 1

@@ -133,7 +133,13 @@ class CheckReport:
 
     @property
     def findings(self) -> tuple[Finding, ...]:
-        return tuple(f for found in self.by_stage.values() for f in found)
+        """Every finding once, though several stages found it (a draft is checked for 提交 and for
+        先行接待, whose rules largely agree): the first stage's, as ``by_stage`` has them all."""
+        first: dict[tuple[str, str, str], Finding] = {}
+        for found in self.by_stage.values():
+            for f in found:
+                first.setdefault((f.rule_id, f.message_zh, f.path), f)
+        return tuple(first.values())
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
