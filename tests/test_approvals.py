@@ -392,6 +392,29 @@ def test_with_a_directory_no_task_goes_to_someone_unknown_or_unable_to_sign() ->
     assert mine(open_door, A) == []
 
 
+def test_with_a_directory_a_chain_naming_someone_unknown_is_refused_at_submission() -> None:
+    """A misspelt id in a county's countersign (``people = ["li.nna"]``) opened a task nobody
+    could sign; with a directory the submission is refused, naming the step, and nothing is saved."""
+    from jiedai_flow.errors import PluginError
+
+    typo = ApprovalStep("", "财政局会签", kind=StepKind.PARALLEL, assignees=person("b", "b.typo"))
+    engine = make_engine(Chain(SINGLE_A, typo), Directory(), clock=FrozenClock())
+    created = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=HANDLER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    with pytest.raises(PluginError, match=r"审批链第 2 环节「财政局会签」：参与人名单里没有 b\.typo"):
+        engine.fire(created.reception.id, "submit", HANDLER)
+    assert engine.get(created.reception.id).state == "draft"
+    office = ApprovalStep("", "办公室会签", kind=StepKind.PARALLEL, assignees=person("b", OFFICE.id))
+    engine = make_engine(Chain(office), Directory(), clock=FrozenClock())
+    with pytest.raises(PluginError, match="没有办理这项任务的角色"):
+        submitted(engine)
+
+
 def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     pool = ApprovalStep("分管领导", "分管领导")
     engine = engine_for(url, pool)

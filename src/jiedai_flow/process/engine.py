@@ -32,6 +32,7 @@ from jiedai_flow.domain.model import (
 from jiedai_flow.domain.records import (
     Approval,
     ApprovalStep,
+    AssigneeKind,
     AuditEvent,
     CommandRecord,
     CommandResult,
@@ -1233,6 +1234,7 @@ class Engine:
             # no plugin answers (jiedai.approval blocked): one step any approver signs, as the
             # built-in chain without levels; an empty chain is refused by the facade, never widened
             changes["approval_chain"] = tuple(chain) if chain is not None else (ApprovalStep("", "审批"),)
+            self._check_signers(reception, changes["approval_chain"])
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger.retroactive
         elif trigger.records_approval and worked is None:
@@ -1249,6 +1251,26 @@ class Engine:
             return after  # nothing to open or close: skip the task context (standards, stand-ins)
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)
+
+    def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep]) -> None:
+        """With a directory (``jiedai_actor``), every person a step names must exist and hold the
+        step's roles: a misspelt id in a standards file's countersign would open a task nobody can
+        sign. Refused at submission, nothing saved, naming the step and the person."""
+        directory = self.directory
+        if directory is None:
+            return
+        for index, step in enumerate(chain):
+            for assignee in step.assignees:
+                if assignee.kind is not AssigneeKind.PERSON:
+                    continue
+                problem = task_ops.target_problem(directory, assignee.ref, step.roles)
+                if problem is not None:
+                    where = f"审批链第 {index + 1} 环节「{step.label or step.level}」"
+                    raise PluginError(
+                        f"{where}：{problem[0]}（请检查标准文件的会签设置或提供审批链的插件）",
+                        f"approval step {index + 1} ({step.label or step.level}): {problem[1]} "
+                        "(check the standards file's countersigns or the chain plugin)",
+                    )
 
     def _event(
         self,
