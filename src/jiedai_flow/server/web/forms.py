@@ -145,9 +145,18 @@ def _rows(table: Table, found: list[dict[str, Any]], into: dict[str, str]) -> No
             into[f"{table.name}.{index}.{column.name}"] = "" if value is None else str(value)
 
 
+MAX_ROWS = 200
+"""Rows a table of the form may have: a posted field named ``meals.99999999.cost`` must not make
+the page build (and loop over) a hundred million rows."""
+
+
 def rows_shown(form: Mapping[str, str], table: Table) -> list[int]:
-    """The row numbers the form shows: those it has, then blank ones to add."""
-    numbers = {int(k.split(".")[1]) for k in form if re.fullmatch(rf"{table.name}\.\d+\.\w+", k)}
+    """The row numbers the form shows: those it has (below :data:`MAX_ROWS`), then blank ones."""
+    numbers = {
+        number
+        for k in form
+        if re.fullmatch(rf"{table.name}\.\d{{1,4}}\.\w+", k) and (number := int(k.split(".")[1])) < MAX_ROWS
+    }
     count = max(numbers, default=-1) + 1
     return list(range(count + BLANK_ROWS))
 
@@ -275,19 +284,23 @@ def read_plan(form: Mapping[str, str], reception: Reception) -> Read:
     return _load(model.Plan, document, numbers, form)
 
 
-def read_list(form: Mapping[str, str]) -> Read:
+def read_list(form: Mapping[str, str], reception: Reception) -> Read:
+    """The 接待清单 the form gives, over the one filed (or an empty one): what the form does not
+    show — a meal's alcohol and cigarettes, a payment's payer, a guest's state_employee — is kept."""
+    current = dump(reception.reception_list) if reception.reception_list is not None else {}
     numbers: dict[str, list[int]] = {}
-    document: dict[str, Any] = {
-        "guests": _person_lines(form.get("guests", ""), with_unit=True),
-        "companions": _person_lines(form.get("companions", ""), with_unit=False),
-        "support_staff": _person_lines(form.get("support_staff", ""), with_unit=False),
-        "signed_by": form.get("signed_by", "").strip(),
-        "documents": [v for v, _ in DOCUMENTS if form.get(f"documents:{v}")],
-    }
+    document: dict[str, Any] = dict(current)
+    for key, with_unit in (("guests", True), ("companions", False), ("support_staff", False)):
+        known = {p["name"]: p for p in current.get(key, [])}
+        document[key] = [
+            {**known.get(p["name"], {}), **p} for p in _person_lines(form.get(key, ""), with_unit=with_unit)
+        ]
+    document["signed_by"] = form.get("signed_by", "").strip()
+    document["documents"] = [v for v, _ in DOCUMENTS if form.get(f"documents:{v}")]
     if form.get("signed_on", "").strip():
         document["signed_on"] = form["signed_on"].strip()
     for table in (MEALS, ITEMS, INVOICES, PAYMENTS):
-        document[table.name], numbers[table.name] = _table(form, table, [])
+        document[table.name], numbers[table.name] = _table(form, table, current.get(table.name, []))
     return _load(model.ReceptionList, document, numbers, form)
 
 

@@ -29,7 +29,7 @@ from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
-from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView
+from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView, is_task_cursor
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
@@ -157,7 +157,7 @@ def home(
         TaskView.CC: engine.copied_to,
         TaskView.STARTED: engine.started_by,
     }[chosen]
-    page = listing(me.actor, limit=PAGE, after=after if after and tasks.cursor_ok(after) else None)
+    page = listing(me.actor, limit=PAGE, after=after if after and is_task_cursor(after) else None)
     return _page(
         "home.html",
         request,
@@ -346,7 +346,7 @@ def payload_fire(
     _csrf(request, data)
     found = _payload_trigger(service, me, ref, trigger)
     reception, _, kind = found
-    read = forms.read_plan(data, reception) if kind == "plan" else forms.read_list(data)
+    read = forms.read_plan(data, reception) if kind == "plan" else forms.read_list(data, reception)
     if read.problems:
         return _payload(request, found, data, read.problems, error="表单有误，请按字段旁的提示修改")
     try:

@@ -1,0 +1,42 @@
+"""The pages' plan and list forms as functions: what a posted form becomes, over the reception it
+edits (the browser tests drive the same code through a real server and Chromium)."""
+
+from __future__ import annotations
+
+import attrs
+
+from jiedai_flow import open_engine
+from jiedai_flow.domain.samples import sample_list
+from jiedai_flow.server.web import forms
+from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
+
+
+def _reception_with_a_list() -> object:
+    engine = open_engine("memory://")
+    created = engine.create_reception(
+        sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室", jurisdiction="341502"
+    )
+    reception = created.reception
+    filed = sample_list(reception)
+    filed = attrs.evolve(filed, meals=(attrs.evolve(filed.meals[0], alcohol=True, cigarettes=True),))
+    return attrs.evolve(reception, reception_list=filed)
+
+
+def test_editing_a_filed_list_keeps_what_the_form_does_not_show() -> None:
+    """The form shows a meal's date, venue, diners and cost, not its alcohol or cigarettes: saving
+    it must not wipe them (the alcohol and cigarette rules would never see them again)."""
+    reception = _reception_with_a_list()
+    form = forms.list_values(reception)
+    read = forms.read_list(form, reception)
+    assert read.problems == {}
+    assert read.value.meals[0].alcohol is True
+    assert read.value.meals[0].cigarettes is True
+    assert read.value.guests == reception.reception_list.guests
+
+
+def test_a_posted_row_number_far_beyond_the_table_is_ignored() -> None:
+    """``meals.99999999999.cost`` must not make the page build a hundred billion rows."""
+    form = {"meals.99999999999.cost": "1", "meals.150.cost": "2", "meals.0.cost": "3"}
+    shown = forms.rows_shown(form, forms.MEALS)
+    assert shown == list(range(151 + forms.BLANK_ROWS))
+    assert len(forms.rows_shown({f"meals.{forms.MAX_ROWS}.cost": "1"}, forms.MEALS)) == forms.BLANK_ROWS
