@@ -822,3 +822,14 @@ def test_a_check_lists_a_finding_once_though_two_stages_found_it() -> None:
     report = engine.check(created.reception)
     assert [f.rule_id for found in report.by_stage.values() for f in found].count("M-02") == 2
     assert [f.rule_id for f in report.findings].count("M-02") == 1
+
+
+def test_a_finding_blocking_at_one_stage_blocks_though_it_only_warns_at_another() -> None:
+    from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.process.engine import CheckReport
+
+    warns = Finding("X-01", Severity.WARNING, "超标", "over", "$.plan")
+    blocks = Finding("X-01", Severity.BLOCKING, "超标", "over", "$.plan")
+    report = CheckReport("r", {"submit": (warns,), "approve": (blocks,)})
+    assert report.blocking == (blocks,)
+    assert not report.ok

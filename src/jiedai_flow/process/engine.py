@@ -135,11 +135,12 @@ class CheckReport:
     @property
     def findings(self) -> tuple[Finding, ...]:
         """Every finding once, though several stages found it (a draft is checked for 提交 and for
-        先行接待, whose rules largely agree): the first stage's, as ``by_stage`` has them all."""
-        first: dict[tuple[str, str, str], Finding] = {}
+        先行接待, whose rules largely agree): the first stage's, as ``by_stage`` has them all. A
+        finding of another severity at another stage is another finding."""
+        first: dict[tuple[str, Severity, str, str], Finding] = {}
         for found in self.by_stage.values():
             for f in found:
-                first.setdefault((f.rule_id, f.message_zh, f.path), f)
+                first.setdefault((f.rule_id, f.severity, f.message_zh, f.path), f)
         return tuple(first.values())
 
     @property
@@ -787,7 +788,7 @@ class Engine:
         if trigger_def.records_approval:
             return task_ops.sign(before, ctx, task_ref=ref)
         if trigger_def.review:
-            return task_ops.Worked(task_ops.finish_own_task(before, ctx, trigger_def.name, ref))
+            return task_ops.finish_own_task(before, ctx, trigger_def.name, ref)
         return None
 
     def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
@@ -901,11 +902,15 @@ class Engine:
             )
         directory = self.directory
         if directory is not None:
-            for person in (principal, stand_in):
-                roles = frozenset({Role.APPROVER}) if person == stand_in else frozenset()
-                problem = task_ops.target_problem(directory, person, roles)
-                if problem is not None:
-                    raise TaskError("", "代理", *problem)
+            problem = task_ops.target_problem(directory, principal)
+            if (
+                problem is None
+            ):  # the stand-in signs what the principal would: an approver's needs an approver
+                found = directory(principal)
+                needs = frozenset({Role.APPROVER}) if found and Role.APPROVER in found.roles else frozenset()
+                problem = task_ops.target_problem(directory, stand_in, needs)
+            if problem is not None:
+                raise TaskError("", "代理", *problem)
         proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
         self._task_store().save_proxy(proxy)
         self._stand_ins = None

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.records import Reception
 
 URGE_INTERVAL = timedelta(hours=1)
+"""催办 the same task at most once in this interval."""
 
 OUTCOME_LABELS = {
     "agree": "同意",
@@ -78,7 +79,6 @@ OUTCOME_LABELS = {
 }
 """How a task ended (``Task.outcome``), in Chinese; a reviewer's answer (退回, 不予接待) is the name of
 its trigger, shown by the trigger's label."""
-"""催办 the same task at most once in this interval."""
 
 
 class Position(StrEnum):
@@ -376,25 +376,15 @@ def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
     return ctx.actor.id in signers or bool(principal and principal in signers)
 
 
-def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: str = "") -> Reception:
+def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: str = "") -> Worked:
     """A reviewer's answer (退回, 不予接待) completes their own open task of the current step (the
-    one ``task_ref`` names, when they hold several), so it shows in their 已办; an approver without
-    one may not give it while tasks are open."""
+    one ``task_ref`` names, when they hold several), so it shows in their 已办. The task is given to
+    ``jiedai_authorize`` as a signature's is: a pool's task is for its members."""
     reception = normalize(reception, ctx)
     index = reception.current_step
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
-        return reception
+        return Worked(reception)
     task = pick(reception, ctx, task_ref, steps=(index,))
-    if task.owner not in {ctx.actor.id, *ctx.principals} and not (
-        not task.owner and task.assignee.pools(ctx.actor)
-    ):
-        # a signature's pool check is jiedai_authorize's (it is given the step); an answer is not
-        raise _denied(
-            reception,
-            ctx,
-            f"当前审批环节为「{task.assignee.shown}」，您不在其中",
-            f"the current step is {task.assignee.ref!r}, which you are not in",
-        )
     done = attrs.evolve(
         task,
         state=TaskState.DONE,
@@ -404,7 +394,7 @@ def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: 
         opinion=ctx.reason,
         claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
     )
-    return _replace(reception, done)
+    return Worked(_replace(reception, done), task=task)
 
 
 # -- the operations ----------------------------------------------------------------------------
@@ -710,7 +700,9 @@ def _jump(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
                 f"只能跳转到已到达的审批环节（{reached}），收到第 {command.step + 1} 环节"
                 if reached
                 else "没有审批环节可以跳转",
-                f"an approval step already reached (index 0-{current}), got index {command.step}",
+                f"an approval step already reached (index 0-{current}), got index {command.step}"
+                if reached
+                else "no approval step to jump to",
             )
         reception = _back_to(reception, ctx, command.step, None, "jumped")
     return Worked(reception, frozenset(facts))
@@ -1240,17 +1232,20 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
             f"{person} is already on this approval chain",
         )
     if ctx.directory is not None:  # last: separation of duties is the reason that matters most
-        problem = target_problem(ctx.directory, person, _acting_roles(ctx, task))
+        problem = target_problem(ctx.directory, person, _acting_roles(reception, ctx, task))
         if problem is not None:
             raise _refused(reception, ctx, *problem)
 
 
-def _acting_roles(ctx: Context, task: Task) -> frozenset[Role]:
-    """The roles a person handed ``task`` by this operation needs: an approver to sign an approval
-    task, a role that may reply to give an opinion on a delegated one; none: anyone known."""
+def _acting_roles(reception: Reception, ctx: Context, task: Task) -> frozenset[Role]:
+    """The roles a person handed ``task`` by this operation needs: one of its step's roles to sign
+    an approval task (approver, unless a county's chain says otherwise), a role that may reply to
+    give an opinion on a delegated one; none: anyone known."""
     if ctx.operation is Operation.DELEGATE:
         return ctx.reply_roles
-    return frozenset({Role.APPROVER}) if task.kind is TaskKind.APPROVAL else frozenset()
+    if task.kind is TaskKind.APPROVAL and 0 <= task.step < len(reception.approval_chain):
+        return reception.approval_chain[task.step].roles
+    return frozenset()
 
 
 def _handlers(reception: Reception) -> set[str]:

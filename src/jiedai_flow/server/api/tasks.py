@@ -60,11 +60,6 @@ MAX_PAGE = 1000
 # -- task lists 待办/已办/抄送我的/我发起的 -----------------------------------------------------------
 
 
-def cursor_ok(text: str) -> bool:
-    """The shape of a task list's ``next_cursor``: ``due-day|moment|id``."""
-    return is_task_cursor(text)
-
-
 @get(
     "/tasks",
     summary="任务列表 the caller's task lists: 待办 mine, 已办 done, 抄送我的 cc, 我发起的 started",
@@ -89,7 +84,7 @@ def task_list(
     problems = []
     if due_by is not None and view is not TaskView.MINE:
         problems.append(Problem("$.query.due_by", "due_by 只用于待办", "due_by applies to view=mine only"))
-    if after is not None and not cursor_ok(after):
+    if after is not None and not is_task_cursor(after):
         problems.append(Problem("$.query.after", "游标无效", "not a cursor of this list"))
     if problems:
         raise ValidationError(problems)
