@@ -56,7 +56,7 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
     text = raw.strip()
     if text == "*":
         return None
-    # If-Match compares strongly (RFC 9110 §13.1.1): a weak tag never matches
+    # If-Match compares strongly (HTTP semantics): a weak tag never matches
     text = text.strip('"') if not text.startswith("W/") else ""
     if not text.isdigit():
         raise HTTPException(
