@@ -14,7 +14,11 @@ from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
 def _reception_with_a_list() -> object:
     engine = open_engine("memory://")
     created = engine.create_reception(
-        sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室", jurisdiction="341502"
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
     )
     reception = created.reception
     filed = sample_list(reception)
