@@ -902,13 +902,12 @@ class Engine:
             )
         directory = self.directory
         if directory is not None:
-            problem = task_ops.target_problem(directory, principal)
-            if (
-                problem is None
-            ):  # the stand-in signs what the principal would: an approver's needs an approver
-                found = directory(principal)
-                needs = frozenset({Role.APPROVER}) if found and Role.APPROVER in found.roles else frozenset()
-                problem = task_ops.target_problem(directory, stand_in, needs)
+            found = directory(principal)
+            # the stand-in signs what the principal would: an approver's needs an approver
+            needs = frozenset({Role.APPROVER}) if found and Role.APPROVER in found.roles else frozenset()
+            problem = task_ops.person_problem(found, principal) or task_ops.target_problem(
+                directory, stand_in, needs
+            )
             if problem is not None:
                 raise TaskError("", "代理", *problem)
         proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())

@@ -1192,7 +1192,13 @@ def target_problem(
     """Why ``person`` cannot be handed a task (Chinese, English), or None: the directory does not
     know them, or they hold none of ``roles`` (when given), the roles that can act on the task —
     a task for someone who could never act on it would leave the step with no way forward."""
-    found = directory(person)
+    return person_problem(directory(person), person, roles)
+
+
+def person_problem(
+    found: Actor | None, person: str, roles: frozenset[Role] = frozenset()
+) -> tuple[str, str] | None:
+    """:func:`target_problem` of a person already looked up (``found``, None when unknown)."""
     if found is None:
         return (f"参与人名单里没有 {person}", f"{person} is not in the directory of actors")
     if roles and not found.roles & roles:

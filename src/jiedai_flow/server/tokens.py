@@ -87,13 +87,15 @@ class TokenStore(Protocol):
     def close(self) -> None: ...
 
 
-_VERIFY = sa.select(
+_INFO = sa.select(
     schema.api_tokens.c.id,
     schema.api_tokens.c.actor_id,
     schema.api_tokens.c.label,
     schema.api_tokens.c.created_at,
     schema.api_tokens.c.revoked_at,
-).where(schema.api_tokens.c.digest == sa.bindparam("digest"))
+)
+"""The columns of a :class:`TokenInfo`, in its order."""
+_VERIFY = _INFO.where(schema.api_tokens.c.digest == sa.bindparam("digest"))
 """The one read every request makes (compiled once by the store that runs it)."""
 
 
@@ -234,22 +236,14 @@ class SQLTokens:
 
     def list(self, actor_id: str | None = None) -> list[TokenInfo]:
         t = schema.api_tokens
-        query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).order_by(
-            t.c.created_at, t.c.id
-        )
+        query = _INFO.order_by(t.c.created_at, t.c.id)
         if actor_id is not None:
             query = query.where(t.c.actor_id == actor_id)
         with self.engine.connect() as conn:
             return [TokenInfo(*row) for row in conn.execute(query)]
 
     def get(self, token_id: str) -> TokenInfo | None:
-        t = schema.api_tokens
-        query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
-            t.c.id == token_id
-        )
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            row = conn.execute(query).first()
-        return TokenInfo(*row) if row is not None else None
+        return self._first(schema.api_tokens.c.id == token_id)
 
     def revoke(self, token_id: str) -> TokenInfo | None:
         t = schema.api_tokens
@@ -291,13 +285,12 @@ class SQLTokens:
                 return None
             token_id, actor_id, label, created, revoked = rows[0]
             return TokenInfo(token_id, actor_id, label, _naive(created), _naive(revoked) if revoked else None)
-        t = schema.api_tokens
-        query = sa.select(t.c.id, t.c.actor_id, t.c.label, t.c.created_at, t.c.revoked_at).where(
-            t.c.digest == digest
-        )
+        return self._first(schema.api_tokens.c.digest == digest)
+
+    def _first(self, where: sa.ColumnElement[bool]) -> TokenInfo | None:
         # every request pays this read: in autocommit it is one round trip, not BEGIN, SELECT, ROLLBACK
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            row = conn.execute(query).first()
+            row = conn.execute(_INFO.where(where)).first()
         return TokenInfo(*row) if row is not None else None
 
 
