@@ -34,6 +34,7 @@ from jiedai_flow.cli.app import usage_problem
 from jiedai_flow.domain.loading import (
     check_document,
     load,
+    parsing,
     read_toml,
     too_deep,
     unreadable_number,
@@ -97,7 +98,8 @@ def _read(path: Path) -> tuple[dict[str, Any], str | None]:
     if path.suffix.lower() != ".json":
         return read_toml(text, source=str(path), parse_float=Decimal), text
     try:
-        data = json.loads(text, parse_float=Decimal)
+        with parsing():
+            data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise _problem(
             path, f"JSON 语法错误：{exc.msg}", f"JSON syntax error: {exc.msg}", exc.lineno

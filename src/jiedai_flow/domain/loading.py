@@ -19,12 +19,14 @@ field, so a blank name is reported at its own path instead of cattrs' object-lev
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import gc
 import re
 import sys
 import tomllib
 import typing
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -316,13 +318,29 @@ def toml_syntax_problem(exc: tomllib.TOMLDecodeError) -> Problem:
     return Problem("$", zh, f"TOML syntax error: {text}", int(line) if line else None)
 
 
+@contextlib.contextmanager
+def parsing() -> Iterator[None]:
+    """No cyclic garbage collection while a recursive parser runs: a hostile file nested 50,000 deep
+    ends in a RecursionError we report, but a collection that happens down there runs finalizers
+    (a database pool's weakref callbacks) with no stack left, and Python prints their failure as
+    "Exception ignored … Traceback" on stderr."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def read_toml(
     text: str, *, source: str | None = None, parse_float: Callable[[str], Any] = float
 ) -> dict[str, Any]:
     """Parse TOML text, then :func:`check_document` it; every failure is a ValidationError (a
     syntax error with its line, nesting too deep, a number too long to read), never a crash."""
     try:
-        data = tomllib.loads(text, parse_float=parse_float)
+        with parsing():
+            data = tomllib.loads(text, parse_float=parse_float)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError([toml_syntax_problem(exc)], source=source) from None
     except RecursionError:
