@@ -514,6 +514,71 @@ def test_a_stand_in_signs_on_behalf_of_the_absent_approver(url: str) -> None:
         engine.set_proxy("b", "x", today, today, A)  # only for oneself
 
 
+HEAD = approver("head", levels=["县长"], unit="县政府")
+DEPUTY = approver("deputy", unit="县发改委")
+"""The county head (the only member of the level 县长) and who stands in while they are away."""
+
+
+class LevelDirectory:
+    """A directory that knows the county head's level and department (``jiedai_actor``)."""
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return {HEAD.id: HEAD, DEPUTY.id: DEPUTY, HANDLER.id: HANDLER, **PEOPLE}.get(actor_id)
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        ApprovalStep("县长", "县长"),
+        ApprovalStep(
+            "", "县政府会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县政府"), *person("b"))
+        ),
+    ],
+    ids=["level", "department"],
+)
+def test_a_stand_in_covers_the_principals_pool_tasks(url: str, step: ApprovalStep) -> None:
+    """Chains of levels are what ``jiedai init`` writes: a proxy that covered only tasks assigned
+    by name left the absent head's pool step stuck. With a directory the stand-in sees the pool
+    task in 待办 and signs it on the head's behalf; the task is claimed for the head."""
+    clock = FrozenClock()
+    engine = make_engine(Chain(step), LevelDirectory(), url=url, clock=clock)
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    assert mine(engine, DEPUTY) == []
+    with pytest.raises(NotAuthorizedError):
+        engine.fire(rid, "approve", DEPUTY)
+    today = clock.now().date()
+    engine.set_proxy(HEAD.id, DEPUTY.id, today, today + timedelta(days=3), HEAD, reason="出差")
+    assert mine(engine, DEPUTY) == [rid]
+    assert engine.task_counts(DEPUTY).mine == 1
+    assert "approve" in engine.available_triggers(rid, DEPUTY)
+    engine.fire(rid, "approve", DEPUTY, reason="同意")
+    signed = engine.get(rid).approvals[-1]
+    assert (signed.actor_id, signed.on_behalf_of) == (DEPUTY.id, HEAD.id)
+    assert "代 " in engine.history(rid)[-1].note
+    assert mine(engine, DEPUTY) == []
+    assert [r.task_id for r in engine.done_by(DEPUTY).items] == [signed.task_id]
+
+
+def test_a_stand_in_claims_a_pool_task_for_the_principal() -> None:
+    """认领 by a stand-in claims the pool task for the principal: it is theirs when they are back."""
+    clock = FrozenClock()
+    engine = make_engine(Chain(ApprovalStep("县长", "县长")), LevelDirectory(), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(HEAD.id, DEPUTY.id, today, today, HEAD)
+    engine.operate(rid, Claim(), DEPUTY)
+    [task] = [t for t in engine.get(rid).tasks if t.live]
+    assert task.owner == HEAD.id
+    with pytest.raises(TaskError, match="已由 head 认领"):
+        engine.operate(rid, Claim(task=task.id), DEPUTY)
+    clock.advance(days=2)  # the proxy has ended: the head signs their own task
+    assert mine(engine, DEPUTY) == []
+    assert mine(engine, HEAD) == [rid]
+    assert approve(engine, rid, HEAD).approvals[-1].on_behalf_of == ""
+
+
 def test_execution_tasks_are_handed_out_done_and_problems_reach_the_handler(url: str) -> None:
     engine = engine_for(url, SINGLE_A)
     rid = submitted(engine)

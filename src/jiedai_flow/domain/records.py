@@ -642,6 +642,9 @@ class TaskQuery:
     """The department whose pool tasks the actor sees."""
     principals: frozenset[str] = frozenset()
     """Whom the actor stands in for today 代理: their tasks are in the actor's 待办 too."""
+    units: frozenset[str] = frozenset()
+    """More departments whose pool tasks the actor sees: those of the principals they stand in for
+    (with :attr:`levels`, the principals' levels; the engine adds both when a directory knows them)."""
     kind: TaskKind | None = None
     jurisdiction: str | None = None
     due_by: date | None = None

@@ -309,14 +309,36 @@ class Engine:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
+        signing: tuple[bool, Task | None] | None = None
         for trigger in process.triggers_from(reception.state):
-            if process.trigger_defs[trigger].operation is not None:
+            trigger_def = process.trigger_defs[trigger]
+            if trigger_def.operation is not None:
                 continue
             facts = self._facts(process, reception, trigger)
             transition = process.applicable(reception.state, trigger, facts)
-            if transition is not None and self._authorize(actor, process, reception, transition).allowed:
+            if transition is None:
+                continue
+            task = None
+            if trigger_def.records_approval or trigger_def.review:
+                if signing is None:
+                    signing = self._signing(process, reception, actor, trigger_def)
+                held, task = signing
+                if not held:  # the step has tasks and none is the actor's: refused when fired
+                    continue
+            if self._authorize(actor, process, reception, transition, task).allowed:
                 allowed.append(trigger)
         return tuple(allowed)
+
+    def _signing(
+        self, process: CompiledProcess, reception: Reception, actor: Actor, trigger_def: TriggerDef
+    ) -> tuple[bool, Task | None]:
+        """Whether ``actor`` holds the current step (a signature or a review would find their task,
+        or the step has no tasks to hold), and the task it would be on."""
+        ctx = self._task_context(process, reception, actor, self.clock.now(), "", trigger_def)
+        if not task_ops.has_step_tasks(reception, ctx):
+            return True, None
+        task = task_ops.signing(reception, ctx)
+        return task is not None, task
 
     def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers of the approval and task operations ``actor`` can usefully use on the
@@ -833,17 +855,25 @@ class Engine:
         if Role.APPROVER in actor.roles:
             levels.add("")  # a step any approver may sign
         principals: frozenset[str] = frozenset()
+        units: set[str] = set()
         stand_ins_on = None
-        if getattr(self._tasks, "resolves_stand_ins", False):  # in the list's own query: one round trip
-            stand_ins_on = self.clock.now().astimezone(_CHINA).date()
+        directory = self.directory
+        if directory is None and getattr(self._tasks, "resolves_stand_ins", False):
+            stand_ins_on = self.clock.now().astimezone(_CHINA).date()  # in the list's own query
         else:
             principals = self.stand_in_for(actor.id)
+            # standing in 代理 covers the principal's pool tasks too: their levels and department
+            for principal in map(directory or _nobody, sorted(principals)):
+                if principal is not None:
+                    levels |= principal.levels
+                    units.add(principal.unit)
         return TaskQuery(
             actor_id=actor.id,
             view=view,
             levels=frozenset(levels),
             unit=actor.unit,
             principals=principals,
+            units=frozenset(units - {"", actor.unit}),
             stand_ins_on=stand_ins_on,
             **filters,
         )
@@ -1473,6 +1503,11 @@ def _explain(
     if not added and not accepted:
         return reception, ()
     return attrs.evolve(reception, explanations=kept + added), added + accepted
+
+
+def _nobody(_actor_id: str) -> Actor | None:
+    """The directory of a deployment that keeps none: nobody is known."""
+    return None
 
 
 def _jump_target(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
 import attrs
@@ -54,7 +55,7 @@ from jiedai_flow.process.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
     from datetime import date
 
     from jiedai_flow.domain.model import Actor
@@ -312,6 +313,18 @@ class Context:
         """The approvers the actor stands in for today 代理 (their tasks are the actor's to act on)."""
         return self.stand_ins()
 
+    def principal_in(self, assignee: Assignee, barred: Collection[str] = ()) -> str:
+        """The principal the actor stands in for who belongs to the pool ``assignee`` (looked up in
+        the directory; the first by id), or "" — none, or no directory to know it by. ``barred``:
+        people who may not be acted for here (the reception's handlers)."""
+        if self.directory is None or assignee.kind is AssigneeKind.PERSON:
+            return ""
+        for principal in sorted(self.principals - {self.actor.id, *barred}):
+            found = self.directory(principal)
+            if found is not None and assignee.pools(found):
+                return principal
+        return ""
+
 
 # -- signing -----------------------------------------------------------------------------------
 
@@ -416,8 +429,11 @@ def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 
 def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     task = _task(reception, ctx, command.task, pool_only=True)
-    if task.owner:
-        raise _refused(reception, ctx, f"任务已由 {task.owner} 认领", f"already claimed by {task.owner}")
+    held = next(t.owner for t in reception.tasks if t.id == task.id)
+    if held:
+        raise _refused(reception, ctx, f"任务已由 {held} 认领", f"already claimed by {held}")
+    if task.owner:  # standing in 代理 for a member of the pool: claimed for them
+        return Worked(_replace(reception, task))
     if not task.assignee.pools(ctx.actor):
         raise _denied(
             reception,
@@ -892,10 +908,26 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
         and (kind is None or t.kind is kind)
         and (t.kind is not TaskKind.APPROVAL or t.current)
     ]
-    found = _open_for(ctx, open_, pool_only=False, allow_pool=True)
+    found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
     return [
         t for t in found if (t.owner or t.assignee.pools(ctx.actor)) and _barred(reception, ctx, t) is None
     ]
+
+
+def signing(reception: Reception, ctx: Context) -> Task | None:
+    """The task of the current step the actor would sign or answer on now (as :func:`sign` picks
+    it, a principal's pool task claimed for the principal), or None."""
+    return _signing(normalize(reception, ctx), ctx)
+
+
+def has_step_tasks(reception: Reception, ctx: Context) -> bool:
+    """Whether the reception collects approvals and its current step has tasks (a signature or a
+    review then needs one of them, :func:`signing`)."""
+    if not ctx.collecting:
+        return False
+    reception = normalize(reception, ctx)
+    index = reception.current_step
+    return index < len(reception.approval_chain) and bool(reception.step_tasks(index))
 
 
 def _signing(reception: Reception, ctx: Context) -> Task | None:
@@ -906,7 +938,7 @@ def _signing(reception: Reception, ctx: Context) -> Task | None:
         for t in reception.tasks
         if t.state is TaskState.OPEN and t.kind is TaskKind.APPROVAL and t.step == index and t.current
     ]
-    found = _open_for(ctx, open_, pool_only=False, allow_pool=True)
+    found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
     return next((t for t in found if _barred(reception, ctx, t) is None), None)
 
 
@@ -916,7 +948,7 @@ def _offered(found: object) -> Offer | None:
 
 def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
-    found = _open_for(ctx, open_, pool_only=True, allow_pool=False)
+    found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
     return _offered([t for t in found if _barred(reception, ctx, t) is None])
 
 
@@ -1098,13 +1130,16 @@ def _task(
                 reception, ctx, f"任务{task.state.label}，不能再办理", f"the task is {task.state}, not open"
             )
         if pool_only:
-            return task
+            return _taken(reception, ctx, task)
         _not_delegate(reception, ctx, task)
-        if task.owner in me or (allow_pool and not task.owner):
-            return task  # a pool's membership is decided by jiedai_authorize (the role table by default)
+        if task.owner in me:
+            return task
+        if allow_pool and not task.owner:
+            # a pool's membership is decided by jiedai_authorize (the role table by default)
+            return _taken(reception, ctx, task)
         raise _denied(reception, ctx, "不是您的待办", "not your task")
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN and test(t)]
-    found = _open_for(ctx, open_, pool_only=pool_only, allow_pool=allow_pool)
+    found = _open_for(ctx, open_, pool_only=pool_only, allow_pool=allow_pool, reception=reception)
     if len(found) == 1:
         _not_delegate(reception, ctx, found[0])
         return found[0]
@@ -1122,18 +1157,35 @@ def _task(
     )
 
 
-def _open_for(ctx: Context, open_: Sequence[Task], *, pool_only: bool, allow_pool: bool) -> list[Task]:
+def _open_for(
+    ctx: Context, open_: Sequence[Task], *, pool_only: bool, allow_pool: bool, reception: Reception
+) -> list[Task]:
     """Of ``open_``, the tasks the actor acts on when they name none: their own (or a principal's);
-    with ``allow_pool`` and none of those, one pool task (theirs first; jiedai_authorize decides
-    the rest); with ``pool_only``, the unclaimed tasks of the pools they are in."""
+    with ``allow_pool`` and none of those, one pool task (theirs first, then a principal's;
+    jiedai_authorize decides the rest); with ``pool_only``, the unclaimed tasks of the pools they
+    are in or stand in for. A principal's pool task comes claimed for the principal (see
+    :func:`_taken`)."""
+    pools = [t for t in open_ if not t.owner]
     if pool_only:
-        return [t for t in open_ if not t.owner and t.assignee.pools(ctx.actor)]
+        taken = [_taken(reception, ctx, t) for t in pools]
+        return [t for t in taken if t.owner or t.assignee.pools(ctx.actor)]
     me = {ctx.actor.id, *ctx.principals}
     found = [t for t in open_ if t.owner in me]
-    if not found and allow_pool:
-        pools = [t for t in open_ if not t.owner]
-        found = ([t for t in pools if t.assignee.pools(ctx.actor)] or pools)[:1]
+    if not found and allow_pool and pools:
+        found = [t for t in pools if t.assignee.pools(ctx.actor)][:1]
+        if not found:
+            found = [t for t in map(partial(_taken, reception, ctx), pools) if t.owner][:1] or pools[:1]
     return found
+
+
+def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
+    """An unclaimed pool task as the actor acts on it: as it is when they are in the pool (or in no
+    way); claimed for the principal they stand in for 代理 who is in it, so that it is signed on
+    the principal's behalf — as a principal's own task is."""
+    if task.owner or task.assignee.pools(ctx.actor):
+        return task
+    principal = ctx.principal_in(task.assignee, barred=_handlers(reception))
+    return attrs.evolve(task, claimed_by=principal) if principal else task
 
 
 def _not_delegate(reception: Reception, ctx: Context, task: Task) -> None:

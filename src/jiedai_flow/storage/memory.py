@@ -446,8 +446,8 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
                         (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in query.levels)
                         or (
                             t.assignee.kind is AssigneeKind.UNIT
-                            and bool(query.unit)
-                            and t.assignee.ref == query.unit
+                            and bool(t.assignee.ref)
+                            and t.assignee.ref in (query.unit, *query.units)
                         )
                     )
                     and not (t.kind is TaskKind.APPROVAL and r.handler.id == me)

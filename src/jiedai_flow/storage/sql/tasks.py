@@ -143,19 +143,19 @@ def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[st
     """The shape of ``query``'s statement and the values of its bind parameters."""
     view = query.view
     values: dict[str, Any] = {"actor": query.actor_id}
-    arms: tuple[int, int, bool, bool] = (0, 0, False, False)
+    arms: tuple[int, int, int, bool] = (0, 0, 0, False)
     if view is TaskView.MINE:
         people = sorted({query.actor_id, *query.principals} - {""})
         levels = sorted(query.levels)
         values.update({f"person_{i}": p for i, p in enumerate(people)})
+        units = sorted({query.unit, *query.units} - {""})
         values.update({f"level_{i}": lv for i, lv in enumerate(levels)})
-        if query.unit:
-            values["unit"] = query.unit
+        values.update({f"unit_{i}": u for i, u in enumerate(units)})
         if query.due_by is not None:
             values["due_by"] = query.due_by
         if query.stand_ins_on is not None:
             values["stand_day"] = query.stand_ins_on
-        arms = (len(people), len(levels), bool(query.unit), query.stand_ins_on is not None)
+        arms = (len(people), len(levels), len(units), query.stand_ins_on is not None)
     if query.jurisdiction is not None and view is not TaskView.CC:
         values["jurisdiction"] = query.jurisdiction
     if query.kind is not None and view in (TaskView.MINE, TaskView.DONE):
@@ -266,7 +266,7 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
 
 
 def _mine(
-    arms: tuple[int, int, bool, bool],
+    arms: tuple[int, int, int, bool],
     common: list[sa.ColumnElement[bool]],
     count: bool,
     limit: sa.BindParameter[Any],
@@ -277,7 +277,7 @@ def _mine(
     """待办: one arm per owner (the actor and whom they stand in for) and per pool (each level, the
     department); pools leave out approval tasks of receptions the actor handles. With a stand-in day,
     one more arm for the principals of that day's proxies (the owners named already left out)."""
-    people, levels, unit, stand_ins = arms
+    people, levels, units, stand_ins = arms
     guard = sa.or_(
         _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
     )
@@ -293,8 +293,7 @@ def _mine(
         )
         who.append(_T.c.owner.in_(principals))
     pools = [(AssigneeKind.LEVEL, f"level_{i}") for i in range(levels)]
-    if unit:
-        pools.append((AssigneeKind.UNIT, "unit"))
+    pools += [(AssigneeKind.UNIT, f"unit_{i}") for i in range(units)]
     who += [
         sa.and_(
             _T.c.assignee_kind == _lit(pool.value),
