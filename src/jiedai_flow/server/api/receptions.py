@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.enums import MediaType
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
 from jiedai_flow.cli.inputs import ReceptionFile, unsaved_reception
 from jiedai_flow.domain.findings import Severity
@@ -92,10 +92,10 @@ def create(
 def list_receptions(
     service: Service,
     principal: Principal,
-    states: Annotated[list[str] | None, Parameter(query="state")] = None,
+    states: Annotated[list[str] | None, QueryParameter(name="state")] = None,
     jurisdiction: str | None = None,
     host_unit: str | None = None,
-    reception_type: Annotated[ReceptionType | None, Parameter(query="type")] = None,
+    reception_type: Annotated[ReceptionType | None, QueryParameter(name="type")] = None,
     start_from: date | None = None,
     start_to: date | None = None,
     number: str | None = None,
@@ -251,7 +251,7 @@ def check(
     service: Service,
     principal: Principal,
     stage: list[str] | None = None,
-    all_stages: bool = Parameter(query="all", default=False),
+    all_stages: bool = QueryParameter(name="all", default=False),
 ) -> CheckResult:
     del principal
     engine = service.engine
