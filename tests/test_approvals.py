@@ -579,6 +579,28 @@ def test_a_stand_in_claims_a_pool_task_for_the_principal() -> None:
     assert approve(engine, rid, HEAD).approvals[-1].on_behalf_of == ""
 
 
+def test_a_stand_in_is_offered_the_principals_tasks_to_choose() -> None:
+    """``task_choices`` (the pages' task lists) finds tasks as the operations do: a stand-in may
+    claim the absent head's pool task and complete the head's execution item."""
+    from jiedai_flow.process.lifecycle import Operation
+
+    clock = FrozenClock()
+    engine = make_engine(Chain(ApprovalStep("县长", "县长")), LevelDirectory(), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    assert engine.task_choices(engine.get(rid), DEPUTY, Operation.CLAIM) == ()
+    engine.set_proxy(HEAD.id, DEPUTY.id, today, today + timedelta(days=5), HEAD)
+    [pool] = engine.task_choices(engine.get(rid), DEPUTY, Operation.CLAIM)
+    assert pool.owner == HEAD.id  # claimed for the head when the stand-in claims it
+    engine.fire(rid, "approve", DEPUTY)
+    engine.operate(rid, Assign((ExecutionItem("接站", Assignee.person(HEAD.id)),)), HANDLER)
+    [item] = engine.task_choices(engine.get(rid), DEPUTY, Operation.COMPLETE)
+    assert item.title == "接站"
+    assert "complete_item" in engine.available_operations(rid, DEPUTY)
+    engine.operate(rid, Complete(task=item.id), DEPUTY, reason="已接到")
+    assert engine.task_choices(engine.get(rid), DEPUTY, Operation.COMPLETE) == ()
+
+
 def test_execution_tasks_are_handed_out_done_and_problems_reach_the_handler(url: str) -> None:
     engine = engine_for(url, SINGLE_A)
     rid = submitted(engine)

@@ -44,3 +44,42 @@ def test_a_posted_row_number_far_beyond_the_table_is_ignored() -> None:
     shown = forms.rows_shown(form, forms.MEALS)
     assert shown == list(range(151 + forms.BLANK_ROWS))
     assert len(forms.rows_shown({f"meals.{forms.MAX_ROWS}.cost": "1"}, forms.MEALS)) == forms.BLANK_ROWS
+
+
+def test_a_stand_in_gets_the_form_to_complete_the_principals_item() -> None:
+    """The reception page offered 完成 only on the actor's own execution items: a stand-in 代理 could
+    complete the principal's item through the API but was shown no form for it."""
+    from datetime import timedelta
+    from functools import partial
+
+    from jiedai_flow import Actor, Role
+    from jiedai_flow.domain.records import Assignee
+    from jiedai_flow.process.tasks import Assign, ExecutionItem
+    from jiedai_flow.server.api import tasks
+    from jiedai_flow.server.auth import Principal
+    from jiedai_flow.server.web import operations
+    from jiedai_flow.testing import FrozenClock
+
+    clock = FrozenClock()
+    engine = open_engine("memory://", clock=clock)
+    driver = Actor("zhao.driver", "赵师傅", frozenset({Role.OFFICE}))
+    stand_in = Actor("qian.driver", "钱师傅", frozenset({Role.OFFICE}))
+    handler = ACTORS["handler"]
+    rid = engine.create_reception(
+        sample_letter(), sample_plan(), handler=handler, host_unit="县政府办公室", jurisdiction="341502"
+    ).reception.id
+    engine.fire(rid, "submit", handler)
+    for approver in ("director", "approver"):
+        if not engine.get(rid).approval_complete:
+            engine.fire(rid, "approve", ACTORS[approver])
+    engine.operate(rid, Assign((ExecutionItem("接站", Assignee.person(driver.id)),)), handler)
+    today = clock.now().date()
+    engine.set_proxy(driver.id, stand_in.id, today, today + timedelta(days=5), driver)
+
+    def shown(actor: Actor) -> list[str]:
+        infos = tasks.available(engine, rid, Principal(actor, "test"))
+        found = operations.forms(infos, partial(engine.task_choices, engine.get(rid), actor))
+        return [f.info.operation for f in found]
+
+    assert "complete" in shown(driver)
+    assert "complete" in shown(stand_in)

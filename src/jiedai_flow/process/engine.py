@@ -329,6 +329,15 @@ class Engine:
                 allowed.append(trigger)
         return tuple(allowed)
 
+    def task_choices(self, reception: Reception, actor: Actor, operation: Operation) -> tuple[Task, ...]:
+        """The tasks ``actor`` may choose among for ``operation`` on ``reception`` now (a form's
+        list): the pool tasks they may claim, their own or their principals' execution tasks, the
+        signers they may remove, their open tasks when they hold several. Empty when there is
+        nothing to choose (see :func:`jiedai_flow.process.tasks.choices`)."""
+        process = self._process_for(reception)
+        ctx = self._task_context(process, reception, actor, self.clock.now(), "", None)
+        return task_ops.choices(reception, operation, ctx)
+
     def _signing(
         self, process: CompiledProcess, reception: Reception, actor: Actor, trigger_def: TriggerDef
     ) -> tuple[bool, Task | None]:

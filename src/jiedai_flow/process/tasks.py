@@ -1013,6 +1013,35 @@ _OFFERS: dict[Operation, Callable[[Reception, Context], Offer | None]] = {
 }
 
 
+def choices(reception: Reception, operation: Operation, ctx: Context) -> tuple[Task, ...]:
+    """The tasks a form for ``operation`` lets the actor choose among, found as the operation finds
+    them: the pool tasks they may claim (their pools', or a principal's 代理), the execution tasks
+    they hold (their own or a principal's), the added signers they may remove, or — for the other
+    operations — their open tasks when they hold more than one (with one, it is meant). Empty when
+    there is nothing to choose."""
+    ctx = attrs.evolve(ctx, operation=operation)
+    reception = normalize(reception, ctx)
+    if operation is Operation.CLAIM:
+        open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
+        found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
+        return tuple(t for t in found if _barred(reception, ctx, t) is None)
+    if operation is Operation.REMOVE_SIGNER:
+        return tuple(
+            t
+            for t in reception.tasks
+            if t.kind is TaskKind.APPROVAL
+            and t.current
+            and t.live
+            and t.added_by
+            and (t.added_by == ctx.actor.id or ctx.admin)
+        )
+    if operation in (Operation.COMPLETE, Operation.PROBLEM):
+        return tuple(_held(reception, ctx, TaskKind.EXECUTION))
+    me = {ctx.actor.id, *ctx.principals}
+    mine = tuple(t for t in reception.tasks if t.current and t.state is TaskState.OPEN and t.owner in me)
+    return mine if len(mine) > 1 else ()
+
+
 # -- opening, activating and closing -----------------------------------------------------------
 
 

@@ -14,16 +14,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from jiedai_flow.domain.loading import load
-from jiedai_flow.domain.records import AssigneeKind, TaskKind, TaskState
+from jiedai_flow.domain.records import AssigneeKind, TaskKind
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import Position
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
-    from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import Reception, Task
     from jiedai_flow.server.models import OperationInfo
 
@@ -57,16 +56,18 @@ NEEDS_A_TASK = frozenset({Operation.CLAIM, Operation.REMOVE_SIGNER, Operation.CO
 """Operations that work on a task the form lists: without one to list, the form is not offered."""
 
 
-def forms(infos: tuple[OperationInfo, ...], reception: Reception, actor: Actor) -> list[OperationForm]:
-    """A form per operation the actor may use, each with the tasks it may name. The engine offers
-    operations by role and state; a form that could only be refused here (nothing to claim, nothing
-    delegated to the actor, no signature of theirs to take back, no open task to urge, no passed step
-    to send back to) is left out. The engine decides."""
+def forms(
+    infos: tuple[OperationInfo, ...], choices: Callable[[Operation], tuple[Task, ...]]
+) -> list[OperationForm]:
+    """A form per operation the engine offers the actor (by role, state and something of theirs
+    to act on: :meth:`~jiedai_flow.process.engine.Engine.available_operations`), each with the tasks
+    it may name (``choices``: :meth:`~jiedai_flow.process.engine.Engine.task_choices`). A form that
+    works on a listed task is left out when there is none to list. The engine decides."""
     found = []
     for info in infos:
         operation = Operation(info.operation)
-        choices = _choices(operation, reception, actor)
-        if (operation in NEEDS_A_TASK and not choices) or not _applies(operation, reception, actor):
+        listed = choices(operation)
+        if operation in NEEDS_A_TASK and not listed:
             continue
         command = task_ops.COMMANDS[operation]
         optional = frozenset(f.name for f in attrs.fields(command) if f.default is not attrs.NOTHING)
@@ -74,7 +75,7 @@ def forms(infos: tuple[OperationInfo, ...], reception: Reception, actor: Actor) 
             OperationForm(
                 info,
                 fields_of(operation),
-                choices,
+                listed,
                 optional,
                 task_required=operation is Operation.REMOVE_SIGNER,
             )
@@ -82,33 +83,9 @@ def forms(infos: tuple[OperationInfo, ...], reception: Reception, actor: Actor) 
     return found
 
 
-def _applies(operation: Operation, reception: Reception, actor: Actor) -> bool:
-    if operation is Operation.REPLY:
-        return any(t.delegated_to == actor.id and t.live for t in reception.tasks)
-    if operation is Operation.TAKE_BACK:
-        return any(a.actor_id == actor.id for a in reception.approvals)
-    if operation is Operation.URGE:
-        return any(reception.open_tasks())
-    if operation is Operation.SEND_BACK:
-        return bool(sent_back_to(reception))
-    return True
-
-
 def sent_back_to(reception: Reception) -> tuple[int, ...]:
     """The steps 驳回到环节 may name: those passed already (none at the first step)."""
     return tuple(range(min(reception.current_step, len(reception.approval_chain))))
-
-
-def _choices(operation: Operation, reception: Reception, actor: Actor) -> tuple[Task, ...]:
-    live = [t for t in reception.tasks if t.current and t.live]
-    if operation is Operation.REMOVE_SIGNER:
-        return tuple(t for t in live if t.added_by)
-    if operation in (Operation.COMPLETE, Operation.PROBLEM):
-        return tuple(t for t in live if t.kind is TaskKind.EXECUTION and t.owner in ("", actor.id))
-    if operation is Operation.CLAIM:
-        return tuple(t for t in live if not t.owner and t.assignee.pools(actor))
-    mine = tuple(t for t in live if t.state is TaskState.OPEN and t.owner == actor.id)
-    return mine if len(mine) > 1 else ()
 
 
 def command(operation: Operation, form: Mapping[str, str]) -> task_ops.TaskCommand:

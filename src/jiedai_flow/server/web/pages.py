@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -208,7 +209,7 @@ def _detail(
         "labels": {s.name: s.label for s in process.definition.states},
         "trigger_labels": {t.name: t.label for t in process.definition.triggers},
         "mermaid": diagram.mermaid(process.definition, diagram.trail(events)),
-        "operations": operations.forms(infos, reception, me.actor),
+        "operations": operations.forms(infos, partial(engine.task_choices, reception, me.actor)),
         "steps": operations.steps(reception),
         "execution": operations.execution(reception),
         "actors": sorted(service.actors.values(), key=lambda a: a.id),
