@@ -251,7 +251,7 @@ def check(
     service: Service,
     principal: Principal,
     stage: list[str] | None = None,
-    all_stages: bool = QueryParameter(name="all", default=False),
+    all_stages: Annotated[bool, QueryParameter(name="all")] = False,
 ) -> CheckResult:
     del principal
     engine = service.engine
