@@ -392,6 +392,34 @@ def test_with_a_directory_no_task_goes_to_someone_unknown_or_unable_to_sign() ->
     assert mine(open_door, A) == []
 
 
+def test_someone_without_the_role_is_refused_before_targets_and_reasons_are_judged() -> None:
+    """An operation's refusal of its target («参与人名单里没有 X»), of its jump («从这里可跳转到：…»)
+    or of a missing reason would tell someone who may not use it at all which ids and states exist:
+    they are refused as not authorized first. Those who hold the role still hear what was wrong."""
+    finance = ACTORS["finance"]
+    engine = make_engine(Chain(SINGLE_A, SINGLE_E), Directory(), clock=FrozenClock())
+    rid = submitted(engine)
+    version = engine.get(rid).version
+    for command, who in (
+        (Transfer(to="nobody.x"), finance),
+        (Transfer(to=A.id), finance),
+        (Jump(state="nowhere"), A),
+        (Jump(step=0), A),
+        (Terminate(), A),
+    ):
+        with pytest.raises(NotAuthorizedError):
+            engine.operate(rid, command, who, reason="试")
+        with pytest.raises(NotAuthorizedError):
+            engine.operate(rid, command, who)  # no reason either
+    with pytest.raises(TaskError, match=r"参与人名单里没有 nobody\.x"):
+        engine.operate(rid, Transfer(to="nobody.x"), A, reason="试")
+    with pytest.raises(TaskError, match="从这里可跳转到"):
+        engine.operate(rid, Jump(state="nowhere"), ADMIN, reason="试")
+    with pytest.raises(ReasonRequiredError):
+        engine.operate(rid, Terminate(), ADMIN)
+    assert engine.get(rid).version == version  # nothing saved
+
+
 def test_with_a_directory_a_chain_naming_someone_unknown_is_refused_at_submission() -> None:
     """A misspelt id in a county's countersign (``people = ["li.nna"]``) opened a task nobody
     could sign; with a directory the submission is refused, naming the step, and nothing is saved."""

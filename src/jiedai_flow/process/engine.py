@@ -663,7 +663,11 @@ class Engine:
                     number=before.number,
                     label=trigger_def.label,
                 )
-            worked = self._work(process, before, trigger_def, actor, now, reason, command)
+            try:
+                worked = self._work(process, before, trigger_def, actor, now, reason, command)
+            except (TaskError, ReasonRequiredError):
+                self._refuse_outsider(actor, process, before, trigger_def)
+                raise
         facts = self._facts(process, before, trigger, worked)
         transition = self._transition(process, before, trigger, facts)
         self._require(actor, process, before, transition, worked.task if worked is not None else None)
@@ -1204,6 +1208,31 @@ class Engine:
         if answer:
             return Verdict.allow()
         return Verdict.deny("未获授权", "not authorized")
+
+    def _refuse_outsider(
+        self, actor: Actor, process: CompiledProcess, reception: Reception, trigger_def: TriggerDef
+    ) -> None:
+        """NotAuthorizedError when ``actor`` may not fire ``trigger_def`` here whatever task or
+        target they name — none of the roles of its transitions, and ``jiedai_authorize`` asked
+        without a task agrees. An operation that failed on its target, step or reason is refused as
+        not authorized to such an actor: its message would tell an outsider which people are in the
+        directory and which states the reception can reach."""
+        facts = self._facts(process, reception, trigger_def.name)
+        transitions = process.possible(reception.state, trigger_def.name, facts)
+        if not transitions or any(actor.roles & t.roles for t in transitions):
+            return
+        verdicts = [self._authorize(actor, process, reception, t) for t in transitions]
+        if any(v.allowed for v in verdicts):
+            return
+        raise NotAuthorizedError(
+            reception.id,
+            trigger_def.name,
+            actor.id,
+            verdicts[0].reason_zh,
+            verdicts[0].reason_en,
+            number=reception.number,
+            label=trigger_def.label,
+        )
 
     def _require(
         self,
