@@ -584,7 +584,7 @@ def test_a_stand_in_covers_the_principals_pool_tasks(url: str, step: ApprovalSte
     engine.fire(rid, "approve", DEPUTY, reason="同意")
     signed = engine.get(rid).approvals[-1]
     assert (signed.actor_id, signed.on_behalf_of) == (DEPUTY.id, HEAD.id)
-    assert "代 " in engine.history(rid)[-1].note
+    assert "代 审批人head（head）" in engine.history(rid)[-1].note  # the name from the directory
     assert mine(engine, DEPUTY) == []
     assert [r.task_id for r in engine.done_by(DEPUTY).items] == [signed.task_id]
 
@@ -599,7 +599,7 @@ def test_a_stand_in_claims_a_pool_task_for_the_principal() -> None:
     engine.operate(rid, Claim(), DEPUTY)
     [task] = [t for t in engine.get(rid).tasks if t.live]
     assert task.owner == HEAD.id
-    with pytest.raises(TaskError, match="已由 head 认领"):
+    with pytest.raises(TaskError, match=r"已由 审批人head（head） 认领"):  # named from the directory
         engine.operate(rid, Claim(task=task.id), DEPUTY)
     clock.advance(days=2)  # the proxy has ended: the head signs their own task
     assert mine(engine, DEPUTY) == []

@@ -288,7 +288,7 @@ def test_jiedai_show_history_and_diagram_show_the_steps_signers_and_open_tasks(
     assert owner is not None, shown
     assert owner[1] == "部门负责人（待认领）"  # sent back: a fresh pool task
     assert "驳回到第 1 环节" in shown  # the event's note in the timeline
-    assert "委派 chen.jie 提出意见" in shown
+    assert "委派 陈洁（chen.jie） 提出意见" in shown  # named from the actors file
 
     data = as_json("show", rid)
     steps = data["signoff"]["steps"]

@@ -283,6 +283,11 @@ class Engine:
         None when no plugin knows them."""
         return self.hooks.jiedai_actor(actor_id=actor_id)
 
+    def shown(self, actor_id: str) -> str:
+        """A person as messages and audit notes show them: 「姓名（id）」 when the directory knows
+        their name, else the id."""
+        return task_ops.shown(self.directory, actor_id)
+
     @property
     def directory(self) -> Callable[[str], Actor | None] | None:
         """:meth:`person` when some plugin keeps a directory (``jiedai_actor``), else None: then an
@@ -709,7 +714,7 @@ class Engine:
             and after.copies is before.copies
             and after.approvals is before.approvals
         )  # most commands: no task, copy or signature to tell of
-        note = "" if untouched else task_ops.describe(before, after, trigger_def, command, actor)
+        note = "" if untouched else task_ops.describe(before, after, trigger_def, command, actor, self.shown)
         if note:
             event = attrs.evolve(event, note=note)
         event = attrs.evolve(event, explanations=noted) if noted else event

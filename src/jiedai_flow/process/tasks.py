@@ -313,6 +313,10 @@ class Context:
         """The approvers the actor stands in for today 代理 (their tasks are the actor's to act on)."""
         return self.stand_ins()
 
+    def shown(self, person: str) -> str:
+        """``person`` as a message shows them: 「姓名（id）」 when the directory knows them."""
+        return shown(self.directory, person)
+
     def principal_in(self, assignee: Assignee, barred: Collection[str] = ()) -> str:
         """The principal the actor stands in for who belongs to the pool ``assignee`` (looked up in
         the directory; the first by id), or "" — none, or no directory to know it by. ``barred``:
@@ -324,6 +328,15 @@ class Context:
             if found is not None and assignee.pools(found):
                 return principal
         return ""
+
+
+def shown(directory: Callable[[str], Actor | None] | None, person: str) -> str:
+    """``person`` as messages and audit notes show them: 「姓名（id）」 when ``directory`` knows their
+    name, else the id."""
+    found = directory(person) if directory is not None and person else None
+    if found is None or not found.name or found.name == person:
+        return person
+    return f"{found.name}（{person}）"
 
 
 # -- signing -----------------------------------------------------------------------------------
@@ -431,7 +444,7 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     task = _task(reception, ctx, command.task, pool_only=True)
     held = next(t.owner for t in reception.tasks if t.id == task.id)
     if held:
-        raise _refused(reception, ctx, f"任务已由 {held} 认领", f"already claimed by {held}")
+        raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
     if task.owner:  # standing in 代理 for a member of the pool: claimed for them
         return Worked(_replace(reception, task))
     if not task.assignee.pools(ctx.actor):
@@ -478,7 +491,9 @@ def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
     assert isinstance(command, Delegate)
     task = _owned(reception, ctx, command.task)
     if task.delegated_to:
-        raise _refused(reception, ctx, f"已委派给 {task.delegated_to}", f"delegated to {task.delegated_to}")
+        raise _refused(
+            reception, ctx, f"已委派给 {ctx.shown(task.delegated_to)}", f"delegated to {task.delegated_to}"
+        )
     _check_target(reception, ctx, command.to, task)
     delegated = attrs.evolve(task, delegated_to=command.to, delegated_by=ctx.actor.id)
     return Worked(_replace(reception, delegated), people=(command.to,))
@@ -562,7 +577,12 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
     if not task.added_by:
         raise _refused(reception, ctx, "只能减去加签的审批人", "only an added approver can be removed")
     if task.added_by != ctx.actor.id and not ctx.admin:
-        raise _denied(reception, ctx, f"只有加签人 {task.added_by} 可以减签", "only who added them")
+        raise _denied(
+            reception,
+            ctx,
+            f"只有加签人 {ctx.shown(task.added_by)} 可以减签",
+            f"only {task.added_by}, who added them",
+        )
     if not task.live:
         raise _refused(
             reception,
@@ -741,10 +761,11 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     for task in chosen:
         if task.urged_at is not None and ctx.now - task.urged_at < URGE_INTERVAL:
             minutes = int((URGE_INTERVAL - (ctx.now - task.urged_at)).total_seconds() // 60) + 1
+            urged = ctx.shown(task.owner) if task.owner else task.assignee.shown
             raise RateLimitedError(
                 reception.id,
                 ctx.label or "催办",
-                f"{task.owner or task.assignee.shown} 刚被催办过，请 {minutes} 分钟后再催",
+                f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
                 f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
             )
     after = reception
@@ -1173,7 +1194,7 @@ def _task(
         _not_delegate(reception, ctx, found[0])
         return found[0]
     if not found:
-        holders = "、".join(dict.fromkeys(t.owner or t.assignee.shown for t in open_))
+        holders = "、".join(dict.fromkeys(ctx.shown(t.owner) if t.owner else t.assignee.shown for t in open_))
         raise _denied(
             reception,
             ctx,
@@ -1302,7 +1323,7 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
         raise _refused(
             reception,
             ctx,
-            f"{person} 是本接待的经办人，不能办理审批（不相容职务分离）",
+            f"{ctx.shown(person)} 是本接待的经办人，不能办理审批（不相容职务分离）",
             f"{person} handles this reception and may not approve it (separation of duties)",
         )
     if person == ctx.actor.id:
@@ -1315,7 +1336,7 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
         raise _refused(
             reception,
             ctx,
-            f"{person} 已在本审批链上",
+            f"{ctx.shown(person)} 已在本审批链上",
             f"{person} is already on this approval chain",
         )
     if ctx.directory is not None:  # last: separation of duties is the reason that matters most
@@ -1409,14 +1430,22 @@ def describe(
     trigger: object,
     command: TaskCommand | None,
     actor: Actor,
+    names: Callable[[str], str] = str,
 ) -> str:
     """A short Chinese account of what a command did to the tasks, for the audit event's ``note``
-    (the timeline shows it): who got a task, who signed for whom, who was copied."""
+    (the timeline shows it): who got a task, who signed for whom, who was copied. ``names`` shows a
+    person by id (the engine gives 「姓名（id）」 from its directory)."""
     parts: list[str] = []
     old = {t.id: t for t in before.tasks}
+
+    def who(assignee: Assignee) -> str:
+        if assignee.kind is AssigneeKind.PERSON and not assignee.name:
+            return names(assignee.ref)
+        return assignee.shown
+
     for a in after.approvals[len(before.approvals) :] if len(after.approvals) > len(before.approvals) else ():
         how = "同意" if a.agree else "反对"
-        behalf = f"（代 {a.on_behalf_of}）" if a.on_behalf_of else ""
+        behalf = f"（代 {names(a.on_behalf_of)}）" if a.on_behalf_of else ""
         step = after.approval_chain[a.step] if a.step < len(after.approval_chain) else None
         kind = f"，{step.kind.label}" if step is not None and step.kind is not StepKind.SINGLE else ""
         parts.append(f"第 {a.step + 1} 环节「{step.shown if step else a.level}」{how}{behalf}{kind}")
@@ -1424,25 +1453,25 @@ def describe(
         was = old.get(t.id)
         if was is None:
             if t.transferred_from:
-                parts.append(f"转办给 {t.assignee.shown}")
+                parts.append(f"转办给 {who(t.assignee)}")
             elif t.added_by and t.kind is TaskKind.APPROVAL:
-                parts.append(f"加签 {t.assignee.shown}")
+                parts.append(f"加签 {who(t.assignee)}")
             elif t.kind is TaskKind.EXECUTION:
-                parts.append(f"执行任务「{t.title}」交 {t.assignee.shown}")
+                parts.append(f"执行任务「{t.title}」交 {who(t.assignee)}")
             elif t.outcome == "delegate_replied":
-                parts.append(f"{t.assignee.shown} 答复委派")
+                parts.append(f"{who(t.assignee)} 答复委派")
             continue
         if t.claimed_by and not was.claimed_by and t.state is TaskState.OPEN:
-            parts.append(f"{t.claimed_by} 认领「{t.assignee.shown}」任务")
+            parts.append(f"{names(t.claimed_by)} 认领「{t.assignee.shown}」任务")
         if t.delegated_to and not was.delegated_to:
-            parts.append(f"委派 {t.delegated_to} 提出意见")
+            parts.append(f"委派 {names(t.delegated_to)} 提出意见")
         if t.state is TaskState.CLOSED and was.state is not TaskState.CLOSED and t.outcome == "removed":
-            parts.append(f"减签 {t.assignee.shown}")
+            parts.append(f"减签 {who(t.assignee)}")
         if t.kind is TaskKind.EXECUTION and t.state is TaskState.DONE and was.state is not TaskState.DONE:
             parts.append(f"执行任务「{t.title}」完成")
         if t.urged_at is not None and t.urged_at != was.urged_at:
-            parts.append(f"催办 {t.owner or t.assignee.shown}")
-    copied = [c.actor_id for c in after.copies[len(before.copies) :]]
+            parts.append(f"催办 {names(t.owner) if t.owner else t.assignee.shown}")
+    copied = [names(c.actor_id) for c in after.copies[len(before.copies) :]]
     if copied:
         parts.append("抄送 " + "、".join(copied))
     if isinstance(command, SendBack):
