@@ -492,6 +492,23 @@ def test_urge_copy_read_comment_and_counts(url: str) -> None:
     assert [r.reception_id for r in engine.started_by(HANDLER).items] == [rid]
 
 
+def test_a_copy_can_be_read_after_the_reception_ended(url: str) -> None:
+    """A copy made during approval and read only after the reception was refused (or cancelled,
+    archived) stayed 未读 in 抄送我的 for ever: 已阅 is offered and works in terminal states too."""
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    engine.operate(rid, Copy(["x"]), A)
+    engine.fire(rid, "refuse", A, reason="无公函依据")
+    process = engine.process_of(engine.get(rid))
+    assert engine.get(rid).state in process.terminal_states
+    assert engine.task_counts(X).cc_unread == 1
+    assert "mark_read" in engine.available_operations(rid, X)
+    engine.operate(rid, MarkRead(), X)
+    assert engine.task_counts(X).cc_unread == 0
+    with pytest.raises(InvalidTransitionError):
+        engine.operate(rid, Comment(), A, reason="终止后不再沟通")
+
+
 def test_terminate_and_jump_are_for_administrators_and_audited(url: str) -> None:
     capture = NotificationCapture()
     engine = engine_for(url, SINGLE_A, SINGLE_E, capture=capture)

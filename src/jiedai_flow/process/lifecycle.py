@@ -901,7 +901,8 @@ def with_operations(
 ) -> ProcessDefinition:
     """``definition`` with the approval and task operations 审批操作 added where its declarations say
     they belong: the task operations in every state where an approval step is signed; 拿回 there and
-    from the approved state back; 催办, 抄送, 已阅 and comments in every state that is not terminal;
+    from the approved state back; 催办, 抄送 and comments in every state that is not terminal, 已阅 in
+    every state (a copy may be read after the reception ended);
     execution tasks once approved until the reception is held; 终止 from every state that is not
     terminal to ``terminated``; 跳转 along the backward paths the definition already has (a return,
     a change) and to an earlier step of a pending chain. A county process derived from the default
@@ -929,7 +930,9 @@ def with_operations(
                 if condition is None:
                     moves.append(Transition(trigger.name, source, source, roles, condition=FACT_STEP_OPEN))
                     moves.append(Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED))
-        elif op in (Operation.URGE, Operation.COPY, Operation.READ, Operation.COMMENT):
+        elif op is Operation.READ:  # a copy may be read after the reception ended
+            moves += [Transition(trigger.name, n, n, roles) for n in dict.fromkeys((*phases, end.name))]
+        elif op in (Operation.URGE, Operation.COPY, Operation.COMMENT):
             moves += [Transition(trigger.name, n, n, roles) for n in open_states]
         elif op in (Operation.ASSIGN, Operation.COMPLETE, Operation.PROBLEM):
             states = (
@@ -1159,6 +1162,7 @@ def validate_definition(definition: ProcessDefinition) -> None:
     if definition.initial not in states:
         problems.append(f"initial state {definition.initial!r} is not defined")
     edges: dict[str, set[str]] = {name: set() for name in states}
+    receipts = {t.name for t in definition.triggers if t.operation is Operation.READ}
     for t in definition.transitions:
         for end in (t.source, t.dest):
             if end not in states:
@@ -1172,7 +1176,8 @@ def validate_definition(definition: ProcessDefinition) -> None:
             problems.append(f"transition {t.trigger} from {t.source}: no role may fire it")
         for p in (*_role_problems(t.roles), *_role_problems(t.notify or ())):
             problems.append(f"transition {t.trigger} from {t.source}: {p}")
-        if t.source in edges and t.dest in states:
+        receipt = t.source == t.dest and t.trigger in receipts
+        if t.source in edges and t.dest in states and not receipt:  # 已阅 changes no state: not an exit
             edges[t.source].add(t.dest)
     if not problems:
         problems.extend(_graph_problems(definition.initial, states, edges))
