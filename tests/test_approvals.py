@@ -606,14 +606,16 @@ def test_a_stand_in_covers_the_principals_pool_tasks(url: str, step: ApprovalSte
     assert [r.task_id for r in engine.done_by(DEPUTY).items] == [signed.task_id]
 
 
-def test_a_stand_in_claims_a_pool_task_for_the_principal() -> None:
+def test_a_stand_in_claims_a_pool_task_for_the_principal(url: str) -> None:
     """认领 by a stand-in claims the pool task for the principal: it is theirs when they are back."""
     clock = FrozenClock()
-    engine = make_engine(Chain(ApprovalStep("县长", "县长")), LevelDirectory(), clock=clock)
+    engine = make_engine(Chain(ApprovalStep("县长", "县长")), LevelDirectory(), url=url, clock=clock)
+    _OPEN.append(engine)
     rid = submitted(engine)
     today = clock.now().date()
     engine.set_proxy(HEAD.id, DEPUTY.id, today, today, HEAD)
     engine.operate(rid, Claim(), DEPUTY)
+    assert "审批人deputy（deputy） 代 审批人head（head） 认领" in engine.history(rid)[-1].note
     [task] = [t for t in engine.get(rid).tasks if t.live]
     assert task.owner == HEAD.id
     with pytest.raises(TaskError, match=r"已由 审批人head（head） 认领"):  # named from the directory
@@ -622,6 +624,79 @@ def test_a_stand_in_claims_a_pool_task_for_the_principal() -> None:
     assert mine(engine, DEPUTY) == []
     assert mine(engine, HEAD) == [rid]
     assert approve(engine, rid, HEAD).approvals[-1].on_behalf_of == ""
+
+
+VICE = approver("vice", levels=["分管副县长", "常务副县长"])
+EXEC = approver("exec", levels=["常务副县长"])
+MANAGER = Actor(
+    "zhou.lei", "周磊", frozenset({Role.HANDLER, Role.APPROVER}), levels=frozenset({"常务副县长"})
+)
+
+
+class TwoLevels:
+    """A directory of two principals of one level, one of whom also holds the level before it."""
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return {p.id: p for p in (VICE, EXEC, DEPUTY, MANAGER, HANDLER)}.get(actor_id)
+
+
+def test_a_stand_in_never_signs_for_a_principal_who_signed_or_handles_the_reception() -> None:
+    """With two principals in a pool, the stand-in signs for one who may sign: not for one who
+    signed an earlier step (one signature per chain), never for the reception's handler; a handler
+    standing in for someone cannot claim an approval task of their own reception for them."""
+    clock = FrozenClock()
+    chain = Chain(ApprovalStep("分管副县长", "分管副县长"), ApprovalStep("常务副县长", "常务副县长"))
+    engine = make_engine(chain, TwoLevels(), clock=clock)
+    rid = submitted(engine)
+    approve(engine, rid, VICE)  # the first step: VICE has signed this chain
+    today = clock.now().date()
+    for principal in (VICE, EXEC):
+        engine.set_proxy(principal.id, DEPUTY.id, today, today, principal)
+    engine.operate(rid, Claim(), DEPUTY)
+    [task] = [t for t in engine.get(rid).tasks if t.live]
+    assert task.owner == EXEC.id  # not VICE, who signed step 1
+    signed = approve(engine, rid, DEPUTY).approvals[-1]
+    assert signed.on_behalf_of == EXEC.id
+
+    engine = make_engine(Chain(ApprovalStep("常务副县长", "常务副县长")), TwoLevels(), clock=clock)
+    created = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=MANAGER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    rid = created.reception.id
+    engine.fire(rid, "submit", MANAGER)
+    engine.set_proxy(EXEC.id, MANAGER.id, today, today, EXEC)
+    [pool] = [t for t in engine.get(rid).tasks if t.live]
+    with pytest.raises(NotAuthorizedError, match="不相容职务分离"):
+        engine.operate(rid, Claim(task=pool.id), MANAGER)
+    with pytest.raises(NotAuthorizedError):
+        engine.fire(rid, "approve", MANAGER)
+    assert [t.owner for t in engine.get(rid).tasks if t.live] == [""]  # still the pool's
+
+
+def test_the_forms_list_every_execution_item_of_the_actors_department() -> None:
+    """完成 and 报告问题 list the actor's own items and every unclaimed item of their department's
+    pool, as the operations accept them (the page listed only one pool item)."""
+    from jiedai_flow.process.lifecycle import Operation
+
+    engine = engine_for("memory://", SINGLE_A)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    office = Actor("chen.jie", "陈洁", frozenset({Role.OFFICE}), unit="县政府办公室")
+    items = (
+        ExecutionItem("接站", Assignee.unit("县政府办公室")),
+        ExecutionItem("用餐", Assignee.unit("县政府办公室")),
+        ExecutionItem("会场", Assignee.unit("县财政局")),
+        ExecutionItem("车辆", Assignee.person("chen.jie")),
+    )
+    engine.operate(rid, Assign(items), HANDLER)
+    for operation in (Operation.COMPLETE, Operation.PROBLEM):
+        listed = engine.task_choices(engine.get(rid), office, operation)
+        assert sorted(t.title for t in listed) == ["接站", "用餐", "车辆"]
 
 
 def test_a_stand_in_is_offered_the_principals_tasks_to_choose() -> None:

@@ -137,6 +137,15 @@ steps = st.one_of(
 chains = st.lists(steps, min_size=1, max_size=3)
 
 
+class Directory:
+    """The deployment's directory (``jiedai_actor``): everyone who acts in a run. With it, targets
+    are checked and a stand-in's 待办 holds the principal's pool tasks."""
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return {a.id: a for a in (*ACTING, HANDLER_APPROVER)}.get(actor_id)
+
+
 class Chains:
     """The county plugin: each reception's chain, as drawn."""
 
@@ -194,7 +203,10 @@ def agreement_reached(reception: Reception, index: int) -> bool:
 def expected_mine(reception: Reception, actor: Actor) -> set[str]:
     """The tasks of ``reception`` in ``actor``'s 待办, computed from the reception alone."""
     me = {actor.id} | {p for p, stand_in in STAND_INS.items() if stand_in == actor.id}
+    principals = [PEOPLE[p] for p in me - {actor.id}]  # their pools are the stand-in's too 代理
     levels = set(actor.levels) | ({""} if Role.APPROVER in actor.roles else set())
+    levels |= {level for p in principals for level in p.levels}
+    units = {actor.unit, *(p.unit for p in principals)} - {""}
     found = set()
     for t in reception.tasks:
         if t.state is not TaskState.OPEN:
@@ -204,7 +216,7 @@ def expected_mine(reception: Reception, actor: Actor) -> set[str]:
                 found.add(t.id)
             continue
         pooled = (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in levels) or (
-            t.assignee.kind is AssigneeKind.UNIT and bool(actor.unit) and t.assignee.ref == actor.unit
+            t.assignee.kind is AssigneeKind.UNIT and t.assignee.ref in units
         )
         if pooled and not (t.kind is TaskKind.APPROVAL and reception.handler.id == actor.id):
             found.add(t.id)
@@ -234,7 +246,7 @@ class Approvals(RuleBasedStateMachine):
             url, self.folder = sqlite_url()
         self.clock = FrozenClock()
         self.chains = Chains()
-        self.engine: Engine = make_engine(self.chains, url=url, clock=self.clock)
+        self.engine: Engine = make_engine(self.chains, Directory(), url=url, clock=self.clock)
         self.ids: list[str] = []
 
     def teardown(self) -> None:

@@ -670,7 +670,7 @@ class Engine:
                 )
             try:
                 worked = self._work(process, before, trigger_def, actor, now, reason, command)
-            except (TaskError, ReasonRequiredError):
+            except (TaskError, ReasonRequiredError, NotAuthorizedError):
                 self._refuse_outsider(actor, process, before, trigger_def)
                 raise
         facts = self._facts(process, before, trigger, worked)

@@ -442,6 +442,7 @@ def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 
 def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     task = _task(reception, ctx, command.task, pool_only=True)
+    _not_delegate(reception, ctx, task)  # the handler claims no approval task of their reception
     held = next(t.owner for t in reception.tasks if t.id == task.id)
     if held:
         raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
@@ -967,10 +968,25 @@ def _offered(found: object) -> Offer | None:
     return Offer() if found else None
 
 
-def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
+def _claimable(reception: Reception, ctx: Context) -> list[Task]:
+    """The unclaimed pool tasks the actor may claim: their pools', or a principal's (claimed for
+    the principal), none that :func:`_barred` keeps from them."""
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
     found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
-    return _offered([t for t in found if _barred(reception, ctx, t) is None])
+    return [t for t in found if _barred(reception, ctx, t) is None]
+
+
+def _removable(reception: Reception, ctx: Context) -> list[Task]:
+    """The added signers 加签 the actor may remove 减签: those they added (an administrator: any)."""
+    return [
+        t
+        for t in reception.tasks
+        if t.kind is TaskKind.APPROVAL and t.live and t.added_by and (t.added_by == ctx.actor.id or ctx.admin)
+    ]
+
+
+def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
+    return _offered(_claimable(reception, ctx))
 
 
 def _offer_delegate(reception: Reception, ctx: Context) -> Offer | None:
@@ -982,12 +998,7 @@ def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_remove_signer(reception: Reception, ctx: Context) -> Offer | None:
-    added = [
-        t
-        for t in reception.tasks
-        if t.kind is TaskKind.APPROVAL and t.live and t.added_by and (t.added_by == ctx.actor.id or ctx.admin)
-    ]
-    return _offered(added)
+    return _offered(_removable(reception, ctx))
 
 
 def _offer_take_back(reception: Reception, ctx: Context) -> Offer | None:
@@ -1043,22 +1054,19 @@ def choices(reception: Reception, operation: Operation, ctx: Context) -> tuple[T
     ctx = attrs.evolve(ctx, operation=operation)
     reception = normalize(reception, ctx)
     if operation is Operation.CLAIM:
-        open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
-        found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
-        return tuple(t for t in found if _barred(reception, ctx, t) is None)
+        return tuple(_claimable(reception, ctx))
     if operation is Operation.REMOVE_SIGNER:
+        return tuple(t for t in _removable(reception, ctx) if t.current)
+    me = {ctx.actor.id, *ctx.principals}
+    if operation in (Operation.COMPLETE, Operation.PROBLEM):  # theirs, and every pool item they may take
+        items = [t for t in reception.tasks if t.kind is TaskKind.EXECUTION and t.state is TaskState.OPEN]
+        taken = [t if t.owner else _taken(reception, ctx, t) for t in items]
         return tuple(
             t
-            for t in reception.tasks
-            if t.kind is TaskKind.APPROVAL
-            and t.current
-            and t.live
-            and t.added_by
-            and (t.added_by == ctx.actor.id or ctx.admin)
+            for t in taken
+            if (t.owner in me or (not t.owner and t.assignee.pools(ctx.actor)))
+            and _barred(reception, ctx, t) is None
         )
-    if operation in (Operation.COMPLETE, Operation.PROBLEM):
-        return tuple(_held(reception, ctx, TaskKind.EXECUTION))
-    me = {ctx.actor.id, *ctx.principals}
     mine = tuple(t for t in reception.tasks if t.current and t.state is TaskState.OPEN and t.owner in me)
     return mine if len(mine) > 1 else ()
 
@@ -1195,11 +1203,12 @@ def _task(
         return found[0]
     if not found:
         holders = "、".join(dict.fromkeys(ctx.shown(t.owner) if t.owner else t.assignee.shown for t in open_))
+        ids = ", ".join(dict.fromkeys(t.owner or t.assignee.ref for t in open_))
         raise _denied(
             reception,
             ctx,
             f"您在本接待没有相应的待办（当前由「{holders}」办理）" if holders else "您在本接待没有相应的待办",
-            f"you hold no such open task here (held by {holders})" if holders else "you hold no such task",
+            f"you hold no such open task here (held by {ids})" if holders else "you hold no such task",
         )
     shown = "、".join(t.id[:8] for t in found)
     raise _refused(
@@ -1234,7 +1243,11 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
     the principal's behalf — as a principal's own task is."""
     if task.owner or task.assignee.pools(ctx.actor):
         return task
-    principal = ctx.principal_in(task.assignee, barred=_handlers(reception))
+    barred: set[str] = set()
+    if task.kind is TaskKind.APPROVAL:  # never for the handler, nor a second signature on one chain
+        signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
+        barred = _handlers(reception) | signers
+    principal = ctx.principal_in(task.assignee, barred=barred)
     return attrs.evolve(task, claimed_by=principal) if principal else task
 
 
@@ -1462,7 +1475,12 @@ def describe(
                 parts.append(f"{who(t.assignee)} 答复委派")
             continue
         if t.claimed_by and not was.claimed_by and t.state is TaskState.OPEN:
-            parts.append(f"{names(t.claimed_by)} 认领「{t.assignee.shown}」任务")
+            by = (
+                names(t.claimed_by)
+                if t.claimed_by == actor.id
+                else f"{names(actor.id)} 代 {names(t.claimed_by)}"
+            )
+            parts.append(f"{by} 认领「{t.assignee.shown}」任务")
         if t.delegated_to and not was.delegated_to:
             parts.append(f"委派 {names(t.delegated_to)} 提出意见")
         if t.state is TaskState.CLOSED and was.state is not TaskState.CLOSED and t.outcome == "removed":
