@@ -715,3 +715,36 @@ def test_an_event_rehashed_with_a_weak_algorithm_is_refused(trail: Trail) -> Non
             .values(last_hash=event_hash)
         )
     assert "not accepted" in problem_at(trail.verify(), last)[2]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_commands_result_carries_its_events_hash_as_the_trail_holds_it(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A host may keep each result's hash outside the database, to show later that the chain was
+    not rewritten: the event of a result (create, fire, and the replay of either) has the hash the
+    trail holds, linked to the previous one."""
+    for url in private_database(backend, tmp_path_factory.mktemp("sealed")):
+        engine = make_engine(url=url)
+        try:
+            created = create(engine, request_id="seal-create")
+            fired = fire(engine, created.reception, "submit", "handler", request_id="seal-submit")
+            engine.store.close()
+            engine = make_engine(url=url)  # a retry reaching another process: the hash is read back
+            replayed = fire(engine, created.reception, "submit", "handler", request_id="seal-submit")
+            again = create(engine, request_id="seal-create")
+            trail = {e.id: e for e in engine.history(created.reception.id)}
+            for result in (created, fired, replayed, again):
+                event = result.event
+                assert event.hash, f"{event.trigger}: no hash in the result"
+                stored = trail[event.id]
+                assert (event.hash_algorithm, event.prev_hash, event.hash) == (
+                    stored.hash_algorithm,
+                    stored.prev_hash,
+                    stored.hash,
+                )
+            assert replayed.replayed
+            assert again.replayed
+            assert fired.event.prev_hash == created.event.hash
+        finally:
+            engine.store.close()

@@ -52,9 +52,12 @@ def test_a_whole_lifecycle_over_http(server: Server) -> None:
         ("zhang.wei", "claim", {"reception_list": list_body()}),
         ("wang.fang", "settle", {}),
     ]
+    hashes = [created["event"]["hash"]]
     for actor, trigger, body in steps:
         r = _fire(server, actor, rid, trigger, **body)
         assert r.status_code == 200, (trigger, r.text)
+        assert r.json()["event"]["prev_hash"] == hashes[-1]  # each result carries its link of the chain
+        hashes.append(r.json()["event"]["hash"])
     with server.client("liu.yang") as c:  # the supervisor reads everything
         shown = c.get(f"/api/v1/receptions/{created['reception']['number']}")
         assert shown.status_code == 200
@@ -63,6 +66,7 @@ def test_a_whole_lifecycle_over_http(server: Server) -> None:
         events = c.get(f"/api/v1/receptions/{rid}/history").json()
         assert [e["trigger"] for e in events][1:] == [t for _a, t, _b in steps]
         assert all(e["auth_method"].startswith("api-token:") for e in events)
+        assert [e["hash"] for e in events] == hashes  # what the host kept is what the trail holds
         verify = c.get("/api/v1/audit/verify").json()
         assert verify["ok"]
         assert verify["checked"] >= 8

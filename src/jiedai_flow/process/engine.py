@@ -95,7 +95,7 @@ from jiedai_flow.process.lifecycle import (
     TriggerDef,
 )
 from jiedai_flow.process.rules import Rule, RuleContext, RuleSet
-from jiedai_flow.storage.base import CachingStore, TaskStore
+from jiedai_flow.storage.base import CachingStore, SealingStore, TaskStore
 from jiedai_flow.storage.chain import outbox_digest
 from jiedai_flow.storage.codec import encode
 
@@ -206,6 +206,7 @@ class Engine:
         self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
         self._tasks = store if isinstance(store, TaskStore) else None
+        self._sealed = store.sealed if isinstance(store, SealingStore) else None
         self._stand_ins: tuple[tuple[str, datetime], frozenset[str]] | None = None
 
     # -- queries -----------------------------------------------------------------------------
@@ -490,6 +491,7 @@ class Engine:
         year = start.year
         numbering = Numbering(f"{jurisdiction}:{year}", lambda n: f"{jurisdiction}-{year}-{n:05d}")
         reception = self.store.create(reception, event, (), record, numbering)
+        event = self._seal(event)
         self._after_commit(reception, event, (), ())
         return CommandResult(reception, event, findings)
 
@@ -543,6 +545,7 @@ class Engine:
         )
         try:
             result, intents, outbox = self._decided(reception_id, expected_version, args)
+            result = attrs.evolve(result, event=self._seal(result.event))
             self._after_commit(result.reception, result.event, intents, outbox)
             return result
         except JiedaiFlowError:
@@ -1050,6 +1053,7 @@ class Engine:
         event = self._event(after, MIGRATE, before.state, actor, now, noted, request_id, ())
         record = self._record(request_id, after, MIGRATE, actor, event, ())
         self.store.save(after, expected_version=before.version, event=event, outbox=(), record=record)
+        event = self._seal(event)
         self._after_commit(after, event, (), ())
         return CommandResult(after, event, ())
 
@@ -1406,7 +1410,12 @@ class Engine:
                 f"{record.reception_id}:{record.trigger}:{record.actor_id}",
                 f"{reception_id}:{trigger}:{actor.id}",
             )
-        return attrs.evolve(record.result, replayed=True)
+        return attrs.evolve(record.result, event=self._seal(record.result.event), replayed=True)
+
+    def _seal(self, event: AuditEvent) -> AuditEvent:
+        """``event`` with its hash on the chain, for stores that chain events (:class:`SealingStore`);
+        a command's result then carries the hash a host may keep."""
+        return event if self._sealed is None else self._sealed(event)
 
     def _after_commit(
         self,

@@ -188,6 +188,17 @@ class TaskStore(Protocol):
 
 
 @runtime_checkable
+class SealingStore(Protocol):
+    """Optional: a store that hashes each event onto its reception's chain as it writes it, and
+    gives the event back with its chain fields, so a command's result carries its hash (a host
+    may keep it outside the database, to show later that the chain was not rewritten)."""
+
+    def sealed(self, event: AuditEvent) -> AuditEvent:
+        """``event`` with ``hash_algorithm``, ``prev_hash`` and ``hash`` as the store wrote it
+        (unchanged when the store holds no such event)."""
+
+
+@runtime_checkable
 class Transactional(Protocol):
     """Optional: a store that can keep several commands all together or not at all 多条命令一个事务.
 

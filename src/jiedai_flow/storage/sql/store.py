@@ -95,6 +95,8 @@ Durability = Literal["full", "normal"]
 
 _R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
 _CACHE_SIZE = 20_000
+_SEALS_KEPT = 1_000
+"""Events whose hashes a store keeps in memory for the results of the commands that wrote them."""
 
 
 class SQLStore(OutboxMixin):
@@ -134,6 +136,8 @@ class SQLStore(OutboxMixin):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, tuple[int, str, Reception]] = OrderedDict()
+        self._seals: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        """event id → (previous hash, hash) of the events this store wrote last (see :meth:`sealed`)."""
         self._delivered: list[str] = []
         self._held: list[Any] = []
         self._idle: list[Any] = []  # writer connections not in use, the most recently used last
@@ -181,6 +185,9 @@ class SQLStore(OutboxMixin):
             .where(_R.c.process == bp("process"))
             .order_by(_R.c.id),
             "insert_event": _E.insert(),
+            "select_event_seal": sa.select(_E.c.hash_algorithm, _E.c.prev_hash, _E.c.hash).where(
+                _E.c.id == bp("id")
+            ),
             "insert_command": _C.insert(),
             "select_command": sa.select(_C.c.reception_id, _C.c.trigger, _C.c.actor_id, _C.c.result).where(
                 _C.c.request_id == bp("request_id")
@@ -636,6 +643,24 @@ class SQLStore(OutboxMixin):
     def _committed(self, reception: Reception, stored: _StoredEvent) -> None:
         self._heads[stored.shard] = (stored.chain_index, stored.chain_hash)
         self._remember(reception, stored.hash)
+        with self._lock:
+            self._seals[stored.event.id] = (stored.prev_hash, stored.hash)
+            if len(self._seals) > _SEALS_KEPT:
+                self._seals.popitem(last=False)
+
+    def sealed(self, event: AuditEvent) -> AuditEvent:
+        """``event`` with the chain fields it was written with: from memory for an event this store
+        just wrote, else read from its row (a command's replay); unchanged if there is no row."""
+        with self._lock:
+            found: tuple[str, str] | None = self._seals.get(event.id)
+        algorithm = self.algorithm
+        if found is None:
+            with self._read() as cur:
+                row = self._sql["select_event_seal"].execute(cur, {"id": event.id}).fetchone()
+            if row is None:
+                return event
+            algorithm, found = row[0], (row[1], row[2])
+        return attrs.evolve(event, hash_algorithm=algorithm, prev_hash=found[0], hash=found[1])
 
     def _remember(self, reception: Reception, last_hash: str) -> None:
         with self._lock:
