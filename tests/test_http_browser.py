@@ -383,13 +383,16 @@ def test_the_claim_files_the_list_from_its_form_with_errors_at_their_fields(
     assert "F-02" in clerk.inner_text("[data-field=signed_on]")  # type: ignore[attr-defined]
     clerk.fill("[name=signed_on]", date.today().isoformat())  # type: ignore[attr-defined]
     clerk.fill("[name=support_staff]", "张伟, 县政府办公室科员")  # type: ignore[attr-defined]
+    clerk.fill("[name='meals.0.dishes']", "家常菜四菜一汤、米饭")  # type: ignore[attr-defined]
+    assert not clerk.is_checked("[name='meals.0.alcohol']")  # type: ignore[attr-defined]
     clerk.click("button[value=claim]")  # type: ignore[attr-defined]
     clerk.wait_for_load_state()  # type: ignore[attr-defined]
     assert clerk.url.endswith(rid), clerk.inner_text("main")  # type: ignore[attr-defined]
     assert clerk.inner_text("#state") == "报销审核中", clerk.inner_text("main")  # type: ignore[attr-defined]
     with server.client("zhang.wei") as c:
         filed = c.get(f"/api/v1/receptions/{rid}").json()["reception_list"]
-    assert filed["meals"][0]["dishes"] == []  # the form has no dishes column: a list starts afresh
+    assert filed["meals"][0]["dishes"] == ["家常菜四菜一汤", "米饭"]  # what the meal rules read
+    assert filed["meals"][0]["alcohol"] is False
     assert (filed["invoices"][0]["amount"], filed["signed_by"]) == ("275.00", "县政府办公室主任 孙浩")
     clerk.click("#print-link")  # type: ignore[attr-defined]
     assert "接待清单" in clerk.content()  # type: ignore[attr-defined]

@@ -83,3 +83,25 @@ def test_a_stand_in_gets_the_form_to_complete_the_principals_item() -> None:
 
     assert "complete" in shown(driver)
     assert "complete" in shown(stand_in)
+
+
+def test_the_meal_rows_carry_dishes_alcohol_and_cigarettes_for_the_rules() -> None:
+    """The list form had no dishes, alcohol or cigarettes: a list filed in the pages gave the meal
+    rules (M-04 禁止菜品, M-05 烟酒) nothing to read. They are columns of every meal row now."""
+    engine = open_engine("memory://")
+    reception = _reception_with_a_list()
+    form = forms.list_values(reception)
+    assert form["meals.0.alcohol"] == "1"  # shown as filed
+    assert form["meals.0.cigarettes"] == "1"
+    form["meals.0.dishes"] = "鱼翅、清炒时蔬, 米饭"
+    form["meals.0.alcohol"] = ""  # unticked
+    read = forms.read_list(form, reception)
+    assert read.problems == {}
+    meal = read.value.meals[0]
+    assert meal.dishes == ("鱼翅", "清炒时蔬", "米饭")
+    assert (meal.alcohol, meal.cigarettes) == (False, True)
+    assert forms.list_values(attrs.evolve(reception, reception_list=read.value))["meals.0.dishes"] == (
+        "鱼翅、清炒时蔬、米饭"
+    )
+    checked = engine.check(attrs.evolve(reception, reception_list=read.value), stages=["claim"])
+    assert {"M-04", "M-05"} <= {f.rule_id for f in checked.findings}

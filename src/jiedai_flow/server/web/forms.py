@@ -4,7 +4,7 @@
 Each repeated part of the model (meals, lodgings, items, invoices, payments) is a table whose inputs
 are named after the model's path (``meals.0.cost`` for ``$.meals[0].cost``), so a problem the loader
 reports comes back at its field; people are a textarea, one a line. A plan keeps what the form does
-not show (activities, transport, a meal's dishes …) from the reception's current plan.
+not show (activities, transport …) from the reception's current plan.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Column:
     name: str
     label: str
     kind: str = "text"
+    """``text``, ``date``, ``number``, ``select``, ``check`` (a yes/no box) or ``list`` (words
+    separated by 、 or commas, as a clerk writes a menu)."""
     choices: tuple[tuple[str, str], ...] = ()
 
 
@@ -59,8 +61,13 @@ MEALS = Table(
         Column("guests", "来宾人数", "number"),
         Column("companions", "陪餐人数", "number"),
         Column("cost", "餐费（元）"),
+        Column("dishes", "菜品（用、分隔）", "list"),
+        Column("alcohol", "上酒", "check"),
+        Column("cigarettes", "香烟", "check"),
     ),
 )
+"""A meal of the plan or the list: with its dishes, and whether alcohol or cigarettes were served —
+what the meal rules read (鱼翅、燕窝, 「不上酒」)."""
 LODGINGS = Table(
     "lodgings",
     "住宿",
@@ -141,8 +148,16 @@ def kind_of(trigger: TriggerDef, plan_frozen: bool) -> str:
 def _rows(table: Table, found: list[dict[str, Any]], into: dict[str, str]) -> None:
     for index, row in enumerate(found):
         for column in table.columns:
-            value = row.get(column.name, "")
-            into[f"{table.name}.{index}.{column.name}"] = "" if value is None else str(value)
+            into[f"{table.name}.{index}.{column.name}"] = _shown(column, row.get(column.name))
+
+
+def _shown(column: Column, value: Any) -> str:
+    """A model value as its input shows it."""
+    if column.kind == "check":
+        return "1" if value else ""
+    if column.kind == "list":
+        return "、".join(value or ())
+    return "" if value is None else str(value)
 
 
 MAX_ROWS = 200
@@ -220,9 +235,13 @@ def list_values(reception: Reception) -> dict[str, str]:
 # --- Read back: the posted form as the model, problems at their fields ---
 
 
-def _value(name: str, text: str) -> Any:
+def _value(column: Column, text: str) -> Any:
     text = text.strip()
-    return int(text) if name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
+    if column.kind == "check":
+        return bool(text)
+    if column.kind == "list":
+        return [word for word in re.split(r"[、,，;；\s]+", text) if word]
+    return int(text) if column.name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
 
 
 def _table(form: Mapping[str, str], table: Table, base: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:
@@ -230,11 +249,11 @@ def _table(form: Mapping[str, str], table: Table, base: list[dict[str, Any]]) ->
     so what the form does not show is kept), and the form's row number of each."""
     rows, numbers = [], []
     for number in rows_shown(form, table):
-        shown = {c.name: form.get(f"{table.name}.{number}.{c.name}", "") for c in table.columns}
+        shown = {c: form.get(f"{table.name}.{number}.{c.name}", "") for c in table.columns}
         if not any(v.strip() for v in shown.values()):
             continue
         row = dict(base[number]) if number < len(base) else {}
-        row.update({k: _value(k, v) for k, v in shown.items() if v.strip() or k in row})
+        row.update({c.name: _value(c, v) for c, v in shown.items() if v.strip() or c.name in row})
         rows.append(row)
         numbers.append(number)
     return rows, numbers
