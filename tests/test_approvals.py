@@ -133,16 +133,16 @@ def engine_for(
     return engine
 
 
-def submitted(engine: Engine) -> str:
+def submitted(engine: Engine, handler: Actor = HANDLER) -> str:
     result = engine.create_reception(
         sample_letter(START),
         sample_plan(START),
-        handler=HANDLER,
+        handler=handler,
         host_unit="县政府办公室",
         jurisdiction="341502",
     )
     rid = result.reception.id
-    engine.fire(rid, "submit", HANDLER)
+    engine.fire(rid, "submit", handler)
     return rid
 
 
@@ -660,15 +660,7 @@ def test_a_stand_in_never_signs_for_a_principal_who_signed_or_handles_the_recept
     assert signed.on_behalf_of == EXEC.id
 
     engine = make_engine(Chain(ApprovalStep("常务副县长", "常务副县长")), TwoLevels(), clock=clock)
-    created = engine.create_reception(
-        sample_letter(START),
-        sample_plan(START),
-        handler=MANAGER,
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    )
-    rid = created.reception.id
-    engine.fire(rid, "submit", MANAGER)
+    rid = submitted(engine, MANAGER)
     engine.set_proxy(EXEC.id, MANAGER.id, today, today, EXEC)
     [pool] = [t for t in engine.get(rid).tasks if t.live]
     with pytest.raises(NotAuthorizedError, match="不相容职务分离"):
