@@ -320,7 +320,7 @@ class Context:
     def principal_in(self, assignee: Assignee, barred: Collection[str] = ()) -> str:
         """The principal the actor stands in for who belongs to the pool ``assignee`` (looked up in
         the directory; the first by id), or "" — none, or no directory to know it by. ``barred``:
-        people who may not be acted for here (the reception's handlers)."""
+        people who may not be acted for here (the reception's handlers, who signed the chain)."""
         if self.directory is None or assignee.kind is AssigneeKind.PERSON:
             return ""
         for principal in sorted(self.principals - {self.actor.id, *barred}):
