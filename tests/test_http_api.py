@@ -147,6 +147,13 @@ def test_if_match_and_idempotency_key(server: Server) -> None:
         assert again.headers["idempotent-replayed"] == "true"
         assert again.json()["event"]["id"] == first.json()["event"]["id"]
         assert len(c.get(f"/api/v1/receptions/{rid}/history").json()) == 2
+        key = {"Idempotency-Key": f"create-{rid}"}
+        made, remade = (c.post("/api/v1/receptions", json=reception_body(), headers=key) for _ in range(2))
+    # a retried registration answers as the first did: a client checking for 201 is not misled
+    assert (made.status_code, remade.status_code) == (201, 201)
+    assert remade.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in made.headers
+    assert remade.json()["reception"]["id"] == made.json()["reception"]["id"]
 
 
 def test_errors_are_problem_details_with_codes_findings_and_paths(server: Server) -> None:

@@ -28,14 +28,16 @@ CREATE = "create"
 
 
 def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
-    """A command's result with its ETag and Location; 200 when it is a replay of an accepted one."""
+    """A command's result with its ETag and Location. A replay of an accepted command answers as the
+    first answer did (201 for a registration), marked ``Idempotent-Replayed: true``: a client that
+    retries after a lost response sees what it would have seen."""
     headers = {
         "ETag": etag(result.reception.version),
         "Location": f"/api/v1/receptions/{result.reception.id}",
     }
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return Response(result, status_code=200 if result.replayed else status, headers=headers)
+    return Response(result, status_code=status, headers=headers)
 
 
 @post(
