@@ -227,6 +227,24 @@ def test_submitter_may_not_withdraw_once_the_first_step_is_signed(jiedai_engine_
     assert engine.get(rid).version == 3
 
 
+def test_a_trigger_the_process_does_not_have_is_named_as_unknown(jiedai_engine_factory: Factory) -> None:
+    """A misspelt trigger is not "not allowed in this state" but not there at all: UnknownTriggerError
+    (a kind of InvalidTransitionError, so code catching that still does) names the process."""
+    from jiedai_flow.errors import UnknownTriggerError
+
+    engine = jiedai_engine_factory(TwoStepChain())
+    rid = advance(engine, create(engine).id, "submitted").id
+    with pytest.raises(UnknownTriggerError) as caught:
+        engine.fire(rid, "aprove", DIRECTOR)
+    assert isinstance(caught.value, InvalidTransitionError)
+    assert caught.value.process == engine.get(rid).process
+    assert "approve" in caught.value.allowed
+    assert "没有操作「aprove」" in caught.value.message_zh
+    with pytest.raises(InvalidTransitionError) as known:
+        engine.fire(rid, "start", HANDLER)  # a trigger of the process, not from this state
+    assert type(known.value) is InvalidTransitionError
+
+
 def test_multi_step_approval_stays_submitted_until_the_last_step(jiedai_engine_factory: Factory) -> None:
     engine = jiedai_engine_factory(TwoStepChain())
     rid = advance(engine, create(engine).id, "submitted").id

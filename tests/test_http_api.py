@@ -177,6 +177,11 @@ def test_errors_are_problem_details_with_codes_findings_and_paths(server: Server
     refused = _fire(server, "sun.hao", rid, "return")
     assert refused.status_code == 422
     assert refused.json()["code"] == "reason_required"
+    typo = _fire(server, "sun.hao", rid, "aprove", reason="同意")  # no such trigger: the path names nothing
+    assert typo.status_code == 404
+    assert typo.json()["code"] == "unknown_trigger"
+    assert "approve" in typo.json()["allowed"]
+    assert "没有操作「aprove」" in typo.json()["message_zh"]
     not_allowed = _fire(server, "zhang.wei", rid, "approve", reason="自己批")
     assert not_allowed.status_code == 403
     assert not_allowed.json()["code"] == "not_authorized"

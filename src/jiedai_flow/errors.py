@@ -146,6 +146,36 @@ class InvalidTransitionError(JiedaiFlowError):
         self.allowed = tuple(allowed)
 
 
+class UnknownTriggerError(InvalidTransitionError):
+    """The reception's process declares no trigger of that name (a misspelling, or a trigger of
+    another process). A kind of :class:`InvalidTransitionError`, so code catching that still does;
+    over HTTP it is a 404, the path naming nothing."""
+
+    code = "unknown_trigger"
+
+    def __init__(
+        self,
+        reception_id: str,
+        trigger: str,
+        state: str,
+        allowed: Sequence[str],
+        labels: Mapping[str, str] | None = None,
+        *,
+        number: str = "",
+        process: str = "",
+    ) -> None:
+        super().__init__(reception_id, trigger, state, allowed, labels, number=number)
+        names = labels or {}
+        allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
+        JiedaiFlowError.__init__(
+            self,
+            f"流程 {process} 没有操作「{trigger}」；"
+            f"接待记录 {number or reception_id} 当前可执行：{allowed_zh}",
+            f"process {process} has no trigger {trigger!r}; allowed now: {', '.join(allowed) or 'none'}",
+        )
+        self.process = process
+
+
 class NotAuthorizedError(JiedaiFlowError, PermissionError):
     """The actor may not fire this trigger on this reception."""
 

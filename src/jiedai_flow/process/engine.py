@@ -70,6 +70,7 @@ from jiedai_flow.errors import (
     RuleViolationError,
     StorageError,
     TaskError,
+    UnknownTriggerError,
     ValidationError,
     VetoError,
 )
@@ -1145,18 +1146,26 @@ class Engine:
     ) -> Transition:
         transition = process.applicable(reception.state, trigger, facts)
         if transition is None:
+            allowed = [
+                t
+                for t in process.triggers_from(reception.state)
+                if process.trigger_defs[t].operation is None
+                and process.applicable(reception.state, t, self._facts(process, reception, t))
+            ]
+            labels = {name: t.label for name, t in process.trigger_defs.items()}
+            state = process.label(reception.state)
+            if trigger not in process.trigger_defs:
+                raise UnknownTriggerError(
+                    reception.id,
+                    trigger,
+                    state,
+                    allowed,
+                    labels,
+                    number=reception.number,
+                    process=process.definition.key,
+                )
             raise InvalidTransitionError(
-                reception.id,
-                trigger,
-                process.label(reception.state),
-                [
-                    t
-                    for t in process.triggers_from(reception.state)
-                    if process.trigger_defs[t].operation is None
-                    and process.applicable(reception.state, t, self._facts(process, reception, t))
-                ],
-                {name: t.label for name, t in process.trigger_defs.items()},
-                number=reception.number,
+                reception.id, trigger, state, allowed, labels, number=reception.number
             )
         return transition
 

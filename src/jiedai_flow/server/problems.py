@@ -39,6 +39,7 @@ from jiedai_flow.errors import (
     RuleViolationError,
     StorageError,
     TaskError,
+    UnknownTriggerError,
     ValidationError,
     VetoError,
 )
@@ -70,13 +71,13 @@ class ProblemDetails:
     problems: tuple[Problem, ...] = ()
     """Every problem of bad input, each with its field path (``$.plan.meals[0].cost``)."""
     allowed: tuple[str, ...] = ()
-    """For ``invalid_transition``: the triggers that can fire now."""
+    """For ``invalid_transition`` and ``unknown_trigger``: the triggers that can fire now."""
     current_version: int | None = None
     """For ``conflict`` and ``precondition_failed``: the version stored now (its ETag)."""
 
 
 STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
-    (404, (NotFoundError, ListNotFiledError)),
+    (404, (NotFoundError, ListNotFiledError, UnknownTriggerError)),
     (400, (AmbiguousReferenceError,)),
     (403, (NotAuthorizedError,)),
     (
