@@ -128,22 +128,27 @@ class InvalidTransitionError(JiedaiFlowError):
         labels: Mapping[str, str] | None = None,
         *,
         number: str = "",
+        process: str = "",
     ) -> None:
-        """``state`` is the state's label; ``labels`` maps trigger ids to their Chinese labels."""
+        """``state`` is the state's label; ``labels`` maps trigger ids to their Chinese labels;
+        ``process`` is the reception's process (``name@version``), when known."""
         names = labels or {}
-        allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
-        named = number or reception_id
-        super().__init__(
-            f"接待记录 {named} 处于「{state}」状态，不能执行「{names.get(trigger, trigger)}」；"
-            f"当前可执行：{allowed_zh}",
-            f"reception {named} is '{state}'; '{trigger}' cannot fire now; "
-            f"allowed: {', '.join(allowed) or 'none'}",
-        )
         self.reception_id = reception_id
         self.number = number
         self.trigger = trigger
         self.state = state
         self.allowed = tuple(allowed)
+        self.process = process
+        allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
+        super().__init__(*self._says(names.get(trigger, trigger), allowed_zh))
+
+    def _says(self, label: str, allowed_zh: str) -> tuple[str, str]:
+        named = self.number or self.reception_id
+        return (
+            f"接待记录 {named} 处于「{self.state}」状态，不能执行「{label}」；当前可执行：{allowed_zh}",
+            f"reception {named} is '{self.state}'; '{self.trigger}' cannot fire now; "
+            f"allowed: {', '.join(self.allowed) or 'none'}",
+        )
 
 
 class UnknownTriggerError(InvalidTransitionError):
@@ -153,27 +158,14 @@ class UnknownTriggerError(InvalidTransitionError):
 
     code = "unknown_trigger"
 
-    def __init__(
-        self,
-        reception_id: str,
-        trigger: str,
-        state: str,
-        allowed: Sequence[str],
-        labels: Mapping[str, str] | None = None,
-        *,
-        number: str = "",
-        process: str = "",
-    ) -> None:
-        super().__init__(reception_id, trigger, state, allowed, labels, number=number)
-        names = labels or {}
-        allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
-        JiedaiFlowError.__init__(
-            self,
-            f"流程 {process} 没有操作「{trigger}」；"
-            f"接待记录 {number or reception_id} 当前可执行：{allowed_zh}",
-            f"process {process} has no trigger {trigger!r}; allowed now: {', '.join(allowed) or 'none'}",
+    def _says(self, label: str, allowed_zh: str) -> tuple[str, str]:
+        del label  # the process has no label for it
+        named = self.number or self.reception_id
+        return (
+            f"流程 {self.process} 没有操作「{self.trigger}」；接待记录 {named} 当前可执行：{allowed_zh}",
+            f"process {self.process} has no trigger {self.trigger!r}; "
+            f"allowed now: {', '.join(self.allowed) or 'none'}",
         )
-        self.process = process
 
 
 class NotAuthorizedError(JiedaiFlowError, PermissionError):
