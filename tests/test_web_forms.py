@@ -93,7 +93,7 @@ def test_the_meal_rows_carry_dishes_alcohol_and_cigarettes_for_the_rules() -> No
     form = forms.list_values(reception)
     assert form["meals.0.alcohol"] == "1"  # shown as filed
     assert form["meals.0.cigarettes"] == "1"
-    form["meals.0.dishes"] = "鱼翅、清炒时蔬, 米饭"
+    form["meals.0.dishes"] = "鱼翅、清炒时蔬\n米饭"
     form["meals.0.alcohol"] = ""  # unticked
     read = forms.read_list(form, reception)
     assert read.problems == {}
@@ -105,3 +105,26 @@ def test_the_meal_rows_carry_dishes_alcohol_and_cigarettes_for_the_rules() -> No
     )
     checked = engine.check(attrs.evolve(reception, reception_list=read.value), stages=["claim"])
     assert {"M-04", "M-05"} <= {f.rule_id for f in checked.findings}
+
+
+def test_a_dish_with_a_comma_survives_a_save_and_a_ticked_box_alone_is_a_blank_row() -> None:
+    """Dishes are separated by 、 (or lines) only: 「鱼香肉丝（微辣，少油）」 stays one dish, and a list
+    saved without touching its dishes keeps them as filed. A row whose text is all cleared is
+    deleted even with 上酒 still ticked; unticking 上酒 takes 高档酒水 with it."""
+    reception = _reception_with_a_list()
+    filed = reception.reception_list
+    meal = attrs.evolve(
+        filed.meals[0], dishes=("鱼香肉丝（微辣，少油）", "Peking duck"), premium_alcohol=True
+    )
+    reception = attrs.evolve(reception, reception_list=attrs.evolve(filed, meals=(meal, meal)))
+    form = forms.list_values(reception)
+    kept = forms.read_list(form, reception).value
+    assert kept.meals[0].dishes == ("鱼香肉丝（微辣，少油）", "Peking duck")
+    form["meals.0.alcohol"] = ""
+    for column in forms.MEALS.columns:
+        if column.kind != "check":
+            form[f"meals.1.{column.name}"] = ""  # row 2 cleared; its 上酒 box still ticked
+    read = forms.read_list(form, reception)
+    assert read.problems == {}
+    assert len(read.value.meals) == 1
+    assert (read.value.meals[0].alcohol, read.value.meals[0].premium_alcohol) == (False, False)

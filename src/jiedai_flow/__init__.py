@@ -95,6 +95,7 @@ if TYPE_CHECKING:
         RuleError,
         RuleViolationError,
         StorageError,
+        UnknownTriggerError,
         ValidationError,
         VetoError,
     )
@@ -133,6 +134,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "RuleError",
         "RuleViolationError",
         "StorageError",
+        "UnknownTriggerError",
         "ValidationError",
         "VetoError",
     ),
@@ -312,6 +314,7 @@ __all__ = [
     "Transition",
     "Transport",
     "TriggerDef",
+    "UnknownTriggerError",
     "ValidationError",
     "VenueType",
     "Verdict",

@@ -196,7 +196,8 @@ def jiedai_after_transition(reception: Reception, event: AuditEvent) -> None:
     """Observe a committed transition 流转.
 
     :param reception: the reception as saved.
-    :param event: its audit event.
+    :param event: its audit event, with its ``hash`` and ``prev_hash`` on the chain when the
+        store chains events (``jiedai_before_transition`` sees the same event before it is hashed).
     :return: nothing; errors are logged, never undo the command.
 
     Called for every plugin, after commit. Implemented by metrics, search indexing, caches.

@@ -32,8 +32,8 @@ class Column:
     name: str
     label: str
     kind: str = "text"
-    """``text``, ``date``, ``number``, ``select``, ``check`` (a yes/no box) or ``list`` (words
-    separated by 、 or commas, as a clerk writes a menu)."""
+    """``text``, ``date``, ``number``, ``select``, ``check`` (a yes/no box) or ``list`` (items
+    separated by 、, as a clerk writes a menu)."""
     choices: tuple[tuple[str, str], ...] = ()
 
 
@@ -239,8 +239,8 @@ def _value(column: Column, text: str) -> Any:
     text = text.strip()
     if column.kind == "check":
         return bool(text)
-    if column.kind == "list":
-        return [word for word in re.split(r"[、,，;；\s]+", text) if word]
+    if column.kind == "list":  # 、 or a line apart: a dish may have a comma or a space in its name
+        return [word.strip() for word in re.split(r"[、\n]+", text) if word.strip()]
     return int(text) if column.name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
 
 
@@ -250,10 +250,16 @@ def _table(form: Mapping[str, str], table: Table, base: list[dict[str, Any]]) ->
     rows, numbers = [], []
     for number in rows_shown(form, table):
         shown = {c: form.get(f"{table.name}.{number}.{c.name}", "") for c in table.columns}
-        if not any(v.strip() for v in shown.values()):
-            continue
+        if not any(v.strip() for c, v in shown.items() if c.kind != "check"):
+            continue  # blank, a ticked box alone included: the row is left out (deleted)
         row = dict(base[number]) if number < len(base) else {}
-        row.update({c.name: _value(c, v) for c, v in shown.items() if v.strip() or c.name in row})
+        for column, text in shown.items():
+            if column.name in row and text == _shown(column, row[column.name]):
+                continue  # as shown: kept as it is (a list keeps its items as they were split)
+            if text.strip() or column.name in row:
+                row[column.name] = _value(column, text)
+        if row.get("alcohol") is False:
+            row["premium_alcohol"] = False  # no alcohol, so none of it premium
         rows.append(row)
         numbers.append(number)
     return rows, numbers
@@ -305,7 +311,7 @@ def read_plan(form: Mapping[str, str], reception: Reception) -> Read:
 
 def read_list(form: Mapping[str, str], reception: Reception) -> Read:
     """The 接待清单 the form gives, over the one filed (or an empty one): what the form does not
-    show — a meal's alcohol and cigarettes, a payment's payer, a guest's state_employee — is kept."""
+    show — a meal's venue details, a payment's payer, a guest's state_employee — is kept."""
     current = dump(reception.reception_list) if reception.reception_list is not None else {}
     numbers: dict[str, list[int]] = {}
     document: dict[str, Any] = dict(current)

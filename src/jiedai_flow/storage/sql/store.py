@@ -310,8 +310,9 @@ class SQLStore(OutboxMixin):
             try:
                 yield
             except BaseException:
-                with self._lock:  # copies remembered inside were never committed
+                with self._lock:  # copies and hashes remembered inside were never committed
                     self._cache.clear()
+                    self._seals.clear()
                 self._heads.clear()
                 raise
             finally:
@@ -651,8 +652,8 @@ class SQLStore(OutboxMixin):
     def sealed(self, event: AuditEvent) -> AuditEvent:
         """``event`` with the chain fields it was written with: from memory for an event this store
         just wrote, else read from its row (a command's replay); unchanged if there is no row."""
-        with self._lock:
-            found: tuple[str, str] | None = self._seals.get(event.id)
+        with self._lock:  # taken, not kept: asked once, right after the write
+            found: tuple[str, str] | None = self._seals.pop(event.id, None)
         algorithm = self.algorithm
         if found is None:
             with self._read() as cur:
