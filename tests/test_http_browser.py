@@ -73,6 +73,7 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         "meal_cost": "240.00",
         "meal_companions": "2",
         "meal_venue": "机关食堂",
+        "meal_dishes": "家常豆腐、清炒时蔬、米饭",
         "lodging_hotel": "县机关招待所",
         "lodging_rooms": "2",
         "lodging_nights": "1",
@@ -94,6 +95,7 @@ def test_register_submit_approve_and_print(browser: object, server: Server, tmp_
         shown = c.get(f"/api/v1/receptions/{rid}").json()
     [lodging] = shown["plan"]["lodgings"]
     assert (lodging["hotel"], lodging["rooms"], lodging["price_per_night"]) == ("县机关招待所", 2, "200.00")
+    assert shown["plan"]["meals"][0]["dishes"] == ["家常豆腐", "清炒时蔬", "米饭"]  # the planned menu
     assert (shown["letter"]["meal_requested"], shown["letter"]["lodging_requested"]) == (True, True)
     assert "公函未提出协助" not in clerk.content()  # type: ignore[attr-defined]  # no A-03 for what it asked
     clerk.click("button[value=submit]")  # type: ignore[attr-defined]

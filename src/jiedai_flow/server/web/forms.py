@@ -235,12 +235,18 @@ def list_values(reception: Reception) -> dict[str, str]:
 # --- Read back: the posted form as the model, problems at their fields ---
 
 
+def items_of(text: str) -> list[str]:
+    """A list written in one field (dishes): 、 or a line apart — a dish may have a comma or a
+    space in its name (「鱼香肉丝（微辣，少油）」)."""
+    return [word.strip() for word in re.split(r"[、\n]+", text) if word.strip()]
+
+
 def _value(column: Column, text: str) -> Any:
     text = text.strip()
     if column.kind == "check":
         return bool(text)
-    if column.kind == "list":  # 、 or a line apart: a dish may have a comma or a space in its name
-        return [word.strip() for word in re.split(r"[、\n]+", text) if word.strip()]
+    if column.kind == "list":
+        return items_of(text)
     return int(text) if column.name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
 
 

@@ -398,6 +398,7 @@ LABELS = {
     "meal_venue": "就餐地点",
     "meal_cost": "餐费（元）",
     "meal_companions": "陪餐人数",
+    "meal_dishes": "菜品",
     "lodging_hotel": "住宿酒店",
     "lodging_nights": "晚数",
     "lodging_rooms": "房间数",
@@ -435,6 +436,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
                 "guests": len(guests),
                 "companions": _int(form.get("meal_companions", "0")),
                 "cost": form.get("meal_cost", ""),
+                "dishes": forms.items_of(form.get("meal_dishes", "")),
             }
         )
     lodging = []
