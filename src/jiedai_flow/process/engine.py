@@ -351,10 +351,7 @@ class Engine:
         """Whether ``actor`` holds the current step (a signature or a review would find their task,
         or the step has no tasks to hold), and the task it would be on."""
         ctx = self._task_context(process, reception, actor, self.clock.now(), "", trigger_def)
-        if not task_ops.has_step_tasks(reception, ctx):
-            return True, None
-        task = task_ops.signing(reception, ctx)
-        return task is not None, task
+        return task_ops.holding(reception, ctx)
 
     def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers of the approval and task operations ``actor`` can usefully use on the
@@ -546,8 +543,9 @@ class Engine:
         )
         try:
             result, intents, outbox = self._decided(reception_id, expected_version, args)
-            if self._sealed is not None:  # a store that chains events: the result carries the hash
-                result = attrs.evolve(result, event=self._sealed(result.event))
+            sealed = self._seal(result.event)
+            if sealed is not result.event:  # a store that chains events: the result carries the hash
+                result = attrs.evolve(result, event=sealed)
             self._after_commit(result.reception, result.event, intents, outbox)
             return result
         except JiedaiFlowError:
@@ -886,7 +884,7 @@ class Engine:
         else:
             principals = self.stand_in_for(actor.id)
             # standing in 代理 covers the principal's pool tasks too: their levels and department
-            for principal in map(directory or _nobody, sorted(principals)):
+            for principal in map(directory, sorted(principals)) if directory is not None else ():
                 if principal is not None:
                     levels |= principal.levels
                     units.add(principal.unit)
@@ -1565,11 +1563,6 @@ def _explain(
     if not added and not accepted:
         return reception, ()
     return attrs.evolve(reception, explanations=kept + added), added + accepted
-
-
-def _nobody(_actor_id: str) -> Actor | None:
-    """The directory of a deployment that keeps none: nobody is known."""
-    return None
 
 
 def _jump_target(

@@ -936,20 +936,18 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
     ]
 
 
-def signing(reception: Reception, ctx: Context) -> Task | None:
-    """The task of the current step the actor would sign or answer on now (as :func:`sign` picks
-    it, a principal's pool task claimed for the principal), or None."""
-    return _signing(normalize(reception, ctx), ctx)
-
-
-def has_step_tasks(reception: Reception, ctx: Context) -> bool:
-    """Whether the reception collects approvals and its current step has tasks (a signature or a
-    review then needs one of them, :func:`signing`)."""
+def holding(reception: Reception, ctx: Context) -> tuple[bool, Task | None]:
+    """Whether the actor holds the current step — a signature or a review would find their task
+    (as :func:`sign` picks it, a principal's pool task claimed for the principal), or there is no
+    step with tasks to hold — and that task."""
     if not ctx.collecting:
-        return False
+        return True, None
     reception = normalize(reception, ctx)
     index = reception.current_step
-    return index < len(reception.approval_chain) and bool(reception.step_tasks(index))
+    if index >= len(reception.approval_chain) or not reception.step_tasks(index):
+        return True, None
+    task = _signing(reception, ctx)
+    return task is not None, task
 
 
 def _signing(reception: Reception, ctx: Context) -> Task | None:
@@ -1060,7 +1058,7 @@ def choices(reception: Reception, operation: Operation, ctx: Context) -> tuple[T
     me = {ctx.actor.id, *ctx.principals}
     if operation in (Operation.COMPLETE, Operation.PROBLEM):  # theirs, and every pool item they may take
         items = [t for t in reception.tasks if t.kind is TaskKind.EXECUTION and t.state is TaskState.OPEN]
-        taken = [t if t.owner else _taken(reception, ctx, t) for t in items]
+        taken = [_taken(reception, ctx, t) for t in items]
         return tuple(
             t
             for t in taken
