@@ -284,7 +284,7 @@ def test_take_back_of_a_step_whose_next_assignee_acted_is_refused_while_pending(
     rid = submitted(engine)
     approve(engine, rid, A)
     approve(engine, rid, B)
-    with pytest.raises(TaskError, match="下一环节已有人办理"):
+    with pytest.raises(TaskError, match="下一环节或下一位办理人已经办理"):
         engine.operate(rid, TakeBack(), A)
 
 
@@ -345,6 +345,118 @@ def test_the_handler_can_never_be_reached_through_any_operation(url: str) -> Non
     with pytest.raises(TaskError, match="已在本审批链上"):
         engine.operate(rid, Transfer(to="c"), B, reason="转给会签人")  # C is on this step already
     assert engine.get(rid).current_step == 1
+
+
+def test_a_chain_naming_the_handler_or_someone_twice_is_refused_at_submission(url: str) -> None:
+    """A step naming the handler, or one person on two steps, would open a task nobody may sign:
+    the submission is refused, nothing saved, naming the step."""
+    from jiedai_flow.errors import PluginError
+
+    for steps, why in (
+        ((ApprovalStep("", "会签", kind=StepKind.PARALLEL, assignees=person("a", HANDLER.id)),), "经办人"),
+        ((SINGLE_A, ApprovalStep("", "复核", assignees=person("a"))), "一人在一条审批链上只签一次"),
+    ):
+        engine = engine_for(url, *steps)
+        rid = engine.create_reception(
+            sample_letter(START),
+            sample_plan(START),
+            handler=HANDLER,
+            host_unit="县政府办公室",
+            jurisdiction="341502",
+        ).reception.id
+        with pytest.raises(PluginError, match=why):
+            engine.fire(rid, "submit", HANDLER)
+        assert engine.get(rid).state == "draft"
+        assert engine.get(rid).tasks == ()
+
+
+def test_a_transfer_or_added_signer_never_reaches_someone_named_on_a_later_step(url: str) -> None:
+    """Having signed this step they could never sign theirs: the later step would stick."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    for command in (Transfer(to="e"), AddSigners(["e"], Position.AFTER), AddSigners(["e"], Position.BEFORE)):
+        with pytest.raises(TaskError, match="已在本审批链上"):
+            engine.operate(rid, command, A, reason="试")
+    assert mine(engine, A) == [rid]
+
+
+def test_someone_who_signed_the_chain_or_holds_a_task_of_the_step_cannot_claim() -> None:
+    """A pool task claimed by someone who may never sign it would be lost to the rest of the pool:
+    p signed step 1, so q signs step 2; a stand-in for both claims the second task for q."""
+    clock = FrozenClock()
+    chain = Chain(
+        ApprovalStep("分管副县长", "分管副县长"),
+        ApprovalStep(
+            "",
+            "县长会签",
+            kind=StepKind.PARALLEL,
+            assignees=(Assignee.level("常务副县长"), Assignee.level("常务副县长")),
+        ),
+    )
+    engine = make_engine(chain, TwoLevels(), clock=clock)
+    rid = submitted(engine)
+    approve(engine, rid, VICE)
+    assert "claim_task" not in engine.available_operations(rid, VICE)
+    first, second = (t for t in engine.get(rid).tasks if t.live)
+    with pytest.raises(TaskError, match="已签署本审批链"):
+        engine.operate(rid, Claim(task=first.id), VICE)
+    today = clock.now().date()
+    for principal in (VICE, EXEC):
+        engine.set_proxy(principal.id, DEPUTY.id, today, today, principal)
+    engine.operate(rid, Claim(task=first.id), DEPUTY)  # for EXEC: VICE signed step 1
+    assert engine.get(rid).tasks[-2].owner == EXEC.id
+    with pytest.raises(REFUSED):  # EXEC holds a task of the step, VICE signed: nobody to claim for
+        engine.operate(rid, Claim(task=second.id), DEPUTY)
+    assert [t.owner for t in engine.get(rid).tasks if t.live] == [EXEC.id, ""]
+
+
+def test_take_back_in_a_sequential_countersign_is_refused_once_the_next_signer_acted(url: str) -> None:
+    """顺序会签 a then b: b's task opened because a agreed; once b acted, a cannot take it back."""
+    sequential = ApprovalStep("", "顺序会签", kind=StepKind.SEQUENTIAL, assignees=person("a", "b"))
+    engine = engine_for(url, sequential, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    assert "take_back" in engine.available_operations(rid, A)
+    approve(engine, rid, B)
+    assert "take_back" not in engine.available_operations(rid, A)
+    with pytest.raises(TaskError, match="下一位办理人已经办理"):
+        engine.operate(rid, TakeBack(), A)
+    assert [a.actor_id for a in engine.get(rid).approvals] == ["a", "b"]
+
+
+def test_added_before_or_after_one_parallel_signer_waits_for_that_signer_alone(url: str) -> None:
+    """前加签 in a parallel countersign holds back only the adder; 后加签 waits only for the adder."""
+    engine = engine_for(url, PARALLEL_BCD)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["x"], Position.BEFORE), B, reason="请先核")
+    assert mine(engine, B) == []
+    assert mine(engine, X) == mine(engine, C) == mine(engine, D) == [rid]
+    approve(engine, rid, C)
+    engine.operate(rid, AddSigners(["y"], Position.AFTER), D, reason="请在我之后审")
+    assert mine(engine, Y) == []
+    approve(engine, rid, D)
+    assert mine(engine, Y) == [rid]  # D signed: y opens, whoever else is still to sign
+    approve(engine, rid, X)
+    assert mine(engine, B) == [rid]
+    approve(engine, rid, Y)
+    assert approve(engine, rid, B).state == "approved"
+    verified(engine)
+
+
+def test_removing_the_last_added_signer_of_the_last_step_approves_the_reception(url: str) -> None:
+    capture = NotificationCapture()
+    engine = engine_for(url, SINGLE_A, capture=capture)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["b"], Position.AFTER), A, reason="请财政局在我之后审")
+    approve(engine, rid, A)
+    added = next(t for t in engine.get(rid).tasks if t.assignee.ref == "b")
+    assert "remove_signer" in engine.available_operations(rid, A)
+    result = engine.operate(rid, RemoveSigner(task=added.id), A, reason="不必再审")
+    assert result.reception.state == "approved"
+    assert mine(engine, B) == []
+    told = [n for n in capture.delivered if n.event_id == result.event.id]
+    assert any(Role.HANDLER in n.recipients and n.action_zh == "审批已通过，可按方案接待" for n in told)
+    verified(engine)
 
 
 class Directory:
@@ -668,6 +780,21 @@ def test_a_stand_in_never_signs_for_a_principal_who_signed_or_handles_the_recept
     with pytest.raises(NotAuthorizedError):
         engine.fire(rid, "approve", MANAGER)
     assert [t.owner for t in engine.get(rid).tasks if t.live] == [""]  # still the pool's
+
+
+def test_a_handler_standing_in_never_sees_an_approval_task_of_their_own_reception(url: str) -> None:
+    """Standing in for the approver named on their own reception, the handler's 待办 leaves the
+    task out (they could never act on it), in every store."""
+    clock = FrozenClock()
+    chain = Chain(ApprovalStep("", "常务副县长", assignees=person(EXEC.id)))
+    engine = make_engine(chain, url=url, clock=clock)
+    _OPEN.append(engine)
+    rid = submitted(engine, MANAGER)
+    today = clock.now().date()
+    engine.set_proxy(EXEC.id, MANAGER.id, today, today, EXEC)
+    assert engine.tasks_for(MANAGER).items == ()
+    assert engine.task_counts(MANAGER).mine == 0
+    assert mine(engine, EXEC) == [rid]
 
 
 def test_the_forms_list_every_execution_item_of_the_actors_department() -> None:

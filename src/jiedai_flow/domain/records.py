@@ -175,7 +175,11 @@ class Task:
     created_at: datetime
     state: TaskState = TaskState.OPEN
     order: int = 0
-    """Sequence within the step: the lowest order not yet done is open; equal orders act together."""
+    """Sequence within the step (within the lane): the lowest order not yet done is open; equal
+    orders act together."""
+    lane: int = 0
+    """Parallel countersign 会签: each signer's own lane, so that an approver added before or after
+    one signer (前加签, 后加签) waits for that signer alone; one lane for the other step kinds."""
     due: date | None = None
     """Due day on the working-day calendar 办理时限."""
     claimed_by: str = ""

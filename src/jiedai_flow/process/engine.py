@@ -1323,7 +1323,7 @@ class Engine:
             # no plugin answers (jiedai.approval blocked): one step any approver signs, as the
             # built-in chain without levels; an empty chain is refused by the facade, never widened
             changes["approval_chain"] = tuple(chain) if chain is not None else (ApprovalStep("", "审批"),)
-            self._check_signers(reception, changes["approval_chain"])
+            self._check_signers(reception, changes["approval_chain"], submitter=actor.id)
             changes["submitted_by"] = actor.id
             changes["retroactive"] = trigger.retroactive
         elif trigger.records_approval and worked is None:
@@ -1341,25 +1341,43 @@ class Engine:
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)
 
-    def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep]) -> None:
-        """With a directory (``jiedai_actor``), every person a step names must exist and hold the
-        step's roles: a misspelt id in a standards file's countersign would open a task nobody can
-        sign. Refused at submission, nothing saved, naming the step and the person."""
+    def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep], *, submitter: str) -> None:
+        """Every person a step names must be able to sign it: never the reception's handler or its
+        submitter (separation of duties), never named on two steps (one signature a chain), and with
+        a directory (``jiedai_actor``) known and holding the step's roles — a misspelt id in a
+        standards file's countersign would open a task nobody can sign. Refused at submission,
+        nothing saved, naming the step and the person."""
         directory = self.directory
-        if directory is None:
-            return
+        handlers = {reception.handler.id, submitter}
+        named: dict[str, int] = {}
         for index, step in enumerate(chain):
+            where_zh = f"审批链第 {index + 1} 环节「{step.label or step.level}」"
+            where_en = f"approval step {index + 1} ({step.label or step.level})"
             for assignee in step.assignees:
                 if assignee.kind is not AssigneeKind.PERSON:
                     continue
-                problem = task_ops.target_problem(directory, assignee.ref, step.roles)
+                person = assignee.ref
+                problem: tuple[str, str] | None = None
+                if person in handlers:
+                    problem = (
+                        f"{self.shown(person)} 是本接待的经办人或提交人，不能审批（不相容职务分离）",
+                        f"{person} handles or submits this reception and may not approve it "
+                        "(separation of duties)",
+                    )
+                elif person in named:
+                    problem = (
+                        f"{self.shown(person)} 已列在第 {named[person] + 1} 环节，一人在一条审批链上只签一次",
+                        f"{person} is named on step {named[person] + 1} too; one signature a chain",
+                    )
+                elif directory is not None:
+                    problem = task_ops.target_problem(directory, person, step.roles)
                 if problem is not None:
-                    where = f"审批链第 {index + 1} 环节「{step.label or step.level}」"
                     raise PluginError(
-                        f"{where}：{problem[0]}（请检查标准文件的会签设置或提供审批链的插件）",
-                        f"approval step {index + 1} ({step.label or step.level}): {problem[1]} "
+                        f"{where_zh}：{problem[0]}（请检查标准文件的会签设置或提供审批链的插件）",
+                        f"{where_en}: {problem[1]} "
                         "(check the standards file's countersigns or the chain plugin)",
                     )
+                named.setdefault(person, index)
 
     def _event(
         self,

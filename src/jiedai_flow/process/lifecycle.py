@@ -932,6 +932,20 @@ def with_operations(
                     moves.append(Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED))
         elif op is Operation.READ:  # a copy may be read after the reception ended
             moves += [Transition(trigger.name, n, n, roles) for n in dict.fromkeys((*phases, end.name))]
+        elif op is Operation.REMOVE_SIGNER:  # removing the last one waited for passes the chain
+            for source, condition in signing:
+                passing = [
+                    t
+                    for t in definition.transitions
+                    if t.source == source
+                    and t.condition == FACT_FINAL_STEP
+                    and defs[t.trigger].records_approval
+                ]
+                if condition is None and passing:
+                    moves.append(attrs.evolve(passing[0], trigger=trigger.name, roles=roles))
+                    moves.append(Transition(trigger.name, source, source, roles, condition=FACT_MORE_STEPS))
+                else:
+                    moves.append(Transition(trigger.name, source, source, roles, condition=condition))
         elif op in (Operation.URGE, Operation.COPY, Operation.COMMENT):
             moves += [Transition(trigger.name, n, n, roles) for n in open_states]
         elif op in (Operation.ASSIGN, Operation.COMPLETE, Operation.PROBLEM):

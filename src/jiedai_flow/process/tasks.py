@@ -398,7 +398,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
 def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
     """Whether the actor, or whom they sign ``task`` for, signed this chain already."""
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
+    signers = _signers(reception)
     return ctx.actor.id in signers or bool(principal and principal in signers)
 
 
@@ -455,6 +455,9 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             f"不是「{task.assignee.shown}」的成员",
             f"not a member of pool {task.assignee.ref!r}",
         )
+    engaged = _engaged(reception, ctx, ctx.actor.id, task)
+    if engaged is not None:
+        raise _refused(reception, ctx, *engaged)
     return Worked(_replace(reception, attrs.evolve(task, claimed_by=ctx.actor.id)))
 
 
@@ -543,7 +546,14 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     for person in command.people:
         _check_target(reception, ctx, person, task)
     offset = {Position.BEFORE: -1, Position.AFTER: 1, Position.ALONGSIDE: 0}[command.position]
-    keyed = {t.id: t.order * 4 for t in reception.step_tasks(task.step)}
+    # before or after the adder: in the adder's lane (a parallel countersign's other signers do not
+    # wait); alongside a parallel signer: lanes of their own
+    step_tasks = reception.step_tasks(task.step)
+    lanes = [task.lane] * len(command.people)
+    if step.kind is StepKind.PARALLEL and command.position is Position.ALONGSIDE:
+        top = max((t.lane for t in step_tasks), default=0)
+        lanes = [top + 1 + i for i in range(len(command.people))]
+    keyed = {t.id: t.order * 4 for t in step_tasks}
     added = [
         Task(
             id=new_id(),
@@ -552,10 +562,11 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
             assignee=Assignee.person(person),
             created_at=ctx.now,
             state=TaskState.WAITING,
+            lane=lane,
             due=ctx.due(ctx.now),
             added_by=ctx.actor.id,
         )
-        for person in command.people
+        for person, lane in zip(command.people, lanes, strict=True)
     ]
     for new in added:
         keyed[new.id] = task.order * 4 + offset * 2
@@ -594,7 +605,20 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
     removed = attrs.evolve(
         task, state=TaskState.CLOSED, outcome="removed", done_by=ctx.actor.id, done_at=ctx.now
     )
-    return Worked(_replace(reception, removed))
+    after = _replace(reception, removed)
+    index = task.step
+    if 0 <= index < len(after.approval_chain):
+        step = after.approval_chain[index]
+        if step_verdict(step, after.step_tasks(index), after.step_approvals(index)) == "failed":
+            # a vote the removal leaves short: the step is decided by a return, not by a removal
+            raise _refused(
+                reception,
+                ctx,
+                f"减去 {task.assignee.shown} 后「{step.shown}」的票数不能通过，请退回或驳回",
+                f"without {task.assignee.ref} the vote of this step cannot pass; return or send back",
+            )
+    final = after.current_step >= len(after.approval_chain)
+    return Worked(after, frozenset({FACT_FINAL_STEP if final else FACT_MORE_STEPS}))
 
 
 def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
@@ -603,9 +627,19 @@ def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
 
 
 def _acted_since(reception: Reception, signed: Approval) -> bool:
-    """Whether someone of a later step has acted since ``signed`` (then it cannot be taken back)."""
+    """Whether someone after ``signed`` has acted (then it cannot be taken back): on a later step,
+    or later in the same step's sequence (会签 in order: the next signer's task opened because of
+    this signature)."""
+    mine = next((t for t in reception.tasks if t.id == signed.task_id), None)
+    order = mine.order if mine is not None else -1
     return any(a.step > signed.step for a in reception.approvals) or any(
-        t.current and t.kind is TaskKind.APPROVAL and t.step > signed.step and t.done_by
+        t.current
+        and t.kind is TaskKind.APPROVAL
+        and t.done_by
+        and (
+            t.step > signed.step
+            or (t.step == signed.step and mine is not None and t.lane == mine.lane and t.order > order)
+        )
         for t in reception.tasks
     )
 
@@ -618,8 +652,8 @@ def _take_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
         raise _refused(
             reception,
             ctx,
-            "下一环节已有人办理，不能拿回",
-            "the next step has already acted",
+            "下一环节或下一位办理人已经办理，不能拿回",
+            "the next step or the next approver has already acted",
         )
     task = next((t for t in reception.tasks if t.id == signed.task_id), None)
     approvals = tuple(a for a in reception.approvals if a is not signed)
@@ -971,7 +1005,12 @@ def _claimable(reception: Reception, ctx: Context) -> list[Task]:
     the principal), none that :func:`_barred` keeps from them."""
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
     found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
-    return [t for t in found if _barred(reception, ctx, t) is None]
+    return [
+        t
+        for t in found
+        if _barred(reception, ctx, t) is None
+        and (t.owner or _engaged(reception, ctx, ctx.actor.id, t) is None)
+    ]
 
 
 def _removable(reception: Reception, ctx: Context) -> list[Task]:
@@ -1095,6 +1134,7 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
     mine = reception.step_tasks(current)
     if not mine and not reception.step_approvals(current):
         sequential = step.kind is StepKind.SEQUENTIAL
+        parallel = step.kind is StepKind.PARALLEL
         new = tuple(
             Task(
                 id=new_id(),
@@ -1104,6 +1144,7 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
                 created_at=ctx.now,
                 state=TaskState.WAITING,
                 order=i if sequential else 0,
+                lane=i if parallel else 0,
                 due=ctx.due(ctx.now),
             )
             for i, who in enumerate(step.who)
@@ -1113,11 +1154,13 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
     live = [t for t in mine if t.live]
     if not live:
         return reception
-    first = min(t.order for t in live)
+    first: dict[int, int] = {}  # each lane's lowest order not yet done
+    for t in live:
+        first[t.lane] = min(first.get(t.lane, t.order), t.order)
     changed = []
     for t in reception.tasks:
         if t in live:
-            wanted = TaskState.OPEN if t.order == first else TaskState.WAITING
+            wanted = TaskState.OPEN if t.order == first[t.lane] else TaskState.WAITING
             if t.state is not wanted:
                 due = t.due if wanted is not TaskState.OPEN or t.state is TaskState.OPEN else ctx.due(ctx.now)
                 t = attrs.evolve(t, state=wanted, due=due or t.due)
@@ -1243,8 +1286,7 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
         return task
     barred: set[str] = set()
     if task.kind is TaskKind.APPROVAL:  # never for the handler, nor a second signature on one chain
-        signers = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
-        barred = _handlers(reception) | signers
+        barred = _handlers(reception) | _signers(reception) | _holders(reception, task.step)
     principal = ctx.principal_in(task.assignee, barred=barred)
     return attrs.evolve(task, claimed_by=principal) if principal else task
 
@@ -1267,6 +1309,35 @@ def _barred(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] |
         return (
             "委派给您的任务请答复意见，由委派人决定",
             "a delegate replies with an opinion; the delegator decides",
+        )
+    return None
+
+
+def _signers(reception: Reception) -> set[str]:
+    """Who signed the current submission's chain, themselves or through a stand-in."""
+    return ({a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}) - {""}
+
+
+def _holders(reception: Reception, step: int) -> set[str]:
+    """Who holds a live task of approval step ``step`` (by name, claim or delegation)."""
+    return {t.owner for t in reception.step_tasks(step) if t.live and t.owner}
+
+
+def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tuple[str, str] | None:
+    """Why ``person`` may not take the pool task ``task`` (Chinese, English), or None: they signed
+    this chain already, or hold another task of its step — the task would then stay with someone
+    who can never sign it, and the others of the pool could no longer take it."""
+    if task.kind is not TaskKind.APPROVAL:
+        return None
+    if person in _signers(reception):
+        return (
+            f"{ctx.shown(person)} 已签署本审批链，一人在一条审批链上只签一次，不能再认领",
+            f"{person} signed this approval chain already (one signature a chain), so may not claim",
+        )
+    if person in _holders(reception, task.step):
+        return (
+            f"{ctx.shown(person)} 已有本环节的任务，不能再认领",
+            f"{person} already holds a task of this step, so may not claim another",
         )
     return None
 
@@ -1325,8 +1396,9 @@ def person_problem(
 
 
 def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -> None:
-    """Nobody can hand a task to the handler, to themselves, to someone already on the step, or
-    (with a directory) to someone unknown or without a role that can act on the task."""
+    """Nobody can hand a task to the handler, to themselves, to someone already on the chain (on
+    the step, signed, or named on a later step), or (with a directory) to someone unknown or without
+    a role that can act on the task."""
     if not person.strip():
         raise _refused(reception, ctx, "未给出接收人", "no person given")
     _storable_id(reception, ctx, person)
@@ -1342,8 +1414,14 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
     on_step = {t.owner for t in reception.step_tasks(task.step)} | {
         t.assignee.ref for t in reception.step_tasks(task.step) if t.assignee.kind is AssigneeKind.PERSON
     }
-    signed = {a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}
-    if task.kind is TaskKind.APPROVAL and (person in on_step or person in signed):
+    later = {  # named on a later step: having signed this one, they could never sign that
+        a.ref
+        for step in reception.approval_chain[task.step + 1 :]
+        for a in step.assignees
+        if a.kind is AssigneeKind.PERSON
+    }
+    chained = person in on_step or person in _signers(reception) or person in later
+    if task.kind is TaskKind.APPROVAL and chained:
         raise _refused(
             reception,
             ctx,

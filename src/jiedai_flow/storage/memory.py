@@ -440,17 +440,15 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
             else:
                 if t.state is not TaskState.OPEN:
                     continue
-                pool = (
-                    not t.owner
-                    and (
-                        (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in query.levels)
-                        or (
-                            t.assignee.kind is AssigneeKind.UNIT
-                            and bool(t.assignee.ref)
-                            and t.assignee.ref in (query.unit, *query.units)
-                        )
+                if t.kind is TaskKind.APPROVAL and r.handler.id == me:
+                    continue  # never the handler's, not even as a stand-in
+                pool = not t.owner and (
+                    (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in query.levels)
+                    or (
+                        t.assignee.kind is AssigneeKind.UNIT
+                        and bool(t.assignee.ref)
+                        and t.assignee.ref in (query.unit, *query.units)
                     )
-                    and not (t.kind is TaskKind.APPROVAL and r.handler.id == me)
                 )
                 if t.owner not in people and not pool:
                     continue

@@ -275,14 +275,15 @@ def _mine(
     nested: bool,
 ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
     """待办: one arm per owner (the actor and whom they stand in for) and per pool (each level, the
-    department); pools leave out approval tasks of receptions the actor handles. With a stand-in day,
-    one more arm for the principals of that day's proxies (the owners named already left out)."""
+    department); every arm leaves out approval tasks of receptions the actor handles (a principal's
+    too: the handler never acts on one). With a stand-in day, one more arm for the principals of
+    that day's proxies (the owners named already left out)."""
     people, levels, units, stand_ins = arms
     guard = sa.or_(
         _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
     )
     named = [bound(f"person_{i}", _T.c.owner) for i in range(people)]
-    who: list[sa.ColumnElement[bool]] = [_T.c.owner == person for person in named]
+    who: list[sa.ColumnElement[bool]] = [sa.and_(_T.c.owner == person, guard) for person in named]
     if stand_ins:
         principals = sa.select(_P.c.principal).where(
             _P.c.stand_in == bound("actor", _P.c.stand_in),
@@ -291,7 +292,7 @@ def _mine(
             _P.c.revoked.is_(False),
             _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
         )
-        who.append(_T.c.owner.in_(principals))
+        who.append(sa.and_(_T.c.owner.in_(principals), guard))
     pools = [(AssigneeKind.LEVEL, f"level_{i}") for i in range(levels)]
     pools += [(AssigneeKind.UNIT, f"unit_{i}") for i in range(units)]
     who += [
