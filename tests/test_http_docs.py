@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTTP_MD = (ROOT / "docs" / "http.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BIN = Path(sys.executable).parent
-TOKENS = {"TOKEN_ZHANG": "zhang.wei", "TOKEN_SUN": "sun.hao", "TOKEN_LI": "li.na", "TOKEN_WANG": "wang.fang"}
+
 PROBLEM = '"type":"https://github.com/jiedai-flow/jiedai-flow/blob/main/docs/http.md#'
 """How every error response starts (problem details): none may appear in the blocks' output."""
 
@@ -59,12 +59,11 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
         today = date.today()  # the files jiedai init writes next to the database
         (tmp_path / "jiedai-reception.toml").write_text(starter.reception_toml(today), encoding="utf-8")
         (tmp_path / "jiedai-list.toml").write_text(starter.list_toml(today), encoding="utf-8")
-        tokens = {name: server.token(actor) for name, actor in TOKENS.items()}
-        script = "\n".join(["set -euo pipefail", *blocks])
+        script = "\n".join(["set -euo pipefail", *blocks])  # the block makes its own tokens
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,
-            env=_env({"JIEDAI_URL": server.base, **tokens}),
+            env=_env({"JIEDAI_URL": server.base}),
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -75,7 +74,8 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
         output = done.stdout.replace(" ", "")
         assert PROBLEM not in output, done.stdout
         assert '{"ok":true' in output
-        assert "transfer\n" in done.stdout  # the operations 孙浩 may use, one a line
+        assert "/operations/transfer\n" in done.stdout  # the paths of 孙浩's operations, one a line
+        assert "/operations/add-signers\n" in done.stdout
         assert (tmp_path / "接待清单.xlsx").read_bytes()[:2] == b"PK"
         _check_state(server)
 
@@ -161,3 +161,32 @@ def _wait_ready(base: str, process: subprocess.Popen[str]) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("jiedai serve did not become ready")
+
+
+def test_every_problem_type_has_its_row_in_http_md() -> None:
+    """A problem's ``type`` is ``…/docs/http.md#<code>``: every code the service can answer has its
+    anchored row there, with the status the service gives it."""
+    import re
+
+    from jiedai_flow import errors
+    from jiedai_flow.server.problems import STATUS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "http.md").read_text(encoding="utf-8")
+    rows = {
+        m["anchor"]: int(m["status"])
+        for m in re.finditer(
+            r'^\| <a id="(?P<anchor>[a-z0-9-]+)"></a>`[a-z0-9_]+` \| (?P<status>\d+) \|', text, re.M
+        )
+    }
+    library = [
+        c
+        for c in vars(errors).values()
+        if isinstance(c, type) and issubclass(c, errors.JiedaiFlowError) and "code" in vars(c)
+    ]
+    for kind in library:
+        status = next((s for s, kinds in STATUS if issubclass(kind, kinds)), 500)
+        assert rows.get(kind.code.replace("_", "-")) == status, kind.__name__
+    for code in ("not-authenticated", "forbidden", "csrf-failed", "read-only", "method-not-allowed"):
+        assert code in rows
+    for code in ("precondition-failed", "internal", "http-400", "http-415"):
+        assert code in rows
