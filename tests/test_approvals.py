@@ -621,6 +621,25 @@ def test_a_copy_can_be_read_after_the_reception_ended(url: str) -> None:
         engine.operate(rid, Comment(), A, reason="终止后不再沟通")
 
 
+def test_the_supervisor_marks_a_copy_read_and_nothing_else(url: str) -> None:
+    """纪检 is copied (a cancellation after approval, say) and may mark that copy read — it records
+    that they read it and changes nothing of the reception; any other operation stays refused."""
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    assert "mark_read" not in engine.available_operations(rid, SUPERVISOR)  # nothing sent to them
+    engine.operate(rid, Copy([SUPERVISOR.id]), HANDLER)
+    assert engine.task_counts(SUPERVISOR).cc_unread == 1
+    assert engine.available_operations(rid, SUPERVISOR) == ("mark_read",)
+    before = engine.get(rid)
+    engine.operate(rid, MarkRead(), SUPERVISOR)
+    after = engine.get(rid)
+    assert engine.task_counts(SUPERVISOR).cc_unread == 0
+    assert (after.state, after.tasks, after.approvals) == (before.state, before.tasks, before.approvals)
+    for command in (Comment(), Urge(), Copy(["x"])):
+        with pytest.raises(NotAuthorizedError):
+            engine.operate(rid, command, SUPERVISOR, reason="纪检只读")
+
+
 def test_terminate_and_jump_are_for_administrators_and_audited(url: str) -> None:
     capture = NotificationCapture()
     engine = engine_for(url, SINGLE_A, SINGLE_E, capture=capture)

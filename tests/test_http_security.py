@@ -131,6 +131,15 @@ def test_the_task_endpoints_need_a_token_and_the_supervisor_writes_nothing(serve
             assert refused.json()["code"] == "not_authorized"
     with server.client("sun.hao") as c:
         assert len(c.get(f"/api/v1/receptions/{rid}/history").json()) == 2  # nothing was written
+    with server.client("zhang.wei") as c:  # copied to the supervisor: 已阅 is all they may do
+        assert c.post(f"/api/v1/receptions/{rid}/operations/copy", json={"people": ["liu.yang"]}).is_success
+    with server.client("liu.yang") as c:
+        assert [
+            o["operation"] for o in c.get(f"/api/v1/receptions/{rid}/operations").json()["operations"]
+        ] == ["read"]
+        assert c.post(f"/api/v1/receptions/{rid}/operations/read", json={}).status_code == 200
+        assert c.get("/api/v1/tasks/counts").json()["cc_unread"] == 0
+        assert c.post(comment, json={"reason": "查"}).status_code == 403
 
 
 def test_a_task_list_and_a_task_are_the_callers_own(server: Server) -> None:

@@ -831,7 +831,8 @@ _OPERATION_TRIGGERS: tuple[tuple[TriggerDef, frozenset[Role]], ...] = (
         ),
         frozenset({Role.HANDLER, Role.APPROVER, Role.OFFICE, Role.ADMIN}),
     ),
-    (TriggerDef("mark_read", "已阅", "mark as read", operation=Operation.READ), _ALL_BUT_SUPERVISOR),
+    # 纪检 too: it records that they read a copy sent to them, and changes nothing of the reception
+    (TriggerDef("mark_read", "已阅", "mark as read", operation=Operation.READ), frozenset(Role)),
     (
         TriggerDef("comment", "沟通意见", "comment", reason_required=True, operation=Operation.COMMENT),
         _ALL_BUT_SUPERVISOR,
