@@ -129,3 +129,24 @@ def test_task_lists_read_in_chinese_with_china_time(site: Site) -> None:
     assert "李娜" in listed
     assert "周磊" in listed
     assert "stand-in" not in listed
+
+
+def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: Site) -> None:
+    """``token list`` shows whole ids (a cut one could not be revoked); ``token revoke`` takes a
+    unique prefix, and a prefix of several is refused naming them."""
+    del site
+    ids = [as_json("token", "create", "--actor", "zhang.wei")["id"] for _ in range(17)]
+    listed = jiedai("token", "list").output
+    assert all(i in listed for i in ids)
+    # 17 hexadecimal ids: two begin alike
+    first, second = next((a, b) for a in ids for b in ids if a != b and a[0] == b[0])
+    refused = jiedai("token", "revoke", first[0], code=2)
+    assert "对应多个令牌" in refused.output
+    assert first in refused.output
+    others = [i for i in ids if i != first]
+    unique = next(first[:n] for n in range(2, len(first)) if not any(o.startswith(first[:n]) for o in others))
+    assert as_json("token", "revoke", unique)["id"] == first
+    assert "没有令牌" in jiedai("token", "revoke", "zz-none", code=2).output
+    revoked = {t["id"]: t["revoked_at"] for t in as_json("token", "list")}
+    assert revoked[first]
+    assert not revoked[second]

@@ -167,9 +167,10 @@ def token_list(app: App, actor_id: str | None) -> None:
             ]
         )
         return
-    table = Table(
-        "id", "参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked", title="令牌 tokens"
-    )
+    table = Table(title="令牌 tokens")
+    table.add_column("id", no_wrap=True, min_width=32)  # whole: `token revoke` takes it (or a prefix)
+    for header in ("参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked"):
+        table.add_column(header)
     for i in found:
         revoked = i.revoked_at.isoformat(timespec="seconds") if i.revoked_at else ""
         table.add_row(
@@ -178,7 +179,9 @@ def token_list(app: App, actor_id: str | None) -> None:
     app.out.print(table)
 
 
-@token.command("revoke", help="吊销令牌 / revoke a token.")
+@token.command(
+    "revoke", help="吊销令牌（ID 或 token list 里的唯一前缀）/ revoke a token (its id or a unique prefix)."
+)
 @click.argument("token_id", metavar="ID")
 @json_option
 @pass_app
@@ -186,7 +189,18 @@ def token_revoke(app: App, token_id: str) -> None:
     from jiedai_flow.cli.app import usage_problem
     from jiedai_flow.server.tokens import tokens_for
 
-    info = tokens_for(app.engine()).revoke(token_id.strip())
+    store = tokens_for(app.engine())
+    wanted = token_id.strip()
+    if not wanted:
+        raise usage_problem("ID", "未给出令牌 ID", "no token id given")
+    matching = [i.id for i in store.list(None) if i.id.startswith(wanted)]
+    if len(matching) > 1 and wanted not in matching:
+        raise usage_problem(
+            "ID",
+            f"前缀 {wanted} 对应多个令牌（{'、'.join(matching)}），请写得更长",
+            f"prefix {wanted} matches several tokens ({', '.join(matching)}); give more of it",
+        )
+    info = store.revoke(wanted if wanted in matching or not matching else matching[0])
     if info is None:
         raise usage_problem("ID", f"没有令牌 {token_id}", f"no token {token_id}")
     if app.json:
