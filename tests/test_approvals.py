@@ -680,7 +680,10 @@ def test_a_stand_in_signs_on_behalf_of_the_absent_approver(url: str) -> None:
     engine = engine_for(url, SINGLE_A, clock=clock)
     rid = submitted(engine)
     today = clock.now().date()
-    engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")
+    first = engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")
+    again = engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")  # sent twice
+    assert again == first
+    assert [p.id for p in engine.proxies()] == [first.id]
     assert mine(engine, X) == [rid]
     result = approve(engine, rid, X)
     signed = result.approvals[-1]

@@ -935,7 +935,7 @@ class Engine:
     ) -> Proxy:
         """代理 while away: from ``start`` to ``end`` ``stand_in`` acts on ``principal``'s approval
         tasks, recorded as on behalf of them. The principal sets it, or an administrator or the
-        office for them."""
+        office for them. The same designation in force already is returned, not made twice."""
         if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
                 "",
@@ -961,8 +961,17 @@ class Engine:
             )
             if problem is not None:
                 raise TaskError("", "代理", *problem)
+        store = self._task_store()
+        for kept in store.proxies():  # the same designation twice (a form sent again): one row
+            if not kept.revoked and (kept.principal, kept.stand_in, kept.start, kept.end) == (
+                principal,
+                stand_in,
+                start,
+                end,
+            ):
+                return kept
         proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
-        self._task_store().save_proxy(proxy)
+        store.save_proxy(proxy)
         self._stand_ins = None
         log.info(
             "proxy %s: %s stands in for %s %s..%s (set by %s)",
