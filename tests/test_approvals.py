@@ -468,6 +468,26 @@ class Directory:
         return {**PEOPLE, OFFICE.id: OFFICE, SUPERVISOR.id: SUPERVISOR, HANDLER.id: HANDLER}.get(actor_id)
 
 
+def test_people_handed_a_task_are_shown_by_name_before_they_act() -> None:
+    """With a directory, a transferred or added signer's task carries their name: the timeline
+    and the sign-off (接待清单, ``jiedai show``) show 「姓名」 while they have not acted yet; taking a
+    signature back reopens the signer's own task and says nothing of a transfer."""
+    from jiedai_flow.process.signoff import names_of, signoff
+
+    engine = make_engine(Chain(SINGLE_A, SINGLE_E), Directory(), clock=FrozenClock())
+    rid = submitted(engine)
+    added = engine.operate(rid, AddSigners(["x"], Position.AFTER), A, reason="请 x 在我之后审")
+    assert "加签 审批人x（x）" in added.event.note
+    moved = engine.operate(rid, Transfer(to="b"), A, reason="出差")
+    assert "转办给 审批人b（b）" in moved.event.note
+    reception = engine.get(rid)
+    line = signoff(reception, names=names_of(reception, engine.history(rid))).steps[0].line
+    assert "审批人x" in line, line
+    approve(engine, rid, B)
+    back = engine.operate(rid, TakeBack(), B)
+    assert "转办给" not in back.event.note
+
+
 def test_with_a_directory_no_task_goes_to_someone_unknown_or_unable_to_sign() -> None:
     """A task handed to a misspelt id or to someone without the approver role would sit in a 待办
     nobody can act on: refused, and the step keeps its way forward. Without a directory the engine
@@ -569,6 +589,8 @@ def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     engine.operate(rid, Claim(), leader1)
     assert mine(engine, leader1) == [rid]
     assert mine(engine, leader2) == []
+    with pytest.raises(TaskError, match="任务已经是您的"):  # not 「没有待办（当前由 l1 办理）」
+        engine.operate(rid, Claim(), leader1)
     with pytest.raises(NotAuthorizedError):
         approve(engine, rid, leader2)
     assert approve(engine, rid, leader1).state == "approved"
@@ -579,8 +601,9 @@ def test_urge_copy_read_comment_and_counts(url: str) -> None:
     engine = engine_for(url, SINGLE_A, clock=clock)
     rid = submitted(engine)
     engine.operate(rid, Urge(), HANDLER)
-    with pytest.raises(RateLimitedError, match="分钟后再催"):
+    with pytest.raises(RateLimitedError, match="分钟后再催") as again:
         engine.operate(rid, Urge(), HANDLER)
+    assert again.value.message_zh.startswith(f"接待记录 {engine.get(rid).number} ")  # the number, not the id
     clock.advance(hours=1, minutes=1)
     event = engine.operate(rid, Urge(), HANDLER).event
     assert "催办 a" in event.note

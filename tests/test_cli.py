@@ -360,8 +360,10 @@ MISTAKES: list[tuple[list[str], int, str]] = [
     (["claim", "ID", "--as", "zhang.wei", "--list", "broken.toml"], 2, "TOML 语法错误"),
     (["start", "ID", "--as", "zhang.wei"], 3, "不能执行"),
     (["approve", "ID", "--as", "sun.hao", "--expect-version", "1"], 3, "已被他人修改"),
-    (["list", "--from", "2026-02-30"], 2, "YYYY-MM-DD"),
+    (["list", "--from", "2026-02-30"], 2, "没有这一天"),  # written right, but no such day
+    (["list", "--from", "2026/02/03"], 2, "YYYY-MM-DD"),
     (["list", "--state", "flying"], 2, "未知状态"),
+    (["show", "ID", "--db", "sqlite:///other.db"], 2, "是 jiedai 本身的选项，请写在命令名之前"),
     (["list", "--type", "alien"], 2, "不是有效取值"),
     (["list", "--after", "not-a-cursor"], 2, "游标无效"),
     (["list", "--limit", "0"], 2, "--limit"),

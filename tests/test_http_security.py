@@ -57,7 +57,13 @@ def test_no_wrong_revoked_or_forged_credentials(server: Server) -> None:
     assert revoked.status_code == 401
     assert "吊销" in revoked.json()["message_zh"]
     assert revoked.headers["www-authenticate"].startswith("Bearer")
-    assert _get(server, f"Bearer {_jwt(key='another-secret-another-secret-12')}").status_code == 401
+    forged = _get(server, f"Bearer {_jwt(key='another-secret-another-secret-12')}")
+    assert forged.status_code == 401
+    assert forged.json()["message_zh"] == "JWT 签名不对"
+    no_exp = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": "zhang.wei"}, SECRET, "HS256")
+    missing = _get(server, f"Bearer {no_exp}")
+    assert missing.status_code == 401
+    assert "缺少必需的声明 exp" in missing.json()["message_zh"]  # not blamed on the signature
     assert _get(server, f"Bearer {_jwt(ttl=-120)}").status_code == 401
     assert _get(server, f"Bearer {_jwt(aud='another-system')}").status_code == 401
     assert _get(server, f"Bearer {_jwt(sub='nobody')}").status_code == 401

@@ -429,6 +429,15 @@ def test_load_reads_toml_with_chinese_labels_native_dates_and_integer_money() ->
     assert load(Transport, tomllib.loads("cost = 150")).cost == Decimal("150.00")
 
 
+def test_load_tells_a_day_that_does_not_exist_from_a_date_written_wrongly() -> None:
+    letter = {"start": "2026-02-30", "end": "2026/03/02"}
+    with pytest.raises(ValidationError) as caught:
+        load(Itinerary, letter)
+    found = {p.path: p.message_zh for p in caught.value.problems}
+    assert found["$.start"].startswith("没有这一天：'2026-02-30'")
+    assert found["$.end"].startswith("日期格式应为 YYYY-MM-DD")
+
+
 def test_load_refuses_float_money_from_toml_with_a_hint() -> None:
     with pytest.raises(ValidationError) as caught:
         load(Transport, tomllib.loads("cost = 150.00"), source="plan.toml")

@@ -422,5 +422,7 @@ class RetryAfter(RateLimitedError):
     """A rate-limited operation with the seconds until it may be done again (``Retry-After``)."""
 
     def __init__(self, error: RateLimitedError, seconds: int) -> None:
-        super().__init__(error.reception_id, error.operation, error.reason_zh, error.reason_en)
+        super().__init__(
+            error.reception_id, error.operation, error.reason_zh, error.reason_en, number=error.number
+        )
         self.seconds = seconds

@@ -382,6 +382,15 @@ def _bilingual(error: click.UsageError) -> tuple[str, str]:
         kind = error.param_type or (error.param.param_type_name if error.param is not None else "")
         return f"缺少{_KINDS.get(kind, '参数')} {hint}".rstrip(), english
     if isinstance(error, click.NoSuchOption):
+        root = error.ctx.find_root() if error.ctx is not None else None
+        if root is not None and root is not error.ctx:
+            names = {n for p in root.command.params for n in (*p.opts, *p.secondary_opts)}
+            if error.option_name in names:  # `jiedai show X --db URL`: an option of jiedai itself
+                where = f"jiedai {error.option_name} … {error.ctx.info_name if error.ctx else ''} …"
+                return (
+                    f"{error.option_name} 是 jiedai 本身的选项，请写在命令名之前：{where}",
+                    f"{error.option_name} is an option of jiedai itself; put it before the command: {where}",
+                )
         return f"没有选项 {error.option_name}" + _did_you_mean(error.possibilities), english
     if isinstance(error, click.BadParameter):
         detail = _translate(error.message)

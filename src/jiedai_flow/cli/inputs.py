@@ -331,6 +331,10 @@ def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
+        from jiedai_flow.domain.loading import is_day_shaped
+
+        if is_day_shaped(value):
+            raise click.BadParameter(f"没有这一天：{value!r} / no such day: {value!r}", param=param) from None
         raise click.BadParameter(
             f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param=param
         ) from None

@@ -132,8 +132,17 @@ def _structure_date(value: object, _: type) -> date:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            pass
+            if is_day_shaped(value):
+                raise InvalidValueError(
+                    f"没有这一天：{shown(value)}", f"no such day: {shown(value)}"
+                ) from None
     raise _type_error(value, "日期格式应为 YYYY-MM-DD", "expected a date as YYYY-MM-DD")
+
+
+def is_day_shaped(text: str) -> bool:
+    """Whether ``text`` is written as YYYY-MM-DD (then a refusal is of the day — 2026-02-30 — not
+    of how it is written)."""
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
 
 
 def _structure_datetime(value: object, _: type) -> datetime:

@@ -476,7 +476,7 @@ def _transfer(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
     moved = attrs.evolve(
         task,
         id=new_id(),
-        assignee=Assignee.person(command.to, task.assignee.weight),
+        assignee=_person(ctx, command.to, task.assignee.weight),
         claimed_by="",
         delegated_to="",
         delegated_by="",
@@ -559,7 +559,7 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
             id=new_id(),
             kind=TaskKind.APPROVAL,
             step=task.step,
-            assignee=Assignee.person(person),
+            assignee=_person(ctx, person),
             created_at=ctx.now,
             state=TaskState.WAITING,
             lane=lane,
@@ -802,6 +802,7 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
                 ctx.label or "催办",
                 f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
                 f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
+                number=reception.number,
             )
     after = reception
     for task in chosen:
@@ -1242,6 +1243,10 @@ def _task(
     if len(found) == 1:
         _not_delegate(reception, ctx, found[0])
         return found[0]
+    if not found and pool_only and any(t.owner in me for t in open_):
+        raise _refused(
+            reception, ctx, "任务已经是您的，不必认领", "the task is yours already; nothing to claim"
+        )
     if not found:
         holders = "、".join(dict.fromkeys(ctx.shown(t.owner) if t.owner else t.assignee.shown for t in open_))
         ids = ", ".join(dict.fromkeys(t.owner or t.assignee.ref for t in open_))
@@ -1311,6 +1316,13 @@ def _barred(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] |
             "a delegate replies with an opinion; the delegator decides",
         )
     return None
+
+
+def _person(ctx: Context, person: str, weight: int = 1) -> Assignee:
+    """A task's assignee handed to ``person``, with their name when the directory knows it (the
+    timeline and the 接待清单 then show them by name before they act)."""
+    found = ctx.directory(person) if ctx.directory is not None else None
+    return Assignee.person(person, weight, found.name if found is not None and found.name != person else "")
 
 
 def _signers(reception: Reception) -> set[str]:
@@ -1528,9 +1540,10 @@ def describe(
     old = {t.id: t for t in before.tasks}
 
     def who(assignee: Assignee) -> str:
-        if assignee.kind is AssigneeKind.PERSON and not assignee.name:
-            return names(assignee.ref)
-        return assignee.shown
+        if assignee.kind is not AssigneeKind.PERSON:
+            return assignee.shown
+        shown = names(assignee.ref)
+        return f"{assignee.name}（{assignee.ref}）" if shown == assignee.ref and assignee.name else shown
 
     for a in after.approvals[len(before.approvals) :] if len(after.approvals) > len(before.approvals) else ():
         how = "同意" if a.agree else "反对"
@@ -1541,6 +1554,8 @@ def describe(
     for t in after.tasks:
         was = old.get(t.id)
         if was is None:
+            if isinstance(command, TakeBack):
+                continue  # the signer's own task reopened, not a new assignment
             if t.transferred_from:
                 parts.append(f"转办给 {who(t.assignee)}")
             elif t.added_by and t.kind is TaskKind.APPROVAL:

@@ -61,7 +61,12 @@ def open_for(settings: Settings) -> tuple[Engine, dict[str, Actor]]:
     engine = app.engine()
     actors = app.actors() if Path(settings.actors).is_file() else {}
     if not actors:
-        log.warning("no actors file at %s: no token or JWT can name a known actor", settings.actors)
+        log.warning(
+            "没有参与人文件 %s：令牌和 JWT 都对应不到已知的参与人 / no actors file at %s: no token or JWT can"
+            " name a known actor",
+            settings.actors,
+            settings.actors,
+        )
     return engine, actors
 
 

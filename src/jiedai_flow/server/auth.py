@@ -185,10 +185,21 @@ class Authenticator:
             raise AuthFailure(
                 "jwt_issuer", "JWT 的签发者不受信任", "the JWT's issuer is not trusted"
             ) from None
-        except jwt.PyJWTError as error:
+        except jwt.MissingRequiredClaimError as error:
             raise AuthFailure(
-                "jwt_invalid", "JWT 无效（签名或格式不对）", f"invalid JWT ({type(error).__name__})"
+                "jwt_claims",
+                f"JWT 缺少必需的声明 {error.claim}（须有 exp、iss 和 {settings.actor_claim}）",
+                f"the JWT lacks the required claim {error.claim!r}"
+                f" (exp, iss and {settings.actor_claim} are required)",
             ) from None
+        except jwt.InvalidSignatureError:
+            raise AuthFailure("jwt_invalid", "JWT 签名不对", "the JWT's signature does not verify") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthFailure(
+                "jwt_invalid", "JWT 尚未生效（nbf、iat 在将来）", "the JWT is not valid yet"
+            ) from None
+        except jwt.PyJWTError:
+            raise AuthFailure("jwt_invalid", "JWT 无效（格式不对）", "invalid JWT (malformed)") from None
         actor_id = str(claims.get(settings.actor_claim, ""))
         actor = self.actors.get(actor_id) or _actor_from_claims(actor_id, claims, settings)
         if actor is None:
