@@ -37,6 +37,7 @@ from jiedai_flow.process.tasks import (
     ReportProblem,
     SendBack,
     TakeBack,
+    TaskCommand,
     Terminate,
     Transfer,
     Urge,
@@ -370,6 +371,73 @@ def test_a_chain_naming_the_handler_or_someone_twice_is_refused_at_submission(ur
         assert engine.get(rid).tasks == ()
 
 
+def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_decide(url: str) -> None:
+    """或签 and 票签 pass without one person: naming the handler, or someone who must sign a later step,
+    is accepted while the others can still decide — and that person is refused on this step."""
+    from jiedai_flow.errors import PluginError
+
+    any_ab = ApprovalStep("", "或签", kind=StepKind.ANY, assignees=person("a", "b"))
+    engine = engine_for(url, any_ab, SINGLE_A)
+    rid = submitted(engine)
+    with pytest.raises(TaskError, match="您还要签第 2 环节"):
+        approve(engine, rid, A)
+    approve(engine, rid, B)
+    assert approve(engine, rid, A).state == "approved"
+
+    engine = engine_for(url, ApprovalStep("", "或签", kind=StepKind.ANY, assignees=person(HANDLER.id, "b")))
+    assert approve(engine, submitted(engine), B).state == "approved"
+
+    votes = (Assignee.person(HANDLER.id, 3), Assignee.person("b", 1), Assignee.person("c", 1))
+    engine = engine_for(url, ApprovalStep("", "票签", kind=StepKind.VOTE, threshold=50, assignees=votes))
+    rid = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=HANDLER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id
+    with pytest.raises(PluginError, match="经办人"):  # 2 of 5 without the handler: cannot pass
+        engine.fire(rid, "submit", HANDLER)
+
+
+def test_a_holder_of_the_step_cannot_sign_its_pool_task_too() -> None:
+    """Someone with a task of their own on a parallel step signs that one, not the pool's: the pool
+    task stays for the rest of the pool."""
+    step = ApprovalStep(
+        "", "会签", kind=StepKind.PARALLEL, assignees=(Assignee.person(VICE.id), Assignee.level("常务副县长"))
+    )
+    engine = make_engine(Chain(step), TwoLevels(), clock=FrozenClock())
+    rid = submitted(engine)
+    pool = next(t for t in engine.get(rid).tasks if not t.owner)
+    with pytest.raises(TaskError, match="已有本环节的任务"):
+        engine.fire(rid, "approve", VICE, reason="同意", command=TaskCommand(task=pool.id))
+    assert approve(engine, rid, VICE).state == "submitted"
+    assert approve(engine, rid, EXEC).state == "approved"
+
+
+def test_take_back_after_removing_an_added_signer(url: str) -> None:
+    """减签 is the adder's own doing: it does not count as the next signer acting."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["b"], Position.AFTER), A, reason="请 b 在我之后审")
+    approve(engine, rid, A)
+    added = next(t for t in engine.get(rid).tasks if t.assignee.ref == "b")
+    engine.operate(rid, RemoveSigner(task=added.id), A, reason="不必了")
+    assert "take_back" in engine.available_operations(rid, A)
+    engine.operate(rid, TakeBack(), A)
+    assert mine(engine, A) == [rid]
+
+
+def test_a_delegate_may_be_someone_named_on_a_later_step(url: str) -> None:
+    """A delegate only gives an opinion: being named on a later step does not bar them."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    engine.operate(rid, Delegate(to="e"), A, reason="请县长先看看")
+    engine.operate(rid, Reply(), E, reason="可以")
+    approve(engine, rid, A)
+    assert approve(engine, rid, E).state == "approved"
+
+
 def test_a_transfer_or_added_signer_never_reaches_someone_named_on_a_later_step(url: str) -> None:
     """Having signed this step they could never sign theirs: the later step would stick."""
     engine = engine_for(url, SINGLE_A, SINGLE_E)
@@ -661,6 +729,19 @@ def test_the_supervisor_marks_a_copy_read_and_nothing_else(url: str) -> None:
     for command in (Comment(), Urge(), Copy(["x"])):
         with pytest.raises(NotAuthorizedError):
             engine.operate(rid, command, SUPERVISOR, reason="纪检只读")
+
+
+def test_a_supervisor_standing_in_marks_only_their_own_copy_read(url: str) -> None:
+    """Named as someone's stand-in, 纪检 still marks nothing of theirs read."""
+    clock = FrozenClock()
+    engine = engine_for(url, SINGLE_A, clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy("a", SUPERVISOR.id, today, today, A)
+    assert "mark_read" not in engine.available_operations(rid, SUPERVISOR)
+    with pytest.raises(TaskError):
+        engine.operate(rid, MarkRead(), SUPERVISOR)
+    assert all(t.read_at is None for t in engine.get(rid).tasks)
 
 
 def test_terminate_and_jump_are_for_administrators_and_audited(url: str) -> None:

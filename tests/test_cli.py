@@ -364,6 +364,7 @@ MISTAKES: list[tuple[list[str], int, str]] = [
     (["list", "--from", "2026/02/03"], 2, "YYYY-MM-DD"),
     (["list", "--state", "flying"], 2, "未知状态"),
     (["show", "ID", "--db", "sqlite:///other.db"], 2, "是 jiedai 本身的选项，请写在命令名之前"),
+    (["token", "revoke", "x", "--db", "memory://"], 2, "jiedai --db … token revoke …"),
     (["list", "--type", "alien"], 2, "不是有效取值"),
     (["list", "--after", "not-a-cursor"], 2, "游标无效"),
     (["list", "--limit", "0"], 2, "--limit"),

@@ -64,6 +64,12 @@ def test_no_wrong_revoked_or_forged_credentials(server: Server) -> None:
     missing = _get(server, f"Bearer {no_exp}")
     assert missing.status_code == 401
     assert "缺少必需的声明 exp" in missing.json()["message_zh"]  # not blamed on the signature
+    other_algorithm = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "zhang.wei", "exp": int(time.time()) + 300},
+        SECRET * 2,
+        "HS512",
+    )
+    assert "签名算法不是本服务接受的 HS256" in _get(server, f"Bearer {other_algorithm}").json()["message_zh"]
     assert _get(server, f"Bearer {_jwt(ttl=-120)}").status_code == 401
     assert _get(server, f"Bearer {_jwt(aud='another-system')}").status_code == 401
     assert _get(server, f"Bearer {_jwt(sub='nobody')}").status_code == 401

@@ -436,6 +436,8 @@ def test_load_tells_a_day_that_does_not_exist_from_a_date_written_wrongly() -> N
     found = {p.path: p.message_zh for p in caught.value.problems}
     assert found["$.start"].startswith("没有这一天：'2026-02-30'")
     assert found["$.end"].startswith("日期格式应为 YYYY-MM-DD")
+    typed = load(Itinerary, {"start": "２０２６－０３－０１", "end": "2026-03-02"})  # a Chinese input method
+    assert typed.start == date(2026, 3, 1)
 
 
 def test_load_refuses_float_money_from_toml_with_a_hint() -> None:

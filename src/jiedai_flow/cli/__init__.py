@@ -386,7 +386,8 @@ def _bilingual(error: click.UsageError) -> tuple[str, str]:
         if root is not None and root is not error.ctx:
             names = {n for p in root.command.params for n in (*p.opts, *p.secondary_opts)}
             if error.option_name in names:  # `jiedai show X --db URL`: an option of jiedai itself
-                where = f"jiedai {error.option_name} … {error.ctx.info_name if error.ctx else ''} …"
+                command = error.ctx.command_path.removeprefix(root.command_path).strip() if error.ctx else ""
+                where = f"{root.command_path} {error.option_name} … {command} …"
                 return (
                     f"{error.option_name} 是 jiedai 本身的选项，请写在命令名之前：{where}",
                     f"{error.option_name} is an option of jiedai itself; put it before the command: {where}",

@@ -328,12 +328,12 @@ def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
     """A click callback: a YYYY-MM-DD option value as a date (a usage error otherwise)."""
     if value is None:
         return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        from jiedai_flow.domain.loading import is_day_shaped
+    from jiedai_flow.domain.loading import ascii_digits, is_day_shaped
 
-        if is_day_shaped(value):
+    try:
+        return date.fromisoformat(ascii_digits(value))
+    except ValueError:
+        if is_day_shaped(ascii_digits(value)):
             raise click.BadParameter(f"没有这一天：{value!r} / no such day: {value!r}", param=param) from None
         raise click.BadParameter(
             f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param=param

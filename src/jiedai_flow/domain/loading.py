@@ -26,6 +26,7 @@ import re
 import sys
 import tomllib
 import typing
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from datetime import date, datetime
 from decimal import Decimal
@@ -130,19 +131,25 @@ def _structure_date(value: object, _: type) -> date:
         return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value.strip())
+            return date.fromisoformat(ascii_digits(value))
         except ValueError:
-            if is_day_shaped(value):
+            if is_day_shaped(ascii_digits(value)):
                 raise InvalidValueError(
                     f"没有这一天：{shown(value)}", f"no such day: {shown(value)}"
                 ) from None
     raise _type_error(value, "日期格式应为 YYYY-MM-DD", "expected a date as YYYY-MM-DD")
 
 
+def ascii_digits(text: str) -> str:
+    """``text`` stripped, with full-width digits and dashes (２０２６－０３－０１, typed with a Chinese
+    input method) made ASCII."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
 def is_day_shaped(text: str) -> bool:
     """Whether ``text`` is written as YYYY-MM-DD (then a refusal is of the day — 2026-02-30 — not
     of how it is written)."""
-    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()) is not None
+    return re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()) is not None  # ASCII digits only
 
 
 def _structure_datetime(value: object, _: type) -> datetime:

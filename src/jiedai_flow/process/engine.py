@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import attrs
 
@@ -43,6 +43,7 @@ from jiedai_flow.domain.records import (
     Proxy,
     Reception,
     ReceptionQuery,
+    StepKind,
     TaskCounts,
     TaskPage,
     TaskQuery,
@@ -162,6 +163,14 @@ RACE_RETRIES = 5
 
 MIN_ID_PREFIX = 6
 """The fewest id digits :meth:`Engine.resolve` takes as a prefix (the command line shows 8)."""
+
+
+def _handler_named(shown: str, person: str) -> tuple[str, str]:
+    """Why the handler or submitter cannot sign a step of their own reception."""
+    return (
+        f"{shown} 是本接待的经办人或提交人，不能审批（不相容职务分离）",
+        f"{person} handles or submits this reception and may not approve it (separation of duties)",
+    )
 
 
 class Engine:
@@ -1351,42 +1360,72 @@ class Engine:
         return task_ops.normalize(after, ctx)
 
     def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep], *, submitter: str) -> None:
-        """Every person a step names must be able to sign it: never the reception's handler or its
-        submitter (separation of duties), never named on two steps (one signature a chain), and with
-        a directory (``jiedai_actor``) known and holding the step's roles — a misspelt id in a
-        standards file's countersign would open a task nobody can sign. Refused at submission,
-        nothing saved, naming the step and the person."""
+        """Every step must be signable by the people it names: nobody who must sign is the
+        reception's handler or its submitter (separation of duties) or must sign another step too
+        (one signature a chain) — for 或签 and 票签, enough of the others must remain to decide.
+        With a directory (``jiedai_actor``) each person named must be known and hold the step's
+        roles — a misspelt id in a standards file's countersign would open a task nobody can sign.
+        Refused at submission, nothing saved, naming the step and the person."""
         directory = self.directory
         handlers = {reception.handler.id, submitter}
-        named: dict[str, int] = {}
+        must: dict[str, list[int]] = {}  # person → the steps that cannot pass without them
         for index, step in enumerate(chain):
-            where_zh = f"审批链第 {index + 1} 环节「{step.label or step.level}」"
-            where_en = f"approval step {index + 1} ({step.label or step.level})"
-            for assignee in step.assignees:
-                if assignee.kind is not AssigneeKind.PERSON:
-                    continue
-                person = assignee.ref
+            if step.kind not in (StepKind.ANY, StepKind.VOTE):
+                for a in step.assignees:
+                    if a.kind is AssigneeKind.PERSON:
+                        must.setdefault(a.ref, []).append(index)
+        for index, step in enumerate(chain):
+            people = [a for a in step.assignees if a.kind is AssigneeKind.PERSON]
+            for a in people:
                 problem: tuple[str, str] | None = None
-                if person in handlers:
-                    problem = (
-                        f"{self.shown(person)} 是本接待的经办人或提交人，不能审批（不相容职务分离）",
-                        f"{person} handles or submits this reception and may not approve it "
-                        "(separation of duties)",
-                    )
-                elif person in named:
-                    problem = (
-                        f"{self.shown(person)} 已列在第 {named[person] + 1} 环节，一人在一条审批链上只签一次",
-                        f"{person} is named on step {named[person] + 1} too; one signature a chain",
-                    )
-                elif directory is not None:
-                    problem = task_ops.target_problem(directory, person, step.roles)
+                steps = must.get(a.ref, [])
+                if directory is not None:
+                    problem = task_ops.target_problem(directory, a.ref, step.roles)
+                if problem is None and index in steps:
+                    if a.ref in handlers:
+                        problem = _handler_named(self.shown(a.ref), a.ref)
+                    elif len(steps) > 1:
+                        other = next(i for i in steps if i != index) if len(set(steps)) > 1 else index
+                        problem = (
+                            f"{self.shown(a.ref)} 也列在第 {other + 1} 环节，一人在一条审批链上只签一次",
+                            f"{a.ref} is named on step {other + 1} too; one signature a chain",
+                        )
                 if problem is not None:
-                    raise PluginError(
-                        f"{where_zh}：{problem[0]}（请检查标准文件的会签设置或提供审批链的插件）",
-                        f"{where_en}: {problem[1]} "
-                        "(check the standards file's countersigns or the chain plugin)",
+                    self._refuse_chain(index, step, problem)
+            unable = [a.ref for a in people if a.ref in handlers or a.ref in must]
+            if step.kind in (StepKind.ANY, StepKind.VOTE) and unable:
+                # who cannot sign here: the handler, and whoever must sign another step
+                able = [a for a in step.who if a.kind is not AssigneeKind.PERSON or a.ref not in unable]
+                total = sum(a.weight for a in step.who) or 1
+                short = (
+                    not able
+                    if step.kind is StepKind.ANY
+                    else sum(a.weight for a in able) * 100 <= step.threshold * total
+                )
+                if short:
+                    barred = unable[0]
+                    if barred in handlers:
+                        self._refuse_chain(index, step, _handler_named(self.shown(barred), barred))
+                    self._refuse_chain(
+                        index,
+                        step,
+                        (
+                            f"{self.shown(barred)} 还要签第 {must[barred][0] + 1} 环节，"
+                            "一人在一条审批链上只签一次，本环节剩下的人不足以通过",
+                            f"{barred} is to sign step {must[barred][0] + 1}; one signature a chain, and the"
+                            " others cannot pass this step",
+                        ),
                     )
-                named.setdefault(person, index)
+
+    @staticmethod
+    def _refuse_chain(index: int, step: ApprovalStep, problem: tuple[str, str]) -> NoReturn:
+        where = step.label or step.level
+        raise PluginError(
+            f"审批链第 {index + 1} 环节「{where}」：{problem[0]}"
+            "（请检查标准文件的会签设置或提供审批链的插件）",
+            f"approval step {index + 1} ({where}): {problem[1]} "
+            "(check the standards file's countersigns or the chain plugin)",
+        )
 
     def _event(
         self,

@@ -360,9 +360,26 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
+    if not principal and not _held_by(reception, task.id) and ctx.actor.id in _holders(reception, index):
+        raise _refused(  # a pool task signed by someone whose own task of the step would then stick
+            reception,
+            ctx,
+            f"{ctx.shown(ctx.actor.id)} 已有本环节的任务，请签自己的任务",
+            f"{ctx.actor.id} holds a task of this step already; sign that one",
+        )
     if _signed_already(reception, ctx, task):
         raise _denied(
             reception, ctx, "同一人不能签署两个审批环节", "one person may not sign two approval steps"
+        )
+    later = _named_later(reception, index, principal or ctx.actor.id)
+    if later is not None:  # 或签, 票签: the others decide this one
+        raise _refused(
+            reception,
+            ctx,
+            f"您还要签第 {later + 1} 环节「{reception.approval_chain[later].shown}」，"
+            "一人在一条审批链上只签一次，本环节请由其他人办理",
+            f"you are to sign step {later + 1} as well (one signature a chain); "
+            "let the others decide this one",
         )
     approval = Approval(
         step=index,
@@ -636,6 +653,7 @@ def _acted_since(reception: Reception, signed: Approval) -> bool:
         t.current
         and t.kind is TaskKind.APPROVAL
         and t.done_by
+        and t.outcome != "removed"  # 减签 is the adder's doing, not the next signer acting
         and (
             t.step > signed.step
             or (t.step == signed.step and mine is not None and t.lane == mine.lane and t.order > order)
@@ -826,8 +844,16 @@ def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     return Worked(attrs.evolve(reception, copies=copies), people=tuple(new))
 
 
+def _readers(ctx: Context) -> set[str]:
+    """Whose tasks the actor marks read: their own and their principals'; the read-only supervisor
+    only ever their own (standing in gives 纪检 nothing to do on another's task)."""
+    if Role.SUPERVISOR in ctx.actor.roles:
+        return {ctx.actor.id}
+    return {ctx.actor.id, *ctx.principals}
+
+
 def _read(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
-    me = {ctx.actor.id, *ctx.principals}
+    me = _readers(ctx)
     after = reception
     mine = [
         t
@@ -1056,7 +1082,7 @@ def _offer_against(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_read(reception: Reception, ctx: Context) -> Offer | None:
-    me = {ctx.actor.id, *ctx.principals}
+    me = _readers(ctx)
     unread = any(t.live and t.read_at is None and t.owner in me for t in reception.tasks)
     return _offered(unread or any(c.actor_id == ctx.actor.id and c.read_at is None for c in reception.copies))
 
@@ -1243,7 +1269,7 @@ def _task(
     if len(found) == 1:
         _not_delegate(reception, ctx, found[0])
         return found[0]
-    if not found and pool_only and any(t.owner in me for t in open_):
+    if not found and pool_only and not any(not t.owner for t in open_) and any(t.owner in me for t in open_):
         raise _refused(
             reception, ctx, "任务已经是您的，不必认领", "the task is yours already; nothing to claim"
         )
@@ -1328,6 +1354,26 @@ def _person(ctx: Context, person: str, weight: int = 1) -> Assignee:
 def _signers(reception: Reception) -> set[str]:
     """Who signed the current submission's chain, themselves or through a stand-in."""
     return ({a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}) - {""}
+
+
+def _named_later(reception: Reception, index: int, person: str) -> int | None:
+    """The later step that cannot pass without ``person`` (named on a single, sequential or parallel
+    step), or None."""
+    chain = reception.approval_chain
+    return next(
+        (
+            i
+            for i in range(index + 1, len(chain))
+            if chain[i].kind not in (StepKind.ANY, StepKind.VOTE)
+            and any(a.kind is AssigneeKind.PERSON and a.ref == person for a in chain[i].assignees)
+        ),
+        None,
+    )
+
+
+def _held_by(reception: Reception, task_id: str) -> str:
+    """Who holds task ``task_id`` as stored (before an operation claims it), or ""."""
+    return next((t.owner for t in reception.tasks if t.id == task_id), "")
 
 
 def _holders(reception: Reception, step: int) -> set[str]:
@@ -1426,11 +1472,12 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
     on_step = {t.owner for t in reception.step_tasks(task.step)} | {
         t.assignee.ref for t in reception.step_tasks(task.step) if t.assignee.kind is AssigneeKind.PERSON
     }
-    later = {  # named on a later step: having signed this one, they could never sign that
+    later = {  # named on a later step: having signed this one, they could never sign that (a
+        # delegate only gives an opinion and signs nothing)
         a.ref
         for step in reception.approval_chain[task.step + 1 :]
         for a in step.assignees
-        if a.kind is AssigneeKind.PERSON
+        if a.kind is AssigneeKind.PERSON and ctx.operation is not Operation.DELEGATE
     }
     chained = person in on_step or person in _signers(reception) or person in later
     if task.kind is TaskKind.APPROVAL and chained:

@@ -192,6 +192,12 @@ class Authenticator:
                 f"the JWT lacks the required claim {error.claim!r}"
                 f" (exp, iss and {settings.actor_claim} are required)",
             ) from None
+        except jwt.InvalidAlgorithmError:
+            raise AuthFailure(
+                "jwt_invalid",
+                f"JWT 的签名算法不是本服务接受的 {settings.algorithm}",
+                f"the JWT is not signed with {settings.algorithm}, the algorithm this service accepts",
+            ) from None
         except jwt.InvalidSignatureError:
             raise AuthFailure("jwt_invalid", "JWT 签名不对", "the JWT's signature does not verify") from None
         except jwt.ImmatureSignatureError:
