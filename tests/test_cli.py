@@ -95,6 +95,9 @@ def test_a_reception_goes_from_its_letter_to_its_archive_through_the_cli(any_sit
     audit verify and the exports then agree on what happened."""
     created = jiedai("new", "jiedai-reception.toml")
     assert "草拟" in created.output
+    assert (
+        "提交审批（submit，经办人 handler）" in created.output
+    )  # the next steps and who may (both languages)
     reception_id = as_json("list")["items"][0]["id"]
     assert f"ID {reception_id[:8]} " in created.output  # short: commands take a unique prefix
     draft = jiedai("show", reception_id).output  # the checks of the next steps, named as clerks name them

@@ -398,9 +398,20 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
         print_findings(console, result.findings)
     following = possible_triggers(process, r)
     if following:
-        # the id beside the label is the command that fires it: 撤回（withdraw） → jiedai withdraw
-        steps = " · ".join(f"{trigger_label(process, t)}（{t}）" for t in following)
+        # the id beside the label is the command that fires it: 撤回（withdraw） → jiedai withdraw;
+        # then who may: the next step is often someone else's (审批同意 is the approver's)
+        steps = " · ".join(
+            f"{trigger_label(process, t)}（{t}，{_who_may(process, r.state, t)}）" for t in following
+        )
         console.print(Text(f"  {label('下一步', 'next')}: {steps}", "dim"))
+
+
+def _who_may(process: CompiledProcess, state: str, trigger: str) -> str:
+    """The roles that may fire ``trigger`` from ``state``, in this run's language."""
+    roles = sorted(
+        {role for t in process.transitions_from(state) if t.trigger == trigger for role in t.roles}
+    )
+    return label("、".join(r.label for r in roles), ", ".join(r.value for r in roles))
 
 
 def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[str, ...]:
