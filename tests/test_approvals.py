@@ -134,15 +134,19 @@ def engine_for(
     return engine
 
 
-def submitted(engine: Engine, handler: Actor = HANDLER) -> str:
-    result = engine.create_reception(
+def drafted(engine: Engine, handler: Actor = HANDLER) -> str:
+    """A new reception's id, in draft."""
+    return engine.create_reception(
         sample_letter(START),
         sample_plan(START),
         handler=handler,
         host_unit="县政府办公室",
         jurisdiction="341502",
-    )
-    rid = result.reception.id
+    ).reception.id
+
+
+def submitted(engine: Engine, handler: Actor = HANDLER) -> str:
+    rid = drafted(engine, handler)
     engine.fire(rid, "submit", handler)
     return rid
 
@@ -358,13 +362,7 @@ def test_a_chain_naming_the_handler_or_someone_twice_is_refused_at_submission(ur
         ((SINGLE_A, ApprovalStep("", "复核", assignees=person("a"))), "一人在一条审批链上只签一次"),
     ):
         engine = engine_for(url, *steps)
-        rid = engine.create_reception(
-            sample_letter(START),
-            sample_plan(START),
-            handler=HANDLER,
-            host_unit="县政府办公室",
-            jurisdiction="341502",
-        ).reception.id
+        rid = drafted(engine)
         with pytest.raises(PluginError, match=why):
             engine.fire(rid, "submit", HANDLER)
         assert engine.get(rid).state == "draft"
@@ -389,13 +387,7 @@ def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_d
 
     votes = (Assignee.person(HANDLER.id, 3), Assignee.person("b", 1), Assignee.person("c", 1))
     engine = engine_for(url, ApprovalStep("", "票签", kind=StepKind.VOTE, threshold=50, assignees=votes))
-    rid = engine.create_reception(
-        sample_letter(START),
-        sample_plan(START),
-        handler=HANDLER,
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    ).reception.id
+    rid = drafted(engine)
     with pytest.raises(PluginError, match="经办人"):  # 2 of 5 without the handler: cannot pass
         engine.fire(rid, "submit", HANDLER)
 
