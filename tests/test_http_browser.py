@@ -208,6 +208,16 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
         "zheng.li",
     ]
     transfer = leader.locator("form[data-operation=transfer]")  # type: ignore[attr-defined]
+    offered = transfer.locator("select[name=to] option").evaluate_all("os => os.map(o => o.value)")
+    assert "li.na" not in offered  # not oneself, not the handler: both would be refused
+    assert "zhang.wei" not in offered
+    transfer.locator("select[name=to]").select_option("qian.bo")  # on this step already: refused
+    transfer.locator("textarea[name=reason]").fill("出差，请钱波办理")
+    transfer.locator("button[type=submit]").click()
+    leader.wait_for_load_state()  # type: ignore[attr-defined]
+    transfer = leader.locator("form[data-operation=transfer]")  # type: ignore[attr-defined]
+    assert "已在本审批链上" in transfer.locator(".field-error").inner_text()  # at the form, not only on top
+    assert transfer.locator("textarea[name=reason]").input_value() == "出差，请钱波办理"  # nothing typed lost
     transfer.locator("select[name=to]").select_option("wu.gang")
     transfer.locator("textarea[name=reason]").fill("出差，请吴刚办理")
     transfer.locator("button[type=submit]").click()
@@ -466,8 +476,7 @@ def test_registration_errors_are_at_their_fields_with_their_labels(browser: obje
     clerk = _sign_in(browser, server, "zhang.wei")
     clerk.goto(f"{server.base}/web/new")  # type: ignore[attr-defined]
     start = date.today() + timedelta(days=10)
-    for name, value in {
-        "number": "皖财函〔2026〕13号",
+    for name, value in {  # no 公函文号 either: said at once with the rest
         "content": "调研",
         "start_day": start.isoformat(),
         "end_day": (start - timedelta(days=2)).isoformat(),
@@ -492,6 +501,7 @@ def test_registration_errors_are_at_their_fields_with_their_labels(browser: obje
     assert "早于开始日期" in at("end_day")
     assert " end（" not in at("end_day")
     assert at("sending_unit") == "「来访单位」不能为空"
+    assert at("number") == "「公函文号」不能为空"
     assert at("meal_companions") == "「陪餐人数」不能为负数，收到 -3"
     assert at("lodging_rooms") == "「房间数」不能为负数，收到 -1"
     assert at("guests") == "第 2 行：「单位」不能为空"

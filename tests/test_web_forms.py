@@ -128,3 +128,77 @@ def test_a_dish_with_a_comma_survives_a_save_and_a_ticked_box_alone_is_a_blank_r
     assert read.problems == {}
     assert len(read.value.meals) == 1
     assert (read.value.meals[0].alcohol, read.value.meals[0].premium_alcohol) == (False, False)
+
+
+def test_a_form_sent_back_does_not_grow_by_its_blank_rows() -> None:
+    """Each failed send of the list added the blank rows the page had shown to the rows it shows."""
+    form = {"meals.0.cost": "120.00", "meals.1.cost": "", "meals.2.venue": " ", "meals.3.on": ""}
+    assert forms.rows_shown(form, forms.MEALS) == list(range(1 + forms.BLANK_ROWS))
+
+
+def test_full_width_dates_come_back_as_a_date_input_shows_them() -> None:
+    from jiedai_flow.server.web.pages import _days_shown
+
+    form = {
+        "meals.0.on": "２０２６－０３－０１",
+        "meals.0.venue": "县机关食堂，二楼",
+        "signed_on": "２０２６-03-02",
+    }
+    shown = forms.dates_shown(form, [forms.MEALS])
+    assert shown == {
+        "meals.0.on": "2026-03-01",
+        "meals.0.venue": "县机关食堂，二楼",
+        "signed_on": "2026-03-02",
+    }
+    assert _days_shown({"start_day": "２０２６－０３－０１", "places": "县，乡"}) == {
+        "start_day": "2026-03-01",
+        "places": "县，乡",
+    }
+
+
+def test_the_registration_form_records_the_letters_date_and_the_meals_kind() -> None:
+    from jiedai_flow.server.auth import Principal
+    from jiedai_flow.server.web.pages import _document, _field_of
+
+    form = {
+        "number": "皖财函〔2026〕13号",
+        "issued_on": "2026-02-20",
+        "start_day": "2026-03-01",
+        "meal_cost": "240.00",
+        "meal_kind": "dinner",
+        "meal_venue_type": "designated",
+        "lodging_hotel": "县招待所",
+        "lodging_room_type": "suite",
+    }
+    document = _document(form, Principal(ACTORS["handler"], "test"))
+    assert document["letter"]["issued_on"] == "2026-02-20"
+    [meal] = document["plan"]["meals"]
+    assert (meal["kind"], meal["venue_type"]) == ("dinner", "designated")
+    assert document["plan"]["lodgings"][0]["room_type"] == "suite"
+    defaults = _document({"meal_cost": "1", "lodging_hotel": "x"}, Principal(ACTORS["handler"], "test"))
+    assert (defaults["plan"]["meals"][0]["kind"], defaults["plan"]["lodgings"][0]["room_type"]) == (
+        "lunch",
+        "standard",
+    )
+    assert _field_of("$.letter", "「number」不能为空，收到 ''") == "number"  # the letter's own check
+
+
+def test_the_people_pickers_offer_only_those_the_operation_can_reach() -> None:
+    from jiedai_flow import Actor, Role
+    from jiedai_flow.server.web.operations import candidates
+
+    engine = open_engine("memory://")
+    handler = ACTORS["handler"]
+    rid = engine.create_reception(
+        sample_letter(), sample_plan(), handler=handler, host_unit="县政府办公室", jurisdiction="341502"
+    ).reception.id
+    reception = engine.fire(rid, "submit", handler).reception
+    me = ACTORS["director"]
+    other = Actor("wu.gang", "吴刚", frozenset({Role.APPROVER}))
+    office = Actor("chen.jie", "陈洁", frozenset({Role.OFFICE}))
+    supervisor = Actor("liu.yang", "刘洋", frozenset({Role.SUPERVISOR}))
+    people = [me, handler, other, office, supervisor]
+    found = {k: [a.id for a in v] for k, v in candidates(reception, me, people).items()}
+    assert found["transfer"] == found["add_signers"] == ["wu.gang"]
+    assert found["delegate"] == ["wu.gang", "chen.jie"]
+    assert found["copy"] == [handler.id, "wu.gang", "chen.jie", "liu.yang"]

@@ -216,14 +216,21 @@ class RuleViolationError(JiedaiFlowError):
     code = "rule_violation"
 
     def __init__(
-        self, reception_id: str, trigger: str, findings: Sequence[Finding], *, number: str = ""
+        self,
+        reception_id: str,
+        trigger: str,
+        findings: Sequence[Finding],
+        *,
+        number: str = "",
+        label: str = "",
     ) -> None:
         self.findings = tuple(findings)
         refusing = [f for f in self.findings if f.refuses]
         lines = "\n".join(f"  - {f}" for f in self.findings)
         named = number or reception_id
+        shown = f"{label}（{trigger}）" if label and label != trigger else trigger
         super().__init__(
-            f"接待记录 {named} 的「{trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
+            f"接待记录 {named} 的「{shown}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
             f"'{trigger}' on reception {named} refused by {len(refusing)} finding(s) "
             f"(blocking or needing a written explanation)",
         )

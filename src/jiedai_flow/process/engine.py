@@ -492,7 +492,7 @@ class Engine:
         )
         transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
         self._require(handler, process, reception, transition)
-        findings = self._run_rules(reception, standards, CREATE, handler, now)
+        findings = self._run_rules(reception, standards, CREATE, handler, now, label="登记公函")
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings)
         year = start.year
@@ -696,7 +696,9 @@ class Engine:
         standards = self.standards_of(before)
         if follow_up is not None:
             candidate = _with_follow_up(candidate, trigger_def, follow_up, actor, now)
-        findings = self._run_rules(candidate, standards, trigger_def.rule_stage, actor, now, explanations)
+        findings = self._run_rules(
+            candidate, standards, trigger_def.rule_stage, actor, now, explanations, label=trigger_def.label
+        )
         dest = process.fire(before.state, trigger, facts)
         if dest is None:  # the adapter and the index disagree: a bug, never a user error
             raise AssertionError(f"transitions refused {trigger} from {before.state}")
@@ -760,7 +762,11 @@ class Engine:
             )
         except BudgetExceededError as exceeded:
             raise RuleViolationError(
-                reception_id, trigger, (*findings, exceeded_finding(exceeded)), number=before.number
+                reception_id,
+                trigger,
+                (*findings, exceeded_finding(exceeded)),
+                number=before.number,
+                label=process.trigger_defs[trigger].label if trigger in process.trigger_defs else "",
             ) from None
         return CommandResult(after, event, findings), intents, outbox
 
@@ -1298,6 +1304,8 @@ class Engine:
         actor: Actor,
         now: datetime,
         explanations: Mapping[str, str] | None = None,
+        *,
+        label: str = "",
     ) -> tuple[Finding, ...]:
         if not self.rules.for_stage(stage):
             return ()
@@ -1313,7 +1321,7 @@ class Engine:
             and (f.rule_id, f.path, f.message_zh) not in given
         ]
         if unexplained or any(f.blocks for f in findings):
-            raise RuleViolationError(reception.id, stage, findings, number=reception.number)
+            raise RuleViolationError(reception.id, stage, findings, number=reception.number, label=label)
         return findings
 
     def _advance(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from jiedai_flow.domain import model
-from jiedai_flow.domain.loading import dump, load
+from jiedai_flow.domain.loading import ascii_digits, dump, load
 from jiedai_flow.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -165,12 +165,26 @@ MAX_ROWS = 200
 the page build (and loop over) a hundred million rows."""
 
 
+def dates_shown(form: Mapping[str, str], tables: Iterable[Table]) -> dict[str, str]:
+    """The form as sent back, its dates typed with full-width digits (２０２６－０３－０１) written
+    the way a date input shows them: the browser would blank them, and the next send lose them."""
+    dated = {c.name for t in tables for c in t.columns if c.kind == "date"} | {"signed_on"}
+    shown = dict(form)
+    for key, value in form.items():
+        if key.rsplit(".", 1)[-1] in dated and value:
+            shown[key] = ascii_digits(value)
+    return shown
+
+
 def rows_shown(form: Mapping[str, str], table: Table) -> list[int]:
-    """The row numbers the form shows: those it has (below :data:`MAX_ROWS`), then blank ones."""
+    """The row numbers the form shows: up to the last with something written in it (below
+    :data:`MAX_ROWS`), then blank ones — a form sent back does not grow by its blank rows."""
     numbers = {
         number
-        for k in form
-        if re.fullmatch(rf"{table.name}\.\d{{1,4}}\.\w+", k) and (number := int(k.split(".")[1])) < MAX_ROWS
+        for k, v in form.items()
+        if re.fullmatch(rf"{table.name}\.\d{{1,4}}\.\w+", k)
+        and v.strip()
+        and (number := int(k.split(".")[1])) < MAX_ROWS
     }
     count = max(numbers, default=-1) + 1
     return list(range(count + BLANK_ROWS))
@@ -339,7 +353,7 @@ def _load(
     kind: type[Any], document: dict[str, Any], numbers: dict[str, list[int]], form: Mapping[str, str]
 ) -> Read:
     try:
-        return Read(load(kind, document, source="表单 form"), {}, numbers)
+        return Read(load(kind, document, source="表单"), {}, numbers)
     except ValidationError as error:
         found: dict[str, list[str]] = {}
         for problem in error.problems:

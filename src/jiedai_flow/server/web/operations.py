@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from jiedai_flow.domain.loading import load
+from jiedai_flow.domain.model import Role
 from jiedai_flow.domain.records import AssigneeKind, TaskKind
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.process import tasks as task_ops
@@ -23,6 +24,7 @@ from jiedai_flow.process.tasks import Position
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import Reception, Task
     from jiedai_flow.server.models import OperationInfo
 
@@ -44,6 +46,25 @@ class OperationForm:
     """Fields the command gives a default: the form may leave them empty."""
     task_required: bool = False
     """The command names its task itself (减签: whose task to remove)."""
+
+
+def candidates(reception: Reception, me: Actor, actors: list[Actor]) -> dict[str, list[Actor]]:
+    """The people each operation's picker offers: never the actor; for 转办, 委派 and 加签 of an
+    approval task never the handler, and (转办, 加签) only those with a role that signs the current
+    step — the engine refuses the others anyway, so the list does not offer them. 抄送: anyone."""
+    others = [a for a in actors if a.id != me.id]
+    handlers = {reception.handler.id, reception.submitted_by}
+    index = reception.current_step
+    chain = reception.approval_chain
+    roles = chain[index].roles if index < len(chain) else frozenset({Role.APPROVER})
+    signing = [a for a in others if a.id not in handlers and a.roles & roles]
+    executing = any(t.kind is TaskKind.EXECUTION and t.live and t.owner == me.id for t in reception.tasks)
+    return {
+        Operation.TRANSFER.value: others if executing else signing,
+        Operation.ADD_SIGNERS.value: signing,
+        Operation.DELEGATE.value: [a for a in others if a.id not in handlers and a.roles - {Role.SUPERVISOR}],
+        Operation.COPY.value: others,
+    }
 
 
 def fields_of(operation: Operation) -> tuple[str, ...]:
@@ -102,7 +123,7 @@ def command(operation: Operation, form: Mapping[str, str]) -> task_ops.TaskComma
                 plain[name] = int(text) if text.lstrip("-").isdigit() else text
         elif form.get(name, "").strip():
             plain[name] = form[name].strip()
-    return load(task_ops.COMMANDS[operation], plain, source="表单 form")
+    return load(task_ops.COMMANDS[operation], plain, source="表单")
 
 
 def items(text: str) -> list[dict[str, Any]]:
@@ -135,7 +156,7 @@ def items(text: str) -> list[dict[str, Any]]:
             item["due"] = day.strip()
         found.append(item)
     if problems:
-        raise ValidationError(problems, source="表单 form")
+        raise ValidationError(problems, source="表单")
     return found
 
 

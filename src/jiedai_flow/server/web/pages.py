@@ -28,12 +28,13 @@ from litestar.response import Redirect, Template
 from jiedai_flow import reports
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
-from jiedai_flow.domain.loading import load
-from jiedai_flow.domain.model import Itinerary, Purpose, ReceptionType
+from jiedai_flow.domain.loading import ascii_digits, load
+from jiedai_flow.domain.model import Itinerary, MealKind, Purpose, ReceptionType, RoomType, VenueType
 from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView, is_task_cursor
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
+from jiedai_flow.process.engine import CREATE
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.reports.common import ListNotFiledError
 from jiedai_flow.server import problems
@@ -91,6 +92,9 @@ def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **conte
     context.setdefault("read_only", bool(session.get("read_only")))
     context.setdefault("when", when)
     context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
+    context.setdefault("meal_kinds", [(k.value, k.label) for k in MealKind])
+    context.setdefault("venue_types", [(v.value, v.label) for v in VenueType])
+    context.setdefault("room_types", [(v.value, v.label) for v in RoomType])
     return Template(template_name=name, context=context, status_code=status)
 
 
@@ -207,12 +211,17 @@ def _detail(
         "trigger_forms": {n: forms.kind_of(process.trigger_defs[n], frozen) for n in names},
         "needs_explanation": Severity.NEEDS_EXPLANATION,
         "labels": {s.name: s.label for s in process.definition.states},
-        "trigger_labels": {t.name: t.label for t in process.definition.triggers},
+        "trigger_labels": {CREATE: "登记公函", **{t.name: t.label for t in process.definition.triggers}},
         "mermaid": diagram.mermaid(process.definition, diagram.trail(events)),
         "operations": operations.forms(infos, partial(engine.task_choices, reception, me.actor)),
         "steps": operations.steps(reception),
         "execution": operations.execution(reception),
         "actors": sorted(service.actors.values(), key=lambda a: a.id),
+        "candidates": operations.candidates(
+            reception, me.actor, sorted(service.actors.values(), key=lambda a: a.id)
+        ),
+        "posted": {},
+        "failed": "",
         "states": process.definition.states,
         "positions": operations.POSITIONS,
         "default_position": operations.DEFAULT_POSITION,
@@ -250,7 +259,16 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
             )
     except JiedaiFlowError as error:
         findings = getattr(error, "findings", ())
-        return _detail(request, service, me, reception_id, error=error.message_zh, refused=findings)
+        return _detail(
+            request,
+            service,
+            me,
+            reception_id,
+            error=error.message_zh,
+            refused=findings,
+            posted=dict(data),
+            failed="fire",
+        )
     return Redirect(f"/web/receptions/{reception_id}")
 
 
@@ -278,9 +296,25 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
             )
     except ValidationError as error:
         messages = "；".join(f"{p.message_zh}（{p.path}）" for p in error.problems)
-        return _detail(request, service, me, reception_id, error=f"{error.message_zh}：{messages}")
+        return _detail(
+            request,
+            service,
+            me,
+            reception_id,
+            error=f"{error.message_zh}：{messages}",
+            posted=dict(data),
+            failed=data.get("operation", ""),
+        )
     except JiedaiFlowError as error:
-        return _detail(request, service, me, reception_id, error=error.message_zh)
+        return _detail(
+            request,
+            service,
+            me,
+            reception_id,
+            error=error.message_zh,
+            posted=dict(data),
+            failed=data.get("operation", ""),
+        )
     return Redirect(f"/web/receptions/{reception_id}")
 
 
@@ -314,6 +348,7 @@ def _payload(
     reception, definition, kind = found
     status = 422 if problems or extra.get("error") else 200
     tables = {t.name: t for t in (forms.MEALS, forms.LODGINGS, forms.ITEMS, forms.INVOICES, forms.PAYMENTS)}
+    form = forms.dates_shown(form, tables.values())
     return _page(
         "payload.html",
         request,
@@ -387,6 +422,7 @@ def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> R
 
 LABELS = {
     "number": "公函文号",
+    "issued_on": "发函日期",
     "sending_unit": "来访单位",
     "purpose": "公务目的",
     "content": "事由",
@@ -395,11 +431,14 @@ LABELS = {
     "places": "地点",
     "guests": "来宾",
     "meal_on": "工作餐日期",
+    "meal_kind": "餐次",
     "meal_venue": "就餐地点",
+    "meal_venue_type": "场所类型",
     "meal_cost": "餐费（元）",
     "meal_companions": "陪餐人数",
     "meal_dishes": "菜品",
     "lodging_hotel": "住宿酒店",
+    "lodging_room_type": "房型",
     "lodging_nights": "晚数",
     "lodging_rooms": "房间数",
     "lodging_price_per_night": "房价（元/晚）",
@@ -430,9 +469,9 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
         meals.append(
             {
                 "on": form.get("meal_on") or start,
-                "kind": "lunch",
+                "kind": form.get("meal_kind") or MealKind.LUNCH.value,
                 "venue": form.get("meal_venue", ""),
-                "venue_type": "canteen",
+                "venue_type": form.get("meal_venue_type") or VenueType.CANTEEN.value,
                 "guests": len(guests),
                 "companions": _int(form.get("meal_companions", "0")),
                 "cost": form.get("meal_cost", ""),
@@ -444,7 +483,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
         lodging.append(
             {
                 "hotel": form.get("lodging_hotel", ""),
-                "room_type": "standard",
+                "room_type": form.get("lodging_room_type") or RoomType.STANDARD.value,
                 "nights": _int(form.get("lodging_nights", "1")),
                 "rooms": _int(form.get("lodging_rooms", "1")),
                 "price_per_night": form.get("lodging_price_per_night", ""),
@@ -459,7 +498,8 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             "kind": "公函",
             "number": form.get("number", ""),
             "sending_unit": form.get("sending_unit", ""),
-            "issued_on": date.today().isoformat(),
+            # the letter's own date; left empty, the day it is registered (as before this field)
+            "issued_on": form.get("issued_on") or date.today().isoformat(),
             "purpose": form.get("purpose", ""),
             "content": form.get("content", ""),
             "itinerary": {
@@ -489,7 +529,7 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     try:
         if me.read_only:
             raise errors.read_only()
-        source = load(ReceptionFile, _document(data, me), source="表单 form")
+        source = load(ReceptionFile, _document(data, me), source="表单")
         with authenticated_by(me.method):
             result = service.engine.create_reception(
                 source.letter,
@@ -502,20 +542,26 @@ def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Respon
     except ValidationError as error:
         problems: dict[str, list[str]] = {}
         for p in error.problems:
-            field = _field_of(p.path)
+            field = _field_of(p.path, p.message_zh)
             if field == "guests":
                 text = forms.person_message(p.message_zh, p.path.removeprefix("$.letter.personnel"))
             else:
                 text = forms.message(p.message_zh, LABELS.get(field, ""), data.get(field, ""))
             problems.setdefault(field, []).append(text)
-        return _page("new.html", request, 422, form=data, problems=problems, error=error.message_zh)
+        for name in _REQUIRED:  # said at once, even when other mistakes kept the letter from being read
+            if not data.get(name, "").strip() and name not in problems:
+                problems[name] = [f"「{LABELS[name]}」不能为空"]
+        return _page(
+            "new.html", request, 422, form=_days_shown(data), problems=problems, error=error.message_zh
+        )
     except JiedaiFlowError as error:
-        return _page("new.html", request, 422, form=data, problems={}, error=error.message_zh)
+        return _page("new.html", request, 422, form=_days_shown(data), problems={}, error=error.message_zh)
     return Redirect(f"/web/receptions/{result.reception.id}")
 
 
 _PATHS = {
     "$.letter.number": "number",
+    "$.letter.issued_on": "issued_on",
     "$.letter.sending_unit": "sending_unit",
     "$.letter.purpose": "purpose",
     "$.letter.content": "content",
@@ -530,8 +576,22 @@ _PATHS = {
 }
 
 
-def _field_of(path: str) -> str:
-    """The form field a problem's path points at (the longest known prefix)."""
+def _days_shown(form: dict[str, str]) -> dict[str, str]:
+    """The registration form sent back with its full-width dates in ASCII (a date input blanks them)."""
+    days = ("issued_on", "start_day", "end_day", "meal_on")
+    return {k: ascii_digits(v) if k in days else v for k, v in form.items()}
+
+
+_REQUIRED = ("number", "sending_unit", "content", "start_day", "end_day")
+"""The registration form's fields that may not be left empty."""
+
+
+def _field_of(path: str, message: str = "") -> str:
+    """The form field a problem points at: the field its message names at this path (「number」不能
+    为空, from the letter's own checks), else the longest known prefix of its path."""
+    named = re.match(r"「(\w+)」", message)
+    if named and f"{path}.{named.group(1)}" in _PATHS:
+        return _PATHS[f"{path}.{named.group(1)}"]
     for prefix in sorted(_PATHS, key=len, reverse=True):
         if path.startswith(prefix):
             if prefix in ("$.plan.meals", "$.plan.lodgings"):
