@@ -134,6 +134,14 @@ def test_a_form_without_its_csrf_token_is_refused(browser: object, server: Serve
     page = _sign_in(browser, server, "zhang.wei")
     response = page.request.post(f"{server.base}/web/new", form={"number": "x"})  # type: ignore[attr-defined]
     assert response.status == 403
+    # the sign-in form too: a page elsewhere cannot sign a clerk in under someone else's token
+    login = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    login.goto(f"{server.base}/web/login")
+    login.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
+    login.fill("input[name=token]", server.token("zhang.wei"))
+    login.click("button[type=submit]")
+    login.wait_for_load_state()
+    assert "刷新" in _error_page(login, "csrf_failed", 403)
 
 
 def test_signing_out_ends_the_session_on_the_server(browser: object, server: Server) -> None:

@@ -100,17 +100,28 @@ def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **conte
 
 @get("/login", sync_to_thread=False, include_in_schema=False)
 def login_page(request: Request[Any, Any, Any]) -> Template:
-    return _page("login.html", request, error="")
+    return _login_page(request, 200, "")
+
+
+def _login_page(request: Request[Any, Any, Any], status: int, error: str) -> Template:
+    """The sign-in form with a CSRF token of its own, kept in the (signed) session cookie before
+    anyone signs in: a page elsewhere cannot sign a clerk in under another person's token."""
+    token = secrets.token_urlsafe(24)
+    request.set_session({"login_csrf": token})
+    return _page("login.html", request, status, error=error, csrf=token)
 
 
 @post("/login", sync_to_thread=True, include_in_schema=False)
 def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
+    expected = str(request.session.get("login_csrf", "")) if "session" in request.scope else ""
+    if not expected or not hmac.compare_digest(expected, data.get("csrf", "")):
+        raise errors.csrf_failed()
     try:
         found = service.auth.authenticate(
             f"Bearer {data.get('token', '').strip()}", client_of(request), web=True
         )
     except NotAuthorizedException:
-        return _page("login.html", request, 401, error="令牌无效或已吊销 / invalid or revoked token")
+        return _login_page(request, 401, "令牌无效或已吊销 / invalid or revoked token")
     token_id = found.method.removeprefix("web/api-token:") if "api-token:" in found.method else ""
     tokens = service.auth.tokens
     tokens.purge(WEB_SESSION, datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=SESSION_HOURS))
