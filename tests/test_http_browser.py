@@ -136,6 +136,9 @@ def test_a_form_without_its_csrf_token_is_refused(browser: object, server: Serve
     assert response.status == 403
     # the sign-in form too: a page elsewhere cannot sign a clerk in under someone else's token
     login = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
+    page.goto(f"{server.base}/web/login")  # type: ignore[attr-defined]
+    page.goto(f"{server.base}/web/")  # type: ignore[attr-defined]
+    assert page.url.endswith("/web/")  # opening the sign-in page signs nobody out
     login.goto(f"{server.base}/web/login")
     login.evaluate("document.querySelector('input[name=csrf]').value = 'forged'")
     login.fill("input[name=token]", server.token("zhang.wei"))
@@ -251,6 +254,7 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
     clerk.wait_for_load_state()  # type: ignore[attr-defined]
     assert "事项=负责人" in clerk.inner_text(".error")  # type: ignore[attr-defined]
     assign = clerk.locator("form[data-operation=assign]")  # type: ignore[attr-defined]
+    assert assign.locator("textarea[name=items]").input_value() == "接站=chen.jie@高铁站\n横幅"  # kept
     assign.locator("textarea[name=items]").fill("接站=chen.jie@高铁站")
     assign.locator("button[type=submit]").click()
     clerk.wait_for_load_state()  # type: ignore[attr-defined]

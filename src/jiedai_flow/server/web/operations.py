@@ -48,21 +48,27 @@ class OperationForm:
     """The command names its task itself (减签: whose task to remove)."""
 
 
-def candidates(reception: Reception, me: Actor, actors: list[Actor]) -> dict[str, list[Actor]]:
-    """The people each operation's picker offers: never the actor; for 转办, 委派 and 加签 of an
-    approval task never the handler, and (转办, 加签) only those with a role that signs the current
-    step — the engine refuses the others anyway, so the list does not offer them. 抄送: anyone."""
+def candidates(
+    reception: Reception, me: Actor, actors: list[Actor], reply_roles: frozenset[Role]
+) -> dict[str, list[Actor]]:
+    """The people each operation's picker offers: never the actor; for 转办 and 加签 of an approval
+    task never the handler and only those with a role that signs the current step (any role when
+    the step names none); for 委派 never the handler and only those whose role may reply
+    (``reply_roles``, from the process) — the engine refuses the others anyway. 抄送: anyone."""
     others = [a for a in actors if a.id != me.id]
     handlers = {reception.handler.id, reception.submitted_by}
     index = reception.current_step
     chain = reception.approval_chain
     roles = chain[index].roles if index < len(chain) else frozenset({Role.APPROVER})
-    signing = [a for a in others if a.id not in handlers and a.roles & roles]
-    executing = any(t.kind is TaskKind.EXECUTION and t.live and t.owner == me.id for t in reception.tasks)
+    signing = [a for a in others if a.id not in handlers and (not roles or a.roles & roles)]
+    # 转办 of an execution task (one's own, a principal's or an unclaimed pool's): anyone
+    executing = any(t.kind is TaskKind.EXECUTION and t.live for t in reception.tasks)
     return {
         Operation.TRANSFER.value: others if executing else signing,
         Operation.ADD_SIGNERS.value: signing,
-        Operation.DELEGATE.value: [a for a in others if a.id not in handlers and a.roles - {Role.SUPERVISOR}],
+        Operation.DELEGATE.value: [
+            a for a in others if a.id not in handlers and (not reply_roles or a.roles & reply_roles)
+        ],
         Operation.COPY.value: others,
     }
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -98,22 +99,38 @@ def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **conte
     return Template(template_name=name, context=context, status_code=status)
 
 
+LOGIN_CSRF = "jiedai_login_csrf"
+"""The sign-in form's CSRF cookie: its own, on the sign-in path only, so that opening the sign-in
+page never touches a session (the session cookie is left as it is)."""
+
+
 @get("/login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request[Any, Any, Any]) -> Template:
-    return _login_page(request, 200, "")
+def login_page(request: Request[Any, Any, Any], service: Service) -> Template:
+    return _login_page(request, service, 200, "")
 
 
-def _login_page(request: Request[Any, Any, Any], status: int, error: str) -> Template:
-    """The sign-in form with a CSRF token of its own, kept in the (signed) session cookie before
-    anyone signs in: a page elsewhere cannot sign a clerk in under another person's token."""
-    token = secrets.token_urlsafe(24)
-    request.set_session({"login_csrf": token})
-    return _page("login.html", request, status, error=error, csrf=token)
+def _login_page(request: Request[Any, Any, Any], service: Service, status: int, error: str) -> Template:
+    """The sign-in form with a CSRF token of its own (double submit: the cookie and the form field
+    must agree), so a page elsewhere cannot sign a clerk in under another person's token. A token
+    already set is reused: several tabs on the sign-in page all work."""
+    token = request.cookies.get(LOGIN_CSRF) or secrets.token_urlsafe(24)
+    cookie = Cookie(
+        key=LOGIN_CSRF,
+        value=token,
+        path="/web/login",
+        httponly=True,
+        samesite="strict",
+        secure=service.settings.secure_cookies,
+        max_age=SESSION_HOURS * 3600,
+    )
+    page = _page("login.html", request, status, error=error, csrf=token)
+    page.cookies.append(cookie)
+    return page
 
 
 @post("/login", sync_to_thread=True, include_in_schema=False)
 def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
-    expected = str(request.session.get("login_csrf", "")) if "session" in request.scope else ""
+    expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(expected, data.get("csrf", "")):
         raise errors.csrf_failed()
     try:
@@ -121,7 +138,7 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
             f"Bearer {data.get('token', '').strip()}", client_of(request), web=True
         )
     except NotAuthorizedException:
-        return _login_page(request, 401, "令牌无效或已吊销 / invalid or revoked token")
+        return _login_page(request, service, 401, "令牌无效或已吊销 / invalid or revoked token")
     token_id = found.method.removeprefix("web/api-token:") if "api-token:" in found.method else ""
     tokens = service.auth.tokens
     tokens.purge(WEB_SESSION, datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=SESSION_HOURS))
@@ -229,7 +246,10 @@ def _detail(
         "execution": operations.execution(reception),
         "actors": sorted(service.actors.values(), key=lambda a: a.id),
         "candidates": operations.candidates(
-            reception, me.actor, sorted(service.actors.values(), key=lambda a: a.id)
+            reception,
+            me.actor,
+            sorted(service.actors.values(), key=lambda a: a.id),
+            process.operation_roles(Operation.REPLY),
         ),
         "posted": {},
         "failed": "",
