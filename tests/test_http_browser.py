@@ -546,6 +546,7 @@ def test_task_lists_show_china_time_and_who_copied_by_name(browser: object, serv
     assert shown("create") in row.inner_text()
     clerk.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
     assert shown("create") in clerk.inner_text("#timeline")  # type: ignore[attr-defined]
+    assert "抄送 陈洁（chen.jie）" in clerk.inner_text("#timeline")  # who was copied, not only that  # type: ignore[attr-defined]
 
 
 LINES = """cells => cells.map(c => { const r = document.createRange(); r.selectNodeContents(c);
