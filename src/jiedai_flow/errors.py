@@ -228,11 +228,9 @@ class RuleViolationError(JiedaiFlowError):
         refusing = [f for f in self.findings if f.refuses]
         lines = "\n".join(f"  - {f}" for f in self.findings)
         named = number or reception_id
-        shown = (
-            label or trigger
-        )  # the trigger's Chinese label (the stage's name may differ from the trigger's)
+        # the trigger's Chinese label (the rule stage's name may differ from the trigger's)
         super().__init__(
-            f"接待记录 {named} 的「{shown}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
+            f"接待记录 {named} 的「{label or trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
             f"'{trigger}' on reception {named} refused by {len(refusing)} finding(s) "
             f"(blocking or needing a written explanation)",
         )

@@ -330,10 +330,11 @@ def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
         return None
     from jiedai_flow.domain.loading import ascii_digits, is_day_shaped
 
+    text = ascii_digits(value)
     try:
-        return date.fromisoformat(ascii_digits(value))
+        return date.fromisoformat(text)
     except ValueError:
-        if is_day_shaped(ascii_digits(value)):
+        if is_day_shaped(text):
             raise click.BadParameter(f"没有这一天：{value!r} / no such day: {value!r}", param=param) from None
         raise click.BadParameter(
             f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param=param

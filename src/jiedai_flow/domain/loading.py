@@ -130,10 +130,11 @@ def _structure_date(value: object, _: type) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if isinstance(value, str):
+        text = ascii_digits(value)
         try:
-            return date.fromisoformat(ascii_digits(value))
+            return date.fromisoformat(text)
         except ValueError:
-            if is_day_shaped(ascii_digits(value)):
+            if is_day_shaped(text):
                 raise InvalidValueError(
                     f"没有这一天：{shown(value)}", f"no such day: {shown(value)}"
                 ) from None

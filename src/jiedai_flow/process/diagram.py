@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from jiedai_flow.process.lifecycle import (
+    CREATE_LABEL,
     DEFAULT_PROCESS,
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
@@ -57,7 +58,6 @@ CONDITION_LABELS: Mapping[str, str] = {
 }
 """The Chinese label of each transition condition, shown after the trigger's label."""
 
-CREATE_LABEL = "登记公函"
 _START = "[*]"
 
 VISITED_STYLE = "fill:#e8f5e9,stroke:#2e7d32,color:#1b5e20"

@@ -82,6 +82,7 @@ from jiedai_flow.plugins import make_plugin_manager
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.authn import AUTH_METHOD
 from jiedai_flow.process.lifecycle import (
+    CREATE_LABEL,
     DEFAULT_PROCESS,
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
@@ -492,7 +493,7 @@ class Engine:
         )
         transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
         self._require(handler, process, reception, transition)
-        findings = self._run_rules(reception, standards, CREATE, handler, now, label="登记公函")
+        findings = self._run_rules(reception, standards, CREATE, handler, now, label=CREATE_LABEL)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings)
         year = start.year
@@ -766,7 +767,7 @@ class Engine:
                 trigger,
                 (*findings, exceeded_finding(exceeded)),
                 number=before.number,
-                label=process.trigger_defs[trigger].label if trigger in process.trigger_defs else "",
+                label=trigger_def.label,
             ) from None
         return CommandResult(after, event, findings), intents, outbox
 
@@ -1410,20 +1411,21 @@ class Engine:
                     if step.kind is StepKind.ANY
                     else sum(a.weight for a in able) * 100 <= step.threshold * total
                 )
-                if short:
-                    barred = unable[0]
-                    if barred in handlers:
-                        self._refuse_chain(index, step, _handler_named(self.shown(barred), barred))
-                    self._refuse_chain(
-                        index,
-                        step,
-                        (
-                            f"{self.shown(barred)} 还要签第 {must[barred][0] + 1} 环节，"
-                            "一人在一条审批链上只签一次，本环节剩下的人不足以通过",
-                            f"{barred} is to sign step {must[barred][0] + 1}; one signature a chain, and the"
-                            " others cannot pass this step",
-                        ),
-                    )
+                if not short:
+                    continue
+                barred = unable[0]
+                self._refuse_chain(
+                    index,
+                    step,
+                    _handler_named(self.shown(barred), barred)
+                    if barred in handlers
+                    else (
+                        f"{self.shown(barred)} 还要签第 {must[barred][0] + 1} 环节，"
+                        "一人在一条审批链上只签一次，本环节剩下的人不足以通过",
+                        f"{barred} is to sign step {must[barred][0] + 1}; one signature a chain, and the"
+                        " others cannot pass this step",
+                    ),
+                )
 
     @staticmethod
     def _refuse_chain(index: int, step: ApprovalStep, problem: tuple[str, str]) -> NoReturn:

@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
 
+CREATE_LABEL = "登记公函"
+"""What registering a reception is called (``create`` is the engine's own command, no process's
+trigger, so no definition carries its label)."""
+
+
 class Stage(StrEnum):
     """The rule stages 规则环节: the vocabulary rules register under (``Rule.stages``).
 

@@ -19,7 +19,7 @@ from jiedai_flow.domain.loading import ascii_digits, dump, load
 from jiedai_flow.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
 
     from jiedai_flow.domain.records import Reception
     from jiedai_flow.process.lifecycle import TriggerDef
@@ -166,14 +166,16 @@ the page build (and loop over) a hundred million rows."""
 
 
 def dates_shown(form: Mapping[str, str], tables: Iterable[Table]) -> dict[str, str]:
-    """The form as sent back, its dates typed with full-width digits (２０２６－０３－０１) written
-    the way a date input shows them: the browser would blank them, and the next send lose them."""
+    """The list or plan form as sent back, the dates of its tables and its 审签日期 typed with
+    full-width digits (２０２６－０３－０１) written the way a date input shows them: the browser
+    would blank them, and the next send lose them."""
     dated = {c.name for t in tables for c in t.columns if c.kind == "date"} | {"signed_on"}
-    shown = dict(form)
-    for key, value in form.items():
-        if key.rsplit(".", 1)[-1] in dated and value:
-            shown[key] = ascii_digits(value)
-    return shown
+    return days_shown(form, dated)
+
+
+def days_shown(form: Mapping[str, str], dated: Collection[str]) -> dict[str, str]:
+    """The form with the fields named ``dated`` (or a table's column of that name) in ASCII."""
+    return {k: ascii_digits(v) if v and k.rsplit(".", 1)[-1] in dated else v for k, v in form.items()}
 
 
 def rows_shown(form: Mapping[str, str], table: Table) -> list[int]:

@@ -29,14 +29,14 @@ from litestar.response import Redirect, Template
 from jiedai_flow import reports
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
-from jiedai_flow.domain.loading import ascii_digits, load
+from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Itinerary, MealKind, Purpose, ReceptionType, RoomType, VenueType
 from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView, is_task_cursor
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.engine import CREATE
-from jiedai_flow.process.lifecycle import Operation
+from jiedai_flow.process.lifecycle import CREATE_LABEL, Operation
 from jiedai_flow.reports.common import ListNotFiledError
 from jiedai_flow.server import problems
 from jiedai_flow.server.api import tasks
@@ -92,11 +92,18 @@ def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **conte
     context.setdefault("csrf", session.get("csrf", ""))
     context.setdefault("read_only", bool(session.get("read_only")))
     context.setdefault("when", when)
-    context.setdefault("purposes", [(p.value, p.label) for p in Purpose])
-    context.setdefault("meal_kinds", [(k.value, k.label) for k in MealKind])
-    context.setdefault("venue_types", [(v.value, v.label) for v in VenueType])
-    context.setdefault("room_types", [(v.value, v.label) for v in RoomType])
+    for key, choices in _CHOICES.items():
+        context.setdefault(key, choices)
     return Template(template_name=name, context=context, status_code=status)
+
+
+_CHOICES = {
+    "purposes": [(p.value, p.label) for p in Purpose],
+    "meal_kinds": [(k.value, k.label) for k in MealKind],
+    "venue_types": [(v.value, v.label) for v in VenueType],
+    "room_types": [(v.value, v.label) for v in RoomType],
+}
+"""The registration form's choices (value, Chinese label), made once."""
 
 
 LOGIN_CSRF = "jiedai_login_csrf"
@@ -230,6 +237,7 @@ def _detail(
     names = () if me.read_only else engine.available_triggers(reception.id, me.actor)
     frozen = process.phase(reception.state).plan_frozen
     infos = tasks.available(engine, reception.id, me)  # the supervisor: 已阅 of a copy at most
+    actors = sorted(service.actors.values(), key=lambda a: a.id)
     context = {
         "r": reception,
         "state_label": process.label(reception.state),
@@ -239,17 +247,17 @@ def _detail(
         "trigger_forms": {n: forms.kind_of(process.trigger_defs[n], frozen) for n in names},
         "needs_explanation": Severity.NEEDS_EXPLANATION,
         "labels": {s.name: s.label for s in process.definition.states},
-        "trigger_labels": {CREATE: "登记公函", **{t.name: t.label for t in process.definition.triggers}},
+        "trigger_labels": {
+            CREATE: CREATE_LABEL,
+            **{t.name: t.label for t in process.definition.triggers},
+        },
         "mermaid": diagram.mermaid(process.definition, diagram.trail(events)),
         "operations": operations.forms(infos, partial(engine.task_choices, reception, me.actor)),
         "steps": operations.steps(reception),
         "execution": operations.execution(reception),
-        "actors": sorted(service.actors.values(), key=lambda a: a.id),
+        "actors": actors,
         "candidates": operations.candidates(
-            reception,
-            me.actor,
-            sorted(service.actors.values(), key=lambda a: a.id),
-            process.operation_roles(Operation.REPLY),
+            reception, me.actor, actors, process.operation_roles(Operation.REPLY)
         ),
         "posted": {},
         "failed": "",
@@ -325,24 +333,16 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
                 reason=data.get("reason", ""),
                 expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
             )
-    except ValidationError as error:
-        messages = "；".join(f"{p.message_zh}（{p.path}）" for p in error.problems)
-        return _detail(
-            request,
-            service,
-            me,
-            reception_id,
-            error=f"{error.message_zh}：{messages}",
-            posted=dict(data),
-            failed=data.get("operation", ""),
-        )
     except JiedaiFlowError as error:
+        said = error.message_zh
+        if isinstance(error, ValidationError):
+            said += "：" + "；".join(f"{p.message_zh}（{p.path}）" for p in error.problems)
         return _detail(
             request,
             service,
             me,
             reception_id,
-            error=error.message_zh,
+            error=said,
             posted=dict(data),
             failed=data.get("operation", ""),
         )
@@ -609,8 +609,7 @@ _PATHS = {
 
 def _days_shown(form: dict[str, str]) -> dict[str, str]:
     """The registration form sent back with its full-width dates in ASCII (a date input blanks them)."""
-    days = ("issued_on", "start_day", "end_day", "meal_on")
-    return {k: ascii_digits(v) if k in days else v for k, v in form.items()}
+    return forms.days_shown(form, ("issued_on", "start_day", "end_day", "meal_on"))
 
 
 _REQUIRED = ("number", "sending_unit", "content", "start_day", "end_day")
