@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from jiedai_flow import Actor, ApprovalStep, Engine, Role, hookimpl
+from jiedai_flow import Actor, ApprovalStep, Engine, Level, Role, StandardsLayer, hookimpl
 from jiedai_flow.domain.records import Assignee, StepKind, TaskState
 from jiedai_flow.errors import (
     InvalidTransitionError,
@@ -516,6 +516,33 @@ def test_removing_the_last_added_signer_of_the_last_step_approves_the_reception(
     assert mine(engine, B) == []
     told = [n for n in capture.delivered if n.event_id == result.event.id]
     assert any(Role.HANDLER in n.recipients and n.action_zh == "审批已通过，可按方案接待" for n in told)
+    verified(engine)
+
+
+class Urgent:
+    """Standards that allow 补办 (start before approval, sign within two days)."""
+
+    @hookimpl
+    def jiedai_standards_layers(self) -> tuple[StandardsLayer, ...]:
+        return (StandardsLayer("补办", Level.COUNTY, "341502", {"retroactive_window_days": 2}),)
+
+
+def test_removing_the_last_added_signer_of_a_retroactive_chain_tells_the_handler() -> None:
+    """补办: a reception started before approval, whose last step's added signer is removed, has
+    its chain signed by the removal — the handler hears of it as of the signature itself."""
+    capture = NotificationCapture()
+    engine = make_engine(Chain(SINGLE_A), Urgent(), capture, clock=FrozenClock())
+    rid = drafted(engine)
+    engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+    engine.operate(rid, AddSigners(["b"], Position.AFTER), A, reason="请财政局在我之后审")
+    approve(engine, rid, A)
+    added = next(t for t in engine.get(rid).tasks if t.assignee.ref == "b")
+    result = engine.operate(rid, RemoveSigner(task=added.id), A, reason="不必再审")
+    assert result.reception.state == "in_progress"
+    assert result.reception.approval_complete
+    assert mine(engine, B) == []
+    told = [n for n in capture.delivered if n.event_id == result.event.id]
+    assert any(Role.HANDLER in n.recipients and n.action_zh == "补办审批已签署" for n in told), told
     verified(engine)
 
 
