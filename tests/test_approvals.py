@@ -470,6 +470,38 @@ def test_someone_who_signed_the_chain_or_holds_a_task_of_the_step_cannot_claim()
     assert [t.owner for t in engine.get(rid).tasks if t.live] == [EXEC.id, ""]
 
 
+def test_someone_who_signed_the_chain_cannot_take_the_next_pool_task_by_any_operation(url: str) -> None:
+    """Acting on an unclaimed pool task takes it, as a claim does: a 分管领导 who signed step 1 is
+    in step 2's pool, but may not transfer, delegate, add a signer to, send back, return or refuse
+    it — else the first signer would choose who signs the next step — and is offered none of it.
+    Another member of the pool still can."""
+    signed = Actor("a", "审批人a", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
+    other = Actor("b", "审批人b", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
+    engine = engine_for(url, SINGLE_A, ApprovalStep("分管领导", "分管领导"))
+    rid = submitted(engine)
+    approve(engine, rid, signed)
+    offered = set(engine.available_operations(rid, signed))
+    assert not offered & {"claim_task", "transfer_task", "delegate_task", "add_signers", "send_back"}
+    for command in (
+        Claim(),
+        Transfer(to="x"),
+        Delegate(to="x"),
+        AddSigners(["x"], Position.BEFORE),
+        SendBack(step=0),
+    ):
+        with pytest.raises(TaskError, match="已签署本审批链"):
+            engine.operate(rid, command, signed, reason="换人审")
+    for trigger in ("return", "refuse"):
+        with pytest.raises(TaskError, match="已签署本审批链"):
+            engine.fire(rid, trigger, signed, reason="不同意")
+    pool_task = next(t for t in engine.get(rid).tasks if t.live)
+    assert pool_task.owner == ""  # nothing was taken on the way
+    assert "transfer_task" in engine.available_operations(rid, other)
+    engine.operate(rid, Transfer(to="x"), other, reason="出差")
+    assert approve(engine, rid, X).state == "approved"
+    verified(engine)
+
+
 def test_take_back_in_a_sequential_countersign_is_refused_once_the_next_signer_acted(url: str) -> None:
     """顺序会签 a then b: b's task opened because a agreed; once b acted, a cannot take it back."""
     sequential = ApprovalStep("", "顺序会签", kind=StepKind.SEQUENTIAL, assignees=person("a", "b"))

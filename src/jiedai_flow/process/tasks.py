@@ -428,6 +428,7 @@ def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: 
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return Worked(reception)
     task = pick(reception, ctx, task_ref, steps=(index,))
+    _may_take(reception, ctx, task)
     done = attrs.evolve(
         task,
         state=TaskState.DONE,
@@ -735,6 +736,7 @@ def _send_back(reception: Reception, command: TaskCommand, ctx: Context) -> Work
     if not ctx.reason.strip():
         raise ReasonRequiredError(ctx.trigger, ctx.label)
     own = pick(reception, ctx, command.task, steps=(current,))
+    _may_take(reception, ctx, own)
     # the task goes to jiedai_authorize: only a member of a pool may send its step back
     return Worked(_back_to(reception, ctx, command.step, own, "returned"), task=own)
 
@@ -993,8 +995,17 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
     ]
     found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
     return [
-        t for t in found if (t.owner or t.assignee.pools(ctx.actor)) and _barred(reception, ctx, t) is None
+        t
+        for t in found
+        if (t.owner or t.assignee.pools(ctx.actor))
+        and _takes(reception, ctx, t)
+        and _barred(reception, ctx, t) is None
     ]
+
+
+def _takes(reception: Reception, ctx: Context, task: Task) -> bool:
+    """Whether the actor may act on ``task`` as far as :func:`_may_take` is concerned."""
+    return bool(task.owner) or _engaged(reception, ctx, ctx.actor.id, task) is None
 
 
 def holding(reception: Reception, ctx: Context) -> tuple[bool, Task | None]:
@@ -1020,7 +1031,7 @@ def _signing(reception: Reception, ctx: Context) -> Task | None:
         if t.state is TaskState.OPEN and t.kind is TaskKind.APPROVAL and t.step == index and t.current
     ]
     found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
-    return next((t for t in found if _barred(reception, ctx, t) is None), None)
+    return next((t for t in found if _barred(reception, ctx, t) is None and _takes(reception, ctx, t)), None)
 
 
 def _offered(found: object) -> Offer | None:
@@ -1389,13 +1400,13 @@ def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tup
         return None
     if person in _signers(reception):
         return (
-            f"{ctx.shown(person)} 已签署本审批链，一人在一条审批链上只签一次，不能再认领",
-            f"{person} signed this approval chain already (one signature a chain), so may not claim",
+            f"{ctx.shown(person)} 已签署本审批链，一人在一条审批链上只签一次，不能再接手本链的任务",
+            f"{person} signed this approval chain already (one signature a chain), so may not take its tasks",
         )
     if person in _holders(reception, task.step):
         return (
-            f"{ctx.shown(person)} 已有本环节的任务，不能再认领",
-            f"{person} already holds a task of this step, so may not claim another",
+            f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的池任务",
+            f"{person} already holds a task of this step, so may not take its pool task too",
         )
     return None
 
@@ -1416,8 +1427,19 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
                 f"不是「{task.assignee.shown}」的成员，不能办理这项任务",
                 f"not a member of pool {task.assignee.ref!r}, so not this task's to hand on",
             )
+        _may_take(reception, ctx, task)
         task = attrs.evolve(task, claimed_by=ctx.actor.id)
     return task
+
+
+def _may_take(reception: Reception, ctx: Context, task: Task) -> None:
+    """Acting on an unclaimed pool task of one's own pool takes it, as a claim does: refused to whom
+    :func:`_engaged` keeps from it — else someone who signed the chain could hand the next step to
+    whom they choose, send it back or answer it."""
+    if not task.owner and task.assignee.pools(ctx.actor):
+        engaged = _engaged(reception, ctx, ctx.actor.id, task)
+        if engaged is not None:
+            raise _refused(reception, ctx, *engaged)
 
 
 def _storable_id(reception: Reception, ctx: Context, person: str) -> None:
