@@ -208,3 +208,45 @@ def test_health_ready_metrics_and_openapi(server: Server) -> None:
         doc = c.get("/schema/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert {"Reception", "AuditEvent", "Finding", "ProblemDetails"} <= set(doc["components"]["schemas"])
+
+
+def _raw_post(server: Server, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """One POST written byte for byte on a socket, as a client outside Python sends it; the status
+    and the body of the answer."""
+    import http.client
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.base)
+    lines = [f"POST {path} HTTP/1.1", f"Host: {where.netloc}"] + [f"{k}: {v}" for k, v in headers.items()]
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, answer.read()
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_an_h2c_upgrade_offer_keeps_the_body(server: Server, framing: str) -> None:
+    """Java's stock HttpClient offers ``Upgrade: h2c`` on every plain-http request: the service
+    declines and answers over HTTP/1.1 with the body read in full, whether sized or chunked."""
+    import json
+
+    body = json.dumps(reception_body(), ensure_ascii=False).encode()
+    headers = {
+        "Authorization": f"Bearer {server.token('zhang.wei')}",
+        "Content-Type": "application/json",
+        "Connection": "Upgrade, HTTP2-Settings",
+        "Upgrade": "h2c",
+        "HTTP2-Settings": "AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA",
+    }
+    if framing == "chunked":
+        headers["Transfer-Encoding"] = "chunked"
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    else:
+        headers["Content-Length"] = str(len(body))
+    status, answer = _raw_post(server, "/api/v1/receptions", body, headers)
+    assert status == 201, answer.decode()
+    made = json.loads(answer)
+    assert made["reception"]["letter"]["number"] == reception_body()["letter"]["number"]
+    assert "Unsupported upgrade" not in (server.folder / "server.log").read_text(encoding="utf-8")

@@ -52,6 +52,16 @@ def _need_extra() -> None:
     help="每个地址每分钟允许的认证失败次数，超过返回 429 / failed authentications per address per minute.",
 )
 @click.option(
+    "--http",
+    "http_parser",
+    type=click.Choice(["h11", "httptools"]),
+    default="h11",
+    show_default=True,
+    help="HTTP 解析器：h11 能接 Java HttpClient 默认发出的 h2c 升级请求；"
+    "httptools 稍快，但会丢掉这类请求的请求体 / request parser: h11 serves the h2c upgrade offer "
+    "of Java's stock HttpClient; httptools is a little faster but loses the body of such a request.",
+)
+@click.option(
     "--demo-token",
     "demo_actor",
     metavar="ACTOR",
@@ -65,6 +75,7 @@ def serve(
     workers: int,
     secure_cookies: bool,
     max_auth_failures: int,
+    http_parser: str,
     demo_actor: str | None,
 ) -> None:
     _need_extra()
@@ -102,13 +113,23 @@ def serve(
             f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
         )
         if workers == 1:
-            processes.run_one(sock)
+            processes.run_one(sock, http=http_parser)
             return
         sock.close()  # the workers listen themselves
         if processes.spreads_connections():
-            processes.serve(_claimed(processes.listening_socket, host, port, listen=False), workers)
+            processes.serve(
+                _claimed(processes.listening_socket, host, port, listen=False), workers, http=http_parser
+            )
             return
-        uvicorn.run(processes.APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+        uvicorn.run(
+            processes.APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            http=http_parser,
+        )
 
 
 def _claimed(bind: Callable[..., socket.socket], host: str, port: int, **options: bool) -> socket.socket:

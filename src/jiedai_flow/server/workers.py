@@ -37,6 +37,32 @@ RESTART_PAUSE = 1.0
 STARTUP_FAILED = 3
 """A worker's exit code when the application never came up: the service stops with an error rather
 than start it again and again."""
+HTTP_PARSERS = ("h11", "httptools")
+DEFAULT_HTTP = "h11"
+"""How requests are parsed (``jiedai serve --http``). h11 by default: a Java host's stock
+``java.net.http.HttpClient`` offers ``Upgrade: h2c`` on a plain ``http://`` address, and uvicorn's
+httptools parser then hands the application an empty body (uvicorn issue 2722, open); h11 ignores
+the offer as HTTP allows and reads the body. httptools parses in C, a little cheaper per request,
+for hosts whose clients never offer an upgrade."""
+
+
+class _NoUpgrades(logging.Filter):
+    """Drops uvicorn's warnings about an upgrade it does not make: the service has no WebSocket, and
+    every request of a Java host's stock client offers h2c, which is answered over HTTP/1.1."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message == "Unsupported upgrade request." or message.startswith("No supported WebSocket"))
+
+
+def _config(http: str, log_level: str, **options: Any) -> Any:
+    import uvicorn
+
+    if http not in HTTP_PARSERS:
+        raise PluginError(f"不认识的 HTTP 解析器 {http!r}", f"unknown HTTP parser {http!r}")
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, http=http, **options)
+    logging.getLogger("uvicorn.error").addFilter(_NoUpgrades())
+    return config
 
 
 def spreads_connections() -> bool:
@@ -73,11 +99,11 @@ def _bound(host: str, port: int, *, shared: bool, listen: bool) -> socket.socket
     return sock
 
 
-def run_one(sock: socket.socket, log_level: str = "warning") -> None:
+def run_one(sock: socket.socket, log_level: str = "warning", http: str = DEFAULT_HTTP) -> None:
     """The service in this process on ``sock`` (from :func:`claim_port`) until SIGTERM or SIGINT."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(APP, factory=True, log_level=log_level))
+    server = uvicorn.Server(_config(http, log_level))
     server.run(sockets=[sock])
     if not server.started:  # uvicorn has logged why
         raise PluginError(
@@ -85,11 +111,11 @@ def run_one(sock: socket.socket, log_level: str = "warning") -> None:
         )
 
 
-def run_worker(host: str, port: int, log_level: str) -> None:
+def run_worker(host: str, port: int, log_level: str, http: str = DEFAULT_HTTP) -> None:
     """One worker: its own socket on the port, the application served by uvicorn until SIGTERM."""
     import uvicorn
 
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level=log_level)
+    config = _config(http, log_level, host=host, port=port)
     try:
         config.load()  # the application, made here so that a failure is told from a crash
     except SystemExit:  # uvicorn has logged why
@@ -106,7 +132,7 @@ def run_worker(host: str, port: int, log_level: str) -> None:
         sys.exit(STARTUP_FAILED)
 
 
-def serve(holder: socket.socket, workers: int, log_level: str = "warning") -> None:
+def serve(holder: socket.socket, workers: int, log_level: str = "warning", http: str = DEFAULT_HTTP) -> None:
     """Run ``workers`` workers on the address of ``holder`` until SIGTERM or SIGINT; a worker that
     dies is replaced.
 
@@ -125,7 +151,7 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning") -> No
     running: list[BaseProcess] = []
     try:
         for _ in range(workers):
-            running.append(_start(context, host, port, log_level))
+            running.append(_start(context, host, port, log_level, http))
         while not stopping:
             time.sleep(0.2)
             for index, process in enumerate(running):
@@ -138,7 +164,7 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning") -> No
                     )
                 log.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
                 time.sleep(RESTART_PAUSE)
-                running[index] = _start(context, host, port, log_level)
+                running[index] = _start(context, host, port, log_level, http)
     finally:
         for process in running:
             if process.is_alive():
@@ -154,7 +180,9 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning") -> No
                 signal.signal(signum, handler)
 
 
-def _start(context: Any, host: str, port: int, log_level: str) -> BaseProcess:
-    process: BaseProcess = context.Process(target=run_worker, args=(host, port, log_level), daemon=False)
+def _start(context: Any, host: str, port: int, log_level: str, http: str) -> BaseProcess:
+    process: BaseProcess = context.Process(
+        target=run_worker, args=(host, port, log_level, http), daemon=False
+    )
     process.start()
     return process
