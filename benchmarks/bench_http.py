@@ -150,12 +150,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(db: str, folder: Path, workers: int) -> Iterator[tuple[int, int]]:
-    """``jiedai serve`` with ``workers`` workers until the block ends; its port and process id."""
+def serving(db: str, folder: Path, workers: int, parser: str) -> Iterator[tuple[int, int]]:
+    """``jiedai serve --http PARSER`` with ``workers`` workers until the block ends; its port and pid."""
     port = free_port()
     code = "from jiedai_flow.cli import main; main()"
     args = ["--db", db, "serve", "--port", str(port), "--workers", str(workers)]
-    args += ["--max-auth-failures", "1000000"]
+    args += ["--max-auth-failures", "1000000", "--http", parser]
     env = {**os.environ, "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"}
     log = open(folder / f"serve-{workers}.log", "wb")  # noqa: SIM115 — closed after the process
     process = subprocess.Popen(
@@ -488,7 +488,7 @@ def workers_ratio(
     }
 
 
-def run(sizes: Sizes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def run(sizes: Sizes, url: str, parser: str) -> tuple[dict[str, Any], dict[str, Any]]:
     reception, reception_list = bodies()
     reception_bytes = json.dumps(reception, ensure_ascii=False).encode()
     with_list = json.dumps({"reception_list": reception_list}, ensure_ascii=False).encode()
@@ -498,7 +498,7 @@ def run(sizes: Sizes, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
         write_files(folder)
         local = InProcess(db, folder, reception, reception_list)  # creates the schema, like jiedai init
         keys = tokens(db, actors)
-        with serving(db, folder, 1) as one, serving(db, folder, 2) as two:
+        with serving(db, folder, 1, parser) as one, serving(db, folder, 2, parser) as two:
             client = Client(one[0], keys, reception_bytes, with_list)
             try:
                 single = http_vs_engine(sizes, client, local)
@@ -514,12 +514,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short run (CI)")
     parser.add_argument("--postgres", default=DEFAULT_PG, help=f"PostgreSQL URL (default {DEFAULT_PG})")
     parser.add_argument("--clients", type=int, default=CLIENTS, help=f"client threads (default {CLIENTS})")
+    parser.add_argument(
+        "--http",
+        choices=("h11", "httptools"),
+        default="h11",
+        help="the service's request parser, as `jiedai serve --http` (default h11, the service's default)",
+    )
     args = parser.parse_args(argv)
     sizes = Sizes(args.quick, args.clients)
     stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     print(
         f"bench_http {stamp} · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.2f} · "
-        f"Python {sys.version.split()[0]} · {'quick' if args.quick else 'full'}"
+        f"Python {sys.version.split()[0]} · {'quick' if args.quick else 'full'} · --http {args.http}"
     )
     why = pg_reachable(args.postgres)
     if why is not None:
@@ -527,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("RATIO http/engine = n/a (unreachable)")
         print("RATIO workers 2/1 = n/a (unreachable)")
         return 0
-    single, scaling = run(sizes, args.postgres)
+    single, scaling = run(sizes, args.postgres, args.http)
     print(
         f"one client, keep-alive, {sizes.lifecycles} lifecycles × {COMMANDS} commands per side per round, "
         f"{sizes.rounds} rounds:"
