@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -134,18 +135,63 @@ def test_builtins_can_be_blocked_from_the_environment(monkeypatch: pytest.Monkey
     }
 
 
-def test_misspelled_hook_fails_loudly() -> None:
-    """A ``jiedai_`` hook no spec knows is a PluginValidationError, not silently ignored."""
+def test_misspelled_hook_fails_loudly_with_the_nearest_name() -> None:
+    """A ``jiedai_`` hook no spec knows is a PluginError naming the plugin (by its class, not a
+    number) and the hook it probably meant, in Chinese and English; never silently ignored."""
 
     class Typo:
         @hookimpl
         def jiedai_notfy(self, notification: object, reception: object) -> None: ...
 
-    with pytest.raises(pluggy.PluginValidationError, match="jiedai_notfy"):
+    with pytest.raises(PluginError, match="jiedai_notfy") as caught:
         make_plugin_manager(autoload=False, plugins=[Typo()])
+    error = caught.value
+    assert error.message_zh.startswith("插件 ")
+    assert "Typo" in error.message_zh
+    assert "是不是 jiedai_notify？" in error.message_zh
+    assert "did you mean jiedai_notify?" in error.message_en
+    assert isinstance(error.__cause__, pluggy.PluginValidationError)
     host = make_plugin_manager(autoload=False)
-    with pytest.raises(pluggy.PluginValidationError, match="jiedai_notfy"):
+    with pytest.raises(PluginError, match="plugin typo: no hook is named jiedai_notfy"):
         host.register(Typo(), name="typo")
+
+
+def test_a_hook_without_the_decorator_still_counts() -> None:
+    """A ``jiedai_*`` function without ``@hookimpl`` is a hook implementation all the same (as pytest
+    reads ``pytest_*``): a forgotten decorator must not leave a county's hook quietly unapplied —
+    and a misspelt one without it fails like one with it."""
+
+    class Forgot:
+        def jiedai_approval_chain(self, reception: object, standards: object) -> list[ApprovalStep]:
+            return [ApprovalStep("", "县长")]
+
+        def helper(self) -> None: ...
+
+    host = make_plugin_manager(autoload=False, plugins=[("county", Forgot())])
+    assert {i.name: i.hooks for i in host.plugins()}["county"] == ("jiedai_approval_chain",)
+    engine = make_engine(("county", Forgot()))
+    reception = register_sample(engine, handler=ACTORS["handler"])
+    engine.fire(reception.id, "submit", ACTORS["handler"])
+    assert [s.label for s in engine.get(reception.id).approval_chain] == ["县长"]
+
+    class Misspelt:
+        def jiedai_route(self) -> dict[str, tuple[str, ...]]:
+            return {}
+
+    with pytest.raises(PluginError, match="是不是 jiedai_routes"):
+        make_plugin_manager(autoload=False, plugins=[Misspelt()])
+
+
+def test_a_hook_argument_its_specification_lacks_says_which_it_has() -> None:
+    class Wrong:
+        @hookimpl
+        def jiedai_approval_chain(self, reception: object, standard: object) -> None: ...
+
+    with pytest.raises(PluginError) as caught:
+        make_plugin_manager(autoload=False, plugins=[("qingyang", Wrong())])
+    assert "插件 qingyang：jiedai_approval_chain 没有参数 {'standard'}" in caught.value.message_zh
+    assert "reception, standards" in caught.value.message_zh
+    assert "its arguments (take any of them): reception, standards" in caught.value.message_en
 
 
 class CountyChain:
@@ -448,10 +494,38 @@ def broken(county: Site) -> Site:
     return county
 
 
-def test_broken_plugin_is_reported_and_the_others_still_work(broken: Site) -> None:
-    """A failing import warns with entry-point name and distribution; the rest of the engine works."""
+def test_a_broken_plugin_stops_the_engine_by_default_saying_what_to_do(broken: Site) -> None:
+    """An installed county plugin that does not load must not drop out without a word (its rules
+    would simply not apply): building the engine fails, naming the plugin, its distribution, the
+    cause and the two ways on — fix it, or block it on purpose. Blocked, the rest works."""
+    with pytest.raises(PluginError) as caught:
+        open_engine()
+    error = caught.value
+    assert "county_broken（jiedai-county-broken 0.3.1）加载失败" in error.message_zh
+    assert "boom" in error.message_zh
+    assert "JIEDAI_BLOCKED_PLUGINS=county_broken" in error.message_zh
+    assert "block it on purpose with JIEDAI_BLOCKED_PLUGINS=county_broken" in error.message_en
+    assert isinstance(error.__cause__, RuntimeError)
+    engine = open_engine(blocked=["county_broken"])
+    assert engine.plugins.failures == ()
+    assert engine.rules.rules["X-01"].plugin == "county_demo"
+
+
+def test_a_misspelt_hook_in_an_installed_plugin_names_the_plugin_and_the_hook(site: Site) -> None:
+    site.install("jiedai-county-typo", "county_typo", "def jiedai_route():\n    return {}\n", "0.1")
+    with pytest.raises(PluginError) as caught:
+        make_plugin_manager()
+    assert (
+        "county_typo（jiedai-county-typo 0.1）加载失败：没有名为 jiedai_route 的钩子，是不是 jiedai_routes？"
+        in (caught.value.message_zh)
+    )
+
+
+def test_broken_plugin_is_reported_and_the_others_still_work_when_not_strict(broken: Site) -> None:
+    """``strict=False`` (a diagnosis): a failing import warns with entry-point name and
+    distribution; the rest of the engine works."""
     with pytest.warns(PluginLoadWarning, match=r"county_broken.*jiedai-county-broken 0\.3\.1"):
-        engine = open_engine()
+        engine = open_engine(strict=False)
     (failure,) = engine.plugins.failures
     assert failure.name == "county_broken"
     assert failure.distribution == "jiedai-county-broken 0.3.1"
@@ -489,3 +563,28 @@ def test_duplicate_rule_ids_from_two_installed_plugins_name_both(site: Site) -> 
         open_engine()
     assert "county_a" in str(caught.value)
     assert "county_b" in str(caught.value)
+
+
+def test_the_command_line_stops_on_a_broken_plugin_and_plugins_says_why(site: Site) -> None:
+    """``jiedai`` refuses to work with a county plugin that does not load (exit code 4, both
+    languages, what to do, no traceback); ``jiedai plugins`` lists it and exits 4 too; blocked on
+    purpose, the commands work."""
+    from click.testing import CliRunner
+
+    from jiedai_flow.cli import main
+
+    site.install("jiedai-county-typo", "county_typo", "def jiedai_route():\n    return {}\n", "0.1")
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    refused = runner.invoke(main, ["list"])
+    assert refused.exit_code == 4, refused.output
+    assert "是不是 jiedai_routes？" in refused.output
+    assert "JIEDAI_BLOCKED_PLUGINS=county_typo" in refused.output
+    assert "Traceback" not in refused.output
+    listed = runner.invoke(main, ["--json", "plugins"])
+    assert listed.exit_code == 4
+    [failure] = json.loads(listed.stdout)["failures"]
+    assert failure["name"] == "county_typo"
+    assert "did you mean jiedai_routes?" in failure["message_en"]
+    blocked = runner.invoke(main, ["list"], env={BLOCKED_ENV: "county_typo"})
+    assert blocked.exit_code == 0, blocked.output

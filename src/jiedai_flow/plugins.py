@@ -7,9 +7,13 @@ the embedding application switches it off — the ``jiedai_flow`` entry points, 
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import logging
 import os
+import re
+import types
 import warnings
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, cast
@@ -64,7 +68,58 @@ _OWN_DISTRIBUTION = "jiedai-flow"
 
 
 class PluginLoadWarning(UserWarning):
-    """An entry-point plugin failed to load; the others still work."""
+    """An entry-point plugin failed to load; with ``strict=False`` the others still work."""
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager that reads a plugin's ``jiedai_*`` functions as hook implementations even
+    without ``@hookimpl`` (as pytest reads ``pytest_*``): a forgotten decorator would otherwise leave
+    the hook unimplemented without a word — a county's rules or chain quietly not applied. A
+    misspelt name is then an unknown hook, which fails loudly (:func:`_validation_problem`)."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is not None or not name.startswith(HOOK_PREFIX):
+            return opts
+        found = inspect.getattr_static(plugin, name, None)  # as pluggy looks: no property is run
+        if not isinstance(found, (types.FunctionType, types.MethodType, staticmethod, classmethod)):
+            return None
+        return cast("pluggy.HookimplOpts", {})
+
+
+HOOK_PREFIX = "jiedai_"
+"""What every hook's name starts with."""
+_SPECS = tuple(sorted(name for name in dir(hookspecs) if name.startswith(HOOK_PREFIX)))
+
+
+def _validation_problem(error: pluggy.PluginValidationError) -> tuple[str, str]:
+    """pluggy's complaint about a plugin's hooks, said for a county's developer (Chinese,
+    English): which hook, and what it should be — the nearest hook name, or the hook's arguments."""
+    text = str(error)
+    unknown = re.search(r"unknown hook '(\w+)'", text)
+    if unknown:
+        name = unknown.group(1)
+        near = difflib.get_close_matches(name, _SPECS, n=1)
+        hint_zh = f"，是不是 {near[0]}？" if near else "；钩子名见 docs/hooks.md"
+        hint_en = f"; did you mean {near[0]}?" if near else "; the hooks are listed in docs/hooks.md"
+        return f"没有名为 {name} 的钩子{hint_zh}", f"no hook is named {name}{hint_en}"
+    hook = re.search(r"for hook '(\w+)'", text)
+    extra = re.search(r"Argument\(s\) (\{.*?\})", text)
+    if hook and extra and hasattr(hookspecs, hook.group(1)):
+        spec = inspect.signature(getattr(hookspecs, hook.group(1)))
+        wanted = ", ".join(spec.parameters)
+        return (
+            f"{hook.group(1)} 没有参数 {extra.group(1)}；它的参数（可以只取一部分）：{wanted}",
+            f"{hook.group(1)} takes no argument {extra.group(1)}; its arguments (take any of them): {wanted}",
+        )
+    return f"钩子不合规范：{text}", f"hooks do not match their specifications: {text}"
+
+
+def _remedy(name: str) -> tuple[str, str]:
+    return (
+        f"请修好插件，或确定不用它时以 {BLOCKED_ENV}={name} 屏蔽它",
+        f"fix the plugin, or block it on purpose with {BLOCKED_ENV}={name}",
+    )
 
 
 @attrs.frozen
@@ -75,10 +130,27 @@ class LoadFailure:
     distribution: str
     error: BaseException = attrs.field(eq=False)
 
+    @property
+    def reason(self) -> tuple[str, str]:
+        """Why, in Chinese and English: a hook problem said plainly, else the original error."""
+        if isinstance(self.error, pluggy.PluginValidationError):
+            return _validation_problem(self.error)
+        return repr(self.error), repr(self.error)
+
     def __str__(self) -> str:
+        zh, en = self.reason
         return (
-            f"插件 {self.name}（{self.distribution}）加载失败 / plugin {self.name} "
-            f"from {self.distribution} failed to load: {self.error!r}"
+            f"插件 {self.name}（{self.distribution}）加载失败：{zh} / plugin {self.name} "
+            f"from {self.distribution} failed to load: {en}"
+        )
+
+    def as_error(self) -> PluginError:
+        """The failure as the error :func:`make_plugin_manager` raises, with what to do about it."""
+        zh, en = self.reason
+        fix_zh, fix_en = _remedy(self.name)
+        return PluginError(
+            f"插件 {self.name}（{self.distribution}）加载失败：{zh}（{fix_zh}）",
+            f"plugin {self.name} from {self.distribution} failed to load: {en} ({fix_en})",
         )
 
 
@@ -358,8 +430,8 @@ class PluginHost:
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one more plugin (before the engine is built), checking its hooks."""
-        self.pm.register(plugin, name=name)
-        self.pm.check_pending()
+        _register(self.pm, plugin, name)
+        _check(self.pm)
 
     def plugins(self) -> tuple[PluginInfo, ...]:
         """Every registered plugin with its distribution and the hooks it implements."""
@@ -378,7 +450,7 @@ def make_plugin_manager(
     autoload: bool | None = None,
     blocked: Iterable[str] = (),
     plugins: Iterable[object | tuple[str, object]] = (),
-    strict: bool = False,
+    strict: bool = True,
 ) -> PluginHost:
     """Build a fresh plugin manager for one engine.
 
@@ -387,10 +459,12 @@ def make_plugin_manager(
     :param blocked: plugin names never to register (entry-point names or built-in names such as
         ``jiedai.national``); ``JIEDAI_BLOCKED_PLUGINS`` adds a comma-separated list.
     :param plugins: extra plugin objects (modules, classes or instances), or (name, plugin) pairs.
-    :param strict: raise :class:`PluginError` on the first plugin that fails to load instead of
-        warning and going on without it.
+    :param strict: raise :class:`PluginError` on the first installed plugin that fails to load (the
+        default: a county's rules must not drop out without a word); False warns
+        (:class:`PluginLoadWarning`), records it in :attr:`PluginHost.failures` and goes on without
+        it — for a diagnosis such as ``jiedai plugins``. A plugin deliberately left out is blocked.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm = _Manager(hookspecs.PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     blocked_names = set(blocked) | _env_blocked()
     for name in blocked_names:
@@ -405,9 +479,41 @@ def make_plugin_manager(
     for item in plugins:
         name, plugin = item if isinstance(item, tuple) else (None, item)
         if name is None or not pm.is_blocked(name):
-            pm.register(plugin, name=name)
-    pm.check_pending()
+            _register(pm, plugin, name)
+    _check(pm)
     return PluginHost(pm, failures, distributions)
+
+
+def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:
+    """``pm.register``, a hook whose arguments do not match its specification made a
+    :class:`PluginError` said for a plugin's author."""
+    name = name or _readable_name(pm, plugin)
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        zh, en = _validation_problem(error)
+        raise PluginError(f"插件 {name}：{zh}", f"plugin {name}: {en}") from error
+
+
+def _readable_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A name for a plugin given without one that its author recognises in an error — its module's
+    or class's name (pluggy's own would be a number for an instance) — kept unique."""
+    base = getattr(plugin, "__name__", None) or type(plugin).__qualname__
+    name, n = base, 1
+    while pm.has_plugin(name):
+        n += 1
+        name = f"{base}#{n}"
+    return name
+
+
+def _check(pm: pluggy.PluginManager) -> None:
+    """``check_pending``, its complaint made a :class:`PluginError` said for a plugin's author."""
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:
+        zh, en = _validation_problem(error)
+        plugin = pm.get_name(error.plugin) or "?"
+        raise PluginError(f"插件 {plugin}：{zh}", f"plugin {plugin}: {en}") from error
 
 
 def _env_blocked() -> set[str]:
@@ -437,10 +543,7 @@ def _load_entry_points(
         except Exception as exc:
             failure = LoadFailure(ep.name, _distribution(ep), exc)
             if strict:
-                raise PluginError(
-                    f"插件 {failure.name}（{failure.distribution}）加载失败：{exc!r}",
-                    f"plugin {failure.name} from {failure.distribution} failed to load: {exc!r}",
-                ) from exc
+                raise failure.as_error() from exc
             log.error("%s", failure)
             warnings.warn(str(failure), PluginLoadWarning, stacklevel=3)
             failures.append(failure)

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,13 +148,25 @@ def demo(app: App, here: bool) -> None:
     sys.exit(code)
 
 
-@click.command(help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.")
+@click.command(
+    short_help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.",
+    help="列出已安装的插件、发行包和钩子，以及加载失败的插件（有则退出码 4）/ list installed plugins with "
+    "distributions and hooks, and those that failed to load (exit code 4 if any).",
+)
 @json_option
 @pass_app
 def plugins(app: App) -> None:
-    from jiedai_flow.plugins import make_plugin_manager
+    from jiedai_flow.cli.common import EXIT_PLUGIN
+    from jiedai_flow.plugins import PluginLoadWarning, make_plugin_manager
 
-    host = make_plugin_manager()
+    quiet = logging.getLogger("jiedai_flow.plugins")
+    was, quiet.disabled = quiet.disabled, True  # each failure is listed below: not logged twice
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PluginLoadWarning)
+            host = make_plugin_manager(strict=False)  # a diagnosis: list what failed, do not stop
+    finally:
+        quiet.disabled = was
     infos = host.plugins()
     if app.json:
         app.emit(
@@ -161,11 +175,19 @@ def plugins(app: App) -> None:
                     {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
                 ],
                 "failures": [
-                    {"name": f.name, "distribution": f.distribution, "error": repr(f.error)}
+                    {
+                        "name": f.name,
+                        "distribution": f.distribution,
+                        "error": repr(f.error),
+                        "message_zh": f.as_error().message_zh,
+                        "message_en": f.as_error().message_en,
+                    }
                     for f in host.failures
                 ],
             }
         )
+        if host.failures:
+            sys.exit(EXIT_PLUGIN)
         return
     table = Table(
         "插件 plugin", "发行包 distribution", "钩子 hooks", title="插件 plugins", title_justify="left"
@@ -174,7 +196,10 @@ def plugins(app: App) -> None:
         table.add_row(Text(info.name), Text(info.distribution), Text(", ".join(info.hooks)))
     app.out.print(table)
     for failure in host.failures:
-        app.out.print(Text(str(failure), style="red"))
+        error = failure.as_error()
+        app.out.print(Text(f"{error.message_zh}\n{error.message_en}", style="red"))
+    if host.failures:
+        sys.exit(EXIT_PLUGIN)
 
 
 @click.group(help="数据库 database commands.")

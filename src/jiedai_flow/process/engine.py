@@ -1768,7 +1768,7 @@ def open_engine(
     plugins: Iterable[object | tuple[str, object]] = (),
     clock: Clock | None = None,
     processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
-    strict: bool = False,
+    strict: bool = True,
 ) -> Engine:
     """Build an engine: a fresh plugin manager, the store the plugins open for ``url``, the rules.
 
@@ -1776,7 +1776,8 @@ def open_engine(
         ``JIEDAI_DISABLE_PLUGIN_AUTOLOAD`` is set).
     :param blocked: plugin names not to load.
     :param plugins: plugin objects to register in addition.
-    :param strict: fail on the first installed plugin that does not load (default: warn, go on).
+    :param strict: fail on the first installed plugin that does not load (the default: a county's
+        rules must never drop out without a word); False warns and goes on without it.
     """
     host = make_plugin_manager(autoload=autoload, blocked=blocked, plugins=plugins, strict=strict)
     store = host.hooks.jiedai_storage(url=url)
