@@ -588,3 +588,26 @@ def test_the_command_line_stops_on_a_broken_plugin_and_plugins_says_why(site: Si
     assert "did you mean jiedai_routes?" in failure["message_en"]
     blocked = runner.invoke(main, ["list"], env={BLOCKED_ENV: "county_typo"})
     assert blocked.exit_code == 0, blocked.output
+
+
+def test_a_plugin_adds_a_step_to_the_standards_chain() -> None:
+    """``standard_chain`` is what the built-in answers (the standards' levels here), so a county
+    adds to it instead of copying it; other counties' receptions get no opinion."""
+    from jiedai_flow.builtin.chain import standard_chain
+
+    class AddsAStep:
+        @hookimpl
+        def jiedai_approval_chain(
+            self, reception: Reception, standards: Standards
+        ) -> list[ApprovalStep] | None:
+            if reception.jurisdiction != "341502":
+                return None
+            return [*standard_chain(reception, standards), ApprovalStep("", "县纪委备案")]
+
+    engine = make_engine(AddsAStep())
+    reception = register_sample(engine, handler=ACTORS["handler"])
+    submitted = engine.fire(reception.id, "submit", ACTORS["handler"]).reception
+    builtin = make_engine()
+    plain = register_sample(builtin, handler=ACTORS["handler"])
+    expected = [s.shown for s in builtin.fire(plain.id, "submit", ACTORS["handler"]).reception.approval_chain]
+    assert [s.shown for s in submitted.approval_chain] == [*expected, "县纪委备案"]

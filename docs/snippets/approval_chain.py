@@ -12,10 +12,14 @@ from jiedai_flow import ApprovalStep, Rank, hookimpl
 if TYPE_CHECKING:
     from jiedai_flow import Reception, Standards
 
+JURISDICTION = "341502"  # 本县 this county
+
 
 @hookimpl
-def jiedai_approval_chain(reception: Reception, standards: Standards) -> list[ApprovalStep]:
+def jiedai_approval_chain(reception: Reception, standards: Standards) -> list[ApprovalStep] | None:
     del standards  # 本县的分级不看标准
+    if reception.jurisdiction != JURISDICTION:
+        return None  # 别的县的接待：不表态 / another county's reception: no opinion
     if reception.host_unit.endswith(("镇人民政府", "乡人民政府")):
         steps = [ApprovalStep("乡镇主要负责人", "乡镇主要负责人")]
     else:

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from jiedai_flow import RuleContext, StandardsLayer
-    from jiedai_flow.process.rules import RegisterRule
+    from jiedai_flow import RegisterRule
 
 # 插件包里通常是单独的 standards.toml：load_standards_file(Path(__file__).with_name("standards.toml"))
 STANDARDS_TOML = """

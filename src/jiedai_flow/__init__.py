@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.records import (
         Approval,
         ApprovalStep,
+        Assignee,
+        AssigneeKind,
         AuditEvent,
         BudgetUsage,
         CommandResult,
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
         Page,
         Reception,
         ReceptionQuery,
+        StepKind,
         Verdict,
     )
     from jiedai_flow.domain.standards import (
@@ -111,7 +114,7 @@ if TYPE_CHECKING:
         Transition,
         TriggerDef,
     )
-    from jiedai_flow.process.rules import Rule, RuleContext
+    from jiedai_flow.process.rules import RegisterRule, Rule, RuleContext
     from jiedai_flow.storage import MemoryStore, Store
 
 _MODULES: dict[str, tuple[str, ...]] = {
@@ -191,6 +194,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "jiedai_flow.domain.records": (
         "Approval",
         "ApprovalStep",
+        "Assignee",
+        "AssigneeKind",
         "AuditEvent",
         "BudgetUsage",
         "CommandResult",
@@ -200,9 +205,10 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Page",
         "Reception",
         "ReceptionQuery",
+        "StepKind",
         "Verdict",
     ),
-    "jiedai_flow.process.rules": ("Rule", "RuleContext"),
+    "jiedai_flow.process.rules": ("RegisterRule", "Rule", "RuleContext"),
     "jiedai_flow.domain.standards": (
         "AlcoholPolicy",
         "ApprovalTier",
@@ -234,6 +240,8 @@ __all__ = [
     "Approval",
     "ApprovalStep",
     "ApprovalTier",
+    "Assignee",
+    "AssigneeKind",
     "AuditEvent",
     "Budget",
     "BudgetExceededError",
@@ -297,6 +305,7 @@ __all__ = [
     "ReceptionList",
     "ReceptionQuery",
     "ReceptionType",
+    "RegisterRule",
     "Role",
     "RoomType",
     "Rule",
@@ -308,6 +317,7 @@ __all__ = [
     "Standards",
     "StandardsLayer",
     "StateDef",
+    "StepKind",
     "StorageError",
     "Store",
     "SystemClock",

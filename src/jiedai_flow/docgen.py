@@ -149,8 +149,11 @@ HOOKS_ZH = {
     ),
     "jiedai_approval_chain": (
         "**生成审批链。** 提交审批时按接待和适用的标准给出依次签批的审批环节，至少一个（审批不能跳过，空链是"
-        " `PluginError`）；None 表示不表态。第一个非 None 的结果生效；内置回答按 `standards.approval_levels` "
-        "每级一个环节，县插件可换成按档次分的审批链。"
+        " `PluginError`）；None 表示不表态。第一个非 None 的结果生效。内置回答是标准给出的链：适用的"
+        " `approval_tiers` 层级的环节，否则 `approval_levels` 每级一个环节，"
+        "都没有则一个任何审批人都能签的环节；再加上适用的 `countersigns`（会签、或签、票签）。"
+        "县插件可以整个换掉，也可以调用"
+        " `jiedai_flow.builtin.chain.standard_chain(reception, standards)` 再追加自己的环节。"
     ),
     "jiedai_before_transition": (
         "**保存前的最后一关。** 流转即将保存时调用，拿到保存前后的接待和将追加的审计事件；抛出异常即否决这条"

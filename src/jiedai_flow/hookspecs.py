@@ -167,8 +167,11 @@ def jiedai_approval_chain(reception: Reception, standards: Standards) -> Sequenc
     :return: the steps in signing order (at least one: approval cannot be skipped, so an empty
         chain is a PluginError naming the plugin), or None for no opinion.
 
-    Stops at the first non-None result. The built-in answer is one step per
-    ``standards.approval_levels``; county plugins replace it with chains by tier.
+    Stops at the first non-None result. The built-in answer (``jiedai.approval``) is the
+    standards' chain: the steps of the last ``approval_tiers`` tier that applies, else one step per
+    ``approval_levels``, else one step any approver signs; then each ``countersigns`` step that
+    applies. A county plugin replaces it, or adds to it by calling
+    ``jiedai_flow.builtin.chain.standard_chain(reception, standards)`` and appending its steps.
     """
 
 

@@ -41,6 +41,13 @@ def approval_tier(reception: Reception, standards: Standards) -> ApprovalTier | 
 
 @hookimpl(trylast=True)
 def jiedai_approval_chain(reception: Reception, standards: Standards) -> list[ApprovalStep]:
+    return standard_chain(reception, standards)
+
+
+def standard_chain(reception: Reception, standards: Standards) -> list[ApprovalStep]:
+    """The chain the standards give ``reception`` (tiers, else levels, else one step any approver
+    signs; then the countersigns that apply): what the built-in answers. A county plugin that adds
+    to it rather than replacing it calls this and appends its own steps."""
     tier = approval_tier(reception, standards)
     # A tier without steps is a configuration slip; an empty chain could never complete, so fall
     # through to the levels rather than return one.
