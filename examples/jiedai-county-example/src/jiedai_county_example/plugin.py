@@ -19,8 +19,7 @@ from jiedai_flow.domain.standards_toml import load_standards_text
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from jiedai_flow import RuleContext
-    from jiedai_flow.process.rules import RegisterRule
+    from jiedai_flow import RegisterRule, RuleContext
 
 LOCAL_MEASURES = Citation("《××县党政机关国内公务接待管理实施细则》（示例）", "第十二条")
 NINE_PM = time(21, 0)
