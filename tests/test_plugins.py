@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -16,7 +16,18 @@ import pytest
 
 import jiedai_flow.builtin.chain
 import jiedai_flow.builtin.memory_backend
-from jiedai_flow import ApprovalStep, PluginError, Rule, StorageError, hookimpl, open_engine
+from jiedai_flow import (
+    ApprovalStep,
+    Finding,
+    PluginError,
+    RegisterRule,
+    Rule,
+    RuleError,
+    Severity,
+    StorageError,
+    hookimpl,
+    open_engine,
+)
 from jiedai_flow.domain.localities import load
 from jiedai_flow.plugins import (
     BLOCKED_ENV,
@@ -611,3 +622,41 @@ def test_a_plugin_adds_a_step_to_the_standards_chain() -> None:
     plain = register_sample(builtin, handler=ACTORS["handler"])
     expected = [s.shown for s in builtin.fire(plain.id, "submit", ACTORS["handler"]).reception.approval_chain]
     assert [s.shown for s in submitted.approval_chain] == [*expected, "县纪委备案"]
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (lambda: Finding("QY-03", "blocking", "周末", "weekend"), "严重程度应为 Severity 枚举"),  # type: ignore[arg-type]
+        (
+            lambda: Finding("QY-3", Severity.BLOCKING, "周末", "weekend"),
+            "结果的规则编号 'QY-3' 与规则编号 'QY-03' 不一致",
+        ),
+        (lambda: "周末要说明", "检查函数应逐条给出 Finding，收到 str"),
+    ],
+)
+def test_a_rule_that_yields_something_else_than_its_own_finding_fails_closed(
+    given: Any, says: str, tmp_path: Path
+) -> None:
+    """A severity given as text, a finding under another id (its explanation could never match),
+    or no Finding at all: the command is refused with a RuleError naming the plugin, the rule and
+    what is wrong — on every store alike, nothing saved."""
+    rule = Rule("QY-03", "周末接待须说明", frozenset({"submit"}), lambda ctx: [given()])
+    for url in ("memory://", f"sqlite:///{tmp_path / 'qy.db'}"):
+        engine = make_engine(("qingyang", _Registers(rule)), url=url)
+        reception = register_sample(engine, handler=ACTORS["handler"])
+        with pytest.raises(RuleError) as caught:
+            engine.fire(reception.id, "submit", ACTORS["handler"])
+        assert says in caught.value.message_zh
+        assert "插件 qingyang 的规则 QY-03 运行出错" in caught.value.message_zh
+        assert engine.get(reception.id).state == "draft"
+        engine.store.close()
+
+
+class _Registers:
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    @hookimpl
+    def jiedai_register_rules(self, register: RegisterRule) -> None:
+        register(self.rule)

@@ -273,9 +273,10 @@ class RuleError(JiedaiFlowError):
     code = "rule_error"
 
     def __init__(self, rule_id: str, plugin: str, error: BaseException) -> None:
+        zh, en = getattr(error, "message_zh", repr(error)), getattr(error, "message_en", repr(error))
         super().__init__(
-            f"插件 {plugin} 的规则 {rule_id} 运行出错，命令已拒绝：{error!r}",
-            f"rule {rule_id} of plugin {plugin} failed, command refused: {error!r}",
+            f"插件 {plugin} 的规则 {rule_id} 运行出错，命令已拒绝：{zh}",
+            f"rule {rule_id} of plugin {plugin} failed, command refused: {en}",
         )
         self.rule_id = rule_id
         self.plugin = plugin

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from jiedai_flow.domain.findings import Finding, Severity
 from jiedai_flow.errors import PluginError, RuleError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from datetime import date, datetime
 
-    from jiedai_flow.domain.findings import Citation, Finding, Severity
+    from jiedai_flow.domain.findings import Citation
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import Reception
     from jiedai_flow.domain.standards import Standards
@@ -115,10 +116,47 @@ class RuleSet:
         for rule in self._by_stage.get(stage, ()):
             try:
                 for finding in rule.check(context):
+                    if type(finding) is not Finding or type(finding.severity) is not Severity:
+                        raise _not_a_finding(rule, finding)
+                    if finding.rule_id != rule.id:
+                        raise _other_id(rule, finding)
                     findings.append(finding if finding.stage else attrs.evolve(finding, stage=stage))
             except Exception as exc:
                 raise RuleError(rule.id, rule.plugin or "?", exc) from exc
         return tuple(findings)
+
+
+class FindingShapeError(TypeError):
+    """A check gave something other than a ``Finding`` of its own rule with a ``Severity``: said in
+    Chinese and English (:class:`~jiedai_flow.errors.RuleError` quotes both)."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.message_zh, self.message_en = zh, en
+
+
+def _not_a_finding(rule: Rule, given: object) -> FindingShapeError:
+    """What a check gave instead of a ``Finding`` with a ``Severity`` — a typed Python error would
+    otherwise surface later, far from the rule (or a store would save a string as a severity)."""
+    if isinstance(given, Finding):
+        severity = given.severity
+        return FindingShapeError(
+            f"严重程度应为 Severity 枚举（如 Severity.BLOCKING），收到 {severity!r}",
+            f"severity must be a Severity (such as Severity.BLOCKING), got {severity!r}",
+        )
+    kind = type(given).__name__
+    return FindingShapeError(
+        f"检查函数应逐条给出 Finding，收到 {kind}", f"a check yields Finding values, got {kind}"
+    )
+
+
+def _other_id(rule: Rule, finding: Finding) -> FindingShapeError:
+    """A finding under an id other than its rule's: its explanation, keyed by rule id, would
+    never match, and the disclosure would count it under a rule that does not exist."""
+    return FindingShapeError(
+        f"结果的规则编号 {finding.rule_id!r} 与规则编号 {rule.id!r} 不一致",
+        f"the finding's rule id {finding.rule_id!r} is not its rule's ({rule.id!r})",
+    )
 
 
 def _unknown_stages(rule: Rule, known: frozenset[str]) -> PluginError:
