@@ -502,6 +502,69 @@ def test_someone_who_signed_the_chain_cannot_take_the_next_pool_task_by_any_oper
     verified(engine)
 
 
+class People:
+    """A directory of the approvers below (stand-ins need one to find their principals' pools)."""
+
+    def __init__(self, *people: Actor) -> None:
+        self.people = {p.id: p for p in (*people, HANDLER)}
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return self.people.get(actor_id)
+
+
+def test_a_stand_in_who_signed_the_chain_cannot_act_on_the_next_step_for_a_principal() -> None:
+    """s signed step 1 and stands in for p, who signs step 2 (in its pool, or named): s may not
+    claim, hand on, send back, return or refuse p's step for p — else the first signer would choose
+    who signs next — and is offered none of it. A stand-in who has not signed may."""
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"一级"}))
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    t_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
+    for second in (ApprovalStep("二级", "二级"), ApprovalStep("", "二级", assignees=person("p"))):
+        clock = FrozenClock()
+        engine = make_engine(Chain(ApprovalStep("一级", "一级"), second), People(s_, p_, t_, X), clock=clock)
+        rid = submitted(engine)
+        approve(engine, rid, s_)
+        today = clock.now().date()
+        engine.set_proxy(p_.id, s_.id, today, today, p_)
+        engine.set_proxy(p_.id, t_.id, today, today, p_)
+        offered = set(engine.available_operations(rid, s_))
+        assert not offered & {"claim_task", "transfer_task", "delegate_task", "add_signers", "send_back"}
+        commands: list[TaskCommand] = [Transfer(to="x"), Delegate(to="x"), SendBack(step=0)]
+        if second.level:
+            commands.append(Claim())
+        for command in commands:
+            with pytest.raises(TaskError, match="已签署本审批链"):
+                engine.operate(rid, command, s_, reason="换人审")
+        for trigger in ("return", "refuse"):
+            with pytest.raises(TaskError, match="已签署本审批链"):
+                engine.fire(rid, trigger, s_, reason="不同意")
+        assert "transfer_task" in engine.available_operations(rid, t_)
+        engine.operate(rid, Transfer(to="x"), t_, reason="李娜出差")
+        assert approve(engine, rid, X).state == "approved"
+
+
+def test_a_delegator_still_holds_the_delegated_task() -> None:
+    """x holds the department's task of a parallel countersign (x is in both pools) and delegates
+    it: x still holds a task of the step, so may not take the level's pool task too — else, after
+    the reply, x would hold a task they could never sign and the step would stick."""
+    x_ = Actor("x", "审批人x", frozenset({Role.APPROVER}), unit="县财政局", levels=frozenset({"分管领导"}))
+    both = (Assignee.unit("县财政局"), Assignee.level("分管领导"))
+    engine = make_engine(
+        Chain(ApprovalStep("", "财政局、分管领导会签", kind=StepKind.PARALLEL, assignees=both)),
+        People(x_, D),
+        clock=FrozenClock(),
+    )
+    rid = submitted(engine)
+    unit_task, level_task = (t for t in engine.get(rid).tasks if t.live)
+    engine.operate(rid, Delegate(task=unit_task.id, to="d"), x_, reason="请提意见")
+    with pytest.raises(TaskError, match="已有本环节的任务"):
+        engine.operate(rid, Claim(task=level_task.id), x_)
+    with pytest.raises(TaskError, match="已有本环节的任务"):
+        engine.fire(rid, "approve", x_, reason="同意", command=Claim(task=level_task.id))
+    assert "claim_task" not in engine.available_operations(rid, x_)
+
+
 def test_take_back_in_a_sequential_countersign_is_refused_once_the_next_signer_acted(url: str) -> None:
     """顺序会签 a then b: b's task opened because a agreed; once b acted, a cannot take it back."""
     sequential = ApprovalStep("", "顺序会签", kind=StepKind.SEQUENTIAL, assignees=person("a", "b"))
@@ -574,8 +637,23 @@ def test_removing_the_last_added_signer_of_a_retroactive_chain_tells_the_handler
     assert result.reception.approval_complete
     assert mine(engine, B) == []
     told = [n for n in capture.delivered if n.event_id == result.event.id]
-    assert any(Role.HANDLER in n.recipients and n.action_zh == "补办审批已签署" for n in told), told
+    assert any(HANDLER.id in n.people for n in told), told
     verified(engine)
+
+
+def test_removing_a_signer_of_a_retroactive_chain_not_yet_done_tells_nobody_it_is_signed() -> None:
+    """补办 a → e: a adds b before themselves and removes b before anyone signed — the chain is not
+    done, and the handler is not told so."""
+    capture = NotificationCapture()
+    engine = make_engine(Chain(SINGLE_A, SINGLE_E), Urgent(), capture, clock=FrozenClock())
+    rid = drafted(engine)
+    engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+    engine.operate(rid, AddSigners(["b"], Position.BEFORE), A, reason="请财政局先看")
+    added = next(t for t in engine.get(rid).tasks if t.assignee.ref == "b")
+    result = engine.operate(rid, RemoveSigner(task=added.id), A, reason="不必了")
+    assert not result.reception.approval_complete
+    told = [n for n in capture.delivered if n.event_id == result.event.id]
+    assert not any(HANDLER.id in n.people or Role.HANDLER in n.recipients for n in told), told
 
 
 class Directory:

@@ -947,16 +947,9 @@ def with_operations(
                     and t.condition == FACT_FINAL_STEP
                     and defs[t.trigger].records_approval
                 ]
-                signed = [  # a 补办 chain's signature: the handler hears of it, so of a removal too
-                    t
-                    for t in definition.transitions
-                    if t.source == source and t.condition == condition and defs[t.trigger].records_approval
-                ]
                 if condition is None and passing:
                     moves.append(attrs.evolve(passing[0], trigger=trigger.name, roles=roles))
                     moves.append(Transition(trigger.name, source, source, roles, condition=FACT_MORE_STEPS))
-                elif condition is not None and signed:
-                    moves.append(attrs.evolve(signed[0], trigger=trigger.name, roles=roles, dest=source))
                 else:
                     moves.append(Transition(trigger.name, source, source, roles, condition=condition))
         elif op in (Operation.URGE, Operation.COPY, Operation.COMMENT):

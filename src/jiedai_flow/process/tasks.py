@@ -360,7 +360,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    if not principal and not _held_by(reception, task.id) and ctx.actor.id in _holders(reception, index):
+    if not _held_by(reception, task.id) and ctx.actor.id in _holders(reception, index):
         raise _refused(  # a pool task signed by someone whose own task of the step would then stick
             reception,
             ctx,
@@ -464,18 +464,16 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     held = next(t.owner for t in reception.tasks if t.id == task.id)
     if held:
         raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
-    if task.owner:  # standing in 代理 for a member of the pool: claimed for them
-        return Worked(_replace(reception, task))
-    if not task.assignee.pools(ctx.actor):
+    if not task.owner and not task.assignee.pools(ctx.actor):
         raise _denied(
             reception,
             ctx,
             f"不是「{task.assignee.shown}」的成员",
             f"not a member of pool {task.assignee.ref!r}",
         )
-    engaged = _engaged(reception, ctx, ctx.actor.id, task)
-    if engaged is not None:
-        raise _refused(reception, ctx, *engaged)
+    _may_take(reception, ctx, task)  # for oneself, or for a principal one stands in for 代理
+    if task.owner:  # claimed for the principal
+        return Worked(_replace(reception, task))
     return Worked(_replace(reception, attrs.evolve(task, claimed_by=ctx.actor.id)))
 
 
@@ -636,7 +634,9 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
                 f"without {task.assignee.ref} the vote of this step cannot pass; return or send back",
             )
     final = after.current_step >= len(after.approval_chain)
-    return Worked(after, frozenset({FACT_FINAL_STEP if final else FACT_MORE_STEPS}))
+    # a 补办 chain stays in its state when done: the handler, waiting for it, is told by name
+    told = (after.handler.id,) if final and after.retroactive else ()
+    return Worked(after, frozenset({FACT_FINAL_STEP if final else FACT_MORE_STEPS}), told)
 
 
 def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
@@ -1005,7 +1005,8 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
 
 def _takes(reception: Reception, ctx: Context, task: Task) -> bool:
     """Whether the actor may act on ``task`` as far as :func:`_may_take` is concerned."""
-    return bool(task.owner) or _engaged(reception, ctx, ctx.actor.id, task) is None
+    own = _held_by(reception, task.id) == ctx.actor.id
+    return own or _engaged(reception, ctx, ctx.actor.id, task) is None
 
 
 def holding(reception: Reception, ctx: Context) -> tuple[bool, Task | None]:
@@ -1043,12 +1044,7 @@ def _claimable(reception: Reception, ctx: Context) -> list[Task]:
     the principal), none that :func:`_barred` keeps from them."""
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
     found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
-    return [
-        t
-        for t in found
-        if _barred(reception, ctx, t) is None
-        and (t.owner or _engaged(reception, ctx, ctx.actor.id, t) is None)
-    ]
+    return [t for t in found if _barred(reception, ctx, t) is None and _takes(reception, ctx, t)]
 
 
 def _removable(reception: Reception, ctx: Context) -> list[Task]:
@@ -1388,8 +1384,10 @@ def _held_by(reception: Reception, task_id: str) -> str:
 
 
 def _holders(reception: Reception, step: int) -> set[str]:
-    """Who holds a live task of approval step ``step`` (by name, claim or delegation)."""
-    return {t.owner for t in reception.step_tasks(step) if t.live and t.owner}
+    """Who holds a live task of approval step ``step`` (by name, claim or delegation — the
+    delegator too: the task comes back to them to decide)."""
+    live = [t for t in reception.step_tasks(step) if t.live]
+    return {t.owner for t in live if t.owner} | {t.delegated_by for t in live if t.delegated_by}
 
 
 def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tuple[str, str] | None:
@@ -1419,27 +1417,28 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
         where=lambda t: (kind is None or t.kind is kind) and (t.kind is not TaskKind.APPROVAL or t.current),
         allow_pool=True,
     )
-    if not task.owner:  # acting on a pool task claims it first: only a member of the pool may
-        if not task.assignee.pools(ctx.actor):
-            raise _denied(
-                reception,
-                ctx,
-                f"不是「{task.assignee.shown}」的成员，不能办理这项任务",
-                f"not a member of pool {task.assignee.ref!r}, so not this task's to hand on",
-            )
-        _may_take(reception, ctx, task)
-        task = attrs.evolve(task, claimed_by=ctx.actor.id)
-    return task
+    if not task.owner and not task.assignee.pools(ctx.actor):
+        # acting on a pool task claims it first: only a member of the pool may
+        raise _denied(
+            reception,
+            ctx,
+            f"不是「{task.assignee.shown}」的成员，不能办理这项任务",
+            f"not a member of pool {task.assignee.ref!r}, so not this task's to hand on",
+        )
+    _may_take(reception, ctx, task)  # for oneself, or claimed for a principal one stands in for
+    return task if task.owner else attrs.evolve(task, claimed_by=ctx.actor.id)
 
 
 def _may_take(reception: Reception, ctx: Context, task: Task) -> None:
-    """Acting on an unclaimed pool task of one's own pool takes it, as a claim does: refused to whom
-    :func:`_engaged` keeps from it — else someone who signed the chain could hand the next step to
-    whom they choose, send it back or answer it."""
-    if not task.owner and task.assignee.pools(ctx.actor):
-        engaged = _engaged(reception, ctx, ctx.actor.id, task)
-        if engaged is not None:
-            raise _refused(reception, ctx, *engaged)
+    """Acting on a task that is not one's own — a pool task nobody holds (taking it, as a claim
+    does, for oneself or for a principal), or a principal's task as their stand-in 代理 — is
+    refused to an actor :func:`_engaged` keeps from it: else someone who signed the chain (or holds
+    a task of the step) could hand the next step to whom they choose, send it back or answer it."""
+    if _held_by(reception, task.id) == ctx.actor.id:
+        return
+    engaged = _engaged(reception, ctx, ctx.actor.id, task)
+    if engaged is not None:
+        raise _refused(reception, ctx, *engaged)
 
 
 def _storable_id(reception: Reception, ctx: Context, person: str) -> None:
