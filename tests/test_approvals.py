@@ -1512,3 +1512,18 @@ def test_sending_back_a_pool_step_is_for_its_members(url: str) -> None:
         engine.operate(rid, SendBack(0), outsider, reason="重审")
     assert "send_back" in engine.available_operations(rid, member)
     assert engine.operate(rid, SendBack(0), member, reason="重审").reception.current_step == 0
+
+
+def test_adding_a_signer_to_a_pool_task_claims_it_for_the_adder(url: str) -> None:
+    """加签 on a pool task nobody claimed takes it, as acting on a pool task does: the adder holds
+    it, and another member of the pool is offered nothing to sign."""
+    m_ = Actor("m", "审批人m", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
+    q_ = Actor("q", "审批人q", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
+    engine = engine_for(url, ApprovalStep("分管领导", "分管领导"))
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["x"], Position.AFTER), m_, reason="请 x 在我之后审")
+    [pool_task] = [t for t in engine.get(rid).tasks if t.assignee.ref == "分管领导"]
+    assert pool_task.owner == "m"
+    assert "approve" not in engine.available_triggers(rid, q_)
+    assert approve(engine, rid, m_).state == "submitted"
+    assert approve(engine, rid, X).state == "approved"

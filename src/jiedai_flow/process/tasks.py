@@ -561,6 +561,8 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         raise _refused(reception, ctx, "加签人重复", "an approver is listed twice")
     for person in command.people:
         _check_target(reception, ctx, person, task)
+    before = reception
+    reception = _replace(reception, task)  # a pool task is the adder's from now on (claimed)
     offset = {Position.BEFORE: -1, Position.AFTER: 1, Position.ALONGSIDE: 0}[command.position]
     # before or after the adder: in the adder's lane (a parallel countersign's other signers do not
     # wait); alongside a parallel signer: lanes of their own
@@ -590,7 +592,7 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
     after = attrs.evolve(reception, tasks=tuple(tasks))
-    return Worked(after, people=_new_owners(reception, normalize(after, ctx)))
+    return Worked(after, people=_new_owners(before, normalize(after, ctx)))
 
 
 def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
@@ -984,8 +986,9 @@ def _always(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> list[Task]:
-    """The open tasks the actor may hand on or complete (as :func:`_owned` finds them): their own,
-    or a pool's they are in."""
+    """The open tasks the actor may hand on or complete, each as :func:`_owned` finds it when it is
+    named: their own, a pool's they are in, a principal's — every one, not only the first a command
+    naming none would take (an approval task they may not take must not hide an execution task)."""
     open_ = [
         t
         for t in reception.tasks
@@ -993,7 +996,8 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
         and (kind is None or t.kind is kind)
         and (t.kind is not TaskKind.APPROVAL or t.current)
     ]
-    found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
+    each = partial(_open_for, ctx, pool_only=False, allow_pool=True, reception=reception)
+    found = [x for t in open_ for x in each([t])]
     return [
         t
         for t in found
