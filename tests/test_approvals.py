@@ -369,6 +369,57 @@ def test_a_chain_naming_the_handler_or_someone_twice_is_refused_at_submission(ur
         assert engine.get(rid).tasks == ()
 
 
+class Listed:
+    """A directory that can list everyone (``jiedai_actors``), as the command line's actors file."""
+
+    def __init__(self, *people: Actor) -> None:
+        self.people = {p.id: p for p in (*people, HANDLER)}
+
+    @hookimpl
+    def jiedai_actor(self, actor_id: str) -> Actor | None:
+        return self.people.get(actor_id)
+
+    @hookimpl
+    def jiedai_actors(self) -> tuple[Actor, ...]:
+        return tuple(self.people.values())
+
+
+def test_a_pool_nobody_can_sign_is_refused_at_submission_with_the_nearest_name() -> None:
+    """With a directory that lists everyone, a department or level nobody belongs to (a misspelt
+    name in a countersign) would open a task nobody can ever claim: the submission is refused,
+    naming the step and the nearest name; so is a pool whose only member handles the reception. A
+    或签 with such a pool passes while the others can decide."""
+    from jiedai_flow.errors import PluginError
+
+    cz = Actor("cz", "财政局长", frozenset({Role.APPROVER}), unit="县财政局", levels=frozenset({"分管领导"}))
+    clerk = Actor("clerk", "财政局科员", frozenset({Role.HANDLER}), unit="县财政局")
+    directory = Listed(cz, clerk, B)
+    misspelt = ApprovalStep("", "财政局会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县财政厅"),))
+    for step, says in (
+        (misspelt, "参与人名单里没有部门「县财政厅」的人，是不是「县财政局」？"),
+        (ApprovalStep("分管领到", "分管领导"), "参与人名单里没有岗位「分管领到」的人，是不是「分管领导」？"),
+        (
+            ApprovalStep("", "科员", assignees=(Assignee.unit("县财政局"),), roles=frozenset({Role.HANDLER})),
+            "「县财政局」里没有能签这一环节的人",
+        ),
+    ):
+        engine = make_engine(Chain(step), directory, clock=FrozenClock())
+        rid = drafted(engine, handler=clerk if "科员" in step.label else HANDLER)
+        with pytest.raises(PluginError) as caught:
+            engine.fire(rid, "submit", clerk if "科员" in step.label else HANDLER)
+        assert says in caught.value.message_zh, caught.value.message_zh
+        assert "审批链第 1 环节" in caught.value.message_zh
+        assert engine.get(rid).state == "draft"
+    either = ApprovalStep(
+        "", "或签", kind=StepKind.ANY, assignees=(Assignee.unit("县财政厅"), Assignee.person("b"))
+    )
+    engine = make_engine(Chain(either), directory, clock=FrozenClock())
+    assert approve(engine, submitted(engine), B).state == "approved"
+    right = ApprovalStep("", "财政局会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县财政局"),))
+    engine = make_engine(Chain(right), directory, clock=FrozenClock())
+    assert engine.fire(submitted(engine), "approve", cz, command=Claim()).reception.state == "approved"
+
+
 def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_decide(url: str) -> None:
     """或签 and 票签 pass without one person: naming the handler, or someone who must sign a later step,
     is accepted while the others can still decide — and that person is refused on this step."""

@@ -150,3 +150,28 @@ def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: 
     revoked = {t["id"]: t["revoked_at"] for t in as_json("token", "list")}
     assert revoked[first]
     assert not revoked[second]
+
+
+def test_a_misspelt_department_in_a_countersign_is_refused_at_submission(site: Site) -> None:
+    """The county's standards file names 「县财政厅」 for 「县财政局」: with the actors file listing
+    everyone, the submission is refused (exit code 4) naming the step and the nearest department,
+    before a task nobody could claim is opened."""
+    from pathlib import Path
+
+    standards = Path("jiedai-standards.toml")
+    text = standards.read_text(encoding="utf-8")
+    standards.write_text(
+        text + '\n[[standards.countersigns]]\nlabel = "财政会签"\nkind = "parallel"\nunits = ["县财政厅"]\n',
+        encoding="utf-8",
+    )
+    actors = Path("jiedai-actors.toml")
+    actors.write_text(
+        actors.read_text(encoding="utf-8")
+        + '\n[[actor]]\nid = "qian.cz"\nname = "钱财政"\nroles = ["approver"]\nunit = "县财政局"\n',
+        encoding="utf-8",
+    )
+    rid = site.new()
+    refused = jiedai("submit", rid, "--as", "zhang.wei", code=4)
+    assert "「财政会签」" in refused.output
+    assert "是不是「县财政局」" in refused.output
+    assert as_json("show", rid)["reception"]["state"] == "draft"

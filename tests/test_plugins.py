@@ -660,3 +660,31 @@ class _Registers:
     @hookimpl
     def jiedai_register_rules(self, register: RegisterRule) -> None:
         register(self.rule)
+
+
+def test_routes_and_a_directory_list_of_the_wrong_shape_name_the_plugin() -> None:
+    """Roles written as text in ``jiedai_routes``, or a directory listing ids instead of actors:
+    a PluginError naming the plugin and what it should return, not a traceback from cattrs."""
+
+    class TextRoles:
+        @hookimpl
+        def jiedai_routes(self, jurisdiction: str) -> dict[str, tuple[str, ...]]:
+            return {"submit": ("approver", "offce")}
+
+    engine = make_engine(("qingyang", TextRoles()))
+    reception = register_sample(engine, handler=ACTORS["handler"])
+    with pytest.raises(PluginError) as caught:
+        engine.fire(reception.id, "submit", ACTORS["handler"])
+    assert "插件 qingyang 的 jiedai_routes" in caught.value.message_zh
+    assert "Role 列表的字典" in caught.value.message_zh
+    assert engine.get(reception.id).state == "draft"
+
+    class Ids:
+        @hookimpl
+        def jiedai_actors(self) -> list[str]:
+            return ["sun.hao"]
+
+    engine = make_engine(("directory", Ids()))
+    reception = register_sample(engine, handler=ACTORS["handler"])
+    with pytest.raises(PluginError, match="插件 directory 的 jiedai_actors"):
+        engine.fire(reception.id, "submit", ACTORS["handler"])

@@ -334,6 +334,21 @@ def jiedai_person_contact(actor_id: str, reception: Reception) -> Contact | None
 
 
 @hookspec(firstresult=True)
+def jiedai_actors() -> Sequence[Actor] | None:
+    """参与人名单 Everyone the deployment's directory knows, when it can list them, so that an
+    approval step whose pool (a department or a level) nobody can sign is refused at submission —
+    a misspelt department in a standards file's countersign would otherwise open a task nobody can
+    ever claim.
+
+    :return: every actor (with unit, levels and roles), or None when this plugin cannot list them
+        (pools are then not checked).
+
+    Stops at the first non-None result. Implemented by the command line's actors file; a host's
+    directory implements it when listing its people is cheap (it is called once per submission).
+    """
+
+
+@hookspec(firstresult=True)
 def jiedai_actor(actor_id: str) -> Actor | None:
     """按 id 查参与人 Look a person up by actor id in the deployment's directory, so that a task is
     never handed to someone who does not exist or could not act on it.

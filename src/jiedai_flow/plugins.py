@@ -15,6 +15,7 @@ import os
 import re
 import types
 import warnings
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,6 +23,7 @@ import attrs
 import pluggy
 
 from jiedai_flow import hookspecs
+from jiedai_flow.domain.model import Actor, Role
 from jiedai_flow.domain.records import ApprovalStep
 from jiedai_flow.domain.standards import StandardsLayer
 from jiedai_flow.errors import DefinitionError, PluginError
@@ -29,12 +31,12 @@ from jiedai_flow.process.lifecycle import ProcessDefinition
 from jiedai_flow.process.rules import Rule
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from datetime import date
     from decimal import Decimal
     from importlib.metadata import EntryPoint
 
-    from jiedai_flow.domain.model import Actor, ReceptionType, Role
+    from jiedai_flow.domain.model import ReceptionType
     from jiedai_flow.domain.records import AuditEvent, Notification, Reception, Task, Verdict
     from jiedai_flow.domain.standards import Standards
     from jiedai_flow.domain.workdays import WorkCalendar
@@ -188,6 +190,13 @@ def _optional_sequence_of(kind: type) -> Callable[[object], bool]:
     return fits
 
 
+def _routes_fit(given: object) -> bool:
+    return isinstance(given, Mapping) and all(
+        isinstance(key, str) and isinstance(roles, (list, tuple)) and all(isinstance(r, Role) for r in roles)
+        for key, roles in given.items()
+    )
+
+
 EXPECTED: Mapping[str, Expected] = {
     "jiedai_register_rules": Expected(
         "None：每条规则调用一次 register(Rule(...))，不要返回规则",
@@ -215,6 +224,18 @@ EXPECTED: Mapping[str, Expected] = {
         'a list or tuple of at least one ApprovalStep (e.g. [ApprovalStep("部门负责人", "部门负责人")]): '
         "approval cannot be skipped, so not an empty chain; return None for no opinion",
         lambda given: given is None or (bool(given) and _optional_sequence_of(ApprovalStep)(given)),
+    ),
+    "jiedai_routes": Expected(
+        "从操作名（或「操作:目标状态」「操作:起始状态>目标状态」）到 Role 列表的字典"
+        '（如 {"submit": [Role.APPROVER]}），或 None',
+        'a mapping from a trigger (or "trigger:to", "trigger:from>to") to a list of Role '
+        '(e.g. {"submit": [Role.APPROVER]}), or None',
+        lambda given: given is None or _routes_fit(given),
+    ),
+    "jiedai_actors": Expected(
+        "Actor 的列表或元组（通讯录里的每个人），或 None（列不出来）",
+        "a list or tuple of Actor (everyone in the directory), or None (cannot list them)",
+        _optional_sequence_of(Actor),
     ),
     "jiedai_calendar": Expected(
         "有 is_workday(day) -> bool 方法的工作日历，或 None",
@@ -384,9 +405,9 @@ class Hooks:
         self._hook.jiedai_register_notifiers(register=register)
 
     def jiedai_routes(self, jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
-        return cast(
-            "Mapping[str, Sequence[Role]] | None", self._hook.jiedai_routes(jurisdiction=jurisdiction)
-        )
+        routes = self._hook.jiedai_routes(jurisdiction=jurisdiction)
+        self._checked("jiedai_routes", [routes], jurisdiction=jurisdiction)
+        return cast("Mapping[str, Sequence[Role]] | None", routes)
 
     def jiedai_contacts(self, role: Role, reception: Reception) -> list[Contact]:
         results = self._hook.jiedai_contacts(role=role, reception=reception)
@@ -412,6 +433,12 @@ class Hooks:
 
     def jiedai_actor(self, actor_id: str) -> Actor | None:
         return cast("Actor | None", self._hook.jiedai_actor(actor_id=actor_id))
+
+    def jiedai_actors(self) -> Sequence[Actor] | None:
+        """Everyone the directory lists, or None when no plugin can list them."""
+        answer = self._hook.jiedai_actors()
+        self._checked("jiedai_actors", [answer])
+        return cast("Sequence[Actor] | None", answer)
 
 
 class PluginHost:

@@ -278,6 +278,10 @@ class ActorsDirectory:
         return entry.actor if entry is not None else None
 
     @hookimpl
+    def jiedai_actors(self) -> tuple[Actor, ...]:
+        return tuple(entry.actor for entry in self.entries)
+
+    @hookimpl
     def jiedai_person_contact(self, actor_id: str, reception: Reception) -> Contact | None:
         del reception  # the file names each person once, whatever the reception
         entry = self._by_id.get(actor_id)

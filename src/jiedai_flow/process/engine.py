@@ -8,6 +8,7 @@ step — and only after that commit hands the notifications to the notifier plug
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -108,7 +109,7 @@ if TYPE_CHECKING:
 
     from jiedai_flow.domain.findings import Finding
     from jiedai_flow.domain.model import Actor, OfficialLetter, Plan, ReceptionList
-    from jiedai_flow.domain.records import Page, Task
+    from jiedai_flow.domain.records import Assignee, Page, Task
     from jiedai_flow.domain.standards import Standards
     from jiedai_flow.domain.workdays import WorkCalendar
     from jiedai_flow.notify.channels import Notifier
@@ -164,6 +165,40 @@ RACE_RETRIES = 5
 
 MIN_ID_PREFIX = 6
 """The fewest id digits :meth:`Engine.resolve` takes as a prefix (the command line shows 8)."""
+
+
+def _empty_pools(step: ApprovalStep, everyone: Sequence[Actor], barred: set[str]) -> list[Assignee]:
+    """The pools (departments, levels) of ``step`` in which nobody may sign it: nobody in them, or
+    nobody holding the step's roles who is not ``barred`` (the handler, the submitter, people who
+    must sign another step)."""
+    return [
+        a
+        for a in step.who
+        if a.kind is not AssigneeKind.PERSON
+        and not any(a.pools(p) and p.roles & step.roles and p.id not in barred for p in everyone)
+    ]
+
+
+def _pool_problem(pool: Assignee, everyone: Sequence[Actor]) -> tuple[str, str]:
+    """Why nobody can sign for ``pool`` (Chinese, English): nobody in it — with the nearest
+    department or level the directory knows, for a misspelt one — or nobody in it who may."""
+    if any(pool.pools(p) for p in everyone):
+        return (
+            f"「{pool.shown}」里没有能签这一环节的人（经办人、提交人和要签别的环节的人除外，还要有这一环节的角色）",
+            f"nobody in pool {pool.ref!r} may sign this step (the handler, the submitter and people "
+            "who sign another step aside; the step's role is needed)",
+        )
+    unit = pool.kind is AssigneeKind.UNIT
+    known = sorted(
+        {p.unit for p in everyone if p.unit} if unit else {lv for p in everyone for lv in p.levels}
+    )
+    near = difflib.get_close_matches(pool.ref, known, n=1, cutoff=0.5)
+    what_zh, what_en = ("部门", "department") if unit else ("岗位", "level")
+    return (
+        f"参与人名单里没有{what_zh}「{pool.ref}」的人" + (f"，是不是「{near[0]}」？" if near else ""),
+        f"nobody in the directory is in {what_en} {pool.ref!r}"
+        + (f"; did you mean {near[0]!r}?" if near else ""),
+    )
 
 
 def _handler_named(shown: str, person: str) -> tuple[str, str]:
@@ -1373,9 +1408,12 @@ class Engine:
         reception's handler or its submitter (separation of duties) or must sign another step too
         (one signature a chain) — for 或签 and 票签, enough of the others must remain to decide.
         With a directory (``jiedai_actor``) each person named must be known and hold the step's
-        roles — a misspelt id in a standards file's countersign would open a task nobody can sign.
-        Refused at submission, nothing saved, naming the step and the person."""
+        roles — a misspelt id in a standards file's countersign would open a task nobody can sign;
+        with a list of everyone (``jiedai_actors``) each pool (a department, a level) must have
+        someone who may sign the step — a misspelt department would open a task nobody can claim.
+        Refused at submission, nothing saved, naming the step and the person or pool."""
         directory = self.directory
+        everyone = self.hooks.jiedai_actors()
         handlers = {reception.handler.id, submitter}
         must: dict[str, list[int]] = {}  # person → the steps that cannot pass without them
         for index, step in enumerate(chain):
@@ -1401,10 +1439,19 @@ class Engine:
                         )
                 if problem is not None:
                     self._refuse_chain(index, step, problem)
+            empty = [] if everyone is None else _empty_pools(step, everyone, handlers | set(must))
+            if empty and step.kind not in (StepKind.ANY, StepKind.VOTE):
+                self._refuse_chain(index, step, _pool_problem(empty[0], everyone or ()))
             unable = [a.ref for a in people if a.ref in handlers or a.ref in must]
-            if step.kind in (StepKind.ANY, StepKind.VOTE) and unable:
-                # who cannot sign here: the handler, and whoever must sign another step
-                able = [a for a in step.who if a.kind is not AssigneeKind.PERSON or a.ref not in unable]
+            if step.kind in (StepKind.ANY, StepKind.VOTE) and (unable or empty):
+                # who cannot sign here: the handler, whoever must sign another step, a pool nobody
+                # in it may sign
+                able = [
+                    a
+                    for a in step.who
+                    if (a.kind is AssigneeKind.PERSON and a.ref not in unable)
+                    or (a.kind is not AssigneeKind.PERSON and a not in empty)
+                ]
                 total = sum(a.weight for a in step.who) or 1
                 short = (
                     not able
@@ -1413,6 +1460,8 @@ class Engine:
                 )
                 if not short:
                     continue
+                if not unable:
+                    self._refuse_chain(index, step, _pool_problem(empty[0], everyone or ()))
                 barred = unable[0]
                 self._refuse_chain(
                     index,
