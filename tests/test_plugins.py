@@ -688,3 +688,31 @@ def test_routes_and_a_directory_list_of_the_wrong_shape_name_the_plugin() -> Non
     reception = register_sample(engine, handler=ACTORS["handler"])
     with pytest.raises(PluginError, match="插件 directory 的 jiedai_actors"):
         engine.fire(reception.id, "submit", ACTORS["handler"])
+
+
+def test_a_standards_file_a_plugin_loads_late_that_does_not_parse_names_the_plugin(tmp_path: Path) -> None:
+    """The tutorial's plugin loads its TOML on first use: a misspelt key there surfaces when a
+    reception's standards are resolved — as a PluginError naming the plugin, the hook and the
+    file's own message (path, line), the loading error chained; never a traceback through pluggy."""
+    from jiedai_flow import ValidationError, load_standards_file
+
+    bad = tmp_path / "qy.toml"
+    bad.write_text(
+        'name = "青阳县"\nlevel = "county"\njurisdiction = "341597"\neffective_from = 2026-01-01\n'
+        "[standards]\nclaim_deadline_dayz = 5\n",
+        encoding="utf-8",
+    )
+
+    class Lazy:
+        @hookimpl
+        def jiedai_standards_layers(self) -> list[StandardsLayer]:
+            return [load_standards_file(bad)]
+
+    engine = make_engine(("qingyang", Lazy()))
+    with pytest.raises(PluginError) as caught:
+        register_sample(engine, handler=ACTORS["handler"])
+    assert caught.value.message_zh.startswith("插件 qingyang 的 jiedai_standards_layers 出错：")
+    assert "$.standards.claim_deadline_dayz（第 6 行）" in caught.value.message_zh
+    assert "是不是「claim_deadline_days」？" in caught.value.message_zh
+    assert "did you mean 'claim_deadline_days'?" in caught.value.message_en
+    assert isinstance(caught.value.__cause__, ValidationError)

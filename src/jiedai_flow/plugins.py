@@ -318,9 +318,42 @@ class Hooks:
         bad = next(answer for answer in answers if not expected.fits(answer))
         expected.check(wrappers, name, bad)  # no implementation gave it: a wrapper changed it
 
+    def _asked(self, name: str, **kwargs: Any) -> Any:
+        """Hook ``name`` called with ``kwargs``; an error raised inside a plugin's implementation
+        (a standards file it loads that does not parse, a bug) becomes a :class:`PluginError`
+        naming that plugin and the hook, the original chained — not a traceback through pluggy
+        that names neither. Errors the engine raises about a plugin pass as they are."""
+        try:
+            return getattr(self._hook, name)(**kwargs)
+        except PluginError:
+            raise
+        except Exception as error:
+            plugin = self._culprit(name, error)
+            zh = getattr(error, "message_zh", None) or repr(error)
+            en = getattr(error, "message_en", None) or repr(error)
+            for problem in getattr(error, "problems", ())[:5]:  # a file's problems, each where it is
+                where = f"{problem.path}" + (f"（第 {problem.line} 行）" if problem.line else "")
+                zh += f"；{where}：{problem.message_zh}"
+                en += f"; {problem.path}" + (f" (line {problem.line})" if problem.line else "")
+                en += f": {problem.message_en}"
+            raise PluginError(
+                f"插件 {plugin} 的 {name} 出错：{zh}", f"plugin {plugin}: {name} failed: {en}"
+            ) from error
+
+    def _culprit(self, name: str, error: BaseException) -> str:
+        """The plugin whose implementation of ``name`` the traceback of ``error`` passes through
+        (the innermost, if several), or "?"."""
+        impls = getattr(self._hook, name).get_hookimpls()
+        codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in impls}
+        found, trace = "?", error.__traceback__
+        while trace is not None:
+            found = codes.get(trace.tb_frame.f_code, found)
+            trace = trace.tb_next
+        return found
+
     def jiedai_standards_layers(self, jurisdiction: str, on: date, host_unit: str) -> list[StandardsLayer]:
         kwargs = {"jurisdiction": jurisdiction, "on": on, "host_unit": host_unit}
-        results = self._hook.jiedai_standards_layers(**kwargs)
+        results = self._asked("jiedai_standards_layers", **kwargs)
         self._checked("jiedai_standards_layers", results, **kwargs)
         return [layer for layers in results if layers for layer in layers]
 
@@ -388,7 +421,7 @@ class Hooks:
     def jiedai_approval_chain(
         self, reception: Reception, standards: Standards
     ) -> Sequence[ApprovalStep] | None:
-        chain = self._hook.jiedai_approval_chain(reception=reception, standards=standards)
+        chain = self._asked("jiedai_approval_chain", reception=reception, standards=standards)
         self._checked("jiedai_approval_chain", [chain], reception=reception, standards=standards)
         return cast("Sequence[ApprovalStep] | None", chain)
 
@@ -405,7 +438,7 @@ class Hooks:
         self._hook.jiedai_register_notifiers(register=register)
 
     def jiedai_routes(self, jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
-        routes = self._hook.jiedai_routes(jurisdiction=jurisdiction)
+        routes = self._asked("jiedai_routes", jurisdiction=jurisdiction)
         self._checked("jiedai_routes", [routes], jurisdiction=jurisdiction)
         return cast("Mapping[str, Sequence[Role]] | None", routes)
 
@@ -417,7 +450,7 @@ class Hooks:
         self._hook.jiedai_checkpoint(checkpoint=checkpoint)
 
     def jiedai_calendar(self) -> WorkCalendar | None:
-        calendar = self._hook.jiedai_calendar()
+        calendar = self._asked("jiedai_calendar")
         self._checked("jiedai_calendar", [calendar])
         return cast("WorkCalendar | None", calendar)
 
@@ -436,7 +469,7 @@ class Hooks:
 
     def jiedai_actors(self) -> Sequence[Actor] | None:
         """Everyone the directory lists, or None when no plugin can list them."""
-        answer = self._hook.jiedai_actors()
+        answer = self._asked("jiedai_actors")
         self._checked("jiedai_actors", [answer])
         return cast("Sequence[Actor] | None", answer)
 

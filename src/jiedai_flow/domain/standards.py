@@ -17,6 +17,7 @@ which layer set each field, so a finding judged by a layer's value cites that la
 from __future__ import annotations
 
 import calendar
+import difflib
 import enum
 import functools
 from collections.abc import Callable, Mapping  # why: resolve_types() below needs Mapping at run time
@@ -507,6 +508,16 @@ STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
 }
 
 
+def unknown_field(key: str, where: str = "$.standards") -> Problem:
+    """The problem of a standards field nobody defines, with the nearest field's name when the key
+    looks like a misspelling of one (``claim_deadline_dayz``: 是不是「claim_deadline_days」？)."""
+    near = difflib.get_close_matches(key, list(STANDARDS_FIELDS), n=1, cutoff=0.75)
+    zh, en = ("，请检查拼写", "; check the spelling")
+    if near:
+        zh, en = f"，是不是「{near[0]}」？", f"; did you mean {near[0]!r}?"
+    return Problem(f"{where}.{key}", f"未知的标准字段「{key}」{zh}", f"unknown standards field {key!r}{en}")
+
+
 DEFAULT_EFFECTIVE_FROM = date(2013, 12, 8)
 """When a layer that names no ``effective_from`` starts: the 2013 national regulations."""
 
@@ -546,10 +557,7 @@ class StandardsLayer:
     """The article of ``source`` behind each field it sets, e.g. ``{"meal_standards": "第五条"}``."""
 
     def __attrs_post_init__(self) -> None:
-        problems = [
-            Problem(f"$.standards.{k}", f"未知的标准字段「{k}」", f"unknown standards field {k!r}")
-            for k in sorted(set(self.changes) - set(STANDARDS_FIELDS))
-        ]
+        problems = [unknown_field(k) for k in sorted(set(self.changes) - set(STANDARDS_FIELDS))]
         if self.effective_to is not None and self.effective_to <= self.effective_from:
             problems.append(never_in_force(self.effective_from, self.effective_to))
         if problems:

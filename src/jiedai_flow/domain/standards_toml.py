@@ -39,6 +39,7 @@ from jiedai_flow.domain.standards import (
     UnitKind,
     countersign_problems,
     never_in_force,
+    unknown_field,
 )
 from jiedai_flow.errors import Problem, ValidationError
 
@@ -186,9 +187,7 @@ def _unit_scope(data: dict[str, Any], header: dict[str, Any], problems: list[Pro
         )
         return
     for key in sorted(set(articles) - set(STANDARDS_FIELDS)):
-        problems.append(
-            Problem(f"$.articles.{key}", f"未知的标准字段「{key}」", f"unknown standards field {key!r}")
-        )
+        problems.append(unknown_field(key, "$.articles"))
     header["articles"] = dict(articles)
 
 
@@ -287,13 +286,7 @@ def _changes(table: Any, problems: list[Problem]) -> dict[str, Any]:
     for key, value in table.items():
         field = STANDARDS_FIELDS.get(key)
         if field is None:
-            problems.append(
-                Problem(
-                    f"$.standards.{key}",
-                    f"未知的标准字段「{key}」，请检查拼写",
-                    f"unknown standards field {key!r}; check the spelling",
-                )
-            )
+            problems.append(unknown_field(key))
             continue
         shape = _shape_problems(key, value, field.type)
         if shape:
