@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from jiedai_flow import Reception, Standards
+    from jiedai_flow import Reception, Standards, StandardsLayer
     from jiedai_flow.process.rules import RegisterRule
     from tests._plugin_site import Site
 

@@ -223,3 +223,22 @@ def test_a_local_rule_reuses_a_national_check_through_the_rulekit() -> None:
     (over,) = rulekit.check_meal_standard(ctx)
     assert over.rule_id == "M-03"
     assert set(rulekit.__all__) <= set(dir(rulekit))
+
+
+def test_two_layers_of_one_rank_that_disagree_are_refused_not_guessed() -> None:
+    """Two county layers of one date (a plugin's and a file's) that set one field differently:
+    which holds would depend on the order plugins answer in — a ValidationError naming both and
+    the field. Agreeing on it, or setting different fields, they fold as one."""
+    other = attrs.evolve(AREA, name="某县（文件）", changes={"meal_standards": (MealStandard(Decimal(60)),)})
+    with pytest.raises(ValidationError) as caught:
+        resolve(COUNTY, ON, (*NATIONAL_LAYERS, AREA, other))
+    [problem] = caught.value.problems
+    assert problem.path == "$.standards.meal_standards"
+    assert "「某县」与「某县（文件）」同级、同辖区（341502）、同日" in problem.message_zh
+    same = attrs.evolve(other, changes={"meal_standards": AREA.changes["meal_standards"]})
+    assert resolve(COUNTY, ON, (*NATIONAL_LAYERS, AREA, same)).meal_standards[0].amount == Decimal(50)
+    apart = attrs.evolve(other, changes={"claim_deadline_days": 30})
+    folded = resolve(COUNTY, ON, (*NATIONAL_LAYERS, AREA, apart))
+    assert (folded.meal_standards[0].amount, folded.claim_deadline_days) == (Decimal(50), 30)
+    later = attrs.evolve(other, effective_from=date(2026, 2, 1))
+    assert resolve(COUNTY, ON, (*NATIONAL_LAYERS, AREA, later)).meal_standards[0].amount == Decimal(60)

@@ -44,7 +44,7 @@ from jiedai_flow.domain.records import ApprovalStep, Assignee, StepKind
 from jiedai_flow.errors import Problem, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from jiedai_flow.domain.model import Meal, OfficialLetter
     from jiedai_flow.domain.records import Reception
@@ -583,7 +583,9 @@ def _fold(chosen: Iterable[StandardsLayer]) -> tuple[dict[str, Any], dict[str, C
     values: dict[str, Any] = {}
     citations: dict[str, Citation] = {}
     names: list[str] = []
-    for layer in sorted(chosen, key=lambda la: (la.level, len(la.jurisdiction), la.effective_from)):
+    ordered = sorted(chosen, key=_rank)
+    _no_ties(ordered)
+    for layer in ordered:
         values.update(layer.changes)
         names.append(layer.name)
         for field in layer.changes:
@@ -592,6 +594,38 @@ def _fold(chosen: Iterable[StandardsLayer]) -> tuple[dict[str, Any], dict[str, C
             else:
                 citations[field] = Citation(layer.source, layer.articles.get(field, ""))
     return values, citations, names
+
+
+def _rank(layer: StandardsLayer) -> tuple[Level, int, date]:
+    """Where a layer folds: by level, then the longer (more specific) code, then the later date."""
+    return (layer.level, len(layer.jurisdiction), layer.effective_from)
+
+
+def _no_ties(ordered: Sequence[StandardsLayer]) -> None:
+    """Two layers of one rank (level, jurisdiction, date) setting one field differently: neither
+    can be said to come after the other, so which value holds would depend on the order plugins
+    happen to answer in — a ValidationError naming both and each field, rather than a guess."""
+    problems = []
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1 :]:
+            if _rank(second) != _rank(first) or second.jurisdiction != first.jurisdiction:
+                break
+            for key in sorted(set(first.changes) & set(second.changes)):
+                if first.changes[key] != second.changes[key]:
+                    problems.append(_tie(first, second, key))
+    if problems:
+        raise ValidationError(problems)
+
+
+def _tie(first: StandardsLayer, second: StandardsLayer, key: str) -> Problem:
+    where, day = first.jurisdiction or "全国", first.effective_from
+    return Problem(
+        f"$.standards.{key}",
+        f"标准层「{first.name}」与「{second.name}」同级、同辖区（{where}）、同日（{day}）施行，"
+        f"对 {key} 的规定不同，无法判断以哪层为准；请改其中一层的施行日期，或删去重复的字段",
+        f"layers {first.name!r} and {second.name!r} share level, jurisdiction and date ({day}) but set "
+        f"{key} differently, so neither prevails; give one another effective date or drop the field",
+    )
 
 
 def resolve(jurisdiction: str, on: date, layers: Iterable[StandardsLayer], host_unit: str = "") -> Standards:
