@@ -186,6 +186,31 @@ def test_a_written_explanation_lets_a_finding_that_needs_one_pass(site: Site) ->
     assert [(e["rule_id"], e["text"]) for e in explanations] == [("M-03", "上级检查组临时增加工作餐")]
 
 
+def test_a_refusal_counts_only_what_refuses_and_says_a_misspelt_explanation(site: Site) -> None:
+    """An explanation given counts as given (the table marks it 已说明, the count leaves it out); an
+    explanation for a rule id no finding needing one has is said, with the nearest id."""
+    dear = (
+        Path("jiedai-reception.toml")
+        .read_text(encoding="utf-8")
+        .replace('cost = "275.00"', 'cost = "390.00"')
+    )
+    Path("dear.toml").write_text(dear, encoding="utf-8")
+    reception_id = site.new("dear.toml")
+    misspelt = jiedai("submit", reception_id, "--as", "zhang.wei", "--explain", "M03=检查组临时增加", code=1)
+    assert "说明的规则 M03 本次没有须书面说明的结果，是不是 M-03？" in misspelt.output
+    data = as_json("submit", reception_id, "--as", "zhang.wei", "--explain", "M03=检查组临时增加", code=1)
+    assert data["error"]["unused_explanations"] == {"M03": "M-03"}
+
+    big = dear.replace("companions = 2", "companions = 6").replace('cost = "390.00"', 'cost = "990.00"')
+    Path("big.toml").write_text(big, encoding="utf-8")
+    both = site.new("big.toml")
+    refused = jiedai("submit", both, "--as", "zhang.wei", "--explain", "M-03=检查组临时增加", code=1)
+    assert "有 1 项检查结果未通过" in refused.output  # M-02 alone: M-03 was explained
+    assert "（已说明）" in refused.output
+    data = as_json("submit", both, "--as", "zhang.wei", "--explain", "M-03=检查组临时增加", code=1)
+    assert data["error"]["explained"] == ["M-03"]
+
+
 def test_fire_takes_trigger_ids_hyphens_and_chinese_labels(site: Site) -> None:
     reception_id = site.new()
     assert as_json("fire", reception_id, "提交审批", "--as", "zhang.wei")["state"] == "submitted"

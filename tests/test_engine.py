@@ -429,7 +429,7 @@ def test_blocking_findings_refuse_the_command_listing_all_and_saving_nothing(
         ),
     )
     assert (error.reception_id, error.trigger, error.code) == (rid, "submit", "rule_violation")
-    assert "3 项规则拒绝" in error.message_zh
+    assert "有 3 项检查结果未通过" in error.message_zh
     assert all(f.rule_id in str(error) for f in error.findings)
     assert snapshot(jiedai_engine, rid) == before
     assert jiedai_notifications.delivered == delivered

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from jiedai_flow.domain.findings import Finding
 
@@ -223,17 +223,33 @@ class RuleViolationError(JiedaiFlowError):
         *,
         number: str = "",
         label: str = "",
+        explained: Collection[Finding] = (),
+        unused: Mapping[str, str] | None = None,
     ) -> None:
         self.findings = tuple(findings)
-        refusing = [f for f in self.findings if f.refuses]
+        self.explained = tuple(f for f in self.findings if f in explained)
+        """The findings needing an explanation that have one (given now or accepted before)."""
+        self.unused = dict(unused or {})
+        """Rule ids explained (``--explain``) that no finding needing an explanation has, each with
+        the nearest one that does ("" when none is near): a misspelt id is said, not dropped."""
+        refusing = [f for f in self.findings if f.refuses and f not in self.explained]
         lines = "\n".join(f"  - {f}" for f in self.findings)
         named = number or reception_id
         # the trigger's Chinese label (the rule stage's name may differ from the trigger's)
-        super().__init__(
-            f"接待记录 {named} 的「{label or trigger}」被 {len(refusing)} 项规则拒绝（不予通过或须书面说明）",
-            f"'{trigger}' on reception {named} refused by {len(refusing)} finding(s) "
-            f"(blocking or needing a written explanation)",
+        zh = (
+            f"接待记录 {named} 的「{label or trigger}」有 {len(refusing)} 项检查结果未通过"
+            "（不予通过，或须书面说明而未说明）"
         )
+        en = (
+            f"'{trigger}' on reception {named} refused by {len(refusing)} finding(s) "
+            "(blocking, or needing a written explanation and not given one)"
+        )
+        for rule_id, near in self.unused.items():
+            zh += f"；说明的规则 {rule_id} 本次没有须书面说明的结果" + (f"，是不是 {near}？" if near else "")
+            en += f"; no finding of rule {rule_id} needs an explanation" + (
+                f" (did you mean {near}?)" if near else ""
+            )
+        super().__init__(zh, en)
         self.args = (f"{self.message_zh} / {self.message_en}\n{lines}",)
         self.reception_id = reception_id
         self.number = number

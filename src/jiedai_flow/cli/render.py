@@ -32,7 +32,7 @@ from jiedai_flow.process.lifecycle import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
     from datetime import datetime
 
     from rich.console import Console
@@ -60,9 +60,11 @@ def when(moment: datetime) -> str:
     return local.strftime("%Y-%m-%d %H:%M")
 
 
-def findings_table(findings: Iterable[Finding], title: str | None = None) -> Table:
-    """Every finding in full, two columns to fit 80: the rule and its severity; the message (in
-    this run's language), its path and its citation."""
+def findings_table(
+    findings: Iterable[Finding], title: str | None = None, explained: Collection[Finding] = ()
+) -> Table:
+    """Every finding in full, two columns to fit 80: the rule and its severity (「已说明」 for one of
+    ``explained``); the message (in this run's language), its path and its citation."""
     table = Table(
         title=title or label("检查结果", "findings"), show_lines=True, title_justify="left", expand=False
     )
@@ -70,6 +72,8 @@ def findings_table(findings: Iterable[Finding], title: str | None = None) -> Tab
     table.add_column(label("说明", "message"), overflow="fold", ratio=1)
     for f in findings:
         severity = label(f.severity.label, f.severity.value)
+        if f in explained:
+            severity = label(f"{f.severity.label}（已说明）", f"{f.severity.value} (explained)")
         message = Text(say(f.message_zh, f.message_en) if current_lang() != "both" else f.message_zh)
         if current_lang() == "both":
             message.append(f"\n{f.message_en}", style="dim")
@@ -96,13 +100,18 @@ def finding_line(f: Finding) -> Text:
     )
 
 
-def print_findings(console: Console, findings: Sequence[Finding], title: str | None = None) -> None:
+def print_findings(
+    console: Console,
+    findings: Sequence[Finding],
+    title: str | None = None,
+    explained: Collection[Finding] = (),
+) -> None:
     """Findings that matter in a full table (blocking, needing an explanation, warnings); info
     findings one line each below it."""
     full = [f for f in findings if f.severity is not Severity.INFO]
     brief = [f for f in findings if f.severity is Severity.INFO]
     if full:
-        console.print(findings_table(full, title))
+        console.print(findings_table(full, title, explained))
     if brief:
         if not full:
             console.print(Text(title or label("检查结果", "findings"), style="italic"))
@@ -125,9 +134,12 @@ def print_error(console: Console, error: JiedaiFlowError) -> None:
             soft_wrap=True,
         )
         print_findings(
-            console, error.findings, say(f"「{error.trigger}」的检查结果", f"findings of {error.trigger!r}")
+            console,
+            error.findings,
+            say(f"「{error.trigger}」的检查结果", f"findings of {error.trigger!r}"),
+            error.explained,
         )
-        if any(f.severity is Severity.NEEDS_EXPLANATION for f in error.findings):
+        if any(f.severity is Severity.NEEDS_EXPLANATION and f not in error.explained for f in error.findings):
             console.print(
                 say(
                     "须书面说明的，可用 --explain 规则编号=说明 附情况说明",
@@ -170,6 +182,8 @@ def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
     }
     if isinstance(error, RuleViolationError):
         data["findings"] = [dump(f) for f in error.findings]
+        data["explained"] = sorted({f.rule_id for f in error.explained})
+        data["unused_explanations"] = error.unused
     if isinstance(error, ValidationError):
         data["problems"] = [dump(p) for p in error.problems]
         data["source"] = error.source

@@ -1357,7 +1357,24 @@ class Engine:
             and (f.rule_id, f.path, f.message_zh) not in given
         ]
         if unexplained or any(f.blocks for f in findings):
-            raise RuleViolationError(reception.id, stage, findings, number=reception.number, label=label)
+            needing = sorted({f.rule_id for f in findings if f.severity is Severity.NEEDS_EXPLANATION})
+            unused = {
+                rule_id: next(iter(difflib.get_close_matches(rule_id, needing, n=1, cutoff=0.6)), "")
+                for rule_id, text in explanations.items()
+                if text.strip() and rule_id not in needing
+            }
+            explained = [
+                f for f in findings if f.severity is Severity.NEEDS_EXPLANATION and f not in unexplained
+            ]
+            raise RuleViolationError(
+                reception.id,
+                stage,
+                findings,
+                number=reception.number,
+                label=label,
+                explained=explained,
+                unused=unused,
+            )
         return findings
 
     def _advance(

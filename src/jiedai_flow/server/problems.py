@@ -68,6 +68,12 @@ class ProblemDetails:
     instance: str = ""
     findings: tuple[Finding, ...] = ()
     """Every finding of a refusal, each with its rule id, severity, field path and citation."""
+    explained: tuple[str, ...] = ()
+    """For ``rule_violation``: the rule ids among ``findings`` whose explanation was given (now, or
+    accepted before) — they did not refuse the command."""
+    unused_explanations: dict[str, str] = attrs.field(factory=dict)
+    """For ``rule_violation``: explanations for rule ids that have no finding needing one, each
+    with the nearest rule id that has ("" when none is near) — a misspelt id."""
     problems: tuple[Problem, ...] = ()
     """Every problem of bad input, each with its field path (``$.plan.meals[0].cost``)."""
     allowed: tuple[str, ...] = ()
@@ -152,6 +158,8 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
     extra: dict[str, Any] = {}
     if isinstance(error, RuleViolationError):
         extra["findings"] = error.findings
+        extra["explained"] = tuple(sorted({f.rule_id for f in error.explained}))
+        extra["unused_explanations"] = error.unused
     if isinstance(error, ValidationError):
         extra["problems"] = error.problems
     if isinstance(error, InvalidTransitionError):
