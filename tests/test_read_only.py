@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 ENV = {"COLUMNS": "200", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", "JIEDAI_CALENDAR": ""}
-ACTORS_TOML = '[[actor]]\nid = "zhang.wei"\nname = "张伟"\nroles = ["handler"]\nunit = "县政府办公室"\n'
+ACTORS_TOML = (
+    '[[actor]]\nid = "zhang.wei"\nname = "张伟"\nroles = ["handler"]\nunit = "县政府办公室"\n'
+    '[[actor]]\nid = "sun.hao"\nname = "孙浩"\nroles = ["approver"]\nunit = "县政府办公室"\n'
+)
+"""The handler, and an approver to sign the one step the submission opens (a chain nobody could
+sign is refused at submission)."""
 
 
 @contextlib.contextmanager
