@@ -34,3 +34,18 @@ def _both_languages(monkeypatch: pytest.MonkeyPatch) -> None:
     languages, so they run with ``JIEDAI_LANG=both``. ``tests/test_cli_settings.py`` covers each
     language, and ``tests/test_readme.py`` runs without ``JIEDAI_*`` (the default)."""
     monkeypatch.setenv("JIEDAI_LANG", "both")
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_in_the_checkout(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that opens the default ``./jiedai.db`` from the checkout (an engine without a URL)
+    leaves a database there that a later ``jiedai`` command run in the checkout would silently
+    open: the test that did so fails, by name."""
+    from pathlib import Path
+
+    stray = Path(__file__).resolve().parents[1] / "jiedai.db"
+    existed = stray.exists()
+    yield
+    if not existed and stray.exists():
+        stray.unlink()
+        pytest.fail(f"{request.node.nodeid} left {stray} in the checkout: give the engine a URL or chdir")

@@ -110,6 +110,7 @@ class FollowUpRule:
 def test_a_rule_may_run_at_a_stage_only_a_plugin_process_declares() -> None:
     """The known stages are those of every loaded process, the plugins' included."""
     engine = open_engine(
+        "memory://",  # not the default ./jiedai.db, which would land in the checkout
         autoload=False,
         plugins=[("county_x", Contributes(with_follow_up)), ("county.rules", FollowUpRule())],
         clock=FrozenClock(),
@@ -120,7 +121,7 @@ def test_a_rule_may_run_at_a_stage_only_a_plugin_process_declares() -> None:
 
 def test_without_that_process_the_rule_for_its_stage_is_refused() -> None:
     with pytest.raises(PluginError, match=r"county\.rules.*FU-01.*record_follow_up"):
-        open_engine(autoload=False, plugins=[("county.rules", FollowUpRule())])
+        open_engine("memory://", autoload=False, plugins=[("county.rules", FollowUpRule())])
 
 
 # -- validation names the plugin ------------------------------------------------------------------

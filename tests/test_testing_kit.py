@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jiedai_flow.storage.sql  # noqa: F401 — loaded before the in-process run below (see it)
 from jiedai_flow.process.engine import CHINA_TZ
 from jiedai_flow.testing import ACTORS, FrozenClock, StoreContract, sample_letter, sample_plan
 
@@ -23,6 +24,9 @@ AUTHOR_TESTS = Path(__file__).parent / "fixtures" / "kit_user_tests.py"
 def test_a_plugin_authors_suite_passes_with_the_kit(pytester: pytest.Pytester) -> None:
     """Fixtures from the ``pytest11`` entry point and ``StoreContract`` work in another project."""
     pytester.makepyfile(test_county_plugin=AUTHOR_TESTS.read_text(encoding="utf-8"))
+    # in process, pytester forgets afterwards the modules the run imported; the SQL store (and the
+    # SQLAlchemy dialects it brings) is imported by this module first, so a later test does not
+    # import them anew (SQLAlchemy warns when its functions register twice)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     contract = [name for name in dir(StoreContract) if name.startswith("test_")]
     result.assert_outcomes(passed=len(contract) + 3)
