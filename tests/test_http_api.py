@@ -250,3 +250,27 @@ def test_an_h2c_upgrade_offer_keeps_the_body(server: Server, framing: str) -> No
     made = json.loads(answer)
     assert made["reception"]["letter"]["number"] == reception_body()["letter"]["number"]
     assert "Unsupported upgrade" not in (server.folder / "server.log").read_text(encoding="utf-8")
+
+
+def test_a_body_of_another_type_is_415_and_a_body_that_is_not_json_is_said(server: Server) -> None:
+    """A form or plain text where JSON is read is a 415 ``http_415`` naming the type (``curl -d``
+    without its JSON header sends a form); a body that is not JSON is a 422 ``validation`` at
+    ``$``; a body that names no type is read as JSON."""
+    import json
+
+    with server.client("zhang.wei") as c:
+        form = c.post("/api/v1/receptions", content=b"{}", headers={"Content-Type": "text/plain"})
+        assert form.status_code == 415
+        assert form.json()["code"] == "http_415"
+        assert "text/plain" in form.json()["message_zh"]
+        broken = c.post("/api/v1/receptions", content=b"xx", headers={"Content-Type": "application/json"})
+        assert broken.status_code == 422
+        assert [p["path"] for p in broken.json()["problems"]] == ["$"]
+    body = json.dumps(reception_body(), ensure_ascii=False).encode()
+    status, _answer = _raw_post(
+        server,
+        "/api/v1/receptions",
+        body,
+        {"Authorization": f"Bearer {server.token('zhang.wei')}", "Content-Length": str(len(body))},
+    )
+    assert status == 201

@@ -11,9 +11,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
@@ -111,8 +112,24 @@ def create_app(
         # all), less than handing it to a worker thread costs; the command itself runs in a thread
         dependencies={"principal": Provide(api_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
+        before_request=json_bodies_only,
     )
     return _build(service, settings, api, pages, debug)
+
+
+def json_bodies_only(request: Request[Any, Any, Any]) -> None:
+    """A body the API reads is JSON: one sent as another type (a form, plain text — ``curl -d``
+    without ``-H 'Content-Type: application/json'`` sends a form) is a 415 ``http_415``, not read
+    as JSON regardless. A request that names no type is read as JSON."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        raise HTTPException(
+            status_code=415,
+            detail=f"请求体应为 application/json，收到 {media}"
+            f" / the body must be application/json, got {media}",
+        )
 
 
 def _build(service: Service, settings: Settings, api: Router, pages: Any, debug: bool) -> Litestar:
