@@ -198,10 +198,15 @@ def test_errors_are_problem_details_with_codes_findings_and_paths(server: Server
 
 def test_health_ready_metrics_and_openapi(server: Server) -> None:
     with server.client() as c:
-        assert c.get("/healthz").json()["status"] == "ok"
+        alive = c.get("/healthz").json()
+        assert list(alive) == ["status", "checked_at"]  # liveness: nothing it did not look at
+        assert alive["status"] == "ok"
         ready = c.get("/readyz").json()
         assert ready["status"] == "ready"
         assert ready["revision"] == ready["expected_revision"]
+        # every moment is written one way, the library's: ISO 8601 with its offset
+        assert alive["checked_at"].endswith("+00:00")
+        assert ready["checked_at"].endswith("+00:00")
         metrics = c.get("/metrics")
         assert "jiedai_http_requests_total" in metrics.text
         assert metrics.headers["content-type"].count("charset") == 1

@@ -62,7 +62,7 @@ def main() -> Reception:
     engine.fire(rid, "submit", HANDLER, request_id="req-0001")  # 提交审批 → 待审批
     result = engine.fire(rid, "approve", APPROVER, reason="同意")  # 审批同意 → 已审批
     for event in engine.history(rid):  # 审计记录：谁、何时、从哪到哪
-        print(event.seq, event.trigger, event.from_state, "→", event.to_state, event.actor_name)
+        print(event.seq, event.trigger, event.from_state or "（新建）", "→", event.to_state, event.actor_name)
     return result.reception
 
 

@@ -104,7 +104,17 @@ class Me:
 
 
 @attrs.frozen
+class Liveness:
+    """``/healthz``: the process answers (nothing else is looked at)."""
+
+    status: str
+    checked_at: datetime
+
+
+@attrs.frozen
 class Health:
+    """``/readyz``: whether the database answers and its schema is the one this version needs."""
+
     status: str
     checked_at: datetime
     database: str = ""
