@@ -1578,3 +1578,14 @@ def test_adding_a_signer_to_a_pool_task_claims_it_for_the_adder(url: str) -> Non
     assert "approve" not in engine.available_triggers(rid, q_)
     assert approve(engine, rid, m_).state == "submitted"
     assert approve(engine, rid, X).state == "approved"
+
+
+def test_a_countersign_step_not_yet_open_says_so_rather_than_zero_of_zero() -> None:
+    from jiedai_flow.process.signoff import signoff
+
+    engine = engine_for("memory://", SINGLE_A, PARALLEL_BCD)
+    rid = submitted(engine)
+    steps = signoff(engine.get(rid)).steps
+    assert [s.result for s in steps] == ["待签", "未到"]
+    approve(engine, rid, A)
+    assert [s.result for s in signoff(engine.get(rid)).steps] == ["同意", "0/3 同意"]

@@ -596,3 +596,25 @@ def test_a_layer_built_in_python_refuses_unknown_fields() -> None:
     with pytest.raises(ValidationError) as caught:
         StandardsLayer("x", Level.COUNTY, "341502", {"meal_cap_per_person": Decimal(60)})
     assert [p.path for p in caught.value.problems] == ["$.standards.meal_cap_per_person"]
+
+
+def test_a_misspelt_field_names_the_nearest_and_an_article_must_cite_a_field_it_sets() -> None:
+    """「claim_deadline_dayz」 names 「claim_deadline_days」; an ``[articles]`` entry for a field the
+    layer does not set is refused — a finding would cite it for a value it never gave."""
+    text = textwrap.dedent(
+        """\
+        name = "青阳县"
+        level = "county"
+        jurisdiction = "341597"
+        source = "《青阳县公务接待办法》"
+        [standards]
+        claim_deadline_dayz = 30
+        [articles]
+        companions = "第七条"
+        """
+    )
+    with pytest.raises(ValidationError) as caught:
+        load_standards_text(text, "qy.toml")
+    found = {p.path: p.message_zh for p in caught.value.problems}
+    assert found["$.standards.claim_deadline_dayz"].endswith("是不是「claim_deadline_days」？")
+    assert "本层没有设定 companions" in found["$.articles.companions"]

@@ -83,6 +83,17 @@ def load_standards_text(text: str, source: str = "<standards>") -> StandardsLaye
     problems: list[Problem] = []
     header = _header(data, problems)
     changes = _changes(data.get("standards", {}), problems)
+    table = data.get("standards", {})
+    written = set(table) if isinstance(table, dict) else set()
+    for key in sorted((set(header.get("articles", {})) & set(STANDARDS_FIELDS)) - written):
+        problems.append(  # a finding would cite the article for a value this layer never set
+            Problem(
+                f"$.articles.{key}",
+                f"本层没有设定 {key}，不能为它写条款（条款只注明本层设定的字段出自哪一条）",
+                f"this layer does not set {key}, so it has no article for it"
+                " (articles cite the fields it sets)",
+            )
+        )
     if problems:
         raise ValidationError(with_lines(problems, text), source=source)
     return StandardsLayer(changes=changes, **header)

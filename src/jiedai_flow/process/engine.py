@@ -218,12 +218,13 @@ class Engine:
         plugins: PluginHost,
         *,
         clock: Clock | None = None,
-        processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+        processes: Sequence[ProcessDefinition] | None = None,
         routes: Mapping[str, tuple[Role, ...]] | None = None,
         link_template: str = "",
     ) -> None:
         """``processes[0]`` runs new receptions unless ``jiedai_choose_process`` picks another;
         plugins add theirs through ``jiedai_processes``; the others keep older receptions on theirs.
+        None: the default process alone (``DEFAULT_PROCESS``).
 
         :param routes: a routing table (``trigger``, ``trigger:to`` or ``trigger:from>to`` to roles)
             that overrides what the definitions declare; None: the declarations.
@@ -237,6 +238,7 @@ class Engine:
         """The host application's link to a reception, e.g. ``https://oa.example/jiedai/{id}``
         (``{id}`` and ``{number}`` are filled in) — carried by every notification."""
         self._routes: dict[str, Mapping[str, Sequence[Role]] | None] = {}
+        processes = processes or (DEFAULT_PROCESS,)
         definitions = [*processes, *self.hooks.jiedai_processes(default=processes[0])]
         self._processes = compile_processes(definitions)
         self.process = self._processes[processes[0].key]
@@ -1833,7 +1835,7 @@ def open_engine(
     blocked: Iterable[str] = (),
     plugins: Iterable[object | tuple[str, object]] = (),
     clock: Clock | None = None,
-    processes: Sequence[ProcessDefinition] = (DEFAULT_PROCESS,),
+    processes: Sequence[ProcessDefinition] | None = None,
     strict: bool = True,
 ) -> Engine:
     """Build an engine: a fresh plugin manager, the store the plugins open for ``url``, the rules.

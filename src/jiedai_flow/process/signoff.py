@@ -308,6 +308,8 @@ class _View:
         agreed = [a for a in approvals if a.agree]
         decided = {"passed": "，通过", "failed": "，未通过"}.get(verdict, "")
         voters = self._voters(index)
+        if not voters and not approvals:  # a step not opened yet: no count to give (not 「0/0」)
+            return "待签" if index == self.reception.current_step else "未到"
         if step.kind is StepKind.VOTE:
             total = sum(t.assignee.weight for t in voters) or sum(a.weight for a in approvals)
             yes = sum(a.weight for a in agreed)
