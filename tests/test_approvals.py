@@ -595,6 +595,25 @@ def test_a_stand_in_who_signed_the_chain_cannot_act_on_the_next_step_for_a_princ
         assert approve(engine, rid, X).state == "approved"
 
 
+def test_a_stand_in_who_delegated_a_principals_task_may_still_hand_it_on() -> None:
+    """s stands in for p, delegates p's task and has the reply: the task is still the one s acts
+    on — holding it is no reason to refuse s acting on it (a delegator holds *this* task)."""
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}))
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}))
+    clock = FrozenClock()
+    engine = make_engine(
+        Chain(ApprovalStep("", "二级", assignees=person("p"))), People(s_, p_, X, D), clock=clock
+    )
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(p_.id, s_.id, today, today, p_)
+    engine.operate(rid, Delegate(to="d"), s_, reason="请提意见")
+    engine.operate(rid, Reply(), D, reason="可以")
+    assert {"transfer_task", "add_signers"} <= set(engine.available_operations(rid, s_))
+    engine.operate(rid, Transfer(to="x"), s_, reason="李娜出差")
+    assert approve(engine, rid, X).state == "approved"
+
+
 def test_a_delegator_still_holds_the_delegated_task() -> None:
     """x holds the department's task of a parallel countersign (x is in both pools) and delegates
     it: x still holds a task of the step, so may not take the level's pool task too — else, after

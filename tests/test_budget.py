@@ -356,3 +356,27 @@ def test_two_engines_racing_for_the_last_of_a_budget_let_only_one_approval_pass(
         assert [e.trigger for e in check.history(loser)] == ["create", "submit"]
     finally:
         check.store.close()
+
+
+def test_a_budget_refusal_does_not_count_a_finding_already_explained() -> None:
+    """M-03 explained at submission, then the approval passes the budget (F-05): one finding
+    refuses, and M-03 is reported as explained — the clerk is not sent to explain it again."""
+    from jiedai_flow.domain.standards import MealStandard
+
+    county = CountyBudget("100.00")
+    county.layer = attrs.evolve(
+        county.layer, changes={**county.layer.changes, "meal_standards": (MealStandard("60.00"),)}
+    )
+    engine = make_engine(county)
+    reception = create(engine, "2000.00")
+    needing = [
+        f.rule_id
+        for f in engine.check(reception, ["submit"]).findings
+        if f.severity is Severity.NEEDS_EXPLANATION
+    ]
+    assert needing, "the dear meal needs a written explanation"
+    engine.fire(reception.id, "submit", HANDLER, explanations=dict.fromkeys(needing, "上级检查组临时增加"))
+    with pytest.raises(RuleViolationError) as refused:
+        engine.fire(reception.id, "approve", APPROVER)
+    assert "有 1 项检查结果未通过" in refused.value.message_zh
+    assert {f.rule_id for f in refused.value.explained} == set(needing)

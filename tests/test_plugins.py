@@ -716,3 +716,34 @@ def test_a_standards_file_a_plugin_loads_late_that_does_not_parse_names_the_plug
     assert "是不是「claim_deadline_days」？" in caught.value.message_zh
     assert "did you mean 'claim_deadline_days'?" in caught.value.message_en
     assert isinstance(caught.value.__cause__, ValidationError)
+
+
+def test_a_chain_plugin_may_refuse_on_purpose_and_a_failure_names_the_right_instance() -> None:
+    """An error a chain plugin raises on purpose (a ValidationError naming what is missing) reaches
+    the caller as it is; a failure inside one of two instances of one class names that instance."""
+    from jiedai_flow import ValidationError
+    from jiedai_flow.errors import Problem
+
+    class Strict:
+        @hookimpl
+        def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> None:
+            raise ValidationError([Problem("$.plan.budget", "须写明预算科目", "name the budget line")])
+
+    engine = make_engine(Strict())
+    reception = register_sample(engine, handler=ACTORS["handler"])
+    with pytest.raises(ValidationError, match="须写明预算科目"):
+        engine.fire(reception.id, "submit", ACTORS["handler"])
+
+    class Layers:
+        def __init__(self, broken: bool) -> None:
+            self.broken = broken
+
+        @hookimpl
+        def jiedai_standards_layers(self) -> list[StandardsLayer]:
+            if self.broken:
+                raise ValueError("bad file")
+            return []
+
+    engine = make_engine(("county_a", Layers(broken=True)), ("county_b", Layers(broken=False)))
+    with pytest.raises(PluginError, match="plugin county_a: jiedai_standards_layers failed"):
+        register_sample(engine, handler=ACTORS["handler"])

@@ -242,3 +242,20 @@ def test_two_layers_of_one_rank_that_disagree_are_refused_not_guessed() -> None:
     assert (folded.meal_standards[0].amount, folded.claim_deadline_days) == (Decimal(50), 30)
     later = attrs.evolve(other, effective_from=date(2026, 2, 1))
     assert resolve(COUNTY, ON, (*NATIONAL_LAYERS, AREA, later)).meal_standards[0].amount == Decimal(60)
+
+
+def test_on_one_date_a_layer_for_named_units_comes_after_one_for_their_kind() -> None:
+    """All 高校 and ××大学 itself, same date, different deadlines: not a tie — the layer naming the
+    university is the more specific and holds for it; other universities keep the kind's."""
+    kind = StandardsLayer(
+        "本县高校",
+        Level.UNIT,
+        COUNTY,
+        {"claim_deadline_days": 30},
+        unit_kinds=frozenset({UnitKind.UNIVERSITY}),
+    )
+    named = StandardsLayer(
+        "某大学", Level.UNIT, COUNTY, {"claim_deadline_days": 20}, host_units=frozenset({"某大学"})
+    )
+    both = (*NATIONAL_LAYERS, AREA, named, kind)
+    assert resolve(COUNTY, ON, both, "某大学").claim_deadline_days == 20

@@ -26,7 +26,7 @@ from jiedai_flow import hookspecs
 from jiedai_flow.domain.model import Actor, Role
 from jiedai_flow.domain.records import ApprovalStep
 from jiedai_flow.domain.standards import StandardsLayer
-from jiedai_flow.errors import DefinitionError, PluginError
+from jiedai_flow.errors import DefinitionError, JiedaiFlowError, PluginError
 from jiedai_flow.process.lifecycle import ProcessDefinition
 from jiedai_flow.process.rules import Rule
 
@@ -318,16 +318,19 @@ class Hooks:
         bad = next(answer for answer in answers if not expected.fits(answer))
         expected.check(wrappers, name, bad)  # no implementation gave it: a wrapper changed it
 
-    def _asked(self, name: str, **kwargs: Any) -> Any:
+    def _asked(self, name: str, *, passing: tuple[type[Exception], ...] = (), **kwargs: Any) -> Any:
         """Hook ``name`` called with ``kwargs``; an error raised inside a plugin's implementation
         (a standards file it loads that does not parse, a bug) becomes a :class:`PluginError`
         naming that plugin and the hook, the original chained — not a traceback through pluggy
-        that names neither. Errors the engine raises about a plugin pass as they are."""
+        that names neither. Errors the engine raises about a plugin pass as they are, and so do
+        ``passing`` (what a plugin may raise on purpose, to be answered as such)."""
         try:
             return getattr(self._hook, name)(**kwargs)
         except PluginError:
             raise
         except Exception as error:
+            if isinstance(error, passing):
+                raise
             plugin = self._culprit(name, error)
             zh = getattr(error, "message_zh", None) or repr(error)
             en = getattr(error, "message_en", None) or repr(error)
@@ -342,17 +345,23 @@ class Hooks:
 
     def _culprit(self, name: str, error: BaseException) -> str:
         """The plugin whose implementation of ``name`` the traceback of ``error`` passes through
-        (the innermost, if several), or "?"."""
+        (the innermost, if several; of two instances of one class, the one the frame's ``self``
+        is), or "?"."""
         impls = getattr(self._hook, name).get_hookimpls()
-        codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in impls}
         found, trace = "?", error.__traceback__
         while trace is not None:
-            found = codes.get(trace.tb_frame.f_code, found)
+            frame = trace.tb_frame
+            for impl in impls:
+                if getattr(impl.function, "__code__", None) is not frame.f_code:
+                    continue
+                owner = getattr(impl.function, "__self__", None)
+                if owner is None or frame.f_locals.get("self") is owner:
+                    found = impl.plugin_name
             trace = trace.tb_next
         return found
 
     def jiedai_standards_layers(self, jurisdiction: str, on: date, host_unit: str) -> list[StandardsLayer]:
-        kwargs = {"jurisdiction": jurisdiction, "on": on, "host_unit": host_unit}
+        kwargs: dict[str, Any] = {"jurisdiction": jurisdiction, "on": on, "host_unit": host_unit}
         results = self._asked("jiedai_standards_layers", **kwargs)
         self._checked("jiedai_standards_layers", results, **kwargs)
         return [layer for layers in results if layers for layer in layers]
@@ -421,7 +430,10 @@ class Hooks:
     def jiedai_approval_chain(
         self, reception: Reception, standards: Standards
     ) -> Sequence[ApprovalStep] | None:
-        chain = self._asked("jiedai_approval_chain", reception=reception, standards=standards)
+        # a chain plugin may refuse a reception on purpose (a ValidationError naming what is missing)
+        chain = self._asked(
+            "jiedai_approval_chain", passing=(JiedaiFlowError,), reception=reception, standards=standards
+        )
         self._checked("jiedai_approval_chain", [chain], reception=reception, standards=standards)
         return cast("Sequence[ApprovalStep] | None", chain)
 

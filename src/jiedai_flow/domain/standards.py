@@ -596,9 +596,10 @@ def _fold(chosen: Iterable[StandardsLayer]) -> tuple[dict[str, Any], dict[str, C
     return values, citations, names
 
 
-def _rank(layer: StandardsLayer) -> tuple[Level, int, date]:
-    """Where a layer folds: by level, then the longer (more specific) code, then the later date."""
-    return (layer.level, len(layer.jurisdiction), layer.effective_from)
+def _rank(layer: StandardsLayer) -> tuple[Level, int, date, bool]:
+    """Where a layer folds: by level, then the longer (more specific) code, then the later date;
+    on one date a unit layer naming its units comes after one for a kind of unit (它更具体)."""
+    return (layer.level, len(layer.jurisdiction), layer.effective_from, bool(layer.host_units))
 
 
 def _no_ties(ordered: Sequence[StandardsLayer]) -> None:

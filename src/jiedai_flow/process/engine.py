@@ -805,6 +805,8 @@ class Engine:
                 (*findings, exceeded_finding(exceeded)),
                 number=before.number,
                 label=trigger_def.label,
+                # the rules passed: every finding needing an explanation had one
+                explained=[f for f in findings if f.severity is Severity.NEEDS_EXPLANATION],
             ) from None
         return CommandResult(after, event, findings), intents, outbox
 

@@ -1387,10 +1387,10 @@ def _held_by(reception: Reception, task_id: str) -> str:
     return next((t.owner for t in reception.tasks if t.id == task_id), "")
 
 
-def _holders(reception: Reception, step: int) -> set[str]:
+def _holders(reception: Reception, step: int, *, besides: str = "") -> set[str]:
     """Who holds a live task of approval step ``step`` (by name, claim or delegation — the
-    delegator too: the task comes back to them to decide)."""
-    live = [t for t in reception.step_tasks(step) if t.live]
+    delegator too: the task comes back to them to decide), leaving out task ``besides``."""
+    live = [t for t in reception.step_tasks(step) if t.live and t.id != besides]
     return {t.owner for t in live if t.owner} | {t.delegated_by for t in live if t.delegated_by}
 
 
@@ -1405,10 +1405,10 @@ def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tup
             f"{ctx.shown(person)} 已签署本审批链，一人在一条审批链上只签一次，不能再接手本链的任务",
             f"{person} signed this approval chain already (one signature a chain), so may not take its tasks",
         )
-    if person in _holders(reception, task.step):
+    if person in _holders(reception, task.step, besides=task.id):
         return (
-            f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的池任务",
-            f"{person} already holds a task of this step, so may not take its pool task too",
+            f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的另一个任务",
+            f"{person} already holds a task of this step, so may not take another one of it",
         )
     return None
 
