@@ -170,14 +170,21 @@ def test_a_refusal_prints_every_finding_with_rule_severity_path_and_citation(sit
     assert as_json("show", reception_id)["reception"]["state"] == "draft"
 
 
-def test_a_written_explanation_lets_a_finding_that_needs_one_pass(site: Site) -> None:
-    """M-03 needs an explanation: with --explain the submission goes through and records it."""
+def dear_meal() -> str:
+    """The sample reception with a meal dear enough to need a written explanation (M-03), written to
+    dear.toml; its text."""
     dear = (
         Path("jiedai-reception.toml")
         .read_text(encoding="utf-8")
         .replace('cost = "275.00"', 'cost = "390.00"')
     )
     Path("dear.toml").write_text(dear, encoding="utf-8")
+    return dear
+
+
+def test_a_written_explanation_lets_a_finding_that_needs_one_pass(site: Site) -> None:
+    """M-03 needs an explanation: with --explain the submission goes through and records it."""
+    dear_meal()
     reception_id = site.new("dear.toml")
     jiedai("submit", reception_id, "--as", "zhang.wei", code=1)
     done = as_json("submit", reception_id, "--as", "zhang.wei", "--explain", "M-03=上级检查组临时增加工作餐")
@@ -189,12 +196,7 @@ def test_a_written_explanation_lets_a_finding_that_needs_one_pass(site: Site) ->
 def test_a_refusal_counts_only_what_refuses_and_says_a_misspelt_explanation(site: Site) -> None:
     """An explanation given counts as given (the table marks it 已说明, the count leaves it out); an
     explanation for a rule id no finding needing one has is said, with the nearest id."""
-    dear = (
-        Path("jiedai-reception.toml")
-        .read_text(encoding="utf-8")
-        .replace('cost = "275.00"', 'cost = "390.00"')
-    )
-    Path("dear.toml").write_text(dear, encoding="utf-8")
+    dear = dear_meal()
     reception_id = site.new("dear.toml")
     misspelt = jiedai("submit", reception_id, "--as", "zhang.wei", "--explain", "M03=检查组临时增加", code=1)
     assert "说明的规则 M03 本次没有须书面说明的结果，是不是 M-03？" in misspelt.output

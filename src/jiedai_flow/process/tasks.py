@@ -464,13 +464,7 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     held = next(t.owner for t in reception.tasks if t.id == task.id)
     if held:
         raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
-    if not task.owner and not task.assignee.pools(ctx.actor):
-        raise _denied(
-            reception,
-            ctx,
-            f"不是「{task.assignee.shown}」的成员",
-            f"not a member of pool {task.assignee.ref!r}",
-        )
+    _in_pool(reception, ctx, task)
     _may_take(reception, ctx, task)  # for oneself, or for a principal one stands in for 代理
     if task.owner:  # claimed for the principal
         return Worked(_replace(reception, task))
@@ -1421,16 +1415,20 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
         where=lambda t: (kind is None or t.kind is kind) and (t.kind is not TaskKind.APPROVAL or t.current),
         allow_pool=True,
     )
+    _in_pool(reception, ctx, task)  # acting on a pool task claims it first
+    _may_take(reception, ctx, task)  # for oneself, or claimed for a principal one stands in for
+    return task if task.owner else attrs.evolve(task, claimed_by=ctx.actor.id)
+
+
+def _in_pool(reception: Reception, ctx: Context, task: Task) -> None:
+    """A pool task nobody holds (nor claimed for a principal) is taken only by a member of the pool."""
     if not task.owner and not task.assignee.pools(ctx.actor):
-        # acting on a pool task claims it first: only a member of the pool may
         raise _denied(
             reception,
             ctx,
             f"不是「{task.assignee.shown}」的成员，不能办理这项任务",
-            f"not a member of pool {task.assignee.ref!r}, so not this task's to hand on",
+            f"not a member of pool {task.assignee.ref!r}, so not this task's to take or hand on",
         )
-    _may_take(reception, ctx, task)  # for oneself, or claimed for a principal one stands in for
-    return task if task.owner else attrs.evolve(task, claimed_by=ctx.actor.id)
 
 
 def _may_take(reception: Reception, ctx: Context, task: Task) -> None:
