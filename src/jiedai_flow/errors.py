@@ -6,13 +6,14 @@ A program reads ``.code`` and the structured attributes (``.problems``, ``.findi
 
 from __future__ import annotations
 
+import difflib
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Mapping, Sequence
 
     from jiedai_flow.domain.findings import Finding
 
@@ -42,6 +43,12 @@ class Problem:
     def __str__(self) -> str:
         where = f"（第 {self.line} 行 line {self.line}）" if self.line else ""
         return f"{self.message_zh} / {self.message_en} @ {self.path}{where}"
+
+
+def nearest(word: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """The choice ``word`` most looks like a misspelling of (for 「是不是……？」 / "did you mean"), or
+    "" when none is near enough."""
+    return next(iter(difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)), "")
 
 
 class ValidationError(JiedaiFlowError, ValueError):
@@ -229,6 +236,8 @@ class RuleViolationError(JiedaiFlowError):
         self.findings = tuple(findings)
         self.explained = tuple(f for f in self.findings if f in explained)
         """The findings needing an explanation that have one (given now or accepted before)."""
+        self.explained_ids = tuple(sorted({f.rule_id for f in self.explained}))
+        """Their rule ids, as answers carry them (``--json``, problem details)."""
         self.unused = dict(unused or {})
         """Rule ids explained (``--explain``) that no finding needing an explanation has, each with
         the nearest one that does ("" when none is near): a misspelt id is said, not dropped."""

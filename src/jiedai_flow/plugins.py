@@ -7,7 +7,6 @@ the embedding application switches it off — the ``jiedai_flow`` entry points, 
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import logging
@@ -26,7 +25,7 @@ from jiedai_flow import hookspecs
 from jiedai_flow.domain.model import Actor, Role
 from jiedai_flow.domain.records import ApprovalStep
 from jiedai_flow.domain.standards import StandardsLayer
-from jiedai_flow.errors import DefinitionError, JiedaiFlowError, PluginError
+from jiedai_flow.errors import DefinitionError, JiedaiFlowError, PluginError, nearest
 from jiedai_flow.process.lifecycle import ProcessDefinition
 from jiedai_flow.process.rules import Rule
 
@@ -101,9 +100,9 @@ def _validation_problem(error: pluggy.PluginValidationError) -> tuple[str, str]:
     unknown = re.search(r"unknown hook '(\w+)'", text)
     if unknown:
         name = unknown.group(1)
-        near = difflib.get_close_matches(name, _SPECS, n=1)
-        hint_zh = f"，是不是 {near[0]}？" if near else "；钩子名见 docs/hooks.md"
-        hint_en = f"; did you mean {near[0]}?" if near else "; the hooks are listed in docs/hooks.md"
+        near = nearest(name, _SPECS)
+        hint_zh = f"，是不是 {near}？" if near else "；钩子名见 docs/hooks.md"
+        hint_en = f"; did you mean {near}?" if near else "; the hooks are listed in docs/hooks.md"
         return f"没有名为 {name} 的钩子{hint_zh}", f"no hook is named {name}{hint_en}"
     hook = re.search(r"for hook '(\w+)'", text)
     extra = re.search(r"Argument\(s\) (\{.*?\})", text)
@@ -563,8 +562,7 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> Non
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
-        zh, en = _validation_problem(error)
-        raise PluginError(f"插件 {name}：{zh}", f"plugin {name}: {en}") from error
+        raise _hooks_refused(name, error) from error
 
 
 def _readable_name(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -583,9 +581,12 @@ def _check(pm: pluggy.PluginManager) -> None:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        zh, en = _validation_problem(error)
-        plugin = pm.get_name(error.plugin) or "?"
-        raise PluginError(f"插件 {plugin}：{zh}", f"plugin {plugin}: {en}") from error
+        raise _hooks_refused(pm.get_name(error.plugin) or "?", error) from error
+
+
+def _hooks_refused(plugin: str, error: pluggy.PluginValidationError) -> PluginError:
+    zh, en = _validation_problem(error)
+    return PluginError(f"插件 {plugin}：{zh}", f"plugin {plugin}: {en}")
 
 
 def _env_blocked() -> set[str]:

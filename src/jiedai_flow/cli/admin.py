@@ -179,10 +179,10 @@ def plugins(app: App) -> None:
                         "name": f.name,
                         "distribution": f.distribution,
                         "error": repr(f.error),
-                        "message_zh": f.as_error().message_zh,
-                        "message_en": f.as_error().message_en,
+                        "message_zh": error.message_zh,
+                        "message_en": error.message_en,
                     }
-                    for f in host.failures
+                    for f, error in ((f, f.as_error()) for f in host.failures)
                 ],
             }
         )

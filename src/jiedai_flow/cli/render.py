@@ -182,7 +182,7 @@ def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
     }
     if isinstance(error, RuleViolationError):
         data["findings"] = [dump(f) for f in error.findings]
-        data["explained"] = sorted({f.rule_id for f in error.explained})
+        data["explained"] = list(error.explained_ids)
         data["unused_explanations"] = error.unused
     if isinstance(error, ValidationError):
         data["problems"] = [dump(p) for p in error.problems]

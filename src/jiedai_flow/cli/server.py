@@ -12,6 +12,7 @@ from rich.text import Text
 
 from jiedai_flow.cli.app import App, json_option, pass_app
 from jiedai_flow.errors import PluginError
+from jiedai_flow.server.workers import DEFAULT_HTTP, HTTP_PARSERS
 
 if TYPE_CHECKING:
     import socket
@@ -54,8 +55,8 @@ def _need_extra() -> None:
 @click.option(
     "--http",
     "http_parser",
-    type=click.Choice(["h11", "httptools"]),
-    default="h11",
+    type=click.Choice(HTTP_PARSERS),
+    default=DEFAULT_HTTP,
     show_default=True,
     help="HTTP 解析器：h11 能接 Java HttpClient 默认发出的 h2c 升级请求；"
     "httptools 稍快，但会丢掉这类请求的请求体 / request parser: h11 serves the h2c upgrade offer "

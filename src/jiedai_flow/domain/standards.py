@@ -17,7 +17,6 @@ which layer set each field, so a finding judged by a layer's value cites that la
 from __future__ import annotations
 
 import calendar
-import difflib
 import enum
 import functools
 from collections.abc import Callable, Mapping  # why: resolve_types() below needs Mapping at run time
@@ -41,7 +40,7 @@ from jiedai_flow.domain.model import (
     shown,
 )
 from jiedai_flow.domain.records import ApprovalStep, Assignee, StepKind
-from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.errors import Problem, ValidationError, nearest
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -511,10 +510,10 @@ STANDARDS_FIELDS: Mapping[str, attrs.Attribute[Any]] = {
 def unknown_field(key: str, where: str = "$.standards") -> Problem:
     """The problem of a standards field nobody defines, with the nearest field's name when the key
     looks like a misspelling of one (``claim_deadline_dayz``: 是不是「claim_deadline_days」？)."""
-    near = difflib.get_close_matches(key, list(STANDARDS_FIELDS), n=1, cutoff=0.75)
+    near = nearest(key, STANDARDS_FIELDS, cutoff=0.75)
     zh, en = ("，请检查拼写", "; check the spelling")
     if near:
-        zh, en = f"，是不是「{near[0]}」？", f"; did you mean {near[0]!r}?"
+        zh, en = f"，是不是「{near}」？", f"; did you mean {near!r}?"
     return Problem(f"{where}.{key}", f"未知的标准字段「{key}」{zh}", f"unknown standards field {key!r}{en}")
 
 

@@ -8,7 +8,6 @@ step — and only after that commit hands the notifications to the notifier plug
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
@@ -75,6 +74,7 @@ from jiedai_flow.errors import (
     UnknownTriggerError,
     ValidationError,
     VetoError,
+    nearest,
 )
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.notify.routing import DEFAULT_ROUTES as DEFAULT_ROUTES
@@ -189,15 +189,13 @@ def _pool_problem(pool: Assignee, everyone: Sequence[Actor]) -> tuple[str, str]:
             "who sign another step aside; the step's role is needed)",
         )
     unit = pool.kind is AssigneeKind.UNIT
-    known = sorted(
-        {p.unit for p in everyone if p.unit} if unit else {lv for p in everyone for lv in p.levels}
-    )
-    near = difflib.get_close_matches(pool.ref, known, n=1, cutoff=0.5)
+    names = {p.unit for p in everyone if p.unit} if unit else {lv for p in everyone for lv in p.levels}
+    near = nearest(pool.ref, sorted(names), cutoff=0.5)
     what_zh, what_en = ("部门", "department") if unit else ("岗位", "level")
+    hint_zh, hint_en = (f"，是不是「{near}」？", f"; did you mean {near!r}?") if near else ("", "")
     return (
-        f"参与人名单里没有{what_zh}「{pool.ref}」的人" + (f"，是不是「{near[0]}」？" if near else ""),
-        f"nobody in the directory is in {what_en} {pool.ref!r}"
-        + (f"; did you mean {near[0]!r}?" if near else ""),
+        f"参与人名单里没有{what_zh}「{pool.ref}」的人{hint_zh}",
+        f"nobody in the directory is in {what_en} {pool.ref!r}{hint_en}",
     )
 
 
@@ -1363,7 +1361,7 @@ class Engine:
         if unexplained or any(f.blocks for f in findings):
             needing = sorted({f.rule_id for f in findings if f.severity is Severity.NEEDS_EXPLANATION})
             unused = {
-                rule_id: next(iter(difflib.get_close_matches(rule_id, needing, n=1, cutoff=0.6)), "")
+                rule_id: nearest(rule_id, needing)
                 for rule_id, text in explanations.items()
                 if text.strip() and rule_id not in needing
             }

@@ -126,34 +126,25 @@ class RuleSet:
         return tuple(findings)
 
 
-class FindingShapeError(TypeError):
-    """A check gave something other than a ``Finding`` of its own rule with a ``Severity``: said in
-    Chinese and English (:class:`~jiedai_flow.errors.RuleError` quotes both)."""
-
-    def __init__(self, zh: str, en: str) -> None:
-        super().__init__(f"{zh} / {en}")
-        self.message_zh, self.message_en = zh, en
-
-
-def _not_a_finding(rule: Rule, given: object) -> FindingShapeError:
+def _not_a_finding(rule: Rule, given: object) -> PluginError:
     """What a check gave instead of a ``Finding`` with a ``Severity`` — a typed Python error would
     otherwise surface later, far from the rule (or a store would save a string as a severity)."""
     if isinstance(given, Finding):
         severity = given.severity
-        return FindingShapeError(
+        return PluginError(
             f"严重程度应为 Severity 枚举（如 Severity.BLOCKING），收到 {severity!r}",
             f"severity must be a Severity (such as Severity.BLOCKING), got {severity!r}",
         )
     kind = type(given).__name__
-    return FindingShapeError(
+    return PluginError(
         f"检查函数应逐条给出 Finding，收到 {kind}", f"a check yields Finding values, got {kind}"
     )
 
 
-def _other_id(rule: Rule, finding: Finding) -> FindingShapeError:
+def _other_id(rule: Rule, finding: Finding) -> PluginError:
     """A finding under an id other than its rule's: its explanation, keyed by rule id, would
     never match, and the disclosure would count it under a rule that does not exist."""
-    return FindingShapeError(
+    return PluginError(
         f"结果的规则编号 {finding.rule_id!r} 与规则编号 {rule.id!r} 不一致",
         f"the finding's rule id {finding.rule_id!r} is not its rule's ({rule.id!r})",
     )

@@ -1003,8 +1003,7 @@ def _held(reception: Reception, ctx: Context, kind: TaskKind | None = None) -> l
 
 def _takes(reception: Reception, ctx: Context, task: Task) -> bool:
     """Whether the actor may act on ``task`` as far as :func:`_may_take` is concerned."""
-    own = _held_by(reception, task.id) == ctx.actor.id
-    return own or _engaged(reception, ctx, ctx.actor.id, task) is None
+    return _taking_problem(reception, ctx, task) is None
 
 
 def holding(reception: Reception, ctx: Context) -> tuple[bool, Task | None]:
@@ -1436,11 +1435,16 @@ def _may_take(reception: Reception, ctx: Context, task: Task) -> None:
     does, for oneself or for a principal), or a principal's task as their stand-in 代理 — is
     refused to an actor :func:`_engaged` keeps from it: else someone who signed the chain (or holds
     a task of the step) could hand the next step to whom they choose, send it back or answer it."""
+    problem = _taking_problem(reception, ctx, task)
+    if problem is not None:
+        raise _refused(reception, ctx, *problem)
+
+
+def _taking_problem(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] | None:
+    """Why the actor may not act on ``task`` unless it is their own: :func:`_engaged`."""
     if _held_by(reception, task.id) == ctx.actor.id:
-        return
-    engaged = _engaged(reception, ctx, ctx.actor.id, task)
-    if engaged is not None:
-        raise _refused(reception, ctx, *engaged)
+        return None
+    return _engaged(reception, ctx, ctx.actor.id, task)
 
 
 def _storable_id(reception: Reception, ctx: Context, person: str) -> None:

@@ -158,7 +158,7 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
     extra: dict[str, Any] = {}
     if isinstance(error, RuleViolationError):
         extra["findings"] = error.findings
-        extra["explained"] = tuple(sorted({f.rule_id for f in error.explained}))
+        extra["explained"] = error.explained_ids
         extra["unused_explanations"] = error.unused
     if isinstance(error, ValidationError):
         extra["problems"] = error.problems

@@ -55,13 +55,16 @@ class _NoUpgrades(logging.Filter):
         return not (message == "Unsupported upgrade request." or message.startswith("No supported WebSocket"))
 
 
+_NO_UPGRADES = _NoUpgrades()
+
+
 def _config(http: str, log_level: str, **options: Any) -> Any:
     import uvicorn
 
     if http not in HTTP_PARSERS:
         raise PluginError(f"不认识的 HTTP 解析器 {http!r}", f"unknown HTTP parser {http!r}")
     config = uvicorn.Config(APP, factory=True, log_level=log_level, http=http, **options)
-    logging.getLogger("uvicorn.error").addFilter(_NoUpgrades())
+    logging.getLogger("uvicorn.error").addFilter(_NO_UPGRADES)  # once: the same filter is kept once
     return config
 
 
