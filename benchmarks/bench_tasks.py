@@ -23,10 +23,10 @@ What is measured (see docs/performance.md, 会签与待办 Countersign and task 
    driver (``sqlite3``, psycopg): the fastest of them in this run is the floor. Every statement
    answers the same question as the engine — the actor's own open tasks, those of the people they
    stand in for today (``jd_proxies``), the unclaimed pool tasks of their levels, the any-approver
-   pool and their department, never an approval task of a reception they handle — and must return
-   the same task ids in the same order. Where the engine's time goes is printed beside: its own
-   statement run through the same driver connection (against the floor), and making the page of
-   ``TaskRow`` values from the rows.
+   pool and their department (never one of a chain they signed: ``jd_tasks.barred``), never an
+   approval task of a reception they handle — and must return the same task ids in the same order.
+   Where the engine's time goes is printed beside: its own statement run through the same driver
+   connection (against the floor), and making the page of ``TaskRow`` values from the rows.
 
 The task database is built once per size and cached (SQLite file in ``JIEDAI_BENCH_CACHE``,
 default /tmp/jiedai-bench; a PostgreSQL schema named by the same key, rebuilt when the cache
@@ -622,7 +622,9 @@ def builder_digest() -> str:
         inspect.getsource(obj)
         for obj in (
             People, chain_of, Maker, one_reception, template_reception, generated, _proxy_row, load_sqlite,
-            load_postgres, _insert_sqlite, sql_tasks.task_row, Reception.task_title, SQLStore._reception_row,
+            load_postgres, _insert_sqlite, sql_tasks.task_row, sql_tasks.pool_barred, sql_tasks.barred_text,
+            sql_tasks.barred_key, Reception.barred, Reception.signers, Reception.step_holders,
+            Reception.task_title, SQLStore._reception_row,
         )
     ]  # fmt: skip
     sources.append(repr((LEVELS, UNITS, COUNTIES, HOST_UNITS, ITEMS, ACTOR, PRINCIPAL, NOW, PHASE_WEIGHTS)))
@@ -804,7 +806,9 @@ PROXIES = (
     "SELECT principal FROM jd_proxies WHERE stand_in = :me AND start_date <= :day AND end_date >= :day"
     " AND revoked = :no"
 )
-POOL = "state = 'open' AND owner = '' AND (kind <> 'approval' OR handler_id <> :me)"
+POOL = (
+    "state = 'open' AND owner = '' AND (kind <> 'approval' OR handler_id <> :me) AND barred NOT LIKE :barred"
+)
 ORDER = "ORDER BY due, created_at, id LIMIT 51"
 
 
@@ -842,7 +846,7 @@ def raw_statements(actor: Actor) -> dict[str, str]:
             f"SELECT {COLUMNS} FROM jd_tasks WHERE state = 'open' AND (owner = :me OR owner IN ({PROXIES})"
             f" OR (owner = '' AND ((assignee_kind = 'level' AND assignee IN ({level_in}))"
             " OR (assignee_kind = 'unit' AND assignee = :unit))"
-            " AND (kind <> 'approval' OR handler_id <> :me)))"
+            " AND (kind <> 'approval' OR handler_id <> :me) AND barred NOT LIKE :barred))"
             f" {ORDER}"
         ),
     }
@@ -852,6 +856,7 @@ def raw_parameters(actor: Actor, *, postgres: bool) -> dict[str, Any]:
     levels = sorted({*actor.levels, ""})
     day = NOW.date()
     values: dict[str, Any] = {"me": actor.id, "unit": actor.unit, "no": False if postgres else 0}
+    values["barred"] = sql_tasks.barred_pattern(actor.id)
     values |= {f"level{i}": lv for i, lv in enumerate(levels)}
     values["day"] = day if postgres else day.isoformat()
     return values

@@ -547,6 +547,10 @@ def test_someone_who_signed_the_chain_cannot_take_the_next_pool_task_by_any_oper
             engine.fire(rid, trigger, signed, reason="不同意")
     pool_task = next(t for t in engine.get(rid).tasks if t.live)
     assert pool_task.owner == ""  # nothing was taken on the way
+    assert mine(engine, signed) == []  # nor listed for them
+    assert engine.task_counts(signed).mine == 0
+    assert mine(engine, other) == [rid]
+    assert engine.task_counts(other).mine == 1
     assert "transfer_task" in engine.available_operations(rid, other)
     engine.operate(rid, Transfer(to="x"), other, reason="出差")
     assert approve(engine, rid, X).state == "approved"
@@ -612,6 +616,52 @@ def test_a_stand_in_who_delegated_a_principals_task_may_still_hand_it_on() -> No
     assert {"transfer_task", "add_signers"} <= set(engine.available_operations(rid, s_))
     engine.operate(rid, Transfer(to="x"), s_, reason="李娜出差")
     assert approve(engine, rid, X).state == "approved"
+
+
+def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) -> None:
+    """待办 lists a pool task only while the actor may take it (for themselves, or as a stand-in for
+    a principal in the pool): p signed step 1, so step 2's pool is not in p's 待办 nor in that of
+    s, who sees it only through p; q of the same level sees it. In a parallel countersign of a
+    department and a level, x (in both) claims the department's task: the level's task leaves x's
+    待办 — x holds a task of the step — and stays in y's. The index rows the claim and the signature
+    change are rewritten with them (verify recomputes them)."""
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
+    q_ = Actor("q", "审批人q", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}))
+    x_ = Actor("x", "审批人x", frozenset({Role.APPROVER}), unit="县财政局", levels=frozenset({"分管领导"}))
+    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
+    both = (Assignee.unit("县财政局"), Assignee.level("分管领导"))
+    clock = FrozenClock()
+    engine = make_engine(
+        Chain(
+            ApprovalStep("一级", "一级"),
+            ApprovalStep("二级", "二级"),
+            ApprovalStep("", "财政局、分管领导会签", kind=StepKind.PARALLEL, assignees=both),
+        ),
+        People(p_, q_, s_, x_, y_),
+        url=url,
+        clock=clock,
+    )
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(p_.id, s_.id, today, today, p_)
+    assert mine(engine, s_) == [rid]  # step 1's pool, through p
+    approve(engine, rid, p_)
+    assert mine(engine, p_) == mine(engine, s_) == []
+    assert engine.task_counts(p_).mine == engine.task_counts(s_).mine == 0
+    assert mine(engine, q_) == [rid]
+    approve(engine, rid, q_)
+    unit_task, level_task = (t for t in engine.get(rid).tasks if t.live)
+    assert sorted(mine(engine, x_)) == [rid, rid]
+    assert mine(engine, y_) == [rid]
+    engine.operate(rid, Claim(task=unit_task.id), x_)
+    assert [r.task_id for r in engine.tasks_for(x_).items] == [unit_task.id]
+    assert [r.task_id for r in engine.tasks_for(y_).items] == [level_task.id]
+    verified(engine)
+    approve(engine, rid, y_)
+    assert approve(engine, rid, x_).state == "approved"
+    verified(engine)
 
 
 def test_a_delegator_still_holds_the_delegated_task() -> None:

@@ -227,9 +227,23 @@ def expected_mine(reception: Reception, actor: Actor) -> set[str]:
         pooled = (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in levels) or (
             t.assignee.kind is AssigneeKind.UNIT and t.assignee.ref in units
         )
-        if pooled and not (t.kind is TaskKind.APPROVAL and reception.handler.id == actor.id):
+        if not pooled or (t.kind is TaskKind.APPROVAL and reception.handler.id == actor.id):
+            continue
+        # listed only while someone the actor takes it for may: one signature a chain
+        barred = reception.barred(t)
+        own = t.assignee.pools(actor) and (t.assignee.ref or Role.APPROVER in actor.roles)
+        takers = ([actor] if own else []) + [p for p in principals if _member(p, t.assignee)]
+        if actor.id not in barred and any(p.id not in barred for p in takers):
             found.add(t.id)
     return found
+
+
+def _member(principal: Actor, pool: Assignee) -> bool:
+    """Whether a stand-in sees ``pool`` through ``principal`` (their levels and department; the
+    any-approver pool is the stand-in's own)."""
+    if pool.kind is AssigneeKind.LEVEL:
+        return pool.ref in principal.levels
+    return bool(pool.ref) and pool.ref == principal.unit
 
 
 def may_act(reception: Reception, task_owner: str, pool: Assignee) -> bool:

@@ -1,5 +1,6 @@
 """The shipped migrations: a fresh database reaches head; 0004 fills its typed columns from the JSON;
-0005 splits the audit trail into shards without rewriting a stored hash."""
+0005 splits the audit trail into shards without rewriting a stored hash; 0010 names who may not take
+a pending pool task."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import attrs
 import sqlalchemy as sa
 from alembic import command
 
+from jiedai_flow import Actor, ApprovalStep, Role, hookimpl
 from jiedai_flow.storage import chain as audit
 from jiedai_flow.storage import checkpoints, migrate, schema
 from jiedai_flow.storage.checkpoints import AuditKey, Checkpoint, verify_checkpoints
 from jiedai_flow.storage.sql import SQLStore
-from jiedai_flow.testing import make_engine
+from jiedai_flow.testing import ACTORS, make_engine
 from tests._sql_helpers import advance, create
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.domain.standards import Standards
 
 KEY = AuditKey("k2026", bytes(range(32)))
 
@@ -44,7 +49,7 @@ def _counts(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
-    assert migrate.upgrade(url) == migrate.head_revision() == "0009"
+    assert migrate.upgrade(url) == migrate.head_revision() == "0010"
 
 
 def single_chain(url: str) -> None:
@@ -82,7 +87,7 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
     finally:
         db.dispose()
 
-    assert migrate.upgrade(url) == "0009"
+    assert migrate.upgrade(url) == "0010"
     assert _counts(url) == written
 
 
@@ -97,7 +102,7 @@ def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
             assert "ix_jd_receptions_number" not in {
                 i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
             }
-        assert migrate.upgrade(url) == "0009"
+        assert migrate.upgrade(url) == "0010"
         with db.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("jd_receptions")}
         assert indexes["ix_jd_receptions_number"] == ["number"]
@@ -155,7 +160,7 @@ def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_u
     legacy = attrs.evolve(unsigned, signature=checkpoints._hmac_sm3(KEY.secret, unsigned.payload()))
     before = _trail(sql_url)
 
-    assert migrate.upgrade(sql_url) == "0009"
+    assert migrate.upgrade(sql_url) == "0010"
     assert _trail(sql_url) == before  # no stored hash rewritten: the old chain is shard 0
     assert _verified(sql_url, legacy) == 14
 
@@ -182,3 +187,48 @@ def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_u
     finally:
         db.dispose()
     assert shards | {0} <= used  # old receptions continue in their own shard's chain
+
+
+class _Levels:
+    """Two pool steps: 一级 then 二级."""
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> list[ApprovalStep]:
+        del reception, standards
+        return [ApprovalStep("一级", "一级"), ApprovalStep("二级", "二级")]
+
+
+def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
+    """A reception pending before 0010: p signed step 1 and is in step 2's pool. Upgraded, the pool
+    task's row names p, so p's 待办 leaves it out while q's lists it, and verify agrees."""
+    p = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
+    q = Actor("q", "审批人q", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    migrate.upgrade(sql_url)
+    engine = make_engine(_Levels(), url=sql_url)
+    try:
+        rid = create(engine).reception.id
+        engine.fire(rid, "submit", ACTORS["handler"])
+        engine.fire(rid, "approve", p, reason="同意")
+    finally:
+        engine.store.close()
+    db = sa.create_engine(sql_url)
+    try:
+        with db.begin() as conn:
+            command.downgrade(migrate._config(conn), "0009")
+        with db.connect() as conn:
+            assert "barred" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_tasks")}
+        assert migrate.upgrade(sql_url) == "0010"
+        with db.connect() as conn:
+            barred = conn.execute(
+                sa.select(schema.tasks.c.barred).where(schema.tasks.c.state == "open")
+            ).scalar_one()
+    finally:
+        db.dispose()
+    assert barred == "|p|"
+    assert _verified(sql_url) == 3  # created, submitted, signed
+    engine = make_engine(_Levels(), url=sql_url)
+    try:
+        assert engine.tasks_for(p).items == ()
+        assert [row.reception_id for row in engine.tasks_for(q).items] == [rid]
+    finally:
+        engine.store.close()

@@ -426,6 +426,27 @@ class Reception:
         reception does not pass for want of the signers who never acted)."""
         return tuple([t for t in self.tasks if t.step == index and _of_the_submission(t)])
 
+    def signers(self) -> frozenset[str]:
+        """Who signed the current submission's chain, themselves or through a stand-in 代签."""
+        signed = {a.actor_id for a in self.approvals} | {a.on_behalf_of for a in self.approvals}
+        return frozenset(signed - {""})
+
+    def step_holders(self, index: int, *, besides: str = "") -> frozenset[str]:
+        """Who holds a live task of approval step ``index`` — by name, claim or delegation, the
+        delegator too (the task comes back to them to decide) — leaving out task ``besides``."""
+        live = [t for t in self.step_tasks(index) if t.live and t.id != besides]
+        held = {t.owner for t in live if t.owner} | {t.delegated_by for t in live if t.delegated_by}
+        return frozenset(held)
+
+    def barred(self, task: Task) -> frozenset[str]:
+        """Who may not take ``task`` unless it is already theirs: for a live approval task of the
+        current submission, everyone who signed the chain (one signature a chain) and everyone who
+        holds another task of its step; nobody for any other task. A pool task is not offered in
+        their 待办, and a stand-in 代理 does not take a principal's task when either is barred."""
+        if task.kind is not TaskKind.APPROVAL or not task.current or not task.live:
+            return frozenset()
+        return self.signers() | self.step_holders(task.step, besides=task.id)
+
     def task_title(self, task: Task) -> str:
         """What a task list shows as the task: the step's label (with its kind), or the execution item."""
         if task.kind is TaskKind.EXECUTION:
@@ -659,6 +680,10 @@ class TaskQuery:
     stand_ins_on: date | None = None
     """待办 only: also the tasks of everyone the actor stands in for 代理 on this (China) day, looked
     up by the store in the same query as the list (for stores that declare ``resolves_stand_ins``)."""
+    principal_pools: tuple[tuple[AssigneeKind, str, tuple[str, ...]], ...] = ()
+    """The pools of :attr:`levels` and :attr:`units` the actor sees only as a stand-in: (kind, pool,
+    the principals in it). A pool task there is listed while one of those principals may take it
+    (:meth:`Reception.barred`); every other pool is the actor's own."""
 
 
 @attrs.frozen(slots=False)

@@ -929,26 +929,31 @@ class Engine:
         if Role.APPROVER in actor.roles:
             levels.add("")  # a step any approver may sign
         principals: frozenset[str] = frozenset()
-        units: set[str] = set()
         stand_ins_on = None
+        # the pools the actor sees only as a stand-in 代理, with the principals in each
+        through: dict[tuple[AssigneeKind, str], list[str]] = {}
         directory = self.directory
         if directory is None and getattr(self._tasks, "resolves_stand_ins", False):
             stand_ins_on = self.clock.now().astimezone(_CHINA).date()  # in the list's own query
         else:
             principals = self.stand_in_for(actor.id)
-            # standing in 代理 covers the principal's pool tasks too: their levels and department
+            # standing in covers the principal's pool tasks too: their levels and department
             for principal in map(directory, sorted(principals)) if directory is not None else ():
-                if principal is not None:
-                    levels |= principal.levels
-                    units.add(principal.unit)
+                if principal is None:
+                    continue
+                for level in principal.levels - levels:
+                    through.setdefault((AssigneeKind.LEVEL, level), []).append(principal.id)
+                if principal.unit and principal.unit != actor.unit:
+                    through.setdefault((AssigneeKind.UNIT, principal.unit), []).append(principal.id)
         return TaskQuery(
             actor_id=actor.id,
             view=view,
-            levels=frozenset(levels),
+            levels=frozenset(levels | {ref for kind, ref in through if kind is AssigneeKind.LEVEL}),
             unit=actor.unit,
             principals=principals,
-            units=frozenset(units - {"", actor.unit}),
+            units=frozenset(ref for kind, ref in through if kind is AssigneeKind.UNIT),
             stand_ins_on=stand_ins_on,
+            principal_pools=tuple((kind, ref, tuple(who)) for (kind, ref), who in sorted(through.items())),
             **filters,
         )
 

@@ -360,7 +360,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    if not _held_by(reception, task.id) and ctx.actor.id in _holders(reception, index):
+    if not _held_by(reception, task.id) and ctx.actor.id in reception.step_holders(index):
         raise _refused(  # a pool task signed by someone whose own task of the step would then stick
             reception,
             ctx,
@@ -415,7 +415,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
 def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
     """Whether the actor, or whom they sign ``task`` for, signed this chain already."""
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    signers = _signers(reception)
+    signers = reception.signers()
     return ctx.actor.id in signers or bool(principal and principal in signers)
 
 
@@ -1321,7 +1321,7 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
         return task
     barred: set[str] = set()
     if task.kind is TaskKind.APPROVAL:  # never for the handler, nor a second signature on one chain
-        barred = _handlers(reception) | _signers(reception) | _holders(reception, task.step)
+        barred = _handlers(reception) | reception.signers() | reception.step_holders(task.step)
     principal = ctx.principal_in(task.assignee, barred=barred)
     return attrs.evolve(task, claimed_by=principal) if principal else task
 
@@ -1355,11 +1355,6 @@ def _person(ctx: Context, person: str, weight: int = 1) -> Assignee:
     return Assignee.person(person, weight, found.name if found is not None and found.name != person else "")
 
 
-def _signers(reception: Reception) -> set[str]:
-    """Who signed the current submission's chain, themselves or through a stand-in."""
-    return ({a.actor_id for a in reception.approvals} | {a.on_behalf_of for a in reception.approvals}) - {""}
-
-
 def _named_later(reception: Reception, index: int, person: str) -> int | None:
     """The later step that cannot pass without ``person`` (named on a single, sequential or parallel
     step), or None."""
@@ -1380,25 +1375,18 @@ def _held_by(reception: Reception, task_id: str) -> str:
     return next((t.owner for t in reception.tasks if t.id == task_id), "")
 
 
-def _holders(reception: Reception, step: int, *, besides: str = "") -> set[str]:
-    """Who holds a live task of approval step ``step`` (by name, claim or delegation — the
-    delegator too: the task comes back to them to decide), leaving out task ``besides``."""
-    live = [t for t in reception.step_tasks(step) if t.live and t.id != besides]
-    return {t.owner for t in live if t.owner} | {t.delegated_by for t in live if t.delegated_by}
-
-
 def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tuple[str, str] | None:
     """Why ``person`` may not take the pool task ``task`` (Chinese, English), or None: they signed
     this chain already, or hold another task of its step — the task would then stay with someone
     who can never sign it, and the others of the pool could no longer take it."""
     if task.kind is not TaskKind.APPROVAL:
         return None
-    if person in _signers(reception):
+    if person in reception.signers():
         return (
             f"{ctx.shown(person)} 已签署本审批链，一人在一条审批链上只签一次，不能再接手本链的任务",
             f"{person} signed this approval chain already (one signature a chain), so may not take its tasks",
         )
-    if person in _holders(reception, task.step, besides=task.id):
+    if person in reception.step_holders(task.step, besides=task.id):
         return (
             f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的另一个任务",
             f"{person} already holds a task of this step, so may not take another one of it",
@@ -1506,7 +1494,7 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
         for a in step.assignees
         if a.kind is AssigneeKind.PERSON and ctx.operation is not Operation.DELEGATE
     }
-    chained = person in on_step or person in _signers(reception) or person in later
+    chained = person in on_step or person in reception.signers() or person in later
     if task.kind is TaskKind.APPROVAL and chained:
         raise _refused(
             reception,
@@ -1586,7 +1574,15 @@ def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...
     if before is None:
         return after.tasks
     old = set(before.tasks)
-    return tuple(t for t in after.tasks if t not in old)
+    return tuple(t for t in after.tasks if t not in old or _barred_changed(before, after, t))
+
+
+def _barred_changed(before: Reception, after: Reception, task: Task) -> bool:
+    """Whether the people barred from an unclaimed pool task changed — a signature elsewhere in the
+    chain, a claim of another task of its step: its index row says who 待办 leaves it out for."""
+    if task.owner or task.assignee.kind is AssigneeKind.PERSON or not task.live:
+        return False
+    return before.barred(task) != after.barred(task)
 
 
 def changed_copies(before: Reception | None, after: Reception) -> tuple[CarbonCopy, ...]:

@@ -172,7 +172,9 @@ class TaskStore(Protocol):
     principals. Both built-in stores do."""
 
     def task_list(self, query: TaskQuery) -> TaskPage:
-        """One page of a task list (待办, 已办, 抄送我的, 我发起的) as indexed queries."""
+        """One page of a task list (待办, 已办, 抄送我的, 我发起的) as indexed queries. 待办 lists an
+        unclaimed pool task only while the actor may take it — not in :meth:`Reception.barred` of it,
+        and for a pool of ``query.principal_pools`` one of its principals not either."""
 
     def task_counts(self, query: TaskQuery) -> TaskCounts:
         """How many lines each of the actor's task lists has."""

@@ -395,6 +395,7 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
     far = date(9999, 12, 31)
     view, me = query.view, query.actor_id
     people = {me, *query.principals}
+    through = {(kind, ref): who for kind, ref, who in query.principal_pools}
     found: list[tuple[tuple[object, ...], TaskRow]] = []
     for r in receptions:
         if query.jurisdiction is not None and r.jurisdiction != query.jurisdiction:
@@ -452,6 +453,13 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
                 )
                 if t.owner not in people and not pool:
                     continue
+                if pool:  # only while the actor (or a principal in the pool) may take it
+                    barred = r.barred(t)
+                    if me in barred:
+                        continue
+                    principals = through.get((t.assignee.kind, t.assignee.ref), ())
+                    if principals and all(p in barred for p in principals):
+                        continue
                 if query.due_by is not None and (t.due is None or t.due > query.due_by):
                     continue
                 key = (t.due or far, t.created_at, t.id)

@@ -163,6 +163,7 @@ tasks = sa.Table(
     sa.Column("done_at", Moment, nullable=True),
     sa.Column("outcome", sa.String(32), nullable=False),
     sa.Column("read", sa.Boolean, nullable=False),
+    sa.Column("barred", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_jd_tasks_owner", "owner", "state", "due", "created_at", "id"),
     sa.Index("ix_jd_tasks_pool", "assignee_kind", "assignee", "state", "owner", "due", "created_at", "id"),
     sa.Index("ix_jd_tasks_done", "done_by", "done_at", "id"),
@@ -171,7 +172,10 @@ tasks = sa.Table(
 """The task index 任务索引: one row per task of every reception, written with the reception in the same
 transaction, so 待办 and 已办 are indexed queries that never load a reception. Verify recomputes every
 row from the hashed reception. ``due`` is 9999-12-31 for a task without a due day: it sorts last on
-every database, so 待办 reads the owner and pool indexes in order and stops after the page."""
+every database, so 待办 reads the owner and pool indexes in order and stops after the page.
+``barred`` is who may not take an unclaimed pool task (:meth:`Reception.barred`, each id in the form
+of :func:`jiedai_flow.storage.sql.tasks.barred_key` between ``|``), so 待办 leaves out a pool task of
+a chain the actor signed already; empty for every other task."""
 
 copies = sa.Table(
     "jd_copies",

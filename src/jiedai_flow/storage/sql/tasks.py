@@ -66,7 +66,40 @@ def task_row(reception: Reception, task: Task) -> dict[str, Any]:
         "done_at": utc(task.done_at) if task.done_at is not None else None,
         "outcome": task.outcome,
         "read": task.read_at is not None,
+        "barred": barred_text(pool_barred(reception, task)),
     }
+
+
+def pool_barred(reception: Reception, task: Task) -> frozenset[str]:
+    """Who may not take ``task`` as the task index keeps it: for a pool task nobody holds,
+    :meth:`Reception.barred`; nobody for any other (a held task is its holder's, and keeping the
+    column empty there spares a countersign rewriting every signer's row at each signature)."""
+    if task.owner or task.assignee.kind is AssigneeKind.PERSON:
+        return frozenset()
+    return reception.barred(task)
+
+
+_KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
+
+
+def barred_key(person: str) -> str:
+    """``person`` as ``jd_tasks.barred`` spells it: lower-case ASCII letters, digits, ``.`` and
+    ``-`` kept, every other character as ``~hex;`` — so the column holds no ``|`` but the
+    separators, no wildcard of ``LIKE``, and no letter a case-insensitive collation (MySQL's
+    default) could confuse with another."""
+    return "".join(c if c in _KEPT else f"~{ord(c):x};" for c in person)
+
+
+def barred_text(people: Iterable[str]) -> str:
+    """The ``barred`` column of a task: each person's :func:`barred_key` between ``|``, sorted ("" for
+    nobody)."""
+    keys = sorted(barred_key(p) for p in people)
+    return f"|{'|'.join(keys)}|" if keys else ""
+
+
+def barred_pattern(person: str) -> str:
+    """The ``LIKE`` pattern of a ``barred`` column that names ``person``."""
+    return f"%|{barred_key(person)}|%"
 
 
 def copy_row(reception: Reception, copy: CarbonCopy) -> dict[str, Any]:
@@ -137,17 +170,32 @@ def _upsert(dialect: str, table: sa.Table, key: tuple[str, ...]) -> sa.ClauseEle
 
 Shape = tuple[Any, ...]
 """What a list statement is compiled for (see :func:`list_shape`)."""
+Arms = tuple[int, tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], bool]
+"""待办's arms: how many owners (the actor first, then the principals), for each level pool and each
+department pool whom it is listed for (``()``: the actor's own pool, else the principals' places
+among the owners), and whether the store looks up the day's principals itself."""
 
 
 def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[str, Any]]:
     """The shape of ``query``'s statement and the values of its bind parameters."""
     view = query.view
     values: dict[str, Any] = {"actor": query.actor_id}
-    arms: tuple[int, int, int, bool] = (0, 0, 0, False)
+    arms: Arms = (0, (), (), False)
     if view is TaskView.MINE:
-        people = sorted({query.actor_id, *query.principals} - {""})
-        levels = sorted(query.levels)
+        # the actor first, then the principals: a pool task is listed while the actor (and, for a
+        # pool the actor sees only as a stand-in, one of its principals) may take it
+        people = [query.actor_id, *sorted(query.principals - {query.actor_id, ""})]
         values.update({f"person_{i}": p for i, p in enumerate(people)})
+        values["barred_0"] = barred_pattern(query.actor_id)
+        values.update({f"barred_{i}": barred_pattern(p) for i, p in enumerate(people) if i})
+        through = {(kind, ref): who for kind, ref, who in query.principal_pools}
+        slot = {p: i for i, p in enumerate(people)}
+
+        def whom(kind: AssigneeKind, ref: str) -> tuple[int, ...]:
+            """For whom a pool is listed: () the actor's own, else the principals' slots."""
+            return tuple(slot[p] for p in through.get((kind, ref), ()) if p in slot)
+
+        levels = sorted(query.levels)
         units = sorted({query.unit, *query.units} - {""})
         values.update({f"level_{i}": lv for i, lv in enumerate(levels)})
         values.update({f"unit_{i}": u for i, u in enumerate(units)})
@@ -155,7 +203,12 @@ def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[st
             values["due_by"] = query.due_by
         if query.stand_ins_on is not None:
             values["stand_day"] = query.stand_ins_on
-        arms = (len(people), len(levels), len(units), query.stand_ins_on is not None)
+        arms = (
+            len(people),
+            tuple(whom(AssigneeKind.LEVEL, lv) for lv in levels),
+            tuple(whom(AssigneeKind.UNIT, u) for u in units),
+            query.stand_ins_on is not None,
+        )
     if query.jurisdiction is not None and view is not TaskView.CC:
         values["jurisdiction"] = query.jurisdiction
     if query.kind is not None and view in (TaskView.MINE, TaskView.DONE):
@@ -266,7 +319,7 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
 
 
 def _mine(
-    arms: tuple[int, int, int, bool],
+    arms: Arms,
     common: list[sa.ColumnElement[bool]],
     count: bool,
     limit: sa.BindParameter[Any],
@@ -282,6 +335,11 @@ def _mine(
     guard = sa.or_(
         _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
     )
+
+    def free(i: int) -> sa.ColumnElement[bool]:
+        """Owner ``i`` (0: the actor) is not barred from the task."""
+        return _T.c.barred.not_like(sa.bindparam(f"barred_{i}", type_=_T.c.barred.type))
+
     named = [bound(f"person_{i}", _T.c.owner) for i in range(people)]
     who: list[sa.ColumnElement[bool]] = [sa.and_(_T.c.owner == person, guard) for person in named]
     if stand_ins:
@@ -293,16 +351,18 @@ def _mine(
             _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
         )
         who.append(sa.and_(_T.c.owner.in_(principals), guard))
-    pools = [(AssigneeKind.LEVEL, f"level_{i}") for i in range(levels)]
-    pools += [(AssigneeKind.UNIT, f"unit_{i}") for i in range(units)]
+    pools = [(AssigneeKind.LEVEL, f"level_{i}", f) for i, f in enumerate(levels)]
+    pools += [(AssigneeKind.UNIT, f"unit_{i}", f) for i, f in enumerate(units)]
     who += [
         sa.and_(
             _T.c.assignee_kind == _lit(pool.value),
             _T.c.assignee == bound(name, _T.c.assignee),
             _T.c.owner == _lit(""),
             guard,
+            free(0),
+            *([sa.or_(*(free(i) for i in principals_in))] if principals_in else []),
         )
-        for pool, name in pools
+        for pool, name, principals_in in pools
     ]
     columns = (_T.c.id,) if count else _task_columns()
     selects = [sa.select(*columns).where(w, *common) for w in who] or [sa.select(*columns).where(sa.false())]
