@@ -420,6 +420,52 @@ def test_a_pool_nobody_can_sign_is_refused_at_submission_with_the_nearest_name()
     assert engine.fire(submitted(engine), "approve", cz, command=Claim()).reception.state == "approved"
 
 
+def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -> None:
+    """Nobody signs a chain twice, so each pool needs a signer of its own. p is the only 二级 and
+    also a 一级: with r (一级) in the directory the chain can be signed — r step 1, p step 2 — but
+    not if p takes step 1, which is refused naming the pool it would leave empty (a claim too, and
+    neither is offered); nor may r, named on step 1, transfer it or add p to it. Without r, no one is
+    left for one of the pools: refused at submission."""
+    from jiedai_flow.errors import PluginError
+
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
+    r_ = Actor("r", "审批人r", frozenset({Role.APPROVER}), levels=frozenset({"一级"}))
+    steps = (ApprovalStep("一级", "一级"), ApprovalStep("二级", "二级"))
+    engine = make_engine(Chain(*steps), Listed(p_, r_), url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    for act in (
+        lambda: engine.fire(rid, "approve", p_, reason="同意"),
+        lambda: engine.operate(rid, Claim(), p_),
+    ):
+        with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
+            act()
+    assert "claim_task" not in engine.available_operations(rid, p_)
+    assert "approve" not in engine.available_triggers(rid, p_)
+    assert "approve" in engine.available_triggers(rid, r_)
+    assert approve(engine, rid, r_).current_step == 1
+    assert approve(engine, rid, p_).state == "approved"
+    verified(engine)
+
+    named = make_engine(
+        Chain(ApprovalStep("", "r 审批", assignees=person("r")), steps[1]), Listed(p_, r_), url=url
+    )
+    _OPEN.append(named)
+    first = submitted(named)
+    for command in (Transfer(to="p"), AddSigners(["p"], Position.BEFORE)):  # nor handed to p
+        with pytest.raises(TaskError, match="审批人p（p） 接手这项任务后，第 2 环节「二级」"):
+            named.operate(first, command, r_, reason="请p审")
+    assert approve(named, first, r_).current_step == 1
+
+    alone = make_engine(Chain(*steps), Listed(p_), url=url, clock=FrozenClock())
+    _OPEN.append(alone)
+    draft = drafted(alone)
+    with pytest.raises(PluginError, match="一人在一条审批链上只签一次，这一环节没有人能签") as caught:
+        alone.fire(draft, "submit", HANDLER)
+    assert "审批链第 2 环节「二级」" in caught.value.message_zh
+    assert alone.get(draft).state == "draft"
+
+
 def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_decide(url: str) -> None:
     """或签 and 票签 pass without one person: naming the handler, or someone who must sign a later step,
     is accepted while the others can still decide — and that person is refused on this step."""

@@ -8,6 +8,7 @@ and a refused operation changes nothing."""
 from __future__ import annotations
 
 import atexit
+import itertools
 import shutil
 import tempfile
 from datetime import date, timedelta
@@ -20,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from jiedai_flow import Actor, ApprovalStep, JiedaiFlowError, Role, hookimpl
 from jiedai_flow.domain.records import ENDED, Assignee, AssigneeKind, StepKind, TaskKind, TaskState
+from jiedai_flow.errors import PluginError
 from jiedai_flow.process.tasks import (
     AddSigners,
     Against,
@@ -143,7 +145,12 @@ def _named_once(chain: list[ApprovalStep]) -> bool:
     return len(named) == len(set(named))
 
 
-chains = st.lists(steps, min_size=1, max_size=3).filter(_named_once)
+chains = st.one_of(
+    st.lists(steps, min_size=1, max_size=3).filter(_named_once),
+    # pools only, overlapping (d is 部门负责人 and 分管领导, a is 部门负责人 in 县财政局): who signs one
+    # pool decides who is left for the next
+    st.lists(st.sampled_from(POOLS[:2] + POOLS[3:]).map(_pool_step), min_size=2, max_size=3),
+)
 
 
 class Directory:
@@ -153,6 +160,14 @@ class Directory:
     @hookimpl
     def jiedai_actor(self, actor_id: str) -> Actor | None:
         return {a.id: a for a in (*ACTING, HANDLER_APPROVER)}.get(actor_id)
+
+    @hookimpl
+    def jiedai_actors(self) -> tuple[Actor, ...]:
+        return EVERYONE
+
+
+EVERYONE = tuple({a.id: a for a in (*ACTING, HANDLER_APPROVER)}.values())
+"""Everyone the directory lists (``jiedai_actors``): pools must then be signable apart."""
 
 
 class Chains:
@@ -246,6 +261,44 @@ def _member(principal: Actor, pool: Assignee) -> bool:
     return bool(pool.ref) and pool.ref == principal.unit
 
 
+def signable_apart(reception: Reception) -> bool:
+    """Whether every pool still to sign can get a signer of its own (see the invariant)."""
+    chain = reception.approval_chain
+    everyone_signs = [i for i, step in enumerate(chain) if step.kind not in (StepKind.ANY, StepKind.VOTE)]
+    # a 或签 or 票签 task may close undecided: its holder is not bound to sign
+    live = [
+        t
+        for t in reception.tasks
+        if t.kind is TaskKind.APPROVAL and t.current and t.live and t.step in everyone_signs
+    ]
+    out = {reception.handler.id, reception.submitted_by} | {a.actor_id for a in reception.approvals}
+    out |= {a.on_behalf_of for a in reception.approvals} | {t.delegated_by or t.owner for t in live}
+    pools: list[tuple[Assignee, ApprovalStep]] = []
+    for index in range(reception.current_step, len(chain)):
+        step = chain[index]
+        if step.kind in (StepKind.ANY, StepKind.VOTE):
+            continue
+        opened = [t for t in live if t.step == index]
+        if index > reception.current_step or not opened:
+            out |= {
+                a.ref
+                for a in step.assignees
+                if a.kind is AssigneeKind.PERSON and index > reception.current_step
+            }
+            pools += [(a, step) for a in step.who if a.kind is not AssigneeKind.PERSON]
+        else:
+            pools += [
+                (t.assignee, step)
+                for t in opened
+                if not t.owner and t.assignee.kind is not AssigneeKind.PERSON
+            ]
+    options = [
+        [p.id for p in EVERYONE if p.id not in out and p.roles & step.roles and pool.pools(p)]
+        for pool, step in pools
+    ]
+    return any(len(set(choice)) == len(choice) for choice in itertools.product(*options))
+
+
 def may_act(reception: Reception, task_owner: str, pool: Assignee) -> bool:
     """Someone other than the reception's handler and submitter may act on an open task."""
     handlers = {reception.handler.id, reception.submitted_by}
@@ -291,7 +344,11 @@ class Approvals(RuleBasedStateMachine):
                 host_unit="县政府办公室",
                 jurisdiction="341502",
             ).reception.id
-            self.engine.fire(rid, "submit", handler)
+            try:
+                self.engine.fire(rid, "submit", handler)
+            except PluginError:  # pools nobody can sign apart (one level twice, say): stays a draft
+                event("chain refused at submission")
+                assert self.engine.get(rid).state == "draft"
             self.ids.append(rid)
 
     # -- one command, checked whether it is accepted or refused ---------------------------------
@@ -406,6 +463,8 @@ class Approvals(RuleBasedStateMachine):
     def remove_signer(self, index: int, data: st.DataObject) -> None:
         who = self._someone(index, data)
         tasks = [t.id for t in self.engine.get(self.ids[index]).tasks if t.kind is TaskKind.APPROVAL]
+        if not tasks:  # a draft: its chain was refused at submission
+            return
         self._operate(index, RemoveSigner(task=data.draw(st.sampled_from(tasks))), who, "不必会签")
 
     @rule(index=index, data=st.data())
@@ -465,6 +524,15 @@ class Approvals(RuleBasedStateMachine):
     def _receptions(self) -> Iterator[Reception]:
         for rid in self.ids:
             yield self.engine.get(rid)
+
+    @invariant()
+    def every_pool_still_to_sign_keeps_a_signer_of_its_own(self) -> None:
+        """Nobody signs a chain twice: the pools still to sign (those of steps that need everyone)
+        can each be given a different person who may sign — checked by brute force, apart from the
+        engine's matching."""
+        for r in self._receptions():
+            if r.state == "submitted":
+                assert signable_apart(r), (r.current_step, r.approval_chain, r.tasks, r.approvals)
 
     @invariant()
     def a_reception_collecting_approvals_has_a_way_forward(self) -> None:

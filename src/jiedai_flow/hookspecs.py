@@ -343,8 +343,13 @@ def jiedai_actors() -> Sequence[Actor] | None:
     :return: every actor (with unit, levels and roles), or None when this plugin cannot list them
         (pools are then not checked).
 
+    Pools must also be signable apart: nobody signs a chain twice, so at submission each pool of a
+    step that needs everyone gets a signer of its own, and later a member of a pool may not take its
+    task when that would leave a later pool with nobody who may sign it.
+
     Stops at the first non-None result. Implemented by the command line's actors file; a host's
-    directory implements it when listing its people is cheap (it is called once per submission).
+    directory implements it when listing its people is cheap (it is called once per submission and
+    once per command that takes a pool task or offers the operations on one).
     """
 
 

@@ -849,6 +849,7 @@ class Engine:
             ending=terminal,
             directory=self.directory,
             reply_roles=process.operation_roles(Operation.REPLY),
+            everyone=self._everyone_once(),
         )
 
     def _work(
@@ -1427,6 +1428,17 @@ class Engine:
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)
 
+    def _everyone_once(self) -> Callable[[], Sequence[Actor] | None]:
+        """Asks ``jiedai_actors`` at most once for one command (offers ask for every task)."""
+        asked: list[Sequence[Actor] | None] = []
+
+        def everyone() -> Sequence[Actor] | None:
+            if not asked:
+                asked.append(self.hooks.jiedai_actors())
+            return asked[0]
+
+        return everyone
+
     def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep], *, submitter: str) -> None:
         """Every step must be signable by the people it names: nobody who must sign is the
         reception's handler or its submitter (separation of duties) or must sign another step too
@@ -1499,6 +1511,35 @@ class Engine:
                         " others cannot pass this step",
                     ),
                 )
+        if everyone is not None:
+            self._check_pools_apart(chain, everyone, handlers | set(must))
+
+    def _check_pools_apart(
+        self, chain: Sequence[ApprovalStep], everyone: Sequence[Actor], barred: set[str]
+    ) -> None:
+        """Each pool that must sign (those of single, sequential and parallel steps) needs a signer of
+        its own, since nobody signs a chain twice: a chain whose only possible signer of two pools
+        is one person (the only 二级 who is also the only one left for 一级) is refused, naming the
+        pool left over."""
+        slots = [
+            (index, pool, step.roles)
+            for index, step in enumerate(chain)
+            if step.kind not in (StepKind.ANY, StepKind.VOTE)
+            for pool in step.who
+            if pool.kind is not AssigneeKind.PERSON
+        ]
+        missing = task_ops.unmatched(slots, everyone, barred)
+        if missing is not None:
+            index, pool, _roles = slots[missing]
+            self._refuse_chain(
+                index,
+                chain[index],
+                (
+                    f"「{pool.shown}」里能签的人都还要签别的环节，一人在一条审批链上只签一次，这一环节没有人能签",
+                    f"everyone who may sign pool {pool.ref!r} is needed on another step (one signature a "
+                    "chain), so nobody is left for this one",
+                ),
+            )
 
     @staticmethod
     def _refuse_chain(index: int, step: ApprovalStep, problem: tuple[str, str]) -> NoReturn:

@@ -307,6 +307,9 @@ class Context:
     """Looks a person up (``jiedai_actor``); None when no plugin keeps a directory."""
     reply_roles: frozenset[Role] = frozenset()
     """The roles that may answer a delegation 委派答复 in this process (its delegate must hold one)."""
+    everyone: Callable[[], Sequence[Actor] | None] = attrs.field(default=lambda: None)
+    """Lists everyone who may act (``jiedai_actors``), None when no directory can: asked only when
+    a pool task is taken, to keep a later pool from being left with nobody who may sign it."""
 
     @property
     def principals(self) -> frozenset[str]:
@@ -381,6 +384,11 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
             f"you are to sign step {later + 1} as well (one signature a chain); "
             "let the others decide this one",
         )
+    if ctx.everyone() is not None:  # signed here, they could not sign a later pool nobody else may
+        signing = _replace(reception, attrs.evolve(task, claimed_by=task.owner or ctx.actor.id))
+        problem = _starving(reception, ctx, signing, {ctx.actor.id, principal} - {""}, by=(ctx.actor.id,))
+        if problem is not None:
+            raise _refused(reception, ctx, *problem)
     approval = Approval(
         step=index,
         level=step.level or task.assignee.ref,
@@ -586,6 +594,9 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
     after = attrs.evolve(reception, tasks=tuple(tasks))
+    problem = _starving(before, ctx, after, (), by=command.people)  # all of them together
+    if problem is not None:
+        raise _refused(before, ctx, *problem)
     return Worked(after, people=_new_owners(before, normalize(after, ctx)))
 
 
@@ -1391,7 +1402,107 @@ def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tup
             f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的另一个任务",
             f"{person} already holds a task of this step, so may not take another one of it",
         )
+    if task.assignee.kind is not AssigneeKind.PERSON and not _held_by(reception, task.id):
+        # the pool task taken (for a principal: claimed for them, and the stand-in signs too)
+        taken = attrs.evolve(task, claimed_by=task.owner or person)
+        return _starving(reception, ctx, _replace(reception, taken), (), by=(person,))
     return None
+
+
+def _starving(
+    before: Reception, ctx: Context, after: Reception, also: Collection[str], *, by: Sequence[str]
+) -> tuple[str, str] | None:
+    """Why a change that makes ``after`` of ``before`` (a pool task taken, a task handed to someone)
+    may not be made (Chinese, English), or None: it would leave a pool still to sign with nobody who
+    may sign it. Each such pool — the unclaimed pool tasks of the current step, the pools of the
+    steps after it, but for 或签 and 票签 steps, which others decide — needs a signer of its own,
+    since nobody signs a chain twice: a matching of pools to distinct people (:func:`unmatched`),
+    ``also`` counted as signed after the change. Only with a directory that lists everyone; a
+    chain already short of signers before the change is not this change's doing."""
+    everyone = ctx.everyone()
+    if everyone is None:
+        return None
+    if unmatched(_pool_slots(before), everyone, _engaged_people(before)) is not None:
+        return None
+    slots = _pool_slots(after)
+    missing = unmatched(slots, everyone, _engaged_people(after) | set(also))
+    if missing is None:
+        return None
+    index, pool, _roles = slots[missing]
+    step = after.approval_chain[index]
+    return (
+        f"{'、'.join(map(ctx.shown, by))} 接手这项任务后，"
+        f"第 {index + 1} 环节「{step.shown}」的「{pool.shown}」就没有人能签了"
+        "（一人在一条审批链上只签一次），请由别人办理",
+        f"if {', '.join(by)} took this task, nobody could sign pool {pool.ref!r} of step {index + 1} "
+        "(one signature a chain); let someone else take it",
+    )
+
+
+Slot = tuple[int, Assignee, frozenset[Role]]
+"""A pool that still needs a signer of its own: (step, pool, the roles that may sign the step)."""
+
+
+def _pool_slots(reception: Reception) -> list[Slot]:
+    """The pools of ``reception`` still to be signed by someone each (see :func:`_starving`)."""
+    chain = reception.approval_chain
+    slots: list[Slot] = []
+    for index in range(reception.current_step, len(chain)):
+        step = chain[index]
+        if step.kind in (StepKind.ANY, StepKind.VOTE):
+            continue
+        tasks = reception.step_tasks(index)
+        pools = [t.assignee for t in tasks if t.live and not t.owner] if tasks else list(step.who)
+        slots += [(index, pool, step.roles) for pool in pools if pool.kind is not AssigneeKind.PERSON]
+    return slots
+
+
+def _engaged_people(reception: Reception) -> set[str]:
+    """Who cannot sign a pool of the chain: the handler and submitter, who signed, who holds a live
+    task of a step that needs everyone (a 或签 or 票签 task may close undecided; a delegated task is
+    its delegator's), and who is named on a later such step."""
+    chain = reception.approval_chain
+
+    def needs_all(index: int) -> bool:
+        return 0 <= index < len(chain) and chain[index].kind not in (StepKind.ANY, StepKind.VOTE)
+
+    named = {
+        a.ref
+        for index in range(reception.current_step + 1, len(chain))
+        if needs_all(index)
+        for a in chain[index].assignees
+        if a.kind is AssigneeKind.PERSON
+    }
+    held = {  # who will sign each: the delegator, not a delegate 委派 (who only gives an opinion)
+        t.delegated_by or t.owner
+        for t in reception.tasks
+        if t.kind is TaskKind.APPROVAL and t.current and t.live and needs_all(t.step)
+    } - {""}
+    return set(_handlers(reception)) | set(reception.signers()) | named | held
+
+
+def unmatched(slots: Sequence[Slot], everyone: Sequence[Actor], barred: Collection[str]) -> int | None:
+    """The first of ``slots`` left without a signer when each gets a different person of
+    ``everyone`` in its pool, holding one of its roles and not ``barred`` — a maximum bipartite
+    matching by augmenting paths (Kuhn's algorithm; a chain has a few pools) — or None when every
+    pool gets one."""
+    candidates = [
+        [p.id for p in everyone if p.id not in barred and p.roles & roles and pool.pools(p)]
+        for _index, pool, roles in slots
+    ]
+    signer_of: dict[str, int] = {}
+
+    def augment(slot: int, seen: set[str]) -> bool:
+        for person in candidates[slot]:
+            if person in seen:
+                continue
+            seen.add(person)
+            if person not in signer_of or augment(signer_of[person], seen):
+                signer_of[person] = slot
+                return True
+        return False
+
+    return next((slot for slot in range(len(slots)) if not augment(slot, set())), None)
 
 
 def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None = None) -> Task:
@@ -1504,6 +1615,13 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
         )
     if ctx.directory is not None:  # last: separation of duties is the reason that matters most
         problem = target_problem(ctx.directory, person, _acting_roles(reception, ctx, task))
+        if problem is not None:
+            raise _refused(reception, ctx, *problem)
+    if task.kind is TaskKind.APPROVAL and ctx.operation is Operation.TRANSFER:  # 加签: all at once
+        handed = attrs.evolve(
+            task, assignee=Assignee.person(person), claimed_by="", delegated_to="", delegated_by=""
+        )
+        problem = _starving(reception, ctx, _replace(reception, handed), (), by=(person,))
         if problem is not None:
             raise _refused(reception, ctx, *problem)
 
