@@ -224,7 +224,7 @@ def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
             ).scalar_one()
     finally:
         db.dispose()
-    assert barred == "|p|"
+    assert barred == "|p|zhang.wei|"  # the signer, and the handler
     assert _verified(sql_url) == 3  # created, submitted, signed
     engine = make_engine(_Levels(), url=sql_url)
     try:

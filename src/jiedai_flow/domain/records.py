@@ -440,12 +440,14 @@ class Reception:
 
     def barred(self, task: Task) -> frozenset[str]:
         """Who may not take ``task`` unless it is already theirs: for a live approval task of the
-        current submission, everyone who signed the chain (one signature a chain) and everyone who
-        holds another task of its step; nobody for any other task. A pool task is not offered in
-        their 待办, and a stand-in 代理 does not take a principal's task when either is barred."""
+        current submission, the reception's handler and submitter (separation of duties), everyone
+        who signed the chain (one signature a chain) and everyone who holds another task of its
+        step; nobody for any other task. An unclaimed pool task is not in their 待办, and a
+        stand-in 代理 does not take one for a principal when either is barred."""
         if task.kind is not TaskKind.APPROVAL or not task.current or not task.live:
             return frozenset()
-        return self.signers() | self.step_holders(task.step, besides=task.id)
+        handlers = {self.handler.id, self.submitted_by or ""} - {""}
+        return frozenset(handlers) | self.signers() | self.step_holders(task.step, besides=task.id)
 
     def task_title(self, task: Task) -> str:
         """What a task list shows as the task: the step's label (with its kind), or the execution item."""

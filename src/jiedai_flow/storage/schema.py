@@ -163,7 +163,7 @@ tasks = sa.Table(
     sa.Column("done_at", Moment, nullable=True),
     sa.Column("outcome", sa.String(32), nullable=False),
     sa.Column("read", sa.Boolean, nullable=False),
-    sa.Column("barred", sa.Text, nullable=False, server_default=""),
+    sa.Column("barred", sa.Text, nullable=False),  # no default: MySQL takes none on TEXT
     sa.Index("ix_jd_tasks_owner", "owner", "state", "due", "created_at", "id"),
     sa.Index("ix_jd_tasks_pool", "assignee_kind", "assignee", "state", "owner", "due", "created_at", "id"),
     sa.Index("ix_jd_tasks_done", "done_by", "done_at", "id"),

@@ -23,9 +23,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # MySQL takes no literal default on a TEXT column: added empty, filled, then made NOT NULL
     with op.batch_alter_table("jd_tasks") as batch:
-        batch.add_column(sa.Column("barred", sa.Text, nullable=False, server_default=""))
+        batch.add_column(sa.Column("barred", sa.Text, nullable=True))
+    op.execute("UPDATE jd_tasks SET barred = ''")
     _backfill(op.get_bind())
+    with op.batch_alter_table("jd_tasks") as batch:
+        batch.alter_column("barred", existing_type=sa.Text(), nullable=False)
 
 
 def _backfill(conn: sa.Connection) -> None:
