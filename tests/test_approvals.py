@@ -424,8 +424,9 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
     """Nobody signs a chain twice, so each pool needs a signer of its own. p is the only 二级 and
     also a 一级: with r (一级) in the directory the chain can be signed — r step 1, p step 2 — but
     not if p takes step 1, which is refused naming the pool it would leave empty (a claim too, and
-    neither is offered); nor may r, named on step 1, transfer it or add p to it. Without r, no one is
-    left for one of the pools: refused at submission."""
+    the claim is not offered) — while what signs nothing (a transfer to r, a return) stays p's to
+    do; nor may r, named on step 1, transfer it or add p to it. Without r, no one is left for one of
+    the pools: refused at submission."""
     from jiedai_flow.errors import PluginError
 
     p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
@@ -441,8 +442,10 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
         with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
             act()
     assert "claim_task" not in engine.available_operations(rid, p_)
-    assert "approve" not in engine.available_triggers(rid, p_)
-    assert "approve" in engine.available_triggers(rid, r_)
+    # what signs nothing stays p's to do: hand it to r, or return it to the handler
+    assert "transfer_task" in engine.available_operations(rid, p_)
+    assert "return" in engine.available_triggers(rid, p_)
+    engine.operate(rid, Transfer(to="r"), p_, reason="请r审")
     assert approve(engine, rid, r_).current_step == 1
     assert approve(engine, rid, p_).state == "approved"
     verified(engine)
@@ -464,6 +467,44 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
         alone.fire(draft, "submit", HANDLER)
     assert "审批链第 2 环节「二级」" in caught.value.message_zh
     assert alone.get(draft).state == "draft"
+
+
+def test_keeping_a_task_counts_whoever_will_sign_it(url: str) -> None:
+    """Claiming a 或签 pool task, or a pool task for a principal one stands in for, is keeping it to
+    sign: refused when the claimer (or the stand-in, who signs too) is the only one left for a later
+    pool. A 或签 whose only possible signer is the only 二级 is refused at submission."""
+    from jiedai_flow.errors import PluginError
+
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
+    r_ = Actor("r", "审批人r", frozenset({Role.APPROVER}), levels=frozenset({"一级"}))
+    either = ApprovalStep("", "一级或签", kind=StepKind.ANY, assignees=(Assignee.level("一级"),))
+    second = ApprovalStep("二级", "二级")
+    engine = make_engine(Chain(either, second), Listed(p_, r_), url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    for act in (lambda: engine.operate(rid, Claim(), p_), lambda: approve(engine, rid, p_)):
+        with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
+            act()
+    assert approve(engine, rid, r_).current_step == 1
+    assert approve(engine, rid, p_).state == "approved"
+
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    q_ = Actor("q", "审批人q", frozenset({Role.APPROVER}), levels=frozenset({"一级"}))
+    clock = FrozenClock()
+    proxied = make_engine(
+        Chain(ApprovalStep("一级", "一级"), second), Listed(r_, s_, q_), url=url, clock=clock
+    )
+    _OPEN.append(proxied)
+    rid = submitted(proxied)
+    proxied.set_proxy(q_.id, s_.id, clock.now().date(), clock.now().date(), q_)
+    with pytest.raises(TaskError, match="审批人s（s） 接手这项任务后，第 2 环节「二级」"):
+        proxied.operate(rid, Claim(), s_)  # for q: s would sign step 1 on q's behalf
+    assert approve(proxied, rid, r_).current_step == 1
+
+    alone = make_engine(Chain(either, second), Listed(p_), url=url, clock=FrozenClock())
+    _OPEN.append(alone)
+    with pytest.raises(PluginError, match="这一环节没有人能签"):
+        alone.fire(drafted(alone), "submit", HANDLER)
 
 
 def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_decide(url: str) -> None:

@@ -274,9 +274,15 @@ def signable_apart(reception: Reception) -> bool:
     out = {reception.handler.id, reception.submitted_by} | {a.actor_id for a in reception.approvals}
     out |= {a.on_behalf_of for a in reception.approvals} | {t.delegated_by or t.owner for t in live}
     pools: list[tuple[Assignee, ApprovalStep]] = []
+    anyone: list[ApprovalStep] = []  # a 或签 with a pool, not yet open: any one of what it names
     for index in range(reception.current_step, len(chain)):
         step = chain[index]
-        if step.kind in (StepKind.ANY, StepKind.VOTE):
+        if step.kind is StepKind.ANY:
+            opened_any = any(t.step == index and t.current and t.live for t in reception.tasks)
+            if not opened_any and any(a.kind is not AssigneeKind.PERSON for a in step.who):
+                anyone.append(step)
+            continue
+        if step.kind is StepKind.VOTE:
             continue
         opened = [t for t in live if t.step == index]
         if index > reception.current_step or not opened:
@@ -295,6 +301,16 @@ def signable_apart(reception: Reception) -> bool:
     options = [
         [p.id for p in EVERYONE if p.id not in out and p.roles & step.roles and pool.pools(p)]
         for pool, step in pools
+    ]
+    options += [
+        [
+            p.id
+            for p in EVERYONE
+            if p.id not in out
+            and p.roles & step.roles
+            and any(a.pools(p) or (a.kind is AssigneeKind.PERSON and a.ref == p.id) for a in step.who)
+        ]
+        for step in anyone
     ]
     return any(len(set(choice)) == len(choice) for choice in itertools.product(*options))
 

@@ -1434,7 +1434,8 @@ class Engine:
 
         def everyone() -> Sequence[Actor] | None:
             if not asked:
-                asked.append(self.hooks.jiedai_actors())
+                found = self.hooks.jiedai_actors()
+                asked.append(None if found is None else tuple(found))
             return asked[0]
 
         return everyone
@@ -1517,27 +1518,22 @@ class Engine:
     def _check_pools_apart(
         self, chain: Sequence[ApprovalStep], everyone: Sequence[Actor], barred: set[str]
     ) -> None:
-        """Each pool that must sign (those of single, sequential and parallel steps) needs a signer of
-        its own, since nobody signs a chain twice: a chain whose only possible signer of two pools
-        is one person (the only 二级 who is also the only one left for 一级) is refused, naming the
-        pool left over."""
-        slots = [
-            (index, pool, step.roles)
-            for index, step in enumerate(chain)
-            if step.kind not in (StepKind.ANY, StepKind.VOTE)
-            for pool in step.who
-            if pool.kind is not AssigneeKind.PERSON
-        ]
-        missing = task_ops.unmatched(slots, everyone, barred)
+        """Each pool that must sign (those of single, sequential and parallel steps, and a 或签 with a
+        pool, as one) needs a signer of its own, since nobody signs a chain twice: a chain whose only
+        possible signer of two pools is one person (the only 二级 who is also the only one left for
+        一级) is refused, naming the pool left over."""
+        slots = [slot for index, step in enumerate(chain) for slot in task_ops.step_slots(index, step)]
+        missing = task_ops.unmatched(task_ops.Members(everyone).of(slots, barred))
         if missing is not None:
-            index, pool, _roles = slots[missing]
+            index, whom, _roles = slots[missing]
+            shown = "、".join(a.shown for a in whom)
             self._refuse_chain(
                 index,
                 chain[index],
                 (
-                    f"「{pool.shown}」里能签的人都还要签别的环节，一人在一条审批链上只签一次，这一环节没有人能签",
-                    f"everyone who may sign pool {pool.ref!r} is needed on another step (one signature a "
-                    "chain), so nobody is left for this one",
+                    f"「{shown}」里能签的人都还要签别的环节，一人在一条审批链上只签一次，这一环节没有人能签",
+                    f"everyone who may sign {', '.join(a.ref for a in whom)} is needed on another step "
+                    "(one signature a chain), so nobody is left for this one",
                 ),
             )
 

@@ -28,6 +28,7 @@ from jiedai_flow.domain.model import MAX_ACTOR_ID, MAX_HOST_UNIT, Role, check_te
 from jiedai_flow.domain.records import (
     ENDED,
     Approval,
+    ApprovalStep,
     Assignee,
     AssigneeKind,
     CarbonCopy,
@@ -384,11 +385,10 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
             f"you are to sign step {later + 1} as well (one signature a chain); "
             "let the others decide this one",
         )
-    if ctx.everyone() is not None:  # signed here, they could not sign a later pool nobody else may
-        signing = _replace(reception, attrs.evolve(task, claimed_by=task.owner or ctx.actor.id))
-        problem = _starving(reception, ctx, signing, {ctx.actor.id, principal} - {""}, by=(ctx.actor.id,))
-        if problem is not None:
-            raise _refused(reception, ctx, *problem)
+    signing = _replace(reception, attrs.evolve(task, claimed_by=task.owner or ctx.actor.id))
+    problem = _starving(reception, ctx, signing, {ctx.actor.id, principal} - {""}, by=(ctx.actor.id,))
+    if problem is not None:  # signed here, they could not sign a later pool nobody else may
+        raise _refused(reception, ctx, *problem)
     approval = Approval(
         step=index,
         level=step.level or task.assignee.ref,
@@ -473,7 +473,9 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     if held:
         raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
     _in_pool(reception, ctx, task)
-    _may_take(reception, ctx, task)  # for oneself, or for a principal one stands in for 代理
+    problem = _keeping(reception, ctx, task)  # for oneself, or for a principal one stands in for 代理
+    if problem is not None:
+        raise _refused(reception, ctx, *problem)
     if task.owner:  # claimed for the principal
         return Worked(_replace(reception, task))
     return Worked(_replace(reception, attrs.evolve(task, claimed_by=ctx.actor.id)))
@@ -516,6 +518,9 @@ def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
         raise _refused(
             reception, ctx, f"已委派给 {ctx.shown(task.delegated_to)}", f"delegated to {task.delegated_to}"
         )
+    problem = _keeping(reception, ctx, task)  # the delegator decides after the reply
+    if problem is not None:
+        raise _refused(reception, ctx, *problem)
     _check_target(reception, ctx, command.to, task)
     delegated = attrs.evolve(task, delegated_to=command.to, delegated_by=ctx.actor.id)
     return Worked(_replace(reception, delegated), people=(command.to,))
@@ -594,7 +599,8 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
     after = attrs.evolve(reception, tasks=tuple(tasks))
-    problem = _starving(before, ctx, after, (), by=command.people)  # all of them together
+    adder = {ctx.actor.id} if not _held_by(before, task.id) else set()  # a pool task: now the adder's
+    problem = _starving(before, ctx, after, {*command.people, *adder}, by=command.people)  # all at once
     if problem is not None:
         raise _refused(before, ctx, *problem)
     return Worked(after, people=_new_owners(before, normalize(after, ctx)))
@@ -1052,7 +1058,7 @@ def _claimable(reception: Reception, ctx: Context) -> list[Task]:
     the principal), none that :func:`_barred` keeps from them."""
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN]
     found = _open_for(ctx, open_, pool_only=True, allow_pool=False, reception=reception)
-    return [t for t in found if _barred(reception, ctx, t) is None and _takes(reception, ctx, t)]
+    return [t for t in found if _barred(reception, ctx, t) is None and _keeping(reception, ctx, t) is None]
 
 
 def _removable(reception: Reception, ctx: Context) -> list[Task]:
@@ -1402,58 +1408,86 @@ def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tup
             f"{ctx.shown(person)} 已有本环节的任务，不能再接手本环节的另一个任务",
             f"{person} already holds a task of this step, so may not take another one of it",
         )
-    if task.assignee.kind is not AssigneeKind.PERSON and not _held_by(reception, task.id):
-        # the pool task taken (for a principal: claimed for them, and the stand-in signs too)
-        taken = attrs.evolve(task, claimed_by=task.owner or person)
-        return _starving(reception, ctx, _replace(reception, taken), (), by=(person,))
     return None
+
+
+def _keeping(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] | None:
+    """Why the actor may not keep ``task`` to sign it — claim it, or delegate it and decide after
+    the reply — or None: :func:`_taking_problem`, or (a pool task nobody holds yet) taking it would
+    leave a later pool with nobody who may sign it (:func:`_starving`). The actor, and a principal
+    it is claimed for, then count as signing here."""
+    problem = _taking_problem(reception, ctx, task)
+    if problem is not None or task.kind is not TaskKind.APPROVAL or _held_by(reception, task.id):
+        return problem
+    taken = attrs.evolve(task, claimed_by=task.owner or ctx.actor.id)
+    also = {ctx.actor.id, task.owner} - {""}
+    return _starving(reception, ctx, _replace(reception, taken), also, by=(ctx.actor.id,))
 
 
 def _starving(
     before: Reception, ctx: Context, after: Reception, also: Collection[str], *, by: Sequence[str]
 ) -> tuple[str, str] | None:
-    """Why a change that makes ``after`` of ``before`` (a pool task taken, a task handed to someone)
-    may not be made (Chinese, English), or None: it would leave a pool still to sign with nobody who
-    may sign it. Each such pool — the unclaimed pool tasks of the current step, the pools of the
-    steps after it, but for 或签 and 票签 steps, which others decide — needs a signer of its own,
-    since nobody signs a chain twice: a matching of pools to distinct people (:func:`unmatched`),
-    ``also`` counted as signed after the change. Only with a directory that lists everyone; a
-    chain already short of signers before the change is not this change's doing."""
+    """Why a change that makes ``after`` of ``before`` (a task kept to sign, a task handed to
+    someone, signers added) may not be made (Chinese, English), or None: it would leave a pool still
+    to sign with nobody who may sign it. Each such pool — the unclaimed pool tasks of the current
+    step, the pools of the steps after it (a later 或签 is one pool of all it names; 票签 steps are
+    left to their weights) — needs a signer of its own, since nobody signs a chain twice: a
+    matching of pools to distinct people (:func:`unmatched`), ``also`` counted as signing after the
+    change. Only with a directory that lists everyone; a chain already short of signers before the
+    change is not this change's doing."""
+    slots = _pool_slots(after)
+    if not slots:
+        return None
     everyone = ctx.everyone()
     if everyone is None:
         return None
-    if unmatched(_pool_slots(before), everyone, _engaged_people(before)) is not None:
-        return None
-    slots = _pool_slots(after)
-    missing = unmatched(slots, everyone, _engaged_people(after) | set(also))
+    members = Members.of_everyone(everyone)
+    missing = unmatched(members.of(slots, _engaged_people(after) | set(also)))
     if missing is None:
+        return None
+    if unmatched(members.of(_pool_slots(before), _engaged_people(before))) is not None:
         return None
     index, pool, _roles = slots[missing]
     step = after.approval_chain[index]
+    shown = "、".join(a.shown for a in pool)
     return (
         f"{'、'.join(map(ctx.shown, by))} 接手这项任务后，"
-        f"第 {index + 1} 环节「{step.shown}」的「{pool.shown}」就没有人能签了"
+        f"第 {index + 1} 环节「{step.shown}」的「{shown}」就没有人能签了"
         "（一人在一条审批链上只签一次），请由别人办理",
-        f"if {', '.join(by)} took this task, nobody could sign pool {pool.ref!r} of step {index + 1} "
-        "(one signature a chain); let someone else take it",
+        f"if {', '.join(by)} took this task, nobody could sign {', '.join(a.ref for a in pool)} "
+        f"of step {index + 1} (one signature a chain); let someone else take it",
     )
 
 
-Slot = tuple[int, Assignee, frozenset[Role]]
-"""A pool that still needs a signer of its own: (step, pool, the roles that may sign the step)."""
+Slot = tuple[int, tuple[Assignee, ...], frozenset[Role]]
+"""A pool that still needs a signer of its own: (step, whom it may be — a pool, or for a 或签 any
+of what it names —, the roles that may sign the step)."""
+
+
+def step_slots(index: int, step: ApprovalStep) -> list[Slot]:
+    """The pools of a step not yet opened that need signers of their own: each pool of a step that
+    needs everyone, one for a 或签 with a pool among what it names; none for a 票签."""
+    if step.kind is StepKind.VOTE:
+        return []
+    if step.kind is StepKind.ANY:
+        has_pool = any(a.kind is not AssigneeKind.PERSON for a in step.who)
+        return [(index, step.who, step.roles)] if has_pool else []
+    return [(index, (a,), step.roles) for a in step.who if a.kind is not AssigneeKind.PERSON]
 
 
 def _pool_slots(reception: Reception) -> list[Slot]:
     """The pools of ``reception`` still to be signed by someone each (see :func:`_starving`)."""
     chain = reception.approval_chain
+    current = reception.current_step
     slots: list[Slot] = []
-    for index in range(reception.current_step, len(chain)):
+    for index in range(current, len(chain)):
         step = chain[index]
-        if step.kind in (StepKind.ANY, StepKind.VOTE):
-            continue
-        tasks = reception.step_tasks(index)
-        pools = [t.assignee for t in tasks if t.live and not t.owner] if tasks else list(step.who)
-        slots += [(index, pool, step.roles) for pool in pools if pool.kind is not AssigneeKind.PERSON]
+        tasks = reception.step_tasks(index) if index == current else ()
+        if not tasks:
+            slots += step_slots(index, step)
+        elif step.kind not in (StepKind.ANY, StepKind.VOTE):  # an open 或签 is decided by whoever signs
+            pools = [t.assignee for t in tasks if t.live and not t.owner]
+            slots += [(index, (pool,), step.roles) for pool in pools if pool.kind is not AssigneeKind.PERSON]
     return slots
 
 
@@ -1481,15 +1515,59 @@ def _engaged_people(reception: Reception) -> set[str]:
     return set(_handlers(reception)) | set(reception.signers()) | named | held
 
 
-def unmatched(slots: Sequence[Slot], everyone: Sequence[Actor], barred: Collection[str]) -> int | None:
-    """The first of ``slots`` left without a signer when each gets a different person of
-    ``everyone`` in its pool, holding one of its roles and not ``barred`` — a maximum bipartite
-    matching by augmenting paths (Kuhn's algorithm; a chain has a few pools) — or None when every
-    pool gets one."""
-    candidates = [
-        [p.id for p in everyone if p.id not in barred and p.roles & roles and pool.pools(p)]
-        for _index, pool, roles in slots
-    ]
+class Members:
+    """Who of ``everyone`` may sign each kind of slot (its pools and named people, holding one of
+    its roles), from an index of everyone by department and level built once for one check."""
+
+    def __init__(self, everyone: Sequence[Actor]) -> None:
+        self.everyone = everyone
+        self._by: dict[tuple[AssigneeKind, str], list[Actor]] | None = None
+        self._known: dict[tuple[tuple[Assignee, ...], frozenset[Role]], list[str]] = {}
+
+    _last: tuple[Sequence[Actor], Members] | None = None
+
+    @classmethod
+    def of_everyone(cls, everyone: Sequence[Actor]) -> Members:
+        """The members of ``everyone``, kept while the same list is asked again — one command's
+        offers ask for every task it could act on, with the one list the command was given."""
+        last = cls._last
+        if last is not None and last[0] is everyone:
+            return last[1]
+        members = cls(everyone)
+        cls._last = (everyone, members)
+        return members
+
+    def _in(self, whom: Assignee) -> list[Actor]:
+        """Everyone in ``whom`` (a pool, or the person it names)."""
+        by = self._by
+        if by is None:
+            by = self._by = {}
+            for p in self.everyone:
+                by.setdefault((AssigneeKind.PERSON, p.id), []).append(p)
+                if p.unit:
+                    by.setdefault((AssigneeKind.UNIT, p.unit), []).append(p)
+                for level in p.levels:
+                    by.setdefault((AssigneeKind.LEVEL, level), []).append(p)
+        if whom.kind is AssigneeKind.LEVEL and not whom.ref:
+            return list(self.everyone)  # any approver's pool: the roles decide
+        return by.get((whom.kind, whom.ref), [])
+
+    def may_sign(self, whom: tuple[Assignee, ...], roles: frozenset[Role]) -> list[str]:
+        found = self._known.get((whom, roles))
+        if found is None:
+            people = {p.id: p for a in whom for p in self._in(a)}
+            found = self._known[(whom, roles)] = [i for i, p in people.items() if p.roles & roles]
+        return found
+
+    def of(self, slots: Sequence[Slot], barred: Collection[str]) -> list[list[str]]:
+        """Each slot's candidates but ``barred``."""
+        return [[p for p in self.may_sign(whom, roles) if p not in barred] for _i, whom, roles in slots]
+
+
+def unmatched(candidates: Sequence[Sequence[str]]) -> int | None:
+    """The first slot left without a signer when each gets a different one of its ``candidates``
+    — a maximum bipartite matching by augmenting paths (Kuhn's algorithm; a chain has a few
+    pools) — or None when every slot gets one."""
     signer_of: dict[str, int] = {}
 
     def augment(slot: int, seen: set[str]) -> bool:
@@ -1502,7 +1580,7 @@ def unmatched(slots: Sequence[Slot], everyone: Sequence[Actor], barred: Collecti
                 return True
         return False
 
-    return next((slot for slot in range(len(slots)) if not augment(slot, set())), None)
+    return next((slot for slot in range(len(candidates)) if not augment(slot, set())), None)
 
 
 def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None = None) -> Task:
@@ -1617,11 +1695,11 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
         problem = target_problem(ctx.directory, person, _acting_roles(reception, ctx, task))
         if problem is not None:
             raise _refused(reception, ctx, *problem)
-    if task.kind is TaskKind.APPROVAL and ctx.operation is Operation.TRANSFER:  # 加签: all at once
+    if task.kind is TaskKind.APPROVAL and ctx.operation is Operation.TRANSFER:  # 加签 checks all at once
         handed = attrs.evolve(
             task, assignee=Assignee.person(person), claimed_by="", delegated_to="", delegated_by=""
         )
-        problem = _starving(reception, ctx, _replace(reception, handed), (), by=(person,))
+        problem = _starving(reception, ctx, _replace(reception, handed), {person}, by=(person,))
         if problem is not None:
             raise _refused(reception, ctx, *problem)
 
