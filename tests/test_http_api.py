@@ -260,7 +260,7 @@ def test_an_h2c_upgrade_offer_keeps_the_body(server: Server, framing: str) -> No
 def test_a_body_of_another_type_is_415_and_a_body_that_is_not_json_is_said(server: Server) -> None:
     """A form or plain text where JSON is read is a 415 ``http_415`` naming the type (``curl -d``
     without its JSON header sends a form); a body that is not JSON is a 422 ``validation`` at
-    ``$``; a body that names no type is read as JSON."""
+    ``$``; a body that names no type is read as JSON. Without credentials it is a 401 first."""
     import json
 
     with server.client("zhang.wei") as c:
@@ -268,6 +268,11 @@ def test_a_body_of_another_type_is_415_and_a_body_that_is_not_json_is_said(serve
         assert form.status_code == 415
         assert form.json()["code"] == "http_415"
         assert "text/plain" in form.json()["message_zh"]
+    with server.client(None) as anonymous:  # who asks comes first
+        plain = {"Content-Type": "text/plain"}
+        unsigned = anonymous.post("/api/v1/receptions", content=b"a=1", headers=plain)
+        assert unsigned.status_code == 401
+    with server.client("zhang.wei") as c:
         broken = c.post("/api/v1/receptions", content=b"xx", headers={"Content-Type": "application/json"})
         assert broken.status_code == 422
         assert [p["path"] for p in broken.json()["problems"]] == ["$"]

@@ -27,7 +27,7 @@ from jiedai_flow.server.settings import Settings
 from jiedai_flow.server.tokens import tokens_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.process.engine import Engine
@@ -112,24 +112,30 @@ def create_app(
         # all), less than handing it to a worker thread costs; the command itself runs in a thread
         dependencies={"principal": Provide(api_principal, sync_to_thread=False)},
         security=[{"bearer": []}],
-        before_request=json_bodies_only,
+        before_request=json_bodies_only(service),
     )
     return _build(service, settings, api, pages, debug)
 
 
-def json_bodies_only(request: Request[Any, Any, Any]) -> None:
+def json_bodies_only(service: Service) -> Callable[[Request[Any, Any, Any]], None]:
     """A body the API reads is JSON: one sent as another type (a form, plain text — ``curl -d``
     without ``-H 'Content-Type: application/json'`` sends a form) is a 415 ``http_415``, not read
-    as JSON regardless. A request that names no type is read as JSON."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media and media != "application/json" and not media.endswith("+json"):
-        raise HTTPException(
-            status_code=415,
-            detail=f"请求体应为 application/json，收到 {media}"
-            f" / the body must be application/json, got {media}",
-        )
+    as JSON regardless. A request that names no type is read as JSON. Who asks comes first: a
+    request without valid credentials is a 401, whatever its body."""
+
+    def check(request: Request[Any, Any, Any]) -> None:
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media and media != "application/json" and not media.endswith("+json"):
+            api_principal(request, service)
+            raise HTTPException(
+                status_code=415,
+                detail=f"请求体应为 application/json，收到 {media}"
+                f" / the body must be application/json, got {media}",
+            )
+
+    return check
 
 
 def _build(service: Service, settings: Settings, api: Router, pages: Any, debug: bool) -> Litestar:
