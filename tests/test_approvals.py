@@ -456,7 +456,7 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
     _OPEN.append(named)
     first = submitted(named)
     for command in (Transfer(to="p"), AddSigners(["p"], Position.BEFORE)):  # nor handed to p
-        with pytest.raises(TaskError, match="审批人p（p） 接手这项任务后，第 2 环节「二级」"):
+        with pytest.raises(TaskError, match="若由 审批人p（p） 签署或接手这项任务，第 2 环节「二级」"):
             named.operate(first, command, r_, reason="请p审")
     assert approve(named, first, r_).current_step == 1
 
@@ -497,7 +497,7 @@ def test_keeping_a_task_counts_whoever_will_sign_it(url: str) -> None:
     _OPEN.append(proxied)
     rid = submitted(proxied)
     proxied.set_proxy(q_.id, s_.id, clock.now().date(), clock.now().date(), q_)
-    with pytest.raises(TaskError, match="审批人s（s） 接手这项任务后，第 2 环节「二级」"):
+    with pytest.raises(TaskError, match="若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」"):
         proxied.operate(rid, Claim(), s_)  # for q: s would sign step 1 on q's behalf
     assert approve(proxied, rid, r_).current_step == 1
 
@@ -505,6 +505,32 @@ def test_keeping_a_task_counts_whoever_will_sign_it(url: str) -> None:
     _OPEN.append(alone)
     with pytest.raises(PluginError, match="这一环节没有人能签"):
         alone.fire(drafted(alone), "submit", HANDLER)
+
+
+def test_a_later_any_or_vote_step_keeps_who_it_cannot_pass_without(url: str) -> None:
+    """A later 或签 naming only p, or a 票签 whose 二级 pool (p alone) it cannot pass without, needs p:
+    p, also a 一级, may not take step 1 — r signs it, then p the later step. Adding a signer to the
+    一级 pool task is p keeping it, and the refusal names p."""
+    p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
+    r_ = Actor("r", "审批人r", frozenset({Role.APPROVER}), levels=frozenset({"一级"}))
+    x_ = Actor("x", "审批人x", frozenset({Role.APPROVER}))
+    first = ApprovalStep("一级", "一级")
+    later = (
+        ApprovalStep("", "p或签", kind=StepKind.ANY, assignees=person("p")),
+        ApprovalStep("", "二级票签", kind=StepKind.VOTE, threshold=50, assignees=(Assignee.level("二级"),)),
+    )
+    for step in later:
+        engine = make_engine(Chain(first, step), Listed(p_, r_, x_), url=url, clock=FrozenClock())
+        _OPEN.append(engine)
+        rid = submitted(engine)
+        says = f"若由 审批人p（p） 签署或接手这项任务，第 2 环节「{step.label}」"
+        for command in (Claim(), AddSigners(["x"], Position.BEFORE)):
+            with pytest.raises(TaskError, match=says):
+                engine.operate(rid, command, p_, reason="请x先审")
+        with pytest.raises(TaskError, match=says):
+            approve(engine, rid, p_)
+        assert approve(engine, rid, r_).current_step == 1
+        assert approve(engine, rid, p_).state == "approved"
 
 
 def test_an_any_or_vote_step_may_name_someone_who_cannot_sign_while_the_others_decide(url: str) -> None:

@@ -599,7 +599,12 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
     after = attrs.evolve(reception, tasks=tuple(tasks))
-    adder = {ctx.actor.id} if not _held_by(before, task.id) else set()  # a pool task: now the adder's
+    adder: set[str] = set()
+    if not _held_by(before, task.id):  # a pool task: the adder keeps it to sign after them
+        adder = {ctx.actor.id}
+        problem = _keeping(before, ctx, task)
+        if problem is not None:
+            raise _refused(before, ctx, *problem)
     problem = _starving(before, ctx, after, {*command.people, *adder}, by=command.people)  # all at once
     if problem is not None:
         raise _refused(before, ctx, *problem)
@@ -1451,10 +1456,10 @@ def _starving(
     step = after.approval_chain[index]
     shown = "、".join(a.shown for a in pool)
     return (
-        f"{'、'.join(map(ctx.shown, by))} 接手这项任务后，"
+        f"若由 {'、'.join(map(ctx.shown, by))} 签署或接手这项任务，"
         f"第 {index + 1} 环节「{step.shown}」的「{shown}」就没有人能签了"
         "（一人在一条审批链上只签一次），请由别人办理",
-        f"if {', '.join(by)} took this task, nobody could sign {', '.join(a.ref for a in pool)} "
+        f"if {', '.join(by)} signed or took this task, nobody could sign {', '.join(a.ref for a in pool)} "
         f"of step {index + 1} (one signature a chain); let someone else take it",
     )
 
@@ -1465,13 +1470,15 @@ of what it names —, the roles that may sign the step)."""
 
 
 def step_slots(index: int, step: ApprovalStep) -> list[Slot]:
-    """The pools of a step not yet opened that need signers of their own: each pool of a step that
-    needs everyone, one for a 或签 with a pool among what it names; none for a 票签."""
-    if step.kind is StepKind.VOTE:
-        return []
+    """What a step not yet opened needs signers of its own for: each pool of a step that needs
+    everyone (the people it names are kept for it apart); a 或签, one of all it names; a 票签, each
+    pool or person it cannot pass without."""
     if step.kind is StepKind.ANY:
-        has_pool = any(a.kind is not AssigneeKind.PERSON for a in step.who)
-        return [(index, step.who, step.roles)] if has_pool else []
+        return [(index, step.who, step.roles)]
+    if step.kind is StepKind.VOTE:
+        total = sum(a.weight for a in step.who) or 1
+        needed = [a for a in step.who if (total - a.weight) * 100 <= step.threshold * total]
+        return [(index, (a,), step.roles) for a in needed]
     return [(index, (a,), step.roles) for a in step.who if a.kind is not AssigneeKind.PERSON]
 
 
@@ -1540,14 +1547,15 @@ class Members:
     def _in(self, whom: Assignee) -> list[Actor]:
         """Everyone in ``whom`` (a pool, or the person it names)."""
         by = self._by
-        if by is None:
-            by = self._by = {}
+        if by is None:  # built whole before it is shared: threads may ask at once
+            by = {}
             for p in self.everyone:
                 by.setdefault((AssigneeKind.PERSON, p.id), []).append(p)
                 if p.unit:
                     by.setdefault((AssigneeKind.UNIT, p.unit), []).append(p)
                 for level in p.levels:
                     by.setdefault((AssigneeKind.LEVEL, level), []).append(p)
+            self._by = by
         if whom.kind is AssigneeKind.LEVEL and not whom.ref:
             return list(self.everyone)  # any approver's pool: the roles decide
         return by.get((whom.kind, whom.ref), [])

@@ -24,8 +24,10 @@ depends_on = None
 
 def upgrade() -> None:
     # MySQL takes no literal default on a TEXT column: added empty, filled, then made NOT NULL
-    with op.batch_alter_table("jd_tasks") as batch:
-        batch.add_column(sa.Column("barred", sa.Text, nullable=True))
+    # MySQL commits DDL at once: a run that failed after the add finds the column there
+    if "barred" not in {c["name"] for c in sa.inspect(op.get_bind()).get_columns("jd_tasks")}:
+        with op.batch_alter_table("jd_tasks") as batch:
+            batch.add_column(sa.Column("barred", sa.Text, nullable=True))
     op.execute("UPDATE jd_tasks SET barred = ''")
     _backfill(op.get_bind())
     with op.batch_alter_table("jd_tasks") as batch:
