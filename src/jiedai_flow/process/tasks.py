@@ -309,8 +309,9 @@ class Context:
     reply_roles: frozenset[Role] = frozenset()
     """The roles that may answer a delegation 委派答复 in this process (its delegate must hold one)."""
     everyone: Callable[[], Sequence[Actor] | None] = attrs.field(default=lambda: None)
-    """Lists everyone who may act (``jiedai_actors``), None when no directory can: asked only when
-    a pool task is taken, to keep a later pool from being left with nobody who may sign it."""
+    """Lists everyone who may act (``jiedai_actors``), None when no directory can: asked when a task
+    is kept to sign or handed to someone while pools remain to sign, so that no later pool is left
+    with nobody who may sign it (:func:`_starving`)."""
 
     @property
     def principals(self) -> frozenset[str]:
@@ -1435,11 +1436,10 @@ def _starving(
     """Why a change that makes ``after`` of ``before`` (a task kept to sign, a task handed to
     someone, signers added) may not be made (Chinese, English), or None: it would leave a pool still
     to sign with nobody who may sign it. Each such pool — the unclaimed pool tasks of the current
-    step, the pools of the steps after it (a later 或签 is one pool of all it names; 票签 steps are
-    left to their weights) — needs a signer of its own, since nobody signs a chain twice: a
-    matching of pools to distinct people (:func:`unmatched`), ``also`` counted as signing after the
-    change. Only with a directory that lists everyone; a chain already short of signers before the
-    change is not this change's doing."""
+    step, and what the steps after it need (:func:`step_slots`) — needs a signer of its own, since
+    nobody signs a chain twice: a matching of pools to distinct people (:func:`unmatched`), ``also``
+    counted as signing after the change. Only with a directory that lists everyone; a chain already
+    short of signers before the change is not this change's doing."""
     slots = _pool_slots(after)
     if not slots:
         return None
@@ -1465,8 +1465,8 @@ def _starving(
 
 
 Slot = tuple[int, tuple[Assignee, ...], frozenset[Role]]
-"""A pool that still needs a signer of its own: (step, whom it may be — a pool, or for a 或签 any
-of what it names —, the roles that may sign the step)."""
+"""A pool that still needs a signer of its own: (step, whom it may be — a pool or a person, or for
+a 或签 any of what it names —, the roles that may sign the step)."""
 
 
 def step_slots(index: int, step: ApprovalStep) -> list[Slot]:
