@@ -622,8 +622,8 @@ def builder_digest() -> str:
         inspect.getsource(obj)
         for obj in (
             People, chain_of, Maker, one_reception, template_reception, generated, _proxy_row, load_sqlite,
-            load_postgres, _insert_sqlite, sql_tasks.task_row, sql_tasks.pool_barred, sql_tasks.barred_text,
-            sql_tasks.barred_key, Reception.barred, Reception.signers, Reception.step_holders,
+            load_postgres, _insert_sqlite, sql_tasks.task_row, sql_tasks.barred_text, sql_tasks.barred_key,
+            Reception.barred, Reception.handlers, Reception.signers, Reception.step_holders,
             Reception.task_title, SQLStore._reception_row,
         )
     ]  # fmt: skip

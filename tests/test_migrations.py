@@ -46,6 +46,12 @@ def _counts(url: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]
     return [tuple(r) for r in receptions], [tuple(e) for e in events]
 
 
+def _downgrade(db: sa.Engine, revision: str) -> None:
+    """Take the database back to ``revision`` with the shipped migrations."""
+    with db.begin() as conn:
+        command.downgrade(migrate._config(conn), revision)
+
+
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
@@ -79,8 +85,7 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
 
     db = sa.create_engine(url)
     try:
-        with db.begin() as conn:
-            command.downgrade(migrate._config(conn), "0003")  # back to before the typed columns
+        _downgrade(db, "0003")  # back to before the typed columns
         with db.connect() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("jd_receptions")}
         assert "guests" not in columns
@@ -96,8 +101,7 @@ def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
     migrate.upgrade(url)
     db = sa.create_engine(url)
     try:
-        with db.begin() as conn:
-            command.downgrade(migrate._config(conn), "0005")
+        _downgrade(db, "0005")
         with db.connect() as conn:
             assert "ix_jd_receptions_number" not in {
                 i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
@@ -147,8 +151,7 @@ def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_u
         engine.store.close()
     db = sa.create_engine(sql_url)
     try:
-        with db.begin() as conn:
-            command.downgrade(migrate._config(conn), "0004")
+        _downgrade(db, "0004")
         with db.connect() as conn:
             assert "shard" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_audit_events")}
             assert not sa.inspect(conn).has_table("jd_chain_layout")
@@ -213,8 +216,7 @@ def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
         engine.store.close()
     db = sa.create_engine(sql_url)
     try:
-        with db.begin() as conn:
-            command.downgrade(migrate._config(conn), "0009")
+        _downgrade(db, "0009")
         with db.connect() as conn:
             assert "barred" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_tasks")}
         assert migrate.upgrade(sql_url) == "0010"

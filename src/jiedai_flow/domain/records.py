@@ -438,16 +438,25 @@ class Reception:
         held = {t.owner for t in live if t.owner} | {t.delegated_by for t in live if t.delegated_by}
         return frozenset(held)
 
+    def handlers(self) -> frozenset[str]:
+        """The handler and the submitter: neither acts on an approval task (separation of duties)."""
+        return frozenset({self.handler.id, self.submitted_by or ""} - {""})
+
     def barred(self, task: Task) -> frozenset[str]:
-        """Who may not take ``task`` unless it is already theirs: for a live approval task of the
-        current submission, the reception's handler and submitter (separation of duties), everyone
-        who signed the chain (one signature a chain) and everyone who holds another task of its
-        step; nobody for any other task. An unclaimed pool task is not in their 待办, and a
-        stand-in 代理 does not take one for a principal when either is barred."""
-        if task.kind is not TaskKind.APPROVAL or not task.current or not task.live:
+        """Who may not take the unclaimed pool task ``task`` (a live approval task of the current
+        submission): the handler and submitter, everyone who signed the chain (one signature a
+        chain) and everyone who holds another task of its step; nobody for any other task, which is
+        already someone's or no pool's. It is not in their 待办, and a stand-in 代理 does not take
+        it for a principal when either is barred."""
+        if (
+            task.kind is not TaskKind.APPROVAL
+            or task.owner
+            or task.assignee.kind is AssigneeKind.PERSON
+            or not task.current
+            or not task.live
+        ):
             return frozenset()
-        handlers = {self.handler.id, self.submitted_by or ""} - {""}
-        return frozenset(handlers) | self.signers() | self.step_holders(task.step, besides=task.id)
+        return self.handlers() | self.signers() | self.step_holders(task.step, besides=task.id)
 
     def task_title(self, task: Task) -> str:
         """What a task list shows as the task: the step's label (with its kind), or the execution item."""

@@ -849,7 +849,7 @@ class Engine:
             ending=terminal,
             directory=self.directory,
             reply_roles=process.operation_roles(Operation.REPLY),
-            everyone=self._everyone_once(),
+            members=self._members_once(),
         )
 
     def _work(
@@ -1428,17 +1428,18 @@ class Engine:
         ctx = self._task_context(process, after, actor, now, reason, trigger, state=dest)
         return task_ops.normalize(after, ctx)
 
-    def _everyone_once(self) -> Callable[[], Sequence[Actor] | None]:
-        """Asks ``jiedai_actors`` at most once for one command (offers ask for every task)."""
-        asked: list[Sequence[Actor] | None] = []
+    def _members_once(self) -> Callable[[], task_ops.Members | None]:
+        """Asks ``jiedai_actors`` at most once for one command, and indexes the answer once (offers
+        ask for every task the actor could act on)."""
+        asked: list[task_ops.Members | None] = []
 
-        def everyone() -> Sequence[Actor] | None:
+        def members() -> task_ops.Members | None:
             if not asked:
                 found = self.hooks.jiedai_actors()
-                asked.append(None if found is None else tuple(found))
+                asked.append(None if found is None else task_ops.Members(tuple(found)))
             return asked[0]
 
-        return everyone
+        return members
 
     def _check_signers(self, reception: Reception, chain: Sequence[ApprovalStep], *, submitter: str) -> None:
         """Every step must be signable by the people it names: nobody who must sign is the

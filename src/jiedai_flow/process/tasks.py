@@ -308,10 +308,10 @@ class Context:
     """Looks a person up (``jiedai_actor``); None when no plugin keeps a directory."""
     reply_roles: frozenset[Role] = frozenset()
     """The roles that may answer a delegation 委派答复 in this process (its delegate must hold one)."""
-    everyone: Callable[[], Sequence[Actor] | None] = attrs.field(default=lambda: None)
-    """Lists everyone who may act (``jiedai_actors``), None when no directory can: asked when a task
-    is kept to sign or handed to someone while pools remain to sign, so that no later pool is left
-    with nobody who may sign it (:func:`_starving`)."""
+    members: Callable[[], Members | None] = attrs.field(default=lambda: None)
+    """Everyone who may act (``jiedai_actors``) as :class:`Members`, None when no directory can list
+    them: asked when a task is kept to sign or handed to someone while pools remain to sign, so that
+    no later pool is left with nobody who may sign it (:func:`_starving`)."""
 
     @property
     def principals(self) -> frozenset[str]:
@@ -1342,10 +1342,8 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
     the principal's behalf — as a principal's own task is."""
     if task.owner or task.assignee.pools(ctx.actor):
         return task
-    barred: set[str] = set()
-    if task.kind is TaskKind.APPROVAL:  # never for the handler, nor a second signature on one chain
-        barred = _handlers(reception) | reception.signers() | reception.step_holders(task.step)
-    principal = ctx.principal_in(task.assignee, barred=barred)
+    # never for the handler, nor a second signature on one chain
+    principal = ctx.principal_in(task.assignee, barred=reception.barred(task))
     return attrs.evolve(task, claimed_by=principal) if principal else task
 
 
@@ -1358,7 +1356,7 @@ def _not_delegate(reception: Reception, ctx: Context, task: Task) -> None:
 def _barred(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] | None:
     """Why the actor may not act on ``task`` whoever holds it: the handler never acts on an
     approval task; a delegate only replies 委派答复. None when neither applies."""
-    if task.kind is TaskKind.APPROVAL and ctx.actor.id in _handlers(reception):
+    if task.kind is TaskKind.APPROVAL and ctx.actor.id in reception.handlers():
         return (
             "经办人不能办理本接待的审批任务（不相容职务分离）",
             "the handler may not act on an approval task of their own reception",
@@ -1443,10 +1441,9 @@ def _starving(
     slots = _pool_slots(after)
     if not slots:
         return None
-    everyone = ctx.everyone()
-    if everyone is None:
+    members = ctx.members()
+    if members is None:
         return None
-    members = Members.of_everyone(everyone)
     missing = unmatched(members.of(slots, _engaged_people(after) | set(also)))
     if missing is None:
         return None
@@ -1519,7 +1516,7 @@ def _engaged_people(reception: Reception) -> set[str]:
         for t in reception.tasks
         if t.kind is TaskKind.APPROVAL and t.current and t.live and needs_all(t.step)
     } - {""}
-    return set(_handlers(reception)) | set(reception.signers()) | named | held
+    return set(reception.handlers() | reception.signers()) | named | held
 
 
 class Members:
@@ -1530,19 +1527,6 @@ class Members:
         self.everyone = everyone
         self._by: dict[tuple[AssigneeKind, str], list[Actor]] | None = None
         self._known: dict[tuple[tuple[Assignee, ...], frozenset[Role]], list[str]] = {}
-
-    _last: tuple[Sequence[Actor], Members] | None = None
-
-    @classmethod
-    def of_everyone(cls, everyone: Sequence[Actor]) -> Members:
-        """The members of ``everyone``, kept while the same list is asked again — one command's
-        offers ask for every task it could act on, with the one list the command was given."""
-        last = cls._last
-        if last is not None and last[0] is everyone:
-            return last[1]
-        members = cls(everyone)
-        cls._last = (everyone, members)
-        return members
 
     def _in(self, whom: Assignee) -> list[Actor]:
         """Everyone in ``whom`` (a pool, or the person it names)."""
@@ -1672,7 +1656,7 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
     if not person.strip():
         raise _refused(reception, ctx, "未给出接收人", "no person given")
     _storable_id(reception, ctx, person)
-    if person in _handlers(reception):
+    if person in reception.handlers():
         raise _refused(
             reception,
             ctx,
@@ -1721,10 +1705,6 @@ def _acting_roles(reception: Reception, ctx: Context, task: Task) -> frozenset[R
     if task.kind is TaskKind.APPROVAL and 0 <= task.step < len(reception.approval_chain):
         return reception.approval_chain[task.step].roles
     return frozenset()
-
-
-def _handlers(reception: Reception) -> set[str]:
-    return {reception.handler.id, *((reception.submitted_by,) if reception.submitted_by else ())}
 
 
 def _approval_live(task: Task) -> bool:
@@ -1778,15 +1758,9 @@ def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...
     if before is None:
         return after.tasks
     old = set(before.tasks)
-    return tuple(t for t in after.tasks if t not in old or _barred_changed(before, after, t))
-
-
-def _barred_changed(before: Reception, after: Reception, task: Task) -> bool:
-    """Whether the people barred from an unclaimed pool task changed — a signature elsewhere in the
-    chain, a claim of another task of its step: its index row says who 待办 leaves it out for."""
-    if task.owner or task.assignee.kind is AssigneeKind.PERSON or not task.live:
-        return False
-    return before.barred(task) != after.barred(task)
+    # a task whose barred people changed (a signature elsewhere, a claim of another task of its
+    # step) is rewritten too: its index row says whom 待办 leaves it out for
+    return tuple(t for t in after.tasks if t not in old or before.barred(t) != after.barred(t))
 
 
 def changed_copies(before: Reception | None, after: Reception) -> tuple[CarbonCopy, ...]:

@@ -66,17 +66,10 @@ def task_row(reception: Reception, task: Task) -> dict[str, Any]:
         "done_at": utc(task.done_at) if task.done_at is not None else None,
         "outcome": task.outcome,
         "read": task.read_at is not None,
-        "barred": barred_text(pool_barred(reception, task)),
+        # only an unclaimed pool task names anyone: a held task is its holder's, and an empty
+        # column there spares a countersign rewriting every signer's row at each signature
+        "barred": barred_text(reception.barred(task)),
     }
-
-
-def pool_barred(reception: Reception, task: Task) -> frozenset[str]:
-    """Who may not take ``task`` as the task index keeps it: for a pool task nobody holds,
-    :meth:`Reception.barred`; nobody for any other (a held task is its holder's, and keeping the
-    column empty there spares a countersign rewriting every signer's row at each signature)."""
-    if task.owner or task.assignee.kind is AssigneeKind.PERSON:
-        return frozenset()
-    return reception.barred(task)
 
 
 _KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -186,8 +179,7 @@ def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[st
         # pool the actor sees only as a stand-in, one of its principals) may take it
         people = [query.actor_id, *sorted(query.principals - {query.actor_id, ""})]
         values.update({f"person_{i}": p for i, p in enumerate(people)})
-        values["barred_0"] = barred_pattern(query.actor_id)
-        values.update({f"barred_{i}": barred_pattern(p) for i, p in enumerate(people) if i})
+        values.update({f"barred_{i}": barred_pattern(p) for i, p in enumerate(people)})
         through = {(kind, ref): who for kind, ref, who in query.principal_pools}
         slot = {p: i for i, p in enumerate(people)}
 

@@ -38,7 +38,7 @@ def _backfill(conn: sa.Connection) -> None:
     """The column of every live pool task, recomputed from its reception (verify compares it)."""
     from jiedai_flow.domain.records import Reception
     from jiedai_flow.storage.codec import decode
-    from jiedai_flow.storage.sql.tasks import barred_text, pool_barred
+    from jiedai_flow.storage.sql.tasks import barred_text
 
     ids = [
         rid
@@ -53,7 +53,7 @@ def _backfill(conn: sa.Connection) -> None:
         data = conn.execute(sa.text("SELECT data FROM jd_receptions WHERE id = :i"), {"i": rid}).scalar_one()
         reception = decode(Reception, data)
         for task in reception.tasks:
-            barred = barred_text(pool_barred(reception, task))
+            barred = barred_text(reception.barred(task))
             if barred:
                 conn.execute(
                     sa.text("UPDATE jd_tasks SET barred = :b WHERE id = :i"), {"b": barred, "i": task.id}
