@@ -818,7 +818,7 @@ def raw_statements(actor: Actor) -> dict[str, str]:
     levels = sorted({*actor.levels, ""})  # "" is the any-approver pool (the actor is an approver)
     level_in = ", ".join(f":level{i}" for i in range(len(levels)))
     mine = "owner = :me AND state = 'open'"
-    stood_in = f"owner IN ({PROXIES}) AND state = 'open'"
+    stood_in = f"owner IN ({PROXIES}) AND state = 'open' AND (kind <> 'approval' OR handler_id <> owner)"
     per_level = [f"assignee_kind = 'level' AND assignee = :level{i} AND {POOL}" for i in range(len(levels))]
     unit = f"assignee_kind = 'unit' AND assignee = :unit AND {POOL}"
     every = [mine, stood_in, *per_level, unit]

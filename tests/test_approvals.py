@@ -6,6 +6,7 @@ stand-ins — each checked through the task lists people work from."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
@@ -424,9 +425,9 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
     """Nobody signs a chain twice, so each pool needs a signer of its own. p is the only 二级 and
     also a 一级: with r (一级) in the directory the chain can be signed — r step 1, p step 2 — but
     not if p takes step 1, which is refused naming the pool it would leave empty (a claim too, and
-    the claim is not offered) — while what signs nothing (a transfer to r, a return) stays p's to
-    do; nor may r, named on step 1, transfer it or add p to it. Without r, no one is left for one of
-    the pools: refused at submission."""
+    nothing that keeps it to sign is offered: approve, claim, delegate, add a signer) — while what
+    signs nothing (a transfer to r, a return) stays p's to do; nor may r, named on step 1, transfer
+    it or add p to it. Without r, no one is left for one of the pools: refused at submission."""
     from jiedai_flow.errors import PluginError
 
     p_ = Actor("p", "审批人p", frozenset({Role.APPROVER}), levels=frozenset({"一级", "二级"}))
@@ -441,10 +442,16 @@ def test_pools_are_signed_apart_so_no_later_pool_is_left_with_nobody(url: str) -
     ):
         with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
             act()
-    assert "claim_task" not in engine.available_operations(rid, p_)
+    offered = engine.available_operations(rid, p_)
+    assert not {"claim_task", "delegate_task", "add_signers"} & set(offered)
+    assert "approve" not in engine.available_triggers(rid, p_)
+    with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
+        engine.operate(rid, Delegate(to="r"), p_, reason="请r看看")
     # what signs nothing stays p's to do: hand it to r, or return it to the handler
-    assert "transfer_task" in engine.available_operations(rid, p_)
+    assert "transfer_task" in offered
     assert "return" in engine.available_triggers(rid, p_)
+    assert "approve" in engine.available_triggers(rid, r_)
+    assert {"claim_task", "delegate_task", "add_signers"} <= set(engine.available_operations(rid, r_))
     engine.operate(rid, Transfer(to="r"), p_, reason="请r审")
     assert approve(engine, rid, r_).current_step == 1
     assert approve(engine, rid, p_).state == "approved"
@@ -505,6 +512,122 @@ def test_keeping_a_task_counts_whoever_will_sign_it(url: str) -> None:
     _OPEN.append(alone)
     with pytest.raises(PluginError, match="这一环节没有人能签"):
         alone.fire(drafted(alone), "submit", HANDLER)
+
+
+def test_nobody_acts_on_the_handlers_own_task_not_even_their_stand_in(url: str) -> None:
+    """A 或签 or 票签 may name the handler (the others decide it). Nobody acts on the handler's own
+    task: not the handler, not their stand-in 代理 — it is in nobody's 待办 and no signature is
+    offered on it. A 票签 does not wait for the handler's weight: 3/2/2 at 50 % with the handler's
+    3 fails once one of the others votes against."""
+    h_ = Actor(HANDLER.id, HANDLER.name, frozenset({Role.HANDLER, Role.APPROVER}), unit=HANDLER.unit)
+    s_ = approver("s")
+    either = ApprovalStep("", "分管领导或签", kind=StepKind.ANY, assignees=person(h_.id, "a"))
+    weights = (Assignee.person(h_.id, 3), Assignee.person("a", 2), Assignee.person("b", 2))
+    vote = ApprovalStep("", "党组会票签", kind=StepKind.VOTE, threshold=50, assignees=weights)
+    for step in (either, vote):
+        clock = FrozenClock()
+        engine = engine_for(url, step, clock=clock)
+        rid = submitted(engine, h_)
+        today = clock.now().date()
+        engine.set_proxy(h_.id, s_.id, today, today, h_)
+        assert mine(engine, s_) == []
+        assert "approve" not in engine.available_triggers(rid, s_)
+        with pytest.raises(NotAuthorizedError, match=r"经办人 .* 本人的审批任务，谁也不能代办"):
+            approve(engine, rid, s_)
+        assert engine.get(rid).approvals == ()
+        if step is either:
+            assert approve(engine, rid, A).state == "approved"
+        else:
+            assert approve(engine, rid, A).state == "submitted"  # 2 of 7: the handler's 3 never comes
+            engine.operate(rid, Against(), B, reason="超标准")
+            assert engine.get(rid).state == "refused"
+        verified(engine)
+
+
+def test_a_stand_in_signs_as_themself_and_as_the_principal(url: str) -> None:
+    """Signing for a principal is signing for both: refused when the stand-in is named on a later
+    step (they could never sign it), or holds a task of this step of their own. Nor is a task
+    handed to someone who will decide a delegated task of the step, nor claimed by someone named on
+    a later step."""
+    clock = FrozenClock()
+    first = ApprovalStep("", "一级", assignees=person("a"))
+    engine = engine_for(url, first, ApprovalStep("", "二级", assignees=person("e")), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(A.id, E.id, today, today, A)
+    assert "approve" not in engine.available_triggers(rid, E)
+    with pytest.raises(TaskError, match="您还要签第 2 环节「二级」"):
+        approve(engine, rid, E)
+    assert approve(engine, rid, A).current_step == 1
+
+    both = ApprovalStep("", "会签", kind=StepKind.PARALLEL, assignees=person("a", "s"))
+    s_ = approver("s")
+    engine = engine_for(url, both, clock=clock)
+    rid = submitted(engine)
+    engine.set_proxy(A.id, s_.id, today, today, A)
+    theirs = next(t.id for t in engine.get(rid).tasks if t.owner == A.id)
+    with pytest.raises(TaskError, match="s 已有本环节的任务，请签自己的任务"):
+        engine.fire(rid, "approve", s_, reason="同意", command=TaskCommand(task=theirs))
+
+    x_ = approver("x", unit="县财政局")
+    shared = ApprovalStep(
+        "", "会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县财政局"), Assignee.person("b"))
+    )
+    engine = make_engine(Chain(shared), Listed(x_, B, D), url=url, clock=clock)
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    pool = next(t.id for t in engine.get(rid).tasks if not t.owner)
+    engine.operate(rid, Claim(task=pool), x_)
+    engine.operate(rid, Delegate(task=pool, to="d"), x_, reason="请提意见")
+    for command in (Transfer(to="x"), AddSigners(["x"], Position.ALONGSIDE)):  # x decides the pool's
+        with pytest.raises(TaskError, match="x（x） 已在本审批链上"):
+            engine.operate(rid, command, B, reason="请x办")
+
+    q_ = approver("q", levels=["一级"])
+    p_ = approver("p", levels=["一级"])
+    pooled = ApprovalStep("一级", "一级")
+    engine = make_engine(
+        Chain(pooled, ApprovalStep("", "二级", assignees=person("p"))), Listed(p_, q_), url=url, clock=clock
+    )
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    assert "claim_task" not in engine.available_operations(rid, p_)
+    with pytest.raises(TaskError, match="还要签第 2 环节「二级」"):
+        engine.operate(rid, Claim(), p_)
+    assert mine(engine, q_) == [rid]
+    assert approve(engine, rid, q_).current_step == 1
+    assert approve(engine, rid, p_).state == "approved"
+    verified(engine)
+
+
+class ByBudget:
+    """A countersign only for a plan of 1,000 yuan or more: the chain is rebuilt at each submission."""
+
+    @hookimpl
+    def jiedai_approval_chain(self, reception: Reception, standards: Standards) -> list[ApprovalStep]:
+        del standards
+        if reception.plan.budget >= 1000:
+            return [SINGLE_A, PARALLEL_BCD]
+        return [SINGLE_A]
+
+
+def test_task_rows_follow_a_chain_rebuilt_at_resubmission(url: str) -> None:
+    """Returned from a countersign, the plan lowered under the countersign's threshold and submitted
+    again: the old countersign task's step is gone from the chain, so its title changes — its index
+    row is rewritten with it (已办 reads the same on every store, and the audit check finds no row
+    edited behind the library's back)."""
+    import attrs
+
+    engine = make_engine(ByBudget(), url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    engine.fire(rid, "return", B, reason="预算偏高，请压减")
+    lowered = attrs.evolve(engine.get(rid).plan, budget=Decimal(800))
+    engine.fire(rid, "edit", HANDLER, plan=lowered)
+    engine.fire(rid, "submit", HANDLER)
+    assert [(row.title, row.outcome) for row in engine.done_by(B).items] == [("b", "return")]
+    verified(engine)
 
 
 def test_a_later_any_or_vote_step_keeps_who_it_cannot_pass_without(url: str) -> None:
@@ -1076,7 +1199,8 @@ def test_a_copy_can_be_read_after_the_reception_ended(url: str) -> None:
 
 def test_the_supervisor_marks_a_copy_read_and_nothing_else(url: str) -> None:
     """纪检 is copied (a cancellation after approval, say) and may mark that copy read — it records
-    that they read it and changes nothing of the reception; any other operation stays refused."""
+    that they read it and changes nothing of the reception, and carries no text (refused with one);
+    any other operation stays refused."""
     engine = engine_for(url, SINGLE_A)
     rid = submitted(engine)
     assert "mark_read" not in engine.available_operations(rid, SUPERVISOR)  # nothing sent to them

@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from jiedai_flow import Actor, ApprovalStep, JiedaiFlowError, Role, hookimpl
 from jiedai_flow.domain.records import ENDED, Assignee, AssigneeKind, StepKind, TaskKind, TaskState
 from jiedai_flow.errors import PluginError
+from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import (
     AddSigners,
     Against,
@@ -492,6 +493,28 @@ class Approvals(RuleBasedStateMachine):
     def claim(self, index: int, data: st.DataObject) -> None:
         who = self._someone(index, data)
         self._operate(index, Claim(), who)
+
+    @rule(index=index, data=st.data(), claim=st.booleans())
+    def what_is_offered_is_done(self, index: int, data: st.DataObject, claim: bool) -> None:
+        """A signature offered to someone (``available_triggers``), or a claim of any task the
+        claim form lists (``available_operations``, ``task_choices``), is accepted when made."""
+        rid = self.ids[index]
+        who = self._someone(index, data)
+        if claim and "claim_task" in self.engine.available_operations(rid, who):
+            listed = self.engine.task_choices(self.engine.get(rid), who, Operation.CLAIM)
+            chosen = Claim(task=data.draw(st.sampled_from(listed)).id)
+            act: Callable[[], object] = lambda: self.engine.operate(rid, chosen, who)  # noqa: E731
+        elif not claim and "approve" in self.engine.available_triggers(rid, who):
+            act = lambda: self.engine.fire(rid, "approve", who, reason="同意")  # noqa: E731
+        else:
+            return
+        version = self.engine.get(rid).version
+        try:
+            act()
+        except JiedaiFlowError as refused:
+            raise AssertionError(f"offered to {who.id}, then refused: {refused}") from refused
+        event("offered and done")
+        assert self.engine.get(rid).version == version + 1
 
     @rule(index=index, data=st.data())
     def urge(self, index: int, data: st.DataObject) -> None:

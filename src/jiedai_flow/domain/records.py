@@ -26,7 +26,7 @@ from jiedai_flow.domain.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Sequence
     from datetime import date, datetime
 
     from jiedai_flow.domain.findings import Finding
@@ -237,15 +237,18 @@ def _of_the_submission(task: Task) -> bool:
     )
 
 
-def step_verdict(step: ApprovalStep, tasks: Sequence[Task], approvals: Sequence[Approval]) -> str:
+def step_verdict(
+    step: ApprovalStep, tasks: Sequence[Task], approvals: Sequence[Approval], idle: Collection[str] = ()
+) -> str:
     """``passed``, ``failed`` (a vote that can no longer pass) or ``open``, for one step of the
     current submission: its live and done tasks say who must decide, its signatures what they said.
-    A step whose tasks are not opened yet is ``open``."""
+    A step whose tasks are not opened yet is ``open``. ``idle``: people whose tasks nobody may act
+    on (:meth:`Reception.handlers`): a vote does not wait for their weight."""
     agreed = [a for a in approvals if a.agree]
     if step.kind is StepKind.VOTE and tasks:
         total = sum(t.assignee.weight for t in tasks) or 1
         yes = sum(a.weight for a in agreed)
-        undecided = sum(t.assignee.weight for t in tasks if t.live)
+        undecided = sum(t.assignee.weight for t in tasks if t.live and t.owner not in idle)
         if yes * 100 > step.threshold * total:
             return "passed"
         return "failed" if (yes + undecided) * 100 <= step.threshold * total else "open"
@@ -406,7 +409,8 @@ class Reception:
                 by_step.setdefault(t.step, []).append(t)
         for index, step in enumerate(chain):
             tasks = by_step.get(index, ())
-            if step_verdict(step, tasks, [a for a in self.approvals if a.step == index]) != "passed":
+            approvals = [a for a in self.approvals if a.step == index]
+            if step_verdict(step, tasks, approvals, self.handlers()) != "passed":
                 return index
         return len(chain)
 
@@ -457,6 +461,11 @@ class Reception:
         ):
             return frozenset()
         return self.handlers() | self.signers() | self.step_holders(task.step, besides=task.id)
+
+    def idle(self, task: Task) -> bool:
+        """Whether nobody may act on approval ``task``: it is the handler's or submitter's own (a
+        或签 or 票签 may name them; the others decide it) — not even a stand-in for them 代理."""
+        return task.kind is TaskKind.APPROVAL and bool(task.owner) and task.owner in self.handlers()
 
     def task_title(self, task: Task) -> str:
         """What a task list shows as the task: the step's label (with its kind), or the execution item."""

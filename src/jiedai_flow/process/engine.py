@@ -361,7 +361,7 @@ class Engine:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
-        signing: tuple[bool, Task | None] | None = None
+        holds: dict[bool, tuple[bool, Task | None]] = {}  # to sign, or to answer 退回 …
         for trigger in process.triggers_from(reception.state):
             trigger_def = process.trigger_defs[trigger]
             if trigger_def.operation is not None:
@@ -372,9 +372,10 @@ class Engine:
                 continue
             task = None
             if trigger_def.records_approval or trigger_def.review:
-                if signing is None:
-                    signing = self._signing(process, reception, actor, trigger_def)
-                held, task = signing
+                to_sign = trigger_def.records_approval
+                if to_sign not in holds:
+                    holds[to_sign] = self._signing(process, reception, actor, trigger_def, to_sign=to_sign)
+                held, task = holds[to_sign]
                 if not held:  # the step has tasks and none is the actor's: refused when fired
                     continue
             if self._authorize(actor, process, reception, transition, task).allowed:
@@ -391,12 +392,18 @@ class Engine:
         return task_ops.choices(reception, operation, ctx)
 
     def _signing(
-        self, process: CompiledProcess, reception: Reception, actor: Actor, trigger_def: TriggerDef
+        self,
+        process: CompiledProcess,
+        reception: Reception,
+        actor: Actor,
+        trigger_def: TriggerDef,
+        *,
+        to_sign: bool,
     ) -> tuple[bool, Task | None]:
-        """Whether ``actor`` holds the current step (a signature or a review would find their task,
-        or the step has no tasks to hold), and the task it would be on."""
+        """Whether ``actor`` holds the current step (a review would find their task, and with
+        ``to_sign`` they could sign it; or the step has no tasks to hold), and the task."""
         ctx = self._task_context(process, reception, actor, self.clock.now(), "", trigger_def)
-        return task_ops.holding(reception, ctx)
+        return task_ops.holding(reception, ctx, to_sign=to_sign)
 
     def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers of the approval and task operations ``actor`` can usefully use on the

@@ -251,7 +251,7 @@ class _View:
         ]
         known = {t.id for t in tasks}
         signers += [self._signed(a) for a in approvals if a.task_id not in known]  # signed outside a task
-        verdict = step_verdict(step, r.step_tasks(index), approvals)
+        verdict = step_verdict(step, r.step_tasks(index), approvals, r.handlers())
         return StepSignoff(
             index,
             step.shown,

@@ -365,31 +365,10 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    if not _held_by(reception, task.id) and ctx.actor.id in reception.step_holders(index):
-        raise _refused(  # a pool task signed by someone whose own task of the step would then stick
-            reception,
-            ctx,
-            f"{ctx.shown(ctx.actor.id)} 已有本环节的任务，请签自己的任务",
-            f"{ctx.actor.id} holds a task of this step already; sign that one",
-        )
-    if _signed_already(reception, ctx, task):
-        raise _denied(
-            reception, ctx, "同一人不能签署两个审批环节", "one person may not sign two approval steps"
-        )
-    later = _named_later(reception, index, principal or ctx.actor.id)
-    if later is not None:  # 或签, 票签: the others decide this one
-        raise _refused(
-            reception,
-            ctx,
-            f"您还要签第 {later + 1} 环节「{reception.approval_chain[later].shown}」，"
-            "一人在一条审批链上只签一次，本环节请由其他人办理",
-            f"you are to sign step {later + 1} as well (one signature a chain); "
-            "let the others decide this one",
-        )
-    signing = _replace(reception, attrs.evolve(task, claimed_by=task.owner or ctx.actor.id))
-    problem = _starving(reception, ctx, signing, {ctx.actor.id, principal} - {""}, by=(ctx.actor.id,))
-    if problem is not None:  # signed here, they could not sign a later pool nobody else may
-        raise _refused(reception, ctx, *problem)
+    problem = _signature_problem(reception, ctx, task)
+    if problem is not None:
+        refusal, zh, en = problem
+        raise refusal(reception, ctx, zh, en)
     approval = Approval(
         step=index,
         level=step.level or task.assignee.ref,
@@ -416,9 +395,44 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
     after = normalize(attrs.evolve(reception, approvals=(*reception.approvals, approval), tasks=tasks), ctx)
     facts = {FACT_FINAL_STEP if after.current_step >= len(after.approval_chain) else FACT_MORE_STEPS}
     if not agree:
-        verdict = step_verdict(step, after.step_tasks(index), after.step_approvals(index))
+        verdict = _verdict(after, index)
         facts.add(FACT_STEP_FAILED if verdict == "failed" else FACT_STEP_OPEN)
     return Worked(after, frozenset(facts), _new_owners(reception, after), task)
+
+
+def _signature_problem(
+    reception: Reception, ctx: Context, task: Task
+) -> tuple[Callable[[Reception, Context, str, str], Exception], str, str] | None:
+    """Why the actor may not sign ``task`` of the current step now — the error to raise (a refusal,
+    or a denial for signing the chain twice), Chinese, English — or None. Besides who may take it
+    (:func:`_barred`, :func:`_taking_problem`): one task of a step each, one signature a chain, a
+    later step that cannot pass without them, a later pool nobody else may sign
+    (:func:`_starving`). :func:`sign` raises it; :func:`holding` offers a signature only where
+    there is none."""
+    index = task.step
+    principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
+    if ctx.actor.id in reception.step_holders(index, besides=task.id):
+        # a pool task, or a principal's, signed by someone whose own task of the step would then stick
+        return (
+            _refused,
+            f"{ctx.shown(ctx.actor.id)} 已有本环节的任务，请签自己的任务",
+            f"{ctx.actor.id} holds a task of this step already; sign that one",
+        )
+    if _signed_already(reception, ctx, task):
+        return (_denied, "同一人不能签署两个审批环节", "one person may not sign two approval steps")
+    later = _named_later(reception, index, principal, ctx.actor.id)
+    if later is not None:  # 或签, 票签: the others decide this one
+        return (
+            _refused,
+            f"您还要签第 {later + 1} 环节「{reception.approval_chain[later].shown}」，"
+            "一人在一条审批链上只签一次，本环节请由其他人办理",
+            f"you are to sign step {later + 1} as well (one signature a chain); "
+            "let the others decide this one",
+        )
+    signing = _replace(reception, attrs.evolve(task, claimed_by=task.owner or ctx.actor.id))
+    # signed here, they could not sign a later pool nobody else may
+    starving = _starving(reception, ctx, signing, {ctx.actor.id, principal} - {""}, by=(ctx.actor.id,))
+    return None if starving is None else (_refused, *starving)
 
 
 def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
@@ -644,7 +658,7 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
     index = task.step
     if 0 <= index < len(after.approval_chain):
         step = after.approval_chain[index]
-        if step_verdict(step, after.step_tasks(index), after.step_approvals(index)) == "failed":
+        if _verdict(after, index) == "failed":
             # a vote the removal leaves short: the step is decided by a return, not by a removal
             raise _refused(
                 reception,
@@ -1029,22 +1043,24 @@ def _takes(reception: Reception, ctx: Context, task: Task) -> bool:
     return _taking_problem(reception, ctx, task) is None
 
 
-def holding(reception: Reception, ctx: Context) -> tuple[bool, Task | None]:
-    """Whether the actor holds the current step — a signature or a review would find their task
-    (as :func:`sign` picks it, a principal's pool task claimed for the principal), or there is no
-    step with tasks to hold — and that task."""
+def holding(reception: Reception, ctx: Context, *, to_sign: bool = False) -> tuple[bool, Task | None]:
+    """Whether the actor holds the current step — a review would find their task (as :func:`pick`
+    picks it, a principal's pool task claimed for the principal), and with ``to_sign`` a signature
+    could be made on it (:func:`_signature_problem`) — or there is no step with tasks to hold; and
+    that task."""
     if not ctx.collecting:
         return True, None
     reception = normalize(reception, ctx)
     index = reception.current_step
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return True, None
-    task = _signing(reception, ctx)
+    task = _signing(reception, ctx, to_sign=to_sign)
     return task is not None, task
 
 
-def _signing(reception: Reception, ctx: Context) -> Task | None:
-    """The task of the current step the actor would sign or answer on (as :func:`pick` finds it)."""
+def _signing(reception: Reception, ctx: Context, *, to_sign: bool = False) -> Task | None:
+    """The task of the current step the actor would answer on (as :func:`pick` finds it), or with
+    ``to_sign`` the first one they could sign."""
     index = reception.current_step
     open_ = [
         t
@@ -1052,7 +1068,16 @@ def _signing(reception: Reception, ctx: Context) -> Task | None:
         if t.state is TaskState.OPEN and t.kind is TaskKind.APPROVAL and t.step == index and t.current
     ]
     found = _open_for(ctx, open_, pool_only=False, allow_pool=True, reception=reception)
-    return next((t for t in found if _barred(reception, ctx, t) is None and _takes(reception, ctx, t)), None)
+    return next(
+        (
+            t
+            for t in found
+            if _barred(reception, ctx, t) is None
+            and _takes(reception, ctx, t)
+            and not (to_sign and _signature_problem(reception, ctx, t))
+        ),
+        None,
+    )
 
 
 def _offered(found: object) -> Offer | None:
@@ -1081,7 +1106,15 @@ def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_delegate(reception: Reception, ctx: Context) -> Offer | None:
-    return _offered([t for t in _held(reception, ctx) if not t.delegated_to])
+    return _offered(
+        [t for t in _held(reception, ctx) if not t.delegated_to and _keeping(reception, ctx, t) is None]
+    )
+
+
+def _offer_add_signers(reception: Reception, ctx: Context) -> Offer | None:
+    """Their approval task, which they keep to sign after those they add (a pool's: claimed)."""
+    held = _held(reception, ctx, TaskKind.APPROVAL)
+    return _offered([t for t in held if _held_by(reception, t.id) or _keeping(reception, ctx, t) is None])
 
 
 def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
@@ -1104,8 +1137,8 @@ def _offer_send_back(reception: Reception, ctx: Context) -> Offer | None:
 
 def _offer_against(reception: Reception, ctx: Context) -> Offer | None:
     step = reception.next_step
-    task = _signing(reception, ctx) if step is not None and step.kind is StepKind.VOTE else None
-    return Offer(task) if task is not None and not _signed_already(reception, ctx, task) else None
+    task = _signing(reception, ctx, to_sign=True) if step is not None and step.kind is StepKind.VOTE else None
+    return Offer(task) if task is not None else None
 
 
 def _offer_read(reception: Reception, ctx: Context) -> Offer | None:
@@ -1119,7 +1152,7 @@ _OFFERS: dict[Operation, Callable[[Reception, Context], Offer | None]] = {
     Operation.TRANSFER: lambda r, ctx: _offered(_held(r, ctx)),
     Operation.DELEGATE: _offer_delegate,
     Operation.REPLY: _offer_reply,
-    Operation.ADD_SIGNERS: lambda r, ctx: _offered(_held(r, ctx, TaskKind.APPROVAL)),
+    Operation.ADD_SIGNERS: _offer_add_signers,
     Operation.REMOVE_SIGNER: _offer_remove_signer,
     Operation.TAKE_BACK: _offer_take_back,
     Operation.SEND_BACK: _offer_send_back,
@@ -1183,7 +1216,7 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
     if current >= len(reception.approval_chain):
         return reception
     step = reception.approval_chain[current]
-    if step_verdict(step, reception.step_tasks(current), reception.step_approvals(current)) == "failed":
+    if _verdict(reception, current) == "failed":
         return reception
     mine = reception.step_tasks(current)
     if not mine and not reception.step_approvals(current):
@@ -1361,6 +1394,13 @@ def _barred(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] |
             "经办人不能办理本接待的审批任务（不相容职务分离）",
             "the handler may not act on an approval task of their own reception",
         )
+    if reception.idle(task):
+        return (
+            f"这是经办人 {ctx.shown(task.owner)} 本人的审批任务，谁也不能代办（不相容职务分离），"
+            "由本环节其他人决定",
+            f"this approval task is the handler {task.owner}'s own: nobody acts on it, not even a stand-in"
+            " (separation of duties); the others of the step decide",
+        )
     if task.delegated_to == ctx.actor.id and ctx.operation is not Operation.REPLY:
         return (
             "委派给您的任务请答复意见，由委派人决定",
@@ -1376,16 +1416,23 @@ def _person(ctx: Context, person: str, weight: int = 1) -> Assignee:
     return Assignee.person(person, weight, found.name if found is not None and found.name != person else "")
 
 
-def _named_later(reception: Reception, index: int, person: str) -> int | None:
-    """The later step that cannot pass without ``person`` (named on a single, sequential or parallel
-    step), or None."""
+def _verdict(reception: Reception, index: int) -> str:
+    """:func:`step_verdict` of step ``index`` of the current submission."""
+    tasks, approvals = reception.step_tasks(index), reception.step_approvals(index)
+    return step_verdict(reception.approval_chain[index], tasks, approvals, reception.handlers())
+
+
+def _named_later(reception: Reception, index: int, *people: str) -> int | None:
+    """The later step that cannot pass without one of ``people`` (named on a single, sequential or
+    parallel step), or None: a stand-in signing for a principal signs for both."""
     chain = reception.approval_chain
+    wanted = set(people) - {""}
     return next(
         (
             i
             for i in range(index + 1, len(chain))
             if chain[i].kind not in (StepKind.ANY, StepKind.VOTE)
-            and any(a.kind is AssigneeKind.PERSON and a.ref == person for a in chain[i].assignees)
+            and any(a.kind is AssigneeKind.PERSON and a.ref in wanted for a in chain[i].assignees)
         ),
         None,
     )
@@ -1421,8 +1468,18 @@ def _keeping(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] 
     leave a later pool with nobody who may sign it (:func:`_starving`). The actor, and a principal
     it is claimed for, then count as signing here."""
     problem = _taking_problem(reception, ctx, task)
-    if problem is not None or task.kind is not TaskKind.APPROVAL or _held_by(reception, task.id):
+    if problem is not None or task.kind is not TaskKind.APPROVAL:
         return problem
+    later = _named_later(reception, task.step, ctx.actor.id, task.owner)
+    if later is not None:  # kept, it could only be signed by someone the later step cannot do without
+        return (
+            f"{ctx.shown(task.owner or ctx.actor.id)} 还要签第 {later + 1} 环节"
+            f"「{reception.approval_chain[later].shown}」，一人在一条审批链上只签一次，本环节请交给别人办理",
+            f"{task.owner or ctx.actor.id} is to sign step {later + 1} as well (one signature a chain); "
+            "hand this one to someone else",
+        )
+    if _held_by(reception, task.id):
+        return None
     taken = attrs.evolve(task, claimed_by=task.owner or ctx.actor.id)
     also = {ctx.actor.id, task.owner} - {""}
     return _starving(reception, ctx, _replace(reception, taken), also, by=(ctx.actor.id,))
@@ -1668,6 +1725,7 @@ def _check_target(reception: Reception, ctx: Context, person: str, task: Task) -
     on_step = {t.owner for t in reception.step_tasks(task.step)} | {
         t.assignee.ref for t in reception.step_tasks(task.step) if t.assignee.kind is AssigneeKind.PERSON
     }
+    on_step |= reception.step_holders(task.step)  # a delegator, whom the task comes back to
     later = {  # named on a later step: having signed this one, they could never sign that (a
         # delegate only gives an opinion and signs nothing)
         a.ref
@@ -1757,10 +1815,22 @@ def changed_tasks(before: Reception | None, after: Reception) -> tuple[Task, ...
     """The tasks a command added or changed (the rows to write)."""
     if before is None:
         return after.tasks
+    if _row_facts(before) != _row_facts(after):  # every row repeats them
+        return after.tasks
     old = set(before.tasks)
-    # a task whose barred people changed (a signature elsewhere, a claim of another task of its
-    # step) is rewritten too: its index row says whom 待办 leaves it out for
-    return tuple(t for t in after.tasks if t not in old or before.barred(t) != after.barred(t))
+    # a task whose row the reception shapes is rewritten too when that changed: whom 待办 leaves it
+    # out for (a signature elsewhere, a claim of another task of its step), its title (a chain
+    # rebuilt at a new submission names an old task's step differently)
+    return tuple(
+        t
+        for t in after.tasks
+        if t not in old or before.barred(t) != after.barred(t) or before.task_title(t) != after.task_title(t)
+    )
+
+
+def _row_facts(reception: Reception) -> tuple[str, ...]:
+    """What of the reception every task index row repeats (see ``sql.tasks.task_row``)."""
+    return (reception.number, reception.jurisdiction, reception.host_unit, reception.handler.id)
 
 
 def changed_copies(before: Reception | None, after: Reception) -> tuple[CarbonCopy, ...]:

@@ -441,8 +441,8 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
             else:
                 if t.state is not TaskState.OPEN:
                     continue
-                if t.kind is TaskKind.APPROVAL and r.handler.id == me:
-                    continue  # never the handler's, not even as a stand-in
+                if t.kind is TaskKind.APPROVAL and r.handler.id in (me, t.owner):
+                    continue  # never the handler's, not even as a stand-in, nor the handler's own
                 pool = not t.owner and (
                     (t.assignee.kind is AssigneeKind.LEVEL and t.assignee.ref in query.levels)
                     or (

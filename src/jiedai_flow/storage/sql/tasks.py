@@ -327,13 +327,17 @@ def _mine(
     guard = sa.or_(
         _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
     )
+    # a principal's approval task that is the handler's own (a 或签 or 票签 may name them): nobody's
+    owned = sa.or_(_T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != _T.c.owner)
 
     def free(i: int) -> sa.ColumnElement[bool]:
         """Owner ``i`` (0: the actor) is not barred from the task."""
         return _T.c.barred.not_like(sa.bindparam(f"barred_{i}", type_=_T.c.barred.type))
 
     named = [bound(f"person_{i}", _T.c.owner) for i in range(people)]
-    who: list[sa.ColumnElement[bool]] = [sa.and_(_T.c.owner == person, guard) for person in named]
+    who: list[sa.ColumnElement[bool]] = [
+        sa.and_(_T.c.owner == person, guard, *([owned] if i else [])) for i, person in enumerate(named)
+    ]
     if stand_ins:
         principals = sa.select(_P.c.principal).where(
             _P.c.stand_in == bound("actor", _P.c.stand_in),
@@ -342,7 +346,7 @@ def _mine(
             _P.c.revoked.is_(False),
             _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
         )
-        who.append(sa.and_(_T.c.owner.in_(principals), guard))
+        who.append(sa.and_(_T.c.owner.in_(principals), guard, owned))
     pools = [(AssigneeKind.LEVEL, f"level_{i}", f) for i, f in enumerate(levels)]
     pools += [(AssigneeKind.UNIT, f"unit_{i}", f) for i, f in enumerate(units)]
     who += [
