@@ -1208,9 +1208,13 @@ def test_the_supervisor_marks_a_copy_read_and_nothing_else(url: str) -> None:
     assert engine.task_counts(SUPERVISOR).cc_unread == 1
     assert engine.available_operations(rid, SUPERVISOR) == ("mark_read",)
     before = engine.get(rid)
+    with pytest.raises(TaskError, match="已阅不附意见"):  # a receipt says nothing: 纪检 writes nothing
+        engine.operate(rid, MarkRead(), SUPERVISOR, reason="纪检意见：同意报销")
+    assert engine.get(rid) == before
     engine.operate(rid, MarkRead(), SUPERVISOR)
     after = engine.get(rid)
     assert engine.task_counts(SUPERVISOR).cc_unread == 0
+    assert engine.history(rid)[-1].reason == ""
     assert (after.state, after.tasks, after.approvals) == (before.state, before.tasks, before.approvals)
     for command in (Comment(), Urge(), Copy(["x"])):
         with pytest.raises(NotAuthorizedError):

@@ -888,6 +888,13 @@ def _readers(ctx: Context) -> set[str]:
 
 
 def _read(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
+    if ctx.reason.strip():  # a receipt says nothing; the supervisor, who may only read, writes nothing
+        raise _refused(
+            reception,
+            ctx,
+            "已阅不附意见；要说明什么请用「沟通」",
+            "a read receipt carries no text; use a comment to say something",
+        )
     me = _readers(ctx)
     after = reception
     mine = [
