@@ -599,3 +599,40 @@ def _ledger_save(engine: Engine, entry: Any, reception: Any = None) -> Any:
         after, expected_version=after.version - 1, event=event, outbox=(), record=None, ledger=(entry,)
     )
     return after
+
+
+@pytest.mark.parametrize("bad", ["a/b", "x\r\ny", "-lead", ".hidden", "名字", "a b", "x" * 65])
+def test_a_reception_id_is_a_path_segment_and_a_header_value(bad: str) -> None:
+    """A chosen reception id is refused, naming it, when an address or a header could not carry it
+    (the HTTP API's ``/receptions/{id}``, its ``Location``); ordinary ids are kept as given."""
+    engine = make_engine()
+    try:
+        with pytest.raises(ValidationError) as caught:
+            engine.create_reception(
+                sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室",
+                jurisdiction="341502", reception_id=bad,
+            )  # fmt: skip
+        assert caught.value.problems[0].path == "$.reception_id"
+        for good in ("2026-JD.001", "oa_12345"):
+            made = engine.create_reception(
+                sample_letter(), sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室",
+                jurisdiction="341502", reception_id=good,
+            )  # fmt: skip
+            assert made.reception.id == good
+    finally:
+        engine.store.close()
+
+
+def test_a_form_reads_only_plain_whole_numbers() -> None:
+    """The web forms' numbers: ASCII digits with an optional sign, at most 18 of them; anything else
+    stays text for the loader to refuse at its field — never an exception of ``int()``."""
+    from jiedai_flow.server.web.forms import form_version, whole
+
+    assert (whole(" 12 "), whole("-3")) == (12, -3)
+    for text in ("²", "--5", "٣", "9" * 5000, "1e3", ""):
+        assert whole(text) == text
+    assert (form_version({"version": "7"}), form_version({"version": "²"}), form_version({})) == (
+        7,
+        None,
+        None,
+    )

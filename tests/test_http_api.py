@@ -284,3 +284,54 @@ def test_a_body_of_another_type_is_415_and_a_body_that_is_not_json_is_said(serve
         {"Authorization": f"Bearer {server.token('zhang.wei')}", "Content-Length": str(len(body))},
     )
     assert status == 201
+
+
+def test_bad_input_of_every_kind_is_a_4xx_problem_never_a_500(server: Server) -> None:
+    """A reception id that is no path segment or header value (a line break, a ``/``), a body nested
+    past any reason, an ``If-Match`` of digits that are not ASCII, a query parameter out of range or
+    missing: each a problem with its field path — never a 500, and nothing saved."""
+    import socket
+    from urllib.parse import urlsplit
+
+    with server.client("zhang.wei") as c:
+        before = len(c.get("/api/v1/receptions", params={"limit": 200}).json()["items"])
+        for bad_id in ("x\r\nX-Injected: y", "a/b", "../../etc", "-lead", "名字"):
+            body = reception_body()
+            body["reception"]["id"] = bad_id
+            r = c.post("/api/v1/receptions", json=body)
+            assert r.status_code == 422, (bad_id, r.text)
+            assert r.json()["problems"][0]["path"] == "$.reception.id"
+            assert "只能用字母、数字和 . _ -" in r.json()["problems"][0]["message_zh"]
+        deep = c.post(
+            "/api/v1/receptions",
+            content=b"[" * 50_000 + b"]" * 50_000,
+            headers={"content-type": "application/json"},
+        )
+        assert deep.status_code == 422
+        assert deep.json()["code"] == "validation"
+        assert len(c.get("/api/v1/receptions", params={"limit": 200}).json()["items"]) == before
+        low = c.get("/api/v1/receptions", params={"limit": 0})
+        assert low.status_code == 422
+        assert low.json()["problems"][0]["path"] == "$.query.limit"
+        assert low.json()["problems"][0]["message_zh"].startswith("「limit」取值无效")
+        missing = c.get("/api/v1/reports/summary")
+        assert missing.status_code == 422
+        assert missing.json()["problems"] == [
+            {
+                "path": "$.query.year",
+                "message_zh": "缺少必填参数「year」",
+                "message_en": "missing required query parameter 'year'",
+                "line": None,
+            }
+        ]
+        rid = _create(server)["reception"]["id"]
+    where = urlsplit(server.base)
+    request = (
+        f"POST /api/v1/receptions/{rid}/triggers/submit HTTP/1.1\r\nHost: {where.netloc}\r\n"
+        f"Authorization: Bearer {server.token('zhang.wei')}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nConnection: close\r\n"
+    ).encode() + b'If-Match: "\xb2"\r\n\r\n{}'
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        sock.sendall(request)
+        status_line = sock.makefile("rb").readline()
+    assert status_line.split()[1] == b"412"

@@ -51,6 +51,7 @@ from jiedai_flow.domain.model import (
     ReceptionList,
     ReceptionType,
     Role,
+    check_reception_id,
     stored_in,
 )
 from jiedai_flow.domain.records import FollowUp, Reception
@@ -146,6 +147,10 @@ def _region(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         )
 
 
+def _reception_id(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    check_reception_id(value, field=attribute.name)
+
+
 def _filled(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not (isinstance(value, str) and value.strip()):
         raise InvalidValueError(
@@ -162,7 +167,9 @@ class ReceptionHeader:
     handler: str = attrs.field(default="", metadata=stored_in(MAX_ACTOR_ID))
     """Actor id of the handler 经办人 (from the actors file); ``--as`` may give it instead."""
     type: ReceptionType = ReceptionType.DOMESTIC
-    id: str | None = attrs.field(default=None, metadata=stored_in(MAX_RECEPTION_ID))
+    id: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_reception_id), metadata=stored_in(MAX_RECEPTION_ID)
+    )
     start: date | None = None
     end: date | None = None
 

@@ -116,7 +116,12 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "ReceptionHeader.host_unit": ("接待单位 / the host unit", '"县政府办公室"'),
     "ReceptionHeader.handler": ("经办人", '"zhang.wei"'),
     "ReceptionHeader.type": ("接待类型 / kind of reception", '"国内公务接待"'),
-    "ReceptionHeader.id": ("接待 ID，省略时自动生成 / reception id, generated if omitted", '"r-2026-0012"'),
+    "ReceptionHeader.id": (
+        "接待 ID，省略时自动生成；只用字母、数字和 . _ -，以字母或数字开头"
+        " / reception id, generated if omitted; letters, digits, '.', '_' and '-',"
+        " beginning with a letter or digit",
+        '"r-2026-0012"',
+    ),
     "ReceptionHeader.start": ("接待开始日期，省略时取公函行程 / first day, default: itinerary", "2026-03-10"),
     "ReceptionHeader.end": ("接待结束日期，省略时取公函行程 / last day, default: itinerary", "2026-03-11"),
     "OfficialLetter.kind": ("公函形式（L-01 看本地是否接受）/ kind of letter", '"公函"'),

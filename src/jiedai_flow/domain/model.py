@@ -47,6 +47,24 @@ MAX_HOST_UNIT = 200
 """Length of a host unit 承办单位 (``jd_receptions.host_unit``, ``jd_budget_ledger.host_unit``)."""
 MAX_RECEPTION_ID = 64
 """Length of a reception id (``jd_receptions.id``)."""
+_RECEPTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_reception_id(value: str, *, field: str = "reception_id") -> None:
+    """A reception id someone chose (a host system's key, an input file's ``id``): letters, digits,
+    ``.``, ``_`` and ``-``, beginning with a letter or digit, at most ``MAX_RECEPTION_ID`` — it is a
+    path segment of the HTTP API and a header value (``Location``), where a ``/`` or a line break
+    could never be read back. InvalidValueError otherwise."""
+    if len(value) > MAX_RECEPTION_ID or not _RECEPTION_ID.fullmatch(value):
+        raise InvalidValueError(
+            f"「{field}」只能用字母、数字和 . _ -（以字母或数字开头，至多 {MAX_RECEPTION_ID} 个），"
+            f"收到 {shown(value)}",
+            f"{field} takes letters, digits, '.', '_' and '-' (beginning with a letter or digit, at most "
+            f"{MAX_RECEPTION_ID}), got {shown(value)}",
+            field=field,
+        )
+
+
 MAX_LENGTH = "max_length"
 """Key of a string field's ``metadata``: the length of the typed column it is stored in."""
 

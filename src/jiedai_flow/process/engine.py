@@ -27,6 +27,7 @@ from jiedai_flow.domain.model import (
     InvalidValueError,
     ReceptionType,
     Role,
+    check_reception_id,
     check_text,
 )
 from jiedai_flow.domain.records import (
@@ -478,6 +479,13 @@ class Engine:
             ("reception_id", reception_id, MAX_RECEPTION_ID),
             ("request_id", request_id, MAX_REQUEST_ID),
         )
+        if reception_id is not None:
+            try:
+                check_reception_id(reception_id)
+            except InvalidValueError as error:
+                raise ValidationError(
+                    [Problem("$.reception_id", error.message_zh, error.message_en)]
+                ) from None
         try:
             return self._create(
                 letter,

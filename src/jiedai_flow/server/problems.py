@@ -11,6 +11,7 @@ task again within the hour: ``rate_limited``, with ``Retry-After``).
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -218,13 +219,23 @@ def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDet
         zh, en = "请求参数有误", "invalid request parameter"
         problems = tuple(
             Problem(
-                f"$.{item.get('source', 'query')}.{item.get('key', '')}".rstrip("."),
-                f"取值无效：{item.get('message', '')}",
+                f"$.{_source(item.get('source'))}.{item.get('key', '')}".rstrip("."),
+                f"「{item.get('key', '')}」取值无效（{item.get('message', '')}）",
                 str(item.get("message", "invalid value")),
             )
             for item in (error.extra if isinstance(error.extra, list) else [])
             if isinstance(item, dict)
         )
+        missing = _MISSING.match(error.detail or "")
+        if not problems and missing is not None:  # the framework says which in its detail only
+            where, name = missing.groups()
+            problems = (
+                Problem(
+                    f"$.{_source(where)}.{name}",
+                    f"缺少必填参数「{name}」",
+                    f"missing required {where} parameter {name!r}",
+                ),
+            )
     elif isinstance(error, NotAuthorizedException):
         code = "not_authenticated"
         if error.detail and error.detail != "Unauthorized":
@@ -243,6 +254,16 @@ def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDet
         if error.detail and " / " in error.detail:
             zh, en = _split(error.detail, zh, en)
     return problem(status, code, zh, en, request, problems=problems)
+
+
+_MISSING = re.compile(r"Missing required (\w+) parameter '([^']+)'")
+
+
+def _source(where: object) -> str:
+    """Where a parameter was read (``query``, ``path``, ``header``, ``cookie``): the framework
+    gives its enum, whose ``str`` is the enum's name."""
+    value = getattr(where, "value", where)
+    return str(value or "query").lower()
 
 
 def _split(detail: str, zh: str, en: str) -> tuple[str, str]:

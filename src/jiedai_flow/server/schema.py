@@ -114,7 +114,7 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
 
         try:
             plain = parse(value) if value.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than any request is
             raise ValidationError(
                 [Problem("$", "请求体不是有效的 JSON", "the request body is not valid JSON")],
                 source="请求体 request body",

@@ -58,7 +58,7 @@ def expected_version(request: Request[Any, Any, Any]) -> int | None:
         return None
     # If-Match compares strongly (HTTP semantics): a weak tag never matches
     text = text.strip('"') if not text.startswith("W/") else ""
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise HTTPException(
             status_code=412,
             detail='If-Match 应为接待的强 ETag（如 "3"，不带 W/）'

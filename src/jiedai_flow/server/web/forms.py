@@ -257,13 +257,31 @@ def items_of(text: str) -> list[str]:
     return [word.strip() for word in re.split(r"[、\n]+", text) if word.strip()]
 
 
+_WHOLE = re.compile(r"\s*(-?[0-9]{1,18})\s*")
+
+
+def whole(text: str) -> int | str:
+    """A form's whole number (ASCII digits, an optional ``-``, at most 18 digits) as an int; any
+    other text as it is, for the loader to refuse at its field (``²``, ``--5``, a number of
+    thousands of digits)."""
+    found = _WHOLE.fullmatch(text)
+    return int(found.group(1)) if found else text
+
+
+def form_version(data: Mapping[str, str]) -> int | None:
+    """The reception version a form was rendered at (its hidden ``version``), None when absent or
+    not a version."""
+    value = whole(data.get("version", ""))
+    return value if isinstance(value, int) and value >= 0 else None
+
+
 def _value(column: Column, text: str) -> Any:
     text = text.strip()
     if column.kind == "check":
         return bool(text)
     if column.kind == "list":
         return items_of(text)
-    return int(text) if column.name in INTEGERS and re.fullmatch(r"-?\d+", text) else text
+    return whole(text) if column.name in INTEGERS else text
 
 
 def _table(form: Mapping[str, str], table: Table, base: list[dict[str, Any]]) -> tuple[list[Any], list[int]]:

@@ -20,6 +20,7 @@ from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import Position
+from jiedai_flow.server.web.forms import whole
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -126,7 +127,7 @@ def command(operation: Operation, form: Mapping[str, str]) -> task_ops.TaskComma
         elif name == "step":
             text = form.get("step", "").strip()
             if text or operation is not Operation.JUMP:
-                plain[name] = int(text) if text.lstrip("-").isdigit() else text
+                plain[name] = whole(text)
         elif form.get(name, "").strip():
             plain[name] = form[name].strip()
     return load(task_ops.COMMANDS[operation], plain, source="表单")

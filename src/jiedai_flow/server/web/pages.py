@@ -293,7 +293,7 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
                 trigger,
                 me.actor,
                 reason=data.get("reason", ""),
-                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                expected_version=forms.form_version(data),
                 explanations=explanations or None,
             )
     except JiedaiFlowError as error:
@@ -331,7 +331,7 @@ def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Serv
                 value,
                 me.actor,
                 reason=data.get("reason", ""),
-                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                expected_version=forms.form_version(data),
             )
     except JiedaiFlowError as error:
         said = error.message_zh
@@ -423,7 +423,7 @@ def payload_fire(
                 trigger,
                 me.actor,
                 reason=data.get("reason", ""),
-                expected_version=int(data["version"]) if data.get("version", "").isdigit() else None,
+                expected_version=forms.form_version(data),
                 plan=read.value if kind == "plan" else None,
                 reception_list=read.value if kind == "list" else None,
             )
@@ -548,7 +548,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
 
 
 def _int(text: str) -> Any:
-    return int(text) if re.fullmatch(r"\s*-?\d+\s*", text) else text
+    return forms.whole(text)
 
 
 @post("/new", sync_to_thread=True, include_in_schema=False)
