@@ -46,6 +46,7 @@ from jiedai_flow import (
 )
 from jiedai_flow.builtin.national import RULES_2013
 from jiedai_flow.domain.standards import Level
+from jiedai_flow.process.tasks import Comment
 from jiedai_flow.testing import (
     ACTORS,
     FrozenClock,
@@ -56,6 +57,8 @@ from jiedai_flow.testing import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from jiedai_flow.domain.standards import Standards
     from jiedai_flow.notify.channels import Message, RegisterNotifier
 
@@ -541,6 +544,38 @@ def test_request_id_reused_for_another_command_is_refused(jiedai_engine: Engine)
         jiedai_engine.fire(other, "submit", HANDLER, request_id="req-1")
     assert jiedai_engine.get(rid).version == 2
     assert jiedai_engine.get(other).version == 1
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_request_id_reused_with_other_words_is_refused(
+    jiedai_engine_factory: Factory, tmp_path: Path, store: str
+) -> None:
+    """The same request id, trigger and actor but another reason, plan or task command is another
+    command: refused (IdempotencyError), never answered with the first command's result as if the
+    new words were saved. The same words again are replayed."""
+    engine = jiedai_engine_factory(url="memory://" if store == "memory" else f"sqlite:///{tmp_path / 'j.db'}")
+    try:
+        rid = create(engine).id
+        said = Comment()
+        engine.operate(rid, said, HANDLER, reason="第一次的说明", request_id="k-1")
+        with pytest.raises(IdempotencyError, match="而内容不同"):
+            engine.operate(rid, said, HANDLER, reason="完全不同的说明", request_id="k-1")
+        assert engine.operate(rid, said, HANDLER, reason="第一次的说明", request_id="k-1").replayed
+        assert [e.reason for e in engine.history(rid)][-1] == "第一次的说明"
+        assert engine.get(rid).version == 2
+
+        def register(unit: str) -> CommandResult:
+            return engine.create_reception(
+                sample_letter(), sample_plan(), handler=HANDLER, host_unit=unit, jurisdiction=JURISDICTION,
+                request_id="c-1",
+            )  # fmt: skip
+
+        register("县政府办公室")
+        with pytest.raises(IdempotencyError):
+            register("县财政局")
+        assert register("县政府办公室").replayed
+    finally:
+        engine.store.close()
 
 
 def test_stale_expected_version_is_a_conflict(jiedai_engine: Engine) -> None:

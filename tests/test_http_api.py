@@ -149,6 +149,18 @@ def test_if_match_and_idempotency_key(server: Server) -> None:
         assert len(c.get(f"/api/v1/receptions/{rid}/history").json()) == 2
         key = {"Idempotency-Key": f"create-{rid}"}
         made, remade = (c.post("/api/v1/receptions", json=reception_body(), headers=key) for _ in range(2))
+        other = reception_body()
+        other["reception"]["host_unit"] = "县财政局"
+        reused = c.post("/api/v1/receptions", json=other, headers=key)  # the same key, another body
+        assert reused.status_code == 422
+        assert reused.json()["code"] == "idempotency"
+        words = f"/api/v1/receptions/{rid}/operations/comment"
+        said = c.post(words, json={"reason": "第一次"}, headers={"Idempotency-Key": f"w-{rid}"})
+        assert said.status_code == 200
+        resaid = c.post(words, json={"reason": "完全不同"}, headers={"Idempotency-Key": f"w-{rid}"})
+        assert resaid.status_code == 422
+        assert resaid.json()["code"] == "idempotency"
+        assert [e["reason"] for e in c.get(f"/api/v1/receptions/{rid}/history").json()][-1] == "第一次"
     # a retried registration answers as the first did: a client checking for 201 is not misled
     assert (made.status_code, remade.status_code) == (201, 201)
     assert remade.headers["idempotent-replayed"] == "true"

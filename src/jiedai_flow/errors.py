@@ -328,11 +328,19 @@ class IdempotencyError(JiedaiFlowError):
 
     code = "idempotency"
 
-    def __init__(self, request_id: str, first: str, now: str) -> None:
-        super().__init__(
-            f"请求号 {request_id} 已用于另一命令（{first}），不能用于（{now}）",
-            f"request id {request_id} was used for another command ({first}), not ({now})",
-        )
+    def __init__(self, request_id: str, first: str, now: str, *, other_words: bool = False) -> None:
+        if other_words:  # the same command on the same reception, said otherwise
+            super().__init__(
+                f"请求号 {request_id} 已用于同一命令（{first}）而内容不同："
+                "重试请原样重发，新的命令请换一个请求号",
+                f"request id {request_id} was used for the same command ({first}) with other content: "
+                "a retry resends it unchanged, a new command takes a new request id",
+            )
+        else:
+            super().__init__(
+                f"请求号 {request_id} 已用于另一命令（{first}），不能用于（{now}）",
+                f"request id {request_id} was used for another command ({first}), not ({now})",
+            )
         self.request_id = request_id
 
 

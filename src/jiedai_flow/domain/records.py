@@ -606,6 +606,9 @@ class CommandRecord:
     trigger: str
     actor_id: str
     result: CommandResult
+    said: str = ""
+    """A digest of what the command said (its reason, plan, list, task command …): the same request
+    id with other words is another command, refused; "" for a record kept before it was kept."""
 
 
 def _hex_prefix(_: object, attribute: attrs.Attribute[Any], value: str) -> None:

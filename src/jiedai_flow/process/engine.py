@@ -9,6 +9,7 @@ step — and only after that commit hands the notifications to the notifier plug
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
@@ -486,6 +487,9 @@ class Engine:
                 raise ValidationError(
                     [Problem("$.reception_id", error.message_zh, error.message_en)]
                 ) from None
+        said = ""
+        if request_id is not None:
+            said = digest_of(letter, plan, host_unit, jurisdiction, reception_type, start, end, reception_id)
         try:
             return self._create(
                 letter,
@@ -498,9 +502,10 @@ class Engine:
                 end,
                 reception_id,
                 request_id,
+                said,
             )
         except JiedaiFlowError:
-            if request_id is not None and (first := self._replay(request_id, "", CREATE, handler)):
+            if request_id is not None and (first := self._replay(request_id, "", CREATE, handler, said)):
                 return first
             raise
 
@@ -516,6 +521,7 @@ class Engine:
         end: date | None,
         reception_id: str | None,
         request_id: str | None,
+        said: str,
     ) -> CommandResult:
         now = self.clock.now()
         start = start or letter.itinerary.start
@@ -545,7 +551,7 @@ class Engine:
         self._require(handler, process, reception, transition)
         findings = self._run_rules(reception, standards, CREATE, handler, now, label=CREATE_LABEL)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
-        record = self._record(request_id, reception, CREATE, handler, event, findings)
+        record = self._record(request_id, reception, CREATE, handler, event, findings, said)
         year = start.year
         numbering = Numbering(f"{jurisdiction}:{year}", lambda n: f"{jurisdiction}-{year}-{n:05d}")
         reception = self.store.create(reception, event, (), record, numbering)
@@ -589,6 +595,9 @@ class Engine:
         """
         if reason or request_id is not None:
             stored_text(("reason", reason, None), ("request_id", request_id, MAX_REQUEST_ID))
+        said = ""
+        if request_id is not None:
+            said = digest_of(trigger, reason, plan, reception_list, explanations, follow_up, command)
         args = (
             trigger,
             actor,
@@ -600,6 +609,7 @@ class Engine:
             explanations,
             follow_up,
             command,
+            said,
         )
         try:
             result, intents, outbox = self._decided(reception_id, expected_version, args)
@@ -611,7 +621,9 @@ class Engine:
         except JiedaiFlowError:
             # Checked only on failure (a retry of an accepted command always fails, at the latest
             # when its idempotency record collides), so an ordinary command pays no extra read.
-            if request_id is not None and (first := self._replay(request_id, reception_id, trigger, actor)):
+            if request_id is not None and (
+                first := self._replay(request_id, reception_id, trigger, actor, said)
+            ):
                 return first
             raise
 
@@ -711,6 +723,7 @@ class Engine:
         explanations: Mapping[str, str] | None,
         follow_up: FollowUp | None,
         command: task_ops.TaskCommand | None = None,
+        said: str = "",
     ) -> _Saved:
         reception_id = before.id
         if expected_version is not None and expected_version != before.version:
@@ -794,7 +807,7 @@ class Engine:
             raise
         except Exception as exc:
             raise VetoError(reception_id, trigger, exc, number=before.number) from exc
-        record = self._record(request_id, after, trigger, actor, event, findings)
+        record = self._record(request_id, after, trigger, actor, event, findings, said)
         indexed: dict[str, Any] = {}
         if self._tasks is not None and (after.tasks is not before.tasks or after.copies is not before.copies):
             indexed = {
@@ -1601,19 +1614,25 @@ class Engine:
         actor: Actor,
         event: AuditEvent,
         findings: tuple[Finding, ...],
+        said: str = "",
     ) -> CommandRecord | None:
         if request_id is None:
             return None
         result = CommandResult(reception, event, findings)
-        return CommandRecord(request_id, reception.id, trigger, actor.id, result)
+        return CommandRecord(request_id, reception.id, trigger, actor.id, result, said)
 
-    def _replay(self, request_id: str, reception_id: str, trigger: str, actor: Actor) -> CommandResult | None:
+    def _replay(
+        self, request_id: str, reception_id: str, trigger: str, actor: Actor, said: str = ""
+    ) -> CommandResult | None:
         record = self.store.command(request_id)
         if record is None:
             return None
         same = (record.trigger, record.actor_id) == (trigger, actor.id) and (
             not reception_id or record.reception_id == reception_id
         )
+        if same and record.said and said and record.said != said:  # the same key, other words
+            first = f"{record.reception_id}:{record.trigger}:{record.actor_id}"
+            raise IdempotencyError(request_id, first, first, other_words=True)
         if not same:
             raise IdempotencyError(
                 request_id,
@@ -1913,3 +1932,9 @@ def open_engine(
             f"no storage back end accepts {url!r}; is its plugin installed?",
         )
     return Engine(store, host, clock=clock, processes=processes)
+
+
+def digest_of(*said: object) -> str:
+    """What a command said — its arguments beside the reception, trigger and actor — as a short
+    digest kept with its idempotency record (:attr:`CommandRecord.said`)."""
+    return hashlib.sha256(encode(list(said)).encode()).hexdigest()[:32]

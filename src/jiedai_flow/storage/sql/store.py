@@ -17,6 +17,7 @@ can only make a notification be delivered again.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import warnings
@@ -595,7 +596,8 @@ class SQLStore(OutboxMixin):
     ) -> None:
         self._sql["insert_outbox"].execute_many(cur, [outbox_row(n) for n in outbox])
         if record is not None:
-            result = f'{{"reception":{data},"event":{stored.content.decode()}}}'
+            said = f',"said":{json.dumps(record.said)}' if record.said else ""
+            result = f'{{"reception":{data},"event":{stored.content.decode()}{said}}}'
             try:
                 self._sql["insert_command"].execute(
                     cur,
@@ -854,7 +856,7 @@ class SQLStore(OutboxMixin):
         reception_id, trigger, actor_id, result = found
         parts = decode(_StoredResult, result)
         command_result = CommandResult(parts.reception, parts.event, parts.event.findings)
-        return CommandRecord(request_id, reception_id, trigger, actor_id, command_result)
+        return CommandRecord(request_id, reception_id, trigger, actor_id, command_result, parts.said)
 
     def next_number(self, key: str) -> int:
         return run_again_on_race(
@@ -1061,6 +1063,7 @@ class _StoredEvent(_Sealed):
 class _StoredResult:
     reception: Reception
     event: AuditEvent
+    said: str = ""
 
 
 class _Reading:
