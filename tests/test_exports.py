@@ -421,3 +421,29 @@ def test_docs_reports_quote_the_rendered_examples() -> None:
     for name in ("annual-summary.md", "red-flags.md"):
         table = (ROOT / "docs" / "examples" / name).read_text(encoding="utf-8")
         assert table in page, f"docs/reports.md does not quote docs/examples/{name}"
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_every_spreadsheet(tmp_path: Path) -> None:
+    """A host unit (or a guest's post) typed as ``=HYPERLINK(…)`` or ``@SUM(…)`` is text in the
+    workbook (never a formula cell) and is led by ``'`` in the CSV, which Excel and WPS read as text;
+    negative money in the CSV is left as the number it is."""
+    from jiedai_flow.reports.render_csv import inert
+
+    evil = '=HYPERLINK("http://evil.example","x")'
+    rows = [
+        AnnualSummaryRow(
+            2025, "341502", evil, 1, 2, 1, Decimal("150.00"), Decimal(0), None, None, None, 0, 0
+        ),
+        AnnualSummaryRow(
+            2025, "341503", "@SUM(1+1)", 1, 2, 1, Decimal("150.00"), Decimal(0), None, None, None, 0, 0
+        ),
+    ]  # fmt: skip
+    write_table_xlsx(rows, tmp_path / "s.xlsx", title="年度汇总")
+    ws = load_workbook(tmp_path / "s.xlsx").active
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value[:1] in "=@"]
+    assert {c.value for c in cells} == {evil, "@SUM(1+1)"}
+    assert all(c.data_type == "s" for c in cells)
+    parsed = list(csv.reader(io.StringIO(render_table_csv(rows).removeprefix("\ufeff"), newline="")))
+    units = [line[2] for line in parsed[1:]]
+    assert units == ["'" + evil, "'@SUM(1+1)"]
+    assert [inert("-180.00"), inert("+3"), inert("-"), inert("\t=1")] == ["-180.00", "+3", "'-", "'\t=1"]

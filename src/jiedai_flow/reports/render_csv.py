@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import TYPE_CHECKING, Any
 
 from jiedai_flow.reports.common import cell_text, table_columns
@@ -27,8 +28,24 @@ BOM = "\ufeff"
 def _text(rows: Sequence[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)  # excel dialect: quoted where needed, CRLF line ends
-    writer.writerows(rows)
+    writer.writerows([[inert(value) for value in row] for row in rows])
     return BOM + out.getvalue()
+
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def inert(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it and never runs it: text a clerk typed that begins with
+    ``=``, ``+``, ``-``, ``@`` or a tab or carriage return (``=HYPERLINK(…)``, ``@SUM(…)``) gets a
+    leading ``'``, which Excel and WPS read as "text" and hide; a plain number (``-180.00``) is left
+    as it is."""
+    if isinstance(value, str) and value[:1] in _ACTIVE and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+_ACTIVE = frozenset("=+-@\t\r")
 
 
 def _day(value: date | None) -> str:

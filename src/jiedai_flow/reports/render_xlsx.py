@@ -52,6 +52,15 @@ _ACTIVITY_COLUMNS = (
 )
 
 
+def _put(ws: Any, row: int, column: int, value: Any) -> Any:
+    """Write ``value`` into a cell as what it is: text that begins with ``=`` stays text (openpyxl
+    would store it as a formula, which a clerk's ``=HYPERLINK(…)`` must never become)."""
+    cell = ws.cell(row=row, column=column, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"
+    return cell
+
+
 class _Sheet:
     """A cursor over a worksheet that writes the list's blocks one under another."""
 
@@ -59,7 +68,7 @@ class _Sheet:
         self.ws, self.width, self.row = ws, width, 1
 
     def cell(self, column: int, value: Any, *, kind: str = "", bold: bool = False, fill: Any = None) -> Any:
-        cell = self.ws.cell(row=self.row, column=column, value=value)
+        cell = _put(self.ws, self.row, column, value)
         cell.border = _BOX
         cell.alignment = _WRAP
         if kind == "money":
@@ -83,7 +92,7 @@ class _Sheet:
         return cell
 
     def title(self, text: str, size: int) -> None:
-        cell = self.ws.cell(row=self.row, column=1, value=text)
+        cell = _put(self.ws, self.row, 1, text)
         cell.font = Font(size=size, bold=True)
         cell.alignment = _CENTER
         self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.width)
@@ -91,7 +100,7 @@ class _Sheet:
 
     def heading(self, zh: str, en: str) -> None:
         self.row += 1
-        cell = self.ws.cell(row=self.row, column=1, value=f"{zh} {en}")
+        cell = _put(self.ws, self.row, 1, f"{zh} {en}")
         cell.font = Font(size=12, bold=True)
         self.ws.merge_cells(start_row=self.row, start_column=1, end_row=self.row, end_column=self.width)
         self.row += 1
