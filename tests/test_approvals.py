@@ -294,6 +294,30 @@ def test_take_back_of_a_step_whose_next_assignee_acted_is_refused_while_pending(
         engine.operate(rid, TakeBack(), A)
 
 
+def test_take_back_is_refused_once_the_next_assignee_delegated_or_added_signers(url: str) -> None:
+    """Acting is more than signing: once the next assignee delegated their task (and had the
+    opinion back) or added a signer before or after themself, their work would be lost to a take
+    back — refused, and not offered. Urging, reading or commenting is not acting on the task."""
+    for act in (
+        lambda engine, rid: engine.operate(rid, Delegate(to="x"), E, reason="请x提意见"),
+        lambda engine, rid: engine.operate(rid, AddSigners(["y"], Position.BEFORE), E, reason="请y先看"),
+        lambda engine, rid: engine.operate(rid, AddSigners(["y"], Position.AFTER), E, reason="请y再看"),
+    ):
+        engine = engine_for(url, SINGLE_A, SINGLE_E)
+        rid = submitted(engine)
+        approve(engine, rid, A)
+        act(engine, rid)
+        assert "take_back" not in engine.available_operations(rid, A)
+        with pytest.raises(TaskError, match="下一环节或下一位办理人已经办理"):
+            engine.operate(rid, TakeBack(), A)
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    engine.operate(rid, Urge(), HANDLER)
+    engine.operate(rid, Comment(), E, reason="我看一下")
+    assert engine.operate(rid, TakeBack(), A).reception.current_step == 0
+
+
 def test_the_last_signer_takes_an_approved_reception_back_before_it_starts(url: str) -> None:
     engine = engine_for(url, SINGLE_A)
     rid = submitted(engine)
@@ -1147,6 +1171,28 @@ def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     with pytest.raises(NotAuthorizedError):
         approve(engine, rid, leader2)
     assert approve(engine, rid, leader1).state == "approved"
+
+
+def test_urge_names_anyones_task_and_skips_those_urged_lately(url: str) -> None:
+    """催办 reminds someone else: the handler, the office or another approver names b's task and it
+    is urged. Naming none urges every open task not urged within the hour (c and d, not b again);
+    only when all were is it refused, and then a named one too."""
+    clock = FrozenClock()
+    engine = engine_for(url, PARALLEL_BCD, clock=clock)
+    rid = submitted(engine)
+    b_task = next(t.id for t in engine.get(rid).tasks if t.owner == "b")
+    assert "催办 b" in engine.operate(rid, Urge(task=b_task[:8]), HANDLER).event.note
+    event = engine.operate(rid, Urge(), OFFICE).event
+    assert "催办 c" in event.note
+    assert "催办 d" in event.note
+    assert "催办 b" not in event.note
+    for command in (Urge(), Urge(task=b_task)):
+        with pytest.raises(RateLimitedError, match="分钟后再催"):
+            engine.operate(rid, command, C)
+    with pytest.raises(TaskError, match="没有对应「zzz」的待办任务"):
+        engine.operate(rid, Urge(task="zzz"), HANDLER)
+    clock.advance(hours=1, minutes=1)
+    assert "催办 b" in engine.operate(rid, Urge(task=b_task), C).event.note
 
 
 def test_urge_copy_read_comment_and_counts(url: str) -> None:

@@ -680,17 +680,24 @@ def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
 def _acted_since(reception: Reception, signed: Approval) -> bool:
     """Whether someone after ``signed`` has acted (then it cannot be taken back): on a later step,
     or later in the same step's sequence (会签 in order: the next signer's task opened because of
-    this signature)."""
+    this signature) — signed, handed on, claimed, delegated (or answered a delegation), or added
+    signers."""
     mine = next((t for t in reception.tasks if t.id == signed.task_id), None)
     order = mine.order if mine is not None else -1
+
+    def after(t: Task) -> bool:
+        return t.step > signed.step or (
+            t.step == signed.step and mine is not None and t.lane == mine.lane and t.order > order
+        )
+
     return any(a.step > signed.step for a in reception.approvals) or any(
-        t.current
-        and t.kind is TaskKind.APPROVAL
-        and t.done_by
-        and t.outcome != "removed"  # 减签 is the adder's doing, not the next signer acting
+        t.kind is TaskKind.APPROVAL
+        and after(t)
         and (
-            t.step > signed.step
-            or (t.step == signed.step and mine is not None and t.lane == mine.lane and t.order > order)
+            (t.current and t.done_by and t.outcome != "removed")  # 减签 is the adder's doing
+            or t.outcome == "delegate_replied"
+            or (t.live and bool(t.claimed_by or t.delegated_to or t.delegated_by))
+            or bool(t.added_by and t.added_by != signed.actor_id)
         )
         for t in reception.tasks
     )
@@ -839,24 +846,34 @@ def _terminate(reception: Reception, command: TaskCommand, ctx: Context) -> Work
 
 
 def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
-    chosen = (
-        [_task(reception, ctx, command.task, where=lambda t: t.state is TaskState.OPEN)]
-        if command.task
-        else list(reception.open_tasks())
-    )
-    if not chosen:
-        raise _refused(reception, ctx, "没有待办任务可催办", "no open task to urge")
-    for task in chosen:
-        if task.urged_at is not None and ctx.now - task.urged_at < URGE_INTERVAL:
-            minutes = int((URGE_INTERVAL - (ctx.now - task.urged_at)).total_seconds() // 60) + 1
-            urged = ctx.shown(task.owner) if task.owner else task.assignee.shown
-            raise RateLimitedError(
-                reception.id,
-                ctx.label or "催办",
-                f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
-                f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
-                number=reception.number,
+    """催办 the open task ``command.task`` names — whoever holds it: urging is reminding someone
+    else — or, naming none, every open task not urged within ``URGE_INTERVAL``; refused (rate
+    limited) when every one it would urge was."""
+    open_ = list(reception.open_tasks())
+    if command.task:
+        open_ = [t for t in open_ if t.id.startswith(command.task)]
+        if len(open_) != 1:
+            raise _refused(
+                reception,
+                ctx,
+                f"没有{'唯一' if open_ else ''}对应「{command.task}」的待办任务",
+                f"no {'unique ' if open_ else ''}open task matches {command.task!r}",
             )
+    if not open_:
+        raise _refused(reception, ctx, "没有待办任务可催办", "no open task to urge")
+    chosen = [t for t in open_ if t.urged_at is None or ctx.now - t.urged_at >= URGE_INTERVAL]
+    if not chosen:
+        task = min(open_, key=lambda t: t.urged_at or ctx.now)
+        assert task.urged_at is not None
+        minutes = int((URGE_INTERVAL - (ctx.now - task.urged_at)).total_seconds() // 60) + 1
+        urged = ctx.shown(task.owner) if task.owner else task.assignee.shown
+        raise RateLimitedError(
+            reception.id,
+            ctx.label or "催办",
+            f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
+            f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
+            number=reception.number,
+        )
     after = reception
     for task in chosen:
         after = _replace(after, attrs.evolve(task, urged_at=ctx.now))

@@ -192,7 +192,7 @@ def command_of(command: type[task_ops.TaskCommand], body: Any) -> task_ops.TaskC
 
 
 def _retry_after(engine: Engine, reception_id: str, task_ref: str) -> int:
-    """Seconds until every task a refused 催办 named may be urged again."""
+    """Seconds until a task a refused 催办 named may be urged again (the one urged longest ago)."""
     reception = engine.get(reception_id)
     urged = [
         t.urged_at
@@ -201,7 +201,7 @@ def _retry_after(engine: Engine, reception_id: str, task_ref: str) -> int:
     ]
     if not urged:
         return 1
-    left = task_ops.URGE_INTERVAL - (engine.clock.now() - max(urged))
+    left = task_ops.URGE_INTERVAL - (engine.clock.now() - min(urged))
     return max(1, math.ceil(left.total_seconds()))
 
 
