@@ -1173,6 +1173,30 @@ def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     assert approve(engine, rid, leader1).state == "approved"
 
 
+def test_whatever_a_stand_in_does_with_a_principals_task_is_on_their_behalf(url: str) -> None:
+    """Not only a signature: a stand-in 代理 who transfers, sends back, returns or delegates the
+    principal's task does it on their behalf — the task says so (``on_behalf_of``) and the audit
+    note begins 「代 p」."""
+    p_, s_ = approver("p"), approver("s")
+    acts = {
+        "transfer": lambda engine, rid: engine.operate(rid, Transfer(to="x"), s_, reason="p 出差"),
+        "send back": lambda engine, rid: engine.operate(rid, SendBack(step=0), s_, reason="请重审"),
+        "return": lambda engine, rid: engine.fire(rid, "return", s_, reason="请修改"),
+        "delegate": lambda engine, rid: engine.operate(rid, Delegate(to="x"), s_, reason="请提意见"),
+    }
+    for what, act in acts.items():
+        clock = FrozenClock()
+        engine = engine_for(url, SINGLE_A, ApprovalStep("", "二级", assignees=person("p")), clock=clock)
+        rid = submitted(engine)
+        approve(engine, rid, A)
+        engine.set_proxy(p_.id, s_.id, clock.now().date(), clock.now().date(), p_)
+        result = act(engine, rid)
+        assert result.event.note.startswith("代 p"), (what, result.event.note)
+        theirs = next(t for t in result.reception.tasks if t.assignee.ref == "p")
+        assert theirs.on_behalf_of == ("" if what == "delegate" else "p"), what
+        assert theirs.delegated_by == ("s" if what == "delegate" else ""), what
+
+
 def test_urge_names_anyones_task_and_skips_those_urged_lately(url: str) -> None:
     """催办 reminds someone else: the handler, the office or another approver names b's task and it
     is urged. Naming none urges every open task not urged within the hour (c and d, not b again);

@@ -460,8 +460,15 @@ def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: 
         outcome=outcome,
         opinion=ctx.reason,
         claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
+        on_behalf_of=_for_whom(ctx, task),
     )
     return Worked(_replace(reception, done), task=task)
+
+
+def _for_whom(ctx: Context, task: Task) -> str:
+    """The principal the actor acts for on ``task`` as their stand-in 代理 (its holder), or ""."""
+    owner = task.owner
+    return owner if owner and owner != ctx.actor.id and owner in ctx.principals else ""
 
 
 # -- the operations ----------------------------------------------------------------------------
@@ -507,6 +514,7 @@ def _transfer(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
         done_by=ctx.actor.id,
         done_at=ctx.now,
         opinion=ctx.reason,
+        on_behalf_of=_for_whom(ctx, task),
     )
     moved = attrs.evolve(
         task,
@@ -795,6 +803,7 @@ def _back_to(reception: Reception, ctx: Context, index: int, own: Task | None, o
                 done_at=ctx.now,
                 opinion=ctx.reason,
                 current=False,
+                on_behalf_of=_for_whom(ctx, t),
             )
         elif t.kind is TaskKind.APPROVAL and t.current and t.step >= index:
             t = attrs.evolve(
@@ -1922,6 +1931,17 @@ def describe(
             parts.append(f"执行任务「{t.title}」完成")
         if t.urged_at is not None and t.urged_at != was.urged_at:
             parts.append(f"催办 {names(t.owner) if t.owner else t.assignee.shown}")
+    acted_for: list[str] = []  # a stand-in's act on a principal's task 代理 (a signature says it itself)
+    for t in after.tasks if len(after.approvals) <= len(before.approvals) else ():
+        was = old.get(t.id)
+        if was is None:
+            continue
+        if t.on_behalf_of and not was.on_behalf_of:
+            acted_for.append(t.on_behalf_of)
+        elif t.delegated_to and not was.delegated_to and was.owner and t.delegated_by not in ("", was.owner):
+            acted_for.append(was.owner)
+    if acted_for:
+        parts.insert(0, "代 " + "、".join(names(p) for p in dict.fromkeys(acted_for)))
     copied = [names(c.actor_id) for c in after.copies[len(before.copies) :]]
     if copied:
         parts.append("抄送 " + "、".join(copied))
