@@ -154,3 +154,35 @@ def test_jiedai_finish_prints_the_warning_and_show_lists_the_items(site: Site) -
     assert "接站 — 陈洁" in shown
     assert "已完成，陈洁" in shown
     assert "会场 — 县接待办（待认领）" in shown
+
+
+@pytest.mark.parametrize("back", ["take_back", "amend"])
+def test_items_handed_out_are_recalled_when_the_reception_goes_back_to_approval(
+    engine: Engine, back: str
+) -> None:
+    """Approved, the items handed out; then the last signer takes the approval back, or the handler
+    amends the plan (变更): the reception waits for approval again, so the items leave their owners'
+    待办 (recalled, noted in the timeline) until they are handed out again once approved."""
+    from jiedai_flow.process.tasks import RECALLED, TakeBack
+
+    rid = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=HANDLER,
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id
+    engine.fire(rid, "submit", HANDLER)
+    engine.fire(rid, "approve", APPROVER)
+    engine.operate(
+        rid, Assign((ExecutionItem("接站", Assignee.person(DRIVER.id, name=DRIVER.name)),)), HANDLER
+    )
+    assert [row.title for row in engine.tasks_for(DRIVER).items] == ["接站"]
+    if back == "take_back":
+        result = engine.operate(rid, TakeBack(), APPROVER)
+    else:
+        result = engine.fire(rid, "amend", HANDLER, reason="改期", plan=engine.get(rid).plan)
+    assert result.reception.state == "submitted"
+    assert "执行任务「接站」收回（重新审批）" in result.event.note
+    assert engine.tasks_for(DRIVER).items == ()
+    assert [t.outcome for t in result.reception.tasks if t.title == "接站"] == [RECALLED]

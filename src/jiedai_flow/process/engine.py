@@ -875,6 +875,7 @@ class Engine:
             label=trigger_def.label if trigger_def is not None else "",
             operation=trigger_def.operation if trigger_def is not None else None,
             ending=terminal,
+            executing=phase not in (Phase.DRAFTING, Phase.PENDING),
             directory=self.directory,
             reply_roles=process.operation_roles(Operation.REPLY),
             members=self._members_once(),

@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 URGE_INTERVAL = timedelta(hours=1)
 """催办 the same task at most once in this interval."""
 
+RECALLED = "recalled"
+"""The outcome of an execution task still open when its reception went back to approval or to draft
+(拿回, 变更, 驳回 …): it is handed out again once approved."""
+
 OUTCOME_LABELS = {
     "agree": "同意",
     "against": "反对",
@@ -78,6 +82,7 @@ OUTCOME_LABELS = {
     "problem": "报告问题",
     "closed": "已关闭",
     "decided": "他人已决定",
+    RECALLED: "收回（重新审批）",
 }
 """How a task ended (``Task.outcome``), in Chinese; a reviewer's answer (退回, 不予接待) is the name of
 its trigger, shown by the trigger's label."""
@@ -304,6 +309,9 @@ class Context:
     operation: Operation | None = None
     ending: bool = False
     """The command ends the reception (a terminal state): open execution tasks close too."""
+    executing: bool = True
+    """Execution items 执行任务 may be worked in the state (approved and after); in drafting and
+    pending their open tasks are recalled (:data:`RECALLED`)."""
     directory: Callable[[str], Actor | None] | None = None
     """Looks a person up (``jiedai_actor``); None when no plugin keeps a directory."""
     reply_roles: frozenset[Role] = frozenset()
@@ -1239,6 +1247,8 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
     if not reception.tasks and not ctx.collecting:
         return reception
     tasks = list(reception.tasks)
+    if not ctx.executing:  # back to approval or to draft: what was handed out waits for approval again
+        tasks = [_closed(t, RECALLED) if t.kind is TaskKind.EXECUTION and t.live else t for t in tasks]
     if not ctx.collecting:
         why = ENDED if ctx.ending else "closed"
         tasks = [_closed(t, why) if _approval_live(t) or (ctx.ending and t.live) else t for t in tasks]
@@ -1929,6 +1939,8 @@ def describe(
             parts.append(f"减签 {who(t.assignee)}")
         if t.kind is TaskKind.EXECUTION and t.state is TaskState.DONE and was.state is not TaskState.DONE:
             parts.append(f"执行任务「{t.title}」完成")
+        if t.kind is TaskKind.EXECUTION and t.outcome == RECALLED and was.live:
+            parts.append(f"执行任务「{t.title}」收回（重新审批）")
         if t.urged_at is not None and t.urged_at != was.urged_at:
             parts.append(f"催办 {names(t.owner) if t.owner else t.assignee.shown}")
     acted_for: list[str] = []  # a stand-in's act on a principal's task 代理 (a signature says it itself)
