@@ -1197,6 +1197,21 @@ def test_whatever_a_stand_in_does_with_a_principals_task_is_on_their_behalf(url:
         assert theirs.delegated_by == ("s" if what == "delegate" else ""), what
 
 
+def test_remove_signer_is_offered_only_where_a_removal_would_be_accepted(url: str) -> None:
+    """a adds x to a 票签 of a and b (50 %); b votes against. Removing x would leave the vote unable
+    to pass — refused, so 减签 is not offered either; before b's vote it is."""
+    vote = ApprovalStep("", "票签", kind=StepKind.VOTE, threshold=50, assignees=person("a", "b"))
+    engine = engine_for(url, vote)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["x"], Position.ALONGSIDE), A, reason="请 x 也投票")
+    assert "remove_signer" in engine.available_operations(rid, A)
+    engine.operate(rid, Against(), B, reason="不同意")
+    assert "remove_signer" not in engine.available_operations(rid, A)
+    added = next(t.id for t in engine.get(rid).tasks if t.assignee.ref == "x")
+    with pytest.raises(TaskError, match="票数不能通过"):
+        engine.operate(rid, RemoveSigner(task=added), A, reason="不必了")
+
+
 def test_urge_names_anyones_task_and_skips_those_urged_lately(url: str) -> None:
     """催办 reminds someone else: the handler, the office or another approver names b's task and it
     is urged. Naming none urges every open task not urged within the hour (c and d, not b again);

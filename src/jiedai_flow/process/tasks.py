@@ -41,6 +41,7 @@ from jiedai_flow.domain.records import (
 )
 from jiedai_flow.errors import (
     InvalidValueError,
+    JiedaiFlowError,
     NotAuthorizedError,
     RateLimitedError,
     ReasonRequiredError,
@@ -1163,7 +1164,17 @@ def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_remove_signer(reception: Reception, ctx: Context) -> Offer | None:
-    return _offered(_removable(reception, ctx))
+    """An added signer the actor may remove now — one whose removal is not refused (a vote it would
+    leave unable to pass, say)."""
+    return _offered(any(_removes(reception, ctx, t) for t in _removable(reception, ctx)))
+
+
+def _removes(reception: Reception, ctx: Context, task: Task) -> bool:
+    try:
+        _remove_signer(reception, RemoveSigner(task=task.id), ctx)
+    except JiedaiFlowError:
+        return False
+    return True
 
 
 def _offer_take_back(reception: Reception, ctx: Context) -> Offer | None:
