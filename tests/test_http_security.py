@@ -213,3 +213,48 @@ def test_rs256_public_key_and_claims_mapping() -> None:
     with pytest.raises(Exception, match="JWT"):
         auth.authenticate(f"Bearer {jwt.encode(claims, other, 'RS256')}", "198.51.100.1")
     assert issubclass(AuthFailure, Exception)
+
+
+def _web_sign_in(server: Server, credential: str) -> httpx.Client:
+    """A browser-like client signed in to the pages with ``credential`` (the sign-in form's CSRF
+    token read from the page, as a browser submits it)."""
+    import re
+
+    web = httpx.Client(base_url=server.base, timeout=30)
+    form = web.get("/web/login")  # the caller closes the client
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found is not None
+    signed = web.post("/web/login", data={"token": credential, "csrf": found.group(1)})
+    assert signed.status_code in (302, 303), signed.text
+    return web
+
+
+def test_a_web_session_opened_by_a_jwt_ends_with_the_jwt(server: Server) -> None:
+    """Signed in with a JWT valid for two seconds, the pages work, then stop when it expires (the
+    API refuses the JWT from then on; the session does not outlive it by hours)."""
+    web = _web_sign_in(server, _jwt(ttl=2))
+    try:
+        assert web.get("/web/").status_code == 200
+        time.sleep(3)
+        after = web.get("/web/")
+        assert after.status_code in (302, 303, 401)
+        assert "/web/login" in after.headers.get("location", "/web/login")
+    finally:
+        web.close()
+
+
+def test_a_jwt_user_known_only_by_the_tokens_claims_uses_the_pages(server: Server) -> None:
+    """The single sign-on may name someone the actors file does not list, with their roles in the
+    token (docs/http.md): such a user signs in to the pages and sees their lists, as over the API."""
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "sso.only", "name": "单点用户", "roles": ["approver"],
+        "iat": now, "exp": now + 300,
+    }  # fmt: skip
+    web = _web_sign_in(server, jwt.encode(claims, SECRET, "HS256"))
+    try:
+        home = web.get("/web/")
+        assert home.status_code == 200
+        assert "单点用户" in home.text
+    finally:
+        web.close()

@@ -35,12 +35,14 @@ class Principal:
 
     A plain class, not attrs: the framework would validate an attrs dependency field by field."""
 
-    __slots__ = ("actor", "method")
+    __slots__ = ("actor", "method", "until")
 
-    def __init__(self, actor: Actor, method: str) -> None:
+    def __init__(self, actor: Actor, method: str, until: float | None = None) -> None:
         self.actor = actor
         self.method = method
         """``api-token:<id>`` or ``jwt:<issuer>``; ``web/…`` through a signed-in session."""
+        self.until = until
+        """When the credential expires (a JWT's ``exp``, seconds since the epoch); None: when revoked."""
 
     @property
     def read_only(self) -> bool:
@@ -214,7 +216,8 @@ class Authenticator:
                 f"JWT 所指参与人 {actor_id} 不在名录中，令牌也没有给出角色",
                 f"the JWT's actor {actor_id} is not in the directory and the token gives no roles",
             )
-        return Principal(actor, ("web/" if web else "") + f"jwt:{settings.issuer}")
+        method = ("web/" if web else "") + f"jwt:{settings.issuer}"
+        return Principal(actor, method, until=float(claims["exp"]))
 
 
 def _actor_from_claims(actor_id: str, claims: Mapping[str, Any], settings: JWTSettings) -> Actor | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import time
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -30,7 +31,16 @@ from jiedai_flow import reports
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import load
-from jiedai_flow.domain.model import Itinerary, MealKind, Purpose, ReceptionType, RoomType, VenueType
+from jiedai_flow.domain.model import (
+    Actor,
+    Itinerary,
+    MealKind,
+    Purpose,
+    ReceptionType,
+    Role,
+    RoomType,
+    VenueType,
+)
 from jiedai_flow.domain.records import ReceptionQuery, TaskState, TaskView, is_task_cursor
 from jiedai_flow.errors import JiedaiFlowError, ValidationError
 from jiedai_flow.process import diagram
@@ -58,18 +68,39 @@ WEB_SESSION = "网页会话 web session"
 
 
 def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
+    """Who the signed-in session is: the actor the sign-in named (from the actors file, or from the
+    single sign-on token's claims, kept in the session, which the service encrypts), while the
+    session and its token are active and a JWT's ``exp`` has not passed."""
     session = request.session if "session" in request.scope else {}
-    actor = service.actors.get(str(session.get("actor", "")))
+    actor = service.actors.get(str(session.get("actor", ""))) or _claimed(session.get("claimed"))
     token_id = str(session.get("token_id", ""))
     session_id = str(session.get("session_id", ""))
+    until = session.get("until")
     if (
         actor is None
         or not session_id
+        or (isinstance(until, int | float) and time.time() > until)
         or not service.auth.token_active(session_id)
         or (token_id and not service.auth.token_active(token_id))
     ):
         raise NotAuthorizedException("请先登录 / sign in first")
     return Principal(actor, str(session.get("method", "web")))
+
+
+def _claimed(found: object) -> Actor | None:
+    """The actor a single sign-on token described (not in the actors file), as the session keeps it."""
+    if not isinstance(found, dict):
+        return None
+    try:
+        return Actor(
+            str(found["id"]),
+            str(found["name"]),
+            frozenset(Role(r) for r in found["roles"]),
+            unit=str(found.get("unit", "")),
+            levels=frozenset(str(level) for level in found.get("levels", ())),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
@@ -150,11 +181,23 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
     tokens = service.auth.tokens
     tokens.purge(WEB_SESSION, datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=SESSION_HOURS))
     opened, _secret = tokens.create(found.actor.id, WEB_SESSION)  # the secret is never handed out
+    who = found.actor
+    claimed = None
+    if who.id not in service.actors:  # described by the single sign-on token only
+        claimed = {
+            "id": who.id,
+            "name": who.name,
+            "roles": sorted(who.roles),
+            "unit": who.unit,
+            "levels": sorted(who.levels),
+        }
     request.set_session(
         {
             "session_id": opened.id,
-            "actor": found.actor.id,
-            "name": found.actor.name,
+            "actor": who.id,
+            "claimed": claimed,
+            "until": found.until,  # a JWT's exp: the session ends with the token
+            "name": who.name,
             "method": found.method,
             "token_id": token_id,
             "read_only": found.read_only,
