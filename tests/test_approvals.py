@@ -1226,8 +1226,9 @@ def test_urge_names_anyones_task_and_skips_those_urged_lately(url: str) -> None:
     assert "催办 d" in event.note
     assert "催办 b" not in event.note
     for command in (Urge(), Urge(task=b_task)):
-        with pytest.raises(RateLimitedError, match="分钟后再催"):
+        with pytest.raises(RateLimitedError, match="分钟后再催") as caught:
             engine.operate(rid, command, C)
+        assert ": cannot urge: " in caught.value.message_en  # the operation's name, not 催办
     with pytest.raises(TaskError, match="没有对应「zzz」的待办任务"):
         engine.operate(rid, Urge(task="zzz"), HANDLER)
     clock.advance(hours=1, minutes=1)

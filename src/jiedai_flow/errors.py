@@ -386,12 +386,22 @@ class TaskError(JiedaiFlowError):
     code = "task_refused"
 
     def __init__(
-        self, reception_id: str, operation: str, why_zh: str, why_en: str, *, number: str = ""
+        self,
+        reception_id: str,
+        operation: str,
+        why_zh: str,
+        why_en: str,
+        *,
+        number: str = "",
+        operation_en: str = "",
     ) -> None:
+        """``operation`` is the operation's Chinese label (催办); ``operation_en`` its name for the
+        English message (``urge``), the label when not given."""
         named = number or reception_id
+        en = operation_en or operation
         super().__init__(  # a proxy is set for a person, not on a reception
             f"接待记录 {named} 不能「{operation}」：{why_zh}" if named else f"不能「{operation}」：{why_zh}",
-            f"reception {named}: cannot {operation}: {why_en}" if named else f"cannot {operation}: {why_en}",
+            f"reception {named}: cannot {en}: {why_en}" if named else f"cannot {en}: {why_en}",
         )
         self.reception_id = reception_id
         self.number = number

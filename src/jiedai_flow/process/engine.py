@@ -778,6 +778,7 @@ class Engine:
                 "审批已全部通过，回到待审批须指明重新审批的环节",
                 "every step is approved: going back to approval needs the step to approve again",
                 number=before.number,
+                operation_en=trigger_def.name,
             )
         after, noted = _explain(after, findings, explanations or {}, trigger_def, actor, now)
         ledger = ledger_changes(before, after, standards, process)
@@ -904,6 +905,7 @@ class Engine:
                     f"需要操作值 {task_ops.COMMANDS[trigger_def.operation].__name__}",
                     f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
                     number=before.number,
+                    operation_en=trigger_def.name,
                 )
             if isinstance(command, task_ops.Jump) and command.state:
                 _jump_target(process, before, trigger_def, command)
@@ -1034,10 +1036,20 @@ class Engine:
                 label="设置代理",
             )
         if not stand_in.strip() or stand_in == principal:
-            raise TaskError("", "代理", "代理人不能为空或是本人", "the stand-in must be someone else")
+            raise TaskError(
+                "",
+                "代理",
+                "代理人不能为空或是本人",
+                "the stand-in must be someone else",
+                operation_en="proxy",
+            )
         if end < start:
             raise TaskError(
-                "", "代理", f"结束日期 {end} 早于开始日期 {start}", f"end {end} is before start {start}"
+                "",
+                "代理",
+                f"结束日期 {end} 早于开始日期 {start}",
+                f"end {end} is before start {start}",
+                operation_en="proxy",
             )
         directory = self.directory
         if directory is not None:
@@ -1048,7 +1060,7 @@ class Engine:
                 directory, stand_in, needs
             )
             if problem is not None:
-                raise TaskError("", "代理", *problem)
+                raise TaskError("", "代理", *problem, operation_en="proxy")
         store = self._task_store()
         for kept in store.proxies():  # the same designation twice (a form sent again): one row
             if not kept.revoked and (kept.principal, kept.stand_in, kept.start, kept.end) == (
@@ -1077,7 +1089,9 @@ class Engine:
         store = self._task_store()
         found = next((p for p in store.proxies() if p.id.startswith(proxy_id)), None)
         if found is None:
-            raise TaskError("", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}")
+            raise TaskError(
+                "", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}", operation_en="revoke proxy"
+            )
         if actor.id != found.principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
                 "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
@@ -1813,6 +1827,7 @@ def _jump_target(
         f"{what_zh}；从这里可跳转到：{shown}",
         f"{what_en}; from here: {', '.join(targets) or 'none'}",
         number=before.number,
+        operation_en=trigger_def.name,
     )
 
 

@@ -891,6 +891,7 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
             f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
             number=reception.number,
+            operation_en=ctx.trigger or "urge",
         )
     after = reception
     for task in chosen:
@@ -1856,7 +1857,9 @@ def _new_owners(before: Reception, after: Reception) -> tuple[str, ...]:
 
 
 def _refused(reception: Reception, ctx: Context, zh: str, en: str) -> TaskError:
-    return TaskError(reception.id, ctx.label or ctx.trigger, zh, en, number=reception.number)
+    return TaskError(
+        reception.id, ctx.label or ctx.trigger, zh, en, number=reception.number, operation_en=ctx.trigger
+    )
 
 
 def _denied(reception: Reception, ctx: Context, zh: str, en: str) -> NotAuthorizedError:
