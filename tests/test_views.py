@@ -318,3 +318,44 @@ def text_of(html: str) -> str:
     from html import unescape
 
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_an_unmade_signature_says_how_the_reception_ended_and_whose_it_was() -> None:
+    """A reception terminated while a vote waits: the voter who never voted is shown by name (from
+    the directory, though the chain named them by id) and as 「未签（已终止）」, not as if the
+    reception had been held and finished."""
+    from jiedai_flow.process.tasks import Terminate
+
+    class Vote:
+        @hookimpl
+        def jiedai_approval_chain(self, reception: object, standards: object) -> list[ApprovalStep]:
+            weights = (Assignee.person("a", 2), Assignee.person("b", 1))
+            return [ApprovalStep("", "党组会票签", kind=StepKind.VOTE, threshold=50, assignees=weights)]
+
+    people = {
+        "a": Actor("a", "甲局长", frozenset({Role.APPROVER})),
+        "b": Actor("b", "乙科长", frozenset({Role.APPROVER})),
+    }
+
+    class Directory:
+        @hookimpl
+        def jiedai_actor(self, actor_id: str) -> Actor | None:
+            return people.get(actor_id)
+
+    engine = make_engine(Vote(), Directory(), clock=FrozenClock())
+    rid = engine.create_reception(
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception.id
+    engine.fire(rid, "submit", ACTORS["handler"])
+    engine.operate(rid, Terminate(), Actor("admin", "管理员", frozenset({Role.ADMIN})), reason="来访取消")
+    reception = engine.get(rid)
+    assert reception.state == "terminated"
+    view = signoff(reception, names=names_of(reception, engine.history(rid), engine.directory))
+    assert [(s.shown, s.outcome) for s in view.steps[0].signers] == [
+        ("甲局长", "未签（已终止）"),
+        ("乙科长", "未签（已终止）"),
+    ]

@@ -110,14 +110,14 @@ def show(app: App, reception_id: str) -> None:
                     signoff(
                         reception,
                         definition=engine.process_of(reception).definition,
-                        names=names_of(reception, events),
+                        names=names_of(reception, events, engine.directory),
                     )
                 ),
             }
         )
         return
     process = engine.process_of(reception)
-    app.out.print(render.details_table(reception, process, events))
+    app.out.print(render.details_table(reception, process, events, engine.directory))
     _print_check(app, report, process)
     app.out.print(render.timeline_table(events, process))
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from jiedai_flow.domain.findings import Finding
+    from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import AuditEvent, CommandResult, Reception
     from jiedai_flow.process.lifecycle import CompiledProcess
     from jiedai_flow.process.signoff import Signoff
@@ -244,14 +245,19 @@ def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception
     return table
 
 
-def details_table(reception: Reception, process: CompiledProcess, events: Sequence[AuditEvent] = ()) -> Table:
+def details_table(
+    reception: Reception,
+    process: CompiledProcess,
+    events: Sequence[AuditEvent] = (),
+    directory: Callable[[str], Actor | None] | None = None,
+) -> Table:
     """``jiedai show``: the reception's fields, one per row; each approval step with its kind, result
     and signers, the returns, the open tasks with owner and due day, and the execution items.
-    ``events`` (its audit trail) give the names of everyone who acted."""
+    ``events`` (its audit trail) give the names of everyone who acted, ``directory`` of the rest."""
     from jiedai_flow.process.signoff import names_of, signoff
 
     r, letter = reception, reception.letter
-    view = signoff(r, definition=process.definition, names=names_of(r, events))
+    view = signoff(r, definition=process.definition, names=names_of(r, events, directory))
     table = Table(show_header=False, title=f"接待 {r.number}", title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
@@ -331,10 +337,11 @@ def _signoff_rows(view: Signoff) -> list[tuple[str, str]]:
         when = f"{when_local(item.at)} " if item.at is not None else ""
         done = f"，{item.done_by} {when_local(item.done_at)} 完成" if item.done_at is not None else ""
         notes = "".join(f"\n    {n}" for n in item.notes)
+        where = f"，{when}{item.place}" if when or item.place else ""
         rows.append(
             (
                 label("执行", "execution"),
-                f"{item.title} — {item.owner}，{when}{item.place}（{item.state}{done}）{notes}",
+                f"{item.title} — {item.owner}{where}（{item.state}{done}）{notes}",
             )
         )
     return rows

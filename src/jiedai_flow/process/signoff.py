@@ -22,8 +22,9 @@ from jiedai_flow.domain.records import ENDED, ApprovalStep, StepKind, TaskKind, 
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
+    from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import Approval, AuditEvent, Reception, Task
     from jiedai_flow.process.lifecycle import ProcessDefinition
 
@@ -174,13 +175,22 @@ class Signoff:
         return tuple(step.line for step in self.steps)
 
 
-def names_of(reception: Reception, events: Iterable[AuditEvent] = ()) -> dict[str, str]:
+def names_of(
+    reception: Reception,
+    events: Iterable[AuditEvent] = (),
+    directory: Callable[[str], Actor | None] | None = None,
+) -> dict[str, str]:
     """Actor id → name, from what the reception and its audit trail record: the handler, the
-    signatures, the named assignees and everyone who acted."""
+    signatures, the named assignees and everyone who acted; ``directory`` (``Engine.directory``)
+    names the task holders none of those do (a voter named by id who has not voted yet)."""
     names = {reception.handler.id: reception.handler.name}
     names.update((t.assignee.ref, t.assignee.name) for t in reception.tasks if t.assignee.name)
     names.update((e.actor_id, e.actor_name) for e in events)
     names.update((a.actor_id, a.actor_name) for a in reception.approvals)
+    for person in {t.owner for t in reception.tasks if t.owner} - names.keys() if directory else ():
+        found = directory(person) if directory is not None else None
+        if found is not None and found.name:
+            names[person] = found.name
     return names
 
 
@@ -232,6 +242,9 @@ class _View:
         self.reception = reception
         self.names = names
         self.reviews = {t.name: t.label for t in definition.triggers if t.review and t.operation is None}
+        # a signature the end of the reception left unmade says how it ended: 已终止, 不予接待, 已撤销 …
+        ended = next((st.label for st in definition.states if st.name == reception.state), "")
+        self.closed = {**_CLOSED_ZH, ENDED: f"未签（{ended}）"} if ended else _CLOSED_ZH
 
     def who(self, actor_id: str) -> str:
         return self.names.get(actor_id, actor_id) if actor_id else ""
@@ -288,7 +301,7 @@ class _View:
             outcome = self.reviews.get(task.outcome, task.outcome)
             who, actor_id, at = self.who(task.done_by), task.done_by, task.done_at
         else:
-            outcome = _CLOSED_ZH.get(task.outcome, "已关闭")
+            outcome = self.closed.get(task.outcome, "已关闭")
             who, actor_id, at = self.owner(task), task.owner, None
         return Signer(
             who=who,
