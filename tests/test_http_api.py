@@ -336,6 +336,14 @@ def test_bad_input_of_every_kind_is_a_4xx_problem_never_a_500(server: Server) ->
                 "line": None,
             }
         ]
+        unknown = c.get("/api/v1/processes/zzz/diagram")
+        assert unknown.status_code == 404
+        assert unknown.json()["message_zh"].startswith("没有流程 zzz（已加载：")
+        huge = c.post(
+            "/api/v1/receptions", content=b" " * 10_500_000, headers={"content-type": "application/json"}
+        )
+        assert huge.status_code == 413
+        assert (huge.json()["code"], huge.json()["message_zh"]) == ("http_413", "请求体过大（上限 10 MB）")
         rid = _create(server)["reception"]["id"]
     where = urlsplit(server.base)
     request = (

@@ -198,6 +198,7 @@ _HTTP_MESSAGES = {
     403: ("无权访问", "forbidden"),
     404: ("没有这个地址", "no such resource"),
     405: ("不支持这个请求方法", "method not allowed"),
+    413: ("请求体过大（上限 10 MB）", "request body too large (10 MB at most)"),
     415: ("不支持的请求体类型", "unsupported media type"),
     429: ("认证失败次数过多，请稍后再试", "too many failed authentications; retry later"),
 }

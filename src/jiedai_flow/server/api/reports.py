@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from litestar import Response, get
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from jiedai_flow import reports
 from jiedai_flow.domain.standards import Standards
-from jiedai_flow.errors import NotFoundError
 from jiedai_flow.plugins import PluginInfo
 from jiedai_flow.process import diagram
 from jiedai_flow.reports.common import require_sql
@@ -183,9 +183,11 @@ def process_diagram(
     format: Literal["mermaid", "dot"] = "mermaid",
 ) -> Response[bytes]:
     del principal
-    found = [d for d in service.engine.processes if d.key == key or d.name == key]
+    processes = service.engine.processes
+    found = [d for d in processes if d.key == key or d.name == key]
     if not found:
-        raise NotFoundError(key)
+        loaded = ", ".join(d.key for d in processes)
+        raise NotFoundException(f"没有流程 {key}（已加载：{loaded}） / no process {key} (loaded: {loaded})")
     return _diagram_text(found[0], None, format)
 
 
