@@ -29,6 +29,9 @@ def test_open_tasks_claim_delegate_reply_and_approve_through_the_command_line(si
     assert [r["outcome"] for r in done] == ["agree"]
     counts = as_json("tasks", "--as", "zhang.wei", "--counts")
     assert counts["started"] == 1
+    english = jiedai("--lang", "en", "tasks", "--as", "zhang.wei", "--counts").output
+    assert "open 0 · done 0 · copied 0（unread 0） · started 1" in english
+    assert "待办" not in english
 
 
 def test_send_back_urge_cc_and_a_refusal_exit_code(site: Site) -> None:

@@ -95,8 +95,9 @@ def tasks(
             app.emit(dump(found))
             return
         app.out.print(
-            f"待办 {found.mine} · 已办 {found.done} · 抄送 {found.cc}（未读 {found.cc_unread}）"
-            f" · 我发起的 {found.started}"
+            f"{label('待办', 'open')} {found.mine} · {label('已办', 'done')} {found.done} · "
+            f"{label('抄送', 'copied')} {found.cc}（{label('未读', 'unread')} {found.cc_unread}） · "
+            f"{label('我发起的', 'started')} {found.started}"
         )
         return
     chosen = _VIEWS[view]

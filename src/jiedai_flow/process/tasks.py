@@ -910,7 +910,13 @@ def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             raise _refused(reception, ctx, *problem)
     new = [p for p in dict.fromkeys(command.people) if p and p not in already]
     if not new:
-        raise _refused(reception, ctx, "这些人已经抄送过", "everyone named was copied already")
+        named = [p for p in dict.fromkeys(command.people) if p]
+        raise _refused(
+            reception,
+            ctx,
+            f"{'、'.join(map(ctx.shown, named)) or '这些人'} 已经抄送过",
+            f"{', '.join(named) or 'everyone named'} was copied already",
+        )
     copies = (*reception.copies, *(CarbonCopy(p, ctx.actor.id, ctx.now) for p in new))
     return Worked(attrs.evolve(reception, copies=copies), people=tuple(new))
 
