@@ -52,9 +52,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
             made.store.close()
 
 
-def underway(engine: Engine) -> str:
-    """Approved, three items handed out (one to a person, one to a department's pool, one more to
-    the person), and started."""
+def approved(engine: Engine) -> str:
+    """A reception registered, submitted and approved (its one step)."""
     rid = engine.create_reception(
         sample_letter(START),
         sample_plan(START),
@@ -64,6 +63,13 @@ def underway(engine: Engine) -> str:
     ).reception.id
     engine.fire(rid, "submit", HANDLER)
     engine.fire(rid, "approve", APPROVER)
+    return rid
+
+
+def underway(engine: Engine) -> str:
+    """Approved, three items handed out (one to a person, one to a department's pool, one more to
+    the person), and started."""
+    rid = approved(engine)
     items = (
         ExecutionItem(
             "接站", Assignee.person(DRIVER.id, name=DRIVER.name), datetime(2026, 3, 16, 9, tzinfo=CHINA_TZ)
@@ -165,15 +171,7 @@ def test_items_handed_out_are_recalled_when_the_reception_goes_back_to_approval(
     待办 (recalled, noted in the timeline) until they are handed out again once approved."""
     from jiedai_flow.process.tasks import RECALLED, TakeBack
 
-    rid = engine.create_reception(
-        sample_letter(START),
-        sample_plan(START),
-        handler=HANDLER,
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    ).reception.id
-    engine.fire(rid, "submit", HANDLER)
-    engine.fire(rid, "approve", APPROVER)
+    rid = approved(engine)
     engine.operate(
         rid, Assign((ExecutionItem("接站", Assignee.person(DRIVER.id, name=DRIVER.name)),)), HANDLER
     )
