@@ -42,9 +42,8 @@ def _resend_last(engine: Engine, reception: Reception, problems: str) -> None:
     last = engine.history(reception.id)[-1]
     if last.trigger == "create":
         again = create(engine, reception_id=reception.id, request_id=last.request_id)
-    else:
-        actor = ACTORS[ACTOR_KEYS[last.actor_id]]
-        again = engine.fire(reception.id, last.trigger, actor, request_id=last.request_id)
+    else:  # the same command again, as a client whose reply was lost resends it (its list included)
+        again = fire(engine, reception, last.trigger, ACTOR_KEYS[last.actor_id], request_id=last.request_id)
     if not again.replayed or again.event.id != last.id:
         _problem(problems, f"re-sent {last.request_id}: replayed={again.replayed}, event {again.event.id}")
 
