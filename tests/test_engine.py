@@ -46,6 +46,7 @@ from jiedai_flow import (
 )
 from jiedai_flow.builtin.national import RULES_2013
 from jiedai_flow.domain.standards import Level
+from jiedai_flow.process.engine import digest_of
 from jiedai_flow.process.tasks import Comment
 from jiedai_flow.testing import (
     ACTORS,
@@ -574,6 +575,9 @@ def test_request_id_reused_with_other_words_is_refused(
         with pytest.raises(IdempotencyError):
             register("县财政局")
         assert register("县政府办公室").replayed
+        # what a command said is read as content: a map's key order is none
+        one, other = {"A-01": "说明", "B-02": "说明"}, {"B-02": "说明", "A-01": "说明"}
+        assert digest_of("edit", one) == digest_of("edit", other)
     finally:
         engine.store.close()
 

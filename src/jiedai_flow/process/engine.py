@@ -103,7 +103,7 @@ from jiedai_flow.process.lifecycle import (
 from jiedai_flow.process.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.storage.base import CachingStore, SealingStore, TaskStore
 from jiedai_flow.storage.chain import outbox_digest
-from jiedai_flow.storage.codec import encode
+from jiedai_flow.storage.codec import canonical, encode
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -1953,4 +1953,4 @@ def open_engine(
 def digest_of(*said: object) -> str:
     """What a command said — its arguments beside the reception, trigger and actor — as a short
     digest kept with its idempotency record (:attr:`CommandRecord.said`)."""
-    return hashlib.sha256(encode(list(said)).encode()).hexdigest()[:32]
+    return hashlib.sha256(canonical(list(said))).hexdigest()[:32]  # keys sorted: a map's order is no content
