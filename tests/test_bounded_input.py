@@ -636,3 +636,29 @@ def test_a_form_reads_only_plain_whole_numbers() -> None:
         None,
         None,
     )
+
+
+def test_a_day_far_outside_the_years_of_receptions_is_refused_at_its_field() -> None:
+    """9999-12-31 (or year 1) is a typo, and a deadline counted on from it would run past the end of
+    the calendar (a rule raised inside the engine): refused where it is written, with the range."""
+    from jiedai_flow.domain.model import Itinerary
+
+    for typo in ("9999-12-31", "0001-01-01", "3000-01-01"):
+        with pytest.raises(ValidationError) as caught:
+            load(Itinerary, {"start": "2026-05-08", "end": typo, "places": ["北京"], "summary": "调研"})
+        (problem,) = caught.value.problems
+        assert problem.path == "$.end"
+        assert "1900–2999 年间的日期" in problem.message_zh
+    assert load(
+        Itinerary, {"start": "2026-05-08", "end": "2026-05-09", "places": ["北京"], "summary": "调研"}
+    )
+
+
+def test_a_reception_file_dated_far_outside_the_years_is_refused_at_its_field() -> None:
+    """The ``[reception]`` table's own start or end is held to the same years as every other day."""
+    from jiedai_flow.cli.inputs import ReceptionHeader
+
+    header = {"jurisdiction": "341502", "host_unit": "县政府办公室", "end": "9999-12-31"}
+    with pytest.raises(ValidationError) as caught:
+        load(ReceptionHeader, header)
+    assert [p.path for p in caught.value.problems] == ["$.end"]

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from jiedai_flow.domain.loading import converter, dump, load
 from jiedai_flow.domain.model import (
+    MAX_DAY,
+    MIN_DAY,
     Activity,
     ActivityKind,
     Actor,
@@ -547,7 +549,7 @@ names = st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=8)
 amounts = st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2)
 meals = st.builds(
     Meal,
-    on=st.dates(),
+    on=st.dates(MIN_DAY, MAX_DAY),
     kind=st.sampled_from(MealKind),
     venue=names,
     venue_type=st.sampled_from(VenueType),

@@ -560,7 +560,8 @@ _CONVENTIONS = """\
 
 - 文件是 TOML（文件名以 `.json` 结尾时为 JSON），结构相同。/ Files are TOML, or JSON when the name ends
   in `.json`; the shape is the same.
-- **日期 date**：`YYYY-MM-DD`，TOML 里可写日期值 `2026-03-10` 或字符串 `"2026-03-10"`。/ TOML date or string.
+- **日期 date**：`YYYY-MM-DD`，TOML 里可写日期值 `2026-03-10` 或字符串 `"2026-03-10"`；年份在 1900–2999 之间
+  （`9999-12-31` 这样的笔误在字段处拒绝）。/ TOML date or string, of the years 1900–2999.
 - **金额 money**：元，最多两位小数，不能为负，写成字符串 `"275.00"`；读取器也接受整数和 TOML 小数
   （按原文精确读取，不经浮点），JSON Schema 只写字符串一种。/ Yuan as a decimal string; the loader also
   takes an integer or an exact TOML decimal, the schema only the string.

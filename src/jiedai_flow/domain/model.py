@@ -448,8 +448,14 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+MIN_DAY = date(1900, 1, 1)
+MAX_DAY = date(2999, 12, 31)
+"""The days a record may name. A year outside is a typo, and a deadline counted on from a day near
+9999-12-31 would run past the end of the calendar."""
+
+
 def _is_day(value: object) -> bool:
-    return isinstance(value, date) and not isinstance(value, datetime)
+    return isinstance(value, date) and not isinstance(value, datetime) and MIN_DAY <= value <= MAX_DAY
 
 
 _Validator = Callable[[object, "attrs.Attribute[Any]", object], None]
@@ -471,8 +477,16 @@ _region = _check(
     "must be a 2-, 4- or 6-digit GB/T 2260 area code, or empty",
 )
 _flag = _check(lambda v: isinstance(v, bool), "应为是/否（true/false）", "must be true or false")
-_day = _check(_is_day, "应为日期（不含时间）", "must be a date (without time)")
-_optional_day = _check(lambda v: v is None or _is_day(v), "应为日期或空", "must be a date or null")
+_day = _check(
+    _is_day,
+    f"应为 {MIN_DAY.year}–{MAX_DAY.year} 年间的日期（不含时间）",
+    f"must be a date (without time) of the years {MIN_DAY.year}–{MAX_DAY.year}",
+)
+_optional_day = _check(
+    lambda v: v is None or _is_day(v),
+    f"应为 {MIN_DAY.year}–{MAX_DAY.year} 年间的日期或空",
+    f"must be a date of the years {MIN_DAY.year}–{MAX_DAY.year} or null",
+)
 
 
 class _NeedsInstance(Exception):  # why: internal signal to the loader, never leaves the model
