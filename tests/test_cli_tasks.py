@@ -83,6 +83,8 @@ def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
     shown = as_json("show", rid)
     assert shown["reception"]["approvals"][0]["on_behalf_of"] == "sun.hao"
     jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao")
+    again = jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao").output
+    assert "已撤销过 / already revoked" in again
     assert as_json("proxy", "list")[0]["revoked"] is True
 
 
@@ -149,6 +151,9 @@ def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: 
     others = [i for i in ids if i != first]
     unique = next(first[:n] for n in range(2, len(first)) if not any(o.startswith(first[:n]) for o in others))
     assert as_json("token", "revoke", unique)["id"] == first
+    again = jiedai("token", "revoke", first).output  # said as what it is, not as a new revocation
+    assert "吊销过 already revoked" in again
+    assert as_json("token", "revoke", first)["already"] is True
     assert "没有令牌" in jiedai("token", "revoke", "zz-none", code=2).output
     revoked = {t["id"]: t["revoked_at"] for t in as_json("token", "list")}
     assert revoked[first]

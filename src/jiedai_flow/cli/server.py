@@ -222,11 +222,18 @@ def token_revoke(app: App, token_id: str) -> None:
             f"前缀 {wanted} 对应多个令牌（{'、'.join(matching)}），请写得更长",
             f"prefix {wanted} matches several tokens ({', '.join(matching)}); give more of it",
         )
-    info = store.revoke(wanted if wanted in matching or not matching else matching[0])
+    chosen = wanted if wanted in matching or not matching else matching[0]
+    before = store.get(chosen)
+    info = store.revoke(chosen)
     if info is None:
         raise usage_problem("ID", f"没有令牌 {token_id}", f"no token {token_id}")
+    already = before is not None and before.revoked_at is not None
     if app.json:
-        app.emit({"id": info.id, "actor_id": info.actor_id, "revoked": True})
+        app.emit({"id": info.id, "actor_id": info.actor_id, "revoked": True, "already": already})
+        return
+    if already:
+        when = f"{info.revoked_at:%Y-%m-%d %H:%M} UTC " if info.revoked_at else ""
+        app.out.print(f"已于 {when}吊销过 already revoked: {info.id}（{info.actor_id}）")
         return
     app.out.print(f"已吊销 revoked: {info.id}（{info.actor_id}）")
 

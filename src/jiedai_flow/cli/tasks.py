@@ -513,9 +513,15 @@ def proxy_list(app: App) -> None:
 @json_option
 @pass_app
 def proxy_revoke(app: App, proxy_id: str, actor_id: str) -> None:
-    revoked = app.engine().revoke_proxy(proxy_id, app.actor(actor_id))
+    engine = app.engine()
+    wanted = proxy_id.strip()
+    already = bool(wanted) and any(p.revoked for p in engine.proxies() if p.id.startswith(wanted))
+    revoked = engine.revoke_proxy(proxy_id, app.actor(actor_id))
     if app.json:
         app.emit(dump(revoked))
+        return
+    if already:
+        app.out.print(f"代理 {revoked.id[:8]} 已撤销过 / already revoked")
         return
     app.out.print(f"✓ 已撤销代理 {revoked.id[:8]}")
 

@@ -1096,6 +1096,8 @@ class Engine:
             raise NotAuthorizedError(
                 "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
             )
+        if found.revoked:  # revoked already: nothing to write
+            return found
         revoked = attrs.evolve(found, revoked=True)
         store.save_proxy(revoked)
         self._stand_ins = None
