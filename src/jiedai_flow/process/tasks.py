@@ -698,7 +698,7 @@ def _acted_since(reception: Reception, signed: Approval) -> bool:
     """Whether someone after ``signed`` has acted (then it cannot be taken back): on a later step,
     or later in the same step's sequence (会签 in order: the next signer's task opened because of
     this signature) — signed, handed on, claimed, delegated (or answered a delegation), or added
-    signers."""
+    signers (signers added by whoever held the task before, are not the next assignee acting)."""
     mine = next((t for t in reception.tasks if t.id == signed.task_id), None)
     order = mine.order if mine is not None else -1
 
@@ -707,16 +707,14 @@ def _acted_since(reception: Reception, signed: Approval) -> bool:
             t.step == signed.step and mine is not None and t.lane == mine.lane and t.order > order
         )
 
+    later = [t for t in reception.tasks if t.kind is TaskKind.APPROVAL and after(t)]
+    holders = {t.owner for t in later if t.owner} - {signed.actor_id}
     return any(a.step > signed.step for a in reception.approvals) or any(
-        t.kind is TaskKind.APPROVAL
-        and after(t)
-        and (
-            (t.current and t.done_by and t.outcome != "removed")  # 减签 is the adder's doing
-            or t.outcome == "delegate_replied"
-            or (t.live and bool(t.claimed_by or t.delegated_to or t.delegated_by))
-            or bool(t.added_by and t.added_by != signed.actor_id)
-        )
-        for t in reception.tasks
+        (t.current and t.done_by and t.outcome != "removed")  # 减签 is the adder's doing
+        or t.outcome == "delegate_replied"
+        or (t.live and bool(t.claimed_by or t.delegated_to or t.delegated_by))
+        or t.added_by in holders  # added by the next assignee, not before them
+        for t in later
     )
 
 
