@@ -889,7 +889,7 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             f"{urged} 刚被催办过，请 {minutes} 分钟后再催",
             f"{task.owner or task.assignee.ref} was urged recently; try again in {minutes} min",
             number=reception.number,
-            operation_en=ctx.trigger or "urge",
+            operation_en=ctx.trigger,
         )
     after = reception
     for task in chosen:
