@@ -1247,7 +1247,7 @@ def test_urge_copy_read_comment_and_counts(url: str) -> None:
     event = engine.operate(rid, Urge(), HANDLER).event
     assert "催办 a" in event.note
     engine.operate(rid, Copy(["x", "y"]), HANDLER)
-    with pytest.raises(TaskError, match="^接待记录 .* 不能「抄送」：x 已经抄送过"):
+    with pytest.raises(TaskError, match=r"^接待记录 .* 不能「抄送」：x 已经抄送过"):
         engine.operate(rid, Copy(["x"]), A)  # nobody is copied twice on one reception
     assert [r.reception_id for r in engine.copied_to(X).items] == [rid]
     assert engine.task_counts(X).cc_unread == 1
