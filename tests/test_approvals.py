@@ -318,6 +318,37 @@ def test_take_back_is_refused_once_the_next_assignee_delegated_or_added_signers(
     assert engine.operate(rid, TakeBack(), A).reception.current_step == 0
 
 
+def test_what_the_next_assignee_did_in_an_earlier_round_does_not_stop_a_take_back(url: str) -> None:
+    """E delegated (and had the reply) or added a signer, then sent the reception back or returned
+    it; in the new round A signs again and E has done nothing yet: A may take it back."""
+    rounds = (
+        lambda engine, rid: (
+            engine.operate(rid, Delegate(to="x"), E, reason="请x提意见"),
+            engine.operate(rid, Reply(), X, reason="可以"),
+            engine.operate(rid, SendBack(step=0), E, reason="请a重看"),
+        ),
+        lambda engine, rid: (
+            engine.operate(rid, AddSigners(["y"], Position.AFTER), E, reason="请y再看"),
+            engine.fire(rid, "return", E, reason="改一下"),
+            engine.fire(rid, "submit", HANDLER),
+        ),
+        lambda engine, rid: (
+            engine.operate(rid, Delegate(to="x"), E, reason="请x提意见"),
+            engine.operate(rid, Reply(), X, reason="可以"),
+            engine.fire(rid, "return", E, reason="改一下"),
+            engine.fire(rid, "submit", HANDLER),
+        ),
+    )
+    for earlier in rounds:
+        engine = engine_for(url, SINGLE_A, SINGLE_E)
+        rid = submitted(engine)
+        approve(engine, rid, A)
+        earlier(engine, rid)
+        approve(engine, rid, A, "再次同意")
+        assert "take_back" in engine.available_operations(rid, A)
+        assert engine.operate(rid, TakeBack(), A).reception.current_step == 0
+
+
 def test_the_last_signer_takes_an_approved_reception_back_before_it_starts(url: str) -> None:
     engine = engine_for(url, SINGLE_A)
     rid = submitted(engine)

@@ -708,13 +708,20 @@ def _acted_since(reception: Reception, signed: Approval) -> bool:
         )
 
     later = [t for t in reception.tasks if t.kind is TaskKind.APPROVAL and after(t)]
-    holders = {t.owner for t in later if t.owner} - {signed.actor_id}
-    return any(a.step > signed.step for a in reception.approvals) or any(
-        (t.current and t.done_by and t.outcome != "removed")  # 减签 is the adder's doing
-        or t.outcome == "delegate_replied"
-        or (t.live and bool(t.claimed_by or t.delegated_to or t.delegated_by))
-        or t.added_by in holders  # added by the next assignee, not before them
-        for t in later
+    now = [t for t in later if t.current]  # this round's: an earlier round's acts are history
+    holders = {t.owner for t in now if t.owner} - {signed.actor_id}
+    delegators = {(t.step, t.delegated_by) for t in now if t.delegated_by}
+    return (
+        any(a.step > signed.step for a in reception.approvals)
+        or any(
+            (t.done_by and t.outcome != "removed")  # 减签 is the adder's doing
+            or (t.live and bool(t.claimed_by or t.delegated_to or t.delegated_by))
+            or t.added_by in holders  # added by the next assignee, not before them
+            for t in now
+        )
+        or any(  # a reply record is never current: it is this round's while its delegator's task is
+            t.outcome == "delegate_replied" and (t.step, t.delegated_by) in delegators for t in later
+        )
     )
 
 
