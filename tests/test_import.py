@@ -146,6 +146,14 @@ def test_importing_the_same_file_again_changes_nothing(sqlite_engine: Engine, tm
     assert not again.written
     assert [i.reception_id for i in again.imported] == [i.reception_id for i in first.imported]
     assert len(receptions(sqlite_engine)) == 2
+    # the same rows from a renamed copy, a row above them added: the import note (file, row, run)
+    # differs, the rows do not — each is one already imported, not a request id reused
+    moved = write_csv(
+        tmp_path / "past-copy.csv",
+        [row(letter_number="新的一件"), row(), row(letter_number="第二件", state="approved")],
+    )
+    third = import_file(sqlite_engine, moved, ADMIN)
+    assert [i.status for i in third.imported] == ["imported", "already", "already"]
 
 
 def test_an_import_writes_no_notifications_and_its_rehearsal_calls_no_observer(

@@ -122,6 +122,7 @@ def walk(
                         request_id=f"{IMPORT_PREFIX}{row.key}:{len(results)}:{trigger}",
                         reception_list=row.listing if declared.carries_list else None,
                         explanations=row.explanations,
+                        content_in_id=True,  # the row key names the row; the note names the run
                     )
                 )
                 reception = results[-1].reception

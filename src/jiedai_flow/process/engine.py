@@ -573,11 +573,16 @@ class Engine:
         explanations: Mapping[str, str] | None = None,
         follow_up: FollowUp | None = None,
         command: task_ops.TaskCommand | None = None,
+        content_in_id: bool = False,
     ) -> CommandResult:
         """Fire ``trigger`` on a reception as ``actor``, as one unit of work.
 
         :param reason: the written reason (required for 退回、不予接待、变更、撤销).
-        :param request_id: a retried request id returns the first result and changes nothing.
+        :param request_id: a retried request id returns the first result and changes nothing; the
+            same id with other content (reason, plan, list, command …) is an :class:`IdempotencyError`.
+        :param content_in_id: the request id is made from the command's content already (the
+            importer's, from the row), so a retry is matched by the id alone, whatever else the
+            reason notes (the importer's note names the file, the row and the run).
         :param expected_version: the version the actor saw; a different stored version is a
             :class:`ConflictError` (the save compares-and-sets on the loaded version anyway).
         :param plan: a revised plan 接待方案 (with edit, submit, amend).
@@ -596,7 +601,7 @@ class Engine:
         if reason or request_id is not None:
             stored_text(("reason", reason, None), ("request_id", request_id, MAX_REQUEST_ID))
         said = ""
-        if request_id is not None:
+        if request_id is not None and not content_in_id:
             said = digest_of(trigger, reason, plan, reception_list, explanations, follow_up, command)
         args = (
             trigger,
