@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from tests._http_server import running
+from tests.test_http_security import AUDIENCE, ISSUER, SECRET  # the same test single sign-on
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -20,10 +21,6 @@ if TYPE_CHECKING:
     from tests._http_server import Server
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-SECRET = "a-shared-secret-of-the-test-sso-32b"
-ISSUER = "https://sso.test"
-AUDIENCE = "jiedai"
 
 
 @pytest.fixture(scope="module")

@@ -187,10 +187,11 @@ def names_of(
     names.update((t.assignee.ref, t.assignee.name) for t in reception.tasks if t.assignee.name)
     names.update((e.actor_id, e.actor_name) for e in events)
     names.update((a.actor_id, a.actor_name) for a in reception.approvals)
-    for person in {t.owner for t in reception.tasks if t.owner} - names.keys() if directory else ():
-        found = directory(person) if directory is not None else None
-        if found is not None and found.name:
-            names[person] = found.name
+    if directory is not None:
+        for person in {t.owner for t in reception.tasks if t.owner} - names.keys():
+            found = directory(person)
+            if found is not None and found.name:
+                names[person] = found.name
     return names
 
 
