@@ -302,6 +302,21 @@ def test_amend_sends_an_approved_reception_back_for_approval_with_the_new_plan(
     assert jiedai_engine.fire(rid, "approve", APPROVER).reception.state == "approved"
 
 
+def test_a_submission_and_a_change_each_record_when_the_submission_began(
+    jiedai_engine: Engine, jiedai_clock: FrozenClock
+) -> None:
+    """Submitting and amending open the chain again: ``submitted_at`` marks where what approvers do
+    belongs to this submission (a withdraw asks whether anyone acted since)."""
+    rid = create(jiedai_engine).id
+    assert jiedai_engine.get(rid).submitted_at is None
+    submitted = jiedai_engine.fire(rid, "submit", HANDLER).reception
+    assert submitted.submitted_at == jiedai_clock.now()
+    jiedai_engine.fire(rid, "approve", APPROVER)
+    changed = jiedai_clock.advance(days=1)
+    amended = jiedai_engine.fire(rid, "amend", HANDLER, reason="来访人员调整", plan=sample_plan(companions=3))
+    assert (amended.reception.state, amended.reception.submitted_at) == ("submitted", changed)
+
+
 def test_amended_plan_is_checked_again_and_a_violating_change_is_refused(jiedai_engine: Engine) -> None:
     rid = advance(jiedai_engine, create(jiedai_engine).id, "approved").id
     with pytest.raises(RuleViolationError) as caught:

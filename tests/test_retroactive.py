@@ -128,6 +128,13 @@ def test_full_retroactive_flow_starts_is_approved_in_progress_finishes_and_claim
     assert engine.fire(rid, "settle", FINANCE).reception.state == "settled"
 
 
+def test_starting_urgently_records_when_the_retroactive_chain_began(
+    engine: Engine, clock: FrozenClock
+) -> None:
+    """补办 opens the chain as a submission does: ``submitted_at`` is the moment it started."""
+    assert started_urgently(engine).submitted_at == clock.now()
+
+
 def test_start_urgent_needs_a_reason(engine: Engine) -> None:
     with pytest.raises(ReasonRequiredError):
         engine.fire(create(engine), "start_urgent", HANDLER)

@@ -377,6 +377,10 @@ class Reception:
     approval_chain: tuple[ApprovalStep, ...] = ()
     approvals: tuple[Approval, ...] = ()
     submitted_by: str | None = None
+    submitted_at: datetime | None = None
+    """When the current submission opened the approval chain (submit, resubmit, change, 补办): what
+    approvers did since belongs to it. None before the first submission, and for a reception stored
+    by a version that did not record it."""
     retroactive: bool = False
     """补办: started before approval under the local urgent-reception rule; approval follows."""
     explanations: tuple[Explanation, ...] = ()
