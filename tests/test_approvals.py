@@ -5,6 +5,7 @@ stand-ins — each checked through the task lists people work from."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ from jiedai_flow.testing import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
     from jiedai_flow import Reception
     from jiedai_flow.domain.records import TaskRow
@@ -355,6 +357,113 @@ def test_the_last_signer_takes_an_approved_reception_back_before_it_starts(url: 
     assert approve(engine, rid, A).state == "approved"
     assert engine.operate(rid, TakeBack(), A).reception.state == "submitted"
     assert mine(engine, A) == [rid]
+
+
+# -- withdraw 撤回: only while no approver has acted on this submission ---------------------------
+
+POOL = ApprovalStep("分管领导", "分管领导")
+LEADER = approver("l1", levels=["分管领导"])
+
+ACTED_WITHOUT_SIGNING = {
+    "transfer": (
+        (SINGLE_A, SINGLE_E),
+        lambda engine, rid: engine.operate(rid, Transfer(to="x"), A, reason="请x办理"),
+    ),
+    "send back to the first step": (
+        (SINGLE_A, SINGLE_E),
+        lambda engine, rid: (
+            approve(engine, rid, A),
+            engine.operate(rid, SendBack(0), E, reason="请a重看"),
+        ),
+    ),
+    "claim": ((POOL, SINGLE_E), lambda engine, rid: engine.operate(rid, Claim(), LEADER)),
+    "delegate": (
+        (SINGLE_A, SINGLE_E),
+        lambda engine, rid: engine.operate(rid, Delegate(to="x"), A, reason="请x提意见"),
+    ),
+    "add a signer": (
+        (SINGLE_A, SINGLE_E),
+        lambda engine, rid: engine.operate(rid, AddSigners(["y"], Position.AFTER), A, reason="请y再看"),
+    ),
+    "take back": (
+        (SINGLE_A, SINGLE_E),
+        lambda engine, rid: (approve(engine, rid, A), engine.operate(rid, TakeBack(), A)),
+    ),
+}
+
+
+@pytest.mark.parametrize("act", list(ACTED_WITHOUT_SIGNING))
+def test_withdraw_is_refused_once_an_approver_acted_even_without_a_signature(url: str, act: str) -> None:
+    """Acting on the submission is more than a signature on record: a transfer, a send back to the
+    first step (which clears the signatures), a claim, a delegation, an added signer or a take back
+    leaves none, yet the submitter may no longer withdraw — nor is withdraw offered, by the engine or
+    as the command line's next step."""
+    from jiedai_flow.cli.render import possible_triggers
+
+    steps, acting = ACTED_WITHOUT_SIGNING[act]
+    engine = engine_for(url, *steps)
+    rid = submitted(engine)
+    acting(engine, rid)
+    reception = engine.get(rid)
+    assert (reception.state, reception.approvals) == ("submitted", ())
+    assert "withdraw" not in engine.available_triggers(rid, HANDLER)
+    assert "withdraw" not in possible_triggers(engine.process_of(reception), reception)
+    with pytest.raises(InvalidTransitionError, match="不能执行「撤回」"):
+        engine.fire(rid, "withdraw", HANDLER)
+    assert engine.get(rid).version == reception.version
+
+
+def test_withdraw_counts_only_what_approvers_did_in_this_submission(url: str) -> None:
+    """Urging, reading and commenting are not acting: withdraw stays open. What an approver did in an
+    earlier submission does not count once the reception is returned and submitted again."""
+    clock = FrozenClock()
+    engine = engine_for(url, SINGLE_A, SINGLE_E, clock=clock)
+    rid = submitted(engine)
+    engine.operate(rid, Urge(), HANDLER)
+    engine.operate(rid, MarkRead(), A)
+    engine.operate(rid, Comment(), A, reason="我看一下")
+    assert "withdraw" in engine.available_triggers(rid, HANDLER)
+    clock.advance(minutes=5)
+    engine.operate(rid, Transfer(to="x"), A, reason="请x办理")
+    assert "withdraw" not in engine.available_triggers(rid, HANDLER)
+    clock.advance(minutes=5)
+    engine.fire(rid, "return", X, reason="请补充行程")
+    clock.advance(minutes=5)
+    engine.fire(rid, "submit", HANDLER)
+    assert engine.get(rid).submitted_at == clock.now()
+    assert "withdraw" in engine.available_triggers(rid, HANDLER)
+    assert engine.fire(rid, "withdraw", HANDLER).reception.state == "draft"
+    verified(engine)
+
+
+def test_a_reception_stored_without_its_submission_time_still_withdraws_as_far_as_can_be_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reception stored by a version that did not record ``submitted_at`` reads back with None and
+    its trail still verifies; its signatures and current tasks still tell whether an approver acted
+    (a transfer, a claim), and with nobody acting it may be withdrawn."""
+    from jiedai_flow.storage import codec
+    from jiedai_flow.storage.sql import store
+
+    def as_before(reception: Reception) -> str:
+        plain = json.loads(codec.encode(reception))
+        plain.pop("submitted_at", None)
+        return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
+
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    with monkeypatch.context() as earlier:
+        earlier.setattr(store, "encode", as_before)
+        engine = engine_for(url, SINGLE_A, SINGLE_E)
+        untouched, transferred = submitted(engine), submitted(engine)
+        engine.operate(transferred, Transfer(to="x"), A, reason="请x办理")
+    engine = engine_for(url, SINGLE_A, SINGLE_E)  # the upgraded version, reading what was stored
+    verified(engine)
+    assert "withdraw" not in engine.available_triggers(transferred, HANDLER)
+    with pytest.raises(InvalidTransitionError):
+        engine.fire(transferred, "withdraw", HANDLER)
+    assert engine.fire(untouched, "withdraw", HANDLER).reception.state == "draft"
+    assert engine.get(transferred).submitted_at is None
+    verified(engine)
 
 
 def test_add_signers_before_and_after_and_remove_one_who_has_not_acted(url: str) -> None:

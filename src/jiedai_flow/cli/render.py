@@ -30,6 +30,7 @@ from jiedai_flow.process.lifecycle import (
     FACT_RETRO_PENDING,
     FACT_URGENT_ALLOWED,
 )
+from jiedai_flow.process.tasks import approver_acted
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Sequence
@@ -437,9 +438,9 @@ def _who_may(process: CompiledProcess, state: str, trigger: str) -> str:
 
 def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[str, ...]:
     """The triggers that may follow from the reception's state (by someone; conditions that
-    only hold for 补办 or before anyone approved are checked, authorization is not)."""
+    only hold for 补办 or before an approver acted are checked, authorization is not)."""
     facts = {FACT_FINAL_STEP, FACT_MORE_STEPS, FACT_URGENT_ALLOWED}
-    if not reception.approvals:
+    if not approver_acted(reception):
         facts.add(FACT_NO_APPROVALS)
     if reception.retroactive and not reception.approval_complete:
         facts.add(FACT_RETRO_PENDING)

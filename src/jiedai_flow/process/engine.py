@@ -1298,7 +1298,7 @@ class Engine:
         if (reception.state, trigger) not in process.conditional:
             return _NO_FACTS  # most commands: no transition of theirs has a condition to decide
         facts = set()
-        if not reception.approvals:
+        if not task_ops.approver_acted(reception):
             facts.add(FACT_NO_APPROVALS)
         if reception.retroactive and not reception.approval_complete:
             facts.add(FACT_RETRO_PENDING)

@@ -511,7 +511,9 @@ FACT_FINAL_STEP = "final_step"
 FACT_MORE_STEPS = "more_steps"
 """Steps of the approval chain remain after this one."""
 FACT_NO_APPROVALS = "no_approvals"
-"""No approver has acted on the current submission (so the submitter may withdraw)."""
+"""No approver has acted on the current submission (so the submitter may withdraw): nobody signed,
+transferred, sent back, claimed, delegated or added signers since it was submitted
+(:func:`jiedai_flow.process.tasks.approver_acted`)."""
 
 FACT_RETRO_PENDING = "retro_pending"
 """补办: the reception started before approval and its approval chain is not yet complete."""

@@ -689,6 +689,37 @@ def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> 
     return Worked(after, frozenset({FACT_FINAL_STEP if final else FACT_MORE_STEPS}), told)
 
 
+def approver_acted(reception: Reception) -> bool:
+    """Whether an approver has acted on the current submission — then its submitter may no longer
+    withdraw it 撤回 (:data:`~jiedai_flow.process.lifecycle.FACT_NO_APPROVALS` does not hold).
+
+    Acting is: a signature on record; an approval task someone finished since the submission
+    (``done_by``: signed, sent back, transferred, a delegation answered, an added signer removed),
+    even one whose signature a send back 驳回到环节 or a take back 拿回 has cleared since; or a task
+    of the submission claimed 认领, delegated 委派, or added 加签. Tasks the engine closes by itself
+    (decided by another, ended with the reception, superseded) have no ``done_by``, and urging,
+    reading or commenting 催办、已阅、沟通 leave no mark on a task: none of these is acting.
+
+    What belongs to the current submission is told by time (at or after
+    :attr:`~jiedai_flow.domain.records.Reception.submitted_at`), since a send back makes this
+    submission's tasks history too (an act at the very moment of the submission counts as its: only a
+    frozen test clock makes that happen); a reception stored before submissions were timed can tell
+    only its signatures and its current tasks."""
+    if reception.approvals:
+        return True
+    since = reception.submitted_at
+    for t in reception.tasks:
+        if t.kind is not TaskKind.APPROVAL:
+            continue
+        opened = t.current or (since is not None and t.created_at >= since)
+        if opened and (t.claimed_by or t.delegated_by or t.added_by):
+            return True
+        finished = t.current or (since is not None and t.done_at is not None and t.done_at >= since)
+        if t.done_by and finished:
+            return True
+    return False
+
+
 def _last_signature(reception: Reception, ctx: Context) -> Approval | None:
     """The actor's last signature on the current submission, if they gave one."""
     return next((a for a in reversed(reception.approvals) if a.actor_id == ctx.actor.id), None)
