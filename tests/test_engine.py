@@ -362,6 +362,19 @@ def test_reception_in_progress_cannot_be_cancelled(jiedai_engine: Engine) -> Non
     assert jiedai_engine.get(rid).state == "in_progress"
 
 
+def test_an_english_refusal_names_the_state_in_english(jiedai_engine: Engine) -> None:
+    """message_en names the state by its English label (its name when it has none), not 接待中;
+    the Chinese message and ``state`` keep the Chinese label."""
+    rid = advance(jiedai_engine, create(jiedai_engine).id, "in_progress").id
+    with pytest.raises(InvalidTransitionError) as caught:
+        jiedai_engine.fire(rid, "cancel", HANDLER, reason="来访取消")
+    error = caught.value
+    assert "is 'in_progress'; 'cancel' cannot fire now; allowed: finish" in error.message_en
+    assert not any("\u4e00" <= c <= "\u9fff" for c in error.message_en)
+    assert (error.state, error.state_en) == ("接待中", "in_progress")
+    assert "「接待中」" in error.message_zh
+
+
 def test_refusals_name_the_reception_by_its_number(jiedai_engine: Engine) -> None:
     """What a clerk reads names the number they know (341502-2026-00001), not the internal id; the id
     stays on the error for programs."""

@@ -20,6 +20,7 @@ from jiedai_flow import (
     FollowUp,
     FollowUpKind,
     Guest,
+    InvalidTransitionError,
     Phase,
     PluginError,
     ProjectOutcome,
@@ -179,6 +180,28 @@ def test_replace_swaps_a_declaration_and_keeps_the_transitions() -> None:
     assert changed.trigger("start").label == "迎接来宾"
     assert changed.transitions == DEFAULT_PROCESS.transitions
     assert [t.name for t in changed.triggers] == [t.name for t in DEFAULT_PROCESS.triggers]
+
+
+def test_an_english_refusal_shows_the_label_en_a_process_gives_its_state() -> None:
+    def labelled(d: ProcessDefinition) -> ProcessDefinition:
+        draft = attrs.evolve(d.state("draft"), label_en="being drafted")
+        return d.derive(name="labelled", version="1").replace(states=[draft])
+
+    engine = build(labelled)
+    letter = attrs.evolve(sample_letter(VISIT), sending_unit="××新能源科技有限公司")
+    rid = engine.create_reception(
+        letter,
+        sample_plan(VISIT),
+        handler=HANDLER,
+        host_unit="县招商局",
+        jurisdiction="341502",
+        reception_type=ReceptionType.BUSINESS,
+    ).reception.id
+    assert engine.get(rid).process == "labelled@1"
+    with pytest.raises(InvalidTransitionError) as refused:
+        engine.fire(rid, "start", HANDLER)
+    assert "is 'being drafted'; 'start' cannot fire now" in refused.value.message_en
+    assert "「草拟」" in refused.value.message_zh
 
 
 def test_one_state_name_with_two_phases_across_processes_is_refused() -> None:

@@ -136,14 +136,17 @@ class InvalidTransitionError(JiedaiFlowError):
         *,
         number: str = "",
         process: str = "",
+        state_en: str = "",
     ) -> None:
-        """``state`` is the state's label; ``labels`` maps trigger ids to their Chinese labels;
+        """``state`` is the state's Chinese label and ``state_en`` its English one (the English
+        message shows ``state`` when not given); ``labels`` maps trigger ids to their Chinese labels;
         ``process`` is the reception's process (``name@version``), when known."""
         names = labels or {}
         self.reception_id = reception_id
         self.number = number
         self.trigger = trigger
         self.state = state
+        self.state_en = state_en or state
         self.allowed = tuple(allowed)
         self.process = process
         allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
@@ -153,7 +156,7 @@ class InvalidTransitionError(JiedaiFlowError):
         named = self.number or self.reception_id
         return (
             f"接待记录 {named} 处于「{self.state}」状态，不能执行「{label}」；当前可执行：{allowed_zh}",
-            f"reception {named} is '{self.state}'; '{self.trigger}' cannot fire now; "
+            f"reception {named} is '{self.state_en}'; '{self.trigger}' cannot fire now; "
             f"allowed: {', '.join(self.allowed) or 'none'}",
         )
 

@@ -1271,6 +1271,7 @@ class Engine:
             ]
             labels = {name: t.label for name, t in process.trigger_defs.items()}
             state = process.label(reception.state)
+            state_en = process.label_en(reception.state)
             if trigger not in process.trigger_defs:
                 raise UnknownTriggerError(
                     reception.id,
@@ -1280,9 +1281,16 @@ class Engine:
                     labels,
                     number=reception.number,
                     process=process.definition.key,
+                    state_en=state_en,
                 )
             raise InvalidTransitionError(
-                reception.id, trigger, state, allowed, labels, number=reception.number
+                reception.id,
+                trigger,
+                state,
+                allowed,
+                labels,
+                number=reception.number,
+                state_en=state_en,
             )
         return transition
 

@@ -1036,6 +1036,7 @@ class CompiledProcess:
         }
         self._awaiting = frozenset(s.name for s in definition.states if s.phase.awaits_approval)
         self._labels = {s.name: s.label for s in definition.states}
+        self._labels_en = {s.name: s.label_en or s.name for s in definition.states}
         self._phases = {s.name: s.phase for s in definition.states}
         self.trigger_defs = {t.name: t for t in definition.triggers}
         self.operations: dict[str, str] = {
@@ -1118,6 +1119,10 @@ class CompiledProcess:
 
     def label(self, state: str) -> str:
         return self._labels[state]
+
+    def label_en(self, state: str) -> str:
+        """The state's English label, its name when it declares none."""
+        return self._labels_en[state]
 
     def phase(self, state: str) -> Phase:
         """The phase a state of this process declares."""
