@@ -211,6 +211,17 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
         assert {p["path"] for p in unknown_field.json()["problems"]} == {"$.who"}
         missing = c.post("/api/v1/receptions/ffffffffffff/operations/comment", json={"reason": "x"})
         assert missing.status_code == 404
+        misspelt = c.post(f"/api/v1/receptions/{rid}/operations/add_signers", json={"reason": "x"})
+        assert misspelt.status_code == 404
+        assert misspelt.headers["content-type"].startswith("application/problem+json")
+        body = misspelt.json()
+        assert body["code"] == "unknown_operation"
+        assert "「add_signers」" in body["message_zh"]
+        assert "'add_signers'" in body["message_en"]
+        assert {"add-signers", "send-back", "comment", "urge"} <= set(body["allowed"])
+        assert "add-signers" in body["message_en"]
+    with server.client() as anonymous:  # what exists is said to the signed-in only
+        assert anonymous.post(f"/api/v1/receptions/{rid}/operations/add_signers").status_code == 401
     refused = _op(server, "sun.hao", rid, "transfer", to="zhang.wei", reason="请经办人自己批")
     assert refused.status_code == 422
     assert refused.json()["code"] == "task_refused"

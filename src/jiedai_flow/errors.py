@@ -178,6 +178,21 @@ class UnknownTriggerError(InvalidTransitionError):
         )
 
 
+class UnknownOperationError(JiedaiFlowError, LookupError):
+    """No approval operation 审批操作 of that name (a misspelt endpoint such as
+    ``/operations/add_signers`` for ``/operations/add-signers``); ``allowed`` names those there are."""
+
+    code = "unknown_operation"
+
+    def __init__(self, operation: str, allowed: Sequence[str]) -> None:
+        self.operation = operation
+        self.allowed = tuple(allowed)
+        super().__init__(
+            f"没有审批操作「{operation}」；可用的操作：{'、'.join(self.allowed) or '无'}",
+            f"no approval operation {operation!r}; the operations are: {', '.join(self.allowed) or 'none'}",
+        )
+
+
 class NotAuthorizedError(JiedaiFlowError, PermissionError):
     """The actor may not fire this trigger on this reception."""
 

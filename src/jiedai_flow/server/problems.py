@@ -40,6 +40,7 @@ from jiedai_flow.errors import (
     RuleViolationError,
     StorageError,
     TaskError,
+    UnknownOperationError,
     UnknownTriggerError,
     ValidationError,
     VetoError,
@@ -78,13 +79,14 @@ class ProblemDetails:
     problems: tuple[Problem, ...] = ()
     """Every problem of bad input, each with its field path (``$.plan.meals[0].cost``)."""
     allowed: tuple[str, ...] = ()
-    """For ``invalid_transition`` and ``unknown_trigger``: the triggers that can fire now."""
+    """For ``invalid_transition`` and ``unknown_trigger``: the triggers that can fire now; for
+    ``unknown_operation``: the approval operations' path segments (``add-signers``)."""
     current_version: int | None = None
     """For ``conflict`` and ``precondition_failed``: the version stored now (its ETag)."""
 
 
 STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
-    (404, (NotFoundError, ListNotFiledError, UnknownTriggerError)),
+    (404, (NotFoundError, ListNotFiledError, UnknownTriggerError, UnknownOperationError)),
     (400, (AmbiguousReferenceError,)),
     (403, (NotAuthorizedError,)),
     (
@@ -163,7 +165,7 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
         extra["unused_explanations"] = error.unused
     if isinstance(error, ValidationError):
         extra["problems"] = error.problems
-    if isinstance(error, InvalidTransitionError):
+    if isinstance(error, (InvalidTransitionError, UnknownOperationError)):
         extra["allowed"] = error.allowed
     if isinstance(error, ConflictError):
         extra["current_version"] = error.actual

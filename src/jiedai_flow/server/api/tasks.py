@@ -36,7 +36,13 @@ from jiedai_flow.domain.records import (
     TaskView,
     is_task_cursor,
 )
-from jiedai_flow.errors import Problem, RateLimitedError, RetryAfter, ValidationError
+from jiedai_flow.errors import (
+    Problem,
+    RateLimitedError,
+    RetryAfter,
+    UnknownOperationError,
+    ValidationError,
+)
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.lifecycle import Operation
@@ -267,6 +273,18 @@ OPERATION_ROUTES = tuple(_operation_route(op) for op in Operation)
 """One POST per operation, in the order :class:`~jiedai_flow.process.lifecycle.Operation` lists them."""
 
 
+@post(
+    "/receptions/{ref:str}/operations/{operation:str}",
+    include_in_schema=False,  # no operation of its own: the named routes above match first
+    status_code=404,
+)
+async def unknown_operation(ref: str, operation: str, principal: Principal) -> None:
+    """A POST to an operation there is not: a 404 naming it and the operations there are (the
+    framework's own 404 said only "no such resource")."""
+    del ref, principal  # authenticated like any operation, before anything is said
+    raise UnknownOperationError(operation, [segment(op) for op in Operation])
+
+
 # -- stand-ins 代理 -------------------------------------------------------------------------------
 
 
@@ -347,6 +365,7 @@ ROUTES: tuple[Any, ...] = (
     task_counts,
     operations,
     *OPERATION_ROUTES,
+    unknown_operation,
     proxy_list,
     proxy_set,
     proxy_revoke,
