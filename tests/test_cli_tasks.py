@@ -160,6 +160,27 @@ def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: 
     assert not revoked[second]
 
 
+def test_token_list_in_an_80_column_terminal_cuts_nothing(site: Site) -> None:
+    """In a narrow terminal the id stays whole on its line (to copy for ``token revoke``) and the
+    other columns wrap rather than end in "…"."""
+    from click.testing import CliRunner
+    from rich.cells import cell_len
+
+    from jiedai_flow.cli import main
+
+    del site
+    label = "财政局预算一体化系统对接（生产环境）"
+    made = as_json("token", "create", "--actor", "zhang.wei", "--label", label)
+    env = {"COLUMNS": "80", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    shown = CliRunner().invoke(main, ["token", "list"], env=env, prog_name="jiedai").output
+    assert "…" not in shown
+    rows = [line.split("│")[1:-1] for line in shown.splitlines() if line.startswith("│")]
+    assert max(cell_len(line) for line in shown.splitlines()) <= 80
+    assert rows[0][0].strip() == made["id"]
+    assert "".join(cells[1].strip() for cells in rows) == "zhang.wei"
+    assert "".join(cells[2].strip() for cells in rows) == label
+
+
 def test_a_misspelt_department_in_a_countersign_is_refused_at_submission(site: Site) -> None:
     """The county's standards file names 「县财政厅」 for 「县财政局」: with the actors file listing
     everyone, the submission is refused (exit code 4) naming the step and the nearest department,

@@ -192,12 +192,12 @@ def token_list(app: App, actor_id: str | None) -> None:
     table = Table(title="令牌 tokens")
     table.add_column("id", no_wrap=True, min_width=32)  # whole: `token revoke` takes it (or a prefix)
     for header in ("参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked"):
-        table.add_column(header)
+        table.add_column(header, overflow="fold")  # wrapped in a narrow terminal, never cut with "…"
     for i in found:
-        revoked = i.revoked_at.isoformat(timespec="seconds") if i.revoked_at else ""
-        table.add_row(
-            i.id, Text(i.actor_id), Text(i.label), i.created_at.isoformat(timespec="seconds"), revoked
-        )
+        # a space, not "T": a narrow column breaks the moment between its day and its time
+        revoked = i.revoked_at.isoformat(" ", timespec="seconds") if i.revoked_at else ""
+        created = i.created_at.isoformat(" ", timespec="seconds")
+        table.add_row(i.id, Text(i.actor_id), Text(i.label), created, revoked)
     app.out.print(table)
 
 
