@@ -498,6 +498,39 @@ def test_installed_plugin_can_be_blocked_from_the_environment(
     assert "X-01" not in open_engine().rules.rules
 
 
+def test_a_blocked_plugin_is_listed_as_blocked_not_left_out(
+    county: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``jiedai plugins`` lists a plugin blocked on purpose with the state 「已停用 blocked」 and its
+    distribution (an installed one, a built-in), so it does not look uninstalled; loaded ones read
+    「已加载 loaded」. ``PluginHost.blocked()`` gives the same."""
+    from click.testing import CliRunner
+
+    from jiedai_flow.cli import main
+
+    monkeypatch.setenv(BLOCKED_ENV, "county_demo,jiedai.log_notifier")
+    host = make_plugin_manager()
+    assert [(i.name, i.distribution, i.hooks) for i in host.blocked()] == [
+        ("county_demo", "jiedai-county-demo 1.0", ()),
+        ("jiedai.log_notifier", "jiedai-flow", ()),
+    ]
+    assert "county_demo" not in {i.name for i in host.plugins()}  # what is in force, as before
+    runner = CliRunner()
+    shown = runner.invoke(main, ["plugins"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    rows = {line.split("│")[1].strip(): line for line in shown.output.splitlines() if "│" in line}
+    assert "已停用 blocked" in rows["county_demo"]
+    assert "jiedai-county-demo 1.0" in rows["county_demo"]
+    assert "已停用 blocked" in rows["jiedai.log_notifier"]
+    assert "已加载 loaded" in rows["jiedai.national"]
+    english = runner.invoke(main, ["--lang", "en", "plugins"], env={"COLUMNS": "200"}).output
+    assert "blocked" in english
+    assert "已停用" not in english
+    listed = json.loads(runner.invoke(main, ["--json", "plugins"]).stdout)
+    assert {"name": "county_demo", "distribution": "jiedai-county-demo 1.0"} in listed["blocked"]
+    assert "county_demo" not in {p["name"] for p in listed["plugins"]}
+
+
 @pytest.fixture
 def broken(county: Site) -> Site:
     """Adds ``county_broken`` (``jiedai-county-broken`` 0.3.1), whose module raises on import."""

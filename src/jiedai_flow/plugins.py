@@ -508,12 +508,20 @@ class PluginHost:
         """Every registered plugin with its distribution and the hooks it implements."""
         infos = []
         for name, plugin in self.pm.list_name_plugin():
-            if plugin is None:  # blocked
+            if plugin is None:  # blocked: see blocked()
                 continue
             hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()))
-            dist = self.distributions.get(name, _OWN_DISTRIBUTION if name in _BUILTIN_NAMES else "")
-            infos.append(PluginInfo(name, dist, hooks))
+            infos.append(PluginInfo(name, self._distribution(name), hooks))
         return tuple(infos)
+
+    def blocked(self) -> tuple[PluginInfo, ...]:
+        """Every name blocked from registering, sorted, with its distribution when known (a built-in,
+        or an entry point seen while auto-loading); no hooks, as none of them run."""
+        names = sorted(name for name, plugin in self.pm.list_name_plugin() if plugin is None)
+        return tuple(PluginInfo(name, self._distribution(name), ()) for name in names)
+
+    def _distribution(self, name: str) -> str:
+        return self.distributions.get(name, _OWN_DISTRIBUTION if name in _BUILTIN_NAMES else "")
 
 
 def make_plugin_manager(
@@ -600,6 +608,7 @@ def _load_entry_points(
     failures: list[LoadFailure] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if pm.is_blocked(ep.name):
+            distributions[ep.name] = _distribution(ep)  # said by ``jiedai plugins`` as blocked
             continue
         try:
             if pm.has_plugin(ep.name):

@@ -150,8 +150,9 @@ def demo(app: App, here: bool) -> None:
 
 @click.command(
     short_help="列出已安装的插件、发行包和钩子 / list installed plugins with distributions and hooks.",
-    help="列出已安装的插件、发行包和钩子，以及加载失败的插件（有则退出码 4）/ list installed plugins with "
-    "distributions and hooks, and those that failed to load (exit code 4 if any).",
+    help="列出已安装的插件、发行包和钩子，被屏蔽的插件（状态「已停用」），以及加载失败的插件（有则退出码 4）"
+    "/ list installed plugins with distributions and hooks, the blocked ones (state 'blocked'), and those "
+    "that failed to load (exit code 4 if any).",
 )
 @json_option
 @pass_app
@@ -167,13 +168,14 @@ def plugins(app: App) -> None:
             host = make_plugin_manager(strict=False)  # a diagnosis: list what failed, do not stop
     finally:
         quiet.disabled = was
-    infos = host.plugins()
+    infos, blocked = host.plugins(), host.blocked()
     if app.json:
         app.emit(
             {
                 "plugins": [
                     {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
                 ],
+                "blocked": [{"name": i.name, "distribution": i.distribution} for i in blocked],
                 "failures": [
                     {
                         "name": f.name,
@@ -189,11 +191,16 @@ def plugins(app: App) -> None:
         if host.failures:
             sys.exit(EXIT_PLUGIN)
         return
-    table = Table(
-        "插件 plugin", "发行包 distribution", "钩子 hooks", title="插件 plugins", title_justify="left"
-    )
+    table = Table(title=label("插件", "plugins"), title_justify="left")
+    for zh, en in (("插件", "plugin"), ("状态", "state"), ("发行包", "distribution"), ("钩子", "hooks")):
+        table.add_column(label(zh, en))
     for info in infos:
-        table.add_row(Text(info.name), Text(info.distribution), Text(", ".join(info.hooks)))
+        table.add_row(
+            Text(info.name), label("已加载", "loaded"), Text(info.distribution), Text(", ".join(info.hooks))
+        )
+    for info in blocked:  # left out on purpose: listed, so that it does not look uninstalled
+        state = Text(label("已停用", "blocked"), style="yellow")
+        table.add_row(Text(info.name), state, Text(info.distribution))
     app.out.print(table)
     for failure in host.failures:
         error = failure.as_error()
