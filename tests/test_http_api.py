@@ -314,6 +314,17 @@ def test_bad_input_of_every_kind_is_a_4xx_problem_never_a_500(server: Server) ->
             assert r.status_code == 422, (bad_id, r.text)
             assert r.json()["problems"][0]["path"] == "$.reception.id"
             assert "只能用字母、数字和 . _ -" in r.json()["problems"][0]["message_zh"]
+        body = reception_body()
+        body["reception"]["id"] = "341502-2026-00001"  # the form of a number, another's one day
+        r = c.post("/api/v1/receptions", json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["problems"][0]["path"] == "$.reception.id"
+        assert "不能写成接待编号的样子" in r.json()["problems"][0]["message_zh"]
+        assert "form of a reception number" in r.json()["problems"][0]["message_en"]
+        body["reception"]["id"] = "visit-01"
+        assert c.post("/api/v1/receptions", json=body).status_code == 201
+        assert c.get("/api/v1/receptions/visit-01").json()["id"] == "visit-01"  # a chosen id is found
+        before += 1
         deep = c.post(
             "/api/v1/receptions",
             content=b"[" * 50_000 + b"]" * 50_000,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
-from jiedai_flow import AmbiguousReferenceError, NotFoundError
+from jiedai_flow import AmbiguousReferenceError, NotFoundError, ValidationError
 from jiedai_flow.cli import main
 from jiedai_flow.domain.model import InvalidValueError
 from jiedai_flow.domain.records import ReceptionQuery
@@ -61,6 +61,34 @@ def test_a_prefix_two_receptions_share_is_refused_naming_both(engine: Engine) ->
     assert "接待编号" in caught.value.message_zh
     assert "reception number" in caught.value.message_en
     assert engine.resolve("abcdef02") == second.id  # one more digit tells them apart
+
+
+def test_a_chosen_id_names_its_reception_before_any_number_or_prefix(engine: Engine) -> None:
+    """An id a host system chose is found as it is, though it is no hexadecimal prefix, and a
+    generated id it begins does not make it ambiguous: the exact id comes first."""
+    chosen = create(engine, reception_id="visit-01").reception
+    assert engine.resolve("visit-01") == chosen.id
+    short = create(engine, reception_id="abcdef01").reception
+    longer = create(engine, reception_id="abcdef01" + "0" * 24).reception
+    assert engine.resolve("abcdef01") == short.id
+    assert engine.resolve(longer.id[:10]) == longer.id
+
+
+def test_an_id_in_the_form_of_a_reception_number_is_refused(engine: Engine) -> None:
+    """A chosen id like 341502-2026-00002 would stand where the number of another reception (given
+    later) names that one: refused at the field, nothing saved; the number then names its own."""
+    first = create(engine).reception
+    with pytest.raises(ValidationError) as caught:
+        create(engine, reception_id="341502-2026-00002")
+    [problem] = caught.value.problems
+    assert problem.path == "$.reception_id"
+    assert "不能写成接待编号的样子" in problem.message_zh
+    assert "may not have the form of a reception number" in problem.message_en
+    assert [r.id for r in engine.query(ReceptionQuery()).items] == [first.id]
+    second = create(engine).reception
+    assert second.number == "341502-2026-00002"
+    assert engine.resolve(second.number) == second.id
+    assert create(engine, reception_id="3415022026-00002").reception.id == "3415022026-00002"
 
 
 def test_the_query_filters_by_number_and_id_prefix(engine: Engine) -> None:

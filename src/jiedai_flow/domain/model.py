@@ -48,19 +48,39 @@ MAX_HOST_UNIT = 200
 MAX_RECEPTION_ID = 64
 """Length of a reception id (``jd_receptions.id``)."""
 _RECEPTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NUMBER_SHAPED = re.compile(r".+-[0-9]{4}-[0-9]{5,}")
+"""The form of a reception number 接待编号 the engine gives (``341502-2026-00001``)."""
+
+
+def storable_reception_id(value: str) -> bool:
+    """Whether a store could hold ``value`` as a reception id (its characters and length): what a
+    lookup may try as an id, whatever its form."""
+    return len(value) <= MAX_RECEPTION_ID and _RECEPTION_ID.fullmatch(value) is not None
 
 
 def check_reception_id(value: str, *, field: str = "reception_id") -> None:
     """A reception id someone chose (a host system's key, an input file's ``id``): letters, digits,
     ``.``, ``_`` and ``-``, beginning with a letter or digit, at most ``MAX_RECEPTION_ID`` — it is a
     path segment of the HTTP API and a header value (``Location``), where a ``/`` or a line break
-    could never be read back. InvalidValueError otherwise."""
-    if len(value) > MAX_RECEPTION_ID or not _RECEPTION_ID.fullmatch(value):
+    could never be read back; and not of the form of a reception number 接待编号, which a lookup
+    would take for another reception's. InvalidValueError otherwise."""
+    if not storable_reception_id(value):
         raise InvalidValueError(
             f"「{field}」只能用字母、数字和 . _ -（以字母或数字开头，至多 {MAX_RECEPTION_ID} 个），"
             f"收到 {shown(value)}",
             f"{field} takes letters, digits, '.', '_' and '-' (beginning with a letter or digit, at most "
             f"{MAX_RECEPTION_ID}), got {shown(value)}",
+            field=field,
+        )
+    if _NUMBER_SHAPED.fullmatch(value):
+        # a lookup takes an id or a number: an id that reads as one would stand where another
+        # reception's number (given later, in its jurisdiction and year) should name that one
+        raise InvalidValueError(
+            f"「{field}」不能写成接待编号的样子（地区-年份-序号，如 341502-2026-00001），"
+            f"收到 {shown(value)}：按编号查找时它会和另一件接待的编号混淆；请换一种写法，如去掉一个连字符",
+            f"{field} may not have the form of a reception number (region-year-sequence, like "
+            f"341502-2026-00001), got {shown(value)}: a lookup by number would confuse it with another "
+            "reception's; write it another way, e.g. without one of the hyphens",
             field=field,
         )
 

@@ -30,6 +30,7 @@ from jiedai_flow.domain.model import (
     Role,
     check_reception_id,
     check_text,
+    storable_reception_id,
 )
 from jiedai_flow.domain.records import (
     Approval,
@@ -266,9 +267,11 @@ class Engine:
     def resolve(self, reference: str) -> str:
         """The id of the reception ``reference`` names: its id, its number 接待编号
         (341502-2026-00001), or the start of its id (at least :data:`MIN_ID_PREFIX` digits, as
-        short ids are shown). NotFoundError when none matches, AmbiguousReferenceError when a
-        prefix matches several."""
+        short ids are shown), in that order. NotFoundError when none matches,
+        AmbiguousReferenceError when a prefix matches several."""
         ref = reference.strip()
+        if self._is_id(ref):  # first: a chosen id (``visit-01``) has no other way to be named
+            return ref
         by_number = self.store.query(ReceptionQuery(number=ref, limit=1)).items
         if by_number:
             return by_number[0].id
@@ -280,6 +283,15 @@ class Engine:
         if len(found) > 1:
             raise AmbiguousReferenceError(reference, [r.id[:12] for r in found])
         return found[0].id
+
+    def _is_id(self, ref: str) -> bool:
+        if not storable_reception_id(ref):  # nothing a store could hold: no round trip
+            return False
+        try:
+            self.store.load(ref)
+        except NotFoundError:
+            return False
+        return True
 
     def history(self, reception_id: str) -> Sequence[AuditEvent]:
         """The reception's audit trail, oldest first."""
