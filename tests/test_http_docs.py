@@ -63,7 +63,7 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,
-            env=_env({"JIEDAI_URL": server.base}),
+            env=_env({"JIEDAI_URL": server.base, "TZ": "Asia/Shanghai"}),  # `date` names the service's day
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -76,6 +76,9 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
         assert '{"ok":true' in output
         assert "/operations/transfer\n" in done.stdout  # the paths of 孙浩's operations, one a line
         assert "/operations/add-signers\n" in done.stdout
+        # the stand-in's 待办 visibly gains the principal's task once the proxy is set
+        assert "李娜的待办 mine: 0\n" in done.stdout
+        assert "李娜的待办 mine: 1\n" in done.stdout.split("李娜的待办 mine: 0\n", 1)[1]
         assert (tmp_path / "接待清单.xlsx").read_bytes()[:2] == b"PK"
         _check_state(server)
 
@@ -83,18 +86,23 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
 def _check_state(server: Server) -> None:
     with server.client("zhang.wei") as c:
         started = c.get("/api/v1/tasks", params={"view": "started"}).json()["items"]
-    assert sorted(r["state"] for r in started) == ["settled", "submitted"]
-    [second] = [r["reception_id"] for r in started if r["state"] == "submitted"]
+    assert sorted(r["state"] for r in started) == ["settled", "submitted", "submitted"]
+    second, third = sorted(
+        (r for r in started if r["state"] == "submitted"), key=lambda r: r["number"]
+    )  # numbered in the order they were made
+    second, third = second["reception_id"], third["reception_id"]
     with server.client("zhou.lei") as c:
         assert second in {r["reception_id"] for r in c.get("/api/v1/tasks").json()["items"]}
     with server.client("chen.jie") as c:
         assert [r["reception_id"] for r in c.get("/api/v1/tasks", params={"view": "cc"}).json()["items"]] == [
             second
         ]
-    with server.client("li.na") as c:
+    with server.client("li.na") as c:  # 分管领导, who sees 孙浩's 部门负责人 task only as his stand-in
         assert [(p["principal"], p["stand_in"]) for p in c.get("/api/v1/proxies").json()] == [
-            ("li.na", "zhou.lei")
+            ("sun.hao", "li.na")
         ]
+        mine = c.get("/api/v1/tasks").json()["items"]
+        assert [(r["reception_id"], r["assignee"]) for r in mine] == [(third, "部门负责人")]
     with server.client("sun.hao") as c:
         done = c.get("/api/v1/tasks", params={"view": "done"}).json()["items"]
     assert sorted(r["outcome"] for r in done) == ["agree", "transferred"]
