@@ -397,7 +397,7 @@ def test_withdraw_is_refused_once_an_approver_acted_even_without_a_signature(url
     """Acting on the submission is more than a signature on record: a transfer, a send back to the
     first step (which clears the signatures), a claim, a delegation, an added signer or a take back
     leaves none, yet the submitter may no longer withdraw — nor is withdraw offered, by the engine or
-    as the command line's next step."""
+    as the command line's next step — and the refusal says which condition does not hold."""
     from jiedai_flow.cli.render import possible_triggers
 
     steps, acting = ACTED_WITHOUT_SIGNING[act]
@@ -408,8 +408,11 @@ def test_withdraw_is_refused_once_an_approver_acted_even_without_a_signature(url
     assert (reception.state, reception.approvals) == ("submitted", ())
     assert "withdraw" not in engine.available_triggers(rid, HANDLER)
     assert "withdraw" not in possible_triggers(engine.process_of(reception), reception)
-    with pytest.raises(InvalidTransitionError, match="不能执行「撤回」"):
+    unmet = "不能执行「撤回」（须「尚无人审批」，现在不是）"
+    with pytest.raises(InvalidTransitionError, match=unmet) as refused:
         engine.fire(rid, "withdraw", HANDLER)
+    assert "(it needs: no approver has acted yet; not so now)" in refused.value.message_en
+    assert refused.value.unmet == (("尚无人审批", "no approver has acted yet"),)
     assert engine.get(rid).version == reception.version
 
 

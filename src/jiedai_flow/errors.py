@@ -137,10 +137,13 @@ class InvalidTransitionError(JiedaiFlowError):
         number: str = "",
         process: str = "",
         state_en: str = "",
+        unmet: Sequence[tuple[str, str]] = (),
     ) -> None:
         """``state`` is the state's Chinese label and ``state_en`` its English one (the English
         message shows ``state`` when not given); ``labels`` maps trigger ids to their Chinese labels;
-        ``process`` is the reception's process (``name@version``), when known."""
+        ``process`` is the reception's process (``name@version``), when known; ``unmet``: when the
+        trigger leaves this state only under conditions that do not hold now, each condition's
+        wording in Chinese and English (「尚无人审批」 for 撤回 once an approver has acted)."""
         names = labels or {}
         self.reception_id = reception_id
         self.number = number
@@ -149,14 +152,20 @@ class InvalidTransitionError(JiedaiFlowError):
         self.state_en = state_en or state
         self.allowed = tuple(allowed)
         self.process = process
+        self.unmet = tuple(unmet)
         allowed_zh = "、".join(f"{names.get(t, t)}（{t}）" for t in allowed) or "无"
         super().__init__(*self._says(names.get(trigger, trigger), allowed_zh))
 
     def _says(self, label: str, allowed_zh: str) -> tuple[str, str]:
         named = self.number or self.reception_id
+        needs_zh = needs_en = ""
+        if self.unmet:
+            needs_zh = f"（须{'或'.join(f'「{zh}」' for zh, _en in self.unmet)}，现在不是）"
+            needs_en = f" (it needs: {' or '.join(en for _zh, en in self.unmet)}; not so now)"
         return (
-            f"接待记录 {named} 处于「{self.state}」状态，不能执行「{label}」；当前可执行：{allowed_zh}",
-            f"reception {named} is '{self.state_en}'; '{self.trigger}' cannot fire now; "
+            f"接待记录 {named} 处于「{self.state}」状态，不能执行「{label}」{needs_zh}；"
+            f"当前可执行：{allowed_zh}",
+            f"reception {named} is '{self.state_en}'; '{self.trigger}' cannot fire now{needs_en}; "
             f"allowed: {', '.join(self.allowed) or 'none'}",
         )
 

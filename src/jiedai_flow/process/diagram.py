@@ -17,15 +17,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from jiedai_flow.process.lifecycle import (
+    CONDITIONS,
     CREATE_LABEL,
     DEFAULT_PROCESS,
-    FACT_FINAL_STEP,
-    FACT_MORE_STEPS,
-    FACT_NO_APPROVALS,
-    FACT_RETRO_PENDING,
-    FACT_STEP_FAILED,
-    FACT_STEP_OPEN,
-    FACT_URGENT_ALLOWED,
     JUMP_FACT_PREFIX,
 )
 from jiedai_flow.process.signoff import names_of, signoff
@@ -47,15 +41,7 @@ __all__ = [
     "trail",
 ]
 
-CONDITION_LABELS: Mapping[str, str] = {
-    FACT_FINAL_STEP: "末级审批",
-    FACT_STEP_FAILED: "票签已无法通过",
-    FACT_STEP_OPEN: "票签仍可通过",
-    FACT_MORE_STEPS: "尚有后续审批环节",
-    FACT_NO_APPROVALS: "尚无人审批",
-    FACT_RETRO_PENDING: "补办审批中",
-    FACT_URGENT_ALLOWED: "本地允许紧急先行",
-}
+CONDITION_LABELS: Mapping[str, str] = {fact: zh for fact, (zh, _en) in CONDITIONS.items()}
 """The Chinese label of each transition condition, shown after the trigger's label."""
 
 _START = "[*]"

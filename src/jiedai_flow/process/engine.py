@@ -100,6 +100,7 @@ from jiedai_flow.process.lifecycle import (
     Stage,
     Transition,
     TriggerDef,
+    condition_labels,
 )
 from jiedai_flow.process.rules import Rule, RuleContext, RuleSet
 from jiedai_flow.storage.base import CachingStore, SealingStore, TaskStore
@@ -1295,6 +1296,11 @@ class Engine:
                     process=process.definition.key,
                     state_en=state_en,
                 )
+            unmet = dict.fromkeys(  # the trigger leaves this state, but only under other facts
+                condition_labels(t.condition)
+                for t in process.candidates(reception.state, trigger)
+                if t.condition is not None
+            )
             raise InvalidTransitionError(
                 reception.id,
                 trigger,
@@ -1303,6 +1309,7 @@ class Engine:
                 labels,
                 number=reception.number,
                 state_en=state_en,
+                unmet=tuple(unmet),
             )
         return transition
 

@@ -529,6 +529,26 @@ JUMP_FACT_PREFIX = "to:"
 """A jump transition 跳转 is conditioned on ``to:<its destination>``: the engine establishes the fact
 for the state an administrator names."""
 
+CONDITIONS: Mapping[str, tuple[str, str]] = {
+    FACT_FINAL_STEP: ("末级审批", "the last approval step"),
+    FACT_STEP_FAILED: ("票签已无法通过", "the vote can no longer pass"),
+    FACT_STEP_OPEN: ("票签仍可通过", "the vote can still pass"),
+    FACT_MORE_STEPS: ("尚有后续审批环节", "approval steps remain"),
+    FACT_NO_APPROVALS: ("尚无人审批", "no approver has acted yet"),
+    FACT_RETRO_PENDING: ("补办审批中", "retroactive approval under way"),
+    FACT_URGENT_ALLOWED: ("本地允许紧急先行", "local standards allow an urgent start"),
+}
+"""What each transition condition means, in Chinese and English: the diagram labels a conditioned
+transition with it, and a trigger refused for an unmet condition names it."""
+
+
+def condition_labels(condition: str) -> tuple[str, str]:
+    """The Chinese and English wording of ``condition`` (its name when the engine has none)."""
+    if condition.startswith(JUMP_FACT_PREFIX):
+        state = condition.removeprefix(JUMP_FACT_PREFIX)
+        return f"指明跳转到 {state}", f"a jump to {state} named"
+    return CONDITIONS.get(condition, (condition, condition))
+
 
 def _decided_by_command(condition: str) -> bool:
     """Whether the command itself establishes ``condition`` (not the reception's state)."""
