@@ -418,39 +418,40 @@ def test_withdraw_is_refused_once_an_approver_acted_even_without_a_signature(url
 
 def test_withdraw_counts_only_what_approvers_did_in_this_submission(url: str) -> None:
     """Urging, reading and commenting are not acting: withdraw stays open. What an approver did in an
-    earlier submission does not count once the reception is returned and submitted again."""
-    clock = FrozenClock()
-    engine = engine_for(url, SINGLE_A, SINGLE_E, clock=clock)
+    earlier submission does not count once the reception is returned and submitted again — told by
+    the submission's number, not by time: the kit's frozen clock puts every command at one moment."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E, clock=FrozenClock())
     rid = submitted(engine)
     engine.operate(rid, Urge(), HANDLER)
     engine.operate(rid, MarkRead(), A)
     engine.operate(rid, Comment(), A, reason="我看一下")
     assert "withdraw" in engine.available_triggers(rid, HANDLER)
-    clock.advance(minutes=5)
     engine.operate(rid, Transfer(to="x"), A, reason="请x办理")
     assert "withdraw" not in engine.available_triggers(rid, HANDLER)
-    clock.advance(minutes=5)
     engine.fire(rid, "return", X, reason="请补充行程")
-    clock.advance(minutes=5)
     engine.fire(rid, "submit", HANDLER)
-    assert engine.get(rid).submitted_at == clock.now()
+    again = engine.get(rid)
+    assert again.submission == 2
+    assert {t.submission for t in again.tasks if t.current} == {2}
     assert "withdraw" in engine.available_triggers(rid, HANDLER)
     assert engine.fire(rid, "withdraw", HANDLER).reception.state == "draft"
     verified(engine)
 
 
-def test_a_reception_stored_without_its_submission_time_still_withdraws_as_far_as_can_be_told(
+def test_a_reception_stored_without_its_submission_number_still_withdraws_as_far_as_can_be_told(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A reception stored by a version that did not record ``submitted_at`` reads back with None and
-    its trail still verifies; its signatures and current tasks still tell whether an approver acted
+    """A reception stored by a version that did not count submissions reads back with 0 and its
+    trail still verifies; its signatures and current tasks still tell whether an approver acted
     (a transfer, a claim), and with nobody acting it may be withdrawn."""
     from jiedai_flow.storage import codec
     from jiedai_flow.storage.sql import store
 
     def as_before(reception: Reception) -> str:
         plain = json.loads(codec.encode(reception))
-        plain.pop("submitted_at", None)
+        plain.pop("submission", None)
+        for task in plain["tasks"]:
+            task.pop("submission", None)
         return json.dumps(plain, ensure_ascii=False, separators=(",", ":"))
 
     url = f"sqlite:///{tmp_path / 'j.db'}"
@@ -465,7 +466,7 @@ def test_a_reception_stored_without_its_submission_time_still_withdraws_as_far_a
     with pytest.raises(InvalidTransitionError):
         engine.fire(transferred, "withdraw", HANDLER)
     assert engine.fire(untouched, "withdraw", HANDLER).reception.state == "draft"
-    assert engine.get(transferred).submitted_at is None
+    assert engine.get(transferred).submission == 0
     verified(engine)
 
 

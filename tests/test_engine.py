@@ -302,19 +302,18 @@ def test_amend_sends_an_approved_reception_back_for_approval_with_the_new_plan(
     assert jiedai_engine.fire(rid, "approve", APPROVER).reception.state == "approved"
 
 
-def test_a_submission_and_a_change_each_record_when_the_submission_began(
-    jiedai_engine: Engine, jiedai_clock: FrozenClock
-) -> None:
-    """Submitting and amending open the chain again: ``submitted_at`` marks where what approvers do
-    belongs to this submission (a withdraw asks whether anyone acted since)."""
+def test_a_submission_and_a_change_each_count_as_a_submission(jiedai_engine: Engine) -> None:
+    """Submitting and amending open the chain again: each is the next submission, and the tasks made
+    during it carry its number (a withdraw asks whether anyone acted on this submission's tasks)."""
     rid = create(jiedai_engine).id
-    assert jiedai_engine.get(rid).submitted_at is None
+    assert jiedai_engine.get(rid).submission == 0
     submitted = jiedai_engine.fire(rid, "submit", HANDLER).reception
-    assert submitted.submitted_at == jiedai_clock.now()
+    assert submitted.submission == 1
+    assert {t.submission for t in submitted.tasks} == {1}
     jiedai_engine.fire(rid, "approve", APPROVER)
-    changed = jiedai_clock.advance(days=1)
     amended = jiedai_engine.fire(rid, "amend", HANDLER, reason="来访人员调整", plan=sample_plan(companions=3))
-    assert (amended.reception.state, amended.reception.submitted_at) == ("submitted", changed)
+    assert (amended.reception.state, amended.reception.submission) == ("submitted", 2)
+    assert {t.submission for t in amended.reception.tasks if t.current} == {2}
 
 
 def test_amended_plan_is_checked_again_and_a_violating_change_is_refused(jiedai_engine: Engine) -> None:

@@ -128,11 +128,11 @@ def test_full_retroactive_flow_starts_is_approved_in_progress_finishes_and_claim
     assert engine.fire(rid, "settle", FINANCE).reception.state == "settled"
 
 
-def test_starting_urgently_records_when_the_retroactive_chain_began(
-    engine: Engine, clock: FrozenClock
-) -> None:
-    """补办 opens the chain as a submission does: ``submitted_at`` is the moment it started."""
-    assert started_urgently(engine).submitted_at == clock.now()
+def test_starting_urgently_counts_as_a_submission(engine: Engine) -> None:
+    """补办 opens the chain as a submission does: it is submission 1, and its tasks carry the number."""
+    started = started_urgently(engine)
+    assert started.submission == 1
+    assert {t.submission for t in started.tasks} == {1}
 
 
 def test_start_urgent_needs_a_reason(engine: Engine) -> None:

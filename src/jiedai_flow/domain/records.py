@@ -207,6 +207,9 @@ class Task:
     current: bool = True
     """Part of the current submission; false once a return, a resubmission or a change superseded it
     (kept as history for 已办)."""
+    submission: int = 0
+    """The reception's :attr:`Reception.submission` when the task was created: a task a send back
+    made history still belongs to its submission. 0 for tasks stored before submissions were counted."""
 
     @property
     def owner(self) -> str:
@@ -377,10 +380,10 @@ class Reception:
     approval_chain: tuple[ApprovalStep, ...] = ()
     approvals: tuple[Approval, ...] = ()
     submitted_by: str | None = None
-    submitted_at: datetime | None = None
-    """When the current submission opened the approval chain (submit, resubmit, change, 补办): what
-    approvers did since belongs to it. None before the first submission, and for a reception stored
-    by a version that did not record it."""
+    submission: int = 0
+    """How many times the approval chain was opened (submit, resubmit, change, 补办): the current
+    submission's number, which each task created during it carries (:attr:`Task.submission`). 0
+    before the first submission, and for a reception stored by a version that did not count them."""
     retroactive: bool = False
     """补办: started before approval under the local urgent-reception rule; approval follows."""
     explanations: tuple[Explanation, ...] = ()

@@ -1489,7 +1489,7 @@ class Engine:
             changes["approval_chain"] = tuple(chain) if chain is not None else (ApprovalStep("", "审批"),)
             self._check_signers(reception, changes["approval_chain"], submitter=actor.id)
             changes["submitted_by"] = actor.id
-            changes["submitted_at"] = now  # a new submission: what approvers did before is history
+            changes["submission"] = reception.submission + 1  # what approvers did before is history
             changes["retroactive"] = trigger.retroactive
         elif trigger.records_approval and worked is None:
             # a step decided outside a task (a review state after the chain): one signature

@@ -578,6 +578,7 @@ def _reply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
         opinion=ctx.reason.strip(),
         delegated_by=task.delegated_by,
         current=False,
+        submission=task.submission,
     )
     after = _insert(_replace(reception, back), record, after=task.id)
     return Worked(after, people=(task.delegated_by,) if task.delegated_by else ())
@@ -622,6 +623,7 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
             lane=lane,
             due=ctx.due(ctx.now),
             added_by=ctx.actor.id,
+            submission=reception.submission,
         )
         for person, lane in zip(command.people, lanes, strict=True)
     ]
@@ -693,29 +695,23 @@ def approver_acted(reception: Reception) -> bool:
     """Whether an approver has acted on the current submission — then its submitter may no longer
     withdraw it 撤回 (:data:`~jiedai_flow.process.lifecycle.FACT_NO_APPROVALS` does not hold).
 
-    Acting is: a signature on record; an approval task someone finished since the submission
-    (``done_by``: signed, sent back, transferred, a delegation answered, an added signer removed),
-    even one whose signature a send back 驳回到环节 or a take back 拿回 has cleared since; or a task
-    of the submission claimed 认领, delegated 委派, or added 加签. Tasks the engine closes by itself
-    (decided by another, ended with the reception, superseded) have no ``done_by``, and urging,
-    reading or commenting 催办、已阅、沟通 leave no mark on a task: none of these is acting.
-
-    What belongs to the current submission is told by time (at or after
-    :attr:`~jiedai_flow.domain.records.Reception.submitted_at`), since a send back makes this
-    submission's tasks history too (an act at the very moment of the submission counts as its: only a
-    frozen test clock makes that happen); a reception stored before submissions were timed can tell
-    only its signatures and its current tasks."""
+    Acting is a signature on record, or a task of the submission that someone finished (signed,
+    sent back, transferred, answered a delegation, removed an added signer), claimed, delegated or
+    added. The engine's own closing of tasks leaves no ``done_by``; urging, reading and commenting
+    leave no mark on a task."""
     if reception.approvals:
         return True
-    since = reception.submitted_at
+    number = reception.submission
     for t in reception.tasks:
-        if t.kind is not TaskKind.APPROVAL:
-            continue
-        opened = t.current or (since is not None and t.created_at >= since)
-        if opened and (t.claimed_by or t.delegated_by or t.added_by):
-            return True
-        finished = t.current or (since is not None and t.done_at is not None and t.done_at >= since)
-        if t.done_by and finished:
+        # why the number and not ``current``: a send back 驳回到环节 or a take back 拿回 makes this
+        # submission's tasks history too; a reception stored before submissions were counted (0)
+        # can tell only its current tasks
+        ours = t.submission == number if number else t.current
+        if (
+            ours
+            and t.kind is TaskKind.APPROVAL
+            and (t.done_by or t.claimed_by or t.delegated_by or t.added_by)
+        ):
             return True
     return False
 
@@ -1026,6 +1022,7 @@ def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
                 place=item.place,
                 at=item.at,
                 added_by=ctx.actor.id,
+                submission=reception.submission,
             )
         )
     after = attrs.evolve(reception, tasks=(*reception.tasks, *new))
@@ -1330,6 +1327,7 @@ def normalize(reception: Reception, ctx: Context) -> Reception:
                 order=i if sequential else 0,
                 lane=i if parallel else 0,
                 due=ctx.due(ctx.now),
+                submission=reception.submission,
             )
             for i, who in enumerate(step.who)
         )
