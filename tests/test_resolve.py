@@ -91,6 +91,24 @@ def test_an_id_in_the_form_of_a_reception_number_is_refused(engine: Engine) -> N
     assert create(engine, reception_id="3415022026-00002").reception.id == "3415022026-00002"
 
 
+def test_an_id_of_a_numbers_form_stored_before_never_hides_that_number(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier version let an id take the form of a number: that number, once given to another
+    reception, names that one (as it always did); the old id is still found while no number is it."""
+    from jiedai_flow.process import engine as engine_module
+
+    with monkeypatch.context() as earlier:
+        earlier.setattr(engine_module, "check_reception_id", lambda value, **_: None)
+        old = create(engine, reception_id="341502-2026-00002").reception
+        numbered = create(engine).reception
+        kept = create(engine, reception_id="341502-2026-00099").reception
+    assert (old.number, numbered.number) == ("341502-2026-00001", "341502-2026-00002")
+    assert engine.resolve("341502-2026-00002") == numbered.id
+    assert engine.resolve("341502-2026-00099") == kept.id
+    assert engine.resolve("341502-2026-00001") == old.id
+
+
 def test_the_query_filters_by_number_and_id_prefix(engine: Engine) -> None:
     first, second = create(engine).reception, create(engine).reception
     assert [r.id for r in engine.query(ReceptionQuery(number=second.number)).items] == [second.id]

@@ -52,6 +52,11 @@ _NUMBER_SHAPED = re.compile(r".+-[0-9]{4}-[0-9]{5,}")
 """The form of a reception number 接待编号 the engine gives (``341502-2026-00001``)."""
 
 
+def number_shaped(value: str) -> bool:
+    """Whether ``value`` has the form of a reception number 接待编号 (region-year-sequence)."""
+    return _NUMBER_SHAPED.fullmatch(value) is not None
+
+
 def storable_reception_id(value: str) -> bool:
     """Whether a store could hold ``value`` as a reception id (its characters and length): what a
     lookup may try as an id, whatever its form."""
@@ -72,7 +77,7 @@ def check_reception_id(value: str, *, field: str = "reception_id") -> None:
             f"{MAX_RECEPTION_ID}), got {shown(value)}",
             field=field,
         )
-    if _NUMBER_SHAPED.fullmatch(value):
+    if number_shaped(value):
         # a lookup takes an id or a number: an id that reads as one would stand where another
         # reception's number (given later, in its jurisdiction and year) should name that one
         raise InvalidValueError(

@@ -30,6 +30,7 @@ from jiedai_flow.domain.model import (
     Role,
     check_reception_id,
     check_text,
+    number_shaped,
     storable_reception_id,
 )
 from jiedai_flow.domain.records import (
@@ -268,14 +269,19 @@ class Engine:
     def resolve(self, reference: str) -> str:
         """The id of the reception ``reference`` names: its id, its number 接待编号
         (341502-2026-00001), or the start of its id (at least :data:`MIN_ID_PREFIX` digits, as
-        short ids are shown), in that order. NotFoundError when none matches,
+        short ids are shown), in that order — but a reference of a number's form is tried as a number
+        first (an id of that form, refused since, may be stored by an earlier version: it must not
+        hide the reception that number names). NotFoundError when none matches,
         AmbiguousReferenceError when a prefix matches several."""
         ref = reference.strip()
-        if self._is_id(ref):  # first: a chosen id (``visit-01``) has no other way to be named
-            return ref
+        number_first = number_shaped(ref)
+        if not number_first and (chosen := self._stored_id(ref)):
+            return chosen  # a chosen id (``visit-01``) has no other way to be named
         by_number = self.store.query(ReceptionQuery(number=ref, limit=1)).items
         if by_number:
             return by_number[0].id
+        if number_first and (chosen := self._stored_id(ref)):
+            return chosen
         if len(ref) < MIN_ID_PREFIX or len(ref) > 32 or any(c not in "0123456789abcdef" for c in ref):
             raise NotFoundError(reference)
         found = self.store.query(ReceptionQuery(id_prefix=ref, limit=3)).items
@@ -285,14 +291,15 @@ class Engine:
             raise AmbiguousReferenceError(reference, [r.id[:12] for r in found])
         return found[0].id
 
-    def _is_id(self, ref: str) -> bool:
+    def _stored_id(self, ref: str) -> str:
+        """The id of the reception stored under ``ref`` ("" when none): as stored, which a
+        case-insensitive collation (MySQL's default) may match in other letters."""
         if not storable_reception_id(ref):  # nothing a store could hold: no round trip
-            return False
+            return ""
         try:
-            self.store.load(ref)
+            return self.store.load(ref).id
         except NotFoundError:
-            return False
-        return True
+            return ""
 
     def history(self, reception_id: str) -> Sequence[AuditEvent]:
         """The reception's audit trail, oldest first."""
