@@ -386,6 +386,28 @@ def test_errors_page_lists_every_error_class_with_its_code() -> None:
     assert documented == actual
 
 
+def test_every_error_class_but_the_reports_is_importable_from_the_package() -> None:
+    """errors.md promises it: a host catches ``jiedai_flow.TaskError`` without knowing the module;
+    the page names the exceptions (the report errors, the service's ``RetryAfter``)."""
+    import jiedai_flow
+    from jiedai_flow import errors
+
+    elsewhere = {"ReportsNeedSQLError", "ListNotFiledError", "FormTemplateError", "RetryAfter"}
+    missing = sorted(
+        name
+        for name, cls in vars(errors).items()
+        if isinstance(cls, type)
+        and issubclass(cls, JiedaiFlowError)
+        and name not in elsewhere
+        and getattr(jiedai_flow, name, None) is not cls
+    )
+    assert missing == []
+    assert all(
+        f"`{name}`" in page("errors.md").split("都可以从 `jiedai_flow` 直接导入")[1][:300]
+        for name in elsewhere
+    )
+
+
 def test_errors_page_exit_codes_are_the_cli_exit_codes() -> None:
     """Each exit code's row names exactly the error classes ``EXIT_CODES`` maps to it; code 2 names
     only classes that ``EXIT_CODES`` leaves to the default."""
