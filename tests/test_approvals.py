@@ -231,6 +231,39 @@ def test_vote_is_refused_once_the_weights_in_favour_can_no_longer_pass(url: str)
         other.operate(rid2, Against(), A, reason="不同意")
 
 
+def test_one_voter_cannot_refuse_a_vote_alone(url: str) -> None:
+    """不予接待 by one voter would end a 票签 on one person's say, bypassing the vote: it is refused,
+    naming 反对（票签）, and offered to no voter nor their stand-in — the reception is refused once the
+    votes against leave it unable to pass. 退回 stays a voter's (it asks the applicant for a
+    correction; the vote is held again on resubmission). 或签 (the first decides) and 并行会签 (a
+    veto) keep 不予接待."""
+    clock = FrozenClock()
+    engine = engine_for(url, VOTE_BCD, clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(C.id, X.id, today, today, C)
+    for voter in (B, X):  # X stands in for C
+        assert "refuse" not in engine.available_triggers(rid, voter)
+        assert "return" in engine.available_triggers(rid, voter)
+        with pytest.raises(TaskError, match=r"「党组会票签」是票签环节，一人不能决定不予接待.*反对（票签）"):
+            engine.fire(rid, "refuse", voter, reason="标准偏高")
+    assert engine.get(rid).state == "submitted"
+    assert engine.operate(rid, Against(), B, reason="标准偏高").reception.state == "submitted"
+    assert engine.operate(rid, Against(), X, reason="不必要").reception.state == "refused"  # 2 of 7 left
+    verified(engine)
+
+    engine = engine_for(url, VOTE_BCD)
+    rid = submitted(engine)
+    approve(engine, rid, B)
+    assert engine.fire(rid, "return", C, reason="请补充公函").reception.state == "draft"
+
+    for step in (ApprovalStep("", "或签", kind=StepKind.ANY, assignees=person("b", "c")), PARALLEL_BCD):
+        engine = engine_for(url, step)
+        rid = submitted(engine)
+        assert "refuse" in engine.available_triggers(rid, B)
+        assert engine.fire(rid, "refuse", B, reason="超标准").reception.state == "refused"
+
+
 def test_any_one_sign_is_decided_by_the_first_and_the_others_tasks_close(url: str) -> None:
     anyone = ApprovalStep("", "副主任（或签）", kind=StepKind.ANY, assignees=person("b", "c", "d"))
     engine = engine_for(url, anyone)

@@ -494,18 +494,19 @@ class Approvals(RuleBasedStateMachine):
         who = self._someone(index, data)
         self._operate(index, Claim(), who)
 
-    @rule(index=index, data=st.data(), claim=st.booleans())
-    def what_is_offered_is_done(self, index: int, data: st.DataObject, claim: bool) -> None:
-        """A signature offered to someone (``available_triggers``), or a claim of any task the
-        claim form lists (``available_operations``, ``task_choices``), is accepted when made."""
+    @rule(index=index, data=st.data(), what=st.sampled_from(("claim_task", "approve", "return", "refuse")))
+    def what_is_offered_is_done(self, index: int, data: st.DataObject, what: str) -> None:
+        """A signature or an answer (退回, 不予接待 — never one voter's on a 票签) offered to someone
+        (``available_triggers``), or a claim of any task the claim form lists
+        (``available_operations``, ``task_choices``), is accepted when made."""
         rid = self.ids[index]
         who = self._someone(index, data)
-        if claim and "claim_task" in self.engine.available_operations(rid, who):
+        if what == "claim_task" and what in self.engine.available_operations(rid, who):
             listed = self.engine.task_choices(self.engine.get(rid), who, Operation.CLAIM)
             chosen = Claim(task=data.draw(st.sampled_from(listed)).id)
             act: Callable[[], object] = lambda: self.engine.operate(rid, chosen, who)  # noqa: E731
-        elif not claim and "approve" in self.engine.available_triggers(rid, who):
-            act = lambda: self.engine.fire(rid, "approve", who, reason="同意")  # noqa: E731
+        elif what != "claim_task" and what in self.engine.available_triggers(rid, who):
+            act = lambda: self.engine.fire(rid, what, who, reason="请核对")  # noqa: E731
         else:
             return
         version = self.engine.get(rid).version
@@ -604,6 +605,15 @@ class Approvals(RuleBasedStateMachine):
                 assert agreement_reached(r, index), (index, r.approval_chain[index], r.approvals)
             if r.state in ("approved", "in_progress", "completed"):
                 assert r.current_step == len(r.approval_chain)
+
+    @invariant()
+    def a_vote_is_refused_by_its_votes_alone(self) -> None:
+        """No one voter's 不予接待 ends a 票签: a reception refused on a vote step got there by the
+        vote against that left it unable to pass."""
+        for r in self._receptions():
+            step = r.next_step
+            if r.state == "refused" and step is not None and step.kind is StepKind.VOTE:
+                assert self.engine.history(r.id)[-1].trigger == "vote_against", r.approvals
 
     @invariant()
     def task_lists_agree_with_the_receptions(self) -> None:

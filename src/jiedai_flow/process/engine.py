@@ -383,7 +383,8 @@ class Engine:
         reception = self.store.load(reception_id)
         process = self._process_for(reception)
         allowed = []
-        holds: dict[bool, tuple[bool, Task | None]] = {}  # to sign, or to answer 退回 …
+        # to sign, or to answer 退回 (不予接待: none on a 票签 step) …
+        holds: dict[tuple[bool, tuple[str, str] | None], tuple[bool, Task | None]] = {}
         for trigger in process.triggers_from(reception.state):
             trigger_def = process.trigger_defs[trigger]
             if trigger_def.operation is not None:
@@ -394,10 +395,10 @@ class Engine:
                 continue
             task = None
             if trigger_def.records_approval or trigger_def.review:
-                to_sign = trigger_def.records_approval
-                if to_sign not in holds:
-                    holds[to_sign] = self._signing(process, reception, actor, trigger_def, to_sign=to_sign)
-                held, task = holds[to_sign]
+                key = (trigger_def.records_approval, _vote_instead(process, reception.state, trigger_def))
+                if key not in holds:
+                    holds[key] = self._signing(process, reception, actor, trigger_def, *key)
+                held, task = holds[key]
                 if not held:  # the step has tasks and none is the actor's: refused when fired
                     continue
             if self._authorize(actor, process, reception, transition, task).allowed:
@@ -419,13 +420,14 @@ class Engine:
         reception: Reception,
         actor: Actor,
         trigger_def: TriggerDef,
-        *,
         to_sign: bool,
+        against: tuple[str, str] | None,
     ) -> tuple[bool, Task | None]:
         """Whether ``actor`` holds the current step (a review would find their task, and with
-        ``to_sign`` they could sign it; or the step has no tasks to hold), and the task."""
+        ``to_sign`` they could sign it; or the step has no tasks to hold), and the task. ``against``:
+        see :func:`_vote_instead`."""
         ctx = self._task_context(process, reception, actor, self.clock.now(), "", trigger_def)
-        return task_ops.holding(reception, ctx, to_sign=to_sign)
+        return task_ops.holding(reception, ctx, to_sign=to_sign, against=against)
 
     def available_operations(self, reception_id: str, actor: Actor) -> tuple[str, ...]:
         """The triggers of the approval and task operations ``actor`` can usefully use on the
@@ -941,7 +943,8 @@ class Engine:
         if trigger_def.records_approval:
             return task_ops.sign(before, ctx, task_ref=ref)
         if trigger_def.review:
-            return task_ops.finish_own_task(before, ctx, trigger_def.name, ref)
+            against = _vote_instead(process, before.state, trigger_def)
+            return task_ops.finish_own_task(before, ctx, trigger_def.name, ref, against=against)
         return None
 
     def stand_in_for(self, actor_id: str, now: datetime | None = None) -> frozenset[str]:
@@ -1744,6 +1747,22 @@ def stored_text(*values: tuple[str, str | None, int | None]) -> None:
             problems.append(Problem(f"$.{field}", error.message_zh, error.message_en))
     if problems:
         raise ValidationError(problems)
+
+
+def _vote_instead(process: CompiledProcess, state: str, trigger: TriggerDef) -> tuple[str, str] | None:
+    """For a reviewer's answer that refuses the reception from ``state`` (不予接待: each of its
+    transitions ends in a refused state), the trigger a voter votes against with instead (label,
+    name), when the process has one from ``state``; else None. On a 票签 step the vote decides: one
+    voter's 不予接待 would bypass it (a 补办 chain, with no vote against, keeps the answer)."""
+    if not trigger.review or trigger.operation is not None:
+        return None
+    moves = process.candidates(state, trigger.name)
+    if not moves or any(process.phase(t.dest) is not Phase.REFUSED for t in moves):
+        return None
+    name = process.operations.get(Operation.AGAINST.value, "")
+    if name not in process.triggers_from(state):
+        return None
+    return process.trigger_defs[name].label, name
 
 
 def separation_of_duties(

@@ -451,16 +451,28 @@ def _signed_already(reception: Reception, ctx: Context, task: Task) -> bool:
     return ctx.actor.id in signers or bool(principal and principal in signers)
 
 
-def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: str = "") -> Worked:
+def finish_own_task(
+    reception: Reception,
+    ctx: Context,
+    outcome: str,
+    task_ref: str = "",
+    *,
+    against: tuple[str, str] | None = None,
+) -> Worked:
     """A reviewer's answer (退回, 不予接待) completes their own open task of the current step (the
     one ``task_ref`` names, when they hold several), so it shows in their 已办. The task is given to
-    ``jiedai_authorize`` as a signature's is: a pool's task is for its members."""
+    ``jiedai_authorize`` as a signature's is: a pool's task is for its members. ``against``: for an
+    answer that refuses the reception, the trigger a voter votes against with instead (label,
+    name) — on a 票签 step the answer is then refused (:func:`_vote_problem`)."""
     reception = normalize(reception, ctx)
     index = reception.current_step
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return Worked(reception)
     task = pick(reception, ctx, task_ref, steps=(index,))
     _may_take(reception, ctx, task)
+    problem = _vote_problem(reception, ctx, against)
+    if problem is not None:
+        raise _refused(reception, ctx, *problem)
     done = attrs.evolve(
         task,
         state=TaskState.DONE,
@@ -472,6 +484,25 @@ def finish_own_task(reception: Reception, ctx: Context, outcome: str, task_ref: 
         on_behalf_of=_for_whom(ctx, task),
     )
     return Worked(_replace(reception, done), task=task)
+
+
+def _vote_problem(
+    reception: Reception, ctx: Context, against: tuple[str, str] | None
+) -> tuple[str, str] | None:
+    """Why one voter may not refuse the reception 不予接待 on the current step (Chinese, English), or
+    None: a 票签 is decided by its weights, refused once the votes against (``against``: the
+    trigger's label and name) leave it unable to pass — one voter's answer would bypass the vote."""
+    step = reception.next_step
+    if against is None or step is None or step.kind is not StepKind.VOTE:
+        return None
+    label, name = against
+    answer = ctx.label or "不予接待"
+    return (
+        f"「{step.shown}」是票签环节，一人不能决定{answer}；不同意请用「{label}」（{name}），"
+        f"反对的权重使本环节已不可能通过时即{answer}",
+        f"step {step.shown!r} is a weighted vote: one voter cannot {ctx.trigger or 'refuse'} the reception "
+        f"alone; vote against ({name}) instead, and it is refused once the vote can no longer pass",
+    )
 
 
 def _for_whom(ctx: Context, task: Task) -> str:
@@ -1125,17 +1156,22 @@ def _takes(reception: Reception, ctx: Context, task: Task) -> bool:
     return _taking_problem(reception, ctx, task) is None
 
 
-def holding(reception: Reception, ctx: Context, *, to_sign: bool = False) -> tuple[bool, Task | None]:
+def holding(
+    reception: Reception, ctx: Context, *, to_sign: bool = False, against: tuple[str, str] | None = None
+) -> tuple[bool, Task | None]:
     """Whether the actor holds the current step — a review would find their task (as :func:`pick`
     picks it, a principal's pool task claimed for the principal), and with ``to_sign`` a signature
     could be made on it (:func:`_signature_problem`) — or there is no step with tasks to hold; and
-    that task."""
+    that task. An answer refusing the reception (``against``, as :func:`finish_own_task` takes
+    it) is nobody's on a 票签 step."""
     if not ctx.collecting:
         return True, None
     reception = normalize(reception, ctx)
     index = reception.current_step
     if index >= len(reception.approval_chain) or not reception.step_tasks(index):
         return True, None
+    if _vote_problem(reception, ctx, against) is not None:
+        return False, None
     task = _signing(reception, ctx, to_sign=to_sign)
     return task is not None, task
 
