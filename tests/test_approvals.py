@@ -1055,6 +1055,56 @@ def test_a_stand_in_who_delegated_a_principals_task_may_still_hand_it_on() -> No
     assert approve(engine, rid, X).state == "approved"
 
 
+def test_a_stand_in_adds_signers_only_to_a_principals_task_they_could_then_sign() -> None:
+    """加签 keeps the task for the adder to sign after (or alongside) those added. A stand-in who
+    could not sign the principal's task — named on a later step, or the only one left to sign a
+    later pool — was offered 加签 on it, the add accepted, and then their signature refused: now it
+    is neither offered nor accepted, saying why. A stand-in who could sign it adds and signs."""
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    t_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
+    later = (
+        ApprovalStep("", "二级", assignees=person("s")),  # s is named on step 2
+        ApprovalStep("二级", "二级"),  # s is all of step 2's pool
+    )
+    says = (
+        "加签后这项任务仍要由您签署，而您签不了：您还要签第 2 环节「二级」",
+        "加签后这项任务仍要由您签署，而您签不了：若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」",
+    )
+    for second, refusal in zip(later, says, strict=True):
+        clock = FrozenClock()
+        engine = make_engine(Chain(SINGLE_A, second), Listed(A, s_, t_, X), clock=clock)
+        rid = submitted(engine)
+        today = clock.now().date()
+        engine.set_proxy(A.id, s_.id, today, today, A)
+        engine.set_proxy(A.id, t_.id, today, today, A)
+        assert "approve" not in engine.available_triggers(rid, s_)
+        assert "add_signers" not in engine.available_operations(rid, s_)
+        for position in Position:
+            with pytest.raises(TaskError, match=refusal):
+                engine.operate(rid, AddSigners(["x"], position), s_, reason="请 x 也看")
+        assert engine.get(rid).current_step == 0
+        assert "add_signers" in engine.available_operations(rid, t_)
+        engine.operate(rid, AddSigners(["x"], Position.AFTER), t_, reason="请 x 也看")
+        assert approve(engine, rid, t_).approvals[-1].on_behalf_of == A.id
+        approve(engine, rid, X)
+        assert approve(engine, rid, s_).state == "approved"
+
+    # s could sign a's task, but not once y, the other one of step 2's pool, is added before them
+    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    clock = FrozenClock()
+    engine = make_engine(Chain(SINGLE_A, ApprovalStep("二级", "二级")), Listed(A, s_, y_, X), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(A.id, s_.id, today, today, A)
+    assert "add_signers" in engine.available_operations(rid, s_)
+    with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
+        engine.operate(rid, AddSigners(["y"], Position.BEFORE), s_, reason="请 y 先看")
+    engine.operate(rid, AddSigners(["x"], Position.BEFORE), s_, reason="请 x 先看")
+    approve(engine, rid, X)
+    assert approve(engine, rid, s_).approvals[-1].on_behalf_of == A.id
+    assert approve(engine, rid, y_).state == "approved"
+
+
 def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) -> None:
     """待办 lists a pool task only while the actor may take it (for themselves, or as a stand-in for
     a principal in the pool): p signed step 1, so step 2's pool is not in p's 待办 nor in that of

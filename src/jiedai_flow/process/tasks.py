@@ -630,6 +630,10 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         )
     if len(set(command.people)) != len(command.people):
         raise _refused(reception, ctx, "加签人重复", "an approver is listed twice")
+    cannot = _adding_problem(reception, ctx, task)
+    if cannot is not None:
+        refusal, zh, en = cannot
+        raise refusal(reception, ctx, zh, en)
     for person in command.people:
         _check_target(reception, ctx, person, task)
     before = reception
@@ -664,16 +668,31 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     tasks = [attrs.evolve(t, order=ranks[keyed[t.id]]) if t.id in keyed else t for t in reception.tasks]
     tasks += [attrs.evolve(t, order=ranks[keyed[t.id]]) for t in added]
     after = attrs.evolve(reception, tasks=tuple(tasks))
-    adder: set[str] = set()
-    if not _held_by(before, task.id):  # a pool task: the adder keeps it to sign after them
-        adder = {ctx.actor.id}
-        problem = _keeping(before, ctx, task)
-        if problem is not None:
-            raise _refused(before, ctx, *problem)
-    problem = _starving(before, ctx, after, {*command.people, *adder}, by=command.people)  # all at once
-    if problem is not None:
-        raise _refused(before, ctx, *problem)
+    # the adder signs it after them (a pool's task is theirs now, a principal's is signed for both):
+    # counted with those added, all at once; their own task of a step that needs everyone counts already
+    adder = {ctx.actor.id, task.owner} - {""} if _held_by(before, task.id) != ctx.actor.id else set()
+    starving = _starving(before, ctx, after, {*command.people, *adder}, by=command.people)
+    if starving is not None:
+        raise _refused(before, ctx, *starving)
     return Worked(after, people=_new_owners(before, normalize(after, ctx)))
+
+
+def _adding_problem(
+    reception: Reception, ctx: Context, task: Task
+) -> tuple[Callable[[Reception, Context, str, str], Exception], str, str] | None:
+    """Why the actor may not add signers to ``task`` (as :func:`_owned` finds it: a pool's claimed,
+    a principal's as it is), or None: whoever adds keeps the task to sign after or alongside them,
+    so what would refuse their signature (:func:`_signature_problem`) refuses the add — a stand-in
+    代理 named on a later step, or needed for a later pool, could add and then never sign."""
+    problem = _signature_problem(reception, ctx, task)
+    if problem is None:
+        return None
+    refusal, zh, en = problem
+    return (
+        refusal,
+        f"加签后这项任务仍要由您签署，而您签不了：{zh}",
+        f"after adding signers you still sign this task, and you could not: {en}",
+    )
 
 
 def _remove_signer(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
@@ -1230,9 +1249,10 @@ def _offer_delegate(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_add_signers(reception: Reception, ctx: Context) -> Offer | None:
-    """Their approval task, which they keep to sign after those they add (a pool's: claimed)."""
+    """Their approval task, which they keep to sign after those they add (a pool's: claimed) —
+    one they could sign (:func:`_adding_problem`)."""
     held = _held(reception, ctx, TaskKind.APPROVAL)
-    return _offered([t for t in held if _held_by(reception, t.id) or _keeping(reception, ctx, t) is None])
+    return _offered([t for t in held if _adding_problem(reception, ctx, t) is None])
 
 
 def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
