@@ -12,6 +12,7 @@ import itertools
 import shutil
 import tempfile
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -497,8 +498,9 @@ class Approvals(RuleBasedStateMachine):
     @rule(index=index, data=st.data(), what=st.sampled_from(("claim_task", "approve", "return", "refuse")))
     def what_is_offered_is_done(self, index: int, data: st.DataObject, what: str) -> None:
         """A signature or an answer (退回, 不予接待 — never one voter's on a 票签) offered to someone
-        (``available_triggers``), or a claim of any task the claim form lists
-        (``available_operations``, ``task_choices``), is accepted when made."""
+        (``available_triggers``) is accepted when made — on one of their tasks, when they hold
+        several and a form (or ``--task``) asks which —, and so is a claim of any task the claim
+        form lists (``available_operations``, ``task_choices``)."""
         rid = self.ids[index]
         who = self._someone(index, data)
         if what == "claim_task" and what in self.engine.available_operations(rid, who):
@@ -506,7 +508,9 @@ class Approvals(RuleBasedStateMachine):
             chosen = Claim(task=data.draw(st.sampled_from(listed)).id)
             act: Callable[[], object] = lambda: self.engine.operate(rid, chosen, who)  # noqa: E731
         elif what != "claim_task" and what in self.engine.available_triggers(rid, who):
-            act = lambda: self.engine.fire(rid, what, who, reason="请核对")  # noqa: E731
+            # their open tasks when they hold several (their own and a principal's): the form's list
+            several = self.engine.task_choices(self.engine.get(rid), who, Operation.TRANSFER)
+            act = partial(self._on_one_of, rid, what, who, [TaskCommand(task=t.id) for t in several])
         else:
             return
         version = self.engine.get(rid).version
@@ -516,6 +520,17 @@ class Approvals(RuleBasedStateMachine):
             raise AssertionError(f"offered to {who.id}, then refused: {refused}") from refused
         event("offered and done")
         assert self.engine.get(rid).version == version + 1
+
+    def _on_one_of(self, rid: str, trigger: str, who: Actor, named: list[TaskCommand]) -> object:
+        """Fire ``trigger`` naming each of ``named`` in turn (none: naming no task) until one is
+        accepted; the first refusal when none is (a refusal changes nothing)."""
+        refusals: list[JiedaiFlowError] = []
+        for command in named or [None]:
+            try:
+                return self.engine.fire(rid, trigger, who, reason="请核对", command=command)
+            except JiedaiFlowError as refused:
+                refusals.append(refused)
+        raise refusals[0]
 
     @rule(index=index, data=st.data())
     def urge(self, index: int, data: st.DataObject) -> None:
