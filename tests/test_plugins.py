@@ -527,8 +527,29 @@ def test_a_blocked_plugin_is_listed_as_blocked_not_left_out(
     assert "blocked" in english
     assert "已停用" not in english
     listed = json.loads(runner.invoke(main, ["--json", "plugins"]).stdout)
-    assert {"name": "county_demo", "distribution": "jiedai-county-demo 1.0"} in listed["blocked"]
+    assert {"name": "county_demo", "distribution": "jiedai-county-demo 1.0", "found": True} in listed[
+        "blocked"
+    ]
     assert "county_demo" not in {p["name"] for p in listed["plugins"]}
+
+
+def test_a_blocked_name_no_plugin_has_is_shown_as_a_likely_misspelling(
+    county: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocking ``county_dmeo`` blocks nothing: the list says no plugin has that name, in red, while
+    the plugin meant (``county_demo``) is listed as loaded."""
+    from click.testing import CliRunner
+
+    from jiedai_flow.cli import main
+
+    monkeypatch.setenv(BLOCKED_ENV, "county_dmeo")
+    runner = CliRunner()
+    shown = runner.invoke(main, ["plugins"], env={"COLUMNS": "200"})
+    rows = {line.split("│")[1].strip(): line for line in shown.output.splitlines() if "│" in line}
+    assert "已停用，但没有这个名字的插件" in rows["county_dmeo"]
+    assert "已加载" in rows["county_demo"]
+    listed = json.loads(runner.invoke(main, ["--json", "plugins"]).stdout)
+    assert listed["blocked"] == [{"name": "county_dmeo", "distribution": "", "found": False}]
 
 
 @pytest.fixture

@@ -158,7 +158,7 @@ def demo(app: App, here: bool) -> None:
 @pass_app
 def plugins(app: App) -> None:
     from jiedai_flow.cli.common import EXIT_PLUGIN
-    from jiedai_flow.plugins import PluginLoadWarning, make_plugin_manager
+    from jiedai_flow.plugins import DISABLE_AUTOLOAD_ENV, PluginLoadWarning, make_plugin_manager
 
     quiet = logging.getLogger("jiedai_flow.plugins")
     was, quiet.disabled = quiet.disabled, True  # each failure is listed below: not logged twice
@@ -169,13 +169,20 @@ def plugins(app: App) -> None:
     finally:
         quiet.disabled = was
     infos, blocked = host.plugins(), host.blocked()
+    # a blocked name no entry point or built-in bears is a misspelling (or a plugin not installed):
+    # said so, or the plugin meant stays loaded while the list shows something blocked
+    searched = not os.environ.get(DISABLE_AUTOLOAD_ENV)
+    unknown = {i.name for i in blocked if searched and not i.distribution}
     if app.json:
         app.emit(
             {
                 "plugins": [
                     {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
                 ],
-                "blocked": [{"name": i.name, "distribution": i.distribution} for i in blocked],
+                "blocked": [
+                    {"name": i.name, "distribution": i.distribution, "found": i.name not in unknown}
+                    for i in blocked
+                ],
                 "failures": [
                     {
                         "name": f.name,
@@ -199,7 +206,12 @@ def plugins(app: App) -> None:
             Text(info.name), label("已加载", "loaded"), Text(info.distribution), Text(", ".join(info.hooks))
         )
     for info in blocked:  # left out on purpose: listed, so that it does not look uninstalled
-        state = Text(label("已停用", "blocked"), style="yellow")
+        if info.name in unknown:
+            state = Text(
+                label("已停用，但没有这个名字的插件", "blocked, but no plugin has this name"), style="red"
+            )
+        else:
+            state = Text(label("已停用", "blocked"), style="yellow")
         table.add_row(Text(info.name), state, Text(info.distribution))
     app.out.print(table)
     for failure in host.failures:
