@@ -63,7 +63,8 @@ def test_the_curl_blocks_run_verbatim_against_a_real_service(tmp_path: Path) -> 
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,
-            env=_env({"JIEDAI_URL": server.base, "TZ": "Asia/Shanghai"}),  # `date` names the service's day
+            # the reader's own zone, as the page is run: the page asks `date` for China's day itself
+            env=_env({"JIEDAI_URL": server.base, "TZ": "Pacific/Kiritimati"}),
             capture_output=True,
             text=True,
             encoding="utf-8",
