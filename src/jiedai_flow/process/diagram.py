@@ -21,6 +21,7 @@ from jiedai_flow.process.lifecycle import (
     CREATE_LABEL,
     DEFAULT_PROCESS,
     JUMP_FACT_PREFIX,
+    condition_labels,
 )
 from jiedai_flow.process.signoff import names_of, signoff
 
@@ -116,7 +117,7 @@ def _edge_label(definition: ProcessDefinition, t: Transition) -> str:
     if t.condition is not None and t.condition.startswith(JUMP_FACT_PREFIX):
         return label  # the edge itself shows where a jump goes
     if t.condition is not None:
-        label += f"（{CONDITION_LABELS.get(t.condition, t.condition)}）"
+        label += f"（{condition_labels(t.condition)[0]}）"
     return label
 
 
