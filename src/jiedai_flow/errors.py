@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -27,6 +27,19 @@ class JiedaiFlowError(Exception):
         super().__init__(f"{message_zh} / {message_en}")
         self.message_zh = message_zh
         self.message_en = message_en
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # why: an exception pickles as ``cls(*args)``, and most of these take other arguments than
+        # their message: rebuilt from what it holds, an error crosses to another process (a worker
+        # pool, a job queue) and copies as it is
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[JiedaiFlowError], args: tuple[Any, ...], state: dict[str, Any]) -> JiedaiFlowError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 @attrs.frozen
