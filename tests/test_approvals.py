@@ -216,14 +216,20 @@ def test_vote_of_weights_3_2_2_passes_above_half(url: str) -> None:
 
 
 def test_vote_is_refused_once_the_weights_in_favour_can_no_longer_pass(url: str) -> None:
+    """The vote that can no longer pass refuses the reception, and the handler is told as of any
+    refusal (to tell the sending unit)."""
     vote = ApprovalStep(
         "", "党组会票签", kind=StepKind.VOTE, threshold=50,
         assignees=(Assignee.person("b", 3), Assignee.person("c", 2), Assignee.person("d", 2)),
     )  # fmt: skip
-    engine = engine_for(url, vote)
+    told = NotificationCapture()
+    engine = engine_for(url, vote, capture=told)
     rid = submitted(engine)
     assert engine.operate(rid, Against(), B, reason="标准偏高").reception.state == "submitted"  # 4 of 7 left
+    told.clear()
     assert engine.operate(rid, Against(), C, reason="不必要").reception.state == "refused"  # 2 of 7 left
+    [refusal] = told.delivered
+    assert (refusal.recipients, refusal.action_zh) == ((Role.HANDLER,), "不予接待，请告知派出单位")
     assert mine(engine, D) == []
     other = engine_for("memory://", SINGLE_A)
     rid2 = submitted(other)
@@ -262,6 +268,29 @@ def test_one_voter_cannot_refuse_a_vote_alone(url: str) -> None:
         rid = submitted(engine)
         assert "refuse" in engine.available_triggers(rid, B)
         assert engine.fire(rid, "refuse", B, reason="超标准").reception.state == "refused"
+
+
+def test_a_retroactive_vote_is_decided_by_its_votes_too(url: str) -> None:
+    """补办 of a reception already under way: its 票签 voters vote against as before approval — the
+    weight against that leaves the step unable to pass refuses the retroactive approval (the state
+    不予接待, which 纪检 is told of) — and one voter's 不予接待 is refused, naming the vote against."""
+    clock = FrozenClock(datetime(2026, 3, 16, 8, 0, tzinfo=UTC))
+    told = NotificationCapture()
+    engine = make_engine(Chain(VOTE_BCD), Urgent(), told, url=url, clock=clock)
+    _OPEN.append(engine)
+    rid = drafted(engine)
+    assert engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知").reception.state == "in_progress"
+    assert "vote_against" in engine.available_operations(rid, C)
+    assert "refuse" not in engine.available_triggers(rid, C)
+    with pytest.raises(TaskError, match="一人不能决定不予接待"):
+        engine.fire(rid, "refuse", C, reason="事后看不必要")
+    assert engine.operate(rid, Against(), C, reason="事后看不必要").reception.state == "in_progress"
+    told.clear()
+    assert engine.operate(rid, Against(), D, reason="超标准").reception.state == "refused"  # 3 of 7 left
+    [refusal] = told.delivered  # told as a refusal from there is: the handler, and 纪检 after a 补办
+    assert set(refusal.recipients) == {Role.HANDLER, Role.SUPERVISOR}
+    assert refusal.action_zh == "不予接待，请告知派出单位"
+    verified(engine)
 
 
 def test_any_one_sign_is_decided_by_the_first_and_the_others_tasks_close(url: str) -> None:

@@ -921,6 +921,20 @@ _JUMP = TriggerDef(
 )
 
 
+def _told_of_refusal(definition: ProcessDefinition, source: str, refused: str) -> dict[str, Any]:
+    """Who hears of a refusal 不予接待 from ``source``, and what they are asked to do: as the
+    definition's own refusing answer from there says (the handler; after a 补办, 纪检 too)."""
+    for t in definition.transitions:
+        declared = definition.trigger(t.trigger)
+        if t.source == source and t.dest == refused and declared.review:
+            return {
+                "notify": t.notify if t.notify is not None else declared.notify,
+                "action_zh": t.action_zh or declared.action_zh,
+                "action_en": t.action_en or declared.action_en,
+            }
+    return {}
+
+
 def with_operations(
     definition: ProcessDefinition, *, terminated: StateDef | None = None
 ) -> ProcessDefinition:
@@ -950,11 +964,13 @@ def with_operations(
     moves: list[Transition] = []
     for trigger, roles in _OPERATION_TRIGGERS:
         op = trigger.operation
-        if op is Operation.AGAINST:
-            for source, condition in signing:
-                if condition is None:
-                    moves.append(Transition(trigger.name, source, source, roles, condition=FACT_STEP_OPEN))
-                    moves.append(Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED))
+        if op is Operation.AGAINST:  # a 补办 vote too: its failure refuses the retroactive approval
+            for source in dict.fromkeys(source for source, _condition in signing):
+                moves.append(Transition(trigger.name, source, source, roles, condition=FACT_STEP_OPEN))
+                told = _told_of_refusal(definition, source, refused)  # a failed vote is a refusal
+                moves.append(
+                    Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED, **told)
+                )
         elif op is Operation.READ:  # a copy may be read after the reception ended
             moves += [Transition(trigger.name, n, n, roles) for n in dict.fromkeys((*phases, end.name))]
         elif op is Operation.REMOVE_SIGNER:  # removing the last one waited for passes the chain
