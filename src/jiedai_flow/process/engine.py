@@ -1293,34 +1293,17 @@ class Engine:
                 and process.applicable(reception.state, t, self._facts(process, reception, t))
             ]
             labels = {name: t.label for name, t in process.trigger_defs.items()}
-            state = process.label(reception.state)
-            state_en = process.label_en(reception.state)
+            said = (reception.id, trigger, process.label(reception.state), allowed, labels)
+            number, state_en = reception.number, process.label_en(reception.state)
             if trigger not in process.trigger_defs:
-                raise UnknownTriggerError(
-                    reception.id,
-                    trigger,
-                    state,
-                    allowed,
-                    labels,
-                    number=reception.number,
-                    process=process.definition.key,
-                    state_en=state_en,
-                )
+                key = process.definition.key
+                raise UnknownTriggerError(*said, number=number, state_en=state_en, process=key)
             unmet = dict.fromkeys(  # the trigger leaves this state, but only under other facts
                 condition_labels(t.condition)
                 for t in process.candidates(reception.state, trigger)
                 if t.condition is not None
             )
-            raise InvalidTransitionError(
-                reception.id,
-                trigger,
-                state,
-                allowed,
-                labels,
-                number=reception.number,
-                state_en=state_en,
-                unmet=tuple(unmet),
-            )
+            raise InvalidTransitionError(*said, number=number, state_en=state_en, unmet=tuple(unmet))
         return transition
 
     def _facts(
