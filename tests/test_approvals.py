@@ -1134,6 +1134,55 @@ def test_a_stand_in_adds_signers_only_to_a_principals_task_they_could_then_sign(
     assert approve(engine, rid, y_).state == "approved"
 
 
+def test_a_stand_in_delegates_only_a_principals_task_they_could_then_sign() -> None:
+    """委派 brings the task back to the delegator to sign after the reply. A stand-in who could not
+    sign the principal's task — the only one left to sign a later pool, or named on a later step —
+    was offered 委派 on it and the delegation accepted; after the reply the task was back with
+    someone whose signature is refused, and the step stuck. Now it is neither offered nor accepted,
+    saying why. A stand-in who could sign it delegates — to someone of that later pool, even — and
+    signs after the reply."""
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    t_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
+    later = (
+        ApprovalStep("二级", "二级"),  # s is all of step 2's pool
+        ApprovalStep("", "二级", assignees=person("s")),  # s is named on step 2
+    )
+    says = (
+        "委派后这项任务仍要由您签署，而您签不了：若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」",
+        "委派后这项任务仍要由您签署，而您签不了：您还要签第 2 环节「二级」",
+    )
+    for second, refusal in zip(later, says, strict=True):
+        clock = FrozenClock()
+        engine = make_engine(Chain(SINGLE_A, second), Listed(A, s_, t_, X), clock=clock)
+        rid = submitted(engine)
+        today = clock.now().date()
+        engine.set_proxy(A.id, s_.id, today, today, A)
+        engine.set_proxy(A.id, t_.id, today, today, A)
+        assert "approve" not in engine.available_triggers(rid, s_)
+        assert "delegate_task" not in engine.available_operations(rid, s_)
+        with pytest.raises(TaskError, match=refusal):
+            engine.operate(rid, Delegate(to="x"), s_, reason="请 x 提意见")
+        assert all(not t.delegated_to for t in engine.get(rid).tasks)
+        assert "delegate_task" in engine.available_operations(rid, t_)
+        engine.operate(rid, Delegate(to="x"), t_, reason="请 x 提意见")
+        engine.operate(rid, Reply(), X, reason="可以")
+        assert approve(engine, rid, t_).approvals[-1].on_behalf_of == A.id
+        assert approve(engine, rid, s_).state == "approved"
+
+    # y, the other one of step 2's pool, only gives an opinion: s still signs a's task, y step 2
+    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    clock = FrozenClock()
+    engine = make_engine(Chain(SINGLE_A, ApprovalStep("二级", "二级")), Listed(A, s_, y_, X), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(A.id, s_.id, today, today, A)
+    assert "delegate_task" in engine.available_operations(rid, s_)
+    engine.operate(rid, Delegate(to="y"), s_, reason="请 y 提意见")
+    engine.operate(rid, Reply(), y_, reason="可以")
+    assert approve(engine, rid, s_).approvals[-1].on_behalf_of == A.id
+    assert approve(engine, rid, y_).state == "approved"
+
+
 def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) -> None:
     """待办 lists a pool task only while the actor may take it (for themselves, or as a stand-in for
     a principal in the pool): p signed step 1, so step 2's pool is not in p's 待办 nor in that of

@@ -581,9 +581,10 @@ def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
         raise _refused(
             reception, ctx, f"已委派给 {ctx.shown(task.delegated_to)}", f"delegated to {task.delegated_to}"
         )
-    problem = _keeping(reception, ctx, task)  # the delegator decides after the reply
-    if problem is not None:
-        raise _refused(reception, ctx, *problem)
+    cannot = _signing_after_problem(reception, ctx, task, Operation.DELEGATE)
+    if cannot is not None:
+        refusal, zh, en = cannot
+        raise refusal(reception, ctx, zh, en)
     _check_target(reception, ctx, command.to, task)
     delegated = attrs.evolve(task, delegated_to=command.to, delegated_by=ctx.actor.id)
     return Worked(_replace(reception, delegated), people=(command.to,))
@@ -630,7 +631,7 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         )
     if len(set(command.people)) != len(command.people):
         raise _refused(reception, ctx, "加签人重复", "an approver is listed twice")
-    cannot = _adding_problem(reception, ctx, task)
+    cannot = _signing_after_problem(reception, ctx, task, Operation.ADD_SIGNERS)
     if cannot is not None:
         refusal, zh, en = cannot
         raise refusal(reception, ctx, zh, en)
@@ -677,21 +678,32 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
     return Worked(after, people=_new_owners(before, normalize(after, ctx)))
 
 
-def _adding_problem(
-    reception: Reception, ctx: Context, task: Task
+_SIGNED_AFTER = {
+    Operation.ADD_SIGNERS: ("加签", "adding signers"),
+    Operation.DELEGATE: ("委派", "the delegation"),
+}
+"""The operations after which the actor still signs the task: how their refusal names them."""
+
+
+def _signing_after_problem(
+    reception: Reception, ctx: Context, task: Task, operation: Operation
 ) -> tuple[Callable[[Reception, Context, str, str], Exception], str, str] | None:
-    """Why the actor may not add signers to ``task`` (as :func:`_owned` finds it: a pool's claimed,
-    a principal's as it is), or None: whoever adds keeps the task to sign after or alongside them,
-    so what would refuse their signature (:func:`_signature_problem`) refuses the add — a stand-in
-    代理 named on a later step, or needed for a later pool, could add and then never sign."""
+    """Why the actor could not sign ``task`` (as :func:`_owned` finds it: a pool's claimed, a
+    principal's as it is) after ``operation`` on it, or None. Whoever adds signers 加签 or
+    delegates 委派 keeps the task to sign after those added, or after the reply; so what would
+    refuse their signature (:func:`_signature_problem`) refuses the operation now — a stand-in 代理
+    named on a later step, or needed for a later pool, would hold a task they could never sign.
+    Only an approval task is signed."""
+    if task.kind is not TaskKind.APPROVAL:
+        return None
     problem = _signature_problem(reception, ctx, task)
     if problem is None:
         return None
     refusal, zh, en = problem
     return (
         refusal,
-        f"加签后这项任务仍要由您签署，而您签不了：{zh}",
-        f"after adding signers you still sign this task, and you could not: {en}",
+        f"{_SIGNED_AFTER[operation][0]}后这项任务仍要由您签署，而您签不了：{zh}",
+        f"after {_SIGNED_AFTER[operation][1]} you still sign this task, and you could not: {en}",
     )
 
 
@@ -1243,16 +1255,21 @@ def _offer_claim(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_delegate(reception: Reception, ctx: Context) -> Offer | None:
+    """Their task not delegated yet, which comes back to them after the reply — an approval task
+    one they could then sign (:func:`_signing_after_problem`)."""
+    held = [t for t in _held(reception, ctx) if not t.delegated_to]
     return _offered(
-        [t for t in _held(reception, ctx) if not t.delegated_to and _keeping(reception, ctx, t) is None]
+        [t for t in held if _signing_after_problem(reception, ctx, t, Operation.DELEGATE) is None]
     )
 
 
 def _offer_add_signers(reception: Reception, ctx: Context) -> Offer | None:
     """Their approval task, which they keep to sign after those they add (a pool's: claimed) —
-    one they could sign (:func:`_adding_problem`)."""
+    one they could sign (:func:`_signing_after_problem`)."""
     held = _held(reception, ctx, TaskKind.APPROVAL)
-    return _offered([t for t in held if _adding_problem(reception, ctx, t) is None])
+    return _offered(
+        [t for t in held if _signing_after_problem(reception, ctx, t, Operation.ADD_SIGNERS) is None]
+    )
 
 
 def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
@@ -1614,10 +1631,11 @@ def _engaged(reception: Reception, ctx: Context, person: str, task: Task) -> tup
 
 
 def _keeping(reception: Reception, ctx: Context, task: Task) -> tuple[str, str] | None:
-    """Why the actor may not keep ``task`` to sign it — claim it, or delegate it and decide after
-    the reply — or None: :func:`_taking_problem`, or (a pool task nobody holds yet) taking it would
-    leave a later pool with nobody who may sign it (:func:`_starving`). The actor, and a principal
-    it is claimed for, then count as signing here."""
+    """Why the actor may not claim ``task`` to sign it, or None: :func:`_taking_problem`, or (a
+    pool task nobody holds yet) taking it would leave a later pool with nobody who may sign it
+    (:func:`_starving`). The actor, and a principal it is claimed for, then count as signing here.
+    An operation that hands the task on and keeps it checks all a signature would
+    (:func:`_signing_after_problem`)."""
     problem = _taking_problem(reception, ctx, task)
     if problem is not None or task.kind is not TaskKind.APPROVAL:
         return problem
