@@ -1183,6 +1183,33 @@ def test_a_stand_in_delegates_only_a_principals_task_they_could_then_sign() -> N
     assert approve(engine, rid, y_).state == "approved"
 
 
+def test_a_task_a_stand_in_delegated_still_counts_its_principal_as_signing() -> None:
+    """s stands in for a and delegates a's task of a parallel countersign: after the reply it is
+    signed for a, so a — in step 2's pool with y alone — still counts as signing step 1. b's 加签
+    of y, which would leave step 2 with nobody, is refused as it is without the delegation; it was
+    accepted, and then neither s nor a could sign a's task."""
+    a_ = Actor("a", "审批人a", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}))
+    first = ApprovalStep("", "会签", kind=StepKind.PARALLEL, assignees=person("a", "b"))
+    for delegated in (False, True):
+        clock = FrozenClock()
+        engine = make_engine(
+            Chain(first, ApprovalStep("二级", "二级")), Listed(a_, B, s_, y_, X), clock=clock
+        )
+        rid = submitted(engine)
+        today = clock.now().date()
+        engine.set_proxy(a_.id, s_.id, today, today, a_)
+        if delegated:
+            engine.operate(rid, Delegate(to="x"), s_, reason="请 x 提意见")
+            engine.operate(rid, Reply(), X, reason="可以")
+        with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
+            engine.operate(rid, AddSigners(["y"], Position.BEFORE), B, reason="请 y 先看")
+        approve(engine, rid, B)
+        assert approve(engine, rid, s_).approvals[-1].on_behalf_of == a_.id
+        assert approve(engine, rid, y_).state == "approved"
+
+
 def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) -> None:
     """待办 lists a pool task only while the actor may take it (for themselves, or as a stand-in for
     a principal in the pool): p signed step 1, so step 2's pool is not in p's 待办 nor in that of

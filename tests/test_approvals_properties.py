@@ -275,6 +275,8 @@ def signable_apart(reception: Reception) -> bool:
     ]
     out = {reception.handler.id, reception.submitted_by} | {a.actor_id for a in reception.approvals}
     out |= {a.on_behalf_of for a in reception.approvals} | {t.delegated_by or t.owner for t in live}
+    # a principal's task a stand-in delegated is still signed for the principal
+    out |= {t.claimed_by or (t.assignee.ref if t.assignee.kind is AssigneeKind.PERSON else "") for t in live}
     pools: list[tuple[Assignee, ApprovalStep]] = []
     anyone: list[ApprovalStep] = []  # a 或签 with a pool, not yet open: any one of what it names
     for index in range(reception.current_step, len(chain)):

@@ -1606,6 +1606,11 @@ def _named_later(reception: Reception, index: int, *people: str) -> int | None:
     )
 
 
+def _named(task: Task) -> str:
+    """The person ``task`` is assigned to by name, or "" (a pool's)."""
+    return task.assignee.ref if task.assignee.kind is AssigneeKind.PERSON else ""
+
+
 def _held_by(reception: Reception, task_id: str) -> str:
     """Who holds task ``task_id`` as stored (before an operation claims it), or ""."""
     return next((t.owner for t in reception.tasks if t.id == task_id), "")
@@ -1724,7 +1729,8 @@ def _pool_slots(reception: Reception) -> list[Slot]:
 def _engaged_people(reception: Reception) -> set[str]:
     """Who cannot sign a pool of the chain: the handler and submitter, who signed, who holds a live
     task of a step that needs everyone (a 或签 or 票签 task may close undecided; a delegated task is
-    its delegator's), and who is named on a later such step."""
+    its delegator's, and still the principal's a stand-in delegated it for), and who is named on a
+    later such step."""
     chain = reception.approval_chain
 
     def needs_all(index: int) -> bool:
@@ -1737,10 +1743,12 @@ def _engaged_people(reception: Reception) -> set[str]:
         for a in chain[index].assignees
         if a.kind is AssigneeKind.PERSON
     }
-    held = {  # who will sign each: the delegator, not a delegate 委派 (who only gives an opinion)
-        t.delegated_by or t.owner
+    held = {  # who will sign each: the delegator, not a delegate 委派 (who only gives an opinion),
+        # and whose task it is (a stand-in 代理 who delegated a principal's task signs it for them)
+        who
         for t in reception.tasks
         if t.kind is TaskKind.APPROVAL and t.current and t.live and needs_all(t.step)
+        for who in (t.delegated_by or t.owner, t.claimed_by or _named(t))
     } - {""}
     return set(reception.handlers() | reception.signers()) | named | held
 
