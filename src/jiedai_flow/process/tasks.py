@@ -497,11 +497,12 @@ def _vote_problem(
         return None
     label, name = against
     answer = ctx.label or "不予接待"
+    trigger = f" ({ctx.trigger})" if ctx.trigger else ""
     return (
         f"「{step.shown}」是票签环节，一人不能决定{answer}；不同意请用「{label}」（{name}），"
         f"反对的权重使本环节已不可能通过时即{answer}",
-        f"step {step.shown!r} is a weighted vote: one voter cannot {ctx.trigger or 'refuse'} the reception "
-        f"alone; vote against ({name}) instead, and it is refused once the vote can no longer pass",
+        f"step {step.shown!r} is a weighted vote: one voter cannot refuse the reception alone"
+        f"{trigger}; vote against ({name}) instead, and it is refused once the vote can no longer pass",
     )
 
 
