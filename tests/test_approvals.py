@@ -1134,6 +1134,27 @@ def test_a_stand_in_adds_signers_only_to_a_principals_task_they_could_then_sign(
     assert approve(engine, rid, y_).state == "approved"
 
 
+def test_on_an_any_one_or_vote_step_one_who_cannot_sign_may_still_add_or_ask() -> None:
+    """A 或签 or 票签 is decided by the others: its holder who cannot sign (named on a later step) is
+    not stuck with the task, and may add signers alongside or delegate — those added
+    may well decide it. Only a step that needs every signer holds the adder to sign after."""
+    for first in (
+        ApprovalStep("", "或签", kind=StepKind.ANY, assignees=person("b", "c")),
+        ApprovalStep("", "票签", kind=StepKind.VOTE, threshold=50, assignees=person("b", "c", "d")),
+    ):
+        engine = make_engine(Chain(first, ApprovalStep("", "二级", assignees=person("b"))))
+        rid = submitted(engine)
+        with pytest.raises(TaskError, match="您还要签第 2 环节"):
+            approve(engine, rid, B)
+        assert {"add_signers", "delegate_task"} <= set(engine.available_operations(rid, B))
+        engine.operate(rid, AddSigners(["x"], Position.ALONGSIDE), B, reason="请 x 也看")
+        approve(engine, rid, C)
+        if first.kind is StepKind.VOTE:  # c, d and x: 3 of 4
+            approve(engine, rid, D)
+            approve(engine, rid, X)
+        assert approve(engine, rid, B).state == "approved"
+
+
 def test_a_stand_in_delegates_only_a_principals_task_they_could_then_sign() -> None:
     """委派 brings the task back to the delegator to sign after the reply. A stand-in who could not
     sign the principal's task — the only one left to sign a later pool, or named on a later step —

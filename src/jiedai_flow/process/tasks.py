@@ -694,8 +694,11 @@ def _signing_after_problem(
     delegates 委派 keeps the task to sign after those added, or after the reply; so what would
     refuse their signature (:func:`_signature_problem`) refuses the operation now — a stand-in 代理
     named on a later step, or needed for a later pool, would hold a task they could never sign.
-    Only an approval task is signed."""
+    Only an approval task is signed, and only a step that needs every signer holds its signers to
+    it: a 或签 or 票签 is decided by the others, whom adding or asking may well bring."""
     if task.kind is not TaskKind.APPROVAL:
+        return None
+    if reception.approval_chain[task.step].kind in (StepKind.ANY, StepKind.VOTE):
         return None
     problem = _signature_problem(reception, ctx, task)
     if problem is None:
