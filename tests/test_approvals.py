@@ -2171,6 +2171,9 @@ def test_a_jump_from_approved_back_into_approval_must_name_the_step(url: str) ->
     with pytest.raises(TaskError, match="须指明重新审批的环节"):
         engine.operate(rid, Jump(state="submitted"), ADMIN, reason="重审")
     assert engine.get(rid) == before
+    with pytest.raises(InvalidTransitionError, match="须「指明跳转到 submitted」") as caught:
+        engine.operate(rid, Jump(step=1), ADMIN, reason="县长重审")  # a step, but from here a state too
+    assert caught.value.unmet == (("指明跳转到 submitted", "a jump that names submitted"),)
     after = engine.operate(rid, Jump(state="submitted", step=1), ADMIN, reason="县长重审").reception
     assert (after.state, after.current_step) == ("submitted", 1)
     assert mine(engine, E) == [rid]

@@ -544,6 +544,9 @@ transition with it, and a trigger refused for an unmet condition names it."""
 
 def condition_labels(condition: str) -> tuple[str, str]:
     """The Chinese and English wording of ``condition`` (its name when the engine has none)."""
+    if condition.startswith(JUMP_FACT_PREFIX):  # a jump 跳转 to a step is refused where it cannot go
+        state = condition.removeprefix(JUMP_FACT_PREFIX)
+        return f"指明跳转到 {state}", f"a jump that names {state}"
     return CONDITIONS.get(condition, (condition, condition))
 
 
