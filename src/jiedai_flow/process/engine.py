@@ -1736,7 +1736,7 @@ def _vote_instead(process: CompiledProcess, state: str, trigger: TriggerDef) -> 
     """For a reviewer's answer that refuses the reception from ``state`` (不予接待: each of its
     transitions ends in a refused state), the trigger a voter votes against with instead (label,
     name), when the process has one from ``state``; else None. On a 票签 step the vote decides: one
-    voter's 不予接待 would bypass it (a 补办 chain, with no vote against, keeps the answer)."""
+    voter's 不予接待 would bypass it (a 补办 chain's too: it has its vote against)."""
     if not trigger.review or trigger.operation is not None:
         return None
     moves = process.candidates(state, trigger.name)
