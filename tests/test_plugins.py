@@ -550,6 +550,11 @@ def test_a_blocked_name_no_plugin_has_is_shown_as_a_likely_misspelling(
     assert "已加载" in rows["county_demo"]
     listed = json.loads(runner.invoke(main, ["--json", "plugins"]).stdout)
     assert listed["blocked"] == [{"name": "county_dmeo", "distribution": "", "found": False}]
+    # with auto-loading off nothing was looked through: not known, so not claimed
+    unsearched = {"JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    listed = json.loads(runner.invoke(main, ["--json", "plugins"], env=unsearched).stdout)
+    assert listed["blocked"] == [{"name": "county_dmeo", "distribution": "", "found": None}]
+    assert "没有这个名字" not in runner.invoke(main, ["plugins"], env={**unsearched, "COLUMNS": "200"}).output
 
 
 @pytest.fixture

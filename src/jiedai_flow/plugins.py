@@ -493,11 +493,15 @@ class PluginHost:
         pm: pluggy.PluginManager,
         failures: Sequence[LoadFailure] = (),
         distributions: Mapping[str, str] | None = None,
+        *,
+        searched: bool = False,
     ) -> None:
         self.pm = pm
         self.distributions = dict(distributions or {})
         self.hooks = Hooks(pm)
         self.failures = tuple(failures)
+        self.searched = searched
+        """Whether the installed entry points were looked through (auto-loading on)."""
 
     def register(self, plugin: object, name: str | None = None) -> None:
         """Register one more plugin (before the engine is built), checking its hooks."""
@@ -519,6 +523,13 @@ class PluginHost:
         or an entry point seen while auto-loading); no hooks, as none of them run."""
         names = sorted(name for name, plugin in self.pm.list_name_plugin() if plugin is None)
         return tuple(PluginInfo(name, self._distribution(name), ()) for name in names)
+
+    def found(self, name: str) -> bool | None:
+        """Whether a plugin of ``name`` exists here (built in, or an installed entry point): False for
+        a blocked name nothing bears (a misspelling), None when entry points were not looked through."""
+        if name in _BUILTIN_NAMES or name in self.distributions:
+            return True
+        return False if self.searched else None
 
     def _distribution(self, name: str) -> str:
         return self.distributions.get(name, _OWN_DISTRIBUTION if name in _BUILTIN_NAMES else "")
@@ -560,7 +571,7 @@ def make_plugin_manager(
         if name is None or not pm.is_blocked(name):
             _register(pm, plugin, name)
     _check(pm)
-    return PluginHost(pm, failures, distributions)
+    return PluginHost(pm, failures, distributions, searched=autoload)
 
 
 def _register(pm: pluggy.PluginManager, plugin: object, name: str | None) -> None:

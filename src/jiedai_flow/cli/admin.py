@@ -158,7 +158,7 @@ def demo(app: App, here: bool) -> None:
 @pass_app
 def plugins(app: App) -> None:
     from jiedai_flow.cli.common import EXIT_PLUGIN
-    from jiedai_flow.plugins import DISABLE_AUTOLOAD_ENV, PluginLoadWarning, make_plugin_manager
+    from jiedai_flow.plugins import PluginLoadWarning, make_plugin_manager
 
     quiet = logging.getLogger("jiedai_flow.plugins")
     was, quiet.disabled = quiet.disabled, True  # each failure is listed below: not logged twice
@@ -171,8 +171,7 @@ def plugins(app: App) -> None:
     infos, blocked = host.plugins(), host.blocked()
     # a blocked name no entry point or built-in bears is a misspelling (or a plugin not installed):
     # said so, or the plugin meant stays loaded while the list shows something blocked
-    searched = not os.environ.get(DISABLE_AUTOLOAD_ENV)
-    unknown = {i.name for i in blocked if searched and not i.distribution}
+    unknown = {i.name for i in blocked if host.found(i.name) is False}
     if app.json:
         app.emit(
             {
@@ -180,7 +179,7 @@ def plugins(app: App) -> None:
                     {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
                 ],
                 "blocked": [
-                    {"name": i.name, "distribution": i.distribution, "found": i.name not in unknown}
+                    {"name": i.name, "distribution": i.distribution, "found": host.found(i.name)}
                     for i in blocked
                 ],
                 "failures": [
