@@ -376,3 +376,29 @@ def test_a_signing_step_out_of_a_pending_state_needs_both_step_facts() -> None:
     )
     assert "trigger sign from 'submitted' signs an approval step" in error.message_en
     assert FACT_FINAL_STEP in error.message_en
+
+
+def test_a_failed_vote_is_told_as_the_process_tells_a_refusal_from_there() -> None:
+    """A county that tells 纪检 of every refusal, by its own 不予接待, has a failed 票签 told the
+    same: the vote's notice is read from the process as compiled, not copied from the default."""
+    from jiedai_flow.notify.routing import actions_of, routes_of
+    from jiedai_flow.process.lifecycle import CompiledProcess
+
+    refuse = DEFAULT_PROCESS.trigger("refuse")
+    county = DEFAULT_PROCESS.derive("county_refusals").replace(
+        triggers=[
+            attrs.evolve(
+                refuse,
+                notify=(Role.HANDLER, Role.SUPERVISOR),
+                action_zh="不予接待，请告知派出单位并报纪检",
+                action_en="refused; tell the sending unit and 纪检",
+            )
+        ]
+    )
+    compiled, default = CompiledProcess(county), CompiledProcess(DEFAULT_PROCESS)
+    assert compiled.recipients("vote_against", "submitted", "refused") == (Role.HANDLER, Role.SUPERVISOR)
+    assert compiled.action("vote_against", "submitted", "refused") == "不予接待，请告知派出单位并报纪检"
+    assert default.recipients("vote_against", "submitted", "refused") == (Role.HANDLER,)
+    assert default.recipients("vote_against", "submitted", "submitted") == ()  # the vote goes on
+    assert routes_of(county)["vote_against:submitted>refused"] == (Role.HANDLER, Role.SUPERVISOR)
+    assert actions_of(county)["vote_against:submitted>refused"] == "不予接待，请告知派出单位并报纪检"

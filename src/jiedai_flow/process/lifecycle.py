@@ -924,18 +924,27 @@ _JUMP = TriggerDef(
 )
 
 
-def _told_of_refusal(definition: ProcessDefinition, source: str, refused: str) -> dict[str, Any]:
-    """Who hears of a refusal 不予接待 from ``source``, and what they are asked to do: as the
-    definition's own refusing answer from there says (the handler; after a 补办, 纪检 too)."""
+def told_as_declared(definition: ProcessDefinition, transition: Transition) -> Transition:
+    """``transition`` with who hears of it and what they are asked to do, where it says nothing and
+    the definition implies it: a vote against 票签反对 that refuses the reception is told as the
+    definition's own refusing answer from the same state is (the handler; after a 补办, 纪检 too),
+    whatever a county's process says of that answer. Every other transition as it is."""
+    declared = {t.name: t for t in definition.triggers}
+    trigger = declared.get(transition.trigger)
+    if trigger is None or trigger.operation is not Operation.AGAINST or transition.notify is not None:
+        return transition
+    if transition.dest not in {s.name for s in definition.states if s.phase is Phase.REFUSED}:
+        return transition
     for t in definition.transitions:
-        declared = definition.trigger(t.trigger)
-        if t.source == source and t.dest == refused and declared.review:
-            return {
-                "notify": t.notify if t.notify is not None else declared.notify,
-                "action_zh": t.action_zh or declared.action_zh,
-                "action_en": t.action_en or declared.action_en,
-            }
-    return {}
+        answer = declared.get(t.trigger)
+        if t.source == transition.source and t.dest == transition.dest and answer and answer.review:
+            return attrs.evolve(
+                transition,
+                notify=t.notify if t.notify is not None else answer.notify,
+                action_zh=t.action_zh if t.action_zh is not None else answer.action_zh,
+                action_en=t.action_en if t.action_en is not None else answer.action_en,
+            )
+    return transition
 
 
 def with_operations(
@@ -970,10 +979,8 @@ def with_operations(
         if op is Operation.AGAINST:  # a 补办 vote too: its failure refuses the retroactive approval
             for source in dict.fromkeys(source for source, _condition in signing):
                 moves.append(Transition(trigger.name, source, source, roles, condition=FACT_STEP_OPEN))
-                told = _told_of_refusal(definition, source, refused)  # a failed vote is a refusal
-                moves.append(
-                    Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED, **told)
-                )
+                # told as a refusal from there is, when compiled: see told_as_declared
+                moves.append(Transition(trigger.name, source, refused, roles, condition=FACT_STEP_FAILED))
         elif op is Operation.READ:  # a copy may be read after the reception ended
             moves += [Transition(trigger.name, n, n, roles) for n in dict.fromkeys((*phases, end.name))]
         elif op is Operation.REMOVE_SIGNER:  # removing the last one waited for passes the chain
@@ -1090,7 +1097,7 @@ class CompiledProcess:
         for t in definition.transitions:
             self._sources[t.trigger] = self._sources.get(t.trigger, frozenset()) | {t.source}
         self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str, str]] = {}
-        for t in definition.transitions:
+        for t in (told_as_declared(definition, t) for t in definition.transitions):
             declared = self.trigger_defs.get(t.trigger)
             notify = t.notify if t.notify is not None else (declared.notify if declared else ())
             action = t.action_zh if t.action_zh is not None else (declared.action_zh if declared else "")
