@@ -270,6 +270,18 @@ def test_one_voter_cannot_refuse_a_vote_alone(url: str) -> None:
         assert engine.fire(rid, "refuse", B, reason="超标准").reception.state == "refused"
 
 
+def test_a_voter_who_cannot_vote_is_pointed_to_transfer_not_to_a_vote_against() -> None:
+    """A voter named on a later step may not vote here (one signature a chain): refused 不予接待,
+    they are told to hand the task on, not to vote against — which would be refused too."""
+    engine = engine_for("memory://", VOTE_BCD, ApprovalStep("", "县长", assignees=person("b")))
+    rid = submitted(engine)
+    with pytest.raises(TaskError, match=r"您也不能在这里投票（您还要签第 2 环节.*请转办给别人"):
+        engine.fire(rid, "refuse", B, reason="不必接待")
+    with pytest.raises(TaskError, match="您还要签第 2 环节"):
+        engine.operate(rid, Against(), B, reason="不必接待")
+    assert engine.operate(rid, Transfer(to="x"), B, reason="我还要签县长一级").reception.state == "submitted"
+
+
 def test_a_retroactive_vote_is_decided_by_its_votes_too(url: str) -> None:
     """补办 of a reception already under way: its 票签 voters vote against as before approval — the
     weight against that leaves the step unable to pass refuses the retroactive approval (the state

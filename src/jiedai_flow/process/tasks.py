@@ -470,7 +470,7 @@ def finish_own_task(
         return Worked(reception)
     task = pick(reception, ctx, task_ref, steps=(index,))
     _may_take(reception, ctx, task)
-    problem = _vote_problem(reception, ctx, against)
+    problem = _vote_problem(reception, ctx, against, task)
     if problem is not None:
         raise _refused(reception, ctx, *problem)
     done = attrs.evolve(
@@ -487,17 +487,26 @@ def finish_own_task(
 
 
 def _vote_problem(
-    reception: Reception, ctx: Context, against: tuple[str, str] | None
+    reception: Reception, ctx: Context, against: tuple[str, str] | None, task: Task | None = None
 ) -> tuple[str, str] | None:
     """Why one voter may not refuse the reception 不予接待 on the current step (Chinese, English), or
     None: a 票签 is decided by its weights, refused once the votes against (``against``: the
-    trigger's label and name) leave it unable to pass — one voter's answer would bypass the vote."""
+    trigger's label and name) leave it unable to pass — one voter's answer would bypass the vote.
+    A voter who could not vote on ``task`` either is pointed to handing it on instead."""
     step = reception.next_step
     if against is None or step is None or step.kind is not StepKind.VOTE:
         return None
     label, name = against
     answer = ctx.label or "不予接待"
     trigger = f" ({ctx.trigger})" if ctx.trigger else ""
+    cannot = _signature_problem(reception, ctx, task) if task is not None else None
+    if cannot is not None:  # no vote of theirs counts here: 转办 hands the task to one whose does
+        _refusal, zh, en = cannot
+        return (
+            f"「{step.shown}」是票签环节，一人不能决定{answer}；您也不能在这里投票（{zh}），请转办给别人",
+            f"step {step.shown!r} is a weighted vote: one voter cannot refuse the reception alone{trigger}, "
+            f"and you cannot vote here either ({en}): transfer the task",
+        )
     return (
         f"「{step.shown}」是票签环节，一人不能决定{answer}；不同意请用「{label}」（{name}），"
         f"反对的权重使本环节已不可能通过时即{answer}",
