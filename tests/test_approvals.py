@@ -1096,32 +1096,44 @@ def test_a_stand_in_who_delegated_a_principals_task_may_still_hand_it_on() -> No
     assert approve(engine, rid, X).state == "approved"
 
 
+S_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+T_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
+Y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
+CANNOT_SIGN_LATER = (
+    (ApprovalStep("", "二级", assignees=person("s")), "您还要签第 2 环节「二级」"),  # s is named on step 2
+    (  # s is all of step 2's pool
+        ApprovalStep("二级", "二级"),
+        "若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」",
+    ),
+)
+"""Second steps after SINGLE_A that S_ could not sign a's task before, and why."""
+
+
+def a_away(second: ApprovalStep, *others: Actor) -> tuple[Engine, str]:
+    """A reception submitted to SINGLE_A then ``second``; a is away today and S_ stands in, and T_
+    too unless ``others`` (people of the directory, no stand-ins) are given."""
+    clock = FrozenClock()
+    stand_ins = (S_,) if others else (S_, T_)
+    engine = make_engine(Chain(SINGLE_A, second), Listed(A, *stand_ins, *others, X), clock=clock)
+    rid = submitted(engine)
+    today = clock.now().date()
+    for stand_in in stand_ins:
+        engine.set_proxy(A.id, stand_in.id, today, today, A)
+    return engine, rid
+
+
 def test_a_stand_in_adds_signers_only_to_a_principals_task_they_could_then_sign() -> None:
     """加签 keeps the task for the adder to sign after (or alongside) those added. A stand-in who
     could not sign the principal's task — named on a later step, or the only one left to sign a
     later pool — was offered 加签 on it, the add accepted, and then their signature refused: now it
     is neither offered nor accepted, saying why. A stand-in who could sign it adds and signs."""
-    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
-    t_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
-    later = (
-        ApprovalStep("", "二级", assignees=person("s")),  # s is named on step 2
-        ApprovalStep("二级", "二级"),  # s is all of step 2's pool
-    )
-    says = (
-        "加签后这项任务仍要由您签署，而您签不了：您还要签第 2 环节「二级」",
-        "加签后这项任务仍要由您签署，而您签不了：若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」",
-    )
-    for second, refusal in zip(later, says, strict=True):
-        clock = FrozenClock()
-        engine = make_engine(Chain(SINGLE_A, second), Listed(A, s_, t_, X), clock=clock)
-        rid = submitted(engine)
-        today = clock.now().date()
-        engine.set_proxy(A.id, s_.id, today, today, A)
-        engine.set_proxy(A.id, t_.id, today, today, A)
+    s_, t_ = S_, T_
+    for second, why in CANNOT_SIGN_LATER:
+        engine, rid = a_away(second)
         assert "approve" not in engine.available_triggers(rid, s_)
         assert "add_signers" not in engine.available_operations(rid, s_)
         for position in Position:
-            with pytest.raises(TaskError, match=refusal):
+            with pytest.raises(TaskError, match=f"加签后这项任务仍要由您签署，而您签不了：{why}"):
                 engine.operate(rid, AddSigners(["x"], position), s_, reason="请 x 也看")
         assert engine.get(rid).current_step == 0
         assert "add_signers" in engine.available_operations(rid, t_)
@@ -1131,19 +1143,14 @@ def test_a_stand_in_adds_signers_only_to_a_principals_task_they_could_then_sign(
         assert approve(engine, rid, s_).state == "approved"
 
     # s could sign a's task, but not once y, the other one of step 2's pool, is added before them
-    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
-    clock = FrozenClock()
-    engine = make_engine(Chain(SINGLE_A, ApprovalStep("二级", "二级")), Listed(A, s_, y_, X), clock=clock)
-    rid = submitted(engine)
-    today = clock.now().date()
-    engine.set_proxy(A.id, s_.id, today, today, A)
+    engine, rid = a_away(ApprovalStep("二级", "二级"), Y_)
     assert "add_signers" in engine.available_operations(rid, s_)
     with pytest.raises(TaskError, match="第 2 环节「二级」的「二级」就没有人能签了"):
         engine.operate(rid, AddSigners(["y"], Position.BEFORE), s_, reason="请 y 先看")
     engine.operate(rid, AddSigners(["x"], Position.BEFORE), s_, reason="请 x 先看")
     approve(engine, rid, X)
     assert approve(engine, rid, s_).approvals[-1].on_behalf_of == A.id
-    assert approve(engine, rid, y_).state == "approved"
+    assert approve(engine, rid, Y_).state == "approved"
 
 
 def test_on_an_any_one_or_vote_step_one_who_cannot_sign_may_still_add_or_ask() -> None:
@@ -1174,26 +1181,12 @@ def test_a_stand_in_delegates_only_a_principals_task_they_could_then_sign() -> N
     someone whose signature is refused, and the step stuck. Now it is neither offered nor accepted,
     saying why. A stand-in who could sign it delegates — to someone of that later pool, even — and
     signs after the reply."""
-    s_ = Actor("s", "审批人s", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
-    t_ = Actor("t", "审批人t", frozenset({Role.APPROVER}))
-    later = (
-        ApprovalStep("二级", "二级"),  # s is all of step 2's pool
-        ApprovalStep("", "二级", assignees=person("s")),  # s is named on step 2
-    )
-    says = (
-        "委派后这项任务仍要由您签署，而您签不了：若由 审批人s（s） 签署或接手这项任务，第 2 环节「二级」",
-        "委派后这项任务仍要由您签署，而您签不了：您还要签第 2 环节「二级」",
-    )
-    for second, refusal in zip(later, says, strict=True):
-        clock = FrozenClock()
-        engine = make_engine(Chain(SINGLE_A, second), Listed(A, s_, t_, X), clock=clock)
-        rid = submitted(engine)
-        today = clock.now().date()
-        engine.set_proxy(A.id, s_.id, today, today, A)
-        engine.set_proxy(A.id, t_.id, today, today, A)
+    s_, t_ = S_, T_
+    for second, why in CANNOT_SIGN_LATER:
+        engine, rid = a_away(second)
         assert "approve" not in engine.available_triggers(rid, s_)
         assert "delegate_task" not in engine.available_operations(rid, s_)
-        with pytest.raises(TaskError, match=refusal):
+        with pytest.raises(TaskError, match=f"委派后这项任务仍要由您签署，而您签不了：{why}"):
             engine.operate(rid, Delegate(to="x"), s_, reason="请 x 提意见")
         assert all(not t.delegated_to for t in engine.get(rid).tasks)
         assert "delegate_task" in engine.available_operations(rid, t_)
@@ -1203,17 +1196,12 @@ def test_a_stand_in_delegates_only_a_principals_task_they_could_then_sign() -> N
         assert approve(engine, rid, s_).state == "approved"
 
     # y, the other one of step 2's pool, only gives an opinion: s still signs a's task, y step 2
-    y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"二级"}))
-    clock = FrozenClock()
-    engine = make_engine(Chain(SINGLE_A, ApprovalStep("二级", "二级")), Listed(A, s_, y_, X), clock=clock)
-    rid = submitted(engine)
-    today = clock.now().date()
-    engine.set_proxy(A.id, s_.id, today, today, A)
+    engine, rid = a_away(ApprovalStep("二级", "二级"), Y_)
     assert "delegate_task" in engine.available_operations(rid, s_)
     engine.operate(rid, Delegate(to="y"), s_, reason="请 y 提意见")
-    engine.operate(rid, Reply(), y_, reason="可以")
+    engine.operate(rid, Reply(), Y_, reason="可以")
     assert approve(engine, rid, s_).approvals[-1].on_behalf_of == A.id
-    assert approve(engine, rid, y_).state == "approved"
+    assert approve(engine, rid, Y_).state == "approved"
 
 
 def test_a_task_a_stand_in_delegated_still_counts_its_principal_as_signing() -> None:
