@@ -171,7 +171,7 @@ def plugins(app: App) -> None:
     infos, blocked = host.plugins(), host.blocked()
     # a blocked name no entry point or built-in bears is a misspelling (or a plugin not installed):
     # said so, or the plugin meant stays loaded while the list shows something blocked
-    unknown = {i.name for i in blocked if host.found(i.name) is False}
+    found = {i.name: host.found(i.name) for i in blocked}
     if app.json:
         app.emit(
             {
@@ -179,8 +179,7 @@ def plugins(app: App) -> None:
                     {"name": i.name, "distribution": i.distribution, "hooks": list(i.hooks)} for i in infos
                 ],
                 "blocked": [
-                    {"name": i.name, "distribution": i.distribution, "found": host.found(i.name)}
-                    for i in blocked
+                    {"name": i.name, "distribution": i.distribution, "found": found[i.name]} for i in blocked
                 ],
                 "failures": [
                     {
@@ -205,7 +204,7 @@ def plugins(app: App) -> None:
             Text(info.name), label("已加载", "loaded"), Text(info.distribution), Text(", ".join(info.hooks))
         )
     for info in blocked:  # left out on purpose: listed, so that it does not look uninstalled
-        if info.name in unknown:
+        if found[info.name] is False:
             state = Text(
                 label("已停用，但没有这个名字的插件", "blocked, but no plugin has this name"), style="red"
             )

@@ -42,10 +42,8 @@ from jiedai_flow.domain.loading import (
 )
 from jiedai_flow.domain.model import (
     MAX_ACTOR_ID,
-    MAX_DAY,
     MAX_HOST_UNIT,
     MAX_RECEPTION_ID,
-    MIN_DAY,
     Actor,
     InvalidValueError,
     OfficialLetter,
@@ -54,6 +52,7 @@ from jiedai_flow.domain.model import (
     ReceptionType,
     Role,
     check_reception_id,
+    optional_day,
     stored_in,
 )
 from jiedai_flow.domain.records import FollowUp, Reception
@@ -149,15 +148,6 @@ def _region(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         )
 
 
-def _in_years(_: object, attribute: attrs.Attribute[Any], value: date) -> None:
-    if not MIN_DAY <= value <= MAX_DAY:
-        raise InvalidValueError(
-            f"「{attribute.name}」应为 {MIN_DAY.year}–{MAX_DAY.year} 年间的日期，收到 {value}",
-            f"{attribute.name} must be a date of the years {MIN_DAY.year}–{MAX_DAY.year}, got {value}",
-            field=attribute.name,
-        )
-
-
 def _reception_id(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
     check_reception_id(value, field=attribute.name)
 
@@ -181,8 +171,8 @@ class ReceptionHeader:
     id: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(_reception_id), metadata=stored_in(MAX_RECEPTION_ID)
     )
-    start: date | None = attrs.field(default=None, validator=attrs.validators.optional(_in_years))
-    end: date | None = attrs.field(default=None, validator=attrs.validators.optional(_in_years))
+    start: date | None = attrs.field(default=None, validator=optional_day)
+    end: date | None = attrs.field(default=None, validator=optional_day)
 
 
 @attrs.frozen

@@ -514,8 +514,7 @@ def proxy_list(app: App) -> None:
 @pass_app
 def proxy_revoke(app: App, proxy_id: str, actor_id: str) -> None:
     engine = app.engine()
-    wanted = proxy_id.strip()
-    already = bool(wanted) and any(p.revoked for p in engine.proxies() if p.id.startswith(wanted))
+    already = engine.proxy(proxy_id).revoked
     revoked = engine.revoke_proxy(proxy_id, app.actor(actor_id))
     if app.json:
         app.emit(dump(revoked))

@@ -512,6 +512,9 @@ _optional_day = _check(
     f"应为 {MIN_DAY.year}–{MAX_DAY.year} 年间的日期或空",
     f"must be a date of the years {MIN_DAY.year}–{MAX_DAY.year} or null",
 )
+optional_day = _optional_day
+"""The validator of a day field that may be empty, for input classes outside the model (the
+``[reception]`` table of a reception file): a date of the years MIN_DAY–MAX_DAY, or None."""
 
 
 class _NeedsInstance(Exception):  # why: internal signal to the loader, never leaves the model

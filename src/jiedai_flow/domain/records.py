@@ -213,8 +213,12 @@ class Task:
 
     @property
     def owner(self) -> str:
-        if self.delegated_to:
-            return self.delegated_to
+        return self.delegated_to or self.holder
+
+    @property
+    def holder(self) -> str:
+        """Whose task it is, a delegation 委派 aside: who claimed it, or the person it names ("" for
+        a pool's nobody claimed)."""
         if self.claimed_by:
             return self.claimed_by
         return self.assignee.ref if self.assignee.kind is AssigneeKind.PERSON else ""

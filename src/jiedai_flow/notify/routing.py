@@ -28,7 +28,7 @@ def routes_of(definition: ProcessDefinition) -> dict[str, tuple[Role, ...]]:
     """The definition's declarations as a routing table: ``trigger`` for what a trigger declares,
     ``trigger:from>to`` for a transition that says otherwise. A starting point for a county's own."""
     table: dict[str, tuple[Role, ...]] = {t.name: t.notify for t in definition.triggers if t.notify}
-    for t in (told_as_declared(definition, t) for t in definition.transitions):
+    for t in told_as_declared(definition):
         if t.notify is not None:
             table[f"{t.trigger}:{t.source}>{t.dest}"] = t.notify
     return table
@@ -37,7 +37,7 @@ def routes_of(definition: ProcessDefinition) -> dict[str, tuple[Role, ...]]:
 def actions_of(definition: ProcessDefinition) -> dict[str, str]:
     """What the reader must do next, by the same keys as :func:`routes_of`."""
     table = {t.name: t.action_zh for t in definition.triggers if t.action_zh}
-    for t in (told_as_declared(definition, t) for t in definition.transitions):
+    for t in told_as_declared(definition):
         if t.action_zh is not None:
             table[f"{t.trigger}:{t.source}>{t.dest}"] = t.action_zh
     return table

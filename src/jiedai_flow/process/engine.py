@@ -1114,12 +1114,7 @@ class Engine:
 
     def revoke_proxy(self, proxy_id: str, actor: Actor) -> Proxy:
         """End a stand-in designation (its principal, the office or an administrator)."""
-        store = self._task_store()
-        found = next((p for p in store.proxies() if p.id.startswith(proxy_id)), None)
-        if found is None:
-            raise TaskError(
-                "", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}", operation_en="revoke proxy"
-            )
+        found = self.proxy(proxy_id)
         if actor.id != found.principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
                 "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
@@ -1127,9 +1122,18 @@ class Engine:
         if found.revoked:  # revoked already: nothing to write
             return found
         revoked = attrs.evolve(found, revoked=True)
-        store.save_proxy(revoked)
+        self._task_store().save_proxy(revoked)
         self._stand_ins = None
         return revoked
+
+    def proxy(self, proxy_id: str) -> Proxy:
+        """The stand-in designation ``proxy_id`` names (its id or the start of it)."""
+        found = next((p for p in self._task_store().proxies() if p.id.startswith(proxy_id)), None)
+        if found is None:
+            raise TaskError(
+                "", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}", operation_en="revoke proxy"
+            )
+        return found
 
     def proxies(self) -> Sequence[Proxy]:
         """Every stand-in designation (revoked ones too)."""

@@ -924,27 +924,36 @@ _JUMP = TriggerDef(
 )
 
 
-def told_as_declared(definition: ProcessDefinition, transition: Transition) -> Transition:
-    """``transition`` with who hears of it and what they are asked to do, where it says nothing and
-    the definition implies it: a vote against 票签反对 that refuses the reception is told as the
-    definition's own refusing answer from the same state is (the handler; after a 补办, 纪检 too),
-    whatever a county's process says of that answer. Every other transition as it is."""
+def told_as_declared(definition: ProcessDefinition) -> tuple[Transition, ...]:
+    """The definition's transitions, each with who hears of it and what they are asked to do where
+    it says nothing and the definition implies it: a vote against 票签反对 that refuses the reception
+    is told as the definition's own refusing answer from the same state is (the handler; after a
+    补办, 纪检 too), whatever a county's process says of that answer. The others as they are."""
     declared = {t.name: t for t in definition.triggers}
-    trigger = declared.get(transition.trigger)
-    if trigger is None or trigger.operation is not Operation.AGAINST or transition.notify is not None:
-        return transition
-    if transition.dest not in {s.name for s in definition.states if s.phase is Phase.REFUSED}:
-        return transition
+    refused = {s.name for s in definition.states if s.phase is Phase.REFUSED}
+    answers: dict[tuple[str, str], Transition] = {}  # (source, dest): the first refusing answer
     for t in definition.transitions:
         answer = declared.get(t.trigger)
-        if t.source == transition.source and t.dest == transition.dest and answer and answer.review:
-            return attrs.evolve(
-                transition,
-                notify=t.notify if t.notify is not None else answer.notify,
-                action_zh=t.action_zh if t.action_zh is not None else answer.action_zh,
-                action_en=t.action_en if t.action_en is not None else answer.action_en,
+        if t.dest in refused and answer is not None and answer.review:
+            answers.setdefault(
+                (t.source, t.dest),
+                attrs.evolve(
+                    t,
+                    notify=t.notify if t.notify is not None else answer.notify,
+                    action_zh=t.action_zh if t.action_zh is not None else answer.action_zh,
+                    action_en=t.action_en if t.action_en is not None else answer.action_en,
+                ),
             )
-    return transition
+
+    against = {t.name for t in definition.triggers if t.operation is Operation.AGAINST}
+
+    def told(t: Transition) -> Transition:
+        answer = answers.get((t.source, t.dest))
+        if t.trigger not in against or t.notify is not None or answer is None:
+            return t
+        return attrs.evolve(t, notify=answer.notify, action_zh=answer.action_zh, action_en=answer.action_en)
+
+    return tuple(map(told, definition.transitions))
 
 
 def with_operations(
@@ -1097,7 +1106,7 @@ class CompiledProcess:
         for t in definition.transitions:
             self._sources[t.trigger] = self._sources.get(t.trigger, frozenset()) | {t.source}
         self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str, str]] = {}
-        for t in (told_as_declared(definition, t) for t in definition.transitions):
+        for t in told_as_declared(definition):
             declared = self.trigger_defs.get(t.trigger)
             notify = t.notify if t.notify is not None else (declared.notify if declared else ())
             action = t.action_zh if t.action_zh is not None else (declared.action_zh if declared else "")

@@ -374,10 +374,7 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
         )
     task = pick(reception, ctx, task_ref, steps=(index,))
     principal = task.owner if task.owner and task.owner != ctx.actor.id else ""
-    problem = _signature_problem(reception, ctx, task)
-    if problem is not None:
-        refusal, zh, en = problem
-        raise refusal(reception, ctx, zh, en)
+    _refuse_if(reception, ctx, _signature_problem(reception, ctx, task))
     approval = Approval(
         step=index,
         level=step.level or task.assignee.ref,
@@ -409,9 +406,18 @@ def sign(reception: Reception, ctx: Context, *, agree: bool = True, task_ref: st
     return Worked(after, frozenset(facts), _new_owners(reception, after), task)
 
 
-def _signature_problem(
-    reception: Reception, ctx: Context, task: Task
-) -> tuple[Callable[[Reception, Context, str, str], Exception], str, str] | None:
+_Refusal = tuple["Callable[[Reception, Context, str, str], Exception]", str, str]
+"""A problem with the error to raise for it (a refusal, or a denial), in Chinese and English."""
+
+
+def _refuse_if(reception: Reception, ctx: Context, problem: _Refusal | None) -> None:
+    """Raise ``problem``'s error, if there is one."""
+    if problem is not None:
+        refusal, zh, en = problem
+        raise refusal(reception, ctx, zh, en)
+
+
+def _signature_problem(reception: Reception, ctx: Context, task: Task) -> _Refusal | None:
     """Why the actor may not sign ``task`` of the current step now — the error to raise (a refusal,
     or a denial for signing the chain twice), Chinese, English — or None. Besides who may take it
     (:func:`_barred`, :func:`_taking_problem`): one task of a step each, one signature a chain, a
@@ -591,10 +597,7 @@ def _delegate(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
         raise _refused(
             reception, ctx, f"已委派给 {ctx.shown(task.delegated_to)}", f"delegated to {task.delegated_to}"
         )
-    cannot = _signing_after_problem(reception, ctx, task, Operation.DELEGATE)
-    if cannot is not None:
-        refusal, zh, en = cannot
-        raise refusal(reception, ctx, zh, en)
+    _refuse_if(reception, ctx, _signing_after_problem(reception, ctx, task, Operation.DELEGATE))
     _check_target(reception, ctx, command.to, task)
     delegated = attrs.evolve(task, delegated_to=command.to, delegated_by=ctx.actor.id)
     return Worked(_replace(reception, delegated), people=(command.to,))
@@ -641,10 +644,7 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         )
     if len(set(command.people)) != len(command.people):
         raise _refused(reception, ctx, "加签人重复", "an approver is listed twice")
-    cannot = _signing_after_problem(reception, ctx, task, Operation.ADD_SIGNERS)
-    if cannot is not None:
-        refusal, zh, en = cannot
-        raise refusal(reception, ctx, zh, en)
+    _refuse_if(reception, ctx, _signing_after_problem(reception, ctx, task, Operation.ADD_SIGNERS))
     for person in command.people:
         _check_target(reception, ctx, person, task)
     before = reception
@@ -697,7 +697,7 @@ _SIGNED_AFTER = {
 
 def _signing_after_problem(
     reception: Reception, ctx: Context, task: Task, operation: Operation
-) -> tuple[Callable[[Reception, Context, str, str], Exception], str, str] | None:
+) -> _Refusal | None:
     """Why the actor could not sign ``task`` (as :func:`_owned` finds it: a pool's claimed, a
     principal's as it is) after ``operation`` on it, or None. Whoever adds signers 加签 or
     delegates 委派 keeps the task to sign after those added, or after the reply; so what would
@@ -1619,11 +1619,6 @@ def _named_later(reception: Reception, index: int, *people: str) -> int | None:
     )
 
 
-def _named(task: Task) -> str:
-    """The person ``task`` is assigned to by name, or "" (a pool's)."""
-    return task.assignee.ref if task.assignee.kind is AssigneeKind.PERSON else ""
-
-
 def _held_by(reception: Reception, task_id: str) -> str:
     """Who holds task ``task_id`` as stored (before an operation claims it), or ""."""
     return next((t.owner for t in reception.tasks if t.id == task_id), "")
@@ -1761,7 +1756,7 @@ def _engaged_people(reception: Reception) -> set[str]:
         who
         for t in reception.tasks
         if t.kind is TaskKind.APPROVAL and t.current and t.live and needs_all(t.step)
-        for who in (t.delegated_by or t.owner, t.claimed_by or _named(t))
+        for who in (t.delegated_by or t.owner, t.holder)
     } - {""}
     return set(reception.handlers() | reception.signers()) | named | held
 
