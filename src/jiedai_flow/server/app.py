@@ -27,7 +27,7 @@ from jiedai_flow.server.settings import Settings
 from jiedai_flow.server.tokens import tokens_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.process.engine import Engine
@@ -117,13 +117,16 @@ def create_app(
     return _build(service, settings, api, pages, debug)
 
 
-def json_bodies_only(service: Service) -> Callable[[Request[Any, Any, Any]], None]:
+def json_bodies_only(service: Service) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
     """A body the API reads is JSON: one sent as another type (a form, plain text — ``curl -d``
     without ``-H 'Content-Type: application/json'`` sends a form) is a 415 ``http_415``, not read
     as JSON regardless. A request that names no type is read as JSON. Who asks comes first: a
     request without valid credentials is a 401, whatever its body."""
 
-    def check(request: Request[Any, Any, Any]) -> None:
+    # why a coroutine: the framework hands a plain function to a worker thread, one more thread
+    # hop on every request for a look at one header (and a token check that is itself kept on
+    # the event loop, see create_app)
+    async def check(request: Request[Any, Any, Any]) -> None:
         if request.method not in ("POST", "PUT", "PATCH"):
             return
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
