@@ -220,6 +220,13 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
         assert "'add_signers'" in body["message_en"]
         assert {"add-signers", "send-back", "comment", "urge"} <= set(body["allowed"])
         assert "add-signers" in body["message_en"]
+        for method in ("GET", "DELETE"):  # not a 405, as if the operation existed
+            other = c.request(method, f"/api/v1/receptions/{rid}/operations/add_signers")
+            assert other.status_code == 404, method
+            assert other.json()["code"] == "unknown_operation"
+        wrong_method = c.get(f"/api/v1/receptions/{rid}/operations/add-signers")
+        assert wrong_method.status_code == 405  # the operation is there; only POST
+        assert wrong_method.json()["code"] == "method_not_allowed"
     with server.client() as anonymous:  # what exists is said to the signed-in only
         assert anonymous.post(f"/api/v1/receptions/{rid}/operations/add_signers").status_code == 401
     refused = _op(server, "sun.hao", rid, "transfer", to="zhang.wei", reason="请经办人自己批")

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
-from litestar import Request, Response, delete, get, post
+from litestar import HttpMethod, Request, Response, delete, get, post, route
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
@@ -282,7 +282,25 @@ async def unknown_operation(ref: str, operation: str, principal: Principal) -> N
     """A POST to an operation there is not: a 404 naming it and the operations there are (the
     framework's own 404 said only "no such resource")."""
     del ref, principal  # authenticated like any operation, before anything is said
-    raise UnknownOperationError(operation, [segment(op) for op in Operation])
+    raise _no_such(operation)
+
+
+@route(
+    "/receptions/{ref:str}/operations/{operation:str}",
+    http_method=[HttpMethod.GET, HttpMethod.PUT, HttpMethod.PATCH, HttpMethod.DELETE],
+    include_in_schema=False,
+    status_code=404,
+)
+async def unknown_operation_read(ref: str, operation: str, principal: Principal) -> None:
+    """Any other method on an operation there is not: the same 404 as a POST there (the
+    framework said 405, as if the operation existed and only the method were wrong). An
+    operation's own path answers other methods with 405 before this is reached."""
+    del ref, principal
+    raise _no_such(operation)
+
+
+def _no_such(operation: str) -> UnknownOperationError:
+    return UnknownOperationError(operation, [segment(op) for op in Operation])
 
 
 # -- stand-ins 代理 -------------------------------------------------------------------------------
@@ -366,6 +384,7 @@ ROUTES: tuple[Any, ...] = (
     operations,
     *OPERATION_ROUTES,
     unknown_operation,
+    unknown_operation_read,
     proxy_list,
     proxy_set,
     proxy_revoke,
