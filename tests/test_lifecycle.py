@@ -378,6 +378,39 @@ def test_a_signing_step_out_of_a_pending_state_needs_both_step_facts() -> None:
     assert FACT_FINAL_STEP in error.message_en
 
 
+def test_transitions_of_one_trigger_between_the_same_states_are_told_by_their_condition() -> None:
+    """Two transitions of one trigger from 待审批 back to it, on different conditions, tell
+    differently: the compiled process reads each by its condition (without one, the first is
+    meant), and the routing tables key them by it — a transition alone between its states keeps
+    its key."""
+    from jiedai_flow.notify.routing import actions_of, routes_of
+
+    approvers = frozenset({Role.APPROVER})
+    definition = _with(
+        triggers=(TriggerDef("remind", "提醒", "remind"),),
+        transitions=(
+            Transition("remind", "submitted", "submitted", approvers, condition=FACT_FINAL_STEP,
+                       notify=(Role.HANDLER,), action_zh="末级在办", action_en="the last step is under way"),
+            Transition("remind", "submitted", "submitted", approvers, condition=FACT_MORE_STEPS,
+                       notify=(Role.APPROVER,), action_zh="请审批", action_en="please approve"),
+        ),
+    )  # fmt: skip
+    compiled = CompiledProcess(definition)
+
+    def told(condition: str | None = None) -> tuple[tuple[Role, ...], str, str]:
+        moved = ("remind", "submitted", "submitted", condition)
+        return compiled.recipients(*moved), compiled.action(*moved), compiled.action_en(*moved)
+
+    assert told(FACT_FINAL_STEP) == ((Role.HANDLER,), "末级在办", "the last step is under way")
+    assert told(FACT_MORE_STEPS) == ((Role.APPROVER,), "请审批", "please approve")
+    assert told() == told(FACT_FINAL_STEP)
+    routes, actions = routes_of(definition), actions_of(definition)
+    assert routes["remind:submitted>submitted[more_steps]"] == (Role.APPROVER,)
+    assert actions["remind:submitted>submitted[final_step]"] == "末级在办"
+    assert "remind:submitted>submitted" not in routes
+    assert routes["approve:submitted>submitted"] == (Role.APPROVER,)
+
+
 def test_a_failed_vote_is_told_as_the_process_tells_a_refusal_from_there() -> None:
     """A county that tells 纪检 of every refusal, by its own 不予接待, has a failed 票签 told the
     same: the vote's notice is read from the process as compiled, not copied from the default."""

@@ -2,13 +2,14 @@
 
 Who is told and what they must do are declared on the process definition (``TriggerDef.notify`` and
 ``action_zh``, overridden per ``Transition``). A deployment may instead give a table, by
-``jiedai_routes`` or ``Engine(routes=…)``, from ``trigger``, ``trigger:to`` or ``trigger:from>to`` to
-the roles told. For each accepted command that reaches someone the engine writes one outbox row per
-notifier channel, in the same transaction as the state change.
+``jiedai_routes`` or ``Engine(routes=…)``, from ``trigger``, ``trigger:to``, ``trigger:from>to`` or
+``trigger:from>to[condition]`` to the roles told. For each accepted command that reaches someone
+the engine writes one outbox row per notifier channel, in the same transaction as the state change.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from jiedai_flow.domain.findings import Severity
@@ -21,26 +22,44 @@ if TYPE_CHECKING:
 
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.records import AuditEvent, Reception
-    from jiedai_flow.process.lifecycle import CompiledProcess, ProcessDefinition
+    from jiedai_flow.process.lifecycle import CompiledProcess, ProcessDefinition, Transition
 
 
 def routes_of(definition: ProcessDefinition) -> dict[str, tuple[Role, ...]]:
     """The definition's declarations as a routing table: ``trigger`` for what a trigger declares,
-    ``trigger:from>to`` for a transition that says otherwise. A starting point for a county's own."""
+    ``trigger:from>to`` for a transition that says otherwise, ``trigger:from>to[condition]`` where
+    the trigger has several transitions from ``from`` to ``to`` (a 补办 signature: the last step or
+    not). A starting point for a county's own."""
     table: dict[str, tuple[Role, ...]] = {t.name: t.notify for t in definition.triggers if t.notify}
-    for t in told_as_declared(definition):
+    for key, t in _keyed(definition):
         if t.notify is not None:
-            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.notify
+            table[key] = t.notify
     return table
 
 
 def actions_of(definition: ProcessDefinition) -> dict[str, str]:
     """What the reader must do next, by the same keys as :func:`routes_of`."""
     table = {t.name: t.action_zh for t in definition.triggers if t.action_zh}
-    for t in told_as_declared(definition):
+    for key, t in _keyed(definition):
         if t.action_zh is not None:
-            table[f"{t.trigger}:{t.source}>{t.dest}"] = t.action_zh
+            table[key] = t.action_zh
     return table
+
+
+def _keyed(definition: ProcessDefinition) -> list[tuple[str, Transition]]:
+    """Each transition as told (:func:`told_as_declared`) with its key: the condition joins the key
+    of a transition that shares its trigger and states with another."""
+    told = told_as_declared(definition)
+    shared = Counter((t.trigger, t.source, t.dest) for t in told)
+    keyed = []
+    for t in told:
+        condition = t.condition if shared[t.trigger, t.source, t.dest] > 1 else None
+        keyed.append((_key(t.trigger, t.source, t.dest, condition), t))
+    return keyed
+
+
+def _key(trigger: str, source: str, dest: str, condition: str | None) -> str:
+    return f"{trigger}:{source}>{dest}" + (f"[{condition}]" if condition else "")
 
 
 DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = routes_of(DEFAULT_PROCESS)
@@ -48,18 +67,17 @@ DEFAULT_ROUTES: Mapping[str, tuple[Role, ...]] = routes_of(DEFAULT_PROCESS)
 written explanation (over standard) also goes to the supervisor 纪检监察."""
 
 
-def route_keys(event: AuditEvent) -> tuple[str, str, str]:
-    """The keys a route or action is looked up by, most specific first."""
-    return (
-        f"{event.trigger}:{event.from_state}>{event.to_state}",
-        f"{event.trigger}:{event.to_state}",
-        event.trigger,
-    )
+def route_keys(event: AuditEvent, condition: str | None = None) -> tuple[str, ...]:
+    """The keys a route or action is looked up by, most specific first; ``condition`` is that of
+    the transition the event took."""
+    moved = (event.trigger, event.from_state, event.to_state)
+    keys = (_key(*moved, None), f"{event.trigger}:{event.to_state}", event.trigger)
+    return keys if condition is None else (_key(*moved, condition), *keys)
 
 
-def lookup(table: Mapping[str, Any], event: AuditEvent) -> Any:
+def lookup(table: Mapping[str, Any], event: AuditEvent, condition: str | None = None) -> Any:
     """The most specific entry of ``table`` for ``event``, or None."""
-    for key in route_keys(event):
+    for key in route_keys(event, condition):
         if key in table:
             return table[key]
     return None
@@ -73,17 +91,22 @@ def notifications(
     routes: Mapping[str, Sequence[Role]] | None = None,
     link_template: str = "",
     people: Sequence[str] = (),
+    *,
+    condition: str | None = None,
 ) -> tuple[Notification, ...]:
     """The notification of one accepted command (none when nobody is to hear of it).
 
     :param routes: a table that overrides the definition's declarations, or None.
     :param people: actor ids the command addresses by name (new task owners, the urged, the
         copied): the notification names them besides the roles.
+    :param condition: the condition of the transition taken, which tells apart transitions of one
+        trigger between the same states (a 补办 signature on its last step or not).
     """
+    moved = (event.trigger, event.from_state, event.to_state, condition)
     if routes is None:
-        recipients = process.recipients(event.trigger, event.from_state, event.to_state)
+        recipients = process.recipients(*moved)
     else:
-        recipients = tuple(lookup(routes, event) or ())
+        recipients = tuple(lookup(routes, event, condition) or ())
     if (
         any(f.severity is Severity.NEEDS_EXPLANATION for f in event.findings)
         and Role.SUPERVISOR not in recipients
@@ -105,8 +128,8 @@ def notifications(
             message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
             f"now {event.to_state}",
             created_at=event.at,
-            action_zh=process.action(event.trigger, event.from_state, event.to_state),
-            action_en=process.action_en(event.trigger, event.from_state, event.to_state),
+            action_zh=process.action(*moved),
+            action_en=process.action_en(*moved),
             link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
             people=tuple(people),
         ),

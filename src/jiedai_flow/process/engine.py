@@ -825,7 +825,7 @@ class Engine:
             event = attrs.evolve(event, note=note)
         event = attrs.evolve(event, explanations=noted) if noted else event
         people = () if untouched else task_ops.told(before, after, worked)
-        intents, outbox = self._outbox(after, event, actor, process, people)
+        intents, outbox = self._outbox(after, event, actor, process, people, transition.condition)
         if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
             event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
         try:
@@ -1241,12 +1241,15 @@ class Engine:
         actor: Actor,
         process: CompiledProcess,
         people: Sequence[str] = (),
+        condition: str | None = None,
     ) -> tuple[tuple[Notification, ...], tuple[Notification, ...]]:
         """The notifications of a command, and their outbox rows: one per notifier channel, each
         row's id the idempotency key of that delivery. ``people`` (new task owners, the urged,
-        the copied) get one addressed to them."""
+        the copied) get one addressed to them; ``condition`` is the transition's."""
         routes = self.routes_for(reception.jurisdiction)
-        intents = notifications(reception, event, actor, process, routes, self.link_template, people)
+        intents = notifications(
+            reception, event, actor, process, routes, self.link_template, people, condition=condition
+        )
         return intents, tuple(
             attrs.evolve(i, id=new_id(), channel=name, inline=notifier.inline)
             for i in intents

@@ -1050,6 +1050,10 @@ DEFAULT_PROCESS = with_operations(_BASE_PROCESS)
 task operations of :func:`with_operations`."""
 
 
+_Notice = tuple[tuple[Role, ...], str, str]
+"""Whom a transition tells, and what it asks of them in Chinese and English."""
+
+
 @attrs.define(slots=True)
 class _Token:
     """What ``transitions`` sees of a reception: its state."""
@@ -1105,13 +1109,15 @@ class CompiledProcess:
         self._sources: dict[str, frozenset[str]] = {}
         for t in definition.transitions:
             self._sources[t.trigger] = self._sources.get(t.trigger, frozenset()) | {t.source}
-        self._told: dict[tuple[str, str, str], tuple[tuple[Role, ...], str, str]] = {}
+        self._told: dict[tuple[str, str, str], _Notice] = {}
+        self._told_on: dict[tuple[str, str, str, str | None], _Notice] = {}
         for t in told_as_declared(definition):
             declared = self.trigger_defs.get(t.trigger)
             notify = t.notify if t.notify is not None else (declared.notify if declared else ())
             action = t.action_zh if t.action_zh is not None else (declared.action_zh if declared else "")
             action_en = t.action_en if t.action_en is not None else (declared.action_en if declared else "")
             self._told.setdefault((t.trigger, t.source, t.dest), (notify, action, action_en))
+            self._told_on.setdefault((t.trigger, t.source, t.dest, t.condition), (notify, action, action_en))
         self.conditioned = frozenset(
             (t.source, t.trigger, t.condition) for t in definition.transitions if t.condition
         )
@@ -1188,17 +1194,25 @@ class CompiledProcess:
                 return t
         return None
 
-    def recipients(self, trigger: str, source: str, dest: str) -> tuple[Role, ...]:
-        """Who hears of the step: the transition's ``notify``, else the trigger's."""
-        return self._told.get((trigger, source, dest), ((), "", ""))[0]
+    def recipients(
+        self, trigger: str, source: str, dest: str, condition: str | None = None
+    ) -> tuple[Role, ...]:
+        """Who hears of the step: the transition's ``notify``, else the trigger's. ``condition``
+        tells apart transitions of ``trigger`` from ``source`` to ``dest`` that tell differently (a
+        补办 signature on its last step or not); without it, the first is meant."""
+        return self._notice(trigger, source, dest, condition)[0]
 
-    def action(self, trigger: str, source: str, dest: str) -> str:
+    def action(self, trigger: str, source: str, dest: str, condition: str | None = None) -> str:
         """What the reader must do next: the transition's ``action_zh``, else the trigger's."""
-        return self._told.get((trigger, source, dest), ((), "", ""))[1]
+        return self._notice(trigger, source, dest, condition)[1]
 
-    def action_en(self, trigger: str, source: str, dest: str) -> str:
+    def action_en(self, trigger: str, source: str, dest: str, condition: str | None = None) -> str:
         """:meth:`action` in English (``action_en``)."""
-        return self._told.get((trigger, source, dest), ((), "", ""))[2]
+        return self._notice(trigger, source, dest, condition)[2]
+
+    def _notice(self, trigger: str, source: str, dest: str, condition: str | None) -> _Notice:
+        found = self._told_on.get((trigger, source, dest, condition))
+        return found if found is not None else self._told.get((trigger, source, dest), ((), "", ""))
 
     def fire(self, state: str, trigger: str, facts: frozenset[str]) -> str | None:
         """Run ``trigger`` from ``state`` through the machine; the new state, or None if no
