@@ -21,6 +21,7 @@ from jiedai_flow.errors import (
     ReasonRequiredError,
     TaskError,
 )
+from jiedai_flow.notify.routing import DEFAULT_ROUTES
 from jiedai_flow.process.tasks import (
     AddSigners,
     Against,
@@ -1387,6 +1388,109 @@ def test_removing_a_signer_of_a_retroactive_chain_not_yet_done_tells_nobody_it_i
     assert not result.reception.approval_complete
     told = [n for n in capture.delivered if n.event_id == result.event.id]
     assert not any(HANDLER.id in n.people or Role.HANDLER in n.recipients for n in told), told
+
+
+Told = list[tuple[tuple[Role, ...], str, tuple[str, ...]]]
+"""What one command told: for each notification, the roles, the request 待办 and the people named."""
+
+
+def signed_and_told(engine: Engine, told: NotificationCapture, rid: str, *signers: Actor) -> list[Told]:
+    """Each signer approves in turn; what each signature told."""
+    heard = []
+    for signer in signers:
+        told.clear()
+        approve(engine, rid, signer)
+        heard.append([(n.recipients, n.action_zh, n.people) for n in told.delivered])
+    return heard
+
+
+def started_urgently(engine: Engine) -> str:
+    """A new reception's id, started before approval (补办)."""
+    rid = drafted(engine)
+    engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+    return rid
+
+
+NEXT_STEP = "请审批下一环节"
+
+
+@pytest.mark.parametrize(
+    ("kind", "signers"),
+    [("countersign", (B, C, D)), ("vote", (B, C))],  # the last passes the step (the vote: 5 of 7)
+)
+def test_a_retroactive_chain_tells_the_handler_it_is_signed_only_after_its_last_step(
+    url: str, kind: str, signers: tuple[Actor, ...]
+) -> None:
+    """补办 of a 并行会签 (or a 票签) of b, c, d, then 县长 e: the handler is told 「补办审批已签署」
+    by e's signature alone. A signature that leaves its step waiting tells what it tells in an
+    ordinary chain; the one that passes the step tells the next step to approve, naming e."""
+    step = {"countersign": PARALLEL_BCD, "vote": VOTE_BCD}[kind]
+    told = NotificationCapture()
+    engine = make_engine(Chain(step, SINGLE_E), Urgent(), told, url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = started_urgently(engine)
+    heard = signed_and_told(engine, told, rid, *signers, E)
+    waiting = [((Role.APPROVER,), NEXT_STEP, ())]
+    expected = [
+        *[waiting] * (len(signers) - 1),
+        [((Role.APPROVER,), NEXT_STEP, ("e",))],
+        [((Role.HANDLER,), "补办审批已签署", ())],
+    ]
+    assert heard == expected
+    assert told.delivered[0].action_en == "the retroactive approval is signed"
+    assert engine.get(rid).state == "in_progress"
+
+    plain = NotificationCapture()
+    ordinary = engine_for(url, step, SINGLE_E, capture=plain)
+    rid = submitted(ordinary)
+    assert signed_and_told(ordinary, plain, rid, *signers, E)[:-1] == expected[:-1]
+    verified(engine)
+
+
+def test_the_last_retroactive_signature_tells_the_handler_in_either_state_it_is_signed(url: str) -> None:
+    """补办 of one step, signed while the reception is under way, and of two steps, signed after it
+    ended (接待结束): the last signature tells the handler 「补办审批已签署」, the first of two the
+    next step."""
+    told = NotificationCapture()
+    engine = make_engine(Chain(SINGLE_A), Urgent(), told, url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = started_urgently(engine)
+    assert signed_and_told(engine, told, rid, A) == [[((Role.HANDLER,), "补办审批已签署", ())]]
+
+    engine = make_engine(Chain(SINGLE_A, SINGLE_E), Urgent(), told, url=url, clock=FrozenClock())
+    _OPEN.append(engine)
+    rid = started_urgently(engine)
+    engine.fire(rid, "finish", HANDLER)
+    assert signed_and_told(engine, told, rid, A, E) == [
+        [((Role.APPROVER,), NEXT_STEP, ("e",))],
+        [((Role.HANDLER,), "补办审批已签署", ())],
+    ]
+    assert engine.get(rid).state == "completed"
+    verified(engine)
+
+
+class CountyRoutes:
+    """A county that routes by its own table: the default one, with 办公室 told of every 补办 too."""
+
+    @hookimpl
+    def jiedai_routes(self, jurisdiction: str) -> dict[str, tuple[Role, ...]]:
+        del jurisdiction
+        return {**DEFAULT_ROUTES, "start_urgent": (Role.APPROVER, Role.SUPERVISOR, Role.OFFICE)}
+
+
+def test_a_county_routing_table_from_the_default_tells_a_retroactive_chain_as_the_process_does() -> None:
+    """The default table keys the two 补办 signatures by their condition, so a county's table made
+    from it tells the handler only of the last signature, and the approvers of the others."""
+    told = NotificationCapture()
+    engine = make_engine(Chain(PARALLEL_BCD, SINGLE_E), Urgent(), CountyRoutes(), told, clock=FrozenClock())
+    rid = started_urgently(engine)
+    assert [n.recipients for n in told.delivered] == [(Role.APPROVER, Role.SUPERVISOR, Role.OFFICE)]
+    assert signed_and_told(engine, told, rid, B, C, D, E) == [
+        [((Role.APPROVER,), NEXT_STEP, ())],
+        [((Role.APPROVER,), NEXT_STEP, ())],
+        [((Role.APPROVER,), NEXT_STEP, ("e",))],
+        [((Role.HANDLER,), "补办审批已签署", ())],
+    ]
 
 
 class Directory:

@@ -26,6 +26,9 @@ from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,
+    FACT_RETRO_FINAL_STEP,
+    FACT_RETRO_MORE_STEPS,
+    FACT_RETRO_PENDING,
     KNOWN_FACTS,
     CompiledProcess,
     validate_definition,
@@ -376,6 +379,57 @@ def test_a_signing_step_out_of_a_pending_state_needs_both_step_facts() -> None:
     )
     assert "trigger sign from 'submitted' signs an approval step" in error.message_en
     assert FACT_FINAL_STEP in error.message_en
+
+
+def test_a_retroactive_signature_telling_its_last_step_apart_needs_a_transition_for_the_others() -> None:
+    """补办: a process whose approval in 接待中 has a transition for the chain's last step and none
+    for the others would refuse every signature but the last: it is rejected, naming both facts.
+    Signing on ``retro_pending`` alone, as processes did before, stays valid."""
+    only_last = attrs.evolve(
+        DEFAULT_PROCESS,
+        transitions=tuple(
+            t
+            for t in DEFAULT_PROCESS.transitions
+            if (t.source, t.condition) != ("in_progress", FACT_RETRO_MORE_STEPS)
+        ),
+    )
+    error = _rejected(only_last)
+    assert "trigger approve from 'in_progress' signs a retroactive step" in error.message_en
+    assert f"one on {FACT_RETRO_MORE_STEPS!r}" in error.message_en
+    pending_alone = attrs.evolve(
+        DEFAULT_PROCESS,
+        transitions=tuple(
+            attrs.evolve(t, condition=FACT_RETRO_PENDING) if t.condition == FACT_RETRO_FINAL_STEP else t
+            for t in DEFAULT_PROCESS.transitions
+            if t.condition != FACT_RETRO_MORE_STEPS
+        ),
+    )
+    validate_definition(pending_alone)
+
+
+def test_only_the_last_retroactive_signature_of_the_default_process_tells_the_handler() -> None:
+    """The default process's 补办 signatures stay where they are (接待中, 接待结束): the last step's
+    tells the handler it is signed, the others' ask for the next step — in the compiled process
+    and in the routing tables, which key the two by their condition."""
+    from jiedai_flow.notify.routing import actions_of, routes_of
+
+    compiled = CompiledProcess(DEFAULT_PROCESS)
+
+    def told(condition: str) -> tuple[tuple[Role, ...], str, str]:
+        moved = ("approve", "in_progress", "in_progress", condition)
+        return compiled.recipients(*moved), compiled.action(*moved), compiled.action_en(*moved)
+
+    assert told(FACT_RETRO_FINAL_STEP) == (
+        (Role.HANDLER,),
+        "补办审批已签署",
+        "the retroactive approval is signed",
+    )
+    assert told(FACT_RETRO_MORE_STEPS) == ((Role.APPROVER,), "请审批下一环节", "please approve the next step")
+    routes, actions = routes_of(DEFAULT_PROCESS), actions_of(DEFAULT_PROCESS)
+    assert routes["approve:completed>completed[retro_final_step]"] == (Role.HANDLER,)
+    assert routes["approve:completed>completed[retro_more_steps]"] == (Role.APPROVER,)
+    assert actions["approve:completed>completed[retro_final_step]"] == "补办审批已签署"
+    assert "approve:completed>completed" not in routes
 
 
 def test_transitions_of_one_trigger_between_the_same_states_are_told_by_their_condition() -> None:

@@ -27,6 +27,8 @@ from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,
+    FACT_RETRO_FINAL_STEP,
+    FACT_RETRO_MORE_STEPS,
     FACT_RETRO_PENDING,
     FACT_URGENT_ALLOWED,
 )
@@ -443,7 +445,7 @@ def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[s
     if not approver_acted(reception):
         facts.add(FACT_NO_APPROVALS)
     if reception.retroactive and not reception.approval_complete:
-        facts.add(FACT_RETRO_PENDING)
+        facts |= {FACT_RETRO_PENDING, FACT_RETRO_FINAL_STEP, FACT_RETRO_MORE_STEPS}
     return tuple(
         t
         for t in process.triggers_from(reception.state)

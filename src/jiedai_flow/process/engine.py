@@ -92,6 +92,8 @@ from jiedai_flow.process.lifecycle import (
     FACT_FINAL_STEP,
     FACT_MORE_STEPS,
     FACT_NO_APPROVALS,
+    FACT_RETRO_FINAL_STEP,
+    FACT_RETRO_MORE_STEPS,
     FACT_RETRO_PENDING,
     FACT_URGENT_ALLOWED,
     CompiledProcess,
@@ -1336,6 +1338,8 @@ class Engine:
             facts.add(FACT_FINAL_STEP if last else FACT_MORE_STEPS)
             if worked is not None:
                 facts |= worked.facts
+        if FACT_RETRO_PENDING in facts:  # a 补办 signature tells its last step from the others
+            facts.add(FACT_RETRO_FINAL_STEP if FACT_FINAL_STEP in facts else FACT_RETRO_MORE_STEPS)
         if (reception.state, trigger, FACT_URGENT_ALLOWED) in process.conditioned:
             standards = self.standards_of(reception)
             if standards.retroactive_window_days is not None:

@@ -517,6 +517,12 @@ transferred, sent back, claimed, delegated or added signers since it was submitt
 
 FACT_RETRO_PENDING = "retro_pending"
 """补办: the reception started before approval and its approval chain is not yet complete."""
+FACT_RETRO_FINAL_STEP = "retro_final_step"
+"""补办: the approval being recorded is the last step of a chain still to be signed after the
+reception started (:data:`FACT_RETRO_PENDING` and :data:`FACT_FINAL_STEP` both hold)."""
+FACT_RETRO_MORE_STEPS = "retro_more_steps"
+"""补办: steps of the retroactive chain remain after this approval (:data:`FACT_RETRO_PENDING` and
+:data:`FACT_MORE_STEPS` both hold)."""
 
 FACT_URGENT_ALLOWED = "urgent_allowed"
 """补办: the reception's standards allow an urgent reception to start before approval."""
@@ -536,6 +542,8 @@ CONDITIONS: Mapping[str, tuple[str, str]] = {
     FACT_MORE_STEPS: ("尚有后续审批环节", "approval steps remain"),
     FACT_NO_APPROVALS: ("尚无人审批", "no approver has acted yet"),
     FACT_RETRO_PENDING: ("补办审批中", "retroactive approval under way"),
+    FACT_RETRO_FINAL_STEP: ("补办末级审批", "the last step of the retroactive approval"),
+    FACT_RETRO_MORE_STEPS: ("补办尚有后续审批环节", "retroactive approval steps remain"),
     FACT_URGENT_ALLOWED: ("本地允许紧急先行", "local standards allow an urgent start"),
 }
 """What each transition condition means, in Chinese and English: the diagram labels a conditioned
@@ -561,11 +569,18 @@ KNOWN_FACTS = frozenset(
         FACT_MORE_STEPS,
         FACT_NO_APPROVALS,
         FACT_RETRO_PENDING,
+        FACT_RETRO_FINAL_STEP,
+        FACT_RETRO_MORE_STEPS,
         FACT_URGENT_ALLOWED,
         FACT_STEP_FAILED,
         FACT_STEP_OPEN,
     }
 )
+
+_RETRO_FACTS = frozenset({FACT_RETRO_PENDING, FACT_RETRO_FINAL_STEP, FACT_RETRO_MORE_STEPS})
+"""The conditions of a 补办 signature: a process may sign on the pending chain alone, or tell its
+last step from the others."""
+_RETRO_STEPS = frozenset({FACT_RETRO_FINAL_STEP, FACT_RETRO_MORE_STEPS})
 
 _H = frozenset({Role.HANDLER})
 _A = frozenset({Role.APPROVER})
@@ -580,6 +595,35 @@ def _t(trigger: str, source: str, dest: str, roles: frozenset[Role], **kw: Any) 
 
 
 _SUP = Role.SUPERVISOR
+
+
+def _signed_afterwards(state: str) -> tuple[Transition, Transition]:
+    """补办: an approval step signed in ``state``, which the reception stays in. Only the last step
+    tells the handler the retroactive approval is signed; any other signature asks for the next
+    step, as one before approval does."""
+    return (
+        _t(
+            "approve",
+            state,
+            state,
+            _A,
+            condition=FACT_RETRO_FINAL_STEP,
+            notify=_H_,
+            action_zh="补办审批已签署",
+            action_en="the retroactive approval is signed",
+        ),
+        _t(
+            "approve",
+            state,
+            state,
+            _A,
+            condition=FACT_RETRO_MORE_STEPS,
+            notify=_A_,
+            action_zh="请审批下一环节",
+            action_en="please approve the next step",
+        ),
+    )
+
 
 _BASE_PROCESS = ProcessDefinition(
     name="reception",
@@ -726,26 +770,8 @@ _BASE_PROCESS = ProcessDefinition(
         _t("start", "approved", "in_progress", _H),
         _t("start_urgent", "draft", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
         _t("start_urgent", "submitted", "in_progress", _H, condition=FACT_URGENT_ALLOWED),
-        _t(
-            "approve",
-            "in_progress",
-            "in_progress",
-            _A,
-            condition=FACT_RETRO_PENDING,
-            notify=_H_,
-            action_zh="补办审批已签署",
-            action_en="the retroactive approval is signed",
-        ),
-        _t(
-            "approve",
-            "completed",
-            "completed",
-            _A,
-            condition=FACT_RETRO_PENDING,
-            notify=_H_,
-            action_zh="补办审批已签署",
-            action_en="the retroactive approval is signed",
-        ),
+        *_signed_afterwards("in_progress"),
+        *_signed_afterwards("completed"),
         _t("refuse", "in_progress", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
         _t("refuse", "completed", "refused", _A, condition=FACT_RETRO_PENDING, notify=(Role.HANDLER, _SUP)),
         _t("finish", "in_progress", "completed", _H),
@@ -974,7 +1000,7 @@ def with_operations(
     for t in definition.transitions:
         declared = defs.get(t.trigger)
         if declared is not None and declared.records_approval:
-            condition = FACT_RETRO_PENDING if t.condition == FACT_RETRO_PENDING else None
+            condition = FACT_RETRO_PENDING if t.condition in _RETRO_FACTS else None
             if (t.source, condition) not in signing:
                 signing.append((t.source, condition))
     approved = [n for n in open_states if phases[n] is Phase.APPROVED]
@@ -1291,8 +1317,9 @@ _STAGES = frozenset(s.value for s in Stage)
 
 def _trigger_problems(definition: ProcessDefinition) -> list[str]:
     """Declarations that cannot work: reserved names, a payload or chain trigger that runs no rule
-    stage, a trigger that both opens and signs a chain, and approval steps out of a pending state
-    that cannot tell the last signature from the others."""
+    stage, a trigger that both opens and signs a chain, approval steps out of a pending state
+    that cannot tell the last signature from the others, and 补办 signatures with a transition for
+    the last step and none for the others, or the reverse."""
     problems: list[str] = []
     phases = {s.name: s.phase for s in definition.states}
     for t in definition.triggers:
@@ -1322,6 +1349,17 @@ def _trigger_problems(definition: ProcessDefinition) -> list[str]:
             problems.append(
                 f"trigger {trigger} from {source!r} signs an approval step: it needs one transition on "
                 f"{FACT_FINAL_STEP!r} and one on {FACT_MORE_STEPS!r} (found {sorted(map(str, conditions))})"
+            )
+    retro: dict[tuple[str, str], set[str]] = {}
+    for move in definition.transitions:
+        if move.trigger in signing and move.condition in _RETRO_STEPS:
+            retro.setdefault((move.source, move.trigger), set()).add(move.condition)
+    for (source, trigger), found in retro.items():
+        if found != _RETRO_STEPS:  # one alone would refuse the chain's other signatures
+            problems.append(
+                f"trigger {trigger} from {source!r} signs a retroactive step: it needs one transition on "
+                f"{FACT_RETRO_FINAL_STEP!r} and one on {FACT_RETRO_MORE_STEPS!r}, or one on "
+                f"{FACT_RETRO_PENDING!r} (found {sorted(found)})"
             )
     return problems
 
