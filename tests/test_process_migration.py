@@ -3,6 +3,8 @@
 Version 2 of the default process (contributed by a plugin) calls 接待结束 ``ended`` instead of
 ``completed`` and has no 紧急先行接待. Receptions on version 1 in every stage are planned, moved one
 audited command at a time, replayed, and a stale version half-way refuses only its own reception.
+A reception half way through a 补办 chain goes on under the default process as it tells the chain's
+last signature apart now, and moves there from a county's version that does not.
 """
 
 from __future__ import annotations
@@ -13,10 +15,22 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from jiedai_flow import DEFAULT_PROCESS, ConflictError, NotAuthorizedError, Role, hookimpl
+from jiedai_flow import (
+    DEFAULT_PROCESS,
+    Actor,
+    ApprovalStep,
+    ConflictError,
+    Level,
+    NotAuthorizedError,
+    Role,
+    StandardsLayer,
+    hookimpl,
+)
+from jiedai_flow.domain.records import Assignee
 from jiedai_flow.domain.samples import sample_list
 from jiedai_flow.errors import DefinitionError, MigrationRefusedError
 from jiedai_flow.process.engine import CHINA_TZ, open_engine
+from jiedai_flow.process.lifecycle import FACT_RETRO_FINAL_STEP, FACT_RETRO_MORE_STEPS, FACT_RETRO_PENDING
 from jiedai_flow.process.migration import (
     MigrationPlan,
     apply_migration,
@@ -25,7 +39,7 @@ from jiedai_flow.process.migration import (
     replay,
 )
 from jiedai_flow.storage.migrate import upgrade
-from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+from jiedai_flow.testing import ACTORS, FrozenClock, NotificationCapture, sample_letter, sample_plan
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -245,3 +259,97 @@ def test_diff_names_what_changed() -> None:
     assert diff.triggers_removed == ("start_urgent",)
     assert any("ended" in t for t in diff.transitions_added)
     assert definition_diff(V1, V1).same
+
+
+# -- 补办 signatures across versions ---------------------------------------------------------------
+
+
+class ThreeSteps:
+    """A chain of three people, a then b then c, and standards that allow 补办."""
+
+    @hookimpl
+    def jiedai_approval_chain(self) -> list[ApprovalStep]:
+        return [ApprovalStep("", f"第{n}环节", assignees=(Assignee.person(n),)) for n in "abc"]
+
+    @hookimpl
+    def jiedai_standards_layers(self) -> tuple[StandardsLayer, ...]:
+        return (StandardsLayer("补办", Level.COUNTY, "341502", {"retroactive_window_days": 2}),)
+
+
+SIGNERS = {n: Actor(n, f"审批人{n}", frozenset({Role.APPROVER})) for n in "abc"}
+SIGNED = ((Role.HANDLER,), "补办审批已签署")
+NEXT = ((Role.APPROVER,), "请审批下一环节")
+
+
+def signing_on_retro_pending(definition: ProcessDefinition) -> ProcessDefinition:
+    """``definition`` as a process signs 补办 without telling its last step apart: one approval on
+    ``retro_pending`` in each state, which tells the handler at every signature (the default
+    process did so before)."""
+    transitions = []
+    for t in definition.transitions:
+        if t.condition == FACT_RETRO_FINAL_STEP:
+            transitions.append(attrs.evolve(t, condition=FACT_RETRO_PENDING))
+        elif t.condition != FACT_RETRO_MORE_STEPS:
+            transitions.append(t)
+    return attrs.evolve(definition, transitions=tuple(transitions))
+
+
+def _retro_engine(url: str, told: NotificationCapture, *processes: ProcessDefinition) -> Engine:
+    upgrade(url)
+    plugins = [ThreeSteps(), told]
+    return open_engine(
+        url, autoload=False, plugins=plugins, clock=FrozenClock(VISIT), processes=processes or None
+    )
+
+
+def _signed(engine: Engine, told: NotificationCapture, rid: str, signer: str) -> list[tuple[object, ...]]:
+    told.clear()
+    engine.fire(rid, "approve", SIGNERS[signer], reason="同意补办")
+    return [(n.recipients, n.action_zh) for n in told.delivered]
+
+
+def test_a_retroactive_chain_begun_before_the_upgrade_is_told_truly_after_it(sql_url: str) -> None:
+    """A reception stored half way through a 补办 chain under ``reception@1`` as it signed before
+    (every signature told the handler it was signed) loads under ``reception@1`` as it is now and
+    goes on: the next signature asks for the next step, only the last tells the handler."""
+    told = NotificationCapture()
+    before = _retro_engine(sql_url, told, signing_on_retro_pending(DEFAULT_PROCESS))
+    try:
+        rid = _reception(before, 0)
+        before.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+        assert _signed(before, told, rid, "a") == [SIGNED]  # what the old process said, untrue
+    finally:
+        before.store.close()
+    after = _retro_engine(sql_url, told)
+    try:
+        assert after.get(rid).process == DEFAULT_PROCESS.key
+        assert _signed(after, told, rid, "b") == [NEXT]
+        assert _signed(after, told, rid, "c") == [SIGNED]
+        assert after.get(rid).approval_complete
+        assert after.store.verify().ok  # type: ignore[attr-defined]
+    finally:
+        after.store.close()
+
+
+def test_a_county_version_signing_on_retro_pending_alone_runs_and_migrates_to_one_that_tells_apart(
+    sql_url: str,
+) -> None:
+    """A county's own process that still signs 补办 on ``retro_pending`` alone is a valid process
+    and runs as it declares; its receptions half way through move to a version derived from the
+    default now, where only the last signature tells the handler it is signed."""
+    old = signing_on_retro_pending(DEFAULT_PROCESS.derive(name="county", version="1"))
+    new = DEFAULT_PROCESS.derive(name="county", version="2")
+    told = NotificationCapture()
+    engine = _retro_engine(sql_url, told, old, new)
+    try:
+        rid = _reception(engine, 0)
+        engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+        assert _signed(engine, told, rid, "a") == [SIGNED]  # as the county's process declares
+        plan = MigrationPlan(old.key, new.key)
+        assert replay(engine, new, [rid], plan).ok
+        assert apply_migration(engine, plan, ADMIN, reason="补办签字如实通知").applied == (rid,)
+        assert _signed(engine, told, rid, "b") == [NEXT]
+        assert _signed(engine, told, rid, "c") == [SIGNED]
+        assert (engine.get(rid).process, engine.get(rid).state) == (new.key, "in_progress")
+    finally:
+        engine.store.close()
