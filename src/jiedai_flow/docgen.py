@@ -173,10 +173,12 @@ HOOKS_ZH = {
         "、企业微信、webhook 渠道实现它。"
     ),
     "jiedai_routes": (
-        "**通知路由。** 给出一个辖区里什么操作通知哪些角色：从 `trigger` 或 `trigger:destination` 到角色的表"
-        "；None 表示不表态。第一个非 None 的结果生效，没有时用 "
-        "`jiedai_flow.notify.routing.DEFAULT_ROUTES`。县插件实"
-        "现它。"
+        "**通知路由。** 给出一个辖区里什么操作通知哪些角色：从操作到角色的表，键由细到粗为"
+        " `trigger:source>destination[condition]`（同一操作在同样两个状态之间有几条转换时，"
+        "如补办签署是否末级）、"
+        "`trigger:source>destination`、`trigger:destination`、`trigger`，有最细的键就用它；None 表示不表态。"
+        "第一个非 None 的结果生效，没有时用流程自己的声明（默认流程即 "
+        "`jiedai_flow.notify.routing.DEFAULT_ROUTES`，`routes_of` 可生成一张表作起点）。县插件实现它。"
     ),
     "jiedai_contacts": (
         "**通讯录。** 投递通知时，把一个角色换成这件接待的具体联系人（邮箱、手机号、钉钉或企业微信 id）。每个"

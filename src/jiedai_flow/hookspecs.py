@@ -244,10 +244,16 @@ def jiedai_routes(jurisdiction: str) -> Mapping[str, Sequence[Role]] | None:
     """Say who hears of what 通知路由 in a jurisdiction.
 
     :param jurisdiction: the reception's GB/T 2260 code.
-    :return: a table from ``trigger`` or ``trigger:destination`` to the roles told, or None.
+    :return: a table to the roles told, or None. A key is, most specific first,
+        ``trigger:source>destination[condition]`` (a trigger with several transitions between the
+        same two states, such as a 补办 signature on its last step or not),
+        ``trigger:source>destination``, ``trigger:destination`` or ``trigger``; the most specific
+        key present decides.
 
-    Stops at the first non-None result. The engine falls back to
-    :data:`jiedai_flow.notify.routing.DEFAULT_ROUTES`. Implemented by county plugins.
+    Stops at the first non-None result. The engine falls back to the process's own declarations
+    (:data:`jiedai_flow.notify.routing.DEFAULT_ROUTES` for the default process;
+    :func:`jiedai_flow.notify.routing.routes_of` makes such a table to start from). Implemented by
+    county plugins.
     """
 
 
