@@ -9,6 +9,7 @@ ordered by due day and paged by keyset cursor.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -170,7 +171,16 @@ among the owners), and whether the store looks up the day's principals itself.""
 
 
 def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[str, Any]]:
-    """The shape of ``query``'s statement and the values of its bind parameters."""
+    """The shape of ``query``'s statement and the values of its bind parameters (a new dict)."""
+    shape, values = _shape_of(query, count)
+    return shape, dict(values)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shape_of(query: TaskQuery, count: bool) -> tuple[Shape, tuple[tuple[str, Any], ...]]:
+    """:func:`list_shape`, worked out once per distinct query: 待办 is read again and again by the
+    same people with the same pools, and working it out costs about as much as building a page's
+    rows (several µs); a cached answer is a hash of the query."""
     view = query.view
     values: dict[str, Any] = {"actor": query.actor_id}
     arms: Arms = (0, (), (), False)
@@ -210,7 +220,7 @@ def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[st
         if query.after is not None:
             values["after_day"], values["after_at"], values["after_key"] = _cursor(query.after)
     flags = tuple(name in values for name in ("jurisdiction", "kind", "due_by", "after_at"))
-    return (view, count, arms, *flags), values
+    return (view, count, arms, *flags), tuple(values.items())
 
 
 def _lit(value: str) -> sa.ColumnElement[Any]:
