@@ -2445,3 +2445,24 @@ def test_a_countersign_step_not_yet_open_says_so_rather_than_zero_of_zero() -> N
     assert [s.result for s in steps] == ["待签", "未到"]
     approve(engine, rid, A)
     assert [s.result for s in signoff(engine.get(rid)).steps] == ["同意", "0/3 同意"]
+
+
+def test_every_task_list_tells_its_moments_in_china_time_as_the_records_do(url: str) -> None:
+    """A list read from the task index (naive UTC in SQL) gives each moment at +08:00, as the
+    reception's own records do — the same instant, written the same way on every store."""
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    engine.operate(rid, Copy([SUPERVISOR.id]), HANDLER)
+    task = next(t for t in engine.get(rid).tasks if t.owner == A.id or t.assignee.ref == A.id)
+    (row,) = engine.tasks_for(A).items
+    assert row.at == task.created_at
+    approve(engine, rid, A)
+    lists = (
+        engine.tasks_for(A).items or engine.done_by(A).items,
+        engine.copied_to(SUPERVISOR).items,
+        engine.started_by(HANDLER).items,
+    )
+    moments = [row.at for rows in lists for row in rows]
+    assert len(moments) == 3
+    china = timedelta(hours=8)
+    assert [m.utcoffset() if m is not None else None for m in moments] == [china] * 3
