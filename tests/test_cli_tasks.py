@@ -204,3 +204,20 @@ def test_a_misspelt_department_in_a_countersign_is_refused_at_submission(site: S
     assert "「财政会签」" in refused.output
     assert "是不是「县财政局」" in refused.output
     assert as_json("show", rid)["reception"]["state"] == "draft"
+
+
+def test_read_has_no_reason_option(site: Site) -> None:
+    """已阅 carries no text (docs/approvals.md): ``jiedai read`` offered ``--reason`` 理由或意见 and
+    then refused whatever was typed there. It has no such option; the operations that do take a
+    reason keep theirs."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("cc", rid, "--as", "zhang.wei", "--to", "liu.yang")
+    assert "--reason" not in jiedai("read", "--help").output
+    refused = jiedai("read", rid, "--as", "liu.yang", "--reason", "纪检意见", code=2)
+    assert "--reason" in refused.output
+    assert as_json("tasks", "--as", "liu.yang", "--counts")["cc_unread"] == 1  # nothing was done
+    jiedai("read", rid, "--as", "liu.yang")
+    assert as_json("tasks", "--as", "liu.yang", "--counts")["cc_unread"] == 0
+    for taking in ("comment", "urge", "add-signer", "transfer"):
+        assert "--reason" in jiedai(taking, "--help").output, taking

@@ -358,6 +358,30 @@ def test_the_supervisor_sees_no_write_forms_and_a_post_gets_a_page(browser: obje
     assert "纪检监察" in response.text()
 
 
+def test_a_copied_supervisor_marks_it_read_from_a_form_without_a_reason_box(
+    browser: object, server: Server
+) -> None:
+    """已阅 carries no text: the copied supervisor's one form, 已阅, had a 「理由或意见」 box whose
+    every word was refused (422). It has none, and sending it marks the copy read."""
+    rid = _new_reception(server, ("zhang.wei", "submit"))
+    with server.client("zhang.wei") as c:
+        assert c.post(f"/api/v1/receptions/{rid}/operations/copy", json={"people": ["liu.yang"]}).is_success
+    supervisor = _sign_in(browser, server, "liu.yang")
+    supervisor.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    assert _operations(supervisor) == ["read"]
+    read = supervisor.locator("form[data-operation=read]")  # type: ignore[attr-defined]
+    assert read.locator("textarea, [name=reason]").count() == 0
+    assert "理由" not in read.inner_text()
+    read.locator("button[type=submit]").click()
+    supervisor.wait_for_load_state()  # type: ignore[attr-defined]
+    assert supervisor.locator(".error, .field-error").count() == 0, supervisor.inner_text("main")  # type: ignore[attr-defined]
+    assert _operations(supervisor) == []  # nothing left unread
+    with server.client("liu.yang") as c:
+        assert c.get("/api/v1/tasks/counts").json()["cc_unread"] == 0
+        events = c.get(f"/api/v1/receptions/{rid}/history").json()
+    assert (events[-1]["trigger"], events[-1]["reason"]) == ("mark_read", "")
+
+
 def test_too_many_failed_sign_ins_get_a_page(browser: object, tmp_path: Path) -> None:
     with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, max_auth_failures=2) as server:
         page = browser.new_page(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]

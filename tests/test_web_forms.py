@@ -203,3 +203,36 @@ def test_the_people_pickers_offer_only_those_the_operation_can_reach() -> None:
     assert found["transfer"] == found["add_signers"] == ["wu.gang"]
     assert found["delegate"] == ["wu.gang", "chen.jie"]
     assert found["copy"] == [handler.id, "wu.gang", "chen.jie", "liu.yang"]
+
+
+def test_the_read_form_has_no_reason_box_and_the_others_keep_theirs() -> None:
+    """已阅 carries no text (a reason is refused): the supervisor copied on a reception, whose only
+    form is 已阅, was shown a 「理由或意见」 box whose every word was refused. The form says whether
+    its operation takes a reason; only 已阅 takes none."""
+    from jiedai_flow import Actor, Role
+    from jiedai_flow.process import tasks as task_ops
+    from jiedai_flow.process.lifecycle import Operation
+    from jiedai_flow.process.tasks import Copy
+    from jiedai_flow.server.api import tasks
+    from jiedai_flow.server.auth import Principal
+    from jiedai_flow.server.web import operations
+
+    engine = open_engine("memory://")
+    handler = ACTORS["handler"]
+    supervisor = Actor("liu.yang", "刘洋", frozenset({Role.SUPERVISOR}))
+    rid = engine.create_reception(
+        sample_letter(), sample_plan(), handler=handler, host_unit="县政府办公室", jurisdiction="341502"
+    ).reception.id
+    engine.fire(rid, "submit", handler)
+    engine.operate(rid, Copy([supervisor.id]), handler)
+    reception = engine.get(rid)
+
+    def forms_of(actor: Actor) -> dict[str, bool]:
+        infos = tasks.available(engine, rid, Principal(actor, "test"))
+        found = operations.forms(infos, lambda op: engine.task_choices(reception, actor, op))
+        return {f.info.operation: f.takes_reason for f in found}
+
+    assert forms_of(supervisor) == {"read": False}
+    handlers = forms_of(handler)
+    assert handlers["comment"] is handlers["urge"] is True
+    assert [op for op in Operation if not task_ops.COMMANDS[op].takes_reason] == [Operation.READ]

@@ -17,6 +17,7 @@ from jiedai_flow.cli.common import label, say
 from jiedai_flow.cli.inputs import to_date
 from jiedai_flow.domain.loading import dump
 from jiedai_flow.domain.records import Assignee, AssigneeKind, TaskState, TaskView
+from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import (
     OUTCOME_LABELS,
@@ -178,17 +179,19 @@ def _operation(
     build: Callable[..., TaskCommand],
     extra: tuple[Callable[[Any], Any], ...] = (),
 ) -> click.Command:
-    """A command that builds an operation value from its options and runs :meth:`Engine.operate`."""
+    """A command that builds an operation value from its options and runs :meth:`Engine.operate`;
+    ``--reason`` only for an operation that takes one (not 已阅)."""
     name = COMMAND_NAMES.get(operation, operation.value.replace("_", "-"))
+    takes_reason = task_ops.COMMANDS[operation].takes_reason
 
     def command(
         app: App,
         reception_id: str,
         actor_id: str,
-        reason: str,
         request_id: str | None,
         expect_version: int | None,
         task: str,
+        reason: str = "",
         **options: Any,
     ) -> None:
         engine = app.engine()
@@ -218,7 +221,8 @@ def _operation(
         decorated
     )
     decorated = click.option("--request-id", help="请求号 / idempotency key for retries.")(decorated)
-    decorated = click.option("--reason", default="", help="理由或意见 / reason or opinion.")(decorated)
+    if takes_reason:
+        decorated = click.option("--reason", default="", help="理由或意见 / reason or opinion.")(decorated)
     decorated = click.option("--as", "actor_id", metavar="ACTOR", required=True, help="操作人 / who acts.")(
         decorated
     )
@@ -388,7 +392,12 @@ cc = _operation(
     (_people,),
 )
 
-read = _operation(Operation.READ, "已阅", "mark as read", MarkRead)
+read = _operation(
+    Operation.READ,
+    "已阅（不附意见；要说明什么用 jiedai comment）",
+    "mark as read (it carries no text; to say something, comment)",
+    MarkRead,
+)
 
 comment = _operation(
     Operation.COMMENT,

@@ -113,6 +113,10 @@ class TaskCommand:
     the acting person's own open task on the reception (there must be exactly one)."""
 
     operation: ClassVar[Operation]
+    takes_reason: ClassVar[bool] = True
+    """Whether the command carries a reason or opinion 理由或意见 (the ``reason`` given to
+    :meth:`Engine.operate <jiedai_flow.process.engine.Engine.operate>`): the forms and commands ask
+    for one only then. 已阅 takes none, and refuses one."""
     task: str = attrs.field(default="", kw_only=True)
 
 
@@ -219,9 +223,11 @@ class Copy(TaskCommand):
 
 @attrs.frozen
 class MarkRead(TaskCommand):
-    """已阅: the owner of a task, or a copied person, has read the reception."""
+    """已阅: the owner of a task, or a copied person, has read the reception.
+    It says nothing: a reason is refused (to say something, comment 沟通)."""
 
     operation = Operation.READ
+    takes_reason = False
 
 
 @attrs.frozen

@@ -182,10 +182,15 @@ def request_class(command: type[task_ops.TaskCommand]) -> type[Any]:
         bases=(command,),
         frozen=True,
     )
+    reason = (
+        "`reason`: 理由或意见 / the reason or opinion."
+        if command.takes_reason
+        else "`reason`: 不附意见，须留空 / must be left empty: it carries no text."
+    )
     body.__doc__ = (
         f"{(command.__doc__ or '').strip()}\n\n"
         "`task`: 任务 id 或唯一前缀，只有一个待办时可省 / the task id or a unique prefix (may be left out "
-        "when the caller has one open task here); `reason`: 理由或意见 / the reason or opinion."
+        f"when the caller has one open task here); {reason}"
     )
     # the command's annotations name the task module's types: resolve them there, once
     attrs.resolve_types(body, globalns={**vars(task_ops), "date": date, "datetime": datetime})

@@ -47,6 +47,8 @@ class OperationForm:
     """Fields the command gives a default: the form may leave them empty."""
     task_required: bool = False
     """The command names its task itself (减签: whose task to remove)."""
+    takes_reason: bool = True
+    """The command carries a reason or opinion: the form has a box for it (已阅 has none)."""
 
 
 def candidates(
@@ -106,6 +108,7 @@ def forms(
                 listed,
                 optional,
                 task_required=operation is Operation.REMOVE_SIGNER,
+                takes_reason=command.takes_reason,
             )
         )
     return found
