@@ -90,9 +90,9 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
-def write_starter_files(folder: Path, *, countersign: bool = False) -> None:
+def write_starter_files(folder: Path, *, countersign: bool = False, kind: str = "parallel") -> None:
     actors = starter.actors_toml() + (COUNTERSIGN_ACTORS if countersign else "")
-    standards = countersign_standards() if countersign else starter.STANDARDS_TOML
+    standards = countersign_standards(kind) if countersign else starter.STANDARDS_TOML
     (folder / "jiedai-actors.toml").write_text(actors, encoding="utf-8")
     (folder / "jiedai-standards.toml").write_text(standards, encoding="utf-8")
 
@@ -131,10 +131,12 @@ delegate or stand-in (何平), added to the starter actors."""
 
 COUNTERSIGN = ("li.na", "qian.bo", "zheng.li")
 
+COUNTERSIGN_LABELS = {"parallel": "财政局、分管领导会签", "vote": "党组会票签"}
 
-def countersign_standards() -> str:
+
+def countersign_standards(kind: str = "parallel") -> str:
     """The starter standards with one approval level (部门负责人), then a parallel countersign of
-    李娜, 钱博 and 郑丽: all three must agree."""
+    李娜, 钱博 and 郑丽: all three must agree (``kind = "vote"``: they vote, one vote each)."""
     one_level = starter.STANDARDS_TOML.replace(
         'approval_levels = ["部门负责人", "分管领导"]', 'approval_levels = ["部门负责人"]'
     )
@@ -144,8 +146,8 @@ def countersign_standards() -> str:
         one_level
         + f"""
 [[standards.countersigns]]
-label = "财政局、分管领导会签"
-kind = "parallel"
+label = "{COUNTERSIGN_LABELS[kind]}"
+kind = "{kind}"
 people = [{people}]
 """
     )
@@ -160,10 +162,11 @@ def running(
     env: Mapping[str, str] | None = None,
     max_auth_failures: int = 1000,
     countersign: bool = False,
+    kind: str = "parallel",
 ) -> Iterator[Server]:
     """``jiedai serve --db DB`` in ``folder`` until the block ends (``countersign``: with the actors and
-    standards of :func:`countersign_standards`)."""
-    write_starter_files(folder, countersign=countersign)
+    standards of :func:`countersign_standards`, its step of ``kind``)."""
+    write_starter_files(folder, countersign=countersign, kind=kind)
     port = free_port()
     environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
     code = "from jiedai_flow.cli import main; main()"

@@ -566,6 +566,31 @@ def test_add_signers_before_and_after_and_remove_one_who_has_not_acted(url: str)
     verified(engine)
 
 
+def test_add_signers_naming_no_position_adds_after_or_alongside_as_the_step_takes_them(url: str) -> None:
+    """加签 naming no position 位置 adds after the adder on an ordinary step, and alongside on a 或签
+    or 票签, which take added approvers alongside only (docs/approvals.md): the default was after on
+    every step, so there the command as typed was always refused."""
+    z = approver("z")
+    anyone = ApprovalStep("", "或签", kind=StepKind.ANY, assignees=person("b", "c"))
+    vote = ApprovalStep("", "票签", kind=StepKind.VOTE, threshold=50, assignees=person("d", "e"))
+    engine = engine_for(url, SINGLE_A, anyone, vote)
+    rid = submitted(engine)
+    engine.operate(rid, AddSigners(["x"]), A, reason="请 x 在我之后审")
+    assert mine(engine, X) == []  # after a
+    approve(engine, rid, A)
+    assert mine(engine, X) == [rid]
+    approve(engine, rid, X)
+    for adder, added in ((B, Y), (D, z)):
+        with pytest.raises(TaskError, match="只能并加签"):  # named, any other position is still refused
+            engine.operate(rid, AddSigners([added.id], Position.AFTER), adder, reason="请再看")
+        engine.operate(rid, AddSigners([added.id]), adder, reason="请也看")
+        assert mine(engine, added) == [rid]  # alongside: at once
+        assert mine(engine, adder) == [rid]
+        approve(engine, rid, added)
+    assert approve(engine, rid, D).state == "approved"  # d and z: 2 of 3
+    verified(engine)
+
+
 def test_remove_signer_who_already_acted_is_refused(url: str) -> None:
     engine = engine_for(url, SINGLE_A, SINGLE_E)
     rid = submitted(engine)

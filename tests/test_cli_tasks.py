@@ -221,3 +221,32 @@ def test_read_has_no_reason_option(site: Site) -> None:
     assert as_json("tasks", "--as", "liu.yang", "--counts")["cc_unread"] == 0
     for taking in ("comment", "urge", "add-signer", "transfer"):
         assert "--reason" in jiedai(taking, "--help").output, taking
+
+
+def test_add_signer_without_a_position_adds_after_or_alongside_as_the_step_takes_them(site: Site) -> None:
+    """``--position`` left out: after the adder on an ordinary step, alongside on a 票签 — which
+    takes nothing else, so the old default (after) was refused there with exit code 3."""
+    from pathlib import Path
+
+    from tests._http_server import COUNTERSIGN_ACTORS
+
+    actors = Path("jiedai-actors.toml")
+    actors.write_text(actors.read_text(encoding="utf-8") + COUNTERSIGN_ACTORS, encoding="utf-8")
+    standards = Path("jiedai-standards.toml")
+    vote = '[[standards.countersigns]]\nlabel = "党组会票签"\nkind = "vote"\npeople = ["qian.bo", "zheng.li"]'
+    standards.write_text(standards.read_text(encoding="utf-8") + f"\n{vote}\n", encoding="utf-8")
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("add-signer", rid, "--as", "sun.hao", "--to", "wu.gang", "--reason", "请吴刚在我之后审")
+    assert as_json("tasks", "--as", "wu.gang")["items"] == []  # after 孙浩
+    jiedai("approve", rid, "--as", "sun.hao")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "wu.gang")["items"]] == [rid]
+    jiedai("approve", rid, "--as", "wu.gang")
+    jiedai("approve", rid, "--as", "li.na")
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "qian.bo")["items"]] == [rid]  # the vote
+    named = ("add-signer", rid, "--as", "qian.bo", "--to", "he.ping", "--reason", "请何平也投票")
+    refused = jiedai(*named, "--position", "after", code=3)
+    assert "只能并加签" in refused.output
+    jiedai(*named)
+    assert [r["reception_id"] for r in as_json("tasks", "--as", "he.ping")["items"]] == [rid]  # at once
+    assert "[default: after]" not in jiedai("add-signer", "--help").output

@@ -276,6 +276,43 @@ def test_a_countersign_with_a_transfer_and_a_copy_through_the_pages(
     assert all(e["auth_method"].startswith("web/api-token:") for e in events[1:])
 
 
+@pytest.fixture(scope="module")
+def vote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """部门负责人, then a 票签 of 李娜, 钱博 and 郑丽."""
+    folder = tmp_path_factory.mktemp("serve-browser-vote")
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, countersign=True, kind="vote") as found:
+        yield found
+
+
+def test_the_add_signer_form_offers_what_the_step_takes_and_a_vote_takes_alongside(
+    browser: object, vote_server: Server
+) -> None:
+    """加签's form preselected 后加签 on every step, and a 票签 takes only 并加签: sent as offered,
+    it was refused. An ordinary step offers all three, 后加签 chosen; the vote only 并加签, and
+    sending it adds the voter."""
+    server = vote_server
+    rid = _new_reception(server, ("zhang.wei", "submit"))
+    head = _sign_in(browser, server, "sun.hao")
+    head.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    shown = "os => os.map(o => o.value)"
+    position = head.locator("form[data-operation=add_signers] select[name=position]")  # type: ignore[attr-defined]
+    assert position.locator("option").evaluate_all(shown) == ["before", "after", "alongside"]
+    assert position.input_value() == "after"
+    _approve(head)
+    leader = _sign_in(browser, server, "li.na")
+    leader.goto(f"{server.base}/web/receptions/{rid}")  # type: ignore[attr-defined]
+    form = leader.locator("form[data-operation=add_signers]")  # type: ignore[attr-defined]
+    position = form.locator("select[name=position]")
+    assert position.locator("option").evaluate_all(shown) == ["alongside"]
+    assert position.input_value() == "alongside"
+    form.locator("input[name='people:he.ping']").check()
+    form.locator("textarea[name=reason]").fill("请何平也投票")
+    form.locator("button[type=submit]").click()
+    leader.wait_for_load_state()  # type: ignore[attr-defined]
+    assert leader.locator(".error, .field-error").count() == 0, leader.inner_text("main")  # type: ignore[attr-defined]
+    assert "何平" in leader.inner_text("#steps")  # type: ignore[attr-defined]
+
+
 def _new_reception(server: Server, *triggers: tuple[str, str]) -> str:
     """A reception of the starter sample, moved on by ``(actor, trigger)`` pairs through the API."""
     with server.client("zhang.wei") as c:

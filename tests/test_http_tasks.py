@@ -329,3 +329,36 @@ def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     assert revoked["revoked"]
     active = _ok(_call(server, "qian.bo", "GET", "/proxies", params={"active_on": today.isoformat()}))
     assert proxy["id"] not in {p["id"] for p in active}
+
+
+@pytest.fixture(scope="module")
+def vote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """部门负责人, then a 票签 of 李娜, 钱博 and 郑丽."""
+    folder = tmp_path_factory.mktemp("serve-tasks-vote")
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, countersign=True, kind="vote") as found:
+        yield found
+
+
+def test_add_signers_without_a_position_adds_alongside_on_a_vote(vote_server: Server) -> None:
+    """A body naming no ``position`` adds after the adder on an ordinary step and alongside on a
+    票签, which takes nothing else: it was after everywhere, so on a vote it was refused (422). The
+    OpenAPI document says ``position`` may be left out."""
+    server = vote_server
+    rid = _submitted(server)
+    _ok(_op(server, "sun.hao", rid, "add-signers", people=["wu.gang"], reason="请吴刚在我之后审"))
+    assert _mine(server, "wu.gang", rid) == []  # after 孙浩
+    _fire(server, "sun.hao", rid, "approve", reason="同意")
+    _fire(server, "wu.gang", rid, "approve", reason="同意")
+    assert [r["title"] for r in _mine(server, "li.na", rid)] == ["党组会票签（票签）"]
+    refused = _op(server, "li.na", rid, "add-signers", people=["he.ping"], position="after", reason="x")
+    assert refused.status_code == 422
+    assert "只能并加签" in refused.json()["message_zh"]
+    added = _ok(_op(server, "li.na", rid, "add-signers", people=["he.ping"], reason="请何平也投票"))
+    assert added["reception"]["state"] == "submitted"
+    assert len(_mine(server, "he.ping", rid)) == 1  # alongside: at once
+    assert len(_mine(server, "li.na", rid)) == 1
+    with server.client() as c:
+        schema = _ok(c.get("/schema/openapi.json"))
+    body = schema["components"]["schemas"]["AddSignersRequest"]
+    assert "position" in body["properties"]
+    assert "position" not in body.get("required", [])

@@ -236,3 +236,30 @@ def test_the_read_form_has_no_reason_box_and_the_others_keep_theirs() -> None:
     handlers = forms_of(handler)
     assert handlers["comment"] is handlers["urge"] is True
     assert [op for op in Operation if not task_ops.COMMANDS[op].takes_reason] == [Operation.READ]
+
+
+def test_the_add_signer_form_offers_the_positions_the_step_takes_its_default_chosen() -> None:
+    """加签's form preselected 后加签 on every step, and a 或签 or 票签 takes only 并加签: sent as it
+    was offered, it was refused. The form offers what the current step takes, with its default
+    chosen, and a form naming no position leaves the choice to the step."""
+    from jiedai_flow import ApprovalStep
+    from jiedai_flow.domain.records import StepKind
+    from jiedai_flow.process.lifecycle import Operation
+    from jiedai_flow.process.tasks import Position
+    from jiedai_flow.server.web import operations
+    from jiedai_flow.testing import make_engine
+    from tests.test_approvals import Chain, person, submitted
+
+    every = [Position.BEFORE, Position.AFTER, Position.ALONGSIDE]
+    for kind, offered, default in (
+        (StepKind.SINGLE, every, Position.AFTER),
+        (StepKind.PARALLEL, every, Position.AFTER),
+        (StepKind.ANY, [Position.ALONGSIDE], Position.ALONGSIDE),
+        (StepKind.VOTE, [Position.ALONGSIDE], Position.ALONGSIDE),
+    ):
+        engine = make_engine(Chain(ApprovalStep("", "审批", kind=kind, assignees=person("b", "c"))))
+        reception = engine.get(submitted(engine))
+        assert list(operations.positions(reception)) == offered, kind
+        assert operations.default_position(reception) is default, kind
+    command = operations.command(Operation.ADD_SIGNERS, {"people:x": "1", "position": ""})
+    assert command.position is None  # type: ignore[attr-defined]

@@ -244,9 +244,8 @@ _people = click.option(
 _position = click.option(
     "--position",
     type=click.Choice([p.value for p in Position]),
-    default=Position.AFTER.value,
-    show_default=True,
-    help="before 前加签、after 后加签、alongside 并加签 / where the added approvers act.",
+    help="before 前加签、after 后加签、alongside 并加签；默认 after，或签、票签环节 alongside（只能并加签）"
+    " / where the added approvers act; default after, alongside on an any-one or vote step.",
 )
 
 
@@ -334,7 +333,7 @@ add_signer = _operation(
     Operation.ADD_SIGNERS,
     "加签：在自己之前、之后或并行增加审批人",
     "add approvers",
-    lambda task, people, position: AddSigners(people, Position(position), task=task),
+    lambda task, people, position: AddSigners(people, position, task=task),
     (_people, _position),
 )
 

@@ -100,6 +100,21 @@ class Position(StrEnum):
     """并加签: they act at the same time as the adder."""
 
 
+_ALONGSIDE_ONLY = frozenset({StepKind.ANY, StepKind.VOTE})
+"""或签 and 票签 are decided by whoever acts (first, or by weight): added approvers join alongside."""
+
+
+def positions(kind: StepKind) -> tuple[Position, ...]:
+    """The positions 加签 may name on a step of ``kind``: 或签 and 票签 only alongside."""
+    return (Position.ALONGSIDE,) if kind in _ALONGSIDE_ONLY else tuple(Position)
+
+
+def default_position(kind: StepKind) -> Position:
+    """Where 加签 naming no position puts the added approvers on a step of ``kind``: after the
+    adder, or alongside on a 或签 or 票签 (which take nothing else)."""
+    return Position.ALONGSIDE if kind in _ALONGSIDE_ONLY else Position.AFTER
+
+
 # -- the command values ------------------------------------------------------------------------
 
 
@@ -152,11 +167,13 @@ class Reply(TaskCommand):
 
 @attrs.frozen
 class AddSigners(TaskCommand):
-    """加签: ``people`` (actor ids) join the step, before, after or alongside whoever adds them."""
+    """加签: ``people`` (actor ids) join the step, before, after or alongside whoever adds them.
+    ``position`` left out (None) is the step's :func:`default_position`: after the adder, or
+    alongside on a 或签 or 票签."""
 
     operation = Operation.ADD_SIGNERS
     people: tuple[str, ...] = attrs.field(converter=_ids)
-    position: Position = attrs.field(default=Position.AFTER, converter=Position)
+    position: Position | None = attrs.field(default=None, converter=attrs.converters.optional(Position))
 
 
 @attrs.frozen
@@ -641,7 +658,8 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         raise _refused(reception, ctx, "未给出加签人", "no approvers to add")
     task = _owned(reception, ctx, command.task, kind=TaskKind.APPROVAL)
     step = reception.approval_chain[task.step]
-    if step.kind in (StepKind.ANY, StepKind.VOTE) and command.position is not Position.ALONGSIDE:
+    position = default_position(step.kind) if command.position is None else command.position
+    if position not in positions(step.kind):
         raise _refused(
             reception,
             ctx,
@@ -655,12 +673,12 @@ def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Wo
         _check_target(reception, ctx, person, task)
     before = reception
     reception = _replace(reception, task)  # a pool task is the adder's from now on (claimed)
-    offset = {Position.BEFORE: -1, Position.AFTER: 1, Position.ALONGSIDE: 0}[command.position]
+    offset = {Position.BEFORE: -1, Position.AFTER: 1, Position.ALONGSIDE: 0}[position]
     # before or after the adder: in the adder's lane (a parallel countersign's other signers do not
     # wait); alongside a parallel signer: lanes of their own
     step_tasks = reception.step_tasks(task.step)
     lanes = [task.lane] * len(command.people)
-    if step.kind is StepKind.PARALLEL and command.position is Position.ALONGSIDE:
+    if step.kind is StepKind.PARALLEL and position is Position.ALONGSIDE:
         top = max((t.lane for t in step_tasks), default=0)
         lanes = [top + 1 + i for i in range(len(command.people))]
     keyed = {t.id: t.order * 4 for t in step_tasks}

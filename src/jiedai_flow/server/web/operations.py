@@ -15,7 +15,7 @@ import attrs
 
 from jiedai_flow.domain.loading import load
 from jiedai_flow.domain.model import Role
-from jiedai_flow.domain.records import AssigneeKind, TaskKind
+from jiedai_flow.domain.records import AssigneeKind, StepKind, TaskKind
 from jiedai_flow.errors import Problem, ValidationError
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.lifecycle import Operation
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from jiedai_flow.server.models import OperationInfo
 
 POSITIONS = {Position.BEFORE: "前加签", Position.AFTER: "后加签", Position.ALONGSIDE: "并加签"}
-DEFAULT_POSITION = attrs.fields(task_ops.AddSigners).position.default
 
 OUTCOMES = task_ops.OUTCOME_LABELS
 
@@ -74,6 +73,25 @@ def candidates(
         ],
         Operation.COPY.value: others,
     }
+
+
+def _step_kind(reception: Reception) -> StepKind:
+    """How the current approval step decides (one approver when there is none: no 加签 then)."""
+    index = reception.current_step
+    chain = reception.approval_chain
+    return chain[index].kind if index < len(chain) else StepKind.SINGLE
+
+
+def positions(reception: Reception) -> dict[Position, str]:
+    """The positions 加签's form offers, with their labels: those the current step takes (或签、票签:
+    并加签 only, the engine refuses the others)."""
+    return {p: POSITIONS[p] for p in task_ops.positions(_step_kind(reception))}
+
+
+def default_position(reception: Reception) -> Position:
+    """The position 加签's form has chosen: the current step's default, as the engine takes it when
+    none is named (after the adder; alongside on a 或签 or 票签)."""
+    return task_ops.default_position(_step_kind(reception))
 
 
 def fields_of(operation: Operation) -> tuple[str, ...]:
