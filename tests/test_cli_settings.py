@@ -139,6 +139,41 @@ def test_a_command_in_a_folder_without_its_database_says_so_and_creates_nothing(
     assert jiedai("list").output.strip() == "没有符合条件的接待"
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify"],
+        ["audit", "checkpoint"],
+        ["dispatch"],
+        ["remind"],
+        ["tasks", "--as", "zhang.wei"],
+        ["proxy", "list"],
+        ["process", "list"],
+        ["report", "summary", "--year", "2026"],
+        ["token", "list"],
+    ],
+)
+def test_every_command_that_reads_the_database_needs_jiedai_init_first(
+    site: Path, command: list[str]
+) -> None:
+    """The audit commands too: they open the database as it is (no upgrade) but, like every other
+    command, not an empty ``jiedai.db`` they would leave behind."""
+    out = jiedai("--lang", "both", *command, code=2, env={"JIEDAI_AUDIT_KEY": f"k1:{'ab' * 32}"}).output
+    assert "没有数据库 jiedai.db" in out
+    assert "run `jiedai init` here first" in out
+    assert list(site.iterdir()) == []
+
+
+def test_the_audit_commands_create_no_named_database_either(site: Path) -> None:
+    """Reading the trail of a database that is not there is a mistake in its name, not a request to
+    make one: exit code 2, and no empty file left behind for the next command to migrate."""
+    out = jiedai("--lang", "both", "--db", "sqlite:///typo.db", "audit", "verify", code=2).output
+    assert "typo.db" in out
+    assert "不存在" in out
+    assert "does not exist" in out
+    assert list(site.iterdir()) == []
+
+
 def test_a_bad_language_in_the_environment_is_a_data_error(site: Path) -> None:
     out = jiedai("list", env={"JIEDAI_LANG": "fr"}, code=2).output
     assert "$JIEDAI_LANG" in out

@@ -62,16 +62,17 @@ def test_db_upgrade_creates_the_schema_and_a_second_run_changes_nothing(empty_ur
     gc.collect()
 
 
-def test_audit_verify_on_an_unreachable_sqlite_path_exits_4_with_a_message_not_a_traceback() -> None:
+def test_audit_verify_on_a_sqlite_path_that_is_not_there_exits_2_naming_it_not_a_traceback() -> None:
     result = jiedai("--db", "sqlite:////nonexistent/dir/x.db", "audit", "verify")
-    assert result.exit_code == 4, result.output
-    assert "sqlite:////nonexistent/dir/x.db" in result.output
+    assert result.exit_code == 2, result.output
+    assert "/nonexistent/dir/x.db 不存在" in result.output
     assert "错误" in result.output
     assert "Traceback" not in result.output
     assert not Path("/nonexistent/dir").exists()
 
 
 def test_audit_verify_on_a_database_without_the_schema_exits_4_suggesting_db_upgrade(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()  # SQLite reads an empty file as a database without tables
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = jiedai("--db", url, "audit", "verify")
     assert result.exit_code == 4, result.output

@@ -279,7 +279,6 @@ def audit() -> None:
 def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> None:
     from jiedai_flow.plugins import make_plugin_manager
     from jiedai_flow.storage.checkpoints import FileSink, WebhookSink, load_keys, take_checkpoint
-    from jiedai_flow.storage.sql import SQLStore
 
     keys = load_keys()
     if not keys:
@@ -288,7 +287,7 @@ def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> Non
             "未配置审计密钥：设置 JIEDAI_AUDIT_KEY=编号:十六进制密钥 或 JIEDAI_AUDIT_KEY_FILE",
             "no audit key: set JIEDAI_AUDIT_KEY=id:hex or JIEDAI_AUDIT_KEY_FILE",
         )
-    store = SQLStore(app.db, create=False)
+    store = app.existing_store()
     try:
         checkpoint = take_checkpoint(store, keys[0])
     finally:
@@ -317,9 +316,8 @@ def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> Non
 @pass_app
 def audit_verify(app: App, checkpoints_file: Path | None) -> None:
     from jiedai_flow.storage.checkpoints import load_keys, read_checkpoints, verify_checkpoints
-    from jiedai_flow.storage.sql import SQLStore
 
-    store = SQLStore(app.db, create=False)
+    store = app.existing_store()
     try:
         report = store.verify()
         late = []

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.standards import StandardsLayer
     from jiedai_flow.process.engine import Engine
+    from jiedai_flow.storage.sql import SQLStore
 
 from jiedai_flow.cli.common import (
     ACTORS_ENV as ACTORS_ENV,
@@ -224,16 +225,40 @@ class App:
 
                 plugins.append(("jiedai.cli.contacts", ActorsDirectory(load_actor_entries(self.actors_path))))
             plugins.extend(self.extra_plugins)
-            if self.default_db and not _default_database().exists():
-                raise usage_problem(
-                    "--db",
-                    f"当前目录 {Path.cwd()} 没有数据库 jiedai.db：先在这里运行 jiedai init，"
-                    "或用 --db、环境变量 JIEDAI_DB 或 jiedai.toml 指定数据库",
-                    f"no database jiedai.db in {Path.cwd()}: run `jiedai init` here first, or name one "
-                    "with --db, $JIEDAI_DB or jiedai.toml",
-                )
+            self._need_database()
             self._engine = open_engine(self.db, plugins=plugins)
         return self._engine
+
+    def existing_store(self) -> SQLStore:
+        """The SQL database as it is, neither created nor upgraded (an auditor's read-only copy
+        will do), for the audit commands. A SQLite file that is not there is a mistake in its
+        name: an error, not an empty file left for the next command to migrate."""
+        import sqlalchemy as sa
+
+        from jiedai_flow.storage.sql import SQLStore
+
+        self._need_database()
+        url = sa.make_url(self.db)
+        path = url.database
+        if (
+            url.get_backend_name() == "sqlite"
+            and path not in (None, "", ":memory:")
+            and "uri" not in url.query  # a file: URI may name what is not a plain path
+            and not Path(path).exists()
+        ):
+            raise usage_problem("--db", f"数据库文件 {path} 不存在", f"database file {path} does not exist")
+        return SQLStore(url, create=False)
+
+    def _need_database(self) -> None:
+        """The default database is there: only ``jiedai init`` (or ``db upgrade``) makes it."""
+        if self.default_db and not _default_database().exists():
+            raise usage_problem(
+                "--db",
+                f"当前目录 {Path.cwd()} 没有数据库 jiedai.db：先在这里运行 jiedai init，"
+                "或用 --db、环境变量 JIEDAI_DB 或 jiedai.toml 指定数据库",
+                f"no database jiedai.db in {Path.cwd()}: run `jiedai init` here first, or name one "
+                "with --db, $JIEDAI_DB or jiedai.toml",
+            )
 
     def actors(self) -> dict[str, Actor]:
         """The actors of ``--actors`` by id."""
