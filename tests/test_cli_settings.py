@@ -316,6 +316,75 @@ def test_a_missing_driver_names_the_extra_that_installs_it(
     assert "secret" not in out
 
 
+# -- a database URL written wrong ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "meant"),
+    [
+        ("jiedai.db", "sqlite:///jiedai.db"),
+        ("/srv/jiedai/jiedai.db", "sqlite:////srv/jiedai/jiedai.db"),
+        ("sqlite://jiedai.db", "sqlite:///jiedai.db"),
+        ("postgres://postgres:secret@127.0.0.1:1/x", "postgresql+psycopg://postgres:***@127.0.0.1:1/x"),
+    ],
+)
+@pytest.mark.parametrize("command", [["list"], ["db", "upgrade"], ["audit", "verify"]])
+def test_a_database_url_written_wrong_is_a_usage_error_showing_the_url_meant(
+    site: Path, url: str, meant: str, command: list[str]
+) -> None:
+    """No back end could accept these (a file name, Heroku's ``postgres://``): the person wrote the
+    URL wrong, and no plugin is missing. Nothing is connected to or created."""
+    out = jiedai("--lang", "both", "--db", url, *command, code=2).output
+    assert meant in out
+    assert "sqlite:///path.db" in out
+    assert "postgresql+psycopg://user@host/db" in out
+    assert "memory://" in out
+    assert "--db" in out
+    assert "secret" not in out
+    assert "插件" not in out
+    assert list(site.iterdir()) == []
+
+
+def test_a_database_url_written_wrong_names_where_it_was_written(site: Path) -> None:
+    out = jiedai("list", env={"JIEDAI_DB": "jiedai.db"}, code=2).output
+    assert "$JIEDAI_DB" in out
+    (site / "jiedai.toml").write_text('database = "jiedai.db"\n', encoding="utf-8")
+    out = jiedai("list", code=2).output
+    assert "jiedai.toml" in out
+    assert "database" in out
+
+
+def test_a_server_url_without_a_driver_gets_the_driver_jiedai_installs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``postgresql://`` and ``mysql://`` mean SQLAlchemy's default driver: when that is not
+    installed but the one the extra installs is, the URL meant names that one."""
+    from jiedai_flow.cli import database
+
+    monkeypatch.setattr(database, "_default_driver_installed", lambda url: False)
+    mistake = database.url_mistake("postgresql://u:pw@db.example/jiedai")
+    assert mistake is not None
+    assert "postgresql+psycopg://u:***@db.example/jiedai" in mistake[0]
+    assert "pw" not in mistake[1].replace("postgresql", "")
+    mistake = database.url_mistake("mysql://u@db.example/jiedai")
+    assert mistake is not None
+    assert "mysql+pymysql://u@db.example/jiedai" in mistake[1]
+    monkeypatch.setattr(database, "_default_driver_installed", lambda url: True)
+    assert database.url_mistake("postgresql://u@db.example/jiedai") is None  # it works as written
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "mongodb://h/db", "postgresql+psycopg://u@h/x"])
+def test_a_url_a_plugin_could_serve_is_not_a_usage_mistake(url: str) -> None:
+    from jiedai_flow.cli.database import url_mistake
+
+    assert url_mistake(url) is None
+
+
+def test_a_scheme_no_back_end_knows_stays_a_plugin_error(site: Path) -> None:
+    out = jiedai("--db", "redis://127.0.0.1:1/0", "list", code=4).output
+    assert "是否未安装相应插件" in out
+
+
 # -- findings ------------------------------------------------------------------------------------------
 
 

@@ -552,6 +552,10 @@ def main(
     app.calendar_paths = chosen.calendar
     app.config_path = chosen.config
     app.default_db = not (db_url or env.get(DB_ENV) or found.database)
+    if not db_url and env.get(DB_ENV):
+        app.db_source = f"${DB_ENV}"
+    elif not db_url and found.database:
+        app.db_source = f"{chosen.config}: database"
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -242,7 +242,7 @@ def _upgraded(app: App) -> tuple[str | None, str]:
 
     from jiedai_flow.storage.migrate import current_revision, upgrade
 
-    engine = sa.create_engine(app.db)
+    engine = sa.create_engine(app.sql_url())
     try:
         return current_revision(engine), upgrade(engine)
     finally:

@@ -179,6 +179,8 @@ class App:
     """No ``--db``, ``$JIEDAI_DB`` or config named the database: it is ``jiedai.db`` in this folder,
     which only ``jiedai init`` (or ``db upgrade``) creates — a command run in the wrong folder says
     so instead of leaving an empty database there."""
+    db_source: str = "--db"
+    """Where ``db`` was named (``--db``, ``$JIEDAI_DB``, ``jiedai.toml``), for a message about it."""
     calendar_paths: tuple[Path, ...] = ()
     """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
     _calendar: object | None = None
@@ -226,8 +228,22 @@ class App:
                 plugins.append(("jiedai.cli.contacts", ActorsDirectory(load_actor_entries(self.actors_path))))
             plugins.extend(self.extra_plugins)
             self._need_database()
-            self._engine = open_engine(self.db, plugins=plugins)
+            try:
+                self._engine = open_engine(self.db, plugins=plugins)
+            except StorageError:
+                self.sql_url()  # a URL written wrong is the user's mistake, not a missing plugin
+                raise
         return self._engine
+
+    def sql_url(self) -> str:
+        """``db`` for the commands that open it as a SQL database without the plugins (``init``,
+        ``db upgrade``, ``audit``): a URL written wrong is a usage error showing the URL meant."""
+        from jiedai_flow.cli.database import url_mistake
+
+        mistake = url_mistake(self.db, self.db_source)
+        if mistake is not None:
+            raise usage_problem(self.db_source, *mistake)
+        return self.db
 
     def existing_store(self) -> SQLStore:
         """The SQL database as it is, neither created nor upgraded (an auditor's read-only copy
@@ -238,7 +254,7 @@ class App:
         from jiedai_flow.storage.sql import SQLStore
 
         self._need_database()
-        url = sa.make_url(self.db)
+        url = sa.make_url(self.sql_url())
         path = url.database
         if (
             url.get_backend_name() == "sqlite"
@@ -246,7 +262,9 @@ class App:
             and "uri" not in url.query  # a file: URI may name what is not a plain path
             and not Path(path).exists()
         ):
-            raise usage_problem("--db", f"数据库文件 {path} 不存在", f"database file {path} does not exist")
+            raise usage_problem(
+                self.db_source, f"数据库文件 {path} 不存在", f"database file {path} does not exist"
+            )
         return SQLStore(url, create=False)
 
     def _need_database(self) -> None:
