@@ -473,6 +473,20 @@ def test_docs_cli_md_is_generated_from_the_current_commands() -> None:
     )
 
 
+def test_the_shortcut_table_names_real_commands_with_their_description() -> None:
+    """``start_urgent`` is the trigger, ``start-urgent`` the command: the table lists what runs."""
+    import re
+
+    from jiedai_flow.cli.commands import trigger_commands, trigger_help
+
+    text = render_cli()
+    table = text.split("## 快捷操作 Shortcuts")[1].split("## ")[0]
+    rows = re.findall(r"^\| `jiedai (\S+) ID` \| (.*) \|$", table, re.MULTILINE)
+    assert rows == [(name, trigger_help(t)) for name, t in trigger_commands().items()]
+    for name in trigger_commands():  # in the table only, like every other shortcut
+        assert f"### `jiedai {name}`" not in text
+
+
 def test_the_reference_documents_every_command_and_the_exit_codes() -> None:
     text = render_cli()
     for name in main.commands:

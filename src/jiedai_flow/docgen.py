@@ -500,7 +500,7 @@ def render_cli() -> str:
     import click
 
     from jiedai_flow.cli import main as cli
-    from jiedai_flow.cli.fire import SHORTCUTS
+    from jiedai_flow.cli.commands import trigger_commands
 
     root = click.Context(cli, info_name="jiedai")
     out = [
@@ -510,7 +510,8 @@ def render_cli() -> str:
         f"Regenerate: {REGENERATE_CLI} -->",
         "",
     ]
-    out += _cli_section(cli, root, "jiedai", 2, skip=set(SHORTCUTS))
+    shortcuts = list(trigger_commands())  # command names: ``start-urgent`` for ``start_urgent``
+    out += _cli_section(cli, root, "jiedai", 2, skip=set(shortcuts))
     out += [
         "## 快捷操作 Shortcuts",
         "",
@@ -520,9 +521,11 @@ def render_cli() -> str:
         "| 命令 command | 说明 |",
         "| --- | --- |",
     ]
-    for name in SHORTCUTS:
+    for name in shortcuts:
         command = cli.get_command(root, name)
-        out.append(f"| `jiedai {name} ID` | {_cli_cell((command.help if command else '') or '')} |")
+        if command is None:
+            raise LookupError(f"jiedai has no command {name!r}")  # never a row for what does not run
+        out.append(f"| `jiedai {name} ID` | {_cli_cell(command.help or '')} |")
     return "\n".join([*out, "", *_cli_exit_codes()])
 
 
