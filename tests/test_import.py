@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]  # why: openpyxl s
 from jiedai_flow import importer
 from jiedai_flow.cli.app import StandardsFiles
 from jiedai_flow.cli.starter import STANDARDS_TOML
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.samples import ACTORS
 from jiedai_flow.domain.standards_toml import load_standards_text
 from jiedai_flow.errors import StorageError, ValidationError
@@ -434,14 +435,37 @@ def test_jiedai_import_writes_a_template_whose_header_it_reads(site: Site) -> No
 
 
 @pytest.mark.parametrize("name", ["template.csv", "template.xlsx"])
-def test_the_template_imports_unchanged(site: Site, name: str) -> None:
-    """A clerk opens the template, sees a filled example (a past, archived reception), and the file
-    imports as it stands, as history."""
+@pytest.mark.parametrize("options", [[], ["--as-history"]])
+def test_the_template_imports_unchanged(site: Site, name: str, options: list[str]) -> None:
+    """A clerk opens the template, sees a filled example (a reception of last week, archived), and
+    the file imports as it stands: with the default options, and as history."""
     jiedai("import", name, "--template")
-    assert "1" in jiedai("import", name, "--as", "admin", "--as-history", "--dry-run").output
-    done = as_json("import", name, "--as", "admin", "--as-history")
+    assert "1" in jiedai("import", name, "--as", "admin", *options, "--dry-run").output
+    done = as_json("import", name, "--as", "admin", *options)
     (imported,) = done["imported"]
-    assert (imported["state"], imported["number"]) == ("archived", "341502-2024-00001")
+    year = (date.today() - timedelta(days=7)).year  # the example's start; Dec 31/Jan 1 aside
+    assert imported["state"] == "archived"
+    assert imported["number"] in {f"341502-{y}-00001" for y in (year, year + 1)}
+
+
+@pytest.mark.parametrize(
+    "today", [date(2026, 3, 2), date(2026, 2, 24), date(2025, 10, 8), date(2026, 1, 4), date(2027, 1, 1)]
+)
+@pytest.mark.parametrize("history", [False, True])
+def test_the_template_row_imports_whatever_day_it_is_written(
+    tmp_path: Path, today: date, history: bool
+) -> None:
+    """The example row is dated from the day the template is written (after holidays, on a weekend,
+    at New Year too), so it never grows too old to import."""
+    from jiedai_flow.importer.template import template_csv
+    from jiedai_flow.testing import FrozenClock
+
+    path = tmp_path / "template.csv"
+    path.write_text(template_csv(today), encoding="utf-8-sig")
+    clock = FrozenClock(datetime.combine(today, time(10, 0), tzinfo=CHINA_TZ))
+    engine = make_engine(StandardsFiles([load_standards_text(STANDARDS_TOML)]), clock=clock)
+    report = import_file(engine, path, ADMIN, history=history)
+    assert [(r.row, r.state) for r in report.imported] == [(2, "archived")], report.errors
 
 
 def test_the_xlsx_template_is_a_workbook_with_notes_and_drop_down_lists(site: Site) -> None:

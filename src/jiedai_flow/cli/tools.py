@@ -145,8 +145,10 @@ def _import_epilog() -> str:
 @click.option(
     "--template",
     is_flag=True,
-    help="把导入模板（表头、一行示例）写到 FILE，.xlsx 带列说明和下拉选项 / write the import template "
-    "(header and an example row; as .xlsx with column notes and drop-down lists) to FILE.",
+    help="把导入模板（表头、一行示例：上周一次已归档的接待，原样即可导入，用时换成实际记录）写到 FILE，"
+    ".xlsx 带列说明和下拉选项 / write the import template (header and an example row: an archived "
+    "reception of last week that imports as it stands, to replace with real rows; as .xlsx with column "
+    "notes and drop-down lists) to FILE.",
 )
 @json_option
 @pass_app

@@ -802,13 +802,14 @@ def _import_row() -> list[str]:
         "## 导入行 Import row",
         "",
         "`jiedai import FILE` 的 CSV 或 xlsx 文件每行一次接待；表头可写英文列名或中文表头，单元格都是文本。"
-        "模板：`jiedai import 模板.xlsx --template`（表头、一行示例——2024 年的一次已归档接待，"
+        "模板：`jiedai import 模板.xlsx --template`（表头、一行示例——写模板那天之前一周的一次已归档接待，"
         "按 `jiedai init` 的示例标准两级审批——每列的批注说明、有固定取值的列带下拉选项；"
-        "写成 .csv 则是表头和示例行），原样可用 `jiedai import 模板.xlsx --as admin --as-history` 导入，"
-        "把示例行换成真实记录即可；JSON Schema：`jiedai schema import-row`。/ One reception per row; "
-        "headers in English or Chinese; every cell is text. The template (`--template`, .xlsx or .csv) "
-        "has the header, one example row that imports as it stands with `--as-history`, a note per "
-        "column and drop-down lists for enumerated columns.",
+        "写成 .csv 则是表头和示例行），原样可用 `jiedai import 模板.xlsx --as admin` 导入（加不加 "
+        "`--as-history` 都行），把示例行换成真实记录即可；JSON Schema：`jiedai schema import-row`。"
+        "/ One reception per row; headers in English or Chinese; every cell is text. The template "
+        "(`--template`, .xlsx or .csv) has the header, one example row (an archived reception of the "
+        "week before the template was written) that imports as it stands, with or without "
+        "`--as-history`, a note per column and drop-down lists for enumerated columns.",
         "",
         "| 列 column | 表头 header | 必填 required | 说明 | meaning |",
         "| --- | --- | --- | --- | --- |",

@@ -1,18 +1,20 @@
 """The import template 导入模板: what ``jiedai import FILE --template`` writes.
 
-A header row of Chinese labels, one filled example row (an archived reception, as most imports
-are), and — in the Excel workbook — a note on every header cell saying what goes in the column,
-and drop-down lists for the columns that take one of a fixed set of values. ``jiedai import``
-reads the file unchanged: the example row imports as it stands, and a clerk replaces it with
-real rows.
+A header row of Chinese labels, one filled example row (an archived reception of last week, dated
+from the day the template is written), and — in the Excel workbook — a note on every header cell
+saying what goes in the column, and drop-down lists for the columns that take one of a fixed set of
+values. ``jiedai import`` reads the file unchanged: the example row imports as it stands, with the
+default options and with ``--as-history`` alike, and a clerk replaces it with real rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.model import LetterKind, MealKind, PaymentMethod, ReceptionType, VenueType
 from jiedai_flow.importer.columns import COLUMNS
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
@@ -20,17 +22,33 @@ from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["EXAMPLE_ROW", "choices", "template_csv", "write_template_xlsx"]
+__all__ = ["choices", "example_row", "template_csv", "write_template_xlsx"]
 
-EXAMPLE_ROW: dict[str, str] = {
-    "letter_number": "市农函〔2024〕3号",
+
+def example_row(today: date | None = None) -> dict[str, str]:
+    """The template's example row: a one-day reception a week before ``today`` (default: today in
+    China) with one working lunch, approved (two levels, as the starter standards of ``jiedai
+    init`` have), settled and archived. Dated from ``today`` so that it is always recent enough to
+    import as it stands: with the default options (every step dated on the day of the import, the
+    claim well within its deadline) and with ``--as-history`` (each step on its own day)."""
+    start = (today or datetime.now(CHINA_TZ).date()) - timedelta(days=7)
+    return {
+        **_EXAMPLE,
+        "letter_number": f"市农函〔{start.year}〕3号",
+        "start": start.isoformat(),
+        "end": start.isoformat(),
+    }
+
+
+_EXAMPLE: dict[str, str] = {
+    "letter_number": "",
     "letter_kind": LetterKind.LETTER.label,
     "sending_unit": "市农业农村局",
     "sending_jurisdiction": "341500",
     "purpose": "考察调研",
     "content": "春耕备耕调研",
-    "start": "2024-03-05",
-    "end": "2024-03-05",
+    "start": "",
+    "end": "",
     "places": "县农业示范园",
     "guests": "刘建国/副局长//厅局级; 陈晓华/科长",
     "host_unit": "县政府办公室",
@@ -48,9 +66,7 @@ EXAMPLE_ROW: dict[str, str] = {
     "payment_method": PaymentMethod.OFFICIAL_CARD.label,
     "signed_by": "孙浩",
 }
-"""The template's example row: a one-day reception in 2024 with one working lunch, approved (two
-levels, as the starter standards of ``jiedai init`` have), settled and archived — the commonest
-record a county brings from its old ledgers, imported with ``--as-history``."""
+"""The example row but its dates (:func:`example_row`)."""
 
 
 def choices() -> dict[str, tuple[str, ...]]:
@@ -66,19 +82,20 @@ def choices() -> dict[str, tuple[str, ...]]:
     }
 
 
-def template_csv() -> str:
+def template_csv(today: date | None = None) -> str:
     """The template as CSV text: the header row of Chinese labels (English names work as headers
-    too) and the example row."""
+    too) and the example row (:func:`example_row`)."""
+    example = example_row(today)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.label for c in COLUMNS])
-    writer.writerow([EXAMPLE_ROW.get(c.name, "") for c in COLUMNS])
+    writer.writerow([example.get(c.name, "") for c in COLUMNS])
     return out.getvalue()
 
 
-def write_template_xlsx(path: Path) -> None:
-    """The template as an Excel workbook at ``path``: header, example row, a note per column and
-    drop-down lists for enumerated columns (up to 1,000 rows)."""
+def write_template_xlsx(path: Path, today: date | None = None) -> None:
+    """The template as an Excel workbook at ``path``: header, example row (:func:`example_row`), a
+    note per column and drop-down lists for enumerated columns (up to 1,000 rows)."""
     # why the ignores: openpyxl ships no type hints
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.comments import Comment  # type: ignore[import-untyped]
@@ -91,7 +108,8 @@ def write_template_xlsx(path: Path) -> None:
     assert sheet is not None  # a new workbook always has its first sheet
     sheet.title = "接待记录"
     sheet.append([c.label for c in COLUMNS])
-    sheet.append([EXAMPLE_ROW.get(c.name, "") for c in COLUMNS])
+    example = example_row(today)
+    sheet.append([example.get(c.name, "") for c in COLUMNS])
     listed = choices()
     for index, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
