@@ -159,8 +159,10 @@ def test_a_refusal_prints_every_finding_with_rule_severity_path_and_citation(sit
         "$.plan.meals[0].companions",
         "第十条",
         "--explain",
+        "「提交审批」的检查结果",  # the trigger's label, as the message above the table says it
     ):
         assert expected in refused.output
+    assert "「submit」" not in refused.output
 
     data = as_json("submit", reception_id, "--as", "zhang.wei", code=1)["error"]
     assert data["code"] == "rule_violation"
@@ -168,6 +170,19 @@ def test_a_refusal_prints_every_finding_with_rule_severity_path_and_citation(sit
     assert {"M-02", "M-03"} <= {f["rule_id"] for f in data["findings"]}
     assert all({"rule_id", "severity", "path", "citation", "message_zh"} <= set(f) for f in data["findings"])
     assert as_json("show", reception_id)["reception"]["state"] == "draft"
+
+
+def test_registering_without_the_handler_role_names_no_reception(site: Site) -> None:
+    """Nothing was registered, so the refusal names no reception id, and it says what was refused
+    in words (the label of ``create``), not the engine's trigger name."""
+    refused = jiedai("--lang", "both", "new", "jiedai-reception.toml", "--as", "chen.jie", code=2).output
+    assert "chen.jie 无权登记公函（需要角色：经办人）" in refused
+    assert "chen.jie may not register a reception (requires one of the roles: handler)" in refused
+    assert "接待记录" not in refused
+    assert "「create」" not in refused
+    data = as_json("new", "jiedai-reception.toml", "--as", "chen.jie", code=2)["error"]
+    assert (data["code"], data.get("reception_id", "")) == ("not_authorized", "")
+    assert as_json("list")["items"] == []
 
 
 def dear_meal() -> str:

@@ -246,6 +246,16 @@ class NotAuthorizedError(JiedaiFlowError, PermissionError):
         self.reason_zh = why_zh
         self.reason_en = why_en
 
+    @classmethod
+    def registering(cls, actor_id: str, label: str, why_zh: str, why_en: str) -> NotAuthorizedError:
+        """Registering a reception (``create``) refused: no reception exists yet, so none is named,
+        and the refusal says in words what was refused (``label``)."""
+        error = cls("", "create", actor_id, why_zh, why_en, label=label)
+        error.message_zh = f"{actor_id} 无权{label}（{why_zh}）"
+        error.message_en = f"{actor_id} may not register a reception ({why_en})"
+        error.args = (f"{error.message_zh} / {error.message_en}",)
+        return error
+
 
 class ReasonRequiredError(JiedaiFlowError):
     """The trigger needs a written reason (退回、不予接待、撤销 …)."""
@@ -303,6 +313,8 @@ class RuleViolationError(JiedaiFlowError):
         self.reception_id = reception_id
         self.number = number
         self.trigger = trigger
+        self.label = label or trigger
+        """What the trigger is called in Chinese (``提交审批`` for ``submit``)."""
 
 
 class BudgetExceededError(JiedaiFlowError):

@@ -140,7 +140,7 @@ def print_error(console: Console, error: JiedaiFlowError) -> None:
         print_findings(
             console,
             error.findings,
-            say(f"「{error.trigger}」的检查结果", f"findings of {error.trigger!r}"),
+            say(f"「{error.label}」的检查结果", f"findings of {error.trigger!r}"),
             error.explained,
         )
         if any(f.severity is Severity.NEEDS_EXPLANATION and f not in error.explained for f in error.findings):

@@ -572,7 +572,11 @@ class Engine:
             updated_at=now,
         )
         transition = Transition(CREATE, "", reception.state, frozenset({Role.HANDLER}))
-        self._require(handler, process, reception, transition)
+        verdict = self._authorize(handler, process, reception, transition)
+        if not verdict.allowed:  # nothing registered: the refusal names no reception
+            raise NotAuthorizedError.registering(
+                handler.id, CREATE_LABEL, verdict.reason_zh, verdict.reason_en
+            )
         findings = self._run_rules(reception, standards, CREATE, handler, now, label=CREATE_LABEL)
         event = self._event(reception, CREATE, "", handler, now, "", request_id, findings)
         record = self._record(request_id, reception, CREATE, handler, event, findings, said)
