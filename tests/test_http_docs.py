@@ -199,3 +199,14 @@ def test_every_problem_type_has_its_row_in_http_md() -> None:
         assert code in rows
     for code in ("precondition-failed", "internal", "http-400", "http-415"):
         assert code in rows
+
+
+def test_no_input_error_of_the_library_is_answered_with_a_500() -> None:
+    """http.md: every input error is a 4xx. A value that is wrong (empty, negative, too long, a NUL)
+    is the caller's, wherever it is found: 422 ``invalid_value``, never a 500."""
+    from jiedai_flow.errors import InvalidValueError
+    from jiedai_flow.server.problems import of_error
+
+    details = of_error(InvalidValueError("「title」含 NUL 字符", "title contains a NUL", field="title"))
+    assert (details.status, details.code, details.title) == (422, "invalid_value", "Unprocessable Content")
+    assert details.type.endswith("#invalid-value")

@@ -29,6 +29,7 @@ from jiedai_flow.errors import (
     DuplicateError,
     IdempotencyError,
     InvalidTransitionError,
+    InvalidValueError,
     JiedaiFlowError,
     MigrationRefusedError,
     NotAuthorizedError,
@@ -99,6 +100,7 @@ STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
         (
             TaskError,
             ValidationError,
+            InvalidValueError,  # a wrong value is the caller's, wherever it is found: never a 500
             RuleViolationError,
             ReasonRequiredError,
             IdempotencyError,
