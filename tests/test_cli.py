@@ -508,3 +508,17 @@ def test_the_reference_documents_every_command_and_the_exit_codes() -> None:
         assert f"`jiedai {name}" in text
     assert "退出码 exit codes" in text
     assert "letter_number" in text  # the import columns
+
+
+def test_the_exit_code_table_lists_every_code_the_command_line_uses() -> None:
+    """0 to 5: the internal error (5, a bug, its traceback in the log) has its row too."""
+    import re
+
+    from jiedai_flow.cli import common
+
+    text = render_cli().split("## 退出码 Exit codes")[1]
+    listed = [int(c) for c in re.findall(r"^\| (\d) \|", text, re.MULTILINE)]
+    used = sorted(v for k, v in vars(common).items() if k.startswith("EXIT_") and isinstance(v, int))
+    assert listed == used == [0, 1, 2, 3, 4, 5]
+    assert "| 5 | 内部错误" in text
+    assert "$JIEDAI_LOG" in text.split("| 5 |")[1].splitlines()[0]

@@ -531,12 +531,18 @@ def render_cli() -> str:
 
 def _cli_exit_codes() -> list[str]:
     """The exit-code table, from the mapping the command line itself uses."""
-    from jiedai_flow.cli.app import EXIT_CODES, EXIT_OK, EXIT_USAGE
+    from jiedai_flow.cli.app import EXIT_CODES, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
     rows = {EXIT_OK: ("成功 ok", "—")}
     rows[EXIT_USAGE] = ("用法或数据错误 usage or data error", "其余错误、click 用法错误 / any other error")
     for code, meaning, errors in EXIT_CODES:
         rows[code] = (meaning, ", ".join(f"`{e.__name__}`" for e in errors))
+    rows[EXIT_INTERNAL] = (
+        "内部错误（程序缺陷）internal error (a bug)",
+        "不是以上任何错误的异常：屏幕上一条简短消息，traceback 写入日志 `$JIEDAI_LOG`（默认为临时目录下的 "
+        "`jiedai-<用户>/jiedai.log`），报告问题时请附上 / any other exception: a short message, the "
+        "traceback in the log; attach it to a bug report",
+    )
     return [
         "## 退出码 Exit codes",
         "",
