@@ -90,9 +90,14 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
-def write_starter_files(folder: Path, *, countersign: bool = False, kind: str = "parallel") -> None:
+def write_starter_files(
+    folder: Path, *, countersign: bool = False, kind: str = "parallel", standards: str | None = None
+) -> None:
+    """The starter actors and standards (``countersign``: with :data:`COUNTERSIGN_ACTORS` and
+    :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards instead)."""
     actors = starter.actors_toml() + (COUNTERSIGN_ACTORS if countersign else "")
-    standards = countersign_standards(kind) if countersign else starter.STANDARDS_TOML
+    if standards is None:
+        standards = countersign_standards(kind) if countersign else starter.STANDARDS_TOML
     (folder / "jiedai-actors.toml").write_text(actors, encoding="utf-8")
     (folder / "jiedai-standards.toml").write_text(standards, encoding="utf-8")
 
@@ -163,10 +168,12 @@ def running(
     max_auth_failures: int = 1000,
     countersign: bool = False,
     kind: str = "parallel",
+    standards: str | None = None,
 ) -> Iterator[Server]:
     """``jiedai serve --db DB`` in ``folder`` until the block ends (``countersign``: with the actors and
-    standards of :func:`countersign_standards`, its step of ``kind``)."""
-    write_starter_files(folder, countersign=countersign, kind=kind)
+    standards of :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards
+    instead)."""
+    write_starter_files(folder, countersign=countersign, kind=kind, standards=standards)
     port = free_port()
     environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
     code = "from jiedai_flow.cli import main; main()"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from jiedai_flow import Actor, ApprovalStep, Engine, Level, Role, StandardsLayer, hookimpl
-from jiedai_flow.domain.records import Assignee, StepKind, TaskState
+from jiedai_flow.domain.records import Assignee, StepKind, TaskKind, TaskState
 from jiedai_flow.errors import (
     InvalidTransitionError,
     NotAuthorizedError,
@@ -1300,6 +1300,51 @@ def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) 
     verified(engine)
     approve(engine, rid, y_)
     assert approve(engine, rid, x_).state == "approved"
+    verified(engine)
+
+
+def test_a_pools_approval_task_is_listed_only_for_those_who_may_sign_it(url: str) -> None:
+    """A department pool's approval task is in the 待办 (and the count) of its members who hold the
+    approver role, not of 王芳 (财务) of the same department, who can never claim or sign it; an
+    execution item for the department is in every member's. As a stand-in the same: through an
+    approver the pool's approval task reaches an approver, through 王芳 only the item. A level pool
+    too: 办公室 holding the level sees no approval task of it."""
+    cz = approver("cz", unit="县财政局")
+    clerk = Actor("wang.fang", "王芳", frozenset({Role.FINANCE}), unit="县财政局")
+    s_, t_ = approver("s", unit="县发改委"), approver("t", unit="县发改委")  # for cz, for 王芳
+    head = Actor("chen.jie", "陈洁", frozenset({Role.OFFICE}), levels=frozenset({"部门负责人"}))
+    director = approver("sun.hao", levels=["部门负责人"])
+    unit_step = ApprovalStep("", "财政局会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县财政局"),))
+    clock = FrozenClock()
+    engine = make_engine(
+        Chain(ApprovalStep("部门负责人", "部门负责人"), unit_step),
+        People(cz, clerk, s_, t_, head, director),
+        url=url,
+        clock=clock,
+    )
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(cz.id, s_.id, today, today, cz)
+    engine.set_proxy(clerk.id, t_.id, today, today, clerk)
+    assert mine(engine, head) == []
+    assert engine.task_counts(head).mine == 0
+    assert mine(engine, director) == [rid]
+    approve(engine, rid, director)
+    for nobody in (clerk, t_, head):
+        assert mine(engine, nobody) == [], nobody.id
+        assert engine.task_counts(nobody).mine == 0, nobody.id
+        assert engine.tasks_for(nobody, kind=TaskKind.APPROVAL).items == (), nobody.id
+    with pytest.raises(NotAuthorizedError, match="审批人"):
+        engine.operate(rid, Claim(), clerk)
+    for signer in (cz, s_):
+        assert mine(engine, signer) == [rid], signer.id
+        assert engine.task_counts(signer).mine == 1, signer.id
+    assert approve(engine, rid, cz).state == "approved"
+    engine.operate(rid, Assign((ExecutionItem("会场", Assignee.unit("县财政局")),)), HANDLER)
+    for member in (clerk, cz, s_, t_):
+        assert [r.title for r in engine.tasks_for(member).items] == ["会场"], member.id
+        assert engine.task_counts(member).mine == 1, member.id
     verified(engine)
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from jiedai_flow.cli import starter
 from tests._http_server import COUNTERSIGN, reception_body, running
 from tests.databases import private_database
 
@@ -28,6 +29,28 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     folder = tmp_path_factory.mktemp(f"serve-tasks-{request.param}")
     for url in private_database(request.param, folder):
         with running(url, folder, countersign=True) as found:
+            yield found
+
+
+ONE_LEVEL = ('approval_levels = ["部门负责人", "分管领导"]', 'approval_levels = ["部门负责人"]')
+DEPARTMENT_POOL = (
+    starter.STANDARDS_TOML.replace(*ONE_LEVEL)
+    + """
+[[standards.countersigns]]
+label = "财政局会签"
+kind = "single"
+units = ["县财政局"]
+"""
+)
+"""The starter standards with one approval level, then the pool of 县财政局 (钱博 and 何平 may sign
+it; 王芳 of the bureau is 财务)."""
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def pool_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp(f"serve-pool-{request.param}")
+    for url in private_database(request.param, folder):
+        with running(url, folder, countersign=True, standards=DEPARTMENT_POOL) as found:
             yield found
 
 
@@ -362,3 +385,22 @@ def test_add_signers_without_a_position_adds_alongside_on_a_vote(vote_server: Se
     body = schema["components"]["schemas"]["AddSignersRequest"]
     assert "position" in body["properties"]
     assert "position" not in body.get("required", [])
+
+
+def test_a_departments_approval_task_is_listed_only_for_its_approvers(pool_server: Server) -> None:
+    """王芳 (财务) of 县财政局 cannot claim or sign the bureau's approval task: it is not in her 待办
+    nor counted, while 钱博 (审批人) of the bureau sees it; an item for the bureau is in both lists."""
+    server = pool_server
+    rid = _submitted(server)
+    _fire(server, "sun.hao", rid, "approve", reason="同意")
+    assert [r["title"] for r in _mine(server, "qian.bo", rid)] == ["财政局会签"]
+    assert _mine(server, "wang.fang", rid) == []
+    assert _list(server, "wang.fang", kind="approval") == []
+    assert _ok(_call(server, "wang.fang", "GET", "/tasks/counts"))["mine"] == 0
+    assert _op(server, "wang.fang", rid, "claim").status_code == 403
+    _fire(server, "qian.bo", rid, "approve", reason="同意")
+    item = {"title": "会场", "owner": {"kind": "unit", "ref": "县财政局"}}
+    _ok(_op(server, "zhang.wei", rid, "assign", items=[item]))
+    for member in ("wang.fang", "qian.bo"):
+        assert [r["title"] for r in _mine(server, member, rid)] == ["会场"], member
+    assert _ok(_call(server, "wang.fang", "GET", "/tasks/counts"))["mine"] == 1

@@ -716,8 +716,14 @@ class TaskQuery:
     up by the store in the same query as the list (for stores that declare ``resolves_stand_ins``)."""
     principal_pools: tuple[tuple[AssigneeKind, str, tuple[str, ...]], ...] = ()
     """The pools of :attr:`levels` and :attr:`units` the actor sees only as a stand-in: (kind, pool,
-    the principals in it). A pool task there is listed while one of those principals may take it
-    (:meth:`Reception.barred`); every other pool is the actor's own."""
+    the principals in it — of a pool in :attr:`approval_pools`, those who may sign). A pool task
+    there is listed while one of those principals may take it (:meth:`Reception.barred`); every
+    other pool is the actor's own."""
+    approval_pools: frozenset[tuple[AssigneeKind, str]] = frozenset()
+    """The pools of :attr:`levels`, :attr:`unit` and :attr:`units` whose approval tasks are listed:
+    those the actor may sign for — they hold the approver role, and for a pool seen only as a
+    stand-in so does a principal in it. Every other pool lists its execution items only: 办公室、
+    财务、纪检 of a department can never claim or sign its approval task."""
 
 
 @attrs.frozen(slots=False)

@@ -206,6 +206,20 @@ def _pool_problem(pool: Assignee, everyone: Sequence[Actor]) -> tuple[str, str]:
     )
 
 
+def _pools_through(
+    principals: Sequence[Actor], actor: Actor, levels: set[str]
+) -> dict[tuple[AssigneeKind, str], list[Actor]]:
+    """The pools ``actor`` (in ``levels``) sees only as a stand-in 代理 for ``principals``, with the
+    principals in each: standing in covers a principal's pool tasks too, their levels and department."""
+    through: dict[tuple[AssigneeKind, str], list[Actor]] = {}
+    for principal in principals:
+        for level in sorted(principal.levels - levels):
+            through.setdefault((AssigneeKind.LEVEL, level), []).append(principal)
+        if principal.unit and principal.unit != actor.unit:
+            through.setdefault((AssigneeKind.UNIT, principal.unit), []).append(principal)
+    return through
+
+
 def _handler_named(shown: str, person: str) -> tuple[str, str]:
     """Why the handler or submitter cannot sign a step of their own reception."""
     return (
@@ -979,7 +993,9 @@ class Engine:
 
     def task_query(self, actor: Actor, view: TaskView = TaskView.MINE, **filters: Any) -> TaskQuery:
         """The query of one of ``actor``'s task lists: their pools (levels, department, any
-        approver's) and whom they stand in for today come from the actor and the proxies."""
+        approver's) and whom they stand in for today come from the actor and the proxies. A pool's
+        approval tasks are in it only for an approver, as a stand-in only through a principal who is
+        one too: 办公室、财务、纪检 can never claim or sign them."""
         after = filters.get("after")
         if after is not None and not is_task_cursor(after):
             raise ValidationError(
@@ -991,26 +1007,31 @@ class Engine:
                     )
                 ]
             )
+        signs = Role.APPROVER in actor.roles
         levels = set(actor.levels)
-        if Role.APPROVER in actor.roles:
+        if signs:
             levels.add("")  # a step any approver may sign
         principals: frozenset[str] = frozenset()
         stand_ins_on = None
         # the pools the actor sees only as a stand-in 代理, with the principals in each
-        through: dict[tuple[AssigneeKind, str], list[str]] = {}
+        through: dict[tuple[AssigneeKind, str], list[Actor]] = {}
         directory = self.directory
         if directory is None and getattr(self._tasks, "resolves_stand_ins", False):
             stand_ins_on = self.clock.now().astimezone(_CHINA).date()  # in the list's own query
         else:
             principals = self.stand_in_for(actor.id)
-            # standing in covers the principal's pool tasks too: their levels and department
-            for principal in map(directory, sorted(principals)) if directory is not None else ():
-                if principal is None:
-                    continue
-                for level in principal.levels - levels:
-                    through.setdefault((AssigneeKind.LEVEL, level), []).append(principal.id)
-                if principal.unit and principal.unit != actor.unit:
-                    through.setdefault((AssigneeKind.UNIT, principal.unit), []).append(principal.id)
+            found = map(directory, sorted(principals)) if directory is not None else ()
+            through = _pools_through([p for p in found if p is not None], actor, levels)
+        # whose approval tasks are listed: the actor's own pools' when they sign, a pool's seen
+        # through principals when a principal in it signs too; every other pool's items only
+        signers = {
+            pool: [p.id for p in who if signs and Role.APPROVER in p.roles] for pool, who in through.items()
+        }
+        approval_pools = {pool for pool, who in signers.items() if who}
+        if signs:
+            approval_pools.update((AssigneeKind.LEVEL, level) for level in levels)
+            if actor.unit:
+                approval_pools.add((AssigneeKind.UNIT, actor.unit))
         return TaskQuery(
             actor_id=actor.id,
             view=view,
@@ -1019,7 +1040,11 @@ class Engine:
             principals=principals,
             units=frozenset(ref for kind, ref in through if kind is AssigneeKind.UNIT),
             stand_ins_on=stand_ins_on,
-            principal_pools=tuple((kind, ref, tuple(who)) for (kind, ref), who in sorted(through.items())),
+            principal_pools=tuple(
+                (kind, ref, tuple(signers[kind, ref] or [p.id for p in through[kind, ref]]))
+                for kind, ref in sorted(through)
+            ),
+            approval_pools=frozenset(approval_pools),
             **filters,
         )
 

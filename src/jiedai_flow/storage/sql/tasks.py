@@ -161,14 +161,17 @@ def _upsert(dialect: str, table: sa.Table, key: tuple[str, ...]) -> sa.ClauseEle
 # an index ending in (due, created_at, id), so every arm is read in index order and the merge stops
 # after the page: the cost is the page, not the number of open tasks. The arms are disjoint (an
 # owner is never "", one pool's tasks are unclaimed), so the union has no duplicates and its count
-# is the list's length.
+# is the list's length. A pool whose approval tasks the actor may not sign filters them out of its
+# arm (``kind <> 'approval'``), on the same index.
 
 Shape = tuple[Any, ...]
 """What a list statement is compiled for (see :func:`list_shape`)."""
-Arms = tuple[int, tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...], bool]
-"""待办's arms: how many owners (the actor first, then the principals), for each level pool and each
-department pool whom it is listed for (``()``: the actor's own pool, else the principals' places
-among the owners), and whether the store looks up the day's principals itself."""
+Pool = tuple[tuple[int, ...], bool]
+"""One pool's arm of 待办: whom it is listed for (``()``: the actor's own pool, else the principals'
+places among the owners), and whether with its approval tasks (``TaskQuery.approval_pools``)."""
+Arms = tuple[int, tuple[Pool, ...], tuple[Pool, ...], bool]
+"""待办's arms: how many owners (the actor first, then the principals), each level pool and each
+department pool, and whether the store looks up the day's principals itself."""
 
 
 def list_shape(query: TaskQuery, *, count: bool = False) -> tuple[Shape, dict[str, Any]]:
@@ -194,9 +197,11 @@ def _shape_of(query: TaskQuery, count: bool) -> tuple[Shape, tuple[tuple[str, An
         through = {(kind, ref): who for kind, ref, who in query.principal_pools}
         slot = {p: i for i, p in enumerate(people)}
 
-        def whom(kind: AssigneeKind, ref: str) -> tuple[int, ...]:
-            """For whom a pool is listed: () the actor's own, else the principals' slots."""
-            return tuple(slot[p] for p in through.get((kind, ref), ()) if p in slot)
+        def pool(kind: AssigneeKind, ref: str) -> Pool:
+            """For whom a pool is listed (() the actor's own, else the principals' slots), and
+            whether with its approval tasks."""
+            whom = tuple(slot[p] for p in through.get((kind, ref), ()) if p in slot)
+            return whom, (kind, ref) in query.approval_pools
 
         levels = sorted(query.levels)
         units = sorted({query.unit, *query.units} - {""})
@@ -208,8 +213,8 @@ def _shape_of(query: TaskQuery, count: bool) -> tuple[Shape, tuple[tuple[str, An
             values["stand_day"] = query.stand_ins_on
         arms = (
             len(people),
-            tuple(whom(AssigneeKind.LEVEL, lv) for lv in levels),
-            tuple(whom(AssigneeKind.UNIT, u) for u in units),
+            tuple(pool(AssigneeKind.LEVEL, lv) for lv in levels),
+            tuple(pool(AssigneeKind.UNIT, u) for u in units),
             query.stand_ins_on is not None,
         )
     if query.jurisdiction is not None and view is not TaskView.CC:
@@ -332,8 +337,9 @@ def _mine(
 ) -> sa.Select[Any] | sa.CompoundSelect[Any]:
     """待办: one arm per owner (the actor and whom they stand in for) and per pool (each level, the
     department); every arm leaves out approval tasks of receptions the actor handles (a principal's
-    too: the handler never acts on one). With a stand-in day, one more arm for the principals of
-    that day's proxies (the owners named already left out)."""
+    too: the handler never acts on one), a pool's arm all of them when nobody it is listed for may
+    sign them. With a stand-in day, one more arm for the principals of that day's proxies (the
+    owners named already left out)."""
     people, levels, units, stand_ins = arms
     guard = sa.or_(
         _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
@@ -358,19 +364,25 @@ def _mine(
             _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
         )
         who.append(sa.and_(_T.c.owner.in_(principals), guard, owned))
-    pools = [(AssigneeKind.LEVEL, f"level_{i}", f) for i, f in enumerate(levels)]
-    pools += [(AssigneeKind.UNIT, f"unit_{i}", f) for i, f in enumerate(units)]
-    who += [
-        sa.and_(
-            _T.c.assignee_kind == _lit(pool.value),
+
+    def pool(
+        kind: AssigneeKind, name: str, principals_in: tuple[int, ...], signs: bool
+    ) -> sa.ColumnElement[bool]:
+        """A pool's unclaimed tasks the actor may take: with ``signs``, its approval tasks too while
+        the actor (and one of the principals it is listed for) is not barred; else only its
+        execution items, which bar nobody."""
+        which: list[sa.ColumnElement[bool]] = [_T.c.kind != _lit(TaskKind.APPROVAL.value)]
+        if signs:
+            which = [guard, free(0), *([sa.or_(*(free(i) for i in principals_in))] if principals_in else [])]
+        return sa.and_(
+            _T.c.assignee_kind == _lit(kind.value),
             _T.c.assignee == bound(name, _T.c.assignee),
             _T.c.owner == _lit(""),
-            guard,
-            free(0),
-            *([sa.or_(*(free(i) for i in principals_in))] if principals_in else []),
+            *which,
         )
-        for pool, name, principals_in in pools
-    ]
+
+    who += [pool(AssigneeKind.LEVEL, f"level_{i}", *p) for i, p in enumerate(levels)]
+    who += [pool(AssigneeKind.UNIT, f"unit_{i}", *p) for i, p in enumerate(units)]
     columns = (_T.c.id,) if count else _task_columns()
     selects = [sa.select(*columns).where(w, *common) for w in who] or [sa.select(*columns).where(sa.false())]
     if count:
