@@ -1793,6 +1793,27 @@ def test_urge_copy_read_comment_and_counts(url: str) -> None:
     assert [r.reception_id for r in engine.started_by(HANDLER).items] == [rid]
 
 
+def test_every_list_keeps_to_the_jurisdiction_asked_for(url: str) -> None:
+    """A jurisdiction filter holds on every list, 抄送我的 too (the SQL stores listed every copy
+    whatever county was asked for), and in a store's counts of a query that carries one."""
+    from jiedai_flow.domain.records import TaskCounts
+    from jiedai_flow.storage.base import TaskStore
+
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    engine.operate(rid, Copy(["x"]), HANDLER)
+    approve(engine, rid, A)
+    lists = ((engine.copied_to, X), (engine.done_by, A), (engine.started_by, HANDLER))
+    for listing, actor in lists:
+        assert [r.reception_id for r in listing(actor, jurisdiction="341502").items] == [rid], actor.id
+        assert listing(actor, jurisdiction="110101").items == (), actor.id
+    store = engine.store
+    assert isinstance(store, TaskStore)
+    assert store.task_counts(engine.task_query(X, jurisdiction="110101")) == TaskCounts()
+    here = store.task_counts(engine.task_query(X, jurisdiction="341502"))
+    assert (here.cc, here.cc_unread) == (1, 1)
+
+
 def test_a_copy_can_be_read_after_the_reception_ended(url: str) -> None:
     """A copy made during approval and read only after the reception was refused (or cancelled,
     archived) stayed 未读 in 抄送我的 for ever: 已阅 is offered and works in terminal states too."""

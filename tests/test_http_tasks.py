@@ -199,6 +199,15 @@ def test_lists_page_by_cursor_and_refuse_a_bad_query(server: Server) -> None:
     assert unknown.status_code == 422
 
 
+def test_copies_keep_to_the_jurisdiction_asked_for(server: Server) -> None:
+    """抄送我的 with ``jurisdiction`` lists the copies of that county's receptions only, as every
+    list does (on SQL it listed them all)."""
+    rid = _submitted(server)
+    _ok(_op(server, "zhang.wei", rid, "copy", people=["liu.yang"]))
+    assert rid in [r["reception_id"] for r in _list(server, "liu.yang", "cc", jurisdiction="341502")]
+    assert _list(server, "liu.yang", "cc", jurisdiction="999999") == []
+
+
 def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
     rid = _submitted(server)
     version = _ok(_op(server, "sun.hao", rid, "comment", reason="请补充公函附件"))["reception"]["version"]

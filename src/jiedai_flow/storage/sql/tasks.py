@@ -217,7 +217,7 @@ def _shape_of(query: TaskQuery, count: bool) -> tuple[Shape, tuple[tuple[str, An
             tuple(pool(AssigneeKind.UNIT, u) for u in units),
             query.stand_ins_on is not None,
         )
-    if query.jurisdiction is not None and view is not TaskView.CC:
+    if query.jurisdiction is not None:
         values["jurisdiction"] = query.jurisdiction
     if query.kind is not None and view in (TaskView.MINE, TaskView.DONE):
         values["kind"] = query.kind.value
@@ -285,9 +285,15 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
         )
     if view is TaskView.CC:
         conditions = [_CC.c.actor_id == bound("actor", _CC.c.actor_id)]
+        copied: sa.FromClause = _CC
+        if jurisdiction:
+            # a copy's county is its reception's: the list reads the reception (its state) by
+            # primary key anyway, the count joins it only for the filter
+            copied = _CC.join(_R, _R.c.id == _CC.c.reception_id)
+            conditions.append(_R.c.jurisdiction == bound("jurisdiction", _R.c.jurisdiction))
         if count:
             unread: sa.ColumnElement[Any] = sa.func.sum(sa.case((_CC.c.read, 0), else_=1))
-            return sa.select(sa.func.count(), unread).where(*conditions)
+            return sa.select(sa.func.count(), unread).select_from(copied).where(*conditions)
         if after:
             conditions.append(
                 sa.tuple_(_CC.c.at, _CC.c.reception_id)
