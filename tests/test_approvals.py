@@ -1337,6 +1337,12 @@ def test_a_pools_approval_task_is_listed_only_for_those_who_may_sign_it(url: str
         assert engine.tasks_for(nobody, kind=TaskKind.APPROVAL).items == (), nobody.id
     with pytest.raises(NotAuthorizedError, match="审批人"):
         engine.operate(rid, Claim(), clerk)
+    # nor through a stand-in: 王芳 could not sign it, so nobody signs it on her behalf
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, Claim(), t_)
+    with pytest.raises(NotAuthorizedError):
+        approve(engine, rid, t_)
+    assert not engine.get(rid).approvals[1:]
     for signer in (cz, s_):
         assert mine(engine, signer) == [rid], signer.id
         assert engine.task_counts(signer).mine == 1, signer.id

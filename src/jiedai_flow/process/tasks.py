@@ -354,15 +354,17 @@ class Context:
         """``person`` as a message shows them: 「姓名（id）」 when the directory knows them."""
         return shown(self.directory, person)
 
-    def principal_in(self, assignee: Assignee, barred: Collection[str] = ()) -> str:
+    def principal_in(self, assignee: Assignee, barred: Collection[str] = (), *, signing: bool = False) -> str:
         """The principal the actor stands in for who belongs to the pool ``assignee`` (looked up in
         the directory; the first by id), or "" — none, or no directory to know it by. ``barred``:
-        people who may not be acted for here (the reception's handlers, who signed the chain)."""
+        people who may not be acted for here (the reception's handlers, who signed the chain).
+        ``signing``: the task is an approval task, so only a principal who could sign it counts —
+        one holding the approver role; nobody signs on behalf of a colleague who never could."""
         if self.directory is None or assignee.kind is AssigneeKind.PERSON:
             return ""
         for principal in sorted(self.principals - {self.actor.id, *barred}):
             found = self.directory(principal)
-            if found is not None and assignee.pools(found):
+            if found is not None and assignee.pools(found) and (not signing or Role.APPROVER in found.roles):
                 return principal
         return ""
 
@@ -1581,7 +1583,9 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
     if task.owner or task.assignee.pools(ctx.actor):
         return task
     # never for the handler, nor a second signature on one chain
-    principal = ctx.principal_in(task.assignee, barred=reception.barred(task))
+    principal = ctx.principal_in(
+        task.assignee, barred=reception.barred(task), signing=task.kind is TaskKind.APPROVAL
+    )
     return attrs.evolve(task, claimed_by=principal) if principal else task
 
 
