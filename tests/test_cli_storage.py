@@ -104,7 +104,7 @@ def test_demo_here_says_where_it_wrote_a_trail_that_audit_verify_then_finds_inta
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     demo = jiedai("--db", url, "demo", "--here")
     assert demo.exit_code == 0, demo.output
-    assert f"数据库 database: {tmp_path / 'demo.db'}" in demo.output
+    assert f"数据库：{tmp_path / 'demo.db'}" in demo.output
     verify = jiedai("--db", url, "audit", "verify")
     assert verify.exit_code == 0, verify.output
     assert "审计链完整" in verify.output

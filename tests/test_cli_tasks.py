@@ -152,7 +152,8 @@ def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: 
     unique = next(first[:n] for n in range(2, len(first)) if not any(o.startswith(first[:n]) for o in others))
     assert as_json("token", "revoke", unique)["id"] == first
     again = jiedai("token", "revoke", first).output  # said as what it is, not as a new revocation
-    assert "吊销过 already revoked" in again
+    assert "吊销过" in again
+    assert "already revoked" in again
     assert as_json("token", "revoke", first)["already"] is True
     assert "没有令牌" in jiedai("token", "revoke", "zz-none", code=2).output
     revoked = {t["id"]: t["revoked_at"] for t in as_json("token", "list")}
@@ -174,7 +175,7 @@ def test_token_list_in_an_80_column_terminal_cuts_nothing(site: Site) -> None:
     env = {"COLUMNS": "80", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"}
     shown = CliRunner().invoke(main, ["token", "list"], env=env, prog_name="jiedai").output
     assert "…" not in shown
-    rows = [line.split("│")[1:-1] for line in shown.splitlines() if line.startswith("│")]
+    rows = [line.split("│") for line in shown.splitlines() if "│" in line]  # a table without an edge
     assert max(cell_len(line) for line in shown.splitlines()) <= 80
     assert rows[0][0].strip() == made["id"]
     assert "".join(cells[1].strip() for cells in rows) == "zhang.wei"

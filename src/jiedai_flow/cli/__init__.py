@@ -51,7 +51,6 @@ from jiedai_flow.cli.common import (
     current_lang,
     error_prefix,
     fail,
-    fail_plain,
     lang_from_args,
     log_path,
     say,
@@ -182,8 +181,13 @@ def _end(ctx: click.Context, error: Exception) -> NoReturn:
     app = _app_of(ctx)
     _driver_missing(app, error)
     if isinstance(error, JiedaiFlowError):
-        if app is None:
-            fail_plain(str(error), exit_code(error))
+        if app is None:  # before the run's App: a mistake in jiedai.toml or a setting
+            from rich.console import Console
+
+            from jiedai_flow.cli.render import print_error
+
+            print_error(Console(stderr=True, highlight=False), error)  # in this run's language
+            sys.exit(exit_code(error))
         app.fail(error)
     sa = sys.modules.get("sqlalchemy.exc")  # why: loaded if SQLAlchemy raised it; not imported for this
     if sa is not None and isinstance(error, sa.SQLAlchemyError):
@@ -363,7 +367,8 @@ class BilingualUsageError(click.UsageError):
         if self.ctx is not None:
             command = self.ctx.command_path
             help_line = say(f"用 {command} --help 查看帮助", f"Try '{command} --help' for help.")
-            usage = ("" if current_lang() == "en" else "用法 ") + self.ctx.get_usage()
+            usage = self.ctx.get_usage().removeprefix("Usage: ")
+            usage = {"zh": "用法：", "en": "Usage: "}.get(current_lang(), "用法 Usage: ") + usage
             click.echo(f"{usage}\n{help_line}\n", file=file, err=True)
         click.echo(f"{error_prefix()}{self.format_message()}", file=file, err=True)
 
@@ -373,6 +378,9 @@ def _bilingual(error: click.UsageError) -> tuple[str, str]:
     (a command's own ``BadParameter``)."""
     english = error.format_message()
     hint = _hint(error)
+    zh, en = getattr(error, "message_zh", None), getattr(error, "message_en", None)
+    if isinstance(zh, str) and isinstance(en, str):  # a command's own, in both languages (BadValue)
+        return (f"{hint} 的值无效：{zh}", f"Invalid value for {hint}: {en}") if hint else (zh, en)
     if _CJK.search(english):
         ours = (
             f"{hint} 的值无效：{error.message}" if isinstance(error, click.BadParameter) and hint else english

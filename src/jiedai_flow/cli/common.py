@@ -89,6 +89,12 @@ def label(zh: str, en: str) -> str:
     return f"{zh} {en}"
 
 
+def heading(zh: str, en: str) -> str:
+    """A table's column header in this run's language; both stack, Chinese over English, so that
+    the column stays as narrow as its values."""
+    return f"{zh}\n{en}" if _lang == "both" else label(zh, en)
+
+
 def lang_from_args(args: list[str]) -> str | None:
     """``--lang`` as written on the command line, looked at before click parses it (so that click's
     own usage errors already speak it)."""

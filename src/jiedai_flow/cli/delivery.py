@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.text import Text
 
 from jiedai_flow.cli.app import json_option, pass_app
+from jiedai_flow.cli.common import label, say
 
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
@@ -58,10 +60,23 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
         app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
         return
     app.out.print(
-        f"本轮 this round: 领取 claimed {report.claimed} · 送达 delivered {report.delivered} · "
-        f"重试 retried {report.retried} · 死信 dead {report.dead}"
+        say(
+            f"本轮：领取 {report.claimed} · 送达 {report.delivered} · "
+            f"重试 {report.retried} · 死信 {report.dead}",
+            f"this round: claimed {report.claimed} · delivered {report.delivered} · "
+            f"retried {report.retried} · dead {report.dead}",
+        )
     )
-    app.out.print("发件箱 outbox: " + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    statuses = " · ".join(f"{label(*_STATUSES.get(k, (k, k)))} {v}" for k, v in sorted(counts.items()))
+    app.out.print(f"{label('发件箱', 'outbox')}: {statuses or '—'}")
+
+
+_STATUSES = {
+    "pending": ("待发", "pending"),
+    "delivered": ("已送达", "delivered"),
+    "dead": ("死信", "dead"),
+}
+"""The outbox's delivery states (:meth:`~jiedai_flow.storage.base.Store.delivery_counts`)."""
 
 
 @click.command(
@@ -103,17 +118,22 @@ def remind(
         app.emit({"due": len(due), "written": written, "delivered": delivered, "unknown_years": unknown})
         return
     for deadline in due:
-        app.out.print(f"· {deadline.number} {deadline.kind.label} {deadline.due}（{deadline.status.label}）")
+        kind = label(deadline.kind.label, deadline.kind.value)
+        status = label(deadline.status.label, deadline.status.value)
+        app.out.print(Text(f"· {deadline.number} {kind} {deadline.due}（{status}）"))
     if unknown:
-        years = "、".join(map(str, unknown))
-        app.err.print(
-            f"[yellow]警告 / warning:[/yellow] {years} 年放假安排未载入，这些时限按周一至周五计算 / "
-            f"holidays of {', '.join(map(str, unknown))} not loaded: these deadlines count Monday-Friday "
+        warning = say(
+            f"{'、'.join(map(str, unknown))} 年放假安排未载入，这些时限按周一至周五计算"
+            f"（jiedai calendar check {unknown[0]}）",
+            f"holidays of {', '.join(map(str, unknown))} not loaded: these deadlines count Monday to Friday "
             f"(jiedai calendar check {unknown[0]})",
-            soft_wrap=True,
         )
+        app.err.print(Text.assemble((f"{label('警告', 'warning')}: ", "yellow"), warning), soft_wrap=True)
     app.out.print(
-        f"到期或将到期 due: {len(due)} · 新写入催办 new reminders: {written} · 已投递 delivered: {delivered}"
+        say(
+            f"到期或将到期 {len(due)} · 新写入催办 {written} · 已投递 {delivered}",
+            f"due: {len(due)} · new reminders: {written} · delivered: {delivered}",
+        )
     )
 
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from jiedai_flow.cli.common import current_lang, heading, label, say
 from jiedai_flow.domain.model import (
     Activity,
     Actor,
@@ -150,10 +152,18 @@ def run(console: Console | None = None, url: str | None = None) -> int:
     """Run the demo on ``url``, or by default on a SQLite file in a temporary folder removed after."""
     out = console or Console()
     if url is not None:
-        return _run(out, url, f"数据库 database: {_where(url)}（演示记录留在这里 / the records stay here）")
+        where = _where(url)
+        return _run(
+            out,
+            url,
+            say(f"数据库：{where}（演示记录留在这里）", f"database: {where} (the records stay here)"),
+        )
     # ignore_cleanup_errors: a virus scanner holding the file on Windows must not fail the demo.
     with tempfile.TemporaryDirectory(prefix="jiedai-demo-", ignore_cleanup_errors=True) as folder:
-        note = "临时数据库，演示结束即删除（--here 写入 --db）/ a temporary database, removed at the end"
+        note = say(
+            "临时数据库，演示结束即删除（--here 写入 --db）",
+            "a temporary database, removed at the end (--here writes to --db)",
+        )
         return _run(out, f"sqlite:///{Path(folder) / 'jiedai.db'}", note)
 
 
@@ -177,67 +187,122 @@ def _run(out: Console, url: str, note: str) -> int:
 
 
 def _walk(out: Console, engine: Engine, note: str) -> int:
-    out.rule("[bold]jiedai_flow 演示：一次完整的公务接待 / a complete reception")
-    out.print(f"[dim]{note}[/dim]")
+    out.rule(
+        Text(say("jiedai_flow 演示：一次完整的公务接待", "jiedai_flow demo: a complete reception"), "bold")
+    )
+    out.print(Text(note, "dim"))
     created = engine.create_reception(
         letter(), plan(companions=6), handler=HANDLER, host_unit="县政府办公室", jurisdiction="341502"
     )
     rid = created.reception.id
-    _step(out, engine, created, "登记公函，草拟接待方案（陪餐 6 人）")
+    _step(
+        out,
+        engine,
+        created,
+        say("登记公函，草拟接待方案（陪餐 6 人）", "letter registered, plan drafted (6 companions)"),
+    )
     try:
         engine.fire(rid, "submit", HANDLER)
     except RuleViolationError as refused:
-        out.print("[red]✗ 提交审批被拒绝 / submission refused:[/red]")
+        out.print(Text("✗ " + say("提交审批被拒绝：", "submission refused:"), "red"))
         for finding in refused.findings:
-            out.print(f"   [red]{finding.rule_id}[/red] {finding.message_zh}（{finding.citation}）")
-            out.print(f"   [dim]{finding.message_en} @ {finding.path}[/dim]")
+            cited = f"（{finding.citation}）" if current_lang() != "en" else ""
+            message = say(finding.message_zh + cited, finding.message_en)
+            if current_lang() == "both":
+                message = f"{finding.message_zh}{cited}\n   {finding.message_en}"
+            out.print(Text.assemble("   ", (finding.rule_id, "red"), f" {message}"))
+            out.print(Text(f"   @ {finding.path}", "dim"))
     fire = functools.partial(engine.fire, rid)
-    _step(out, engine, fire("edit", HANDLER, plan=plan(companions=2)), "更正方案：陪餐减为 2 人")
-    _step(out, engine, fire("submit", HANDLER), "提交审批")
-    _step(out, engine, fire("approve", DIRECTOR, reason="同意，按标准安排"), "部门负责人审批同意")
-    _step(out, engine, fire("approve", LEADER, reason="同意"), "分管领导审批同意")
-    _step(out, engine, fire("start", HANDLER), "来宾抵达，开始接待")
-    _step(out, engine, fire("finish", HANDLER), "接待结束")
+    edited = fire("edit", HANDLER, plan=plan(companions=2))
+    _step(out, engine, edited, say("更正方案：陪餐减为 2 人", "plan corrected: 2 companions"))
+    _step(out, engine, fire("submit", HANDLER), say("提交审批", "submitted for approval"))
+    director = fire("approve", DIRECTOR, reason="同意，按标准安排")
+    _step(out, engine, director, say("部门负责人审批同意", "approved by the head of department"))
+    _step(
+        out,
+        engine,
+        fire("approve", LEADER, reason="同意"),
+        say("分管领导审批同意", "approved by the leader in charge"),
+    )
+    _step(
+        out, engine, fire("start", HANDLER), say("来宾抵达，开始接待", "the guests arrive, the visit starts")
+    )
+    _step(out, engine, fire("finish", HANDLER), say("接待结束", "the visit ends"))
     listing = reception_list()
-    _step(out, engine, fire("claim", HANDLER, reception_list=listing), "填报接待清单，提交报销")
-    _step(out, engine, fire("settle", FINANCE), "财务审核，公务卡结算")
-    _step(out, engine, fire("archive", FINANCE), "归档")
+    claimed = fire("claim", HANDLER, reception_list=listing)
+    _step(out, engine, claimed, say("填报接待清单，提交报销", "reception list filed for reimbursement"))
+    _step(
+        out,
+        engine,
+        fire("settle", FINANCE),
+        say("财务审核，公务卡结算", "finance settles on the official card"),
+    )
+    _step(out, engine, fire("archive", FINANCE), say("归档", "archived"))
     _trail(out, engine, rid)
     verify = getattr(engine.store, "verify", None)
     if verify is not None:
         report = verify()
-        out.print(
-            f"审计链校验 audit chain: {'完整 intact' if report.ok else report.problem}（{report.checked} 条）"
-        )
+        if report.ok:
+            verdict = say(
+                f"审计链校验：完整（{report.checked} 条）", f"audit chain: intact ({report.checked} events)"
+            )
+        else:
+            verdict = label("审计链校验：", "audit chain: ") + str(report.problem)
+        out.print(verdict)
     return 0
 
 
 def _step(out: Console, engine: Engine, result: CommandResult, text: str) -> None:
     r = result.reception
-    label = engine.process.label(r.state)
+    state = _state(engine, r.state)
     who = result.event.actor_name
-    out.print(f"[green]✓[/green] {text} — {who} → 「{label}」 [dim](v{r.version}, {r.number})[/dim]")
+    out.print(
+        Text.assemble(("✓", "green"), f" {text} — {who} → {state} ", (f"(v{r.version}, {r.number})", "dim"))
+    )
     for finding in result.findings:
-        out.print(f"   [yellow]{finding.rule_id}[/yellow] {finding.message_zh}")
+        out.print(
+            Text.assemble(
+                "   ", (finding.rule_id, "yellow"), " ", say(finding.message_zh, finding.message_en)
+            )
+        )
+
+
+def _state(engine: Engine, state: str) -> str:
+    """A state by its Chinese label 「草拟」, its name, or both."""
+    return label(f"「{engine.process.label(state)}」", state)
 
 
 def _trail(out: Console, engine: Engine, reception_id: str) -> None:
-    table = Table(title="审计记录 / audit trail", show_lines=False)
-    for column in ("#", "时间", "操作人", "操作", "状态变化", "理由/意见"):
-        table.add_column(column)
+    table = Table(title=label("审计记录", "audit trail"), show_lines=False)
+    headings = (
+        ("时间", "time"),
+        ("操作人", "actor"),
+        ("操作", "trigger"),
+        ("状态变化", "state"),
+        ("理由", "reason"),
+    )
+    table.add_column("#")
+    for zh, en in headings:
+        table.add_column(heading(zh, en), overflow="fold", min_width=4)
     labels = engine.process.trigger_defs
     for e in engine.history(reception_id):
-        source = engine.process.label(e.from_state) if e.from_state else "—"
+        source = label(engine.process.label(e.from_state), e.from_state) if e.from_state else "—"
         trigger = labels[e.trigger].label if e.trigger in labels else "登记公函"
         table.add_row(
             str(e.seq),
             e.at.strftime("%m-%d %H:%M"),
             e.actor_name,
-            trigger,
-            f"{source} → {engine.process.label(e.to_state)}",
+            label(trigger, e.trigger),
+            f"{source} → {label(engine.process.label(e.to_state), e.to_state)}",
             e.reason,
         )
     out.print(table)
     final = engine.get(reception_id)
-    out.print(f"规则包 rule pack: {final.rule_pack} · 流程 process: {final.process}")
-    out.print(f"[bold]接待 {final.number} 已归档，共 {final.version} 步，每步留痕。[/bold]")
+    out.print(
+        f"{label('规则包', 'rule pack')}: {final.rule_pack} · {label('流程', 'process')}: {final.process}"
+    )
+    done = say(
+        f"接待 {final.number} 已归档，共 {final.version} 步，每步留痕。",
+        f"reception {final.number} archived after {final.version} steps, each one on the record.",
+    )
+    out.print(Text(done, "bold"))

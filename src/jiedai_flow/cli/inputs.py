@@ -347,10 +347,28 @@ def to_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> d
         return date.fromisoformat(text)
     except ValueError:
         if is_day_shaped(text):
-            raise click.BadParameter(f"没有这一天：{value!r} / no such day: {value!r}", param=param) from None
-        raise click.BadParameter(
-            f"日期格式应为 YYYY-MM-DD，收到 {value!r} / expected a date as YYYY-MM-DD", param=param
+            raise BadValue(f"没有这一天：{value!r}", f"no such day: {value!r}", param=param) from None
+        raise BadValue(
+            f"日期格式应为 YYYY-MM-DD，收到 {value!r}",
+            f"expected a date as YYYY-MM-DD, got {value!r}",
+            param=param,
         ) from None
+
+
+class BadValue(click.BadParameter):
+    """A value click accepted but a command cannot use, said in Chinese and in English; the
+    ``jiedai`` group shows it in the run's language (``BilingualUsageError``)."""
+
+    def __init__(
+        self,
+        message_zh: str,
+        message_en: str,
+        param: click.Parameter | None = None,
+        param_hint: str | None = None,
+    ) -> None:
+        super().__init__(message_en, param=param, param_hint=param_hint)
+        self.message_zh = message_zh
+        self.message_en = message_en
 
 
 def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
@@ -394,9 +412,9 @@ def parse_explanations(values: tuple[str, ...]) -> Mapping[str, str]:
     for value in values:
         rule, sep, text = value.partition("=")
         if not sep or not rule.strip() or not text.strip():
-            raise click.BadParameter(
-                f"应写成 规则编号=说明，如 M-02=上级检查组临时增加 2 人，收到 {value!r} / "
-                "expected RULE=TEXT, e.g. M-02=two more inspectors joined",
+            raise BadValue(
+                f"应写成 规则编号=说明，如 M-02=上级检查组临时增加 2 人，收到 {value!r}",
+                f"expected RULE=TEXT, e.g. M-02=two more inspectors joined, got {value!r}",
                 param_hint="--explain",
             )
         given[rule.strip()] = text.strip()

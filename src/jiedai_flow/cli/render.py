@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli.app import COMMAND_LINE
-from jiedai_flow.cli.common import current_lang, error_prefix, label, say
+from jiedai_flow.cli.common import current_lang, error_prefix, heading, label, say
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.loading import dump
@@ -164,10 +165,12 @@ def print_error(console: Console, error: JiedaiFlowError) -> None:
             ),
             soft_wrap=True,
         )
+        colon = ": " if current_lang() == "en" else "："
         for p in error.problems:
-            line = f"（第 {p.line} 行 line {p.line}）" if p.line else ""
+            shown = {"zh": f"（第 {p.line} 行）", "en": f" (line {p.line})"}
+            line = shown.get(current_lang(), f"（第 {p.line} 行 line {p.line}）") if p.line else ""
             console.print(
-                f"  - {escape(p.path)}{escape(line)}：{escape(say(p.message_zh, p.message_en))}",
+                f"  - {escape(p.path)}{escape(line)}{colon}{escape(say(p.message_zh, p.message_en))}",
                 soft_wrap=True,
             )
         return
@@ -224,28 +227,35 @@ def summary(reception: Reception, process: CompiledProcess) -> dict[str, Any]:
 
 
 def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception], CompiledProcess]) -> Table:
-    table = Table(title=label("接待记录", "receptions"), title_justify="left")
-    for column in (
-        label("编号", "number"),
-        "ID",
-        label("状态", "state"),
-        label("日期", "dates"),
-        label("接待单位", "host"),
-        label("来函单位", "from"),
-        label("预计", "planned"),
-    ):
-        table.add_column(column, overflow="fold")
-    for r in items:
+    """``jiedai list``: the number, ID, dates and amount never wrap (a user copies them); the state
+    and the units fold, two cells at least (one CJK character)."""
+    # no outer edge: the two columns it saves let the units keep a few characters a line at 80
+    table = Table(title=label("接待记录", "receptions"), title_justify="left", show_edge=False)
+    table.add_column(heading("编号", "number"), no_wrap=True)
+    table.add_column("ID", no_wrap=True)
+    states = [_state_cell(process_of(r), r.state) for r in items]
+    widest = max((cell_len(w) for s in states for w in s.split()), default=4)
+    table.add_column(heading("状态", "state"), overflow="fold", min_width=min(widest, 12))
+    table.add_column(heading("日期", "dates"), no_wrap=True)
+    table.add_column(heading("接待单位", "host"), overflow="fold", min_width=4)
+    table.add_column(heading("来函单位", "from"), overflow="fold", min_width=4)
+    table.add_column(heading("预计", "planned"), no_wrap=True, justify="right")
+    for r, state in zip(items, states, strict=True):
         table.add_row(
             Text(r.number),
             Text(r.id[:SHORT_ID], style="dim"),  # enough to name it: commands take a unique prefix
-            Text(_label(process_of(r), r.state)),
-            Text(f"{r.start}～{r.end}" if r.end != r.start else str(r.start)),
+            Text(state),
+            Text(f"{r.start}\n{r.end}" if r.end != r.start else str(r.start)),  # each day whole
             Text(r.host_unit),
             Text(r.letter.sending_unit),
-            Text(format(r.plan.planned_total, "f"), justify="right"),
+            Text(format(r.plan.planned_total, "f")),
         )
     return table
+
+
+def _state_cell(process: CompiledProcess, state: str) -> str:
+    """A state in a narrow column: its label (已结算), its name (settled), or one over the other."""
+    return heading(_label(process, state), state)
 
 
 def details_table(

@@ -8,27 +8,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich import box
+from rich.cells import cell_len
+from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli.app import App, json_option, pass_app, usage_problem
-from jiedai_flow.cli.common import label
+from jiedai_flow.cli.common import current_lang, heading, label
 from jiedai_flow.domain.loading import dump
 from jiedai_flow.errors import Problem, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
     from jiedai_flow.reports.forms import Lang
 
 KINDS = {
-    "summary": "年度接待汇总 annual summary",
-    "disclosure": "公务接待费公开 disclosure (三公经费)",
-    "red-flags": "审计疑点 red flags",
+    "summary": ("年度接待汇总", "annual summary"),
+    "disclosure": ("公务接待费公开", "disclosure (三公经费)"),
+    "red-flags": ("审计疑点", "red flags"),
 }
+"""Each report's name in Chinese and in English."""
+
+_SHOWN_EN = {"disclosure": "disclosure of reception spending"}
+"""English names on screen where the file title carries Chinese (三公经费)."""
 
 
 @contextlib.contextmanager
@@ -128,13 +135,17 @@ def report(
     from jiedai_flow import reports
 
     engine = app.engine()
-    title = f"{year} 年{KINDS[kind]}"
+    zh, en = KINDS[kind]
+    title = f"{year} 年{zh} {en}"  # the files' title: a report is filed, so both languages
+    shown = {"zh": f"{year} 年{zh}", "en": f"{_SHOWN_EN.get(kind, en)}, {year}"}.get(
+        current_lang(), f"{year} 年{zh} {_SHOWN_EN.get(kind, en)}"
+    )
     filters: dict[str, Any] = {"host_unit": host_unit, "jurisdiction": jurisdiction}
     if fmt == "xlsx" and output is None:
         raise usage_problem(
             "--output", "xlsx 格式须用 --output 指定文件", "the xlsx format needs --output FILE"
         )
-    with progress_bar(app.err, title) as progress:
+    with progress_bar(app.err, shown) as progress:
         rows: Sequence[Any]
         if kind == "summary":
             row_type: type[Any] = reports.AnnualSummaryRow
@@ -157,26 +168,96 @@ def report(
     elif app.json:
         app.emit({"report": kind, "year": year, "rows": [_row_json(r, row_type) for r in rows]})
     else:
-        app.out.print(_table(rows, row_type, title))
+        app.out.print(report_table(app.out, rows, row_type, shown))
 
 
 def _row_json(row: Any, row_type: type[Any]) -> dict[str, Any]:
     return {c.key: dump(getattr(row, c.key)) for c in row_type.COLUMNS}
 
 
-def _table(rows: Sequence[Any], row_type: type[Any], title: str) -> Table:
+_NUMERIC = ("int", "money", "percent")
+
+
+def report_table(console: Console, rows: Sequence[Any], row_type: type[Any], title: str) -> RenderableType:
+    """A report on screen, in this run's language: a grid when every header, word and number fits
+    the terminal whole; else one block of field–value lines per row (like ``psql``'s expanded
+    display), so that a number, a date or a unit's name is never broken across lines."""
+    columns = [c for c in row_type.COLUMNS if _shown(c.key)]
+    records = [[_cell(getattr(row, c.key), c) for c in columns] for row in rows]
+    headers = [_heading(c) for c in columns]
+    widths = [
+        max([_least(header, False), *(_least(r[i].plain, c.kind in _NUMERIC) for r in records)])
+        for i, (c, header) in enumerate(zip(columns, headers, strict=True))
+    ]
+    if not records:
+        return Text.assemble((title, "italic"), "\n", label("无数据", "no data"))
+    if sum(widths) + 3 * len(widths) + 1 > console.width:
+        return _blocks(title, columns, records)
+    table = Table(title=title, title_justify="left")
+    for column, header, width in zip(columns, headers, widths, strict=True):
+        numeric = column.kind in _NUMERIC
+        table.add_column(
+            header,
+            justify="right" if numeric else "left",
+            no_wrap=numeric,  # why: an amount or a count is read and copied whole
+            overflow="fold",  # a long text folds in place; never cut with "…"
+            min_width=width,
+        )
+    for record in records:
+        table.add_row(*record)
+    return table
+
+
+_LONGEST_WORD = 20
+"""Cells a text column needs at least for its longest word; longer words (a Chinese sentence has no
+spaces) fold."""
+
+
+def _least(text: str, whole: bool) -> int:
+    """The cells ``text`` needs: all of it for a number, else its longest word (at most
+    :data:`_LONGEST_WORD`, and two cells at least: one CJK character)."""
+    if whole:
+        return max((cell_len(line) for line in text.splitlines()), default=0)
+    return max(2, min(_LONGEST_WORD, max((cell_len(w) for w in text.split()), default=0)))
+
+
+def _blocks(title: str, columns: Sequence[Any], records: Sequence[Sequence[Text]]) -> RenderableType:
+    """Each row as field–value lines under the title, a rule between rows."""
+    blocks: list[RenderableType] = [Text(title, style="italic")]
+    for record in records:
+        block = Table(show_header=False, box=box.SIMPLE, padding=(0, 1), pad_edge=False)
+        block.add_column(no_wrap=True, style="bold")
+        block.add_column(overflow="fold")
+        for column, cell in zip(columns, record, strict=True):
+            block.add_row(label(column.zh, column.en), cell)
+        blocks.append(block)
+    return Group(*blocks)
+
+
+def _shown(key: str) -> bool:
+    """A column in one language (the red flags' ``message_zh``) shows in that language only."""
+    if key.endswith("_zh"):
+        return current_lang() != "en"
+    if key.endswith("_en"):
+        return current_lang() != "zh"
+    return True
+
+
+def _heading(column: Any) -> str:
+    """A column header (alone, the English description needs no tag)."""
+    return heading(column.zh, column.en if current_lang() == "both" else column.en.removesuffix(" (English)"))
+
+
+def _cell(value: Any, column: Any) -> Text:
+    """A cell in this run's language: a labelled value (疑点类型, 程度) by its Chinese label or its
+    English name; a count of repeats as （2 次） or (2×)."""
     from jiedai_flow.reports.common import cell_text
 
-    table = Table(title=title, title_justify="left")
-    for column in row_type.COLUMNS:
-        numeric = column.kind in ("int", "money", "percent")
-        # Chinese over English: a wide report (the annual summary) still fits a terminal
-        table.add_column(f"{column.zh}\n{column.en}", overflow="fold", justify="right" if numeric else "left")
-    for row in rows:
-        table.add_row(*(Text(cell_text(getattr(row, c.key), c)) for c in row_type.COLUMNS))
-    if not rows:
-        table.caption = "无数据 no data"
-    return table
+    if value is not None and column.kind == "label" and hasattr(value, "label"):
+        return Text(label(value.label, str(getattr(value, "value", value))))
+    if value and column.kind == "counts" and current_lang() == "en":
+        return Text("; ".join(f"{k} ({n}×)" if n > 1 else str(k) for k, n in value.items()))
+    return Text(cell_text(value, column), no_wrap=column.kind in _NUMERIC)
 
 
 @click.command(

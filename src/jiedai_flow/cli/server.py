@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli.app import App, json_option, pass_app
+from jiedai_flow.cli.common import heading, label, say
 from jiedai_flow.errors import PluginError
 from jiedai_flow.server.workers import DEFAULT_HTTP, HTTP_PARSERS
 
@@ -104,7 +105,10 @@ def serve(
         if demo_actor is not None:
             actor = app.actor(demo_actor)
             _info, token = tokens_for(engine).create(actor.id, "demo")
-            click.echo(f"演示令牌 demo token for {actor.id}（{actor.name}）: {token}")
+            click.echo(
+                say(f"{actor.id}（{actor.name}）的演示令牌：", f"demo token for {actor.id} ({actor.name}): ")
+                + token
+            )
             click.echo(f"curl -H 'Authorization: Bearer {token}' http://{host}:{port}/api/v1/receptions")
         app.close()
         os.environ[SETTINGS_ENV] = settings.to_env()
@@ -163,7 +167,12 @@ def token_create(app: App, actor_id: str, label: str) -> None:
     if app.json:
         app.emit({"id": info.id, "actor_id": info.actor_id, "label": info.label, "token": secret})
         return
-    app.out.print(f"令牌 token {info.id} for {actor.id}（{actor.name}）— 只显示这一次 shown only once:")
+    app.out.print(
+        say(
+            f"参与人 {actor.id}（{actor.name}）的令牌 {info.id}，只显示这一次：",
+            f"token {info.id} for {actor.id} ({actor.name}), shown only once:",
+        )
+    )
     click.echo(secret)
 
 
@@ -189,14 +198,16 @@ def token_list(app: App, actor_id: str | None) -> None:
             ]
         )
         return
-    table = Table(title="令牌 tokens")
-    table.add_column("id", no_wrap=True, min_width=32)  # whole: `token revoke` takes it (or a prefix)
-    for header in ("参与人 actor", "备注 label", "创建 created (UTC)", "吊销 revoked"):
-        table.add_column(header, overflow="fold")  # wrapped in a narrow terminal, never cut with "…"
+    table = Table(title=label("令牌", "tokens"), show_edge=False)  # why: the id needs 32 of 80 columns
+    table.add_column("ID", no_wrap=True, min_width=32)  # whole: `token revoke` takes it (or a prefix)
+    table.add_column(heading("参与人", "actor"), overflow="fold", min_width=9)
+    table.add_column(heading("备注", "label"), overflow="fold", min_width=5)
+    for zh, en in (("创建 UTC", "created (UTC)"), ("吊销", "revoked")):
+        table.add_column(heading(zh, en), overflow="fold", min_width=10)  # a day, whole
     for i in found:
-        # a space, not "T": a narrow column breaks the moment between its day and its time
-        revoked = i.revoked_at.isoformat(" ", timespec="seconds") if i.revoked_at else ""
-        created = i.created_at.isoformat(" ", timespec="seconds")
+        # the day over the time: each whole, and the column narrow
+        revoked = i.revoked_at.isoformat("\n", timespec="seconds") if i.revoked_at else ""
+        created = i.created_at.isoformat("\n", timespec="seconds")
         table.add_row(i.id, Text(i.actor_id), Text(i.label), created, revoked)
     app.out.print(table)
 
@@ -233,9 +244,14 @@ def token_revoke(app: App, token_id: str) -> None:
         return
     if already:
         when = f"{info.revoked_at:%Y-%m-%d %H:%M} UTC " if info.revoked_at else ""
-        app.out.print(f"已于 {when}吊销过 already revoked: {info.id}（{info.actor_id}）")
+        app.out.print(
+            say(
+                f"已于 {when}吊销过：{info.id}（{info.actor_id}）",
+                f"already revoked {when}: {info.id} ({info.actor_id})",
+            )
+        )
         return
-    app.out.print(f"已吊销 revoked: {info.id}（{info.actor_id}）")
+    app.out.print(say(f"已吊销：{info.id}（{info.actor_id}）", f"revoked: {info.id} ({info.actor_id})"))
 
 
 COMMANDS = (serve, token)

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli.app import EXIT_USAGE, App, json_option, pass_app, usage_problem
-from jiedai_flow.cli.common import label
+from jiedai_flow.cli.common import current_lang, heading, label, say
 from jiedai_flow.cli.inputs import parse_explanations
 from jiedai_flow.domain.loading import dump
 from jiedai_flow.domain.model import Role
@@ -199,8 +199,8 @@ def import_(
         disable=not app.err.is_terminal,  # why: a bar in a log or pipe is noise
     ) as bar:
         tasks = {
-            "check": bar.add_task("检查与预演 checking", total=None),
-            "import": bar.add_task("导入 importing", total=None, visible=False),
+            "check": bar.add_task(label("检查与预演", "checking"), total=None),
+            "import": bar.add_task(label("导入", "importing"), total=None, visible=False),
         }
 
         def progress(phase: str, done: int, total: int) -> None:
@@ -221,7 +221,19 @@ def import_(
         raise SystemExit(EXIT_USAGE)
 
 
-_STATUS = {"imported": "已导入 imported", "resumed": "已续完 resumed", "already": "此前已导入 already"}
+_STATUS = {
+    "imported": ("已导入", "imported"),
+    "resumed": ("已续完", "resumed"),
+    "already": ("此前已导入", "already"),
+}
+
+
+def _column(name: str) -> str:
+    """An import column by its Chinese header, its English name, or both."""
+    from jiedai_flow.importer.columns import BY_NAME
+
+    found = BY_NAME.get(name)
+    return label(found.label, found.name) if found is not None else name
 
 
 def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
@@ -244,53 +256,76 @@ def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
         )
         return
     if report.errors:
-        table = Table(title="有误的行 bad rows", show_lines=True)
-        for column in ("行 rows", "列 column", "问题 problem"):
-            table.add_column(column, overflow="fold")
+        table = Table(title=label("有误的行", "bad rows"), show_lines=True)
+        table.add_column(heading("行", "rows"), no_wrap=True)
+        table.add_column(heading("列", "column"), overflow="fold", min_width=8)
+        table.add_column(heading("问题", "problem"), overflow="fold")
         for g in report.grouped_errors:
-            message = Text(g.message_zh)
-            message.append(f"\n{g.message_en}", style="dim")
+            message = Text(say(g.message_zh, g.message_en) if current_lang() != "both" else g.message_zh)
+            if current_lang() == "both":
+                message.append(f"\n{g.message_en}", style="dim")
             if g.varies:
-                message.append(
-                    f"\n（各行细节不同，此为第 {g.rows[0]} 行；--json 列出每一行 / details differ by row, "
-                    f"row {g.rows[0]} shown; --json lists every row）",
-                    style="dim",
+                varies = say(
+                    f"（各行细节不同，此为第 {g.rows[0]} 行；--json 列出每一行）",
+                    f"(details differ by row, row {g.rows[0]} shown; --json lists every row)",
                 )
-            rows = Text(g.rows_zh)
+                message.append(f"\n{varies}", style="dim")
+            rows = Text(say(g.rows_zh, g.rows_en) if current_lang() != "both" else g.rows_zh)
             if len(g.rows) > 1:
-                rows.append(f"\n共 {len(g.rows)} 行 {len(g.rows)} rows", style="dim")
-            table.add_row(rows, Text(g.label or "—"), message)
+                rows.append(f"\n{label(f'共 {len(g.rows)} 行', f'{len(g.rows)} rows')}", style="dim")
+            table.add_row(rows, Text(_column(g.column) if g.column else "—"), message)
         app.err.print(table)
     if report.imported:
-        table = Table("行 row", "编号 number", "ID", "状态 state", "结果 status", title="已导入 imported")
+        table = Table(
+            heading("行", "row"),
+            heading("编号", "number"),
+            "ID",
+            heading("状态", "state"),
+            heading("结果", "status"),
+            title=label("已导入", "imported"),
+        )
+        table.columns[1].no_wrap = table.columns[2].no_wrap = True  # why: copied whole
         for i in report.imported:
-            state = f"{labels.get(i.state, i.state)} {i.state}"
-            table.add_row(
-                str(i.row), Text(i.number), Text(i.reception_id, style="dim"), state, _STATUS[i.status]
-            )
+            state = label(labels.get(i.state, i.state), i.state)
+            status = label(*_STATUS[i.status])
+            table.add_row(str(i.row), Text(i.number), Text(i.reception_id, style="dim"), state, status)
         app.out.print(table)
+    _print_outcome(app, report, dry_run)
+
+
+def _print_outcome(app: App, report: ImportReport, dry_run: bool) -> None:
     good = report.rows - len(report.bad_rows)
+    bad = len(report.bad_rows)
     if report.history:
-        app.out.print("历史补录：每一步按当时日期记录和判断 / history import: each step dated as it happened")
+        app.out.print(
+            say("历史补录：每一步按当时日期记录和判断", "history import: each step dated as it happened")
+        )
     if dry_run:
         app.out.print(
-            f"预演完成：{report.rows} 行，{good} 行可导入，{len(report.bad_rows)} 行有误（未写入）/ "
-            f"rehearsed {report.rows} row(s): {good} can be imported, {len(report.bad_rows)} bad "
-            "(nothing written)"
+            say(
+                f"预演完成：{report.rows} 行，{good} 行可导入，{bad} 行有误（未写入）",
+                f"rehearsed {report.rows} row(s): {good} can be imported, {bad} bad (nothing written)",
+            )
         )
     elif report.errors and not report.written:
+        nothing = say("未导入任何记录", "nothing imported")
         app.out.print(
-            f"[red]未导入任何记录[/red]：{len(report.bad_rows)} 行有误；"
-            "改正后重试，或用 --skip-bad 只导入正确的行 / nothing imported; fix the rows or use --skip-bad"
+            Text.assemble(
+                (nothing, "red"),
+                say(
+                    f"：{bad} 行有误；改正后重试，或用 --skip-bad 只导入正确的行",
+                    f": {bad} bad row(s); fix them, or use --skip-bad",
+                ).removeprefix(f"{nothing} / "),
+            )
         )
     else:
         new = sum(i.status != "already" for i in report.imported)
         old = len(report.imported) - new
         app.out.print(
-            f"已导入 {new} 行"
-            + (f"，{old} 行此前已导入" if old else "")
-            + f" / imported {new} row(s)"
-            + (f", {old} already imported before" if old else "")
+            say(
+                f"已导入 {new} 行" + (f"，{old} 行此前已导入" if old else ""),
+                f"imported {new} row(s)" + (f", {old} already imported before" if old else ""),
+            )
         )
 
 

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from jiedai_flow.cli.app import EXIT_REFUSED, App, json_option, pass_app
+from jiedai_flow.cli.common import current_lang, heading, label, say
 from jiedai_flow.domain.workdays import ChineseCalendar, calendar_knows
 
 if TYPE_CHECKING:
@@ -22,6 +24,19 @@ if TYPE_CHECKING:
 
 _YEAR = click.IntRange(1949, 2200)
 _WEEKDAYS = "一二三四五六日"
+_TO = ("至", "to")
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HOLIDAYS_EN = {
+    "元旦": "New Year's Day",
+    "春节": "Spring Festival",
+    "清明节": "Qingming Festival",
+    "劳动节": "Labour Day",
+    "端午节": "Dragon Boat Festival",
+    "中秋节": "Mid-Autumn Festival",
+    "国庆节": "National Day",
+}
+"""English names of the statutory holidays; a holiday file's other names print as written."""
+_SOURCES_EN = {"国务院办公厅放假安排": "the State Council's holiday notices"}
 
 _UNKNOWN_HINT_ZH = (
     "按国务院办公厅当年的放假安排通知写一个 jiedai-calendar-{year}.toml，用 --calendar 指定或放在当前目录"
@@ -88,20 +103,24 @@ def show(app: App, year: int) -> None:
     if schedule is None:
         _unknown(app, year, known)
         return
-    table = Table(title=f"{year} 年放假安排 holidays of {year}", title_justify="left")
-    table.add_column("节日 holiday")
-    table.add_column("放假 days off", no_wrap=True)
-    table.add_column("天数 days", justify="right")
-    table.add_column("调休上班 worked", no_wrap=True)
+    table = Table(title=label(f"{year} 年放假安排", f"holidays of {year}"), title_justify="left")
+    # each cell whole on its lines, so the table fits 80 columns in any language
+    table.add_column(heading("节日", "holiday"), no_wrap=True)
+    table.add_column(heading("放假", "days off"), no_wrap=True)
+    table.add_column(heading("天数", "days"), justify="right", no_wrap=True)
+    table.add_column(heading("调休上班", "worked"), no_wrap=True)
     for holiday in schedule.holidays:
         table.add_row(
-            holiday.name,
-            f"{_day(holiday.start, year)} 至 {_day(holiday.end, year)}",
+            _holiday(holiday.name),
+            f"{_day(holiday.start, year)} {_TO[current_lang() == 'en']} {_day(holiday.end, year)}",
             str(len(holiday.days)),
-            "、".join(_day(d, year) for d in holiday.workdays) or "—",
+            "\n".join(_day(d, year) for d in holiday.workdays) or "—",  # one a line: narrow
         )
     app.out.print(table)
-    app.out.print(f"依据 source: {schedule.source} · 来自 from: {schedule.origin}", soft_wrap=True)
+    app.out.print(
+        f"{label('依据', 'source')}: {_source(schedule.source)} · {label('来自', 'from')}: {schedule.origin}",
+        soft_wrap=True,
+    )
 
 
 @calendar.command(
@@ -129,30 +148,63 @@ def check(app: App, year: int) -> None:
     if not known:
         _unknown(app, year, known)
         return
-    origin = "（由插件提供的日历 a plugin's calendar）"
-    if schedule is not None:
-        origin = f"：{schedule.source}（{schedule.origin}）"
-    app.out.print(f"{year} 年放假安排已知 the {year} holidays are known{origin}", soft_wrap=True)
+    if schedule is None:
+        known_by = say(
+            f"{year} 年放假安排已知（由插件提供的日历）",
+            f"the {year} holidays are known (a plugin's calendar)",
+        )
+    else:
+        known_by = say(
+            f"{year} 年放假安排已知：{schedule.source}（{schedule.origin}）",
+            f"the {year} holidays are known: {_SOURCES_EN.get(schedule.source, schedule.source)} "
+            f"({schedule.origin})",
+        )
+    app.out.print(known_by, soft_wrap=True)
 
 
 def _unknown(app: App, year: int, known: bool) -> None:
     if known:  # a plugin's calendar that knows the year but cannot list it
         app.out.print(
-            f"{year} 年由插件提供的日历计算，无法列出 / a plugin's calendar knows {year}; it has no list"
+            say(
+                f"{year} 年由插件提供的日历计算，无法列出",
+                f"a plugin's calendar knows {year}; it has no list",
+            )
         )
         return
+    warning = say(
+        f"{year} 年放假安排未知，工作日按周一至周五计算",
+        f"the {year} holidays are unknown; working days count Monday to Friday.",
+    )
+    hints = [_UNKNOWN_HINT_ZH.format(year=year), _UNKNOWN_HINT_EN.format(year=year)]
+    if current_lang() != "both":
+        hints = [hints[current_lang() == "en"]]
     app.err.print(
-        f"[yellow]警告 / warning:[/yellow] {year} 年放假安排未知，工作日按周一至周五计算 / the {year} "
-        f"holidays are unknown; working days count Monday-Friday.\n"
-        f"  {_UNKNOWN_HINT_ZH.format(year=year)}\n  {_UNKNOWN_HINT_EN.format(year=year)}",
+        Text.assemble((label("警告", "warning") + ": ", "yellow"), warning, *(f"\n  {h}" for h in hints)),
         soft_wrap=True,
     )
     sys.exit(EXIT_REFUSED)
 
 
+def _holiday(name: str) -> str:
+    """A holiday's name in this run's language (both: 春节 Spring Festival)."""
+    english = _HOLIDAYS_EN.get(name)
+    if english is None:
+        return name
+    return {"zh": name, "en": english}.get(current_lang(), f"{name}\n{english}")
+
+
+def _source(source: str) -> str:
+    """Where a year's holidays come from; the package's own source in English too."""
+    english = _SOURCES_EN.get(source)
+    return label(source, english) if english is not None and current_lang() != "zh" else source
+
+
 def _day(day: date, year: int) -> str:
-    """``02-06（六）``, with the year when it is not ``year`` (元旦 may start in December)."""
+    """``02-06（六）`` (``02-06 (Sat)``), with the year when it is not ``year`` (元旦 may start in
+    December)."""
     shown = day.strftime("%m-%d") if day.year == year else day.isoformat()
+    if current_lang() == "en":
+        return f"{shown} ({_WEEKDAYS_EN[day.weekday()]})"
     return f"{shown}（{_WEEKDAYS[day.weekday()]}）"
 
 
