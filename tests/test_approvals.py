@@ -1820,6 +1820,26 @@ def test_every_list_keeps_to_the_jurisdiction_asked_for(url: str) -> None:
     assert (here.cc, here.cc_unread) == (1, 1)
 
 
+def test_a_missing_reason_names_the_reason_field(url: str) -> None:
+    """「必须填写理由」 carries the field it is about (``$.reason``), for HTTP problem details and
+    for the command line to name its ``--reason``."""
+    engine = engine_for(url, SINGLE_A, SINGLE_E)
+    rid = submitted(engine)
+    for act in (
+        lambda: engine.operate(rid, Transfer(to="x"), A),
+        lambda: engine.fire(rid, "return", A),
+        lambda: engine.operate(rid, Comment(), A),
+    ):
+        with pytest.raises(ReasonRequiredError, match="必须填写理由") as missing:
+            act()
+        [problem] = missing.value.problems
+        assert (problem.path, problem.message_zh, problem.message_en) == (
+            "$.reason",
+            "必须填写理由",
+            "a reason is required",
+        )
+
+
 def test_a_copy_can_be_read_after_the_reception_ended(url: str) -> None:
     """A copy made during approval and read only after the reception was refused (or cancelled,
     archived) stayed 未读 in 抄送我的 for ever: 已阅 is offered and works in terminal states too."""

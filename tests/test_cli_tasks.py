@@ -251,3 +251,25 @@ def test_add_signer_without_a_position_adds_after_or_alongside_as_the_step_takes
     jiedai(*named)
     assert [r["reception_id"] for r in as_json("tasks", "--as", "he.ping")["items"]] == [rid]  # at once
     assert "[default: after]" not in jiedai("add-signer", "--help").output
+
+
+def test_refusals_name_the_option_to_give(site: Site) -> None:
+    """A refusal about one field names the option that fills it: --reason for a missing reason,
+    --to for a stand-in ending before it starts, --after for a bad cursor; in
+    ``--json`` the problem's path is the option."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    backwards = ("--stand-in", "li.na", "--from", "2026-03-10", "--to", "2026-03-01")
+    for args, option, code in (
+        (("transfer", rid, "--as", "sun.hao", "--to", "li.na"), "--reason", 2),
+        (("return", rid, "--as", "sun.hao"), "--reason", 2),
+        (("proxy", "set", "--as", "sun.hao", *backwards), "--to", 3),
+    ):
+        said = jiedai(*args, code=code).output
+        assert option in said, (args, said)
+        error = as_json(*args, code=code)["error"]
+        assert [p["path"] for p in error["problems"]] == [option], args
+    bad = jiedai("tasks", "--as", "sun.hao", "--after", "garbage", code=2).output
+    assert "--after" in bad
+    error = as_json("tasks", "--as", "sun.hao", "--after", "garbage", code=2)["error"]
+    assert [p["path"] for p in error["problems"]] == ["--after"]

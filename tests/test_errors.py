@@ -7,6 +7,7 @@ import copy
 import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +16,9 @@ from jiedai_flow import (
     InvalidTransitionError,
     JiedaiFlowError,
     NotAuthorizedError,
+    ReasonRequiredError,
     RuleViolationError,
+    TaskError,
     UnknownOperationError,
     ValidationError,
 )
@@ -56,12 +59,25 @@ def _unknown_operation() -> None:
     raise UnknownOperationError("add_signers", ["add-signers", "transfer"])
 
 
+def _no_reason() -> None:
+    engine = make_engine()
+    rid = create(engine).reception.id
+    engine.fire(rid, "submit", HANDLER)
+    engine.fire(rid, "return", APPROVER)
+
+
+def _stand_in_backwards() -> None:
+    make_engine().set_proxy(APPROVER.id, "someone", date(2026, 3, 10), date(2026, 3, 1), APPROVER)
+
+
 RAISING: dict[str, tuple[Callable[[], None], type[JiedaiFlowError]]] = {
     "invalid transition": (_withdraw_after_approval, InvalidTransitionError),
     "not authorized": (_approve_own, NotAuthorizedError),
     "rule violation": (_over_standard, RuleViolationError),
     "validation": (_bad_reference, ValidationError),
     "unknown operation": (_unknown_operation, UnknownOperationError),
+    "reason required": (_no_reason, ReasonRequiredError),
+    "task refused at a field": (_stand_in_backwards, TaskError),
 }
 
 
@@ -85,6 +101,17 @@ def test_an_error_pickles_and_copies_with_everything_it_holds(case: str) -> None
             str(error),
         )
         assert again.__dict__.keys() == error.__dict__.keys()
+        assert again.problems == error.problems  # the fields it is about ($.reason, $.end)
+
+
+def test_an_error_about_one_field_names_its_path() -> None:
+    """Problem details and the command line read the field from ``problems``: every error has
+    them (none for most), a refusal about one field has its path."""
+    assert _raised(_no_reason).problems[0].path == "$.reason"
+    assert _raised(_stand_in_backwards).problems[0].path == "$.end"
+    assert _raised(_approve_own).problems == ()
+    assert TaskError("r", "转办", "不行", "no").problems == ()
+    assert TaskError("r", "转办", "不行", "no", path="$.to").problems[0].path == "$.to"
 
 
 def test_an_error_raised_in_a_worker_process_comes_back_as_it_was() -> None:

@@ -269,6 +269,23 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
     assert refused.json()["message_en"]
 
 
+def test_refusals_name_the_field_they_are_about(server: Server) -> None:
+    """A missing reason is a problem at ``$.reason`` (an operation's or a trigger's); a stand-in
+    ending before it starts at ``$.end``."""
+    rid = _submitted(server)
+    for response in (
+        _op(server, "sun.hao", rid, "transfer", to="wu.gang"),
+        _call(server, "sun.hao", "POST", f"/receptions/{rid}/triggers/return", json={}),
+    ):
+        assert (response.status_code, response.json()["code"]) == (422, "reason_required"), response.text
+        assert [p["path"] for p in response.json()["problems"]] == ["$.reason"]
+    today = date.today()
+    backwards = {"stand_in": "he.ping", "start": today.isoformat(), "end": (today - timedelta(1)).isoformat()}
+    refused = _call(server, "qian.bo", "POST", "/proxies", json=backwards)
+    assert (refused.status_code, refused.json()["code"]) == (422, "task_refused")
+    assert [p["path"] for p in refused.json()["problems"]] == ["$.end"]
+
+
 def test_execution_items_are_assigned_done_and_a_problem_reaches_the_handler(server: Server) -> None:
     rid = _submitted(server)
     for person in ("sun.hao", *COUNTERSIGN):

@@ -22,6 +22,9 @@ class JiedaiFlowError(Exception):
     """Base of every error jiedai_flow raises on purpose."""
 
     code: str = "jiedai_error"
+    problems: tuple[Problem, ...] = ()
+    """The fields the error is about, each with its path (``$.reason``; empty for most errors): what
+    problem details list and what the command line names as the option to give."""
 
     def __init__(self, message_zh: str, message_en: str) -> None:
         super().__init__(f"{message_zh} / {message_en}")
@@ -262,9 +265,11 @@ class ReasonRequiredError(JiedaiFlowError):
 
     code = "reason_required"
 
-    def __init__(self, trigger: str, label: str = "") -> None:
+    def __init__(self, trigger: str, label: str = "", *, path: str = "$.reason") -> None:
+        """``path``: the field the reason goes in (``$.reason`` of a command or a request body)."""
         super().__init__(f"「{label or trigger}」必须填写理由", f"'{trigger}' requires a reason")
         self.trigger = trigger
+        self.problems = (Problem(path, "必须填写理由", "a reason is required"),)
 
 
 class RuleViolationError(JiedaiFlowError):
@@ -446,9 +451,11 @@ class TaskError(JiedaiFlowError):
         *,
         number: str = "",
         operation_en: str = "",
+        path: str = "",
     ) -> None:
         """``operation`` is the operation's Chinese label (催办); ``operation_en`` its name for the
-        English message (``urge``), the label when not given."""
+        English message (``urge``), the label when not given; ``path`` the field the refusal is
+        about (``$.people``, ``$.end``), when it is about one."""
         named = number or reception_id
         en = operation_en or operation
         super().__init__(  # a proxy is set for a person, not on a reception
@@ -460,6 +467,8 @@ class TaskError(JiedaiFlowError):
         self.operation = operation
         self.reason_zh = why_zh
         self.reason_en = why_en
+        if path:
+            self.problems = (Problem(path, why_zh, why_en),)
 
 
 class RateLimitedError(TaskError):

@@ -184,6 +184,9 @@ class App:
     calendar_paths: tuple[Path, ...] = ()
     """``--calendar``: holiday files of years the ``chinesecalendar`` package does not know."""
     _calendar: object | None = None
+    options: dict[str, str] = attrs.field(factory=dict)
+    """The running command's options by the field they fill (``$.reason`` → ``--reason``): an error
+    about a field (:attr:`JiedaiFlowError.problems`) names the option to give instead."""
 
     def holiday_files(self) -> object:
         """The plugin answering ``jiedai_calendar`` with the ``--calendar`` files, loaded once."""
@@ -332,9 +335,9 @@ class App:
 
         code = exit_code(error)
         if self.json:
-            self.emit({"error": render.error_json(error, code)})
+            self.emit({"error": render.error_json(error, code, self.options)})
         else:
-            render.print_error(self.err, error)
+            render.print_error(self.err, error, self.options)
         sys.exit(code)
 
 

@@ -107,6 +107,7 @@ def run(
 ) -> None:
     """Fire ``trigger`` and print the outcome (a refusal is printed by the group, with exit 1)."""
     app: App = app_of(ctx)
+    app.options = {"$.reason": "--reason", "$.task": "--task"}
     explanations = parse_explanations(explain)
     engine = app.engine()
     actor = app.actor(actor_id)

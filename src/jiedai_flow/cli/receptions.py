@@ -162,7 +162,9 @@ def list_(
 ) -> None:
     engine = app.engine()
     if after is not None and (after.count("|") != 1 or not _is_cursor(after)):
-        raise usage_problem("--after", f"游标无效：{after!r}", f"not a cursor of jiedai list: {after!r}")
+        raise usage_problem(
+            "--after", f"--after 游标无效：{after!r}", f"--after: not a cursor of jiedai list: {after!r}"
+        )
     query = ReceptionQuery(
         states=resolve_states(engine.processes, states),
         jurisdiction=jurisdiction,

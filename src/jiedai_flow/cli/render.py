@@ -6,8 +6,10 @@ User data goes into tables as :class:`rich.text.Text`, never as markup, so a let
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
@@ -36,7 +38,7 @@ from jiedai_flow.process.lifecycle import (
 from jiedai_flow.process.tasks import approver_acted
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Iterable, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
     from datetime import datetime
 
     from rich.console import Console
@@ -129,9 +131,10 @@ def refusing(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity in (Severity.BLOCKING, Severity.NEEDS_EXPLANATION)]
 
 
-def print_error(console: Console, error: JiedaiFlowError) -> None:
+def print_error(console: Console, error: JiedaiFlowError, options: Mapping[str, str] | None = None) -> None:
     """The error's message on stderr; a rule refusal also prints every finding (the refusing ones
-    in full, info ones one line each)."""
+    in full, info ones one line each); a refusal about a field names the option of ``options``
+    (the command's, by the field they fill) that gives it."""
     prefix = error_prefix()
     if isinstance(error, RuleViolationError):
         console.print(
@@ -176,11 +179,28 @@ def print_error(console: Console, error: JiedaiFlowError) -> None:
         return
     zh, en = getattr(error, "message_zh", None), getattr(error, "message_en", None)
     text = say(zh, en) if isinstance(zh, str) and isinstance(en, str) else str(error)
+    given = [
+        o for o in dict.fromkeys(option_of(p.path, options) for p in error.problems) if o.startswith("-")
+    ]
+    if given and isinstance(zh, str) and isinstance(en, str):
+        shown = "、".join(given)
+        text = say(f"{zh}（选项 {shown}）", f"{en} (option {', '.join(given)})")
     console.print(f"[red]{prefix}[/red]{escape(text)}", soft_wrap=True)
 
 
-def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
-    """The error as data for ``--json``: code, messages, exit code and what a program needs."""
+def option_of(path: str, options: Mapping[str, str] | None) -> str:
+    """The command-line option that fills the field ``path`` (``$.people[1]`` → ``--to``), or
+    ``path`` itself when the command has none."""
+    found = (options or {}).get(path) or (options or {}).get(_INDEX.sub("", path))
+    return found or path
+
+
+_INDEX = re.compile(r"\[\d+\]$")
+
+
+def error_json(error: JiedaiFlowError, code: int, options: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The error as data for ``--json``: code, messages, exit code and what a program needs; the
+    path of a problem about a field the command fills by an option is that option (``--reason``)."""
     data: dict[str, Any] = {
         "code": error.code,
         "exit_code": code,
@@ -194,6 +214,8 @@ def error_json(error: JiedaiFlowError, code: int) -> dict[str, Any]:
     if isinstance(error, ValidationError):
         data["problems"] = [dump(p) for p in error.problems]
         data["source"] = error.source
+    elif error.problems:  # a refusal about one field: the option that gives it
+        data["problems"] = [dump(attrs.evolve(p, path=option_of(p.path, options))) for p in error.problems]
     if isinstance(error, InvalidTransitionError):
         data["allowed"] = list(error.allowed)
     reception_id = getattr(error, "reception_id", None)

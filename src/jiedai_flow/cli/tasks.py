@@ -16,7 +16,7 @@ from jiedai_flow.cli.app import App, json_option, pass_app, usage_problem
 from jiedai_flow.cli.common import label, say
 from jiedai_flow.cli.inputs import to_date
 from jiedai_flow.domain.loading import dump
-from jiedai_flow.domain.records import Assignee, AssigneeKind, TaskState, TaskView
+from jiedai_flow.domain.records import Assignee, AssigneeKind, TaskState, TaskView, is_task_cursor
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.process.tasks import (
@@ -88,6 +88,12 @@ def tasks(
     limit: int,
     after: str | None,
 ) -> None:
+    if after is not None and not is_task_cursor(after):
+        raise usage_problem(
+            "--after",
+            f"--after 游标无效：{after!r}（用上一页给出的游标）",
+            f"--after: not a cursor of this list: {after!r} (give the one the previous page printed)",
+        )
     engine = app.engine()
     actor = app.actor(actor_id)
     if counts:
@@ -171,6 +177,18 @@ COMMAND_NAMES = {
 }
 """Command names that differ from the operation's own name (``send_back`` → ``send-back``)."""
 
+OPERATION_OPTIONS = {
+    "$.reason": "--reason",
+    "$.task": "--task",
+    "$.to": "--to",
+    "$.people": "--to",
+    "$.position": "--position",
+    "$.step": "--to-step",
+    "$.state": "--state",
+    "$.items": "--item",
+}
+"""The operation commands' options by the field of the operation they fill (see ``App.options``)."""
+
 
 def _operation(
     operation: Operation,
@@ -194,6 +212,7 @@ def _operation(
         reason: str = "",
         **options: Any,
     ) -> None:
+        app.options = OPERATION_OPTIONS
         engine = app.engine()
         actor = app.actor(actor_id)
         rid = engine.resolve(reception_id)
@@ -454,6 +473,16 @@ def proxy() -> None:
     """The ``jiedai proxy`` group."""
 
 
+PROXY_OPTIONS = {
+    "$.principal": "--for",
+    "$.stand_in": "--stand-in",
+    "$.start": "--from",
+    "$.end": "--to",
+    "$.reason": "--reason",
+}
+"""``proxy set``'s options by the field of :meth:`Engine.set_proxy` they fill."""
+
+
 @proxy.command("set", help="设置代理 / name a stand-in for a period.")
 @click.option("--as", "actor_id", metavar="ACTOR", required=True, help="操作人 / who sets it.")
 @click.option(
@@ -472,6 +501,7 @@ def proxy() -> None:
 def proxy_set(
     app: App, actor_id: str, principal: str | None, stand_in: str, first: date, last: date, reason: str
 ) -> None:
+    app.options = PROXY_OPTIONS
     engine = app.engine()
     actor = app.actor(actor_id)
     made = engine.set_proxy(principal or actor.id, stand_in, first, last, actor, reason=reason)

@@ -1101,6 +1101,7 @@ class Engine:
                 "代理人不能为空或是本人",
                 "the stand-in must be someone else",
                 operation_en="proxy",
+                path="$.stand_in",
             )
         if end < start:
             raise TaskError(
@@ -1109,17 +1110,19 @@ class Engine:
                 f"结束日期 {end} 早于开始日期 {start}",
                 f"end {end} is before start {start}",
                 operation_en="proxy",
+                path="$.end",
             )
         directory = self.directory
         if directory is not None:
             found = directory(principal)
             # the stand-in signs what the principal would: an approver's needs an approver
             needs = frozenset({Role.APPROVER}) if found and Role.APPROVER in found.roles else frozenset()
-            problem = task_ops.person_problem(found, principal) or task_ops.target_problem(
-                directory, stand_in, needs
-            )
+            problem = task_ops.person_problem(found, principal)
             if problem is not None:
-                raise TaskError("", "代理", *problem, operation_en="proxy")
+                raise TaskError("", "代理", *problem, operation_en="proxy", path="$.principal")
+            problem = task_ops.target_problem(directory, stand_in, needs)
+            if problem is not None:
+                raise TaskError("", "代理", *problem, operation_en="proxy", path="$.stand_in")
         store = self._task_store()
         for kept in store.proxies():  # the same designation twice (a form sent again): one row
             if not kept.revoked and (kept.principal, kept.stand_in, kept.start, kept.end) == (

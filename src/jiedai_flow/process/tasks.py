@@ -2014,9 +2014,16 @@ def _new_owners(before: Reception, after: Reception) -> tuple[str, ...]:
     )
 
 
-def _refused(reception: Reception, ctx: Context, zh: str, en: str) -> TaskError:
+def _refused(reception: Reception, ctx: Context, zh: str, en: str, *, path: str = "") -> TaskError:
+    """The operation refused; ``path``: the field of the command it is about (``$.people``)."""
     return TaskError(
-        reception.id, ctx.label or ctx.trigger, zh, en, number=reception.number, operation_en=ctx.trigger
+        reception.id,
+        ctx.label or ctx.trigger,
+        zh,
+        en,
+        number=reception.number,
+        operation_en=ctx.trigger,
+        path=path,
     )
 
 

@@ -165,7 +165,7 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
         extra["findings"] = error.findings
         extra["explained"] = error.explained_ids
         extra["unused_explanations"] = error.unused
-    if isinstance(error, ValidationError):
+    if error.problems:  # bad input, or a refusal about one field (a missing reason: $.reason)
         extra["problems"] = error.problems
     if isinstance(error, (InvalidTransitionError, UnknownOperationError)):
         extra["allowed"] = error.allowed
