@@ -1820,6 +1820,31 @@ def test_every_list_keeps_to_the_jurisdiction_asked_for(url: str) -> None:
     assert (here.cc, here.cc_unread) == (1, 1)
 
 
+def test_a_copy_to_nobody_says_nobody_was_named_at_the_field(url: str) -> None:
+    """抄送 with nobody named (an empty list, blank names, the web form with nobody ticked) says so
+    at ``$.people``, not 「这些人 已经抄送过」 nor 「参与人名单里没有 」 with an empty name; one blank
+    or unknown name among others is pointed at by its place in the list."""
+    for directory in ((), (Directory(),)):
+        engine = make_engine(Chain(SINGLE_A), *directory, url=url, clock=FrozenClock())
+        _OPEN.append(engine)
+        rid = submitted(engine)
+        for people in ([], [""], ["  ", ""]):
+            with pytest.raises(TaskError, match=r"不能「抄送」：未给出抄送人 /") as refused:
+                engine.operate(rid, Copy(people), HANDLER)
+            assert refused.value.message_en.endswith("nobody named to copy to")
+            assert [p.path for p in refused.value.problems] == ["$.people"]
+        with pytest.raises(TaskError, match="第 2 位抄送人为空") as blank:
+            engine.operate(rid, Copy(["x", ""]), HANDLER)
+        assert [p.path for p in blank.value.problems] == ["$.people[1]"]
+        engine.operate(rid, Copy(["x"]), HANDLER)
+        with pytest.raises(TaskError, match=r"x）? 已经抄送过") as again:
+            engine.operate(rid, Copy(["x"]), HANDLER)
+        assert [p.path for p in again.value.problems] == ["$.people"]
+    with pytest.raises(TaskError, match=r"参与人名单里没有 nobody\.x") as unknown:
+        engine.operate(rid, Copy(["y", "nobody.x"]), HANDLER)
+    assert [p.path for p in unknown.value.problems] == ["$.people[1]"]
+
+
 def test_a_missing_reason_names_the_reason_field(url: str) -> None:
     """「必须填写理由」 carries the field it is about (``$.reason``), for HTTP problem details and
     for the command line to name its ``--reason``."""

@@ -255,7 +255,7 @@ def test_add_signer_without_a_position_adds_after_or_alongside_as_the_step_takes
 
 def test_refusals_name_the_option_to_give(site: Site) -> None:
     """A refusal about one field names the option that fills it: --reason for a missing reason,
-    --to for a stand-in ending before it starts, --after for a bad cursor; in
+    --to for 抄送 to nobody or a stand-in ending before it starts, --after for a bad cursor; in
     ``--json`` the problem's path is the option."""
     rid = site.new()
     jiedai("submit", rid, "--as", "zhang.wei")
@@ -263,12 +263,16 @@ def test_refusals_name_the_option_to_give(site: Site) -> None:
     for args, option, code in (
         (("transfer", rid, "--as", "sun.hao", "--to", "li.na"), "--reason", 2),
         (("return", rid, "--as", "sun.hao"), "--reason", 2),
+        (("cc", rid, "--as", "zhang.wei", "--to", ""), "--to", 3),
         (("proxy", "set", "--as", "sun.hao", *backwards), "--to", 3),
     ):
         said = jiedai(*args, code=code).output
         assert option in said, (args, said)
         error = as_json(*args, code=code)["error"]
         assert [p["path"] for p in error["problems"]] == [option], args
+    nobody = jiedai("cc", rid, "--as", "zhang.wei", "--to", "", code=3).output
+    assert "未给出抄送人" in nobody
+    assert "参与人名单里没有" not in nobody
     bad = jiedai("tasks", "--as", "sun.hao", "--after", "garbage", code=2).output
     assert "--after" in bad
     error = as_json("tasks", "--as", "sun.hao", "--after", "garbage", code=2)["error"]

@@ -236,9 +236,12 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
         assert "催" in body["message_zh"]
         assert body["message_en"]
         assert 1 <= int(limited.headers["retry-after"]) <= 3600
-        nobody = c.post(f"/api/v1/receptions/{rid}/operations/copy", json={"people": []})
-        assert nobody.status_code == 422
-        assert nobody.json()["code"] == "task_refused"
+        for people in ([], [""]):  # nobody named: said so at the field, not 「这些人 已经抄送过」
+            nobody = c.post(f"/api/v1/receptions/{rid}/operations/copy", json={"people": people})
+            assert nobody.status_code == 422
+            assert nobody.json()["code"] == "task_refused"
+            assert nobody.json()["message_zh"].endswith("未给出抄送人")
+            assert [p["path"] for p in nobody.json()["problems"]] == ["$.people"]
         unknown_field = c.post(f"/api/v1/receptions/{rid}/operations/transfer", json={"to": "x", "who": 1})
         assert unknown_field.status_code == 422
         assert {p["path"] for p in unknown_field.json()["problems"]} == {"$.who"}

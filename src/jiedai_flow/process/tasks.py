@@ -657,7 +657,7 @@ def _reply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     assert isinstance(command, AddSigners)
     if not command.people:
-        raise _refused(reception, ctx, "未给出加签人", "no approvers to add")
+        raise _refused(reception, ctx, "未给出加签人", "no approvers to add", path="$.people")
     task = _owned(reception, ctx, command.task, kind=TaskKind.APPROVAL)
     step = reception.approval_chain[task.step]
     position = default_position(step.kind) if command.position is None else command.position
@@ -1035,20 +1035,28 @@ def _urge(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 
 def _copy(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     assert isinstance(command, Copy)
-    already = {c.actor_id for c in reception.copies}
-    for person in command.people:
-        _storable_id(reception, ctx, person)
+    if not any(p.strip() for p in command.people):  # an empty list, or the web form with nobody ticked
+        raise _refused(reception, ctx, "未给出抄送人", "nobody named to copy to", path="$.people")
+    for i, person in enumerate(command.people):
+        where = f"$.people[{i}]"
+        if not person.strip():
+            raise _refused(
+                reception, ctx, f"第 {i + 1} 位抄送人为空", f"person {i + 1} to copy to is blank", path=where
+            )
+        _storable_id(reception, ctx, person, path=where)
         problem = None if ctx.directory is None else target_problem(ctx.directory, person)
         if problem is not None:
-            raise _refused(reception, ctx, *problem)
-    new = [p for p in dict.fromkeys(command.people) if p and p not in already]
+            raise _refused(reception, ctx, *problem, path=where)
+    already = {c.actor_id for c in reception.copies}
+    named = list(dict.fromkeys(command.people))
+    new = [p for p in named if p not in already]
     if not new:
-        named = [p for p in dict.fromkeys(command.people) if p]
         raise _refused(
             reception,
             ctx,
-            f"{'、'.join(map(ctx.shown, named)) or '这些人'} 已经抄送过",
-            f"{', '.join(named) or 'everyone named'} was copied already",
+            f"{'、'.join(map(ctx.shown, named))} 已经抄送过",
+            f"{', '.join(named)} was copied already",
+            path="$.people",
         )
     copies = (*reception.copies, *(CarbonCopy(p, ctx.actor.id, ctx.now) for p in new))
     return Worked(attrs.evolve(reception, copies=copies), people=tuple(new))
@@ -1886,12 +1894,13 @@ def _taking_problem(reception: Reception, ctx: Context, task: Task) -> tuple[str
     return _engaged(reception, ctx, ctx.actor.id, task)
 
 
-def _storable_id(reception: Reception, ctx: Context, person: str) -> None:
-    """An actor id the task index can hold (64 characters, no NUL or lone surrogate)."""
+def _storable_id(reception: Reception, ctx: Context, person: str, *, path: str = "") -> None:
+    """An actor id the task index can hold (64 characters, no NUL or lone surrogate); ``path``:
+    the field it was given in, for the refusal."""
     try:
         check_text(person, field="actor id", max_length=MAX_ACTOR_ID)
     except InvalidValueError as error:
-        raise _refused(reception, ctx, error.message_zh, error.message_en) from None
+        raise _refused(reception, ctx, error.message_zh, error.message_en, path=path) from None
 
 
 def target_problem(
