@@ -91,11 +91,17 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_starter_files(
-    folder: Path, *, countersign: bool = False, kind: str = "parallel", standards: str | None = None
+    folder: Path,
+    *,
+    countersign: bool = False,
+    kind: str = "parallel",
+    standards: str | None = None,
+    extra_actors: str = "",
 ) -> None:
     """The starter actors and standards (``countersign``: with :data:`COUNTERSIGN_ACTORS` and
-    :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards instead)."""
-    actors = starter.actors_toml() + (COUNTERSIGN_ACTORS if countersign else "")
+    :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards instead;
+    ``extra_actors``: more ``[[actor]]`` tables)."""
+    actors = starter.actors_toml() + (COUNTERSIGN_ACTORS if countersign else "") + extra_actors
     if standards is None:
         standards = countersign_standards(kind) if countersign else starter.STANDARDS_TOML
     (folder / "jiedai-actors.toml").write_text(actors, encoding="utf-8")
@@ -169,11 +175,14 @@ def running(
     countersign: bool = False,
     kind: str = "parallel",
     standards: str | None = None,
+    extra_actors: str = "",
 ) -> Iterator[Server]:
     """``jiedai serve --db DB`` in ``folder`` until the block ends (``countersign``: with the actors and
     standards of :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards
-    instead)."""
-    write_starter_files(folder, countersign=countersign, kind=kind, standards=standards)
+    instead; ``extra_actors``: more ``[[actor]]`` tables)."""
+    write_starter_files(
+        folder, countersign=countersign, kind=kind, standards=standards, extra_actors=extra_actors
+    )
     port = free_port()
     environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
     code = "from jiedai_flow.cli import main; main()"

@@ -1701,9 +1701,41 @@ def test_a_pool_task_is_claimed_and_leaves_the_others_lists(url: str) -> None:
     assert mine(engine, leader2) == []
     with pytest.raises(TaskError, match="任务已经是您的"):  # not 「没有待办（当前由 l1 办理）」
         engine.operate(rid, Claim(), leader1)
-    with pytest.raises(NotAuthorizedError):
+    with pytest.raises(TaskError, match="已由 l1 认领"):  # lost to a colleague, not 「无权」
         approve(engine, rid, leader2)
     assert approve(engine, rid, leader1).state == "approved"
+
+
+def test_a_pool_task_a_colleague_claimed_first_is_refused_naming_them(url: str) -> None:
+    """Losing a pool task to a colleague (both clicked, or 待办 was stale) is a refusal saying who
+    claimed it (``TaskError``: HTTP 422, exit code 3), whatever one tried — claim, sign, answer,
+    hand on, with or without the task's id; 「无权」 stays for whoever is not in the pool."""
+    engine = engine_for(url, POOL, SINGLE_E)
+    rid = submitted(engine)
+    first, second = approver("l1", levels=["分管领导"]), approver("l2", levels=["分管领导"])
+    engine.operate(rid, Claim(), first)
+    task = engine.get(rid).tasks[0].id[:8]
+    lost = {
+        "claim": lambda: engine.operate(rid, Claim(), second),
+        "claim the task": lambda: engine.operate(rid, Claim(task=task), second),
+        "approve": lambda: approve(engine, rid, second),
+        "approve the task": lambda: engine.fire(
+            rid, "approve", second, reason="同意", command=TaskCommand(task=task)
+        ),
+        "return": lambda: engine.fire(rid, "return", second, reason="请补充公函"),
+        "transfer": lambda: engine.operate(rid, Transfer(to="x"), second, reason="出差"),
+    }
+    for what, act in lost.items():
+        with pytest.raises(TaskError, match=r"不能「.+」：「分管领导」的任务已由 l1 认领") as refused:
+            act()
+        assert refused.value.code == "task_refused", what
+        assert "claimed by l1" in refused.value.message_en, what
+    for outsider in (approver("l9", levels=["部门负责人"]), OFFICE):
+        with pytest.raises(NotAuthorizedError):
+            engine.operate(rid, Claim(), outsider)
+        with pytest.raises(NotAuthorizedError):
+            approve(engine, rid, outsider)
+    assert approve(engine, rid, first).current_step == 1
 
 
 def test_whatever_a_stand_in_does_with_a_principals_task_is_on_their_behalf(url: str) -> None:

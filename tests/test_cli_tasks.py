@@ -253,6 +253,28 @@ def test_add_signer_without_a_position_adds_after_or_alongside_as_the_step_takes
     assert "[default: after]" not in jiedai("add-signer", "--help").output
 
 
+def test_a_pool_task_a_colleague_claimed_is_refused_naming_them(site: Site) -> None:
+    """钱博 and 孙浩 are both 部门负责人: 钱博 claims the pool's task first, so 孙浩's claim or
+    signature is refused saying 钱博 has it (exit code 3), not 「无权」 (exit code 2) — which stays
+    for 李娜, an approver of another level."""
+    from pathlib import Path
+
+    actors = Path("jiedai-actors.toml")
+    actors.write_text(
+        actors.read_text(encoding="utf-8")
+        + '\n[[actor]]\nid = "qian.bo"\nname = "钱博"\nroles = ["approver"]\nlevels = ["部门负责人"]\n',
+        encoding="utf-8",
+    )
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("claim-task", rid, "--as", "qian.bo")
+    for args in (("claim-task", rid), ("approve", rid, "--reason", "同意")):
+        lost = jiedai(*args, "--as", "sun.hao", code=3)
+        assert "「部门负责人」的任务已由 钱博（qian.bo） 认领" in lost.output
+        assert "无权" not in lost.output
+    assert "无权" in jiedai("approve", rid, "--as", "li.na", code=2).output
+
+
 def test_refusals_name_the_option_to_give(site: Site) -> None:
     """A refusal about one field names the option that fills it: --reason for a missing reason,
     --to for 抄送 to nobody or a stand-in ending before it starts, --after for a bad cursor; in

@@ -24,11 +24,22 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
+SECOND_HEAD = """
+[[actor]]
+id = "feng.yu"
+name = "冯宇"
+roles = ["approver"]
+unit = "县政府办公室"
+levels = ["部门负责人"]
+"""
+"""A second 部门负责人 beside 孙浩, so that the pool's task can be lost to a colleague."""
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp(f"serve-tasks-{request.param}")
     for url in private_database(request.param, folder):
-        with running(url, folder, countersign=True) as found:
+        with running(url, folder, countersign=True, extra_actors=SECOND_HEAD) as found:
             yield found
 
 
@@ -270,6 +281,28 @@ def test_operation_endpoints_keep_the_http_conventions(server: Server) -> None:
     assert refused.json()["code"] == "task_refused"
     assert refused.json()["message_zh"]
     assert refused.json()["message_en"]
+
+
+def test_a_pool_task_lost_to_a_colleague_is_refused_naming_who_claimed_it(server: Server) -> None:
+    """Two heads of department claim the pool's task at once: one gets it, the other a 422
+    ``task_refused`` saying who claimed it (not a 403 「无权」); signing it afterwards is refused the
+    same way, while an approver outside the pool is still not authorized."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rid = _submitted(server)
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda who: _op(server, who, rid, "claim"), ("sun.hao", "feng.yu")))
+    assert sorted(r.status_code for r in both) == [200, 422], [r.text for r in both]
+    [lost] = [r for r in both if r.status_code == 422]
+    [won] = [who for who, r in zip(("sun.hao", "feng.yu"), both, strict=True) if r.status_code == 200]
+    loser = "feng.yu" if won == "sun.hao" else "sun.hao"
+    assert lost.json()["code"] == "task_refused"
+    assert f"的任务已由 {'孙浩' if won == 'sun.hao' else '冯宇'}（{won}） 认领" in lost.json()["message_zh"]
+    assert f"claimed by {won}" in lost.json()["message_en"]
+    late = _call(server, loser, "POST", f"/receptions/{rid}/triggers/approve", json={"reason": "同意"})
+    assert (late.status_code, late.json()["code"]) == (422, "task_refused")
+    outside = _call(server, "li.na", "POST", f"/receptions/{rid}/triggers/approve", json={"reason": "同意"})
+    assert (outside.status_code, outside.json()["code"]) == (403, "not_authorized")
 
 
 def test_refusals_name_the_field_they_are_about(server: Server) -> None:

@@ -572,9 +572,16 @@ def apply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
 def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     task = _task(reception, ctx, command.task, pool_only=True)
     _not_delegate(reception, ctx, task)  # the handler claims no approval task of their reception
-    held = next(t.owner for t in reception.tasks if t.id == task.id)
-    if held:
-        raise _refused(reception, ctx, f"任务已由 {ctx.shown(held)} 认领", f"already claimed by {held}")
+    stored = next(t for t in reception.tasks if t.id == task.id)
+    if stored.claimed_by:
+        raise _refused(reception, ctx, *_claimed_already(ctx, stored))
+    if stored.owner:  # named by its id: a person's own task
+        raise _refused(
+            reception,
+            ctx,
+            f"任务由 {ctx.shown(stored.owner)} 办理，不是待认领的池任务",
+            f"the task is {stored.owner}'s, not a pool task to claim",
+        )
     _in_pool(reception, ctx, task)
     problem = _keeping(reception, ctx, task)  # for oneself, or for a principal one stands in for 代理
     if problem is not None:
@@ -1538,6 +1545,8 @@ def _task(
         if allow_pool and not task.owner:
             # a pool's membership is decided by jiedai_authorize (the role table by default)
             return _taken(reception, ctx, task)
+        if _lost(ctx, task):
+            raise _refused(reception, ctx, *_claimed_already(ctx, task))
         raise _denied(reception, ctx, "不是您的待办", "not your task")
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN and test(t)]
     found = _open_for(ctx, open_, pool_only=pool_only, allow_pool=allow_pool, reception=reception)
@@ -1548,6 +1557,9 @@ def _task(
         raise _refused(
             reception, ctx, "任务已经是您的，不必认领", "the task is yours already; nothing to claim"
         )
+    lost = next((t for t in open_ if _lost(ctx, t)), None) if not found else None
+    if lost is not None:  # a colleague was first (or the list was stale): not a lack of rights
+        raise _refused(reception, ctx, *_claimed_already(ctx, lost))
     if not found:
         holders = "、".join(dict.fromkeys(ctx.shown(t.owner) if t.owner else t.assignee.shown for t in open_))
         ids = ", ".join(dict.fromkeys(t.owner or t.assignee.ref for t in open_))
@@ -1582,6 +1594,28 @@ def _open_for(
         if not found:
             found = [t for t in map(partial(_taken, reception, ctx), pools) if t.owner][:1] or pools[:1]
     return found
+
+
+def _lost(ctx: Context, task: Task) -> bool:
+    """Whether ``task`` is a pool task someone else claimed that the actor (or a principal they
+    stand in for) is a member of the pool of: they lost it to a colleague, or acted on a stale
+    待办 — a refusal saying who has it, where someone outside the pool is not authorized."""
+    me = {ctx.actor.id, *ctx.principals}
+    return (
+        bool(task.claimed_by)
+        and task.claimed_by not in me
+        and (task.assignee.pools(ctx.actor) or bool(ctx.principal_in(task.assignee)))
+    )
+
+
+def _claimed_already(ctx: Context, task: Task) -> tuple[str, str]:
+    """What a refusal says of a pool task claimed already (Chinese, English)."""
+    pool = f"「{task.assignee.shown}」的" if task.assignee.shown else ""
+    return (
+        f"{pool}任务已由 {ctx.shown(task.holder)} 认领",
+        f"the {task.assignee.ref + ' ' if task.assignee.ref else ''}pool's task was claimed by "
+        f"{task.holder} already",
+    )
 
 
 def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
