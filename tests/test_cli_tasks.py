@@ -299,3 +299,22 @@ def test_refusals_name_the_option_to_give(site: Site) -> None:
     assert "--after" in bad
     error = as_json("tasks", "--as", "sun.hao", "--after", "garbage", code=2)["error"]
     assert [p["path"] for p in error["problems"]] == ["--after"]
+
+
+def test_fire_points_an_approval_operation_to_its_own_command(site: Site) -> None:
+    """``fire ID 转办`` or ``fire ID urge`` is the wrong command, not a missing 「操作值 Transfer」:
+    the message names the operation's own command (a usage error, exit code 2)."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    for trigger, command in (
+        ("转办", "jiedai transfer"),
+        ("urge", "jiedai urge"),
+        ("认领", "jiedai claim-task"),
+    ):
+        said = jiedai("fire", rid, trigger, "--as", "sun.hao", "--reason", "x", code=2).output
+        assert f"{command} {rid} --as sun.hao" in said, said
+        assert "操作值" not in said
+    with_task = jiedai(
+        "fire", rid, "转办", "--as", "sun.hao", "--reason", "x", "--task", "abc", code=2
+    ).output
+    assert "jiedai transfer" in with_task  # not an internal error

@@ -322,6 +322,21 @@ def test_refusals_name_the_field_they_are_about(server: Server) -> None:
     assert [p["path"] for p in refused.json()["problems"]] == ["$.end"]
 
 
+def test_an_approval_operation_posted_as_a_trigger_points_to_its_endpoint(server: Server) -> None:
+    """``/triggers/transfer_task`` is refused (422) naming the operation's own endpoint, not a
+    command class of the library (「需要操作值 Transfer」); with a ``task`` too, not a 500."""
+    rid = _submitted(server)
+    for trigger, segment in (("transfer_task", "transfer"), ("urge", "urge")):
+        for body in ({"reason": "x"}, {"reason": "x", "task": "abc"}):
+            fired = _call(server, "sun.hao", "POST", f"/receptions/{rid}/triggers/{trigger}", json=body)
+            assert (fired.status_code, fired.json()["code"]) == (422, "task_refused"), fired.text
+            said = fired.json()
+            assert f"POST /api/v1/receptions/{rid}/operations/{segment}" in said["message_zh"]
+            assert f"POST /api/v1/receptions/{rid}/operations/{segment}" in said["message_en"]
+            assert "操作值" not in said["message_zh"]
+            assert "needs a" not in said["message_en"]
+
+
 def test_execution_items_are_assigned_done_and_a_problem_reaches_the_handler(server: Server) -> None:
     rid = _submitted(server)
     for person in ("sun.hao", *COUNTERSIGN):

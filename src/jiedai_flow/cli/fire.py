@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from jiedai_flow.cli import render
-from jiedai_flow.cli.app import App, app_of, json_option
+from jiedai_flow.cli.app import App, app_of, json_option, usage_problem
 from jiedai_flow.cli.commands import trigger_help
 from jiedai_flow.cli.inputs import (
     load_follow_up,
@@ -18,12 +18,14 @@ from jiedai_flow.cli.inputs import (
     parse_explanations,
     resolve_trigger,
 )
-from jiedai_flow.errors import ValidationError
+from jiedai_flow.errors import TaskError, ValidationError
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.process.tasks import TaskCommand
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from jiedai_flow.process.lifecycle import TriggerDef
 
 F = TypeVar("F", bound="Callable[..., Any]")
 
@@ -118,29 +120,50 @@ def run(
         except ValidationError:
             if definition is engine.processes[-1]:
                 raise
+    given = reception_id
     reception_id = engine.resolve(reception_id)  # the number or a short id is enough
     process = engine.process_of(engine.get(reception_id))
     name = resolve_trigger(process.definition, trigger)
     plan = load_plan(plan_file) if plan_file is not None else None
     listing = load_list(list_file) if list_file is not None else None
     follow_up = load_follow_up(follow_up_file) if follow_up_file is not None else None
-    result = engine.fire(
-        reception_id,
-        name,
-        actor,
-        reason=reason,
-        request_id=request_id,
-        expected_version=expect_version,
-        plan=plan,
-        reception_list=listing,
-        explanations=explanations,
-        follow_up=follow_up,
-        command=TaskCommand(task=task.strip()) if task else None,
-    )
+    try:
+        result = engine.fire(
+            reception_id,
+            name,
+            actor,
+            reason=reason,
+            request_id=request_id,
+            expected_version=expect_version,
+            plan=plan,
+            reception_list=listing,
+            explanations=explanations,
+            follow_up=follow_up,
+            command=TaskCommand(task=task.strip()) if task else None,
+        )
+    except TaskError:
+        _elsewhere(process.trigger_defs.get(name), given, actor.id)
+        raise
     if app.json:
         app.emit(render.result_json(result, process))
         return
     render.print_result(app.out, result, process)
+
+
+def _elsewhere(declared: TriggerDef | None, reception: str, actor: str) -> None:
+    """An approval operation fired as a plain trigger is refused by the engine (it needs its own
+    command): point to that command instead — a usage error."""
+    if declared is None or declared.operation is None:
+        return
+    from jiedai_flow.cli.tasks import command_line, command_name
+
+    line = command_line(declared.operation, reception, actor, reason=declared.reason_required)
+    help_line = f"jiedai {command_name(declared.operation)} --help"
+    raise usage_problem(
+        "TRIGGER",
+        f"「{declared.label}」是审批操作，有它自己的命令：{line}（见 {help_line}）",
+        f"{declared.name!r} is an approval operation with a command of its own: {line} (see {help_line})",
+    ) from None
 
 
 @click.command(

@@ -190,6 +190,24 @@ OPERATION_OPTIONS = {
 """The operation commands' options by the field of the operation they fill (see ``App.options``)."""
 
 
+def command_name(operation: Operation) -> str:
+    """The command of ``operation``: ``jiedai transfer``, ``jiedai claim-task`` …"""
+    return COMMAND_NAMES.get(operation, operation.value.replace("_", "-"))
+
+
+def command_line(operation: Operation, reception: str, actor: str, *, reason: bool = False) -> str:
+    """The command line that runs ``operation`` on ``reception`` as ``actor``, its required options
+    to fill in: ``jiedai transfer 341502-2026-00001 --as sun.hao --to …``."""
+    name = command_name(operation)
+    command = next(c for c in OPERATIONS if c.name == name)
+    needed = [
+        p.opts[0]
+        for p in command.params
+        if isinstance(p, click.Option) and p.required and p.name != "actor_id"
+    ] + (["--reason"] if reason else [])
+    return " ".join(["jiedai", name, reception, "--as", actor, *(f"{o} …" for o in needed)])
+
+
 def _operation(
     operation: Operation,
     help_zh: str,
@@ -199,7 +217,7 @@ def _operation(
 ) -> click.Command:
     """A command that builds an operation value from its options and runs :meth:`Engine.operate`;
     ``--reason`` only for an operation that takes one (not 已阅)."""
-    name = COMMAND_NAMES.get(operation, operation.value.replace("_", "-"))
+    name = command_name(operation)
     takes_reason = task_ops.COMMANDS[operation].takes_reason
 
     def command(

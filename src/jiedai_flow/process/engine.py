@@ -945,12 +945,15 @@ class Engine:
             return None  # most commands (start, finish, claim …): no task to look at, no context to build
         ctx = self._task_context(process, before, actor, now, reason, trigger_def)
         if trigger_def.operation is not None:
-            if command is None or command.operation != trigger_def.operation:
+            kind = task_ops.COMMANDS[trigger_def.operation]
+            if not isinstance(command, kind):  # fired as a plain trigger (``fire``, ``/triggers/``)
+                # the command line and the service say which command or endpoint instead
                 raise TaskError(
                     before.id,
                     trigger_def.label,
-                    f"需要操作值 {task_ops.COMMANDS[trigger_def.operation].__name__}",
-                    f"needs a {task_ops.COMMANDS[trigger_def.operation].__name__} command",
+                    f"这是审批操作，有它自己的命令：Engine.operate(接待 ID, {kind.__name__}(…))",
+                    "an approval operation is run by its own command: "
+                    f"Engine.operate(reception_id, {kind.__name__}(…))",
                     number=before.number,
                     operation_en=trigger_def.name,
                 )

@@ -14,7 +14,7 @@ from jiedai_flow.cli.inputs import ReceptionFile, unsaved_reception
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.model import ReceptionType
 from jiedai_flow.domain.records import AuditEvent, CommandResult, Page, Reception, ReceptionQuery
-from jiedai_flow.errors import NotAuthorizedError, Problem, ValidationError
+from jiedai_flow.errors import NotAuthorizedError, Problem, TaskError, ValidationError
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.tasks import TaskCommand
 from jiedai_flow.server import metrics
@@ -229,9 +229,30 @@ def fire(
             metrics.COMMANDS.labels(
                 _label(engine, reception_id, trigger), getattr(error, "code", "error")
             ).inc()
+            if isinstance(error, TaskError):
+                _elsewhere(engine, ref, reception_id, trigger, error)
             raise
     metrics.COMMANDS.labels(trigger, "accepted").inc()
     return outcome(result, 200)
+
+
+def _elsewhere(engine: Any, ref: str, reception_id: str, trigger: str, error: TaskError) -> None:
+    """An approval operation fired as a trigger is refused (it needs its own command): the
+    refusal points to the operation's own endpoint."""
+    from jiedai_flow.server.api.tasks import path_of
+
+    declared = engine.process_of(engine.get(reception_id)).trigger_defs.get(trigger)
+    if declared is None or declared.operation is None:
+        return
+    endpoint = f"POST {path_of(ref, declared.operation)}"
+    raise TaskError(
+        reception_id,
+        error.operation,
+        f"这是审批操作，有它自己的端点：{endpoint}",
+        f"an approval operation has an endpoint of its own: {endpoint}",
+        number=error.number,
+        operation_en=trigger,
+    ) from None
 
 
 def _label(engine: Any, reception_id: str, trigger: str) -> str:
