@@ -2493,6 +2493,44 @@ def test_taking_back_the_vote_that_passed_the_last_step_reopens_it_from_approved
     verified(engine)
 
 
+def test_an_earlier_countersigner_takes_back_their_own_signature(url: str) -> None:
+    """拿回 is not only the last signer's: B signed the parallel countersign before C and D completed
+    it; while E (the next step) has not acted, B takes back B's own signature — the step reopens
+    for B alone and C's and D's signatures stand. The same for a 票签 voter after the vote passed:
+    B's vote is taken back, C's stands, and D may vote again."""
+    engine = engine_for(url, SINGLE_A, PARALLEL_BCD, SINGLE_E)
+    rid = submitted(engine)
+    approve(engine, rid, A)
+    for signer in (B, C, D):
+        approve(engine, rid, signer)
+    assert mine(engine, E) == [rid]
+    after = engine.operate(rid, TakeBack(), B).reception
+    assert (after.state, after.current_step) == ("submitted", 1)
+    assert [(a.step, a.actor_id) for a in after.approvals] == [(0, "a"), (1, "c"), (1, "d")]
+    assert mine(engine, B) == [rid]
+    assert mine(engine, C) == mine(engine, D) == mine(engine, E) == []
+    with pytest.raises(REFUSED):  # C's signature stands: nothing to sign again
+        approve(engine, rid, C)
+    approve(engine, rid, B, "再次同意")
+    assert mine(engine, E) == [rid]
+    verified(engine)
+
+    vote = ApprovalStep("", "党组会票签", kind=StepKind.VOTE, threshold=50, assignees=person("b", "c", "d"))
+    engine = engine_for(url, vote, SINGLE_A)
+    rid = submitted(engine)
+    approve(engine, rid, B)
+    approve(engine, rid, C)  # 2 of 3: passed; D's vote closes
+    assert (engine.get(rid).current_step, mine(engine, D)) == (1, [])
+    after = engine.operate(rid, TakeBack(), B).reception
+    assert (after.state, after.current_step) == ("submitted", 0)
+    assert [a.actor_id for a in after.approvals] == ["c"]
+    assert mine(engine, B) == mine(engine, D) == [rid]
+    assert mine(engine, C) == mine(engine, A) == []
+    approve(engine, rid, D)
+    assert mine(engine, A) == [rid]
+    verified(engine)
+
+
 def test_an_approver_outside_a_pool_cannot_hand_its_task_on(url: str) -> None:
     """Found through the HTTP service: transferring, delegating or adding signers to a pool task
     claims it first, and only a member of the pool may claim it."""

@@ -493,3 +493,16 @@ def test_the_countersign_plugin_snippet_adds_a_parallel_step_above_3000_yuan() -
 def test_the_countersign_toml_in_approvals_md_is_the_tested_snippet() -> None:
     block = page("approvals.md").split("```toml\n", 1)[1].split("```", 1)[0]
     assert block in (SNIPPETS / "county_countersign.toml").read_text(encoding="utf-8")
+
+
+def test_every_test_approvals_md_names_as_proof_exists() -> None:
+    """The operations table's last column (and the page's prose) names the tests that prove each
+    rule: a renamed or missing test would leave a rule said and no longer shown."""
+    named = set(re.findall(r"`(?:tests/\w+\.py::)?(test_\w+)`", page("approvals.md")))
+    defined = {
+        name
+        for path in (ROOT / "tests").glob("test_*.py")
+        for name in re.findall(r"^(?:async )?def (test_\w+)", path.read_text(encoding="utf-8"), re.M)
+    }
+    assert "test_an_earlier_countersigner_takes_back_their_own_signature" in named
+    assert sorted(named - defined) == []
