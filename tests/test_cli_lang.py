@@ -105,6 +105,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         run("settle", number, "--as", "wang.fang")
         run("token", "create", "--actor", "zhang.wei", "--label", "oa")
         run("import", "--template", "t.csv")
+        # the template's row imports as it is: a second row with a day that does not exist gives
+        # the dry run a bad row to report
+        template = (where / "t.csv").read_bytes().decode("utf-8-sig")
+        example = template.rstrip("\r\n").splitlines()[-1]
+        bad = re.sub(r"\d{4}-\d{2}-\d{2}", "2026-13-01", example, count=1)
+        assert bad != example
+        (where / "t.csv").write_text(template.rstrip("\r\n") + "\n" + bad + "\n", encoding="utf-8-sig")
         yield where
 
 

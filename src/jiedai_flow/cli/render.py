@@ -183,8 +183,7 @@ def print_error(console: Console, error: JiedaiFlowError, options: Mapping[str, 
         o for o in dict.fromkeys(option_of(p.path, options) for p in error.problems) if o.startswith("-")
     ]
     if given and isinstance(zh, str) and isinstance(en, str):
-        shown = "、".join(given)
-        text = say(f"{zh}（选项 {shown}）", f"{en} (option {', '.join(given)})")
+        text = say(f"{zh}（选项 {'、'.join(given)}）", f"{en} (option {', '.join(given)})")
     console.print(f"[red]{prefix}[/red]{escape(text)}", soft_wrap=True)
 
 
