@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from jiedai_flow.domain.findings import Finding
-    from jiedai_flow.domain.model import Actor
+    from jiedai_flow.domain.model import Actor, LabelledEnum
     from jiedai_flow.domain.records import AuditEvent, CommandResult, Reception
     from jiedai_flow.process.lifecycle import CompiledProcess
     from jiedai_flow.process.signoff import Signoff
@@ -292,38 +292,56 @@ def details_table(
 
     r, letter = reception, reception.letter
     view = signoff(r, definition=process.definition, names=names_of(r, events, directory))
-    table = Table(show_header=False, title=f"接待 {r.number}", title_justify="left")
+    en = current_lang() == "en"
+    table = Table(show_header=False, title=f"{label('接待', 'reception')} {r.number}", title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
-    guests = "；".join(f"{g.name}（{g.unit} {g.post}）" for g in letter.personnel)
+    guests = ("; " if en else "；").join(f"{g.name}{paren(f'{g.unit} {g.post}')}" for g in letter.personnel)
+    state = state_label(process, r.state)
+    if not en:
+        state += f"（{r.state}，v{r.version}）"
+    elif state != r.state:
+        state += f" ({r.state}, v{r.version})"
+    else:
+        state += f" (v{r.version})"
     rows = [
         ("ID", r.id),
-        (label("状态", "state"), f"{_label(process, r.state)}（{r.state}，v{r.version}）"),
-        (label("类型", "type"), r.reception_type.label),
+        (label("状态", "state"), state),
+        (label("类型", "type"), _enum(r.reception_type)),
         (label("辖区", "jurisdiction"), r.jurisdiction),
         (label("接待单位", "host unit"), r.host_unit),
-        (label("经办人", "handler"), f"{r.handler.name}（{r.handler.id}）"),
-        (label("日期", "dates"), f"{r.start} ～ {r.end}"),
+        (label("经办人", "handler"), f"{r.handler.name}{paren(r.handler.id)}"),
+        (label("日期", "dates"), f"{r.start} {'to' if en else '～'} {r.end}"),
         (
             label("来函", "letter"),
-            f"{letter.kind.label} {letter.number}，{letter.sending_unit}，{letter.issued_on}",
+            f"{_enum(letter.kind)} {letter.number}, {letter.sending_unit}, {letter.issued_on}"
+            if en
+            else f"{_enum(letter.kind)} {letter.number}，{letter.sending_unit}，{letter.issued_on}",
         ),
-        (label("事由", "purpose"), f"{letter.purpose.label}：{letter.content}"),
-        (f"{label('来宾', 'guests')}（{letter.headcount}）", guests or "—"),
+        (label("事由", "purpose"), f"{_enum(letter.purpose)}{': ' if en else '：'}{letter.content}"),
+        (f"{label('来宾', 'guests')}{paren(str(letter.headcount))}", guests or "—"),
         (label("方案", "plan"), _plan_line(r)),
     ]
     rows += _signoff_rows(view)
     if r.reception_list is not None:
+        listing = r.reception_list
+        signed = listing.signed_by or "—"
         rows.append(
             (
                 label("清单", "list"),
-                f"实际费用 {r.reception_list.total} 元，签字 {r.reception_list.signed_by or '—'}",
+                say(
+                    f"实际费用 {listing.total} 元，签字 {signed}",
+                    f"actual cost {listing.total} yuan, signed by {signed}",
+                ),
             )
         )
     for e in r.explanations:
-        accepted = f"，{e.accepted_by} 已接受" if e.accepted else "，待接受"
-        rows.append((f"情况说明 {e.rule_id}", f"{e.text}（{e.by}{accepted}）"))
-    rows.append(("规则包 / 流程", f"{r.rule_pack} · {r.process}"))
+        if e.accepted:
+            status = say(f"{e.by}，{e.accepted_by} 已接受", f"{e.by}, accepted by {e.accepted_by}")
+        else:
+            status = say(f"{e.by}，待接受", f"{e.by}, not yet accepted")
+        rows.append((f"{label('情况说明', 'explanation')} {e.rule_id}", f"{e.text}{paren(status)}"))
+    rows.append((label("规则包 / 流程", "rule pack / process"), f"{r.rule_pack} · {r.process}"))
     for field, value in rows:
         table.add_row(field, Text(value))
     return table
@@ -331,25 +349,35 @@ def details_table(
 
 def _plan_line(r: Reception) -> str:
     plan = r.plan
-    return (
+    return say(
         f"用餐 {len(plan.meals)} 次，住宿 {len(plan.lodgings)} 项，活动 {len(plan.activities)} 项；"
-        f"预计 {plan.planned_total} 元，预算 {plan.budget} 元"
+        f"预计 {plan.planned_total} 元，预算 {plan.budget} 元",
+        f"{len(plan.meals)} meal(s), {len(plan.lodgings)} lodging(s), {len(plan.activities)} "
+        f"activity(ies); planned {plan.planned_total} yuan, budget {plan.budget} yuan",
     )
 
 
 def _signoff_rows(view: Signoff) -> list[tuple[str, str]]:
     """The approval steps (kind, result, each signer), returns, open tasks and execution items."""
+    en = current_lang() == "en"
     rows = []
     for step in view.steps:
-        lines = [f"{step.kind.label} {step.result}"]
+        lines = [f"{_enum(step.kind)} {say(step.result, step.result_en)}"]
         for s in step.signers:
             mark = "✓" if s.signed and s.outcome == "同意" else ("✗" if s.signed else "·")
             when = f" {when_local(s.at)}" if s.at is not None else ""
-            due = f"（{s.due} 到期）" if s.pending and s.due is not None else ""
-            opinion = f"：{s.opinion}" if s.opinion else ""
-            lines.append(f"{mark} {s.shown} {s.outcome}{when}{due}{opinion}")
+            due = paren(say(f"{s.due} 到期", f"due {s.due}")) if s.pending and s.due is not None else ""
+            opinion = f"{': ' if en else '：'}{s.opinion}" if s.opinion else ""
+            shown = s.shown_en if en else s.shown
+            lines.append(f"{mark} {shown} {say(s.outcome, s.outcome_en)}{when}{due}{opinion}")
             lines += [f"    {note}" for note in s.notes]
-        rows.append((f"{label('审批', 'step')} {step.number}「{step.label}」", "\n".join(lines)))
+        rows.append(
+            (
+                f"{label('审批', 'step')} {step.number}"
+                + (f' "{step.label}"' if en else f"「{step.label}」"),
+                "\n".join(lines),
+            )
+        )
     if not view.steps:
         rows.append((label("审批", "approvals"), "—"))
     for back in view.returns:
@@ -357,28 +385,52 @@ def _signoff_rows(view: Signoff) -> list[tuple[str, str]]:
         rows.append(
             (
                 label("退回", "returned"),
-                f"第 {back.step + 1} 环节「{back.step_label}」{back.how}：{back.who}{when}，"
-                f"理由：{back.reason}",
+                say(
+                    f"第 {back.step + 1} 环节「{back.step_label}」{back.how}：{back.who}{when}，"
+                    f"理由：{back.reason}",
+                    f"step {back.step + 1} 「{back.step_label}」 {back.how_en}: {back.who}{when}, "
+                    f"reason: {back.reason}",
+                ),
             )
         )
     for task in view.open_tasks:
-        due = f"，{task.due} 到期" if task.due is not None else ""
-        asked = f"（已委派 {task.delegated_to}）" if task.delegated_to else ""
+        due = say(f"，{task.due} 到期", f", due {task.due}") if task.due is not None else ""
+        asked = paren(say(f"已委派 {task.delegated_to}", f"delegated to {task.delegated_to}"))
+        owner = task.owner_en if en else task.owner
         rows.append(
-            (label("待办", "open task"), f"{task.title} — {task.owner}{asked}{due}（{task.task_id[:8]}）")
+            (
+                label("待办", "open task"),
+                f"{task.title} — {owner}{asked if task.delegated_to else ''}{due}{paren(task.task_id[:8])}",
+            )
         )
     for item in view.execution:
         when = f"{when_local(item.at)} " if item.at is not None else ""
-        done = f"，{item.done_by} {when_local(item.done_at)} 完成" if item.done_at is not None else ""
-        notes = "".join(f"\n    {n}" for n in item.notes)
-        where = f"，{when}{item.place}" if when or item.place else ""
-        rows.append(
-            (
-                label("执行", "execution"),
-                f"{item.title} — {item.owner}{where}（{item.state}{done}）{notes}",
+        done = (
+            say(
+                f"，{item.done_by} {when_local(item.done_at)} 完成",
+                f", done by {item.done_by} {when_local(item.done_at)}",
             )
+            if item.done_at is not None
+            else ""
+        )
+        notes = "".join(f"\n    {n}" for n in item.notes)
+        where = f"{', ' if en else '，'}{when}{item.place}" if when or item.place else ""
+        owner = item.owner_en if en else item.owner
+        state = say(item.state, item.state_en)
+        rows.append(
+            (label("执行", "execution"), f"{item.title} — {owner}{where}{paren(state + done)}{notes}")
         )
     return rows
+
+
+def paren(text: str) -> str:
+    """``text`` in brackets after a word: （…） in Chinese, `` (…)`` in English."""
+    return f" ({text})" if current_lang() == "en" else f"（{text}）"
+
+
+def _enum(member: LabelledEnum | Severity) -> str:
+    """A labelled enum member in this run's language: 公函, letter, or 公函 letter."""
+    return label(member.label, member.value)
 
 
 def when_local(moment: datetime | None) -> str:
@@ -400,18 +452,18 @@ def timeline_table(events: Sequence[AuditEvent], process: CompiledProcess) -> Ta
     ):
         table.add_column(column, overflow="fold")
     for e in events:
-        source = _label(process, e.from_state) if e.from_state else "—"
+        source = state_label(process, e.from_state) if e.from_state else "—"
         why = Text(e.reason or "")
         if e.note:  # what an approval or task operation did: 代签, 转办, 加签, 驳回到第 N 环节 …
             why.append(("\n" if e.reason else "") + e.note, style="cyan")
         table.add_row(
             str(e.seq),
             when(e.at),
-            Text(f"{e.actor_name}（{e.actor_id}）"),
+            Text(f"{e.actor_name}{paren(e.actor_id)}"),
             Text(trigger_label(process, e.trigger)),
-            Text(f"{source} → {_label(process, e.to_state)}"),
+            Text(f"{source} → {state_label(process, e.to_state)}"),
             why,
-            Text(", ".join(f"{f.rule_id}:{f.severity.label}" for f in e.findings) or "—"),
+            Text(", ".join(f"{f.rule_id}:{_enum(f.severity)}" for f in e.findings) or "—"),
         )
     return table
 
@@ -438,13 +490,14 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
     """One line for an accepted command, its findings (info ones one line each), and what may
     follow; each line short enough for 80 columns where the names allow."""
     r, e = result.reception, result.event
-    source = _label(process, e.from_state) if e.from_state else "—"
+    source = state_label(process, e.from_state) if e.from_state else "—"
     again = say("（重复请求，返回首次结果）", " (replayed: the first result)") if result.replayed else ""
+    colon = ": " if current_lang() == "en" else "："
     console.print(
         Text.assemble(
             ("✓ ", "green"),
-            f"{trigger_label(process, e.trigger)}（{e.trigger}）— {e.actor_name}（{e.actor_id}）："
-            f"{source} → 「{_label(process, r.state)}」{again}",
+            f"{_command(process, e.trigger)} — {e.actor_name}{paren(e.actor_id)}{colon}"
+            f"{source} → 「{state_label(process, r.state)}」{again}",
         )
     )
     number = label("编号", "number")
@@ -455,10 +508,19 @@ def print_result(console: Console, result: CommandResult, process: CompiledProce
     if following:
         # the id beside the label is the command that fires it: 撤回（withdraw） → jiedai withdraw;
         # then who may: the next step is often someone else's (审批同意 is the approver's)
-        steps = " · ".join(
-            f"{trigger_label(process, t)}（{t}，{_who_may(process, r.state, t)}）" for t in following
-        )
+        steps = " · ".join(_next_step(process, r.state, t) for t in following)
         console.print(Text(f"  {label('下一步', 'next')}: {steps}", "dim"))
+
+
+def _next_step(process: CompiledProcess, state: str, trigger: str) -> str:
+    """A trigger that may follow, with its command and who may fire it: 撤回（withdraw，经办人）;
+    in English the command only where the label is not it: withdraw (handler)."""
+    who = _who_may(process, state, trigger)
+    if current_lang() != "en":  # the command is the English beside the Chinese label
+        return f"{process.trigger_defs[trigger].label}（{trigger}，{who}）"
+    found = process.trigger_defs.get(trigger)
+    shown = found.label_en if found is not None and found.label_en else trigger
+    return f"{shown} ({who})" if shown.replace(" ", "_") == trigger else f"{shown} ({trigger}, {who})"
 
 
 def _who_may(process: CompiledProcess, state: str, trigger: str) -> str:
@@ -486,8 +548,32 @@ def possible_triggers(process: CompiledProcess, reception: Reception) -> tuple[s
 
 
 def trigger_label(process: CompiledProcess, trigger: str) -> str:
+    """A trigger's label in this run's language (登记公函 register for ``create``)."""
     found = process.trigger_defs.get(trigger)
-    return found.label if found is not None else ("登记公函" if trigger == "create" else trigger)
+    if found is None:
+        return label("登记公函", "register") if trigger == "create" else trigger
+    return label(found.label, found.label_en or trigger)
+
+
+def _command(process: CompiledProcess, trigger: str) -> str:
+    """A trigger with the command that fires it: 提交审批（submit）; in English the label alone
+    when it is the command (submit), else with it (return for correction (return))."""
+    found = process.trigger_defs.get(trigger)
+    if found is not None:
+        zh, en = found.label, found.label_en or trigger
+    else:
+        zh, en = ("登记公函", "register") if trigger == "create" else (trigger, trigger)
+    if current_lang() != "en":
+        return f"{zh}（{trigger}）"
+    return en if en.replace(" ", "_") == trigger else f"{en} ({trigger})"
+
+
+def state_label(process: CompiledProcess, state: str) -> str:
+    """A state's label in this run's language: 已结算, settled, or 已结算 settled."""
+    try:
+        return label(process.label(state), process.label_en(state))
+    except KeyError:
+        return state
 
 
 def _label(process: CompiledProcess, state: str) -> str:

@@ -51,7 +51,17 @@ _CLOSED_ZH = {
     "jumped": "已关闭（跳转）",
     "taken_back": "已拿回",
 }
+_CLOSED_EN = {
+    "decided": "not signed (the step was decided)",
+    "removed": "removed",
+    "closed": "closed",
+    ENDED: "not signed (the reception ended)",
+    "jumped": "closed (jump)",
+    "taken_back": "taken back",
+}
 _EXECUTION_ZH = {TaskState.DONE: "已完成", TaskState.CLOSED: "已关闭", TaskState.WAITING: "未到"}
+_EXECUTION_EN = {TaskState.DONE: "done", TaskState.CLOSED: "closed", TaskState.WAITING: "not yet"}
+_OUTCOME_EN = {"同意": "agreed", "反对": "against", "待签": "to sign", "未到": "not yet"}
 
 
 @attrs.frozen
@@ -80,6 +90,10 @@ class Signer:
     """Agreed or voted against (an :class:`~jiedai_flow.domain.records.Approval` of this step)."""
     pending: bool = False
     """Still to act (the task is open or waiting)."""
+    outcome_en: str = ""
+    """``outcome`` in English."""
+    who_en: str = ""
+    """``who`` in English where it differs (a pool's task nobody has claimed)."""
 
     @property
     def shown(self) -> str:
@@ -88,6 +102,14 @@ class Signer:
         extra += [f"由 {self.transferred_from} 转办"] if self.transferred_from else []
         extra += [f"{self.added_by} 加签"] if self.added_by else []
         return self.who + (f"（{'；'.join(extra)}）" if extra else "")
+
+    @property
+    def shown_en(self) -> str:
+        """:attr:`shown` in English: ``李娜 (for 王五; transferred by 赵六)``."""
+        extra = [f"for {self.on_behalf_of}"] if self.on_behalf_of else []
+        extra += [f"transferred by {self.transferred_from}"] if self.transferred_from else []
+        extra += [f"added by {self.added_by}"] if self.added_by else []
+        return (self.who_en or self.who) + (f" ({'; '.join(extra)})" if extra else "")
 
 
 @attrs.frozen
@@ -102,6 +124,8 @@ class StepSignoff:
     verdict: str
     """``passed``, ``failed`` (a vote that can no longer pass) or ``open``."""
     signers: tuple[Signer, ...] = ()
+    result_en: str = ""
+    """``result`` in English: ``3/3 agreed``."""
 
     @property
     def number(self) -> int:
@@ -128,6 +152,8 @@ class ReturnLine:
     who: str
     at: datetime | None
     reason: str
+    how_en: str = ""
+    """``how`` in English (sent back, or the trigger's English label)."""
 
 
 @attrs.frozen
@@ -142,6 +168,8 @@ class OpenTask:
     """The owner's name, or the pool's with 「待认领」."""
     due: date | None = None
     delegated_to: str = ""
+    owner_en: str = ""
+    """``owner`` in English (``… (unclaimed)`` for a pool's task)."""
 
 
 @attrs.frozen
@@ -159,6 +187,9 @@ class ExecutionLine:
     done_at: datetime | None = None
     notes: tuple[str, ...] = ()
     """Problems reported, in order."""
+    state_en: str = ""
+    """``state`` in English."""
+    owner_en: str = ""
 
 
 @attrs.frozen
@@ -242,16 +273,24 @@ class _View:
     def __init__(self, reception: Reception, definition: ProcessDefinition, names: Mapping[str, str]) -> None:
         self.reception = reception
         self.names = names
-        self.reviews = {t.name: t.label for t in definition.triggers if t.review and t.operation is None}
+        reviewing = [t for t in definition.triggers if t.review and t.operation is None]
+        self.reviews = {t.name: t.label for t in reviewing}
+        self.reviews_en = {t.name: t.label_en or t.name for t in reviewing}
         # a signature the end of the reception left unmade says how it ended: 已终止, 不予接待, 已撤销 …
-        ended = next((st.label for st in definition.states if st.name == reception.state), "")
-        self.closed = {**_CLOSED_ZH, ENDED: f"未签（{ended}）"} if ended else _CLOSED_ZH
+        ended = next((st for st in definition.states if st.name == reception.state), None)
+        self.closed, self.closed_en = _CLOSED_ZH, _CLOSED_EN
+        if ended is not None and ended.label:
+            self.closed = {**_CLOSED_ZH, ENDED: f"未签（{ended.label}）"}
+            self.closed_en = {**_CLOSED_EN, ENDED: f"not signed ({ended.label_en or ended.name})"}
 
     def who(self, actor_id: str) -> str:
         return self.names.get(actor_id, actor_id) if actor_id else ""
 
     def owner(self, task: Task) -> str:
         return self.who(task.owner) if task.owner else f"{task.assignee.shown}（待认领）"
+
+    def owner_en(self, task: Task) -> str:
+        return self.who(task.owner) if task.owner else f"{task.assignee.shown} (unclaimed)"
 
     def step(self, index: int, step: ApprovalStep) -> StepSignoff:
         r = self.reception
@@ -266,20 +305,15 @@ class _View:
         known = {t.id for t in tasks}
         signers += [self._signed(a) for a in approvals if a.task_id not in known]  # signed outside a task
         verdict = step_verdict(step, r.step_tasks(index), approvals, r.handlers())
-        return StepSignoff(
-            index,
-            step.shown,
-            step.kind,
-            self._result(index, step, verdict, approvals),
-            verdict,
-            tuple(signers),
-        )
+        result, result_en = self._result(index, step, verdict, approvals)
+        return StepSignoff(index, step.shown, step.kind, result, verdict, tuple(signers), result_en)
 
     def _signed(self, a: Approval, task: Task | None = None) -> Signer:
         return Signer(
             who=a.actor_name or self.who(a.actor_id),
             actor_id=a.actor_id,
             outcome="同意" if a.agree else "反对",
+            outcome_en="agreed" if a.agree else "against",
             at=a.at,
             opinion=a.opinion,
             on_behalf_of=self.who(a.on_behalf_of),
@@ -295,15 +329,22 @@ class _View:
             return self._signed(approval, task)
         if task.live:
             outcome = "待签" if task.state is TaskState.OPEN else "未到"
+            outcome_en = _OUTCOME_EN[outcome]
             if task.delegated_to:
                 outcome = f"已委派 {self.who(task.delegated_to)} 提出意见"
+                outcome_en = f"delegated to {self.who(task.delegated_to)} for an opinion"
             who, actor_id, at = self.owner(task), task.owner, None
+            who_en = self.owner_en(task)
         elif task.state is TaskState.DONE:  # a reviewer's answer on their own task (不予接待 …)
             outcome = self.reviews.get(task.outcome, task.outcome)
+            outcome_en = self.reviews_en.get(task.outcome, task.outcome)
             who, actor_id, at = self.who(task.done_by), task.done_by, task.done_at
+            who_en = who
         else:
             outcome = self.closed.get(task.outcome, "已关闭")
+            outcome_en = self.closed_en.get(task.outcome, "closed")
             who, actor_id, at = self.owner(task), task.owner, None
+            who_en = self.owner_en(task)
         return Signer(
             who=who,
             actor_id=actor_id,
@@ -316,24 +357,34 @@ class _View:
             notes=task.notes,
             due=task.due if task.live else None,
             pending=task.live,
+            outcome_en=outcome_en,
+            who_en=who_en,
         )
 
-    def _result(self, index: int, step: ApprovalStep, verdict: str, approvals: tuple[Approval, ...]) -> str:
+    def _result(
+        self, index: int, step: ApprovalStep, verdict: str, approvals: tuple[Approval, ...]
+    ) -> tuple[str, str]:
+        """The step's result in Chinese and in English."""
         agreed = [a for a in approvals if a.agree]
         decided = {"passed": "，通过", "failed": "，未通过"}.get(verdict, "")
+        decided_en = {"passed": ", passed", "failed": ", failed"}.get(verdict, "")
         voters = self._voters(index)
+        waiting = "待签" if index == self.reception.current_step else "未到"
         if not voters and not approvals:  # a step not opened yet: no count to give (not 「0/0」)
-            return "待签" if index == self.reception.current_step else "未到"
+            return waiting, _OUTCOME_EN[waiting]
         if step.kind is StepKind.VOTE:
             total = sum(t.assignee.weight for t in voters) or sum(a.weight for a in approvals)
             yes = sum(a.weight for a in agreed)
-            return f"同意权重 {yes}/{total}（须超过 {step.threshold}%）{decided}"
+            return (
+                f"同意权重 {yes}/{total}（须超过 {step.threshold}%）{decided}",
+                f"agreeing weight {yes}/{total} (over {step.threshold}% needed){decided_en}",
+            )
         if step.kind in (StepKind.SEQUENTIAL, StepKind.PARALLEL):
             total = len(voters) or len(approvals)
-            return f"{len(agreed)}/{total} 同意{decided}"
+            return f"{len(agreed)}/{total} 同意{decided}", f"{len(agreed)}/{total} agreed{decided_en}"
         if agreed:
-            return "同意"
-        return "待签" if index == self.reception.current_step else "未到"
+            return "同意", "agreed"
+        return waiting, _OUTCOME_EN[waiting]
 
     def _voters(self, index: int) -> list[Task]:
         """The step's tasks that count toward its result: every one of the current submission but
@@ -354,8 +405,9 @@ class _View:
             how = "驳回" if t.outcome == SENT_BACK else self.reviews.get(t.outcome)
             if how is None:
                 continue
+            how_en = "sent back" if t.outcome == SENT_BACK else self.reviews_en[t.outcome]
             label = r.approval_chain[t.step].shown if 0 <= t.step < len(r.approval_chain) else "审批"
-            found.append(ReturnLine(t.step, label, how, self.who(t.done_by), t.done_at, t.opinion))
+            found.append(ReturnLine(t.step, label, how, self.who(t.done_by), t.done_at, t.opinion, how_en))
         return tuple(sorted(found, key=lambda line: (line.at is None, line.at or datetime.min)))
 
     def open_tasks(self) -> tuple[OpenTask, ...]:
@@ -366,7 +418,11 @@ class _View:
                 title = chain[t.step].shown if 0 <= t.step < len(chain) else "审批"
             else:
                 title = t.title
-            found.append(OpenTask(t.id, t.kind, title, self.owner(t), t.due, self.who(t.delegated_to)))
+            found.append(
+                OpenTask(
+                    t.id, t.kind, title, self.owner(t), t.due, self.who(t.delegated_to), self.owner_en(t)
+                )
+            )
         return tuple(found)
 
     def execution(self) -> tuple[ExecutionLine, ...]:
@@ -375,10 +431,12 @@ class _View:
             if t.kind is not TaskKind.EXECUTION:
                 continue
             state = _EXECUTION_ZH.get(t.state) or ("有问题" if t.outcome == "problem" else "待办")
+            state_en = _EXECUTION_EN.get(t.state) or ("problem" if t.outcome == "problem" else "to do")
+            holder = self.who(t.owner) or t.assignee.shown
             found.append(
                 ExecutionLine(
                     title=t.title,
-                    owner=self.owner(t) if t.live else self.who(t.owner) or t.assignee.shown,
+                    owner=self.owner(t) if t.live else holder,
                     at=t.at,
                     place=t.place,
                     due=t.due,
@@ -386,6 +444,8 @@ class _View:
                     done_by=self.who(t.done_by) if t.state is TaskState.DONE else "",
                     done_at=t.done_at if t.state is TaskState.DONE else None,
                     notes=t.notes,
+                    state_en=state_en,
+                    owner_en=self.owner_en(t) if t.live else holder,
                 )
             )
         return tuple(found)
