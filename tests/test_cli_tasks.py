@@ -30,7 +30,7 @@ def test_open_tasks_claim_delegate_reply_and_approve_through_the_command_line(si
     counts = as_json("tasks", "--as", "zhang.wei", "--counts")
     assert counts["started"] == 1
     english = jiedai("--lang", "en", "tasks", "--as", "zhang.wei", "--counts").output
-    assert "open 0 · done 0 · copied 0（unread 0） · started 1" in english
+    assert "open 0 · done 0 · copied 0 (unread 0) · started 1" in english
     assert "待办" not in english
 
 
@@ -84,7 +84,7 @@ def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
     assert shown["reception"]["approvals"][0]["on_behalf_of"] == "sun.hao"
     jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao")
     again = jiedai("proxy", "revoke", listed[0]["id"][:8], "--as", "sun.hao").output
-    assert "已撤销过 / already revoked" in again
+    assert "已撤销过 / stand-in " in again
     assert as_json("proxy", "list")[0]["revoked"] is True
 
 

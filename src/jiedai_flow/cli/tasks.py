@@ -50,6 +50,12 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.records import TaskPage, TaskRow
 
 _VIEWS = {"mine": TaskView.MINE, "done": TaskView.DONE, "cc": TaskView.CC, "started": TaskView.STARTED}
+_VIEWS_EN = {
+    TaskView.MINE: "open tasks",
+    TaskView.DONE: "done",
+    TaskView.CC: "copied to me",
+    TaskView.STARTED: "started by me",
+}
 
 
 @click.command(
@@ -101,9 +107,10 @@ def tasks(
         if app.json:
             app.emit(dump(found))
             return
+        unread = render.paren(f"{label('未读', 'unread')} {found.cc_unread}")
         app.out.print(
             f"{label('待办', 'open')} {found.mine} · {label('已办', 'done')} {found.done} · "
-            f"{label('抄送', 'copied')} {found.cc}（{label('未读', 'unread')} {found.cc_unread}） · "
+            f"{label('抄送', 'copied')} {found.cc}{unread} · "
             f"{label('我发起的', 'started')} {found.started}"
         )
         return
@@ -123,7 +130,10 @@ def tasks(
     if app.json:
         app.emit({"items": [dump(r) for r in page.items], "next_cursor": page.next_cursor})
         return
-    table = Table(title=f"{label(chosen.label, chosen.value)} — {actor.name}（{actor.id}）", show_lines=False)
+    table = Table(
+        title=f"{label(chosen.label, _VIEWS_EN[chosen])} — {actor.name}{render.paren(actor.id)}",
+        show_lines=False,
+    )
     item = {TaskView.STARTED: ("接待日期", "visit"), TaskView.CC: ("抄送人", "copied by")}
     for zh, en in (
         ("编号", "number"),
@@ -135,8 +145,8 @@ def tasks(
     table.add_column(
         label("到期", "due") if chosen is TaskView.MINE else label("时间", "at"), overflow="fold"
     )
-    labels = {t.name: t.label for p in engine.processes for t in p.triggers}
-    labels |= {s.name: s.label for p in engine.processes for s in p.states}
+    labels = {t.name: label(t.label, t.label_en or t.name) for p in engine.processes for t in p.triggers}
+    labels |= {s.name: label(s.label, s.label_en or s.name) for p in engine.processes for s in p.states}
     people = app.actors()
     for row in page.items:
         if chosen is TaskView.MINE:
@@ -145,7 +155,7 @@ def tasks(
             when = render.when(row.at) if row.at else ""
         title = row.title
         if chosen is TaskView.CC and row.owner in people:
-            title = f"{people[row.owner].name}（{row.owner}）"
+            title = f"{people[row.owner].name}{render.paren(row.owner)}"
         table.add_row(row.number, row.task_id[:8] or "—", title, _status(row, labels), when)
     app.out.print(table)
     if not page.items:
@@ -155,16 +165,20 @@ def tasks(
 
 
 def _status(row: TaskRow, labels: Mapping[str, str]) -> str:
-    """How the line stands, in Chinese: a task's state or how it ended (a reviewer's answer by its
-    trigger's label); a reception's state (抄送、我发起的) as its process names it."""
+    """How the line stands, in this run's language: a task's state or how it ended (a reviewer's
+    answer by its trigger's label); a reception's state (抄送、我发起的) as its process names it.
+    English shows an outcome by its id (agree, transferred …)."""
     if row.outcome:
-        return OUTCOME_LABELS.get(row.outcome) or labels.get(row.outcome, row.outcome)
+        if row.outcome in OUTCOME_LABELS:
+            return label(OUTCOME_LABELS[row.outcome], row.outcome)
+        return labels.get(row.outcome, row.outcome)
     if row.kind in ("cc", "started"):
         return labels.get(row.state, row.state)
     try:
-        return TaskState(row.state).label
+        state = TaskState(row.state)
     except ValueError:
         return row.state
+    return label(state.label, state.value)
 
 
 COMMAND_NAMES = {
@@ -527,7 +541,11 @@ def proxy_set(
         app.emit(dump(made))
         return
     app.out.print(
-        f"✓ 代理 {made.id[:8]}：{made.stand_in} 代 {made.principal} 办理审批，{made.start} 至 {made.end}"
+        say(
+            f"✓ 代理 {made.id[:8]}：{made.stand_in} 代 {made.principal} 办理审批，{made.start} 至 {made.end}",
+            f"✓ stand-in {made.id[:8]}: {made.stand_in} acts for {made.principal}, "
+            f"{made.start} to {made.end}",
+        )
     )
 
 
@@ -576,9 +594,9 @@ def proxy_revoke(app: App, proxy_id: str, actor_id: str) -> None:
         app.emit(dump(revoked))
         return
     if already:
-        app.out.print(f"代理 {revoked.id[:8]} 已撤销过 / already revoked")
+        app.out.print(say(f"代理 {revoked.id[:8]} 已撤销过", f"stand-in {revoked.id[:8]} already revoked"))
         return
-    app.out.print(f"✓ 已撤销代理 {revoked.id[:8]}")
+    app.out.print(say(f"✓ 已撤销代理 {revoked.id[:8]}", f"✓ stand-in {revoked.id[:8]} revoked"))
 
 
 COMMANDS: tuple[click.Command, ...] = (tasks, *OPERATIONS, proxy)
