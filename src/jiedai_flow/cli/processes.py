@@ -15,8 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from jiedai_flow.cli.app import EXIT_REFUSED, EXIT_STATE, App, json_option, pass_app, usage_problem
+from jiedai_flow.cli.common import current_lang, heading, label, say
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from jiedai_flow.domain.model import Role
     from jiedai_flow.process.engine import Engine
     from jiedai_flow.process.lifecycle import ProcessDefinition, TriggerDef
     from jiedai_flow.process.migration import MigrationPlan, MigrationReport
@@ -59,10 +63,25 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 def _declared(trigger: TriggerDef) -> str:
-    flags = [zh for name, zh in _DECLARATIONS if getattr(trigger, name)]
+    """What a trigger declares, in this run's language (English: the declarations' names)."""
+    flags = [label(zh, name) for name, zh in _DECLARATIONS if getattr(trigger, name)]
     if trigger.stage is not None and trigger.stage != trigger.name:
-        flags.append(f"规则环节 {trigger.stage}")
-    return "、".join(flags) or "—"
+        flags.append(f"{label('规则环节', 'stage')} {trigger.stage}")
+    return _joined(flags)
+
+
+def _joined(items: Iterable[str]) -> str:
+    return ("、" if current_lang() == "zh" else ", ").join(items) or "—"
+
+
+def _roles(roles: Iterable[Role]) -> str:
+    return _joined(label(r.label, r.value) for r in roles)
+
+
+def _table(*columns: tuple[str, str], title: str = "") -> Table:
+    """A table with its headers in this run's language."""
+    shown = (zh if zh == en else heading(zh, en) for zh, en in columns)
+    return Table(*shown, title=title or None, title_justify="left")
 
 
 @click.group(
@@ -94,8 +113,13 @@ def list_processes(app: App) -> None:
     if app.json:
         app.emit(rows)
         return
-    table = Table(
-        "流程 key", "提供者 origin", "状态 states", "操作 triggers", "接待 receptions", "新接待 default"
+    table = _table(
+        ("流程", "key"),
+        ("提供者", "origin"),
+        ("状态", "states"),
+        ("操作", "triggers"),
+        ("接待", "receptions"),
+        ("新接待", "default"),
     )
     for row in rows:
         table.add_row(
@@ -119,34 +143,41 @@ def show(app: App, key: str) -> None:
         app.emit(_as_json(definition))
         return
     origin = definition.origin or "jiedai_flow"
-    app.out.print(f"流程 process {definition.key}（{origin}），初始状态 initial {definition.initial}")
-    states = Table(
-        "状态 state", "名称 label", "阶段 phase", "终止 terminal", title="状态 states", title_justify="left"
+    app.out.print(
+        say(
+            f"流程 {definition.key}（{origin}），初始状态 {definition.initial}",
+            f"process {definition.key} ({origin}), initial state {definition.initial}",
+        )
+    )
+    states = _table(
+        ("状态", "state"),
+        ("名称", "label"),
+        ("阶段", "phase"),
+        ("终止", "terminal"),
+        title=label("状态", "states"),
     )
     for s in definition.states:
-        states.add_row(s.name, s.label, str(s.phase), "✓" if s.terminal else "")
+        states.add_row(s.name, label(s.label, s.label_en or s.name), str(s.phase), "✓" if s.terminal else "")
     app.out.print(states)
-    triggers = Table(
-        "操作 trigger",
-        "名称 label",
-        "声明 declarations",
-        "通知 notify",
-        title="操作 triggers",
-        title_justify="left",
+    triggers = _table(
+        ("操作", "trigger"),
+        ("名称", "label"),
+        ("声明", "declarations"),
+        ("通知", "notify"),
+        title=label("操作", "triggers"),
     )
     for t in definition.triggers:
-        triggers.add_row(t.name, t.label, _declared(t), "、".join(t.notify) or "—")
+        triggers.add_row(t.name, label(t.label, t.label_en or t.name), _declared(t), _roles(t.notify))
     app.out.print(triggers)
-    edges = Table(
-        "操作 trigger",
-        "流转 from → to",
-        "角色 roles",
-        "条件 condition",
-        title="流转 transitions",
-        title_justify="left",
+    edges = _table(
+        ("操作", "trigger"),
+        ("流转", "from → to"),
+        ("角色", "roles"),
+        ("条件", "condition"),
+        title=label("流转", "transitions"),
     )
     for e in definition.transitions:
-        edges.add_row(e.trigger, f"{e.source} → {e.dest}", "、".join(sorted(e.roles)), e.condition or "")
+        edges.add_row(e.trigger, f"{e.source} → {e.dest}", _roles(sorted(e.roles)), e.condition or "")
     app.out.print(edges)
 
 
@@ -189,23 +220,25 @@ def diff(app: App, source: str, target: str) -> None:
         app.emit(data)
         return
     if found.same:
-        app.out.print(f"{found.source} 与 {found.target} 相同 / the same")
+        app.out.print(
+            say(f"{found.source} 与 {found.target} 相同", f"{found.source} and {found.target} are the same")
+        )
         return
     labels = {
-        "states_added": "新增状态 states added",
-        "states_removed": "删除状态 states removed",
-        "states_changed": "改动状态 states changed",
-        "triggers_added": "新增操作 triggers added",
-        "triggers_removed": "删除操作 triggers removed",
-        "triggers_changed": "改动操作 triggers changed",
-        "transitions_added": "新增流转 transitions added",
-        "transitions_removed": "删除流转 transitions removed",
+        "states_added": label("新增状态", "states added"),
+        "states_removed": label("删除状态", "states removed"),
+        "states_changed": label("改动状态", "states changed"),
+        "triggers_added": label("新增操作", "triggers added"),
+        "triggers_removed": label("删除操作", "triggers removed"),
+        "triggers_changed": label("改动操作", "triggers changed"),
+        "transitions_added": label("新增流转", "transitions added"),
+        "transitions_removed": label("删除流转", "transitions removed"),
     }
     app.out.print(f"{found.source} → {found.target}")
-    for field, label in labels.items():
+    for field, shown in labels.items():
         for item in data[field]:
             sign = "+" if field.endswith("added") else "-" if field.endswith("removed") else "~"
-            app.out.print(Text(f"  {sign} {label}: {item}"))
+            app.out.print(Text(f"  {sign} {shown}: {item}"))
 
 
 _MAP = click.option(
@@ -300,9 +333,16 @@ def _print_migration(app: App, report: MigrationReport, dry_run: bool) -> None:
             }
         )
         return
-    head = "迁移预演 dry run" if dry_run else "迁移 migration"
+    head = label("迁移预演", "dry run") if dry_run else label("迁移", "migration")
     app.out.print(f"{head}: {plan.source} → {plan.target}")
-    table = Table("编号 number", "ID", "版本 v", "迁移前 before", "迁移后 after", "原因 reason")
+    table = _table(
+        ("编号", "number"),
+        ("ID", "ID"),
+        ("版本", "v"),
+        ("迁移前", "before"),
+        ("迁移后", "after"),
+        ("原因", "reason"),
+    )
     for move in report.moves:
         table.add_row(
             move.number,
@@ -310,18 +350,22 @@ def _print_migration(app: App, report: MigrationReport, dry_run: bool) -> None:
             str(move.version),
             move.before,
             move.after or "✗",
-            Text(move.reason_zh),
+            Text(say(move.reason_zh, move.reason_en)),
         )
     app.out.print(table)
-    summary = f"可迁移 movable {len(report.movable)} · 不能迁移 blocked {len(report.blocked)}"
+    counts = [
+        (label("可迁移", "movable"), len(report.movable)),
+        (label("不能迁移", "blocked"), len(report.blocked)),
+    ]
     if not dry_run:
-        summary += (
-            f" · 已迁移 applied {len(report.applied)} · 早已迁移 already {len(report.already)}"
-            f" · 被拒绝 refused {len(report.refused)}"
-        )
-    app.out.print(summary)
+        counts += [
+            (label("已迁移", "applied"), len(report.applied)),
+            (label("早已迁移", "already"), len(report.already)),
+            (label("被拒绝", "refused"), len(report.refused)),
+        ]
+    app.out.print(" · ".join(f"{name} {n}" for name, n in counts))
     for rid, error in report.refused:
-        app.err.print(Text(f"  ✗ {rid}: {error.message_zh} / {error.message_en}"))
+        app.err.print(Text(f"  ✗ {rid}: {say(error.message_zh, error.message_en)}"))
 
 
 @process.command(
@@ -366,19 +410,30 @@ def replay(
     if app.json:
         app.emit(attrs.asdict(report) | {"ok": report.ok})
     else:
+        verdict = (
+            say("全部允许", "all allowed")
+            if report.ok
+            else say(f"{len(report.refused)} 步不允许", f"{len(report.refused)} not allowed")
+        )
         app.out.print(
-            f"回放 replay {report.receptions} 件接待、{report.steps} 步 against {report.definition}："
-            + ("全部允许 all allowed" if report.ok else f"{len(report.refused)} 步不允许 not allowed")
+            say(
+                f"按 {report.definition} 回放 {report.receptions} 件接待、{report.steps} 步：",
+                f"replayed {report.receptions} receptions, {report.steps} steps "
+                f"against {report.definition}: ",
+            )
+            + verdict
         )
         if report.refused:
-            table = Table("ID", "序号 seq", "操作 trigger", "流转 from → to", "原因 reason")
+            table = _table(
+                ("ID", "ID"), ("序号", "seq"), ("操作", "trigger"), ("流转", "from → to"), ("原因", "reason")
+            )
             for step in report.refused:
                 table.add_row(
                     step.reception_id,
                     str(step.seq),
                     step.trigger,
                     f"{step.from_state} → {step.to_state}",
-                    Text(f"{step.reason_zh} / {step.reason_en}"),
+                    Text(say(step.reason_zh, step.reason_en)),
                 )
             app.out.print(table)
     if not report.ok:
