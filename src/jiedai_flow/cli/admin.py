@@ -300,8 +300,12 @@ def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> Non
         app.emit(attrs.asdict(checkpoint))
         return
     app.out.print(
-        f"检查点 checkpoint: 共 {checkpoint.chain_index} 条 events, {len(checkpoint.heads)} 个分片 shards, "
-        f"{checkpoint.receptions} 件接待 receptions, {checkpoint.at}, 密钥 key {checkpoint.key_id}"
+        say(
+            f"检查点：共 {checkpoint.chain_index} 条审计记录，{len(checkpoint.heads)} 个分片，"
+            f"{checkpoint.receptions} 件接待，{checkpoint.at}，密钥 {checkpoint.key_id}",
+            f"checkpoint: {checkpoint.chain_index} events, {len(checkpoint.heads)} shards, "
+            f"{checkpoint.receptions} receptions, {checkpoint.at}, key {checkpoint.key_id}",
+        )
     )
 
 
@@ -351,7 +355,8 @@ def audit_verify(app: App, checkpoints_file: Path | None) -> None:
             f"audit chain broken after {report.checked} events:",
         )
         app.out.print(f"[red]{broken}[/red]")
-        app.out.print(Text(str(report.problem)))
+        problem = report.problem
+        app.out.print(Text(say(problem.message_zh, problem.message_en) if problem else ""))
     if not report.ok:
         sys.exit(EXIT_REFUSED)
 

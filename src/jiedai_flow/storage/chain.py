@@ -162,13 +162,27 @@ class AuditProblem:
     """The chain ``chain_index`` counts in."""
 
     def __str__(self) -> str:
+        return f"{self.message_zh} / {self.message_en}"
+
+    @property
+    def message_zh(self) -> str:
+        """Where and why, in Chinese."""
         who = self.number or self.reception_id
         if self.chain_index or self.event_id:
-            zh = f"分片 {self.shard} 第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
-            en = f"event #{self.chain_index} of shard {self.shard} ({self.event_id}, reception {who})"
+            where = f"分片 {self.shard} 第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
         else:
-            zh, en = f"接待 {who}", f"reception {who}"
-        return f"{zh}{self.reason_zh} / {en}: {self.reason_en}"
+            where = f"接待 {who}"
+        return where + self.reason_zh
+
+    @property
+    def message_en(self) -> str:
+        """Where and why, in English."""
+        who = self.number or self.reception_id
+        if self.chain_index or self.event_id:
+            where = f"event #{self.chain_index} of shard {self.shard} ({self.event_id}, reception {who})"
+        else:
+            where = f"reception {who}"
+        return f"{where}: {self.reason_en}"
 
 
 @attrs.frozen
