@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from jiedai_flow.cli import main
+from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, Phase
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,6 +47,11 @@ IDENTIFIERS = {
     "chinesecalendar",  # the package that knows the holidays
     "oa",  # the token's label
     "nothing",  # the value given, quoted back
+    # states, triggers, phases and conditions by name: what --state, jiedai fire and process files take
+    *(s.name for s in DEFAULT_PROCESS.states),
+    *(t.name for t in DEFAULT_PROCESS.triggers),
+    *(p.value for p in Phase),
+    *(part for t in DEFAULT_PROCESS.transitions if t.condition for part in t.condition.split(":")),
 }
 
 DATA = (
@@ -126,6 +132,18 @@ COMMANDS = {
     "remind": (("remind", "--today", "2026-06-01"), 0),
     "dispatch": (("dispatch", "--once"), 0),
     "import dry run": (("import", "t.csv", "--as", "chen.jie", "--dry-run"), 2),
+    "show": (("show", "341502-2026-00001"), 0),
+    "history": (("history", "341502-2026-00001"), 0),
+    "tasks": (("tasks", "--as", "li.na"), 0),
+    "tasks --done": (("tasks", "--as", "sun.hao", "--done"), 0),
+    "tasks --cc": (("tasks", "--as", "li.na", "--cc"), 0),
+    "tasks --started": (("tasks", "--as", "zhang.wei", "--started"), 0),
+    "tasks --counts": (("tasks", "--as", "zhang.wei", "--counts"), 0),
+    "process list": (("process", "list"), 0),
+    "process show": (("process", "show", "reception@1"), 0),
+    "process diff": (("process", "diff", "reception@1", "reception@1"), 0),
+    "process migrate": (("process", "migrate", "reception@1", "reception@1", "--dry-run"), 0),
+    "process replay": (("process", "replay", "reception@1", "--source", "reception@1"), 0),
     "demo": (("demo",), 0),
     "bad date": (("list", "--from", "2026-13-01"), 2),
     "bad date shape": (("list", "--from", "2026-1x"), 2),
@@ -143,6 +161,25 @@ DEMO_DATA = (
     "公务卡 6222****1234",
 )
 IMPORT_DATA = ("县农业示范园",)
+# what the README's reception records: its guests, steps, opinions, and the notes its audit trail
+# keeps (recorded in Chinese only)
+SHOW_DATA = (
+    "市农函〔2026〕12号",
+    "高标准农田建设考察调研",
+    "刘建国",
+    "陈晓华",
+    "周明",
+    "副局长",
+    "科长",
+    "科员",
+    "部门负责人",
+    "分管领导",
+    "县政府办公室主任",
+    "同意",
+    "第 1 环节「部门负责人」同意",
+    "第 2 环节「分管领导」同意",
+    "认领「部门负责人」任务",  # the note of claim-task
+)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
@@ -160,7 +197,7 @@ def test_english_output_has_no_chinese(folder: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(folder)
     args, code = COMMANDS[name]
     out = run("--lang", "en", *args, code=code).output
-    assert not chinese(out, DEMO_DATA + IMPORT_DATA), out
+    assert not chinese(out, DEMO_DATA + IMPORT_DATA + SHOW_DATA), out
     assert english_words(out), out
 
 
@@ -169,8 +206,49 @@ def test_both_shows_chinese_and_english(folder: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(folder)
     args, code = COMMANDS[name]
     out = run("--lang", "both", *args, code=code).output
-    assert chinese(out, DEMO_DATA + IMPORT_DATA), out
+    assert chinese(out, DEMO_DATA + IMPORT_DATA + SHOW_DATA), out
     assert english_words(out), out
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "both"])
+def test_an_action_and_a_task_operation_print_their_result_in_the_chosen_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """jiedai new, submit and claim-task: the one-line result, its states and what may follow (in a
+    folder of its own, so that the shared one keeps its one settled reception)."""
+    monkeypatch.chdir(tmp_path)
+    run("init")
+    number = json.loads(run("new", "jiedai-reception.toml", "--json").output)["number"]
+    outs = [
+        run("--lang", lang, "submit", number, "--as", "zhang.wei").output,
+        run("--lang", lang, "claim-task", number, "--as", "sun.hao").output,
+    ]
+    for out in outs:
+        if lang == "zh":
+            assert not english_words(out), out
+        elif lang == "en":
+            assert not chinese(out, SHOW_DATA), out
+            assert "submitted" in out
+        else:
+            assert "待审批 submitted" in out
+    if lang == "en":
+        assert "✓ submit — 张伟 (zhang.wei): draft → 「submitted」" in outs[0]
+        assert "return for correction (return, approver)" in outs[0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "both"])
+def test_an_audit_checkpoint_speaks_the_chosen_language(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    monkeypatch.chdir(folder)
+    monkeypatch.setitem(ENV, "JIEDAI_AUDIT_KEY", "k1:" + "00" * 32)
+    out = run("--lang", lang, "audit", "checkpoint").output
+    assert ("检查点" in out) is (lang != "en")
+    assert ("checkpoint" in out) is (lang != "zh")
+    if lang == "zh":
+        assert not english_words(out), out
+    if lang == "en":
+        assert not CJK.search(out), out
 
 
 def test_a_mistake_in_the_config_file_speaks_the_chosen_language(
