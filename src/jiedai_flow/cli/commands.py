@@ -70,7 +70,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("terminate", "tasks:terminate", "终止（管理员，须填 --reason） / terminate (administrators)."),
     ("urge", "tasks:urge", "催办当前办理人（每个任务每小时一次） / urge the assignees."),
     ("cc", "tasks:cc", "抄送（同一接待每人一次） / copy to people."),
-    ("read", "tasks:read", "已阅 / mark as read."),
+    (
+        "read",
+        "tasks:read",
+        "已阅（不附意见；要说明什么用 jiedai comment） / mark as read"
+        " (it carries no text; to say something, comment).",
+    ),
     ("comment", "tasks:comment", "沟通意见（--reason 写内容） / comment on the reception."),
     (
         "assign",
