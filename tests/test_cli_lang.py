@@ -295,6 +295,22 @@ def test_a_reception_number_is_never_broken_at_80_columns(
 
 
 @pytest.mark.parametrize("lang", ["zh", "en", "both"])
+def test_a_submitted_receptions_amount_is_whole_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """「submitted」 is the widest state name: with it the units give way, not the amount (it was
+    cut to 「275.」 at the right edge in English)."""
+    monkeypatch.chdir(tmp_path)
+    run("init")
+    number = json.loads(run("new", "jiedai-reception.toml", "--json").output)["number"]
+    run("submit", number, "--as", "zhang.wei")
+    out = run("--lang", lang, "list", columns=80).output
+    assert number in out
+    assert "275.00" in out
+    assert all(len(line) <= 80 for line in out.splitlines())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "both"])
 def test_the_annual_summary_is_readable_at_80_columns(
     folder: Path, monkeypatch: pytest.MonkeyPatch, lang: str
 ) -> None:

@@ -187,7 +187,7 @@ def list_(
     if not page.items:
         app.out.print(say("没有符合条件的接待", "no receptions match."))
         return
-    app.out.print(render.receptions_table(page.items, engine.process_of))
+    app.out.print(render.receptions_table(page.items, engine.process_of, app.out.width))
     if page.next_cursor:
         following = label("下一页", "next page")
         app.out.print(Text(f"{following}: jiedai list --after '{page.next_cursor}' …", style="dim"))

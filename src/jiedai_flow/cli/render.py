@@ -247,21 +247,41 @@ def summary(reception: Reception, process: CompiledProcess) -> dict[str, Any]:
     }
 
 
-def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception], CompiledProcess]) -> Table:
+def receptions_table(
+    items: Sequence[Reception],
+    process_of: Callable[[Reception], CompiledProcess],
+    width: int | None = None,
+) -> Table:
     """``jiedai list``: the number, ID, dates and amount never wrap (a user copies them); the state
-    and the units fold, two cells at least (one CJK character)."""
+    and the units fold, two cells at least (one CJK character). ``width``: the terminal's, which
+    the units share what the rest leave of (else the table is cut at its right edge)."""
     # no outer edge: the two columns it saves let the units keep a few characters a line at 80
     table = Table(title=label("接待记录", "receptions"), title_justify="left", show_edge=False)
-    table.add_column(heading("编号", "number"), no_wrap=True)
-    table.add_column("ID", no_wrap=True)
+    amounts = [format(r.plan.planned_total, "f") for r in items]
+
+    def whole(header: str, values: Iterable[str]) -> int:
+        """The width that keeps a column's values and its header's words whole (a narrow terminal
+        shrinks every column down to its min_width, no_wrap ones too)."""
+        return max((cell_len(w) for v in (header, *values) for w in v.split()), default=1)
+
+    for header, values in (
+        (heading("编号", "number"), [r.number for r in items]),
+        ("ID", [r.id[:SHORT_ID] for r in items]),
+    ):
+        table.add_column(header, no_wrap=True, min_width=whole(header, values))
     states = [_state_cell(process_of(r), r.state) for r in items]
     widest = max((cell_len(w) for s in states for w in s.split()), default=4)
     table.add_column(heading("状态", "state"), overflow="fold", min_width=min(widest, 12))
-    table.add_column(heading("日期", "dates"), no_wrap=True)
-    table.add_column(heading("接待单位", "host"), overflow="fold", min_width=4)
-    table.add_column(heading("来函单位", "from"), overflow="fold", min_width=4)
-    table.add_column(heading("预计", "planned"), no_wrap=True, justify="right")
-    for r, state in zip(items, states, strict=True):
+    table.add_column(heading("日期", "dates"), no_wrap=True, min_width=10)
+    planned = heading("预计", "planned")
+    units_width = None
+    if width is not None:  # what the other five columns take, each with its padding and rule
+        taken = sum(c.min_width or 0 for c in table.columns) + 10 + whole(planned, amounts)
+        units_width = max(4, (width - taken - 7 * 3 + 1) // 2)
+    for header in (heading("接待单位", "host"), heading("来函单位", "from")):
+        table.add_column(header, overflow="fold", min_width=4, max_width=units_width)
+    table.add_column(planned, no_wrap=True, justify="right", min_width=whole(planned, amounts))
+    for r, state, amount in zip(items, states, amounts, strict=True):
         table.add_row(
             Text(r.number),
             Text(r.id[:SHORT_ID], style="dim"),  # enough to name it: commands take a unique prefix
@@ -269,7 +289,7 @@ def receptions_table(items: Sequence[Reception], process_of: Callable[[Reception
             Text(f"{r.start}\n{r.end}" if r.end != r.start else str(r.start)),  # each day whole
             Text(r.host_unit),
             Text(r.letter.sending_unit),
-            Text(format(r.plan.planned_total, "f")),
+            Text(amount),
         )
     return table
 
