@@ -29,6 +29,7 @@ from jiedai_flow import (
 from jiedai_flow.domain.records import Assignee
 from jiedai_flow.domain.samples import sample_list
 from jiedai_flow.errors import DefinitionError, MigrationRefusedError
+from jiedai_flow.notify.routing import DEFAULT_ROUTES
 from jiedai_flow.process.engine import CHINA_TZ, open_engine
 from jiedai_flow.process.lifecycle import FACT_RETRO_FINAL_STEP, FACT_RETRO_MORE_STEPS, FACT_RETRO_PENDING
 from jiedai_flow.process.migration import (
@@ -351,5 +352,37 @@ def test_a_county_version_signing_on_retro_pending_alone_runs_and_migrates_to_on
         assert _signed(engine, told, rid, "b") == [NEXT]
         assert _signed(engine, told, rid, "c") == [SIGNED]
         assert (engine.get(rid).process, engine.get(rid).state) == (new.key, "in_progress")
+    finally:
+        engine.store.close()
+
+
+class CountyRoutes:
+    """A county's routing table written as the docs show: the default's, with one change."""
+
+    @hookimpl
+    def jiedai_routes(self, jurisdiction: str) -> dict[str, tuple[Role, ...]]:
+        del jurisdiction
+        return {**DEFAULT_ROUTES, "start_urgent": (Role.APPROVER, Role.SUPERVISOR, Role.OFFICE)}
+
+
+def test_a_table_from_the_defaults_still_tells_a_process_signing_on_retro_pending_alone(sql_url: str) -> None:
+    """The default's table keys the two 补办 signatures by their condition, and keeps the plain
+    ``approve:in_progress>in_progress`` key (the first declared): a county process that signs on
+    ``retro_pending`` alone, told by a table built from the defaults, still tells the handler —
+    without the plain key every signature of it told nobody."""
+    told = NotificationCapture()
+    old = signing_on_retro_pending(DEFAULT_PROCESS.derive(name="county", version="1"))
+    upgrade(sql_url)
+    engine = open_engine(
+        sql_url,
+        autoload=False,
+        plugins=[ThreeSteps(), told, CountyRoutes()],
+        clock=FrozenClock(VISIT),
+        processes=[old],
+    )
+    try:
+        rid = _reception(engine, 0)
+        engine.fire(rid, "start_urgent", HANDLER, reason="上级临时通知当日到达")
+        assert [_signed(engine, told, rid, n) for n in "abc"] == [[SIGNED]] * 3
     finally:
         engine.store.close()

@@ -52,9 +52,14 @@ def _keyed(definition: ProcessDefinition) -> list[tuple[str, Transition]]:
     told = told_as_declared(definition)
     shared = Counter((t.trigger, t.source, t.dest) for t in told)
     keyed = []
+    plain: set[tuple[str, str, str]] = set()
     for t in told:
-        condition = t.condition if shared[t.trigger, t.source, t.dest] > 1 else None
-        keyed.append((_key(t.trigger, t.source, t.dest, condition), t))
+        moved = (t.trigger, t.source, t.dest)
+        if shared[moved] > 1:
+            keyed.append((_key(*moved, t.condition), t))
+        if moved not in plain:  # the first declared also under the plain key: a process that
+            plain.add(moved)  # signs on another condition (补办 on retro_pending alone) falls back to it
+            keyed.append((_key(*moved, None), t))
     return keyed
 
 
