@@ -1734,8 +1734,36 @@ def test_a_pool_task_a_colleague_claimed_first_is_refused_naming_them(url: str) 
         with pytest.raises(NotAuthorizedError):
             engine.operate(rid, Claim(), outsider)
         with pytest.raises(NotAuthorizedError):
+            engine.operate(rid, Claim(task=task), outsider)  # named by its id too
+        with pytest.raises(NotAuthorizedError):
             approve(engine, rid, outsider)
     assert approve(engine, rid, first).current_step == 1
+
+
+def test_a_stand_in_for_one_who_could_never_sign_is_not_told_a_colleague_was_first(url: str) -> None:
+    """A stand-in for 王芳 (财务 of 县财政局, who can never sign its approval task) is not
+    authorized before the task is claimed, and stays not authorized after a colleague claimed it:
+    not refused as one who lost the task to a colleague (HTTP 422, exit code 3) is."""
+    cz = approver("cz", unit="县财政局")
+    clerk = Actor("wang.fang", "王芳", frozenset({Role.FINANCE}), unit="县财政局")
+    t_ = approver("t", unit="县发改委")
+    clock = FrozenClock()
+    engine = make_engine(
+        Chain(ApprovalStep("", "财政局审批", assignees=(Assignee.unit("县财政局"),))),
+        People(cz, clerk, t_),
+        url=url,
+        clock=clock,
+    )
+    _OPEN.append(engine)
+    rid = submitted(engine)
+    today = clock.now().date()
+    engine.set_proxy(clerk.id, t_.id, today, today, clerk)
+    with pytest.raises(NotAuthorizedError):
+        approve(engine, rid, t_)
+    engine.operate(rid, Claim(), cz)
+    for act in (lambda: approve(engine, rid, t_), lambda: engine.operate(rid, Claim(), t_)):
+        with pytest.raises(NotAuthorizedError):
+            act()
 
 
 def test_whatever_a_stand_in_does_with_a_principals_task_is_on_their_behalf(url: str) -> None:

@@ -574,6 +574,13 @@ def _claim(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     _not_delegate(reception, ctx, task)  # the handler claims no approval task of their reception
     stored = next(t for t in reception.tasks if t.id == task.id)
     if stored.claimed_by:
+        if stored.claimed_by not in {ctx.actor.id, *ctx.principals} and not _lost(reception, ctx, stored):
+            raise _denied(  # outside the pool, or unable to sign it: not a lost race
+                reception,
+                ctx,
+                f"不是「{stored.assignee.shown}」的成员，不能认领这项任务",
+                f"not a member of pool {stored.assignee.ref!r}, so not this task's to claim",
+            )
         raise _refused(reception, ctx, *_claimed_already(ctx, stored))
     if stored.owner:  # named by its id: a person's own task
         raise _refused(
@@ -1545,7 +1552,7 @@ def _task(
         if allow_pool and not task.owner:
             # a pool's membership is decided by jiedai_authorize (the role table by default)
             return _taken(reception, ctx, task)
-        if _lost(ctx, task):
+        if _lost(reception, ctx, task):
             raise _refused(reception, ctx, *_claimed_already(ctx, task))
         raise _denied(reception, ctx, "不是您的待办", "not your task")
     open_ = [t for t in reception.tasks if t.state is TaskState.OPEN and test(t)]
@@ -1557,7 +1564,7 @@ def _task(
         raise _refused(
             reception, ctx, "任务已经是您的，不必认领", "the task is yours already; nothing to claim"
         )
-    lost = next((t for t in open_ if _lost(ctx, t)), None) if not found else None
+    lost = next((t for t in open_ if _lost(reception, ctx, t)), None) if not found else None
     if lost is not None:  # a colleague was first (or the list was stale): not a lack of rights
         raise _refused(reception, ctx, *_claimed_already(ctx, lost))
     if not found:
@@ -1596,15 +1603,18 @@ def _open_for(
     return found
 
 
-def _lost(ctx: Context, task: Task) -> bool:
-    """Whether ``task`` is a pool task someone else claimed that the actor (or a principal they
-    stand in for) is a member of the pool of: they lost it to a colleague, or acted on a stale
-    待办 — a refusal saying who has it, where someone outside the pool is not authorized."""
-    me = {ctx.actor.id, *ctx.principals}
-    return (
-        bool(task.claimed_by)
-        and task.claimed_by not in me
-        and (task.assignee.pools(ctx.actor) or bool(ctx.principal_in(task.assignee)))
+def _lost(reception: Reception, ctx: Context, task: Task) -> bool:
+    """Whether ``task`` is a pool task someone else claimed that the actor could have taken — a
+    member of the pool (or standing in for one), and for an approval task able to sign it, as
+    :func:`_taken` asks: they lost it to a colleague, or acted on a stale 待办 (a refusal, HTTP 422).
+    Anyone else is not authorized (403)."""
+    if not task.claimed_by or task.claimed_by in {ctx.actor.id, *ctx.principals}:
+        return False
+    signing = task.kind is TaskKind.APPROVAL
+    if signing and Role.APPROVER not in ctx.actor.roles:
+        return False
+    return task.assignee.pools(ctx.actor) or bool(
+        ctx.principal_in(task.assignee, barred=reception.barred(task), signing=signing)
     )
 
 
