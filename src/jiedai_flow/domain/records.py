@@ -26,7 +26,7 @@ from jiedai_flow.domain.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Sequence
+    from collections.abc import Callable, Collection, Iterable, Sequence
     from datetime import date, datetime
 
     from jiedai_flow.domain.findings import Finding
@@ -688,6 +688,23 @@ def is_task_cursor(text: str) -> bool:
     return True
 
 
+def _strings(values: Iterable[str]) -> frozenset[str]:
+    """A set of names as a query keeps it: hashable, whatever collection was given."""
+    return frozenset(values)
+
+
+def _stand_in_pools(
+    values: Iterable[tuple[AssigneeKind, str, tuple[str, ...]]],
+) -> tuple[tuple[AssigneeKind, str, tuple[str, ...]], ...]:
+    return tuple((kind, ref, tuple(who)) for kind, ref, who in values)
+
+
+def _signing_pools(
+    values: Iterable[tuple[AssigneeKind, str]] | None,
+) -> frozenset[tuple[AssigneeKind, str]] | None:
+    return None if values is None else frozenset(values)
+
+
 @attrs.frozen
 class TaskQuery:
     """One task list of one actor, filtered and paged by cursor. Sorted by due day (no due day last),
@@ -695,13 +712,13 @@ class TaskQuery:
 
     actor_id: str
     view: TaskView = TaskView.MINE
-    levels: frozenset[str] = frozenset()
+    levels: frozenset[str] = attrs.field(factory=frozenset, converter=_strings)
     """The approval levels whose pool tasks the actor sees ("" for any approver's)."""
     unit: str = ""
     """The department whose pool tasks the actor sees."""
-    principals: frozenset[str] = frozenset()
+    principals: frozenset[str] = attrs.field(factory=frozenset, converter=_strings)
     """Whom the actor stands in for today 代理: their tasks are in the actor's 待办 too."""
-    units: frozenset[str] = frozenset()
+    units: frozenset[str] = attrs.field(factory=frozenset, converter=_strings)
     """More departments whose pool tasks the actor sees: those of the principals they stand in for
     (with :attr:`levels`, the principals' levels; the engine adds both when a directory knows them)."""
     kind: TaskKind | None = None
@@ -714,16 +731,26 @@ class TaskQuery:
     stand_ins_on: date | None = None
     """待办 only: also the tasks of everyone the actor stands in for 代理 on this (China) day, looked
     up by the store in the same query as the list (for stores that declare ``resolves_stand_ins``)."""
-    principal_pools: tuple[tuple[AssigneeKind, str, tuple[str, ...]], ...] = ()
+    principal_pools: tuple[tuple[AssigneeKind, str, tuple[str, ...]], ...] = attrs.field(
+        default=(), converter=_stand_in_pools
+    )
     """The pools of :attr:`levels` and :attr:`units` the actor sees only as a stand-in: (kind, pool,
     the principals in it — of a pool in :attr:`approval_pools`, those who may sign). A pool task
     there is listed while one of those principals may take it (:meth:`Reception.barred`); every
     other pool is the actor's own."""
-    approval_pools: frozenset[tuple[AssigneeKind, str]] = frozenset()
+    approval_pools: frozenset[tuple[AssigneeKind, str]] | None = attrs.field(
+        default=None, converter=_signing_pools
+    )
     """The pools of :attr:`levels`, :attr:`unit` and :attr:`units` whose approval tasks are listed:
     those the actor may sign for — they hold the approver role, and for a pool seen only as a
     stand-in so does a principal in it. Every other pool lists its execution items only: 办公室、
-    财务、纪检 of a department can never claim or sign its approval task."""
+    财务、纪检 of a department can never claim or sign its approval task. :meth:`Engine.task_query`
+    always says; None (a query made by hand) lists every pool's approval tasks, as before the
+    field was added — a task store must honour it (:meth:`signs_in`)."""
+
+    def signs_in(self, kind: AssigneeKind, ref: str) -> bool:
+        """Whether the pool ``(kind, ref)`` lists its approval tasks (:attr:`approval_pools`)."""
+        return self.approval_pools is None or (kind, ref) in self.approval_pools
 
 
 @attrs.frozen(slots=False)

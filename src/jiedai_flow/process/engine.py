@@ -1043,10 +1043,10 @@ class Engine:
             principals=principals,
             units=frozenset(ref for kind, ref in through if kind is AssigneeKind.UNIT),
             stand_ins_on=stand_ins_on,
-            principal_pools=tuple(
+            principal_pools=[
                 (kind, ref, tuple(signers[kind, ref] or [p.id for p in through[kind, ref]]))
                 for kind, ref in sorted(through)
-            ),
+            ],
             approval_pools=frozenset(approval_pools),
             **filters,
         )

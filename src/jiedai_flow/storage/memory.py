@@ -396,7 +396,6 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
     view, me = query.view, query.actor_id
     people = {me, *query.principals}
     through = {(kind, ref): who for kind, ref, who in query.principal_pools}
-    signing = query.approval_pools
     found: list[tuple[tuple[object, ...], TaskRow]] = []
     for r in receptions:
         if query.jurisdiction is not None and r.jurisdiction != query.jurisdiction:
@@ -455,7 +454,7 @@ def _task_rows(receptions: Sequence[Reception], query: TaskQuery) -> list[tuple[
                 if t.owner not in people and not pool:
                     continue
                 if pool:  # only while the actor (or a principal in the pool) may take it
-                    if t.kind is TaskKind.APPROVAL and (t.assignee.kind, t.assignee.ref) not in signing:
+                    if t.kind is TaskKind.APPROVAL and not query.signs_in(t.assignee.kind, t.assignee.ref):
                         continue  # nobody it is listed for may sign it: 办公室、财务、纪检
                     barred = r.barred(t)
                     if me in barred:

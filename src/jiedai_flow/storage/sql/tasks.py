@@ -201,7 +201,7 @@ def _shape_of(query: TaskQuery, count: bool) -> tuple[Shape, tuple[tuple[str, An
             """For whom a pool is listed (() the actor's own, else the principals' slots), and
             whether with its approval tasks."""
             whom = tuple(slot[p] for p in through.get((kind, ref), ()) if p in slot)
-            return whom, (kind, ref) in query.approval_pools
+            return whom, query.signs_in(kind, ref)
 
         levels = sorted(query.levels)
         units = sorted({query.unit, *query.units} - {""})
