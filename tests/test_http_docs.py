@@ -220,3 +220,4 @@ def test_no_input_error_of_the_library_is_answered_with_a_500() -> None:
     details = of_error(InvalidValueError("「title」含 NUL 字符", "title contains a NUL", field="title"))
     assert (details.status, details.code, details.title) == (422, "invalid_value", "Unprocessable Content")
     assert details.type.endswith("#invalid-value")
+    assert [p.path for p in details.problems] == ["$.title"]  # the field it is about

@@ -485,6 +485,9 @@ class InvalidValueError(JiedaiFlowError, ValueError):
     def __init__(self, message_zh: str, message_en: str, *, field: str | None = None) -> None:
         super().__init__(message_zh, message_en)
         self.field = field
+        if field:  # the field's path, as every refusal about one field carries it
+            path = field if field.startswith("$") else f"$.{field}"
+            self.problems = (Problem(path, message_zh, message_en),)
 
 
 class ReportsNeedSQLError(JiedaiFlowError, TypeError):
