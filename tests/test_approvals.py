@@ -1072,6 +1072,15 @@ class People:
         return self.people.get(actor_id)
 
 
+def pool_world(url: str, chain: Chain, *people: Actor) -> tuple[Engine, str, date]:
+    """An engine on ``url`` with ``chain`` and a directory of ``people`` (closed after the test), a
+    reception submitted on it, and the day of its clock (for stand-in designations)."""
+    clock = FrozenClock()
+    engine = make_engine(chain, People(*people), url=url, clock=clock)
+    _OPEN.append(engine)
+    return engine, submitted(engine), clock.now().date()
+
+
 def test_a_stand_in_who_signed_the_chain_cannot_act_on_the_next_step_for_a_principal() -> None:
     """s signed step 1 and stands in for p, who signs step 2 (in its pool, or named): s may not
     claim, hand on, send back, return or refuse p's step for p — else the first signer would choose
@@ -1270,20 +1279,12 @@ def test_todo_leaves_out_a_pool_task_nobody_it_is_listed_for_may_take(url: str) 
     x_ = Actor("x", "审批人x", frozenset({Role.APPROVER}), unit="县财政局", levels=frozenset({"分管领导"}))
     y_ = Actor("y", "审批人y", frozenset({Role.APPROVER}), levels=frozenset({"分管领导"}))
     both = (Assignee.unit("县财政局"), Assignee.level("分管领导"))
-    clock = FrozenClock()
-    engine = make_engine(
-        Chain(
-            ApprovalStep("一级", "一级"),
-            ApprovalStep("二级", "二级"),
-            ApprovalStep("", "财政局、分管领导会签", kind=StepKind.PARALLEL, assignees=both),
-        ),
-        People(p_, q_, s_, x_, y_),
-        url=url,
-        clock=clock,
+    chain = Chain(
+        ApprovalStep("一级", "一级"),
+        ApprovalStep("二级", "二级"),
+        ApprovalStep("", "财政局、分管领导会签", kind=StepKind.PARALLEL, assignees=both),
     )
-    _OPEN.append(engine)
-    rid = submitted(engine)
-    today = clock.now().date()
+    engine, rid, today = pool_world(url, chain, p_, q_, s_, x_, y_)
     engine.set_proxy(p_.id, s_.id, today, today, p_)
     assert mine(engine, s_) == [rid]  # step 1's pool, through p
     approve(engine, rid, p_)
@@ -1315,16 +1316,8 @@ def test_a_pools_approval_task_is_listed_only_for_those_who_may_sign_it(url: str
     head = Actor("chen.jie", "陈洁", frozenset({Role.OFFICE}), levels=frozenset({"部门负责人"}))
     director = approver("sun.hao", levels=["部门负责人"])
     unit_step = ApprovalStep("", "财政局会签", kind=StepKind.PARALLEL, assignees=(Assignee.unit("县财政局"),))
-    clock = FrozenClock()
-    engine = make_engine(
-        Chain(ApprovalStep("部门负责人", "部门负责人"), unit_step),
-        People(cz, clerk, s_, t_, head, director),
-        url=url,
-        clock=clock,
-    )
-    _OPEN.append(engine)
-    rid = submitted(engine)
-    today = clock.now().date()
+    chain = Chain(ApprovalStep("部门负责人", "部门负责人"), unit_step)
+    engine, rid, today = pool_world(url, chain, cz, clerk, s_, t_, head, director)
     engine.set_proxy(cz.id, s_.id, today, today, cz)
     engine.set_proxy(clerk.id, t_.id, today, today, clerk)
     assert mine(engine, head) == []
@@ -1747,16 +1740,8 @@ def test_a_stand_in_for_one_who_could_never_sign_is_not_told_a_colleague_was_fir
     cz = approver("cz", unit="县财政局")
     clerk = Actor("wang.fang", "王芳", frozenset({Role.FINANCE}), unit="县财政局")
     t_ = approver("t", unit="县发改委")
-    clock = FrozenClock()
-    engine = make_engine(
-        Chain(ApprovalStep("", "财政局审批", assignees=(Assignee.unit("县财政局"),))),
-        People(cz, clerk, t_),
-        url=url,
-        clock=clock,
-    )
-    _OPEN.append(engine)
-    rid = submitted(engine)
-    today = clock.now().date()
+    chain = Chain(ApprovalStep("", "财政局审批", assignees=(Assignee.unit("县财政局"),)))
+    engine, rid, today = pool_world(url, chain, cz, clerk, t_)
     engine.set_proxy(clerk.id, t_.id, today, today, clerk)
     with pytest.raises(NotAuthorizedError):
         approve(engine, rid, t_)
