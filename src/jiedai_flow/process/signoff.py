@@ -68,10 +68,10 @@ _OUTCOME_EN = {"同意": "agreed", "反对": "against", "待签": "to sign", "�
 class Signer:
     """One person's part in a step 签署人: what they said, when, and how they came to it."""
 
-    who: str
+    who_zh: str
     """The name shown (the id when no name is known; a pool's name while nobody has claimed it)."""
     actor_id: str
-    outcome: str
+    outcome_zh: str
     """同意, 反对, 待签, 未到, 不予接待, 已减签 …"""
     at: datetime | None = None
     opinion: str = ""
@@ -111,6 +111,16 @@ class Signer:
         extra += [f"added by {self.added_by}"] if self.added_by else []
         return (self.who_en or self.who) + (f" ({'; '.join(extra)})" if extra else "")
 
+    @property
+    def who(self) -> str:
+        """:attr:`who_zh` under its earlier name."""
+        return self.who_zh
+
+    @property
+    def outcome(self) -> str:
+        """:attr:`outcome_zh` under its earlier name."""
+        return self.outcome_zh
+
 
 @attrs.frozen
 class StepSignoff:
@@ -119,7 +129,7 @@ class StepSignoff:
     index: int
     label: str
     kind: StepKind
-    result: str
+    result_zh: str
     """How the signers decided: ``同意``, ``3/3 同意``, ``同意权重 5/7（须超过 50%）``, ``待签`` …"""
     verdict: str
     """``passed``, ``failed`` (a vote that can no longer pass) or ``open``."""
@@ -139,6 +149,11 @@ class StepSignoff:
         head = f"第 {self.number} 环节「{self.label}」{self.kind.label} {self.result}"
         return f"{head}：{people}" if people else head
 
+    @property
+    def result(self) -> str:
+        """:attr:`result_zh` under its earlier name."""
+        return self.result_zh
+
 
 @attrs.frozen
 class ReturnLine:
@@ -147,13 +162,18 @@ class ReturnLine:
 
     step: int
     step_label: str
-    how: str
+    how_zh: str
     """驳回 (to an earlier step), or the reviewing trigger's label (退回, 不予接待)."""
     who: str
     at: datetime | None
     reason: str
     how_en: str = ""
     """``how`` in English (sent back, or the trigger's English label)."""
+
+    @property
+    def how(self) -> str:
+        """:attr:`how_zh` under its earlier name."""
+        return self.how_zh
 
 
 @attrs.frozen
@@ -164,12 +184,17 @@ class OpenTask:
     kind: TaskKind
     title: str
     """The approval step's label, or the execution item."""
-    owner: str
+    owner_zh: str
     """The owner's name, or the pool's with 「待认领」."""
     due: date | None = None
     delegated_to: str = ""
     owner_en: str = ""
     """``owner`` in English (``… (unclaimed)`` for a pool's task)."""
+
+    @property
+    def owner(self) -> str:
+        """:attr:`owner_zh` under its earlier name."""
+        return self.owner_zh
 
 
 @attrs.frozen
@@ -177,11 +202,11 @@ class ExecutionLine:
     """An execution item 接待执行事项 of the approved plan and who did it."""
 
     title: str
-    owner: str
+    owner_zh: str
     at: datetime | None
     place: str
     due: date | None
-    state: str
+    state_zh: str
     """待办, 有问题, 已完成, 已关闭."""
     done_by: str = ""
     done_at: datetime | None = None
@@ -190,6 +215,16 @@ class ExecutionLine:
     state_en: str = ""
     """``state`` in English."""
     owner_en: str = ""
+
+    @property
+    def owner(self) -> str:
+        """:attr:`owner_zh` under its earlier name."""
+        return self.owner_zh
+
+    @property
+    def state(self) -> str:
+        """:attr:`state_zh` under its earlier name."""
+        return self.state_zh
 
 
 @attrs.frozen
@@ -310,9 +345,9 @@ class _View:
 
     def _signed(self, a: Approval, task: Task | None = None) -> Signer:
         return Signer(
-            who=a.actor_name or self.who(a.actor_id),
+            who_zh=a.actor_name or self.who(a.actor_id),
             actor_id=a.actor_id,
-            outcome="同意" if a.agree else "反对",
+            outcome_zh="同意" if a.agree else "反对",
             outcome_en="agreed" if a.agree else "against",
             at=a.at,
             opinion=a.opinion,
@@ -346,9 +381,9 @@ class _View:
             who, actor_id, at = self.owner(task), task.owner, None
             who_en = self.owner_en(task)
         return Signer(
-            who=who,
+            who_zh=who,
             actor_id=actor_id,
-            outcome=outcome,
+            outcome_zh=outcome,
             at=at,
             opinion=task.opinion,
             weight=task.assignee.weight,
@@ -436,11 +471,11 @@ class _View:
             found.append(
                 ExecutionLine(
                     title=t.title,
-                    owner=self.owner(t) if t.live else holder,
+                    owner_zh=self.owner(t) if t.live else holder,
                     at=t.at,
                     place=t.place,
                     due=t.due,
-                    state=state,
+                    state_zh=state,
                     done_by=self.who(t.done_by) if t.state is TaskState.DONE else "",
                     done_at=t.done_at if t.state is TaskState.DONE else None,
                     notes=t.notes,
