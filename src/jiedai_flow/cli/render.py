@@ -274,13 +274,16 @@ def receptions_table(
     table.add_column(heading("状态", "state"), overflow="fold", min_width=min(widest, 12))
     table.add_column(heading("日期", "dates"), no_wrap=True, min_width=10)
     planned = heading("预计", "planned")
+    planned_width = whole(planned, amounts)
     units_width = None
-    if width is not None:  # what the other five columns take, each with its padding and rule
-        taken = sum(c.min_width or 0 for c in table.columns) + 10 + whole(planned, amounts)
-        units_width = max(4, (width - taken - 7 * 3 + 1) // 2)
+    if width is not None:
+        # the five whole columns, and for all seven a cell of padding each side and a rule
+        # between them (no outer edge)
+        taken = sum(c.min_width or 0 for c in table.columns) + planned_width + 7 * 2 + 6
+        units_width = max(4, (width - taken) // 2)
     for header in (heading("接待单位", "host"), heading("来函单位", "from")):
         table.add_column(header, overflow="fold", min_width=4, max_width=units_width)
-    table.add_column(planned, no_wrap=True, justify="right", min_width=whole(planned, amounts))
+    table.add_column(planned, no_wrap=True, justify="right", min_width=planned_width)
     for r, state, amount in zip(items, states, amounts, strict=True):
         table.add_row(
             Text(r.number),

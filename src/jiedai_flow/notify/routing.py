@@ -57,8 +57,10 @@ def _keyed(definition: ProcessDefinition) -> list[tuple[str, Transition]]:
         moved = (t.trigger, t.source, t.dest)
         if shared[moved] > 1:
             keyed.append((_key(*moved, t.condition), t))
-        if moved not in plain:  # the first declared also under the plain key: a process that
-            plain.add(moved)  # signs on another condition (补办 on retro_pending alone) falls back to it
+        # the first declared also under the plain key: a process that signs on another condition
+        # (补办 on retro_pending alone) falls back to it
+        if moved not in plain:
+            plain.add(moved)
             keyed.append((_key(*moved, None), t))
     return keyed
 
