@@ -1610,12 +1610,9 @@ def _lost(reception: Reception, ctx: Context, task: Task) -> bool:
     Anyone else is not authorized (403)."""
     if not task.claimed_by or task.claimed_by in {ctx.actor.id, *ctx.principals}:
         return False
-    signing = task.kind is TaskKind.APPROVAL
-    if signing and Role.APPROVER not in ctx.actor.roles:
+    if task.kind is TaskKind.APPROVAL and Role.APPROVER not in ctx.actor.roles:
         return False
-    return task.assignee.pools(ctx.actor) or bool(
-        ctx.principal_in(task.assignee, barred=reception.barred(task), signing=signing)
-    )
+    return task.assignee.pools(ctx.actor) or bool(_principal_taking(reception, ctx, task))
 
 
 def _claimed_already(ctx: Context, task: Task) -> tuple[str, str]:
@@ -1634,11 +1631,17 @@ def _taken(reception: Reception, ctx: Context, task: Task) -> Task:
     the principal's behalf — as a principal's own task is."""
     if task.owner or task.assignee.pools(ctx.actor):
         return task
-    # never for the handler, nor a second signature on one chain
-    principal = ctx.principal_in(
+    principal = _principal_taking(reception, ctx, task)
+    return attrs.evolve(task, claimed_by=principal) if principal else task
+
+
+def _principal_taking(reception: Reception, ctx: Context, task: Task) -> str:
+    """The principal the actor stands in for 代理 through whom they may take pool ``task``: one in
+    its pool, never the handler nor one who signed this chain already, and for an approval task one
+    who signs (:meth:`Context.principal_in`); "" when there is none."""
+    return ctx.principal_in(
         task.assignee, barred=reception.barred(task), signing=task.kind is TaskKind.APPROVAL
     )
-    return attrs.evolve(task, claimed_by=principal) if principal else task
 
 
 def _not_delegate(reception: Reception, ctx: Context, task: Task) -> None:
