@@ -228,11 +228,11 @@ def test_an_action_and_a_task_operation_print_their_result_in_the_chosen_languag
             assert not english_words(out), out
         elif lang == "en":
             assert not chinese(out, SHOW_DATA), out
-            assert "submitted" in out
+            assert "awaiting approval" in out
         else:
-            assert "待审批 submitted" in out
+            assert "待审批 awaiting approval" in out
     if lang == "en":
-        assert "✓ submit — 张伟 (zhang.wei): draft → 「submitted」" in outs[0]
+        assert "✓ submit — 张伟 (zhang.wei): draft → 「awaiting approval」" in outs[0]
         assert "return for correction (return, approver)" in outs[0]
 
 
@@ -298,8 +298,8 @@ def test_a_reception_number_is_never_broken_at_80_columns(
 def test_a_submitted_receptions_amount_is_whole_at_80_columns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
 ) -> None:
-    """「submitted」 is the widest state name: with it the units give way, not the amount (it was
-    cut to 「275.」 at the right edge in English)."""
+    """A submitted reception (「awaiting approval」 in English, over two lines): the units give way,
+    not the amount (it was cut to 「275.」 at the right edge in English)."""
     monkeypatch.chdir(tmp_path)
     run("init")
     number = json.loads(run("new", "jiedai-reception.toml", "--json").output)["number"]
@@ -321,6 +321,35 @@ def test_the_annual_summary_is_readable_at_80_columns(
     assert "275.00" in out  # an amount, whole
     heading = {"zh": "预算执行率", "en": "budget used", "both": "预算执行率"}[lang]
     assert heading in out  # a header, whole
+
+
+def test_english_output_shows_a_state_by_its_english_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--lang en names a state of the default process in words (under way), not by its id
+    (in_progress): in the list, the details, the audit trail; --state takes the words too. The
+    Chinese output is as it was."""
+    monkeypatch.chdir(tmp_path)
+    run("init")
+    number = json.loads(run("new", "jiedai-reception.toml", "--json").output)["number"]
+    run("submit", number, "--as", "zhang.wei")
+    run("approve", number, "--as", "sun.hao", "--reason", "同意")
+    run("approve", number, "--as", "li.na", "--reason", "同意")
+    started = run("--lang", "en", "start", number, "--as", "zhang.wei").output
+    assert "approved → 「under way」" in started
+    listed = run("--lang", "en", "list").output
+    assert "under way" in listed
+    assert "in_progress" not in listed
+    assert number in run("--lang", "en", "list", "--state", "under way").output
+    shown = run("--lang", "en", "show", number).output
+    assert "under way (in_progress, v5)" in shown
+    history = run("--lang", "en", "history", number).output
+    assert "awaiting approval → approved" in history
+    assert "approved → under way" in history
+    assert "in_progress" not in history
+    assert "接待中（in_progress，v5）" in run("--lang", "zh", "show", number).output
+    assert "接待中" in run("--lang", "zh", "list").output
+    assert "接待中 under way" in run("--lang", "both", "show", number).output
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -62,10 +62,12 @@ def ticked(cell: str) -> list[str]:
 
 def test_states_table_matches_the_definition(page: str) -> None:
     documented = [
-        (ticked(name)[0], label, ticked(phase)[0], terminal == "是")
-        for name, label, phase, terminal in table(page, "状态 state")
+        (ticked(name)[0], label, label_en, ticked(phase)[0], terminal == "是")
+        for name, label, label_en, phase, terminal in table(page, "状态 state")
     ]
-    assert documented == [(s.name, s.label, s.phase.value, s.terminal) for s in DEFAULT_PROCESS.states]
+    assert documented == [
+        (s.name, s.label, s.label_en, s.phase.value, s.terminal) for s in DEFAULT_PROCESS.states
+    ]
 
 
 def test_declarations_table_matches_the_definition(page: str) -> None:

@@ -368,9 +368,9 @@ def test_an_english_refusal_names_the_state_in_english(jiedai_engine: Engine) ->
     with pytest.raises(InvalidTransitionError) as caught:
         jiedai_engine.fire(rid, "cancel", HANDLER, reason="来访取消")
     error = caught.value
-    assert "is 'in_progress'; 'cancel' cannot fire now; allowed: finish" in error.message_en
+    assert "is 'under way'; 'cancel' cannot fire now; allowed: finish" in error.message_en
     assert not any("\u4e00" <= c <= "\u9fff" for c in error.message_en)
-    assert (error.state, error.state_en) == ("接待中", "in_progress")
+    assert (error.state, error.state_en) == ("接待中", "under way")
     assert "「接待中」" in error.message_zh
 
 

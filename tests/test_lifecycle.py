@@ -122,6 +122,21 @@ def test_every_trigger_and_state_has_a_chinese_label() -> None:
         assert CJK.search(state.label), state
 
 
+def test_every_state_of_the_default_process_has_an_english_label() -> None:
+    """--lang en shows a state by its English label: the default process declares one for each state
+    (the one with_operations adds too), plain words rather than the id it falls back to."""
+    compiled = CompiledProcess(DEFAULT_PROCESS)
+    for state in DEFAULT_PROCESS.states:
+        assert state.label_en.strip(), state
+        assert not CJK.search(state.label_en), state
+        assert "_" not in state.label_en, state  # an id such as in_progress, not words
+        assert compiled.label_en(state.name) == state.label_en
+    english = [s.label_en for s in DEFAULT_PROCESS.states]
+    assert len(set(english)) == len(english), english
+    assert compiled.label_en("in_progress") == "under way"
+    assert compiled.label_en("submitted") == "awaiting approval"
+
+
 def test_return_refuse_amend_cancel_and_urgent_start_require_a_reason() -> None:
     needs_reason = {t.name for t in DEFAULT_PROCESS.triggers if t.reason_required and t.operation is None}
     assert needs_reason == {"return", "refuse", "amend", "cancel", "start_urgent"}

@@ -268,8 +268,13 @@ def _step(out: Console, engine: Engine, result: CommandResult, text: str) -> Non
 
 
 def _state(engine: Engine, state: str) -> str:
-    """A state by its Chinese label 「草拟」, its name, or both."""
-    return label(f"「{engine.process.label(state)}」", state)
+    """A state by its Chinese label 「草拟」, its English one, or both."""
+    return label(f"「{engine.process.label(state)}」", engine.process.label_en(state))
+
+
+def _state_text(engine: Engine, state: str) -> str:
+    """A state in the audit trail: 草拟, draft, or both."""
+    return label(engine.process.label(state), engine.process.label_en(state))
 
 
 def _trail(out: Console, engine: Engine, reception_id: str) -> None:
@@ -286,14 +291,14 @@ def _trail(out: Console, engine: Engine, reception_id: str) -> None:
         table.add_column(heading(zh, en), overflow="fold", min_width=4)
     labels = engine.process.trigger_defs
     for e in engine.history(reception_id):
-        source = label(engine.process.label(e.from_state), e.from_state) if e.from_state else "—"
+        source = _state_text(engine, e.from_state) if e.from_state else "—"
         trigger = labels[e.trigger].label if e.trigger in labels else "登记公函"
         table.add_row(
             str(e.seq),
             e.at.strftime("%m-%d %H:%M"),
             e.actor_name,
             label(trigger, e.trigger),
-            f"{source} → {label(engine.process.label(e.to_state), e.to_state)}",
+            f"{source} → {_state_text(engine, e.to_state)}",
             e.reason,
         )
     out.print(table)

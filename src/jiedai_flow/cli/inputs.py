@@ -391,10 +391,14 @@ def resolve_trigger(definition: ProcessDefinition, text: str) -> str:
 
 
 def resolve_states(definitions: Sequence[ProcessDefinition], names: tuple[str, ...]) -> frozenset[str]:
-    """State ids from ids or Chinese labels, in any of ``definitions``; unknown names are a usage
-    problem listing the states."""
+    """State ids from ids, Chinese or English labels (as ``--lang en`` shows them), in any of
+    ``definitions``; unknown names are a usage problem listing the states. An id wins over a label."""
     states = {s.name: s for d in definitions for s in d.states}.values()
-    by_text = {s.name: s.name for s in states} | {s.label: s.name for s in states}
+    by_text = (
+        {s.label_en: s.name for s in states if s.label_en}
+        | {s.label: s.name for s in states}
+        | {s.name: s.name for s in states}
+    )
     unknown = [n for n in names if n.strip() not in by_text]
     if unknown:
         listed = "、".join(f"{s.name}（{s.label}）" for s in states)

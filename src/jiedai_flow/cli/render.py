@@ -298,8 +298,9 @@ def receptions_table(
 
 
 def _state_cell(process: CompiledProcess, state: str) -> str:
-    """A state in a narrow column: its label (已结算), its name (settled), or one over the other."""
-    return heading(_label(process, state), state)
+    """A state in a narrow column: its label (报销审核中), its English label (claim under review), or
+    one over the other."""
+    return heading(_label(process, state), _label_en(process, state))
 
 
 def details_table(
@@ -602,5 +603,12 @@ def state_label(process: CompiledProcess, state: str) -> str:
 def _label(process: CompiledProcess, state: str) -> str:
     try:
         return process.label(state)
+    except KeyError:
+        return state
+
+
+def _label_en(process: CompiledProcess, state: str) -> str:
+    try:
+        return process.label_en(state)
     except KeyError:
         return state

@@ -237,7 +237,7 @@ def _column(name: str) -> str:
 
 
 def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
-    labels = {s.name: s.label for s in DEFAULT_PROCESS.states}
+    labels = {s.name: (s.label, s.label_en or s.name) for s in DEFAULT_PROCESS.states}
     if app.json:
         app.emit(
             {
@@ -286,7 +286,7 @@ def _print_report(app: App, report: ImportReport, dry_run: bool) -> None:
         )
         table.columns[1].no_wrap = table.columns[2].no_wrap = True  # why: copied whole
         for i in report.imported:
-            state = label(labels.get(i.state, i.state), i.state)
+            state = label(*labels.get(i.state, (i.state, i.state)))
             status = label(*_STATUS[i.status])
             table.add_row(str(i.row), Text(i.number), Text(i.reception_id, style="dim"), state, status)
         app.out.print(table)

@@ -630,16 +630,16 @@ _BASE_PROCESS = ProcessDefinition(
     version="1",
     initial="draft",
     states=(
-        StateDef("draft", "草拟", phase=Phase.DRAFTING),
-        StateDef("submitted", "待审批", phase=Phase.PENDING),
-        StateDef("approved", "已审批", phase=Phase.APPROVED),
-        StateDef("in_progress", "接待中", phase=Phase.UNDERWAY),
-        StateDef("completed", "接待结束（待报销）", phase=Phase.HELD),
-        StateDef("settling", "报销审核中", phase=Phase.SETTLING),
-        StateDef("settled", "已结算", phase=Phase.SETTLED),
-        StateDef("archived", "已归档", terminal=True, phase=Phase.SETTLED),
-        StateDef("refused", "不予接待", terminal=True, phase=Phase.REFUSED),
-        StateDef("cancelled", "已撤销", terminal=True, phase=Phase.CANCELLED),
+        StateDef("draft", "草拟", phase=Phase.DRAFTING, label_en="draft"),
+        StateDef("submitted", "待审批", phase=Phase.PENDING, label_en="awaiting approval"),
+        StateDef("approved", "已审批", phase=Phase.APPROVED, label_en="approved"),
+        StateDef("in_progress", "接待中", phase=Phase.UNDERWAY, label_en="under way"),
+        StateDef("completed", "接待结束（待报销）", phase=Phase.HELD, label_en="held (awaiting claim)"),
+        StateDef("settling", "报销审核中", phase=Phase.SETTLING, label_en="claim under review"),
+        StateDef("settled", "已结算", phase=Phase.SETTLED, label_en="settled"),
+        StateDef("archived", "已归档", terminal=True, phase=Phase.SETTLED, label_en="archived"),
+        StateDef("refused", "不予接待", terminal=True, phase=Phase.REFUSED, label_en="refused"),
+        StateDef("cancelled", "已撤销", terminal=True, phase=Phase.CANCELLED, label_en="cancelled"),
     ),
     triggers=(
         TriggerDef("edit", "修改", "edit", carries_plan=True, carries_list=True),
@@ -1006,7 +1006,9 @@ def with_operations(
     approved = [n for n in open_states if phases[n] is Phase.APPROVED]
     pending = [n for n, c in signing if c is None]
     executing = [n for n in open_states if phases[n] in (Phase.APPROVED, Phase.UNDERWAY, Phase.HELD)]
-    end = terminated or StateDef("terminated", "已终止", terminal=True, phase=Phase.CANCELLED)
+    end = terminated or StateDef(
+        "terminated", "已终止", terminal=True, phase=Phase.CANCELLED, label_en="terminated"
+    )
     refused = next((s.name for s in definition.states if s.phase is Phase.REFUSED and s.terminal), end.name)
     moves: list[Transition] = []
     for trigger, roles in _OPERATION_TRIGGERS:
