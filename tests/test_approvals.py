@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 
 from jiedai_flow import Actor, ApprovalStep, Engine, Level, Role, StandardsLayer, hookimpl
@@ -1481,6 +1482,15 @@ def started_urgently(engine: Engine) -> str:
 
 
 NEXT_STEP = "请审批下一环节"
+APPROVED = "审批已通过，可按方案接待"
+
+
+def awaiting(left: int) -> str:
+    """What a signature that leaves its 会签 step open asks: nothing, ``left`` signatures remain."""
+    return f"本环节尚待其他 {left} 位审批人签署"
+
+
+VOTE_OPEN = "本环节票签尚未达到通过票数，尚待其他审批人投票"
 
 
 @pytest.mark.parametrize(
@@ -1492,16 +1502,20 @@ def test_a_retroactive_chain_tells_the_handler_it_is_signed_only_after_its_last_
 ) -> None:
     """补办 of a 并行会签 (or a 票签) of b, c, d, then 县长 e: the handler is told 「补办审批已签署」
     by e's signature alone. A signature that leaves its step waiting tells what it tells in an
-    ordinary chain; the one that passes the step tells the next step to approve, naming e."""
+    ordinary chain (that it awaits the others); the one that passes the step tells the next step
+    to approve, naming e."""
     step = {"countersign": PARALLEL_BCD, "vote": VOTE_BCD}[kind]
     told = NotificationCapture()
     engine = make_engine(Chain(step, SINGLE_E), Urgent(), told, url=url, clock=FrozenClock())
     _OPEN.append(engine)
     rid = started_urgently(engine)
     heard = signed_and_told(engine, told, rid, *signers, E)
-    waiting = [((Role.APPROVER,), NEXT_STEP, ())]
+    waiting = {
+        "countersign": [[((Role.APPROVER,), awaiting(2), ())], [((Role.APPROVER,), awaiting(1), ())]],
+        "vote": [[((Role.APPROVER,), VOTE_OPEN, ())]],
+    }[kind]
     expected = [
-        *[waiting] * (len(signers) - 1),
+        *waiting,
         [((Role.APPROVER,), NEXT_STEP, ("e",))],
         [((Role.HANDLER,), "补办审批已签署", ())],
     ]
@@ -1555,10 +1569,107 @@ def test_a_county_routing_table_from_the_default_tells_a_retroactive_chain_as_th
     rid = started_urgently(engine)
     assert [n.recipients for n in told.delivered] == [(Role.APPROVER, Role.SUPERVISOR, Role.OFFICE)]
     assert signed_and_told(engine, told, rid, B, C, D, E) == [
-        [((Role.APPROVER,), NEXT_STEP, ())],
-        [((Role.APPROVER,), NEXT_STEP, ())],
+        [((Role.APPROVER,), awaiting(2), ())],
+        [((Role.APPROVER,), awaiting(1), ())],
         [((Role.APPROVER,), NEXT_STEP, ("e",))],
         [((Role.HANDLER,), "补办审批已签署", ())],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "signers"),
+    [("countersign", (B, C, D)), ("vote", (B, C))],  # the last passes the step (the vote: 5 of 7)
+)
+def test_a_signature_that_leaves_its_step_open_asks_for_no_next_step(
+    kind: str, signers: tuple[Actor, ...]
+) -> None:
+    """A 并行会签 of b, c, d (or a 票签 b 3, c 2, d 2, passed by more than half), then 县长 e: a
+    signature the step still waits on others after asks nobody for the next step — it says how
+    the step stands and names nobody (the others hold their tasks already); the one that passes
+    the step asks for the next, naming e; e's passes the chain."""
+    step = {"countersign": PARALLEL_BCD, "vote": VOTE_BCD}[kind]
+    told = NotificationCapture()
+    engine = make_engine(Chain(step, SINGLE_E), told, clock=FrozenClock())
+    rid = submitted(engine)
+    told.clear()
+    first = engine.fire(rid, "approve", B, reason="同意")
+    assert first.reception.current_step == 0
+    [notice] = told.delivered
+    says = {
+        "countersign": (awaiting(2), "this step still awaits 2 more signatures"),
+        "vote": (VOTE_OPEN, "this step's vote has not reached its threshold yet: it awaits other votes"),
+    }[kind]
+    assert (notice.action_zh, notice.action_en) == says
+    assert notice.recipients == (Role.APPROVER,)
+    assert notice.people == ()
+    assert NEXT_STEP not in notice.action_zh
+    waiting = {"countersign": [[((Role.APPROVER,), awaiting(1), ())]], "vote": []}[kind]
+    assert signed_and_told(engine, told, rid, *signers[1:], E) == [
+        *waiting,
+        [((Role.APPROVER,), NEXT_STEP, ("e",))],
+        [((Role.HANDLER,), APPROVED, ())],
+    ]
+    assert told.delivered[0].action_en == "approved; receive the guests as planned"
+    assert engine.get(rid).state == "approved"
+
+
+def test_a_signature_of_the_last_step_left_open_does_not_say_the_chain_passed() -> None:
+    """会签 as the last step: b's and c's signatures leave it open (they say so); d's passes the
+    chain and tells the handler, as before."""
+    told = NotificationCapture()
+    engine = make_engine(Chain(SINGLE_A, PARALLEL_BCD), told, clock=FrozenClock())
+    rid = submitted(engine)
+    assert signed_and_told(engine, told, rid, A, B, C, D) == [
+        [((Role.APPROVER,), NEXT_STEP, ("b", "c", "d"))],
+        [((Role.APPROVER,), awaiting(2), ())],
+        [((Role.APPROVER,), awaiting(1), ())],
+        [((Role.HANDLER,), APPROVED, ())],
+    ]
+
+
+def test_a_sequential_countersign_names_the_next_signer_of_the_step_it_leaves_open() -> None:
+    """顺序会签 b → c → d: b's signature leaves the step open and opens c's task — c is named, and
+    the notice says the step awaits c and d in turn, not a next step; c's names d."""
+    step = ApprovalStep("", "依次会签", kind=StepKind.SEQUENTIAL, assignees=person("b", "c", "d"))
+    told = NotificationCapture()
+    engine = make_engine(Chain(step, SINGLE_E), told, clock=FrozenClock())
+    rid = submitted(engine)
+    assert signed_and_told(engine, told, rid, B, C, D) == [
+        [((Role.APPROVER,), "本环节尚待其他 2 位审批人依次签署", ("c",))],
+        [((Role.APPROVER,), awaiting(1), ("d",))],
+        [((Role.APPROVER,), NEXT_STEP, ("e",))],
+    ]
+    assert told.delivered[0].action_en == "please approve the next step"
+
+
+def test_a_county_process_keeps_its_recipients_of_a_signature_that_leaves_its_step_open() -> None:
+    """A county's own process tells 办公室 too of a signature before the last step, in its own
+    words: a signature that leaves a 会签 open still reaches whom it declares, but says the step
+    awaits the others; one that passes the step says what the county wrote."""
+    from jiedai_flow import open_engine
+    from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, FACT_MORE_STEPS
+
+    own = attrs.evolve(
+        DEFAULT_PROCESS,
+        transitions=tuple(
+            attrs.evolve(t, notify=(Role.APPROVER, Role.OFFICE), action_zh="请下一级领导审批")
+            if t.trigger == "approve" and t.condition == FACT_MORE_STEPS
+            else t
+            for t in DEFAULT_PROCESS.transitions
+        ),
+    )
+    told = NotificationCapture()
+    engine = open_engine(
+        "memory://",
+        autoload=False,
+        plugins=[Chain(PARALLEL_BCD, SINGLE_E), told],
+        clock=FrozenClock(),
+        processes=(own,),
+    )
+    rid = submitted(engine)
+    assert signed_and_told(engine, told, rid, B, C, D)[1:] == [
+        [((Role.APPROVER, Role.OFFICE), awaiting(1), ())],
+        [((Role.APPROVER, Role.OFFICE), "请下一级领导审批", ("e",))],
     ]
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.model import Role
-from jiedai_flow.domain.records import Notification, new_id
+from jiedai_flow.domain.records import Notification, StepKind, TaskKind, new_id
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS, told_as_declared
 
 if TYPE_CHECKING:
@@ -90,6 +90,29 @@ def lookup(table: Mapping[str, Any], event: AuditEvent, condition: str | None = 
     return None
 
 
+def still_open(reception: Reception) -> tuple[str, str]:
+    """What a signature that leaves its step open says, in Chinese and English, instead of asking
+    for the next step: the step awaits the others — how many signatures where each task must be
+    signed (会签), a 票签 its threshold. It asks nobody to act: the others hold their tasks already."""
+    step = reception.next_step
+    if step is not None and step.kind is StepKind.VOTE:  # how many votes remain depends on who votes
+        return (
+            "本环节票签尚未达到通过票数，尚待其他审批人投票",
+            "this step's vote has not reached its threshold yet: it awaits other votes",
+        )
+    tasks = reception.step_tasks(reception.current_step) if step is not None else ()
+    left = sum(1 for t in tasks if t.kind is TaskKind.APPROVAL and t.live)
+    if not left:
+        return "本环节尚待其他审批人签署", "this step still awaits other signatures"
+    signatures = "signature" if left == 1 else "signatures"
+    if left > 1 and step is not None and step.kind is StepKind.SEQUENTIAL:
+        return (
+            f"本环节尚待其他 {left} 位审批人依次签署",
+            f"this step still awaits {left} more {signatures}, in turn",
+        )
+    return f"本环节尚待其他 {left} 位审批人签署", f"this step still awaits {left} more {signatures}"
+
+
 def notifications(
     reception: Reception,
     event: AuditEvent,
@@ -100,6 +123,7 @@ def notifications(
     people: Sequence[str] = (),
     *,
     condition: str | None = None,
+    step_open: bool = False,
 ) -> tuple[Notification, ...]:
     """The notification of one accepted command (none when nobody is to hear of it).
 
@@ -108,6 +132,10 @@ def notifications(
         copied): the notification names them besides the roles.
     :param condition: the condition of the transition taken, which tells apart transitions of one
         trigger between the same states (a 补办 signature on its last step or not).
+    :param step_open: the command is a signature that left its step open (a 会签 or 票签 still
+        waiting on others): told to whom the transition tells, but as :func:`still_open` says
+        instead of what the transition asks (its ``more_steps`` asks for the next step, which is
+        not there yet).
     """
     moved = (event.trigger, event.from_state, event.to_state, condition)
     if routes is None:
@@ -124,6 +152,10 @@ def notifications(
     label = process.trigger_defs[event.trigger].label
     state = process.label(event.to_state)
     reason = f"（理由：{event.reason}）" if event.reason else ""
+    if step_open:
+        action_zh, action_en = still_open(reception)
+    else:
+        action_zh, action_en = process.action(*moved), process.action_en(*moved)
     return (
         Notification(
             id=new_id(),
@@ -135,8 +167,8 @@ def notifications(
             message_en=f"reception {reception.number}: {actor.name} fired {event.trigger}; "
             f"now {event.to_state}",
             created_at=event.at,
-            action_zh=process.action(*moved),
-            action_en=process.action_en(*moved),
+            action_zh=action_zh,
+            action_en=action_en,
             link=link_template.format(id=reception.id, number=reception.number) if link_template else "",
             people=tuple(people),
         ),

@@ -845,7 +845,16 @@ class Engine:
             event = attrs.evolve(event, note=note)
         event = attrs.evolve(event, explanations=noted) if noted else event
         people = () if untouched else task_ops.told(before, after, worked)
-        intents, outbox = self._outbox(after, event, actor, process, people, transition.condition)
+        # a signature its step still waits on others after (会签, 票签): its ``more_steps`` notice
+        # would ask for a next step that is not there yet
+        step_open = (
+            worked is not None
+            and trigger_def.records_approval
+            and after.current_step == before.current_step < len(after.approval_chain)
+        )
+        intents, outbox = self._outbox(
+            after, event, actor, process, people, transition.condition, step_open=step_open
+        )
         if outbox:  # bound into the event's hash: a deleted or edited notification shows in verify
             event = attrs.evolve(event, outbox_digest=outbox_digest((n.id, encode(n)) for n in outbox))
         try:
@@ -1279,13 +1288,24 @@ class Engine:
         process: CompiledProcess,
         people: Sequence[str] = (),
         condition: str | None = None,
+        *,
+        step_open: bool = False,
     ) -> tuple[tuple[Notification, ...], tuple[Notification, ...]]:
         """The notifications of a command, and their outbox rows: one per notifier channel, each
         row's id the idempotency key of that delivery. ``people`` (new task owners, the urged,
-        the copied) get one addressed to them; ``condition`` is the transition's."""
+        the copied) get one addressed to them; ``condition`` is the transition's; ``step_open``: a
+        signature that left its step open (see :func:`~jiedai_flow.notify.routing.notifications`)."""
         routes = self.routes_for(reception.jurisdiction)
         intents = notifications(
-            reception, event, actor, process, routes, self.link_template, people, condition=condition
+            reception,
+            event,
+            actor,
+            process,
+            routes,
+            self.link_template,
+            people,
+            condition=condition,
+            step_open=step_open,
         )
         return intents, tuple(
             attrs.evolve(i, id=new_id(), channel=name, inline=notifier.inline)
