@@ -70,7 +70,9 @@ WEB_SESSION = "网页会话 web session"
 def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
     """Who the signed-in session is: the actor the sign-in named (from the actors file, or from the
     single sign-on token's claims, kept in the session, which the service encrypts), while the
-    session and its token are active and a JWT's ``exp`` has not passed."""
+    session and its token are active, fewer than :data:`SESSION_HOURS` have passed since sign-in
+    (however busy the session: the cookie is sent again on every page), and a JWT's ``exp`` has not
+    passed — whichever ends first."""
     session = request.session if "session" in request.scope else {}
     actor = service.actors.get(str(session.get("actor", ""))) or _claimed(session.get("claimed"))
     token_id = str(session.get("token_id", ""))
@@ -80,11 +82,22 @@ def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
         actor is None
         or not session_id
         or (isinstance(until, int | float) and time.time() > until)
-        or not service.auth.token_active(session_id)
+        or not _session_open(service, session_id)
         or (token_id and not service.auth.token_active(token_id))
     ):
         raise NotAuthorizedException("请先登录 / sign in first")
     return Principal(actor, str(session.get("method", "web")))
+
+
+def _session_open(service: Service, session_id: str) -> bool:
+    """Whether the session's row is there, not revoked, and made (at sign-in) less than
+    :data:`SESSION_HOURS` ago: an absolute limit the server keeps, whatever the cookie says."""
+    found = service.auth.tokens.get(session_id)
+    return (
+        found is not None
+        and found.active
+        and datetime.now(UTC).replace(tzinfo=None) - found.created_at < timedelta(hours=SESSION_HOURS)
+    )
 
 
 def _claimed(found: object) -> Actor | None:
