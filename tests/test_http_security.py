@@ -213,3 +213,74 @@ def test_rs256_public_key_and_claims_mapping() -> None:
     with pytest.raises(Exception, match="JWT"):
         auth.authenticate(f"Bearer {jwt.encode(claims, other, 'RS256')}", "198.51.100.1")
     assert issubclass(AuthFailure, Exception)
+
+
+class _Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_flood_of_addresses_does_not_unblock_a_blocked_one() -> None:
+    """Failing from more addresses than the limiter keeps must not free an address it blocks: the
+    table drops only what is spent or not blocked, and stays bounded."""
+    clock = _Clock()
+    limiter = FailureLimiter(3, 60, max_clients=100, clock=clock)
+    for _ in range(3):
+        limiter.failed("10.0.0.1")
+    assert limiter.retry_after("10.0.0.1") > 0
+    for n in range(1000):
+        clock.now += 0.01
+        limiter.failed(f"192.0.2.{n // 250}.{n % 250}")
+        assert limiter.size <= 100
+    assert limiter.retry_after("10.0.0.1") > 0
+    clock.now += 61
+    assert limiter.retry_after("10.0.0.1") == 0
+
+
+def test_the_limiter_drops_spent_windows_first_then_the_oldest_not_blocked() -> None:
+    clock = _Clock()
+    limiter = FailureLimiter(3, 60, max_clients=10, clock=clock)
+    for n in range(5):
+        limiter.failed(f"old-{n}")
+    clock.now += 61  # their window has passed
+    limiter.failed("near")
+    limiter.failed("near")  # one more failure would block it
+    for n in range(8):
+        clock.now += 1
+        limiter.failed(f"new-{n}")
+    assert limiter.size <= 10
+    assert not any(limiter.holds(f"old-{n}") for n in range(5))  # spent: dropped first
+    limiter.failed("near")
+    assert limiter.retry_after("near") > 0  # its two failures were kept
+    for n in range(8, 30):
+        clock.now += 1
+        limiter.failed(f"new-{n}")
+        assert limiter.size <= 10
+    assert limiter.retry_after("near") > 0
+    assert not limiter.holds("new-0")  # the oldest that is not blocked went
+    assert limiter.holds("new-29")
+
+
+def test_a_limiter_full_of_blocked_addresses_keeps_them_all_and_stays_bounded() -> None:
+    clock = _Clock()
+    limiter = FailureLimiter(2, 60, max_clients=5, clock=clock)
+    for n in range(5):
+        limiter.failed(f"blocked-{n}")
+        limiter.failed(f"blocked-{n}")
+    for n in range(50):
+        limiter.failed(f"other-{n}")
+        assert limiter.size <= 5
+    assert all(limiter.retry_after(f"blocked-{n}") > 0 for n in range(5))
+
+
+def test_asking_whether_an_address_may_try_keeps_nothing() -> None:
+    """Every request asks before it authenticates: an address that never failed takes no room."""
+    limiter = FailureLimiter(3, 60, max_clients=10)
+    for n in range(100):
+        assert limiter.retry_after(f"good-{n}") == 0
+    assert limiter.size == 0

@@ -22,7 +22,7 @@ from jiedai_flow.domain.model import Actor, Role
 from jiedai_flow.errors import NotAuthorizedError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from jiedai_flow.server.settings import JWTSettings
     from jiedai_flow.server.tokens import TokenStore
@@ -65,35 +65,84 @@ class RateLimited(HTTPException):
 
 
 class FailureLimiter:
-    """Failed authentications per client address in a sliding window (per worker process)."""
+    """Failed authentications per client address in a sliding window (per worker process).
 
-    def __init__(self, limit: int, window: float) -> None:
+    It keeps at most ``max_clients`` addresses. Past that it first drops the addresses whose window
+    has passed, then the ones that failed longest ago and are not blocked: an address it blocks
+    stays blocked until its own window passes, however many other addresses fail meanwhile. When
+    every address it keeps is blocked, failures from new addresses go uncounted (they still fail)
+    until one of those windows passes, so memory stays bounded whatever the flood."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.max_clients = max_clients
+        self._clock = clock
         self._lock = threading.Lock()
         self._failures: dict[str, collections.deque[float]] = {}
+        """Oldest last failure first: an address that fails again moves to the end."""
+        self._full_until = float("-inf")
+        """While every address kept is blocked, when to look for room again (not on every failure)."""
 
-    def _recent(self, client: str, now: float) -> collections.deque[float]:
-        found = self._failures.setdefault(client, collections.deque())
+    @property
+    def size(self) -> int:
+        """How many addresses are kept."""
+        return len(self._failures)
+
+    def holds(self, client: str) -> bool:
+        """Whether failures of ``client`` are kept."""
+        return client in self._failures
+
+    def _trim(self, found: collections.deque[float], now: float) -> collections.deque[float]:
         while found and found[0] <= now - self.window:
             found.popleft()
         return found
 
     def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try again; 0 when it may now."""
-        now = time.monotonic()
+        """Seconds until ``client`` may try again; 0 when it may now (keeps nothing for ``client``)."""
+        now = self._clock()
         with self._lock:
-            found = self._recent(client, now)
-            if len(found) < self.limit:
+            found = self._failures.get(client)
+            if found is None or len(self._trim(found, now)) < self.limit:
                 return 0
             return max(1, int(found[0] + self.window - now) + 1)
 
     def failed(self, client: str) -> None:
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()  # why: bounded memory under a flood of addresses
-            self._recent(client, now).append(now)
+            found = self._failures.pop(client, None)
+            if found is None:
+                if len(self._failures) >= self.max_clients and not self._make_room(now):
+                    return  # why: bounded memory; every address kept is blocked, none is let go
+                found = collections.deque()
+            self._trim(found, now).append(now)
+            self._failures[client] = found  # at the end: the most recent failure
+
+    def _make_room(self, now: float) -> bool:
+        """Drop spent windows, then the oldest addresses not blocked, down to nine tenths of the
+        bound (one sweep serves many new addresses); whether there is room for one more."""
+        if now < self._full_until:
+            return False
+        keep = self.max_clients * 9 // 10
+        for client, found in list(self._failures.items()):
+            if not self._trim(found, now):
+                del self._failures[client]
+        for client, found in list(self._failures.items()):
+            if len(self._failures) <= keep:
+                break
+            if len(found) < self.limit:
+                del self._failures[client]
+        if len(self._failures) < self.max_clients:
+            return True
+        self._full_until = now + 1.0
+        return False
 
 
 class Authenticator:
