@@ -22,7 +22,7 @@ from jiedai_flow.cli import starter
 from jiedai_flow.server.tokens import SQLTokens
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -176,10 +176,11 @@ def running(
     kind: str = "parallel",
     standards: str | None = None,
     extra_actors: str = "",
+    serve_args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """``jiedai serve --db DB`` in ``folder`` until the block ends (``countersign``: with the actors and
     standards of :func:`countersign_standards`, its step of ``kind``; ``standards``: these standards
-    instead; ``extra_actors``: more ``[[actor]]`` tables)."""
+    instead; ``extra_actors``: more ``[[actor]]`` tables; ``serve_args``: more options of ``serve``)."""
     write_starter_files(
         folder, countersign=countersign, kind=kind, standards=standards, extra_actors=extra_actors
     )
@@ -187,7 +188,7 @@ def running(
     environ = {**os.environ, "PYTHONPATH": str(SRC), "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
     code = "from jiedai_flow.cli import main; main()"
     args = ["--db", db, "serve", "--port", str(port), "--workers", str(workers)]
-    args += ["--max-auth-failures", str(max_auth_failures)]
+    args += ["--max-auth-failures", str(max_auth_failures), *serve_args]
     with open(folder / "server.log", "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-c", code, *args],

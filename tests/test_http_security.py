@@ -1,6 +1,6 @@
 """Security of the service through a real server: no token, a wrong, revoked or forged one, an
-expired JWT or one for another audience, the supervisor writing, one actor acting as another, and
-the failed-authentication limit."""
+expired JWT or one for another audience, the supervisor writing, one actor acting as another, the
+failed-authentication limit, and ``X-Forwarded-For`` trusted only from a proxy named for it."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests._http_server import reception_body, running
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
     from tests._http_server import Server
 
@@ -284,3 +285,59 @@ def test_asking_whether_an_address_may_try_keeps_nothing() -> None:
     for n in range(100):
         assert limiter.retry_after(f"good-{n}") == 0
     assert limiter.size == 0
+
+
+def _fail(server: Server, forwarded_for: str) -> httpx.Response:
+    headers = {"Authorization": "Bearer jd_wrong", "X-Forwarded-For": forwarded_for}
+    return httpx.get(f"{server.base}/api/v1/receptions", headers=headers, timeout=30)
+
+
+def test_a_local_caller_cannot_dodge_the_limit_with_x_forwarded_for(tmp_path: Path) -> None:
+    """By default no proxy is trusted, loopback included: the limit counts the real address, a new
+    ``X-Forwarded-For`` on every try changes nothing, and the log records the real address."""
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, max_auth_failures=3) as server:
+        statuses = [_fail(server, f"203.0.113.{n}").status_code for n in range(1, 6)]
+        assert statuses == [401, 401, 401, 429, 429]
+        log = (server.folder / "server.log").read_text(errors="replace")
+        assert "authentication failed for 127.0.0.1: unknown_token" in log
+        assert "203.0.113." not in log
+
+
+def test_a_proxy_named_by_forwarded_allow_ips_is_believed(tmp_path: Path) -> None:
+    """``--forwarded-allow-ips 127.0.0.1``: the proxy on loopback tells who the client is, and the
+    limit and the log follow it."""
+    args = ["--forwarded-allow-ips", "127.0.0.1"]
+    with running(
+        f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, max_auth_failures=3, serve_args=args
+    ) as server:
+        assert [_fail(server, "203.0.113.1").status_code for _ in range(4)] == [401, 401, 401, 429]
+        assert _fail(server, "203.0.113.2").status_code == 401  # another client behind the proxy
+        log = (server.folder / "server.log").read_text(errors="replace")
+        assert "authentication failed for 203.0.113.1: unknown_token" in log
+        assert "authentication failed for 203.0.113.2: unknown_token" in log
+
+
+@pytest.mark.parametrize("trusted", [None, "127.0.0.0/8"])
+def test_every_worker_trusts_forwarded_headers_only_as_told(tmp_path: Path, trusted: str | None) -> None:
+    """The same with several workers (each its own uvicorn): the log records the address each
+    worker believed (the limit counts per worker, so the log is what is asked here)."""
+    args = ["--forwarded-allow-ips", trusted] if trusted else []
+    with running(f"sqlite:///{tmp_path / 'jiedai.db'}", tmp_path, workers=2, serve_args=args) as server:
+        for _ in range(4):
+            assert _fail(server, "198.51.100.7").status_code == 401
+        log = (server.folder / "server.log").read_text(errors="replace")
+        believed = "198.51.100.7" if trusted else "127.0.0.1"
+        assert f"authentication failed for {believed}: unknown_token" in log
+        assert ("198.51.100.7" in log) == bool(trusted)
+
+
+def test_forwarded_allow_ips_takes_addresses_and_networks_only(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from jiedai_flow.cli import main
+
+    result = CliRunner().invoke(
+        main, ["--db", "memory://", "serve", "--port", "0", "--forwarded-allow-ips", "10.0.0.1,proxy.local"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "proxy.local" in result.output

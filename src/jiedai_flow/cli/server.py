@@ -31,6 +31,32 @@ def _need_extra() -> None:
         ) from None
 
 
+def _proxies(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: ``--forwarded-allow-ips`` as uvicorn takes it, every item an address or a
+    network, or ``*`` alone (uvicorn would take anything else as a name no client ever has)."""
+    if value is None:
+        return None
+    import ipaddress
+
+    from jiedai_flow.cli.inputs import BadValue
+
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if items == ["*"]:
+        return "*"
+    for item in items:
+        try:
+            ipaddress.ip_network(item)  # an address is a network of one
+        except ValueError:
+            raise BadValue(
+                f"{item!r} 不是 IP 地址或网段（如 10.0.0.1、10.0.0.0/8，或单独一个 *）",
+                f"{item!r} is not an IP address or network (such as 10.0.0.1, 10.0.0.0/8, or * alone)",
+                param=param,
+            ) from None
+    if not items:
+        raise BadValue("未给出地址", "no address given", param=param)
+    return ",".join(items)
+
+
 @click.command(
     short_help="启动 HTTP 接口服务 / run the HTTP API and web pages.",
     help="启动 HTTP 接口服务和网页（uvicorn）：接口在 /api/v1，OpenAPI 在 /schema，网页在 /web。"
@@ -64,6 +90,15 @@ def _need_extra() -> None:
     "of Java's stock HttpClient; httptools is a little faster but loses the body of such a request.",
 )
 @click.option(
+    "--forwarded-allow-ips",
+    "forwarded",
+    metavar="IPS",
+    callback=_proxies,
+    help="信任这些反向代理发来的 X-Forwarded-For/-Proto（逗号分隔的地址或网段，* 为任何来源）；"
+    "默认谁的都不信，本机也不信 / believe X-Forwarded-For and X-Forwarded-Proto from these reverse "
+    "proxies (comma-separated addresses or networks, * for any); by default from none, loopback included.",
+)
+@click.option(
     "--demo-token",
     "demo_actor",
     metavar="ACTOR",
@@ -78,6 +113,7 @@ def serve(
     secure_cookies: bool,
     max_auth_failures: int,
     http_parser: str,
+    forwarded: str | None,
     demo_actor: str | None,
 ) -> None:
     _need_extra()
@@ -118,12 +154,15 @@ def serve(
             f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
         )
         if workers == 1:
-            processes.run_one(sock, http=http_parser)
+            processes.run_one(sock, http=http_parser, forwarded=forwarded)
             return
         sock.close()  # the workers listen themselves
         if processes.spreads_connections():
             processes.serve(
-                _claimed(processes.listening_socket, host, port, listen=False), workers, http=http_parser
+                _claimed(processes.listening_socket, host, port, listen=False),
+                workers,
+                http=http_parser,
+                forwarded=forwarded,
             )
             return
         uvicorn.run(
@@ -134,6 +173,7 @@ def serve(
             workers=workers,
             log_level="warning",
             http=http_parser,
+            **processes.proxy_options(forwarded),
         )
 
 

@@ -58,12 +58,22 @@ class _NoUpgrades(logging.Filter):
 _NO_UPGRADES = _NoUpgrades()
 
 
-def _config(http: str, log_level: str, **options: Any) -> Any:
+def proxy_options(forwarded: str | None) -> dict[str, Any]:
+    """uvicorn's options for ``X-Forwarded-For`` and ``X-Forwarded-Proto``: believed only from the
+    proxies ``forwarded`` names (``jiedai serve --forwarded-allow-ips``), from none when it is None.
+    uvicorn's own default believes any caller on loopback, so a local caller could name any address
+    it liked, dodging the failed-authentication limit and writing the address the log keeps."""
+    return {"proxy_headers": forwarded is not None, "forwarded_allow_ips": forwarded}
+
+
+def _config(http: str, log_level: str, forwarded: str | None, **options: Any) -> Any:
     import uvicorn
 
     if http not in HTTP_PARSERS:
         raise PluginError(f"不认识的 HTTP 解析器 {http!r}", f"unknown HTTP parser {http!r}")
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, http=http, **options)
+    config = uvicorn.Config(
+        APP, factory=True, log_level=log_level, http=http, **proxy_options(forwarded), **options
+    )
     logging.getLogger("uvicorn.error").addFilter(_NO_UPGRADES)  # once: the same filter is kept once
     return config
 
@@ -102,11 +112,17 @@ def _bound(host: str, port: int, *, shared: bool, listen: bool) -> socket.socket
     return sock
 
 
-def run_one(sock: socket.socket, log_level: str = "warning", http: str = DEFAULT_HTTP) -> None:
-    """The service in this process on ``sock`` (from :func:`claim_port`) until SIGTERM or SIGINT."""
+def run_one(
+    sock: socket.socket,
+    log_level: str = "warning",
+    http: str = DEFAULT_HTTP,
+    forwarded: str | None = None,
+) -> None:
+    """The service in this process on ``sock`` (from :func:`claim_port`) until SIGTERM or SIGINT;
+    ``forwarded``: the proxies whose ``X-Forwarded-*`` headers are believed (:func:`proxy_options`)."""
     import uvicorn
 
-    server = uvicorn.Server(_config(http, log_level))
+    server = uvicorn.Server(_config(http, log_level, forwarded))
     server.run(sockets=[sock])
     if not server.started:  # uvicorn has logged why
         raise PluginError(
@@ -114,11 +130,13 @@ def run_one(sock: socket.socket, log_level: str = "warning", http: str = DEFAULT
         )
 
 
-def run_worker(host: str, port: int, log_level: str, http: str = DEFAULT_HTTP) -> None:
+def run_worker(
+    host: str, port: int, log_level: str, http: str = DEFAULT_HTTP, forwarded: str | None = None
+) -> None:
     """One worker: its own socket on the port, the application served by uvicorn until SIGTERM."""
     import uvicorn
 
-    config = _config(http, log_level, host=host, port=port)
+    config = _config(http, log_level, forwarded, host=host, port=port)
     try:
         config.load()  # the application, made here so that a failure is told from a crash
     except SystemExit:  # uvicorn has logged why
@@ -135,7 +153,13 @@ def run_worker(host: str, port: int, log_level: str, http: str = DEFAULT_HTTP) -
         sys.exit(STARTUP_FAILED)
 
 
-def serve(holder: socket.socket, workers: int, log_level: str = "warning", http: str = DEFAULT_HTTP) -> None:
+def serve(
+    holder: socket.socket,
+    workers: int,
+    log_level: str = "warning",
+    http: str = DEFAULT_HTTP,
+    forwarded: str | None = None,
+) -> None:
     """Run ``workers`` workers on the address of ``holder`` until SIGTERM or SIGINT; a worker that
     dies is replaced.
 
@@ -154,7 +178,7 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning", http:
     running: list[BaseProcess] = []
     try:
         for _ in range(workers):
-            running.append(_start(context, host, port, log_level, http))
+            running.append(_start(context, host, port, log_level, http, forwarded))
         while not stopping:
             time.sleep(0.2)
             for index, process in enumerate(running):
@@ -167,7 +191,7 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning", http:
                     )
                 log.warning("worker %s exited (%s); starting another", process.pid, process.exitcode)
                 time.sleep(RESTART_PAUSE)
-                running[index] = _start(context, host, port, log_level, http)
+                running[index] = _start(context, host, port, log_level, http, forwarded)
     finally:
         for process in running:
             if process.is_alive():
@@ -183,9 +207,11 @@ def serve(holder: socket.socket, workers: int, log_level: str = "warning", http:
                 signal.signal(signum, handler)
 
 
-def _start(context: Any, host: str, port: int, log_level: str, http: str) -> BaseProcess:
+def _start(
+    context: Any, host: str, port: int, log_level: str, http: str, forwarded: str | None
+) -> BaseProcess:
     process: BaseProcess = context.Process(
-        target=run_worker, args=(host, port, log_level, http), daemon=False
+        target=run_worker, args=(host, port, log_level, http, forwarded), daemon=False
     )
     process.start()
     return process
