@@ -118,6 +118,7 @@ class Health:
     status: str
     checked_at: datetime
     database: str = ""
+    """The kind of database (``sqlite``, ``postgresql``, ``mysql``, ``memory``), never its address."""
     revision: str = ""
     expected_revision: str = ""
 
