@@ -280,7 +280,8 @@ class ChainVerifier:
     ) -> VerifyReport:
         """Compare the end of each shard's chain with its head row, and each reception's (version,
         last hash, state, hash of its stored data) with its last event (catches deleted last events
-        and edited reception rows)."""
+        and edited reception rows), and report a reception with events but no row (a deleted row);
+        ``numbers`` names receptions by number where known."""
         if self.problem is None:
             self.problem = self._head_problem(heads)
         if self.problem is None:
@@ -295,7 +296,30 @@ class ChainVerifier:
                         (numbers or {}).get(reception_id, ""),
                     )
                     break
+        if self.problem is None:
+            self.problem = self._deleted_problem(receptions, numbers or {})
         return VerifyReport(self.checked, self.problem)
+
+    def _deleted_problem(
+        self, receptions: Mapping[str, tuple[int, str, str, str]], numbers: Mapping[str, str]
+    ) -> AuditProblem | None:
+        """The first reception (by id) whose events are in the trail but whose row is gone: a
+        deleted row hides the reception from every list and report, so it must not pass."""
+        deleted = min((rid for rid in self.last if rid not in receptions), default=None)
+        if deleted is None:
+            return None
+        seq, _, state, _ = self.last[deleted]
+        number = numbers.get(deleted, "")
+        return AuditProblem(
+            0,
+            "",
+            deleted,
+            f"{f'（{deleted}）' if number else ''}有 {seq} 条审计记录（最后状态「{state}」），"
+            "但接待记录不存在：接待记录被删除",
+            f"{f'(id {deleted}) ' if number else ''}has {seq} audit event(s) (last state {state!r}) but "
+            "its reception row is missing: the row was deleted",
+            number,
+        )
 
     def _head_problem(self, heads: Mapping[int, tuple[int, str]]) -> AuditProblem | None:
         """The first shard whose head row is missing, extra, or not where its chain ends."""

@@ -75,6 +75,7 @@ from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
 from jiedai_flow.storage.sql.statements import Prepared, bp, execute_in, id_chunks, utc
 from jiedai_flow.storage.sql.verify import (
     events_problem,
+    number_from_commands,
     report_columns,
     typed_columns_problem,
 )
@@ -989,6 +990,9 @@ class SQLStore(OutboxMixin):
                     sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.state, _R.c.data)
                 )
             }
+            deleted = min((rid for rid in verifier.last if rid not in stored), default=None)
+            if deleted is not None:  # its row is gone: name it as its command log did
+                numbers[deleted] = number_from_commands(conn, deleted)
         report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.db.connect() as conn:

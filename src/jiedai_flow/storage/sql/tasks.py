@@ -590,12 +590,35 @@ def _merge(receptions: Iterator[Sequence[Any]], tasks: _Cursor, copies: _Cursor)
         expected_tasks = {t.id: task_row(reception, t) for t in reception.tasks}
         stored_copies = {r[1]: dict(zip(COPY_COLUMNS, r, strict=True)) for r in copies.take(rid)}
         expected_copies = {c.actor_id: copy_row(reception, c) for c in reception.copies}
-        problem = _index_problem(reception, expected_tasks, stored_tasks, _task_named) or _index_problem(
-            reception, expected_copies, stored_copies, _copy_named
+        problem = (
+            _stray_problem(tasks, copies)
+            or _index_problem(reception, expected_tasks, stored_tasks, _task_named)
+            or _index_problem(reception, expected_copies, stored_copies, _copy_named)
         )
         if problem is not None:
             return problem
+    tasks.finish()
+    copies.finish()
+    return _stray_problem(tasks, copies)
+
+
+def _stray_problem(tasks: _Cursor, copies: _Cursor) -> AuditProblem | None:
+    """A task or copy row whose reception does not exist (the foreign key bypassed): a 待办 or 抄送
+    added straight in the database, named by the reception id it claims."""
+    if tasks.stray is not None:
+        row = dict(zip(TASK_COLUMNS, tasks.stray, strict=True))
+        zh, en = _task_named(row["id"])
+        who = row["owner"] or row["assignee"]
+        what = (f"{zh}（{who}，「{row['title']}」）", f"{en} ({who}, {row['title']!r})")
+        return _problem(row["reception_id"], "", what, *_ADDED)
+    if copies.stray is not None:
+        row = dict(zip(COPY_COLUMNS, copies.stray, strict=True))
+        what = _copy_named(row["actor_id"])
+        return _problem(row["reception_id"], "", what, *_ADDED)
     return None
+
+
+_ADDED = ("没有对应的接待记录，是被添加的", "has no reception: it was added")
 
 
 def _task_named(key: str) -> tuple[str, str]:
@@ -637,16 +660,26 @@ class _Cursor:
         self._rows = rows
         self._column = column
         self._next: Sequence[Any] | None = next(rows, None)
+        self.stray: Sequence[Any] | None = None
+        """The first row passed over: its reception id is none of the receptions' (the foreign key
+        forbids it, but whoever writes the tables can drop the key)."""
 
     def take(self, reception_id: str) -> list[Sequence[Any]]:
-        """The rows of ``reception_id`` (rows of receptions before it, which cannot exist with the
-        foreign key, are skipped)."""
+        """The rows of ``reception_id``; a row of an id before it, which no reception has, is kept
+        as :attr:`stray`."""
         found = []
         while self._next is not None and self._next[self._column] <= reception_id:
             if self._next[self._column] == reception_id:
                 found.append(self._next)
+            elif self.stray is None:
+                self.stray = self._next
             self._next = next(self._rows, None)
         return found
+
+    def finish(self) -> None:
+        """After the last reception: a row left is of no reception either."""
+        if self.stray is None:
+            self.stray = self._next
 
 
 def _row_problem(

@@ -3,6 +3,7 @@ recomputed from the hashed record, and each event's outbox rows against its reco
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from jiedai_flow.storage.codec import decode
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-_R, _E, _O = schema.receptions, schema.audit_events, schema.outbox
+_R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
 
 
 RECEPTION_COLUMNS_FROM_DATA: dict[str, Callable[[Reception], Any]] = {
@@ -93,7 +94,7 @@ def events_problem(conn: sa.Connection) -> AuditProblem | None:
         sa.select(
             _E.c.shard, _E.c.chain_index, _E.c.id, _E.c.reception_id, _E.c.violations, _E.c.data, _R.c.number
         )
-        .select_from(_E.join(_R, _E.c.reception_id == _R.c.id))
+        .select_from(_E.outerjoin(_R, _E.c.reception_id == _R.c.id))  # a row gone: see finish
         .order_by(_E.c.shard, _E.c.chain_index)
     )
     with _streamed(conn, query) as rows:
@@ -114,8 +115,45 @@ def events_problem(conn: sa.Connection) -> AuditProblem | None:
                 )
             else:
                 continue
-            return AuditProblem(int(index), event_id, rid, zh, en, number, shard=int(shard))
-    return None
+            return AuditProblem(int(index), event_id, rid, zh, en, number or "", shard=int(shard))
+    return stray_outbox_problem(conn)
+
+
+def stray_outbox_problem(conn: sa.Connection) -> AuditProblem | None:
+    """The first outbox row (reminders too) that is no notification of an event of its reception —
+    its event or reception does not exist, or the event is another reception's: a notification
+    added (or moved) straight in the database, which the dispatcher would otherwise send. The
+    database finds them (an anti-join), so verify holds no outbox row in memory for this."""
+    query = (
+        sa.select(_O.c.id, _O.c.reception_id, _O.c.event_id, _O.c.topic, _R.c.number)
+        .select_from(_O.outerjoin(_E, _E.c.id == _O.c.event_id).outerjoin(_R, _R.c.id == _O.c.reception_id))
+        .where(sa.or_(_E.c.id.is_(None), _R.c.id.is_(None), _E.c.reception_id != _O.c.reception_id))
+        .order_by(_O.c.id)
+        .limit(1)
+    )
+    found = conn.execute(query).first()
+    if found is None:
+        return None
+    row_id, rid, event_id, topic, number = found
+    return AuditProblem(
+        0,
+        "",
+        rid,
+        f"的通知 {row_id}（{topic}，审计记录 {event_id}）不属于该接待的任何审计记录：通知被添加或改动",
+        f"notification {row_id} ({topic}, event {event_id}) belongs to no audited event of this "
+        "reception: a notification was added or moved",
+        number or "",
+    )
+
+
+def number_from_commands(conn: sa.Connection, reception_id: str) -> str:
+    """A reception's number as its command log recorded it ("" if none did): names a reception
+    whose row was deleted. For the message only — the log is not part of the hashed trail."""
+    result = conn.execute(sa.select(_C.c.result).where(_C.c.reception_id == reception_id).limit(1)).scalar()
+    try:
+        return "" if result is None else str(json.loads(result)["reception"]["number"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 _DIGEST_KEY = '"outbox_digest"'
