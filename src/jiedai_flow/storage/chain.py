@@ -79,10 +79,14 @@ def new_hash(algorithm: str, *, use_hashlib: bool = True) -> _Hasher:
 
 def _same(key: str, content: object, typed: object) -> bool:
     """A typed column equals the hashed content's value (times compared in UTC to the second,
-    the precision every supported database keeps)."""
+    the precision every supported database keeps; a time read as SQLite's raw text must be the very
+    text the store writes, else SQL would sort and filter it apart from what it parses to)."""
     if key == "at" and isinstance(content, str) and isinstance(typed, datetime):
         moment = datetime.fromisoformat(content).astimezone(UTC).replace(tzinfo=None)
         return moment.replace(microsecond=0) == typed.replace(microsecond=0)
+    if key == "at" and isinstance(content, str):  # SQLite's stored text: exactly the form written
+        moment = datetime.fromisoformat(content).astimezone(UTC).replace(tzinfo=None)
+        return typed == moment.isoformat(" ", "microseconds")
     return content == typed
 
 

@@ -107,6 +107,25 @@ def isoformat_or(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return processor
 
 
+def stored_text(value: date) -> str:
+    """The text the store writes for a date or datetime on SQLite (its bind processors, above): a
+    datetime as naive UTC with microseconds, a date as ``YYYY-MM-DD``. Verify compares SQLite's
+    stored text with it, not the value parsed from it: SQL compares the text, so a day rewritten
+    in another form (``2026-W51-1``, ``20261214``) would read the same yet sort and filter apart."""
+    if isinstance(value, datetime):
+        naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
+        return naive.isoformat(" ", "microseconds")
+    return value.isoformat()
+
+
+def as_stored(column: sa.Column[Any], dialect: sa.Dialect) -> sa.ColumnElement[Any]:
+    """``column`` as read for verify: on SQLite a date or datetime column's raw stored value (text,
+    or whatever else was put there), not parsed, so that :func:`stored_text` can be compared."""
+    if dialect.name == "sqlite" and isinstance(column.type, sa.Date | sa.DateTime):
+        return sa.type_coerce(column, sa.String()).label(column.name)
+    return column
+
+
 def bp(name: str) -> sa.BindParameter[Any]:
     return sa.bindparam(name)
 

@@ -72,7 +72,7 @@ from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql.outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row
 from jiedai_flow.storage.sql.races import CounterRace, Race, retryable, run_again_on_race
 from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
-from jiedai_flow.storage.sql.statements import Prepared, bp, execute_in, id_chunks, utc
+from jiedai_flow.storage.sql.statements import Prepared, as_stored, bp, execute_in, id_chunks, utc
 from jiedai_flow.storage.sql.verify import (
     events_problem,
     number_from_commands,
@@ -941,7 +941,7 @@ class SQLStore(OutboxMixin):
             _E.c.from_state,
             _E.c.request_id,
             _E.c.state_hash,
-            _E.c.at,
+            as_stored(_E.c.at, self.db.dialect),  # SQLite: the text as stored, not as parsed
         )
         with self.db.connect() as conn:
             shards = conn.execute(sa.select(schema.chain_layout.c.shards)).scalar_one_or_none()

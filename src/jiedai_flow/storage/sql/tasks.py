@@ -32,7 +32,7 @@ from jiedai_flow.domain.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem
 from jiedai_flow.storage.codec import decode
-from jiedai_flow.storage.sql.statements import utc
+from jiedai_flow.storage.sql.statements import as_stored, stored_text, utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -578,8 +578,11 @@ def tasks_problem(engine: sa.Engine) -> AuditProblem | None:
     with engine.connect() as a, engine.connect() as b, engine.connect() as c:
         return _merge(
             _stream(a, sa.select(_R.c.id, _R.c.data).order_by(_R.c.id)),
-            _Cursor(_stream(b, sa.select(*_T.c).order_by(_T.c.reception_id, _T.c.id)), 1),
-            _Cursor(_stream(c, sa.select(*_CC.c).order_by(_CC.c.reception_id, _CC.c.actor_id)), 0),
+            _Cursor(_stream(b, sa.select(*_as_stored(_T, engine)).order_by(_T.c.reception_id, _T.c.id)), 1),
+            _Cursor(
+                _stream(c, sa.select(*_as_stored(_CC, engine)).order_by(_CC.c.reception_id, _CC.c.actor_id)),
+                0,
+            ),
         )
 
 
@@ -710,7 +713,14 @@ def _problem(rid: str, number: str, what: tuple[str, str], zh: str, en: str) -> 
     )
 
 
+def _as_stored(table: sa.Table, engine: sa.Engine) -> list[sa.ColumnElement[Any]]:
+    """Every column, dates and times as SQLite stores them (compared as text by :func:`_equal`)."""
+    return [as_stored(column, engine.dialect) for column in table.columns]
+
+
 def _equal(expected: Any, stored: Any) -> bool:
+    if isinstance(expected, date) and stored is not None and not isinstance(stored, date):
+        return isinstance(stored, str) and stored == stored_text(expected)  # SQLite: the form written
     if isinstance(expected, datetime) and stored is not None:
         stored_dt = _moment(stored)  # aware; the row's expected value is naive UTC, as stored
         instant = expected if expected.tzinfo is not None else expected.replace(tzinfo=UTC)

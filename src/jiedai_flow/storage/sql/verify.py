@@ -14,6 +14,7 @@ from jiedai_flow.domain.records import AuditEvent, Reception
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem, outbox_digest
 from jiedai_flow.storage.codec import decode
+from jiedai_flow.storage.sql.statements import as_stored, stored_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,7 +54,9 @@ RECEPTION_COLUMNS_EXEMPT = {
 
 def typed_columns_problem(conn: sa.Connection) -> AuditProblem | None:
     names = list(RECEPTION_COLUMNS_FROM_DATA)
-    query = sa.select(_R.c.id, _R.c.data, *(_R.c[n] for n in names)).order_by(_R.c.id)
+    query = sa.select(_R.c.id, _R.c.data, *(as_stored(_R.c[n], conn.dialect) for n in names)).order_by(
+        _R.c.id
+    )
     with _streamed(conn, query) as rows:
         for rid, data, *typed in rows:
             problem = _reception_columns_problem(names, rid, decode(Reception, data), typed)
@@ -173,12 +176,12 @@ def _streamed(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[Iterable[S
 
 
 def _column_equal(expected: Any, stored: Any) -> bool:
+    if isinstance(expected, date) and not isinstance(stored, date):  # SQLite's raw text, or junk
+        return isinstance(stored, str) and stored == stored_text(expected)
     if isinstance(expected, datetime) and isinstance(stored, datetime):
         moment = expected.astimezone(UTC).replace(tzinfo=None) if expected.tzinfo else expected
         plain = stored.astimezone(UTC).replace(tzinfo=None) if stored.tzinfo else stored
         return moment.replace(microsecond=0) == plain.replace(microsecond=0)
-    if isinstance(expected, date) and isinstance(stored, str):
-        return expected.isoformat() == stored
     return bool(expected == stored)
 
 
