@@ -1,5 +1,5 @@
 """Tampering outside the hashed records that verify must still report: dates stored in a form
-other than the one the store writes (SQLite)."""
+other than the one the store writes (SQLite) and a numbering counter turned back."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from jiedai_flow.cli import main
+from jiedai_flow.errors import StorageError
 from jiedai_flow.storage import schema
+from jiedai_flow.testing import make_engine
 from tests import test_audit_chain as chain_tests
+from tests._sql_helpers import create
 
 if TYPE_CHECKING:
     from tests.test_audit_chain import Trail
@@ -91,3 +94,50 @@ def test_cli_verify_exits_1_on_a_date_in_week_form(trail: Trail) -> None:
     assert result.exit_code == 1, result.output
     assert "start_date" in result.output
     assert "Traceback" not in result.output
+
+
+# -- B: the numbering counter --------------------------------------------------------------------
+
+
+def test_a_counter_turned_back_is_reported(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        key, value = conn.execute(sa.select(schema.counters.c.key, schema.counters.c.value)).one()
+        conn.execute(schema.counters.update().values(value=0))
+    message = _problem(trail)
+    assert key in message
+    assert f"{value:05d}" in message  # the highest number issued under the key
+    assert "计数器" in message
+    assert "counter" in message
+
+
+def test_a_store_with_its_counter_turned_back_refuses_to_issue_an_existing_number(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(schema.counters.update().values(value=0))
+    engine = make_engine(url=trail.url)
+    try:
+        with pytest.raises(StorageError) as refused:
+            create(engine)
+    finally:
+        engine.store.close()
+    assert "341502-2026-00001" in str(refused.value)
+    with trail.db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(R)).scalar_one() == 3
+
+
+def test_duplicate_reception_numbers_are_reported(trail: Trail, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database written before the store refused a taken number may hold two receptions with one
+    number; verify names it."""
+    from jiedai_flow.storage.sql import store as sql_store
+
+    monkeypatch.setattr(sql_store.SQLStore, "_number_taken", lambda *_args: False)
+    with trail.db.begin() as conn:
+        conn.execute(schema.counters.update().values(value=0))
+    engine = make_engine(url=trail.url)
+    try:
+        number = create(engine).reception.number
+    finally:
+        engine.store.close()
+    message = _problem(trail)
+    assert number in message
+    assert "重复" in message
+    assert "more than one" in message

@@ -76,6 +76,7 @@ from jiedai_flow.storage.sql.statements import Prepared, as_stored, bp, execute_
 from jiedai_flow.storage.sql.verify import (
     events_problem,
     number_from_commands,
+    numbering_problem,
     report_columns,
     typed_columns_problem,
 )
@@ -183,6 +184,7 @@ class SQLStore(OutboxMixin):
             .values({name: bp(f"v_{name}") for name in mutable}),
             "select_reception": sa.select(_R.c.version, _R.c.last_hash, _R.c.data).where(_R.c.id == bp("id")),
             "select_version": sa.select(_R.c.version).where(_R.c.id == bp("id")),
+            "select_number": sa.select(_R.c.id).where(_R.c.number == bp("number")).limit(1),
             "process_members": sa.select(_R.c.id, _R.c.number, _R.c.state, _R.c.version)
             .where(_R.c.process == bp("process"))
             .order_by(_R.c.id),
@@ -357,6 +359,8 @@ class SQLStore(OutboxMixin):
             if numbering is not None:
                 value = self._count(cur, numbering.key)
                 reception, record = numbered(reception, record, numbering.format(value))
+                if self._number_taken(cur, reception.number):
+                    raise _number_taken_error(numbering.key, reception.number)
             data = encode(reception)
             sealed = self._seal(event, GENESIS, data)
             row = self._reception_row(reception, sealed.hash, data)
@@ -369,6 +373,11 @@ class SQLStore(OutboxMixin):
             self._finish(cur, reception, stored, outbox, record, data)
         self._committed(reception, stored)
         return reception
+
+    def _number_taken(self, cur: Any, number: str) -> bool:
+        """Whether a reception already holds ``number``: only if the counter was turned back in the
+        database (the counter row is locked, so no other writer can issue it meanwhile)."""
+        return self._sql["select_number"].execute(cur, {"number": number}).fetchone() is not None
 
     def _count(self, cur: Any, key: str) -> int:
         """The next value of counter ``key``, inside the caller's transaction."""
@@ -996,11 +1005,21 @@ class SQLStore(OutboxMixin):
         report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.db.connect() as conn:
-                problem = typed_columns_problem(conn) or events_problem(conn)
+                problem = typed_columns_problem(conn) or events_problem(conn) or numbering_problem(conn)
             problem = problem or sql_tasks.tasks_problem(self.db)
             if problem is not None:
                 return attrs.evolve(report, problem=problem)
         return report
+
+
+def _number_taken_error(key: str, number: str) -> StorageError:
+    return StorageError(
+        f"编号 {number} 已被另一件接待使用：编号计数器「{key}」在数据库中被回拨，未登记新接待；"
+        "请运行 jiedai audit verify 并由管理员核查",
+        f"number {number} is already held by another reception: the numbering counter {key!r} was "
+        "turned back in the database; nothing was registered — run jiedai audit verify and have an "
+        "administrator look into it",
+    )
 
 
 @attrs.frozen

@@ -4,6 +4,7 @@ recomputed from the hashed record, and each event's outbox rows against its reco
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,8 @@ from jiedai_flow.storage.sql.statements import as_stored, stored_text
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
-_R, _E, _O, _C = schema.receptions, schema.audit_events, schema.outbox, schema.commands
+_R, _E, _O = schema.receptions, schema.audit_events, schema.outbox
+_C, _N = schema.commands, schema.counters
 
 
 RECEPTION_COLUMNS_FROM_DATA: dict[str, Callable[[Reception], Any]] = {
@@ -157,6 +159,55 @@ def number_from_commands(conn: sa.Connection, reception_id: str) -> str:
         return "" if result is None else str(json.loads(result)["reception"]["number"])
     except (ValueError, KeyError, TypeError):
         return ""
+
+
+def numbering_problem(conn: sa.Connection) -> AuditProblem | None:
+    """Two receptions with one number, or a numbering counter below the highest number issued under
+    its key: a counter turned back in the database makes the next registration reuse a number (the
+    store refuses it, but a database written before that may hold duplicates). Numbers are
+    ``{jurisdiction}-{year}-{n:05d}`` under counter ``{jurisdiction}:{year}`` (``Engine.create_reception``);
+    one streamed pass keeps only the highest number of each key."""
+    twice = conn.execute(
+        sa.select(_R.c.number, sa.func.count()).group_by(_R.c.number).having(sa.func.count() > 1).limit(1)
+    ).first()
+    if twice is not None:
+        return AuditProblem(
+            0,
+            "",
+            "",
+            f"：编号重复，{twice[1]} 件接待使用同一编号（编号计数器曾被回拨）",
+            f"{twice[1]} receptions hold this number, more than one: the numbering counter was turned back",
+            twice[0],
+        )
+    highest: dict[str, tuple[int, str, str]] = {}
+    with _streamed(conn, sa.select(_R.c.id, _R.c.number)) as rows:
+        for rid, number in rows:
+            issued = _ISSUED.fullmatch(number)
+            if issued is not None:
+                key, n = f"{issued['jurisdiction']}:{issued['year']}", int(issued["n"])
+                if n > highest.get(key, (0, "", ""))[0]:
+                    highest[key] = (n, rid, number)
+    counters = dict(conn.execute(sa.select(_N.c.key, _N.c.value)).all())
+    for key, (n, rid, number) in sorted(highest.items()):
+        value = counters.get(key)
+        if value is None or int(value) < n:
+            shown = "缺失" if value is None else str(value)
+            return AuditProblem(
+                0,
+                "",
+                rid,
+                f"：编号计数器「{key}」为 {shown}，低于已发出的编号 {number}——计数器被回拨或删除，"
+                "下一件接待将重复使用已有编号",
+                f"the numbering counter {key!r} holds {'nothing' if value is None else value}, below "
+                f"number {number} already issued: the counter was turned back or deleted, and the next "
+                "reception would reuse an existing number",
+                number,
+            )
+    return None
+
+
+_ISSUED = re.compile(r"(?P<jurisdiction>.+)-(?P<year>\d{4})-(?P<n>\d+)")
+"""A number the engine issues, with the counter key and value it came from."""
 
 
 _DIGEST_KEY = '"outbox_digest"'
