@@ -1,5 +1,6 @@
 """Tampering outside the hashed records that verify must still report: dates stored in a form
-other than the one the store writes (SQLite) and a numbering counter turned back."""
+other than the one the store writes (SQLite), a numbering counter turned back, and a budget ledger
+that no longer matches the commitments of the hashed receptions."""
 
 from __future__ import annotations
 
@@ -141,3 +142,43 @@ def test_duplicate_reception_numbers_are_reported(trail: Trail, monkeypatch: pyt
     assert number in message
     assert "重复" in message
     assert "more than one" in message
+
+
+# -- C: the budget ledger ---------------------------------------------------------------------------
+
+
+def test_a_ledgers_committed_amount_edited_is_reported(trail: Trail) -> None:
+    _L = schema.budget_ledger
+    with trail.db.connect() as conn:
+        before = conn.execute(sa.select(_L.c.key, _L.c.committed_fen)).all()
+    assert any(committed > 0 for _key, committed in before)
+    with trail.db.begin() as conn:
+        conn.execute(_L.update().values(committed_fen=0))
+    message = _problem(trail)
+    assert "committed_fen" in message
+    assert "预算台账" in message
+    assert "budget ledger" in message
+
+
+def test_a_deleted_ledger_row_is_reported(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(schema.budget_ledger.delete())
+    assert "budget ledger" in _problem(trail)
+
+
+def test_an_added_ledger_commitment_is_reported(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(
+            schema.budget_ledger.insert().values(
+                key="2026|县财政局", host_unit="县财政局", year=2026, committed_fen=100, spent_fen=0
+            )
+        )
+    assert "县财政局" in _problem(trail)
+
+
+def test_cli_verify_exits_1_on_an_edited_ledger(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(schema.budget_ledger.update().values(committed_fen=0))
+    result = CliRunner().invoke(main, ["--db", trail.url, "audit", "verify"], env={"COLUMNS": "300"})
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output

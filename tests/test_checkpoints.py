@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from tests._plugin_site import Site
 
-E, R, H = schema.audit_events, schema.receptions, schema.chain_head
+E, R, H, L = schema.audit_events, schema.receptions, schema.chain_head, schema.budget_ledger
 KEY = AuditKey("k2026", bytes(range(32)))
 
 
@@ -58,6 +58,8 @@ def written(url: str) -> tuple[str, str, dict[str, Any]]:
             before["_tasks"] = [
                 dict(r) for r in conn.execute(sa.select(T).where(T.c.reception_id == second.id)).mappings()
             ]
+            # the budget ledger too: verify recomputes its commitments from the receptions
+            before["_ledger"] = [dict(r) for r in conn.execute(sa.select(L)).mappings()]
         advance(engine, second, 1)
     finally:
         engine.store.close()
@@ -120,6 +122,14 @@ def recompute_from(conn: sa.Connection, position: int, **changes: Any) -> None:
         conn.execute(H.update().where(H.c.id == shard).values(chain_index=count, hash=chain))
 
 
+def restore_ledger(conn: sa.Connection, before: dict[str, Any]) -> None:
+    """The budget ledger as it stood before the second reception's last command (a careful
+    tamperer undoes the commitment too, else verify reports the ledger)."""
+    conn.execute(L.delete())
+    if before["_ledger"]:
+        conn.execute(L.insert(), before["_ledger"])
+
+
 def rewind_to(conn: sa.Connection, shard: int, chain_index: int) -> None:
     previous = conn.execute(
         sa.select(E.c.chain_hash).where(E.c.shard == shard, E.c.chain_index == chain_index)
@@ -151,7 +161,7 @@ def test_recomputing_every_hash_passes_verify_but_not_a_checkpoint(sql_url: str)
 
 
 def test_deleting_the_newest_reception_and_rewinding_the_head_is_caught(sql_url: str) -> None:
-    _first, second, _before = written(sql_url)
+    _first, second, before = written(sql_url)
     cp = checkpoint(sql_url)
     with tampering(sql_url) as conn:
         events = conn.execute(sa.select(E.c.id).where(E.c.reception_id == second)).scalars().all()
@@ -166,6 +176,7 @@ def test_deleting_the_newest_reception_and_rewinding_the_head_is_caught(sql_url:
         conn.execute(schema.tasks.delete().where(schema.tasks.c.reception_id == second))  # its task index too
         conn.execute(schema.copies.delete().where(schema.copies.c.reception_id == second))
         conn.execute(R.delete().where(R.c.id == second))
+        restore_ledger(conn, before)
         rewind_to(conn, shard, keep - 1)
     assert verify(sql_url) == (True, [])
     _ok, late = verify(sql_url, [cp])
@@ -184,12 +195,13 @@ def test_deleting_the_newest_event_and_rolling_the_row_back_is_caught(sql_url: s
         conn.execute(
             R.update()
             .where(R.c.id == second)
-            .values({k: v for k, v in before.items() if k not in ("id", "_tasks")})
+            .values({k: v for k, v in before.items() if k not in ("id", "_tasks", "_ledger")})
         )
         # the task index too, as it stood (else verify names the task row that no longer fits)
         conn.execute(schema.tasks.delete().where(schema.tasks.c.reception_id == second))
         if before["_tasks"]:
             conn.execute(schema.tasks.insert(), before["_tasks"])
+        restore_ledger(conn, before)
         rewind_to(conn, shard, newest - 1)
     assert verify(sql_url) == (True, [])
     _ok, late = verify(sql_url, [cp])

@@ -75,6 +75,7 @@ from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
 from jiedai_flow.storage.sql.statements import Prepared, as_stored, bp, execute_in, id_chunks, utc
 from jiedai_flow.storage.sql.verify import (
     events_problem,
+    ledger_problem,
     number_from_commands,
     numbering_problem,
     report_columns,
@@ -1005,7 +1006,13 @@ class SQLStore(OutboxMixin):
         report = verifier.finish(heads, stored, numbers)
         if report.ok:  # the hashed records are sound: now every typed column must agree with them
             with self.db.connect() as conn:
-                problem = typed_columns_problem(conn) or events_problem(conn) or numbering_problem(conn)
+                committed: dict[tuple[str, int], int] = {}
+                problem = (
+                    typed_columns_problem(conn, committed)
+                    or ledger_problem(conn, committed)
+                    or events_problem(conn)
+                    or numbering_problem(conn)
+                )
             problem = problem or sql_tasks.tasks_problem(self.db)
             if problem is not None:
                 return attrs.evolve(report, problem=problem)

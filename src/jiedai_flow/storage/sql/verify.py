@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from jiedai_flow.domain.records import AuditEvent, Reception
+from jiedai_flow.domain.records import AuditEvent, LedgerEntry, Reception
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem, outbox_digest
 from jiedai_flow.storage.codec import decode
@@ -54,17 +54,75 @@ RECEPTION_COLUMNS_EXEMPT = {
 """Columns of ``jd_receptions`` not recomputed, and why; a test keeps the two tables complete."""
 
 
-def typed_columns_problem(conn: sa.Connection) -> AuditProblem | None:
+def typed_columns_problem(
+    conn: sa.Connection, committed: dict[tuple[str, int], int] | None = None
+) -> AuditProblem | None:
+    """The first reception row whose typed columns differ from its hashed record; on the way, each
+    record's budget commitment is added up in ``committed`` by host unit and year (for
+    :func:`ledger_problem`, without decoding every record twice)."""
     names = list(RECEPTION_COLUMNS_FROM_DATA)
     query = sa.select(_R.c.id, _R.c.data, *(as_stored(_R.c[n], conn.dialect) for n in names)).order_by(
         _R.c.id
     )
     with _streamed(conn, query) as rows:
         for rid, data, *typed in rows:
-            problem = _reception_columns_problem(names, rid, decode(Reception, data), typed)
+            reception = decode(Reception, data)
+            problem = _reception_columns_problem(names, rid, reception, typed)
             if problem is not None:
                 return problem
+            if committed is not None and reception.budget_committed_fen:
+                key = (reception.host_unit, reception.start.year)
+                committed[key] = committed.get(key, 0) + reception.budget_committed_fen
     return None
+
+
+def ledger_problem(conn: sa.Connection, committed: dict[tuple[str, int], int]) -> AuditProblem | None:
+    """Each budget ledger row's ``committed_fen`` against the commitments the hashed receptions hold
+    (``Reception.budget_committed_fen``, by host unit and start year — the ledger entry a command
+    books is exactly the change of that field, and neither the host unit nor the start changes after
+    registration), and each row's key against its host unit and year (the store finds a row by key).
+    ``spent_fen`` is not recomputed: what was spent is booked when a reception enters a *settled
+    phase*, which only the process definition knows, not the store."""
+    _L = schema.budget_ledger
+    for key, host_unit, year, stored in conn.execute(
+        sa.select(_L.c.key, _L.c.host_unit, _L.c.year, _L.c.committed_fen).order_by(_L.c.key)
+    ).all():  # a row per host unit and year: few, read whole (no server cursor left open on a return)
+        expected = committed.pop((host_unit, int(year)), 0)
+        if key != LedgerEntry(host_unit, int(year)).key:
+            zh = f"的行键「{key}」与其单位、年度（{host_unit}，{year}）不符"
+            en = f"row {key!r} does not match its host unit and year ({host_unit}, {year})"
+        elif int(stored) != expected:
+            zh = (
+                f"{host_unit} {year} 年的「committed_fen」为 {stored}，"
+                f"审计记录中各接待占用的预算合计为 {expected}"
+            )
+            en = (
+                f"column 'committed_fen' of {host_unit} in {year} holds {stored} but the audited "
+                f"receptions hold {expected} committed"
+            )
+        else:
+            continue
+        return _ledger(zh, en)
+    for (host_unit, year), expected in sorted(committed.items()):
+        return _ledger(
+            f"缺少 {host_unit} {year} 年的行，审计记录中各接待占用的预算合计为 {expected}",
+            f"has no row for {host_unit} in {year}, though the audited receptions hold {expected} committed",
+        )
+    return None
+
+
+def _ledger(zh: str, en: str) -> AuditProblem:
+    """A budget ledger that no longer matches the hashed receptions: whoever lowered it could get an
+    approval past the annual cap (F-05)."""
+    return AuditProblem(
+        0,
+        "",
+        "",
+        f"：预算台账{zh}：台账被直接改动，可能放过超出年度预算的审批",
+        f"the budget ledger {en}: the ledger was edited directly and could let an approval past the "
+        "annual budget",
+        "jd_budget_ledger",
+    )
 
 
 def _reception_columns_problem(
