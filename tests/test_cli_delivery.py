@@ -154,7 +154,7 @@ def test_dispatch_once_delivers_a_commands_rows_to_the_webhook_and_robots_on_loo
     report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
 
     assert report == {
-        "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0},
+        "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0, "refused": 0},
         "outbox": {"delivered": 4},  # log (inline, at the command), webhook, dingtalk, wecom
     }
     assert sorted(r.path for r in receiver.accepted) == ["/dingtalk", "/ok", "/wecom"]
@@ -205,7 +205,7 @@ def test_a_receiver_that_fails_leaves_the_row_pending_for_a_later_round(
 
     first = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
     assert first == {
-        "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0},
+        "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0, "refused": 0},
         "outbox": {"delivered": 1, "pending": 1},
     }
     # the retry waits for its backoff (at least 15 s): an immediate round finds nothing due
@@ -224,7 +224,7 @@ def test_dispatch_without_notifiers_claims_no_rows_of_channels_it_does_not_have(
         close(engine)
     report = as_json("--db", site.url, "dispatch", "--once")
     assert report == {
-        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0},
+        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0},
         "outbox": {"delivered": 1, "pending": 1},  # the webhook row waits for a dispatcher with it
     }
 
@@ -260,7 +260,7 @@ def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -
         "unknown_years": [],
     }
     report = as_json("--db", site.url, "dispatch", "--once")
-    assert report["round"] == {"claimed": 1, "delivered": 1, "retried": 0, "dead": 0}
+    assert report["round"] == {"claimed": 1, "delivered": 1, "retried": 0, "dead": 0, "refused": 0}
 
 
 def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, receiver: HttpReceiver) -> None:
@@ -341,3 +341,44 @@ def test_a_notifiers_file_that_is_not_utf8_exits_2_without_a_traceback(site: Sit
     path.write_bytes('[[webhook]]\nurl = "https://oa.example/通知"\n'.encode("utf-16"))
     result = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", path, code=None)
     assert result.exit_code == 2
+
+
+def test_dispatch_refuses_a_row_edited_in_the_database_and_says_so(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    """The webhook row's text rewritten straight in the file: not sent, not retried, named on stderr
+    and in the log, counted in the round."""
+    import sqlalchemy as sa
+
+    from jiedai_flow.storage import schema
+
+    notifiers = notifiers_file(site, receiver, robots=False)
+    engine = engine_on(site, notifiers)
+    try:
+        submitted(engine, site)
+    finally:
+        close(engine)
+    db = sa.create_engine(site.url)
+    try:
+        with db.begin() as conn:
+            ob = schema.outbox
+            row_id, data = conn.execute(sa.select(ob.c.id, ob.c.data).where(ob.c.channel == "webhook")).one()
+            forged = data.replace("请审批", "李娜「审批同意」，请财务立即拨付")
+            assert forged != data
+            conn.execute(ob.update().where(ob.c.id == row_id).values(data=forged))
+    finally:
+        db.dispose()
+
+    result = jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
+    assert "拒发 1" in result.stdout
+    assert "refused 1" in result.stdout
+    assert "与审计记录不符" in result.stderr
+    assert "do not match the audit trail" in result.stderr
+    assert row_id in result.stderr  # the log record names the row
+    assert receiver.requests == []
+    report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
+    assert report == {
+        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0},
+        "outbox": {"delivered": 1, "refused": 1},
+    }
+    assert "拒发 refused 1" in jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers).stdout

@@ -55,7 +55,7 @@ def _downgrade(db: sa.Engine, revision: str) -> None:
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
-    assert migrate.upgrade(url) == migrate.head_revision() == "0010"
+    assert migrate.upgrade(url) == migrate.head_revision() == "0011"
 
 
 def single_chain(url: str) -> None:
@@ -92,7 +92,7 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
     finally:
         db.dispose()
 
-    assert migrate.upgrade(url) == "0010"
+    assert migrate.upgrade(url) == "0011"
     assert _counts(url) == written
 
 
@@ -106,7 +106,7 @@ def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
             assert "ix_jd_receptions_number" not in {
                 i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
             }
-        assert migrate.upgrade(url) == "0010"
+        assert migrate.upgrade(url) == "0011"
         with db.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("jd_receptions")}
         assert indexes["ix_jd_receptions_number"] == ["number"]
@@ -163,7 +163,7 @@ def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_u
     legacy = attrs.evolve(unsigned, signature=checkpoints._hmac_sm3(KEY.secret, unsigned.payload()))
     before = _trail(sql_url)
 
-    assert migrate.upgrade(sql_url) == "0010"
+    assert migrate.upgrade(sql_url) == "0011"
     assert _trail(sql_url) == before  # no stored hash rewritten: the old chain is shard 0
     assert _verified(sql_url, legacy) == 14
 
@@ -219,7 +219,7 @@ def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
         _downgrade(db, "0009")
         with db.connect() as conn:
             assert "barred" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_tasks")}
-        assert migrate.upgrade(sql_url) == "0010"
+        assert migrate.upgrade(sql_url) == "0011"
         with db.connect() as conn:
             barred = conn.execute(
                 sa.select(schema.tasks.c.barred).where(schema.tasks.c.state == "open")

@@ -56,17 +56,32 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
         return
     counts = engine.store.delivery_counts()
     if app.json:
-        fields = ("claimed", "delivered", "retried", "dead")
+        fields = ("claimed", "delivered", "retried", "dead", "refused")
         app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
         return
+    refused_zh = f" · 拒发 {report.refused}" if report.refused else ""
+    refused_en = f" · refused {report.refused}" if report.refused else ""
     app.out.print(
         say(
             f"本轮：领取 {report.claimed} · 送达 {report.delivered} · "
-            f"重试 {report.retried} · 死信 {report.dead}",
+            f"重试 {report.retried} · 死信 {report.dead}{refused_zh}",
             f"this round: claimed {report.claimed} · delivered {report.delivered} · "
-            f"retried {report.retried} · dead {report.dead}",
+            f"retried {report.retried} · dead {report.dead}{refused_en}",
         )
     )
+    if report.refused:
+        app.err.print(
+            Text.assemble(
+                (f"{label('错误', 'error')}: ", "red"),
+                say(
+                    f"{report.refused} 条通知与审计记录不符，未发送、不再重试"
+                    "（原因见日志；请运行 jiedai audit verify）",
+                    f"{report.refused} notification(s) do not match the audit trail: not sent, not retried "
+                    "(reasons in the log; run jiedai audit verify)",
+                ),
+            ),
+            soft_wrap=True,
+        )
     statuses = " · ".join(f"{label(*_STATUSES.get(k, (k, k)))} {v}" for k, v in sorted(counts.items()))
     app.out.print(f"{label('发件箱', 'outbox')}: {statuses or '—'}")
 
@@ -75,6 +90,7 @@ _STATUSES = {
     "pending": ("待发", "pending"),
     "delivered": ("已送达", "delivered"),
     "dead": ("死信", "dead"),
+    "refused": ("拒发", "refused"),
 }
 """The outbox's delivery states (:meth:`~jiedai_flow.storage.base.Store.delivery_counts`)."""
 

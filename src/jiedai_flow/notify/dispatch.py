@@ -4,7 +4,13 @@ Each outbox row is one notification for one channel. :meth:`Dispatcher.run_once`
 (a lease, so two dispatchers never hold the same row), hands each to its notifier and records the
 outcome: delivered; or retried later with exponential backoff and jitter (never sooner than a
 receiver's ``Retry-After``); or, after ``max_attempts`` or a permanent failure, dead-lettered.
-Every row ends delivered or dead, and :meth:`Dispatcher.counts` adds up.
+
+Before a row is sent it is checked against the hashed trail 发送前核对审计链 (one read per batch, where
+the store is a :class:`~jiedai_flow.storage.base.TrailReading`): its reception and its event exist,
+the event is of the same reception, and the event's ``outbox_digest`` matches the event's rows as
+stored (the computation ``jiedai audit verify`` makes), the row among them as claimed. A row that
+fails — added, moved or edited straight in the database — is not sent and not retried: it is
+marked ``refused`` and logged at error level. Every row ends delivered, dead or refused.
 """
 
 from __future__ import annotations
@@ -20,20 +26,22 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from jiedai_flow.domain.records import Delivery, DeliveryOutcome
+from jiedai_flow.domain.records import Delivery, DeliveryOutcome, Notification
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.notify.channels import DeliveryFailed, Message
-from jiedai_flow.storage.base import BatchReading
+from jiedai_flow.storage.base import BatchReading, TrailReading
+from jiedai_flow.storage.chain import outbox_digest
+from jiedai_flow.storage.codec import decode
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from datetime import datetime
 
     from jiedai_flow.domain.clock import Clock
-    from jiedai_flow.domain.records import Notification, Reception
+    from jiedai_flow.domain.records import Reception
     from jiedai_flow.notify.channels import Contact, Notifier
     from jiedai_flow.plugins import Hooks, PluginHost
-    from jiedai_flow.storage.base import Store
+    from jiedai_flow.storage.base import OutboxTrail, Store
 
 
 log = logging.getLogger(__name__)
@@ -59,7 +67,11 @@ class Delivering(Protocol):
     def hooks(self) -> Hooks: ...
 
 
-_STATUSES = ("delivered", "pending", "dead")
+_STATUSES = ("delivered", "pending", "dead", "refused")
+
+REFUSED = "refused"
+"""The status of a row the trail does not vouch for: never sent, never retried (see
+:meth:`Dispatcher.refusal`)."""
 
 
 @attrs.frozen
@@ -90,6 +102,8 @@ class DispatchReport:
     delivered: int = 0
     retried: int = 0
     dead: int = 0
+    refused: int = 0
+    """Rows not sent because they do not match the hashed trail (see :meth:`Dispatcher.refusal`)."""
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -117,6 +131,13 @@ class Dispatcher:
         # no plugin answers jiedai_contacts: a message has no contacts, and no hook call is made
         self._contacts = bool(engine.plugins.pm.hook.jiedai_contacts.get_hookimpls())
         self._people = bool(engine.plugins.pm.hook.jiedai_person_contact.get_hookimpls())
+        if not isinstance(engine.store, TrailReading):
+            log.warning(
+                "存储 %s 不提供审计链核对（outbox_trail），通知发送前无法核对 / store %s cannot check rows "
+                "against the audit trail (no outbox_trail): notifications are sent unchecked",
+                type(engine.store).__name__,
+                type(engine.store).__name__,
+            )
 
     def run_once(self) -> DispatchReport:
         """Claim the rows due now (of the channels this process can deliver), deliver them, and
@@ -127,17 +148,14 @@ class Dispatcher:
             now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
         )
         receptions = self._receptions(claimed)
+        refused = self._refused(claimed, receptions)
         outcomes = [
-            self._attempt(delivery, receptions[delivery.notification.reception_id]) for delivery in claimed
+            refused.get(delivery.notification.id)
+            or self._attempt(delivery, receptions[delivery.notification.reception_id])
+            for delivery in claimed
         ]
         engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
-        counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
-        return DispatchReport(
-            claimed=len(claimed),
-            delivered=counts["delivered"],
-            retried=counts["pending"],
-            dead=counts["dead"],
-        )
+        return _report(outcomes)
 
     def run(
         self, *, interval: float = 5.0, stop: threading.Event | None = None, rounds: int | None = None
@@ -158,15 +176,85 @@ class Dispatcher:
         return total
 
     def deliver(self, delivery: Delivery) -> DispatchReport:
-        """Deliver one claimed row and record its outcome (a round of one)."""
-        outcome = self._attempt(delivery)
-        self.engine.store.finish_deliveries([outcome], now=self.engine.clock.now(), worker=self.worker)
-        return DispatchReport(
-            claimed=1,
-            delivered=outcome.status == "delivered",
-            retried=outcome.status == "pending",
-            dead=outcome.status == "dead",
+        """Deliver one claimed row and record its outcome (a round of one), checked like a batch."""
+        receptions = self._receptions([delivery])
+        outcome = self._refused([delivery], receptions).get(delivery.notification.id) or self._attempt(
+            delivery, receptions[delivery.notification.reception_id]
         )
+        self.engine.store.finish_deliveries([outcome], now=self.engine.clock.now(), worker=self.worker)
+        return _report([outcome])
+
+    def _refused(
+        self, claimed: Sequence[Delivery], receptions: Mapping[str, Reception | None]
+    ) -> dict[str, DeliveryOutcome]:
+        """The outcomes of the claimed rows the trail does not vouch for, by row id; each logged at
+        error level. The events of the whole batch are read at once (one query on SQL)."""
+        store = self.engine.store
+        if not claimed or not isinstance(store, TrailReading):
+            return {}
+        trails = store.outbox_trail({d.notification.event_id for d in claimed})
+        digests: dict[str, bool] = {}
+        refused: dict[str, DeliveryOutcome] = {}
+        for delivery in claimed:
+            n = delivery.notification
+            reason = self.refusal(n, receptions.get(n.reception_id), trails.get(n.event_id), digests)
+            if reason is None:
+                continue
+            zh, en = reason
+            log.error(
+                "通知 %s（%s，接待 %s，审计记录 %s）未发送，不再重试：%s / "
+                "notification %s (%s, reception %s, event %s) refused, not sent and not retried: %s",
+                *(n.id, n.topic, n.reception_id, n.event_id, zh),
+                *(n.id, n.topic, n.reception_id, n.event_id, en),
+            )
+            refused[n.id] = DeliveryOutcome(n.id, REFUSED, delivery.attempts, error=f"{zh} / {en}")
+        return refused
+
+    @staticmethod
+    def refusal(
+        n: Notification,
+        reception: Reception | None,
+        trail: OutboxTrail | None,
+        digests: dict[str, bool] | None = None,
+    ) -> tuple[str, str] | None:
+        """Why ``n`` must not be sent (in Chinese, in English), or ``None`` when the trail vouches
+        for it: its reception exists; its event exists and is of the same reception; the event's
+        rows as stored match the ``outbox_digest`` it records (as verify computes it; an event
+        written before digests existed records none); and, for a command's row (not a reminder),
+        the row is among them as it was claimed. ``digests`` keeps each event's match for a batch.
+
+        A reminder (``remind:…``, written by the deadline scan) is covered by no event's digest: it
+        is sent when its reception and event are there and its event's rows match."""
+        if reception is None:
+            return (f"接待 {n.reception_id} 不存在", f"reception {n.reception_id} does not exist")
+        if trail is None:
+            return (f"所属审计记录 {n.event_id} 不存在", f"its event {n.event_id} does not exist")
+        if trail.reception_id != n.reception_id:
+            return (
+                f"所属审计记录 {n.event_id} 属于另一接待（{trail.reception_id}）",
+                f"its event {n.event_id} is another reception's ({trail.reception_id})",
+            )
+        if trail.digest is None:
+            return None  # written before digests: sent as before
+        digests = {} if digests is None else digests
+        matches = digests.get(n.event_id)
+        if matches is None:
+            matches = digests[n.event_id] = outbox_digest(trail.rows) == trail.digest
+        if not matches:
+            return (
+                f"所属审计记录 {n.event_id} 的通知与其摘要不符：有通知被添加、改动或删除",
+                f"the rows of its event {n.event_id} do not match the digest the event records: "
+                "a notification was added, edited or deleted",
+            )
+        if n.topic.startswith("remind:"):
+            return None
+        stored = next((data for rid, data in trail.rows if rid == n.id), None)
+        if stored is None or decode(Notification, stored) != n:
+            return (
+                "通知在领取后被改动，与审计记录不符",
+                "the row was changed after it was claimed: it does not match the audit trail",
+            )
+        return None
 
     def _attempt(self, delivery: Delivery, reception: Reception | None = None) -> DeliveryOutcome:
         """Hand one row to its notifier; the outcome to record."""
@@ -244,6 +332,17 @@ class Dispatcher:
             self.engine.store.mark_notified(delivered)  # buffered: written with the next command
         if failed:
             self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())
+
+
+def _report(outcomes: Sequence[DeliveryOutcome]) -> DispatchReport:
+    counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+    return DispatchReport(
+        claimed=len(outcomes),
+        delivered=counts["delivered"],
+        retried=counts["pending"],
+        dead=counts["dead"],
+        refused=counts[REFUSED],
+    )
 
 
 def _once(contacts: Sequence[Contact]) -> tuple[Contact, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import attrs
+
 from jiedai_flow.domain.model import MAX_FEN
 
 if TYPE_CHECKING:
@@ -145,6 +147,32 @@ class BatchReading(Protocol):
 
     def load_many(self, reception_ids: Collection[str]) -> dict[str, Reception]:
         """The receptions of ``reception_ids`` that exist, by id; missing ids are left out."""
+
+
+@attrs.frozen
+class OutboxTrail:
+    """What the hashed trail holds of one event, for the dispatcher to check a claimed row against
+    before it sends it 发送前核对: whose event it is, the outbox digest it records, and the rows of
+    its command as stored now (delivered or not)."""
+
+    reception_id: str
+    """The reception the event belongs to."""
+    digest: str | None
+    """``outbox_digest`` as the event records it; ``None`` for an event written before digests
+    existed (its data has no such key), whose rows are not checked against one."""
+    rows: tuple[tuple[str, str], ...] = ()
+    """(id, stored JSON) of every outbox row tied to the event, reminders (``remind:…``) left out:
+    what :func:`~jiedai_flow.storage.chain.outbox_digest` is computed over, as verify does."""
+
+
+@runtime_checkable
+class TrailReading(Protocol):
+    """Optional (both built-in stores): a store that reads what the trail says of the events of a
+    claimed batch, in one read, so that the dispatcher refuses a row that is no notification of its
+    event (see :class:`~jiedai_flow.notify.dispatch.Dispatcher`)."""
+
+    def outbox_trail(self, event_ids: Collection[str]) -> dict[str, OutboxTrail]:
+        """The events of ``event_ids`` that exist, by id; missing ids are left out."""
 
 
 @runtime_checkable

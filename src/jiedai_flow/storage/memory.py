@@ -36,7 +36,8 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.storage.base import INLINE_LEASE, ledger_cap
+from jiedai_flow.storage.base import INLINE_LEASE, OutboxTrail, ledger_cap
+from jiedai_flow.storage.codec import encode
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
@@ -78,6 +79,12 @@ class MemoryStore:
         self._ledger: dict[str, BudgetUsage] = {}
         self._seen: set[str] = set()
         """Ids enqueued outside commands (reminders), so a reminder is written once."""
+        self._event_of: dict[str, AuditEvent] = {}
+        """Each event by id (the same objects as ``_events``), for :meth:`outbox_trail`."""
+        self._written: dict[str, tuple[Notification, ...]] = {}
+        """Per event, the rows its command wrote, as written (a delivered row is read from here)."""
+        self._added: dict[str, tuple[str, ...]] = {}
+        """Per event, ids of rows enqueued later and tied to it that are no reminders."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -94,6 +101,9 @@ class MemoryStore:
                 dict(self._counters),
                 dict(self._ledger),
                 set(self._seen),
+                dict(self._event_of),
+                dict(self._written),
+                dict(self._added),
             )
         try:
             yield
@@ -108,6 +118,9 @@ class MemoryStore:
                     self._counters,
                     self._ledger,
                     self._seen,
+                    self._event_of,
+                    self._written,
+                    self._added,
                 ) = saved
             raise
 
@@ -125,6 +138,8 @@ class MemoryStore:
 
     def _append(self, event: AuditEvent, outbox: Sequence[Notification]) -> None:
         self._events.setdefault(event.reception_id, []).append(event)
+        self._event_of[event.id] = event
+        self._written[event.id] = tuple(outbox)
         for row in outbox:
             lease = row.created_at + INLINE_LEASE if row.inline else None
             self._outbox[row.id] = _Row(row, lease_until=lease)
@@ -290,7 +305,30 @@ class MemoryStore:
             for n in fresh:
                 self._outbox[n.id] = _Row(n)
                 self._seen.add(n.id)
+                if not n.topic.startswith("remind:"):
+                    self._added[n.event_id] = (*self._added.get(n.event_id, ()), n.id)
             return len(fresh)
+
+    def outbox_trail(self, event_ids: Collection[str]) -> dict[str, OutboxTrail]:
+        """Each event of ``event_ids`` with its command's rows as held now (a pending row as it
+        stands in the outbox, a delivered one as written) and rows enqueued later tied to it."""
+        found: dict[str, OutboxTrail] = {}
+        with self._lock:
+            for event_id in event_ids:
+                event = self._event_of.get(event_id)
+                if event is None:
+                    continue
+                rows = [self._held(n) for n in self._written.get(event_id, ())]
+                rows += [
+                    row.notification for i in self._added.get(event_id, ()) if (row := self._outbox.get(i))
+                ]
+                stored = tuple((n.id, encode(n)) for n in rows)
+                found[event_id] = OutboxTrail(event.reception_id, event.outbox_digest, stored)
+        return found
+
+    def _held(self, written: Notification) -> Notification:
+        row = self._outbox.get(written.id)
+        return written if row is None else row.notification
 
     def delivery_counts(self) -> dict[str, int]:
         with self._lock:

@@ -94,6 +94,7 @@ outbox = sa.Table(
     sa.Column("delivered_at", Moment, nullable=True),
     sa.Index("ix_jd_outbox_status", "status", "created_at"),
     sa.Index("ix_jd_outbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_jd_outbox_event", "event_id"),  # the dispatcher reads an event's rows (0011)
 )
 
 commands = sa.Table(

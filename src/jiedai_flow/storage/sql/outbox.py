@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from jiedai_flow.domain.records import Delivery, DeliveryOutcome, Notification
 from jiedai_flow.storage import schema
-from jiedai_flow.storage.base import INLINE_LEASE
-from jiedai_flow.storage.codec import decode, encode
+from jiedai_flow.storage.base import INLINE_LEASE, OutboxTrail
+from jiedai_flow.storage.codec import decode, encode, parse
 from jiedai_flow.storage.sql.statements import execute_in, id_chunks, power_of_two, utc
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from datetime import datetime, timedelta
 
-_O, _R = schema.outbox, schema.receptions
+_O, _R, _E = schema.outbox, schema.receptions, schema.audit_events
 
 
 INLINE_WORKER = "inline"
@@ -135,8 +135,39 @@ _IN_STATEMENTS: dict[str, Callable[[int], Any]] = {
     "receptions_in": lambda size: sa.select(_R.c.id, _R.c.version, _R.c.last_hash, _R.c.data).where(
         _id_in(size, _R.c.id)
     ),
+    "trail_in": lambda size: _trail_statement(size),
 }
 """Statements on a list of ids, compiled per power-of-two size on first use."""
+
+
+def _trail_statement(size: int) -> Any:
+    """The events of ``size`` ids and their command rows, as one statement (one round trip)::
+
+        SELECT 'e', id, reception_id, data FROM jd_audit_events WHERE id IN (…)
+        UNION ALL
+        SELECT 'o', event_id, id, data FROM jd_outbox WHERE event_id IN (…) AND topic NOT LIKE 'remind:%'
+
+    The rows are found through ``ix_jd_outbox_event`` (migration 0011)."""
+    events = sa.select(sa.literal_column("'e'"), _E.c.id, _E.c.reception_id, _E.c.data).where(
+        _id_in(size, _E.c.id)
+    )
+    rows = sa.select(sa.literal_column("'o'"), _O.c.event_id, _O.c.id, _O.c.data).where(
+        _id_in(size, _O.c.event_id), sa.not_(_O.c.topic.startswith("remind:"))
+    )
+    return sa.union_all(events, rows)
+
+
+DIGEST_KEY = '"outbox_digest"'
+"""The key as stored JSON writes it: only a key can hold it unescaped, so its absence marks an
+event written before notifications were bound into the event hash (as verify reads it)."""
+
+
+def recorded_digest(data: str) -> str | None:
+    """The ``outbox_digest`` an event's stored JSON records; ``None`` when it has none (written
+    before digests existed)."""
+    if DIGEST_KEY not in data:
+        return None
+    return str(parse(data).get("outbox_digest", ""))
 
 
 class OutboxMixin:
@@ -151,6 +182,9 @@ class OutboxMixin:
     _idle: list[Any]  # the store's idle writer connections
 
     def _transaction(self, conn: Any = None) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Any]:
         raise NotImplementedError
 
     def flush(self) -> None:
@@ -325,6 +359,24 @@ class OutboxMixin:
             for o in outcomes
         ]
         finish.execute_many(cur, [r if worker else _without(r, "b_worker") for r in rows])
+
+    def outbox_trail(self, event_ids: Collection[str]) -> dict[str, OutboxTrail]:
+        """The events of ``event_ids`` with their command rows as stored, one SELECT per 256 events
+        (a claimed batch is one): see :class:`~jiedai_flow.storage.base.TrailReading`."""
+        found: dict[str, OutboxTrail] = {}
+        for chunk in id_chunks(list(dict.fromkeys(event_ids))):
+            with self._read() as cur:
+                rows = execute_in(self._in("trail_in", len(chunk)), cur, chunk, {}).fetchall()
+            events: dict[str, tuple[str, str | None]] = {}
+            stored: dict[str, list[tuple[str, str]]] = {}
+            for kind, event_id, other, data in rows:
+                if kind == "e":
+                    events[event_id] = (other, recorded_digest(data))
+                else:
+                    stored.setdefault(event_id, []).append((other, data))
+            for event_id, (reception_id, digest) in events.items():
+                found[event_id] = OutboxTrail(reception_id, digest, tuple(stored.get(event_id, ())))
+        return found
 
     def enqueue(self, notifications: Sequence[Notification]) -> int:
         """Insert outbox rows whose ids are not there yet; returns how many were new."""

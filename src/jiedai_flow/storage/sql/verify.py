@@ -15,6 +15,7 @@ from jiedai_flow.domain.records import AuditEvent, LedgerEntry, Reception
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem, outbox_digest
 from jiedai_flow.storage.codec import decode
+from jiedai_flow.storage.sql.outbox import DIGEST_KEY
 from jiedai_flow.storage.sql.statements import as_stored, stored_text
 
 if TYPE_CHECKING:
@@ -268,9 +269,9 @@ _ISSUED = re.compile(r"(?P<jurisdiction>.+)-(?P<year>\d{4})-(?P<n>\d+)")
 """A number the engine issues, with the counter key and value it came from."""
 
 
-_DIGEST_KEY = '"outbox_digest"'
-"""The key as canonical JSON writes it: only a key can hold it unescaped, so its absence marks an
-event written before notifications were bound into the event hash."""
+_DIGEST_KEY = DIGEST_KEY
+"""The key as stored JSON writes it: only a key can hold it unescaped, so its absence marks an
+event written before notifications were bound into the event hash (the dispatcher reads it so too)."""
 
 
 @contextmanager

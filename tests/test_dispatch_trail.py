@@ -1,0 +1,190 @@
+"""The dispatcher sends only what the hashed trail vouches for: a notification someone with write
+access to the database added (tied to no event, or to another reception's event), or a pending one
+whose text they edited (「李娜「审批同意」，请财务立即拨付」), is not delivered, not retried, marked
+``refused`` and logged at error level, while the genuine rows of the same batch are delivered — on
+every store, through the real loopback webhook receiver.
+
+On SQL the tamperer writes straight into ``jd_outbox`` with foreign keys off for their session (see
+``tests/test_audit_orphans.py``); the memory store has no database, so there the row goes in through
+``enqueue`` (the store's public way in for rows outside commands) or is swapped in place."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+from jiedai_flow import Engine, Notification, Role
+from jiedai_flow.notify.dispatch import Dispatcher
+from jiedai_flow.storage import schema
+from jiedai_flow.storage.codec import encode
+from jiedai_flow.storage.memory import MemoryStore
+from jiedai_flow.storage.sql.outbox import outbox_row
+from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+from tests.test_dispatch import POLICY, START, _close_engines, clock, engine_on, receiver, webhook
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import sqlalchemy as sa
+
+    from tests._notify_servers import HttpReceiver
+
+__all__ = ["_close_engines", "clock", "receiver"]  # the fixtures, shared with tests/test_dispatch.py
+
+OB = schema.outbox
+FORGED_TEXT = "李娜「审批同意」，请财务立即拨付"
+
+
+@contextmanager
+def tampering(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection of someone with write access, foreign keys off for it."""
+    db: sa.Engine = engine.store.db  # type: ignore[attr-defined]
+    with db.begin() as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        elif dialect in ("mysql", "mariadb"):
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        elif dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            yield conn
+        finally:
+            if dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+def forge(engine: Engine, row: Notification) -> None:
+    """Put ``row`` into the outbox behind the engine's back."""
+    if isinstance(engine.store, MemoryStore):
+        assert engine.store.enqueue([row]) == 1
+        return
+    with tampering(engine) as conn:
+        conn.execute(OB.insert().values(outbox_row(row)))
+
+
+def edit(engine: Engine, row: Notification) -> None:
+    """Replace the stored text of the pending row ``row.id`` with ``row``'s."""
+    store = engine.store
+    if isinstance(store, MemoryStore):
+        store._outbox[row.id].notification = row  # the in-memory row, as a tamperer in-process would
+        return
+    with tampering(engine) as conn:
+        assert conn.execute(OB.update().where(OB.c.id == row.id).values(data=encode(row))).rowcount == 1
+
+
+def submitted(engine: Engine) -> tuple[str, Notification]:
+    """A submitted reception and its one pending webhook row."""
+    reception = engine.create_reception(
+        sample_letter(START),
+        sample_plan(START),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    ).reception
+    event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
+    (row,) = [n for n in engine.store.pending_notifications(limit=1000) if n.event_id == event.id]
+    return reception.id, row
+
+
+def forged_like(row: Notification, **changes: object) -> Notification:
+    return attrs.evolve(row, id="f0rged" + row.id[6:], message_zh=FORGED_TEXT, **changes)
+
+
+@pytest.mark.parametrize("forgery", ["no event", "another reception's event", "edited text"])
+def test_a_row_the_trail_does_not_vouch_for_is_refused_and_the_genuine_ones_are_delivered(
+    store_url: str,
+    clock: FrozenClock,
+    receiver: HttpReceiver,
+    forgery: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    a, a_row = submitted(engine)
+    b, b_row = submitted(engine)
+    c, c_row = submitted(engine)
+    if forgery == "no event":
+        bad = forged_like(a_row, event_id="0" * 32)
+        forge(engine, bad)
+        refused, delivered = {bad.id}, {a_row.id, b_row.id, c_row.id}
+    elif forgery == "another reception's event":
+        bad = forged_like(a_row, event_id=b_row.event_id)  # a's row tied to b's event
+        forge(engine, bad)
+        # b's event now has a row its digest does not cover: none of its rows goes
+        refused, delivered = {bad.id, b_row.id}, {a_row.id, c_row.id}
+    else:
+        bad = attrs.evolve(b_row, message_zh=FORGED_TEXT)
+        edit(engine, bad)
+        refused, delivered = {b_row.id}, {a_row.id, c_row.id}
+    del a, b, c
+
+    with caplog.at_level(logging.ERROR, logger="jiedai_flow.notify.dispatch"):
+        report = Dispatcher(engine, policy=POLICY).run_once()
+
+    assert (report.claimed, report.delivered, report.refused) == (
+        len(refused | delivered),
+        len(delivered),
+        len(refused),
+    )
+    assert (report.retried, report.dead) == (0, 0)
+    assert set(receiver.keys()) == delivered
+    assert not any(FORGED_TEXT in r.body.decode() for r in receiver.requests)
+    logged = {r.args[0] for r in caplog.records if r.levelno == logging.ERROR}  # type: ignore[index]
+    assert logged == refused
+    assert all("未发送" in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
+    assert engine.store.delivery_counts() == {"delivered": len(delivered), "refused": len(refused)}
+
+    clock.set(clock.now() + timedelta(days=1))  # past every backoff and lease: nothing is retried
+    assert Dispatcher(engine, policy=POLICY).run_once().claimed == 0
+    assert set(receiver.keys()) == delivered
+
+
+def test_a_reminder_is_sent_only_for_a_reception_and_event_that_exist_and_match(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
+) -> None:
+    """A genuine reminder goes; one of no reception, or tied to another reception's event, does not."""
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    a, a_row = submitted(engine)
+    _, b_row = submitted(engine)
+
+    def reminder(rid: str, event_id: str, n: int) -> Notification:
+        return Notification(
+            id=f"{n:032x}",
+            reception_id=rid,
+            event_id=event_id,
+            topic="remind:approval",
+            recipients=(Role.APPROVER,),
+            message_zh=f"审批即将到期（第{n}次催办）",
+            message_en="approval due soon",
+            created_at=clock.now(),
+            channel="hook",
+            kind="reminder",
+        )
+
+    genuine = reminder(a, a_row.event_id, 1)
+    assert engine.store.enqueue([genuine]) == 1
+    no_reception = reminder("0" * 32, a_row.event_id, 2)
+    wrong_event = reminder(a, b_row.event_id, 3)
+    forge(engine, no_reception)
+    forge(engine, wrong_event)
+
+    report = Dispatcher(engine, policy=POLICY).run_once()
+
+    assert (report.delivered, report.refused) == (3, 2)
+    assert set(receiver.keys()) == {a_row.id, b_row.id, genuine.id}
+    assert engine.store.delivery_counts() == {"delivered": 3, "refused": 2}
+
+
+def test_deliver_one_row_checks_it_too(store_url: str, clock: FrozenClock, receiver: HttpReceiver) -> None:
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    _, row = submitted(engine)
+    edit(engine, attrs.evolve(row, message_zh=FORGED_TEXT))
+    (claimed,) = engine.store.claim_deliveries(clock.now(), timedelta(minutes=5), worker="one")
+    report = Dispatcher(engine, policy=POLICY, worker="one").deliver(claimed)
+    assert (report.delivered, report.refused) == (0, 1)
+    assert receiver.requests == []
