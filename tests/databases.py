@@ -71,3 +71,22 @@ def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE `{name}`")
         admin.dispose()
+
+
+def with_server_collation(url: str) -> str:
+    """``url`` (a fresh, empty database of :func:`private_database`) with MariaDB's database set to
+    the server's usual case-insensitive collation, as a county's database would be made with
+    ``CREATE DATABASE`` and no collation named (``private_database`` makes them binary); other back
+    ends as they are. For tests of what such a collation changes: keys it takes as one, its order."""
+    parsed = sa.make_url(url)
+    if not parsed.drivername.startswith(("mysql", "mariadb")):
+        return url
+    admin = _admin(MYSQL_URL)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"ALTER DATABASE `{parsed.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+            )
+    finally:
+        admin.dispose()
+    return url

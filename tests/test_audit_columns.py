@@ -15,7 +15,8 @@ from jiedai_flow.errors import StorageError
 from jiedai_flow.storage import schema
 from jiedai_flow.testing import make_engine
 from tests import test_audit_chain as chain_tests
-from tests._sql_helpers import create
+from tests._sql_helpers import advance, create
+from tests.databases import with_server_collation
 
 if TYPE_CHECKING:
     from tests.test_audit_chain import Trail
@@ -182,3 +183,30 @@ def test_cli_verify_exits_1_on_an_edited_ledger(trail: Trail) -> None:
     result = CliRunner().invoke(main, ["--db", trail.url, "audit", "verify"], env={"COLUMNS": "300"})
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("units", [("县CBD办公室", "县cbd办公室"), ("县政府办公室", "县政府办公室 ")])
+def test_host_units_the_database_books_as_one_ledger_row_verify_clean(
+    sql_url: str, units: tuple[str, str]
+) -> None:
+    """Two host units Python tells apart but MySQL/MariaDB's collation takes as one key share one
+    ledger row there: their commitments are summed as the store booked them, not called tampering."""
+    engine = make_engine(url=with_server_collation(sql_url))
+    try:
+        for unit in units:
+            advance(engine, create(engine, host_unit=unit).reception, steps=2)  # submitted, approved
+        with engine.store.db.connect() as conn:  # type: ignore[attr-defined]
+            assert conn.execute(sa.select(sa.func.sum(schema.budget_ledger.c.committed_fen))).scalar()
+        report = engine.store.verify()  # type: ignore[attr-defined]
+        assert report.ok, report.problem
+    finally:
+        engine.store.close()
+
+
+def test_a_ledger_problem_names_the_ledger_not_a_reception(trail: Trail) -> None:
+    with trail.db.begin() as conn:
+        conn.execute(schema.budget_ledger.update().values(committed_fen=0))
+    message = _problem(trail)
+    assert message.startswith("预算台账（jd_budget_ledger）")
+    assert "/ the budget ledger (jd_budget_ledger)" in message
+    assert "接待 jd_budget_ledger" not in message

@@ -230,3 +230,33 @@ def test_cli_audit_verify_exits_1_naming_a_forged_task(trail: Trail) -> None:
     assert "zzzzzzzz" in result.output
     assert "没有对应的接待" in result.output
     assert "Traceback" not in result.output
+
+
+def test_mixed_case_reception_ids_are_merged_in_one_order_on_every_back_end(sql_url: str) -> None:
+    """Reception ids a registrar chose may mix cases: the task index is merged with the receptions
+    in code point order on every database (MySQL/MariaDB's collation ignores case), so a task of
+    an existing reception is never called added, nor its own row deleted."""
+    from jiedai_flow.testing import make_engine
+    from tests._sql_helpers import advance, create
+    from tests.databases import with_server_collation
+
+    engine = make_engine(url=with_server_collation(sql_url))
+    try:
+        for rid in ("b1x-visit", "B2x-visit", "b3x-visit"):  # b1x < B2x < b3x ignoring case
+            advance(engine, create(engine, reception_id=rid).reception, steps=1)  # submitted: open tasks
+        report = engine.store.verify()  # type: ignore[attr-defined]
+        assert report.ok, report.problem
+    finally:
+        engine.store.close()
+
+
+def test_a_forged_pool_task_is_named_by_its_title_alone(trail: Trail) -> None:
+    with trail.db.connect() as conn:
+        row = dict(conn.execute(sa.select(T).limit(1)).mappings().one())
+    row |= {"id": "forgedpool", "reception_id": "zzzzzzzz", "owner": "", "assignee": "", "title": "审批"}
+    with tampering(trail) as conn:
+        conn.execute(T.insert().values(row))
+    report = trail.verify()
+    assert report.problem is not None
+    assert "任务 forgedpo（「审批」）" in report.problem.message_zh
+    assert "task forgedpo ('审批')" in report.problem.message_en

@@ -174,8 +174,10 @@ class AuditProblem:
         who = self.number or self.reception_id
         if self.chain_index or self.event_id:
             where = f"分片 {self.shard} 第 {self.chain_index} 条审计记录（{self.event_id}，接待 {who}）"
-        else:
+        elif who:
             where = f"接待 {who}"
+        else:  # a table of no one reception (the budget ledger): the reason names it
+            return self.reason_zh
         return where + self.reason_zh
 
     @property
@@ -184,8 +186,10 @@ class AuditProblem:
         who = self.number or self.reception_id
         if self.chain_index or self.event_id:
             where = f"event #{self.chain_index} of shard {self.shard} ({self.event_id}, reception {who})"
-        else:
+        elif who:
             where = f"reception {who}"
+        else:
+            return self.reason_en
         return f"{where}: {self.reason_en}"
 
 

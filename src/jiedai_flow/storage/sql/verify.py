@@ -85,10 +85,21 @@ def ledger_problem(conn: sa.Connection, committed: dict[tuple[str, int], int]) -
     ``spent_fen`` is not recomputed: what was spent is booked when a reception enters a *settled
     phase*, which only the process definition knows, not the store."""
     _L = schema.budget_ledger
+    # the commitments of each row as the store books them: it finds a row by key in the database,
+    # whose collation may take keys Python tells apart as one (MySQL/MariaDB ignore case and
+    # trailing spaces), so each unit and year is looked up there, not matched in Python
+    by_row: dict[str, int] = {}
+    missing: dict[tuple[str, int], int] = {}
+    for (unit, year), amount in committed.items():
+        found = conn.execute(sa.select(_L.c.key).where(_L.c.key == LedgerEntry(unit, year).key)).scalar()
+        if found is None:
+            missing[unit, year] = amount
+        else:
+            by_row[found] = by_row.get(found, 0) + amount
     for key, host_unit, year, stored in conn.execute(
         sa.select(_L.c.key, _L.c.host_unit, _L.c.year, _L.c.committed_fen).order_by(_L.c.key)
     ).all():  # a row per host unit and year: few, read whole (no server cursor left open on a return)
-        expected = committed.pop((host_unit, int(year)), 0)
+        expected = by_row.pop(key, 0)
         if key != LedgerEntry(host_unit, int(year)).key:
             zh = f"的行键「{key}」与其单位、年度（{host_unit}，{year}）不符"
             en = f"row {key!r} does not match its host unit and year ({host_unit}, {year})"
@@ -104,7 +115,7 @@ def ledger_problem(conn: sa.Connection, committed: dict[tuple[str, int], int]) -
         else:
             continue
         return _ledger(zh, en)
-    for (host_unit, year), expected in sorted(committed.items()):
+    for (host_unit, year), expected in sorted(missing.items()):
         return _ledger(
             f"缺少 {host_unit} {year} 年的行，审计记录中各接待占用的预算合计为 {expected}",
             f"has no row for {host_unit} in {year}, though the audited receptions hold {expected} committed",
@@ -119,10 +130,9 @@ def _ledger(zh: str, en: str) -> AuditProblem:
         0,
         "",
         "",
-        f"：预算台账{zh}：台账被直接改动，可能放过超出年度预算的审批",
-        f"the budget ledger {en}: the ledger was edited directly and could let an approval past the "
-        "annual budget",
-        "jd_budget_ledger",
+        f"预算台账（jd_budget_ledger）{zh}：台账被直接改动，可能放过超出年度预算的审批",
+        f"the budget ledger (jd_budget_ledger) {en}: the ledger was edited directly and could let an "
+        "approval past the annual budget",
     )
 
 
