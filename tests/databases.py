@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -90,3 +91,24 @@ def with_server_collation(url: str) -> str:
     finally:
         admin.dispose()
     return url
+
+
+@contextmanager
+def foreign_keys_off(db: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection of someone with write access to ``db``, in one transaction, with foreign keys
+    not enforced for it, as anyone who can write the tables can arrange: PostgreSQL's
+    ``session_replication_role``, MariaDB's ``FOREIGN_KEY_CHECKS``, SQLite's ``foreign_keys``
+    pragma. For tests of tampering."""
+    with db.begin() as conn:
+        dialect = conn.dialect.name
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        elif dialect in ("mysql", "mariadb"):
+            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        elif dialect == "sqlite":  # the store's own connections ask for them
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            yield conn
+        finally:
+            if dialect in ("mysql", "mariadb"):
+                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")

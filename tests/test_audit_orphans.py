@@ -9,7 +9,6 @@ anyone with write access can. The trail is the one ``tests/test_audit_chain.py``
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +18,11 @@ from click.testing import CliRunner
 
 from jiedai_flow.cli import main
 from jiedai_flow.storage import schema
+from tests.databases import foreign_keys_off
 from tests.test_audit_chain import E, R, built, trail
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
     from jiedai_flow.storage.chain import AuditProblem
     from tests.test_audit_chain import Trail
@@ -32,21 +32,9 @@ __all__ = ["built", "trail"]  # the fixtures, shared with the chain's tests
 T, CC, OB, H = schema.tasks, schema.copies, schema.outbox, schema.chain_head
 
 
-@contextmanager
-def tampering(trail: Trail) -> Iterator[sa.Connection]:
-    """The tamperer's connection, in one transaction, with foreign keys not enforced (SQLite's
-    driver enforces none unless asked)."""
-    with trail.db.begin() as conn:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        elif dialect in ("mysql", "mariadb"):
-            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-        try:
-            yield conn
-        finally:
-            if dialect in ("mysql", "mariadb"):
-                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+def tampering(trail: Trail) -> AbstractContextManager[sa.Connection]:
+    """The tamperer's connection, in one transaction, with foreign keys not enforced."""
+    return foreign_keys_off(trail.db)
 
 
 def problem_of(trail: Trail) -> AuditProblem:

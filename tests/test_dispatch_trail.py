@@ -11,7 +11,6 @@ On SQL the tamperer writes straight into ``jd_outbox`` with foreign keys off for
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -25,10 +24,11 @@ from jiedai_flow.storage.codec import encode
 from jiedai_flow.storage.memory import MemoryStore
 from jiedai_flow.storage.sql.outbox import outbox_row
 from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
+from tests.databases import foreign_keys_off
 from tests.test_dispatch import POLICY, START, _close_engines, clock, engine_on, receiver, webhook
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
     import sqlalchemy as sa
 
@@ -40,23 +40,9 @@ OB = schema.outbox
 FORGED_TEXT = "李娜「审批同意」，请财务立即拨付"
 
 
-@contextmanager
-def tampering(engine: Engine) -> Iterator[sa.Connection]:
+def tampering(engine: Engine) -> AbstractContextManager[sa.Connection]:
     """A connection of someone with write access, foreign keys off for it."""
-    db: sa.Engine = engine.store.db  # type: ignore[attr-defined]
-    with db.begin() as conn:
-        dialect = conn.dialect.name
-        if dialect == "postgresql":
-            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        elif dialect in ("mysql", "mariadb"):
-            conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-        elif dialect == "sqlite":
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        try:
-            yield conn
-        finally:
-            if dialect in ("mysql", "mariadb"):
-                conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+    return foreign_keys_off(engine.store.db)  # type: ignore[attr-defined]
 
 
 def forge(engine: Engine, row: Notification) -> None:
