@@ -33,6 +33,8 @@ WORDS = {
     ("storage/migrations/versions/0001_initial.py", "start"): "the start date's key in the stored JSON",
     ("notify/deadlines.py", "claim"): "DeadlineKind.CLAIM's value, a stable public value (remind:claim)",
     ("cli/processes.py", "refused"): "the JSON key of the migration commands that were refused",
+    ("cli/delivery.py", "refused"): "the dispatcher's count and outbox status 拒发, not the state",
+    ("notify/dispatch.py", "refused"): "the outbox status 拒发 of a row the trail disowns, not the state",
     (
         "cli/commands.py",
         "jump",

@@ -196,7 +196,7 @@ def test_the_trigger_is_installed_and_removed_with_its_revision(pg_url: str) -> 
             command.downgrade(migrate._config(conn), "0008")
         with engine.connect() as conn:
             assert conn.execute(find).scalar() == 0
-        assert migrate.upgrade(pg_url) == migrate.head_revision() == "0010"
+        assert migrate.upgrade(pg_url) == migrate.head_revision()
         with engine.connect() as conn:
             assert conn.execute(find).scalar() == 1
     finally:
