@@ -3,6 +3,12 @@
 PostgreSQL and MariaDB are the servers of the development and CI machines. Where one is absent
 its tests skip with the reason — unless ``JIEDAI_REQUIRE_SERVERS=1`` (set by ``.ci/run``), where
 a missing server fails the run instead.
+
+``JIEDAI_TEST_MYSQL_COLLATION`` (e.g. ``utf8mb4_general_ci``) names the collation of the MariaDB
+databases :func:`private_database` makes, in place of ``utf8mb4_bin`` (case- and space-exact): to
+run the MariaDB tests as a county's database made with a bare ``CREATE DATABASE`` would have them,
+case-insensitive and blind to trailing spaces, e.g.
+``JIEDAI_TEST_MYSQL_COLLATION=utf8mb4_general_ci python -m pytest -k mysql tests``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
 POSTGRES_URL = os.environ.get("JIEDAI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("JIEDAI_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRED = os.environ.get("JIEDAI_REQUIRE_SERVERS") == "1"
+MYSQL_COLLATION = os.environ.get("JIEDAI_TEST_MYSQL_COLLATION") or "utf8mb4_bin"
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 
@@ -46,7 +53,10 @@ def _admin(url: str) -> sa.Engine:
 
 
 def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """Yield the URL of a fresh, empty database of ``backend``; drop it afterwards."""
+    """Yield the URL of a fresh, empty database of ``backend``; drop it afterwards.
+
+    MariaDB's is ``utf8mb4`` with the collation ``JIEDAI_TEST_MYSQL_COLLATION`` names, by default
+    ``utf8mb4_bin``."""
     name = f"jd_{uuid.uuid4().hex[:12]}"
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'jiedai.db'}"
@@ -65,7 +75,7 @@ def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     admin = _admin(MYSQL_URL)
     with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE {MYSQL_COLLATION}")
     try:
         yield sa.make_url(MYSQL_URL).set(database=name).render_as_string(hide_password=False)
     finally:

@@ -396,3 +396,58 @@ def test_pending_notifications_come_oldest_first_even_within_one_second(sql_url:
         engine.store.close()
     assert [n.reception_id for n in pending] == [d.id for d in drafts]
     assert [n.created_at for n in pending] == sorted(n.created_at for n in pending)
+
+
+# -- MySQL/MariaDB's usual collation (utf8mb4_general_ci): people and keys to the letter ----------
+
+
+def test_an_actor_spelt_in_other_letters_reads_no_one_elses_task_lists(sql_url: str) -> None:
+    """On a database made with the server's case-insensitive collation ``Zhang.Wei`` is not
+    ``zhang.wei``: their 我发起的 and its count stay theirs, as on every other back end."""
+    from jiedai_flow.domain.records import TaskQuery, TaskView
+    from tests.databases import with_server_collation
+
+    engine = make_engine(url=with_server_collation(sql_url))
+    try:
+        reception = create(engine).reception  # the handler zhang.wei's
+        store = engine.store
+        assert [
+            r.reception_id for r in store.task_list(TaskQuery("zhang.wei", view=TaskView.STARTED)).items
+        ] == [reception.id]
+        for other in ("Zhang.Wei", "ZHANG.WEI", "zhang.wei "):
+            assert store.task_list(TaskQuery(other, view=TaskView.STARTED)).items == ()
+            assert store.task_counts(TaskQuery(other)).started == 0  # type: ignore[attr-defined]
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+
+
+def test_a_stand_in_spelt_in_other_letters_stands_in_for_no_one(sql_url: str) -> None:
+    from jiedai_flow.domain.records import Proxy
+    from tests.databases import with_server_collation
+
+    store = SQLStore(with_server_collation(sql_url))
+    try:
+        at = datetime(2026, 3, 9, 9, tzinfo=CHINA_TZ)
+        store.save_proxy(
+            Proxy("p1", "li.na", "zhao.min", date(2026, 3, 9), date(2026, 3, 20), "出差", "admin", at)
+        )
+        assert store.principals("zhao.min", at) == ("li.na",)
+        assert store.principals("Zhao.Min", at) == ()
+    finally:
+        store.close()
+
+
+def test_a_request_id_in_other_letters_is_another_request(sql_url: str) -> None:
+    """``Req-1`` and ``req-1`` are two idempotency keys: looking one up never replays the other's
+    command (the case-insensitive collation would hand back the first command's result)."""
+    from tests.databases import with_server_collation
+
+    engine = make_engine(url=with_server_collation(sql_url))
+    try:
+        create(engine, request_id="Req-1")
+        store = engine.store
+        assert store.command("Req-1") is not None
+        assert store.command("req-1") is None
+        assert store.command("Req-1 ") is None
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]

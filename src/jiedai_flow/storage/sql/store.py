@@ -72,7 +72,15 @@ from jiedai_flow.storage.migrate import upgrade
 from jiedai_flow.storage.sql.outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row
 from jiedai_flow.storage.sql.races import CounterRace, Race, retryable, run_again_on_race
 from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
-from jiedai_flow.storage.sql.statements import Prepared, as_stored, bp, execute_in, id_chunks, utc
+from jiedai_flow.storage.sql.statements import (
+    Prepared,
+    as_stored,
+    bp,
+    execute_in,
+    id_chunks,
+    same_text,
+    utc,
+)
 from jiedai_flow.storage.sql.verify import (
     events_problem,
     ledger_problem,
@@ -194,8 +202,10 @@ class SQLStore(OutboxMixin):
                 _E.c.id == bp("id")
             ),
             "insert_command": _C.insert(),
+            # to the letter: on MySQL/MariaDB's usual collation ``Req-1`` would find ``req-1``'s
+            # command and replay it instead of running this one (see same_text)
             "select_command": sa.select(_C.c.reception_id, _C.c.trigger, _C.c.actor_id, _C.c.result).where(
-                _C.c.request_id == bp("request_id")
+                same_text(_C.c.request_id, sa.bindparam("request_id", type_=_C.c.request_id.type))
             ),
             "select_head": head.with_for_update() if lock else head,
             "select_layout": sa.select(schema.chain_layout.c.shards).where(schema.chain_layout.c.id == 1),

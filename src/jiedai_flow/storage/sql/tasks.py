@@ -32,7 +32,7 @@ from jiedai_flow.domain.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem
 from jiedai_flow.storage.codec import decode
-from jiedai_flow.storage.sql.statements import as_stored, stored_text, utc
+from jiedai_flow.storage.sql.statements import as_stored, other_text, same_text, stored_text, utc
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -114,7 +114,7 @@ _P = schema.proxies
 
 STATEMENTS: dict[str, sa.ClauseElement] = {
     "select_principals": sa.select(_P.c.principal).where(
-        _P.c.stand_in == sa.bindparam("b_stand_in"),
+        same_text(_P.c.stand_in, sa.bindparam("b_stand_in", type_=_P.c.stand_in.type)),
         _P.c.end_date >= sa.bindparam("b_day", type_=sa.Date()),
         _P.c.start_date <= sa.bindparam("b_day", type_=sa.Date()),
         _P.c.revoked.is_(False),
@@ -265,7 +265,7 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
             )
         return _mine(arms, common, count, limit, bound, nested=nested)
     if view is TaskView.DONE:
-        conditions = [_T.c.done_by == bound("actor", _T.c.done_by)]
+        conditions: list[sa.ColumnElement[Any]] = [same_text(_T.c.done_by, bound("actor", _T.c.done_by))]
         if jurisdiction:
             conditions.append(_T.c.jurisdiction == bound("jurisdiction", _T.c.jurisdiction))
         if kind:
@@ -284,7 +284,7 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
             .limit(limit)
         )
     if view is TaskView.CC:
-        conditions = [_CC.c.actor_id == bound("actor", _CC.c.actor_id)]
+        conditions = [same_text(_CC.c.actor_id, bound("actor", _CC.c.actor_id))]
         copied: sa.FromClause = _CC
         if jurisdiction:
             # a copy's county is its reception's: the list reads the reception (its state) by
@@ -314,7 +314,7 @@ def list_statement(shape: Shape, *, nested: bool = False) -> sa.Select[Any] | sa
             .order_by(_CC.c.at.desc(), _CC.c.reception_id.desc())
             .limit(limit)
         )
-    conditions = [_R.c.handler_id == bound("actor", _R.c.handler_id)]
+    conditions = [same_text(_R.c.handler_id, bound("actor", _R.c.handler_id))]
     if jurisdiction:
         conditions.append(_R.c.jurisdiction == bound("jurisdiction", _R.c.jurisdiction))
     if count:
@@ -347,11 +347,14 @@ def _mine(
     sign them. With a stand-in day, one more arm for the principals of that day's proxies (the
     owners named already left out)."""
     people, levels, units, stand_ins = arms
+    # every comparison of people to the letter (same_text): on MySQL/MariaDB's usual collation
+    # ``Li.Na`` would otherwise read ``li.na``'s 待办, and ``li.na`` count as the handler ``Li.Na``
     guard = sa.or_(
-        _T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != bound("actor", _T.c.handler_id)
+        _T.c.kind != _lit(TaskKind.APPROVAL.value),
+        other_text(_T.c.handler_id, bound("actor", _T.c.handler_id)),
     )
     # a principal's approval task that is the handler's own (a 或签 or 票签 may name them): nobody's
-    owned = sa.or_(_T.c.kind != _lit(TaskKind.APPROVAL.value), _T.c.handler_id != _T.c.owner)
+    owned = sa.or_(_T.c.kind != _lit(TaskKind.APPROVAL.value), other_text(_T.c.handler_id, _T.c.owner))
 
     def free(i: int) -> sa.ColumnElement[bool]:
         """Owner ``i`` (0: the actor) is not barred from the task."""
@@ -359,15 +362,16 @@ def _mine(
 
     named = [bound(f"person_{i}", _T.c.owner) for i in range(people)]
     who: list[sa.ColumnElement[bool]] = [
-        sa.and_(_T.c.owner == person, guard, *([owned] if i else [])) for i, person in enumerate(named)
+        sa.and_(same_text(_T.c.owner, person), guard, *([owned] if i else []))
+        for i, person in enumerate(named)
     ]
     if stand_ins:
         principals = sa.select(_P.c.principal).where(
-            _P.c.stand_in == bound("actor", _P.c.stand_in),
+            same_text(_P.c.stand_in, bound("actor", _P.c.stand_in)),
             _P.c.start_date <= bound("stand_day", _P.c.start_date),
             _P.c.end_date >= bound("stand_day", _P.c.end_date),
             _P.c.revoked.is_(False),
-            _P.c.principal.not_in([bound(f"person_{i}", _P.c.principal) for i in range(people)]),
+            *(other_text(_P.c.principal, bound(f"person_{i}", _P.c.principal)) for i in range(people)),
         )
         who.append(sa.and_(_T.c.owner.in_(principals), guard, owned))
 
