@@ -22,6 +22,7 @@ from tests._notify_servers import HttpReceiver, Reply
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from jiedai_flow.domain.records import AuditEvent, Reception
     from jiedai_flow.notify.channels import Message, RegisterNotifier
 
 START = date(2026, 3, 10)
@@ -99,9 +100,9 @@ def webhook(receiver: HttpReceiver, path: str, name: str, timeout: float = 2) ->
     return WebhookNotifier(receiver.url(path), receiver.webhook_secret, name=name, timeout=timeout)
 
 
-def seed(engine: Engine, reminders: int = 0) -> dict[str, set[str]]:
-    """Submit one reception (a row per channel) and enqueue ``reminders`` more rows per channel;
-    returns the row ids by channel."""
+def submitted(engine: Engine) -> tuple[Reception, AuditEvent]:
+    """A reception registered and submitted (its submission writes a row per channel), and the
+    submission's event."""
     reception = engine.create_reception(
         sample_letter(START),
         sample_plan(START),
@@ -109,7 +110,13 @@ def seed(engine: Engine, reminders: int = 0) -> dict[str, set[str]]:
         host_unit="县政府办公室",
         jurisdiction="341502",
     ).reception
-    event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
+    return reception, engine.fire(reception.id, "submit", ACTORS["handler"]).event
+
+
+def seed(engine: Engine, reminders: int = 0) -> dict[str, set[str]]:
+    """Submit one reception (a row per channel) and enqueue ``reminders`` more rows per channel;
+    returns the row ids by channel."""
+    reception, event = submitted(engine)
     now = engine.clock.now()
     engine.store.enqueue(
         [

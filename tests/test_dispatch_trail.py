@@ -23,15 +23,16 @@ from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import encode
 from jiedai_flow.storage.memory import MemoryStore
 from jiedai_flow.storage.sql.outbox import outbox_row
-from jiedai_flow.testing import ACTORS, FrozenClock, sample_letter, sample_plan
 from tests.databases import foreign_keys_off
-from tests.test_dispatch import POLICY, START, _close_engines, clock, engine_on, receiver, webhook
+from tests.test_dispatch import POLICY, _close_engines, clock, engine_on, receiver, webhook
+from tests.test_dispatch import submitted as register_and_submit
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     import sqlalchemy as sa
 
+    from jiedai_flow.testing import FrozenClock
     from tests._notify_servers import HttpReceiver
 
 __all__ = ["_close_engines", "clock", "receiver"]  # the fixtures, shared with tests/test_dispatch.py
@@ -66,14 +67,7 @@ def edit(engine: Engine, row: Notification) -> None:
 
 def submitted(engine: Engine) -> tuple[str, Notification]:
     """A submitted reception and its one pending webhook row."""
-    reception = engine.create_reception(
-        sample_letter(START),
-        sample_plan(START),
-        handler=ACTORS["handler"],
-        host_unit="县政府办公室",
-        jurisdiction="341502",
-    ).reception
-    event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
+    reception, event = register_and_submit(engine)
     (row,) = [n for n in engine.store.pending_notifications(limit=1000) if n.event_id == event.id]
     return reception.id, row
 
