@@ -32,7 +32,14 @@ from jiedai_flow.domain.records import (
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.chain import AuditProblem
 from jiedai_flow.storage.codec import decode
-from jiedai_flow.storage.sql.statements import as_stored, other_text, same_text, stored_text, utc
+from jiedai_flow.storage.sql.statements import (
+    as_stored,
+    in_code_points,
+    other_text,
+    same_text,
+    stored_text,
+    utc,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -579,16 +586,12 @@ def tasks_problem(engine: sa.Engine) -> AuditProblem | None:
     named with the reception number, the task and the column. One streamed pass over receptions,
     tasks and copies, each in reception order (a merge, not a table in memory)."""
     # three streams at once, each on its own connection (MySQL drivers stream one result per connection)
-    dialect = engine.dialect.name
     with engine.connect() as a, engine.connect() as b, engine.connect() as c:
         return _merge(
-            _stream(a, sa.select(_R.c.id, _R.c.data).order_by(_code_points(_R.c.id, dialect))),
+            _stream(a, sa.select(_R.c.id, _R.c.data).order_by(in_code_points(_R.c.id))),
             _Cursor(
                 _stream(
-                    b,
-                    sa.select(*_as_stored(_T, engine)).order_by(
-                        _code_points(_T.c.reception_id, dialect), _T.c.id
-                    ),
+                    b, sa.select(*_as_stored(_T, engine)).order_by(in_code_points(_T.c.reception_id), _T.c.id)
                 ),
                 1,
             ),
@@ -596,24 +599,12 @@ def tasks_problem(engine: sa.Engine) -> AuditProblem | None:
                 _stream(
                     c,
                     sa.select(*_as_stored(_CC, engine)).order_by(
-                        _code_points(_CC.c.reception_id, dialect), _CC.c.actor_id
+                        in_code_points(_CC.c.reception_id), _CC.c.actor_id
                     ),
                 ),
                 0,
             ),
         )
-
-
-def _code_points(column: sa.ColumnElement[str], dialect: str) -> sa.ColumnElement[Any]:
-    """``column`` to order by as Python compares strings (by code point), which the merge relies
-    on: a database's own collation may not (MySQL/MariaDB's ``*_ci`` ignores case, PostgreSQL's
-    ``en_US`` too), and a reception id chosen by its registrar may mix cases. Byte order of UTF-8 is
-    code point order: SQLite's default, PostgreSQL's ``C`` collation, MySQL's ``BINARY``."""
-    if dialect == "postgresql":
-        return column.collate("C")
-    if dialect in ("mysql", "mariadb"):
-        return sa.cast(column, sa.LargeBinary)
-    return column
 
 
 def _merge(receptions: Iterator[Sequence[Any]], tasks: _Cursor, copies: _Cursor) -> AuditProblem | None:
