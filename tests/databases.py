@@ -5,10 +5,12 @@ its tests skip with the reason — unless ``JIEDAI_REQUIRE_SERVERS=1`` (set by `
 a missing server fails the run instead.
 
 ``JIEDAI_TEST_MYSQL_COLLATION`` (e.g. ``utf8mb4_general_ci``) names the collation of the MariaDB
-databases :func:`private_database` makes, in place of ``utf8mb4_bin`` (case- and space-exact): to
-run the MariaDB tests as a county's database made with a bare ``CREATE DATABASE`` would have them,
-case-insensitive and blind to trailing spaces, e.g.
-``JIEDAI_TEST_MYSQL_COLLATION=utf8mb4_general_ci python -m pytest -k mysql tests``.
+databases :func:`private_database` makes, in place of ``utf8mb4_bin`` (case-exact, but blind to
+trailing spaces): to run the MariaDB tests as a county's database made with a bare ``CREATE
+DATABASE`` would have them, case-insensitive too, e.g.
+``JIEDAI_TEST_MYSQL_COLLATION=utf8mb4_general_ci python -m pytest -k mysql tests``. Under either,
+migration 0012 converts jiedai's tables to ``utf8mb4_nopad_bin``: the database's collation is what
+they were made in before it.
 """
 
 from __future__ import annotations

@@ -186,17 +186,22 @@ def test_cli_verify_exits_1_on_an_edited_ledger(trail: Trail) -> None:
 
 
 @pytest.mark.parametrize("units", [("县CBD办公室", "县cbd办公室"), ("县政府办公室", "县政府办公室 ")])
-def test_host_units_the_database_books_as_one_ledger_row_verify_clean(
+def test_host_units_differing_in_case_or_spaces_keep_their_own_ledger_rows(
     sql_url: str, units: tuple[str, str]
 ) -> None:
-    """Two host units Python tells apart but MySQL/MariaDB's collation takes as one key share one
-    ledger row there: their commitments are summed as the store booked them, not called tampering."""
+    """Two host units Python tells apart are two ledger rows on every back end — MySQL/MariaDB too,
+    on a database in the server's case-blind collation (migration 0012 makes the tables exact):
+    one unit's commitments never count against the other's cap, and verify agrees."""
     engine = make_engine(url=with_server_collation(sql_url))
     try:
         for unit in units:
             advance(engine, create(engine, host_unit=unit).reception, steps=2)  # submitted, approved
         with engine.store.db.connect() as conn:  # type: ignore[attr-defined]
-            assert conn.execute(sa.select(sa.func.sum(schema.budget_ledger.c.committed_fen))).scalar()
+            rows = conn.execute(
+                sa.select(schema.budget_ledger.c.host_unit, schema.budget_ledger.c.committed_fen)
+            ).all()
+        assert sorted(unit for unit, _ in rows) == sorted(units)
+        assert len({committed for _, committed in rows}) == 1  # the same plan, each its own
         report = engine.store.verify()  # type: ignore[attr-defined]
         assert report.ok, report.problem
     finally:

@@ -4,9 +4,12 @@ a pending pool task."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -17,9 +20,11 @@ from jiedai_flow.storage.checkpoints import AuditKey, Checkpoint, verify_checkpo
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import ACTORS, make_engine
 from tests._sql_helpers import advance, create
+from tests.databases import private_database, with_server_collation
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Iterator
+    from types import ModuleType
 
     from jiedai_flow.domain.records import Reception
     from jiedai_flow.domain.standards import Standards
@@ -55,7 +60,7 @@ def _downgrade(db: sa.Engine, revision: str) -> None:
 def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
-    assert migrate.upgrade(url) == migrate.head_revision() == "0011"
+    assert migrate.upgrade(url) == migrate.head_revision() == "0012"
 
 
 def single_chain(url: str) -> None:
@@ -92,7 +97,7 @@ def test_0004_fills_guests_items_and_violations_from_the_stored_json(tmp_path: P
     finally:
         db.dispose()
 
-    assert migrate.upgrade(url) == "0011"
+    assert migrate.upgrade(url) == "0012"
     assert _counts(url) == written
 
 
@@ -106,7 +111,7 @@ def test_0006_indexes_the_reception_number(tmp_path: Path) -> None:
             assert "ix_jd_receptions_number" not in {
                 i["name"] for i in sa.inspect(conn).get_indexes("jd_receptions")
             }
-        assert migrate.upgrade(url) == "0011"
+        assert migrate.upgrade(url) == "0012"
         with db.connect() as conn:
             indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("jd_receptions")}
         assert indexes["ix_jd_receptions_number"] == ["number"]
@@ -163,7 +168,7 @@ def test_a_single_chain_database_upgraded_to_shards_verifies_and_continues(sql_u
     legacy = attrs.evolve(unsigned, signature=checkpoints._hmac_sm3(KEY.secret, unsigned.payload()))
     before = _trail(sql_url)
 
-    assert migrate.upgrade(sql_url) == "0011"
+    assert migrate.upgrade(sql_url) == "0012"
     assert _trail(sql_url) == before  # no stored hash rewritten: the old chain is shard 0
     assert _verified(sql_url, legacy) == 14
 
@@ -219,7 +224,7 @@ def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
         _downgrade(db, "0009")
         with db.connect() as conn:
             assert "barred" not in {c["name"] for c in sa.inspect(conn).get_columns("jd_tasks")}
-        assert migrate.upgrade(sql_url) == "0011"
+        assert migrate.upgrade(sql_url) == "0012"
         with db.connect() as conn:
             barred = conn.execute(
                 sa.select(schema.tasks.c.barred).where(schema.tasks.c.state == "open")
@@ -234,3 +239,150 @@ def test_0010_names_who_may_not_take_a_pending_pool_task(sql_url: str) -> None:
         assert [row.reception_id for row in engine.tasks_for(q).items] == [rid]
     finally:
         engine.store.close()
+
+
+# -- 0012: MySQL/MariaDB text to the letter ---------------------------------------------------------
+
+
+def _revision_0012() -> ModuleType:
+    path = Path(migrate.__file__).parent / "migrations" / "versions" / "0012_mysql_exact_text.py"
+    spec = importlib.util.spec_from_file_location("jiedai_migration_0012", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _collations(db: sa.Engine) -> set[str]:
+    """The collations of the jiedai tables' text columns (Alembic's own table aside)."""
+    with db.connect() as conn:
+        return set(
+            conn.execute(
+                sa.text(
+                    "SELECT DISTINCT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
+                    " DATABASE() AND COLLATION_NAME IS NOT NULL AND TABLE_NAME <> 'jd_alembic_version'"
+                )
+            ).scalars()
+        )
+
+
+def _foreign_keys(db: sa.Engine) -> set[tuple[str, str, str]]:
+    with db.connect() as conn:
+        inspector = sa.inspect(conn)
+        return {
+            (table, ",".join(key["constrained_columns"]), key["referred_table"])
+            for table in inspector.get_table_names()
+            for key in inspector.get_foreign_keys(table)
+        }
+
+
+@pytest.fixture
+def mysql_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh MariaDB database in the server's usual case-blind collation, as a bare
+    ``CREATE DATABASE`` makes it."""
+    for url in private_database("mysql", tmp_path):
+        yield with_server_collation(url)
+
+
+def test_0012_makes_every_table_of_a_case_blind_database_exact(mysql_url: str) -> None:
+    """A database made with the server's ``utf8mb4_general_ci``: its jiedai tables compare bytes and
+    do not pad, and keep their foreign keys, so keys differing in case or trailing spaces are two."""
+    assert migrate.upgrade(mysql_url) == "0012"
+    db = sa.create_engine(mysql_url)
+    try:
+        assert _collations(db) == {"utf8mb4_nopad_bin"}
+        assert _foreign_keys(db) == {
+            ("jd_audit_events", "reception_id", "jd_receptions"),
+            ("jd_copies", "reception_id", "jd_receptions"),
+            ("jd_outbox", "event_id", "jd_audit_events"),
+            ("jd_tasks", "reception_id", "jd_receptions"),
+        }
+    finally:
+        db.dispose()
+    _exact_keys(mysql_url)
+
+
+def test_0012_converts_a_database_with_receptions_and_its_trail_verifies(mysql_url: str) -> None:
+    """Tables made case-blind by the revisions before 0012, with receptions in them: converted, the
+    rows are as they were, the trail verifies, and the engine goes on."""
+    migrate.upgrade(mysql_url)
+    engine = make_engine(url=mysql_url)
+    try:
+        for unit in ("县政府办公室", "县CBD办公室"):
+            advance(engine, create(engine, host_unit=unit).reception, steps=2)
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+    db = sa.create_engine(mysql_url)
+    try:
+        with db.begin() as conn:  # as the revisions before 0012 left a bare CREATE DATABASE's tables
+            _revision_0012().convert(conn, "utf8mb4_general_ci")
+            command.stamp(migrate._config(conn), "0011")
+        assert _collations(db) == {"utf8mb4_general_ci"}
+        before = _counts(mysql_url), _trail(mysql_url)
+        assert migrate.upgrade(mysql_url) == "0012"
+        assert _collations(db) == {"utf8mb4_nopad_bin"}
+        assert len(_foreign_keys(db)) == 4
+        assert (_counts(mysql_url), _trail(mysql_url)) == before
+    finally:
+        db.dispose()
+    assert _verified(mysql_url) == 6  # two receptions, each created, submitted and approved
+    engine = make_engine(url=mysql_url)
+    try:
+        advance(engine, create(engine, host_unit="县cbd办公室").reception, steps=2)
+        assert engine.store.verify().ok  # type: ignore[attr-defined]
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+
+
+def test_0012_finishes_a_run_interrupted_after_the_tables_were_converted(mysql_url: str) -> None:
+    """MySQL commits each DDL statement: a run stopped after converting the tables, before making
+    the foreign keys again, makes them on the next run."""
+    migrate.upgrade(mysql_url)
+    db = sa.create_engine(mysql_url)
+    try:
+        with db.begin() as conn:
+            for table, name in _revision_0012()._foreign_keys(conn):
+                conn.exec_driver_sql(f"ALTER TABLE `{table}` DROP FOREIGN KEY `{name}`")
+            command.stamp(migrate._config(conn), "0011")
+        assert _foreign_keys(db) == set()
+        assert migrate.upgrade(mysql_url) == "0012"
+        assert len(_foreign_keys(db)) == 4
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_0012_leaves_other_back_ends_alone(backend: str, tmp_path: Path) -> None:
+    """SQLite and PostgreSQL compare text to the letter already."""
+    for sql_url in private_database(backend, tmp_path):
+        assert migrate.upgrade(sql_url) == "0012"
+        _exact_keys(sql_url)
+
+
+def _exact_keys(url: str) -> None:
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            for name in ("县CBD办公室", "县cbd办公室", "县cbd办公室 "):
+                conn.execute(schema.counters.insert().values(key=name, value=1))
+            assert conn.execute(sa.select(sa.func.count()).select_from(schema.counters)).scalar() == 3
+    finally:
+        db.dispose()
+
+
+def test_0012_downgraded_gives_the_tables_their_database_collation_again(mysql_url: str) -> None:
+    """Back at 0011 the tables are as the earlier revisions made them, so revisions run again from
+    further back make tables whose keys match (a foreign key needs the same collation)."""
+    migrate.upgrade(mysql_url)
+    db = sa.create_engine(mysql_url)
+    try:
+        _downgrade(db, "0011")
+        assert _collations(db) == {"utf8mb4_general_ci"}
+        assert len(_foreign_keys(db)) == 4
+        _downgrade(db, "0006")  # drops the task tables; going up makes them again
+        assert migrate.upgrade(mysql_url) == "0012"
+        assert _collations(db) == {"utf8mb4_nopad_bin"}
+        assert len(_foreign_keys(db)) == 4
+    finally:
+        db.dispose()

@@ -437,6 +437,23 @@ def test_a_stand_in_spelt_in_other_letters_stands_in_for_no_one(sql_url: str) ->
         store.close()
 
 
+def test_reception_ids_differing_in_case_are_two_receptions(sql_url: str) -> None:
+    """Ids a registrar chose, ``ab-visit`` and ``AB-visit``: two receptions on every back end, each
+    found by its own id — on MySQL/MariaDB too, in a database of the server's case-blind collation
+    (migration 0012 makes the tables exact)."""
+    from tests.databases import with_server_collation
+
+    engine = make_engine(url=with_server_collation(sql_url))
+    try:
+        made = [create(engine, reception_id=rid).reception for rid in ("ab-visit", "AB-visit")]
+        assert [engine.store.load(r.id).number for r in made] == [r.number for r in made]
+        assert len({r.number for r in made}) == 2
+        report = engine.store.verify()  # type: ignore[attr-defined]
+        assert report.ok, report.problem
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+
+
 def test_a_request_id_in_other_letters_is_another_request(sql_url: str) -> None:
     """``Req-1`` and ``req-1`` are two idempotency keys: looking one up never replays the other's
     command (the case-insensitive collation would hand back the first command's result)."""

@@ -177,6 +177,8 @@ def power_of_two(count: int) -> int:
 # and no collation but a binary one tells ``a`` from ``a `` (PAD SPACE). Where identity matters (whose
 # task a row is, whose stand-in) the comparison is made on the bytes too, as Python, SQLite and
 # PostgreSQL compare: the plain ``=`` stays first, so the server still reads the index by it.
+# Migration 0012 makes jiedai's own tables exact (``utf8mb4_nopad_bin``); the statements stay exact
+# all the same, on a server that has only a padding ``utf8mb4_bin`` or a table someone converted back.
 
 
 class same_text(FunctionElement[Any]):  # an SQL function, named as one
