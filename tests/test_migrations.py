@@ -12,8 +12,11 @@ import attrs
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from click.testing import CliRunner
 
 from jiedai_flow import Actor, ApprovalStep, Role, hookimpl
+from jiedai_flow.cli import main
+from jiedai_flow.errors import StorageError
 from jiedai_flow.storage import chain as audit
 from jiedai_flow.storage import checkpoints, migrate, schema
 from jiedai_flow.storage.checkpoints import AuditKey, Checkpoint, verify_checkpoints
@@ -384,5 +387,101 @@ def test_0012_downgraded_gives_the_tables_their_database_collation_again(mysql_u
         assert migrate.upgrade(mysql_url) == "0012"
         assert _collations(db) == {"utf8mb4_nopad_bin"}
         assert len(_foreign_keys(db)) == 4
+    finally:
+        db.dispose()
+
+
+def test_0012_gives_a_unit_booked_on_another_units_ledger_row_its_own(mysql_url: str) -> None:
+    """Before 0012 a case-blind database booked ``县cbd办公室`` on ``县CBD办公室``'s ledger row. The
+    migration moves its commitments to a row of its own, so verify agrees and each cap is its own."""
+    migrate.upgrade(mysql_url)
+    engine = make_engine(url=mysql_url)
+    try:
+        for unit in ("县CBD办公室", "县cbd办公室"):
+            advance(engine, create(engine, host_unit=unit).reception, steps=2)  # approved: committed
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+    ledger = schema.budget_ledger
+    db = sa.create_engine(mysql_url)
+    try:
+        with db.begin() as conn:
+            rows = dict(conn.execute(sa.select(ledger.c.host_unit, ledger.c.committed_fen)).all())
+            assert rows["县CBD办公室"] == rows["县cbd办公室"] > 0
+            # as the revisions before 0012 booked it: one row, both units' commitments
+            conn.execute(ledger.delete().where(ledger.c.host_unit == "县cbd办公室"))
+            conn.execute(ledger.update().values(committed_fen=2 * rows["县cbd办公室"], spent_fen=700))
+            _revision_0012().convert(conn, "utf8mb4_general_ci")
+            command.stamp(migrate._config(conn), "0011")
+        assert migrate.upgrade(mysql_url) == "0012"
+        with db.connect() as conn:
+            after = {
+                u: (c, s)
+                for u, c, s in conn.execute(
+                    sa.select(ledger.c.host_unit, ledger.c.committed_fen, ledger.c.spent_fen)
+                )
+            }
+    finally:
+        db.dispose()
+    assert after == {"县CBD办公室": (rows["县CBD办公室"], 700), "县cbd办公室": (rows["县cbd办公室"], 0)}
+    assert _verified(mysql_url) == 6
+
+
+def test_0012_is_not_undone_where_keys_would_become_one(mysql_url: str) -> None:
+    """Two host units differing only in case, each with its ledger row: going back to a case-blind
+    collation is refused before anything is changed, naming the key."""
+    migrate.upgrade(mysql_url)
+    engine = make_engine(url=mysql_url)
+    try:
+        for unit in ("县CBD办公室", "县cbd办公室"):
+            advance(engine, create(engine, host_unit=unit).reception, steps=2)
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+    db = sa.create_engine(mysql_url)
+    try:
+        with pytest.raises(StorageError, match=r"jd_budget_ledger.*行尾空格.*differing only in case"):
+            _downgrade(db, "0011")
+        assert migrate.current_revision(db) == "0012"
+        assert _collations(db) == {"utf8mb4_nopad_bin"}
+        assert len(_foreign_keys(db)) == 4
+    finally:
+        db.dispose()
+    assert _verified(mysql_url) == 6
+
+
+def test_0012_is_not_undone_on_a_database_of_another_character_set(tmp_path: Path) -> None:
+    for url in private_database("mysql", tmp_path):
+        db = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with db.connect() as conn:
+                conn.exec_driver_sql("ALTER DATABASE CHARACTER SET utf8mb3 COLLATE utf8mb3_general_ci")
+            assert migrate.upgrade(url) == "0012"
+            assert _collations(db) == {"utf8mb4_nopad_bin"}
+            with pytest.raises(StorageError, match=r"utf8mb3.*lose characters"):
+                _downgrade(db, "0011")
+            assert _collations(db) == {"utf8mb4_nopad_bin"}
+        finally:
+            db.dispose()
+
+
+def test_0012_stops_before_anything_when_another_table_refers_to_a_jiedai_table(mysql_url: str) -> None:
+    migrate.upgrade(mysql_url)
+    db = sa.create_engine(mysql_url)
+    try:
+        with db.begin() as conn:
+            _revision_0012().convert(conn, "utf8mb4_general_ci")
+            command.stamp(migrate._config(conn), "0011")
+            conn.exec_driver_sql(
+                "CREATE TABLE county_notes (reception_id VARCHAR(64) NOT NULL,"
+                " FOREIGN KEY (reception_id) REFERENCES jd_receptions (id))"
+            )
+        with pytest.raises(StorageError, match=r"county_notes.*jd_receptions.*drop them first"):
+            migrate.upgrade(mysql_url)
+        result = CliRunner().invoke(main, ["--db", mysql_url, "db", "upgrade"], env={"COLUMNS": "300"})
+        assert result.exit_code == 4, result.output
+        assert "其他表有指向 jiedai 表的外键（county_notes" in result.output
+        assert "Traceback" not in result.output
+        assert migrate.current_revision(db) == "0011"
+        assert _collations(db) == {"utf8mb4_general_ci"}
+        assert len(_foreign_keys(db)) == 5
     finally:
         db.dispose()
