@@ -14,7 +14,9 @@ HTTP/1.1 keep-alive, ``TCP_NODELAY``, in a child process so it does not share ou
   file (WAL, ``synchronous=FULL``, the default), delivered by ``Dispatcher(engine).run_once()``
   rounds (batch 100) until drained: per batch the claim (one ``UPDATE … RETURNING`` in a
   ``BEGIN IMMEDIATE`` transaction), the read of its receptions and the finish (one transaction);
-  per row ``jiedai_contacts``, the JSON payload, the HMAC signature and the POST.
+  per row ``jiedai_contacts``, the JSON payload, the HMAC signature and the POST; per reminder
+  (half the rows: each reception's submission row and its deadline scan reminder) the reminder made
+  again from its reception, as the dispatcher sends it.
 - ``raw``: the same N payloads (the JSON bodies the notifier produced for those rows, made before
   timing) posted by a bare loop ``client.post(url, content=body, headers=…)`` with a client built
   exactly like the notifier's (same timeout, headers, redirects, pool).
@@ -37,18 +39,19 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from jiedai_flow import Notification, Role, hookimpl, open_engine
+from jiedai_flow import Role, hookimpl, open_engine
 from jiedai_flow.domain.records import new_id
 from jiedai_flow.notify.channels import Contact
 from jiedai_flow.notify.channels._common import payload
 from jiedai_flow.notify.channels.webhook import WebhookNotifier
+from jiedai_flow.notify.deadlines import remind
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.storage.codec import compact
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
@@ -103,14 +106,15 @@ class Directory:
         return [Contact(f"{role.label}甲", role, email=f"{role.value}@county.gov.cn", mobile="13800000001")]
 
 
-ROWS_PER_RECEPTION = 4
-"""A command writes one row per channel: a round's rows belong to many receptions, a few each."""
+ROWS_PER_RECEPTION = 2
+"""A command writes one row per channel, the deadline scan one reminder per deadline: a round's rows
+belong to many receptions, a few each."""
 
 
 def seed(engine: Engine, rows: int) -> None:
-    """``rows`` pending webhook rows: a submission and reminders, ``ROWS_PER_RECEPTION`` for each
-    of ``rows / ROWS_PER_RECEPTION`` submitted receptions (so the dispatcher loads each)."""
-    now = engine.clock.now()
+    """``rows`` pending webhook rows: for each of ``rows / ROWS_PER_RECEPTION`` receptions, its
+    submission's row and the reminder the deadline scan writes a month on (the approval overdue),
+    so the dispatcher loads each reception and makes each reminder again from it."""
     for _ in range(max(rows // ROWS_PER_RECEPTION, 1)):
         reception = engine.create_reception(
             sample_letter(START),
@@ -119,25 +123,8 @@ def seed(engine: Engine, rows: int) -> None:
             host_unit="县政府办公室",
             jurisdiction="341502",
         ).reception
-        event = engine.fire(reception.id, "submit", ACTORS["handler"]).event
-        engine.store.enqueue(
-            [
-                Notification(
-                    id=new_id(),
-                    reception_id=reception.id,
-                    event_id=event.id,
-                    topic="remind:approval",
-                    recipients=(Role.APPROVER,),
-                    message_zh=f"接待 {reception.number}：审批即将到期（第{i + 1}次催办）",
-                    message_en=f"reception {reception.number}: approval due soon",
-                    created_at=now,
-                    channel="webhook",
-                    kind="reminder",
-                    link=f"https://oa.example.gov.cn/jiedai/{reception.id}",
-                )
-                for i in range(ROWS_PER_RECEPTION - 1)  # the submit wrote one row already
-            ]
-        )
+        engine.fire(reception.id, "submit", ACTORS["handler"])
+    remind(engine, engine.clock.now().date() + timedelta(days=30))  # earlier rounds' are written already
 
 
 def bodies(engine: Engine, dispatcher: Dispatcher, rows: int) -> list[bytes]:

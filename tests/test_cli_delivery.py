@@ -154,7 +154,7 @@ def test_dispatch_once_delivers_a_commands_rows_to_the_webhook_and_robots_on_loo
     report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
 
     assert report == {
-        "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0, "refused": 0},
+        "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
         "outbox": {"delivered": 4},  # log (inline, at the command), webhook, dingtalk, wecom
     }
     assert sorted(r.path for r in receiver.accepted) == ["/dingtalk", "/ok", "/wecom"]
@@ -205,7 +205,7 @@ def test_a_receiver_that_fails_leaves_the_row_pending_for_a_later_round(
 
     first = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
     assert first == {
-        "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0, "refused": 0},
+        "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0, "refused": 0, "obsolete": 0},
         "outbox": {"delivered": 1, "pending": 1},
     }
     # the retry waits for its backoff (at least 15 s): an immediate round finds nothing due
@@ -224,7 +224,7 @@ def test_dispatch_without_notifiers_claims_no_rows_of_channels_it_does_not_have(
         close(engine)
     report = as_json("--db", site.url, "dispatch", "--once")
     assert report == {
-        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0},
+        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
         "outbox": {"delivered": 1, "pending": 1},  # the webhook row waits for a dispatcher with it
     }
 
@@ -260,7 +260,14 @@ def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -
         "unknown_years": [],
     }
     report = as_json("--db", site.url, "dispatch", "--once")
-    assert report["round"] == {"claimed": 1, "delivered": 1, "retried": 0, "dead": 0, "refused": 0}
+    assert report["round"] == {
+        "claimed": 1,
+        "delivered": 1,
+        "retried": 0,
+        "dead": 0,
+        "refused": 0,
+        "obsolete": 0,
+    }
 
 
 def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, receiver: HttpReceiver) -> None:
@@ -378,7 +385,7 @@ def test_dispatch_refuses_a_row_edited_in_the_database_and_says_so(
     assert receiver.requests == []
     report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
     assert report == {
-        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0},
+        "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
         "outbox": {"delivered": 1, "refused": 1},
     }
     assert "拒发 refused 1" in jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers).stdout

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
-from jiedai_flow import Engine, Notification, Role
+from jiedai_flow.notify.deadlines import remind
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.storage import schema
 from jiedai_flow.storage.codec import encode
 from jiedai_flow.storage.memory import MemoryStore
 from jiedai_flow.storage.sql.outbox import outbox_row
+from jiedai_flow.testing import ACTORS
 from tests.databases import foreign_keys_off
 from tests.test_dispatch import POLICY, _close_engines, clock, engine_on, receiver, webhook
 from tests.test_dispatch import submitted as register_and_submit
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     import sqlalchemy as sa
 
+    from jiedai_flow import Engine, Notification
     from jiedai_flow.testing import FrozenClock
     from tests._notify_servers import HttpReceiver
 
@@ -124,40 +126,79 @@ def test_a_row_the_trail_does_not_vouch_for_is_refused_and_the_genuine_ones_are_
     assert set(receiver.keys()) == delivered
 
 
+def scanned(engine: Engine, clock: FrozenClock) -> Notification:
+    """The deadline scan's reminder, a month on, of the one reception awaiting approval."""
+    assert remind(engine, clock.now().date() + timedelta(days=30)) == 1
+    (row,) = [n for n in engine.store.pending_notifications(limit=1000) if n.topic.startswith("remind:")]
+    return row
+
+
 def test_a_reminder_is_sent_only_for_a_reception_and_event_that_exist_and_match(
     store_url: str, clock: FrozenClock, receiver: HttpReceiver
 ) -> None:
     """A genuine reminder goes; one of no reception, or tied to another reception's event, does not."""
     engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
     a, a_row = submitted(engine)
+    genuine = scanned(engine, clock)
     _, b_row = submitted(engine)
-
-    def reminder(rid: str, event_id: str, n: int) -> Notification:
-        return Notification(
-            id=f"{n:032x}",
-            reception_id=rid,
-            event_id=event_id,
-            topic="remind:approval",
-            recipients=(Role.APPROVER,),
-            message_zh=f"审批即将到期（第{n}次催办）",
-            message_en="approval due soon",
-            created_at=clock.now(),
-            channel="hook",
-            kind="reminder",
-        )
-
-    genuine = reminder(a, a_row.event_id, 1)
-    assert engine.store.enqueue([genuine]) == 1
-    no_reception = reminder("0" * 32, a_row.event_id, 2)
-    wrong_event = reminder(a, b_row.event_id, 3)
-    forge(engine, no_reception)
-    forge(engine, wrong_event)
+    forge(engine, attrs.evolve(genuine, id="0" * 31 + "2", reception_id="0" * 32))
+    forge(engine, attrs.evolve(genuine, id="0" * 31 + "3", event_id=b_row.event_id))
 
     report = Dispatcher(engine, policy=POLICY).run_once()
 
     assert (report.delivered, report.refused) == (3, 2)
+    assert genuine.reception_id == a
     assert set(receiver.keys()) == {a_row.id, b_row.id, genuine.id}
     assert engine.store.delivery_counts() == {"delivered": 3, "refused": 2}
+
+
+def test_a_reminder_says_only_what_its_reception_asks(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
+) -> None:
+    """A reminder is covered by no event's digest, so the dispatcher makes it again from the
+    reception before sending: one written straight into the database on a real event of its own
+    reception, with a text and link of its own, is not sent (``obsolete``); a genuine one whose text
+    was edited goes with the scan's text, not the edited one."""
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    _, row = submitted(engine)
+    genuine = scanned(engine, clock)
+    forged = attrs.evolve(
+        genuine, id="f0rged" + genuine.id[6:], message_zh=FORGED_TEXT, link="http://evil.example/"
+    )
+    forge(engine, forged)
+    edit(
+        engine,
+        attrs.evolve(genuine, message_zh=FORGED_TEXT, link="http://evil.example/", people=("wang.fang",)),
+    )
+
+    report = Dispatcher(engine, policy=POLICY).run_once()
+
+    assert (report.delivered, report.obsolete, report.refused) == (2, 1, 0)
+    assert set(receiver.keys()) == {row.id, genuine.id}
+    sent = b"".join(r.body for r in receiver.requests)
+    assert FORGED_TEXT.encode() not in sent
+    assert b"evil.example" not in sent
+    assert genuine.message_zh.encode() in sent
+    assert engine.store.delivery_counts() == {"delivered": 2, "obsolete": 1}
+
+
+def test_a_reminder_whose_deadline_was_met_since_the_scan_is_not_sent(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
+) -> None:
+    """Scanned while the step waited, dispatched after it was signed: nothing to remind of."""
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    reception, row = submitted(engine)
+    reminder = scanned(engine, clock)
+    engine.fire(reception, "approve", ACTORS["approver"], reason="同意")
+
+    report = Dispatcher(engine, policy=POLICY).run_once()
+
+    assert report.obsolete == 1
+    assert report.refused == 0
+    sent = set(receiver.keys())  # the submission's row and the approval's
+    assert row.id in sent
+    assert reminder.id not in sent
+    assert engine.store.delivery_counts()["obsolete"] == 1
 
 
 def test_deliver_one_row_checks_it_too(store_url: str, clock: FrozenClock, receiver: HttpReceiver) -> None:

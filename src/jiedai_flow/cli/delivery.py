@@ -56,11 +56,13 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
         return
     counts = engine.store.delivery_counts()
     if app.json:
-        fields = ("claimed", "delivered", "retried", "dead", "refused")
+        fields = ("claimed", "delivered", "retried", "dead", "refused", "obsolete")
         app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
         return
     refused_zh = f" · 拒发 {report.refused}" if report.refused else ""
     refused_en = f" · refused {report.refused}" if report.refused else ""
+    refused_zh += f" · 过时的催办 {report.obsolete}" if report.obsolete else ""
+    refused_en += f" · obsolete reminders {report.obsolete}" if report.obsolete else ""
     app.out.print(
         say(
             f"本轮：领取 {report.claimed} · 送达 {report.delivered} · "
@@ -91,6 +93,7 @@ _STATUSES = {
     "delivered": ("已送达", "delivered"),
     "dead": ("死信", "dead"),
     "refused": ("拒发", "refused"),
+    "obsolete": ("过时的催办", "obsolete"),
 }
 """The outbox's delivery states (:meth:`~jiedai_flow.storage.base.Store.delivery_counts`)."""
 

@@ -564,6 +564,9 @@ class Notification:
     """Actor ids addressed by name besides the roles: new task owners, the urged, the copied."""
     inline: bool = False
     """Delivered by its notifier right after the commit (the row is leased to it meanwhile)."""
+    as_of: date | None = None
+    """For a reminder: the day its deadline was judged on (the scan's ``today``), from which the
+    dispatcher makes it again before sending."""
 
 
 @attrs.frozen

@@ -252,10 +252,37 @@ def remind(
     written = 0
     now = engine.clock.now()
     for page in _pages(_scan(engine, today, soon_days, query)):
-        rows = [row for reception, due in page for row in _reminders(engine, reception, due, channels, now)]
+        rows = [
+            row
+            for reception, due in page
+            for row in _reminders(
+                engine, reception, due, channels, now, _last_event(engine, reception), today
+            )
+        ]
         if rows:
             written += engine.store.enqueue(rows)
     return written
+
+
+def reminders_on(
+    engine: Engine,
+    reception: Reception,
+    day: date,
+    channels: Sequence[str],
+    *,
+    event_id: str,
+    created_at: datetime,
+) -> dict[str, Notification]:
+    """The reminders a scan on ``day`` writes for ``reception`` as it stands now, by outbox id,
+    whatever ``soon_days`` the scan took (each deadline soon or overdue on ``day``), on
+    ``channels``, attached to ``event_id`` and made at ``created_at``. The dispatcher sends these
+    in place of the stored rows: a reminder says nothing its reception does not."""
+    due = [d for d in deadlines(engine, reception, today=day, soon_days=_ANY_SOON) if d.due_now]
+    return {n.id: n for n in _reminders(engine, reception, due, channels, created_at, event_id, day)}
+
+
+_ANY_SOON = 100_000
+"""A ``soon_days`` no scan goes beyond: every deadline not yet overdue is soon."""
 
 
 def reminder_id(deadline: Deadline, channel: str) -> str:
@@ -620,9 +647,9 @@ def _reminders(
     due: Sequence[Deadline],
     channels: Sequence[str],
     now: datetime,
+    event_id: str,
+    today: date,
 ) -> Iterator[Notification]:
-    history = engine.history(reception.id)
-    event_id = history[-1].id if history else ""
     template = engine.link_template
     link = template.format(id=reception.id, number=reception.number) if template else ""
     for deadline in due:
@@ -658,7 +685,14 @@ def _reminders(
                 link=link,
                 kind="reminder",
                 people=deadline.people,
+                as_of=today,
             )
+
+
+def _last_event(engine: Engine, reception: Reception) -> str:
+    """The id of the reception's latest audit event, which its reminders are attached to."""
+    history = engine.history(reception.id)
+    return history[-1].id if history else ""
 
 
 def _local_day(moment: datetime) -> date:

@@ -10,7 +10,13 @@ the store is a :class:`~jiedai_flow.storage.base.TrailReading`): its reception a
 the event is of the same reception, and the event's ``outbox_digest`` matches the event's rows as
 stored (the computation ``jiedai audit verify`` makes), the row among them as claimed. A row that
 fails — added, moved or edited straight in the database — is not sent and not retried: it is
-marked ``refused`` and logged at error level. Every row ends delivered, dead or refused.
+marked ``refused`` and logged at error level.
+
+A reminder 催办 (written by the deadline scan, covered by no event's digest) is sent as the scan
+makes it from the reception as it stands now, on the day the row was written, never as stored: a
+row written straight into the database cannot make it say anything else. A reminder no deadline
+makes any more (the step was signed since the scan) is marked ``obsolete``, not sent. Every row ends
+delivered, dead, refused or obsolete.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ import random
 import socket
 import threading
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.records import Delivery, DeliveryOutcome, Notification
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.notify.channels import DeliveryFailed, Message
@@ -35,7 +42,6 @@ from jiedai_flow.storage.codec import decode
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from datetime import datetime
 
     from jiedai_flow.domain.clock import Clock
     from jiedai_flow.domain.records import Reception
@@ -67,11 +73,17 @@ class Delivering(Protocol):
     def hooks(self) -> Hooks: ...
 
 
-_STATUSES = ("delivered", "pending", "dead", "refused")
+_STATUSES = ("delivered", "pending", "dead", "refused", "obsolete")
 
 REFUSED = "refused"
 """The status of a row the trail does not vouch for: never sent, never retried (see
 :meth:`Dispatcher.refusal`)."""
+
+_NO_LONGER = "时限已不成立 / the deadline no longer stands"
+
+OBSOLETE = "obsolete"
+"""The status of a reminder whose deadline no longer stands (the step was signed, the claim filed
+since the scan) or never stood: never sent, never retried (see :meth:`Dispatcher.reminders`)."""
 
 
 @attrs.frozen
@@ -104,6 +116,8 @@ class DispatchReport:
     dead: int = 0
     refused: int = 0
     """Rows not sent because they do not match the hashed trail (see :meth:`Dispatcher.refusal`)."""
+    obsolete: int = 0
+    """Reminders not sent because their deadline no longer stands (see :meth:`Dispatcher.reminders`)."""
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -147,15 +161,64 @@ class Dispatcher:
         claimed = engine.store.claim_deliveries(
             now, self.lease, limit=self.batch, worker=self.worker, channels=set(engine.notifiers)
         )
-        receptions = self._receptions(claimed)
-        refused = self._refused(claimed, receptions)
-        outcomes = [
-            refused.get(delivery.notification.id)
-            or self._attempt(delivery, receptions[delivery.notification.reception_id])
-            for delivery in claimed
-        ]
+        outcomes = self._outcomes(claimed)
         engine.store.finish_deliveries(outcomes, now=engine.clock.now(), worker=self.worker)
         return _report(outcomes)
+
+    def _outcomes(self, claimed: Sequence[Delivery]) -> list[DeliveryOutcome]:
+        """Check the claimed rows against the trail, send those it vouches for (a reminder as
+        recomputed), and say how each ended."""
+        receptions = self._receptions(claimed)
+        refused = self._refused(claimed, receptions)
+        fresh = self.reminders([d for d in claimed if d.notification.id not in refused], receptions)
+        outcomes = []
+        for delivery in claimed:
+            n = delivery.notification
+            outcome = refused.get(n.id)
+            if outcome is None and n.id in fresh:
+                recomputed = fresh[n.id]
+                if recomputed is None:
+                    log.info(
+                        "催办 %s（接待 %s）的时限已不成立，未发送 / reminder %s (reception %s) no longer "
+                        "stands: not sent",
+                        *(n.id, n.reception_id, n.id, n.reception_id),
+                    )
+                    outcome = DeliveryOutcome(n.id, OBSOLETE, delivery.attempts, error=_NO_LONGER)
+                else:
+                    delivery = attrs.evolve(delivery, notification=recomputed)
+            outcomes.append(outcome or self._attempt(delivery, receptions[n.reception_id]))
+        return outcomes
+
+    def reminders(
+        self, claimed: Sequence[Delivery], receptions: Mapping[str, Reception | None]
+    ) -> dict[str, Notification | None]:
+        """The reminders (``remind:…``) among ``claimed`` as the deadline scan makes them from the
+        reception as it stands now, on the day the row was written, by row id; ``None`` for a row
+        no deadline of its reception makes (it no longer stands, or it never did: a row written
+        straight into the database). A reminder is covered by no event's digest, so what is sent is
+        this recomputation, never the stored text: a row can only ask what the reception asks."""
+        from jiedai_flow.notify.deadlines import reminders_on
+        from jiedai_flow.process.engine import Engine
+
+        engine = self.engine
+        if not isinstance(engine, Engine):  # a stand-in engine without deadlines: sent as stored
+            return {}
+        channels = tuple(engine.notifiers)
+        made: dict[tuple[str, date, str, datetime], dict[str, Notification]] = {}
+        found: dict[str, Notification | None] = {}
+        for delivery in claimed:
+            n = delivery.notification
+            reception = receptions.get(n.reception_id)
+            if not n.topic.startswith("remind:") or reception is None:
+                continue
+            day = n.as_of or _china_day(n.created_at)  # rows written before ``as_of``: their day
+            key = (n.reception_id, day, n.event_id, n.created_at)
+            if key not in made:
+                made[key] = reminders_on(
+                    engine, reception, day, channels, event_id=n.event_id, created_at=n.created_at
+                )
+            found[n.id] = made[key].get(n.id)
+        return found
 
     def run(
         self, *, interval: float = 5.0, stop: threading.Event | None = None, rounds: int | None = None
@@ -177,12 +240,9 @@ class Dispatcher:
 
     def deliver(self, delivery: Delivery) -> DispatchReport:
         """Deliver one claimed row and record its outcome (a round of one), checked like a batch."""
-        receptions = self._receptions([delivery])
-        outcome = self._refused([delivery], receptions).get(delivery.notification.id) or self._attempt(
-            delivery, receptions[delivery.notification.reception_id]
-        )
-        self.engine.store.finish_deliveries([outcome], now=self.engine.clock.now(), worker=self.worker)
-        return _report([outcome])
+        outcomes = self._outcomes([delivery])
+        self.engine.store.finish_deliveries(outcomes, now=self.engine.clock.now(), worker=self.worker)
+        return _report(outcomes)
 
     def _refused(
         self, claimed: Sequence[Delivery], receptions: Mapping[str, Reception | None]
@@ -334,6 +394,10 @@ class Dispatcher:
             self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())
 
 
+def _china_day(moment: datetime) -> date:
+    return moment.astimezone(CHINA_TZ).date() if moment.tzinfo else moment.date()
+
+
 def _report(outcomes: Sequence[DeliveryOutcome]) -> DispatchReport:
     counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
     return DispatchReport(
@@ -342,6 +406,7 @@ def _report(outcomes: Sequence[DeliveryOutcome]) -> DispatchReport:
         retried=counts["pending"],
         dead=counts["dead"],
         refused=counts[REFUSED],
+        obsolete=counts[OBSOLETE],
     )
 
 
