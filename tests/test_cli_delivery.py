@@ -11,7 +11,7 @@ in the past, and ``jiedai remind`` then runs today.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -238,10 +238,10 @@ def test_remind_writes_a_reminder_of_an_overdue_approval_once(site: Site) -> Non
 
     first = as_json("--db", site.url, "remind")
     # one row for the `log` channel; the calendar knew every year it counted in
-    assert first == {"due": 1, "written": 1, "delivered": 1, "unknown_years": []}
+    assert first == {"due": 1, "written": 1, "delivered": 1, "unknown_years": [], "listed_only": False}
 
     second = as_json("--db", site.url, "remind")
-    assert second == {"due": 1, "written": 0, "delivered": 0, "unknown_years": []}
+    assert second == {"due": 1, "written": 0, "delivered": 0, "unknown_years": [], "listed_only": False}
 
     text = jiedai("--db", site.url, "remind", "--no-dispatch").output
     assert f"· {number} 审批时限" in text
@@ -258,6 +258,7 @@ def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -
         "written": 1,
         "delivered": 0,
         "unknown_years": [],
+        "listed_only": False,
     }
     report = as_json("--db", site.url, "dispatch", "--once")
     assert report["round"] == {
@@ -270,6 +271,23 @@ def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -
     }
 
 
+def test_remind_as_of_another_day_lists_and_writes_nothing_unless_asked(site: Site) -> None:
+    """Looking ahead (节前查看节后到期的事项) must not send tomorrow's "overdue" today, nor take the
+    place of the real reminder (each deadline is reminded once): only ``--write`` writes."""
+    submitted_weeks_ago(site)
+    ahead = (date.today() + timedelta(days=60)).isoformat()
+    assert as_json("--db", site.url, "remind", "--today", ahead) == {
+        "due": 1,
+        "written": 0,
+        "delivered": 0,
+        "unknown_years": as_json("--db", site.url, "remind", "--today", ahead)["unknown_years"],
+        "listed_only": True,
+    }
+    assert "只列出，没有写入催办" in jiedai("--db", site.url, "remind", "--today", ahead).output
+    assert as_json("--db", site.url, "dispatch", "--once")["round"]["claimed"] == 0
+    assert as_json("--db", site.url, "remind", "--today", ahead, "--write", "--no-dispatch")["written"] == 1
+
+
 def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, receiver: HttpReceiver) -> None:
     notifiers = notifiers_file(site, receiver, robots=False)
     submitted_weeks_ago(site)
@@ -280,6 +298,7 @@ def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, rec
         "written": 2,
         "delivered": 2,
         "unknown_years": [],
+        "listed_only": False,
     }  # reminder on `log` and on `webhook`
     reminders = [r.json() for r in receiver.accepted if r.json()["kind"] == "reminder"]
     (reminder,) = reminders
@@ -293,6 +312,7 @@ def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, rec
         "written": 0,
         "delivered": 0,
         "unknown_years": [],
+        "listed_only": False,
     }
     assert len(receiver.accepted) == 1  # the second run sent nothing again
 

@@ -315,7 +315,7 @@ def test_jiedai_remind_mails_each_task_owner_by_the_address_in_the_actors_file(
     jiedai("submit", rid, "--as", "zhang.wei")
     jiedai("claim-task", rid, "--as", "sun.hao")
     later = (date.today() + timedelta(days=30)).isoformat()
-    report = as_json("remind", "--today", later, "--notifiers", notifiers)
+    report = as_json("remind", "--today", later, "--write", "--notifiers", notifiers)
     assert (report["due"], report["delivered"]) == (1, 2)  # the log row and the e-mail
     (mail,) = smtp.received
     assert mail.rcpt_tos == ("sun.hao@county.gov.cn",)
@@ -324,11 +324,11 @@ def test_jiedai_remind_mails_each_task_owner_by_the_address_in_the_actors_file(
     jiedai("approve", rid, "--as", "sun.hao")
     jiedai("approve", rid, "--as", "li.na")
     jiedai("assign", rid, "--as", "zhang.wei", "--item", f"接站=chen.jie@县汽车站#{date.today()}")
-    assert as_json("remind", "--today", later, "--notifiers", notifiers)["delivered"] == 2
+    assert as_json("remind", "--today", later, "--write", "--notifiers", notifiers)["delivered"] == 2
     last = smtp.received[-1]
     assert last.rcpt_tos == ("chen.jie@county.gov.cn",)
     assert "请完成执行事项「接站」" in last.message.get_body().get_content()
-    assert as_json("remind", "--today", later, "--notifiers", notifiers)["written"] == 0  # once
+    assert as_json("remind", "--today", later, "--write", "--notifiers", notifiers)["written"] == 0  # once
 
 
 def test_a_retroactive_approval_also_names_the_owner_of_the_open_task(

@@ -115,12 +115,24 @@ _STATUSES = {
 @click.option(
     "--today",
     type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="按哪一天判断（默认今天），如节前查看节后到期的事项 / judge as of this day (default: today).",
+    help="按哪一天判断（默认今天），如节前查看节后到期的事项；不是今天时只列出，不写催办（除非 --write）"
+    " / judge as of this day (default: today); another day only lists, writing nothing unless --write.",
+)
+@click.option(
+    "--write",
+    "write_other_day",
+    is_flag=True,
+    help="--today 不是今天时也写入并投递催办（补发、测试）/ write and deliver even for another --today.",
 )
 @json_option
 @pass_app
 def remind(
-    app: App, notifiers_path: Path | None, soon_days: int, then_dispatch: bool, today: datetime | None
+    app: App,
+    notifiers_path: Path | None,
+    soon_days: int,
+    then_dispatch: bool,
+    today: datetime | None,
+    write_other_day: bool,
 ) -> None:
     from jiedai_flow.notify.deadlines import find_due
     from jiedai_flow.notify.deadlines import remind as write_reminders
@@ -128,13 +140,27 @@ def remind(
 
     _with_notifiers(app, notifiers_path)
     engine = app.engine()
-    day = today.date() if today is not None else engine.clock.now().date()
+    now = engine.clock.now().date()
+    day = today.date() if today is not None else now
+    # why: a reminder written as of another day says "overdue" (or not) for that day, is sent now,
+    # and takes the place of the real one (each deadline is reminded once): looking ahead only lists
+    writes = day == now or write_other_day
     due = find_due(engine, day, soon_days=soon_days)
-    written = write_reminders(engine, day, soon_days=soon_days)
-    delivered = Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch else 0
+    written = write_reminders(engine, day, soon_days=soon_days) if writes else 0
+    delivered = (
+        Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch and writes else 0
+    )
     unknown = sorted({year for deadline in due for year in deadline.unknown_years})
     if app.json:
-        app.emit({"due": len(due), "written": written, "delivered": delivered, "unknown_years": unknown})
+        app.emit(
+            {
+                "due": len(due),
+                "written": written,
+                "delivered": delivered,
+                "unknown_years": unknown,
+                "listed_only": not writes,
+            }
+        )
         return
     for deadline in due:
         kind = label(deadline.kind.label, deadline.kind.value)
@@ -148,6 +174,14 @@ def remind(
             f"(jiedai calendar check {unknown[0]})",
         )
         app.err.print(Text.assemble((f"{label('警告', 'warning')}: ", "yellow"), warning), soft_wrap=True)
+    if not writes:
+        app.out.print(
+            say(
+                f"按 {day} 判断，到期或将到期 {len(due)}；不是今天，只列出，没有写入催办（要写入加 --write）",
+                f"as of {day}, due: {len(due)}; not today: listed only, nothing written (--write to write)",
+            )
+        )
+        return
     app.out.print(
         say(
             f"到期或将到期 {len(due)} · 新写入催办 {written} · 已投递 {delivered}",
