@@ -14,6 +14,7 @@ from rich.text import Text
 from jiedai_flow.cli.app import EXIT_USAGE, App, json_option, pass_app, usage_problem
 from jiedai_flow.cli.common import current_lang, heading, label, say
 from jiedai_flow.cli.inputs import parse_explanations
+from jiedai_flow.cli.outputs import check_output
 from jiedai_flow.domain.loading import dump
 from jiedai_flow.domain.model import Role
 from jiedai_flow.errors import Problem, ValidationError
@@ -60,6 +61,7 @@ def diagram(app: App, reception_id: str | None, fmt: str, output: Path | None) -
             except diagrams.GraphvizError as error:
                 raise usage_problem("--format", error.message_zh, error.message_en) from None
     if output is not None:
+        check_output(app, output)
         try:
             output.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -150,6 +152,7 @@ def _import_epilog() -> str:
     "reception of last week that imports as it stands, to replace with real rows; as .xlsx with column "
     "notes and drop-down lists) to FILE.",
 )
+@click.option("--force", is_flag=True, help="--template 时覆盖已有的 FILE / with --template, overwrite FILE.")
 @json_option
 @pass_app
 def import_(
@@ -161,10 +164,18 @@ def import_(
     history: bool,
     explain: tuple[str, ...],
     template: bool,
+    force: bool,
 ) -> None:
     from jiedai_flow.importer import import_file, template_csv, write_template_xlsx
 
     if template:
+        check_output(app, file, "FILE")
+        if file.exists() and not force:
+            raise usage_problem(
+                "--force",
+                f"{file} 已存在，保留（模板写到新文件，或加 --force 覆盖）",
+                f"{file} exists and is kept (write the template to a new file, or --force to overwrite)",
+            )
         try:
             if file.suffix.lower() == ".xlsx":
                 write_template_xlsx(file)

@@ -1,0 +1,71 @@
+"""Where a command may write its output 输出文件: never over the database in use or a file the run
+reads, never over any SQLite database. Reports, lists and diagrams are made again at will, so an
+ordinary file of the same name is replaced; a database or a configuration file is not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from jiedai_flow.cli.app import usage_problem
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from jiedai_flow.cli.app import App
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_output(app: App, path: Path, option: str = "--output") -> None:
+    """Refuse ``path`` (as a usage error of ``option``) when writing it would destroy data: the
+    SQLite database this run opened (or its ``-wal``/``-shm``), the actors, standards, calendar,
+    notifiers or settings file it reads, or any SQLite database."""
+    target = path.resolve()
+    if target in _kept(app):
+        raise usage_problem(
+            option,
+            f"不会写到 {path}：这是本次运行在用的数据库或配置文件，请换一个输出文件",
+            f"will not write over {path}: it is the database or a configuration file in use; "
+            "choose another file",
+        )
+    if _is_sqlite(target):
+        raise usage_problem(
+            option,
+            f"不会写到 {path}：这是一个 SQLite 数据库，请换一个输出文件",
+            f"will not write over {path}: it is an SQLite database; choose another file",
+        )
+
+
+def _kept(app: App) -> set[Path]:
+    kept = [
+        app.actors_path,
+        *app.standards_paths,
+        *app.calendar_paths,
+        *(p for p in (app.notifiers_path, app.config_path) if p is not None),
+    ]
+    database = _sqlite_file(app.db)
+    if database is not None:
+        kept += [database, *(database.with_name(f"{database.name}-{end}") for end in ("wal", "shm"))]
+    return {p.resolve() for p in kept}
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from pathlib import Path
+
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:  # not there, a directory, not readable: nothing of ours to protect
+        return False
