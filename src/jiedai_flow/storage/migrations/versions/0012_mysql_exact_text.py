@@ -177,9 +177,9 @@ def _shared_ledger_rows(conn: sa.Connection) -> list[_Shared]:
             for (data,) in conn.execute(
                 sa.text(
                     "SELECT data FROM jd_receptions WHERE CAST(host_unit AS BINARY) = :unit"
-                    " AND start_date >= :start AND start_date < :end"
+                    " AND start_date >= :since AND start_date < :until"
                 ),
-                {"unit": unit.encode(), "start": date(int(year), 1, 1), "end": date(int(year) + 1, 1, 1)},
+                {"unit": unit.encode(), "since": date(int(year), 1, 1), "until": date(int(year) + 1, 1, 1)},
             )
         )
         shared.append(_Shared(found, unit, int(year), committed))
