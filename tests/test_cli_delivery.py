@@ -409,3 +409,21 @@ def test_dispatch_refuses_a_row_edited_in_the_database_and_says_so(
         "outbox": {"delivered": 1, "refused": 1},
     }
     assert "拒发 refused 1" in jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers).stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("dispatch", "--once", "--max-attempts", "0"),
+        ("dispatch", "--once", "--max-attempts", "-3"),
+        ("dispatch", "--interval", "nan"),
+        ("dispatch", "--interval", "-1"),
+        ("dispatch", "--interval", "inf"),
+        ("remind", "--soon", "-5"),
+        ("remind", "--soon", "99999999"),
+    ],
+)
+def test_dispatch_and_remind_refuse_values_out_of_range(site: Site, args: tuple[str, ...]) -> None:
+    """An attempt count below one crashed; a negative or ``nan`` interval polled in a busy loop."""
+    result = jiedai("--db", site.url, *args, code=2)
+    assert args[-2] in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,16 +30,32 @@ def _with_notifiers(app: App, path: Path | None) -> None:
         app.notifiers_path = path
 
 
+def _finite(value: float) -> float:
+    """``value``, unless it is not a number (``nan`` passes a range check)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} 不是有限的秒数 / is not a finite number of seconds")
+    return value
+
+
 @click.command(
     help="投递待发通知（重试、退避、死信）/ deliver pending notifications (retries, dead letters)."
 )
 @_NOTIFIERS
 @click.option("--once", is_flag=True, help="只投递一轮后退出 / one round, then exit.")
 @click.option(
-    "--interval", default=5.0, show_default=True, help="空闲时轮询间隔（秒）/ poll interval, seconds."
+    "--interval",
+    type=click.FloatRange(0.01, 86_400),
+    callback=lambda _ctx, _param, value: _finite(value),
+    default=5.0,
+    show_default=True,
+    help="空闲时轮询间隔（秒，0.01–86400）/ poll interval, seconds (0.01–86400).",
 )
 @click.option(
-    "--max-attempts", default=8, show_default=True, help="进入死信前的最多尝试次数 / attempts before dead."
+    "--max-attempts",
+    type=click.IntRange(1, 1000),
+    default=8,
+    show_default=True,
+    help="进入死信前的最多尝试次数（1–1000）/ attempts before dead (1–1000).",
 )
 @json_option
 @pass_app
@@ -103,7 +120,12 @@ _STATUSES = {
 )
 @_NOTIFIERS
 @click.option(
-    "--soon", "soon_days", default=2, show_default=True, help="提前几个工作日提醒 / working days ahead."
+    "--soon",
+    "soon_days",
+    type=click.IntRange(0, 250),
+    default=2,
+    show_default=True,
+    help="提前几个工作日提醒（0–250）/ working days ahead (0–250).",
 )
 @click.option(
     "--dispatch/--no-dispatch",
