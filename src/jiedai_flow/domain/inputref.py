@@ -805,11 +805,14 @@ def _import_row() -> list[str]:
         "模板：`jiedai import 模板.xlsx --template`（表头、一行示例——写模板那天之前一周的一次已归档接待，"
         "按 `jiedai init` 的示例标准两级审批——每列的批注说明、有固定取值的列带下拉选项；"
         "写成 .csv 则是表头和示例行），原样可用 `jiedai import 模板.xlsx --as admin` 导入（加不加 "
-        "`--as-history` 都行），把示例行换成真实记录即可；JSON Schema：`jiedai schema import-row`。"
+        "`--as-history` 都行），把示例行换成真实记录即可（模板不会写到已有的文件上，要覆盖加 `--force`；"
+        "数据库和配置文件加了也不写）；JSON Schema：`jiedai schema import-row`。"
         "/ One reception per row; headers in English or Chinese; every cell is text. The template "
         "(`--template`, .xlsx or .csv) has the header, one example row (an archived reception of the "
         "week before the template was written) that imports as it stands, with or without "
-        "`--as-history`, a note per column and drop-down lists for enumerated columns.",
+        "`--as-history`, a note per column and drop-down lists for enumerated columns. It is not "
+        "written over an existing file unless `--force` is given, and never over the database or a "
+        "configuration file.",
         "",
         "| 列 column | 表头 header | 必填 required | 说明 | meaning |",
         "| --- | --- | --- | --- | --- |",
