@@ -107,9 +107,20 @@ def test_counts_are_bounded_like_their_columns() -> None:
     assert "$.meals[0].guests" in problems(refused.value)
 
 
-@pytest.mark.parametrize(("bad", "says"), [("a\x00b", "NUL"), ("a\ud800b", "代理码位")])
-def test_a_nul_or_a_lone_surrogate_is_refused_in_every_string(bad: str, says: str) -> None:
-    """In a plain field, a list of strings, an enum, a key; and when the object is built directly."""
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("a\x00b", "NUL"),
+        ("a\ud800b", "代理码位"),
+        ("A\x1b]0;pwned\x07\x1b[2JB", "控制字符"),  # retitles and clears a terminal
+        ("a\x85b", "控制字符"),
+    ],
+)
+def test_a_nul_a_lone_surrogate_or_a_control_character_is_refused_in_every_string(
+    bad: str, says: str
+) -> None:
+    """In a plain field, a list of strings, an enum, a key; and when the object is built directly.
+    Tabs and line breaks are text (below); other control characters a terminal would obey."""
     letter = dump(sample_letter())
     letter["sending_unit"] = bad
     letter["itinerary"]["places"] = ["县城", bad]
@@ -122,11 +133,16 @@ def test_a_nul_or_a_lone_surrogate_is_refused_in_every_string(bad: str, says: st
     assert says in found["$.itinerary.places[1]"]
     assert says in found["$.personnel[0].rank"]
     unknown = next(p for p in found if "未知字段" in found[p])
-    assert "\x00" not in unknown
-    assert not re.search("[\ud800-\udfff]", unknown)  # the path quotes and escapes the key
+    assert not re.search("[\x00-\x1f\ud800-\udfff]", unknown)  # the path quotes and escapes the key
     str(refused.value).encode("utf-8")  # every message can be printed
     with pytest.raises(ValidationError, match=says):
         load(Guest, {"name": "某人", "unit": "单位", "post": bad})
+
+
+def test_tabs_and_line_breaks_are_text() -> None:
+    letter = dump(sample_letter())
+    letter["content"] = "调研\t乡村振兴\r\n第二行\n第三行"
+    assert load(OfficialLetter, letter).content == letter["content"]
 
 
 def test_stored_rows_with_such_text_stay_readable(tmp_path: Path) -> None:
@@ -296,6 +312,25 @@ def test_a_nul_in_an_import_cell_is_a_row_error(site_on: Site) -> None:
     )
     errors = as_json("import", path, "--as", "admin", "--dry-run", code=2)["errors"]
     assert [(e["row"], e["column"]) for e in errors] == [(3, "content")]
+
+
+def test_a_terminal_escape_in_a_reception_file_or_a_reason_is_refused_and_nothing_is_written(
+    site: Site,
+) -> None:
+    """An escape sequence in the letter's content would reach an auditor's terminal through ``jiedai
+    show``; in a comment, through ``jiedai history``."""
+    text = (site.path / "jiedai-reception.toml").read_text(encoding="utf-8")
+    (site.path / "escape.toml").write_text(
+        text.replace('content = "', 'content = "\\u001b]0;pwned\\u0007', 1), encoding="utf-8"
+    )
+    shown = jiedai("new", "escape.toml", code=2).output
+    assert "$.letter.content" in shown
+    assert "控制字符 \\x1b" in shown
+    assert "\x1b" not in shown
+    rid = site.new()
+    shown = jiedai("comment", rid, "--as", "zhang.wei", "--reason", "看\x1b[2J", code=2).output
+    assert "控制字符" in shown
+    assert [e["trigger"] for e in as_json("history", rid)] == ["create"]
 
 
 # -- import: all or nothing ------------------------------------------------------------------------------
@@ -551,6 +586,8 @@ def test_engine_arguments_no_column_can_hold_are_refused_before_anything_is_writ
         ).reception.id  # fmt: skip
         with pytest.raises(ValidationError, match="NUL"):
             engine.fire(rid, "submit", ACTORS["handler"], reason="提交\x00")
+        with pytest.raises(ValidationError, match="控制字符"):
+            engine.fire(rid, "submit", ACTORS["handler"], reason="提交\x1b[2J")
         engine.fire(rid, "submit", ACTORS["handler"])
         with pytest.raises(TaskError, match="64"):
             engine.operate(rid, Transfer("x" * 65), ACTORS["approver"], reason="转办")

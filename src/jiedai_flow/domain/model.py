@@ -94,6 +94,10 @@ MAX_LENGTH = "max_length"
 """Key of a string field's ``metadata``: the length of the typed column it is stored in."""
 
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Control characters other than tab and line breaks: no text of a reception needs one, and a
+terminal takes them as commands (an escape sequence in a guest's name would retitle or clear the
+auditor's screen when ``jiedai show`` prints it)."""
 _SHOWN = reprlib.Repr()  # why: keyword arguments only from Python 3.12
 _SHOWN.maxstring = _SHOWN.maxother = 60
 
@@ -109,7 +113,8 @@ def shown(value: object) -> str:
 
 def check_text(value: str, *, field: str | None = None, max_length: int | None = None) -> None:
     """Refuse a string no database column can hold: a NUL character, a lone surrogate (not valid
-    Unicode, cannot be written as UTF-8), or more than ``max_length`` characters."""
+    Unicode, cannot be written as UTF-8), or more than ``max_length`` characters; and a control
+    character other than tab and line breaks, which a terminal would obey."""
     bad = _UNSTORABLE.search(value)
     name = f"「{field}」" if field else ""
     where = f"{field} " if field else ""
@@ -125,6 +130,15 @@ def check_text(value: str, *, field: str | None = None, max_length: int | None =
         raise InvalidValueError(
             f"{name}文本含有{what_zh}，位置 {bad.start()}，无法保存",
             f"{where}text contains {what_en} at position {bad.start()} and cannot be stored",
+            field=field,
+        )
+    control = _CONTROL.search(value)
+    if control is not None:
+        code = f"\\x{ord(control.group()):02x}"
+        raise InvalidValueError(
+            f"{name}文本含有控制字符 {code}，位置 {control.start()}：终端会把它当作指令，请删去",
+            f"{where}text contains the control character {code} at position {control.start()}, "
+            "which a terminal takes as a command: remove it",
             field=field,
         )
     if max_length is not None and len(value) > max_length:
