@@ -249,14 +249,32 @@ def test_a_retried_request_id_returns_the_first_result_and_changes_nothing(site:
 def test_edit_takes_a_revised_plan_file(site: Site) -> None:
     reception_id = site.new()
     Path("plan.toml").write_text(
-        '[plan]\nbudget = "300.00"\n\n[[plan.meals]]\non = 2030-01-01\nkind = "午餐"\nvenue = "县机关食堂"\n'
-        'venue_type = "机关食堂"\nguests = 3\ncompanions = 1\ncost = "200.00"\n',
+        '[plan]\nbudget = "300.00"\nactivities = []\ncompanions = []\n\n[[plan.meals]]\non = 2030-01-01\n'
+        'kind = "午餐"\nvenue = "县机关食堂"\nvenue_type = "机关食堂"\nguests = 3\ncompanions = 1\n'
+        'cost = "200.00"\n',
         encoding="utf-8",
     )
     edited = as_json("edit", reception_id, "--as", "zhang.wei", "--plan", "plan.toml")
     assert edited["version"] == 2
     plan = as_json("show", reception_id)["reception"]["plan"]
     assert (plan["budget"], plan["meals"][0]["cost"]) == ("300.00", "200.00")
+    assert (plan["activities"], plan["companions"]) == ([], [])  # written empty: meant
+
+
+def test_a_revised_plan_file_that_leaves_out_parts_of_the_plan_is_refused(site: Site) -> None:
+    """A file holding only ``budget = "500.00"`` replaced the whole plan: the meals, activities and
+    companions were gone, and the old plan is kept nowhere."""
+    reception_id = site.new()
+    before = as_json("show", reception_id)["reception"]
+    Path("budget.toml").write_text('budget = "500.00"\n', encoding="utf-8")
+    error = as_json("edit", reception_id, "--as", "zhang.wei", "--plan", "budget.toml", code=2)["error"]
+    (problem,) = error["problems"]
+    assert problem["path"] == "--plan"
+    assert "meals" in problem["message_en"]
+    assert "activities" in problem["message_en"]
+    assert "整个替换原方案" in problem["message_zh"]
+    after = as_json("show", reception_id)["reception"]
+    assert (after["version"], after["plan"]) == (before["version"], before["plan"])
 
 
 # -- listing and checking -----------------------------------------------------------------------

@@ -16,8 +16,10 @@ from jiedai_flow.cli.inputs import (
     load_list,
     load_plan,
     parse_explanations,
+    plan_sections,
     resolve_trigger,
 )
+from jiedai_flow.domain.model import Plan
 from jiedai_flow.errors import TaskError, ValidationError
 from jiedai_flow.process.lifecycle import DEFAULT_PROCESS
 from jiedai_flow.process.tasks import TaskCommand
@@ -57,7 +59,9 @@ def _options(command: F) -> F:
             "--plan",
             "plan_file",
             type=click.Path(dir_okay=False, path_type=Path),
-            help="修改后的接待方案（TOML/JSON）/ revised plan file (edit, submit, amend).",
+            help="修改后的完整接待方案（TOML/JSON），整个替换原方案；漏写原方案已有的部分会被拒绝，要清空就写明"
+            "（如 meals = []）/ the whole revised plan file (edit, submit, amend): it replaces the plan, so "
+            "leaving out a part the plan has is refused; write a part empty to empty it.",
         ),
         click.option(
             "--list",
@@ -125,6 +129,8 @@ def run(
     process = engine.process_of(engine.get(reception_id))
     name = resolve_trigger(process.definition, trigger)
     plan = load_plan(plan_file) if plan_file is not None else None
+    if plan_file is not None:
+        _whole_plan(plan_file, engine.get(reception_id).plan)
     listing = load_list(list_file) if list_file is not None else None
     follow_up = load_follow_up(follow_up_file) if follow_up_file is not None else None
     try:
@@ -193,3 +199,25 @@ def _shortcut(trigger: str) -> click.Command:
 
 
 COMMANDS = (fire, *(_shortcut(t) for t in SHORTCUTS))
+
+
+_SECTIONS = ("meals", "lodgings", "activities", "transport", "ceremony", "gifts", "companions", "budget")
+"""The parts of a plan a revised plan file replaces, each emptied when the file leaves it out."""
+
+
+def _whole_plan(path: Path, current: Plan) -> None:
+    """Refuse a revised plan file that leaves out a part the current plan has: the file replaces the
+    whole plan, so a file holding only ``budget = "500.00"`` emptied the meals and the lodging, and
+    the old plan is not kept. Writing the part empty (``meals = []``) says it is meant."""
+    written = plan_sections(path)
+    empty = Plan()
+    left_out = [s for s in _SECTIONS if s not in written and getattr(current, s) != getattr(empty, s)]
+    if left_out:
+        names = "、".join(left_out)
+        raise usage_problem(
+            "--plan",
+            f"方案文件 {path} 没有写 {names}：修改后的方案整个替换原方案，这些会被清空。"
+            f"请写出完整的方案（jiedai show --json 可导出现有方案）；确要清空就写明，如 meals = []",
+            f"plan file {path} leaves out {', '.join(left_out)}: a revised plan replaces the whole plan, "
+            "so these would be emptied. Write the whole plan; to empty a part, write it empty (meals = [])",
+        )

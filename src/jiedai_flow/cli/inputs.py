@@ -226,6 +226,14 @@ def load_plan(path: str | Path) -> Plan:
     return load_document(Plan, path, "plan")
 
 
+def plan_sections(path: str | Path) -> frozenset[str]:
+    """The top-level fields a plan file writes (inside its ``[plan]`` table, if it has one): what a
+    revised plan says on purpose, as against what it leaves out."""
+    data, _text = _read(Path(path))
+    table = data.get("plan") if set(data) == {"plan"} else data
+    return frozenset(table) if isinstance(table, dict) else frozenset()
+
+
 def load_list(path: str | Path) -> ReceptionList:
     """A reception list from a file holding it or a single ``[reception_list]`` or ``[list]`` table."""
     return load_document(ReceptionList, path, "reception_list", "list")
