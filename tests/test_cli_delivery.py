@@ -421,9 +421,11 @@ def test_dispatch_refuses_a_row_edited_in_the_database_and_says_so(
         ("dispatch", "--interval", "inf"),
         ("remind", "--soon", "-5"),
         ("remind", "--soon", "99999999"),
+        ("remind", "--today", "2026-02-30"),
     ],
 )
 def test_dispatch_and_remind_refuse_values_out_of_range(site: Site, args: tuple[str, ...]) -> None:
-    """An attempt count below one crashed; a negative or ``nan`` interval polled in a busy loop."""
+    """An attempt count below one crashed; a negative or ``nan`` interval polled in a busy loop; a
+    day that does not exist was called a format error."""
     result = jiedai("--db", site.url, *args, code=2)
     assert args[-2] in result.output

@@ -11,12 +11,13 @@ On SQL the tamperer writes straight into ``jd_outbox`` with foreign keys off for
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
+from jiedai_flow import hookimpl
 from jiedai_flow.notify.deadlines import remind
 from jiedai_flow.notify.dispatch import Dispatcher
 from jiedai_flow.storage import schema
@@ -27,13 +28,16 @@ from jiedai_flow.testing import ACTORS
 from tests.databases import foreign_keys_off
 from tests.test_dispatch import POLICY, _close_engines, clock, engine_on, receiver, webhook
 from tests.test_dispatch import submitted as register_and_submit
+from tests.test_process_plugins import with_follow_up
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from contextlib import AbstractContextManager
 
     import sqlalchemy as sa
 
     from jiedai_flow import Engine, Notification
+    from jiedai_flow.process.lifecycle import ProcessDefinition
     from jiedai_flow.testing import FrozenClock
     from tests._notify_servers import HttpReceiver
 
@@ -199,6 +203,65 @@ def test_a_reminder_whose_deadline_was_met_since_the_scan_is_not_sent(
     assert row.id in sent
     assert reminder.id not in sent
     assert engine.store.delivery_counts()["obsolete"] == 1
+
+
+class _Followed:
+    """A county's process: the default with a follow-up stage, chosen for every reception."""
+
+    @hookimpl
+    def jiedai_processes(self, default: ProcessDefinition) -> list[ProcessDefinition]:
+        return [with_follow_up(default)]
+
+    @hookimpl
+    def jiedai_choose_process(self, processes: Mapping[str, object], **_: object) -> str | None:
+        return "followed@1" if "followed@1" in processes else None
+
+
+def test_a_reminder_the_dispatcher_cannot_make_again_waits_and_the_batch_goes_on(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
+) -> None:
+    """Scanned by an engine with the county's process, dispatched by one without it: that reminder
+    is tried again later (a failed attempt, then a dead letter), never sent as stored; the other
+    rows of the batch go as usual."""
+    scanner = engine_on(store_url, clock, _Followed(), webhook(receiver, "/ok", "hook"))
+    _, county_row = submitted(scanner)
+    reminder = scanned(scanner, clock)
+    dispatcher = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"), share=scanner)
+    _, plain_row = submitted(dispatcher)
+
+    report = Dispatcher(dispatcher, policy=POLICY).run_once()
+
+    assert (report.delivered, report.retried) == (2, 1)
+    assert set(receiver.keys()) == {county_row.id, plain_row.id}
+    assert {n.id for n in dispatcher.store.pending_notifications()} == {reminder.id}
+
+
+def test_a_reminder_judged_more_than_a_year_from_its_writing_is_refused(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver
+) -> None:
+    """A forged ``as_of`` far ahead would make the reminder say 已逾期 2912160 天: not a scan's row."""
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    _, row = submitted(engine)
+    genuine = scanned(engine, clock)
+    edit(engine, attrs.evolve(genuine, as_of=date(9999, 12, 31)))
+
+    report = Dispatcher(engine, policy=POLICY).run_once()
+
+    assert (report.delivered, report.refused) == (1, 1)
+    assert receiver.keys() == [row.id]
+
+
+def test_an_obsolete_reminder_is_logged_as_a_warning(
+    store_url: str, clock: FrozenClock, receiver: HttpReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It also shows a scan and a dispatcher run on different standards or calendars."""
+    engine = engine_on(store_url, clock, webhook(receiver, "/ok", "hook"))
+    reception, _ = submitted(engine)
+    reminder = scanned(engine, clock)
+    engine.fire(reception, "approve", ACTORS["approver"], reason="同意")
+    with caplog.at_level(logging.WARNING, logger="jiedai_flow.notify.dispatch"):
+        assert Dispatcher(engine, policy=POLICY).run_once().obsolete == 1
+    assert any(reminder.id in r.getMessage() and "标准、日历、流程" in r.getMessage() for r in caplog.records)
 
 
 def test_deliver_one_row_checks_it_too(store_url: str, clock: FrozenClock, receiver: HttpReceiver) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from rich.text import Text
 
 from jiedai_flow.cli.app import json_option, pass_app
 from jiedai_flow.cli.common import label, say
+from jiedai_flow.cli.inputs import to_date
 
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
@@ -136,7 +137,8 @@ _STATUSES = {
 )
 @click.option(
     "--today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    callback=to_date,
     help="按哪一天判断（默认今天），如节前查看节后到期的事项；不是今天时只列出，不写催办（除非 --write）"
     " / judge as of this day (default: today); another day only lists, writing nothing unless --write.",
 )
@@ -153,7 +155,7 @@ def remind(
     notifiers_path: Path | None,
     soon_days: int,
     then_dispatch: bool,
-    today: datetime | None,
+    today: date | None,
     write_other_day: bool,
 ) -> None:
     from jiedai_flow.notify.deadlines import find_due
@@ -163,7 +165,7 @@ def remind(
     _with_notifiers(app, notifiers_path)
     engine = app.engine()
     now = engine.clock.now().date()
-    day = today.date() if today is not None else now
+    day = today if today is not None else now
     # why: a reminder written as of another day says "overdue" (or not) for that day, is sent now,
     # and takes the place of the real one (each deadline is reminded once): looking ahead only lists
     writes = day == now or write_other_day

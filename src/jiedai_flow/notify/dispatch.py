@@ -81,6 +81,10 @@ REFUSED = "refused"
 
 _NO_LONGER = "时限已不成立 / the deadline no longer stands"
 
+AS_OF_SPAN = 366
+"""The most days a reminder's ``as_of`` may lie from the day it was written: ``jiedai remind --today``
+looks a holiday ahead or backfills a missed scan; a row judged further off was not written by it."""
+
 OBSOLETE = "obsolete"
 """The status of a reminder whose deadline no longer stands (the step was signed, the claim filed
 since the scan) or never stood: never sent, never retried (see :meth:`Dispatcher.reminders`)."""
@@ -145,6 +149,7 @@ class Dispatcher:
         # no plugin answers jiedai_contacts: a message has no contacts, and no hook call is made
         self._contacts = bool(engine.plugins.pm.hook.jiedai_contacts.get_hookimpls())
         self._people = bool(engine.plugins.pm.hook.jiedai_person_contact.get_hookimpls())
+        self._warned_unmade = False
         if not isinstance(engine.store, TrailReading):
             log.warning(
                 "存储 %s 不提供审计链核对（outbox_trail），通知发送前无法核对 / store %s cannot check rows "
@@ -178,12 +183,16 @@ class Dispatcher:
             if outcome is None and n.id in fresh:
                 recomputed = fresh[n.id]
                 if recomputed is None:
-                    log.info(
-                        "催办 %s（接待 %s）的时限已不成立，未发送 / reminder %s (reception %s) no longer "
-                        "stands: not sent",
+                    log.warning(
+                        "催办 %s（接待 %s）的时限已不成立，未发送（若期限扫描与投递用的标准、日历、流程不同，"
+                        "也会如此）/ reminder %s (reception %s) no longer stands: not sent (as happens too "
+                        "when the scan and the dispatcher run on other standards, calendars or processes)",
                         *(n.id, n.reception_id, n.id, n.reception_id),
                     )
                     outcome = DeliveryOutcome(n.id, OBSOLETE, delivery.attempts, error=_NO_LONGER)
+                elif isinstance(recomputed, Exception):  # tried again later, like a failed delivery
+                    log.warning("reminder %s could not be made again: %r", n.id, recomputed)
+                    outcome = self._failed(n, delivery.attempts + 1, self.engine.clock.now(), recomputed)
                 else:
                     delivery = attrs.evolve(delivery, notification=recomputed)
             outcomes.append(outcome or self._attempt(delivery, receptions[n.reception_id]))
@@ -191,21 +200,31 @@ class Dispatcher:
 
     def reminders(
         self, claimed: Sequence[Delivery], receptions: Mapping[str, Reception | None]
-    ) -> dict[str, Notification | None]:
+    ) -> dict[str, Notification | Exception | None]:
         """The reminders (``remind:…``) among ``claimed`` as the deadline scan makes them from the
         reception as it stands now, on the day the row was written, by row id; ``None`` for a row
         no deadline of its reception makes (it no longer stands, or it never did: a row written
         straight into the database). A reminder is covered by no event's digest, so what is sent is
-        this recomputation, never the stored text: a row can only ask what the reception asks."""
+        this recomputation, never the stored text: a row can only ask what the reception asks. The
+        error for a row whose reception could not be judged (a process or a plugin this engine
+        lacks): that row is retried later, the rest of the batch goes on."""
         from jiedai_flow.notify.deadlines import reminders_on
         from jiedai_flow.process.engine import Engine
 
         engine = self.engine
         if not isinstance(engine, Engine):  # a stand-in engine without deadlines: sent as stored
+            if not self._warned_unmade:
+                self._warned_unmade = True
+                log.warning(
+                    "投递器的引擎（%s）不能重算催办，催办照存储的内容发送 / the dispatcher's engine (%s) "
+                    "cannot make reminders again: they are sent as stored",
+                    type(engine).__name__,
+                    type(engine).__name__,
+                )
             return {}
         channels = tuple(engine.notifiers)
-        made: dict[tuple[str, date, str, datetime], dict[str, Notification]] = {}
-        found: dict[str, Notification | None] = {}
+        made: dict[tuple[str, date, str, datetime], dict[str, Notification] | Exception] = {}
+        found: dict[str, Notification | Exception | None] = {}
         for delivery in claimed:
             n = delivery.notification
             reception = receptions.get(n.reception_id)
@@ -214,10 +233,14 @@ class Dispatcher:
             day = n.as_of or _china_day(n.created_at)  # rows written before ``as_of``: their day
             key = (n.reception_id, day, n.event_id, n.created_at)
             if key not in made:
-                made[key] = reminders_on(
-                    engine, reception, day, channels, event_id=n.event_id, created_at=n.created_at
-                )
-            found[n.id] = made[key].get(n.id)
+                try:
+                    made[key] = reminders_on(
+                        engine, reception, day, channels, event_id=n.event_id, created_at=n.created_at
+                    )
+                except Exception as error:  # a plugin's or a definition's: this row waits, not the batch
+                    made[key] = error
+            these = made[key]
+            found[n.id] = these if isinstance(these, Exception) else these.get(n.id)
         return found
 
     def run(
@@ -307,6 +330,13 @@ class Dispatcher:
                 "a notification was added, edited or deleted",
             )
         if n.topic.startswith("remind:"):
+            written = _china_day(n.created_at)
+            if n.as_of is not None and abs((n.as_of - written).days) > AS_OF_SPAN:
+                return (
+                    f"催办的判断日 {n.as_of} 与写入日 {written} 相差一年以上，不是期限扫描写的",
+                    f"the reminder is judged on {n.as_of}, more than a year from {written} when it was "
+                    "written: not the deadline scan's",
+                )
             return None
         stored = next((data for rid, data in trail.rows if rid == n.id), None)
         if stored is None or decode(Notification, stored) != n:
