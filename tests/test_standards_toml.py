@@ -371,6 +371,11 @@ WRONG_SHAPES = [
     ("lexicon = 3", "$.standards.lexicon", "「lexicon」应为表（键 = 值），收到 3（int）"),
     ('lexicon = { alcohol = "茅台" }', "$.standards.lexicon[alcohol]", '应为列表，如 ["茅台"]'),
     ("max_dishes = -1", "$.standards.max_dishes", "「max_dishes」应为不小于 0 的整数，收到 -1"),
+    (
+        "claim_deadline_months = 120000",
+        "$.standards.claim_deadline_months",
+        "「claim_deadline_months」应为 0 到 120 的整数（最长十年），收到 120000",
+    ),
     ("vehicle_capacity = 0", "$.standards.vehicle_capacity", "「vehicle_capacity」应为不小于 1 的整数"),
     ("companions = { divisor = 0 }", "$.standards.companions.divisor", "「divisor」应为不小于 1 的整数"),
     ("approval_tiers = [{ steps = [] }]", "$.standards.approval_tiers[0].steps", "至少要有一个审批环节"),

@@ -157,6 +157,23 @@ def _at_least(low: int) -> _Validator:
     return check
 
 
+def _up_to(high: int, span_zh: str, span_en: str) -> _Validator:
+    """A count from 0 to ``high`` (None passes): a limit that is added to a date. Past a bound
+    of years the sum leaves the calendar (``OverflowError``, "year out of range") when the rules
+    run long after the file loaded, so the file is refused instead."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and not 0 <= value <= high:
+            raise InvalidValueError(
+                f"「{attribute.name}」应为 0 到 {high} 的整数（最长{span_zh}），收到 {shown(value)}",
+                f"{attribute.name!r} must be an integer from 0 to {high} ({span_en} at most), "
+                f"got {shown(value)}",
+                field=attribute.name,
+            )
+
+    return check
+
+
 def _not_empty(zh: str, en: str) -> _Validator:
     def check(_: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if len(value) < 1:
@@ -354,6 +371,13 @@ class Budget:
 _optional_count = _count
 _THREE_WORKDAYS: int | None = 3
 
+MAX_CLAIM_DEADLINE_DAYS = 3660
+MAX_CLAIM_DEADLINE_MONTHS = 120
+MAX_APPROVAL_DEADLINE_WORKDAYS = 250
+MAX_RETROACTIVE_WINDOW_DAYS = 366
+"""The limits added to dates stop at ten years (a claim) or one year (an approval step, a
+retroactive approval): far above any real rule, and far inside the calendar."""
+
 NATIONAL_DOCUMENTS = frozenset({DocumentKind.INVOICE, DocumentKind.LETTER, DocumentKind.LIST})
 """票据 + 公函 + 清单 (Art 14)."""
 
@@ -400,17 +424,25 @@ class Standards:
     designated_venues: frozenset[str] = frozenset()
     same_city_ban: bool = False
     required_documents: frozenset[DocumentKind] = NATIONAL_DOCUMENTS
-    claim_deadline_days: int | None = attrs.field(default=None, validator=_optional_count)
-    claim_deadline_months: int | None = attrs.field(default=None, validator=_optional_count)
+    claim_deadline_days: int | None = attrs.field(
+        default=None, validator=_up_to(MAX_CLAIM_DEADLINE_DAYS, "十年", "ten years")
+    )
+    claim_deadline_months: int | None = attrs.field(
+        default=None, validator=_up_to(MAX_CLAIM_DEADLINE_MONTHS, "十年", "ten years")
+    )
     claim_deadline_from: DeadlineFrom = DeadlineFrom.END
     approval_levels: tuple[str, ...] = ()
     approval_tiers: tuple[ApprovalTier, ...] = ()
     countersigns: tuple[CountersignRule, ...] = ()
     """会签规则: steps of several approvers added after the levels when their conditions hold."""
     budgets: tuple[Budget, ...] = ()
-    approval_deadline_workdays: int | None = attrs.field(default=_THREE_WORKDAYS, validator=_optional_count)
+    approval_deadline_workdays: int | None = attrs.field(
+        default=_THREE_WORKDAYS, validator=_up_to(MAX_APPROVAL_DEADLINE_WORKDAYS, "一年", "a year")
+    )
     """超时催办: an approval step pending longer than this many working days is overdue."""
-    retroactive_window_days: int | None = attrs.field(default=None, validator=_optional_count)
+    retroactive_window_days: int | None = attrs.field(
+        default=None, validator=_up_to(MAX_RETROACTIVE_WINDOW_DAYS, "一年", "a year")
+    )
     """补办: an urgent reception may start before approval, approved within this many days."""
     lodging_price_caps: Mapping[Rank, Decimal] = attrs.field(factory=dict)
     escort_vehicles_max: int | None = attrs.field(default=None, validator=_optional_count)

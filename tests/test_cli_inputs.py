@@ -1,0 +1,59 @@
+"""Input mistakes on the command line, from a CLI review: each ends in a message that names what
+is wrong (the file, field path and line where there is one) and the usage exit code 2, never a
+traceback, an internal error, or a command that goes ahead and does something else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.test_cli import as_json, jiedai, site
+
+if TYPE_CHECKING:
+    from tests.test_cli import Site
+
+__all__ = ["site"]
+
+
+# -- the standards file ------------------------------------------------------------------------------
+
+TOO_LONG = [
+    ("claim_deadline_months = 1", "claim_deadline_months = 99999999999999", "0 到 120"),
+    ("claim_deadline_months = 1", "claim_deadline_months = 120000", "0 到 120"),
+    ("claim_deadline_months = 1", "claim_deadline_days = 3661", "0 到 3660"),
+    ("claim_deadline_months = 1", "approval_deadline_workdays = 251", "0 到 250"),
+    ("claim_deadline_months = 1", "retroactive_window_days = 100000000", "0 到 366"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "bounds"), TOO_LONG, ids=[t[1] for t in TOO_LONG])
+def test_a_time_limit_past_the_calendar_is_refused_when_the_standards_load(
+    site: Site, old: str, new: str, bounds: str
+) -> None:
+    """A limit added to dates is bounded when the file is read, at its field and line, rather
+    than loading and then breaking F-04 (OverflowError) or ``remind`` (an internal error)."""
+    text = (site.path / "jiedai-standards.toml").read_text(encoding="utf-8")
+    assert old in text
+    (site.path / "t6.toml").write_text(text.replace(old, new), encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row == old)
+    field = new.split(" = ")[0]
+    refused = jiedai("--standards", "t6.toml", "list", code=2).output
+    assert f"$.standards.{field}（第 {line} 行" in refused
+    assert bounds in refused
+    assert "t6.toml" in refused
+
+
+def test_the_longest_time_limits_still_work_to_the_end(site: Site) -> None:
+    """At the bounds the dates stay inside the calendar: ``show`` judges F-04 without an error."""
+    text = (site.path / "jiedai-standards.toml").read_text(encoding="utf-8")
+    longest = text.replace(
+        "claim_deadline_months = 1",
+        "claim_deadline_months = 120\nclaim_deadline_days = 3660\n"
+        "approval_deadline_workdays = 250\nretroactive_window_days = 366",
+    )
+    (site.path / "long.toml").write_text(longest, encoding="utf-8")
+    rid = str(as_json("--standards", "long.toml", "new", "jiedai-reception.toml")["id"])
+    jiedai("--standards", "long.toml", "submit", rid, "--as", "zhang.wei")
+    jiedai("--standards", "long.toml", "show", rid)
+    jiedai("--standards", "long.toml", "remind", "--today", "2026-12-31")
