@@ -57,3 +57,21 @@ def test_the_longest_time_limits_still_work_to_the_end(site: Site) -> None:
     jiedai("--standards", "long.toml", "submit", rid, "--as", "zhang.wei")
     jiedai("--standards", "long.toml", "show", rid)
     jiedai("--standards", "long.toml", "remind", "--today", "2026-12-31")
+
+
+# -- the actors file ---------------------------------------------------------------------------------
+
+
+def test_a_blank_id_or_name_in_the_actors_file_is_named_at_its_place(site: Site) -> None:
+    """As every other mistake in the actors file: the file, the field path and the line, all at once
+    (it used to say only 「「id」不能为空」 once ``--as`` built the actor)."""
+    rid = site.new()
+    text = (site.path / "jiedai-actors.toml").read_text(encoding="utf-8")
+    blank = text.replace('id = "zhang.wei"', 'id = ""', 1).replace('name = "张伟"', 'name = "  "', 1)
+    (site.path / "a.toml").write_text(blank, encoding="utf-8")
+    lines = text.splitlines()
+    id_line, name_line = lines.index('id = "zhang.wei"') + 1, lines.index('name = "张伟"') + 1
+    refused = jiedai("--actors", "a.toml", "submit", rid, "--as", "zhao.min", code=2).output
+    assert "a.toml" in refused
+    assert f"$.actor[0].id（第 {id_line} 行" in refused
+    assert f"$.actor[0].name（第 {name_line} 行" in refused

@@ -251,8 +251,10 @@ def load_follow_up(path: str | Path) -> FollowUp:
 class ActorEntry:
     """One ``[[actor]]`` table: the actor, and where notifications reach them (all optional)."""
 
-    id: str = attrs.field(metadata=stored_in(MAX_ACTOR_ID))
-    name: str
+    # checked here as Actor checks them: a blank one is reported at its place in the file, not
+    # later, with neither file nor field, when ``--as`` builds the actor
+    id: str = attrs.field(validator=_filled, metadata=stored_in(MAX_ACTOR_ID))
+    name: str = attrs.field(validator=_filled)
     roles: frozenset[Role]
     unit: str = ""
     levels: frozenset[str] = frozenset()
