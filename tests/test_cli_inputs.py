@@ -75,3 +75,18 @@ def test_a_blank_id_or_name_in_the_actors_file_is_named_at_its_place(site: Site)
     assert "a.toml" in refused
     assert f"$.actor[0].id（第 {id_line} 行" in refused
     assert f"$.actor[0].name（第 {name_line} 行" in refused
+
+
+# -- approval operations -----------------------------------------------------------------------------
+
+
+def test_jump_takes_a_state_or_a_step_not_both(site: Site) -> None:
+    """Both went to the state while the audit note said 「跳转到第 1 环节」: a usage error, nothing done."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    both = ("--state", "draft", "--to-step", "1")
+    refused = jiedai("jump", rid, "--as", "admin", *both, "--reason", "x", code=2)
+    assert "--state 与 --to-step 只能选一个" in refused.output
+    assert as_json("show", rid)["reception"]["state"] == "submitted"
+    jiedai("jump", rid, "--as", "admin", "--state", "draft", "--reason", "退回经办人")
+    assert as_json("show", rid)["reception"]["state"] == "draft"

@@ -307,10 +307,12 @@ def _send_back_step(value: Any) -> Any:
 
 
 def _jump_options(value: Any) -> Any:
-    value = click.option("--state", default="", help="跳转到的状态 / target state.")(value)
-    return click.option("--to-step", "step", type=int, help="跳回审批链第几环节（从 1 起）/ step, from 1.")(
-        value
-    )
+    value = click.option(
+        "--state", default="", help="跳转到的状态（与 --to-step 二选一）/ target state (or --to-step)."
+    )(value)
+    return click.option(
+        "--to-step", "step", type=int, help="跳回审批链第几环节（从 1 起，与 --state 二选一）/ step, from 1."
+    )(value)
 
 
 def _items(value: Any) -> Any:
@@ -353,6 +355,18 @@ def _step(step: int) -> int:
     if step < 1:
         raise usage_problem("--to-step", "环节从 1 起编号", "steps are numbered from 1")
     return step - 1
+
+
+def _jump(task: str, state: str, step: int | None) -> Jump:
+    """One target: with both, the reception went to the state while the audit note said it jumped
+    to the step."""
+    if state and step is not None:
+        raise usage_problem(
+            "--state",
+            "--state 与 --to-step 只能选一个：跳转到一个状态，或跳回审批链的某一环节",
+            "give --state or --to-step, not both: jump to a state, or back to an approval step",
+        )
+    return Jump(state, None if step is None else _step(step), task=task)
 
 
 claim_task = _operation(Operation.CLAIM, "认领岗位或部门的待办任务", "claim a pool task", Claim)
@@ -416,7 +430,7 @@ jump = _operation(
     Operation.JUMP,
     "跳转（管理员，须填 --reason）",
     "jump to a state or an earlier step (administrators)",
-    lambda task, state, step: Jump(state, None if step is None else _step(step), task=task),
+    lambda task, state, step: _jump(task, state, step),
     (_jump_options,),
 )
 
