@@ -142,7 +142,7 @@ COMMANDS = {
     "process list": (("process", "list"), 0),
     "process show": (("process", "show", "reception@1"), 0),
     "process diff": (("process", "diff", "reception@1", "reception@1"), 0),
-    "process migrate": (("process", "migrate", "reception@1", "reception@1", "--dry-run"), 0),
+    "process migrate to itself": (("process", "migrate", "reception@1", "reception@1", "--dry-run"), 2),
     "process replay": (("process", "replay", "reception@1", "--source", "reception@1"), 0),
     "demo": (("demo",), 0),
     "bad date": (("list", "--from", "2026-13-01"), 2),

@@ -146,3 +146,16 @@ def test_replay_of_version_1_trails_against_version_2_needs_the_map(site: tuple[
     assert "completed" in out
     jiedai(url, "process", "replay", "reception@2", "--source", "reception@1", "--map", "completed=ended")
     jiedai(url, "process", "replay", "reception@2", "--map", "a=b", code=2)  # no ids, no --source
+
+
+def test_migrating_a_version_to_itself_is_a_usage_error_and_writes_nothing(
+    site: tuple[str, list[str]],
+) -> None:
+    """It reported 已迁移 11 and wrote 11 audit events for a migration that changed nothing."""
+    url, ids = site
+    args = ("process", "migrate", "reception@1", "reception@1")
+    refused = jiedai(url, *args, "--as", "admin", "--reason", "x", code=2).output
+    assert "源流程与目标流程都是 reception@1，迁移不会改变任何接待" in refused
+    jiedai(url, *args, "--dry-run", code=2)
+    history = json.loads(jiedai(url, "--json", "history", ids[0]).stdout)
+    assert "migrate" not in json.dumps(history)

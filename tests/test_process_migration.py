@@ -158,6 +158,18 @@ def test_a_plan_naming_unknown_states_triggers_or_versions_is_refused(
         plan_migration(engine, MigrationPlan(V1.key, "reception@9"))
 
 
+def test_a_plan_from_a_version_to_itself_is_refused_before_anything_moves(
+    world: tuple[Engine, list[str]],
+) -> None:
+    """Every reception would "move" to where it is, with an audit event each."""
+    engine, ids = world
+    with pytest.raises(DefinitionError, match="would change nothing"):
+        plan_migration(engine, MigrationPlan(V1.key, V1.key))
+    with pytest.raises(DefinitionError, match="would change nothing"):
+        apply_migration(engine, MigrationPlan(V1.key, V1.key), ADMIN, reason="x")
+    assert all(e.trigger != "migrate" for rid in ids for e in engine.history(rid))
+
+
 def test_applying_moves_each_reception_by_one_audited_command(world: tuple[Engine, list[str]]) -> None:
     engine, ids = world
     versions = {rid: engine.get(rid).version for rid in ids}

@@ -293,10 +293,13 @@ def migrate(
     actor_id: str | None,
     reason: str,
 ) -> None:
-    from jiedai_flow.process.migration import apply_migration, plan_migration
+    from jiedai_flow.process.migration import apply_migration, plan_migration, unchanged
 
     engine = app.engine()
     plan = _plan(engine, source, target, maps, ())
+    same = unchanged(plan)
+    if same is not None:
+        raise usage_problem("TARGET", *same)
     if dry_run:
         report = plan_migration(engine, plan)
     else:

@@ -44,6 +44,7 @@ __all__ = [
     "definition_diff",
     "plan_migration",
     "replay",
+    "unchanged",
 ]
 
 
@@ -125,11 +126,15 @@ def _compiled(engine: Engine, key: str, what: str) -> CompiledProcess:
 def plan_migration(engine: Engine, plan: MigrationPlan) -> MigrationReport:
     """The dry run: every reception on ``plan.source`` with its state before and after.
 
-    :raises DefinitionError: a version is not loaded, or the plan maps a state or trigger the source
-        does not have, or to one the target does not have (a misspelt name would be ignored).
+    :raises DefinitionError: a version is not loaded, the plan would change nothing (:func:`unchanged`),
+        or it maps a state or trigger the source does not have, or to one the target does not have
+        (a misspelt name would be ignored).
     """
     source = _compiled(engine, plan.source, "源")
     target = _compiled(engine, plan.target, "目标")
+    same = unchanged(plan)
+    if same is not None:
+        raise DefinitionError(*same)
     was, will = source.definition, target.definition
     zh: list[str] = []
     en: list[str] = []
@@ -157,6 +162,18 @@ def plan_migration(engine: Engine, plan: MigrationPlan) -> MigrationReport:
         for rid, number, state, version in engine.store.process_members(plan.source)
     )
     return MigrationReport(plan, moves)
+
+
+def unchanged(plan: MigrationPlan) -> tuple[str, str] | None:
+    """Why migrating by ``plan`` would change nothing (Chinese, English), or None: the same version
+    on both sides, where every reception would "move" to where it is, with an audit event each."""
+    if plan.source != plan.target:
+        return None
+    return (
+        f"源流程与目标流程都是 {plan.source}，迁移不会改变任何接待；请给出要迁往的另一个版本",
+        f"source and target are both {plan.source}: migrating would change nothing; "
+        "name the other version to migrate to",
+    )
 
 
 def _decision(
