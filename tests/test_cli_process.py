@@ -159,3 +159,14 @@ def test_migrating_a_version_to_itself_is_a_usage_error_and_writes_nothing(
     jiedai(url, *args, "--dry-run", code=2)
     history = json.loads(jiedai(url, "--json", "history", ids[0]).stdout)
     assert "migrate" not in json.dumps(history)
+
+
+def test_a_map_naming_a_state_or_trigger_nobody_has_is_a_usage_error(site: tuple[str, list[str]]) -> None:
+    """A misspelt name on the command line is the user's mistake (exit 2), not a broken plugin (4)."""
+    url, _ = site
+    migrate = ("process", "migrate", "reception@1", "reception@2", "--dry-run")
+    refused = jiedai(url, *migrate, "--map", "nosuch=ended", code=2).output
+    assert "迁移计划有误：源流程没有状态 nosuch" in refused
+    replay = ("process", "replay", "reception@2", "--source", "reception@1")
+    refused = jiedai(url, *replay, "--map-trigger", "fnish=finish", code=2).output
+    assert "源流程没有操作 fnish" in refused

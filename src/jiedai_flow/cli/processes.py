@@ -260,14 +260,16 @@ _MAP_TRIGGER = click.option(
 def _plan(
     engine: Engine, source: str, target: str, maps: tuple[str, ...], triggers: tuple[str, ...]
 ) -> MigrationPlan:
-    from jiedai_flow.process.migration import MigrationPlan
+    from jiedai_flow.process.migration import MigrationPlan, plan_mistakes
 
-    return MigrationPlan(
-        _definition(engine, source).key,
-        _definition(engine, target).key,
-        states=_pairs(maps, "--map"),
-        triggers=_pairs(triggers, "--map-trigger"),
+    was, will = _definition(engine, source), _definition(engine, target)
+    plan = MigrationPlan(
+        was.key, will.key, states=_pairs(maps, "--map"), triggers=_pairs(triggers, "--map-trigger")
     )
+    mistakes = plan_mistakes(plan, was, will)
+    if mistakes is not None:  # the user's mistake on this command line, not a broken definition
+        raise usage_problem("--map, --map-trigger" if triggers else "--map", *mistakes)
+    return plan
 
 
 @process.command(

@@ -43,6 +43,7 @@ __all__ = [
     "apply_migration",
     "definition_diff",
     "plan_migration",
+    "plan_mistakes",
     "replay",
     "unchanged",
 ]
@@ -127,31 +128,13 @@ def plan_migration(engine: Engine, plan: MigrationPlan) -> MigrationReport:
     """The dry run: every reception on ``plan.source`` with its state before and after.
 
     :raises DefinitionError: a version is not loaded, the plan would change nothing (:func:`unchanged`),
-        or it maps a state or trigger the source does not have, or to one the target does not have
-        (a misspelt name would be ignored).
+        or it maps a name a side does not have (:func:`plan_mistakes`).
     """
     source = _compiled(engine, plan.source, "源")
     target = _compiled(engine, plan.target, "目标")
-    same = unchanged(plan)
-    if same is not None:
-        raise DefinitionError(*same)
-    was, will = source.definition, target.definition
-    zh: list[str] = []
-    en: list[str] = []
-    for side, what, names, known in (
-        (("源流程", "the source"), ("状态", "state"), set(plan.states), was.state_names),
-        (("目标流程", "the target"), ("状态", "state"), set(plan.states.values()), will.state_names),
-        (("源流程", "the source"), ("操作", "trigger"), set(plan.triggers), was.trigger_names),
-        (("目标流程", "the target"), ("操作", "trigger"), set(plan.triggers.values()), will.trigger_names),
-    ):
-        missing = sorted(names - known)
-        if missing:
-            zh.append(f"{side[0]}没有{what[0]} {'、'.join(missing)}")
-            en.append(f"{side[1]} has no {what[1]} {', '.join(missing)}")
-    if zh:
-        raise DefinitionError(
-            "迁移计划有误：" + "；".join(zh), "the migration plan is wrong: " + "; ".join(en)
-        )
+    mistakes = unchanged(plan) or plan_mistakes(plan, source.definition, target.definition)
+    if mistakes is not None:
+        raise DefinitionError(*mistakes)
     decisions = {
         state.name: _decision(source, state.name, target, plan.state_in_target(state.name))
         for state in source.definition.states
@@ -174,6 +157,29 @@ def unchanged(plan: MigrationPlan) -> tuple[str, str] | None:
         f"source and target are both {plan.source}: migrating would change nothing; "
         "name the other version to migrate to",
     )
+
+
+def plan_mistakes(
+    plan: MigrationPlan, was: ProcessDefinition, will: ProcessDefinition
+) -> tuple[str, str] | None:
+    """What is wrong with the names ``plan`` maps between the definitions ``was`` and ``will``
+    (Chinese, English), or None: a state or trigger that a side does not have (a misspelt name
+    would otherwise be ignored). A command line reports it as the user's mistake."""
+    zh: list[str] = []
+    en: list[str] = []
+    for side, what, names, known in (
+        (("源流程", "the source"), ("状态", "state"), set(plan.states), was.state_names),
+        (("目标流程", "the target"), ("状态", "state"), set(plan.states.values()), will.state_names),
+        (("源流程", "the source"), ("操作", "trigger"), set(plan.triggers), was.trigger_names),
+        (("目标流程", "the target"), ("操作", "trigger"), set(plan.triggers.values()), will.trigger_names),
+    ):
+        missing = sorted(names - known)
+        if missing:
+            zh.append(f"{side[0]}没有{what[0]} {'、'.join(missing)}")
+            en.append(f"{side[1]} has no {what[1]} {', '.join(missing)}")
+    if zh:
+        return "迁移计划有误：" + "；".join(zh), "the migration plan is wrong: " + "; ".join(en)
+    return None
 
 
 def _decision(
