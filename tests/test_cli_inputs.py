@@ -90,3 +90,16 @@ def test_jump_takes_a_state_or_a_step_not_both(site: Site) -> None:
     assert as_json("show", rid)["reception"]["state"] == "submitted"
     jiedai("jump", rid, "--as", "admin", "--state", "draft", "--reason", "退回经办人")
     assert as_json("show", rid)["reception"]["state"] == "draft"
+
+
+def test_assign_refuses_an_owner_nobody_knows_as_transfer_and_cc_do(site: Site) -> None:
+    """An execution task for an unknown id was one nobody could ever complete; none is made."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    jiedai("approve", rid, "--as", "sun.hao")
+    jiedai("approve", rid, "--as", "li.na")
+    items = ("--item", "接站=zhao.min", "--item", "工作餐=ghost")
+    refused = jiedai("assign", rid, "--as", "chen.jie", *items, code=3).output
+    assert "参与人名单里没有 ghost" in refused
+    assert not [t for t in as_json("show", rid)["reception"]["tasks"] if t["kind"] == "execution"]
+    jiedai("assign", rid, "--as", "chen.jie", "--item", "接站=zhao.min", "--item", "会议室=unit:县政府办公室")

@@ -1124,7 +1124,7 @@ def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
     if not command.items:
         raise _refused(reception, ctx, "没有要分派的事项", "no items to assign")
     new = []
-    for item in command.items:
+    for i, item in enumerate(command.items):
         if not item.title.strip():
             raise _refused(reception, ctx, "事项名称不能为空", "an item needs a title")
         try:
@@ -1133,6 +1133,11 @@ def _assign(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
             check_text(item.place, field="place")
         except InvalidValueError as error:
             raise _refused(reception, ctx, error.message_zh, error.message_en) from None
+        # as transfer and cc check theirs: a task for someone unknown is one nobody can complete
+        directory = ctx.directory if item.owner.kind is AssigneeKind.PERSON else None
+        problem = None if directory is None else target_problem(directory, item.owner.ref)
+        if problem is not None:
+            raise _refused(reception, ctx, *problem, path=f"$.items[{i}].owner")
         new.append(
             Task(
                 id=new_id(),
