@@ -103,3 +103,24 @@ def test_assign_refuses_an_owner_nobody_knows_as_transfer_and_cc_do(site: Site) 
     assert "参与人名单里没有 ghost" in refused
     assert not [t for t in as_json("show", rid)["reception"]["tasks"] if t["kind"] == "execution"]
     jiedai("assign", rid, "--as", "chen.jie", "--item", "接站=zhao.min", "--item", "会议室=unit:县政府办公室")
+
+
+# -- tokens --------------------------------------------------------------------------------------------
+
+
+def test_token_revoke_wants_the_id_not_the_token_and_not_one_character(site: Site) -> None:
+    """The token itself is not its id (the hint says where ids are, and the secret is not echoed);
+    a prefix of one character revoked whichever token it matched."""
+    del site
+    made = as_json("token", "create", "--actor", "zhang.wei")
+    secret, token_id = made["token"], made["id"]
+    mistaken = jiedai("token", "revoke", secret, code=2).output
+    assert "是令牌本身，不是它的 ID" in mistaken
+    assert "token list" in mistaken
+    assert secret not in mistaken
+    short = jiedai("token", "revoke", token_id[0], code=2).output
+    assert "前缀至少 6 位" in short
+    unknown = jiedai("token", "revoke", "zz-none", code=2).output
+    assert "没有令牌 zz-none；令牌的 ID 见 jiedai token list" in unknown
+    assert not as_json("token", "list")[0]["revoked_at"]
+    assert as_json("token", "revoke", token_id[:6])["id"] == token_id

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from tests.test_cli import as_json, jiedai, site
 
 if TYPE_CHECKING:
+    import pytest
+
     from tests.test_cli import Site
 
 __all__ = ["site"]
@@ -136,21 +138,22 @@ def test_task_lists_read_in_chinese_with_china_time(site: Site) -> None:
     assert "stand-in" not in listed
 
 
-def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(site: Site) -> None:
+def test_a_token_is_revoked_by_the_id_token_list_shows_or_a_unique_prefix(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``token list`` shows whole ids (a cut one could not be revoked); ``token revoke`` takes a
-    unique prefix, and a prefix of several is refused naming them."""
+    unique prefix of at least 6 characters, and a prefix of several is refused naming them."""
     del site
+    made = iter(["abcdef01" + "0" * 24, "abcdef02" + "0" * 24, *(f"{n:032x}" for n in range(15))])
+    monkeypatch.setattr("jiedai_flow.server.tokens.new_id", lambda: next(made))
     ids = [as_json("token", "create", "--actor", "zhang.wei")["id"] for _ in range(17)]
     listed = jiedai("token", "list").output
     assert all(i in listed for i in ids)
-    # 17 hexadecimal ids: two begin alike
-    first, second = next((a, b) for a in ids for b in ids if a != b and a[0] == b[0])
-    refused = jiedai("token", "revoke", first[0], code=2)
+    first, second = ids[:2]
+    refused = jiedai("token", "revoke", "abcdef0", code=2)
     assert "对应多个令牌" in refused.output
     assert first in refused.output
-    others = [i for i in ids if i != first]
-    unique = next(first[:n] for n in range(2, len(first)) if not any(o.startswith(first[:n]) for o in others))
-    assert as_json("token", "revoke", unique)["id"] == first
+    assert as_json("token", "revoke", "abcdef01")["id"] == first
     again = jiedai("token", "revoke", first).output  # said as what it is, not as a new revocation
     assert "吊销过" in again
     assert "already revoked" in again

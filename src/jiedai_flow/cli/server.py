@@ -253,20 +253,37 @@ def token_list(app: App, actor_id: str | None) -> None:
 
 
 @token.command(
-    "revoke", help="吊销令牌（ID 或 token list 里的唯一前缀）/ revoke a token (its id or a unique prefix)."
+    "revoke",
+    help="吊销令牌（token list 里的 ID，或其至少 6 位的唯一前缀）"
+    "/ revoke a token (its id, or a unique prefix of at least 6 characters).",
 )
 @click.argument("token_id", metavar="ID")
 @json_option
 @pass_app
 def token_revoke(app: App, token_id: str) -> None:
     from jiedai_flow.cli.app import usage_problem
-    from jiedai_flow.server.tokens import tokens_for
+    from jiedai_flow.process.engine import MIN_ID_PREFIX
+    from jiedai_flow.server.tokens import PREFIX, tokens_for
 
     store = tokens_for(app.engine())
     wanted = token_id.strip()
     if not wanted:
         raise usage_problem("ID", "未给出令牌 ID", "no token id given")
-    matching = [i.id for i in store.list(None) if i.id.startswith(wanted)]
+    ids = [i.id for i in store.list(None)]
+    if wanted not in ids and wanted.startswith(PREFIX):  # not echoed: the secret stays off screen and logs
+        raise usage_problem(
+            "ID",
+            f"{PREFIX}… 是令牌本身，不是它的 ID；请用 jiedai token list 列出的 ID",
+            f"{PREFIX}… is the token itself, not its id; use the id `jiedai token list` shows",
+        )
+    if wanted not in ids and len(wanted) < MIN_ID_PREFIX:  # one character revoked whichever matched
+        raise usage_problem(
+            "ID",
+            f"令牌 ID 的前缀至少 {MIN_ID_PREFIX} 位，收到 {wanted}；完整 ID 见 jiedai token list",
+            f"a token id prefix has at least {MIN_ID_PREFIX} characters, got {wanted}; "
+            "`jiedai token list` shows whole ids",
+        )
+    matching = [i for i in ids if i.startswith(wanted)]
     if len(matching) > 1 and wanted not in matching:
         raise usage_problem(
             "ID",
@@ -277,7 +294,11 @@ def token_revoke(app: App, token_id: str) -> None:
     before = store.get(chosen)
     info = store.revoke(chosen)
     if info is None:
-        raise usage_problem("ID", f"没有令牌 {token_id}", f"no token {token_id}")
+        raise usage_problem(
+            "ID",
+            f"没有令牌 {token_id}；令牌的 ID 见 jiedai token list",
+            f"no token {token_id}; `jiedai token list` shows their ids",
+        )
     already = before is not None and before.revoked_at is not None
     if app.json:
         app.emit({"id": info.id, "actor_id": info.actor_id, "revoked": True, "already": already})
