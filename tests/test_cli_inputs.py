@@ -99,7 +99,7 @@ def test_assign_refuses_an_owner_nobody_knows_as_transfer_and_cc_do(site: Site) 
     jiedai("approve", rid, "--as", "sun.hao")
     jiedai("approve", rid, "--as", "li.na")
     items = ("--item", "接站=zhao.min", "--item", "工作餐=ghost")
-    refused = jiedai("assign", rid, "--as", "chen.jie", *items, code=3).output
+    refused = jiedai("assign", rid, "--as", "chen.jie", *items, code=2).output
     assert "参与人名单里没有 ghost" in refused
     assert not [t for t in as_json("show", rid)["reception"]["tasks"] if t["kind"] == "execution"]
     jiedai("assign", rid, "--as", "chen.jie", "--item", "接站=zhao.min", "--item", "会议室=unit:县政府办公室")
@@ -124,3 +124,20 @@ def test_token_revoke_wants_the_id_not_the_token_and_not_one_character(site: Sit
     assert "没有令牌 zz-none；令牌的 ID 见 jiedai token list" in unknown
     assert not as_json("token", "list")[0]["revoked_at"]
     assert as_json("token", "revoke", token_id[:6])["id"] == token_id
+
+
+def test_an_unknown_person_after_to_or_stand_in_is_a_usage_error_as_after_as(site: Site) -> None:
+    """A misspelt id is the same mistake after ``--to`` or ``--stand-in`` as after ``--as``: exit 2
+    (it was 3, a conflict), and nothing happens."""
+    rid = site.new()
+    jiedai("submit", rid, "--as", "zhang.wei")
+    for command, option in (("transfer", "--to"), ("delegate", "--to"), ("cc", "--to")):
+        reason = () if command == "cc" else ("--reason", "x")
+        refused = jiedai(command, rid, "--as", "sun.hao", option, "ghost", *reason, code=2).output
+        assert "参与人名单里没有 ghost" in refused
+    days = ("--from", "2026-01-01", "--to", "2026-02-01", "--reason", "出差")
+    jiedai("proxy", "set", "--as", "sun.hao", "--stand-in", "ghost", *days, code=2)
+    jiedai("proxy", "set", "--as", "admin", "--for", "ghost", "--stand-in", "li.na", *days, code=2)
+    assert as_json("proxy", "list") == []
+    known = jiedai("transfer", rid, "--as", "sun.hao", "--to", "zhang.wei", "--reason", "x", code=3)
+    assert "经办人" in known.output  # a known person the operation may still refuse

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from jiedai_flow.domain.records import TaskPage, TaskRow
+    from jiedai_flow.process.engine import Engine
 
 _VIEWS = {"mine": TaskView.MINE, "done": TaskView.DONE, "cc": TaskView.CC, "started": TaskView.STARTED}
 _VIEWS_EN = {
@@ -249,6 +250,7 @@ def _operation(
         actor = app.actor(actor_id)
         rid = engine.resolve(reception_id)
         value = build(task=task, **options)
+        _known(engine, _named(value))
         result = engine.operate(
             rid, value, actor, reason=reason, request_id=request_id, expected_version=expect_version
         )
@@ -281,6 +283,29 @@ def _operation(
     return click.command(name, short_help=f"{help_zh} / {help_en}.", help=f"{help_zh}。\n\n{help_en}.")(
         decorated
     )
+
+
+def _named(value: TaskCommand) -> list[tuple[str, str]]:
+    """The people an operation names, each with the option that named them."""
+    found = [("--to", value.to)] if isinstance(value, (Transfer, Delegate)) else []
+    found += [("--to", person) for person in getattr(value, "people", ())]
+    if isinstance(value, Assign):
+        found += [("--item", i.owner.ref) for i in value.items if i.owner.kind is AssigneeKind.PERSON]
+    return found
+
+
+def _known(engine: Engine, named: list[tuple[str, str]]) -> None:
+    """Each person named on the command line is in the directory: an unknown id is a mistake on
+    the command line (exit 2), as it is after ``--as``, not a refusal of the operation (exit 3).
+    Whether a known person may take the task is still the operation's to judge."""
+    directory = engine.directory
+    if directory is None:  # no plugin keeps a directory: the host is trusted with ids
+        return
+    for option, person in named:
+        if person.strip() and directory(person) is None:
+            raise usage_problem(
+                option, f"参与人名单里没有 {person}", f"{person} is not in the directory of actors"
+            )
 
 
 _to = click.option("--to", "to", required=True, metavar="ACTOR", help="交给谁 / to whom (actor id).")
@@ -550,6 +575,7 @@ def proxy_set(
     app.options = PROXY_OPTIONS
     engine = app.engine()
     actor = app.actor(actor_id)
+    _known(engine, [("--for", principal or ""), ("--stand-in", stand_in)])
     made = engine.set_proxy(principal or actor.id, stand_in, first, last, actor, reason=reason)
     if app.json:
         app.emit(dump(made))
