@@ -1,6 +1,6 @@
 """The shipped migrations: a fresh database reaches head; 0004 fills its typed columns from the JSON;
 0005 splits the audit trail into shards without rewriting a stored hash; 0010 names who may not take
-a pending pool task."""
+a pending pool task; a database a newer version upgraded is refused, not opened."""
 
 from __future__ import annotations
 
@@ -64,6 +64,47 @@ def test_a_fresh_database_is_upgraded_to_the_newest_revision(tmp_path: Path) -> 
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     assert migrate.current_revision(url) is None
     assert migrate.upgrade(url) == migrate.head_revision() == "0012"
+
+
+def _stamped_by_a_newer_version(url: str) -> str:
+    """Stamp a database at head with a revision this version does not ship; return that revision."""
+    migrate.upgrade(url)
+    newer = f"{int(migrate.head_revision()) + 1:04d}"
+    db = sa.create_engine(url)
+    try:
+        with db.begin() as conn:
+            conn.execute(sa.text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :v"), {"v": newer})
+    finally:
+        db.dispose()
+    return newer
+
+
+def test_a_database_a_newer_version_upgraded_is_a_storage_error_saying_to_upgrade_jiedai(
+    sql_url: str,
+) -> None:
+    """Neither upgraded nor opened, read-only or not: Alembic's "can't locate revision" becomes a
+    StorageError naming both revisions, and the stamp stays as it was."""
+    newer = _stamped_by_a_newer_version(sql_url)
+    for opening in (migrate.upgrade, SQLStore, lambda url: SQLStore(url, create=False)):
+        with pytest.raises(StorageError) as raised:
+            opening(sql_url)
+        assert f"数据库结构 {newer} 比本版本 jiedai-flow 认识的（{migrate.head_revision()}）新" in str(
+            raised.value.message_zh
+        )
+        assert "upgrade jiedai-flow" in raised.value.message_en
+    assert migrate.current_revision(sql_url) == newer
+
+
+@pytest.mark.parametrize("command_line", [["list"], ["db", "upgrade"], ["audit", "verify"], ["serve"]])
+def test_every_command_on_a_newer_database_exits_4_saying_to_upgrade_jiedai(
+    tmp_path: Path, command_line: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    newer = _stamped_by_a_newer_version(url)
+    result = CliRunner().invoke(main, ["--db", url, *command_line])
+    assert result.exit_code == 4, result.output
+    assert f"数据库结构 {newer} 比本版本" in result.output
+    assert "请升级 jiedai-flow" in result.output
 
 
 def single_chain(url: str) -> None:

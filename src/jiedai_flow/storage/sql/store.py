@@ -68,7 +68,7 @@ from jiedai_flow.storage.chain import (
     signed_content,
 )
 from jiedai_flow.storage.codec import canonical, decode, encode
-from jiedai_flow.storage.migrate import upgrade
+from jiedai_flow.storage.migrate import require_known, upgrade
 from jiedai_flow.storage.sql.outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row
 from jiedai_flow.storage.sql.races import CounterRace, Race, retryable, run_again_on_race
 from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
@@ -141,8 +141,14 @@ class SQLStore(OutboxMixin):
         self.db = sa.create_engine(self.url, **engine_options)
         if self.is_sqlite:
             sa.event.listen(self.db, "connect", _sqlite_pragmas(self.read_only, self.durability))
-        if create and not self.read_only:
-            upgrade(self.db)
+        try:
+            if create and not self.read_only:
+                upgrade(self.db)
+            else:
+                require_known(self.db)  # a newer jiedai_flow's tables are not read as if they were ours
+        except BaseException:
+            self.db.dispose()  # no store to close() holds the connections the check opened
+            raise
         self.algorithm = preferred_algorithm()
         self._integrity_error: type[Exception] = self.db.dialect.loaded_dbapi.IntegrityError
         self._local = threading.local()
