@@ -325,6 +325,8 @@ def test_a_missing_driver_names_the_extra_that_installs_it(
         ("jiedai.db", "sqlite:///jiedai.db"),
         ("/srv/jiedai/jiedai.db", "sqlite:////srv/jiedai/jiedai.db"),
         ("sqlite://jiedai.db", "sqlite:///jiedai.db"),
+        ("sqlite:/jiedai.db", "sqlite:///jiedai.db"),
+        ("sqlite:jiedai.db", "sqlite:///jiedai.db"),
         ("postgres://postgres:secret@127.0.0.1:1/x", "postgresql+psycopg://postgres:***@127.0.0.1:1/x"),
     ],
 )
@@ -342,6 +344,7 @@ def test_a_database_url_written_wrong_is_a_usage_error_showing_the_url_meant(
     assert "--db" in out
     assert "secret" not in out
     assert "插件" not in out
+    assert "sqlite:///sqlite" not in out  # the scheme is not taken for part of a file name
     assert list(site.iterdir()) == []
 
 

@@ -24,13 +24,15 @@ def url_mistake(url: str, where: str = "--db") -> tuple[str, str] | None:
     meant; None if it may (if no back end opens it, that is the back end's or a plugin's to say)."""
     scheme, sep, rest = url.partition("://")
     name, plus, _driver = scheme.partition("+")
-    if not sep:
+    if not sep and url.lower().startswith("sqlite:"):  # sqlite:jiedai.db, sqlite:/jiedai.db
+        meant = "sqlite:///" + url[len("sqlite:") :].lstrip("/")
+    elif not sep:
         meant = f"sqlite:///{url}"  # an absolute path gets its fourth slash
         return (
             f"{where} {url!r} 不是数据库地址；SQLite 文件请写作 {meant}。可用的形式：{FORMS}",
             f"{where} {url!r} is not a database URL; write a SQLite file as {meant}. Accepted forms: {FORMS}",
         )
-    if name == "sqlite" and rest and not rest.startswith("/"):
+    elif name == "sqlite" and rest and not rest.startswith("/"):
         meant = f"sqlite:///{rest}"
     elif name == "postgres":  # Heroku's and libpq's spelling, which SQLAlchemy does not accept
         meant = f"postgresql+{_DRIVERS['postgresql']}://{rest}"
