@@ -376,6 +376,38 @@ def test_a_server_url_without_a_driver_gets_the_driver_jiedai_installs(
     assert database.url_mistake("postgresql://u@db.example/jiedai") is None  # it works as written
 
 
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql+psycopg://u:secret@127.0.0.1:abc/test", "读不出主机和端口"),
+        ("postgresql+psycopg://postgres:secret@[::1:5432/test", "读不出主机和端口"),
+        ("sqlite:///jiedai.db?timeout=abc", "“?” 之后的选项有误"),
+    ],
+)
+@pytest.mark.parametrize("command", [["list"], ["db", "upgrade"], ["audit", "verify"], ["serve"]])
+def test_a_database_url_sqlalchemy_cannot_read_is_a_usage_error_hiding_its_password(
+    site: Path, url: str, says: str, command: list[str]
+) -> None:
+    """A port that is not a number, a bracket not closed, an option that is not a number: the URL
+    is written wrong (exit code 2), not a bug (5); the password is not shown, nothing is created."""
+    out = jiedai("--lang", "both", "--db", url, *command, code=2).output
+    assert says in out
+    assert "is written wrong" in out
+    assert "secret" not in out
+    assert "内部错误" not in out
+    assert list(site.iterdir()) == []
+
+
+def test_an_option_the_driver_cannot_take_is_a_storage_error_hiding_the_password(site: Path) -> None:
+    """PyMySQL fails on an unknown ``charset`` with an AttributeError before it connects."""
+    url = "mysql+pymysql://root:secret@127.0.0.1:1/test?charset=bogus"
+    for command in (["list"], ["db", "upgrade"], ["audit", "verify"]):
+        out = jiedai("--lang", "both", "--db", url, *command, code=4).output
+        assert "无法打开数据库 mysql+pymysql://root:***@127.0.0.1:1/test?charset=bogus" in out
+        assert "secret" not in out
+        assert "内部错误" not in out
+
+
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:1/0", "mongodb://h/db", "postgresql+psycopg://u@h/x"])
 def test_a_url_a_plugin_could_serve_is_not_a_usage_mistake(url: str) -> None:
     from jiedai_flow.cli.database import url_mistake

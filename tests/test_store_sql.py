@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import attrs
 import pytest
 
+from jiedai_flow.errors import StorageError
+from jiedai_flow.process.engine import open_engine
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.testing import StoreContract, sample_event, sample_notification, sample_reception
 
@@ -60,3 +62,20 @@ def test_a_store_dropped_without_close_closes_its_connections(tmp_path: Path) ->
     gc.collect()
     assert gone() is None
     assert not finalizer.alive
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://u:secret@127.0.0.1:abc/test",
+        "sqlite:///x.db?timeout=abc",
+        "mysql+pymysql://u:secret@127.0.0.1:1/test?charset=bogus",
+    ],
+)
+def test_a_url_that_cannot_be_opened_is_a_storage_error_without_the_password(url: str) -> None:
+    """Whatever fails — SQLAlchemy reading the URL, the dialect its options, the driver connecting —
+    the library says it cannot open the database, never with the password."""
+    with pytest.raises(StorageError) as raised:
+        open_engine(url, autoload=False)
+    assert raised.value.message_zh.startswith("无法打开数据库 ")
+    assert "secret" not in raised.value.message_zh + raised.value.message_en

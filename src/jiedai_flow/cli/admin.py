@@ -241,9 +241,11 @@ def _upgraded(app: App) -> tuple[str | None, str]:
     import sqlalchemy as sa
 
     from jiedai_flow.storage.migrate import current_revision, upgrade
+    from jiedai_flow.storage.sql.opening import check_connects
 
     engine = sa.create_engine(app.sql_url())
     try:
+        check_connects(engine)
         return current_revision(engine), upgrade(engine)
     finally:
         engine.dispose()

@@ -201,12 +201,9 @@ class App:
     @property
     def shown_db(self) -> str:
         """The database URL without its password."""
-        import sqlalchemy as sa
+        from jiedai_flow.storage.sql.opening import shown_url
 
-        try:
-            return sa.make_url(self.db).render_as_string(hide_password=True)
-        except sa.exc.ArgumentError:
-            return self.db
+        return shown_url(self.db)
 
     def engine(self) -> Engine:
         """The engine on ``--db`` with the ``--standards`` layers, opened on first use."""

@@ -39,11 +39,41 @@ def url_mistake(url: str, where: str = "--db") -> tuple[str, str] | None:
     elif name in _DRIVERS and not plus and not _default_driver_installed(url) and _installed(_DRIVERS[name]):
         meant = f"{name}+{_DRIVERS[name]}://{rest}"
     else:
-        return None
+        return _malformed(url, where)
     shown, meant = _hidden(url), _hidden(meant)
     return (
         f"{where} 数据库地址 {shown} 写法有误，应写作 {meant}。可用的形式：{FORMS}",
         f"{where}: the database URL {shown} is written wrong; write {meant}. Accepted forms: {FORMS}",
+    )
+
+
+def _malformed(url: str, where: str) -> tuple[str, str] | None:
+    """Why SQLAlchemy cannot read ``url`` as written: a host and port it cannot split, or an option
+    after ``?`` its dialect cannot convert. None if it can (or if it is not a SQLAlchemy URL)."""
+    import sqlalchemy as sa
+
+    try:
+        sa.make_url(url)
+    except sa.exc.ArgumentError:
+        return None  # not a SQLAlchemy URL: a plugin's perhaps
+    except ValueError as error:
+        zh, en = "读不出主机和端口", "its host and port cannot be read"
+        return _written_wrong(url, where, f"{zh}（{error}）", f"{en} ({error})")
+    try:
+        sa.create_engine(url).dispose()  # reads the options; connects to nothing
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError):
+        return None  # a dialect or driver not installed: the back end or a plugin says which
+    except (ValueError, TypeError) as error:
+        zh, en = "“?” 之后的选项有误", "an option after “?” is wrong"
+        return _written_wrong(url, where, f"{zh}（{error}）", f"{en} ({error})")
+    return None
+
+
+def _written_wrong(url: str, where: str, why_zh: str, why_en: str) -> tuple[str, str]:
+    shown = _hidden(url)
+    return (
+        f"{where} 数据库地址 {shown} 写法有误：{why_zh}。可用的形式：{FORMS}",
+        f"{where}: the database URL {shown} is written wrong: {why_en}. Accepted forms: {FORMS}",
     )
 
 
@@ -64,9 +94,6 @@ def _installed(module: str) -> bool:
 
 def _hidden(url: str) -> str:
     """``url`` without its password."""
-    import sqlalchemy as sa
+    from jiedai_flow.storage.sql.opening import shown_url
 
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url
+    return shown_url(url)

@@ -7,7 +7,8 @@ parts with one job each:
 - :mod:`.outbox` — claiming and finishing outbox deliveries;
 - :mod:`.tasks` — the task lists 待办/已办/抄送/发起 and their rows;
 - :mod:`.verify` — what verify checks besides the chain (typed columns, outbox digests);
-- :mod:`.races` — transactions run again after losing a race; :mod:`.readonly` — read-only files.
+- :mod:`.races` — transactions run again after losing a race; :mod:`.readonly` — read-only files;
+- :mod:`.opening` — the error that says why a database cannot be opened.
 """
 
 from __future__ import annotations

@@ -69,6 +69,7 @@ from jiedai_flow.storage.chain import (
 )
 from jiedai_flow.storage.codec import canonical, decode, encode
 from jiedai_flow.storage.migrate import require_known, upgrade
+from jiedai_flow.storage.sql.opening import check_connects, opening_error
 from jiedai_flow.storage.sql.outbox import OUTBOX_STATEMENTS, OutboxMixin, outbox_row
 from jiedai_flow.storage.sql.races import CounterRace, Race, retryable, run_again_on_race
 from jiedai_flow.storage.sql.readonly import read_only_file, read_only_uri
@@ -138,10 +139,14 @@ class SQLStore(OutboxMixin):
             engine_options.setdefault(
                 "creator", lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
             )
-        self.db = sa.create_engine(self.url, **engine_options)
+        try:
+            self.db = sa.create_engine(self.url, **engine_options)
+        except (ValueError, TypeError) as error:  # an option its dialect cannot convert (`timeout=abc`)
+            raise opening_error(self.url, error) from error
         if self.is_sqlite:
             sa.event.listen(self.db, "connect", _sqlite_pragmas(self.read_only, self.durability))
         try:
+            check_connects(self.db)
             if create and not self.read_only:
                 upgrade(self.db)
             else:
