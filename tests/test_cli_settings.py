@@ -127,14 +127,18 @@ def test_errors_speak_the_chosen_language(site: Path) -> None:
 
 def test_a_command_in_a_folder_without_its_database_says_so_and_creates_nothing(site: Path) -> None:
     """The default database is made by ``jiedai init``; any other command run in the wrong folder says
-    so instead of leaving an empty ``jiedai.db`` behind. A database named on purpose is still made."""
+    so instead of leaving an empty ``jiedai.db`` behind. A database named on purpose is made by
+    ``db upgrade`` (or ``new``, ``import``, ``serve``), not by a command that reads it."""
     for command in (["list"], ["show", "341502-2026-00001"], ["serve", "--port", "0"]):
         out = jiedai("--lang", "both", *command, code=2).output
         assert "没有数据库 jiedai.db" in out
         assert "run `jiedai init` here first" in out
     assert not (site / "jiedai.db").exists()
-    assert jiedai("--db", f"sqlite:///{site / 'named.db'}", "list").output.strip() == "没有符合条件的接待"
-    assert (site / "named.db").exists()
+    named = f"sqlite:///{site / 'named.db'}"
+    assert "还没有 jiedai 的表" in jiedai("--db", named, "list", code=4).output
+    assert not (site / "named.db").exists()
+    jiedai("--db", named, "db", "upgrade")
+    assert jiedai("--db", named, "list").output.strip() == "没有符合条件的接待"
     jiedai("init")
     assert jiedai("list").output.strip() == "没有符合条件的接待"
 

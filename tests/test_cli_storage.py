@@ -1,5 +1,6 @@
 """The ``jiedai`` command line against real databases: schema upgrades, storage errors as messages
-with exit code 4 (never a traceback), and the demo end to end."""
+with exit code 4 (never a traceback), no schema made by a command that reads, and the demo end to
+end."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 
 from jiedai_flow.cli import demo, main
@@ -78,6 +80,81 @@ def test_audit_verify_on_a_database_without_the_schema_exits_4_suggesting_db_upg
     assert result.exit_code == 4, result.output
     assert "jiedai db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+def jd_tables(url: str) -> set[str]:
+    """The jiedai tables in a database (none in a SQLite file that is not there, which stays so)."""
+    database = sa.make_url(url).database
+    if url.startswith("sqlite") and database and not Path(database).exists():
+        return set()
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t for t in sa.inspect(conn).get_table_names() if t.startswith("jd_")}
+    finally:
+        engine.dispose()
+
+
+READING = [
+    ["list"],
+    ["show", "x"],
+    ["history", "x"],
+    ["export", "x"],
+    ["report", "summary", "--year", "2026"],
+    ["process", "list"],
+    ["token", "list"],
+]
+"""Commands that read the database (or change what must be there already): none makes the schema."""
+
+
+@pytest.mark.parametrize("command", READING, ids=" ".join)
+def test_a_command_that_reads_makes_no_schema_in_a_database_named_on_purpose(
+    empty_url: str, command: list[str]
+) -> None:
+    """A database without jiedai's tables is a name mistyped more often than a new database: the
+    command says so and points to ``db upgrade``, and the database is left as it was."""
+    result = jiedai("--db", empty_url, *command)
+    assert result.exit_code == 4, result.output
+    assert "还没有 jiedai 的表" in result.output
+    assert "是不是地址写错了" in result.output
+    assert "jiedai db upgrade" in result.output
+    assert "内部错误" not in result.output
+    assert jd_tables(empty_url) == set()
+
+
+def test_a_sqlite_file_named_but_not_there_is_not_created_and_the_setting_is_named(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    result = CliRunner().invoke(main, ["--lang", "both", "list"], env={"JIEDAI_DB": url})
+    assert result.exit_code == 4, result.output
+    assert f"（$JIEDAI_DB）还没有 jiedai 的表（文件 {tmp_path / 'typo.db'} 不存在）" in result.output
+    assert "has no jiedai schema yet" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_makes_the_schema_of_a_database_named_on_purpose_and_then_it_is_read(
+    empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``new`` (like ``import`` and ``serve``) may start a database: its first reception is meant."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert jiedai("init").exit_code == 0  # the sample files; its own jiedai.db is not the one used
+    created = jiedai("--db", empty_url, "new", "jiedai-reception.toml")
+    assert created.exit_code == 0, created.output
+    assert schema_state(empty_url) == (JD_TABLES, [migrate.head_revision()])
+    listed = jiedai("--db", empty_url, "list")
+    assert listed.exit_code == 0, listed.output
+    assert "没有符合条件的接待" not in listed.output
+
+
+def test_a_database_at_an_older_revision_is_still_upgraded_by_a_command_that_reads(empty_url: str) -> None:
+    head = migrate.head_revision()
+    before = ScriptDirectory.from_config(migrate._config()).get_revision(head).down_revision
+    assert isinstance(before, str)
+    migrate.upgrade(empty_url, before)
+    result = jiedai("--db", empty_url, "list")
+    assert result.exit_code == 0, result.output
+    assert migrate.current_revision(empty_url) == head
 
 
 def test_demo_runs_a_reception_to_its_archive_verifies_the_trail_and_leaves_no_file(

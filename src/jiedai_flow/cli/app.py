@@ -205,8 +205,10 @@ class App:
 
         return shown_url(self.db)
 
-    def engine(self) -> Engine:
-        """The engine on ``--db`` with the ``--standards`` layers, opened on first use."""
+    def engine(self, *, create: bool = False) -> Engine:
+        """The engine on ``--db`` with the ``--standards`` layers, opened on first use. Only with
+        ``create`` (``new``, ``import``, ``serve``) does it make jiedai's tables in a database that
+        has none (:meth:`_need_schema`); one at an older revision is upgraded either way."""
         if self._engine is None:
             from jiedai_flow.domain.standards_toml import load_standards_file
             from jiedai_flow.process.engine import open_engine
@@ -229,6 +231,8 @@ class App:
             plugins.extend(self.extra_plugins)
             self._need_database()
             try:
+                if not create:
+                    self._need_schema()
                 self._engine = open_engine(self.db, plugins=plugins)
             except StorageError:
                 self.sql_url()  # a URL written wrong is the user's mistake, not a missing plugin
@@ -277,6 +281,56 @@ class App:
                 f"no database jiedai.db in {Path.cwd()}: run `jiedai init` here first, or name one "
                 "with --db, $JIEDAI_DB or jiedai.toml",
             )
+
+    def _need_schema(self) -> None:
+        """The SQL database has jiedai's tables. One named on purpose that has none is a name
+        mistyped more often than a new database: a command that reads it, or changes what must be
+        in it already, says so instead of leaving an empty schema there for the next command."""
+        import sqlite3
+
+        import sqlalchemy as sa
+
+        from jiedai_flow.storage.migrate import current_revision
+        from jiedai_flow.storage.sql.opening import check_connects
+        from jiedai_flow.storage.sql.readonly import read_only_uri
+
+        try:
+            url = sa.make_url(self.db)
+            url.get_dialect()
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError):
+            return  # a plugin's URL, or one written wrong: opening it says which
+        options: dict[str, Any] = {}
+        if url.get_backend_name() == "sqlite":
+            path = url.database
+            if path in (None, "", ":memory:") or "uri" in url.query:
+                return  # nothing kept to mistype, or a file: URI that may name what is not a path
+            if not Path(path).is_file():
+                raise self._no_schema(f"文件 {path} 不存在", f"the file {path} does not exist")
+            uri = read_only_uri(path)  # why: looking must not create, lock or journal anything
+            options["creator"] = lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+        try:
+            db = sa.create_engine(url, **options)
+        except (ValueError, TypeError, ImportError):
+            return  # opening it says why it cannot be opened
+        try:
+            check_connects(db)
+            found = current_revision(db)
+        finally:
+            db.dispose()
+        if found is None:
+            raise self._no_schema("", "")
+
+    def _no_schema(self, why_zh: str, why_en: str) -> StorageError:
+        return StorageError(
+            f"数据库 {self.shown_db}（{self.db_source}）还没有 jiedai 的表"
+            + (f"（{why_zh}）" if why_zh else "")
+            + "：是不是地址写错了？要在这里新建，请先用这个地址运行 jiedai db upgrade"
+            "（或在新目录里运行 jiedai init）",
+            f"database {self.shown_db} ({self.db_source}) has no jiedai schema yet"
+            + (f" ({why_en})" if why_en else "")
+            + ": is the URL right? To start a new database there, first run `jiedai db upgrade` on it "
+            "(or `jiedai init` in a new folder)",
+        )
 
     def actors(self) -> dict[str, Actor]:
         """The actors of ``--actors`` by id."""

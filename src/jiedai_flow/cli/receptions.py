@@ -68,7 +68,7 @@ def new(app: App, file: Path, actor_id: str | None, request_id: str | None) -> N
             "未指定经办人：在 [reception] 写 handler，或用 --as",
             "no handler: set [reception] handler or pass --as",
         )
-    engine = app.engine()
+    engine = app.engine(create=True)  # the first reception of a database named on purpose
     head = source.reception
     result = engine.create_reception(
         source.letter,

@@ -137,7 +137,7 @@ def serve(
             secure_cookies=secure_cookies,
             auth_failures=max_auth_failures,
         )
-        engine = app.engine()  # creates or upgrades the database once, before the workers start
+        engine = app.engine(create=True)  # creates or upgrades the database once, before the workers start
         if demo_actor is not None:
             actor = app.actor(demo_actor)
             _info, token = tokens_for(engine).create(actor.id, "demo")

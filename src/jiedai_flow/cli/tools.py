@@ -200,7 +200,7 @@ def import_(
             f"{operator.id} is neither admin nor office and may not bulk-import",
         )
     explanations = parse_explanations(explain)
-    engine = app.engine()
+    engine = app.engine(create=True)  # a new database may start with the receptions of past years
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
