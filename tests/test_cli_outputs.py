@@ -5,6 +5,7 @@ An ordinary file of the same name is still replaced: reports are made again at w
 
 from __future__ import annotations
 
+import json
 import shutil
 from typing import TYPE_CHECKING
 
@@ -74,3 +75,18 @@ def test_import_template_keeps_an_existing_file_unless_forced(site: Site) -> Non
     kept = actors.read_bytes()
     jiedai("import", "--template", actors, "--force", code=2)
     _unchanged(actors, kept)
+
+
+def test_a_file_the_command_cannot_write_is_a_json_error_under_json(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``--json`` every error is a JSON object on stdout, a file system failure too (it was plain
+    text on stderr and an empty stdout)."""
+    monkeypatch.setenv("JIEDAI_AUDIT_KEY", "k1:0123456789abcdef0123456789abcdef")
+    result = jiedai("--json", "audit", "checkpoint", "--to", site.path / "no" / "such" / "dir", code=4)
+    error = json.loads(result.stdout)["error"]
+    assert (error["code"], error["exit_code"]) == ("storage", 4)
+    assert error["message_zh"].startswith("无法访问文件或数据库")
+    assert "No such file or directory" in error["message_en"]
+    plain = jiedai("audit", "checkpoint", "--to", site.path / "no" / "such" / "dir", code=4)
+    assert "无法访问文件或数据库" in plain.output

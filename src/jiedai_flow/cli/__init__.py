@@ -193,10 +193,20 @@ def _end(ctx: click.Context, error: Exception) -> NoReturn:
     if sa is not None and isinstance(error, sa.SQLAlchemyError):
         _database_unusable(app, getattr(error, "orig", None) or error)
     if isinstance(error, OSError):
-        fail("无法访问文件或数据库：", "cannot access a file or the database:", EXIT_PLUGIN, f" {error}")
+        _storage_failed(app, "无法访问文件或数据库：", "cannot access a file or the database:", f" {error}")
     if _from_database(app, error):
         _database_unusable(app, error)
     internal_error(error, app, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip())
+
+
+def _storage_failed(app: App | None, zh: str, en: str, detail: str) -> NoReturn:
+    """A file or the database failed under the command (exit 4): as the run's other errors are
+    reported, so ``--json`` gets its ``{"error": …}`` object too."""
+    if app is None:
+        fail(zh, en, EXIT_PLUGIN, detail)
+    from jiedai_flow.errors import StorageError
+
+    app.fail(StorageError(zh + detail, en + detail))
 
 
 def _app_of(ctx: click.Context) -> App | None:
@@ -209,10 +219,10 @@ def _app_of(ctx: click.Context) -> App | None:
 
 def _database_unusable(app: App | None, error: BaseException) -> NoReturn:
     url = app.shown_db if app is not None else "?"
-    fail(
+    _storage_failed(
+        app,
         f"数据库 {url} 无法使用（地址是否正确？是否已运行 jiedai db upgrade？）：",
         f"database {url} unusable (is the URL right? did you run `jiedai db upgrade`?):",
-        EXIT_PLUGIN,
         f" {error}",
     )
 
