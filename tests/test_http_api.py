@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import sqlalchemy as sa
 
+from jiedai_flow.storage import migrate
 from tests._http_server import list_body, reception_body, running
 from tests.databases import private_database
 
@@ -227,6 +229,27 @@ def test_health_ready_metrics_and_openapi(server: Server) -> None:
         doc = c.get("/schema/openapi.json").json()
     assert doc["openapi"].startswith("3.1")
     assert {"Reception", "AuditEvent", "Finding", "ProblemDetails"} <= set(doc["components"]["schemas"])
+
+
+def test_readyz_tells_a_pending_migration_from_a_newer_schema(server: Server) -> None:
+    """Both are 503; a database a newer jiedai-flow upgraded needs this service upgraded, not
+    ``jiedai db upgrade``, and the answer says which."""
+    version = sa.table("jd_alembic_version", sa.column("version_num"))
+    db = sa.create_engine(server.db)
+    try:
+        head = migrate.head_revision()
+        seen = {}
+        for stamped in (f"{int(head) - 1:04d}", "9999"):
+            with db.begin() as conn:
+                conn.execute(version.update().values(version_num=stamped))
+            with server.client() as c:
+                answer = c.get("/readyz")
+            seen[stamped] = (answer.status_code, answer.json()["status"])
+    finally:
+        with db.begin() as conn:
+            conn.execute(version.update().values(version_num=migrate.head_revision()))
+        db.dispose()
+    assert list(seen.values()) == [(503, "migrations pending"), (503, "schema newer than this version")]
 
 
 def _raw_post(server: Server, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

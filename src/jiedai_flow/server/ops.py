@@ -36,7 +36,7 @@ def healthz() -> Liveness:
     sync_to_thread=True,
 )
 def readyz(service: Service) -> Response[Health]:
-    from jiedai_flow.storage.migrate import current_revision, head_revision
+    from jiedai_flow.storage.migrate import current_revision, head_revision, is_known
 
     now = datetime.now(UTC)
     sql = getattr(service.engine.store, "db", None)
@@ -51,8 +51,13 @@ def readyz(service: Service) -> Response[Health]:
     except Exception as error:  # why: any failure to reach the database means not ready
         return _answer(Health(f"database unreachable: {type(error).__name__}", now, shown, "", expected), 503)
     ready = found == expected
-    health = Health("ready" if ready else "migrations pending", now, shown, found, expected)
-    return _answer(health, 200 if ready else 503)
+    if ready:
+        status = "ready"
+    elif is_known(found or None):
+        status = "migrations pending"
+    else:  # a newer jiedai-flow upgraded it: this version will not open it
+        status = "schema newer than this version"
+    return _answer(Health(status, now, shown, found, expected), 200 if ready else 503)
 
 
 def _answer(health: Health, status: int = 200) -> Response[Health]:

@@ -65,10 +65,16 @@ def require_known(engine: Engine | str) -> str | None:
     return found
 
 
+def is_known(revision: str | None) -> bool:
+    """Whether ``revision`` is one this version ships (or None: no schema yet), i.e. not a newer
+    version's."""
+    return revision is None or revision in _shipped()
+
+
 def _refuse_newer(found: str | None) -> None:
     # why: a revision this version does not ship was written by a newer one (Alembic would only say
     # it "can't locate" it), and this version must neither read nor write tables it does not know
-    if found is not None and found not in _shipped():
+    if not is_known(found):
         head = head_revision()
         raise StorageError(
             f"数据库结构 {found} 比本版本 jiedai-flow 认识的（{head}）新：它已由更新的 jiedai-flow 升级过，"
