@@ -90,3 +90,21 @@ def test_a_file_the_command_cannot_write_is_a_json_error_under_json(
     assert "No such file or directory" in error["message_en"]
     plain = jiedai("audit", "checkpoint", "--to", site.path / "no" / "such" / "dir", code=4)
     assert "无法访问文件或数据库" in plain.output
+
+
+def test_an_output_named_for_another_format_is_refused(site: Site) -> None:
+    rid = site.new()
+    walk_to_archive(rid)
+    result = jiedai("export", rid, "--format", "xlsx", "--output", "list.html", code=2)
+    assert "--format html" in result.output
+    assert not (site.path / "list.html").exists()
+    jiedai("export", rid, "--format", "xlsx", "--output", "list.xlsx")
+    jiedai("export", rid, "--format", "html", "--output", "list.htm")
+    jiedai("report", "summary", "--year", "2026", "--format", "csv", "--output", "summary.txt")
+
+
+def test_list_with_the_dates_swapped_says_so(site: Site) -> None:
+    site.new()
+    result = jiedai("list", "--from", "2026-12-31", "--to", "2026-01-01", code=2)
+    assert "写反了" in result.output
+    assert "swapped" in result.output

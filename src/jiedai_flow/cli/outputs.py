@@ -18,10 +18,24 @@ if TYPE_CHECKING:
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def check_output(app: App, path: Path, option: str = "--output") -> None:
+SUFFIXES = {".html": "html", ".htm": "html", ".csv": "csv", ".xlsx": "xlsx"}
+"""File name endings that say a format, for :func:`check_output`'s ``fmt``."""
+
+
+def check_output(app: App, path: Path, option: str = "--output", *, fmt: str | None = None) -> None:
     """Refuse ``path`` (as a usage error of ``option``) when writing it would destroy data: the
     SQLite database this run opened (or its ``-wal``/``-shm``), the actors, standards, calendar,
-    notifiers or settings file it reads, or any SQLite database."""
+    notifiers or settings file it reads, or any SQLite database; and, given the output's ``fmt``,
+    a name whose ending says another format (an Excel workbook in ``list.html``)."""
+    said = SUFFIXES.get(path.suffix.lower())
+    if fmt in SUFFIXES.values() and said is not None and said != fmt:
+        raise usage_problem(
+            "--format",
+            f"输出文件 {path.name} 是 {said} 文件名，格式却是 {fmt}："
+            f"请用 --format {said}，或把文件名改成 .{fmt}",
+            f"output file {path.name} is named as {said} but the format is {fmt}: use --format {said}, "
+            f"or name the file .{fmt}",
+        )
     target = path.resolve()
     if target in _kept(app):
         raise usage_problem(

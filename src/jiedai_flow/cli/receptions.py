@@ -160,6 +160,12 @@ def list_(
     limit: int,
     after: str | None,
 ) -> None:
+    if start_from is not None and start_to is not None and start_from > start_to:
+        raise usage_problem(
+            "--to",
+            f"--to {start_to} 早于 --from {start_from}：没有接待能同时满足（两个日期写反了？）",
+            f"--to {start_to} is before --from {start_from}: no reception can match (swapped?)",
+        )
     engine = app.engine()
     if after is not None and (after.count("|") != 1 or not _is_cursor(after)):
         raise usage_problem(

@@ -59,8 +59,8 @@ def progress_bar(console: Console, label: str) -> Iterator[Callable[[int, int], 
         yield update
 
 
-def _write(app: App, path: Path, write: Callable[[Path], None]) -> None:
-    check_output(app, path)
+def _write(app: App, path: Path, write: Callable[[Path], None], fmt: str) -> None:
+    check_output(app, path, fmt=fmt)
     try:
         write(path)
     except OSError as exc:
@@ -82,7 +82,7 @@ def _text_out(app: App, text: str, output: Path | None, fmt: str) -> None:
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    _write(app, output, lambda p: _save(p, text))
+    _write(app, output, lambda p: _save(p, text), fmt)
     _done(app, output)
 
 
@@ -161,7 +161,7 @@ def report(
             row_type = reports.RedFlag
             rows = reports.red_flags(engine.store, year, engine=engine, progress=progress, **filters)
     if fmt == "xlsx" and output is not None:
-        _write(app, output, lambda p: reports.write_table_xlsx(rows, p, title=title, row_type=row_type))
+        _write(app, output, lambda p: reports.write_table_xlsx(rows, p, title=title, row_type=row_type), fmt)
         _done(app, output)
     elif fmt == "csv":
         _text_out(app, reports.render_table_csv(rows, row_type=row_type), output, fmt)
@@ -317,7 +317,7 @@ def export(app: App, reception_id: str, form: str, fmt: str, lang: Lang, output:
         return
     doc = reports.list_document(reception, events=events, definition=definition)
     if fmt == "xlsx" and output is not None:
-        _write(app, output, lambda p: reports.write_list_xlsx(doc, p))
+        _write(app, output, lambda p: reports.write_list_xlsx(doc, p), fmt)
         _done(app, output)
     elif fmt == "csv":
         _text_out(app, reports.render_list_csv(doc), output, fmt)
