@@ -11,6 +11,7 @@ in the past, and ``jiedai remind`` then runs today.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -286,6 +287,8 @@ def test_remind_as_of_another_day_lists_and_writes_nothing_unless_asked(site: Si
     assert "只列出，没有写入催办" in jiedai("--db", site.url, "remind", "--today", ahead).output
     assert as_json("--db", site.url, "dispatch", "--once")["round"]["claimed"] == 0
     assert as_json("--db", site.url, "remind", "--today", ahead, "--write", "--no-dispatch")["written"] == 1
+    far = (date.today() + timedelta(days=400)).isoformat()  # the dispatcher would refuse it as forged
+    assert "366" in jiedai("--db", site.url, "remind", "--today", far, "--write", code=2).output
 
 
 def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, receiver: HttpReceiver) -> None:
@@ -429,3 +432,5 @@ def test_dispatch_and_remind_refuse_values_out_of_range(site: Site, args: tuple[
     day that does not exist was called a format error."""
     result = jiedai("--db", site.url, *args, code=2)
     assert args[-2] in result.output
+    english = jiedai("--lang", "en", "--db", site.url, *args, code=2).output
+    assert not re.search("[\u4e00-\u9fff]", english), english

@@ -108,3 +108,14 @@ def test_list_with_the_dates_swapped_says_so(site: Site) -> None:
     result = jiedai("list", "--from", "2026-12-31", "--to", "2026-01-01", code=2)
     assert "写反了" in result.output
     assert "swapped" in result.output
+
+
+def test_output_never_writes_over_a_file_the_run_reads_under_another_name(site: Site) -> None:
+    """A hard link is the actors file under another name."""
+    rid = site.new()
+    walk_to_archive(rid)
+    actors = site.path / "jiedai-actors.toml"
+    (site.path / "linked.toml").hardlink_to(actors)
+    kept = actors.read_bytes()
+    jiedai("export", rid, "--format", "csv", "--output", "linked.toml", code=2)
+    _unchanged(actors, kept)

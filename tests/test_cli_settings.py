@@ -331,6 +331,7 @@ def test_a_missing_driver_names_the_extra_that_installs_it(
         ("sqlite://jiedai.db", "sqlite:///jiedai.db"),
         ("sqlite:/jiedai.db", "sqlite:///jiedai.db"),
         ("sqlite:jiedai.db", "sqlite:///jiedai.db"),
+        ("sqlite:/tmp/dir/jiedai.db", "sqlite:////tmp/dir/jiedai.db"),
         ("postgres://postgres:secret@127.0.0.1:1/x", "postgresql+psycopg://postgres:***@127.0.0.1:1/x"),
     ],
 )

@@ -25,7 +25,9 @@ def url_mistake(url: str, where: str = "--db") -> tuple[str, str] | None:
     scheme, sep, rest = url.partition("://")
     name, plus, _driver = scheme.partition("+")
     if not sep and url.lower().startswith("sqlite:"):  # sqlite:jiedai.db, sqlite:/jiedai.db
-        meant = "sqlite:///" + url[len("sqlite:") :].lstrip("/")
+        path = url[len("sqlite:") :]
+        # why: /tmp/x.db is a path from the root; a bare /x.db more likely meant the folder's x.db
+        meant = "sqlite:///" + (path if path.startswith("/") and "/" in path[1:] else path.lstrip("/"))
     elif not sep:
         meant = f"sqlite:///{url}"  # an absolute path gets its fourth slash
         return (

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 import click
 from rich.text import Text
 
-from jiedai_flow.cli.app import json_option, pass_app
+from jiedai_flow.cli.app import json_option, pass_app, usage_problem
 from jiedai_flow.cli.common import label, say
-from jiedai_flow.cli.inputs import to_date
+from jiedai_flow.cli.inputs import BadValue, to_date
 
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
@@ -34,7 +34,7 @@ def _with_notifiers(app: App, path: Path | None) -> None:
 def _finite(value: float) -> float:
     """``value``, unless it is not a number (``nan`` passes a range check)."""
     if not math.isfinite(value):
-        raise click.BadParameter(f"{value} 不是有限的秒数 / is not a finite number of seconds")
+        raise BadValue(f"{value} 不是有限的秒数", f"{value} is not a finite number of seconds")
     return value
 
 
@@ -160,7 +160,7 @@ def remind(
 ) -> None:
     from jiedai_flow.notify.deadlines import find_due
     from jiedai_flow.notify.deadlines import remind as write_reminders
-    from jiedai_flow.notify.dispatch import Dispatcher
+    from jiedai_flow.notify.dispatch import AS_OF_SPAN, Dispatcher
 
     _with_notifiers(app, notifiers_path)
     engine = app.engine()
@@ -169,6 +169,13 @@ def remind(
     # why: a reminder written as of another day says "overdue" (or not) for that day, is sent now,
     # and takes the place of the real one (each deadline is reminded once): looking ahead only lists
     writes = day == now or write_other_day
+    if writes and abs((day - now).days) > AS_OF_SPAN:
+        raise usage_problem(
+            "--today",
+            f"--today {day} 离今天超过 {AS_OF_SPAN} 天：这样写下的催办投递器不认（当作伪造拒发），不写",
+            f"--today {day} is more than {AS_OF_SPAN} days from today: the dispatcher would refuse such a "
+            "reminder as forged, so none is written",
+        )
     due = find_due(engine, day, soon_days=soon_days)
     written = write_reminders(engine, day, soon_days=soon_days) if writes else 0
     delivered = (

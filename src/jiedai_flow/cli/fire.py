@@ -217,7 +217,9 @@ def _whole_plan(path: Path, current: Plan) -> None:
         raise usage_problem(
             "--plan",
             f"方案文件 {path} 没有写 {names}：修改后的方案整个替换原方案，这些会被清空。"
-            f"请写出完整的方案（jiedai show --json 可导出现有方案）；确要清空就写明，如 meals = []",
+            "请写出完整的方案（现有方案在 jiedai show --json 输出的 reception.plan 里）；"
+            "确要清空就写明，如 meals = []",
             f"plan file {path} leaves out {', '.join(left_out)}: a revised plan replaces the whole plan, "
-            "so these would be emptied. Write the whole plan; to empty a part, write it empty (meals = [])",
+            "so these would be emptied. Write the whole plan (the current one is reception.plan in the "
+            "output of jiedai show --json); to empty a part, write it empty (meals = [])",
         )

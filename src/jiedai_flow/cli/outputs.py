@@ -4,6 +4,7 @@ ordinary file of the same name is replaced; a database or a configuration file i
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -37,7 +38,7 @@ def check_output(app: App, path: Path, option: str = "--output", *, fmt: str | N
             f"or name the file .{fmt}",
         )
     target = path.resolve()
-    if target in _kept(app):
+    if any(_same_file(target, kept) for kept in _kept(app)):
         raise usage_problem(
             option,
             f"不会写到 {path}：这是本次运行在用的数据库或配置文件，请换一个输出文件",
@@ -63,6 +64,17 @@ def _kept(app: App) -> set[Path]:
     if database is not None:
         kept += [database, *(database.with_name(f"{database.name}-{end}") for end in ("wal", "shm"))]
     return {p.resolve() for p in kept}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file under two names: the same path, or a hard link, or another spelling a case-blind
+    file system takes as the same."""
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is not there: not one file
+        return False
 
 
 def _sqlite_file(url: str) -> Path | None:
