@@ -29,8 +29,8 @@ with the checks off (a database with rows a foreign key would refuse converts, a
 verify`` reports those rows as before). A foreign key of another table to a jiedai table stops the
 migration before anything changes, naming it. Converting rewrites each table: on a large database
 this takes a while and holds the tables; run it while the service is stopped, from one process.
-MySQL commits DDL at once: a run interrupted half way is completed by running it again (the ledger
-is converted last and split right after it).
+MySQL commits DDL at once: a run interrupted half way is completed by running it again (the split
+compares in the tables' former collation explicitly, so it finds the shared rows again).
 
 Downgrade gives the tables the collation of their database again, as the earlier revisions made
 them (their tables made anew after going further back must match the old ones' keys). It is refused
@@ -93,16 +93,14 @@ def upgrade() -> None:
     conn = op.get_bind()
     if conn.dialect.name in ("mysql", "mariadb"):
         _refuse_foreign_references(conn)
-        collation = exact_collation(conn)
-        shared = _shared_ledger_rows(conn)
-        convert(conn, collation)
-        _split(conn, shared)
+        convert(conn, exact_collation(conn))
+        _split(conn, _shared_ledger_rows(conn, _made_in(conn)))
 
 
 def convert(conn: sa.Connection, collation: str) -> None:
     """Make every jiedai table of the database on ``conn`` (MySQL/MariaDB) ``utf8mb4`` in
-    ``collation``, its foreign keys as before. The budget ledger goes last (see :func:`_split`)."""
-    tables = sorted(_to_convert(conn, collation), key=lambda name: name == LEDGER)
+    ``collation``, its foreign keys as before."""
+    tables = _to_convert(conn, collation)
     conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
     try:
         if tables:
@@ -155,13 +153,31 @@ class _Shared:
     committed_fen: int
 
 
-def _shared_ledger_rows(conn: sa.Connection) -> list[_Shared]:
-    """The host units and years whose ledger row, as the case-blind database finds it by key, is
-    another unit's (``县cbd办公室`` booked on ``县CBD办公室``'s row), with the commitments of their
-    receptions — read while the ledger still compares so."""
+def _made_in(conn: sa.Connection) -> str:
+    """The collation the tables were made in before 0012: their database's (in ``utf8mb4``; a
+    database of another character set compared case-blind as ``utf8mb4_general_ci`` does)."""
+    default = str(
+        conn.execute(
+            sa.text(
+                "SELECT DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA"
+                " WHERE SCHEMA_NAME = DATABASE()"
+            )
+        ).scalar_one()
+    )
+    return default if default.startswith("utf8mb4_") else "utf8mb4_general_ci"
+
+
+def _shared_ledger_rows(conn: sa.Connection, made_in: str) -> list[_Shared]:
+    """The host units and years with no ledger row of their own whose commitments the ledger, as it
+    compared in ``made_in``, booked on another unit's row (``县cbd办公室`` on ``县CBD办公室``'s), with
+    the commitments of their receptions. Read after the tables were converted, comparing in
+    ``made_in`` explicitly, so a run interrupted before the split finds them again; a unit that has
+    its own row (split already) is left alone."""
     from jiedai_flow.domain.records import LedgerEntry, Reception
     from jiedai_flow.storage.codec import decode
 
+    if made_in in EXACT[:2]:  # the tables compared to the letter already: nothing was shared
+        return []
     shared = []
     pairs = conn.execute(
         sa.text("SELECT DISTINCT CAST(host_unit AS BINARY), YEAR(start_date) FROM jd_receptions")
@@ -169,8 +185,16 @@ def _shared_ledger_rows(conn: sa.Connection) -> list[_Shared]:
     for raw, year in pairs:
         unit = bytes(raw).decode("utf-8")
         key = LedgerEntry(unit, int(year)).key
-        found = conn.execute(sa.text(f"SELECT `key` FROM {LEDGER} WHERE `key` = :key"), {"key": key}).scalar()
-        if found is None or found.encode() == key.encode():
+        own = conn.execute(
+            sa.text(f"SELECT 1 FROM {LEDGER} WHERE CAST(`key` AS BINARY) = :key"), {"key": key.encode()}
+        ).first()
+        if own is not None:
+            continue
+        found = conn.execute(
+            sa.text(f"SELECT `key` FROM {LEDGER} WHERE `key` COLLATE {made_in} = :key COLLATE {made_in}"),
+            {"key": key},
+        ).scalar()
+        if found is None:
             continue
         committed = sum(
             decode(Reception, data).budget_committed_fen
@@ -182,7 +206,7 @@ def _shared_ledger_rows(conn: sa.Connection) -> list[_Shared]:
                 {"unit": unit.encode(), "since": date(int(year), 1, 1), "until": date(int(year) + 1, 1, 1)},
             )
         )
-        shared.append(_Shared(found, unit, int(year), committed))
+        shared.append(_Shared(str(found), unit, int(year), committed))
     return shared
 
 
