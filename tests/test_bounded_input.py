@@ -699,3 +699,28 @@ def test_a_reception_file_dated_far_outside_the_years_is_refused_at_its_field() 
     with pytest.raises(ValidationError) as caught:
         load(ReceptionHeader, header)
     assert [p.path for p in caught.value.problems] == ["$.end"]
+
+
+def test_text_stored_with_control_characters_is_shown_not_obeyed(site: Site) -> None:
+    """A program using the library, or a row stored before such text was refused, can hold an escape
+    sequence: ``show``, ``history`` and ``list`` print it as ``�``, never raw."""
+    import attrs
+
+    from jiedai_flow import open_engine
+    from jiedai_flow.testing import sample_letter, sample_plan
+
+    engine = open_engine(f"sqlite:///{site.path / 'jiedai.db'}", autoload=False)
+    try:
+        letter = attrs.evolve(
+            sample_letter(), content="\x1b]0;PWNED\x07\x1b[2J调研", sending_unit="\x1b[31m某局"
+        )
+        rid = engine.create_reception(
+            letter, sample_plan(), handler=ACTORS["handler"], host_unit="县政府办公室", jurisdiction="341502"
+        ).reception.id
+    finally:
+        engine.store.close()
+    for args in (("show", rid), ("history", rid), ("list",)):
+        shown = jiedai(*args).output
+        assert "\x1b" not in shown
+        assert "\x07" not in shown
+    assert "\ufffd[31m某局" in jiedai("show", rid).output  # shown, so the reader sees something was there

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 import click
-from rich.console import Console
 
+from jiedai_flow.cli import printable
 from jiedai_flow.errors import (
     ConflictError,
     DefinitionError,
@@ -41,6 +41,8 @@ from jiedai_flow.reports.common import ListNotFiledError, ReportsNeedSQLError
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import date
+
+    from rich.console import Console
 
     from jiedai_flow.domain.model import Actor
     from jiedai_flow.domain.standards import StandardsLayer
@@ -165,8 +167,8 @@ class App:
     actors_path: Path
     standards_paths: tuple[Path, ...]
     json: bool = False
-    out: Console = attrs.field(factory=lambda: Console(highlight=False))
-    err: Console = attrs.field(factory=lambda: Console(stderr=True, highlight=False))
+    out: Console = attrs.field(factory=lambda: printable.console(highlight=False))
+    err: Console = attrs.field(factory=lambda: printable.console(stderr=True, highlight=False))
     _engine: Engine | None = None
     _actors: dict[str, Actor] | None = None
     extra_plugins: list[object] = attrs.field(factory=list)
