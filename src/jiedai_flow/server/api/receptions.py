@@ -190,7 +190,9 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
     "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result. "
     "For the approval trigger, `task` names which of the caller's tasks they sign (when they hold several); "
-    "approval operations have their own endpoints (see `/operations`).",
+    "approval operations have their own endpoints (see `/operations`). A `plan` replaces the whole plan: "
+    "a field left out takes its default (no meals, no lodging, a zero budget …), so send the plan as `GET` "
+    "shows it with your changes, never only the changed fields.",
     dto=LibraryDTO[FireRequest],
     return_dto=LibraryDTO[CommandResult],
     media_type=MediaType.JSON,
