@@ -321,6 +321,18 @@ def _foreign_keys(db: sa.Engine) -> set[tuple[str, str, str]]:
         }
 
 
+def _approved(url: str, *units: str) -> None:
+    """The database at head, with a reception of each host unit submitted and approved (its plan
+    committed in the unit's ledger row)."""
+    migrate.upgrade(url)
+    engine = make_engine(url=url)
+    try:
+        for unit in units:
+            advance(engine, create(engine, host_unit=unit).reception, steps=2)
+    finally:
+        engine.store.close()  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def mysql_url(tmp_path: Path) -> Iterator[str]:
     """A fresh MariaDB database in the server's usual case-blind collation, as a bare
@@ -350,13 +362,7 @@ def test_0012_makes_every_table_of_a_case_blind_database_exact(mysql_url: str) -
 def test_0012_converts_a_database_with_receptions_and_its_trail_verifies(mysql_url: str) -> None:
     """Tables made case-blind by the revisions before 0012, with receptions in them: converted, the
     rows are as they were, the trail verifies, and the engine goes on."""
-    migrate.upgrade(mysql_url)
-    engine = make_engine(url=mysql_url)
-    try:
-        for unit in ("县政府办公室", "县CBD办公室"):
-            advance(engine, create(engine, host_unit=unit).reception, steps=2)
-    finally:
-        engine.store.close()  # type: ignore[attr-defined]
+    _approved(mysql_url, "县政府办公室", "县CBD办公室")
     db = sa.create_engine(mysql_url)
     try:
         with db.begin() as conn:  # as the revisions before 0012 left a bare CREATE DATABASE's tables
@@ -439,13 +445,7 @@ def test_0012_gives_a_unit_booked_on_another_units_ledger_row_its_own(
     """Before 0012 a case-blind database booked ``县cbd办公室`` on ``县CBD办公室``'s ledger row. The
     migration moves its commitments to a row of its own, so verify agrees and each cap is its own —
     also when a first run stopped after converting the tables, before the split."""
-    migrate.upgrade(mysql_url)
-    engine = make_engine(url=mysql_url)
-    try:
-        for unit in ("县CBD办公室", "县cbd办公室"):
-            advance(engine, create(engine, host_unit=unit).reception, steps=2)  # approved: committed
-    finally:
-        engine.store.close()  # type: ignore[attr-defined]
+    _approved(mysql_url, "县CBD办公室", "县cbd办公室")
     ledger = schema.budget_ledger
     db = sa.create_engine(mysql_url)
     try:
@@ -476,13 +476,7 @@ def test_0012_gives_a_unit_booked_on_another_units_ledger_row_its_own(
 def test_0012_is_not_undone_where_keys_would_become_one(mysql_url: str) -> None:
     """Two host units differing only in case, each with its ledger row: going back to a case-blind
     collation is refused before anything is changed, naming the key."""
-    migrate.upgrade(mysql_url)
-    engine = make_engine(url=mysql_url)
-    try:
-        for unit in ("县CBD办公室", "县cbd办公室"):
-            advance(engine, create(engine, host_unit=unit).reception, steps=2)
-    finally:
-        engine.store.close()  # type: ignore[attr-defined]
+    _approved(mysql_url, "县CBD办公室", "县cbd办公室")
     db = sa.create_engine(mysql_url)
     try:
         with pytest.raises(StorageError, match=r"jd_budget_ledger.*行尾空格.*differing only in case"):
