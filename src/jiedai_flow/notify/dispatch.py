@@ -191,7 +191,11 @@ class Dispatcher:
                     )
                     outcome = DeliveryOutcome(n.id, OBSOLETE, delivery.attempts, error=_NO_LONGER)
                 elif isinstance(recomputed, Exception):  # tried again later, like a failed delivery
-                    log.warning("reminder %s could not be made again: %r", n.id, recomputed)
+                    log.warning(
+                        "催办 %s 无法重算，稍后重试：%r / "
+                        "reminder %s could not be made again, retried later: %r",
+                        *(n.id, recomputed, n.id, recomputed),
+                    )
                     outcome = self._failed(n, delivery.attempts + 1, self.engine.clock.now(), recomputed)
                 else:
                     delivery = attrs.evolve(delivery, notification=recomputed)
