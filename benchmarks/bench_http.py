@@ -258,7 +258,7 @@ class InProcess:
             standards_paths=(folder / "jiedai-standards.toml",),
             calendar_paths=(),
         )
-        self.engine = app.engine()
+        self.engine = app.engine(create=True)  # as `jiedai serve` opens it: the schema made if none
         self.actors = app.actors()
         self.source = load(ReceptionFile, reception)
         self.reception_list = load(ReceptionList, reception_list)
