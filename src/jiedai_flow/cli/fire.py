@@ -14,9 +14,8 @@ from jiedai_flow.cli.commands import trigger_help
 from jiedai_flow.cli.inputs import (
     load_follow_up,
     load_list,
-    load_plan,
+    load_plan_sections,
     parse_explanations,
-    plan_sections,
     resolve_trigger,
 )
 from jiedai_flow.domain.model import Plan
@@ -128,9 +127,10 @@ def run(
     reception_id = engine.resolve(reception_id)  # the number or a short id is enough
     process = engine.process_of(engine.get(reception_id))
     name = resolve_trigger(process.definition, trigger)
-    plan = load_plan(plan_file) if plan_file is not None else None
+    plan = None
     if plan_file is not None:
-        _whole_plan(plan_file, engine.get(reception_id).plan)
+        plan, written = load_plan_sections(plan_file)
+        _whole_plan(plan_file, written, engine.get(reception_id).plan)
     listing = load_list(list_file) if list_file is not None else None
     follow_up = load_follow_up(follow_up_file) if follow_up_file is not None else None
     try:
@@ -205,11 +205,10 @@ _SECTIONS = ("meals", "lodgings", "activities", "transport", "ceremony", "gifts"
 """The parts of a plan a revised plan file replaces, each emptied when the file leaves it out."""
 
 
-def _whole_plan(path: Path, current: Plan) -> None:
+def _whole_plan(path: Path, written: frozenset[str], current: Plan) -> None:
     """Refuse a revised plan file that leaves out a part the current plan has: the file replaces the
     whole plan, so a file holding only ``budget = "500.00"`` emptied the meals and the lodging, and
     the old plan is not kept. Writing the part empty (``meals = []``) says it is meant."""
-    written = plan_sections(path)
     empty = Plan()
     left_out = [s for s in _SECTIONS if s not in written and getattr(current, s) != getattr(empty, s)]
     if left_out:

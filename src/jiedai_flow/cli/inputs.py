@@ -122,7 +122,11 @@ def load_document(cls: type[T], path: str | Path, *keys: str) -> T:
     With ``keys``, the file may hold the object itself or a single table named by one of them
     (``[plan]``); problems are reported under that table, or the first key when there is none."""
     path = Path(path)
-    data, text = _read(path)
+    return _loaded(cls, path, *_read(path), keys)
+
+
+def _loaded(cls: type[T], path: Path, data: Any, text: str | None, keys: tuple[str, ...]) -> T:
+    """:func:`load_document` of what was read from ``path``."""
     wrapper = next((k for k in keys if set(data) == {k}), None)
     try:
         return load(cls, data if wrapper is None else data[wrapper], source=str(path))
@@ -226,12 +230,15 @@ def load_plan(path: str | Path) -> Plan:
     return load_document(Plan, path, "plan")
 
 
-def plan_sections(path: str | Path) -> frozenset[str]:
-    """The top-level fields a plan file writes (inside its ``[plan]`` table, if it has one): what a
-    revised plan says on purpose, as against what it leaves out."""
-    data, _text = _read(Path(path))
+def load_plan_sections(path: str | Path) -> tuple[Plan, frozenset[str]]:
+    """A plan file's plan, and the top-level fields it writes (inside its ``[plan]`` table, if it
+    has one): what a revised plan says on purpose, as against what it leaves out. One read."""
+    path = Path(path)
+    data, text = _read(path)
     table = data.get("plan") if set(data) == {"plan"} else data
-    return frozenset(table) if isinstance(table, dict) else frozenset()
+    return _loaded(Plan, path, data, text, ("plan",)), frozenset(table) if isinstance(
+        table, dict
+    ) else frozenset()
 
 
 def load_list(path: str | Path) -> ReceptionList:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def china_day(moment: datetime) -> date:
+    """The calendar day of ``moment`` in China Standard Time (naive times are taken as local)."""
+    return (moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment).date()
 
 
 class Clock(Protocol):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.clock import china_day
 from jiedai_flow.domain.model import LabelledEnum, Role
 from jiedai_flow.domain.records import Notification, ReceptionQuery, TaskKind, TaskState
 from jiedai_flow.domain.standards import claim_deadline, retroactive_deadline
@@ -205,7 +205,7 @@ def deadlines(
     :param calendar: the working-day calendar (default: :func:`calendar_of` the engine).
     """
     now = engine.clock.now()
-    judge = _Judge(today or _local_day(now), soon_days, calendar or calendar_of(engine))
+    judge = _Judge(today or china_day(now), soon_days, calendar or calendar_of(engine))
     standards = engine.standards_of(reception)
     phase = engine.process_of(reception).phase(reception.state)
     return [
@@ -367,10 +367,7 @@ def _approval(
         for task in tasks:
             yield _task_deadline(reception, step, task, limit, judge)
         return
-    if reception.approvals:
-        start = _local_day(reception.approvals[-1].at)
-    else:
-        start = _submitted_on(engine, reception)
+    start = china_day(reception.approvals[-1].at) if reception.approvals else _submitted_on(engine, reception)
     label = step.label or step.level or "审批"
     yield judge.deadline(
         DeadlineKind.APPROVAL,
@@ -415,7 +412,7 @@ def _opened_on(calendar: WorkCalendar, task: Task, limit: int) -> date:
     """The day a task's working days count from: the day it was created, or — for a signer whose
     turn came later (顺序会签, 加签) — the first day whose limit ends on its due day."""
     assert task.due is not None
-    created = _local_day(task.created_at)
+    created = china_day(task.created_at)
     if add_workdays(calendar, created, limit) == task.due:
         return created
     day = task.due
@@ -436,8 +433,8 @@ def _execution(reception: Reception, judge: _Judge) -> Iterator[Deadline]:
     for task in reception.tasks:
         if task.kind is not TaskKind.EXECUTION or task.state is not TaskState.OPEN or task.due is None:
             continue
-        since = _local_day(task.created_at)
-        when = f"，{_local_day(task.at)}" if task.at is not None else ""
+        since = china_day(task.created_at)
+        when = f"，{china_day(task.at)}" if task.at is not None else ""
         where = f"，{task.place}" if task.place else ""
         if task.owner:
             action = f"请完成执行事项「{task.title}」"
@@ -477,7 +474,7 @@ def _review(engine: Engine, reception: Reception, limit: int, judge: _Judge) -> 
         (e for e in reversed(engine.history(reception.id)) if e.to_state == state and e.from_state != state),
         None,
     )
-    start = _local_day(entered.at if entered is not None else reception.updated_at)
+    start = china_day(entered.at if entered is not None else reception.updated_at)
     label = process.label(state)
     yield judge.deadline(
         DeadlineKind.APPROVAL,
@@ -499,8 +496,8 @@ def _submitted_on(engine: Engine, reception: Reception) -> date:
     for event in reversed(engine.history(reception.id)):
         found = triggers.get(event.trigger)
         if found is not None and found.opens_chain:
-            return _local_day(event.at)
-    return _local_day(reception.updated_at)  # no trail of it (imported data): the last change
+            return china_day(event.at)
+    return china_day(reception.updated_at)  # no trail of it (imported data): the last change
 
 
 def _claim(
@@ -542,7 +539,7 @@ def _follow_ups(engine: Engine, reception: Reception, judge: _Judge) -> Iterator
     for index, entry in enumerate(reception.follow_ups):
         if not entry.open or entry.due is None:
             continue
-        since = _local_day(entry.recorded_at) if entry.recorded_at is not None else entry.due
+        since = china_day(entry.recorded_at) if entry.recorded_at is not None else entry.due
         yield judge.deadline(
             DeadlineKind.FOLLOW_UP,
             reception,
@@ -693,8 +690,3 @@ def _last_event(engine: Engine, reception: Reception) -> str:
     """The id of the reception's latest audit event, which its reminders are attached to."""
     history = engine.history(reception.id)
     return history[-1].id if history else ""
-
-
-def _local_day(moment: datetime) -> date:
-    """The calendar day of ``moment`` in China Standard Time (naive times are taken as local)."""
-    return (moment.astimezone(CHINA_TZ) if moment.tzinfo is not None else moment).date()

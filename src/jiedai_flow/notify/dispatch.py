@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.clock import china_day
 from jiedai_flow.domain.records import Delivery, DeliveryOutcome, Notification
 from jiedai_flow.errors import NotFoundError
 from jiedai_flow.notify.channels import DeliveryFailed, Message
@@ -212,6 +212,8 @@ class Dispatcher:
         this recomputation, never the stored text: a row can only ask what the reception asks. The
         error for a row whose reception could not be judged (a process or a plugin this engine
         lacks): that row is retried later, the rest of the batch goes on."""
+        if not any(d.notification.topic.startswith("remind:") for d in claimed):
+            return {}  # most batches (a command's inline rows always): nothing to make again
         from jiedai_flow.notify.deadlines import reminders_on
         from jiedai_flow.process.engine import Engine
 
@@ -234,7 +236,7 @@ class Dispatcher:
             reception = receptions.get(n.reception_id)
             if not n.topic.startswith("remind:") or reception is None:
                 continue
-            day = n.as_of or _china_day(n.created_at)  # rows written before ``as_of``: their day
+            day = n.as_of or china_day(n.created_at)  # rows written before ``as_of``: their day
             key = (n.reception_id, day, n.event_id, n.created_at)
             if key not in made:
                 try:
@@ -334,7 +336,7 @@ class Dispatcher:
                 "a notification was added, edited or deleted",
             )
         if n.topic.startswith("remind:"):
-            written = _china_day(n.created_at)
+            written = china_day(n.created_at)
             if n.as_of is not None and abs((n.as_of - written).days) > AS_OF_SPAN:
                 return (
                     f"催办的判断日 {n.as_of} 与写入日 {written} 相差一年以上，不是期限扫描写的",
@@ -426,10 +428,6 @@ class Dispatcher:
             self.engine.store.mark_notified(delivered)  # buffered: written with the next command
         if failed:
             self.engine.store.finish_deliveries(failed, now=self.engine.clock.now())
-
-
-def _china_day(moment: datetime) -> date:
-    return moment.astimezone(CHINA_TZ).date() if moment.tzinfo else moment.date()
 
 
 def _report(outcomes: Sequence[DeliveryOutcome]) -> DispatchReport:
