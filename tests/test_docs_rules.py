@@ -153,6 +153,32 @@ def test_the_tutorial_quotes_the_whole_example_package() -> None:
     }
 
 
+def _cells(line: str) -> tuple[str, ...]:
+    return tuple(cell.strip() for cell in re.split(r"[┃│]", line.strip())[1:-1])
+
+
+def test_the_tutorials_plugins_table_is_what_jiedai_plugins_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header and every row the tutorial shows for `jiedai plugins` (the default, Chinese only) are rows
+    of the real table; the example county's row is checked where that package is installed (as in CI)."""
+    from click.testing import CliRunner
+
+    from jiedai_flow.cli import main as jiedai
+
+    monkeypatch.delenv("JIEDAI_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("JIEDAI_LANG", raising=False)
+    monkeypatch.delenv("JIEDAI_BLOCKED_PLUGINS", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(jiedai, ["plugins"])
+    assert result.exit_code == 0, result.output
+    printed = {_cells(line) for line in result.output.splitlines() if line.startswith(("┃", "│"))}
+    section = page("tutorial.md").split("`jiedai plugins` 列出已安装的插件", 1)[1]
+    shown = [_cells(line) for line in section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()]
+    assert shown[0] in printed  # the header
+    for row in shown[1:]:
+        if row[0] != "…" and (row[0] != "xx_county" or any(p[0] == "xx_county" for p in printed)):
+            assert row in printed, f"docs/tutorial.md shows {row}, jiedai plugins prints {sorted(printed)}"
+
+
 def test_the_standards_page_quotes_every_shipped_locality() -> None:
     shipped = {str(localities.path(name).relative_to(ROOT)) for name in localities.available()}
     assert set(quotes("standards.md")) == shipped
