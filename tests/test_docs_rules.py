@@ -148,6 +148,7 @@ def test_the_tutorial_quotes_the_whole_example_package() -> None:
         f"{EXAMPLE}/src/jiedai_county_example/standards.toml",
         f"{EXAMPLE}/src/jiedai_county_example/university.toml",
         f"{EXAMPLE}/src/jiedai_county_example/plugin.py",
+        f"{EXAMPLE}/src/jiedai_county_example/templates/title.html",
         f"{EXAMPLE}/pyproject.toml",
         f"{EXAMPLE}/tests/test_xx_county.py",
     }
