@@ -21,6 +21,7 @@ from jiedai_flow.errors import (
     RateLimitedError,
     ReasonRequiredError,
     TaskError,
+    ValidationError,
 )
 from jiedai_flow.notify.routing import DEFAULT_ROUTES
 from jiedai_flow.process.tasks import (
@@ -2126,6 +2127,36 @@ def test_a_stand_in_signs_on_behalf_of_the_absent_approver(url: str) -> None:
     assert "代 a" in engine.history(rid)[-1].note
     with pytest.raises(NotAuthorizedError):
         engine.set_proxy("b", "x", today, today, A)  # only for oneself
+
+
+def test_a_stand_in_period_lies_within_a_year_of_today_either_way(url: str) -> None:
+    """A mistyped year (0001, 9999) is a validation error at ``$.start`` / ``$.end``, both at once,
+    and nothing is set; a year back and a year ahead (366 days, the engine clock's China day) pass."""
+    clock = FrozenClock(datetime(2026, 3, 1, 23, 30, tzinfo=UTC))  # already 2026-03-02 in China
+    engine = engine_for(url, SINGLE_A, clock=clock)
+    today = date(2026, 3, 2)
+    for start, end, paths in (
+        (date(1, 1, 1), today, ["$.start"]),
+        (today, date(9999, 12, 31), ["$.end"]),
+        (date(1, 1, 1), date(9999, 12, 31), ["$.start", "$.end"]),
+        (today - timedelta(days=367), today + timedelta(days=367), ["$.start", "$.end"]),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            engine.set_proxy("a", "x", start, end, A)
+        assert [p.path for p in refused.value.problems] == paths
+    with pytest.raises(ValidationError) as refused:
+        engine.set_proxy("a", "x", date(2024, 3, 1), today, A)
+    [problem] = refused.value.problems
+    assert problem.message_zh == (
+        "开始日期 2024-03-01 早于今天（2026-03-02）一年以上：代理期间最早从 2025-03-01 开始"
+    )
+    assert problem.message_en == (
+        "start 2024-03-01 is more than a year before today (2026-03-02): a stand-in period starts on "
+        "2025-03-01 at the earliest"
+    )
+    assert list(engine.proxies()) == []
+    widest = engine.set_proxy("a", "x", today - timedelta(days=366), today + timedelta(days=366), A)
+    assert (widest.start, widest.end) == (date(2025, 3, 1), date(2027, 3, 3))
 
 
 HEAD = approver("head", levels=["县长"], unit="县政府")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from tests.test_cli import as_json, jiedai, site
@@ -13,6 +15,9 @@ if TYPE_CHECKING:
     from tests.test_cli import Site
 
 __all__ = ["site"]
+
+AWAY = ("--from", str(date.today() - timedelta(days=30)), "--to", str(date.today() + timedelta(days=300)))
+"""A stand-in period around today (a period beyond a year either way is refused)."""
 
 
 def test_open_tasks_claim_delegate_reply_and_approve_through_the_command_line(site: Site) -> None:
@@ -69,10 +74,7 @@ def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
         "sun.hao",
         "--stand-in",
         "li.na",
-        "--from",
-        "2020-01-01",
-        "--to",
-        "2099-12-31",
+        *AWAY,
         "--reason",
         "出差",
     )
@@ -96,8 +98,7 @@ def test_approve_and_return_name_the_task_and_a_bad_cursor_is_a_usage_error(site
     rid = site.new()
     jiedai("submit", rid, "--as", "zhang.wei")
     jiedai("claim-task", rid, "--as", "sun.hao")
-    jiedai("proxy", "set", "--as", "sun.hao", "--stand-in", "zhou.lei", "--from", "2020-01-01",
-           "--to", "2099-12-31", "--reason", "出差")  # fmt: skip
+    jiedai("proxy", "set", "--as", "sun.hao", "--stand-in", "zhou.lei", *AWAY, "--reason", "出差")
     task = as_json("tasks", "--as", "zhou.lei")["items"][0]["task_id"]
     refused = jiedai("return", rid, "--as", "zhou.lei", "--task", "zzzz", "--reason", "x", code=3)
     assert "没有对应「zzzz」的任务" in refused.output
@@ -130,8 +131,7 @@ def test_task_lists_read_in_chinese_with_china_time(site: Site) -> None:
     assert "张伟（zhang.wei）" in copied
     assert "待审批" in copied
     assert "编号 number" in jiedai("--lang", "both", "tasks", "--as", "li.na").output
-    jiedai("proxy", "set", "--as", "li.na", "--stand-in", "zhou.lei", "--from", "2020-01-01",
-           "--to", "2099-12-31", "--reason", "出差")  # fmt: skip
+    jiedai("proxy", "set", "--as", "li.na", "--stand-in", "zhou.lei", *AWAY, "--reason", "出差")
     listed = jiedai("--lang", "zh", "proxy", "list").output
     assert "李娜" in listed
     assert "周磊" in listed
@@ -302,6 +302,30 @@ def test_refusals_name_the_option_to_give(site: Site) -> None:
     assert "--after" in bad
     error = as_json("tasks", "--as", "sun.hao", "--after", "garbage", code=2)["error"]
     assert [p["path"] for p in error["problems"]] == ["--after"]
+
+
+def test_a_stand_in_period_of_a_mistyped_year_is_a_usage_error_naming_the_option(site: Site) -> None:
+    """``proxy set --from 0001-01-01`` or ``--to 9999-12-31`` is refused, exit 2 without a traceback,
+    Chinese first then English, naming --from or --to (both when both are wrong); nothing is set."""
+    today = date.today()
+    for first, last, options in (
+        ("0001-01-01", str(today), ["--from"]),
+        (str(today), "9999-12-31", ["--to"]),
+        ("0001-01-01", "9999-12-31", ["--from", "--to"]),
+        (str(today - timedelta(days=400)), str(today + timedelta(days=400)), ["--from", "--to"]),
+    ):
+        args = ("proxy", "set", "--as", "sun.hao", "--stand-in", "li.na", "--from", first, "--to", last)
+        said = jiedai(*args, code=2).output
+        for option in options:
+            assert f"  - {option}：" in said, said
+        assert said.index("一年以上") < said.index("more than a year"), said
+        error = json.loads(jiedai("--json", *args, code=2).stdout)["error"]
+        assert (error["code"], error["exit_code"]) == ("validation", 2)
+        assert [p["path"] for p in error["problems"]] == options
+    english = jiedai("--lang", "en", "proxy", "set", "--as", "sun.hao", "--stand-in", "li.na",
+                     "--from", "0001-01-01", "--to", str(today), code=2).output  # fmt: skip
+    assert "--from: start 0001-01-01 is more than a year before today" in english
+    assert as_json("proxy", "list") == []
 
 
 def test_fire_points_an_approval_operation_to_its_own_command(site: Site) -> None:

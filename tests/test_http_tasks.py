@@ -322,6 +322,20 @@ def test_refusals_name_the_field_they_are_about(server: Server) -> None:
     assert [p["path"] for p in refused.json()["problems"]] == ["$.end"]
 
 
+def test_a_stand_in_period_of_a_mistyped_year_is_a_422_problem_at_its_fields(server: Server) -> None:
+    """``POST /proxies`` from 0001-01-01 to 9999-12-31 is bad input (422 problem+json ``validation``)
+    at ``$.start`` and ``$.end``, Chinese first; nothing is set."""
+    body = {"stand_in": "he.ping", "start": "0001-01-01", "end": "9999-12-31"}
+    refused = _call(server, "qian.bo", "POST", "/proxies", json=body)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation"), refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problems = refused.json()["problems"]
+    assert [p["path"] for p in problems] == ["$.start", "$.end"]
+    assert "一年以上" in problems[0]["message_zh"]
+    assert "more than a year before today" in problems[0]["message_en"]
+    assert _ok(_call(server, "qian.bo", "GET", "/proxies")) == []
+
+
 def test_an_approval_operation_posted_as_a_trigger_points_to_its_endpoint(server: Server) -> None:
     """``/triggers/transfer_task`` is refused (422) naming the operation's own endpoint, not a
     command class of the library (「需要操作值 Transfer」); with a ``task`` too, not a 500."""

@@ -173,7 +173,8 @@ def print_error(console: Console, error: JiedaiFlowError, options: Mapping[str, 
             shown = {"zh": f"（第 {p.line} 行）", "en": f" (line {p.line})"}
             line = shown.get(current_lang(), f"（第 {p.line} 行 line {p.line}）") if p.line else ""
             console.print(
-                f"  - {escape(p.path)}{escape(line)}{colon}{escape(say(p.message_zh, p.message_en))}",
+                f"  - {escape(option_of(p.path, options))}{escape(line)}{colon}"
+                f"{escape(say(p.message_zh, p.message_en))}",
                 soft_wrap=True,
             )
         return
@@ -210,11 +211,10 @@ def error_json(error: JiedaiFlowError, code: int, options: Mapping[str, str] | N
         data["findings"] = [dump(f) for f in error.findings]
         data["explained"] = list(error.explained_ids)
         data["unused_explanations"] = error.unused
-    if isinstance(error, ValidationError):
-        data["problems"] = [dump(p) for p in error.problems]
-        data["source"] = error.source
-    elif error.problems:  # a refusal about one field: the option that gives it
+    if error.problems or isinstance(error, ValidationError):  # a field the command fills: its option
         data["problems"] = [dump(attrs.evolve(p, path=option_of(p.path, options))) for p in error.problems]
+    if isinstance(error, ValidationError):
+        data["source"] = error.source
     if isinstance(error, InvalidTransitionError):
         data["allowed"] = list(error.allowed)
     reception_id = getattr(error, "reception_id", None)

@@ -561,10 +561,20 @@ PROXY_OPTIONS = {
 )
 @click.option("--stand-in", metavar="ACTOR", required=True, help="代理人 / the stand-in.")
 @click.option(
-    "--from", "first", metavar="YYYY-MM-DD", callback=to_date, required=True, help="开始日期 / first day."
+    "--from",
+    "first",
+    metavar="YYYY-MM-DD",
+    callback=to_date,
+    required=True,
+    help="开始日期（不早于一年前）/ first day (at most a year back).",
 )
 @click.option(
-    "--to", "last", metavar="YYYY-MM-DD", callback=to_date, required=True, help="结束日期 / last day."
+    "--to",
+    "last",
+    metavar="YYYY-MM-DD",
+    callback=to_date,
+    required=True,
+    help="结束日期（不晚于一年后）/ last day (at most a year ahead).",
 )
 @click.option("--reason", default="", help="原因 / why (出差、休假 …).")
 @json_option

@@ -20,6 +20,7 @@ from jiedai_flow.domain.clock import CHINA_TZ as CHINA_TZ  # re-exported: engine
 from jiedai_flow.domain.clock import CHINA_TZ as _CHINA
 from jiedai_flow.domain.clock import Clock as Clock
 from jiedai_flow.domain.clock import SystemClock as SystemClock
+from jiedai_flow.domain.clock import china_day
 from jiedai_flow.domain.findings import Severity
 from jiedai_flow.domain.model import (
     MAX_HOST_UNIT,
@@ -1096,7 +1097,9 @@ class Engine:
     ) -> Proxy:
         """代理 while away: from ``start`` to ``end`` ``stand_in`` acts on ``principal``'s approval
         tasks, recorded as on behalf of them. The principal sets it, or an administrator or the
-        office for them. The same designation in force already is returned, not made twice."""
+        office for them. The same designation in force already is returned, not made twice. The
+        period lies within a year of today either way (:data:`~jiedai_flow.process.tasks.PROXY_REACH`),
+        else :class:`ValidationError` at ``$.start`` or ``$.end``."""
         if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
                 "",
@@ -1124,6 +1127,9 @@ class Engine:
                 operation_en="proxy",
                 path="$.end",
             )
+        problems = task_ops.proxy_period_problems(start, end, china_day(self.clock.now()))
+        if problems:  # a mistyped year, not a conflict: a usage error, every field at once
+            raise ValidationError(problems)
         directory = self.directory
         if directory is not None:
             found = directory(principal)

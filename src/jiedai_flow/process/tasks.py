@@ -17,7 +17,7 @@ So an operation only says what changed; no operation can leave a step with nobod
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -43,6 +43,7 @@ from jiedai_flow.errors import (
     InvalidValueError,
     JiedaiFlowError,
     NotAuthorizedError,
+    Problem,
     RateLimitedError,
     ReasonRequiredError,
     TaskError,
@@ -1962,6 +1963,38 @@ def target_problem(
     know them, or they hold none of ``roles`` (when given), the roles that can act on the task —
     a task for someone who could never act on it would leave the step with no way forward."""
     return person_problem(directory(person), person, roles)
+
+
+PROXY_REACH = timedelta(days=366)
+"""How far from today a stand-in period may reach, either way: a year, leap day included. A period
+that began up to a year ago is still recorded (an absence the office writes down late); one beyond
+it, or ending more than a year ahead, is a mistyped year (0001, 9999, 2062 for 2026)."""
+
+
+def proxy_period_problems(start: date, end: date, today: date) -> list[Problem]:
+    """What is wrong with a stand-in period ``start``..``end`` set on ``today`` (China day): a start
+    more than :data:`PROXY_REACH` back, an end more than that ahead; each at its field."""
+    earliest, latest = today - PROXY_REACH, today + PROXY_REACH
+    problems = []
+    if start < earliest:
+        problems.append(
+            Problem(
+                "$.start",
+                f"开始日期 {start} 早于今天（{today}）一年以上：代理期间最早从 {earliest} 开始",
+                f"start {start} is more than a year before today ({today}): a stand-in period "
+                f"starts on {earliest} at the earliest",
+            )
+        )
+    if end > latest:
+        problems.append(
+            Problem(
+                "$.end",
+                f"结束日期 {end} 晚于今天（{today}）一年以上：代理期间最迟到 {latest} 结束",
+                f"end {end} is more than a year after today ({today}): a stand-in period ends "
+                f"on {latest} at the latest",
+            )
+        )
+    return problems
 
 
 def person_problem(

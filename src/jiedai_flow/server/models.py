@@ -150,8 +150,8 @@ class Operations:
 @attrs.frozen
 class ProxyRequest:
     """代理 while away: ``stand_in`` acts on ``principal``'s approval tasks from ``start`` to ``end``
-    (both included). ``principal`` defaults to the caller; the office or an administrator may set it
-    for someone else."""
+    (both included), within a year of today either way. ``principal`` defaults to the caller; the
+    office or an administrator may set it for someone else."""
 
     stand_in: str
     start: date
