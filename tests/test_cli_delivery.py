@@ -233,16 +233,24 @@ def test_dispatch_without_notifiers_claims_no_rows_of_channels_it_does_not_have(
 # -- jiedai remind ------------------------------------------------------------------------------------
 
 
+ROUND = {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0}
+"""A dispatch round that found nothing to do, as ``--json`` reports it."""
+
+
 def test_remind_writes_a_reminder_of_an_overdue_approval_once(site: Site) -> None:
     reception_id = submitted_weeks_ago(site)
     number = as_json("show", reception_id)["reception"]["number"]
 
     first = as_json("--db", site.url, "remind")
     # one row for the `log` channel; the calendar knew every year it counted in
-    assert first == {"due": 1, "written": 1, "delivered": 1, "unknown_years": [], "listed_only": False}
+    assert first == {"due": 1, "written": 1, "delivered": 1, "unknown_years": [], "listed_only": False} | {
+        "round": ROUND | {"claimed": 1, "delivered": 1}
+    }
 
     second = as_json("--db", site.url, "remind")
-    assert second == {"due": 1, "written": 0, "delivered": 0, "unknown_years": [], "listed_only": False}
+    assert second == {"due": 1, "written": 0, "delivered": 0, "unknown_years": [], "listed_only": False} | {
+        "round": ROUND
+    }
 
     text = jiedai("--db", site.url, "remind", "--no-dispatch").output
     assert f"· {number} 审批时限" in text
@@ -258,6 +266,7 @@ def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -
         "due": 1,
         "written": 1,
         "delivered": 0,
+        "round": None,  # no round ran
         "unknown_years": [],
         "listed_only": False,
     }
@@ -281,6 +290,7 @@ def test_remind_as_of_another_day_lists_and_writes_nothing_unless_asked(site: Si
         "due": 1,
         "written": 0,
         "delivered": 0,
+        "round": None,
         "unknown_years": as_json("--db", site.url, "remind", "--today", ahead)["unknown_years"],
         "listed_only": True,
     }
@@ -300,6 +310,7 @@ def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, rec
         "due": 1,
         "written": 2,
         "delivered": 2,
+        "round": ROUND | {"claimed": 2, "delivered": 2},
         "unknown_years": [],
         "listed_only": False,
     }  # reminder on `log` and on `webhook`
@@ -314,10 +325,34 @@ def test_remind_with_notifiers_sends_the_reminder_to_the_webhook(site: Site, rec
         "due": 1,
         "written": 0,
         "delivered": 0,
+        "round": ROUND,
         "unknown_years": [],
         "listed_only": False,
     }
     assert len(receiver.accepted) == 1  # the second run sent nothing again
+
+
+@pytest.mark.parametrize("command", [("remind",), ("dispatch", "--once")])
+def test_a_round_counts_a_reminder_its_reception_no_longer_needs_as_obsolete(
+    site: Site, command: tuple[str, ...]
+) -> None:
+    """A reminder written, then the reception approved before it went out: the round does not send
+    it and says so — obsolete alongside delivered, retried, dead and refused, in text and JSON, for
+    ``remind``'s round as for ``dispatch``'s."""
+
+    def approved_after_its_reminder() -> None:
+        reception_id = submitted_weeks_ago(site)
+        assert as_json("--db", site.url, "remind", "--no-dispatch")["written"] == 1
+        jiedai("approve", reception_id, "--as", "sun.hao", "--reason", "同意")
+        jiedai("approve", reception_id, "--as", "li.na", "--reason", "同意")
+
+    approved_after_its_reminder()
+    assert as_json("--db", site.url, *command)["round"] == ROUND | {"claimed": 1, "obsolete": 1}
+    approved_after_its_reminder()
+    text = jiedai("--lang", "both", "--db", site.url, *command).output
+    assert "死信 0 · 拒发 0 · 过时的催办 1" in text
+    assert "dead 0 · refused 0 · obsolete reminders 1" in text
+    assert as_json("--db", site.url, "dispatch", "--once")["outbox"]["obsolete"] == 2
 
 
 # -- a bad notifiers file ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import click
 from rich.text import Text
 
@@ -17,6 +18,7 @@ from jiedai_flow.cli.inputs import BadValue, to_date
 
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
+    from jiedai_flow.notify.dispatch import DispatchReport
 
 _NOTIFIERS = click.option(
     "--notifiers",
@@ -36,6 +38,38 @@ def _finite(value: float) -> float:
     if not math.isfinite(value):
         raise BadValue(f"{value} 不是有限的秒数", f"{value} is not a finite number of seconds")
     return value
+
+
+def round_data(report: DispatchReport) -> dict[str, int]:
+    """A dispatch round for ``--json``: every count of the report, zeros included."""
+    return attrs.asdict(report)
+
+
+def print_round(app: App, report: DispatchReport) -> None:
+    """A dispatch round in one line, every count (refused and obsolete too, even at 0: a reminder
+    recomputed away is not lost silently); refused rows also said on stderr."""
+    app.out.print(
+        say(
+            f"本轮投递：领取 {report.claimed} · 送达 {report.delivered} · 重试 {report.retried} · "
+            f"死信 {report.dead} · 拒发 {report.refused} · 过时的催办 {report.obsolete}",
+            f"this round: claimed {report.claimed} · delivered {report.delivered} · retried "
+            f"{report.retried} · dead {report.dead} · refused {report.refused} · obsolete reminders "
+            f"{report.obsolete}",
+        )
+    )
+    if report.refused:
+        app.err.print(
+            Text.assemble(
+                (f"{label('错误', 'error')}: ", "red"),
+                say(
+                    f"{report.refused} 条通知与审计记录不符，未发送、不再重试"
+                    "（原因见日志；请运行 jiedai audit verify）",
+                    f"{report.refused} notification(s) do not match the audit trail: not sent, not retried "
+                    "(reasons in the log; run jiedai audit verify)",
+                ),
+            ),
+            soft_wrap=True,
+        )
 
 
 @click.command(
@@ -74,34 +108,9 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
         return
     counts = engine.store.delivery_counts()
     if app.json:
-        fields = ("claimed", "delivered", "retried", "dead", "refused", "obsolete")
-        app.emit({"round": {k: getattr(report, k) for k in fields}, "outbox": counts})
+        app.emit({"round": round_data(report), "outbox": counts})
         return
-    refused_zh = f" · 拒发 {report.refused}" if report.refused else ""
-    refused_en = f" · refused {report.refused}" if report.refused else ""
-    refused_zh += f" · 过时的催办 {report.obsolete}" if report.obsolete else ""
-    refused_en += f" · obsolete reminders {report.obsolete}" if report.obsolete else ""
-    app.out.print(
-        say(
-            f"本轮：领取 {report.claimed} · 送达 {report.delivered} · "
-            f"重试 {report.retried} · 死信 {report.dead}{refused_zh}",
-            f"this round: claimed {report.claimed} · delivered {report.delivered} · "
-            f"retried {report.retried} · dead {report.dead}{refused_en}",
-        )
-    )
-    if report.refused:
-        app.err.print(
-            Text.assemble(
-                (f"{label('错误', 'error')}: ", "red"),
-                say(
-                    f"{report.refused} 条通知与审计记录不符，未发送、不再重试"
-                    "（原因见日志；请运行 jiedai audit verify）",
-                    f"{report.refused} notification(s) do not match the audit trail: not sent, not retried "
-                    "(reasons in the log; run jiedai audit verify)",
-                ),
-            ),
-            soft_wrap=True,
-        )
+    print_round(app, report)
     statuses = " · ".join(f"{label(*_STATUSES.get(k, (k, k)))} {v}" for k, v in sorted(counts.items()))
     app.out.print(f"{label('发件箱', 'outbox')}: {statuses or '—'}")
 
@@ -178,16 +187,17 @@ def remind(
         )
     due = find_due(engine, day, soon_days=soon_days)
     written = write_reminders(engine, day, soon_days=soon_days) if writes else 0
-    delivered = (
-        Dispatcher(engine, lease=timedelta(minutes=5)).run_once().delivered if then_dispatch and writes else 0
-    )
+    dispatched = None
+    if then_dispatch and writes:
+        dispatched = Dispatcher(engine, lease=timedelta(minutes=5)).run_once()
     unknown = sorted({year for deadline in due for year in deadline.unknown_years})
     if app.json:
         app.emit(
             {
                 "due": len(due),
                 "written": written,
-                "delivered": delivered,
+                "delivered": dispatched.delivered if dispatched is not None else 0,
+                "round": round_data(dispatched) if dispatched is not None else None,
                 "unknown_years": unknown,
                 "listed_only": not writes,
             }
@@ -215,10 +225,12 @@ def remind(
         return
     app.out.print(
         say(
-            f"到期或将到期 {len(due)} · 新写入催办 {written} · 已投递 {delivered}",
-            f"due: {len(due)} · new reminders: {written} · delivered: {delivered}",
+            f"到期或将到期 {len(due)} · 新写入催办 {written}",
+            f"due: {len(due)} · new reminders: {written}",
         )
     )
+    if dispatched is not None:  # the round delivers every due row, not only these reminders
+        print_round(app, dispatched)
 
 
 COMMANDS = (dispatch, remind)
