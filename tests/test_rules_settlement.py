@@ -207,6 +207,80 @@ def test_f01_refuses_the_real_claim_and_saves_nothing() -> None:
     assert claimed.reception.state == "settling"
 
 
+def test_f01_an_invoice_dated_after_the_claim_is_blocked() -> None:
+    """F-01: an invoice issued after the day the claim is filed (China day of the engine clock) is
+    not yet a voucher: blocked at its date, cited to Art 14; one dated the claim's day passes."""
+    engine = engine_with(on(date(2026, 3, 12)))
+    invoices = (
+        Invoice("No.0001", date(2026, 3, 12), "县机关食堂", Decimal("100.00")),
+        Invoice("No.0002", date(2026, 3, 13), "县宾馆", Decimal("260.00")),
+    )
+    [finding] = found(engine, with_list(create(engine), invoices=invoices), "F-01")
+    assert (finding.severity, finding.path) == (Severity.BLOCKING, "$.reception_list.invoices[1].issued_on")
+    assert finding.message_zh == (
+        "发票 No.0002（县宾馆）开具日期 2026-03-13 晚于报销日期 2026-03-12：尚未开具的发票不能作为报销凭证"
+    )
+    assert finding.message_en == (
+        "invoice No.0002 (县宾馆) is dated 2026-03-13, after the claim was filed on 2026-03-12: an "
+        "invoice not issued yet cannot be a voucher"
+    )
+    assert str(finding.citation) == "《党政机关国内公务接待管理规定》第十四条"
+
+
+def test_f01_the_claims_day_is_the_china_date_whatever_the_clocks_zone() -> None:
+    """F-01: 16:00 UTC on 03-12 is already 03-13 in China, the invoice's day: it passes."""
+    engine = engine_with(datetime(2026, 3, 12, 16, 0, tzinfo=UTC))
+    invoices = (Invoice("No.0001", date(2026, 3, 13), "县机关食堂", Decimal("100.00")),)
+    assert found(engine, with_list(create(engine), invoices=invoices), "F-01") == []
+
+
+def test_f01_a_claim_filed_before_the_reception_ended_is_judged_by_its_last_day() -> None:
+    """F-01: a reception finished ahead of its dates (a walk-through on 03-02 of a 03-10…03-11 visit)
+    is judged by its last day: invoices of its days pass, one dated after it is blocked."""
+    engine = engine_with(on(date(2026, 3, 2)))
+    days = (Invoice("No.0001", date(2026, 3, 11), "县宾馆", Decimal("100.00")),)
+    assert found(engine, with_list(create(engine), invoices=days), "F-01") == []
+    after = (Invoice("No.0002", date(2026, 3, 12), "县宾馆", Decimal("100.00")),)
+    [finding] = found(engine, with_list(create(engine), invoices=after), "F-01")
+    assert finding.severity is Severity.BLOCKING
+    assert "晚于报销日期 2026-03-02" in finding.message_zh
+
+
+def test_f01_refuses_the_real_claim_of_an_invoice_from_the_future_listing_the_reason() -> None:
+    """F-01: fire refuses the claim, naming the invoice; the reception stays completed."""
+    clock = FrozenClock(on(date(2026, 3, 2)))
+    engine = make_engine(LocalStandards(), clock=clock)
+    reception = completed(engine, create(engine))
+    clock.set(on(date(2026, 3, 12)))
+    future = (Invoice("No.0009", date(2026, 4, 1), "县机关食堂", Decimal("100.00")),)
+    with pytest.raises(RuleViolationError) as refused:
+        engine.fire(reception.id, "claim", HANDLER, reception_list=complete_list(reception, invoices=future))
+    [blocking] = [f for f in refused.value.findings if f.blocks]
+    assert (blocking.rule_id, blocking.path) == ("F-01", "$.reception_list.invoices[0].issued_on")
+    assert blocking.message_zh.startswith(
+        "发票 No.0009（县机关食堂）开具日期 2026-04-01 晚于报销日期 2026-03-12"
+    )
+    assert engine.get(reception.id).state == "completed"
+
+
+def test_f01_an_invoice_dated_more_than_a_week_before_the_reception_is_only_a_warning() -> None:
+    """F-01: a week before the start (a deposit paid ahead) passes unremarked; eight days before is
+    a warning to check it belongs to this reception, and the claim goes through."""
+    engine = engine_with(on(date(2026, 3, 12)))
+    week = (Invoice("No.0001", START - timedelta(days=7), "县宾馆", Decimal("100.00")),)
+    assert found(engine, with_list(create(engine), invoices=week), "F-01") == []
+    earlier = (Invoice("No.0001", START - timedelta(days=8), "县宾馆", Decimal("100.00")),)
+    [finding] = found(engine, with_list(create(engine), invoices=earlier), "F-01")
+    assert (finding.severity, finding.path) == (Severity.WARNING, "$.reception_list.invoices[0].issued_on")
+    assert finding.message_zh == (
+        "发票 No.0001（县宾馆）开具日期 2026-03-02 早于接待开始日期 2026-03-10 8 天，请核对是否属于本次接待"
+    )
+    assert finding.message_en == (
+        "invoice No.0001 (县宾馆) is dated 2026-03-02, 8 day(s) before the reception began on "
+        "2026-03-10: check that it belongs to this reception"
+    )
+
+
 # -- F-02 清单字段与签字 -----------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ from jiedai_flow.builtin.national._common import (
     warn,
 )
 from jiedai_flow.domain import budget
-from jiedai_flow.domain.clock import CHINA_TZ
+from jiedai_flow.domain.clock import CHINA_TZ, china_day
 from jiedai_flow.domain.findings import Citation, Severity
 from jiedai_flow.domain.model import DocumentKind, LetterKind, PaymentMethod, from_fen
 from jiedai_flow.domain.standards import NATIONAL_DOCUMENTS, RULE_PACK_2025, claim_deadline
@@ -47,7 +47,10 @@ APPROVE_STAGES = frozenset({Stage.APPROVE})
 def check_vouchers(ctx: RuleContext) -> Iterator[Finding]:
     """F-01 报销凭证: the claim carries the list, and the list's documents cover the required set
     (national 票据 + 公函 + 清单; locally 四要素, 三单, 五单 …). A phone record 电话记录 stands in
-    for the letter when the reception was accepted on one."""
+    for the letter when the reception was accepted on one. 发票开具日期晚于报销日期（接待结束更晚时
+    以接待结束日期为准）的不予通过：尚未开具的发票不能作报销凭证；早于接待开始 7 天以上的提醒核对是否
+    属于本次接待。/ No invoice may be dated after the day the claim is filed (or the reception's last
+    day, when later); one dated more than 7 days before the reception began is a warning."""
     listing = ctx.reception.reception_list
     if listing is None:
         yield block(
@@ -58,6 +61,11 @@ def check_vouchers(ctx: RuleContext) -> Iterator[Finding]:
             art("第十四条"),
         )
         return
+    yield from _voucher_set(ctx, listing)
+    yield from _invoice_dates(ctx, listing)
+
+
+def _voucher_set(ctx: RuleContext, listing: ReceptionList) -> Iterator[Finding]:
     provided = set(listing.documents)
     by_phone = ctx.reception.letter.kind is LetterKind.PHONE_RECORD
     if by_phone and DocumentKind.PHONE_RECORD in provided:
@@ -80,6 +88,44 @@ def check_vouchers(ctx: RuleContext) -> Iterator[Finding]:
         "$.reception_list.documents",
         art("第十四条") if national else ctx.standards.cite("required_documents", LOCAL),
     )
+
+
+PREDATED_DAYS = 7
+"""An invoice this many days before the reception's start is still unremarkable: a room or a hall
+booked and paid ahead is invoiced when paid. Earlier than that, F-01 asks (a warning) whether it
+belongs to this reception at all."""
+
+
+def _invoice_dates(ctx: RuleContext, listing: ReceptionList) -> Iterator[Finding]:
+    """An invoice dated after the claim's own day (China day of the engine clock) cannot be genuine:
+    blocking. The reception's last day is the bound when that is later — a reception finished
+    ahead of its dates, as a walk-through of a future reception does, is judged by its dates. One
+    dated more than :data:`PREDATED_DAYS` before the reception began may be another matter's
+    (一事一结): a warning, since a deposit paid early is invoiced early."""
+    filed = china_day(ctx.now)
+    start, latest = ctx.reception.start, max(filed, ctx.reception.end)
+    for i, invoice in enumerate(listing.invoices):
+        on, path = invoice.issued_on, f"$.reception_list.invoices[{i}].issued_on"
+        zh, en = f"发票 {invoice.number}（{invoice.issuer}）", f"invoice {invoice.number} ({invoice.issuer})"
+        early = (start - on).days
+        if on > latest:
+            yield block(
+                "F-01",
+                f"{zh}开具日期 {on} 晚于报销日期 {filed}：尚未开具的发票不能作为报销凭证",
+                f"{en} is dated {on}, after the claim was filed on {filed}: an invoice not issued yet "
+                "cannot be a voucher",
+                path,
+                art("第十四条"),
+            )
+        elif early > PREDATED_DAYS:
+            yield warn(
+                "F-01",
+                f"{zh}开具日期 {on} 早于接待开始日期 {start} {early} 天，请核对是否属于本次接待",
+                f"{en} is dated {on}, {early} day(s) before the reception began on {start}: check that "
+                "it belongs to this reception",
+                path,
+                art("第十四条"),
+            )
 
 
 # -- F-02 清单字段与签字 ---------------------------------------------------------------------------
