@@ -35,6 +35,8 @@ from jiedai_flow.errors import Problem, ValidationError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from jiedai_flow.storage.chain import VerifyReport
+
 
 @click.command(
     short_help="初始化数据库和示例文件 / set up the database and sample files.",
@@ -233,6 +235,77 @@ def db_upgrade(app: App) -> None:
         app.emit({"database": app.shown_db, "revision": revision, "previous_revision": before})
         return
     _say_upgraded(app, before, revision)
+
+
+@db.command(
+    "backup",
+    short_help="备份 SQLite 数据库 / back up the SQLite database.",
+    help="在用的 SQLite 数据库备份到一个文件：服务和投递器照常写入，副本是同一时刻的完整快照，"
+    "经 SQLite 完整性检查和审计链校验后才换上（失败时原有的备份不动）。"
+    "PostgreSQL、MySQL/MariaDB 请用它们自带的工具，见 docs/operations.md。\n\n"
+    "Back up the SQLite database in use into FILE: one consistent snapshot while "
+    "the service and the dispatcher go on writing, checked by SQLite and by verifying its audit trail before "
+    "it is renamed into place. For PostgreSQL and MySQL/MariaDB use their own tools (docs/operations.md).",
+)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="替换已有的备份文件 / replace an existing backup file.")
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="校验副本的审计链 / verify the copy's audit trail.",
+)
+@json_option
+@pass_app
+def db_backup(app: App, file: Path, force: bool, verify: bool) -> None:
+    from jiedai_flow.cli.outputs import check_backup_target
+    from jiedai_flow.storage.sql.backup import backup
+
+    app.existing_store().close()  # the database is there and is jiedai's, at a revision this version knows
+    check_backup_target(app, file, force)
+    if not file.parent.is_dir():
+        raise usage_problem("FILE", f"目录 {file.parent} 不存在", f"folder {file.parent} does not exist")
+    report = backup(app.sql_url(), file, replace=force, verify=verify)
+    verified = report.verified
+    if app.json:
+        app.emit(
+            {
+                "path": str(report.path),
+                "size": report.size,
+                "revision": report.revision,
+                "verified": None
+                if verified is None
+                else {"ok": verified.ok, "checked": verified.checked, "problem": _problem_text(verified)},
+            }
+        )
+    else:
+        app.out.print(
+            say(
+                f"已备份到 {report.path}（{report.size:,} 字节，结构 {report.revision}）",
+                f"backed up to {report.path} ({report.size:,} bytes, revision {report.revision})",
+            )
+        )
+        if verified is not None and verified.ok:
+            checked = say(
+                f"副本的审计链完整：{verified.checked} 条记录",
+                f"the copy's audit chain is intact: {verified.checked} events",
+            )
+            app.out.print(f"[green]{checked}[/green]")
+        elif verified is not None:
+            broken = say(
+                "副本已写出，但它的审计链校验失败（数据库本身也是如此，请运行 jiedai audit verify）：",
+                "the copy is written, but its audit chain does not verify (nor does the database's: run "
+                "jiedai audit verify):",
+            )
+            app.out.print(f"[red]{broken}[/red]")
+            app.out.print(Text(_problem_text(verified) or ""))
+    if verified is not None and not verified.ok:
+        sys.exit(EXIT_REFUSED)
+
+
+def _problem_text(report: VerifyReport) -> str | None:
+    problem = report.problem
+    return None if problem is None else say(problem.message_zh, problem.message_en)
 
 
 def _upgraded(app: App) -> tuple[str | None, str]:

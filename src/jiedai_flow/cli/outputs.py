@@ -53,6 +53,24 @@ def check_output(app: App, path: Path, option: str = "--output", *, fmt: str | N
         )
 
 
+def check_backup_target(app: App, path: Path, force: bool) -> None:
+    """Refuse ``path`` as the file of ``jiedai db backup`` (a usage error): the database in use or
+    a file the run reads, whatever ``force`` says; any other existing file unless ``force``."""
+    if any(_same_file(path.resolve(), kept) for kept in _kept(app)):
+        raise usage_problem(
+            "FILE",
+            f"不会把备份写到 {path} 上：这是本次运行在用的数据库或配置文件，请换一个文件名",
+            f"will not write the backup over {path}: it is the database or a configuration file in use; "
+            "choose another name",
+        )
+    if path.exists() and not force:
+        raise usage_problem(
+            "FILE",
+            f"备份文件 {path} 已存在：换一个文件名，或加 --force 替换它",
+            f"backup file {path} already exists: choose another name, or add --force to replace it",
+        )
+
+
 def _kept(app: App) -> set[Path]:
     kept = [
         app.actors_path,
