@@ -11,7 +11,11 @@ in the past, and ``jiedai remind`` then runs today.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +29,7 @@ from jiedai_flow.domain.standards_toml import load_standards_file
 from jiedai_flow.notify.channels import config
 from jiedai_flow.notify.channels.config import load_notifiers
 from jiedai_flow.testing import FrozenClock
+from tests._http_server import SRC
 from tests._notify_servers import HttpReceiver, Reply
 from tests.test_cli import Site, as_json, jiedai, make_site
 
@@ -469,3 +474,46 @@ def test_dispatch_and_remind_refuse_values_out_of_range(site: Site, args: tuple[
     assert args[-2] in result.output
     english = jiedai("--lang", "en", "--db", site.url, *args, code=2).output
     assert not re.search("[\u4e00-\u9fff]", english), english
+
+
+def test_a_long_running_dispatcher_stops_on_sigterm_and_reports_its_rounds(
+    site: Site, receiver: HttpReceiver
+) -> None:
+    """systemd stops a service with SIGTERM: the dispatcher finishes the round in hand, prints what
+    it did and exits 0, instead of dying with the signal."""
+    notifiers = notifiers_file(site, receiver, robots=False)
+    engine = engine_on(site, notifiers)
+    try:
+        submitted(engine, site)  # rows for the webhook, which only a dispatcher sends
+    finally:
+        close(engine)
+    command = [sys.executable, "-m", "jiedai_flow.cli", "--db", site.url, "--log-level", "info", "--json"]
+    process = subprocess.Popen(
+        [*command, "dispatch", "--interval", "0.05", "--notifiers", str(notifiers)],
+        cwd=site.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(SRC),
+            "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "JIEDAI_CALENDAR": "",
+        },
+    )
+    try:
+        assert process.stderr is not None
+        said = ""
+        for line in process.stderr:  # the dispatcher says it runs once its SIGTERM handler is set
+            said += line
+            if "dispatcher running" in line:
+                break
+        assert "dispatcher running" in said, said
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    answer = json.loads(out)
+    assert answer["outbox"].get("pending", 0) == 0
+    assert answer["round"]["claimed"] == answer["round"]["delivered"] > 0

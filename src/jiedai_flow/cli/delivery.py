@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import signal
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +21,8 @@ from jiedai_flow.cli.inputs import BadValue, to_date
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
     from jiedai_flow.notify.dispatch import DispatchReport
+
+logger = logging.getLogger(__name__)
 
 _NOTIFIERS = click.option(
     "--notifiers",
@@ -102,7 +106,21 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
     dispatcher = Dispatcher(engine, policy=RetryPolicy(max_attempts=max_attempts))
     stop = threading.Event()
     try:
-        report = dispatcher.run_once() if once else dispatcher.run(interval=interval, stop=stop)
+        if once:
+            report = dispatcher.run_once()
+        else:
+            # why: systemd and other supervisors stop a service with SIGTERM; the round in hand is
+            # finished and reported, not cut off half way (a cut-off round is resent after its lease)
+            previous = signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
+            logger.info(
+                "投递器已启动，空闲时每 %s 秒查看一次 / dispatcher running, every %s s when idle",
+                interval,
+                interval,
+            )
+            try:
+                report = dispatcher.run(interval=interval, stop=stop)
+            finally:
+                signal.signal(signal.SIGTERM, previous)
     except KeyboardInterrupt:
         stop.set()
         return
