@@ -303,7 +303,14 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 
 
 def _spec(description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ProblemDetails, media_type=PROBLEM_JSON, description=description)
+    # why no examples: the framework makes them up at random on every start (a code of random
+    # letters, an 80-digit negative amount), so each worker served another document
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        media_type=PROBLEM_JSON,
+        description=description,
+        generate_examples=False,
+    )
 
 
 ERRORS: dict[int, ResponseSpec] = {
