@@ -3,12 +3,13 @@ decodes them, against a real ``jiedai serve`` on loopback."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from tests._http_server import running
+from tests._http_server import reception_body, running
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -43,3 +44,62 @@ def test_the_document_carries_no_made_up_examples(server: Server) -> None:
     client generated from one did not match the next, and the examples misled whoever read them."""
     document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
     assert _examples(document) == []
+
+
+def _undeclared(value: Any, schema: dict[str, Any], components: dict[str, Any], path: str = "$") -> list[str]:
+    """The object keys in ``value`` that ``schema`` does not declare, at any depth."""
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    for choice in schema.get("oneOf", ()):
+        if value is not None and choice.get("type") != "null":
+            return _undeclared(value, choice, components, path)
+    if isinstance(value, dict) and "properties" in schema:
+        return [f"{path}.{key}" for key in value if key not in schema["properties"]] + [
+            found
+            for key, item in value.items()
+            if key in schema["properties"]
+            for found in _undeclared(item, schema["properties"][key], components, f"{path}.{key}")
+        ]
+    if isinstance(value, list) and "items" in schema:
+        return [
+            found
+            for i, item in enumerate(value)
+            for found in _undeclared(item, schema["items"], components, f"{path}[{i}]")
+        ]
+    return []
+
+
+def test_every_body_is_what_the_document_declares(server: Server) -> None:
+    """A reception written with its ETag (the registration, a command, ``GET``) and a list (the
+    history, the stand-ins) were encoded by the framework, not the library's converter: the plan
+    carried ``planned_total`` and ``planned_fen``, declared nowhere, whenever the engine had asked
+    for them — on the first answer to a command but not on its replay, which was to be the same."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    components = document["components"]["schemas"]
+    with server.client("zhang.wei") as c:
+        first = c.post("/api/v1/receptions", json=reception_body(), headers={"Idempotency-Key": "openapi-1"})
+        again = c.post("/api/v1/receptions", json=reception_body(), headers={"Idempotency-Key": "openapi-1"})
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert {**first.json(), "replayed": True} == again.json()
+        rid = first.json()["reception"]["id"]
+        assert c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}).status_code == 200
+        start = date.today() + timedelta(days=30)
+        end = start + timedelta(days=2)
+        proxy = {"stand_in": "li.na", "start": start.isoformat(), "end": end.isoformat(), "reason": "出差"}
+        assert c.post("/api/v1/proxies", json=proxy).status_code == 201
+        answers = {
+            "CommandResult": first.json(),
+            "Reception": c.get(f"/api/v1/receptions/{rid}").json(),
+            "AuditEvent": c.get(f"/api/v1/receptions/{rid}/history").json(),
+            "Proxy": c.get("/api/v1/proxies").json(),
+        }
+    undeclared = [
+        f"{name} {found}"
+        for name, body in answers.items()
+        for item in (body if isinstance(body, list) else [body])
+        for found in _undeclared(item, {"$ref": f"#/components/schemas/{name}"}, components)
+    ]
+    assert undeclared == []
+    assert answers["AuditEvent"]
+    assert answers["Proxy"]

@@ -93,6 +93,15 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
         return False
 
     @classmethod
+    def is_supported_model_type_field(cls, field_definition: FieldDefinition) -> bool:
+        """Also ``LibraryDTO[list[X]]`` on a handler returning ``list[X]``: the framework matches a
+        class or a collection of it, so a DTO of a list was dropped without a word and the framework
+        encoded the list itself (cached properties included, moments written its own way)."""
+        return field_definition.annotation == cls.model_type or super().is_supported_model_type_field(
+            field_definition
+        )
+
+    @classmethod
     def create_for_field_definition(
         cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
     ) -> None:
@@ -125,4 +134,10 @@ class LibraryDTO(AbstractDTO[T], Generic[T]):
         return convert.load(self.model_type, value, source="请求体 request body")
 
     def data_to_encodable_type(self, data: T | Collection[T]) -> LitestarEncodableType:
+        if isinstance(data, Response):
+            # why: a handler that sets headers (ETag, Location) returns a Response; its body goes
+            # through the converter too, or the framework encodes the attrs value itself: with a
+            # plan's cached totals when something had asked for them (not on a replay), sets unsorted
+            data.content = convert.dump(data.content)
+            return data
         return convert.dump(data)
