@@ -103,3 +103,20 @@ def test_every_body_is_what_the_document_declares(server: Server) -> None:
     assert undeclared == []
     assert answers["AuditEvent"]
     assert answers["Proxy"]
+
+
+def test_a_stand_in_is_written_in_china_time(server: Server) -> None:
+    """Every moment is written in China time (docs/http.md, 约定): a stand-in read back from the
+    database said UTC, so the same designation was +08:00 when set and +00:00 when listed."""
+    start = date.today() + timedelta(days=40)
+    body = {"stand_in": "chen.jie", "start": start.isoformat(), "end": start.isoformat(), "reason": "出差"}
+    with server.client("zhang.wei") as c:
+        made = c.post("/api/v1/proxies", json=body)
+        assert made.status_code == 201
+        again = c.post(
+            "/api/v1/proxies", json=body
+        )  # the same designation in force: returned, not made twice
+        listed = [p for p in c.get("/api/v1/proxies").json() if p["id"] == made.json()["id"]]
+    assert made.json()["at"].endswith("+08:00")
+    assert again.json() == made.json()
+    assert listed == [made.json()]

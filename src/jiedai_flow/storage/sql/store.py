@@ -869,7 +869,8 @@ class SQLStore(OutboxMixin):
         with self.db.connect() as conn:
             rows = conn.execute(sa.select(*_P.c).order_by(_P.c.at, _P.c.id)).all()
         return tuple(
-            Proxy(i, principal, stand_in, start, end, reason, set_by, at.replace(tzinfo=UTC), bool(revoked))
+            # the table holds naive UTC; the record is in China time, as the engine made it
+            Proxy(i, principal, stand_in, start, end, reason, set_by, _in_china(at), bool(revoked))
             for i, principal, stand_in, start, end, reason, set_by, at, revoked in rows
         )
 
@@ -1078,6 +1079,11 @@ def _sqlite_pragmas(read_only: bool, durability: Durability) -> Callable[[Any, A
         cursor.close()
 
     return pragmas
+
+
+def _in_china(naive_utc: datetime) -> datetime:
+    """A moment the tables hold (naive UTC) as the records carry it: aware, in China time."""
+    return naive_utc.replace(tzinfo=UTC).astimezone(CHINA_TZ)
 
 
 def _close_connections(held: list[Any], db: sa.Engine) -> None:
