@@ -120,3 +120,62 @@ def test_a_stand_in_is_written_in_china_time(server: Server) -> None:
     assert made.json()["at"].endswith("+08:00")
     assert again.json() == made.json()
     assert listed == [made.json()]
+
+
+def test_the_headers_of_a_command_are_declared(server: Server) -> None:
+    """A client generated from the document (OpenAPI Generator, NSwag) sends only the headers an
+    operation declares and reads only the headers its answer declares: ``If-Match`` and
+    ``Idempotency-Key`` were described in prose only, so such a client could neither guard a command
+    with the version nor retry it safely, nor read the ``ETag`` and ``Location`` it was to use."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    commands = {
+        f"POST {path}": operation
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if method == "post"
+        and any(
+            (r.get("content") or {})
+            .get("application/json", {})
+            .get("schema", {})
+            .get("$ref", "")
+            .endswith("/CommandResult")
+            for r in operation["responses"].values()
+        )
+    }
+    assert len(commands) >= 20  # registration, fire a trigger, every approval operation
+
+    def headers_in(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {p["name"]: p for p in operation.get("parameters", ()) if p["in"] == "header"}
+
+    missing = []
+    for name, operation in commands.items():
+        wanted = {"Idempotency-Key"} if name == "POST /api/v1/receptions" else {"Idempotency-Key", "If-Match"}
+        declared = headers_in(operation)
+        missing += [f"{name}: {h}" for h in sorted(wanted - declared.keys())]
+        missing += [
+            f"{name}: {h} is not a plain string"
+            for h in wanted & declared.keys()
+            if declared[h]["schema"].get("type") != "string"
+        ]
+        success = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+        for header in ("ETag", "Location", "Idempotent-Replayed"):
+            if (success.get("headers") or {}).get(header, {}).get("schema", {}).get("type") != "string":
+                missing.append(f"{name}: answer's {header}")
+    shown = document["paths"]["/api/v1/receptions/{ref}"]["get"]["responses"]["200"]
+    if (shown.get("headers") or {}).get("ETag", {}).get("required") is not True:
+        missing.append("GET /api/v1/receptions/{ref}: answer's ETag")
+    assert missing == []
+    # and the declared headers are the ones the service reads and writes
+    with server.client("zhang.wei") as c:
+        made = c.post("/api/v1/receptions", json=reception_body(), headers={"Idempotency-Key": "openapi-h"})
+        rid = made.json()["reception"]["id"]
+        assert made.headers["Location"] == f"/api/v1/receptions/{rid}"
+        assert c.get(f"/api/v1/receptions/{rid}").headers["ETag"] == made.headers["ETag"] == '"1"'
+        stale = c.post(
+            f"/api/v1/receptions/{rid}/operations/comment",
+            json={"reason": "请补充行程"},
+            headers={"If-Match": '"7"'},
+        )
+        assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
+        fired = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}, headers={"If-Match": '"1"'})
+        assert (fired.status_code, fired.headers["ETag"]) == (200, '"2"')

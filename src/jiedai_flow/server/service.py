@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIType
+from litestar.params import HeaderParameter
 
 from jiedai_flow.errors import Problem, ValidationError
 
@@ -19,6 +22,67 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_ID = 128
 """The longest ``Idempotency-Key`` kept (the request id column)."""
+
+# The headers of a command, declared for a client generated from the OpenAPI document (which sends
+# only the headers an operation declares). The handlers read and check them themselves
+# (expected_version, request_id), so the parameters are documentation: no second set of rules.
+# A header is a string or absent, never JSON null: the schema says a string (not the framework's
+# oneOf string/null of an optional value), the handler gets None when it is absent.
+_STRING = {"one_of": None, "type": OpenAPIType.STRING}
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match",
+        required=False,
+        schema_extra=_STRING,
+        description='接待的版本，即上次应答的 ETag（如 "3"）；不符时 412 / the reception\'s version as the '
+        'last answer\'s ETag (like "3"), compared strongly; 412 when it changed',
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        schema_extra=_STRING,
+        description=f"请求号，1–{MAX_REQUEST_ID} 个可打印字符：重试返回第一次的结果 / the request's key, "
+        f"1 to {MAX_REQUEST_ID} printable characters: a retry returns the first result",
+    ),
+]
+WRITE_HEADERS = (
+    ResponseHeader(
+        name="ETag",
+        documentation_only=True,
+        value='"4"',  # documentation only: the schema of the value (a string)
+        required=True,
+        description="接待的新版本，下一个 If-Match 原样用它 / the reception's new version (like "
+        '"4"), for the next If-Match as is',
+    ),
+    ResponseHeader(
+        name="Location",
+        documentation_only=True,
+        value="/api/v1/receptions/ID",
+        required=True,
+        description="接待的地址，末段是接待 ID / the reception's URL; its last segment is the id",
+    ),
+    ResponseHeader(
+        name="Idempotent-Replayed",
+        documentation_only=True,
+        value="true",
+        description="`true` 时这是重试，应答与第一次相同 / `true` on a retry answered as the first time",
+    ),
+)
+"""The headers of a command's answer (registration, trigger, approval operation)."""
+READ_HEADERS = (
+    ResponseHeader(
+        name="ETag",
+        documentation_only=True,
+        value='"3"',
+        required=True,
+        description='接待的版本，写操作的 If-Match 用它 / the reception\'s version (like "3"), for If-Match',
+    ),
+)
+"""The headers of a reception's answer."""
 
 
 class Service:

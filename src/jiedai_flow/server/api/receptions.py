@@ -22,7 +22,17 @@ from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service, etag, expected_version, id_of, request_id
+from jiedai_flow.server.service import (
+    READ_HEADERS,
+    WRITE_HEADERS,
+    IdempotencyKey,
+    IfMatch,
+    Service,
+    etag,
+    expected_version,
+    id_of,
+    request_id,
+)
 
 CREATE = "create"
 
@@ -51,11 +61,17 @@ def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,
+    response_headers=WRITE_HEADERS,
     status_code=201,
 )
 def create(
-    request: Request[Any, Any, Any], data: ReceptionFile, service: Service, principal: Principal
+    request: Request[Any, Any, Any],
+    data: ReceptionFile,
+    service: Service,
+    principal: Principal,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandResult]:
+    del idempotency_key  # read and checked by request_id
     refuse_supervisor(principal, CREATE)
     head = data.reception
     if head.handler and head.handler != principal.actor.id:
@@ -151,6 +167,7 @@ def _is_cursor(text: str) -> bool:
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,
+    response_headers=READ_HEADERS,
 )
 def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
     del principal
@@ -199,6 +216,7 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     tags=["receptions"],
     sync_to_thread=True,
     responses=ERRORS,
+    response_headers=WRITE_HEADERS,
     status_code=200,
 )
 def fire(
@@ -208,7 +226,10 @@ def fire(
     data: FireRequest,
     service: Service,
     principal: Principal,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandResult]:
+    del if_match, idempotency_key  # read and checked by expected_version and request_id
     refuse_supervisor(principal, trigger)
     engine = service.engine
     reception_id = id_of(engine, ref)

@@ -52,7 +52,15 @@ from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
-from jiedai_flow.server.service import Service, expected_version, id_of, request_id
+from jiedai_flow.server.service import (
+    WRITE_HEADERS,
+    IdempotencyKey,
+    IfMatch,
+    Service,
+    expected_version,
+    id_of,
+    request_id,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -222,8 +230,15 @@ def _operation_route(operation: Operation) -> Any:
     summary = (command.__doc__ or operation.value).strip().splitlines()[0].replace("``", "`")
 
     def operate(
-        request: Request[Any, Any, Any], ref: str, data: Any, service: Service, principal: Principal
+        request: Request[Any, Any, Any],
+        ref: str,
+        data: Any,
+        service: Service,
+        principal: Principal,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[CommandResult]:
+        del if_match, idempotency_key  # read and checked by expected_version and request_id
         if operation is not Operation.READ:  # 已阅 of a copy sent to them is all the supervisor does
             refuse_supervisor(principal, operation.value)
         engine = service.engine
@@ -268,6 +283,7 @@ def _operation_route(operation: Operation) -> Any:
         tags=["operations"],
         sync_to_thread=True,
         responses=ERRORS,
+        response_headers=WRITE_HEADERS,
         status_code=200,
         operation_id=f"operate_{operation.value}",
         name=f"operate_{operation.value}",
