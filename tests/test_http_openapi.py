@@ -179,3 +179,22 @@ def test_the_headers_of_a_command_are_declared(server: Server) -> None:
         assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
         fired = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}, headers={"If-Match": '"1"'})
         assert (fired.status_code, fired.headers["ETag"]) == (200, '"2"')
+
+
+def test_every_operation_has_an_id_a_tag_and_a_whole_summary(server: Server) -> None:
+    """Generators name methods after the operationId and list them by tag and summary. An approval
+    operation's summary was the first line of its docstring: 「驳回到环节」 and 「跳转」 stopped
+    mid-sentence ("… The steps from there on are"), and 「委派」 showed a Sphinx role."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    operations = [op for methods in document["paths"].values() for op in methods.values()]
+    ids = [op.get("operationId") for op in operations]
+    assert None not in ids
+    assert len(set(ids)) == len(ids)
+    assert all(op.get("tags") and op.get("summary") for op in operations)
+    broken = [
+        op["summary"]
+        for op in operations
+        if "operations" in op["tags"]
+        and (not op["summary"].endswith(".") or ":class:" in op["summary"] or "``" in op["summary"])
+    ]
+    assert broken == []

@@ -17,6 +17,7 @@ The supervisor reads the lists and writes nothing.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -224,10 +225,18 @@ def _retry_after(engine: Engine, reception_id: str, task_ref: str) -> int:
     return max(1, math.ceil(left.total_seconds()))
 
 
+def summary_of(doc: str) -> str:
+    """The first sentence of a docstring, for the OpenAPI summary: whole (its first line cut
+    「驳回到环节」 and 「跳转」 mid-sentence) and without Sphinx roles (``:class:`Reply```)."""
+    paragraph = " ".join(doc.strip().split("\n\n", 1)[0].split())
+    sentence = paragraph.split(". ", 1)[0].rstrip(".") + "."
+    return re.sub(r":\w+:`~?([^`]+)`", r"`\1`", sentence).replace("``", "`")
+
+
 def _operation_route(operation: Operation) -> Any:
     command = task_ops.COMMANDS[operation]
     body_class = request_class(command)
-    summary = (command.__doc__ or operation.value).strip().splitlines()[0].replace("``", "`")
+    summary = summary_of(command.__doc__ or operation.value)
 
     def operate(
         request: Request[Any, Any, Any],
