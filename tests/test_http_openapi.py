@@ -198,3 +198,34 @@ def test_every_operation_has_an_id_a_tag_and_a_whole_summary(server: Server) -> 
         and (not op["summary"].endswith(".") or ":class:" in op["summary"] or "``" in op["summary"])
     ]
     assert broken == []
+
+
+def test_money_is_a_decimal_string_with_its_pattern(server: Server) -> None:
+    """Money (and every other decimal) is written as a string, ``"180.00"``: the document said only
+    ``type: string``, the same as free text, so a generated client had no way to tell an amount."""
+    import re
+
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    components = document["components"]["schemas"]
+    amounts = {
+        "Plan": "budget",
+        "Meal": "cost",
+        "Lodging": "price_per_night",
+        "Invoice": "amount",
+        "Payment": "amount",
+        "ListItem": "cost",
+    }
+    patterns = {
+        f"{name}.{field}": components[name]["properties"][field].get("pattern")
+        for name, field in amounts.items()
+    }
+    assert set(patterns.values()) == {r"^-?[0-9]+(\.[0-9]+)?$"}, patterns
+    with server.client("zhang.wei") as c:
+        plan = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["plan"]
+    written = [
+        plan["budget"],
+        *(m["cost"] for m in plan["meals"]),
+        *(lo["price_per_night"] for lo in plan["lodgings"]),
+    ]
+    assert len(written) >= 2
+    assert all(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value) for value in written), written

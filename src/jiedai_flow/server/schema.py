@@ -63,14 +63,25 @@ def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool], ...]:
     return tuple((a.name, a.type, a.default is attrs.NOTHING) for a in attrs.fields(cls))
 
 
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+"""A decimal as the converter writes it (``format(d, "f")``): money ``"180.00"``, a rate ``"0.56"``."""
+
+
 class AttrsSchema(OpenAPISchemaPluginProtocol):
-    """An OpenAPI component per attrs class, its properties from the resolved field types."""
+    """An OpenAPI component per attrs class, its properties from the resolved field types; and a
+    ``Decimal`` (money, rates) as the string the converter writes, with its pattern, so a generated
+    client can tell it from free text."""
 
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
-        return isinstance(value, type) and attrs.has(value)
+        return value is Decimal or (isinstance(value, type) and attrs.has(value))
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        if field_definition.annotation is Decimal:
+            from litestar.openapi.spec import OpenAPIType
+            from litestar.openapi.spec import Schema as OpenAPISchema
+
+            return OpenAPISchema(type=OpenAPIType.STRING, pattern=DECIMAL_PATTERN)
         fields = _fields(field_definition.type_)
         return schema_creator.create_component_schema(
             field_definition,
