@@ -229,3 +229,16 @@ def test_money_is_a_decimal_string_with_its_pattern(server: Server) -> None:
     ]
     assert len(written) >= 2
     assert all(re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value) for value in written), written
+
+
+def test_readiness_declares_its_503(server: Server) -> None:
+    """``/readyz`` answers 503 with the same body when the database is not ready (a load balancer or
+    a generated health client reads it): the document declared only its 200."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    responses = document["paths"]["/readyz"]["get"]["responses"]
+    assert responses["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"
+    }
+    assert responses["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Health"
+    }

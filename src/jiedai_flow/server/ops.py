@@ -8,6 +8,7 @@ from typing import cast
 import sqlalchemy as sa
 from litestar import Response, get
 from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 
 from jiedai_flow.domain import loading as convert
 from jiedai_flow.server import metrics
@@ -34,6 +35,14 @@ def healthz() -> Liveness:
     media_type=MediaType.JSON,
     tags=["ops"],
     sync_to_thread=True,
+    responses={
+        503: ResponseSpec(
+            Health,
+            description="未就绪：数据库不可达、迁移未完成或数据库比本服务新 / not ready: the database is"
+            " unreachable, migrations are pending, or the schema is newer than this version",
+            generate_examples=False,
+        )
+    },
 )
 def readyz(service: Service) -> Response[Health]:
     from jiedai_flow.storage.migrate import current_revision, head_revision, is_known
