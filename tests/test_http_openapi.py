@@ -242,3 +242,29 @@ def test_readiness_declares_its_503(server: Server) -> None:
     assert responses["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Health"
     }
+
+
+def test_the_problems_every_operation_can_give_are_declared(server: Server) -> None:
+    """A client generated from the document decodes an error's problem details only for the status
+    codes an operation declares. Every API operation can give a 500 (``internal``, a faulty
+    deployment) and a 503 (``storage``), and every one that reads a body a 413 and a 415, all as
+    problem details: none was declared."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    missing = []
+    for path, methods in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in methods.items():
+            wanted = {"401", "500", "503"} | ({"413", "415"} if "requestBody" in operation else set())
+            for code in sorted(wanted):
+                content = operation["responses"].get(code, {}).get("content", {})
+                if "application/problem+json" not in content:
+                    missing.append(f"{method.upper()} {path} {code}")
+    assert missing == []
+    with server.client("zhang.wei") as c:
+        form = c.post(
+            "/api/v1/receptions",
+            content=b"a=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert (form.status_code, form.headers["Content-Type"]) == (415, "application/problem+json")

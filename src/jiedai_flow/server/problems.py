@@ -322,5 +322,14 @@ ERRORS: dict[int, ResponseSpec] = {
     412: _spec("If-Match 不再相符 the version changed"),
     422: _spec("被拒绝：规则、理由、输入、审批操作 refused: rules, reason, input, an approval operation"),
     429: _spec("认证失败过多，或催办过频 too many failed authentications, or urged again too soon"),
+    500: _spec("服务缺陷或部署配置有误（`internal`、`definition`、`plugin`……）a bug or a faulty deployment"),
+    503: _spec("数据库不可用 the database is unavailable (`storage`)"),
 }
 """The problem responses every API operation may give (documented in the OpenAPI document)."""
+
+BODY_ERRORS: dict[int, ResponseSpec] = {
+    **ERRORS,
+    413: _spec("请求体过大（上限 10 MB）request body over 10 MB"),
+    415: _spec("请求体应为 application/json / the body must be application/json"),
+}
+"""The problem responses of an operation that reads a body: also the two about the body itself."""

@@ -20,7 +20,7 @@ from jiedai_flow.process.tasks import TaskCommand
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
-from jiedai_flow.server.problems import ERRORS
+from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     READ_HEADERS,
@@ -60,7 +60,7 @@ def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=BODY_ERRORS,
     response_headers=WRITE_HEADERS,
     status_code=201,
 )
@@ -215,7 +215,7 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=BODY_ERRORS,
     response_headers=WRITE_HEADERS,
     status_code=200,
 )
@@ -332,7 +332,7 @@ def check(
     return_dto=LibraryDTO[CheckResult],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=BODY_ERRORS,
     status_code=200,
 )
 def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -> CheckResult:

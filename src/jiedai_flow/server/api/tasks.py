@@ -51,7 +51,7 @@ from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
-from jiedai_flow.server.problems import ERRORS
+from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     WRITE_HEADERS,
@@ -291,7 +291,7 @@ def _operation_route(operation: Operation) -> Any:
         media_type=MediaType.JSON,
         tags=["operations"],
         sync_to_thread=True,
-        responses=ERRORS,
+        responses=BODY_ERRORS,
         response_headers=WRITE_HEADERS,
         status_code=200,
         operation_id=f"operate_{operation.value}",
@@ -373,7 +373,7 @@ def _known(service: Service, actor_id: str, path: str) -> None:
     return_dto=LibraryDTO[Proxy],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=BODY_ERRORS,
     status_code=201,
 )
 def proxy_set(data: ProxyRequest, service: Service, principal: Principal) -> Proxy:
