@@ -220,9 +220,9 @@ def test_health_ready_metrics_and_openapi(server: Server) -> None:
         assert ready["revision"] == ready["expected_revision"]
         # no token needed here, so the database's address is not told: only its kind
         assert ready["database"] in {"sqlite", "postgresql"}
-        # every moment is written one way, the library's: ISO 8601 with its offset
-        assert alive["checked_at"].endswith("+00:00")
-        assert ready["checked_at"].endswith("+00:00")
+        # every moment is written one way, the library's: ISO 8601 in China time, with its offset
+        assert alive["checked_at"].endswith("+08:00")
+        assert ready["checked_at"].endswith("+08:00")
         metrics = c.get("/metrics")
         assert "jiedai_http_requests_total" in metrics.text
         assert metrics.headers["content-type"].count("charset") == 1

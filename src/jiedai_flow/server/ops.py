@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 
 from jiedai_flow.domain import loading as convert
+from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.server import metrics
 from jiedai_flow.server.models import Health, Liveness
 from jiedai_flow.server.schema import LibraryDTO
@@ -25,7 +26,7 @@ from jiedai_flow.server.service import Service
     sync_to_thread=False,
 )
 def healthz() -> Liveness:
-    return Liveness("ok", datetime.now(UTC))
+    return Liveness("ok", datetime.now(CHINA_TZ))
 
 
 @get(
@@ -47,7 +48,7 @@ def healthz() -> Liveness:
 def readyz(service: Service) -> Response[Health]:
     from jiedai_flow.storage.migrate import current_revision, head_revision, is_known
 
-    now = datetime.now(UTC)
+    now = datetime.now(CHINA_TZ)
     sql = getattr(service.engine.store, "db", None)
     if not isinstance(sql, sa.Engine):
         return _answer(Health("ready", now, "memory"))
