@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from openapi_spec_validator.validation import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
+from jiedai_flow.server.openapi30 import downgrade
 from tests._http_server import reception_body, running
 
 if TYPE_CHECKING:
@@ -268,3 +270,104 @@ def test_the_problems_every_operation_can_give_are_declared(server: Server) -> N
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     assert (form.status_code, form.headers["Content-Type"]) == (415, "application/problem+json")
+
+
+def _both(server: Server) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The 3.1 document and its 3.0 rendering, as a generator fetches them: without a token."""
+    newer = httpx.get(f"{server.base}/schema/openapi.json", timeout=30)
+    older = httpx.get(f"{server.base}/schema/openapi-3.0.json", timeout=30)
+    assert (newer.status_code, older.status_code) == (200, 200)
+    assert (
+        older.headers["Content-Type"] == newer.headers["Content-Type"] == "application/vnd.oai.openapi+json"
+    )
+    return newer.json(), older.json()
+
+
+OAS30_SCHEMA_KEYWORDS = {
+    *("title", "description", "format", "default", "enum", "pattern", "multipleOf", "example"),
+    *("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength"),
+    *("minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties", "required"),
+    *("readOnly", "writeOnly", "deprecated", "discriminator", "xml", "externalDocs", "nullable", "$ref"),
+    *("type", "items", "not", "additionalProperties", "properties", "allOf", "oneOf", "anyOf"),
+}
+"""The Schema Object of OpenAPI 3.0.3, keyword by keyword."""
+
+
+def _schema_keywords(node: Any, where: str, inside: bool = False) -> list[tuple[str, str, Any]]:
+    """(where, keyword, value) of every schema keyword under ``node`` (extensions and examples skipped)."""
+    if isinstance(node, list):
+        return [
+            found for i, item in enumerate(node) for found in _schema_keywords(item, f"{where}[{i}]", inside)
+        ]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    for key, value in node.items():
+        at = f"{where}.{key}"
+        if key.startswith("x-"):
+            continue
+        if key in ("example", "examples", "default", "enum"):  # values, not schemas
+            found += [(where, key, value)] if inside else []
+        elif inside and key == "properties":
+            found.append((where, key, value))
+            found += [kw for name, s in value.items() for kw in _schema_keywords(s, f"{at}.{name}", True)]
+        elif inside:
+            found.append((where, key, value))
+            found += _schema_keywords(value, at, True)
+        else:
+            found += _schema_keywords(value, at, key == "schema" or where == "$.components.schemas")
+    return found
+
+
+def test_both_documents_validate_each_against_its_version(server: Server) -> None:
+    """NSwag and Microsoft.OpenApi 1.x do not read OpenAPI 3.1, so a .NET host could not generate a
+    client: ``/schema/openapi-3.0.json`` is the same document in 3.0.3, derived from the 3.1 one (never
+    a second schema), and valid. A 3.1-only construct the conversion does not know fails here (the
+    conversion refuses it, or the validator or the keyword walk finds it), not in a vendor's build."""
+    newer, older = _both(server)
+    OpenAPIV31SpecValidator(newer).validate()
+    OpenAPIV30SpecValidator(older).validate()
+    assert (newer["openapi"], older["openapi"]) == ("3.1.0", "3.0.3")
+    assert older == downgrade(newer)
+    keywords = _schema_keywords(older, "$")
+    assert len(keywords) > 1000  # the walk reaches every schema
+    left = [
+        f"{where}.{key}"
+        for where, key, value in keywords
+        if key not in OAS30_SCHEMA_KEYWORDS
+        or (key == "type" and value not in ("string", "number", "integer", "boolean", "array", "object"))
+        or (key.startswith("exclusiveM") and not isinstance(value, bool))
+    ]
+    assert left == []
+    assert any(key == "nullable" for _where, key, _value in keywords)
+
+
+def _outline(document: dict[str, Any]) -> dict[str, Any]:
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    return {
+        f"{method.upper()} {path}": (
+            operation.get("operationId"),
+            operation.get("tags"),
+            sorted((p["name"], p["in"], p.get("required", False)) for p in operation.get("parameters", ())),
+            sorted((operation.get("requestBody") or {}).get("content", ())),
+            {code: sorted(r.get("content", ())) for code, r in operation["responses"].items()},
+            operation.get("security"),
+        )
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in methods
+    }
+
+
+def test_the_3_0_document_describes_the_same_api(server: Server) -> None:
+    """A client generated from either document has the same methods: the same paths and operations,
+    operationIds, parameters, bodies, answers and components."""
+    newer, older = _both(server)
+    assert len(_outline(newer)) >= 40
+    assert _outline(older) == _outline(newer)
+    assert {kind: sorted(found) for kind, found in older["components"].items()} == {
+        kind: sorted(found) for kind, found in newer["components"].items()
+    }
+    assert {key: older.get(key) for key in ("info", "servers", "security", "tags")} == {
+        key: newer.get(key) for key in ("info", "servers", "security", "tags")
+    }

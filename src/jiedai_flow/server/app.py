@@ -2,7 +2,8 @@
 uvicorn workers of ``jiedai serve``.
 
 Framework: Litestar (see docs/architecture.md, 「HTTP 服务」): it reads attrs classes, so the OpenAPI
-3.1 document is generated from the library's own classes and errors (through :mod:`.schema`).
+3.1 document is generated from the library's own classes and errors (through :mod:`.schema`);
+:mod:`.openapi30` derives the 3.0 rendering older generators read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.template.config import TemplateConfig
 
-from jiedai_flow.server import metrics, ops, schema
+from jiedai_flow.server import metrics, openapi30, ops, schema
 from jiedai_flow.server.api import ROUTES as API_ROUTES
 from jiedai_flow.server.auth import Authenticator, FailureLimiter
 from jiedai_flow.server.service import Service, api_principal
@@ -146,7 +147,7 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
     from jiedai_flow.server.web import errors
 
     return Litestar(
-        route_handlers=[api, *ops.ROUTES, pages.router()],
+        route_handlers=[api, *ops.ROUTES, openapi30.serve, pages.router()],
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         exception_handlers=errors.handlers(),
         plugins=[schema.AttrsSchema()],
