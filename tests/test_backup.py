@@ -3,9 +3,12 @@ server databases are backed up and restored with their own tools, as docs/operat
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import threading
 import uuid
@@ -80,7 +83,8 @@ def test_a_backup_is_one_self_contained_file_holding_every_reception(db: str, tm
     assert report.verified.ok
     assert report.verified.checked == 3
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
-    with sqlite3.connect(target) as copy:
+    assert stat.S_IMODE(target.stat().st_mode) == 0o400  # the owner's alone, and kept as it is
+    with contextlib.closing(sqlite3.connect(f"file:{target}?mode=ro", uri=True)) as copy:
         assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert _ids(f"sqlite:///{target}") == _ids(db)
 
@@ -135,11 +139,13 @@ def test_an_existing_backup_is_replaced_only_when_asked(db: str, tmp_path: Path)
     assert target.read_bytes() == b"an older backup"
     backup(db, target, replace=True)
     assert _ids(f"sqlite:///{target}") == _ids(db)
+    backup(db, target, replace=True)  # a read-only backup is replaced too
+    assert _ids(f"sqlite:///{target}") == _ids(db)
 
 
 def test_a_backup_is_never_written_over_the_database(db: str, tmp_path: Path) -> None:
-    for name in ("jiedai.db", "jiedai.db-wal"):
-        with pytest.raises(StorageError, match="over the database itself"):
+    for name in ("jiedai.db", "jiedai.db-wal", "jiedai.db-shm", "jiedai.db-journal"):
+        with pytest.raises(StorageError, match="over the database or a file beside it"):
             backup(db, tmp_path / name, replace=True)
     assert len(_ids(db)) == 3
 
@@ -177,8 +183,10 @@ def test_a_copy_of_a_tampered_database_is_written_and_says_so(db: str, tmp_path:
     assert code == 1
     answer = json.loads(out)
     assert answer["verified"]["ok"] is False
-    assert "host_unit" in answer["verified"]["problem"]
-    assert (tmp_path / "b.db").is_file()
+    assert "host_unit" in answer["verified"]["problem"]["text"]
+    assert answer["path"] == str(tmp_path / "b.db.unverified")
+    assert (tmp_path / "b.db.unverified").is_file()
+    assert not (tmp_path / "b.db").exists()
 
 
 def test_the_command_backs_up_verifies_and_refuses_mistakes(db: str, tmp_path: Path) -> None:
@@ -191,9 +199,10 @@ def test_the_command_backs_up_verifies_and_refuses_mistakes(db: str, tmp_path: P
     assert code == 2
     assert "已存在" in err
     assert "--force" in err
-    code, _, err = jiedai(db, "db", "backup", str(tmp_path / "jiedai.db"), "--force")
-    assert code == 2
-    assert "在用的数据库" in err
+    for name in ("jiedai.db", "jiedai.db-journal"):
+        code, _, err = jiedai(db, "db", "backup", str(tmp_path / name), "--force")
+        assert code == 2
+        assert "在用的数据库" in err
     code, _, err = jiedai(db, "db", "backup", str(tmp_path / "no" / "b.db"))
     assert code == 2
     assert "不存在" in err
@@ -220,16 +229,18 @@ def _pg_database() -> tuple[sa.Engine, str]:
 
 
 def test_postgres_restored_from_pg_dump_verifies_as_the_docs_say(tmp_path: Path) -> None:
-    """docs/operations.md's PostgreSQL recipe: pg_dump --format=custom, pg_restore into a new
-    database, then jiedai audit verify on it."""
+    """docs/operations.md's PostgreSQL recipe: pg_dump --format=custom, a new database owned by the
+    service's role, pg_restore --no-owner --role into it, then jiedai audit verify and the service's
+    own reading, both as that role (not as the superuser that restored it)."""
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump / pg_restore are not installed")
     admin, source = _pg_database()
-    restored = source + "_r"
+    restored, role = source + "_r", source + "_svc"
     base = sa.make_url(POSTGRES_URL)
     with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
         conn.exec_driver_sql(f'CREATE DATABASE "{source}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{restored}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{restored}" OWNER "{role}"')
     try:
         url = base.set(database=source).render_as_string(hide_password=False)
         ids = set(_register(url, 3))
@@ -244,24 +255,23 @@ def test_postgres_restored_from_pg_dump_verifies_as_the_docs_say(tmp_path: Path)
             ],
             check=True,
         )
+        into = libpq.set(database=restored).render_as_string(False)
         subprocess.run(
-            [
-                "pg_restore",
-                "--no-owner",
-                f"--dbname={libpq.set(database=restored).render_as_string(False)}",
-                str(dump),
-            ],
-            check=True,
+            ["pg_restore", "--no-owner", f"--role={role}", f"--dbname={into}", str(dump)], check=True
         )
-        back = base.set(database=restored).render_as_string(hide_password=False)
+        back = base.set(database=restored, username=role, password=None).render_as_string(hide_password=False)
         assert _ids(back) == ids
         code, out, _ = jiedai(back, "audit", "verify")
         assert code == 0, out
         assert "3 条记录" in out
+        code, out, _ = jiedai(back, "--json", "list")
+        assert code == 0, out
+        assert {r["id"] for r in json.loads(out)["items"]} == ids
     finally:
         with admin.connect() as conn:
             for name in (source, restored):
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
         admin.dispose()
 
 
@@ -327,3 +337,77 @@ def test_mariadb_restored_from_mariadb_dump_verifies_as_the_docs_say(tmp_path: P
             for name in (source, restored):
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
         admin.dispose()
+
+
+def test_a_write_ahead_log_left_beside_an_old_backup_is_never_folded_into_the_new_one(
+    db: str, tmp_path: Path
+) -> None:
+    """SQLite replays any -wal or -journal it finds beside a file: one left by an old backup that
+    was open or crashed would corrupt the new copy, so the backup is refused and says why."""
+    target = tmp_path / "b.db"
+    backup(db, target)
+    for end in ("wal", "journal"):
+        beside = tmp_path / f"b.db-{end}"
+        beside.write_bytes(b"\x37\x7f\x06\x82" + b"\x00" * 60)
+        with pytest.raises(StorageError, match=f"b.db-{end} lies beside"):
+            backup(db, target, replace=True)
+        beside.unlink()
+    (tmp_path / "b.db-wal").write_bytes(b"")  # an empty one holds nothing: removed with the old backup
+    (tmp_path / "b.db-shm").write_bytes(b"\x00" * 64)
+    backup(db, target, replace=True)
+    assert not (tmp_path / "b.db-wal").exists()
+    assert not (tmp_path / "b.db-shm").exists()
+
+
+def test_the_files_beside_a_linked_database_are_protected_under_its_real_name(tmp_path: Path) -> None:
+    real = tmp_path / "data" / "real.db"
+    real.parent.mkdir()
+    _register(f"sqlite:///{real}", 1)
+    link = tmp_path / "jiedai.db"
+    link.symlink_to(real)
+    for name in ("data/real.db", "data/real.db-wal", "data/real.db-journal", "jiedai.db-wal"):
+        with pytest.raises(StorageError, match="over the database or a file beside it"):
+            backup(f"sqlite:///{link}", tmp_path / name, replace=True)
+
+
+def test_a_link_at_the_target_is_replaced_never_written_through(db: str, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file", encoding="utf-8")
+    target = tmp_path / "b.db"
+    target.symlink_to(victim)
+    backup(db, target, replace=True)
+    assert not target.is_symlink()
+    assert victim.read_text(encoding="utf-8") == "someone else's file"
+
+
+@pytest.mark.parametrize("name", ["b?x.db", "b%41.db", "b#1 空格.db"])
+def test_a_backup_name_with_url_characters_is_the_file_it_names(db: str, tmp_path: Path, name: str) -> None:
+    report = backup(db, tmp_path / name)
+    assert report.verified is not None
+    assert report.verified.ok
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("jiedai.db")) == [name]
+
+
+def test_a_copy_that_does_not_verify_never_replaces_the_last_good_backup(db: str, tmp_path: Path) -> None:
+    target = tmp_path / "b.db"
+    backup(db, target)
+    good = target.read_bytes()
+    with sqlite3.connect(sa.make_url(db).database) as conn:
+        conn.execute("UPDATE jd_receptions SET planned_fen = planned_fen + 100")
+    report = backup(db, target, replace=True)
+    assert report.verified is not None
+    assert not report.verified.ok
+    assert report.path == tmp_path / "b.db.unverified"
+    assert target.read_bytes() == good
+
+
+def test_a_temporary_copy_a_killed_backup_left_is_removed_a_day_later(db: str, tmp_path: Path) -> None:
+    old = tmp_path / ".b.db.k1lled.part"
+    old.write_bytes(b"half a copy")
+    recent = tmp_path / ".b.db.running.part"
+    recent.write_bytes(b"another backup, still running")
+    day_ago = old.stat().st_mtime - 25 * 3600
+    os.utime(old, (day_ago, day_ago))
+    backup(db, tmp_path / "b.db")
+    assert not old.exists()
+    assert recent.exists()

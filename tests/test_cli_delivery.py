@@ -16,6 +16,8 @@ import re
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +144,11 @@ def submitted_weeks_ago(site: Site, notifiers: Path | None = None) -> str:
         close(engine)
 
 
+def outbox(**counts: int) -> dict[str, int]:
+    """The outbox as ``--json`` gives it: every status, zeros included (an alert reads ``dead``)."""
+    return {"delivered": 0, "pending": 0, "dead": 0, "refused": 0, "obsolete": 0, **counts}
+
+
 # -- jiedai dispatch --------------------------------------------------------------------------------
 
 
@@ -161,7 +168,7 @@ def test_dispatch_once_delivers_a_commands_rows_to_the_webhook_and_robots_on_loo
 
     assert report == {
         "round": {"claimed": 3, "delivered": 3, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
-        "outbox": {"delivered": 4},  # log (inline, at the command), webhook, dingtalk, wecom
+        "outbox": outbox(delivered=4),  # log (inline, at the command), webhook, dingtalk, wecom
     }
     assert sorted(r.path for r in receiver.accepted) == ["/dingtalk", "/ok", "/wecom"]
     (posted,) = [r for r in receiver.accepted if r.path == "/ok"]
@@ -212,7 +219,7 @@ def test_a_receiver_that_fails_leaves_the_row_pending_for_a_later_round(
     first = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
     assert first == {
         "round": {"claimed": 1, "delivered": 0, "retried": 1, "dead": 0, "refused": 0, "obsolete": 0},
-        "outbox": {"delivered": 1, "pending": 1},
+        "outbox": outbox(delivered=1, pending=1),
     }
     # the retry waits for its backoff (at least 15 s): an immediate round finds nothing due
     assert as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)["round"]["claimed"] == 0
@@ -231,7 +238,7 @@ def test_dispatch_without_notifiers_claims_no_rows_of_channels_it_does_not_have(
     report = as_json("--db", site.url, "dispatch", "--once")
     assert report == {
         "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
-        "outbox": {"delivered": 1, "pending": 1},  # the webhook row waits for a dispatcher with it
+        "outbox": outbox(delivered=1, pending=1),  # the webhook row waits for a dispatcher with it
     }
 
 
@@ -262,7 +269,9 @@ def test_remind_writes_a_reminder_of_an_overdue_approval_once(site: Site) -> Non
     assert "已逾期" in text
     assert "新写入催办 0" in text
     assert "new reminders: 0" in text
-    assert as_json("--db", site.url, "dispatch", "--once")["outbox"] == {"delivered": 2}  # submit + reminder
+    assert as_json("--db", site.url, "dispatch", "--once")["outbox"] == outbox(
+        delivered=2
+    )  # submit + reminder
 
 
 def test_remind_no_dispatch_only_writes_and_dispatch_then_delivers(site: Site) -> None:
@@ -449,7 +458,7 @@ def test_dispatch_refuses_a_row_edited_in_the_database_and_says_so(
     report = as_json("--db", site.url, "dispatch", "--once", "--notifiers", notifiers)
     assert report == {
         "round": {"claimed": 0, "delivered": 0, "retried": 0, "dead": 0, "refused": 0, "obsolete": 0},
-        "outbox": {"delivered": 1, "refused": 1},
+        "outbox": outbox(delivered=1, refused=1),
     }
     assert "拒发 refused 1" in jiedai("--db", site.url, "dispatch", "--once", "--notifiers", notifiers).stdout
 
@@ -509,11 +518,36 @@ def test_a_long_running_dispatcher_stops_on_sigterm_and_reports_its_rounds(
             if "dispatcher running" in line:
                 break
         assert "dispatcher running" in said, said
+        deadline = time.monotonic() + 30
+        while not receiver.requests and time.monotonic() < deadline:  # a round has run
+            time.sleep(0.01)
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 0
     answer = json.loads(out)
-    assert answer["outbox"].get("pending", 0) == 0
+    assert answer["outbox"]["pending"] == 0  # every status, zeros too: an alert reads outbox.dead
     assert answer["round"]["claimed"] == answer["round"]["delivered"] > 0
+
+
+def test_a_command_run_from_a_worker_thread_does_not_try_to_catch_sigterm() -> None:
+    """Only the main thread may set a signal handler; a host running a command elsewhere gets the
+    command as it ran before, not a ValueError."""
+    from jiedai_flow.cli.signals import on_sigterm
+
+    ran: list[bool] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with on_sigterm(lambda: None):
+                ran.append(True)
+        except BaseException as error:  # the test reports whatever it was
+            errors.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join()
+    assert ran == [True]
+    assert errors == []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import attrs
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -34,8 +35,6 @@ from jiedai_flow.errors import Problem, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    from jiedai_flow.storage.chain import VerifyReport
 
 
 @click.command(
@@ -259,15 +258,20 @@ def db_upgrade(app: App) -> None:
 @pass_app
 def db_backup(app: App, file: Path, force: bool, verify: bool) -> None:
     from jiedai_flow.cli.outputs import check_backup_target
-    from jiedai_flow.storage.sql.backup import backup
+    from jiedai_flow.cli.signals import interrupt, on_sigterm
+    from jiedai_flow.storage.sql.backup import backup, sqlite_source
 
+    sqlite_source(app.sql_url())  # a server database is told its own tool before anything connects
     app.existing_store().close()  # the database is there and is jiedai's, at a revision this version knows
     check_backup_target(app, file, force)
     if not file.parent.is_dir():
         raise usage_problem("FILE", f"目录 {file.parent} 不存在", f"folder {file.parent} does not exist")
-    report = backup(app.sql_url(), file, replace=force, verify=verify)
+    with on_sigterm(interrupt):  # why: a stopped backup still removes its temporary copy
+        report = backup(app.sql_url(), file, replace=force, verify=verify)
     verified = report.verified
+    problem = None if verified is None else verified.problem
     if app.json:
+        shown = None if problem is None else {"text": str(problem), "event_id": problem.event_id}
         app.emit(
             {
                 "path": str(report.path),
@@ -275,37 +279,33 @@ def db_backup(app: App, file: Path, force: bool, verify: bool) -> None:
                 "revision": report.revision,
                 "verified": None
                 if verified is None
-                else {"ok": verified.ok, "checked": verified.checked, "problem": _problem_text(verified)},
+                else {"ok": verified.ok, "checked": verified.checked, "problem": shown},
             }
         )
-    else:
+    elif verified is None or problem is None:
         app.out.print(
             say(
-                f"已备份到 {report.path}（{report.size:,} 字节，结构 {report.revision}）",
-                f"backed up to {report.path} ({report.size:,} bytes, revision {report.revision})",
+                f"已备份到 {report.path}（{report.size:,} 字节，结构 {report.revision}，只读）",
+                f"backed up to {report.path} ({report.size:,} bytes, revision {report.revision}, read-only)",
             )
         )
-        if verified is not None and verified.ok:
+        if verified is not None:
             checked = say(
                 f"副本的审计链完整：{verified.checked} 条记录",
                 f"the copy's audit chain is intact: {verified.checked} events",
             )
             app.out.print(f"[green]{checked}[/green]")
-        elif verified is not None:
-            broken = say(
-                "副本已写出，但它的审计链校验失败（数据库本身也是如此，请运行 jiedai audit verify）：",
-                "the copy is written, but its audit chain does not verify (nor does the database's: run "
-                "jiedai audit verify):",
-            )
-            app.out.print(f"[red]{broken}[/red]")
-            app.out.print(Text(_problem_text(verified) or ""))
-    if verified is not None and not verified.ok:
+    else:
+        broken = say(
+            "副本的审计链校验失败（数据库本身也是如此，请运行 jiedai audit verify）；"
+            f"副本写在 {report.path}，没有换掉 {file}：",
+            f"the copy's audit chain does not verify (nor does the database's: run jiedai audit verify); the "
+            f"copy is at {report.path}, {file} is left as it was:",
+        )
+        app.out.print(f"[red]{escape(broken)}[/red]")
+        app.out.print(Text(say(problem.message_zh, problem.message_en)))
+    if problem is not None:
         sys.exit(EXIT_REFUSED)
-
-
-def _problem_text(report: VerifyReport) -> str | None:
-    problem = report.problem
-    return None if problem is None else say(problem.message_zh, problem.message_en)
 
 
 def _upgraded(app: App) -> tuple[str | None, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
 import threading
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from rich.text import Text
 from jiedai_flow.cli.app import json_option, pass_app, usage_problem
 from jiedai_flow.cli.common import label, say
 from jiedai_flow.cli.inputs import BadValue, to_date
+from jiedai_flow.cli.signals import on_sigterm
 
 if TYPE_CHECKING:
     from jiedai_flow.cli.app import App
@@ -49,14 +49,16 @@ def round_data(report: DispatchReport) -> dict[str, int]:
     return attrs.asdict(report)
 
 
-def print_round(app: App, report: DispatchReport) -> None:
+def print_round(app: App, report: DispatchReport, *, rounds: bool = False) -> None:
     """A dispatch round in one line, every count (refused and obsolete too, even at 0: a reminder
-    recomputed away is not lost silently); refused rows also said on stderr."""
+    recomputed away is not lost silently); refused rows also said on stderr. With ``rounds`` the
+    report adds up every round of a dispatcher that ran until stopped."""
+    zh, en = ("各轮合计", "all rounds") if rounds else ("本轮投递", "this round")
     app.out.print(
         say(
-            f"本轮投递：领取 {report.claimed} · 送达 {report.delivered} · 重试 {report.retried} · "
+            f"{zh}：领取 {report.claimed} · 送达 {report.delivered} · 重试 {report.retried} · "
             f"死信 {report.dead} · 拒发 {report.refused} · 过时的催办 {report.obsolete}",
-            f"this round: claimed {report.claimed} · delivered {report.delivered} · retried "
+            f"{en}: claimed {report.claimed} · delivered {report.delivered} · retried "
             f"{report.retried} · dead {report.dead} · refused {report.refused} · obsolete reminders "
             f"{report.obsolete}",
         )
@@ -99,7 +101,7 @@ def print_round(app: App, report: DispatchReport) -> None:
 @json_option
 @pass_app
 def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float, max_attempts: int) -> None:
-    from jiedai_flow.notify.dispatch import Dispatcher, RetryPolicy
+    from jiedai_flow.notify.dispatch import STATUSES, Dispatcher, RetryPolicy
 
     _with_notifiers(app, notifiers_path)
     engine = app.engine()
@@ -111,24 +113,21 @@ def dispatch(app: App, notifiers_path: Path | None, once: bool, interval: float,
         else:
             # why: systemd and other supervisors stop a service with SIGTERM; the round in hand is
             # finished and reported, not cut off half way (a cut-off round is resent after its lease)
-            previous = signal.signal(signal.SIGTERM, lambda _signal, _frame: stop.set())
-            logger.info(
-                "投递器已启动，空闲时每 %s 秒查看一次 / dispatcher running, every %s s when idle",
-                interval,
-                interval,
-            )
-            try:
+            with on_sigterm(stop.set):
+                logger.info(
+                    "投递器已启动，空闲时每 %s 秒查看一次 / dispatcher running, every %s s when idle",
+                    interval,
+                    interval,
+                )
                 report = dispatcher.run(interval=interval, stop=stop)
-            finally:
-                signal.signal(signal.SIGTERM, previous)
     except KeyboardInterrupt:
         stop.set()
         return
-    counts = engine.store.delivery_counts()
+    counts = dict.fromkeys(STATUSES, 0) | dict(engine.store.delivery_counts())  # zeros too: alerts read them
     if app.json:
         app.emit({"round": round_data(report), "outbox": counts})
         return
-    print_round(app, report)
+    print_round(app, report, rounds=not once)
     statuses = " · ".join(f"{label(*_STATUSES.get(k, (k, k)))} {v}" for k, v in sorted(counts.items()))
     app.out.print(f"{label('发件箱', 'outbox')}: {statuses or '—'}")
 

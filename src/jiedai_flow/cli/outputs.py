@@ -80,7 +80,9 @@ def _kept(app: App) -> set[Path]:
     ]
     database = _sqlite_file(app.db)
     if database is not None:
-        kept += [database, *(database.with_name(f"{database.name}-{end}") for end in ("wal", "shm"))]
+        from jiedai_flow.storage.sql.backup import protected
+
+        kept += protected(database)  # the file and SQLite's beside it, under its name and its real one
     return {p.resolve() for p in kept}
 
 

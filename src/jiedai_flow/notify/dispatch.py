@@ -73,7 +73,8 @@ class Delivering(Protocol):
     def hooks(self) -> Hooks: ...
 
 
-_STATUSES = ("delivered", "pending", "dead", "refused", "obsolete")
+STATUSES = ("delivered", "pending", "dead", "refused", "obsolete")
+"""Every status an outbox row can have."""
 
 REFUSED = "refused"
 """The status of a row the trail does not vouch for: never sent, never retried (see
@@ -431,7 +432,7 @@ class Dispatcher:
 
 
 def _report(outcomes: Sequence[DeliveryOutcome]) -> DispatchReport:
-    counts = {status: sum(o.status == status for o in outcomes) for status in _STATUSES}
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     return DispatchReport(
         claimed=len(outcomes),
         delivered=counts["delivered"],
