@@ -277,6 +277,14 @@ def test_cli_checkpoint_to_a_file_then_verify_against_it(tmp_path: Path) -> None
     )
     assert no_key.exit_code == 2
     assert "JIEDAI_AUDIT_KEY" in no_key.output
+    # checking against checkpoints without the key is a setup mistake (2), not a tampered trail (1)
+    unkeyed = CliRunner().invoke(
+        main,
+        ["--db", url, "audit", "verify", "--checkpoints", str(sink)],
+        env={"JIEDAI_AUDIT_KEY": "", "JIEDAI_AUDIT_KEY_FILE": "", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1"},
+    )
+    assert unkeyed.exit_code == 2
+    assert "JIEDAI_AUDIT_KEY_FILE" in unkeyed.output
 
 
 TIMESTAMP_PLUGIN = """

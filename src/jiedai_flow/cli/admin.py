@@ -396,12 +396,20 @@ def audit_checkpoint(app: App, to_file: Path | None, webhook: str | None) -> Non
 def audit_verify(app: App, checkpoints_file: Path | None) -> None:
     from jiedai_flow.storage.checkpoints import load_keys, read_checkpoints, verify_checkpoints
 
+    keys = load_keys() if checkpoints_file is not None else []
+    if checkpoints_file is not None and not keys:  # a missing key is not a tampered trail (exit 1)
+        raise usage_problem(
+            "--checkpoints",
+            "对照签名检查点需要审计密钥：设置 JIEDAI_AUDIT_KEY 或 JIEDAI_AUDIT_KEY_FILE（与签名时相同）",
+            "checking signed checkpoints needs the audit key: set JIEDAI_AUDIT_KEY or JIEDAI_AUDIT_KEY_FILE "
+            "(as when they were signed)",
+        )
     store = app.existing_store()
     try:
         report = store.verify()
         late = []
         if checkpoints_file is not None:
-            late = verify_checkpoints(store, read_checkpoints(checkpoints_file), load_keys())
+            late = verify_checkpoints(store, read_checkpoints(checkpoints_file), keys)
     finally:
         store.close()
     if report.ok and late:
