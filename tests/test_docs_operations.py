@@ -14,7 +14,8 @@ from jiedai_flow.cli import main
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "operations.md"
 _BLOCK = re.compile(r"```[a-z]*\n(.*?)```", re.DOTALL)
-_CALL = re.compile(r"(?:^|[\s/;])jiedai (?P<args>[^;&|#>\n]*)")
+_CALL = re.compile(r"(?:^\s*|[;&]\s*|/bin/|\S+=\S+\s+)jiedai (?P<args>[^;&|#>\n]*)")
+"""``jiedai`` where a command starts: a line, after ``;`` or ``&&``, a path, or a variable set for it."""
 
 
 def _calls() -> list[str]:
