@@ -202,6 +202,75 @@ def test_every_operation_has_an_id_a_tag_and_a_whole_summary(server: Server) -> 
     assert broken == []
 
 
+OPERATION_IDS = [
+    ("DELETE", "/api/v1/proxies/{proxy_id}", "revokeProxy"),
+    ("GET", "/api/v1/audit/verify", "verifyAuditChain"),
+    ("GET", "/api/v1/plugins", "listPlugins"),
+    ("GET", "/api/v1/processes", "listProcesses"),
+    ("GET", "/api/v1/processes/{key}/diagram", "getProcessDiagram"),
+    ("GET", "/api/v1/proxies", "listProxies"),
+    ("GET", "/api/v1/receptions", "listReceptions"),
+    ("GET", "/api/v1/receptions/{ref}", "getReception"),
+    ("GET", "/api/v1/receptions/{ref}/check", "checkReception"),
+    ("GET", "/api/v1/receptions/{ref}/diagram", "getReceptionDiagram"),
+    ("GET", "/api/v1/receptions/{ref}/explanations", "getExplanations"),
+    ("GET", "/api/v1/receptions/{ref}/history", "getHistory"),
+    ("GET", "/api/v1/receptions/{ref}/list", "exportReceptionList"),
+    ("GET", "/api/v1/receptions/{ref}/operations", "listOperations"),
+    ("GET", "/api/v1/receptions/{ref}/triggers", "listTriggers"),
+    ("GET", "/api/v1/reports/{kind}", "getReport"),
+    ("GET", "/api/v1/standards", "getStandards"),
+    ("GET", "/api/v1/tasks", "listTasks"),
+    ("GET", "/api/v1/tasks/counts", "countTasks"),
+    ("GET", "/healthz", "getLiveness"),
+    ("GET", "/metrics", "getMetrics"),
+    ("GET", "/readyz", "getReadiness"),
+    ("POST", "/api/v1/checks", "checkUnsavedReception"),
+    ("POST", "/api/v1/proxies", "setProxy"),
+    ("POST", "/api/v1/receptions", "createReception"),
+    ("POST", "/api/v1/receptions/{ref}/operations/add-signers", "addSigners"),
+    ("POST", "/api/v1/receptions/{ref}/operations/against", "voteAgainst"),
+    ("POST", "/api/v1/receptions/{ref}/operations/assign", "assignItems"),
+    ("POST", "/api/v1/receptions/{ref}/operations/claim", "claimTask"),
+    ("POST", "/api/v1/receptions/{ref}/operations/comment", "addComment"),
+    ("POST", "/api/v1/receptions/{ref}/operations/complete", "completeTask"),
+    ("POST", "/api/v1/receptions/{ref}/operations/copy", "copyReception"),
+    ("POST", "/api/v1/receptions/{ref}/operations/delegate", "delegateTask"),
+    ("POST", "/api/v1/receptions/{ref}/operations/jump", "jumpReception"),
+    ("POST", "/api/v1/receptions/{ref}/operations/problem", "reportProblem"),
+    ("POST", "/api/v1/receptions/{ref}/operations/read", "markRead"),
+    ("POST", "/api/v1/receptions/{ref}/operations/remove-signer", "removeSigner"),
+    ("POST", "/api/v1/receptions/{ref}/operations/reply", "replyToDelegation"),
+    ("POST", "/api/v1/receptions/{ref}/operations/send-back", "sendBackToStep"),
+    ("POST", "/api/v1/receptions/{ref}/operations/take-back", "takeBackSignature"),
+    ("POST", "/api/v1/receptions/{ref}/operations/terminate", "terminateReception"),
+    ("POST", "/api/v1/receptions/{ref}/operations/transfer", "transferTask"),
+    ("POST", "/api/v1/receptions/{ref}/operations/urge", "urgeTasks"),
+    ("POST", "/api/v1/receptions/{ref}/triggers/{trigger}", "fireTrigger"),
+]
+"""Every operation's (method, path, operationId), sorted: the method names of every generated client.
+Changing one breaks every vendor's code, so it is a change made here on purpose."""
+
+
+def test_every_operation_has_a_stable_verb_phrase_id(server: Server) -> None:
+    """An operationId is the method name a generated client gets. Most were made from the path and
+    the handler (``ApiV1ReceptionsRefTriggersFire``, ``HealthzHealthz``), the approval operations
+    were ``operate_claim``: ugly in Java and .NET, and renamed whenever a path or a handler was.
+    Each is written out, lowerCamelCase, a verb phrase, unique."""
+    import re
+
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    found = sorted(
+        (method.upper(), path, operation["operationId"])
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    )
+    ids = [operation_id for _m, _p, operation_id in found]
+    assert [i for i in ids if not re.fullmatch(r"[a-z][A-Za-z0-9]+", i)] == []
+    assert len(set(ids)) == len(ids)
+    assert found == sorted(OPERATION_IDS)
+
+
 def test_money_is_a_decimal_string_with_its_pattern(server: Server) -> None:
     """Money (and every other decimal) is written as a string, ``"180.00"``: the document said only
     ``type: string``, the same as free text, so a generated client had no way to tell an amount."""

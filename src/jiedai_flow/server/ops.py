@@ -20,6 +20,7 @@ from jiedai_flow.server.service import Service
 
 @get(
     "/healthz",
+    operation_id="getLiveness",
     summary="存活 the process answers",
     return_dto=LibraryDTO[Liveness],
     tags=["ops"],
@@ -31,6 +32,7 @@ def healthz() -> Liveness:
 
 @get(
     "/readyz",
+    operation_id="getReadiness",
     summary="就绪 the database answers and its schema is current (503 otherwise)",
     return_dto=LibraryDTO[Health],
     media_type=MediaType.JSON,
@@ -79,6 +81,7 @@ def _answer(health: Health, status: int = 200) -> Response[Health]:
 
 @get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus 指标 metrics (text format)",
     tags=["ops"],
     sync_to_thread=False,

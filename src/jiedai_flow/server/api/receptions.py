@@ -52,6 +52,7 @@ def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
 
 @post(
     "/receptions",
+    operation_id="createReception",
     summary="登记接待 register a reception",
     description="Body: the same shape as a `jiedai new` file — `reception`, `letter`, `plan`. "
     "The handler is the caller; a body naming another handler is refused.",
@@ -101,6 +102,7 @@ def create(
 
 @get(
     "/receptions",
+    operation_id="listReceptions",
     summary="查询接待 list receptions (cursor pages)",
     return_dto=LibraryDTO[Page],
     tags=["receptions"],
@@ -160,6 +162,7 @@ def _is_cursor(text: str) -> bool:
 
 @get(
     "/receptions/{ref:str}",
+    operation_id="getReception",
     summary="接待详情 show a reception (ETag = version)",
     description="`ref` is the id, the reception number (341502-2026-00001) or the start of the id.",
     return_dto=LibraryDTO[Reception],
@@ -177,6 +180,7 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
 
 @get(
     "/receptions/{ref:str}/triggers",
+    operation_id="listTriggers",
     summary="可执行的操作 triggers the caller may fire now",
     return_dto=LibraryDTO[Triggers],
     tags=["receptions"],
@@ -203,6 +207,7 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
 
 @post(
     "/receptions/{ref:str}/triggers/{trigger:str}",
+    operation_id="fireTrigger",
     summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
     "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result. "
@@ -286,6 +291,7 @@ def _label(engine: Any, reception_id: str, trigger: str) -> str:
 
 @get(
     "/receptions/{ref:str}/check",
+    operation_id="checkReception",
     summary="合规预检 dry-run the rules (nothing saved)",
     return_dto=LibraryDTO[CheckResult],
     tags=["receptions"],
@@ -327,6 +333,7 @@ def check(
 
 @post(
     "/checks",
+    operation_id="checkUnsavedReception",
     summary="预检未登记的接待 dry-run a reception not registered",
     dto=LibraryDTO[ReceptionFile],
     return_dto=LibraryDTO[CheckResult],
@@ -343,6 +350,7 @@ def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -
 
 @get(
     "/receptions/{ref:str}/history",
+    operation_id="getHistory",
     summary="时间线 the audit trail, oldest first",
     return_dto=LibraryDTO[list[AuditEvent]],
     tags=["receptions"],
@@ -357,6 +365,7 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
 
 @get(
     "/receptions/{ref:str}/explanations",
+    operation_id="getExplanations",
     summary="情况说明 explanations given, and findings that need one",
     return_dto=LibraryDTO[Explanations],
     tags=["receptions"],

@@ -50,6 +50,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 @get(
     "/receptions/{ref:str}/list",
+    operation_id="exportReceptionList",
     summary="接待清单 the printable reception list (HTML, xlsx, CSV)",
     tags=["reports"],
     sync_to_thread=True,
@@ -75,6 +76,7 @@ def reception_list(
 
 @get(
     "/reports/{kind:str}",
+    operation_id="getReport",
     summary="报表 annual summary, disclosure (三公经费) or red flags; JSON, CSV, xlsx or HTML",
     tags=["reports"],
     sync_to_thread=True,
@@ -123,6 +125,7 @@ def report(
 
 @get(
     "/audit/verify",
+    operation_id="verifyAuditChain",
     summary="审计链校验 verify the audit chain",
     return_dto=LibraryDTO[VerifyResult],
     tags=["audit"],
@@ -143,6 +146,7 @@ def audit_verify(service: Service, principal: Principal) -> VerifyResult:
 
 @get(
     "/processes",
+    operation_id="listProcesses",
     summary="已加载的流程 process definitions loaded",
     return_dto=LibraryDTO[list[ProcessInfo]],
     tags=["processes"],
@@ -171,6 +175,7 @@ def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:
 
 @get(
     "/processes/{key:str}/diagram",
+    operation_id="getProcessDiagram",
     summary="流程图 a process diagram (Mermaid or Graphviz dot)",
     tags=["processes"],
     sync_to_thread=True,
@@ -194,6 +199,7 @@ def process_diagram(
 
 @get(
     "/receptions/{ref:str}/diagram",
+    operation_id="getReceptionDiagram",
     summary="接待的流程图 the process diagram with the reception's path and current state",
     tags=["processes"],
     sync_to_thread=True,
@@ -215,6 +221,7 @@ def reception_diagram(
 
 @get(
     "/plugins",
+    operation_id="listPlugins",
     summary="已加载的插件 plugins in force",
     return_dto=LibraryDTO[list[PluginInfo]],
     tags=["processes"],
@@ -228,6 +235,7 @@ def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
 
 @get(
     "/standards",
+    operation_id="getStandards",
     summary="生效的标准 standards in force for a jurisdiction on a day",
     return_dto=LibraryDTO[Standards],
     tags=["processes"],
