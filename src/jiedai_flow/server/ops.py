@@ -7,6 +7,7 @@ from typing import cast
 
 import sqlalchemy as sa
 from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 
@@ -47,7 +48,7 @@ def healthz() -> Liveness:
         )
     },
 )
-def readyz(service: Service) -> Response[Health]:
+def readyz(service: NamedDependency[Service]) -> Response[Health]:
     from jiedai_flow.storage.migrate import current_revision, head_revision, is_known
 
     now = datetime.now(CHINA_TZ)

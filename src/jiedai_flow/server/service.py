@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import HeaderParameter
@@ -107,7 +108,7 @@ def client_of(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client is not None else "?"
 
 
-def api_principal(request: Request[Any, Any, Any], service: Service) -> Principal:
+def api_principal(request: Request[Any, Any, Any], service: NamedDependency[Service]) -> Principal:
     """The caller of an API request, from ``Authorization: Bearer …`` only (no cookies)."""
     return service.auth.authenticate(request.headers.get("authorization"), client_of(request))
 

@@ -7,8 +7,9 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
-from litestar.params import Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from jiedai_flow.cli.inputs import ReceptionFile, unsaved_reception
 from jiedai_flow.domain.findings import Severity
@@ -67,9 +68,9 @@ def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
 )
 def create(
     request: Request[Any, Any, Any],
-    data: ReceptionFile,
-    service: Service,
-    principal: Principal,
+    data: JSONBody[ReceptionFile],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandResult]:
     del idempotency_key  # read and checked by request_id
@@ -110,15 +111,15 @@ def create(
     responses=ERRORS,
 )
 def list_receptions(
-    service: Service,
-    principal: Principal,
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
     states: Annotated[list[str] | None, QueryParameter(name="state")] = None,
-    jurisdiction: str | None = None,
-    host_unit: str | None = None,
+    jurisdiction: FromQuery[str | None] = None,
+    host_unit: FromQuery[str | None] = None,
     reception_type: Annotated[ReceptionType | None, QueryParameter(name="type")] = None,
-    start_from: date | None = None,
-    start_to: date | None = None,
-    number: str | None = None,
+    start_from: FromQuery[date | None] = None,
+    start_to: FromQuery[date | None] = None,
+    number: FromQuery[str | None] = None,
     limit: int = Parameter(default=50, ge=1, le=1000),
     after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
 ) -> Page:
@@ -172,7 +173,9 @@ def _is_cursor(text: str) -> bool:
     responses=ERRORS,
     response_headers=READ_HEADERS,
 )
-def show(ref: str, service: Service, principal: Principal) -> Response[Reception]:
+def show(
+    ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Response[Reception]:
     del principal
     reception = service.engine.get(id_of(service.engine, ref))
     return Response(reception, headers={"ETag": etag(reception.version)})
@@ -187,7 +190,9 @@ def show(ref: str, service: Service, principal: Principal) -> Response[Reception
     sync_to_thread=True,
     responses=ERRORS,
 )
-def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
+def triggers(
+    ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Triggers:
     engine = service.engine
     reception = engine.get(id_of(engine, ref))
     process = engine.process_of(reception)
@@ -226,11 +231,11 @@ def triggers(ref: str, service: Service, principal: Principal) -> Triggers:
 )
 def fire(
     request: Request[Any, Any, Any],
-    ref: str,
-    trigger: str,
-    data: FireRequest,
-    service: Service,
-    principal: Principal,
+    ref: FromPath[str],
+    trigger: FromPath[str],
+    data: JSONBody[FireRequest],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandResult]:
@@ -299,10 +304,10 @@ def _label(engine: Any, reception_id: str, trigger: str) -> str:
     responses=ERRORS,
 )
 def check(
-    ref: str,
-    service: Service,
-    principal: Principal,
-    stage: list[str] | None = None,
+    ref: FromPath[str],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    stage: FromQuery[list[str] | None] = None,
     all_stages: Annotated[bool, QueryParameter(name="all")] = False,
 ) -> CheckResult:
     del principal
@@ -342,7 +347,9 @@ def check(
     responses=BODY_ERRORS,
     status_code=200,
 )
-def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -> CheckResult:
+def check_unsaved(
+    data: JSONBody[ReceptionFile], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> CheckResult:
     reception = unsaved_reception(service.engine, data, principal.actor)
     report = service.engine.check(reception)
     return CheckResult(reception.id, not any(f.refuses for f in report.findings), report.by_stage)
@@ -357,7 +364,9 @@ def check_unsaved(data: ReceptionFile, service: Service, principal: Principal) -
     sync_to_thread=True,
     responses=ERRORS,
 )
-def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent]:
+def history(
+    ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> list[AuditEvent]:
     del principal
     engine = service.engine
     return list(engine.history(engine.resolve(ref)))
@@ -372,7 +381,9 @@ def history(ref: str, service: Service, principal: Principal) -> list[AuditEvent
     sync_to_thread=True,
     responses=ERRORS,
 )
-def explanations(ref: str, service: Service, principal: Principal) -> Explanations:
+def explanations(
+    ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Explanations:
     del principal
     engine = service.engine
     reception = engine.get(id_of(engine, ref))

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from litestar import Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, Parameter
 
 from jiedai_flow import reports
 from jiedai_flow.domain.standards import Standards
@@ -58,10 +59,10 @@ def _attachment(name: str) -> dict[str, str]:
     media_type=HTML,
 )
 def reception_list(
-    ref: str,
-    service: Service,
-    principal: Principal,
-    format: Literal["html", "xlsx", "csv"] = "html",
+    ref: FromPath[str],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    format: FromQuery[Literal["html", "xlsx", "csv"]] = "html",
 ) -> Response[bytes]:
     del principal
     engine = service.engine
@@ -90,14 +91,14 @@ def reception_list(
     },
 )
 def report(
-    kind: Literal["summary", "disclosure", "red-flags"],
-    service: Service,
-    principal: Principal,
+    kind: FromPath[Literal["summary", "disclosure", "red-flags"]],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
     year: int = Parameter(ge=1990, le=2100),
-    host_unit: str | None = None,
-    jurisdiction: str | None = None,
-    by_month: bool = True,
-    format: Literal["json", "csv", "xlsx", "html"] = "json",
+    host_unit: FromQuery[str | None] = None,
+    jurisdiction: FromQuery[str | None] = None,
+    by_month: FromQuery[bool] = True,
+    format: FromQuery[Literal["json", "csv", "xlsx", "html"]] = "json",
 ) -> Response[Any]:
     del principal
     engine = service.engine
@@ -132,7 +133,7 @@ def report(
     sync_to_thread=True,
     responses=ERRORS,
 )
-def audit_verify(service: Service, principal: Principal) -> VerifyResult:
+def audit_verify(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> VerifyResult:
     del principal
     found = require_sql(service.engine.store).verify()
     problem = found.problem
@@ -153,7 +154,7 @@ def audit_verify(service: Service, principal: Principal) -> VerifyResult:
     sync_to_thread=True,
     responses=ERRORS,
 )
-def processes(service: Service, principal: Principal) -> list[ProcessInfo]:
+def processes(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> list[ProcessInfo]:
     del principal
     return [
         ProcessInfo(
@@ -183,10 +184,10 @@ def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:
     media_type=TEXT,
 )
 def process_diagram(
-    key: str,
-    service: Service,
-    principal: Principal,
-    format: Literal["mermaid", "dot"] = "mermaid",
+    key: FromPath[str],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    format: FromQuery[Literal["mermaid", "dot"]] = "mermaid",
 ) -> Response[bytes]:
     del principal
     processes = service.engine.processes
@@ -207,10 +208,10 @@ def process_diagram(
     media_type=TEXT,
 )
 def reception_diagram(
-    ref: str,
-    service: Service,
-    principal: Principal,
-    format: Literal["mermaid", "dot"] = "mermaid",
+    ref: FromPath[str],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    format: FromQuery[Literal["mermaid", "dot"]] = "mermaid",
 ) -> Response[bytes]:
     del principal
     engine = service.engine
@@ -228,7 +229,7 @@ def reception_diagram(
     sync_to_thread=True,
     responses=ERRORS,
 )
-def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
+def plugins(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> list[PluginInfo]:
     del principal
     return list(service.engine.plugins.plugins())
 
@@ -243,7 +244,11 @@ def plugins(service: Service, principal: Principal) -> list[PluginInfo]:
     responses=ERRORS,
 )
 def standards(
-    service: Service, principal: Principal, jurisdiction: str, on: date, host_unit: str = ""
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    jurisdiction: FromQuery[str],
+    on: FromQuery[date],
+    host_unit: FromQuery[str] = "",
 ) -> Standards:
     del principal
     return service.engine.standards_for(jurisdiction, on, host_unit)

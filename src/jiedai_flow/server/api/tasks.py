@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from litestar import HttpMethod, Request, Response, delete, get, post, route
+from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from jiedai_flow.domain.model import Role
 from jiedai_flow.domain.records import (
@@ -88,11 +89,11 @@ MAX_PAGE = 1000
     responses=ERRORS,
 )
 def task_list(
-    service: Service,
-    principal: Principal,
-    view: TaskView = TaskView.MINE,
-    kind: TaskKind | None = None,
-    jurisdiction: str | None = None,
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    view: FromQuery[TaskView] = TaskView.MINE,
+    kind: FromQuery[TaskKind | None] = None,
+    jurisdiction: FromQuery[str | None] = None,
     due_by: Annotated[date | None, Parameter(description="待办 only: due on or before this day")] = None,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
     after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
@@ -126,7 +127,7 @@ def task_list(
     sync_to_thread=True,
     responses=ERRORS,
 )
-def task_counts(service: Service, principal: Principal) -> TaskCounts:
+def task_counts(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> TaskCounts:
     return service.engine.task_counts(principal.actor)
 
 
@@ -179,7 +180,9 @@ rename there would rename every vendor's method); a new operation without one fa
     sync_to_thread=True,
     responses=ERRORS,
 )
-def operations(ref: str, service: Service, principal: Principal) -> Operations:
+def operations(
+    ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Operations:
     engine = service.engine
     reception = engine.get(id_of(engine, ref))
     return Operations(
@@ -268,10 +271,10 @@ def _operation_route(operation: Operation) -> Any:
 
     def operate(
         request: Request[Any, Any, Any],
-        ref: str,
-        data: Any,
-        service: Service,
-        principal: Principal,
+        ref: FromPath[str],
+        data: JSONBody[Any],
+        service: NamedDependency[Service],
+        principal: NamedDependency[Principal],
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CommandResult]:
@@ -304,7 +307,7 @@ def _operation_route(operation: Operation) -> Any:
 
     operate.__name__ = f"operate_{operation.value}"
     # the body class is made here, not importable by name: give the framework the class itself
-    operate.__annotations__["data"] = body_class
+    operate.__annotations__["data"] = JSONBody[body_class]  # type: ignore[misc,valid-type]
     return post(
         f"/receptions/{{ref:str}}/operations/{segment(operation)}",
         summary=summary,
@@ -336,7 +339,9 @@ OPERATION_ROUTES = tuple(_operation_route(op) for op in Operation)
     include_in_schema=False,  # no operation of its own: the named routes above match first
     status_code=404,
 )
-async def unknown_operation(ref: str, operation: str, principal: Principal) -> None:
+async def unknown_operation(
+    ref: FromPath[str], operation: FromPath[str], principal: NamedDependency[Principal]
+) -> None:
     """A POST to an operation there is not: a 404 naming it and the operations there are (the
     framework's own 404 said only "no such resource")."""
     del ref, principal  # authenticated like any operation, before anything is said
@@ -349,7 +354,9 @@ async def unknown_operation(ref: str, operation: str, principal: Principal) -> N
     include_in_schema=False,
     status_code=404,
 )
-async def unknown_operation_read(ref: str, operation: str, principal: Principal) -> None:
+async def unknown_operation_read(
+    ref: FromPath[str], operation: FromPath[str], principal: NamedDependency[Principal]
+) -> None:
     """Any other method on an operation there is not: the same 404 as a POST there (the
     framework said 405, as if the operation existed and only the method were wrong). An
     operation's own path answers other methods with 405 before this is reached."""
@@ -378,7 +385,11 @@ def _sees_all(principal: Principal) -> bool:
     sync_to_thread=True,
     responses=ERRORS,
 )
-def proxy_list(service: Service, principal: Principal, active_on: date | None = None) -> list[Proxy]:
+def proxy_list(
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    active_on: FromQuery[date | None] = None,
+) -> list[Proxy]:
     me = principal.actor.id
     return [
         p
@@ -406,7 +417,9 @@ def _known(service: Service, actor_id: str, path: str) -> None:
     responses=BODY_ERRORS,
     status_code=201,
 )
-def proxy_set(data: ProxyRequest, service: Service, principal: Principal) -> Proxy:
+def proxy_set(
+    data: JSONBody[ProxyRequest], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Proxy:
     refuse_supervisor(principal, "set_proxy")
     _known(service, data.stand_in, "$.stand_in")
     if data.principal:
@@ -431,7 +444,9 @@ def proxy_set(data: ProxyRequest, service: Service, principal: Principal) -> Pro
     responses=ERRORS,
     status_code=200,
 )
-def proxy_revoke(proxy_id: str, service: Service, principal: Principal) -> Proxy:
+def proxy_revoke(
+    proxy_id: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Proxy:
     refuse_supervisor(principal, "revoke_proxy")
     engine = service.engine
     if not any(p.id == proxy_id for p in engine.proxies()):

@@ -16,15 +16,15 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.session.client_side import CookieBackendConfig
-from litestar.params import Body
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from jiedai_flow import reports
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).parent / "templates"
 _DAYS = attrs.fields(Itinerary)
 """The itinerary's field names, read from the class (its ``start`` is a date, not the trigger)."""
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Form = URLEncodedBody[dict[str, str]]
 SESSION_HOURS = 8
 WEB_SESSION = "网页会话 web session"
 """The label of the token row a sign-in opens: the cookie names the row, signing out revokes it
@@ -156,7 +156,7 @@ page never touches a session (the session cookie is left as it is)."""
 
 
 @get("/login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request[Any, Any, Any], service: Service) -> Template:
+def login_page(request: Request[Any, Any, Any], service: NamedDependency[Service]) -> Template:
     return _login_page(request, service, 200, "")
 
 
@@ -180,7 +180,7 @@ def _login_page(request: Request[Any, Any, Any], service: Service, status: int, 
 
 
 @post("/login", sync_to_thread=True, include_in_schema=False)
-def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
+def login(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Service]) -> Response[Any]:
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(expected, data.get("csrf", "")):
         raise errors.csrf_failed()
@@ -221,7 +221,7 @@ def login(request: Request[Any, Any, Any], data: Form, service: Service) -> Resp
 
 
 @post("/logout", sync_to_thread=True, include_in_schema=False)
-def logout(request: Request[Any, Any, Any], data: Form, service: Service) -> Redirect:
+def logout(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Service]) -> Redirect:
     _csrf(request, data)
     session_id = str(request.session.get("session_id", ""))
     if session_id:  # the cookie may be kept or copied: the session ends on the server
@@ -241,7 +241,10 @@ PAGE = 50
 
 @get("/", sync_to_thread=True, include_in_schema=False)
 def home(
-    request: Request[Any, Any, Any], service: Service, view: str = "mine", after: str | None = None
+    request: Request[Any, Any, Any],
+    service: NamedDependency[Service],
+    view: FromQuery[str] = "mine",
+    after: FromQuery[str | None] = None,
 ) -> Template:
     """The actor's task lists, one tab each: 待办 (default), 已办, 抄送我的, 我发起的."""
     me = _principal(request, service)
@@ -278,7 +281,9 @@ def _trigger_labels(service: Service) -> dict[str, str]:
 
 
 @get("/receptions/{ref:str}", sync_to_thread=True, include_in_schema=False)
-def detail(request: Request[Any, Any, Any], ref: str, service: Service) -> Template:
+def detail(
+    request: Request[Any, Any, Any], ref: FromPath[str], service: NamedDependency[Service]
+) -> Template:
     me = _principal(request, service)
     return _detail(request, service, me, ref)
 
@@ -331,7 +336,9 @@ def _detail(
 
 
 @post("/receptions/{ref:str}/fire", sync_to_thread=True, include_in_schema=False)
-def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service) -> Response[Any]:
+def fire(
+    request: Request[Any, Any, Any], ref: FromPath[str], data: Form, service: NamedDependency[Service]
+) -> Response[Any]:
     me = _principal(request, service)
     _csrf(request, data)
     engine = service.engine
@@ -368,7 +375,9 @@ def fire(request: Request[Any, Any, Any], ref: str, data: Form, service: Service
 
 
 @post("/receptions/{ref:str}/operate", sync_to_thread=True, include_in_schema=False)
-def operate(request: Request[Any, Any, Any], ref: str, data: Form, service: Service) -> Response[Any]:
+def operate(
+    request: Request[Any, Any, Any], ref: FromPath[str], data: Form, service: NamedDependency[Service]
+) -> Response[Any]:
     """One approval operation from its form: the command built from the fields, the reason typed."""
     me = _principal(request, service)
     _csrf(request, data)
@@ -453,7 +462,12 @@ def _payload(
 
 
 @get("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
-def payload_page(request: Request[Any, Any, Any], ref: str, trigger: str, service: Service) -> Template:
+def payload_page(
+    request: Request[Any, Any, Any],
+    ref: FromPath[str],
+    trigger: FromPath[str],
+    service: NamedDependency[Service],
+) -> Template:
     """The plan form of 修改/变更, or the list form of 报销（提交清单）, prefilled from the reception."""
     found = _payload_trigger(service, _principal(request, service), ref, trigger)
     reception, _, kind = found
@@ -463,7 +477,11 @@ def payload_page(request: Request[Any, Any, Any], ref: str, trigger: str, servic
 
 @post("/receptions/{ref:str}/fire/{trigger:str}", sync_to_thread=True, include_in_schema=False)
 def payload_fire(
-    request: Request[Any, Any, Any], ref: str, trigger: str, data: Form, service: Service
+    request: Request[Any, Any, Any],
+    ref: FromPath[str],
+    trigger: FromPath[str],
+    data: Form,
+    service: NamedDependency[Service],
 ) -> Response[Any]:
     me = _principal(request, service)
     _csrf(request, data)
@@ -495,7 +513,9 @@ def payload_fire(
 
 
 @get("/receptions/{ref:str}/print", sync_to_thread=True, include_in_schema=False)
-def print_list(request: Request[Any, Any, Any], ref: str, service: Service) -> Response[Any]:
+def print_list(
+    request: Request[Any, Any, Any], ref: FromPath[str], service: NamedDependency[Service]
+) -> Response[Any]:
     _principal(request, service)
     engine = service.engine
     reception = engine.get(id_of(engine, ref))
@@ -536,7 +556,7 @@ FIELDS = tuple(LABELS)
 
 
 @get("/new", sync_to_thread=True, include_in_schema=False)
-def new_page(request: Request[Any, Any, Any], service: Service) -> Template:
+def new_page(request: Request[Any, Any, Any], service: NamedDependency[Service]) -> Template:
     if _principal(request, service).read_only:
         raise errors.read_only()
     return _page("new.html", request, form={}, problems={}, error="")
@@ -608,7 +628,7 @@ def _int(text: str) -> Any:
 
 
 @post("/new", sync_to_thread=True, include_in_schema=False)
-def new(request: Request[Any, Any, Any], data: Form, service: Service) -> Response[Any]:
+def new(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Service]) -> Response[Any]:
     from jiedai_flow.cli.inputs import ReceptionFile
 
     me = _principal(request, service)
@@ -689,7 +709,7 @@ def _field_of(path: str, message: str = "") -> str:
 
 
 @get("/list", sync_to_thread=True, include_in_schema=False)
-def all_receptions(request: Request[Any, Any, Any], service: Service) -> Template:
+def all_receptions(request: Request[Any, Any, Any], service: NamedDependency[Service]) -> Template:
     _principal(request, service)
     engine = service.engine
     page = engine.query(ReceptionQuery(limit=100))
