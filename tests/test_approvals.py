@@ -2148,7 +2148,7 @@ def test_a_stand_in_period_lies_within_a_year_of_today_either_way(url: str) -> N
         engine.set_proxy("a", "x", date(2024, 3, 1), today, A)
     [problem] = refused.value.problems
     assert problem.message_zh == (
-        "开始日期 2024-03-01 早于今天（2026-03-02）一年以上：代理期间最早从 2025-03-01 开始"
+        "开始日期 2024-03-01 早于今天（2026-03-02）超过一年：代理期间最早从 2025-03-01 开始"
     )
     assert problem.message_en == (
         "start 2024-03-01 is more than a year before today (2026-03-02): a stand-in period starts on "

@@ -318,7 +318,7 @@ def test_a_stand_in_period_of_a_mistyped_year_is_a_usage_error_naming_the_option
         said = jiedai(*args, code=2).output
         for option in options:
             assert f"  - {option}：" in said, said
-        assert said.index("一年以上") < said.index("more than a year"), said
+        assert said.index("超过一年") < said.index("more than a year"), said
         error = json.loads(jiedai("--json", *args, code=2).stdout)["error"]
         assert (error["code"], error["exit_code"]) == ("validation", 2)
         assert [p["path"] for p in error["problems"]] == options

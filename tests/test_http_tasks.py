@@ -331,7 +331,7 @@ def test_a_stand_in_period_of_a_mistyped_year_is_a_422_problem_at_its_fields(ser
     assert refused.headers["content-type"].startswith("application/problem+json")
     problems = refused.json()["problems"]
     assert [p["path"] for p in problems] == ["$.start", "$.end"]
-    assert "一年以上" in problems[0]["message_zh"]
+    assert "超过一年" in problems[0]["message_zh"]
     assert "more than a year before today" in problems[0]["message_en"]
     assert _ok(_call(server, "qian.bo", "GET", "/proxies")) == []
 

@@ -243,7 +243,7 @@ def test_f01_a_claim_filed_before_the_reception_ended_is_judged_by_its_last_day(
     after = (Invoice("No.0002", date(2026, 3, 12), "县宾馆", Decimal("100.00")),)
     [finding] = found(engine, with_list(create(engine), invoices=after), "F-01")
     assert finding.severity is Severity.BLOCKING
-    assert "晚于报销日期 2026-03-02" in finding.message_zh
+    assert "晚于接待结束日期 2026-03-11" in finding.message_zh  # the bound that was applied
 
 
 def test_f01_refuses_the_real_claim_of_an_invoice_from_the_future_listing_the_reason() -> None:

@@ -222,7 +222,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
     "ListItem.invoice_number": ("发票号码 / invoice number", '"0451207"'),
     "Invoice.number": ("发票号码 / invoice number", '"0451207"'),
     "Invoice.issued_on": (
-        "开票日期（晚于报销日期时 F-01 不予通过，早于接待开始 7 天以上时提醒）/ date issued",
+        "开票日期（晚于报销日期时 F-01 不予通过，早于接待开始超过 7 天时提醒）/ date issued",
         "2026-03-10",
     ),
     "Invoice.issuer": ("开票单位 / issuer", '"县机关食堂"'),

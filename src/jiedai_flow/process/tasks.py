@@ -1980,7 +1980,7 @@ def proxy_period_problems(start: date, end: date, today: date) -> list[Problem]:
         problems.append(
             Problem(
                 "$.start",
-                f"开始日期 {start} 早于今天（{today}）一年以上：代理期间最早从 {earliest} 开始",
+                f"开始日期 {start} 早于今天（{today}）超过一年：代理期间最早从 {earliest} 开始",
                 f"start {start} is more than a year before today ({today}): a stand-in period "
                 f"starts on {earliest} at the earliest",
             )
@@ -1989,7 +1989,7 @@ def proxy_period_problems(start: date, end: date, today: date) -> list[Problem]:
         problems.append(
             Problem(
                 "$.end",
-                f"结束日期 {end} 晚于今天（{today}）一年以上：代理期间最迟到 {latest} 结束",
+                f"结束日期 {end} 晚于今天（{today}）超过一年：代理期间最迟到 {latest} 结束",
                 f"end {end} is more than a year after today ({today}): a stand-in period ends "
                 f"on {latest} at the latest",
             )

@@ -48,7 +48,7 @@ def check_vouchers(ctx: RuleContext) -> Iterator[Finding]:
     """F-01 报销凭证: the claim carries the list, and the list's documents cover the required set
     (national 票据 + 公函 + 清单; locally 四要素, 三单, 五单 …). A phone record 电话记录 stands in
     for the letter when the reception was accepted on one. 发票开具日期晚于报销日期（接待结束更晚时
-    以接待结束日期为准）的不予通过：尚未开具的发票不能作报销凭证；早于接待开始 7 天以上的提醒核对是否
+    以接待结束日期为准）的不予通过：尚未开具的发票不能作报销凭证；早于接待开始超过 7 天的提醒核对是否
     属于本次接待。/ No invoice may be dated after the day the claim is filed (or the reception's last
     day, when later); one dated more than 7 days before the reception began is a warning."""
     listing = ctx.reception.reception_list
@@ -109,11 +109,15 @@ def _invoice_dates(ctx: RuleContext, listing: ReceptionList) -> Iterator[Finding
         zh, en = f"发票 {invoice.number}（{invoice.issuer}）", f"invoice {invoice.number} ({invoice.issuer})"
         early = (start - on).days
         if on > latest:
+            bound_zh, bound_en = (
+                (f"报销日期 {filed}", f"the claim was filed on {filed}")
+                if latest == filed
+                else (f"接待结束日期 {latest}", f"the reception's last day, {latest}")
+            )
             yield block(
                 "F-01",
-                f"{zh}开具日期 {on} 晚于报销日期 {filed}：尚未开具的发票不能作为报销凭证",
-                f"{en} is dated {on}, after the claim was filed on {filed}: an invoice not issued yet "
-                "cannot be a voucher",
+                f"{zh}开具日期 {on} 晚于{bound_zh}：尚未开具的发票不能作为报销凭证",
+                f"{en} is dated {on}, after {bound_en}: an invoice not issued yet cannot be a voucher",
                 path,
                 art("第十四条"),
             )
