@@ -174,9 +174,24 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         # an INFO line per command (transitions, the log notifier). Errors are logged by the
         # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
         logging_config=None,
+        on_startup=[_stable_headers],
         on_shutdown=[service.tokens.close, service.engine.store.close],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
+
+
+def _stable_headers(app: Litestar) -> None:
+    """Sort each answer's headers in the OpenAPI document by name: the framework keeps a handler's
+    response headers in a set, so their order followed the interpreter's hash seed and every
+    worker (and every start) served a document of its own."""
+    from litestar.openapi.spec import OpenAPIResponse
+
+    for item in (app.openapi_schema.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method)
+            for answer in (operation.responses or {}).values() if operation is not None else ():
+                if isinstance(answer, OpenAPIResponse) and answer.headers:
+                    answer.headers = dict(sorted(answer.headers.items()))
 
 
 def from_env() -> Litestar:
