@@ -151,7 +151,9 @@ def serve(
         if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="jiedai-metrics-")
         click.echo(
-            f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json", err=True
+            f"jiedai serve: http://{host}:{port}/web · API /api/v1 · OpenAPI /schema/openapi.json "
+            "(3.0: /schema/openapi-3.0.json)",
+            err=True,
         )
         if workers == 1:
             processes.run_one(sock, http=http_parser, forwarded=forwarded)
