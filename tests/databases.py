@@ -43,7 +43,9 @@ def _unavailable(url: str, error: Exception) -> None:
     pytest.skip(reason)
 
 
-def _admin(url: str) -> sa.Engine:
+def admin_engine(url: str) -> sa.Engine:
+    """An autocommit engine on the server of ``url``, for making and dropping databases; skips the
+    test (or fails it, under ``JIEDAI_REQUIRE_SERVERS=1``) when the server is not there."""
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect():
@@ -64,7 +66,7 @@ def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'jiedai.db'}"
         return
     if backend == "postgresql":
-        admin = _admin(POSTGRES_URL)
+        admin = admin_engine(POSTGRES_URL)
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
         url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={name}"})
@@ -75,7 +77,7 @@ def private_database(backend: str, tmp_path: Path) -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
             admin.dispose()
         return
-    admin = _admin(MYSQL_URL)
+    admin = admin_engine(MYSQL_URL)
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE {MYSQL_COLLATION}")
     try:
@@ -94,7 +96,7 @@ def with_server_collation(url: str) -> str:
     parsed = sa.make_url(url)
     if not parsed.drivername.startswith(("mysql", "mariadb")):
         return url
-    admin = _admin(MYSQL_URL)
+    admin = admin_engine(MYSQL_URL)
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(

@@ -25,7 +25,7 @@ from jiedai_flow.process.engine import open_engine
 from jiedai_flow.storage.sql import SQLStore
 from jiedai_flow.storage.sql.backup import backup
 from jiedai_flow.testing import ACTORS, sample_letter, sample_plan
-from tests.databases import MYSQL_URL, POSTGRES_URL, REQUIRED
+from tests.databases import MYSQL_URL, POSTGRES_URL, admin_engine
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -215,26 +215,14 @@ def test_the_command_backs_up_verifies_and_refuses_mistakes(db: str, tmp_path: P
     assert "Traceback" not in err
 
 
-def _pg_database() -> tuple[sa.Engine, str]:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        if REQUIRED:
-            pytest.fail(f"PostgreSQL not reachable: {error}")
-        pytest.skip(f"PostgreSQL not reachable: {error}")
-    return admin, f"jd_restore_{uuid.uuid4().hex[:10]}"
-
-
 def test_postgres_restored_from_pg_dump_verifies_as_the_docs_say(tmp_path: Path) -> None:
     """docs/operations.md's PostgreSQL recipe: pg_dump --format=custom, a new database owned by the
     service's role, pg_restore --no-owner --role into it, then jiedai audit verify and the service's
     own reading, both as that role (not as the superuser that restored it)."""
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
         pytest.skip("pg_dump / pg_restore are not installed")
-    admin, source = _pg_database()
+    admin = admin_engine(POSTGRES_URL)
+    source = f"jd_restore_{uuid.uuid4().hex[:10]}"
     restored, role = source + "_r", source + "_svc"
     base = sa.make_url(POSTGRES_URL)
     with admin.connect() as conn:
@@ -280,15 +268,7 @@ def test_mariadb_restored_from_mariadb_dump_verifies_as_the_docs_say(tmp_path: P
     new database, then jiedai audit verify on it; the exact collations come along."""
     if shutil.which("mariadb-dump") is None or shutil.which("mariadb") is None:
         pytest.skip("mariadb-dump / mariadb are not installed")
-    admin = sa.create_engine(MYSQL_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        if REQUIRED:
-            pytest.fail(f"MariaDB not reachable: {error}")
-        pytest.skip(f"MariaDB not reachable: {error}")
+    admin = admin_engine(MYSQL_URL)
     source = f"jd_dump_{uuid.uuid4().hex[:10]}"
     restored = source + "_r"
     base = sa.make_url(MYSQL_URL)
