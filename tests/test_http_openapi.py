@@ -184,6 +184,25 @@ def test_the_headers_of_a_command_are_declared(server: Server) -> None:
         assert (fired.status_code, fired.headers["ETag"]) == (200, '"2"')
 
 
+def test_setting_a_stand_in_declares_its_key_its_address_and_both_answers(server: Server) -> None:
+    """``POST /proxies`` declares ``Idempotency-Key`` and answers 201 (made) or 200 (the same
+    designation, set already), each with ``Location`` and ``Idempotent-Replayed``: it declared no
+    header, so a generated client could neither send the key nor read the address."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    operation = document["paths"]["/api/v1/proxies"]["post"]
+    assert [p["name"] for p in operation["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
+    for status in ("200", "201"):
+        answer = operation["responses"][status]
+        assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Proxy"}
+        assert sorted(answer["headers"]) == ["Idempotent-Replayed", "Location"], status
+        assert answer["headers"]["Location"]["required"] is True
+    shown = document["paths"]["/api/v1/proxies/{proxy_id}"]["get"]
+    assert shown["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Proxy"
+    }
+    assert "404" in shown["responses"]
+
+
 def test_every_operation_has_an_id_a_tag_and_a_whole_summary(server: Server) -> None:
     """Generators name methods after the operationId and list them by tag and summary. An approval
     operation's summary was the first line of its docstring: 「驳回到环节」 and 「跳转」 stopped
@@ -210,6 +229,7 @@ OPERATION_IDS = [
     ("GET", "/api/v1/processes", "listProcesses"),
     ("GET", "/api/v1/processes/{key}/diagram", "getProcessDiagram"),
     ("GET", "/api/v1/proxies", "listProxies"),
+    ("GET", "/api/v1/proxies/{proxy_id}", "getProxy"),
     ("GET", "/api/v1/receptions", "listReceptions"),
     ("GET", "/api/v1/receptions/{ref}", "getReception"),
     ("GET", "/api/v1/receptions/{ref}/check", "checkReception"),

@@ -445,6 +445,47 @@ def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     assert proxy["id"] not in {p["id"] for p in active}
 
 
+def _away(days: int, length: int = 1) -> dict[str, str]:
+    """A period far enough ahead that no other test here sees the stand-in in force."""
+    start = date.today() + timedelta(days=days)
+    return {"start": start.isoformat(), "end": (start + timedelta(days=length)).isoformat()}
+
+
+def test_setting_the_same_stand_in_again_answers_200_with_the_one_set(server: Server) -> None:
+    """``POST /proxies`` is 201 with a ``Location`` that answers ``GET``; the same principal, stand-in
+    and period again (a retry, with or without its ``Idempotency-Key``) is 200 with the same stand-in
+    and ``Idempotent-Replayed: true`` — it was another 201, as if a second one had been made."""
+    body = {"stand_in": "wu.gang", **_away(300), "reason": "出差"}
+    key = {"Idempotency-Key": "proxy-zheng-300"}
+    made = _call(server, "zheng.li", "POST", "/proxies", json=body, headers=key)
+    assert made.status_code == 201, made.text
+    assert made.headers["Location"] == f"/api/v1/proxies/{made.json()['id']}"
+    assert "Idempotent-Replayed" not in made.headers
+    for headers in (key, {}):
+        again = _call(server, "zheng.li", "POST", "/proxies", json=body, headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.headers["Location"] == made.headers["Location"]
+        assert again.json() == made.json()
+    with server.client("zheng.li") as c:
+        assert c.get(made.headers["Location"]).json() == made.json()
+    bad_key = _call(server, "zheng.li", "POST", "/proxies", json=body, headers={"Idempotency-Key": "x" * 129})
+    assert (bad_key.status_code, bad_key.json()["code"]) == (422, "validation")
+    assert [p["path"] for p in bad_key.json()["problems"]] == ["$.headers.Idempotency-Key"]
+
+
+def test_one_stand_in_is_read_by_whoever_may_list_it(server: Server) -> None:
+    """``GET /proxies/{id}``: its principal, its stand-in, the office and the supervisor read it;
+    anyone else, like an unknown id, gets 404 problem+json — the list does not show it to them either."""
+    made = _ok(_call(server, "zheng.li", "POST", "/proxies", json={"stand_in": "wu.gang", **_away(310)}), 201)
+    for reader in ("zheng.li", "wu.gang", "chen.jie", "liu.yang", "admin"):
+        assert _ok(_call(server, reader, "GET", f"/proxies/{made['id']}")) == made, reader
+    for reader, proxy_id in (("qian.bo", made["id"]), ("zheng.li", "f" * 32), ("zheng.li", made["id"][:8])):
+        unknown = _call(server, reader, "GET", f"/proxies/{proxy_id}")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found"), (reader, proxy_id)
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
 @pytest.fixture(scope="module")
 def vote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """部门负责人, then a 票签 of 李娜, 钱博 and 郑丽."""

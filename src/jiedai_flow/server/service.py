@@ -74,6 +74,23 @@ WRITE_HEADERS = (
     ),
 )
 """The headers of a command's answer (registration, trigger, approval operation)."""
+PROXY_HEADERS = (
+    ResponseHeader(
+        name="Location",
+        documentation_only=True,
+        value="/api/v1/proxies/ID",
+        required=True,
+        description="代理的地址，末段是代理 ID / the stand-in's URL; its last segment is the id",
+    ),
+    ResponseHeader(
+        name="Idempotent-Replayed",
+        documentation_only=True,
+        value="true",
+        description="`true`（200）时同一代理已经设过，应答就是它 / `true` (with 200) when the same "
+        "designation was set already and is what is answered",
+    ),
+)
+"""The headers of setting a stand-in: a designation has no version, so no ETag."""
 READ_HEADERS = (
     ResponseHeader(
         name="ETag",

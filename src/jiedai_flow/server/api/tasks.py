@@ -7,7 +7,8 @@
   :mod:`jiedai_flow.process.tasks` (认领, 转办, 委派, 答复, 加签, 减签, 拿回, 驳回到环节, 票签反对, 跳转,
   终止, 催办, 抄送, 已阅, 沟通, 分派, 完成, 报告问题). The body is the operation's own command class plus
   ``reason``; ``If-Match`` and ``Idempotency-Key`` work as for triggers.
-- ``GET /proxies``, ``POST /proxies``, ``DELETE /proxies/{id}``: stand-ins while away 代理.
+- ``GET /proxies``, ``POST /proxies``, ``GET /proxies/{id}``, ``DELETE /proxies/{id}``: stand-ins
+  while away 代理.
 
 The operations are the values of :class:`~jiedai_flow.process.lifecycle.Operation`; which trigger performs
 one comes from the reception's process (``CompiledProcess.operations``), never from this module.
@@ -16,6 +17,7 @@ The supervisor reads the lists and writes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from datetime import date, datetime
@@ -26,6 +28,9 @@ from litestar import HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIResponse
+from litestar.openapi.spec import Operation as OpenAPIOperation
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from jiedai_flow.domain.model import Role
@@ -55,6 +60,7 @@ from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
 from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
+    PROXY_HEADERS,
     WRITE_HEADERS,
     IdempotencyKey,
     IfMatch,
@@ -371,8 +377,11 @@ def _no_such(operation: str) -> UnknownOperationError:
 # -- stand-ins 代理 -------------------------------------------------------------------------------
 
 
-def _sees_all(principal: Principal) -> bool:
-    return bool(principal.actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR})
+def _sees(principal: Principal, proxy: Proxy) -> bool:
+    """Whether ``principal`` may read ``proxy``: theirs, as principal or stand-in, or they see all."""
+    me = principal.actor.id
+    everyone = principal.actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
+    return bool(everyone) or me in (proxy.principal, proxy.stand_in)
 
 
 @get(
@@ -390,13 +399,30 @@ def proxy_list(
     principal: NamedDependency[Principal],
     active_on: FromQuery[date | None] = None,
 ) -> list[Proxy]:
-    me = principal.actor.id
     return [
         p
         for p in service.engine.proxies()
-        if (_sees_all(principal) or me in (p.principal, p.stand_in))
-        and (active_on is None or p.covers(active_on))
+        if _sees(principal, p) and (active_on is None or p.covers(active_on))
     ]
+
+
+@get(
+    "/proxies/{proxy_id:str}",
+    operation_id="getProxy",
+    summary="代理详情 one stand-in: the caller's (as principal or stand-in); the office, administrators "
+    "and the supervisor see all",
+    return_dto=LibraryDTO[Proxy],
+    tags=["tasks"],
+    sync_to_thread=True,
+    responses=ERRORS,
+)
+def proxy_show(
+    proxy_id: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
+) -> Proxy:
+    found = next((p for p in service.engine.proxies() if p.id == proxy_id), None)
+    if found is None or not _sees(principal, found):  # one not theirs is as unknown as in the list
+        raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
+    return found
 
 
 def _known(service: Service, actor_id: str, path: str) -> None:
@@ -406,25 +432,58 @@ def _known(service: Service, actor_id: str, path: str) -> None:
         )
 
 
+@dataclasses.dataclass
+class _AnsweredTwoWays(OpenAPIOperation):
+    """An operation whose 200 carries the headers of its 201 (the framework declares a handler's
+    response headers on its own status only): setting a stand-in made or found."""
+
+    def __post_init__(self) -> None:
+        made, found = (self.responses or {}).get("201"), (self.responses or {}).get("200")
+        if isinstance(made, OpenAPIResponse) and isinstance(found, OpenAPIResponse):
+            found.headers = dict(made.headers or {})
+
+
 @post(
     "/proxies",
     operation_id="setProxy",
     summary="设置代理 set a stand-in while away (for oneself; the office or an administrator for others)",
+    description="201 with `Location` when the designation is made; the same principal, stand-in and "
+    "period in force already is answered with it: 200, `Idempotent-Replayed: true`. That is what "
+    "makes a retry safe, with or without `Idempotency-Key` (checked, not stored: a designation has "
+    "no request id).",
     dto=LibraryDTO[ProxyRequest],
     return_dto=LibraryDTO[Proxy],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=BODY_ERRORS,
+    media_type=MediaType.JSON,
+    responses={
+        200: ResponseSpec(
+            data_container=Proxy,
+            description="同一代理已经设过，应答就是它 the same designation, set already",
+            generate_examples=False,
+        ),
+        **BODY_ERRORS,
+    },
+    response_headers=PROXY_HEADERS,
     status_code=201,
+    operation_class=_AnsweredTwoWays,
 )
 def proxy_set(
-    data: JSONBody[ProxyRequest], service: NamedDependency[Service], principal: NamedDependency[Principal]
-) -> Proxy:
+    request: Request[Any, Any, Any],
+    data: JSONBody[ProxyRequest],
+    service: NamedDependency[Service],
+    principal: NamedDependency[Principal],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Proxy]:
+    del idempotency_key  # checked by request_id; the designation itself is the key
     refuse_supervisor(principal, "set_proxy")
+    request_id(request)
     _known(service, data.stand_in, "$.stand_in")
     if data.principal:
         _known(service, data.principal, "$.principal")
-    return service.engine.set_proxy(
+    engine = service.engine
+    before = {p.id for p in engine.proxies()}
+    proxy = engine.set_proxy(
         data.principal or principal.actor.id,
         data.stand_in,
         data.start,
@@ -432,6 +491,10 @@ def proxy_set(
         principal.actor,
         reason=data.reason,
     )
+    headers = {"Location": f"{API}/proxies/{proxy.id}"}
+    if proxy.id not in before:
+        return Response(proxy, status_code=201, headers=headers)
+    return Response(proxy, status_code=200, headers={**headers, "Idempotent-Replayed": "true"})
 
 
 @delete(
@@ -462,6 +525,7 @@ ROUTES: tuple[Any, ...] = (
     unknown_operation,
     unknown_operation_read,
     proxy_list,
+    proxy_show,
     proxy_set,
     proxy_revoke,
 )
