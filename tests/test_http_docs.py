@@ -101,7 +101,7 @@ def _check_state(server: Server) -> None:
             second
         ]
     with server.client("li.na") as c:  # 分管领导, who sees 孙浩's 部门负责人 task only as his stand-in
-        assert [(p["principal"], p["stand_in"]) for p in c.get("/api/v1/proxies").json()] == [
+        assert [(p["principal"], p["stand_in"]) for p in c.get("/api/v1/proxies").json()["items"]] == [
             ("sun.hao", "li.na")
         ]
         mine = c.get("/api/v1/tasks").json()["items"]

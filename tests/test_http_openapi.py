@@ -95,7 +95,7 @@ def test_every_body_is_what_the_document_declares(server: Server) -> None:
             "CommandResult": first.json(),
             "Reception": c.get(f"/api/v1/receptions/{rid}").json(),
             "AuditEvent": c.get(f"/api/v1/receptions/{rid}/history").json(),
-            "Proxy": c.get("/api/v1/proxies").json(),
+            "ProxyPage": c.get("/api/v1/proxies").json(),
         }
     undeclared = [
         f"{name} {found}"
@@ -105,7 +105,7 @@ def test_every_body_is_what_the_document_declares(server: Server) -> None:
     ]
     assert undeclared == []
     assert answers["AuditEvent"]
-    assert answers["Proxy"]
+    assert answers["ProxyPage"]["items"]
 
 
 def test_a_stand_in_is_written_in_china_time(server: Server) -> None:
@@ -119,7 +119,7 @@ def test_a_stand_in_is_written_in_china_time(server: Server) -> None:
         again = c.post(
             "/api/v1/proxies", json=body
         )  # the same designation in force: returned, not made twice
-        listed = [p for p in c.get("/api/v1/proxies").json() if p["id"] == made.json()["id"]]
+        listed = [p for p in c.get("/api/v1/proxies").json()["items"] if p["id"] == made.json()["id"]]
     assert made.json()["at"].endswith("+08:00")
     assert again.json() == made.json()
     assert listed == [made.json()]

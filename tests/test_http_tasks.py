@@ -5,7 +5,7 @@ the operation endpoints (If-Match, Idempotency-Key, problem details, 429 for a s
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -333,7 +333,7 @@ def test_a_stand_in_period_of_a_mistyped_year_is_a_422_problem_at_its_fields(ser
     assert [p["path"] for p in problems] == ["$.start", "$.end"]
     assert "超过一年" in problems[0]["message_zh"]
     assert "more than a year before today" in problems[0]["message_en"]
-    assert _ok(_call(server, "qian.bo", "GET", "/proxies")) == []
+    assert _ok(_call(server, "qian.bo", "GET", "/proxies"))["items"] == []
 
 
 def test_an_approval_operation_posted_as_a_trigger_points_to_its_endpoint(server: Server) -> None:
@@ -417,6 +417,11 @@ def test_the_operations_listed_are_what_the_caller_can_do_now(server: Server) ->
     assert jumped["reception"]["state"] == "draft"
 
 
+def _proxy_ids(server: Server, actor: str, **params: Any) -> list[str]:
+    page = _ok(_call(server, actor, "GET", "/proxies", params={"limit": 1000, **params}))
+    return [p["id"] for p in page["items"]]
+
+
 def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     today = date.today()
     body = {"stand_in": "he.ping", "start": today.isoformat(), "end": (today + timedelta(days=3)).isoformat()}
@@ -427,9 +432,9 @@ def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     nobody = _call(server, "qian.bo", "POST", "/proxies", json={**body, "stand_in": "nobody"})
     assert nobody.status_code == 422
     assert nobody.json()["problems"][0]["path"] == "$.stand_in"
-    assert proxy["id"] in {p["id"] for p in _ok(_call(server, "he.ping", "GET", "/proxies"))}
-    assert proxy["id"] not in {p["id"] for p in _ok(_call(server, "wang.fang", "GET", "/proxies"))}
-    assert proxy["id"] in {p["id"] for p in _ok(_call(server, "liu.yang", "GET", "/proxies"))}
+    assert proxy["id"] in _proxy_ids(server, "he.ping")
+    assert proxy["id"] not in _proxy_ids(server, "wang.fang")
+    assert proxy["id"] in _proxy_ids(server, "liu.yang")
 
     rid = _submitted(server)
     _fire(server, "sun.hao", rid, "approve", reason="同意")
@@ -441,8 +446,7 @@ def test_stand_ins_are_set_listed_used_and_revoked(server: Server) -> None:
     assert _call(server, "qian.bo", "DELETE", "/proxies/ffffffff").status_code == 404
     revoked = _ok(_call(server, "qian.bo", "DELETE", f"/proxies/{proxy['id']}"))
     assert revoked["revoked"]
-    active = _ok(_call(server, "qian.bo", "GET", "/proxies", params={"active_on": today.isoformat()}))
-    assert proxy["id"] not in {p["id"] for p in active}
+    assert proxy["id"] not in _proxy_ids(server, "qian.bo", active_on=today.isoformat())
 
 
 def _away(days: int, length: int = 1) -> dict[str, str]:
@@ -484,6 +488,39 @@ def test_one_stand_in_is_read_by_whoever_may_list_it(server: Server) -> None:
         unknown = _call(server, reader, "GET", f"/proxies/{proxy_id}")
         assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found"), (reader, proxy_id)
         assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_stand_ins_are_listed_by_cursor_pages_the_latest_first(server: Server) -> None:
+    """``GET /proxies`` pages like ``/receptions`` and ``/tasks`` (``items``, ``next_cursor``,
+    ``limit``, ``after``), the latest set first: it was one unbounded array. A cursor of another
+    shape is 422 at ``$.query.after``."""
+    made = [
+        _ok(_call(server, "wu.gang", "POST", "/proxies", json={"stand_in": "he.ping", **_away(320 + i)}), 201)
+        for i in range(3)
+    ]
+    seen: list[dict[str, Any]] = []
+    after = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"after": after} if after else {})
+        page = _ok(_call(server, "wu.gang", "GET", "/proxies", params=params))
+        assert sorted(page) == ["items", "next_cursor"]
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        after = page["next_cursor"]
+        if after is None:
+            break
+    ids = [p["id"] for p in seen]
+    assert ids == _proxy_ids(server, "wu.gang")  # every one once, in the order of one whole page
+    assert len(ids) > 2
+    assert {p["id"] for p in made} <= set(ids)
+    order = [(datetime.fromisoformat(p["at"]), p["id"]) for p in seen]
+    assert order == sorted(order, reverse=True)
+    for bad in ("nonsense", "2026-01-01T00:00:00|x", "2026-01-01T00:00:00+08:00"):
+        refused = _call(server, "wu.gang", "GET", "/proxies", params={"after": bad})
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation"), bad
+        assert [p["path"] for p in refused.json()["problems"]] == ["$.query.after"]
+    too_many = _call(server, "wu.gang", "GET", "/proxies", params={"limit": 1001})
+    assert too_many.status_code == 422
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
-from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
+from jiedai_flow.server.models import OperationInfo, Operations, ProxyPage, ProxyRequest
 from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
@@ -389,7 +389,9 @@ def _sees(principal: Principal, proxy: Proxy) -> bool:
     operation_id="listProxies",
     summary="代理 stand-ins: the caller's (as principal or stand-in); the office, administrators and the "
     "supervisor see all",
-    return_dto=LibraryDTO[list[Proxy]],
+    description="The latest set first, revoked ones too (`revoked`); `active_on` keeps those in force "
+    "that day. Pages by cursor: `after` = the previous page's `next_cursor`.",
+    return_dto=LibraryDTO[ProxyPage],
     tags=["tasks"],
     sync_to_thread=True,
     responses=ERRORS,
@@ -398,12 +400,40 @@ def proxy_list(
     service: NamedDependency[Service],
     principal: NamedDependency[Principal],
     active_on: FromQuery[date | None] = None,
-) -> list[Proxy]:
-    return [
-        p
-        for p in service.engine.proxies()
-        if _sees(principal, p) and (active_on is None or p.covers(active_on))
-    ]
+    limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
+    after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
+) -> ProxyPage:
+    start = _proxy_cursor(after) if after is not None else None
+    found = sorted(
+        (
+            p
+            for p in service.engine.proxies()
+            if _sees(principal, p) and (active_on is None or p.covers(active_on))
+        ),
+        key=_proxy_key,
+        reverse=True,
+    )
+    if start is not None:
+        found = [p for p in found if _proxy_key(p) < start]
+    page = tuple(found[:limit])
+    more = len(found) > limit
+    return ProxyPage(page, f"{page[-1].at.isoformat()}|{page[-1].id}" if more else None)
+
+
+def _proxy_key(proxy: Proxy) -> tuple[datetime, str]:
+    return proxy.at, proxy.id
+
+
+def _proxy_cursor(text: str) -> tuple[datetime, str]:
+    """``moment|id`` of the last stand-in of the previous page, or 422 at ``$.query.after``."""
+    moment, sep, last_id = text.partition("|")
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None or not sep or not last_id or "|" in last_id:
+        raise ValidationError([Problem("$.query.after", "游标无效", "not a cursor of this list")])
+    return at, last_id
 
 
 @get(
