@@ -170,6 +170,50 @@ def test_if_match_and_idempotency_key(server: Server) -> None:
     assert remade.json()["reception"]["id"] == made.json()["reception"]["id"]
 
 
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``jiedai serve --require-if-match``."""
+    folder = tmp_path_factory.mktemp("serve-if-match")
+    with running(f"sqlite:///{folder / 'jiedai.db'}", folder, serve_args=["--require-if-match"]) as found:
+        yield found
+
+
+def test_a_service_requiring_if_match_answers_a_command_without_it_with_428(strict_server: Server) -> None:
+    """Under ``--require-if-match`` a trigger or an approval operation without ``If-Match`` is 428
+    problem+json ``precondition_required`` naming the header, and changes nothing: a client that
+    forgot it learnt of the lost update only in a race. Registration has nothing to match: exempt."""
+    with strict_server.client("zhang.wei") as c:
+        made = c.post("/api/v1/receptions", json=reception_body())
+        assert made.status_code == 201, made.text
+        rid = made.json()["reception"]["id"]
+        for path in ("triggers/submit", "operations/comment"):
+            refused = c.post(f"/api/v1/receptions/{rid}/{path}", json={"reason": "请核对"})
+            assert refused.status_code == 428, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            said = refused.json()
+            assert (said["code"], said["title"]) == ("precondition_required", "Precondition Required")
+            assert "If-Match" in said["message_zh"]
+            assert "If-Match" in said["message_en"]
+            assert [p["path"] for p in said["problems"]] == ["$.headers.If-Match"]
+        assert c.get(f"/api/v1/receptions/{rid}").headers["ETag"] == '"1"'  # nothing was done
+        stale = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}, headers={"If-Match": '"7"'})
+        assert stale.status_code == 412
+        fired = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}, headers={"If-Match": '"1"'})
+        assert (fired.status_code, fired.headers["ETag"]) == (200, '"2"')
+        anyway = c.post(  # `*` is a condition the client chose to make
+            f"/api/v1/receptions/{rid}/operations/comment",
+            json={"reason": "请核对"},
+            headers={"If-Match": "*"},
+        )
+        assert anyway.status_code == 200, anyway.text
+
+
+def test_if_match_is_optional_by_default(server: Server) -> None:
+    """Without ``--require-if-match`` a command without ``If-Match`` is done (a lost race is a 409)."""
+    rid = _create(server)["reception"]["id"]
+    assert _fire(server, "zhang.wei", rid, "submit").status_code == 200
+
+
 def test_errors_are_problem_details_with_codes_findings_and_paths(server: Server) -> None:
     rid = _create(server)["reception"]["id"]
     with server.client("zhang.wei") as c:

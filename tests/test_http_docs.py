@@ -207,7 +207,7 @@ def test_every_problem_type_has_its_row_in_http_md() -> None:
         assert rows.get(kind.code.replace("_", "-")) == status, kind.__name__
     for code in ("not-authenticated", "forbidden", "csrf-failed", "read-only", "method-not-allowed"):
         assert code in rows
-    for code in ("precondition-failed", "internal", "http-400", "http-415"):
+    for code in ("precondition-failed", "precondition-required", "internal", "http-400", "http-415"):
         assert code in rows
 
 

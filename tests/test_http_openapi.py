@@ -203,6 +203,20 @@ def test_setting_a_stand_in_declares_its_key_its_address_and_both_answers(server
     assert "404" in shown["responses"]
 
 
+def test_a_command_on_an_existing_reception_declares_428(server: Server) -> None:
+    """Firing a trigger and every approval operation may answer 428 ``precondition_required``
+    (``jiedai serve --require-if-match``); registration, with nothing to match, does not declare it."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    commands = {
+        path: methods["post"]
+        for path, methods in document["paths"].items()
+        if "post" in methods and ("/triggers/" in path or "/operations/" in path)
+    }
+    assert len(commands) == 19  # fire a trigger, and the 18 approval operations
+    assert [path for path, op in commands.items() if "428" not in op["responses"]] == []
+    assert "428" not in document["paths"]["/api/v1/receptions"]["post"]["responses"]
+
+
 def test_every_operation_has_an_id_a_tag_and_a_whole_summary(server: Server) -> None:
     """Generators name methods after the operationId and list them by tag and summary. An approval
     operation's summary was the first line of its docstring: 「驳回到环节」 and 「跳转」 stopped

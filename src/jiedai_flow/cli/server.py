@@ -73,6 +73,12 @@ def _proxies(_ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--secure-cookies", is_flag=True, help="会话 Cookie 只走 HTTPS / mark the session cookie Secure."
 )
 @click.option(
+    "--require-if-match",
+    is_flag=True,
+    help="操作已有接待（操作名、审批操作）必须带 If-Match，否则 428；登记不需要 / a command on an existing "
+    "reception (a trigger, an approval operation) without If-Match is answered 428; registration is exempt.",
+)
+@click.option(
     "--max-auth-failures",
     type=click.IntRange(1, 1_000_000),
     default=10,
@@ -111,6 +117,7 @@ def serve(
     port: int,
     workers: int,
     secure_cookies: bool,
+    require_if_match: bool,
     max_auth_failures: int,
     http_parser: str,
     forwarded: str | None,
@@ -136,6 +143,7 @@ def serve(
             jwt=JWTSettings.from_env(),
             secure_cookies=secure_cookies,
             auth_failures=max_auth_failures,
+            require_if_match=require_if_match,
         )
         engine = app.engine(create=True)  # creates or upgrades the database once, before the workers start
         if demo_actor is not None:

@@ -3,7 +3,8 @@
 Every error the library raises on purpose keeps its stable ``code``, its Chinese and English
 messages, every finding with its rule id (refusals by rules) and every problem with its field path
 (bad input). The HTTP status follows what the error means: 404 not found, 409 the state or version
-does not allow it, 412 ``If-Match`` no longer matches, 422 the request was understood and refused
+does not allow it, 412 ``If-Match`` no longer matches, 428 ``If-Match`` missing where the service
+requires it (``jiedai serve --require-if-match``), 422 the request was understood and refused
 (an approval operation that cannot be done as asked: ``task_refused``), 429 too soon (催办 the same
 task again within the hour: ``rate_limited``, with ``Retry-After``).
 """
@@ -254,10 +255,13 @@ def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDet
             404: "not_found",
             405: "method_not_allowed",
             412: "precondition_failed",
+            428: "precondition_required",
             429: "rate_limited",
         }.get(status, f"http_{status}")
         if error.detail and " / " in error.detail:
             zh, en = _split(error.detail, zh, en)
+        if status == 428:  # the one header a command may be required to carry
+            problems = (Problem("$.headers.If-Match", zh, en),)
     return problem(status, code, zh, en, request, problems=problems)
 
 
@@ -333,3 +337,16 @@ BODY_ERRORS: dict[int, ResponseSpec] = {
     415: _spec("请求体应为 application/json / the body must be application/json"),
 }
 """The problem responses of an operation that reads a body: also the two about the body itself."""
+
+COMMAND_ERRORS: dict[int, ResponseSpec] = dict(
+    sorted(
+        {
+            **BODY_ERRORS,
+            428: _spec(
+                "缺少 If-Match（服务以 --require-if-match 运行时）If-Match missing where the service "
+                "requires it (`precondition_required`)"
+            ),
+        }.items()
+    )
+)
+"""The problem responses of a command on an existing reception: also 428 for a missing ``If-Match``."""

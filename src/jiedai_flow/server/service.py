@@ -36,8 +36,9 @@ IfMatch = Annotated[
         name="If-Match",
         required=False,
         schema_extra=_STRING,
-        description='接待的版本，即上次应答的 ETag（如 "3"）；不符时 412 / the reception\'s version as the '
-        'last answer\'s ETag (like "3"), compared strongly; 412 when it changed',
+        description='接待的版本，即上次应答的 ETag（如 "3"）；不符时 412；服务以 --require-if-match 运行时'
+        "必须带，否则 428 / the reception's version as the last answer's ETag (like \"3\"), compared "
+        "strongly; 412 when it changed; required (else 428) when the service runs with --require-if-match",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -130,10 +131,18 @@ def api_principal(request: Request[Any, Any, Any], service: NamedDependency[Serv
     return service.auth.authenticate(request.headers.get("authorization"), client_of(request))
 
 
-def expected_version(request: Request[Any, Any, Any]) -> int | None:
-    """``If-Match: "7"`` → 7 (the reception's version is its ETag); None without the header."""
+def expected_version(request: Request[Any, Any, Any], *, required: bool = False) -> int | None:
+    """``If-Match: "7"`` → 7 (the reception's version is its ETag); None without the header, or
+    428 when ``required`` (``jiedai serve --require-if-match``). ``*`` is a condition the caller
+    chose: it matches any version."""
     raw = request.headers.get("if-match")
     if raw is None:
+        if required:
+            raise HTTPException(
+                status_code=428,
+                detail='须带 If-Match 请求头：值为上次读到的 ETag（如 "3"），先 GET 这件接待'
+                ' / the If-Match header is required: the ETag last read (like "3"); GET the reception first',
+            )
         return None
     text = raw.strip()
     if text == "*":

@@ -21,7 +21,7 @@ from jiedai_flow.process.tasks import TaskCommand
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
-from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
+from jiedai_flow.server.problems import BODY_ERRORS, COMMAND_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     READ_HEADERS,
@@ -215,7 +215,8 @@ def triggers(
     operation_id="fireTrigger",
     summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
-    "version the caller saw (412 when it changed); `Idempotency-Key` makes a retry return the first result. "
+    "version the caller saw (412 when it changed; 428 without it when the service runs with "
+    "`--require-if-match`); `Idempotency-Key` makes a retry return the first result. "
     "For the approval trigger, `task` names which of the caller's tasks they sign (when they hold several); "
     "approval operations have their own endpoints (see `/operations`). A `plan` replaces the whole plan: "
     "a field left out takes its default (no meals, no lodging, a zero budget …), so send the plan as `GET` "
@@ -225,7 +226,7 @@ def triggers(
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=BODY_ERRORS,
+    responses=COMMAND_ERRORS,
     response_headers=WRITE_HEADERS,
     status_code=200,
 )
@@ -241,6 +242,7 @@ def fire(
 ) -> Response[CommandResult]:
     del if_match, idempotency_key  # read and checked by expected_version and request_id
     refuse_supervisor(principal, trigger)
+    version = expected_version(request, required=service.settings.require_if_match)
     engine = service.engine
     reception_id = id_of(engine, ref)
     with authenticated_by(principal.method):
@@ -251,7 +253,7 @@ def fire(
                 principal.actor,
                 reason=data.reason,
                 request_id=request_id(request),
-                expected_version=expected_version(request),
+                expected_version=version,
                 plan=data.plan,
                 reception_list=data.reception_list,
                 explanations=data.explanations or None,

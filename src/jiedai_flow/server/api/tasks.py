@@ -57,7 +57,7 @@ from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyPage, ProxyRequest
-from jiedai_flow.server.problems import BODY_ERRORS, ERRORS
+from jiedai_flow.server.problems import BODY_ERRORS, COMMAND_ERRORS, ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     PROXY_HEADERS,
@@ -287,6 +287,7 @@ def _operation_route(operation: Operation) -> Any:
         del if_match, idempotency_key  # read and checked by expected_version and request_id
         if operation is not Operation.READ:  # 已阅 of a copy sent to them is all the supervisor does
             refuse_supervisor(principal, operation.value)
+        version = expected_version(request, required=service.settings.require_if_match)
         engine = service.engine
         reception_id = id_of(engine, ref)
         value = command_of(command, data)
@@ -300,7 +301,7 @@ def _operation_route(operation: Operation) -> Any:
                     principal.actor,
                     reason=data.reason,
                     request_id=request_id(request),
-                    expected_version=expected_version(request),
+                    expected_version=version,
                 )
             except RateLimitedError as error:
                 metrics.COMMANDS.labels(label, error.code).inc()
@@ -319,7 +320,8 @@ def _operation_route(operation: Operation) -> Any:
         summary=summary,
         description=f"Body: `{body_class.__name__}` — the fields of "
         f"`jiedai_flow.process.tasks.{command.__name__}` "
-        "and `reason`. `If-Match` carries the version the caller saw (412 when it changed); "
+        "and `reason`. `If-Match` carries the version the caller saw (412 when it changed; 428 "
+        "without it when the service runs with `--require-if-match`); "
         "`Idempotency-Key` makes a retry return the first result. A refused operation is 422 "
         "`task_refused` (or 403 `not_authorized`); 催办 again within the hour is 429 `rate_limited` "
         "with `Retry-After`.",
@@ -328,7 +330,7 @@ def _operation_route(operation: Operation) -> Any:
         media_type=MediaType.JSON,
         tags=["operations"],
         sync_to_thread=True,
-        responses=BODY_ERRORS,
+        responses=COMMAND_ERRORS,
         response_headers=WRITE_HEADERS,
         status_code=200,
         operation_id=OPERATION_IDS[operation],
