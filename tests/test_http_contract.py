@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from tests._http_server import Server
 
 schemathesis = pytest.importorskip("schemathesis")
-pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 @pytest.fixture(scope="module")

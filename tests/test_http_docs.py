@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-import pytest
 
 from jiedai_flow.cli import starter
 from tests._http_server import free_port, running
@@ -33,8 +32,6 @@ BIN = Path(sys.executable).parent
 
 PROBLEM = '"type":"https://github.com/jiedai-flow/jiedai-flow/blob/main/docs/http.md#'
 """How every error response starts (problem details): none may appear in the blocks' output."""
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def curl_blocks() -> list[str]:

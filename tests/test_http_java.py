@@ -38,8 +38,6 @@ HANG_GUARD = 120
 UTF8_STREAMS = [f"-D{p}.encoding=UTF-8" for p in ("file", "sun.stdout", "sun.stderr", "stdout", "stderr")]
 """Chinese on stdout and stderr whatever the machine's locale (Java 17 reads ``sun.std*``, 19+ ``std*``)."""
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 def jdk() -> tuple[str, str]:
     """``javac`` and ``java``; skips the test (fails it under ``JIEDAI_REQUIRE_JAVA=1``) without them."""

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
     from tests._http_server import Server
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 WORKERS = 4
 CLIENTS = 8

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
     from tests._http_server import Server
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from tests._http_server import Server
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
 
 SECOND_HEAD = """
 [[actor]]
