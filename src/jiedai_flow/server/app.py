@@ -174,7 +174,7 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         # an INFO line per command (transitions, the log notifier). Errors are logged by the
         # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
         logging_config=None,
-        on_startup=[_stable_headers],
+        on_startup=[_stable_headers, _answers_required],
         on_shutdown=[service.tokens.close, service.engine.store.close],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
@@ -192,6 +192,11 @@ def _stable_headers(app: Litestar) -> None:
             for answer in (operation.responses or {}).values() if operation is not None else ():
                 if isinstance(answer, OpenAPIResponse) and answer.headers:
                     answer.headers = dict(sorted(answer.headers.items()))
+
+
+def _answers_required(app: Litestar) -> None:
+    """Every property of an answer is required in the document: the service always writes it."""
+    schema.require_answer_fields(app.openapi_schema)
 
 
 def from_env() -> Litestar:

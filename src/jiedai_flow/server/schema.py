@@ -12,7 +12,7 @@ converter (:func:`~jiedai_flow.domain.loading.load` with its bilingual field pat
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.dto.data_structures import DTOFieldDefinition
-    from litestar.openapi.spec import Reference, Schema
+    from litestar.openapi.spec import OpenAPI, Reference, Schema
     from litestar.types.serialization import LitestarEncodableType
 
 T = TypeVar("T")
@@ -60,7 +60,9 @@ def _namespace() -> dict[str, Any]:
 def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool], ...]:
     """(name, resolved type, required) of each attrs field of ``cls``."""
     attrs.resolve_types(cls, globalns=_namespace())
-    return tuple((a.name, a.type, a.default is attrs.NOTHING) for a in attrs.fields(cls))
+    # why only init fields: the converter writes no other (cattrs skips init=False), nor reads one,
+    # so an answer is the declared properties exactly (see require_answer_fields)
+    return tuple((a.name, a.type, a.default is attrs.NOTHING) for a in attrs.fields(cls) if a.init)
 
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -88,6 +90,61 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
             required=sorted(name for name, _type, required in fields if required),
             property_fields={name: FieldDefinition.from_kwarg(kind, name) for name, kind, _r in fields},
         )
+
+
+COMPONENTS = "#/components/schemas/"
+
+
+def require_answer_fields(document: OpenAPI) -> None:
+    """Mark every property of a component that only answers carry as required.
+
+    The plugin marks a property required when its attrs field has no default, which is what a
+    request must send; but the converter writes every field of an answer (no ``omit_if_default``),
+    a value it does not have as ``null``. A client generated from the document (NSwag, OpenAPI
+    Generator) made every such property optional — ``int?`` for a count that is always there. A
+    component a request may carry (:func:`sent`: ``Plan``, ``Meal`` … are in answers too) keeps the
+    request's reading, a field with a default left out: one class both ways, so a plan read with
+    ``GET`` goes back in a command as it is."""
+    asked = sent(document.to_schema())
+    for name, component in document.components.schemas.items():
+        if name not in asked and component.properties:
+            component.required = sorted(component.properties)
+
+
+def sent(document: Mapping[str, Any]) -> set[str]:
+    """The schema components a request may carry: those its body and parameters name, and every
+    component those name in turn."""
+    schemas = document.get("components", {}).get("schemas", {})
+    asked = [
+        name
+        for item in document.get("paths", {}).values()
+        for key, part in item.items()
+        # why the whole operation but its answers: a body, a parameter at the path or the operation
+        for name in _named({k: v for k, v in part.items() if k != "responses"} if key in _METHODS else part)
+    ]
+    found: set[str] = set()
+    while asked:
+        name = asked.pop()
+        if name not in found:
+            found.add(name)
+            asked.extend(_named(schemas.get(name, {})))
+    return found
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _named(node: Any) -> Iterator[str]:
+    """The names of the schema components ``node`` refers to, at any depth."""
+    if isinstance(node, Mapping):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(COMPONENTS):
+            yield ref.removeprefix(COMPONENTS)
+        for value in node.values():
+            yield from _named(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _named(value)
 
 
 class LibraryDTO(AbstractDTO[T], Generic[T]):
