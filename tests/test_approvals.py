@@ -6,6 +6,7 @@ stand-ins — each checked through the task lists people work from."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -2157,6 +2158,27 @@ def test_a_stand_in_period_lies_within_a_year_of_today_either_way(url: str) -> N
     assert list(engine.proxies()) == []
     widest = engine.set_proxy("a", "x", today - timedelta(days=366), today + timedelta(days=366), A)
     assert (widest.start, widest.end) == (date(2025, 3, 1), date(2027, 3, 3))
+
+
+def test_one_designation_sent_twice_at_once_is_one_stand_in_and_revoking_ends_every_twin(url: str) -> None:
+    """Threads sending one form at once make one row; rows two processes made at once (nothing in
+    the store makes a designation unique) are all ended by revoking one — none stays in force."""
+    clock = FrozenClock(datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    engine = engine_for(url, SINGLE_A, clock=clock)
+    today = date(2026, 3, 2)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        made = list(pool.map(lambda _: engine.set_proxy("a", "x", today, today, A).id, range(8)))
+    assert len(set(made)) == 1
+    [kept] = engine.proxies()
+    store = engine.store
+    twin = attrs.evolve(kept, id="f" * 32)  # as another process would have written it meanwhile
+    store.save_proxy(twin)  # type: ignore[attr-defined]
+    assert engine.stand_in_for("x") == frozenset({"a"})
+    engine.revoke_proxy(kept.id, A)
+    assert [p.revoked for p in engine.proxies()] == [True, True]
+    assert engine.stand_in_for("x") == frozenset()
+    again = engine.set_proxy("a", "x", today, today, A)
+    assert again.id not in {kept.id, twin.id}
 
 
 HEAD = approver("head", levels=["县长"], unit="县政府")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import attrs
@@ -1142,17 +1143,13 @@ class Engine:
             if problem is not None:
                 raise TaskError("", "代理", *problem, operation_en="proxy", path="$.stand_in")
         store = self._task_store()
-        for kept in store.proxies():  # the same designation twice (a form sent again): one row
-            if not kept.revoked and (kept.principal, kept.stand_in, kept.start, kept.end) == (
-                principal,
-                stand_in,
-                start,
-                end,
-            ):
-                return kept
-        proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
-        store.save_proxy(proxy)
-        self._stand_ins = None
+        with _PROXY_LOCK:  # why: two threads sending one form twice make one row, not two
+            for kept in store.proxies():  # the same designation twice (a form sent again): one row
+                if not kept.revoked and _designation(kept) == (principal, stand_in, start, end):
+                    return kept
+            proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
+            store.save_proxy(proxy)
+            self._stand_ins = None
         log.info(
             "proxy %s: %s stands in for %s %s..%s (set by %s)",
             proxy.id,
@@ -1171,12 +1168,14 @@ class Engine:
             raise NotAuthorizedError(
                 "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
             )
-        if found.revoked:  # revoked already: nothing to write
-            return found
-        revoked = attrs.evolve(found, revoked=True)
-        self._task_store().save_proxy(revoked)
+        store = self._task_store()
+        # why: two processes sending one form at once can each make the row (nothing in the store
+        # makes a designation unique); revoking one must not leave its twin in force
+        twins = [p for p in store.proxies() if not p.revoked and _designation(p) == _designation(found)]
+        for twin in twins:
+            store.save_proxy(attrs.evolve(twin, revoked=True))
         self._stand_ins = None
-        return revoked
+        return attrs.evolve(found, revoked=True)
 
     def proxy(self, proxy_id: str) -> Proxy:
         """The stand-in designation ``proxy_id`` names (its id or the start of it)."""
@@ -2070,3 +2069,12 @@ def digest_of(*said: object) -> str:
     """What a command said — its arguments beside the reception, trigger and actor — as a short
     digest kept with its idempotency record (:attr:`CommandRecord.said`)."""
     return hashlib.sha256(canonical(list(said))).hexdigest()[:32]  # keys sorted: a map's order is no content
+
+
+_PROXY_LOCK = threading.Lock()
+"""Held while a designation is looked for and, if new, written (:meth:`Engine.set_proxy`)."""
+
+
+def _designation(proxy: Proxy) -> tuple[str, str, date, date]:
+    """What makes two stand-in rows the same designation: whose, who, from, to."""
+    return (proxy.principal, proxy.stand_in, proxy.start, proxy.end)
