@@ -486,6 +486,11 @@ def test_one_stand_in_is_read_by_whoever_may_list_it(server: Server) -> None:
         unknown = _call(server, reader, "GET", f"/proxies/{proxy_id}")
         assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found"), (reader, proxy_id)
         assert unknown.headers["content-type"].startswith("application/problem+json")
+    # revoking another's stand-in does not tell it exists either: 404 as for an unknown id, not 403
+    hidden = _call(server, "qian.bo", "DELETE", f"/proxies/{made['id']}")
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "not_found")
+    stand_in = _call(server, "wu.gang", "DELETE", f"/proxies/{made['id']}")  # sees it, may not end it
+    assert (stand_in.status_code, stand_in.json()["code"]) == (403, "not_authorized")
 
 
 def test_stand_ins_are_listed_by_cursor_pages_the_latest_first(server: Server) -> None:

@@ -544,7 +544,8 @@ def proxy_revoke(
 ) -> Proxy:
     refuse_supervisor(principal, "revoke_proxy")
     engine = service.engine
-    if not any(p.id == proxy_id for p in engine.proxies()):
+    found = next((p for p in engine.proxies() if p.id == proxy_id), None)
+    if found is None or not _sees(principal, found):  # why: as GET, another's stand-in is not told of
         raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
     return engine.revoke_proxy(proxy_id, principal.actor)
 
