@@ -3,9 +3,12 @@ than running ``jiedai serve``."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import json
 import warnings
 
+import httpx
 from litestar.testing import TestClient
 
 from jiedai_flow.domain.model import Actor, Role
@@ -43,3 +46,23 @@ def test_a_host_builds_and_calls_the_app_with_warnings_as_errors() -> None:
                 client.get("/readyz"),
             ]
     assert [a.status_code for a in answers] == [201, 200, 200, 200, 200, 200, 200, 200]
+
+
+def test_a_host_that_passes_no_start_up_event_serves_the_same_document() -> None:
+    """Starlette's ``Mount`` and FastAPI's ``app.mount`` do not pass start-up events to a mounted
+    app: the document (its required answer properties, its header order) is made whole when the
+    app is built, so such a host serves what ``jiedai serve`` serves."""
+    from jiedai_flow.server.app import create_app
+
+    async def fetched() -> bytes:
+        app = create_app(engine=make_engine(), actors={})
+        transport = httpx.ASGITransport(app=app)  # calls the app, never its start-up
+        async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
+            return (await client.get("/schema/openapi.json")).content
+
+    mounted = asyncio.run(fetched())
+    with TestClient(create_app(engine=make_engine(), actors={})) as client:  # start-up runs
+        served = client.get("/schema/openapi.json").content
+    assert mounted == served
+    required = json.loads(mounted)["components"]["schemas"]["Reception"]["required"]
+    assert "reception_list" in required

@@ -86,6 +86,7 @@ def create_app(
     :param actors: the actors directory (default: the settings' actors file).
     """
     settings = settings or Settings(db="memory://")
+    owned = engine is None  # why: a host's own engine is the host's to close, not the app's
     if engine is None:
         engine, found = open_for(settings)
         actors = actors if actors is not None else found
@@ -115,7 +116,12 @@ def create_app(
         security=[{"bearer": []}],
         before_request=json_bodies_only(service),
     )
-    return _build(service, settings, api, pages, debug)
+    app = _build(service, settings, api, pages, debug, owned)
+    # why here, not at start-up: a host mounting the app (Starlette's Mount, FastAPI's app.mount)
+    # does not pass start-up events on, and would serve another document
+    _stable_headers(app)
+    _answers_required(app)
+    return app
 
 
 def json_bodies_only(service: Service) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
@@ -142,7 +148,9 @@ def json_bodies_only(service: Service) -> Callable[[Request[Any, Any, Any]], Awa
     return check
 
 
-def _build(service: Service, settings: Settings, api: Router, pages: Any, debug: bool) -> Litestar:
+def _build(
+    service: Service, settings: Settings, api: Router, pages: Any, debug: bool, owned: bool
+) -> Litestar:
     from jiedai_flow.server.auth import Principal
     from jiedai_flow.server.web import errors
 
@@ -174,8 +182,7 @@ def _build(service: Service, settings: Settings, api: Router, pages: Any, debug:
         # an INFO line per command (transitions, the log notifier). Errors are logged by the
         # handlers in problems.py; `jiedai -v serve` shows the package's INFO records.
         logging_config=None,
-        on_startup=[_stable_headers, _answers_required],
-        on_shutdown=[service.tokens.close, service.engine.store.close],
+        on_shutdown=[service.tokens.close, *([service.engine.store.close] if owned else [])],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
 
