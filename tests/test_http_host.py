@@ -66,3 +66,30 @@ def test_a_host_that_passes_no_start_up_event_serves_the_same_document() -> None
     assert mounted == served
     required = json.loads(mounted)["components"]["schemas"]["Reception"]["required"]
     assert "reception_list" in required
+
+
+def test_a_location_names_the_prefix_a_host_mounted_the_app_at() -> None:
+    """Mounted at ``/jiedai`` (ASGI ``root_path``), a command's ``Location`` is the address a client
+    reaches it at, not the app's own path."""
+    from jiedai_flow.server.app import create_app
+
+    engine = make_engine()
+    actors = {"zhang.wei": Actor("zhang.wei", "张伟", frozenset({Role.HANDLER}), "县政府办公室")}
+    token = tokens_for(engine).create("zhang.wei")[1]
+
+    async def created() -> httpx.Response:
+        app = create_app(engine=engine, actors=actors)
+        transport = httpx.ASGITransport(app=app, root_path="/jiedai")
+        async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
+            answer = await client.post(
+                "/jiedai/api/v1/receptions",
+                json=reception_body(),
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            read = await client.get(answer.headers["location"], headers={"Authorization": f"Bearer {token}"})
+            assert read.status_code == 200, read.text
+            return answer
+
+    answer = asyncio.run(created())
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["location"] == f"/jiedai/api/v1/receptions/{answer.json()['reception']['id']}"

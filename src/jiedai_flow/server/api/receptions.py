@@ -38,17 +38,22 @@ from jiedai_flow.server.service import (
 CREATE = "create"
 
 
-def outcome(result: CommandResult, status: int) -> Response[CommandResult]:
+def outcome(request: Request[Any, Any, Any], result: CommandResult, status: int) -> Response[CommandResult]:
     """A command's result with its ETag and Location. A replay of an accepted command answers as the
     first answer did (201 for a registration), marked ``Idempotent-Replayed: true``: a client that
     retries after a lost response sees what it would have seen."""
     headers = {
         "ETag": etag(result.reception.version),
-        "Location": f"/api/v1/receptions/{result.reception.id}",
+        "Location": located(request, f"/api/v1/receptions/{result.reception.id}"),
     }
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
     return Response(result, status_code=status, headers=headers)
+
+
+def located(request: Request[Any, Any, Any], path: str) -> str:
+    """``path`` as a client reaches it: under the prefix a host mounted the app at (``root_path``)."""
+    return str(request.scope.get("root_path", "")).rstrip("/") + path
 
 
 @post(
@@ -98,7 +103,7 @@ def create(
             request_id=request_id(request),
         )
     metrics.COMMANDS.labels(CREATE, "accepted").inc()
-    return outcome(result, 201)
+    return outcome(request, result, 201)
 
 
 @get(
@@ -268,7 +273,7 @@ def fire(
                 _elsewhere(engine, ref, reception_id, trigger, error)
             raise
     metrics.COMMANDS.labels(trigger, "accepted").inc()
-    return outcome(result, 200)
+    return outcome(request, result, 200)
 
 
 def _elsewhere(engine: Any, ref: str, reception_id: str, trigger: str, error: TaskError) -> None:

@@ -54,7 +54,7 @@ from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.authn import authenticated_by
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server import metrics
-from jiedai_flow.server.api.receptions import outcome
+from jiedai_flow.server.api.receptions import located, outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyPage, ProxyRequest
 from jiedai_flow.server.problems import BODY_ERRORS, COMMAND_ERRORS, ERRORS
@@ -310,7 +310,7 @@ def _operation_route(operation: Operation) -> Any:
                 metrics.COMMANDS.labels(label, getattr(error, "code", "error")).inc()
                 raise
         metrics.COMMANDS.labels(label, "accepted").inc()
-        return outcome(result, 200)
+        return outcome(request, result, 200)
 
     operate.__name__ = f"operate_{operation.value}"
     # the body class is made here, not importable by name: give the framework the class itself
@@ -523,7 +523,7 @@ def proxy_set(
         principal.actor,
         reason=data.reason,
     )
-    headers = {"Location": f"{API}/proxies/{proxy.id}"}
+    headers = {"Location": located(request, f"{API}/proxies/{proxy.id}")}
     if proxy.id not in before:
         return Response(proxy, status_code=201, headers=headers)
     return Response(proxy, status_code=200, headers={**headers, "Idempotent-Replayed": "true"})
