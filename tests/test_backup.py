@@ -30,22 +30,27 @@ from tests.databases import MYSQL_URL, POSTGRES_URL, admin_engine
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from jiedai_flow import Engine
+
 ENV = {"COLUMNS": "200", "JIEDAI_DISABLE_PLUGIN_AUTOLOAD": "1", "JIEDAI_CALENDAR": ""}
+
+
+def _one(engine: Engine) -> str:
+    """A sample reception registered: its id."""
+    made = engine.create_reception(
+        sample_letter(),
+        sample_plan(),
+        handler=ACTORS["handler"],
+        host_unit="县政府办公室",
+        jurisdiction="341502",
+    )
+    return made.reception.id
 
 
 def _register(url: str, count: int) -> list[str]:
     engine = open_engine(url)
     try:
-        return [
-            engine.create_reception(
-                sample_letter(),
-                sample_plan(),
-                handler=ACTORS["handler"],
-                host_unit="县政府办公室",
-                jurisdiction="341502",
-            ).reception.id
-            for _ in range(count)
-        ]
+        return [_one(engine) for _ in range(count)]
     finally:
         engine.store.close()
 
@@ -99,15 +104,7 @@ def test_a_backup_taken_while_a_writer_commits_is_a_consistent_snapshot(db: str,
         engine = open_engine(db)
         try:
             while not stop.is_set():
-                written.append(
-                    engine.create_reception(
-                        sample_letter(),
-                        sample_plan(),
-                        handler=ACTORS["handler"],
-                        host_unit="县政府办公室",
-                        jurisdiction="341502",
-                    ).reception.id
-                )
+                written.append(_one(engine))
         finally:
             engine.store.close()
 

@@ -379,6 +379,15 @@ def _no_such(operation: str) -> UnknownOperationError:
 # -- stand-ins 代理 -------------------------------------------------------------------------------
 
 
+def _visible(service: Service, principal: Principal, proxy_id: str) -> Proxy:
+    """The stand-in ``proxy_id`` (exactly), if ``principal`` may read it; else 404, as for an id that
+    is not there: one not theirs is as unknown as in the list."""
+    found = next((p for p in service.engine.proxies() if p.id == proxy_id), None)
+    if found is None or not _sees(principal, found):
+        raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
+    return found
+
+
 def _sees(principal: Principal, proxy: Proxy) -> bool:
     """Whether ``principal`` may read ``proxy``: theirs, as principal or stand-in, or they see all."""
     me = principal.actor.id
@@ -451,10 +460,7 @@ def _proxy_cursor(text: str) -> tuple[datetime, str]:
 def proxy_show(
     proxy_id: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
 ) -> Proxy:
-    found = next((p for p in service.engine.proxies() if p.id == proxy_id), None)
-    if found is None or not _sees(principal, found):  # one not theirs is as unknown as in the list
-        raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
-    return found
+    return _visible(service, principal, proxy_id)
 
 
 def _known(service: Service, actor_id: str, path: str) -> None:
@@ -544,9 +550,7 @@ def proxy_revoke(
 ) -> Proxy:
     refuse_supervisor(principal, "revoke_proxy")
     engine = service.engine
-    found = next((p for p in engine.proxies() if p.id == proxy_id), None)
-    if found is None or not _sees(principal, found):  # why: as GET, another's stand-in is not told of
-        raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
+    _visible(service, principal, proxy_id)  # why: as GET, another's stand-in is not told of
     return engine.revoke_proxy(proxy_id, principal.actor)
 
 
