@@ -63,6 +63,12 @@ def _ids(url: str) -> set[str]:
         store.close()
 
 
+def _tamper(url: str, statement: str) -> None:
+    """Change the database behind the library's back, as someone with write access would."""
+    with contextlib.closing(sqlite3.connect(str(sa.make_url(url).database))) as conn, conn:
+        conn.execute(statement)
+
+
 def jiedai(url: str, *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, ["--db", url, *args], env=ENV, prog_name="jiedai")
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -174,8 +180,7 @@ def test_a_database_that_is_not_a_sqlite_file_names_its_own_tool(url: str, tool:
 
 def test_a_copy_of_a_tampered_database_is_written_and_says_so(db: str, tmp_path: Path) -> None:
     """The copy holds what the database holds; its verification reports the tampering (exit 1)."""
-    with sqlite3.connect(sa.make_url(db).database) as conn:
-        conn.execute("UPDATE jd_receptions SET host_unit = '别的单位'")
+    _tamper(db, "UPDATE jd_receptions SET host_unit = '别的单位'")
     code, out, _err = jiedai(db, "--json", "db", "backup", str(tmp_path / "b.db"))
     assert code == 1
     answer = json.loads(out)
@@ -369,8 +374,7 @@ def test_a_copy_that_does_not_verify_never_replaces_the_last_good_backup(db: str
     target = tmp_path / "b.db"
     backup(db, target)
     good = target.read_bytes()
-    with sqlite3.connect(sa.make_url(db).database) as conn:
-        conn.execute("UPDATE jd_receptions SET planned_fen = planned_fen + 100")
+    _tamper(db, "UPDATE jd_receptions SET planned_fen = planned_fen + 100")
     report = backup(db, target, replace=True)
     assert report.verified is not None
     assert not report.verified.ok
