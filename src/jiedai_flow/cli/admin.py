@@ -261,13 +261,14 @@ def db_backup(app: App, file: Path, force: bool, verify: bool) -> None:
     from jiedai_flow.cli.signals import interrupt, on_sigterm
     from jiedai_flow.storage.sql.backup import backup, sqlite_source
 
-    sqlite_source(app.sql_url())  # a server database is told its own tool before anything connects
+    url = app.sql_url()
+    sqlite_source(url)  # a server database is told its own tool before anything connects
     app.existing_store().close()  # the database is there and is jiedai's, at a revision this version knows
     check_backup_target(app, file, force)
     if not file.parent.is_dir():
         raise usage_problem("FILE", f"目录 {file.parent} 不存在", f"folder {file.parent} does not exist")
     with on_sigterm(interrupt):  # why: a stopped backup still removes its temporary copy
-        report = backup(app.sql_url(), file, replace=force, verify=verify)
+        report = backup(url, file, replace=force, verify=verify)
     verified = report.verified
     problem = None if verified is None else verified.problem
     if app.json:

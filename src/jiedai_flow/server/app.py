@@ -119,8 +119,8 @@ def create_app(
     app = _build(service, settings, api, pages, debug, owned)
     # why here, not at start-up: a host mounting the app (Starlette's Mount, FastAPI's app.mount)
     # does not pass start-up events on, and would serve another document
-    _stable_headers(app)
-    _answers_required(app)
+    schema.sort_answer_headers(app.openapi_schema)
+    schema.require_answer_fields(app.openapi_schema)
     return app
 
 
@@ -185,25 +185,6 @@ def _build(
         on_shutdown=[service.tokens.close, *([service.engine.store.close] if owned else [])],
         signature_namespace={"Service": Service, "Principal": Principal},
     )
-
-
-def _stable_headers(app: Litestar) -> None:
-    """Sort each answer's headers in the OpenAPI document by name: the framework keeps a handler's
-    response headers in a set, so their order followed the interpreter's hash seed and every
-    worker (and every start) served a document of its own."""
-    from litestar.openapi.spec import OpenAPIResponse
-
-    for item in (app.openapi_schema.paths or {}).values():
-        for method in ("get", "put", "post", "delete", "patch"):
-            operation = getattr(item, method)
-            for answer in (operation.responses or {}).values() if operation is not None else ():
-                if isinstance(answer, OpenAPIResponse) and answer.headers:
-                    answer.headers = dict(sorted(answer.headers.items()))
-
-
-def _answers_required(app: Litestar) -> None:
-    """Every property of an answer is required in the document: the service always writes it."""
-    schema.require_answer_fields(app.openapi_schema)
 
 
 def from_env() -> Litestar:

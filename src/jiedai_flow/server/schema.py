@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import attrs
 from litestar import Response
 from litestar.dto import AbstractDTO
+from litestar.openapi.spec import OpenAPIResponse
 from litestar.plugins import OpenAPISchemaPluginProtocol
 from litestar.typing import FieldDefinition
 
@@ -93,6 +94,18 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
 
 
 COMPONENTS = "#/components/schemas/"
+
+
+def sort_answer_headers(document: OpenAPI) -> None:
+    """Sort each answer's headers in ``document`` by name: the framework keeps a handler's response
+    headers in a set, so their order followed the interpreter's hash seed and every worker (and
+    every start) served a document of its own."""
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method)
+            for answer in (operation.responses or {}).values() if operation is not None else ():
+                if isinstance(answer, OpenAPIResponse) and answer.headers:
+                    answer.headers = dict(sorted(answer.headers.items()))
 
 
 def require_answer_fields(document: OpenAPI) -> None:
