@@ -128,7 +128,8 @@ class Store(Protocol):
         Returns how many were added."""
 
     def delivery_counts(self) -> dict[str, int]:
-        """How many outbox rows are pending, delivered and dead."""
+        """How many outbox rows there are in each delivery status
+        (:data:`~jiedai_flow.notify.dispatch.STATUSES`); a status with none may be left out."""
 
     def pending_notifications(self, limit: int = 100) -> Sequence[Notification]:
         """Outbox rows not yet delivered, oldest first."""
