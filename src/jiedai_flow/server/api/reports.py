@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from litestar import Response, get
 from litestar.di import NamedDependency
@@ -24,6 +24,10 @@ from jiedai_flow.server.models import ProcessInfo, Report, VerifyResult
 from jiedai_flow.server.problems import ERRORS
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, id_of
+
+if TYPE_CHECKING:
+    from jiedai_flow.domain.records import Reception
+    from jiedai_flow.process.engine import Engine
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"  # the response adds "; charset=utf-8" to a text type itself
@@ -66,13 +70,21 @@ def reception_list(
 ) -> Response[bytes]:
     del principal
     engine = service.engine
-    doc = reports.list_document(engine.get(id_of(engine, ref)))
+    doc = list_of(engine, engine.get(id_of(engine, ref)))
     if format == "xlsx":
         content = _xlsx(lambda p: reports.write_list_xlsx(doc, p))
         return Response(content, media_type=XLSX, headers=_attachment("jiedai-list.xlsx"))
     if format == "csv":
         return Response(reports.render_list_csv(doc).encode(), media_type=CSV)
-    return Response(reports.render_list_html(doc).encode(), media_type=HTML)
+    html = reports.render_list_html(doc, templates=engine.hooks.jiedai_templates())
+    return Response(html.encode(), media_type=HTML)
+
+
+def list_of(engine: Engine, reception: Reception) -> reports.ListDocument:
+    """The 接待清单 of ``reception`` as ``jiedai export`` makes it: everyone who acted by name (from
+    its trail), returns labelled by its own process."""
+    events, definition = engine.history(reception.id), engine.process_of(reception).definition
+    return reports.list_document(reception, events=events, definition=definition)
 
 
 @get(

@@ -10,6 +10,7 @@ not show (activities, transport …) from the reception's current plan.
 from __future__ import annotations
 
 import re
+import secrets
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -266,6 +267,22 @@ def whole(text: str) -> int | str:
     thousands of digits)."""
     found = _WHOLE.fullmatch(text)
     return int(found.group(1)) if found else text
+
+
+def new_request_id() -> str:
+    """A fresh request id for one rendered form (its hidden ``request_id``): pressing the button
+    twice, or the browser sending the form again, returns the first result instead of doing it
+    twice (the engine's idempotency by request id)."""
+    return f"web-{secrets.token_hex(16)}"
+
+
+def request_id(data: Mapping[str, str]) -> str | None:
+    """The request id a form carries (:func:`new_request_id`), None when absent or not one of ours."""
+    value = data.get("request_id", "")
+    return value if _REQUEST_ID.fullmatch(value) else None
+
+
+_REQUEST_ID = re.compile(r"web-[0-9a-f]{32}")
 
 
 def form_version(data: Mapping[str, str]) -> int | None:

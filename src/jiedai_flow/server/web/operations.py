@@ -33,6 +33,27 @@ POSITIONS = {Position.BEFORE: "前加签", Position.AFTER: "后加签", Position
 
 OUTCOMES = task_ops.OUTCOME_LABELS
 
+FIELD_LABELS = {
+    "to": "交给",
+    "people": "人员",
+    "position": "位置",
+    "step": "环节",
+    "state": "状态",
+    "items": "事项",
+    "task": "任务",
+    "reason": "理由",
+}
+"""The Chinese label of each command field, as its widget shows it on the page."""
+
+
+def labelled(message: str, path: str) -> str:
+    """A problem of an operation's form said with the widget's label (「交给」 rather than the field's
+    name 「to」) and its path: 缺少必填字段「交给」（$.to）."""
+    field = path.removeprefix("$.").split(".", 1)[0].split("[", 1)[0]
+    label = FIELD_LABELS.get(field)
+    shown = message.replace(f"「{field}」", f"「{label}」") if label else message
+    return f"{shown}（{path}）"
+
 
 @attrs.frozen
 class OperationForm:

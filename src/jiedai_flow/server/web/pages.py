@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie, ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -50,6 +50,7 @@ from jiedai_flow.process.lifecycle import CREATE_LABEL, Operation
 from jiedai_flow.reports.common import ListNotFiledError
 from jiedai_flow.server import problems
 from jiedai_flow.server.api import tasks
+from jiedai_flow.server.api.reports import list_of
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.service import Service, client_of, id_of
 from jiedai_flow.server.web import errors, forms, operations
@@ -136,6 +137,7 @@ def _page(name: str, request: Request[Any, Any, Any], status: int = 200, **conte
     context.setdefault("csrf", session.get("csrf", ""))
     context.setdefault("read_only", bool(session.get("read_only")))
     context.setdefault("when", when)
+    context.setdefault("new_request_id", forms.new_request_id)
     for key, choices in _CHOICES.items():
         context.setdefault(key, choices)
     return Template(template_name=name, context=context, status_code=status)
@@ -329,9 +331,12 @@ def _detail(
         "outcomes": {**_trigger_labels(service), **operations.OUTCOMES},
         "names": {a.id: a.name for a in service.actors.values()},
         "error": "",
+        "error_en": "",
         "problems": {},
         **extra,
     }
+    offered = {o.info.operation for o in context["operations"]} | ({"fire"} if names else set())
+    context["form_gone"] = bool(context["failed"]) and context["failed"] not in offered
     return _page("detail.html", request, status=422 if extra.get("error") else 200, **context)
 
 
@@ -356,6 +361,7 @@ def fire(
                 trigger,
                 me.actor,
                 reason=data.get("reason", ""),
+                request_id=forms.request_id(data),
                 expected_version=forms.form_version(data),
                 explanations=explanations or None,
             )
@@ -367,6 +373,7 @@ def fire(
             me,
             reception_id,
             error=error.message_zh,
+            error_en=error.message_en,
             refused=findings,
             posted=dict(data),
             failed="fire",
@@ -396,18 +403,21 @@ def operate(
                 value,
                 me.actor,
                 reason=data.get("reason", ""),
+                request_id=forms.request_id(data),
                 expected_version=forms.form_version(data),
             )
     except JiedaiFlowError as error:
-        said = error.message_zh
+        said, said_en = error.message_zh, error.message_en
         if isinstance(error, ValidationError):
-            said += "：" + "；".join(f"{p.message_zh}（{p.path}）" for p in error.problems)
+            said += "：" + "；".join(operations.labelled(p.message_zh, p.path) for p in error.problems)
+            said_en += ": " + "; ".join(f"{p.message_en} ({p.path})" for p in error.problems)
         return _detail(
             request,
             service,
             me,
             reception_id,
             error=said,
+            error_en=said_en,
             posted=dict(data),
             failed=data.get("operation", ""),
         )
@@ -457,7 +467,7 @@ def _payload(
         tables=tables,
         rows=lambda table: forms.rows_shown(form, table),
         documents=forms.DOCUMENTS,
-        **{"error": "", **extra},
+        **{"error": "", "error_en": "", "problems_en": [], **extra},
     )
 
 
@@ -489,7 +499,14 @@ def payload_fire(
     reception, _, kind = found
     read = forms.read_plan(data, reception) if kind == "plan" else forms.read_list(data, reception)
     if read.problems:
-        return _payload(request, found, data, read.problems, error="表单有误，请按字段旁的提示修改")
+        return _payload(
+            request,
+            found,
+            data,
+            read.problems,
+            error="表单有误，请按字段旁的提示修改",
+            error_en="the form has mistakes: see the notes beside the fields",
+        )
     try:
         with authenticated_by(me.method):
             service.engine.fire(
@@ -497,18 +514,21 @@ def payload_fire(
                 trigger,
                 me.actor,
                 reason=data.get("reason", ""),
+                request_id=forms.request_id(data),
                 expected_version=forms.form_version(data),
                 plan=read.value if kind == "plan" else None,
                 reception_list=read.value if kind == "list" else None,
             )
     except ValidationError as error:
         at = read.at_fields((p.path, p.message_zh) for p in error.problems)
-        return _payload(request, found, data, at, error=error.message_zh)
+        english = {"error_en": error.message_en, "problems_en": _in_english(error)}
+        return _payload(request, found, data, at, error=error.message_zh, **english)
     except JiedaiFlowError as error:
         refused = getattr(error, "findings", ())
         at = read.at_fields((f.path, f"[{f.rule_id}] {f.message_zh}") for f in refused)
         at.pop("_", None)
-        return _payload(request, found, data, at, error=error.message_zh, refused=refused)
+        english = {"error_en": error.message_en}
+        return _payload(request, found, data, at, error=error.message_zh, refused=refused, **english)
     return Redirect(f"/web/receptions/{reception.id}")
 
 
@@ -520,11 +540,12 @@ def print_list(
     engine = service.engine
     reception = engine.get(id_of(engine, ref))
     try:
-        doc = reports.list_document(reception)
+        doc = list_of(engine, reception)
     except ListNotFiledError as error:
         back = f"/web/receptions/{reception.id}"
         return errors.render(request, problems.of_error(error, request), back=back)
-    return Response(reports.render_list_html(doc).encode(), media_type="text/html")
+    html = reports.render_list_html(doc, templates=engine.hooks.jiedai_templates())
+    return Response(html.encode(), media_type="text/html")
 
 
 LABELS = {
@@ -572,7 +593,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             guests.append({"name": name, "unit": unit, "post": post, **({"rank": rank} if rank else {})})
     start = form.get("start_day", "")
     meals = []
-    if form.get("meal_cost"):
+    if _typed(form, _MEAL_TYPED):  # any of it typed: what is missing is said at its field
         meals.append(
             {
                 "on": form.get("meal_on") or start,
@@ -586,13 +607,13 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             }
         )
     lodging = []
-    if form.get("lodging_hotel"):
+    if _typed(form, _LODGING_TYPED):
         lodging.append(
             {
                 "hotel": form.get("lodging_hotel", ""),
                 "room_type": form.get("lodging_room_type") or RoomType.STANDARD.value,
-                "nights": _int(form.get("lodging_nights", "1")),
-                "rooms": _int(form.get("lodging_rooms", "1")),
+                "nights": _int(form.get("lodging_nights") or "1"),
+                "rooms": _int(form.get("lodging_rooms") or "1"),
                 "price_per_night": form.get("lodging_price_per_night", ""),
             }
         )
@@ -612,7 +633,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
             "itinerary": {
                 _DAYS.start.name: start,
                 _DAYS.end.name: form.get("end_day", ""),
-                "places": [form.get("places", "")],
+                "places": forms.items_of(form.get("places", "")),
             },
             "personnel": guests,
             # why: a meal or a room the letter did not ask for is a finding (A-03); the clerk says
@@ -621,6 +642,21 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
         },
         "plan": {"budget": form.get("budget") or "0", "meals": meals, "lodgings": lodging},
     }
+
+
+_MEAL_TYPED = ("meal_on", "meal_venue", "meal_companions", "meal_cost", "meal_dishes")
+_LODGING_TYPED = ("lodging_hotel", "lodging_rooms", "lodging_nights", "lodging_price_per_night")
+"""The fields of the form's meal and room a clerk types (the kinds are choices, always sent)."""
+
+
+def _typed(form: dict[str, str], names: tuple[str, ...]) -> bool:
+    return any(form.get(name, "").strip() for name in names)
+
+
+def _in_english(error: ValidationError) -> list[str]:
+    """Each problem in English with its field path, for the banner above a form whose fields say it
+    in Chinese."""
+    return [f"{p.path}: {p.message_en}" for p in error.problems]
 
 
 def _int(text: str) -> Any:
@@ -645,6 +681,7 @@ def new(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Se
                 host_unit=source.reception.host_unit,
                 jurisdiction=source.reception.jurisdiction,
                 reception_type=ReceptionType.DOMESTIC,
+                request_id=forms.request_id(data),
             )
     except ValidationError as error:
         problems: dict[str, list[str]] = {}
@@ -652,6 +689,8 @@ def new(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Se
             field = _field_of(p.path, p.message_zh)
             if field == "guests":
                 text = forms.person_message(p.message_zh, p.path.removeprefix("$.letter.personnel"))
+            elif field in LABELS and not data.get(field, "").strip():
+                text = f"「{LABELS[field].split('（')[0]}」不能为空"  # not 「不是有效金额：''」
             else:
                 text = forms.message(p.message_zh, LABELS.get(field, ""), data.get(field, ""))
             problems.setdefault(field, []).append(text)
@@ -659,10 +698,25 @@ def new(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Se
             if not data.get(name, "").strip() and name not in problems:
                 problems[name] = [f"「{LABELS[name]}」不能为空"]
         return _page(
-            "new.html", request, 422, form=_days_shown(data), problems=problems, error=error.message_zh
+            "new.html",
+            request,
+            422,
+            form=_days_shown(data),
+            problems=problems,
+            error=error.message_zh,
+            error_en=error.message_en,
+            problems_en=_in_english(error),
         )
     except JiedaiFlowError as error:
-        return _page("new.html", request, 422, form=_days_shown(data), problems={}, error=error.message_zh)
+        return _page(
+            "new.html",
+            request,
+            422,
+            form=_days_shown(data),
+            problems={},
+            error=error.message_zh,
+            error_en=error.message_en,
+        )
     return Redirect(f"/web/receptions/{result.reception.id}")
 
 
@@ -756,4 +810,11 @@ def router() -> Router:
         ],
         exception_handlers={NotAuthorizedException: _to_login},
         include_in_schema=False,
+        # why: a shared office PC's Back button must not show a reception after sign-out, and no
+        # other site may frame the pages to trick a click on 同意
+        cache_control=CacheControlHeader(no_store=True),
+        response_headers=[
+            ResponseHeader(name="X-Frame-Options", value="DENY"),
+            ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
+        ],
     )
