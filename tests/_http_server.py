@@ -22,7 +22,7 @@ from jiedai_flow.cli import starter
 from jiedai_flow.server.tokens import SQLTokens
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -55,6 +55,8 @@ class Server:
         """The ``jiedai serve`` process."""
         self._sql = sa.create_engine(db)
         self._tokens: dict[str, str] = {}
+        self.answers: set[tuple[str, str, int]] = set()
+        """(method, path, status) of every answer its clients got (:meth:`client`)."""
 
     def token(self, actor_id: str) -> str:
         if actor_id not in self._tokens:
@@ -69,11 +71,54 @@ class Server:
         SQLTokens(self._sql).revoke(token_id)
 
     def client(self, actor_id: str | None = None) -> httpx.Client:
+        """A client of the service (with a token for ``actor_id``) that notes every answer's status."""
         headers = {"Authorization": f"Bearer {self.token(actor_id)}"} if actor_id else {}
-        return httpx.Client(base_url=self.base, headers=headers, timeout=30)
+        return httpx.Client(
+            base_url=self.base, headers=headers, timeout=30, event_hooks={"response": [self._note]}
+        )
+
+    def _note(self, response: httpx.Response) -> None:
+        request = response.request
+        self.answers.add((request.method, request.url.path, response.status_code))
+
+    def undeclared_answers(self) -> list[str]:
+        """The answers its clients got with a status the operation does not declare (none when the
+        service is gone: a test stopped it)."""
+        try:
+            document = httpx.get(f"{self.base}/schema/openapi.json", timeout=30).json()
+        except httpx.HTTPError:
+            return []
+        return undeclared(document, self.answers)
 
     def close(self) -> None:
         self._sql.dispose()
+
+
+def undeclared(document: Mapping[str, Any], answers: Iterable[tuple[str, str, int]]) -> list[str]:
+    """``METHOD path status`` of each of ``answers`` to an operation of ``document`` that does not
+    declare its status (an answer to no operation there, a page or a 405, is not the document's)."""
+    found = []
+    for method, path, status in sorted(answers):
+        operation = operation_of(document, method, path)
+        if operation is not None and str(status) not in operation["responses"]:
+            found.append(f"{method} {path} {status}")
+    return found
+
+
+def operation_of(document: Mapping[str, Any], method: str, path: str) -> Mapping[str, Any] | None:
+    """The operation of ``document`` a request is for: its path template with the most literal
+    segments (``/operations/urge`` before ``/triggers/{trigger}``), then its method."""
+    parts = path.split("/")
+    best: tuple[int, Mapping[str, Any]] | None = None
+    for template, item in document["paths"].items():
+        pattern = template.split("/")
+        if len(pattern) != len(parts):
+            continue
+        if all(p == s or (p.startswith("{") and s) for p, s in zip(pattern, parts, strict=True)):
+            literal = sum(p == s for p, s in zip(pattern, parts, strict=True))
+            if best is None or literal > best[0]:
+                best = literal, item
+    return None if best is None else best[1].get(method.lower())
 
 
 def reception_body(days_ahead: int = 14) -> dict[str, Any]:
@@ -203,6 +248,8 @@ def running(
         server = Server(base, db, folder, process.pid)
         try:
             yield server
+            # why here: every HTTP test's answers are held to the document, not only the schema tests'
+            assert server.undeclared_answers() == [], "statuses the OpenAPI document does not declare"
         finally:
             server.close()
     finally:

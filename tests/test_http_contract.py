@@ -1,7 +1,7 @@
 """The whole OpenAPI document against the running server, property-based (schemathesis): for every
-operation, generated requests never get a 500 and every response matches its documented schema. The
-approval operations get a real reception (awaiting approval) for every other request, so generated
-bodies reach the engine rather than stopping at 404."""
+operation, generated requests never get a 500, every status is one the operation declares and every
+response matches its documented schema. The approval operations get a real reception (awaiting
+approval) for every other request, so generated bodies reach the engine rather than stopping at 404."""
 
 from __future__ import annotations
 
@@ -36,11 +36,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _checker(operation: Any, token: str, real: str | None) -> Callable[[], None]:
-    """The property of one operation: no 500, every response as documented. With ``real``, every
-    other generated request is sent to that reception instead of the generated reference."""
+    """The property of one operation: no 500, every status declared, every response as documented
+    (its schema, its required headers). With ``real``, every other generated request is sent to
+    that reception instead of the generated reference."""
     from hypothesis import HealthCheck, given, settings
     from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import response_schema_conformance
+    from schemathesis.specs.openapi.checks import (
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
 
     calls = itertools.count()
 
@@ -50,7 +55,15 @@ def _checker(operation: Any, token: str, real: str | None) -> Callable[[], None]
         if real is not None and next(calls) % 2 == 0:
             case.path_parameters["ref"] = real
         response = case.call(headers={"Authorization": f"Bearer {token}"})
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        case.validate_response(
+            response,
+            checks=[
+                not_a_server_error,
+                status_code_conformance,
+                response_schema_conformance,
+                response_headers_conformance,
+            ],
+        )
 
     return check
 

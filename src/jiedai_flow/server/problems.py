@@ -317,36 +317,92 @@ def _spec(description: str) -> ResponseSpec:
     )
 
 
-ERRORS: dict[int, ResponseSpec] = {
-    400: _spec("请求有误 bad request"),
-    401: _spec("未认证 not authenticated"),
-    403: _spec("无权 forbidden (the supervisor writes nothing)"),
-    404: _spec("不存在 not found"),
-    409: _spec("状态或版本冲突 conflict: state or version"),
-    412: _spec("If-Match 不再相符 the version changed"),
-    422: _spec("被拒绝：规则、理由、输入、审批操作 refused: rules, reason, input, an approval operation"),
-    429: _spec("认证失败过多，或催办过频 too many failed authentications, or urged again too soon"),
+Declared = dict[int, ResponseSpec]
+"""Problem responses by status, as an operation declares them (``responses=``)."""
+
+# The problem responses of an API operation, in blocks: every operation names those that fit what it
+# does (:func:`declared`), so a client generated from the document expects no status the operation
+# cannot give — a list of tasks no 404, a reception read no 409. Chinese first, then English.
+
+SERVED: Declared = {
     500: _spec("服务缺陷或部署配置有误（`internal`、`definition`、`plugin`……）a bug or a faulty deployment"),
     503: _spec("数据库不可用 the database is unavailable (`storage`)"),
 }
-"""The problem responses every API operation may give (documented in the OpenAPI document)."""
+"""Every API operation: its own failure, or the database's."""
 
-BODY_ERRORS: dict[int, ResponseSpec] = {
-    **ERRORS,
-    413: _spec("请求体过大（上限 10 MB）request body over 10 MB"),
-    415: _spec("请求体应为 application/json / the body must be application/json"),
+AUTHENTICATED: Declared = {
+    401: _spec("未认证 not authenticated (`not_authenticated`)"),
+    429: _spec(
+        "认证失败过多，`Retry-After` 秒后再试 too many failed authentications from this address; "
+        "retry after `Retry-After` seconds (`rate_limited`)"
+    ),
 }
-"""The problem responses of an operation that reads a body: also the two about the body itself."""
+"""Every API operation: it asks who calls, and failed authentications are limited per address
+(:class:`~jiedai_flow.server.auth.FailureLimiter`), whatever is asked."""
 
-COMMAND_ERRORS: dict[int, ResponseSpec] = dict(
-    sorted(
-        {
-            **BODY_ERRORS,
-            428: _spec(
-                "缺少 If-Match（服务以 --require-if-match 运行时）If-Match missing where the service "
-                "requires it (`precondition_required`)"
-            ),
-        }.items()
-    )
-)
-"""The problem responses of a command on an existing reception: also 428 for a missing ``If-Match``."""
+QUERY: Declared = {
+    422: _spec("参数有误 an invalid query or path parameter (`validation`, `problems` at `$.query.…`)"),
+}
+"""An operation whose query or path parameters are checked (a number, a date, one of some values)."""
+
+RECEPTION: Declared = {
+    400: _spec(
+        "`{ref}` 是多件接待共有的 id 前缀 `{ref}` is the start of more than one reception's id (`ambiguous`)"
+    ),
+    404: _spec("不存在 not found (`not_found`, `unknown_trigger`, `list_not_filed` …)"),
+}
+"""An operation on the reception ``{ref}`` names: an id, a number or the start of an id."""
+
+FOUND: Declared = {404: _spec("不存在 not found (`not_found`)")}
+"""An operation on a record named by its whole id or key (a stand-in, a process)."""
+
+BODY: Declared = {
+    413: _spec("请求体过大（上限 10 MB）request body over 10 MB (`http_413`)"),
+    415: _spec("请求体应为 application/json / the body must be application/json (`http_415`)"),
+    422: _spec("输入有误或被拒绝 bad input, or refused (`validation`, `task_refused` …)"),
+}
+"""An operation that reads a body: the body's size and type, and what it says."""
+
+WRITE: Declared = {
+    403: _spec("无权 forbidden (`not_authorized`; the supervisor writes nothing)"),
+}
+"""An operation that changes something: the supervisor 纪检 is read-only, and a role may be refused."""
+
+COMMAND: Declared = {
+    409: _spec("状态或版本冲突 conflict: state or version (`invalid_transition`, `conflict`, `duplicate`)"),
+    422: _spec(
+        "被拒绝：规则、理由、输入、审批操作 refused: rules, reason, input, an approval operation "
+        "(`rule_violation`, `reason_required`, `validation`, `task_refused` …)"
+    ),
+}
+"""A command the engine decides on a reception: its state, its version, its rules."""
+
+GUARDED: Declared = {
+    412: _spec("If-Match 不再相符 the version changed (`precondition_failed`)"),
+    428: _spec(
+        "缺少 If-Match（服务以 --require-if-match 运行时）If-Match missing where the service "
+        "requires it (`precondition_required`)"
+    ),
+}
+"""A command on an existing reception: it may carry (or be required to carry) ``If-Match``."""
+
+URGED: Declared = {
+    429: _spec(
+        "认证失败过多，或一小时内再次催办同一任务；`Retry-After` 秒后再试 too many failed authentications, "
+        "or the same task urged again within the hour; retry after `Retry-After` seconds (`rate_limited`)"
+    ),
+}
+"""催办: the same task once an hour."""
+
+SQL_ONLY: Declared = {501: _spec("需要 SQL 数据库 this needs a SQL database (`reports_need_sql`)")}
+"""Reports and the audit check, which a ``memory://`` store cannot give."""
+
+
+def declared(*blocks: Declared) -> Declared:
+    """The problem responses of an API operation: those of every one (:data:`SERVED`,
+    :data:`AUTHENTICATED`) and of each of ``blocks``, by status. A later block's status replaces
+    an earlier one's: it says more (:data:`COMMAND`'s 422 after :data:`BODY`'s)."""
+    found = {**SERVED, **AUTHENTICATED}
+    for block in blocks:
+        found.update(block)
+    return dict(sorted(found.items()))

@@ -21,7 +21,7 @@ from jiedai_flow.process.tasks import TaskCommand
 from jiedai_flow.server import metrics
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import CheckResult, Explanations, FireRequest, TriggerInfo, Triggers
-from jiedai_flow.server.problems import BODY_ERRORS, COMMAND_ERRORS, ERRORS
+from jiedai_flow.server.problems import BODY, COMMAND, GUARDED, QUERY, RECEPTION, WRITE, declared
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     READ_HEADERS,
@@ -67,7 +67,7 @@ def located(request: Request[Any, Any, Any], path: str) -> str:
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=BODY_ERRORS,
+    responses=declared(BODY, WRITE, COMMAND),
     response_headers=WRITE_HEADERS,
     status_code=201,
 )
@@ -113,7 +113,7 @@ def create(
     return_dto=LibraryDTO[Page],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(QUERY),
 )
 def list_receptions(
     service: NamedDependency[Service],
@@ -175,7 +175,7 @@ def _is_cursor(text: str) -> bool:
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION),
     response_headers=READ_HEADERS,
 )
 def show(
@@ -193,7 +193,7 @@ def show(
     return_dto=LibraryDTO[Triggers],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION),
 )
 def triggers(
     ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
@@ -231,7 +231,7 @@ def triggers(
     media_type=MediaType.JSON,
     tags=["receptions"],
     sync_to_thread=True,
-    responses=COMMAND_ERRORS,
+    responses=declared(RECEPTION, BODY, WRITE, COMMAND, GUARDED),
     response_headers=WRITE_HEADERS,
     status_code=200,
 )
@@ -308,7 +308,7 @@ def _label(engine: Any, reception_id: str, trigger: str) -> str:
     return_dto=LibraryDTO[CheckResult],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION, QUERY),
 )
 def check(
     ref: FromPath[str],
@@ -351,7 +351,7 @@ def check(
     return_dto=LibraryDTO[CheckResult],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=BODY_ERRORS,
+    responses=declared(BODY),
     status_code=200,
 )
 def check_unsaved(
@@ -369,7 +369,7 @@ def check_unsaved(
     return_dto=LibraryDTO[list[AuditEvent]],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION),
 )
 def history(
     ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
@@ -386,7 +386,7 @@ def history(
     return_dto=LibraryDTO[Explanations],
     tags=["receptions"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION),
 )
 def explanations(
     ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]

@@ -21,7 +21,7 @@ from jiedai_flow.process import diagram
 from jiedai_flow.reports.common import require_sql
 from jiedai_flow.server.auth import Principal
 from jiedai_flow.server.models import ProcessInfo, Report, VerifyResult
-from jiedai_flow.server.problems import ERRORS
+from jiedai_flow.server.problems import FOUND, QUERY, RECEPTION, SQL_ONLY, declared
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import Service, id_of
 
@@ -59,7 +59,7 @@ def _attachment(name: str) -> dict[str, str]:
     summary="接待清单 the printable reception list (HTML, xlsx, CSV)",
     tags=["reports"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION, QUERY),
     media_type=HTML,
 )
 def reception_list(
@@ -99,7 +99,7 @@ def list_of(engine: Engine, reception: Reception) -> reports.ListDocument:
             description="`format=json` (the default): the rows; csv, xlsx and html: the same rows as a table",
             generate_examples=False,  # made up at random on every start (see problems._spec)
         ),
-        **ERRORS,
+        **declared(QUERY, SQL_ONLY),
     },
 )
 def report(
@@ -143,7 +143,7 @@ def report(
     return_dto=LibraryDTO[VerifyResult],
     tags=["audit"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(SQL_ONLY),
 )
 def audit_verify(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> VerifyResult:
     del principal
@@ -164,7 +164,7 @@ def audit_verify(service: NamedDependency[Service], principal: NamedDependency[P
     return_dto=LibraryDTO[list[ProcessInfo]],
     tags=["processes"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(),
 )
 def processes(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> list[ProcessInfo]:
     del principal
@@ -192,7 +192,7 @@ def _diagram_text(definition: Any, path: Any, format: str) -> Response[bytes]:
     summary="流程图 a process diagram (Mermaid or Graphviz dot)",
     tags=["processes"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(FOUND, QUERY),
     media_type=TEXT,
 )
 def process_diagram(
@@ -216,7 +216,7 @@ def process_diagram(
     summary="接待的流程图 the process diagram with the reception's path and current state",
     tags=["processes"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION, QUERY),
     media_type=TEXT,
 )
 def reception_diagram(
@@ -239,7 +239,7 @@ def reception_diagram(
     return_dto=LibraryDTO[list[PluginInfo]],
     tags=["processes"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(),
 )
 def plugins(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> list[PluginInfo]:
     del principal
@@ -253,7 +253,7 @@ def plugins(service: NamedDependency[Service], principal: NamedDependency[Princi
     return_dto=LibraryDTO[Standards],
     tags=["processes"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(QUERY),
 )
 def standards(
     service: NamedDependency[Service],

@@ -57,7 +57,18 @@ from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import located, outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
 from jiedai_flow.server.models import OperationInfo, Operations, ProxyPage, ProxyRequest
-from jiedai_flow.server.problems import BODY_ERRORS, COMMAND_ERRORS, ERRORS
+from jiedai_flow.server.problems import (
+    BODY,
+    COMMAND,
+    FOUND,
+    GUARDED,
+    QUERY,
+    RECEPTION,
+    URGED,
+    WRITE,
+    Declared,
+    declared,
+)
 from jiedai_flow.server.schema import LibraryDTO
 from jiedai_flow.server.service import (
     PROXY_HEADERS,
@@ -92,7 +103,7 @@ MAX_PAGE = 1000
     return_dto=LibraryDTO[TaskPage],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(QUERY),
 )
 def task_list(
     service: NamedDependency[Service],
@@ -131,7 +142,7 @@ def task_list(
     return_dto=LibraryDTO[TaskCounts],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(),
 )
 def task_counts(service: NamedDependency[Service], principal: NamedDependency[Principal]) -> TaskCounts:
     return service.engine.task_counts(principal.actor)
@@ -184,7 +195,7 @@ rename there would rename every vendor's method); a new operation without one fa
     return_dto=LibraryDTO[Operations],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(RECEPTION),
 )
 def operations(
     ref: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
@@ -270,6 +281,10 @@ def summary_of(doc: str) -> str:
     return re.sub(r":\w+:`~?([^`]+)`", r"`\1`", sentence).replace("``", "`")
 
 
+OWN_PROBLEMS: dict[Operation, Declared] = {Operation.URGE: URGED}
+"""The problem responses an operation gives beyond every operation's (催办's 429 when too soon)."""
+
+
 def _operation_route(operation: Operation) -> Any:
     command = task_ops.COMMANDS[operation]
     body_class = request_class(command)
@@ -330,7 +345,7 @@ def _operation_route(operation: Operation) -> Any:
         media_type=MediaType.JSON,
         tags=["operations"],
         sync_to_thread=True,
-        responses=COMMAND_ERRORS,
+        responses=declared(RECEPTION, BODY, WRITE, COMMAND, GUARDED, OWN_PROBLEMS.get(operation, {})),
         response_headers=WRITE_HEADERS,
         status_code=200,
         operation_id=OPERATION_IDS[operation],
@@ -405,7 +420,7 @@ def _sees(principal: Principal, proxy: Proxy) -> bool:
     return_dto=LibraryDTO[ProxyPage],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(QUERY),
 )
 def proxy_list(
     service: NamedDependency[Service],
@@ -455,7 +470,7 @@ def _proxy_cursor(text: str) -> tuple[datetime, str]:
     return_dto=LibraryDTO[Proxy],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(FOUND),
 )
 def proxy_show(
     proxy_id: FromPath[str], service: NamedDependency[Service], principal: NamedDependency[Principal]
@@ -500,7 +515,7 @@ class _AnsweredTwoWays(OpenAPIOperation):
             description="同一代理已经设过，应答就是它 the same designation, set already",
             generate_examples=False,
         ),
-        **BODY_ERRORS,
+        **declared(BODY, WRITE),
     },
     response_headers=PROXY_HEADERS,
     status_code=201,
@@ -542,7 +557,7 @@ def proxy_set(
     return_dto=LibraryDTO[Proxy],
     tags=["tasks"],
     sync_to_thread=True,
-    responses=ERRORS,
+    responses=declared(FOUND, WRITE),
     status_code=200,
 )
 def proxy_revoke(
