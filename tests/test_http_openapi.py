@@ -487,3 +487,150 @@ def test_every_start_serves_the_same_document_byte_for_byte(tmp_path: Path) -> N
         with running(f"sqlite:///{folder / 'jiedai.db'}", folder, env={"PYTHONHASHSEED": seed}) as started:
             served.append(httpx.get(f"{started.base}/schema/openapi.json", timeout=30).content)
     assert served[0] == served[1]
+
+
+API_PROBLEMS = {"401", "429", "500", "503"}
+"""What every API operation may answer: who calls (and too many failures of it), the service, the database."""
+
+DECLARED = [
+    ("GET", "/api/v1/tasks", {"422"}),
+    ("GET", "/api/v1/tasks/counts", set()),
+    ("GET", "/api/v1/receptions", {"422"}),
+    ("GET", "/api/v1/receptions/{ref}", {"400", "404"}),
+    ("GET", "/api/v1/receptions/{ref}/check", {"400", "404", "422"}),
+    ("GET", "/api/v1/reports/{kind}", {"422", "501"}),
+    ("GET", "/api/v1/proxies/{proxy_id}", {"404"}),
+    ("DELETE", "/api/v1/proxies/{proxy_id}", {"403", "404"}),
+    ("POST", "/api/v1/checks", {"413", "415", "422"}),
+    ("POST", "/api/v1/proxies", {"403", "413", "415", "422"}),
+    ("POST", "/api/v1/receptions", {"403", "409", "413", "415", "422"}),
+    (
+        "POST",
+        "/api/v1/receptions/{ref}/triggers/{trigger}",
+        {"400", "403", "404", "409", "412", "413", "415", "422", "428"},
+    ),
+    (
+        "POST",
+        "/api/v1/receptions/{ref}/operations/urge",
+        {"400", "403", "404", "409", "412", "413", "415", "422", "428"},
+    ),
+]
+"""The problems some operations declare beyond :data:`API_PROBLEMS`, one of each kind."""
+
+
+@pytest.mark.parametrize(("method", "path", "problems"), DECLARED, ids=[f"{m} {p}" for m, p, _ in DECLARED])
+def test_an_operation_declares_the_problems_it_can_give_and_no_other(
+    server: Server, method: str, path: str, problems: set[str]
+) -> None:
+    """Every operation declared the same ten problems, so a generated client expected a 404 from a
+    list of tasks and a 409 or 412 from reading a reception, which neither can give: each declares
+    those it can (docs/http.md, 状态码), in both documents."""
+    for document in _both(server):
+        responses = document["paths"][path][method.lower()]["responses"]
+        assert {code for code in responses if not code.startswith("2")} == API_PROBLEMS | problems
+
+
+def test_what_an_operation_does_says_what_it_may_answer(server: Server) -> None:
+    """The rules behind the declared problems, for every API operation: 413 and 415 only with a
+    body; 403 only on a write (the supervisor writes nothing); 412 and 428 only on a command on a
+    reception, 409 on no read; 400 only where ``{ref}`` names a reception, which the start of an id
+    may do ambiguously."""
+    document = httpx.get(f"{server.base}/schema/openapi.json", timeout=30).json()
+    wrong = []
+    for path, methods in document["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in methods.items():
+            declared = set(operation["responses"])
+            wanted = {
+                "400": "{ref}" in path,
+                "403": method != "get" and path != "/api/v1/checks",  # a dry run writes nothing
+                "412": "/triggers/" in path or "/operations/" in path,
+                "413": "requestBody" in operation,
+                "415": "requestBody" in operation,
+                "428": "/triggers/" in path or "/operations/" in path,
+            }
+            wrong += [
+                f"{method.upper()} {path} {code}" for code, due in wanted.items() if due != (code in declared)
+            ]
+            wrong += [f"{method.upper()} {path} {code}" for code in sorted(API_PROBLEMS - declared)]
+            if method == "get":
+                wrong += [f"GET {path} {code}" for code in ("409", "412", "428") if code in declared]
+    assert wrong == []
+
+
+def test_every_answer_the_http_tests_get_is_declared() -> None:
+    """Each HTTP test's answers are held to the document when its service stops
+    (``tests/_http_server.running``): a status an operation gives that it does not declare fails
+    the test that got it. The check itself: an operation found by its path, the most literal
+    template first; a status it does not declare named; a page, or a method with no operation, not
+    the document's."""
+    from tests._http_server import undeclared
+
+    urged = {"responses": {"200": {}, "429": {}}}
+    fired = {"responses": {"200": {}, "409": {}}}
+    document = {
+        "paths": {
+            "/api/v1/receptions/{ref}/operations/urge": {"post": urged},
+            "/api/v1/receptions/{ref}/triggers/{trigger}": {"post": fired},
+            "/api/v1/receptions/{ref}/{part}/{name}": {"post": {"responses": {}}},
+        }
+    }
+    answers = [
+        ("POST", "/api/v1/receptions/r1/operations/urge", 429),
+        ("POST", "/api/v1/receptions/r1/operations/urge", 409),
+        ("POST", "/api/v1/receptions/r1/triggers/submit", 409),
+        ("POST", "/api/v1/receptions/r1/triggers/submit", 412),
+        ("GET", "/api/v1/receptions/r1/triggers/submit", 405),
+        ("GET", "/web/receptions", 200),
+    ]
+    assert undeclared(document, answers) == [
+        "POST /api/v1/receptions/r1/operations/urge 409",
+        "POST /api/v1/receptions/r1/triggers/submit 412",
+    ]
+
+
+def test_every_429_declares_its_retry_after(server: Server) -> None:
+    """Too many failed authentications, or 催办 the same task again within the hour, is a 429 with
+    ``Retry-After`` in whole seconds (test_http_security, test_http_tasks): the answer declared no
+    header, so a generated client could not read how long to wait."""
+    for document in _both(server):
+        answers = [
+            (f"{method.upper()} {path}", operation["responses"]["429"])
+            for path, methods in document["paths"].items()
+            for method, operation in methods.items()
+            if "429" in operation["responses"]
+        ]
+        assert len(answers) >= 40  # every API operation
+        wrong = [
+            name
+            for name, answer in answers
+            if (answer.get("headers") or {}).get("Retry-After", {}).get("schema")
+            != {"type": "integer", "minimum": 1}
+            or answer["headers"]["Retry-After"].get("required") is not True
+        ]
+        assert wrong == []
+
+
+TASK_KINDS = ["approval", "execution", "cc", "started"]
+TASK_STATES = ["waiting", "open", "done", "closed"]
+RECEPTION_STATES = ["draft", "submitted", "approved", "in_progress", "completed", "settling", "settled"]
+
+
+def test_a_task_line_declares_the_kinds_and_states_it_can_have(server: Server) -> None:
+    """A task line's ``kind`` and ``state`` are strings in Python (a page builds one line per
+    row, without an enum's conversion), and were ``type: string`` in the document: a generated
+    client could not switch on them. They are enums there: the kinds, and the task states with the
+    states of the processes loaded (a line of 抄送我的 or 我发起的 carries the reception's state)."""
+    for document in _both(server):
+        line = document["components"]["schemas"]["TaskRow"]["properties"]
+        assert line["kind"] == {"type": "string", "enum": TASK_KINDS}
+        assert line["state"]["type"] == "string"
+        assert line["state"]["enum"][:4] == TASK_STATES
+        assert set(RECEPTION_STATES) <= set(line["state"]["enum"])
+        assert len(set(line["state"]["enum"])) == len(line["state"]["enum"])
+    with server.client("zhang.wei") as c:
+        assert c.post("/api/v1/receptions", json=reception_body()).status_code == 201
+        started = c.get("/api/v1/tasks", params={"view": "started"}).json()["items"]
+    assert started
+    assert {(row["kind"], row["state"]) for row in started} <= {("started", s) for s in line["state"]["enum"]}

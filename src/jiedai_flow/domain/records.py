@@ -356,6 +356,31 @@ class BudgetUsage:
     spent_fen: int = 0
 
 
+ONE_OF = "jiedai_flow.one_of"
+"""The attrs field metadata key of a :class:`OneOf`."""
+
+
+@attrs.frozen
+class OneOf:
+    """The values a ``str`` field takes (attrs field metadata under :data:`ONE_OF`): an ``enum`` in
+    the OpenAPI document, for a client generated from it, while the field stays a plain ``str`` (a
+    reception's state, which its process defines; :class:`TaskRow`, filled straight from database
+    rows). The values of ``enums``, then ``values``, then with ``process_states`` the states of
+    every process loaded (a county's process may add its own)."""
+
+    enums: tuple[type[LabelledEnum], ...] = ()
+    values: tuple[str, ...] = ()
+    process_states: bool = False
+
+    def among(self, states: Iterable[str]) -> tuple[str, ...]:
+        """The values, ``states`` being the names of the states of the processes loaded."""
+        found = [member.value for kind in self.enums for member in kind]
+        found += [str(value) for value in self.values]
+        if self.process_states:
+            found += states
+        return tuple(dict.fromkeys(found))
+
+
 @attrs.frozen
 class Reception:
     """One reception 接待 from its letter to its archive.
@@ -374,7 +399,7 @@ class Reception:
     plan: Plan
     start: date
     end: date
-    state: str
+    state: str = attrs.field(metadata={ONE_OF: OneOf(process_states=True)})
     version: int
     process: str
     rule_pack: str
@@ -767,11 +792,11 @@ class TaskRow:
     number: str
     task_id: str
     """"" for a line of 抄送我的 or 我发起的 (the reception itself)."""
-    kind: str
+    kind: str = attrs.field(metadata={ONE_OF: OneOf((TaskKind,), (TaskView.CC, TaskView.STARTED))})
     """``approval``, ``execution``, ``cc`` or ``started``."""
     title: str
     """The step's label or the execution item; the state for 我发起的."""
-    state: str
+    state: str = attrs.field(metadata={ONE_OF: OneOf((TaskState,), process_states=True)})
     """The task's state; the reception's state for 抄送我的 and 我发起的."""
     assignee: str = ""
     owner: str = ""

@@ -119,7 +119,9 @@ def create_app(
     app = _build(service, settings, api, pages, debug, owned)
     # why here, not at start-up: a host mounting the app (Starlette's Mount, FastAPI's app.mount)
     # does not pass start-up events on, and would serve another document
+    schema.drop_framework_400(app.openapi_schema)
     schema.sort_answer_headers(app.openapi_schema)
+    schema.declare_retry_after(app.openapi_schema)
     schema.require_answer_fields(app.openapi_schema)
     return app
 
@@ -158,7 +160,7 @@ def _build(
         route_handlers=[api, *ops.ROUTES, openapi30.serve, pages.router()],
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         exception_handlers=errors.handlers(),
-        plugins=[schema.AttrsSchema()],
+        plugins=[schema.AttrsSchema(s.name for p in service.engine.processes for s in p.states)],
         middleware=[metrics.middleware, pages.sessions(settings).middleware],
         openapi_config=OpenAPIConfig(
             title="jiedai_flow 公务接待 API",

@@ -12,20 +12,22 @@ converter (:func:`~jiedai_flow.domain.loading.load` with its bilingual field pat
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import attrs
 from litestar import Response
 from litestar.dto import AbstractDTO
-from litestar.openapi.spec import OpenAPIResponse
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType
+from litestar.openapi.spec import Schema as OpenAPISchema
 from litestar.plugins import OpenAPISchemaPluginProtocol
 from litestar.typing import FieldDefinition
 
 from jiedai_flow.domain import findings, model, records
 from jiedai_flow.domain import loading as convert
+from jiedai_flow.domain.records import ONE_OF, OneOf
 from jiedai_flow.process import engine, lifecycle
 from jiedai_flow.storage.codec import parse
 
@@ -58,12 +60,17 @@ def _namespace() -> dict[str, Any]:
 
 
 @functools.cache
-def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool], ...]:
-    """(name, resolved type, required) of each attrs field of ``cls``."""
+def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool, OneOf | None], ...]:
+    """(name, resolved type, required, values) of each attrs field of ``cls``; the values of a
+    ``str`` field that takes a few (:class:`~jiedai_flow.domain.records.OneOf`), else None."""
     attrs.resolve_types(cls, globalns=_namespace())
     # why only init fields: the converter writes no other (cattrs skips init=False), nor reads one,
     # so an answer is the declared properties exactly (see require_answer_fields)
-    return tuple((a.name, a.type, a.default is attrs.NOTHING) for a in attrs.fields(cls) if a.init)
+    return tuple(
+        (a.name, a.type, a.default is attrs.NOTHING, a.metadata.get(ONE_OF))
+        for a in attrs.fields(cls)
+        if a.init
+    )
 
 
 DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
@@ -71,9 +78,14 @@ DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 class AttrsSchema(OpenAPISchemaPluginProtocol):
-    """An OpenAPI component per attrs class, its properties from the resolved field types; and a
+    """An OpenAPI component per attrs class, its properties from the resolved field types; a
     ``Decimal`` (money, rates) as the string the converter writes, with its pattern, so a generated
-    client can tell it from free text."""
+    client can tell it from free text; and a ``str`` field that takes a few values
+    (:class:`~jiedai_flow.domain.records.OneOf`) as an ``enum`` of them, ``states`` being the
+    states of the processes loaded."""
+
+    def __init__(self, states: Iterable[str] = ()) -> None:
+        self.states = tuple(states)
 
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
@@ -81,31 +93,73 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         if field_definition.annotation is Decimal:
-            from litestar.openapi.spec import OpenAPIType
-            from litestar.openapi.spec import Schema as OpenAPISchema
-
             return OpenAPISchema(type=OpenAPIType.STRING, pattern=DECIMAL_PATTERN)
         fields = _fields(field_definition.type_)
         return schema_creator.create_component_schema(
             field_definition,
-            required=sorted(name for name, _type, required in fields if required),
-            property_fields={name: FieldDefinition.from_kwarg(kind, name) for name, kind, _r in fields},
+            required=sorted(name for name, _type, required, _v in fields if required),
+            property_fields={
+                name: FieldDefinition.from_kwarg(kind if values is None else self._literal(values), name)
+                for name, kind, _r, values in fields
+            },
         )
+
+    def _literal(self, values: OneOf) -> Any:
+        """The type the framework writes as an ``enum`` of ``values``."""
+        return Literal[values.among(self.states)]
 
 
 COMPONENTS = "#/components/schemas/"
+PROBLEM_JSON = "application/problem+json"
+
+
+def _answers(document: OpenAPI) -> Iterator[tuple[str, OpenAPIResponse]]:
+    """(status, answer) of every operation in ``document``."""
+    for item in (document.paths or {}).values():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method)
+            for status, answer in (operation.responses or {}).items() if operation is not None else ():
+                if isinstance(answer, OpenAPIResponse):
+                    yield status, answer
 
 
 def sort_answer_headers(document: OpenAPI) -> None:
     """Sort each answer's headers in ``document`` by name: the framework keeps a handler's response
     headers in a set, so their order followed the interpreter's hash seed and every worker (and
     every start) served a document of its own."""
+    for _status, answer in _answers(document):
+        if answer.headers:
+            answer.headers = dict(sorted(answer.headers.items()))
+
+
+def drop_framework_400(document: OpenAPI) -> None:
+    """Drop the 400 the framework declares, in a shape of its own, on every operation with a
+    parameter or a body (for its ``ValidationException``): the service answers a bad parameter
+    422 problem details (:func:`~jiedai_flow.server.problems.of_http`), which the operation
+    declares itself. A 400 an operation declares (an ambiguous ``{ref}``) is problem details and
+    stays."""
     for item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(item, method)
-            for answer in (operation.responses or {}).values() if operation is not None else ():
-                if isinstance(answer, OpenAPIResponse) and answer.headers:
-                    answer.headers = dict(sorted(answer.headers.items()))
+            answer = (operation.responses or {}).get("400") if operation is not None else None
+            if isinstance(answer, OpenAPIResponse) and PROBLEM_JSON not in (answer.content or {}):
+                del operation.responses["400"]
+
+
+RETRY_AFTER = OpenAPIHeader(
+    schema=OpenAPISchema(type=OpenAPIType.INTEGER, minimum=1),
+    required=True,
+    description="几秒后可以再试 / the seconds to wait before trying again",
+)
+
+
+def declare_retry_after(document: OpenAPI) -> None:
+    """Give every 429 answer in ``document`` its ``Retry-After`` (whole seconds): the service sends
+    it with each, but the framework declares no header on a problem response, and a generated
+    client reads only the headers an answer declares."""
+    for status, answer in _answers(document):
+        if status == "429":
+            answer.headers = {**(answer.headers or {}), "Retry-After": RETRY_AFTER}
 
 
 def require_answer_fields(document: OpenAPI) -> None:
