@@ -363,21 +363,18 @@ ONE_OF = "jiedai_flow.one_of"
 @attrs.frozen
 class OneOf:
     """The values a ``str`` field takes (attrs field metadata under :data:`ONE_OF`): an ``enum`` in
-    the OpenAPI document, for a client generated from it, while the field stays a plain ``str`` (a
-    reception's state, which its process defines; :class:`TaskRow`, filled straight from database
-    rows). The values of ``enums``, then ``values``, then with ``process_states`` the states of
-    every process loaded (a county's process may add its own)."""
+    the OpenAPI document, for a client generated from it, while the field stays a plain ``str``
+    (:class:`TaskRow`, filled straight from database rows). Only for a set the library fixes: a
+    process's states are not one (a county's process may add states, and a client generated
+    before would then refuse a whole answer), so a reception's ``state`` stays a string."""
 
     enums: tuple[type[LabelledEnum], ...] = ()
     values: tuple[str, ...] = ()
-    process_states: bool = False
 
-    def among(self, states: Iterable[str]) -> tuple[str, ...]:
-        """The values, ``states`` being the names of the states of the processes loaded."""
+    def among(self) -> tuple[str, ...]:
+        """The values: those of ``enums``, then ``values``."""
         found = [member.value for kind in self.enums for member in kind]
         found += [str(value) for value in self.values]
-        if self.process_states:
-            found += states
         return tuple(dict.fromkeys(found))
 
 
@@ -399,7 +396,7 @@ class Reception:
     plan: Plan
     start: date
     end: date
-    state: str = attrs.field(metadata={ONE_OF: OneOf(process_states=True)})
+    state: str
     version: int
     process: str
     rule_pack: str
@@ -796,7 +793,7 @@ class TaskRow:
     """``approval``, ``execution``, ``cc`` or ``started``."""
     title: str
     """The step's label or the execution item; the state for 我发起的."""
-    state: str = attrs.field(metadata={ONE_OF: OneOf((TaskState,), process_states=True)})
+    state: str
     """The task's state; the reception's state for 抄送我的 and 我发起的."""
     assignee: str = ""
     owner: str = ""

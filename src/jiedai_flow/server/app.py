@@ -160,7 +160,7 @@ def _build(
         route_handlers=[api, *ops.ROUTES, openapi30.serve, pages.router()],
         dependencies={"service": Provide(lambda: service, use_cache=True, sync_to_thread=False)},
         exception_handlers=errors.handlers(),
-        plugins=[schema.AttrsSchema(s.name for p in service.engine.processes for s in p.states)],
+        plugins=[schema.AttrsSchema()],
         middleware=[metrics.middleware, pages.sessions(settings).middleware],
         openapi_config=OpenAPIConfig(
             title="jiedai_flow 公务接待 API",

@@ -14,7 +14,7 @@ import attrs
 
 from jiedai_flow.domain.findings import Finding
 from jiedai_flow.domain.model import Actor, Plan, ReceptionList
-from jiedai_flow.domain.records import ONE_OF, Explanation, FollowUp, OneOf, Proxy
+from jiedai_flow.domain.records import Explanation, FollowUp, Proxy
 from jiedai_flow.reports.flags import RedFlag
 from jiedai_flow.reports.summary import AnnualSummaryRow, DisclosureRow
 
@@ -50,7 +50,7 @@ class TriggerInfo:
 @attrs.frozen
 class Triggers:
     reception_id: str
-    state: str = attrs.field(metadata={ONE_OF: OneOf(process_states=True)})
+    state: str
     state_label: str
     version: int
     triggers: tuple[TriggerInfo, ...]
@@ -142,7 +142,7 @@ class Operations:
     given task is theirs is checked when they act)."""
 
     reception_id: str
-    state: str = attrs.field(metadata={ONE_OF: OneOf(process_states=True)})
+    state: str
     version: int
     operations: tuple[OperationInfo, ...]
 

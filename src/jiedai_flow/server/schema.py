@@ -12,7 +12,7 @@ converter (:func:`~jiedai_flow.domain.loading.load` with its bilingual field pat
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
@@ -81,11 +81,7 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
     """An OpenAPI component per attrs class, its properties from the resolved field types; a
     ``Decimal`` (money, rates) as the string the converter writes, with its pattern, so a generated
     client can tell it from free text; and a ``str`` field that takes a few values
-    (:class:`~jiedai_flow.domain.records.OneOf`) as an ``enum`` of them, ``states`` being the
-    states of the processes loaded."""
-
-    def __init__(self, states: Iterable[str] = ()) -> None:
-        self.states = tuple(states)
+    (:class:`~jiedai_flow.domain.records.OneOf`) as an ``enum`` of them."""
 
     @staticmethod
     def is_plugin_supported_type(value: Any) -> bool:
@@ -106,7 +102,7 @@ class AttrsSchema(OpenAPISchemaPluginProtocol):
 
     def _literal(self, values: OneOf) -> Any:
         """The type the framework writes as an ``enum`` of ``values``."""
-        return Literal[values.among(self.states)]
+        return Literal[values.among()]
 
 
 COMPONENTS = "#/components/schemas/"
