@@ -198,12 +198,81 @@ def test_a_service_requiring_if_match_answers_a_command_without_it_with_428(stri
         assert stale.status_code == 412
         fired = c.post(f"/api/v1/receptions/{rid}/triggers/submit", json={}, headers={"If-Match": '"1"'})
         assert (fired.status_code, fired.headers["ETag"]) == (200, '"2"')
-        anyway = c.post(  # `*` is a condition the client chose to make
+        listed = c.post(
             f"/api/v1/receptions/{rid}/operations/comment",
             json={"reason": "请核对"},
-            headers={"If-Match": "*"},
+            headers={"If-Match": '"1", "2"'},
         )
-        assert anyway.status_code == 200, anyway.text
+        assert (listed.status_code, listed.headers["ETag"]) == (200, '"3"')
+
+
+def test_a_service_requiring_if_match_refuses_a_star_with_428(strict_server: Server) -> None:
+    """``--require-if-match`` is there so that no client updates what it has not read: ``If-Match: *``
+    names no version read, so it is refused as its absence is, with a message that says so."""
+    with strict_server.client("zhang.wei") as c:
+        rid = c.post("/api/v1/receptions", json=reception_body()).json()["reception"]["id"]
+        for path in ("triggers/submit", "operations/comment"):
+            refused = c.post(
+                f"/api/v1/receptions/{rid}/{path}", json={"reason": "请核对"}, headers={"If-Match": "*"}
+            )
+            assert refused.status_code == 428, refused.text
+            said = refused.json()
+            assert said["code"] == "precondition_required"
+            assert "不接受 *" in said["message_zh"]
+            assert "not *" in said["message_en"]
+            assert [p["path"] for p in said["problems"]] == ["$.headers.If-Match"]
+        assert c.get(f"/api/v1/receptions/{rid}").headers["ETag"] == '"1"'  # nothing was done
+
+
+def test_a_command_on_no_reception_is_404_before_428(strict_server: Server) -> None:
+    """A reception that does not exist is 404 whatever ``If-Match`` says, even where the service
+    requires it: the condition of a request that fails anyway is not looked at."""
+    with strict_server.client("zhang.wei") as c:
+        for ref in ("f" * 32, "341502-2099-99999", "nosuch"):
+            for headers in ({}, {"If-Match": "*"}, {"If-Match": '"1"'}, {"If-Match": '"1", "2"'}):
+                for path in ("triggers/submit", "operations/comment"):
+                    r = c.post(f"/api/v1/receptions/{ref}/{path}", json={"reason": "请核对"}, headers=headers)
+                    assert (r.status_code, r.json()["code"]) == (404, "not_found"), (ref, headers, path)
+
+
+def test_if_match_is_a_list_of_entity_tags_one_of_which_must_be_current(server: Server) -> None:
+    """As HTTP has it (RFC 9110), ``If-Match`` lists entity tags and holds when one of them is the reception's
+    ETag, compared strongly (a weak tag never matches; ``"02"`` is not ``"2"``); none matching is 412
+    with the version now, ``*`` matches any, a value that is no list of tags is 400 at its path. A
+    refused condition changes nothing."""
+    rid = _create(server)["reception"]["id"]
+    with server.client("zhang.wei") as c:
+        url = f"/api/v1/receptions/{rid}/triggers/submit"
+        first = c.post(url, json={}, headers={"If-Match": '"7", "1"'})
+        assert (first.status_code, first.headers["etag"]) == (200, '"2"'), first.text
+        words = f"/api/v1/receptions/{rid}/operations/comment"
+        for stale in ('"3", "4"', 'W/"2"', 'W/"2", "9"', '"02"', '"1",,"3"', '"x,2"'):
+            r = c.post(words, json={"reason": "请核对"}, headers={"If-Match": stale})
+            assert r.status_code == 412, (stale, r.text)
+            assert (r.json()["code"], r.json()["current_version"]) == ("precondition_failed", 2)
+        weak = c.post(words, json={"reason": "请核对"}, headers={"If-Match": 'W/"2", "5"'})
+        assert "W/" in weak.json()["message_zh"]
+        assert "weak" in weak.json()["message_en"]
+        for bad in ("2", '"2', '*, "2"', '"2" "3"', 'w/"2"', '"2";', ",", ""):
+            r = c.post(words, json={"reason": "请核对"}, headers={"If-Match": bad})
+            assert r.status_code == 400, (bad, r.text)
+            said = r.json()
+            assert said["code"] == "invalid_header"
+            assert [p["path"] for p in said["problems"]] == ["$.headers.If-Match"]
+            assert "If-Match" in said["message_zh"]
+        assert c.get(f"/api/v1/receptions/{rid}").headers["etag"] == '"2"'  # nothing was done
+        listed = c.post(words, json={"reason": "一"}, headers={"If-Match": '"1" , W/"2",\t"2" ,"3"'})
+        assert (listed.status_code, listed.headers["etag"]) == (200, '"3"'), listed.text
+        fields = c.post(words, json={"reason": "二"}, headers=[("If-Match", '"9"'), ("If-Match", '"3"')])
+        assert (fields.status_code, fields.headers["etag"]) == (200, '"4"'), fields.text
+        anyway = c.post(words, json={"reason": "三"}, headers={"If-Match": "*"})
+        assert (anyway.status_code, anyway.headers["etag"]) == (200, '"5"'), anyway.text
+        missing = c.post(
+            f"/api/v1/receptions/{'f' * 32}/operations/comment",
+            json={"reason": "四"},
+            headers={"If-Match": '"1", "2"'},
+        )
+        assert missing.status_code == 404
 
 
 def test_if_match_is_optional_by_default(server: Server) -> None:

@@ -75,8 +75,9 @@ def _proxies(_ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option(
     "--require-if-match",
     is_flag=True,
-    help="操作已有接待（操作名、审批操作）必须带 If-Match，否则 428；登记不需要 / a command on an existing "
-    "reception (a trigger, an approval operation) without If-Match is answered 428; registration is exempt.",
+    help="操作已有接待（操作名、审批操作）必须带 If-Match 且不能是 *，否则 428；登记不需要 / a command on an "
+    "existing reception (a trigger, an approval operation) without If-Match, or with *, is answered 428; "
+    "registration is exempt.",
 )
 @click.option(
     "--max-auth-failures",

@@ -3,10 +3,11 @@
 Every error the library raises on purpose keeps its stable ``code``, its Chinese and English
 messages, every finding with its rule id (refusals by rules) and every problem with its field path
 (bad input). The HTTP status follows what the error means: 404 not found, 409 the state or version
-does not allow it, 412 ``If-Match`` no longer matches, 428 ``If-Match`` missing where the service
-requires it (``jiedai serve --require-if-match``), 422 the request was understood and refused
-(an approval operation that cannot be done as asked: ``task_refused``), 429 too soon (催办 the same
-task again within the hour: ``rate_limited``, with ``Retry-After``).
+does not allow it, 412 ``If-Match`` no longer matches (400 when it is no list of entity tags),
+428 ``If-Match`` missing or ``*`` where the service requires it (``jiedai serve
+--require-if-match``), 422 the request was understood and refused (an approval operation that
+cannot be done as asked: ``task_refused``), 429 too soon (催办 the same task again within the
+hour: ``rate_limited``, with ``Retry-After``).
 """
 
 from __future__ import annotations
@@ -172,9 +173,20 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
         extra["allowed"] = error.allowed
     if isinstance(error, ConflictError):
         extra["current_version"] = error.actual
-        if request is not None and request.headers.get("if-match"):
-            status, code = 412, "precondition_failed"
+        if request is not None and request.headers.get("if-match", "*").strip() != "*":
+            status, code = 412, "precondition_failed"  # `*` compares no version: a lost race is a 409
     return problem(status, code, error.message_zh, error.message_en, request, **extra)
+
+
+class HeaderError(HTTPException):
+    """A request header its grammar does not allow: 400 ``invalid_header``, its path
+    ``$.headers.<name>``."""
+
+    status_code = 400
+
+    def __init__(self, header: str, zh: str, en: str) -> None:
+        super().__init__(detail=f"{zh} / {en}")
+        self.header = header
 
 
 def respond(details: ProblemDetails, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -242,6 +254,10 @@ def of_http(request: Request[Any, Any, Any], error: HTTPException) -> ProblemDet
                     f"missing required {where} parameter {name!r}",
                 ),
             )
+    elif isinstance(error, HeaderError):
+        code = "invalid_header"
+        zh, en = _split(error.detail, zh, en)
+        problems = (Problem(f"$.headers.{error.header}", zh, en),)
     elif isinstance(error, NotAuthorizedException):
         code = "not_authenticated"
         if error.detail and error.detail != "Unauthorized":
@@ -378,10 +394,14 @@ COMMAND: Declared = {
 """A command the engine decides on a reception: its state, its version, its rules."""
 
 GUARDED: Declared = {
+    400: _spec(
+        "`{ref}` 是多件接待共有的 id 前缀，或 If-Match 格式不对 `{ref}` is the start of more than one "
+        "reception's id, or a malformed If-Match (`ambiguous`, `invalid_header`)"
+    ),
     412: _spec("If-Match 不再相符 the version changed (`precondition_failed`)"),
     428: _spec(
-        "缺少 If-Match（服务以 --require-if-match 运行时）If-Match missing where the service "
-        "requires it (`precondition_required`)"
+        "缺少 If-Match 或为 *（服务以 --require-if-match 运行时）If-Match missing, or *, where "
+        "the service requires it (`precondition_required`)"
     ),
 }
 """A command on an existing reception: it may carry (or be required to carry) ``If-Match``."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
+import attrs
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import HeaderParameter
 
-from jiedai_flow.errors import Problem, ValidationError
+from jiedai_flow.errors import ConflictError, JiedaiFlowError, Problem, ValidationError
+from jiedai_flow.server.problems import HeaderError
 
 if TYPE_CHECKING:
     from litestar import Request
@@ -36,9 +39,14 @@ IfMatch = Annotated[
         name="If-Match",
         required=False,
         schema_extra=_STRING,
-        description='接待的版本，即上次应答的 ETag（如 "3"）；不符时 412；服务以 --require-if-match 运行时'
-        "必须带，否则 428 / the reception's version as the last answer's ETag (like \"3\"), compared "
-        "strongly; 412 when it changed; required (else 428) when the service runs with --require-if-match",
+        description='接待的版本，即上次应答的 ETag（如 "3"），可以列几个（"3", "4"），'
+        '其中之一是当前版本即可；按强比较，W/"3" 这样的弱标签从不相符；都不符时 412，格式不对 400；'
+        "`*` 表示不比版本（任何现有版本都行）。服务以 --require-if-match 运行时必须带且不能是 `*`，"
+        "否则 428 / the reception's version as the last answer's ETag (like \"3\"), or a list of them "
+        '("3", "4"): the condition holds when one is the current version. Compared strongly: a weak tag '
+        'like W/"3" never matches. None matching is 412, a malformed value 400; `*` matches any current '
+        "version (no comparison). When the service runs with --require-if-match it is required and `*` "
+        "is refused (428)",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -131,31 +139,104 @@ def api_principal(request: Request[Any, Any, Any], service: NamedDependency[Serv
     return service.auth.authenticate(request.headers.get("authorization"), client_of(request))
 
 
-def expected_version(request: Request[Any, Any, Any], *, required: bool = False) -> int | None:
-    """``If-Match: "7"`` → 7 (the reception's version is its ETag); None without the header, or
-    428 when ``required`` (``jiedai serve --require-if-match``). ``*`` is a condition the caller
-    chose: it matches any version."""
-    raw = request.headers.get("if-match")
-    if raw is None:
-        if required:
-            raise HTTPException(
-                status_code=428,
-                detail='须带 If-Match 请求头：值为上次读到的 ETag（如 "3"），先 GET 这件接待'
-                ' / the If-Match header is required: the ETag last read (like "3"); GET the reception first',
-            )
+def expected_version(request: Request[Any, Any, Any], service: Service, reception_id: str) -> int | None:
+    """The version a command on ``reception_id`` is conditioned on, from ``If-Match`` (as RFC
+    9110 has it): a list of entity tags, compared strongly, that holds when one of them is the
+    reception's ETag. That version is the command's expected version, so compare-and-set still
+    decides a race; none matching is 412. None when there is no condition: no header, or ``*``
+    (any current representation). Under ``jiedai serve --require-if-match`` both are 428, so that
+    no client updates what it has not read — but 404 first for a reception that does not exist
+    (a precondition of a request that would fail anyway is not looked at)."""
+    tags = if_match(request)
+    engine = service.engine
+    if not isinstance(tags, EntityTags):  # no header, or `*`
+        if service.settings.require_if_match:
+            engine.get(reception_id)  # 404 before 428
+            raise HTTPException(status_code=428, detail=_STAR_REFUSED if tags == ANY else _MISSING)
         return None
-    text = raw.strip()
-    if text == "*":
+    versions = {int(tag) for tag in tags.strong if _VERSION.fullmatch(tag)}
+    if len(versions) == 1 and not tags.weak:
+        return versions.pop()  # the common case reads nothing more: compare-and-set is the check
+    current = engine.get(reception_id)
+    if current.version in versions:
+        return current.version
+    raise PreconditionFailedError(current.id, current.version, tags, number=current.number)
+
+
+@attrs.frozen
+class EntityTags:
+    """The entity tags of an ``If-Match`` list, as sent (without their quotes)."""
+
+    strong: tuple[str, ...]
+    weak: tuple[str, ...]
+    """Weak tags (``W/"3"``): If-Match compares strongly, so these never match."""
+
+
+ANY = "*"
+_VERSION = re.compile(r"0|[1-9][0-9]{0,17}")
+"""A version as its ETag writes it: strong comparison is character by character, so ``"03"`` is
+not ``"3"``."""
+_TAG = re.compile(r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|\Z)')
+"""One element of the list (RFC 9110's ``entity-tag``, with obs-text as the server decodes it),
+with the optional whitespace around it and its comma."""
+_EMPTY = re.compile(r"[ \t]*(?:,|\Z)")
+"""An empty element of the list, which a recipient must accept (RFC 9110's list rule)."""
+_MISSING = (
+    '须带 If-Match 请求头：值为上次读到的 ETag（如 "3"），先 GET 这件接待'
+    ' / the If-Match header is required: the ETag last read (like "3"); GET the reception first'
+)
+_STAR_REFUSED = (
+    '本服务要求 If-Match 给出读到的版本，不接受 *：先 GET 这件接待，把 ETag（如 "3"）原样放进去'
+    " / this service requires If-Match to name the version read, not *: GET the reception and send its"
+    ' ETag (like "3") as is'
+)
+
+
+def if_match(request: Request[Any, Any, Any]) -> EntityTags | str | None:
+    """``If-Match`` as sent: None without it, :data:`ANY` for ``*``, else its entity tags (every
+    field of the name, as one list). 400 at ``$.headers.If-Match`` when it is neither."""
+    fields = request.headers.getall("if-match", None)
+    if not fields:
         return None
-    # If-Match compares strongly (HTTP semantics): a weak tag never matches
-    text = text.strip('"') if not text.startswith("W/") else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        raise HTTPException(
-            status_code=412,
-            detail='If-Match 应为接待的强 ETag（如 "3"，不带 W/）'
-            ' / If-Match must be a reception\'s strong ETag, like "3"',
+    text = ",".join(fields)
+    if text.strip(" \t") == ANY:
+        return ANY
+    strong: list[str] = []
+    weak: list[str] = []
+    at = 0
+    while at < len(text):
+        found = _TAG.match(text, at) or _EMPTY.match(text, at)
+        if found is None or found.end() == at:  # the empty match is only at the end
+            raise HeaderError("If-Match", _MALFORMED_ZH, _MALFORMED_EN)
+        if found.re is _TAG:
+            (weak if found[1] else strong).append(found[2])
+        at = found.end()
+    if not strong and not weak:
+        raise HeaderError("If-Match", _MALFORMED_ZH, _MALFORMED_EN)
+    return EntityTags(tuple(strong), tuple(weak))
+
+
+_MALFORMED_ZH = 'If-Match 应为 * 或用逗号分隔的 ETag，每个带双引号（如 "3" 或 "3", "4"）'
+_MALFORMED_EN = 'If-Match must be * or a comma-separated list of quoted ETags (like "3", or "3", "4")'
+
+
+class PreconditionFailedError(ConflictError):
+    """No tag of an ``If-Match`` list is the reception's version: 412 ``precondition_failed``."""
+
+    def __init__(self, reception_id: str, actual: int, tags: EntityTags, *, number: str = "") -> None:
+        named = number or reception_id
+        weak_zh = "；弱标签（W/）从不相符，If-Match 按强比较" if tags.weak else ""
+        weak_en = "; a weak tag (W/) never matches: If-Match compares strongly" if tags.weak else ""
+        JiedaiFlowError.__init__(
+            self,
+            f'If-Match 列出的 ETag 都不是接待 {named} 的当前版本 "{actual}"{weak_zh}；请重新读取后再办',
+            f'no ETag listed in If-Match is the current version "{actual}" of reception {named}'
+            f"{weak_en}; read it again and retry",
         )
-    return int(text)
+        self.reception_id = reception_id
+        self.number = number
+        self.expected = -1  # no one version was expected: a list, or only tags no version has
+        self.actual = actual
 
 
 def request_id(request: Request[Any, Any, Any]) -> str | None:

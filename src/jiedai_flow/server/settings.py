@@ -80,7 +80,8 @@ class Settings:
     auth_window: float = 60.0
     require_if_match: bool = False
     """Answer a command on an existing reception (a trigger, an approval operation) that carries no
-    ``If-Match`` with 428, so that no client updates what it has not read (``--require-if-match``)."""
+    ``If-Match``, or ``If-Match: *``, with 428, so that no client updates what it has not read
+    (``--require-if-match``)."""
 
     def to_env(self) -> str:
         return json.dumps(attrs.asdict(self), ensure_ascii=False)

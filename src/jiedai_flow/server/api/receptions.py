@@ -220,8 +220,9 @@ def triggers(
     operation_id="fireTrigger",
     summary="执行操作 fire a trigger (If-Match, Idempotency-Key)",
     description="`trigger` is a trigger of the reception's process (see `/triggers`). `If-Match` carries the "
-    "version the caller saw (412 when it changed; 428 without it when the service runs with "
-    "`--require-if-match`); `Idempotency-Key` makes a retry return the first result. "
+    "version the caller saw, or a list of versions (412 when none is current; 428 without it, or with "
+    "`*`, when the service runs with `--require-if-match`); `Idempotency-Key` makes a retry return the "
+    "first result. "
     "For the approval trigger, `task` names which of the caller's tasks they sign (when they hold several); "
     "approval operations have their own endpoints (see `/operations`). A `plan` replaces the whole plan: "
     "a field left out takes its default (no meals, no lodging, a zero budget …), so send the plan as `GET` "
@@ -247,9 +248,9 @@ def fire(
 ) -> Response[CommandResult]:
     del if_match, idempotency_key  # read and checked by expected_version and request_id
     refuse_supervisor(principal, trigger)
-    version = expected_version(request, required=service.settings.require_if_match)
     engine = service.engine
     reception_id = id_of(engine, ref)
+    version = expected_version(request, service, reception_id)
     with authenticated_by(principal.method):
         try:
             result = engine.fire(

@@ -302,9 +302,9 @@ def _operation_route(operation: Operation) -> Any:
         del if_match, idempotency_key  # read and checked by expected_version and request_id
         if operation is not Operation.READ:  # 已阅 of a copy sent to them is all the supervisor does
             refuse_supervisor(principal, operation.value)
-        version = expected_version(request, required=service.settings.require_if_match)
         engine = service.engine
         reception_id = id_of(engine, ref)
+        version = expected_version(request, service, reception_id)
         value = command_of(command, data)
         label = operation.value
         with authenticated_by(principal.method):
@@ -335,8 +335,9 @@ def _operation_route(operation: Operation) -> Any:
         summary=summary,
         description=f"Body: `{body_class.__name__}` — the fields of "
         f"`jiedai_flow.process.tasks.{command.__name__}` "
-        "and `reason`. `If-Match` carries the version the caller saw (412 when it changed; 428 "
-        "without it when the service runs with `--require-if-match`); "
+        "and `reason`. `If-Match` carries the version the caller saw, or a list of versions (412 "
+        "when none is current; 428 without it, or with `*`, when the service runs with "
+        "`--require-if-match`); "
         "`Idempotency-Key` makes a retry return the first result. A refused operation is 422 "
         "`task_refused` (or 403 `not_authorized`); 催办 again within the hour is 429 `rate_limited` "
         "with `Retry-After`.",
