@@ -3,8 +3,9 @@
 A request names no actor: the actor is whoever the token was made for (``jiedai token create
 --actor ID``) or whom the JWT's actor claim names. Every failed authentication is logged (address
 and reason, never the token) and counted per client address; past the limit the address gets 429
-until the window passes. The 纪检监察 supervisor reads everything and changes nothing: every write is
-refused before it reaches the engine.
+until the window passes — but for a valid credential, which is served still (see
+:meth:`Authenticator.authenticate`). The 纪检监察 supervisor reads everything and changes nothing:
+every write is refused before it reaches the engine.
 """
 
 from __future__ import annotations
@@ -161,17 +162,24 @@ class Authenticator:
         self.limiter = limiter
 
     def authenticate(self, authorization: str | None, client: str, *, web: bool = False) -> Principal:
-        """The principal of an ``Authorization: Bearer …`` value; 401 (logged, counted) or 429."""
+        """The principal of an ``Authorization: Bearer …`` value; 401 (logged, counted) or 429.
+
+        An address past the limit still gets in with a valid credential: behind one NAT (a whole
+        county office on one address) one person's failures, or an attacker's, would otherwise
+        lock out everyone. Checking a credential there gives a guesser nothing — a token is 256
+        random bits, a JWT needs the signing key — since the limit is there to slow guessing and
+        to log it, not to keep out who holds a credential. It stays cheap: a limited address's
+        token is verified only if it is among the active ones held in memory
+        (:meth:`TokenStore.may_be_active`), a JWT costs its signature check; anything else is a
+        429 at once, logged as before."""
         wait = self.limiter.retry_after(client)
-        if wait:
-            log.warning("authentication refused for %s: too many failures", client)
-            raise RateLimited(
-                detail="认证失败次数过多，请稍后再试 / too many failed authentications; retry later",
-                headers={"Retry-After": str(wait)},
-            )
+        if wait and not self._may_be_valid(authorization):
+            raise self._limited(client, wait, "too many failures")
         try:
             return self._principal(authorization, web)
         except AuthFailure as failure:
+            if wait:
+                raise self._limited(client, wait, f"too many failures ({failure.reason})") from None
             self.limiter.failed(client)
             log.warning("authentication failed for %s: %s", client, failure.reason)
             from jiedai_flow.server import metrics
@@ -182,14 +190,30 @@ class Authenticator:
                 headers={"WWW-Authenticate": 'Bearer realm="jiedai"'},
             ) from None
 
+    @staticmethod
+    def _limited(client: str, wait: int, why: str) -> RateLimited:
+        log.warning("authentication refused for %s: %s", client, why)
+        return RateLimited(
+            detail="认证失败次数过多，请稍后再试 / too many failed authentications; retry later",
+            headers={"Retry-After": str(wait)},
+        )
+
+    def _may_be_valid(self, authorization: str | None) -> bool:
+        """Whether a credential is worth checking for a limited address, decided without the
+        database: a JWT (when they are accepted), or a token among the active ones in memory."""
+        credential = _bearer(authorization)
+        return bool(credential) and (self._is_jwt(credential) or self.tokens.may_be_active(credential))
+
+    def _is_jwt(self, credential: str) -> bool:
+        return credential.count(".") == 2 and self.jwt is not None
+
     def _principal(self, authorization: str | None, web: bool) -> Principal:
-        scheme, _, credential = (authorization or "").strip().partition(" ")
-        credential = credential.strip()
-        if scheme.lower() != "bearer" or not credential:
+        credential = _bearer(authorization)
+        if not credential:
             raise AuthFailure(
                 "missing", "未认证：请在 Authorization 头给出 Bearer 令牌", "no bearer token in Authorization"
             )
-        if credential.count(".") == 2 and self.jwt is not None:
+        if self._is_jwt(credential):
             return self._from_jwt(credential, web)
         return self._from_token(credential, web)
 
@@ -267,6 +291,12 @@ class Authenticator:
             )
         method = ("web/" if web else "") + f"jwt:{settings.issuer}"
         return Principal(actor, method, until=float(claims["exp"]))
+
+
+def _bearer(authorization: str | None) -> str:
+    """The credential of an ``Authorization: Bearer …`` value; "" when there is none."""
+    scheme, _, credential = (authorization or "").strip().partition(" ")
+    return credential.strip() if scheme.lower() == "bearer" else ""
 
 
 def _actor_from_claims(actor_id: str, claims: Mapping[str, Any], settings: JWTSettings) -> Actor | None:

@@ -29,6 +29,8 @@ from jiedai_flow.domain.records import new_id
 from jiedai_flow.storage import schema
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import psycopg
 
     from jiedai_flow.process.engine import Engine
@@ -83,6 +85,12 @@ class TokenStore(Protocol):
     def get(self, token_id: str) -> TokenInfo | None: ...
     def revoke(self, token_id: str) -> TokenInfo | None: ...
     def verify(self, token: str) -> TokenInfo | None: ...
+    def may_be_active(self, token: str) -> bool:
+        """Whether ``token`` may be active, answered from memory: a rate-limited address's token is
+        verified only if so. A yes may be wrong (then :meth:`verify` says no); a no is right, but for
+        a token made in the last few seconds."""
+        ...
+
     def purge(self, label: str, before: datetime) -> int: ...
     def close(self) -> None: ...
 
@@ -207,6 +215,44 @@ class RevocationWatch:
             self._stop.wait(self.retry)
 
 
+class ActiveDigests:
+    """The digests of every active token, read whole when asked and at most every ``max_age``
+    seconds: what a rate-limited address's token is looked up in, so its requests cost a hash and a
+    set lookup, however many — not a database read each (nothing is read while no address is
+    limited). A token made since the last read is known at most ``max_age`` seconds later; one
+    revoked since is held as long, which costs its requests a read each and changes no answer."""
+
+    def __init__(
+        self,
+        read: Callable[[], frozenset[str]],
+        *,
+        max_age: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read
+        self.max_age = max_age
+        self._clock = clock
+        self._digests: frozenset[str] = frozenset()
+        self._read_at = float("-inf")
+        self._reading = threading.Lock()
+        self.reads = 0
+        """How often the digests were read (for tests)."""
+
+    def __contains__(self, digest: object) -> bool:
+        now = self._clock()
+        # read lately, or another thread reads now: what is held answers (no read per request)
+        if now - self._read_at >= self.max_age and self._reading.acquire(blocking=False):
+            try:
+                self._read_at = now
+                self.reads += 1
+                self._digests = self._read()
+            except Exception as error:  # the database's trouble: what is held answers meanwhile
+                log.warning("could not read the active tokens (%s); using those read before", error)
+            finally:
+                self._reading.release()
+        return digest in self._digests
+
+
 class SQLTokens:
     """Tokens in ``jd_api_tokens`` (migration 0008) of a SQLAlchemy database; ``store``, when given,
     reads the token of each request on its reader connection (one round trip, no pool checkout);
@@ -218,6 +264,7 @@ class SQLTokens:
         self.engine = engine
         self.store = store
         self.watch = watch
+        self.active = ActiveDigests(self._active_digests)
 
     def create(self, actor_id: str, label: str = "") -> tuple[TokenInfo, str]:
         token = new_token()
@@ -274,9 +321,17 @@ class SQLTokens:
             watch.keep(digest, found, generation)
         return found
 
+    def may_be_active(self, token: str) -> bool:
+        return digest_of(token) in self.active
+
     def close(self) -> None:
         if self.watch is not None:
             self.watch.close()
+
+    def _active_digests(self) -> frozenset[str]:
+        t = schema.api_tokens
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return frozenset(conn.execute(sa.select(t.c.digest).where(t.c.revoked_at.is_(None))).scalars())
 
     def _read(self, digest: str) -> TokenInfo | None:
         if self.store is not None:
@@ -335,6 +390,10 @@ class MemoryTokens:
     def verify(self, token: str) -> TokenInfo | None:
         with self._lock:
             return self._by_digest.get(digest_of(token))
+
+    def may_be_active(self, token: str) -> bool:
+        found = self.verify(token)  # memory already
+        return found is not None and found.active
 
     def close(self) -> None:
         """Nothing to let go of."""
