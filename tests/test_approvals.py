@@ -2797,6 +2797,19 @@ def test_a_delegate_is_offered_a_reply_and_not_the_delegators_decisions(url: str
     assert "reply_delegation" not in engine.available_operations(rid, X)
 
 
+def test_a_handler_delegated_an_opinion_on_anothers_reception_replies(url: str) -> None:
+    """The delegate answers the delegated task whatever their role: a handler (经办人) asked for an
+    opinion on a colleague's reception is offered 委派答复 and replies, and nothing more."""
+    colleague = ACTORS["handler2"]
+    engine = engine_for(url, SINGLE_A)
+    rid = submitted(engine)
+    engine.operate(rid, Delegate(to=colleague.id), A, reason="请看一下行程")
+    assert engine.available_operations(rid, colleague) == ("reply_delegation",)
+    engine.operate(rid, Reply(), colleague, reason="行程可行")
+    assert engine.available_operations(rid, colleague) == ()
+    assert mine(engine, A) == [rid]
+
+
 def test_sending_back_a_pool_step_is_for_its_members(url: str) -> None:
     """An approver outside the pool of the current step is neither offered 驳回到环节 nor allowed it."""
     engine = engine_for(url, ApprovalStep("部门负责人", "部门负责人"), ApprovalStep("分管领导", "分管领导"))

@@ -13,6 +13,7 @@ import pytest
 from jiedai_flow import Actor, Role, Severity
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.records import Assignee
+from jiedai_flow.errors import NotAuthorizedError
 from jiedai_flow.process.tasks import Assign, Complete, ExecutionItem, ReportProblem
 from jiedai_flow.reports import list_document, render_list_html
 from jiedai_flow.reports.render_html import render_timeline_html
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 __all__ = ["site"]
 
 HANDLER, APPROVER = ACTORS["handler"], ACTORS["approver"]
+OFFICE, FINANCE, SUPERVISOR = ACTORS["office"], ACTORS["finance"], ACTORS["supervisor"]
+OTHER_HANDLER = ACTORS["handler2"]
+"""赵敏: a handler (经办人) of the same office, but not the handler of these receptions."""
+ITEM_OPERATIONS = {"complete_item", "report_problem"}
 START = date(2026, 3, 16)
 DRIVER = Actor("zhao.driver", "赵师傅", frozenset({Role.OFFICE}))
 COOK = Actor("qian.cook", "钱师傅", frozenset({Role.OFFICE}), unit="机关食堂")
@@ -184,3 +189,83 @@ def test_items_handed_out_are_recalled_when_the_reception_goes_back_to_approval(
     assert "执行任务「接站」收回（重新审批）" in result.event.note
     assert engine.tasks_for(DRIVER).items == ()
     assert [t.outcome for t in result.reception.tasks if t.title == "接站"] == [RECALLED]
+
+
+def handed_out(engine: Engine, assignee: Assignee) -> str:
+    """An approved reception of 张伟's whose 接站 the office (陈洁) handed to ``assignee``."""
+    rid = approved(engine)
+    engine.operate(rid, Assign((ExecutionItem("接站", assignee, place="火车站"),)), OFFICE)
+    return rid
+
+
+def test_a_handler_completes_an_item_handed_to_them_on_another_handlers_reception(engine: Engine) -> None:
+    """The holder of an execution item reports a problem with it and completes it whatever their
+    role: a handler (经办人) given one on a colleague's reception is offered both and may do both."""
+    rid = handed_out(engine, Assignee.person(OTHER_HANDLER.id, name=OTHER_HANDLER.name))
+    assert set(engine.available_operations(rid, OTHER_HANDLER)) >= ITEM_OPERATIONS
+    task = task_of(engine, rid, "接站")
+    engine.operate(rid, ReportProblem(task=task), OTHER_HANDLER, reason="列车晚点")
+    done = engine.operate(rid, Complete(task=task), OTHER_HANDLER, reason="已接到").reception
+    [item] = done.tasks[-1:]
+    assert (item.state.value, item.done_by, item.notes) == (
+        "done",
+        OTHER_HANDLER.id,
+        ("赵敏（zhao.min）报告问题：列车晚点",),
+    )
+    assert not ITEM_OPERATIONS & set(engine.available_operations(rid, OTHER_HANDLER))
+
+
+def test_an_item_is_no_licence_to_act_as_handler_on_the_reception(engine: Engine) -> None:
+    """Holding an item there, a handler of another reception still fires none of its handler's
+    triggers, and one holding no item there may neither complete nor report on another's item."""
+    rid = handed_out(engine, Assignee.person(OTHER_HANDLER.id, name=OTHER_HANDLER.name))
+    assert engine.available_triggers(rid, OTHER_HANDLER) == ()
+    with pytest.raises(NotAuthorizedError, match="只有本接待的经办人"):
+        engine.fire(rid, "start", OTHER_HANDLER)
+    with pytest.raises(NotAuthorizedError, match="只有本接待的经办人"):
+        engine.operate(
+            rid, Assign((ExecutionItem("送站", Assignee.person(OTHER_HANDLER.id)),)), OTHER_HANDLER
+        )
+    third = Actor("qian.jun", "钱军", frozenset({Role.HANDLER}), unit="县政府办公室")
+    assert not ITEM_OPERATIONS & set(engine.available_operations(rid, third))
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, Complete(task=task_of(engine, rid, "接站")), third)
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, ReportProblem(task=task_of(engine, rid, "接站")), third, reason="不知情")
+
+
+def test_a_handler_in_a_departments_pool_takes_and_completes_its_item(engine: Engine) -> None:
+    """An item handed to a department is its members' whatever their role: a handler of that
+    department, not of this reception, is offered it, completes it and so claims it."""
+    rid = handed_out(engine, Assignee.unit("县政府办公室"))
+    assert set(engine.available_operations(rid, OTHER_HANDLER)) >= ITEM_OPERATIONS
+    done = engine.operate(rid, Complete(task=task_of(engine, rid, "接站")), OTHER_HANDLER).reception
+    assert [(t.state.value, t.owner) for t in done.tasks if t.title == "接站"] == [("done", OTHER_HANDLER.id)]
+    outsider = Actor("qian.jun", "钱军", frozenset({Role.HANDLER}), unit="县财政局")
+    assert not ITEM_OPERATIONS & set(
+        engine.available_operations(handed_out(engine, Assignee.unit("县政府办公室")), outsider)
+    )
+
+
+def test_a_handler_standing_in_completes_the_principals_item(engine: Engine) -> None:
+    """A stand-in 代理 acts on the principal's item as the principal would: a handler standing in
+    for 王芳 (财务) completes the item handed to her on a reception that is not theirs."""
+    rid = handed_out(engine, Assignee.person(FINANCE.id, name=FINANCE.name))
+    assert not ITEM_OPERATIONS & set(engine.available_operations(rid, OTHER_HANDLER))
+    today = engine.clock.now().date()
+    engine.set_proxy(FINANCE.id, OTHER_HANDLER.id, today, today, FINANCE)
+    assert set(engine.available_operations(rid, OTHER_HANDLER)) >= ITEM_OPERATIONS
+    done = engine.operate(rid, Complete(task=task_of(engine, rid, "接站")), OTHER_HANDLER).reception
+    assert [(t.state.value, t.done_by) for t in done.tasks if t.title == "接站"] == [
+        ("done", OTHER_HANDLER.id)
+    ]
+
+
+def test_the_supervisor_never_completes_an_item_even_one_handed_to_them(engine: Engine) -> None:
+    """纪检 is read-only: an item handed to them is not theirs to complete or report on."""
+    rid = handed_out(engine, Assignee.person(SUPERVISOR.id, name=SUPERVISOR.name))
+    assert not ITEM_OPERATIONS & set(engine.available_operations(rid, SUPERVISOR))
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, Complete(task=task_of(engine, rid, "接站")), SUPERVISOR)
+    with pytest.raises(NotAuthorizedError):
+        engine.operate(rid, ReportProblem(task=task_of(engine, rid, "接站")), SUPERVISOR, reason="x")

@@ -372,6 +372,33 @@ def test_execution_items_are_assigned_done_and_a_problem_reaches_the_handler(ser
     assert bad.json()["problems"][0]["path"] == "$.items[0].owner"
 
 
+def test_a_handler_given_an_item_on_a_colleagues_reception_completes_it(server: Server) -> None:
+    """The office hands 接站 on 张伟's reception to 赵敏, a handler (经办人) but not this one's: the
+    item is in 赵敏's 待办, the operations offer 完成 and 报告问题, and both are accepted; 纪检,
+    handed an item too, is still refused (read-only)."""
+    rid = _submitted(server)
+    for person in ("sun.hao", *COUNTERSIGN):
+        _fire(server, person, rid, "approve", reason="同意")
+    items = [
+        {"title": "接站", "owner": {"kind": "person", "ref": "zhao.min"}, "place": "火车站"},
+        {"title": "会场", "owner": {"kind": "person", "ref": "liu.yang"}},
+    ]
+    _ok(_op(server, "chen.jie", rid, "assign", items=items))
+    [pickup] = [r for r in _list(server, "zhao.min", kind="execution") if r["reception_id"] == rid]
+    offered = _ok(_call(server, "zhao.min", "GET", f"/receptions/{rid}/operations"))
+    assert {"complete", "problem"} <= {o["operation"] for o in offered["operations"]}
+    _ok(_op(server, "zhao.min", rid, "problem", task=pickup["task_id"], reason="列车晚点"))
+    _ok(_op(server, "zhao.min", rid, "complete", task=pickup["task_id"], reason="已接到"))
+    assert [r["title"] for r in _list(server, "zhao.min", "done") if r["reception_id"] == rid] == ["接站"]
+    hall = next(
+        t["id"]
+        for t in _ok(_call(server, "liu.yang", "GET", f"/receptions/{rid}"))["tasks"]
+        if t["title"] == "会场"
+    )
+    refused = _op(server, "liu.yang", rid, "complete", task=hall)
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_authorized"), refused.text
+
+
 def test_nobody_acts_on_another_persons_task(server: Server) -> None:
     rid = _submitted(server)
     _fire(server, "sun.hao", rid, "approve", reason="同意")

@@ -110,10 +110,13 @@ def jiedai_authorize(
     :param transition: the transition of the process definition this would take (its ``roles``).
     :param step: for a trigger that records an approval, the step waiting for a signature; else None.
     :param trigger_def: what the trigger declares (``decision``, ``submitter_only`` …).
-    :param task: the task the actor acts on 任务 (the approval task they sign, the task they transfer
-        …), or None. A person's task is theirs alone (or their stand-in's) whatever this hook says;
-        for a pool task (an approval level's, a department's) this hook decides who may act — the
-        built-in role table admits the pool's members.
+    :param task: the task the actor acts on 任务 (the approval task they sign, the task they transfer,
+        the execution item they complete, the delegated task they answer …), or None. A person's task
+        is theirs alone (or their stand-in's) whatever this hook says: one with an owner is handed
+        over only when the actor holds it or stands in for its holder; for a pool task (an approval
+        level's, a department's) this hook decides who may act — the built-in role table admits the
+        pool's members. The built-in role table lets the holder act on their task whatever their
+        role (a handler completes an item on a colleague's reception).
     :return: a :class:`Verdict` (with the reason for a refusal), True/False, or None for no opinion.
 
     Stops at the first non-None result. The built-in role table answers last. Separation of duties

@@ -36,10 +36,12 @@ def jiedai_authorize(
             f"需要角色：{needed}",
             "requires one of the roles: " + ", ".join(sorted(transition.roles)),
         )
-    # A handler acts as handler only on their own receptions; an approver may also cancel. The owner
-    # of a task (an execution item, a delegated opinion) acts on it whatever their role.
-    owns = task is not None and task.owner == actor.id
-    if acting_as == {Role.HANDLER} and actor.id != reception.handler.id and not owns:
+    # A handler acts as handler only on their own receptions; an approver may also cancel. The
+    # holder of a task (an execution item, a delegated opinion) acts on it whatever their role, and
+    # so does their stand-in 代理: the engine hands over a task with an owner only when the actor
+    # holds it or stands in for its holder (a pool's nobody holds is judged below, by membership).
+    holds = task is not None and bool(task.owner)
+    if acting_as == {Role.HANDLER} and actor.id != reception.handler.id and not holds:
         return Verdict.deny(
             f"只有本接待的经办人（{reception.handler.name}）可以操作",
             f"only the reception's handler ({reception.handler.id}) may do this",

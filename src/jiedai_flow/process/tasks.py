@@ -666,7 +666,7 @@ def _reply(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
         submission=task.submission,
     )
     after = _insert(_replace(reception, back), record, after=task.id)
-    return Worked(after, people=(task.delegated_by,) if task.delegated_by else ())
+    return Worked(after, people=(task.delegated_by,) if task.delegated_by else (), task=task)
 
 
 def _add_signers(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
@@ -1169,7 +1169,7 @@ def _complete(reception: Reception, command: TaskCommand, ctx: Context) -> Worke
         opinion=ctx.reason,
         claimed_by=task.claimed_by or (ctx.actor.id if not task.owner else ""),
     )
-    return Worked(_replace(reception, done))
+    return Worked(_replace(reception, done), task=task)
 
 
 def _problem(reception: Reception, command: TaskCommand, ctx: Context) -> Worked:
@@ -1178,7 +1178,7 @@ def _problem(reception: Reception, command: TaskCommand, ctx: Context) -> Worked
     task = _owned(reception, ctx, command.task, kind=TaskKind.EXECUTION)
     note = f"{ctx.actor.name}（{ctx.actor.id}）报告问题：{ctx.reason.strip()}"
     reported = attrs.evolve(task, outcome="problem", notes=(*task.notes, note))
-    return Worked(_replace(reception, reported), people=(reception.handler.id,))
+    return Worked(_replace(reception, reported), people=(reception.handler.id,), task=task)
 
 
 _HANDLERS: dict[Operation, Callable[[Reception, TaskCommand, Context], Worked]] = {
@@ -1209,7 +1209,8 @@ _HANDLERS: dict[Operation, Callable[[Reception, TaskCommand, Context], Worked]] 
 @attrs.frozen
 class Offer:
     """An operation the actor has something to act on with now. ``task``: the task the operation
-    would hand ``jiedai_authorize`` (a vote against, a send-back), else None."""
+    would hand ``jiedai_authorize`` (a vote against, a send-back, an execution item, a delegated
+    task to answer), else None."""
 
     task: Task | None = None
 
@@ -1340,7 +1341,8 @@ def _offer_add_signers(reception: Reception, ctx: Context) -> Offer | None:
 
 
 def _offer_reply(reception: Reception, ctx: Context) -> Offer | None:
-    return _offered([t for t in reception.open_tasks() if t.delegated_to == ctx.actor.id])
+    delegated = [t for t in reception.open_tasks() if t.delegated_to == ctx.actor.id]
+    return Offer(delegated[0]) if delegated else None
 
 
 def _offer_remove_signer(reception: Reception, ctx: Context) -> Offer | None:
@@ -1373,6 +1375,14 @@ def _offer_against(reception: Reception, ctx: Context) -> Offer | None:
     return Offer(task) if task is not None else None
 
 
+def _offer_item(reception: Reception, ctx: Context) -> Offer | None:
+    """An execution item the actor holds (their own, their department's, a principal's), as
+    completing it hands it to ``jiedai_authorize`` — a pool's claimed (:func:`_owned`): its holder
+    acts on it whatever their role, so it is judged with the item, not as if they had none."""
+    held = _held(reception, ctx, TaskKind.EXECUTION)
+    return Offer(_claimed(ctx, held[0])) if held else None
+
+
 def _offer_read(reception: Reception, ctx: Context) -> Offer | None:
     me = _readers(ctx)
     unread = any(t.live and t.read_at is None and t.owner in me for t in reception.tasks)
@@ -1396,8 +1406,8 @@ _OFFERS: dict[Operation, Callable[[Reception, Context], Offer | None]] = {
     Operation.READ: _offer_read,
     Operation.COMMENT: _always,
     Operation.ASSIGN: _always,
-    Operation.COMPLETE: lambda r, ctx: _offered(_held(r, ctx, TaskKind.EXECUTION)),
-    Operation.PROBLEM: lambda r, ctx: _offered(_held(r, ctx, TaskKind.EXECUTION)),
+    Operation.COMPLETE: _offer_item,
+    Operation.PROBLEM: _offer_item,
 }
 
 
@@ -1916,6 +1926,11 @@ def _owned(reception: Reception, ctx: Context, ref: str, kind: TaskKind | None =
     )
     _in_pool(reception, ctx, task)  # acting on a pool task claims it first
     _may_take(reception, ctx, task)  # for oneself, or claimed for a principal one stands in for
+    return _claimed(ctx, task)
+
+
+def _claimed(ctx: Context, task: Task) -> Task:
+    """``task`` as the actor acts on it: a pool task nobody holds is claimed by them first."""
     return task if task.owner else attrs.evolve(task, claimed_by=ctx.actor.id)
 
 
