@@ -225,3 +225,41 @@ def test_the_printed_list_names_everyone_and_the_pages_are_not_kept_or_framed(se
         assert "no-store" in answer.headers["cache-control"]
         assert answer.headers["x-frame-options"] == "DENY"
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_a_form_posted_after_the_session_ended_is_shown_back_to_copy(server: Server) -> None:
+    """A clerk signs out in another tab (or the eight hours pass) while filling in a long form: the
+    form is not taken, and the sign-in page shows what was typed, to copy, instead of landing on
+    an empty task list."""
+    with _signed_in(server, "zhang.wei") as web:
+        form = _form(web.get("/web/new").text, content="一段写了很久的事由")
+        home = web.get("/web/").text
+        web.post("/web/logout", data={"csrf": _hidden(home, "csrf")})
+        answer = web.post("/web/new", data=form)
+    assert answer.status_code == 401
+    assert 'id="unsent"' in answer.text
+    assert ">一段写了很久的事由</textarea>" in answer.text
+    assert "事由" in answer.text
+    assert form["csrf"] not in answer.text
+    assert form["request_id"] not in answer.text
+    assert 'name="token"' in answer.text  # the sign-in form itself
+
+
+def test_a_form_refused_as_expired_shows_what_was_typed(server: Server) -> None:
+    """A form whose CSRF token is stale (signed in again in another tab) is refused, and the error
+    page shows its text to copy."""
+    rid = _submitted(server)
+    with _signed_in(server, "sun.hao") as web:
+        page = web.get(f"/web/receptions/{rid}").text
+        answer = web.post(
+            f"/web/receptions/{rid}/fire",
+            data={
+                "csrf": "stale",
+                "version": _hidden(page, "version"),
+                "trigger": "return",
+                "reason": "预算写错了",
+            },
+        )
+    assert answer.status_code == 403
+    assert 'id="error-code">csrf_failed<' in answer.text
+    assert ">预算写错了</textarea>" in answer.text

@@ -51,16 +51,18 @@ HINTS = {
 
 
 class PageRefused(PermissionDeniedException):
-    """A page's refusal with its own stable code (``csrf_failed``, ``read_only``)."""
+    """A page's refusal with its own stable code (``csrf_failed``, ``read_only``); ``typed``: what
+    the refused form's user typed, (label, value), shown back to copy."""
 
-    def __init__(self, code: str, zh: str, en: str) -> None:
+    def __init__(self, code: str, zh: str, en: str, typed: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__(detail=f"{zh} / {en}")
         self.code = code
+        self.typed = typed
 
 
-def csrf_failed() -> PageRefused:
+def csrf_failed(typed: tuple[tuple[str, str], ...] = ()) -> PageRefused:
     return PageRefused(
-        "csrf_failed", "表单已过期或来源不明（CSRF），请刷新后重试", "CSRF token missing or wrong"
+        "csrf_failed", "表单已过期或来源不明（CSRF），请刷新后重试", "CSRF token missing or wrong", typed
     )
 
 
@@ -89,8 +91,10 @@ def render(
     *,
     hint: str = "",
     back: str = "",
+    typed: tuple[tuple[str, str], ...] = (),
 ) -> Response[Any]:
-    """The error page of ``details`` (its status, code and messages)."""
+    """The error page of ``details`` (its status, code and messages); ``typed``: what the refused
+    form held, shown back to copy."""
     session = request.scope.get("session") or {}
     context = {
         "me": session.get("name", "") if isinstance(session, dict) else "",
@@ -101,6 +105,7 @@ def render(
         "hint": hint or HINTS.get(details.code, ""),
         "back": back or back_of(request),
         "retry_after": (headers or {}).get("Retry-After", ""),
+        "typed": typed,
     }
     templates = request.app.template_engine
     if templates is None:  # why: an app built without the pages' templates still answers
@@ -117,7 +122,8 @@ def _for_pages(
         path = str(request.url.path)
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             return api(request, error)
-        return render(request, details(request, error), problems.headers_of(error))
+        typed = getattr(error, "typed", ())
+        return render(request, details(request, error), problems.headers_of(error), typed=typed)
 
     return handle
 

@@ -56,6 +56,8 @@ from jiedai_flow.server.service import Service, client_of, id_of
 from jiedai_flow.server.web import errors, forms, operations
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from jiedai_flow.server.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -90,6 +92,40 @@ def _principal(request: Request[Any, Any, Any], service: Service) -> Principal:
     return Principal(actor, str(session.get("method", "web")))
 
 
+class SessionEnded(NotAuthorizedException):
+    """A form posted after its session ended: the sign-in page shows what was typed, to copy."""
+
+    def __init__(self, service: Service, typed: tuple[tuple[str, str], ...]) -> None:
+        super().__init__("请先登录 / sign in first")
+        self.service = service
+        self.typed = typed
+
+
+def _poster(request: Request[Any, Any, Any], service: Service, data: dict[str, str]) -> Principal:
+    """Who posts ``data`` (:func:`_principal`); when the session has ended, :class:`SessionEnded`
+    with the text typed, so a long form is not lost on the way to the sign-in page."""
+    try:
+        return _principal(request, service)
+    except NotAuthorizedException:
+        raise SessionEnded(service, typed_text(data)) from None
+
+
+_UNTYPED = frozenset({"csrf", "request_id", "version", "operation", "trigger", "token"})
+"""A form's fields nobody types (hidden, buttons, the sign-in token)."""
+
+
+def typed_text(data: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """What a posted form's user typed or chose, (label, value) in form order, for a page that could
+    not take the form to show back (a session that ended, a form that expired): ticked boxes and
+    hidden fields left out."""
+    labels = {**operations.FIELD_LABELS, **LABELS}
+    return tuple(
+        (labels.get(name, name), value)
+        for name, value in data.items()
+        if name not in _UNTYPED and value.strip() and not (":" in name and not name.startswith("explain:"))
+    )
+
+
 def _session_open(service: Service, session_id: str) -> bool:
     """Whether the session's row is there, not revoked, and made (at sign-in) less than
     :data:`SESSION_HOURS` ago: an absolute limit the server keeps, whatever the cookie says."""
@@ -120,7 +156,7 @@ def _claimed(found: object) -> Actor | None:
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise errors.csrf_failed()
+        raise errors.csrf_failed(typed_text(form))
 
 
 def when(moment: datetime | None, shape: str = "%Y-%m-%d %H:%M") -> str:
@@ -162,7 +198,13 @@ def login_page(request: Request[Any, Any, Any], service: NamedDependency[Service
     return _login_page(request, service, 200, "")
 
 
-def _login_page(request: Request[Any, Any, Any], service: Service, status: int, error: str) -> Template:
+def _login_page(
+    request: Request[Any, Any, Any],
+    service: Service,
+    status: int,
+    error: str,
+    typed: tuple[tuple[str, str], ...] = (),
+) -> Template:
     """The sign-in form with a CSRF token of its own (double submit: the cookie and the form field
     must agree), so a page elsewhere cannot sign a clerk in under another person's token. A token
     already set is reused: several tabs on the sign-in page all work."""
@@ -176,7 +218,7 @@ def _login_page(request: Request[Any, Any, Any], service: Service, status: int, 
         secure=service.settings.secure_cookies,
         max_age=SESSION_HOURS * 3600,
     )
-    page = _page("login.html", request, status, error=error, csrf=token)
+    page = _page("login.html", request, status, error=error, csrf=token, typed=typed)
     page.cookies.append(cookie)
     return page
 
@@ -344,7 +386,7 @@ def _detail(
 def fire(
     request: Request[Any, Any, Any], ref: FromPath[str], data: Form, service: NamedDependency[Service]
 ) -> Response[Any]:
-    me = _principal(request, service)
+    me = _poster(request, service, data)
     _csrf(request, data)
     engine = service.engine
     reception_id = id_of(engine, ref)
@@ -386,7 +428,7 @@ def operate(
     request: Request[Any, Any, Any], ref: FromPath[str], data: Form, service: NamedDependency[Service]
 ) -> Response[Any]:
     """One approval operation from its form: the command built from the fields, the reason typed."""
-    me = _principal(request, service)
+    me = _poster(request, service, data)
     _csrf(request, data)
     engine = service.engine
     reception_id = id_of(engine, ref)
@@ -493,7 +535,7 @@ def payload_fire(
     data: Form,
     service: NamedDependency[Service],
 ) -> Response[Any]:
-    me = _principal(request, service)
+    me = _poster(request, service, data)
     _csrf(request, data)
     found = _payload_trigger(service, me, ref, trigger)
     reception, _, kind = found
@@ -667,7 +709,7 @@ def _int(text: str) -> Any:
 def new(request: Request[Any, Any, Any], data: Form, service: NamedDependency[Service]) -> Response[Any]:
     from jiedai_flow.cli.inputs import ReceptionFile
 
-    me = _principal(request, service)
+    me = _poster(request, service, data)
     _csrf(request, data)
     try:
         if me.read_only:
@@ -771,7 +813,13 @@ def all_receptions(request: Request[Any, Any, Any], service: NamedDependency[Ser
 
 
 def _to_login(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    del request, error
+    if isinstance(error, SessionEnded) and error.typed:
+        said = (
+            "登录已过期，表单没有提交：请先复制下面填写的内容，重新登录后再填"
+            " / your session ended and the form was not submitted:"
+            " copy what you typed, sign in, fill it in again"
+        )
+        return _login_page(request, error.service, 401, said, typed=error.typed)
     return Redirect("/web/login")
 
 
