@@ -2119,8 +2119,9 @@ def test_a_stand_in_signs_on_behalf_of_the_absent_approver(url: str) -> None:
     today = clock.now().date()
     first = engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")
     again = engine.set_proxy("a", "x", today, today + timedelta(days=3), A, reason="出差")  # sent twice
-    assert again == first
-    assert [p.id for p in engine.proxies()] == [first.id]
+    assert (first.created, again.created) == (True, False)
+    assert again.proxy == first.proxy
+    assert [p.id for p in engine.proxies()] == [first.proxy.id]
     assert mine(engine, X) == [rid]
     result = approve(engine, rid, X)
     signed = result.approvals[-1]
@@ -2157,28 +2158,27 @@ def test_a_stand_in_period_lies_within_a_year_of_today_either_way(url: str) -> N
     )
     assert list(engine.proxies()) == []
     widest = engine.set_proxy("a", "x", today - timedelta(days=366), today + timedelta(days=366), A)
-    assert (widest.start, widest.end) == (date(2025, 3, 1), date(2027, 3, 3))
+    assert (widest.proxy.start, widest.proxy.end) == (date(2025, 3, 1), date(2027, 3, 3))
 
 
-def test_one_designation_sent_twice_at_once_is_one_stand_in_and_revoking_ends_every_twin(url: str) -> None:
-    """Threads sending one form at once make one row; rows two processes made at once (nothing in
-    the store makes a designation unique) are all ended by revoking one — none stays in force."""
+def test_one_designation_sent_twice_at_once_is_one_stand_in_and_created_once(url: str) -> None:
+    """Threads sending one form at once make one row, and one of them is told it made it; revoked,
+    the same designation set again is a new one."""
     clock = FrozenClock(datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
     engine = engine_for(url, SINGLE_A, clock=clock)
     today = date(2026, 3, 2)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        made = list(pool.map(lambda _: engine.set_proxy("a", "x", today, today, A).id, range(8)))
-    assert len(set(made)) == 1
+        made = list(pool.map(lambda _: engine.set_proxy("a", "x", today, today, A), range(8)))
+    assert len({m.proxy.id for m in made}) == 1
+    assert [m.created for m in made].count(True) == 1
     [kept] = engine.proxies()
-    store = engine.store
-    twin = attrs.evolve(kept, id="f" * 32)  # as another process would have written it meanwhile
-    store.save_proxy(twin)  # type: ignore[attr-defined]
     assert engine.stand_in_for("x") == frozenset({"a"})
     engine.revoke_proxy(kept.id, A)
-    assert [p.revoked for p in engine.proxies()] == [True, True]
+    assert [p.revoked for p in engine.proxies()] == [True]
     assert engine.stand_in_for("x") == frozenset()
     again = engine.set_proxy("a", "x", today, today, A)
-    assert again.id not in {kept.id, twin.id}
+    assert again.created
+    assert again.proxy.id != kept.id
 
 
 HEAD = approver("head", levels=["县长"], unit="县政府")

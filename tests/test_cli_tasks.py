@@ -80,6 +80,9 @@ def test_a_stand_in_set_by_command_signs_on_behalf(site: Site) -> None:
     )
     listed = as_json("proxy", "list")
     assert [(p["principal"], p["stand_in"]) for p in listed] == [("sun.hao", "li.na")]
+    sent_again = jiedai("proxy", "set", "--as", "sun.hao", "--stand-in", "li.na", *AWAY).output
+    assert f"代理 {listed[0]['id'][:8]} 已经设过" in sent_again  # one designation, not a second one
+    assert len(as_json("proxy", "list")) == 1
     # li.na (分管领导) is not in the 部门负责人 pool: the stand-in acts only on sun.hao's own tasks
     jiedai("claim-task", rid, "--as", "sun.hao")
     assert [r["reception_id"] for r in as_json("tasks", "--as", "li.na")["items"]] == [rid]

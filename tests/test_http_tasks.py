@@ -553,6 +553,64 @@ def test_stand_ins_are_listed_by_cursor_pages_the_latest_first(server: Server) -
     assert too_many.status_code == 422
 
 
+def test_an_idempotency_key_is_kept_with_the_stand_in_it_made(server: Server) -> None:
+    """``Idempotency-Key`` on ``POST /proxies`` is stored with the designation it made: the same key
+    and body again is 200 with the same stand-in and ``Idempotent-Replayed`` (after a revocation
+    too, answered as it is now); the same key with another body is 422 ``idempotency``, as a
+    command's reused request id is, and nothing is made."""
+    body = {"stand_in": "wu.gang", **_away(330), "reason": "出差"}
+    key = {"Idempotency-Key": "proxy-zheng-330"}
+    made = _ok(_call(server, "zheng.li", "POST", "/proxies", json=body, headers=key), 201)
+    for other in ({**body, "reason": "休假"}, {**body, **_away(331)}, {**body, "stand_in": "he.ping"}):
+        refused = _call(server, "zheng.li", "POST", "/proxies", json=other, headers=key)
+        assert (refused.status_code, refused.json()["code"]) == (422, "idempotency"), other
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert "proxy-zheng-330" in refused.json()["detail"]
+    assert made["id"] in _proxy_ids(server, "zheng.li")
+    assert len([p for p in _listed(server, "zheng.li") if p["start"] == body["start"]]) == 1
+    revoked = _ok(_call(server, "zheng.li", "DELETE", f"/proxies/{made['id']}"))
+    again = _call(server, "zheng.li", "POST", "/proxies", json=body, headers=key)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert again.json() == revoked
+    anew = _call(server, "zheng.li", "POST", "/proxies", json=body)  # no key: revoked, so made anew
+    assert anew.status_code == 201, anew.text
+    assert anew.json()["id"] != made["id"]
+
+
+def _listed(server: Server, actor: str, **params: Any) -> list[dict[str, Any]]:
+    page = _ok(_call(server, actor, "GET", "/proxies", params={"limit": 1000, **params}))
+    assert page["next_cursor"] is None
+    return list(page["items"])
+
+
+def test_stand_in_pages_are_full_however_many_others_come_between(server: Server) -> None:
+    """Whose a stand-in is is in the list's query, not picked out of a page afterwards: 何平's pages
+    of two hold two while more of his are there, with others' set in between; ``principal`` and
+    ``stand_in`` narrow the list as the office reads it."""
+    for i in range(6):
+        principal, stand_in = ("he.ping", "qian.bo") if i % 3 == 0 else ("zheng.li", "wu.gang")
+        body = {"principal": principal, "stand_in": stand_in, **_away(340 + i)}
+        _ok(_call(server, "chen.jie", "POST", "/proxies", json=body), 201)
+    sizes, after = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 1} | ({"after": after} if after else {})
+        page = _ok(_call(server, "he.ping", "GET", "/proxies", params=params))
+        sizes.append(len(page["items"]))
+        after = page["next_cursor"]
+        if after is None:
+            break
+    mine = _listed(server, "he.ping")
+    assert len(mine) >= 2
+    assert sizes == [1] * len(mine)
+    assert all("he.ping" in (p["principal"], p["stand_in"]) for p in mine)
+    for_him = _listed(server, "chen.jie", principal="he.ping")
+    assert {p["principal"] for p in for_him} == {"he.ping"}
+    assert {p["id"] for p in for_him} <= {p["id"] for p in mine}
+    by_wu = _listed(server, "chen.jie", stand_in="wu.gang", principal="zheng.li")
+    assert len(by_wu) >= 4
+    assert {(p["principal"], p["stand_in"]) for p in by_wu} == {("zheng.li", "wu.gang")}
+
+
 @pytest.fixture(scope="module")
 def vote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """部门负责人, then a 票签 of 李娜, 钱博 and 郑丽."""

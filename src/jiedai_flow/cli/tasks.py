@@ -586,9 +586,20 @@ def proxy_set(
     engine = app.engine()
     actor = app.actor(actor_id)
     _known(engine, [("--for", principal or ""), ("--stand-in", stand_in)])
-    made = engine.set_proxy(principal or actor.id, stand_in, first, last, actor, reason=reason)
+    result = engine.set_proxy(principal or actor.id, stand_in, first, last, actor, reason=reason)
+    made = result.proxy
     if app.json:
         app.emit(dump(made))
+        return
+    if not result.created:  # the same form sent again: the designation in force is that one
+        app.out.print(
+            say(
+                f"代理 {made.id[:8]} 已经设过：{made.stand_in} 代 {made.principal}，"
+                f"{made.start} 至 {made.end}",
+                f"stand-in {made.id[:8]} was set already: {made.stand_in} acts for {made.principal}, "
+                f"{made.start} to {made.end}",
+            )
+        )
         return
     app.out.print(
         say(

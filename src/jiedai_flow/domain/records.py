@@ -844,6 +844,71 @@ class Proxy:
         """In force on ``day``."""
         return not self.revoked and self.start <= day <= self.end
 
+    def same_request(self, again: Proxy) -> bool:
+        """Whether ``again``, sent under this designation's request id, asks what it asked — the
+        same designation, reason and setter (a retry) — not another under a reused key."""
+        return _asked(self) == _asked(again)
+
+
+def _asked(proxy: Proxy) -> tuple[str, str, date, date, str, str]:
+    return (proxy.principal, proxy.stand_in, proxy.start, proxy.end, proxy.reason, proxy.set_by)
+
+
+@attrs.frozen
+class ProxyResult:
+    """What setting a stand-in returns 设置代理的结果: the designation in force, and whether this call
+    made it (``created``) or found it — the same designation set already, or what the same request
+    id made the first time."""
+
+    proxy: Proxy
+    created: bool
+
+
+@attrs.frozen
+class ProxyQuery:
+    """One page of stand-in designations 代理, the latest set first (``at``, then id), paged by
+    keyset cursor. Each filter given narrows the page; None filters nothing."""
+
+    party: str | None = None
+    """Only those this person is the principal or the stand-in of: who may read which (the engine
+    sets it for everyone but the office, administrators and the supervisor)."""
+    principal: str | None = None
+    stand_in: str | None = None
+    active_on: date | None = None
+    """Only those in force on this (China) day: not revoked, the day within their period."""
+    limit: int = attrs.field(default=50, validator=attrs.validators.in_(range(1, 10_001)))
+    after: str | None = None
+    """Opaque cursor: the ``next_cursor`` of the previous page (see :func:`proxy_cursor`)."""
+
+
+@attrs.frozen
+class ProxyPage:
+    """One page of stand-ins 代理, the latest set first, and the cursor of the next page (None at
+    the end)."""
+
+    items: tuple[Proxy, ...]
+    next_cursor: str | None = None
+
+
+def proxy_cursor(text: str) -> tuple[datetime, str] | None:
+    """The place a stand-in list's ``next_cursor`` names — ``moment|id`` of the last designation of
+    the previous page, the moment with its offset — or None when ``text`` is no such cursor."""
+    from datetime import datetime
+
+    moment, sep, last_id = text.partition("|")
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        return None
+    if at.tzinfo is None or not sep or not last_id or "|" in last_id:
+        return None
+    return at, last_id
+
+
+def cursor_after(proxy: Proxy) -> str:
+    """The ``next_cursor`` of a page that ends with ``proxy``."""
+    return f"{proxy.at.isoformat()}|{proxy.id}"
+
 
 @attrs.frozen
 class Verdict:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import threading
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import attrs
@@ -47,6 +46,9 @@ from jiedai_flow.domain.records import (
     Notification,
     Numbering,
     Proxy,
+    ProxyPage,
+    ProxyQuery,
+    ProxyResult,
     Reception,
     ReceptionQuery,
     StepKind,
@@ -57,6 +59,7 @@ from jiedai_flow.domain.records import (
     Verdict,
     is_task_cursor,
     new_id,
+    proxy_cursor,
 )
 from jiedai_flow.domain.standards import resolve
 from jiedai_flow.domain.workdays import ChineseCalendar, add_workdays
@@ -1095,12 +1098,19 @@ class Engine:
         actor: Actor,
         *,
         reason: str = "",
-    ) -> Proxy:
+        request_id: str | None = None,
+    ) -> ProxyResult:
         """代理 while away: from ``start`` to ``end`` ``stand_in`` acts on ``principal``'s approval
         tasks, recorded as on behalf of them. The principal sets it, or an administrator or the
-        office for them. The same designation in force already is returned, not made twice. The
-        period lies within a year of today either way (:data:`~jiedai_flow.process.tasks.PROXY_REACH`),
-        else :class:`ValidationError` at ``$.start`` or ``$.end``."""
+        office for them. The period lies within a year of today either way
+        (:data:`~jiedai_flow.process.tasks.PROXY_REACH`), else :class:`ValidationError` at ``$.start``
+        or ``$.end``.
+
+        The same designation in force already is returned, not made twice, by any number of
+        threads or processes at once: :attr:`ProxyResult.created` says which. ``request_id`` (an
+        ``Idempotency-Key``) is kept with the designation it makes; sent again with the same
+        arguments it returns that designation (revoked since or not), with others it is an
+        :class:`IdempotencyError`."""
         if actor.id != principal and not actor.roles & {Role.ADMIN, Role.OFFICE}:
             raise NotAuthorizedError(
                 "",
@@ -1110,6 +1120,8 @@ class Engine:
                 "only for oneself",
                 label="设置代理",
             )
+        if request_id is not None:
+            stored_text(("request_id", request_id, MAX_REQUEST_ID))
         if not stand_in.strip() or stand_in == principal:
             raise TaskError(
                 "",
@@ -1142,24 +1154,20 @@ class Engine:
             problem = task_ops.target_problem(directory, stand_in, needs)
             if problem is not None:
                 raise TaskError("", "代理", *problem, operation_en="proxy", path="$.stand_in")
-        store = self._task_store()
-        with _PROXY_LOCK:  # why: two threads sending one form twice make one row, not two
-            for kept in store.proxies():  # the same designation twice (a form sent again): one row
-                if not kept.revoked and _designation(kept) == (principal, stand_in, start, end):
-                    return kept
-            proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
-            store.save_proxy(proxy)
+        proxy = Proxy(new_id(), principal, stand_in, start, end, reason, actor.id, self.clock.now())
+        result = self._task_store().designate(proxy, request_id)
+        if result.created:
             self._stand_ins = None
-        log.info(
-            "proxy %s: %s stands in for %s %s..%s (set by %s)",
-            proxy.id,
-            stand_in,
-            principal,
-            start,
-            end,
-            actor.id,
-        )
-        return proxy
+            log.info(
+                "proxy %s: %s stands in for %s %s..%s (set by %s)",
+                proxy.id,
+                stand_in,
+                principal,
+                start,
+                end,
+                actor.id,
+            )
+        return result
 
     def revoke_proxy(self, proxy_id: str, actor: Actor) -> Proxy:
         """End a stand-in designation (its principal, the office or an administrator)."""
@@ -1168,18 +1176,15 @@ class Engine:
             raise NotAuthorizedError(
                 "", "revoke_proxy", actor.id, "只能撤销自己的代理", "only one's own", label="撤销代理"
             )
-        store = self._task_store()
-        # why: two processes sending one form at once can each make the row (nothing in the store
-        # makes a designation unique); revoking one must not leave its twin in force
-        twins = [p for p in store.proxies() if not p.revoked and _designation(p) == _designation(found)]
-        for twin in twins:
-            store.save_proxy(attrs.evolve(twin, revoked=True))
+        revoked = attrs.evolve(found, revoked=True)
+        if not found.revoked:
+            self._task_store().save_proxy(revoked)
         self._stand_ins = None
-        return attrs.evolve(found, revoked=True)
+        return revoked
 
     def proxy(self, proxy_id: str) -> Proxy:
         """The stand-in designation ``proxy_id`` names (its id or the start of it)."""
-        found = next((p for p in self._task_store().proxies() if p.id.startswith(proxy_id)), None)
+        found = self._task_store().find_proxy(proxy_id)
         if found is None:
             raise TaskError(
                 "", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}", operation_en="revoke proxy"
@@ -1187,8 +1192,47 @@ class Engine:
         return found
 
     def proxies(self) -> Sequence[Proxy]:
-        """Every stand-in designation (revoked ones too)."""
+        """Every stand-in designation (revoked ones too), all at once: :meth:`proxies_for` reads
+        them a page at a time."""
         return self._task_store().proxies()
+
+    def proxies_for(
+        self,
+        actor: Actor,
+        *,
+        principal: str | None = None,
+        stand_in: str | None = None,
+        active_on: date | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> ProxyPage:
+        """One page of the stand-in designations ``actor`` may read, the latest set first: theirs,
+        as principal or stand-in; the office, administrators and the supervisor read all.
+
+        :param principal: only those for this person; ``stand_in``: only those by this person.
+        :param active_on: only those in force that day.
+        :param after: the ``next_cursor`` of the previous page (else :class:`ValidationError`).
+        """
+        if after is not None and proxy_cursor(after) is None:
+            raise ValidationError(
+                [
+                    Problem(
+                        "after",
+                        f"游标无效：{after!r}（用上一页给出的游标）",
+                        f"not a cursor of this list: {after!r}",
+                    )
+                ]
+            )
+        everyone = actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
+        query = ProxyQuery(
+            party=None if everyone else actor.id,
+            principal=principal,
+            stand_in=stand_in,
+            active_on=active_on,
+            limit=limit,
+            after=after,
+        )
+        return self._task_store().proxy_page(query)
 
     def migrate(
         self,
@@ -2069,12 +2113,3 @@ def digest_of(*said: object) -> str:
     """What a command said — its arguments beside the reception, trigger and actor — as a short
     digest kept with its idempotency record (:attr:`CommandRecord.said`)."""
     return hashlib.sha256(canonical(list(said))).hexdigest()[:32]  # keys sorted: a map's order is no content
-
-
-_PROXY_LOCK = threading.Lock()
-"""Held while a designation is looked for and, if new, written (:meth:`Engine.set_proxy`)."""
-
-
-def _designation(proxy: Proxy) -> tuple[str, str, date, date]:
-    """What makes two stand-in rows the same designation: whose, who, from, to."""
-    return (proxy.principal, proxy.stand_in, proxy.start, proxy.end)

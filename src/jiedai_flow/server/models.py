@@ -14,7 +14,7 @@ import attrs
 
 from jiedai_flow.domain.findings import Finding
 from jiedai_flow.domain.model import Actor, Plan, ReceptionList
-from jiedai_flow.domain.records import Explanation, FollowUp, Proxy
+from jiedai_flow.domain.records import Explanation, FollowUp
 from jiedai_flow.reports.flags import RedFlag
 from jiedai_flow.reports.summary import AnnualSummaryRow, DisclosureRow
 
@@ -158,15 +158,6 @@ class ProxyRequest:
     end: date
     principal: str = ""
     reason: str = ""
-
-
-@attrs.frozen
-class ProxyPage:
-    """One page of stand-ins 代理, the latest set first, and the cursor of the next page (None at
-    the end)."""
-
-    items: tuple[Proxy, ...]
-    next_cursor: str | None = None
 
 
 @attrs.frozen

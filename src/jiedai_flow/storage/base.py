@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 from jiedai_flow.domain.model import MAX_FEN
+from jiedai_flow.domain.records import cursor_after
+from jiedai_flow.errors import IdempotencyError
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator, Sequence
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
         Numbering,
         Page,
         Proxy,
+        ProxyPage,
+        ProxyQuery,
+        ProxyResult,
         Reception,
         ReceptionQuery,
         TaskCounts,
@@ -43,6 +48,21 @@ def ledger_cap(entry: LedgerEntry) -> int:
     unit's budget when one is set, and never more than a 64-bit column holds (``MAX_FEN``), so a
     year's total that would overflow it is refused like an overrun, not by the database."""
     return MAX_FEN if entry.cap_fen is None else min(entry.cap_fen, MAX_FEN)
+
+
+def proxy_key_reused(request_id: str, first: Proxy, again: Proxy) -> IdempotencyError:
+    """The error of a request id that made ``first`` sent again asking ``again`` (another period,
+    stand-in, reason or setter): a retry must be sent unchanged, another designation needs a new
+    key."""
+    said = f"set_proxy:{first.id}"
+    if first.set_by != again.set_by:
+        return IdempotencyError(request_id, f"{said}:{first.set_by}", f"set_proxy:{again.set_by}")
+    return IdempotencyError(request_id, said, said, other_words=True)
+
+
+def next_cursor(page: Sequence[Proxy], more: bool) -> str | None:
+    """The cursor after a page of stand-ins: None at the end."""
+    return cursor_after(page[-1]) if more and page else None
 
 
 @runtime_checkable
@@ -208,11 +228,27 @@ class TaskStore(Protocol):
     def task_counts(self, query: TaskQuery) -> TaskCounts:
         """How many lines each of the actor's task lists has."""
 
+    def designate(self, proxy: Proxy, request_id: str | None = None) -> ProxyResult:
+        """Record a new stand-in designation, unless one is there already — as one atomic step,
+        whichever thread or process asks at the same time. Found instead: the designation
+        ``request_id`` made, if :meth:`~jiedai_flow.domain.records.Proxy.same_request` as ``proxy``
+        (else :class:`~jiedai_flow.errors.IdempotencyError`); then the same designation in force
+        (principal, stand-in, start and end; revoked ones do not count). ``request_id`` is kept
+        with the row it makes."""
+
     def save_proxy(self, proxy: Proxy) -> None:
-        """Record (or replace, by id) a stand-in designation."""
+        """Replace a stand-in designation by id (revoking it), its request id kept."""
 
     def proxies(self) -> Sequence[Proxy]:
         """Every stand-in designation, revoked ones included."""
+
+    def proxy_page(self, query: ProxyQuery) -> ProxyPage:
+        """One page of stand-in designations, the latest set first, filtered as ``query`` says —
+        ``party`` included, so a page is as long as the limit while more are there — by an
+        indexed keyset query, not a read of all of them."""
+
+    def find_proxy(self, ref: str) -> Proxy | None:
+        """The designation whose id is ``ref``, else the first (by id) whose id starts with it."""
 
     def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
         """Whom ``stand_in`` stands in for at ``now`` (China day)."""

@@ -21,6 +21,8 @@ from jiedai_flow.domain.records import (
     LedgerEntry,
     Notification,
     Page,
+    ProxyPage,
+    ProxyResult,
     TaskCounts,
     TaskKind,
     TaskPage,
@@ -28,6 +30,7 @@ from jiedai_flow.domain.records import (
     TaskState,
     TaskView,
     numbered,
+    proxy_cursor,
 )
 from jiedai_flow.errors import (
     BudgetExceededError,
@@ -36,7 +39,7 @@ from jiedai_flow.errors import (
     IdempotencyError,
     NotFoundError,
 )
-from jiedai_flow.storage.base import INLINE_LEASE, OutboxTrail, ledger_cap
+from jiedai_flow.storage.base import INLINE_LEASE, OutboxTrail, ledger_cap, next_cursor, proxy_key_reused
 from jiedai_flow.storage.codec import encode
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
         Notification,
         Numbering,
         Proxy,
+        ProxyQuery,
         Reception,
         ReceptionQuery,
         Task,
@@ -70,6 +74,8 @@ class MemoryStore:
         self._receptions: dict[str, Reception] = {}
         self._events: dict[str, list[AuditEvent]] = {}
         self._proxies: dict[str, Proxy] = {}
+        self._proxy_requests: dict[str, str] = {}
+        """The designation each request id made: request id → proxy id."""
         self._outbox: dict[str, _Row] = {}
         self._finished: dict[str, int] = {"delivered": 0}
         """Rows that left the outbox, by final status (delivered rows are not kept: the audit
@@ -379,6 +385,22 @@ class MemoryStore:
             started=len(counts[TaskView.STARTED]),
         )
 
+    def designate(self, proxy: Proxy, request_id: str | None = None) -> ProxyResult:
+        with self._lock:
+            if request_id is not None and request_id in self._proxy_requests:
+                made = self._proxies[self._proxy_requests[request_id]]
+                if not made.same_request(proxy):
+                    raise proxy_key_reused(request_id, made, proxy)
+                return ProxyResult(made, created=False)
+            asked = _designation(proxy)
+            for kept in self._proxies.values():
+                if not kept.revoked and _designation(kept) == asked:
+                    return ProxyResult(kept, created=False)
+            self._proxies[proxy.id] = proxy
+            if request_id is not None:
+                self._proxy_requests[request_id] = proxy.id
+            return ProxyResult(proxy, created=True)
+
     def save_proxy(self, proxy: Proxy) -> None:
         with self._lock:
             self._proxies[proxy.id] = proxy
@@ -386,6 +408,21 @@ class MemoryStore:
     def proxies(self) -> Sequence[Proxy]:
         with self._lock:
             return tuple(self._proxies.values())
+
+    def proxy_page(self, query: ProxyQuery) -> ProxyPage:
+        after = proxy_cursor(query.after) if query.after is not None else None
+        with self._lock:
+            listed = [p for p in self._proxies.values() if _listed(p, query)]
+        found = sorted((p for p in listed if after is None or _key(p) < after), key=_key, reverse=True)
+        page = tuple(found[: query.limit])
+        return ProxyPage(page, next_cursor(page, len(found) > query.limit))
+
+    def find_proxy(self, ref: str) -> Proxy | None:
+        with self._lock:
+            found = self._proxies.get(ref)
+            if found is None:
+                found = next((self._proxies[i] for i in sorted(self._proxies) if i.startswith(ref)), None)
+            return found
 
     def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
         day = _china_day(now)
@@ -419,6 +456,26 @@ class _Row:
     lease_until: datetime | None = None
     error: str = ""
     worker: str = ""
+
+
+def _designation(proxy: Proxy) -> tuple[str, str, date, date]:
+    """What makes two stand-in rows the same designation: whose, who, from, to."""
+    return (proxy.principal, proxy.stand_in, proxy.start, proxy.end)
+
+
+def _key(proxy: Proxy) -> tuple[datetime, str]:
+    """A stand-in's place in a list of them (the latest set first: compared reversed)."""
+    return proxy.at, proxy.id
+
+
+def _listed(proxy: Proxy, query: ProxyQuery) -> bool:
+    """Whether ``proxy`` passes the filters of ``query`` (its cursor aside)."""
+    return (
+        (query.party is None or query.party in (proxy.principal, proxy.stand_in))
+        and (query.principal is None or proxy.principal == query.principal)
+        and (query.stand_in is None or proxy.stand_in == query.stand_in)
+        and (query.active_on is None or proxy.covers(query.active_on))
+    )
 
 
 def _china_day(now: datetime) -> date:

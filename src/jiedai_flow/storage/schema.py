@@ -204,9 +204,25 @@ proxies = sa.Table(
     sa.Column("set_by", sa.String(64), nullable=False),
     sa.Column("at", Moment, nullable=False),
     sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("in_force", sa.Boolean, nullable=True),
+    sa.Column("request_id", sa.String(128), nullable=True),
     sa.Index("ix_jd_proxies_stand_in", "stand_in", "end_date"),
+    sa.Index("ix_jd_proxies_at", "at", "id"),
+    sa.Index(
+        "ux_jd_proxies_designation",
+        "principal",
+        "stand_in",
+        "start_date",
+        "end_date",
+        "in_force",
+        unique=True,
+    ),
+    sa.Index("ux_jd_proxies_request", "request_id", unique=True),
 )
-"""代理 while away: who stands in for whom, from when to when (China days, both included)."""
+"""代理 while away: who stands in for whom, from when to when (China days, both included).
+``in_force`` is true while not revoked and NULL after, so the unique designation index holds one row
+in force per designation and any number revoked (NULLs are never equal); ``request_id`` is the
+``Idempotency-Key`` that made the row (NULL: none), unique likewise."""
 
 api_tokens = sa.Table(
     "jd_api_tokens",

@@ -31,22 +31,25 @@ from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIResponse
 from litestar.openapi.spec import Operation as OpenAPIOperation
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
 from jiedai_flow.domain.model import Role
 from jiedai_flow.domain.records import (
     CommandResult,
     Proxy,
+    ProxyPage,
     TaskCounts,
     TaskKind,
     TaskPage,
     TaskView,
     is_task_cursor,
+    proxy_cursor,
 )
 from jiedai_flow.errors import (
     Problem,
     RateLimitedError,
     RetryAfter,
+    TaskError,
     UnknownOperationError,
     ValidationError,
 )
@@ -56,7 +59,7 @@ from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import located, outcome
 from jiedai_flow.server.auth import Principal, refuse_supervisor
-from jiedai_flow.server.models import OperationInfo, Operations, ProxyPage, ProxyRequest
+from jiedai_flow.server.models import OperationInfo, Operations, ProxyRequest
 from jiedai_flow.server.problems import (
     BODY,
     COMMAND,
@@ -398,14 +401,18 @@ def _no_such(operation: str) -> UnknownOperationError:
 def _visible(service: Service, principal: Principal, proxy_id: str) -> Proxy:
     """The stand-in ``proxy_id`` (exactly), if ``principal`` may read it; else 404, as for an id that
     is not there: one not theirs is as unknown as in the list."""
-    found = next((p for p in service.engine.proxies() if p.id == proxy_id), None)
-    if found is None or not _sees(principal, found):
+    try:
+        found: Proxy | None = service.engine.proxy(proxy_id)
+    except TaskError:  # no such stand-in: a 404 here, not a refused operation
+        found = None
+    if found is None or found.id != proxy_id or not _sees(principal, found):
         raise NotFoundException(f"没有代理 {proxy_id} / no stand-in {proxy_id}")
     return found
 
 
 def _sees(principal: Principal, proxy: Proxy) -> bool:
-    """Whether ``principal`` may read ``proxy``: theirs, as principal or stand-in, or they see all."""
+    """Whether ``principal`` may read ``proxy``: theirs, as principal or stand-in, or they see all
+    (the rule :meth:`~jiedai_flow.process.engine.Engine.proxies_for` lists by)."""
     me = principal.actor.id
     everyone = principal.actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
     return bool(everyone) or me in (proxy.principal, proxy.stand_in)
@@ -417,7 +424,8 @@ def _sees(principal: Principal, proxy: Proxy) -> bool:
     summary="代理 stand-ins: the caller's (as principal or stand-in); the office, administrators and the "
     "supervisor see all",
     description="The latest set first, revoked ones too (`revoked`); `active_on` keeps those in force "
-    "that day. Pages by cursor: `after` = the previous page's `next_cursor`.",
+    "that day, `principal` those for one person, `stand_in` those by one. Pages by cursor: `after` = "
+    "the previous page's `next_cursor`.",
     return_dto=LibraryDTO[ProxyPage],
     tags=["tasks"],
     sync_to_thread=True,
@@ -427,40 +435,26 @@ def proxy_list(
     service: NamedDependency[Service],
     principal: NamedDependency[Principal],
     active_on: FromQuery[date | None] = None,
+    for_principal: Annotated[
+        str | None,
+        QueryParameter(name="principal", description="只列为此人设的 / only those for this person"),
+    ] = None,
+    stand_in: Annotated[
+        str | None, Parameter(description="只列由此人代理的 / only those by this person")
+    ] = None,
     limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
     after: str | None = Parameter(default=None, description="the next_cursor of the previous page"),
 ) -> ProxyPage:
-    start = _proxy_cursor(after) if after is not None else None
-    found = sorted(
-        (
-            p
-            for p in service.engine.proxies()
-            if _sees(principal, p) and (active_on is None or p.covers(active_on))
-        ),
-        key=_proxy_key,
-        reverse=True,
-    )
-    if start is not None:
-        found = [p for p in found if _proxy_key(p) < start]
-    page = tuple(found[:limit])
-    more = len(found) > limit
-    return ProxyPage(page, f"{page[-1].at.isoformat()}|{page[-1].id}" if more else None)
-
-
-def _proxy_key(proxy: Proxy) -> tuple[datetime, str]:
-    return proxy.at, proxy.id
-
-
-def _proxy_cursor(text: str) -> tuple[datetime, str]:
-    """``moment|id`` of the last stand-in of the previous page, or 422 at ``$.query.after``."""
-    moment, sep, last_id = text.partition("|")
-    try:
-        at = datetime.fromisoformat(moment)
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None or not sep or not last_id or "|" in last_id:
+    if after is not None and proxy_cursor(after) is None:
         raise ValidationError([Problem("$.query.after", "游标无效", "not a cursor of this list")])
-    return at, last_id
+    return service.engine.proxies_for(
+        principal.actor,
+        principal=for_principal,
+        stand_in=stand_in,
+        active_on=active_on,
+        limit=limit,
+        after=after,
+    )
 
 
 @get(
@@ -502,9 +496,10 @@ class _AnsweredTwoWays(OpenAPIOperation):
     operation_id="setProxy",
     summary="设置代理 set a stand-in while away (for oneself; the office or an administrator for others)",
     description="201 with `Location` when the designation is made; the same principal, stand-in and "
-    "period in force already is answered with it: 200, `Idempotent-Replayed: true`. That is what "
-    "makes a retry safe, with or without `Idempotency-Key` (checked, not stored: a designation has "
-    "no request id).",
+    "period in force already is answered with it: 200, `Idempotent-Replayed: true`, so a retry is "
+    "safe with or without `Idempotency-Key`. The key is kept with the designation it made: sent "
+    "again with the same body it is answered so too (revoked since or not), with another body it "
+    "is 422 `idempotency`.",
     dto=LibraryDTO[ProxyRequest],
     return_dto=LibraryDTO[Proxy],
     tags=["tasks"],
@@ -529,24 +524,24 @@ def proxy_set(
     principal: NamedDependency[Principal],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Proxy]:
-    del idempotency_key  # checked by request_id; the designation itself is the key
+    del idempotency_key  # read by request_id, which checks it
     refuse_supervisor(principal, "set_proxy")
-    request_id(request)
+    key = request_id(request)
     _known(service, data.stand_in, "$.stand_in")
     if data.principal:
         _known(service, data.principal, "$.principal")
-    engine = service.engine
-    before = {p.id for p in engine.proxies()}
-    proxy = engine.set_proxy(
+    result = service.engine.set_proxy(
         data.principal or principal.actor.id,
         data.stand_in,
         data.start,
         data.end,
         principal.actor,
         reason=data.reason,
+        request_id=key,
     )
+    proxy = result.proxy
     headers = {"Location": located(request, f"{API}/proxies/{proxy.id}")}
-    if proxy.id not in before:
+    if result.created:
         return Response(proxy, status_code=201, headers=headers)
     return Response(proxy, status_code=200, headers={**headers, "Idempotent-Replayed": "true"})
 

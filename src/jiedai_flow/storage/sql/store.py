@@ -31,6 +31,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+import jiedai_flow.storage.sql.proxies as sql_proxies
 import jiedai_flow.storage.sql.tasks as sql_tasks
 from jiedai_flow.domain.clock import CHINA_TZ
 from jiedai_flow.domain.records import (
@@ -97,6 +98,9 @@ if TYPE_CHECKING:
     from jiedai_flow.domain.records import (
         CarbonCopy,
         Member,
+        ProxyPage,
+        ProxyQuery,
+        ProxyResult,
         ReceptionQuery,
         Task,
         TaskCounts,
@@ -846,33 +850,22 @@ class SQLStore(OutboxMixin):
             self._lists[shape] = found
         return found
 
+    def designate(self, proxy: Proxy, request_id: str | None = None) -> ProxyResult:
+        """Record a stand-in designation unless it is there already (see :mod:`.proxies`)."""
+        return sql_proxies.designate(self.db, proxy, request_id)
+
     def save_proxy(self, proxy: Proxy) -> None:
-        """Record a stand-in designation (a revoked one replaces its row)."""
-        values = {
-            "id": proxy.id,
-            "principal": proxy.principal,
-            "stand_in": proxy.stand_in,
-            "start_date": proxy.start,
-            "end_date": proxy.end,
-            "reason": proxy.reason,
-            "set_by": proxy.set_by,
-            "at": utc(proxy.at),
-            "revoked": proxy.revoked,
-        }
-        _P = schema.proxies
-        with self.db.begin() as conn:
-            conn.execute(_P.delete().where(_P.c.id == proxy.id))
-            conn.execute(_P.insert().values(values))
+        """Replace a stand-in designation by id (a revoked one), its request id kept."""
+        sql_proxies.save(self.db, proxy)
 
     def proxies(self) -> Sequence[Proxy]:
-        _P = schema.proxies
-        with self.db.connect() as conn:
-            rows = conn.execute(sa.select(*_P.c).order_by(_P.c.at, _P.c.id)).all()
-        return tuple(
-            # the table holds naive UTC; the record is in China time, as the engine made it
-            Proxy(i, principal, stand_in, start, end, reason, set_by, _in_china(at), bool(revoked))
-            for i, principal, stand_in, start, end, reason, set_by, at, revoked in rows
-        )
+        return sql_proxies.every(self.db)
+
+    def proxy_page(self, query: ProxyQuery) -> ProxyPage:
+        return sql_proxies.page(self.db, query)
+
+    def find_proxy(self, ref: str) -> Proxy | None:
+        return sql_proxies.find(self.db, ref)
 
     def principals(self, stand_in: str, now: datetime) -> Sequence[str]:
         """Whom ``stand_in`` stands in for on ``now``'s China day (an indexed lookup)."""
