@@ -295,3 +295,36 @@ def _old_row(proxy: Proxy, at: datetime) -> dict[str, Any]:
         "at": at.astimezone(UTC).replace(tzinfo=None),
         "revoked": proxy.revoked,
     }
+
+
+class _StoreOfAnEarlierVersion:
+    """A store plugin written against an earlier ``TaskStore``: task lists and stand-ins, but not
+    ``designate``, ``proxy_page`` or ``find_proxy``, which came later."""
+
+    def __init__(self) -> None:
+        from jiedai_flow.storage.memory import MemoryStore
+
+        self._inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("designate", "proxy_page", "find_proxy"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_a_store_with_part_of_the_task_protocol_is_refused_naming_what_it_lacks() -> None:
+    """Such a store would have lost its task lists without a word (it no longer counts as a task
+    store); the engine refuses it at start, naming the methods to add."""
+    from jiedai_flow import hookimpl
+    from jiedai_flow.errors import PluginError
+
+    class CountyStorage:
+        @hookimpl
+        def jiedai_storage(self, url: str) -> object | None:
+            return _StoreOfAnEarlierVersion() if url.startswith("county://") else None
+
+    with pytest.raises(PluginError) as refused:
+        make_engine(CountyStorage(), url="county://")
+    assert "designate" in refused.value.message_en
+    assert "find_proxy" in refused.value.message_zh
+    assert "proxy_page" in refused.value.message_en

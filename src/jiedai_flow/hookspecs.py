@@ -83,7 +83,9 @@ def jiedai_storage(url: str) -> Store | None:
     :return: a store implementing :class:`jiedai_flow.storage.Store`, or None if not yours.
 
     Stops at the first non-None result. Implemented by the built-in back ends and by plugins
-    that bring a database of their own.
+    that bring a database of their own. A store that keeps task lists and stand-ins implements all
+    of :class:`jiedai_flow.storage.base.TaskStore`; one with only part of it is refused at start
+    (``PluginError`` naming the methods it lacks) rather than losing its task lists without a word.
     """
 
 

@@ -277,7 +277,7 @@ class Engine:
         self._standards: dict[tuple[str, str, date], Standards] = {}
         self._choosing = bool(hook.jiedai_choose_process.get_hookimpls())
         self._cached = store.cached if isinstance(store, CachingStore) else None
-        self._tasks = store if isinstance(store, TaskStore) else None
+        self._tasks = _task_store(store)
         self._sealed = store.sealed if isinstance(store, SealingStore) else None
         self._stand_ins: tuple[tuple[str, datetime], frozenset[str]] | None = None
 
@@ -1827,6 +1827,26 @@ class Engine:
 
 MAX_JURISDICTION = 12
 """The longest jurisdiction code the tables hold (jd_receptions.jurisdiction)."""
+
+
+def _task_store(store: Store) -> TaskStore | None:
+    """``store`` when it keeps task lists and stand-ins (:class:`TaskStore`), None when it keeps none
+    of it; a store with part of the protocol is refused, naming what it lacks: a store plugin written
+    for an earlier version would otherwise lose its task lists without a word."""
+    if isinstance(store, TaskStore):
+        return store
+    wanted = sorted(n for n in vars(TaskStore) if not n.startswith("_") and callable(getattr(TaskStore, n)))
+    missing = [n for n in wanted if not callable(getattr(store, n, None))]
+    if len(missing) < len(wanted):
+        kind = type(store).__qualname__
+        raise PluginError(
+            f"存储 {kind} 只实现了部分 TaskStore（待办与代理），缺少：{'、'.join(missing)}",
+            f"the store {kind} implements only part of TaskStore (task lists and stand-ins); "
+            f"missing: {', '.join(missing)}",
+        )
+    return None
+
+
 MAX_REQUEST_ID = 128
 """The longest request id the tables hold (jd_commands.request_id)."""
 
