@@ -173,8 +173,10 @@ def of_error(error: JiedaiFlowError, request: Request[Any, Any, Any] | None = No
         extra["allowed"] = error.allowed
     if isinstance(error, ConflictError):
         extra["current_version"] = error.actual
-        if request is not None and request.headers.get("if-match", "*").strip() != "*":
-            status, code = 412, "precondition_failed"  # `*` compares no version: a lost race is a 409
+        # why the request's state, not its header: only a command that read If-Match as a version
+        # lost a precondition (`*` compares none; a create sent one by mistake has none to lose)
+        if request is not None and getattr(request.state, "conditioned", False):
+            status, code = 412, "precondition_failed"
     return problem(status, code, error.message_zh, error.message_en, request, **extra)
 
 

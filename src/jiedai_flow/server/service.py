@@ -149,6 +149,7 @@ def expected_version(request: Request[Any, Any, Any], service: Service, receptio
     (a precondition of a request that would fail anyway is not looked at)."""
     tags = if_match(request)
     engine = service.engine
+    request.state.conditioned = isinstance(tags, EntityTags)  # a lost race is then a 412, not a 409
     if not isinstance(tags, EntityTags):  # no header, or `*`
         if service.settings.require_if_match:
             engine.get(reception_id)  # 404 before 428
