@@ -615,6 +615,8 @@ def _proxy_row(rng: random.Random, stand_in: str, principal: str, start: date, e
         "set_by": principal,
         "at": datetime(start.year, start.month, start.day, 1, 0),
         "revoked": False,
+        "in_force": True,
+        "request_id": None,
     }
 
 
