@@ -643,7 +643,7 @@ def _document(form: dict[str, str], me: Principal) -> dict[str, Any]:
                 "venue": form.get("meal_venue", ""),
                 "venue_type": form.get("meal_venue_type") or VenueType.CANTEEN.value,
                 "guests": len(guests),
-                "companions": _int(form.get("meal_companions", "0")),
+                "companions": _int(form.get("meal_companions") or "0"),
                 "cost": form.get("meal_cost", ""),
                 "dishes": forms.items_of(form.get("meal_dishes", "")),
             }
