@@ -105,6 +105,8 @@ _INFO = sa.select(
 """The columns of a :class:`TokenInfo`, in its order."""
 _VERIFY = _INFO.where(schema.api_tokens.c.digest == sa.bindparam("digest"))
 """The one read every request makes (compiled once by the store that runs it)."""
+_ACTIVE = sa.select(schema.api_tokens.c.digest).where(schema.api_tokens.c.revoked_at.is_(None))
+"""The digests of the tokens in force, which a rate-limited address's token must be among."""
 
 
 class RevocationWatch:
@@ -329,9 +331,12 @@ class SQLTokens:
             self.watch.close()
 
     def _active_digests(self) -> frozenset[str]:
-        t = schema.api_tokens
+        # why the store's reader: this runs on the event loop, where waiting for a pooled connection
+        # that command threads hold would stall every request of the worker
+        if self.store is not None:
+            return frozenset(digest for (digest,) in self.store.read_rows(_ACTIVE, {}))
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return frozenset(conn.execute(sa.select(t.c.digest).where(t.c.revoked_at.is_(None))).scalars())
+            return frozenset(conn.execute(_ACTIVE).scalars())
 
     def _read(self, digest: str) -> TokenInfo | None:
         if self.store is not None:
