@@ -5,8 +5,12 @@ failed-authentication limit (a valid credential still served from a limited addr
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,11 +26,10 @@ from jiedai_flow.server.auth import Authenticator, AuthFailure, FailureLimiter, 
 from jiedai_flow.server.settings import JWTSettings
 from jiedai_flow.server.tokens import ActiveDigests, MemoryTokens, SQLTokens
 from jiedai_flow.storage import schema
-from tests._http_server import eventually, reception_body, running
+from tests._http_server import eventually, reception_body, running, write_starter_files
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from tests._http_server import Server
 
@@ -449,3 +452,36 @@ def test_a_limited_address_gets_in_with_a_valid_memory_token_only() -> None:
     for credential in (good, "jd_guess"):
         with pytest.raises(RateLimited):
             auth.authenticate(f"Bearer {credential}", "10.1.1.1")
+
+
+@pytest.mark.parametrize("secret", ["", "county1", "x" * 31])
+def test_a_short_shared_secret_is_refused_before_the_service_starts(tmp_path: Path, secret: str) -> None:
+    """An HS256 secret shorter than 256 bits can be guessed from one token offline, and online too
+    (a valid JWT is served from a rate-limited address); an empty one would let anybody sign. The
+    service does not start on it: exit 2 naming the variable, in both languages."""
+    write_starter_files(tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
+        "JIEDAI_JWT_ISSUER": ISSUER,
+        "JIEDAI_JWT_AUDIENCE": AUDIENCE,
+        "JIEDAI_JWT_SECRET": secret,
+    }
+    command = [sys.executable, "-m", "jiedai_flow.cli", "--db", f"sqlite:///{tmp_path / 'j.db'}", "serve"]
+    done = subprocess.run(
+        [*command, "--port", "0"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "JIEDAI_JWT_SECRET" in done.stderr
+    assert "至少 32 字节" in done.stderr
+    assert "at least 32 bytes" in done.stderr
+    assert "Traceback" not in done.stderr
+    with pytest.raises(ValueError, match="too short"):
+        JWTSettings(ISSUER, AUDIENCE, secret)
+    assert JWTSettings(ISSUER, AUDIENCE, SECRET).key == SECRET

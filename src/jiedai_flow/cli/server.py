@@ -136,12 +136,19 @@ def serve(
     port = sock.getsockname()[1]
 
     with sock:  # closed however this ends
+        try:
+            jwt = JWTSettings.from_env()
+        except ValueError as error:
+            from jiedai_flow.cli.app import usage_problem
+
+            zh, _, en = str(error).partition(" / ")
+            raise usage_problem("JIEDAI_JWT_SECRET", zh, en) from None
         settings = Settings(
             db=app.db,
             actors=str(app.actors_path),
             standards=tuple(str(p) for p in app.standards_paths),
             calendar=tuple(str(p) for p in app.calendar_paths),
-            jwt=JWTSettings.from_env(),
+            jwt=jwt,
             secure_cookies=secure_cookies,
             auth_failures=max_auth_failures,
             require_if_match=require_if_match,
