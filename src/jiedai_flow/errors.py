@@ -137,6 +137,28 @@ class ConflictError(JiedaiFlowError):
         self.actual = actual
 
 
+class PreconditionFailedError(ConflictError):
+    """No entity tag of an HTTP ``If-Match`` list is the reception's version (the service's
+    conditional commands): HTTP 412. ``expected`` is -1: a list names no one version."""
+
+    code = "precondition_failed"
+
+    def __init__(self, reception_id: str, actual: int, *, weak: bool = False, number: str = "") -> None:
+        named = number or reception_id
+        weak_zh = "；弱标签（W/）从不相符，If-Match 按强比较" if weak else ""
+        weak_en = "; a weak tag (W/) never matches: If-Match compares strongly" if weak else ""
+        JiedaiFlowError.__init__(
+            self,
+            f'If-Match 列出的 ETag 都不是接待 {named} 的当前版本 "{actual}"{weak_zh}；请重新读取后再办',
+            f'no ETag listed in If-Match is the current version "{actual}" of reception {named}'
+            f"{weak_en}; read it again and retry",
+        )
+        self.reception_id = reception_id
+        self.number = number
+        self.expected = -1
+        self.actual = actual
+
+
 class InvalidTransitionError(JiedaiFlowError):
     """The trigger cannot fire from the reception's current state."""
 

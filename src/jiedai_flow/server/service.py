@@ -12,7 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIType
 from litestar.params import HeaderParameter
 
-from jiedai_flow.errors import ConflictError, JiedaiFlowError, Problem, ValidationError
+from jiedai_flow.errors import PreconditionFailedError, Problem, ValidationError
 from jiedai_flow.server.problems import HeaderError
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def expected_version(request: Request[Any, Any, Any], service: Service, receptio
     current = engine.get(reception_id)
     if current.version in versions:
         return current.version
-    raise PreconditionFailedError(current.id, current.version, tags, number=current.number)
+    raise PreconditionFailedError(current.id, current.version, weak=bool(tags.weak), number=current.number)
 
 
 @attrs.frozen
@@ -219,25 +219,6 @@ def if_match(request: Request[Any, Any, Any]) -> EntityTags | str | None:
 
 _MALFORMED_ZH = 'If-Match 应为 * 或用逗号分隔的 ETag，每个带双引号（如 "3" 或 "3", "4"）'
 _MALFORMED_EN = 'If-Match must be * or a comma-separated list of quoted ETags (like "3", or "3", "4")'
-
-
-class PreconditionFailedError(ConflictError):
-    """No tag of an ``If-Match`` list is the reception's version: 412 ``precondition_failed``."""
-
-    def __init__(self, reception_id: str, actual: int, tags: EntityTags, *, number: str = "") -> None:
-        named = number or reception_id
-        weak_zh = "；弱标签（W/）从不相符，If-Match 按强比较" if tags.weak else ""
-        weak_en = "; a weak tag (W/) never matches: If-Match compares strongly" if tags.weak else ""
-        JiedaiFlowError.__init__(
-            self,
-            f'If-Match 列出的 ETag 都不是接待 {named} 的当前版本 "{actual}"{weak_zh}；请重新读取后再办',
-            f'no ETag listed in If-Match is the current version "{actual}" of reception {named}'
-            f"{weak_en}; read it again and retry",
-        )
-        self.reception_id = reception_id
-        self.number = number
-        self.expected = -1  # no one version was expected: a list, or only tags no version has
-        self.actual = actual
 
 
 def request_id(request: Request[Any, Any, Any]) -> str | None:
