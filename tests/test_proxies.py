@@ -328,3 +328,44 @@ def test_a_store_with_part_of_the_task_protocol_is_refused_naming_what_it_lacks(
     assert "designate" in refused.value.message_en
     assert "find_proxy" in refused.value.message_zh
     assert "proxy_page" in refused.value.message_en
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "0001-01-01T00:00:00+14:00|x",
+        "9999-12-31T23:59:59-14:00|x",
+        "2026-01-01T00:00:00+08:00|a\x00",
+        "2026-01-01",
+    ],
+)
+def test_a_cursor_that_names_no_place_is_refused_at_its_field(engine: Engine, cursor: str) -> None:
+    """A cursor of the right form whose moment has no UTC value, or whose id no store holds, is a
+    validation error at ``after`` (HTTP 422), never an overflow or a driver error (a 500)."""
+    with pytest.raises(ValidationError) as refused:
+        engine.proxies_for(OFFICE, after=cursor)
+    assert [p.path for p in refused.value.problems] == ["after"]
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\ud800", "x" * 300])
+def test_a_name_no_store_could_hold_finds_nothing(engine: Engine, name: str) -> None:
+    """A NUL (PostgreSQL refuses it), a lone surrogate (no encoding has it) or a name of hundreds of
+    characters finds no designation, without asking the database."""
+    assert engine.proxies_for(OFFICE, principal=name).items == ()
+    assert engine.proxies_for(OFFICE, stand_in=name).items == ()
+    with pytest.raises(TaskError):
+        engine.proxy(name)
+
+
+def test_a_designation_is_named_by_its_id_or_eight_characters_of_it(engine: Engine) -> None:
+    """An empty or short start named the first designation of all (``jiedai proxy revoke ""``
+    revoked someone's); now only a start of eight characters or more, or the whole id, names one."""
+    made = engine.set_proxy("head", "deputy", TODAY, TODAY, OFFICE).proxy
+    assert engine.proxy(made.id) == made
+    assert engine.proxy(made.id[:8]) == made
+    for short in ("", made.id[:1], made.id[:7]):
+        with pytest.raises(TaskError):
+            engine.proxy(short)
+    with pytest.raises(TaskError):
+        engine.revoke_proxy("", OFFICE)
+    assert not engine.proxy(made.id).revoked

@@ -893,16 +893,28 @@ class ProxyPage:
 def proxy_cursor(text: str) -> tuple[datetime, str] | None:
     """The place a stand-in list's ``next_cursor`` names — ``moment|id`` of the last designation of
     the previous page, the moment with its offset — or None when ``text`` is no such cursor."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
     moment, sep, last_id = text.partition("|")
     try:
         at = datetime.fromisoformat(moment)
-    except ValueError:
+        if at.tzinfo is not None:
+            at.astimezone(UTC)  # 0001-01-01T00:00+14:00 parses but has no moment in UTC
+    except (ValueError, OverflowError):
         return None
-    if at.tzinfo is None or not sep or not last_id or "|" in last_id:
+    if at.tzinfo is None or not sep or not findable(last_id) or "|" in last_id:
         return None
     return at, last_id
+
+
+def findable(text: str) -> bool:
+    """Whether a store could hold ``text`` as a name or an id to look for: not empty, at most 256
+    characters, no control character, NUL or lone surrogate (PostgreSQL refuses a NUL outright, and
+    a lone surrogate cannot be encoded) — a lookup of anything else finds nothing without asking."""
+    return 0 < len(text) <= MAX_FINDABLE and text.isprintable()
+
+
+MAX_FINDABLE = 256
 
 
 def cursor_after(proxy: Proxy) -> str:

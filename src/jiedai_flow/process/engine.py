@@ -57,6 +57,7 @@ from jiedai_flow.domain.records import (
     TaskQuery,
     TaskView,
     Verdict,
+    findable,
     is_task_cursor,
     new_id,
     proxy_cursor,
@@ -1183,8 +1184,12 @@ class Engine:
         return revoked
 
     def proxy(self, proxy_id: str) -> Proxy:
-        """The stand-in designation ``proxy_id`` names (its id or the start of it)."""
-        found = self._task_store().find_proxy(proxy_id)
+        """The stand-in designation ``proxy_id`` names: its id, or at least its first
+        :data:`MIN_PROXY_PREFIX` characters (a shorter start, an empty one above all, named the
+        first designation of all and revoked it)."""
+        found = self._task_store().find_proxy(proxy_id) if findable(proxy_id) else None
+        if found is not None and found.id != proxy_id and len(proxy_id) < MIN_PROXY_PREFIX:
+            found = None
         if found is None:
             raise TaskError(
                 "", "撤销代理", f"没有代理 {proxy_id}", f"no proxy {proxy_id}", operation_en="revoke proxy"
@@ -1223,6 +1228,8 @@ class Engine:
                     )
                 ]
             )
+        if not all(findable(name) for name in (principal, stand_in) if name is not None):
+            return ProxyPage((), None)  # no store holds such a name (a NUL, a lone surrogate)
         everyone = actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
         query = ProxyQuery(
             party=None if everyone else actor.id,
@@ -1845,6 +1852,10 @@ def _task_store(store: Store) -> TaskStore | None:
             f"missing: {', '.join(missing)}",
         )
     return None
+
+
+MIN_PROXY_PREFIX = 8
+"""The fewest leading characters of a stand-in designation's id that name it (ids are 32 hex)."""
 
 
 MAX_REQUEST_ID = 128

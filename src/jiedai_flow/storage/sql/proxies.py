@@ -106,7 +106,9 @@ def page(db: sa.Engine, query: ProxyQuery) -> ProxyPage:
         conditions.append(_is(_P.c.stand_in, query.stand_in))
     if query.active_on is not None:
         day = query.active_on
-        conditions += [_P.c.in_force.is_(True), _P.c.start_date <= day, _P.c.end_date >= day]
+        # why revoked, not in_force: the task lists read stand-ins so (sql/tasks.py), and a row an
+        # older version wrote during a rolling upgrade has no in_force
+        conditions += [_P.c.revoked.is_(False), _P.c.start_date <= day, _P.c.end_date >= day]
     after = proxy_cursor(query.after) if query.after is not None else None
     if after is not None:
         at, last_id = utc(after[0]), after[1]
