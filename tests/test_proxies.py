@@ -5,7 +5,7 @@ in memory and on SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,6 +20,7 @@ from jiedai_flow.errors import IdempotencyError, TaskError, ValidationError
 from jiedai_flow.storage import migrate, schema
 from jiedai_flow.storage.base import TaskStore
 from jiedai_flow.storage.sql import SQLStore
+from jiedai_flow.storage.sql.proxies import proxy_row
 from jiedai_flow.testing import FrozenClock, make_engine
 
 if TYPE_CHECKING:
@@ -283,18 +284,9 @@ _NEW = ("in_force", "request_id")
 
 
 def _old_row(proxy: Proxy, at: datetime) -> dict[str, Any]:
-    """``proxy`` as a row of the table before 0013."""
-    return {
-        "id": proxy.id,
-        "principal": proxy.principal,
-        "stand_in": proxy.stand_in,
-        "start_date": proxy.start,
-        "end_date": proxy.end,
-        "reason": proxy.reason,
-        "set_by": proxy.set_by,
-        "at": at.astimezone(UTC).replace(tzinfo=None),
-        "revoked": proxy.revoked,
-    }
+    """``proxy`` set at ``at`` as a row of the table before 0013."""
+    row = proxy_row(attrs.evolve(proxy, at=at))
+    return {name: value for name, value in row.items() if name not in _NEW}
 
 
 class _StoreOfAnEarlierVersion:

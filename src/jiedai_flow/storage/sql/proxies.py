@@ -68,7 +68,7 @@ def _designate(db: sa.Engine, proxy: Proxy, request_id: str | None) -> ProxyResu
             row = conn.execute(in_force).first()
             if row is not None:
                 return ProxyResult(_proxy(row), created=False)
-            conn.execute(_P.insert().values(_row(proxy, request_id)))
+            conn.execute(_P.insert().values(proxy_row(proxy, request_id)))
     except sa.exc.IntegrityError as error:
         raise Race from error  # the same designation or request id was written meanwhile: look again
     except sa.exc.DBAPIError as error:
@@ -80,7 +80,7 @@ def _designate(db: sa.Engine, proxy: Proxy, request_id: str | None) -> ProxyResu
 
 def save(db: sa.Engine, proxy: Proxy) -> None:
     """Replace the row of ``proxy`` by id (revoking it), keeping the request id that made it."""
-    values = _row(proxy)
+    values = proxy_row(proxy)
     del values["request_id"]
     with db.begin() as conn:
         if conn.execute(_P.update().where(_P.c.id == proxy.id).values(values)).rowcount == 0:
@@ -139,7 +139,8 @@ def _is(column: sa.Column[Any], value: str) -> sa.ColumnElement[Any]:
     return same_text(column, sa.literal(value, column.type))
 
 
-def _row(proxy: Proxy, request_id: str | None = None) -> dict[str, Any]:
+def proxy_row(proxy: Proxy, request_id: str | None = None) -> dict[str, Any]:
+    """``proxy`` as its ``jd_proxies`` row (made with ``request_id``)."""
     return {
         "id": proxy.id,
         "principal": proxy.principal,
