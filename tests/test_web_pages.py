@@ -235,7 +235,10 @@ def test_a_form_posted_after_the_session_ended_is_shown_back_to_copy(server: Ser
         form = _form(web.get("/web/new").text, content="一段写了很久的事由")
         home = web.get("/web/").text
         web.post("/web/logout", data={"csrf": _hidden(home, "csrf")})
-        answer = web.post("/web/new", data=form)
+        answer = web.post("/web/new", data=form, headers={"Origin": server.base})
+        elsewhere = web.post("/web/new", data=form, headers={"Origin": "https://elsewhere.example"})
+    assert elsewhere.status_code == 302  # to the sign-in page: no other site's text shown on it
+    assert elsewhere.headers["location"] == "/web/login"
     assert answer.status_code == 401
     assert 'id="unsent"' in answer.text
     assert ">一段写了很久的事由</textarea>" in answer.text
@@ -259,6 +262,7 @@ def test_a_form_refused_as_expired_shows_what_was_typed(server: Server) -> None:
                 "trigger": "return",
                 "reason": "预算写错了",
             },
+            headers={"Sec-Fetch-Site": "same-origin"},
         )
     assert answer.status_code == 403
     assert 'id="error-code">csrf_failed<' in answer.text

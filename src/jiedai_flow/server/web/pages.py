@@ -107,7 +107,17 @@ def _poster(request: Request[Any, Any, Any], service: Service, data: dict[str, s
     try:
         return _principal(request, service)
     except NotAuthorizedException:
-        raise SessionEnded(service, typed_text(data)) from None
+        raise SessionEnded(service, _shown_back(request, data)) from None
+
+
+def _shown_back(request: Request[Any, Any, Any], data: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """:func:`typed_text` of a form the pages themselves sent (the browser says so: ``Sec-Fetch-Site``
+    or ``Origin``); nothing for one another site posted, whose text would otherwise appear on the
+    genuine sign-in page ("系统升级，请到某网址登录")."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    ours = site == "same-origin" if site else origin == f"{request.url.scheme}://{request.url.netloc}"
+    return typed_text(data) if ours else ()
 
 
 _UNTYPED = frozenset({"csrf", "request_id", "version", "operation", "trigger", "token"})
@@ -156,7 +166,7 @@ def _claimed(found: object) -> Actor | None:
 def _csrf(request: Request[Any, Any, Any], form: dict[str, str]) -> None:
     expected = str(request.session.get("csrf", ""))
     if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
-        raise errors.csrf_failed(typed_text(form))
+        raise errors.csrf_failed(_shown_back(request, form))
 
 
 def when(moment: datetime | None, shape: str = "%Y-%m-%d %H:%M") -> str:
