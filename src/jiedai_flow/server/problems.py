@@ -36,6 +36,7 @@ from jiedai_flow.errors import (
     MigrationRefusedError,
     NotAuthorizedError,
     NotFoundError,
+    PreconditionFailedError,
     Problem,
     RateLimitedError,
     ReasonRequiredError,
@@ -91,6 +92,7 @@ class ProblemDetails:
 STATUS: tuple[tuple[int, tuple[type[Exception], ...]], ...] = (
     (404, (NotFoundError, ListNotFiledError, UnknownTriggerError, UnknownOperationError)),
     (400, (AmbiguousReferenceError,)),
+    (412, (PreconditionFailedError,)),  # before ConflictError, which it is
     (403, (NotAuthorizedError,)),
     (
         409,

@@ -15,7 +15,7 @@ SETTINGS_ENV = "JIEDAI_SERVER_SETTINGS"
 
 
 MIN_SECRET_BYTES = 32
-"""The shortest HS256 shared secret accepted: 256 bits, the hash's size (RFC 7518 §3.2)."""
+"""The shortest HS256 shared secret accepted: 256 bits, the hash's size (RFC 7518, section 3.2)."""
 
 
 @attrs.frozen
@@ -41,14 +41,14 @@ class JWTSettings:
 
     def __attrs_post_init__(self) -> None:
         # why: a short shared secret can be guessed offline from any one token, and online too
-        # (a valid JWT is served from a rate-limited address); RFC 7518 §3.2 asks for 256 bits
+        # (a valid JWT is served from a rate-limited address); RFC 7518, section 3.2 asks for 256 bits
         if self.algorithm == "HS256" and len(self.key.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
                 f"JIEDAI_JWT_SECRET 太短（{len(self.key.encode())} 字节）：HS256 的共享密钥至少 "
                 f"{MIN_SECRET_BYTES} 字节，可用 python -c 'import secrets; print(secrets.token_urlsafe(32))'"
                 " 生成"
                 f" / JIEDAI_JWT_SECRET is too short ({len(self.key.encode())} bytes): an HS256 shared secret"
-                f" needs at least {MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)"
+                f" needs at least {MIN_SECRET_BYTES} bytes (RFC 7518, section 3.2)"
             )
 
     @classmethod
