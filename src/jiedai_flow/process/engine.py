@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, cast
 
 import attrs
 
@@ -1844,6 +1844,10 @@ def _task_store(store: Store) -> TaskStore | None:
         return store
     wanted = sorted(n for n in vars(TaskStore) if not n.startswith("_") and callable(getattr(TaskStore, n)))
     missing = [n for n in wanted if not callable(getattr(store, n, None))]
+    if not missing:
+        # a store that delegates (``__getattr__``): Python 3.12+ looks a protocol's members up
+        # statically, so isinstance said no to a store that has them all
+        return cast("TaskStore", store)
     if len(missing) < len(wanted):
         kind = type(store).__qualname__
         raise PluginError(
