@@ -1230,9 +1230,8 @@ class Engine:
             )
         if not all(findable(name) for name in (principal, stand_in) if name is not None):
             return ProxyPage((), None)  # no store holds such a name (a NUL, a lone surrogate)
-        everyone = actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
         query = ProxyQuery(
-            party=None if everyone else actor.id,
+            party=proxy_party(actor),
             principal=principal,
             stand_in=stand_in,
             active_on=active_on,
@@ -1856,6 +1855,12 @@ def _task_store(store: Store) -> TaskStore | None:
             f"missing: {', '.join(missing)}",
         )
     return None
+
+
+def proxy_party(actor: Actor) -> str | None:
+    """Whose stand-in designations ``actor`` may read: their own, as principal or stand-in (their
+    id); None for all — the office, administrators and the supervisor."""
+    return None if actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR} else actor.id
 
 
 MIN_PROXY_PREFIX = 8

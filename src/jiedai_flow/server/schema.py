@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.dto.data_structures import DTOFieldDefinition
-    from litestar.openapi.spec import OpenAPI, Reference, Schema
+    from litestar.openapi.spec import OpenAPI, Operation, Reference, Schema
     from litestar.types.serialization import LitestarEncodableType
 
 T = TypeVar("T")
@@ -109,14 +109,21 @@ COMPONENTS = "#/components/schemas/"
 PROBLEM_JSON = "application/problem+json"
 
 
-def _answers(document: OpenAPI) -> Iterator[tuple[str, OpenAPIResponse]]:
-    """(status, answer) of every operation in ``document``."""
+def _operations(document: OpenAPI) -> Iterator[Operation]:
+    """Every operation in ``document``."""
     for item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(item, method)
-            for status, answer in (operation.responses or {}).items() if operation is not None else ():
-                if isinstance(answer, OpenAPIResponse):
-                    yield status, answer
+            if operation is not None:
+                yield operation
+
+
+def _answers(document: OpenAPI) -> Iterator[tuple[str, OpenAPIResponse]]:
+    """(status, answer) of every operation in ``document``."""
+    for operation in _operations(document):
+        for status, answer in (operation.responses or {}).items():
+            if isinstance(answer, OpenAPIResponse):
+                yield status, answer
 
 
 def sort_answer_headers(document: OpenAPI) -> None:
@@ -134,12 +141,11 @@ def drop_framework_400(document: OpenAPI) -> None:
     422 problem details (:func:`~jiedai_flow.server.problems.of_http`), which the operation
     declares itself. A 400 an operation declares (an ambiguous ``{ref}``) is problem details and
     stays."""
-    for item in (document.paths or {}).values():
-        for method in ("get", "put", "post", "delete", "patch"):
-            operation = getattr(item, method)
-            answer = (operation.responses or {}).get("400") if operation is not None else None
-            if isinstance(answer, OpenAPIResponse) and PROBLEM_JSON not in (answer.content or {}):
-                del operation.responses["400"]
+    for operation in _operations(document):
+        answers = operation.responses or {}
+        answer = answers.get("400")
+        if isinstance(answer, OpenAPIResponse) and PROBLEM_JSON not in (answer.content or {}):
+            del answers["400"]
 
 
 RETRY_AFTER = OpenAPIHeader(

@@ -33,7 +33,6 @@ from litestar.openapi.spec import OpenAPIResponse
 from litestar.openapi.spec import Operation as OpenAPIOperation
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 
-from jiedai_flow.domain.model import Role
 from jiedai_flow.domain.records import (
     CommandResult,
     Proxy,
@@ -55,6 +54,7 @@ from jiedai_flow.errors import (
 )
 from jiedai_flow.process import tasks as task_ops
 from jiedai_flow.process.authn import authenticated_by
+from jiedai_flow.process.engine import proxy_party
 from jiedai_flow.process.lifecycle import Operation
 from jiedai_flow.server import metrics
 from jiedai_flow.server.api.receptions import located, outcome
@@ -413,9 +413,8 @@ def _visible(service: Service, principal: Principal, proxy_id: str) -> Proxy:
 def _sees(principal: Principal, proxy: Proxy) -> bool:
     """Whether ``principal`` may read ``proxy``: theirs, as principal or stand-in, or they see all
     (the rule :meth:`~jiedai_flow.process.engine.Engine.proxies_for` lists by)."""
-    me = principal.actor.id
-    everyone = principal.actor.roles & {Role.ADMIN, Role.OFFICE, Role.SUPERVISOR}
-    return bool(everyone) or me in (proxy.principal, proxy.stand_in)
+    party = proxy_party(principal.actor)
+    return party is None or party in (proxy.principal, proxy.stand_in)
 
 
 @get(
